@@ -1,0 +1,107 @@
+"""Confidence intervals and grouping helpers shared by every aggregate in qakit.
+
+Vectorised: each function takes arrays of per-group summaries (counts, means, standard
+deviations) so that one call serves all groups.  scipy provides the distributions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ParameterError, SmallSampleWarning
+
+#: groups with fewer observations than this are flagged ``small_sample``
+MIN_N = 30
+
+
+def check_level(level: float) -> float:
+    """Validate a confidence level in (0, 1)."""
+    if not (isinstance(level, (int, float)) and 0 < float(level) < 1):
+        raise ParameterError(f"level must be a number strictly between 0 and 1; got {level!r}")
+    return float(level)
+
+
+def as_by(by: str | Sequence[str] | None) -> list[str]:
+    """Normalise a ``by`` argument (None, a column name, or a list of names) to a list."""
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    return list(by)
+
+
+def check_by(df: pd.DataFrame, by: list[str], table: str = "data") -> None:
+    """Raise a clear error when a grouping column is not in ``df``."""
+    missing = [b for b in by if b not in df.columns]
+    if missing:
+        raise ParameterError(
+            f"by column(s) {missing} not in {table}; available: {sorted(map(str, df.columns))}"
+        )
+
+
+def mean_ci(
+    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, *, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Student-t interval for a mean: ``mean +/- t_{(1+level)/2, n-1} * sd / sqrt(n)``.
+
+    NaN where ``n < 2`` (no spread can be estimated).
+
+    Examples
+    --------
+    >>> lo, hi = mean_ci(np.array([10.0]), np.array([2.0]), np.array([4]))
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)  # 10 -/+ 3.1824 * 2 / 2
+    (6.8176, 13.1824)
+    """
+    level = check_level(level)
+    mean, sd, n = (np.asarray(a, dtype=float) for a in (mean, sd, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = stats.t.ppf((1 + level) / 2, n - 1)
+        half = t * sd / np.sqrt(n)
+    half = np.where(n >= 2, half, np.nan)
+    return mean - half, mean + half
+
+
+def wilson_ci(
+    k: np.ndarray, n: np.ndarray, *, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion ``k / n`` (returned as proportions in [0, 1]).
+
+    ``(p + z^2/2n +/- z * sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``; NaN where ``n == 0``.
+    Agrees with ``statsmodels.stats.proportion.proportion_confint(k, n, method="wilson")``.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_ci(np.array([8]), np.array([10]))
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)  # R: prop.test(8, 10, correct=FALSE)
+    (0.4902, 0.9433)
+    """
+    level = check_level(level)
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z = stats.norm.ppf((1 + level) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    lo = np.where(n > 0, centre - half, np.nan)
+    hi = np.where(n > 0, centre + half, np.nan)
+    return lo, hi
+
+
+def warn_small(n: np.ndarray | pd.Series, what: str, *, min_n: int = MIN_N) -> np.ndarray:
+    """Boolean flags for ``n < min_n``; emits one :class:`SmallSampleWarning` if any are set."""
+    n = np.asarray(n)
+    small = n < min_n
+    if small.any():
+        warnings.warn(
+            f"{int(small.sum())} group(s) of {what} have fewer than {min_n} observations; "
+            "their intervals are wide and they are flagged small_sample",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+    return small

@@ -1,0 +1,394 @@
+"""The data contract: every input table qakit reads, declared once, and the one validator.
+
+Canonical tables (extra columns pass through untouched):
+
+``ratings`` (long: one row per category rating)
+    review_id, conversation_id, agent_id, reviewer_id, reviewed_at, category, rating
+    (number; missing = N/A), optional scorecard_version.
+``conversations``
+    conversation_id, customer_id, agent_id, channel, priority, created_at, first_response_at,
+    resolved_at, status; optional team, escalated, contacts, handle_time_s, customer_value.
+``surveys``
+    conversation_id, kind (``csat`` | ``nps`` | ``ces``), score, answered_at; optional agent_id.
+
+:func:`validate` coerces types (ids to strings, numbers to float, timestamps to UTC) and checks
+every rule lazily: all problems are collected and raised together as one
+:class:`~qakit.errors.DataValidationError` whose ``failures`` table names column, check, failing
+values and row ids.
+
+Column names used in results are defined here too (``N``, ``CI_LOW`` ...), once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError, Problems, check_choice
+
+# --- input column names -------------------------------------------------------------------
+REVIEW_ID = "review_id"
+CONVERSATION_ID = "conversation_id"
+AGENT_ID = "agent_id"
+REVIEWER_ID = "reviewer_id"
+REVIEWED_AT = "reviewed_at"
+CATEGORY = "category"
+RATING = "rating"
+SCORECARD_VERSION = "scorecard_version"
+
+CUSTOMER_ID = "customer_id"
+CHANNEL = "channel"
+PRIORITY = "priority"
+CREATED_AT = "created_at"
+FIRST_RESPONSE_AT = "first_response_at"
+RESOLVED_AT = "resolved_at"
+STATUS = "status"
+TEAM = "team"
+ESCALATED = "escalated"
+CONTACTS = "contacts"
+HANDLE_TIME_S = "handle_time_s"
+CUSTOMER_VALUE = "customer_value"
+
+KIND = "kind"
+SCORE = "score"
+ANSWERED_AT = "answered_at"
+
+# --- result column names ------------------------------------------------------------------
+N = "n"
+CI_LOW = "ci_low"
+CI_HIGH = "ci_high"
+P_VALUE = "p_value"
+SE = "se"
+SMALL_SAMPLE = "small_sample"
+N_EXCLUDED = "n_excluded"
+IQS = "iqs"
+IQS_RAW = "iqs_raw"
+CRITICAL_FAILED = "critical_failed"
+FAILED_CATEGORIES = "failed_categories"
+N_RATED = "n_rated"
+PASSED = "passed"
+PASS_RATE = "pass_rate"
+BAND = "band"
+CATEGORY_SCORE = "category_score"
+
+SURVEY_KINDS = ("csat", "nps", "ces")
+#: widest score range accepted per survey kind at validation time (KPI functions check their
+#: configured scale, e.g. CSAT 1-5 vs 1-10, on top of this)
+SURVEY_BOUNDS = {"csat": (0.0, 10.0), "nps": (0.0, 10.0), "ces": (1.0, 7.0)}
+
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)\s*$|[+-]\d{4}\s+\d{4}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table contract.
+
+    kind : ``"id"`` (stored as string), ``"str"``, ``"float"``, ``"bool"`` or ``"datetime"``.
+    """
+
+    name: str
+    kind: str
+    required: bool = True
+    nullable: bool = False
+    allowed: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table contract: its columns, its key (unique), and the id column used in messages."""
+
+    name: str
+    columns: tuple[Column, ...]
+    unique: tuple[str, ...] = ()
+    row_id: str | None = None
+    extra_checks: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return {c.name: c for c in self.columns}[name]
+
+
+RATINGS = Table(
+    "ratings",
+    (
+        Column(REVIEW_ID, "id"),
+        Column(CONVERSATION_ID, "id"),
+        Column(AGENT_ID, "id"),
+        Column(REVIEWER_ID, "id"),
+        Column(REVIEWED_AT, "datetime", nullable=True),
+        Column(CATEGORY, "str"),
+        Column(RATING, "float", nullable=True),
+        Column(SCORECARD_VERSION, "str", required=False),
+    ),
+    unique=(REVIEW_ID, CATEGORY),
+    row_id=REVIEW_ID,
+)
+
+CONVERSATIONS = Table(
+    "conversations",
+    (
+        Column(CONVERSATION_ID, "id"),
+        Column(CUSTOMER_ID, "id"),
+        Column(AGENT_ID, "id", nullable=True),
+        Column(CHANNEL, "str"),
+        Column(PRIORITY, "str"),
+        Column(CREATED_AT, "datetime"),
+        Column(FIRST_RESPONSE_AT, "datetime", nullable=True),
+        Column(RESOLVED_AT, "datetime", nullable=True),
+        Column(STATUS, "str"),
+        Column(TEAM, "str", required=False, nullable=True),
+        Column(ESCALATED, "bool", required=False, nullable=True),
+        Column(CONTACTS, "float", required=False, nullable=True, min=1),
+        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
+        Column(CUSTOMER_VALUE, "float", required=False, nullable=True),
+    ),
+    unique=(CONVERSATION_ID,),
+    row_id=CONVERSATION_ID,
+)
+
+SURVEYS = Table(
+    "surveys",
+    (
+        Column(CONVERSATION_ID, "id"),
+        Column(KIND, "str", allowed=SURVEY_KINDS),
+        Column(SCORE, "float"),
+        Column(ANSWERED_AT, "datetime", nullable=True),
+        Column(AGENT_ID, "id", required=False, nullable=True),
+    ),
+    unique=(CONVERSATION_ID, KIND),
+    row_id=CONVERSATION_ID,
+)
+
+TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS)}
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def get_table(table: str | Table) -> Table:
+    """The :class:`Table` contract for a name (``"ratings"``, ``"conversations"``, ``"surveys"``)."""
+    if isinstance(table, Table):
+        return table
+    check_choice("table", table, TABLES)
+    return TABLES[table]
+
+
+def parse_datetimes(
+    values: pd.Series, *, tz: str = "UTC", column: str = "", problems: Problems | None = None
+) -> pd.Series:
+    """Parse timestamps to timezone-aware UTC, flagging what cannot be trusted.
+
+    Naive timestamps are read in ``tz``; aware ones are converted to UTC.  A column that mixes
+    naive and aware text, or holds unparseable text, is reported to ``problems`` (row ids and
+    values) and the offending cells become ``NaT``.
+
+    Examples
+    --------
+    >>> s = pd.Series(["2026-01-05 09:00", "2026-01-05T10:00:00+01:00"])
+    >>> parse_datetimes(s.iloc[[0]], tz="Europe/Berlin").iloc[0]
+    Timestamp('2026-01-05 08:00:00+0000', tz='UTC')
+    >>> parse_datetimes(s.iloc[[1]]).iloc[0]
+    Timestamp('2026-01-05 09:00:00+0000', tz='UTC')
+    """
+    problems = problems if problems is not None else Problems("?")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.dt.tz_localize(tz).dt.tz_convert("UTC")
+    present = values.notna()
+    text = values.astype("str").where(present)
+    stripped = text.str.strip()
+    present &= stripped.ne("")
+    aware = stripped.str.contains(_TZ_SUFFIX, na=False) & present
+    naive = present & ~aware
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if aware.any() and naive.any():
+        minority = naive if naive.sum() <= aware.sum() else aware
+        problems.add(
+            column,
+            "mixes timezone-aware and naive timestamps (say which zone naive ones are in, "
+            "or make them all aware)",
+            minority,
+            values,
+        )
+        return out
+    if aware.any():
+        parsed = pd.to_datetime(stripped[aware], errors="coerce", utc=True, format="mixed")
+        out.loc[aware] = parsed
+    if naive.any():
+        parsed = pd.to_datetime(stripped[naive], errors="coerce", format="mixed")
+        try:
+            out.loc[naive] = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        except TypeError:  # already aware (e.g. "2026-01-01 UTC" forms not caught above)
+            out.loc[naive] = parsed.dt.tz_convert("UTC")
+    bad = present & out.isna()
+    problems.add(column, "unparseable timestamp", bad, values)
+    return out
+
+
+def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Series:
+    s = df[col.name]
+    if col.kind == "id":
+        out = s.astype("str").where(s.notna())
+        if pd.api.types.is_float_dtype(s.dtype):
+            # ids read as floats (e.g. 12.0 because of missing cells) -> "12"
+            whole = s.notna() & (s == np.floor(s))
+            out = out.where(~whole, s[whole].astype("int64").astype("str"))
+        out = out.where(out.str.strip().ne(""))
+        return out.astype("str")
+    if col.kind == "str":
+        out = s.astype("str").where(s.notna())
+        return out.astype("str")
+    if col.kind == "float":
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return s.astype("float64")
+        num = pd.to_numeric(s, errors="coerce")
+        if not pd.api.types.is_numeric_dtype(s.dtype):
+            text = s.astype("str").str.strip()
+            num = pd.to_numeric(text.where(text.ne("")), errors="coerce")
+            bad = s.notna() & text.ne("") & num.isna()
+            problems.add(col.name, "not a number", bad, s)
+        return num.astype("float64")
+    if col.kind == "bool":
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return s.astype("boolean")
+        text = s.astype("str").str.strip().str.lower().where(s.notna())
+        out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        out[text.isin(_TRUE)] = True
+        out[text.isin(_FALSE)] = False
+        bad = text.notna() & out.isna()
+        problems.add(col.name, f"not a boolean (allowed: {sorted(_TRUE | _FALSE)})", bad, s)
+        return out
+    if col.kind == "datetime":
+        return parse_datetimes(s, tz=tz, column=col.name, problems=problems)
+    raise ParameterError(f"unknown column kind {col.kind!r}")  # pragma: no cover
+
+
+def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.DataFrame:
+    """Check a table against its contract and return a coerced copy.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The input table, already renamed to canonical column names.
+    table : {"ratings", "conversations", "surveys"} or Table
+        Which contract to apply.
+    tz : str, default="UTC"
+        Time zone in which naive timestamps are read; results are always UTC.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows and columns (extra columns pass through), ids as strings, numbers as float,
+        timestamps as UTC, booleans as nullable ``boolean``.
+
+    Raises
+    ------
+    DataValidationError
+        Listing *every* failed check: missing columns, empty cells in required columns,
+        unparseable numbers or timestamps, values outside the allowed set or range, duplicate keys.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"conversation_id": ["c1", "c2"], "kind": ["csat", "nsp"],
+    ...                   "score": [5, "five"], "answered_at": ["2026-01-01", None]})
+    >>> validate(s, "surveys")
+    Traceback (most recent call last):
+    ...
+    qakit.errors.DataValidationError: 2 problem(s) found in the input:
+      - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
+      - table 'surveys', column 'kind': not one of 'csat', 'nps', 'ces' (1 row(s)); values ['nsp']; row ids ['c2']
+    """
+    spec = get_table(table)
+    if not isinstance(df, pd.DataFrame):
+        raise ParameterError(f"{spec.name} must be a pandas DataFrame; got {type(df).__name__}")
+    row_ids = None
+    if spec.row_id and spec.row_id in df.columns:
+        row_ids = df[spec.row_id].astype("str").where(df[spec.row_id].notna(), "<missing>")
+    problems = Problems(spec.name, row_ids=row_ids)
+    missing = [c for c in spec.required if c not in df.columns]
+    for name in missing:
+        problems.add(name, f"required column is missing (columns present: {list(df.columns)})")
+    if missing:
+        problems.raise_if_any()
+    out = df.copy()
+    if len(out) == 0:
+        problems.add(spec.required[0], "table has no rows")
+        problems.raise_if_any()
+    for col in spec.columns:
+        if col.name not in out.columns:
+            continue
+        raw = out[col.name]
+        out[col.name] = _coerce(out, col, problems, tz)
+        if not col.nullable:
+            empty = raw.isna() | raw.astype("str").str.strip().eq("")
+            problems.add(col.name, "empty value in a required column", empty, raw)
+        s = out[col.name]
+        if col.allowed is not None:
+            bad = s.notna() & ~s.isin(col.allowed)
+            problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
+        if col.min is not None:
+            problems.add(col.name, f"below the minimum {col.min:g}", s.notna() & (s < col.min), raw)
+        if col.max is not None:
+            problems.add(col.name, f"above the maximum {col.max:g}", s.notna() & (s > col.max), raw)
+    if spec is SURVEYS and {KIND, SCORE} <= set(out.columns):
+        for kind, (lo, hi) in SURVEY_BOUNDS.items():
+            bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
+            problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
+    if spec.unique and set(spec.unique) <= set(out.columns):
+        dup = out.duplicated(list(spec.unique), keep=False)
+        key = out[list(spec.unique)].astype("str").agg(" / ".join, axis=1) if dup.any() else None
+        problems.add(
+            " + ".join(spec.unique), f"duplicate key ({', '.join(spec.unique)})", dup, key
+        )
+    problems.raise_if_any()
+    return out
+
+
+# --- exclusions carried by results ---------------------------------------------------------
+EXCLUDED_KEY = "excluded"
+EXCLUSION_COLUMNS = ["reason", "column", "n", "row_ids"]
+
+
+def add_exclusion(
+    result: pd.DataFrame, reason: str, column: str, row_ids: Any
+) -> pd.DataFrame:
+    """Record on ``result.attrs`` that rows were excluded, and why (no-op for zero rows).
+
+    Stored as plain records so pandas can copy and compare ``attrs``; read them back with
+    :func:`exclusions`.
+    """
+    ids = tuple(pd.Series(row_ids).astype("str")) if row_ids is not None else ()
+    if len(ids) == 0:
+        return result
+    records = list(result.attrs.get(EXCLUDED_KEY, []))
+    records.append({"reason": reason, "column": column, "n": len(ids), "row_ids": ids})
+    result.attrs[EXCLUDED_KEY] = records
+    return result
+
+
+def exclusions(result: pd.DataFrame) -> pd.DataFrame:
+    """The itemised exclusions a result carries: one row per reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason, column, n, row_ids`` (``row_ids`` a tuple of the excluded ids).
+
+    Examples
+    --------
+    >>> r = add_exclusion(pd.DataFrame({"n": [3]}), "all categories N/A", "rating", ["R7"])
+    >>> exclusions(r)
+                   reason  column  n row_ids
+    0  all categories N/A  rating  1   (R7,)
+    """
+    return pd.DataFrame(result.attrs.get(EXCLUDED_KEY, []), columns=EXCLUSION_COLUMNS)
