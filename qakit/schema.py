@@ -305,8 +305,8 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
     Traceback (most recent call last):
     ...
     qakit.errors.DataValidationError: 2 problem(s) found in the input:
-      - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
       - table 'surveys', column 'kind': not one of 'csat', 'nps', 'ces' (1 row(s)); values ['nsp']; row ids ['c2']
+      - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
     """
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
