@@ -1,2 +1,23 @@
 """qakit: customer-service quality assurance analysis kit."""
 __version__ = "0.1.0"
+
+from . import errors, intervals, schema
+from .errors import (
+    DataValidationError,
+    ParameterError,
+    QakitError,
+    ScorecardError,
+    SmallSampleWarning,
+    UndefinedMetricWarning,
+)
+from .schema import exclusions, validate
+from .scorecard import (
+    Category,
+    Scorecard,
+    Section,
+    category_scores,
+    iqs_score,
+    load_scorecard,
+    parse_scale,
+    score_reviews,
+)

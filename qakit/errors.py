@@ -78,7 +78,9 @@ def _fmt_list(values: Sequence[Any]) -> str:
 def _plain(v: Any) -> Any:
     """numpy/pandas scalars to plain Python so messages read ``5`` not ``np.int64(5)``."""
     if isinstance(v, np.generic):
-        return v.item()
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
     if isinstance(v, pd.Timestamp):
         return str(v)
     return v

@@ -308,6 +308,17 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
       - table 'surveys', column 'kind': not one of 'csat', 'nps', 'ces' (1 row(s)); values ['nsp']; row ids ['c2']
       - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
     """
+    out, problems = check(df, table, tz=tz)
+    problems.raise_if_any()
+    return out
+
+
+def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.DataFrame, Problems]:
+    """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
+    problems, so callers can add their own checks and raise everything together.
+
+    Missing required columns, an empty table and a non-DataFrame still raise at once.
+    """
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"{spec.name} must be a pandas DataFrame; got {type(df).__name__}")
@@ -346,12 +357,14 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     if spec.unique and set(spec.unique) <= set(out.columns):
         dup = out.duplicated(list(spec.unique), keep=False)
-        key = out[list(spec.unique)].astype("str").agg(" / ".join, axis=1) if dup.any() else None
+        key = None
+        if dup.any():
+            parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]
+            key = parts[0].str.cat(parts[1:], sep=" / ") if len(parts) > 1 else parts[0]
         problems.add(
             " + ".join(spec.unique), f"duplicate key ({', '.join(spec.unique)})", dup, key
         )
-    problems.raise_if_any()
-    return out
+    return out, problems
 
 
 # --- exclusions carried by results ---------------------------------------------------------

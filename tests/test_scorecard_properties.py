@@ -1,0 +1,103 @@
+"""Property tests (hypothesis) for the scorer over generated cards and ratings."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qakit import Category, Scorecard
+from qakit.scorecard import MODES
+
+SCALES = ["binary", 3, 4, 5, [100, 75, 25, 0], "0-2"]
+
+
+@st.composite
+def card_and_ratings(draw):
+    n_cat = draw(st.integers(2, 6))
+    cats = []
+    for j in range(n_cat):
+        crit = draw(st.booleans()) and j < 2
+        w = draw(st.floats(0.1, 5)) if crit else draw(st.sampled_from([0.0, 0.5, 1.0, 1.25, 2.0, 3.7]))
+        cats.append(Category(f"c{j}", w, critical=crit, scale=draw(st.sampled_from(SCALES))))
+    if sum(c.weight for c in cats) == 0:
+        cats[0] = Category("c0", 1.0, scale=cats[0].scale)
+    card = Scorecard(cats, mode=draw(st.sampled_from(MODES)))
+    n_rev = draw(st.integers(1, 12))
+    rows = []
+    for i in range(n_rev):
+        for c in cats:
+            na = draw(st.integers(0, 4)) == 0
+            r = np.nan if na else draw(st.sampled_from(c.scale.values))
+            rows.append(dict(review_id=f"r{i}", conversation_id=f"conv{i}", agent_id=f"a{i % 3}",
+                             reviewer_id="q", reviewed_at="2026-11-02", category=c.name, rating=r))
+    return card, pd.DataFrame(rows)
+
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _scores(card, ratings):
+    return card.score(ratings).set_index("review_id").sort_index()
+
+
+@SETTINGS
+@given(card_and_ratings())
+def test_score_in_range_or_nan(cr):
+    card, ratings = cr
+    s = _scores(card, ratings)
+    iqs = s["iqs"].to_numpy()
+    ok = np.isnan(iqs) | ((iqs >= 0) & (iqs <= 100 + 1e-9))
+    assert ok.all()
+    rows = card.category_rows(ratings)
+    weighted_rated = rows[rows["rating"].notna() & (rows["category"].map(card.weights) > 0)]
+    expected_nan = ~s.index.isin(weighted_rated["review_id"])
+    assert (np.isnan(iqs) == expected_nan).all()
+    from qakit.schema import exclusions
+    ex = exclusions(card.score(ratings))
+    assert sorted(sum(map(list, ex["row_ids"]), [])) == sorted(s.index[expected_nan])
+
+
+@SETTINGS
+@given(card_and_ratings(), st.randoms(use_true_random=False))
+def test_row_order_invariant(cr, rnd):
+    card, ratings = cr
+    perm = list(range(len(ratings)))
+    rnd.shuffle(perm)
+    a = _scores(card, ratings)
+    b = _scores(card, ratings.iloc[perm])
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+
+
+@SETTINGS
+@given(card_and_ratings(), st.floats(0.01, 100))
+def test_scaling_all_weights_changes_nothing(cr, c):
+    card, ratings = cr
+    scaled = card.with_changes(weights={k: w * c for k, w in card.weights.items()})
+    a, b = _scores(card, ratings), _scores(scaled, ratings)
+    np.testing.assert_allclose(a["iqs"], b["iqs"], rtol=1e-9, atol=1e-9)
+    assert (a["passed"].fillna(False) == b["passed"].fillna(False)).all() or np.allclose(a["iqs"], 80, atol=1e-6)
+
+
+@SETTINGS
+@given(card_and_ratings())
+def test_adding_an_na_rating_changes_nothing(cr):
+    card, ratings = cr
+    extra_cat = Category("extra", 2.0, scale=5)
+    bigger = Scorecard(card.categories + (extra_cat,), mode=card.mode)
+    first = ratings.drop_duplicates("review_id").assign(category="extra", rating=np.nan)
+    with_na = pd.concat([ratings, first], ignore_index=True)
+    a, b = _scores(card, ratings), _scores(bigger, with_na)
+    np.testing.assert_allclose(a["iqs"], b["iqs"], rtol=1e-12)
+    assert (a["n_rated"] == b["n_rated"]).all()
+
+
+@SETTINGS
+@given(card_and_ratings())
+def test_any_critical_failure_gives_zero(cr):
+    card, ratings = cr
+    s = _scores(card, ratings)
+    assert (s.loc[s["critical_failed"], "iqs"] == 0).all()
+    crit = {c.name: c for c in card.categories if c.critical}
+    rows = card.category_rows(ratings)
+    failing = rows[rows["category"].isin(list(crit)) & (rows["category_score"] < 50)]["review_id"].unique()
+    assert set(failing) == set(s.index[s["critical_failed"]])
