@@ -1,7 +1,7 @@
 """qakit: customer-service quality assurance analysis kit."""
 __version__ = "0.1.0"
 
-from . import errors, intervals, schema
+from . import errors, intervals, io, schema
 from .errors import (
     DataValidationError,
     ParameterError,
@@ -10,6 +10,7 @@ from .errors import (
     SmallSampleWarning,
     UndefinedMetricWarning,
 )
+from .io import read_table, to_csv_safe, wide_to_long, write_table
 from .schema import exclusions, validate
 from .scorecard import (
     Category,

@@ -1,0 +1,162 @@
+"""Readers, wide-to-long and safe CSV output."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qakit.errors import DataValidationError, ParameterError
+from qakit.io import neutralise_formulas, read_table, to_csv_safe, wide_to_long, write_table
+
+RATINGS_CSV = (
+    "Review,Conversation,Agent Name,QA,Date,Category,Score\n"
+    "007,c1,Zoë,q1,2026-11-02 10:00,Tone,5\n"
+    "007,c1,Zoë,q1,2026-11-02 10:00,Solution,\n"
+    "008,c2,José,q1,2026-11-03 10:00,Tone,3\n"
+)
+MAP = {"Review": "review_id", "Conversation": "conversation_id", "Agent Name": "agent_id",
+       "QA": "reviewer_id", "Date": "reviewed_at", "Category": "category", "Score": "rating"}
+
+
+def test_csv_with_mapping_keeps_leading_zeros(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV, encoding="utf-8")
+    df = read_table(p, "ratings", mapping=MAP)
+    assert df["review_id"].tolist() == ["007", "007", "008"]
+    assert df["agent_id"].tolist() == ["Zoë", "Zoë", "José"]
+    np.testing.assert_array_equal(df["rating"].to_numpy(), [5.0, np.nan, 3.0])
+    assert str(df["reviewed_at"].dt.tz) == "UTC"
+
+
+def test_parquet_roundtrip(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV, encoding="utf-8")
+    df = read_table(p, "ratings", mapping=MAP)
+    out = write_table(df, tmp_path / "r.parquet")
+    back = read_table(out, "ratings")
+    pd.testing.assert_frame_equal(back, df)
+
+
+def test_semicolon_file_is_sniffed(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV.replace(",", ";"), encoding="utf-8")
+    assert len(read_table(p, "ratings", mapping=MAP)) == 3
+
+
+def test_wrong_explicit_delimiter(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV.replace(",", ";"), encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"only one column .* delimiter ','.*sep=';'"):
+        read_table(p, "ratings", mapping=MAP, sep=",")
+
+
+def test_bom_is_handled(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + RATINGS_CSV.encode("utf-8"))
+    assert read_table(p, "ratings", mapping=MAP).columns[0] == "review_id"
+
+
+def test_cp1252_needs_the_encoding_named(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_bytes(RATINGS_CSV.encode("cp1252"))
+    # "Zoë" in cp1252 is 5a 6f eb: the first bad byte 0xeb sits on line 2
+    with pytest.raises(ParameterError, match=r"not valid UTF-8 \(byte 0xeb at offset \d+, line 2\).*cp1252"):
+        read_table(p, "ratings", mapping=MAP)
+    df = read_table(p, "ratings", mapping=MAP, encoding="cp1252")
+    assert df["agent_id"].tolist() == ["Zoë", "Zoë", "José"]
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"", "file is empty"),
+    (b"   \n", "file is empty"),
+    (RATINGS_CSV.splitlines()[0].encode() + b"\n", r"no data rows \(header only"),
+    (b"a,a,b\n1,2,3\n", r"duplicate column names in the header \['a'\]"),
+])
+def test_bad_files(tmp_path, content, match):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(content)
+    with pytest.raises(ParameterError, match=match):
+        read_table(p, "ratings")
+
+
+def test_missing_mapping_key_lists_columns(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV, encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"mapping names column\(s\) \['Agent'\].*'Agent Name'"):
+        read_table(p, "ratings", mapping={**MAP, "Agent": "agent_id"})
+
+
+def test_file_not_found_and_type(tmp_path):
+    with pytest.raises(ParameterError, match="file not found"):
+        read_table(tmp_path / "nope.csv", "ratings")
+    (tmp_path / "x.xlsx").write_bytes(b"x")
+    with pytest.raises(ParameterError, match="unsupported file type"):
+        read_table(tmp_path / "x.xlsx", "ratings")
+
+
+def test_rows_validated(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV.replace(",5\n", ",five\n"), encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"column 'rating': not a number.*'five'.*'007'"):
+        read_table(p, "ratings", mapping=MAP)
+
+
+def test_streaming_path_equals_default(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(RATINGS_CSV, encoding="utf-8")
+    a = read_table(p, "ratings", mapping=MAP)
+    b = read_table(p, "ratings", mapping=MAP, progress=True, categorical=True)
+    assert b["category"].dtype == "category"
+    pd.testing.assert_frame_equal(a, b.assign(category=b["category"].astype("str"),
+                                              agent_id=b["agent_id"].astype("str"),
+                                              reviewer_id=b["reviewer_id"].astype("str")),
+                                  check_dtype=False)
+
+
+def test_wide_to_long_counts():
+    """3 reviews x 3 categories = 9 rows; N/A tokens 'N/A', '-', '' -> 3 NaN; Tone mean (5+4)/2."""
+    w = pd.DataFrame({"Review": ["r1", "r2", "r3"], "Agent": ["a", "a", "b"],
+                      "Tone": [5, "4", "N/A"], "Solution": ["1", "-", "0"], "Grammar": ["", 1, 1]})
+    long = wide_to_long(w, id_columns=["Review", "Agent"], mapping={"Review": "review_id", "Agent": "agent_id"})
+    assert len(long) == 9 and long["rating"].isna().sum() == 3
+    assert long.groupby("category")["rating"].count().to_dict() == {"Grammar": 2, "Solution": 2, "Tone": 2}
+    assert long.loc[long.category == "Tone", "rating"].mean() == 4.5
+    assert long["review_id"].tolist()[:3] == ["r1"] * 3
+
+
+def test_wide_to_long_bad_text_collects_all():
+    w = pd.DataFrame({"Review": ["r1", "r2"], "Tone": ["great", 5], "Solution": [1, "yes"]})
+    with pytest.raises(DataValidationError) as e:
+        wide_to_long(w, id_columns=["Review"])
+    msg = str(e.value)
+    assert "column 'Tone'" in msg and "'great'" in msg and "['r1']" in msg
+    assert "column 'Solution'" in msg and "'yes'" in msg and "['r2']" in msg
+
+
+def test_formula_injection_neutralised():
+    df = pd.DataFrame({"agent": ["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "-cmd", "Ann"],
+                       "delta": [-1.5, 2, -3, 4, 5]})
+    text = to_csv_safe(df)
+    assert "'=HYPERLINK" in text and "'+1" in text and "'@SUM" in text and "'-cmd" in text
+    assert "\nAnn," in text.replace('"', "")
+    assert neutralise_formulas(df)["delta"].tolist() == [-1.5, 2, -3, 4, 5]
+    assert ",-1.5" in text
+
+
+ids = st.text(alphabet="0123456789abcXYZ", min_size=1, max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(ids, st.sampled_from(["Tone", "Solution"]),
+                          st.one_of(st.none(), st.integers(0, 5))), min_size=1, max_size=15,
+                unique_by=lambda t: (t[0], t[1])))
+def test_csv_roundtrip_property(tmp_path, rows):
+    df = pd.DataFrame(rows, columns=["review_id", "category", "rating"]).assign(
+        conversation_id=lambda d: "c" + d.review_id, agent_id="a", reviewer_id="q",
+        reviewed_at="2026-11-02")
+    p = tmp_path / "p.csv"
+    df.to_csv(p, index=False)
+    back = read_table(p, "ratings")
+    assert back["review_id"].tolist() == df["review_id"].tolist()
+    np.testing.assert_array_equal(back["rating"].to_numpy(), df["rating"].astype(float).to_numpy())
