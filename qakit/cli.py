@@ -1,0 +1,67 @@
+"""Command line: ``qakit report`` (headless papermill report) and ``qakit explore`` (Voila app).
+
+Exit codes: 0 success, 1 the run failed (one-line reason on stderr), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from .errors import QakitError
+from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, load_parameters, run_report
+
+
+def _parse_value(text: str):
+    """``-p key value`` values are read as YAML scalars: 85 -> int, true -> bool, a -> str."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="qakit", description="qakit: customer-service QA analysis kit")
+    sub = ap.add_subparsers(dest="command", required=True)
+    rp = sub.add_parser("report", help="run the QA/KPI report headless and write self-contained HTML")
+    rp.add_argument("--params", "-f", help="YAML file with report parameters")
+    rp.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                    help="a single parameter (repeatable); overrides the YAML file")
+    rp.add_argument("--output", "-o", default="reports", help="output folder (default: reports)")
+    rp.add_argument("--name", default="qa-report", help="base file name (default: qa-report)")
+    rp.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="report notebook to run")
+    rp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rp.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
+    ex = sub.add_parser("explore", help="serve the scorecard tuning explorer as a Voila app on localhost")
+    ex.add_argument("--port", type=int, default=8866)
+    ex.add_argument("--no-browser", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "report":
+        try:
+            params = load_parameters(args.params, {k: _parse_value(v) for k, v in args.parameter})
+            res = run_report(params, output_dir=args.output, notebook=args.notebook, name=args.name,
+                             progress=not args.no_progress, timeout=args.timeout)
+        except QakitError as e:
+            print(f"qakit report: {str(e).splitlines()[0]}", file=sys.stderr)
+            return 1
+        print(f"report written: {res.html}\nexecuted notebook: {res.notebook}")
+        return 0
+    if args.command == "explore":
+        cmd = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "explorer.ipynb"), "--port", str(args.port),
+               "--Voila.ip=127.0.0.1"]
+        if args.no_browser:
+            cmd.append("--no-browser")
+        return subprocess.call(cmd)
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Scheduled reports: run the report notebook with papermill and publish a static HTML file.
+
+:func:`run_report` executes ``notebooks/report.ipynb`` (or another notebook) headless with
+papermill, exports a **self-contained** HTML file (figures embedded as PNG, code hidden, no
+script or style loaded from the internet), and publishes it atomically:
+
+1. the notebook runs into a private work folder inside the output folder;
+2. the HTML is written there, checked for remote resources, then moved into place with
+   ``os.replace`` (atomic on one file system);
+3. on any failure the executed notebook is kept as ``<name>.failed.ipynb`` for debugging, the
+   previous good ``<name>.html`` is left untouched, and :class:`ReportError` is raised (the CLI
+   turns it into a one-line reason on stderr and a non-zero exit code).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ParameterError, QakitError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+DEFAULT_NOTEBOOK = NOTEBOOK_DIR / "report.ipynb"
+KERNEL = "python3"
+_REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+_REMOTE_SCRIPT = re.compile(r"""<script[^>]+src\s*=\s*["'](?:https?:)?//[^"']*["'][^>]*>\s*</script>""", re.I)
+
+
+class ReportError(QakitError):
+    """A report run failed; the previous good report is untouched."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where a successful run put its files."""
+
+    html: Path
+    notebook: Path
+    parameters: dict[str, Any]
+
+
+def notebook_parameters(notebook: str | Path = DEFAULT_NOTEBOOK) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell (papermill's view).
+
+    Returns a mapping name -> {"type", "default", "help"}.
+    """
+    import papermill as pm
+
+    params = pm.inspect_notebook(str(notebook))
+    return {k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
+            for k, v in params.items()}
+
+
+def load_parameters(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Parameters from a YAML file (safe loading) updated with ``overrides``."""
+    params: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ParameterError(f"parameter file not found: {str(p)!r}")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+        except yaml.YAMLError as e:
+            raise ParameterError(f"{p.name}: not a safe YAML parameter file ({str(e).splitlines()[0]})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, Mapping):
+            raise ParameterError(f"{p.name}: parameters must be a mapping of name: value; got {type(loaded).__name__}")
+        params.update(loaded)
+    params.update(overrides or {})
+    return params
+
+
+def check_parameters(params: Mapping[str, Any], notebook: str | Path = DEFAULT_NOTEBOOK) -> None:
+    """Refuse parameters the notebook does not declare (papermill would only warn)."""
+    declared = notebook_parameters(notebook)
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ParameterError(
+            f"unknown report parameter(s) {unknown}; the notebook {Path(notebook).name} declares: {sorted(declared)}"
+        )
+
+
+def export_html(notebook_path: str | Path) -> str:
+    """Static, self-contained HTML of an executed notebook (code hidden, figures embedded).
+
+    Remote ``<script src=...>`` tags that nbconvert's template adds (require.js, MathJax) are
+    removed; the result is checked to load nothing from the network.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    nb.metadata.pop("widgets", None)  # static report: no live widgets
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(nb)
+    body = _REMOTE_SCRIPT.sub("", body)
+    if _REMOTE.search(body):
+        raise ReportError(f"the HTML of {Path(notebook_path).name} still references a remote resource: "
+                          f"{_REMOTE.search(body).group(0)[:120]!r}")
+    return body
+
+
+def run_report(
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    output_dir: str | Path = "reports",
+    notebook: str | Path = DEFAULT_NOTEBOOK,
+    name: str = "qa-report",
+    progress: bool = True,
+    timeout: int = 600,
+) -> ReportResult:
+    """Run the report notebook with papermill and publish ``<output_dir>/<name>.html``.
+
+    Parameters
+    ----------
+    parameters : mapping, optional
+        Values for the notebook's ``parameters`` cell; unknown names are refused.
+    output_dir : str or Path, default="reports"
+    notebook : str or Path, default=notebooks/report.ipynb
+    name : str, default="qa-report"
+        Base name of the outputs: ``<name>.html`` and the executed ``<name>.ipynb``.
+    progress : bool, default=True
+        papermill's cell progress bar.
+    timeout : int, default=600
+        Seconds a single cell may run.
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    ReportError
+        The run failed; ``<name>.failed.ipynb`` holds the executed notebook, and the last good
+        ``<name>.html`` is untouched.
+    """
+    import papermill as pm
+
+    params = dict(parameters or {})
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise ParameterError(f"report notebook not found: {str(notebook)!r}")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ParameterError(f"name must use letters, digits, '.', '_' or '-' only; got {name!r}")
+    check_parameters(params, notebook)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out))
+    executed = work / f"{name}.ipynb"
+    try:
+        try:
+            pm.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=KERNEL,
+                                progress_bar=progress, cwd=str(notebook.parent), execution_timeout=timeout)
+        except Exception as e:  # papermill raises PapermillExecutionError and kernel errors
+            failed = out / f"{name}.failed.ipynb"
+            if executed.exists():
+                os.replace(executed, failed)
+            reason = getattr(e, "ename", type(e).__name__)
+            evalue = getattr(e, "evalue", str(e)).strip().splitlines()
+            raise ReportError(
+                f"report run failed: {reason}: {evalue[0] if evalue else ''} "
+                f"(executed notebook kept at {failed}; previous report untouched)"
+            ) from e
+        html = export_html(executed)
+        tmp_html = work / f"{name}.html"
+        tmp_html.write_text(html, encoding="utf-8")
+        final_nb, final_html = out / f"{name}.ipynb", out / f"{name}.html"
+        os.replace(executed, final_nb)
+        os.replace(tmp_html, final_html)
+        stale = out / f"{name}.failed.ipynb"
+        if stale.exists():
+            stale.unlink()
+        return ReportResult(html=final_html, notebook=final_nb, parameters=params)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
