@@ -1,7 +1,7 @@
 """qakit: customer-service quality assurance analysis kit."""
 __version__ = "0.1.0"
 
-from . import errors, intervals, io, schema
+from . import datasets, errors, intervals, io, schema, synth
 from .errors import (
     DataValidationError,
     ParameterError,
@@ -19,6 +19,7 @@ from .scorecard import (
     category_scores,
     iqs_score,
     load_scorecard,
+    load_scorecard_text,
     parse_scale,
     score_reviews,
 )

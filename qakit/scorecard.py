@@ -470,15 +470,20 @@ def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
             spec = json.loads(text)
         except json.JSONDecodeError as e:
             raise ScorecardError(f"{path.name}: not valid JSON ({e})") from None
-    else:
-        try:
-            spec = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ScorecardError(
-                f"{path.name}: not a safe YAML scorecard ({first}); only plain YAML is accepted, "
-                "no Python tags"
-            ) from None
+        return scorecard_from_dict(spec)
+    return load_scorecard_text(text, source=path.name)
+
+
+def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
+    """Load a scorecard from YAML text (``yaml.safe_load``: no Python tags)."""
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ScorecardError(
+            f"{source}: not a safe YAML scorecard ({first}); only plain YAML is accepted, "
+            "no Python tags"
+        ) from None
     return scorecard_from_dict(spec)
 
 

@@ -1,0 +1,116 @@
+"""The sample-data generator and the committed sample files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from qakit import schema as S
+from qakit.datasets import load_sample, load_sample_scorecard, sample_data_dir
+from qakit.errors import ParameterError
+from qakit.synth import CALIBRATION_BIAS, CATEGORIES, generate
+
+# documented in data/README.md ("Expected statistics"), from `python -m qakit.synth --truth`
+R_CONVERSATION_TRUE = 0.39
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return generate(seed=7)
+
+
+def test_deterministic_and_seeded():
+    a = generate(seed=3, n_agents=6, weeks=2, conversations=600)
+    b = generate(seed=3, n_agents=6, weeks=2, conversations=600)
+    c = generate(seed=4, n_agents=6, weeks=2, conversations=600)
+    for k in a:
+        pd.testing.assert_frame_equal(a[k], b[k])
+    assert not a["ratings"]["rating"].equals(c["ratings"]["rating"])
+
+
+def test_committed_files_are_current(sample):
+    """The files in data/ are exactly what `./qa data` writes for seed 7."""
+    for name in ("ratings", "conversations", "surveys", "calibration", "agents", "agents_truth"):
+        committed = pd.read_parquet(sample_data_dir() / f"{name}.parquet")
+        pd.testing.assert_frame_equal(committed, sample[name], check_dtype=False)
+
+
+def test_sizes_and_ranges(sample):
+    conv, sv, r = sample["conversations"], sample["surveys"], sample["ratings"]
+    assert conv[S.AGENT_ID].nunique() == 40 and len(conv) == 30_000
+    assert set(conv[S.CHANNEL]) == {"chat", "email", "phone"} and conv[S.TEAM].nunique() == 4
+    span = conv[S.CREATED_AT].max() - conv[S.CREATED_AT].min()
+    assert pd.Timedelta(days=80) < span <= pd.Timedelta(weeks=12)
+    for kind, lo, hi in (("csat", 1, 5), ("nps", 0, 10), ("ces", 1, 7)):
+        s = sv.loc[sv[S.KIND].eq(kind), S.SCORE]
+        assert s.between(lo, hi).all() and s.min() == lo and s.max() == hi
+    resolved = conv[S.RESOLVED_AT].notna().sum()
+    assert 0.2 < (sv[S.KIND].eq("csat").sum() / resolved) < 0.3
+    # ~5 reviews per agent per week: 40 agents x 12 weeks x 5
+    assert r[S.REVIEW_ID].nunique() == pytest.approx(40 * 12 * 5, rel=0.02)
+    assert r[S.CATEGORY].nunique() == len(CATEGORIES) == 7
+    assert 0.02 < r[S.RATING].isna().mean() < 0.25
+    assert 0.05 < conv[S.ESCALATED].mean() < 0.12
+    assert conv[S.CUSTOMER_ID].value_counts().max() > 5  # repeat customers
+
+
+def test_internally_consistent(sample):
+    conv, sv, r = (S.validate(sample[k], k) for k in ("conversations", "surveys", "ratings"))
+    fr = conv.dropna(subset=[S.FIRST_RESPONSE_AT])
+    assert (fr[S.FIRST_RESPONSE_AT] >= fr[S.CREATED_AT]).all()
+    rs = conv.dropna(subset=[S.RESOLVED_AT])
+    assert (rs[S.RESOLVED_AT] >= rs[S.FIRST_RESPONSE_AT]).all()
+    assert conv.loc[conv[S.RESOLVED_AT].isna(), S.STATUS].isin(["open", "pending"]).all()
+    assert sv[S.CONVERSATION_ID].isin(conv[S.CONVERSATION_ID]).all()
+    merged = r.merge(conv[[S.CONVERSATION_ID, S.AGENT_ID]], on=S.CONVERSATION_ID, suffixes=("", "_conv"))
+    assert (merged[S.AGENT_ID] == merged["agent_id_conv"]).all()
+    esc = r.merge(conv[[S.CONVERSATION_ID, S.ESCALATED]], on=S.CONVERSATION_ID)
+    eh = esc[esc[S.CATEGORY].eq("Escalation handling")]
+    assert eh.loc[~eh[S.ESCALATED].astype(bool), S.RATING].isna().all()
+    scores = load_sample_scorecard().score(r)
+    assert scores[S.IQS].notna().all() and len(S.exclusions(scores)) == 0
+
+
+def test_calibration_biases_recovered(sample):
+    """Leave-one-out deviation of each calibration reviewer on the k-point categories.
+
+    Reviewer i's expected deviation from the mean of the other four is
+    b_i - mean(b_others) (in rating steps), a little attenuated by rounding and clipping:
+    cal_rev_2: 0.6 - (0 - 0.6 + 0 + 0.25)/4 = 0.6875; cal_rev_3: -0.6 - (0 + 0.6 + 0 + 0.25)/4 = -0.8125.
+    With ~190 ratings per reviewer and rating noise sd ~0.8 the SE is ~0.06, so 0.2 steps is > 3 SE.
+    """
+    cal = sample["calibration"]
+    scaled = [c for c, spec in CATEGORIES.items() if spec[0] == "scale"]
+    c = cal[cal[S.CATEGORY].isin(scaled)].dropna(subset=[S.RATING])
+    key = [S.CONVERSATION_ID, S.CATEGORY]
+    tot = c.groupby(key)[S.RATING].transform("sum")
+    cnt = c.groupby(key)[S.RATING].transform("count")
+    loo = (tot - c[S.RATING]) / (cnt - 1)
+    dev = (c[S.RATING] - loo).groupby(c[S.REVIEWER_ID]).mean()
+    b = pd.Series(CALIBRATION_BIAS)
+    expected = b - (b.sum() - b) / (len(b) - 1)
+    for rev in b.index:
+        assert dev[rev] == pytest.approx(expected[rev], abs=0.2), rev
+    assert dev.idxmax() == "cal_rev_2" and dev.idxmin() == "cal_rev_3"
+
+
+def test_documented_iqs_csat_correlation_recovered(sample):
+    """data/README.md documents r = 0.39 (conversation level); the sample's Fisher-z 99% CI
+    (n ~ 600 reviewed conversations with a CSAT answer) must contain it."""
+    scores = load_sample_scorecard().score(sample["ratings"])
+    cs = sample["surveys"][sample["surveys"][S.KIND].eq("csat")]
+    j = scores.merge(cs, on=S.CONVERSATION_ID)
+    res = stats.pearsonr(j[S.IQS], j[S.SCORE])
+    ci = res.confidence_interval(0.99)
+    assert ci.low < R_CONVERSATION_TRUE < ci.high
+    assert len(j) > 400
+
+
+def test_load_sample_unknown_name():
+    with pytest.raises(ParameterError, match=r"unknown sample table 'rating'; available: \['ratings'"):
+        load_sample("rating")
+
+
+def test_load_sample_is_independent_of_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert len(load_sample("agents")) == 40
