@@ -10,6 +10,9 @@ Canonical tables (extra columns pass through untouched):
     resolved_at, status; optional team, escalated, contacts, handle_time_s, customer_value.
 ``surveys``
     conversation_id, kind (``csat`` | ``nps`` | ``ces``), score, answered_at; optional agent_id.
+``calls`` (telephony queue exports, for service level and abandonment)
+    call_id, agent_id, created_at, answered (bool); optional speed_of_answer_s, handle_time_s,
+    resolved (bool), team.
 
 :func:`validate` coerces types (ids to strings, numbers to float, timestamps to UTC) and checks
 every rule lazily: all problems are collected and raised together as one
@@ -52,6 +55,12 @@ ESCALATED = "escalated"
 CONTACTS = "contacts"
 HANDLE_TIME_S = "handle_time_s"
 CUSTOMER_VALUE = "customer_value"
+AGENT_REPLIES = "agent_replies"
+
+CALL_ID = "call_id"
+ANSWERED = "answered"
+SPEED_OF_ANSWER_S = "speed_of_answer_s"
+RESOLVED = "resolved"
 
 KIND = "kind"
 SCORE = "score"
@@ -150,6 +159,7 @@ CONVERSATIONS = Table(
         Column(CONTACTS, "float", required=False, nullable=True, min=1),
         Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
         Column(CUSTOMER_VALUE, "float", required=False, nullable=True),
+        Column(AGENT_REPLIES, "float", required=False, nullable=True, min=0),
     ),
     unique=(CONVERSATION_ID,),
     row_id=CONVERSATION_ID,
@@ -168,14 +178,31 @@ SURVEYS = Table(
     row_id=CONVERSATION_ID,
 )
 
-TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS)}
+CALLS = Table(
+    "calls",
+    (
+        Column(CALL_ID, "id"),
+        Column(AGENT_ID, "id", nullable=True),
+        Column(CREATED_AT, "datetime"),
+        Column(ANSWERED, "bool"),
+        Column(SPEED_OF_ANSWER_S, "float", required=False, nullable=True, min=0),
+        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
+        Column(RESOLVED, "bool", required=False, nullable=True),
+        Column(TEAM, "str", required=False, nullable=True),
+    ),
+    unique=(CALL_ID,),
+    row_id=CALL_ID,
+)
+
+TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS)}
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
 def get_table(table: str | Table) -> Table:
-    """The :class:`Table` contract for a name (``"ratings"``, ``"conversations"``, ``"surveys"``)."""
+    """The :class:`Table` contract for a name (``"ratings"``, ``"conversations"``, ``"surveys"``,
+    ``"calls"``)."""
     if isinstance(table, Table):
         return table
     check_choice("table", table, TABLES)
