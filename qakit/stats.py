@@ -1,0 +1,723 @@
+"""How IQS tracks CSAT, and the uncertainty around every per-agent number.
+
+Correlations use :mod:`scipy.stats` (Pearson with its Fisher-z interval, Spearman and Kendall
+with :func:`scipy.stats.bootstrap` intervals), regressions use :func:`numpy.linalg.lstsq` with
+the textbook OLS standard errors (statsmodels would add a heavy dependency for two formulas).
+
+Functions
+---------
+- :func:`join_csat`: review scores joined to CSAT answers, per conversation or per agent.
+- :func:`iqs_csat_correlation`: Pearson / Spearman / Kendall / point-biserial / partial.
+- :func:`category_correlations`: each category's score against CSAT, Benjamini-Hochberg adjusted.
+- :func:`key_drivers`: CSAT regressed on standardised category scores ("which categories move CSAT").
+- :func:`agent_summary`: per-agent IQS and CSAT with CIs, small-sample flags and an
+  empirical-Bayes shrunken IQS for fair rankings.
+- :func:`sample_size_plan`: reviews per agent needed for a CI half-width of +/- x points.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import schema as S
+from .errors import ParameterError, SmallSampleWarning, check_choice
+from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
+from .scorecard import Scorecard
+
+LEVELS = ("conversation", "agent")
+METHODS = ("pearson", "spearman", "kendall", "point_biserial", "partial")
+
+# result columns (defined once)
+LEVEL = "level"
+METHOD = "method"
+R = "r"
+CI_METHOD = "ci_method"
+CSAT = "csat"
+CSAT_N = "csat_n"
+SATISFIED = "satisfied"
+COEF = "coef"
+COVERAGE = "coverage"
+P_ADJUSTED = "p_adjusted"
+IQS_SHRUNK = "iqs_shrunk"
+SHRINKAGE = "shrinkage"
+RANK = "rank"
+RANK_SHRUNK = "rank_shrunk"
+HALF_WIDTH = "half_width"
+SD = "sd"
+N_REQUIRED = "n_required"
+N_MORE = "n_more"
+
+CORRELATION_COLUMNS = [LEVEL, METHOD, S.N, R, S.CI_LOW, S.CI_HIGH, S.P_VALUE, CI_METHOD, S.SMALL_SAMPLE]
+
+
+# --- joining --------------------------------------------------------------------------------
+def _csat_answers(surveys: pd.DataFrame) -> pd.DataFrame:
+    sv = S.validate(surveys, "surveys")
+    return sv[sv[S.KIND].eq("csat")]
+
+
+def join_csat(
+    scores: pd.DataFrame,
+    surveys: pd.DataFrame,
+    *,
+    level: str = "conversation",
+    satisfied: Sequence[float] = (4, 5),
+    conversations: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Review scores joined to CSAT answers on ``conversation_id``.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Output of :meth:`qakit.Scorecard.score`.
+    surveys : pandas.DataFrame
+        Surveys table; only ``kind == "csat"`` answers are used.
+    level : {"conversation", "agent"}
+        ``conversation``: one row per reviewed conversation with a CSAT answer (mean of its
+        review scores and of its CSAT answers). ``agent``: one row per agent: mean IQS over all
+        the agent's scored reviews and mean CSAT over all the agent's CSAT answers (reviewed or
+        not; the agent comes from ``surveys.agent_id``, else from ``conversations``).
+    satisfied : sequence of float, default=(4, 5)
+        CSAT scores that count as satisfied.
+    conversations : pandas.DataFrame, optional
+        Conversations table: supplies ``agent_id`` for surveys without one, and covariates such
+        as ``channel`` (joined on ``conversation_id`` at conversation level).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Conversation level: ``conversation_id, agent_id, iqs, csat, satisfied`` (+ conversation
+        columns). Agent level: ``agent_id, n, iqs, csat_n, csat, satisfied`` (``satisfied`` the
+        share of satisfied answers). Reviews not scored (all N/A) are left out and listed in
+        :func:`qakit.schema.exclusions`.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"review_id": ["r1", "r2", "r3"], "conversation_id": ["c1", "c1", "c2"],
+    ...                        "agent_id": ["a", "a", "b"], "iqs": [80.0, 60.0, 90.0]})
+    >>> surveys = pd.DataFrame({"conversation_id": ["c1", "c2"], "kind": "csat", "score": [4.0, 2.0],
+    ...                         "answered_at": None})
+    >>> join_csat(scores, surveys)
+      conversation_id agent_id   iqs  csat  satisfied
+    0              c1        a  70.0   4.0       True
+    1              c2        b  90.0   2.0      False
+    """
+    check_choice("level", level, LEVELS)
+    for c in (S.CONVERSATION_ID, S.AGENT_ID, S.IQS):
+        if c not in scores.columns:
+            raise ParameterError(f"scores must be the output of Scorecard.score; column {c!r} is missing")
+    cs = _csat_answers(surveys)
+    sat = np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float))
+    cs = cs.assign(**{SATISFIED: sat})
+    scored = scores[scores[S.IQS].notna()]
+    if level == "conversation":
+        per_conv = scored.groupby(S.CONVERSATION_ID, sort=True).agg(
+            **{S.AGENT_ID: (S.AGENT_ID, "first"), S.IQS: (S.IQS, "mean")})
+        per_csat = cs.groupby(S.CONVERSATION_ID).agg(**{CSAT: (S.SCORE, "mean"), SATISFIED: (SATISFIED, "mean")})
+        out = per_conv.join(per_csat, how="inner").reset_index()
+        out[SATISFIED] = out[SATISFIED] >= 0.5
+        if conversations is not None:
+            conv = S.validate(conversations, "conversations")
+            extra = [c for c in conv.columns if c not in out.columns or c == S.CONVERSATION_ID]
+            out = out.merge(conv[extra], on=S.CONVERSATION_ID, how="left")
+    else:
+        if S.AGENT_ID not in cs.columns or cs[S.AGENT_ID].isna().any():
+            if conversations is None:
+                raise ParameterError("agent-level CSAT needs surveys.agent_id or a conversations table")
+            conv = S.validate(conversations, "conversations")[[S.CONVERSATION_ID, S.AGENT_ID]]
+            cs = cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
+        a_iqs = scored.groupby(S.AGENT_ID).agg(**{S.N: (S.IQS, "size"), S.IQS: (S.IQS, "mean")})
+        a_csat = cs.groupby(S.AGENT_ID).agg(**{CSAT_N: (S.SCORE, "size"), CSAT: (S.SCORE, "mean"),
+                                               SATISFIED: (SATISFIED, "mean")})
+        out = a_iqs.join(a_csat, how="inner").reset_index()
+    excluded = scores.loc[scores[S.IQS].isna(), S.REVIEW_ID] if S.REVIEW_ID in scores.columns else []
+    S.add_exclusion(out, "review not scored (all categories N/A)", S.IQS, excluded)
+    return out
+
+
+# --- correlation helpers ----------------------------------------------------------------------
+def _rank_rows(a: np.ndarray) -> np.ndarray:
+    return stats.rankdata(a, axis=-1)
+
+
+def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    xm = x - x.mean(axis=-1, keepdims=True)
+    ym = y - y.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (xm * ym).sum(-1) / np.sqrt((xm**2).sum(-1) * (ym**2).sum(-1))
+
+
+def _spearman_stat(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return _pearson_rows(_rank_rows(x), _rank_rows(y))
+
+
+def _kendall_stat(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Kendall's tau-b over the last axis for each resample (scipy's O(n log n) algorithm)."""
+    x2, y2 = np.atleast_2d(x), np.atleast_2d(y)
+    out = np.array([stats.kendalltau(a, b).statistic for a, b in zip(x2, y2)])  # loop over resamples
+    return out if np.ndim(x) > 1 else out[0]
+
+
+class _Progress:
+    """Counts statistic evaluations of scipy.stats.bootstrap into a tqdm bar."""
+
+    def __init__(self, total: int, desc: str, enabled: bool):
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, leave=False)
+
+    def wrap(self, fn):
+        def inner(x, y, axis=-1):
+            out = fn(x, y, axis=axis)
+            if self.bar is not None:
+                self.bar.update(int(np.size(out)))
+            return out
+
+        return inner
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _bootstrap_ci(fn, x, y, *, level, n_resamples, seed, progress, desc):
+    prog = _Progress(n_resamples, desc, progress)
+    try:
+        res = stats.bootstrap(
+            (x, y), prog.wrap(fn), paired=True, vectorized=True, n_resamples=n_resamples,
+            confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
+            batch=max(1, min(n_resamples, 5_000_000 // max(len(x), 1))),
+        )
+    finally:
+        prog.close()
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def _fisher_ci(r: float, n: float, level: float, k: int = 0) -> tuple[float, float]:
+    """Fisher z interval ``tanh(atanh r +/- z / sqrt(n - 3 - k))`` (k = covariates partialled out)."""
+    if not np.isfinite(r) or n - 3 - k <= 0:
+        return np.nan, np.nan
+    z = stats.norm.ppf((1 + level) / 2)
+    zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+    half = z / np.sqrt(n - 3 - k)
+    return float(np.tanh(zr - half)), float(np.tanh(zr + half))
+
+
+def _design(frame: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+    """Intercept + numeric covariates + dummies (drop first) for categorical ones."""
+    parts = [np.ones((len(frame), 1))]
+    for c in covariates:
+        col = frame[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            parts.append(col.to_numpy(dtype=float)[:, None])
+        else:
+            d = pd.get_dummies(col.astype("str"), drop_first=True, dtype=float)
+            if d.shape[1]:
+                parts.append(d.to_numpy())
+    return np.hstack(parts)
+
+
+def _weighted_pearson(x, y, w):
+    w = w / w.sum()
+    mx, my = (w * x).sum(), (w * y).sum()
+    cov = (w * (x - mx) * (y - my)).sum()
+    return cov / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum())
+
+
+def iqs_csat_correlation(
+    scores: pd.DataFrame,
+    surveys: pd.DataFrame,
+    *,
+    level: str = "conversation",
+    method: str | Sequence[str] = ("pearson", "spearman", "kendall"),
+    covariate: str | Sequence[str] | None = None,
+    conversations: pd.DataFrame | None = None,
+    weighted: bool = False,
+    satisfied: Sequence[float] = (4, 5),
+    conf_level: float = 0.95,
+    n_resamples: int = 1999,
+    seed: int = 0,
+    min_n: int = MIN_N,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Correlation between IQS and CSAT with confidence intervals and p-values.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Output of :meth:`qakit.Scorecard.score`.
+    surveys : pandas.DataFrame
+        Surveys table (``kind == "csat"`` rows are used).
+    level : {"conversation", "agent"}
+        Unit of analysis, see :func:`join_csat`.
+    method : str or list of str
+        Any of ``pearson``, ``spearman``, ``kendall``, ``point_biserial`` (IQS against the
+        satisfied/unsatisfied split, conversation level only) and ``partial`` (Pearson after
+        removing ``covariate`` from both variables).
+    covariate : str or list of str, optional
+        Column(s) for the partial correlation, looked up in the joined table (pass
+        ``conversations`` for e.g. ``channel``); categorical columns become dummies.
+    conversations : pandas.DataFrame, optional
+        See :func:`join_csat`.
+    weighted : bool, default=False
+        Agent level only: Pearson weighted by each agent's number of CSAT answers; its CI uses
+        Kish's effective n in the Fisher interval.
+    satisfied : sequence of float, default=(4, 5)
+    conf_level : float, default=0.95
+    n_resamples : int, default=1999
+        Bootstrap resamples for the rank methods (percentile intervals, paired resampling).
+    seed : int, default=0
+        Seed of the bootstrap.
+    min_n : int, default=30
+        Fewer pairs than this: a :class:`~qakit.errors.SmallSampleWarning` and ``small_sample``.
+    progress : bool, default=False
+        Show a progress bar while bootstrapping.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level, method, n, r, ci_low, ci_high, p_value, ci_method, small_sample``; one row per
+        method. ``r`` is Pearson's r, Spearman's rho, Kendall's tau-b, the point-biserial r or
+        the partial r.
+
+    Notes
+    -----
+    Pearson: ``r = cov(x, y) / (sd x sd y)``, CI ``tanh(atanh r +/- z_(1+c)/2 / sqrt(n - 3))``
+    (Fisher) from :meth:`scipy.stats.PearsonRResult.confidence_interval`; p from
+    :func:`scipy.stats.pearsonr`. Spearman and Kendall: p-values from
+    :func:`scipy.stats.spearmanr` / :func:`scipy.stats.kendalltau`, CIs by paired percentile
+    bootstrap (:func:`scipy.stats.bootstrap`). Point-biserial: :func:`scipy.stats.pointbiserialr`,
+    Fisher CI. Partial: residuals of x and y after least squares on ``[1, covariates]``, Pearson
+    of the residuals, t test with ``n - 2 - k`` degrees of freedom, Fisher CI with ``n - 3 - k``.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"review_id": list("abcdef"), "conversation_id": list("abcdef"),
+    ...                        "agent_id": "x", "iqs": [50.0, 60, 70, 80, 90, 100]})
+    >>> surveys = pd.DataFrame({"conversation_id": list("abcdef"), "kind": "csat",
+    ...                         "score": [1.0, 3, 2, 4, 5, 5], "answered_at": None})
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     res = iqs_csat_correlation(scores, surveys, method="pearson")
+    >>> round(float(res["r"].iloc[0]), 4)  # 140 / sqrt(1750 * 13.333)
+    0.9165
+    """
+    check_choice("level", level, LEVELS)
+    methods = [method] if isinstance(method, str) else list(method)
+    for m in methods:
+        check_choice("method", m, METHODS)
+    conf_level = check_level(conf_level)
+    covs = as_by(covariate)
+    if "partial" in methods and not covs:
+        raise ParameterError("method 'partial' needs covariate=... (e.g. 'channel' with conversations=...)")
+    if "point_biserial" in methods and level != "conversation":
+        raise ParameterError("point_biserial is defined at level='conversation' (satisfied yes/no per answer)")
+    if weighted and level != "agent":
+        raise ParameterError("weighted=True applies to level='agent' (weights = CSAT answers per agent)")
+    joined = join_csat(scores, surveys, level=level, satisfied=satisfied, conversations=conversations)
+    if covs:
+        check_by(joined, covs, "the joined IQS/CSAT table (pass conversations=... for conversation columns)")
+        joined = joined.dropna(subset=covs)
+    x = joined[S.IQS].to_numpy(dtype=float)
+    y = joined[CSAT].to_numpy(dtype=float)
+    n = len(x)
+    small = n < min_n
+    if small:
+        warnings.warn(f"only {n} IQS/CSAT pairs at {level} level (< {min_n}); the correlation is "
+                      "very uncertain", SmallSampleWarning, stacklevel=2)
+    rows = []
+    constant = n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0
+    for m in methods:
+        r = lo = hi = p = np.nan
+        ci_method = ""
+        if not constant:
+            if m == "pearson" and weighted:
+                w = joined[CSAT_N].to_numpy(dtype=float)
+                r = float(_weighted_pearson(x, y, w))
+                n_eff = w.sum() ** 2 / (w**2).sum()
+                lo, hi = _fisher_ci(r, n_eff, conf_level)
+                t = r * np.sqrt((n_eff - 2) / (1 - r**2))
+                p = float(2 * stats.t.sf(abs(t), n_eff - 2))
+                ci_method = "Fisher z, Kish effective n"
+            elif m == "pearson":
+                res = stats.pearsonr(x, y)
+                ci = res.confidence_interval(conf_level)
+                r, p, lo, hi = float(res.statistic), float(res.pvalue), float(ci.low), float(ci.high)
+                ci_method = "Fisher z"
+            elif m in ("spearman", "kendall"):
+                res = stats.spearmanr(x, y) if m == "spearman" else stats.kendalltau(x, y)
+                r, p = float(res.statistic), float(res.pvalue)
+                fn = _spearman_stat if m == "spearman" else _kendall_stat
+                lo, hi = _bootstrap_ci(fn, x, y, level=conf_level, n_resamples=n_resamples, seed=seed,
+                                       progress=progress, desc=f"bootstrap {m}")
+                ci_method = f"percentile bootstrap ({n_resamples})"
+            elif m == "point_biserial":
+                sat = joined[SATISFIED].to_numpy(dtype=bool)
+                if sat.all() or (~sat).all():
+                    ci_method = "undefined: everyone (or no one) satisfied"
+                else:
+                    res = stats.pointbiserialr(sat.astype(float), x)
+                    r, p = float(res.statistic), float(res.pvalue)
+                    lo, hi = _fisher_ci(r, n, conf_level)
+                    ci_method = "Fisher z"
+            else:  # partial
+                X = _design(joined, covs)
+                k = X.shape[1] - 1
+                rx = x - X @ np.linalg.lstsq(X, x, rcond=None)[0]
+                ry = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+                df = n - 2 - k
+                if df > 0 and np.ptp(rx) > 0 and np.ptp(ry) > 0:
+                    r = float(np.corrcoef(rx, ry)[0, 1])
+                    t = r * np.sqrt(df / (1 - r**2))
+                    p = float(2 * stats.t.sf(abs(t), df))
+                    lo, hi = _fisher_ci(r, n, conf_level, k)
+                ci_method = f"Fisher z, {k} covariate term(s) ({', '.join(covs)})"
+        rows.append({LEVEL: level, METHOD: m, S.N: n, R: r, S.CI_LOW: lo, S.CI_HIGH: hi,
+                     S.P_VALUE: p, CI_METHOD: ci_method, S.SMALL_SAMPLE: small})
+    out = pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
+    out.attrs.update(joined.attrs)
+    return out
+
+
+# --- per category ------------------------------------------------------------------------------
+def _category_matrix(ratings: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
+    """Reviews x categories matrix of category scores (percent, NaN = N/A), with ids."""
+    rows = card.category_rows(ratings)
+    ids = rows.groupby(S.REVIEW_ID, sort=False)[[S.CONVERSATION_ID, S.AGENT_ID]].first()
+    mat = rows.set_index([S.REVIEW_ID, S.CATEGORY])[S.CATEGORY_SCORE].unstack(S.CATEGORY)
+    mat = mat.reindex(index=ids.index, columns=[c for c in card.category_names if c in mat.columns])
+    mat.columns.name = None
+    return ids.join(mat).reset_index()
+
+
+def category_correlations(
+    ratings: pd.DataFrame,
+    card: Scorecard,
+    surveys: pd.DataFrame,
+    *,
+    method: str = "spearman",
+    conf_level: float = 0.95,
+    min_n: int = MIN_N,
+) -> pd.DataFrame:
+    """Each category's score against CSAT, per conversation, with Benjamini-Hochberg p-values.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        Long ratings.
+    card : Scorecard
+    surveys : pandas.DataFrame
+    method : {"spearman", "pearson"}
+    conf_level : float, default=0.95
+    min_n : int, default=30
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category, n, r, ci_low, ci_high, p_value, p_adjusted, small_sample``: ``n`` the
+        conversations that rated the category and have a CSAT answer.
+
+    Notes
+    -----
+    For each category the conversations that rated it (N/A excluded) are paired with their
+    mean CSAT score. Pearson uses the Fisher interval; Spearman uses the Fisher interval with
+    the Bonett-Wright standard error ``sqrt((1 + rho^2 / 2) / (n - 3))``. ``p_adjusted``:
+    Benjamini-Hochberg false discovery rate over the categories
+    (:func:`scipy.stats.false_discovery_control`).
+    """
+    check_choice("method", method, ("spearman", "pearson"))
+    conf_level = check_level(conf_level)
+    mat = _category_matrix(ratings, card)
+    cats = [c for c in card.category_names if c in mat.columns]
+    per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
+    cs = _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+    j = per_conv.join(cs, how="inner")
+    rows = []
+    z = stats.norm.ppf((1 + conf_level) / 2)
+    for c in cats:
+        d = j[[c, CSAT]].dropna()
+        n = len(d)
+        r = lo = hi = p = np.nan
+        if n >= 4 and d[c].nunique() > 1 and d[CSAT].nunique() > 1:
+            if method == "pearson":
+                res = stats.pearsonr(d[c], d[CSAT])
+                r, p = float(res.statistic), float(res.pvalue)
+                lo, hi = _fisher_ci(r, n, conf_level)
+            else:
+                res = stats.spearmanr(d[c], d[CSAT])
+                r, p = float(res.statistic), float(res.pvalue)
+                se = np.sqrt((1 + r**2 / 2) / (n - 3))
+                zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+                lo, hi = float(np.tanh(zr - z * se)), float(np.tanh(zr + z * se))
+        rows.append({S.CATEGORY: c, S.N: n, R: r, S.CI_LOW: lo, S.CI_HIGH: hi, S.P_VALUE: p})
+    out = pd.DataFrame(rows)
+    ok = out[S.P_VALUE].notna()
+    out[P_ADJUSTED] = np.nan
+    if ok.any():
+        out.loc[ok, P_ADJUSTED] = stats.false_discovery_control(out.loc[ok, S.P_VALUE].to_numpy())
+    out[S.SMALL_SAMPLE] = warn_small(out[S.N], "category x CSAT pairs", min_n=min_n)
+    return out
+
+
+def key_drivers(
+    ratings: pd.DataFrame,
+    card: Scorecard,
+    surveys: pd.DataFrame,
+    *,
+    min_coverage: float = 0.5,
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
+    """Which categories move CSAT: CSAT regressed on standardised category scores.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+    card : Scorecard
+    surveys : pandas.DataFrame
+    min_coverage : float, default=0.5
+        Categories rated in fewer than this share of the conversations (e.g. "Escalation
+        handling", N/A unless escalated) are left out of the model and itemised in
+        :func:`qakit.schema.exclusions`; remaining N/A cells are set to the category mean
+        (0 after standardising), i.e. "N/A counts as average".
+    conf_level : float, default=0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category, n, coef, se, ci_low, ci_high, p_value, r, coverage`` sorted by ``coef``
+        (descending). ``coef`` is the standardised coefficient (CSAT standard deviations per
+        standard deviation of the category score); ``r`` the zero-order Pearson correlation.
+        ``attrs["r2"]`` holds the model's R squared.
+
+    Notes
+    -----
+    OLS on z-scores: ``beta = (X'X)^-1 X'y``, ``se = sqrt(diag((X'X)^-1) * RSS / (n - p - 1))``,
+    t interval with ``n - p - 1`` degrees of freedom. With one category the coefficient equals
+    Pearson's r and its p-value equals that of :func:`scipy.stats.pearsonr`. Coefficients of
+    correlated categories share credit: read them together with ``r``.
+    """
+    conf_level = check_level(conf_level)
+    if not 0 <= min_coverage <= 1:
+        raise ParameterError(f"min_coverage must be in [0, 1]; got {min_coverage!r}")
+    mat = _category_matrix(ratings, card)
+    cats = [c for c in card.category_names if c in mat.columns]
+    per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
+    cs = _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+    j = per_conv.join(cs, how="inner")
+    coverage = j[cats].notna().mean()
+    keep = [c for c in cats if coverage[c] >= min_coverage and j[c].std() > 0]
+    dropped = [c for c in cats if c not in keep]
+    n = len(j)
+    p = len(keep)
+    if n - p - 1 <= 0 or p == 0:
+        raise ParameterError(f"key_drivers needs more conversations with CSAT than categories: "
+                             f"{n} conversations, {p} usable categories ({keep})")
+    X = j[keep]
+    Z = ((X - X.mean()) / X.std()).fillna(0.0).to_numpy()
+    yv = j[CSAT].to_numpy(dtype=float)
+    yz = (yv - yv.mean()) / yv.std(ddof=1)
+    Xd = np.column_stack([np.ones(n), Z])
+    beta, *_ = np.linalg.lstsq(Xd, yz, rcond=None)
+    resid = yz - Xd @ beta
+    dof = n - p - 1
+    sigma2 = float(resid @ resid) / dof
+    cov = np.linalg.pinv(Xd.T @ Xd) * sigma2
+    se = np.sqrt(np.diag(cov))[1:]
+    b = beta[1:]
+    t = stats.t.ppf((1 + conf_level) / 2, dof)
+    pv = 2 * stats.t.sf(np.abs(b / se), dof)
+    zero_order = [float(np.corrcoef(Z[:, i], yz)[0, 1]) for i in range(p)]
+    out = pd.DataFrame({S.CATEGORY: keep, S.N: n, COEF: b, S.SE: se, S.CI_LOW: b - t * se,
+                        S.CI_HIGH: b + t * se, S.P_VALUE: pv, R: zero_order,
+                        COVERAGE: coverage[keep].to_numpy()})
+    out = out.sort_values(COEF, ascending=False).reset_index(drop=True)
+    out.attrs["r2"] = float(1 - (resid @ resid) / (yz @ yz))
+    for c in dropped:
+        why = (f"category rated in {coverage[c]:.0%} of conversations (< min_coverage {min_coverage:.0%})"
+               if coverage[c] < min_coverage else "category score constant")
+        S.add_exclusion(out, f"{c}: {why}", S.CATEGORY, [c])
+    return out
+
+
+# --- per agent ----------------------------------------------------------------------------------
+def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Empirical-Bayes (normal-normal) shrinkage of group means towards the precision-weighted mean.
+
+    Returns ``(shrunk, B, grand_mean, tau2)`` where ``B = tau2 / (tau2 + v_i)`` is the weight on
+    the group's own mean, ``v_i = s_pooled^2 / n_i`` its sampling variance, and ``tau2`` the
+    between-group variance by the method of moments (DerSimonian-Laird), floored at 0.
+
+    Examples
+    --------
+    >>> shrunk, B, grand, tau2 = shrink_means(np.array([60.0, 80.0]), np.array([100.0, 100.0]),
+    ...                                       np.array([4, 4]))
+    >>> float(grand), float(tau2), [float(b) for b in B]  # v = 100/4 = 25; Q = 8, c = 0.04
+    (70.0, 175.0, [0.875, 0.875])
+    >>> [float(s) for s in shrunk]  # 70 -/+ 0.875 * 10
+    [61.25, 78.75]
+    """
+    means, variances, n = (np.asarray(a, dtype=float) for a in (means, variances, n))
+    ok = np.isfinite(means) & (n >= 1)
+    pooled = np.nansum((n[ok] - 1) * np.nan_to_num(variances[ok])) / max(np.sum(n[ok] - 1), 1)
+    v = pooled / np.where(n > 0, n, np.nan)
+    w = 1 / v[ok]
+    grand_fe = np.sum(w * means[ok]) / np.sum(w)
+    k = ok.sum()
+    q = np.sum(w * (means[ok] - grand_fe) ** 2)
+    c = np.sum(w) - np.sum(w**2) / np.sum(w)
+    tau2 = max(0.0, (q - (k - 1)) / c) if k > 1 and c > 0 else 0.0
+    w_re = 1 / (v[ok] + tau2)
+    grand = float(np.sum(w_re * means[ok]) / np.sum(w_re))
+    B = np.where(ok, tau2 / (tau2 + v), np.nan)
+    shrunk = np.where(ok, grand + B * (means - grand), np.nan)
+    return shrunk, B, grand, float(tau2)
+
+
+def agent_summary(
+    scores: pd.DataFrame,
+    surveys: pd.DataFrame | None = None,
+    *,
+    by: str | Sequence[str] = S.AGENT_ID,
+    satisfied: Sequence[float] = (4, 5),
+    level: float = 0.95,
+    min_n: int = MIN_N,
+    conversations: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per-agent IQS and CSAT with CIs, small-sample flags and an empirical-Bayes IQS.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Output of :meth:`qakit.Scorecard.score`.
+    surveys : pandas.DataFrame, optional
+        With it, each agent's CSAT (percent satisfied, Wilson CI) is added.
+    by : str or list of str, default="agent_id"
+    satisfied : sequence of float, default=(4, 5)
+    level : float, default=0.95
+    min_n : int, default=30
+    conversations : pandas.DataFrame, optional
+        Supplies agent ids for surveys without ``agent_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, n, iqs, ci_low, ci_high, small_sample, iqs_shrunk, shrinkage, rank,
+        rank_shrunk`` and, with surveys, ``csat_n, csat, csat_ci_low, csat_ci_high``
+        (percent satisfied). Sorted by ``rank_shrunk``.
+
+    Notes
+    -----
+    ``iqs_shrunk = m + B (iqs - m)`` with ``B = tau^2 / (tau^2 + s^2 / n)`` (see
+    :func:`shrink_means`): an agent with few reviews is pulled towards the overall mean, so a
+    lucky 100 from 3 reviews does not top the ranking. ``shrinkage = 1 - B``. Ranks are 1 = best.
+    """
+    from .scorecard import iqs_score
+
+    keys = as_by(by)
+    check_by(scores, keys, "scores")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        t = iqs_score(scores, by=keys, level=level, min_n=min_n)
+    sd = scores[scores[S.IQS].notna()].groupby(keys, observed=True)[S.IQS].var()
+    var = t.set_index(keys).index.map(sd).to_numpy(dtype=float) if len(keys) > 1 else t[keys[0]].map(sd).to_numpy(dtype=float)
+    shrunk, B, _, _ = shrink_means(t[S.IQS].to_numpy(), var, t[S.N].to_numpy())
+    out = t[keys + [S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]].copy()
+    out[IQS_SHRUNK] = shrunk
+    out[SHRINKAGE] = 1 - B
+    out[RANK] = out[S.IQS].rank(ascending=False, method="min")
+    out[RANK_SHRUNK] = out[IQS_SHRUNK].rank(ascending=False, method="min")
+    if surveys is not None:
+        if keys != [S.AGENT_ID]:
+            raise ParameterError("CSAT per group is available for by='agent_id' only")
+        cs = _csat_answers(surveys)
+        if S.AGENT_ID not in cs.columns or cs[S.AGENT_ID].isna().any():
+            if conversations is None:
+                raise ParameterError("agent CSAT needs surveys.agent_id or a conversations table")
+            conv = S.validate(conversations, "conversations")[[S.CONVERSATION_ID, S.AGENT_ID]]
+            cs = cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
+        cs = cs.assign(_sat=np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float)))
+        g = cs.groupby(S.AGENT_ID).agg(_n=("_sat", "size"), _k=("_sat", "sum"))
+        k = out[S.AGENT_ID].map(g["_k"]).fillna(0).to_numpy(dtype=float)
+        nn = out[S.AGENT_ID].map(g["_n"]).fillna(0).to_numpy(dtype=float)
+        lo, hi = wilson_ci(k, nn, level=level)
+        out[CSAT_N] = nn.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[CSAT] = np.where(nn > 0, 100 * k / nn, np.nan)
+        out["csat_ci_low"], out["csat_ci_high"] = 100 * lo, 100 * hi
+    return out.sort_values([RANK_SHRUNK] + keys).reset_index(drop=True)
+
+
+def sample_size_plan(
+    scores: pd.DataFrame,
+    *,
+    half_width: float | Sequence[float] = (5.0, 10.0),
+    by: str | Sequence[str] | None = None,
+    sd: float | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Reviews needed for a CI of +/- ``half_width`` IQS points, given the observed spread.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Output of :meth:`qakit.Scorecard.score` (its spread is used unless ``sd`` is given).
+    half_width : float or list of float, default=(5, 10)
+        Target half-widths in IQS points.
+    by : str or list of str, optional
+        E.g. ``"agent_id"``: the plan per agent, using each agent's own sd (pooled sd where an
+        agent has fewer than 2 reviews) and showing how many more reviews each needs.
+    sd : float, optional
+        Planning standard deviation; default the sample sd of the review scores.
+    level : float, default=0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, half_width, sd, n (current), n_required, n_more``.
+
+    Notes
+    -----
+    ``n_required`` is the smallest n with ``t_{(1+level)/2, n-1} * sd / sqrt(n) <= half_width``
+    (starting from the normal approximation ``(z sd / h)^2`` and stepping up while the t
+    quantile is larger).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"iqs": [60.0, 80.0] * 10})  # sd = 10.26
+    >>> sample_size_plan(s, half_width=5)[["half_width", "n", "n_required"]]
+       half_width   n  n_required
+    0         5.0  20          19
+    """
+    level = check_level(level)
+    hws = np.atleast_1d(np.asarray(half_width, dtype=float))
+    if (hws <= 0).any() or not np.isfinite(hws).all():
+        raise ParameterError(f"half_width must be positive numbers; got {list(hws)}")
+    keys = as_by(by)
+    check_by(scores, keys, "scores")
+    v = scores[scores[S.IQS].notna()]
+    pooled_sd = float(v[S.IQS].std()) if sd is None else float(sd)
+    if keys:
+        g = v.groupby(keys, observed=True)[S.IQS].agg(["size", "std"]).reset_index()
+        g["std"] = g["std"].where(g["size"] >= 2, pooled_sd) if sd is None else pooled_sd
+        base = g.rename(columns={"size": S.N, "std": SD})
+    else:
+        base = pd.DataFrame({S.N: [len(v)], SD: [pooled_sd]})
+    base = base.merge(pd.DataFrame({HALF_WIDTH: hws}), how="cross")
+    z = stats.norm.ppf((1 + level) / 2)
+    sdv, h = base[SD].to_numpy(dtype=float), base[HALF_WIDTH].to_numpy(dtype=float)
+    n_req = np.maximum(2, np.ceil((z * sdv / h) ** 2)).astype(float)
+    for _ in range(200):  # t correction converges in a few steps; vectorised over rows
+        need = stats.t.ppf((1 + level) / 2, n_req - 1) * sdv / np.sqrt(n_req) > h
+        if not need.any():
+            break
+        n_req = np.where(need, n_req + 1, n_req)
+    base[N_REQUIRED] = n_req.astype(np.int64)
+    base[N_MORE] = np.maximum(0, base[N_REQUIRED] - base[S.N]).astype(np.int64)
+    return base[keys + [HALF_WIDTH, SD, S.N, N_REQUIRED, N_MORE]]
