@@ -170,7 +170,7 @@ SURVEYS = Table(
     (
         Column(CONVERSATION_ID, "id"),
         Column(KIND, "str", allowed=SURVEY_KINDS),
-        Column(SCORE, "float"),
+        Column(SCORE, "float", nullable=True),  # missing = survey sent, not answered
         Column(ANSWERED_AT, "datetime", nullable=True),
         Column(AGENT_ID, "id", required=False, nullable=True),
     ),
@@ -237,6 +237,8 @@ def parse_datetimes(
     present &= stripped.ne("")
     aware = stripped.str.contains(_TZ_SUFFIX, na=False) & present
     naive = present & ~aware
+    if naive.any():  # text that is no timestamp at all is "unparseable", not "naive"
+        naive &= pd.to_datetime(stripped.where(naive), errors="coerce", format="mixed").notna()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if aware.any() and naive.any():
         minority = naive if naive.sum() <= aware.sum() else aware
