@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the run failed (one-line reason on stderr), 2 bad argum
 from __future__ import annotations
 
 import argparse
+import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,13 @@ from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, load_parameters, run_report
 
 
 def _parse_value(text: str):
-    """``-p key value`` values are read as YAML scalars: 85 -> int, true -> bool, a -> str."""
+    """``-p key value`` values are read as YAML scalars: 85 -> int, true -> bool, a -> str;
+    dates stay text (``2026-09-01``), as the notebooks expect."""
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    return text if isinstance(value, (datetime.date, datetime.datetime)) else value
 
 
 def build_parser() -> argparse.ArgumentParser:

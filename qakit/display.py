@@ -13,7 +13,10 @@ import pandas as pd
 
 #: digits shown for each kind of column; anything else float gets ``DEFAULT_DIGITS``
 DEFAULT_DIGITS = 1
-DIGITS = {"r": 3, "p_value": 4, "alpha": 3, "kappa": 3, "tau": 3, "pass_rate": 3, "beta": 3}
+DIGITS = {"r": 3, "p_value": 4, "p_adjusted": 4, "alpha": 3, "kappa": 3, "tau": 3, "pass_rate": 3, "beta": 3,
+          "coef": 3}
+#: interval and standard-error columns take the precision of the statistic they belong to
+FOLLOW = ("ci_low", "ci_high", "se")
 
 
 def table(df: pd.DataFrame, *, digits: int | None = None, max_rows: int | None = 40) -> pd.DataFrame:
@@ -26,10 +29,12 @@ def table(df: pd.DataFrame, *, digits: int | None = None, max_rows: int | None =
     0        a  83.3   0.0123
     """
     out = df.head(max_rows).copy() if max_rows else df.copy()
+    stat_digits = [DIGITS[str(c)] for c in out.columns if str(c) in DIGITS and str(c) not in ("p_value", "p_adjusted", "pass_rate")]
+    follow = max(stat_digits, default=DEFAULT_DIGITS)
     for c in out.columns:
         s = out[c]
         if pd.api.types.is_float_dtype(s.dtype):
-            d = digits if digits is not None else next(
+            d = digits if digits is not None else follow if str(c) in FOLLOW else next(
                 (v for k, v in DIGITS.items() if str(c) == k or str(c).endswith("_" + k)), DEFAULT_DIGITS)
             out[c] = s.round(d)
         elif isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):

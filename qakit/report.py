@@ -32,7 +32,7 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 DEFAULT_NOTEBOOK = NOTEBOOK_DIR / "report.ipynb"
 KERNEL = "python3"
 _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
-_REMOTE_SCRIPT = re.compile(r"""<script[^>]+src\s*=\s*["'](?:https?:)?//[^"']*["'][^>]*>\s*</script>""", re.I)
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
 
 
 class ReportError(QakitError):
@@ -93,7 +93,8 @@ def check_parameters(params: Mapping[str, Any], notebook: str | Path = DEFAULT_N
 def export_html(notebook_path: str | Path) -> str:
     """Static, self-contained HTML of an executed notebook (code hidden, figures embedded).
 
-    Remote ``<script src=...>`` tags that nbconvert's template adds (require.js, MathJax) are
+    The report is static (tables and embedded PNG figures), so every ``<script>`` block the
+    nbconvert template adds (require.js, MathJax, a mermaid loader importing from a CDN) is
     removed; the result is checked to load nothing from the network.
     """
     import nbformat
@@ -104,7 +105,7 @@ def export_html(notebook_path: str | Path) -> str:
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
-    body = _REMOTE_SCRIPT.sub("", body)
+    body = _SCRIPT.sub("", body)
     if _REMOTE.search(body):
         raise ReportError(f"the HTML of {Path(notebook_path).name} still references a remote resource: "
                           f"{_REMOTE.search(body).group(0)[:120]!r}")

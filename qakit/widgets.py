@@ -195,7 +195,7 @@ class ScorecardExplorer:
         self.summary = W.HTML()
         self.ranking = W.HTML()
         self.status = W.HTML()
-        self.figure = W.Output()
+        self.figure = W.Image(format="png")
         for w in [*self.weight_sliders.values(), *self.critical_boxes.values(), self.mode, self.threshold]:
             w.observe(self._on_change, names="value")
         self.save_button.on_click(lambda _: self.save())
@@ -220,17 +220,20 @@ class ScorecardExplorer:
         self._render()
 
     def _render(self) -> None:
+        """Update the HTML and Image widgets in place (no display() calls: nothing is printed
+        into the notebook, so nbval and Voila see the same, stable cell output)."""
+        import io
+
+        from matplotlib.figure import Figure
+
         self.summary.value = summary_html(self.result)
         self.ranking.value = ranking_html(self.result)
-        import matplotlib.pyplot as plt
-
-        self.figure.clear_output(wait=True)
-        with self.figure:
-            ax = iqs_distribution_figure(self.result, self.baseline)
-            from IPython.display import display
-
-            display(ax.figure)
-            plt.close(ax.figure)
+        fig = Figure(figsize=(6, 3))
+        iqs_distribution_figure(self.result, self.baseline, ax=fig.subplots())
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=80)
+        self.figure.value = buf.getvalue()
 
     def save(self) -> Path:
         """Write the current card to ``save_path`` as YAML (round-trips through load_scorecard)."""

@@ -1,0 +1,403 @@
+"""Report sections: what each cell of the report, study and coaching notebooks shows.
+
+Notebooks stay thin (a ``parameters`` cell, then one call per cell); every call here returns an
+object Jupyter displays deterministically: a rounded DataFrame (:func:`qakit.display.table`,
+HTML-escaped by pandas), an escaped HTML snippet, or a matplotlib ``Figure`` (built without
+pyplot so it is shown exactly once). Numbers are computed unrounded by the qakit functions and
+rounded only here, for display.
+
+Customer free text (review comments, survey text) is never shown; customer ids are hashed when
+``hash_customer_ids`` is set.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import kpis as K
+from . import schema as S
+from . import stats as ST
+from .display import hash_ids, table
+from .errors import ParameterError, SmallSampleWarning
+from .intervals import MIN_N
+from .scorecard import Scorecard, category_scores, iqs_score, load_scorecard
+from .targets import DEFAULT_TARGETS, target_status
+
+TABLE_FILES = ("ratings", "conversations", "surveys")
+
+
+@dataclass
+class ReportData:
+    """The validated inputs of one report run, restricted to the report period."""
+
+    ratings: pd.DataFrame
+    conversations: pd.DataFrame
+    surveys: pd.DataFrame
+    card: Scorecard
+    scores: pd.DataFrame
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    source: str
+    min_n: int = MIN_N
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _find(folder: Path, name: str) -> Path:
+    for ext in (".parquet", ".csv"):
+        p = folder / f"{name}{ext}"
+        if p.is_file():
+            return p
+    raise ParameterError(f"no {name}.parquet or {name}.csv in {str(folder)!r}")
+
+
+def _day(value: str, name: str) -> pd.Timestamp | None:
+    if value in (None, ""):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParameterError(f"{name} must be a date like 2026-08-01; got {value!r}") from None
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def load_report_data(
+    *,
+    dataset: str = "sample",
+    ratings_path: str = "",
+    conversations_path: str = "",
+    surveys_path: str = "",
+    scorecard_path: str = "",
+    start: str = "",
+    end: str = "",
+    tz: str = "UTC",
+    min_n: int = MIN_N,
+) -> ReportData:
+    """Load, validate and restrict to ``[start, end]`` the tables a report needs.
+
+    Parameters
+    ----------
+    dataset : str, default="sample"
+        ``"sample"`` for the bundled data, or a folder holding ``ratings``, ``conversations``
+        and ``surveys`` as ``.parquet`` or ``.csv`` (and ``scorecard.yaml``).
+    ratings_path, conversations_path, surveys_path, scorecard_path : str
+        Explicit files; override the dataset's.
+    start, end : str
+        Report period (dates, inclusive; end date counts whole). Empty = everything.
+        Ratings are filtered on ``reviewed_at``, conversations on ``created_at``, surveys on
+        ``answered_at``.
+    tz : str, default="UTC"
+        Zone of naive timestamps in the files.
+    min_n : int, default=30
+        Groups with fewer observations are flagged ``small_sample``.
+
+    Raises
+    ------
+    ParameterError
+        Missing files, bad dates, ``end`` before ``start``, or a period with no reviews.
+    DataValidationError
+        Any table breaking the data contract (all problems listed).
+    """
+    from . import datasets
+    from .io import read_table
+
+    if dataset == "sample":
+        folder = datasets.sample_data_dir()
+    else:
+        folder = Path(dataset)
+        if not folder.is_dir():
+            raise ParameterError(f"dataset must be 'sample' or an existing folder; got {dataset!r}")
+    paths = {"ratings": ratings_path, "conversations": conversations_path, "surveys": surveys_path}
+    frames = {}
+    for name, p in paths.items():
+        path = Path(p) if p else _find(folder, name)
+        frames[name] = read_table(path, name, tz=tz)
+    card_path = Path(scorecard_path) if scorecard_path else folder / "scorecard.yaml"
+    if not card_path.is_file():
+        raise ParameterError(f"scorecard file not found: {str(card_path)!r}")
+    card = load_scorecard(card_path)
+    t0, t1 = _day(start, "start"), _day(end, "end")
+    if t1 is not None and len(end) <= 10:
+        t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    if t0 is not None and t1 is not None and t1 < t0:
+        raise ParameterError(f"end ({end}) is before start ({start})")
+
+    def within(df: pd.DataFrame, col: str) -> pd.DataFrame:
+        keep = pd.Series(True, index=df.index)
+        if t0 is not None:
+            keep &= df[col] >= t0
+        if t1 is not None:
+            keep &= df[col] <= t1
+        return df[keep.fillna(False).astype(bool)].reset_index(drop=True)
+
+    ratings = within(frames["ratings"], S.REVIEWED_AT)
+    if ratings.empty:
+        have = frames["ratings"][S.REVIEWED_AT]
+        raise ParameterError(f"no reviews between {start or 'the beginning'} and {end or 'the end'}; "
+                             f"the data covers {have.min():%Y-%m-%d} to {have.max():%Y-%m-%d}")
+    conv = within(frames["conversations"], S.CREATED_AT)
+    surveys = within(frames["surveys"], S.ANSWERED_AT) if frames["surveys"][S.ANSWERED_AT].notna().any() \
+        else frames["surveys"]
+    scores = card.score(ratings)
+    return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
+                      start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
+                      min_n=min_n)
+
+
+def _quiet(fn, *a, **kw):
+    """Small-sample warnings become the ``small_sample`` column in reports, not stderr noise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        return fn(*a, **kw)
+
+
+# --- overview and targets ------------------------------------------------------------------------------
+def overview(data: ReportData) -> pd.DataFrame:
+    """One row: period covered and how much data the report rests on."""
+    s = data.scores
+    r = data.ratings[S.REVIEWED_AT]
+    return pd.DataFrame([{
+        "source": data.source, "first review": f"{r.min():%Y-%m-%d}", "last review": f"{r.max():%Y-%m-%d}",
+        "reviews": int(len(s)), "scored": int(s[S.IQS].notna().sum()), "agents": int(s[S.AGENT_ID].nunique()),
+        "conversations": int(len(data.conversations)),
+        "survey answers": int(data.surveys[S.SCORE].notna().sum()), "scorecard": data.card.name,
+    }])
+
+
+def headline_values(data: ReportData) -> dict[str, float]:
+    """The KPI values targets are checked against: iqs, csat, sla_high, nps, frt/resolution hours."""
+    iqs = iqs_score(data.scores, min_n=0)
+    summary = K.kpi_summary(data.conversations, data.surveys).set_index(K.KPI)[K.VALUE]
+    out = {"iqs": float(iqs[S.IQS].iloc[0]), "pass_rate": float(iqs[S.PASS_RATE].iloc[0]) * 100}
+    names = {"csat": "csat", "nps": "nps", "ces": "ces", "sla_high": "sla_high",
+             "first_response_time": "frt_hours", "resolution_time": "resolution_hours",
+             "fcr_rate": "fcr_rate", "escalation_rate": "escalation_rate"}
+    for k, v in names.items():
+        if k in summary.index:
+            out[v] = float(summary[k])
+    return out
+
+
+def kpi_targets(data: ReportData, targets: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Every targeted KPI with its value, target, owner and status (on target / at risk / off
+    target / no data)."""
+    return table(target_status(headline_values(data), targets or DEFAULT_TARGETS))
+
+
+# --- QA ------------------------------------------------------------------------------------------------------
+def iqs_table(data: ReportData, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """IQS with CI and pass rate, overall (``by=None``) or per group (columns of ratings, or of
+    conversations such as ``team``)."""
+    scores = _with_conv_cols(data, data.scores, by)
+    return table(_quiet(iqs_score, scores, by=by, min_n=data.min_n))
+
+
+def _with_conv_cols(data: ReportData, frame: pd.DataFrame, by) -> pd.DataFrame:
+    keys = [by] if isinstance(by, str) else list(by or [])
+    missing = [k for k in keys if k not in frame.columns and k in data.conversations.columns]
+    if missing:
+        frame = frame.merge(data.conversations[[S.CONVERSATION_ID, *missing]], on=S.CONVERSATION_ID, how="left")
+    return frame
+
+
+def category_table(data: ReportData) -> pd.DataFrame:
+    """Category scores (pooled over the reviews that rated each category) with CIs."""
+    t = _quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
+    order = {c: i for i, c in enumerate(data.card.category_names)}
+    return table(t.sort_values(S.CATEGORY, key=lambda s: s.map(order)).reset_index(drop=True))
+
+
+def agent_table(data: ReportData, *, top: int | None = None) -> pd.DataFrame:
+    """Per agent: IQS with CI, small-sample flag, empirical-Bayes IQS, ranks, CSAT with CI."""
+    t = _quiet(ST.agent_summary, data.scores, data.surveys, min_n=data.min_n, conversations=data.conversations)
+    return table(t, max_rows=top)
+
+
+def iqs_trend_figure(data: ReportData, *, period: str = "W") -> Figure:
+    """Weekly (or monthly) IQS with its 95 % CI band, and CSAT on a second axis."""
+    t = _quiet(iqs_score, data.scores, period=period, min_n=0)
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.subplots()
+    ax.plot(t["period"], t[S.IQS], marker="o", color="#4c72b0", label="IQS")
+    ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#4c72b0", alpha=0.2, label="95% CI")
+    cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0)
+    if len(cs):
+        ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#dd8452", label="CSAT (% satisfied)")
+    ax.set(ylabel="percent", title=f"IQS and CSAT by {dict(W='week', M='month', Q='quarter').get(period, period)}")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+# --- customer KPIs ------------------------------------------------------------------------------------------------
+def customer_kpis(data: ReportData, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """The headline customer KPIs (CSAT, NPS, CES, times, FCR, escalation, SLA) per group."""
+    return table(K.kpi_summary(data.conversations, data.surveys, by=by), digits=3, max_rows=None)
+
+
+def time_table(data: ReportData, *, by: str | Sequence[str] | None = "channel") -> pd.DataFrame:
+    """First response and resolution time (median, mean, p90 hours) per group."""
+    fr = K.first_response_time(data.conversations, by=by, min_n=0)
+    rt = K.resolution_time(data.conversations, by=by, min_n=0)
+    keys = [by] if isinstance(by, str) else list(by or [])
+    cols_f = keys + [S.N, K.FIRST_RESPONSE_TIME, f"{K.FIRST_RESPONSE_TIME}_p90"]
+    cols_r = keys + [K.RESOLUTION_TIME, f"{K.RESOLUTION_TIME}_p90", S.N_EXCLUDED]
+    out = fr[cols_f].merge(rt[cols_r], on=keys) if keys else pd.concat([fr[cols_f], rt[cols_r]], axis=1)
+    return table(out.rename(columns={S.N_EXCLUDED: "open or unusable"}), digits=2)
+
+
+def sla_table(data: ReportData, *, targets: Mapping[str, float] | None = None, goal: float = 95.0) -> pd.DataFrame:
+    """SLA attainment per priority (resolution within the priority's target hours)."""
+    return table(K.sla_attainment(data.conversations, targets=targets, goal=goal, min_n=0))
+
+
+def backlog_figure(data: ReportData, *, period: str = "W") -> Figure:
+    """Open conversations at each period end, with opened and closed counts."""
+    b = K.backlog(data.conversations, period=period)
+    fig = Figure(figsize=(7, 3))
+    ax = fig.subplots()
+    ax.bar(b[K.PERIOD], b[K.OPENED], width=2, color="#8fb3d9", label="opened")
+    ax.plot(b[K.PERIOD], b[K.BACKLOG], color="#c44e52", marker="o", label="open at period end")
+    ax.set(title="Backlog", ylabel="conversations")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+# --- IQS and CSAT -----------------------------------------------------------------------------------------------------
+def iqs_csat_table(data: ReportData, *, level: str = "conversation", seed: int = 0) -> pd.DataFrame:
+    """Pearson, Spearman and Kendall correlation of IQS with CSAT, with CIs and p-values."""
+    methods = ["pearson", "spearman", "kendall"] + (["point_biserial"] if level == "conversation" else [])
+    return table(_quiet(ST.iqs_csat_correlation, data.scores, data.surveys, level=level, method=methods,
+                        seed=seed, conversations=data.conversations), digits=3)
+
+
+def drivers_table(data: ReportData) -> pd.DataFrame:
+    """Key drivers: CSAT regressed on standardised category scores."""
+    return table(ST.key_drivers(data.ratings, data.card, data.surveys), digits=3)
+
+
+def iqs_csat_figure(data: ReportData) -> Figure:
+    """Review IQS against the conversation's CSAT answer (box per CSAT score)."""
+    j = ST.join_csat(data.scores, data.surveys)
+    fig = Figure(figsize=(5.5, 3.2))
+    ax = fig.subplots()
+    groups = sorted(j[ST.CSAT].round().unique())
+    ax.boxplot([j.loc[j[ST.CSAT].round() == g, S.IQS] for g in groups], positions=groups, widths=0.6)
+    ax.set(xlabel="CSAT answer", ylabel="review IQS", title=f"IQS by CSAT answer (n = {len(j)})")
+    fig.tight_layout()
+    return fig
+
+
+# --- coaching ------------------------------------------------------------------------------------------------------------
+def coaching_table(data: ReportData, *, agent_id: str | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Per agent and category: the agent's category score with CI against the team's; categories
+    where the agent's upper CI bound is below the team score are the coaching focus.
+
+    Returns ``agent_id, category, n, category_score, ci_low, ci_high, team_score, gap, focus``
+    (team = all reviews of the agent's team, or everyone when there are no teams).
+    """
+    ratings = _with_conv_cols(data, data.ratings, S.TEAM)
+    team_col = S.TEAM if S.TEAM in ratings.columns else None
+    per_agent = _quiet(category_scores, ratings, data.card, by=[S.AGENT_ID], level=level, min_n=0)
+    if team_col:
+        team = _quiet(category_scores, ratings, data.card, by=[team_col], min_n=0)
+        agent_team = ratings.groupby(S.AGENT_ID)[team_col].first()
+        per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
+        per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
+            columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
+    else:
+        team = _quiet(category_scores, ratings, data.card, min_n=0)
+        per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
+            columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
+    per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]
+    per_agent["focus"] = per_agent[S.CI_HIGH] < per_agent["team_score"]
+    if agent_id is not None:
+        if agent_id not in set(per_agent[S.AGENT_ID]):
+            raise ParameterError(f"agent_id {agent_id!r} has no reviews in the period; "
+                                 f"agents: {sorted(per_agent[S.AGENT_ID].unique())[:10]}...")
+        per_agent = per_agent[per_agent[S.AGENT_ID].eq(agent_id)]
+    cols = [S.AGENT_ID, S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH, "team_score", "gap", "focus"]
+    return per_agent[cols].reset_index(drop=True)
+
+
+def coaching_focus(data: ReportData) -> pd.DataFrame:
+    """Only the (agent, category) pairs flagged as coaching focus, largest gap first."""
+    t = coaching_table(data)
+    t = t[t["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True)
+    return table(t, max_rows=None)
+
+
+def agent_trend_figure(data: ReportData, agent_id: str, *, period: str = "W") -> Figure:
+    """An agent's IQS per week against the overall IQS."""
+    a = _quiet(iqs_score, data.scores[data.scores[S.AGENT_ID].eq(agent_id)], period=period, min_n=0)
+    allx = _quiet(iqs_score, data.scores, period=period, min_n=0)
+    fig = Figure(figsize=(6.5, 3))
+    ax = fig.subplots()
+    ax.errorbar(a["period"], a[S.IQS], yerr=[a[S.IQS] - a[S.CI_LOW], a[S.CI_HIGH] - a[S.IQS]],
+                marker="o", capsize=3, label=html.escape(str(agent_id)))
+    ax.plot(allx["period"], allx[S.IQS], color="grey", ls="--", label="everyone")
+    ax.set(ylabel="IQS", title="Weekly IQS (95% CI)")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def low_rating_examples(data: ReportData, agent_id: str, *, per_category: int = 3) -> pd.DataFrame:
+    """Conversation ids behind the agent's lowest ratings in focus categories (no free text)."""
+    rows = data.card.category_rows(data.ratings[data.ratings[S.AGENT_ID].eq(agent_id)])
+    low = rows[rows[S.CATEGORY_SCORE].notna() & (rows[S.CATEGORY_SCORE] < 50)]
+    low = low.sort_values([S.CATEGORY, S.CATEGORY_SCORE, S.REVIEWED_AT, S.REVIEW_ID])
+    low = low.groupby(S.CATEGORY, sort=False).head(per_category)
+    return table(low[[S.CATEGORY, S.CONVERSATION_ID, S.REVIEW_ID, S.REVIEWED_AT, S.RATING, S.CATEGORY_SCORE]]
+                 .reset_index(drop=True), max_rows=None)
+
+
+# --- data quality -------------------------------------------------------------------------------------------------------------
+def data_quality(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
+    """Every row the report's numbers leave out, by table and reason, with example ids."""
+    checks = [
+        ("ratings", "review scores", data.scores),
+        ("conversations", "first response time", K.first_response_time(data.conversations, min_n=0)),
+        ("conversations", "resolution time", K.resolution_time(data.conversations, min_n=0)),
+        ("conversations", "FCR", K.fcr_rate(data.conversations, min_n=0)),
+        ("conversations", "SLA attainment", K.sla_attainment(data.conversations, min_n=0)),
+    ]
+    sv = data.surveys
+    if sv[S.SCORE].isna().any():
+        checks.append(("surveys", "survey KPIs", K.csat_score(sv, min_n=0)))
+    rows = []
+    for tbl, used_for, res in checks:
+        ex = S.exclusions(res)
+        for _, e in ex.iterrows():
+            ids = list(e["row_ids"])
+            rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], S.N: int(e["n"]),
+                         "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+    out = pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
+    return out
+
+
+def conversations_for_display(data: ReportData, *, hash_customer_ids: bool = True) -> pd.DataFrame:
+    """The conversations table as a report may show it: customer ids hashed, free text dropped."""
+    c = data.conversations.drop(columns=[x for x in data.conversations.columns if x in ("text", "comment", "body")])
+    if hash_customer_ids:
+        c = c.assign(**{S.CUSTOMER_ID: hash_ids(c[S.CUSTOMER_ID])})
+    return c
+
+
+def heading(text: str) -> Any:
+    """An escaped HTML heading (for data-dependent titles such as an agent's name)."""
+    from IPython.display import HTML
+
+    return HTML(f"<h3>{html.escape(str(text))}</h3>")

@@ -1,0 +1,155 @@
+"""Notebooks and scheduled reports: structure, papermill smoke runs, failure handling, escaping.
+
+nbval (in the test command's addopts) re-runs the committed notebooks and compares outputs;
+these tests check what nbval cannot: that every notebook is thin and parameterised the same way,
+that papermill runs honour the parameters, and that a failing run keeps the last good report.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import qakit.sections as R
+from qakit import datasets, iqs_score
+from qakit.errors import ParameterError
+from qakit.report import ReportError, check_parameters, notebook_parameters, run_report
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_all_expected_notebooks_exist():
+    assert {p.stem for p in NOTEBOOKS} >= {"report", "explorer", "iqs_csat_study", "calibration", "coaching"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_thin_and_parameterised(path):
+    """Exactly one cell tagged `parameters`, typed defaults each with a help comment that
+    papermill can parse, kernelspec python3, no def/class anywhere, outputs committed."""
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    lines = [ln for ln in tagged[0].source.splitlines() if ln.strip()]
+    declared = notebook_parameters(path)
+    assert len(declared) == len(lines)  # papermill parsed every line
+    assert all(v["help"].startswith("help:") for v in declared.values())
+    assert all(v["type"] in {"str", "int", "float", "bool", "dict", "list"} for v in declared.values())
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for c in code:
+        tree = ast.parse(c.source)
+        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda)) for n in ast.walk(tree)), c.source
+    executed = [c for c in code if c.get("execution_count")]
+    assert len(executed) == len(code), "commit executed notebooks (scripts/build_notebooks.py)"
+
+
+def test_unknown_report_parameter_is_refused():
+    with pytest.raises(ParameterError, match=r"unknown report parameter\(s\) \['stat'\].*declares.*'start'"):
+        check_parameters({"stat": "2026-09-01"})
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    res = run_report({"start": "2026-09-01", "end": "2026-09-14", "group_by": "channel", "min_n": 20},
+                     output_dir=out, progress=False, timeout=300)
+    return out, res
+
+
+def test_papermill_run_honours_parameters(small_run):
+    """The executed notebook's IQS table equals iqs_score on the ratings reviewed 1-14 Sep,
+    filtered here with plain pandas; the HTML is self-contained (no remote script or style)."""
+    out, res = small_run
+    nb = nbformat.read(res.notebook, as_version=4)
+    cell = next(c for c in nb.cells if c.source == "R.iqs_table(data)")
+    html = cell.outputs[0]["data"]["text/html"]
+    ratings = datasets.load_sample("ratings")
+    r = ratings[(ratings["reviewed_at"] >= "2026-09-01") & (ratings["reviewed_at"] < "2026-09-15")]
+    expected = iqs_score(datasets.load_sample_scorecard().score(r), min_n=20)
+    assert expected["n"].iloc[0] == r["review_id"].nunique()
+    cells = [c.strip() for c in html.replace("<td>", "\n").replace("</td>", "\n").splitlines()]
+    assert str(expected["n"].iloc[0]) in cells
+    assert str(round(float(expected["iqs"].iloc[0]), 1)) in cells
+    text = res.html.read_text(encoding="utf-8")
+    assert "QA and KPI report" in text and "data:image/png;base64" in text
+    assert "<script" not in text.lower() and "cdnjs" not in text and "src=\"http" not in text
+    assert not list(out.glob(".qa-report-*")), "temporary work folder left behind"
+
+
+def test_failed_run_keeps_previous_report_and_the_executed_notebook(small_run, tmp_path):
+    """A run that fails midway (unknown grouping column, raised in the IQS-by-group cell) raises
+    ReportError naming the cause, keeps <name>.failed.ipynb, and leaves the last good HTML as it was."""
+    out, res = small_run
+    before = res.html.read_bytes()
+    with pytest.raises(ReportError, match=r"ParameterError.*by column\(s\) \['region'\].*previous report untouched"):
+        run_report({"start": "2026-09-01", "end": "2026-09-14", "group_by": "region"}, output_dir=out,
+                   progress=False, timeout=300)
+    assert res.html.read_bytes() == before
+    failed = nbformat.read(out / "qa-report.failed.ipynb", as_version=4)
+    errors = [o for c in failed.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0]["ename"] == "ParameterError"
+
+
+def test_cli_exit_code_and_one_line_reason(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "-p", "start", "2030-01-01",
+                           "-p", "end", "2030-01-31", "--output", str(tmp_path), "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
+    assert last.startswith("qakit report: report run failed: ParameterError: no reviews between 2030-01-01 and 2030-01-31")
+    assert (tmp_path / "qa-report.failed.ipynb").exists() and not (tmp_path / "qa-report.html").exists()
+
+
+def test_period_with_no_data_and_bad_dates():
+    with pytest.raises(ParameterError, match="no reviews between 2030-01-01 and 2030-02-01; the data covers 2026-08-04 to 2026-10-29"):
+        R.load_report_data(start="2030-01-01", end="2030-02-01")
+    with pytest.raises(ParameterError, match=r"end \(2026-08-01\) is before start \(2026-09-01\)"):
+        R.load_report_data(start="2026-09-01", end="2026-08-01")
+    with pytest.raises(ParameterError, match="start must be a date like 2026-08-01; got 'last month'"):
+        R.load_report_data(start="last month")
+    with pytest.raises(ParameterError, match="dataset must be 'sample' or an existing folder; got 'nope'"):
+        R.load_report_data(dataset="nope")
+
+
+@pytest.mark.slow
+def test_report_escapes_names_and_hides_customer_text(tmp_path):
+    """An agent id `<script>...` and review comments `<img onerror=...>` (and a customer id with
+    markup): the report HTML shows the id escaped, never raw markup, and no comment at all."""
+    evil_agent = "<script>alert('x')</script>"
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    for name in ("ratings", "conversations", "surveys"):
+        df = datasets.load_sample(name)
+        if "agent_id" in df.columns:
+            df["agent_id"] = df["agent_id"].replace({"A07": evil_agent})
+        if name == "ratings":
+            df["comment"] = '<img src=x onerror="alert(1)">'
+        if name == "conversations":
+            df["customer_id"] = df["customer_id"].where(df.index % 7 != 0, "<b>cust</b>")
+        df.to_parquet(folder / f"{name}.parquet")
+    (folder / "scorecard.yaml").write_text(datasets.sample_scorecard_path().read_text())
+    res = run_report({"dataset": str(folder)}, output_dir=tmp_path / "out", progress=False, timeout=300)
+    text = res.html.read_text(encoding="utf-8")
+    assert "<script>alert" not in text and "onerror" not in text and "<b>cust</b>" not in text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text or "&lt;script&gt;alert('x')&lt;/script&gt;" in text
+
+
+def test_coaching_flags_only_credible_gaps():
+    """focus = the agent's upper 95 % bound below the team score, checked on one row by hand."""
+    data = R.load_report_data()
+    t = R.coaching_table(data)
+    row = t.iloc[0]
+    assert row["focus"] == (row["ci_high"] < row["team_score"])
+    assert (t["focus"] == (t["ci_high"] < t["team_score"])).all()
+    team = data.ratings.merge(data.conversations[["conversation_id", "team"]], on="conversation_id")
+    a = t[t["focus"]].iloc[0]
+    agent_team = team.loc[team["agent_id"] == a["agent_id"], "team"].iloc[0]
+    rows = data.card.category_rows(team[team["team"] == agent_team])
+    assert a["team_score"] == pytest.approx(rows.loc[rows["category"] == a["category"], "category_score"].mean())
