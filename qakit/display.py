@@ -34,7 +34,7 @@ def table(df: pd.DataFrame, *, digits: int | None = None, max_rows: int | None =
     for c in out.columns:
         s = out[c]
         if pd.api.types.is_float_dtype(s.dtype):
-            d = digits if digits is not None else follow if str(c) in FOLLOW else next(
+            d = digits if digits is not None else follow if str(c).endswith(FOLLOW) else next(
                 (v for k, v in DIGITS.items() if str(c) == k or str(c).endswith("_" + k)), DEFAULT_DIGITS)
             out[c] = s.round(d)
         elif isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):

@@ -195,7 +195,7 @@ class ScorecardExplorer:
         self.summary = W.HTML()
         self.ranking = W.HTML()
         self.status = W.HTML()
-        self.figure = W.Image(format="png")
+        self.figure = W.Image(format="png", layout=W.Layout(width="620px"))
         for w in [*self.weight_sliders.values(), *self.critical_boxes.values(), self.mode, self.threshold]:
             w.observe(self._on_change, names="value")
         self.save_button.on_click(lambda _: self.save())
