@@ -71,14 +71,21 @@ def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool
     enc = _check_encoding(head if len(head) < (1 << 16) else head[: head.rfind(b"\n") + 1] or head, path, encoding)
     text = head.decode(enc, errors="replace")
     sep = sep or _sniff_sep(text)
-    if stream:
-        df = _read_csv_stream(path, sep=sep, encoding=enc, progress=progress)
-    else:
-        if encoding is None and path.stat().st_size > len(head):
-            with opener(path, "rb") as fh:
-                _check_encoding(fh.read(), path, None)
-        df = pd.read_csv(path, sep=sep, dtype="str", keep_default_na=False, na_values=[""],
-                         encoding=enc, lineterminator=None, compression="infer")
+    try:
+        if stream:
+            df = _read_csv_stream(path, sep=sep, encoding=enc, progress=progress)
+        else:
+            if encoding is None and path.stat().st_size > len(head):
+                with opener(path, "rb") as fh:
+                    _check_encoding(fh.read(), path, None)
+            df = pd.read_csv(path, sep=sep, dtype="str", keep_default_na=False, na_values=[""],
+                             encoding=enc, lineterminator=None, compression="infer")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        if isinstance(e, ParameterError):
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ParameterError(f"{path.name}: cannot be read as CSV with delimiter {sep!r} ({first}); "
+                             "check quoting, the delimiter (sep=) and the encoding (encoding=)") from None
     return df, sep
 
 

@@ -380,6 +380,12 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
             problems.add(col.name, f"below the minimum {col.min:g}", s.notna() & (s < col.min), raw)
         if col.max is not None:
             problems.add(col.name, f"above the maximum {col.max:g}", s.notna() & (s > col.max), raw)
+    future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
+    for col in spec.columns:
+        if col.kind == "datetime" and col.name in out.columns:
+            fut = out[col.name].notna() & (out[col.name] > future_after)
+            problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "
+                         "day/month swapped?)", fut, df[col.name])
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns):
         for kind, (lo, hi) in SURVEY_BOUNDS.items():
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
@@ -394,6 +400,44 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
             " + ".join(spec.unique), f"duplicate key ({', '.join(spec.unique)})", dup, key
         )
     return out, problems
+
+
+# --- links between tables ----------------------------------------------------------------------
+def orphans(child: pd.DataFrame, parent: pd.DataFrame, *, key: str = CONVERSATION_ID) -> pd.Series:
+    """Boolean mask of ``child`` rows whose ``key`` is not in ``parent`` (e.g. surveys about
+    conversations missing from the conversations export)."""
+    return ~child[key].astype("str").isin(set(parent[key].astype("str")))
+
+
+def validate_links(
+    conversations: pd.DataFrame,
+    *,
+    surveys: pd.DataFrame | None = None,
+    ratings: pd.DataFrame | None = None,
+) -> None:
+    """Raise one :class:`~qakit.errors.DataValidationError` listing survey and rating rows whose
+    ``conversation_id`` is not in ``conversations``.
+
+    Examples
+    --------
+    >>> conv = pd.DataFrame({"conversation_id": ["c1"]})
+    >>> sv = pd.DataFrame({"conversation_id": ["c1", "c9"]})
+    >>> validate_links(conv, surveys=sv)
+    Traceback (most recent call last):
+    ...
+    qakit.errors.DataValidationError: 1 problem(s) found in the input:
+      - table 'surveys', column 'conversation_id': conversation_id not in the conversations table (1 row(s)); values ['c9']; row ids ['c9']
+    """
+    merged = Problems("links")
+    for name, child in (("surveys", surveys), ("ratings", ratings)):
+        if child is None:
+            continue
+        rid = REVIEW_ID if name == "ratings" and REVIEW_ID in child.columns else CONVERSATION_ID
+        p = Problems(name, row_ids=child[rid].astype("str"))
+        p.add(CONVERSATION_ID, "conversation_id not in the conversations table",
+              orphans(child, conversations), child[CONVERSATION_ID])
+        merged.extend(p)
+    merged.raise_if_any()
 
 
 # --- exclusions carried by results ---------------------------------------------------------

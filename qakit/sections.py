@@ -138,6 +138,15 @@ def load_report_data(
             keep &= df[col] <= t1
         return df[keep.fillna(False).astype(bool)].reset_index(drop=True)
 
+    notes = []
+    for name in ("surveys", "ratings"):
+        orphan = S.orphans(frames[name], frames["conversations"])
+        if orphan.any():
+            id_col = S.REVIEW_ID if name == "ratings" else S.CONVERSATION_ID
+            notes.append({"table": name, "used for": "everything",
+                          "reason": "conversation_id not in the conversations table: left out",
+                          "ids": frames[name].loc[orphan, id_col].astype("str").unique().tolist()})
+            frames[name] = frames[name][~orphan].reset_index(drop=True)
     ratings = within(frames["ratings"], S.REVIEWED_AT)
     if ratings.empty:
         have = frames["ratings"][S.REVIEWED_AT]
@@ -149,7 +158,7 @@ def load_report_data(
     scores = card.score(ratings)
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
                       start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
-                      min_n=min_n)
+                      min_n=min_n, notes=notes)
 
 
 def _quiet(fn, *a, **kw):
@@ -377,7 +386,9 @@ def data_quality(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     sv = data.surveys
     if sv[S.SCORE].isna().any():
         checks.append(("surveys", "survey KPIs", K.csat_score(sv, min_n=0)))
-    rows = []
+    rows = [{"table": n["table"], "used for": n["used for"], "reason": n["reason"], S.N: len(n["ids"]),
+             "example ids": ", ".join(n["ids"][:show_ids]) + (" ..." if len(n["ids"]) > show_ids else "")}
+            for n in data.notes]
     for tbl, used_for, res in checks:
         ex = S.exclusions(res)
         for _, e in ex.iterrows():

@@ -1,0 +1,273 @@
+"""Bad input: every case gets a clear error (type + a message naming the column, the offending
+values and row ids) or an itemised exclusion on the result — never a silently wrong number.
+
+Each case is one entry in CASES (id -> callable returning the outcome) so the list reads as the
+catalogue of what qakit refuses and how.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qakit import Category, Scorecard, exclusions, load_scorecard, load_scorecard_text, read_table
+from qakit import kpis as K
+from qakit import schema as S
+from qakit.errors import DataValidationError, ParameterError, ScorecardError
+from qakit.report import check_parameters, load_parameters
+from qakit.sections import load_report_data
+from qakit.targets import check_targets
+
+CARD = Scorecard([Category("Product knowledge", 1.5, critical=True), Category("Tone", 1.0, scale=5),
+                  Category("Solution", 1.25), Category("Grammar", 0.5)])
+
+
+def ratings(**over) -> pd.DataFrame:
+    """Two valid reviews (r1, r2) of one agent; ``over`` replaces whole columns."""
+    df = pd.DataFrame({
+        "review_id": ["r1"] * 4 + ["r2"] * 4, "conversation_id": ["c1"] * 4 + ["c2"] * 4, "agent_id": "a1",
+        "reviewer_id": "q1", "reviewed_at": "2026-11-02 10:00",
+        "category": ["Product knowledge", "Tone", "Solution", "Grammar"] * 2,
+        "rating": [1.0, 4, 1, 1, 1, 5, 0, 1]})
+    for k, v in over.items():
+        df[k] = v
+    return df
+
+
+def conversations(**over) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "conversation_id": ["c1", "c2", "c3"], "customer_id": ["u1", "u2", "u1"], "agent_id": "a1",
+        "channel": "chat", "priority": ["high", "normal", "low"], "status": "solved",
+        "created_at": ["2026-11-02 09:00Z", "2026-11-02 10:00Z", "2026-11-03 09:00Z"],
+        "first_response_at": ["2026-11-02 09:05Z", "2026-11-02 10:30Z", "2026-11-03 09:10Z"],
+        "resolved_at": ["2026-11-02 11:00Z", "2026-11-02 12:00Z", "2026-11-03 12:00Z"]})
+    for k, v in over.items():
+        df[k] = v
+    return df
+
+
+def surveys(**over) -> pd.DataFrame:
+    df = pd.DataFrame({"conversation_id": ["c1", "c2"], "kind": "csat", "score": [5.0, 2.0],
+                       "answered_at": ["2026-11-03 09:00Z", "2026-11-03 10:00Z"]})
+    for k, v in over.items():
+        df[k] = v
+    return df
+
+
+def write(tmp_path, name: str, data: bytes) -> str:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return str(p)
+
+
+# --- errors: (exception, [regexes the message must match]) -----------------------------------------------
+ERRORS = {
+    # ratings
+    "unknown category": (lambda t: CARD.score(ratings(category=["Product knowledge", "Tone", "Solution", "Spelling"] * 2)),
+                         DataValidationError, [r"column 'category': category not on scorecard", r"\['Spelling'\]", r"\['r1', 'r2'\]"]),
+    "rating off the scale": (lambda t: CARD.score(ratings(rating=[1.0, 7, 1, 1, 1, 5, 0, 1])),
+                             DataValidationError, [r"rating off the scale of 'Tone' \(allowed: \[1, 2, 3, 4, 5\]\)", r"\[7\]", r"\['r1'\]"]),
+    "text in a numeric column": (lambda t: CARD.score(ratings(rating=["1", "good", "1", "1", "1", "5", "0", "1"])),
+                                 DataValidationError, [r"column 'rating': not a number", r"\['good'\]", r"\['r1'\]"]),
+    "duplicate rating": (lambda t: CARD.score(ratings(category=["Product knowledge", "Tone", "Tone", "Grammar"] * 2)),
+                         DataValidationError, [r"duplicate key \(review_id, category\)", r"r1 / Tone", r"\['r1', 'r1'"]),
+    "missing review id": (lambda t: CARD.score(ratings(review_id=["r1"] * 4 + [None] * 4)),
+                          DataValidationError, [r"column 'review_id': empty value in a required column", r"<missing>"]),
+    "review spread over two agents": (lambda t: CARD.score(ratings(agent_id=["a1"] * 7 + ["a2"])),
+                                      DataValidationError, [r"one review spread over several agent_id values", r"r2 -> a2"]),
+    "missing required column": (lambda t: CARD.score(ratings().drop(columns="reviewer_id")),
+                                DataValidationError, [r"column 'reviewer_id': required column is missing"]),
+    "empty ratings table": (lambda t: CARD.score(ratings().iloc[0:0]),
+                            DataValidationError, [r"table has no rows"]),
+    "unknown scorecard version": (lambda t: CARD.with_changes(version="2026.1").score(ratings(scorecard_version="2025.9")),
+                                  DataValidationError, [r"no scorecard registered for this version", r"\['2025.9'\]"]),
+    "not a DataFrame": (lambda t: CARD.score([{"review_id": "r1"}]), ParameterError, [r"ratings must be a pandas DataFrame; got list"]),
+    # conversations
+    "naive and aware timestamps mixed": (lambda t: K.first_response_time(conversations(created_at=["2026-11-02 09:00Z", "2026-11-02 10:00", "2026-11-03 09:00Z"])),
+                                         DataValidationError, [r"column 'created_at': mixes timezone-aware and naive", r"\['2026-11-02 10:00'\]", r"\['c2'\]"]),
+    "unparseable timestamp": (lambda t: K.resolution_time(conversations(resolved_at=["2026-11-02 11:00Z", "tomorrow", None])),
+                              DataValidationError, [r"column 'resolved_at': unparseable timestamp", r"\['tomorrow'\]", r"\['c2'\]"]),
+    "future date": (lambda t: K.resolution_time(conversations(created_at=["2026-11-02 09:00Z", "2099-11-02 10:00Z", "2026-11-03 09:00Z"])),
+                    DataValidationError, [r"column 'created_at': timestamp in the future", r"2099-11-02 10:00Z", r"\['c2'\]"]),
+    "duplicate conversation id": (lambda t: K.escalation_rate(conversations(conversation_id=["c1", "c1", "c3"], escalated=True)),
+                                  DataValidationError, [r"duplicate key \(conversation_id\)", r"\['c1', 'c1'\]"]),
+    "negative handle time": (lambda t: K.handle_time(conversations(handle_time_s=[60.0, -5.0, 30.0])),
+                             DataValidationError, [r"column 'handle_time_s': below the minimum 0", r"\[-5\]", r"\['c2'\]"]),
+    "zero contacts": (lambda t: K.interactions_per_issue(conversations(contacts=[1.0, 0.0, 2.0])),
+                      DataValidationError, [r"column 'contacts': below the minimum 1", r"\[0\]", r"\['c2'\]"]),
+    "not a boolean": (lambda t: K.escalation_rate(conversations(escalated=["yes", "maybe", "no"])),
+                      DataValidationError, [r"column 'escalated': not a boolean", r"\['maybe'\]", r"\['c2'\]"]),
+    "missing conversation column for a KPI": (lambda t: K.handle_time(conversations()),
+                                             ParameterError, [r"handle_time needs a 'handle_time_s' column"]),
+    # surveys
+    "survey score outside its scale": (lambda t: K.csat_score(surveys(score=[5.0, 7.0])),
+                                       DataValidationError, [r"csat score outside the scale 1\.\.5", r"\[7\]", r"\['c2'\]"]),
+    "unknown survey kind": (lambda t: K.csat_score(surveys(kind=["csat", "happiness"])),
+                            DataValidationError, [r"column 'kind': not one of 'csat', 'nps', 'ces'", r"\['happiness'\]", r"\['c2'\]"]),
+    "nps above 10": (lambda t: K.nps_score(surveys(kind="nps", score=[10.0, 11.0])),
+                     DataValidationError, [r"nps score outside 0\.\.10", r"\[11\]", r"\['c2'\]"]),
+    "duplicate survey answer": (lambda t: K.csat_score(surveys(conversation_id=["c1", "c1"])),
+                                DataValidationError, [r"duplicate key \(conversation_id, kind\)", r"c1 / csat"]),
+    "survey about an unknown conversation": (lambda t: S.validate_links(conversations(), surveys=surveys(conversation_id=["c1", "c99"])),
+                                             DataValidationError, [r"table 'surveys', column 'conversation_id': conversation_id not in the conversations table", r"\['c99'\]"]),
+    "rating about an unknown conversation": (lambda t: S.validate_links(conversations(), ratings=ratings(conversation_id=["c1"] * 4 + ["c77"] * 4)),
+                                             DataValidationError, [r"table 'ratings'.*not in the conversations table", r"\['c77'\]", r"\['r2'"]),
+    # files
+    "empty file": (lambda t: read_table(write(t, "ratings.csv", b""), "ratings"), ParameterError, [r"ratings.csv: file is empty"]),
+    "header only": (lambda t: read_table(write(t, "ratings.csv", b"review_id,conversation_id,agent_id\n"), "ratings"),
+                    ParameterError, [r"no data rows \(header only: \['review_id', 'conversation_id', 'agent_id'\]\)"]),
+    "wrong delimiter": (lambda t: read_table(write(t, "s.csv", b"conversation_id;kind;score;answered_at\nc1;csat;5;\n"), "surveys", sep=","),
+                        ParameterError, [r"only one column 'conversation_id;kind;score;answered_at' was found with delimiter ','", r"sep=';'"]),
+    "non-UTF-8 file with accents": (lambda t: read_table(write(t, "s.csv", "conversation_id,kind,score,answered_at,agent_id\nc1,csat,5,,Jos\u00e9\n".encode("cp1252")), "surveys"),
+                                    ParameterError, [r"s.csv: not valid UTF-8 \(byte 0xe9", r"line 2", r"encoding='cp1252'"]),
+    "unterminated quote": (lambda t: read_table(write(t, "s.csv", b'conversation_id,kind,score,answered_at\nc1,"csat,5,\n'), "surveys"),
+                           ParameterError, [r"s.csv: cannot be read as CSV with delimiter ','", r"quoting"]),
+    "unsupported file type": (lambda t: read_table(write(t, "s.xlsx", b"PK"), "surveys"), ParameterError, [r"s.xlsx: unsupported file type"]),
+    "duplicate header": (lambda t: read_table(write(t, "s.csv", b"conversation_id,kind,score,score\nc1,csat,5,4\n"), "surveys"),
+                         ParameterError, [r"duplicate column names in the header \['score'\]"]),
+    # scorecards
+    "all weights zero": (lambda t: Scorecard([Category("Tone", 0), Category("Grammar", 0)]),
+                         ScorecardError, [r"all category weights are zero \(Tone=0, Grammar=0\)"]),
+    "negative weight": (lambda t: Category("Tone", -1.0), ScorecardError, [r"category 'Tone': weight must be a finite number >= 0; got -1.0"]),
+    "NaN weight": (lambda t: Category("Tone", float("nan")), ScorecardError, [r"category 'Tone': weight must be a finite number >= 0; got nan"]),
+    "duplicate category names": (lambda t: Scorecard([Category("Tone"), Category("Tone")]), ScorecardError, [r"duplicate category names \['Tone'\]"]),
+    "critical category with weight 0": (lambda t: Category("Compliance", 0.0, critical=True), ScorecardError, [r"'Compliance' is critical but has weight 0"]),
+    "scale with fewer than 2 points": (lambda t: Category("Tone", scale=[100]), ScorecardError, [r"category 'Tone'.*scale must have at least 2 points; got \[100\]"]),
+    "YAML card with a Python tag": (lambda t: load_scorecard_text("name: x\ncategories: !!python/object/apply:os.system ['echo hi']\n"),
+                                    ScorecardError, [r"not a safe YAML scorecard", r"no Python tags"]),
+    "unknown key in a card": (lambda t: load_scorecard_text("name: x\ncategories:\n  - name: Tone\n    wieght: 2\n"),
+                              ScorecardError, [r"category 'Tone': unknown key\(s\) \['wieght'\]"]),
+    "critical threshold above 100": (lambda t: Category("Tone", critical=True, critical_threshold=150),
+                                     ScorecardError, [r"critical_threshold must be a percent in 0\.\.100; got 150"]),
+    "card file missing": (lambda t: load_scorecard(str(t / "nope.yaml")), Exception, [r"nope.yaml"]),
+    # report parameters and options
+    "unknown report parameter": (lambda t: check_parameters({"strat": "2026-09-01"}), ParameterError, [r"unknown report parameter\(s\) \['strat'\]"]),
+    "period with no data": (lambda t: load_report_data(start="2031-01-01", end="2031-01-31"),
+                            ParameterError, [r"no reviews between 2031-01-01 and 2031-01-31; the data covers"]),
+    "end before start": (lambda t: load_report_data(start="2026-09-10", end="2026-09-01"), ParameterError, [r"end \(2026-09-01\) is before start \(2026-09-10\)"]),
+    "parameter file that is a list": (lambda t: load_parameters(write(t, "p.yaml", b"- start\n- end\n")),
+                                      ParameterError, [r"p.yaml: parameters must be a mapping of name: value; got list"]),
+    "target that is not a number": (lambda t: check_targets({"csat": {"target": "ninety"}}), ParameterError, [r"target 'csat': 'target' must be a finite number; got 'ninety'"]),
+    "unknown trend period": (lambda t: K.csat_score(surveys(), period="fortnight"), ParameterError, [r"period must be one of"]),
+    "negative SLA target": (lambda t: K.sla_attainment(conversations(), targets={"high": -4}), ParameterError, [r"SLA target for priority 'high' must be a positive number of hours; got -4"]),
+    "business hours closing before opening": (lambda t: K.BusinessHours(schedule={0: ("17:00", "09:00")}), ParameterError, [r"day 0 closes \(09:00\) before it opens \(17:00\)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_bad_input_raises_clear_error(case, tmp_path):
+    fn, exc, patterns = ERRORS[case]
+    with pytest.raises(exc) as info:
+        fn(tmp_path)
+    msg = str(info.value)
+    for pat in patterns:
+        assert re.search(pat, msg, flags=re.S), f"{case}: {pat!r} not in {msg!r}"
+
+
+def test_validation_collects_all_problems_at_once():
+    """Three different problems in one ratings table come back together, one row each, in the
+    failures table (column, check, failing values, row ids)."""
+    bad = ratings(rating=[1.0, 7, 1, 1, 1, 5, "x", 1], category=["Product knowledge", "Tone", "Solution", "Spelling"] * 2)
+    with pytest.raises(DataValidationError) as info:
+        CARD.score(bad)
+    f = info.value.failures
+    assert set(f["column"]) == {"rating", "category"}
+    assert len(f) == 3
+    assert f.set_index("check").filter(like="not a number", axis=0)["row_ids"].iloc[0] == ["r2"]
+
+
+# --- itemised exclusions instead of errors ------------------------------------------------------------------------
+def test_all_na_review_is_excluded_not_scored_zero():
+    r = ratings(rating=[1.0, 4, 1, 1] + [np.nan] * 4)
+    s = CARD.score(r)
+    assert s.set_index("review_id").loc["r1", "iqs"] == pytest.approx(100 * (1.5 + 0.75 + 1.25 + 0.5) / 4.25)
+    assert math.isnan(s.set_index("review_id").loc["r2", "iqs"])
+    assert exclusions(s)[["reason", "n"]].values.tolist() == [["all categories N/A: review not scored", 1]]
+
+
+def test_response_before_creation_is_itemised():
+    c = conversations(first_response_at=["2026-11-02 08:00Z", "2026-11-02 10:30Z", "2026-11-03 09:10Z"])
+    res = K.first_response_time(c, min_n=0)
+    assert res["n"].iloc[0] == 2
+    assert exclusions(res).set_index("reason").loc["first response: first_response_at before created_at", "row_ids"] == ("c1",)
+
+
+def test_resolution_before_response_is_flagged():
+    c = conversations(resolved_at=["2026-11-02 09:02Z", "2026-11-02 12:00Z", "2026-11-03 12:00Z"])
+    ex = exclusions(K.resolution_time(c, min_n=0)).set_index("reason")
+    assert ex.loc["flagged (kept): resolved before the first response", "row_ids"] == ("c1",)
+
+
+def test_open_conversations_kept_in_backlog_and_itemised_elsewhere():
+    c = conversations(resolved_at=["2026-11-02 11:00Z", None, None], status=["solved", "open", "pending"])
+    assert K.backlog(c, period="D")["backlog"].iloc[-1] == 2
+    ex = exclusions(K.resolution_time(c, min_n=0)).set_index("reason")
+    assert ex.loc["open: not resolved yet", "row_ids"] == ("c2", "c3")
+
+
+def test_unanswered_survey_is_excluded_and_counted():
+    res = K.csat_score(surveys(score=[5.0, None]), min_n=0)
+    assert res[["n", "n_excluded"]].iloc[0].tolist() == [1, 1]
+    assert exclusions(res)["row_ids"].iloc[0] == ("c2",)
+
+
+def test_timezone_offsets_are_converted_not_refused():
+    """Aware timestamps with different offsets are fine: 09:00+01:00 and 08:00Z are the same instant."""
+    c = conversations(created_at=["2026-11-02 09:00+01:00", "2026-11-02 10:00Z", "2026-11-03 09:00Z"],
+                      first_response_at=["2026-11-02 08:30Z", "2026-11-02 10:30Z", "2026-11-03 09:10Z"])
+    res = K.first_response_time(c, min_n=0)
+    assert res["first_response_time_mean"].iloc[0] == pytest.approx((0.5 + 0.5 + 10 / 60) / 3)
+
+
+def test_bom_and_semicolons_are_read(tmp_path):
+    data = "\ufeffconversation_id;kind;score;answered_at\nc1;csat;5;2026-11-03 09:00Z\n".encode("utf-8")
+    df = read_table(write(tmp_path, "s.csv", data), "surveys")
+    assert list(df.columns)[:2] == ["conversation_id", "kind"] and df["score"].iloc[0] == 5.0
+
+
+def test_accents_read_with_the_stated_encoding(tmp_path):
+    data = "conversation_id,kind,score,answered_at,agent_id\nc1,csat,5,,Jos\u00e9\n".encode("cp1252")
+    df = read_table(write(tmp_path, "s.csv", data), "surveys", encoding="cp1252")
+    assert df["agent_id"].iloc[0] == "Jos\u00e9"
+
+
+# --- properties over generated frames -----------------------------------------------------------------------------
+rating_values = st.one_of(st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, np.nan]), st.text(max_size=3),
+                          st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rating_values, min_size=8, max_size=8))
+def test_scorer_never_returns_a_wrong_number(values):
+    """Whatever lands in the rating column, the scorer either raises DataValidationError naming
+    the rating column, or returns scores in [0, 100] / NaN with all-N/A reviews itemised."""
+    r = ratings(rating=pd.Series(values, dtype=object))
+    try:
+        s = CARD.score(r)
+    except DataValidationError as e:
+        assert set(e.failures["column"]) <= {"rating"}
+        return
+    v = s["iqs"].to_numpy(dtype=float)
+    assert np.all(np.isnan(v) | ((v >= 0) & (v <= 100)))
+    assert exclusions(s)["n"].sum() == np.isnan(v).sum()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet="abc,;\"\n\u00e9 12", max_size=12), min_size=1, max_size=6))
+def test_reader_raises_only_qakit_errors(tmp_path, cells):
+    """Arbitrary small CSV text never crashes the reader with a non-qakit exception."""
+    from qakit.errors import QakitError
+
+    p = tmp_path / "x.csv"
+    p.write_text("conversation_id,kind,score,answered_at\n" + "\n".join(cells), encoding="utf-8")
+    try:
+        df = read_table(p, "surveys")
+    except QakitError:
+        return
+    assert set(df["kind"]) <= {"csat", "nps", "ces"}
