@@ -18,6 +18,7 @@ one :class:`~qakit.errors.DataValidationError` listing every failing row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -201,6 +202,24 @@ class BusinessHours:
 
 
 # --- surveys -------------------------------------------------------------------------------------
+def _survey_period_guard(f):
+    """With ``period``, answers without ``answered_at`` cannot be placed in a period: they are
+    left out and itemised (instead of forming a NaT period)."""
+
+    @functools.wraps(f)
+    def inner(surveys: pd.DataFrame, *args, period: str | None = None, **kw):
+        if period is None:
+            return f(surveys, *args, period=None, **kw)
+        sv = S.validate(surveys, "surveys")
+        nat = sv[S.ANSWERED_AT].isna()
+        res = f(sv[~nat].reset_index(drop=True), *args, period=period, **kw)
+        S.add_exclusion(res, f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT,
+                        sv.loc[nat, S.CONVERSATION_ID])
+        return res
+
+    return inner
+
+
 def _survey_rows(surveys: pd.DataFrame, kind: str, scale: tuple[float, float], conversations, keys) -> pd.DataFrame:
     sv = S.validate(surveys, "surveys")
     sv = sv[sv[S.KIND].eq(kind)]
@@ -215,6 +234,7 @@ def _survey_rows(surveys: pd.DataFrame, kind: str, scale: tuple[float, float], c
     return _attach(sv, conversations, keys)
 
 
+@_survey_period_guard
 def csat_score(
     surveys: pd.DataFrame,
     *,
@@ -279,6 +299,7 @@ def csat_score(
     return res[keys + [S.N, CSAT, S.CI_LOW, S.CI_HIGH, CSAT_MEAN, S.N_EXCLUDED, S.SMALL_SAMPLE]]
 
 
+@_survey_period_guard
 def nps_score(
     surveys: pd.DataFrame,
     *,
@@ -334,6 +355,7 @@ def nps_score(
                        S.SMALL_SAMPLE]]
 
 
+@_survey_period_guard
 def ces_score(
     surveys: pd.DataFrame,
     *,
