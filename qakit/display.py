@@ -14,7 +14,7 @@ import pandas as pd
 #: digits shown for each kind of column; anything else float gets ``DEFAULT_DIGITS``
 DEFAULT_DIGITS = 1
 DIGITS = {"r": 3, "p_value": 4, "p_adjusted": 4, "alpha": 3, "kappa": 3, "tau": 3, "pass_rate": 3, "beta": 3,
-          "coef": 3}
+          "coef": 3, "steps": 2}
 #: interval and standard-error columns take the precision of the statistic they belong to
 FOLLOW = ("ci_low", "ci_high", "se")
 

@@ -407,6 +407,33 @@ def conversations_for_display(data: ReportData, *, hash_customer_ids: bool = Tru
     return c
 
 
+def load_calibration(*, dataset: str = "sample", scorecard_path: str = "") -> tuple[pd.DataFrame, Scorecard | None]:
+    """Ratings of a calibration session and the card that gives their scales.
+
+    ``dataset``: ``"sample"`` (the bundled session: 60 conversations x 5 reviewers with planted
+    biases), ``"fed"`` (the real FED multi-annotator ratings, ``qakit.realdata.load_fed``; no
+    card: categories are rated 0-2) or a ratings file (CSV/Parquet) with several reviewers per
+    conversation.
+    """
+    from . import datasets
+    from .io import read_table
+
+    if dataset == "sample":
+        ratings, card = datasets.load_sample("calibration"), datasets.load_sample_scorecard()
+    elif dataset == "fed":
+        from .realdata import load_fed
+
+        ratings, card = load_fed(), None
+    else:
+        p = Path(dataset)
+        if not p.is_file():
+            raise ParameterError(f"dataset must be 'sample', 'fed' or a ratings file; got {dataset!r}")
+        ratings, card = read_table(p, "ratings"), None
+    if scorecard_path:
+        card = load_scorecard(scorecard_path)
+    return ratings, card
+
+
 def heading(text: str) -> Any:
     """An escaped HTML heading (for data-dependent titles such as an agent's name)."""
     from IPython.display import HTML

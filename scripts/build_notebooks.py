@@ -182,21 +182,31 @@ Several reviewers rated the same conversations. Do they agree (Krippendorff's al
 kappa), and does anyone rate systematically higher or lower than the others?
 """),
         params('''
-dataset: str = "sample"  # help: "sample" for the bundled calibration set, or a ratings file with several reviewers per conversation
+dataset: str = "sample"  # help: "sample" for the bundled calibration set, "fed" for the real FED ratings, or a ratings file with several reviewers per conversation
 scorecard_path: str = ""  # help: scorecard YAML; empty means the sample scorecard
 seed: int = 0  # help: seed of the bootstrap intervals
 n_resamples: int = 999  # help: bootstrap resamples for alpha intervals
 '''),
-        code("import qakit.calibration as C\nfrom qakit.display import table"),
-        code("ratings, card = C.load_calibration(dataset=dataset, scorecard_path=scorecard_path)"),
+        code("import qakit.calibration as C\nimport qakit.sections as R\nfrom qakit.display import table"),
+        code("ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_path)"),
         md("## Agreement per category\n\nKrippendorff's alpha (ordinal) with a bootstrap interval: "
            ">= 0.8 reliable, 0.667-0.8 tentative, below that the category definition needs work."),
         code("table(C.agreement(ratings, card=card, level=\"ordinal\", seed=seed, n_resamples=n_resamples))"),
         md("## Reviewer bias\n\nEach reviewer's mean deviation from the other reviewers on the same "
            "conversation and category (rating steps), with a 95 % interval."),
         code("table(C.reviewer_bias(ratings, card=card))"),
-        md("## Pairwise agreement\n\nCohen's kappa (quadratic weights) for each pair of reviewers."),
-        code("table(C.pairwise_kappa(ratings, weights=\"quadratic\"))"),
+        md("## Pairwise agreement\n\nCohen's kappa (quadratic weights) for each pair of reviewers, pooled "
+           "over categories."),
+        code("table(C.pairwise_kappa(ratings, weights=\"quadratic\", by_category=False, card=card))"),
+        md("""
+## Reading the results
+
+On the bundled session the generator planted biases of +0.6 (cal_rev_2), +0.25 (cal_rev_5), 0
+(cal_rev_1, cal_rev_4) and -0.6 (cal_rev_3) rating steps on the k-point categories
+(`data/calibration_truth.csv`); the bias table should recover that order. Binary categories carry
+no planted bias. A category with low alpha needs a clearer definition or examples before the
+next calibration session; a biased reviewer needs a calibration conversation, not a warning.
+"""),
     ]
 
 
