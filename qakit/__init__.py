@@ -1,7 +1,28 @@
-"""qakit: customer-service quality assurance analysis kit."""
+"""qakit: customer-service quality assurance analysis kit.
+
+Modules: :mod:`qakit.scorecard` (scorecards, IQS), :mod:`qakit.kpis` (customer KPIs),
+:mod:`qakit.stats` (IQS vs CSAT, per-agent uncertainty), :mod:`qakit.tuning` (card comparison,
+weight fitting), :mod:`qakit.calibration` (reviewer agreement), :mod:`qakit.sampling` (review
+sampling plans), :mod:`qakit.impact` (before/after tests), :mod:`qakit.realdata` (real public
+exports), :mod:`qakit.sections` (report sections), :mod:`qakit.widgets` (tuning explorer).
+"""
 __version__ = "0.1.0"
 
-from . import datasets, errors, intervals, io, schema, synth
+from . import (
+    calibration,
+    datasets,
+    errors,
+    impact,
+    intervals,
+    io,
+    kpis,
+    sampling,
+    schema,
+    stats,
+    synth,
+    tuning,
+)
+from .calibration import agreement, cohen_kappa, pairwise_kappa, reviewer_bias
 from .errors import (
     DataValidationError,
     ParameterError,
@@ -10,8 +31,30 @@ from .errors import (
     SmallSampleWarning,
     UndefinedMetricWarning,
 )
+from .impact import compare_periods
 from .io import read_table, to_csv_safe, wide_to_long, write_table
-from .schema import exclusions, validate
+from .kpis import (
+    BusinessHours,
+    abandonment_rate,
+    backlog,
+    ces_score,
+    cost_per_contact,
+    csat_score,
+    customer_cost_value,
+    escalation_rate,
+    fcr_rate,
+    first_response_time,
+    handle_time,
+    interactions_per_issue,
+    kpi_summary,
+    nps_score,
+    resolution_rate,
+    resolution_time,
+    service_level,
+    sla_attainment,
+)
+from .sampling import sample_random, sample_risk_based, sample_stratified, weighted_iqs
+from .schema import exclusions, validate, validate_links
 from .scorecard import (
     Category,
     Scorecard,
@@ -23,3 +66,11 @@ from .scorecard import (
     parse_scale,
     score_reviews,
 )
+from .stats import (
+    agent_summary,
+    category_correlations,
+    iqs_csat_correlation,
+    key_drivers,
+    sample_size_plan,
+)
+from .tuning import compare_scorecards, fit_weights
