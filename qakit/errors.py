@@ -152,7 +152,8 @@ class Problems:
         idx = index if index is not None else (values.index if values is not None else None)
         ids_source = self.row_ids if self.row_ids is not None else None
         if ids_source is not None and len(ids_source) == len(mask):
-            ids = list(pd.Series(ids_source).to_numpy()[mask][:MAX_SHOWN])
+            picked = pd.Series(ids_source).to_numpy()[mask][:MAX_SHOWN]
+            ids = ["<missing>" if pd.isna(i) else str(_plain(i)) for i in picked]
         elif idx is not None:
             ids = list(idx[mask][:MAX_SHOWN])
         else:

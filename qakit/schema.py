@@ -266,6 +266,16 @@ def parse_datetimes(
 
 def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Series:
     s = df[col.name]
+    if col.kind in ("id", "str") and isinstance(s.dtype, pd.CategoricalDtype):
+        # categorical ids stay categorical (memory and speed at scale); categories become text
+        cats = s.cat.categories
+        if pd.api.types.is_float_dtype(cats.dtype) and (cats == np.floor(cats)).all():
+            text = cats.astype("int64").astype("str")
+        else:
+            text = cats.astype("str")
+        if text.is_unique:
+            return s.cat.rename_categories(text)
+        s = s.astype("object")
     if col.kind == "id":
         out = s.astype("str").where(s.notna())
         if pd.api.types.is_float_dtype(s.dtype):
@@ -342,6 +352,48 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
     return out
 
 
+def _empty(raw: pd.Series) -> pd.Series:
+    """Missing or blank cells (categoricals: checked on the categories, not the 10M rows)."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        blank = np.asarray(raw.cat.categories.astype("str").str.strip() == "")
+        codes = raw.cat.codes.to_numpy()
+        if not blank.any():
+            return pd.Series(codes < 0, index=raw.index)
+        return pd.Series((codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0)), index=raw.index)
+    if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
+            or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
+        return raw.isna()
+    return raw.isna() | raw.astype("str").str.strip().eq("")
+
+
+def _duplicated(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """All rows whose key ``cols`` occurs more than once (rows with a missing key part are left
+    to the empty-value check). Integer codes + bincount when the key space is small."""
+    codes, sizes = [], []
+    for c in cols:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            k, n = df[c].cat.codes.to_numpy(), len(df[c].cat.categories)
+        else:
+            k, u = pd.factorize(df[c], sort=False)
+            n = len(u)
+        codes.append(k)
+        sizes.append(max(n, 1))
+    present = np.logical_and.reduce([k >= 0 for k in codes])
+    all_present = bool(present.all())
+    key = np.zeros(len(df), dtype=np.int64)
+    space = 1
+    for k, n in zip(codes, sizes):
+        key *= n
+        key += k if all_present else np.maximum(k, 0)
+        space *= n
+    if space <= 4 * len(df) + 1024:
+        counts = np.bincount(key[present], minlength=space)
+        dup = present & (counts[key] > 1)
+    else:
+        dup = present & pd.Series(np.where(present, key, -1)).duplicated(keep=False).to_numpy()
+    return pd.Series(dup, index=df.index)
+
+
 def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.DataFrame, Problems]:
     """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
     problems, so callers can add their own checks and raise everything together.
@@ -351,9 +403,8 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"{spec.name} must be a pandas DataFrame; got {type(df).__name__}")
-    row_ids = None
-    if spec.row_id and spec.row_id in df.columns:
-        row_ids = df[spec.row_id].astype("str").where(df[spec.row_id].notna(), "<missing>")
+    # row ids are converted to text only for the few rows a message shows (Problems.add)
+    row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
     missing = [c for c in spec.required if c not in df.columns]
     for name in missing:
@@ -370,8 +421,7 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
         raw = out[col.name]
         out[col.name] = _coerce(out, col, problems, tz)
         if not col.nullable:
-            empty = raw.isna() | raw.astype("str").str.strip().eq("")
-            problems.add(col.name, "empty value in a required column", empty, raw)
+            problems.add(col.name, "empty value in a required column", _empty(raw), raw)
         s = out[col.name]
         if col.allowed is not None:
             bad = s.notna() & ~s.isin(col.allowed)
@@ -391,7 +441,7 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     if spec.unique and set(spec.unique) <= set(out.columns):
-        dup = out.duplicated(list(spec.unique), keep=False)
+        dup = _duplicated(out, list(spec.unique))
         key = None
         if dup.any():
             parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]

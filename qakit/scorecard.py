@@ -400,8 +400,8 @@ class Scorecard:
 
     def category_rows(self, ratings: pd.DataFrame, *, tz: str = "UTC") -> pd.DataFrame:
         """The validated ratings with each rating's ``category_score`` (percent, NaN for N/A)."""
-        rows, _ = _prepare(ratings, {self.version: self} if self.version else {None: self}, tz)
-        return rows
+        rows, _, arrs = _prepare(ratings, {self.version: self} if self.version else {None: self}, tz)
+        return _with_score_columns(rows, arrs)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -501,6 +501,32 @@ def _as_registry(cards: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard
     return reg
 
 
+def _off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray, rated: np.ndarray) -> np.ndarray:
+    """Rated values that are not one of their category's allowed values (vectorised: a lookup
+    table over integer ratings 0..MAX_LUT, np.isin for anything else)."""
+    MAX_LUT = 1000
+    lut = np.zeros((len(card.categories), MAX_LUT + 1), dtype=bool)
+    for j, c in enumerate(card.categories):
+        vals = np.array(c.scale.values)
+        ok = vals[(vals == np.floor(vals)) & (vals >= 0) & (vals <= MAX_LUT)].astype(np.int64)
+        lut[j, ok] = True
+    with np.errstate(invalid="ignore"):
+        idx = np.clip(np.nan_to_num(r, nan=0.0, posinf=-1.0, neginf=-1.0), -1, MAX_LUT + 1).astype(np.int64)
+    inside = (idx >= 0) & (idx <= MAX_LUT)
+    integral = rated & inside & (idx == r)
+    if integral.sum() == rated.sum():  # the usual case: every rating a small integer
+        return rated & ~lut[code, np.clip(idx, 0, MAX_LUT)]
+    off = np.zeros(len(r), dtype=bool)
+    off[integral] = ~lut[code[integral], idx[integral]]
+    rest = rated & ~integral
+    if rest.any():  # fractional or huge ratings: per category, exact comparison
+        for j, c in enumerate(card.categories):
+            sel = rest & (code == j)
+            if sel.any():
+                off[sel] = ~np.isin(r[sel], np.array(c.scale.values))
+    return off
+
+
 def _prepare(
     ratings: pd.DataFrame, registry: dict[Any, Scorecard], tz: str
 ) -> tuple[pd.DataFrame, dict[Any, np.ndarray]]:
@@ -535,82 +561,123 @@ def _prepare(
         m = masks[key]
         if not m.any():
             continue
+        whole = bool(m.all())  # one card for every row: no boolean-indexed copies
         names = card.category_names
-        code = pd.Index(names).get_indexer(cats[m])
-        unknown = code < 0
-        sub_cats = cats[m]
-        problems.add(
-            S.CATEGORY,
-            f"category not on scorecard {card.name!r}{'' if key is None else f' v{key}'} (allowed: {names})",
-            unknown, sub_cats, index=sub_cats.index,
-        )
-        code = np.where(unknown, 0, code)
-        mins = np.array([c.scale.min for c in card.categories])[code]
-        maxs = np.array([c.scale.max for c in card.categories])[code]
-        w = np.array([c.weight for c in card.categories])[code]
-        r = rating[m]
-        rated = ~np.isnan(r) & ~unknown
-        # off-scale: not one of the category's allowed values
-        off = np.zeros(m.sum(), dtype=bool)
-        for j, c in enumerate(card.categories):
-            sel = rated & (code == j)
-            if sel.any():
-                off[sel] = ~np.isin(r[sel], np.array(c.scale.values))
-        sub_r = rows.loc[m, S.RATING]
-        for j in np.unique(code[off]):
-            c = card.categories[j]
-            problems.add(
-                S.RATING,
-                f"rating off the scale of {c.name!r} (allowed: {[v if not v.is_integer() else int(v) for v in c.scale.values]})",
-                off & (code == j), sub_r, index=sub_r.index,
-            )
-        rated &= ~off
-        if card.mode == "weighted":
-            s = (r - mins) / (maxs - mins) * 100.0
-            ew = w
+        sub_cats = cats if whole else cats[m]
+        if isinstance(sub_cats.dtype, pd.CategoricalDtype):  # look categories up once, then take codes
+            lut = pd.Index(names).get_indexer(sub_cats.cat.categories)
+            cc = sub_cats.cat.codes.to_numpy()
+            code = np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
         else:
-            s = r / maxs * 100.0
-            ew = w * maxs if card.mode == "points" else w
-        s = np.where(rated, s, np.nan)
-        thr = np.array([c.critical_threshold for c in card.categories])[code]
-        crit = np.array([c.critical for c in card.categories])[code]
+            code = pd.Index(names).get_indexer(sub_cats)
+        unknown = code < 0
+        if unknown.any():
+            problems.add(
+                S.CATEGORY,
+                f"category not on scorecard {card.name!r}{'' if key is None else f' v{key}'} (allowed: {names})",
+                unknown, sub_cats, index=sub_cats.index,
+            )
+        if unknown.any():
+            code = np.where(unknown, 0, code)
+        code = code.astype(np.intp, copy=False)
+        cats_ = card.categories
+        mins_c = np.array([c.scale.min for c in cats_], dtype=float)
+        maxs_c = np.array([c.scale.max for c in cats_], dtype=float)
+        w_c = np.array([c.weight for c in cats_], dtype=float)
+        # one multiply-add per row: s = r * a[code] + b[code] (per-category affine map to percent)
+        if card.mode == "weighted":
+            a_c, b_c, ew_c = 100.0 / (maxs_c - mins_c), -100.0 * mins_c / (maxs_c - mins_c), w_c
+        else:
+            a_c, b_c = 100.0 / maxs_c, np.zeros(len(cats_))
+            ew_c = w_c * maxs_c if card.mode == "points" else w_c
+        r = rating if whole else rating[m]
+        rated = ~np.isnan(r)
+        if unknown.any():
+            rated &= ~unknown
+        off = _off_scale(card, code, r, rated)
+        if off.any():
+            sub_r = rows[S.RATING] if whole else rows.loc[m, S.RATING]
+            for j in np.unique(code[off]):
+                c = card.categories[j]
+                problems.add(
+                    S.RATING,
+                    f"rating off the scale of {c.name!r} (allowed: {[v if not v.is_integer() else int(v) for v in c.scale.values]})",
+                    off & (code == j), sub_r, index=sub_r.index,
+                )
+            rated &= ~off
+        with np.errstate(over="ignore", invalid="ignore"):  # off-scale values are reported, not scored
+            s = r * a_c[code] + b_c[code]
+        if off.any():
+            s[off] = np.nan  # N/A stays NaN through the arithmetic
+        ew = ew_c[code]
+        ew[~rated] = 0.0
+        crit_c = np.array([c.critical for c in cats_])
+        if crit_c.any():
+            thr_c = np.where(crit_c, np.array([c.critical_threshold for c in cats_], dtype=float), -np.inf)
+            with np.errstate(invalid="ignore"):
+                cf = s < thr_c[code]  # NaN (N/A) compares False
+        else:
+            cf = np.zeros(len(code), dtype=bool)
         sec_names = [s_.name for s_ in card.sections] or [_DEFAULT_SECTION]
-        sc = np.array([sec_names.index(c.section) if c.section else 0 for c in card.categories])[code]
-        cat_score[m] = s
-        eff_w[m] = np.where(rated, ew, 0.0)
-        crit_fail[m] = rated & crit & (s < thr)
-        sec_code[m] = sc
-        cat_code[m] = code
+        if whole:
+            cat_score, eff_w, crit_fail, cat_code = s, ew, cf, code
+            if card.sections:
+                sec_code = np.array([sec_names.index(c.section) if c.section else 0 for c in cats_])[code]
+        else:
+            cat_score[m] = s
+            eff_w[m] = ew
+            crit_fail[m] = cf
+            cat_code[m] = code
+            if card.sections:
+                sec_code[m] = np.array([sec_names.index(c.section) if c.section else 0 for c in cats_])[code]
 
-    # review-level consistency: one agent, one conversation per review
+    # review-level consistency: one agent, one conversation per review (integer codes: a row
+    # is inconsistent when its value differs from the review's first value)
+    rcode, runiq = pd.factorize(rows[S.REVIEW_ID], sort=False)
+    valid = rcode >= 0  # missing review ids are reported by the empty-value check
+    first_row = np.zeros(len(runiq), dtype=np.int64)
+    all_valid = bool(valid.all())
+    pos = np.arange(len(rcode)) if all_valid else np.flatnonzero(valid)
+    first_row[(rcode if all_valid else rcode[pos])[::-1]] = pos[::-1]
+    rsafe = rcode if all_valid else np.where(valid, rcode, 0)
     for col in (S.AGENT_ID, S.CONVERSATION_ID):
-        nun = rows.groupby(S.REVIEW_ID, sort=False)[col].transform("nunique")
-        spread = nun.to_numpy() > 1
-        if spread.any():
-            vals = rows[S.REVIEW_ID] + " -> " + rows[col]
+        c = rows[col]
+        vcode = c.cat.codes.to_numpy() if isinstance(c.dtype, pd.CategoricalDtype) else pd.factorize(c, sort=False)[0]
+        differs = valid & (vcode != vcode[first_row[rsafe]])
+        if differs.any():
+            bad_reviews = np.zeros(len(runiq), dtype=bool)
+            bad_reviews[rcode[differs]] = True
+            spread = valid & bad_reviews[rsafe]
+            vals = rows[S.REVIEW_ID].astype("str") + " -> " + rows[col].astype("str")
             problems.add(col, f"one review spread over several {col} values", spread, vals)
     problems.raise_if_any()
 
-    rows[S.CATEGORY_SCORE] = cat_score
-    rows["_w"] = eff_w
-    rows["_crit_fail"] = crit_fail
-    rows["_sec"] = sec_code
-    rows["_cat"] = cat_code
-    return rows, masks
+    arrs = {"score": cat_score, "w": eff_w, "crit_fail": crit_fail, "sec": sec_code, "cat": cat_code,
+            "review": rcode, "n_reviews": len(runiq)}
+    return rows, masks, arrs
 
 
-def _score_one(rows: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
-    """Vectorised review scores for rows that all belong to ``card``."""
-    codes, uniques = pd.factorize(rows[S.REVIEW_ID], sort=False)
-    n_rev = len(uniques)
+def _with_score_columns(rows: pd.DataFrame, arrs: dict) -> pd.DataFrame:
+    """Rows plus ``category_score`` and the category's position on the card (``_cat``)."""
+    return rows.assign(**{S.CATEGORY_SCORE: arrs["score"], "_cat": arrs["cat"]})
+
+
+def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
+    """Vectorised review scores for rows that all belong to ``card`` (``arrs``: per-row arrays
+    from :func:`_prepare`)."""
+    if arrs.get("review") is not None:
+        codes, n_rev = arrs["review"], arrs["n_reviews"]
+    else:
+        codes, uniques = pd.factorize(rows[S.REVIEW_ID], sort=False)
+        n_rev = len(uniques)
     secs = card.sections or (Section(_DEFAULT_SECTION),)
     n_sec = len(secs)
-    key = codes * n_sec + rows["_sec"].to_numpy()
-    w = rows["_w"].to_numpy()
-    s = rows[S.CATEGORY_SCORE].to_numpy()
+    key = codes * n_sec + arrs["sec"] if n_sec > 1 else codes
+    w = arrs["w"]
+    s = arrs["score"]
     num = np.bincount(key, weights=np.where(w > 0, w * np.nan_to_num(s), 0.0), minlength=n_rev * n_sec)
     den = np.bincount(key, weights=w, minlength=n_rev * n_sec)
-    fail = rows["_crit_fail"].to_numpy()
+    fail = arrs["crit_fail"]
     sec_fail = np.bincount(key, weights=fail.astype(float), minlength=n_rev * n_sec) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         sec_score = (num / den).reshape(n_rev, n_sec)  # NaN where nothing rated
@@ -643,12 +710,18 @@ def _score_one(rows: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     out = rows[id_cols].iloc[first].reset_index(drop=True)
     out[S.IQS_RAW] = raw
     out[S.CRITICAL_FAILED] = critical_failed
-    failed = pd.Series("", index=range(n_rev), dtype="str")
+    failed = np.full(n_rev, "", dtype=object)
     if fail.any():
-        f = rows.loc[fail, [S.CATEGORY, "_cat"]].assign(_code=codes[fail]).sort_values(["_code", "_cat"])
-        joined = f.groupby("_code", sort=False)[S.CATEGORY].agg("; ".join)
-        failed.loc[joined.index] = joined.to_numpy()
-    out[S.FAILED_CATEGORIES] = failed
+        # which critical categories failed, as a bit set per review; the few distinct sets are
+        # turned into "A; B" text once each (vectorised, no per-review Python)
+        cat_idx = arrs["cat"][fail]
+        bits = np.zeros(n_rev, dtype=np.int64)
+        np.bitwise_or.at(bits, codes[fail], np.left_shift(np.int64(1), cat_idx.astype(np.int64)))
+        names = card.category_names
+        uniq, inv = np.unique(bits, return_inverse=True)
+        text = np.array(["; ".join(names[j] for j in range(len(names)) if (u >> j) & 1) for u in uniq], dtype=object)
+        failed = text[inv]
+    out[S.FAILED_CATEGORIES] = pd.array(failed, dtype="str")
     out[S.IQS] = iqs
     out[S.N_RATED] = n_rated
     passed = pd.array(iqs >= card.pass_threshold, dtype="boolean")
@@ -706,12 +779,16 @@ def score_reviews(
     bonus sections.
     """
     registry = _as_registry(scorecards)
-    rows, masks = _prepare(ratings, registry, tz)
+    rows, masks, arrs = _prepare(ratings, registry, tz)
     parts = []
     for key, card in registry.items():
         m = masks[key]
-        if m.any():
-            parts.append(_score_one(rows.loc[m], card))
+        if m.all():
+            parts.append(_score_one(rows, card, arrs))
+        elif m.any():
+            sub = {k: (v[m] if isinstance(v, np.ndarray) else v) for k, v in arrs.items()}
+            sub["review"], sub["n_reviews"] = None, None
+            parts.append(_score_one(rows.loc[m], card, sub))
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     unscored = out[S.IQS].isna()
     all_na = unscored & out[S.N_RATED].eq(0)
@@ -869,7 +946,8 @@ def category_scores(
     """
     keys = as_by(by)
     registry = _as_registry(scorecard)
-    rows, _ = _prepare(ratings, registry, "UTC")
+    rows, _, arrs = _prepare(ratings, registry, "UTC")
+    rows = _with_score_columns(rows, arrs)
     check_by(rows, keys, "ratings")
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
     return _mean_table(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,

@@ -721,3 +721,57 @@ def sample_size_plan(
     base[N_REQUIRED] = n_req.astype(np.int64)
     base[N_MORE] = np.maximum(0, base[N_REQUIRED] - base[S.N]).astype(np.int64)
     return base[keys + [HALF_WIDTH, SD, S.N, N_REQUIRED, N_MORE]]
+
+
+def bootstrap_group_means(
+    values: np.ndarray,
+    groups: np.ndarray,
+    *,
+    n_resamples: int = 9999,
+    level: float = 0.95,
+    seed: int = 0,
+    batch: int = 200,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Percentile bootstrap CIs for the mean of every group at once (e.g. IQS per agent).
+
+    Each resample redraws, within every group, as many values as the group has (with
+    replacement); all groups and a batch of resamples are drawn in one vectorised step
+    (``scipy.stats.bootstrap`` handles one sample at a time, which for hundreds of agents means
+    hundreds of calls).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, n, mean, ci_low, ci_high`` (percentile interval).
+
+    Examples
+    --------
+    >>> r = bootstrap_group_means(np.array([1.0, 2, 3, 10, 10]), np.array(["a", "a", "a", "b", "b"]),
+    ...                           n_resamples=999, seed=1)
+    >>> r[["group", "n", "mean"]].values.tolist(), float(r["ci_low"].iloc[1]), float(r["ci_high"].iloc[1])
+    ([['a', 3, 2.0], ['b', 2, 10.0]], 10.0, 10.0)
+    """
+    level = check_level(level)
+    values = np.asarray(values, dtype=float)
+    codes, uniq = pd.factorize(pd.Series(groups), sort=True)
+    order = np.argsort(codes, kind="stable")
+    v, c = values[order], codes[order]
+    n = np.bincount(c, minlength=len(uniq))
+    start = np.concatenate([[0], np.cumsum(n)[:-1]])
+    rng = np.random.default_rng(seed)
+    means = np.empty((n_resamples, len(uniq)))
+    it = range(0, n_resamples, batch)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="bootstrap", leave=False)
+    for b0 in it:  # loop over batches of resamples; everything inside is vectorised
+        b = min(batch, n_resamples - b0)
+        idx = start[c] + rng.integers(0, n[c], size=(b, len(v)))
+        sums = np.add.reduceat(v[idx], start, axis=1)
+        means[b0:b0 + b] = sums / n
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(means, [alpha, 1 - alpha], axis=0)
+    est = np.bincount(c, weights=v, minlength=len(uniq)) / n
+    return pd.DataFrame({"group": uniq, S.N: n, "mean": est, S.CI_LOW: lo, S.CI_HIGH: hi})

@@ -20,6 +20,7 @@ from scipy import stats
 
 from . import schema as S
 from .display import table
+from .intervals import mean_ci
 from .scorecard import MODES, Scorecard, iqs_score
 
 #: agents need at least this many reviews to be ranked without a small-sample flag
@@ -127,6 +128,121 @@ def explore(
     return ExplorerResult(card=card, scores=scores, agents=agents, summary=summary)
 
 
+# --- fast path: a weight / critical / threshold change is a matrix-vector product -------------------
+@dataclass
+class ExplorerState:
+    """Everything a weight change does not alter, prepared once (see :func:`prepare_explorer`)."""
+
+    matrices: dict           # mode -> tuning.ReviewMatrix
+    ratings: pd.DataFrame
+    baseline: Scorecard
+    agent_codes: np.ndarray  # per review
+    agents: pd.Index
+    conv_codes: np.ndarray   # per review
+    csat_per_conv: np.ndarray  # CSAT per conversation code (NaN without an answer)
+    base: ExplorerResult
+
+
+def prepare_explorer(ratings: pd.DataFrame, baseline: Scorecard, *, csat: pd.Series | None = None) -> ExplorerState:
+    """Validate and index the ratings once; returns the state :func:`explore_fast` updates from."""
+    from .tuning import ReviewMatrix
+
+    m = ReviewMatrix(ratings, baseline)
+    agent_codes, agents = pd.factorize(m.ids[S.AGENT_ID], sort=True)
+    conv_codes, convs = pd.factorize(m.ids[S.CONVERSATION_ID], sort=False)
+    cs = (csat.reindex(pd.Index(convs).astype("str")).to_numpy(dtype=float) if csat is not None
+          else np.full(len(convs), np.nan))
+    state = ExplorerState(matrices={baseline.mode: m}, ratings=ratings, baseline=baseline, agent_codes=agent_codes,
+                          agents=pd.Index(agents, name=S.AGENT_ID), conv_codes=conv_codes, csat_per_conv=cs,
+                          base=None)  # type: ignore[arg-type]
+    state.base = _fast_result(state, baseline, None)
+    return state
+
+
+def _matrix(state: ExplorerState, card: Scorecard):
+    from .tuning import ReviewMatrix
+
+    if card.mode not in state.matrices:
+        state.matrices[card.mode] = ReviewMatrix(state.ratings, card)
+    return state.matrices[card.mode]
+
+
+def _fast_agents(state: ExplorerState, iqs: np.ndarray, card: Scorecard) -> pd.DataFrame:
+    ok = ~np.isnan(iqs)
+    a = state.agent_codes
+    k = len(state.agents)
+    n = np.bincount(a[ok], minlength=k)
+    rows = np.bincount(a, minlength=k)
+    s1 = np.bincount(a[ok], weights=iqs[ok], minlength=k)
+    s2 = np.bincount(a[ok], weights=iqs[ok] ** 2, minlength=k)
+    passed = np.bincount(a[ok], weights=(iqs[ok] >= card.pass_threshold).astype(float), minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = (s2 - n * mean**2) / (n - 1)
+        sd = np.sqrt(np.maximum(var, 0))
+        pass_rate = passed / n
+    lo, hi = mean_ci(mean, sd, n)
+    top = max(100.0, float(np.nanmax(iqs, initial=100.0)))
+    out = pd.DataFrame({S.AGENT_ID: state.agents.to_numpy(), S.N: n.astype("int64"), S.IQS: mean,
+                        S.CI_LOW: np.clip(lo, 0, top), S.CI_HIGH: np.clip(hi, 0, top), S.PASS_RATE: pass_rate,
+                        S.N_EXCLUDED: (rows - n).astype("int64"), S.SMALL_SAMPLE: n < EXPLORER_MIN_N})
+    out["rank"] = out[S.IQS].rank(ascending=False, method="min")
+    out[S.PASSED] = out[S.IQS] >= card.pass_threshold
+    return out
+
+
+def _fast_corr(state: ExplorerState, iqs: np.ndarray) -> tuple[float, float, float, int]:
+    ok = ~np.isnan(iqs)
+    k = len(state.csat_per_conv)
+    n_c = np.bincount(state.conv_codes[ok], minlength=k)
+    s_c = np.bincount(state.conv_codes[ok], weights=iqs[ok], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = s_c / n_c
+    y = state.csat_per_conv
+    use = ~np.isnan(x) & ~np.isnan(y)
+    n = int(use.sum())
+    if n < 4 or np.ptp(x[use]) == 0 or np.ptp(y[use]) == 0:
+        return np.nan, np.nan, np.nan, n
+    r = float(np.corrcoef(x[use], y[use])[0, 1])
+    z = stats.norm.ppf(0.975)
+    zr = np.arctanh(r)
+    return r, float(np.tanh(zr - z / np.sqrt(n - 3))), float(np.tanh(zr + z / np.sqrt(n - 3))), n
+
+
+def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | None) -> ExplorerResult:
+    m = _matrix(state, card)
+    iqs = m.iqs(card)
+    agents = _fast_agents(state, iqs, card)
+    r, lo, hi, n_r = _fast_corr(state, iqs)
+    if base is None:
+        b_agents, b_iqs, b_r = agents, iqs, r
+    else:
+        b_agents, b_iqs, b_r = base.agents, base.scores[S.IQS].to_numpy(), float(base.summary["r"].iloc[0])
+    b = b_agents[[S.AGENT_ID, S.IQS, "rank", S.PASSED]].rename(
+        columns={S.IQS: "baseline_iqs", "rank": "baseline_rank", S.PASSED: "baseline_passed"})
+    agents = agents.merge(b, on=S.AGENT_ID, how="left")
+    agents["flipped"] = agents[S.PASSED] != agents["baseline_passed"]
+    agents = agents.sort_values(["rank", S.AGENT_ID]).reset_index(drop=True)
+    ok, b_ok = ~np.isnan(iqs), ~np.isnan(b_iqs)
+    base_thr = state.baseline.pass_threshold
+    summary = pd.DataFrame([{
+        S.N: int(ok.sum()), S.IQS: float(iqs[ok].mean()), "baseline_iqs": float(b_iqs[b_ok].mean()),
+        S.PASS_RATE: float((iqs[ok] >= card.pass_threshold).mean()),
+        "baseline_pass_rate": float((b_iqs[b_ok] >= base_thr).mean()),
+        "n_flipped": int(agents["flipped"].sum()), "n_csat": n_r, "r": r, "r_ci_low": lo, "r_ci_high": hi,
+        "baseline_r": b_r,
+    }])
+    scores = m.ids.assign(**{S.IQS: iqs})
+    return ExplorerResult(card=card, scores=scores, agents=agents, summary=summary)
+
+
+def explore_fast(state: ExplorerState, card: Scorecard) -> ExplorerResult:
+    """:func:`explore` for a card that differs from the baseline only in weights, critical flags,
+    pass threshold or mode (no sections): the same numbers, from the prepared matrices
+    (``tests/test_widgets.py`` checks they equal :func:`explore`'s)."""
+    return _fast_result(state, card, state.base)
+
+
 def iqs_distribution_figure(result: ExplorerResult, baseline: ExplorerResult | None = None, *, ax=None):
     """Histogram of review scores (candidate, and baseline outlined); returns the Axes."""
     import matplotlib.pyplot as plt
@@ -178,7 +294,10 @@ class ScorecardExplorer:
         self.ratings = S.validate(ratings, "ratings")
         self.baseline_card = card
         self.csat = csat_by_conversation(surveys)
-        self.baseline = explore(self.ratings, card, baseline=card, csat=self.csat)
+        # cards without sections re-score through prepared matrices (a weight change costs a
+        # matrix-vector product); cards with sections take the full engine
+        self.state = None if card.sections else prepare_explorer(self.ratings, card, csat=self.csat)
+        self.baseline = self.state.base if self.state is not None else explore(self.ratings, card, baseline=card, csat=self.csat)
         self.result = self.baseline
         self.weight_sliders = {
             c.name: W.FloatSlider(value=c.weight, min=0.0, max=max(max_weight, c.weight), step=0.25,
@@ -215,8 +334,11 @@ class ScorecardExplorer:
             self.status.value = f"<span style='color:#b00'>{type(e).__name__}: {e}</span>"
             return
         self.status.value = ""
-        self.result = explore(self.ratings, card, baseline=self.baseline_card, csat=self.csat,
-                              baseline_result=self.baseline)
+        if self.state is not None:
+            self.result = explore_fast(self.state, card)
+        else:
+            self.result = explore(self.ratings, card, baseline=self.baseline_card, csat=self.csat,
+                                  baseline_result=self.baseline)
         self._render()
 
     def _render(self) -> None:

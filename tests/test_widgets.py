@@ -78,3 +78,25 @@ def test_widget_reports_invalid_card_instead_of_crashing():
     ex.weight_sliders["PK"].value = 0.0  # critical category at weight 0 is refused by the card
     assert "critical but has weight 0" in ex.status.value
     assert ex.result is before
+
+
+@pytest.mark.parametrize("change", [
+    {}, {"weights": {"Tone": 3.0, "Grammar": 0.0}}, {"critical": {"Compliance": False}, "pass_threshold": 70.0},
+    {"mode": "points"}, {"mode": "sum_over_max", "weights": {"Solution": 2.5}},
+])
+def test_fast_explorer_path_equals_the_reference_engine(change):
+    """explore_fast (prepared matrices) gives exactly explore()'s numbers (full engine) on the
+    bundled sample, for weight, critical, threshold and mode changes."""
+    from qakit import datasets
+    from qakit.widgets import explore_fast, prepare_explorer
+
+    card = datasets.load_sample_scorecard()
+    ratings = datasets.load_sample("ratings")
+    csat = csat_by_conversation(datasets.load_sample("surveys"))
+    cand = card.with_changes(**change)
+    fast = explore_fast(prepare_explorer(ratings, card, csat=csat), cand)
+    ref = explore(ratings, cand, baseline=card, csat=csat)
+    pd.testing.assert_frame_equal(fast.agents[list(ref.agents.columns)], ref.agents, check_dtype=False,
+                                  rtol=1e-12, atol=1e-9)
+    pd.testing.assert_frame_equal(fast.summary[list(ref.summary.columns)], ref.summary, check_dtype=False,
+                                  rtol=1e-12, atol=1e-12)

@@ -1,0 +1,328 @@
+"""qakit benchmarks: ratios measured side by side in one run, written to benchmarks/RESULTS.md.
+
+    ./qa bench              # full run (a few minutes)
+    ./qa bench --quick      # small sizes, a smoke run (~30 s)
+    ./qa bench --only scoring
+
+Absolute times on shared machines are noisy: each comparison runs its contenders in the same
+process, interleaved, best of ``--repeat`` runs, and the targets are read as ratios where the
+issue states them that way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import synthetic as syn  # noqa: E402
+
+import qakit  # noqa: E402
+from qakit import iqs_score  # noqa: E402
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+# --- the four implementations of "score reviews, then IQS per agent" ----------------------------------
+def qakit_agents(df, card):
+    return iqs_score(card.score(df), by="agent_id", min_n=0).set_index("agent_id")["iqs"]
+
+
+def numpy_floor(df, card):
+    """The same weighted formula, minimal numpy (no validation): the floor."""
+    cat = df["category"].cat.codes.to_numpy()
+    names = list(df["category"].cat.categories)
+    order = [card.category_names.index(n) for n in names]
+    cats = [card.categories[i] for i in order]
+    lo = np.array([c.scale.min for c in cats])
+    hi = np.array([c.scale.max for c in cats])
+    w = np.array([c.weight for c in cats])
+    crit = np.array([c.critical for c in cats])
+    r = df["rating"].to_numpy()
+    rev = df["review_id"].cat.codes.to_numpy()
+    n_rev = len(df["review_id"].cat.categories)
+    s = (r - lo[cat]) / (hi[cat] - lo[cat]) * 100
+    rated = ~np.isnan(r)
+    ww = np.where(rated, w[cat], 0.0)
+    num = np.bincount(rev, weights=np.where(rated, ww * s, 0.0), minlength=n_rev)
+    den = np.bincount(rev, weights=ww, minlength=n_rev)
+    fail = np.bincount(rev, weights=(rated & crit[cat] & (s < 50)).astype(float), minlength=n_rev) > 0
+    score = np.where(fail, 0.0, num / den)
+    agent_of_review = np.zeros(n_rev, dtype=np.int64)
+    agent_of_review[rev] = df["agent_id"].cat.codes.to_numpy()
+    a_sum = np.bincount(agent_of_review, weights=score)
+    a_n = np.bincount(agent_of_review)
+    agents = df["agent_id"].cat.categories
+    return pd.Series(a_sum / a_n, index=pd.Index(agents[: len(a_sum)], name="agent_id"))
+
+
+def duckdb_sql(df, card):
+    import duckdb
+
+    cats = pd.DataFrame({"category": card.category_names,
+                         "lo": [c.scale.min for c in card.categories], "hi": [c.scale.max for c in card.categories],
+                         "w": [c.weight for c in card.categories], "crit": [c.critical for c in card.categories]})
+    con = duckdb.connect()
+    con.register("ratings", df)
+    con.register("cats", cats)
+    q = """
+    WITH s AS (
+      SELECT r.review_id::VARCHAR AS review_id, r.agent_id::VARCHAR AS agent_id,
+             (r.rating - c.lo) / (c.hi - c.lo) * 100 AS s, c.w, c.crit, r.rating IS NOT NULL AS rated
+      FROM ratings r JOIN cats c ON r.category::VARCHAR = c.category),
+    rv AS (
+      SELECT review_id, any_value(agent_id) AS agent_id,
+             CASE WHEN bool_or(rated AND crit AND s < 50) THEN 0
+                  ELSE sum(CASE WHEN rated THEN w * s END) / sum(CASE WHEN rated THEN w END) END AS iqs
+      FROM s GROUP BY review_id)
+    SELECT agent_id, avg(iqs) AS iqs FROM rv GROUP BY agent_id
+    """
+    out = con.execute(q).df().set_index("agent_id")["iqs"]
+    con.close()
+    return out
+
+
+def naive_apply(df, card):
+    """What analysts often write: a Python function per review through groupby.apply."""
+    w = card.weights
+    spec = {c.name: (c.scale.min, c.scale.max, c.critical) for c in card.categories}
+
+    def one(g):
+        num = den = 0.0
+        for cat, r in zip(g["category"], g["rating"]):
+            if pd.isna(r):
+                continue
+            lo, hi, crit = spec[cat]
+            s = (r - lo) / (hi - lo) * 100
+            if crit and s < 50:
+                return 0.0
+            num += w[cat] * s
+            den += w[cat]
+        return num / den
+
+    d = df.assign(category=df["category"].astype(str), review_id=df["review_id"].astype(str),
+                  agent_id=df["agent_id"].astype(str))
+    per_review = d.groupby("review_id")[["category", "rating"]].apply(one)
+    agent = d.groupby("review_id")["agent_id"].first()
+    return per_review.groupby(agent).mean()
+
+
+def bench_scoring(args, results):
+    card = syn.card()
+    n_reviews = 20_000 if args.quick else 1_000_000
+    df = syn.ratings(n_reviews, seed=1)
+    rows = []
+    t_q, a_q = best(lambda: qakit_agents(df, card), args.repeat)
+    t_f, a_f = best(lambda: numpy_floor(df, card), args.repeat)
+    t_d, a_d = best(lambda: duckdb_sql(df, card), args.repeat)
+    sub_n = 2_000 if args.quick else 20_000
+    sub = df[df["review_id"].cat.codes < sub_n].copy()
+    sub["review_id"] = sub["review_id"].cat.remove_unused_categories()
+    t_naive_sub, a_n = best(lambda: naive_apply(sub, card), 1)
+    t_q_sub, a_qs = best(lambda: qakit_agents(sub, card), args.repeat)
+    t_naive = t_naive_sub * n_reviews / sub_n
+    diff_f = float((a_q - a_f.reindex(a_q.index)).abs().max())
+    diff_d = float((a_q - a_d.reindex(a_q.index.astype(str))).abs().max())
+    diff_n = float((a_qs - a_n.reindex(a_qs.index.astype(str))).abs().max())
+    rows.append(("qakit (validate + score + per-agent IQS)", t_q, 1.0))
+    rows.append(("numpy floor (same formula, no validation)", t_f, t_q / t_f))
+    rows.append(("DuckDB SQL", t_d, t_q / t_d))
+    rows.append((f"naive groupby.apply (timed on {sub_n:,} reviews, scaled x{n_reviews // sub_n})", t_naive, t_q / t_naive))
+    cores = len(os.sched_getaffinity(0))
+    targets = [
+        (f"qakit <= 1.0 s for {len(df):,} ratings on {cores} cores", t_q <= 1.0 or args.quick, f"{t_q:.2f} s"),
+        ("qakit <= 3x the numpy floor", t_q <= 3 * t_f, f"{t_q / t_f:.2f}x"),
+        (">= 50x faster than naive groupby.apply", t_naive >= 50 * t_q, f"{t_naive / t_q:.0f}x"),
+        ("faster than DuckDB", t_q < t_d, f"{t_d / t_q:.2f}x"),
+        ("all four agree (max abs diff of per-agent IQS < 1e-9)", max(diff_f, diff_d, diff_n) < 1e-9,
+         f"{max(diff_f, diff_d, diff_n):.1e}"),
+    ]
+    results["scoring"] = {"n_ratings": len(df), "rows": rows, "targets": targets}
+
+
+def bench_growth(args, results):
+    card = syn.card()
+    sizes = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+    rows = []
+    for n in sizes:
+        df = syn.ratings(n, seed=2)
+        t_q, _ = best(lambda: qakit_agents(df, card), args.repeat)
+        t_f, _ = best(lambda: numpy_floor(df, card), args.repeat)
+        rows.append((len(df), t_q, t_f, t_q / len(df) * 1e9, t_q / t_f))
+    results["growth"] = {"rows": rows}
+
+
+def bench_explorer(args, results):
+    from qakit.widgets import csat_by_conversation, explore_fast, prepare_explorer
+
+    n_reviews = 20_000 if args.quick else 200_000
+    card = syn.card(8)
+    df = syn.ratings(n_reviews, n_categories=8, seed=3)
+    rng = np.random.default_rng(3)
+    conv = df["conversation_id"].cat.categories
+    pick = rng.random(len(conv)) < 0.3
+    surveys = pd.DataFrame({"conversation_id": conv[pick], "kind": "csat",
+                            "score": rng.integers(1, 6, pick.sum()).astype(float), "answered_at": pd.NaT})
+    t0 = time.perf_counter()
+    state = prepare_explorer(df, card, csat=csat_by_conversation(surveys))
+    t_prep = time.perf_counter() - t0
+    times = []
+    for i in range(50):
+        w = {c: float(rng.choice(np.arange(0.25, 3.01, 0.25))) for c in card.category_names[2:]}
+        cand = card.with_changes(weights=w)
+        t = time.perf_counter()
+        explore_fast(state, cand)
+        times.append(time.perf_counter() - t)
+    p50, p95 = np.percentile(times, [50, 95]) * 1000
+    results["explorer"] = {"n_reviews": n_reviews, "prep_s": t_prep, "p50_ms": p50, "p95_ms": p95,
+                           "targets": [("p95 <= 100 ms per weight change", p95 <= 100, f"{p95:.0f} ms")]}
+
+
+def bench_stats(args, results):
+    from qakit.stats import bootstrap_group_means
+    from qakit.tuning import fit_weights
+
+    rng = np.random.default_rng(4)
+    n_agents, per = 200, 50
+    values = np.clip(rng.normal(75, 20, n_agents * per), 0, 100)
+    groups = np.repeat(np.arange(n_agents), per)
+    t_b, _ = best(lambda: bootstrap_group_means(values, groups, n_resamples=10_000, seed=0), 1)
+    n_reviews = 20_000 if args.quick else 200_000
+    card = syn.card(8)
+    df = syn.ratings(n_reviews, n_categories=8, seed=5)
+    conv = df["conversation_id"].cat.categories
+    pick = rng.random(len(conv)) < 0.3
+    surveys = pd.DataFrame({"conversation_id": conv[pick], "kind": "csat",
+                            "score": rng.integers(1, 6, pick.sum()).astype(float), "answered_at": pd.NaT})
+    t_f, fit = best(lambda: fit_weights(df, card, surveys, k=5, seed=0), 1)
+    results["stats"] = {"targets": [
+        (f"bootstrap CIs, {n_agents} agents x 10,000 resamples <= 2 s", t_b <= 2, f"{t_b:.2f} s"),
+        (f"5-fold weight fitting on {n_reviews:,} reviews <= 10 s", t_f <= 10, f"{t_f:.2f} s"),
+    ]}
+
+
+def bench_report(args, results):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "--output", tmp, "--no-progress"],
+                              capture_output=True, text=True, cwd=ROOT)
+        t_r = time.perf_counter() - t
+    ok = proc.returncode == 0
+    results["report"] = {"targets": [("papermill report end to end incl. kernel start <= 30 s", ok and t_r <= 30,
+                                      f"{t_r:.1f} s" + ("" if ok else " (FAILED)"))]}
+
+
+def bench_memory(args, results):
+    n_reviews = 20_000 if args.quick else 1_000_000
+    code = ("import sys; sys.path.insert(0, %r); import synthetic as syn; from qakit import iqs_score; "
+            "df = syn.ratings(%d, seed=1); c = syn.card(); iqs_score(c.score(df), by='agent_id')") % (str(HERE), n_reviews)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    results["memory"] = {"targets": [(f"peak RSS, {n_reviews * 10:,}-rating run (data + scoring) <= 1.5 GB",
+                                      peak_mb <= 1536, f"{peak_mb:.0f} MB")], "before": before}
+
+
+BENCHES = {"scoring": bench_scoring, "growth": bench_growth, "explorer": bench_explorer, "stats": bench_stats,
+           "report": bench_report, "memory": bench_memory}
+
+
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    import duckdb
+    import scipy
+
+    return (f"{cpu}; {len(os.sched_getaffinity(0))} cores available; RAM {mem}; Python {platform.python_version()}; "
+            f"pandas {pd.__version__}; numpy {np.__version__}; scipy {scipy.__version__}; duckdb {duckdb.__version__}; "
+            f"qakit {qakit.__version__}")
+
+
+def write(results, args) -> str:
+    lines = ["# Benchmark results", "",
+             f"Measured {dt.date.today().isoformat()} with `./qa bench{' --quick' if args.quick else ''}` on: {machine()}.",
+             "", "Times are the best of the repeats in one run; ratios compare contenders measured side by side.", ""]
+    if "scoring" in results:
+        r = results["scoring"]
+        lines += ["## Scoring at scale", "", f"{r['n_ratings']:,} category ratings ({r['n_ratings'] // 10:,} reviews x 10 categories, ~10 % N/A, "
+                  "2 critical categories, 1,000 agents, categorical ids) scored and aggregated to per-agent IQS.", "",
+                  "| implementation | time (s) | qakit / this |", "|---|---|---|"]
+        lines += [f"| {name} | {t:.3f} | {ratio:.2f} |" for name, t, ratio in r["rows"]]
+        lines += [""]
+    if "growth" in results:
+        lines += ["## How cost grows", "", "| ratings | qakit (s) | numpy floor (s) | qakit ns / rating | qakit / floor |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {n:,} | {tq:.4f} | {tf:.4f} | {ns:.0f} | {ratio:.1f} |" for n, tq, tf, ns, ratio in results["growth"]["rows"]]
+        lines += [""]
+    if "explorer" in results:
+        e = results["explorer"]
+        lines += ["## Explorer responsiveness", "", f"{e['n_reviews']:,} reviews x 8 categories; 50 random weight changes; "
+                  f"one-off preparation {e['prep_s']:.2f} s; per change p50 {e['p50_ms']:.1f} ms, p95 {e['p95_ms']:.1f} ms "
+                  "(re-score, ranking with CIs, pass/fail flips, IQS-CSAT correlation).", ""]
+    lines += ["## Targets", "", "| target | measured | status |", "|---|---|---|"]
+    for name in BENCHES:
+        for label, ok, measured in results.get(name, {}).get("targets", []):
+            lines.append(f"| {label} | {measured} | {'PASS' if ok else 'MISS'} |")
+    lines += [""]
+    notes = ROOT / "benchmarks" / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text(encoding="utf-8").strip(), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=list(BENCHES), action="append")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args(argv)
+    results = {}
+    for name in args.only or list(BENCHES):
+        t = time.perf_counter()
+        BENCHES[name](args, results)
+        print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
+    text = write(results, args)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+    print(json.dumps({k: v.get("targets", []) for k, v in results.items()}, default=str)[:2000])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
