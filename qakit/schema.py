@@ -411,7 +411,7 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
         problems.add(name, f"required column is missing (columns present: {list(df.columns)})")
     if missing:
         problems.raise_if_any()
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write (pandas 3): coerced columns never touch the caller's frame
     if len(out) == 0:
         problems.add(spec.required[0], "table has no rows")
         problems.raise_if_any()
