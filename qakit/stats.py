@@ -61,6 +61,32 @@ def _csat_answers(surveys: pd.DataFrame) -> pd.DataFrame:
     return sv[sv[S.KIND].eq("csat")]
 
 
+def _with_agents(cs: pd.DataFrame, conversations: pd.DataFrame | None) -> pd.DataFrame:
+    """CSAT answers with the agent of each conversation (from surveys.agent_id, else conversations)."""
+    if S.AGENT_ID in cs.columns and cs[S.AGENT_ID].notna().all():
+        return cs
+    if conversations is None:
+        raise ParameterError("agent-level CSAT needs surveys.agent_id or a conversations table")
+    conv = S.validate(conversations, "conversations")[[S.CONVERSATION_ID, S.AGENT_ID]]
+    return cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
+
+
+def csat_by_conversation(surveys: pd.DataFrame | None) -> pd.Series | None:
+    """Mean CSAT score per conversation (index ``conversation_id``, name ``csat``); None without
+    surveys. The one place reviews are paired with CSAT answers (statistics, tuning, explorer).
+
+    Examples
+    --------
+    >>> sv = pd.DataFrame({"conversation_id": ["c1", "c1", "c2"], "kind": ["csat", "nps", "csat"],
+    ...                    "score": [4.0, 9.0, 2.0], "answered_at": None})
+    >>> csat_by_conversation(sv).to_dict()
+    {'c1': 4.0, 'c2': 2.0}
+    """
+    if surveys is None:
+        return None
+    return _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+
+
 def join_csat(
     scores: pd.DataFrame,
     surveys: pd.DataFrame,
@@ -126,11 +152,7 @@ def join_csat(
             extra = [c for c in conv.columns if c not in out.columns or c == S.CONVERSATION_ID]
             out = out.merge(conv[extra], on=S.CONVERSATION_ID, how="left")
     else:
-        if S.AGENT_ID not in cs.columns or cs[S.AGENT_ID].isna().any():
-            if conversations is None:
-                raise ParameterError("agent-level CSAT needs surveys.agent_id or a conversations table")
-            conv = S.validate(conversations, "conversations")[[S.CONVERSATION_ID, S.AGENT_ID]]
-            cs = cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
+        cs = _with_agents(cs, conversations)
         a_iqs = scored.groupby(S.AGENT_ID).agg(**{S.N: (S.IQS, "size"), S.IQS: (S.IQS, "mean")})
         a_csat = cs.groupby(S.AGENT_ID).agg(**{CSAT_N: (S.SCORE, "size"), CSAT: (S.SCORE, "mean"),
                                                SATISFIED: (SATISFIED, "mean")})
@@ -437,7 +459,7 @@ def category_correlations(
     mat = _category_matrix(ratings, card)
     cats = [c for c in card.category_names if c in mat.columns]
     per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
-    cs = _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+    cs = csat_by_conversation(surveys)
     j = per_conv.join(cs, how="inner")
     rows = []
     z = stats.norm.ppf((1 + conf_level) / 2)
@@ -509,7 +531,7 @@ def key_drivers(
     mat = _category_matrix(ratings, card)
     cats = [c for c in card.category_names if c in mat.columns]
     per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
-    cs = _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+    cs = csat_by_conversation(surveys)
     j = per_conv.join(cs, how="inner")
     coverage = j[cats].notna().mean()
     keep = [c for c in cats if coverage[c] >= min_coverage and j[c].std() > 0]
@@ -636,12 +658,7 @@ def agent_summary(
     if surveys is not None:
         if keys != [S.AGENT_ID]:
             raise ParameterError("CSAT per group is available for by='agent_id' only")
-        cs = _csat_answers(surveys)
-        if S.AGENT_ID not in cs.columns or cs[S.AGENT_ID].isna().any():
-            if conversations is None:
-                raise ParameterError("agent CSAT needs surveys.agent_id or a conversations table")
-            conv = S.validate(conversations, "conversations")[[S.CONVERSATION_ID, S.AGENT_ID]]
-            cs = cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
+        cs = _with_agents(_csat_answers(surveys), conversations)
         cs = cs.assign(_sat=np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float)))
         g = cs.groupby(S.AGENT_ID).agg(_n=("_sat", "size"), _k=("_sat", "sum"))
         k = out[S.AGENT_ID].map(g["_k"]).fillna(0).to_numpy(dtype=float)

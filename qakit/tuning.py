@@ -25,6 +25,7 @@ from . import schema as S
 from .errors import ParameterError
 from .intervals import check_level
 from .scorecard import Scorecard, iqs_score
+from .stats import _pearson_rows, csat_by_conversation
 
 # result columns (defined once)
 FOLD = "fold"
@@ -111,9 +112,7 @@ class ReviewMatrix:
 
 
 def _review_csat(ids: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
-    sv = S.validate(surveys, "surveys")
-    cs = sv[sv[S.KIND].eq("csat")].groupby(S.CONVERSATION_ID)[S.SCORE].mean()
-    return ids[S.CONVERSATION_ID].map(cs).to_numpy(dtype=float)
+    return ids[S.CONVERSATION_ID].map(csat_by_conversation(surveys)).to_numpy(dtype=float)
 
 
 # --- compare two cards ----------------------------------------------------------------------------
@@ -189,8 +188,7 @@ def compare_scorecards(
         "n_csat": 0, "r_a": np.nan, "r_b": np.nan, "r_change": np.nan, S.CI_LOW: np.nan, S.CI_HIGH: np.nan,
     }
     if surveys is not None:
-        sv = S.validate(surveys, "surveys")
-        cs = sv[sv[S.KIND].eq("csat")].groupby(S.CONVERSATION_ID)[S.SCORE].mean()
+        cs = csat_by_conversation(surveys)
         conv = pd.concat([sa.groupby(S.CONVERSATION_ID)[S.IQS].mean().rename("a"),
                           sb.groupby(S.CONVERSATION_ID)[S.IQS].mean().rename("b"), cs.rename("y")],
                          axis=1, join="inner").dropna()
@@ -202,8 +200,6 @@ def compare_scorecards(
             summary["r_change"] = summary["r_b"] - summary["r_a"]
 
             def diff(a_, b_, y_, axis=-1):
-                from .stats import _pearson_rows
-
                 return _pearson_rows(b_, y_) - _pearson_rows(a_, y_)
 
             res = stats.bootstrap((a, b, y), diff, paired=True, vectorized=True, n_resamples=n_resamples,

@@ -22,6 +22,7 @@ from . import schema as S
 from .display import table
 from .intervals import mean_ci
 from .scorecard import MODES, Scorecard, iqs_score
+from .stats import csat_by_conversation  # re-exported: the explorer's CSAT pairing
 
 #: agents need at least this many reviews to be ranked without a small-sample flag
 EXPLORER_MIN_N = 10
@@ -49,15 +50,6 @@ def _conv_corr(scores: pd.DataFrame, csat: pd.Series | None) -> tuple[float, flo
     res = stats.pearsonr(joined.iloc[:, 0], joined.iloc[:, 1])
     ci = res.confidence_interval(0.95)
     return float(res.statistic), float(ci.low), float(ci.high), n
-
-
-def csat_by_conversation(surveys: pd.DataFrame | None) -> pd.Series | None:
-    """Mean CSAT score per conversation from a canonical surveys table (None if no surveys)."""
-    if surveys is None:
-        return None
-    sv = S.validate(surveys, "surveys")
-    c = sv[sv[S.KIND].eq("csat")]
-    return c.groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename("csat")
 
 
 def _agent_table(scores: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
