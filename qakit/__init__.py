@@ -53,7 +53,7 @@ from .kpis import (
     service_level,
     sla_attainment,
 )
-from .sampling import sample_random, sample_risk_based, sample_stratified, weighted_iqs
+from .sampling import risk_score, sample_random, sample_risk_based, sample_stratified, weighted_iqs
 from .schema import exclusions, validate, validate_links
 from .scorecard import (
     Category,
