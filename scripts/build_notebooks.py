@@ -239,6 +239,8 @@ def build(name: str, *, execute: bool = True) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata.update(META)
     nb.cells = NOTEBOOKS[name]()
+    for i, cell in enumerate(nb.cells):  # stable ids: rebuilding gives a readable diff
+        cell.id = f"{name}-{i:02d}"
     path = NB_DIR / f"{name}.ipynb"
     if execute:
         NotebookClient(nb, timeout=600, kernel_name="python3",
