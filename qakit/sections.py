@@ -296,14 +296,39 @@ def drivers_table(data: ReportData) -> pd.DataFrame:
     return table(ST.key_drivers(data.ratings, data.card, data.surveys), digits=3)
 
 
-def iqs_csat_figure(data: ReportData) -> Figure:
-    """Review IQS against the conversation's CSAT answer (box per CSAT score)."""
+def iqs_csat_figure(data: ReportData, *, seed: int = 0) -> Figure:
+    """Review IQS by the customer's CSAT answer: every conversation (jittered dots) and the mean
+    IQS per answer with its 95 % bootstrap CI (seaborn, seeded)."""
+    import seaborn as sns
+
     j = ST.join_csat(data.scores, data.surveys)
-    fig = Figure(figsize=(5.5, 3.2))
+    j = j.assign(**{ST.CSAT: j[ST.CSAT].round().astype(int)})
+    fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
-    groups = sorted(j[ST.CSAT].round().unique())
-    ax.boxplot([j.loc[j[ST.CSAT].round() == g, S.IQS] for g in groups], positions=groups, widths=0.6)
-    ax.set(xlabel="CSAT answer", ylabel="review IQS", title=f"IQS by CSAT answer (n = {len(j)})")
+    sns.stripplot(data=j, x=ST.CSAT, y=S.IQS, ax=ax, color="grey", alpha=0.25, size=3, jitter=0.25)
+    sns.pointplot(data=j, x=ST.CSAT, y=S.IQS, ax=ax, errorbar=("ci", 95), seed=seed, linestyle="none",
+                  capsize=0.2, color="#c44e52")
+    ax.set(xlabel="CSAT answer", ylabel="review IQS", title=f"IQS by CSAT answer (n = {len(j)}), mean and 95% CI")
+    fig.tight_layout()
+    return fig
+
+
+def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
+                     hash_customer_ids: bool = True) -> pd.DataFrame:
+    """Customers whose support cost exceeds their value, most expensive relative to value first;
+    customer ids hashed by default (reports should not expose them)."""
+    t = K.customer_cost_value(data.conversations, cost_per_contact=cost_per_contact)
+    t = t[t[K.COSTS_MORE]].head(top).reset_index(drop=True)
+    if hash_customer_ids:
+        t[S.CUSTOMER_ID] = hash_ids(t[S.CUSTOMER_ID])
+    return table(t, digits=2)
+
+
+def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure:
+    """Support cost against customer value for every customer (log axes; seaborn)."""
+    t = K.customer_cost_value(data.conversations, cost_per_contact=cost_per_contact)
+    fig = Figure(figsize=(5.5, 4))
+    K.customer_cost_value_plot(t, ax=fig.subplots())
     fig.tight_layout()
     return fig
 

@@ -45,13 +45,16 @@ def params(src: str):
 
 DATA_PARAMS = '''
 dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with ratings, conversations, surveys as .parquet or .csv and scorecard.yaml
+ratings_path: str = ""  # help: a ratings file; empty means the dataset's
+conversations_path: str = ""  # help: a conversations file; empty means the dataset's
+surveys_path: str = ""  # help: a surveys file; empty means the dataset's
 scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
 start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first review
 end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last review
 '''
 
-LOAD = ("data = R.load_report_data(dataset=dataset, scorecard_path=scorecard_path, start=start, end=end"
-        "{extra})")
+LOAD = ("data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, "
+        "surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end{extra})")
 
 
 def report() -> nbformat.NotebookNode:
@@ -68,6 +71,8 @@ Rows the numbers leave out are listed, with the reason, in the data-quality sect
 group_by: str = "team"  # help: column to break results down by: team, channel, agent_id ...
 period: str = "W"  # help: trend period: D, W, M or Q
 min_n: int = 30  # help: groups with fewer observations are flagged small_sample
+cost_per_contact: float = 5.0  # help: support cost of one contact, for the customer cost-versus-value section
+hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
 targets: dict = {"iqs": {"target": 85, "owner": "QA lead"}, "csat": {"target": 90, "owner": "Support manager"}, "sla_high": {"target": 95, "owner": "Operations lead"}}  # help: KPI targets with owners; margin is the width of the at-risk band
 '''),
         code("import qakit.sections as R"),
@@ -90,6 +95,10 @@ targets: dict = {"iqs": {"target": 85, "owner": "QA lead"}, "csat": {"target": 9
         code("R.time_table(data, by=\"channel\")"),
         code("R.sla_table(data)"),
         code("R.backlog_figure(data, period=period)"),
+        md("## Customers who cost more than they bring\n\nSupport cost (contacts x cost per contact) against "
+           "customer value; ids hashed unless `hash_customer_ids` is off."),
+        code("R.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=hash_customer_ids)"),
+        code("R.customer_value_figure(data, cost_per_contact=cost_per_contact)"),
         md("## Does IQS track CSAT?\n\nConversation-level correlations between review scores and the "
            "customer's CSAT answer, and which categories drive CSAT."),
         code("R.iqs_csat_table(data)"),

@@ -1,4 +1,4 @@
-"""A real browser drives the explorer: Voila serves notebooks/explorer.ipynb on loopback,
+"""A real browser drives the explorer: `qakit explore` (Voila) serves notebooks/explorer.ipynb on loopback,
 headless Chromium (Debian package) through Playwright moves the Tone weight slider, and the IQS
 and top of the ranking it displays must equal what qakit computes for the new weights.
 
@@ -46,8 +46,7 @@ def voila(tmp_path):
     env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     log = open(tmp_path / "voila.log", "wb")  # a file, not a pipe: a full pipe would block voila
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(ROOT / "notebooks" / "explorer.ipynb"), "--no-browser",
-         f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.root_dir=" + str(ROOT / "notebooks")],
+        [sys.executable, "-m", "qakit.cli", "explore", "--port", str(port), "--no-browser"],  # = `qakit explore`
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"

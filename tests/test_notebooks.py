@@ -153,3 +153,28 @@ def test_coaching_flags_only_credible_gaps():
     agent_team = team.loc[team["agent_id"] == a["agent_id"], "team"].iloc[0]
     rows = data.card.category_rows(team[team["team"] == agent_team])
     assert a["team_score"] == pytest.approx(rows.loc[rows["category"] == a["category"], "category_score"].mean())
+
+
+def test_costly_customers_hashed_by_default():
+    """The report's customer table shows salted SHA-256 prefixes, not ids, unless asked; the
+    rows are customers whose contacts x cost exceed their value (checked with plain pandas)."""
+    from qakit.display import hash_ids
+
+    data = R.load_report_data()
+    shown = R.costly_customers(data, cost_per_contact=5.0)
+    conv = data.conversations
+    plain = conv.groupby("customer_id").agg(contacts=("contacts", "sum"), value=("customer_value", "max"))
+    costly = plain[plain["contacts"] * 5 > plain["value"]]
+    top = (costly["contacts"] * 5 / costly["value"]).sort_values(ascending=False).index[0]
+    assert shown["customer_id"].iloc[0] == hash_ids(pd.Series([top])).iloc[0]
+    assert not shown["customer_id"].isin(set(conv["customer_id"])).any()
+    raw = R.costly_customers(data, cost_per_contact=5.0, hash_customer_ids=False)
+    assert raw["customer_id"].iloc[0] == top
+
+
+def test_no_pickle_anywhere_in_the_package():
+    """User files are never unpickled: no pickle / read_pickle / joblib in qakit's code."""
+    for path in (ROOT / "qakit").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("import pickle", "pickle.load", "read_pickle", "joblib", "dill", "shelve"):
+            assert needle not in text, f"{path.name}: {needle}"
