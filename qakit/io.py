@@ -62,7 +62,19 @@ def _sniff_sep(text: str) -> str:
         return ","
 
 
-def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool, progress: bool) -> tuple[pd.DataFrame, str]:
+def _categorical_columns(table: str) -> tuple[str, ...]:
+    """Columns stored as categoricals with ``categorical=True``: the low-cardinality ones, and in
+    ratings also the review and conversation ids (each repeats once per category)."""
+    return CATEGORICAL_COLUMNS + ((S.REVIEW_ID, S.CONVERSATION_ID) if table == "ratings" else ())
+
+
+def mapping_inverse(mapping) -> dict[str, str]:
+    """canonical name -> file column name for a ``{"File column": "canonical"}`` mapping."""
+    return {v: k for k, v in dict(mapping or {}).items()}
+
+
+def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool, progress: bool,
+              dictionary: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str]:
     opener = __import__("gzip").open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
         head = fh.read(1 << 16)
@@ -73,7 +85,7 @@ def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool
     sep = sep or _sniff_sep(text)
     try:
         if stream:
-            df = _read_csv_stream(path, sep=sep, encoding=enc, progress=progress)
+            df = _read_csv_stream(path, sep=sep, encoding=enc, progress=progress, dictionary=dictionary)
         else:
             if encoding is None and path.stat().st_size > len(head):
                 with opener(path, "rb") as fh:
@@ -89,8 +101,13 @@ def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool
     return df, sep
 
 
-def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool) -> pd.DataFrame:
-    """Stream a large CSV with pyarrow in blocks (bounded memory, progress on bytes)."""
+def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool,
+                     dictionary: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Stream a large CSV with pyarrow in blocks (bounded memory, progress on bytes).
+
+    Columns named in ``dictionary`` are dictionary-encoded block by block (they arrive as
+    pandas categoricals), so repeated ids never exist as millions of separate strings.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     from tqdm.auto import tqdm
@@ -98,7 +115,9 @@ def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool) -> 
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     with open(path, "rb") as fh:
         header = pd.read_csv(fh, sep=sep, nrows=0, encoding=encoding).columns
-    opts = pacsv.ConvertOptions(column_types={c: pa.string() for c in header}, strings_can_be_null=True)
+    dict_type = pa.dictionary(pa.int32(), pa.string())
+    opts = pacsv.ConvertOptions(column_types={c: dict_type if c in dictionary else pa.string() for c in header},
+                                strings_can_be_null=True)
     reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=8 << 20),
                             parse_options=pacsv.ParseOptions(delimiter=sep), convert_options=opts)
     size = path.stat().st_size
@@ -173,7 +192,10 @@ def read_table(
         df = pd.read_parquet(path)
     else:
         stream = progress or path.stat().st_size > STREAM_BYTES
-        df, used_sep = _read_csv(path, sep=sep, encoding=encoding, stream=stream, progress=progress)
+        dictionary = (tuple(mapping_inverse(mapping).get(c, c) for c in _categorical_columns(table))
+                      if categorical else ())
+        df, used_sep = _read_csv(path, sep=sep, encoding=encoding, stream=stream, progress=progress,
+                                 dictionary=dictionary)
         if len(df.columns) == 1 and any(c in str(df.columns[0]) for c in ";\t|,"):
             raise ParameterError(
                 f"{path.name}: only one column {str(df.columns[0])!r} was found with delimiter {used_sep!r}; "
@@ -196,8 +218,8 @@ def read_table(
     if validate:
         df = S.validate(df, table, tz=tz)
     if categorical:
-        for c in CATEGORICAL_COLUMNS:
-            if c in df.columns:
+        for c in _categorical_columns(table):
+            if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
                 df[c] = df[c].astype("category")
     return df
 

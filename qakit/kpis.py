@@ -161,7 +161,7 @@ class BusinessHours:
             opens[day], closes[day] = o, c
         object.__setattr__(self, "_open", opens)
         object.__setattr__(self, "_close", closes)
-        hol = pd.to_datetime(pd.Series(list(self.holidays), dtype="object"), errors="coerce")
+        hol = pd.to_datetime(pd.Series(list(self.holidays), dtype="object"), errors="coerce", format="mixed")
         if hol.isna().any():
             raise ParameterError(f"business hours: unparseable holiday dates {list(pd.Series(list(self.holidays))[hol.isna()])}")
         object.__setattr__(self, "_holidays", hol.dt.normalize().to_numpy(dtype="datetime64[D]"))
