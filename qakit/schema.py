@@ -387,7 +387,9 @@ def _duplicated(df: pd.DataFrame, cols: list[str]) -> pd.Series:
         key += k if all_present else np.maximum(k, 0)
         space *= n
     if space <= 4 * len(df) + 1024:
-        counts = np.bincount(key[present], minlength=space)
+        counts = np.bincount(key if all_present else key[present], minlength=space)
+        if counts.max(initial=0) <= 1:  # the usual case: no duplicate, no per-row lookup needed
+            return pd.Series(np.zeros(len(df), dtype=bool), index=df.index)
         dup = present & (counts[key] > 1)
     else:
         dup = present & pd.Series(np.where(present, key, -1)).duplicated(keep=False).to_numpy()

@@ -567,7 +567,7 @@ def _prepare(
         if isinstance(sub_cats.dtype, pd.CategoricalDtype):  # look categories up once, then take codes
             lut = pd.Index(names).get_indexer(sub_cats.cat.categories)
             cc = sub_cats.cat.codes.to_numpy()
-            code = np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
+            code = lut[cc] if cc.min(initial=0) >= 0 else np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
         else:
             code = pd.Index(names).get_indexer(sub_cats)
         unknown = code < 0
@@ -635,15 +635,27 @@ def _prepare(
     # is inconsistent when its value differs from the review's first value)
     rcode, runiq = pd.factorize(rows[S.REVIEW_ID], sort=False)
     valid = rcode >= 0  # missing review ids are reported by the empty-value check
-    first_row = np.zeros(len(runiq), dtype=np.int64)
     all_valid = bool(valid.all())
-    pos = np.arange(len(rcode)) if all_valid else np.flatnonzero(valid)
-    first_row[(rcode if all_valid else rcode[pos])[::-1]] = pos[::-1]
-    rsafe = rcode if all_valid else np.where(valid, rcode, 0)
+    # exports list a review's ratings together: then "same value as the previous row of the same
+    # review" is one comparison per row; otherwise compare with the review's first row
+    starts = rcode[1:] != rcode[:-1]
+    contiguous = all_valid and int(starts.sum()) == len(runiq) - 1
+    if not contiguous:
+        first_row = np.zeros(len(runiq), dtype=np.int64)
+        pos = np.arange(len(rcode)) if all_valid else np.flatnonzero(valid)
+        first_row[(rcode if all_valid else rcode[pos])[::-1]] = pos[::-1]
+        rsafe = rcode if all_valid else np.where(valid, rcode, 0)
     for col in (S.AGENT_ID, S.CONVERSATION_ID):
         c = rows[col]
         vcode = c.cat.codes.to_numpy() if isinstance(c.dtype, pd.CategoricalDtype) else pd.factorize(c, sort=False)[0]
-        differs = valid & (vcode != vcode[first_row[rsafe]])
+        if contiguous:
+            step = ~starts & (vcode[1:] != vcode[:-1])
+            if not step.any():
+                continue
+            differs = np.concatenate([[False], step])
+            rsafe = rcode
+        else:
+            differs = valid & (vcode != vcode[first_row[rsafe]])
         if differs.any():
             bad_reviews = np.zeros(len(runiq), dtype=bool)
             bad_reviews[rcode[differs]] = True
