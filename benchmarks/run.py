@@ -197,8 +197,22 @@ def bench_explorer(args, results):
         explore_fast(state, cand)
         times.append(time.perf_counter() - t)
     p50, p95 = np.percentile(times, [50, 95]) * 1000
-    results["explorer"] = {"n_reviews": n_reviews, "prep_s": t_prep, "p50_ms": p50, "p95_ms": p95,
-                           "targets": [("p95 <= 100 ms per weight change", p95 <= 100, f"{p95:.0f} ms")]}
+    # the whole widget callback (numbers, ranking HTML, SVG histogram) on the bundled sample
+    from qakit import datasets
+    from qakit.widgets import ScorecardExplorer
+
+    ex = ScorecardExplorer(datasets.load_sample("ratings"), datasets.load_sample_scorecard(),
+                           surveys=datasets.load_sample("surveys"))
+    wt = []
+    for i in range(50):
+        t = time.perf_counter()
+        ex.weight_sliders["Tone"].value = 0.25 + 0.25 * (i % 12)
+        wt.append(time.perf_counter() - t)
+    w95 = float(np.percentile(wt, 95) * 1000)
+    results["explorer"] = {"n_reviews": n_reviews, "prep_s": t_prep, "p50_ms": p50, "p95_ms": p95, "widget_p95_ms": w95,
+                           "targets": [(f"p95 <= 100 ms per weight change ({n_reviews:,} reviews x 8)", p95 <= 100, f"{p95:.0f} ms"),
+                                       ("widget callback on the bundled data (slider .value -> all widgets updated) < 100 ms",
+                                        w95 < 100, f"p95 {w95:.0f} ms")]}
 
 
 def bench_stats(args, results):
