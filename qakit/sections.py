@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MplFigure
 
 from . import kpis as K
 from . import schema as S
@@ -33,6 +33,18 @@ from .scorecard import Scorecard, category_scores, iqs_score, load_scorecard
 from .targets import DEFAULT_TARGETS, target_status
 
 TABLE_FILES = ("ratings", "conversations", "surveys")
+
+
+class Figure(_MplFigure):
+    """A matplotlib figure that Jupyter shows as a PNG without pyplot (so it is shown exactly once
+    and embedded in the static HTML report); ``text/plain`` stays ``<Figure size ...>``."""
+
+    def _repr_png_(self) -> bytes:
+        import io as _io
+
+        buf = _io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
 
 
 @dataclass
@@ -198,7 +210,11 @@ def headline_values(data: ReportData) -> dict[str, float]:
 def kpi_targets(data: ReportData, targets: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Every targeted KPI with its value, target, owner and status (on target / at risk / off
     target / no data)."""
-    return table(target_status(headline_values(data), targets or DEFAULT_TARGETS))
+    targets = dict(targets or DEFAULT_TARGETS)
+    for k, spec in targets.items():  # default labels for the standard KPIs
+        if isinstance(spec, dict) and "label" not in spec and k in DEFAULT_TARGETS:
+            targets[k] = {**spec, "label": DEFAULT_TARGETS[k]["label"]}
+    return table(target_status(headline_values(data), targets))
 
 
 # --- QA ------------------------------------------------------------------------------------------------------
