@@ -78,7 +78,7 @@ def test_papermill_run_honours_parameters(small_run):
     assert str(expected["n"].iloc[0]) in cells
     assert str(round(float(expected["iqs"].iloc[0]), 1)) in cells
     text = res.html.read_text(encoding="utf-8")
-    assert "QA and KPI report" in text and "data:image/png;base64" in text
+    assert "QA and KPI report" in text and text.count("data:image/png;base64") >= 3  # trend, backlog, cost vs value
     assert "<script" not in text.lower() and "cdnjs" not in text and "src=\"http" not in text
     assert not list(out.glob(".qa-report-*")), "temporary work folder left behind"
 
