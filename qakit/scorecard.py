@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from . import schema as S
@@ -527,6 +528,57 @@ def _off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray, rated: np.ndarr
     return off
 
 
+_MAX_LUT = 1000
+
+
+def _rating_keys(card: Scorecard, code: np.ndarray, r: np.ndarray,
+                 rated: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Row keys into (category x rating) tables when every rated value is an integer 0..top
+    (``top``: the card's largest integer scale value, at most 1000); ``None`` otherwise.
+
+    Returns ``(key, seen, top)``: ``key = category * (top + 2) + column`` with column 0 for N/A
+    and ``v + 1`` for rating ``v``; ``seen[j, col]`` whether any row has that pair.
+    """
+    vals = np.concatenate([np.array(c.scale.values) for c in card.categories])
+    ints = vals[(vals == np.floor(vals)) & (vals >= 0) & (vals <= _MAX_LUT)]
+    top = int(ints.max()) if len(ints) else 0
+    n_rated = int(np.count_nonzero(rated))
+    with np.errstate(invalid="ignore"):  # N/A -> -1; inf and huge values are rejected below
+        ri = np.fmax(r, -1.0).astype(np.intp)
+    if np.count_nonzero(ri == r) != n_rated:  # a rated value that is not an integer (N/A never equal)
+        return None
+    if len(ri) and ri.max() > top:  # (the minimum is -1: N/A, or a rated -1 caught below)
+        return None
+    ri += 1
+    key = code * (top + 2)
+    key += ri
+    seen = np.bincount(key, minlength=len(card.categories) * (top + 2)).reshape(-1, top + 2)
+    if int(seen[:, 0].sum()) != len(r) - n_rated:  # a rated -1 shares the N/A column
+        return None
+    return key, seen > 0, top
+
+
+def _allowed_table(card: Scorecard, top: int) -> np.ndarray:
+    """``allowed[j, v]``: integer rating ``v`` (0..top) is on category j's scale."""
+    out = np.zeros((len(card.categories), top + 1), dtype=bool)
+    for j, c in enumerate(card.categories):
+        v = np.array(c.scale.values)
+        out[j, v[(v == np.floor(v)) & (v >= 0) & (v <= top)].astype(np.int64)] = True
+    return out
+
+
+def _add_off_scale(problems: Problems, rows: pd.DataFrame, card: Scorecard, code: np.ndarray,
+                   off: np.ndarray, m: np.ndarray, whole: bool) -> None:
+    sub_r = rows[S.RATING] if whole else rows.loc[m, S.RATING]
+    for j in np.unique(code[off]):
+        c = card.categories[j]
+        problems.add(
+            S.RATING,
+            f"rating off the scale of {c.name!r} (allowed: {[v if not v.is_integer() else int(v) for v in c.scale.values]})",
+            off & (code == j), sub_r, index=sub_r.index,
+        )
+
+
 def _prepare(
     ratings: pd.DataFrame, registry: dict[Any, Scorecard], tz: str
 ) -> tuple[pd.DataFrame, dict[Any, np.ndarray]]:
@@ -550,11 +602,13 @@ def _prepare(
         masks = {next(iter(registry)): np.ones(len(rows), dtype=bool)}
 
     n = len(rows)
-    cat_score = np.full(n, np.nan)
-    eff_w = np.zeros(n)
-    crit_fail = np.zeros(n, dtype=bool)
+    # per-row arrays; filled card by card (allocated here only when several cards share the rows)
+    if all(masks[k].all() for k in registry if masks[k].any()):
+        cat_score = eff_w = w_score = crit_fail = cat_code = None
+    else:
+        cat_score, eff_w, w_score = np.full(n, np.nan), np.zeros(n), np.zeros(n)
+        crit_fail, cat_code = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
     sec_code = np.zeros(n, dtype=np.int64)
-    cat_code = np.zeros(n, dtype=np.int64)
     rating = rows[S.RATING].to_numpy(dtype=float, na_value=np.nan)
     cats = rows[S.CATEGORY]
     for key, card in registry.items():
@@ -592,40 +646,59 @@ def _prepare(
             ew_c = w_c * maxs_c if card.mode == "points" else w_c
         r = rating if whole else rating[m]
         rated = ~np.isnan(r)
-        if unknown.any():
-            rated &= ~unknown
-        off = _off_scale(card, code, r, rated)
-        if off.any():
-            sub_r = rows[S.RATING] if whole else rows.loc[m, S.RATING]
-            for j in np.unique(code[off]):
-                c = card.categories[j]
-                problems.add(
-                    S.RATING,
-                    f"rating off the scale of {c.name!r} (allowed: {[v if not v.is_integer() else int(v) for v in c.scale.values]})",
-                    off & (code == j), sub_r, index=sub_r.index,
-                )
-            rated &= ~off
-        with np.errstate(over="ignore", invalid="ignore"):  # off-scale values are reported, not scored
-            s = r * a_c[code] + b_c[code]
-        if off.any():
-            s[off] = np.nan  # N/A stays NaN through the arithmetic
-        ew = ew_c[code]
-        ew[~rated] = 0.0
         crit_c = np.array([c.critical for c in cats_])
-        if crit_c.any():
-            thr_c = np.where(crit_c, np.array([c.critical_threshold for c in cats_], dtype=float), -np.inf)
+        thr_c = np.where(crit_c, np.array([c.critical_threshold for c in cats_], dtype=float), -np.inf)
+        # the usual case: every rating a small integer -> per-row values are lookups in small
+        # (category x rating) tables; anything else (unknown categories, fractional or huge
+        # ratings) takes the general path below, with the same arithmetic
+        fast = None if unknown.any() else _rating_keys(card, code, r, rated)
+        if fast is not None:
+            rkey, counts, top = fast
+            allowed = _allowed_table(card, top)
+            off = None
+            if (counts[:, 1:] & ~allowed).any():
+                off = rated & ~np.concatenate([np.ones((len(cats_), 1), dtype=bool), allowed], axis=1).ravel()[rkey]
+                _add_off_scale(problems, rows, card, code, off, m, whole)
+            vals = np.arange(top + 1, dtype=float)
             with np.errstate(invalid="ignore"):
-                cf = s < thr_c[code]  # NaN (N/A) compares False
+                s_tab = np.where(allowed, vals[None, :] * a_c[:, None] + b_c[:, None], np.nan)
+                cf_tab = s_tab < thr_c[:, None]  # NaN (N/A) compares False
+            ew_tab = np.where(allowed, ew_c[:, None], 0.0)
+            ws_tab = np.where(ew_tab > 0, ew_tab * np.nan_to_num(s_tab), 0.0)
+            pad = ((0, 0), (1, 0))  # column 0: N/A
+            s = np.pad(s_tab, pad, constant_values=np.nan).ravel().take(rkey)
+            ew = np.pad(ew_tab, pad).ravel().take(rkey)
+            ws = np.pad(ws_tab, pad).ravel().take(rkey)
+            cf = (np.pad(cf_tab, pad).ravel().take(rkey) if crit_c.any()
+                  else np.zeros(len(code), dtype=bool))
         else:
-            cf = np.zeros(len(code), dtype=bool)
+            if unknown.any():
+                rated &= ~unknown
+            off = _off_scale(card, code, r, rated)
+            if off.any():
+                _add_off_scale(problems, rows, card, code, off, m, whole)
+                rated &= ~off
+            with np.errstate(over="ignore", invalid="ignore"):  # off-scale values are reported, not scored
+                s = r * a_c[code] + b_c[code]
+            if off.any():
+                s[off] = np.nan  # N/A stays NaN through the arithmetic
+            ew = ew_c[code]
+            ew[~rated] = 0.0
+            ws = np.where(ew > 0, ew * np.nan_to_num(s), 0.0)
+            if crit_c.any():
+                with np.errstate(invalid="ignore"):
+                    cf = s < thr_c[code]  # NaN (N/A) compares False
+            else:
+                cf = np.zeros(len(code), dtype=bool)
         sec_names = [s_.name for s_ in card.sections] or [_DEFAULT_SECTION]
         if whole:
-            cat_score, eff_w, crit_fail, cat_code = s, ew, cf, code
+            cat_score, eff_w, w_score, crit_fail, cat_code = s, ew, ws, cf, code
             if card.sections:
                 sec_code = np.array([sec_names.index(c.section) if c.section else 0 for c in cats_])[code]
         else:
             cat_score[m] = s
             eff_w[m] = ew
+            w_score[m] = ws
             crit_fail[m] = cf
             cat_code[m] = code
             if card.sections:
@@ -633,15 +706,23 @@ def _prepare(
 
     # review-level consistency: one agent, one conversation per review (integer codes: a row
     # is inconsistent when its value differs from the review's first value)
-    rcode, runiq = pd.factorize(rows[S.REVIEW_ID], sort=False)
-    valid = rcode >= 0  # missing review ids are reported by the empty-value check
-    all_valid = bool(valid.all())
+    rcode, n_reviews, first_row, starts = _contiguous_review_codes(rows[S.REVIEW_ID])
+    if rcode is None:
+        rcode, runiq = pd.factorize(rows[S.REVIEW_ID], sort=False)
+        n_reviews = len(runiq)
+        valid = rcode >= 0  # missing review ids are reported by the empty-value check
+        all_valid = bool(valid.all())
+        starts = rcode[1:] != rcode[:-1]
+    else:
+        valid, all_valid = np.True_, True
     # exports list a review's ratings together: then "same value as the previous row of the same
     # review" is one comparison per row; otherwise compare with the review's first row
-    starts = rcode[1:] != rcode[:-1]
-    contiguous = all_valid and int(starts.sum()) == len(runiq) - 1
-    if not contiguous:
-        first_row = np.zeros(len(runiq), dtype=np.int64)
+    contiguous = first_row is not None or (all_valid and int(starts.sum()) == n_reviews - 1)
+    if contiguous:
+        if first_row is None:
+            first_row = np.concatenate([np.zeros(1, dtype=np.intp), np.flatnonzero(starts) + 1])
+    else:
+        first_row = np.zeros(n_reviews, dtype=np.int64)
         pos = np.arange(len(rcode)) if all_valid else np.flatnonzero(valid)
         first_row[(rcode if all_valid else rcode[pos])[::-1]] = pos[::-1]
         rsafe = rcode if all_valid else np.where(valid, rcode, 0)
@@ -657,16 +738,40 @@ def _prepare(
         else:
             differs = valid & (vcode != vcode[first_row[rsafe]])
         if differs.any():
-            bad_reviews = np.zeros(len(runiq), dtype=bool)
+            bad_reviews = np.zeros(n_reviews, dtype=bool)
             bad_reviews[rcode[differs]] = True
             spread = valid & bad_reviews[rsafe]
             vals = rows[S.REVIEW_ID].astype("str") + " -> " + rows[col].astype("str")
             problems.add(col, f"one review spread over several {col} values", spread, vals)
     problems.raise_if_any()
 
-    arrs = {"score": cat_score, "w": eff_w, "crit_fail": crit_fail, "sec": sec_code, "cat": cat_code,
-            "review": rcode, "n_reviews": len(runiq)}
+    arrs = {"score": cat_score, "w": eff_w, "ws": w_score, "crit_fail": crit_fail, "sec": sec_code,
+            "cat": cat_code, "review": rcode, "n_reviews": n_reviews, "first": first_row,
+            "contiguous": contiguous}
     return rows, masks, arrs
+
+
+def _contiguous_review_codes(ids: pd.Series) -> tuple:
+    """``(codes, n_reviews, first_row, starts)``: the codes of ``pd.factorize(ids, sort=False)``,
+    their count, each review's first row and ``codes[1:] != codes[:-1]``, taken from categorical
+    codes when every review's rows are contiguous (the usual export order) and no id is missing;
+    ``(None, 0, None, None)`` when that shortcut does not apply."""
+    if not isinstance(ids.dtype, pd.CategoricalDtype) or len(ids) == 0:
+        return None, 0, None, None
+    cc = ids.cat.codes.to_numpy()
+    if cc.min() < 0:
+        return None, 0, None, None
+    starts = cc[1:] != cc[:-1]
+    first = np.concatenate([np.zeros(1, dtype=np.intp), np.flatnonzero(starts) + 1])
+    heads = cc[first].astype(np.intp)
+    n_cat = len(ids.cat.categories)
+    if np.bincount(heads, minlength=n_cat).max() > 1:  # a review in two runs: not contiguous
+        return None, 0, None, None
+    if np.array_equal(heads, np.arange(len(heads))):  # categories already in order of appearance
+        return cc.astype(np.intp), len(heads), first, starts
+    rank = np.full(n_cat, -1, dtype=np.intp)
+    rank[heads] = np.arange(len(heads))
+    return rank[cc], len(heads), first, starts
 
 
 def _with_score_columns(rows: pd.DataFrame, arrs: dict) -> pd.DataFrame:
@@ -687,10 +792,14 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     key = codes * n_sec + arrs["sec"] if n_sec > 1 else codes
     w = arrs["w"]
     s = arrs["score"]
-    num = np.bincount(key, weights=np.where(w > 0, w * np.nan_to_num(s), 0.0), minlength=n_rev * n_sec)
+    ws = arrs.get("ws")
+    if ws is None:
+        ws = np.where(w > 0, w * np.nan_to_num(s), 0.0)
+    num = np.bincount(key, weights=ws, minlength=n_rev * n_sec)
     den = np.bincount(key, weights=w, minlength=n_rev * n_sec)
     fail = arrs["crit_fail"]
-    sec_fail = np.bincount(key, weights=fail.astype(float), minlength=n_rev * n_sec) > 0
+    sec_fail = np.zeros(n_rev * n_sec, dtype=bool)
+    sec_fail[key[fail]] = True
     with np.errstate(invalid="ignore", divide="ignore"):
         sec_score = (num / den).reshape(n_rev, n_sec)  # NaN where nothing rated
     sec_fail = sec_fail.reshape(n_rev, n_sec)
@@ -699,6 +808,8 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     rule_all = np.array([x.fail_rule == "all" for x in secs])
 
     def combine(S_: np.ndarray) -> np.ndarray:
+        if n_sec == 1 and W[0] == 1.0:  # one section of weight 1: W * S / W is S itself
+            return S_[:, 0].copy()
         present = ~np.isnan(S_)
         base_w = np.where(present & ~bonus, W, 0.0)
         denom = base_w.sum(axis=1)
@@ -713,16 +824,24 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     fail_all = (sec_fail & rule_all).any(axis=1)
     iqs = np.where(fail_all & ~np.isnan(iqs), 0.0, iqs)
     critical_failed = sec_fail.any(axis=1)
-    n_rated = np.bincount(codes, weights=(~np.isnan(s)).astype(float), minlength=n_rev).astype(np.int64)
+    first = arrs.get("first")
+    if first is None or arrs.get("review") is None:
+        first = np.zeros(n_rev, dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes))[::-1]
+    # rated categories per review = rows per review - N/A rows per review
+    if arrs.get("contiguous") and arrs.get("review") is not None:  # reviews are runs of rows
+        n_na = np.add.reduceat(np.isnan(s), first, dtype=np.int64) if len(s) else np.zeros(0, np.int64)
+        n_rated = np.diff(first, append=len(codes)) - n_na
+    else:
+        n_rated = np.bincount(codes, minlength=n_rev) - np.bincount(codes[np.isnan(s)], minlength=n_rev)
+    n_rated = n_rated.astype(np.int64)
 
-    first = np.zeros(n_rev, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]
     id_cols = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
                            S.SCORECARD_VERSION) if c in rows.columns]
     out = rows[id_cols].iloc[first].reset_index(drop=True)
     out[S.IQS_RAW] = raw
     out[S.CRITICAL_FAILED] = critical_failed
-    failed = np.full(n_rev, "", dtype=object)
+    text, which = [""], np.zeros(n_rev, dtype=np.int64)
     if fail.any():
         # which critical categories failed, as a bit set per review; the few distinct sets are
         # turned into "A; B" text once each (vectorised, no per-review Python)
@@ -730,10 +849,12 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
         bits = np.zeros(n_rev, dtype=np.int64)
         np.bitwise_or.at(bits, codes[fail], np.left_shift(np.int64(1), cat_idx.astype(np.int64)))
         names = card.category_names
-        uniq, inv = np.unique(bits, return_inverse=True)
-        text = np.array(["; ".join(names[j] for j in range(len(names)) if (u >> j) & 1) for u in uniq], dtype=object)
-        failed = text[inv]
-    out[S.FAILED_CATEGORIES] = pd.array(failed, dtype="str")
+        hit = np.flatnonzero(bits)
+        uniq, inv = np.unique(bits[hit], return_inverse=True)
+        text += ["; ".join(names[j] for j in range(len(names)) if (u >> j) & 1) for u in uniq]
+        which[hit] = inv.ravel() + 1
+    # built as an Arrow take from the few distinct texts (no million-element object array)
+    out[S.FAILED_CATEGORIES] = pd.array(pa.array(text, type=pa.large_string()).take(pa.array(which)), dtype="str")
     out[S.IQS] = iqs
     out[S.N_RATED] = n_rated
     passed = pd.array(iqs >= card.pass_threshold, dtype="boolean")
@@ -798,8 +919,9 @@ def score_reviews(
         if m.all():
             parts.append(_score_one(rows, card, arrs))
         elif m.any():
-            sub = {k: (v[m] if isinstance(v, np.ndarray) else v) for k, v in arrs.items()}
-            sub["review"], sub["n_reviews"] = None, None
+            per_review = ("first",)  # per-review arrays do not subset by row mask
+            sub = {k: (v[m] if isinstance(v, np.ndarray) and k not in per_review else v) for k, v in arrs.items()}
+            sub["review"], sub["n_reviews"], sub["first"], sub["contiguous"] = None, None, None, False
             parts.append(_score_one(rows.loc[m], card, sub))
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     unscored = out[S.IQS].isna()
