@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                "--Voila.ip=127.0.0.1"]
         if args.no_browser:
             cmd.append("--no-browser")
-        return subprocess.call(cmd)
+        sys.stdout.flush()
+        os.execv(sys.executable, cmd)  # become the Voila server: signals (Ctrl-C, kill) reach it directly
     return 2  # pragma: no cover
 
 

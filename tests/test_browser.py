@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def voila(tmp_path):
     log = open(tmp_path / "voila.log", "wb")  # a file, not a pipe: a full pipe would block voila
     proc = subprocess.Popen(
         [sys.executable, "-m", "qakit.cli", "explore", "--port", str(port), "--no-browser"],  # = `qakit explore`
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 60
@@ -65,12 +66,18 @@ def voila(tmp_path):
         log.close()
         pytest.fail("voila did not start within 60 s")
     yield url
-    proc.terminate()
+    # the server and its kernels share a new session: stop them all
+    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    time.sleep(0.5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # kernels that outlived the server
+    except ProcessLookupError:
+        pass
     log.close()
 
 
