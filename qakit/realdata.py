@@ -1,8 +1,9 @@
 """Loaders for real public customer-service exports (the datasets in ``../shared/data``).
 
 Each loader maps a raw export onto qakit's canonical tables (:mod:`qakit.schema`), parses its
-timestamps and flags its mess on the result (:func:`qakit.schema.exclusions`) instead of
-dropping rows silently. Free customer text is not carried over.
+timestamps, validates the result with :func:`qakit.schema.validate` and flags its mess on the
+result (:func:`qakit.schema.exclusions`) instead of dropping rows silently. Free customer text is
+not carried over (privacy) unless a loader says otherwise.
 
 ==========================  ===================================================================
 ``load_twitter``            Customer Support on Twitter (first 5,000 tweets): reply chains rebuilt
@@ -14,8 +15,10 @@ dropping rows silently. Free customer text is not carried over.
                             table (reviewer agreement).
 ==========================  ===================================================================
 
-The folder defaults to ``../shared/data`` next to the repository; set ``QAKIT_SHARED_DATA`` to
-read it from elsewhere.
+``path`` may be the export file itself, its dataset folder or the shared-data folder; it
+defaults to ``$QAKIT_SHARED_DATA`` or else ``../shared/data`` beside the repository. A missing
+export raises :class:`SharedDataNotFoundError` (a :class:`~qakit.errors.ParameterError` and a
+``FileNotFoundError``).
 """
 
 from __future__ import annotations
@@ -29,214 +32,435 @@ import pandas as pd
 
 from . import schema as S
 from .errors import ParameterError
+from .io import read_table
 
 SHARED_ENV = "QAKIT_SHARED_DATA"
+#: each export's path inside the shared-data folder
 FILES = {
     "twitter": "twitter-support/twcs_first5000.csv",
     "calls": "call-centre/calls.csv",
     "olist": "olist-reviews/olist_order_reviews_dataset.subset.csv",
     "fed": "fed-dialog-quality/fed_data.json",
 }
+TWITTER_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+_UTC = "datetime64[ns, UTC]"
+
+
+class SharedDataNotFoundError(ParameterError, FileNotFoundError):
+    """A real export is not where it was looked for (also a ``FileNotFoundError``)."""
 
 
 def shared_data_dir() -> Path:
-    """``$QAKIT_SHARED_DATA`` or ``../shared/data`` beside the repository."""
+    """``$QAKIT_SHARED_DATA`` or ``../shared/data`` beside the repository.
+
+    Examples
+    --------
+    >>> shared_data_dir().name
+    'data'
+    """
     env = os.environ.get(SHARED_ENV)
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _path(name: str, path: str | Path | None) -> Path:
-    p = Path(path) if path is not None else shared_data_dir() / FILES[name]
-    if not p.is_file():
-        raise ParameterError(f"{name} export not found at {str(p)!r}; pass path=... or set {SHARED_ENV}")
-    return p
+    """The export file for ``name``: ``path`` itself, or ``FILES[name]`` below a folder."""
+    rel = Path(FILES[name])
+    base = Path(path) if path is not None else shared_data_dir()
+    candidates = [base] if not base.is_dir() else [base / rel, base / rel.name]
+    for c in candidates:
+        if c.is_file():
+            return c
+    looked = " or ".join(repr(str(c)) for c in (candidates if base.is_dir() else [base]))
+    raise SharedDataNotFoundError(
+        f"{name} export not found at {looked}; pass path=... (the file, its folder or the shared-data "
+        f"folder) or set {SHARED_ENV}"
+    )
+
+
+def _nat(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NaT, index=index, dtype=_UTC)
 
 
 # --- Twitter ----------------------------------------------------------------------------------------
-def load_twitter(path: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """Twitter support threads rebuilt into conversations.
+def _thread_roots(ids: np.ndarray, parent: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Root position of every tweet by pointer jumping, and whether the chain ends in the extract.
 
-    A conversation is rooted at an inbound (customer) tweet that replies to nothing; every
-    tweet is assigned its root by following ``in_response_to_tweet_id`` level by level
-    (vectorised: one ``map`` per depth level, not per tweet).
-
-    Returns
-    -------
-    dict
-        ``messages``: ``message_id, conversation_id, author_id, inbound, created_at (UTC),
-        in_response_to``; ``conversations``: the canonical table with ``agent_id`` = the brand
-        of the first reply (missing when nobody answered), ``customer_id`` = root author,
-        ``created_at`` = root time, ``first_response_at`` = first brand reply, ``resolved_at``
-        missing (Twitter has no resolution), ``status`` answered/unanswered, ``contacts`` =
-        customer tweets, ``agent_replies`` = brand tweets, channel ``twitter``. Exclusions on
-        ``conversations``: tweets whose thread starts outside the extract, threads a brand
-        started.
+    ``up[i]`` starts as the position of i's parent (i itself for a tweet that replies to nothing,
+    -1 when the parent is not in the extract); ``up = up[up]`` halves every chain per step, so
+    ~log2(depth) vectorised steps. Chains that never settle (a reply loop) end invalid.
     """
-    p = _path("twitter", path)
-    raw = pd.read_csv(p, lineterminator="\n", dtype={"tweet_id": "int64", "author_id": "str"})
-    raw = raw.drop(columns=[c for c in raw.columns if str(c).startswith("Unnamed")])
-    msg = pd.DataFrame({
-        "message_id": raw["tweet_id"].astype("int64"),
-        "author_id": raw["author_id"].astype("str"),
-        "inbound": raw["inbound"].astype(str).str.strip().str.lower().eq("true"),
-        S.CREATED_AT: pd.to_datetime(raw["created_at"], format="%a %b %d %H:%M:%S %z %Y", utc=True),
-        "in_response_to": raw["in_response_to_tweet_id"].astype("Int64"),
-    })
-    # pointer jumping: up[i] = position of i's parent (itself for a root, -1 when the parent is
-    # not in the extract); up = up[up] halves every path per step, so ~log2(depth) vectorised steps
-    pos = pd.Series(np.arange(len(msg)), index=msg["message_id"])
-    par = msg["in_response_to"]
-    up = np.where(par.isna(), np.arange(len(msg)),
-                  pos.reindex(par.fillna(-1).astype("int64")).fillna(-1).astype("int64").to_numpy())
+    n = len(ids)
+    pos = pd.Series(np.arange(n), index=ids)
+    is_root = parent.isna().to_numpy()
+    up = np.where(is_root, np.arange(n),
+                  pos.reindex(parent.fillna("").to_numpy()).fillna(-1).astype("int64").to_numpy())
     for _ in range(64):
         nxt = np.where(up >= 0, up[np.clip(up, 0, None)], -1)
         if np.array_equal(nxt, up):
             break
         up = nxt
-    root = pd.Series(np.where(up >= 0, msg["message_id"].to_numpy()[np.clip(up, 0, None)], -1), index=msg.index)
-    known = set(msg["message_id"])
-    orphan = ~root.isin(known)
-    msg["conversation_id"] = root.astype("str").where(~orphan)
-    roots = msg[msg["message_id"].isin(root[~orphan].unique())].set_index("message_id")
-    brand_root = roots.index[~roots["inbound"]]
-    brand_started = msg["conversation_id"].isin(brand_root.astype("str"))
-    m = msg[~orphan & ~brand_started]
-    g = m.groupby("conversation_id")
-    first_reply = m[~m["inbound"]].sort_values(S.CREATED_AT).groupby("conversation_id").first()
-    r = roots.loc[~roots["inbound"].eq(False)]
-    conv = pd.DataFrame({
-        S.CONVERSATION_ID: r.index.astype("str"),
-        S.CUSTOMER_ID: r["author_id"].to_numpy(),
-        S.CREATED_AT: r[S.CREATED_AT].to_numpy(),
+    ok = (up >= 0) & is_root[np.clip(up, 0, None)]
+    return np.where(ok, up, -1), (up < 0)
+
+
+def load_twitter(path: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Twitter support threads rebuilt into conversations.
+
+    A conversation is rooted at an inbound (customer) tweet with no ``in_response_to_tweet_id``;
+    every other tweet is assigned its root by following ``in_response_to_tweet_id`` (vectorised
+    pointer jumping, ~log2(depth) array steps, no per-tweet loop).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``twcs_first5000.csv``, its folder or the shared-data folder (default).
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``messages``: one row per tweet: ``message_id`` (str), ``conversation_id`` (the root
+        tweet id; missing for tweets outside a returned conversation), ``root_id`` (the thread
+        root inside the extract, missing when the chain leaves it), ``author_id``, ``inbound``
+        (bool, customer tweet), ``created_at`` (UTC), ``in_response_to`` (str or missing).
+        Tweet text is not carried.
+
+        ``conversations``: the canonical table, validated: ``conversation_id`` = root tweet id,
+        ``customer_id`` = root author, ``agent_id`` = the brand (``author_id``) of the first
+        brand reply (missing when no brand answered), ``channel`` ``"twitter"``, ``priority``
+        ``"normal"``, ``created_at`` = root time, ``first_response_at`` = first brand reply,
+        ``last_message_at`` = last tweet of the thread, ``resolved_at`` = ``last_message_at``
+        when a brand had the last word (else missing), ``status`` ``"closed"`` (brand had the
+        last word) or ``"open"`` (the customer spoke last: unanswered or waiting),
+        ``contacts`` = customer tweets, ``agent_replies`` = brand tweets.
+
+        Both tables carry the exclusions: tweets whose chain starts outside the 5,000-tweet
+        extract, threads a brand started (no customer root), reply loops.
+
+    Notes
+    -----
+    Twitter has no ticket status: "resolved" here is the proxy "the brand tweeted last in the
+    extract". The extract is the first 5,000 rows of a larger file, so some threads continue
+    beyond it (their later tweets, and a later customer reply, are not seen).
+    """
+    p = _path("twitter", path)
+    raw = pd.read_csv(p, lineterminator="\n", dtype="str", keep_default_na=False, na_values=[""])
+    need = ["tweet_id", "author_id", "inbound", "created_at", "in_response_to_tweet_id"]
+    missing = [c for c in need if c not in raw.columns]
+    if missing:
+        raise ParameterError(f"{p.name}: column(s) {missing} missing; columns: {list(raw.columns)}")
+    parent = raw["in_response_to_tweet_id"].str.strip().str.replace(r"\.0$", "", regex=True)
+    inbound = raw["inbound"].str.strip().str.lower()
+    msg = pd.DataFrame({
+        "message_id": raw["tweet_id"].str.strip(),
+        "author_id": raw["author_id"],
+        "inbound": inbound.eq("true").to_numpy(),
+        S.CREATED_AT: pd.to_datetime(raw["created_at"], format=TWITTER_TIME_FORMAT, utc=True, errors="coerce"),
+        "in_response_to": parent,
     })
-    conv[S.AGENT_ID] = conv[S.CONVERSATION_ID].map(first_reply["author_id"])
-    conv[S.FIRST_RESPONSE_AT] = conv[S.CONVERSATION_ID].map(first_reply[S.CREATED_AT])
-    conv[S.RESOLVED_AT] = pd.Series(pd.NaT, index=conv.index, dtype="datetime64[ns, UTC]")
-    conv[S.STATUS] = np.where(conv[S.AGENT_ID].notna(), "answered", "unanswered")
-    conv[S.CHANNEL] = "twitter"
-    conv[S.PRIORITY] = "normal"
-    conv[S.CONTACTS] = conv[S.CONVERSATION_ID].map(g["inbound"].sum()).astype("float")
-    conv[S.AGENT_REPLIES] = conv[S.CONVERSATION_ID].map(m.assign(_out=~m["inbound"]).groupby("conversation_id")["_out"].sum()).astype("float")
-    conv = conv.sort_values([S.CREATED_AT, S.CONVERSATION_ID]).reset_index(drop=True)
-    S.add_exclusion(conv, "tweet whose thread starts outside the 5,000-tweet extract", "in_response_to",
-                    msg.loc[orphan, "message_id"])
-    S.add_exclusion(conv, "thread started by a brand, not a customer", "inbound",
-                    msg.loc[brand_started, "message_id"])
+    bad_time = msg[S.CREATED_AT].isna()
+    bad_flag = ~inbound.isin(["true", "false"])
+    dup_id = msg["message_id"].duplicated(keep="first")
+    usable = ~(bad_time | bad_flag | dup_id)
+    u = usable.to_numpy()
+    ids = msg["message_id"].to_numpy()[u]
+    root_pos, outside = _thread_roots(ids, msg.loc[usable, "in_response_to"])
+    root = pd.Series(np.nan, index=msg.index, dtype="str")
+    root[usable] = np.where(root_pos >= 0, ids[np.clip(root_pos, 0, None)], np.nan)
+    msg["root_id"] = root
+    loop = pd.Series(False, index=msg.index)
+    loop[usable] = (root_pos < 0) & ~outside
+    orphan = pd.Series(False, index=msg.index)
+    orphan[usable] = outside
+    root_inbound = msg["root_id"].map(msg.loc[usable].set_index("message_id")["inbound"])
+    brand_started = msg["root_id"].notna() & root_inbound.eq(False)
+    inside = msg["root_id"].notna() & ~brand_started
+    msg[S.CONVERSATION_ID] = msg["root_id"].where(inside)
+    msg = msg[["message_id", S.CONVERSATION_ID, "root_id", "author_id", "inbound", S.CREATED_AT, "in_response_to"]]
+
+    m = msg[inside]
+    roots = m[m["message_id"].eq(m[S.CONVERSATION_ID])].set_index(S.CONVERSATION_ID)
+    brand = m[~m["inbound"]].sort_values([S.CREATED_AT, "message_id"], kind="stable")
+    first = brand.groupby(S.CONVERSATION_ID).first()
+    last = m.sort_values([S.CREATED_AT, "message_id"], kind="stable").groupby(S.CONVERSATION_ID).last()
+    g = m.groupby(S.CONVERSATION_ID)
+    conv = pd.DataFrame({
+        S.CONVERSATION_ID: roots.index,
+        S.CUSTOMER_ID: roots["author_id"].to_numpy(),
+        S.AGENT_ID: first["author_id"].reindex(roots.index).to_numpy(),
+        S.CHANNEL: "twitter",
+        S.PRIORITY: "normal",
+        S.CREATED_AT: roots[S.CREATED_AT].to_numpy(),
+        S.FIRST_RESPONSE_AT: first[S.CREATED_AT].reindex(roots.index).to_numpy(),
+        "last_message_at": last[S.CREATED_AT].reindex(roots.index).to_numpy(),
+        S.CONTACTS: g["inbound"].sum().reindex(roots.index).astype("float64").to_numpy(),
+        S.AGENT_REPLIES: (g.size() - g["inbound"].sum()).reindex(roots.index).astype("float64").to_numpy(),
+    })
+    brand_last = ~last["inbound"].reindex(roots.index).to_numpy(dtype=bool)
+    conv[S.RESOLVED_AT] = conv["last_message_at"].where(brand_last)
+    conv[S.STATUS] = np.where(brand_last, "closed", "open")
+    conv = conv.sort_values([S.CREATED_AT, S.CONVERSATION_ID], kind="stable").reset_index(drop=True)
+    conv = S.validate(conv, "conversations")
+    for df in (conv, msg):
+        S.add_exclusion(df, "tweet whose thread starts outside the 5,000-tweet extract", "in_response_to",
+                        msg.loc[orphan, "message_id"])
+        S.add_exclusion(df, "thread started by a brand, not a customer", "inbound",
+                        msg.loc[brand_started, "message_id"])
+        S.add_exclusion(df, "reply chain loops (no root)", "in_response_to", msg.loc[loop, "message_id"])
+        S.add_exclusion(df, "unparseable created_at", S.CREATED_AT, msg.loc[bad_time, "message_id"])
+        S.add_exclusion(df, "inbound is neither True nor False", "inbound", msg.loc[bad_flag & ~bad_time, "message_id"])
+        S.add_exclusion(df, "duplicate tweet_id: later copy ignored", "message_id", msg.loc[dup_id, "message_id"])
     return {"messages": msg.reset_index(drop=True), "conversations": conv}
 
 
 # --- call centre ------------------------------------------------------------------------------------
+CALLS_MAPPING = {
+    "call_id": S.CALL_ID,
+    "agent": S.AGENT_ID,
+    "answered (Y/N)": S.ANSWERED,
+    "resolved": S.RESOLVED,
+    "speed_of_answer_in_seconds": S.SPEED_OF_ANSWER_S,
+    "AvgTalkDuration": "talk_duration",
+    "SatisfactionRating": "satisfaction",
+    "date": "date",
+    "time": "time",
+    "topic": "topic",
+}
+
+
 def _hms_seconds(s: pd.Series) -> pd.Series:
-    return pd.to_timedelta(s, errors="coerce").dt.total_seconds()
+    """``HH:MM:SS`` -> seconds (float; missing or malformed -> NaN)."""
+    ok = s.str.fullmatch(r"\d{1,3}:[0-5]\d:[0-5]\d", na=False)
+    parts = s.where(ok).str.split(":", expand=True)
+    if parts.shape[1] < 3:
+        return pd.Series(np.nan, index=s.index)
+    parts = parts.astype("float64")
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
 
 
-def load_calls(path: str | Path | None = None) -> dict[str, pd.DataFrame]:
+def load_calls(path: str | Path | None = None, *, tz: str = "UTC") -> dict[str, pd.DataFrame]:
     """The call-centre export as ``calls``, ``surveys`` (CSAT 1-5) and ``conversations``.
 
-    ``created_at`` is ``date`` (DD/MM/YYYY) + ``time``; ``answered (Y/N)`` and ``resolved`` are
-    booleans; ``speed_of_answer_in_seconds`` -> ``speed_of_answer_s``; ``AvgTalkDuration``
-    (HH:MM:SS) -> ``handle_time_s``. Unanswered calls have no speed, talk time or rating.
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``calls.csv``, its folder or the shared-data folder (default).
+    tz : str, default="UTC"
+        Zone of the export's wall-clock times (the file names none).
 
-    ``conversations`` holds the answered calls as single-contact conversations (customer ids
-    are not in the export: each call is its own customer), ``status`` solved/open from
-    ``resolved``: for one-contact data, first-contact resolution is the resolution rate of
-    answered calls, :func:`qakit.kpis.resolution_rate`.
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``calls`` (validated): ``call_id``, ``agent_id`` (agent's first name), ``created_at`` =
+        ``date`` (DD/MM/YYYY) + ``time``, ``answered`` (``answered (Y/N)``), ``speed_of_answer_s``
+        (``speed_of_answer_in_seconds``), ``handle_time_s`` (``AvgTalkDuration`` HH:MM:SS, the
+        talk time of that call), ``resolved`` (Y/N), ``topic``.
+
+        ``surveys`` (validated): one CSAT answer per rated call: ``conversation_id`` = ``call_id``,
+        ``kind`` ``"csat"``, ``score`` = ``SatisfactionRating`` (1-5), ``agent_id``,
+        ``answered_at`` = end of the call (start + speed of answer + talk time: the export has no
+        survey time; a post-call survey cannot be answered earlier). Unanswered calls (no rating)
+        are itemised, not rows.
+
+        ``conversations`` (validated): the answered calls as single-contact conversations (the
+        export has no customer ids: each call is its own customer, ``customer_id`` = ``call_id``),
+        ``channel`` ``"phone"``, ``first_response_at`` = pick-up, ``resolved_at`` = end of call
+        when ``resolved`` else missing, ``status`` solved/open, ``contacts`` 1,
+        ``handle_time_s``. With one contact per call, first-contact resolution is the
+        resolution rate of answered calls.
+
+    Rows with an unreadable date/time or answered flag, or a rating outside 1-5, are left out
+    of every table and itemised on ``calls``; an unreadable talk time or speed of answer leaves
+    that value missing and is itemised on ``calls`` too.
     """
     p = _path("calls", path)
-    raw = pd.read_csv(p, dtype="str")
-    created = pd.to_datetime(raw["date"] + " " + raw["time"], format="%d/%m/%Y %H:%M:%S").dt.tz_localize("UTC")
+    raw = read_table(p, "calls", mapping=CALLS_MAPPING, validate=False)
+    stamp = raw["date"].str.strip() + " " + raw["time"].str.strip()
+    created = pd.to_datetime(stamp, format="%d/%m/%Y %H:%M:%S", errors="coerce")
+    created = created.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     yes = {"Y": True, "N": False}
+    answered = raw[S.ANSWERED].str.strip().str.upper().map(yes)
+    resolved = raw[S.RESOLVED].str.strip().str.upper().map(yes)
+    speed = pd.to_numeric(raw[S.SPEED_OF_ANSWER_S], errors="coerce")
+    talk = _hms_seconds(raw["talk_duration"].str.strip())
+    rating = pd.to_numeric(raw["satisfaction"], errors="coerce")
+    ids = raw[S.CALL_ID]
+    bad_time = created.isna()
+    bad_answered = answered.isna() & ~bad_time
+    bad_rating = (rating.notna() & ~rating.between(1, 5)) & ~bad_time & ~bad_answered
+    keep = ~(bad_time | bad_answered | bad_rating)
+    k = raw.index[keep]
     calls = pd.DataFrame({
-        S.CALL_ID: raw["call_id"], S.AGENT_ID: raw["agent"], S.CREATED_AT: created,
-        S.ANSWERED: raw["answered (Y/N)"].map(yes).astype("boolean"),
-        S.SPEED_OF_ANSWER_S: pd.to_numeric(raw["speed_of_answer_in_seconds"]),
-        S.HANDLE_TIME_S: _hms_seconds(raw["AvgTalkDuration"]),
-        S.RESOLVED: raw["resolved"].map(yes).astype("boolean"),
-        "topic": raw["topic"],
-    })
-    rating = pd.to_numeric(raw["SatisfactionRating"])
-    has = rating.notna()
-    surveys = pd.DataFrame({S.CONVERSATION_ID: raw.loc[has, "call_id"], S.KIND: "csat", S.SCORE: rating[has],
-                            S.ANSWERED_AT: pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")[has],
-                            S.AGENT_ID: raw.loc[has, "agent"]}).reset_index(drop=True)
-    a = calls[calls[S.ANSWERED].fillna(False).astype(bool)]
-    start = a[S.CREATED_AT] + pd.to_timedelta(a[S.SPEED_OF_ANSWER_S].fillna(0), unit="s")
-    end = start + pd.to_timedelta(a[S.HANDLE_TIME_S].fillna(0), unit="s")
-    res = a[S.RESOLVED].fillna(False).astype(bool)
-    conv = pd.DataFrame({
-        S.CONVERSATION_ID: a[S.CALL_ID], S.CUSTOMER_ID: a[S.CALL_ID], S.AGENT_ID: a[S.AGENT_ID],
-        S.CHANNEL: "phone", S.PRIORITY: "normal", S.CREATED_AT: a[S.CREATED_AT], S.FIRST_RESPONSE_AT: start,
+        S.CALL_ID: ids, S.AGENT_ID: raw[S.AGENT_ID], S.CREATED_AT: created,
+        S.ANSWERED: answered.astype("boolean"), S.SPEED_OF_ANSWER_S: speed, S.HANDLE_TIME_S: talk,
+        S.RESOLVED: resolved.astype("boolean"), "topic": raw["topic"],
+    }).loc[k].reset_index(drop=True)
+    calls = S.validate(calls, "calls")
+    ans = answered.eq(True) & keep
+    start = created + pd.to_timedelta(speed.fillna(0), unit="s")
+    end = start + pd.to_timedelta(talk.fillna(0), unit="s")
+    rated = rating.notna() & keep
+    surveys = S.validate(pd.DataFrame({
+        S.CONVERSATION_ID: ids[rated], S.KIND: "csat", S.SCORE: rating[rated],
+        S.ANSWERED_AT: end[rated], S.AGENT_ID: raw.loc[rated, S.AGENT_ID],
+    }).reset_index(drop=True), "surveys")
+    res = resolved.eq(True)
+    conv = S.validate(pd.DataFrame({
+        S.CONVERSATION_ID: ids, S.CUSTOMER_ID: ids, S.AGENT_ID: raw[S.AGENT_ID],
+        S.CHANNEL: "phone", S.PRIORITY: "normal", S.CREATED_AT: created, S.FIRST_RESPONSE_AT: start,
         S.RESOLVED_AT: end.where(res), S.STATUS: np.where(res, "solved", "open"), S.CONTACTS: 1.0,
-        S.HANDLE_TIME_S: a[S.HANDLE_TIME_S], "topic": a["topic"],
-    }).reset_index(drop=True)
-    S.add_exclusion(surveys, "unanswered call: no satisfaction rating", S.SCORE, raw.loc[~has, "call_id"])
+        S.HANDLE_TIME_S: talk, "topic": raw["topic"],
+    }).loc[ans].reset_index(drop=True), "conversations")
+    S.add_exclusion(calls, "unreadable date/time", "date", ids[bad_time])
+    S.add_exclusion(calls, "answered (Y/N) is neither Y nor N", S.ANSWERED, ids[bad_answered])
+    S.add_exclusion(calls, "satisfaction rating outside 1-5", "SatisfactionRating", ids[bad_rating])
+    unread_talk = keep & raw["talk_duration"].notna() & talk.isna()
+    unread_speed = keep & raw[S.SPEED_OF_ANSWER_S].notna() & speed.isna()
+    S.add_exclusion(calls, "unreadable AvgTalkDuration (not HH:MM:SS): handle_time_s missing", S.HANDLE_TIME_S,
+                    ids[unread_talk])
+    S.add_exclusion(calls, "unreadable speed_of_answer_in_seconds: speed_of_answer_s missing", S.SPEED_OF_ANSWER_S,
+                    ids[unread_speed])
+    S.add_exclusion(surveys, "unanswered call: no satisfaction rating", S.SCORE, ids[keep & ~ans])
+    S.add_exclusion(surveys, "answered call without a satisfaction rating", S.SCORE, ids[ans & ~rated])
+    S.add_exclusion(conv, "unanswered call: not a conversation", S.ANSWERED, ids[keep & ~ans])
     return {"calls": calls, "surveys": surveys, "conversations": conv}
 
 
 # --- Olist ----------------------------------------------------------------------------------------------
-def load_olist(path: str | Path | None = None, *, keep_text: bool = False) -> pd.DataFrame:
+OLIST_TZ = "America/Sao_Paulo"
+OLIST_MAPPING = {
+    "review_id": S.CONVERSATION_ID,
+    "review_score": S.SCORE,
+    "review_answer_timestamp": S.ANSWERED_AT,
+    "review_creation_date": "sent_at",
+    "order_id": "order_id",
+    "review_comment_title": "comment_title",
+    "review_comment_message": "comment",
+}
+
+
+def load_olist(path: str | Path | None = None, *, keep_text: bool = False, tz: str = OLIST_TZ) -> pd.DataFrame:
     """Olist order reviews as a CSAT surveys table.
 
-    ``conversation_id`` = ``review_id`` (one survey per review), ``score`` = ``review_score``
-    (1-5), ``answered_at`` = ``review_answer_timestamp`` (when the customer answered; naive
-    times read as America/Sao_Paulo), plus ``order_id`` and ``sent_at`` (``review_creation_date``).
-    Duplicate ``review_id`` rows keep the first occurrence; the others are itemised in
-    :func:`qakit.schema.exclusions`. Comments (Portuguese free text) are dropped unless
-    ``keep_text=True``.
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``olist_order_reviews_dataset.subset.csv``, its folder or the shared-data folder (default).
+    keep_text : bool, default=False
+        Carry the Portuguese free-text title and comment (``comment_title``, ``comment``).
+        Off by default: customer text is personal data.
+    tz : str, default="America/Sao_Paulo"
+        Zone of the export's naive timestamps (Olist is a Brazilian marketplace).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The surveys table, validated: ``conversation_id`` = ``review_id`` (one survey answer per
+        review; ``order_id`` is kept as a column), ``kind`` ``"csat"``, ``score`` =
+        ``review_score`` (1-5), ``answered_at`` = ``review_answer_timestamp`` (when the customer
+        answered, UTC), ``sent_at`` = ``review_creation_date`` (when the survey was sent, UTC),
+        ``order_id``.
+
+    Notes
+    -----
+    Itemised exclusions: a ``review_id`` repeated for a second order (the same answer; the
+    first row is kept, the later copy dropped: row ids ``review_id/order_id``), answer times
+    in the hour repeated when daylight saving time ends (ambiguous: ``answered_at`` missing),
+    scores outside 1-5 and unreadable timestamps (row dropped).
     """
     p = _path("olist", path)
-    raw = pd.read_csv(p, dtype="str", keep_default_na=False, na_values=[""])
-    tz = "America/Sao_Paulo"
+    mapping = {k: v for k, v in OLIST_MAPPING.items() if keep_text or not v.startswith("comment")}
+    raw = read_table(p, "surveys", mapping=mapping, validate=False)
 
-    def local(col: str) -> pd.Series:  # the hour repeated when DST ends is ambiguous -> NaT, itemised
-        return pd.to_datetime(raw[col]).dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    def local(col: str) -> tuple[pd.Series, pd.Series]:
+        naive = pd.to_datetime(raw[col], errors="coerce", format="%Y-%m-%d %H:%M:%S")
+        out = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+        return out, naive.notna() & out.isna()
 
-    out = pd.DataFrame({
-        S.CONVERSATION_ID: raw["review_id"], S.KIND: "csat", S.SCORE: pd.to_numeric(raw["review_score"]),
-        S.ANSWERED_AT: local("review_answer_timestamp"), "sent_at": local("review_creation_date"),
-        "order_id": raw["order_id"],
-    })
-    ambiguous = out[S.ANSWERED_AT].isna() & raw["review_answer_timestamp"].notna()
-    if keep_text:
-        out["comment_title"] = raw["review_comment_title"]
-        out["comment"] = raw["review_comment_message"]
-    dup = out.duplicated(S.CONVERSATION_ID, keep="first")
-    kept = out[~dup].reset_index(drop=True)
-    S.add_exclusion(kept, "duplicate review_id: later copy dropped", S.CONVERSATION_ID, out.loc[dup, S.CONVERSATION_ID])
-    S.add_exclusion(kept, "answer time in the hour repeated at the end of DST (ambiguous): answered_at unknown",
-                    S.ANSWERED_AT, out.loc[ambiguous & ~dup, S.CONVERSATION_ID])
+    answered_at, ambiguous = local(S.ANSWERED_AT)
+    sent_at, _ = local("sent_at")  # creation dates are midnights: ambiguous ones stay missing
+    score = pd.to_numeric(raw[S.SCORE], errors="coerce")
+    unreadable = raw[S.ANSWERED_AT].notna() & answered_at.isna() & ~ambiguous
+    bad_score = ~score.between(1, 5)
+    out = raw.assign(**{S.KIND: "csat", S.SCORE: score, S.ANSWERED_AT: answered_at, "sent_at": sent_at})
+    cols = [S.CONVERSATION_ID, S.KIND, S.SCORE, S.ANSWERED_AT, "sent_at", "order_id"]
+    out = out[cols + (["comment_title", "comment"] if keep_text else [])]
+    dup = out.duplicated(S.CONVERSATION_ID, keep="first") & ~bad_score & ~unreadable
+    keep = ~(dup | bad_score | unreadable)
+    kept = S.validate(out[keep].reset_index(drop=True), "surveys")
+    rid = out[S.CONVERSATION_ID]
+    S.add_exclusion(kept, "review_id repeated for a second order (same answer): later copy dropped",
+                    S.CONVERSATION_ID, rid[dup] + "/" + out.loc[dup, "order_id"])
+    S.add_exclusion(kept, "answer time in the hour repeated when DST ends (ambiguous): answered_at missing",
+                    S.ANSWERED_AT, rid[ambiguous & keep])
+    S.add_exclusion(kept, "review_score not in 1-5: row dropped", S.SCORE, rid[bad_score])
+    S.add_exclusion(kept, "unreadable review_answer_timestamp: row dropped", S.ANSWERED_AT, rid[unreadable & ~bad_score])
     return kept
 
 
 # --- FED ---------------------------------------------------------------------------------------------------
 def load_fed(path: str | Path | None = None) -> pd.DataFrame:
-    """FED dialogue-quality annotations as a long ratings table.
+    """FED dialogue-quality annotations (Mehri & Eskenazi 2020) as a long ratings table.
 
-    Each of the 500 items (375 single turns, 125 whole dialogues) was rated by 5 annotators on
-    8-10 categories (0-2 or 0-1) and ``Overall``. ``conversation_id`` = ``fed<i>`` (position in
-    the file), ``review_id`` = ``fed<i>:<annotator 1..5>``, ``reviewer_id`` = ``annotator<k>``
-    (annotator positions; FED does not say whether position k is the same person across
-    items), ``agent_id`` = the system (Meena, Mitsuku, Human), ``level`` turn/dialog. Free-text
-    answers such as "N/A (No errors)" become N/A ratings and are itemised.
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``fed_data.json``, its folder or the shared-data folder (default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ratings table, validated, one row per item x annotator x category:
+        ``review_id`` = ``fed<i>:<k>``, ``conversation_id`` = ``fed<i>`` (FED items have no id:
+        ``i`` is the item's position in the file, zero-padded to 3 digits), ``agent_id`` = the
+        system (Meena, Mitsuku, Human; ``"unknown"`` if absent), ``reviewer_id`` =
+        ``annotator<k>`` (k = 1..5, the annotator's position in the item's list: FED does not say
+        whether position k is the same person across items), ``reviewed_at`` missing,
+        ``category`` (8 turn-level or 10 dialogue-level qualities, rated 0-2 or 0-1, plus
+        ``"Overall"``, 0-4), ``rating`` (float, NaN = N/A), ``level`` (``"turn"`` for items with a
+        ``response``, else ``"dialog"``).
+
+    Notes
+    -----
+    Free-text answers such as "N/A (No errors)" become N/A ratings and are itemised in
+    :func:`qakit.schema.exclusions` (row ids ``review_id/category``); the text is not carried.
     """
     p = _path("fed", path)
-    items = json.loads(p.read_text(encoding="utf-8"))
-    rows = []
-    for i, it in enumerate(items):  # 500 items x <= 11 categories: a small, one-off parse
-        level = "turn" if "response" in it else "dialog"
-        for cat, vals in it["annotations"].items():
-            for k, v in enumerate(vals, start=1):
-                rows.append((f"fed{i:03d}", k, it.get("system", "unknown"), level, cat, v))
-    df = pd.DataFrame(rows, columns=[S.CONVERSATION_ID, "k", S.AGENT_ID, "level", S.CATEGORY, "raw"])
-    num = pd.to_numeric(df["raw"].where(df["raw"].map(lambda v: isinstance(v, (int, float)))), errors="coerce")
-    out = pd.DataFrame({
-        S.REVIEW_ID: df[S.CONVERSATION_ID] + ":" + df["k"].astype("str"),
-        S.CONVERSATION_ID: df[S.CONVERSATION_ID], S.AGENT_ID: df[S.AGENT_ID],
-        S.REVIEWER_ID: "annotator" + df["k"].astype("str"),
-        S.REVIEWED_AT: pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]"),
-        S.CATEGORY: df[S.CATEGORY], S.RATING: num.astype("float64"), "level": df["level"],
+    try:
+        items = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ParameterError(f"{p.name}: not readable as UTF-8 JSON ({e})") from None
+    if not isinstance(items, list) or not all(isinstance(it, dict) and isinstance(it.get("annotations"), dict)
+                                              for it in items):
+        raise ParameterError(f"{p.name}: expected a JSON list of items with an 'annotations' object")
+    top = pd.DataFrame(items)
+    system = top["system"] if "system" in top.columns else pd.Series(np.nan, index=top.index)
+    resp = top["response"] if "response" in top.columns else pd.Series(np.nan, index=top.index)
+    items_df = pd.DataFrame({
+        S.CONVERSATION_ID: [f"fed{i:03d}" for i in range(len(top))],
+        S.AGENT_ID: system.where(system.notna(), "unknown").astype("str").to_numpy(),
+        "level": np.where(resp.notna(), "turn", "dialog"),
     })
-    text = num.isna() & df["raw"].notna()
+    ann = pd.DataFrame(top["annotations"].tolist())  # item x category, cells = lists of answers
+    long = (ann.assign(_item=np.arange(len(ann)))
+            .melt(id_vars="_item", var_name=S.CATEGORY, value_name="raw")
+            .dropna(subset=["raw"]).sort_values(["_item"], kind="stable"))
+    long = long.explode("raw")
+    long["k"] = long.groupby(["_item", S.CATEGORY], sort=False).cumcount() + 1
+    long = long.reset_index(drop=True)
+    raw = long["raw"]
+    is_num = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    num = pd.to_numeric(raw.where(is_num), errors="coerce").astype("float64")
+    meta = items_df.iloc[long["_item"].to_numpy()].reset_index(drop=True)
+    k = long["k"].astype("str")
+    out = pd.DataFrame({
+        S.REVIEW_ID: meta[S.CONVERSATION_ID] + ":" + k,
+        S.CONVERSATION_ID: meta[S.CONVERSATION_ID], S.AGENT_ID: meta[S.AGENT_ID],
+        S.REVIEWER_ID: "annotator" + k,
+        S.REVIEWED_AT: _nat(long.index),
+        S.CATEGORY: long[S.CATEGORY].astype("str"), S.RATING: num, "level": meta["level"],
+    })
+    out = S.validate(out, "ratings")
+    text = (raw.notna() & ~is_num).to_numpy()
     S.add_exclusion(out, "free-text answer (e.g. 'N/A (No errors)') read as N/A", S.RATING,
                     out.loc[text, S.REVIEW_ID] + "/" + out.loc[text, S.CATEGORY])
     return out
