@@ -146,7 +146,7 @@ class Problems:
             )
             return
         mask = np.asarray(mask, dtype=bool)
-        n = int(mask.sum())
+        n = int(np.count_nonzero(mask))
         if n == 0:
             return
         idx = index if index is not None else (values.index if values is not None else None)

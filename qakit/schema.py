@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ParameterError, Problems, check_choice
 
@@ -273,8 +275,12 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Se
             text = cats.astype("int64").astype("str")
         else:
             text = cats.astype("str")
-        if text.is_unique:
-            return s.cat.rename_categories(text)
+        if text.dtype == cats.dtype:  # categories already text: nothing to convert, no copy
+            return s
+        if text.is_unique:  # new categories over the same codes (not copied)
+            dtype = pd.CategoricalDtype(text, ordered=s.cat.ordered)
+            return pd.Series(pd.Categorical.from_codes(s.array.codes, dtype=dtype, validate=False),
+                             index=s.index, name=s.name)
         s = s.astype("object")
     if col.kind == "id":
         out = s.astype("str").where(s.notna())
@@ -290,6 +296,8 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Se
     if col.kind == "float":
         if pd.api.types.is_bool_dtype(s.dtype):
             return s.astype("float64")
+        if s.dtype == np.float64:  # already numbers (NaN = missing): no copy
+            return s
         num = pd.to_numeric(s, errors="coerce")
         if not pd.api.types.is_numeric_dtype(s.dtype):
             text = s.astype("str").str.strip()
@@ -352,27 +360,83 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
     return out
 
 
-def _empty(raw: pd.Series) -> pd.Series:
-    """Missing or blank cells (categoricals: checked on the categories, not the 10M rows)."""
+def _blank_text(values: pd.Index) -> np.ndarray:
+    """Empty or whitespace-only text (Arrow kernels: no stripped copy of every value)."""
+    arr = pa.array(values.astype("str"), type=pa.large_string())
+    blank = pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr))
+    return blank.to_numpy(zero_copy_only=False)
+
+
+def _empty(raw: pd.Series) -> np.ndarray | None:
+    """Missing or blank cells as a boolean array, or ``None`` when no cell is empty
+    (categoricals: checked on the categories and one pass over the codes, no per-row mask)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
-        blank = np.asarray(raw.cat.categories.astype("str").str.strip() == "")
-        codes = raw.cat.codes.to_numpy()
+        blank = _blank_text(raw.cat.categories)
+        codes = raw.array.codes
         if not blank.any():
-            return pd.Series(codes < 0, index=raw.index)
-        return pd.Series((codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0)), index=raw.index)
+            return None if codes.min(initial=0) >= 0 else codes < 0
+        return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
     if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
             or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
-        return raw.isna()
-    return raw.isna() | raw.astype("str").str.strip().eq("")
+        return raw.isna().to_numpy()
+    return (raw.isna() | raw.astype("str").str.strip().eq("")).to_numpy()
 
 
-def _duplicated(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+def contiguous_runs(ids: pd.Series) -> np.ndarray | None:
+    """First row of each key's run when every key's rows are contiguous (the usual export
+    order: a review's ratings listed together) and no key is missing; ``None`` otherwise.
+
+    Taken from categorical codes only (one comparison per row, no hashing); other dtypes and
+    missing values give ``None``. Runs are in order of first appearance, so run ``i`` is the
+    ``i``-th code of ``pd.factorize(ids, sort=False)``.
+
+    Examples
+    --------
+    >>> contiguous_runs(pd.Series(["r1", "r1", "r2", "r3", "r3"], dtype="category"))
+    array([0, 2, 3])
+    >>> contiguous_runs(pd.Series(["r1", "r2", "r1"], dtype="category")) is None
+    True
+    """
+    if not isinstance(ids.dtype, pd.CategoricalDtype) or len(ids) == 0:
+        return None
+    cc = ids.array.codes
+    if cc.min() < 0:
+        return None
+    first = np.flatnonzero(cc[1:] != cc[:-1])
+    first += 1
+    first = np.concatenate([np.zeros(1, dtype=first.dtype), first])
+    if np.bincount(cc[first], minlength=len(ids.cat.categories)).max() > 1:  # a key in two runs
+        return None
+    return first
+
+
+def _duplicated_in_runs(codes: np.ndarray, n_values: int, first: np.ndarray) -> bool | None:
+    """Whether some run repeats a value (``codes``: small non-negative codes of the key's second
+    part, at most 64 values): per run, the OR of ``1 << code`` has fewer bits set than the run
+    has rows. ``None`` when the shortcut does not apply."""
+    if n_values > 64 or len(codes) == 0 or codes.min() < 0:
+        return None
+    width = next(w for w in (8, 16, 32, 64) if n_values <= w)
+    small = codes.view(np.uint8) if codes.dtype.itemsize == 1 else codes.astype(np.uint8)  # codes >= 0
+    bits = np.left_shift(np.ones(1, dtype=f"uint{width}"), small)
+    seen = np.bitwise_or.reduceat(bits, first)
+    length = np.diff(first, append=len(codes))
+    return bool((np.bitwise_count(seen) < length).any())
+
+
+def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = None) -> pd.Series:
     """All rows whose key ``cols`` occurs more than once (rows with a missing key part are left
-    to the empty-value check). Integer codes + bincount when the key space is small."""
+    to the empty-value check). Integer codes + bincount when the key space is small; with
+    ``runs`` (the first column's :func:`contiguous_runs`) and a categorical second column of at
+    most 64 values, a per-run bit set first tells whether any key repeats at all."""
+    if runs is not None and len(cols) == 2 and isinstance(df[cols[1]].dtype, pd.CategoricalDtype):
+        c2 = df[cols[1]]
+        if _duplicated_in_runs(c2.array.codes, len(c2.cat.categories), runs) is False:
+            return pd.Series(np.zeros(len(df), dtype=bool), index=df.index)
     codes, sizes = [], []
     for c in cols:
         if isinstance(df[c].dtype, pd.CategoricalDtype):
-            k, n = df[c].cat.codes.to_numpy(), len(df[c].cat.categories)
+            k, n = df[c].array.codes, len(df[c].cat.categories)
         else:
             k, u = pd.factorize(df[c], sort=False)
             n = len(u)
@@ -396,11 +460,15 @@ def _duplicated(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     return pd.Series(dup, index=df.index)
 
 
-def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.DataFrame, Problems]:
+def check(
+    df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None
+) -> tuple[pd.DataFrame, Problems]:
     """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
     problems, so callers can add their own checks and raise everything together.
 
     Missing required columns, an empty table and a non-DataFrame still raise at once.
+    ``runs``: :func:`contiguous_runs` of the table's first key column when the caller already
+    has it (computed here otherwise); it only speeds up the duplicate-key check.
     """
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
@@ -423,7 +491,9 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
         raw = out[col.name]
         out[col.name] = _coerce(out, col, problems, tz)
         if not col.nullable:
-            problems.add(col.name, "empty value in a required column", _empty(raw), raw)
+            empty = _empty(raw)
+            if empty is not None:
+                problems.add(col.name, "empty value in a required column", empty, raw)
         s = out[col.name]
         if col.allowed is not None:
             bad = s.notna() & ~s.isin(col.allowed)
@@ -435,6 +505,8 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in spec.columns:
         if col.kind == "datetime" and col.name in out.columns:
+            if not out[col.name].max() > future_after:  # one pass; NaT-only columns compare False
+                continue
             fut = out[col.name].notna() & (out[col.name] > future_after)
             problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "
                          "day/month swapped?)", fut, df[col.name])
@@ -443,7 +515,9 @@ def check(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> tuple[pd.
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     if spec.unique and set(spec.unique) <= set(out.columns):
-        dup = _duplicated(out, list(spec.unique))
+        if runs is None and len(spec.unique) == 2:
+            runs = contiguous_runs(out[spec.unique[0]])
+        dup = _duplicated(out, list(spec.unique), runs)
         key = None
         if dup.any():
             parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]

@@ -531,31 +531,57 @@ def _off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray, rated: np.ndarr
 _MAX_LUT = 1000
 
 
-def _rating_keys(card: Scorecard, code: np.ndarray, r: np.ndarray,
-                 rated: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """Row keys into (category x rating) tables when every rated value is an integer 0..top
-    (``top``: the card's largest integer scale value, at most 1000); ``None`` otherwise.
+def _small_int(n: int) -> type:
+    """The narrowest signed integer type holding 0..n (codes into small tables)."""
+    return np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32 if n < 2**31 else np.intp
 
-    Returns ``(key, seen, top)``: ``key = category * (top + 2) + column`` with column 0 for N/A
-    and ``v + 1`` for rating ``v``; ``seen[j, col]`` whether any row has that pair.
+
+def _table_rows(card: Scorecard, code: np.ndarray, r: np.ndarray, a_c: np.ndarray, b_c: np.ndarray,
+                ew_c: np.ndarray, thr_c: np.ndarray, scores: bool) -> tuple | None:
+    """Per-row values as lookups in small (rating x category) tables, when every rated value is
+    an integer 0..top on its category's scale (``top``: the card's largest integer scale value,
+    at most 1000); ``None`` otherwise (the caller then takes the general path, which also
+    reports off-scale values).
+
+    Row key ``(v + 1) * n_categories + category`` (column 0: N/A), built in place in one integer
+    array; category score, weight, weighted score, rated and critical failure are ``take``s of
+    tiny tables with it. Returns ``(score or None, weight, weighted score, critical failure,
+    rated)``.
     """
     vals = np.concatenate([np.array(c.scale.values) for c in card.categories])
     ints = vals[(vals == np.floor(vals)) & (vals >= 0) & (vals <= _MAX_LUT)]
     top = int(ints.max()) if len(ints) else 0
-    n_rated = int(np.count_nonzero(rated))
-    with np.errstate(invalid="ignore"):  # N/A -> -1; inf and huge values are rejected below
-        ri = np.fmax(r, -1.0).astype(np.intp)
-    if np.count_nonzero(ri == r) != n_rated:  # a rated value that is not an integer (N/A never equal)
+    n_cat = len(card.categories)
+    key = np.empty(len(r), dtype=np.intp)
+    with np.errstate(invalid="ignore"):  # N/A -> -1 (fmax skips NaN); inf and huge values are rejected below
+        np.fmax(r, -1.0, out=key, casting="unsafe")
+    n_na = int(np.count_nonzero(np.isnan(r)))
+    if np.count_nonzero(key == r) != len(r) - n_na:  # a rated value that is not an integer (N/A never equal)
         return None
-    if len(ri) and ri.max() > top:  # (the minimum is -1: N/A, or a rated -1 caught below)
+    if len(key) and key.max() > top:  # (the minimum is -1: N/A, or a rated -1 caught below)
         return None
-    ri += 1
-    key = code * (top + 2)
-    key += ri
-    seen = np.bincount(key, minlength=len(card.categories) * (top + 2)).reshape(-1, top + 2)
-    if int(seen[:, 0].sum()) != len(r) - n_rated:  # a rated -1 shares the N/A column
+    key += 1
+    key *= n_cat
+    key += code
+    allowed = _allowed_table(card, top)  # (category x rating 0..top)
+    rated_tab = np.concatenate([np.zeros((n_cat, 1), dtype=bool), allowed], axis=1)
+    # keys are in range by construction: "clip" skips the bounds check
+    rated = rated_tab.T.ravel().take(key, mode="clip")
+    if np.count_nonzero(rated) != len(r) - n_na:  # off the scale (or a rated -1 on the N/A column)
         return None
-    return key, seen > 0, top
+    v = np.arange(top + 1, dtype=float)
+    with np.errstate(invalid="ignore"):
+        s_tab = np.where(allowed, v[None, :] * a_c[:, None] + b_c[:, None], np.nan)
+        cf_tab = s_tab < thr_c[:, None]  # NaN (N/A) compares False
+    ew_tab = np.where(allowed, ew_c[:, None], 0.0)
+    ws_tab = np.where(ew_tab > 0, ew_tab * np.nan_to_num(s_tab), 0.0)
+
+    def lookup(tab: np.ndarray, fill: Any = 0) -> np.ndarray:
+        return np.pad(tab, ((0, 0), (1, 0)), constant_values=fill).T.ravel().take(key, mode="clip")
+
+    s = lookup(s_tab, np.nan) if scores else None
+    cf = lookup(cf_tab, False) if cf_tab.any() else np.zeros(len(r), dtype=bool)
+    return s, lookup(ew_tab), lookup(ws_tab), cf, rated
 
 
 def _allowed_table(card: Scorecard, top: int) -> np.ndarray:
@@ -580,13 +606,23 @@ def _add_off_scale(problems: Problems, rows: pd.DataFrame, card: Scorecard, code
 
 
 def _prepare(
-    ratings: pd.DataFrame, registry: dict[Any, Scorecard], tz: str
-) -> tuple[pd.DataFrame, dict[Any, np.ndarray]]:
-    """Validate ratings against the contract and the card(s); add ``category_score`` etc.
+    ratings: pd.DataFrame, registry: dict[Any, Scorecard], tz: str, *, scores: bool = True
+) -> tuple[pd.DataFrame, dict[Any, np.ndarray], dict[str, Any]]:
+    """Validate ratings against the contract and the card(s) and compute per-row arrays.
 
-    Returns the rows (with helper columns) and, per version, the boolean row mask.
+    Returns the validated rows, per version the boolean row mask, and the per-row arrays
+    (``score``: category score in percent, only with ``scores=True``; ``w`` effective weight,
+    ``ws`` weighted score, ``crit_fail``, ``rated``, ``cat`` position on the card, ``sec``) plus
+    the review structure (``review`` codes or ``None`` when reviews are contiguous ``runs``
+    starting at ``first``).
     """
-    rows, problems = S.check(ratings, "ratings", tz=tz)
+    # a review's ratings are usually listed together: their runs, found once on the categorical
+    # codes, serve the duplicate-key check, the consistency checks and the per-review sums
+    raw_ids = ratings.get(S.REVIEW_ID) if isinstance(ratings, pd.DataFrame) else None
+    runs = S.contiguous_runs(raw_ids) if isinstance(raw_ids, pd.Series) else None
+    rows, problems = S.check(ratings, "ratings", tz=tz, runs=runs)
+    if not isinstance(rows[S.REVIEW_ID].dtype, pd.CategoricalDtype):  # ids were re-coded: runs unknown
+        runs = None
     has_version = S.SCORECARD_VERSION in rows.columns and len(registry) >= 1
     if has_version and (len(registry) > 1 or next(iter(registry)) is not None):
         ver = rows[S.SCORECARD_VERSION]
@@ -604,12 +640,13 @@ def _prepare(
     n = len(rows)
     # per-row arrays; filled card by card (allocated here only when several cards share the rows)
     if all(masks[k].all() for k in registry if masks[k].any()):
-        cat_score = eff_w = w_score = crit_fail = cat_code = None
+        cat_score = eff_w = w_score = crit_fail = rated_row = cat_code = sec_code = None
     else:
-        cat_score, eff_w, w_score = np.full(n, np.nan), np.zeros(n), np.zeros(n)
-        crit_fail, cat_code = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
-    sec_code = np.zeros(n, dtype=np.int64)
-    rating = rows[S.RATING].to_numpy(dtype=float, na_value=np.nan)
+        cat_score, eff_w, w_score = np.full(n, np.nan) if scores else None, np.zeros(n), np.zeros(n)
+        crit_fail, rated_row, cat_code = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
+        sec_code = np.zeros(n, dtype=np.intp) if any(c.sections for c in registry.values()) else None
+    rs = rows[S.RATING]
+    rating = rs.to_numpy() if rs.dtype == np.float64 else rs.to_numpy(dtype=float, na_value=np.nan)
     cats = rows[S.CATEGORY]
     for key, card in registry.items():
         m = masks[key]
@@ -618,61 +655,52 @@ def _prepare(
         whole = bool(m.all())  # one card for every row: no boolean-indexed copies
         names = card.category_names
         sub_cats = cats if whole else cats[m]
+        unknown = None  # rows whose category is not on the card (None: no such row)
         if isinstance(sub_cats.dtype, pd.CategoricalDtype):  # look categories up once, then take codes
             lut = pd.Index(names).get_indexer(sub_cats.cat.categories)
-            cc = sub_cats.cat.codes.to_numpy()
-            code = lut[cc] if cc.min(initial=0) >= 0 else np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
+            cc = sub_cats.array.codes
+            if cc.min(initial=0) >= 0 and (lut >= 0).all():
+                # categories in card order: the codes are the card positions already (no copy)
+                code = cc if np.array_equal(lut, np.arange(len(lut))) else lut.astype(_small_int(len(names)))[cc]
+            else:  # (a missing category is reported as an empty value, not as unknown)
+                code = np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
+                unknown = (code < 0) & (cc >= 0)
         else:
             code = pd.Index(names).get_indexer(sub_cats)
-        unknown = code < 0
-        if unknown.any():
+            unknown = (code < 0) & sub_cats.notna().to_numpy()
+        if unknown is not None and unknown.any():
             problems.add(
                 S.CATEGORY,
                 f"category not on scorecard {card.name!r}{'' if key is None else f' v{key}'} (allowed: {names})",
                 unknown, sub_cats, index=sub_cats.index,
             )
-        if unknown.any():
+        if unknown is not None and (code < 0).any():  # unknown or missing: reported, not scored
+            unknown = code < 0
             code = np.where(unknown, 0, code)
-        code = code.astype(np.intp, copy=False)
+        else:
+            unknown = None
         cats_ = card.categories
         mins_c = np.array([c.scale.min for c in cats_], dtype=float)
         maxs_c = np.array([c.scale.max for c in cats_], dtype=float)
         w_c = np.array([c.weight for c in cats_], dtype=float)
-        # one multiply-add per row: s = r * a[code] + b[code] (per-category affine map to percent)
+        # per-category affine map to percent: s = r * a[code] + b[code]
         if card.mode == "weighted":
             a_c, b_c, ew_c = 100.0 / (maxs_c - mins_c), -100.0 * mins_c / (maxs_c - mins_c), w_c
         else:
             a_c, b_c = 100.0 / maxs_c, np.zeros(len(cats_))
             ew_c = w_c * maxs_c if card.mode == "points" else w_c
         r = rating if whole else rating[m]
-        rated = ~np.isnan(r)
         crit_c = np.array([c.critical for c in cats_])
         thr_c = np.where(crit_c, np.array([c.critical_threshold for c in cats_], dtype=float), -np.inf)
         # the usual case: every rating a small integer -> per-row values are lookups in small
         # (category x rating) tables; anything else (unknown categories, fractional or huge
         # ratings) takes the general path below, with the same arithmetic
-        fast = None if unknown.any() else _rating_keys(card, code, r, rated)
+        fast = None if unknown is not None else _table_rows(card, code, r, a_c, b_c, ew_c, thr_c, scores)
         if fast is not None:
-            rkey, counts, top = fast
-            allowed = _allowed_table(card, top)
-            off = None
-            if (counts[:, 1:] & ~allowed).any():
-                off = rated & ~np.concatenate([np.ones((len(cats_), 1), dtype=bool), allowed], axis=1).ravel()[rkey]
-                _add_off_scale(problems, rows, card, code, off, m, whole)
-            vals = np.arange(top + 1, dtype=float)
-            with np.errstate(invalid="ignore"):
-                s_tab = np.where(allowed, vals[None, :] * a_c[:, None] + b_c[:, None], np.nan)
-                cf_tab = s_tab < thr_c[:, None]  # NaN (N/A) compares False
-            ew_tab = np.where(allowed, ew_c[:, None], 0.0)
-            ws_tab = np.where(ew_tab > 0, ew_tab * np.nan_to_num(s_tab), 0.0)
-            pad = ((0, 0), (1, 0))  # column 0: N/A
-            s = np.pad(s_tab, pad, constant_values=np.nan).ravel().take(rkey)
-            ew = np.pad(ew_tab, pad).ravel().take(rkey)
-            ws = np.pad(ws_tab, pad).ravel().take(rkey)
-            cf = (np.pad(cf_tab, pad).ravel().take(rkey) if crit_c.any()
-                  else np.zeros(len(code), dtype=bool))
+            s, ew, ws, cf, rated = fast
         else:
-            if unknown.any():
+            rated = ~np.isnan(r)
+            if unknown is not None:
                 rated &= ~unknown
             off = _off_scale(card, code, r, rated)
             if off.any():
@@ -691,87 +719,66 @@ def _prepare(
             else:
                 cf = np.zeros(len(code), dtype=bool)
         sec_names = [s_.name for s_ in card.sections] or [_DEFAULT_SECTION]
+        sec_lut = np.array([sec_names.index(c.section) if c.section else 0 for c in cats_], dtype=np.intp)
         if whole:
-            cat_score, eff_w, w_score, crit_fail, cat_code = s, ew, ws, cf, code
+            cat_score, eff_w, w_score, crit_fail, rated_row, cat_code = s, ew, ws, cf, rated, code
             if card.sections:
-                sec_code = np.array([sec_names.index(c.section) if c.section else 0 for c in cats_])[code]
+                sec_code = sec_lut[code]
         else:
-            cat_score[m] = s
+            if scores:
+                cat_score[m] = s
+            rated_row[m] = rated
             eff_w[m] = ew
             w_score[m] = ws
             crit_fail[m] = cf
             cat_code[m] = code
             if card.sections:
-                sec_code[m] = np.array([sec_names.index(c.section) if c.section else 0 for c in cats_])[code]
+                sec_code[m] = sec_lut[code]
 
-    # review-level consistency: one agent, one conversation per review (integer codes: a row
-    # is inconsistent when its value differs from the review's first value)
-    rcode, n_reviews, first_row, starts = _contiguous_review_codes(rows[S.REVIEW_ID])
-    if rcode is None:
+    # review-level consistency: one agent, one conversation per review
+    if runs is not None:  # contiguous runs of categorical codes: no per-row review codes needed
+        rcode, first_row, n_reviews, contiguous = None, runs, len(runs), True
+        valid, all_valid = np.True_, True
+    else:
         rcode, runiq = pd.factorize(rows[S.REVIEW_ID], sort=False)
         n_reviews = len(runiq)
         valid = rcode >= 0  # missing review ids are reported by the empty-value check
         all_valid = bool(valid.all())
         starts = rcode[1:] != rcode[:-1]
-    else:
-        valid, all_valid = np.True_, True
-    # exports list a review's ratings together: then "same value as the previous row of the same
-    # review" is one comparison per row; otherwise compare with the review's first row
-    contiguous = first_row is not None or (all_valid and int(starts.sum()) == n_reviews - 1)
-    if contiguous:
-        if first_row is None:
+        contiguous = all_valid and int(starts.sum()) == n_reviews - 1
+        if contiguous:
             first_row = np.concatenate([np.zeros(1, dtype=np.intp), np.flatnonzero(starts) + 1])
-    else:
-        first_row = np.zeros(n_reviews, dtype=np.int64)
-        pos = np.arange(len(rcode)) if all_valid else np.flatnonzero(valid)
-        first_row[(rcode if all_valid else rcode[pos])[::-1]] = pos[::-1]
-        rsafe = rcode if all_valid else np.where(valid, rcode, 0)
+        else:
+            first_row = np.zeros(n_reviews, dtype=np.int64)
+            pos = np.arange(len(rcode)) if all_valid else np.flatnonzero(valid)
+            first_row[(rcode if all_valid else rcode[pos])[::-1]] = pos[::-1]
+            rsafe = rcode if all_valid else np.where(valid, rcode, 0)
     for col in (S.AGENT_ID, S.CONVERSATION_ID):
         c = rows[col]
-        vcode = c.cat.codes.to_numpy() if isinstance(c.dtype, pd.CategoricalDtype) else pd.factorize(c, sort=False)[0]
-        if contiguous:
-            step = ~starts & (vcode[1:] != vcode[:-1])
+        vcode = c.array.codes if isinstance(c.dtype, pd.CategoricalDtype) else pd.factorize(c, sort=False)[0]
+        if contiguous:  # a review spreads when the value changes inside its run
+            step = vcode[1:] != vcode[:-1]
+            step[first_row[1:] - 1] = False  # a change where a new review starts is fine
             if not step.any():
                 continue
-            differs = np.concatenate([[False], step])
-            rsafe = rcode
-        else:
+            bad_reviews = np.zeros(n_reviews, dtype=bool)
+            bad_reviews[np.searchsorted(first_row, np.flatnonzero(step) + 1, side="right") - 1] = True
+            spread = np.repeat(bad_reviews, np.diff(first_row, append=len(vcode)))
+        else:  # compare each row with its review's first row
             differs = valid & (vcode != vcode[first_row[rsafe]])
-        if differs.any():
+            if not differs.any():
+                continue
             bad_reviews = np.zeros(n_reviews, dtype=bool)
             bad_reviews[rcode[differs]] = True
             spread = valid & bad_reviews[rsafe]
-            vals = rows[S.REVIEW_ID].astype("str") + " -> " + rows[col].astype("str")
-            problems.add(col, f"one review spread over several {col} values", spread, vals)
+        vals = rows[S.REVIEW_ID].astype("str") + " -> " + rows[col].astype("str")
+        problems.add(col, f"one review spread over several {col} values", spread, vals)
     problems.raise_if_any()
 
-    arrs = {"score": cat_score, "w": eff_w, "ws": w_score, "crit_fail": crit_fail, "sec": sec_code,
+    arrs = {"score": cat_score, "w": eff_w, "ws": w_score, "crit_fail": crit_fail, "rated": rated_row, "sec": sec_code,
             "cat": cat_code, "review": rcode, "n_reviews": n_reviews, "first": first_row,
             "contiguous": contiguous}
     return rows, masks, arrs
-
-
-def _contiguous_review_codes(ids: pd.Series) -> tuple:
-    """``(codes, n_reviews, first_row, starts)``: the codes of ``pd.factorize(ids, sort=False)``,
-    their count, each review's first row and ``codes[1:] != codes[:-1]``, taken from categorical
-    codes when every review's rows are contiguous (the usual export order) and no id is missing;
-    ``(None, 0, None, None)`` when that shortcut does not apply."""
-    if not isinstance(ids.dtype, pd.CategoricalDtype) or len(ids) == 0:
-        return None, 0, None, None
-    cc = ids.cat.codes.to_numpy()
-    if cc.min() < 0:
-        return None, 0, None, None
-    starts = cc[1:] != cc[:-1]
-    first = np.concatenate([np.zeros(1, dtype=np.intp), np.flatnonzero(starts) + 1])
-    heads = cc[first].astype(np.intp)
-    n_cat = len(ids.cat.categories)
-    if np.bincount(heads, minlength=n_cat).max() > 1:  # a review in two runs: not contiguous
-        return None, 0, None, None
-    if np.array_equal(heads, np.arange(len(heads))):  # categories already in order of appearance
-        return cc.astype(np.intp), len(heads), first, starts
-    rank = np.full(n_cat, -1, dtype=np.intp)
-    rank[heads] = np.arange(len(heads))
-    return rank[cc], len(heads), first, starts
 
 
 def _with_score_columns(rows: pd.DataFrame, arrs: dict) -> pd.DataFrame:
@@ -782,24 +789,31 @@ def _with_score_columns(rows: pd.DataFrame, arrs: dict) -> pd.DataFrame:
 def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     """Vectorised review scores for rows that all belong to ``card`` (``arrs``: per-row arrays
     from :func:`_prepare`)."""
-    if arrs.get("review") is not None:
-        codes, n_rev = arrs["review"], arrs["n_reviews"]
-    else:
-        codes, uniques = pd.factorize(rows[S.REVIEW_ID], sort=False)
-        n_rev = len(uniques)
     secs = card.sections or (Section(_DEFAULT_SECTION),)
     n_sec = len(secs)
-    key = codes * n_sec + arrs["sec"] if n_sec > 1 else codes
-    w = arrs["w"]
-    s = arrs["score"]
-    ws = arrs.get("ws")
-    if ws is None:
-        ws = np.where(w > 0, w * np.nan_to_num(s), 0.0)
-    num = np.bincount(key, weights=ws, minlength=n_rev * n_sec)
-    den = np.bincount(key, weights=w, minlength=n_rev * n_sec)
+    if arrs.get("n_reviews") is None:  # a subset of the rows (several cards): its own review codes
+        codes, uniques = pd.factorize(rows[S.REVIEW_ID], sort=False)
+        n_rev, first, runs = len(uniques), None, False
+    else:
+        codes, n_rev, first = arrs["review"], arrs["n_reviews"], arrs["first"]
+        runs = bool(arrs["contiguous"])  # each review's rows are one run starting at first[i]
+    w, ws, rated = arrs["w"], arrs["ws"], arrs["rated"]
     fail = arrs["crit_fail"]
+    fail_rows = np.flatnonzero(fail)
     sec_fail = np.zeros(n_rev * n_sec, dtype=bool)
-    sec_fail[key[fail]] = True
+    if runs and n_sec == 1:  # sums over runs: no per-row review codes (same order of additions)
+        num = np.add.reduceat(ws, first)
+        den = np.add.reduceat(w, first)
+        fail_rev = np.searchsorted(first, fail_rows, side="right") - 1
+        sec_fail[fail_rev] = True
+    else:
+        if codes is None:
+            codes = np.repeat(np.arange(n_rev), np.diff(first, append=len(w)))
+        key = codes * n_sec + arrs["sec"] if n_sec > 1 else codes
+        num = np.bincount(key, weights=ws, minlength=n_rev * n_sec)
+        den = np.bincount(key, weights=w, minlength=n_rev * n_sec)
+        fail_rev = codes[fail_rows]
+        sec_fail[key[fail_rows]] = True
     with np.errstate(invalid="ignore", divide="ignore"):
         sec_score = (num / den).reshape(n_rev, n_sec)  # NaN where nothing rated
     sec_fail = sec_fail.reshape(n_rev, n_sec)
@@ -824,16 +838,14 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     fail_all = (sec_fail & rule_all).any(axis=1)
     iqs = np.where(fail_all & ~np.isnan(iqs), 0.0, iqs)
     critical_failed = sec_fail.any(axis=1)
-    first = arrs.get("first")
-    if first is None or arrs.get("review") is None:
+    if first is None:
         first = np.zeros(n_rev, dtype=np.int64)
         first[codes[::-1]] = np.arange(len(codes))[::-1]
     # rated categories per review = rows per review - N/A rows per review
-    if arrs.get("contiguous") and arrs.get("review") is not None:  # reviews are runs of rows
-        n_na = np.add.reduceat(np.isnan(s), first, dtype=np.int64) if len(s) else np.zeros(0, np.int64)
-        n_rated = np.diff(first, append=len(codes)) - n_na
+    if runs:  # (summing the mask as int8 into int32 is several times faster than bool -> int64)
+        n_rated = np.add.reduceat(rated.view(np.int8), first, dtype=np.int32)
     else:
-        n_rated = np.bincount(codes, minlength=n_rev) - np.bincount(codes[np.isnan(s)], minlength=n_rev)
+        n_rated = np.bincount(codes[rated], minlength=n_rev)
     n_rated = n_rated.astype(np.int64)
 
     id_cols = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
@@ -845,9 +857,9 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     if fail.any():
         # which critical categories failed, as a bit set per review; the few distinct sets are
         # turned into "A; B" text once each (vectorised, no per-review Python)
-        cat_idx = arrs["cat"][fail]
+        cat_idx = arrs["cat"][fail_rows]
         bits = np.zeros(n_rev, dtype=np.int64)
-        np.bitwise_or.at(bits, codes[fail], np.left_shift(np.int64(1), cat_idx.astype(np.int64)))
+        np.bitwise_or.at(bits, fail_rev, np.left_shift(np.int64(1), cat_idx.astype(np.int64)))
         names = card.category_names
         hit = np.flatnonzero(bits)
         uniq, inv = np.unique(bits[hit], return_inverse=True)
@@ -912,7 +924,7 @@ def score_reviews(
     bonus sections.
     """
     registry = _as_registry(scorecards)
-    rows, masks, arrs = _prepare(ratings, registry, tz)
+    rows, masks, arrs = _prepare(ratings, registry, tz, scores=False)
     parts = []
     for key, card in registry.items():
         m = masks[key]

@@ -170,6 +170,46 @@ def test_bad_input_raises_clear_error(case, tmp_path):
         assert re.search(pat, msg, flags=re.S), f"{case}: {pat!r} not in {msg!r}"
 
 
+# --- the same refusals when ids are categoricals (what read_table(categorical=True) gives): the
+# checks then run on integer codes (contiguous runs, bit sets per review), so each case must give
+# exactly the message the text ids give
+def categorical(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in ["review_id", "conversation_id", "agent_id", "reviewer_id", "category"]:
+        out[c] = out[c].astype("category")
+    return out
+
+
+TONE_TWICE = ["Product knowledge", "Tone", "Tone", "Grammar"]
+SAME_WITH_CATEGORICALS = {
+    "unknown category": dict(category=["Product knowledge", "Tone", "Solution", "Spelling"] * 2),
+    "rating off the scale": dict(rating=[1.0, 7, 1, 1, 1, 5, 0, 1]),
+    "fractional rating": dict(rating=[1.0, 4.5, 1, 1, 1, 5, 0, 1]),
+    "rating -1 on a binary category": dict(rating=[1.0, 4, 1, -1, 1, 5, 0, 1]),
+    "duplicate rating inside a review's rows": dict(category=TONE_TWICE * 2),
+    "duplicate rating, review rows not together": dict(
+        review_id=["r1", "r2", "r1", "r2", "r1", "r2", "r1", "r2"], conversation_id=["c1", "c2"] * 4,
+        category=["Product knowledge", "Product knowledge", "Tone", "Tone", "Tone", "Solution", "Grammar", "Grammar"],
+        rating=[1.0, 1, 4, 5, 3, 1, 1, 0]),
+    "missing review id": dict(review_id=["r1"] * 4 + [None] * 4),
+    "missing category": dict(category=["Product knowledge", None, "Solution", "Grammar"] * 2),
+    "review spread over two agents": dict(agent_id=["a1"] * 7 + ["a2"]),
+    "review spread over two conversations": dict(conversation_id=["c1"] * 3 + ["c9"] + ["c2"] * 4),
+    "spread and duplicate at once": dict(agent_id=["a1", "a2"] + ["a1"] * 6, category=TONE_TWICE * 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAME_WITH_CATEGORICALS))
+def test_categorical_ids_get_the_same_error(case):
+    df = ratings(**SAME_WITH_CATEGORICALS[case])
+    with pytest.raises(DataValidationError) as as_text:
+        CARD.score(df)
+    with pytest.raises(DataValidationError) as as_codes:
+        CARD.score(categorical(df))
+    assert str(as_codes.value) == str(as_text.value)
+    assert "r1" in str(as_text.value) or "r2" in str(as_text.value) or "<missing>" in str(as_text.value)
+
+
 def test_validation_collects_all_problems_at_once():
     """Three different problems in one ratings table come back together, one row each, in the
     failures table (column, check, failing values, row ids)."""

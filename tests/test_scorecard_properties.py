@@ -101,3 +101,41 @@ def test_any_critical_failure_gives_zero(cr):
     rows = card.category_rows(ratings)
     failing = rows[rows["category"].isin(list(crit)) & (rows["category_score"] < 50)]["review_id"].unique()
     assert set(failing) == set(s.index[s["critical_failed"]])
+
+
+ID_COLUMNS = ["review_id", "conversation_id", "agent_id", "reviewer_id", "category"]
+
+
+def _as_categorical(ratings, rnd):
+    """Ids and categories as pandas categoricals (what ``read_table(..., categorical=True)``
+    gives), categories listed in a random order and with an unused extra value, so the fast
+    paths on integer codes are exercised with codes that are not the card's positions."""
+    out = ratings.copy()
+    for c in ID_COLUMNS:
+        cats = list(pd.unique(out[c])) + [f"unused-{c}"]
+        rnd.shuffle(cats)
+        out[c] = pd.Categorical(out[c], categories=cats)
+    return out
+
+
+def _plain(scored):
+    return scored.astype({c: "str" for c in ID_COLUMNS if c in scored.columns})
+
+
+@SETTINGS
+@given(card_and_ratings(), st.randoms(use_true_random=False), st.booleans())
+def test_categorical_ids_give_the_same_scores(cr, rnd, shuffle):
+    """Reviews as contiguous runs of categorical codes (the export order) take the run-based
+    path (no per-row review codes, sums by ``reduceat``); shuffled rows take the general one.
+    Both must give exactly the text-id result, row for row."""
+    card, ratings = cr
+    if shuffle:
+        perm = list(range(len(ratings)))
+        rnd.shuffle(perm)
+        ratings = ratings.iloc[perm].reset_index(drop=True)
+    text = card.score(ratings)
+    cat = card.score(_as_categorical(ratings, rnd))
+    pd.testing.assert_frame_equal(_plain(text), _plain(cat), check_exact=True)
+    rows_text = card.category_rows(ratings)
+    rows_cat = card.category_rows(_as_categorical(ratings, rnd))
+    np.testing.assert_array_equal(rows_text["category_score"].to_numpy(), rows_cat["category_score"].to_numpy())
