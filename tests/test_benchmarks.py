@@ -1,0 +1,60 @@
+"""The benchmark suite's contenders and report arithmetic (no timings here: those live in
+``./qa bench`` and benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import run  # noqa: E402
+import synthetic as syn  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small():
+    return syn.ratings(1_500, seed=9), syn.card()
+
+
+def test_four_implementations_agree(small):
+    """qakit, the numpy floor, DuckDB SQL and the naive groupby.apply compute the same per-agent
+    IQS (the benchmark's own agreement check, on data small enough for the naive one)."""
+    df, card = small
+    q = run.qakit_agents(df, card)
+    f = run.numpy_floor(df, card)
+    d = run.duckdb_sql(df, card)
+    n = run.naive_apply(df, card)
+    assert len(q) > 500
+    np.testing.assert_allclose(f.reindex(q.index).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(d.reindex(q.index.astype(str)).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(n.reindex(q.index.astype(str)).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_critical_failures_are_planted(small):
+    """The synthetic data exercises the critical rule: ~1.5 % of binary critical ratings fail,
+    so with 2 critical categories ~3 % of reviews score 0 (binomial bounds for 1,500 reviews)."""
+    df, card = small
+    s = card.score(df)
+    share = s["critical_failed"].mean()
+    assert 0.01 < share < 0.06
+    assert (s.loc[s["critical_failed"], "iqs"] == 0).all()
+
+
+def test_synthetic_data_is_seeded():
+    a, b = syn.ratings(200, seed=3), syn.ratings(200, seed=3)
+    assert a.equals(b)
+    assert not a["rating"].equals(syn.ratings(200, seed=4)["rating"])
+
+
+def test_bend_text_by_hand():
+    """t(n) = 10 ms + 50 ns * n exactly: slope 50 ns, fixed 10 ms, bend at 10e-3 / 50e-9 = 200,000."""
+    rows = [(n, 0.010 + 50e-9 * n, 0.001, 0.0, (0.010 + 50e-9 * n) / 0.001) for n in (10_000, 100_000, 1_000_000, 10_000_000)]
+    text = run.bend_text(rows)
+    assert "each extra rating costs 50 ns" in text
+    assert "about 10 ms" in text
+    assert "below ~200,000 ratings" in text
+
