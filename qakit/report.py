@@ -10,6 +10,9 @@ script or style loaded from the internet), and publishes it atomically:
 3. on any failure the executed notebook is kept as ``<name>.failed.ipynb`` for debugging, the
    previous good ``<name>.html`` is left untouched, and :class:`ReportError` is raised (the CLI
    turns it into a one-line reason on stderr and a non-zero exit code).
+
+On POSIX the kernel talks over Unix sockets in a private temporary folder rather than localhost
+TCP ports, so a successful scheduled run prints nothing on stderr (cron mails any output).
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ DEFAULT_NOTEBOOK = NOTEBOOK_DIR / "report.ipynb"
 KERNEL = "python3"
 _REMOTE = re.compile(r"""<(?:script|link|img)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.I | re.S)
+
+
+def _ipc_kernel_config(folder: str) -> Any:
+    """Configuration for the kernel manager papermill's client creates (and shuts down): the
+    kernel talks over Unix sockets in ``folder`` (private to the user) instead of localhost TCP
+    ports, so nothing else on a shared machine can reach it and ipykernel has no plain-text
+    transport warning to print into a scheduled run's stderr."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = os.path.join(folder, "kernel")
+    return config
 
 
 class ReportError(QakitError):
@@ -160,9 +176,11 @@ def run_report(
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out))
     executed = work / f"{name}.ipynb"
     try:
+        sockets = tempfile.mkdtemp(prefix="qakit-k") if os.name == "posix" else None
         try:
             pm.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=KERNEL,
-                                progress_bar=progress, cwd=str(notebook.parent), execution_timeout=timeout)
+                                progress_bar=progress, cwd=str(notebook.parent), execution_timeout=timeout,
+                                **({"config": _ipc_kernel_config(sockets)} if sockets else {}))
         except Exception as e:  # papermill raises PapermillExecutionError and kernel errors
             failed = out / f"{name}.failed.ipynb"
             if executed.exists():
@@ -173,6 +191,9 @@ def run_report(
                 f"report run failed: {reason}: {evalue[0] if evalue else ''} "
                 f"(executed notebook kept at {failed}; previous report untouched)"
             ) from e
+        finally:
+            if sockets:
+                shutil.rmtree(sockets, ignore_errors=True)
         html = export_html(executed)
         tmp_html = work / f"{name}.html"
         tmp_html.write_text(html, encoding="utf-8")

@@ -102,7 +102,9 @@ def test_cli_exit_code_and_one_line_reason(tmp_path):
                            "-p", "end", "2030-01-31", "--output", str(tmp_path), "--no-progress"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
-    last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines  # one line for cron mail: no kernel chatter (IPC transport, no TCP warning)
+    last = lines[0]
     assert last.startswith("qakit report: report run failed: ParameterError: no reviews between 2030-01-01 and 2030-01-31")
     assert (tmp_path / "qa-report.failed.ipynb").exists() and not (tmp_path / "qa-report.html").exists()
 
