@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "explore":
         cmd = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "explorer.ipynb"), "--port", str(args.port),
-               "--Voila.ip=127.0.0.1"]
+               "--Voila.ip=127.0.0.1",
+               # the notebook's checked-example cells are for nbval, not for the app (removed before running)
+               "--TagRemovePreprocessor.remove_cell_tags=checked-example"]
         if args.no_browser:
             cmd.append("--no-browser")
         sys.stdout.flush()

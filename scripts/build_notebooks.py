@@ -28,8 +28,15 @@ META = {
 }
 
 
-def md(text: str):
-    return nbformat.v4.new_markdown_cell(text.strip())
+def md(text: str, *tags: str):
+    c = nbformat.v4.new_markdown_cell(text.strip())
+    if tags:
+        c.metadata["tags"] = list(tags)
+    return c
+
+
+# cells that check the explorer for nbval; `qakit explore` removes them from the Voila app
+CHECKED = "checked-example"
 
 
 def code(src: str, *tags: str):
@@ -174,11 +181,12 @@ save_path: str = "tuned_scorecard.yaml"  # help: where the "Write tuned card" bu
         code("ex = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path)"),
         code("ex.widget()", "nbval-ignore-output"),
         md("### Checked example\n\nThe cells below drive the explorer exactly as a user would (setting a "
-           "slider's `.value`) and show what it computed; nbval checks these outputs."),
-        code("ex.weight_sliders[\"Tone\"].value = 3.0"),
-        code("table(ex.result.summary)"),
-        code("table(ex.result.agents.head(8))"),
-        code("ex.weight_sliders[\"Tone\"].value = data.card.weights[\"Tone\"]"),
+           "slider's `.value`) and show what it computed; nbval checks these outputs. (`qakit explore` "
+           "leaves them out of the app: they are tagged `checked-example`.)", CHECKED),
+        code("ex.weight_sliders[\"Tone\"].value = 3.0", CHECKED),
+        code("table(ex.result.summary)", CHECKED),
+        code("table(ex.result.agents.head(8))", CHECKED),
+        code("ex.weight_sliders[\"Tone\"].value = data.card.weights[\"Tone\"]", CHECKED),
     ]
 
 
