@@ -48,7 +48,7 @@ BACKLOG = "backlog"
 PERIOD = "period"
 PERIOD_END = "period_end"
 OPENED, CLOSED = "opened", "closed"
-MET_RATE = "met_rate"
+MET_PCT = "met_pct"  # percent (read against a percent goal), like promoters_pct
 TARGET_H = "target_h"
 GOAL, GOAL_MET = "goal", "goal_met"
 SERVICE_LEVEL = "service_level"
@@ -874,9 +874,10 @@ def sla_attainment(
     Returns
     -------
     pandas.DataFrame
-        ``priority, *by, [period], n, met_rate, ci_low, ci_high (percent), target_h, goal,
-        goal_met, n_excluded, small_sample``. ``met_rate`` in percent here (SLA attainment is
-        read against a percent goal). Priorities without a target are itemised.
+        ``priority, *by, [period], n, met_pct, ci_low, ci_high (percent), target_h, goal,
+        goal_met, n_excluded, small_sample``. ``met_pct`` is a percent (as ``goal``), hence
+        ``_pct`` and not ``_rate`` (rates are proportions). Priorities without a target are
+        itemised.
 
     Examples
     --------
@@ -884,8 +885,8 @@ def sla_attainment(
     ...     "channel": "chat", "priority": "high", "status": ["solved", "solved", "open"],
     ...     "created_at": "2026-01-05 09:00Z", "first_response_at": None,
     ...     "resolved_at": ["2026-01-05 10:00Z", "2026-01-05 15:00Z", None]})
-    >>> sla_attainment(conv, as_of="2026-01-06 00:00Z")[["priority", "n", "met_rate", "goal_met"]]
-      priority  n   met_rate  goal_met
+    >>> sla_attainment(conv, as_of="2026-01-06 00:00Z")[["priority", "n", "met_pct", "goal_met"]]
+      priority  n    met_pct  goal_met
     0     high  3  33.333333     False
     """
     check_choice("metric", metric, ("resolution", "first_response"))
@@ -913,19 +914,19 @@ def sla_attainment(
     use = ~no_target & ~negative & ~pending
     conv = conv.assign(_use=use, _met=met, **{TARGET_H: tgt})
     gkeys = [S.PRIORITY] + keys
-    res = _proportion(conv, "_met", "_use", gkeys, MET_RATE, level, min_n)
-    for c in (MET_RATE, S.CI_LOW, S.CI_HIGH):
+    res = _proportion(conv, "_met", "_use", gkeys, MET_PCT, level, min_n)
+    for c in (MET_PCT, S.CI_LOW, S.CI_HIGH):
         res[c] = res[c] * 100
     res[TARGET_H] = res[S.PRIORITY].map(targets).astype(float)
     res[GOAL] = float(goal)
-    res[GOAL_MET] = res[MET_RATE] >= goal
+    res[GOAL_MET] = res[MET_PCT] >= goal
     res = res[res[TARGET_H].notna()].reset_index(drop=True)
     _exclude(res, conv, no_target, f"priority without an SLA target (targets: {sorted(targets)})", S.PRIORITY,
              S.CONVERSATION_ID)
     _exclude(res, conv, negative, f"{end_col} before created_at", end_col, S.CONVERSATION_ID)
     _exclude(res, conv, pending & ~no_target, "open and still within target: outcome not known yet", end_col,
              S.CONVERSATION_ID)
-    return res[gkeys + [S.N, MET_RATE, S.CI_LOW, S.CI_HIGH, TARGET_H, GOAL, GOAL_MET, S.N_EXCLUDED,
+    return res[gkeys + [S.N, MET_PCT, S.CI_LOW, S.CI_HIGH, TARGET_H, GOAL, GOAL_MET, S.N_EXCLUDED,
                         S.SMALL_SAMPLE]]
 
 
@@ -1189,7 +1190,7 @@ def kpi_summary(
     sla = sla_attainment(conv.assign(**{S.PRIORITY: conv[S.PRIORITY].replace({"urgent": "high"})}),
                          targets={"high": (sla_targets or DEFAULT_SLA_HOURS).get("high", 4.0)},
                          by=keys, period=period, level=level, min_n=0)
-    parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_RATE, "%", True))
+    parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True))
     if calls is not None:
         parts.append(("service_level", service_level(calls, by=keys, period=period, level=level, min_n=0),
                       SERVICE_LEVEL, "share", True))

@@ -319,11 +319,16 @@ def iqs_csat_figure(data: ReportData, *, seed: int = 0) -> Figure:
 
     j = ST.join_csat(data.scores, data.surveys)
     j = j.assign(**{ST.CSAT: j[ST.CSAT].round().astype(int)})
+    order = sorted(j[ST.CSAT].unique())
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
-    sns.stripplot(data=j, x=ST.CSAT, y=S.IQS, ax=ax, color="grey", alpha=0.25, size=3, jitter=0.25)
-    sns.pointplot(data=j, x=ST.CSAT, y=S.IQS, ax=ax, errorbar=("ci", 95), seed=seed, linestyle="none",
-                  capsize=0.2, color="#c44e52")
+    # the dots are jittered here with a seeded generator: seaborn's stripplot jitters with numpy's
+    # global random state, which made the figure differ from run to run
+    rng = np.random.default_rng(seed)
+    x = j[ST.CSAT].map({v: i for i, v in enumerate(order)}).to_numpy(dtype=float) + rng.uniform(-0.25, 0.25, len(j))
+    ax.scatter(x, j[S.IQS], color="grey", alpha=0.25, s=9, linewidths=0)
+    sns.pointplot(data=j, x=ST.CSAT, y=S.IQS, order=order, ax=ax, errorbar=("ci", 95), seed=seed,
+                  linestyle="none", capsize=0.2, color="#c44e52")
     ax.set(xlabel="CSAT answer", ylabel="review IQS", title=f"IQS by CSAT answer (n = {len(j)}), mean and 95% CI")
     fig.tight_layout()
     return fig

@@ -38,7 +38,7 @@ KPIS = {
     "interactions_per_issue": (K.interactions_per_issue, "conversations", K.INTERACTIONS_PER_ISSUE, "contacts", {}),
     "escalation_rate": (K.escalation_rate, "conversations", K.ESCALATION_RATE, "escalated", {}),
     "resolution_rate": (K.resolution_rate, "conversations", K.RESOLUTION_RATE, None, {}),
-    "sla_attainment": (K.sla_attainment, "conversations", K.MET_RATE, None, {"as_of": "2026-09-01 00:00Z"}),
+    "sla_attainment": (K.sla_attainment, "conversations", K.MET_PCT, None, {"as_of": "2026-09-01 00:00Z"}),
     "service_level": (K.service_level, "calls", K.SERVICE_LEVEL, "speed_of_answer_s", {}),
     "abandonment_rate": (K.abandonment_rate, "calls", K.ABANDONMENT_RATE, None, {}),  # see below
     "cost_per_contact": (K.cost_per_contact, "conversations", K.COST_PER_CONTACT, None, {"cost_per_hour": 40}),

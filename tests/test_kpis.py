@@ -231,8 +231,8 @@ def test_sla_attainment_by_hand():
                       resolved_at=["2026-01-05 10:00Z", "2026-01-05 15:00Z", None, None, "2026-01-04 17:00Z",
                                    "2026-01-05 10:00Z"])
     r = K.sla_attainment(conv, as_of="2026-01-06 15:00Z", min_n=0).set_index("priority")
-    assert r.loc["high", "n"] == 3 and r.loc["high", "met_rate"] == pytest.approx(100 / 3)
-    assert not r.loc["high", "goal_met"] and r.loc["low", "met_rate"] == 0
+    assert r.loc["high", "n"] == 3 and r.loc["high", "met_pct"] == pytest.approx(100 / 3)
+    assert not r.loc["high", "goal_met"] and r.loc["low", "met_pct"] == 0
     ex = exclusions(r).set_index("reason")["row_ids"]
     assert ex["open and still within target: outcome not known yet"] == ("c3",)
     assert ex.filter(like="priority without an SLA target").iloc[0] == ("c5",)
