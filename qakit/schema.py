@@ -515,7 +515,9 @@ def check(
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     if spec.unique and set(spec.unique) <= set(out.columns):
-        if runs is None and len(spec.unique) == 2:
+        if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype):
+            runs = None  # ids were re-coded as text (e.g. categories 1 and "1" are both "1"): runs unknown
+        elif runs is None and len(spec.unique) == 2:
             runs = contiguous_runs(out[spec.unique[0]])
         dup = _duplicated(out, list(spec.unique), runs)
         key = None

@@ -311,3 +311,13 @@ def test_reader_raises_only_qakit_errors(tmp_path, cells):
     except QakitError:
         return
     assert set(df["kind"]) <= {"csat", "nps", "ces"}
+
+
+def test_categorical_ids_that_merge_as_text_are_still_checked():
+    """Review ids 1 (a number) and "1" (text) are two categories but one id once read as text:
+    their rows form two runs of codes, yet the duplicate (review, category) they make together
+    must be refused, not scored twice."""
+    df = ratings(review_id=pd.Categorical([1] * 4 + ["1"] * 4), conversation_id="c1",
+                 category=["Product knowledge", "Tone", "Solution", "Grammar"] * 2)
+    with pytest.raises(DataValidationError, match=r"duplicate key \(review_id, category\) \(8 row\(s\)\).*'1 / Product knowledge'"):
+        CARD.score(df)
