@@ -318,6 +318,6 @@ def test_categorical_ids_that_merge_as_text_are_still_checked():
     their rows form two runs of codes, yet the duplicate (review, category) they make together
     must be refused, not scored twice."""
     df = ratings(review_id=pd.Categorical([1] * 4 + ["1"] * 4), conversation_id="c1",
-                 category=["Product knowledge", "Tone", "Solution", "Grammar"] * 2)
+                 category=pd.Categorical(["Product knowledge", "Tone", "Solution", "Grammar"] * 2))
     with pytest.raises(DataValidationError, match=r"duplicate key \(review_id, category\) \(8 row\(s\)\).*'1 / Product knowledge'"):
         CARD.score(df)
