@@ -288,7 +288,7 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Se
             # ids read as floats (e.g. 12.0 because of missing cells) -> "12"
             whole = s.notna() & (s == np.floor(s))
             out = out.where(~whole, s[whole].astype("int64").astype("str"))
-        out = out.where(out.str.strip().ne(""))
+        out = out.where(~_blank_text(out))
         return out.astype("str")
     if col.kind == "str":
         out = s.astype("str").where(s.notna())
@@ -360,11 +360,12 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
     return out
 
 
-def _blank_text(values: pd.Index) -> np.ndarray:
-    """Empty or whitespace-only text (Arrow kernels: no stripped copy of every value)."""
-    arr = pa.array(values.astype("str"), type=pa.large_string())
+def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
+    """Empty or whitespace-only text, as a boolean array (missing values: False). Arrow kernels:
+    no stripped copy of every value (``str.strip() == ""`` made one)."""
+    arr = pa.array(pd.Series(values, copy=False).astype("str"), type=pa.large_string(), from_pandas=True)
     blank = pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr))
-    return blank.to_numpy(zero_copy_only=False)
+    return np.asarray(pc.fill_null(blank, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _empty(raw: pd.Series) -> np.ndarray | None:
@@ -379,7 +380,7 @@ def _empty(raw: pd.Series) -> np.ndarray | None:
     if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
             or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
         return raw.isna().to_numpy()
-    return (raw.isna() | raw.astype("str").str.strip().eq("")).to_numpy()
+    return raw.isna().to_numpy() | _blank_text(raw)
 
 
 def contiguous_runs(ids: pd.Series) -> np.ndarray | None:
@@ -491,7 +492,10 @@ def check(
         raw = out[col.name]
         out[col.name] = _coerce(out, col, problems, tz)
         if not col.nullable:
-            empty = _empty(raw)
+            if col.kind == "id" and not isinstance(out[col.name].dtype, pd.CategoricalDtype):
+                empty = out[col.name].isna().to_numpy()  # coerced text ids: missing or blank is NaN already
+            else:
+                empty = _empty(raw)
             if empty is not None:
                 problems.add(col.name, "empty value in a required column", empty, raw)
         s = out[col.name]

@@ -17,7 +17,7 @@ Scoring modes (``s_c`` is a category's score in percent, ``w_c`` its weight, sum
     ``s_c = r / max * 100``; review = ``sum(w_c * s_c) / sum(w_c)``.
 
 Critical categories: a rated critical category whose score is below its ``critical_threshold``
-(default 50%) fails the review (score 0) -- or, inside a section with ``fail_rule: section``, only
+(default 50%; by more than ``PASS_TOLERANCE`` = 1e-9 points, as for the pass threshold) fails the review (score 0) -- or, inside a section with ``fail_rule: section``, only
 that section (section score 0).  Sections have their own weights; review = ``sum(W * S) / sum(W)``
 over non-bonus sections with a rated category, and bonus sections add ``W_b * S_b / sum(W)`` on top,
 which can lift a review above 100%.
@@ -48,6 +48,8 @@ from .intervals import MIN_N, as_by, check_by, check_level, mean_ci
 MODES = ("weighted", "points", "sum_over_max")
 FAIL_RULES = ("all", "section")
 _DEFAULT_SECTION = "__all__"
+#: points below a pass threshold or band edge that still count as reaching it (floating-point sums)
+PASS_TOLERANCE = 1e-9
 _CARD_KEYS = {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections"}
 _CATEGORY_KEYS = {"name", "weight", "critical", "scale", "critical_threshold", "section", "description"}
 _SECTION_KEYS = {"name", "weight", "fail_rule", "bonus"}
@@ -248,7 +250,10 @@ class Scorecard:
     categories : sequence of Category
     mode : {"weighted", "points", "sum_over_max"}, default="weighted"
     pass_threshold : float, default=80
-        A review passes when its score is at least this (percent).
+        A review passes when its score is at least this (percent); scores within
+        ``PASS_TOLERANCE`` (1e-9 points) below it count as reaching it, so floating-point sums
+        (e.g. 0.17 x 3 + 0.17 x 1 of 0.17 x 5 points = 79.99999999999999) never fail a review
+        that meets the threshold exactly.
     bands : mapping of name -> lower bound (percent), optional
         E.g. ``{"excellent": 95, "good": 85, "fair": 70, "poor": 0}``.
     sections : sequence of Section, optional
@@ -348,6 +353,17 @@ class Scorecard:
     @property
     def critical(self) -> dict[str, bool]:
         return {c.name: c.critical for c in self.categories}
+
+    def passes(self, iqs: Any) -> np.ndarray:
+        """``iqs >= pass_threshold`` up to ``PASS_TOLERANCE`` (NaN: False).
+
+        Examples
+        --------
+        >>> Scorecard([Category("Tone")]).passes([79.99999999999999, 79.9, 80.0, float("nan")])
+        array([ True, False,  True, False])
+        """
+        with np.errstate(invalid="ignore"):
+            return np.asarray(iqs, dtype=float) >= self.pass_threshold - PASS_TOLERANCE
 
     def with_changes(
         self,
@@ -656,18 +672,18 @@ def _prepare(
         names = card.category_names
         sub_cats = cats if whole else cats[m]
         unknown = None  # rows whose category is not on the card (None: no such row)
-        if isinstance(sub_cats.dtype, pd.CategoricalDtype):  # look categories up once, then take codes
-            lut = pd.Index(names).get_indexer(sub_cats.cat.categories)
-            cc = sub_cats.array.codes
-            if cc.min(initial=0) >= 0 and (lut >= 0).all():
-                # categories in card order: the codes are the card positions already (no copy)
-                code = cc if np.array_equal(lut, np.arange(len(lut))) else lut.astype(_small_int(len(names)))[cc]
-            else:  # (a missing category is reported as an empty value, not as unknown)
-                code = np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
-                unknown = (code < 0) & (cc >= 0)
+        # look the few distinct categories up once, then map codes (text: factorized first)
+        if isinstance(sub_cats.dtype, pd.CategoricalDtype):
+            cc, distinct = sub_cats.array.codes, sub_cats.cat.categories
         else:
-            code = pd.Index(names).get_indexer(sub_cats)
-            unknown = (code < 0) & sub_cats.notna().to_numpy()
+            cc, distinct = pd.factorize(sub_cats)
+        lut = pd.Index(names).get_indexer(distinct)
+        if cc.min(initial=0) >= 0 and (lut >= 0).all():
+            # categories in card order: the codes are the card positions already (no copy)
+            code = cc if np.array_equal(lut, np.arange(len(lut))) else lut.astype(_small_int(len(names)))[cc]
+        else:  # (a missing category is reported as an empty value, not as unknown)
+            code = np.where(cc >= 0, lut[np.clip(cc, 0, None)], -1)
+            unknown = (code < 0) & (cc >= 0)
         if unknown is not None and unknown.any():
             problems.add(
                 S.CATEGORY,
@@ -691,7 +707,8 @@ def _prepare(
             ew_c = w_c * maxs_c if card.mode == "points" else w_c
         r = rating if whole else rating[m]
         crit_c = np.array([c.critical for c in cats_])
-        thr_c = np.where(crit_c, np.array([c.critical_threshold for c in cats_], dtype=float), -np.inf)
+        # a critical category fails below its threshold by more than PASS_TOLERANCE (float sums)
+        thr_c = np.where(crit_c, np.array([c.critical_threshold for c in cats_], dtype=float) - PASS_TOLERANCE, -np.inf)
         # the usual case: every rating a small integer -> per-row values are lookups in small
         # (category x rating) tables; anything else (unknown categories, fractional or huge
         # ratings) takes the general path below, with the same arithmetic
@@ -869,14 +886,14 @@ def _score_one(rows: pd.DataFrame, card: Scorecard, arrs: dict) -> pd.DataFrame:
     out[S.FAILED_CATEGORIES] = pd.array(pa.array(text, type=pa.large_string()).take(pa.array(which)), dtype="str")
     out[S.IQS] = iqs
     out[S.N_RATED] = n_rated
-    passed = pd.array(iqs >= card.pass_threshold, dtype="boolean")
+    passed = pd.array(card.passes(iqs), dtype="boolean")
     passed[np.isnan(iqs)] = pd.NA
     out[S.PASSED] = passed
     if card.bands:
         order = sorted(card.bands.items(), key=lambda kv: kv[1])
         edges = np.array([v for _, v in order])
         labels = np.array([k for k, _ in order], dtype=object)
-        idx = np.searchsorted(edges, np.nan_to_num(iqs, nan=-np.inf), side="right") - 1
+        idx = np.searchsorted(edges, np.nan_to_num(iqs, nan=-np.inf) + PASS_TOLERANCE, side="right") - 1
         band = np.where((idx >= 0) & ~np.isnan(iqs), labels[np.clip(idx, 0, None)], None)
         out[S.BAND] = pd.Categorical(band, categories=[k for k, _ in order], ordered=True)
     return out

@@ -24,7 +24,7 @@ from scipy import optimize, stats
 from . import schema as S
 from .errors import ParameterError
 from .intervals import check_level
-from .scorecard import Scorecard, iqs_score
+from .scorecard import PASS_TOLERANCE, Scorecard, iqs_score
 from .stats import _pearson_rows, csat_by_conversation
 
 # result columns (defined once)
@@ -81,7 +81,7 @@ class ReviewMatrix:
         self.scores[codes[rated], cat[rated]] = s[rated]
         self.rated[codes[rated], cat[rated]] = 1.0
         thr = np.array([c.critical_threshold for c in card.categories])
-        self.below = (self.rated > 0) & (self.scores < thr)
+        self.below = (self.rated > 0) & (self.scores < thr - PASS_TOLERANCE)  # as the scorer
         maxs = np.array([c.scale.max for c in card.categories])
         self.weight_factor = maxs if card.mode == "points" else np.ones(k)
         first = np.zeros(n, dtype=np.int64)
@@ -171,8 +171,8 @@ def compare_scorecards(
     agents["iqs_change"] = agents["iqs_b"] - agents["iqs_a"]
     agents["rank_a"] = agents["iqs_a"].rank(ascending=False, method="min")
     agents["rank_b"] = agents["iqs_b"].rank(ascending=False, method="min")
-    agents["passed_a"] = agents["iqs_a"] >= card_a.pass_threshold
-    agents["passed_b"] = agents["iqs_b"] >= card_b.pass_threshold
+    agents["passed_a"] = card_a.passes(agents["iqs_a"])
+    agents["passed_b"] = card_b.passes(agents["iqs_b"])
     agents["flipped"] = agents["passed_a"] != agents["passed_b"]
     agents = agents.sort_values(["rank_b", S.AGENT_ID]).reset_index(drop=True)
     ok = agents[["iqs_a", "iqs_b"]].notna().all(axis=1)

@@ -55,7 +55,7 @@ def _conv_corr(scores: pd.DataFrame, csat: pd.Series | None) -> tuple[float, flo
 def _agent_table(scores: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     agents = iqs_score(scores, by=S.AGENT_ID, min_n=EXPLORER_MIN_N)
     agents["rank"] = agents[S.IQS].rank(ascending=False, method="min")
-    agents[S.PASSED] = agents[S.IQS] >= card.pass_threshold
+    agents[S.PASSED] = card.passes(agents[S.IQS])
     return agents
 
 
@@ -167,7 +167,7 @@ def _fast_agents(state: ExplorerState, iqs: np.ndarray, card: Scorecard) -> pd.D
     rows = np.bincount(a, minlength=k)
     s1 = np.bincount(a[ok], weights=iqs[ok], minlength=k)
     s2 = np.bincount(a[ok], weights=iqs[ok] ** 2, minlength=k)
-    passed = np.bincount(a[ok], weights=(iqs[ok] >= card.pass_threshold).astype(float), minlength=k)
+    passed = np.bincount(a[ok], weights=card.passes(iqs[ok]).astype(float), minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = (s2 - n * mean**2) / (n - 1)
@@ -179,7 +179,7 @@ def _fast_agents(state: ExplorerState, iqs: np.ndarray, card: Scorecard) -> pd.D
                         S.CI_LOW: np.clip(lo, 0, top), S.CI_HIGH: np.clip(hi, 0, top), S.PASS_RATE: pass_rate,
                         S.N_EXCLUDED: (rows - n).astype("int64"), S.SMALL_SAMPLE: n < EXPLORER_MIN_N})
     out["rank"] = out[S.IQS].rank(ascending=False, method="min")
-    out[S.PASSED] = out[S.IQS] >= card.pass_threshold
+    out[S.PASSED] = card.passes(out[S.IQS])
     return out
 
 
@@ -216,11 +216,10 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
     agents["flipped"] = agents[S.PASSED] != agents["baseline_passed"]
     agents = agents.sort_values(["rank", S.AGENT_ID]).reset_index(drop=True)
     ok, b_ok = ~np.isnan(iqs), ~np.isnan(b_iqs)
-    base_thr = state.baseline.pass_threshold
     summary = pd.DataFrame([{
         S.N: int(ok.sum()), S.IQS: float(iqs[ok].mean()), "baseline_iqs": float(b_iqs[b_ok].mean()),
-        S.PASS_RATE: float((iqs[ok] >= card.pass_threshold).mean()),
-        "baseline_pass_rate": float((b_iqs[b_ok] >= base_thr).mean()),
+        S.PASS_RATE: float(card.passes(iqs[ok]).mean()),
+        "baseline_pass_rate": float(state.baseline.passes(b_iqs[b_ok]).mean()),
         "n_flipped": int(agents["flipped"].sum()), "n_csat": n_r, "r": r, "r_ci_low": lo, "r_ci_high": hi,
         "baseline_r": b_r,
     }])

@@ -319,3 +319,17 @@ def test_category_scores_pool_reviews_not_agents():
     assert res.loc[0, "category_score"] == 75.0 and res.loc[0, "n"] == 4
     per_agent = category_scores(r, card, by="agent_id")
     assert per_agent["category_score"].tolist() == [100.0, 0.0]
+
+
+def test_a_review_exactly_at_the_threshold_passes_despite_float_sums():
+    """Points mode, 0.17 x (3 of 4) + 0.17 x (1 of 1) out of 0.17 x 5 points = 4/5 = 80 % exactly
+    (by hand); the floating-point sum is 79.99999999999999, which must still pass an 80 % threshold
+    and land in the 80 % band. Fitted weights (tuning.fit_weights) are arbitrary floats like these."""
+    card = Scorecard([Category("Tone", 0.17, scale=[1, 2, 3, 4]), Category("Solution", 0.17)], mode="points",
+                     bands={"good": 80, "poor": 0})
+    r = pd.DataFrame({"review_id": "r1", "conversation_id": "c1", "agent_id": "a", "reviewer_id": "q",
+                      "reviewed_at": "2026-11-02", "category": ["Tone", "Solution"], "rating": [3.0, 1.0]})
+    s = card.score(r)
+    assert s["iqs"].iloc[0] == pytest.approx(80.0, abs=1e-12)
+    assert bool(s["passed"].iloc[0]) and s["band"].iloc[0] == "good"
+    assert card.passes([80 - 1e-6]).tolist() == [False]  # a real shortfall still fails
