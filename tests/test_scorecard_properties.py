@@ -112,7 +112,7 @@ def _as_categorical(ratings, rnd):
     paths on integer codes are exercised with codes that are not the card's positions."""
     out = ratings.copy()
     for c in ID_COLUMNS:
-        cats = list(pd.unique(out[c])) + [f"unused-{c}"]
+        cats = list(pd.unique(out[c].dropna())) + [f"unused-{c}"]  # missing values: code -1
         rnd.shuffle(cats)
         out[c] = pd.Categorical(out[c], categories=cats)
     return out
@@ -139,3 +139,59 @@ def test_categorical_ids_give_the_same_scores(cr, rnd, shuffle):
     rows_text = card.category_rows(ratings)
     rows_cat = card.category_rows(_as_categorical(ratings, rnd))
     np.testing.assert_array_equal(rows_text["category_score"].to_numpy(), rows_cat["category_score"].to_numpy())
+
+
+CORRUPTIONS = ["duplicate_row", "other_agent", "other_conversation", "off_scale", "fractional", "minus_one",
+               "missing_review", "missing_category", "unknown_category", "split_review", "none"]
+
+
+def _corrupt(ratings, kind, i):
+    """One realistic export defect at row ``i`` (or none)."""
+    df = ratings.copy()
+    i = i % len(df)
+    if kind == "duplicate_row":
+        df = pd.concat([df.iloc[: i + 1], df.iloc[[i]], df.iloc[i + 1:]], ignore_index=True)
+    elif kind == "other_agent":
+        df.loc[i, "agent_id"] = "intruder"
+    elif kind == "other_conversation":
+        df.loc[i, "conversation_id"] = "conv-x"
+    elif kind == "off_scale":
+        df.loc[i, "rating"] = 7.0
+    elif kind == "fractional":
+        df.loc[i, "rating"] = 0.5
+    elif kind == "minus_one":
+        df.loc[i, "rating"] = -1.0
+    elif kind == "missing_review":
+        df.loc[i, "review_id"] = None
+    elif kind == "missing_category":
+        df.loc[i, "category"] = None
+    elif kind == "unknown_category":
+        df.loc[i, "category"] = "not-on-card"
+    elif kind == "split_review":  # move one row to the end: a review's rows no longer together
+        df = pd.concat([df.drop(index=i), df.loc[[i]]], ignore_index=True)
+    return df
+
+
+def _outcome(card, ratings):
+    try:
+        return "ok", _plain(card.score(ratings))
+    except Exception as e:  # noqa: BLE001 - the type and message are what is compared
+        return type(e).__name__, str(e)
+
+
+@SETTINGS
+@given(card_and_ratings(), st.sampled_from(CORRUPTIONS), st.integers(0, 10_000), st.randoms(use_true_random=False))
+def test_categorical_and_text_ids_agree_on_bad_input(cr, kind, i, rnd):
+    """Differential test of the integer-code fast paths: after one export defect (duplicate row,
+    review spread over two agents or conversations, off-scale, fractional or -1 rating, missing
+    ids, unknown category, a review's rows split apart), ids as text and ids as categoricals give
+    the same outcome: the same scores, or the same error type and message."""
+    card, ratings = cr
+    bad = _corrupt(ratings, kind, i)
+    kind_t, out_t = _outcome(card, bad)
+    kind_c, out_c = _outcome(card, _as_categorical(bad, rnd))
+    assert kind_t == kind_c, (kind_t, kind_c, out_t, out_c)
+    if kind_t == "ok":
+        pd.testing.assert_frame_equal(out_t, out_c, check_exact=True)
+    else:
+        assert out_t == out_c
