@@ -94,6 +94,43 @@ def numpy_floor(df, card):
     return pd.Series(mean, index=pd.Index(agents[: len(a_sum)], name="agent_id")).dropna()
 
 
+def numpy_floor_lookup(df, card):
+    """The same formula, the fastest plain numpy we could write without validation: per-(rating,
+    category) lookup tables instead of per-row arithmetic, per-review sums with ``reduceat``
+    (assumes each review's rows are contiguous, as in the benchmark data; no checks)."""
+    cat = df["category"].array.codes
+    names = list(df["category"].cat.categories)
+    cats = [card.categories[card.category_names.index(n)] for n in names]
+    k = len(cats)
+    top = int(max(c.scale.max for c in cats))
+    v = np.arange(top + 1, dtype=float)
+    lo = np.array([c.scale.min for c in cats])[None, :]
+    hi = np.array([c.scale.max for c in cats])[None, :]
+    w = np.array([c.weight for c in cats])[None, :]
+    crit = np.array([c.critical for c in cats])[None, :]
+    s_tab = (v[:, None] - lo) / (hi - lo) * 100  # rows: rating 0..top, then N/A
+    ws_tab = np.vstack([w * s_tab, np.zeros((1, k))]).ravel()
+    w_tab = np.vstack([np.broadcast_to(w, s_tab.shape), np.zeros((1, k))]).ravel()
+    f_tab = np.vstack([crit & (s_tab < 50), np.zeros((1, k), dtype=bool)]).ravel()
+    r = df["rating"].to_numpy()
+    key = np.where(np.isnan(r), top + 1, r).astype(np.intp)
+    key *= k
+    key += cat
+    rev = df["review_id"].array.codes
+    first = np.flatnonzero(np.r_[True, rev[1:] != rev[:-1]])
+    num = np.add.reduceat(ws_tab.take(key), first)
+    den = np.add.reduceat(w_tab.take(key), first)
+    fail = np.logical_or.reduceat(f_tab.take(key), first)
+    score = np.where(fail, 0.0, num / den)
+    agent = df["agent_id"].array.codes[first]
+    a_sum = np.bincount(agent, weights=score)
+    a_n = np.bincount(agent)
+    with np.errstate(invalid="ignore"):
+        mean = a_sum / a_n
+    agents = df["agent_id"].cat.categories
+    return pd.Series(mean, index=pd.Index(agents[: len(a_sum)], name="agent_id")).dropna()
+
+
 def duckdb_sql(df, card):
     import duckdb
 
@@ -153,6 +190,7 @@ def bench_scoring(args, results):
     times_q, a_q = timed(lambda: qakit_agents(df, card), args.repeat)  # first call on fresh data included
     t_q = min(times_q)
     t_f, a_f = best(lambda: numpy_floor(df, card), args.repeat)
+    t_l, a_l = best(lambda: numpy_floor_lookup(df, card), args.repeat)
     # the same call with numpy's huge-page advice off: 4 KiB pages, no kernel compaction stalls
     # (on this VM THP defrag is "madvise", so the default can stall while the kernel compacts)
     hp_off = huge_pages(False)
@@ -167,7 +205,7 @@ def bench_scoring(args, results):
     t_naive_sub, a_n = best(lambda: naive_apply(sub, card), 1)
     t_q_sub, a_qs = best(lambda: qakit_agents(sub, card), args.repeat)
     t_naive = t_naive_sub * n_reviews / sub_n
-    diff_f = float((a_q - a_f.reindex(a_q.index)).abs().max())
+    diff_f = max(float((a_q - a_f.reindex(a_q.index)).abs().max()), float((a_q - a_l.reindex(a_q.index)).abs().max()))
     diff_d = float((a_q - a_d.reindex(a_q.index.astype(str))).abs().max())
     diff_n = float((a_qs - a_n.reindex(a_qs.index.astype(str))).abs().max())
     rows.append(("qakit (validate + score + per-agent IQS)", t_q, 1.0))
@@ -175,6 +213,7 @@ def bench_scoring(args, results):
     if times_q4:
         rows.append(("qakit, numpy huge-page advice off, slowest run", max(times_q4), t_q / max(times_q4)))
     rows.append(("numpy floor (same formula, no validation)", t_f, t_q / t_f))
+    rows.append(("numpy floor with lookup tables + reduceat (no validation, assumes sorted reviews)", t_l, t_q / t_l))
     rows.append(("DuckDB SQL", t_d, t_q / t_d))
     rows.append((f"naive groupby.apply (timed on {sub_n:,} reviews, scaled x{n_reviews // sub_n})", t_naive, t_q / t_naive))
     cores = len(os.sched_getaffinity(0))
@@ -182,10 +221,11 @@ def bench_scoring(args, results):
         (f"qakit <= 1.0 s for {len(df):,} ratings on {cores} cores (every run, huge pages on and off)",
          max(times_q + times_q4) <= 1.0 or args.quick,
          f"best {t_q:.2f} s, slowest {max(times_q + times_q4):.2f} s"),
-        ("qakit <= 3x the numpy floor", t_q <= 3 * t_f, f"{t_q / t_f:.2f}x"),
+        ("qakit <= 3x the numpy floor (the faster of the two floors)", t_q <= 3 * min(t_f, t_l),
+         f"{t_q / min(t_f, t_l):.2f}x"),
         (">= 50x faster than naive groupby.apply", t_naive >= 50 * t_q, f"{t_naive / t_q:.0f}x"),
         ("faster than DuckDB", t_q < t_d, f"{t_d / t_q:.2f}x"),
-        ("all four agree (max abs diff of per-agent IQS < 1e-9)", max(diff_f, diff_d, diff_n) < 1e-9,
+        ("all agree (max abs diff of per-agent IQS < 1e-9)", max(diff_f, diff_d, diff_n) < 1e-9,
          f"{max(diff_f, diff_d, diff_n):.1e}"),
     ]
     results["scoring"] = {"n_ratings": len(df), "rows": rows, "targets": targets}

@@ -962,6 +962,41 @@ def score_reviews(
 
 
 # --- aggregates ------------------------------------------------------------------------------
+def _group_stats_fast(
+    d: pd.DataFrame, value: str, keys: list[str], extra: Mapping[str, tuple[str, str]] | None
+) -> pd.DataFrame | None:
+    """``key, n, _rows, _mean, _sd, *extra`` for one categorical grouping column by ``bincount``
+    (what ``groupby(key, sort=True, observed=True, dropna=False).agg(...)`` gives: groups in
+    category order, empty ones dropped, a missing key last; ``_sd`` two-pass with ddof=1). The
+    groupby set-up cost ~25 ms per aggregate on a million rows; this is one pass per statistic.
+    ``None`` (use groupby) for other key types or aggregates."""
+    col = d[keys[0]]
+    if not isinstance(col.dtype, pd.CategoricalDtype) or any(fn != "mean" for _, fn in (extra or {}).values()):
+        return None
+    k = len(col.cat.categories)
+    c = col.array.codes.astype(np.intp)
+    c[c < 0] = k  # the missing-key group, last
+    size = np.bincount(c, minlength=k + 1)
+    obs = np.flatnonzero(size)
+
+    def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ok = ~np.isnan(x)
+        ck, xk = c[ok], x[ok]
+        n = np.bincount(ck, minlength=k + 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(ck, weights=xk, minlength=k + 1) / n
+            dev = xk - mean[ck]
+            sd = np.sqrt(np.bincount(ck, weights=dev * dev, minlength=k + 1) / (n - 1))
+        return n, mean, np.where(n >= 2, sd, np.nan)
+
+    n, mean, sd = stats(d[value].to_numpy(dtype=float, na_value=np.nan))
+    out = {keys[0]: pd.Categorical.from_codes(np.where(obs == k, -1, obs), dtype=col.dtype),
+           "n": n[obs], "_rows": size[obs], "_mean": mean[obs], "_sd": sd[obs]}
+    for name, (src, _) in (extra or {}).items():
+        out[name] = stats(d[src].to_numpy(dtype=float, na_value=np.nan))[1][obs]
+    return pd.DataFrame(out)
+
+
 def _mean_table(
     df: pd.DataFrame, value: str, keys: list[str], out_name: str, *, level: float, min_n: int,
     extra: Mapping[str, tuple[str, str]] | None = None, clip: tuple[float, float] | None = None,
@@ -969,7 +1004,10 @@ def _mean_table(
     """n, mean, t-CI per group of ``keys`` over non-NaN ``value``."""
     level = check_level(level)
     d = df.assign(_ok=df[value].notna())
-    if keys:
+    res = _group_stats_fast(d, value, keys, extra) if len(keys) == 1 else None
+    if res is not None:
+        pass
+    elif keys:
         g = d.groupby(keys, sort=True, observed=True, dropna=False)
         res = g.agg(n=("_ok", "sum"), _rows=("_ok", "size"), _mean=(value, "mean"), _sd=(value, "std"),
                     **(extra or {})).reset_index()

@@ -333,3 +333,27 @@ def test_a_review_exactly_at_the_threshold_passes_despite_float_sums():
     assert s["iqs"].iloc[0] == pytest.approx(80.0, abs=1e-12)
     assert bool(s["passed"].iloc[0]) and s["band"].iloc[0] == "good"
     assert card.passes([80 - 1e-6]).tolist() == [False]  # a real shortfall still fails
+
+
+def test_iqs_score_by_a_categorical_column_equals_the_groupby_result():
+    """One categorical grouping column takes a bincount path; it must give what pandas' groupby
+    gives for the same column as text (n, IQS, CI, pass rate, exclusions), including a missing
+    key (its own group, last), groups with one review (no CI), reviews not scored (NaN) and
+    categories with no review (dropped)."""
+    rng = np.random.default_rng(8)
+    n = 400
+    scores = pd.DataFrame({
+        "agent_id": rng.choice(["a", "b", "c"], n, p=[0.4, 0.3, 0.3]),
+        "iqs": rng.uniform(40, 100, n), "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC")})
+    scores.loc[:5, "agent_id"] = None
+    scores.loc[0, "agent_id"], scores.loc[399, "agent_id"] = "solo", None
+    scores.loc[10:14, "iqs"] = np.nan
+    scores["passed"] = pd.array(scores["iqs"] >= 80, dtype="boolean")
+    scores.loc[scores["iqs"].isna(), "passed"] = pd.NA
+    as_cat = scores.assign(agent_id=pd.Categorical(scores["agent_id"], categories=["c", "b", "a", "solo", "unused"]))
+    text = iqs_score(scores, by="agent_id", min_n=5)
+    fast = iqs_score(as_cat, by="agent_id", min_n=5)
+    assert fast["agent_id"].tolist()[:4] == ["c", "b", "a", "solo"] and pd.isna(fast["agent_id"].iloc[-1])
+    key = lambda r: r.assign(agent_id=r["agent_id"].astype(object).fillna("<NA>").astype(str)).set_index("agent_id").sort_index()
+    pd.testing.assert_frame_equal(key(fast), key(text), check_exact=False, rtol=1e-12)
+    assert np.isnan(fast.set_index("agent_id").loc["solo", "ci_low"])
