@@ -520,19 +520,18 @@ def _as_registry(cards: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard
 
 def _off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray, rated: np.ndarray) -> np.ndarray:
     """Rated values that are not one of their category's allowed values (vectorised: a lookup
-    table over integer ratings 0..MAX_LUT, np.isin for anything else)."""
-    MAX_LUT = 1000
-    lut = np.zeros((len(card.categories), MAX_LUT + 1), dtype=bool)
+    table over integer ratings 0.._MAX_LUT, np.isin for anything else)."""
+    lut = np.zeros((len(card.categories), _MAX_LUT + 1), dtype=bool)
     for j, c in enumerate(card.categories):
         vals = np.array(c.scale.values)
-        ok = vals[(vals == np.floor(vals)) & (vals >= 0) & (vals <= MAX_LUT)].astype(np.int64)
+        ok = vals[(vals == np.floor(vals)) & (vals >= 0) & (vals <= _MAX_LUT)].astype(np.int64)
         lut[j, ok] = True
     with np.errstate(invalid="ignore"):
-        idx = np.clip(np.nan_to_num(r, nan=0.0, posinf=-1.0, neginf=-1.0), -1, MAX_LUT + 1).astype(np.int64)
-    inside = (idx >= 0) & (idx <= MAX_LUT)
+        idx = np.clip(np.nan_to_num(r, nan=0.0, posinf=-1.0, neginf=-1.0), -1, _MAX_LUT + 1).astype(np.int64)
+    inside = (idx >= 0) & (idx <= _MAX_LUT)
     integral = rated & inside & (idx == r)
     if integral.sum() == rated.sum():  # the usual case: every rating a small integer
-        return rated & ~lut[code, np.clip(idx, 0, MAX_LUT)]
+        return rated & ~lut[code, np.clip(idx, 0, _MAX_LUT)]
     off = np.zeros(len(r), dtype=bool)
     off[integral] = ~lut[code[integral], idx[integral]]
     rest = rated & ~integral
@@ -1005,13 +1004,11 @@ def _mean_table(
     level = check_level(level)
     d = df.assign(_ok=df[value].notna())
     res = _group_stats_fast(d, value, keys, extra) if len(keys) == 1 else None
-    if res is not None:
-        pass
-    elif keys:
+    if res is None and keys:
         g = d.groupby(keys, sort=True, observed=True, dropna=False)
         res = g.agg(n=("_ok", "sum"), _rows=("_ok", "size"), _mean=(value, "mean"), _sd=(value, "std"),
                     **(extra or {})).reset_index()
-    else:
+    elif res is None:
         agg = {"n": int(d["_ok"].sum()), "_rows": len(d), "_mean": d[value].mean(), "_sd": d[value].std()}
         for k, (col, fn) in (extra or {}).items():
             agg[k] = d[col].agg(fn)
