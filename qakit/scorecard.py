@@ -521,11 +521,7 @@ def _as_registry(cards: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard
 def _off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray, rated: np.ndarray) -> np.ndarray:
     """Rated values that are not one of their category's allowed values (vectorised: a lookup
     table over integer ratings 0.._MAX_LUT, np.isin for anything else)."""
-    lut = np.zeros((len(card.categories), _MAX_LUT + 1), dtype=bool)
-    for j, c in enumerate(card.categories):
-        vals = np.array(c.scale.values)
-        ok = vals[(vals == np.floor(vals)) & (vals >= 0) & (vals <= _MAX_LUT)].astype(np.int64)
-        lut[j, ok] = True
+    lut = _allowed_table(card, _MAX_LUT)
     with np.errstate(invalid="ignore"):
         idx = np.clip(np.nan_to_num(r, nan=0.0, posinf=-1.0, neginf=-1.0), -1, _MAX_LUT + 1).astype(np.int64)
     inside = (idx >= 0) & (idx <= _MAX_LUT)
