@@ -1,27 +1,41 @@
-"""Aggregates: IQS and category scores per group, with Student-t confidence intervals."""
+"""Aggregates: IQS and category scores per group, and the ONE per-group mean + Student-t CI helper
+(:func:`group_mean_ci`, two-pass variance) that :mod:`qakit.kpis`, :mod:`qakit.stats` and the
+explorer share."""
 
+from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import yaml
 
 from .. import schema as S
-from ..errors import ParameterError, Problems, ScorecardError, check_choice
+from ..errors import DataValidationError, ParameterError, Problems, check_choice
 from ..intervals import MIN_N, as_by, check_by, check_level, mean_ci
-
-from .card import _DEFAULT_SECTION, PASS_TOLERANCE, Category, Scorecard, Section  # noqa: F401
-from .validate import _as_registry, _prepare, _with_score_columns
+from .card import Category, Scorecard  # noqa: F401  (Category: doctests)
+from .validate import prepare, with_score_columns
 
 
 # --- aggregates ------------------------------------------------------------------------------
+def code_stats(codes: np.ndarray, x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(n, mean, sd)`` of the non-NaN ``x`` per group code 0..n_groups-1 (``bincount``; sd
+    two-pass, ddof=1, NaN below 2 values; mean NaN for an empty group).
+
+    Examples
+    --------
+    >>> code_stats(np.array([0, 0, 0, 1]), np.array([1.0, 2.0, 3.0, np.nan]), 2)
+    (array([3, 0]), array([ 2., nan]), array([ 1., nan]))
+    """
+    ok = ~np.isnan(x)
+    ck, xk = codes[ok], x[ok]
+    n = np.bincount(ck, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(ck, weights=xk, minlength=n_groups) / n
+        dev = xk - mean[ck]
+        sd = np.sqrt(np.bincount(ck, weights=dev * dev, minlength=n_groups) / (n - 1))
+    return n, mean, np.where(n >= 2, sd, np.nan)
+
+
 def _group_stats_fast(
     d: pd.DataFrame, value: str, keys: list[str], extra: Mapping[str, tuple[str, str]] | None
 ) -> pd.DataFrame | None:
@@ -39,29 +53,21 @@ def _group_stats_fast(
     size = np.bincount(c, minlength=k + 1)
     obs = np.flatnonzero(size)
 
-    def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ok = ~np.isnan(x)
-        ck, xk = c[ok], x[ok]
-        n = np.bincount(ck, minlength=k + 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.bincount(ck, weights=xk, minlength=k + 1) / n
-            dev = xk - mean[ck]
-            sd = np.sqrt(np.bincount(ck, weights=dev * dev, minlength=k + 1) / (n - 1))
-        return n, mean, np.where(n >= 2, sd, np.nan)
-
-    n, mean, sd = stats(d[value].to_numpy(dtype=float, na_value=np.nan))
+    n, mean, sd = code_stats(c, d[value].to_numpy(dtype=float, na_value=np.nan), k + 1)
     out = {keys[0]: pd.Categorical.from_codes(np.where(obs == k, -1, obs), dtype=col.dtype),
            "n": n[obs], "_rows": size[obs], "_mean": mean[obs], "_sd": sd[obs]}
     for name, (src, _) in (extra or {}).items():
-        out[name] = stats(d[src].to_numpy(dtype=float, na_value=np.nan))[1][obs]
+        out[name] = code_stats(c, d[src].to_numpy(dtype=float, na_value=np.nan), k + 1)[1][obs]
     return pd.DataFrame(out)
 
 
-def _mean_table(
+def group_mean_ci(
     df: pd.DataFrame, value: str, keys: list[str], out_name: str, *, level: float, min_n: int,
     extra: Mapping[str, tuple[str, str]] | None = None, clip: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
-    """n, mean, t-CI per group of ``keys`` over non-NaN ``value``."""
+    """The one per-group mean + Student-t CI: ``*keys, n, <out_name>, ci_low, ci_high, *extra,
+    n_excluded, small_sample`` over the non-NaN ``value`` (sd two-pass, ddof=1; CI
+    ``mean +/- t_{(1+level)/2, n-1} sd / sqrt(n)``, clipped to ``clip``)."""
     level = check_level(level)
     d = df.assign(_ok=df[value].notna())
     res = _group_stats_fast(d, value, keys, extra) if len(keys) == 1 else None
@@ -84,6 +90,22 @@ def _mean_table(
     res[S.SMALL_SAMPLE] = res["n"] < min_n
     cols = keys + [S.N, out_name, S.CI_LOW, S.CI_HIGH] + list(extra or {}) + [S.N_EXCLUDED, S.SMALL_SAMPLE]
     return res[cols]
+
+
+_mean_table = group_mean_ci  # the name qakit.kpis imports
+
+
+def _refuse_duplicated_reviews(scores: pd.DataFrame) -> None:
+    """Each review counts once: a duplicated ``review_id`` (e.g. ``pd.concat([scores, scores])``)
+    would double ``n`` and narrow the CI."""
+    if S.REVIEW_ID not in scores.columns:
+        return
+    dup = scores[S.REVIEW_ID].duplicated(keep=False).to_numpy()
+    if dup.any():
+        p = Problems("scores", row_ids=scores[S.REVIEW_ID])
+        p.add(S.REVIEW_ID, "duplicated review row: each review must appear once (n would count it twice)",
+              dup, scores[S.REVIEW_ID])
+        p.raise_if_any()
 
 
 def _with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
@@ -150,10 +172,11 @@ def iqs_score(
     if missing:
         raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
     check_by(scores, keys, "scores")
+    _refuse_duplicated_reviews(scores)
     df, pkeys = _with_period(scores, period, S.REVIEWED_AT)
     df = df.assign(_pass=df[S.PASSED].astype("Float64").astype(float))
     hi = max(100.0, float(np.nanmax(df[S.IQS].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
-    res = _mean_table(df, S.IQS, keys + pkeys, S.IQS, level=level, min_n=min_n,
+    res = group_mean_ci(df, S.IQS, keys + pkeys, S.IQS, level=level, min_n=min_n,
                       extra={S.PASS_RATE: ("_pass", "mean")}, clip=(0.0, hi))
     return res
 
@@ -204,10 +227,8 @@ def category_scores(
     1      Tone  2            75.0           0
     """
     keys = as_by(by)
-    registry = _as_registry(scorecard)
-    rows, _, arrs = _prepare(ratings, registry, "UTC")
-    rows = _with_score_columns(rows, arrs)
+    rows = with_score_columns(prepare(ratings, scorecard, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
-    return _mean_table(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
+    return group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
                        level=level, min_n=min_n, clip=(0.0, 100.0))
