@@ -33,7 +33,6 @@ from __future__ import annotations
 import decimal
 import json
 import math
-import re
 import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
@@ -703,9 +702,13 @@ def _json_pairs(text: str):
         out: dict[str, Any] = {}
         for k, v in pairs:
             if k in out:
-                lines = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r'"%s"\s*:' % re.escape(k), text)]
-                where = f" on line {lines[1]} (first on line {lines[0]})" if len(lines) >= 2 else ""
-                raise ScorecardError(f"duplicate key {k!r}{where}; each key may appear once")
+                try:  # JSON is YAML: the YAML loader knows the lines
+                    yaml.load(text, Loader=_CardLoader)  # noqa: S506 - a SafeLoader subclass
+                except ScorecardError:
+                    raise
+                except yaml.YAMLError:
+                    pass
+                raise ScorecardError(f"duplicate key {k!r}; each key may appear once")
             out[k] = str(v) if k == "version" and isinstance(v, decimal.Decimal) else v
         return out
     return hook
