@@ -202,6 +202,11 @@ def _fast_corr(state: ExplorerState, iqs: np.ndarray) -> tuple[float, float, flo
     return r, float(np.tanh(zr - z / np.sqrt(n - 3))), float(np.tanh(zr + z / np.sqrt(n - 3))), n
 
 
+def _mean(x: np.ndarray) -> float:
+    """Mean, NaN when empty (no scored review), as iqs_score gives."""
+    return float(np.mean(x)) if len(x) else np.nan
+
+
 def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | None) -> ExplorerResult:
     m = _matrix(state, card)
     iqs = m.iqs(card)
@@ -218,9 +223,9 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
     agents = agents.sort_values(["rank", S.AGENT_ID]).reset_index(drop=True)
     ok, b_ok = ~np.isnan(iqs), ~np.isnan(b_iqs)
     summary = pd.DataFrame([{
-        S.N: int(ok.sum()), S.IQS: float(iqs[ok].mean()), "baseline_iqs": float(b_iqs[b_ok].mean()),
-        S.PASS_RATE: float(card.passes(iqs[ok]).mean()),
-        "baseline_pass_rate": float(state.baseline.passes(b_iqs[b_ok]).mean()),
+        S.N: int(ok.sum()), S.IQS: _mean(iqs[ok]), "baseline_iqs": _mean(b_iqs[b_ok]),
+        S.PASS_RATE: _mean(card.passes(iqs[ok])),
+        "baseline_pass_rate": _mean(state.baseline.passes(b_iqs[b_ok])),
         "n_flipped": int(agents["flipped"].sum()), "n_csat": n_r, "r": r, "r_ci_low": lo, "r_ci_high": hi,
         "baseline_r": b_r,
     }])
