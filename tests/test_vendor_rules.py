@@ -38,10 +38,7 @@ def score_of(card: Scorecard, reviews: dict) -> pd.Series:
 
 
 def adjustments(df: pd.DataFrame) -> list:
-    fn = getattr(S, "adjustments", None)
-    if fn is not None:
-        return fn(df).to_dict("records")
-    return df.attrs.get("qakit_adjustments", [])
+    return S.adjustments(df).to_dict("records")
 
 
 # --- Zendesk QA ------------------------------------------------------------------------------------

@@ -232,3 +232,12 @@ def category_scores(
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
     return group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
                        level=level, min_n=min_n, clip=(0.0, 100.0))
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = ["iqs_score", "category_scores", "group_mean_ci", "code_stats"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

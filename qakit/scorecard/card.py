@@ -783,3 +783,12 @@ def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
             "no Python tags"
         ) from None
     return scorecard_from_dict(spec)
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = ["Scale", "Category", "Section", "Scorecard", "parse_scale", "scorecard_from_dict", "load_scorecard", "load_scorecard_text", "load_scorecard_json", "normalise_name"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -309,3 +309,12 @@ def score_reviews(
     for reason, column, mask in prep.adjustments:
         add_adjustment(out, reason, column, prep.rows.loc[mask, S.REVIEW_ID])
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = ["score_reviews", "score_matrix", "CardArrays", "EngineResult"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

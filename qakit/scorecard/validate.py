@@ -26,15 +26,10 @@ ADJUSTED_CATEGORY = "category name matched to the card after Unicode (NFKC), cas
 
 
 def add_adjustment(result: pd.DataFrame, reason: str, column: str, row_ids: Any) -> None:
-    """Record rows KEPT but changed (qakit.schema.add_adjustment when the foundation has it)."""
-    fn = getattr(S, "add_adjustment", None)
-    if fn is not None:
-        fn(result, reason, column, row_ids)
-        return
-    ids = tuple(pd.unique(pd.Series(list(row_ids), dtype=object)))
-    if ids:  # stub until main's record functions are merged
-        result.attrs.setdefault("qakit_adjustments", []).append(
-            {"reason": reason, "column": column, "n": len(ids), "row_ids": ids})
+    """Record rows KEPT but changed, once per id (:func:`qakit.schema.add_adjustment`)."""
+    ids = pd.unique(pd.Series(np.asarray(row_ids, dtype=object)))
+    if len(ids):
+        S.add_adjustment(result, reason, column, list(ids))
 
 
 @dataclass
