@@ -91,6 +91,9 @@ SURVEY_KINDS = ("csat", "nps", "ces")
 #: configured scale, e.g. CSAT 1-5 vs 1-10, on top of this)
 SURVEY_BOUNDS = {"csat": (0.0, 10.0), "nps": (0.0, 10.0), "ces": (1.0, 7.0)}
 
+#: text that means "no value" in number, boolean and timestamp columns (any case, surrounding
+#: spaces ignored); in id and text columns it stays text (an agent may be called "NA")
+MISSING_TOKENS = frozenset({"na", "n/a", "#n/a", "null", "nan", "none", "-"})
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)\s*$|[+-]\d{4}\s+\d{4}$", re.IGNORECASE)
 
 
@@ -306,6 +309,11 @@ def _localize(parsed: pd.Series, tz: str, *, report: Any, where: np.ndarray) -> 
     return loc.dt.tz_convert("UTC")
 
 
+def _missing_token(text: pd.Series) -> pd.Series:
+    """Cells holding a :data:`MISSING_TOKENS` word (``N/A``, ``null``, ``NaN`` ...)."""
+    return text.str.strip().str.lower().isin(MISSING_TOKENS).fillna(False).astype(bool)
+
+
 def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
     """A mask over the rows selected by ``where`` as a mask over all rows."""
     full = np.zeros(len(where), dtype=bool)
@@ -369,7 +377,7 @@ def parse_datetimes(
     present = values.notna()
     text = values.astype("str").where(present)
     stripped = text.str.strip()
-    present &= stripped.ne("")
+    present &= stripped.ne("") & ~_missing_token(stripped)
     time_only = present & stripped.str.match(_TIME_ONLY, na=False)
     if time_only.any():
         report("a time with no date (never read as today): give the date too", time_only)
@@ -575,8 +583,9 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
         num = pd.to_numeric(s, errors="coerce")
         if not pd.api.types.is_numeric_dtype(s.dtype):
             text = s.astype("str").str.strip()
-            num = pd.to_numeric(text.where(text.ne("")), errors="coerce")
-            bad = s.notna() & text.ne("") & num.isna()
+            given = text.ne("") & ~_missing_token(text)
+            num = pd.to_numeric(text.where(given), errors="coerce")
+            bad = s.notna() & given & num.isna()
             problems.add(col.name, "not a number", bad, s)
         return num.astype("float64")
     if col.kind == "bool":
@@ -586,7 +595,7 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[text.isin(_TRUE)] = True
         out[text.isin(_FALSE)] = False
-        bad = text.notna() & out.isna()
+        bad = text.notna() & text.ne("") & ~_missing_token(text) & out.isna()
         problems.add(col.name, f"not a boolean (allowed: {sorted(_TRUE | _FALSE)})", bad, s)
         return out
     if col.kind == "datetime":
