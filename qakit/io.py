@@ -371,10 +371,11 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` whose text cells cannot run as spreadsheet formulas.
+    """Copy of ``df`` whose text cells and column names cannot run as spreadsheet formulas.
 
     Text starting with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading apostrophe
-    (OWASP "CSV injection"); numbers, including negative ones, are left as numbers.
+    (OWASP "CSV injection"), in text, object and categorical columns (the categories are
+    neutralised) and in the header; numbers, including negative ones, are left as numbers.
 
     Examples
     --------
@@ -383,16 +384,33 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     0  '=1+1 -1
     1    ok  2
     2   '-2  3
+    >>> neutralise_formulas(pd.DataFrame({"=cmd()": pd.Categorical(["@x", "y"])})).to_dict("list")
+    {"'=cmd()": ["'@x", 'y']}
     """
     out = df.copy()
     for c in out.columns:
         s = out[c]
-        if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            safe = pd.Index([_safe_text(v) for v in cats], dtype=object)
+            if not safe.equals(pd.Index(cats, dtype=object)):
+                if safe.is_unique:
+                    out[c] = s.cat.rename_categories(list(safe))
+                else:  # "=1" and "'=1" both present: plain text, same cells
+                    out[c] = pd.Series(safe.take(s.array.codes, allow_fill=True, fill_value=None),
+                                       index=s.index, dtype=object)
+        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             txt = s.astype("str")
             risky = s.notna() & s.map(lambda v: isinstance(v, str)) & txt.str.startswith(_FORMULA_START)
             if risky.any():
                 out[c] = s.where(~risky, "'" + txt)
+    if any(isinstance(c, str) and c.startswith(_FORMULA_START) for c in out.columns):
+        out.columns = [_safe_text(c) for c in out.columns]
     return out
+
+
+def _safe_text(v):
+    return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
 
 
 def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:

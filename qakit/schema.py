@@ -796,6 +796,9 @@ def check(
                 empty = out[col.name].isna().to_numpy()  # coerced text ids: missing or blank is NaN already
             else:
                 empty = _empty(raw)
+                if col.kind != "str" and (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
+                    token = _missing_token(raw.astype("str")).to_numpy()  # "N/A" in a required number/time
+                    empty = token if empty is None else (empty | token)
             if empty is not None:
                 problems.add(col.name, "empty value in a required column", empty, raw)
         s = out[col.name]
