@@ -561,8 +561,8 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
     if col.kind == "str" and isinstance(s.dtype, pd.CategoricalDtype):
         # categorical text stays categorical (memory and speed at scale); categories become text
         cats = s.cat.categories
-        if pd.api.types.is_float_dtype(cats.dtype) and (cats == np.floor(cats)).all():
-            text = cats.astype("int64").astype("str")
+        if pd.api.types.is_float_dtype(cats.dtype):  # whole numbers as integers, no int64 overflow
+            text = _float_ids(cats, column=col.name)[0]
         else:
             text = cats.astype("str")
         if text.dtype == cats.dtype:  # categories already text: nothing to convert, no copy

@@ -15,6 +15,7 @@ import pytest
 
 from qakit import kpis as K
 from qakit import schema as S
+from qakit.errors import DataValidationError
 from qakit.io import read_table
 
 
@@ -138,3 +139,21 @@ def test_adjustments_travel_from_the_reader_into_kpi_results(tmp_path):
     assert S.adjustments(table)["row_ids"].tolist() == [("c2",)]
     res = K.first_response_time(table, min_n=0)
     assert ("c2",) in S.adjustments(res)["row_ids"].tolist()
+
+
+def test_real_call_centre_export_is_read_day_first(shared_data):
+    """The call-centre export writes dates DD/MM/YYYY (Jan-Mar 2021). Its days 13-31 prove the
+    order, so every date is read day-first -- checked against plain pandas with the format given
+    explicitly -- and the rows whose date alone would have been ambiguous are itemised."""
+    raw = pd.read_csv(shared_data / "call-centre" / "calls.csv", dtype="str", keep_default_na=False)
+    calls = pd.DataFrame({"call_id": raw["call_id"], "agent_id": raw["agent"],
+                          "created_at": raw["date"] + " " + raw["time"], "answered": raw["answered (Y/N)"]})
+    out = S.validate(calls, "calls")
+    expected = pd.to_datetime(calls["created_at"], format="%d/%m/%Y %H:%M:%S").dt.tz_localize("UTC")
+    pd.testing.assert_series_equal(out["created_at"], expected, check_names=False, check_dtype=False)
+    day, month = raw["date"].str[:2].astype(int), raw["date"].str[3:5].astype(int)
+    ambiguous = (day <= 12) & (day != month)
+    adj = S.adjustments(out).set_index("column").loc["created_at"]
+    assert adj["n"] == int(ambiguous.sum()) > 0
+    with pytest.raises(DataValidationError, match=r"column 'created_at': not a valid month-first \(mm/dd/yyyy\) date"):
+        S.validate(calls, "calls", dayfirst=False)
