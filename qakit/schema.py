@@ -322,13 +322,22 @@ def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 
 def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series:
-    """NaT (and a problem) for timestamps outside the nanosecond range (1677-09-22 .. 2262-04-11)."""
-    ts = parsed.dt.tz_localize(None) if isinstance(parsed.dtype, pd.DatetimeTZDtype) else parsed
-    if ts.dtype == "datetime64[ns]":
+    """NaT (and a problem) for timestamps outside the nanosecond range (1677-09-22 .. 2262-04-11).
+    Two reductions (min, max) when everything is inside: no per-row work at scale."""
+    aware = isinstance(parsed.dtype, pd.DatetimeTZDtype)
+    if (parsed.dtype.unit if aware else np.datetime_data(parsed.dtype)[0]) == "ns" or len(parsed) == 0:
         return parsed
-    out = (parsed.notna() & ((ts < _TS_MIN) | (ts > _TS_MAX))).to_numpy()
-    if not out.any():
-        return parsed
+    low, high = (_TS_MIN.tz_localize("UTC"), _TS_MAX.tz_localize("UTC")) if aware else (_TS_MIN, _TS_MAX)
+    raw = getattr(parsed.array, "_ndarray", None)
+    if raw is not None:  # min/max of the stored integers (NaT is the smallest int64): two numpy passes
+        ints = raw.view("i8")
+        unit = np.datetime_data(raw.dtype)[0]
+        lo_i, hi_i = (np.datetime64(t.tz_localize(None) if aware else t, unit).astype("i8") for t in (low, high))
+        first, last = ints.min(), ints.max()
+        if last <= hi_i and (first >= lo_i or (first == np.iinfo(np.int64).min and not (
+                (ints < lo_i) & (ints != first)).any())):
+            return parsed
+    out = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
     report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
            _spread(out, where))
     return parsed.where(~out)
@@ -437,35 +446,101 @@ def _float_ids(values: pd.Index, *, column: str) -> tuple[pd.Index, list[tuple[s
     return text, bad
 
 
-def _normalise_ids(uniq: pd.Index, counts: Any, *, id_normalize: str | None):
-    """Canonical text for distinct id values (``uniq``, no missing; ``counts`` their rows).
+#: id columns typed by people (names, e-mail-like handles): spellings that differ only by case or
+#: width are refused (or merged with ``id_normalize="casefold"``). Record ids (review, conversation,
+#: customer, call ids) come from systems that may use case-sensitive ids (base62): compared exactly
+#: after whitespace and Unicode form are normalised.
+CASE_CHECKED_IDS = ("agent_id", "reviewer_id")
+
+
+def _arrow_text(values: pd.Index | pd.Series) -> pa.Array:
+    """Text values as one Arrow string array (zero-copy for pandas' Arrow-backed ``str``)."""
+    data = getattr(pd.Series(values, copy=False).array, "_pa_array", None)
+    if data is None:
+        data = pa.chunked_array([pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)])
+    arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
+
+
+def _suspects(arr: pa.Array) -> np.ndarray:
+    """Values that normalisation might change: a first or last byte that is whitespace or
+    non-ASCII, or any non-ASCII byte (Unicode form). Read from the Arrow buffers with numpy: one
+    pass over the offsets, and over the bytes only when some are non-ASCII."""
+    n = len(arr)
+    _, offs_buf, data_buf = arr.buffers()
+    width = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offs_buf, dtype=width)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    start, end = offsets[:-1], offsets[1:]
+    nonempty = end > start
+    if arr.null_count:
+        nonempty &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if nonempty.all():
+        s, e = start, end
+    elif not nonempty.any():
+        return np.zeros(n, dtype=bool)
+    else:
+        s, e = start[nonempty], end[nonempty]
+    # a byte outside 0x21..0x7e (whitespace, control, non-ASCII) first or last: look closer
+    first = data[s]
+    first -= 0x21
+    sus = first >= 0x5E
+    last = data[e - 1]
+    last -= 0x21
+    sus |= last >= 0x5E
+    used = data[offsets[0]: offsets[-1]]
+    if used.size and used.max() >= 0x80:
+        sus |= np.maximum.reduceat(data[: e[-1]], s) >= 0x80  # max byte of each non-empty value
+    if len(s) == n:
+        return sus
+    out = np.zeros(n, dtype=bool)
+    out[nonempty] = sus
+    return out
+
+
+def _normalise_ids(uniq: pd.Index, counts: Any, *, id_normalize: str | None, fold: bool):
+    """Canonical text for distinct id values (``uniq``: text, no missing; ``counts()`` their rows).
 
     Always: surrounding whitespace stripped and Unicode NFC form (``'a1 '`` and ``'a1'`` are one
-    id; so are NFC and NFD spellings of ``'José'``). Spellings that then differ only by case or
-    width (NFKC: full-width letters) are refused unless ``id_normalize="casefold"``, which maps
-    them to the most frequent spelling. Returns ``(canonical, stripped_changed, collide,
-    case_merged)``: canonical text per value, and boolean arrays over ``uniq``.
+    id; so are NFC and NFD spellings of ``'José'``); only the few values :func:`_suspects` picks
+    are looked at. With ``fold`` (people's ids), spellings that then differ only by case or width
+    (NFKC: full-width letters) are refused unless ``id_normalize="casefold"``, which maps them to
+    the most frequent spelling. Returns ``(canonical or None when nothing changes,
+    stripped_changed, collide, case_merged)``, the last three boolean arrays over ``uniq``.
     """
-    arr = pa.array(np.asarray(uniq, dtype=object), type=pa.large_string())
-    n1 = pc.utf8_normalize(pc.utf8_trim_whitespace(arr), form="NFC")
-    changed = ~np.asarray(pc.equal(n1, arr).to_numpy(zero_copy_only=False), dtype=bool)
-    key = pc.utf8_lower(pc.utf8_normalize(n1, form="NFKC"))
-    canon = np.asarray(n1.to_numpy(zero_copy_only=False), dtype=object)
-    key_np = np.asarray(key.to_numpy(zero_copy_only=False), dtype=object)
-    merged = np.zeros(len(uniq), dtype=bool)
-    if pd.Index(key_np).is_unique or pd.Index(key_np).nunique() == pd.Index(canon).nunique():
-        return canon, changed, merged, merged
-    frame = pd.DataFrame({"canon": canon, "key": key_np})
-    collide = frame.groupby("key", sort=False)["canon"].transform("nunique").to_numpy() > 1
+    n = len(uniq)
+    changed = np.zeros(n, dtype=bool)
+    collide = np.zeros(n, dtype=bool)
+    merged = np.zeros(n, dtype=bool)
+    canon = None
+    arr = _arrow_text(uniq)
+    suspect = _suspects(arr)
+    if suspect.any():
+        sub = arr.filter(pa.array(suspect))
+        n1 = pc.utf8_normalize(pc.utf8_trim_whitespace(sub), form="NFC")
+        diff = ~np.asarray(pc.equal(n1, sub).to_numpy(zero_copy_only=False), dtype=bool)
+        if diff.any():
+            changed[np.flatnonzero(suspect)[diff]] = True
+            canon = np.asarray(uniq, dtype=object).copy()
+            canon[changed] = np.asarray(n1.to_numpy(zero_copy_only=False), dtype=object)[diff]
+    if not fold:
+        return canon, changed, collide, merged
+    text = canon if canon is not None else np.asarray(uniq, dtype=object)
+    key = np.asarray(pc.utf8_lower(pc.utf8_normalize(pa.array(text, type=pa.large_string()), form="NFKC"))
+                     .to_numpy(zero_copy_only=False), dtype=object)
+    frame = pd.DataFrame({"canon": text, "key": key})
+    spellings = frame.groupby("key", sort=False)["canon"].transform("nunique").to_numpy()
+    collide = spellings > 1
     if collide.any() and id_normalize == "casefold":
         frame["count"] = counts()
         sub = frame[collide]
         per = sub.groupby(["key", "canon"], sort=True)["count"].sum().reset_index()
         best = per.sort_values(["key", "count"], ascending=[True, False], kind="stable").drop_duplicates("key")
         target = sub["key"].map(dict(zip(best["key"], best["canon"]))).to_numpy(dtype=object)
-        merged[collide] = target != canon[collide]
+        canon = text.copy()
+        merged[collide] = target != text[collide]
         canon[collide] = target
-        collide = np.zeros(len(uniq), dtype=bool)
+        collide = np.zeros(n, dtype=bool)
     return canon, changed, collide, merged
 
 
@@ -473,6 +548,7 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
                notes: list | None) -> tuple[pd.Series, bool]:
     """Ids as text (categoricals stay categorical; the work is on the categories), normalised
     by :func:`_normalise_ids`; returns ``(ids, recoded)`` -- ``recoded``: categorical codes changed."""
+    fold = column in CASE_CHECKED_IDS
     if isinstance(s.dtype, pd.CategoricalDtype):
         cats = s.cat.categories
         codes = s.array.codes
@@ -485,10 +561,10 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
         if len(text) == 0:
             return s, False
         canon, changed, collide, merged = _normalise_ids(
-            text, lambda: np.bincount(codes[codes >= 0], minlength=len(text)), id_normalize=id_normalize)
+            text, lambda: np.bincount(codes[codes >= 0], minlength=len(text)), id_normalize=id_normalize, fold=fold)
         rows = (lambda m: (codes >= 0) & m[np.maximum(codes, 0)])
         _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
-        if not (changed.any() or merged.any()):
+        if canon is None:
             if text is cats:  # categories already text: nothing to convert, no copy
                 return s, False
             canon_index = text
@@ -509,17 +585,34 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
         text = pd.Series(text, index=s.index)
     else:
         text = s.astype("str").where(s.notna())
-    text = text.where(~_blank_text(text))
+    text = text.where(~_blank_text(text)).astype("str")
+    if not fold:  # record ids: only the suspect rows are looked at, no hashing of every id
+        suspect = _suspects(_arrow_text(text))
+        if not suspect.any():
+            return text, False
+        sub = text[suspect]
+        codes, uniq = pd.factorize(sub)
+        uniq = pd.Index(uniq, dtype="str")
+        canon, changed, collide, merged = _normalise_ids(uniq, None, id_normalize=id_normalize, fold=False)
+        if canon is None:
+            return text, False
+        rows_sub = changed[codes]
+        full = np.zeros(len(text), dtype=bool)
+        full[np.flatnonzero(suspect)[rows_sub]] = True
+        _report_ids(column, uniq, canon, changed, collide, merged, lambda m: full, problems, notes, s)
+        out = text.copy()
+        out[suspect] = canon[codes]
+        return out.astype("str"), False
     codes, uniq = pd.factorize(text)
     if len(uniq) == 0:
-        return text.astype("str"), False
+        return text, False
     uniq = pd.Index(uniq, dtype="str")
     canon, changed, collide, merged = _normalise_ids(
-        uniq, lambda: np.bincount(codes[codes >= 0], minlength=len(uniq)), id_normalize=id_normalize)
+        uniq, lambda: np.bincount(codes[codes >= 0], minlength=len(uniq)), id_normalize=id_normalize, fold=True)
     rows = (lambda m: (codes >= 0) & m[np.maximum(codes, 0)])
     _report_ids(column, uniq, canon, changed, collide, merged, rows, problems, notes, s)
-    if not (changed.any() or merged.any()):
-        return text.astype("str"), False
+    if canon is None:
+        return text, False
     out = pd.Series(np.where(codes >= 0, canon[np.maximum(codes, 0)], None), index=s.index, name=s.name)
     return out.astype("str"), False
 
@@ -541,6 +634,7 @@ def _report_ids(column, text, canon, changed, collide, merged, rows, problems, n
         notes.append((f"{column}: {int(merged.sum())} spellings merged by case/width (id_normalize='casefold'), "
                       f"e.g. {_examples(text, canon, merged, form=False)}", column, rows(merged)))
     if collide.any():
+        canon = canon if canon is not None else np.asarray(text, dtype=object)
         frame = pd.DataFrame({"canon": canon[collide],
                               "key": pc.utf8_lower(pc.utf8_normalize(pa.array(canon[collide], type=pa.large_string()),
                                                                      form="NFKC")).to_pylist()})

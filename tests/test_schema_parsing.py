@@ -157,3 +157,21 @@ def test_real_call_centre_export_is_read_day_first(shared_data):
     assert adj["n"] == int(ambiguous.sum()) > 0
     with pytest.raises(DataValidationError, match=r"column 'created_at': not a valid month-first \(mm/dd/yyyy\) date"):
         S.validate(calls, "calls", dayfirst=False)
+
+
+def test_record_ids_are_stripped_but_case_sensitive():
+    """Conversation ids come from systems whose ids may be case-sensitive (base62): 'Ab1' and
+    'ab1' stay two conversations; ' c9 ' and 'c9\\u00a0' (no-break space) lose their spaces, and
+    then collide with 'c9' as a duplicate key -- refused, not merged."""
+    out = S.validate(conv(conversation_id=["Ab1", "ab1", " c9 "]), "conversations")
+    assert out["conversation_id"].tolist() == ["Ab1", "ab1", "c9"]
+    assert S.adjustments(out)["row_ids"].tolist() == [(" c9 ",)]
+    with pytest.raises(DataValidationError, match=r"duplicate key \(conversation_id\) \(2 row\(s\)\); values \['c9'\]; row ids \['c9', 'c9\\xa0'\]"):
+        S.validate(conv(conversation_id=["c9", "c9\u00a0", "c1"]), "conversations")
+
+
+def test_categorical_record_ids_are_stripped_on_the_categories():
+    raw = pd.Categorical(["r1", "r2 ", "r3"])
+    out = S.validate(conv(conversation_id=raw), "conversations")
+    assert list(out["conversation_id"].cat.categories) == ["r1", "r2", "r3"]
+    assert S.adjustments(out)["n"].tolist() == [1]
