@@ -295,7 +295,7 @@ def wide_to_long(
     id_columns: Sequence[str],
     category_columns: Sequence[str] | None = None,
     mapping: Mapping[str, str] | None = None,
-    na_values: Iterable[str] = NA_TOKENS,
+    na_values: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Turn a rating export with one column per category into long ratings.
 
@@ -309,8 +309,10 @@ def wide_to_long(
         Default: every column not in ``id_columns``.
     mapping : dict, optional
         Renames id columns to canonical names (``{"Review": "review_id"}``).
-    na_values : iterable of str
-        Text meaning "not applicable" (-> NaN rating).
+    na_values : iterable of str, optional
+        Text meaning "not applicable" (-> NaN rating), matched exactly. Default: empty cells and
+        the words every qakit reader treats as "no value" in a number column, in any case
+        (:data:`qakit.schema.MISSING_TOKENS`: ``N/A``, ``NA``, ``null``, ``NaN``, ``None``, ``-``...).
 
     Returns
     -------
@@ -343,7 +345,12 @@ def wide_to_long(
     long = long.sort_values(["_row"], kind="stable").reset_index(drop=True)
     raw = long["_raw"]
     text = raw.astype("str").str.strip()
-    na = raw.isna() | text.isin(list(na_values))
+    if na_values is None:
+        na = raw.isna() | text.eq("") | text.str.lower().isin(S.MISSING_TOKENS)
+        shown = ["", *sorted(S.MISSING_TOKENS)]
+    else:
+        shown = list(na_values)
+        na = raw.isna() | text.isin(shown)
     num = pd.to_numeric(text.where(~na), errors="coerce")
     bad = ~na & num.isna()
     if bad.any():
@@ -351,7 +358,7 @@ def wide_to_long(
         problems = Problems("ratings (wide)", row_ids=rid)
         for cat in pd.unique(long.loc[bad, S.CATEGORY]):
             m = bad & long[S.CATEGORY].eq(cat)
-            problems.add(str(cat), f"not a number nor an N/A token ({list(na_values)})", m, raw)
+            problems.add(str(cat), f"not a number nor an N/A token ({shown})", m, raw)
         problems.raise_if_any()
     out = long.drop(columns=["_row", "_raw"]).assign(**{S.RATING: num.astype("float64")})
     if mapping:

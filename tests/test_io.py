@@ -231,3 +231,13 @@ def test_corrupt_and_truncated_inputs_name_the_file(tmp_path):
         f"c{i},csat,{i % 5 + 1},\n".encode() for i in range(100_000)))[:5000])
     with pytest.raises(ParameterError, match=r"^s\.csv\.gz: not a readable gzip file \(.{1,260}\); check that the download is complete$"):
         read_table(p, "surveys")
+
+
+def test_wide_to_long_reads_the_same_missing_words_as_the_readers():
+    """'null', 'NaN', 'None', '#N/A' (any case) are N/A ratings, as in read_table's number
+    columns; 'great' is still refused. By hand: 6 cells, 4 missing words, ratings 5 and 1."""
+    w = pd.DataFrame({"Review": ["r1", "r2", "r3"], "Tone": ["null", "NaN", "5"], "Solution": ["None", "#n/a", "1"]})
+    long = wide_to_long(w, id_columns=["Review"])
+    assert long["rating"].isna().sum() == 4 and long["rating"].dropna().tolist() == [5.0, 1.0]
+    with pytest.raises(DataValidationError, match=r"column 'Tone': not a number nor an N/A token.*'great'"):
+        wide_to_long(w.assign(Tone=["great", 1, 2]), id_columns=["Review"])
