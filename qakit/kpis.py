@@ -66,11 +66,26 @@ RESOLVED_STATUSES = ("solved", "closed", "resolved")
 
 
 # --- shared plumbing -------------------------------------------------------------------------
+def _validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """:func:`qakit.schema.validate`, and numbers that cannot be: ``inf``/``-inf`` in a numeric
+    column (a handle time or a contact count of inf) is an error naming the column, values and
+    row ids, never an inf result."""
+    out = S.validate(df, table)
+    spec = S.get_table(table)
+    floats = [c.name for c in spec.columns if c.kind == "float" and c.name in out.columns]
+    p = Problems(table, row_ids=out[spec.row_id] if spec.row_id in out.columns else None)
+    for c in floats:
+        v = out[c].to_numpy(dtype=float)
+        p.add(c, "not a finite number (inf)", np.isinf(v), out[c])
+    p.raise_if_any()
+    return out
+
+
 def _attach(data: pd.DataFrame, conversations: pd.DataFrame | None, by: list[str]) -> pd.DataFrame:
     """Bring ``by`` columns missing from ``data`` in from ``conversations`` (on conversation_id)."""
     missing = [b for b in by if b not in data.columns]
     if missing and conversations is not None:
-        conv = S.validate(conversations, "conversations")
+        conv = _validate(conversations, "conversations")
         check_by(conv, missing, "conversations")
         data = data.merge(conv[[S.CONVERSATION_ID, *missing]], on=S.CONVERSATION_ID, how="left")
     check_by(data, by, "the data (pass conversations=... to group surveys by conversation columns)")
@@ -163,7 +178,7 @@ def _partial_periods(table: str, time_col: str, end_cols: Sequence[str]):
             res = f(data, *args, period=period, **kw)
             if period is None or not isinstance(res, pd.DataFrame) or PERIOD not in res.columns:
                 return res
-            d = S.validate(data, table)
+            d = _validate(data, table)
             as_of = kw.get("as_of")
             first = d[time_col].min() if d[time_col].notna().any() else pd.NaT
             last = _as_of(as_of, d, end_cols)
@@ -176,6 +191,8 @@ def _partial_periods(table: str, time_col: str, end_cols: Sequence[str]):
 
 # --- business hours ----------------------------------------------------------------------------
 def _seconds(hhmm: str) -> int:
+    if isinstance(hhmm, str) and hhmm.strip() in ("24:00", "24:00:00"):
+        return 24 * 3600  # closing at midnight (a 24-hour day)
     try:
         t = dt.time.fromisoformat(hhmm)
     except (TypeError, ValueError):
@@ -190,7 +207,8 @@ class BusinessHours:
     Parameters
     ----------
     schedule : mapping weekday -> (open, close), default Monday-Friday 09:00-17:00
-        Weekday 0 = Monday ... 6 = Sunday; times ``"HH:MM"`` in local wall-clock time.
+        Weekday 0 = Monday ... 6 = Sunday; times ``"HH:MM"`` in local wall-clock time;
+        ``"24:00"`` closes at midnight (a 24/7 desk: ``("00:00", "24:00")`` every day).
     holidays : iterable of date-like
         Local dates on which the team is closed.
     tz : str, default="UTC"
@@ -225,37 +243,64 @@ class BusinessHours:
             raise ParameterError(f"business hours: unparseable holiday dates {list(pd.Series(list(self.holidays))[hol.isna()])}")
         object.__setattr__(self, "_holidays", hol.dt.normalize().to_numpy(dtype="datetime64[D]"))
 
-    def _cumulative(self, local: pd.Series, day0: np.datetime64, cum: np.ndarray, op: np.ndarray,
-                    cl: np.ndarray) -> np.ndarray:
-        """Business seconds from ``day0`` 00:00 to each local wall-clock timestamp."""
-        v = local.to_numpy(dtype="datetime64[s]")
-        day = v.astype("datetime64[D]")
-        idx = (day - day0).astype(np.int64)
-        tod = (v - day).astype(np.int64)
-        within = np.clip(tod - op[idx], 0, np.maximum(cl[idx] - op[idx], 0))
-        return cum[idx] + within
+    def _opening_instants(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each local day's opening and closing as absolute instants (int64 seconds, UTC).
+
+        Wall-clock times are placed on the day in ``tz``: a time that does not exist (spring
+        forward gap) moves forward to the first valid instant, an ambiguous one (autumn overlap)
+        opens at its first and closes at its second occurrence. Closed days get open = close.
+        """
+        wd = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday (3) -> Monday = 0
+        op, cl = self._open[wd].copy(), self._close[wd].copy()
+        closed = np.isin(days, self._holidays) | (cl <= op)
+        base = days.astype("datetime64[s]")
+
+        def absolute(secs: np.ndarray, first: bool) -> np.ndarray:
+            wall = pd.DatetimeIndex(base + secs.astype("timedelta64[s]"))
+            amb = np.full(len(wall), first)
+            loc = wall.tz_localize(self.tz, ambiguous=amb, nonexistent="shift_forward")
+            return loc.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[s]").astype(np.int64)
+
+        o = absolute(op, True)
+        c = absolute(cl, False)
+        c = np.where(closed, o, np.maximum(c, o))
+        return o, c
 
     def hours_between(self, start: pd.Series, end: pd.Series) -> pd.Series:
         """Business hours between two timezone-aware series (NaN where either is missing or
-        ``end < start``). Vectorised: cumulative business seconds per local day."""
+        ``end < start``).
+
+        Notes
+        -----
+        Counted in absolute time, so business time never exceeds elapsed time, across DST changes
+        too (a 24/7 desk gives exactly the elapsed hours; an opening of 09:00-17:00 local is 8 h
+        on any day). Each local day ``d`` opens over the absolute interval ``[o_d, c_d)``; with
+        ``C_d`` the open seconds of the days before ``d``, an instant ``t`` on local day ``d`` sits
+        at ``C_d + clip(t - o_d, 0, c_d - o_d)`` business seconds, and the result is the
+        difference of the two positions. Vectorised over rows; one pass over the local days.
+        """
         start = pd.Series(start)
         end = pd.Series(end, index=start.index)
         ok = start.notna() & end.notna() & (end >= start)
         out = pd.Series(np.nan, index=start.index)
         if not ok.any():
             return out
-        ls = start[ok].dt.tz_convert(self.tz).dt.tz_localize(None)
-        le = end[ok].dt.tz_convert(self.tz).dt.tz_localize(None)
+        s_utc, e_utc = start[ok].dt.tz_convert("UTC"), end[ok].dt.tz_convert("UTC")
+        ls = s_utc.dt.tz_convert(self.tz).dt.tz_localize(None)
+        le = e_utc.dt.tz_convert(self.tz).dt.tz_localize(None)
         day0 = ls.min().to_datetime64().astype("datetime64[D]")
         day1 = le.max().to_datetime64().astype("datetime64[D]")
         days = np.arange(day0, day1 + np.timedelta64(1, "D"), dtype="datetime64[D]")
-        wd = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday (3) -> Monday = 0
-        op, cl = self._open[wd].copy(), self._close[wd].copy()
-        closed = np.isin(days, self._holidays) | (cl <= op)
-        op[closed], cl[closed] = 0, 0
-        length = cl - op
-        cum = np.concatenate([[0.0], np.cumsum(length)[:-1]])
-        secs = self._cumulative(le, day0, cum, op, cl) - self._cumulative(ls, day0, cum, op, cl)
+        o, c = self._opening_instants(days)
+        length = c - o
+        cum = np.concatenate([[0], np.cumsum(length)[:-1]])
+
+        def position(local: pd.Series, utc: pd.Series) -> np.ndarray:
+            idx = (local.to_numpy(dtype="datetime64[D]") - day0).astype(np.int64)
+            t = utc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+            return cum[idx] + np.clip(t - o[idx], 0, length[idx])
+
+        secs = position(le, e_utc) - position(ls, s_utc)
         out[ok] = secs * HOURS_PER_S
         return out
 
@@ -318,7 +363,7 @@ class CsatScale:
         s = surveys[column].to_numpy(dtype=float)
         off = ~np.isnan(s) & ((s < self.low) | (s > self.high) | ~np.isfinite(s))
         if off.any():
-            hint = "; pass scale= (e.g. scale='1-10', or CsatScale(0, 10, satisfied_from=9))"
+            hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
             p = Problems(table, row_ids=surveys[id_col] if id_col in surveys.columns else None)
             p.add(column, f"csat score outside the scale {self.label}{hint}", off, surveys[column])
             p.raise_if_any()
@@ -396,7 +441,7 @@ def _survey_period_guard(f):
     def inner(surveys: pd.DataFrame, *args, period: str | None = None, **kw):
         if period is None:
             return f(surveys, *args, period=None, **kw)
-        sv = S.validate(surveys, "surveys")
+        sv = _validate(surveys, "surveys")
         nat = sv[S.ANSWERED_AT].isna()
         res = f(sv[~nat].reset_index(drop=True), *args, period=period, **kw)
         S.add_exclusion(res, f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT,
@@ -408,7 +453,7 @@ def _survey_period_guard(f):
 
 def _survey_rows(surveys: pd.DataFrame, kind: str, scale: CsatScale | tuple[float, float], conversations,
                  keys) -> pd.DataFrame:
-    sv = S.validate(surveys, "surveys")
+    sv = _validate(surveys, "surveys")
     sv = sv[sv[S.KIND].eq(kind)]
     if isinstance(scale, CsatScale):
         scale.check(sv)
@@ -661,7 +706,7 @@ def _median_ci(conv: pd.DataFrame, keys: list[str], level: float) -> tuple[np.nd
 
 def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period, business_hours,
               max_hours, level, min_n):
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     if not (isinstance(max_hours, (int, float)) and max_hours > 0):
         raise ParameterError(f"max_hours must be a positive number; got {max_hours!r}")
@@ -755,7 +800,7 @@ def resolution_time(
     res = _time_kpi(conversations, S.CREATED_AT, S.RESOLVED_AT, RESOLUTION_TIME, "resolution",
                     "open: not resolved yet", by=by, period=period, business_hours=business_hours,
                     max_hours=max_hours, level=level, min_n=min_n)
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     before = conv[S.RESOLVED_AT].notna() & conv[S.FIRST_RESPONSE_AT].notna() & (
         conv[S.RESOLVED_AT] < conv[S.FIRST_RESPONSE_AT])
     _exclude(res, conv, before, "flagged (kept): resolved before the first response", S.RESOLVED_AT,
@@ -788,7 +833,7 @@ def handle_time(
     >>> float(handle_time(conv)["handle_time"].iloc[0])  # (5 + 15) / 2 minutes
     10.0
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if S.HANDLE_TIME_S not in conv.columns:
         raise ParameterError(f"handle_time needs a {S.HANDLE_TIME_S!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -863,7 +908,7 @@ def fcr_rate(
     'not judged: repeat window (repeat_days=7) not complete by as_of 2026-01-03 00:00 UTC'
     """
     check_choice("rule", rule, ("repeat", "contacts", "replies"))
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     resolved = _is_resolved(conv, resolved_statuses)
     reasons = [(~resolved, "open: not resolved yet", S.RESOLVED_AT)]
@@ -927,7 +972,7 @@ def interactions_per_issue(
        n  interactions_per_issue  n_excluded
     0  2                     1.5           1
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if S.CONTACTS not in conv.columns:
         raise ParameterError(f"interactions_per_issue needs a {S.CONTACTS!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -961,7 +1006,7 @@ def escalation_rate(
        n  escalation_rate  n_excluded
     0  3         0.333333           1
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if S.ESCALATED not in conv.columns:
         raise ParameterError(f"escalation_rate needs an {S.ESCALATED!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -993,7 +1038,7 @@ def resolution_rate(
     >>> float(resolution_rate(conv)["resolution_rate"].iloc[0])
     0.5
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     conv = conv.assign(_use=True, _res=_is_resolved(conv, resolved_statuses))
     return _proportion(conv, "_res", "_use", keys, RESOLUTION_RATE, level, min_n)
@@ -1029,7 +1074,7 @@ def backlog(
     1 2026-01-12       1       2        1
     """
     check_choice("period", period, ("D", "W", "M", "Q", "Y"))
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     keys = as_by(by)
     check_by(conv, keys, "conversations")
     before = (conv[S.RESOLVED_AT] < conv[S.CREATED_AT]).fillna(False).astype(bool)
@@ -1145,7 +1190,7 @@ def sla_attainment(
             raise ParameterError(f"SLA targets {same!r} name the same priority (matched ignoring case and "
                                  "whitespace); give it once")
         targets[key] = (str(k), float(v))
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
     as_of = _as_of(as_of, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
@@ -1228,7 +1273,7 @@ def service_level(
     0.6667
     """
     check_choice("denominator", denominator, ("offered", "answered"))
-    c = S.validate(calls, "calls")
+    c = _validate(calls, "calls")
     if S.SPEED_OF_ANSWER_S not in c.columns:
         raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
@@ -1261,7 +1306,7 @@ def abandonment_rate(
     >>> float(abandonment_rate(calls)["abandonment_rate"].iloc[0])
     0.25
     """
-    c = S.validate(calls, "calls")
+    c = _validate(calls, "calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
     c = c.assign(_use=c[S.ANSWERED].notna(), _ab=~c[S.ANSWERED].fillna(True).astype(bool))
     return _proportion(c, "_ab", "_use", keys, ABANDONMENT_RATE, level, min_n)
@@ -1300,7 +1345,7 @@ def cost_per_contact(
     for name, v in (("cost_per_hour", cost_per_hour), ("total_cost", total_cost)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
             raise ParameterError(f"{name} must be a number >= 0; got {v!r}")
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
     conv = conv.assign(_contacts=contacts.fillna(1.0))
@@ -1349,7 +1394,7 @@ def customer_cost_value(
     """
     if isinstance(cost_per_contact, bool) or not isinstance(cost_per_contact, (int, float)) or cost_per_contact < 0:
         raise ParameterError(f"cost_per_contact must be a number >= 0; got {cost_per_contact!r}")
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if value_column not in conv.columns:
         raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
@@ -1423,9 +1468,9 @@ def kpi_summary(
     """
     keys = as_by(by)
     parts: list[tuple[str, pd.DataFrame, str, str, bool]] = []
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if surveys is not None:
-        sv = S.validate(surveys, "surveys")
+        sv = _validate(surveys, "surveys")
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
             parts.append(("csat", csat_score(sv, by=keys, period=period, conversations=conv, level=level,
