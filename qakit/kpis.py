@@ -1116,7 +1116,6 @@ def backlog(
     return out[keys + [PERIOD, PERIOD_END, OPENED, CLOSED, BACKLOG, PARTIAL]]
 
 
-@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 class UnmatchedTargetWarning(QakitWarning):
     """An SLA target names a priority that no conversation has (a typo, or another vendor's names)."""
 
@@ -1128,6 +1127,7 @@ def _priority_key(value) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(value)).casefold().split())
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def sla_attainment(
     conversations: pd.DataFrame,
     *,
@@ -1445,8 +1445,10 @@ def kpi_summary(
     sla_targets: Mapping[str, float] | None = None,
     business_hours: BusinessHours | None = None,
     level: float = 0.95,
+    csat_scale: CsatScale | str | None = None,
 ) -> pd.DataFrame:
-    """The headline KPIs in one tidy table.
+    """The headline KPIs in one tidy table (``csat_scale``: the CSAT definition, see
+    :class:`CsatScale`; default 1-5).
 
     Returns
     -------
@@ -1474,7 +1476,7 @@ def kpi_summary(
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
             parts.append(("csat", csat_score(sv, by=keys, period=period, conversations=conv, level=level,
-                                             min_n=0), CSAT, "%", True))
+                                             min_n=0, scale=csat_scale), CSAT, "%", True))
         if "nps" in kinds:
             parts.append(("nps", nps_score(sv, by=keys, period=period, conversations=conv, level=level,
                                            min_n=0), NPS, "points", True))
