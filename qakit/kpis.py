@@ -1211,9 +1211,10 @@ def sla_attainment(
     no_target = tgt.isna()
     negative = (hours < 0).fillna(False).astype(bool)
     done = end.notna() & ~negative
-    pending = end.isna() & (elapsed <= tgt)
+    later = (conv[S.CREATED_AT] > as_of).to_numpy(dtype=bool)
+    pending = end.isna() & (elapsed <= tgt) & ~later
     met = done & (hours <= tgt)
-    use = ~no_target & ~negative & ~pending
+    use = ~no_target & ~negative & ~pending & ~later
     conv = conv.assign(_use=use, _met=met, **{TARGET_H: tgt})
     gkeys = [S.PRIORITY] + keys
     res = _proportion(conv, "_met", "_use", gkeys, MET_PCT, level, min_n)
@@ -1223,13 +1224,15 @@ def sla_attainment(
     res[GOAL] = float(goal)
     res[GOAL_MET] = res[MET_PCT] >= goal
     res = res[res[TARGET_H].notna()].reset_index(drop=True)
-    for prio in sorted(conv.loc[no_target, S.PRIORITY].astype("str").unique()):
-        _exclude(res, conv, no_target & conv[S.PRIORITY].astype("str").eq(prio),
+    for prio in sorted(pkey[no_target].astype("str").unique()):
+        _exclude(res, conv, no_target & pkey.astype("str").eq(prio),
                  f"no SLA target for priority {prio!r} (targets: {sorted(n for n, _ in targets.values())})",
                  S.PRIORITY, S.CONVERSATION_ID)
     _exclude(res, conv, negative, f"{end_col} before created_at", end_col, S.CONVERSATION_ID)
     _exclude(res, conv, pending & ~no_target, f"open and still within target at as_of {as_of:%Y-%m-%d %H:%M} UTC: "
              "outcome not known yet (censored)", end_col, S.CONVERSATION_ID)
+    _exclude(res, conv, later & ~no_target, f"created after as_of {as_of:%Y-%m-%d %H:%M} UTC: not judged", S.CREATED_AT,
+             S.CONVERSATION_ID)
     S.add_adjustment(res, "priority matched to its SLA target ignoring case and whitespace", S.PRIORITY,
                      conv.loc[relabelled, S.CONVERSATION_ID])
     return res[gkeys + [S.N, MET_PCT, S.CI_LOW, S.CI_HIGH, TARGET_H, GOAL, GOAL_MET, S.N_EXCLUDED,
