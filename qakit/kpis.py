@@ -628,6 +628,15 @@ def ces_score(
     >>> float(ces_score(sv)["ces"].iloc[0]), float(ces_score(sv, higher_is_better=False)["ces"].iloc[0])  # 20/4; 8 - 5
     (5.0, 3.0)
     """
+    try:
+        lo, hi = (check_number("scale", v) for v in scale)
+    except (TypeError, ValueError):
+        raise ParameterError(f"scale must be (low, high) numbers; got {scale!r}") from None
+    if not hi > lo:
+        raise ParameterError(f"scale must be (low, high) with high > low; got {scale!r}")
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise ParameterError(f"higher_is_better must be True or False; got {higher_is_better!r}")
+    scale = (lo, hi)
     keys0 = as_by(by)
     sv = _survey_rows(surveys, "ces", scale, conversations, keys0)
     sv, keys = _groups(sv, keys0, period, S.ANSWERED_AT)
@@ -706,10 +715,11 @@ def _median_ci(conv: pd.DataFrame, keys: list[str], level: float) -> tuple[np.nd
 
 def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period, business_hours,
               max_hours, level, min_n):
+    if business_hours is not None and not isinstance(business_hours, BusinessHours):
+        raise ParameterError(f"business_hours must be a qakit.kpis.BusinessHours; got {type(business_hours).__name__}")
     conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
-    if not (isinstance(max_hours, (int, float)) and max_hours > 0):
-        raise ParameterError(f"max_hours must be a positive number; got {max_hours!r}")
+    check_number("max_hours", max_hours, low=0, low_open=True)
     conv, reasons = _durations(conv, start, end, what=what, max_hours=max_hours,
                                business_hours=business_hours, open_reason=open_reason)
     res = _time_table(conv, keys, name, business_hours is not None, level, min_n)
@@ -847,7 +857,12 @@ def handle_time(
 
 # --- resolution and contacts ----------------------------------------------------------------------
 def _is_resolved(conv: pd.DataFrame, statuses: Sequence[str]) -> pd.Series:
-    return conv[S.RESOLVED_AT].notna() | conv[S.STATUS].str.lower().isin([s.lower() for s in statuses])
+    """Resolved: ``resolved_at`` set, or a status in ``statuses`` (ignoring case and whitespace)."""
+    if isinstance(statuses, str) or not all(isinstance(x, str) for x in statuses):
+        raise ParameterError(f"resolved_statuses must be a list of status names, e.g. ['solved', 'closed']; "
+                             f"got {statuses!r}")
+    wanted = {_priority_key(x) for x in statuses}
+    return conv[S.RESOLVED_AT].notna() | _label_keys(conv[S.STATUS]).isin(wanted)
 
 
 @_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
@@ -1127,6 +1142,12 @@ def _priority_key(value) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(value)).casefold().split())
 
 
+def _label_keys(values: pd.Series) -> pd.Series:
+    """:func:`_priority_key` for a whole column, vectorised."""
+    s = values.astype("str").str.normalize("NFKC").str.casefold()
+    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
 @_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def sla_attainment(
     conversations: pd.DataFrame,
@@ -1194,7 +1215,7 @@ def sla_attainment(
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
     as_of = _as_of(as_of, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
-    pkey = conv[S.PRIORITY].map(_priority_key)
+    pkey = _label_keys(conv[S.PRIORITY])
     tgt = pkey.map({k: h for k, (_, h) in targets.items()}).astype(float)
     label = pkey.map({k: name for k, (name, _) in targets.items()})
     relabelled = label.notna() & label.ne(conv[S.PRIORITY])
@@ -1504,7 +1525,7 @@ def kpi_summary(
         parts.append(("handle_time", handle_time(conv, by=keys, period=period, level=level, min_n=0),
                       HANDLE_TIME, "min", False))
     high_h = {_priority_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
-    pk = conv[S.PRIORITY].map(_priority_key)
+    pk = _label_keys(conv[S.PRIORITY])
     high = pk.isin(("urgent", "critical", "high"))
     if high.any():  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
         sla = sla_attainment(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
@@ -1555,6 +1576,9 @@ __all__ = [
     "customer_cost_value_plot",
     "kpi_summary",
     "BusinessHours",
+    "CsatScale",
+    "csat_definition",
+    "UnmatchedTargetWarning",
 ]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
