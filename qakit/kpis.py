@@ -1383,6 +1383,9 @@ def cost_per_contact(
         res[COST] = total_cost * res["n"] / conv["_contacts"].sum()
     res[S.N] = res["n"].astype("int64")
     res[COST_PER_CONTACT] = res[COST] / res["n"]
+    if S.CONTACTS in conv.columns:
+        S.add_adjustment(res, "no contacts value: counted as 1 contact", S.CONTACTS,
+                         conv.loc[conv[S.CONTACTS].isna(), S.CONVERSATION_ID])
     if cost_per_hour is not None:
         _exclude(res, conv, conv[S.HANDLE_TIME_S].isna(), "no handle time: cost counted as 0",
                  S.HANDLE_TIME_S, S.CONVERSATION_ID)
@@ -1434,6 +1437,12 @@ def customer_cost_value(
     res[CASES] = res[CASES].astype("int64")
     S.add_exclusion(res, "customer without a value: ratio not computed", value_column,
                     res.loc[res[value_column].isna(), S.CUSTOMER_ID])
+    if S.CONTACTS in conv.columns:
+        S.add_adjustment(res, "no contacts value: counted as 1 contact", S.CONTACTS,
+                         conv.loc[conv[S.CONTACTS].isna(), S.CONVERSATION_ID])
+    spread = conv.groupby(S.CUSTOMER_ID)[value_column].nunique()
+    S.add_adjustment(res, f"{value_column} differs between the customer's conversations: the largest is used",
+                     value_column, spread.index[spread > 1])
     return res[[S.CUSTOMER_ID, CASES, S.CONTACTS, COST, value_column, RATIO, COSTS_MORE]]
 
 

@@ -391,3 +391,18 @@ def test_parameters_checked_once_with_one_message():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert K.csat_score(csat_frame([5, 4, 1]), satisfied=4, min_n=0)["csat"].iloc[0] == pytest.approx(200 / 3)
+
+
+def test_cost_counts_missing_contacts_as_one_and_says_so():
+    """Contacts [2, NaN, 1] at cost 20: x has 2 + 1 (NaN counted as 1) = 3 contacts -> 60; y 1 -> 20.
+    x's value 50 on one conversation and 80 on another: the largest (80) is used, recorded."""
+    conv = conv_frame(conversation_id=list("abc"), customer_id=["x", "x", "y"], contacts=[2.0, None, 1.0],
+                      customer_value=[50.0, 80.0, 500.0])
+    t = K.customer_cost_value(conv, cost_per_contact=20).set_index("customer_id")
+    assert t.loc["x", "cost"] == 60 and t.loc["y", "cost"] == 20 and t.loc["x", "customer_value"] == 80
+    adj = adjustments(t).set_index("reason")["row_ids"]
+    assert adj["no contacts value: counted as 1 contact"] == ("b",)
+    assert adj["customer_value differs between the customer's conversations: the largest is used"] == ("x",)
+    c = K.cost_per_contact(conv, total_cost=400)
+    assert c["n"].iloc[0] == 4 and c["cost_per_contact"].iloc[0] == 100
+    assert adjustments(c)["row_ids"].iloc[0] == ("b",)
