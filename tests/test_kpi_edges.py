@@ -406,3 +406,28 @@ def test_cost_counts_missing_contacts_as_one_and_says_so():
     c = K.cost_per_contact(conv, total_cost=400)
     assert c["n"].iloc[0] == 4 and c["cost_per_contact"].iloc[0] == 100
     assert adjustments(c)["row_ids"].iloc[0] == ("b",)
+
+
+def test_fcr_two_day_export_is_not_judged_rather_than_zero():
+    """The issue's case, rebuilt: a 2-day export, 300 resolved one-contact conversations of 280
+    customers; 20 customers come back within a day. Before the fix the 20 repeaters were judged
+    (all not FCR) and the 280 others excluded: FCR 0 % on n = 20. With repeat_days=7 no window is
+    complete: n = 0, FCR undefined (NaN), all 300 itemised. With repeat_days=0.5 (12 h) the judged
+    ones are those created before as_of - 12 h, counted here with plain pandas."""
+    rng = np.random.default_rng(7)
+    t0 = pd.Timestamp("2026-11-01 00:00", tz="UTC")
+    created = t0 + pd.to_timedelta(np.sort(rng.uniform(0, 36 * 3600, 280)), unit="s")
+    cust = [f"u{i}" for i in range(280)]
+    back = created[:20] + pd.Timedelta(hours=8)
+    conv = conv_frame(conversation_id=[f"c{i}" for i in range(300)], customer_id=cust + cust[:20],
+                      created_at=list(created) + list(back), contacts=1.0)
+    conv["resolved_at"] = conv["created_at"]
+    res = K.fcr_rate(conv, min_n=0).iloc[0]
+    assert res["n"] == 0 and np.isnan(res["fcr_rate"]) and res["n_excluded"] == 300
+    half = K.fcr_rate(conv, repeat_days=0.5, min_n=0).iloc[0]
+    d = pd.DataFrame({"cust": cust + cust[:20], "t": list(created) + list(back)}).sort_values(["cust", "t"])
+    as_of = d["t"].max()
+    judged = d["t"] + pd.Timedelta(hours=12) <= as_of
+    repeat = (d.groupby("cust")["t"].shift(-1) - d["t"]) <= pd.Timedelta(hours=12)
+    assert half["n"] == judged.sum() and half["fcr_rate"] == pytest.approx((judged & ~repeat).sum() / judged.sum())
+    assert half["fcr_rate"] > 0.9
