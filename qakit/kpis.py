@@ -6,6 +6,13 @@ after the metric, ``ci_low``/``ci_high`` where an interval makes sense, then ext
 Conventions: ``*_score`` / ``csat`` / ``nps`` are percent or scale points (higher is better),
 ``*_rate`` are proportions in [0, 1], ``*_time`` columns are hours.
 
+With ``period``, a ``partial`` column marks periods the data does not cover whole (the last one
+when it runs past ``as_of`` / the data's end, the first one when the data starts mid-period).
+Windowed outcomes are censored at ``as_of`` (default: the data's last timestamp): a conversation
+whose FCR repeat window or SLA target has not elapsed yet is not judged either way, and itemised.
+CSAT has one definition, :class:`CsatScale` (scale + satisfied threshold), shared by every
+function that reads CSAT (here and in :mod:`qakit.stats`).
+
 Rows a KPI cannot use are never dropped silently: each reason (response before creation,
 open conversation, absurd duration, missing value ...) is itemised on the result, read it with
 :func:`qakit.schema.exclusions`; ``n_excluded`` counts them per group.
@@ -281,6 +288,10 @@ class BusinessHours:
         """
         start = pd.Series(start)
         end = pd.Series(end, index=start.index)
+        for name, v in (("start", start), ("end", end)):
+            if not isinstance(v.dtype, pd.DatetimeTZDtype):
+                raise ParameterError(f"business hours: {name} must be timezone-aware timestamps (validated "
+                                     f"tables are UTC); got dtype {v.dtype}")
         ok = start.notna() & end.notna() & (end >= start)
         out = pd.Series(np.nan, index=start.index)
         if not ok.any():

@@ -431,3 +431,27 @@ def test_fcr_two_day_export_is_not_judged_rather_than_zero():
     repeat = (d.groupby("cust")["t"].shift(-1) - d["t"]) <= pd.Timedelta(hours=12)
     assert half["n"] == judged.sum() and half["fcr_rate"] == pytest.approx((judged & ~repeat).sum() / judged.sum())
     assert half["fcr_rate"] > 0.9
+
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as hst  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@example(start_min=125250, span_min=270, open_h=0, length_h=24, days={6})  # Sun 29 Mar 00:30 CET, 3.5 h
+@example(start_min=427590, span_min=330, open_h=0, length_h=24, days={6})  # Sun 25 Oct 00:30 CEST, 5.5 h
+@example(start_min=125250, span_min=600, open_h=1, length_h=2, days={5, 6})  # opening across the gap
+@example(start_min=427590, span_min=600, open_h=2, length_h=1, days={6})  # opening inside the overlap
+@given(start_min=hst.integers(0, 365 * 24 * 60), span_min=hst.integers(0, 3 * 24 * 60),
+       open_h=hst.integers(0, 22), length_h=hst.integers(1, 24), days=hst.sets(hst.integers(0, 6), min_size=1))
+def test_business_hours_property_never_above_elapsed_and_equal_to_brute_force(start_min, span_min, open_h, length_h, days):
+    """Any start in 2026 (both DST changes included), any span up to 3 days, any daily opening:
+    business hours equal the minute-by-minute count in Europe/Berlin and never exceed elapsed."""
+    close_h = min(open_h + length_h, 24)
+    schedule = {d: (f"{open_h:02d}:00", f"{close_h:02d}:00") for d in days}
+    s = pd.Timestamp("2026-01-01 00:00", tz="UTC") + pd.Timedelta(minutes=start_min)
+    e = s + pd.Timedelta(minutes=span_min)
+    bh = K.BusinessHours(schedule=schedule, tz="Europe/Berlin")
+    got = float(bh.hours_between(pd.Series([s]), pd.Series([e])).iloc[0])
+    assert got == pytest.approx(_brute_force_hours(schedule, "Europe/Berlin", s, e), abs=1e-9)
+    assert got <= span_min / 60 + 1e-9
