@@ -445,8 +445,10 @@ def csat_definition(scale: CsatScale | str | Sequence[float] | None = None,
 
 # --- surveys -------------------------------------------------------------------------------------
 def _survey_period_guard(f):
-    """With ``period``, answers without ``answered_at`` cannot be placed in a period: they are
-    left out and itemised (instead of forming a NaT period)."""
+    """With ``period``, an answer without ``answered_at`` is placed by its conversation's
+    ``created_at`` when ``conversations`` is given (recorded as an adjustment); otherwise it
+    cannot be placed in a period and is left out and itemised (never a NaT period, never
+    counted in every period)."""
 
     @functools.wraps(f)
     def inner(surveys: pd.DataFrame, *args, period: str | None = None, **kw):
@@ -454,9 +456,18 @@ def _survey_period_guard(f):
             return f(surveys, *args, period=None, **kw)
         sv = _validate(surveys, "surveys")
         nat = sv[S.ANSWERED_AT].isna()
+        placed = pd.Series(False, index=sv.index)
+        if nat.any() and kw.get("conversations") is not None:
+            conv = _validate(kw["conversations"], "conversations")
+            created = sv[S.CONVERSATION_ID].map(conv.set_index(S.CONVERSATION_ID)[S.CREATED_AT])
+            placed = nat & created.notna()
+            sv = sv.assign(**{S.ANSWERED_AT: sv[S.ANSWERED_AT].where(~placed, created)})
+            nat = nat & ~placed
         res = f(sv[~nat].reset_index(drop=True), *args, period=period, **kw)
         S.add_exclusion(res, f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT,
                         sv.loc[nat, S.CONVERSATION_ID])
+        S.add_adjustment(res, f"no {S.ANSWERED_AT}: placed in a period by its conversation's {S.CREATED_AT}",
+                         S.ANSWERED_AT, sv.loc[placed, S.CONVERSATION_ID])
         return res
 
     return inner

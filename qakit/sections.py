@@ -295,7 +295,8 @@ def iqs_trend_figure(data: ReportData, *, period: str = "W") -> Figure:
     ax = fig.subplots()
     ax.plot(t["period"], t[S.IQS], marker="o", color="#4c72b0", label="IQS")
     ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#4c72b0", alpha=0.2, label="95% CI")
-    cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale)
+    cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale,
+                conversations=data.conversations)
     if len(cs):
         ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#dd8452", label="CSAT (% satisfied)")
     ax.set(ylabel="percent", title=f"IQS and CSAT by {dict(W='week', M='month', Q='quarter').get(period, period)}")

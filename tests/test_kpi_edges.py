@@ -455,3 +455,18 @@ def test_business_hours_property_never_above_elapsed_and_equal_to_brute_force(st
     got = float(bh.hours_between(pd.Series([s]), pd.Series([e])).iloc[0])
     assert got == pytest.approx(_brute_force_hours(schedule, "Europe/Berlin", s, e), abs=1e-9)
     assert got <= span_min / 60 + 1e-9
+
+
+def test_surveys_without_answered_at_follow_their_conversation_in_a_trend():
+    """c0 answered Jan 5 (week of Jan 5); c1 has no answered_at, its conversation was created Jan 12
+    (week of Jan 12); c2 has neither an answer time nor a conversation in the table. Scores 5, 1, 5.
+    Without conversations: c1 and c2 are left out (itemised). With them: week Jan 5 = 100 % (c0),
+    week Jan 12 = 0 % (c1, recorded as an adjustment), c2 still left out."""
+    sv = pd.DataFrame({"conversation_id": ["c0", "c1", "c2"], "kind": "csat", "score": [5.0, 1.0, 5.0],
+                       "answered_at": ["2026-01-05 10:00Z", None, None]})
+    conv = conv_frame(conversation_id=["c0", "c1"], created_at=["2026-01-05 09:00Z", "2026-01-12 09:00Z"])
+    alone = K.csat_score(sv, period="W", min_n=0)
+    assert alone["n"].tolist() == [1] and exclusions(alone)["row_ids"].iloc[0] == ("c1", "c2")
+    both = K.csat_score(sv, period="W", conversations=conv, min_n=0)
+    assert both["csat"].tolist() == [100.0, 0.0]
+    assert exclusions(both)["row_ids"].iloc[0] == ("c2",) and adjustments(both)["row_ids"].iloc[0] == ("c1",)
