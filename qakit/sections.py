@@ -491,6 +491,10 @@ def data_quality(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
             ids = list(e["row_ids"])
             rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], S.N: int(e["n"]),
                          "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+        for _, e in S.adjustments(res).iterrows():  # rows kept but changed are said too
+            ids = list(e["row_ids"])
+            rows.append({"table": tbl, "used for": used_for, "reason": f"kept, changed: {e['reason']}", S.N: int(e["n"]),
+                         "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
     out = pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
     return out
 
