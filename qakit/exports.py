@@ -33,36 +33,8 @@ import pandas as pd
 
 from . import io as qio
 from . import schema as S
-from .errors import ParameterError, Problems, check_choice
-
-try:  # the lead's foundation (main, issue 0): stubs until it is merged
-    from ._public import public
-except ImportError:  # pragma: no cover - removed after merging main
-    def public(func):
-        return func
-
-try:
-    from .errors import check_number
-except ImportError:  # pragma: no cover - removed after merging main
-    def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-                     integer: bool = False, **_: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) \
-                or (low is not None and value < low) or (high is not None and value > high) \
-                or (integer and float(value) != int(value)):
-            raise ParameterError(f"{name} must be a finite {'integer' if integer else 'number'}"
-                                 f"{f' >= {low}' if low is not None else ''}{f' <= {high}' if high is not None else ''}; got {value!r}")
-        return value
-
-try:
-    from .schema import add_adjustment
-except ImportError:  # pragma: no cover - removed after merging main
-    def add_adjustment(result: pd.DataFrame, reason: str, column: str, row_ids: Any) -> pd.DataFrame:
-        ids = tuple(pd.Series(row_ids, dtype="object").astype("str")) if row_ids is not None else ()
-        if ids:
-            recs = list(result.attrs.get("adjusted", []))
-            recs.append({"reason": reason, "column": column, "n": len(ids), "row_ids": ids})
-            result.attrs["adjusted"] = recs
-        return result
+from .errors import ParameterError, Problems, check_choice, check_number
+from .schema import add_adjustment
 
 # --- extra column names (pass through the contracts) ------------------------------------------
 WEIGHT = "weight"
@@ -82,7 +54,7 @@ ABANDONMENT_REPORTED = "abandonment_rate_reported"
 UNKNOWN = "unknown"
 
 NA_TEXT = {"", "n/a", "na", "-", "--", "null", "none", "nan", "nat"}
-EXPORT_RECORD_COLUMNS = ["table", "reason", "column", "n", "row_ids"]
+EXPORT_RECORD_COLUMNS = ["table", "reason", "column", "n", "row_ids", S.SOURCE]
 PRESETS_ORDER = ("zendesk_qa", "maestroqa", "zendesk_support", "freshdesk", "intercom", "call_log",
                  "call_centre_daily", "generic")
 
@@ -142,11 +114,13 @@ class Export(dict):
         self._records = list(records)
 
     def _collect(self, key: str) -> pd.DataFrame:
-        rows = [r for r in self._records if r["kind"] == key]
+        parts = [pd.DataFrame([{**r, S.SOURCE: "read_export"} for r in self._records if r["kind"] == key],
+                              columns=EXPORT_RECORD_COLUMNS)]
         for name, df in self.items():
-            for r in df.attrs.get(key, []):
-                rows.append({"table": name, **r})
-        return pd.DataFrame([{k: r[k] for k in EXPORT_RECORD_COLUMNS} for r in rows], columns=EXPORT_RECORD_COLUMNS)
+            rec = S.exclusions(df) if key == S.EXCLUDED_KEY else S.adjustments(df)
+            parts.append(rec.assign(table=name)[EXPORT_RECORD_COLUMNS])
+        parts = [p for p in parts if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EXPORT_RECORD_COLUMNS)
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -154,7 +128,7 @@ class Export(dict):
 
     @property
     def adjusted(self) -> pd.DataFrame:
-        return self._collect("adjusted")
+        return self._collect(S.ADJUSTED_KEY)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)} rows" for k, v in self.items())
@@ -435,7 +409,7 @@ def _fill_required(df: pd.DataFrame, table: str, ctx: _Ctx, defaults: Mapping[st
             ctx.notes.append(f"{table}.{col}: not in the export; set to {value!r} for every row")
         elif df[col].isna().any():
             m = df[col].isna()
-            ctx.record("adjusted", table, f"empty {col}: set to {value!r}", col, df.loc[m, rid] if rid in df else df.index[m])
+            ctx.record(S.ADJUSTED_KEY, table, f"empty {col}: set to {value!r}", col, df.loc[m, rid] if rid in df else df.index[m])
             df[col] = df[col].where(~m, value)
     return df
 
@@ -718,7 +692,7 @@ def _derive_at(df: pd.DataFrame, target: str, base: pd.Series, secs: pd.Series, 
         df[target] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]")
     if fill.any():
         df.loc[fill, target] = base[fill] + pd.to_timedelta(secs[fill], unit="s")
-        ctx.record("adjusted", "conversations", why, target, df.loc[fill, S.CONVERSATION_ID])
+        ctx.record(S.ADJUSTED_KEY, "conversations", why, target, df.loc[fill, S.CONVERSATION_ID])
 
 
 def _build_zendesk_support(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
@@ -816,7 +790,7 @@ def _build_freshdesk(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
             c[S.RESOLVED_AT] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")
         fill = c[S.RESOLVED_AT].isna() & closed.notna()
         c.loc[fill, S.RESOLVED_AT] = closed[fill]
-        ctx.record("adjusted", "conversations", "resolved_at from 'Closed time' (no 'Resolved time')", S.RESOLVED_AT,
+        ctx.record(S.ADJUSTED_KEY, "conversations", "resolved_at from 'Closed time' (no 'Resolved time')", S.RESOLVED_AT,
                    c.loc[fill, S.CONVERSATION_ID])
     for bus, at in ((FIRST_RESPONSE_BUSINESS_S, S.FIRST_RESPONSE_AT), (RESOLUTION_BUSINESS_S, S.RESOLVED_AT)):
         if at not in c.columns:
@@ -827,7 +801,7 @@ def _build_freshdesk(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         fill = c[bus].isna() & cal.notna()
         if fill.any():
             c.loc[fill, bus] = cal[fill]
-            ctx.record("adjusted", "conversations", f"{bus} empty: computed from timestamps (calendar time, "
+            ctx.record(S.ADJUSTED_KEY, "conversations", f"{bus} empty: computed from timestamps (calendar time, "
                        "not business hours)", bus, c.loc[fill, S.CONVERSATION_ID])
     ctx.notes.append("Freshdesk 'First response time (in hrs)' / 'Resolution time (in hrs)' are business hours "
                      f"({FIRST_RESPONSE_BUSINESS_S} / {RESOLUTION_BUSINESS_S}); first_response_at / resolved_at "
@@ -904,7 +878,7 @@ def _build_intercom(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
                    "resolved_at = created_at + time_to_last_close_minutes (calendar)")
     if S.STATUS in c.columns:  # an open (reopened) conversation is not resolved, whatever its last close
         open_ = c[S.STATUS].astype("str").str.casefold().isin({"open", "snoozed"}) & c[S.RESOLVED_AT].notna()
-        ctx.record("adjusted", "conversations", "state open/snoozed: last close time not used as resolved_at",
+        ctx.record(S.ADJUSTED_KEY, "conversations", "state open/snoozed: last close time not used as resolved_at",
                    S.RESOLVED_AT, c.loc[open_, S.CONVERSATION_ID])
         c.loc[open_, S.RESOLVED_AT] = pd.NaT
     ctx.notes.append("Intercom statistics.time_to_* exclude office-closed hours (business: "
@@ -973,7 +947,7 @@ def _build_call_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         answered = c[S.ANSWERED].fillna(False).astype(bool)
         c[S.HANDLE_TIME_S] = c[parts].sum(axis=1, min_count=1).where(answered)
         partial = answered & c[parts].isna().any(axis=1) & c[parts].notna().any(axis=1)
-        ctx.record("adjusted", "calls", "handle_time_s with an empty part (talk, hold or after-call work) "
+        ctx.record(S.ADJUSTED_KEY, "calls", "handle_time_s with an empty part (talk, hold or after-call work) "
                    "counted as 0", S.HANDLE_TIME_S, c.loc[partial, S.CALL_ID])
         ctx.notes.append(f"handle_time_s (AHT) = {' + '.join(parts)} (talk + hold + after-call work), answered calls")
     if QUEUE_WAIT_S in c.columns:
@@ -1025,7 +999,7 @@ def _build_call_centre_daily(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.Data
             d[S.ANSWERED_WITHIN] = np.nan
         fill = d[S.ANSWERED_WITHIN].isna() & d[SERVICE_LEVEL_REPORTED].notna()
         d.loc[fill, S.ANSWERED_WITHIN] = d.loc[fill, SERVICE_LEVEL_REPORTED] * d.loc[fill, S.OFFERED]
-        ctx.record("adjusted", "calls_daily", "answered_within = reported service level x offered (no count "
+        ctx.record(S.ADJUSTED_KEY, "calls_daily", "answered_within = reported service level x offered (no count "
                    "in the export; assumes the report's SL is over offered calls)", S.ANSWERED_WITHIN, rid[fill])
     over = (d[S.ANSWERED].fillna(0) + d[S.ABANDONED].fillna(0)) > d[S.OFFERED] + 1e-9
     ctx.problems.add("answered + abandoned", "more than offered", over, rid)
@@ -1061,7 +1035,6 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-@public
 def read_export(
     path: str | Path,
     *,
@@ -1271,7 +1244,6 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     return cards
 
 
-@public
 def reconcile(
     tables: Mapping[str, pd.DataFrame],
     card=None,
@@ -1350,3 +1322,10 @@ def reconcile(
                     m.loc[m["_merge"].eq("left_only"), S.REVIEW_ID])
     S.add_exclusion(res, "review in reviews has no ratings", S.RATING, m.loc[m["_merge"].eq("right_only"), S.REVIEW_ID])
     return res
+
+
+__all__ = ["read_export", "reconcile", "implied_card", "parse_unit", "normalise_header"]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
