@@ -1061,8 +1061,12 @@ def customer_cost_value(
     *,
     cost_per_contact: float,
     value_column: str = S.CUSTOMER_VALUE,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cases per customer against customer value: who costs more than they bring?
+
+    ``customers`` (optional ``customers`` table: ``customer_id, customer_value[, segment]``) adds
+    every customer, those with no contact too (cases 0, cost 0), and supplies their value.
 
     Returns
     -------
@@ -1086,13 +1090,18 @@ def customer_cost_value(
     if isinstance(cost_per_contact, bool) or not isinstance(cost_per_contact, (int, float)) or cost_per_contact < 0:
         raise ParameterError(f"cost_per_contact must be a number >= 0; got {cost_per_contact!r}")
     conv = S.validate(conversations, "conversations")
-    if value_column not in conv.columns:
+    if value_column not in conv.columns and customers is None:
         raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
+    if value_column not in conv.columns:
+        conv = conv.assign(**{value_column: np.nan})
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
     conv = conv.assign(_contacts=contacts.fillna(1.0), _one=1)
     res = conv.groupby(S.CUSTOMER_ID, sort=True).agg(
         **{CASES: ("_one", "sum"), S.CONTACTS: ("_contacts", "sum"), value_column: (value_column, "max")}
     ).reset_index()
+    if customers is not None:  # customers with zero contacts count too (issue 14)
+        from .ops import attach_customers
+        res = attach_customers(res, customers, value_column=value_column, counts=[CASES, S.CONTACTS])
     res[COST] = res[S.CONTACTS] * float(cost_per_contact)
     with np.errstate(invalid="ignore", divide="ignore"):
         res[RATIO] = res[COST] / res[value_column]
