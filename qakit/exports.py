@@ -372,11 +372,14 @@ def _ids(s: pd.Series) -> pd.Series:
 
 
 # --- the readers ---------------------------------------------------------------------------------
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
+
+
 class _Ctx:
     """What one read collects: problems, records, notes, unmapped columns."""
 
-    def __init__(self, preset: str, path: Path, tz: str):
-        self.preset, self.path, self.tz = preset, path, tz
+    def __init__(self, preset: str, path: Path, tz: str, dayfirst: bool | None = None):
+        self.preset, self.path, self.tz, self.dayfirst = preset, path, tz, dayfirst
         self.problems = Problems(f"{path.name} ({preset})")
         self.notes: list[str] = []
         self.records: list[dict] = []
@@ -388,7 +391,48 @@ class _Ctx:
         out = pick(raw, fields, table=table, problems=p, used=used)
         self.problems.extend(p)
         self.unmapped[table] = [str(c) for c in raw.columns if c not in used]
+        for f in fields:
+            if f.unit == "datetime" and f.target in out.columns:
+                out[f.target] = self.dates(out[f.target], f.target)
         return out
+
+    def dates(self, values: pd.Series, column: str) -> pd.Series:
+        """Numeric dates (``01/02/2026``, ``1.2.26``) read day-first or month-first: from
+        ``dayfirst`` when given, else from the data (a first part above 12 means day-first); an
+        undecidable column is an error, never a guess. Other text is left to the validator."""
+        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+            return values
+        t = _text(values)
+        m = t.str.extract(_DMY)
+        hit = m[0].notna()
+        if not hit.any():
+            return values
+        a, b = pd.to_numeric(m[0], errors="coerce"), pd.to_numeric(m[1], errors="coerce")
+        first_big, second_big = bool((a > 12).any()), bool((b > 12).any())
+        dayfirst = self.dayfirst
+        if dayfirst is None:
+            if first_big and second_big:
+                self.problems.add(column, "dates mix day-first and month-first orders", hit & ((a > 12) | (b > 12)), values)
+                return values
+            if not first_big and not second_big:
+                raise ParameterError(
+                    f"{self.path.name}: column {column!r} has dates like {t[hit].iloc[0]!r} whose order (day/month or "
+                    "month/day) the data cannot tell; pass dayfirst=True or dayfirst=False")
+            dayfirst = first_big
+            self.notes.append(f"{column}: dates read {'day' if dayfirst else 'month'}-first (a part above 12 "
+                              "tells which)")
+        parsed = pd.to_datetime(t.where(hit), dayfirst=dayfirst, format="mixed", errors="coerce")
+        bad = hit & parsed.isna()
+        self.problems.add(column, "unparseable date", bad, values)
+        local = parsed.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
+        self.problems.add(column, f"local time that does not exist or is ambiguous in {self.tz} (DST change)",
+                          hit & parsed.notna() & local.isna(), values)
+        res = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+        res[hit] = local[hit].dt.tz_convert("UTC")
+        rest = ~hit & t.notna()
+        if rest.any():  # other spellings in the same column: the validator's reading
+            res[rest] = S.parse_datetimes(t[rest], tz=self.tz, column=column, problems=self.problems)
+        return res
 
     def record(self, kind: str, table: str, reason: str, column: str, ids: Any) -> None:
         ids = tuple(pd.Series(ids, dtype="object").astype("str"))
@@ -904,12 +948,16 @@ CALL_LOG = (
     Field("_time", ("TIME",), "text"),
     Field(S.AGENT_ID, ("AGENT", "AGENT EMAIL", "AGENT NAME", "agent_id"), "id"),
     Field(S.TEAM, ("SKILL", "CAMPAIGN", "QUEUE"), "text"),
-    Field(TALK_TIME_S, ("TALK TIME", "talk_time"), "hms"),
+    Field(TALK_TIME_S, ("TALK TIME", "talk_time", "talk_duration", "AvgTalkDuration"), "hms"),
     Field(HOLD_TIME_S, ("HOLD TIME", "hold_time"), "hms"),
     Field(AFTER_CALL_WORK_S, ("AFTER CALL WORK TIME", "ACW TIME", "wrap_up_time", "ACW"), "hms"),
-    Field(QUEUE_WAIT_S, ("QUEUE WAIT TIME", "queue_time", "SPEED OF ANSWER", "wait_time"), "hms"),
+    Field(QUEUE_WAIT_S, ("QUEUE WAIT TIME", "queue_time", "SPEED OF ANSWER", "speed_of_answer_in_seconds",
+                         "wait_time"), "hms"),
     Field("_abandoned", ("ABANDONED", "abandoned", "is_abandoned"), "bool"),
+    Field("_answered", ("ANSWERED", "answered (Y/N)", "answered"), "bool"),
+    Field(S.RESOLVED, ("RESOLVED", "resolved"), "bool"),
     Field("_disposition", ("DISPOSITION", "CALL RESULT"), "text"),
+    Field("_rating", ("SatisfactionRating", "SATISFACTION", "CSAT", "satisfaction_rating"), "number"),
 )
 
 
@@ -921,9 +969,19 @@ def _build_call_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         if "_date" not in c.columns:
             ctx.problems.add(S.CREATED_AT, "no TIMESTAMP (nor DATE [+ TIME]) column in the call log")
             ctx.problems.raise_if_any()
-        c[S.CREATED_AT] = c["_date"] + (" " + c["_time"] if "_time" in c.columns else "")
+        c[S.CREATED_AT] = ctx.dates(c["_date"] + (" " + c["_time"] if "_time" in c.columns else ""), "DATE + TIME")
     c = c.drop(columns=[x for x in ("_date", "_time") if x in c.columns])
-    if "_abandoned" in c.columns:
+    if "_answered" in c.columns:
+        an = c.pop("_answered")
+        t = an.astype("str").str.strip().str.casefold().where(an.notna())
+        flag = pd.Series(pd.NA, index=c.index, dtype="boolean")
+        flag[t.isin(S._FALSE)] = True
+        flag[t.isin(S._TRUE)] = False
+        ctx.problems.add("ANSWERED", "not a yes/no value", t.notna() & flag.isna(), an)
+        for x in ("_abandoned", "_disposition"):
+            if x in c.columns:
+                c.pop(x)
+    elif "_abandoned" in c.columns:
         ab = c.pop("_abandoned")
         t = ab.astype("str").str.strip().str.casefold().where(ab.notna())
         flag = pd.Series(pd.NA, index=c.index, dtype="boolean")
@@ -949,12 +1007,21 @@ def _build_call_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         partial = answered & c[parts].isna().any(axis=1) & c[parts].notna().any(axis=1)
         ctx.record(S.ADJUSTED_KEY, "calls", "handle_time_s with an empty part (talk, hold or after-call work) "
                    "counted as 0", S.HANDLE_TIME_S, c.loc[partial, S.CALL_ID])
-        ctx.notes.append(f"handle_time_s (AHT) = {' + '.join(parts)} (talk + hold + after-call work), answered calls")
+        gone = [x for x in (TALK_TIME_S, HOLD_TIME_S, AFTER_CALL_WORK_S) if x not in parts]
+        ctx.notes.append(f"handle_time_s (AHT) = {' + '.join(parts)} of answered calls (AHT = talk + hold + "
+                         f"after-call work{'; not in the export: ' + ', '.join(gone) if gone else ''})")
     if QUEUE_WAIT_S in c.columns:
         c[S.SPEED_OF_ANSWER_S] = c[QUEUE_WAIT_S].where(c[S.ANSWERED].fillna(False).astype(bool))
         ctx.notes.append("speed_of_answer_s = QUEUE WAIT TIME of answered calls")
     c[S.CALL_ID] = _ids(c[S.CALL_ID])
-    return {"calls": c}
+    out = {"calls": c}
+    rating = c.pop("_rating") if "_rating" in c.columns else None
+    if rating is not None and rating.notna().any():
+        sv = pd.DataFrame({S.CONVERSATION_ID: c[S.CALL_ID], S.KIND: "csat", S.SCORE: rating,
+                           S.ANSWERED_AT: pd.NaT, S.AGENT_ID: c.get(S.AGENT_ID)})
+        out["surveys"] = sv[rating.notna()].reset_index(drop=True)
+        ctx.notes.append("post-call satisfaction -> csat surveys keyed by call_id (conversation_id = call_id)")
+    return out
 
 
 # call_centre_daily --------------------------------------------------------------------------------
@@ -1045,6 +1112,7 @@ def read_export(
     sheet: int | str = 0,
     table: str | None = None,
     mapping: Mapping[str, str] | None = None,
+    dayfirst: bool | None = None,
 ) -> Export:
     """Read a vendor export into validated contract tables.
 
@@ -1095,6 +1163,9 @@ def read_export(
         Worksheet of an Excel file.
     table, mapping :
         Only for ``preset="generic"``.
+    dayfirst : bool, optional
+        Order of numeric dates such as ``03/04/2026``. Default: told by the data (a first part
+        above 12 means day-first); a file whose dates cannot tell raises and asks for it.
 
     Returns
     -------
@@ -1139,7 +1210,7 @@ def read_export(
         raise ParameterError(f"table= and mapping= are for preset='generic'; preset {preset!r} maps its own columns")
     spec = PRESETS[preset]
     obj = _load(path, sep=sep, encoding=encoding, sheet=sheet)
-    ctx = _Ctx(preset, path, tz)
+    ctx = _Ctx(preset, path, tz, dayfirst)
     ctx.scoring_mode = spec.scoring_mode
     raw_tables = spec.build(obj, ctx)
     ctx.problems.raise_if_any()

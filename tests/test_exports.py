@@ -343,3 +343,38 @@ def test_units_and_headers():
     assert parse_unit(pd.Series([0.8, 0.95]), "percent").tolist() == [0.8, 0.95]
     assert parse_unit(pd.Series(["80", "95"]), "percent").tolist() == [0.8, 0.95]
     assert normalise_header("Ｔｉｃｋｅｔ ID") == "ticket_id"  # full-width letters (NFKC)
+
+
+def test_day_first_dates_told_by_the_data_or_asked(tmp_path):
+    """13/11/2026 can only be day-first; 02/11 and 03/11 alone cannot tell: an error asks for dayfirst."""
+    head = "CALL ID,DATE,TIME,AGENT,ANSWERED,TALK TIME\n"
+    (tmp_path / "a.csv").write_text(head + "c1,02/11/2026,09:00:00,ana,Y,00:01:00\nc2,13/11/2026,10:00:00,bo,N,\n")
+    c = read_export(tmp_path / "a.csv", preset="call_log")["calls"]
+    assert c[S.CREATED_AT].tolist() == [ts("2026-11-02 09:00"), ts("2026-11-13 10:00")]
+    assert c[S.ANSWERED].tolist() == [True, False]
+    (tmp_path / "b.csv").write_text(head + "c1,02/11/2026,09:00:00,ana,Y,00:01:00\nc2,03/11/2026,10:00:00,bo,N,\n")
+    with pytest.raises(ParameterError, match="dayfirst=True or dayfirst=False"):
+        read_export(tmp_path / "b.csv", preset="call_log")
+    c = read_export(tmp_path / "b.csv", preset="call_log", dayfirst=False)["calls"]
+    assert c[S.CREATED_AT].tolist() == [ts("2026-02-11 09:00"), ts("2026-03-11 10:00")]
+    # Berlin wall clock -> UTC; a time skipped by the DST change is an error, not a guess
+    c = read_export(tmp_path / "a.csv", preset="call_log", tz="Europe/Berlin")["calls"]
+    assert c[S.CREATED_AT].iloc[0] == ts("2026-11-02 08:00")
+    (tmp_path / "d.csv").write_text(head + "c1,29/03/2026,02:30:00,ana,Y,00:01:00\n")
+    with pytest.raises(DataValidationError, match="DST"):
+        read_export(tmp_path / "d.csv", preset="call_log", tz="Europe/Berlin")
+
+
+@pytest.mark.realdata
+def test_call_log_reads_the_shared_call_centre_export(shared_data):
+    """The PwC call-centre simulation (DD/MM/YYYY dates, answered Y/N, talk time HH:MM:SS) read by the
+    call_log preset equals qakit.realdata.load_calls, written separately for that file."""
+    from qakit.realdata import load_calls
+
+    t = read_export(shared_data / "call-centre" / "calls.csv", preset="call_log")
+    ref = load_calls(shared_data / "call-centre" / "calls.csv")["calls"]
+    cols = [S.CALL_ID, S.AGENT_ID, S.CREATED_AT, S.ANSWERED, S.SPEED_OF_ANSWER_S, S.HANDLE_TIME_S, S.RESOLVED]
+    a = t["calls"][cols].sort_values(S.CALL_ID).reset_index(drop=True)
+    b = ref[cols].sort_values(S.CALL_ID).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert len(t["calls"]) == 5000
