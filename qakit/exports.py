@@ -473,7 +473,8 @@ ZQA_RATING = (
     Field(S.CONVERSATION_ID, ("conversation.externalId", "conversation.id", "externalTicketId"), "id", True),
     Field(S.AGENT_ID, ("review.reviewee.email", "review.reviewee.id", "reviewee.email", "reviewee.id"), "id", True),
     Field(S.REVIEWER_ID, ("review.reviewer.email", "review.reviewer.id", "reviewer.email", "reviewer.id"), "id", True),
-    Field(S.REVIEWED_AT, ("review.created", "review.updated", "created"), "datetime"),
+    Field(S.REVIEWED_AT, ("review.createdISO", "review.createdAtISO", "review.created", "review.createdAt",
+                            "review.updated", "created"), "datetime"),
     Field(S.CATEGORY, ("categoryName", "categoryId"), "text", True),
     Field(S.RATING, ("score", "rating"), "number", True),
     Field(WEIGHT, ("weight",), "number"),
@@ -486,7 +487,7 @@ ZQA_REVIEW = (
     Field(S.CONVERSATION_ID, ("conversation.externalId", "conversation.id"), "id", True),
     Field(S.AGENT_ID, ("reviewee.email", "reviewee.id"), "id", True),
     Field(S.REVIEWER_ID, ("reviewer.email", "reviewer.id"), "id", True),
-    Field(S.REVIEWED_AT, ("created", "updated"), "datetime"),
+    Field(S.REVIEWED_AT, ("createdISO", "createdAtISO", "created", "createdAt", "updated"), "datetime"),
     Field(S.VENDOR_SCORE, ("score",), "number"),
     Field(S.SCORECARD_VERSION, ("scorecard.name", "scorecard.id", "scorecard"), "text"),
     Field(S.REVIEW_TIME_S, ("reviewTime",), "seconds"),
@@ -513,7 +514,7 @@ ZQA_AUTOQA = (
     Field(S.CONVERSATION_ID, ("externalTicketId",), "id", True),
     Field(S.AGENT_ID, ("revieweeEmail", "revieweeExternalId"), "id", True),
     Field(S.REVIEWED_AT, ("conversationCreatedAt", "createdAt"), "datetime"),
-    Field(S.CATEGORY, ("categoryName", "categoryId"), "text", True),
+    Field(S.CATEGORY, ("categoryName", "ratingCategoryName", "categoryId", "ratingCategoryId"), "text", True),
     Field(S.RATING, ("score", "rating"), "number", True),
 )
 _ACCEPTED = {"accepted", "approved", "partially_accepted", "partially accepted", "resolved_accepted"}
@@ -533,8 +534,9 @@ def _zqa_reviews(convs: list, key: str = "reviews", extra: Mapping[str, Any] | N
 
 
 def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
-    if isinstance(obj, list):
-        obj = {"conversations": obj}
+    if isinstance(obj, list):  # a bare list: conversations, or the AutoQA ratings export
+        first = obj[0] if obj and isinstance(obj[0], Mapping) else {}
+        obj = {"autoqa": obj} if "autoqaReviewId" in first else {"conversations": obj}
     if not isinstance(obj, Mapping):
         raise ParameterError(f"{ctx.path.name}: zendesk_qa expects the export API's JSON (an object "
                              "with 'conversations'); got a table")
@@ -782,6 +784,7 @@ def _build_zendesk_support(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFr
     out["conversations"] = c
     if csat_raw is not None:
         t = csat_raw.astype("str").str.strip().str.casefold().where(csat_raw.notna())
+        t = t.str.replace(r"_with(out)?_comment$", "", regex=True)  # good_with_comment -> good
         score = t.map(ZENDESK_CSAT).astype("float64")
         sent = t.isin({"offered", "good", "bad"})
         other = t.notna() & ~sent & ~t.isin({"unoffered"})
@@ -1128,9 +1131,13 @@ def read_export(
           ``reviews`` -> ``ratings`` (``categoryId``, ``categoryName``, ``score``, ``weight``,
           ``critical``, ``groupName``), ``reviewer``/``reviewee``, ``scorecard``; top-level
           ``disputes``, ``csat``, ``autoqa``, ``calibrationSessions`` when present.
-          https://developer.zendesk.com/documentation/qa/exporting-data/ and
+          https://developer.zendesk.com/documentation/qa/exporting-data/,
+          https://developer.zendesk.com/api-reference/qa/export/ and
           https://pub.klausapp.com/?urls.primaryName=Public+Export+API. Rating ``score`` is read
-          as percent 0-100 (as the review ``score``); AutoQA rows go to ``autoqa_ratings``.
+          as percent 0-100 (as the review ``score``; *not confirmed* by the public docs: run
+          :func:`reconcile`); a critical category below 50% scores the review 0 (Zendesk QA
+          glossary). AutoQA rows (``autoqa`` key, or the AutoQA ratings export as a bare list) go
+          to ``autoqa_ratings``.
         - ``maestroqa``: MaestroQA raw score export / warehouse tables: ``answers`` (``answer_id``,
           ``gradable_id``, ``agent_id``, ``grader_id``, ``answer_type``, ``total_score``,
           ``is_deleted``) and ``question_scores`` (``score``, ``max_score``, ``normalized_score``,
