@@ -179,7 +179,11 @@ def _find(keys: Mapping[str, Any], names: Sequence[str]) -> Any | None:
 def _text(s: pd.Series) -> pd.Series:
     """Stripped text with N/A tokens as missing (``object`` values keep their type elsewhere)."""
     t = s.astype("str").str.strip().where(s.notna())
-    return t.where(~t.str.casefold().isin(NA_TEXT))
+    t = t.where(~t.str.casefold().isin(NA_TEXT))
+    wide = t.notna() & ~t.str.isascii().fillna(True).astype(bool)
+    if wide.any():  # one Unicode form (NFC): "é" typed two ways is one id / category
+        t[wide] = t[wide].map(lambda v: unicodedata.normalize("NFC", v))
+    return t
 
 
 _CLOCK = re.compile(r"^(?P<neg>-)?(?:(?P<d>\d+)\s*(?:d|days?)\s*,?\s*)?(?P<a>\d+):(?P<b>\d{1,2})(?::(?P<c>\d{1,2}(?:\.\d+)?))?$")
@@ -239,12 +243,14 @@ def parse_unit(values: pd.Series, unit: str, *, column: str = "", problems: Prob
         values, unit = _json_key(values, unit), "minutes"
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         num = values.astype("float64")
-        bad = pd.Series(False, index=values.index)
+        bad = pd.Series(np.isinf(num), index=values.index)
+        num = num.where(~bad)
         t = None
     else:
         t = _text(values)
         num = _number(t)
-        bad = t.notna() & num.isna()
+        bad = t.notna() & (num.isna() | np.isinf(num))
+        num = num.where(~bad)
     if unit == "epoch":
         out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         isnum = num.notna()
@@ -823,10 +829,26 @@ FRESHDESK_SURVEY = {"extremely happy": 5.0, "very happy": 5.0, "happy": 4.0, "ne
                     "awesome": 5.0, "just okay": 3.0, "not good": 1.0}
 
 
+#: Freshdesk API numeric codes (tickets API; the CSV export has the labels)
+FRESHDESK_CODES = {
+    S.STATUS: {"2": "Open", "3": "Pending", "4": "Resolved", "5": "Closed"},
+    S.PRIORITY: {"1": "Low", "2": "Medium", "3": "High", "4": "Urgent"},
+    S.CHANNEL: {"1": "Email", "2": "Portal", "3": "Phone", "7": "Chat", "9": "Feedback Widget",
+                "10": "Outbound Email"},
+}
+
+
 def _build_freshdesk(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
     raw = _frame(obj, ("tickets",), ctx.path.name)
     c = ctx.pick(raw, "conversations", FD_TICKET)
     ctx.problems.raise_if_any()
+    for col, codes in FRESHDESK_CODES.items():
+        if col in c.columns:
+            key = c[col].astype("str").str.replace(r"\.0$", "", regex=True)
+            coded = key.isin(codes.keys()) & c[col].notna()
+            if coded.all() or (coded.any() and pd.to_numeric(c[col], errors="coerce").notna().all()):
+                c[col] = key.map(codes).where(coded, c[col])
+                ctx.notes.append(f"{col}: Freshdesk API codes read as labels {codes}")
     c[S.CONVERSATION_ID] = _ids(c[S.CONVERSATION_ID])
     for col in (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT, "_closed_at"):
         if col in c.columns:
@@ -1225,8 +1247,15 @@ def read_export(
     failures = Problems(path.name)
     from .errors import DataValidationError
     for name, df in raw_tables.items():
+        df = df.reset_index(drop=True)
+        spec = S.get_table(name)
+        dup = df.astype("str").duplicated() if len(df) else pd.Series(False, index=df.index)
+        if dup.any():  # the same row twice (an export paged twice, a join fan-out): kept once, itemised
+            ids = df.loc[dup, spec.row_id] if spec.row_id in df.columns else df.index[dup]
+            ctx.record(S.EXCLUDED_KEY, name, "exact duplicate row (kept once)", spec.row_id or "", ids)
+            df = df[~dup].reset_index(drop=True)
         try:
-            v = S.validate(df.reset_index(drop=True), name, tz=tz)
+            v = S.validate(df, name, tz=tz)
         except DataValidationError as e:
             failures.rows.extend(e.failures.to_dict("records"))
             continue

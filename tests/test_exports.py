@@ -378,3 +378,49 @@ def test_call_log_reads_the_shared_call_centre_export(shared_data):
     b = ref[cols].sort_values(S.CALL_ID).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert len(t["calls"]) == 5000
+
+
+def test_duplicates_unicode_and_infinite_values(tmp_path):
+    """An exact duplicate row is kept once and itemised; 'Caf\\u00e9' typed decomposed is one agent;
+    'inf' is not a duration."""
+    raw = pd.read_csv(FIX / "five9_call_log.csv", dtype=str, keep_default_na=False)
+    raw.loc[0, "AGENT"] = "Cafe\u0301 team"
+    raw.loc[2, "AGENT"] = "Caf\u00e9 team"
+    pd.concat([raw, raw.iloc[[1]]]).to_csv(tmp_path / "c.csv", index=False)
+    t = read_export(tmp_path / "c.csv", preset="call_log")
+    assert len(t["calls"]) == 4
+    assert t.excluded["row_ids"].tolist() == [("300000000000002",)]
+    assert t["calls"].loc[[0, 2], S.AGENT_ID].nunique() == 1
+    raw.loc[0, "TALK TIME"] = "inf"
+    raw.to_csv(tmp_path / "i.csv", index=False)
+    with pytest.raises(DataValidationError, match="talk_time_s <- TALK TIME.*'inf'.*300000000000001"):
+        read_export(tmp_path / "i.csv", preset="call_log")
+
+
+def test_freshdesk_api_json_codes(tmp_path):
+    """The tickets API (numeric codes, stats timestamps): status 4 = Resolved, priority 3 = High,
+    source 7 = Chat; first response 10:00 -> 10:45 = 2700 s of calendar time."""
+    import json
+    tickets = [{"id": 11, "requester_id": 900, "responder_id": 5, "source": 7, "priority": 3, "status": 4,
+                "created_at": "2026-11-02T10:00:00Z", "stats": {"first_responded_at": "2026-11-02T10:45:00Z",
+                                                                "resolved_at": "2026-11-02T12:00:00Z"}}]
+    (tmp_path / "t.json").write_text(json.dumps(tickets))
+    c = read_export(tmp_path / "t.json", preset="freshdesk")["conversations"].iloc[0]
+    assert (c[S.STATUS], c[S.PRIORITY], c[S.CHANNEL]) == ("Resolved", "High", "Chat")
+    assert c["first_response_time_business_s"] == 2700 and c[S.RESOLVED_AT] == ts("2026-11-02 12:00")
+
+
+def test_customers_table_through_generic(tmp_path):
+    """A CRM-style customer file read with the generic preset feeds customer_cost_value: the customer
+    with no contact is counted (cases 0)."""
+    from qakit.kpis import customer_cost_value
+
+    (tmp_path / "crm.csv").write_text("Account,ARR,Tier\nx,50,smb\ny,500,smb\nz,1000,ent\n")
+    cu = read_export(tmp_path / "crm.csv", preset="generic", table="customers",
+                     mapping={"Account": "customer_id", "ARR": "customer_value", "Tier": "segment"})["customers"]
+    conv = pd.DataFrame({"conversation_id": ["a", "b"], "customer_id": ["x", "y"], "agent_id": "g",
+                         "channel": "chat", "priority": "low", "status": "solved", "created_at": "2026-01-05",
+                         "first_response_at": None, "resolved_at": None})
+    res = customer_cost_value(conv, cost_per_contact=10, customers=cu).set_index(S.CUSTOMER_ID)
+    assert res["cases"].to_dict() == {"x": 1, "y": 1, "z": 0}
+    assert res["customer_value"].to_dict() == {"x": 50.0, "y": 500.0, "z": 1000.0}
