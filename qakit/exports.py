@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import io as qio
 from . import schema as S
@@ -219,8 +221,38 @@ def _clock_seconds(t: pd.Series, two_part: str) -> pd.Series:
     return out
 
 
+def _arrow_text(t: pd.Series) -> pa.Array:
+    return pa.array(t.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+
+
 def _number(t: pd.Series) -> pd.Series:
-    return pd.to_numeric(t.str.replace(",", "", regex=False), errors="coerce")
+    try:  # a clean numeric column: one Arrow cast (pandas' to_numeric on text is far slower)
+        vals = pc.cast(_arrow_text(t), pa.float64()).to_numpy(zero_copy_only=False)
+        return pd.Series(vals, index=t.index, dtype="float64")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(t.str.replace(",", "", regex=False), errors="coerce")
+
+
+def _hms_fast(t: pd.Series) -> pd.Series | None:
+    """Seconds when every present cell is ``H:MM:SS`` (the usual telephony export), by Arrow kernels;
+    ``None`` otherwise (the caller then reads cell formats one by one)."""
+    present = t.notna()
+    if not present.any():
+        return None
+    parts = pc.split_pattern(_arrow_text(t[present]), ":", max_splits=2)
+    n = pc.list_value_length(parts)
+    if pc.min(n).as_py() != 3 or pc.max(n).as_py() != 3:
+        return None
+    try:
+        hms = pc.cast(pc.list_flatten(parts), pa.float64()).to_numpy(zero_copy_only=False).reshape(-1, 3)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    h, m, sec = hms[:, 0], hms[:, 1], hms[:, 2]
+    if not ((h >= 0).all() and (m >= 0).all() and (m < 60).all() and (sec >= 0).all() and (sec < 60).all()):
+        return None
+    out = pd.Series(np.nan, index=t.index, dtype="float64")
+    out[present] = h * 3600 + m * 60 + sec
+    return out
 
 
 def _json_key(s: pd.Series, key: str) -> pd.Series:
@@ -264,6 +296,9 @@ def parse_unit(values: pd.Series, unit: str, *, column: str = "", problems: Prob
         t = None
     else:
         t = _text(values)
+        fast = _hms_fast(t) if unit in ("hms", "seconds", "minutes", "hours") else None
+        if fast is not None:  # H:MM:SS is a clock duration whatever the column's unit: seconds
+            return fast
         num = _number(t)
         bad = t.notna() & (num.isna() | np.isinf(num))
         num = num.where(~bad)
