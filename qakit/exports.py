@@ -557,6 +557,20 @@ def _fill_required(df: pd.DataFrame, table: str, ctx: _Ctx, defaults: Mapping[st
     return df
 
 
+def _drop_unattributed(df: pd.DataFrame, table: str, ctx: _Ctx) -> pd.DataFrame:
+    """Rating rows whose review names no agent (reviewee) or reviewer cannot be attributed:
+    left out and itemised by review id (an error would stop a whole export over one review)."""
+    miss = pd.Series(False, index=df.index)
+    for col in (S.AGENT_ID, S.REVIEWER_ID):
+        if col in df.columns:
+            m = df[col].isna()
+            if m.any():
+                ctx.record(S.EXCLUDED_KEY, table, f"review without {col}: cannot be attributed", col,
+                           pd.unique(df.loc[m & ~miss, S.REVIEW_ID].astype("str")))
+            miss |= m
+    return df[~miss]
+
+
 def _surveys_from(df: pd.DataFrame, score: pd.Series, kind: str, answered_at: pd.Series | None = None) -> pd.DataFrame:
     keep = score.notna() | score.attrs.get("sent", pd.Series(False, index=score.index))
     out = pd.DataFrame({S.CONVERSATION_ID: df[S.CONVERSATION_ID], S.KIND: kind, S.SCORE: score,
@@ -647,9 +661,9 @@ def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         if rats:
             r = ctx.pick(pd.json_normalize(rats), "ratings", ZQA_RATING)
             r[RATING_MIN], r[RATING_MAX] = 0.0, 100.0
-            out["ratings"] = r
+            out["ratings"] = _drop_unattributed(r, "ratings", ctx)
         if revs:
-            out["reviews"] = ctx.pick(pd.json_normalize(revs), "reviews", ZQA_REVIEW)
+            out["reviews"] = _drop_unattributed(ctx.pick(pd.json_normalize(revs), "reviews", ZQA_REVIEW), "reviews", ctx)
             ctx.notes.append("ratings.rating and reviews.vendor_score are Zendesk QA scores in percent (0-100)")
     d = _frame(obj, ("disputes",), ctx.path.name)
     if d is not None and len(d):
@@ -681,7 +695,7 @@ def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
     if a is not None and len(a):
         aq = ctx.pick(a, "autoqa_ratings", ZQA_AUTOQA)
         aq[S.REVIEWER_ID] = "autoqa"
-        out["autoqa_ratings"] = aq
+        out["autoqa_ratings"] = _drop_unattributed(aq, "autoqa_ratings", ctx)
         ctx.notes.append("AutoQA ratings are in autoqa_ratings, never in ratings: they do not enter IQS")
     sessions = next((obj[k] for k in obj if normalise_header(k) in ("calibrationsessions", "calibration_sessions")), None)
     if sessions:
@@ -693,7 +707,7 @@ def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
             flat = pd.json_normalize(rats)
             cal = ctx.pick(flat, "calibration", ZQA_RATING + (Field(S.SESSION_ID, ("session",), "id"),))
             cal[RATING_MIN], cal[RATING_MAX] = 0.0, 100.0
-            out["calibration"] = cal
+            out["calibration"] = _drop_unattributed(cal, "calibration", ctx)
     if not out:
         raise ParameterError(f"{ctx.path.name}: no conversations/reviews, disputes, csat, autoqa or calibration "
                              f"sessions found; top-level keys: {list(obj)[:20]}")
@@ -702,7 +716,7 @@ def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
 
 # maestroqa -----------------------------------------------------------------------------------------
 MQA_ANSWER = (
-    Field(S.REVIEW_ID, ("answer_id", "Answer ID"), "id", True),
+    Field(S.REVIEW_ID, ("answer_id", "Answer ID", "id"), "id", True),
     Field(S.CONVERSATION_ID, ("gradable_id", "ticket_id", "Ticket ID", "Gradable ID"), "id", True),
     Field(S.AGENT_ID, ("agent_id", "agent_email", "Agent", "Agent Email"), "id", True),
     Field(S.REVIEWER_ID, ("grader_id", "grader_email", "Grader", "Grader Email"), "id", True),
@@ -783,8 +797,9 @@ def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         **{S.RATING: rating, RATING_MIN: 0.0, RATING_MAX: rmax, WEIGHT: 1.0})
     r = r.merge(a[keep_cols], on=S.REVIEW_ID, how="left", validate="many_to_one")
     cal_ids = set(a.loc[is_cal, S.REVIEW_ID])
-    out = {"ratings": r[~r[S.REVIEW_ID].isin(cal_ids)].reset_index(drop=True),
-           "reviews": a.loc[~is_cal, keep_cols + [c for c in (S.VENDOR_SCORE, S.REVIEW_TIME_S) if c in a.columns]]
+    out = {"ratings": _drop_unattributed(r[~r[S.REVIEW_ID].isin(cal_ids)], "ratings", ctx).reset_index(drop=True),
+           "reviews": _drop_unattributed(a.loc[~is_cal, keep_cols + [c for c in (S.VENDOR_SCORE, S.REVIEW_TIME_S)
+                                                                     if c in a.columns]], "reviews", ctx)
            .reset_index(drop=True)}
     if S.VENDOR_SCORE in out["reviews"].columns:
         out["reviews"][S.VENDOR_SCORE] *= 100  # percent parser gives a proportion; reviews hold percent
@@ -797,26 +812,31 @@ def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
 # zendesk_support ---------------------------------------------------------------------------------
 ZS_TICKET = (
     Field(S.CONVERSATION_ID, ("ticket_id", "id"), "id", True),
-    Field(S.CUSTOMER_ID, ("requester_id", "requester.id", "requester_email"), "id"),
-    Field(S.AGENT_ID, ("assignee_id", "assignee.id", "assignee_email"), "id"),
+    Field(S.CUSTOMER_ID, ("requester_id", "requester.id", "requester_email", "Requester"), "id"),
+    Field(S.AGENT_ID, ("assignee_id", "assignee.id", "assignee_email", "Assignee"), "id"),
     Field(S.CHANNEL, ("via.channel", "created_channel", "channel", "via"), "text"),
     Field(S.PRIORITY, ("priority", "ticket_priority"), "text"),
     Field(S.STATUS, ("status", "ticket_status"), "text"),
-    Field(S.TEAM, ("group_id", "group_name", "group.name"), "id"),
+    Field(S.TEAM, ("group_id", "group_name", "group.name", "Group"), "id"),
     Field(S.CREATED_AT, ("created_at", "ticket_created_at"), "datetime", True),
-    Field("_solved_at", ("solved_at", "metric_set.solved_at", "last_solved_at", "first_solved_at"), "datetime"),
+    Field("_solved_at", ("solved_at", "metric_set.solved_at", "last_solved_at", "first_solved_at", "Solved at"),
+          "datetime"),
     Field("_reply_cal", ("reply_time_in_minutes.calendar", "metric_set.reply_time_in_minutes.calendar",
-                         "reply_time_in_minutes", "first_reply_time_calendar_minutes"), "calendar"),
+                         "reply_time_in_minutes", "first_reply_time_calendar_minutes",
+                         "First reply time in minutes"), "calendar"),
     Field("_reply_bus", ("reply_time_in_minutes.business", "metric_set.reply_time_in_minutes.business",
-                         "reply_time_in_minutes", "first_reply_time_business_minutes"), "business"),
+                         "reply_time_in_minutes", "first_reply_time_business_minutes",
+                         "First reply time in minutes within business hours"), "business"),
     Field("_res_cal", ("full_resolution_time_in_minutes.calendar", "metric_set.full_resolution_time_in_minutes.calendar",
-                       "full_resolution_time_in_minutes", "final_resolution_calendar_minutes"), "calendar"),
+                       "full_resolution_time_in_minutes", "final_resolution_calendar_minutes",
+                       "Full resolution time in minutes"), "calendar"),
     Field("_res_bus", ("full_resolution_time_in_minutes.business", "metric_set.full_resolution_time_in_minutes.business",
-                       "full_resolution_time_in_minutes", "full_resolution_business_minutes"), "business"),
+                       "full_resolution_time_in_minutes", "full_resolution_business_minutes",
+                       "Full resolution time in minutes within business hours"), "business"),
     Field(S.AGENT_REPLIES, ("replies", "metric_set.replies", "total_agent_replies", "count_agent_replies"), "number"),
     Field(REOPENS, ("reopens", "metric_set.reopens", "count_reopens"), "number"),
     Field("_csat", ("satisfaction_rating.score", "ticket_satisfaction_score", "satisfaction_score",
-                    "satisfaction_rating"), "text"),
+                    "satisfaction_rating", "Satisfaction Score"), "text"),
     Field("_csat_at", ("satisfaction_rating.updated_at", "satisfaction_rating.created_at",
                        "ticket_satisfaction_rating_updated_at"), "datetime"),
 )
@@ -886,7 +906,7 @@ def _build_zendesk_support(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFr
         t = t.str.replace(r"_with(out)?_comment$", "", regex=True)  # good_with_comment -> good
         score = t.map(ZENDESK_CSAT).astype("float64")
         sent = t.isin({"offered", "good", "bad"})
-        other = t.notna() & ~sent & ~t.isin({"unoffered"})
+        other = t.notna() & ~sent & ~t.isin({"unoffered", "not offered", "not_offered"})
         ctx.record(S.EXCLUDED_KEY, "surveys", "satisfaction rating not good/bad/offered/unoffered", "satisfaction_rating",
                    c.loc[other, S.CONVERSATION_ID])
         score.attrs["sent"] = sent
@@ -1144,18 +1164,20 @@ def _build_call_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
 
 # call_centre_daily --------------------------------------------------------------------------------
 DAILY = (
-    Field(S.DATE, ("Date", "Day", "Report Date", "date"), "datetime", True),
-    Field(S.QUEUE, ("Queue", "Skill", "Split", "Campaign", "Queue Name", "Service"), "text"),
+    Field(S.DATE, ("Date", "Day", "Report Date", "date", "Interval Start", "Period"), "datetime", True),
+    Field(S.QUEUE, ("Queue", "Skill", "Split", "Campaign", "Queue Name", "Service", "Split/Skill"), "text"),
     Field(S.OFFERED, ("Offered", "Calls Offered", "Incoming Calls", "Total Calls", "Inbound Calls",
                       "Calls Received", "re:^(calls_)?offered"), "number", True),
-    Field(S.ANSWERED, ("Answered", "Calls Answered", "Handled", "Calls Handled", "Answered Calls",
+    Field(S.ANSWERED, ("Answered", "Calls Answered", "Handled", "Calls Handled", "Answered Calls", "ACD Calls",
                        "re:^(calls_)?answered$"), "number"),
-    Field(S.ABANDONED, ("Abandoned", "Calls Abandoned", "Abandoned Calls", "re:^(calls_)?abandoned$"), "number"),
+    Field(S.ABANDONED, ("Abandoned", "Calls Abandoned", "Abandoned Calls", "Aban Calls",
+                        "re:^(calls_)?abandoned$"), "number"),
     Field(S.ANSWERED_WITHIN, ("Answered within SL", "Answered Within Threshold", "Calls Answered Within SL",
-                              "re:answered_(with)?in_", "re:within_(sl|threshold|target|\\d+)"), "number"),
-    Field(S.ASA_S, ("ASA", "Average Speed of Answer", "Avg Speed of Answer", "ASA (sec)", "ASA (s)",
+                              "re:^(calls_)?(answered|ans)_(with)?in_"), "number"),
+    Field(S.ASA_S, ("ASA", "Average Speed of Answer", "Avg Speed of Answer", "Avg Speed Ans", "ASA (sec)", "ASA (s)",
                     "re:^(avg_|average_)?speed_of_answer"), "hms"),
-    Field(SERVICE_LEVEL_REPORTED, ("Service Level", "SL", "Service Level %", "SL %", "re:^service_level"), "percent"),
+    Field(SERVICE_LEVEL_REPORTED, ("Service Level", "SL", "Service Level %", "SL %", "% Within Service Level",
+                                   "re:^service_level", "re:^(pct_)?within_(service_level|sl)$"), "percent"),
     Field(ABANDONMENT_REPORTED, ("Abandon Rate", "Abandonment Rate", "Abandon %", "Abandoned %",
                                  "re:^abandon(ment)?_(rate|pct|percent)"), "percent"),
 )

@@ -424,3 +424,41 @@ def test_customers_table_through_generic(tmp_path):
     res = customer_cost_value(conv, cost_per_contact=10, customers=cu).set_index(S.CUSTOMER_ID)
     assert res["cases"].to_dict() == {"x": 1, "y": 1, "z": 0}
     assert res["customer_value"].to_dict() == {"x": 50.0, "y": 500.0, "z": 1000.0}
+
+
+def test_zendesk_qa_review_without_reviewee_is_itemised(tmp_path):
+    """A review whose reviewee is null cannot be attributed: its rows are left out and itemised;
+    the other reviews read as before."""
+    import json
+    data = json.loads((FIX / "zendesk_qa_export.json").read_text())
+    data["conversations"][1]["reviews"][0]["reviewee"] = None  # R3
+    (tmp_path / "z.json").write_text(json.dumps(data))
+    t = read_export(tmp_path / "z.json", preset="zendesk_qa")
+    assert "R3" not in set(t["ratings"][S.REVIEW_ID]) and "R3" not in set(t["reviews"][S.REVIEW_ID])
+    ex = t.excluded
+    assert ("R3",) in ex.loc[ex["table"].eq("ratings"), "row_ids"].tolist()
+    assert reconcile(t).empty
+
+
+def test_daily_report_with_vendor_style_headers(tmp_path):
+    """Avaya-style labels: ACD Calls (answered), Aban Calls, % Within Service Level, Avg Speed Ans; the
+    percentage column is read as SL (never as a count): within = 80% x 100 = 80."""
+    (tmp_path / "d.csv").write_text("Date,Split/Skill,Calls Offered,ACD Calls,Aban Calls,% Within Service Level,"
+                                    "Avg Speed Ans\n2026-11-02,Sales,100,95,5,80%,0:00:12\n")
+    d = read_export(tmp_path / "d.csv", preset="call_centre_daily")["calls_daily"].iloc[0]
+    assert (d[S.QUEUE], d[S.ANSWERED], d[S.ABANDONED], d[S.ANSWERED_WITHIN], d[S.ASA_S]) == ("Sales", 95, 5, 80, 12)
+
+
+def test_zendesk_support_ui_csv_labels(tmp_path):
+    """The Zendesk Support UI CSV export labels: 'First reply time in minutes' 30 -> 09:30;
+    '... within business hours' 20 -> 1200 s; Satisfaction Score 'Good' -> 5."""
+    (tmp_path / "z.csv").write_text(
+        "Id,Requester id,Assignee,Group,Status,Priority,Via,Created at,Solved at,Replies,Reopens,"
+        "First reply time in minutes,First reply time in minutes within business hours,"
+        "Full resolution time in minutes,Full resolution time in minutes within business hours,Satisfaction Score\n"
+        "7,900,Ana,Tier 1,solved,high,Mail,2026-11-02 09:00:00,2026-11-02 15:00:00,2,0,30,20,360,300,Good\n")
+    t = read_export(tmp_path / "z.csv", preset="zendesk_support")
+    c = t["conversations"].iloc[0]
+    assert c[S.FIRST_RESPONSE_AT] == ts("2026-11-02 09:30") and c["first_response_time_business_s"] == 1200
+    assert c[S.CUSTOMER_ID] == "900" and c[S.AGENT_ID] == "Ana" and c[S.CHANNEL] == "Mail"
+    assert t["surveys"][S.SCORE].tolist() == [5.0]
