@@ -735,6 +735,7 @@ MQA_QUESTION = (
     Field("_normalized", ("normalized_score", "Normalized Score"), "number"),
     Field("_is_na", ("is_na", "NA", "N/A", "is_not_applicable"), "bool"),
     Field(SECTION, ("section_name", "section_title", "section_id", "Section"), "text"),
+    Field("_autofail", ("auto_fail", "is_auto_fail", "autofail", "is_autofail", "critical"), "bool"),
 )
 
 
@@ -795,6 +796,9 @@ def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
                              S.SCORECARD_VERSION) if c in a.columns]
     r = q[[S.REVIEW_ID, S.CATEGORY] + ([SECTION] if SECTION in q.columns else [])].assign(
         **{S.RATING: rating, RATING_MIN: 0.0, RATING_MAX: rmax, WEIGHT: 1.0})
+    if "_autofail" in q.columns:  # auto-fail questions: a failed one scores the review 0 (critical)
+        r[CRITICAL] = _truthy(q["_autofail"], q.index)
+        ctx.notes.append("auto-fail questions -> critical categories (below 50% of their points fails the review)")
     r = r.merge(a[keep_cols], on=S.REVIEW_ID, how="left", validate="many_to_one")
     cal_ids = set(a.loc[is_cal, S.REVIEW_ID])
     out = {"ratings": _drop_unattributed(r[~r[S.REVIEW_ID].isin(cal_ids)], "ratings", ctx).reset_index(drop=True),

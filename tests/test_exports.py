@@ -462,3 +462,19 @@ def test_zendesk_support_ui_csv_labels(tmp_path):
     assert c[S.FIRST_RESPONSE_AT] == ts("2026-11-02 09:30") and c["first_response_time_business_s"] == 1200
     assert c[S.CUSTOMER_ID] == "900" and c[S.AGENT_ID] == "Ana" and c[S.CHANNEL] == "Mail"
     assert t["surveys"][S.SCORE].tolist() == [5.0]
+
+
+def test_maestroqa_auto_fail_question(tmp_path):
+    """Greeting marked auto-fail: A2's Greeting 0/1 fails the review -> 0 (export says 0); A1 passes it,
+    5/6 = 83.33 as before."""
+    a = pd.read_csv(FIX / "maestroqa" / "answers.csv", dtype=str)
+    q = pd.read_csv(FIX / "maestroqa" / "question_scores.csv", dtype=str)
+    q["auto_fail"] = (q["question_title"] == "Greeting").map({True: "true", False: "false"})
+    a.loc[a["answer_id"].eq("A2"), "total_score"] = "0"
+    (tmp_path / "m").mkdir()
+    a.to_csv(tmp_path / "m" / "answers.csv", index=False)
+    q.to_csv(tmp_path / "m" / "question_scores.csv", index=False)
+    t = read_export(tmp_path / "m", preset="maestroqa")
+    assert reconcile(t).empty
+    card = implied_card(t["ratings"], mode="points")[0]
+    assert card.critical == {"Greeting": True, "Resolution": False, "Tone": False}
