@@ -24,7 +24,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,6 @@ UNKNOWN = "unknown"
 
 NA_TEXT = {"", "n/a", "na", "-", "--", "null", "none", "nan", "nat"}
 EXPORT_RECORD_COLUMNS = ["table", "reason", "column", "n", "row_ids", S.SOURCE]
-PRESETS_ORDER = ("zendesk_qa", "maestroqa", "zendesk_support", "freshdesk", "intercom", "call_log",
-                 "call_centre_daily", "generic")
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,6 @@ class Preset:
     fields: Mapping[str, tuple[Field, ...]]
     build: Callable[..., dict[str, pd.DataFrame]]
     scoring_mode: str = "weighted"
-    doc: str = ""
 
 
 class Export(dict):
@@ -1217,28 +1214,24 @@ def _build_call_centre_daily(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.Data
     return {"calls_daily": d}
 
 
-def _build_generic(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:  # pragma: no cover - not used
-    raise AssertionError
-
-
-def _src(url: str) -> str:
-    return url
+def _build_generic(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:  # pragma: no cover
+    raise ParameterError("preset='generic' is read by qakit.read_table (read_export handles it)")
 
 
 PRESETS: dict[str, Preset] = {
-    "zendesk_qa": Preset("zendesk_qa", _src("https://developer.zendesk.com/documentation/qa/exporting-data/"),
+    "zendesk_qa": Preset("zendesk_qa", ("https://developer.zendesk.com/documentation/qa/exporting-data/"),
                          {"ratings": ZQA_RATING, "reviews": ZQA_REVIEW, "disputes": ZQA_DISPUTE,
                           "surveys": ZQA_CSAT, "autoqa_ratings": ZQA_AUTOQA}, _build_zendesk_qa),
-    "maestroqa": Preset("maestroqa", _src("https://help.maestroqa.com/en/articles/raw-data-exports"),
+    "maestroqa": Preset("maestroqa", ("https://help.maestroqa.com/en/articles/raw-data-exports"),
                         {"reviews": MQA_ANSWER, "ratings": MQA_QUESTION}, _build_maestroqa, "points"),
     "zendesk_support": Preset(
-        "zendesk_support", _src("https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/"),
+        "zendesk_support", ("https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/"),
         {"conversations": ZS_TICKET}, _build_zendesk_support),
-    "freshdesk": Preset("freshdesk", _src("https://support.freshdesk.com/support/solutions/articles/"
+    "freshdesk": Preset("freshdesk", ("https://support.freshdesk.com/support/solutions/articles/"
                                           "37555-exporting-tickets"), {"conversations": FD_TICKET}, _build_freshdesk),
-    "intercom": Preset("intercom", _src("https://developers.intercom.com/docs/references/rest-api/api.intercom.io/"
+    "intercom": Preset("intercom", ("https://developers.intercom.com/docs/references/rest-api/api.intercom.io/"
                                         "conversations/conversation"), {"conversations": IC_CONV}, _build_intercom),
-    "call_log": Preset("call_log", _src("https://documentation.five9.com/ (Call Log report)"),
+    "call_log": Preset("call_log", ("https://documentation.five9.com/ (Call Log report)"),
                        {"calls": CALL_LOG}, _build_call_log),
     "call_centre_daily": Preset("call_centre_daily", "(generic daily ACD report)", {"calls_daily": DAILY},
                                 _build_call_centre_daily),

@@ -197,3 +197,29 @@ def test_customer_cost_value_counts_customers_without_contacts():
     assert S.exclusions(res.reset_index())["row_ids"].tolist()[-1] == ("w",)
     with pytest.raises(ParameterError, match="customer_value"):
         customer_cost_value(conv, cost_per_contact=20)
+
+
+def test_ops_bad_input(klaus):
+    with pytest.raises(ParameterError, match="level"):
+        dispute_rate(klaus["reviews"], klaus["disputes"], level=95)
+    with pytest.raises(ParameterError, match="team"):
+        dispute_rate(klaus["reviews"], klaus["disputes"], by="team")
+    with pytest.raises(ParameterError, match="sd= or a score column"):
+        review_coverage(klaus["reviews"].drop(columns=["vendor_score"]))
+    with pytest.raises(ParameterError, match="min_n"):
+        reviewer_strictness(klaus["reviews"], min_n=-1)
+    with pytest.raises(ParameterError, match="period must be one of"):
+        calls_daily_kpis(read_export(FIX / "call_centre_daily.csv", preset="call_centre_daily")["calls_daily"],
+                         period="fortnight")
+
+
+def test_ops_on_one_row_and_empty_groups(klaus):
+    """One review: coverage 1 of 5 with no half-width (n < 2); strictness has nobody to compare with
+    (empty result, the review itemised); a dispute-free table gives rate 0."""
+    one = klaus["reviews"].iloc[[0]]
+    cov = review_coverage(one, sd=10)
+    assert cov["n"].tolist() == [1] and np.isnan(cov["half_width"].iloc[0])
+    st = reviewer_strictness(one, min_n=0)
+    assert st.empty and S.exclusions(st)["row_ids"].tolist() == [("R1",)]
+    none = klaus["disputes"].iloc[:0]
+    assert dispute_rate(klaus["reviews"], none, min_n=0)["dispute_rate"].tolist() == [0.0, 0.0]
