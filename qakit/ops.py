@@ -317,6 +317,7 @@ def iqs_after_disputes(
     before = pd.to_numeric(s[col], errors="coerce")
     s = s.assign(_b=before, _a=new.fillna(before), _chg=new.notna() & before.notna())
     unscored = s["_b"].isna()
+    unscored_ids = s.loc[unscored, S.REVIEW_ID]
     s = s[~unscored]
     s = s.assign(_d=s["_a"] - s["_b"], _one=1)
     agg = dict(**{S.N: ("_one", "sum"), N_CHANGED: ("_chg", "sum"), IQS_BEFORE: ("_b", "mean"),
@@ -330,8 +331,7 @@ def iqs_after_disputes(
     g[S.N], g[N_CHANGED] = g[S.N].astype("int64"), g[N_CHANGED].astype("int64")
     res = g[keys + [S.N, N_CHANGED, IQS_BEFORE, IQS_AFTER, CHANGE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
     S.add_exclusion(res, "accepted dispute without score_after: its change is unknown", S.SCORE_AFTER, key[no_after])
-    S.add_exclusion(res, "review without a score", col, scores.loc[unscored.to_numpy(), S.REVIEW_ID]
-                    if len(unscored) == len(scores) else s.index[:0])
+    S.add_exclusion(res, "review without a score", col, unscored_ids)
     return res
 
 
