@@ -102,8 +102,9 @@ def test_reconcile_tolerance_and_one_sided_scores():
     extra = rv.iloc[[0]].assign(**{S.REVIEW_ID: "R9"})
     res = reconcile({"ratings": t["ratings"], "reviews": pd.concat([rv, extra])})
     assert res[S.REVIEW_ID].tolist() == ["R4"] and np.isnan(res["difference"].iloc[0])
-    ex = S.exclusions(res)
-    assert ex["row_ids"].tolist() == [("R9",)]
+    ex = S.exclusions(res).set_index("reason")["row_ids"]
+    assert ex["review in reviews has no ratings"] == ("R9",)
+    assert ex["all categories N/A: review not scored"] == ("R4",)  # carried from score_reviews
     with pytest.raises(ParameterError, match="tolerance"):
         reconcile(t, tolerance=-1)
     with pytest.raises(ParameterError, match="'reviews'"):
