@@ -129,6 +129,25 @@ class Export(dict):
     def adjusted(self) -> pd.DataFrame:
         return self._collect(S.ADJUSTED_KEY)
 
+    def write(self, folder: str | Path) -> list[Path]:
+        """Write every table as ``<folder>/<name>.parquet`` (and, when the export implies one card,
+        ``scorecard.yaml``) -- the folder layout ``qakit report -p dataset <folder>`` reads.
+
+        Exports of several tools can be written to one folder (a QA tool's ratings next to a
+        helpdesk's conversations); a table of the same name is replaced. Returns the paths written.
+        """
+        from .io import write_table
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [write_table(df, folder / f"{name}.parquet") for name, df in self.items()]
+        if "ratings" in self:
+            cards = implied_card(self["ratings"], mode=self.scoring_mode)
+            if len(cards) == 1:
+                written.append(folder / "scorecard.yaml")
+                cards[0].to_yaml(folder / "scorecard.yaml")
+        return written
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)} rows" for k, v in self.items())
         return f"Export(preset={self.preset!r}, {{{parts}}})"

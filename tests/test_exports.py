@@ -479,3 +479,23 @@ def test_maestroqa_auto_fail_question(tmp_path):
     assert reconcile(t).empty
     card = implied_card(t["ratings"], mode="points")[0]
     assert card.critical == {"Greeting": True, "Resolution": False, "Tone": False}
+
+
+def test_write_gives_the_report_folder(tmp_path):
+    """A QA export written next to the helpdesk's conversations is what the report loads: the card
+    implied by the export (written as scorecard.yaml) scores R1 = 75 and R3 = 90 as Zendesk QA did."""
+    from qakit.sections import load_report_data
+
+    t = read_export(FIX / "zendesk_qa_export.json", preset="zendesk_qa")
+    paths = t.write(tmp_path)
+    assert {p.name for p in paths} >= {"ratings.parquet", "reviews.parquet", "disputes.parquet", "scorecard.yaml"}
+    conv = pd.DataFrame({"conversation_id": ["T1", "T2", "T3"], "customer_id": ["u1", "u2", "u3"],
+                         "agent_id": ["ana@example.com", "bo@example.com", "bo@example.com"], "channel": "email",
+                         "priority": "normal", "created_at": "2026-11-01 08:00", "first_response_at": None,
+                         "resolved_at": None, "status": "open"})
+    conv.to_parquet(tmp_path / "conversations.parquet")
+    data = load_report_data(dataset=str(tmp_path))
+    s = score_reviews(data.ratings, data.card).set_index(S.REVIEW_ID)[S.IQS]
+    assert s[["R1", "R2", "R3"]].tolist() == pytest.approx([75, 0, 90])
+    back = read_table(tmp_path / "disputes.parquet", "disputes")
+    assert back[S.DISPUTE_ID].tolist() == ["D1", "D2", "D3"]
