@@ -499,3 +499,30 @@ def test_write_gives_the_report_folder(tmp_path):
     assert s[["R1", "R2", "R3"]].tolist() == pytest.approx([75, 0, 90])
     back = read_table(tmp_path / "disputes.parquet", "disputes")
     assert back[S.DISPUTE_ID].tolist() == ["D1", "D2", "D3"]
+
+
+CSV_FIXTURES = [("zendesk__ticket_metrics.csv", "zendesk_support"), ("freshdesk_tickets.csv", "freshdesk"),
+                ("intercom__conversation_metrics.csv", "intercom"), ("five9_call_log.csv", "call_log"),
+                ("call_centre_daily.csv", "call_centre_daily")]
+
+
+@pytest.mark.parametrize("name,preset", CSV_FIXTURES)
+def test_csv_presets_ignore_header_case_order_and_extra_columns(tmp_path, name, preset):
+    """The same export with upper-case headers, columns reversed, an extra column and a BOM reads into
+    the same tables; as .xlsx (text cells) too."""
+    base = read_export(FIX / name, preset=preset)
+    raw = pd.read_csv(FIX / name, dtype=str, keep_default_na=False)
+    raw = raw.assign(**{"Some Custom Field": "x"})
+    raw.columns = [c.upper() for c in raw.columns]
+    raw = raw[list(reversed(raw.columns))]
+    raw.to_csv(tmp_path / name, index=False, encoding="utf-8-sig")
+    other = read_export(tmp_path / name, preset=preset)
+    assert set(other) == set(base)
+    for k in base:
+        cols = list(base[k].columns)
+        pd.testing.assert_frame_equal(other[k][cols], base[k][cols])
+    rows = [list(raw.columns)] + [[v if v != "" else None for v in r] for r in raw.itertuples(index=False)]
+    x = read_export(write_xlsx(tmp_path / (name + ".xlsx"), rows), preset=preset)
+    for k in base:
+        cols = list(base[k].columns)
+        pd.testing.assert_frame_equal(x[k][cols], base[k][cols])
