@@ -416,6 +416,23 @@ def _load(path: Path, *, sep: str | None, encoding: str | None, sheet: Any) -> A
     return df
 
 
+#: list-valued keys of paged API responses (several pages saved as one JSON list / JSON lines)
+PAGE_KEYS = {"conversations", "tickets", "ticket_metrics", "disputes", "csat", "autoqa", "calibrationsessions",
+             "calibration_sessions", "satisfaction_ratings", "data", "results"}
+
+
+def _merge_pages(obj: Any) -> Any:
+    """Pages of an API response saved together (``[{"conversations": [...]}, {...}]``) -> one page."""
+    if not (isinstance(obj, list) and obj and all(isinstance(p, Mapping) for p in obj)):
+        return obj
+    if any("id" in p or "externalId" in p for p in obj):
+        return obj  # records, not pages
+    keys = {k for p in obj for k, v in p.items() if isinstance(v, list) and normalise_header(k) in PAGE_KEYS}
+    if not keys:
+        return obj
+    return {k: [x for p in obj for x in (p.get(k) or [])] for k in keys}
+
+
 def _frame(obj: Any, keys: Sequence[str], what: str) -> pd.DataFrame | None:
     """A flat frame from a loaded object: a table, a JSON list, or a list under one of ``keys``."""
     if isinstance(obj, pd.DataFrame):
@@ -1372,7 +1389,7 @@ def read_export(
     obj = _load(path, sep=sep, encoding=encoding, sheet=sheet)
     ctx = _Ctx(preset, path, tz, dayfirst)
     ctx.scoring_mode = spec.scoring_mode
-    raw_tables = spec.build(obj, ctx)
+    raw_tables = spec.build(_merge_pages(obj), ctx)
     ctx.problems.raise_if_any()
     out: dict[str, pd.DataFrame] = {}
     failures = Problems(path.name)

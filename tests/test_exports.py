@@ -526,3 +526,15 @@ def test_csv_presets_ignore_header_case_order_and_extra_columns(tmp_path, name, 
     for k in base:
         cols = list(base[k].columns)
         pd.testing.assert_frame_equal(x[k][cols], base[k][cols])
+
+
+def test_json_pages_saved_together(tmp_path):
+    """Two API pages saved as JSON lines read like one response."""
+    import json
+    data = json.loads((FIX / "zendesk_qa_export.json").read_text())
+    pages = [{"conversations": data["conversations"][:2], "pagination": {"page": 1}},
+             {"conversations": data["conversations"][2:], "disputes": data["disputes"], "pagination": {"page": 2}}]
+    (tmp_path / "p.jsonl").write_text("\n".join(json.dumps(p) for p in pages))
+    t = read_export(tmp_path / "p.jsonl", preset="zendesk_qa")
+    assert set(t["reviews"][S.REVIEW_ID]) == {"R1", "R2", "R3", "R4"} and len(t["disputes"]) == 3
+    assert reconcile(t).empty
