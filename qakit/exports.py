@@ -810,6 +810,15 @@ def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
     if "_points" in q.columns and "_max" in q.columns and q["_max"].notna().all():
         rating, rmax, mode = q["_points"], q["_max"], "points"
         ctx.notes.append("ratings.rating = question points earned (score) out of max points; card mode 'points'")
+    elif "_points" in q.columns and "_normalized" in q.columns and q["_normalized"].gt(0).any():
+        norm = q["_normalized"] / (100.0 if q["_normalized"].max(skipna=True) > 1 else 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            implied = (q["_points"] / norm).where(norm > 0)
+        per_cat = implied.groupby(q[S.CATEGORY]).median()
+        rmax = q[S.CATEGORY].map(per_cat).fillna(q["_points"].groupby(q[S.CATEGORY]).transform("max"))
+        rating, mode = q["_points"], "points"
+        ctx.notes.append("ratings.rating = question points; max points = points / normalized_score (no max "
+                         "column in the export); card mode 'points'")
     elif "_normalized" in q.columns:
         rating = q["_normalized"]
         rmax = pd.Series(1.0 if rating.max(skipna=True) <= 1 else 100.0, index=q.index)

@@ -538,3 +538,17 @@ def test_json_pages_saved_together(tmp_path):
     t = read_export(tmp_path / "p.jsonl", preset="zendesk_qa")
     assert set(t["reviews"][S.REVIEW_ID]) == {"R1", "R2", "R3", "R4"} and len(t["disputes"]) == 3
     assert reconcile(t).empty
+
+
+def test_maestroqa_without_max_points(tmp_path):
+    """No max_score column: max points = score / normalized_score (2 / 0.666667 = 3 for Resolution),
+    so the points card still reproduces total_score."""
+    (tmp_path / "m").mkdir()
+    pd.read_csv(FIX / "maestroqa" / "answers.csv", dtype=str).to_csv(tmp_path / "m" / "answers.csv", index=False)
+    q = pd.read_csv(FIX / "maestroqa" / "question_scores.csv", dtype=str).drop(columns=["max_score"])
+    q.to_csv(tmp_path / "m" / "question_scores.csv", index=False)
+    t = read_export(tmp_path / "m", preset="maestroqa")
+    assert t.scoring_mode == "points"
+    rmax = t["ratings"].groupby(S.CATEGORY)["rating_max"].first()
+    assert rmax.to_dict() == pytest.approx({"Greeting": 1, "Resolution": 3, "Tone": 2}, rel=1e-5)
+    assert reconcile(t).empty
