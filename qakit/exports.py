@@ -246,7 +246,15 @@ def _number(t: pd.Series) -> pd.Series:
         vals = pc.cast(_arrow_text(t), pa.float64()).to_numpy(zero_copy_only=False)
         return pd.Series(vals, index=t.index, dtype="float64")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pd.to_numeric(t.str.replace(",", "", regex=False), errors="coerce")
+        pass
+    u = t.str.replace(r"\s", "", regex=True)
+    thousands = u.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", na=False)  # 1,234,567.5
+    euro = u.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+,\d+", na=False)  # 1.234,5
+    decimal_comma = u.str.fullmatch(r"[-+]?\d+,\d+", na=False) & ~thousands  # 85,3
+    u = u.where(~thousands, u.str.replace(",", "", regex=False))
+    u = u.where(~euro, u.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    u = u.where(~decimal_comma, u.str.replace(",", ".", regex=False))
+    return pd.to_numeric(u, errors="coerce")
 
 
 def _hms_fast(t: pd.Series) -> pd.Series | None:

@@ -552,3 +552,13 @@ def test_maestroqa_without_max_points(tmp_path):
     rmax = t["ratings"].groupby(S.CATEGORY)["rating_max"].first()
     assert rmax.to_dict() == pytest.approx({"Greeting": 1, "Resolution": 3, "Tone": 2}, rel=1e-5)
     assert reconcile(t).empty
+
+
+def test_number_spellings():
+    """1,234 and 1,234.5 are thousands (US style); 85,3 and 1.234,5 are decimal commas; 12 345 has a
+    thin space; 'abc' is refused."""
+    p = __import__("qakit.errors", fromlist=["Problems"]).Problems("t")
+    got = parse_unit(pd.Series(["1,234", "1,234.5", "85,3", "1.234,5", "12 345", "abc"]), "number", column="x", problems=p)
+    assert got.tolist()[:5] == [1234, 1234.5, 85.3, 1234.5, 12345] and np.isnan(got.iloc[5])
+    assert p.frame()["failing_values"].tolist() == [["abc"]]
+    assert parse_unit(pd.Series(["85,3%"]), "percent").tolist() == pytest.approx([0.853])
