@@ -1057,7 +1057,7 @@ def cost_per_contact(
 
 
 def customer_cost_value(
-    conversations: pd.DataFrame,
+    conversations: pd.DataFrame | None,
     *,
     cost_per_contact: float,
     value_column: str = S.CUSTOMER_VALUE,
@@ -1065,8 +1065,10 @@ def customer_cost_value(
 ) -> pd.DataFrame:
     """Cases per customer against customer value: who costs more than they bring?
 
-    ``customers`` (optional ``customers`` table: ``customer_id, customer_value[, segment]``) adds
-    every customer, those with no contact too (cases 0, cost 0), and supplies their value.
+    ``customers`` (optional ``customers`` table: ``customer_id, customer_value[, segment,
+    contacts]``) adds every customer, those with no contact too (cases 0, cost 0), and supplies
+    their value; a CRM file's own ``contacts`` count is used for customers without conversation
+    rows (``conversations=None``: counts only).
 
     Returns
     -------
@@ -1089,7 +1091,10 @@ def customer_cost_value(
     """
     if isinstance(cost_per_contact, bool) or not isinstance(cost_per_contact, (int, float)) or cost_per_contact < 0:
         raise ParameterError(f"cost_per_contact must be a number >= 0; got {cost_per_contact!r}")
-    conv = S.validate(conversations, "conversations")
+    if conversations is None and (customers is None or S.CONTACTS not in customers.columns):
+        raise ParameterError("customer_cost_value needs conversations, or customers= with a 'contacts' column")
+    conv = (S.validate(conversations, "conversations") if conversations is not None
+            else pd.DataFrame({S.CUSTOMER_ID: pd.Series(dtype="str")}))  # CRM counts only (issue 14)
     if value_column not in conv.columns and customers is None:
         raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
     if value_column not in conv.columns:

@@ -600,15 +600,18 @@ def calls_daily_kpis(
 def attach_customers(per_customer: pd.DataFrame, customers: pd.DataFrame, *, value_column: str,
                      counts: Sequence[str]) -> pd.DataFrame:
     """Add every customer of ``customers`` to a per-customer table (``counts`` columns 0 for those
-    with no contact) and take values from ``customers`` (used by
-    :func:`qakit.kpis.customer_cost_value`)."""
+    with no conversation row, or the customers table's own ``contacts`` count when it has one) and
+    take values from ``customers`` (used by :func:`qakit.kpis.customer_cost_value`)."""
     cu = S.validate(customers, "customers")
     cu = cu.drop_duplicates(S.CUSTOMER_ID)
     src = S.CUSTOMER_VALUE
     m = per_customer.merge(cu[[S.CUSTOMER_ID, src] + ([S.SEGMENT] if S.SEGMENT in cu.columns else [])]
                            .rename(columns={src: "_cv"}), on=S.CUSTOMER_ID, how="outer", indicator=True)
-    for c in counts:
-        m[c] = m[c].fillna(0)
+    only_crm = m["_merge"].eq("right_only")
+    crm_contacts = (m[S.CUSTOMER_ID].map(dict(zip(cu[S.CUSTOMER_ID], cu[S.CONTACTS])))
+                    if S.CONTACTS in cu.columns else pd.Series(np.nan, index=m.index))
+    for c in counts:  # no conversation row: the CRM's own contact count (each contact a case), else 0
+        m[c] = m[c].where(~only_crm, crm_contacts).fillna(0)
     if value_column in m.columns:
         m[value_column] = m["_cv"].where(m["_merge"].ne("left_only"), m[value_column])
     else:

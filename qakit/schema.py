@@ -300,6 +300,7 @@ CUSTOMERS = Table(
         Column(CUSTOMER_ID, "id"),
         Column(CUSTOMER_VALUE, "float", nullable=True),
         Column(SEGMENT, "str", required=False, nullable=True),
+        Column(CONTACTS, "float", required=False, nullable=True, min=0),
     ),
     unique=(CUSTOMER_ID,),
     row_id=CUSTOMER_ID,

@@ -223,3 +223,15 @@ def test_ops_on_one_row_and_empty_groups(klaus):
     assert st.empty and S.exclusions(st)["row_ids"].tolist() == [("R1",)]
     none = klaus["disputes"].iloc[:0]
     assert dispute_rate(klaus["reviews"], none, min_n=0)["dispute_rate"].tolist() == [0.0, 0.0]
+
+
+def test_customer_cost_value_from_crm_counts_only():
+    """A CRM file with per-customer ticket counts and no ticket rows: x 3 contacts x 20 = 60 > 50;
+    z 0 contacts -> cost 0 (the customers a conversations-only view would miss)."""
+    cu = pd.DataFrame({"customer_id": ["x", "y", "z"], "customer_value": [50.0, 500, 1000], "contacts": [3, 1, 0]})
+    res = customer_cost_value(None, cost_per_contact=20, customers=cu).set_index(S.CUSTOMER_ID)
+    assert res["contacts"].to_dict() == {"x": 3, "y": 1, "z": 0}
+    assert res["cost"].to_dict() == {"x": 60.0, "y": 20.0, "z": 0.0}
+    assert res["costs_more_than_value"].to_dict() == {"x": True, "y": False, "z": False}
+    with pytest.raises(ParameterError, match="'contacts' column"):
+        customer_cost_value(None, cost_per_contact=20, customers=cu.drop(columns=["contacts"]))
