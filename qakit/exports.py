@@ -15,7 +15,11 @@ Units: ``hms`` (``HH:MM:SS``, ``MM:SS``, ``1 day 02:00:00`` or plain seconds), `
 columns or JSON text, in minutes), ``percent`` (``"85.3%"`` or 85.3 -> 0.853; plain numbers all
 <= 1 are read as proportions), ``epoch`` (Unix seconds or timestamp text), ``number``, ``text``.
 N/A tokens (empty, ``N/A``, ``NA``, ``-``, ``null``, ``None``, ``--``) are missing values.
-Durations come out in seconds (``*_s`` columns).
+Durations come out in seconds (``*_s`` columns). Numbers: ``1,234`` / ``1,234.5`` are thousands
+(US style), ``85,3`` and ``1.234,5`` decimal commas; ``inf`` is refused. Numeric dates are read
+day-first or month-first as the data shows (else ``dayfirst=`` is asked for); text is NFC; an
+exact duplicate row is kept once and itemised; API pages saved together are one response.
+``Export.write(folder)`` saves the tables (and the card the export implies) for the report.
 """
 
 from __future__ import annotations
