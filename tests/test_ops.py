@@ -235,3 +235,27 @@ def test_customer_cost_value_from_crm_counts_only():
     assert res["costs_more_than_value"].to_dict() == {"x": True, "y": False, "z": False}
     with pytest.raises(ParameterError, match="'contacts' column"):
         customer_cost_value(None, cost_per_contact=20, customers=cu.drop(columns=["contacts"]))
+
+
+@pytest.mark.realdata
+def test_reviewer_strictness_on_the_fed_annotations(shared_data):
+    """FED: 5 annotator positions rate 'Overall' (0-4) for items of 3 systems. The leave-one-out
+    strictness equals a plain loop over the reviews (each review minus the mean of the other
+    annotators' ratings of the same system)."""
+    from qakit.realdata import load_fed
+
+    fed = load_fed(shared_data / "fed-dialog-quality" / "fed_data.json")
+    ov = fed[fed[S.CATEGORY].eq("Overall")].assign(iqs=lambda d: d[S.RATING] * 25)
+    ov = ov[[S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, "iqs"]]
+    res = reviewer_strictness(ov, min_n=0).set_index(S.REVIEWER_ID)
+    v = ov.dropna(subset=["iqs"])
+    expected = {}
+    for q, mine in v.groupby(S.REVIEWER_ID):
+        devs = []
+        for row in mine.itertuples(index=False):
+            others = v[(v[S.AGENT_ID] == row.agent_id) & (v[S.REVIEWER_ID] != q)]["iqs"]
+            if len(others):
+                devs.append(row.iqs - others.mean())
+        expected[q] = (len(devs), float(np.mean(devs)))
+    for q, (n, mean) in expected.items():
+        assert res.loc[q, "n"] == n and res.loc[q, "strictness"] == pytest.approx(mean)
