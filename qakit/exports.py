@@ -1334,7 +1334,9 @@ def read_export(
           ``is_deleted``) and ``question_scores`` (``score``, ``max_score``, ``normalized_score``,
           ``is_na``); one flat file with both works too. https://help.maestroqa.com/ (raw data
           exports); ``is_deleted`` rows dropped and itemised; calibration/benchmark answers go to
-          ``calibration``.
+          ``calibration``; auto-fail questions are critical; without a max-points column the max is
+          ``score / normalized_score``. The warehouse column names are from memory of MaestroQA's
+          docs, not checked against a live export: run :func:`reconcile`.
         - ``zendesk_support``: ticket metrics API (``reply_time_in_minutes: {calendar, business}``,
           ``full_resolution_time_in_minutes``, ``replies``, ``reopens``, ``solved_at``) with or
           without side-loaded ``tickets``, or dbt_zendesk ``zendesk__ticket_metrics``;
@@ -1349,7 +1351,9 @@ def read_export(
           https://github.com/fivetran/dbt_intercom.
         - ``call_log``: per-call telephony log (Five9 Call Log report: ``CALL ID``, ``TIMESTAMP``,
           ``AGENT``, ``TALK TIME``, ``HOLD TIME``, ``AFTER CALL WORK TIME``, ``QUEUE WAIT TIME``,
-          ``ABANDONED``; durations ``HH:MM:SS``). AHT = talk + hold + after-call work.
+          ``ABANDONED``; durations ``HH:MM:SS``); also logs with ``DATE`` + ``TIME``, an
+          ``answered (Y/N)`` flag and post-call satisfaction (-> ``surveys`` keyed by call id).
+          AHT = talk + hold + after-call work (the parts the log has, stated in ``notes``).
         - ``call_centre_daily``: daily ACD aggregates (date, queue, offered, answered, abandoned,
           answered within threshold, ASA, service level as percent text) -> ``calls_daily``.
         - ``generic``: :func:`qakit.read_table` with ``table=`` and ``mapping=``, unchanged.
