@@ -1464,7 +1464,7 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
         A ``ratings`` table from :func:`read_export`; optional columns ``weight`` (default 1),
         ``critical`` (default False), ``rating_min`` / ``rating_max`` (the scale's ends, e.g. 0 and
         100 for Zendesk QA percent scores, 0 and max points for MaestroQA).
-    mode : {"weighted", "points", "sum_over_max"}, default="weighted"
+    mode : {"weighted", "points", "mean_over_max"}, default="weighted"
         The QA tool's scoring mode (``Export.scoring_mode``).
 
     Returns
@@ -1490,7 +1490,7 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     from .errors import ScorecardError
     from .scorecard import Category, Scorecard
 
-    check_choice("mode", mode, ("weighted", "points", "sum_over_max"))
+    check_choice("mode", mode, ("weighted", "points", "mean_over_max"))
     r = ratings
     for col in (S.CATEGORY, S.RATING):
         if col not in r.columns:
