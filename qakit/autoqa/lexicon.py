@@ -188,7 +188,10 @@ def spelling(messages: pd.DataFrame, *, roles=("agent",), assume_language: str |
     supported = long[S.LANGUAGE].isin(_SPELL_LANG).to_numpy()
     for lg in pd.unique(long.loc[supported, S.LANGUAGE]):
         m = (long[S.LANGUAGE] == lg).to_numpy()
-        unknown[m] = ~long.loc[m, "w"].isin(_dictionary(lg)).to_numpy()
+        codes, uniq = pd.factorize(long.loc[m, "w"])  # one set look-up per distinct word
+        words_known = _dictionary(lg)
+        known = np.fromiter((u in words_known for u in uniq), dtype=bool, count=len(uniq))
+        unknown[m] = ~known[codes]
     long = long.assign(_u=unknown, _s=supported)
     out = long.groupby([S.CONVERSATION_ID, S.LANGUAGE], sort=False).agg(
         n_words_checked=("_s", "size"), n_unknown_words=("_u", "sum"), _s=("_s", "first")).reset_index()
