@@ -7,6 +7,8 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import schema as S
 
@@ -50,6 +52,16 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
 
 
+def normalise_arrow(text: pa.Array) -> pa.Array:
+    """:func:`normalise` over an Arrow string array (C++ kernels; ASCII-only arrays untouched)."""
+    if len(text) == 0 or pc.all(pc.string_is_ascii(text)).as_py():
+        return text
+    text = pc.utf8_normalize(text, form="NFC")
+    for chars, to in (("[\u2019\u2018\u02bc\u00b4]", "'"), ("[\u201c\u201d]", '"'), ("\u00a0", " ")):
+        text = pc.replace_substring_regex(text, chars, to)
+    return text
+
+
 def prepare(messages: pd.DataFrame, *, tz: str = "UTC") -> pd.DataFrame:
     """Validate ``messages`` (the messages contract, lazily) and order them within conversations.
 
@@ -67,11 +79,10 @@ def prepare(messages: pd.DataFrame, *, tz: str = "UTC") -> pd.DataFrame:
         keys.append(S.POSITION)
     keys += [S.SENT_AT, "_row"]
     msg = msg.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
-    text = msg[S.TEXT].fillna("")
-    if len(text) and not text.map(str.isascii).all():
-        text = text.map(normalise)
-    msg[S.TEXT] = text.astype("str")
-    msg[N_WORDS] = msg[S.TEXT].str.count(r"\S+").astype("int64")
+    text = pc.fill_null(pa.array(msg[S.TEXT], type=pa.large_string(), from_pandas=True), "")
+    text = normalise_arrow(text)
+    msg[S.TEXT] = pd.array(text, dtype="str")
+    msg[N_WORDS] = np.asarray(pc.count_substring_regex(text, r"\S+").to_numpy(zero_copy_only=False), dtype="int64")
     g = msg.groupby(S.CONVERSATION_ID, sort=False)
     msg[SEQ] = g.cumcount()
     gr = msg.groupby([S.CONVERSATION_ID, S.AUTHOR_ROLE], sort=False)

@@ -57,6 +57,7 @@ def learned_ratings(
     aggregate: str = "min",
     char_ngrams: tuple[int, int] | None = (2, 5),
     min_words: int = T.MIN_WORDS,
+    prepared: bool = False,
 ) -> pd.DataFrame:
     """Rate every conversation of ``messages`` on ``category`` with a model trained on the humans.
 
@@ -64,6 +65,9 @@ def learned_ratings(
     ``turn_labels``, messages) the humans rated, then predicts every eligible conversation.
     Check first with :func:`~qakit.autoqa.learned.cross_validate` and
     :func:`~qakit.autoqa.learned.qualification` whether the category may be scored this way.
+
+    ``prepared=True``: ``messages`` already went through the internal ordering step (as in
+    :func:`qakit.autoqa.detect`), so it is not validated twice.
 
     Returns
     -------
@@ -78,7 +82,7 @@ def learned_ratings(
     agreement to quote is the cross-validated one.
     """
     check_choice("aggregate", aggregate, AGGREGATES)
-    msg = T.prepare(messages)
+    msg = messages if prepared else T.prepare(messages)
     conv = T.conversation_table(msg, min_words=min_words)
     labels, _ = human_labels(ratings, category=category)
     docs = documents(msg, roles=roles, prepared=True).set_index(S.CONVERSATION_ID)

@@ -107,18 +107,23 @@ class Rule:
         return _compile(self)
 
     @property
-    def prefilter(self) -> str | None:
-        """An RE2 pattern (Arrow's regex engine) matching a superset of :attr:`pattern`'s matches:
-        the phrases without word boundaries. ``None`` for rules with custom regexes (their Python
-        syntax is searched directly)."""
+    def re2(self) -> str | None:
+        """The phrases as one RE2 pattern (Arrow's regex engine, linear time, C++ speed) with a
+        named group ``pre`` for the boundary before the phrase and ``p<i>`` per language;
+        ``None`` for rules with custom regexes (searched with Python's ``re``). Word characters
+        are letters, digits and ``_`` (``[\\pL\\pN_]``)."""
         if any(self.regex.values()):
             return None
-        alts = []
-        for phrases in self.phrases.values():
-            for p in phrases:
-                words = T.normalise(p.strip()).rstrip("*").split()
-                alts.append(r"\s+".join(re.escape(w) for w in words))
-        return "|".join(alts)
+        groups = []
+        for i, lang in enumerate(self.languages):
+            alts = []
+            for p in self.phrases.get(lang, ()):
+                q = T.normalise(p.strip())
+                body = r"\s+".join(re.escape(w) for w in q.rstrip("*").split())
+                alts.append(body + (r"[\pL\pN_]*" if q.endswith("*") else ""))
+            if alts:
+                groups.append(f"(?P<p{i}>{'|'.join(alts)})")
+        return r"(?i)(?P<pre>^|[^\pL\pN_])(?:" + "|".join(groups) + r")(?:[^\pL\pN_]|$)"
 
     @property
     def languages(self) -> list[str]:
@@ -133,14 +138,14 @@ def _phrase_regex(phrase: str) -> str:
     return body + (r"\w*" if star else "")
 
 
-_CACHE: dict[int, re.Pattern] = {}
+_CACHE: dict[str, re.Pattern] = {}
 
 
 def _compile(rule: Rule) -> re.Pattern:
     r"""``(?<!\w)(?:(?P<p0>phrases of language 0)|(?P<p1>...))(?!\w)|(?P<r0>regexes of language 0)|...``:
     one boundary check around all phrases (6x faster than one per phrase)."""
-    key = id(rule)
-    if key in _CACHE:
+    key = repr((rule.languages, {k: list(v) for k, v in rule.phrases.items()}, {k: list(v) for k, v in rule.regex.items()}))
+    if key in _CACHE:  # keyed by content (an id() key could be reused by a new rule)
         return _CACHE[key]
     phrase_groups, regex_groups = [], []
     for i, lang in enumerate(rule.languages):
@@ -262,6 +267,63 @@ def _lang_group(m: re.Match) -> str:
     return next(k for k, v in m.groupdict().items() if v is not None and k[0] in "pr" and k[1:].isdigit())
 
 
+def _evidence(conv, mids, start, end, lang) -> pd.DataFrame:
+    """First match per conversation (rows come in conversation order)."""
+    return pd.DataFrame({"_c": conv, T.EVIDENCE_MESSAGE: mids, T.EVIDENCE_START: start, T.EVIDENCE_END: end,
+                         T.EVIDENCE_LANGUAGE: lang}).drop_duplicates("_c")
+
+
+def _search_python(rule: Rule, texts: np.ndarray, rows: np.ndarray, conv_codes, mids) -> pd.DataFrame:
+    """``re.search`` of the rule's compiled pattern over the window's messages."""
+    search = rule.pattern.search
+    hits = [search(t) for t in texts[rows]]
+    ok = np.fromiter((h is not None for h in hits), dtype=bool, count=len(hits))
+    hit = [h for h in hits if h is not None]
+    langs = rule.languages
+    return _evidence(conv_codes[rows[ok]], mids[rows[ok]],
+                     np.fromiter((h.start() for h in hit), dtype="int64", count=len(hit)),
+                     np.fromiter((h.end() for h in hit), dtype="int64", count=len(hit)),
+                     [langs[int(_lang_group(h)[1:])] for h in hit])
+
+
+def _search_re2(rule: Rule, texts: pa.Array, rows: np.ndarray, conv_codes, mids) -> pd.DataFrame:
+    """The rule's RE2 pattern over the window's messages with Arrow kernels: which match, the
+    byte offset of the match, the boundary and phrase groups; byte offsets become character
+    offsets (only non-ASCII texts need a conversion, done per matching text)."""
+    pat = rule.re2
+    sub = texts.take(pa.array(rows, type=pa.int64()))
+    ok = np.asarray(pc.fill_null(pc.match_substring_regex(sub, pat), False).to_numpy(zero_copy_only=False), dtype=bool)
+    hit_rows = rows[ok]
+    if not len(hit_rows):
+        return _evidence(np.array([], dtype=int), np.array([], dtype=object), np.array([], dtype="int64"),
+                         np.array([], dtype="int64"), [])
+    m = sub.filter(pa.array(ok))
+    groups = pc.extract_regex(m, pat)
+    offset = np.asarray(pc.find_substring_regex(m, pat).to_numpy(zero_copy_only=False), dtype="int64")
+    pre_len = np.asarray(pc.binary_length(groups.field("pre")).to_numpy(zero_copy_only=False), dtype="int64")
+    langs = rule.languages
+    lang = np.empty(len(m), dtype=object)
+    phrase_len = np.zeros(len(m), dtype="int64")
+    for i, lg in enumerate(langs):  # a few languages
+        name = f"p{i}"
+        if name not in [groups.type.field(j).name for j in range(groups.type.num_fields)]:
+            continue
+        n = np.asarray(pc.binary_length(groups.field(name)).to_numpy(zero_copy_only=False), dtype="int64")
+        take = (n > 0) & (phrase_len == 0)
+        phrase_len[take] = n[take]
+        lang[take] = lg
+    start = offset + pre_len
+    end = start + phrase_len
+    ascii_ = np.asarray(pc.string_is_ascii(m).to_numpy(zero_copy_only=False), dtype=bool)
+    if not ascii_.all():
+        py = m.to_pylist()
+        for j in np.flatnonzero(~ascii_):  # byte -> character offsets, matching non-ASCII texts only
+            b = py[j].encode("utf-8")
+            start[j] = len(b[:start[j]].decode("utf-8"))
+            end[j] = len(b[:end[j]].decode("utf-8"))
+    return _evidence(conv_codes[hit_rows], mids[hit_rows], start, end, list(lang))
+
+
 def _window(msg: pd.DataFrame, rule: Rule) -> np.ndarray:
     role = msg[S.AUTHOR_ROLE]
     mask = (role.isin(["agent", "customer"]) if rule.author == "any" else role.eq(rule.author)).to_numpy(copy=True)
@@ -300,8 +362,9 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     Notes
     -----
     Rating ``= found`` if any message in the rule's window matches, else ``missing``; N/A when
-    ``n_customer >= 1 and n_agent >= 1 and n_words >= min_words`` fails. Matching is
-    ``re.search`` of one compiled pattern per category over the window's messages.
+    ``n_customer >= 1 and n_agent >= 1 and n_words >= min_words`` fails. Matching: phrase
+    categories run one RE2 pattern per category over all the window's messages in Arrow's C++
+    kernels (:attr:`Rule.re2`); categories with custom regexes use Python's ``re`` per message.
 
     Examples
     --------
@@ -328,29 +391,18 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     conv_index = pd.Index(conv[S.CONVERSATION_ID])
     eligible = conv[T.ELIGIBLE].to_numpy()
     texts = msg[S.TEXT].to_numpy(dtype=object)
+    texts_arrow = pa.array(msg[S.TEXT], type=pa.large_string(), from_pandas=True)
+    if isinstance(texts_arrow, pa.ChunkedArray):
+        texts_arrow = texts_arrow.combine_chunks()
     conv_codes = conv_index.get_indexer(msg[S.CONVERSATION_ID])
     mids = msg[S.MESSAGE_ID].to_numpy(dtype=object)
     parts = []
     for rule in rules:  # a handful of categories; the messages are searched by one compiled pattern each
-        pat = rule.pattern
         rows = np.flatnonzero(_window(msg, rule) & eligible[conv_codes])
-        pre = rule.prefilter
-        if pre is not None and len(rows):  # RE2 in Arrow: linear time over all rows, C++ speed
-            cand = pc.match_substring_regex(pa.array(texts[rows], type=pa.large_string()), pre, ignore_case=True)
-            rows = rows[np.asarray(cand.to_numpy(zero_copy_only=False), dtype=bool)]
-        search = pat.search
-        hits = [search(t) for t in texts[rows]]
-        ok = np.fromiter((h is not None for h in hits), dtype=bool, count=len(hits))
-        hit_rows = rows[ok]
-        hit = [h for h in hits if h is not None]
-        langs = rule.languages
-        first = pd.DataFrame({
-            "_c": conv_codes[hit_rows],
-            T.EVIDENCE_MESSAGE: mids[hit_rows],
-            T.EVIDENCE_START: np.fromiter((h.start() for h in hit), dtype="int64", count=len(hit)),
-            T.EVIDENCE_END: np.fromiter((h.end() for h in hit), dtype="int64", count=len(hit)),
-            T.EVIDENCE_LANGUAGE: [langs[int(_lang_group(h)[1:])] for h in hit],
-        }).drop_duplicates("_c")  # rows are in conversation order: the first match is kept
+        if rule.re2 is not None:
+            first = _search_re2(rule, texts_arrow, rows, conv_codes, mids)
+        else:
+            first = _search_python(rule, texts, rows, conv_codes, mids)
         rating = np.where(eligible, float(rule.missing), np.nan)
         rating[first["_c"].to_numpy()] = float(rule.found)
         part = pd.DataFrame({
