@@ -74,3 +74,4 @@ from .stats import (
     sample_size_plan,
 )
 from .tuning import compare_scorecards, fit_weights
+from . import autoqa  # noqa: E402  automatic scoring (issue 18): qakit.autoqa.detect, .aqs_score, ...

@@ -12,6 +12,21 @@ Conversation text never leaves these functions: results carry counts, ratings an
 positions (message id, character span), never the text.
 """
 
+from .learned import TextModel, cross_validate, kappa_agreement, qualification
+from .lexicon import customer_sentiment, readability, spelling
+from .output import (
+    ESCALATION_RULE,
+    aqs_score,
+    aqs_vs_iqs,
+    auto_ratings,
+    learned_ratings,
+    risk_signals,
+    sample_for_review,
+)
 from .rules import DEFAULT_RULES, Rule, detect, load_rules
 
-__all__ = ["DEFAULT_RULES", "Rule", "detect", "load_rules"]
+__all__ = [
+    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "aqs_vs_iqs", "auto_ratings",
+    "cross_validate", "customer_sentiment", "detect", "kappa_agreement", "learned_ratings", "load_rules",
+    "qualification", "readability", "risk_signals", "sample_for_review", "spelling",
+]
