@@ -671,3 +671,21 @@ def load_twitter_messages(path: str | Path | None = None) -> pd.DataFrame:
     out = S.validate(out, "messages")
     out.attrs[S.EXCLUDED_KEY] = list(m.attrs.get(S.EXCLUDED_KEY, []))
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "SharedDataNotFoundError",
+    "shared_data_dir",
+    "load_twitter",
+    "load_calls",
+    "load_olist",
+    "load_fed",
+    "load_maia",
+    "load_twitter_messages",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
