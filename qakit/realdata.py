@@ -615,7 +615,6 @@ def load_maia(path: str | Path | None = None, *, subsets=None, text: str = "engl
     })
     ratings = S.validate(ratings, "ratings")
     msg = S.validate(msg, "messages")
-    add_adjustment = getattr(S, "add_adjustment", S.add_exclusion)  # TODO(lead merge): always S.add_adjustment
     out = {"messages": msg, "turn_labels": labels, "ratings": ratings, "dialogues": dia}
     for df in out.values():
         S.add_exclusion(df, "dialogue id already read from an earlier subset: later copy ignored",
@@ -625,8 +624,8 @@ def load_maia(path: str | Path | None = None, *, subsets=None, text: str = "engl
         S.add_exclusion(df, "turn floor neither inbound nor outbound: read as customer", S.AUTHOR_ROLE,
                         msg.loc[bad_floor, S.MESSAGE_ID])
         for k, ids in off_scale:
-            add_adjustment(df, f"turn label {k} off its scale {MAIA_TURN_LABELS[k]}: set to N/A", k, ids)
-        add_adjustment(df, "Task Sucess off its 1-5 scale: set to N/A", "task_success", bad_ts_ids)
+            S.add_adjustment(df, f"turn label {k} off its scale {MAIA_TURN_LABELS[k]}: set to N/A", k, ids)
+        S.add_adjustment(df, "Task Sucess off its 1-5 scale: set to N/A", "task_success", bad_ts_ids)
     return out
 
 
@@ -669,8 +668,7 @@ def load_twitter_messages(path: str | Path | None = None) -> pd.DataFrame:
     })
     out = out.sort_values([S.CONVERSATION_ID, S.SENT_AT, S.MESSAGE_ID], kind="stable").reset_index(drop=True)
     out = S.validate(out, "messages")
-    out.attrs[S.EXCLUDED_KEY] = list(m.attrs.get(S.EXCLUDED_KEY, []))
-    return out
+    return S.carry_records(out, m)
 
 
 # --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters

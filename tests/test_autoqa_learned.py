@@ -125,7 +125,7 @@ def test_bad_parameters():
         L.cross_validate(msgs, ratings, category="Tone")
     with pytest.raises(ParameterError, match="n_splits must be an integer >= 2; got 1"):
         L.cross_validate(msgs, ratings, category="Politeness", n_splits=1)
-    with pytest.raises(ParameterError, match=r"min_confidence must be a number in \[0, 1\); got 1.5"):
+    with pytest.raises(ParameterError, match=r"min_confidence must be a finite number >= 0 and < 1; got 1.5"):
         L.cross_validate(msgs, ratings, category="Politeness", min_confidence=1.5)
     with pytest.raises(ParameterError, match="weights must be one of"):
         L.kappa_agreement(pd.DataFrame({"category": "X", "human": [1, 0], "auto": [1, 0]}), weights="cubic")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..errors import ParameterError, Problems, UndefinedMetricWarning, check_choice
+from ..errors import ParameterError, UndefinedMetricWarning, check_choice, check_number
 from ..intervals import MIN_N, check_level
 from . import _text as T
 
@@ -46,15 +46,11 @@ AGREEMENT_COLUMNS = [S.CATEGORY, WEIGHTS_COL, S.N, N_ABSTAINED, COVERAGE, T.KAPP
 
 
 def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
+    return int(check_number(name, value, low=low, integer=True))
 
 
 def _check_confidence(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ParameterError(f"min_confidence must be a number in [0, 1); got {value!r}")
-    return float(value)
+    return float(check_number("min_confidence", value, low=0, high=1, high_open=True))
 
 
 class TextModel:
@@ -453,9 +449,7 @@ def qualification(
     1  Greeting       True
     """
     min_n = _check_int("min_n", min_n, 1)
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not -1 <= threshold <= 1):
-        raise ParameterError(f"threshold must be a kappa between -1 and 1; got {threshold!r}")
+    check_number("threshold", threshold, low=-1, high=1, none=True)
     if isinstance(human_human, pd.DataFrame):
         if not {S.CATEGORY, T.KAPPA} <= set(human_human.columns):
             raise ParameterError("human_human must have columns 'category' and 'kappa' (e.g. calibration.pairwise_kappa)")
@@ -482,3 +476,10 @@ def qualification(
     out[QUALIFIES] = ok
     out[REASON] = reasons
     return out
+
+
+__all__ = ["TextModel", "documents", "human_labels", "cross_validate", "kappa_agreement", "qualification"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -148,8 +148,7 @@ def readability(messages: pd.DataFrame, *, roles=("agent",), assume_language: st
 
 def _note_assumed(out, assumed, assume_language):
     if assume_language is not None and len(assumed):
-        adjust = getattr(S, "add_adjustment", S.add_exclusion)  # TODO(lead merge): S.add_adjustment
-        adjust(out, f"message without language: read as {assume_language!r}", S.LANGUAGE, assumed)
+        S.add_adjustment(out, f"message without language: read as {assume_language!r}", S.LANGUAGE, assumed)
 
 
 def spelling(messages: pd.DataFrame, *, roles=("agent",), assume_language: str | None = "en") -> pd.DataFrame:
@@ -261,3 +260,10 @@ def customer_sentiment(messages: pd.DataFrame, *, last: int = 2, assume_language
         assumed = cust[S.MESSAGE_ID]
     _note_assumed(out, assumed, assume_language)
     return out
+
+
+__all__ = ["readability", "spelling", "customer_sentiment"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

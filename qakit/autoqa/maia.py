@@ -158,5 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+
+__all__ = ["evaluate_maia"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -169,10 +169,7 @@ def auto_ratings(*results: pd.DataFrame, reviewed_at=None) -> pd.DataFrame:
         S.CATEGORY: both[S.CATEGORY], S.RATING: both[S.RATING].astype("float64"), T.SOURCE: both[T.SOURCE],
     })
     out = S.validate(out, "ratings")  # a category rated twice (rule and model) is a duplicate key: refused
-    for r in results:
-        for rec in r.attrs.get(S.EXCLUDED_KEY, []):
-            S.add_exclusion(out, rec["reason"], rec["column"], rec["row_ids"])
-    return out
+    return S.carry_records(out, *results)
 
 
 def _check_auto(ratings: pd.DataFrame) -> None:
@@ -228,9 +225,7 @@ def aqs_score(auto: pd.DataFrame, card, *, by: str | Sequence[str] | None = None
     level = check_level(level)
     scores = card.score(auto.drop(columns=[T.SOURCE], errors="ignore"))
     out = iqs_score(scores, by=by, level=level, min_n=min_n).rename(columns={S.IQS: T.AQS})
-    for rec in auto.attrs.get(S.EXCLUDED_KEY, []):
-        S.add_exclusion(out, rec["reason"], rec["column"], rec["row_ids"])
-    return out
+    return S.carry_records(out, scores, auto)
 
 
 def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None, by: str | Sequence[str] = S.AGENT_ID,
@@ -269,9 +264,7 @@ def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None,
     cols = [*by, MEASURE, S.N, VALUE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]
     out = pd.concat([a.assign(**{MEASURE: T.AQS}), h.assign(**{MEASURE: S.IQS})], ignore_index=True)[cols]
     out = out.sort_values([*by, MEASURE], kind="stable").reset_index(drop=True)
-    for rec in a.attrs.get(S.EXCLUDED_KEY, []):
-        S.add_exclusion(out, "AQS: " + rec["reason"], rec["column"], rec["row_ids"])
-    return out
+    return S.carry_records(out, a, h)
 
 
 def risk_signals(
@@ -361,3 +354,11 @@ def sample_for_review(messages: pd.DataFrame, *, n: int, seed: int, sentiment: p
 
     sig = risk_signals(messages, sentiment=sentiment, **signal_options)
     return sample_risk_based(sig, n=n, seed=seed, risk=RISK, method=method)
+
+
+__all__ = ["ESCALATION_RULE", "learned_ratings", "auto_ratings", "aqs_score", "aqs_vs_iqs", "risk_signals",
+           "sample_for_review"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -420,3 +420,10 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     S.add_exclusion(out, f"not eligible for automatic scoring (needs >= 1 customer and >= 1 agent message "
                          f"and >= {min_words} words): rated N/A", S.TEXT, conv.loc[~eligible, S.CONVERSATION_ID])
     return out
+
+
+__all__ = ["DEFAULT_RULES", "Rule", "rules_from_dict", "load_rules", "detect"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
