@@ -168,3 +168,11 @@ def test_order_by_position_not_row_order():
     df["position"] = np.arange(len(df))
     df["sent_at"] = None
     assert rating(df.iloc[::-1], "Greeting") == 1.0
+
+
+def test_agent_without_id_is_itemised():
+    df = conv(["Hello, checking your order now."])
+    df["agent_id"] = None
+    d = R.detect(df)
+    assert set(d["agent_id"]) == {"unknown"}
+    assert S.adjustments(d)["row_ids"].tolist() == [("c1",)]

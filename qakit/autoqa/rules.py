@@ -419,6 +419,8 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     out[T.SOURCE] = SOURCE_RULE
     S.add_exclusion(out, f"not eligible for automatic scoring (needs >= 1 customer and >= 1 agent message "
                          f"and >= {min_words} words): rated N/A", S.TEXT, conv.loc[~eligible, S.CONVERSATION_ID])
+    S.add_adjustment(out, "no agent_id on any agent message: rated under agent 'unknown'", S.AGENT_ID,
+                     conv.loc[conv[T.N_AGENT].gt(0) & conv[S.AGENT_ID].eq("unknown"), S.CONVERSATION_ID])
     return out
 
 
