@@ -143,3 +143,19 @@ def test_qualification_by_hand():
     t = L.qualification(a, threshold=0.6).set_index("category")
     assert t["qualifies"].tolist() == [False, True, False, True]
     assert t.loc["Solution", "reason"] == "kappa 0.70 >= the threshold 0.60"
+
+
+def test_char_wb_through_words_equals_sklearn():
+    """CharWbTfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
+    sublinear_tf=True): same vocabulary and the same matrix (to float32 precision), also on texts
+    with words never seen in training, tabs, newlines, double spaces, Greek final sigma, umlauts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    train = ["Hello there, ΟΔΟΣ  test\nnew line", "Vielen Dank für Ihre Geduld", "Olá, obrigado!", "hello again",
+             "thank you", "", "Danke  schön\t tab", "Ärger über die Lieferung"]
+    test = ["Hello unseen wörds ÄRGER", "", "obrigado hello", "   "]
+    ref = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit(train)
+    mine = L.CharWbTfidf(ngram_range=(2, 5), min_df=2).fit(train)
+    assert list(ref.get_feature_names_out()) == list(mine.chars_.get_feature_names_out())
+    for x in (train, test):
+        np.testing.assert_allclose(mine.transform(x).toarray(), ref.transform(x).toarray(), atol=1e-6)

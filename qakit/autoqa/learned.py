@@ -53,6 +53,68 @@ def _check_confidence(value):
     return float(check_number("min_confidence", value, low=0, high=1, high_open=True))
 
 
+class CharWbTfidf:
+    """``TfidfVectorizer(analyzer="char_wb", min_df=..., sublinear_tf=True)``, computed through words.
+
+    Character n-grams of ``char_wb`` never cross a word (whitespace-separated, padded with one space
+    each side), so a document's n-gram counts are the sum over its words of each word's n-gram
+    counts: ``D = W @ C`` with ``W`` (documents x distinct words, a fast word count) and ``C``
+    (distinct words x n-grams, the slow Python analyzer run once per *distinct word* instead of once
+    per word occurrence). The result equals sklearn's (same vocabulary, ``min_df``, idf and l2
+    norm; checked in the tests) and is 5-10x faster on large tables.
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 2, dtype=np.float32):
+        self.ngram_range = tuple(ngram_range)
+        self.min_df = min_df
+        self.dtype = dtype
+
+    def _counts(self, texts, chars):
+        from scipy import sparse
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        words = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=True, dtype=np.float64)
+        try:
+            W = words.fit_transform(texts)
+        except ValueError:  # no word at all in these texts
+            n = len(chars.vocabulary_) if getattr(chars, "vocabulary_", None) else 0
+            return sparse.csr_matrix((len(texts), n)), None
+        vocab = words.get_feature_names_out()
+        C = chars.fit_transform(vocab) if not getattr(chars, "vocabulary_", None) else chars.transform(vocab)
+        return (W @ C).tocsr(), vocab
+
+    def fit(self, texts, y=None):
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+        chars = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, lowercase=False, dtype=np.float64)
+        D, _ = self._counts(list(texts), chars)
+        df = np.asarray((D > 0).sum(axis=0)).ravel()
+        names = chars.get_feature_names_out()
+        keep = np.flatnonzero(df >= self.min_df)
+        if not len(keep):
+            raise ParameterError(f"no character n-gram occurs in {self.min_df} or more texts: too little text to learn from")
+        self.chars_ = CountVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, lowercase=False,
+                                      dtype=np.float64, vocabulary={t: i for i, t in enumerate(names[keep])})
+        self.chars_.fit(["x"])  # a fixed vocabulary: fit only validates it
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(D[:, keep])
+        return self
+
+    def transform(self, texts):
+        D, _ = self._counts(list(texts), self.chars_)
+        return self.tfidf_.transform(D).astype(self.dtype)
+
+    def fit_transform(self, texts, y=None):
+        return self.fit(texts).transform(texts)
+
+    def get_params(self, deep=True):
+        return {"ngram_range": self.ngram_range, "min_df": self.min_df, "dtype": self.dtype}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+
 class TextModel:
     """TF-IDF (word 1-2-grams + character 2-5-grams within words) -> logistic regression.
 
@@ -91,9 +153,8 @@ class TextModel:
 
         feats = [("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True,
                                           lowercase=True, dtype=np.float32))]
-        if self.char_ngrams is not None:
-            feats.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=2,
-                                                  sublinear_tf=True, lowercase=True, dtype=np.float32)))
+        if self.char_ngrams is not None:  # = TfidfVectorizer(analyzer="char_wb", min_df=2, sublinear_tf=True)
+            feats.append(("char", CharWbTfidf(ngram_range=tuple(self.char_ngrams), min_df=2)))
         return make_pipeline(FeatureUnion(feats), LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced",
                                                                       random_state=self.seed))
 
