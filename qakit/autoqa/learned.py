@@ -29,6 +29,8 @@ from ..intervals import MIN_N, check_level
 from . import _text as T
 
 WEIGHTS = (None, "linear", "quadratic")
+#: texts transformed and predicted per batch (bounds the memory of the sparse feature matrices)
+PREDICT_CHUNK = 20_000
 AGGREGATES = ("min", "max", "mean")
 SOURCE_MODEL = "model"
 CONFIDENCE = "confidence"
@@ -184,7 +186,9 @@ class TextModel:
             raise ParameterError("the model is not fitted: call fit(texts, labels) first")
         if not x:
             return np.array([], dtype=float), np.array([], dtype=float)
-        proba = self.pipeline_.predict_proba(x)
+        codes, uniq = pd.factorize(pd.Series(x, dtype=object))  # identical texts (macros) predicted once
+        proba = np.concatenate([self.pipeline_.predict_proba(list(uniq[i:i + PREDICT_CHUNK]))
+                                for i in range(0, len(uniq), PREDICT_CHUNK)])[codes]  # bounded memory
         classes = self.pipeline_.classes_.astype(float)
         best = proba.argmax(axis=1)
         conf = proba[np.arange(len(x)), best]
