@@ -13,6 +13,9 @@ Canonical tables (extra columns pass through untouched):
 ``calls`` (telephony queue exports, for service level and abandonment)
     call_id, agent_id, created_at, answered (bool); optional speed_of_answer_s, handle_time_s,
     resolved (bool), team.
+``messages`` (conversation text, for automatic scoring: :mod:`qakit.autoqa`)
+    conversation_id, message_id, author_role (``customer`` | ``agent`` | ``bot``), agent_id,
+    sent_at, text; optional position (order when timestamps are missing), language.
 
 :func:`validate` coerces types (ids to strings, numbers to float, timestamps to UTC) and checks
 every rule lazily: all problems are collected and raised together as one
@@ -67,6 +70,14 @@ RESOLVED = "resolved"
 KIND = "kind"
 SCORE = "score"
 ANSWERED_AT = "answered_at"
+
+MESSAGE_ID = "message_id"
+AUTHOR_ROLE = "author_role"
+SENT_AT = "sent_at"
+TEXT = "text"
+POSITION = "position"
+LANGUAGE = "language"
+AUTHOR_ROLES = ("customer", "agent", "bot")
 
 # --- result column names ------------------------------------------------------------------
 N = "n"
@@ -199,6 +210,22 @@ CALLS = Table(
     row_id=CALL_ID,
 )
 
+MESSAGES = Table(  # conversation text: only counts and evidence positions ever reach a report
+    "messages",
+    (
+        Column(CONVERSATION_ID, "id"),
+        Column(MESSAGE_ID, "id"),
+        Column(AUTHOR_ROLE, "str", allowed=AUTHOR_ROLES),
+        Column(AGENT_ID, "id", nullable=True),
+        Column(SENT_AT, "datetime", nullable=True),
+        Column(TEXT, "str", nullable=True),  # missing = no text (attachment, sticker): 0 words
+        Column(POSITION, "float", required=False, nullable=True, min=0),  # order when sent_at is missing
+        Column(LANGUAGE, "str", required=False, nullable=True),
+    ),
+    unique=(MESSAGE_ID,),
+    row_id=MESSAGE_ID,
+)
+
 #: review scores as :meth:`qakit.Scorecard.score` returns them (the input of IQS aggregates): one row
 #: per review (a review listed twice would double its weight and narrow every interval)
 SCORES = Table(
@@ -310,7 +337,7 @@ CUSTOMERS = Table(
 )
 
 TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES, REVIEWS, AUTOQA_RATINGS,
-                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS)}
+                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES)}
 
 def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
     """``(min, max)`` a numeric column has in the data contract (the first table declaring it with
