@@ -218,3 +218,21 @@ def test_report_figures_are_deterministic():
         first = png(make(data))
         np.random.seed(4)
         assert png(make(data)) == first
+
+
+def test_notebooks_are_built_from_their_percent_script_sources():
+    """Every notebook has a jupytext source notebooks/src/<name>.py and was rebuilt from it: same
+    cells (type, source, tags, ids) in the same order. Edit the source, then run
+    scripts/build_notebooks.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "scripts" / "build_notebooks.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert set(build.sources()) == {p.stem for p in NOTEBOOKS}
+    for path in NOTEBOOKS:
+        built = nbformat.read(path, as_version=4)
+        src = build.read_source(path.stem)
+        def cells(nb):
+            return [(c.cell_type, c.id, c.source, c.metadata.get("tags", [])) for c in nb.cells]
+        assert cells(src) == cells(built), f"{path.name} is stale: run scripts/build_notebooks.py {path.stem}"
