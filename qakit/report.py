@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from .errors import ParameterError, QakitError
+from .report_params import check_report_parameters
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -171,6 +172,7 @@ def run_report(
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
         raise ParameterError(f"name must use letters, digits, '.', '_' or '-' only; got {name!r}")
     check_parameters(params, notebook)
+    params = check_report_parameters(params, notebook_parameters(notebook))  # paths resolved, values checked
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out))

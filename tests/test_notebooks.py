@@ -85,13 +85,13 @@ def test_papermill_run_honours_parameters(small_run):
 
 
 def test_failed_run_keeps_previous_report_and_the_executed_notebook(small_run, tmp_path):
-    """A run that fails midway (unknown grouping column, raised in the IQS-by-group cell) raises
-    ReportError naming the cause, keeps <name>.failed.ipynb, and leaves the last good HTML as it was."""
+    """A run that fails in the kernel (a period without reviews, found when the data is loaded)
+    raises ReportError naming the cause, keeps <name>.failed.ipynb, and leaves the last good HTML as
+    it was. (A wrong group_by is refused before the kernel starts: tests/test_report_params.py.)"""
     out, res = small_run
     before = res.html.read_bytes()
-    with pytest.raises(ReportError, match=r"ParameterError.*by column\(s\) \['region'\].*previous report untouched"):
-        run_report({"start": "2026-09-01", "end": "2026-09-14", "group_by": "region"}, output_dir=out,
-                   progress=False, timeout=300)
+    with pytest.raises(ReportError, match=r"ParameterError: no reviews between 2030-01-01 and 2030-01-31.*previous report untouched"):
+        run_report({"start": "2030-01-01", "end": "2030-01-31"}, output_dir=out, progress=False, timeout=300)
     assert res.html.read_bytes() == before
     failed = nbformat.read(out / "qa-report.failed.ipynb", as_version=4)
     errors = [o for c in failed.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
