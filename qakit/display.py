@@ -143,15 +143,16 @@ def _metric_of(col: str):
     return None
 
 
-def metric_format(col: str, values: pd.Series) -> tuple[str, Any]:
+def metric_format(col: str, values: pd.Series, unit_from: pd.Series | None = None) -> tuple[str, Any]:
     """Header and value formatter for a column: registry metrics in their unit and digits, durations
-    in the unit that reads, shares as percent; ``None`` for columns that are not metrics."""
+    in the unit that reads (chosen from ``unit_from``, default the values), shares as percent;
+    ``None`` for columns that are not metrics."""
     m = _metric_of(col)
     if m is None or not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         return human(col), None
     header = human(col)
     if m.fmt in ("hours", "minutes"):
-        hours = values.astype(float) / (60.0 if m.fmt == "minutes" else 1.0)
+        hours = (values if unit_from is None else unit_from).astype(float) / (60.0 if m.fmt == "minutes" else 1.0)
         unit, f = duration_unit(hours)
         digits = 0 if unit == "s" else 1
         div = 60.0 if m.fmt == "minutes" else 1.0
@@ -231,7 +232,9 @@ def pretty(df: pd.DataFrame, *, max_rows: int | None = None, caption: str = "",
             out[label] = pd.Series([f"{a} – {b}" if a and b else "" for a, b in zip(lo_s, hi_s)], index=s.index)
             done |= {c, hi}
             continue
-        header, fmt = metric_format(name, s)
+        m = _metric_of(name)
+        base = src[m.value] if m is not None and m.value != name and m.value in src.columns else None
+        header, fmt = metric_format(name, s, base)  # a metric's companions (p90, mean) share its unit
         if fmt is not None:
             out[header] = fmt(s)
             last_fmt = fmt
@@ -252,6 +255,7 @@ def pretty(df: pd.DataFrame, *, max_rows: int | None = None, caption: str = "",
             else:
                 digits = DIGITS.get(name, 2 if f.abs().max() < 10 else DEFAULT_DIGITS)
             out[header] = f.map(lambda v, d=digits: _num(v, d))
+            last_fmt = lambda x, d=digits: x.astype(float).map(lambda v: _num(v, d))  # noqa: E731
         else:
             out[header] = s.astype("str").where(s.notna(), "")
     frame = pd.DataFrame(out).reset_index(drop=True)

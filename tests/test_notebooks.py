@@ -69,17 +69,17 @@ def test_papermill_run_honours_parameters(small_run):
     filtered here with plain pandas; the HTML is self-contained (no remote script or style)."""
     out, res = small_run
     nb = nbformat.read(res.notebook, as_version=4)
-    cell = next(c for c in nb.cells if c.source == "R.iqs_table(data)")
-    html = cell.outputs[0]["data"]["text/html"]
+    cell = next(c for c in nb.cells if c.source == "V.tiles(data, head)")
+    tiles = cell.outputs[0]["data"]["text/plain"]
     ratings = datasets.load_sample("ratings")
     r = ratings[(ratings["reviewed_at"] >= "2026-09-01") & (ratings["reviewed_at"] < "2026-09-15")]
     expected = iqs_score(datasets.load_sample_scorecard().score(r), min_n=20)
     assert expected["n"].iloc[0] == r["review_id"].nunique()
-    cells = [c.strip() for c in html.replace("<td>", "\n").replace("</td>", "\n").splitlines()]
-    assert str(expected["n"].iloc[0]) in cells
-    assert str(round(float(expected["iqs"].iloc[0]), 1)) in cells
+    assert f"IQS: {float(expected['iqs'].iloc[0]):.1f} % [{float(expected['ci_low'].iloc[0]):.1f}, " in tiles
+    html_tiles = cell.outputs[0]["data"]["text/html"]
+    assert f"n = {int(expected['n'].iloc[0]):,} reviews" in html_tiles
     text = res.html.read_text(encoding="utf-8")
-    assert "QA and KPI report" in text and text.count("data:image/png;base64") >= 3  # trend, backlog, cost vs value
+    assert "QA and KPI report" in text and text.count("data:image/png;base64") >= 5  # forest, categories, grid, trend, backlog
     assert "<script" not in text.lower() and "cdnjs" not in text and "src=\"http" not in text
     assert not list(out.glob(".qa-report-*")), "temporary work folder left behind"
 

@@ -14,123 +14,121 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# # QA and KPI report
-#
-# Internal quality (IQS from scorecard reviews) beside what customers experience (CSAT, NPS, CES,
-# response and resolution times, FCR, SLA, backlog), for one period. Every number carries its
-# sample size; intervals are 95 %; groups below `min_n` observations are flagged `small_sample`.
-# Rows the numbers leave out are listed, with the reason, in the data-quality section at the end.
-
 # %% tags=["parameters"]
-dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with ratings, conversations, surveys as .parquet or .csv and scorecard.yaml
+dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with any of ratings, conversations, surveys (.parquet or .csv) and scorecard.yaml; sections the data cannot support are left out and listed
 ratings_path: str = ""  # help: a ratings file; empty means the dataset's
 conversations_path: str = ""  # help: a conversations file; empty means the dataset's
 surveys_path: str = ""  # help: a surveys file; empty means the dataset's
 scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
-start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first review
-end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last review
-group_by: str = "team"  # help: column to break results down by: team, channel, agent_id ...
+start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first row; with a start, changes are against the previous period of equal length
+end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last row
+group_by: str = ""  # help: column to break IQS and CSAT down by (team, channel, agent_id ...); empty means team when the data has it, else channel
 period: str = "W"  # help: trend period: D, W, M or Q
-min_n: int = 30  # help: groups with fewer observations are flagged small_sample
-cost_per_contact: float = 5.0  # help: support cost of one contact, for the customer cost-versus-value section
-hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
-targets: dict = {"iqs": {"target": 85, "owner": "QA lead"}, "csat": {"target": 90, "owner": "Support manager"}, "sla_high": {"target": 95, "owner": "Operations lead"}}  # help: KPI targets with owners; margin is the width of the at-risk band
+min_n: int = 30  # help: groups with fewer observations are flagged as small samples
+targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95); margin is the width of the at-risk band
+csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
+import qakit.report_view as V
 import qakit.sections as R
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n)
+head = V.headline(data, targets)
 
 # %%
-R.overview(data)
-
-# %% [markdown]
-# ## Targets
-#
-# Each KPI against its target: *on target*, *at risk* (within the margin) or *off target*.
+V.title(data)
 
 # %%
-R.kpi_targets(data, targets)
-
-# %% [markdown]
-# ## Internal quality (IQS)
-#
-# IQS is the mean of review scores (critical failures score 0).
+V.summary(data, head)
 
 # %%
-R.iqs_table(data)
+V.tiles(data, head)
 
 # %%
-R.iqs_table(data, by=group_by)
-
-# %% [markdown]
-# Category scores pool the reviews that rated each category (N/A excluded), so they are not an average of per-agent averages.
-
-# %%
-R.category_table(data)
-
-# %%
-R.iqs_trend_figure(data, period=period)
+V.left_out(data)
 
 # %% [markdown]
 # ## Agents
 #
-# `iqs_shrunk` pulls agents with few reviews towards the overall mean (empirical Bayes): rank on it, not on the raw IQS, to be fair to small samples.
+# Each agent's IQS with its 95 % interval. With 15-25 reviews an interval is often 20 points wide:
+# an agent whose interval crosses the pass line is **inconclusive**, neither passing nor failing on
+# this evidence. The diamond is the shrunken estimate (pulled towards the team mean by how little
+# data the agent has); rankings use it.
 
 # %%
-R.agent_table(data)
+V.agent_forest(data)
+
+# %%
+V.agent_table(data)
+
+# %% [markdown]
+# ## Categories
+#
+# Category scores pool every review that rated the category (N/A left out). In the grid, a dot marks
+# a category where the agent's upper 95 % bound is below the team's score: a credible coaching
+# focus. White cells: the agent has no rating in that category.
+
+# %%
+V.category_figure(data)
+
+# %%
+V.agent_category_heatmap(data)
+
+# %%
+V.coaching_focus(data)
+
+# %% [markdown]
+# ## Trends
+
+# %%
+V.trend_figure(data, period=period)
+
+# %%
+V.group_table(data, by=group_by)
 
 # %% [markdown]
 # ## Customer KPIs
 
 # %%
-R.customer_kpis(data)
+V.kpi_table(data)
 
 # %%
-R.time_table(data, by="channel")
+V.time_table(data, by="channel")
 
 # %%
-R.sla_table(data)
+V.sla_table(data)
 
 # %%
-R.backlog_figure(data, period=period)
-
-# %% [markdown]
-# ## Customers who cost more than they bring
-#
-# Support cost (contacts x cost per contact) against customer value; ids hashed unless `hash_customer_ids` is off.
-
-# %%
-R.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=hash_customer_ids)
-
-# %%
-R.customer_value_figure(data, cost_per_contact=cost_per_contact)
+V.backlog_figure(data, period=period)
 
 # %% [markdown]
 # ## Does IQS track CSAT?
 #
-# Conversation-level correlations between review scores and the customer's CSAT answer, and which categories drive CSAT.
+# Review scores against the customer's CSAT answer on the same conversation.
 
 # %%
-R.iqs_csat_table(data)
+V.iqs_csat_verdict(data)
 
 # %%
-R.drivers_table(data)
-
-# %% [markdown]
-# ## Coaching focus
-#
-# Categories where an agent's upper 95 % bound is below the team's score.
-
-# %%
-R.coaching_focus(data)
+V.iqs_csat_table(data)
 
 # %% [markdown]
 # ## Data quality
 #
-# Everything the numbers above leave out, and why.
+# Every row the numbers above leave out, and why.
 
 # %%
-R.data_quality(data)
+V.data_quality(data)
+
+# %% [markdown]
+# ## Appendix: full tables
+
+# %%
+V.write_tables(data, csv_folder)
+
+# %%
+V.appendix_agents(data)
+
+# %%
+V.appendix_coaching(data)
