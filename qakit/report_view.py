@@ -59,13 +59,17 @@ CSS = """
 .qakit-caption { color: #555; margin: 0.2em 0; }
 table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; }
 table.qakit-table th { text-align: left; border-bottom: 1px solid #999; padding: 3px 10px; }
-table.qakit-table td { padding: 2px 10px; text-align: right; }
+table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; }
 table.qakit-table td:first-child { text-align: left; }
 table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 h2 { break-after: avoid; page-break-after: avoid; }
 @media print {
   body { font-size: 11px; }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
+  table.qakit-table { font-size: 8.5px; }
+  table.qakit-table th, table.qakit-table td { padding: 1px 5px; }
+  .qakit-caption { break-after: avoid; page-break-after: avoid; }
   .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
   .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
   @page { size: A4; margin: 12mm; }
@@ -687,6 +691,36 @@ def sla_table(data: ReportData) -> Table | HTML:
         return skipped("SLA: no conversations in this dataset.")
     t = _quiet(K.sla_attainment, data.conversations, min_n=0)
     return pretty(t.drop(columns=[S.SMALL_SAMPLE], errors="ignore"))
+
+
+def _has_value(data: ReportData) -> bool:
+    c = data.conversations
+    return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
+
+
+def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
+                     hash_customer_ids: bool = True) -> Table | HTML:
+    """Customers whose support cost exceeds their value (ids hashed by default); left out, with
+    the reason, when the conversations have no ``customer_value`` (an optional column)."""
+    from .sections import costly_customers as _costly
+
+    if not _has_value(data):
+        return skipped("Customer cost against value: the conversations have no customer_value values "
+                       "(an optional column), so this section is left out.")
+    t = _costly(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
+    if t.empty:
+        return skipped("No customer cost more in support than their value.")
+    return pretty(t.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=f"The {len(t)} customer{'s' if len(t) != 1 else ''} "
+                  "costing most relative to their value.")
+
+
+def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
+    """Support cost against customer value per customer (only when ``customer_value`` exists)."""
+    from .sections import customer_value_figure as _fig
+
+    if not _has_value(data):
+        return HTML("", "")
+    return _fig(data, cost_per_contact=cost_per_contact)
 
 
 def iqs_csat_verdict(data: ReportData) -> HTML:
