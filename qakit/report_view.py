@@ -64,6 +64,7 @@ table.qakit-table td:first-child { text-align: left; }
 table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 h2 { break-after: avoid; page-break-after: avoid; }
+.jp-MarkdownCell { break-after: avoid; page-break-after: avoid; }
 @media print {
   body { font-size: 11px; }
   .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
@@ -325,6 +326,7 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
     for r in head.itertuples(index=False):
         if r.status == "off target":
             (v, tg), unit = _fmt_value(r.metric, [r.value, r.target])
+            tg = tg[:-2] if tg.endswith(".0") else tg
             unit = "%" if unit.startswith("%") else f" {unit}"
             off.append(f"{r.label} at {v}{unit} (target {tg}{unit})")
     risk = [r.label for r in head.itertuples(index=False) if r.status == "at risk"]
@@ -365,6 +367,7 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
                 change = f"{arrow} {'+' if r.change > 0 else '−' if r.change < 0 else ''}{d} vs previous (not credible: CI {dlo} to {dhi})"
                 ccls = "tile-change"
         sign = "≥" if r.direction == "higher" else "≤"
+        tg = tg[:-2] if tg.endswith(".0") else tg  # targets are round numbers: 85 %, not 85.0 %
         target = f"target {sign} {tg} {unit} · {r.owner}" if tg else "no target set"
         parts.append(
             f'<div class="qakit-tile {cls}" data-metric="{html.escape(r.metric)}">'
@@ -720,7 +723,16 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
 
     if not _has_value(data):
         return HTML("", "")
-    return _fig(data, cost_per_contact=cost_per_contact)
+    fig = _fig(data, cost_per_contact=cost_per_contact)
+    fig.set_size_inches(WIDE * 0.75, 4.5)
+    ax = fig.axes[0]
+    if ax.get_legend() is not None:  # human legend labels, outside the data
+        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes", "cases": "cases"}
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def iqs_csat_verdict(data: ReportData) -> HTML:

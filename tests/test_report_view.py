@@ -91,7 +91,7 @@ def test_tiles_carry_status_classes_and_targets(data, head):
     assert html.count('class="qakit-tile ') == len(head)
     assert 'class="qakit-tile status-off" data-metric="iqs"' in html
     assert 'class="qakit-tile status-on" data-metric="first_response_time"' in html
-    assert "target ≥ 85.0 % · QA lead" in html
+    assert "target ≥ 85 % · QA lead" in html
     summary = str(V.summary(data, head.reset_index()))
     assert summary.startswith("Against the previous period,") and "Off target: IQS at 72.0%" in summary
 
