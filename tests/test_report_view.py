@@ -200,3 +200,14 @@ def test_customer_value_is_optional():
         warnings.simplefilter("error")
         assert str(V.costly_customers(d)).startswith("Customer cost against value: the conversations have no")
         assert str(V.customer_value_figure(d)) == ""
+
+
+def test_headline_values_come_from_the_registry(data, head):
+    """sections.headline_values (what targets are checked against) agrees with the tiles, is in
+    display units (shares as percent: FCR = 100 x fcr_rate's value) and keeps the old names."""
+    v = R.headline_values(data)
+    for name in head.index:
+        assert v[name] == pytest.approx(head.loc[name, "value"])
+    fcr = K.fcr_rate(data.conversations, min_n=0)["fcr_rate"].iloc[0]
+    assert v["fcr_rate"] == pytest.approx(100 * fcr)
+    assert v["frt_hours"] == v["first_response_time"]
