@@ -56,7 +56,8 @@ CSS = """
 .qakit-verdict { font-size: 1.1em; font-weight: 600; margin: 0.4em 0; }
 .qakit-caption { color: #555; margin: 0.2em 0; }
 table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; }
-table.qakit-table th { text-align: left; border-bottom: 1px solid #999; padding: 3px 10px; }
+table.qakit-table th { text-align: right; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
+table.qakit-table th:first-child { text-align: left; }
 table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; }
 table.qakit-table td:first-child { text-align: left; }
 table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
@@ -203,6 +204,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             (_, d, dlo, dhi), _ = _fmt_value(r.metric, [r.value, abs(r.change), r.change_ci_low, r.change_ci_high])
             better = (r.change > 0) == (r.direction == "higher")
             arrow = "▲" if r.change > 0 else "▼" if r.change < 0 else "="
+            if d.strip("0.") == "":  # rounds to zero in the shown digits
+                arrow = "="
             if r.credible:
                 change = f"{arrow} {'+' if r.change > 0 else '−'}{d} vs previous ({'better' if better else 'worse'}, credible)"
                 ccls = "tile-change credible " + ("better" if better else "worse")
