@@ -210,7 +210,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
                 change = f"{arrow} {'+' if r.change > 0 else '−'}{d} vs previous ({'better' if better else 'worse'}, credible)"
                 ccls = "tile-change credible " + ("better" if better else "worse")
             else:
-                change = f"{arrow} {'+' if r.change > 0 else '−' if r.change < 0 else ''}{d} vs previous (not credible: CI {dlo} to {dhi})"
+                sign = "" if arrow == "=" else "+" if r.change > 0 else "−"
+                change = f"{arrow} {sign}{d} vs previous (not credible: CI {dlo} to {dhi})"
                 ccls = "tile-change"
         sign = "≥" if r.direction == "higher" else "≤"
         tg = tg[:-2] if tg.endswith(".0") else tg  # targets are round numbers: 85 %, not 85.0 %

@@ -211,3 +211,15 @@ def test_headline_values_come_from_the_registry(data, head):
     fcr = K.fcr_rate(data.conversations, min_n=0)["fcr_rate"].iloc[0]
     assert v["fcr_rate"] == pytest.approx(100 * fcr)
     assert v["frt_hours"] == v["first_response_time"]
+
+
+def test_a_credible_change_is_marked_and_named_in_the_summary(data, head):
+    """A hand-made headline row whose change interval excludes 0: the tile says better/worse and
+    'credible' (bold class), the summary names what moved; direction decides better or worse."""
+    h = head.reset_index().iloc[[0, 4]].copy()  # IQS (higher is better), first response time (lower)
+    h["change"], h["change_ci_low"], h["change_ci_high"], h["credible"] = [3.0, 0.5], [1.0, 0.1], [5.0, 0.9], [True, True]
+    html = V.tiles(data, h)._repr_html_()
+    assert html.count('class="tile-change credible better"') == 1 and html.count('class="tile-change credible worse"') == 1
+    assert "▲ +3.0 vs previous (better, credible)" in html
+    assert "▲ +30.0 vs previous (worse, credible)" in html  # 0.5 h shown in the value's unit, minutes
+    assert str(V.summary(data, h)).startswith("Against the previous period, IQS rose 3.0 points and First response time rose 30.0 min.")
