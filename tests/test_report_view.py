@@ -223,3 +223,26 @@ def test_a_credible_change_is_marked_and_named_in_the_summary(data, head):
     assert "▲ +3.0 vs previous (better, credible)" in html
     assert "▲ +30.0 vs previous (worse, credible)" in html  # 0.5 h shown in the value's unit, minutes
     assert str(V.summary(data, h)).startswith("Against the previous period, IQS rose 3.0 points and First response time rose 30.0 min.")
+
+
+def test_optional_conversation_columns_stay_optional(tmp_path):
+    """Conversations without team, escalated, contacts, handle_time_s, customer_value: every section
+    still renders, without a warning (warnings are errors here); the breakdown falls back to channel;
+    the KPIs that need a missing column are absent rather than empty."""
+    import warnings
+
+    src = datasets.sample_data_dir()
+    conv = datasets.load_sample("conversations").drop(columns=["team", "escalated", "contacts", "handle_time_s",
+                                                               "customer_value"])
+    conv.to_parquet(tmp_path / "conversations.parquet")
+    for f in ("ratings.parquet", "surveys.parquet", "scorecard.yaml"):
+        shutil.copy(src / f, tmp_path / f)
+    d = R.load_report_data(dataset=str(tmp_path), start=START, end=END)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert V.default_group(d) == "channel"
+        kpis = V.kpi_table(d).frame["KPI"].tolist()
+        assert "Escalated" not in kpis and "Handle time" not in kpis and "CSAT" in kpis
+        assert str(V.costly_customers(d)).startswith("Customer cost against value")
+        for fn in ("agent_forest", "agent_category_heatmap", "group_table", "time_table", "data_quality"):
+            getattr(V, fn)(d)
