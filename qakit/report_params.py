@@ -30,7 +30,7 @@ _TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "dict": d
 _TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text",
                "dict": "a mapping (YAML {key: value})", "list": "a list"}
 #: columns never offered as a grouping (ids of single rows, timestamps, measurements)
-_NOT_GROUPS = {"review_id", "conversation_id", "customer_id", "rating", "score", "created_at",
+_NOT_GROUPS = {"review_id", "conversation_id", "rating", "score", "created_at",
                "first_response_at", "resolved_at", "reviewed_at", "answered_at", "handle_time_s",
                "contacts", "customer_value", "category", "comment", "text", "body", "escalated"}
 

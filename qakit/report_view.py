@@ -482,6 +482,10 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
     t = parts[0] if len(parts) == 1 else parts[0].merge(parts[1], on=by, how="outer")
     # reviews of conversations created before the period have no conversation columns in it
     t[by] = t[by].astype("str").where(t[by].notna(), "(conversation before the period)")
+    if by == S.CUSTOMER_ID:  # customer ids are shown hashed, as everywhere in the report
+        from .display import hash_ids
+
+        t[by] = hash_ids(t[by])
     return pretty(t.sort_values(by).reset_index(drop=True), caption=f"By {by.replace('_', ' ')}.")
 
 
@@ -630,6 +634,14 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
                 ids = list(e["row_ids"])
                 rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], "n": int(e["n"]),
                              "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+        for tbl in ("ratings", "conversations", "surveys"):  # rows kept but changed when read
+            frame = getattr(data, tbl)
+            if frame is not None and S.has_record(frame):
+                for _, e in S.adjustments(frame).iterrows():
+                    ids = list(e["row_ids"])
+                    rows.append({"table": tbl, "used for": "kept, changed when read", "reason": e["reason"],
+                                 "n": int(e["n"]), "example ids": ", ".join(ids[:show_ids]) + (
+                                     " ..." if len(ids) > show_ids else "")})
         t = pd.DataFrame(rows, columns=["table", "used for", "reason", "n", "example ids"])
     t = t.rename(columns={"table": "Table", "used for": "Used for", "reason": "Reason", "example ids": "Example ids"})
     if t.empty:
