@@ -168,25 +168,28 @@ def explorer() -> list:
         md("""
 # Scorecard tuning explorer
 
-Move a weight slider or tick a critical box: the IQS distribution, the agent ranking with CIs,
-the agents whose pass/fail flips against the current card and the IQS-CSAT correlation update
-at once. *Write tuned card* saves the card as YAML for review before rollout.
-`qakit explore` serves this notebook as a Voila app for QA leads who don't code.
+Try a change to the scorecard on real reviews before it goes live, and see what it does to the
+scores, to which agents pass, and to how well the score tracks customer satisfaction (CSAT).
+`qakit explore` serves this notebook as an app; in JupyterLab, run all cells.
 """),
         params(DATA_PARAMS + '''
-save_path: str = "tuned_scorecard.yaml"  # help: where the "Write tuned card" button saves the YAML
+save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes the YAML (a relative path is inside the notebooks folder; the full path is shown)
 '''),
-        code("import qakit.sections as R\nfrom qakit.display import table\nfrom qakit.widgets import ScorecardExplorer"),
+        code("import qakit.sections as R\nfrom qakit.display import table\n"
+             "from qakit.widgets import ScorecardExplorer, agent_view, card_changes, effect_table"),
         code(LOAD.format(extra="")),
-        code("ex = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path)"),
+        code("ex = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path, dataset=dataset)"),
         code("ex.widget()", "nbval-ignore-output"),
-        md("### Checked example\n\nThe cells below drive the explorer exactly as a user would (setting a "
-           "slider's `.value`) and show what it computed; nbval checks these outputs. (`qakit explore` "
-           "leaves them out of the app: they are tagged `checked-example`.)", CHECKED),
-        code("ex.weight_sliders[\"Tone\"].value = 3.0", CHECKED),
-        code("table(ex.result.summary)", CHECKED),
-        code("table(ex.result.agents.head(8))", CHECKED),
-        code("ex.weight_sliders[\"Tone\"].value = data.card.weights[\"Tone\"]", CHECKED),
+        md("### Checked example\n\nThe cells below drive a *separate* explorer (`check`) exactly as a user would "
+           "(setting a slider's `.value`) and show what it computed; nbval checks these outputs. The explorer "
+           "above is not touched. (`qakit explore` leaves these cells out of the app: they are tagged "
+           "`checked-example`.)", CHECKED),
+        code("check = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path, dataset=dataset)\n"
+             "check.weight_sliders[\"Tone\"].value = 3.0", CHECKED),
+        code("table(check.result.summary)", CHECKED),
+        code("card_changes(data.card, check.result.card)", CHECKED),
+        code("effect_table(check.result)", CHECKED),
+        code("table(agent_view(check.result, flips_first=True).head(8))", CHECKED),
     ]
 
 
