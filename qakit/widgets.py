@@ -624,10 +624,11 @@ class ScorecardExplorer:
                                style={"description_width": "100px"}, layout=W.Layout(width="340px"))
         self.flips_first = W.Checkbox(value=False, description="flipped agents first", indent=False,
                                       layout=W.Layout(width="auto"))
-        self.save_path = W.Text(value=str(save_path), description="save to", style={"description_width": "90px"},
-                                layout=W.Layout(width="480px"))
+        # shown in full: a relative path is resolved against the working folder (notebooks/ in Voila)
+        self.save_path = W.Text(value=str(Path(save_path).expanduser().absolute()), description="save to",
+                                style={"description_width": "90px"}, layout=W.Layout(width="640px"))
         self.label = W.Text(description="version label", style={"description_width": "90px"},
-                            layout=W.Layout(width="480px"))
+                            layout=W.Layout(width="640px"))
         self.save_button = W.Button(description="Save tuned card", icon="save", layout=W.Layout(width="auto"))
         self.suggest_button = W.Button(description="Suggest weights", icon="magic", layout=W.Layout(width="auto"))
         self.apply_button = W.Button(description="Apply suggestion", icon="check", disabled=True,
