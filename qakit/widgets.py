@@ -764,13 +764,14 @@ class ScorecardExplorer:
     def _render(self) -> None:
         """Update the HTML widgets in place (no display() calls: nothing is printed
         into the notebook, so nbval and Voila see the same, stable cell output)."""
-        self.summary.value = summary_html(self.result)
         self._render_ranking()
         self.changes.value = changes_html(self.baseline_card, self.result)
         # an SVG histogram drawn from np.histogram: ~1 ms, so the whole update stays within a blink
         # (a seaborn figure rendered to PNG costs ~300 ms; iqs_distribution_figure is for notebooks)
         self.figure.value = distribution_svg(self.result, self.baseline)
         self._render_download()
+        # last: the front end gets the updates in order, so a new summary means all the rest is there
+        self.summary.value = summary_html(self.result)
 
     # -- save ------------------------------------------------------------------------------------
     def save(self) -> Path:
