@@ -303,6 +303,8 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
 INSIDE = "inside the interval"
 #: a flip whose agent's interval lies wholly on one side of the pass line
 CREDIBLE = "credible change"
+#: settings explore_fast re-scores exactly (anything else takes the full engine, explore)
+_FAST_SETTINGS = {"weight", "critical", "mode", "pass threshold"}
 #: the ranking's sort orders (label -> columns, ascending)
 SORTS = {"rank (best first)": (["rank", S.AGENT_ID], [True, True]),
          "agent": ([S.AGENT_ID], [True]),
@@ -314,6 +316,7 @@ _CSS = """<style>
 .qakit-x th{background:#f2f4f7;text-align:right;padding:4px 8px;border-bottom:2px solid #ccd;position:sticky;top:0}
 .qakit-x td{text-align:right;padding:3px 8px;border-bottom:1px solid #e6e6e6;white-space:nowrap}
 .qakit-x th:first-child,.qakit-x td:first-child{text-align:left}
+.qakit-x table.qakit-changes th,.qakit-x table.qakit-changes td{text-align:left}
 .qakit-x tr.qakit-flip td{background:#fff3cd;font-weight:600}
 .qakit-x tr.qakit-changed td{background:#e8f1fb}
 .qakit-x .qakit-note{color:#555;font-size:12px;margin:4px 0}
@@ -393,8 +396,9 @@ def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", fli
                  else f"{c['iqs_change'][i]:+.1f}", _fmt(c["rank"][i], 0), _fmt(c["baseline_rank"][i], 0),
                  _fmt(c[S.PASSED][i]), (f"{'passes now' if c[S.PASSED][i] else 'fails now'}: {flip}" if flip else ""),
                  "yes" if c[S.SMALL_SAMPLE][i] else ""]
-        rows.append(("<tr class=\"qakit-flip\">" if flip else "<tr>")
-                    + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
+        tds = [f"<td>{html.escape(str(x))}</td>" for x in cells]
+        tds[9] = f'<td style="text-align:left">{html.escape(str(cells[9]))}</td>'
+        rows.append(("<tr class=\"qakit-flip\">" if flip else "<tr>") + "".join(tds) + "</tr>")
     n_flip = sum(f != "" for f in c["flip"])
     n_inside = sum(f == INSIDE for f in c["flip"])
     note = (f"{len(v)} agents · {n_flip} flip pass/fail (highlighted)"
@@ -616,6 +620,8 @@ class ScorecardExplorer:
         self.load_button = W.Button(description="Load data", icon="folder-open", layout=W.Layout(width="auto"))
         self.data_status = W.HTML()
         self.controls = W.VBox()
+        self.extra_controls: list[tuple[Any, Any, Any]] = []  # see add_control
+        self.extra_box = W.VBox()
         self.mode = W.Dropdown(options=list(MODES), description="mode", layout=W.Layout(width="260px"))
         self.threshold = W.FloatSlider(min=50, max=100, step=1, description="pass line (%)", continuous_update=False,
                                        style={"description_width": "100px"}, layout=W.Layout(width="420px"))
@@ -669,6 +675,7 @@ class ScorecardExplorer:
         self.state = None if card.sections else prepare_explorer(self.ratings, card, csat=self.csat)
         self.baseline = self.state.base if self.state is not None else explore(self.ratings, card, baseline=card, csat=self.csat)
         self.result = self.baseline
+        self._full_baseline = None  # the full engine's baseline, made when a change needs it
         self.fit = None
         self.suggestion.value = ""
         self.apply_button.disabled = True
@@ -714,11 +721,25 @@ class ScorecardExplorer:
 
     # -- the card ------------------------------------------------------------------------------
     def current_card(self) -> Scorecard:
-        """The card the controls describe now."""
-        return self.baseline_card.with_changes(
+        """The card the controls describe now (weights, critical flags, mode, pass line, then
+        every control added with :meth:`add_control`)."""
+        card = self.baseline_card.with_changes(
             weights={k: s.value for k, s in self.weight_sliders.items()},
             critical={k: b.value for k, b in self.critical_boxes.items()},
             mode=self.mode.value, pass_threshold=float(self.threshold.value))
+        for widget, apply, _ in self.extra_controls:
+            card = apply(card, widget.value)
+        return card
+
+    def add_control(self, widget: Any, apply: Any, baseline_value: Any) -> None:
+        """Hook for more tunable settings (sections, fail rules, N/A policies, critical thresholds
+        once the scoring engine scores them): ``apply(card, widget.value)`` returns the changed
+        card; ``baseline_value`` is what *Reset* puts back. A card that differs from the baseline
+        in anything but weights, critical flags, mode or pass line is scored by the full engine
+        (:func:`explore`), so its numbers equal ``Scorecard.score``."""
+        self.extra_controls.append((widget, apply, baseline_value))
+        self.extra_box.children = (*self.extra_box.children, widget)
+        widget.observe(self._on_change, names="value")
 
     def _on_change(self, _change: Any = None) -> None:
         if self._muted:
@@ -729,11 +750,15 @@ class ScorecardExplorer:
             self.status.value = f"<span style='color:#b00020'>This card cannot be used: {_plain(e)}</span>"
             return
         self.status.value = ""
-        if self.state is not None:
+        if self.state is not None and set(card_changes(self.baseline_card, card)["setting"]) <= _FAST_SETTINGS:
             self.result = explore_fast(self.state, card)
         else:
+            if self._full_baseline is None:  # the fast path's baseline holds no per-review pass column
+                self._full_baseline = (self.baseline if self.state is None else
+                                       explore(self.ratings, self.baseline_card, baseline=self.baseline_card,
+                                               csat=self.csat))
             self.result = explore(self.ratings, card, baseline=self.baseline_card, csat=self.csat,
-                                  baseline_result=self.baseline)
+                                  baseline_result=self._full_baseline)
         self._render()
 
     def reset(self) -> None:
@@ -745,6 +770,8 @@ class ScorecardExplorer:
                 self.weight_sliders[c.name].value = c.weight
                 self.critical_boxes[c.name].value = c.critical
             self.mode.value, self.threshold.value = card.mode, card.pass_threshold
+            for widget, _, value in self.extra_controls:
+                widget.value = value
         finally:
             self._muted = False
         self._on_change()
@@ -861,7 +888,7 @@ class ScorecardExplorer:
             head("1. Data"),
             W.HBox([self.dataset_box, self.load_button]), self.data_status,
             head("2. Tune the card"),
-            self.controls, W.HBox([self.mode, self.threshold]),
+            self.controls, W.HBox([self.mode, self.threshold]), self.extra_box,
             W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress]),
             self.status, self.suggestion,
             head("3. Effect"),

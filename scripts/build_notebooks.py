@@ -170,7 +170,6 @@ def explorer() -> list:
 
 Try a change to the scorecard on real reviews before it goes live, and see what it does to the
 scores, to which agents pass, and to how well the score tracks customer satisfaction (CSAT).
-`qakit explore` serves this notebook as an app; in JupyterLab, run all cells.
 """),
         params(DATA_PARAMS + '''
 save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes the YAML (a relative path is inside the notebooks folder; the full path is shown)

@@ -203,3 +203,30 @@ def test_flip_without_interval_is_not_called_credible():
                            "flipped": [True, False, True]})
     res = ExplorerResult(card=CARD, scores=None, agents=agents, summary=None)
     assert flip_labels(res).tolist() == [INSIDE, "", CREDIBLE]
+
+
+def test_added_control_takes_the_full_engine_and_resets(ex, sample):
+    """The hook for settings beyond weights: a slider making Solution (1-4 scale) critical below a
+    threshold. The explorer's IQS equals Scorecard.score on the changed card (the full engine, not
+    the fast path); Reset puts the slider back."""
+    from dataclasses import replace
+
+    import ipywidgets as W
+
+    ratings, _, card = sample
+
+    def pk_threshold(c, value):
+        return replace(c, categories=tuple(replace(x, critical=value > 0, critical_threshold=float(value))
+                                           if x.name == "Solution" else x for x in c.categories))
+
+    slider = W.FloatSlider(value=0.0, min=0, max=100, step=5, description="Solution critical below")
+    ex.add_control(slider, pk_threshold, 0.0)
+    slider.value = 100.0  # any Solution rating below full marks now fails the review
+    tuned = pk_threshold(card, 100.0)
+    expected = tuned.score(ratings)["iqs"].mean()
+    assert expected < card.score(ratings)["iqs"].mean() - 1  # the change matters
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(expected)
+    assert "critical threshold" in ex.changes.value
+    ex.reset()
+    assert slider.value == 0.0
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings)["iqs"].mean())
