@@ -136,6 +136,29 @@ def reset(page) -> None:
     wait_summary(page, r"IQS 71\.9% \(baseline 71\.9%\).*flipping pass/fail 0")
 
 
+def shoot(page, name: str) -> None:
+    """Screenshots at 1400 and 1024 px (reports/browser/, git-ignored); at each width no two
+    histogram labels overlap and no button or label text is cut off."""
+    for width in (1400, 1024):
+        page.set_viewport_size({"width": width, "height": 3400})
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        assert (SHOTS / f"{name}-{width}.png").stat().st_size > 50_000
+        overlaps = page.evaluate("""() => {
+            const r = [...document.querySelectorAll('svg[aria-label="review score histogram"] text')]
+                .map(t => t.getBoundingClientRect());
+            const hit = [];
+            for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+                if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom)
+                    hit.push([i, j]);
+            return hit; }""")
+        assert overlaps == [], f"histogram labels overlap at {width}px: {overlaps}"
+        cut = page.evaluate("""() => [...document.querySelectorAll('.widget-button, .widget-label, .widget-label-basic')]
+            .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
+        assert cut == [], f"labels cut off at {width}px: {cut}"
+    page.set_viewport_size({"width": 1400, "height": 2400})
+
+
 def test_slider_move_updates_iqs_and_ranking(page, sample):
     ratings, _, card = sample
     steps = 8  # Tone 1.0 -> 3.0 in steps of 0.25
@@ -179,25 +202,7 @@ def test_flip_below_the_top_15_is_visible_and_highlighted(page, sample):
     page.locator(".widget-checkbox", has_text="flipped agents first").locator("input").check()
     page.wait_for_function("(n) => [...document.querySelectorAll('.qakit-ranking tbody tr')].slice(0, n)"
                            ".every(r => r.classList.contains('qakit-flip'))", arg=len(flipped), timeout=30_000)
-    # look at it: both widths, with the flips on screen; nothing overlaps, no label is cut
-    for width in (1400, 1024):
-        page.set_viewport_size({"width": width, "height": 3400})
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(SHOTS / f"explorer-{width}.png"), full_page=True)
-        assert (SHOTS / f"explorer-{width}.png").stat().st_size > 50_000
-        overlaps = page.evaluate("""() => {
-            const r = [...document.querySelectorAll('svg[aria-label="review score histogram"] text')]
-                .map(t => t.getBoundingClientRect());
-            const hit = [];
-            for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
-                if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom)
-                    hit.push([i, j]);
-            return hit; }""")
-        assert overlaps == [], f"histogram labels overlap at {width}px: {overlaps}"
-        cut = page.evaluate("""() => [...document.querySelectorAll('.widget-button, .widget-label, .widget-label-basic')]
-            .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
-        assert cut == [], f"labels cut off at {width}px: {cut}"
-    page.set_viewport_size({"width": 1400, "height": 2400})
+    shoot(page, "explorer")  # look at it: both widths, with the flips on screen
     page.locator(".widget-checkbox", has_text="flipped agents first").locator("input").uncheck()
     reset(page)
 
@@ -207,7 +212,11 @@ def test_reset_restores_the_baseline_numbers(page, sample):
     slider_keys(page, "Grammar", "ArrowRight", 6)
     slider_keys(page, "pass line", "ArrowRight", 5)
     page.locator(".widget-checkbox").filter(has_text="critical").nth(1).locator("input").uncheck()  # Compliance
-    wait_summary(page, r"IQS (?!71\.9%)")
+    changed = iqs_score(card.with_changes(weights={"Grammar": 2.0}, critical={"Compliance": False},
+                                          pass_threshold=85.0).score(ratings))
+    # every key press has reached the kernel before Reset is pressed
+    wait_summary(page, re.escape(f"IQS {changed['iqs'].iloc[0]:.1f}% (baseline 71.9%) · "
+                                 f"pass rate {changed['pass_rate'].iloc[0]:.1%}"))
     reset(page)
     base = iqs_score(card.score(ratings))
     text = wait_summary(page, "pass rate")
@@ -258,7 +267,8 @@ def test_printed_report_command_works_from_another_folder(page, sample, tmp_path
 def test_download_delivers_the_yaml(page, sample):
     _, _, card = sample
     slider_keys(page, "Solution", "ArrowRight", 3)
-    wait_summary(page, "flipping")
+    tuned = card.with_changes(weights={"Solution": card.weights["Solution"] + 0.75})
+    wait_summary(page, re.escape(f"IQS {iqs_score(tuned.score(sample[0]))['iqs'].iloc[0]:.1f}%"))
     page.wait_for_function("() => document.querySelector('.qakit-changes') !== null", timeout=30_000)
     with page.expect_download(timeout=30_000) as dl:
         page.locator("a.qakit-download").click()
@@ -281,6 +291,8 @@ def test_suggest_weights_shows_advice_and_changes_nothing(page, sample):
     assert f"{fit.summary['r_test_fitted'].iloc[0]:.3f}" in text
     wait_summary(page, r"IQS 71\.9% \(baseline 71\.9%\)")  # advice only: the card did not change
     assert page.get_by_role("button", name="Apply suggestion").is_enabled()
+    assert page.locator(".widget-html", has_text="Saved to").count() == 1  # the report test's save, still shown
+    shoot(page, "explorer-suggestion-and-save")
 
 
 def test_dataset_box_loads_another_folder(page, sample, tmp_path):
