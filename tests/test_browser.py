@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import nbformat
+import pandas as pd
 import pytest
 
 from qakit import datasets, iqs_score, load_scorecard
@@ -237,7 +237,7 @@ def test_save_to_a_bad_path_shows_an_error(page, tmp_path):
 
 def test_printed_report_command_works_from_another_folder(page, sample, tmp_path):
     """Save a tuned card (Tone 3), run the command the page prints from another working folder:
-    the report's IQS equals the explorer's and Scorecard.score's; the report names the card TUNED."""
+    the report's IQS (headline and per agent) equals the explorer's and Scorecard.score's."""
     ratings, _, card = sample
     slider_keys(page, "Tone", "ArrowRight", 8)
     expected = iqs_score(card.with_changes(weights={"Tone": 3.0}).score(ratings))["iqs"].iloc[0]
@@ -255,12 +255,15 @@ def test_printed_report_command_works_from_another_folder(page, sample, tmp_path
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     run = subprocess.run(shlex.split(cmd), cwd=elsewhere, env=env, capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-2000:]
-    nb = nbformat.read(elsewhere / "reports" / "qa-report.ipynb", as_version=4)
-    iqs_cell = next(c for c in nb.cells if c.source == "R.iqs_table(data)").outputs[0]["data"]["text/plain"]
-    assert f"{expected:.1f}" in iqs_cell.split("\n")[1].split()
+    # the report's headline IQS, and every agent's IQS in its agents table, equal the explorer's
+    html = (elsewhere / "reports" / "qa-report.html").read_text(encoding="utf-8")
+    assert re.search(r"IQS at (\d+\.\d)%", html).group(1) == f"{expected:.1f}"
     assert f"IQS {expected:.1f}%" in shown
-    overview = next(c for c in nb.cells if c.source == "R.overview(data)").outputs[0]["data"]["text/plain"]
-    assert "TUNED" in overview
+    agents = pd.read_csv(next((elsewhere / "reports").rglob("agents.csv")), dtype={"agent_id": str})
+    page_rows = [r.split("\t") for r in page.locator(".qakit-ranking tbody tr").all_inner_texts()]
+    on_page = {r[0].strip(): r[2].strip() for r in page_rows}
+    assert len(on_page) == len(agents) == ratings["agent_id"].nunique()
+    assert {a: f"{v:.1f}" for a, v in zip(agents["agent_id"], agents["iqs"])} == on_page
     reset(page)
 
 
