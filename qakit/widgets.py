@@ -631,7 +631,7 @@ class ScorecardExplorer:
         self.flips_first = W.Checkbox(value=False, description="flipped agents first", indent=False,
                                       layout=W.Layout(width="auto"))
         # shown in full: a relative path is resolved against the working folder (notebooks/ in Voila)
-        self.save_path = W.Text(value=str(Path(save_path).expanduser().absolute()), description="save to",
+        self.save_path = W.Text(value=str(_absolute(save_path)), description="save to",
                                 style={"description_width": "90px"}, layout=W.Layout(width="640px"))
         self.label = W.Text(description="version label", style={"description_width": "90px"},
                             layout=W.Layout(width="640px"))
@@ -706,6 +706,8 @@ class ScorecardExplorer:
         from .sections import load_report_data
 
         dataset = str(dataset).strip() or "sample"
+        if dataset != "sample":
+            dataset = str(_absolute(dataset))
         self.data_status.value = "<i>loading…</i>"
         try:
             data = load_report_data(dataset=dataset)
@@ -804,9 +806,7 @@ class ScorecardExplorer:
     def save(self) -> Path:
         """Write the tuned card (named as tuned, see :func:`tuned_card`) to ``save_path`` as YAML;
         returns the absolute path. Raises on a bad path (the button shows the reason instead)."""
-        path = Path(self.save_path.value).expanduser()
-        if not path.is_absolute():
-            path = Path.cwd() / path
+        path = _absolute(self.save_path.value)
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder; add a file name such as tuned_scorecard.yaml")
         card = tuned_card(self.current_card(), self.label.value)
@@ -902,6 +902,15 @@ class ScorecardExplorer:
                    "reviews recorded under that version.</div>"),
             W.HBox([self.save_path, self.save_button]), self.save_status, self.download,
         ], layout=W.Layout(max_width="1100px"))
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute against the folder the user started from: ``QAKIT_CALLER_DIR``
+    (set by ``qakit explore``; Voila runs the notebook inside notebooks/) or the working folder."""
+    import os
+
+    p = Path(str(path).strip()).expanduser()
+    return p if p.is_absolute() else Path(os.environ.get("QAKIT_CALLER_DIR") or Path.cwd()) / p
 
 
 def _esc(v: Any) -> str:

@@ -38,6 +38,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SUMMARY = "() => [...document.querySelectorAll('.widget-html')].find(e => e.innerText.includes('agents flipping'))"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SERVER: dict = {}
 
 
 def _free_port() -> int:
@@ -64,6 +65,7 @@ def voila(tmp_path_factory):
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/"
+    SERVER["cwd"] = tmp_path  # the folder `qakit explore` was started from
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -228,6 +230,8 @@ def test_reset_restores_the_baseline_numbers(page, sample):
 
 
 def test_save_to_a_bad_path_shows_an_error(page, tmp_path):
+    # the default save path is shown in full, in the folder `qakit explore` was started from
+    assert text_box(page, "save to").input_value() == str(SERVER["cwd"] / "tuned_scorecard.yaml")
     text_box(page, "save to").fill(str(tmp_path / "no such folder" / "tuned.yaml"))
     page.get_by_role("button", name="Save tuned card").click()
     msg = page.locator(".widget-html", has_text="Not saved").first

@@ -230,3 +230,23 @@ def test_added_control_takes_the_full_engine_and_resets(ex, sample):
     ex.reset()
     assert slider.value == 0.0
     assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings)["iqs"].mean())
+
+
+def test_relative_paths_are_read_from_the_folder_qakit_explore_started_in(sample, tmp_path, monkeypatch):
+    """`qakit explore` sets QAKIT_CALLER_DIR (Voila runs the notebook inside notebooks/): the default
+    save path and a relative data folder typed in the box are taken from there."""
+    ratings, surveys, card = sample
+    monkeypatch.setenv("QAKIT_CALLER_DIR", str(tmp_path))
+    ex = ScorecardExplorer(ratings, card, surveys=surveys)
+    assert ex.save_path.value == str(tmp_path / "tuned_scorecard.yaml")
+    assert ex.save() == tmp_path / "tuned_scorecard.yaml"
+    team = tmp_path / "team"
+    team.mkdir()
+    keep = ratings["agent_id"].isin(["A01", "A02", "A03"])
+    ratings[keep].to_parquet(team / "ratings.parquet")
+    datasets.load_sample("conversations").to_parquet(team / "conversations.parquet")
+    surveys.to_parquet(team / "surveys.parquet")
+    card.to_yaml(team / "scorecard.yaml")
+    assert ex.load_dataset("team"), ex.data_status.value
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings[keep])["iqs"].mean())
+    assert str(team) in ex.data_status.value
