@@ -459,16 +459,21 @@ def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "setting", "baseline", "tuned"]).astype("str")
 
 
-def effect_table(result: ExplorerResult) -> pd.DataFrame:
+def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
     """The effect of the tuned card: one row per measure (IQS, pass rate, agents flipping,
-    IQS-CSAT r with its 95 % CI) with ``baseline``, ``tuned`` and ``change`` (display text)."""
+    IQS-CSAT r with its 95 % CI) with ``baseline``, ``tuned`` and ``change`` (display text).
+    ``baseline``: the baseline card's own result, for the CI of its r."""
     s = result.summary.iloc[0]
     r_ci = f"{s['r']:.3f} [{s['r_ci_low']:.3f}, {s['r_ci_high']:.3f}]"
+    b_r = f"{s['baseline_r']:.3f}"
+    if baseline is not None:
+        b = baseline.summary.iloc[0]
+        b_r = f"{b['r']:.3f} [{b['r_ci_low']:.3f}, {b['r_ci_high']:.3f}]"
     rows = [("IQS (%)", f"{s['baseline_iqs']:.1f}", f"{s[S.IQS]:.1f}", f"{s[S.IQS] - s['baseline_iqs']:+.1f}"),
             ("pass rate (reviews)", f"{s['baseline_pass_rate']:.1%}", f"{s[S.PASS_RATE]:.1%}",
              f"{100 * (s[S.PASS_RATE] - s['baseline_pass_rate']):+.1f} points"),
             ("agents flipping pass/fail", "0", f"{int(s['n_flipped'])}", f"{int(s['n_flipped'])}"),
-            (f"IQS–CSAT r [95% CI] (n={int(s['n_csat'])} conversations)", f"{s['baseline_r']:.3f}", r_ci,
+            (f"IQS–CSAT r [95% CI] (n={int(s['n_csat'])} conversations)", b_r, r_ci,
              f"{s['r'] - s['baseline_r']:+.3f}")]
     return pd.DataFrame(rows, columns=["measure", "baseline", "tuned", "change"]).astype("str")
 
@@ -483,13 +488,13 @@ def _html_table(df: pd.DataFrame, cls: str) -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def changes_html(baseline: Scorecard, result: ExplorerResult) -> str:
+def changes_html(baseline: Scorecard, result: ExplorerResult, baseline_result: ExplorerResult | None = None) -> str:
     """The changes panel: settings changed against the baseline card, and their effect."""
     ch = card_changes(baseline, result.card)
     what = (_html_table(ch, "qakit-changes") if len(ch)
             else '<div class="qakit-note">No change yet: the tuned card equals the baseline card.</div>')
     return (f'<div class="qakit-x">{_CSS}<b>What you changed</b>{what}'
-            f'<br><b>What it does</b>{_html_table(effect_table(result), "qakit-effect")}</div>')
+            f'<br><b>What it does</b>{_html_table(effect_table(result, baseline_result), "qakit-effect")}</div>')
 
 
 def tuned_label(card: Scorecard, day: Any = None) -> str:
@@ -794,7 +799,7 @@ class ScorecardExplorer:
         """Update the HTML widgets in place (no display() calls: nothing is printed
         into the notebook, so nbval and Voila see the same, stable cell output)."""
         self._render_ranking()
-        self.changes.value = changes_html(self.baseline_card, self.result)
+        self.changes.value = changes_html(self.baseline_card, self.result, self.baseline)
         # an SVG histogram drawn from np.histogram: ~1 ms, so the whole update stays within a blink
         # (a seaborn figure rendered to PNG costs ~300 ms; iqs_distribution_figure is for notebooks)
         self.figure.value = distribution_svg(self.result, self.baseline)

@@ -69,10 +69,21 @@ def test_changes_panel_and_reset(ex, sample):
                                   ["card", "pass threshold", "80", "75"]]
     tuned = card.with_changes(weights={"Tone": 3.0}, critical={"Compliance": False}, pass_threshold=75.0)
     s_new, s_old = tuned.score(ratings), card.score(ratings)
-    eff = effect_table(ex.result).set_index("measure")
+    eff = effect_table(ex.result, ex.baseline).set_index("measure")
     assert eff.loc["IQS (%)", "tuned"] == f"{s_new['iqs'].mean():.1f}"
     assert eff.loc["IQS (%)", "baseline"] == f"{s_old['iqs'].mean():.1f}"
     assert eff.loc["pass rate (reviews)", "tuned"] == f"{(s_new['iqs'] >= 75).mean():.1%}"
+    # IQS-CSAT r with its CI for both cards: conversation mean IQS vs CSAT score, scipy's Pearson
+    from scipy import stats
+
+    csat = surveys[surveys["kind"].eq("csat")].dropna(subset=["score"]).groupby("conversation_id")["score"].mean()
+    for card_, col in ((tuned, "tuned"), (card, "baseline")):
+        per_conv = card_.score(ratings).groupby("conversation_id")["iqs"].mean()
+        j = pd.concat([per_conv, csat], axis=1, join="inner").dropna()
+        r = stats.pearsonr(j.iloc[:, 0], j.iloc[:, 1])
+        ci = r.confidence_interval(0.95)
+        row = [m for m in eff.index if m.startswith("IQS–CSAT r")][0]
+        assert eff.loc[row, col] == f"{r.statistic:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
     assert "Compliance" in ex.changes.value and "What it does" in ex.changes.value
     ex.reset()
     assert ex.weight_sliders["Tone"].value == 1.0 and ex.critical_boxes["Compliance"].value is True

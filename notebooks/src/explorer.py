@@ -60,7 +60,7 @@ table(check.result.summary)
 card_changes(data.card, check.result.card)
 
 # %% tags=["checked-example"]
-effect_table(check.result)
+effect_table(check.result, check.baseline)
 
 # %% tags=["checked-example"]
 table(agent_view(check.result, flips_first=True).head(8))
