@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="report notebook to run")
     rp.add_argument("--no-progress", action="store_true", help="no progress bar")
     rp.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
+    rp.add_argument("--pdf", action="store_true", help="also print the report to <name>.pdf (A4, headless Chromium)")
     ex = sub.add_parser("explore", help="serve the scorecard tuning explorer as a Voila app on localhost")
     ex.add_argument("--port", type=int, default=8866)
     ex.add_argument("--no-browser", action="store_true")
@@ -87,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         except QakitError as e:
             print(f"qakit report: {str(e).splitlines()[0]}", file=sys.stderr)
             return 1
+        if args.pdf:
+            from .pdf import html_to_pdf
+
+            try:
+                print(f"pdf written: {html_to_pdf(res.html)}")
+            except QakitError as e:
+                print(f"qakit report: the HTML report is written, the PDF failed: {str(e).splitlines()[0]}", file=sys.stderr)
+                return 1
         print(f"report written: {res.html}\nexecuted notebook: {res.notebook}")
         return 0
     if args.command == "explore":

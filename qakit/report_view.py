@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +21,9 @@ from . import schema as S
 from . import stats as ST
 from .display import Table, metric_format, pretty
 from .errors import SmallSampleWarning, UndefinedMetricWarning
-from .registry import HEADLINE, METRICS, metric
+from .registry import METRICS
 from .sections import Figure, ReportData, _with_conv_cols, coaching_table
-from .targets import check_targets, target_status
+from .headline import _sla_rows, agent_verdicts, headline  # noqa: F401  (the report calls V.headline)
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
                 "no data": "status-none", "no target": "status-none"}
@@ -59,13 +57,18 @@ CSS = """
 .qakit-caption { color: #555; margin: 0.2em 0; }
 table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; }
 table.qakit-table th { text-align: left; border-bottom: 1px solid #999; padding: 3px 10px; }
-table.qakit-table td { padding: 2px 10px; text-align: right; }
+table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; }
 table.qakit-table td:first-child { text-align: left; }
 table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 h2 { break-after: avoid; page-break-after: avoid; }
+.jp-MarkdownCell { break-after: avoid; page-break-after: avoid; }
 @media print {
   body { font-size: 11px; }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
+  table.qakit-table { font-size: 8.5px; }
+  table.qakit-table th, table.qakit-table td { padding: 1px 5px; }
+  .qakit-caption { break-after: avoid; page-break-after: avoid; }
   .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
   .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
   @page { size: A4; margin: 12mm; }
@@ -118,161 +121,6 @@ def title_text(data: ReportData) -> str:
     return f"QA and KPI report: {scope}, {period_text(data)}"
 
 
-# --- the analysis behind the tiles ------------------------------------------------------------------
-def _row_values(name: str, data: ReportData, frames: Mapping[str, Any]) -> tuple[pd.DataFrame, str, str, str] | None:
-    """Row-level values of a headline metric for :func:`qakit.impact.compare_periods`:
-    ``(frame, value column, time column, kind)``, or None when the tables are missing."""
-    if name in ("iqs", "pass_rate"):
-        s = frames.get("scores")
-        if s is None:
-            return None
-        if name == "iqs":
-            return s, S.IQS, S.REVIEWED_AT, "iqs"
-        ok = s[S.IQS].notna()
-        return s[ok].assign(_v=s.loc[ok, S.PASSED].astype(float)), "_v", S.REVIEWED_AT, "rate"
-    if name in ("csat", "nps"):
-        sv = frames.get("surveys")
-        if sv is None:
-            return None
-        sv = sv[sv[S.KIND].eq(name) & sv[S.SCORE].notna()]
-        if name == "csat":
-            return sv.assign(_v=sv[S.SCORE].isin([4, 5]).astype(float)), "_v", S.ANSWERED_AT, "rate"
-        v = np.where(sv[S.SCORE] >= 9, 100.0, np.where(sv[S.SCORE] <= 6, -100.0, 0.0))
-        return sv.assign(_v=v), "_v", S.ANSWERED_AT, "mean"
-    if name == "first_response_time":
-        c = frames.get("conversations")
-        if c is None:
-            return None
-        h = (c[S.FIRST_RESPONSE_AT] - c[S.CREATED_AT]).dt.total_seconds() / 3600
-        c = c.assign(_v=h.where(h >= 0))
-        return c, "_v", S.CREATED_AT, "time"
-    if name == "sla_high":
-        c = frames.get("conversations")
-        if c is None:
-            return None
-        return _sla_rows(c, data), "_v", S.CREATED_AT, "rate"
-    return None
-
-
-def _sla_rows(conv: pd.DataFrame, data: ReportData) -> pd.DataFrame:
-    """High and urgent conversations with ``_v`` = 1 resolved within the high target (4 h), 0 not;
-    open ones already past it count as missed, open ones within it are left out (as
-    :func:`qakit.kpis.sla_attainment` does, with ``as_of`` the latest timestamp of the report period)."""
-    target = K.DEFAULT_SLA_HOURS["high"]
-    cur = data.conversations
-    as_of = max(cur[c].max() for c in (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT) if cur[c].notna().any())
-    c = conv[conv[S.PRIORITY].isin(["high", "urgent"])]
-    h = (c[S.RESOLVED_AT] - c[S.CREATED_AT]).dt.total_seconds() / 3600
-    open_h = (as_of - c[S.CREATED_AT]).dt.total_seconds() / 3600
-    resolved = c[S.RESOLVED_AT].notna() & (h >= 0)
-    v = np.where(resolved, (h <= target).astype(float), np.where(open_h > target, 0.0, np.nan))
-    return c.assign(_v=v)[lambda d: d["_v"].notna()]
-
-
-def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed: int = 0,
-             n_resamples: int = 1999) -> pd.DataFrame:
-    """The headline metrics the data supports, with interval, target, status and change.
-
-    Parameters
-    ----------
-    data : ReportData
-    targets : mapping, optional
-        Targets by metric name (:func:`qakit.targets.check_targets`); missing ones come from the
-        registry's defaults.
-    seed, n_resamples : int
-        Bootstrap of the change intervals (:func:`qakit.impact.compare_periods`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``metric, label, n, value, ci_low, ci_high, target, direction, owner, status, previous,
-        change, change_ci_low, change_ci_high, p_value, credible`` in display units (percent for
-        shares and IQS, hours for times, points for NPS). ``change = value - previous`` (the
-        previous period of equal length, :attr:`ReportData.previous`); ``credible`` when its 95 %
-        interval excludes 0. Metrics whose tables are missing are left out.
-    """
-    from .impact import compare_periods
-    from .intervals import wilson_ci
-    from .scorecard import iqs_score
-
-    spec = {k: v for k, v in (targets or {}).items()}
-    merged = {m.name: {"target": m.target, "owner": m.owner, "label": m.heading, "direction": m.direction,
-                       **({"margin": m.margin} if m.margin is not None else {})}
-              for m in METRICS.values() if m.target is not None}
-    for k, v in spec.items():
-        name = metric(k).name
-        v = {"target": v} if isinstance(v, (int, float)) else dict(v)
-        merged[name] = {**merged.get(name, {"label": metric(name).heading, "direction": metric(name).direction}), **v}
-    merged = check_targets(merged)
-    rows = []
-    for name in HEADLINE:
-        m = METRICS[name]
-        n = value = lo = hi = np.nan
-        if name in ("iqs", "pass_rate") and data.has("scores"):
-            t = _quiet(iqs_score, data.scores, min_n=0)
-            if name == "iqs":
-                n, value, lo, hi = int(t[S.N].iloc[0]), t[S.IQS].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
-            else:
-                ok = data.scores[S.IQS].notna()
-                k_, n = int(data.scores.loc[ok, S.PASSED].sum()), int(ok.sum())
-                lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
-                value = t[S.PASS_RATE].iloc[0] * 100
-        elif name in ("csat", "nps") and data.has("surveys") and data.surveys[S.KIND].eq(name).any():
-            fn = K.csat_score if name == "csat" else K.nps_score
-            t = _quiet(fn, data.surveys, min_n=0)
-            n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
-        elif name == "first_response_time" and data.has("conversations"):
-            t = _quiet(K.first_response_time, data.conversations, min_n=0)
-            n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
-        elif name == "sla_high" and data.has("conversations"):
-            t = _quiet(K.kpi_summary, data.conversations).set_index(K.KPI)
-            if "sla_high" in t.index:
-                r = t.loc["sla_high"]
-                n, value, lo, hi = int(r[S.N]), r[K.VALUE], r[S.CI_LOW], r[S.CI_HIGH]
-        else:
-            continue
-        row = {"metric": name, "label": m.heading, "n": n, "value": float(value), "ci_low": float(lo),
-               "ci_high": float(hi)}
-        tg = merged.get(name)
-        if tg is not None:
-            st = target_status({name: value}, {name: tg}).iloc[0]
-            row.update(target=tg["target"], direction=tg["direction"], owner=tg["owner"], status=str(st["status"]))
-        else:
-            row.update(target=np.nan, direction=m.direction, owner="", status="no target")
-        row.update(previous=np.nan, change=np.nan, change_ci_low=np.nan, change_ci_high=np.nan, p_value=np.nan,
-                   credible=False)
-        prev = data.previous
-        if prev.get("start") is not None:
-            cur_rows = _row_values(name, data, {"scores": data.scores, "surveys": data.surveys,
-                                                "conversations": data.conversations})
-            old_rows = _row_values(name, data, prev)
-            if cur_rows is not None and old_rows is not None and len(old_rows[0]) >= 2 and len(cur_rows[0]) >= 2:
-                frame = pd.concat([old_rows[0], cur_rows[0]], ignore_index=True)
-                _, col, time, kind = cur_rows
-                try:
-                    c = _quiet(compare_periods, frame[[col, time]].rename(columns={time: "_t"}), value=col, time="_t",
-                               kind=kind, before=(prev["start"], data.start), after=(data.start, _after_end(data)),
-                               seed=seed, n_resamples=n_resamples).iloc[0]
-                except ValueError:  # too few rows in a period: no comparison
-                    c = None
-                if c is not None:
-                    scale = 100.0 if kind == "rate" else 1.0
-                    row.update(previous=float(c["stat_before"]) * scale, change=float(c["effect"]) * scale,
-                               change_ci_low=float(c[S.CI_LOW]) * scale, change_ci_high=float(c[S.CI_HIGH]) * scale,
-                               p_value=float(c[S.P_VALUE]),
-                               credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
-        rows.append(row)
-    cols = ["metric", "label", "n", "value", "ci_low", "ci_high", "target", "direction", "owner", "status", "previous",
-            "change", "change_ci_low", "change_ci_high", "p_value", "credible"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def _after_end(data: ReportData) -> pd.Timestamp:
-    if data.end is not None:
-        return data.end + pd.Timedelta(microseconds=1)
-    return data.previous["start"] + 2 * (data.start - data.previous["start"]) + pd.Timedelta(days=1)
-
-
 # --- what the reader sees first -----------------------------------------------------------------------
 def _fmt_value(name: str, values: list[float]) -> tuple[list[str], str]:
     """Format values of one metric alike; returns the strings and the unit."""
@@ -321,6 +169,7 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
     for r in head.itertuples(index=False):
         if r.status == "off target":
             (v, tg), unit = _fmt_value(r.metric, [r.value, r.target])
+            tg = tg[:-2] if tg.endswith(".0") else tg
             unit = "%" if unit.startswith("%") else f" {unit}"
             off.append(f"{r.label} at {v}{unit} (target {tg}{unit})")
     risk = [r.label for r in head.itertuples(index=False) if r.status == "at risk"]
@@ -361,6 +210,7 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
                 change = f"{arrow} {'+' if r.change > 0 else '−' if r.change < 0 else ''}{d} vs previous (not credible: CI {dlo} to {dhi})"
                 ccls = "tile-change"
         sign = "≥" if r.direction == "higher" else "≤"
+        tg = tg[:-2] if tg.endswith(".0") else tg  # targets are round numbers: 85 %, not 85.0 %
         target = f"target {sign} {tg} {unit} · {r.owner}" if tg else "no target set"
         parts.append(
             f'<div class="qakit-tile {cls}" data-metric="{html.escape(r.metric)}">'
@@ -405,13 +255,6 @@ def _agents(data: ReportData) -> pd.DataFrame:
     return _cached(data, "agents", lambda: _quiet(
         ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
         conversations=data.conversations if data.has("conversations") else None))
-
-
-def agent_verdicts(agents: pd.DataFrame, threshold: float) -> pd.Series:
-    """Per agent: ``above`` (the whole 95 % interval at or above ``threshold``), ``below`` (the whole
-    interval below it) or ``inconclusive`` (the interval straddles it, or is undefined)."""
-    return pd.Series(np.where(agents[S.CI_LOW] >= threshold, "above",
-                              np.where(agents[S.CI_HIGH] < threshold, "below", "inconclusive")), index=agents.index)
 
 
 def agent_forest(data: ReportData) -> Figure | HTML:
@@ -656,6 +499,10 @@ def kpi_table(data: ReportData) -> Table | HTML:
 
 
 def _kpi_summary(data: ReportData) -> pd.DataFrame:
+    return _cached(data, "kpi_summary", lambda: _kpi_summary_uncached(data))
+
+
+def _kpi_summary_uncached(data: ReportData) -> pd.DataFrame:
     if data.has("conversations"):
         return _quiet(K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None)
     parts = []
@@ -687,6 +534,45 @@ def sla_table(data: ReportData) -> Table | HTML:
         return skipped("SLA: no conversations in this dataset.")
     t = _quiet(K.sla_attainment, data.conversations, min_n=0)
     return pretty(t.drop(columns=[S.SMALL_SAMPLE], errors="ignore"))
+
+
+def _has_value(data: ReportData) -> bool:
+    c = data.conversations
+    return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
+
+
+def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
+                     hash_customer_ids: bool = True) -> Table | HTML:
+    """Customers whose support cost exceeds their value (ids hashed by default); left out, with
+    the reason, when the conversations have no ``customer_value`` (an optional column)."""
+    from .sections import costly_customers as _costly
+
+    if not _has_value(data):
+        return skipped("Customer cost against value: the conversations have no customer_value values "
+                       "(an optional column), so this section is left out.")
+    t = _costly(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
+    if t.empty:
+        return skipped("No customer cost more in support than their value.")
+    return pretty(t.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=f"The {len(t)} customer{'s' if len(t) != 1 else ''} "
+                  "costing most relative to their value.")
+
+
+def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
+    """Support cost against customer value per customer (only when ``customer_value`` exists)."""
+    from .sections import customer_value_figure as _fig
+
+    if not _has_value(data):
+        return HTML("", "")
+    fig = _fig(data, cost_per_contact=cost_per_contact)
+    fig.set_size_inches(WIDE * 0.75, 4.5)
+    ax = fig.axes[0]
+    if ax.get_legend() is not None:  # human legend labels, outside the data
+        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes", "cases": "cases"}
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def iqs_csat_verdict(data: ReportData) -> HTML:
@@ -792,7 +678,7 @@ def appendix_coaching(data: ReportData) -> Table | HTML:
     return coaching_focus(data, top=None)
 
 
-__all__ = ["headline", "agent_verdicts", "appendix_tables", "title_text", "period_text"]
+__all__ = ["appendix_tables", "title_text", "period_text"]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 

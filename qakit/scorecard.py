@@ -1085,12 +1085,13 @@ def iqs_score(
     if missing:
         raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
     check_by(scores, keys, "scores")
+    scores = S.validate(scores, "scores")  # one row per review, finite scores (never a doubled n)
     df, pkeys = _with_period(scores, period, S.REVIEWED_AT)
     df = df.assign(_pass=df[S.PASSED].astype("Float64").astype(float))
     hi = max(100.0, float(np.nanmax(df[S.IQS].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
     res = _mean_table(df, S.IQS, keys + pkeys, S.IQS, level=level, min_n=min_n,
                       extra={S.PASS_RATE: ("_pass", "mean")}, clip=(0.0, hi))
-    return res
+    return S.itemise_missing(res, scores, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
 
 
 def category_scores(

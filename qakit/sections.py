@@ -248,16 +248,24 @@ def overview(data: ReportData) -> pd.DataFrame:
 
 
 def headline_values(data: ReportData) -> dict[str, float]:
-    """The KPI values targets are checked against: iqs, csat, sla_high, nps, frt/resolution hours."""
-    iqs = iqs_score(data.scores, min_n=0)
-    summary = K.kpi_summary(data.conversations, data.surveys).set_index(K.KPI)[K.VALUE]
-    out = {"iqs": float(iqs[S.IQS].iloc[0]), "pass_rate": float(iqs[S.PASS_RATE].iloc[0]) * 100}
-    names = {"csat": "csat", "nps": "nps", "ces": "ces", "sla_high": "sla_high",
-             "first_response_time": "frt_hours", "resolution_time": "resolution_hours",
-             "fcr_rate": "fcr_rate", "escalation_rate": "escalation_rate"}
-    for k, v in names.items():
-        if k in summary.index:
-            out[v] = float(summary[k])
+    """The KPI values targets are checked against, in display units (percent for shares), keyed by
+    the KPI registry's names (:data:`qakit.registry.METRICS`; earlier names in
+    :data:`qakit.registry.ALIASES` too). Only what the data has."""
+    from .registry import ALIASES, METRICS
+
+    out: dict[str, float] = {}
+    if data.scores is not None and len(data.scores):
+        iqs = iqs_score(data.scores, min_n=0)
+        for name in ("iqs", "pass_rate"):
+            out[name] = float(iqs[METRICS[name].value].iloc[0]) * METRICS[name].scale
+    if data.conversations is not None and len(data.conversations):
+        summary = K.kpi_summary(data.conversations, data.surveys).set_index(K.KPI)[K.VALUE]
+        for k, v in summary.items():
+            if k in METRICS:
+                out[k] = float(v) * METRICS[k].scale
+    for old, new in ALIASES.items():
+        if new in out:
+            out[old] = out[new]
     return out
 
 

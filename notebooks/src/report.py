@@ -25,6 +25,8 @@ end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty mean
 group_by: str = ""  # help: column to break IQS and CSAT down by (team, channel, agent_id ...); empty means team when the data has it, else channel
 period: str = "W"  # help: trend period: D, W, M or Q
 min_n: int = 30  # help: groups with fewer observations are flagged as small samples
+cost_per_contact: float = 5.0  # help: support cost of one contact, for the customer cost-versus-value section
+hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
 targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95); margin is the width of the at-risk band
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
@@ -101,6 +103,18 @@ V.sla_table(data)
 
 # %%
 V.backlog_figure(data, period=period)
+
+# %% [markdown]
+# ## Customers who cost more than they bring
+#
+# Support cost (contacts x cost per contact) against customer value; ids hashed unless
+# `hash_customer_ids` is off.
+
+# %%
+V.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=hash_customer_ids)
+
+# %%
+V.customer_value_figure(data, cost_per_contact=cost_per_contact)
 
 # %% [markdown]
 # ## Does IQS track CSAT?
