@@ -129,7 +129,7 @@ def _finish(result: Any, producer: str, inputs: list, nested: list | None = None
     if isinstance(result, (pd.DataFrame, pd.Series)):
         if any(result is t for t in inputs):  # never stamp the caller's own frame in place
             result = result.copy(deep=False)
-        S.stamp(result, result.attrs.get(S.PRODUCER_KEY, producer))  # a nested call may have named it
+        S.stamp(result, producer)  # the outermost public call made it (nested records keep their sources)
         S.carry_records(result, *inputs, *(nested or ()))
         return result
     if isinstance(result, dict):
