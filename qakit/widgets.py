@@ -310,8 +310,6 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
 INSIDE = "inside the interval"
 #: a flip whose agent's interval lies wholly on one side of the pass line
 CREDIBLE = "credible change"
-#: settings explore_fast re-scores exactly (anything else takes the full engine, explore)
-_FAST_SETTINGS = {"weight", "critical", "mode", "pass threshold"}
 #: the ranking's sort orders (label -> columns, ascending)
 SORTS = {"rank (best first)": (["rank", S.AGENT_ID], [True, True]),
          "agent": ([S.AGENT_ID], [True]),
@@ -682,9 +680,9 @@ class ScorecardExplorer:
         self.baseline_card = card
         self.dataset = dataset
         self.csat = csat_by_conversation(surveys)
-        # cards without sections re-score through prepared matrices (a weight change costs a
-        # matrix-vector product); cards with sections take the full engine
-        self.state = None if card.sections else prepare_explorer(self.ratings, card, csat=self.csat)
+        # every change re-scores through the prepared rating matrix (the one scoring engine: weights,
+        # critical flags, thresholds, mode, sections, fail rules, N/A policies)
+        self.state = prepare_explorer(self.ratings, card, csat=self.csat)
         self.baseline = self.state.base if self.state is not None else explore(self.ratings, card, baseline=card, csat=self.csat)
         self.result = self.baseline
         self._full_baseline = None  # the full engine's baseline, made when a change needs it
@@ -748,9 +746,8 @@ class ScorecardExplorer:
     def add_control(self, widget: Any, apply: Any, baseline_value: Any) -> None:
         """Hook for more tunable settings (sections, fail rules, N/A policies, critical thresholds
         once the scoring engine scores them): ``apply(card, widget.value)`` returns the changed
-        card; ``baseline_value`` is what *Reset* puts back. A card that differs from the baseline
-        in anything but weights, critical flags, mode or pass line is scored by the full engine
-        (:func:`explore`), so its numbers equal ``Scorecard.score``."""
+        card; ``baseline_value`` is what *Reset* puts back. Every card is scored by
+        :func:`explore_fast` (the one scoring engine), so its numbers equal ``Scorecard.score``."""
         self.extra_controls.append((widget, apply, baseline_value))
         self.extra_box.children = (*self.extra_box.children, widget)
         widget.observe(self._on_change, names="value")
@@ -764,7 +761,7 @@ class ScorecardExplorer:
             self.status.value = f"<span style='color:#b00020'>This card cannot be used: {_plain(e)}</span>"
             return
         self.status.value = ""
-        if self.state is not None and set(card_changes(self.baseline_card, card)["setting"]) <= _FAST_SETTINGS:
+        if self.state is not None:
             self.result = explore_fast(self.state, card)
         else:
             if self._full_baseline is None:  # the fast path's baseline holds no per-review pass column

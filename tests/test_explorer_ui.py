@@ -218,8 +218,8 @@ def test_flip_without_interval_is_not_called_credible():
 
 def test_added_control_takes_the_full_engine_and_resets(ex, sample):
     """The hook for settings beyond weights: a slider making Solution (1-4 scale) critical below a
-    threshold. The explorer's IQS equals Scorecard.score on the changed card (the full engine, not
-    the fast path); Reset puts the slider back."""
+    threshold. The explorer's IQS equals Scorecard.score on the changed card (scored through the
+    prepared matrix, the one engine); Reset puts the slider back."""
     from dataclasses import replace
 
     import ipywidgets as W
@@ -261,3 +261,22 @@ def test_relative_paths_are_read_from_the_folder_qakit_explore_started_in(sample
     assert ex.load_dataset("team"), ex.data_status.value
     assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings[keep])["iqs"].mean())
     assert str(team) in ex.data_status.value
+
+
+def test_sectioned_card_is_tuned_with_the_same_numbers_as_scorecard_score(sample):
+    """data/scorecard_sections.yaml (sections, fail rules) on the sample reviews: a weight change
+    and a critical change give Scorecard.score's IQS and per-agent pass/fail."""
+    from pathlib import Path
+
+    ratings, surveys, _ = sample
+    card = load_scorecard(Path(__file__).resolve().parents[1] / "data" / "scorecard_sections.yaml")
+    assert card.sections
+    ex = ScorecardExplorer(ratings, card, surveys=surveys)
+    name = card.category_names[-1]
+    ex.weight_sliders[name].value = 3.0
+    tuned = card.with_changes(weights={name: 3.0})
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(tuned.score(ratings)["iqs"].mean())
+    agents = by_agent(tuned, ratings)
+    got = ex.result.agents.set_index("agent_id")
+    assert got["iqs"].to_dict() == pytest.approx(agents["iqs"].to_dict())
+    assert (got["passed"] == card.passes(agents.loc[got.index, "iqs"])).all()
