@@ -906,9 +906,9 @@ class ScorecardExplorer:
             W.HBox([self.sort, self.flips_first]), self.ranking,
             head("5. Save"),
             self.label,
-            W.HTML("<div class='qakit-note' style='color:#555;font-size:12px'>The label goes into the card's name, "
-                   "so reports made with it say TUNED; the card keeps the baseline's version key so it can score "
-                   "reviews recorded under that version.</div>"),
+            W.HTML("<div class='qakit-note' style='color:#555;font-size:12px'>The label goes into the card's name "
+                   "(“… (TUNED &lt;label&gt;, not the production card)”); the card keeps the baseline's version key "
+                   "so it can score the reviews recorded under that version.</div>"),
             W.HBox([self.save_path, self.save_button]), self.save_status, self.download,
         ], layout=W.Layout(max_width="1100px"))
 
