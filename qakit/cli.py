@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_browser:
             cmd.append("--no-browser")
         sys.stdout.flush()
+        # Voila runs the notebook in notebooks/; the explorer resolves relative save paths and data
+        # folders against the folder `qakit explore` was started from
+        os.environ["QAKIT_CALLER_DIR"] = os.getcwd()
         os.execv(sys.executable, cmd)  # become the Voila server: signals (Ctrl-C, kill) reach it directly
     return 2  # pragma: no cover
 
