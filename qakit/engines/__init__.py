@@ -8,7 +8,11 @@ same columns; ``tests/test_engines_parity.py`` holds every metric equal across e
 """
 
 from ._backend import ENGINES, connection, duckdb_connection, spark_connection
+from .kpis import (backlog, ces_score, csat_score, escalation_rate, fcr_rate, first_response_time, nps_score,
+                   resolution_rate, resolution_time, service_level, sla_attainment)
 from .scoring import category_scores, iqs_score, score_reviews
 
 __all__ = ["ENGINES", "connection", "duckdb_connection", "spark_connection",
-           "score_reviews", "iqs_score", "category_scores"]
+           "score_reviews", "iqs_score", "category_scores",
+           "csat_score", "nps_score", "ces_score", "first_response_time", "resolution_time", "fcr_rate",
+           "escalation_rate", "resolution_rate", "sla_attainment", "service_level", "backlog"]
