@@ -112,8 +112,32 @@ def _arrow_for_engine(df: pd.DataFrame):
     return pa.table(cols)
 
 
+_IBIS_NOISE = (".*future.infer_string.*", ".*fetch_arrow_table.*")
+
+
+class _quiet:
+    """Silence two harmless deprecation warnings Ibis 12.0.0 triggers in pandas 3.1
+    (``future.infer_string``) and DuckDB 2.0 (``fetch_arrow_table``), for one call."""
+
+    def __enter__(self):
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        for m in _IBIS_NOISE:
+            warnings.filterwarnings("ignore", message=m)
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
 def table(source: Any, con: Any):
     """``source`` as an Ibis table on ``con``."""
+    with _quiet():
+        return _table(source, con)
+
+
+def _table(source: Any, con: Any):
     ibis = _ibis()
     if isinstance(source, ibis.expr.types.Table):
         return source
@@ -171,5 +195,9 @@ def epoch_us(con: Any, ts: Any):
 
 
 def execute(con: Any, expr: Any) -> pd.DataFrame:
-    """Run ``expr`` on ``con`` and return a pandas DataFrame (small results only)."""
-    return con.execute(expr)
+    """Run ``expr`` on ``con`` and return a pandas DataFrame (small results only).
+
+    Ibis 12's pandas conversion reads the deprecated ``future.infer_string`` option (a
+    Pandas4Warning under pandas 3, harmless): silenced here, for this call only."""
+    with _quiet():
+        return con.execute(expr)

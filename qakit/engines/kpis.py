@@ -42,11 +42,28 @@ def _groups(t, by, period, time_col, table):
 
 def _exclude(con, res: pd.DataFrame, t, mask, reason: str, column: str, id_col: str) -> None:
     """Itemise the rows of ``t`` where ``mask`` holds (ids sorted)."""
-    ids = B.execute(con, t.filter(mask.fill_null(False)).select(_id=t[id_col].cast("string")))["_id"]
-    S.add_exclusion(res, reason, column, sorted(ids.astype("str")))
+    _exclude_many(con, res, t, [(mask, reason, column)], id_col)
 
 
-def _proportion(con, t, flag, use, keys: list[str], name: str, level: float, min_n: int) -> pd.DataFrame:
+def _exclude_many(con, res: pd.DataFrame, t, reasons: list, id_col: str) -> None:
+    """Itemise, in one query, the rows of ``t`` for each ``(mask, reason, column)`` (ids sorted;
+    a row may be listed under several reasons, as in the pandas functions)."""
+    import ibis
+
+    if not reasons:
+        return
+    flags = {f"_x{i}": m.fill_null(False) for i, (m, _, _) in enumerate(reasons)}
+    anyx = ibis.literal(False)
+    for f in flags.values():
+        anyx = anyx | f
+    got = B.execute(con, t.filter(anyx).select(_id=t[id_col].cast("string"), **flags))
+    for i, (_, reason, column) in enumerate(reasons):
+        ids = got.loc[got[f"_x{i}"].astype(bool), "_id"].astype("str")
+        S.add_exclusion(res, reason, column, sorted(ids))
+
+
+def _proportion(con, t, flag, use, keys: list[str], name: str, level: float, min_n: int,
+                extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """``n`` usable rows, ``k`` flagged among them; ``k / n`` with a Wilson interval."""
     import ibis
 
@@ -56,6 +73,7 @@ def _proportion(con, t, flag, use, keys: list[str], name: str, level: float, min
         use = use.fill_null(False)
         aggs = {"n": use.cast("int64").sum(), "_k": (flag.fill_null(False) & use).cast("int64").sum(),
                 "_rows": ibis._.count()}
+    aggs.update(extra or {})
     q = t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
     res = _sorted(B.execute(con, q), keys)
     n = res["n"].fillna(0).to_numpy(dtype=float)
@@ -67,7 +85,7 @@ def _proportion(con, t, flag, use, keys: list[str], name: str, level: float, min
     res[S.N] = n.astype("int64")
     res[S.N_EXCLUDED] = (res["_rows"].to_numpy(dtype=float) - n).astype("int64")
     res[S.SMALL_SAMPLE] = res[S.N] < min_n
-    return res[keys + [S.N, name, S.CI_LOW, S.CI_HIGH, S.N_EXCLUDED, S.SMALL_SAMPLE]]
+    return res[keys + [S.N, name, S.CI_LOW, S.CI_HIGH, S.N_EXCLUDED, S.SMALL_SAMPLE] + list(extra or {})]
 
 
 def _not_pandas(engine: Any) -> bool:
@@ -78,6 +96,7 @@ def _not_pandas(engine: Any) -> bool:
 def _surveys(con, t, kind: str, scale: tuple[float, float], conversations, keys: list[str], period):
     """Rows of one survey kind, off-scale scores an error, ``by`` columns joined from
     conversations, and (with ``period``) answers without ``answered_at`` set aside."""
+    all_kinds = t
     sv = t.filter(t[S.KIND] == kind)
     sv = sv.mutate(**{S.SCORE: _num(sv[S.SCORE])})
     lo, hi = scale
@@ -100,8 +119,9 @@ def _surveys(con, t, kind: str, scale: tuple[float, float], conversations, keys:
     _check_by_expr(sv, keys, "the data (pass conversations=... to group surveys by conversation columns)")
     nat = None
     if period is not None:
-        nat = sv[S.ANSWERED_AT].isnull()
-        kept = sv.filter(~nat)
+        kept = sv.filter(sv[S.ANSWERED_AT].notnull())
+        # as the reference (kpis._survey_period_guard): answers of every kind without a time
+        nat = all_kinds
     else:
         kept = sv
     kept, pkeys = _with_period_expr(kept, period, S.ANSWERED_AT)
@@ -111,7 +131,7 @@ def _surveys(con, t, kind: str, scale: tuple[float, float], conversations, keys:
 def _survey_exclusions(con, res, sv, kept, nat) -> None:
     _exclude(con, res, kept, kept[S.SCORE].isnull(), "survey answer without a score", S.SCORE, S.CONVERSATION_ID)
     if nat is not None:
-        _exclude(con, res, sv, nat, f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT,
+        _exclude(con, res, nat, nat[S.ANSWERED_AT].isnull(), f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT,
                  S.CONVERSATION_ID)
 
 
@@ -136,11 +156,11 @@ def csat_score(source: Any, *, by: str | Sequence[str] | None = None, period: st
     con, t = _source(source, engine, "surveys")
     sv, kept, keys, nat = _surveys(con, t, "csat", scale, conversations, as_by(by), period)
     s = kept[S.SCORE]
-    res = _proportion(con, kept, s.isin([float(v) for v in satisfied]), s.notnull(), keys, K.CSAT, level, min_n)
+    res = _proportion(con, kept, s.isin([float(v) for v in satisfied]), s.notnull(), keys, K.CSAT, level, min_n,
+                      extra={"_m": s.mean()})
     for c in (K.CSAT, S.CI_LOW, S.CI_HIGH):
         res[c] = res[c] * 100
-    q = kept.group_by(keys).aggregate(_m=s.mean()) if keys else kept.aggregate(_m=s.mean())
-    res[K.CSAT_MEAN] = _sorted(B.execute(con, q), keys)["_m"].to_numpy(dtype=float, na_value=np.nan)
+    res[K.CSAT_MEAN] = res["_m"].to_numpy(dtype=float, na_value=np.nan)
     res = res[keys + [S.N, K.CSAT, S.CI_LOW, S.CI_HIGH, K.CSAT_MEAN, S.N_EXCLUDED, S.SMALL_SAMPLE]]
     _survey_exclusions(con, res, sv, kept, nat)
     return res
@@ -300,9 +320,8 @@ def _time_kpi(source, start, end, name, what, open_reason, *, by, period, busine
     res[S.SMALL_SAMPLE] = res[S.N] < min_n
     res = res[keys + [S.N, name, S.CI_LOW, S.CI_HIGH, f"{name}_mean", f"{name}_p90", S.N_EXCLUDED,
                       S.SMALL_SAMPLE]]
-    for mask, reason in ((missing_end, open_reason), (negative, f"{what}: {end} before {start}"),
-                         (absurd, f"{what}: longer than max_hours={max_hours:g}")):
-        _exclude(con, res, t, mask, reason, end, S.CONVERSATION_ID)
+    _exclude_many(con, res, t, [(missing_end, open_reason, end), (negative, f"{what}: {end} before {start}", end),
+                                (absurd, f"{what}: longer than max_hours={max_hours:g}", end)], S.CONVERSATION_ID)
     return res
 
 
@@ -329,9 +348,14 @@ def resolution_time(source: Any, *, by: str | Sequence[str] | None = None, perio
     if not _not_pandas(engine):
         return K.resolution_time(B.read_pandas(source), by=by, period=period, business_hours=business_hours,
                                  max_hours=max_hours, level=level, min_n=min_n)
-    return _time_kpi(source, S.CREATED_AT, S.RESOLVED_AT, K.RESOLUTION_TIME, "resolution",
-                     "open: not resolved yet", by=by, period=period, business_hours=business_hours,
-                     max_hours=max_hours, level=level, min_n=min_n, engine=engine)
+    res = _time_kpi(source, S.CREATED_AT, S.RESOLVED_AT, K.RESOLUTION_TIME, "resolution",
+                    "open: not resolved yet", by=by, period=period, business_hours=business_hours,
+                    max_hours=max_hours, level=level, min_n=min_n, engine=engine)
+    con, t = _source(source, engine, "conversations")
+    before = (B.epoch_us(con, t[S.RESOLVED_AT]) < B.epoch_us(con, t[S.FIRST_RESPONSE_AT])).fill_null(False)
+    _exclude(con, res, t, before, "flagged (kept): resolved before the first response", S.RESOLVED_AT,
+             S.CONVERSATION_ID)
+    return res
 
 
 # --- resolution and contacts --------------------------------------------------------------------
@@ -411,8 +435,7 @@ def fcr_rate(source: Any, *, by: str | Sequence[str] | None = None, period: str 
             use = t._use0 & ~unjudged
             fcr = t._fcr0 & ~t._rep
     res = _proportion(con, t, fcr, use, keys, K.FCR_RATE, level, min_n)
-    for mask, reason, col in reasons:
-        _exclude(con, res, t, mask, reason, col, S.CONVERSATION_ID)
+    _exclude_many(con, res, t, reasons, S.CONVERSATION_ID)
     return res
 
 
@@ -502,11 +525,10 @@ def sla_attainment(source: Any, *, targets: Mapping[str, float] | None = None, m
     res = res[res[K.TARGET_H].notna()].reset_index(drop=True)
     res = res[gkeys + [S.N, K.MET_PCT, S.CI_LOW, S.CI_HIGH, K.TARGET_H, K.GOAL, K.GOAL_MET, S.N_EXCLUDED,
                        S.SMALL_SAMPLE]]
-    _exclude(con, res, t, no_target, f"priority without an SLA target (targets: {sorted(targets)})", S.PRIORITY,
-             S.CONVERSATION_ID)
-    _exclude(con, res, t, negative, f"{end_col} before created_at", end_col, S.CONVERSATION_ID)
-    _exclude(con, res, t, pending & ~no_target, "open and still within target: outcome not known yet", end_col,
-             S.CONVERSATION_ID)
+    _exclude_many(con, res, t, [
+        (no_target, f"priority without an SLA target (targets: {sorted(targets)})", S.PRIORITY),
+        (negative, f"{end_col} before created_at", end_col),
+        (pending & ~no_target, "open and still within target: outcome not known yet", end_col)], S.CONVERSATION_ID)
     return res
 
 
