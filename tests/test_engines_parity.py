@@ -40,7 +40,17 @@ SEED = 20261127
 # --- engines --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def spark_engine():
-    return E.spark_connection()  # one local session for the whole suite
+    """One local Spark session for the whole suite, tuned for tiny tables: no whole-stage code
+    generation (compiling it costs more than running these queries), one shuffle partition."""
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[2]").appName("qakit-parity")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", "1").config("spark.default.parallelism", "1")
+             .config("spark.sql.codegen.wholeStage", "false").config("spark.sql.adaptive.enabled", "false")
+             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return E.spark_connection(spark)
 
 
 @pytest.fixture
@@ -57,7 +67,8 @@ def engine(request, engine_name):
 
 def cases(all_cases: list, spark_cases: list) -> list:
     """Every case on DuckDB; on Spark (seconds per query) the listed subset, which still covers
-    every metric and rule (sections, bonus, critical, N/A, periods, censoring, ties)."""
+    every building block: scoring rules (sections, bonus, critical, N/A), mean/t and Wilson
+    statistics, joins, periods, order statistics (ties), the FCR window (censoring), backlog."""
     return ([pytest.param("duckdb", *c, id="duckdb-" + "-".join(map(str, c))) for c in all_cases]
             + [pytest.param("spark", *all_cases[i], id="spark-" + "-".join(map(str, all_cases[i])))
                for i in spark_cases])
@@ -228,7 +239,7 @@ def test_iqs_and_category_scores_parity(engine, card_name, by, period):
     ("csat_score", {"satisfied": (5,)}), ("nps_score", {"period": "W"}), ("nps_score", {"by": "agent_id",
                                                                                         "conversations": CONV}),
     ("ces_score", {"higher_is_better": False}), ("ces_score", {"by": "priority", "conversations": CONV}),
-], [1, 3, 5]))
+], [1]))
 def test_survey_kpis_parity(engine, fn, kw):
     assert_parity(getattr(K, fn)(SURVEYS, **kw), getattr(E, fn)(SURVEYS, **kw, engine=engine))
 
@@ -243,7 +254,7 @@ def test_survey_kpis_parity(engine, fn, kw):
     ("sla_attainment", {}), ("sla_attainment", {"metric": "first_response", "by": "channel",
                                                 "as_of": "2026-03-31 12:00"}),
     ("backlog", {"period": "D", "by": "channel"}), ("backlog", {"period": "W"}),
-], [0, 2, 4, 7, 8, 9, 11]))
+], [0, 4, 9, 11]))
 def test_conversation_kpis_parity(engine, fn, kw):
     assert_parity(getattr(K, fn)(CONV, **kw), getattr(E, fn)(CONV, **kw, engine=engine))
 
