@@ -49,10 +49,11 @@ from scipy import stats
 
 from . import schema as S
 from .errors import ParameterError, Problems, UndefinedMetricWarning, check_choice
+from ._public import renamed
 from .intervals import MIN_N, check_level, mean_ci
 from .scorecard import Scorecard
 
-LEVELS = ("ordinal", "nominal", "interval")
+METRICS = ("ordinal", "nominal", "interval")  # Krippendorff's levels of measurement
 WEIGHTS = (None, "linear", "quadratic")
 CONSENSUS_METHODS = ("median", "mean")
 ALL = "all"
@@ -293,14 +294,15 @@ def _fleiss_kappa(counts: np.ndarray) -> float:
     return float((p_bar - p_e) / (1.0 - p_e))
 
 
+@renamed(text_level="metric", confidence="level")
 def agreement(
     ratings: pd.DataFrame,
     *,
     by_category: bool = True,
-    level: str = "ordinal",
+    metric: str = "ordinal",
     card: Scorecard | None = None,
     units: str = S.CONVERSATION_ID,
-    confidence: float = 0.95,
+    level: float = 0.95,
     n_resamples: int = 1000,
     seed: int | None = 0,
     progress: bool = False,
@@ -316,7 +318,7 @@ def agreement(
         One row per category.  ``False``: one row ``"all"`` whose units are conversation x
         category pairs (with ``card``, ratings are first mapped to the category score in percent
         so that binary and 1..k scales line up; without, raw ratings are pooled).
-    level : {"ordinal", "nominal", "interval"}, default="ordinal"
+    metric : {"ordinal", "nominal", "interval"}, default="ordinal"
         Level of measurement (Krippendorff's metric) for alpha.
     card : Scorecard, optional
         Checks categories and ratings against the card's scales (raising
@@ -324,7 +326,7 @@ def agreement(
         category's value domain.
     units : str, default="conversation_id"
         Column identifying what every reviewer rates.
-    confidence : float, default=0.95
+    level : float, default=0.95
         Level of the bootstrap interval.
     n_resamples : int, default=1000
         Bootstrap resamples (0 = no interval).
@@ -341,12 +343,12 @@ def agreement(
         ``ci_low``/``ci_high`` (percentile bootstrap over units), ``fleiss_kappa`` (nominal),
         ``band`` (``reliable``/``tentative``/``unreliable`` from alpha; missing when alpha is NaN),
         ``small_sample`` (``n_units < 30``).  ``attrs`` carries the exclusions (N/A ratings,
-        units rated once) and ``level``.
+        units rated once) and ``metric``.
 
     Raises
     ------
     ParameterError
-        Unknown ``level``, bad ``units``/``card``/``n_resamples``.
+        Unknown ``metric``, bad ``units``/``card``/``n_resamples``.
     DataValidationError
         Invalid ratings, a reviewer rating the same unit twice, fewer than two reviewers, or
         no unit rated by two reviewers.
@@ -380,13 +382,13 @@ def agreement(
     ...     "conversation_id": ["c1", "c2", "c3", "c4"] * 3,
     ...     "reviewer_id": ["ann"] * 4 + ["bob"] * 4 + ["cy"] * 4,
     ...     "category": "Tone", "rating": [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 4, 4]})
-    >>> res = agreement(r, level="interval", n_resamples=0)
+    >>> res = agreement(r, metric="interval", n_resamples=0)
     >>> res[["category", "n_units", "n_ratings", "alpha", "band"]].round(3)
       category  n_units  n_ratings  alpha      band
     0     Tone        4         12  0.946  reliable
     """
-    check_choice("level", level, LEVELS)
-    confidence = check_level(confidence)
+    check_choice("metric", metric, METRICS)
+    level = check_level(level)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
         raise ParameterError(f"n_resamples must be an integer >= 0; got {n_resamples!r}")
     rows, excl, domains = _prepare(ratings, card=card, units=units, pooled=not by_category)
@@ -412,20 +414,20 @@ def agreement(
             continue
         matrix = sub.pivot(index=_REV, columns=_UNIT, values=_VAL).to_numpy(dtype=float)
         rec[ALPHA] = float(krippendorff.alpha(
-            reliability_data=matrix, value_domain=values, level_of_measurement=level))
+            reliability_data=matrix, value_domain=values, level_of_measurement=metric))
         rec[FLEISS_KAPPA] = _fleiss_kappa(counts)
         if n_resamples > 0:
             draws = rng.multinomial(len(counts), np.full(len(counts), 1.0 / len(counts)), size=n_resamples)
-            boot = _alpha_from_counts(counts, values, level, draws.astype(float))
+            boot = _alpha_from_counts(counts, values, metric, draws.astype(float))
             boot = boot[~np.isnan(boot)]
             if len(boot):
-                lo, hi = np.quantile(boot, [(1 - confidence) / 2, (1 + confidence) / 2])
+                lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
                 rec[S.CI_LOW], rec[S.CI_HIGH] = float(lo), float(hi)
         records.append(rec)
     out = pd.DataFrame.from_records(records, columns=AGREEMENT_COLUMNS[:-2])
     out[S.BAND] = _band(out[ALPHA].to_numpy(), ALPHA_BANDS)
     out[S.SMALL_SAMPLE] = out[N_UNITS] < MIN_N
-    out.attrs["level"] = level
+    out.attrs["metric"] = metric
     return _record(out[AGREEMENT_COLUMNS], excl)
 
 
@@ -855,3 +857,18 @@ def consensus(
         ids = keys[lost.to_numpy()][units].str.cat(keys[lost.to_numpy()][S.CATEGORY], sep=" / ")
         S.add_exclusion(out, "every rating N/A: no consensus", S.RATING, ids)
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "agreement",
+    "cohen_kappa",
+    "pairwise_kappa",
+    "reviewer_bias",
+    "consensus",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

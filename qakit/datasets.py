@@ -57,3 +57,17 @@ def sample_scorecard_path() -> Path:
 def load_sample_scorecard() -> Scorecard:
     """The sample scorecard (7 categories, 2 critical)."""
     return load_scorecard(sample_scorecard_path())
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "sample_data_dir",
+    "load_sample",
+    "sample_scorecard_path",
+    "load_sample_scorecard",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -44,7 +44,7 @@ class DataValidationError(QakitError):
 
     def __init__(self, failures: pd.DataFrame):
         self.failures = failures.reset_index(drop=True)
-        lines = [f"{len(self.failures)} problem(s) found in the input:"]
+        lines = [summary_line(self.failures)]
         for row in self.failures.itertuples(index=False):
             lines.append(
                 f"  - table {row.table!r}, column {row.column!r}: {row.check} "
@@ -52,6 +52,31 @@ class DataValidationError(QakitError):
                 f"row ids {_fmt_list(row.row_ids)}"
             )
         super().__init__("\n".join(lines))
+
+
+def summary_line(failures: pd.DataFrame) -> str:
+    """The first line of a :class:`DataValidationError`: enough on its own (a scheduled run prints
+    only this line) -- which table and columns, what failed, how many rows, the first row ids.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame([dict(table="ratings", column="rating", check="off the scale", n_failed=2,
+    ...                        failing_values=[7, 9], row_ids=["r2", "r3"])])
+    >>> summary_line(f)
+    "1 problem in table 'ratings': column 'rating' off the scale (2 rows, e.g. 'r2', 'r3')"
+    """
+    n = len(failures)
+    tables = list(dict.fromkeys(failures["table"]))
+    where = f"table {tables[0]!r}" if len(tables) == 1 else f"tables {', '.join(map(repr, tables))}"
+    parts = []
+    for row in failures.head(MAX_SHOWN).itertuples(index=False):
+        ids = ", ".join(_short(_plain(i)) for i in list(row.row_ids)[:2])
+        rows = f"{row.n_failed} row{'s' if row.n_failed != 1 else ''}" if row.row_ids else ""
+        detail = ", ".join(x for x in (rows, f"e.g. {ids}" if ids else "") if x)
+        check = str(row.check).split(" (")[0] if len(str(row.check)) > 80 else str(row.check)
+        parts.append(f"column {row.column!r} {check}" + (f" ({detail})" if detail else ""))
+    more = f"; and {n - MAX_SHOWN} more" if n > MAX_SHOWN else ""
+    return f"{n} problem{'s' if n != 1 else ''} in {where}: " + "; ".join(parts) + more
 
 
 class QakitWarning(UserWarning):
@@ -70,8 +95,21 @@ class ExcludedRowsWarning(QakitWarning):
     """Rows were excluded from a computation; the result carries the itemised exclusions."""
 
 
+#: longest text of one value or id repeated in a message (a 10-million-character cell is cut)
+MAX_CHARS = 60
+
+
+def _short(v: Any) -> str:
+    """``repr(v)``, cut to ``MAX_CHARS`` characters with the full length said."""
+    text = repr(v)
+    if len(text) > MAX_CHARS:
+        full = len(v) if isinstance(v, str) else len(text)
+        return f"{text[:MAX_CHARS - 5]}...' ({full:,} characters)"
+    return text
+
+
 def _fmt_list(values: Sequence[Any]) -> str:
-    shown = ", ".join(repr(_plain(v)) for v in list(values)[:MAX_SHOWN])
+    shown = ", ".join(_short(_plain(v)) for v in list(values)[:MAX_SHOWN])
     return f"[{shown}{', ...' if len(values) > MAX_SHOWN else ''}]"
 
 
@@ -117,7 +155,7 @@ class Problems:
     >>> p.raise_if_any()
     Traceback (most recent call last):
     ...
-    qakit.errors.DataValidationError: 1 problem(s) found in the input:
+    qakit.errors.DataValidationError: 1 problem in table 'ratings': column 'rating' off the scale 1..5 (2 rows, e.g. 'r2', 'r3')
       - table 'ratings', column 'rating': off the scale 1..5 (2 row(s)); values [7, 9]; row ids ['r2', 'r3']
     """
 
@@ -179,3 +217,63 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.rows:
             raise DataValidationError(self.frame())
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    none: bool = False,
+) -> Any:
+    """Return ``value`` if it is a finite number in range, else raise :class:`ParameterError`.
+
+    One check and one message style for every numeric parameter: type (``True`` and ``"5"`` are not
+    numbers), finiteness (NaN and inf are refused), integrality when ``integer``, and the range
+    ``low <= value <= high`` (``<`` with ``low_open`` / ``high_open``). ``none=True`` lets ``None``
+    through (an optional parameter).
+
+    Examples
+    --------
+    >>> check_number("min_n", 5, low=0, integer=True)
+    5
+    >>> check_number("min_n", "abc", low=0, integer=True)
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: min_n must be an integer >= 0; got 'abc'
+    >>> check_number("cost_per_contact", float("nan"), low=0)
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: cost_per_contact must be a finite number >= 0; got nan
+    >>> check_number("level", 1, low=0, high=1, low_open=True, high_open=True)
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: level must be a finite number > 0 and < 1; got 1
+    """
+    if value is None and none:
+        return value
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        bounds.append(f"{'<' if high_open else '<='} {high:g}")
+    what = ("an integer" if integer else "a finite number") + (" " + " and ".join(bounds) if bounds else "")
+    if none:
+        what += " (or None)"
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if ok:
+        v = float(value)
+        ok = np.isfinite(v) and (not integer or v.is_integer())
+        if ok and low is not None:
+            ok = v > low if low_open else v >= low
+        if ok and high is not None:
+            ok = v < high if high_open else v <= high
+    if not ok:
+        raise ParameterError(f"{name} must be {what}; got {_short(_plain(value))}")
+    if integer:
+        return int(value)
+    return float(value) if isinstance(value, (np.floating, np.integer)) else value

@@ -424,3 +424,15 @@ def compare_periods(
                       "period", UndefinedMetricWarning, stacklevel=2)
     S.add_exclusion(out, f"missing {value} or {time}", value, ids[~usable])
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "hodges_lehmann",
+    "compare_periods",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

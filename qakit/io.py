@@ -340,3 +340,18 @@ def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:
         return safe.to_csv(index=False)
     safe.to_csv(path, index=False)
     return None
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "read_table",
+    "wide_to_long",
+    "write_table",
+    "neutralise_formulas",
+    "to_csv_safe",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -1204,3 +1204,32 @@ def kpi_summary(
     out = pd.concat(rows, ignore_index=True)
     gk = keys + ([PERIOD] if period else [])
     return out[gk + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, UNIT, HIGHER_IS_BETTER]]
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "csat_score",
+    "nps_score",
+    "ces_score",
+    "first_response_time",
+    "resolution_time",
+    "handle_time",
+    "fcr_rate",
+    "interactions_per_issue",
+    "escalation_rate",
+    "resolution_rate",
+    "backlog",
+    "sla_attainment",
+    "service_level",
+    "abandonment_rate",
+    "cost_per_contact",
+    "customer_cost_value",
+    "customer_cost_value_plot",
+    "kpi_summary",
+    "BusinessHours",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -464,3 +464,19 @@ def load_fed(path: str | Path | None = None) -> pd.DataFrame:
     S.add_exclusion(out, "free-text answer (e.g. 'N/A (No errors)') read as N/A", S.RATING,
                     out.loc[text, S.REVIEW_ID] + "/" + out.loc[text, S.CATEGORY])
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "SharedDataNotFoundError",
+    "shared_data_dir",
+    "load_twitter",
+    "load_calls",
+    "load_olist",
+    "load_fed",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -506,3 +506,19 @@ def weighted_iqs(
     out = out.reset_index(drop=True)
     S.add_exclusion(out, f"missing {value} (e.g. all categories N/A)", value, ids[~ok])
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "sample_random",
+    "sample_stratified",
+    "risk_score",
+    "inclusion_probabilities",
+    "sample_risk_based",
+    "weighted_iqs",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -351,7 +351,7 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
     >>> validate(s, "surveys")
     Traceback (most recent call last):
     ...
-    qakit.errors.DataValidationError: 2 problem(s) found in the input:
+    qakit.errors.DataValidationError: 2 problems in table 'surveys': column 'kind' not one of 'csat', 'nps', 'ces' (1 row, e.g. 'c2'); column 'score' not a number (1 row, e.g. 'c2')
       - table 'surveys', column 'kind': not one of 'csat', 'nps', 'ces' (1 row(s)); values ['nsp']; row ids ['c2']
       - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
     """
@@ -557,7 +557,7 @@ def validate_links(
     >>> validate_links(conv, surveys=sv)
     Traceback (most recent call last):
     ...
-    qakit.errors.DataValidationError: 1 problem(s) found in the input:
+    qakit.errors.DataValidationError: 1 problem in table 'surveys': column 'conversation_id' conversation_id not in the conversations table (1 row, e.g. 'c9')
       - table 'surveys', column 'conversation_id': conversation_id not in the conversations table (1 row(s)); values ['c9']; row ids ['c9']
     """
     merged = Problems("links")
@@ -572,41 +572,127 @@ def validate_links(
     merged.raise_if_any()
 
 
-# --- exclusions carried by results ---------------------------------------------------------
+# --- the record every result carries: exclusions (rows left out) and adjustments (rows changed) ---------
 EXCLUDED_KEY = "excluded"
-EXCLUSION_COLUMNS = ["reason", "column", "n", "row_ids"]
+ADJUSTED_KEY = "adjusted"
+PRODUCER_KEY = "qakit_producer"
+SOURCE = "source"
+EXCLUSION_COLUMNS = ["reason", "column", "n", "row_ids", SOURCE]
+
+
+def _add_record(result: pd.DataFrame, key: str, reason: str, column: str, row_ids: Any,
+                source: str | None) -> pd.DataFrame:
+    if row_ids is None:
+        return result
+    ids = tuple(pd.Series(row_ids).astype("str").fillna("<missing>"))
+    if len(ids) == 0:
+        return result
+    records = list(result.attrs.get(key, []))
+    records.append({"reason": reason, "column": column, "n": len(ids), "row_ids": ids, SOURCE: source})
+    result.attrs[key] = records
+    return result
 
 
 def add_exclusion(
-    result: pd.DataFrame, reason: str, column: str, row_ids: Any
+    result: pd.DataFrame, reason: str, column: str, row_ids: Any, *, source: str | None = None
 ) -> pd.DataFrame:
     """Record on ``result.attrs`` that rows were excluded, and why (no-op for zero rows).
 
     Stored as plain records so pandas can copy and compare ``attrs``; read them back with
-    :func:`exclusions`.
+    :func:`exclusions`. ``source`` (the producing function) is filled in by :func:`stamp` when
+    not given.
     """
-    ids = tuple(pd.Series(row_ids).astype("str")) if row_ids is not None else ()
-    if len(ids) == 0:
-        return result
-    records = list(result.attrs.get(EXCLUDED_KEY, []))
-    records.append({"reason": reason, "column": column, "n": len(ids), "row_ids": ids})
-    result.attrs[EXCLUDED_KEY] = records
+    return _add_record(result, EXCLUDED_KEY, reason, column, row_ids, source)
+
+
+def add_adjustment(
+    result: pd.DataFrame, reason: str, column: str, row_ids: Any, *, source: str | None = None
+) -> pd.DataFrame:
+    """Record that rows were *kept but changed* (an id or category normalised, a value re-read),
+    and why; read back with :func:`adjustments`.
+
+    Examples
+    --------
+    >>> r = stamp(add_adjustment(pd.DataFrame({"n": [1]}), "trailing whitespace removed", "agent_id", ["r1"]), "demo")
+    >>> adjustments(r)[["reason", "n", "row_ids", "source"]]
+                            reason  n row_ids source
+    0  trailing whitespace removed  1   (r1,)   demo
+    """
+    return _add_record(result, ADJUSTED_KEY, reason, column, row_ids, source)
+
+
+def stamp(result: pd.DataFrame, producer: str) -> pd.DataFrame:
+    """Mark ``result`` as carrying a record (even an empty one) made by ``producer``; records
+    without a source get ``producer`` as theirs."""
+    result.attrs[PRODUCER_KEY] = producer
+    for key in (EXCLUDED_KEY, ADJUSTED_KEY):
+        result.attrs[key] = [r if r.get(SOURCE) else {**r, SOURCE: producer} for r in result.attrs.get(key, [])]
     return result
+
+
+def has_record(df: Any) -> bool:
+    """Whether ``df`` carries a qakit record (made by a qakit function, or given one by
+    :func:`add_exclusion` / :func:`stamp`)."""
+    return isinstance(df, pd.DataFrame) and EXCLUDED_KEY in df.attrs
+
+
+def carry_records(result: pd.DataFrame, *parts: pd.DataFrame) -> pd.DataFrame:
+    """Copy every record of ``parts`` onto ``result`` (composite results: a summary built from
+    several KPIs, a table built from scored reviews); identical records are kept once."""
+    for key in (EXCLUDED_KEY, ADJUSTED_KEY):
+        records = list(result.attrs.get(key, []))
+        seen = {(r["reason"], r["column"], r["row_ids"], r.get(SOURCE)) for r in records}
+        for part in parts:
+            if not isinstance(part, pd.DataFrame):
+                continue
+            for r in part.attrs.get(key, []):
+                k = (r["reason"], r["column"], r["row_ids"], r.get(SOURCE))
+                if k not in seen:
+                    seen.add(k)
+                    records.append(dict(r))
+        result.attrs[key] = records
+    return result
+
+
+def _records(result: pd.DataFrame, key: str, what: str) -> pd.DataFrame:
+    if not has_record(result):
+        kind = type(result).__name__
+        raise ParameterError(
+            f"this {kind} carries no qakit record of {what} rows: it was not made by a qakit function, or a "
+            "merge/concat/copy outside qakit dropped the record. Read the record from the qakit result "
+            "itself, or combine records with qakit.schema.carry_records(new, *parts)"
+        )
+    return pd.DataFrame(result.attrs.get(key, []), columns=EXCLUSION_COLUMNS)
 
 
 def exclusions(result: pd.DataFrame) -> pd.DataFrame:
     """The itemised exclusions a result carries: one row per reason.
 
+    Raises :class:`~qakit.errors.ParameterError` for a table that carries no record (a hand-made
+    frame, or one whose record a merge or concat dropped): "no record" must never read as
+    "nothing excluded".
+
     Returns
     -------
     pandas.DataFrame
-        Columns ``reason, column, n, row_ids`` (``row_ids`` a tuple of the excluded ids).
+        Columns ``reason, column, n, row_ids, source`` (``row_ids`` a tuple of the excluded ids,
+        ``source`` the qakit function that excluded them).
 
     Examples
     --------
-    >>> r = add_exclusion(pd.DataFrame({"n": [3]}), "all categories N/A", "rating", ["R7"])
+    >>> r = stamp(add_exclusion(pd.DataFrame({"n": [3]}), "all categories N/A", "rating", ["R7"]), "score_reviews")
     >>> exclusions(r)
-                   reason  column  n row_ids
-    0  all categories N/A  rating  1   (R7,)
+                   reason  column  n row_ids         source
+    0  all categories N/A  rating  1   (R7,)  score_reviews
+    >>> exclusions(pd.DataFrame({"n": [3]}))
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: this DataFrame carries no qakit record of excluded rows: ...
     """
-    return pd.DataFrame(result.attrs.get(EXCLUDED_KEY, []), columns=EXCLUSION_COLUMNS)
+    return _records(result, EXCLUDED_KEY, "excluded")
+
+
+def adjustments(result: pd.DataFrame) -> pd.DataFrame:
+    """The rows a result kept but changed (normalised ids, re-read values), one row per reason;
+    same columns and rules as :func:`exclusions`."""
+    return _records(result, ADJUSTED_KEY, "adjusted")

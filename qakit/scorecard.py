@@ -1146,3 +1146,15 @@ def category_scores(
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
     return _mean_table(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
                        level=level, min_n=min_n, clip=(0.0, 100.0))
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "Scale", "Category", "Section", "Scorecard", "parse_scale", "scorecard_from_dict", "load_scorecard",
+    "load_scorecard_text", "score_reviews", "iqs_score", "category_scores",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -300,10 +300,10 @@ def backlog_figure(data: ReportData, *, period: str = "W") -> Figure:
 
 
 # --- IQS and CSAT -----------------------------------------------------------------------------------------------------
-def iqs_csat_table(data: ReportData, *, level: str = "conversation", seed: int = 0) -> pd.DataFrame:
+def iqs_csat_table(data: ReportData, *, unit: str = "conversation", seed: int = 0) -> pd.DataFrame:
     """Pearson, Spearman and Kendall correlation of IQS with CSAT, with CIs and p-values."""
-    methods = ["pearson", "spearman", "kendall"] + (["point_biserial"] if level == "conversation" else [])
-    return table(_quiet(ST.iqs_csat_correlation, data.scores, data.surveys, level=level, method=methods,
+    methods = ["pearson", "spearman", "kendall"] + (["point_biserial"] if unit == "conversation" else [])
+    return table(_quiet(ST.iqs_csat_correlation, data.scores, data.surveys, unit=unit, method=methods,
                         seed=seed, conversations=data.conversations), digits=3)
 
 

@@ -26,14 +26,15 @@ from scipy import stats
 
 from . import schema as S
 from .errors import ParameterError, SmallSampleWarning, check_choice
+from ._public import renamed
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
 from .scorecard import Scorecard
 
-LEVELS = ("conversation", "agent")
+UNITS = ("conversation", "agent")
 METHODS = ("pearson", "spearman", "kendall", "point_biserial", "partial")
 
 # result columns (defined once)
-LEVEL = "level"
+UNIT = "unit"  # unit of analysis of a correlation (conversation or agent)
 METHOD = "method"
 R = "r"
 CI_METHOD = "ci_method"
@@ -52,7 +53,7 @@ SD = "sd"
 N_REQUIRED = "n_required"
 N_MORE = "n_more"
 
-CORRELATION_COLUMNS = [LEVEL, METHOD, S.N, R, S.CI_LOW, S.CI_HIGH, S.P_VALUE, CI_METHOD, S.SMALL_SAMPLE]
+CORRELATION_COLUMNS = [UNIT, METHOD, S.N, R, S.CI_LOW, S.CI_HIGH, S.P_VALUE, CI_METHOD, S.SMALL_SAMPLE]
 
 
 # --- joining --------------------------------------------------------------------------------
@@ -87,11 +88,12 @@ def csat_by_conversation(surveys: pd.DataFrame | None) -> pd.Series | None:
     return _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
 
 
+@renamed(text_level="unit")
 def join_csat(
     scores: pd.DataFrame,
     surveys: pd.DataFrame,
     *,
-    level: str = "conversation",
+    unit: str = "conversation",
     satisfied: Sequence[float] = (4, 5),
     conversations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -103,7 +105,7 @@ def join_csat(
         Output of :meth:`qakit.Scorecard.score`.
     surveys : pandas.DataFrame
         Surveys table; only ``kind == "csat"`` answers are used.
-    level : {"conversation", "agent"}
+    unit : {"conversation", "agent"}
         ``conversation``: one row per reviewed conversation with a CSAT answer (mean of its
         review scores and of its CSAT answers). ``agent``: one row per agent: mean IQS over all
         the agent's scored reviews and mean CSAT over all the agent's CSAT answers (reviewed or
@@ -133,7 +135,7 @@ def join_csat(
     0              c1        a  70.0   4.0       True
     1              c2        b  90.0   2.0      False
     """
-    check_choice("level", level, LEVELS)
+    check_choice("unit", unit, UNITS)
     for c in (S.CONVERSATION_ID, S.AGENT_ID, S.IQS):
         if c not in scores.columns:
             raise ParameterError(f"scores must be the output of Scorecard.score; column {c!r} is missing")
@@ -141,7 +143,7 @@ def join_csat(
     sat = np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float))
     cs = cs.assign(**{SATISFIED: sat})
     scored = scores[scores[S.IQS].notna()]
-    if level == "conversation":
+    if unit == "conversation":
         per_conv = scored.groupby(S.CONVERSATION_ID, sort=True).agg(
             **{S.AGENT_ID: (S.AGENT_ID, "first"), S.IQS: (S.IQS, "mean")})
         per_csat = cs.groupby(S.CONVERSATION_ID).agg(**{CSAT: (S.SCORE, "mean"), SATISFIED: (SATISFIED, "mean")})
@@ -253,17 +255,18 @@ def _weighted_pearson(x, y, w):
     return cov / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum())
 
 
+@renamed(text_level="unit", conf_level="level")
 def iqs_csat_correlation(
     scores: pd.DataFrame,
     surveys: pd.DataFrame,
     *,
-    level: str = "conversation",
+    unit: str = "conversation",
     method: str | Sequence[str] = ("pearson", "spearman", "kendall"),
     covariate: str | Sequence[str] | None = None,
     conversations: pd.DataFrame | None = None,
     weighted: bool = False,
     satisfied: Sequence[float] = (4, 5),
-    conf_level: float = 0.95,
+    level: float = 0.95,
     n_resamples: int = 1999,
     seed: int = 0,
     min_n: int = MIN_N,
@@ -277,7 +280,7 @@ def iqs_csat_correlation(
         Output of :meth:`qakit.Scorecard.score`.
     surveys : pandas.DataFrame
         Surveys table (``kind == "csat"`` rows are used).
-    level : {"conversation", "agent"}
+    unit : {"conversation", "agent"}
         Unit of analysis, see :func:`join_csat`.
     method : str or list of str
         Any of ``pearson``, ``spearman``, ``kendall``, ``point_biserial`` (IQS against the
@@ -292,7 +295,7 @@ def iqs_csat_correlation(
         Agent level only: Pearson weighted by each agent's number of CSAT answers; its CI uses
         Kish's effective n in the Fisher interval.
     satisfied : sequence of float, default=(4, 5)
-    conf_level : float, default=0.95
+    level : float, default=0.95
     n_resamples : int, default=1999
         Bootstrap resamples for the rank methods (percentile intervals, paired resampling).
     seed : int, default=0
@@ -305,7 +308,7 @@ def iqs_csat_correlation(
     Returns
     -------
     pandas.DataFrame
-        ``level, method, n, r, ci_low, ci_high, p_value, ci_method, small_sample``; one row per
+        ``unit, method, n, r, ci_low, ci_high, p_value, ci_method, small_sample``; one row per
         method. ``r`` is Pearson's r, Spearman's rho, Kendall's tau-b, the point-biserial r or
         the partial r.
 
@@ -331,19 +334,19 @@ def iqs_csat_correlation(
     >>> round(float(res["r"].iloc[0]), 4)  # 140 / sqrt(1750 * 13.333)
     0.9165
     """
-    check_choice("level", level, LEVELS)
+    check_choice("unit", unit, UNITS)
     methods = [method] if isinstance(method, str) else list(method)
     for m in methods:
         check_choice("method", m, METHODS)
-    conf_level = check_level(conf_level)
+    level = check_level(level)
     covs = as_by(covariate)
     if "partial" in methods and not covs:
         raise ParameterError("method 'partial' needs covariate=... (e.g. 'channel' with conversations=...)")
-    if "point_biserial" in methods and level != "conversation":
-        raise ParameterError("point_biserial is defined at level='conversation' (satisfied yes/no per answer)")
-    if weighted and level != "agent":
-        raise ParameterError("weighted=True applies to level='agent' (weights = CSAT answers per agent)")
-    joined = join_csat(scores, surveys, level=level, satisfied=satisfied, conversations=conversations)
+    if "point_biserial" in methods and unit != "conversation":
+        raise ParameterError("point_biserial is defined at unit='conversation' (satisfied yes/no per answer)")
+    if weighted and unit != "agent":
+        raise ParameterError("weighted=True applies to unit='agent' (weights = CSAT answers per agent)")
+    joined = join_csat(scores, surveys, unit=unit, satisfied=satisfied, conversations=conversations)
     if covs:
         check_by(joined, covs, "the joined IQS/CSAT table (pass conversations=... for conversation columns)")
         joined = joined.dropna(subset=covs)
@@ -352,7 +355,7 @@ def iqs_csat_correlation(
     n = len(x)
     small = n < min_n
     if small:
-        warnings.warn(f"only {n} IQS/CSAT pairs at {level} level (< {min_n}); the correlation is "
+        warnings.warn(f"only {n} IQS/CSAT pairs at {unit} level (< {min_n}); the correlation is "
                       "very uncertain", SmallSampleWarning, stacklevel=2)
     rows = []
     constant = n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0
@@ -364,20 +367,20 @@ def iqs_csat_correlation(
                 w = joined[CSAT_N].to_numpy(dtype=float)
                 r = float(_weighted_pearson(x, y, w))
                 n_eff = w.sum() ** 2 / (w**2).sum()
-                lo, hi = _fisher_ci(r, n_eff, conf_level)
+                lo, hi = _fisher_ci(r, n_eff, level)
                 t = r * np.sqrt((n_eff - 2) / (1 - r**2))
                 p = float(2 * stats.t.sf(abs(t), n_eff - 2))
                 ci_method = "Fisher z, Kish effective n"
             elif m == "pearson":
                 res = stats.pearsonr(x, y)
-                ci = res.confidence_interval(conf_level)
+                ci = res.confidence_interval(level)
                 r, p, lo, hi = float(res.statistic), float(res.pvalue), float(ci.low), float(ci.high)
                 ci_method = "Fisher z"
             elif m in ("spearman", "kendall"):
                 res = stats.spearmanr(x, y) if m == "spearman" else stats.kendalltau(x, y)
                 r, p = float(res.statistic), float(res.pvalue)
                 fn = _spearman_stat if m == "spearman" else _kendall_stat
-                lo, hi = _bootstrap_ci(fn, x, y, level=conf_level, n_resamples=n_resamples, seed=seed,
+                lo, hi = _bootstrap_ci(fn, x, y, level=level, n_resamples=n_resamples, seed=seed,
                                        progress=progress, desc=f"bootstrap {m}")
                 ci_method = f"percentile bootstrap ({n_resamples})"
             elif m == "point_biserial":
@@ -387,7 +390,7 @@ def iqs_csat_correlation(
                 else:
                     res = stats.pointbiserialr(sat.astype(float), x)
                     r, p = float(res.statistic), float(res.pvalue)
-                    lo, hi = _fisher_ci(r, n, conf_level)
+                    lo, hi = _fisher_ci(r, n, level)
                     ci_method = "Fisher z"
             else:  # partial
                 X = _design(joined, covs)
@@ -399,9 +402,9 @@ def iqs_csat_correlation(
                     r = float(np.corrcoef(rx, ry)[0, 1])
                     t = r * np.sqrt(df / (1 - r**2))
                     p = float(2 * stats.t.sf(abs(t), df))
-                    lo, hi = _fisher_ci(r, n, conf_level, k)
+                    lo, hi = _fisher_ci(r, n, level, k)
                 ci_method = f"Fisher z, {k} covariate term(s) ({', '.join(covs)})"
-        rows.append({LEVEL: level, METHOD: m, S.N: n, R: r, S.CI_LOW: lo, S.CI_HIGH: hi,
+        rows.append({UNIT: unit, METHOD: m, S.N: n, R: r, S.CI_LOW: lo, S.CI_HIGH: hi,
                      S.P_VALUE: p, CI_METHOD: ci_method, S.SMALL_SAMPLE: small})
     out = pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
     out.attrs.update(joined.attrs)
@@ -419,13 +422,14 @@ def _category_matrix(ratings: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     return ids.join(mat).reset_index()
 
 
+@renamed(conf_level="level")
 def category_correlations(
     ratings: pd.DataFrame,
     card: Scorecard,
     surveys: pd.DataFrame,
     *,
     method: str = "spearman",
-    conf_level: float = 0.95,
+    level: float = 0.95,
     min_n: int = MIN_N,
 ) -> pd.DataFrame:
     """Each category's score against CSAT, per conversation, with Benjamini-Hochberg p-values.
@@ -437,7 +441,7 @@ def category_correlations(
     card : Scorecard
     surveys : pandas.DataFrame
     method : {"spearman", "pearson"}
-    conf_level : float, default=0.95
+    level : float, default=0.95
     min_n : int, default=30
 
     Returns
@@ -455,14 +459,14 @@ def category_correlations(
     (:func:`scipy.stats.false_discovery_control`).
     """
     check_choice("method", method, ("spearman", "pearson"))
-    conf_level = check_level(conf_level)
+    level = check_level(level)
     mat = _category_matrix(ratings, card)
     cats = [c for c in card.category_names if c in mat.columns]
     per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
     cs = csat_by_conversation(surveys)
     j = per_conv.join(cs, how="inner")
     rows = []
-    z = stats.norm.ppf((1 + conf_level) / 2)
+    z = stats.norm.ppf((1 + level) / 2)
     for c in cats:
         d = j[[c, CSAT]].dropna()
         n = len(d)
@@ -471,7 +475,7 @@ def category_correlations(
             if method == "pearson":
                 res = stats.pearsonr(d[c], d[CSAT])
                 r, p = float(res.statistic), float(res.pvalue)
-                lo, hi = _fisher_ci(r, n, conf_level)
+                lo, hi = _fisher_ci(r, n, level)
             else:
                 res = stats.spearmanr(d[c], d[CSAT])
                 r, p = float(res.statistic), float(res.pvalue)
@@ -488,13 +492,14 @@ def category_correlations(
     return out
 
 
+@renamed(conf_level="level")
 def key_drivers(
     ratings: pd.DataFrame,
     card: Scorecard,
     surveys: pd.DataFrame,
     *,
     min_coverage: float = 0.5,
-    conf_level: float = 0.95,
+    level: float = 0.95,
 ) -> pd.DataFrame:
     """Which categories move CSAT: CSAT regressed on standardised category scores.
 
@@ -508,7 +513,7 @@ def key_drivers(
         handling", N/A unless escalated) are left out of the model and itemised in
         :func:`qakit.schema.exclusions`; remaining N/A cells are set to the category mean
         (0 after standardising), i.e. "N/A counts as average".
-    conf_level : float, default=0.95
+    level : float, default=0.95
 
     Returns
     -------
@@ -525,7 +530,7 @@ def key_drivers(
     Pearson's r and its p-value equals that of :func:`scipy.stats.pearsonr`. Coefficients of
     correlated categories share credit: read them together with ``r``.
     """
-    conf_level = check_level(conf_level)
+    level = check_level(level)
     if not 0 <= min_coverage <= 1:
         raise ParameterError(f"min_coverage must be in [0, 1]; got {min_coverage!r}")
     mat = _category_matrix(ratings, card)
@@ -553,7 +558,7 @@ def key_drivers(
     cov = np.linalg.pinv(Xd.T @ Xd) * sigma2
     se = np.sqrt(np.diag(cov))[1:]
     b = beta[1:]
-    t = stats.t.ppf((1 + conf_level) / 2, dof)
+    t = stats.t.ppf((1 + level) / 2, dof)
     pv = 2 * stats.t.sf(np.abs(b / se), dof)
     zero_order = [float(np.corrcoef(Z[:, i], yz)[0, 1]) for i in range(p)]
     out = pd.DataFrame({S.CATEGORY: keep, S.N: n, COEF: b, S.SE: se, S.CI_LOW: b - t * se,
@@ -849,3 +854,22 @@ def bootstrap_group_means(
     lo, hi = np.quantile(means, [alpha, 1 - alpha], axis=0)
     est = np.bincount(c, weights=v, minlength=len(uniq)) / n
     return pd.DataFrame({"group": uniq, S.N: n, "mean": est, S.CI_LOW: lo, S.CI_HIGH: hi})
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "csat_by_conversation",
+    "join_csat",
+    "iqs_csat_correlation",
+    "category_correlations",
+    "key_drivers",
+    "shrink_means",
+    "agent_summary",
+    "sample_size_plan",
+    "bootstrap_group_means",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

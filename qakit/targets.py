@@ -107,3 +107,15 @@ def target_status(values: Mapping[str, float], targets: Mapping[str, Any] | None
     out = pd.DataFrame(rows, columns=["kpi", "label", "value", "target", "direction", "margin", "status", "owner"])
     out["status"] = pd.Categorical(out["status"], categories=STATUSES)
     return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "check_targets",
+    "target_status",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

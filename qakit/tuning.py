@@ -376,3 +376,19 @@ def weights_table(cards: Mapping[str, Scorecard] | Sequence[Scorecard]) -> pd.Da
                                    f"{name}_critical": [c.critical[x] for x in c.category_names]},
                                   index=pd.Index(c.category_names, name=S.CATEGORY)))
     return pd.concat(parts, axis=1).reindex(order).reset_index()
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = [
+    "ReviewMatrix",
+    "ScorecardComparison",
+    "compare_scorecards",
+    "WeightFit",
+    "fit_weights",
+    "weights_table",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -144,7 +144,7 @@ n_resamples: int = 1999  # help: bootstrap resamples for Spearman/Kendall interv
              "conversations=data.conversations))"),
         md("## Agent level\n\nPer-agent IQS against per-agent CSAT (all the agent's answers). With few agents "
            "the interval is wide; the weighted version gives agents with more answers more say."),
-        code("table(ST.iqs_csat_correlation(data.scores, data.surveys, level=\"agent\", method=[\"pearson\", \"spearman\"], "
+        code("table(ST.iqs_csat_correlation(data.scores, data.surveys, unit=\"agent\", method=[\"pearson\", \"spearman\"], "
              "n_resamples=n_resamples, seed=seed))"),
         md("## Which categories move CSAT?\n\nPer-category correlations (Benjamini-Hochberg adjusted) and a "
            "key-driver regression on standardised category scores."),
@@ -208,7 +208,7 @@ n_resamples: int = 999  # help: bootstrap resamples for alpha intervals
         code("ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_path)"),
         md("## Agreement per category\n\nKrippendorff's alpha (ordinal) with a bootstrap interval: "
            ">= 0.8 reliable, 0.667-0.8 tentative, below that the category definition needs work."),
-        code("table(C.agreement(ratings, card=card, level=\"ordinal\", seed=seed, n_resamples=n_resamples))"),
+        code("table(C.agreement(ratings, card=card, metric=\"ordinal\", seed=seed, n_resamples=n_resamples))"),
         md("## Reviewer bias\n\nEach reviewer's mean deviation from the other reviewers on the same "
            "conversation and category (rating steps), with a 95 % interval."),
         code("table(C.reviewer_bias(ratings, card=card))"),

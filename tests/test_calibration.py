@@ -66,7 +66,7 @@ def test_alpha_reproduces_krippendorff_2011_worked_example(level, expected):
     ordinal .815 (section D), interval .849 (section E).  Unit 12 has a single value (not
     pairable), so n = 40 pairable values in 11 units; the 7 missing cells and unit 12 are
     recorded as exclusions."""
-    res = cal.agreement(_long(KRIPP_2011), level=level, n_resamples=0)
+    res = cal.agreement(_long(KRIPP_2011), metric=level, n_resamples=0)
     row = res.iloc[0]
     assert row["alpha"] == pytest.approx(expected, abs=5e-4)
     assert (row["n_units"], row["n_reviewers"], row["n_ratings"]) == (11, 4, 40)
@@ -78,7 +78,7 @@ def test_alpha_reproduces_krippendorff_2011_worked_example(level, expected):
 
 def test_bands_follow_krippendorff_cutoffs():
     """.743 is in [.667, .800): tentative; .815 and .849 are >= .800: reliable."""
-    bands = {lv: cal.agreement(_long(KRIPP_2011), level=lv, n_resamples=0)["band"].iloc[0]
+    bands = {lv: cal.agreement(_long(KRIPP_2011), metric=lv, n_resamples=0)["band"].iloc[0]
              for lv in ("nominal", "ordinal", "interval")}
     assert bands == {"nominal": "tentative", "ordinal": "reliable", "interval": "reliable"}
 
@@ -157,7 +157,7 @@ def test_fleiss_kappa_wikipedia_example():
         vals = np.repeat(np.arange(1, 6), cnt)
         rows += [dict(review_id=f"s{s}-r{j}", conversation_id=f"s{s}", reviewer_id=f"r{j}",
                       category="x", rating=v) for j, v in enumerate(vals)]
-    res = cal.agreement(pd.DataFrame(rows), level="nominal", n_resamples=0).iloc[0]
+    res = cal.agreement(pd.DataFrame(rows), metric="nominal", n_resamples=0).iloc[0]
     assert res["fleiss_kappa"] == pytest.approx(0.210, abs=5e-4)
     assert (res["n_units"], res["n_ratings"], res["n_reviewers"]) == (10, 140, 14)
 
@@ -168,7 +168,7 @@ def test_fleiss_kappa_with_missing_ratings_by_hand():
     P_bar = 7/9.  p_a = mean(2/3, 2/2, 0) = 5/9, p_b = 4/9 -> P_e = 41/81.
     kappa = (63/81 - 41/81) / (40/81) = 22/40 = 0.55."""
     df = _long({"x": [1, 1, 2], "y": [1, 1, 2], "z": [2, nan, 2]})
-    res = cal.agreement(df, level="nominal", n_resamples=0).iloc[0]
+    res = cal.agreement(df, metric="nominal", n_resamples=0).iloc[0]
     assert res["fleiss_kappa"] == pytest.approx(0.55, abs=1e-12)
 
 
@@ -341,8 +341,8 @@ def test_bad_input_messages_name_the_value(sample):
     disjoint = _long({"a": [1, 2, nan, nan], "b": [nan, nan, 3, 4]})
     with pytest.raises(DataValidationError, match=r"conversation_id.*no unit is rated.*'u1'.*a-u1 / x"):
         cal.agreement(disjoint)
-    with pytest.raises(ParameterError, match="level must be one of .*got 'ordnal'"):
-        cal.agreement(ratings, level="ordnal")
+    with pytest.raises(ParameterError, match="metric must be one of .*got 'ordnal'"):
+        cal.agreement(ratings, metric="ordnal")
     with pytest.raises(ParameterError, match="weights must be one of .*got 'cubic'"):
         cal.pairwise_kappa(ratings, weights="cubic")
     with pytest.raises(ParameterError, match=r"\['cal_rev_9'\] have no pairable ratings"):
@@ -387,7 +387,7 @@ def test_fed_agreement_matches_package_on_raw_json(shared_data):
     long = realdata.load_fed()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        res = cal.agreement(long, level="ordinal", n_resamples=100).set_index("category")
+        res = cal.agreement(long, metric="ordinal", n_resamples=100).set_index("category")
     items = [d["annotations"]["Interesting"] for d in raw if "Interesting" in d["annotations"]]
     width = max(len(v) for v in items)
 

@@ -129,8 +129,8 @@ def test_agent_level_and_weighted():
     mc = surveys.groupby("agent_id")["score"].mean()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
-        res = st.iqs_csat_correlation(scores, surveys, level="agent", method="pearson").iloc[0]
-        w = st.iqs_csat_correlation(scores, surveys, level="agent", method="pearson", weighted=True).iloc[0]
+        res = st.iqs_csat_correlation(scores, surveys, unit="agent", method="pearson").iloc[0]
+        w = st.iqs_csat_correlation(scores, surveys, unit="agent", method="pearson", weighted=True).iloc[0]
     assert res["n"] == 12 and bool(res["small_sample"])
     assert res["r"] == pytest.approx(sps.pearsonr(ma, mc.reindex(ma.index)).statistic, abs=1e-12)
     assert w["r"] == pytest.approx(res["r"], abs=1e-12)  # every agent has 4 answers
@@ -140,14 +140,14 @@ def test_small_sample_warns_and_bad_options_raise():
     scores, surveys, conv, *_ = _toy(n=10)
     with pytest.warns(SmallSampleWarning, match="only 10 IQS/CSAT pairs"):
         st.iqs_csat_correlation(scores, surveys, method="pearson")
-    with pytest.raises(ParameterError, match="level must be one of 'conversation', 'agent'; got 'team'"):
-        st.iqs_csat_correlation(scores, surveys, level="team")
+    with pytest.raises(ParameterError, match="unit must be one of 'conversation', 'agent'; got 'team'"):
+        st.iqs_csat_correlation(scores, surveys, unit="team")
     with pytest.raises(ParameterError, match="method.*'pearsons'"):
         st.iqs_csat_correlation(scores, surveys, method="pearsons")
     with pytest.raises(ParameterError, match="partial.*covariate"):
         st.iqs_csat_correlation(scores, surveys, method="partial")
     with pytest.raises(ParameterError, match="point_biserial"):
-        st.iqs_csat_correlation(scores, surveys, level="agent", method="point_biserial")
+        st.iqs_csat_correlation(scores, surveys, unit="agent", method="point_biserial")
     with pytest.raises(ParameterError, match=r"by column\(s\) \['region'\]"):
         st.iqs_csat_correlation(scores, surveys, method="partial", covariate="region", conversations=conv)
     with pytest.raises(ParameterError, match="'iqs' is missing"):
