@@ -101,6 +101,7 @@ def _ratings(card: Scorecard, seed: int = SEED, n_reviews: int = 240) -> pd.Data
     rows = []
     for i in range(n_reviews):
         kind = i % 8
+        at = pd.Timestamp("2026-03-27T22:00:00Z") + pd.Timedelta(hours=int(rng.integers(0, 24 * 9)))
         for c in card.categories:
             vals = np.array(c.scale.values)
             if kind == 0:  # all N/A
@@ -113,9 +114,7 @@ def _ratings(card: Scorecard, seed: int = SEED, n_reviews: int = 240) -> pd.Data
                 r = vals.max()
             else:  # N/A-heavy
                 r = np.nan if rng.random() < 0.45 else rng.choice(vals)
-            rows.append((f"R{i:04d}", f"C{i:04d}", f"A{i % 7}", f"Q{i % 3}",
-                         pd.Timestamp("2026-03-27T22:00:00Z") + pd.Timedelta(hours=int(rng.integers(0, 24 * 9))),
-                         c.name, r))
+            rows.append((f"R{i:04d}", f"C{i:04d}", f"A{i % 7}", f"Q{i % 3}", at, c.name, r))
     df = pd.DataFrame(rows, columns=[S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
                                      S.CATEGORY, S.RATING])
     return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # reviews not contiguous
@@ -207,6 +206,7 @@ def assert_parity(ref: pd.DataFrame, got: pd.DataFrame) -> None:
     ea, eb = S.exclusions(ref), S.exclusions(got)
     assert list(eb["reason"]) == list(ea["reason"])
     assert list(eb["n"]) == list(ea["n"])
+    assert list(eb["source"]) == list(ea["source"])
     for x, y in zip(ea["row_ids"], eb["row_ids"]):
         assert sorted(y) == sorted(x)
 
@@ -291,6 +291,24 @@ def test_parquet_folder_source(tmp_path):
                   E.iqs_score(tmp_path, card, by="agent_id", engine="duckdb"))
 
 
+def test_nan_ratings_in_parquet_are_na(tmp_path):
+    """NaN stored in a Parquet file (not null) is N/A, as in pandas. DuckDB 2.0.1 folds
+    ``isnan(rating)`` to false from the file's statistics (which leave NaN out): qakit's DuckDB
+    connections run without the statistics-propagation optimizer, and this test pins it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    card, r = CARDS["points"], RATINGS["points"]
+    v = S.validate(r, "ratings")
+    cols = {c: pa.array(v[c].astype("str").to_numpy()) for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID,
+                                                                  S.REVIEWER_ID, S.CATEGORY)}
+    cols[S.RATING] = pa.array(v[S.RATING].to_numpy(dtype=float))  # NaN kept as NaN
+    pq.write_table(pa.table(cols), tmp_path / "r.parquet")
+    assert pq.read_table(tmp_path / "r.parquet")[S.RATING].null_count == 0  # really NaN, not null
+    ref = SC.iqs_score(SC.score_reviews(r, card), by="agent_id")
+    assert_parity(ref, E.iqs_score(tmp_path / "r.parquet", card, by="agent_id", engine="duckdb"))
+
+
 def test_engine_pandas_is_the_reference():
     card, r = CARDS["points"], RATINGS["points"]
     assert_parity(SC.score_reviews(r, card), E.score_reviews(r, card, engine="pandas"))
@@ -309,6 +327,20 @@ def test_off_scale_and_unknown_category_are_one_error():
     assert r.loc[i, S.REVIEW_ID] in str(e.value) and r.loc[j, S.REVIEW_ID] in str(e.value)
     with pytest.raises(DataValidationError, match="off the scale"):
         SC.score_reviews(r, card)  # the reference refuses it too
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "spark"])
+def test_duplicate_and_spread_reviews_are_one_error(engine, tmp_path):
+    """A (review, category) rated twice and a review spread over two agents: found by the
+    scoring pass itself (no separate scan), listed with their review ids."""
+    card = CARDS["points"]
+    r = RATINGS["points"].copy()
+    first = r[r[S.REVIEW_ID].eq("R0005")].iloc[[0]]
+    r = pd.concat([r, first], ignore_index=True)  # R0005 rates one category twice
+    r.loc[r[S.REVIEW_ID].eq("R0006") & r[S.CATEGORY].eq("Tone"), S.AGENT_ID] = "A_other"
+    r.drop(columns=S.REVIEWED_AT).to_parquet(tmp_path / "r.parquet")  # a file: no pandas validation first
+    with pytest.raises(DataValidationError, match=r"(?s)duplicate.*R0005.*spread over several agent_id.*R0006"):
+        E.iqs_score(tmp_path / "r.parquet", card, engine=engine, validate=True)
 
 
 def test_unsupported_rules_raise_naming_them():

@@ -615,3 +615,13 @@ def backlog(source: Any, *, period: str = "W", by: str | Sequence[str] | None = 
     out[K.CLOSED] = closed.ravel().astype("int64")
     out[K.BACKLOG] = (opened.cumsum(axis=1) - closed.cumsum(axis=1)).ravel().astype("int64")
     return out[keys + [K.PERIOD, K.PERIOD_END, K.OPENED, K.CLOSED, K.BACKLOG]]
+
+
+# --- the public API: wrapped by qakit._public.public (shared parameters checked by name; every
+# result stamped with its exclusion record) -------------------------------------------------------
+__all__ = ["csat_score", "nps_score", "ces_score", "first_response_time", "resolution_time", "fcr_rate",
+           "escalation_rate", "resolution_rate", "sla_attainment", "service_level", "backlog"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

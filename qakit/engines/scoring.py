@@ -46,14 +46,6 @@ def _num(col):
     return ibis.ifelse(c.isnan(), ibis.null("float64"), c)
 
 
-def _per_category(cat, values: Sequence[Any], dtype: str):
-    """``values[j]`` for the row's category position ``cat`` (a small CASE)."""
-    import ibis
-
-    return ibis.cases(*[(cat == j, ibis.literal(v, type=dtype)) for j, v in enumerate(values)],
-                      else_=ibis.null(dtype))
-
-
 def _affine(card: Scorecard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per category ``a, b, effective weight``: category score ``s = r * a + b`` (percent).
 
@@ -69,49 +61,85 @@ def _affine(card: Scorecard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return 100.0 / maxs, np.zeros(len(cats)), (w * maxs if card.mode == "points" else w)
 
 
-def _rule_category_position(card: Scorecard, category):
-    """The category's position on the card (null: not on the card)."""
-    import ibis
-
-    return ibis.cases(*[(category == c.name, j) for j, c in enumerate(card.categories)],
-                      else_=ibis.null("int64"))
-
-
-def _rule_on_scale(card: Scorecard, cat, r):
-    """A rated value is one of its category's allowed values (N/A: True)."""
-    import ibis
-
-    return ibis.cases(*[(cat == j, r.isin(list(c.scale.values))) for j, c in enumerate(card.categories)],
-                      else_=True) | r.isnull()
-
-
-def _rule_critical_fail(card: Scorecard, cat, s):
-    """A rated critical category fails below ``critical_threshold`` by more than
-    ``PASS_TOLERANCE`` (N/A never fails)."""
-    import ibis
-
-    crit = [(j, c) for j, c in enumerate(card.categories) if c.critical]
-    if not crit:
-        return ibis.literal(False)
-    return ibis.cases(*[(cat == j, s < (c.critical_threshold - PASS_TOLERANCE)) for j, c in crit],
-                      else_=False).fill_null(False)
-
-
-def _row_terms(card: Scorecard, t):
-    """Per-row ``_cat, _r, _rated, _s, _w, _ws, _cf, _sec``."""
+def _card_table(card: Scorecard):
+    """The card as a tiny table joined to the ratings on the category name: position ``_cat``,
+    affine map ``_a, _b``, effective weight ``_ew``, critical threshold ``_thr`` (``threshold -
+    PASS_TOLERANCE``), ``_crit``, section ``_sec``, bit ``_bit = 2**position`` (the failed-category
+    set). One hash join instead of per-row CASEs keeps the SQL small (Ibis compiles it quickly)."""
     import ibis
 
     a, b, ew = _affine(card)
-    t = t.mutate(_cat=_rule_category_position(card, t[S.CATEGORY]), _r=_num(t[S.RATING]))
-    s = t._r * _per_category(t._cat, a.tolist(), "float64") + _per_category(t._cat, b.tolist(), "float64")
-    rated = t._r.notnull()
-    w = ibis.ifelse(rated, _per_category(t._cat, ew.tolist(), "float64"), 0.0)
     sec_names = [x.name for x in card.sections]
-    sec = _per_category(t._cat, [sec_names.index(c.section) if c.section else 0 for c in card.categories], "int64")
-    t = t.mutate(_rated=rated, _s=s, _w=w, _sec=sec)
-    t = t.mutate(_ws=ibis.ifelse(t._w > 0, t._w * t._s.fill_null(0.0), 0.0),
-                 _cf=_rule_critical_fail(card, t._cat, t._s))
-    return t
+    scales = _distinct_scales(card)
+    return ibis.memtable(pa.table({
+        "_scale": np.array([scales.index(c.scale.values) for c in card.categories], dtype=np.int64),
+        "_name": pa.array(card.category_names, type=pa.string()),
+        "_cat": np.arange(len(card.categories), dtype=np.int64),
+        "_a": a, "_b": b, "_ew": ew,
+        "_thr": np.array([c.critical_threshold - PASS_TOLERANCE if c.critical else 0.0 for c in card.categories]),
+        "_crit": np.array([c.critical for c in card.categories], dtype=bool),
+        "_sec": np.array([sec_names.index(c.section) if c.section else 0 for c in card.categories], dtype=np.int64),
+        "_bit": np.array([2**j for j in range(len(card.categories))], dtype=np.int64),
+    }))
+
+
+def _distinct_scales(card: Scorecard) -> list[tuple[float, ...]]:
+    out: list[tuple[float, ...]] = []
+    for c in card.categories:
+        if c.scale.values not in out:
+            out.append(c.scale.values)
+    return out
+
+
+def _rule_on_scale(card: Scorecard, x):
+    """A rated value is one of its category's allowed values (one ``isin`` per distinct scale
+    of the card; N/A and unknown categories: True -- they are counted elsewhere)."""
+    import ibis
+
+    ok = ibis.literal(False)
+    for k, vals in enumerate(_distinct_scales(card)):
+        ok = ok | ((x._scale == k) & x._r.isin(list(vals)))
+    return ok | x._r.isnull() | x._cat.isnull()
+
+
+def _allowed_table(card: Scorecard):
+    """``(_aname, _v)``: every rating value a category accepts (off-scale: no match)."""
+    import ibis
+
+    names, vals = [], []
+    for c in card.categories:
+        names += [c.name] * len(c.scale.values)
+        vals += list(c.scale.values)
+    return ibis.memtable(pa.table({"_aname": pa.array(names, type=pa.string()), "_v": np.array(vals, dtype=float)}))
+
+
+def _with_card(card: Scorecard, t):
+    """Ratings joined (left) with the card table; ``_r`` the rating with NaN read as N/A."""
+    c = _card_table(card)
+    x = t.left_join(c, t[S.CATEGORY] == c._name)
+    return x.mutate(_r=_num(x[S.RATING]))
+
+
+def _rule_category_score(x):
+    """``s = r a_c + b_c`` (null for N/A)."""
+    return x._r * x._a + x._b
+
+
+def _rule_critical_fail(x, s):
+    """A rated critical category fails below ``critical_threshold`` by more than
+    ``PASS_TOLERANCE`` (N/A never fails)."""
+    return (x._crit & (s < x._thr)).fill_null(False)
+
+
+def _row_terms(card: Scorecard, t):
+    """Per-row ``_cat, _r, _rated, _s, _w, _ws, _cf, _sec, _bit``."""
+    import ibis
+
+    x = _with_card(card, t)
+    rated = x._r.notnull() & x._cat.notnull()
+    x = x.mutate(_rated=rated, _s=_rule_category_score(x), _w=ibis.ifelse(rated, x._ew, 0.0),
+                 _off=~_rule_on_scale(card, x).fill_null(False))
+    return x.mutate(_ws=ibis.ifelse(x._w > 0, x._w * x._s.fill_null(0.0), 0.0), _cf=_rule_critical_fail(x, x._s))
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -125,19 +153,15 @@ def _check_ratings(con, t, card: Scorecard) -> None:
     """The checks :func:`qakit.scorecard.score_reviews` makes, pushed into the engine: missing
     ids, unknown categories, off-scale ratings, a (review, category) rated twice, a review spread
     over several agents or conversations. All problems at once, as one DataValidationError."""
-    need = [S.REVIEW_ID, S.CATEGORY, S.RATING]
-    missing = [c for c in need if c not in t.columns]
-    if missing:
-        raise ParameterError(f"ratings need columns {need}; missing {missing}")
-    x = t.mutate(_cat=_rule_category_position(card, t[S.CATEGORY]), _r=_num(t[S.RATING]))
-    inf = x._r.isinf().fill_null(False)
+    x = _with_card(card, t)
+    al = _allowed_table(card)
+    x = x.left_join(al, (x[S.CATEGORY] == al._aname) & (x._r == al._v))
     checks = {
         (S.REVIEW_ID, "empty value"): x[S.REVIEW_ID].isnull(),
         (S.CATEGORY, "empty value"): x[S.CATEGORY].isnull(),
         (S.CATEGORY, f"category not on scorecard {card.name!r} (allowed: {card.category_names})"):
             x[S.CATEGORY].notnull() & x._cat.isnull(),
-        (S.RATING, "rating off the scale of its category"):
-            x._cat.notnull() & ~_rule_on_scale(card, x._cat, x._r).fill_null(True) | inf,
+        (S.RATING, "rating off the scale of its category"): x._cat.notnull() & x._r.notnull() & x._v.isnull(),
     }
     # per review: rows, distinct categories, distinct agents / conversations
     spread_cols = [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in t.columns]
@@ -187,7 +211,7 @@ def _combine(card: Scorecard, S_: list, present: list):
     return ibis.ifelse(denom > 0, total / denom, ibis.null("float64"))
 
 
-def _review_table(card: Scorecard, t, by: Sequence[str] = ()):
+def _review_table(card: Scorecard, t, by: Sequence[str] = (), con: Any = None):
     """One row per review: ``iqs_raw, critical_failed, _bits, iqs, n_rated, passed`` and id columns."""
     import ibis
 
@@ -199,10 +223,20 @@ def _review_table(card: Scorecard, t, by: Sequence[str] = ()):
         aggs[f"_num{k}"] = ibis.ifelse(in_k, x._ws, 0.0).sum()
         aggs[f"_den{k}"] = ibis.ifelse(in_k, x._w, 0.0).sum()
         aggs[f"_fail{k}"] = ibis.ifelse(in_k & x._cf, 1, 0).max()
-    aggs["_bits"] = ibis.ifelse(x._cf, (2 ** x._cat.cast("int64")).cast("int64"), 0).sum().cast("int64")
+    aggs["_bits"] = ibis.ifelse(x._cf, x._bit, 0).sum().cast("int64")
     aggs[S.N_RATED] = x._rated.cast("int64").sum()
     id_cols = [c for c in (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
                if c in t.columns]
+    # validation folded into the same pass: problem rows per review (see _check_ratings)
+    bad = (x[S.CATEGORY].isnull() | x._cat.isnull() | x._off).cast("int64").sum()
+    if con is not None and B.backend_name(con) == "duckdb":  # a category rated twice: its bit summed twice
+        bad = bad + ibis.ifelse(x._bit.sum() != x._bit.bit_or(), 1, 0)
+    else:  # (Ibis has no bit_or on every backend)
+        bad = bad + ibis.ifelse(x._cat.count() != x._cat.nunique(), 1, 0)
+    for c in (S.AGENT_ID, S.CONVERSATION_ID):
+        if c in t.columns:
+            bad = bad + ibis.ifelse(x[c].min() != x[c].max(), 1, 0)  # one review, several values
+    aggs["_bad"] = bad
     extra = [c for c in by if c in t.columns and c not in id_cols and c != S.REVIEW_ID]
     for c in id_cols + extra:
         aggs[c] = x[c].arbitrary()
@@ -226,7 +260,9 @@ def _review_table(card: Scorecard, t, by: Sequence[str] = ()):
     r = r.mutate(**{S.IQS_RAW: raw, S.CRITICAL_FAILED: crit, S.IQS: iqs})
     r = r.mutate(**{S.PASSED: ibis.ifelse(r[S.IQS].isnull(), ibis.null("boolean"),
                                           r[S.IQS] >= card.pass_threshold - PASS_TOLERANCE)})
-    return r.select(S.REVIEW_ID, *id_cols, *extra, S.IQS_RAW, S.CRITICAL_FAILED, "_bits", S.IQS, S.N_RATED, S.PASSED)
+    r = r.mutate(_bad=r._bad.fill_null(0) + ibis.ifelse(r[S.REVIEW_ID].isnull(), 1, 0))
+    return r.select(S.REVIEW_ID, *id_cols, *extra, S.IQS_RAW, S.CRITICAL_FAILED, "_bits", S.IQS, S.N_RATED, S.PASSED,
+                    "_bad")
 
 
 def _failed_text(card: Scorecard, bits: np.ndarray) -> pd.Series:
@@ -247,14 +283,25 @@ def _bands(card: Scorecard, iqs: np.ndarray) -> pd.Categorical:
     return pd.Categorical(band, categories=[k for k, _ in order], ordered=True)
 
 
-def _prepared(source, card, engine, validate: bool):
+def _prepared(source, card, engine):
     con = B.connection(engine)
     if isinstance(source, pd.DataFrame):
         source = S.validate(source, "ratings")
     t = B.table(source, con)
-    if validate:
-        _check_ratings(con, t, card)
+    need = [S.REVIEW_ID, S.CATEGORY, S.RATING]
+    missing = [c for c in need if c not in t.columns]
+    if missing:
+        raise ParameterError(f"ratings need columns {need}; missing {missing}")
     return con, t
+
+
+def _raise_if_bad(con, t, card: Scorecard, n_bad: Any) -> None:
+    """The scoring pass counted problem rows (``_bad``): list them, as one DataValidationError."""
+    n_bad = int(np.nansum(np.asarray(n_bad, dtype=float)))
+    if n_bad:
+        _check_ratings(con, t, card)  # raises with the details
+        _failures([{"table": "ratings", "column": S.RATING, "check": "ratings failed validation in the engine",
+                    "n_failed": n_bad, "failing_values": [], "row_ids": []}])
 
 
 # --- public -------------------------------------------------------------------------------------
@@ -288,9 +335,11 @@ def score_reviews(source: Any, scorecards: Any, *, engine: Any = "duckdb", valid
 
         return ref(B.read_pandas(source), scorecards)
     card = _card_of(scorecards)
-    con, t = _prepared(source, card, engine, validate)
-    out = B.execute(con, _review_table(card, t).order_by(S.REVIEW_ID))
-    return _finish_reviews(card, out)
+    con, t = _prepared(source, card, engine)
+    out = B.execute(con, _review_table(card, t, con=con).order_by(S.REVIEW_ID))
+    if validate:
+        _raise_if_bad(con, t, card, out["_bad"])
+    return _finish_reviews(card, out.drop(columns="_bad"))
 
 
 def _finish_reviews(card: Scorecard, out: pd.DataFrame) -> pd.DataFrame:
@@ -319,9 +368,10 @@ def _finish_reviews(card: Scorecard, out: pd.DataFrame) -> pd.DataFrame:
     out = out[cols]
     unscored = out[S.IQS].isna()
     all_na = unscored & out[S.N_RATED].eq(0)
-    S.add_exclusion(out, "all categories N/A: review not scored", S.RATING, out.loc[all_na, S.REVIEW_ID])
+    S.add_exclusion(out, "all categories N/A: review not scored", S.RATING, out.loc[all_na, S.REVIEW_ID],
+                    source="score_reviews")
     S.add_exclusion(out, "only weight-0 categories rated: review not scored", S.RATING,
-                    out.loc[unscored & ~all_na, S.REVIEW_ID])
+                    out.loc[unscored & ~all_na, S.REVIEW_ID], source="score_reviews")
     return out
 
 
@@ -398,14 +448,30 @@ def iqs_score(source: Any, scorecards: Any, *, by: str | Sequence[str] | None = 
 
         return ref(sref(B.read_pandas(source), scorecards), by=by, period=period, level=level, min_n=min_n)
     card = _card_of(scorecards)
-    con, t = _prepared(source, card, engine, validate)
+    con, t = _prepared(source, card, engine)
     _check_by_expr(t, keys, "ratings")
-    r = _review_table(card, t, keys)
+    r = _review_table(card, t, keys, con=con)
     r, pkeys = _with_period_expr(r, period, S.REVIEWED_AT)
     res = _mean_stats(con, r, r[S.IQS], keys + pkeys,
-                      {S.PASS_RATE: r[S.PASSED].cast("float64").mean(), "_max": r[S.IQS].max()})
+                      {S.PASS_RATE: r[S.PASSED].cast("float64").mean(), "_max": r[S.IQS].max(),
+                       "_bad": r._bad.sum()})
+    if validate:
+        _raise_if_bad(con, t, card, res["_bad"])
     hi = max(100.0, float(np.nanmax(res["_max"].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
-    return _mean_result(res, keys + pkeys, S.IQS, level=level, min_n=min_n, extra=[S.PASS_RATE], clip=(0.0, hi))
+    out = _mean_result(res, keys + pkeys, S.IQS, level=level, min_n=min_n, extra=[S.PASS_RATE], clip=(0.0, hi))
+    _unscored_exclusions(con, out, r)
+    return out
+
+
+def _unscored_exclusions(con, out: pd.DataFrame, r) -> None:
+    """The reviews scoring left unscored, itemised as :func:`qakit.scorecard.score_reviews`
+    does (source ``score_reviews``), from one query over the per-review table."""
+    un = B.execute(con, r.filter(r[S.IQS].isnull()).select(_id=r[S.REVIEW_ID].cast("string"), _n=r[S.N_RATED]))
+    all_na = un["_n"].fillna(0).astype("int64").eq(0)
+    S.add_exclusion(out, "all categories N/A: review not scored", S.RATING, sorted(un.loc[all_na, "_id"].astype("str")),
+                    source="score_reviews")
+    S.add_exclusion(out, "only weight-0 categories rated: review not scored", S.RATING,
+                    sorted(un.loc[~all_na, "_id"].astype("str")), source="score_reviews")
 
 
 def category_scores(source: Any, scorecards: Any, *, by: str | Sequence[str] | None = None,
@@ -423,10 +489,22 @@ def category_scores(source: Any, scorecards: Any, *, by: str | Sequence[str] | N
 
         return ref(B.read_pandas(source), scorecards, by=by, period=period, level=level, min_n=min_n)
     card = _card_of(scorecards)
-    con, t = _prepared(source, card, engine, validate)
+    con, t = _prepared(source, card, engine)
     _check_by_expr(t, keys, "ratings")
+    if validate:
+        r = _review_table(card, t, con=con)
+        _raise_if_bad(con, t, card, B.execute(con, r.aggregate(_b=r._bad.sum()))["_b"])
     x = _row_terms(card, t)
     x, pkeys = _with_period_expr(x, period, S.REVIEWED_AT)
     gk = keys + pkeys + [S.CATEGORY]
     res = _mean_stats(con, x, x._s, gk)
     return _mean_result(res, gk, S.CATEGORY_SCORE, level=level, min_n=min_n, clip=(0.0, 100.0))
+
+
+# --- the public API: wrapped by qakit._public.public (shared parameters checked by name; every
+# result stamped with its exclusion record) -------------------------------------------------------
+__all__ = ["score_reviews", "iqs_score", "category_scores"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
