@@ -343,12 +343,26 @@ def test_duplicate_and_spread_reviews_are_one_error(engine, tmp_path):
         E.iqs_score(tmp_path / "r.parquet", card, engine=engine, validate=True)
 
 
+def _with_mode(card: Scorecard, mode: str) -> Scorecard:
+    """A card whose ``to_dict`` reports a mode the engines do not know (a rule landing in the
+    pandas reference before the engines express it)."""
+    class Future(Scorecard):
+        def to_dict(self):
+            return {**super().to_dict(), "mode": mode}
+
+    return Future(card.categories, mode=card.mode, pass_threshold=card.pass_threshold)
+
+
 def test_unsupported_rules_raise_naming_them():
     with pytest.raises(ParameterError, match="business_hours"):
         E.first_response_time(CONV, business_hours=K.BusinessHours(), engine="duckdb")
     with pytest.raises(ParameterError, match="one scorecard at a time"):
         E.score_reviews(RATINGS["points"], [CARDS["points"].with_changes(version="1"),
                                             CARDS["points"].with_changes(version="2")], engine="duckdb")
+    card = CARDS["points"]
+    with pytest.raises(ParameterError, match=r"does not express these scorecard rules yet: mode 'mean_over_max'"):
+        E.iqs_score(RATINGS["points"], _with_mode(card, "mean_over_max"),
+                    engine="duckdb")
     with pytest.raises(ParameterError, match="engine must be one of"):
         E.csat_score(SURVEYS, engine="sqlite3")
     with pytest.raises(ParameterError, match=r"by column\(s\) \['nope'\]"):

@@ -35,7 +35,45 @@ def _card_of(scorecards: Any) -> Scorecard:
             f"qakit.engines scores with one scorecard at a time; got versions {list(reg)} "
             "(filter the ratings by scorecard_version and score each with its card)"
         )
-    return next(iter(reg.values()))
+    card = next(iter(reg.values()))
+    _check_rules(card)
+    return card
+
+
+#: the card rules these expressions implement (qakit.scorecard today); anything else -- e.g. the
+#: issue-13 keys sections_combine, fail_values, na, applies_to, continuous scales, new modes -- is
+#: refused by name until it is expressed here (never scored with a different rule)
+_RULES = {
+    "card": {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections"},
+    "category": {"name", "weight", "critical", "critical_threshold", "scale", "section", "description"},
+    "section": {"name", "weight", "fail_rule", "bonus"},
+    "mode": {"weighted", "points", "sum_over_max"},
+    "fail_rule": {"all", "section"},
+}
+
+
+def _check_rules(card: Scorecard) -> None:
+    """Refuse, naming it, any card rule the engine expressions do not implement."""
+    d = card.to_dict()
+    unknown = [f"card key {k!r}" for k in d if k not in _RULES["card"]]
+    if d.get("mode") not in _RULES["mode"]:
+        unknown.append(f"mode {d.get('mode')!r}")
+    for c in d.get("categories", []):
+        unknown += [f"category {c.get('name')!r} key {k!r}" for k in c if k not in _RULES["category"]]
+        sc = c.get("scale")
+        if not isinstance(sc, (str, int, list)):
+            unknown.append(f"category {c.get('name')!r} scale {sc!r}")
+    for sec in d.get("sections", []) or []:
+        unknown += [f"section {sec.get('name')!r} key {k!r}" for k in sec if k not in _RULES["section"]]
+        if sec.get("fail_rule", "all") not in _RULES["fail_rule"]:
+            unknown.append(f"section {sec.get('name')!r} fail_rule {sec.get('fail_rule')!r}")
+    for cat in card.categories:
+        if cat.critical and cat.weight == 0:
+            unknown.append(f"category {cat.name!r}: critical with weight 0")
+    if unknown:
+        raise ParameterError(
+            "qakit.engines does not express these scorecard rules yet: " + "; ".join(unknown)
+            + " (use engine='pandas', which implements them)")
 
 
 def _num(col):
