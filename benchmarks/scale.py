@@ -199,12 +199,29 @@ def main(argv=None) -> int:
     ap.add_argument("--conversations", type=int, default=30, help="millions of conversations")
     ap.add_argument("--spark", type=int, default=10, help="millions of ratings for Spark local (0: skip)")
     ap.add_argument("--memory-limit", default="3GB")
-    ap.add_argument("--out", default=str(HERE / "RESULTS_SCALE.md"))
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     res = run(args.ratings, args.conversations, mem=args.memory_limit, spark_m=args.spark)
-    Path(args.out).write_text(text(res), encoding="utf-8")
+    write_section(Path(args.out), text(res))
     print(text(res))
     return 0
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put the scale section into RESULTS.md: replace an earlier one, else insert it before
+    ``## Targets`` (the other sections, written by ``./qa bench``, stay as they are)."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    head = "## At scale"
+    if head in old:
+        a = old.index(head)
+        b = old.find("\n## ", a + len(head))
+        new = old[:a] + section + ("\n" + old[b + 1:] if b >= 0 else "")
+    elif "## Targets" in old:
+        a = old.index("## Targets")
+        new = old[:a] + section + "\n" + old[a:]
+    else:
+        new = old + "\n" + section
+    path.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":

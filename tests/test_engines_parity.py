@@ -74,6 +74,9 @@ def cases(all_cases: list, spark_cases: list) -> list:
                for i in spark_cases])
 
 
+SPARK_CARDS = [0, 2]  # vendor rules (pooled points) and the classic sectioned card
+
+
 # --- seeded edge-case data ---------------------------------------------------------------------
 def _cards() -> dict[str, Scorecard]:
     cats = [
@@ -88,10 +91,24 @@ def _cards() -> dict[str, Scorecard]:
             Section("Extra", 0.5, bonus=True))
     plain = [Category(c.name, c.weight, critical=c.critical, scale=c.scale, critical_threshold=c.critical_threshold)
              for c in cats]
+    vendor = [  # issue 13: pooled sections, penalties, list scales, fail_values, N/A policies, continuous
+        Category("Knowledge", 2.0, critical=True, scale="binary", section="Core", na="zero"),
+        Category("Solution", 1.0, scale={"min": 1, "max": 10, "step": "any"}, section="Core"),
+        Category("Outcome", 1.5, scale=[100, 50, 10], fail_values=[10], section="Soft", na="full"),
+        Category("Rude", 1.0, scale=[-5, 0], section="Soft"),
+        Category("AutoFail", 0.0, critical=True, scale="binary", section="Soft"),
+        Category("Delight", 1.0, scale="binary", section="Extra"),
+    ]
+    vsecs = (Section("Core", 1.0, fail_rule="section"), Section("Soft", 2.0, fail_rule="all"),
+             Section("Extra", 0.5, bonus=True))
     return {
+        "vendor_points_pooled": Scorecard(vendor, mode="points", sections=vsecs, sections_combine="points",
+                                          pass_threshold=60),
+        "vendor_weighted": Scorecard([c for c in vendor if c.name != "Rude"], mode="weighted", sections=vsecs,
+                                     pass_threshold=60),
         "weighted_sections": Scorecard(cats, mode="weighted", sections=secs, pass_threshold=75),
         "points": Scorecard(plain, mode="points", pass_threshold=70),
-        "sum_over_max_bands": Scorecard(plain, mode="sum_over_max",
+        "mean_over_max_bands": Scorecard(plain, mode="mean_over_max",
                                         bands={"excellent": 95, "good": 80, "fair": 60, "poor": 0}),
     }
 
@@ -103,11 +120,12 @@ def _ratings(card: Scorecard, seed: int = SEED, n_reviews: int = 240) -> pd.Data
         kind = i % 8
         at = pd.Timestamp("2026-03-27T22:00:00Z") + pd.Timedelta(hours=int(rng.integers(0, 24 * 9)))
         for c in card.categories:
-            vals = np.array(c.scale.values)
+            vals = (np.array([1.0, 2.5, 5.5, 7.25, 10.0]) if c.scale.kind == "continuous"
+                    else np.array(c.scale.values))
             if kind == 0:  # all N/A
                 r = np.nan
-            elif kind == 1:  # every critical category at its worst
-                r = vals.min() if c.critical else rng.choice(vals)
+            elif kind == 1:  # every critical category at its worst (and fail values)
+                r = vals.min() if (c.critical or c.fail_values) else rng.choice(vals)
             elif kind == 2:  # only the weight-0 category rated
                 r = rng.choice(vals) if c.weight == 0 else np.nan
             elif kind == 3:  # all at their best
@@ -212,7 +230,7 @@ def assert_parity(ref: pd.DataFrame, got: pd.DataFrame) -> None:
 
 
 # --- scoring ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("engine_name,card_name", cases([(k,) for k in CARDS], [0]))
+@pytest.mark.parametrize("engine_name,card_name", cases([(k,) for k in CARDS], [0, 2]))
 def test_score_reviews_parity(engine, card_name):
     card, r = CARDS[card_name], RATINGS[card_name]
     ref = SC.score_reviews(r, card).sort_values(S.REVIEW_ID).reset_index(drop=True)
@@ -223,7 +241,7 @@ def test_score_reviews_parity(engine, card_name):
 
 
 @pytest.mark.parametrize("engine_name,card_name,by,period", cases(
-    [("weighted_sections", "agent_id", None), ("points", None, "D"), ("sum_over_max_bands", "reviewer_id", "W")],
+    [("weighted_sections", "agent_id", None), ("points", None, "D"), ("mean_over_max_bands", "reviewer_id", "W")],
     [2]))
 def test_iqs_and_category_scores_parity(engine, card_name, by, period):
     card, r = CARDS[card_name], RATINGS[card_name]
@@ -360,8 +378,8 @@ def test_unsupported_rules_raise_naming_them():
         E.score_reviews(RATINGS["points"], [CARDS["points"].with_changes(version="1"),
                                             CARDS["points"].with_changes(version="2")], engine="duckdb")
     card = CARDS["points"]
-    with pytest.raises(ParameterError, match=r"does not express these scorecard rules yet: mode 'mean_over_max'"):
-        E.iqs_score(RATINGS["points"], _with_mode(card, "mean_over_max"),
+    with pytest.raises(ParameterError, match=r"does not express these scorecard rules yet: mode 'future_mode'"):
+        E.iqs_score(RATINGS["points"], _with_mode(card, "future_mode"),
                     engine="duckdb")
     with pytest.raises(ParameterError, match="engine must be one of"):
         E.csat_score(SURVEYS, engine="sqlite3")

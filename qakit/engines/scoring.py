@@ -44,10 +44,11 @@ def _card_of(scorecards: Any) -> Scorecard:
 #: issue-13 keys sections_combine, fail_values, na, applies_to, continuous scales, new modes -- is
 #: refused by name until it is expressed here (never scored with a different rule)
 _RULES = {
-    "card": {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections"},
-    "category": {"name", "weight", "critical", "critical_threshold", "scale", "section", "description"},
+    "card": {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections", "sections_combine"},
+    "category": {"name", "weight", "critical", "critical_threshold", "scale", "section", "description",
+                 "fail_values", "na"},
     "section": {"name", "weight", "fail_rule", "bonus"},
-    "mode": {"weighted", "points", "sum_over_max"},
+    "mode": {"weighted", "points", "mean_over_max"},
     "fail_rule": {"all", "section"},
 }
 
@@ -60,16 +61,13 @@ def _check_rules(card: Scorecard) -> None:
         unknown.append(f"mode {d.get('mode')!r}")
     for c in d.get("categories", []):
         unknown += [f"category {c.get('name')!r} key {k!r}" for k in c if k not in _RULES["category"]]
-        sc = c.get("scale")
-        if not isinstance(sc, (str, int, list)):
-            unknown.append(f"category {c.get('name')!r} scale {sc!r}")
+    for cat in card.categories:
+        if cat.scale.kind not in ("range", "list", "continuous"):
+            unknown.append(f"category {cat.name!r} scale {cat.scale.kind!r}")
     for sec in d.get("sections", []) or []:
         unknown += [f"section {sec.get('name')!r} key {k!r}" for k in sec if k not in _RULES["section"]]
         if sec.get("fail_rule", "all") not in _RULES["fail_rule"]:
             unknown.append(f"section {sec.get('name')!r} fail_rule {sec.get('fail_rule')!r}")
-    for cat in card.categories:
-        if cat.critical and cat.weight == 0:
-            unknown.append(f"category {cat.name!r}: critical with weight 0")
     if unknown:
         raise ParameterError(
             "qakit.engines does not express these scorecard rules yet: " + "; ".join(unknown)
@@ -84,36 +82,46 @@ def _num(col):
     return ibis.ifelse(c.isnan(), ibis.null("float64"), c)
 
 
-def _affine(card: Scorecard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per category ``a, b, effective weight``: category score ``s = r * a + b`` (percent).
-
-    ``weighted``: ``s = (r - min) / (max - min) * 100``, weight ``w``; ``points``:
-    ``s = r / max * 100``, weight ``w * max``; ``sum_over_max``: ``s = r / max * 100``, weight ``w``.
-    """
+def _affine(card: Scorecard) -> dict[str, np.ndarray]:
+    """Per category, as :class:`qakit.scorecard.engine.CardArrays`: percent score
+    ``s = a r + b`` (``Scale.percent``), earned points ``e = ea r + eb`` and possible points of a
+    counted cell (weights divided by the largest weight): ``points`` mode ``ea = w``,
+    ``possible = w max(high, 0)``; other modes ``ea = w a``, ``eb = w b``, ``possible = 100 w``;
+    N/A policy ``full`` earns the best cell's points, ``zero`` earns 0, ``exclude`` is not counted."""
     cats = card.categories
-    mins = np.array([c.scale.min for c in cats], dtype=float)
-    maxs = np.array([c.scale.max for c in cats], dtype=float)
     w = np.array([c.weight for c in cats], dtype=float)
-    if card.mode == "weighted":
-        return 100.0 / (maxs - mins), -100.0 * mins / (maxs - mins), w
-    return 100.0 / maxs, np.zeros(len(cats)), (w * maxs if card.mode == "points" else w)
+    w = w / w.max()
+    ab = np.array([c.scale.percent(card.mode) for c in cats], dtype=float).reshape(-1, 2)
+    a, b = ab[:, 0], ab[:, 1]
+    hi = np.array([c.scale.max for c in cats], dtype=float)
+    if card.mode == "points":
+        ea, eb, possible = w, np.zeros(len(cats)), w * np.maximum(hi, 0.0)
+    else:
+        ea, eb, possible = w * a, w * b, 100.0 * w
+    na = np.array([getattr(c, "na", "exclude") for c in cats])
+    best = ea * hi + eb
+    counts_na = na != "exclude"
+    na_earned = np.where(na == "full", best, 0.0)
+    return {"a": a, "b": b, "ea": ea, "eb": eb, "possible": possible, "counts_na": counts_na, "na_earned": na_earned}
 
 
 def _card_table(card: Scorecard):
     """The card as a tiny table joined to the ratings on the category name: position ``_cat``,
-    affine map ``_a, _b``, effective weight ``_ew``, critical threshold ``_thr`` (``threshold -
-    PASS_TOLERANCE``), ``_crit``, section ``_sec``, bit ``_bit = 2**position`` (the failed-category
-    set). One hash join instead of per-row CASEs keeps the SQL small (Ibis compiles it quickly)."""
+    percent map ``_a, _b``, earned points ``_ea, _eb``, ``_possible``, N/A policy (``_na_counts``,
+    ``_na_earned``), critical threshold ``_thr`` (``threshold - PASS_TOLERANCE``), ``_crit``,
+    section ``_sec``, ``_scale`` (distinct scale id), bit ``_bit = 2**position`` (the failed-category
+    set). One hash join instead of per-row CASEs keeps the SQL small."""
     import ibis
 
-    a, b, ew = _affine(card)
+    A = _affine(card)
     sec_names = [x.name for x in card.sections]
     scales = _distinct_scales(card)
     return ibis.memtable(pa.table({
-        "_scale": np.array([scales.index(c.scale.values) for c in card.categories], dtype=np.int64),
+        "_scale": np.array([scales.index(_scale_key(c.scale)) for c in card.categories], dtype=np.int64),
         "_name": pa.array(card.category_names, type=pa.string()),
         "_cat": np.arange(len(card.categories), dtype=np.int64),
-        "_a": a, "_b": b, "_ew": ew,
+        "_a": A["a"], "_b": A["b"], "_ea": A["ea"], "_eb": A["eb"], "_possible": A["possible"],
+        "_na_counts": A["counts_na"], "_na_earned": A["na_earned"],
         "_thr": np.array([c.critical_threshold - PASS_TOLERANCE if c.critical else 0.0 for c in card.categories]),
         "_crit": np.array([c.critical for c in card.categories], dtype=bool),
         "_sec": np.array([sec_names.index(c.section) if c.section else 0 for c in card.categories], dtype=np.int64),
@@ -121,11 +129,18 @@ def _card_table(card: Scorecard):
     }))
 
 
-def _distinct_scales(card: Scorecard) -> list[tuple[float, ...]]:
-    out: list[tuple[float, ...]] = []
+def _scale_key(sc) -> tuple:
+    if sc.kind == "continuous":
+        return ("continuous", sc.low, sc.high)
+    return ("values", tuple(sc.values))
+
+
+def _distinct_scales(card: Scorecard) -> list[tuple]:
+    out: list[tuple] = []
     for c in card.categories:
-        if c.scale.values not in out:
-            out.append(c.scale.values)
+        k = _scale_key(c.scale)
+        if k not in out:
+            out.append(k)
     return out
 
 
@@ -135,8 +150,11 @@ def _rule_on_scale(card: Scorecard, x):
     import ibis
 
     ok = ibis.literal(False)
-    for k, vals in enumerate(_distinct_scales(card)):
-        ok = ok | ((x._scale == k) & x._r.isin(list(vals)))
+    for k, key in enumerate(_distinct_scales(card)):
+        if key[0] == "continuous":  # any real in low..high
+            ok = ok | ((x._scale == k) & x._r.between(key[1], key[2]))
+        else:
+            ok = ok | ((x._scale == k) & x._r.isin(list(key[1])))
     return ok | x._r.isnull() | x._cat.isnull()
 
 
@@ -159,7 +177,7 @@ def _with_card(card: Scorecard, t):
 
 
 def _rule_category_score(x):
-    """``s = r a_c + b_c`` (null for N/A)."""
+    """``s = a_c r + b_c`` (null for N/A)."""
     return x._r * x._a + x._b
 
 
@@ -169,15 +187,30 @@ def _rule_critical_fail(x, s):
     return (x._crit & (s < x._thr)).fill_null(False)
 
 
+def _rule_fail_value(card: Scorecard, x):
+    """The rating is one of its category's ``fail_values`` (fails whatever its points)."""
+    import ibis
+
+    cond = ibis.literal(False)
+    for j, c in enumerate(card.categories):
+        fv = list(getattr(c, "fail_values", ()) or ())
+        if fv:
+            cond = cond | ((x._cat == j) & x._r.isin([float(v) for v in fv]))
+    return cond.fill_null(False)
+
+
 def _row_terms(card: Scorecard, t):
-    """Per-row ``_cat, _r, _rated, _s, _w, _ws, _cf, _sec, _bit``."""
+    """Per-row ``_rated, _s`` (percent), ``_e`` (earned points), ``_p`` (possible points of a
+    counted cell), ``_cf`` (failing cell), ``_off`` (off the scale), plus the card columns."""
     import ibis
 
     x = _with_card(card, t)
     rated = x._r.notnull() & x._cat.notnull()
-    x = x.mutate(_rated=rated, _s=_rule_category_score(x), _w=ibis.ifelse(rated, x._ew, 0.0),
+    counted = rated | (x._r.isnull() & x._na_counts.fill_null(False))
+    earned = ibis.ifelse(rated, x._ea * x._r + x._eb, ibis.ifelse(counted, x._na_earned, 0.0))
+    x = x.mutate(_rated=rated, _s=_rule_category_score(x), _e=earned, _p=ibis.ifelse(counted, x._possible, 0.0),
                  _off=~_rule_on_scale(card, x).fill_null(False))
-    return x.mutate(_ws=ibis.ifelse(x._w > 0, x._w * x._s.fill_null(0.0), 0.0), _cf=_rule_critical_fail(x, x._s))
+    return x.mutate(_cf=_rule_critical_fail(x, x._s) | _rule_fail_value(card, x))
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -230,21 +263,38 @@ def _check_ratings(con, t, card: Scorecard) -> None:
 
 
 # --- per-review rules ---------------------------------------------------------------------------
-def _combine(card: Scorecard, S_: list, present: list):
-    """Sections combined: ``sum(W S) / sum(W over present non-bonus sections)`` (bonus
-    sections add ``W_b S_b`` to the numerator only); null when no regular section is rated."""
+def _section_weights(card: Scorecard) -> list[float]:
+    W = np.array([x.weight for x in card.sections] or [1.0], dtype=float)
+    return list(W / W.max() if W.max() > 0 else W)
+
+
+def _combine(card: Scorecard, S_: list, num: list, den: list):
+    """Sections combined as :func:`qakit.scorecard.engine._combine`: ``sections_combine:
+    points`` pools earned points over the possible points of regular sections (``max(., 0)``);
+    otherwise ``sum(W S) / sum(W over present non-bonus sections)`` (bonus sections add
+    ``W_b S_b`` to the numerator only, ``W`` divided by the largest); null when nothing counts."""
     import ibis
 
     secs = card.sections
-    if not secs:
+    bonus = [s_.bonus for s_ in secs] or [False]
+    if getattr(card, "sections_combine", "weights") == "points":
+        tot = sum(num[1:], num[0])
+        d = None
+        for k, bk in enumerate(bonus):
+            if not bk:
+                d = den[k] if d is None else d + den[k]
+        out = 100.0 * tot / d
+        return ibis.ifelse(d > 0, ibis.greatest(out, 0.0), ibis.null("float64"))
+    if len(S_) == 1:
         return S_[0]
-    total = None
-    denom = None
-    for k, sec in enumerate(secs):
-        term = ibis.ifelse(present[k], sec.weight * S_[k].fill_null(0.0), 0.0)
+    W = _section_weights(card)
+    total = denom = None
+    for k in range(len(S_)):
+        present = S_[k].notnull()
+        term = ibis.ifelse(present, W[k] * S_[k].fill_null(0.0), 0.0)
         total = term if total is None else total + term
-        if not sec.bonus:
-            d = ibis.ifelse(present[k], sec.weight, 0.0)
+        if not bonus[k]:
+            d = ibis.ifelse(present, W[k], 0.0)
             denom = d if denom is None else denom + d
     return ibis.ifelse(denom > 0, total / denom, ibis.null("float64"))
 
@@ -258,8 +308,8 @@ def _review_table(card: Scorecard, t, by: Sequence[str] = (), con: Any = None):
     aggs = {}
     for k in range(n_sec):
         in_k = (x._sec == k) if card.sections else ibis.literal(True)
-        aggs[f"_num{k}"] = ibis.ifelse(in_k, x._ws, 0.0).sum()
-        aggs[f"_den{k}"] = ibis.ifelse(in_k, x._w, 0.0).sum()
+        aggs[f"_num{k}"] = ibis.ifelse(in_k, x._e, 0.0).sum()
+        aggs[f"_den{k}"] = ibis.ifelse(in_k, x._p, 0.0).sum()
         aggs[f"_fail{k}"] = ibis.ifelse(in_k & x._cf, 1, 0).max()
     aggs["_bits"] = ibis.ifelse(x._cf, x._bit, 0).sum().cast("int64")
     aggs[S.N_RATED] = x._rated.cast("int64").sum()
@@ -280,13 +330,18 @@ def _review_table(card: Scorecard, t, by: Sequence[str] = (), con: Any = None):
         aggs[c] = x[c].arbitrary()
     r = x.group_by(S.REVIEW_ID).aggregate(**aggs)
     secs = card.sections
-    S_ = [ibis.ifelse(r[f"_den{k}"] != 0, r[f"_num{k}"] / r[f"_den{k}"], ibis.null("float64")) for k in range(n_sec)]
-    present = [r[f"_den{k}"] != 0 for k in range(n_sec)]
+    nothing = r[S.N_RATED] == 0
+    num = [ibis.ifelse(nothing, 0.0, r[f"_num{k}"]) for k in range(n_sec)]
+    den = [ibis.ifelse(nothing, 0.0, r[f"_den{k}"]) for k in range(n_sec)]
+    S_ = [ibis.ifelse(den[k] > 0, ibis.greatest(100.0 * num[k] / den[k], 0.0), ibis.null("float64"))
+          for k in range(n_sec)]
     fail = [r[f"_fail{k}"] > 0 for k in range(n_sec)]
     rule_all = [(not secs) or secs[k].fail_rule == "all" for k in range(n_sec)]
-    raw = _combine(card, S_, present)
-    after = [ibis.ifelse(fail[k], 0.0, S_[k]) if not rule_all[k] else S_[k] for k in range(n_sec)]
-    iqs = _combine(card, after, present)
+    raw = _combine(card, S_, num, den)
+    # fail_rule section: that section scores 0 (its earned points 0); fail_rule all: the review 0
+    S_after = [S_[k] if rule_all[k] else ibis.ifelse(fail[k] & S_[k].notnull(), 0.0, S_[k]) for k in range(n_sec)]
+    num_after = [num[k] if rule_all[k] else ibis.ifelse(fail[k], 0.0, num[k]) for k in range(n_sec)]
+    iqs = _combine(card, S_after, num_after, den)
     fail_all = ibis.literal(False)
     for k in range(n_sec):
         if rule_all[k]:
@@ -295,6 +350,8 @@ def _review_table(card: Scorecard, t, by: Sequence[str] = (), con: Any = None):
     crit = ibis.literal(False)
     for k in range(n_sec):
         crit = crit | fail[k]
+    raw = ibis.ifelse(nothing, ibis.null("float64"), raw)
+    iqs = ibis.ifelse(nothing, ibis.null("float64"), iqs)
     r = r.mutate(**{S.IQS_RAW: raw, S.CRITICAL_FAILED: crit, S.IQS: iqs})
     r = r.mutate(**{S.PASSED: ibis.ifelse(r[S.IQS].isnull(), ibis.null("boolean"),
                                           r[S.IQS] >= card.pass_threshold - PASS_TOLERANCE)})
