@@ -20,19 +20,25 @@ def small():
     return syn.ratings(1_500, seed=9), syn.card()
 
 
-def test_implementations_agree(small):
-    """qakit, both numpy floors, DuckDB SQL and the naive groupby.apply compute the same per-agent
-    IQS (the benchmark's own agreement check, on data small enough for the naive one)."""
+def test_implementations_agree(small, tmp_path):
+    """qakit (pandas and DuckDB engine), both numpy floors, the DuckDB anchors (native table and
+    Parquet, integer codes), the Polars lazy anchor and the naive groupby.apply compute the same
+    per-agent IQS (the benchmark's own agreement check, on data small enough for the naive one)."""
     df, card = small
     q = run.qakit_agents(df, card)
     f = run.numpy_floor(df, card)
     lk = run.numpy_floor_lookup(df, card)
     np.testing.assert_allclose(lk.reindex(q.index).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
-    d = run.duckdb_sql(df, card)
+    anchor = run.DuckDBAnchor(df, card, parquet=tmp_path / "codes.parquet")
+    agents = df["agent_id"].cat.categories
+    others = [anchor.run("ratings"), anchor.run("parquet"), run.polars_lazy(df, card)(),
+              run.qakit_duckdb(run.qakit_parquet(df, card, tmp_path / "ratings"), card, agents)]
+    for d in others:
+        assert len(d) == len(q)
+        np.testing.assert_allclose(d.reindex(q.index.astype(str)).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
     n = run.naive_apply(df, card)
     assert len(q) > 500
     np.testing.assert_allclose(f.reindex(q.index).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(d.reindex(q.index.astype(str)).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
     np.testing.assert_allclose(n.reindex(q.index.astype(str)).to_numpy(), q.to_numpy(), rtol=0, atol=1e-9)
 
 

@@ -1,0 +1,228 @@
+"""`./qa bench --scale`: qakit.engines on a partitioned Parquet dataset larger than the
+pandas path is meant for (100M ratings / 30M conversations by default), with DuckDB; Spark
+local on a 10M-rating subset.
+
+    ./qa bench --scale                      # generate (once) + run, write benchmarks/RESULTS_SCALE.md
+    ./qa bench --scale --ratings 20 --conversations 6   # millions: a smaller run
+
+The data goes to benchmarks/_work/ (git-ignored), one Parquet file per million rows
+(``ratings/part=NNN/``, ``conversations/part=NNN/``), generated chunk by chunk so the generator
+itself never holds more than a million rows. Every measurement runs in a fresh process that
+reports its own peak resident memory (VmHWM): the figure is what the user's process needs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "_work" / "scale"
+CHUNK = 1_000_000
+N_CATEGORIES = 10
+PEAK = "next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024"
+
+
+def generate(n_ratings_m: int, n_conversations_m: int, *, seed: int = 17, out: Path = WORK) -> None:
+    """Write ``n_ratings_m`` million ratings (100k reviews x 10 categories per file) and
+    ``n_conversations_m`` million conversations, seeded, chunk by chunk (skips existing files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cats = pa.array([f"cat{j:02d}" for j in range(N_CATEGORIES)])
+    per = CHUNK // N_CATEGORIES
+    for p in range(n_ratings_m):
+        f = out / "ratings" / f"part={p:03d}" / "data.parquet"
+        if f.exists():
+            continue
+        rng = np.random.default_rng([seed, 1, p])
+        rev = np.repeat(np.arange(p * per, (p + 1) * per, dtype=np.int64), N_CATEGORIES)
+        cat = np.tile(np.arange(N_CATEGORIES, dtype=np.int8), per)
+        agent = np.repeat(rng.integers(0, 5000, per).astype(np.int32), N_CATEGORIES)
+        r = np.clip(np.round(rng.normal(3.8, 1.0, CHUNK)), 1, 5)
+        binary = cat < 2
+        r[binary] = (rng.random(int(binary.sum())) > 0.015).astype(float)
+        r[(rng.random(CHUNK) < 0.10) & ~binary] = np.nan
+        f.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({
+            "review_id": rev, "conversation_id": rev, "agent_id": agent,
+            "category": pa.DictionaryArray.from_arrays(pa.array(cat), cats), "rating": r}), f)
+    t0 = np.datetime64("2025-01-01T00:00:00", "us")
+    year_us = 365 * 86400 * 10**6
+    for p in range(n_conversations_m):
+        f = out / "conversations" / f"part={p:03d}" / "data.parquet"
+        if f.exists():
+            continue
+        rng = np.random.default_rng([seed, 2, p])
+        n = CHUNK
+        created = t0 + rng.integers(0, year_us, n).astype("timedelta64[us]")
+        fr = created + (rng.exponential(2.0, n) * 3.6e9).astype(np.int64).astype("timedelta64[us]")
+        res = created + (rng.exponential(30.0, n) * 3.6e9).astype(np.int64).astype("timedelta64[us]")
+        open_ = rng.random(n) < 0.01
+        no_fr = rng.random(n) < 0.005
+        status = np.where(open_, "open", "solved")
+        f.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({
+            "conversation_id": np.arange(p * n, (p + 1) * n, dtype=np.int64),
+            "customer_id": rng.integers(0, 10_000_000, n, dtype=np.int64),
+            "agent_id": rng.integers(0, 5000, n).astype(np.int32),
+            "channel": pa.array(rng.choice(["email", "chat", "phone"], n)).dictionary_encode(),
+            "priority": pa.array(rng.choice(["urgent", "high", "normal", "low"], n, p=[.05, .15, .6, .2])).dictionary_encode(),
+            "created_at": pa.array(created, type=pa.timestamp("us", tz="UTC")),
+            "first_response_at": pa.array(np.where(no_fr, np.datetime64("NaT"), fr), type=pa.timestamp("us", tz="UTC")),
+            "resolved_at": pa.array(np.where(open_, np.datetime64("NaT"), res), type=pa.timestamp("us", tz="UTC")),
+            "status": pa.array(status).dictionary_encode(),
+            "escalated": rng.random(n) < 0.08,
+        }), f)
+
+
+def _files(kind: str, n_m: int) -> list[str]:
+    return [str(WORK / kind / f"part={p:03d}" / "data.parquet") for p in range(n_m)]
+
+
+SCORE = """
+import sys, time, json; sys.path.insert(0, {here!r})
+import synthetic as syn, ibis, qakit.engines as E
+con = ibis.duckdb.connect(); con.raw_sql("SET TimeZone='UTC'"); con.raw_sql("SET memory_limit='{mem}'")
+card = syn.card()
+t = time.perf_counter()
+res = E.iqs_score({files!r}, card, by="agent_id", engine=con)
+el = time.perf_counter() - t
+print(json.dumps({{"s": el, "groups": len(res), "n": int(res["n"].sum()), "peak_mb": {peak}}}))
+"""
+
+KPIS = """
+import sys, time, json
+import ibis, qakit.engines as E
+con = ibis.duckdb.connect(); con.raw_sql("SET TimeZone='UTC'"); con.raw_sql("SET memory_limit='{mem}'")
+files = {files!r}
+out = {{}}
+for name, kw in [("first_response_time", dict(by="channel")), ("resolution_time", dict(by="channel")),
+                 ("fcr_rate", dict(by="channel")), ("escalation_rate", dict(by="channel")),
+                 ("resolution_rate", dict(by="channel")), ("sla_attainment", {{}})]:
+    t = time.perf_counter()
+    getattr(E, name)(files, engine=con, **kw)
+    out[name] = time.perf_counter() - t
+out["peak_mb"] = {peak}
+print(json.dumps(out))
+"""
+
+SPARK = """
+import sys, time, json; sys.path.insert(0, {here!r})
+import synthetic as syn, qakit.engines as E
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "8")
+         .config("spark.driver.memory", "4g").config("spark.sql.session.timeZone", "UTC").getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+con = E.spark_connection(spark)
+t = time.perf_counter()
+res = E.iqs_score(con.read_parquet({path!r}), syn.card(), by="agent_id", engine=con)
+print(json.dumps({{"s": time.perf_counter() - t, "n": int(res["n"].sum()), "peak_mb": {peak}}}))
+"""
+
+
+def _run(code: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB", spark_m: int = 10) -> dict:
+    t = time.perf_counter()
+    generate(n_ratings_m, n_conversations_m)
+    gen_s = time.perf_counter() - t
+    sizes = [s for s in (1, 3, 10, 30, 100) if s < n_ratings_m] + [n_ratings_m]
+    curve = []
+    for m in sizes:
+        r = _run(SCORE.format(here=str(HERE), mem=mem, files=_files("ratings", m), peak=PEAK))
+        curve.append((m, r))
+        print(f"score {m}M ratings: {r}", flush=True)
+    kpis = _run(KPIS.format(mem=mem, files=_files("conversations", n_conversations_m), peak=PEAK))
+    print(f"KPIs {n_conversations_m}M conversations: {kpis}", flush=True)
+    spark = {}
+    if spark_m:
+        sub = WORK / f"ratings_first_{spark_m}M"
+        if not sub.exists():
+            sub.mkdir(parents=True)
+            for p in range(spark_m):
+                (sub / f"part={p:03d}").symlink_to(WORK / "ratings" / f"part={p:03d}")
+        spark = _run(SPARK.format(here=str(HERE), path=str(sub), peak=PEAK))
+        print(f"Spark local {spark_m}M ratings: {spark}", flush=True)
+    disk = sum(f.stat().st_size for f in WORK.rglob("*.parquet")) / 1e9
+    return {"n_ratings_m": n_ratings_m, "n_conversations_m": n_conversations_m, "mem": mem, "gen_s": gen_s,
+            "curve": curve, "kpis": kpis, "spark": spark, "spark_m": spark_m, "disk_gb": disk}
+
+
+def text(res: dict) -> str:
+    lines = ["## At scale: qakit.engines on DuckDB (`./qa bench --scale`)", "",
+             f"Partitioned Parquet on disk ({res['disk_gb']:.1f} GB; generated in {res['gen_s']:.0f} s, one file per "
+             f"million rows): {res['n_ratings_m']}M ratings (10 categories per review, 5,000 agents, ~10 % N/A, "
+             f"2 critical categories) and {res['n_conversations_m']}M conversations. DuckDB with "
+             f"`memory_limit={res['mem']}`; each row is a fresh process (its own peak RSS, interpreter and "
+             "libraries included). Validation (ids, categories, scale, duplicates, one agent per review) included.",
+             "", "| ratings | validate + score + IQS per agent (s) | ns / rating | peak RSS (MB) |", "|---|---|---|---|"]
+    for m, r in res["curve"]:
+        if "error" in r:
+            lines.append(f"| {m}M | failed: {r['error']} | | |")
+        else:
+            lines.append(f"| {m}M | {r['s']:.1f} | {r['s'] / (m * 1e6) * 1e9:.0f} | {r['peak_mb']:.0f} |")
+    k = res["kpis"]
+    lines += ["", f"Headline KPIs on {res['n_conversations_m']}M conversations (by channel; SLA by priority), one process:", ""]
+    if "error" in k:
+        lines.append(f"failed: {k['error']}")
+    else:
+        lines += ["| KPI | time (s) |", "|---|---|"] + [f"| {n} | {s:.1f} |" for n, s in k.items() if n != "peak_mb"]
+        lines += ["", f"Peak RSS of the KPI process: {k['peak_mb']:.0f} MB."]
+    if res["spark_m"]:
+        s = res["spark"]
+        lines += ["", f"Spark local (`local[2]`, 4 GB driver) on the first {res['spark_m']}M ratings: "
+                  + (f"failed: {s['error']}" if "error" in s else
+                     f"{s['s']:.1f} s for validate + score + IQS per agent (driver process peak RSS "
+                     f"{s['peak_mb']:.0f} MB; the JVM's memory is not in that figure).")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="qakit.engines at scale")
+    ap.add_argument("--scale", action="store_true")
+    ap.add_argument("--ratings", type=int, default=100, help="millions of ratings")
+    ap.add_argument("--conversations", type=int, default=30, help="millions of conversations")
+    ap.add_argument("--spark", type=int, default=10, help="millions of ratings for Spark local (0: skip)")
+    ap.add_argument("--memory-limit", default="3GB")
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args(argv)
+    res = run(args.ratings, args.conversations, mem=args.memory_limit, spark_m=args.spark)
+    write_section(Path(args.out), text(res))
+    print(text(res))
+    return 0
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put the scale section into RESULTS.md: replace an earlier one, else insert it before
+    ``## Targets`` (the other sections, written by ``./qa bench``, stay as they are)."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    head = "## At scale"
+    if head in old:
+        a = old.index(head)
+        b = old.find("\n## ", a + len(head))
+        new = old[:a] + section + ("\n" + old[b + 1:] if b >= 0 else "")
+    elif "## Targets" in old:
+        a = old.index("## Targets")
+        new = old[:a] + section + "\n" + old[a:]
+    else:
+        new = old + "\n" + section
+    path.write_text(new, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
