@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from . import schema as S
-from .errors import ParameterError, check_choice, check_number
+from .errors import ParameterError, Problems, check_choice, check_number
 from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
 
 # --- result column names ------------------------------------------------------------------------
@@ -253,6 +253,23 @@ def dispute_outcomes(
     S.add_exclusion(res, "dispute not decided yet (pending): not in accepted_rate", S.ACCEPTED, key[~(yes | no)])
     return res
 
+def _check_scores(frame: pd.DataFrame, column: str, table: str, *, unique: bool) -> None:
+    """Review scores (percent) are finite and >= 0, and a review appears once (``unique``): the
+    scores contract, for a score column of any name (``iqs``, ``vendor_score``, ``score_after``)."""
+    if column not in frame.columns:
+        return
+    v = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ids = frame[S.REVIEW_ID].astype("str") if S.REVIEW_ID in frame.columns else None
+    p = Problems(table, row_ids=ids)
+    p.add(column, "not a finite number (inf)", np.isinf(v), frame[column])
+    p.add(column, "below the minimum 0 (a review score is a percent)", np.isfinite(v) & (v < 0), frame[column])
+    if unique and ids is not None:
+        p.add(S.REVIEW_ID, "duplicate key (review_id): a review listed twice would count twice",
+              ids.duplicated(keep=False).to_numpy(), ids)
+    p.raise_if_any()
+
+
+
 
 def iqs_after_disputes(
     scores: pd.DataFrame,
@@ -300,7 +317,9 @@ def iqs_after_disputes(
     col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
     check_by(scores, [S.REVIEW_ID, col] + keys, "scores")
     check_by(disputes, [S.REVIEW_ID, S.ACCEPTED], "disputes")
-    s = _ids(scores, [S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
+    _check_scores(scores, col, "scores", unique=True)
+    _check_scores(disputes, S.SCORE_AFTER, "disputes", unique=False)
+    s = _ids(scores, [S.REVIEW_ID])
     d = _ids(disputes, [S.REVIEW_ID])
     acc = d[S.ACCEPTED].astype("str").str.strip().str.casefold().isin(S._TRUE) & d[S.ACCEPTED].notna()
     after = pd.to_numeric(d[S.SCORE_AFTER], errors="coerce") if S.SCORE_AFTER in d.columns else pd.Series(np.nan, index=d.index)
@@ -467,6 +486,7 @@ def reviewer_strictness(
     """
     col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
     check_by(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, col], "scores")
+    _check_scores(scores, col, "scores", unique=True)
     s = _ids(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID]).drop_duplicates(S.REVIEW_ID)
     s = s.assign(_x=pd.to_numeric(s[col], errors="coerce"))
     unscored = s["_x"].isna() | s[S.AGENT_ID].isna() | s[S.REVIEWER_ID].isna()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +34,6 @@ from qakit import synth
 from qakit._public import PUBLIC_MARK
 from qakit.errors import ParameterError, QakitError
 
-MODULES = ["schema", "kpis", "stats", "calibration", "sampling", "impact", "io", "tuning", "realdata", "targets",
-           "datasets", "scorecard"]
 
 #: exports that take no table (nothing hostile to feed them) or only read the shared folder / files,
 #: with the reason; they are still checked for the public wrapper
@@ -70,19 +69,49 @@ NO_TABLE = {
     "stats.bootstrap_group_means": "arrays; NaN/missing groups refused in test_stats.py",
     "sampling.inclusion_probabilities": "an array of sizes",
     "impact.hodges_lehmann": "two arrays",
+    "engines.connection": "returns an Ibis connection",
+    "engines.spark_connection": "returns a Spark-backed Ibis connection",
+    "exports.read_export": "a file path; every preset read from hostile fixtures in test_exports.py",
+    "exports.parse_unit": "one column of durations, tested in test_exports.py",
+    "exports.normalise_header": "a header name",
+    "exports.implied_card": "returns scorecards (the card an export implies); exercised through reconcile here",
+    "autoqa.load_rules": "rules YAML, tested in test_autoqa_rules.py",
+    "autoqa.rules.rules_from_dict": "a rules mapping, tested in test_autoqa_rules.py",
+    "autoqa.maia.evaluate_maia": "reads ../shared/data (MAIA-DQE); tested in test_autoqa_maia.py",
+    "autoqa.qualification": "an agreement table, tested in test_autoqa_learned.py",
+    "autoqa.kappa_agreement": "a predictions table (its rows come from cross_validate, covered here)",
+    "headline.headline": "takes the report's loaded data (ReportData); hostile data reaches it via load_report_data",
+    "headline.agent_verdicts": "takes ReportData, see headline.headline",
+    "report_view.appendix_tables": "takes ReportData, see headline.headline",
+    "report_view.title_text": "takes ReportData, see headline.headline",
+    "report_view.period_text": "takes ReportData, see headline.headline",
+    "report_params.check_report_parameters": "report parameters; bad values in test_report_params.py",
+    "report_params.group_columns": "report parameters",
+    "report_params.is_path_parameter": "a parameter name",
+    "report_params.resolve_paths": "report parameters",
+    "pdf.html_to_pdf": "an HTML file",
+    "pdf.find_chromium": "finds the browser",
+    "registry.metric": "a metric name",
+    "registry.default_targets": "no input",
+    "registry.value_labels": "no input",
+    "registry.internal_names": "no input",
+    "stats.correlation_verdict": "numbers (r, CI, n) -> a sentence",
 }
 
 
 def exported() -> dict[str, Callable]:
-    out = {}
-    for m in MODULES:
-        mod = importlib.import_module(f"qakit.{m}")
+    """Every function any qakit module lists in ``__all__``, named by the first (shortest) public
+    module that exports it: a new module or function is picked up without editing this file."""
+    out: dict[str, Callable] = {}
+    seen: set[int] = set()
+    for info in sorted(pkgutil.walk_packages(qakit.__path__, "qakit."), key=lambda i: (i.name.count("."), i.name)):
+        mod = importlib.import_module(info.name)
         for name in getattr(mod, "__all__", []):
-            if name in S._RECORD_FUNCTIONS:  # the record's own readers and writers
+            obj = getattr(mod, name, None)
+            if name in S._RECORD_FUNCTIONS or not inspect.isfunction(obj) or id(obj) in seen:
                 continue
-            obj = getattr(mod, name)
-            if inspect.isfunction(obj):
-                out[f"{m}.{name}"] = obj
+            seen.add(id(obj))
+            out[f"{info.name.removeprefix('qakit.')}.{name}"] = obj
     return out
 
 
@@ -102,8 +131,45 @@ def base() -> dict:
         warnings.simplefilter("ignore")
         scores = card.score(d["ratings"])
     scores = scores.assign(weight=1.0)
+    texts = [("customer", "Hello, my parcel has not arrived and I have been waiting for two weeks now"),
+             ("agent", "Hi, thank you for waiting. I am sorry for the delay, I will check it right away."),
+             ("customer", "Thanks, please hurry, this is unacceptable"),
+             ("agent", "It arrives tomorrow. Is there anything else I can help with? Have a nice day!")]
+    rude = [("customer", "Where is my refund, I asked three times already and nobody answers me"),
+            ("agent", "Read the policy. Refunds take time."), ("customer", "This is not ok"),
+            ("agent", "Nothing else to do.")]
+    rows = []
+    for i in range(24):
+        conv_texts = texts if i % 3 else rude
+        for j, (role, text) in enumerate(conv_texts):
+            rows.append({"conversation_id": f"m{i:02d}", "message_id": f"m{i:02d}-{j}", "author_role": role,
+                         "agent_id": f"A{i % 4}" if role == "agent" else None,
+                         "sent_at": pd.Timestamp("2026-08-03 09:00", tz="UTC") + pd.Timedelta(minutes=10 * (4 * i + j)),
+                         "text": text})
+    messages = pd.DataFrame(rows)
+    polite = pd.DataFrame({"review_id": [f"h{i:02d}" for i in range(24)], "conversation_id": [f"m{i:02d}" for i in range(24)],
+                           "agent_id": [f"A{i % 4}" for i in range(24)], "reviewer_id": "qa1",
+                           "reviewed_at": "2026-08-10", "category": "Politeness",
+                           "rating": [1.0 if i % 3 else 0.0 for i in range(24)]})
+    reviews = scores[["review_id", "conversation_id", "agent_id", "reviewer_id", "reviewed_at"]].assign(
+        vendor_score=scores["iqs"])
+    picked = reviews["review_id"].iloc[:12].tolist()
+    disputes = pd.DataFrame({"dispute_id": [f"d{i}" for i in range(12)], "review_id": picked,
+                             "created_at": pd.Timestamp("2026-08-20", tz="UTC"),
+                             "dispute_status": ["accepted", "rejected", "pending"] * 4,
+                             "resolved_at": [pd.Timestamp("2026-08-22", tz="UTC"), pd.Timestamp("2026-08-23", tz="UTC"), pd.NaT] * 4,
+                             "accepted": pd.array([True, False, None] * 4, dtype="boolean"),
+                             "score_before": scores["iqs"].iloc[:12].to_numpy(),
+                             "score_after": np.where(np.arange(12) % 3 == 0, 100.0, scores["iqs"].iloc[:12].to_numpy())})
+    calls_daily = pd.DataFrame({"date": pd.date_range("2026-08-03", periods=14, freq="D", tz="UTC").repeat(2),
+                                "queue": ["sales", "support"] * 14, "offered": [100.0 + 3 * i for i in range(28)],
+                                "answered": [90.0 + 2 * i for i in range(28)], "abandoned": [10.0 + i for i in range(28)],
+                                "answered_within": [70.0 + i for i in range(28)], "asa_s": [15.0 + (i % 5) for i in range(28)]})
+    auto_card = qakit.Scorecard([qakit.Category(r.name) for r in qakit.autoqa.rules.DEFAULT_RULES])
     return {"ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
-            "calibration": d["calibration"], "calls": calls, "scores": scores, "card": card}
+            "calibration": d["calibration"], "calls": calls, "scores": scores, "card": card,
+            "messages": messages, "polite": polite, "reviews": reviews, "disputes": disputes,
+            "calls_daily": calls_daily, "auto_card": auto_card}
 
 
 @dataclass(frozen=True)
@@ -227,6 +293,83 @@ RECIPES: dict[str, Recipe] = {
         "ratings", "rating", nan_ok=True),
     "tuning.fit_weights": Recipe(lambda t: qakit.tuning.fit_weights(t["ratings"], t["card"], t["surveys"], k=2),
                                  "ratings", "rating", nan_ok=True),
+    # --- engines: the same metric definitions on DuckDB (Ibis)
+    "engines.score_reviews": Recipe(lambda t: qakit.engines.score_reviews(t["ratings"], t["card"], engine="duckdb"),
+                                    "ratings", "rating", nan_ok=True),
+    "engines.iqs_score": Recipe(lambda t: qakit.engines.iqs_score(t["ratings"], t["card"], by="agent_id", min_n=0,
+                                                                  engine="duckdb"), "ratings", "rating", nan_ok=True),
+    "engines.category_scores": Recipe(lambda t: qakit.engines.category_scores(t["ratings"], t["card"], min_n=0,
+                                                                              engine="duckdb"),
+                                      "ratings", "rating", nan_ok=True),
+    "engines.csat_score": Recipe(lambda t: qakit.engines.csat_score(t["surveys"], min_n=0, engine="duckdb"),
+                                 "surveys", "score", _csat),
+    "engines.nps_score": Recipe(lambda t: qakit.engines.nps_score(t["surveys"], min_n=0, engine="duckdb"),
+                                "surveys", "score", lambda d: d["kind"].eq("nps")),
+    "engines.ces_score": Recipe(lambda t: qakit.engines.ces_score(t["surveys"], min_n=0, engine="duckdb"),
+                                "surveys", "score", lambda d: d["kind"].eq("ces")),
+    "engines.first_response_time": Recipe(lambda t: qakit.engines.first_response_time(t["conversations"], min_n=0,
+                                                                                      engine="duckdb"),
+                                          "conversations", "first_response_at"),
+    "engines.resolution_time": Recipe(lambda t: qakit.engines.resolution_time(t["conversations"], min_n=0,
+                                                                              engine="duckdb"),
+                                      "conversations", "resolved_at"),
+    "engines.fcr_rate": Recipe(lambda t: qakit.engines.fcr_rate(t["conversations"], rule="contacts", min_n=0,
+                                                                engine="duckdb"), "conversations", "contacts"),
+    "engines.escalation_rate": Recipe(lambda t: qakit.engines.escalation_rate(t["conversations"], min_n=0,
+                                                                              engine="duckdb"),
+                                      "conversations", "escalated"),
+    "engines.resolution_rate": Recipe(lambda t: qakit.engines.resolution_rate(t["conversations"], min_n=0,
+                                                                              engine="duckdb"),
+                                      "conversations", "status"),
+    "engines.sla_attainment": Recipe(lambda t: qakit.engines.sla_attainment(t["conversations"], min_n=0,
+                                                                            engine="duckdb"),
+                                     "conversations", "resolved_at"),
+    "engines.service_level": Recipe(lambda t: qakit.engines.service_level(t["calls"], min_n=0, engine="duckdb"),
+                                    "calls", "speed_of_answer_s"),
+    "engines.backlog": Recipe(lambda t: qakit.engines.backlog(t["conversations"], engine="duckdb"), "conversations",
+                              "resolved_at", nan_ok=True),
+    # --- automatic scoring (text columns: the hostile variants are rows, ids, empty and one-row tables)
+    "autoqa.detect": Recipe(lambda t: qakit.autoqa.detect(t["messages"]), "messages", None),
+    "autoqa.auto_ratings": Recipe(lambda t: qakit.autoqa.auto_ratings(qakit.autoqa.detect(t["messages"])),
+                                  "messages", None),
+    "autoqa.aqs_score": Recipe(lambda t: qakit.autoqa.aqs_score(qakit.autoqa.auto_ratings(qakit.autoqa.detect(
+        t["messages"])), t["auto_card"], by="agent_id", min_n=0), "messages", None),
+    "autoqa.aqs_vs_iqs": Recipe(lambda t: qakit.autoqa.aqs_vs_iqs(
+        qakit.autoqa.auto_ratings(qakit.autoqa.detect(t["messages"])), t["polite"],
+        card=qakit.Scorecard([qakit.Category("Politeness")]), auto_card=t["auto_card"], min_n=0),
+        "messages", None),
+    "autoqa.readability": Recipe(lambda t: qakit.autoqa.readability(t["messages"]), "messages", None),
+    "autoqa.spelling": Recipe(lambda t: qakit.autoqa.spelling(t["messages"]), "messages", None),
+    "autoqa.customer_sentiment": Recipe(lambda t: qakit.autoqa.customer_sentiment(t["messages"]), "messages", None),
+    "autoqa.risk_signals": Recipe(lambda t: qakit.autoqa.risk_signals(t["messages"]), "messages", None),
+    "autoqa.sample_for_review": Recipe(lambda t: qakit.autoqa.sample_for_review(t["messages"], n=5, seed=1),
+                                       "messages", None, rowwise=True),
+    "autoqa.learned.documents": Recipe(lambda t: qakit.autoqa.learned.documents(t["messages"]), "messages", None,
+                                       rowwise=True),
+    "autoqa.learned.human_labels": Recipe(lambda t: qakit.autoqa.learned.human_labels(
+        t["polite"], category="Politeness")[0].to_frame(), "polite", "rating", id_column="agent_id",
+        nan_ok=True, scale_free=True),  # returns (labels, itemised exclusions): the N/A rows are in the second
+    "autoqa.cross_validate": Recipe(lambda t: qakit.autoqa.cross_validate(t["messages"], t["polite"],
+                                                                          category="Politeness", n_splits=3, seed=0),
+                                    "polite", "rating", scale_free=True),  # no card: the label's scale is the data's
+    "autoqa.learned_ratings": Recipe(lambda t: qakit.autoqa.learned_ratings(t["messages"], t["polite"],
+                                                                            category="Politeness", seed=0),
+                                     "polite", "rating", scale_free=True),
+    # --- vendor exports and QA operations
+    "exports.reconcile": Recipe(lambda t: qakit.exports.reconcile({"ratings": t["ratings"], "reviews": t["reviews"]},
+                                                                  t["card"]), "reviews", "vendor_score",
+                                nan_ok=True),  # a missing vendor score is listed as a differing review (documented)
+    "ops.dispute_rate": Recipe(lambda t: qakit.ops.dispute_rate(t["reviews"], t["disputes"], min_n=0), "disputes",
+                               "score_after", id_column="dispute_id"),
+    "ops.dispute_outcomes": Recipe(lambda t: qakit.ops.dispute_outcomes(t["disputes"], min_n=0), "disputes",
+                                   "score_after", id_column="dispute_id"),
+    "ops.iqs_after_disputes": Recipe(lambda t: qakit.ops.iqs_after_disputes(t["scores"], t["disputes"], min_n=0),
+                                     "disputes", "score_after", id_column="dispute_id"),
+    "ops.review_coverage": Recipe(lambda t: qakit.ops.review_coverage(t["reviews"]), "reviews", None),
+    "ops.reviewer_strictness": Recipe(lambda t: qakit.ops.reviewer_strictness(t["scores"], min_n=0), "scores", "iqs",
+                                      id_column="reviewer_id"),
+    "ops.calls_daily_kpis": Recipe(lambda t: qakit.ops.calls_daily_kpis(t["calls_daily"], min_n=0), "calls_daily",
+                                   "offered", id_column="queue"),
     "scorecard.score_reviews": Recipe(lambda t: qakit.score_reviews(t["ratings"], t["card"]), "ratings", "rating", nan_ok=True),
     "scorecard.iqs_score": Recipe(lambda t: qakit.iqs_score(t["scores"], by="agent_id", min_n=0), "scores", "iqs"),
     "scorecard.category_scores": Recipe(lambda t: qakit.category_scores(t["ratings"], t["card"], min_n=0),
@@ -284,7 +427,7 @@ def _poison(df: pd.DataFrame, r: Recipe, value) -> pd.DataFrame | None:
 
 def _off_scale(df: pd.DataFrame, r: Recipe) -> pd.DataFrame | None:
     # (a review score above 100 is legitimate with bonus sections: scores go below their minimum 0)
-    big = {"rating": 99.0, "score": 99.0, "iqs": -5.0, "handle_time_s": -5.0, "contacts": -2.0,
+    big = {"rating": 99.0, "score": 99.0, "iqs": -5.0, "score_after": -5.0, "vendor_score": -5.0, "offered": -5.0, "handle_time_s": -5.0, "contacts": -2.0,
            "speed_of_answer_s": -1.0, "customer_value": -1e300}
     if r.column not in big:
         return None
@@ -464,3 +607,28 @@ def _call_with(recipe: Recipe, base: dict, mod: str, fname: str, spy: Callable):
     finally:
         for t in targets:
             setattr(t, fname, saved)
+
+
+@pytest.mark.parametrize(("call", "old"), [
+    (lambda t: qakit.category_scores(t["ratings"], scorecard=t["card"], min_n=0), "'scorecard' is now called 'card'"),
+    (lambda t: qakit.score_reviews(t["ratings"], scorecards=t["card"]), "'scorecards' is now called 'card'"),
+    (lambda t: qakit.stats.iqs_csat_correlation(t["scores"], t["surveys"], level="agent", method="pearson", min_n=0),
+     "a text 'level' is now called 'unit'"),
+    (lambda t: qakit.stats.iqs_csat_correlation(t["scores"], t["surveys"], conf_level=0.9, method="pearson", min_n=0),
+     "'conf_level' is now called 'level'"),
+    (lambda t: qakit.calibration.agreement(t["calibration"], card=t["card"], level="nominal", n_resamples=0),
+     "a text 'level' is now called 'metric'"),
+    (lambda t: qakit.calibration.agreement(t["calibration"], card=t["card"], confidence=0.9, n_resamples=0),
+     "'confidence' is now called 'level'"),
+])
+def test_old_parameter_names_work_for_one_release_with_a_future_warning(call, old, base):
+    """The renames of CHANGELOG.md: the old spelling gives the same result as the new one, with a
+    FutureWarning naming both."""
+    with pytest.warns(FutureWarning, match=old):
+        res = call(base)
+    assert S.has_record(res if isinstance(res, pd.DataFrame) else _frames(res)[0])
+
+
+def test_old_and_new_name_together_are_refused(base):
+    with pytest.raises(ParameterError, match="pass 'card' only"):
+        qakit.category_scores(base["ratings"], scorecard=base["card"], card=base["card"])

@@ -84,7 +84,7 @@ def learned_ratings(
     check_choice("aggregate", aggregate, AGGREGATES)
     msg = messages if prepared else T.prepare(messages)
     conv = T.conversation_table(msg, min_words=min_words)
-    labels, _ = human_labels(ratings, category=category)
+    labels, label_exclusions = human_labels(ratings, category=category)
     docs = documents(msg, roles=roles, prepared=True).set_index(S.CONVERSATION_ID)
     model = TextModel(min_confidence=min_confidence, char_ngrams=char_ngrams, seed=seed)
     eligible = conv[T.ELIGIBLE].to_numpy()
@@ -124,6 +124,8 @@ def learned_ratings(
                          f"and >= {min_words} words): rated N/A", S.TEXT, ids[~eligible])
     S.add_exclusion(out, f"model abstained (confidence < {model.min_confidence:g}): rated N/A", S.RATING,
                     ids[abstained])
+    for reason, column, excluded in label_exclusions:  # human ratings the model could not learn from
+        S.add_exclusion(out, f"training label: {reason}", column, excluded)
     return out
 
 

@@ -222,3 +222,10 @@ def execute(con: Any, expr: Any) -> pd.DataFrame:
     Pandas4Warning under pandas 3, harmless): silenced here, for this call only."""
     with _quiet():
         return con.execute(expr)
+
+
+__all__ = ["connection", "spark_connection"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

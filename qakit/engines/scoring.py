@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import schema as S
+from .._public import renamed
 from ..errors import DataValidationError, ParameterError
 from ..intervals import MIN_N, as_by, check_level, mean_ci
 from ..scorecard import PASS_TOLERANCE, Scorecard, _as_registry
@@ -400,14 +401,15 @@ def _raise_if_bad(con, t, card: Scorecard, n_bad: Any) -> None:
 
 
 # --- public -------------------------------------------------------------------------------------
-def score_reviews(source: Any, scorecards: Any, *, engine: Any = "duckdb", validate: bool = True) -> pd.DataFrame:
+@renamed(scorecards="card")
+def score_reviews(source: Any, card: Any, *, engine: Any = "duckdb", validate: bool = True) -> pd.DataFrame:
     """Score every review on an engine: what :func:`qakit.scorecard.score_reviews` returns.
 
     Parameters
     ----------
     source : pandas.DataFrame, str or Path (Parquet file or folder), or Ibis table
         The long ratings table.
-    scorecards : Scorecard (or a registry holding one card)
+    card : Scorecard (or a registry holding one card)
     engine : {"pandas", "duckdb", "spark"} or an Ibis connection, default="duckdb"
     validate : bool, default=True
         Run the ratings checks in the engine first (missing ids, unknown categories, off-scale
@@ -428,8 +430,8 @@ def score_reviews(source: Any, scorecards: Any, *, engine: Any = "duckdb", valid
     if engine == "pandas":
         from ..scorecard import score_reviews as ref
 
-        return ref(B.read_pandas(source), scorecards)
-    card = _card_of(scorecards)
+        return ref(B.read_pandas(source), card)
+    card = _card_of(card)
     con, t = _prepared(source, card, engine)
     out = B.execute(con, _review_table(card, t, con=con).order_by(S.REVIEW_ID))
     if validate:
@@ -523,7 +525,8 @@ def _mean_result(res: pd.DataFrame, keys, out_name, *, level, min_n, extra=(), c
     return res[list(keys) + [S.N, out_name, S.CI_LOW, S.CI_HIGH] + list(extra) + [S.N_EXCLUDED, S.SMALL_SAMPLE]]
 
 
-def iqs_score(source: Any, scorecards: Any, *, by: str | Sequence[str] | None = None, period: str | None = None,
+@renamed(scorecards="card")
+def iqs_score(source: Any, card: Any, *, by: str | Sequence[str] | None = None, period: str | None = None,
               level: float = 0.95, min_n: int = MIN_N, engine: Any = "duckdb", validate: bool = True) -> pd.DataFrame:
     """IQS per group from raw ratings, scored and aggregated in the engine.
 
@@ -541,8 +544,8 @@ def iqs_score(source: Any, scorecards: Any, *, by: str | Sequence[str] | None = 
     if engine == "pandas":
         from ..scorecard import iqs_score as ref, score_reviews as sref
 
-        return ref(sref(B.read_pandas(source), scorecards), by=by, period=period, level=level, min_n=min_n)
-    card = _card_of(scorecards)
+        return ref(sref(B.read_pandas(source), card), by=by, period=period, level=level, min_n=min_n)
+    card = _card_of(card)
     con, t = _prepared(source, card, engine)
     _check_by_expr(t, keys, "ratings")
     r = _review_table(card, t, keys, con=con)
@@ -569,7 +572,8 @@ def _unscored_exclusions(con, out: pd.DataFrame, r) -> None:
                     sorted(un.loc[~all_na, "_id"].astype("str")), source="score_reviews")
 
 
-def category_scores(source: Any, scorecards: Any, *, by: str | Sequence[str] | None = None,
+@renamed(scorecards="card")
+def category_scores(source: Any, card: Any, *, by: str | Sequence[str] | None = None,
                     period: str | None = None, level: float = 0.95, min_n: int = MIN_N, engine: Any = "duckdb",
                     validate: bool = True) -> pd.DataFrame:
     """Per category (and group) the mean category score, as :func:`qakit.scorecard.category_scores`.
@@ -582,8 +586,8 @@ def category_scores(source: Any, scorecards: Any, *, by: str | Sequence[str] | N
     if engine == "pandas":
         from ..scorecard import category_scores as ref
 
-        return ref(B.read_pandas(source), scorecards, by=by, period=period, level=level, min_n=min_n)
-    card = _card_of(scorecards)
+        return ref(B.read_pandas(source), card, by=by, period=period, level=level, min_n=min_n)
+    card = _card_of(card)
     con, t = _prepared(source, card, engine)
     _check_by_expr(t, keys, "ratings")
     if validate:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._public import renamed
 from ..errors import ParameterError, check_choice
 from ..intervals import MIN_N, as_by, check_by, check_level, mean_ci
 from .card import Category, Scorecard  # noqa: F401  (Category: doctests)
@@ -168,9 +169,10 @@ def iqs_score(
     return S.itemise_missing(res, scores, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
 
 
+@renamed(scorecard="card")
 def category_scores(
     ratings: pd.DataFrame,
-    scorecard: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
+    card: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
     *,
     by: str | Sequence[str] | None = None,
     period: str | None = None,
@@ -183,7 +185,7 @@ def category_scores(
     ----------
     ratings : pandas.DataFrame
         Long ratings (validated against the card as in :func:`score_reviews`).
-    scorecard : Scorecard or registry
+    card : Scorecard or registry (``scorecard=`` is the old name, until qakit 0.3)
     by : str or list of str, optional
         Columns of ``ratings`` to group by besides ``category`` (e.g. ``"agent_id"``).
     period : {"D", "W", "M", "Q", "Y"}, optional
@@ -214,7 +216,7 @@ def category_scores(
     1      Tone  2            75.0           0
     """
     keys = as_by(by)
-    rows = with_score_columns(prepare(ratings, scorecard, "UTC"))
+    rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
     return group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import schema as S
+from .._public import renamed
 from .card import PASS_TOLERANCE, Scorecard
 from .validate import Prepared, add_adjustment, prepare
 
@@ -253,9 +254,10 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
     return out
 
 
+@renamed(scorecards="card")
 def score_reviews(
     ratings: pd.DataFrame,
-    scorecards: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
+    card: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
     *,
     tz: str = "UTC",
     conversations: pd.DataFrame | None = None,
@@ -266,7 +268,8 @@ def score_reviews(
     ----------
     ratings : pandas.DataFrame
         The long ratings table (see :mod:`qakit.schema`); ``rating`` NaN means N/A.
-    scorecards : Scorecard, list of Scorecard, or mapping version -> Scorecard
+    card : Scorecard, list of Scorecard, or mapping version -> Scorecard
+        (``scorecards=`` is the old name, until qakit 0.3)
         With several cards, each review is scored with the card registered for its
         ``scorecard_version`` and/or whose ``applies_to`` matches it (a card without
         ``applies_to`` takes the reviews no conditional card claims).
@@ -299,7 +302,7 @@ def score_reviews(
     See :mod:`qakit.scorecard.card` for the modes' formulas, critical and fail rules, sections
     and bonus sections, and :mod:`qakit.scorecard.engine` for the matrix form.
     """
-    prep = prepare(ratings, scorecards, tz, conversations=conversations)
+    prep = prepare(ratings, card, tz, conversations=conversations)
     parts = [_review_table(prep, i) for i, m in enumerate(prep.masks) if m is None or m.any()]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     unscored = out[S.IQS].isna()
