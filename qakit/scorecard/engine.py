@@ -112,24 +112,37 @@ class EngineResult:
 
 
 def _product(X: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """``X @ M`` as an (n x m) array; one column is a matrix-vector product (BLAS gemv), several
-    a product with a fresh C-ordered copy of the small matrix (an unaligned one was 10x slower)."""
-    if M.shape[1] == 1:
-        return (X @ np.ascontiguousarray(M[:, 0]))[:, None]
-    return X @ np.array(M, order="C", copy=True)
+    """``X @ M`` as an (n x m) array, by ``einsum`` per column of the small matrix ``M``: numpy's
+    own loop, the same order of additions for every row whatever ``n`` (BLAS gemv/gemm took up to
+    7x the CPU time here, its threads spinning on a busy machine)."""
+    out = np.empty((X.shape[0], M.shape[1]))
+    for s in range(M.shape[1]):
+        out[:, s] = np.einsum("ij,j->i", X, np.ascontiguousarray(M[:, s]))
+    return out
 
 
 def _combine(S_: np.ndarray, num: np.ndarray, den: np.ndarray, A: CardArrays) -> np.ndarray:
+    """Review score from the section scores ``S_`` (NaN: section not counted), earned points
+    ``num`` and possible points ``den`` (columns = sections; a loop over the few sections)."""
+    n_sec = S_.shape[1]
     if A.pooled:  # all earned points (bonus included) over the possible points of regular sections
-        d = (den * ~A.bonus).sum(axis=1)
+        total, d = num[:, 0].copy(), np.zeros(len(num)) if A.bonus[0] else den[:, 0].copy()
+        for s in range(1, n_sec):
+            total += num[:, s]
+            if not A.bonus[s]:
+                d += den[:, s]
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = 100.0 * num.sum(axis=1) / d
+            out = 100.0 * total / d
         return np.where(d > 0, np.maximum(out, 0.0), np.nan)
-    if S_.shape[1] == 1:
+    if n_sec == 1:
         return S_[:, 0].copy()
-    present = ~np.isnan(S_)
-    denom = np.where(present & ~A.bonus, A.W, 0.0).sum(axis=1)
-    total = np.where(present, A.W * np.nan_to_num(S_), 0.0).sum(axis=1)
+    total, denom = np.zeros(len(S_)), np.zeros(len(S_))
+    for s in range(n_sec):
+        col = S_[:, s]
+        present = ~np.isnan(col)
+        total += np.where(present, A.W[s] * col, 0.0)
+        if not A.bonus[s]:
+            denom += np.where(present, A.W[s], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = total / denom
     return np.where(denom > 0, out, np.nan)
@@ -192,10 +205,9 @@ def score_matrix(R: np.ndarray, card: Scorecard, arrays: CardArrays | None = Non
             fail[:, i] |= np.isin(R[:, j], A.fail_values[j])
     raw = _combine(S_, num, den, A)
     if fail.any():
-        if A.indicator.shape[1] == 1:
-            sec_fail = np.logical_or.reduce(fail, axis=1)[:, None]
-        else:
-            sec_fail = (fail.astype(np.float64) @ A.indicator[fail_cols]) > 0
+        sec_fail = np.zeros((n, A.indicator.shape[1]), dtype=bool)
+        for i, j in enumerate(fail_cols):  # a section fails when one of its categories fails
+            sec_fail[:, A.section[j]] |= fail[:, i]
         rule_sec = sec_fail & ~A.rule_all
         S_after = np.where(rule_sec & ~np.isnan(S_), 0.0, S_)
         num_after = np.where(rule_sec, 0.0, num)
