@@ -750,7 +750,13 @@ def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
 
 
 def load_scorecard_json(text: str, *, source: str = "<json>") -> Scorecard:
-    """Load a scorecard from JSON text (duplicate keys refused; ``version`` kept as written)."""
+    """Load a scorecard from JSON text (duplicate keys refused; ``version`` kept as written).
+
+    Examples
+    --------
+    >>> load_scorecard_json('{"version": 2026.10, "categories": [{"name": "Tone", "weight": 2}]}').version
+    '2026.10'
+    """
     try:
         spec = json.loads(text, object_pairs_hook=_json_pairs(text), parse_float=decimal.Decimal)
     except json.JSONDecodeError as e:
