@@ -269,7 +269,7 @@ def parse_scale(spec: Any, *, category: str = "?") -> Scale:
         if max(vals) > 0 and min(vals) < 0:
             raise ScorecardError(f"{where}a list scale is either outcomes >= 0 or penalties <= 0; got {spec!r}")
         vals = sorted(vals)
-        return Scale("list", vals[0], vals[-1], None, tuple(vals), label=str(list(spec)))
+        return Scale("list", vals[0], vals[-1], None, tuple(vals), label=str([_num(v) for v in vals[::-1]]))
     raise ScorecardError(f"{where}scale must be {allowed}; got {spec!r}")
 
 
