@@ -9,18 +9,22 @@ and nowhere else.
 
 Notes
 -----
-Per cell (review i, category j), with ``w_j`` the weight divided by the card's largest weight
-(only ratios matter; this keeps weights like 1e308 finite): the percent score
-``s_ij = a_j r_ij + b_j`` (see :meth:`Scale.percent`), the earned points ``e_ij`` (``w_j r_ij`` in
-``points`` mode, else ``w_j s_ij``) and the possible points ``P_j`` (``w_j max(max_j, 0)`` in
-``points`` mode, else ``100 w_j``). An N/A cell earns the best value (``na: full``), 0
-(``na: zero``) or is left out (``na: exclude``). Section score ``S_ik = 100 sum_j e_ij I_jk /
-sum_j P_j c_ij I_jk`` (``c`` counted cells, ``I`` the section indicator), floored at 0; the
-review combines sections by weight or by pooled points (``sections_combine``).
+Per cell (review i, category j), with ``w_j`` the weight divided by the power of two at or below
+the card's largest weight (an exact scaling: only ratios matter, and 1e308 stays finite): the
+percent score ``s_ij = a_j r_ij + b_j`` (see :meth:`Scale.percent`), the fraction
+``F_ij = (r_ij - o_j) / d_j`` (``o`` the scale's minimum for ranges in ``weighted`` mode, else 0;
+``d = max - o``), the earned points ``Q_j F_ij`` and the possible points ``P_j`` (``Q = P =
+w_j max_j`` in ``points`` mode, ``100 w_j`` otherwise; a penalty earns ``w_j r_ij`` of 0). Integer
+spans are scaled by their least common multiple so integer ratings give exact points and equal
+ratios give bitwise-equal scores. An N/A cell earns full marks (``na: full``), 0 (``na: zero``)
+or is left out (``na: exclude``). Section score ``S_ik = 100 (sum_j Q_j F_ij I_jk / sum_j P_j
+c_ij I_jk)`` (``c`` counted cells, ``I`` the section indicator), floored at 0; the review combines
+sections by weight or by pooled points (``sections_combine``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,9 +55,16 @@ class CardArrays:
     b: np.ndarray
     ea: np.ndarray         # earned points e = ea * r + eb
     eb: np.ndarray
-    possible: np.ndarray   # possible points of a counted cell
+    possible: np.ndarray   # possible points of a counted cell, times L (see ``divisor``)
+    possible_unit: np.ndarray  # possible points of a counted cell
     na_earned: np.ndarray  # earned points of an N/A cell (policy full / zero); NaN: left out
     low: np.ndarray        # lowest rating of each scale
+    offset: np.ndarray     # earned points = earn * F, F = (r - offset) / divisor or (r - offset) * multiplier
+    divisor: np.ndarray | None
+    multiplier: np.ndarray | None
+    earn: np.ndarray       # points of a full-marks cell (w for a penalty: earned = w * r)
+    na_fraction: np.ndarray  # the fraction a counted N/A cell earns (full: 1, or a penalty's best)
+    penalty: np.ndarray    # penalty scale (values <= 0, no possible points)
     critical: np.ndarray   # critical flag
     threshold: np.ndarray  # critical threshold minus PASS_TOLERANCE
     fail_values: list      # per category: array of failing ratings
@@ -67,8 +78,7 @@ class CardArrays:
     @classmethod
     def of(cls, card: Scorecard) -> "CardArrays":
         cats = card.categories
-        w = np.array([c.weight for c in cats], dtype=float)
-        w = w / w.max()
+        w = _pow2_scaled(np.array([c.weight for c in cats], dtype=float))
         ab = np.array([c.scale.percent(card.mode) for c in cats], dtype=float).reshape(-1, 2)
         a, b = ab[:, 0], ab[:, 1]
         hi = np.array([c.scale.max for c in cats], dtype=float)
@@ -79,15 +89,37 @@ class CardArrays:
         best = ea * hi + eb
         na = np.array([c.na for c in cats])
         na_earned = np.where(na == "full", best, np.where(na == "zero", 0.0, np.nan))
+        # the fraction form of the same points: earned = earn * (r - offset) / divisor
+        penalty = np.array([c.scale.is_penalty for c in cats])
+        lo = np.array([c.scale.min for c in cats], dtype=float)
+        rescale = np.array([card.mode == "weighted" and not c.scale.is_list for c in cats])
+        offset = np.where(rescale, lo, 0.0)
+        d = np.where(penalty, 1.0, hi - offset)
+        # integer spans: scale every fraction by their least common multiple L, so integer
+        # ratings and dyadic weights give exact earned and possible points and equal ratios give
+        # bitwise-equal scores (ties stay ties for rank statistics)
+        L = 1.0
+        if all(float(x).is_integer() and 0 < x < 2**20 for x in d):
+            L = float(math.lcm(*(int(x) for x in d)))
+        if L > 2**20:
+            L = 1.0
+        divisor = d if L == 1.0 else None
+        multiplier = None if L == 1.0 else L / d  # integers: exact products
+        earn = np.where(penalty, w, possible)
+        possible = possible * L
+        na_earned = na_earned  # (per unit weight, for ReviewMatrix.linear_parts: unchanged)
+        na_fraction = np.where(na == "full", np.where(penalty, hi * L, L), 0.0)
         secs = card.sections
         names = [s.name for s in secs] or [None]
         section = np.array([names.index(c.section) if secs else 0 for c in cats], dtype=np.intp)
         indicator = np.zeros((len(cats), len(names)))
         indicator[np.arange(len(cats)), section] = 1.0
         W = np.array([s.weight for s in secs] or [1.0], dtype=float)
-        W = W / W.max() if W.max() > 0 else W
+        W = _pow2_scaled(W)
         return cls(
-            a=a, b=b, ea=ea, eb=eb, possible=possible, na_earned=na_earned,
+            a=a, b=b, ea=ea, eb=eb, possible=possible, possible_unit=possible / L, na_earned=na_earned,
+            offset=offset, divisor=divisor, multiplier=multiplier,
+            earn=earn, na_fraction=na_fraction, penalty=penalty,
             low=np.array([c.scale.min for c in cats], dtype=float),
             critical=np.array([c.critical for c in cats]),
             threshold=np.array([c.critical_threshold for c in cats], dtype=float) - PASS_TOLERANCE,
@@ -111,14 +143,13 @@ class EngineResult:
     n_rated: np.ndarray
 
 
-def _product(X: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """``X @ M`` as an (n x m) array, by ``einsum`` per column of the small matrix ``M``: numpy's
-    own loop, the same order of additions for every row whatever ``n`` (BLAS gemv/gemm took up to
-    7x the CPU time here, its threads spinning on a busy machine)."""
-    out = np.empty((X.shape[0], M.shape[1]))
-    for s in range(M.shape[1]):
-        out[:, s] = np.einsum("ij,j->i", X, np.ascontiguousarray(M[:, s]))
-    return out
+def _pow2_scaled(w: np.ndarray) -> np.ndarray:
+    """Weights divided by the power of two at or below the largest (an exact scaling: only ratios
+    matter, and 1e308 stays finite in sums)."""
+    top = float(w.max())
+    if top <= 0:
+        return w
+    return np.ldexp(w, -(math.frexp(top)[1] - 1))
 
 
 def _combine(S_: np.ndarray, num: np.ndarray, den: np.ndarray, A: CardArrays) -> np.ndarray:
@@ -132,7 +163,7 @@ def _combine(S_: np.ndarray, num: np.ndarray, den: np.ndarray, A: CardArrays) ->
             if not A.bonus[s]:
                 d += den[:, s]
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = 100.0 * total / d
+            out = 100.0 * (total / d)
         return np.where(d > 0, np.maximum(out, 0.0), np.nan)
     if n_sec == 1:
         return S_[:, 0].copy()
@@ -164,36 +195,38 @@ def score_matrix(R: np.ndarray, card: Scorecard, arrays: CardArrays | None = Non
     R = np.asarray(R, dtype=float)
     n, k = R.shape
     missing = np.isnan(R)
-    # Earned points e_ij = ea_j r_ij + eb_j on rated cells, the N/A policy's points on counted N/A
-    # cells; possible points P_j on counted cells. With r~ = r on rated cells and 0 elsewhere,
-    # and m = 1 on N/A cells, as sums per section (I: indicator, c: N/A counted):
-    #   num = r~ @ (ea I) + sum_j (eb - naE)_j I_j - m @ ((eb - naE) I) + sum_j naE_j I_j
-    #   den = sum_j (P - P c)_j I_j - m @ ((P - P c) I) + sum_j (P c)_j I_j
-    # -- one matrix product over the reviews x categories matrix plus sums over the N/A cells.
-    if (A.low >= 0).all():  # fmax(NaN, 0) = 0 and every rating >= 0: one pass
-        Rz = np.fmax(R, 0.0)
+    # Each counted cell earns Q_j * F_ij of P_j possible points, with the fraction
+    # F = (r - o_j) / d_j (1.0 exactly at full marks: x / x) -- or the N/A policy's fraction on
+    # a counted N/A cell (full: 1, zero: 0). Earned and possible points are summed by the same
+    # einsum over the reviews x categories matrix (numpy's loop, one order of additions for every
+    # row), so a review with full marks scores exactly 100 and equal ratings give equal scores.
+    F = np.subtract(R, A.offset)
+    if A.multiplier is not None:
+        F *= A.multiplier
     else:
-        Rz = np.where(missing, 0.0, R)
-    cna = ~np.isnan(A.na_earned)
-    naE = np.where(cna, A.na_earned, 0.0)
-    Pc = np.where(cna, A.possible, 0.0)
+        F /= A.divisor
+    counts_na = ~np.isnan(A.na_earned)
+    if counts_na.any() or A.penalty.any():
+        np.copyto(F, np.broadcast_to(A.na_fraction, F.shape), where=missing)
+        counted = ~missing
+        counted |= counts_na
+    else:  # every rated F >= 0, and fmax(NaN, 0) = 0
+        np.fmax(F, 0.0, out=F)
+        counted = ~missing
     ind = A.indicator
-    EB = (A.eb - naE)[:, None] * ind
-    PP = (A.possible - Pc)[:, None] * ind
+    num = np.empty((n, ind.shape[1]))
+    den = np.empty((n, ind.shape[1]))
     with np.errstate(invalid="ignore", over="ignore"):
-        num = _product(Rz, A.ea[:, None] * ind)                   # earned points per section
-        num += EB.sum(axis=0) + naE @ ind
-        den = np.broadcast_to(PP.sum(axis=0) + Pc @ ind, num.shape).copy()  # possible points per section
-        mi, mj = np.divmod(np.flatnonzero(missing), k)            # the N/A cells
-        for s_ in range(ind.shape[1]):
-            if EB[:, s_].any():
-                num[:, s_] -= np.bincount(mi, weights=EB[mj, s_], minlength=n)
-            den[:, s_] -= np.bincount(mi, weights=PP[mj, s_], minlength=n)
-    n_rated = k - np.bincount(mi, minlength=n)
+        for s_ in range(ind.shape[1]):                             # per section (indicator column)
+            num[:, s_] = np.einsum("ij,j->i", F, np.ascontiguousarray(A.earn * ind[:, s_]))
+            den[:, s_] = np.einsum("ij,j->i", counted, np.ascontiguousarray(A.possible * ind[:, s_]))
+    rated = ~missing
+    ri8 = rated.view(np.int8)
+    n_rated = (ri8 @ np.ones(k, np.int8) if k < 127 else ri8.sum(axis=1, dtype=np.int64)).astype(np.int64)
     nothing = n_rated == 0
     num[nothing], den[nothing] = 0.0, 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        S_ = np.where(den > 0, np.maximum(100.0 * num / den, 0.0), np.nan)
+        S_ = np.where(den > 0, np.maximum(100.0 * (num / den), 0.0), np.nan)
     # failing cells (only the columns that can fail): critical below threshold, or a fail value
     fail_cols = np.flatnonzero(A.critical | np.array([len(fv) > 0 for fv in A.fail_values], dtype=bool))
     fail = np.zeros((n, len(fail_cols)), dtype=bool)
