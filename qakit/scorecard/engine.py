@@ -220,7 +220,7 @@ def score_matrix(R: np.ndarray, card: Scorecard, arrays: CardArrays | None = Non
         for s_ in range(ind.shape[1]):                             # per section (indicator column)
             num[:, s_] = np.einsum("ij,j->i", F, np.ascontiguousarray(A.earn * ind[:, s_]))
             den[:, s_] = np.einsum("ij,j->i", counted, np.ascontiguousarray(A.possible * ind[:, s_]))
-    rated = ~missing
+    rated = counted if not counts_na.any() else ~missing
     ri8 = rated.view(np.int8)
     n_rated = (ri8 @ np.ones(k, np.int8) if k < 127 else ri8.sum(axis=1, dtype=np.int64)).astype(np.int64)
     nothing = n_rated == 0
