@@ -429,7 +429,7 @@ def test_card_categories_colliding_after_normalisation_are_refused():
 def test_iqs_score_refuses_duplicated_review_rows():
     card = Scorecard([Category("Tone")])
     s = card.score(make_ratings({"r1": {"Tone": 1}, "r2": {"Tone": 0}}))
-    with pytest.raises(DataValidationError, match=r"review_id.*duplicated review row.*r1"):
+    with pytest.raises(DataValidationError, match=r"review_id.*duplicate key \(review_id\).*r1"):
         iqs_score(pd.concat([s, s]))
 
 

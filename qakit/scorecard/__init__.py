@@ -34,7 +34,7 @@ from .validate import _as_registry, as_cards, prepare, with_score_columns
 
 __all__ = [
     "FAIL_RULES", "MODES", "MODE_ALIASES", "NA_POLICIES", "PASS_TOLERANCE", "SECTIONS_COMBINE", "CardArrays",
-    "Category", "EngineResult", "Scale", "Scorecard", "Section", "category_scores", "code_stats", "group_mean_ci",
-    "iqs_score", "load_scorecard", "load_scorecard_json", "load_scorecard_text", "normalise_name", "parse_scale",
-    "score_matrix", "score_reviews", "scorecard_from_dict",
+    "Category", "EngineResult", "Scale", "Scorecard", "Section", "category_scores", "iqs_score", "load_scorecard",
+    "load_scorecard_json", "load_scorecard_text", "normalise_name", "parse_scale", "score_matrix", "score_reviews",
+    "scorecard_from_dict",
 ]

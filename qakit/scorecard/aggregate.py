@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..errors import DataValidationError, ParameterError, Problems, check_choice
+from ..errors import ParameterError, check_choice
 from ..intervals import MIN_N, as_by, check_by, check_level, mean_ci
 from .card import Category, Scorecard  # noqa: F401  (Category: doctests)
 from .validate import prepare, with_score_columns
@@ -104,19 +104,6 @@ def group_mean_ci(
 _mean_table = group_mean_ci  # the name qakit.kpis imports
 
 
-def _refuse_duplicated_reviews(scores: pd.DataFrame) -> None:
-    """Each review counts once: a duplicated ``review_id`` (e.g. ``pd.concat([scores, scores])``)
-    would double ``n`` and narrow the CI."""
-    if S.REVIEW_ID not in scores.columns:
-        return
-    dup = scores[S.REVIEW_ID].duplicated(keep=False).to_numpy()
-    if dup.any():
-        p = Problems("scores", row_ids=scores[S.REVIEW_ID])
-        p.add(S.REVIEW_ID, "duplicated review row: each review must appear once (n would count it twice)",
-              dup, scores[S.REVIEW_ID])
-        p.raise_if_any()
-
-
 def _with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
     if period is None:
         return df, []
@@ -181,13 +168,13 @@ def iqs_score(
     if missing:
         raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
     check_by(scores, keys, "scores")
-    _refuse_duplicated_reviews(scores)
+    scores = S.validate(scores, "scores")  # one row per review, finite scores (never a doubled n)
     df, pkeys = _with_period(scores, period, S.REVIEWED_AT)
     df = df.assign(_pass=df[S.PASSED].astype("Float64").astype(float))
     hi = max(100.0, float(np.nanmax(df[S.IQS].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
     res = group_mean_ci(df, S.IQS, keys + pkeys, S.IQS, level=level, min_n=min_n,
-                      extra={S.PASS_RATE: ("_pass", "mean")}, clip=(0.0, hi))
-    return res
+                        extra={S.PASS_RATE: ("_pass", "mean")}, clip=(0.0, hi))
+    return S.itemise_missing(res, scores, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
 
 
 def category_scores(
@@ -245,7 +232,7 @@ def category_scores(
 
 # --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
-__all__ = ["iqs_score", "category_scores", "group_mean_ci", "code_stats"]
+__all__ = ["iqs_score", "category_scores"]  # group_mean_ci, code_stats: internal building blocks
 
 from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 
