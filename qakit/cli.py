@@ -1,6 +1,7 @@
 """Command line: ``qakit report`` (headless papermill report) and ``qakit explore`` (Voila app).
 
-Exit codes: 0 success, 1 the run failed (one-line reason on stderr), 2 bad arguments.
+Exit codes: 0 success, 1 the run failed (one-line reason on stderr), 2 bad arguments, 143 / 129
+terminated by SIGTERM / SIGHUP (work folder, kernel and its files removed; nothing published).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import QakitError
-from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, load_parameters, run_report
+from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, run_report
 
 
 def _parse_value(text: str):
@@ -55,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         except QakitError as e:
             print(f"qakit report: {str(e).splitlines()[0]}", file=sys.stderr)
             return 1
+        except ReportTerminated as e:  # SIGTERM / SIGHUP: cleaned up, nothing published
+            print(f"qakit report: {e}; nothing published (previous report untouched)", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # run_report already removed its files and killed its kernel; skip the interpreter's
+            # teardown, where the abandoned kernel client's tasks would print "Kernel died" tracebacks
+            os._exit(128 + (15 if "SIGTERM" in str(e) else 1))
         print(f"report written: {res.html}\nexecuted notebook: {res.notebook}")
         return 0
     if args.command == "explore":

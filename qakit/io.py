@@ -9,7 +9,9 @@ Readers never unpickle and never evaluate anything from a file.  Every problem w
 from __future__ import annotations
 
 import csv
+import gzip
 import io as _io
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -40,7 +42,16 @@ def _suffix(path: Path) -> str:
     )
 
 
+_UTF16_BOMS = {b"\xff\xfe": "utf-16 (little-endian)", b"\xfe\xff": "utf-16 (big-endian)"}
+
+
 def _check_encoding(raw: bytes, path: Path, encoding: str | None) -> str:
+    utf16 = encoding is None or not encoding.lower().replace("-", "").replace("_", "").startswith("utf16")
+    if utf16 and (raw[:2] in _UTF16_BOMS or raw[:4000].count(b"\x00") > len(raw[:4000]) // 4):
+        what = _UTF16_BOMS.get(raw[:2], "utf-16 (NUL bytes between the characters)")
+        said = f"not {encoding!r} as given" if encoding else "not UTF-8"
+        raise ParameterError(f"{path.name}: the file is {what}, {said}; pass encoding='utf-16' "
+                             "(or export it again as UTF-8)")
     if encoding is not None:
         return encoding
     try:
@@ -52,6 +63,13 @@ def _check_encoding(raw: bytes, path: Path, encoding: str | None) -> str:
             "pass the file's encoding, e.g. encoding='cp1252' or encoding='latin-1'"
         ) from None
     return "utf-8-sig"
+
+
+def _first_line(e: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, at most ``limit`` characters."""
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else type(e).__name__
+    return first if len(first) <= limit else first[:limit] + f"... ({len(first):,} characters)"
 
 
 def _sniff_sep(text: str) -> str:
@@ -75,9 +93,13 @@ def mapping_inverse(mapping) -> dict[str, str]:
 
 def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool, progress: bool,
               dictionary: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str]:
-    opener = __import__("gzip").open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        head = fh.read(1 << 16)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ParameterError(f"{path.name}: not a readable gzip file ({_first_line(e)}); check that the "
+                             "download is complete") from None
     if not head.strip():
         raise ParameterError(f"{path.name}: file is empty")
     enc = _check_encoding(head if len(head) < (1 << 16) else head[: head.rfind(b"\n") + 1] or head, path, encoding)
@@ -88,14 +110,19 @@ def _read_csv(path: Path, *, sep: str | None, encoding: str | None, stream: bool
             df = _read_csv_stream(path, sep=sep, encoding=enc, progress=progress, dictionary=dictionary)
         else:
             if encoding is None and path.stat().st_size > len(head):
-                with opener(path, "rb") as fh:
-                    _check_encoding(fh.read(), path, None)
+                try:
+                    with opener(path, "rb") as fh:
+                        _check_encoding(fh.read(), path, None)
+                except (OSError, EOFError, zlib.error) as e:
+                    raise ParameterError(f"{path.name}: not a readable gzip file ({_first_line(e)}); check "
+                                         "that the download is complete") from None
             df = pd.read_csv(path, sep=sep, dtype="str", keep_default_na=False, na_values=[""],
                              encoding=enc, lineterminator=None, compression="infer")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as e:
         if isinstance(e, ParameterError):
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first if len(first) <= 200 else first[:200] + f"... ({len(first):,} characters)"
         raise ParameterError(f"{path.name}: cannot be read as CSV with delimiter {sep!r} ({first}); "
                              "check quoting, the delimiter (sep=) and the encoding (encoding=)") from None
     return df, sep
@@ -116,20 +143,28 @@ def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool,
     with open(path, "rb") as fh:
         header = pd.read_csv(fh, sep=sep, nrows=0, encoding=encoding).columns
     dict_type = pa.dictionary(pa.int32(), pa.string())
+    # only empty cells are missing, as in the normal reader (pyarrow's default list also turns
+    # "NA", "N/A", "null", "NaN" ... into nulls: the same file must give the same table either way)
     opts = pacsv.ConvertOptions(column_types={c: dict_type if c in dictionary else pa.string() for c in header},
-                                strings_can_be_null=True)
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=8 << 20),
-                            parse_options=pacsv.ParseOptions(delimiter=sep), convert_options=opts)
+                                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True)
     size = path.stat().st_size
-    batches = []
-    with tqdm(total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
-        done = 0
-        for batch in reader:
-            batches.append(batch)
-            est = min(size, done + batch.nbytes)
-            bar.update(est - done)
-            done = est
-        bar.update(size - done)
+    for block in (8 << 20, 128 << 20, 1 << 30):  # a cell longer than a block needs bigger blocks
+        try:
+            reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=block),
+                                    parse_options=pacsv.ParseOptions(delimiter=sep), convert_options=opts)
+            batches = []
+            with tqdm(total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
+                done = 0
+                for batch in reader:
+                    batches.append(batch)
+                    est = min(size, done + batch.nbytes)
+                    bar.update(est - done)
+                    done = est
+                bar.update(size - done)
+            break
+        except pa.ArrowInvalid as e:
+            if "straddl" not in str(e) or block == 1 << 30:
+                raise
     table = pa.Table.from_batches(batches, schema=reader.schema)
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
 
@@ -145,6 +180,8 @@ def read_table(
     validate: bool = True,
     progress: bool = False,
     categorical: bool = False,
+    dayfirst: bool | None = None,
+    id_normalize: str | None = None,
 ) -> pd.DataFrame:
     """Read a CSV or Parquet export into a canonical, validated table.
 
@@ -167,6 +204,19 @@ def read_table(
         Show a progress bar; uses pyarrow's streaming CSV reader (as do files > 50 MB).
     categorical : bool, default=False
         Store low-cardinality text columns (category, agent_id, ...) as ``category`` to cut memory.
+    dayfirst : bool, optional
+        Day/month order of dates like ``01/02/2026`` (one order per column; see
+        :func:`qakit.schema.validate`).
+    id_normalize : {None, "casefold"}, default=None
+        Also merge ids that differ only by case or width (see :func:`qakit.schema.validate`);
+        whitespace and Unicode form are always normalised.
+
+    Notes
+    -----
+    Only empty cells are missing when the file is read, by both the normal and the streaming
+    reader; ``NA``, ``N/A``, ``null``, ``NaN``, ``None``, ``-`` then mean "no value" in number,
+    boolean and timestamp columns (:data:`qakit.schema.MISSING_TOKENS`) and stay text in id and
+    text columns.
 
     Returns
     -------
@@ -189,7 +239,10 @@ def read_table(
     if suf in PARQUET_SUFFIXES:
         if path.stat().st_size == 0:
             raise ParameterError(f"{path.name}: file is empty")
-        df = pd.read_parquet(path)
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError, ImportError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            raise ParameterError(f"{path.name}: not a readable Parquet file ({_first_line(e)})") from None
     else:
         stream = progress or path.stat().st_size > STREAM_BYTES
         dictionary = (tuple(mapping_inverse(mapping).get(c, c) for c in _categorical_columns(table))
@@ -214,9 +267,21 @@ def read_table(
         missing = [k for k in mapping if k not in df.columns]
         if missing:
             raise ParameterError(f"{path.name}: mapping names column(s) {missing} that the file does not have; columns: {cols}")
+        targets = list(mapping.values())
+        clash = sorted({t for t in targets if targets.count(t) > 1})
+        if clash:
+            raise ParameterError(f"{path.name}: mapping sends several columns to {clash}: "
+                                 f"{ {k: v for k, v in mapping.items() if v in clash} }; map one column to each name")
+        taken = {k: v for k, v in mapping.items() if v in df.columns and v != k and v not in mapping}
+        if taken:
+            raise ParameterError(
+                f"{path.name}: mapping renames {list(taken)} to {list(taken.values())}, but the file already has "
+                f"column(s) {list(taken.values())}; keep one: drop the other from the file, or map it to a "
+                f"new name too (e.g. mapping={{..., {next(iter(taken.values()))!r}: "
+                f"{next(iter(taken.values())) + '_file'!r}}})")
         df = df.rename(columns=dict(mapping))
     if validate:
-        df = S.validate(df, table, tz=tz)
+        df = S.validate(df, table, tz=tz, dayfirst=dayfirst, id_normalize=id_normalize)
     if categorical:
         for c in _categorical_columns(table):
             if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
@@ -230,7 +295,7 @@ def wide_to_long(
     id_columns: Sequence[str],
     category_columns: Sequence[str] | None = None,
     mapping: Mapping[str, str] | None = None,
-    na_values: Iterable[str] = NA_TOKENS,
+    na_values: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Turn a rating export with one column per category into long ratings.
 
@@ -244,8 +309,10 @@ def wide_to_long(
         Default: every column not in ``id_columns``.
     mapping : dict, optional
         Renames id columns to canonical names (``{"Review": "review_id"}``).
-    na_values : iterable of str
-        Text meaning "not applicable" (-> NaN rating).
+    na_values : iterable of str, optional
+        Text meaning "not applicable" (-> NaN rating), matched exactly. Default: empty cells and
+        the words every qakit reader treats as "no value" in a number column, in any case
+        (:data:`qakit.schema.MISSING_TOKENS`: ``N/A``, ``NA``, ``null``, ``NaN``, ``None``, ``-``...).
 
     Returns
     -------
@@ -278,7 +345,12 @@ def wide_to_long(
     long = long.sort_values(["_row"], kind="stable").reset_index(drop=True)
     raw = long["_raw"]
     text = raw.astype("str").str.strip()
-    na = raw.isna() | text.isin(list(na_values))
+    if na_values is None:
+        na = raw.isna() | text.eq("") | text.str.lower().isin(S.MISSING_TOKENS)
+        shown = ["", *sorted(S.MISSING_TOKENS)]
+    else:
+        shown = list(na_values)
+        na = raw.isna() | text.isin(shown)
     num = pd.to_numeric(text.where(~na), errors="coerce")
     bad = ~na & num.isna()
     inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
@@ -287,7 +359,7 @@ def wide_to_long(
         problems = Problems("ratings (wide)", row_ids=rid)
         for cat in pd.unique(long.loc[bad | inf, S.CATEGORY]):
             m = long[S.CATEGORY].eq(cat).to_numpy()
-            problems.add(str(cat), f"not a number nor an N/A token ({list(na_values)})", bad.to_numpy() & m, raw)
+            problems.add(str(cat), f"not a number nor an N/A token ({shown})", bad.to_numpy() & m, raw)
             problems.add(str(cat), "not a finite number (inf)", inf & m, raw)
         problems.raise_if_any()
     out = long.drop(columns=["_row", "_raw"]).assign(**{S.RATING: num.astype("float64")})
@@ -308,10 +380,11 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` whose text cells cannot run as spreadsheet formulas.
+    """Copy of ``df`` whose text cells and column names cannot run as spreadsheet formulas.
 
     Text starting with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading apostrophe
-    (OWASP "CSV injection"); numbers, including negative ones, are left as numbers.
+    (OWASP "CSV injection"), in text, object and categorical columns (the categories are
+    neutralised) and in the header; numbers, including negative ones, are left as numbers.
 
     Examples
     --------
@@ -320,16 +393,33 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     0  '=1+1 -1
     1    ok  2
     2   '-2  3
+    >>> neutralise_formulas(pd.DataFrame({"=cmd()": pd.Categorical(["@x", "y"])})).to_dict("list")
+    {"'=cmd()": ["'@x", 'y']}
     """
     out = df.copy()
     for c in out.columns:
         s = out[c]
-        if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            safe = pd.Index([_safe_text(v) for v in cats], dtype=object)
+            if not safe.equals(pd.Index(cats, dtype=object)):
+                if safe.is_unique:
+                    out[c] = s.cat.rename_categories(list(safe))
+                else:  # "=1" and "'=1" both present: plain text, same cells
+                    out[c] = pd.Series(safe.take(s.array.codes, allow_fill=True, fill_value=None),
+                                       index=s.index, dtype=object)
+        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             txt = s.astype("str")
             risky = s.notna() & s.map(lambda v: isinstance(v, str)) & txt.str.startswith(_FORMULA_START)
             if risky.any():
                 out[c] = s.where(~risky, "'" + txt)
+    if any(isinstance(c, str) and c.startswith(_FORMULA_START) for c in out.columns):
+        out.columns = [_safe_text(c) for c in out.columns]
     return out
+
+
+def _safe_text(v):
+    return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
 
 
 def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:

@@ -20,7 +20,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +45,61 @@ def _ipc_kernel_config(folder: str) -> Any:
     """Configuration for the kernel manager papermill's client creates (and shuts down): the
     kernel talks over Unix sockets in ``folder`` (private to the user) instead of localhost TCP
     ports, so nothing else on a shared machine can reach it and ipykernel has no plain-text
-    transport warning to print into a scheduled run's stderr."""
+    transport warning to print into a scheduled run's stderr. Its connection file is in
+    ``folder`` too (not in Jupyter's runtime folder), so removing ``folder`` removes every trace."""
     from traitlets.config import Config
 
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = os.path.join(folder, "kernel")
+    config.KernelManager.connection_file = os.path.join(folder, "kernel.json")
     return config
+
+
+def _kernel_manager_class(started: "weakref.WeakSet[Any]") -> type:
+    """papermill's kernel manager, registered in ``started`` (one run's kernels), that shuts the kernel down
+    without interrupting it first: jupyter_client sends SIGINT before every shutdown, and an idle
+    ipykernel then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on stderr --
+    noise in a scheduled run whose notebook already finished. Interrupts while the kernel runs
+    (a cell timeout) are unchanged."""
+    from jupyter_client import AsyncKernelManager
+
+    class ReportKernelManager(AsyncKernelManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.add(self)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+    return ReportKernelManager
+
+
+def _kill_kernels(started: "weakref.WeakSet[Any]") -> None:
+    """Kill the kernels a report run started and did not shut down (the run was interrupted)."""
+    for km in list(started):
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            try:
+                process.wait(timeout=10)
+            except Exception:  # pragma: no cover - a kernel that survives SIGKILL
+                pass
+        started.discard(km)
+
+
+class ReportTerminated(BaseException):
+    """The run received SIGTERM (or SIGHUP): its work folder, kernel and sockets are removed and
+    nothing is published. A ``BaseException`` (like ``KeyboardInterrupt``) so that no
+    ``except Exception`` on the way swallows it."""
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    raise ReportTerminated(f"terminated by {signal.Signals(signum).name}")
 
 
 class ReportError(QakitError):
@@ -173,16 +224,27 @@ def run_report(
     check_parameters(params, notebook)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out))
-    executed = work / f"{name}.ipynb"
+    # SIGTERM / SIGHUP (cron, systemd, a scheduler's timeout) must not leave the work folder, the
+    # kernel, its sockets or its connection file behind: turn them into an exception so every
+    # ``finally`` below runs (signal handlers can only be set from the main thread)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                handlers[sig] = signal.signal(sig, _on_signal)
+    work = sockets = None
+    kernels: "weakref.WeakSet[Any]" = weakref.WeakSet()
     try:
+        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out))
+        executed = work / f"{name}.ipynb"
+        failed = out / f"{name}.failed.ipynb"
         sockets = tempfile.mkdtemp(prefix="qakit-k") if os.name == "posix" else None
         try:
             pm.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=KERNEL,
                                 progress_bar=progress, cwd=str(notebook.parent), execution_timeout=timeout,
+                                kernel_manager_class=_kernel_manager_class(kernels),
                                 **({"config": _ipc_kernel_config(sockets)} if sockets else {}))
         except Exception as e:  # papermill raises PapermillExecutionError and kernel errors
-            failed = out / f"{name}.failed.ipynb"
             if executed.exists():
                 os.replace(executed, failed)
             reason = getattr(e, "ename", type(e).__name__)
@@ -191,10 +253,13 @@ def run_report(
                 f"report run failed: {reason}: {evalue[0] if evalue else ''} "
                 f"(executed notebook kept at {failed}; previous report untouched)"
             ) from e
-        finally:
-            if sockets:
-                shutil.rmtree(sockets, ignore_errors=True)
-        html = export_html(executed)
+        try:
+            html = export_html(executed)
+        except Exception as e:  # nbconvert, a template, a remote resource: keep what ran for debugging
+            os.replace(executed, failed)
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ReportError(f"report export failed: {type(e).__name__}: {first} (executed notebook kept at "
+                              f"{failed}; previous report untouched)") from e
         tmp_html = work / f"{name}.html"
         tmp_html.write_text(html, encoding="utf-8")
         final_nb, final_html = out / f"{name}.ipynb", out / f"{name}.html"
@@ -205,4 +270,12 @@ def run_report(
             stale.unlink()
         return ReportResult(html=final_html, notebook=final_nb, parameters=params)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for sig in handlers:  # a second signal must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
+        _kill_kernels(kernels)
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        for sig, previous in handlers.items():
+            signal.signal(sig, previous)

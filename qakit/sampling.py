@@ -64,8 +64,15 @@ def _check_n(n, N: int) -> int:
     return n
 
 
-def _check_candidates(conversations: pd.DataFrame) -> None:
-    """The candidates need unique, non-missing ``conversation_id`` (the key reviews merge on)."""
+#: the candidate table of a sampling plan: its ids follow the data contract (whitespace and Unicode
+#: form normalised and itemised, case/width collisions refused), one row per conversation
+_CANDIDATE_IDS = (S.CONVERSATION_ID, S.CUSTOMER_ID, S.AGENT_ID, S.TEAM)
+
+
+def _check_candidates(conversations: pd.DataFrame) -> pd.DataFrame:
+    """The candidates with contract ids: unique, non-missing ``conversation_id`` (the key reviews
+    merge on), and agent/customer/team ids normalised like every qakit table (so ``'A1 '`` and
+    ``'A1'`` are one stratum, with an adjustment in the record)."""
     if not isinstance(conversations, pd.DataFrame):
         raise ParameterError(f"conversations must be a pandas DataFrame; got {type(conversations).__name__}")
     if S.CONVERSATION_ID not in conversations.columns:
@@ -73,13 +80,10 @@ def _check_candidates(conversations: pd.DataFrame) -> None:
             f"conversations needs a {S.CONVERSATION_ID!r} column; available: "
             f"{sorted(map(str, conversations.columns))}"
         )
-    ids = conversations[S.CONVERSATION_ID]
-    if ids.is_unique and not ids.isna().any():
-        return
-    p = Problems("conversations", row_ids=ids.astype("str").fillna("<missing>"))
-    p.add(S.CONVERSATION_ID, "missing conversation_id", ids.isna(), ids)
-    p.add(S.CONVERSATION_ID, "duplicate conversation_id", ids.notna() & ids.duplicated(keep=False), ids)
-    p.raise_if_any()
+    present = [c for c in _CANDIDATE_IDS if c in conversations.columns]
+    spec = S.Table("conversations", tuple(S.Column(c, "id", nullable=c != S.CONVERSATION_ID) for c in present),
+                   unique=(S.CONVERSATION_ID,), row_id=S.CONVERSATION_ID)
+    return S.validate(conversations, spec)
 
 
 def _finish(picked: pd.DataFrame, pi: np.ndarray) -> pd.DataFrame:
@@ -115,7 +119,7 @@ def sample_random(conversations: pd.DataFrame, *, n: int, seed: int) -> pd.DataF
     >>> len(s), float(s["inclusion_prob"].iloc[0]), float(s["weight"].iloc[0])
     (4, 0.4, 2.5)
     """
-    _check_candidates(conversations)
+    conversations = _check_candidates(conversations)
     N = len(conversations)
     n = _check_n(n, N)
     rng = np.random.default_rng(seed)
@@ -160,7 +164,7 @@ def sample_stratified(
     >>> s.groupby("agent_id")["inclusion_prob"].first().tolist()  # 2/5 and 2/2
     [0.4, 1.0]
     """
-    _check_candidates(conversations)
+    conversations = _check_candidates(conversations)
     per_group = _check_int("per_group", per_group)
     keys = as_by(by)
     if not keys:
@@ -246,7 +250,7 @@ def risk_score(
     >>> risk_score(conv, surveys=sv).tolist()  # a: 1 + 2; b: 1 + 3; c: 1
     [3.0, 4.0, 1.0]
     """
-    _check_candidates(conversations)
+    conversations = _check_candidates(conversations)
     w = dict(RISK_WEIGHTS)
     unknown = sorted(set(weights or {}) - set(w))
     if unknown:
@@ -370,7 +374,7 @@ def sample_risk_based(
     >>> len(s), sorted(s["inclusion_prob"].round(4).unique().tolist())  # c = 140 / (100*5 + 900)
     (140, [0.1, 0.5])
     """
-    _check_candidates(conversations)
+    conversations = _check_candidates(conversations)
     check_choice("method", method, RISK_METHODS)
     N = len(conversations)
     n = _check_n(n, N)

@@ -91,6 +91,9 @@ SURVEY_KINDS = ("csat", "nps", "ces")
 #: configured scale, e.g. CSAT 1-5 vs 1-10, on top of this)
 SURVEY_BOUNDS = {"csat": (0.0, 10.0), "nps": (0.0, 10.0), "ces": (1.0, 7.0)}
 
+#: text that means "no value" in number, boolean and timestamp columns (any case, surrounding
+#: spaces ignored); in id and text columns it stays text (an agent may be called "NA")
+MISSING_TOKENS = frozenset({"na", "n/a", "#n/a", "null", "nan", "none", "-"})
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)\s*$|[+-]\d{4}\s+\d{4}$", re.IGNORECASE)
 
 
@@ -237,14 +240,152 @@ def get_table(table: str | Table) -> Table:
     return TABLES[table]
 
 
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[ap]\.?m\.?)?$", re.IGNORECASE)
+#: a day/month date written with 1-2 digit parts first (``13/02/2026``, ``2.3.26``, ``02-03-2026 10:00``)
+_DM_DATE = r"^(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?P<rest>(?:[ T].*)?)$"
+#: the range a nanosecond timestamp can hold (pandas' Timestamp.min / Timestamp.max)
+_TS_MIN, _TS_MAX = pd.Timestamp.min.ceil("s"), pd.Timestamp.max.floor("s")
+_DAYFIRST_HINT = ("say the order with dayfirst=True (dd/mm/yyyy) or dayfirst=False (mm/dd/yyyy) in "
+                  "qakit.read_table / qakit.schema.validate")
+
+
+def _day_month_order(stripped: pd.Series, present: pd.Series, *, column: str, dayfirst: bool | None,
+                     report: Any, notes: list | None) -> pd.Series:
+    """Rewrite ``dd/mm/yyyy``-like dates (``/``, ``.`` or ``-`` between 1-2 digit parts) as ISO text
+    with ONE day/month order for the whole column (never guessed per row).
+
+    The order is ``dayfirst`` when given; otherwise it is what the rows prove (a first part > 12
+    proves day-first, a second part > 12 month-first). Rows proving both orders, or a column where
+    every such date is ambiguous (both parts <= 12, and not equal), are reported to ``problems``
+    and become missing; an order inferred from the rows is recorded in ``notes`` (an adjustment).
+    """
+    maybe = present & stripped.str.match(r"\d{1,2}[/.-]\d{1,2}[/.-]\d", na=False)
+    if not maybe.any():
+        return stripped
+    parts = stripped[maybe].str.extract(_DM_DATE)
+    ok = parts["a"].notna()
+    if not ok.any():
+        return stripped
+    parts = parts[ok]
+    idx = parts.index
+    a = parts["a"].astype("int64")
+    b = parts["b"].astype("int64")
+    day_first_proof = (a > 12) & (b <= 12)
+    month_first_proof = (b > 12) & (a <= 12)
+    ambiguous = (a <= 12) & (b <= 12) & (a != b)
+    mask = pd.Series(False, index=stripped.index)
+    drop = pd.Series(False, index=stripped.index)
+    order = dayfirst
+    if order is None:
+        if day_first_proof.any() and month_first_proof.any():
+            m1, m2 = mask.copy(), mask.copy()
+            m1[idx[day_first_proof.to_numpy()]] = True
+            m2[idx[month_first_proof.to_numpy()]] = True
+            report("mixes day-first and month-first dates (some first parts > 12, some second parts > 12): "
+                   "one column must use one order; fix the file, or " + _DAYFIRST_HINT, m1 | m2)
+            drop[idx] = True
+            return stripped.where(~drop)
+        if day_first_proof.any() or month_first_proof.any():
+            order = bool(day_first_proof.any())
+            proof = day_first_proof if order else month_first_proof
+            if ambiguous.any() and notes is not None:
+                example = stripped[idx[proof.to_numpy()][0]]
+                m = mask.copy()
+                m[idx[ambiguous.to_numpy()]] = True
+                notes.append((f"{column}: {int(ambiguous.sum())} dates with both parts <= 12 read "
+                              f"{'day-first (dd/mm)' if order else 'month-first (mm/dd)'} like the rest of "
+                              f"the column (e.g. {example!r}); pass dayfirst= to say the order", column, m))
+        elif ambiguous.any():
+            m = mask.copy()
+            m[idx[ambiguous.to_numpy()]] = True
+            report("ambiguous day/month order (every date has both parts <= 12, e.g. 01/02/2026 is "
+                   "1 Feb or 2 Jan): " + _DAYFIRST_HINT, m)
+            drop[idx[ambiguous.to_numpy()]] = True
+            return stripped.where(~drop)
+        else:
+            order = True  # day == month everywhere: either order reads the same date
+    day, month = (a, b) if order else (b, a)
+    wrong = month > 12
+    if wrong.any():
+        m = mask.copy()
+        m[idx[wrong.to_numpy()]] = True
+        report(f"not a valid {'day-first (dd/mm/yyyy)' if order else 'month-first (mm/dd/yyyy)'} date "
+               "(month > 12)", m)
+    y = parts["y"]
+    yy = y.str.len().eq(2)
+    if yy.any():  # two-digit years: 00-68 -> 20xx, 69-99 -> 19xx (as pandas and strptime read them)
+        y = y.where(~yy, np.where(y.astype("int64") < 69, "20", "19") + y)
+    iso = (y + "-" + month.astype("str").str.zfill(2) + "-" + day.astype("str").str.zfill(2)
+           + parts["rest"].fillna(""))
+    out = stripped.copy()
+    out[idx] = iso.where(~wrong)
+    return out
+
+
+def _localize(parsed: pd.Series, tz: str, *, report: Any, where: np.ndarray) -> pd.Series:
+    """Naive local times -> UTC; times that do not exist (DST gap) or happen twice (DST overlap)
+    in ``tz`` are reported as such (``where``: the rows ``parsed`` holds) and become NaT."""
+    loc = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    lost = (parsed.notna() & loc.isna()).to_numpy()
+    if lost.any():
+        gap = lost & parsed.dt.tz_localize(tz, ambiguous=np.ones(len(parsed), dtype=bool),
+                                           nonexistent="NaT").isna().to_numpy()
+        report(f"local time does not exist in {tz} (DST gap)", _spread(gap, where))
+        report(f"local time is ambiguous in {tz} (DST overlap)", _spread(lost & ~gap, where))
+    return loc.dt.tz_convert("UTC")
+
+
+def _missing_token(text: pd.Series) -> pd.Series:
+    """Cells holding a :data:`MISSING_TOKENS` word (``N/A``, ``null``, ``NaN`` ...)."""
+    return text.str.strip().str.lower().isin(MISSING_TOKENS).fillna(False).astype(bool)
+
+
+def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """A mask over the rows selected by ``where`` as a mask over all rows."""
+    full = np.zeros(len(where), dtype=bool)
+    full[where] = sub
+    return full
+
+
+def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series:
+    """NaT (and a problem) for timestamps outside the nanosecond range (1677-09-22 .. 2262-04-11).
+    Two reductions (min, max) when everything is inside: no per-row work at scale."""
+    aware = isinstance(parsed.dtype, pd.DatetimeTZDtype)
+    if (parsed.dtype.unit if aware else np.datetime_data(parsed.dtype)[0]) == "ns" or len(parsed) == 0:
+        return parsed
+    low, high = (_TS_MIN.tz_localize("UTC"), _TS_MAX.tz_localize("UTC")) if aware else (_TS_MIN, _TS_MAX)
+    raw = getattr(parsed.array, "_ndarray", None)
+    if raw is not None:  # min/max of the stored integers (NaT is the smallest int64): two numpy passes
+        ints = raw.view("i8")
+        unit = np.datetime_data(raw.dtype)[0]
+        lo_i, hi_i = (np.datetime64(t.tz_localize(None) if aware else t, unit).astype("i8") for t in (low, high))
+        first, last = ints.min(), ints.max()
+        if last <= hi_i and (first >= lo_i or (first == np.iinfo(np.int64).min and not (
+                (ints < lo_i) & (ints != first)).any())):
+            return parsed
+    out = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
+    report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
+           _spread(out, where))
+    return parsed.where(~out)
+
+
 def parse_datetimes(
-    values: pd.Series, *, tz: str = "UTC", column: str = "", problems: Problems | None = None
+    values: pd.Series, *, tz: str = "UTC", column: str = "", problems: Problems | None = None,
+    dayfirst: bool | None = None, notes: list | None = None,
 ) -> pd.Series:
     """Parse timestamps to timezone-aware UTC, flagging what cannot be trusted.
 
-    Naive timestamps are read in ``tz``; aware ones are converted to UTC.  A column that mixes
-    naive and aware text, or holds unparseable text, is reported to ``problems`` (row ids and
-    values) and the offending cells become ``NaT``.
+    Naive timestamps are read in ``tz``; aware ones are converted to UTC.  Problems (reported to
+    ``problems`` with row ids and values; the cells become ``NaT``): a column mixing naive and
+    aware text, unparseable text, a time with no date (``"10:00"`` is never read as today), a
+    date outside 1677-09-22 .. 2262-04-11, a naive local time that does not exist or is ambiguous
+    in ``tz`` (DST gap / overlap), and day/month dates whose order is ambiguous or contradictory.
+
+    Day/month order (``01/02/2026``): one order per column, never guessed per row. ``dayfirst``
+    says it; when ``None`` it is what the rows prove (``13/02/2026`` is day-first; the other
+    rows' reading is appended to ``notes`` as ``(reason, column, mask)``, an adjustment), and a
+    column where every such date has both parts <= 12 is an error asking for ``dayfirst``.
+    ISO dates (``2026-02-01``) are never ambiguous.
 
     Examples
     --------
@@ -253,16 +394,32 @@ def parse_datetimes(
     Timestamp('2026-01-05 08:00:00+0000', tz='UTC')
     >>> parse_datetimes(s.iloc[[1]]).iloc[0]
     Timestamp('2026-01-05 09:00:00+0000', tz='UTC')
+    >>> parse_datetimes(pd.Series(["01/02/2026", "03/02/2026"]), dayfirst=True).dt.strftime("%d %b").tolist()
+    ['01 Feb', '03 Feb']
     """
     problems = problems if problems is not None else Problems("?")
+    original = values
+
+    def report(check: str, mask: Any) -> None:
+        problems.add(column, check, np.asarray(mask, dtype=bool), original, index=original.index)
+
+    everything = np.ones(len(values), dtype=bool)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC")
+        return _in_range(values, report=report, where=everything).dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(values.dtype):
-        return values.dt.tz_localize(tz).dt.tz_convert("UTC")
+        return _localize(_in_range(values, report=report, where=everything), tz, report=report, where=everything)
+    values = values.reset_index(drop=True)  # positions from here on (an index may repeat labels)
     present = values.notna()
     text = values.astype("str").where(present)
     stripped = text.str.strip()
-    present &= stripped.ne("")
+    present &= stripped.ne("") & ~_missing_token(stripped)
+    time_only = present & stripped.str.match(_TIME_ONLY, na=False)
+    if time_only.any():
+        report("a time with no date (never read as today): give the date too", time_only)
+        present &= ~time_only
+    stripped = _day_month_order(stripped, present, column=column, dayfirst=dayfirst, report=report, notes=notes)
+    reported = present & stripped.isna()  # already reported by the day/month check
+    present &= stripped.notna()
     aware = stripped.str.contains(_TZ_SUFFIX, na=False) & present
     naive = present & ~aware
     if naive.any():  # text that is no timestamp at all is "unparseable", not "naive"
@@ -270,35 +427,262 @@ def parse_datetimes(
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if aware.any() and naive.any():
         minority = naive if naive.sum() <= aware.sum() else aware
-        problems.add(
-            column,
-            "mixes timezone-aware and naive timestamps (say which zone naive ones are in, "
-            "or make them all aware)",
-            minority,
-            values,
-        )
-        return out
-    if aware.any():
-        parsed = pd.to_datetime(stripped[aware], errors="coerce", utc=True, format="mixed")
-        out.loc[aware] = parsed
-    if naive.any():
-        parsed = pd.to_datetime(stripped[naive], errors="coerce", format="mixed")
-        try:
-            out.loc[naive] = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-        except TypeError:  # already aware (e.g. "2026-01-01 UTC" forms not caught above)
-            out.loc[naive] = parsed.dt.tz_convert("UTC")
-    bad = present & out.isna()
-    problems.add(column, "unparseable timestamp", bad, values)
+        report("mixes timezone-aware and naive timestamps (say which zone naive ones are in, "
+               "or make them all aware)", minority)
+        return out.set_axis(original.index)
+    flagged = np.zeros(len(values), dtype=bool)
+    for rows, utc in ((aware.to_numpy(), True), (naive.to_numpy(), False)):
+        if not rows.any():
+            continue
+        parsed = pd.to_datetime(stripped[rows], errors="coerce", format="mixed", utc=utc)
+        kept = _in_range(parsed, report=report, where=rows)
+        if not isinstance(kept.dtype, pd.DatetimeTZDtype):
+            kept = _localize(kept, tz, report=report, where=rows)
+        flagged[rows] = (parsed.notna() & kept.isna()).to_numpy()
+        out.loc[rows] = kept.dt.tz_convert("UTC")
+    bad = present.to_numpy() & out.isna().to_numpy() & ~flagged & ~reported.to_numpy()
+    report("unparseable timestamp", bad)
+    return out.set_axis(original.index)
+
+
+#: the largest magnitude up to which a float holds every whole number exactly (2**53)
+_EXACT_FLOAT = 2.0**53
+ID_NORMALIZE = (None, "casefold")
+
+
+def _float_ids(values: pd.Index, *, column: str) -> tuple[pd.Index, list[tuple[str, np.ndarray]]]:
+    """Text of ids stored as floats: whole numbers as integers (``12.0`` -> ``"12"``), other
+    finite values as written (``"12.5"``); ``inf`` and magnitudes >= 2**53 (where different ids
+    can become one float: 1e20 and 1e20 + 1 are the same number) are problems ``(check, mask)``."""
+    v = np.asarray(values, dtype="float64")
+    finite = np.isfinite(v)
+    big = finite & (np.abs(v) >= _EXACT_FLOAT)
+    whole = finite & ~big & (v == np.floor(np.where(finite, v, 0)))
+    text = pd.Index(values.astype("str"), dtype="str")
+    if whole.any():
+        text = pd.Index(np.where(whole, np.where(whole, v, 0).astype("int64").astype("str"), text.astype(object)),
+                        dtype="str")
+    text = text.where(~np.isnan(v), None) if np.isnan(v).any() else text
+    bad = []
+    if big.any():
+        bad.append((f"id stored as a float of magnitude >= 2**53 (9007199254740992): floats cannot hold such "
+                    "ids exactly (different ids may have become one number); export the ids as text", big))
+    if (~finite & ~np.isnan(v)).any():
+        bad.append(("not a valid id (infinite)", ~finite & ~np.isnan(v)))
+    return text, bad
+
+
+#: id columns typed by people (names, e-mail-like handles): spellings that differ only by case or
+#: width are refused (or merged with ``id_normalize="casefold"``). Record ids (review, conversation,
+#: customer, call ids) come from systems that may use case-sensitive ids (base62): compared exactly
+#: after whitespace and Unicode form are normalised.
+CASE_CHECKED_IDS = ("agent_id", "reviewer_id")
+
+
+def _arrow_text(values: pd.Index | pd.Series) -> pa.Array:
+    """Text values as one Arrow string array (zero-copy for pandas' Arrow-backed ``str``)."""
+    data = getattr(pd.Series(values, copy=False).array, "_pa_array", None)
+    if data is None:
+        data = pa.chunked_array([pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)])
+    arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
+
+
+def _suspects(arr: pa.Array) -> np.ndarray:
+    """Values that normalisation might change: a first or last byte that is whitespace or
+    non-ASCII, or any non-ASCII byte (Unicode form). Read from the Arrow buffers with numpy: one
+    pass over the offsets, and over the bytes only when some are non-ASCII."""
+    n = len(arr)
+    _, offs_buf, data_buf = arr.buffers()
+    width = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offs_buf, dtype=width)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    start, end = offsets[:-1], offsets[1:]
+    nonempty = end > start
+    if arr.null_count:
+        nonempty &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if nonempty.all():
+        s, e = start, end
+    elif not nonempty.any():
+        return np.zeros(n, dtype=bool)
+    else:
+        s, e = start[nonempty], end[nonempty]
+    # a byte outside 0x21..0x7e (whitespace, control, non-ASCII) first or last: look closer
+    first = data[s]
+    first -= 0x21
+    sus = first >= 0x5E
+    last = data[e - 1]
+    last -= 0x21
+    sus |= last >= 0x5E
+    used = data[offsets[0]: offsets[-1]]
+    if used.size and used.max() >= 0x80:
+        sus |= np.maximum.reduceat(data[: e[-1]], s) >= 0x80  # max byte of each non-empty value
+    if len(s) == n:
+        return sus
+    out = np.zeros(n, dtype=bool)
+    out[nonempty] = sus
     return out
 
 
-def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Series:
-    s = df[col.name]
-    if col.kind in ("id", "str") and isinstance(s.dtype, pd.CategoricalDtype):
-        # categorical ids stay categorical (memory and speed at scale); categories become text
+def _normalise_ids(uniq: pd.Index, counts: Any, *, id_normalize: str | None, fold: bool):
+    """Canonical text for distinct id values (``uniq``: text, no missing; ``counts()`` their rows).
+
+    Always: surrounding whitespace stripped and Unicode NFC form (``'a1 '`` and ``'a1'`` are one
+    id; so are NFC and NFD spellings of ``'José'``); only the few values :func:`_suspects` picks
+    are looked at. With ``fold`` (people's ids), spellings that then differ only by case or width
+    (NFKC: full-width letters) are refused unless ``id_normalize="casefold"``, which maps them to
+    the most frequent spelling. Returns ``(canonical or None when nothing changes,
+    stripped_changed, collide, case_merged)``, the last three boolean arrays over ``uniq``.
+    """
+    n = len(uniq)
+    changed = np.zeros(n, dtype=bool)
+    collide = np.zeros(n, dtype=bool)
+    merged = np.zeros(n, dtype=bool)
+    canon = None
+    arr = _arrow_text(uniq)
+    suspect = _suspects(arr)
+    if suspect.any():
+        sub = arr.filter(pa.array(suspect))
+        n1 = pc.utf8_normalize(pc.utf8_trim_whitespace(sub), form="NFC")
+        diff = ~np.asarray(pc.equal(n1, sub).to_numpy(zero_copy_only=False), dtype=bool)
+        if diff.any():
+            changed[np.flatnonzero(suspect)[diff]] = True
+            canon = np.asarray(uniq, dtype=object).copy()
+            canon[changed] = np.asarray(n1.to_numpy(zero_copy_only=False), dtype=object)[diff]
+    if not fold:
+        return canon, changed, collide, merged
+    text = canon if canon is not None else np.asarray(uniq, dtype=object)
+    key = np.asarray(pc.utf8_lower(pc.utf8_normalize(pa.array(text, type=pa.large_string()), form="NFKC"))
+                     .to_numpy(zero_copy_only=False), dtype=object)
+    frame = pd.DataFrame({"canon": text, "key": key})
+    spellings = frame.groupby("key", sort=False)["canon"].transform("nunique").to_numpy()
+    collide = spellings > 1
+    if collide.any() and id_normalize == "casefold":
+        frame["count"] = counts()
+        sub = frame[collide]
+        per = sub.groupby(["key", "canon"], sort=True)["count"].sum().reset_index()
+        best = per.sort_values(["key", "count"], ascending=[True, False], kind="stable").drop_duplicates("key")
+        target = sub["key"].map(dict(zip(best["key"], best["canon"]))).to_numpy(dtype=object)
+        canon = text.copy()
+        merged[collide] = target != text[collide]
+        canon[collide] = target
+        collide = np.zeros(n, dtype=bool)
+    return canon, changed, collide, merged
+
+
+def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
+               notes: list | None) -> tuple[pd.Series, bool]:
+    """Ids as text (categoricals stay categorical; the work is on the categories), normalised
+    by :func:`_normalise_ids`; returns ``(ids, recoded)`` -- ``recoded``: categorical codes changed."""
+    fold = column in CASE_CHECKED_IDS
+    if isinstance(s.dtype, pd.CategoricalDtype):
         cats = s.cat.categories
-        if pd.api.types.is_float_dtype(cats.dtype) and (cats == np.floor(cats)).all():
-            text = cats.astype("int64").astype("str")
+        codes = s.array.codes
+        if pd.api.types.is_float_dtype(cats.dtype):
+            text, bad = _float_ids(cats, column=column)
+            for check_text, m in bad:
+                problems.add(column, check_text, (codes >= 0) & m[np.maximum(codes, 0)], s)
+        else:
+            text = cats if cats.dtype == "str" else pd.Index(cats.astype("str"), dtype="str")
+        if len(text) == 0:
+            return s, False
+        canon, changed, collide, merged = _normalise_ids(
+            text, lambda: np.bincount(codes[codes >= 0], minlength=len(text)), id_normalize=id_normalize, fold=fold)
+        rows = (lambda m: (codes >= 0) & m[np.maximum(codes, 0)])
+        _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
+        if canon is None:
+            if text is cats:  # categories already text: nothing to convert, no copy
+                return s, False
+            canon_index = text
+        else:
+            canon_index = pd.Index(canon, dtype="str")
+        if canon_index.is_unique:  # new categories over the same codes (not copied)
+            dtype = pd.CategoricalDtype(canon_index, ordered=s.cat.ordered)
+            return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
+                             index=s.index, name=s.name), False
+        new_codes, uniq = pd.factorize(canon_index)
+        recoded = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
+        return pd.Series(pd.Categorical.from_codes(recoded, categories=pd.Index(uniq, dtype="str")),
+                         index=s.index, name=s.name), True
+    if pd.api.types.is_float_dtype(s.dtype):
+        text, bad = _float_ids(pd.Index(s), column=column)
+        for check_text, m in bad:
+            problems.add(column, check_text, m, s)
+        text = pd.Series(text, index=s.index)
+    else:
+        text = s.astype("str").where(s.notna())
+    text = text.where(~_blank_text(text)).astype("str")
+    if not fold:  # record ids: only the suspect rows are looked at, no hashing of every id
+        suspect = _suspects(_arrow_text(text))
+        if not suspect.any():
+            return text, False
+        sub = text[suspect]
+        codes, uniq = pd.factorize(sub)
+        uniq = pd.Index(uniq, dtype="str")
+        canon, changed, collide, merged = _normalise_ids(uniq, None, id_normalize=id_normalize, fold=False)
+        if canon is None:
+            return text, False
+        rows_sub = changed[codes]
+        full = np.zeros(len(text), dtype=bool)
+        full[np.flatnonzero(suspect)[rows_sub]] = True
+        _report_ids(column, uniq, canon, changed, collide, merged, lambda m: full, problems, notes, s)
+        out = text.copy()
+        out[suspect] = canon[codes]
+        return out.astype("str"), False
+    codes, uniq = pd.factorize(text)
+    if len(uniq) == 0:
+        return text, False
+    uniq = pd.Index(uniq, dtype="str")
+    canon, changed, collide, merged = _normalise_ids(
+        uniq, lambda: np.bincount(codes[codes >= 0], minlength=len(uniq)), id_normalize=id_normalize, fold=True)
+    rows = (lambda m: (codes >= 0) & m[np.maximum(codes, 0)])
+    _report_ids(column, uniq, canon, changed, collide, merged, rows, problems, notes, s)
+    if canon is None:
+        return text, False
+    out = pd.Series(np.where(codes >= 0, canon[np.maximum(codes, 0)], None), index=s.index, name=s.name)
+    return out.astype("str"), False
+
+
+def _examples(before: pd.Index, after: np.ndarray, m: np.ndarray, k: int = 2, form: bool = True) -> str:
+    pairs = [f"{b!r} -> {a!r}" if not form or b.strip() != b or b.strip() == a else f"{ascii(b)} -> {ascii(a)} (Unicode form)" for b, a in zip(np.asarray(before, dtype=object)[m][:k], after[m][:k])]
+    return ", ".join(_short_text(p) for p in pairs)
+
+
+def _short_text(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, raw) -> None:
+    if changed.any() and notes is not None:
+        notes.append((f"{column}: {int(changed.sum())} values normalised (whitespace/Unicode form), e.g. "
+                      f"{_examples(text, canon, changed)}", column, rows(changed)))
+    if merged.any() and notes is not None:
+        notes.append((f"{column}: {int(merged.sum())} spellings merged by case/width (id_normalize='casefold'), "
+                      f"e.g. {_examples(text, canon, merged, form=False)}", column, rows(merged)))
+    if collide.any():
+        canon = canon if canon is not None else np.asarray(text, dtype=object)
+        frame = pd.DataFrame({"canon": canon[collide],
+                              "key": pc.utf8_lower(pc.utf8_normalize(pa.array(canon[collide], type=pa.large_string()),
+                                                                     form="NFKC")).to_pylist()})
+        groups = [" / ".join(repr(v) for v in sorted(set(g))[:3]) for _, g in frame.groupby("key", sort=True)["canon"]]
+        shown = "; ".join(_short_text(g) for g in groups[:3]) + ("; ..." if len(groups) > 3 else "")
+        problems.add(column, f"ids that differ only by case or width are not merged silently: {shown}; "
+                     "pass id_normalize='casefold' to merge them (read_table / validate)", rows(collide), raw)
+
+
+def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfirst: bool | None = None,
+            id_normalize: str | None = None, notes: list | None = None) -> pd.Series:
+    s = df[col.name]
+    if col.kind == "id":
+        out, recoded = _coerce_id(s, col.name, problems, id_normalize, notes)
+        if recoded and notes is not None:
+            notes.append(("", col.name, None))  # marker: categorical codes changed (contiguous runs unknown)
+        return out
+    if col.kind == "str" and isinstance(s.dtype, pd.CategoricalDtype):
+        # categorical text stays categorical (memory and speed at scale); categories become text
+        cats = s.cat.categories
+        if pd.api.types.is_float_dtype(cats.dtype):  # whole numbers as integers, no int64 overflow
+            text = _float_ids(cats, column=col.name)[0]
         else:
             text = cats.astype("str")
         if text.dtype == cats.dtype:  # categories already text: nothing to convert, no copy
@@ -308,14 +692,6 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Se
             return pd.Series(pd.Categorical.from_codes(s.array.codes, dtype=dtype, validate=False),
                              index=s.index, name=s.name)
         s = s.astype("object")
-    if col.kind == "id":
-        out = s.astype("str").where(s.notna())
-        if pd.api.types.is_float_dtype(s.dtype):
-            # ids read as floats (e.g. 12.0 because of missing cells) -> "12"
-            whole = s.notna() & (s == np.floor(s))
-            out = out.where(~whole, s[whole].astype("int64").astype("str"))
-        out = out.where(~_blank_text(out))
-        return out.astype("str")
     if col.kind == "str":
         out = s.astype("str").where(s.notna())
         return out.astype("str")
@@ -327,8 +703,9 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Se
         num = pd.to_numeric(s, errors="coerce")
         if not pd.api.types.is_numeric_dtype(s.dtype):
             text = s.astype("str").str.strip()
-            num = pd.to_numeric(text.where(text.ne("")), errors="coerce")
-            bad = s.notna() & text.ne("") & num.isna()
+            given = text.ne("") & ~_missing_token(text)
+            num = pd.to_numeric(text.where(given), errors="coerce")
+            bad = s.notna() & given & num.isna()
             problems.add(col.name, "not a number", bad, s)
         return num.astype("float64")
     if col.kind == "bool":
@@ -338,15 +715,16 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str) -> pd.Se
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[text.isin(_TRUE)] = True
         out[text.isin(_FALSE)] = False
-        bad = text.notna() & out.isna()
+        bad = text.notna() & text.ne("") & ~_missing_token(text) & out.isna()
         problems.add(col.name, f"not a boolean (allowed: {sorted(_TRUE | _FALSE)})", bad, s)
         return out
     if col.kind == "datetime":
-        return parse_datetimes(s, tz=tz, column=col.name, problems=problems)
+        return parse_datetimes(s, tz=tz, column=col.name, problems=problems, dayfirst=dayfirst, notes=notes)
     raise ParameterError(f"unknown column kind {col.kind!r}")  # pragma: no cover
 
 
-def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.DataFrame:
+def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst: bool | None = None,
+             id_normalize: str | None = None) -> pd.DataFrame:
     """Check a table against its contract and return a coerced copy.
 
     Parameters
@@ -357,12 +735,23 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
         Which contract to apply.
     tz : str, default="UTC"
         Time zone in which naive timestamps are read; results are always UTC.
+    dayfirst : bool, optional
+        Order of day and month in dates like ``01/02/2026``: ``True`` dd/mm/yyyy, ``False``
+        mm/dd/yyyy. One order per column, never guessed per row; when omitted it is what the
+        column's rows prove (``13/02/2026`` is day-first; recorded as an adjustment), and a
+        column whose dates all have both parts <= 12 is refused. ISO dates never need it.
+    id_normalize : {None, "casefold"}, default=None
+        Ids always lose surrounding whitespace and are put in Unicode NFC form (``'a1 '`` and
+        ``'a1'`` are one id; recorded as an adjustment). Ids that then differ only by case or
+        width (``'A1'``, ``'a1'``, full-width ``'Ａ1'``) are refused, unless ``"casefold"``:
+        then each group becomes its most frequent spelling (recorded as an adjustment).
 
     Returns
     -------
     pandas.DataFrame
         Same rows and columns (extra columns pass through), ids as strings, numbers as float,
-        timestamps as UTC, booleans as nullable ``boolean``.
+        timestamps as UTC, booleans as nullable ``boolean``. Rows kept but changed (normalised
+        ids, a day/month order read from the column) are listed by :func:`adjustments`.
 
     Raises
     ------
@@ -381,7 +770,7 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC") -> pd.Dat
       - table 'surveys', column 'kind': not one of 'csat', 'nps', 'ces' (1 row(s)); values ['nsp']; row ids ['c2']
       - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
     """
-    out, problems = check(df, table, tz=tz)
+    out, problems = check(df, table, tz=tz, dayfirst=dayfirst, id_normalize=id_normalize)
     problems.raise_if_any()
     return out
 
@@ -488,7 +877,8 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
 
 
 def check(
-    df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None
+    df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None,
+    dayfirst: bool | None = None, id_normalize: str | None = None,
 ) -> tuple[pd.DataFrame, Problems]:
     """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
     problems, so callers can add their own checks and raise everything together.
@@ -500,6 +890,10 @@ def check(
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"{spec.name} must be a pandas DataFrame; got {type(df).__name__}")
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        raise ParameterError(f"dayfirst must be True, False or None; got {dayfirst!r}")
+    check_choice("id_normalize", id_normalize, ID_NORMALIZE)
+    notes: list = []
     # row ids are converted to text only for the few rows a message shows (Problems.add)
     row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
@@ -516,12 +910,15 @@ def check(
         if col.name not in out.columns:
             continue
         raw = out[col.name]
-        out[col.name] = _coerce(out, col, problems, tz)
+        out[col.name] = _coerce(out, col, problems, tz, dayfirst=dayfirst, id_normalize=id_normalize, notes=notes)
         if not col.nullable:
             if col.kind == "id" and not isinstance(out[col.name].dtype, pd.CategoricalDtype):
                 empty = out[col.name].isna().to_numpy()  # coerced text ids: missing or blank is NaN already
             else:
                 empty = _empty(raw)
+                if col.kind != "str" and (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
+                    token = _missing_token(raw.astype("str")).to_numpy()  # "N/A" in a required number/time
+                    empty = token if empty is None else (empty | token)
             if empty is not None:
                 problems.add(col.name, "empty value in a required column", empty, raw)
         s = out[col.name]
@@ -551,8 +948,15 @@ def check(
         for kind, (lo, hi) in SURVEY_BOUNDS.items():
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
+    recoded = {n[1] for n in notes if n[2] is None}
+    for reason, column, mask in notes:
+        if mask is not None and np.any(mask):
+            ids = (row_ids.to_numpy()[mask] if row_ids is not None else np.flatnonzero(mask))
+            add_adjustment(out, reason, column, ids)
+    if out.attrs.get(ADJUSTED_KEY) and not has_record(out):
+        stamp(out, "validate")
     if spec.unique and set(spec.unique) <= set(out.columns):
-        if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype):
+        if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded:
             runs = None  # ids were re-coded as text (e.g. categories 1 and "1" are both "1"): runs unknown
         elif runs is None and len(spec.unique) == 2:
             runs = contiguous_runs(out[spec.unique[0]])

@@ -222,7 +222,13 @@ def iqs_table(data: ReportData, *, by: str | Sequence[str] | None = None) -> pd.
     """IQS with CI and pass rate, overall (``by=None``) or per group (columns of ratings, or of
     conversations such as ``team``)."""
     scores = _with_conv_cols(data, data.scores, by)
-    return table(_quiet(iqs_score, scores, by=by, min_n=data.min_n))
+    return table(_hide_customers(_quiet(iqs_score, scores, by=by, min_n=data.min_n)))
+
+
+def _hide_customers(t: pd.DataFrame) -> pd.DataFrame:
+    """Customer ids in a report table are shown hashed (as everywhere else in the report), also
+    when a table is grouped by ``customer_id``."""
+    return t.assign(**{S.CUSTOMER_ID: hash_ids(t[S.CUSTOMER_ID])}) if S.CUSTOMER_ID in t.columns else t
 
 
 def _with_conv_cols(data: ReportData, frame: pd.DataFrame, by) -> pd.DataFrame:
@@ -266,7 +272,7 @@ def iqs_trend_figure(data: ReportData, *, period: str = "W") -> Figure:
 # --- customer KPIs ------------------------------------------------------------------------------------------------
 def customer_kpis(data: ReportData, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """The headline customer KPIs (CSAT, NPS, CES, times, FCR, escalation, SLA) per group."""
-    return table(K.kpi_summary(data.conversations, data.surveys, by=by), digits=3, max_rows=None)
+    return table(_hide_customers(K.kpi_summary(data.conversations, data.surveys, by=by)), digits=3, max_rows=None)
 
 
 def time_table(data: ReportData, *, by: str | Sequence[str] | None = "channel") -> pd.DataFrame:
@@ -440,6 +446,12 @@ def data_quality(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
         for _, e in ex.iterrows():
             ids = list(e["row_ids"])
             rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], S.N: int(e["n"]),
+                         "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+    for tbl, frame in (("ratings", data.ratings), ("conversations", data.conversations), ("surveys", data.surveys)):
+        adj = S.adjustments(frame) if S.has_record(frame) else pd.DataFrame(columns=S.EXCLUSION_COLUMNS)
+        for _, e in adj.iterrows():  # rows kept but changed when the file was read (ids normalised ...)
+            ids = list(e["row_ids"])
+            rows.append({"table": tbl, "used for": "kept, changed when read", "reason": e["reason"], S.N: int(e["n"]),
                          "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
     out = pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
     return out

@@ -321,3 +321,154 @@ def test_categorical_ids_that_merge_as_text_are_still_checked():
                  category=pd.Categorical(["Product knowledge", "Tone", "Solution", "Grammar"] * 2))
     with pytest.raises(DataValidationError, match=r"duplicate key \(review_id, category\) \(8 row\(s\)\).*'1 / Product knowledge'"):
         CARD.score(df)
+
+
+# ==================================================================================================
+# io branch (issue 12, input side): time, identity, readers, exports. Each case: (call, exception,
+# [regexes the message must match]) -- the column, the offending values and row ids are named.
+# ==================================================================================================
+def validated(table: str, df: pd.DataFrame, **kw) -> pd.DataFrame:
+    return S.validate(df, table, **kw)
+
+
+def parquet(tmp_path, name: str, df: pd.DataFrame) -> str:
+    p = tmp_path / name
+    df.to_parquet(p)
+    return str(p)
+
+
+SURVEY_HEAD = b"conversation_id,kind,score,answered_at\n"
+_DAYFIRST = r"dayfirst=True \(dd/mm/yyyy\) or dayfirst=False \(mm/dd/yyyy\)"
+IO_ERRORS = {
+    # time: one day/month order per column, never guessed per row
+    "day-first and month-first dates in one column": (
+        lambda t: validated("conversations", conversations(created_at=["01/02/2026", "13/02/2026", "02/23/2026"])),
+        DataValidationError, [r"column 'created_at': mixes day-first and month-first dates", _DAYFIRST,
+                              r"\['13/02/2026', '02/23/2026'\]", r"\['c2', 'c3'\]"]),
+    "every slash date ambiguous": (
+        lambda t: validated("conversations", conversations(created_at=["01/02/2026", "03/02/2026", "02/03/2026"])),
+        DataValidationError, [r"column 'created_at': ambiguous day/month order", _DAYFIRST, r"'01/02/2026'", r"\['c1', 'c2', 'c3'\]"]),
+    "dotted dates ambiguous": (
+        lambda t: validated("surveys", surveys(answered_at=["01.02.2026 10:00", "02.03.2026 11:00"])),
+        DataValidationError, [r"column 'answered_at': ambiguous day/month order", r"\['01.02.2026 10:00', '02.03.2026 11:00'\]"]),
+    "dayfirst=True but a month > 12": (
+        lambda t: validated("conversations", conversations(created_at=["01/02/2026", "02/13/2026", "03/02/2026"]), dayfirst=True),
+        DataValidationError, [r"column 'created_at': not a valid day-first \(dd/mm/yyyy\) date \(month > 12\)", r"\['02/13/2026'\]", r"\['c2'\]"]),
+    "dayfirst=False but a month > 12": (
+        lambda t: validated("conversations", conversations(created_at=["01/02/2026", "13/02/2026", "03/02/2026"]), dayfirst=False),
+        DataValidationError, [r"not a valid month-first \(mm/dd/yyyy\) date", r"\['13/02/2026'\]", r"\['c2'\]"]),
+    "dayfirst that is not a bool": (
+        lambda t: validated("conversations", conversations(), dayfirst="yes"),
+        ParameterError, [r"dayfirst must be True, False or None; got 'yes'"]),
+    "a time with no date": (
+        lambda t: validated("conversations", conversations(created_at=["2026-11-02 09:00Z", "10:00", "2026-11-03 09:00Z"])),
+        DataValidationError, [r"column 'created_at': a time with no date \(never read as today\)", r"\['10:00'\]", r"\['c2'\]"]),
+    "a 12-hour time with no date": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03 09:00", "9:30 pm"])),
+        DataValidationError, [r"column 'answered_at': a time with no date", r"\['9:30 pm'\]", r"\['c2'\]"]),
+    "date before 1677": (
+        lambda t: validated("surveys", surveys(answered_at=["1500-01-01", "2026-11-03"])),
+        DataValidationError, [r"column 'answered_at': timestamp outside the supported range 1677-09-21 \.\. 2262-04-11", r"\['1500-01-01'\]", r"\['c1'\]"]),
+    "naive date after 2262": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03", "2300-01-01 10:00"])),
+        DataValidationError, [r"column 'answered_at': timestamp outside the supported range", r"\['2300-01-01 10:00'\]", r"\['c2'\]"]),
+    "aware date after 2262": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03Z", "2500-01-01T00:00:00+00:00"])),
+        DataValidationError, [r"column 'answered_at': timestamp outside the supported range", r"\['2500-01-01T00:00:00\+00:00'\]", r"\['c2'\]"]),
+    "datetime column (seconds) in the year 1500": (
+        lambda t: validated("surveys", surveys(answered_at=pd.Series(np.array(["2026-11-03", "1500-01-01"], dtype="datetime64[s]")))),
+        DataValidationError, [r"column 'answered_at': timestamp outside the supported range", r"\['c2'\]"]),
+    "DST gap in Europe/Berlin": (
+        lambda t: validated("conversations", conversations(created_at=["2026-03-29 01:30", "2026-03-29 02:30", "2026-03-29 03:30"]), tz="Europe/Berlin"),
+        DataValidationError, [r"column 'created_at': local time does not exist in Europe/Berlin \(DST gap\)", r"\['2026-03-29 02:30'\]", r"\['c2'\]"]),
+    "DST overlap in Europe/Berlin": (
+        lambda t: validated("conversations", conversations(created_at=["2026-10-25 01:30", "2026-10-25 02:30", "2026-10-25 03:30"]), tz="Europe/Berlin"),
+        DataValidationError, [r"column 'created_at': local time is ambiguous in Europe/Berlin \(DST overlap\)", r"\['2026-10-25 02:30'\]", r"\['c2'\]"]),
+    "DST gap in a datetime column": (
+        lambda t: validated("conversations", conversations(created_at=pd.to_datetime(["2026-03-29 01:30", "2026-03-29 02:30", "2026-03-29 03:30"])), tz="Europe/Berlin"),
+        DataValidationError, [r"does not exist in Europe/Berlin \(DST gap\)", r"\['c2'\]"]),
+    "N/A in a required timestamp": (
+        lambda t: validated("conversations", conversations(created_at=["2026-11-02 09:00Z", "N/A", "2026-11-03 09:00Z"])),
+        DataValidationError, [r"column 'created_at': empty value in a required column", r"\['N/A'\]", r"\['c2'\]"]),
+    "null in a required boolean": (
+        lambda t: validated("calls", pd.DataFrame({"call_id": ["k1", "k2"], "agent_id": "a1", "created_at": "2026-11-02 09:00Z",
+                                                   "answered": ["yes", "null"]})),
+        DataValidationError, [r"column 'answered': empty value in a required column", r"\['null'\]", r"\['k2'\]"]),
+    # identity
+    "float ids beyond 2**53 (1e20, 2e20)": (
+        lambda t: validated("conversations", conversations(conversation_id=[1e20, 2e20, 3.0])),
+        DataValidationError, [r"column 'conversation_id': id stored as a float of magnitude >= 2\*\*53", r"export the ids as text",
+                              r"\['100000000000000000000', '200000000000000000000'\]"]),
+    "float ids beyond 2**53 from Parquet": (
+        lambda t: read_table(parquet(t, "c.parquet", conversations(conversation_id=[1e20, 2e20, 3.0])), "conversations"),
+        DataValidationError, [r"column 'conversation_id': id stored as a float of magnitude >= 2\*\*53", r"200000000000000000000"]),
+    "categorical float ids beyond 2**53": (
+        lambda t: validated("conversations", conversations(conversation_id=pd.Categorical([1e20, 2e20, 3.0]))),
+        DataValidationError, [r"column 'conversation_id': id stored as a float of magnitude >= 2\*\*53"]),
+    "infinite float id": (
+        lambda t: validated("conversations", conversations(customer_id=[1.0, np.inf, 2.0])),
+        DataValidationError, [r"column 'customer_id': not a valid id \(infinite\)", r"\[inf\]", r"\['c2'\]"]),
+    "agent ids differing only by case": (
+        lambda t: validated("conversations", conversations(agent_id=["Ann", "ann", "Bob"])),
+        DataValidationError, [r"column 'agent_id': ids that differ only by case or width are not merged silently: 'Ann' / 'ann'",
+                              r"id_normalize='casefold'", r"\['Ann', 'ann'\]", r"\['c1', 'c2'\]"]),
+    "full-width agent id": (
+        lambda t: validated("conversations", conversations(agent_id=["A1", "\uff21\uff11", "B2"])),
+        DataValidationError, [r"ids that differ only by case or width.*'A1' / '\uff21\uff11'", r"\['c1', 'c2'\]"]),
+    "categorical agent ids differing by case": (
+        lambda t: validated("conversations", conversations(agent_id=pd.Categorical(["a1", "A1", "b"]))),
+        DataValidationError, [r"column 'agent_id': ids that differ only by case or width.*'A1' / 'a1'", r"\['c1', 'c2'\]"]),
+    "case-variant agent in the scorer": (
+        lambda t: CARD.score(ratings(agent_id=["a1"] * 4 + ["A1"] * 4)),
+        DataValidationError, [r"column 'agent_id': ids that differ only by case or width", r"\['r1', 'r1'"]),
+    "unknown id_normalize": (
+        lambda t: validated("conversations", conversations(), id_normalize="lower"),
+        ParameterError, [r"id_normalize must be one of None, 'casefold'; got 'lower'"]),
+    # readers
+    "mapping onto a column that exists": (
+        lambda t: read_table(write(t, "s.csv", b"Agent Name,agent_id,conversation_id,kind,score,answered_at\nx,y,c1,csat,5,\n"),
+                             "surveys", mapping={"Agent Name": "agent_id"}),
+        ParameterError, [r"s.csv: mapping renames \['Agent Name'\] to \['agent_id'\], but the file already has column\(s\) \['agent_id'\]"]),
+    "mapping two columns to one name": (
+        lambda t: read_table(write(t, "s.csv", b"A,B,conversation_id,kind,score,answered_at\nx,y,c1,csat,5,\n"),
+                             "surveys", mapping={"A": "agent_id", "B": "agent_id"}),
+        ParameterError, [r"s.csv: mapping sends several columns to \['agent_id'\]"]),
+    "corrupt Parquet": (
+        lambda t: read_table(write(t, "s.parquet", b"PAR1" + b"\x00garbage" * 10 + b"PAR1"), "surveys"),
+        ParameterError, [r"s.parquet: not a readable Parquet file \("]),
+    "truncated Parquet": (
+        lambda t: read_table(write(t, "s.parquet", __import__("pathlib").Path(parquet(t, "full.parquet", surveys())).read_bytes()[:200]), "surveys"),
+        ParameterError, [r"s.parquet: not a readable Parquet file"]),
+    "corrupt gzip": (
+        lambda t: read_table(write(t, "s.csv.gz", b"\x1f\x8b\x08\x00not gzip at all"), "surveys"),
+        ParameterError, [r"s.csv.gz: not a readable gzip file .*check that the download is complete"]),
+    "truncated gzip": (
+        lambda t: read_table(write(t, "s.csv.gz", __import__("gzip").compress(SURVEY_HEAD + "".join(f"c{i},csat,{i % 5 + 1},\n" for i in range(50_000)).encode())[:3000]), "surveys"),
+        ParameterError, [r"s.csv.gz: not a readable gzip file"]),
+    "UTF-16 file read with a cp1252 hint": (
+        lambda t: read_table(write(t, "s.csv", (SURVEY_HEAD + b"c1,csat,5,\n").decode().encode("utf-16")), "surveys", encoding="cp1252"),
+        ParameterError, [r"s.csv: the file is utf-16 \(little-endian\), not 'cp1252' as given; pass encoding='utf-16'"]),
+    "UTF-16 file without a hint": (
+        lambda t: read_table(write(t, "s.csv", (SURVEY_HEAD + b"c1,csat,5,\n").decode().encode("utf-16")), "surveys"),
+        ParameterError, [r"s.csv: the file is utf-16 \(little-endian\), not UTF-8; pass encoding='utf-16'"]),
+    "10-million-character cell": (
+        lambda t: read_table(write(t, "s.csv", SURVEY_HEAD + b"c1,csat," + b"x" * 10_000_000 + b",\n"), "surveys"),
+        DataValidationError, [r"column 'score': not a number", r"'xxxxx.*\.\.\.' \(10,000,000 characters\)", r"\['c1'\]"]),
+    "10-million-character cell, streaming reader": (
+        lambda t: read_table(write(t, "s.csv", SURVEY_HEAD + b"c1,csat," + b"x" * 10_000_000 + b",\n"), "surveys", progress=True),
+        DataValidationError, [r"column 'score': not a number", r"\(10,000,000 characters\)", r"\['c1'\]"]),
+    "10-million-character id in a bad row": (
+        lambda t: read_table(write(t, "s.csv", SURVEY_HEAD + b"c" * 10_000_000 + b",csat,11,\n"), "surveys"),
+        DataValidationError, [r"csat score outside", r"'ccccc.*\.\.\.' \(10,000,000 characters\)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IO_ERRORS))
+def test_io_bad_input_raises_clear_error(case, tmp_path):
+    fn, exc, patterns = IO_ERRORS[case]
+    with pytest.raises(exc) as info:
+        fn(tmp_path)
+    msg = str(info.value)
+    assert len(msg) < 3000, f"{case}: message not bounded ({len(msg):,} characters)"
+    for pat in patterns:
+        assert re.search(pat, msg, flags=re.S), f"{case}: {pat!r} not in {msg!r}"

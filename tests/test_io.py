@@ -158,3 +158,86 @@ def test_csv_roundtrip_property(tmp_path, rows):
     back = read_table(p, "ratings")
     assert back["review_id"].tolist() == df["review_id"].tolist()
     np.testing.assert_array_equal(back["rating"].to_numpy(), df["rating"].astype(float).to_numpy())
+
+
+# --- reader consistency and exports (issue 12) --------------------------------------------------------
+NA_CSV = ("conversation_id,kind,score,answered_at,agent_id\n"
+          "c1,csat,NA,N/A,NA\n"
+          "c2,csat,null,null,null\n"
+          "c3,nps,NaN,,N/A\n"
+          "c4,csat,5,2026-01-02 10:00,\" a1\"\n")
+
+
+def test_normal_and_streaming_readers_give_the_same_table(tmp_path):
+    """NA / N/A / null / NaN: missing in the number and time columns, text in the id column, the
+    same way in both readers (pyarrow's own null list would have turned the ids into NaN). By hand:
+    scores [NaN, NaN, NaN, 5], answered_at NaT x3 then 10:00Z, agent_id ['NA', 'null', 'N/A', 'a1']."""
+    p = tmp_path / "s.csv"
+    p.write_text(NA_CSV, encoding="utf-8")
+    a = read_table(p, "surveys")
+    b = read_table(p, "surveys", progress=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert a["agent_id"].tolist() == ["NA", "null", "N/A", "a1"]
+    np.testing.assert_array_equal(a["score"].to_numpy(), [np.nan, np.nan, np.nan, 5.0])
+    assert a["answered_at"].isna().tolist() == [True, True, True, False]
+    plain = pd.read_csv(p, dtype="str", keep_default_na=False)
+    assert plain["agent_id"].str.strip().tolist() == a["agent_id"].tolist()
+
+
+def test_streaming_reader_reads_a_cell_longer_than_its_block(tmp_path):
+    """A 10M-character comment is kept whole (pyarrow's 8 MB blocks are enlarged, not an error)."""
+    p = tmp_path / "s.csv"
+    p.write_text("conversation_id,kind,score,answered_at,comment\nc1,csat,5,," + "x" * 10_000_000 + "\n")
+    df = read_table(p, "surveys", progress=True)
+    assert len(df["comment"].iloc[0]) == 10_000_000
+
+
+def test_utf16_read_when_named(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_bytes("conversation_id,kind,score,answered_at,agent_id\nc1,csat,4,,Jos\u00e9\n".encode("utf-16"))
+    for progress in (False, True):
+        df = read_table(p, "surveys", encoding="utf-16", progress=progress)
+        assert df["agent_id"].tolist() == ["Jos\u00e9"] and df["score"].tolist() == [4.0]
+
+
+def test_dayfirst_and_id_normalize_reach_the_reader(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("conversation_id,kind,score,answered_at,agent_id\nc1,csat,4,01/02/2026,Ann\nc2,csat,5,03/02/2026,ann\n")
+    df = read_table(p, "surveys", dayfirst=True, id_normalize="casefold")
+    assert df["answered_at"].dt.strftime("%d %b").tolist() == ["01 Feb", "03 Feb"]
+    assert df["agent_id"].tolist() == ["Ann", "Ann"]  # tie (1 each): the first in sorted order
+
+
+def test_formulas_neutralised_in_categorical_columns_and_headers():
+    """read_table(categorical=True) gives categorical columns: their formulas are neutralised too,
+    and so is a header that is a formula; categories '=1' and "'=1" both present stay distinct."""
+    df = pd.DataFrame({"agent_id": pd.Categorical(['=HYPERLINK("http://x","y")', "Ann", '=HYPERLINK("http://x","y")']),
+                       "=SUM(A1:A9)": [1, 2, 3],
+                       "team": pd.Categorical(["=1", "'=1", "b"])})
+    text = to_csv_safe(df)
+    lines = text.splitlines()
+    assert lines[0] == "agent_id,'=SUM(A1:A9),team"
+    assert lines[1].startswith('"\'=HYPERLINK(""http://x"",""y"")",1,\'=1')
+    assert lines[2] == "Ann,2,'=1"
+    assert not any(cell.startswith("=") for line in lines for cell in line.split(","))
+    assert isinstance(neutralise_formulas(df)["agent_id"].dtype, pd.CategoricalDtype)
+
+
+def test_corrupt_and_truncated_inputs_name_the_file(tmp_path):
+    import gzip
+
+    p = tmp_path / "s.csv.gz"
+    p.write_bytes(gzip.compress(b"conversation_id,kind,score,answered_at\n" + b"".join(
+        f"c{i},csat,{i % 5 + 1},\n".encode() for i in range(100_000)))[:5000])
+    with pytest.raises(ParameterError, match=r"^s\.csv\.gz: not a readable gzip file \(.{1,260}\); check that the download is complete$"):
+        read_table(p, "surveys")
+
+
+def test_wide_to_long_reads_the_same_missing_words_as_the_readers():
+    """'null', 'NaN', 'None', '#N/A' (any case) are N/A ratings, as in read_table's number
+    columns; 'great' is still refused. By hand: 6 cells, 4 missing words, ratings 5 and 1."""
+    w = pd.DataFrame({"Review": ["r1", "r2", "r3"], "Tone": ["null", "NaN", "5"], "Solution": ["None", "#n/a", "1"]})
+    long = wide_to_long(w, id_columns=["Review"])
+    assert long["rating"].isna().sum() == 4 and long["rating"].dropna().tolist() == [5.0, 1.0]
+    with pytest.raises(DataValidationError, match=r"column 'Tone': not a number nor an N/A token.*'great'"):
+        wide_to_long(w.assign(Tone=["great", 1, 2]), id_columns=["Review"])

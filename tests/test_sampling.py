@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
+from qakit.schema import adjustments
 from scipy import stats as sps
 
 from qakit import datasets, exclusions
@@ -51,11 +53,21 @@ def test_random_sample_is_reproducible_with_inclusion_prob(conv):
 
 def test_plans_reject_duplicate_or_missing_ids():
     bad = pd.DataFrame({"conversation_id": ["c1", "c2", "c2", None], "agent_id": "a"})
-    with pytest.raises(DataValidationError, match=r"column 'conversation_id': duplicate conversation_id "
+    with pytest.raises(DataValidationError, match=r"column 'conversation_id': duplicate key \(conversation_id\) "
                                                   r"\(2 row\(s\)\); values \['c2'\]; row ids \['c2', 'c2'\]"):
         sample_random(bad, n=1, seed=0)
-    with pytest.raises(DataValidationError, match="missing conversation_id"):
+    with pytest.raises(DataValidationError, match="column 'conversation_id': empty value in a required column"):
         sample_stratified(bad, by="agent_id", seed=0)
+
+
+def test_agent_ids_differing_by_a_trailing_space_are_one_stratum():
+    """'a ' and 'a' are the same agent: one stratum of 3 (pi = 2/3 each with per_group=2), and the
+    normalisation is itemised as an adjustment."""
+    conv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"], "agent_id": ["a", "a ", "a"]})
+    out = sample_stratified(conv, per_group=2, by="agent_id", seed=0)
+    assert out["agent_id"].tolist() == ["a", "a"]
+    assert out["inclusion_prob"].tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert adjustments(out)["row_ids"].iloc[0] == ("c2",)
     with pytest.raises(ParameterError, match="conversations needs a 'conversation_id' column"):
         sample_risk_based(pd.DataFrame({"id": [1, 2]}), n=1, seed=0, risk=[1.0, 1.0])
 
