@@ -132,7 +132,7 @@ class ReviewMatrix:
             U = self.R * A.ea + A.eb
         counts_na = ~np.isnan(A.na_earned)
         U = np.where(missing, np.where(counts_na, A.na_earned, 0.0), U)
-        V = np.where(missing & ~counts_na, 0.0, A.possible)
+        V = np.where(missing & ~counts_na, 0.0, A.possible_unit)
         return U, V
 
 

@@ -446,3 +446,17 @@ def test_stepped_scale_spec_errors_are_bounded():
         parse_scale({"min": 1, "max": 10, "step": 0.7}, category="Q")
     with pytest.raises(ScorecardError, match=r"fail_values \[7\] are not on its scale \(\[5, 3, 0\]\)"):
         Category("Q", scale=[5, 3, 0], fail_values=[7])
+
+
+def test_every_new_key_round_trips_through_yaml():
+    """to_yaml -> load_scorecard_text gives the same card (sections_combine, applies_to, penalty
+    and stepped/continuous scales, fail_values, na)."""
+    card = Scorecard(
+        [Category("Resolution", 2.0, scale="0-10", section="Main", na="full"),
+         Category("Rude", scale=[-5, 0], section="Main", fail_values=[-5]),
+         Category("Accuracy", scale={"min": 1, "max": 10, "step": 0.5}, section="Main", na="zero"),
+         Category("Avg", scale={"min": 0, "max": 4, "step": "any"}, section="Extra", critical=True)],
+        mode="points", sections=[Section("Main", 2.0, fail_rule="section"), Section("Extra")],
+        sections_combine="points", applies_to={"channel": ["phone", "chat"]}, version="2026.10")
+    again = load_scorecard_text(card.to_yaml())
+    assert again == card

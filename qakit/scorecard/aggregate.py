@@ -68,7 +68,16 @@ def group_mean_ci(
 ) -> pd.DataFrame:
     """The one per-group mean + Student-t CI: ``*keys, n, <out_name>, ci_low, ci_high, *extra,
     n_excluded, small_sample`` over the non-NaN ``value`` (sd two-pass, ddof=1; CI
-    ``mean +/- t_{(1+level)/2, n-1} sd / sqrt(n)``, clipped to ``clip``)."""
+    ``mean +/- t_{(1+level)/2, n-1} sd / sqrt(n)``, clipped to ``clip``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"g": ["a", "a", "a", "b"], "x": [1.0, 2.0, 3.0, np.nan]})
+    >>> group_mean_ci(df, "x", ["g"], "x_mean", level=0.95, min_n=2)[["g", "n", "x_mean", "n_excluded"]]
+       g  n  x_mean  n_excluded
+    0  a  3     2.0           0
+    1  b  0     NaN           1
+    """
     level = check_level(level)
     d = df.assign(_ok=df[value].notna())
     res = _group_stats_fast(d, value, keys, extra) if len(keys) == 1 else None

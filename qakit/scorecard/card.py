@@ -269,7 +269,7 @@ def parse_scale(spec: Any, *, category: str = "?") -> Scale:
         if max(vals) > 0 and min(vals) < 0:
             raise ScorecardError(f"{where}a list scale is either outcomes >= 0 or penalties <= 0; got {spec!r}")
         vals = sorted(vals)
-        return Scale("list", vals[0], vals[-1], None, tuple(vals), label=str(list(spec)))
+        return Scale("list", vals[0], vals[-1], None, tuple(vals), label=str([_num(v) for v in vals[::-1]]))
     raise ScorecardError(f"{where}scale must be {allowed}; got {spec!r}")
 
 
@@ -750,7 +750,13 @@ def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
 
 
 def load_scorecard_json(text: str, *, source: str = "<json>") -> Scorecard:
-    """Load a scorecard from JSON text (duplicate keys refused; ``version`` kept as written)."""
+    """Load a scorecard from JSON text (duplicate keys refused; ``version`` kept as written).
+
+    Examples
+    --------
+    >>> load_scorecard_json('{"version": 2026.10, "categories": [{"name": "Tone", "weight": 2}]}').version
+    '2026.10'
+    """
     try:
         spec = json.loads(text, object_pairs_hook=_json_pairs(text), parse_float=decimal.Decimal)
     except json.JSONDecodeError as e:

@@ -9,18 +9,22 @@ and nowhere else.
 
 Notes
 -----
-Per cell (review i, category j), with ``w_j`` the weight divided by the card's largest weight
-(only ratios matter; this keeps weights like 1e308 finite): the percent score
-``s_ij = a_j r_ij + b_j`` (see :meth:`Scale.percent`), the earned points ``e_ij`` (``w_j r_ij`` in
-``points`` mode, else ``w_j s_ij``) and the possible points ``P_j`` (``w_j max(max_j, 0)`` in
-``points`` mode, else ``100 w_j``). An N/A cell earns the best value (``na: full``), 0
-(``na: zero``) or is left out (``na: exclude``). Section score ``S_ik = 100 sum_j e_ij I_jk /
-sum_j P_j c_ij I_jk`` (``c`` counted cells, ``I`` the section indicator), floored at 0; the
-review combines sections by weight or by pooled points (``sections_combine``).
+Per cell (review i, category j), with ``w_j`` the weight divided by the power of two at or below
+the card's largest weight (an exact scaling: only ratios matter, and 1e308 stays finite): the
+percent score ``s_ij = a_j r_ij + b_j`` (see :meth:`Scale.percent`), the fraction
+``F_ij = (r_ij - o_j) / d_j`` (``o`` the scale's minimum for ranges in ``weighted`` mode, else 0;
+``d = max - o``), the earned points ``Q_j F_ij`` and the possible points ``P_j`` (``Q = P =
+w_j max_j`` in ``points`` mode, ``100 w_j`` otherwise; a penalty earns ``w_j r_ij`` of 0). Integer
+spans are scaled by their least common multiple so integer ratings give exact points and equal
+ratios give bitwise-equal scores. An N/A cell earns full marks (``na: full``), 0 (``na: zero``)
+or is left out (``na: exclude``). Section score ``S_ik = 100 (sum_j Q_j F_ij I_jk / sum_j P_j
+c_ij I_jk)`` (``c`` counted cells, ``I`` the section indicator), floored at 0; the review combines
+sections by weight or by pooled points (``sections_combine``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -52,8 +56,16 @@ class CardArrays:
     b: np.ndarray
     ea: np.ndarray         # earned points e = ea * r + eb
     eb: np.ndarray
-    possible: np.ndarray   # possible points of a counted cell
+    possible: np.ndarray   # possible points of a counted cell, times L (see ``divisor``)
+    possible_unit: np.ndarray  # possible points of a counted cell
     na_earned: np.ndarray  # earned points of an N/A cell (policy full / zero); NaN: left out
+    low: np.ndarray        # lowest rating of each scale
+    offset: np.ndarray     # earned points = earn * F, F = (r - offset) / divisor or (r - offset) * multiplier
+    divisor: np.ndarray | None
+    multiplier: np.ndarray | None
+    earn: np.ndarray       # points of a full-marks cell (w for a penalty: earned = w * r)
+    na_fraction: np.ndarray  # the fraction a counted N/A cell earns (full: 1, or a penalty's best)
+    penalty: np.ndarray    # penalty scale (values <= 0, no possible points)
     critical: np.ndarray   # critical flag
     threshold: np.ndarray  # critical threshold minus PASS_TOLERANCE
     fail_values: list      # per category: array of failing ratings
@@ -67,8 +79,7 @@ class CardArrays:
     @classmethod
     def of(cls, card: Scorecard) -> "CardArrays":
         cats = card.categories
-        w = np.array([c.weight for c in cats], dtype=float)
-        w = w / w.max()
+        w = _pow2_scaled(np.array([c.weight for c in cats], dtype=float))
         ab = np.array([c.scale.percent(card.mode) for c in cats], dtype=float).reshape(-1, 2)
         a, b = ab[:, 0], ab[:, 1]
         hi = np.array([c.scale.max for c in cats], dtype=float)
@@ -79,15 +90,38 @@ class CardArrays:
         best = ea * hi + eb
         na = np.array([c.na for c in cats])
         na_earned = np.where(na == "full", best, np.where(na == "zero", 0.0, np.nan))
+        # the fraction form of the same points: earned = earn * (r - offset) / divisor
+        penalty = np.array([c.scale.is_penalty for c in cats])
+        lo = np.array([c.scale.min for c in cats], dtype=float)
+        rescale = np.array([card.mode == "weighted" and not c.scale.is_list for c in cats])
+        offset = np.where(rescale, lo, 0.0)
+        d = np.where(penalty, 1.0, hi - offset)
+        # integer spans: scale every fraction by their least common multiple L, so integer
+        # ratings and dyadic weights give exact earned and possible points and equal ratios give
+        # bitwise-equal scores (ties stay ties for rank statistics)
+        L = 1.0
+        if all(float(x).is_integer() and 0 < x < 2**20 for x in d):
+            L = float(math.lcm(*(int(x) for x in d)))
+        if L > 2**20:
+            L = 1.0
+        divisor = d if L == 1.0 else None
+        multiplier = None if L == 1.0 else L / d  # integers: exact products
+        earn = np.where(penalty, w, possible)
+        possible = possible * L
+        na_earned = na_earned  # (per unit weight, for ReviewMatrix.linear_parts: unchanged)
+        na_fraction = np.where(na == "full", np.where(penalty, hi * L, L), 0.0)
         secs = card.sections
         names = [s.name for s in secs] or [None]
         section = np.array([names.index(c.section) if secs else 0 for c in cats], dtype=np.intp)
         indicator = np.zeros((len(cats), len(names)))
         indicator[np.arange(len(cats)), section] = 1.0
         W = np.array([s.weight for s in secs] or [1.0], dtype=float)
-        W = W / W.max() if W.max() > 0 else W
+        W = _pow2_scaled(W)
         return cls(
-            a=a, b=b, ea=ea, eb=eb, possible=possible, na_earned=na_earned,
+            a=a, b=b, ea=ea, eb=eb, possible=possible, possible_unit=possible / L, na_earned=na_earned,
+            offset=offset, divisor=divisor, multiplier=multiplier,
+            earn=earn, na_fraction=na_fraction, penalty=penalty,
+            low=np.array([c.scale.min for c in cats], dtype=float),
             critical=np.array([c.critical for c in cats]),
             threshold=np.array([c.critical_threshold for c in cats], dtype=float) - PASS_TOLERANCE,
             fail_values=[np.array(c.fail_values, dtype=float) for c in cats],
@@ -110,17 +144,37 @@ class EngineResult:
     n_rated: np.ndarray
 
 
+def _pow2_scaled(w: np.ndarray) -> np.ndarray:
+    """Weights divided by the power of two at or below the largest (an exact scaling: only ratios
+    matter, and 1e308 stays finite in sums)."""
+    top = float(w.max())
+    if top <= 0:
+        return w
+    return np.ldexp(w, -(math.frexp(top)[1] - 1))
+
+
 def _combine(S_: np.ndarray, num: np.ndarray, den: np.ndarray, A: CardArrays) -> np.ndarray:
+    """Review score from the section scores ``S_`` (NaN: section not counted), earned points
+    ``num`` and possible points ``den`` (columns = sections; a loop over the few sections)."""
+    n_sec = S_.shape[1]
     if A.pooled:  # all earned points (bonus included) over the possible points of regular sections
-        d = (den * ~A.bonus).sum(axis=1)
+        total, d = num[:, 0].copy(), np.zeros(len(num)) if A.bonus[0] else den[:, 0].copy()
+        for s in range(1, n_sec):
+            total += num[:, s]
+            if not A.bonus[s]:
+                d += den[:, s]
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = 100.0 * num.sum(axis=1) / d
+            out = 100.0 * (total / d)
         return np.where(d > 0, np.maximum(out, 0.0), np.nan)
-    if S_.shape[1] == 1:
+    if n_sec == 1:
         return S_[:, 0].copy()
-    present = ~np.isnan(S_)
-    denom = np.where(present & ~A.bonus, A.W, 0.0).sum(axis=1)
-    total = np.where(present, A.W * np.nan_to_num(S_), 0.0).sum(axis=1)
+    total, denom = np.zeros(len(S_)), np.zeros(len(S_))
+    for s in range(n_sec):
+        col = S_[:, s]
+        present = ~np.isnan(col)
+        total += np.where(present, A.W[s] * col, 0.0)
+        if not A.bonus[s]:
+            denom += np.where(present, A.W[s], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = total / denom
     return np.where(denom > 0, out, np.nan)
@@ -142,37 +196,52 @@ def score_matrix(R: np.ndarray, card: Scorecard, arrays: CardArrays | None = Non
     R = np.asarray(R, dtype=float)
     n, k = R.shape
     missing = np.isnan(R)
-    rated_i8 = (~missing).view(np.int8)
-    n_rated = (rated_i8 @ np.ones(k, np.int8) if k < 127 else rated_i8.sum(axis=1, dtype=np.int64)).astype(np.int64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        E = R * A.ea
-        if A.eb.any():
-            E += A.eb
-    counts_na = ~np.isnan(A.na_earned)
-    if counts_na.any():  # an N/A cell earns its policy's points and its possible points count
-        np.copyto(E, np.where(counts_na, A.na_earned, 0.0), where=missing)
-        counted = ~missing | counts_na
+    # Each counted cell earns Q_j * F_ij of P_j possible points, with the fraction
+    # F = (r - o_j) / d_j (1.0 exactly at full marks: x / x) -- or the N/A policy's fraction on
+    # a counted N/A cell (full: 1, zero: 0). Earned and possible points are summed by the same
+    # einsum over the reviews x categories matrix (numpy's loop, one order of additions for every
+    # row), so a review with full marks scores exactly 100 and equal ratings give equal scores.
+    F = np.subtract(R, A.offset)
+    if A.multiplier is not None:
+        F *= A.multiplier
     else:
-        np.copyto(E, 0.0, where=missing)
+        F /= A.divisor
+    counts_na = ~np.isnan(A.na_earned)
+    if counts_na.any() or A.penalty.any():
+        np.copyto(F, np.broadcast_to(A.na_fraction, F.shape), where=missing)
         counted = ~missing
-    num = E @ A.indicator                                         # earned points per section
-    den = counted.astype(np.float64) @ (A.possible[:, None] * A.indicator)  # possible points per section
+        counted |= counts_na
+    else:  # every rated F >= 0, and fmax(NaN, 0) = 0
+        np.fmax(F, 0.0, out=F)
+        counted = ~missing
+    ind = A.indicator
+    num = np.empty((n, ind.shape[1]))
+    den = np.empty((n, ind.shape[1]))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for s_ in range(ind.shape[1]):                             # per section (indicator column)
+            num[:, s_] = np.einsum("ij,j->i", F, np.ascontiguousarray(A.earn * ind[:, s_]))
+            den[:, s_] = np.einsum("ij,j->i", counted, np.ascontiguousarray(A.possible * ind[:, s_]))
+    rated = counted if not counts_na.any() else ~missing
+    ri8 = rated.view(np.int8)
+    n_rated = (ri8 @ np.ones(k, np.int8) if k < 127 else ri8.sum(axis=1, dtype=np.int64)).astype(np.int64)
     nothing = n_rated == 0
     num[nothing], den[nothing] = 0.0, 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        S_ = np.where(den > 0, np.maximum(100.0 * num / den, 0.0), np.nan)
+        S_ = np.where(den > 0, np.maximum(100.0 * (num / den), 0.0), np.nan)
     # failing cells (only the columns that can fail): critical below threshold, or a fail value
     fail_cols = np.flatnonzero(A.critical | np.array([len(fv) > 0 for fv in A.fail_values], dtype=bool))
     fail = np.zeros((n, len(fail_cols)), dtype=bool)
     for i, j in enumerate(fail_cols):
-        if A.critical[j]:
+        if A.critical[j]:  # s = a r + b < threshold, a > 0  <=>  r < (threshold - b) / a
             with np.errstate(invalid="ignore"):
-                fail[:, i] = (R[:, j] * A.a[j] + A.b[j]) < A.threshold[j]  # NaN (N/A) compares False
+                fail[:, i] = R[:, j] < (A.threshold[j] - A.b[j]) / A.a[j]  # NaN (N/A) compares False
         if len(A.fail_values[j]):
             fail[:, i] |= np.isin(R[:, j], A.fail_values[j])
     raw = _combine(S_, num, den, A)
     if fail.any():
-        sec_fail = (fail.astype(np.float64) @ A.indicator[fail_cols]) > 0
+        sec_fail = np.zeros((n, A.indicator.shape[1]), dtype=bool)
+        for i, j in enumerate(fail_cols):  # a section fails when one of its categories fails
+            sec_fail[:, A.section[j]] |= fail[:, i]
         rule_sec = sec_fail & ~A.rule_all
         S_after = np.where(rule_sec & ~np.isnan(S_), 0.0, S_)
         num_after = np.where(rule_sec, 0.0, num)
