@@ -463,6 +463,16 @@ IO_ERRORS = {
 }
 
 
+IO_ERRORS.update({
+    "aware date in the year 9999": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03Z", "9999-12-31Z"])),
+        DataValidationError, [r"column 'answered_at': timestamp outside the supported range", r"\['9999-12-31Z'\]", r"\['c2'\]"]),
+    "free text in a timestamp column": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03Z", "next tuesday"])),
+        DataValidationError, [r"column 'answered_at': unparseable timestamp", r"\['next tuesday'\]", r"\['c2'\]"]),
+})
+
+
 @pytest.mark.parametrize("case", sorted(IO_ERRORS))
 def test_io_bad_input_raises_clear_error(case, tmp_path):
     fn, exc, patterns = IO_ERRORS[case]
