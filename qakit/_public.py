@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import pandas as pd
@@ -92,31 +93,57 @@ def _apply_renames(fn_name: str, renames: tuple[dict[str, str], str | None], kwa
         kwargs[new] = kwargs.pop(old)
 
 
+#: records of the public calls made *inside* the running public call (validation of its inputs, the
+#: parts of a composite): they flow into its result, so nothing a nested step excluded is lost
+_NESTED: ContextVar[list | None] = ContextVar("qakit_nested_records", default=None)
+
+
 def _tables(args: tuple, kwargs: Mapping[str, Any]) -> list[pd.DataFrame]:
     return [a for a in (*args, *kwargs.values()) if S.has_record(a)]
 
 
-def _finish(result: Any, producer: str, inputs: list[pd.DataFrame]) -> Any:
-    if isinstance(result, pd.DataFrame):
+def _records_of(result: Any) -> list[dict]:
+    """The record (attrs) of every table in ``result``, for the enclosing call."""
+    if isinstance(result, (pd.DataFrame, pd.Series)):
+        return [result.attrs] if S.has_record(result) else []
+    if isinstance(result, dict):
+        values = list(result.values())
+    elif isinstance(result, tuple):
+        values = list(result)
+    elif dataclasses.is_dataclass(result) and not isinstance(result, type):
+        values = [getattr(result, f.name) for f in dataclasses.fields(result)]
+    else:
+        return []
+    return [v.attrs for v in values if isinstance(v, (pd.DataFrame, pd.Series)) and S.has_record(v)]
+
+
+def _finish(result: Any, producer: str, inputs: list, nested: list | None = None) -> Any:
+    """Stamp ``result`` (and every table inside a dict, tuple or dataclass) with its record.
+
+    The function's own records (those without a source yet) are attributed to ``producer`` first;
+    then the records of the qakit tables it was given (``inputs``) and, for a single-table result,
+    of the public calls made inside it (``nested``) are carried over with their own sources. A
+    multi-table result (a dict of tables) keeps each table's own record: which table a nested record
+    belongs to is the function's to say.
+    """
+    if isinstance(result, (pd.DataFrame, pd.Series)):
         if any(result is t for t in inputs):  # never stamp the caller's own frame in place
             result = result.copy(deep=False)
-        S.carry_records(result, *inputs)
-        if S.PRODUCER_KEY not in result.attrs:  # a nested qakit call already named itself
-            S.stamp(result, producer)
-        else:
-            S.stamp(result, result.attrs[S.PRODUCER_KEY])
+        S.stamp(result, producer)  # the outermost public call made it (nested records keep their sources)
+        S.carry_records(result, *inputs, *(nested or ()))
         return result
     if isinstance(result, dict):
         for k, v in result.items():
-            if isinstance(v, pd.DataFrame):
+            if isinstance(v, (pd.DataFrame, pd.Series)):
                 result[k] = _finish(v, producer, inputs)
         return result
     if isinstance(result, tuple) and not hasattr(result, "_fields"):
-        return tuple(_finish(v, producer, inputs) if isinstance(v, pd.DataFrame) else v for v in result)
+        return tuple(_finish(v, producer, inputs) if isinstance(v, (pd.DataFrame, pd.Series)) else v
+                     for v in result)
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         for f in dataclasses.fields(result):
             v = getattr(result, f.name)
-            if isinstance(v, pd.DataFrame):
+            if isinstance(v, (pd.DataFrame, pd.Series)):
                 try:
                     object.__setattr__(result, f.name, _finish(v, producer, inputs))
                 except (AttributeError, TypeError):  # pragma: no cover - slots without the field
@@ -162,7 +189,17 @@ def public(fn: Callable | None = None, *, producer: str | None = None) -> Callab
             for p, spec in checks.items():
                 if p in bound:
                     check_number(p, bound[p], **spec)
-        return _finish(fn(*args, **kwargs), name, _tables(args, kwargs))
+        nested: list = []
+        token = _NESTED.set(nested)
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            _NESTED.reset(token)
+        result = _finish(result, name, _tables(args, kwargs), nested)
+        outer = _NESTED.get()
+        if outer is not None:
+            outer.extend(_records_of(result))
+        return result
 
     setattr(wrapper, PUBLIC_MARK, True)
     return wrapper

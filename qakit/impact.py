@@ -366,6 +366,15 @@ def compare_periods(
     p = Problems("data", row_ids=ids)
     v = _values(data, value, kind, p)
     t = S.parse_datetimes(data[time], column=time, problems=p)
+    if id_col is not None:  # one row per unit: a duplicated conversation would count twice
+        p.add(id_col, f"duplicate {id_col} (each unit must appear once)", ids.duplicated(keep=False).to_numpy(), ids)
+    bounds = S.contract_bounds(value)  # a contract column keeps its contract's range here too
+    if bounds is not None:
+        lo, hi = bounds
+        if lo is not None:
+            p.add(value, f"below the minimum {lo:g} of the data contract", (v < lo).to_numpy(), data[value])
+        if hi is not None:
+            p.add(value, f"above the maximum {hi:g} of the data contract", (v > hi).to_numpy(), data[value])
     p.raise_if_any()
 
     usable = (v.notna() & t.notna()).to_numpy()

@@ -353,12 +353,14 @@ def wide_to_long(
         na = raw.isna() | text.isin(shown)
     num = pd.to_numeric(text.where(~na), errors="coerce")
     bad = ~na & num.isna()
-    if bad.any():
+    inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any() or inf.any():
         rid = long[id_columns[0]].astype("str")
         problems = Problems("ratings (wide)", row_ids=rid)
-        for cat in pd.unique(long.loc[bad, S.CATEGORY]):
-            m = bad & long[S.CATEGORY].eq(cat)
-            problems.add(str(cat), f"not a number nor an N/A token ({shown})", m, raw)
+        for cat in pd.unique(long.loc[bad | inf, S.CATEGORY]):
+            m = long[S.CATEGORY].eq(cat).to_numpy()
+            problems.add(str(cat), f"not a number nor an N/A token ({shown})", bad.to_numpy() & m, raw)
+            problems.add(str(cat), "not a finite number (inf)", inf & m, raw)
         problems.raise_if_any()
     out = long.drop(columns=["_row", "_raw"]).assign(**{S.RATING: num.astype("float64")})
     if mapping:

@@ -462,6 +462,8 @@ def weighted_iqs(
         if col not in scores.columns:
             raise ParameterError(f"scores has no {col!r} column ({hint}); available: "
                                  f"{sorted(map(str, scores.columns))}")
+    if value == S.IQS:
+        scores = S.validate(scores, "scores")  # one row per review, finite scores
     id_col = next((c for c in (S.REVIEW_ID, S.CONVERSATION_ID) if c in scores.columns), None)
     ids = scores[id_col].astype("str") if id_col else pd.Series(scores.index.astype("str"), index=scores.index)
     y = pd.to_numeric(scores[value], errors="coerce")

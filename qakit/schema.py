@@ -199,7 +199,33 @@ CALLS = Table(
     row_id=CALL_ID,
 )
 
-TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS)}
+#: review scores as :meth:`qakit.Scorecard.score` returns them (the input of IQS aggregates): one row
+#: per review (a review listed twice would double its weight and narrow every interval)
+SCORES = Table(
+    "scores",
+    (
+        Column(REVIEW_ID, "id", required=False),
+        Column(CONVERSATION_ID, "id", required=False, nullable=True),
+        Column(AGENT_ID, "id", required=False, nullable=True),
+        Column(REVIEWER_ID, "id", required=False, nullable=True),
+        Column(IQS, "float", nullable=True, min=0),
+        Column(PASSED, "bool", required=False, nullable=True),
+    ),
+    unique=(REVIEW_ID,),
+    row_id=REVIEW_ID,
+)
+
+TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES)}
+
+def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
+    """``(min, max)`` a numeric column has in the data contract (the first table declaring it with
+    a range), or ``None`` when no contract bounds it."""
+    for t in TABLES.values():
+        for c in t.columns:
+            if c.name == column and c.kind == "float" and (c.min is not None or c.max is not None):
+                return c.min, c.max
+    return None
+
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -911,10 +937,17 @@ def check(
         if col.allowed is not None:
             bad = s.notna() & ~s.isin(col.allowed)
             problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
+        finite = s.notna()
+        if col.kind == "float":
+            values = s.to_numpy(dtype=float, na_value=np.nan)
+            inf = np.isinf(values)
+            if inf.any():  # never a measurement: an export or formula defect
+                problems.add(col.name, "not a finite number (inf)", inf, raw)
+                finite &= ~inf
         if col.min is not None:
-            problems.add(col.name, f"below the minimum {col.min:g}", s.notna() & (s < col.min), raw)
+            problems.add(col.name, f"below the minimum {col.min:g}", finite & (s < col.min), raw)
         if col.max is not None:
-            problems.add(col.name, f"above the maximum {col.max:g}", s.notna() & (s > col.max), raw)
+            problems.add(col.name, f"above the maximum {col.max:g}", finite & (s > col.max), raw)
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in spec.columns:
         if col.kind == "datetime" and col.name in out.columns:
@@ -1047,22 +1080,42 @@ def stamp(result: pd.DataFrame, producer: str) -> pd.DataFrame:
 
 
 def has_record(df: Any) -> bool:
-    """Whether ``df`` carries a qakit record (made by a qakit function, or given one by
-    :func:`add_exclusion` / :func:`stamp`)."""
-    return isinstance(df, pd.DataFrame) and EXCLUDED_KEY in df.attrs
+    """Whether ``df`` (a DataFrame or Series) carries a qakit record (made by a qakit function, or
+    given one by :func:`add_exclusion` / :func:`stamp`)."""
+    return isinstance(df, (pd.DataFrame, pd.Series)) and EXCLUDED_KEY in df.attrs
+
+
+def itemise_missing(result: pd.DataFrame, table: pd.DataFrame, column: str, id_column: str,
+                    reason: str) -> pd.DataFrame:
+    """Add an exclusion for ``table`` rows whose ``column`` is missing, leaving out ids an earlier
+    step (``table``'s own record) already lists: the record never counts a row twice."""
+    missing = table[column].isna().to_numpy()
+    if missing.any():
+        ids = (table[id_column] if id_column in table.columns else table.index.to_series()).astype("str")
+        new = ids[missing]
+        add_exclusion(result, reason, column, new[~new.isin(recorded_ids(table))])
+    return result
+
+
+def recorded_ids(result: Any, key: str = EXCLUDED_KEY) -> set[str]:
+    """Every row id a result's record already lists (so a later step does not list it twice)."""
+    attrs = result.attrs if isinstance(result, (pd.DataFrame, pd.Series)) else {}
+    return {i for r in attrs.get(key, []) for i in r["row_ids"]}
 
 
 def carry_records(result: pd.DataFrame, *parts: pd.DataFrame) -> pd.DataFrame:
-    """Copy every record of ``parts`` onto ``result`` (composite results: a summary built from
-    several KPIs, a table built from scored reviews); identical records are kept once."""
+    """Copy every record of ``parts`` (tables, or their ``attrs``) onto ``result`` (composite
+    results: a summary built from several KPIs, a table built from scored reviews); identical
+    records are kept once."""
     for key in (EXCLUDED_KEY, ADJUSTED_KEY):
         records = list(result.attrs.get(key, []))
-        seen = {(r["reason"], r["column"], r["row_ids"], r.get(SOURCE)) for r in records}
+        seen = {(r["reason"], r["column"], r["row_ids"]) for r in records}  # one exclusion, one record
         for part in parts:
-            if not isinstance(part, pd.DataFrame):
+            attrs = part.attrs if isinstance(part, (pd.DataFrame, pd.Series)) else part
+            if not isinstance(attrs, dict):
                 continue
-            for r in part.attrs.get(key, []):
-                k = (r["reason"], r["column"], r["row_ids"], r.get(SOURCE))
+            for r in attrs.get(key, []):
+                k = (r["reason"], r["column"], r["row_ids"])
                 if k not in seen:
                     seen.add(k)
                     records.append(dict(r))
@@ -1112,3 +1165,15 @@ def adjustments(result: pd.DataFrame) -> pd.DataFrame:
     """The rows a result kept but changed (normalised ids, re-read values), one row per reason;
     same columns and rules as :func:`exclusions`."""
     return _records(result, ADJUSTED_KEY, "adjusted")
+
+
+# --- the public API (validate is wrapped by qakit._public.public: its coerced copy carries a record;
+# the record readers exclusions/adjustments are not results and stay as they are) ------------------
+__all__ = ["validate", "validate_links", "exclusions", "adjustments", "add_exclusion", "add_adjustment",
+           "carry_records"]
+_RECORD_FUNCTIONS = ("exclusions", "adjustments", "add_exclusion", "add_adjustment", "carry_records")
+
+from ._public import public as _public  # noqa: E402  (at the end: wraps the functions defined above)
+
+validate = _public(validate)
+validate_links = _public(validate_links)

@@ -142,6 +142,7 @@ def join_csat(
     cs = _csat_answers(surveys)
     sat = np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float))
     cs = cs.assign(**{SATISFIED: sat})
+    scores = S.validate(scores, "scores")
     scored = scores[scores[S.IQS].notna()]
     if unit == "conversation":
         per_conv = scored.groupby(S.CONVERSATION_ID, sort=True).agg(
@@ -649,6 +650,7 @@ def agent_summary(
 
     keys = as_by(by)
     check_by(scores, keys, "scores")
+    scores = S.validate(scores, "scores")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
         t = iqs_score(scores, by=keys, level=level, min_n=min_n)
@@ -723,6 +725,8 @@ def sample_size_plan(
         raise ParameterError(f"half_width must be positive numbers; got {list(hws)}")
     keys = as_by(by)
     check_by(scores, keys, "scores")
+    scores = S.validate(scores, "scores")
+    source = scores
     v = scores[scores[S.IQS].notna()]
     pooled_sd = float(v[S.IQS].std()) if sd is None else float(sd)
     if keys:
@@ -742,7 +746,8 @@ def sample_size_plan(
         n_req = np.where(need, n_req + 1, n_req)
     base[N_REQUIRED] = n_req.astype(np.int64)
     base[N_MORE] = np.maximum(0, base[N_REQUIRED] - base[S.N]).astype(np.int64)
-    return base[keys + [HALF_WIDTH, SD, S.N, N_REQUIRED, N_MORE]]
+    return S.itemise_missing(base[keys + [HALF_WIDTH, SD, S.N, N_REQUIRED, N_MORE]], source, S.IQS, S.REVIEW_ID,
+                             "review has no score (iqs missing)")
 
 
 def bootstrap_group_means(

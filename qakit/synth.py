@@ -54,7 +54,7 @@ SCORECARD_YAML = f"""\
 # Sample scorecard for the bundled synthetic data (qakit.synth). Load with qakit.load_scorecard.
 name: Sample support scorecard
 version: "{SCORECARD_VERSION}"
-mode: weighted            # weighted | points | sum_over_max
+mode: weighted            # weighted | points | mean_over_max
 pass_threshold: 80
 bands: {{excellent: 95, good: 85, fair: 70, poor: 0}}
 categories:

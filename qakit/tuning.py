@@ -7,15 +7,15 @@
   review IQS with CSAT (:func:`scipy.optimize.minimize`, L-BFGS-B with an analytic gradient),
   with k-fold cross-validation reporting the out-of-fold correlation of the fitted card against
   the current card, so overfitting shows.
-- :class:`ReviewMatrix`: the reviews x categories matrix behind both; re-scoring after a weight or
-  critical-flag change is a matrix-vector product (exactly :meth:`Scorecard.score`'s numbers for
-  cards without sections).
+- :class:`ReviewMatrix`: the reviews x categories rating matrix behind both and the explorer;
+  re-scoring under any card on the same categories runs the one scoring engine
+  (:func:`qakit.scorecard.score_matrix`), so the numbers are :meth:`Scorecard.score`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,9 @@ from scipy import optimize, stats
 from . import schema as S
 from .errors import ParameterError
 from .intervals import check_level
-from .scorecard import PASS_TOLERANCE, Scorecard, iqs_score
+from .scorecard import Scorecard, iqs_score
+from .scorecard.engine import CardArrays, EngineResult, rating_matrix, score_matrix
+from .scorecard.validate import prepare
 from .stats import _pearson_rows, csat_by_conversation
 
 # result columns (defined once)
@@ -36,21 +38,22 @@ FOLD_MIN, FOLD_MAX = "fold_min", "fold_max"
 
 
 class ReviewMatrix:
-    """Category scores of every review as a dense matrix, for fast re-scoring.
+    """The reviews x categories rating matrix, re-scored by the one scoring engine.
 
     Parameters
     ----------
     ratings : pandas.DataFrame
         Long ratings (validated against ``card``).
     card : Scorecard
-        Fixes the categories, scales, mode and critical thresholds. Cards with sections are not
-        supported (their rules are not a single weighted mean); use :meth:`Scorecard.score`.
+        Fixes the categories and their scales. Any other card on the same categories and
+        scales -- any weights, critical flags and thresholds, mode, sections,
+        ``sections_combine``, fail rules and N/A policies -- is scored exactly as
+        :meth:`Scorecard.score` scores it (:func:`qakit.scorecard.score_matrix`).
 
     Notes
     -----
-    ``iqs_i = 0`` if a critical category of review i scored below its threshold, else
-    ``sum_j w_j s_ij / sum_j w_j r_ij`` with ``s`` the category scores (N/A as 0), ``r`` the
-    rated indicator and ``w`` the effective weights (``weight * max`` in ``points`` mode).
+    ``R[i, j]`` is review i's rating of category j (NaN = N/A); :meth:`iqs` calls the engine on
+    it, so the numbers are :meth:`Scorecard.score`'s by construction.
 
     Examples
     --------
@@ -62,53 +65,75 @@ class ReviewMatrix:
     >>> m = ReviewMatrix(ratings, card)
     >>> m.iqs(card).tolist(), m.iqs(card.with_changes(weights={"Solution": 1.0})).tolist()
     ([25.0], [50.0])
+    >>> m.iqs(card.with_changes(critical={"Solution": True})).tolist()
+    [0.0]
     """
 
     def __init__(self, ratings: pd.DataFrame, card: Scorecard):
-        if card.sections:
-            raise ParameterError("ReviewMatrix / fit_weights support cards without sections; "
-                                 f"card {card.name!r} has sections {[s.name for s in card.sections]}")
-        rows = card.category_rows(ratings)
+        if not isinstance(card, Scorecard):
+            raise ParameterError(f"card must be a Scorecard; got {type(card).__name__}")
+        prep = prepare(ratings, [card])
         self.card = card
         self.categories = card.category_names
-        codes, uniques = pd.factorize(rows[S.REVIEW_ID], sort=False)
-        n, k = len(uniques), len(self.categories)
-        cat = rows["_cat"].to_numpy()
-        s = rows[S.CATEGORY_SCORE].to_numpy(dtype=float)
-        self.scores = np.zeros((n, k))
-        self.rated = np.zeros((n, k))
-        rated = ~np.isnan(s)
-        self.scores[codes[rated], cat[rated]] = s[rated]
-        self.rated[codes[rated], cat[rated]] = 1.0
-        thr = np.array([c.critical_threshold for c in card.categories])
-        self.below = (self.rated > 0) & (self.scores < thr - PASS_TOLERANCE)  # as the scorer
-        maxs = np.array([c.scale.max for c in card.categories])
-        self.weight_factor = maxs if card.mode == "points" else np.ones(k)
-        first = np.zeros(n, dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes))[::-1]
-        self.ids = rows[[S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID]].iloc[first].reset_index(drop=True)
+        self.R, first = rating_matrix(prep, 0)
+        self.ids = prep.rows[[S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID]].iloc[first].reset_index(drop=True)
+        self._scales = {c.name: c.scale for c in card.categories}
+
+    def _columns(self, card: Scorecard) -> np.ndarray:
+        """R's columns in ``card``'s category order (same categories and scales required)."""
+        if not isinstance(card, Scorecard):
+            raise ParameterError(f"card must be a Scorecard; got {type(card).__name__}")
+        if sorted(card.category_names) != sorted(self.categories):
+            raise ParameterError(f"card categories {card.category_names} differ from the matrix's {self.categories}")
+        bad = [c.name for c in card.categories if c.scale != self._scales[c.name]]
+        if bad:
+            raise ParameterError(f"categories {bad} have other scales on card {card.name!r} than on the matrix's card; "
+                                 "build a ReviewMatrix with that card")
+        return np.array([self.categories.index(c) for c in card.category_names])
+
+    def result(self, card: Scorecard) -> EngineResult:
+        """The engine's per-review result under ``card``."""
+        cols = self._columns(card)
+        R = self.R if np.array_equal(cols, np.arange(len(cols))) else self.R[:, cols]
+        return score_matrix(R, card)
+
+    def iqs(self, card: Scorecard) -> np.ndarray:
+        """Review scores under ``card`` (NaN where nothing weighted is rated)."""
+        return self.result(card).iqs
 
     def weights_of(self, card: Scorecard) -> tuple[np.ndarray, np.ndarray]:
         """(weights, critical flags) of ``card`` in this matrix's category order."""
-        if card.category_names != self.categories:
-            raise ParameterError(f"card categories {card.category_names} differ from the matrix's {self.categories}")
+        self._columns(card)
         return (np.array([card.weights[c] for c in self.categories], dtype=float),
                 np.array([card.critical[c] for c in self.categories], dtype=bool))
 
-    def iqs_from(self, weights: np.ndarray, critical: np.ndarray) -> np.ndarray:
-        """Review scores for raw weights and critical flags (NaN where nothing weighted is rated)."""
-        w = np.asarray(weights, dtype=float) * self.weight_factor
-        num = self.scores @ w
-        den = self.rated @ w
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(den > 0, num / den, np.nan)
-        fail = (self.below & np.asarray(critical, dtype=bool)).any(axis=1)
-        return np.where(fail & ~np.isnan(out), 0.0, out)
+    def iqs_from(self, weights: np.ndarray, critical: np.ndarray, card: Scorecard | None = None) -> np.ndarray:
+        """Review scores of ``card`` (default: the matrix's) with raw weights and critical flags
+        in this matrix's category order (all weights 0: every review NaN)."""
+        card = self.card if card is None else card
+        w = np.asarray(weights, dtype=float)
+        if not (w > 0).any():
+            return np.full(len(self.R), np.nan)
+        new = card.with_changes(weights=dict(zip(self.categories, map(float, w))),
+                                critical=dict(zip(self.categories, map(bool, critical))))
+        return self.iqs(new)
 
-    def iqs(self, card: Scorecard) -> np.ndarray:
-        """Review scores under ``card`` (same categories, any weights / critical flags)."""
-        w, c = self.weights_of(card)
-        return self.iqs_from(w, c)
+    def linear_parts(self, card: Scorecard) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(U, V)``: earned and possible points per unit weight (matrix category order), when
+        ``card``'s review score is ``max(0, 100 * U w / V w)`` (no sections); else ``None``."""
+        if card.sections:
+            return None
+        unit = self.card.with_changes(weights=dict.fromkeys(self.categories, 1.0))
+        unit = replace(unit, mode=card.mode, categories=tuple(
+            replace(c, na=card.categories[card.category_names.index(c.name)].na) for c in unit.categories))
+        A = CardArrays.of(unit)
+        missing = np.isnan(self.R)
+        with np.errstate(invalid="ignore"):
+            U = self.R * A.ea + A.eb
+        counts_na = ~np.isnan(A.na_earned)
+        U = np.where(missing, np.where(counts_na, A.na_earned, 0.0), U)
+        V = np.where(missing & ~counts_na, 0.0, A.possible)
+        return U, V
 
 
 def _review_csat(ids: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
@@ -220,34 +245,51 @@ class WeightFit:
     summary: pd.DataFrame    # one row: k, n, r_current, r_fitted_in_sample, r_test_fitted, r_test_current, optimism
 
 
-def _neg_r_and_grad(w, M: ReviewMatrix, crit, rows, y):
-    """-Pearson(iqs(w), y) over ``rows`` and its gradient in w (analytic)."""
-    wf = w * M.weight_factor
-    Sx, Rx = M.scores[rows], M.rated[rows]
-    num, den = Sx @ wf, Rx @ wf
-    den = np.where(den > 0, den, np.nan)
-    x = num / den
-    fail = (M.below[rows] & crit).any(axis=1)
-    x = np.where(fail, 0.0, x)
+def _neg_r_and_grad(w, U, V, failed, y):
+    """-Pearson(x(w), y) and its analytic gradient, for ``x = max(0, 100 U w / V w)`` (0 for
+    failed reviews); rows whose x is undefined (``V w = 0``) are left out."""
+    N, D = U @ w, V @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = np.where(D > 0, 100.0 * N / D, np.nan)
+    floor = x < 0
+    x = np.where(failed & ~np.isnan(x), 0.0, np.maximum(x, 0.0))
     ok = ~np.isnan(x)
     x, yy = x[ok], y[ok]
     n = len(x)
+    if n < 2:
+        return 0.0, np.zeros_like(w)
     xc, yc = x - x.mean(), yy - yy.mean()
     sx, sy = np.sqrt((xc**2).sum() / n), np.sqrt((yc**2).sum() / n)
     if sx == 0 or sy == 0:
         return 0.0, np.zeros_like(w)
     r = (xc * yc).sum() / (n * sx * sy)
     dr_dx = yc / (n * sx * sy) - r * xc / (n * sx**2)
-    # d x_i / d w_j = (S_ij D_i - N_i R_ij) / D_i^2 (times weight factor), 0 for failed reviews
-    D, N = den[ok], num[ok]
-    J = (Sx[ok] * D[:, None] - N[:, None] * Rx[ok]) / (D**2)[:, None] * M.weight_factor
-    J[fail[ok]] = 0.0
+    # d x_i / d w_j = 100 (U_ij D_i - N_i V_ij) / D_i^2; 0 for failed or floored reviews
+    Dk, Nk = D[ok], N[ok]
+    J = 100.0 * (U[ok] * Dk[:, None] - Nk[:, None] * V[ok]) / (Dk**2)[:, None]
+    J[(failed | floor)[ok]] = 0.0
     return -r, -(dr_dx @ J)
 
 
-def _fit(M: ReviewMatrix, w0, crit, lower, rows, y) -> np.ndarray:
-    res = optimize.minimize(_neg_r_and_grad, w0, args=(M, crit, rows, y), jac=True, method="L-BFGS-B",
-                            bounds=[(lo, 1.0) for lo in lower])
+def _neg_r_exact(w, M: ReviewMatrix, card: Scorecard, crit, rows, y):
+    """-Pearson(engine review scores, y) over ``rows`` for weights ``w`` (any card: sections too)."""
+    return -np.nan_to_num(_pearson(M.iqs_from(w, crit, card)[rows], y))
+
+
+def _fit(M: ReviewMatrix, card: Scorecard, w0, crit, lower, rows, y) -> np.ndarray:
+    """L-BFGS-B over weights in [lower, 1]: the analytic gradient when the card is a single
+    weighted ratio (no sections), else the exact engine inside the objective with a numeric
+    (finite-difference) gradient."""
+    bounds = [(lo, 1.0) for lo in lower]
+    parts = M.linear_parts(card)
+    if parts is not None:
+        U, V = parts
+        failed = M.result(card).critical_failed  # weights do not change which reviews fail
+        res = optimize.minimize(_neg_r_and_grad, w0, args=(U[rows], V[rows], failed[rows], y), jac=True,
+                                method="L-BFGS-B", bounds=bounds)
+    else:
+        res = optimize.minimize(_neg_r_exact, w0, args=(M, card, crit, rows, y), jac="2-point",
+                                method="L-BFGS-B", bounds=bounds, options={"eps": 1e-6})
     return res.x
 
 
@@ -274,8 +316,8 @@ def fit_weights(
     ----------
     ratings : pandas.DataFrame
     card : Scorecard
-        The current card: categories, scales, mode, critical flags and thresholds are kept;
-        only the weights are fitted. Cards with sections are refused.
+        The current card: categories, scales, mode, sections, critical flags, thresholds,
+        fail rules and N/A policies are kept; only the category weights are fitted.
     surveys : pandas.DataFrame
         CSAT answers; reviews of conversations without one are not used.
     k : int, default=5
@@ -301,9 +343,12 @@ def fit_weights(
     Notes
     -----
     Maximises Pearson's r between review IQS and the conversation's CSAT score over weights in
-    [0, 1] (r does not depend on the scale of the weights) with L-BFGS-B and the analytic
-    gradient ``dr/dw = sum_i dr/dx_i * dx_i/dw`` where ``dx_i/dw_j = (s_ij D_i - N_i r_ij)/D_i^2``.
-    Critical rules are applied as in the card. Trust the fitted card only when
+    [0, 1] (r does not depend on the scale of the weights) with L-BFGS-B. For a card without
+    sections the review score is ``x_i = max(0, 100 N_i / D_i)`` with ``N = U w`` (earned points
+    per unit weight) and ``D = V w`` (possible points), and the gradient is analytic:
+    ``dr/dw = sum_i dr/dx_i * dx_i/dw`` with ``dx_i/dw_j = 100 (U_ij D_i - N_i V_ij) / D_i^2``.
+    A sectioned card is not a single ratio: the objective then runs the exact scoring engine and
+    the gradient is a finite difference. Critical and fail rules are applied as in the card. Trust the fitted card only when
     ``r_test_fitted`` beats ``r_test_current`` clearly: in-sample r always improves.
     """
     if not isinstance(k, int | np.integer) or k < 2:
@@ -333,14 +378,14 @@ def fit_weights(
         it = tqdm(it, desc="fit_weights folds", leave=False)
     for f in it:
         tr, te = np.flatnonzero(use & (fold != f)), np.flatnonzero(fold == f)
-        w = _fit(M, w0, crit, lower, tr, y[tr])
+        w = _fit(M, card, w0, crit, lower, tr, y[tr])
         fold_w.append(w / w.max())
         pred = M.iqs_from(w, crit)
         oof[te] = pred[te]
         folds.append({FOLD: f + 1, N_TRAIN: len(tr), N_TEST: len(te), R_TRAIN: _pearson(pred[tr], y[tr]),
                       R_TEST_FITTED: _pearson(pred[te], y[te]), R_TEST_CURRENT: _pearson(iqs_cur[te], y[te])})
     rows_all = np.flatnonzero(use)
-    w_all = _fit(M, w0, crit, lower, rows_all, y[rows_all])
+    w_all = _fit(M, card, w0, crit, lower, rows_all, y[rows_all])
     w_all = w_all / w_all.sum() * w_cur.sum()
     fitted_card = card.with_changes(weights=dict(zip(M.categories, map(float, w_all))))
     fw = np.array(fold_w) / np.array(fold_w).sum(axis=1, keepdims=True) * w_cur.sum()

@@ -22,6 +22,7 @@ from . import schema as S
 from .display import table
 from .intervals import mean_ci
 from .scorecard import MODES, Scorecard, iqs_score
+from .scorecard.aggregate import code_stats
 from .stats import csat_by_conversation  # re-exported: the explorer's CSAT pairing
 
 #: agents need at least this many reviews to be ranked without a small-sample flag
@@ -125,7 +126,7 @@ def explore(
 class ExplorerState:
     """Everything a weight change does not alter, prepared once (see :func:`prepare_explorer`)."""
 
-    matrices: dict           # mode -> tuning.ReviewMatrix
+    matrices: dict           # "ratings" -> tuning.ReviewMatrix (one matrix scores every card)
     ratings: pd.DataFrame
     baseline: Scorecard
     agent_codes: np.ndarray  # per review
@@ -144,7 +145,7 @@ def prepare_explorer(ratings: pd.DataFrame, baseline: Scorecard, *, csat: pd.Ser
     conv_codes, convs = pd.factorize(m.ids[S.CONVERSATION_ID], sort=False)
     cs = (csat.reindex(pd.Index(convs).astype("str")).to_numpy(dtype=float) if csat is not None
           else np.full(len(convs), np.nan))
-    state = ExplorerState(matrices={baseline.mode: m}, ratings=ratings, baseline=baseline, agent_codes=agent_codes,
+    state = ExplorerState(matrices={"ratings": m}, ratings=ratings, baseline=baseline, agent_codes=agent_codes,
                           agents=pd.Index(agents, name=S.AGENT_ID), conv_codes=conv_codes, csat_per_conv=cs,
                           base=None)  # type: ignore[arg-type]
     state.base = _fast_result(state, baseline, None)
@@ -152,27 +153,27 @@ def prepare_explorer(ratings: pd.DataFrame, baseline: Scorecard, *, csat: pd.Ser
 
 
 def _matrix(state: ExplorerState, card: Scorecard):
+    """The prepared rating matrix; it scores any card on the same categories and scales (mode,
+    thresholds, sections, fail rules, N/A policies) with the one scoring engine."""
     from .tuning import ReviewMatrix
 
-    if card.mode not in state.matrices:
-        state.matrices[card.mode] = ReviewMatrix(state.ratings, card)
-    return state.matrices[card.mode]
+    m = state.matrices["ratings"]
+    if any(c.scale != m._scales.get(c.name) for c in card.categories) or sorted(card.category_names) != sorted(
+            m.categories):  # other categories or scales: validate the ratings against this card
+        key = ("card", card.category_names, tuple(c.scale for c in card.categories))
+        if key not in state.matrices:
+            state.matrices[key] = ReviewMatrix(state.ratings, card)
+        return state.matrices[key]
+    return m
 
 
 def _fast_agents(state: ExplorerState, iqs: np.ndarray, card: Scorecard) -> pd.DataFrame:
     ok = ~np.isnan(iqs)
     a = state.agent_codes
     k = len(state.agents)
-    n = np.bincount(a[ok], minlength=k)
     rows = np.bincount(a, minlength=k)
-    s1 = np.bincount(a[ok], weights=iqs[ok], minlength=k)
-    s2 = np.bincount(a[ok], weights=iqs[ok] ** 2, minlength=k)
-    passed = np.bincount(a[ok], weights=card.passes(iqs[ok]).astype(float), minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / n
-        var = (s2 - n * mean**2) / (n - 1)
-        sd = np.sqrt(np.maximum(var, 0))
-        pass_rate = passed / n
+    n, mean, sd = code_stats(a, iqs, k)  # the shared per-group helper (two-pass variance)
+    pass_rate = code_stats(a, np.where(ok, card.passes(iqs).astype(float), np.nan), k)[1]
     lo, hi = mean_ci(mean, sd, n)
     top = max(100.0, float(np.nanmax(iqs, initial=100.0)))
     out = pd.DataFrame({S.AGENT_ID: state.agents.to_numpy(), S.N: n.astype("int64"), S.IQS: mean,
@@ -201,6 +202,11 @@ def _fast_corr(state: ExplorerState, iqs: np.ndarray) -> tuple[float, float, flo
     return r, float(np.tanh(zr - z / np.sqrt(n - 3))), float(np.tanh(zr + z / np.sqrt(n - 3))), n
 
 
+def _mean(x: np.ndarray) -> float:
+    """Mean, NaN when empty (no scored review), as iqs_score gives."""
+    return float(np.mean(x)) if len(x) else np.nan
+
+
 def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | None) -> ExplorerResult:
     m = _matrix(state, card)
     iqs = m.iqs(card)
@@ -217,9 +223,9 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
     agents = agents.sort_values(["rank", S.AGENT_ID]).reset_index(drop=True)
     ok, b_ok = ~np.isnan(iqs), ~np.isnan(b_iqs)
     summary = pd.DataFrame([{
-        S.N: int(ok.sum()), S.IQS: float(iqs[ok].mean()), "baseline_iqs": float(b_iqs[b_ok].mean()),
-        S.PASS_RATE: float(card.passes(iqs[ok]).mean()),
-        "baseline_pass_rate": float(state.baseline.passes(b_iqs[b_ok]).mean()),
+        S.N: int(ok.sum()), S.IQS: _mean(iqs[ok]), "baseline_iqs": _mean(b_iqs[b_ok]),
+        S.PASS_RATE: _mean(card.passes(iqs[ok])),
+        "baseline_pass_rate": _mean(state.baseline.passes(b_iqs[b_ok])),
         "n_flipped": int(agents["flipped"].sum()), "n_csat": n_r, "r": r, "r_ci_low": lo, "r_ci_high": hi,
         "baseline_r": b_r,
     }])
@@ -228,8 +234,9 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
 
 
 def explore_fast(state: ExplorerState, card: Scorecard) -> ExplorerResult:
-    """:func:`explore` for a card that differs from the baseline only in weights, critical flags,
-    pass threshold or mode (no sections): the same numbers, from the prepared matrices
+    """:func:`explore` for any candidate card: the same numbers, from the prepared rating matrix
+    scored by the one scoring engine (weights, critical flags, thresholds, mode, sections,
+    fail rules, N/A policies)
     (``tests/test_widgets.py`` checks they equal :func:`explore`'s)."""
     return _fast_result(state, card, state.base)
 

@@ -137,7 +137,7 @@ ERRORS = {
     "negative weight": (lambda t: Category("Tone", -1.0), ScorecardError, [r"category 'Tone': weight must be a finite number >= 0; got -1.0"]),
     "NaN weight": (lambda t: Category("Tone", float("nan")), ScorecardError, [r"category 'Tone': weight must be a finite number >= 0; got nan"]),
     "duplicate category names": (lambda t: Scorecard([Category("Tone"), Category("Tone")]), ScorecardError, [r"duplicate category names \['Tone'\]"]),
-    "critical category with weight 0": (lambda t: Category("Compliance", 0.0, critical=True), ScorecardError, [r"'Compliance' is critical but has weight 0"]),
+    "penalty scale outside points mode": (lambda t: Scorecard([Category("Rude", scale=[-5, 0])]), ScorecardError, [r"\['Rude'\] have penalty scales", r"mode 'points'"]),
     "scale with fewer than 2 points": (lambda t: Category("Tone", scale=[100]), ScorecardError, [r"category 'Tone'.*scale must have at least 2 points; got \[100\]"]),
     "YAML card with a Python tag": (lambda t: load_scorecard_text("name: x\ncategories: !!python/object/apply:os.system ['echo hi']\n"),
                                     ScorecardError, [r"not a safe YAML scorecard", r"no Python tags"]),

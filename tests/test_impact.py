@@ -159,6 +159,7 @@ def test_by_groups_and_untestable_group():
     x1, y1, x2, y2 = rng.normal(60, 10, 40), rng.normal(65, 10, 45), rng.normal(80, 5, 30), rng.normal(79, 5, 35)
     d = pd.concat([frame(x1, y1).assign(team="a"), frame(x2, y2).assign(team="b"),
                    frame([50.0], [55.0, 56.0]).assign(team="c")], ignore_index=True)
+    d["conversation_id"] = d["team"] + "-" + d["conversation_id"]  # one row per conversation
     with pytest.warns(UndefinedMetricWarning, match="1 group.s. have fewer than 2 rows in a period"):
         r = compare_periods(d, value="v", by="team", change_date=CHANGE, n_resamples=199)
     assert r.columns[:3].tolist() == ["team", "n_before", "n_after"]
@@ -238,3 +239,18 @@ def test_bad_values_name_column_value_and_row():
         compare_periods(scores, value="v", kind="iqs", change_date=CHANGE)
     with pytest.raises(ParameterError, match="value column 'csat' not in data"):
         compare_periods(d, value="csat", change_date=CHANGE)
+
+
+def test_a_conversation_listed_twice_is_refused_not_counted_twice():
+    """The same conversation twice would weigh double and narrow the interval: an error naming it."""
+    d = frame([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+    d = pd.concat([d, d.iloc[[0]]], ignore_index=True)
+    with pytest.raises(DataValidationError, match=r"column 'conversation_id' duplicate conversation_id .*'c0'"):
+        compare_periods(d, value="v", change_date=CHANGE)
+
+
+def test_contract_columns_keep_their_range():
+    """handle_time_s is >= 0 in the conversations contract, so -5 s is refused here too."""
+    d = frame([100.0, 200.0, 300.0], [150.0, -5.0, 250.0], col="handle_time_s")
+    with pytest.raises(DataValidationError, match=r"column 'handle_time_s' below the minimum 0 of the data contract .*'c4'"):
+        compare_periods(d, value="handle_time_s", change_date=CHANGE)

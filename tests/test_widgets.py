@@ -74,15 +74,17 @@ def test_widget_slider_drives_the_update(tmp_path):
 def test_widget_reports_invalid_card_instead_of_crashing():
     ratings, surveys = small_data()
     ex = ScorecardExplorer(ratings, CARD, surveys=surveys)
+    for name in CARD.category_names[1:]:
+        ex.weight_sliders[name].value = 0.0
     before = ex.result
-    ex.weight_sliders["PK"].value = 0.0  # critical category at weight 0 is refused by the card
-    assert "critical but has weight 0" in ex.status.value
+    ex.weight_sliders["PK"].value = 0.0  # every weight 0 is refused by the card
+    assert "all category weights are zero" in ex.status.value
     assert ex.result is before
 
 
 @pytest.mark.parametrize("change", [
     {}, {"weights": {"Tone": 3.0, "Grammar": 0.0}}, {"critical": {"Compliance": False}, "pass_threshold": 70.0},
-    {"mode": "points"}, {"mode": "sum_over_max", "weights": {"Solution": 2.5}},
+    {"mode": "points"}, {"mode": "mean_over_max", "weights": {"Solution": 2.5}},
 ])
 def test_fast_explorer_path_equals_the_reference_engine(change):
     """explore_fast (prepared matrices) gives exactly explore()'s numbers (full engine) on the

@@ -1,0 +1,320 @@
+"""The single review-scoring engine.
+
+Every path that scores reviews -- :meth:`Scorecard.score` / :func:`score_reviews`,
+:class:`qakit.tuning.ReviewMatrix` (and through it :func:`~qakit.tuning.compare_scorecards`,
+:func:`~qakit.tuning.fit_weights` and the explorer) -- calls :func:`score_matrix` on a
+reviews x categories matrix of ratings (NaN = N/A). Sections are an indicator matrix over the
+categories; critical thresholds, ``fail_values``, fail rules and N/A policies are applied here
+and nowhere else.
+
+Notes
+-----
+Per cell (review i, category j), with ``w_j`` the weight divided by the card's largest weight
+(only ratios matter; this keeps weights like 1e308 finite): the percent score
+``s_ij = a_j r_ij + b_j`` (see :meth:`Scale.percent`), the earned points ``e_ij`` (``w_j r_ij`` in
+``points`` mode, else ``w_j s_ij``) and the possible points ``P_j`` (``w_j max(max_j, 0)`` in
+``points`` mode, else ``100 w_j``). An N/A cell earns the best value (``na: full``), 0
+(``na: zero``) or is left out (``na: exclude``). Section score ``S_ik = 100 sum_j e_ij I_jk /
+sum_j P_j c_ij I_jk`` (``c`` counted cells, ``I`` the section indicator), floored at 0; the
+review combines sections by weight or by pooled points (``sections_combine``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .. import schema as S
+from .card import PASS_TOLERANCE, Scorecard
+from .validate import Prepared, add_adjustment, prepare
+
+NOT_SCORED_ALL_NA = "all categories N/A: review not scored"
+NOT_SCORED_WEIGHT_0 = "only weight-0 categories rated: review not scored"
+
+
+def category_percent(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Percent score of each rating ``r`` of category position ``code`` (NaN for N/A)."""
+    ab = np.array([c.scale.percent(card.mode) for c in card.categories], dtype=float).reshape(-1, 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return r * ab[code, 0] + ab[code, 1]
+
+
+@dataclass
+class CardArrays:
+    """A card as per-category and per-section arrays (what the engine needs, in card order)."""
+
+    a: np.ndarray          # percent score s = a * r + b
+    b: np.ndarray
+    ea: np.ndarray         # earned points e = ea * r + eb
+    eb: np.ndarray
+    possible: np.ndarray   # possible points of a counted cell
+    na_earned: np.ndarray  # earned points of an N/A cell (policy full / zero); NaN: left out
+    critical: np.ndarray   # critical flag
+    threshold: np.ndarray  # critical threshold minus PASS_TOLERANCE
+    fail_values: list      # per category: array of failing ratings
+    section: np.ndarray    # section position of each category
+    indicator: np.ndarray  # (k x n_sections) 0/1
+    W: np.ndarray          # section weights (divided by the largest)
+    bonus: np.ndarray
+    rule_all: np.ndarray
+    pooled: bool           # sections_combine == "points"
+
+    @classmethod
+    def of(cls, card: Scorecard) -> "CardArrays":
+        cats = card.categories
+        w = np.array([c.weight for c in cats], dtype=float)
+        w = w / w.max()
+        ab = np.array([c.scale.percent(card.mode) for c in cats], dtype=float).reshape(-1, 2)
+        a, b = ab[:, 0], ab[:, 1]
+        hi = np.array([c.scale.max for c in cats], dtype=float)
+        if card.mode == "points":
+            ea, eb, possible = w, np.zeros(len(cats)), w * np.maximum(hi, 0.0)
+        else:
+            ea, eb, possible = w * a, w * b, 100.0 * w
+        best = ea * hi + eb
+        na = np.array([c.na for c in cats])
+        na_earned = np.where(na == "full", best, np.where(na == "zero", 0.0, np.nan))
+        secs = card.sections
+        names = [s.name for s in secs] or [None]
+        section = np.array([names.index(c.section) if secs else 0 for c in cats], dtype=np.intp)
+        indicator = np.zeros((len(cats), len(names)))
+        indicator[np.arange(len(cats)), section] = 1.0
+        W = np.array([s.weight for s in secs] or [1.0], dtype=float)
+        W = W / W.max() if W.max() > 0 else W
+        return cls(
+            a=a, b=b, ea=ea, eb=eb, possible=possible, na_earned=na_earned,
+            critical=np.array([c.critical for c in cats]),
+            threshold=np.array([c.critical_threshold for c in cats], dtype=float) - PASS_TOLERANCE,
+            fail_values=[np.array(c.fail_values, dtype=float) for c in cats],
+            section=section, indicator=indicator, W=W,
+            bonus=np.array([s.bonus for s in secs] or [False]),
+            rule_all=np.array([s.fail_rule == "all" for s in secs] or [True]),
+            pooled=card.sections_combine == "points",
+        )
+
+
+@dataclass
+class EngineResult:
+    """Per-review output of :func:`score_matrix`."""
+
+    iqs_raw: np.ndarray          # before fail rules
+    iqs: np.ndarray
+    critical_failed: np.ndarray  # some category failed (critical threshold or fail_values)
+    fail: np.ndarray             # (n x len(fail_cols)) bool: the failing cells
+    fail_cols: np.ndarray        # categories that can fail (critical or with fail_values)
+    n_rated: np.ndarray
+
+
+def _combine(S_: np.ndarray, num: np.ndarray, den: np.ndarray, A: CardArrays) -> np.ndarray:
+    if A.pooled:  # all earned points (bonus included) over the possible points of regular sections
+        d = (den * ~A.bonus).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = 100.0 * num.sum(axis=1) / d
+        return np.where(d > 0, np.maximum(out, 0.0), np.nan)
+    if S_.shape[1] == 1:
+        return S_[:, 0].copy()
+    present = ~np.isnan(S_)
+    denom = np.where(present & ~A.bonus, A.W, 0.0).sum(axis=1)
+    total = np.where(present, A.W * np.nan_to_num(S_), 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / denom
+    return np.where(denom > 0, out, np.nan)
+
+
+def score_matrix(R: np.ndarray, card: Scorecard, arrays: CardArrays | None = None) -> EngineResult:
+    """Score every review (row of ``R``: ratings in card category order, NaN = N/A) with ``card``.
+
+    The ratings must already be on the card's scales (see :mod:`qakit.scorecard.validate`).
+
+    Examples
+    --------
+    >>> from qakit import Category
+    >>> card = Scorecard([Category("Tone", 1.0, scale=5), Category("Solution", 3.0, critical=True)])
+    >>> score_matrix(np.array([[3.0, 1.0], [5.0, 0.0], [np.nan, np.nan]]), card).iqs.tolist()
+    [87.5, 0.0, nan]
+    """
+    A = arrays if arrays is not None else CardArrays.of(card)
+    R = np.asarray(R, dtype=float)
+    n, k = R.shape
+    missing = np.isnan(R)
+    rated_i8 = (~missing).view(np.int8)
+    n_rated = (rated_i8 @ np.ones(k, np.int8) if k < 127 else rated_i8.sum(axis=1, dtype=np.int64)).astype(np.int64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        E = R * A.ea
+        if A.eb.any():
+            E += A.eb
+    counts_na = ~np.isnan(A.na_earned)
+    if counts_na.any():  # an N/A cell earns its policy's points and its possible points count
+        np.copyto(E, np.where(counts_na, A.na_earned, 0.0), where=missing)
+        counted = ~missing | counts_na
+    else:
+        np.copyto(E, 0.0, where=missing)
+        counted = ~missing
+    num = E @ A.indicator                                         # earned points per section
+    den = counted.astype(np.float64) @ (A.possible[:, None] * A.indicator)  # possible points per section
+    nothing = n_rated == 0
+    num[nothing], den[nothing] = 0.0, 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        S_ = np.where(den > 0, np.maximum(100.0 * num / den, 0.0), np.nan)
+    # failing cells (only the columns that can fail): critical below threshold, or a fail value
+    fail_cols = np.flatnonzero(A.critical | np.array([len(fv) > 0 for fv in A.fail_values], dtype=bool))
+    fail = np.zeros((n, len(fail_cols)), dtype=bool)
+    for i, j in enumerate(fail_cols):
+        if A.critical[j]:
+            with np.errstate(invalid="ignore"):
+                fail[:, i] = (R[:, j] * A.a[j] + A.b[j]) < A.threshold[j]  # NaN (N/A) compares False
+        if len(A.fail_values[j]):
+            fail[:, i] |= np.isin(R[:, j], A.fail_values[j])
+    raw = _combine(S_, num, den, A)
+    if fail.any():
+        sec_fail = (fail.astype(np.float64) @ A.indicator[fail_cols]) > 0
+        rule_sec = sec_fail & ~A.rule_all
+        S_after = np.where(rule_sec & ~np.isnan(S_), 0.0, S_)
+        num_after = np.where(rule_sec, 0.0, num)
+        iqs = _combine(S_after, num_after, den, A)
+        fail_all = (sec_fail & A.rule_all).any(axis=1)
+        iqs = np.where(fail_all & ~np.isnan(iqs), 0.0, iqs)
+        critical_failed = sec_fail.any(axis=1)
+    else:
+        iqs, critical_failed = raw.copy(), np.zeros(n, dtype=bool)
+    raw[nothing], iqs[nothing] = np.nan, np.nan
+    return EngineResult(iqs_raw=raw, iqs=iqs, critical_failed=critical_failed, fail=fail, fail_cols=fail_cols,
+                        n_rated=n_rated)
+
+
+# --- long ratings -> the matrix ------------------------------------------------------------------
+def rating_matrix(prep: Prepared, part: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, first)``: the reviews x categories rating matrix of the rows scored by card ``part``
+    and the first row (position in ``prep.rows``) of each review, in order of first appearance."""
+    card = prep.cards[part][1]
+    k = len(card.categories)
+    m = prep.masks[part]
+    code, r = prep.code, prep.rating
+    if m is None:
+        first = prep.first
+        if (prep.contiguous and len(r) == k * prep.n_reviews and np.all(np.diff(first) == k)
+                and np.array_equal(code.reshape(-1, k)[:1].ravel(), np.arange(k))
+                and (code.reshape(-1, k) == np.arange(k)).all()):
+            return r.reshape(-1, k), first  # every review lists every category in card order
+        rc, n_rev = prep.review_codes(), prep.n_reviews
+    else:
+        idx = np.flatnonzero(m)
+        rc, uniq = pd.factorize(prep.review_codes()[idx], sort=False)
+        n_rev = len(uniq)
+        first = np.zeros(n_rev, dtype=np.int64)
+        first[rc[::-1]] = idx[::-1]
+        code, r = code[idx], r[idx]
+    R = np.full((n_rev, k), np.nan)
+    R[rc, code] = r
+    return R, first
+
+
+def _failed_text(fail: np.ndarray, fail_cols: np.ndarray, names: Sequence[str]) -> pd.Series:
+    """"; "-joined names of the failing categories per review (one text per distinct set)."""
+    n = len(fail)
+    text, which = [""], np.zeros(n, dtype=np.int64)
+    hit = np.flatnonzero(fail.any(axis=1)) if fail.shape[1] else np.zeros(0, dtype=np.intp)
+    if len(hit):
+        uniq, inv = np.unique(fail[hit], axis=0, return_inverse=True)
+        text += ["; ".join(names[fail_cols[j]] for j in np.flatnonzero(u)) for u in uniq]
+        which[hit] = inv.ravel() + 1
+    # an Arrow take from the few distinct texts (no million-element object array)
+    return pd.array(pa.array(text, type=pa.large_string()).take(pa.array(which)), dtype="str")
+
+
+def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
+    card = prep.cards[part][1]
+    R, first = rating_matrix(prep, part)
+    res = score_matrix(R, card)
+    rows = prep.rows
+    id_cols = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
+                           S.SCORECARD_VERSION) if c in rows.columns]
+    out = rows[id_cols].iloc[first].reset_index(drop=True)
+    out[S.IQS_RAW] = res.iqs_raw
+    out[S.CRITICAL_FAILED] = res.critical_failed
+    out[S.FAILED_CATEGORIES] = _failed_text(res.fail, res.fail_cols, card.category_names)
+    out[S.IQS] = res.iqs
+    out[S.N_RATED] = res.n_rated.astype(np.int64)
+    iqs = res.iqs
+    passed = pd.array(card.passes(iqs), dtype="boolean")
+    passed[np.isnan(iqs)] = pd.NA
+    out[S.PASSED] = passed
+    if card.bands:
+        order = sorted(card.bands.items(), key=lambda kv: kv[1])
+        edges = np.array([v for _, v in order])
+        labels = np.array([k for k, _ in order], dtype=object)
+        idx = np.searchsorted(edges, np.nan_to_num(iqs, nan=-np.inf) + PASS_TOLERANCE, side="right") - 1
+        band = np.where((idx >= 0) & ~np.isnan(iqs), labels[np.clip(idx, 0, None)], None)
+        out[S.BAND] = pd.Categorical(band, categories=[k for k, _ in order], ordered=True)
+    return out
+
+
+def score_reviews(
+    ratings: pd.DataFrame,
+    scorecards: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
+    *,
+    tz: str = "UTC",
+    conversations: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Score every review: one row per review with its IQS.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        The long ratings table (see :mod:`qakit.schema`); ``rating`` NaN means N/A.
+    scorecards : Scorecard, list of Scorecard, or mapping version -> Scorecard
+        With several cards, each review is scored with the card registered for its
+        ``scorecard_version`` and/or whose ``applies_to`` matches it (a card without
+        ``applies_to`` takes the reviews no conditional card claims).
+    tz : str, default="UTC"
+        Zone for naive ``reviewed_at`` values.
+    conversations : pandas.DataFrame, optional
+        Conversation columns (by ``conversation_id``) that ``applies_to`` may read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per review, in order of first appearance (card by card): ``review_id,
+        conversation_id, agent_id, reviewer_id, reviewed_at[, scorecard_version]``, ``iqs_raw``
+        (before fail rules), ``critical_failed``, ``failed_categories`` ("; "-joined), ``iqs``
+        (percent), ``n_rated``, ``passed`` (nullable boolean), and ``band`` when the card has
+        bands. Reviews whose categories are all N/A (or whose only counted categories weigh 0)
+        get ``iqs`` NaN, ``passed`` NA, and are listed, with the reason, in
+        :func:`qakit.schema.exclusions` of the result; category names matched after Unicode,
+        case or whitespace normalisation are itemised as adjustments.
+
+    Raises
+    ------
+    DataValidationError
+        All problems at once: contract violations, unknown categories, off-scale ratings,
+        duplicate (review_id, category), missing ids, a review spread over two agents or
+        conversations, versions with no card.
+
+    Notes
+    -----
+    See :mod:`qakit.scorecard.card` for the modes' formulas, critical and fail rules, sections
+    and bonus sections, and :mod:`qakit.scorecard.engine` for the matrix form.
+    """
+    prep = prepare(ratings, scorecards, tz, conversations=conversations)
+    parts = [_review_table(prep, i) for i, m in enumerate(prep.masks) if m is None or m.any()]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    unscored = out[S.IQS].isna()
+    all_na = unscored & out[S.N_RATED].eq(0)
+    S.add_exclusion(out, NOT_SCORED_ALL_NA, S.RATING, out.loc[all_na, S.REVIEW_ID])
+    S.add_exclusion(out, NOT_SCORED_WEIGHT_0, S.RATING, out.loc[unscored & ~all_na, S.REVIEW_ID])
+    for reason, column, mask in prep.adjustments:
+        add_adjustment(out, reason, column, prep.rows.loc[mask, S.REVIEW_ID])
+    return out
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record) -----------------------------------
+__all__ = ["score_reviews", "score_matrix", "CardArrays", "EngineResult"]
+
+from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
