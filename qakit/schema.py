@@ -556,13 +556,25 @@ def parse_datetimes(
     for rows, utc in ((aware.to_numpy(), True), (naive.to_numpy(), False)):
         if not rows.any():
             continue
-        parsed = pd.to_datetime(stripped[rows], errors="coerce", format="mixed", utc=utc)
+        text = stripped[rows]
+        if utc:  # "2026-11-03Z", "2026-11-03 10:00 UTC": forms pandas does not read as they are
+            text = (text.str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})\s*(?=Z|[+-]\d|UTC|GMT)", r"\1 00:00", regex=True)
+                    .str.replace(r"\s*(?:UTC|GMT)\s*$", "+00:00", regex=True, case=False))
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
         kept = _in_range(parsed, report=report, where=rows)
         if not isinstance(kept.dtype, pd.DatetimeTZDtype):
             kept = _localize(kept, tz, report=report, where=rows)
         flagged[rows] = (parsed.notna() & kept.isna()).to_numpy()
         out.loc[rows] = kept.dt.tz_convert("UTC")
     bad = present.to_numpy() & out.isna().to_numpy() & ~flagged & ~reported.to_numpy()
+    if (bad & aware.to_numpy()).any():  # pandas gives up on some far-off aware dates ("9999-12-31Z")
+        rows = bad & aware.to_numpy()
+        bare = pd.to_datetime(stripped[rows].str.replace(_TZ_SUFFIX, "", regex=True).str.strip(),
+                              errors="coerce", format="mixed")
+        far = (bare.notna() & ((bare < _TS_MIN) | (bare > _TS_MAX))).to_numpy()
+        report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
+               _spread(far, rows))
+        bad[np.flatnonzero(rows)[far]] = False
     report("unparseable timestamp", bad)
     return out.set_axis(original.index)
 

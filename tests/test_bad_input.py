@@ -463,6 +463,40 @@ IO_ERRORS = {
 }
 
 
+IO_ERRORS.update({
+    "aware date in the year 9999": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03Z", "9999-12-31Z"])),
+        DataValidationError, [r"column 'answered_at': timestamp outside the supported range", r"\['9999-12-31Z'\]", r"\['c2'\]"]),
+    "reviewer ids differing only by case in the scorer": (
+        lambda t: CARD.score(ratings(reviewer_id=["q1"] * 4 + ["Q1"] * 4)),
+        DataValidationError, [r"column 'reviewer_id': ids that differ only by case or width.*'Q1' / 'q1'", r"\['r1', 'r1'"]),
+    "categorical infinite id": (
+        lambda t: validated("conversations", conversations(customer_id=pd.Categorical([1.0, np.inf, 1.0]))),
+        DataValidationError, [r"column 'customer_id': not a valid id \(infinite\)", r"\['c2'\]"]),
+    "a time with seconds and no date": (
+        lambda t: validated("surveys", surveys(answered_at=["23:59:59", "2026-11-03 10:00"])),
+        DataValidationError, [r"column 'answered_at': a time with no date", r"\['23:59:59'\]", r"\['c1'\]"]),
+    "two-digit-year dates all ambiguous": (
+        lambda t: validated("surveys", surveys(answered_at=["01/02/26", "03/04/26"])),
+        DataValidationError, [r"column 'answered_at': ambiguous day/month order", r"\['01/02/26', '03/04/26'\]"]),
+    "plain text named .gz": (
+        lambda t: read_table(write(t, "s.csv.gz", SURVEY_HEAD + b"c1,csat,5,\n"), "surveys"),
+        ParameterError, [r"s.csv.gz: not a readable gzip file \(Not a gzipped file"]),
+    "CSV named .parquet": (
+        lambda t: read_table(write(t, "s.parquet", SURVEY_HEAD + b"c1,csat,5,\n"), "surveys"),
+        ParameterError, [r"s.parquet: not a readable Parquet file"]),
+    "UTF-16 big-endian file": (
+        lambda t: read_table(write(t, "s.csv", b"\xfe\xff" + (SURVEY_HEAD + b"c1,csat,5,\n").decode().encode("utf-16-be")), "surveys"),
+        ParameterError, [r"s.csv: the file is utf-16 \(big-endian\), not UTF-8"]),
+    "UTF-16 without a byte order mark, read as UTF-8": (
+        lambda t: read_table(write(t, "s.csv", (SURVEY_HEAD + b"c1,csat,5,\n").decode().encode("utf-16-le")), "surveys", encoding="utf-8"),
+        ParameterError, [r"s.csv: the file is utf-16 \(NUL bytes between the characters\), not 'utf-8' as given"]),
+    "free text in a timestamp column": (
+        lambda t: validated("surveys", surveys(answered_at=["2026-11-03Z", "next tuesday"])),
+        DataValidationError, [r"column 'answered_at': unparseable timestamp", r"\['next tuesday'\]", r"\['c2'\]"]),
+})
+
+
 @pytest.mark.parametrize("case", sorted(IO_ERRORS))
 def test_io_bad_input_raises_clear_error(case, tmp_path):
     fn, exc, patterns = IO_ERRORS[case]

@@ -181,3 +181,47 @@ def test_group_by_customer_id_shows_hashed_ids():
     assert len(t) > 0 and set(t["customer_id"]) <= set(by_hash)  # the table shows the first rows only
     assert [by_hash[h] for h in t["customer_id"]] == t["n"].tolist()
     assert not t["customer_id"].isin(set(conv["customer_id"])).any()
+
+
+def _dataset(folder: Path, edit, suffix: str) -> Path:
+    folder.mkdir()
+    for name in ("ratings", "conversations", "surveys"):
+        df = edit(name, datasets.load_sample(name))
+        if suffix == ".csv":
+            df.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            df.to_parquet(folder / f"{name}.parquet")
+    (folder / "scorecard.yaml").write_text(datasets.sample_scorecard_path().read_text())
+    return folder
+
+
+def _us_dates(name, df):
+    """created_at written mm/dd/yyyy for days 1-12 only: every slash date is ambiguous."""
+    if name == "conversations":
+        keep = df["created_at"].dt.day <= 12
+        df = df[keep].reset_index(drop=True)
+        df["created_at"] = df["created_at"].dt.strftime("%m/%d/%Y %H:%M")
+    return df
+
+
+def _float_review_ids(name, df):
+    if name == "ratings":
+        codes = pd.factorize(df["review_id"])[0]
+        df["review_id"] = (codes.astype("float64") + 1) * 1e17  # distinct numbers, not exact as floats
+    return df
+
+
+@pytest.mark.parametrize("edit, suffix, column, check", [
+    (_us_dates, ".csv", "created_at", "ambiguous day/month order"),
+    (_float_review_ids, ".parquet", "review_id", "id stored as a float of magnitude >= 2**53"),
+])
+def test_report_data_with_a_defect_fails_naming_the_column(tmp_path, edit, suffix, column, check):
+    """The report's loader (what `qakit report -p dataset FOLDER` runs first) refuses the file
+    with a first line naming the column, the check and example rows."""
+    from qakit.errors import DataValidationError
+
+    folder = _dataset(tmp_path / "data", edit, suffix)
+    with pytest.raises(DataValidationError) as info:
+        R.load_report_data(dataset=str(folder))
+    first = str(info.value).splitlines()[0]
+    assert f"column '{column}' {check}" in first and "rows, e.g. '" in first

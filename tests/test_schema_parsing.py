@@ -175,3 +175,12 @@ def test_categorical_record_ids_are_stripped_on_the_categories():
     out = S.validate(conv(conversation_id=raw), "conversations")
     assert list(out["conversation_id"].cat.categories) == ["r1", "r2", "r3"]
     assert S.adjustments(out)["n"].tolist() == [1]
+
+
+def test_zone_suffixed_dates_pandas_alone_would_not_read():
+    """'2026-11-03Z' and '... UTC' / 'GMT' are UTC; pandas' mixed parser returns NaT for them."""
+    s = pd.Series(["2026-11-03Z", "2026-11-03 10:00 UTC", "2026-11-03 GMT", "2026-11-03T10:00+01:00"])
+    assert pd.to_datetime(s.iloc[[0]], utc=True, format="mixed", errors="coerce").isna().all()
+    out = S.parse_datetimes(s)
+    assert out.dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2026-11-03 00:00", "2026-11-03 10:00",
+                                                          "2026-11-03 00:00", "2026-11-03 09:00"]
