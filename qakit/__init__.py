@@ -74,3 +74,8 @@ from .stats import (
     sample_size_plan,
 )
 from .tuning import compare_scorecards, fit_weights
+
+# vendor exports and QA operations (issue 14)
+from . import exports, ops  # noqa: E402
+from .exports import read_export, reconcile  # noqa: E402
+from . import autoqa  # noqa: E402  automatic scoring (issue 18): qakit.autoqa.detect, .aqs_score, ...

@@ -23,15 +23,47 @@ def _parse_value(text: str):
     dates stay text (``2026-09-01``), as the notebooks expect."""
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: a date-like value that is no date (2026-13-01)
         return text
     return text if isinstance(value, (datetime.date, datetime.datetime)) else value
 
 
+def parameters_help(notebook: str | Path = DEFAULT_NOTEBOOK) -> str:
+    """The report parameters as ``qakit report --help`` lists them: name, type, default and help,
+    read from the notebook's ``parameters`` cell."""
+    import textwrap
+
+    from .report import notebook_parameters
+
+    lines = [f"report parameters (-p NAME VALUE), from {Path(notebook).name}:"]
+    for name, p in notebook_parameters(notebook).items():
+        text = str(p["help"]).removeprefix("help:").strip()
+        lines.append(f"  {name} ({p['type']}, default {p['default']})")
+        lines += textwrap.wrap(text, 96, initial_indent="      ", subsequent_indent="      ")
+    lines.append("relative paths are read from the current folder; dates are YYYY-MM-DD.")
+    return "\n".join(lines)
+
+
+class _LazyEpilogParser(argparse.ArgumentParser):
+    """Builds its epilog only when help is shown (reading the notebook needs papermill: slow to import)."""
+
+    epilog_factory = None
+
+    def format_help(self) -> str:
+        if self.epilog_factory is not None and self.epilog is None:
+            try:
+                self.epilog = self.epilog_factory()
+            except Exception as e:  # help must still print
+                self.epilog = f"(report parameters unavailable: {e})"
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="qakit", description="qakit: customer-service QA analysis kit")
-    sub = ap.add_subparsers(dest="command", required=True)
-    rp = sub.add_parser("report", help="run the QA/KPI report headless and write self-contained HTML")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_LazyEpilogParser)
+    rp = sub.add_parser("report", help="run the QA/KPI report headless and write self-contained HTML",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rp.epilog_factory = parameters_help
     rp.add_argument("--params", "-f", help="YAML file with report parameters")
     rp.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                     help="a single parameter (repeatable); overrides the YAML file")
@@ -40,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="report notebook to run")
     rp.add_argument("--no-progress", action="store_true", help="no progress bar")
     rp.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
+    rp.add_argument("--pdf", action="store_true", help="also print the report to <name>.pdf (A4, headless Chromium)")
     ex = sub.add_parser("explore", help="serve the scorecard tuning explorer as a Voila app on localhost")
     ex.add_argument("--port", type=int, default=8866)
     ex.add_argument("--no-browser", action="store_true")
@@ -63,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             # run_report already removed its files and killed its kernel; skip the interpreter's
             # teardown, where the abandoned kernel client's tasks would print "Kernel died" tracebacks
             os._exit(128 + (15 if "SIGTERM" in str(e) else 1))
+        if args.pdf:
+            from .pdf import html_to_pdf
+
+            try:
+                print(f"pdf written: {html_to_pdf(res.html)}")
+            except QakitError as e:
+                print(f"qakit report: the HTML report is written, the PDF failed: {str(e).splitlines()[0]}", file=sys.stderr)
+                return 1
         print(f"report written: {res.html}\nexecuted notebook: {res.notebook}")
         return 0
     if args.command == "explore":
@@ -73,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_browser:
             cmd.append("--no-browser")
         sys.stdout.flush()
+        # Voila runs the notebook in notebooks/; the explorer resolves relative save paths and data
+        # folders against the folder `qakit explore` was started from
+        os.environ["QAKIT_CALLER_DIR"] = os.getcwd()
         os.execv(sys.executable, cmd)  # become the Voila server: signals (Ctrl-C, kill) reach it directly
     return 2  # pragma: no cover
 

@@ -74,18 +74,9 @@ RESOLVED_STATUSES = ("solved", "closed", "resolved")
 
 # --- shared plumbing -------------------------------------------------------------------------
 def _validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    """:func:`qakit.schema.validate`, and numbers that cannot be: ``inf``/``-inf`` in a numeric
-    column (a handle time or a contact count of inf) is an error naming the column, values and
-    row ids, never an inf result."""
-    out = S.validate(df, table)
-    spec = S.get_table(table)
-    floats = [c.name for c in spec.columns if c.kind == "float" and c.name in out.columns]
-    p = Problems(table, row_ids=out[spec.row_id] if spec.row_id in out.columns else None)
-    for c in floats:
-        v = out[c].to_numpy(dtype=float)
-        p.add(c, "not a finite number (inf)", np.isinf(v), out[c])
-    p.raise_if_any()
-    return out
+    """:func:`qakit.schema.validate` (the contract refuses ``inf``/``-inf`` in every numeric column:
+    a handle time or a contact count of inf is an error naming the column, values and row ids)."""
+    return S.validate(df, table)
 
 
 def _attach(data: pd.DataFrame, conversations: pd.DataFrame | None, by: list[str]) -> pd.DataFrame:
@@ -1423,12 +1414,18 @@ def cost_per_contact(
 
 
 def customer_cost_value(
-    conversations: pd.DataFrame,
+    conversations: pd.DataFrame | None,
     *,
     cost_per_contact: float,
     value_column: str = S.CUSTOMER_VALUE,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cases per customer against customer value: who costs more than they bring?
+
+    ``customers`` (optional ``customers`` table: ``customer_id, customer_value[, segment,
+    contacts]``) adds every customer, those with no contact too (cases 0, cost 0), and supplies
+    their value; a CRM file's own ``contacts`` count is used for customers without conversation
+    rows (``conversations=None``: counts only).
 
     Returns
     -------
@@ -1451,14 +1448,22 @@ def customer_cost_value(
     """
     if isinstance(cost_per_contact, bool) or not isinstance(cost_per_contact, (int, float)) or cost_per_contact < 0:
         raise ParameterError(f"cost_per_contact must be a number >= 0; got {cost_per_contact!r}")
-    conv = _validate(conversations, "conversations")
-    if value_column not in conv.columns:
+    if conversations is None and (customers is None or S.CONTACTS not in customers.columns):
+        raise ParameterError("customer_cost_value needs conversations, or customers= with a 'contacts' column")
+    conv = (_validate(conversations, "conversations") if conversations is not None
+            else pd.DataFrame({S.CUSTOMER_ID: pd.Series(dtype="str")}))  # CRM counts only (issue 14)
+    if value_column not in conv.columns and customers is None:
         raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
+    if value_column not in conv.columns:
+        conv = conv.assign(**{value_column: np.nan})
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
     conv = conv.assign(_contacts=contacts.fillna(1.0), _one=1)
     res = conv.groupby(S.CUSTOMER_ID, sort=True).agg(
         **{CASES: ("_one", "sum"), S.CONTACTS: ("_contacts", "sum"), value_column: (value_column, "max")}
     ).reset_index()
+    if customers is not None:  # customers with zero contacts count too (issue 14)
+        from .ops import attach_customers
+        res = attach_customers(res, customers, value_column=value_column, counts=[CASES, S.CONTACTS])
     res[COST] = res[S.CONTACTS] * float(cost_per_contact)
     with np.errstate(invalid="ignore", divide="ignore"):
         res[RATIO] = res[COST] / res[value_column]

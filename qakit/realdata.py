@@ -466,6 +466,211 @@ def load_fed(path: str | Path | None = None) -> pd.DataFrame:
     return out
 
 
+# --- conversation text (qakit.autoqa) ------------------------------------------------------------------
+FILES["maia"] = "maia-dqe"
+#: MAIA-DQE subsets in ``../shared/data/maia-dqe`` (file stems); other subsets of the public release work too
+MAIA_SUBSETS = ("de_client_02", "pt_br_client_02", "pt_br_client_04")
+#: turn-level MAIA labels (0/1, IQ 1-5) and their allowed values
+MAIA_TURN_LABELS = {"Understanding": (0, 1), "Sensibleness": (0, 1), "Politeness": (0, 1), "IQ": (1, 2, 3, 4, 5)}
+#: conversation-level human ratings derived from the labels (see :func:`load_maia`)
+MAIA_CATEGORIES = ("Politeness", "Understanding", "Sensibleness", "Task success")
+MAIA_TEXT = ("english", "original")
+
+
+def _maia_files(path: str | Path | None, subsets) -> list[Path]:
+    base = Path(path) if path is not None else shared_data_dir()
+    if base.is_file():
+        return [base]
+    folder = base / FILES["maia"] if (base / FILES["maia"]).is_dir() else base
+    names = MAIA_SUBSETS if subsets is None else tuple(subsets)
+    if isinstance(subsets, str) or not names:
+        raise ParameterError(f"subsets must be a non-empty list of subset names; got {subsets!r}")
+    files = [folder / f"{n}.json" for n in names]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise SharedDataNotFoundError(
+            f"maia export not found at {missing}; pass path=... (a subset .json, the maia-dqe folder or the "
+            f"shared-data folder) or set {SHARED_ENV}")
+    return files
+
+
+def load_maia(path: str | Path | None = None, *, subsets=None, text: str = "english") -> dict[str, pd.DataFrame]:
+    """MAIA-DQE customer-support chats (Mendonca et al. 2023, CC BY 4.0) with their human labels.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        One subset ``.json``, the ``maia-dqe`` folder or the shared-data folder (default).
+    subsets : list of str, optional
+        Subset file stems to read (default :data:`MAIA_SUBSETS`), in this order.
+    text : {"english", "original"}, default="english"
+        ``"english"``: agent turns from ``text_src`` (agents write English) and customer turns
+        from ``text_mt`` (the machine translation), so every text is English. ``"original"``: what
+        each side saw in the customer's language (customer ``text_src``, agent ``text_mt``).
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``messages``: the canonical messages table, validated: ``conversation_id`` = dialogue id,
+        ``message_id`` = ``<dialogue id>/<turn, 3 digits>``, ``author_role`` (``inbound`` ->
+        ``customer``, ``outbound`` -> ``agent``), ``agent_id`` (MAIA has no agent ids: the client
+        token of the id, e.g. ``client-04``, on agent turns), ``sent_at`` (missing: MAIA has no
+        times), ``text`` (the turn's sentences joined by a space), ``position`` (turn index),
+        ``language`` (``en``, or the customer language ``de`` / ``pt-br`` with ``"original"``),
+        ``subset``.
+
+        ``turn_labels``: ``conversation_id, message_id, author_role`` and the turn labels
+        ``Understanding, Sensibleness, Politeness`` (0/1) and ``IQ`` (1-5), float, NaN = not labelled.
+
+        ``ratings``: the canonical ratings table (reviewer ``"maia"``, one review per dialogue)
+        with the conversation-level categories ``Politeness``, ``Understanding``,
+        ``Sensibleness`` = the minimum of the labelled *agent* turns (1 = every labelled agent turn
+        was polite / understood / sensible; N/A when no agent turn is labelled) and ``Task
+        success`` (1-5, the dialogue label ``Task Sucess``).
+
+        ``dialogues``: ``conversation_id, subset, dropped, task_success``.
+
+    Notes
+    -----
+    The public subsets overlap: ``pt_br_client_02`` repeats the dialogues of ``pt_br_client_04``
+    under the same ids. A dialogue id already read from an earlier subset is excluded and itemised
+    (its first copy is kept, whatever labels the copies disagree on: also itemised). Labels off
+    their scale (``IQ`` 0, ``Task Sucess`` -1) become N/A and are itemised as adjustments. Every
+    table carries these records (:func:`qakit.schema.exclusions`).
+    """
+    from .errors import check_choice
+
+    check_choice("text", text, MAIA_TEXT)
+    files = _maia_files(path, subsets)
+    seen: dict[str, tuple[str, dict]] = {}
+    dup_ids, conflict_ids, msg_rows, lab_rows, dia_rows = [], [], [], [], []
+    for f in files:
+        try:
+            dialogues = json.loads(f.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ParameterError(f"{f.name}: not readable as UTF-8 JSON ({e})") from None
+        if not isinstance(dialogues, list) or not all(
+                isinstance(d, dict) and isinstance(d.get("turns"), list) and "id" in d for d in dialogues):
+            raise ParameterError(f"{f.name}: expected a JSON list of dialogues with 'id' and 'turns'")
+        for d in dialogues:  # a few hundred dialogues: a loop over dialogues and turns is fine here
+            did = str(d["id"])
+            if did in seen:
+                dup_ids.append(did)
+                if seen[did][1] != d:
+                    conflict_ids.append(did)
+                continue
+            seen[did] = (f.stem, d)
+            parts = did.split("_")
+            lang = parts[1] if len(parts) > 1 else "unknown"
+            client = next((p.strip("#").lower() for p in parts if p.startswith("#CLIENT")), f.stem)
+            info = d.get("dialog") or {}
+            dia_rows.append((did, f.stem, info.get("Dropped conversation"), info.get("Task Sucess")))
+            for i, t in enumerate(d["turns"]):
+                agent = t.get("floor") == "outbound"
+                if text == "english":
+                    src = t.get("text_src") if agent else t.get("text_mt")
+                    language = "en"
+                else:
+                    src = t.get("text_mt") if agent else t.get("text_src")
+                    language = lang
+                sentences = [s for s in (src or []) if isinstance(s, str)]
+                mid = f"{did}/{i:03d}"
+                msg_rows.append((did, mid, "agent" if agent else "customer", client if agent else None,
+                                 " ".join(sentences), float(i), language, f.stem, t.get("floor")))
+                lab_rows.append((did, mid, "agent" if agent else "customer",
+                                 *(t.get(k) for k in MAIA_TURN_LABELS)))
+    msg = pd.DataFrame(msg_rows, columns=[S.CONVERSATION_ID, S.MESSAGE_ID, S.AUTHOR_ROLE, S.AGENT_ID, S.TEXT,
+                                          S.POSITION, S.LANGUAGE, "subset", "floor"])
+    msg[S.SENT_AT] = _nat(msg.index)
+    bad_floor = ~msg["floor"].isin(["inbound", "outbound"])
+    msg = msg.drop(columns="floor")
+    labels = pd.DataFrame(lab_rows, columns=[S.CONVERSATION_ID, S.MESSAGE_ID, S.AUTHOR_ROLE, *MAIA_TURN_LABELS])
+    off_scale: list[tuple[str, pd.Series]] = []
+    for k, allowed in MAIA_TURN_LABELS.items():
+        v = pd.to_numeric(labels[k], errors="coerce").astype("float64")
+        bad = labels[k].notna() & ~v.isin(allowed)
+        off_scale.append((k, labels.loc[bad, S.MESSAGE_ID]))
+        labels[k] = v.where(~bad)
+    dia = pd.DataFrame(dia_rows, columns=[S.CONVERSATION_ID, "subset", "dropped", "task_success"])
+    for c in ("dropped", "task_success"):
+        dia[c] = pd.to_numeric(dia[c], errors="coerce").astype("float64")
+    bad_ts = dia["task_success"].notna() & ~dia["task_success"].isin([1, 2, 3, 4, 5])
+    bad_ts_ids = dia.loc[bad_ts, S.CONVERSATION_ID]
+    dia["task_success"] = dia["task_success"].where(~bad_ts)
+
+    agent_labels = labels[labels[S.AUTHOR_ROLE].eq("agent")]
+    conv_level = agent_labels.groupby(S.CONVERSATION_ID, sort=False)[["Politeness", "Understanding", "Sensibleness"]].min()
+    conv_level = conv_level.reindex(dia[S.CONVERSATION_ID])
+    conv_level["Task success"] = dia.set_index(S.CONVERSATION_ID)["task_success"]
+    team = msg.dropna(subset=[S.AGENT_ID]).groupby(S.CONVERSATION_ID)[S.AGENT_ID].first()
+    long = conv_level.reset_index().melt(id_vars=S.CONVERSATION_ID, var_name=S.CATEGORY, value_name=S.RATING)
+    ratings = pd.DataFrame({
+        S.REVIEW_ID: long[S.CONVERSATION_ID] + ":maia",
+        S.CONVERSATION_ID: long[S.CONVERSATION_ID],
+        S.AGENT_ID: long[S.CONVERSATION_ID].map(team).fillna("unknown"),
+        S.REVIEWER_ID: "maia",
+        S.REVIEWED_AT: _nat(long.index),
+        S.CATEGORY: long[S.CATEGORY].astype("str"),
+        S.RATING: long[S.RATING].astype("float64"),
+    })
+    ratings = S.validate(ratings, "ratings")
+    msg = S.validate(msg, "messages")
+    out = {"messages": msg, "turn_labels": labels, "ratings": ratings, "dialogues": dia}
+    for df in out.values():
+        S.add_exclusion(df, "dialogue id already read from an earlier subset: later copy ignored",
+                        S.CONVERSATION_ID, dup_ids)
+        S.add_exclusion(df, "duplicated dialogue whose copies disagree (first copy kept)",
+                        S.CONVERSATION_ID, conflict_ids)
+        S.add_exclusion(df, "turn floor neither inbound nor outbound: read as customer", S.AUTHOR_ROLE,
+                        msg.loc[bad_floor, S.MESSAGE_ID])
+        for k, ids in off_scale:
+            S.add_adjustment(df, f"turn label {k} off its scale {MAIA_TURN_LABELS[k]}: set to N/A", k, ids)
+        S.add_adjustment(df, "Task Sucess off its 1-5 scale: set to N/A", "task_success", bad_ts_ids)
+    return out
+
+
+def load_twitter_messages(path: str | Path | None = None) -> pd.DataFrame:
+    """Twitter support threads as the canonical messages table (with the tweet text).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``twcs_first5000.csv``, its folder or the shared-data folder (default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The messages table, validated: one row per tweet inside a conversation of
+        :func:`load_twitter` (``conversation_id`` = root customer tweet), ``message_id`` = tweet id,
+        ``author_role`` (``customer`` for inbound tweets, else ``agent``), ``agent_id`` = the
+        brand's ``author_id`` on brand tweets, ``sent_at`` (UTC), ``text``, ``language``
+        (missing: the export does not say; mostly English), and ``author_id``. Tweets outside a
+        conversation are itemised with the same reasons as :func:`load_twitter`.
+    """
+    tw = load_twitter(path)
+    m = tw["messages"]
+    p = _path("twitter", path)
+    raw = pd.read_csv(p, lineterminator="\n", dtype="str", keep_default_na=False, na_values=[""],
+                      usecols=["tweet_id", "text"])
+    raw["tweet_id"] = raw["tweet_id"].str.strip()
+    text = raw.drop_duplicates("tweet_id").set_index("tweet_id")["text"]
+    inside = m[m[S.CONVERSATION_ID].notna()]
+    agent = ~inside["inbound"].to_numpy(dtype=bool)
+    out = pd.DataFrame({
+        S.CONVERSATION_ID: inside[S.CONVERSATION_ID].to_numpy(),
+        S.MESSAGE_ID: inside["message_id"].to_numpy(),
+        S.AUTHOR_ROLE: np.where(agent, "agent", "customer"),
+        S.AGENT_ID: inside["author_id"].where(agent).to_numpy(),
+        S.SENT_AT: inside[S.CREATED_AT].to_numpy(),
+        S.TEXT: inside["message_id"].map(text).to_numpy(),
+        S.LANGUAGE: pd.Series(np.nan, index=inside.index, dtype="str").to_numpy(),
+        "author_id": inside["author_id"].to_numpy(),
+    })
+    out = out.sort_values([S.CONVERSATION_ID, S.SENT_AT, S.MESSAGE_ID], kind="stable").reset_index(drop=True)
+    out = S.validate(out, "messages")
+    return S.carry_records(out, m)
+
+
 # --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
@@ -475,6 +680,8 @@ __all__ = [
     "load_calls",
     "load_olist",
     "load_fed",
+    "load_maia",
+    "load_twitter_messages",
 ]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)

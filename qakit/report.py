@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from .errors import ParameterError, QakitError
+from .report_params import check_report_parameters
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -54,6 +55,13 @@ def _ipc_kernel_config(folder: str) -> Any:
     config.KernelManager.ip = os.path.join(folder, "kernel")
     config.KernelManager.connection_file = os.path.join(folder, "kernel.json")
     return config
+
+
+def _publish_folder(src: Path, dst: Path, work: Path) -> None:
+    """Move ``src`` to ``dst``, replacing an older ``dst`` (moved aside into ``work`` first)."""
+    if dst.exists():
+        os.replace(dst, work / f"old-{dst.name}")
+    os.replace(src, dst)
 
 
 def _kernel_manager_class(started: "weakref.WeakSet[Any]") -> type:
@@ -169,6 +177,9 @@ def export_html(notebook_path: str | Path) -> str:
 
     nb = nbformat.read(str(notebook_path), as_version=4)
     nb.metadata.pop("widgets", None)  # static report: no live widgets
+    title = _report_title(nb)
+    if title:
+        nb.metadata["title"] = title  # the browser tab and the PDF name the scope and period
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
@@ -177,6 +188,18 @@ def export_html(notebook_path: str | Path) -> str:
         raise ReportError(f"the HTML of {Path(notebook_path).name} still references a remote resource: "
                           f"{_REMOTE.search(body).group(0)[:120]!r}")
     return body
+
+
+def _report_title(nb: Any) -> str | None:
+    """The title the report's first output declares (``data-qakit-title``), for ``<title>``."""
+    import html as _html
+
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            m = re.search(r'data-qakit-title="([^"]*)"', str(o.get("data", {}).get("text/html", "")))
+            if m:
+                return _html.unescape(m.group(1))
+    return None
 
 
 def run_report(
@@ -222,6 +245,7 @@ def run_report(
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
         raise ParameterError(f"name must use letters, digits, '.', '_' or '-' only; got {name!r}")
     check_parameters(params, notebook)
+    params = check_report_parameters(params, notebook_parameters(notebook))  # paths resolved, values checked
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     # SIGTERM / SIGHUP (cron, systemd, a scheduler's timeout) must not leave the work folder, the
@@ -238,6 +262,9 @@ def run_report(
         work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out))
         executed = work / f"{name}.ipynb"
         failed = out / f"{name}.failed.ipynb"
+        tables = f"{name}-tables"  # the report's full tables as CSV, published next to it
+        if "csv_folder" in notebook_parameters(notebook) and not params.get("csv_folder"):
+            params["csv_folder"] = str((work / tables).resolve())
         sockets = tempfile.mkdtemp(prefix="qakit-k") if os.name == "posix" else None
         try:
             pm.execute_notebook(str(notebook), str(executed), parameters=params, kernel_name=KERNEL,
@@ -264,6 +291,8 @@ def run_report(
         tmp_html.write_text(html, encoding="utf-8")
         final_nb, final_html = out / f"{name}.ipynb", out / f"{name}.html"
         os.replace(executed, final_nb)
+        if (work / tables).is_dir():
+            _publish_folder(work / tables, out / tables, work)
         os.replace(tmp_html, final_html)
         stale = out / f"{name}.failed.ipynb"
         if stale.exists():

@@ -13,6 +13,9 @@ Canonical tables (extra columns pass through untouched):
 ``calls`` (telephony queue exports, for service level and abandonment)
     call_id, agent_id, created_at, answered (bool); optional speed_of_answer_s, handle_time_s,
     resolved (bool), team.
+``messages`` (conversation text, for automatic scoring: :mod:`qakit.autoqa`)
+    conversation_id, message_id, author_role (``customer`` | ``agent`` | ``bot``), agent_id,
+    sent_at, text; optional position (order when timestamps are missing), language.
 
 :func:`validate` coerces types (ids to strings, numbers to float, timestamps to UTC) and checks
 every rule lazily: all problems are collected and raised together as one
@@ -67,6 +70,14 @@ RESOLVED = "resolved"
 KIND = "kind"
 SCORE = "score"
 ANSWERED_AT = "answered_at"
+
+MESSAGE_ID = "message_id"
+AUTHOR_ROLE = "author_role"
+SENT_AT = "sent_at"
+TEXT = "text"
+POSITION = "position"
+LANGUAGE = "language"
+AUTHOR_ROLES = ("customer", "agent", "bot")
 
 # --- result column names ------------------------------------------------------------------
 N = "n"
@@ -199,6 +210,22 @@ CALLS = Table(
     row_id=CALL_ID,
 )
 
+MESSAGES = Table(  # conversation text: only counts and evidence positions ever reach a report
+    "messages",
+    (
+        Column(CONVERSATION_ID, "id"),
+        Column(MESSAGE_ID, "id"),
+        Column(AUTHOR_ROLE, "str", allowed=AUTHOR_ROLES),
+        Column(AGENT_ID, "id", nullable=True),
+        Column(SENT_AT, "datetime", nullable=True),
+        Column(TEXT, "str", nullable=True),  # missing = no text (attachment, sticker): 0 words
+        Column(POSITION, "float", required=False, nullable=True, min=0),  # order when sent_at is missing
+        Column(LANGUAGE, "str", required=False, nullable=True),
+    ),
+    unique=(MESSAGE_ID,),
+    row_id=MESSAGE_ID,
+)
+
 #: review scores as :meth:`qakit.Scorecard.score` returns them (the input of IQS aggregates): one row
 #: per review (a review listed twice would double its weight and narrow every interval)
 SCORES = Table(
@@ -215,7 +242,102 @@ SCORES = Table(
     row_id=REVIEW_ID,
 )
 
-TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES)}
+# --- QA-operations and aggregate tables (issue 14: vendor exports) -------------------------
+DISPUTE_ID = "dispute_id"
+DISPUTER_ID = "disputer_id"
+DISPUTE_STATUS = "dispute_status"
+ACCEPTED = "accepted"
+SCORE_BEFORE = "score_before"
+SCORE_AFTER = "score_after"
+VENDOR_SCORE = "vendor_score"
+REVIEW_TIME_S = "review_time_s"
+SESSION_ID = "session_id"
+DATE = "date"
+QUEUE = "queue"
+OFFERED = "offered"
+ABANDONED = "abandoned"
+ANSWERED_WITHIN = "answered_within"
+ASA_S = "asa_s"
+SEGMENT = "segment"
+
+#: one row per review with the QA tool's own review score (percent), for :func:`qakit.reconcile`
+REVIEWS = Table(
+    "reviews",
+    (
+        Column(REVIEW_ID, "id"),
+        Column(CONVERSATION_ID, "id"),
+        Column(AGENT_ID, "id"),
+        Column(REVIEWER_ID, "id"),
+        Column(REVIEWED_AT, "datetime", nullable=True),
+        Column(VENDOR_SCORE, "float", nullable=True),
+        Column(SCORECARD_VERSION, "str", required=False, nullable=True),
+        Column(REVIEW_TIME_S, "float", required=False, nullable=True, min=0),
+    ),
+    unique=(REVIEW_ID,),
+    row_id=REVIEW_ID,
+)
+
+#: automatic (AutoQA) ratings: same shape as ratings, kept apart so they never mix into IQS
+AUTOQA_RATINGS = Table("autoqa_ratings", RATINGS.columns, unique=(REVIEW_ID, CATEGORY), row_id=REVIEW_ID)
+
+#: calibration-session ratings: same shape as ratings plus the session
+CALIBRATION = Table(
+    "calibration",
+    RATINGS.columns + (Column(SESSION_ID, "id", required=False, nullable=True),),
+    unique=(REVIEW_ID, CATEGORY),
+    row_id=REVIEW_ID,
+)
+
+#: disputes (appeals) of reviews; ``accepted`` = the review score was changed
+DISPUTES = Table(
+    "disputes",
+    (
+        Column(DISPUTE_ID, "id"),
+        Column(REVIEW_ID, "id"),
+        Column(CREATED_AT, "datetime"),
+        Column(DISPUTE_STATUS, "str", nullable=True),
+        Column(RESOLVED_AT, "datetime", required=False, nullable=True),
+        Column(ACCEPTED, "bool", required=False, nullable=True),
+        Column(CATEGORY, "str", required=False, nullable=True),
+        Column(DISPUTER_ID, "id", required=False, nullable=True),
+        Column(SCORE_BEFORE, "float", required=False, nullable=True),
+        Column(SCORE_AFTER, "float", required=False, nullable=True),
+    ),
+    unique=(DISPUTE_ID,),
+    row_id=DISPUTE_ID,
+)
+
+#: daily call-centre aggregates (one row per day and queue)
+CALLS_DAILY = Table(
+    "calls_daily",
+    (
+        Column(DATE, "datetime"),
+        Column(QUEUE, "str"),
+        Column(OFFERED, "float", min=0),
+        Column(ANSWERED, "float", nullable=True, min=0),
+        Column(ABANDONED, "float", nullable=True, min=0),
+        Column(ANSWERED_WITHIN, "float", required=False, nullable=True, min=0),
+        Column(ASA_S, "float", required=False, nullable=True, min=0),
+    ),
+    unique=(DATE, QUEUE),
+    row_id=DATE,
+)
+
+#: every customer (also those with no contact), with value and segment
+CUSTOMERS = Table(
+    "customers",
+    (
+        Column(CUSTOMER_ID, "id"),
+        Column(CUSTOMER_VALUE, "float", nullable=True),
+        Column(SEGMENT, "str", required=False, nullable=True),
+        Column(CONTACTS, "float", required=False, nullable=True, min=0),
+    ),
+    unique=(CUSTOMER_ID,),
+    row_id=CUSTOMER_ID,
+)
+
+TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES, REVIEWS, AUTOQA_RATINGS,
+                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES)}
 
 def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
     """``(min, max)`` a numeric column has in the data contract (the first table declaring it with

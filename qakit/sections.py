@@ -51,25 +51,44 @@ class Figure(_MplFigure):
 class ReportData:
     """The validated inputs of one report run, restricted to the report period."""
 
-    ratings: pd.DataFrame
-    conversations: pd.DataFrame
-    surveys: pd.DataFrame
-    card: Scorecard
-    scores: pd.DataFrame
+    ratings: pd.DataFrame | None  # None: the dataset has no such table (the report leaves its sections out)
+    conversations: pd.DataFrame | None
+    surveys: pd.DataFrame | None
+    card: Scorecard | None
+    scores: pd.DataFrame | None
     start: pd.Timestamp | None
     end: pd.Timestamp | None
     source: str
     min_n: int = MIN_N
     notes: list[dict[str, Any]] = field(default_factory=list)
     csat_scale: K.CsatScale = field(default_factory=K.CsatScale)  # the one CSAT definition of the run
+    #: the same tables for the previous period of equal length (``ratings``, ``scores``, ...; empty
+    #: when the report has no start or the data has nothing before it)
+    previous: dict[str, Any] = field(default_factory=dict)
+    #: tables the dataset does not have -> why that matters
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def has(self, *tables: str) -> bool:
+        """Whether every named table is present (and not empty)."""
+        return all(getattr(self, t) is not None and len(getattr(self, t)) > 0 for t in tables)
 
 
-def _find(folder: Path, name: str) -> Path:
+def _find(folder: Path, name: str, *, required: bool = True) -> Path | None:
     for ext in (".parquet", ".csv"):
         p = folder / f"{name}{ext}"
         if p.is_file():
             return p
+    if not required:
+        return None
     raise ParameterError(f"no {name}.parquet or {name}.csv in {str(folder)!r}")
+
+
+#: what a report loses without each table
+MISSING_EFFECT = {
+    "ratings": "no reviews: IQS, pass rate, categories, agents, coaching and the IQS-CSAT study are left out",
+    "conversations": "no conversations: response and resolution times, SLA, backlog, FCR and customer cost are left out",
+    "surveys": "no survey answers: CSAT, NPS, effort and the IQS-CSAT study are left out",
+}
 
 
 def _day(value: str, name: str) -> pd.Timestamp | None:
@@ -136,14 +155,21 @@ def load_report_data(
         if not folder.is_dir():
             raise ParameterError(f"dataset must be 'sample' or an existing folder; got {dataset!r}")
     paths = {"ratings": ratings_path, "conversations": conversations_path, "surveys": surveys_path}
-    frames = {}
+    frames: dict[str, pd.DataFrame | None] = {}
+    missing = {}
     for name, p in paths.items():
-        path = Path(p) if p else _find(folder, name)
-        frames[name] = read_table(path, name, tz=tz)
-    card_path = Path(scorecard_path) if scorecard_path else folder / "scorecard.yaml"
-    if not card_path.is_file():
-        raise ParameterError(f"scorecard file not found: {str(card_path)!r}")
-    card = load_scorecard(card_path)
+        path = Path(p) if p else _find(folder, name, required=False)
+        frames[name] = read_table(path, name, tz=tz) if path is not None else None
+        if path is None:
+            missing[name] = MISSING_EFFECT[name]
+    if len(missing) == len(paths):
+        raise ParameterError(f"dataset {str(folder)!r} has none of ratings, conversations, surveys (.parquet or .csv)")
+    card = None
+    if frames["ratings"] is not None:
+        card_path = Path(scorecard_path) if scorecard_path else folder / "scorecard.yaml"
+        if not card_path.is_file():
+            raise ParameterError(f"scorecard file not found: {str(card_path)!r} (the ratings need their scorecard)")
+        card = load_scorecard(card_path)
     t0, t1 = _day(start, "start"), _day(end, "end")
     if t1 is not None and len(end) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
@@ -166,6 +192,8 @@ def load_report_data(
 
     notes = []
     for name in ("surveys", "ratings"):
+        if frames[name] is None or frames["conversations"] is None:
+            continue
         orphan = S.orphans(frames[name], frames["conversations"])
         if orphan.any():
             id_col = S.REVIEW_ID if name == "ratings" else S.CONVERSATION_ID
@@ -173,30 +201,35 @@ def load_report_data(
                           "reason": "conversation_id not in the conversations table: left out",
                           "ids": frames[name].loc[orphan, id_col].astype("str").unique().tolist()})
             frames[name] = frames[name][~orphan].reset_index(drop=True)
-    if period_set:
+    if period_set and frames["ratings"] is not None:
         undated = frames["ratings"][S.REVIEWED_AT].isna()
         if undated.any():
             notes.append({"table": "ratings", "used for": "everything",
                           "reason": f"no {S.REVIEWED_AT}: review cannot be placed in the report period, left out",
                           "ids": frames["ratings"].loc[undated, S.REVIEW_ID].astype("str").unique().tolist()})
-    ratings = within(frames["ratings"], S.REVIEWED_AT)
-    if ratings.empty:
+    ratings = within(frames["ratings"], S.REVIEWED_AT) if frames["ratings"] is not None else None
+    if ratings is not None and ratings.empty:
         have = frames["ratings"][S.REVIEWED_AT]
         raise ParameterError(f"no reviews between {start or 'the beginning'} and {end or 'the end'}; "
                              f"the data covers {have.min():%Y-%m-%d} to {have.max():%Y-%m-%d}")
-    conv = within(frames["conversations"], S.CREATED_AT)
-    surveys = _surveys_in_period(frames["surveys"], frames["conversations"], in_period, notes) if period_set \
-        else frames["surveys"]
-    scores = card.score(ratings)
+    conv = within(frames["conversations"], S.CREATED_AT) if frames["conversations"] is not None else None
+    sv = frames["surveys"]
+    surveys = (_surveys_in_period(sv, frames["conversations"], in_period, notes) if sv is not None and period_set
+               else sv)
+    scores = card.score(ratings) if ratings is not None else None
+    previous = _previous_period(frames, card, t0, t1)
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
                       start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
-                      min_n=min_n, notes=notes, csat_scale=csat)
+                      min_n=min_n, notes=notes, csat_scale=csat, previous=previous, missing=missing)
 
 
-def _surveys_in_period(sv: pd.DataFrame, conv: pd.DataFrame, in_period, notes: list[dict[str, Any]]) -> pd.DataFrame:
+def _surveys_in_period(sv: pd.DataFrame, conv: pd.DataFrame | None, in_period, notes: list[dict[str, Any]]) -> pd.DataFrame:
     """Surveys of the report period: by ``answered_at``; without it, by the conversation's
     ``created_at`` (said in ``notes``); with neither, left out (said in ``notes``)."""
-    created = sv[S.CONVERSATION_ID].map(conv.drop_duplicates(S.CONVERSATION_ID).set_index(S.CONVERSATION_ID)[S.CREATED_AT])
+    if conv is None:  # no conversations table: nothing to place undated answers by
+        created = pd.Series(pd.NaT, index=sv.index, dtype="datetime64[ns, UTC]")
+    else:
+        created = sv[S.CONVERSATION_ID].map(conv.drop_duplicates(S.CONVERSATION_ID).set_index(S.CONVERSATION_ID)[S.CREATED_AT])
     undated = sv[S.ANSWERED_AT].isna()
     by_conv = undated & created.notna()
     when = sv[S.ANSWERED_AT].where(~undated, created)
@@ -212,6 +245,31 @@ def _surveys_in_period(sv: pd.DataFrame, conv: pd.DataFrame, in_period, notes: l
                       "reason": f"no {S.ANSWERED_AT} and no conversation time: cannot be placed in the period, left out",
                       "ids": ids[lost].tolist()})
     return sv[keep].reset_index(drop=True)
+
+
+def _previous_period(frames: Mapping[str, pd.DataFrame | None], card: Scorecard | None,
+                     t0: pd.Timestamp | None, t1: pd.Timestamp | None) -> dict[str, Any]:
+    """The tables restricted to the period of equal length just before ``[t0, t1]`` (empty without a
+    start; an end defaults to the last timestamp in the data)."""
+    if t0 is None:
+        return {}
+    if t1 is None:
+        last = [f[c].max() for f, c in ((frames["ratings"], S.REVIEWED_AT), (frames["conversations"], S.CREATED_AT))
+                if f is not None and len(f)]
+        if not last:
+            return {}
+        t1 = max(last)
+    p1 = t0 - pd.Timedelta(microseconds=1)
+    p0 = t0 - (t1 - t0) - pd.Timedelta(microseconds=1)
+    out: dict[str, Any] = {"start": p0, "end": p1}
+    for name, col in (("ratings", S.REVIEWED_AT), ("conversations", S.CREATED_AT), ("surveys", S.ANSWERED_AT)):
+        f = frames[name]
+        if f is not None:
+            keep = (f[col] >= p0) & (f[col] <= p1)
+            out[name] = f[keep.fillna(False).astype(bool)].reset_index(drop=True)
+    if out.get("ratings") is not None and len(out["ratings"]) and card is not None:
+        out["scores"] = card.score(out["ratings"])
+    return out
 
 
 def _quiet(fn, *a, **kw):
@@ -235,16 +293,24 @@ def overview(data: ReportData) -> pd.DataFrame:
 
 
 def headline_values(data: ReportData) -> dict[str, float]:
-    """The KPI values targets are checked against: iqs, csat, sla_high, nps, frt/resolution hours."""
-    iqs = iqs_score(data.scores, min_n=0)
-    summary = K.kpi_summary(data.conversations, data.surveys, csat_scale=data.csat_scale).set_index(K.KPI)[K.VALUE]
-    out = {"iqs": float(iqs[S.IQS].iloc[0]), "pass_rate": float(iqs[S.PASS_RATE].iloc[0]) * 100}
-    names = {"csat": "csat", "nps": "nps", "ces": "ces", "sla_high": "sla_high",
-             "first_response_time": "frt_hours", "resolution_time": "resolution_hours",
-             "fcr_rate": "fcr_rate", "escalation_rate": "escalation_rate"}
-    for k, v in names.items():
-        if k in summary.index:
-            out[v] = float(summary[k])
+    """The KPI values targets are checked against, in display units (percent for shares), keyed by
+    the KPI registry's names (:data:`qakit.registry.METRICS`; earlier names in
+    :data:`qakit.registry.ALIASES` too). Only what the data has."""
+    from .registry import ALIASES, METRICS
+
+    out: dict[str, float] = {}
+    if data.scores is not None and len(data.scores):
+        iqs = iqs_score(data.scores, min_n=0)
+        for name in ("iqs", "pass_rate"):
+            out[name] = float(iqs[METRICS[name].value].iloc[0]) * METRICS[name].scale
+    if data.conversations is not None and len(data.conversations):
+        summary = K.kpi_summary(data.conversations, data.surveys, csat_scale=data.csat_scale).set_index(K.KPI)[K.VALUE]
+        for k, v in summary.items():
+            if k in METRICS:
+                out[k] = float(v) * METRICS[k].scale
+    for old, new in ALIASES.items():
+        if new in out:
+            out[old] = out[new]
     return out
 
 

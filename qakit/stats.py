@@ -436,6 +436,37 @@ def iqs_csat_correlation(
 
 
 # --- per category ------------------------------------------------------------------------------
+#: words for the size of a correlation |r| (Cohen's conventions: 0.1 small, 0.3 medium, 0.5 large)
+STRENGTH_WORDS = ((0.5, "strongly"), (0.3, "moderately"), (0.1, "weakly"), (0.0, "barely"))
+
+
+def correlation_verdict(r: float, ci_low: float, ci_high: float, n: int, *, subject: str = "IQS",
+                        other: str = "CSAT", unit: str = "conversations") -> str:
+    """One plain sentence on a correlation and its 95 % interval, for people who do not read tables.
+
+    The strength word follows Cohen's conventions on ``|r|`` (>= 0.5 strongly, >= 0.3 moderately,
+    >= 0.1 weakly, else barely); an interval containing 0 means no credible relation either way.
+
+    Examples
+    --------
+    >>> correlation_verdict(0.367, 0.297, 0.433, 626)
+    'IQS tracks CSAT moderately: r = 0.37 [0.30, 0.43], n = 626 conversations.'
+    >>> correlation_verdict(0.05, -0.1, 0.2, 80, unit="agents")
+    'No credible relation between IQS and CSAT: r = 0.05 [-0.10, 0.20], n = 80 agents (the interval includes 0).'
+    >>> correlation_verdict(-0.35, -0.5, -0.2, 200)
+    'IQS runs against CSAT (moderately): r = -0.35 [-0.50, -0.20], n = 200 conversations.'
+    """
+    if not np.isfinite(r):
+        return f"IQS and CSAT cannot be compared: too few {unit} with both (n = {n})."
+    nums = f"r = {r:.2f} [{ci_low:.2f}, {ci_high:.2f}], n = {n:,} {unit}"
+    word = next(w for cut, w in STRENGTH_WORDS if abs(r) >= cut)
+    if not (ci_low > 0 or ci_high < 0):
+        return f"No credible relation between {subject} and {other}: {nums} (the interval includes 0)."
+    if r > 0:
+        return f"{subject} tracks {other} {word}: {nums}."
+    return f"{subject} runs against {other} ({word}): {nums}."
+
+
 def _category_matrix(ratings: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     """Reviews x categories matrix of category scores (percent, NaN = N/A), with ids."""
     rows = card.category_rows(ratings)
@@ -900,6 +931,7 @@ __all__ = [
     "csat_by_conversation",
     "join_csat",
     "iqs_csat_correlation",
+    "correlation_verdict",
     "category_correlations",
     "key_drivers",
     "shrink_means",

@@ -24,17 +24,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, check_choice
+from .registry import default_targets
 
 STATUSES = ("on target", "at risk", "off target", "no data")
 DIRECTIONS = ("higher", "lower")
 _TARGET_KEYS = {"target", "owner", "direction", "margin", "label"}
 
-#: targets used when a report is given none (IQS >= 85, CSAT >= 90 %, high-priority SLA >= 95 %)
-DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
-    "iqs": {"target": 85, "owner": "QA lead", "label": "IQS (%)"},
-    "csat": {"target": 90, "owner": "Support manager", "label": "CSAT (% satisfied)"},
-    "sla_high": {"target": 95, "owner": "Operations lead", "label": "SLA attainment, high priority (%)"},
-}
+#: targets used when a report is given none: every metric of the KPI registry with a default target
+#: (IQS >= 85, CSAT >= 90 %, high-priority SLA >= 95 %, ...; :func:`qakit.registry.default_targets`)
+DEFAULT_TARGETS: dict[str, dict[str, Any]] = default_targets()
 
 
 def check_targets(targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -261,8 +261,10 @@ def iqs_distribution_figure(result: ExplorerResult, baseline: ExplorerResult | N
 
 
 def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = None, *, bins: int = 20,
-                     width: int = 600, height: int = 220) -> str:
+                     width: int = 600, height: int = 240) -> str:
     """The review-score histogram as inline SVG: candidate bars, baseline outline, pass line.
+
+    The tick labels and the caption sit on separate lines below the plot (they never overlap).
 
     Examples
     --------
@@ -276,10 +278,11 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
     cand = np.histogram(result.scores[S.IQS].dropna(), bins=edges)[0]
     base = np.histogram(baseline.scores[S.IQS].dropna(), bins=edges)[0] if baseline is not None else None
     ymax = max(1, int(cand.max()), int(base.max()) if base is not None else 0)
-    left, bottom, pw, ph = 40, 25, width - 50, height - 40
+    left, pw, ph = 40, width - 60, height - 50
     xs = left + pw * (edges - edges[0]) / (edges[-1] - edges[0])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="11" role="img" aria-label="review score histogram">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'style="max-width:100%;height:auto" font-family="sans-serif" font-size="11" role="img" '
+             f'aria-label="review score histogram">',
              f'<rect x="{left}" y="5" width="{pw}" height="{ph}" fill="white" stroke="#ccc"/>']
     for i, c in enumerate(cand):
         h = ph * c / ymax
@@ -295,11 +298,121 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
         xp = left + pw * result.card.pass_threshold / top
         parts.append(f'<line x1="{xp:.1f}" y1="5" x2="{xp:.1f}" y2="{5 + ph}" stroke="black" stroke-dasharray="4 3"/>')
     for v in (0, 25, 50, 75, 100):
-        parts.append(f'<text x="{left + pw * v / top:.1f}" y="{height - 8}" text-anchor="middle">{v}</text>')
-    parts.append(f'<text x="{left - 4}" y="12" text-anchor="end">{ymax}</text>')
-    parts.append(f'<text x="{left + pw}" y="{height - 8}" text-anchor="end">review score (%) · blue: candidate, '
-                 'orange: baseline, dashed: pass</text></svg>')
+        parts.append(f'<text x="{left + pw * v / top:.1f}" y="{5 + ph + 15}" text-anchor="middle">{v}</text>')
+    parts.append(f'<text x="{left - 4}" y="14" text-anchor="end">{ymax}</text>')
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle">review score (%) · '
+                 'blue bars: tuned card · orange line: baseline card · dashed: pass line</text></svg>')
     return "".join(parts)
+
+
+# --- what the QA lead reads: summaries, the agent table, the changes panel (pure, tested) -----------
+#: a flip whose agent's interval contains the pass line: the data cannot tell pass from fail
+INSIDE = "inside the interval"
+#: a flip whose agent's interval lies wholly on one side of the pass line
+CREDIBLE = "credible change"
+#: the ranking's sort orders (label -> columns, ascending)
+SORTS = {"rank (best first)": (["rank", S.AGENT_ID], [True, True]),
+         "agent": ([S.AGENT_ID], [True]),
+         "IQS change vs baseline": (["iqs_change", S.AGENT_ID], [True, True]),
+         "fewest reviews": ([S.N, S.AGENT_ID], [True, True])}
+
+_CSS = """<style>
+.qakit-x table{border-collapse:collapse;font-size:13px}
+.qakit-x th{background:#f2f4f7;text-align:right;padding:4px 8px;border-bottom:2px solid #ccd;position:sticky;top:0}
+.qakit-x td{text-align:right;padding:3px 8px;border-bottom:1px solid #e6e6e6;white-space:nowrap}
+.qakit-x th:first-child,.qakit-x td:first-child{text-align:left}
+.qakit-x table.qakit-changes th,.qakit-x table.qakit-changes td{text-align:left}
+.qakit-x tr.qakit-flip td{background:#fff3cd;font-weight:600}
+.qakit-x tr.qakit-changed td{background:#e8f1fb}
+.qakit-x .qakit-note{color:#555;font-size:12px;margin:4px 0}
+.qakit-x .qakit-err{color:#b00020;font-weight:600}
+.qakit-x .qakit-ok{color:#1b5e20}
+.qakit-x code{background:#f4f4f4;padding:2px 4px;word-break:break-all}
+</style>"""
+
+
+def flip_labels(result: ExplorerResult) -> pd.Series:
+    """Per agent (aligned with ``result.agents``): ``""`` when pass/fail does not flip,
+    ``"inside the interval"`` when it flips but the pass line lies within the agent's 95 % CI
+    under the tuned card (the data cannot support the flip), ``"credible change"`` otherwise.
+
+    Examples
+    --------
+    >>> from qakit import Category, Scorecard
+    >>> agents = pd.DataFrame({"ci_low": [73.7, 81.0, 70.0], "ci_high": [85.8, 88.0, 90.0],
+    ...                        "flipped": [True, True, False]})
+    >>> r = ExplorerResult(card=Scorecard([Category("Tone")]), scores=None, agents=agents, summary=None)
+    >>> flip_labels(r).tolist()
+    ['inside the interval', 'credible change', '']
+    """
+    a = result.agents
+    t = result.card.pass_threshold
+    lo, hi = a[S.CI_LOW].to_numpy(dtype=float), a[S.CI_HIGH].to_numpy(dtype=float)
+    inside = ~((lo > t) | (hi < t))  # NaN interval (n < 2): cannot support a flip either
+    label = np.where(a["flipped"].to_numpy(dtype=bool), np.where(inside, INSIDE, CREDIBLE), "")
+    return pd.Series(label, index=a.index, name="flip", dtype="str")
+
+
+def agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips_first: bool = False) -> pd.DataFrame:
+    """Every agent, for display: agent_id, n, iqs, ci_low, ci_high, baseline_iqs, iqs_change, rank,
+    baseline_rank, passed, baseline_passed, flip (see :func:`flip_labels`), small_sample; sorted by
+    one of :data:`SORTS` (ties by agent), flipped agents first when ``flips_first``."""
+    from .errors import check_choice
+
+    check_choice("sort", sort, list(SORTS))
+    a = result.agents
+    cols = {c: a[c].to_numpy() for c in (S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, "baseline_iqs", "rank",
+                                          "baseline_rank", S.PASSED, "baseline_passed", S.SMALL_SAMPLE)}
+    cols["iqs_change"] = cols[S.IQS] - cols["baseline_iqs"]
+    cols["flip"] = flip_labels(result).to_numpy()
+    keys, _asc = SORTS[sort]  # every order is ascending
+    order_keys = [np.asarray(cols[k]) for k in keys]
+    if flips_first:
+        order_keys = [cols["flip"] == "", *order_keys]
+    order = np.lexsort(tuple(reversed(order_keys)))  # lexsort: last key is primary; NaN sorts last
+    out = pd.DataFrame({k: v[order] for k, v in cols.items()})
+    return out[[S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, "baseline_iqs", "iqs_change", "rank", "baseline_rank",
+                S.PASSED, "baseline_passed", "flip", S.SMALL_SAMPLE]]
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return "–" if np.isnan(v) else f"{v:.{digits}f}"
+    return str(v)
+
+
+def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", flips_first: bool = False,
+                 max_height: int = 420) -> str:
+    """All agents as a styled, scrollable HTML table; flipped agents' rows highlighted
+    (class ``qakit-flip``)."""
+    import html
+
+    v = agent_view(result, sort=sort, flips_first=flips_first)
+    heads = ["agent", "reviews", "IQS", "95% CI", "baseline IQS", "change", "rank", "baseline rank", "passes",
+             "pass/fail flip", "few reviews"]
+    c = {k: v[k].tolist() for k in v.columns}
+    rows = []
+    for i in range(len(v)):  # one row per agent (tens to hundreds): display only
+        flip = c["flip"][i]
+        cells = [c[S.AGENT_ID][i], c[S.N][i], _fmt(c[S.IQS][i]), f"[{_fmt(c[S.CI_LOW][i])}, {_fmt(c[S.CI_HIGH][i])}]",
+                 _fmt(c["baseline_iqs"][i]), _fmt(c["iqs_change"][i]) if np.isnan(c["iqs_change"][i])
+                 else f"{c['iqs_change'][i]:+.1f}", _fmt(c["rank"][i], 0), _fmt(c["baseline_rank"][i], 0),
+                 _fmt(c[S.PASSED][i]), (f"{'passes now' if c[S.PASSED][i] else 'fails now'}: {flip}" if flip else ""),
+                 "yes" if c[S.SMALL_SAMPLE][i] else ""]
+        tds = [f"<td>{html.escape(str(x))}</td>" for x in cells]
+        tds[9] = f'<td style="text-align:left">{html.escape(str(cells[9]))}</td>'
+        rows.append(("<tr class=\"qakit-flip\">" if flip else "<tr>") + "".join(tds) + "</tr>")
+    n_flip = sum(f != "" for f in c["flip"])
+    n_inside = sum(f == INSIDE for f in c["flip"])
+    note = (f"{len(v)} agents · {n_flip} flip pass/fail (highlighted)"
+            + (f", {n_inside} of them inside the interval: the pass line lies within the agent's 95% "
+               "interval, so the data cannot tell whether this agent passes" if n_inside else ""))
+    return (f'<div class="qakit-x">{_CSS}<div class="qakit-note">{note}</div>'
+            f'<div style="max-height:{max_height}px;overflow-y:auto;border:1px solid #ddd;display:inline-block">'
+            f'<table class="qakit-ranking"><thead><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div></div>')
 
 
 def summary_html(result: ExplorerResult) -> str:
@@ -314,93 +427,549 @@ def summary_html(result: ExplorerResult) -> str:
     )
 
 
-def ranking_html(result: ExplorerResult, *, top: int = 15) -> str:
-    cols = [S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, "rank", "baseline_rank", S.PASSED, "flipped", S.SMALL_SAMPLE]
-    return table(result.agents[cols], max_rows=top).to_html(index=False, classes="qakit-ranking", border=0)
+def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
+    """What differs between two cards, setting by setting: ``what`` (a category name or "card"),
+    ``setting`` (weight, critical, critical threshold, section, mode, pass threshold, sections),
+    ``baseline``, ``tuned`` (as text). Empty when the cards score alike.
+
+    Examples
+    --------
+    >>> from qakit import Category, Scorecard
+    >>> a = Scorecard([Category("Tone", 1.0), Category("PK", 2.0, critical=True)])
+    >>> card_changes(a, a.with_changes(weights={"Tone": 3.0}, critical={"PK": False})).values.tolist()
+    [['Tone', 'weight', '1', '3'], ['PK', 'critical', 'yes', 'no']]
+    """
+    def txt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if isinstance(v, float):
+            return f"{v:g}"
+        return "–" if v is None else str(v)
+
+    rows = []
+    base = {c.name: c for c in baseline.categories}
+    for c in card.categories:
+        b = base.get(c.name)
+        for setting, attr in (("weight", "weight"), ("critical", "critical"),
+                              ("critical threshold", "critical_threshold"), ("section", "section")):
+            old, new = (getattr(b, attr) if b is not None else None), getattr(c, attr)
+            if old != new:
+                rows.append((c.name, setting, txt(old), txt(new)))
+    for setting, attr in (("mode", "mode"), ("pass threshold", "pass_threshold")):
+        if getattr(baseline, attr) != getattr(card, attr):
+            rows.append(("card", setting, txt(getattr(baseline, attr)), txt(getattr(card, attr))))
+    if baseline.sections != card.sections:
+        rows.append(("card", "sections", "; ".join(map(str, baseline.sections)) or "–",
+                     "; ".join(map(str, card.sections)) or "–"))
+    return pd.DataFrame(rows, columns=["what", "setting", "baseline", "tuned"]).astype("str")
+
+
+def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
+    """The effect of the tuned card: one row per measure (IQS, pass rate, agents flipping,
+    IQS-CSAT r with its 95 % CI) with ``baseline``, ``tuned`` and ``change`` (display text).
+    ``baseline``: the baseline card's own result, for the CI of its r."""
+    s = result.summary.iloc[0]
+    r_ci = f"{s['r']:.3f} [{s['r_ci_low']:.3f}, {s['r_ci_high']:.3f}]"
+    b_r = f"{s['baseline_r']:.3f}"
+    if baseline is not None:
+        b = baseline.summary.iloc[0]
+        b_r = f"{b['r']:.3f} [{b['r_ci_low']:.3f}, {b['r_ci_high']:.3f}]"
+    rows = [("IQS (%)", f"{s['baseline_iqs']:.1f}", f"{s[S.IQS]:.1f}", f"{s[S.IQS] - s['baseline_iqs']:+.1f}"),
+            ("pass rate (reviews)", f"{s['baseline_pass_rate']:.1%}", f"{s[S.PASS_RATE]:.1%}",
+             f"{100 * (s[S.PASS_RATE] - s['baseline_pass_rate']):+.1f} points"),
+            ("agents flipping pass/fail", "0", f"{int(s['n_flipped'])}", f"{int(s['n_flipped'])}"),
+            (f"IQS–CSAT r [95% CI] (n={int(s['n_csat'])} conversations)", b_r, r_ci,
+             f"{s['r'] - s['baseline_r']:+.3f}")]
+    return pd.DataFrame(rows, columns=["measure", "baseline", "tuned", "change"]).astype("str")
+
+
+def _html_table(df: pd.DataFrame, cls: str) -> str:
+    """A small text table as HTML (cells escaped); cheaper than ``DataFrame.to_html``."""
+    import html
+
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in row) + "</tr>"
+                   for row in df.itertuples(index=False, name=None))
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def changes_html(baseline: Scorecard, result: ExplorerResult, baseline_result: ExplorerResult | None = None) -> str:
+    """The changes panel: settings changed against the baseline card, and their effect."""
+    ch = card_changes(baseline, result.card)
+    what = (_html_table(ch, "qakit-changes") if len(ch)
+            else '<div class="qakit-note">No change yet: the tuned card equals the baseline card.</div>')
+    return (f'<div class="qakit-x">{_CSS}<b>What you changed</b>{what}'
+            f'<br><b>What it does</b>{_html_table(effect_table(result, baseline_result), "qakit-effect")}</div>')
+
+
+def tuned_label(card: Scorecard, day: Any = None) -> str:
+    """The default label of a tuned card: ``<baseline version>-tuned-<YYYY-MM-DD>``.
+
+    Examples
+    --------
+    >>> from qakit import Category, Scorecard
+    >>> tuned_label(Scorecard([Category("Tone")], version="2026.1"), "2026-11-27")
+    '2026.1-tuned-2026-11-27'
+    """
+    import datetime
+
+    day = datetime.date.today() if day is None else pd.Timestamp(day).date()
+    return f"{card.version or card.name}-tuned-{day:%Y-%m-%d}"
+
+
+def tuned_card(card: Scorecard, label: str) -> Scorecard:
+    """``card`` renamed so that everything made with it says it is tuned: the name becomes
+    ``<name> (TUNED <label>, not the production card)``. The ``version`` stays the baseline's:
+    it is the key matching the ``scorecard_version`` of the reviews the card scores (a new version
+    would make every review of the baseline version unscorable)."""
+    from dataclasses import replace
+
+    from .errors import ParameterError
+
+    label = str(label).strip()
+    if not label:
+        raise ParameterError("the version label is empty; type a label such as 2026.1-tuned-2026-11-27")
+    base_name = card.name.split(" (TUNED ")[0]
+    return replace(card, name=f"{base_name} (TUNED {label}, not the production card)")
+
+
+def report_command(scorecard_path: str | Path, dataset: str = "sample") -> str:
+    """The exact shell command that makes the QA report with a saved card (absolute paths, so it
+    works from any folder).
+
+    Examples
+    --------
+    >>> report_command("/tmp/my cards/tuned.yaml")
+    "qakit report -p scorecard_path '/tmp/my cards/tuned.yaml'"
+    """
+    import shlex
+
+    cmd = ["qakit", "report", "-p", "scorecard_path", str(Path(scorecard_path).expanduser().resolve())]
+    if dataset and dataset != "sample":
+        cmd += ["-p", "dataset", str(Path(dataset).expanduser().resolve())]
+    return shlex.join(cmd)
+
+
+def download_link_html(yaml_text: str, filename: str) -> str:
+    """An HTML link that downloads ``yaml_text`` as ``filename`` (a data URI: works in Voila with no
+    file access on the server)."""
+    import base64
+    import html
+
+    b64 = base64.b64encode(yaml_text.encode("utf-8")).decode("ascii")
+    return (f'<a class="qakit-download" download="{html.escape(filename)}" href="data:text/yaml;base64,{b64}" '
+            'style="display:inline-block;padding:5px 12px;background:#2e7d32;color:white;border-radius:3px;'
+            f'text-decoration:none">⬇ Download tuned card ({html.escape(filename)})</a>')
+
+
+def suggestion_table(fit: Any, card: Scorecard) -> pd.DataFrame:
+    """``fit_weights``' advice beside the current weights: category, current_weight,
+    suggested_weight, fold_min, fold_max."""
+    from .tuning import CURRENT_WEIGHT, FITTED_WEIGHT, FOLD_MAX, FOLD_MIN
+
+    w = fit.weights
+    return pd.DataFrame({S.CATEGORY: w[S.CATEGORY], "current_weight": w[CURRENT_WEIGHT],
+                         "suggested_weight": w[FITTED_WEIGHT], "fold_min": w[FOLD_MIN], "fold_max": w[FOLD_MAX]})
+
+
+def suggestion_html(fit: Any, card: Scorecard) -> str:
+    t = suggestion_table(fit, card)
+    s = fit.summary.iloc[0]
+    shown = t.assign(**{c: t[c].map(lambda v: f"{v:.2f}") for c in t.columns[1:]}).rename(columns={
+        S.CATEGORY: "category", "current_weight": "current weight", "suggested_weight": "suggested weight",
+        "fold_min": "lowest in a fold", "fold_max": "highest in a fold"})
+    better = s["r_test_fitted"] - s["r_test_current"]
+    verdict = ("a clear gain" if better > 0.02 else "little or no gain: keep the current weights unless you "
+               "have another reason")
+    return (f'<div class="qakit-x">{_CSS}<b>Suggested weights (advice only, nothing changed yet)</b>'
+            f'{_html_table(shown, "qakit-suggestion")}'
+            f'<div class="qakit-note">How well review scores track CSAT on reviews the fit did not see '
+            f'(out-of-fold r, {int(s["k"])} folds, n={int(s[S.N])} reviews): current weights '
+            f'<b>{s["r_test_current"]:.3f}</b>, suggested weights <b>{s["r_test_fitted"]:.3f}</b> '
+            f'({better:+.3f}, {verdict}). Weights that vary a lot between folds are not well determined by '
+            'the data.</div></div>')
+
+
+INTRO = """<div class="qakit-x" style="max-width:900px">
+<p><b>Try a scorecard change before you roll it out.</b> Move a weight, tick or untick <i>critical</i>,
+change the pass line: every number below updates at once and compares the tuned card with the card
+in use today (the <i>baseline</i>).</p>
+<ul>
+<li><b>Agents</b>: every agent with their score, a 95% interval and whether they pass. Yellow rows
+<i>flip</i> between pass and fail. <i>Inside the interval</i> means the pass line lies within the agent's
+interval: the reviews cannot tell whether this agent passes, so do not act on that flip alone.</li>
+<li><b>Changes</b>: what you changed and what it does to IQS, the pass rate and how well IQS tracks CSAT.</li>
+<li><b>Suggest weights</b> fits weights to your CSAT data and shows them as advice; nothing changes
+until you press <i>Apply suggestion</i>.</li>
+<li><b>Save</b> writes the tuned card (marked as tuned) and shows the command that makes the QA report
+with it; <b>Download</b> gets the file onto your own computer.</li>
+</ul></div>"""
 
 
 class ScorecardExplorer:
     """ipywidgets explorer: a slider per category weight, a critical checkbox per category,
-    mode and pass-threshold controls, and a button that writes the tuned card to YAML.
+    mode and pass-threshold controls; every agent in a sortable table with flips highlighted; a
+    changes panel with a reset button; save / download of the tuned card with the report command;
+    a dataset box; ``fit_weights`` suggestions.
 
     Drive it from code (tests, checked notebook cells) exactly as a user would:
     ``ex.weight_sliders["Tone"].value = 2.0`` updates ``ex.result`` and the HTML widgets.
     """
 
     def __init__(self, ratings: pd.DataFrame, card: Scorecard, *, surveys: pd.DataFrame | None = None,
-                 save_path: str | Path = "tuned_scorecard.yaml", max_weight: float = 5.0):
+                 save_path: str | Path = "tuned_scorecard.yaml", max_weight: float = 5.0, dataset: str = "sample",
+                 today: Any = None):
+        import ipywidgets as W
+
+        self.max_weight = max_weight
+        self.today = today
+        self._muted = False
+        self.fit = None
+        self.dataset_box = W.Text(value=str(dataset), description="data folder", placeholder="sample, or a folder",
+                                  style={"description_width": "90px"}, layout=W.Layout(width="480px"))
+        self.load_button = W.Button(description="Load data", icon="folder-open", layout=W.Layout(width="auto"))
+        self.data_status = W.HTML()
+        self.controls = W.VBox()
+        self.extra_controls: list[tuple[Any, Any, Any]] = []  # see add_control
+        self.extra_box = W.VBox()
+        self.mode = W.Dropdown(options=list(MODES), description="mode", layout=W.Layout(width="260px"))
+        self.threshold = W.FloatSlider(min=50, max=100, step=1, description="pass line (%)", continuous_update=False,
+                                       style={"description_width": "100px"}, layout=W.Layout(width="420px"))
+        self.reset_button = W.Button(description="Reset to baseline", icon="undo", layout=W.Layout(width="auto"))
+        self.sort = W.Dropdown(options=list(SORTS), value="rank (best first)", description="sort agents by",
+                               style={"description_width": "100px"}, layout=W.Layout(width="340px"))
+        self.flips_first = W.Checkbox(value=False, description="flipped agents first", indent=False,
+                                      layout=W.Layout(width="auto"))
+        # shown in full: a relative path is resolved against the working folder (notebooks/ in Voila)
+        self.save_path = W.Text(value=str(_absolute(save_path)), description="save to",
+                                style={"description_width": "90px"}, layout=W.Layout(width="640px"))
+        self.label = W.Text(description="version label", style={"description_width": "90px"},
+                            layout=W.Layout(width="640px"))
+        self.save_button = W.Button(description="Save tuned card", icon="save", layout=W.Layout(width="auto"))
+        self.suggest_button = W.Button(description="Suggest weights", icon="magic", layout=W.Layout(width="auto"))
+        self.apply_button = W.Button(description="Apply suggestion", icon="check", disabled=True,
+                                     layout=W.Layout(width="auto"))
+        self.suggest_progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="300px",
+                                              visibility="hidden"))
+        self.suggestion = W.HTML()
+        self.summary = W.HTML()
+        self.ranking = W.HTML()
+        self.changes = W.HTML()
+        self.status = W.HTML()
+        self.save_status = W.HTML()
+        self.download = W.HTML()
+        self.figure = W.HTML()
+        for w in (self.mode, self.threshold):
+            w.observe(self._on_change, names="value")
+        for w in (self.sort, self.flips_first):
+            w.observe(lambda _c: self._render_ranking(), names="value")
+        self.reset_button.on_click(lambda _: self.reset())
+        self.save_button.on_click(lambda _: self._save_clicked())
+        self.load_button.on_click(lambda _: self.load_dataset(self.dataset_box.value))
+        self.suggest_button.on_click(lambda _: self.suggest())
+        self.apply_button.on_click(lambda _: self.apply_suggestion())
+        self.label.observe(lambda _c: self._render_download(), names="value")
+        self._set_data(ratings, card, surveys, dataset)
+
+    # -- data ---------------------------------------------------------------------------------
+    def _set_data(self, ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFrame | None, dataset: str) -> None:
         import ipywidgets as W
 
         self.ratings = S.validate(ratings, "ratings")
+        self.surveys = surveys
         self.baseline_card = card
+        self.dataset = dataset
         self.csat = csat_by_conversation(surveys)
-        # cards without sections re-score through prepared matrices (a weight change costs a
-        # matrix-vector product); cards with sections take the full engine
-        self.state = None if card.sections else prepare_explorer(self.ratings, card, csat=self.csat)
+        # every change re-scores through the prepared rating matrix (the one scoring engine: weights,
+        # critical flags, thresholds, mode, sections, fail rules, N/A policies)
+        self.state = prepare_explorer(self.ratings, card, csat=self.csat)
         self.baseline = self.state.base if self.state is not None else explore(self.ratings, card, baseline=card, csat=self.csat)
         self.result = self.baseline
+        self._full_baseline = None  # the full engine's baseline, made when a change needs it
+        self.fit = None
+        self.suggestion.value = ""
+        self.apply_button.disabled = True
         self.weight_sliders = {
-            c.name: W.FloatSlider(value=c.weight, min=0.0, max=max(max_weight, c.weight), step=0.25,
+            c.name: W.FloatSlider(value=c.weight, min=0.0, max=max(self.max_weight, c.weight), step=0.25,
                                   description=c.name, continuous_update=False,
-                                  style={"description_width": "160px"}, layout=W.Layout(width="420px"))
+                                  style={"description_width": "160px"}, layout=W.Layout(width="440px"))
             for c in card.categories}
-        self.critical_boxes = {c.name: W.Checkbox(value=c.critical, description="critical", indent=False)
+        self.critical_boxes = {c.name: W.Checkbox(value=c.critical, description="critical", indent=False,
+                                                  layout=W.Layout(width="90px"))
                                for c in card.categories}
-        self.mode = W.Dropdown(options=list(MODES), value=card.mode, description="mode")
-        self.threshold = W.FloatSlider(value=card.pass_threshold, min=50, max=100, step=1,
-                                       description="pass at", continuous_update=False)
-        self.save_path = W.Text(value=str(save_path), description="save to")
-        self.save_button = W.Button(description="Write tuned card (YAML)", icon="save")
-        self.summary = W.HTML()
-        self.ranking = W.HTML()
-        self.status = W.HTML()
-        self.figure = W.HTML()
-        for w in [*self.weight_sliders.values(), *self.critical_boxes.values(), self.mode, self.threshold]:
+        for w in [*self.weight_sliders.values(), *self.critical_boxes.values()]:
             w.observe(self._on_change, names="value")
-        self.save_button.on_click(lambda _: self.save())
+        self._muted = True
+        self.mode.value, self.threshold.value = card.mode, card.pass_threshold
+        self.label.value = tuned_label(card, self.today)
+        self._muted = False
+        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n]]) for n in self.weight_sliders]
+        self.controls.children = rows
+        self.status.value = ""
+        self.save_status.value = ""
         self._render()
 
+    def load_dataset(self, dataset: str) -> bool:
+        """Load a dataset folder (the report's ``dataset`` parameter: "sample" or a folder with
+        ratings, conversations, surveys and scorecard.yaml) and make its card the baseline.
+        Problems are shown in the UI in plain words; returns whether it loaded."""
+        from .sections import load_report_data
+
+        dataset = str(dataset).strip() or "sample"
+        if dataset != "sample":
+            dataset = str(_absolute(dataset))
+        self.data_status.value = "<i>loading…</i>"
+        try:
+            data = load_report_data(dataset=dataset)
+            self._set_data(data.ratings, data.card, data.surveys, dataset)
+        except Exception as e:  # shown to the user, never a traceback
+            self.data_status.value = (f"<span class='qakit-err' style='color:#b00020'>Could not load "
+                                      f"{dataset!r}: {_plain(e)}</span>")
+            return False
+        src = "the bundled sample data" if dataset == "sample" else str(Path(dataset).expanduser().resolve())
+        self.data_status.value = (f"<span style='color:#1b5e20'>Loaded {src}: {len(self.result.scores):,} reviews, "
+                                  f"{len(self.result.agents)} agents, card “{self.baseline_card.name}”.</span>")
+        return True
+
+    # -- the card ------------------------------------------------------------------------------
     def current_card(self) -> Scorecard:
-        """The card the controls describe now."""
-        return self.baseline_card.with_changes(
+        """The card the controls describe now (weights, critical flags, mode, pass line, then
+        every control added with :meth:`add_control`)."""
+        card = self.baseline_card.with_changes(
             weights={k: s.value for k, s in self.weight_sliders.items()},
             critical={k: b.value for k, b in self.critical_boxes.items()},
             mode=self.mode.value, pass_threshold=float(self.threshold.value))
+        for widget, apply, _ in self.extra_controls:
+            card = apply(card, widget.value)
+        return card
+
+    def add_control(self, widget: Any, apply: Any, baseline_value: Any) -> None:
+        """Hook for more tunable settings (sections, fail rules, N/A policies, critical thresholds
+        once the scoring engine scores them): ``apply(card, widget.value)`` returns the changed
+        card; ``baseline_value`` is what *Reset* puts back. Every card is scored by
+        :func:`explore_fast` (the one scoring engine), so its numbers equal ``Scorecard.score``."""
+        self.extra_controls.append((widget, apply, baseline_value))
+        self.extra_box.children = (*self.extra_box.children, widget)
+        widget.observe(self._on_change, names="value")
 
     def _on_change(self, _change: Any = None) -> None:
+        if self._muted:
+            return
         try:
             card = self.current_card()
         except Exception as e:  # e.g. all weights 0 or a critical category at weight 0
-            self.status.value = f"<span style='color:#b00'>{type(e).__name__}: {e}</span>"
+            self.status.value = f"<span style='color:#b00020'>This card cannot be used: {_plain(e)}</span>"
             return
         self.status.value = ""
         if self.state is not None:
             self.result = explore_fast(self.state, card)
         else:
+            if self._full_baseline is None:  # the fast path's baseline holds no per-review pass column
+                self._full_baseline = (self.baseline if self.state is None else
+                                       explore(self.ratings, self.baseline_card, baseline=self.baseline_card,
+                                               csat=self.csat))
             self.result = explore(self.ratings, card, baseline=self.baseline_card, csat=self.csat,
-                                  baseline_result=self.baseline)
+                                  baseline_result=self._full_baseline)
         self._render()
 
+    def reset(self) -> None:
+        """Put every control back to the baseline card (one update)."""
+        card = self.baseline_card
+        self._muted = True
+        try:
+            for c in card.categories:
+                self.weight_sliders[c.name].value = c.weight
+                self.critical_boxes[c.name].value = c.critical
+            self.mode.value, self.threshold.value = card.mode, card.pass_threshold
+            for widget, _, value in self.extra_controls:
+                widget.value = value
+        finally:
+            self._muted = False
+        self._on_change()
+
+    # -- rendering -----------------------------------------------------------------------------
+    def _render_ranking(self) -> None:
+        self.ranking.value = ranking_html(self.result, sort=self.sort.value, flips_first=self.flips_first.value)
+
+    def _render_download(self) -> None:
+        try:
+            card = tuned_card(self.result.card, self.label.value)
+        except Exception as e:
+            self.download.value = f"<span style='color:#b00020'>{_plain(e)}</span>"
+            return
+        self.download.value = download_link_html(card.to_yaml(), _file_name(self.save_path.value))
+
     def _render(self) -> None:
-        """Update the HTML and Image widgets in place (no display() calls: nothing is printed
+        """Update the HTML widgets in place (no display() calls: nothing is printed
         into the notebook, so nbval and Voila see the same, stable cell output)."""
-        self.summary.value = summary_html(self.result)
-        self.ranking.value = ranking_html(self.result)
+        self._render_ranking()
+        self.changes.value = changes_html(self.baseline_card, self.result, self.baseline)
         # an SVG histogram drawn from np.histogram: ~1 ms, so the whole update stays within a blink
         # (a seaborn figure rendered to PNG costs ~300 ms; iqs_distribution_figure is for notebooks)
         self.figure.value = distribution_svg(self.result, self.baseline)
+        self._render_download()
+        # last: the front end gets the updates in order, so a new summary means all the rest is there
+        self.summary.value = summary_html(self.result)
 
+    # -- save ------------------------------------------------------------------------------------
     def save(self) -> Path:
-        """Write the current card to ``save_path`` as YAML (round-trips through load_scorecard)."""
-        path = Path(self.save_path.value)
-        self.current_card().to_yaml(path)
-        self.status.value = f"saved {path.name}"
+        """Write the tuned card (named as tuned, see :func:`tuned_card`) to ``save_path`` as YAML;
+        returns the absolute path. Raises on a bad path (the button shows the reason instead)."""
+        path = _absolute(self.save_path.value)
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; add a file name such as tuned_scorecard.yaml")
+        card = tuned_card(self.current_card(), self.label.value)
+        card.to_yaml(path)
+        path = path.resolve()
+        self.save_status.value = (
+            f"<div class='qakit-x'><span class='qakit-ok' style='color:#1b5e20'>Saved to <code>{_esc(path)}</code></span>"
+            f"<div class='qakit-note'>Make the QA report with this card (from any folder):</div>"
+            f"<code class='qakit-command'>{_esc(report_command(path, self.dataset))}</code></div>")
         return path
+
+    def _save_clicked(self) -> None:
+        try:
+            self.save()
+        except Exception as e:
+            self.save_status.value = (f"<span class='qakit-err' style='color:#b00020'>Not saved: "
+                                      f"{_plain(e)}</span>")
+
+    # -- suggestion ---------------------------------------------------------------------------------
+    def suggest(self) -> None:
+        """Run :func:`qakit.tuning.fit_weights` on the current card and show its advice (the
+        controls do not change)."""
+        from .tuning import fit_weights
+
+        self.suggest_button.disabled = True
+        bar = self.suggest_progress
+        bar.layout.visibility = "visible"
+        bar.value, bar.max, bar.description = 0, 1, "fitting…"
+        try:
+            if self.surveys is None:
+                raise ValueError("this dataset has no survey answers, so there is no CSAT to fit weights to")
+            card = self.current_card()
+            self.fit = _fit_with_progress(fit_weights, self.ratings, card, self.surveys, bar)
+            self.suggestion.value = suggestion_html(self.fit, card)
+            self.apply_button.disabled = False
+        except Exception as e:
+            self.fit = None
+            self.apply_button.disabled = True
+            self.suggestion.value = f"<span style='color:#b00020'>No suggestion: {_plain(e)}</span>"
+        finally:
+            self.suggest_button.disabled = False
+            bar.description = "done"
+
+    def apply_suggestion(self) -> None:
+        """Set the weight sliders to the suggested weights, one update. Only the ratios between
+        weights matter to the score, so when the largest suggestion exceeds the sliders' range all
+        are scaled down to fit; then rounded to the sliders' 0.25 steps (critical categories keep
+        at least one step). The status line says so."""
+        if self.fit is None:
+            return
+        w = dict(zip(self.fit.weights[S.CATEGORY], self.fit.weights["fitted_weight"].astype(float)))
+        top = min(s.max for s in self.weight_sliders.values())
+        scale = min(1.0, top / max(w.values())) if max(w.values()) > 0 else 1.0
+        self._muted = True
+        try:
+            for name, v in w.items():
+                s = self.weight_sliders[name]
+                v = min(s.max, round(v * scale / s.step) * s.step)
+                if self.critical_boxes[name].value:
+                    v = max(v, s.step)
+                s.value = v
+        finally:
+            self._muted = False
+        self._on_change()
+        if not self.status.value:
+            self.status.value = ("<span style='color:#555'>Suggestion applied, rounded to steps of 0.25"
+                                 + (f" after scaling all weights by {scale:.2f} to fit the sliders" if scale < 1 else "")
+                                 + ". Reset to baseline undoes it.</span>")
 
     def widget(self):
         """The assembled UI."""
         import ipywidgets as W
 
-        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n]]) for n in self.weight_sliders]
-        controls = W.VBox(rows + [W.HBox([self.mode, self.threshold]), W.HBox([self.save_path, self.save_button]), self.status])
-        return W.VBox([controls, self.summary, self.figure, self.ranking])
+        def head(text: str) -> Any:
+            return W.HTML(f"<h3 style='margin:14px 0 4px'>{text}</h3>")
+
+        return W.VBox([
+            W.HTML(INTRO),
+            head("1. Data"),
+            W.HBox([self.dataset_box, self.load_button]), self.data_status,
+            head("2. Tune the card"),
+            self.controls, W.HBox([self.mode, self.threshold]), self.extra_box,
+            W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress]),
+            self.status, self.suggestion,
+            head("3. Effect"),
+            self.summary, self.figure, self.changes,
+            head("4. Agents"),
+            W.HBox([self.sort, self.flips_first]), self.ranking,
+            head("5. Save"),
+            self.label,
+            W.HTML("<div class='qakit-note' style='color:#555;font-size:12px'>The label goes into the card's name "
+                   "(“… (TUNED &lt;label&gt;, not the production card)”); the card keeps the baseline's version key "
+                   "so it can score the reviews recorded under that version.</div>"),
+            W.HBox([self.save_path, self.save_button]), self.save_status, self.download,
+        ], layout=W.Layout(max_width="1100px"))
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute against the folder the user started from: ``QAKIT_CALLER_DIR``
+    (set by ``qakit explore``; Voila runs the notebook inside notebooks/) or the working folder."""
+    import os
+
+    p = Path(str(path).strip()).expanduser()
+    return p if p.is_absolute() else Path(os.environ.get("QAKIT_CALLER_DIR") or Path.cwd()) / p
+
+
+def _esc(v: Any) -> str:
+    import html
+
+    return html.escape(str(v))
+
+
+def _plain(e: BaseException) -> str:
+    """An exception as one plain sentence for the UI (no traceback, no class names)."""
+    import html
+
+    if isinstance(e, FileNotFoundError) and e.filename:
+        msg = f"the folder {Path(e.filename).parent} does not exist"
+    elif isinstance(e, PermissionError) and e.filename:
+        msg = f"no permission to write {e.filename}"
+    elif isinstance(e, OSError) and e.strerror:
+        msg = f"{e.strerror}" + (f" ({e.filename})" if e.filename else "")
+    else:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return html.escape(msg)
+
+
+def _file_name(path: str) -> str:
+    name = Path(str(path)).name
+    return name if name.endswith((".yaml", ".yml")) else "tuned_scorecard.yaml"
+
+
+def _fit_with_progress(fit_weights, ratings, card, surveys, bar):
+    """Run ``fit_weights`` with its progress bar mirrored into ``bar`` (an ``IntProgress``): the
+    tqdm bar fit_weights opens (``progress=True``) is replaced by one that moves the widget."""
+    import tqdm.auto
+
+    class _Bar:
+        def __init__(self, iterable, *, total=None, **_kw):
+            self.iterable = iterable
+            bar.max = (total or len(iterable)) + 1  # the folds, then the final fit on all data
+            bar.value = 0
+
+        def __iter__(self):
+            for i, x in enumerate(self.iterable):
+                bar.value, bar.description = i, f"fold {i + 1} of {bar.max - 1}"
+                yield x
+            bar.value, bar.description = bar.max - 1, "final fit"
+
+    original = tqdm.auto.tqdm
+    tqdm.auto.tqdm = _Bar
+    try:
+        fit = fit_weights(ratings, card, surveys, progress=True)
+    finally:
+        tqdm.auto.tqdm = original
+    bar.value = bar.max
+    return fit

@@ -128,7 +128,7 @@ ERRORS = {
                                     ParameterError, [r"s.csv: not valid UTF-8 \(byte 0xe9", r"line 2", r"encoding='cp1252'"]),
     "unterminated quote": (lambda t: read_table(write(t, "s.csv", b'conversation_id,kind,score,answered_at\nc1,"csat,5,\n'), "surveys"),
                            ParameterError, [r"s.csv: cannot be read as CSV with delimiter ','", r"quoting"]),
-    "unsupported file type": (lambda t: read_table(write(t, "s.xlsx", b"PK"), "surveys"), ParameterError, [r"s.xlsx: unsupported file type"]),
+    "unsupported file type": (lambda t: read_table(write(t, "s.docx", b"PK"), "surveys"), ParameterError, [r"s.docx: unsupported file type"]),
     "duplicate header": (lambda t: read_table(write(t, "s.csv", b"conversation_id,kind,score,score\nc1,csat,5,4\n"), "surveys"),
                          ParameterError, [r"duplicate column names in the header \['score'\]"]),
     # scorecards

@@ -45,6 +45,8 @@ NO_TABLE = {
     "realdata.load_calls": "reads ../shared/data; tested in test_realdata.py",
     "realdata.load_olist": "reads ../shared/data; tested in test_realdata.py",
     "realdata.load_fed": "reads ../shared/data; tested in test_realdata.py",
+    "realdata.load_maia": "reads ../shared/data; tested in test_autoqa_data.py",
+    "realdata.load_twitter_messages": "reads ../shared/data; tested in test_autoqa_data.py",
     "datasets.sample_data_dir": "returns a path",
     "datasets.load_sample": "reads the bundled sample",
     "datasets.sample_scorecard_path": "returns a path",

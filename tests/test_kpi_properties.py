@@ -9,6 +9,7 @@ import pytest
 
 from qakit import exclusions, synth
 from qakit import kpis as K
+from qakit.registry import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +27,10 @@ def tables():
     return {"conversations": d["conversations"], "surveys": d["surveys"], "calls": calls}
 
 
-# name -> (function, table, value column, column whose NaN makes a row unusable (None: skip), kwargs)
-KPIS = {
-    "csat_score": (K.csat_score, "surveys", K.CSAT, "score", {}),
-    "nps_score": (K.nps_score, "surveys", K.NPS, "score", {}),
-    "ces_score": (K.ces_score, "surveys", K.CES, "score", {}),
-    "first_response_time": (K.first_response_time, "conversations", K.FIRST_RESPONSE_TIME, "first_response_at", {}),
-    "resolution_time": (K.resolution_time, "conversations", K.RESOLUTION_TIME, "resolved_at", {}),
-    "handle_time": (K.handle_time, "conversations", K.HANDLE_TIME, "handle_time_s", {}),
-    "fcr_rate": (K.fcr_rate, "conversations", K.FCR_RATE, "contacts", {"rule": "contacts"}),
-    "interactions_per_issue": (K.interactions_per_issue, "conversations", K.INTERACTIONS_PER_ISSUE, "contacts", {}),
-    "escalation_rate": (K.escalation_rate, "conversations", K.ESCALATION_RATE, "escalated", {}),
-    "resolution_rate": (K.resolution_rate, "conversations", K.RESOLUTION_RATE, None, {}),
-    "sla_attainment": (K.sla_attainment, "conversations", K.MET_PCT, None, {"as_of": "2026-09-01 00:00Z"}),
-    "service_level": (K.service_level, "calls", K.SERVICE_LEVEL, "speed_of_answer_s", {}),
-    "abandonment_rate": (K.abandonment_rate, "calls", K.ABANDONMENT_RATE, None, {}),  # see below
-    "cost_per_contact": (K.cost_per_contact, "conversations", K.COST_PER_CONTACT, None, {"cost_per_hour": 40}),
-}
+# name -> (function, table, value column, column whose NaN makes a row unusable (None: skip), kwargs),
+# for every KPI of the registry (qakit.registry.METRICS) computed from an input table
+KPIS = {m.function.split(":")[1]: (m.fn, m.table, m.value, m.needs, dict(m.kwargs))
+        for m in METRICS.values() if m.table in ("surveys", "conversations", "calls")}
 
 
 def _run(name, data, **extra):

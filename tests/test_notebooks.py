@@ -69,29 +69,29 @@ def test_papermill_run_honours_parameters(small_run):
     filtered here with plain pandas; the HTML is self-contained (no remote script or style)."""
     out, res = small_run
     nb = nbformat.read(res.notebook, as_version=4)
-    cell = next(c for c in nb.cells if c.source == "R.iqs_table(data)")
-    html = cell.outputs[0]["data"]["text/html"]
+    cell = next(c for c in nb.cells if c.source == "V.tiles(data, head)")
+    tiles = cell.outputs[0]["data"]["text/plain"]
     ratings = datasets.load_sample("ratings")
     r = ratings[(ratings["reviewed_at"] >= "2026-09-01") & (ratings["reviewed_at"] < "2026-09-15")]
     expected = iqs_score(datasets.load_sample_scorecard().score(r), min_n=20)
     assert expected["n"].iloc[0] == r["review_id"].nunique()
-    cells = [c.strip() for c in html.replace("<td>", "\n").replace("</td>", "\n").splitlines()]
-    assert str(expected["n"].iloc[0]) in cells
-    assert str(round(float(expected["iqs"].iloc[0]), 1)) in cells
+    assert f"IQS: {float(expected['iqs'].iloc[0]):.1f} % [{float(expected['ci_low'].iloc[0]):.1f}, " in tiles
+    html_tiles = cell.outputs[0]["data"]["text/html"]
+    assert f"n = {int(expected['n'].iloc[0]):,} reviews" in html_tiles
     text = res.html.read_text(encoding="utf-8")
-    assert "QA and KPI report" in text and text.count("data:image/png;base64") >= 3  # trend, backlog, cost vs value
+    assert "QA and KPI report" in text and text.count("data:image/png;base64") >= 5  # forest, categories, grid, trend, backlog
     assert "<script" not in text.lower() and "cdnjs" not in text and "src=\"http" not in text
     assert not list(out.glob(".qa-report-*")), "temporary work folder left behind"
 
 
 def test_failed_run_keeps_previous_report_and_the_executed_notebook(small_run, tmp_path):
-    """A run that fails midway (unknown grouping column, raised in the IQS-by-group cell) raises
-    ReportError naming the cause, keeps <name>.failed.ipynb, and leaves the last good HTML as it was."""
+    """A run that fails in the kernel (a period without reviews, found when the data is loaded)
+    raises ReportError naming the cause, keeps <name>.failed.ipynb, and leaves the last good HTML as
+    it was. (A wrong group_by is refused before the kernel starts: tests/test_report_params.py.)"""
     out, res = small_run
     before = res.html.read_bytes()
-    with pytest.raises(ReportError, match=r"ParameterError.*by column\(s\) \['region'\].*previous report untouched"):
-        run_report({"start": "2026-09-01", "end": "2026-09-14", "group_by": "region"}, output_dir=out,
-                   progress=False, timeout=300)
+    with pytest.raises(ReportError, match=r"ParameterError: no reviews between 2030-01-01 and 2030-01-31.*previous report untouched"):
+        run_report({"start": "2030-01-01", "end": "2030-01-31"}, output_dir=out, progress=False, timeout=300)
     assert res.html.read_bytes() == before
     failed = nbformat.read(out / "qa-report.failed.ipynb", as_version=4)
     errors = [o for c in failed.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
@@ -218,3 +218,21 @@ def test_report_figures_are_deterministic():
         first = png(make(data))
         np.random.seed(4)
         assert png(make(data)) == first
+
+
+def test_notebooks_are_built_from_their_percent_script_sources():
+    """Every notebook has a jupytext source notebooks/src/<name>.py and was rebuilt from it: same
+    cells (type, source, tags, ids) in the same order. Edit the source, then run
+    scripts/build_notebooks.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "scripts" / "build_notebooks.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert set(build.sources()) == {p.stem for p in NOTEBOOKS}
+    for path in NOTEBOOKS:
+        built = nbformat.read(path, as_version=4)
+        src = build.read_source(path.stem)
+        def cells(nb):
+            return [(c.cell_type, c.id, c.source, c.metadata.get("tags", [])) for c in nb.cells]
+        assert cells(src) == cells(built), f"{path.name} is stale: run scripts/build_notebooks.py {path.stem}"

@@ -27,8 +27,9 @@ def test_lower_is_better_bands(value, status):
 
 
 def test_defaults_cover_issue_targets():
-    res = target_status({"iqs": 90, "csat": 70, "sla_high": 96})
-    assert res["status"].astype(str).tolist() == ["on target", "off target", "on target"]
+    res = target_status({"iqs": 90, "csat": 70, "sla_high": 96}).set_index("kpi")
+    assert res.loc[["iqs", "csat", "sla_high"], "status"].astype(str).tolist() == ["on target", "off target", "on target"]
+    assert set(res.loc[res.index.difference(["iqs", "csat", "sla_high"]), "status"].astype(str)) == {"no data"}
     assert [DEFAULT_TARGETS[k]["target"] for k in ("iqs", "csat", "sla_high")] == [85, 90, 95]
 
 

@@ -1,0 +1,66 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags
+#     notebook_metadata_filter: kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Scorecard tuning explorer
+#
+# Try a change to the scorecard on real reviews before it goes live, and see what it does to the
+# scores, to which agents pass, and to how well the score tracks customer satisfaction (CSAT).
+
+# %% tags=["parameters"]
+dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with ratings, conversations, surveys as .parquet or .csv and scorecard.yaml
+ratings_path: str = ""  # help: a ratings file; empty means the dataset's
+conversations_path: str = ""  # help: a conversations file; empty means the dataset's
+surveys_path: str = ""  # help: a surveys file; empty means the dataset's
+scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
+start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first review
+end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last review
+save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes the YAML (a relative path is inside the notebooks folder; the full path is shown)
+
+# %%
+import qakit.sections as R
+from qakit.display import table
+from qakit.widgets import ScorecardExplorer, agent_view, card_changes, effect_table
+
+# %%
+data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
+
+# %%
+ex = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path, dataset=dataset)
+
+# %% tags=["nbval-ignore-output"]
+ex.widget()
+
+# %% [markdown] tags=["checked-example"]
+# ### Checked example
+#
+# The cells below drive a *separate* explorer (`check`) exactly as a user would (setting a slider's `.value`) and show what it computed; nbval checks these outputs. The explorer above is not touched. (`qakit explore` leaves these cells out of the app: they are tagged `checked-example`.)
+
+# %% tags=["checked-example"]
+check = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path, dataset=dataset)
+check.weight_sliders["Tone"].value = 3.0
+
+# %% tags=["checked-example"]
+table(check.result.summary)
+
+# %% tags=["checked-example"]
+card_changes(data.card, check.result.card)
+
+# %% tags=["checked-example"]
+effect_table(check.result, check.baseline)
+
+# %% tags=["checked-example"]
+table(agent_view(check.result, flips_first=True).head(8))

@@ -1,0 +1,148 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags
+#     notebook_metadata_filter: kernelspec
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with any of ratings, conversations, surveys (.parquet or .csv) and scorecard.yaml; sections the data cannot support are left out and listed
+ratings_path: str = ""  # help: a ratings file; empty means the dataset's
+conversations_path: str = ""  # help: a conversations file; empty means the dataset's
+surveys_path: str = ""  # help: a surveys file; empty means the dataset's
+scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
+start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first row; with a start, changes are against the previous period of equal length
+end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last row
+group_by: str = ""  # help: column to break IQS and CSAT down by (team, channel, agent_id ...); empty means team when the data has it, else channel
+period: str = "W"  # help: trend period: D, W, M or Q
+min_n: int = 30  # help: groups with fewer observations are flagged as small samples
+cost_per_contact: float = 5.0  # help: support cost of one contact, for the customer cost-versus-value section
+hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
+targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95); margin is the width of the at-risk band
+csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
+
+# %%
+import qakit.report_view as V
+import qakit.sections as R
+
+# %%
+data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n)
+head = V.headline(data, targets)
+
+# %%
+V.title(data)
+
+# %%
+V.summary(data, head)
+
+# %%
+V.tiles(data, head)
+
+# %%
+V.left_out(data)
+
+# %% [markdown]
+# ## Agents
+#
+# Each agent's IQS with its 95 % interval. With 15-25 reviews an interval is often 20 points wide:
+# an agent whose interval crosses the pass line is **inconclusive**, neither passing nor failing on
+# this evidence. The diamond is the shrunken estimate (pulled towards the team mean by how little
+# data the agent has); rankings use it.
+
+# %%
+V.agent_forest(data)
+
+# %%
+V.agent_table(data)
+
+# %% [markdown]
+# ## Categories
+#
+# Category scores pool every review that rated the category (N/A left out). In the grid, a dot marks
+# a category where the agent's upper 95 % bound is below the team's score: a credible coaching
+# focus. White cells: the agent has no rating in that category.
+
+# %%
+V.category_figure(data)
+
+# %%
+V.agent_category_heatmap(data)
+
+# %%
+V.coaching_focus(data)
+
+# %% [markdown]
+# ## Trends
+
+# %%
+V.trend_figure(data, period=period)
+
+# %%
+V.group_table(data, by=group_by)
+
+# %% [markdown]
+# ## Customer KPIs
+
+# %%
+V.kpi_table(data)
+
+# %%
+V.time_table(data, by="channel")
+
+# %%
+V.sla_table(data)
+
+# %%
+V.backlog_figure(data, period=period)
+
+# %% [markdown]
+# ## Customers who cost more than they bring
+#
+# Support cost (contacts x cost per contact) against customer value; ids hashed unless
+# `hash_customer_ids` is off.
+
+# %%
+V.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=hash_customer_ids)
+
+# %%
+V.customer_value_figure(data, cost_per_contact=cost_per_contact)
+
+# %% [markdown]
+# ## Does IQS track CSAT?
+#
+# Review scores against the customer's CSAT answer on the same conversation.
+
+# %%
+V.iqs_csat_verdict(data)
+
+# %%
+V.iqs_csat_table(data)
+
+# %% [markdown]
+# ## Data quality
+#
+# Every row the numbers above leave out, and why.
+
+# %%
+V.data_quality(data)
+
+# %% [markdown]
+# ## Appendix: full tables
+
+# %%
+V.write_tables(data, csv_folder)
+
+# %%
+V.appendix_agents(data)
+
+# %%
+V.appendix_coaching(data)

@@ -1,0 +1,32 @@
+"""Automatic scoring of every conversation, measured against the team's own reviewers.
+
+- :mod:`~qakit.autoqa.rules`: rule-based categories (greeting, closing, apology / empathy, further
+  help, thanks; custom phrase and regex categories from YAML) with evidence positions.
+- :mod:`~qakit.autoqa.lexicon`: readability, spelling, customer sentiment (offline word lists).
+- :mod:`~qakit.autoqa.learned`: categories learned from the team's own ratings (TF-IDF + logistic
+  regression, grouped cross-validation, kappa against the humans with a bootstrap CI).
+- :mod:`~qakit.autoqa.output`: automatic ratings in the long ratings format (``reviewer_id =
+  "auto"``), AQS kept apart from IQS, risk flags for review sampling.
+
+Conversation text never leaves these functions: results carry counts, ratings and evidence
+positions (message id, character span), never the text.
+"""
+
+from .learned import TextModel, cross_validate, kappa_agreement, qualification
+from .lexicon import customer_sentiment, readability, spelling
+from .output import (
+    ESCALATION_RULE,
+    aqs_score,
+    aqs_vs_iqs,
+    auto_ratings,
+    learned_ratings,
+    risk_signals,
+    sample_for_review,
+)
+from .rules import DEFAULT_RULES, Rule, detect, load_rules
+
+__all__ = [
+    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "aqs_vs_iqs", "auto_ratings",
+    "cross_validate", "customer_sentiment", "detect", "kappa_agreement", "learned_ratings", "load_rules",
+    "qualification", "readability", "risk_signals", "sample_for_review", "spelling",
+]

@@ -1,0 +1,704 @@
+"""The report a QA lead reads in one minute: headline tiles, pictures, short tables, an appendix.
+
+What each cell of ``notebooks/report.ipynb`` shows. The numbers come unrounded from qakit's
+functions (:func:`headline` is the analysis behind the tiles and is tested on its own); this
+module only arranges and formats them (:func:`qakit.display.pretty`, registry labels and units).
+Every section checks that the data it needs is there and otherwise says, in one line, what it
+left out and why (a ratings-only or a KPI-only dataset still gets a report).
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import kpis as K
+from . import schema as S
+from . import stats as ST
+from .display import Table, metric_format, pretty
+from .errors import SmallSampleWarning, UndefinedMetricWarning
+from .registry import METRICS
+from .sections import Figure, ReportData, _with_conv_cols, coaching_table
+from .headline import _sla_rows, agent_verdicts, headline  # noqa: F401  (the report calls V.headline)
+
+STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
+                "no data": "status-none", "no target": "status-none"}
+#: colours of the statuses (tiles and figures): green, amber, red, grey
+COLOURS = {"status-on": "#2e7d32", "status-risk": "#b26a00", "status-off": "#c62828", "status-none": "#616161"}
+WIDE = 13.0  # inches at 100 dpi: figures fill a 1400 px page (and shrink with it)
+
+CSS = """
+<style>
+.jp-OutputArea-output img { max-width: 100%; height: auto; }
+.qakit-title { font-size: 1.9em; margin: 0.2em 0 0.1em 0; }
+.qakit-sub { color: #555; margin: 0 0 0.8em 0; }
+.qakit-summary { font-size: 1.15em; line-height: 1.5; max-width: 70em; margin: 0.4em 0 1em 0; }
+.qakit-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; margin: 0.5em 0 1em 0; }
+.qakit-tile { border: 1px solid #ddd; border-left: 8px solid #616161; border-radius: 6px; padding: 10px 12px; background: #fff;
+              break-inside: avoid; page-break-inside: avoid; }
+.qakit-tile.status-on { border-left-color: #2e7d32; } .qakit-tile.status-risk { border-left-color: #b26a00; }
+.qakit-tile.status-off { border-left-color: #c62828; }
+.qakit-tile .tile-title { font-weight: 600; color: #333; }
+.qakit-tile .tile-value { font-size: 2.1em; font-weight: 700; margin: 2px 0; }
+.qakit-tile .tile-unit { font-size: 0.45em; font-weight: 400; color: #555; margin-left: 3px; }
+.qakit-tile .tile-ci, .qakit-tile .tile-target { color: #555; font-size: 0.88em; }
+.qakit-tile .tile-change { font-size: 0.92em; margin: 3px 0; }
+.qakit-tile .tile-change.credible { font-weight: 700; }
+.qakit-tile .tile-status { display: inline-block; margin-top: 4px; padding: 1px 8px; border-radius: 10px; color: #fff;
+                           font-size: 0.85em; background: #616161; }
+.qakit-tile.status-on .tile-status { background: #2e7d32; } .qakit-tile.status-risk .tile-status { background: #b26a00; }
+.qakit-tile.status-off .tile-status { background: #c62828; }
+.qakit-note { background: #fff8e1; border: 1px solid #ffe082; border-radius: 4px; padding: 6px 10px; margin: 0.5em 0; }
+.qakit-verdict { font-size: 1.1em; font-weight: 600; margin: 0.4em 0; }
+.qakit-caption { color: #555; margin: 0.2em 0; }
+table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; }
+table.qakit-table th { text-align: right; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
+table.qakit-table th:first-child { text-align: left; }
+table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; }
+table.qakit-table td:first-child { text-align: left; }
+table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
+thead { display: table-header-group; }
+h2 { break-after: avoid; page-break-after: avoid; }
+.jp-MarkdownCell { break-after: avoid; page-break-after: avoid; }
+@media print {
+  body { font-size: 11px; }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
+  table.qakit-table { font-size: 8.5px; }
+  table.qakit-table th, table.qakit-table td { padding: 1px 5px; }
+  .qakit-caption { break-after: avoid; page-break-after: avoid; }
+  .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
+  .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
+  @page { size: A4; margin: 12mm; }
+}
+</style>
+"""
+
+
+class HTML:
+    """An HTML snippet Jupyter shows as HTML; ``text/plain`` is its text without markup."""
+
+    def __init__(self, markup: str, text: str):
+        self.markup, self.text = markup, text
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _quiet(fn, *a, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return fn(*a, **kw)
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return f"{ts.day} {ts:%b %Y}"
+
+
+def period_text(data: ReportData) -> str:
+    """The report period in words: ``1 Oct 2026 - 28 Oct 2026`` (the data's range when open)."""
+    first, last = data.start, data.end
+    stamps = [f[c] for f, c in ((data.ratings, S.REVIEWED_AT), (data.conversations, S.CREATED_AT),
+                                (data.surveys, S.ANSWERED_AT)) if f is not None and len(f)]
+    if first is None and stamps:
+        first = min(s.min() for s in stamps)
+    if last is None and stamps:
+        last = max(s.max() for s in stamps)
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return "no dated rows"
+    return f"{_day(first)} – {_day(last)}"
+
+
+def title_text(data: ReportData) -> str:
+    """Report title naming scope and period (also the browser tab's ``<title>``)."""
+    scope = data.source if data.source == "bundled sample data" else Path(data.source).name
+    return f"QA and KPI report: {scope}, {period_text(data)}"
+
+
+# --- what the reader sees first -----------------------------------------------------------------------
+def _fmt_value(name: str, values: list[float]) -> tuple[list[str], str]:
+    """Format values of one metric alike; returns the strings and the unit."""
+    m = METRICS[name]
+    raw = pd.Series(values, dtype=float) / m.scale  # headline values are in display units already
+    header, fmt = metric_format(m.value, raw.iloc[:1])  # the first value fixes a duration's unit
+    unit = header[header.rfind("(") + 1:-1] if header.endswith(")") else m.unit
+    return list(fmt(raw)), unit
+
+
+def title(data: ReportData) -> HTML:
+    """The report's title (scope and period) with the styles the report uses."""
+    t = title_text(data)
+    sub = f"Source: {data.source}."
+    if data.previous.get("start") is not None:
+        sub += f" Changes are against the previous period of equal length, {_day(data.previous['start'])} – " \
+               f"{_day(data.previous['end'])}."
+    markup = (CSS + f'<h1 class="qakit-title" data-qakit-title="{html.escape(t, quote=True)}">{html.escape(t)}</h1>'
+              f'<p class="qakit-sub">{html.escape(sub)}</p>')
+    return HTML(markup, t)
+
+
+def summary(data: ReportData, head: pd.DataFrame) -> HTML:
+    """Two sentences from the numbers: what moved, and what is off target."""
+    moved, still = [], []
+    for r in head.itertuples(index=False):
+        if np.isnan(r.change):
+            continue
+        if r.credible:
+            vals, unit = _fmt_value(r.metric, [r.value, abs(r.change)])
+            vals = vals[1:]
+            word = "rose" if r.change > 0 else "fell"
+            unit = " points" if unit in ("%", "% satisfied", "points") else f" {unit}"
+            moved.append(f"{r.label} {word} {vals[0]}{unit}")
+        else:
+            still.append(r.label)
+    if data.previous.get("start") is None:
+        first = "There is no earlier period of equal length to compare with (set start and end to get changes)."
+    elif moved:
+        first = f"Against the previous period, {_join(moved)}" + (
+            f"; {_join(still)} did not change credibly." if still else ".")
+    else:
+        first = f"Against the previous period, nothing changed credibly ({_join(still)})." if still else \
+            "The previous period has too little data to compare with."
+    off = []
+    for r in head.itertuples(index=False):
+        if r.status == "off target":
+            (v, tg), unit = _fmt_value(r.metric, [r.value, r.target])
+            tg = tg[:-2] if tg.endswith(".0") else tg
+            unit = "%" if unit.startswith("%") else f" {unit}"
+            off.append(f"{r.label} at {v}{unit} (target {tg}{unit})")
+    risk = [r.label for r in head.itertuples(index=False) if r.status == "at risk"]
+    if off:
+        second = f"Off target: {_join(off)}" + (f"; at risk: {_join(risk)}." if risk else ".")
+    elif risk:
+        second = f"Nothing is off target; at risk: {_join(risk)}."
+    else:
+        second = "Every KPI with a target is on target."
+    text = f"{first} {second}"
+    return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
+    """One tile per headline metric: value, interval, n, change with a credibility marker, target,
+    owner, and a status colour (class ``status-on`` / ``status-risk`` / ``status-off`` / ``status-none``)."""
+    parts, text = [], []
+    for r in head.itertuples(index=False):
+        (v, lo, hi, tg), unit = _fmt_value(r.metric, [r.value, r.ci_low, r.ci_high, r.target])
+        cls = STATUS_CLASS.get(r.status, "status-none")
+        what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers"}.get(r.metric, "conversations")
+        ci = f"95 % CI {lo} – {hi} · n = {int(r.n):,} {what}" if lo else f"n = {int(r.n):,} {what}"
+        if np.isnan(r.change):
+            change = "no earlier period to compare"
+            ccls = "tile-change"
+        else:
+            (_, d, dlo, dhi), _ = _fmt_value(r.metric, [r.value, abs(r.change), r.change_ci_low, r.change_ci_high])
+            better = (r.change > 0) == (r.direction == "higher")
+            arrow = "▲" if r.change > 0 else "▼" if r.change < 0 else "="
+            if d.strip("0.") == "":  # rounds to zero in the shown digits
+                arrow = "="
+            if r.credible:
+                change = f"{arrow} {'+' if r.change > 0 else '−'}{d} vs previous ({'better' if better else 'worse'}, credible)"
+                ccls = "tile-change credible " + ("better" if better else "worse")
+            else:
+                sign = "" if arrow == "=" else "+" if r.change > 0 else "−"
+                change = f"{arrow} {sign}{d} vs previous (not credible: CI {dlo} to {dhi})"
+                ccls = "tile-change"
+        sign = "≥" if r.direction == "higher" else "≤"
+        tg = tg[:-2] if tg.endswith(".0") else tg  # targets are round numbers: 85 %, not 85.0 %
+        target = f"target {sign} {tg} {unit} · {r.owner}" if tg else "no target set"
+        parts.append(
+            f'<div class="qakit-tile {cls}" data-metric="{html.escape(r.metric)}">'
+            f'<div class="tile-title">{html.escape(r.label)}</div>'
+            f'<div class="tile-value">{html.escape(v)}<span class="tile-unit">{html.escape(unit)}</span></div>'
+            f'<div class="tile-ci">{html.escape(ci)}</div>'
+            f'<div class="{ccls}">{html.escape(change)}</div>'
+            f'<div class="tile-target">{html.escape(target)}</div>'
+            f'<div class="tile-status">{html.escape(r.status)}</div></div>')
+        text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}; {change})")
+    if not parts:
+        return HTML('<p class="qakit-note">No headline metric: the dataset has none of ratings, surveys, conversations.</p>',
+                    "no headline metric")
+    return HTML('<div class="qakit-tiles">' + "".join(parts) + "</div>", "\n".join(text))
+
+
+def left_out(data: ReportData) -> HTML:
+    """Which sections the data did not support, and why (nothing when everything is there)."""
+    if not data.missing:
+        return HTML("", "all sections present")
+    items = "".join(f"<li>{html.escape(v)}</li>" for v in data.missing.values())
+    text = "Left out: " + "; ".join(data.missing.values())
+    return HTML(f'<div class="qakit-note"><b>Sections left out</b> (the dataset has no '
+                f'{html.escape(", ".join(data.missing))} table):<ul>{items}</ul></div>', text)
+
+
+def skipped(reason: str) -> HTML:
+    """The one line a section shows instead of itself when its data is missing."""
+    return HTML(f'<p class="qakit-note">{html.escape(reason)}</p>', reason)
+
+
+# --- pictures -------------------------------------------------------------------------------------------
+def _cached(data: ReportData, key: str, make):
+    """Results several cells share (agent summary, coaching table) are computed once per report."""
+    cache = data.__dict__.setdefault("_report_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _agents(data: ReportData) -> pd.DataFrame:
+    return _cached(data, "agents", lambda: _quiet(
+        ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
+        conversations=data.conversations if data.has("conversations") else None, scale=data.csat_scale))
+
+
+def agent_forest(data: ReportData) -> Figure | HTML:
+    """Agents as a forest plot: IQS with its 95 % interval, the shrunken estimate, the pass line, and
+    agents whose interval straddles it marked inconclusive."""
+    if not data.has("scores"):
+        return skipped("Agents: no reviews in this dataset.")
+    a = _agents(data).sort_values(ST.IQS_SHRUNK, ascending=True).reset_index(drop=True)
+    thr = float(data.card.pass_threshold)
+    verdict = agent_verdicts(a, thr)
+    colours = verdict.map({"above": COLOURS["status-on"], "below": COLOURS["status-off"], "inconclusive": "#9e9e9e"})
+    fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(a) + 1.2)))
+    ax = fig.subplots()
+    y = np.arange(len(a))
+    ax.hlines(y, a[S.CI_LOW], a[S.CI_HIGH], color=colours, lw=2.2)
+    ax.scatter(a[S.IQS], y, facecolors="white", edgecolors=colours, s=28, zorder=3, label="IQS (raw)")
+    ax.scatter(a[ST.IQS_SHRUNK], y, marker="D", color="#263238", s=16, zorder=4, label="IQS, shrunk (for ranking)")
+    ax.axvline(thr, color="#c62828", ls="--", lw=1.2, label=f"pass line {thr:g} %")
+    labels = [f"{aid}  (n = {n})" for aid, n in zip(a[S.AGENT_ID].astype(str), a[S.N])]
+    ax.set_yticks(y, labels, fontsize=8)
+    for yi, v, hi in zip(y, verdict, a[S.CI_HIGH]):
+        if v == "inconclusive":
+            ax.text(min(hi, 100) + 0.8, yi, "inconclusive", va="center", fontsize=7, color="#616161")
+    ax.set_xlim(max(0, float(a[S.CI_LOW].min()) - 5), 103)
+    ax.set_ylim(-0.7, len(a) - 0.3)
+    ax.set_xlabel("IQS (%)")
+    ax.grid(axis="x", alpha=0.3)
+    n_inc = int((verdict == "inconclusive").sum())
+    ax.set_title(f"Agents: IQS with 95 % interval ({n_inc} of {len(a)} inconclusive against the pass line)", loc="left")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=COLOURS["status-on"], lw=2.2, label="95 % interval above the pass line"),
+               Line2D([], [], color="#9e9e9e", lw=2.2, label="straddles it (inconclusive)"),
+               Line2D([], [], color=COLOURS["status-off"], lw=2.2, label="below it"),
+               *ax.get_legend_handles_labels()[0]]
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.04), ncol=6, frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def category_figure(data: ReportData) -> Figure | HTML:
+    """Category scores with 95 % intervals (pooled over reviews), lowest first."""
+    from .scorecard import category_scores
+
+    if not data.has("ratings"):
+        return skipped("Categories: no reviews in this dataset.")
+    t = _quiet(category_scores, data.ratings, data.card, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
+    fig = Figure(figsize=(WIDE, 0.45 * len(t) + 1.3))
+    ax = fig.subplots()
+    y = np.arange(len(t))
+    ax.barh(y, t[S.CATEGORY_SCORE], color="#90a4ae", height=0.6)
+    ax.errorbar(t[S.CATEGORY_SCORE], y, xerr=[t[S.CATEGORY_SCORE] - t[S.CI_LOW], t[S.CI_HIGH] - t[S.CATEGORY_SCORE]],
+                fmt="none", ecolor="#263238", capsize=3)
+    ax.set_yticks(y, [f"{c}  (n = {n:,})" for c, n in zip(t[S.CATEGORY], t[S.N])])
+    for yi, v in zip(y, t[S.CATEGORY_SCORE]):
+        ax.text(1, yi, f"{v:.1f} %", va="center", fontsize=9, color="white", fontweight="bold")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("category score (%), 95 % interval")
+    ax.set_title("Category scores, lowest first", loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def agent_category_heatmap(data: ReportData) -> Figure | HTML:
+    """Agent x category scores; cells where the agent is credibly below the team (upper 95 % bound
+    under the team's score) are marked with a dot."""
+    if not data.has("ratings"):
+        return skipped("Agent x category: no reviews in this dataset.")
+    t = _coaching(data)
+    grid = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values=S.CATEGORY_SCORE)
+    focus = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values="focus").reindex_like(grid)
+    cats = [c for c in data.card.category_names if c in grid.index]
+    order = data.scores.groupby(S.AGENT_ID)[S.IQS].mean().sort_values(ascending=False).index
+    grid, focus = grid.loc[cats, [a for a in order if a in grid.columns]], focus.loc[cats, [a for a in order if a in grid.columns]]
+    fig = Figure(figsize=(WIDE, 0.42 * len(cats) + 2.0))
+    ax = fig.subplots()
+    im = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+    yy, xx = np.nonzero(focus.fillna(False).to_numpy(dtype=bool))
+    ax.scatter(xx, yy, marker="o", s=22, facecolors="black", edgecolors="white", linewidths=0.6,
+               label="credibly below the team (coaching focus)")
+    ax.set_yticks(range(len(cats)), cats)
+    ax.set_xticks(range(grid.shape[1]), [str(a) for a in grid.columns], rotation=90, fontsize=8)
+    ax.set_xlabel("agent (highest IQS on the left)")
+    cb = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03)
+    cb.set_label("category score (%)")
+    ax.set_title("Agent x category scores", loc="left")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.01), frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
+    """IQS (with 95 % band) and CSAT per week or month, with the previous period's IQS drawn on the
+    same dates (shifted by the period length) for comparison."""
+    from .scorecard import iqs_score
+
+    if not data.has("scores") and not data.has("surveys"):
+        return skipped("Trends: no reviews or survey answers in this dataset.")
+    fig = Figure(figsize=(WIDE, 3.6))
+    ax = fig.subplots()
+    word = dict(D="day", W="week", M="month", Q="quarter").get(period, period)
+    if data.has("scores"):
+        t = _quiet(iqs_score, data.scores, period=period, min_n=0)
+        ax.plot(t["period"], t[S.IQS], marker="o", color="#1565c0", label="IQS")
+        ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#1565c0", alpha=0.15, label="IQS 95 % interval")
+        prev = data.previous.get("scores")
+        if prev is not None and len(prev):
+            p = _quiet(iqs_score, prev, period=period, min_n=0)
+            shift = data.start - data.previous["start"]
+            ax.plot(p["period"] + shift, p[S.IQS], ls="--", color="#90a4ae", marker=".", label="IQS, previous period")
+    if data.has("surveys") and data.surveys[S.KIND].eq("csat").any():
+        cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale)
+        ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#ef6c00", label="CSAT (% satisfied)")
+    ax.set(ylabel="percent")
+    ax.set_title(f"IQS and CSAT by {word}", loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def backlog_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
+    """Opened conversations per period (bars) and open at each period end (line); legend outside."""
+    if not data.has("conversations"):
+        return skipped("Backlog: no conversations in this dataset.")
+    b = K.backlog(data.conversations, period=period)
+    fig = Figure(figsize=(WIDE, 3.2))
+    ax = fig.subplots()
+    width = {"D": 0.8, "W": 5, "M": 20, "Q": 60}.get(period, 5)
+    ax.bar(b[K.PERIOD], b[K.OPENED], width=width, color="#90caf9", label="opened")
+    ax.plot(b[K.PERIOD], b[K.BACKLOG], color="#c62828", marker="o", label="open at period end")
+    ax.set(ylabel="conversations")
+    ax.set_title("Backlog", loc="left")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+# --- short tables -----------------------------------------------------------------------------------------
+_AGENT_COLS = [S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, ST.IQS_SHRUNK, ST.RANK_SHRUNK, "csat", "verdict"]
+
+
+def agent_table(data: ReportData, *, top: int | None = 5) -> Table | HTML:
+    """The ``top`` best and worst agents by shrunken IQS (all agents with ``top=None``), with their
+    interval, CSAT and the verdict against the pass line."""
+    if not data.has("scores"):
+        return skipped("Agents: no reviews in this dataset.")
+    a = _agents(data)
+    a = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)).map(
+        {"above": "above pass line", "below": "below pass line", "inconclusive": "inconclusive"}))
+    a = a.sort_values(ST.RANK_SHRUNK).reset_index(drop=True)
+    cols = [c for c in _AGENT_COLS if c in a.columns]
+    if top is None or len(a) <= 2 * top:
+        return pretty(a[cols], caption=f"All {len(a)} agents, best first (by shrunken IQS).")
+    show = pd.concat([a.head(top), a.tail(top)])[cols]
+    return pretty(show, caption=f"Top {top} and bottom {top} of {len(a)} agents by shrunken IQS; "
+                                 "all agents in the appendix and in agents.csv.")
+
+
+def _coaching(data: ReportData) -> pd.DataFrame:
+    return _cached(data, "coaching", lambda: coaching_table(data) if data.has("conversations") else _coaching_no_teams(data))
+
+
+def _coaching_no_teams(data: ReportData) -> pd.DataFrame:
+    """coaching_table needs the conversations for teams; without them everyone is one team."""
+    from .sections import ReportData as RD
+
+    stub = RD(ratings=data.ratings, conversations=pd.DataFrame({S.CONVERSATION_ID: pd.Series(dtype="str")}),
+              surveys=None, card=data.card, scores=data.scores, start=data.start, end=data.end, source=data.source,
+              min_n=data.min_n)
+    return coaching_table(stub)
+
+
+def coaching_focus(data: ReportData, *, top: int | None = 10) -> Table | HTML:
+    """(agent, category) pairs credibly below the team, largest gap first (``top`` of them)."""
+    if not data.has("ratings"):
+        return skipped("Coaching focus: no reviews in this dataset.")
+    t = _coaching(data)
+    t = t[t["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True).drop(columns="focus")
+    if t.empty:
+        return skipped("No agent is credibly below the team in any category.")
+    cap = f"{min(top or len(t), len(t))} of {len(t)} pairs, largest gap first" + (
+        "; all in the appendix and in coaching_focus.csv." if top and len(t) > top else ".")
+    return pretty(t.head(top) if top else t, caption=cap)
+
+
+def default_group(data: ReportData, by: str = "") -> str | None:
+    """``by`` when given, else ``team`` when the data has it, else ``channel``, else ``agent_id``."""
+    if by:
+        return by
+    cols = set(data.ratings.columns if data.has("ratings") else []) | set(
+        data.conversations.columns if data.has("conversations") else [])
+    return next((c for c in (S.TEAM, S.CHANNEL, S.AGENT_ID) if c in cols), None)
+
+
+def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
+    """IQS (with pass rate) and CSAT per group (``by``; default :func:`default_group`)."""
+    from .scorecard import iqs_score
+
+    by = default_group(data, by)
+    if by is None:
+        return skipped("Breakdown: the data has no team, channel or agent column.")
+    parts = []
+    if data.has("scores"):
+        s = _with_conv_cols(data, data.scores, by) if data.has("conversations") else data.scores
+        if by in s.columns:
+            t = _quiet(iqs_score, s, by=by, min_n=data.min_n)
+            parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
+    if data.has("surveys", "conversations") and data.surveys[S.KIND].eq("csat").any():
+        try:
+            c = _quiet(K.csat_score, data.surveys, by=by, conversations=data.conversations, min_n=data.min_n,
+                       scale=data.csat_scale)
+            parts.append(c[[by, S.N, K.CSAT, S.CI_LOW, S.CI_HIGH]].rename(
+                columns={S.N: "csat_n", S.CI_LOW: "csat_ci_low", S.CI_HIGH: "csat_ci_high"}))
+        except ValueError:  # the grouping column is not on conversations
+            pass
+    if not parts:
+        return skipped(f"Breakdown by {by}: no table with that column.")
+    t = parts[0] if len(parts) == 1 else parts[0].merge(parts[1], on=by, how="outer")
+    # reviews of conversations created before the period have no conversation columns in it
+    t[by] = t[by].astype("str").where(t[by].notna(), "(conversation before the period)")
+    if by == S.CUSTOMER_ID:  # customer ids are shown hashed, as everywhere in the report
+        from .display import hash_ids
+
+        t[by] = hash_ids(t[by])
+    return pretty(t.sort_values(by).reset_index(drop=True), caption=f"By {by.replace('_', ' ')}.")
+
+
+def kpi_table(data: ReportData) -> Table | HTML:
+    """Every customer KPI the data has: value, 95 % interval and n, in the metric's unit."""
+    if not data.has("conversations") and not data.has("surveys"):
+        return skipped("Customer KPIs: no conversations or surveys in this dataset.")
+    t = _kpi_summary(data)
+    rows = []
+    for r in t.itertuples(index=False):
+        m = METRICS.get(r.kpi)
+        if m is None:
+            continue
+        (v, lo, hi), unit = _fmt_value(m.name, [x * m.scale for x in (r.value, r.ci_low, r.ci_high)])
+        rows.append({"KPI": m.heading, "Value": f"{v} {unit}".strip(),
+                     "95 % CI": f"{lo} – {hi}" if lo and hi else "", "n": f"{int(r.n):,}",
+                     "Better": "higher" if m.direction == "higher" else "lower"})
+    return Table(pd.DataFrame(rows))
+
+
+def _kpi_summary(data: ReportData) -> pd.DataFrame:
+    return _cached(data, "kpi_summary", lambda: _kpi_summary_uncached(data))
+
+
+def _kpi_summary_uncached(data: ReportData) -> pd.DataFrame:
+    if data.has("conversations"):
+        return _quiet(K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
+                      csat_scale=data.csat_scale)
+    parts = []
+    for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
+        if data.surveys[S.KIND].eq(kind).any():
+            t = _quiet(fn, data.surveys, min_n=0, **({"scale": data.csat_scale} if kind == "csat" else {}))
+            parts.append({"kpi": kind, "n": t[S.N].iloc[0], "value": t[METRICS[kind].value].iloc[0],
+                          "ci_low": t[S.CI_LOW].iloc[0], "ci_high": t[S.CI_HIGH].iloc[0]})
+    return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])
+
+
+def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
+    """First response and resolution time per group: median, 95 % interval and p90."""
+    if not data.has("conversations"):
+        return skipped("Response times: no conversations in this dataset.")
+    if by not in data.conversations.columns:
+        return skipped(f"Response times by {by}: the conversations have no {by} column.")
+    fr = _quiet(K.first_response_time, data.conversations, by=by, min_n=0)
+    rt = _quiet(K.resolution_time, data.conversations, by=by, min_n=0)
+    f = fr[[by, S.N, K.FIRST_RESPONSE_TIME, S.CI_LOW, S.CI_HIGH, f"{K.FIRST_RESPONSE_TIME}_p90"]]
+    r = rt[[by, K.RESOLUTION_TIME, f"{K.RESOLUTION_TIME}_p90", S.N_EXCLUDED]].rename(
+        columns={S.N_EXCLUDED: "open_or_unusable"})
+    return pretty(f.merge(r, on=by))
+
+
+def sla_table(data: ReportData) -> Table | HTML:
+    """SLA attainment per priority (natural order: urgent, high, normal, low)."""
+    if not data.has("conversations"):
+        return skipped("SLA: no conversations in this dataset.")
+    t = _quiet(K.sla_attainment, data.conversations, min_n=0)
+    return pretty(t.drop(columns=[S.SMALL_SAMPLE], errors="ignore"))
+
+
+def _has_value(data: ReportData) -> bool:
+    c = data.conversations
+    return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
+
+
+def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
+                     hash_customer_ids: bool = True) -> Table | HTML:
+    """Customers whose support cost exceeds their value (ids hashed by default); left out, with
+    the reason, when the conversations have no ``customer_value`` (an optional column)."""
+    from .sections import costly_customers as _costly
+
+    if not _has_value(data):
+        return skipped("Customer cost against value: the conversations have no customer_value values "
+                       "(an optional column), so this section is left out.")
+    t = _costly(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
+    if t.empty:
+        return skipped("No customer cost more in support than their value.")
+    return pretty(t.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=f"The {len(t)} customer{'s' if len(t) != 1 else ''} "
+                  "costing most relative to their value.")
+
+
+def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
+    """Support cost against customer value per customer (only when ``customer_value`` exists)."""
+    from .sections import customer_value_figure as _fig
+
+    if not _has_value(data):
+        return HTML("", "")
+    fig = _fig(data, cost_per_contact=cost_per_contact)
+    fig.set_size_inches(WIDE * 0.75, 4.5)
+    ax = fig.axes[0]
+    if ax.get_legend() is not None:  # human legend labels, outside the data
+        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes", "cases": "cases"}
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def iqs_csat_verdict(data: ReportData) -> HTML:
+    """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
+    if not (data.has("scores") and data.has("surveys")):
+        return skipped("IQS and CSAT: needs both reviews and CSAT answers.")
+    t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson", scale=data.csat_scale).iloc[0]
+    text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
+                                  unit="conversations")
+    return HTML(f'<p class="qakit-verdict">{html.escape(text)}</p>', text)
+
+
+def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
+    """Pearson, Spearman, Kendall and point-biserial correlation of review IQS with the CSAT answer."""
+    if not (data.has("scores") and data.has("surveys")):
+        return HTML("", "")
+    t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method=["pearson", "spearman", "kendall",
+               "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None,
+               scale=data.csat_scale)
+    t = t.drop(columns=[c for c in (ST.UNIT,) if c in t.columns])
+    names = {"pearson": "Pearson", "spearman": "Spearman (ranks)", "kendall": "Kendall (ranks)",
+             "point_biserial": "Point-biserial (satisfied or not)"}
+    return pretty(t.assign(**{ST.METHOD: t[ST.METHOD].map(lambda m: names.get(m, m))}))
+
+
+def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
+    """Every row the numbers leave out, by table and reason, with example ids (reasons in full).
+
+    With all three tables this is :func:`qakit.sections.data_quality`; with some missing, the same
+    checks on the tables that are there."""
+    from .sections import data_quality as _dq
+
+    if data.has("ratings", "conversations", "surveys"):
+        t = _dq(data, show_ids=show_ids)
+    else:
+        checks = []
+        if data.has("scores"):
+            checks.append(("ratings", "review scores", data.scores))
+        if data.has("conversations"):
+            c = data.conversations
+            checks += [("conversations", "first response time", K.first_response_time(c, min_n=0)),
+                       ("conversations", "resolution time", K.resolution_time(c, min_n=0)),
+                       ("conversations", "FCR", K.fcr_rate(c, min_n=0)),
+                       ("conversations", "SLA attainment", K.sla_attainment(c, min_n=0))]
+        if data.has("surveys") and data.surveys[S.SCORE].isna().any():
+            checks.append(("surveys", "survey KPIs", _quiet(K.csat_score, data.surveys, min_n=0, scale=data.csat_scale)))
+        rows = [{"table": n["table"], "used for": n["used for"], "reason": n["reason"], "n": len(n["ids"]),
+                 "example ids": ", ".join(n["ids"][:show_ids]) + (" ..." if len(n["ids"]) > show_ids else "")}
+                for n in data.notes]
+        for tbl, used_for, res in checks:
+            for _, e in S.exclusions(res).iterrows():
+                ids = list(e["row_ids"])
+                rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], "n": int(e["n"]),
+                             "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+        for tbl in ("ratings", "conversations", "surveys"):  # rows kept but changed when read
+            frame = getattr(data, tbl)
+            if frame is not None and S.has_record(frame):
+                for _, e in S.adjustments(frame).iterrows():
+                    ids = list(e["row_ids"])
+                    rows.append({"table": tbl, "used for": "kept, changed when read", "reason": e["reason"],
+                                 "n": int(e["n"]), "example ids": ", ".join(ids[:show_ids]) + (
+                                     " ..." if len(ids) > show_ids else "")})
+        t = pd.DataFrame(rows, columns=["table", "used for", "reason", "n", "example ids"])
+    t = t.rename(columns={"table": "Table", "used for": "Used for", "reason": "Reason", "example ids": "Example ids"})
+    if t.empty:
+        return Table(pd.DataFrame({"Data quality": ["No row was left out."]}))
+    return pretty(t)
+
+
+# --- appendix and CSV files -------------------------------------------------------------------------------
+def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
+    """The full tables behind the report (unrounded), by file name."""
+    from .scorecard import category_scores
+
+    out: dict[str, pd.DataFrame] = {}
+    if data.has("scores"):
+        a = _agents(data)
+        out["agents"] = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)))
+        out["categories"] = _quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
+        c = _coaching(data)
+        out["coaching_focus"] = c[c["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True)
+    if data.has("conversations") or data.has("surveys"):
+        out["kpis"] = _kpi_summary(data)
+    if data.has("conversations"):
+        out["sla"] = _quiet(K.sla_attainment, data.conversations, min_n=0)
+    return out
+
+
+def write_tables(data: ReportData, folder: str) -> HTML:
+    """Write :func:`appendix_tables` as CSV (formula-safe, :func:`qakit.io.to_csv_safe`) into
+    ``folder`` (nothing when empty) and say where they are."""
+    from .io import to_csv_safe
+
+    if not folder:
+        return HTML("", "")
+    f = Path(folder)
+    f.mkdir(parents=True, exist_ok=True)
+    tables = appendix_tables(data)
+    for name, t in tables.items():
+        to_csv_safe(t, f / f"{name}.csv")
+    text = f"Full tables as CSV next to this report, in {f.name}/: " + ", ".join(f"{n}.csv" for n in tables)
+    return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)
+
+
+def appendix_agents(data: ReportData) -> Table | HTML:
+    """All agents (the body shows the top and bottom ones)."""
+    return agent_table(data, top=None)
+
+
+def appendix_coaching(data: ReportData) -> Table | HTML:
+    """Every coaching-focus pair."""
+    return coaching_focus(data, top=None)
+
+
+__all__ = ["appendix_tables", "title_text", "period_text"]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

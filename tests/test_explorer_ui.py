@@ -1,0 +1,282 @@
+"""The explorer as a QA lead uses it (issue 16), driven through widget values and buttons; every
+number is checked against Scorecard.score + iqs_score / fit_weights computed here, independently."""
+
+import base64
+import re
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from qakit import datasets, iqs_score, load_scorecard
+from qakit.tuning import fit_weights
+from qakit.widgets import INSIDE, CREDIBLE, ScorecardExplorer, agent_view, card_changes, effect_table, report_command
+
+from test_widgets import CARD, small_data  # tests/ is on sys.path (rootdir conftest)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return (datasets.load_sample("ratings"), datasets.load_sample("surveys"), datasets.load_sample_scorecard())
+
+
+@pytest.fixture
+def ex(sample, tmp_path):
+    ratings, surveys, card = sample
+    return ScorecardExplorer(ratings, card, surveys=surveys, save_path=tmp_path / "tuned.yaml", today="2026-11-27")
+
+
+def by_agent(card, ratings):
+    return iqs_score(card.score(ratings), by="agent_id", min_n=0).set_index("agent_id")
+
+
+def test_every_agent_listed_and_flips_labelled_against_their_interval(ex, sample):
+    """Pass line 80 -> 70: an agent flips when its mean IQS is on different sides of 80 and 70;
+    the label is 'inside the interval' when 70 lies in the agent's 95% t interval (iqs_score)."""
+    ratings, _, card = sample
+    ex.threshold.value = 70
+    new, old = by_agent(card.with_changes(pass_threshold=70.0), ratings), by_agent(card, ratings)
+    flipped = (new["iqs"] >= 70) != (old["iqs"] >= 80)
+    assert flipped.sum() >= 2
+    view = agent_view(ex.result)
+    assert sorted(view["agent_id"]) == sorted(new.index)  # all 40 agents, not a top 15
+    got = view.set_index("agent_id")["flip"]
+    for a in new.index:
+        if not flipped[a]:
+            assert got[a] == ""
+        else:
+            inside = new.loc[a, "ci_low"] <= 70 <= new.loc[a, "ci_high"]
+            assert got[a] == (INSIDE if inside else CREDIBLE), a
+    # a flip ranked below the top 15 is in the table and highlighted; "flipped agents first" lifts it
+    low = [a for a in new.index[flipped] if view.set_index("agent_id").loc[a, "rank"] > 15]
+    assert low
+    rows = re.findall(r"<tr( class=\"qakit-flip\")?><td>(A\d+)</td>", ex.ranking.value)
+    assert {a for cls, a in rows if cls} == set(new.index[flipped])
+    ex.flips_first.value = True
+    first = [a for _, a in re.findall(r"<tr( class=\"qakit-flip\")?><td>(A\d+)</td>", ex.ranking.value)]
+    assert set(first[: flipped.sum()]) == set(new.index[flipped])
+
+
+def test_changes_panel_and_reset(ex, sample):
+    ratings, surveys, card = sample
+    ex.weight_sliders["Tone"].value = 3.0
+    ex.critical_boxes["Compliance"].value = False
+    ex.threshold.value = 75
+    ch = card_changes(card, ex.result.card)
+    assert ch.values.tolist() == [["Compliance", "critical", "yes", "no"], ["Tone", "weight", "1", "3"],
+                                  ["card", "pass threshold", "80", "75"]]
+    tuned = card.with_changes(weights={"Tone": 3.0}, critical={"Compliance": False}, pass_threshold=75.0)
+    s_new, s_old = tuned.score(ratings), card.score(ratings)
+    eff = effect_table(ex.result, ex.baseline).set_index("measure")
+    assert eff.loc["IQS (%)", "tuned"] == f"{s_new['iqs'].mean():.1f}"
+    assert eff.loc["IQS (%)", "baseline"] == f"{s_old['iqs'].mean():.1f}"
+    assert eff.loc["pass rate (reviews)", "tuned"] == f"{(s_new['iqs'] >= 75).mean():.1%}"
+    # IQS-CSAT r with its CI for both cards: conversation mean IQS vs CSAT score, scipy's Pearson
+    from scipy import stats
+
+    csat = surveys[surveys["kind"].eq("csat")].dropna(subset=["score"]).groupby("conversation_id")["score"].mean()
+    for card_, col in ((tuned, "tuned"), (card, "baseline")):
+        per_conv = card_.score(ratings).groupby("conversation_id")["iqs"].mean()
+        j = pd.concat([per_conv, csat], axis=1, join="inner").dropna()
+        r = stats.pearsonr(j.iloc[:, 0], j.iloc[:, 1])
+        ci = r.confidence_interval(0.95)
+        row = [m for m in eff.index if m.startswith("IQS–CSAT r")][0]
+        assert eff.loc[row, col] == f"{r.statistic:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+    assert "Compliance" in ex.changes.value and "What it does" in ex.changes.value
+    ex.reset()
+    assert ex.weight_sliders["Tone"].value == 1.0 and ex.critical_boxes["Compliance"].value is True
+    assert ex.threshold.value == 80
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(s_old["iqs"].mean())
+    assert ex.result.summary["n_flipped"].iloc[0] == 0
+    assert "No change yet" in ex.changes.value
+
+
+def test_save_names_the_card_tuned_shows_full_path_and_command(ex, sample, tmp_path, monkeypatch):
+    ratings, _, card = sample
+    ex.weight_sliders["Tone"].value = 2.0
+    monkeypatch.chdir(tmp_path)
+    ex.save_path.value = "./tuned.yaml"
+    path = ex.save()
+    assert path == (tmp_path / "tuned.yaml").resolve()
+    saved = load_scorecard(path)
+    assert saved.weights["Tone"] == 2.0
+    assert saved.name == f"{card.name} (TUNED 2026.1-tuned-2026-11-27, not the production card)"
+    assert saved.version == card.version  # the key that matches the reviews' scorecard_version
+    assert str(path) in ex.save_status.value
+    assert f"qakit report -p scorecard_path {path}" in ex.save_status.value
+    # the saved card scores the data exactly as the explorer showed
+    assert saved.score(ratings)["iqs"].mean() == pytest.approx(ex.result.summary["iqs"].iloc[0])
+
+
+def test_save_to_a_bad_path_says_why_in_plain_words(ex, tmp_path):
+    ex.save_path.value = str(tmp_path / "no such folder" / "tuned.yaml")
+    ex.save_button.click()
+    assert "Not saved" in ex.save_status.value and "does not exist" in ex.save_status.value
+    assert "Traceback" not in ex.save_status.value
+    ex.save_path.value = str(tmp_path)  # a folder, not a file
+    ex.save_button.click()
+    assert "is a folder" in ex.save_status.value
+    ex.label.value = "  "
+    ex.save_path.value = str(tmp_path / "ok.yaml")
+    ex.save_button.click()
+    assert "label is empty" in ex.save_status.value and not (tmp_path / "ok.yaml").exists()
+
+
+def test_download_link_carries_the_tuned_yaml(ex):
+    ex.weight_sliders["Grammar"].value = 2.5
+    ex.label.value = "trial-1"
+    b64 = re.search(r'href="data:text/yaml;base64,([^"]+)"', ex.download.value).group(1)
+    card = load_scorecard(yaml.safe_load(base64.b64decode(b64).decode("utf-8")))
+    assert card.weights["Grammar"] == 2.5 and "TUNED trial-1" in card.name
+    assert 'download="tuned.yaml"' in ex.download.value
+
+
+def test_report_command_uses_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert report_command("c.yaml") == f"qakit report -p scorecard_path {tmp_path / 'c.yaml'}"
+    assert report_command("c.yaml", "team") == (f"qakit report -p scorecard_path {tmp_path / 'c.yaml'} "
+                                                f"-p dataset {tmp_path / 'team'}")
+
+
+def test_dataset_box_loads_another_folder(ex, sample, tmp_path):
+    """A folder with half the agents' reviews (CSV) and its own card: the explorer's baseline IQS
+    equals Scorecard.score on exactly those reviews; a bad folder leaves the data as it was."""
+    ratings, surveys, card = sample
+    conv = datasets.load_sample("conversations")
+    keep = ratings["agent_id"].isin(sorted(ratings["agent_id"].unique())[:20])
+    ratings[keep].to_csv(tmp_path / "ratings.csv", index=False)
+    conv.to_csv(tmp_path / "conversations.csv", index=False)
+    surveys.to_csv(tmp_path / "surveys.csv", index=False)
+    team_card = card.with_changes(weights={"Tone": 2.0})
+    team_card.to_yaml(tmp_path / "scorecard.yaml")
+    before = ex.result
+    assert not ex.load_dataset(str(tmp_path / "missing"))
+    assert "Could not load" in ex.data_status.value and ex.result is before
+    ex.dataset_box.value = str(tmp_path)
+    ex.load_button.click()
+    assert "Loaded" in ex.data_status.value, ex.data_status.value
+    expected = team_card.score(ratings[keep])["iqs"].mean()
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(expected)
+    assert len(ex.result.agents) == 20 and ex.weight_sliders["Tone"].value == 2.0
+    ex.save_path.value = str(tmp_path / "t.yaml")
+    ex.save()
+    assert f"-p dataset {tmp_path}" in ex.save_status.value
+
+
+def test_suggestion_is_advice_until_applied(ex, sample):
+    ratings, surveys, card = sample
+    ex.suggest_button.click()
+    fit = fit_weights(ratings, card, surveys)
+    assert "Suggested weights" in ex.suggestion.value
+    for cat, w in zip(fit.weights["category"], fit.weights["fitted_weight"]):
+        assert f"<td>{cat}</td><td>{card.weights[cat]:.2f}</td><td>{w:.2f}</td>" in ex.suggestion.value
+    s = fit.summary.iloc[0]
+    assert f"<b>{s['r_test_current']:.3f}</b>" in ex.suggestion.value
+    assert f"<b>{s['r_test_fitted']:.3f}</b>" in ex.suggestion.value
+    assert ex.current_card() == card  # nothing applied silently
+    assert ex.suggest_progress.value == ex.suggest_progress.max == 6  # 5 folds + the final fit
+    ex.apply_button.click()
+    fitted = dict(zip(fit.weights["category"], fit.weights["fitted_weight"]))
+    scale = min(1.0, 5.0 / max(fitted.values()))
+    for cat, w in fitted.items():
+        expected = round(w * scale / 0.25) * 0.25
+        if card.critical[cat]:
+            expected = max(expected, 0.25)
+        assert ex.weight_sliders[cat].value == expected, cat
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(ex.current_card().score(ratings)["iqs"].mean())
+
+
+def test_suggestion_without_surveys_is_explained():
+    ratings, _ = small_data()
+    ex = ScorecardExplorer(ratings, CARD)
+    ex.suggest()
+    assert "No suggestion" in ex.suggestion.value and "no survey answers" in ex.suggestion.value
+    assert ex.apply_button.disabled
+
+
+def test_checked_notebook_cells_never_touch_the_users_explorer():
+    """Run All in JupyterLab runs the checked-example cells: they must drive their own instance."""
+    from pathlib import Path
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "explorer.ipynb", as_version=4)
+    checked = [c for c in nb.cells if c.cell_type == "code" and "checked-example" in c.metadata.get("tags", [])]
+    assert checked and any("check = ScorecardExplorer(" in c.source for c in checked)
+    assert not any(re.search(r"\bex\.", c.source) for c in checked)
+
+
+def test_flip_without_interval_is_not_called_credible():
+    """An agent with one review has no interval (NaN): a flip there cannot be credible."""
+    from qakit.widgets import ExplorerResult, flip_labels
+
+    agents = pd.DataFrame({"ci_low": [np.nan, np.nan, 85.0], "ci_high": [np.nan, np.nan, 95.0],
+                           "flipped": [True, False, True]})
+    res = ExplorerResult(card=CARD, scores=None, agents=agents, summary=None)
+    assert flip_labels(res).tolist() == [INSIDE, "", CREDIBLE]
+
+
+def test_added_control_takes_the_full_engine_and_resets(ex, sample):
+    """The hook for settings beyond weights: a slider making Solution (1-4 scale) critical below a
+    threshold. The explorer's IQS equals Scorecard.score on the changed card (scored through the
+    prepared matrix, the one engine); Reset puts the slider back."""
+    from dataclasses import replace
+
+    import ipywidgets as W
+
+    ratings, _, card = sample
+
+    def pk_threshold(c, value):
+        return replace(c, categories=tuple(replace(x, critical=value > 0, critical_threshold=float(value))
+                                           if x.name == "Solution" else x for x in c.categories))
+
+    slider = W.FloatSlider(value=0.0, min=0, max=100, step=5, description="Solution critical below")
+    ex.add_control(slider, pk_threshold, 0.0)
+    slider.value = 100.0  # any Solution rating below full marks now fails the review
+    tuned = pk_threshold(card, 100.0)
+    expected = tuned.score(ratings)["iqs"].mean()
+    assert expected < card.score(ratings)["iqs"].mean() - 1  # the change matters
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(expected)
+    assert "critical threshold" in ex.changes.value
+    ex.reset()
+    assert slider.value == 0.0
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings)["iqs"].mean())
+
+
+def test_relative_paths_are_read_from_the_folder_qakit_explore_started_in(sample, tmp_path, monkeypatch):
+    """`qakit explore` sets QAKIT_CALLER_DIR (Voila runs the notebook inside notebooks/): the default
+    save path and a relative data folder typed in the box are taken from there."""
+    ratings, surveys, card = sample
+    monkeypatch.setenv("QAKIT_CALLER_DIR", str(tmp_path))
+    ex = ScorecardExplorer(ratings, card, surveys=surveys)
+    assert ex.save_path.value == str(tmp_path / "tuned_scorecard.yaml")
+    assert ex.save() == tmp_path / "tuned_scorecard.yaml"
+    team = tmp_path / "team"
+    team.mkdir()
+    keep = ratings["agent_id"].isin(["A01", "A02", "A03"])
+    ratings[keep].to_parquet(team / "ratings.parquet")
+    datasets.load_sample("conversations").to_parquet(team / "conversations.parquet")
+    surveys.to_parquet(team / "surveys.parquet")
+    card.to_yaml(team / "scorecard.yaml")
+    assert ex.load_dataset("team"), ex.data_status.value
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings[keep])["iqs"].mean())
+    assert str(team) in ex.data_status.value
+
+
+def test_sectioned_card_is_tuned_with_the_same_numbers_as_scorecard_score(sample):
+    """data/scorecard_sections.yaml (sections, fail rules) on the sample reviews: a weight change
+    and a critical change give Scorecard.score's IQS and per-agent pass/fail."""
+    from pathlib import Path
+
+    ratings, surveys, _ = sample
+    card = load_scorecard(Path(__file__).resolve().parents[1] / "data" / "scorecard_sections.yaml")
+    assert card.sections
+    ex = ScorecardExplorer(ratings, card, surveys=surveys)
+    name = card.category_names[-1]
+    ex.weight_sliders[name].value = 3.0
+    tuned = card.with_changes(weights={name: 3.0})
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(tuned.score(ratings)["iqs"].mean())
+    agents = by_agent(tuned, ratings)
+    got = ex.result.agents.set_index("agent_id")
+    assert got["iqs"].to_dict() == pytest.approx(agents["iqs"].to_dict())
+    assert (got["passed"] == card.passes(agents.loc[got.index, "iqs"])).all()

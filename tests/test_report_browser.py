@@ -1,0 +1,220 @@
+"""The report as a QA lead sees it, in a real browser (Playwright + Debian's /usr/bin/chromium), and
+as the PDF they forward. Three report runs in all, shared by every assertion here:
+
+- the full sample, run as ``qakit report`` from another working folder with a *relative* dataset
+  path, ``--pdf``, for 1-28 Oct 2026 (so changes against 3-30 Sep are shown);
+- a ratings-only folder and a conversations + surveys folder (papermill, in-process).
+
+Screenshots of each section (1400 px) and of the whole page (1024 px), and PNGs of the PDF pages,
+are saved under ``reports/screenshots/`` (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qakit import datasets
+from qakit.registry import internal_names
+from qakit.report import run_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "reports" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: raw column names that must never be a visible header (the registry's internal names and the
+#: statistics columns every qakit table has)
+RAW = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "goal_met", "higher_is_better", "p_value",
+                          "iqs_shrunk", "rank_shrunk", "category_score", "agent_id", "met_pct", "target_h"}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _need_chromium():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI=true but no chromium on PATH: .ci/run must install it (apt-get install chromium)")
+        pytest.skip("chromium not installed (and CI is not set)")
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    """`qakit report -p dataset some/relative/folder --pdf` run from a folder that is not the repo."""
+    _need_chromium()
+    cwd = tmp_path_factory.mktemp("elsewhere")
+    folder = cwd / "some" / "relative" / "folder"
+    folder.mkdir(parents=True)
+    for f in ("ratings.parquet", "conversations.parquet", "surveys.parquet", "scorecard.yaml"):
+        shutil.copy(datasets.sample_data_dir() / f, folder / f)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "-p", "dataset", "some/relative/folder",
+                           "-p", "start", "2026-10-01", "-p", "end", "2026-10-28", "--output", "out", "--no-progress",
+                           "--pdf"], cwd=cwd, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return {"out": cwd / "out", "html": cwd / "out" / "qa-report.html", "pdf": cwd / "out" / "qa-report.pdf",
+            "stdout": proc.stdout, "elapsed": elapsed}
+
+
+def test_relative_dataset_from_another_folder_and_csv_tables(full):
+    """The relative dataset resolved against the caller's folder (the run succeeded and the title
+    names the folder); the full tables are written next to the report as CSV: agents.csv has one row
+    per agent reviewed 1-28 Oct (plain pandas count)."""
+    text = full["html"].read_text(encoding="utf-8")
+    assert "QA and KPI report: folder, 1 Oct 2026 – 28 Oct 2026" in text
+    r = datasets.load_sample("ratings")
+    r = r[(r["reviewed_at"] >= pd.Timestamp("2026-10-01", tz="UTC")) & (r["reviewed_at"] < pd.Timestamp("2026-10-29", tz="UTC"))]
+    agents = pd.read_csv(full["out"] / "qa-report-tables" / "agents.csv")
+    assert len(agents) == r["agent_id"].nunique()
+    assert {"kpis.csv", "categories.csv", "coaching_focus.csv", "sla.csv"} <= {p.name for p in (full["out"] / "qa-report-tables").iterdir()}
+    assert f"pdf written: {full['pdf']}" in full["stdout"].replace(str(full["out"].resolve()), str(full["out"]))
+
+
+class _Tables(HTMLParser):
+    """Header cells and body rows of every table in an HTML document."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell, self._in = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"head": [], "rows": []})
+        elif tag == "thead":
+            self._in = "head"
+        elif tag == "tbody":
+            self._in = "body"
+        elif tag == "tr" and self._in == "body" and self.tables:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("th", "td"):
+            self._cell = ""
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td") and self._cell is not None and self.tables:
+            cell = " ".join(self._cell.split())
+            if self._in == "head":
+                self.tables[-1]["head"].append(cell)
+            elif self.tables[-1]["rows"]:
+                self.tables[-1]["rows"][-1].append(cell)
+            self._cell = None
+
+
+def test_report_in_a_browser_at_1400_and_1024(full):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(full["html"].resolve().as_uri())
+        assert "1 Oct 2026 – 28 Oct 2026" in page.title() and "folder" in page.title()
+        tiles = page.locator(".qakit-tile")
+        assert tiles.count() == 6
+        classes = [tiles.nth(i).get_attribute("class") for i in range(tiles.count())]
+        assert all(re.search(r"\bstatus-(on|risk|off|none)\b", c) for c in classes), classes
+        assert page.locator('.qakit-tile[data-metric="iqs"]').get_attribute("class") == "qakit-tile status-off"
+        headers = [h.strip() for h in page.locator("th").all_inner_texts()]
+        assert headers and not set(headers) & RAW, sorted(set(headers) & RAW)
+        assert "" not in headers  # an index column would have an empty header cell
+        assert page.locator("tbody th").count() == 0  # nor row headers
+        imgs = page.locator('img[src^="data:image/png;base64,"]')
+        assert imgs.count() >= 5
+        widths = [imgs.nth(i).bounding_box()["width"] for i in range(imgs.count())]
+        assert max(widths) > 1000  # figures use the page's width
+        body = page.locator("body").inner_text()
+        assert "Warning" not in body and "Traceback" not in body
+        assert "IQS tracks CSAT" in body
+        # a screenshot of each section: from its heading to the next one
+        page.screenshot(path=str(SHOTS / "report-1400-full.png"), full_page=True)
+        tops = page.evaluate("() => [...document.querySelectorAll('h1, h2')].map(h => [h.innerText, h.getBoundingClientRect().top + window.scrollY])")
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        for i, (name, top) in enumerate(tops):
+            bottom = tops[i + 1][1] if i + 1 < len(tops) else height
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
+            page.screenshot(path=str(SHOTS / f"report-1400-{i:02d}-{slug}.png"), full_page=True,
+                            clip={"x": 0, "y": top - 10, "width": 1400, "height": max(50, bottom - top)})
+        narrow = browser.new_page(viewport={"width": 1024, "height": 900})
+        narrow.goto(full["html"].resolve().as_uri())
+        narrow.screenshot(path=str(SHOTS / "report-1024-full.png"), full_page=True)
+        overflow = narrow.evaluate("() => document.documentElement.scrollWidth")
+        browser.close()
+    assert overflow <= 1024 + 1  # nothing forces a horizontal scroll at 1024 px
+    assert len(list(SHOTS.glob("report-1400-*.png"))) >= 8
+
+
+def test_pdf_is_a4_and_no_table_is_cut(full):
+    """Every short table of the report (it fits on one page) has its header, first and last rows
+    on one PDF page; long ones repeat their header on each page they span. Page PNGs are saved."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(full["pdf"]))
+    pages = []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for i in range(len(pdf)):
+        page = pdf[i]
+        w, h = page.get_size()
+        assert (round(w), round(h)) == (595, 842)  # A4 in points
+        pages.append(" ".join(page.get_textpage().get_text_range().split()))
+        page.render(scale=1.3).to_pil().save(SHOTS / f"pdf-page-{i + 1:02d}.png")
+    parser = _Tables()
+    parser.feed(full["html"].read_text(encoding="utf-8"))
+    tables = [t for t in parser.tables if t["rows"]]
+    assert len(tables) >= 8
+
+    def on(page, cells):
+        return all(c in page for c in cells if c)
+
+    for t in tables:
+        head, first, last = t["head"], t["rows"][0], t["rows"][-1]
+        if len(t["rows"]) <= 25:
+            assert any(on(p, head) and on(p, first) and on(p, last) for p in pages), (head, first, last)
+        else:
+            spanning = [p for p in pages if on(p, first) or on(p, last)]
+            assert spanning and all(on(p, head) for p in spanning), head
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("partial")
+    src = datasets.sample_data_dir()
+    out = {}
+    for name, files in (("ratings_only", ("ratings.parquet", "scorecard.yaml")),
+                        ("kpi_only", ("conversations.parquet", "surveys.parquet"))):
+        (root / name).mkdir()
+        for f in files:
+            shutil.copy(src / f, root / name / f)
+        res = run_report({"dataset": str(root / name), "start": "2026-10-01", "end": "2026-10-28"},
+                         output_dir=root / "out", name=name, progress=False, timeout=300)
+        out[name] = res.html.read_text(encoding="utf-8")
+    return out
+
+
+def test_ratings_only_report_has_the_qa_sections_and_says_what_it_left_out(partial):
+    text = partial["ratings_only"]
+    assert re.findall(r'data-metric="(\w+)"', text) == ["iqs", "pass_rate"]
+    assert "Sections left out" in text and "no conversations: response and resolution times" in text
+    assert "Customer KPIs: no conversations or surveys in this dataset." in text
+    assert text.count("data:image/png;base64") >= 4  # forest, categories, grid, trend
+    assert "Warning" not in re.sub(r"<[^>]+>", " ", text)
+
+
+def test_kpi_only_report_has_the_customer_sections(partial):
+    text = partial["kpi_only"]
+    assert re.findall(r'data-metric="(\w+)"', text) == ["csat", "nps", "first_response_time", "sla_high"]
+    assert "no reviews: IQS, pass rate, categories, agents" in text
+    assert "Agents: no reviews in this dataset." in text
+    assert "SLA met (%)" in text and "Warning" not in re.sub(r"<[^>]+>", " ", text)

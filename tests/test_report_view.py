@@ -1,0 +1,248 @@
+"""The report's headline, formatting and partial-data behaviour, checked against plain pandas and
+hand arithmetic (no kernel: these run the functions the report notebook calls)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import qakit.report_view as V
+import qakit.sections as R
+from qakit import datasets, iqs_score
+from qakit import kpis as K
+from qakit.display import duration_unit, pretty
+from qakit.registry import HEADLINE, METRICS, internal_names
+
+START, END = "2026-10-01", "2026-10-28"
+PREV = ("2026-09-03", "2026-10-01")  # the 28 days before
+
+
+@pytest.fixture(scope="module")
+def data():
+    return R.load_report_data(start=START, end=END)
+
+
+@pytest.fixture(scope="module")
+def head(data):
+    return V.headline(data).set_index("metric")
+
+
+def _in(df, col, lo, hi):
+    t = df[col]
+    return df[(t >= pd.Timestamp(lo, tz="UTC")) & (t < pd.Timestamp(hi, tz="UTC"))]
+
+
+def test_headline_values_equal_plain_pandas_on_the_period(data, head):
+    """IQS = mean review score of reviews dated 1-28 Oct (plain filter), Student-t interval;
+    pass rate = share of scored reviews passed, Wilson interval by the textbook formula;
+    CSAT = share of csat answers scoring 4 or 5 answered in the period."""
+    card = datasets.load_sample_scorecard()
+    ratings = _in(datasets.load_sample("ratings"), "reviewed_at", START, "2026-10-29")
+    scores = card.score(ratings)
+    iqs = scores["iqs"].dropna()
+    n = len(iqs)
+    half = stats.t.ppf(0.975, n - 1) * iqs.std(ddof=1) / math.sqrt(n)
+    assert head.loc["iqs", "n"] == n
+    assert head.loc["iqs", "value"] == pytest.approx(iqs.mean())
+    assert head.loc["iqs", "ci_low"] == pytest.approx(iqs.mean() - half)
+    k = int(scores.loc[scores["iqs"].notna(), "passed"].sum())
+    p, z = k / n, stats.norm.ppf(0.975)
+    centre, spread = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert head.loc["pass_rate", "value"] == pytest.approx(100 * p)
+    assert head.loc["pass_rate", "ci_low"] == pytest.approx(100 * (centre - spread))
+    assert head.loc["pass_rate", "ci_high"] == pytest.approx(100 * (centre + spread))
+    sv = _in(datasets.load_sample("surveys"), "answered_at", START, "2026-10-29")
+    cs = sv[sv["kind"].eq("csat") & sv["score"].notna()]
+    assert head.loc["csat", "value"] == pytest.approx(100 * cs["score"].isin([4, 5]).mean())
+    assert list(head.index) == [m for m in HEADLINE]  # the full sample has every headline metric
+
+
+def test_headline_change_is_against_the_previous_28_days(data, head):
+    """IQS change = mean review score 1-28 Oct minus 3-30 Sep (plain pandas); a change is marked
+    credible exactly when its 95 % interval excludes 0."""
+    card = datasets.load_sample_scorecard()
+    ratings = datasets.load_sample("ratings")
+    cur = card.score(_in(ratings, "reviewed_at", START, "2026-10-29"))["iqs"].mean()
+    old = card.score(_in(ratings, "reviewed_at", *PREV))["iqs"].mean()
+    assert head.loc["iqs", "previous"] == pytest.approx(old)
+    assert head.loc["iqs", "change"] == pytest.approx(cur - old)
+    assert (head["credible"] == ((head["change_ci_low"] > 0) | (head["change_ci_high"] < 0))).all()
+    assert data.previous["start"] == pd.Timestamp("2026-09-03", tz="UTC")
+
+
+def test_sla_rows_reproduce_the_kpi(data, head):
+    """The row-level SLA outcomes used for the change give exactly kpi_summary's sla_high share."""
+    rows = V._sla_rows(data.conversations, data)
+    summary = K.kpi_summary(data.conversations).set_index("kpi")
+    assert len(rows) == summary.loc["sla_high", "n"]
+    assert 100 * rows["_v"].mean() == pytest.approx(summary.loc["sla_high", "value"])
+    assert head.loc["sla_high", "value"] == pytest.approx(summary.loc["sla_high", "value"])
+
+
+def test_tiles_carry_status_classes_and_targets(data, head):
+    """IQS 72.0 against the default target 85 with margin 5 is off target (class status-off);
+    first response 2.6 min against 1 h is on target."""
+    html = V.tiles(data, head.reset_index())._repr_html_()
+    assert html.count('class="qakit-tile ') == len(head)
+    assert 'class="qakit-tile status-off" data-metric="iqs"' in html
+    assert 'class="qakit-tile status-on" data-metric="first_response_time"' in html
+    assert "target ≥ 85 % · QA lead" in html
+    summary = str(V.summary(data, head.reset_index()))
+    assert summary.startswith("Against the previous period,") and "Off target: IQS at 72.0%" in summary
+
+
+def test_title_names_scope_and_period(data):
+    assert V.title_text(data) == "QA and KPI report: bundled sample data, 1 Oct 2026 – 28 Oct 2026"
+    assert 'data-qakit-title="QA and KPI report: bundled sample data, 1 Oct 2026 – 28 Oct 2026"' in V.title(data)._repr_html_()
+
+
+def test_agent_verdicts_by_hand():
+    a = pd.DataFrame({"ci_low": [81.0, 60.0, 70.0, np.nan], "ci_high": [90.0, 79.9, 85.0, np.nan]})
+    assert V.agent_verdicts(a, 80.0).tolist() == ["above", "below", "inconclusive", "inconclusive"]
+
+
+def test_pretty_formats_for_people():
+    """Hand-made frame: priorities in natural order, shares as percent, one CI column, hours shown
+    in minutes when the median is under an hour, integers without decimals, yes/no, no index."""
+    df = pd.DataFrame({"priority": ["low", "urgent", "high"], "n": [10.0, 20.0, 30.0],
+                       "first_response_time": [0.5, 0.25, 0.75], "ci_low": [0.4, 0.2, 0.7], "ci_high": [0.6, 0.3, 0.8],
+                       "fcr_rate": [0.123, 0.5, 1.0], "small_sample": [True, False, True]})
+    t = pretty(df).frame
+    assert t.columns.tolist() == ["Priority", "n", "First response time (min)", "95 % CI", "First contact resolution (%)",
+                                  "Small sample"]
+    assert t["Priority"].tolist() == ["urgent", "high", "low"]
+    assert t["First response time (min)"].tolist() == ["15.0", "45.0", "30.0"]
+    assert t["95 % CI"].tolist() == ["12.0 – 18.0", "42.0 – 48.0", "24.0 – 36.0"]
+    assert t["First contact resolution (%)"].tolist() == ["50.0", "100.0", "12.3"]
+    assert t["n"].tolist() == ["20", "30", "10"] and t["Small sample"].tolist() == ["no", "yes", "yes"]
+    assert "<th></th>" not in pretty(df)._repr_html_() and "<tbody>\n    <tr>\n      <th>" not in pretty(df)._repr_html_()
+    assert duration_unit(pd.Series([30.0, 80.0])) == ("d", 1 / 24)
+
+
+def test_registry_matches_kpi_summary(data):
+    """Every KPI kpi_summary reports is in the registry, and the registry's function and value
+    column give the same number."""
+    summary = K.kpi_summary(data.conversations, data.surveys).set_index("kpi")["value"]
+    assert set(summary.index) <= set(METRICS)
+    for name in ("csat", "nps", "ces", "first_response_time", "resolution_time", "fcr_rate"):
+        m = METRICS[name]
+        src = data.surveys if m.table == "surveys" else data.conversations
+        kw = {"rule": "repeat"} if name == "fcr_rate" else {}
+        assert m.fn(src, min_n=0, **kw)[m.value].iloc[0] == pytest.approx(summary[name])
+
+
+def test_report_tables_show_no_internal_names(data):
+    """The tables the report shows have human headers only (none is a registry internal name)."""
+    shown = [V.agent_table(data), V.kpi_table(data), V.time_table(data), V.sla_table(data), V.group_table(data),
+             V.iqs_csat_table(data), V.coaching_focus(data), V.data_quality(data)]
+    internal = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "goal_met", "higher_is_better"}
+    for t in shown:
+        assert not set(t.frame.columns) & internal, t.frame.columns
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("partial")
+    src = datasets.sample_data_dir()
+    (root / "ratings_only").mkdir()
+    for f in ("ratings.parquet", "scorecard.yaml"):
+        shutil.copy(src / f, root / "ratings_only" / f)
+    (root / "kpi_only").mkdir()
+    for f in ("conversations.parquet", "surveys.parquet"):
+        shutil.copy(src / f, root / "kpi_only" / f)
+    return root
+
+
+def test_ratings_only_dataset(partial):
+    d = R.load_report_data(dataset=str(partial / "ratings_only"), start=START, end=END)
+    assert d.conversations is None and set(d.missing) == {"conversations", "surveys"}
+    assert V.headline(d)["metric"].tolist() == ["iqs", "pass_rate"]
+    assert V.default_group(d) == "agent_id"  # no team or channel without conversations
+    assert "no conversations" in str(V.left_out(d)) and "no survey answers" in str(V.left_out(d))
+    assert str(V.kpi_table(d)).startswith("Customer KPIs: no conversations")
+    assert set(V.appendix_tables(d)) == {"agents", "categories", "coaching_focus"}
+
+
+def test_conversations_and_surveys_only_dataset(partial):
+    """A KPI-only team gets a report; the data-quality table still lists the conversations'
+    exclusions (14 without a first response in the period, as first_response_time itemises)."""
+    d = R.load_report_data(dataset=str(partial / "kpi_only"), start=START, end=END)
+    assert d.ratings is None and d.card is None and set(d.missing) == {"ratings"}
+    assert V.headline(d)["metric"].tolist() == ["csat", "nps", "first_response_time", "sla_high"]
+    assert V.default_group(d) == "team"
+    frt = K.first_response_time(d.conversations, min_n=0)
+    dq = V.data_quality(d).frame
+    row = dq[(dq["Used for"] == "first response time")]
+    assert row["n"].tolist() == [f"{int(frt['n_excluded'].iloc[0]):,}"]
+    assert str(V.agent_forest(d)).startswith("Agents: no reviews")
+
+
+def test_no_tables_at_all_is_one_clear_error(tmp_path):
+    from qakit.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="has none of ratings, conversations, surveys"):
+        R.load_report_data(dataset=str(tmp_path))
+
+
+def test_customer_value_is_optional():
+    """Without customer_value values the cost section says why it is left out (no empty table,
+    no blank figure, no seaborn warning)."""
+    import warnings
+
+    d = R.load_report_data(start=START, end=END)
+    d.conversations = d.conversations.drop(columns="customer_value")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert str(V.costly_customers(d)).startswith("Customer cost against value: the conversations have no")
+        assert str(V.customer_value_figure(d)) == ""
+
+
+def test_headline_values_come_from_the_registry(data, head):
+    """sections.headline_values (what targets are checked against) agrees with the tiles, is in
+    display units (shares as percent: FCR = 100 x fcr_rate's value) and keeps the old names."""
+    v = R.headline_values(data)
+    for name in head.index:
+        assert v[name] == pytest.approx(head.loc[name, "value"])
+    fcr = K.fcr_rate(data.conversations, min_n=0)["fcr_rate"].iloc[0]
+    assert v["fcr_rate"] == pytest.approx(100 * fcr)
+    assert v["frt_hours"] == v["first_response_time"]
+
+
+def test_a_credible_change_is_marked_and_named_in_the_summary(data, head):
+    """A hand-made headline row whose change interval excludes 0: the tile says better/worse and
+    'credible' (bold class), the summary names what moved; direction decides better or worse."""
+    h = head.reset_index().iloc[[0, 4]].copy()  # IQS (higher is better), first response time (lower)
+    h["change"], h["change_ci_low"], h["change_ci_high"], h["credible"] = [3.0, 0.5], [1.0, 0.1], [5.0, 0.9], [True, True]
+    html = V.tiles(data, h)._repr_html_()
+    assert html.count('class="tile-change credible better"') == 1 and html.count('class="tile-change credible worse"') == 1
+    assert "▲ +3.0 vs previous (better, credible)" in html
+    assert "▲ +30.0 vs previous (worse, credible)" in html  # 0.5 h shown in the value's unit, minutes
+    assert str(V.summary(data, h)).startswith("Against the previous period, IQS rose 3.0 points and First response time rose 30.0 min.")
+
+
+def test_optional_conversation_columns_stay_optional(tmp_path):
+    """Conversations without team, escalated, contacts, handle_time_s, customer_value: every section
+    still renders, without a warning (warnings are errors here); the breakdown falls back to channel;
+    the KPIs that need a missing column are absent rather than empty."""
+    import warnings
+
+    src = datasets.sample_data_dir()
+    conv = datasets.load_sample("conversations").drop(columns=["team", "escalated", "contacts", "handle_time_s",
+                                                               "customer_value"])
+    conv.to_parquet(tmp_path / "conversations.parquet")
+    for f in ("ratings.parquet", "surveys.parquet", "scorecard.yaml"):
+        shutil.copy(src / f, tmp_path / f)
+    d = R.load_report_data(dataset=str(tmp_path), start=START, end=END)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert V.default_group(d) == "channel"
+        kpis = V.kpi_table(d).frame["KPI"].tolist()
+        assert "Escalated" not in kpis and "Handle time" not in kpis and "CSAT" in kpis
+        assert str(V.costly_customers(d)).startswith("Customer cost against value")
+        for fn in ("agent_forest", "agent_category_heatmap", "group_table", "time_table", "data_quality"):
+            getattr(V, fn)(d)
