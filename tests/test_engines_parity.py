@@ -253,9 +253,9 @@ def test_iqs_and_category_scores_parity(engine, card_name, by, period):
 
 # --- surveys ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("engine_name,fn,kw", cases([
-    ("csat_score", {}), ("csat_score", {"by": "channel", "conversations": CONV, "period": "D"}),
-    ("csat_score", {"satisfied": (5,)}), ("nps_score", {"period": "W"}), ("nps_score", {"by": "agent_id",
-                                                                                        "conversations": CONV}),
+    ("csat_score", {}), ("csat_score", {"by": "channel", "conversations": CONV}),
+    ("csat_score", {"satisfied": 5}), ("nps_score", {}), ("nps_score", {"by": "agent_id",
+                                                                        "conversations": CONV}),
     ("ces_score", {"higher_is_better": False}), ("ces_score", {"by": "priority", "conversations": CONV}),
 ], [1]))
 def test_survey_kpis_parity(engine, fn, kw):
@@ -264,31 +264,37 @@ def test_survey_kpis_parity(engine, fn, kw):
 
 # --- conversations ----------------------------------------------------------------------------
 @pytest.mark.parametrize("engine_name,fn,kw", cases([
-    ("first_response_time", {"by": "channel"}), ("first_response_time", {"period": "D"}),
+    ("first_response_time", {"by": "channel"}), ("first_response_time", {}),
     ("resolution_time", {"by": ["channel", "priority"]}), ("resolution_time", {"max_hours": 48}),
-    ("fcr_rate", {"by": "channel"}), ("fcr_rate", {"repeat_days": 1.5}), ("fcr_rate", {"rule": "contacts",
-                                                                                         "period": "W"}),
     ("escalation_rate", {"by": "agent_id"}), ("resolution_rate", {"by": "channel"}),
-    ("sla_attainment", {}), ("sla_attainment", {"metric": "first_response", "by": "channel",
-                                                "as_of": "2026-03-31 12:00"}),
-    ("backlog", {"period": "D", "by": "channel"}), ("backlog", {"period": "W"}),
-], [0, 4, 9, 11]))
+], [0, 2, 4]))
 def test_conversation_kpis_parity(engine, fn, kw):
     assert_parity(getattr(K, fn)(CONV, **kw), getattr(E, fn)(CONV, **kw, engine=engine))
 
 
 @pytest.mark.parametrize("engine_name,kw", cases(
-    [({},), ({"denominator": "answered", "by": "agent_id"},), ({"threshold_s": 20, "period": "D"},)], [1]))
+    [({},), ({"denominator": "answered", "by": "agent_id"},), ({"threshold_s": 20},)], [1]))
 def test_service_level_parity(engine, kw):
     assert_parity(K.service_level(CALLS, **kw), E.service_level(CALLS, **kw, engine=engine))
+
+
+@pytest.mark.parametrize("fn,kw", [("fcr_rate", {}), ("sla_attainment", {}), ("backlog", {}),
+                                   ("first_response_time", {"period": "D"}), ("escalation_rate", {"period": "W"}),
+                                   ("nps_score", {"period": "W"})])
+def test_kpis_changed_by_issue_12_are_refused_by_name(fn, kw):
+    """FCR censoring at as_of, partial periods and the SLA judging rules changed in qakit.kpis
+    (issue 12); until the engine expressions follow, they refuse -- never a different number --
+    and engine='pandas' still answers."""
+    with pytest.raises(ParameterError, match=r"not expressed in qakit.engines since qakit.kpis changed it"):
+        getattr(E, fn)(SURVEYS if fn == "nps_score" else CONV, **kw, engine="duckdb")
+    data = SURVEYS if fn == "nps_score" else CONV
+    assert_parity(getattr(K, fn)(data, **kw), getattr(E, fn)(data, **kw, engine="pandas"))
 
 
 def test_edges_present():
     """The edge cases the parity tests rely on exist in the data (not vacuous)."""
     frt = K.resolution_time(CONV, by="channel")
     assert frt.loc[frt["channel"] == "social", "n"].item() == 0  # an empty group
-    ex = S.exclusions(K.fcr_rate(CONV))
-    assert ex["reason"].str.startswith("not judged").any()  # censored FCR window
     h = (CONV[S.FIRST_RESPONSE_AT] - CONV[S.CREATED_AT]).dt.total_seconds() / 3600
     assert h.value_counts().max() > 50  # ties at the median
     berlin = CONV[S.CREATED_AT].iloc[:240].dt.tz_convert("Europe/Berlin")

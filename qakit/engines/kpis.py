@@ -33,7 +33,17 @@ def _source(source: Any, engine: Any, table: str):
     return con, B.table(source, con)
 
 
+def _not_aligned(what: str):
+    """A rule of qakit.kpis the engine expressions do not follow yet: refused by name (never a
+    different number). Issue 12 (merged 2026-11-27) changed these in the pandas reference."""
+    return ParameterError(
+        f"{what}: not expressed in qakit.engines since qakit.kpis changed it (issue 12: FCR censored at as_of, "
+        "partial periods flagged, SLA judging rules); use engine='pandas'")
+
+
 def _groups(t, by, period, time_col, table):
+    if period is not None:
+        raise _not_aligned(f"period={period!r} on conversation and call KPIs")
     keys = as_by(by)
     _check_by_expr(t, keys, table)
     t, pkeys = _with_period_expr(t, period, time_col)
@@ -96,6 +106,8 @@ def _not_pandas(engine: Any) -> bool:
 def _surveys(con, t, kind: str, scale: tuple[float, float], conversations, keys: list[str], period):
     """Rows of one survey kind, off-scale scores an error, ``by`` columns joined from
     conversations, and (with ``period``) answers without ``answered_at`` set aside."""
+    if period is not None:
+        raise _not_aligned(f"period={period!r} on survey KPIs")
     all_kinds = t
     sv = t.filter(t[S.KIND] == kind)
     sv = sv.mutate(**{S.SCORE: _num(sv[S.SCORE])})
@@ -135,28 +147,52 @@ def _survey_exclusions(con, res, sv, kept, nat) -> None:
                  S.CONVERSATION_ID)
 
 
+def _csat_scale(satisfied: Any, scale: Any) -> "K.CsatScale":
+    """The reference's CSAT meaning (:class:`qakit.kpis.CsatScale`): a preset or ``(low, high)``
+    scale and a satisfied *threshold*; a tuple of answers is refused here (pass the number)."""
+    if satisfied is not None and not isinstance(satisfied, (int, float)) or isinstance(satisfied, bool):
+        raise ParameterError(f"satisfied must be a threshold number on engines (score >= satisfied); got {satisfied!r}")
+    if scale is None:
+        base = K.CsatScale.preset("1-5")
+    elif isinstance(scale, K.CsatScale):
+        base = scale
+    elif isinstance(scale, str):
+        base = K.CsatScale.preset(scale)
+    elif isinstance(scale, (tuple, list)) and len(scale) == 2:
+        if satisfied is None:
+            raise ParameterError(f"scale={tuple(scale)!r} needs a satisfied threshold (satisfied=...)")
+        return K.CsatScale(float(scale[0]), float(scale[1]), satisfied_from=float(satisfied))
+    else:
+        raise ParameterError(f"scale must be a CsatScale, a preset name or (low, high); got {scale!r}")
+    if satisfied is not None:
+        return K.CsatScale(base.low, base.high, satisfied_from=float(satisfied))
+    return base
+
+
 def csat_score(source: Any, *, by: str | Sequence[str] | None = None, period: str | None = None,
-               satisfied: Sequence[float] = (4, 5), scale: tuple[float, float] = (1, 5),
+               satisfied: float | None = None, scale: Any = None,
                conversations: Any = None, level: float = 0.95, min_n: int = MIN_N,
                engine: Any = "duckdb") -> pd.DataFrame:
     """CSAT on an engine, as :func:`qakit.kpis.csat_score`.
 
-    Returns ``*by, [period], n, csat, ci_low, ci_high, csat_mean, n_excluded, small_sample``.
+    Returns ``*by, n, csat, ci_low, ci_high, csat_mean, n_excluded, small_sample``.
 
     Notes
     -----
-    ``CSAT = 100 k / n`` with ``k`` answers in ``satisfied`` among ``n`` answers with a score;
-    Wilson interval on ``(k, n)``; ``csat_mean`` the mean score.
+    ``CSAT = 100 k / n`` with ``k`` answers ``>= satisfied_from`` (:class:`qakit.kpis.CsatScale`;
+    default the 1-5 scale from 4) among ``n`` answers with a score; Wilson interval on
+    ``(k, n)``; ``csat_mean`` the mean score.
     """
     if not _not_pandas(engine):
         return K.csat_score(B.read_pandas(source), by=by, period=period, satisfied=satisfied, scale=scale,
                             conversations=None if conversations is None else B.read_pandas(conversations),
                             level=level, min_n=min_n)
     level = check_level(level)
+    cs = _csat_scale(satisfied, scale)
     con, t = _source(source, engine, "surveys")
-    sv, kept, keys, nat = _surveys(con, t, "csat", scale, conversations, as_by(by), period)
+    sv, kept, keys, nat = _surveys(con, t, "csat", (cs.low, cs.high), conversations, as_by(by), period)
     s = kept[S.SCORE]
-    res = _proportion(con, kept, s.isin([float(v) for v in satisfied]), s.notnull(), keys, K.CSAT, level, min_n,
+    res = _proportion(con, kept, s >= cs.satisfied_from, s.notnull(), keys, K.CSAT, level, min_n,
                       extra={"_m": s.mean()})
     for c in (K.CSAT, S.CI_LOW, S.CI_HIGH):
         res[c] = res[c] * 100
@@ -392,6 +428,7 @@ def fcr_rate(source: Any, *, by: str | Sequence[str] | None = None, period: str 
     if not _not_pandas(engine):
         return K.fcr_rate(B.read_pandas(source), by=by, period=period, rule=rule, repeat_days=repeat_days,
                           resolved_statuses=resolved_statuses, level=level, min_n=min_n)
+    raise _not_aligned("fcr_rate")
     import ibis
 
     level = check_level(level)
@@ -484,6 +521,7 @@ def sla_attainment(source: Any, *, targets: Mapping[str, float] | None = None, m
     if not _not_pandas(engine):
         return K.sla_attainment(B.read_pandas(source), targets=targets, metric=metric, goal=goal, by=by,
                                 period=period, as_of=as_of, level=level, min_n=min_n)
+    raise _not_aligned("sla_attainment")
     import ibis
 
     check_choice("metric", metric, ("resolution", "first_response"))
@@ -571,6 +609,7 @@ def backlog(source: Any, *, period: str = "W", by: str | Sequence[str] | None = 
     check_choice("period", period, tuple(_TRUNC))
     if not _not_pandas(engine):
         return K.backlog(B.read_pandas(source), period=period, by=by)
+    raise _not_aligned("backlog")
     con, t = _source(source, engine, "conversations")
     keys = as_by(by)
     _check_by_expr(t, keys, "conversations")
