@@ -74,3 +74,7 @@ from .stats import (
     sample_size_plan,
 )
 from .tuning import compare_scorecards, fit_weights
+
+# vendor exports and QA operations (issue 14)
+from . import exports, ops  # noqa: E402
+from .exports import read_export, reconcile  # noqa: E402

@@ -54,7 +54,8 @@ def _row_values(name: str, data: ReportData, frames: Mapping[str, Any]) -> tuple
             return None
         sv = sv[sv[S.KIND].eq(name) & sv[S.SCORE].notna()]
         if name == "csat":
-            return sv.assign(_v=sv[S.SCORE].isin([4, 5]).astype(float)), "_v", S.ANSWERED_AT, "rate"
+            satisfied = sv[S.SCORE] >= data.csat_scale.satisfied_from  # the run's one CSAT definition
+            return sv.assign(_v=satisfied.astype(float)), "_v", S.ANSWERED_AT, "rate"
         v = np.where(sv[S.SCORE] >= 9, 100.0, np.where(sv[S.SCORE] <= 6, -100.0, 0.0))
         return sv.assign(_v=v), "_v", S.ANSWERED_AT, "mean"
     if name == "first_response_time":
@@ -136,8 +137,8 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
                 lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
                 value = t[S.PASS_RATE].iloc[0] * 100
         elif name in ("csat", "nps") and data.has("surveys") and data.surveys[S.KIND].eq(name).any():
-            fn = K.csat_score if name == "csat" else K.nps_score
-            t = _quiet(fn, data.surveys, min_n=0)
+            t = _quiet(K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if name == "csat" \
+                else _quiet(K.nps_score, data.surveys, min_n=0)
             n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
         elif name == "first_response_time" and data.has("conversations"):
             t = _quiet(K.first_response_time, data.conversations, min_n=0)

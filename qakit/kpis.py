@@ -6,6 +6,13 @@ after the metric, ``ci_low``/``ci_high`` where an interval makes sense, then ext
 Conventions: ``*_score`` / ``csat`` / ``nps`` are percent or scale points (higher is better),
 ``*_rate`` are proportions in [0, 1], ``*_time`` columns are hours.
 
+With ``period``, a ``partial`` column marks periods the data does not cover whole (the last one
+when it runs past ``as_of`` / the data's end, the first one when the data starts mid-period).
+Windowed outcomes are censored at ``as_of`` (default: the data's last timestamp): a conversation
+whose FCR repeat window or SLA target has not elapsed yet is not judged either way, and itemised.
+CSAT has one definition, :class:`CsatScale` (scale + satisfied threshold), shared by every
+function that reads CSAT (here and in :mod:`qakit.stats`).
+
 Rows a KPI cannot use are never dropped silently: each reason (response before creation,
 open conversation, absurd duration, missing value ...) is itemised on the result, read it with
 :func:`qakit.schema.exclusions`; ``n_excluded`` counts them per group.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from . import schema as S
-from .errors import ParameterError, check_choice
+from .errors import ParameterError, Problems, QakitWarning, check_choice, check_number
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, wilson_ci
 from .scorecard import _with_period
 
@@ -47,6 +55,7 @@ RESOLUTION_RATE = "resolution_rate"
 BACKLOG = "backlog"
 PERIOD = "period"
 PERIOD_END = "period_end"
+PARTIAL = "partial"  # the period runs past the data's end (as_of) or starts before its first day
 OPENED, CLOSED = "opened", "closed"
 MET_PCT = "met_pct"  # percent (read against a percent goal), like promoters_pct
 TARGET_H = "target_h"
@@ -59,16 +68,22 @@ COSTS_MORE = "costs_more_than_value"
 KPI, VALUE, UNIT, HIGHER_IS_BETTER = "kpi", "value", "unit", "higher_is_better"
 
 HOURS_PER_S = 1 / 3600.0
-DEFAULT_SLA_HOURS = {"urgent": 1.0, "high": 4.0, "normal": 24.0, "low": 72.0}
+DEFAULT_SLA_HOURS = {"urgent": 1.0, "critical": 1.0, "high": 4.0, "normal": 24.0, "medium": 24.0, "low": 72.0}
 RESOLVED_STATUSES = ("solved", "closed", "resolved")
 
 
 # --- shared plumbing -------------------------------------------------------------------------
+def _validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """:func:`qakit.schema.validate` (the contract refuses ``inf``/``-inf`` in every numeric column:
+    a handle time or a contact count of inf is an error naming the column, values and row ids)."""
+    return S.validate(df, table)
+
+
 def _attach(data: pd.DataFrame, conversations: pd.DataFrame | None, by: list[str]) -> pd.DataFrame:
     """Bring ``by`` columns missing from ``data`` in from ``conversations`` (on conversation_id)."""
     missing = [b for b in by if b not in data.columns]
     if missing and conversations is not None:
-        conv = S.validate(conversations, "conversations")
+        conv = _validate(conversations, "conversations")
         check_by(conv, missing, "conversations")
         data = data.merge(conv[[S.CONVERSATION_ID, *missing]], on=S.CONVERSATION_ID, how="left")
     check_by(data, by, "the data (pass conversations=... to group surveys by conversation columns)")
@@ -115,8 +130,67 @@ def _exclude(result: pd.DataFrame, df: pd.DataFrame, mask: pd.Series | np.ndarra
     S.add_exclusion(result, reason, column, df.loc[np.asarray(mask, dtype=bool), id_col])
 
 
+def _as_of(as_of, data: pd.DataFrame, columns: Sequence[str]) -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp; default the data's last timestamp over ``columns``."""
+    if as_of is None:
+        cols = [data[c] for c in columns if c in data.columns and data[c].notna().any()]
+        if not cols:
+            return pd.NaT
+        return max(c.max() for c in cols)
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        raise ParameterError(f"as_of must be a timestamp like '2026-10-31 23:59Z'; got {as_of!r}") from None
+    if pd.isna(ts):
+        raise ParameterError(f"as_of must be a timestamp like '2026-10-31 23:59Z'; got {as_of!r}")
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def _mark_partial(res: pd.DataFrame, period: str | None, first, last, *, explicit_end: bool) -> pd.DataFrame:
+    """Add ``partial`` (True for a period the data does not cover whole) to a ``period=`` result.
+
+    A period is partial when it starts before the data's first day, or ends after the data's
+    end: ``as_of`` when given, else the end of the data's last day (an export's last timestamp is
+    taken to close its day). Compared in UTC, as the periods are.
+    """
+    if period is None or PERIOD not in res.columns:
+        return res
+    start = res[PERIOD]
+    end = start.dt.to_period(period).dt.end_time + pd.Timedelta(1, "ns") if len(res) else start
+    if pd.isna(first) or pd.isna(last):
+        res[PARTIAL] = False
+        return res
+    first_day = first.tz_convert("UTC").tz_localize(None).normalize()
+    last_n = last.tz_convert("UTC").tz_localize(None)
+    covered = last_n if explicit_end else last_n.normalize() + pd.Timedelta(days=1)
+    res[PARTIAL] = ((start < first_day) | (end > covered)).to_numpy(dtype=bool) if len(res) else []
+    return res
+
+
+def _partial_periods(table: str, time_col: str, end_cols: Sequence[str]):
+    """Decorator: a ``period=`` result gets the ``partial`` column (see :func:`_mark_partial`)."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def inner(data, *args, period=None, **kw):
+            res = f(data, *args, period=period, **kw)
+            if period is None or not isinstance(res, pd.DataFrame) or PERIOD not in res.columns:
+                return res
+            d = _validate(data, table)
+            as_of = kw.get("as_of")
+            first = d[time_col].min() if d[time_col].notna().any() else pd.NaT
+            last = _as_of(as_of, d, end_cols)
+            return _mark_partial(res, period, first, last, explicit_end=as_of is not None)
+
+        return inner
+
+    return deco
+
+
 # --- business hours ----------------------------------------------------------------------------
 def _seconds(hhmm: str) -> int:
+    if isinstance(hhmm, str) and hhmm.strip() in ("24:00", "24:00:00"):
+        return 24 * 3600  # closing at midnight (a 24-hour day)
     try:
         t = dt.time.fromisoformat(hhmm)
     except (TypeError, ValueError):
@@ -131,7 +205,8 @@ class BusinessHours:
     Parameters
     ----------
     schedule : mapping weekday -> (open, close), default Monday-Friday 09:00-17:00
-        Weekday 0 = Monday ... 6 = Sunday; times ``"HH:MM"`` in local wall-clock time.
+        Weekday 0 = Monday ... 6 = Sunday; times ``"HH:MM"`` in local wall-clock time;
+        ``"24:00"`` closes at midnight (a 24/7 desk: ``("00:00", "24:00")`` every day).
     holidays : iterable of date-like
         Local dates on which the team is closed.
     tz : str, default="UTC"
@@ -166,82 +241,254 @@ class BusinessHours:
             raise ParameterError(f"business hours: unparseable holiday dates {list(pd.Series(list(self.holidays))[hol.isna()])}")
         object.__setattr__(self, "_holidays", hol.dt.normalize().to_numpy(dtype="datetime64[D]"))
 
-    def _cumulative(self, local: pd.Series, day0: np.datetime64, cum: np.ndarray, op: np.ndarray,
-                    cl: np.ndarray) -> np.ndarray:
-        """Business seconds from ``day0`` 00:00 to each local wall-clock timestamp."""
-        v = local.to_numpy(dtype="datetime64[s]")
-        day = v.astype("datetime64[D]")
-        idx = (day - day0).astype(np.int64)
-        tod = (v - day).astype(np.int64)
-        within = np.clip(tod - op[idx], 0, np.maximum(cl[idx] - op[idx], 0))
-        return cum[idx] + within
+    def _opening_instants(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each local day's opening and closing as absolute instants (int64 seconds, UTC).
+
+        Wall-clock times are placed on the day in ``tz``: a time that does not exist (spring
+        forward gap) moves forward to the first valid instant, an ambiguous one (autumn overlap)
+        opens at its first and closes at its second occurrence. Closed days get open = close.
+        """
+        wd = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday (3) -> Monday = 0
+        op, cl = self._open[wd].copy(), self._close[wd].copy()
+        closed = np.isin(days, self._holidays) | (cl <= op)
+        base = days.astype("datetime64[s]")
+
+        def absolute(secs: np.ndarray, first: bool) -> np.ndarray:
+            wall = pd.DatetimeIndex(base + secs.astype("timedelta64[s]"))
+            amb = np.full(len(wall), first)
+            loc = wall.tz_localize(self.tz, ambiguous=amb, nonexistent="shift_forward")
+            return loc.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[s]").astype(np.int64)
+
+        o = absolute(op, True)
+        c = absolute(cl, False)
+        c = np.where(closed, o, np.maximum(c, o))
+        return o, c
 
     def hours_between(self, start: pd.Series, end: pd.Series) -> pd.Series:
         """Business hours between two timezone-aware series (NaN where either is missing or
-        ``end < start``). Vectorised: cumulative business seconds per local day."""
+        ``end < start``).
+
+        Notes
+        -----
+        Counted in absolute time, so business time never exceeds elapsed time, across DST changes
+        too (a 24/7 desk gives exactly the elapsed hours; an opening of 09:00-17:00 local is 8 h
+        on any day). Each local day ``d`` opens over the absolute interval ``[o_d, c_d)``; with
+        ``C_d`` the open seconds of the days before ``d``, an instant ``t`` on local day ``d`` sits
+        at ``C_d + clip(t - o_d, 0, c_d - o_d)`` business seconds, and the result is the
+        difference of the two positions. Vectorised over rows; one pass over the local days.
+        """
         start = pd.Series(start)
         end = pd.Series(end, index=start.index)
+        for name, v in (("start", start), ("end", end)):
+            if not isinstance(v.dtype, pd.DatetimeTZDtype):
+                raise ParameterError(f"business hours: {name} must be timezone-aware timestamps (validated "
+                                     f"tables are UTC); got dtype {v.dtype}")
         ok = start.notna() & end.notna() & (end >= start)
         out = pd.Series(np.nan, index=start.index)
         if not ok.any():
             return out
-        ls = start[ok].dt.tz_convert(self.tz).dt.tz_localize(None)
-        le = end[ok].dt.tz_convert(self.tz).dt.tz_localize(None)
+        s_utc, e_utc = start[ok].dt.tz_convert("UTC"), end[ok].dt.tz_convert("UTC")
+        ls = s_utc.dt.tz_convert(self.tz).dt.tz_localize(None)
+        le = e_utc.dt.tz_convert(self.tz).dt.tz_localize(None)
         day0 = ls.min().to_datetime64().astype("datetime64[D]")
         day1 = le.max().to_datetime64().astype("datetime64[D]")
         days = np.arange(day0, day1 + np.timedelta64(1, "D"), dtype="datetime64[D]")
-        wd = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday (3) -> Monday = 0
-        op, cl = self._open[wd].copy(), self._close[wd].copy()
-        closed = np.isin(days, self._holidays) | (cl <= op)
-        op[closed], cl[closed] = 0, 0
-        length = cl - op
-        cum = np.concatenate([[0.0], np.cumsum(length)[:-1]])
-        secs = self._cumulative(le, day0, cum, op, cl) - self._cumulative(ls, day0, cum, op, cl)
+        o, c = self._opening_instants(days)
+        length = c - o
+        cum = np.concatenate([[0], np.cumsum(length)[:-1]])
+
+        def position(local: pd.Series, utc: pd.Series) -> np.ndarray:
+            idx = (local.to_numpy(dtype="datetime64[D]") - day0).astype(np.int64)
+            t = utc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+            return cum[idx] + np.clip(t - o[idx], 0, length[idx])
+
+        secs = position(le, e_utc) - position(ls, s_utc)
         out[ok] = secs * HOURS_PER_S
         return out
 
 
+# --- one CSAT definition (scale + satisfied threshold), shared by every function that reads CSAT ----------
+@dataclass(frozen=True)
+class CsatScale:
+    """What a CSAT answer means: the scale ``low..high`` and the satisfied threshold.
+
+    An answer ``s`` is *satisfied* when ``s >= satisfied_from`` (a threshold, so fractional or
+    averaged answers such as 4.5 on 1-5 or 8.7 on 1-10 are classed like any other). Answers
+    outside ``low..high`` are an error naming the column, values and row ids: a 1-10 CSAT is never
+    silently read on the default 1-5 scale.
+
+    Presets (``CsatScale.preset(name)`` or ``scale="1-10"`` wherever a function takes ``scale``):
+    ``"1-5"`` satisfied from 4 (the usual top-2 box, the default), ``"1-7"`` from 6, ``"1-10"`` from
+    8 and ``"0-10"`` from 8 (top-3 box).
+
+    Examples
+    --------
+    >>> CsatScale.preset("1-10")
+    CsatScale(low=1.0, high=10.0, satisfied_from=8.0)
+    >>> CsatScale(1, 5, satisfied_from=6)
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: satisfied_from must be a finite number >= 1 and <= 5; got 6
+    """
+
+    low: float = 1.0
+    high: float = 5.0
+    satisfied_from: float = 4.0
+
+    def __post_init__(self) -> None:
+        low = check_number("scale low", self.low)
+        high = check_number("scale high", self.high)
+        if not high > low:
+            raise ParameterError(f"CSAT scale: high ({high:g}) must be above low ({low:g})")
+        sat = check_number("satisfied_from", self.satisfied_from, low=low, high=high)
+        for name, v in (("low", low), ("high", high), ("satisfied_from", sat)):
+            object.__setattr__(self, name, float(v))
+
+    @classmethod
+    def preset(cls, name: str) -> "CsatScale":
+        """One of the named scales: ``"1-5"``, ``"1-7"``, ``"1-10"``, ``"0-10"``."""
+        check_choice("scale", name, CSAT_PRESETS)
+        return CSAT_PRESETS[name]
+
+    @property
+    def label(self) -> str:
+        return f"{self.low:g}..{self.high:g}"
+
+    def satisfied(self, scores: pd.Series | np.ndarray) -> np.ndarray:
+        """Boolean array: ``score >= satisfied_from`` (NaN is not satisfied; callers exclude it)."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(scores, dtype=float) >= self.satisfied_from
+
+    def check(self, surveys: pd.DataFrame, *, column: str = S.SCORE, table: str = "surveys",
+              id_col: str = S.CONVERSATION_ID) -> None:
+        """Raise :class:`~qakit.errors.DataValidationError` for answers off the scale (inf included)."""
+        s = surveys[column].to_numpy(dtype=float)
+        off = ~np.isnan(s) & ((s < self.low) | (s > self.high) | ~np.isfinite(s))
+        if off.any():
+            hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
+            p = Problems(table, row_ids=surveys[id_col] if id_col in surveys.columns else None)
+            p.add(column, f"csat score outside the scale {self.label}{hint}", off, surveys[column])
+            p.raise_if_any()
+
+
+CSAT_PRESETS: dict[str, CsatScale] = {}
+CSAT_PRESETS.update({"1-5": CsatScale(1, 5, 4), "1-7": CsatScale(1, 7, 6), "1-10": CsatScale(1, 10, 8),
+                     "0-10": CsatScale(0, 10, 8)})
+
+
+def csat_definition(scale: CsatScale | str | Sequence[float] | None = None,
+                    satisfied: float | Sequence[float] | None = None) -> CsatScale:
+    """The one CSAT definition from a function's ``scale`` and ``satisfied`` arguments.
+
+    ``scale``: a :class:`CsatScale`, a preset name, the old ``(low, high)`` tuple, or None (1-5).
+    ``satisfied``: None (the scale's threshold), a number (the threshold: ``score >= satisfied``),
+    or the old tuple of satisfied answers, accepted only when it is the top of the scale
+    (``(8, 9, 10)`` on 1-10 means ``satisfied_from=8``; a ``FutureWarning`` says so); any other
+    set is a :class:`~qakit.errors.ParameterError`.
+
+    Examples
+    --------
+    >>> csat_definition("1-10", 9)
+    CsatScale(low=1.0, high=10.0, satisfied_from=9.0)
+    >>> csat_definition(None, (3, 5))
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: satisfied=(3, 5) is not the top of the scale 1..5 (e.g. (4, 5)); give the threshold instead: satisfied=4 means score >= 4
+    """
+    if scale is None:
+        base = CSAT_PRESETS["1-5"]
+    elif isinstance(scale, CsatScale):
+        base = scale
+    elif isinstance(scale, str):
+        base = CsatScale.preset(scale)
+    else:
+        try:
+            lo, hi = (float(v) for v in scale)
+        except (TypeError, ValueError):
+            raise ParameterError(f"scale must be a CsatScale, one of {list(CSAT_PRESETS)} or (low, high); "
+                                 f"got {scale!r}") from None
+        match = [p for p in CSAT_PRESETS.values() if (p.low, p.high) == (lo, hi)]
+        if match:
+            base = match[0]
+        elif satisfied is None:
+            raise ParameterError(f"scale=({lo:g}, {hi:g}) needs a satisfied threshold: pass "
+                                 f"scale=CsatScale({lo:g}, {hi:g}, satisfied_from=...)")
+        else:
+            base = CsatScale(lo, hi, lo)
+    if satisfied is None:
+        return base
+    if isinstance(satisfied, (int, float, np.integer, np.floating)) and not isinstance(satisfied, bool):
+        return CsatScale(base.low, base.high, check_number("satisfied", satisfied, low=base.low, high=base.high))
+    try:
+        vals = sorted({float(v) for v in satisfied})
+    except (TypeError, ValueError):
+        raise ParameterError(f"satisfied must be a threshold number or a tuple of the top answers; got {satisfied!r}") from None
+    top = [float(v) for v in np.arange(vals[0], base.high + 1)] if vals and vals[0].is_integer() else None
+    if not vals or top != vals or vals[-1] != base.high:
+        shown = tuple(int(v) if float(v).is_integer() else v for v in satisfied)
+        raise ParameterError(f"satisfied={shown!r} is not the top of the scale {base.label} (e.g. "
+                             f"({base.high - 1:g}, {base.high:g})); give the threshold instead: "
+                             f"satisfied={base.satisfied_from:g} means score >= {base.satisfied_from:g}")
+    warnings.warn(f"satisfied={tuple(satisfied)!r} (a set of answers) is now the threshold satisfied={vals[0]:g} "
+                  f"(score >= {vals[0]:g}, so 8.7 counts as 8 does); pass the number", FutureWarning, stacklevel=3)
+    return CsatScale(base.low, base.high, vals[0])
+
+
 # --- surveys -------------------------------------------------------------------------------------
 def _survey_period_guard(f):
-    """With ``period``, answers without ``answered_at`` cannot be placed in a period: they are
-    left out and itemised (instead of forming a NaT period)."""
+    """With ``period``, an answer without ``answered_at`` is placed by its conversation's
+    ``created_at`` when ``conversations`` is given (recorded as an adjustment); otherwise it
+    cannot be placed in a period and is left out and itemised (never a NaT period, never
+    counted in every period)."""
 
     @functools.wraps(f)
     def inner(surveys: pd.DataFrame, *args, period: str | None = None, **kw):
         if period is None:
             return f(surveys, *args, period=None, **kw)
-        sv = S.validate(surveys, "surveys")
+        sv = _validate(surveys, "surveys")
         nat = sv[S.ANSWERED_AT].isna()
+        placed = pd.Series(False, index=sv.index)
+        if nat.any() and kw.get("conversations") is not None:
+            conv = _validate(kw["conversations"], "conversations")
+            created = sv[S.CONVERSATION_ID].map(conv.set_index(S.CONVERSATION_ID)[S.CREATED_AT])
+            placed = nat & created.notna()
+            sv = sv.assign(**{S.ANSWERED_AT: sv[S.ANSWERED_AT].where(~placed, created)})
+            nat = nat & ~placed
         res = f(sv[~nat].reset_index(drop=True), *args, period=period, **kw)
         S.add_exclusion(res, f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT,
                         sv.loc[nat, S.CONVERSATION_ID])
+        S.add_adjustment(res, f"no {S.ANSWERED_AT}: placed in a period by its conversation's {S.CREATED_AT}",
+                         S.ANSWERED_AT, sv.loc[placed, S.CONVERSATION_ID])
         return res
 
     return inner
 
 
-def _survey_rows(surveys: pd.DataFrame, kind: str, scale: tuple[float, float], conversations, keys) -> pd.DataFrame:
-    sv = S.validate(surveys, "surveys")
+def _survey_rows(surveys: pd.DataFrame, kind: str, scale: CsatScale | tuple[float, float], conversations,
+                 keys) -> pd.DataFrame:
+    sv = _validate(surveys, "surveys")
     sv = sv[sv[S.KIND].eq(kind)]
-    lo, hi = scale
-    off = sv[S.SCORE].notna() & ~sv[S.SCORE].between(lo, hi)
-    if off.any():
-        from .errors import Problems
-
-        p = Problems("surveys", row_ids=sv[S.CONVERSATION_ID])
-        p.add(S.SCORE, f"{kind} score outside the scale {lo:g}..{hi:g}", off, sv[S.SCORE])
-        p.raise_if_any()
+    if isinstance(scale, CsatScale):
+        scale.check(sv)
+    else:
+        lo, hi = scale
+        off = sv[S.SCORE].notna() & ~sv[S.SCORE].between(lo, hi)
+        if off.any():
+            p = Problems("surveys", row_ids=sv[S.CONVERSATION_ID])
+            p.add(S.SCORE, f"{kind} score outside the scale {lo:g}..{hi:g}", off, sv[S.SCORE])
+            p.raise_if_any()
     return _attach(sv, conversations, keys)
 
 
+@_partial_periods("surveys", S.ANSWERED_AT, (S.ANSWERED_AT,))
 @_survey_period_guard
 def csat_score(
     surveys: pd.DataFrame,
     *,
     by: str | Sequence[str] | None = None,
     period: str | None = None,
-    satisfied: Sequence[float] = (4, 5),
-    scale: tuple[float, float] = (1, 5),
+    satisfied: float | Sequence[float] | None = None,
+    scale: CsatScale | str | tuple[float, float] | None = None,
     conversations: pd.DataFrame | None = None,
     level: float = 0.95,
     min_n: int = MIN_N,
@@ -256,10 +503,13 @@ def csat_score(
         Columns of surveys, or of ``conversations`` (joined on ``conversation_id``).
     period : {"D", "W", "M", "Q", "Y"}, optional
         Trend by period of ``answered_at``.
-    satisfied : sequence of float, default=(4, 5)
-        Scores counted as satisfied (e.g. ``(9, 10)`` on a 10-point scale).
-    scale : (min, max), default=(1, 5)
-        Scores outside it are an error.
+    satisfied : float, optional
+        Satisfied threshold: answers ``>= satisfied`` are satisfied; default the scale's
+        (4 on 1-5). The old tuple of answers (``(9, 10)``) still works when it is the top of the
+        scale (``FutureWarning``); see :func:`csat_definition`.
+    scale : CsatScale or {"1-5", "1-7", "1-10", "0-10"} or (low, high), default 1-5
+        The CSAT definition (:class:`CsatScale`); answers off the scale are an error naming
+        the column, values and row ids.
     conversations : pandas.DataFrame, optional
     level : float, default=0.95
     min_n : int, default=30
@@ -273,7 +523,7 @@ def csat_score(
 
     Notes
     -----
-    ``CSAT = 100 * #(score in satisfied) / #(answers with a score)``; Wilson score interval.
+    ``CSAT = 100 * #(score >= satisfied_from) / #(answers with a score)``; Wilson score interval.
 
     Examples
     --------
@@ -284,11 +534,11 @@ def csat_score(
     0  5  60.0        3.6
     """
     level = check_level(level)
+    csat = csat_definition(scale, satisfied)
     keys0 = as_by(by)
-    sv = _survey_rows(surveys, "csat", scale, conversations, keys0)
+    sv = _survey_rows(surveys, "csat", csat, conversations, keys0)
     sv, keys = _groups(sv, keys0, period, S.ANSWERED_AT)
-    sat = np.asarray(satisfied, dtype=float)
-    sv = sv.assign(_use=sv[S.SCORE].notna(), _sat=np.isin(sv[S.SCORE].to_numpy(dtype=float), sat))
+    sv = sv.assign(_use=sv[S.SCORE].notna(), _sat=csat.satisfied(sv[S.SCORE]))
     res = _proportion(sv, "_sat", "_use", keys, CSAT, level, min_n)
     res[CSAT] *= 100
     res[S.CI_LOW] *= 100
@@ -299,6 +549,7 @@ def csat_score(
     return res[keys + [S.N, CSAT, S.CI_LOW, S.CI_HIGH, CSAT_MEAN, S.N_EXCLUDED, S.SMALL_SAMPLE]]
 
 
+@_partial_periods("surveys", S.ANSWERED_AT, (S.ANSWERED_AT,))
 @_survey_period_guard
 def nps_score(
     surveys: pd.DataFrame,
@@ -310,6 +561,10 @@ def nps_score(
     min_n: int = MIN_N,
 ) -> pd.DataFrame:
     """Net Promoter Score: percent promoters (9-10) minus percent detractors (0-6).
+
+    Fractional or averaged answers are classed by threshold, so every answer has exactly one
+    class and the three shares sum to 100: detractor ``s < 7``, passive ``7 <= s < 9``,
+    promoter ``s >= 9`` (a 6.5 is a detractor, an 8.5 a passive, a 9.5 a promoter).
 
     Returns
     -------
@@ -336,7 +591,7 @@ def nps_score(
     sv = _survey_rows(surveys, "nps", (0, 10), conversations, keys0)
     sv, keys = _groups(sv, keys0, period, S.ANSWERED_AT)
     s = sv[S.SCORE]
-    sv = sv.assign(_use=s.notna(), _p=s.ge(9), _d=s.le(6), _m=s.between(7, 8))
+    sv = sv.assign(_use=s.notna(), _p=s.ge(9), _d=s.lt(7), _m=s.ge(7) & s.lt(9))
     res = _agg(sv, keys, n=("_use", "sum"), _p=("_p", "sum"), _d=("_d", "sum"), _m=("_m", "sum"))
     n = res["n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -355,6 +610,7 @@ def nps_score(
                        S.SMALL_SAMPLE]]
 
 
+@_partial_periods("surveys", S.ANSWERED_AT, (S.ANSWERED_AT,))
 @_survey_period_guard
 def ces_score(
     surveys: pd.DataFrame,
@@ -385,6 +641,15 @@ def ces_score(
     >>> float(ces_score(sv)["ces"].iloc[0]), float(ces_score(sv, higher_is_better=False)["ces"].iloc[0])  # 20/4; 8 - 5
     (5.0, 3.0)
     """
+    try:
+        lo, hi = (check_number("scale", v) for v in scale)
+    except (TypeError, ValueError):
+        raise ParameterError(f"scale must be (low, high) numbers; got {scale!r}") from None
+    if not hi > lo:
+        raise ParameterError(f"scale must be (low, high) with high > low; got {scale!r}")
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise ParameterError(f"higher_is_better must be True or False; got {higher_is_better!r}")
+    scale = (lo, hi)
     keys0 = as_by(by)
     sv = _survey_rows(surveys, "ces", scale, conversations, keys0)
     sv, keys = _groups(sv, keys0, period, S.ANSWERED_AT)
@@ -463,10 +728,11 @@ def _median_ci(conv: pd.DataFrame, keys: list[str], level: float) -> tuple[np.nd
 
 def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period, business_hours,
               max_hours, level, min_n):
-    conv = S.validate(conversations, "conversations")
+    if business_hours is not None and not isinstance(business_hours, BusinessHours):
+        raise ParameterError(f"business_hours must be a qakit.kpis.BusinessHours; got {type(business_hours).__name__}")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
-    if not (isinstance(max_hours, (int, float)) and max_hours > 0):
-        raise ParameterError(f"max_hours must be a positive number; got {max_hours!r}")
+    check_number("max_hours", max_hours, low=0, low_open=True)
     conv, reasons = _durations(conv, start, end, what=what, max_hours=max_hours,
                                business_hours=business_hours, open_reason=open_reason)
     res = _time_table(conv, keys, name, business_hours is not None, level, min_n)
@@ -475,6 +741,7 @@ def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period,
     return res
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def first_response_time(
     conversations: pd.DataFrame,
     *,
@@ -527,6 +794,7 @@ def first_response_time(
                      business_hours=business_hours, max_hours=max_hours, level=level, min_n=min_n)
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def resolution_time(
     conversations: pd.DataFrame,
     *,
@@ -555,7 +823,7 @@ def resolution_time(
     res = _time_kpi(conversations, S.CREATED_AT, S.RESOLVED_AT, RESOLUTION_TIME, "resolution",
                     "open: not resolved yet", by=by, period=period, business_hours=business_hours,
                     max_hours=max_hours, level=level, min_n=min_n)
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     before = conv[S.RESOLVED_AT].notna() & conv[S.FIRST_RESPONSE_AT].notna() & (
         conv[S.RESOLVED_AT] < conv[S.FIRST_RESPONSE_AT])
     _exclude(res, conv, before, "flagged (kept): resolved before the first response", S.RESOLVED_AT,
@@ -563,6 +831,7 @@ def resolution_time(
     return res
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def handle_time(
     conversations: pd.DataFrame,
     *,
@@ -587,7 +856,7 @@ def handle_time(
     >>> float(handle_time(conv)["handle_time"].iloc[0])  # (5 + 15) / 2 minutes
     10.0
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if S.HANDLE_TIME_S not in conv.columns:
         raise ParameterError(f"handle_time needs a {S.HANDLE_TIME_S!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -601,9 +870,15 @@ def handle_time(
 
 # --- resolution and contacts ----------------------------------------------------------------------
 def _is_resolved(conv: pd.DataFrame, statuses: Sequence[str]) -> pd.Series:
-    return conv[S.RESOLVED_AT].notna() | conv[S.STATUS].str.lower().isin([s.lower() for s in statuses])
+    """Resolved: ``resolved_at`` set, or a status in ``statuses`` (ignoring case and whitespace)."""
+    if isinstance(statuses, str) or not all(isinstance(x, str) for x in statuses):
+        raise ParameterError(f"resolved_statuses must be a list of status names, e.g. ['solved', 'closed']; "
+                             f"got {statuses!r}")
+    wanted = {_priority_key(x) for x in statuses}
+    return conv[S.RESOLVED_AT].notna() | _label_keys(conv[S.STATUS]).isin(wanted)
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def fcr_rate(
     conversations: pd.DataFrame,
     *,
@@ -612,6 +887,7 @@ def fcr_rate(
     rule: str = "repeat",
     repeat_days: float = 7,
     resolved_statuses: Sequence[str] = RESOLVED_STATUSES,
+    as_of: str | pd.Timestamp | None = None,
     level: float = 0.95,
     min_n: int = MIN_N,
 ) -> pd.DataFrame:
@@ -626,6 +902,11 @@ def fcr_rate(
         after this one was created.
     repeat_days : float, default=7
     resolved_statuses : statuses that count as resolved when ``resolved_at`` is missing.
+    as_of : timestamp, optional
+        When the data was exported; default the data's last timestamp (``created_at``,
+        ``first_response_at``, ``resolved_at``). With ``rule="repeat"`` a conversation whose
+        repeat window (``created_at + repeat_days``) runs past ``as_of`` is not judged either
+        way -- whether it repeated or not -- and is itemised ("window not complete by as_of").
 
     Returns
     -------
@@ -638,8 +919,9 @@ def fcr_rate(
     -----
     ``FCR = #(resolved at first contact) / #(resolved)``, Wilson interval. The repeat rule is
     vectorised: conversations sorted by customer and creation time; a conversation repeats when
-    the customer's next conversation starts within ``repeat_days``. With ``repeat``, the last
-    ``repeat_days`` of the data cannot be judged yet and are excluded (itemised).
+    the customer's next conversation starts within ``repeat_days``. With ``repeat``, censoring:
+    conversations created after ``as_of - repeat_days`` cannot be judged yet and are excluded
+    (itemised), the ones that already repeated too (judging only those would bias FCR to 0).
 
     Examples
     --------
@@ -651,10 +933,10 @@ def fcr_rate(
        n  fcr_rate
     0  2       1.0
     >>> fcr_rate(conv, repeat_days=7).attrs["excluded"][0]["reason"]
-    'not judged: fewer than repeat_days=7 days of data after creation'
+    'not judged: repeat window (repeat_days=7) not complete by as_of 2026-01-03 00:00 UTC'
     """
     check_choice("rule", rule, ("repeat", "contacts", "replies"))
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     resolved = _is_resolved(conv, resolved_statuses)
     reasons = [(~resolved, "open: not resolved yet", S.RESOLVED_AT)]
@@ -677,15 +959,15 @@ def fcr_rate(
         else:
             fcr = pd.Series(True, index=conv.index)
         if rule == "repeat":
-            if not (isinstance(repeat_days, (int, float)) and repeat_days >= 0):
-                raise ParameterError(f"repeat_days must be a number >= 0; got {repeat_days!r}")
+            check_number("repeat_days", repeat_days, low=0, low_open=True)
             window = pd.Timedelta(days=repeat_days)
+            cut = _as_of(as_of, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
             order = conv.sort_values([S.CUSTOMER_ID, S.CREATED_AT], kind="stable")
             nxt = order.groupby(S.CUSTOMER_ID, sort=False)[S.CREATED_AT].shift(-1)
             repeat = ((nxt - order[S.CREATED_AT]) <= window).reindex(conv.index).fillna(False).astype(bool)
-            unjudged = (conv[S.CREATED_AT] > conv[S.CREATED_AT].max() - window) & ~repeat & use
-            reasons.append((unjudged, f"not judged: fewer than repeat_days={repeat_days:g} days of data after creation",
-                            S.CREATED_AT))
+            unjudged = (conv[S.CREATED_AT] + window > cut) & use
+            reasons.append((unjudged, f"not judged: repeat window (repeat_days={repeat_days:g}) not complete by "
+                                      f"as_of {cut:%Y-%m-%d %H:%M} UTC", S.CREATED_AT))
             use &= ~unjudged
             fcr = fcr & ~repeat
     conv = conv.assign(_use=use, _fcr=fcr.fillna(False).astype(bool))
@@ -695,6 +977,7 @@ def fcr_rate(
     return res
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def interactions_per_issue(
     conversations: pd.DataFrame,
     *,
@@ -717,7 +1000,7 @@ def interactions_per_issue(
        n  interactions_per_issue  n_excluded
     0  2                     1.5           1
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if S.CONTACTS not in conv.columns:
         raise ParameterError(f"interactions_per_issue needs a {S.CONTACTS!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -729,6 +1012,7 @@ def interactions_per_issue(
     return res
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def escalation_rate(
     conversations: pd.DataFrame,
     *,
@@ -750,7 +1034,7 @@ def escalation_rate(
        n  escalation_rate  n_excluded
     0  3         0.333333           1
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if S.ESCALATED not in conv.columns:
         raise ParameterError(f"escalation_rate needs an {S.ESCALATED!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -760,6 +1044,7 @@ def escalation_rate(
     return res
 
 
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def resolution_rate(
     conversations: pd.DataFrame,
     *,
@@ -781,7 +1066,7 @@ def resolution_rate(
     >>> float(resolution_rate(conv)["resolution_rate"].iloc[0])
     0.5
     """
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     conv = conv.assign(_use=True, _res=_is_resolved(conv, resolved_statuses))
     return _proportion(conv, "_res", "_use", keys, RESOLUTION_RATE, level, min_n)
@@ -798,9 +1083,12 @@ def backlog(
     Returns
     -------
     pandas.DataFrame
-        ``*by, period (start), period_end, opened, closed, backlog``: conversations created in
-        the period, resolved in the period, and open at ``period_end`` (created before it and
-        not resolved by then; never-resolved conversations stay in every later backlog).
+        ``*by, period (start), period_end, opened, closed, backlog, partial``: conversations
+        created in the period, resolved in the period, and open at ``period_end`` (created
+        before it and not resolved by then; never-resolved conversations stay in every later
+        backlog); ``partial`` marks a period the data does not cover whole. Conversations
+        resolved before they were created are left out and itemised, so the backlog is never
+        negative.
 
     Examples
     --------
@@ -814,9 +1102,15 @@ def backlog(
     1 2026-01-12       1       2        1
     """
     check_choice("period", period, ("D", "W", "M", "Q", "Y"))
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     keys = as_by(by)
     check_by(conv, keys, "conversations")
+    before = (conv[S.RESOLVED_AT] < conv[S.CREATED_AT]).fillna(False).astype(bool)
+    bad_ids = conv.loc[before, S.CONVERSATION_ID]
+    conv = conv[~before].reset_index(drop=True)
+    if conv.empty:
+        raise ParameterError("backlog: no conversation left once those resolved before they were created are "
+                             f"left out ({len(bad_ids)} rows, e.g. {list(bad_ids[:5])})")
     created = conv[S.CREATED_AT].dt.tz_localize(None)
     resolved = conv[S.RESOLVED_AT].dt.tz_localize(None)
     last = max(created.max(), resolved.max()) if resolved.notna().any() else created.max()
@@ -843,9 +1137,31 @@ def backlog(
     out[OPENED] = opened.ravel().astype("int64")
     out[CLOSED] = closed.ravel().astype("int64")
     out[BACKLOG] = backlog_.ravel().astype("int64")
-    return out[keys + [PERIOD, PERIOD_END, OPENED, CLOSED, BACKLOG]]
+    first, last = conv[S.CREATED_AT].min(), _as_of(None, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
+    _mark_partial(out, period, first, last, explicit_end=False)
+    S.add_exclusion(out, "resolved_at before created_at: neither opened nor closed (it would make the backlog "
+                         "negative)", S.RESOLVED_AT, bad_ids)
+    return out[keys + [PERIOD, PERIOD_END, OPENED, CLOSED, BACKLOG, PARTIAL]]
 
 
+class UnmatchedTargetWarning(QakitWarning):
+    """An SLA target names a priority that no conversation has (a typo, or another vendor's names)."""
+
+
+def _priority_key(value) -> str:
+    """Priorities and SLA target names are matched ignoring case, whitespace and Unicode form."""
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", str(value)).casefold().split())
+
+
+def _label_keys(values: pd.Series) -> pd.Series:
+    """:func:`_priority_key` for a whole column, vectorised."""
+    s = values.astype("str").str.normalize("NFKC").str.casefold()
+    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def sla_attainment(
     conversations: pd.DataFrame,
     *,
@@ -862,7 +1178,12 @@ def sla_attainment(
 
     Parameters
     ----------
-    targets : mapping priority -> hours, default ``{"urgent": 1, "high": 4, "normal": 24, "low": 72}``
+    targets : mapping priority -> hours, default ``DEFAULT_SLA_HOURS``
+        ``{"urgent": 1, "critical": 1, "high": 4, "normal": 24, "medium": 24, "low": 72}``.
+        Matched to priorities ignoring case, whitespace and Unicode form (``" High"`` is
+        ``"high"``); conversations whose priority has no target are itemised per priority
+        ("no SLA target for priority 'critical'"); a target given that matches no priority
+        gives an :class:`UnmatchedTargetWarning` naming it.
     metric : {"resolution", "first_response"}
     goal : float, default=95
         Percent of conversations that should meet the target.
@@ -890,47 +1211,78 @@ def sla_attainment(
     0     high  3  33.333333     False
     """
     check_choice("metric", metric, ("resolution", "first_response"))
-    targets = dict(DEFAULT_SLA_HOURS if targets is None else targets)
-    for k, v in targets.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+    given = targets is not None
+    raw = dict(DEFAULT_SLA_HOURS if targets is None else targets)
+    targets = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) \
+                or not v > 0:
             raise ParameterError(f"SLA target for priority {k!r} must be a positive number of hours; got {v!r}")
-    if not (isinstance(goal, (int, float)) and 0 < goal <= 100):
-        raise ParameterError(f"goal must be a percent in (0, 100]; got {goal!r}")
-    conv = S.validate(conversations, "conversations")
+        key = _priority_key(k)
+        if key in targets:
+            same = [x for x in raw if _priority_key(x) == key]
+            raise ParameterError(f"SLA targets {same!r} name the same priority (matched ignoring case and "
+                                 "whitespace); give it once")
+        targets[key] = (str(k), float(v))
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
-    if as_of is None:
-        as_of = pd.concat([conv[c] for c in (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT)]).max()
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tz is None else as_of.tz_convert("UTC")
-    tgt = conv[S.PRIORITY].map(targets).astype(float)
-    hours = (conv[end_col] - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
+    as_of = _as_of(as_of, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
+    pkey = _label_keys(conv[S.PRIORITY])
+    tgt = pkey.map({k: h for k, (_, h) in targets.items()}).astype(float)
+    label = pkey.map({k: name for k, (name, _) in targets.items()})
+    relabelled = label.notna() & label.ne(conv[S.PRIORITY])
+    conv = conv.assign(**{S.PRIORITY: label.where(label.notna(), conv[S.PRIORITY])})
+    if given:
+        unused = sorted(name for k, (name, _) in targets.items() if not pkey.eq(k).any())
+        if unused:
+            warnings.warn(f"SLA target(s) {unused} match no priority in the data (priorities: "
+                          f"{sorted(conv[S.PRIORITY].dropna().unique().tolist())[:10]})", UnmatchedTargetWarning,
+                          stacklevel=3)
+    end = conv[end_col].where(conv[end_col] <= as_of)  # not yet happened at as_of
+    hours = (end - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
     elapsed = (as_of - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
     no_target = tgt.isna()
-    negative = hours < 0
-    done = conv[end_col].notna() & ~negative
-    pending = conv[end_col].isna() & (elapsed <= tgt)
+    negative = (hours < 0).fillna(False).astype(bool)
+    done = end.notna() & ~negative
+    later = (conv[S.CREATED_AT] > as_of).to_numpy(dtype=bool)
+    pending = end.isna() & (elapsed <= tgt) & ~later
     met = done & (hours <= tgt)
-    use = ~no_target & ~negative & ~pending
+    # a resolved status without a resolution time contradicts itself: neither met nor missed
+    contradicts = np.zeros(len(conv), dtype=bool)
+    if metric == "resolution":
+        said_resolved = _label_keys(conv[S.STATUS]).isin({_priority_key(x) for x in RESOLVED_STATUSES})
+        contradicts = (said_resolved & conv[S.RESOLVED_AT].isna()).to_numpy(dtype=bool)
+    use = ~no_target & ~negative & ~pending & ~later & ~contradicts
     conv = conv.assign(_use=use, _met=met, **{TARGET_H: tgt})
     gkeys = [S.PRIORITY] + keys
     res = _proportion(conv, "_met", "_use", gkeys, MET_PCT, level, min_n)
     for c in (MET_PCT, S.CI_LOW, S.CI_HIGH):
         res[c] = res[c] * 100
-    res[TARGET_H] = res[S.PRIORITY].map(targets).astype(float)
+    res[TARGET_H] = res[S.PRIORITY].map({name: h for name, h in targets.values()}).astype(float)
     res[GOAL] = float(goal)
     res[GOAL_MET] = res[MET_PCT] >= goal
     res = res[res[TARGET_H].notna()].reset_index(drop=True)
-    _exclude(res, conv, no_target, f"priority without an SLA target (targets: {sorted(targets)})", S.PRIORITY,
-             S.CONVERSATION_ID)
+    for prio in sorted(pkey[no_target].astype("str").unique()):
+        _exclude(res, conv, no_target & pkey.astype("str").eq(prio),
+                 f"no SLA target for priority {prio!r} (targets: {sorted(n for n, _ in targets.values())})",
+                 S.PRIORITY, S.CONVERSATION_ID)
     _exclude(res, conv, negative, f"{end_col} before created_at", end_col, S.CONVERSATION_ID)
-    _exclude(res, conv, pending & ~no_target, "open and still within target: outcome not known yet", end_col,
+    _exclude(res, conv, pending & ~no_target, f"open and still within target at as_of {as_of:%Y-%m-%d %H:%M} UTC: "
+             "outcome not known yet (censored)", end_col, S.CONVERSATION_ID)
+    _exclude(res, conv, later & ~no_target, f"created after as_of {as_of:%Y-%m-%d %H:%M} UTC: not judged", S.CREATED_AT,
              S.CONVERSATION_ID)
+    _exclude(res, conv, contradicts & ~no_target & ~later,
+             f"status says resolved ({', '.join(RESOLVED_STATUSES)}) but resolved_at is missing: not judged",
+             S.RESOLVED_AT, S.CONVERSATION_ID)
+    S.add_adjustment(res, "priority matched to its SLA target ignoring case and whitespace", S.PRIORITY,
+                     conv.loc[relabelled, S.CONVERSATION_ID])
     return res[gkeys + [S.N, MET_PCT, S.CI_LOW, S.CI_HIGH, TARGET_H, GOAL, GOAL_MET, S.N_EXCLUDED,
                         S.SMALL_SAMPLE]]
 
 
 # --- calls ------------------------------------------------------------------------------------------
+@_partial_periods("calls", S.CREATED_AT, (S.CREATED_AT,))
 def service_level(
     calls: pd.DataFrame,
     *,
@@ -966,7 +1318,7 @@ def service_level(
     0.6667
     """
     check_choice("denominator", denominator, ("offered", "answered"))
-    c = S.validate(calls, "calls")
+    c = _validate(calls, "calls")
     if S.SPEED_OF_ANSWER_S not in c.columns:
         raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
@@ -981,6 +1333,7 @@ def service_level(
     return res
 
 
+@_partial_periods("calls", S.CREATED_AT, (S.CREATED_AT,))
 def abandonment_rate(
     calls: pd.DataFrame,
     *,
@@ -998,13 +1351,14 @@ def abandonment_rate(
     >>> float(abandonment_rate(calls)["abandonment_rate"].iloc[0])
     0.25
     """
-    c = S.validate(calls, "calls")
+    c = _validate(calls, "calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
     c = c.assign(_use=c[S.ANSWERED].notna(), _ab=~c[S.ANSWERED].fillna(True).astype(bool))
     return _proportion(c, "_ab", "_use", keys, ABANDONMENT_RATE, level, min_n)
 
 
 # --- cost -----------------------------------------------------------------------------------------------
+@_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def cost_per_contact(
     conversations: pd.DataFrame,
     *,
@@ -1036,7 +1390,7 @@ def cost_per_contact(
     for name, v in (("cost_per_hour", cost_per_hour), ("total_cost", total_cost)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
             raise ParameterError(f"{name} must be a number >= 0; got {v!r}")
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
     conv = conv.assign(_contacts=contacts.fillna(1.0))
@@ -1050,6 +1404,9 @@ def cost_per_contact(
         res[COST] = total_cost * res["n"] / conv["_contacts"].sum()
     res[S.N] = res["n"].astype("int64")
     res[COST_PER_CONTACT] = res[COST] / res["n"]
+    if S.CONTACTS in conv.columns:
+        S.add_adjustment(res, "no contacts value: counted as 1 contact", S.CONTACTS,
+                         conv.loc[conv[S.CONTACTS].isna(), S.CONVERSATION_ID])
     if cost_per_hour is not None:
         _exclude(res, conv, conv[S.HANDLE_TIME_S].isna(), "no handle time: cost counted as 0",
                  S.HANDLE_TIME_S, S.CONVERSATION_ID)
@@ -1057,12 +1414,18 @@ def cost_per_contact(
 
 
 def customer_cost_value(
-    conversations: pd.DataFrame,
+    conversations: pd.DataFrame | None,
     *,
     cost_per_contact: float,
     value_column: str = S.CUSTOMER_VALUE,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cases per customer against customer value: who costs more than they bring?
+
+    ``customers`` (optional ``customers`` table: ``customer_id, customer_value[, segment,
+    contacts]``) adds every customer, those with no contact too (cases 0, cost 0), and supplies
+    their value; a CRM file's own ``contacts`` count is used for customers without conversation
+    rows (``conversations=None``: counts only).
 
     Returns
     -------
@@ -1085,14 +1448,22 @@ def customer_cost_value(
     """
     if isinstance(cost_per_contact, bool) or not isinstance(cost_per_contact, (int, float)) or cost_per_contact < 0:
         raise ParameterError(f"cost_per_contact must be a number >= 0; got {cost_per_contact!r}")
-    conv = S.validate(conversations, "conversations")
-    if value_column not in conv.columns:
+    if conversations is None and (customers is None or S.CONTACTS not in customers.columns):
+        raise ParameterError("customer_cost_value needs conversations, or customers= with a 'contacts' column")
+    conv = (_validate(conversations, "conversations") if conversations is not None
+            else pd.DataFrame({S.CUSTOMER_ID: pd.Series(dtype="str")}))  # CRM counts only (issue 14)
+    if value_column not in conv.columns and customers is None:
         raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
+    if value_column not in conv.columns:
+        conv = conv.assign(**{value_column: np.nan})
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
     conv = conv.assign(_contacts=contacts.fillna(1.0), _one=1)
     res = conv.groupby(S.CUSTOMER_ID, sort=True).agg(
         **{CASES: ("_one", "sum"), S.CONTACTS: ("_contacts", "sum"), value_column: (value_column, "max")}
     ).reset_index()
+    if customers is not None:  # customers with zero contacts count too (issue 14)
+        from .ops import attach_customers
+        res = attach_customers(res, customers, value_column=value_column, counts=[CASES, S.CONTACTS])
     res[COST] = res[S.CONTACTS] * float(cost_per_contact)
     with np.errstate(invalid="ignore", divide="ignore"):
         res[RATIO] = res[COST] / res[value_column]
@@ -1101,6 +1472,12 @@ def customer_cost_value(
     res[CASES] = res[CASES].astype("int64")
     S.add_exclusion(res, "customer without a value: ratio not computed", value_column,
                     res.loc[res[value_column].isna(), S.CUSTOMER_ID])
+    if S.CONTACTS in conv.columns:
+        S.add_adjustment(res, "no contacts value: counted as 1 contact", S.CONTACTS,
+                         conv.loc[conv[S.CONTACTS].isna(), S.CONVERSATION_ID])
+    spread = conv.groupby(S.CUSTOMER_ID)[value_column].nunique()
+    S.add_adjustment(res, f"{value_column} differs between the customer's conversations: the largest is used",
+                     value_column, spread.index[spread > 1])
     return res[[S.CUSTOMER_ID, CASES, S.CONTACTS, COST, value_column, RATIO, COSTS_MORE]]
 
 
@@ -1136,8 +1513,10 @@ def kpi_summary(
     sla_targets: Mapping[str, float] | None = None,
     business_hours: BusinessHours | None = None,
     level: float = 0.95,
+    csat_scale: CsatScale | str | None = None,
 ) -> pd.DataFrame:
-    """The headline KPIs in one tidy table.
+    """The headline KPIs in one tidy table (``csat_scale``: the CSAT definition, see
+    :class:`CsatScale`; default 1-5).
 
     Returns
     -------
@@ -1146,7 +1525,9 @@ def kpi_summary(
         group and KPI: csat, nps, ces (when surveys have them), first_response_time and
         resolution_time (median hours), fcr_rate, escalation_rate, resolution_rate,
         interactions_per_issue, handle_time (when the columns exist), sla_high (attainment of
-        high and urgent priority, percent), and with calls service_level, abandonment_rate.
+        high and urgent priority, percent), and with calls service_level, abandonment_rate;
+        with ``period``, ``partial`` (see the KPIs). It carries every part's exclusion record
+        (:func:`qakit.schema.exclusions` lists each reason with the KPI that excluded it).
 
     Examples
     --------
@@ -1157,13 +1538,13 @@ def kpi_summary(
     """
     keys = as_by(by)
     parts: list[tuple[str, pd.DataFrame, str, str, bool]] = []
-    conv = S.validate(conversations, "conversations")
+    conv = _validate(conversations, "conversations")
     if surveys is not None:
-        sv = S.validate(surveys, "surveys")
+        sv = _validate(surveys, "surveys")
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
             parts.append(("csat", csat_score(sv, by=keys, period=period, conversations=conv, level=level,
-                                             min_n=0), CSAT, "%", True))
+                                             min_n=0, scale=csat_scale), CSAT, "%", True))
         if "nps" in kinds:
             parts.append(("nps", nps_score(sv, by=keys, period=period, conversations=conv, level=level,
                                            min_n=0), NPS, "points", True))
@@ -1187,10 +1568,13 @@ def kpi_summary(
     if S.HANDLE_TIME_S in conv.columns:
         parts.append(("handle_time", handle_time(conv, by=keys, period=period, level=level, min_n=0),
                       HANDLE_TIME, "min", False))
-    sla = sla_attainment(conv.assign(**{S.PRIORITY: conv[S.PRIORITY].replace({"urgent": "high"})}),
-                         targets={"high": (sla_targets or DEFAULT_SLA_HOURS).get("high", 4.0)},
-                         by=keys, period=period, level=level, min_n=0)
-    parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True))
+    high_h = {_priority_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
+    pk = _label_keys(conv[S.PRIORITY])
+    high = pk.isin(("urgent", "critical", "high"))
+    if high.any():  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
+        sla = sla_attainment(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
+                             period=period, level=level, min_n=0)
+        parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True))
     if calls is not None:
         parts.append(("service_level", service_level(calls, by=keys, period=period, level=level, min_n=0),
                       SERVICE_LEVEL, "share", True))
@@ -1199,11 +1583,19 @@ def kpi_summary(
     rows = []
     for name, t, col, unit, hib in parts:
         gk = [c for c in t.columns if c in keys or c == PERIOD]
+        extra = {PARTIAL: t[PARTIAL]} if PARTIAL in t.columns else {}
         rows.append(t[gk].assign(**{KPI: name, S.N: t[S.N], VALUE: t[col], S.CI_LOW: t.get(S.CI_LOW, np.nan),
-                                    S.CI_HIGH: t.get(S.CI_HIGH, np.nan), UNIT: unit, HIGHER_IS_BETTER: hib}))
+                                    S.CI_HIGH: t.get(S.CI_HIGH, np.nan), UNIT: unit, HIGHER_IS_BETTER: hib},
+                                 **extra))
     out = pd.concat(rows, ignore_index=True)
     gk = keys + ([PERIOD] if period else [])
-    return out[gk + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, UNIT, HIGHER_IS_BETTER]]
+    cols = gk + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, UNIT, HIGHER_IS_BETTER]
+    if period and any(PARTIAL in t.columns for _, t, *_ in parts):
+        out[PARTIAL] = out[PARTIAL].fillna(False).astype(bool)
+        cols.append(PARTIAL)
+    out = out[cols].copy()
+    out.attrs.clear()
+    return S.carry_records(out, *(t for _, t, *_ in parts))
 
 
 # --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
@@ -1228,6 +1620,9 @@ __all__ = [
     "customer_cost_value_plot",
     "kpi_summary",
     "BusinessHours",
+    "CsatScale",
+    "csat_definition",
+    "UnmatchedTargetWarning",
 ]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)

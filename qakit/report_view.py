@@ -69,6 +69,7 @@ h2 { break-after: avoid; page-break-after: avoid; }
   .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
   table.qakit-table { font-size: 8.5px; }
   table.qakit-table th, table.qakit-table td { padding: 1px 5px; }
+  table.qakit-table td { white-space: normal; }  /* long reasons wrap instead of running off the page */
   .qakit-caption { break-after: avoid; page-break-after: avoid; }
   .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
   .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
@@ -258,7 +259,7 @@ def _cached(data: ReportData, key: str, make):
 def _agents(data: ReportData) -> pd.DataFrame:
     return _cached(data, "agents", lambda: _quiet(
         ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
-        conversations=data.conversations if data.has("conversations") else None))
+        conversations=data.conversations if data.has("conversations") else None, scale=data.csat_scale))
 
 
 def agent_forest(data: ReportData) -> Figure | HTML:
@@ -370,7 +371,7 @@ def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
             shift = data.start - data.previous["start"]
             ax.plot(p["period"] + shift, p[S.IQS], ls="--", color="#90a4ae", marker=".", label="IQS, previous period")
     if data.has("surveys") and data.surveys[S.KIND].eq("csat").any():
-        cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0)
+        cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale)
         ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#ef6c00", label="CSAT (% satisfied)")
     ax.set(ylabel="percent")
     ax.set_title(f"IQS and CSAT by {word}", loc="left")
@@ -472,7 +473,8 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
     if data.has("surveys", "conversations") and data.surveys[S.KIND].eq("csat").any():
         try:
-            c = _quiet(K.csat_score, data.surveys, by=by, conversations=data.conversations, min_n=data.min_n)
+            c = _quiet(K.csat_score, data.surveys, by=by, conversations=data.conversations, min_n=data.min_n,
+                       scale=data.csat_scale)
             parts.append(c[[by, S.N, K.CSAT, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={S.N: "csat_n", S.CI_LOW: "csat_ci_low", S.CI_HIGH: "csat_ci_high"}))
         except ValueError:  # the grouping column is not on conversations
@@ -501,7 +503,7 @@ def kpi_table(data: ReportData) -> Table | HTML:
             continue
         (v, lo, hi), unit = _fmt_value(m.name, [x * m.scale for x in (r.value, r.ci_low, r.ci_high)])
         rows.append({"KPI": m.heading, "Value": f"{v} {unit}".strip(),
-                     "95 % CI": f"{lo} – {hi}" if lo and hi else "", "n": f"{int(r.n):,}",
+                     "95 % CI": f"{lo}\u00a0–\u00a0{hi}" if lo and hi else "", "n": f"{int(r.n):,}",
                      "Better": "higher" if m.direction == "higher" else "lower"})
     return Table(pd.DataFrame(rows))
 
@@ -512,11 +514,12 @@ def _kpi_summary(data: ReportData) -> pd.DataFrame:
 
 def _kpi_summary_uncached(data: ReportData) -> pd.DataFrame:
     if data.has("conversations"):
-        return _quiet(K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None)
+        return _quiet(K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
+                      csat_scale=data.csat_scale)
     parts = []
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
         if data.surveys[S.KIND].eq(kind).any():
-            t = _quiet(fn, data.surveys, min_n=0)
+            t = _quiet(fn, data.surveys, min_n=0, **({"scale": data.csat_scale} if kind == "csat" else {}))
             parts.append({"kpi": kind, "n": t[S.N].iloc[0], "value": t[METRICS[kind].value].iloc[0],
                           "ci_low": t[S.CI_LOW].iloc[0], "ci_high": t[S.CI_HIGH].iloc[0]})
     return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])
@@ -587,7 +590,7 @@ def iqs_csat_verdict(data: ReportData) -> HTML:
     """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
     if not (data.has("scores") and data.has("surveys")):
         return skipped("IQS and CSAT: needs both reviews and CSAT answers.")
-    t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson").iloc[0]
+    t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson", scale=data.csat_scale).iloc[0]
     text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
                                   unit="conversations")
     return HTML(f'<p class="qakit-verdict">{html.escape(text)}</p>', text)
@@ -598,7 +601,8 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
     if not (data.has("scores") and data.has("surveys")):
         return HTML("", "")
     t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method=["pearson", "spearman", "kendall",
-               "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None)
+               "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None,
+               scale=data.csat_scale)
     t = t.drop(columns=[c for c in (ST.UNIT,) if c in t.columns])
     names = {"pearson": "Pearson", "spearman": "Spearman (ranks)", "kendall": "Kendall (ranks)",
              "point_biserial": "Point-biserial (satisfied or not)"}
@@ -625,7 +629,7 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
                        ("conversations", "FCR", K.fcr_rate(c, min_n=0)),
                        ("conversations", "SLA attainment", K.sla_attainment(c, min_n=0))]
         if data.has("surveys") and data.surveys[S.SCORE].isna().any():
-            checks.append(("surveys", "survey KPIs", _quiet(K.csat_score, data.surveys, min_n=0)))
+            checks.append(("surveys", "survey KPIs", _quiet(K.csat_score, data.surveys, min_n=0, scale=data.csat_scale)))
         rows = [{"table": n["table"], "used for": n["used for"], "reason": n["reason"], "n": len(n["ids"]),
                  "example ids": ", ".join(n["ids"][:show_ids]) + (" ..." if len(n["ids"]) > show_ids else "")}
                 for n in data.notes]

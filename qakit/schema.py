@@ -215,7 +215,102 @@ SCORES = Table(
     row_id=REVIEW_ID,
 )
 
-TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES)}
+# --- QA-operations and aggregate tables (issue 14: vendor exports) -------------------------
+DISPUTE_ID = "dispute_id"
+DISPUTER_ID = "disputer_id"
+DISPUTE_STATUS = "dispute_status"
+ACCEPTED = "accepted"
+SCORE_BEFORE = "score_before"
+SCORE_AFTER = "score_after"
+VENDOR_SCORE = "vendor_score"
+REVIEW_TIME_S = "review_time_s"
+SESSION_ID = "session_id"
+DATE = "date"
+QUEUE = "queue"
+OFFERED = "offered"
+ABANDONED = "abandoned"
+ANSWERED_WITHIN = "answered_within"
+ASA_S = "asa_s"
+SEGMENT = "segment"
+
+#: one row per review with the QA tool's own review score (percent), for :func:`qakit.reconcile`
+REVIEWS = Table(
+    "reviews",
+    (
+        Column(REVIEW_ID, "id"),
+        Column(CONVERSATION_ID, "id"),
+        Column(AGENT_ID, "id"),
+        Column(REVIEWER_ID, "id"),
+        Column(REVIEWED_AT, "datetime", nullable=True),
+        Column(VENDOR_SCORE, "float", nullable=True),
+        Column(SCORECARD_VERSION, "str", required=False, nullable=True),
+        Column(REVIEW_TIME_S, "float", required=False, nullable=True, min=0),
+    ),
+    unique=(REVIEW_ID,),
+    row_id=REVIEW_ID,
+)
+
+#: automatic (AutoQA) ratings: same shape as ratings, kept apart so they never mix into IQS
+AUTOQA_RATINGS = Table("autoqa_ratings", RATINGS.columns, unique=(REVIEW_ID, CATEGORY), row_id=REVIEW_ID)
+
+#: calibration-session ratings: same shape as ratings plus the session
+CALIBRATION = Table(
+    "calibration",
+    RATINGS.columns + (Column(SESSION_ID, "id", required=False, nullable=True),),
+    unique=(REVIEW_ID, CATEGORY),
+    row_id=REVIEW_ID,
+)
+
+#: disputes (appeals) of reviews; ``accepted`` = the review score was changed
+DISPUTES = Table(
+    "disputes",
+    (
+        Column(DISPUTE_ID, "id"),
+        Column(REVIEW_ID, "id"),
+        Column(CREATED_AT, "datetime"),
+        Column(DISPUTE_STATUS, "str", nullable=True),
+        Column(RESOLVED_AT, "datetime", required=False, nullable=True),
+        Column(ACCEPTED, "bool", required=False, nullable=True),
+        Column(CATEGORY, "str", required=False, nullable=True),
+        Column(DISPUTER_ID, "id", required=False, nullable=True),
+        Column(SCORE_BEFORE, "float", required=False, nullable=True),
+        Column(SCORE_AFTER, "float", required=False, nullable=True),
+    ),
+    unique=(DISPUTE_ID,),
+    row_id=DISPUTE_ID,
+)
+
+#: daily call-centre aggregates (one row per day and queue)
+CALLS_DAILY = Table(
+    "calls_daily",
+    (
+        Column(DATE, "datetime"),
+        Column(QUEUE, "str"),
+        Column(OFFERED, "float", min=0),
+        Column(ANSWERED, "float", nullable=True, min=0),
+        Column(ABANDONED, "float", nullable=True, min=0),
+        Column(ANSWERED_WITHIN, "float", required=False, nullable=True, min=0),
+        Column(ASA_S, "float", required=False, nullable=True, min=0),
+    ),
+    unique=(DATE, QUEUE),
+    row_id=DATE,
+)
+
+#: every customer (also those with no contact), with value and segment
+CUSTOMERS = Table(
+    "customers",
+    (
+        Column(CUSTOMER_ID, "id"),
+        Column(CUSTOMER_VALUE, "float", nullable=True),
+        Column(SEGMENT, "str", required=False, nullable=True),
+        Column(CONTACTS, "float", required=False, nullable=True, min=0),
+    ),
+    unique=(CUSTOMER_ID,),
+    row_id=CUSTOMER_ID,
+)
+
+TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES, REVIEWS, AUTOQA_RATINGS,
+                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS)}
 
 def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
     """``(min, max)`` a numeric column has in the data contract (the first table declaring it with

@@ -61,6 +61,7 @@ class ReportData:
     source: str
     min_n: int = MIN_N
     notes: list[dict[str, Any]] = field(default_factory=list)
+    csat_scale: K.CsatScale = field(default_factory=K.CsatScale)  # the one CSAT definition of the run
     #: the same tables for the previous period of equal length (``ratings``, ``scores``, ...; empty
     #: when the report has no start or the data has nothing before it)
     previous: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +112,7 @@ def load_report_data(
     end: str = "",
     tz: str = "UTC",
     min_n: int = MIN_N,
+    csat_scale: K.CsatScale | str = "1-5",
 ) -> ReportData:
     """Load, validate and restrict to ``[start, end]`` the tables a report needs.
 
@@ -124,11 +126,17 @@ def load_report_data(
     start, end : str
         Report period (dates, inclusive; end date counts whole). Empty = everything.
         Ratings are filtered on ``reviewed_at``, conversations on ``created_at``, surveys on
-        ``answered_at``.
+        ``answered_at``. With a period, nothing vanishes unsaid (each case is a line of
+        ``notes``, shown by :func:`data_quality`): reviews without ``reviewed_at`` are left out;
+        a survey without ``answered_at`` (e.g. sent but not answered) is placed by its
+        conversation's ``created_at`` when there is one, else left out; unanswered surveys in
+        the period are kept, so the survey KPIs itemise them.
     tz : str, default="UTC"
         Zone of naive timestamps in the files.
     min_n : int, default=30
         Groups with fewer observations are flagged ``small_sample``.
+    csat_scale : CsatScale or {"1-5", "1-7", "1-10", "0-10"}, default="1-5"
+        The CSAT definition every CSAT number of the report uses (:class:`qakit.kpis.CsatScale`).
 
     Raises
     ------
@@ -168,13 +176,19 @@ def load_report_data(
     if t0 is not None and t1 is not None and t1 < t0:
         raise ParameterError(f"end ({end}) is before start ({start})")
 
-    def within(df: pd.DataFrame, col: str) -> pd.DataFrame:
-        keep = pd.Series(True, index=df.index)
+    csat = K.csat_definition(csat_scale)
+    period_set = t0 is not None or t1 is not None
+
+    def in_period(ts: pd.Series) -> pd.Series:
+        keep = pd.Series(True, index=ts.index)
         if t0 is not None:
-            keep &= df[col] >= t0
+            keep &= ts >= t0
         if t1 is not None:
-            keep &= df[col] <= t1
-        return df[keep.fillna(False).astype(bool)].reset_index(drop=True)
+            keep &= ts <= t1
+        return keep.fillna(False).astype(bool)
+
+    def within(df: pd.DataFrame, col: str) -> pd.DataFrame:
+        return df[in_period(df[col])].reset_index(drop=True)
 
     notes = []
     for name in ("surveys", "ratings"):
@@ -187,6 +201,12 @@ def load_report_data(
                           "reason": "conversation_id not in the conversations table: left out",
                           "ids": frames[name].loc[orphan, id_col].astype("str").unique().tolist()})
             frames[name] = frames[name][~orphan].reset_index(drop=True)
+    if period_set and frames["ratings"] is not None:
+        undated = frames["ratings"][S.REVIEWED_AT].isna()
+        if undated.any():
+            notes.append({"table": "ratings", "used for": "everything",
+                          "reason": f"no {S.REVIEWED_AT}: review cannot be placed in the report period, left out",
+                          "ids": frames["ratings"].loc[undated, S.REVIEW_ID].astype("str").unique().tolist()})
     ratings = within(frames["ratings"], S.REVIEWED_AT) if frames["ratings"] is not None else None
     if ratings is not None and ratings.empty:
         have = frames["ratings"][S.REVIEWED_AT]
@@ -194,12 +214,16 @@ def load_report_data(
                              f"the data covers {have.min():%Y-%m-%d} to {have.max():%Y-%m-%d}")
     conv = within(frames["conversations"], S.CREATED_AT) if frames["conversations"] is not None else None
     sv = frames["surveys"]
-    surveys = None if sv is None else within(sv, S.ANSWERED_AT) if sv[S.ANSWERED_AT].notna().any() else sv
+    if sv is not None and period_set:
+        all_conv = frames["conversations"] if frames["conversations"] is not None else pd.DataFrame(
+            {S.CONVERSATION_ID: pd.Series(dtype="str"), S.CREATED_AT: pd.Series(dtype="datetime64[ns, UTC]")})
+        sv = _surveys_in_period(sv, all_conv, in_period, notes)
+    surveys = sv
     scores = card.score(ratings) if ratings is not None else None
     previous = _previous_period(frames, card, t0, t1)
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
                       start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
-                      min_n=min_n, notes=notes, previous=previous, missing=missing)
+                      min_n=min_n, notes=notes, csat_scale=csat, previous=previous, missing=missing)
 
 
 def _previous_period(frames: Mapping[str, pd.DataFrame | None], card: Scorecard | None,
@@ -225,6 +249,27 @@ def _previous_period(frames: Mapping[str, pd.DataFrame | None], card: Scorecard 
     if out.get("ratings") is not None and len(out["ratings"]) and card is not None:
         out["scores"] = card.score(out["ratings"])
     return out
+
+
+def _surveys_in_period(sv: pd.DataFrame, conv: pd.DataFrame, in_period, notes: list[dict[str, Any]]) -> pd.DataFrame:
+    """Surveys of the report period: by ``answered_at``; without it, by the conversation's
+    ``created_at`` (said in ``notes``); with neither, left out (said in ``notes``)."""
+    created = sv[S.CONVERSATION_ID].map(conv.drop_duplicates(S.CONVERSATION_ID).set_index(S.CONVERSATION_ID)[S.CREATED_AT])
+    undated = sv[S.ANSWERED_AT].isna()
+    by_conv = undated & created.notna()
+    when = sv[S.ANSWERED_AT].where(~undated, created)
+    keep = in_period(when)
+    ids = sv[S.CONVERSATION_ID].astype("str") + " / " + sv[S.KIND].astype("str")
+    if (by_conv & keep).any():
+        notes.append({"table": "surveys", "used for": "survey KPIs (kept)",
+                      "reason": f"no {S.ANSWERED_AT}: placed in the period by its conversation's {S.CREATED_AT}",
+                      "ids": ids[by_conv & keep].tolist()})
+    lost = undated & created.isna()
+    if lost.any():
+        notes.append({"table": "surveys", "used for": "everything",
+                      "reason": f"no {S.ANSWERED_AT} and no conversation time: cannot be placed in the period, left out",
+                      "ids": ids[lost].tolist()})
+    return sv[keep].reset_index(drop=True)
 
 
 def _quiet(fn, *a, **kw):
@@ -259,7 +304,7 @@ def headline_values(data: ReportData) -> dict[str, float]:
         for name in ("iqs", "pass_rate"):
             out[name] = float(iqs[METRICS[name].value].iloc[0]) * METRICS[name].scale
     if data.conversations is not None and len(data.conversations):
-        summary = K.kpi_summary(data.conversations, data.surveys).set_index(K.KPI)[K.VALUE]
+        summary = K.kpi_summary(data.conversations, data.surveys, csat_scale=data.csat_scale).set_index(K.KPI)[K.VALUE]
         for k, v in summary.items():
             if k in METRICS:
                 out[k] = float(v) * METRICS[k].scale
@@ -310,7 +355,8 @@ def category_table(data: ReportData) -> pd.DataFrame:
 
 def agent_table(data: ReportData, *, top: int | None = None) -> pd.DataFrame:
     """Per agent: IQS with CI, small-sample flag, empirical-Bayes IQS, ranks, CSAT with CI."""
-    t = _quiet(ST.agent_summary, data.scores, data.surveys, min_n=data.min_n, conversations=data.conversations)
+    t = _quiet(ST.agent_summary, data.scores, data.surveys, min_n=data.min_n, conversations=data.conversations,
+               scale=data.csat_scale)
     return table(t, max_rows=top)
 
 
@@ -321,7 +367,8 @@ def iqs_trend_figure(data: ReportData, *, period: str = "W") -> Figure:
     ax = fig.subplots()
     ax.plot(t["period"], t[S.IQS], marker="o", color="#4c72b0", label="IQS")
     ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#4c72b0", alpha=0.2, label="95% CI")
-    cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0)
+    cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale,
+                conversations=data.conversations)
     if len(cs):
         ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#dd8452", label="CSAT (% satisfied)")
     ax.set(ylabel="percent", title=f"IQS and CSAT by {dict(W='week', M='month', Q='quarter').get(period, period)}")
@@ -334,7 +381,8 @@ def iqs_trend_figure(data: ReportData, *, period: str = "W") -> Figure:
 # --- customer KPIs ------------------------------------------------------------------------------------------------
 def customer_kpis(data: ReportData, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """The headline customer KPIs (CSAT, NPS, CES, times, FCR, escalation, SLA) per group."""
-    return table(_hide_customers(K.kpi_summary(data.conversations, data.surveys, by=by)), digits=3, max_rows=None)
+    return table(_hide_customers(K.kpi_summary(data.conversations, data.surveys, by=by, csat_scale=data.csat_scale)),
+                 digits=3, max_rows=None)
 
 
 def time_table(data: ReportData, *, by: str | Sequence[str] | None = "channel") -> pd.DataFrame:
@@ -372,12 +420,12 @@ def iqs_csat_table(data: ReportData, *, unit: str = "conversation", seed: int = 
     """Pearson, Spearman and Kendall correlation of IQS with CSAT, with CIs and p-values."""
     methods = ["pearson", "spearman", "kendall"] + (["point_biserial"] if unit == "conversation" else [])
     return table(_quiet(ST.iqs_csat_correlation, data.scores, data.surveys, unit=unit, method=methods,
-                        seed=seed, conversations=data.conversations), digits=3)
+                        seed=seed, conversations=data.conversations, scale=data.csat_scale), digits=3)
 
 
 def drivers_table(data: ReportData) -> pd.DataFrame:
     """Key drivers: CSAT regressed on standardised category scores."""
-    return table(ST.key_drivers(data.ratings, data.card, data.surveys), digits=3)
+    return table(ST.key_drivers(data.ratings, data.card, data.surveys, scale=data.csat_scale), digits=3)
 
 
 def iqs_csat_figure(data: ReportData, *, seed: int = 0) -> Figure:
@@ -385,7 +433,7 @@ def iqs_csat_figure(data: ReportData, *, seed: int = 0) -> Figure:
     IQS per answer with its 95 % bootstrap CI (seaborn, seeded)."""
     import seaborn as sns
 
-    j = ST.join_csat(data.scores, data.surveys)
+    j = ST.join_csat(data.scores, data.surveys, scale=data.csat_scale)
     j = j.assign(**{ST.CSAT: j[ST.CSAT].round().astype(int)})
     order = sorted(j[ST.CSAT].unique())
     fig = Figure(figsize=(5.5, 3.4))
@@ -499,22 +547,34 @@ def data_quality(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     ]
     sv = data.surveys
     if sv[S.SCORE].isna().any():
-        checks.append(("surveys", "survey KPIs", K.csat_score(sv, min_n=0)))
+        kinds = set(sv[S.KIND])
+        if "csat" in kinds:
+            checks.append(("surveys", "CSAT", K.csat_score(sv, min_n=0, scale=data.csat_scale)))
+        if "nps" in kinds:
+            checks.append(("surveys", "NPS", K.nps_score(sv, min_n=0)))
+        if "ces" in kinds:
+            checks.append(("surveys", "CES", K.ces_score(sv, min_n=0)))
     rows = [{"table": n["table"], "used for": n["used for"], "reason": n["reason"], S.N: len(n["ids"]),
              "example ids": ", ".join(n["ids"][:show_ids]) + (" ..." if len(n["ids"]) > show_ids else "")}
             for n in data.notes]
+    def row(tbl: str, used_for: str, reason: str, ids: list) -> dict:
+        return {"table": tbl, "used for": used_for, "reason": reason, S.N: len(ids),
+                "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")}
+
     for tbl, used_for, res in checks:
-        ex = S.exclusions(res)
-        for _, e in ex.iterrows():
-            ids = list(e["row_ids"])
-            rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], S.N: int(e["n"]),
-                         "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+        for _, e in S.exclusions(res).iterrows():
+            rows.append(row(tbl, used_for, e["reason"], list(e["row_ids"])))
+    seen = set()  # rows kept but changed: said once (a read adjustment reaches every KPI of its table)
     for tbl, frame in (("ratings", data.ratings), ("conversations", data.conversations), ("surveys", data.surveys)):
-        adj = S.adjustments(frame) if S.has_record(frame) else pd.DataFrame(columns=S.EXCLUSION_COLUMNS)
-        for _, e in adj.iterrows():  # rows kept but changed when the file was read (ids normalised ...)
-            ids = list(e["row_ids"])
-            rows.append({"table": tbl, "used for": "kept, changed when read", "reason": e["reason"], S.N: int(e["n"]),
-                         "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+        if S.has_record(frame):
+            for _, e in S.adjustments(frame).iterrows():  # changed when the file was read (ids normalised ...)
+                seen.add((e["reason"], e["row_ids"]))
+                rows.append(row(tbl, "kept, changed when read", e["reason"], list(e["row_ids"])))
+    for tbl, used_for, res in checks:
+        for _, e in S.adjustments(res).iterrows():
+            if (e["reason"], e["row_ids"]) not in seen:
+                seen.add((e["reason"], e["row_ids"]))
+                rows.append(row(tbl, used_for, f"kept, changed: {e['reason']}", list(e["row_ids"])))
     out = pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
     return out
 

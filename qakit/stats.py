@@ -28,6 +28,7 @@ from . import schema as S
 from .errors import ParameterError, SmallSampleWarning, check_choice
 from ._public import renamed
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
+from .kpis import CsatScale, csat_definition
 from .scorecard import Scorecard
 
 UNITS = ("conversation", "agent")
@@ -57,9 +58,13 @@ CORRELATION_COLUMNS = [UNIT, METHOD, S.N, R, S.CI_LOW, S.CI_HIGH, S.P_VALUE, CI_
 
 
 # --- joining --------------------------------------------------------------------------------
-def _csat_answers(surveys: pd.DataFrame) -> pd.DataFrame:
+def _csat_answers(surveys: pd.DataFrame, csat: CsatScale | None = None) -> pd.DataFrame:
+    """The CSAT answers (``kind == "csat"``), checked against the CSAT definition when given."""
     sv = S.validate(surveys, "surveys")
-    return sv[sv[S.KIND].eq("csat")]
+    cs = sv[sv[S.KIND].eq("csat")]
+    if csat is not None:
+        csat.check(cs)
+    return cs
 
 
 def _with_agents(cs: pd.DataFrame, conversations: pd.DataFrame | None) -> pd.DataFrame:
@@ -72,9 +77,11 @@ def _with_agents(cs: pd.DataFrame, conversations: pd.DataFrame | None) -> pd.Dat
     return cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
 
 
-def csat_by_conversation(surveys: pd.DataFrame | None) -> pd.Series | None:
+def csat_by_conversation(surveys: pd.DataFrame | None, *, scale: CsatScale | str | None = None) -> pd.Series | None:
     """Mean CSAT score per conversation (index ``conversation_id``, name ``csat``); None without
     surveys. The one place reviews are paired with CSAT answers (statistics, tuning, explorer).
+    Unanswered surveys (no score) are left out; with ``scale`` (see
+    :func:`qakit.kpis.csat_definition`) answers off the scale are an error.
 
     Examples
     --------
@@ -85,7 +92,10 @@ def csat_by_conversation(surveys: pd.DataFrame | None) -> pd.Series | None:
     """
     if surveys is None:
         return None
-    return _csat_answers(surveys).groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+    cs = _csat_answers(surveys, None if scale is None else csat_definition(scale))
+    out = cs[cs[S.SCORE].notna()].groupby(S.CONVERSATION_ID)[S.SCORE].mean().rename(CSAT)
+    return S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE,
+                           cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID])
 
 
 @renamed(text_level="unit")
@@ -94,8 +104,9 @@ def join_csat(
     surveys: pd.DataFrame,
     *,
     unit: str = "conversation",
-    satisfied: Sequence[float] = (4, 5),
+    satisfied: float | Sequence[float] | None = None,
     conversations: pd.DataFrame | None = None,
+    scale: CsatScale | str | tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Review scores joined to CSAT answers on ``conversation_id``.
 
@@ -110,19 +121,23 @@ def join_csat(
         review scores and of its CSAT answers). ``agent``: one row per agent: mean IQS over all
         the agent's scored reviews and mean CSAT over all the agent's CSAT answers (reviewed or
         not; the agent comes from ``surveys.agent_id``, else from ``conversations``).
-    satisfied : sequence of float, default=(4, 5)
-        CSAT scores that count as satisfied.
+    satisfied : float, optional
+        Satisfied threshold (``score >= satisfied``); default the scale's. See
+        :func:`qakit.kpis.csat_definition` (the old tuple of top answers still works).
     conversations : pandas.DataFrame, optional
         Conversations table: supplies ``agent_id`` for surveys without one, and covariates such
         as ``channel`` (joined on ``conversation_id`` at conversation level).
+    scale : CsatScale or {"1-5", "1-7", "1-10", "0-10"}, default 1-5
+        The CSAT definition shared with :func:`qakit.kpis.csat_score`; answers off the scale
+        are an error naming the column, values and row ids.
 
     Returns
     -------
     pandas.DataFrame
         Conversation level: ``conversation_id, agent_id, iqs, csat, satisfied`` (+ conversation
         columns). Agent level: ``agent_id, n, iqs, csat_n, csat, satisfied`` (``satisfied`` the
-        share of satisfied answers). Reviews not scored (all N/A) are left out and listed in
-        :func:`qakit.schema.exclusions`.
+        share of satisfied answers). Reviews not scored (all N/A) and surveys sent but not
+        answered are left out and listed in :func:`qakit.schema.exclusions`.
 
     Examples
     --------
@@ -139,9 +154,11 @@ def join_csat(
     for c in (S.CONVERSATION_ID, S.AGENT_ID, S.IQS):
         if c not in scores.columns:
             raise ParameterError(f"scores must be the output of Scorecard.score; column {c!r} is missing")
-    cs = _csat_answers(surveys)
-    sat = np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float))
-    cs = cs.assign(**{SATISFIED: sat})
+    csat = csat_definition(scale, satisfied)
+    cs = _csat_answers(surveys, csat)
+    unanswered = cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID]
+    cs = cs[cs[S.SCORE].notna()]
+    cs = cs.assign(**{SATISFIED: csat.satisfied(cs[S.SCORE])})
     scores = S.validate(scores, "scores")
     scored = scores[scores[S.IQS].notna()]
     if unit == "conversation":
@@ -162,6 +179,7 @@ def join_csat(
         out = a_iqs.join(a_csat, how="inner").reset_index()
     excluded = scores.loc[scores[S.IQS].isna(), S.REVIEW_ID] if S.REVIEW_ID in scores.columns else []
     S.add_exclusion(out, "review not scored (all categories N/A)", S.IQS, excluded)
+    S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE, unanswered)
     return out
 
 
@@ -266,7 +284,8 @@ def iqs_csat_correlation(
     covariate: str | Sequence[str] | None = None,
     conversations: pd.DataFrame | None = None,
     weighted: bool = False,
-    satisfied: Sequence[float] = (4, 5),
+    satisfied: float | Sequence[float] | None = None,
+    scale: CsatScale | str | tuple[float, float] | None = None,
     level: float = 0.95,
     n_resamples: int = 1999,
     seed: int = 0,
@@ -295,7 +314,11 @@ def iqs_csat_correlation(
     weighted : bool, default=False
         Agent level only: Pearson weighted by each agent's number of CSAT answers; its CI uses
         Kish's effective n in the Fisher interval.
-    satisfied : sequence of float, default=(4, 5)
+    satisfied : float, optional
+        Satisfied threshold for ``point_biserial`` (``score >= satisfied``), default the scale's.
+    scale : CsatScale or {"1-5", "1-7", "1-10", "0-10"}, default 1-5
+        The CSAT definition (:class:`qakit.kpis.CsatScale`); answers off it are an error, so a
+        1-10 CSAT is never split at the 1-5 threshold.
     level : float, default=0.95
     n_resamples : int, default=1999
         Bootstrap resamples for the rank methods (percentile intervals, paired resampling).
@@ -347,7 +370,7 @@ def iqs_csat_correlation(
         raise ParameterError("point_biserial is defined at unit='conversation' (satisfied yes/no per answer)")
     if weighted and unit != "agent":
         raise ParameterError("weighted=True applies to unit='agent' (weights = CSAT answers per agent)")
-    joined = join_csat(scores, surveys, unit=unit, satisfied=satisfied, conversations=conversations)
+    joined = join_csat(scores, surveys, unit=unit, satisfied=satisfied, conversations=conversations, scale=scale)
     if covs:
         check_by(joined, covs, "the joined IQS/CSAT table (pass conversations=... for conversation columns)")
         joined = joined.dropna(subset=covs)
@@ -463,6 +486,7 @@ def category_correlations(
     method: str = "spearman",
     level: float = 0.95,
     min_n: int = MIN_N,
+    scale: CsatScale | str | tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Each category's score against CSAT, per conversation, with Benjamini-Hochberg p-values.
 
@@ -492,10 +516,10 @@ def category_correlations(
     """
     check_choice("method", method, ("spearman", "pearson"))
     level = check_level(level)
+    cs = csat_by_conversation(surveys, scale=csat_definition(scale))
     mat = _category_matrix(ratings, card)
     cats = [c for c in card.category_names if c in mat.columns]
     per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
-    cs = csat_by_conversation(surveys)
     j = per_conv.join(cs, how="inner")
     rows = []
     z = stats.norm.ppf((1 + level) / 2)
@@ -532,6 +556,7 @@ def key_drivers(
     *,
     min_coverage: float = 0.5,
     level: float = 0.95,
+    scale: CsatScale | str | tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Which categories move CSAT: CSAT regressed on standardised category scores.
 
@@ -565,10 +590,10 @@ def key_drivers(
     level = check_level(level)
     if not 0 <= min_coverage <= 1:
         raise ParameterError(f"min_coverage must be in [0, 1]; got {min_coverage!r}")
+    cs = csat_by_conversation(surveys, scale=csat_definition(scale))
     mat = _category_matrix(ratings, card)
     cats = [c for c in card.category_names if c in mat.columns]
     per_conv = mat.groupby(S.CONVERSATION_ID)[cats].mean()
-    cs = csat_by_conversation(surveys)
     j = per_conv.join(cs, how="inner")
     coverage = j[cats].notna().mean()
     keep = [c for c in cats if coverage[c] >= min_coverage and j[c].std() > 0]
@@ -644,10 +669,11 @@ def agent_summary(
     surveys: pd.DataFrame | None = None,
     *,
     by: str | Sequence[str] = S.AGENT_ID,
-    satisfied: Sequence[float] = (4, 5),
+    satisfied: float | Sequence[float] | None = None,
     level: float = 0.95,
     min_n: int = MIN_N,
     conversations: pd.DataFrame | None = None,
+    scale: CsatScale | str | tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Per-agent IQS and CSAT with CIs, small-sample flags and an empirical-Bayes IQS.
 
@@ -658,11 +684,14 @@ def agent_summary(
     surveys : pandas.DataFrame, optional
         With it, each agent's CSAT (percent satisfied, Wilson CI) is added.
     by : str or list of str, default="agent_id"
-    satisfied : sequence of float, default=(4, 5)
+    satisfied : float, optional
+        Satisfied threshold (``score >= satisfied``), default the scale's.
     level : float, default=0.95
     min_n : int, default=30
     conversations : pandas.DataFrame, optional
         Supplies agent ids for surveys without ``agent_id``.
+    scale : CsatScale or {"1-5", "1-7", "1-10", "0-10"}, default 1-5
+        The CSAT definition (:class:`qakit.kpis.CsatScale`); answers off it are an error.
 
     Returns
     -------
@@ -696,8 +725,12 @@ def agent_summary(
     if surveys is not None:
         if keys != [S.AGENT_ID]:
             raise ParameterError("CSAT per group is available for by='agent_id' only")
-        cs = _with_agents(_csat_answers(surveys), conversations)
-        cs = cs.assign(_sat=np.isin(cs[S.SCORE].to_numpy(dtype=float), np.asarray(satisfied, dtype=float)))
+        csat = csat_definition(scale, satisfied)
+        cs = _with_agents(_csat_answers(surveys, csat), conversations)
+        S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE,
+                        cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID])
+        cs = cs[cs[S.SCORE].notna()]
+        cs = cs.assign(_sat=csat.satisfied(cs[S.SCORE]))
         g = cs.groupby(S.AGENT_ID).agg(_n=("_sat", "size"), _k=("_sat", "sum"))
         k = out[S.AGENT_ID].map(g["_k"]).fillna(0).to_numpy(dtype=float)
         nn = out[S.AGENT_ID].map(g["_n"]).fillna(0).to_numpy(dtype=float)

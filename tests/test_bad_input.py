@@ -128,7 +128,7 @@ ERRORS = {
                                     ParameterError, [r"s.csv: not valid UTF-8 \(byte 0xe9", r"line 2", r"encoding='cp1252'"]),
     "unterminated quote": (lambda t: read_table(write(t, "s.csv", b'conversation_id,kind,score,answered_at\nc1,"csat,5,\n'), "surveys"),
                            ParameterError, [r"s.csv: cannot be read as CSV with delimiter ','", r"quoting"]),
-    "unsupported file type": (lambda t: read_table(write(t, "s.xlsx", b"PK"), "surveys"), ParameterError, [r"s.xlsx: unsupported file type"]),
+    "unsupported file type": (lambda t: read_table(write(t, "s.docx", b"PK"), "surveys"), ParameterError, [r"s.docx: unsupported file type"]),
     "duplicate header": (lambda t: read_table(write(t, "s.csv", b"conversation_id,kind,score,score\nc1,csat,5,4\n"), "surveys"),
                          ParameterError, [r"duplicate column names in the header \['score'\]"]),
     # scorecards
@@ -472,3 +472,155 @@ def test_io_bad_input_raises_clear_error(case, tmp_path):
     assert len(msg) < 3000, f"{case}: message not bounded ({len(msg):,} characters)"
     for pat in patterns:
         assert re.search(pat, msg, flags=re.S), f"{case}: {pat!r} not in {msg!r}"
+
+
+# ======================================================================================================================
+# Issue 12, KPI and statistics side (branch kpi): censoring, one CSAT definition, numbers that cannot be, parameters,
+# SLA targets, business hours. Errors first (same shape as ERRORS), then cases answered by an itemised exclusion.
+# ======================================================================================================================
+from qakit import stats as ST  # noqa: E402
+
+
+def ten_point(n: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores and a 1-10 CSAT (answers 5..10) for n conversations c0.. of agents a0/a1."""
+    ids = [f"c{i}" for i in range(n)]
+    scores = pd.DataFrame({"review_id": ids, "conversation_id": ids, "agent_id": [f"a{i % 2}" for i in range(n)],
+                           "iqs": [50.0 + 7 * i for i in range(n)], "passed": True})
+    sv = pd.DataFrame({"conversation_id": ids, "kind": "csat", "score": [5.0 + i % 6 for i in range(n)],
+                       "answered_at": None})
+    return scores, sv
+
+
+def kpi_card_ratings() -> pd.DataFrame:
+    return ratings(conversation_id=["c0"] * 4 + ["c1"] * 4)
+
+
+OFF_1_5 = [r"column 'score': csat score outside the scale 1\.\.5; pass scale=", r"\[6, 7, 8, 9, 10\]", r"\['c1', 'c2', 'c3', 'c4', 'c5'\]"]
+KPI_ERRORS = {
+    # one CSAT definition: off the configured scale is an error naming column, values, row ids (hint scale=)
+    "1-10 CSAT read on the default 1-5": (lambda t: K.csat_score(ten_point()[1]), DataValidationError, OFF_1_5),
+    "CSAT below the scale": (lambda t: K.csat_score(surveys(score=[5.0, 0.5])), DataValidationError,
+                             [r"csat score outside the scale 1\.\.5", r"\[0\.5\]", r"\['c2'\]"]),
+    "CSAT 0-10 answers on the 1-10 preset": (lambda t: K.csat_score(surveys(score=[0.0, 9.0]), scale="1-10"), DataValidationError,
+                                             [r"outside the scale 1\.\.10", r"\[0\]", r"\['c1'\]"]),
+    "point-biserial on a 1-10 CSAT": (lambda t: ST.iqs_csat_correlation(*ten_point(), method="point_biserial"), DataValidationError, OFF_1_5),
+    "agent CSAT on a 1-10 CSAT": (lambda t: ST.agent_summary(*ten_point(), min_n=0), DataValidationError, OFF_1_5),
+    "join_csat on a 1-10 CSAT": (lambda t: ST.join_csat(*ten_point()), DataValidationError, OFF_1_5),
+    "key drivers on a 1-10 CSAT": (lambda t: ST.key_drivers(kpi_card_ratings(), CARD, ten_point()[1]), DataValidationError, OFF_1_5),
+    "category correlations on a 1-10 CSAT": (lambda t: ST.category_correlations(kpi_card_ratings(), CARD, ten_point()[1]),
+                                             DataValidationError, OFF_1_5),
+    "kpi_summary on a 1-10 CSAT": (lambda t: K.kpi_summary(conversations(conversation_id=[f"c{i}" for i in range(3)]), ten_point()[1]),
+                                   DataValidationError, OFF_1_5),
+    "satisfied set that is not the top of the scale": (lambda t: K.csat_score(surveys(), satisfied=(3, 5)), ParameterError,
+                                                      [r"satisfied=\(3, 5\) is not the top of the scale 1\.\.5", r"satisfied=4 means score >= 4"]),
+    "satisfied threshold off the scale": (lambda t: K.csat_score(surveys(), scale="1-10", satisfied=11), ParameterError,
+                                          [r"satisfied must be a finite number >= 1 and <= 10; got 11"]),
+    "satisfied threshold NaN": (lambda t: K.csat_score(surveys(), satisfied=float("nan")), ParameterError,
+                                [r"satisfied must be a finite number >= 1 and <= 5; got nan"]),
+    "unknown CSAT scale preset": (lambda t: K.csat_score(surveys(), scale="1-100"), ParameterError,
+                                  [r"scale must be one of '1-5', '1-7', '1-10', '0-10'; got '1-100'"]),
+    "scale tuple without a threshold": (lambda t: K.csat_score(surveys(), scale=(2, 9)), ParameterError,
+                                        [r"scale=\(2, 9\) needs a satisfied threshold", r"CsatScale\(2, 9, satisfied_from=\.\.\.\)"]),
+    "CSAT scale upside down": (lambda t: K.CsatScale(5, 1, 3), ParameterError, [r"CSAT scale: high \(1\) must be above low \(5\)"]),
+    "CSAT threshold outside its scale": (lambda t: K.CsatScale(1, 5, 6), ParameterError, [r"satisfied_from must be a finite number >= 1 and <= 5; got 6"]),
+    "report with an unknown CSAT scale": (lambda t: load_report_data(csat_scale="5-star"), ParameterError, [r"scale must be one of .*got '5-star'"]),
+    # numbers that cannot be
+    "handle time inf": (lambda t: K.handle_time(conversations(handle_time_s=[60.0, np.inf, 30.0])), DataValidationError,
+                        [r"column 'handle_time_s': not a finite number \(inf\)", r"\[inf\]", r"\['c2'\]"]),
+    "contacts inf": (lambda t: K.interactions_per_issue(conversations(contacts=[1.0, 2.0, np.inf])), DataValidationError,
+                     [r"column 'contacts': not a finite number \(inf\)", r"\['c3'\]"]),
+    "contacts inf in the FCR rule": (lambda t: K.fcr_rate(conversations(contacts=[np.inf, 1.0, 1.0]), rule="contacts"), DataValidationError,
+                                     [r"column 'contacts': not a finite number \(inf\)", r"\['c1'\]"]),
+    "customer value -inf": (lambda t: K.customer_cost_value(conversations(customer_value=[10.0, -np.inf, 5.0]), cost_per_contact=5),
+                            DataValidationError, [r"column 'customer_value': not a finite number \(inf\)", r"\[-inf\]", r"\['c2'\]"]),
+    "agent replies inf": (lambda t: K.fcr_rate(conversations(agent_replies=[1.0, np.inf, 1.0]), rule="replies"), DataValidationError,
+                          [r"column 'agent_replies': not a finite number \(inf\)", r"\['c2'\]"]),
+    "speed of answer inf": (lambda t: K.service_level(pd.DataFrame({"call_id": ["k1", "k2"], "agent_id": "a", "created_at": "2026-01-05 09:00Z",
+                                                                    "answered": [True, True], "speed_of_answer_s": [5.0, np.inf]})),
+                            DataValidationError, [r"table 'calls', column 'speed_of_answer_s': not a finite number \(inf\)", r"\['k2'\]"]),
+    "handle time inf in the cost": (lambda t: K.cost_per_contact(conversations(handle_time_s=[np.inf, 1.0, 1.0]), cost_per_hour=30),
+                                    DataValidationError, [r"column 'handle_time_s': not a finite number", r"\['c1'\]"]),
+    # parameters: one ParameterError each, one message style
+    "cost per contact NaN": (lambda t: K.customer_cost_value(conversations(customer_value=1.0), cost_per_contact=float("nan")),
+                             ParameterError, [r"cost_per_contact must be a finite number >= 0; got nan"]),
+    "cost per contact inf": (lambda t: K.customer_cost_value(conversations(customer_value=1.0), cost_per_contact=float("inf")),
+                             ParameterError, [r"cost_per_contact must be a finite number >= 0; got inf"]),
+    "cost per hour inf": (lambda t: K.cost_per_contact(conversations(handle_time_s=1.0), cost_per_hour=float("inf")),
+                          ParameterError, [r"cost_per_hour must be a finite number >= 0 \(or None\); got inf"]),
+    "min_n as text": (lambda t: K.fcr_rate(conversations(), min_n="abc"), ParameterError, [r"min_n must be an integer >= 0; got 'abc'"]),
+    "repeat_days NaN": (lambda t: K.fcr_rate(conversations(), repeat_days=float("nan")), ParameterError,
+                        [r"repeat_days must be a finite number > 0; got nan"]),
+    "repeat_days zero": (lambda t: K.fcr_rate(conversations(), repeat_days=0), ParameterError, [r"repeat_days must be a finite number > 0; got 0"]),
+    "as_of not a time": (lambda t: K.fcr_rate(conversations(), as_of="end of month"), ParameterError,
+                         [r"as_of must be a timestamp like '2026-10-31 23:59Z'; got 'end of month'"]),
+    "SLA as_of not a time": (lambda t: K.sla_attainment(conversations(), as_of="soon"), ParameterError, [r"as_of must be a timestamp.*got 'soon'"]),
+    "SLA target inf": (lambda t: K.sla_attainment(conversations(), targets={"high": float("inf")}), ParameterError,
+                       [r"SLA target for priority 'high' must be a positive number of hours; got inf"]),
+    "SLA target NaN": (lambda t: K.sla_attainment(conversations(), targets={"high": float("nan")}), ParameterError,
+                       [r"SLA target for priority 'high' must be a positive number of hours; got nan"]),
+    "SLA targets naming one priority twice": (lambda t: K.sla_attainment(conversations(), targets={"High": 4, " high": 2}), ParameterError,
+                                              [r"SLA targets \['High', ' high'\] name the same priority"]),
+    "SLA goal above 100": (lambda t: K.sla_attainment(conversations(), goal=150), ParameterError, [r"goal must be a finite number >= 0 and <= 100; got 150"]),
+    "max_hours negative": (lambda t: K.first_response_time(conversations(), max_hours=-1), ParameterError,
+                           [r"max_hours must be a finite number > 0; got -1"]),
+    "service level threshold NaN": (lambda t: K.service_level(pd.DataFrame({"call_id": ["k1"], "agent_id": "a", "created_at": "2026-01-05 09:00Z",
+                                                                            "answered": [True], "speed_of_answer_s": [5.0]}),
+                                                              threshold_s=float("nan")),
+                                    ParameterError, [r"threshold_s must be a finite number >= 0; got nan"]),
+    "confidence level as percent": (lambda t: K.csat_score(surveys(), level=95), ParameterError, [r"level must be a finite number > 0 and < 1; got 95"]),
+    "backlog period unknown": (lambda t: K.backlog(conversations(), period="fortnight"), ParameterError, [r"period must be one of 'D', 'W', 'M', 'Q', 'Y'; got 'fortnight'"]),
+    "business hours weekday 7": (lambda t: K.BusinessHours(schedule={7: ("09:00", "17:00")}), ParameterError,
+                                 [r"weekday must be 0 \(Monday\) \.\. 6 \(Sunday\); got 7"]),
+    "business hours 25:00": (lambda t: K.BusinessHours(schedule={0: ("09:00", "25:00")}), ParameterError,
+                             [r"business hours must be 'HH:MM' strings; got '25:00'"]),
+    "CES scale upside down": (lambda t: K.ces_score(surveys(kind="ces", score=[5.0, 6.0]), scale=(7, 1)), ParameterError,
+                              [r"scale must be \(low, high\) with high > low; got \(7, 1\)"]),
+    "CES direction not a boolean": (lambda t: K.ces_score(surveys(kind="ces", score=[5.0, 6.0]), higher_is_better="no"), ParameterError,
+                                    [r"higher_is_better must be True or False; got 'no'"]),
+    "resolved statuses as one string": (lambda t: K.resolution_rate(conversations(), resolved_statuses="solved"), ParameterError,
+                                        [r"resolved_statuses must be a list of status names.*got 'solved'"]),
+    "business hours not a BusinessHours": (lambda t: K.first_response_time(conversations(), business_hours={0: ("09:00", "17:00")}),
+                                           ParameterError, [r"business_hours must be a qakit.kpis.BusinessHours; got dict"]),
+    "business hours bad holiday": (lambda t: K.BusinessHours(holidays=["2026-12-25", "xmas"]), ParameterError,
+                                   [r"unparseable holiday dates \['xmas'\]"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KPI_ERRORS))
+def test_kpi_bad_input_raises_clear_error(case, tmp_path):
+    fn, exc, patterns = KPI_ERRORS[case]
+    with pytest.raises(exc) as info:
+        fn(tmp_path)
+    msg = str(info.value)
+    for pat in patterns:
+        assert re.search(pat, msg, flags=re.S), f"{case}: {pat!r} not in {msg!r}"
+
+
+# --- answered by an itemised exclusion (the rows are named; the number is computed without them) ---------------------
+KPI_EXCLUSIONS = {
+    # FCR: c3 (Nov 3) and c1/c2 (Nov 2) all have a 7-day window past the data's end: not judged either way
+    "FCR window past as_of": (lambda: K.fcr_rate(conversations(), min_n=0),
+                              "not judged: repeat window (repeat_days=7) not complete by as_of 2026-11-03 12:00 UTC", ("c1", "c2", "c3")),
+    "SLA open and within target": (lambda: K.sla_attainment(conversations(resolved_at=["2026-11-02 11:00Z", None, "2026-11-03 12:00Z"]),
+                                                            as_of="2026-11-02 12:00Z", min_n=0),
+                                   "open and still within target at as_of 2026-11-02 12:00 UTC: outcome not known yet (censored)", ("c2",)),
+    "SLA priority without a target": (lambda: K.sla_attainment(conversations(priority=["high", "critical", "Critical "]), targets={"high": 4}, min_n=0),
+                                      "no SLA target for priority 'critical' (targets: ['high'])", ("c2", "c3")),
+    "backlog resolved before created": (lambda: K.backlog(conversations(resolved_at=["2026-11-01 11:00Z", None, None]), period="D"),
+                                        "resolved_at before created_at: neither opened nor closed (it would make the backlog negative)", ("c1",)),
+    "unanswered survey in a correlation": (lambda: ST.join_csat(*[ten_point()[0], ten_point()[1].assign(score=[1.0, None, 3, 4, 5, 5])]),
+                                           "survey sent but not answered (no score)", ("c1",)),
+    "unanswered NPS survey": (lambda: K.nps_score(surveys(kind="nps", score=[9.0, None]), min_n=0), "survey answer without a score", ("c2",)),
+    "open conversation in resolution time": (lambda: K.resolution_time(conversations(resolved_at=[None, "2026-11-02 12:00Z", "2026-11-03 12:00Z"]), min_n=0),
+                                             "open: not resolved yet", ("c1",)),
+    "open conversation in FCR": (lambda: K.fcr_rate(conversations(resolved_at=[None, "2026-11-02 12:00Z", "2026-11-03 12:00Z"], status=["open", "solved", "solved"]),
+                                                    repeat_days=0.01, min_n=0),
+                                 "open: not resolved yet", ("c1",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KPI_EXCLUSIONS))
+def test_kpi_bad_input_is_itemised(case):
+    fn, reason, ids = KPI_EXCLUSIONS[case]
+    ex = exclusions(fn()).set_index("reason")
+    assert ex.loc[reason, "row_ids"] == ids

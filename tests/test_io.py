@@ -90,9 +90,9 @@ def test_missing_mapping_key_lists_columns(tmp_path):
 def test_file_not_found_and_type(tmp_path):
     with pytest.raises(ParameterError, match="file not found"):
         read_table(tmp_path / "nope.csv", "ratings")
-    (tmp_path / "x.xlsx").write_bytes(b"x")
+    (tmp_path / "x.docx").write_bytes(b"x")
     with pytest.raises(ParameterError, match="unsupported file type"):
-        read_table(tmp_path / "x.xlsx", "ratings")
+        read_table(tmp_path / "x.docx", "ratings")
 
 
 def test_rows_validated(tmp_path):

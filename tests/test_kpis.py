@@ -43,7 +43,9 @@ def test_csat_ten_point_and_by_conversation_column(sample):
     conv, sv = sample
     ten = pd.DataFrame({"conversation_id": list("abcd"), "kind": "csat", "answered_at": None,
                         "score": [10.0, 9, 8, 2]})
-    assert K.csat_score(ten, satisfied=(9, 10), scale=(1, 10))["csat"].iloc[0] == 50.0
+    with pytest.warns(FutureWarning, match=r"now the threshold satisfied=9"):
+        assert K.csat_score(ten, satisfied=(9, 10), scale=(1, 10))["csat"].iloc[0] == 50.0
+    assert K.csat_score(ten, satisfied=9, scale="1-10")["csat"].iloc[0] == 50.0
     res = K.csat_score(sv, by="channel", conversations=conv, min_n=0).set_index("channel")
     cs = sv[sv["kind"] == "csat"].merge(conv[["conversation_id", "channel"]], on="conversation_id")
     plain = cs.groupby("channel")["score"].apply(lambda s: 100 * s.isin([4, 5]).mean())
@@ -185,7 +187,8 @@ def test_fcr_repeat_rule_on_sample_matches_plain_pandas(sample):
     nxt = d.groupby("customer_id")["created_at"].shift(-1)
     repeat = (nxt - d["created_at"]) <= pd.Timedelta(days=7)
     resolved = d["resolved_at"].notna() | d["status"].isin(["solved", "closed", "resolved"])
-    judged = (d["created_at"] <= d["created_at"].max() - pd.Timedelta(days=7)) | repeat
+    as_of = max(d["created_at"].max(), d["first_response_at"].max(), d["resolved_at"].max())
+    judged = d["created_at"] + pd.Timedelta(days=7) <= as_of  # censored: window past as_of, either way
     use = resolved & judged
     fcr = (d["contacts"] == 1) & ~repeat
     assert res["n"] == use.sum()
@@ -229,15 +232,27 @@ def test_sla_attainment_by_hand():
                       created_at=["2026-01-05 09:00Z", "2026-01-05 09:00Z", "2026-01-05 09:00Z", "2026-01-06 14:00Z",
                                   "2026-01-01 09:00Z", "2026-01-05 09:00Z"],
                       resolved_at=["2026-01-05 10:00Z", "2026-01-05 15:00Z", None, None, "2026-01-04 17:00Z",
-                                   "2026-01-05 10:00Z"])
+                                   "2026-01-05 10:00Z"],
+                      status=["solved", "solved", "open", "open", "solved", "solved"])
     r = K.sla_attainment(conv, as_of="2026-01-06 15:00Z", min_n=0).set_index("priority")
     assert r.loc["high", "n"] == 3 and r.loc["high", "met_pct"] == pytest.approx(100 / 3)
     assert not r.loc["high", "goal_met"] and r.loc["low", "met_pct"] == 0
     ex = exclusions(r).set_index("reason")["row_ids"]
-    assert ex["open and still within target: outcome not known yet"] == ("c3",)
-    assert ex.filter(like="priority without an SLA target").iloc[0] == ("c5",)
+    assert ex["open and still within target at as_of 2026-01-06 15:00 UTC: outcome not known yet (censored)"] == ("c3",)
+    assert ex["no SLA target for priority 'vip' (targets: ['critical', 'high', 'low', 'medium', 'normal', 'urgent'])"] == ("c5",)
     with pytest.raises(ParameterError, match="SLA target for priority 'high' must be a positive number"):
         K.sla_attainment(conv, targets={"high": -1})
+
+
+def test_sla_resolved_status_without_resolved_at_is_not_judged():
+    """c1 says 'solved' but has no resolved_at: resolved at an unknown time, neither met nor missed
+    (it would otherwise read as open and past target = missed). c0 met in 1 h: 1 of 1 = 100 %."""
+    conv = conv_frame(resolved_at=["2026-01-05 10:00Z", None], status=["solved", "Solved "], priority="high",
+                      created_at="2026-01-05 09:00Z")
+    r = K.sla_attainment(conv, as_of="2026-01-06 15:00Z", min_n=0)
+    assert (r["n"].iloc[0], r["met_pct"].iloc[0]) == (1, 100.0)
+    ex = exclusions(r).set_index("reason")["row_ids"]
+    assert ex["status says resolved (solved, closed, resolved) but resolved_at is missing: not judged"] == ("c1",)
 
 
 # --- calls and cost -------------------------------------------------------------------------------------------

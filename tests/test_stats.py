@@ -17,6 +17,7 @@ from scipy import stats as sps
 import qakit.stats as st
 from qakit import Category, Scorecard, datasets
 from qakit.errors import ParameterError, SmallSampleWarning
+from qakit.kpis import CsatScale
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,10 @@ def test_point_biserial_is_pearson_with_satisfied_indicator(sample):
     assert res["r"] == pytest.approx(expected, abs=1e-12)
 
 
+#: the toy CSAT below is a continuous, unbounded score: read on a wide scale (the default 1-5 refuses it)
+WIDE = CsatScale(-100, 100, satisfied_from=4)
+
+
 def _toy(n=200, seed=1):
     rng = np.random.default_rng(seed)
     zc = rng.normal(size=n)
@@ -100,7 +105,7 @@ def test_partial_correlation_matches_textbook_formula():
     scores, surveys, conv, x, y, z = _toy()
     rxy, rxz, ryz = (np.corrcoef(a, b)[0, 1] for a, b in ((x, y), (x, z), (y, z)))
     expected = (rxy - rxz * ryz) / np.sqrt((1 - rxz**2) * (1 - ryz**2))
-    res = st.iqs_csat_correlation(scores, surveys, method=["partial", "pearson"], covariate="zc",
+    res = st.iqs_csat_correlation(scores, surveys, scale=WIDE, method=["partial", "pearson"], covariate="zc",
                                   conversations=conv).set_index("method")
     assert res.loc["partial", "r"] == pytest.approx(expected, abs=1e-10)
     t = expected * np.sqrt(197 / (1 - expected**2))
@@ -139,26 +144,26 @@ def test_agent_level_and_weighted():
 def test_small_sample_warns_and_bad_options_raise():
     scores, surveys, conv, *_ = _toy(n=10)
     with pytest.warns(SmallSampleWarning, match="only 10 IQS/CSAT pairs"):
-        st.iqs_csat_correlation(scores, surveys, method="pearson")
+        st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="pearson")
     with pytest.raises(ParameterError, match="unit must be one of 'conversation', 'agent'; got 'team'"):
-        st.iqs_csat_correlation(scores, surveys, unit="team")
+        st.iqs_csat_correlation(scores, surveys, scale=WIDE, unit="team")
     with pytest.raises(ParameterError, match="method.*'pearsons'"):
-        st.iqs_csat_correlation(scores, surveys, method="pearsons")
+        st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="pearsons")
     with pytest.raises(ParameterError, match="partial.*covariate"):
-        st.iqs_csat_correlation(scores, surveys, method="partial")
+        st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="partial")
     with pytest.raises(ParameterError, match="point_biserial"):
-        st.iqs_csat_correlation(scores, surveys, unit="agent", method="point_biserial")
+        st.iqs_csat_correlation(scores, surveys, scale=WIDE, unit="agent", method="point_biserial")
     with pytest.raises(ParameterError, match=r"by column\(s\) \['region'\]"):
-        st.iqs_csat_correlation(scores, surveys, method="partial", covariate="region", conversations=conv)
+        st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="partial", covariate="region", conversations=conv)
     with pytest.raises(ParameterError, match="'iqs' is missing"):
-        st.iqs_csat_correlation(scores.drop(columns="iqs"), surveys)
+        st.iqs_csat_correlation(scores.drop(columns="iqs"), surveys, scale=WIDE)
 
 
 def test_unscored_reviews_are_itemised():
     """A review with all categories N/A is not joined and appears in the exclusions."""
     scores, surveys, *_ = _toy(n=40)
     scores.loc[3, "iqs"] = np.nan
-    res = st.iqs_csat_correlation(scores, surveys, method="pearson")
+    res = st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="pearson")
     assert res["n"].iloc[0] == 39
     from qakit import exclusions
 

@@ -1,0 +1,633 @@
+"""QA operations: disputes, review coverage, reviewer strictness, daily call-centre aggregates.
+
+The numbers QA platforms put on their own dashboards, from the tables :func:`qakit.read_export`
+returns (``reviews``, ``disputes``, ``ratings``, ``calls_daily``) or from
+:func:`qakit.score_reviews` output. Every result is tidy (grouping columns, ``n``, statistic,
+``ci_low``/``ci_high``, ``small_sample``) and carries the itemised record of the rows it left out.
+
+Disputes
+    ``dispute_rate``: share of reviews with at least one dispute, per reviewer / agent / category
+    (Wilson interval). ``dispute_outcomes``: share of decided disputes accepted (score changed),
+    pending ones, time to resolve. ``iqs_after_disputes``: the IQS before and after accepted disputes
+    changed the scores.
+Coverage
+    ``review_coverage``: reviews per agent per week against a plan (default 5), weeks without a review
+    included, and the CI half-width each count buys (the arithmetic of
+    :func:`qakit.stats.sample_size_plan`).
+Reviewers
+    ``reviewer_strictness``: each reviewer's mean deviation from what *other* reviewers gave the same
+    agents (leave-one-out, agent-adjusted), its t interval, the spread of the deviations
+    (consistency), and with disputes the share disputed and overturned.
+Calls
+    ``calls_daily_kpis``: service level, abandonment and ASA from daily aggregates, weighted by volume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import schema as S
+from .errors import ParameterError, check_choice, check_number
+from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
+
+# --- result column names ------------------------------------------------------------------------
+N_DISPUTED = "n_disputed"
+DISPUTE_RATE = "dispute_rate"
+N_DECIDED = "n_decided"
+N_ACCEPTED = "n_accepted"
+N_PENDING = "n_pending"
+ACCEPTED_RATE = "accepted_rate"
+RESOLVE_TIME_H = "median_resolve_time_h"
+N_CHANGED = "n_changed"
+IQS_BEFORE = "iqs_before"
+IQS_AFTER = "iqs_after"
+CHANGE = "change"
+WEEK = "week"
+PLAN = "plan"
+SHORTFALL = "shortfall"
+UNDER_COVERED = "under_covered"
+HALF_WIDTH = "half_width"
+STRICTNESS = "strictness"
+CONSISTENCY_SD = "consistency_sd"
+N_AGENTS = "n_agents"
+OVERTURN_RATE = "overturn_rate"
+MEDIAN_REVIEW_TIME_S = "median_review_time_s"
+KPI = "kpi"
+VALUE = "value"
+SERVICE_LEVEL = "service_level"
+ABANDONMENT_RATE = "abandonment_rate"
+ASA = "asa_s"
+PERIOD = "period"
+#: default reviews per agent per week (QA vendors' seed guidance)
+DEFAULT_PLAN = 5
+
+
+def _with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
+    if period is None:
+        return df, []
+    check_choice("period", period, ("D", "W", "M", "Q", "Y"))
+    if column not in df.columns:
+        raise ParameterError(f"period needs a {column!r} column; available: {sorted(map(str, df.columns))}")
+    ts = df[column]
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = S.parse_datetimes(ts, column=column)
+    return df.assign(**{PERIOD: ts.dt.tz_localize(None).dt.to_period(period).dt.start_time}), [PERIOD]
+
+
+def _ids(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    out = df.copy(deep=False)
+    for c in cols:
+        if c in out.columns:
+            out[c] = out[c].astype("str").where(out[c].notna()).str.strip()
+    return out
+
+
+def _small(n: np.ndarray | pd.Series, min_n: int) -> np.ndarray:
+    return np.asarray(n, dtype=float) < min_n
+
+
+# --- disputes ------------------------------------------------------------------------------------
+def dispute_rate(
+    reviews: pd.DataFrame,
+    disputes: pd.DataFrame,
+    *,
+    by: str | Sequence[str] = S.REVIEWER_ID,
+    ratings: pd.DataFrame | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+) -> pd.DataFrame:
+    """Share of reviews disputed, per reviewer, agent, category (or any review column).
+
+    Parameters
+    ----------
+    reviews : pandas.DataFrame
+        One row per review: ``review_id`` and the ``by`` columns (the ``reviews`` table of
+        :func:`qakit.read_export`, or :func:`qakit.score_reviews` output).
+    disputes : pandas.DataFrame
+        The ``disputes`` table (``dispute_id, review_id``; ``category`` for ``by="category"``).
+    by : str or list of str, default="reviewer_id"
+        ``"category"``: disputes naming the category / reviews that rated it (needs ``ratings``).
+    ratings : pandas.DataFrame, optional
+        The long ratings, for ``by="category"``.
+    level : float, default=0.95
+    min_n : int, default=30
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, n (reviews), n_disputed, dispute_rate, ci_low, ci_high, small_sample``; sorted by
+        ``dispute_rate`` descending (the most disputed first). Disputes of reviews not in
+        ``reviews`` are itemised in :func:`qakit.schema.exclusions`.
+
+    Notes
+    -----
+    ``dispute_rate = reviews with >= 1 dispute / reviews`` (a review disputed twice counts once),
+    Wilson interval. By category: ``reviews with a dispute naming the category / reviews with a
+    rating (not N/A) in that category``.
+
+    Examples
+    --------
+    >>> rv = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4"], "reviewer_id": ["q1", "q1", "q1", "q2"]})
+    >>> d = pd.DataFrame({"dispute_id": ["d1", "d2"], "review_id": ["r1", "r1"]})
+    >>> dispute_rate(rv, d, min_n=0)[["reviewer_id", "n", "n_disputed", "dispute_rate"]]
+      reviewer_id  n  n_disputed  dispute_rate
+    0          q1  3           1      0.333333
+    1          q2  1           0      0.000000
+    """
+    keys = as_by(by)
+    if not keys:
+        raise ParameterError("dispute_rate needs by= (e.g. 'reviewer_id', 'agent_id' or 'category')")
+    for t, name, need in ((reviews, "reviews", [S.REVIEW_ID]), (disputes, "disputes", [S.REVIEW_ID])):
+        check_by(t, need, name)
+    rv = _ids(reviews, [S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
+    d = _ids(disputes, [S.REVIEW_ID])
+    orphan = ~d[S.REVIEW_ID].isin(set(rv[S.REVIEW_ID]))
+    disputed = set(d.loc[~orphan, S.REVIEW_ID])
+    if keys == [S.CATEGORY]:
+        if ratings is None:
+            raise ParameterError("dispute_rate(by='category') needs ratings= (which reviews rated each category)")
+        check_by(d, [S.CATEGORY], "disputes")
+        r = _ids(ratings, [S.REVIEW_ID])
+        r = r[r[S.RATING].notna() & r[S.REVIEW_ID].isin(set(rv[S.REVIEW_ID]))][[S.REVIEW_ID, S.CATEGORY]]
+        named = (d.loc[~orphan, [S.REVIEW_ID, S.CATEGORY]].dropna()
+                 .assign(**{S.CATEGORY: lambda x: x[S.CATEGORY].astype("str").str.split(";")})
+                 .explode(S.CATEGORY))
+        named[S.CATEGORY] = named[S.CATEGORY].str.strip()
+        pairs = set(zip(named[S.REVIEW_ID], named[S.CATEGORY]))
+        base = r.drop_duplicates().assign(_k=[(a, b) in pairs for a, b in zip(r[S.REVIEW_ID], r[S.CATEGORY])]
+                                          if len(r) else [])
+    else:
+        check_by(rv, keys, "reviews")
+        base = rv.assign(_k=rv[S.REVIEW_ID].isin(disputed))
+    g = base.assign(_one=1).groupby(keys, sort=True, observed=True, dropna=False).agg(
+        **{S.N: ("_one", "sum"), N_DISPUTED: ("_k", "sum")}).reset_index()
+    n, k = g[S.N].to_numpy(dtype=float), g[N_DISPUTED].to_numpy(dtype=float)
+    lo, hi = wilson_ci(k, n, level=level)
+    g[DISPUTE_RATE] = k / n
+    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
+    g[S.SMALL_SAMPLE] = _small(n, min_n)
+    g[N_DISPUTED] = g[N_DISPUTED].astype("int64")
+    g = g.sort_values([DISPUTE_RATE] + keys, ascending=[False] + [True] * len(keys)).reset_index(drop=True)
+    res = g[keys + [S.N, N_DISPUTED, DISPUTE_RATE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
+    key = S.DISPUTE_ID if S.DISPUTE_ID in d.columns else S.REVIEW_ID
+    S.add_exclusion(res, "dispute of a review not in reviews", S.REVIEW_ID, d.loc[orphan, key])
+    return res
+
+
+def dispute_outcomes(
+    disputes: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    reviews: pd.DataFrame | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+) -> pd.DataFrame:
+    """Accepted (score changed) vs rejected disputes, pending ones, and the time to resolve.
+
+    Parameters
+    ----------
+    disputes : pandas.DataFrame
+        ``dispute_id, review_id, created_at``, ``accepted`` (True / False / missing = pending),
+        optional ``resolved_at``, ``category``.
+    by : str or list of str, optional
+        Dispute columns, or review columns (``reviewer_id``, ``agent_id``) when ``reviews`` is given.
+    reviews : pandas.DataFrame, optional
+        Joined on ``review_id`` to group by reviewer or agent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, n (disputes), n_decided, n_accepted, n_pending, accepted_rate, ci_low, ci_high,
+        median_resolve_time_h, small_sample``. ``accepted_rate`` = accepted / decided (Wilson;
+        ``small_sample`` on the decided count); ``median_resolve_time_h`` over disputes with both
+        timestamps (no interval).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"dispute_id": ["d1", "d2", "d3"], "review_id": ["r1", "r2", "r3"],
+    ...     "created_at": ["2026-11-02 09:00"] * 3, "resolved_at": ["2026-11-02 13:00", "2026-11-03 09:00", None],
+    ...     "accepted": [True, False, None]})
+    >>> dispute_outcomes(d, min_n=0)[["n", "n_decided", "accepted_rate", "median_resolve_time_h"]]
+       n  n_decided  accepted_rate  median_resolve_time_h
+    0  3          2            0.5                   14.0
+    """
+    keys = as_by(by)
+    check_by(disputes, [S.REVIEW_ID], "disputes")
+    d = _ids(disputes, [S.REVIEW_ID])
+    if reviews is not None:
+        rv = _ids(reviews, [S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
+        cols = [c for c in keys if c in rv.columns and c not in d.columns]
+        d = d.merge(rv[[S.REVIEW_ID] + cols], on=S.REVIEW_ID, how="left")
+    check_by(d, keys, "disputes")
+    acc = d[S.ACCEPTED] if S.ACCEPTED in d.columns else pd.Series(pd.NA, index=d.index)
+    t = acc.astype("str").str.strip().str.casefold().where(acc.notna())
+    yes, no = t.isin(S._TRUE), t.isin(S._FALSE)
+    hours = pd.Series(np.nan, index=d.index)
+    if S.RESOLVED_AT in d.columns and S.CREATED_AT in d.columns:
+        a = S.parse_datetimes(d[S.CREATED_AT], column=S.CREATED_AT) if not isinstance(
+            d[S.CREATED_AT].dtype, pd.DatetimeTZDtype) else d[S.CREATED_AT]
+        b = S.parse_datetimes(d[S.RESOLVED_AT], column=S.RESOLVED_AT) if not isinstance(
+            d[S.RESOLVED_AT].dtype, pd.DatetimeTZDtype) else d[S.RESOLVED_AT]
+        hours = (b - a).dt.total_seconds() / 3600
+    x = d.assign(_one=1, _dec=(yes | no).astype(int), _acc=yes.astype(int), _h=hours)
+    agg = dict(**{S.N: ("_one", "sum"), N_DECIDED: ("_dec", "sum"), N_ACCEPTED: ("_acc", "sum"),
+                  RESOLVE_TIME_H: ("_h", "median")})
+    g = (x.groupby(keys, sort=True, observed=True, dropna=False).agg(**agg).reset_index() if keys
+         else pd.DataFrame([{k: x[c].agg(f) for k, (c, f) in agg.items()}]))
+    g[N_PENDING] = g[S.N] - g[N_DECIDED]
+    n, k = g[N_DECIDED].to_numpy(dtype=float), g[N_ACCEPTED].to_numpy(dtype=float)
+    lo, hi = wilson_ci(k, n, level=level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g[ACCEPTED_RATE] = np.where(n > 0, k / n, np.nan)
+    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
+    g[S.SMALL_SAMPLE] = _small(n, min_n)
+    for c in (S.N, N_DECIDED, N_ACCEPTED, N_PENDING):
+        g[c] = g[c].astype("int64")
+    res = g[keys + [S.N, N_DECIDED, N_ACCEPTED, N_PENDING, ACCEPTED_RATE, S.CI_LOW, S.CI_HIGH, RESOLVE_TIME_H,
+                    S.SMALL_SAMPLE]]
+    key = d[S.DISPUTE_ID] if S.DISPUTE_ID in d.columns else d[S.REVIEW_ID]
+    S.add_exclusion(res, "dispute not decided yet (pending): not in accepted_rate", S.ACCEPTED, key[~(yes | no)])
+    return res
+
+
+def iqs_after_disputes(
+    scores: pd.DataFrame,
+    disputes: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    score: str | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+) -> pd.DataFrame:
+    """The IQS before and after accepted disputes changed review scores.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per review with a score: :func:`qakit.score_reviews` output (``iqs``) or the
+        ``reviews`` table (``vendor_score``).
+    disputes : pandas.DataFrame
+        ``review_id, accepted, score_after`` (the review's score once the dispute was accepted).
+    score : str, optional
+        The score column; default ``iqs`` when present, else ``vendor_score``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, n (scored reviews), n_changed, iqs_before, iqs_after, change, ci_low, ci_high,
+        small_sample``; ``change = iqs_after - iqs_before`` with a paired t interval over the
+        group's reviews (unchanged reviews contribute 0). Accepted disputes without a
+        ``score_after`` are itemised.
+
+    Notes
+    -----
+    ``iqs_after`` replaces each accepted dispute's review score by its ``score_after`` (the last
+    accepted dispute of a review wins). The interval treats reviews as independent.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4"], "iqs": [50.0, 80, 90, 100]})
+    >>> d = pd.DataFrame({"dispute_id": ["d1"], "review_id": ["r1"], "accepted": [True], "score_after": [70.0]})
+    >>> iqs_after_disputes(s, d, min_n=0)[["n", "n_changed", "iqs_before", "iqs_after", "change"]]
+       n  n_changed  iqs_before  iqs_after  change
+    0  4          1        80.0       85.0     5.0
+    """
+    keys = as_by(by)
+    col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
+    check_by(scores, [S.REVIEW_ID, col] + keys, "scores")
+    check_by(disputes, [S.REVIEW_ID, S.ACCEPTED], "disputes")
+    s = _ids(scores, [S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
+    d = _ids(disputes, [S.REVIEW_ID])
+    acc = d[S.ACCEPTED].astype("str").str.strip().str.casefold().isin(S._TRUE) & d[S.ACCEPTED].notna()
+    after = pd.to_numeric(d[S.SCORE_AFTER], errors="coerce") if S.SCORE_AFTER in d.columns else pd.Series(np.nan, index=d.index)
+    key = d[S.DISPUTE_ID] if S.DISPUTE_ID in d.columns else d[S.REVIEW_ID]
+    no_after = acc & after.isna()
+    use = acc & after.notna() & d[S.REVIEW_ID].isin(set(s[S.REVIEW_ID]))
+    if S.CREATED_AT in d.columns:
+        d = d.assign(_t=S.parse_datetimes(d[S.CREATED_AT], column=S.CREATED_AT)
+                     if not isinstance(d[S.CREATED_AT].dtype, pd.DatetimeTZDtype) else d[S.CREATED_AT])
+    else:
+        d = d.assign(_t=pd.Series(np.arange(len(d)), index=d.index))
+    last = d[use].assign(_after=after[use]).sort_values("_t", kind="stable").drop_duplicates(S.REVIEW_ID, keep="last")
+    new = s[S.REVIEW_ID].map(dict(zip(last[S.REVIEW_ID], last["_after"])))
+    before = pd.to_numeric(s[col], errors="coerce")
+    s = s.assign(_b=before, _a=new.fillna(before), _chg=new.notna() & before.notna())
+    unscored = s["_b"].isna()
+    unscored_ids = s.loc[unscored, S.REVIEW_ID]
+    s = s[~unscored]
+    s = s.assign(_d=s["_a"] - s["_b"], _one=1)
+    agg = dict(**{S.N: ("_one", "sum"), N_CHANGED: ("_chg", "sum"), IQS_BEFORE: ("_b", "mean"),
+                  IQS_AFTER: ("_a", "mean"), CHANGE: ("_d", "mean"), "_sd": ("_d", "std")})
+    g = (s.groupby(keys, sort=True, observed=True, dropna=False).agg(**agg).reset_index() if keys
+         else pd.DataFrame([{k: s[c].agg(f) for k, (c, f) in agg.items()}]))
+    lo, hi = mean_ci(g[CHANGE].to_numpy(dtype=float), g["_sd"].to_numpy(dtype=float),
+                     g[S.N].to_numpy(dtype=float), level=level)
+    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
+    g[S.SMALL_SAMPLE] = _small(g[S.N], min_n)
+    g[S.N], g[N_CHANGED] = g[S.N].astype("int64"), g[N_CHANGED].astype("int64")
+    res = g[keys + [S.N, N_CHANGED, IQS_BEFORE, IQS_AFTER, CHANGE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
+    S.add_exclusion(res, "accepted dispute without score_after: its change is unknown", S.SCORE_AFTER, key[no_after])
+    S.add_exclusion(res, "review without a score", col, unscored_ids)
+    return res
+
+
+# --- coverage ------------------------------------------------------------------------------------
+def review_coverage(
+    reviews: pd.DataFrame,
+    *,
+    plan: float = DEFAULT_PLAN,
+    agents: Sequence[str] | None = None,
+    sd: float | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Reviews per agent per week against a plan, and the CI half-width each count buys.
+
+    Parameters
+    ----------
+    reviews : pandas.DataFrame
+        One row per review: ``review_id, agent_id, reviewed_at`` (and ``iqs`` or ``vendor_score``
+        for the spread unless ``sd`` is given).
+    plan : float, default=5
+        Reviews per agent per week.
+    agents : list of str, optional
+        The full roster: agents never reviewed appear with 0 every week. Default: the agents seen.
+    sd : float, optional
+        Planning standard deviation of review scores (IQS points); default the sample sd of the
+        scores in ``reviews``.
+    level : float, default=0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``agent_id, week (Monday), n, plan, shortfall, under_covered, half_width``; every agent x
+        every week from the first to the last review (weeks without a review: n 0).
+        ``half_width`` is the CI half-width (IQS points) the week's n reviews give an agent's
+        mean: ``t_{(1+level)/2, n-1} * sd / sqrt(n)`` (NaN below 2 reviews), the inverse of
+        :func:`qakit.stats.sample_size_plan`. Reviews without a timestamp are itemised.
+
+    Examples
+    --------
+    >>> rv = pd.DataFrame({"review_id": ["r1", "r2", "r3"], "agent_id": ["a", "a", "b"],
+    ...     "reviewed_at": ["2026-11-02", "2026-11-04", "2026-11-10"]})
+    >>> review_coverage(rv, plan=2, sd=10)[["agent_id", "week", "n", "shortfall", "under_covered"]]
+      agent_id       week  n  shortfall  under_covered
+    0        a 2026-11-02  2        0.0          False
+    1        a 2026-11-09  0        2.0           True
+    2        b 2026-11-02  0        2.0           True
+    3        b 2026-11-09  1        1.0           True
+    """
+    check_number("plan", plan, low=0, low_open=True)
+    check_number("sd", sd, low=0, low_open=True, none=True)
+    check_by(reviews, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWED_AT], "reviews")
+    rv = _ids(reviews, [S.REVIEW_ID, S.AGENT_ID]).drop_duplicates(S.REVIEW_ID)
+    t = rv[S.REVIEWED_AT]
+    t = t if isinstance(t.dtype, pd.DatetimeTZDtype) else S.parse_datetimes(t, column=S.REVIEWED_AT)
+    no_time = t.isna()
+    if sd is None:
+        col = S.IQS if S.IQS in rv.columns else (S.VENDOR_SCORE if S.VENDOR_SCORE in rv.columns else None)
+        if col is None:
+            raise ParameterError("review_coverage needs sd= or a score column ('iqs' or 'vendor_score') in reviews")
+        sd = float(pd.to_numeric(rv[col], errors="coerce").std())
+    week = t.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    ok = ~no_time & rv[S.AGENT_ID].notna()
+    roster = sorted(set(rv.loc[ok, S.AGENT_ID]) | set(map(str, agents or [])))
+    if ok.any():
+        weeks = pd.date_range(week[ok].min(), week[ok].max(), freq="7D")
+    else:
+        weeks = pd.DatetimeIndex([])
+    grid = pd.MultiIndex.from_product([roster, weeks], names=[S.AGENT_ID, WEEK])
+    counts = (pd.DataFrame({S.AGENT_ID: rv.loc[ok, S.AGENT_ID], WEEK: week[ok]})
+              .groupby([S.AGENT_ID, WEEK]).size().reindex(grid, fill_value=0))
+    res = counts.rename(S.N).reset_index()
+    n = res[S.N].to_numpy(dtype=float)
+    res[PLAN] = float(plan)
+    res[SHORTFALL] = np.maximum(float(plan) - n, 0.0)
+    res[UNDER_COVERED] = n < float(plan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
+    res[HALF_WIDTH] = np.where(n >= 2, half, np.nan)
+    res[S.N] = res[S.N].astype("int64")
+    S.add_exclusion(res, "review without reviewed_at or agent_id: not placed in a week", S.REVIEWED_AT,
+                    rv.loc[~ok, S.REVIEW_ID])
+    return res
+
+
+# --- reviewers -----------------------------------------------------------------------------------
+def reviewer_strictness(
+    scores: pd.DataFrame,
+    *,
+    disputes: pd.DataFrame | None = None,
+    score: str | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+) -> pd.DataFrame:
+    """Grade the grader from everyday reviews: how much lower or higher each reviewer scores the
+    same agents than the other reviewers do.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per review: ``review_id, agent_id, reviewer_id`` and a score (``iqs`` from
+        :func:`qakit.score_reviews`, or ``vendor_score``); ``review_time_s`` used when present.
+    disputes : pandas.DataFrame, optional
+        Adds the share of each reviewer's reviews disputed and overturned (accepted disputes).
+    score : str, optional
+        Score column; default ``iqs`` when present, else ``vendor_score``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reviewer_id, n (reviews compared), n_agents, strictness, ci_low, ci_high,
+        consistency_sd, small_sample`` [``, dispute_rate, overturn_rate``] [``,
+        median_review_time_s``]; sorted by ``strictness`` (strictest first).
+
+    Notes
+    -----
+    Leave-one-out, agent-adjusted: for review ``i`` of agent ``a`` by reviewer ``r``,
+    ``d_i = score_i - mean(scores of agent a by reviewers other than r)``; ``strictness`` is the
+    reviewer's mean ``d_i`` (negative = stricter than colleagues on the same agents) with a t
+    interval; ``consistency_sd`` is the sd of ``d_i`` (lower = steadier). Reviews of agents no
+    other reviewer scored cannot be compared and are itemised. The interval treats the
+    deviations as independent (they share agents' reference means), so it is approximate;
+    ``small_sample`` marks reviewers under ``min_n`` compared reviews.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"review_id": list("abcdef"), "agent_id": ["x", "x", "x", "y", "y", "z"],
+    ...     "reviewer_id": ["q1", "q2", "q2", "q1", "q2", "q1"], "iqs": [60.0, 80, 90, 70, 90, 50]})
+    >>> # q1: 60 - 85 (q2 on x), 70 - 90 (q2 on y) -> -22.5; q2: 80-60, 90-60, 90-70 -> 23.33; z: q1 only
+    >>> reviewer_strictness(s, min_n=0)[["reviewer_id", "n", "strictness"]]
+      reviewer_id  n  strictness
+    0          q1  2  -22.500000
+    1          q2  3   23.333333
+    """
+    col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
+    check_by(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, col], "scores")
+    s = _ids(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID]).drop_duplicates(S.REVIEW_ID)
+    s = s.assign(_x=pd.to_numeric(s[col], errors="coerce"))
+    unscored = s["_x"].isna() | s[S.AGENT_ID].isna() | s[S.REVIEWER_ID].isna()
+    v = s[~unscored]
+    sum_a = v.groupby(S.AGENT_ID)["_x"].transform("sum")
+    n_a = v.groupby(S.AGENT_ID)["_x"].transform("size")
+    sum_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID])["_x"].transform("sum")
+    n_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID])["_x"].transform("size")
+    others = n_a - n_ar
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = (sum_a - sum_ar) / others
+    alone = others.eq(0)
+    c = v[~alone].assign(_d=(v["_x"] - ref)[~alone])
+    g = c.groupby(S.REVIEWER_ID, sort=True).agg(**{S.N: ("_d", "size"), N_AGENTS: (S.AGENT_ID, "nunique"),
+                                                    STRICTNESS: ("_d", "mean"), CONSISTENCY_SD: ("_d", "std")})
+    g = g.reset_index()
+    lo, hi = mean_ci(g[STRICTNESS].to_numpy(dtype=float), g[CONSISTENCY_SD].to_numpy(dtype=float),
+                     g[S.N].to_numpy(dtype=float), level=level)
+    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
+    g[S.SMALL_SAMPLE] = _small(g[S.N], min_n)
+    cols = [S.REVIEWER_ID, S.N, N_AGENTS, STRICTNESS, S.CI_LOW, S.CI_HIGH, CONSISTENCY_SD, S.SMALL_SAMPLE]
+    if disputes is not None:
+        check_by(disputes, [S.REVIEW_ID], "disputes")
+        d = _ids(disputes, [S.REVIEW_ID])
+        acc = (d[S.ACCEPTED].astype("str").str.strip().str.casefold().isin(S._TRUE) & d[S.ACCEPTED].notna()
+               if S.ACCEPTED in d.columns else pd.Series(False, index=d.index))
+        all_rv = s.assign(_disp=s[S.REVIEW_ID].isin(set(d[S.REVIEW_ID])),
+                          _over=s[S.REVIEW_ID].isin(set(d.loc[acc, S.REVIEW_ID])))
+        rates = all_rv.groupby(S.REVIEWER_ID).agg(**{DISPUTE_RATE: ("_disp", "mean"), OVERTURN_RATE: ("_over", "mean")})
+        g = g.merge(rates.reset_index(), on=S.REVIEWER_ID, how="left")
+        cols += [DISPUTE_RATE, OVERTURN_RATE]
+    if S.REVIEW_TIME_S in s.columns:
+        rt = s.groupby(S.REVIEWER_ID)[S.REVIEW_TIME_S].agg(lambda x: pd.to_numeric(x, errors="coerce").median())
+        g = g.merge(rt.rename(MEDIAN_REVIEW_TIME_S).reset_index(), on=S.REVIEWER_ID, how="left")
+        cols += [MEDIAN_REVIEW_TIME_S]
+    res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
+    S.add_exclusion(res, "review without a score, agent or reviewer", col, s.loc[unscored, S.REVIEW_ID])
+    S.add_exclusion(res, "agent scored by this reviewer only: nothing to compare with", S.AGENT_ID,
+                    v.loc[alone, S.REVIEW_ID])
+    return res
+
+
+# --- daily call-centre aggregates ---------------------------------------------------------------------
+def calls_daily_kpis(
+    calls_daily: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    period: str | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+) -> pd.DataFrame:
+    """Service level, abandonment and ASA from daily aggregates, weighted by call volume.
+
+    Parameters
+    ----------
+    calls_daily : pandas.DataFrame
+        The ``calls_daily`` table (``date, queue, offered, answered, abandoned, answered_within,
+        asa_s``).
+    by : str or list of str, optional
+        E.g. ``"queue"``.
+    period : {"D", "W", "M", "Q", "Y"}, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, [period], kpi, n, value, ci_low, ci_high, small_sample``: ``service_level``
+        (proportion of offered calls answered within the threshold; ``n`` = offered),
+        ``abandonment_rate`` (abandoned / offered) with Wilson intervals on the pooled counts, and
+        ``asa_s`` (answered-weighted mean speed of answer; ``n`` = answered; no interval: the
+        aggregates carry no spread). Days without the needed column value are itemised.
+
+    Notes
+    -----
+    ``service_level = sum(answered_within) / sum(offered)``, ``abandonment_rate =
+    sum(abandoned) / sum(offered)``, ``asa_s = sum(asa_s * answered) / sum(answered)``: never the
+    mean of the daily percentages (a quiet day would weigh as much as a busy one). The Wilson
+    interval treats calls as independent.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"date": ["2026-11-02", "2026-11-03"], "queue": "all", "offered": [100.0, 300],
+    ...     "answered": [90.0, 240], "abandoned": [10.0, 60], "answered_within": [80.0, 150]})
+    >>> calls_daily_kpis(d, min_n=0)[["kpi", "n", "value"]]  # (80 + 150) / 400; (10 + 60) / 400
+                    kpi      n   value
+    0     service_level  400.0  0.5750
+    1  abandonment_rate  400.0  0.1750
+    """
+    keys = as_by(by)
+    c = S.validate(calls_daily, "calls_daily")
+    check_by(c, keys, "calls_daily")
+    c, pkeys = _with_period(c, period, S.DATE)
+    keys = keys + pkeys
+    rid = c[S.DATE].dt.strftime("%Y-%m-%d") + " / " + c[S.QUEUE].astype("str")
+    parts = []
+    specs = [(SERVICE_LEVEL, S.ANSWERED_WITHIN, S.OFFERED), (ABANDONMENT_RATE, S.ABANDONED, S.OFFERED)]
+    missing: list[tuple[str, pd.Series]] = []
+    for kpi, num, den in specs:
+        if num not in c.columns:
+            continue
+        use = c[num].notna() & c[den].notna()
+        missing.append((num, rid[~use]))
+        x = c[use].assign(_k=c.loc[use, num], _n=c.loc[use, den])
+        g = (x.groupby(keys, sort=True, observed=True, dropna=False)[["_k", "_n"]].sum().reset_index() if keys
+             else pd.DataFrame([{"_k": x["_k"].sum(), "_n": x["_n"].sum()}]))
+        k, n = g["_k"].to_numpy(dtype=float), g["_n"].to_numpy(dtype=float)
+        lo, hi = wilson_ci(k, n, level=level)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            val = np.where(n > 0, k / n, np.nan)
+        parts.append(g[keys].assign(**{KPI: kpi, S.N: n, VALUE: val, S.CI_LOW: lo, S.CI_HIGH: hi}))
+    if S.ASA_S in c.columns:
+        use = c[S.ASA_S].notna() & c[S.ANSWERED].notna()
+        missing.append((S.ASA_S, rid[~use]))
+        x = c[use].assign(_w=c.loc[use, S.ASA_S] * c.loc[use, S.ANSWERED], _n=c.loc[use, S.ANSWERED])
+        g = (x.groupby(keys, sort=True, observed=True, dropna=False)[["_w", "_n"]].sum().reset_index() if keys
+             else pd.DataFrame([{"_w": x["_w"].sum(), "_n": x["_n"].sum()}]))
+        n = g["_n"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            val = np.where(n > 0, g["_w"].to_numpy(dtype=float) / n, np.nan)
+        parts.append(g[keys].assign(**{KPI: ASA, S.N: n, VALUE: val, S.CI_LOW: np.nan, S.CI_HIGH: np.nan}))
+    res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + [KPI, S.N, VALUE])
+    res[S.SMALL_SAMPLE] = _small(res[S.N], min_n)
+    order = {SERVICE_LEVEL: 0, ABANDONMENT_RATE: 1, ASA: 2}
+    res = res.assign(_o=res[KPI].map(order)).sort_values(keys + ["_o"], kind="stable").drop(columns="_o")
+    res = res.reset_index(drop=True)[keys + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
+    for col, ids in missing:
+        S.add_exclusion(res, f"day without {col}: left out of that KPI", col, ids)
+    return res
+
+
+# --- customers -------------------------------------------------------------------------------------
+def attach_customers(per_customer: pd.DataFrame, customers: pd.DataFrame, *, value_column: str,
+                     counts: Sequence[str]) -> pd.DataFrame:
+    """Add every customer of ``customers`` to a per-customer table (``counts`` columns 0 for those
+    with no conversation row, or the customers table's own ``contacts`` count when it has one) and
+    take values from ``customers`` (used by :func:`qakit.kpis.customer_cost_value`)."""
+    cu = S.validate(customers, "customers")
+    cu = cu.drop_duplicates(S.CUSTOMER_ID)
+    src = S.CUSTOMER_VALUE
+    m = per_customer.merge(cu[[S.CUSTOMER_ID, src] + ([S.SEGMENT] if S.SEGMENT in cu.columns else [])]
+                           .rename(columns={src: "_cv"}), on=S.CUSTOMER_ID, how="outer", indicator=True)
+    only_crm = m["_merge"].eq("right_only")
+    crm_contacts = (m[S.CUSTOMER_ID].map(dict(zip(cu[S.CUSTOMER_ID], cu[S.CONTACTS])))
+                    if S.CONTACTS in cu.columns else pd.Series(np.nan, index=m.index))
+    for c in counts:  # no conversation row: the CRM's own contact count (each contact a case), else 0
+        m[c] = m[c].where(~only_crm, crm_contacts).fillna(0)
+    if value_column in m.columns:
+        m[value_column] = m["_cv"].where(m["_merge"].ne("left_only"), m[value_column])
+    else:
+        m[value_column] = m["_cv"]
+    return m.drop(columns=["_cv", "_merge"])
+
+
+__all__ = [
+    "dispute_rate",
+    "dispute_outcomes",
+    "iqs_after_disputes",
+    "review_coverage",
+    "reviewer_strictness",
+    "calls_daily_kpis",
+]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

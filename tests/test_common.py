@@ -1,0 +1,465 @@
+"""Common tests over every exported function (scikit-learn's ``test_common`` idea).
+
+Every function a qakit module lists in ``__all__`` must
+
+1. be wrapped by :func:`qakit._public.public` (shared parameters checked by name, results stamped);
+2. have a recipe here (``RECIPES``): adding an export without one fails
+   :func:`test_every_export_has_a_recipe`, so no function can skip these checks;
+3. on hostile input (inf, -inf, NaN, off-scale values, duplicated rows, an empty table, one row, ids
+   with a trailing space) either raise a qakit error (a ``QakitError``) or return a result that is
+   finite, carries its record, and -- where the hostile rows changed the answer -- itemises them
+   (``exclusions`` or ``adjustments``). A raw pandas/numpy exception, an inf, or a changed number with
+   nothing itemised fails.
+
+Also the record properties: every DataFrame a public function returns carries a record (stamped even
+when empty), and ``exclusions()`` on a hand-made frame raises.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qakit
+from qakit import schema as S
+from qakit import synth
+from qakit._public import PUBLIC_MARK
+from qakit.errors import ParameterError, QakitError
+
+MODULES = ["schema", "kpis", "stats", "calibration", "sampling", "impact", "io", "tuning", "realdata", "targets",
+           "datasets", "scorecard"]
+
+#: exports that take no table (nothing hostile to feed them) or only read the shared folder / files,
+#: with the reason; they are still checked for the public wrapper
+NO_TABLE = {
+    "schema.validate_links": "returns nothing; orphans raise (test_bad_input.py)",
+    "realdata.shared_data_dir": "returns a path",
+    "stats.correlation_verdict": "takes numbers, returns a sentence (doctested)",
+    "realdata.load_twitter": "reads ../shared/data; tested on hostile files in test_realdata.py",
+    "realdata.load_calls": "reads ../shared/data; tested in test_realdata.py",
+    "realdata.load_olist": "reads ../shared/data; tested in test_realdata.py",
+    "realdata.load_fed": "reads ../shared/data; tested in test_realdata.py",
+    "datasets.sample_data_dir": "returns a path",
+    "datasets.load_sample": "reads the bundled sample",
+    "datasets.sample_scorecard_path": "returns a path",
+    "datasets.load_sample_scorecard": "reads the bundled card",
+    "scorecard.parse_scale": "a scale spelling, tested in test_scorecard.py / test_bad_input.py",
+    "scorecard.scorecard_from_dict": "a card mapping, tested in test_bad_input.py",
+    "scorecard.load_scorecard": "a card file, tested in test_bad_input.py",
+    "scorecard.load_scorecard_text": "card text, tested in test_bad_input.py",
+    "io.read_table": "a file path; hostile files in test_bad_input.py / test_io.py",
+    "io.write_table": "writes a file; round trip in test_io.py",
+    "io.to_csv_safe": "returns CSV text; formula injection tests in test_io.py / test_bad_input.py",
+    "targets.check_targets": "a mapping of targets, tested in test_targets.py",
+    "targets.target_status": "a mapping of values, tested in test_targets.py",
+    "tuning.weights_table": "a list of cards",
+    "kpis.customer_cost_value_plot": "draws a figure from customer_cost_value's result",
+    "stats.shrink_means": "arrays of per-group summaries",
+    "kpis.csat_definition": "returns a CSAT definition (scale + threshold); bad scales in test_bad_input.py",
+    "scorecard.score_matrix": "a reviews x categories array (the engine); hostile ratings reach it through score_reviews",
+    "scorecard.normalise_name": "a category name",
+    "scorecard.load_scorecard_json": "card text, tested in test_vendor_rules.py",
+    "stats.bootstrap_group_means": "arrays; NaN/missing groups refused in test_stats.py",
+    "sampling.inclusion_probabilities": "an array of sizes",
+    "impact.hodges_lehmann": "two arrays",
+}
+
+
+def exported() -> dict[str, Callable]:
+    out = {}
+    for m in MODULES:
+        mod = importlib.import_module(f"qakit.{m}")
+        for name in getattr(mod, "__all__", []):
+            if name in S._RECORD_FUNCTIONS:  # the record's own readers and writers
+                continue
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj):
+                out[f"{m}.{name}"] = obj
+    return out
+
+
+# --- base data -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def base() -> dict:
+    d = synth.generate(seed=3, n_agents=6, weeks=3, conversations=1500, reviews_per_agent_week=4,
+                       calibration_conversations=10)
+    card = qakit.datasets.load_sample_scorecard()
+    calls = pd.DataFrame({
+        "call_id": [f"k{i}" for i in range(40)], "agent_id": [f"A{i % 4}" for i in range(40)],
+        "created_at": pd.date_range("2026-08-03 08:00", periods=40, freq="37min", tz="UTC"),
+        "answered": [i % 7 != 0 for i in range(40)],
+        "speed_of_answer_s": [float((i * 13) % 60) if i % 7 else np.nan for i in range(40)],
+        "handle_time_s": [300.0 + 10 * i if i % 7 else np.nan for i in range(40)]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = card.score(d["ratings"])
+    scores = scores.assign(weight=1.0)
+    return {"ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
+            "calibration": d["calibration"], "calls": calls, "scores": scores, "card": card}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to call one export: ``table`` is the input that hostile variants change, ``column`` the
+    value column they poison (``rows``: which rows matter, e.g. CSAT rows of the surveys)."""
+
+    call: Callable[[dict], object]
+    table: str
+    column: str | None = None
+    rows: Callable[[pd.DataFrame], pd.Series] | None = None
+    id_column: str = "agent_id"
+    #: NaN in ``column`` is a value of the contract, not a defect (a rating N/A, an open
+    #: conversation's missing resolved_at, an optional column left empty): no itemising required
+    nan_ok: bool = False
+    #: a row-for-row transform (reshape, sample, escape): ids and duplicates pass through as given, so
+    #: only impossible values (inf, off-scale) must be refused or itemised
+    rowwise: bool = False
+    #: the function is given no scale (no card): any finite number is a possible value
+    scale_free: bool = False
+
+
+def _csat(df):
+    return df["kind"].eq("csat")
+
+
+def _rated(**kw):
+    return {"nan_ok": True, **kw}
+
+
+def _card2(t):
+    return t["card"].with_changes(weights={"Tone": 2.0})
+
+
+K = qakit.kpis
+RECIPES: dict[str, Recipe] = {
+    "schema.validate": Recipe(lambda t: S.validate(t["conversations"], "conversations"), "conversations",
+                              "handle_time_s", nan_ok=True),  # validation keeps optional values missing
+    "kpis.csat_score": Recipe(lambda t: K.csat_score(t["surveys"], min_n=0), "surveys", "score", _csat),
+    "kpis.nps_score": Recipe(lambda t: K.nps_score(t["surveys"], min_n=0), "surveys", "score",
+                             lambda d: d["kind"].eq("nps")),
+    "kpis.ces_score": Recipe(lambda t: K.ces_score(t["surveys"], min_n=0), "surveys", "score",
+                             lambda d: d["kind"].eq("ces")),
+    "kpis.first_response_time": Recipe(lambda t: K.first_response_time(t["conversations"], min_n=0),
+                                       "conversations", "first_response_at"),
+    "kpis.resolution_time": Recipe(lambda t: K.resolution_time(t["conversations"], min_n=0),
+                                   "conversations", "resolved_at"),
+    "kpis.handle_time": Recipe(lambda t: K.handle_time(t["conversations"], min_n=0), "conversations",
+                               "handle_time_s"),
+    "kpis.fcr_rate": Recipe(lambda t: K.fcr_rate(t["conversations"], rule="contacts", min_n=0),
+                            "conversations", "contacts"),
+    "kpis.interactions_per_issue": Recipe(lambda t: K.interactions_per_issue(t["conversations"], min_n=0),
+                                          "conversations", "contacts"),
+    "kpis.escalation_rate": Recipe(lambda t: K.escalation_rate(t["conversations"], min_n=0),
+                                   "conversations", "escalated"),
+    "kpis.resolution_rate": Recipe(lambda t: K.resolution_rate(t["conversations"], min_n=0),
+                                   "conversations", "status"),
+    "kpis.backlog": Recipe(lambda t: K.backlog(t["conversations"]), "conversations", "resolved_at",
+                           nan_ok=True),  # no resolved_at = still open: counted in the backlog
+    "kpis.sla_attainment": Recipe(lambda t: K.sla_attainment(t["conversations"], min_n=0),
+                                  "conversations", "resolved_at"),
+    "kpis.service_level": Recipe(lambda t: K.service_level(t["calls"], min_n=0), "calls",
+                                 "speed_of_answer_s"),
+    "kpis.abandonment_rate": Recipe(lambda t: K.abandonment_rate(t["calls"], min_n=0), "calls", "answered"),
+    "kpis.cost_per_contact": Recipe(lambda t: K.cost_per_contact(t["conversations"], cost_per_hour=30.0),
+                                    "conversations", "handle_time_s"),
+    "kpis.customer_cost_value": Recipe(lambda t: K.customer_cost_value(t["conversations"], cost_per_contact=5.0),
+                                       "conversations", "customer_value", id_column="customer_id"),
+    "kpis.kpi_summary": Recipe(lambda t: K.kpi_summary(t["conversations"], t["surveys"]), "conversations",
+                               "handle_time_s"),
+    "stats.csat_by_conversation": Recipe(lambda t: qakit.stats.csat_by_conversation(t["surveys"]).to_frame(),
+                                         "surveys", "score", _csat, id_column="conversation_id"),
+    "stats.join_csat": Recipe(lambda t: qakit.stats.join_csat(t["scores"], t["surveys"]), "surveys", "score", _csat),
+    "stats.iqs_csat_correlation": Recipe(
+        lambda t: qakit.stats.iqs_csat_correlation(t["scores"], t["surveys"], method="pearson", min_n=0),
+        "scores", "iqs"),
+    "stats.category_correlations": Recipe(
+        lambda t: qakit.stats.category_correlations(t["ratings"], t["card"], t["surveys"], min_n=0),
+        "ratings", "rating", nan_ok=True),
+    "stats.key_drivers": Recipe(lambda t: qakit.stats.key_drivers(t["ratings"], t["card"], t["surveys"]),
+                                "ratings", "rating", nan_ok=True),
+    "stats.agent_summary": Recipe(lambda t: qakit.stats.agent_summary(t["scores"], t["surveys"], min_n=0),
+                                  "scores", "iqs"),
+    "stats.sample_size_plan": Recipe(lambda t: qakit.stats.sample_size_plan(t["scores"]), "scores", "iqs"),
+    "calibration.agreement": Recipe(lambda t: qakit.calibration.agreement(t["calibration"], card=t["card"],
+                                                                           n_resamples=0),
+                                    "calibration", "rating", nan_ok=True),
+    "calibration.cohen_kappa": Recipe(
+        lambda t: qakit.calibration.cohen_kappa(t["calibration"], reviewers=("cal_rev_1", "cal_rev_2"),
+                                                card=t["card"]), "calibration", "rating", nan_ok=True),
+    "calibration.pairwise_kappa": Recipe(lambda t: qakit.calibration.pairwise_kappa(t["calibration"], card=t["card"]),
+                                         "calibration", "rating", nan_ok=True),
+    "calibration.reviewer_bias": Recipe(lambda t: qakit.calibration.reviewer_bias(t["calibration"], card=t["card"]),
+                                        "calibration", "rating", id_column="reviewer_id", nan_ok=True),
+    "calibration.consensus": Recipe(lambda t: qakit.calibration.consensus(t["calibration"]), "calibration", "rating",
+                                    nan_ok=True, scale_free=True),
+    "sampling.sample_random": Recipe(lambda t: qakit.sampling.sample_random(t["conversations"], n=20, seed=1),
+                                     "conversations", None, rowwise=True),
+    "sampling.sample_stratified": Recipe(
+        lambda t: qakit.sampling.sample_stratified(t["conversations"], per_group=2, seed=1), "conversations", None),
+    "sampling.risk_score": Recipe(lambda t: qakit.sampling.risk_score(t["conversations"]).to_frame(),
+                                  "conversations", "handle_time_s"),
+    "sampling.sample_risk_based": Recipe(
+        lambda t: qakit.sampling.sample_risk_based(t["conversations"], n=20, seed=1), "conversations",
+        "handle_time_s", rowwise=True),
+    "sampling.weighted_iqs": Recipe(lambda t: qakit.sampling.weighted_iqs(t["scores"], min_n=0), "scores", "iqs"),
+    "impact.compare_periods": Recipe(
+        lambda t: qakit.impact.compare_periods(t["conversations"], value="handle_time_s", kind="mean",
+                                               change_date="2026-08-12", n_resamples=200),
+        "conversations", "handle_time_s"),
+    "io.wide_to_long": Recipe(
+        lambda t: qakit.io.wide_to_long(
+            t["ratings"].pivot_table(index=["review_id", "conversation_id", "agent_id", "reviewer_id"],
+                                     columns="category", values="rating", aggfunc="first").reset_index(),
+            id_columns=["review_id", "conversation_id", "agent_id", "reviewer_id"]),
+        "ratings", "rating", nan_ok=True, rowwise=True, scale_free=True),
+    "io.neutralise_formulas": Recipe(lambda t: qakit.io.neutralise_formulas(t["conversations"]), "conversations",
+                                     None, rowwise=True),
+    "tuning.compare_scorecards": Recipe(
+        lambda t: qakit.tuning.compare_scorecards(t["ratings"], t["card"], _card2(t), n_resamples=50),
+        "ratings", "rating", nan_ok=True),
+    "tuning.fit_weights": Recipe(lambda t: qakit.tuning.fit_weights(t["ratings"], t["card"], t["surveys"], k=2),
+                                 "ratings", "rating", nan_ok=True),
+    "scorecard.score_reviews": Recipe(lambda t: qakit.score_reviews(t["ratings"], t["card"]), "ratings", "rating", nan_ok=True),
+    "scorecard.iqs_score": Recipe(lambda t: qakit.iqs_score(t["scores"], by="agent_id", min_n=0), "scores", "iqs"),
+    "scorecard.category_scores": Recipe(lambda t: qakit.category_scores(t["ratings"], t["card"], min_n=0),
+                                        "ratings", "rating", nan_ok=True),
+}
+
+
+def test_every_export_has_a_recipe():
+    """Adding a public function without a recipe here (or a reason in NO_TABLE) fails."""
+    names = set(exported())
+    missing = sorted(names - set(RECIPES) - set(NO_TABLE))
+    stale = sorted((set(RECIPES) | set(NO_TABLE)) - names)
+    assert not missing, f"exports without a common-test recipe: {missing}"
+    assert not stale, f"recipes for names that are no longer exported: {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(exported()))
+def test_every_export_is_wrapped(name):
+    assert getattr(exported()[name], PUBLIC_MARK, False), f"{name} is not wrapped by qakit._public.public"
+
+
+def test_top_level_exports_are_the_wrapped_functions():
+    for name in dir(qakit):
+        obj = getattr(qakit, name)
+        if (inspect.isfunction(obj) and obj.__module__.startswith("qakit.") and not name.startswith("_")
+                and name not in S._RECORD_FUNCTIONS):
+            assert getattr(obj, PUBLIC_MARK, False), f"qakit.{name} is not wrapped"
+
+
+# --- hostile variants ------------------------------------------------------------------------------
+def _rows(df: pd.DataFrame, r: Recipe) -> np.ndarray:
+    mask = np.ones(len(df), dtype=bool) if r.rows is None else np.array(r.rows(df), dtype=bool)
+    if r.column is not None and r.column in df.columns:
+        mask &= df[r.column].notna().to_numpy()
+    return np.flatnonzero(mask)[:3]
+
+
+def _poison(df: pd.DataFrame, r: Recipe, value) -> pd.DataFrame | None:
+    if r.column is None or r.column not in df.columns:
+        return None
+    idx = _rows(df, r)
+    if len(idx) == 0:
+        return None
+    out = df.copy()
+    col = out[r.column]
+    if pd.api.types.is_float_dtype(col.dtype) or pd.api.types.is_integer_dtype(col.dtype):
+        out[r.column] = col.astype("float64")
+        out.iloc[idx, out.columns.get_loc(r.column)] = value
+    else:  # timestamps, booleans, text: the hostile value as text
+        obj = col.astype("object")
+        obj.iloc[idx] = value
+        out[r.column] = obj
+    return out
+
+
+def _off_scale(df: pd.DataFrame, r: Recipe) -> pd.DataFrame | None:
+    # (a review score above 100 is legitimate with bonus sections: scores go below their minimum 0)
+    big = {"rating": 99.0, "score": 99.0, "iqs": -5.0, "handle_time_s": -5.0, "contacts": -2.0,
+           "speed_of_answer_s": -1.0, "customer_value": -1e300}
+    if r.column not in big:
+        return None
+    return _poison(df, r, big[r.column])
+
+
+VARIANTS: dict[str, Callable[[pd.DataFrame, Recipe], pd.DataFrame | None]] = {
+    "inf": lambda df, r: _poison(df, r, np.inf),
+    "-inf": lambda df, r: _poison(df, r, -np.inf),
+    "nan": lambda df, r: _poison(df, r, np.nan),
+    "off_scale": _off_scale,
+    "duplicated_rows": lambda df, r: pd.concat([df, df.iloc[:3]], ignore_index=True),
+    "empty": lambda df, r: df.iloc[:0],
+    "one_row": lambda df, r: df.iloc[:1],
+    "id_trailing_space": lambda df, r: (
+        df.assign(**{r.id_column: df[r.id_column].astype("object").where(
+            df[r.id_column].ne(df[r.id_column].iloc[0]), str(df[r.id_column].iloc[0]) + " ")})
+        if r.id_column in df.columns else None),
+}
+#: variants whose rows must be itemised when the function returns and the answer changed
+MUST_ITEMISE = {"inf", "-inf", "nan", "off_scale", "duplicated_rows", "id_trailing_space"}
+
+
+def _frames(res) -> list[pd.DataFrame]:
+    if isinstance(res, pd.DataFrame):
+        return [res]
+    if isinstance(res, dict):
+        return [v for v in res.values() if isinstance(v, pd.DataFrame)]
+    if isinstance(res, tuple):
+        return [v for v in res if isinstance(v, pd.DataFrame)]
+    if hasattr(res, "__dataclass_fields__"):
+        return [getattr(res, f) for f in res.__dataclass_fields__ if isinstance(getattr(res, f), pd.DataFrame)]
+    return []
+
+
+def _recorded(frames: list[pd.DataFrame]) -> int:
+    return sum(int(S.exclusions(f)["n"].sum()) + int(S.adjustments(f)["n"].sum()) for f in frames)
+
+
+def _same(a: list[pd.DataFrame], b: list[pd.DataFrame]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        try:
+            pd.testing.assert_frame_equal(x.reset_index(drop=True), y.reset_index(drop=True), check_dtype=False)
+        except AssertionError:
+            return False
+    return True
+
+
+def _call(recipe: Recipe, tables: dict):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return recipe.call(tables)
+
+
+CASES = [(n, v) for n in sorted(RECIPES) for v in VARIANTS]
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_hostile_input_gives_a_qakit_error_or_an_itemised_finite_result(name, variant, base):
+    recipe = RECIPES[name]
+    hostile = VARIANTS[variant](base[recipe.table], recipe)
+    if hostile is None:
+        return  # the variant does not apply to this input (no such column); nothing to check
+    tables = {**base, recipe.table: hostile}
+    try:
+        res = _call(recipe, tables)
+    except QakitError as e:
+        assert str(e).strip(), f"{name}: empty error message"
+        return
+    except Exception as e:  # noqa: BLE001 - the point of the test
+        pytest.fail(f"{name} on {variant}: raw {type(e).__name__}: {str(e)[:300]}")
+    frames = _frames(res)
+    for f in frames:
+        assert S.has_record(f), f"{name} on {variant}: result carries no record"
+        num = f.select_dtypes(include="number")
+        assert not np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).any(), (
+            f"{name} on {variant}: an infinite number in the result")
+    must = MUST_ITEMISE - ({"nan"} if recipe.nan_ok else set())
+    if recipe.rowwise:
+        must = must & {"inf", "-inf", "off_scale"}
+    if recipe.scale_free:
+        must = must - {"off_scale"}
+    if variant in must and frames:
+        clean = _frames(_call(recipe, base))
+        if not _same(frames, clean):
+            assert _recorded(frames) > _recorded(clean), (
+                f"{name} on {variant}: the result changed but nothing was itemised "
+                "(exclusions/adjustments) -- a silently wrong number")
+
+
+# --- record properties ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_result_carries_a_record_even_when_nothing_is_excluded(name, base):
+    frames = _frames(_call(RECIPES[name], base))
+    assert frames, f"{name} returned no table"
+    for f in frames:
+        assert S.has_record(f)
+        assert S.PRODUCER_KEY in f.attrs
+        assert list(S.exclusions(f).columns) == S.EXCLUSION_COLUMNS
+
+
+def test_exclusions_on_a_hand_made_frame_raises():
+    with pytest.raises(ParameterError, match="carries no qakit record"):
+        qakit.exclusions(pd.DataFrame({"iqs": [80.0]}))
+    with pytest.raises(ParameterError, match="carries no qakit record"):
+        S.adjustments(pd.DataFrame({"iqs": [80.0]}))
+
+
+def test_a_merge_outside_qakit_does_not_read_as_nothing_excluded(base):
+    """concat of two results with different records drops attrs in pandas: exclusions() must raise,
+    not return an empty table."""
+    a = qakit.kpis.handle_time(base["conversations"].assign(handle_time_s=np.nan), min_n=0)
+    b = qakit.kpis.handle_time(base["conversations"], min_n=0)
+    assert not S.exclusions(a).empty
+    merged = pd.concat([a, b])
+    if S.has_record(merged):  # pandas kept one side's attrs: then they must be a real record
+        assert S.PRODUCER_KEY in merged.attrs
+    else:
+        with pytest.raises(ParameterError):
+            qakit.exclusions(merged)
+
+
+def test_composite_results_carry_their_parts_records(base):
+    """iqs_score on scores with an all-N/A review carries the scorer's exclusion (source score_reviews)."""
+    r = base["ratings"].copy()
+    first = r["review_id"].iloc[0]
+    r.loc[r["review_id"].eq(first), "rating"] = np.nan
+    scores = base["card"].score(r)
+    res = qakit.iqs_score(scores, min_n=0)
+    ex = qakit.exclusions(res)
+    row = ex[ex["reason"].str.startswith("all categories N/A")]
+    assert row["row_ids"].iloc[0] == (first,)
+    assert row["source"].iloc[0] == "score_reviews"
+    assert res.attrs[S.PRODUCER_KEY] == "iqs_score"
+
+
+@pytest.mark.parametrize(("param", "value", "message"), [
+    ("level", 95, "level must be a finite number > 0 and < 1; got 95"),
+    ("level", float("nan"), "level must be a finite number > 0 and < 1; got nan"),
+    ("min_n", "abc", "min_n must be an integer >= 0; got 'abc'"),
+    ("min_n", 2.5, "min_n must be an integer >= 0; got 2.5"),
+    ("min_n", True, "min_n must be an integer >= 0; got True"),
+])
+def test_shared_parameters_are_checked_with_one_message_everywhere(param, value, message, base):
+    """Every export that takes ``level`` / ``min_n`` refuses the same bad value with the same message."""
+    checked = 0
+    for name, fn in exported().items():
+        if name not in RECIPES or param not in inspect.signature(fn).parameters:
+            continue
+        r = RECIPES[name]
+        mod, fname = name.split(".")
+        original = exported()[name]
+
+        def spy(*a, _orig=original, **kw):
+            kw[param] = value
+            return _orig(*a, **kw)
+
+        with pytest.raises(ParameterError) as info:
+            _call_with(r, base, mod, fname, spy)
+        assert str(info.value) == message, name
+        checked += 1
+    assert checked >= 5
+
+
+def _call_with(recipe: Recipe, base: dict, mod: str, fname: str, spy: Callable):
+    module = importlib.import_module(f"qakit.{mod}")
+    saved = getattr(module, fname)
+    setattr(module, fname, spy)
+    targets = [module]
+    if getattr(qakit, fname, None) is saved:
+        targets.append(qakit)
+        setattr(qakit, fname, spy)
+    try:
+        return _call(recipe, base)
+    finally:
+        for t in targets:
+            setattr(t, fname, saved)
