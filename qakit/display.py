@@ -203,9 +203,10 @@ def pretty(df: pd.DataFrame, *, max_rows: int | None = None, caption: str = "",
     --------
     >>> t = pretty(pd.DataFrame({"agent_id": ["a"], "n": [12.0], "pass_rate": [0.4891], "ci_low": [0.3],
     ...                          "ci_high": [0.61], "small_sample": [True]}))
-    >>> print(t)
-    Agent  n Pass rate (%)     95 % CI Small sample
-        a 12          48.9 30.0 – 61.0          yes
+    >>> t.frame.columns.tolist()
+    ['Agent', 'n', 'Pass rate (%)', '95 % CI', 'Small sample']
+    >>> t.frame.iloc[0].tolist()
+    ['a', '12', '48.9', '30.0\xa0–\xa061.0', 'yes']
     """
     src = df.head(max_rows) if max_rows else df
     src = src.drop(columns=[c for c in drop if c in src.columns])
@@ -229,7 +230,8 @@ def pretty(df: pd.DataFrame, *, max_rows: int | None = None, caption: str = "",
                 fmt = lambda x: x.astype(float).map(lambda v: _num(v, 1))  # noqa: E731
             lo_s, hi_s = fmt(s), fmt(src[hi])
             label = CI_LABEL if base is None else f"{human(base).split(' (')[0]} {CI_LABEL}"
-            out[label] = pd.Series([f"{a} – {b}" if a and b else "" for a, b in zip(lo_s, hi_s)], index=s.index)
+            out[label] = pd.Series([f"{a}\u00a0–\u00a0{b}" if a and b else "" for a, b in zip(lo_s, hi_s)],
+                                   index=s.index)  # no-break spaces: an interval never wraps
             done |= {c, hi}
             continue
         m = _metric_of(name)

@@ -54,7 +54,8 @@ def _row_values(name: str, data: ReportData, frames: Mapping[str, Any]) -> tuple
             return None
         sv = sv[sv[S.KIND].eq(name) & sv[S.SCORE].notna()]
         if name == "csat":
-            return sv.assign(_v=sv[S.SCORE].isin([4, 5]).astype(float)), "_v", S.ANSWERED_AT, "rate"
+            satisfied = sv[S.SCORE] >= data.csat_scale.satisfied_from  # the run's one CSAT definition
+            return sv.assign(_v=satisfied.astype(float)), "_v", S.ANSWERED_AT, "rate"
         v = np.where(sv[S.SCORE] >= 9, 100.0, np.where(sv[S.SCORE] <= 6, -100.0, 0.0))
         return sv.assign(_v=v), "_v", S.ANSWERED_AT, "mean"
     if name == "first_response_time":

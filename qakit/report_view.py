@@ -69,6 +69,7 @@ h2 { break-after: avoid; page-break-after: avoid; }
   .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
   table.qakit-table { font-size: 8.5px; }
   table.qakit-table th, table.qakit-table td { padding: 1px 5px; }
+  table.qakit-table td { white-space: normal; }  /* long reasons wrap instead of running off the page */
   .qakit-caption { break-after: avoid; page-break-after: avoid; }
   .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
   .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
@@ -502,7 +503,7 @@ def kpi_table(data: ReportData) -> Table | HTML:
             continue
         (v, lo, hi), unit = _fmt_value(m.name, [x * m.scale for x in (r.value, r.ci_low, r.ci_high)])
         rows.append({"KPI": m.heading, "Value": f"{v} {unit}".strip(),
-                     "95 % CI": f"{lo} – {hi}" if lo and hi else "", "n": f"{int(r.n):,}",
+                     "95 % CI": f"{lo}\u00a0–\u00a0{hi}" if lo and hi else "", "n": f"{int(r.n):,}",
                      "Better": "higher" if m.direction == "higher" else "lower"})
     return Table(pd.DataFrame(rows))
 

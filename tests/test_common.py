@@ -40,6 +40,7 @@ from qakit.errors import ParameterError, QakitError
 NO_TABLE = {
     "schema.validate_links": "returns nothing; orphans raise (test_bad_input.py)",
     "realdata.shared_data_dir": "returns a path",
+    "stats.correlation_verdict": "takes numbers, returns a sentence (doctested)",
     "realdata.load_twitter": "reads ../shared/data; tested on hostile files in test_realdata.py",
     "realdata.load_calls": "reads ../shared/data; tested in test_realdata.py",
     "realdata.load_olist": "reads ../shared/data; tested in test_realdata.py",

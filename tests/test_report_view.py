@@ -117,7 +117,7 @@ def test_pretty_formats_for_people():
                                   "Small sample"]
     assert t["Priority"].tolist() == ["urgent", "high", "low"]
     assert t["First response time (min)"].tolist() == ["15.0", "45.0", "30.0"]
-    assert t["95 % CI"].tolist() == ["12.0 – 18.0", "42.0 – 48.0", "24.0 – 36.0"]
+    assert t["95 % CI"].tolist() == ["12.0\u00a0–\u00a018.0", "42.0\u00a0–\u00a048.0", "24.0\u00a0–\u00a036.0"]
     assert t["First contact resolution (%)"].tolist() == ["50.0", "100.0", "12.3"]
     assert t["n"].tolist() == ["20", "30", "10"] and t["Small sample"].tolist() == ["no", "yes", "yes"]
     assert "<th></th>" not in pretty(df)._repr_html_() and "<tbody>\n    <tr>\n      <th>" not in pretty(df)._repr_html_()
