@@ -492,7 +492,9 @@ def _check_by_expr(t, keys: list[str], table: str) -> None:
 def _mean_stats(con, t, value, keys: list[str], extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Per group: ``n`` (non-null values), ``_rows``, ``_mean``, ``_sd`` (sample) and ``extra``
     aggregates -- the sufficient statistics of a t interval, sorted by the keys."""
-    aggs = {"n": value.count(), "_rows": value.isnull().cast("int64").sum() + value.count(),
+    import ibis
+
+    aggs = {"n": value.count(), "_rows": ibis._.count(),
             "_mean": value.mean(), "_sd": value.std(how="sample")}
     aggs.update(extra or {})
     q = t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
@@ -509,7 +511,8 @@ def _sorted(res: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _mean_result(res: pd.DataFrame, keys, out_name, *, level, min_n, extra=(), clip=None) -> pd.DataFrame:
     res = res.copy()
-    res["n"] = res["n"].astype("int64")
+    res["n"] = res["n"].fillna(0).astype("int64")
+    res["_rows"] = res["_rows"].fillna(0).astype("int64")
     mean = res["_mean"].to_numpy(dtype=float, na_value=np.nan)
     sd = res["_sd"].to_numpy(dtype=float, na_value=np.nan)
     sd = np.where(res["n"].to_numpy() >= 2, sd, np.nan)
