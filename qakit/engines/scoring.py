@@ -521,7 +521,8 @@ def _mean_result(res: pd.DataFrame, keys, out_name, *, level, min_n, extra=(), c
         lo, hi = np.clip(lo, *clip), np.clip(hi, *clip)
     res[out_name] = mean
     res[S.CI_LOW], res[S.CI_HIGH] = lo, hi
-    res[S.N_EXCLUDED] = (res["_rows"] - res["n"]).astype("int64")
+    # an ungrouped aggregate over no rows (e.g. no CES answers at all) has a NULL row count
+    res[S.N_EXCLUDED] = (res["_rows"].fillna(0) - res["n"]).astype("int64")
     res[S.SMALL_SAMPLE] = res["n"] < min_n
     for c in extra:
         res[c] = res[c].to_numpy(dtype=float, na_value=np.nan)
