@@ -20,9 +20,9 @@
 # only counts, ratings and evidence positions.
 
 # %% tags=["parameters"]
-messages_path: str = ""  # help: messages table (.csv or .parquet: conversation_id, message_id, author_role, agent_id, sent_at, text); empty = MAIA-DQE from the shared data
-ratings_path: str = ""  # help: human ratings (long format) to learn from and to compute IQS; empty = the MAIA-DQE labels
-rules_path: str = ""  # help: YAML file with custom phrase / regex categories; empty = the built-in categories only
+messages_path: str = ""  # help: messages table as .csv or .parquet with conversation_id, message_id, author_role, agent_id, sent_at, text - empty means MAIA-DQE from the shared data
+ratings_path: str = ""  # help: human ratings in the long format to learn from and to compute IQS - empty means the MAIA-DQE labels
+rules_path: str = ""  # help: YAML file with custom phrase or regex categories - empty means the built-in categories only
 learned_category: str = "Understanding"  # help: a category your reviewers rate, to learn from their ratings
 seed: int = 0  # help: seed of the cross-validation folds, the bootstrap and the review sample
 n_resamples: int = 1000  # help: bootstrap resamples for the kappa confidence intervals
