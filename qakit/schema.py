@@ -704,6 +704,27 @@ def _normalise_ids(uniq: pd.Index, counts: Any, *, id_normalize: str | None, fol
     return canon, changed, collide, merged
 
 
+#: categories (pandas Index objects) already found clean, by identity: the scores of a review share
+#: their ratings' categorical ids, so a million review ids are checked once per table, not per step
+_CLEAN: dict[int, tuple[Any, set]] = {}
+
+
+def _known_clean(cats: pd.Index, key: tuple) -> bool:
+    entry = _CLEAN.get(id(cats))
+    return entry is not None and entry[0]() is cats and key in entry[1]
+
+
+def _mark_clean(cats: pd.Index, key: tuple) -> None:
+    import weakref
+
+    entry = _CLEAN.get(id(cats))
+    if entry is None or entry[0]() is not cats:
+        ident = id(cats)
+        entry = (weakref.ref(cats, lambda _r, ident=ident: _CLEAN.pop(ident, None)), set())
+        _CLEAN[ident] = entry
+    entry[1].add(key)
+
+
 def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
                notes: list | None) -> tuple[pd.Series, bool]:
     """Ids as text (categoricals stay categorical; the work is on the categories), normalised
@@ -712,6 +733,10 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
     if isinstance(s.dtype, pd.CategoricalDtype):
         cats = s.cat.categories
         codes = s.array.codes
+        clean_key = ("id", fold, id_normalize)
+        if cats.dtype == "str" and _known_clean(cats, clean_key):
+            return s, False
+        n_problems = len(problems.rows)
         if pd.api.types.is_float_dtype(cats.dtype):
             text, bad = _float_ids(cats, column=column)
             for check_text, m in bad:
@@ -726,6 +751,8 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
         _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
         if canon is None:
             if text is cats:  # categories already text: nothing to convert, no copy
+                if len(problems.rows) == n_problems:
+                    _mark_clean(cats, clean_key)
                 return s, False
             canon_index = text
         else:
@@ -921,7 +948,10 @@ def _empty(raw: pd.Series) -> np.ndarray | None:
     """Missing or blank cells as a boolean array, or ``None`` when no cell is empty
     (categoricals: checked on the categories and one pass over the codes, no per-row mask)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
-        blank = _blank_text(raw.cat.categories)
+        cats = raw.cat.categories
+        blank = np.zeros(len(cats), dtype=bool) if _known_clean(cats, ("blank",)) else _blank_text(cats)
+        if not blank.any():
+            _mark_clean(cats, ("blank",))
         codes = raw.array.codes
         if not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
@@ -1059,17 +1089,20 @@ def check(
         if col.allowed is not None:
             bad = s.notna() & ~s.isin(col.allowed)
             problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
-        finite = s.notna()
+        inf = None
         if col.kind == "float":
             values = s.to_numpy(dtype=float, na_value=np.nan)
             inf = np.isinf(values)
             if inf.any():  # never a measurement: an export or formula defect
                 problems.add(col.name, "not a finite number (inf)", inf, raw)
-                finite &= ~inf
-        if col.min is not None:
-            problems.add(col.name, f"below the minimum {col.min:g}", finite & (s < col.min), raw)
-        if col.max is not None:
-            problems.add(col.name, f"above the maximum {col.max:g}", finite & (s > col.max), raw)
+            else:
+                inf = None
+        if col.min is not None or col.max is not None:  # a range (inf is reported once, above)
+            finite = s.notna() if inf is None else s.notna() & ~inf
+            if col.min is not None:
+                problems.add(col.name, f"below the minimum {col.min:g}", finite & (s < col.min), raw)
+            if col.max is not None:
+                problems.add(col.name, f"above the maximum {col.max:g}", finite & (s > col.max), raw)
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in spec.columns:
         if col.kind == "datetime" and col.name in out.columns:

@@ -184,3 +184,17 @@ def test_zone_suffixed_dates_pandas_alone_would_not_read():
     out = S.parse_datetimes(s)
     assert out.dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2026-11-03 00:00", "2026-11-03 10:00",
                                                           "2026-11-03 00:00", "2026-11-03 09:00"]
+
+
+def test_clean_categories_are_remembered_but_dirty_ones_are_checked_every_time():
+    """The second validation of the same categorical ids skips the work (the categories object was
+    found clean); categories with a trailing space are normalised and itemised on every call."""
+    clean = pd.Series(pd.Categorical(["a1", "a2", "a1"]))
+    for _ in range(2):
+        out = S.validate(conv(agent_id=clean), "conversations")
+        assert out["agent_id"].tolist() == ["a1", "a2", "a1"] and S.adjustments(out).empty
+    dirty = pd.Series(pd.Categorical(["a1 ", "a2", "a1 "]))
+    for _ in range(2):
+        out = S.validate(conv(agent_id=dirty), "conversations")
+        assert out["agent_id"].tolist() == ["a1", "a2", "a1"]
+        assert S.adjustments(out)["n"].sum() == 2
