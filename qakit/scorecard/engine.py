@@ -288,7 +288,12 @@ def _failed_text(fail: np.ndarray, fail_cols: np.ndarray, names: Sequence[str]) 
     n = len(fail)
     text, which = [""], np.zeros(n, dtype=np.int64)
     hit = np.flatnonzero(fail.any(axis=1)) if fail.shape[1] else np.zeros(0, dtype=np.intp)
-    if len(hit):
+    if len(hit) and fail.shape[1] <= 62:  # each review's failing set as the bits of one integer
+        bits = fail[hit].astype(np.int64) @ (np.int64(1) << np.arange(fail.shape[1], dtype=np.int64))
+        uniq, inv = np.unique(bits, return_inverse=True)
+        text += ["; ".join(names[fail_cols[j]] for j in range(fail.shape[1]) if (int(u) >> j) & 1) for u in uniq]
+        which[hit] = inv.ravel() + 1
+    elif len(hit):  # (more than 62 failing-capable categories: rows compared as a whole)
         uniq, inv = np.unique(fail[hit], axis=0, return_inverse=True)
         text += ["; ".join(names[fail_cols[j]] for j in np.flatnonzero(u)) for u in uniq]
         which[hit] = inv.ravel() + 1
