@@ -606,6 +606,33 @@ with it; <b>Download</b> gets the file onto your own computer.</li>
 </ul></div>"""
 
 
+def engine_check(result: ExplorerResult, ratings: pd.DataFrame) -> pd.DataFrame:
+    """The explorer's numbers against the full engine: its review scores and per-agent IQS next to
+    ``Scorecard.score`` + :func:`qakit.iqs_score` on the same card (any card: sections, fail rules,
+    N/A policies). One row: ``reviews, max_review_diff, agents, max_agent_diff`` (0 when exact).
+
+    Examples
+    --------
+    >>> from qakit import datasets
+    >>> card = datasets.load_sample_scorecard()
+    >>> r = datasets.load_sample("ratings")
+    >>> res = explore_fast(prepare_explorer(r, card), card.with_changes(weights={"Tone": 3.0}))
+    >>> engine_check(res, r)[["max_review_diff", "max_agent_diff"]].to_numpy().tolist()
+    [[0.0, 0.0]]
+    """
+    truth = result.card.score(ratings)
+    mine = result.scores.set_index(S.REVIEW_ID)[S.IQS]
+    ref = truth.set_index(S.REVIEW_ID)[S.IQS].reindex(mine.index)
+    d_rev = np.abs(mine.to_numpy(dtype=float) - ref.to_numpy(dtype=float))
+    agents = iqs_score(truth, by=S.AGENT_ID, min_n=0).set_index(S.AGENT_ID)[S.IQS]
+    got = result.agents.set_index(S.AGENT_ID)[S.IQS].reindex(agents.index)
+    d_ag = np.abs(got.to_numpy(dtype=float) - agents.to_numpy(dtype=float))
+    same_nan = np.isnan(mine.to_numpy(dtype=float)) == np.isnan(ref.to_numpy(dtype=float))
+    return pd.DataFrame({"reviews": [len(mine)], "max_review_diff": [float(np.nanmax(d_rev, initial=0.0))
+                                                                    if same_nan.all() else np.inf],
+                         "agents": [len(agents)], "max_agent_diff": [float(np.nanmax(d_ag, initial=0.0))]})
+
+
 class ScorecardExplorer:
     """ipywidgets explorer: a slider per category weight, a critical checkbox per category,
     mode and pass-threshold controls; every agent in a sortable table with flips highlighted; a

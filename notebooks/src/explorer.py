@@ -33,7 +33,9 @@ save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes 
 # %%
 import qakit.sections as R
 from qakit.display import table
-from qakit.widgets import ScorecardExplorer, agent_view, card_changes, effect_table
+from qakit import load_scorecard
+from qakit.datasets import sample_data_dir
+from qakit.widgets import ScorecardExplorer, agent_view, card_changes, effect_table, engine_check
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
@@ -64,3 +66,14 @@ effect_table(check.result, check.baseline)
 
 # %% tags=["checked-example"]
 table(agent_view(check.result, flips_first=True).head(8))
+
+# %% [markdown] tags=["checked-example"]
+# The same check on the sample card with sections (`data/scorecard_sections.yaml`: a failed Product
+# knowledge zeroes only its section): the explorer's review scores and agent IQS equal the full engine's.
+
+# %% tags=["checked-example"]
+sectioned = ScorecardExplorer(data.ratings, load_scorecard(sample_data_dir() / "scorecard_sections.yaml"), surveys=data.surveys, save_path=save_path, dataset=dataset)
+sectioned.weight_sliders["Tone"].value = 3.0
+
+# %% tags=["checked-example"]
+table(engine_check(sectioned.result, data.ratings))
