@@ -73,17 +73,11 @@ RESOLVED_STATUSES = ("solved", "closed", "resolved")
 
 
 # --- shared plumbing -------------------------------------------------------------------------
-def _validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    """:func:`qakit.schema.validate` (the contract refuses ``inf``/``-inf`` in every numeric column:
-    a handle time or a contact count of inf is an error naming the column, values and row ids)."""
-    return S.validate(df, table)
-
-
 def _attach(data: pd.DataFrame, conversations: pd.DataFrame | None, by: list[str]) -> pd.DataFrame:
     """Bring ``by`` columns missing from ``data`` in from ``conversations`` (on conversation_id)."""
     missing = [b for b in by if b not in data.columns]
     if missing and conversations is not None:
-        conv = _validate(conversations, "conversations")
+        conv = S.validate(conversations, "conversations")
         check_by(conv, missing, "conversations")
         data = data.merge(conv[[S.CONVERSATION_ID, *missing]], on=S.CONVERSATION_ID, how="left")
     check_by(data, by, "the data (pass conversations=... to group surveys by conversation columns)")
@@ -176,7 +170,7 @@ def _partial_periods(table: str, time_col: str, end_cols: Sequence[str]):
             res = f(data, *args, period=period, **kw)
             if period is None or not isinstance(res, pd.DataFrame) or PERIOD not in res.columns:
                 return res
-            d = _validate(data, table)
+            d = S.validate(data, table)
             as_of = kw.get("as_of")
             first = d[time_col].min() if d[time_col].notna().any() else pd.NaT
             last = _as_of(as_of, d, end_cols)
@@ -445,11 +439,11 @@ def _survey_period_guard(f):
     def inner(surveys: pd.DataFrame, *args, period: str | None = None, **kw):
         if period is None:
             return f(surveys, *args, period=None, **kw)
-        sv = _validate(surveys, "surveys")
+        sv = S.validate(surveys, "surveys")
         nat = sv[S.ANSWERED_AT].isna()
         placed = pd.Series(False, index=sv.index)
         if nat.any() and kw.get("conversations") is not None:
-            conv = _validate(kw["conversations"], "conversations")
+            conv = S.validate(kw["conversations"], "conversations")
             created = sv[S.CONVERSATION_ID].map(conv.set_index(S.CONVERSATION_ID)[S.CREATED_AT])
             placed = nat & created.notna()
             sv = sv.assign(**{S.ANSWERED_AT: sv[S.ANSWERED_AT].where(~placed, created)})
@@ -466,7 +460,7 @@ def _survey_period_guard(f):
 
 def _survey_rows(surveys: pd.DataFrame, kind: str, scale: CsatScale | tuple[float, float], conversations,
                  keys) -> pd.DataFrame:
-    sv = _validate(surveys, "surveys")
+    sv = S.validate(surveys, "surveys")
     sv = sv[sv[S.KIND].eq(kind)]
     if isinstance(scale, CsatScale):
         scale.check(sv)
@@ -730,7 +724,7 @@ def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period,
               max_hours, level, min_n):
     if business_hours is not None and not isinstance(business_hours, BusinessHours):
         raise ParameterError(f"business_hours must be a qakit.kpis.BusinessHours; got {type(business_hours).__name__}")
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     check_number("max_hours", max_hours, low=0, low_open=True)
     conv, reasons = _durations(conv, start, end, what=what, max_hours=max_hours,
@@ -823,7 +817,7 @@ def resolution_time(
     res = _time_kpi(conversations, S.CREATED_AT, S.RESOLVED_AT, RESOLUTION_TIME, "resolution",
                     "open: not resolved yet", by=by, period=period, business_hours=business_hours,
                     max_hours=max_hours, level=level, min_n=min_n)
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     before = conv[S.RESOLVED_AT].notna() & conv[S.FIRST_RESPONSE_AT].notna() & (
         conv[S.RESOLVED_AT] < conv[S.FIRST_RESPONSE_AT])
     _exclude(res, conv, before, "flagged (kept): resolved before the first response", S.RESOLVED_AT,
@@ -856,7 +850,7 @@ def handle_time(
     >>> float(handle_time(conv)["handle_time"].iloc[0])  # (5 + 15) / 2 minutes
     10.0
     """
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     if S.HANDLE_TIME_S not in conv.columns:
         raise ParameterError(f"handle_time needs a {S.HANDLE_TIME_S!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -936,7 +930,7 @@ def fcr_rate(
     'not judged: repeat window (repeat_days=7) not complete by as_of 2026-01-03 00:00 UTC'
     """
     check_choice("rule", rule, ("repeat", "contacts", "replies"))
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     resolved = _is_resolved(conv, resolved_statuses)
     reasons = [(~resolved, "open: not resolved yet", S.RESOLVED_AT)]
@@ -1000,7 +994,7 @@ def interactions_per_issue(
        n  interactions_per_issue  n_excluded
     0  2                     1.5           1
     """
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     if S.CONTACTS not in conv.columns:
         raise ParameterError(f"interactions_per_issue needs a {S.CONTACTS!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -1034,7 +1028,7 @@ def escalation_rate(
        n  escalation_rate  n_excluded
     0  3         0.333333           1
     """
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     if S.ESCALATED not in conv.columns:
         raise ParameterError(f"escalation_rate needs an {S.ESCALATED!r} column in conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
@@ -1066,7 +1060,7 @@ def resolution_rate(
     >>> float(resolution_rate(conv)["resolution_rate"].iloc[0])
     0.5
     """
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     conv = conv.assign(_use=True, _res=_is_resolved(conv, resolved_statuses))
     return _proportion(conv, "_res", "_use", keys, RESOLUTION_RATE, level, min_n)
@@ -1102,7 +1096,7 @@ def backlog(
     1 2026-01-12       1       2        1
     """
     check_choice("period", period, ("D", "W", "M", "Q", "Y"))
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     keys = as_by(by)
     check_by(conv, keys, "conversations")
     before = (conv[S.RESOLVED_AT] < conv[S.CREATED_AT]).fillna(False).astype(bool)
@@ -1224,7 +1218,7 @@ def sla_attainment(
             raise ParameterError(f"SLA targets {same!r} name the same priority (matched ignoring case and "
                                  "whitespace); give it once")
         targets[key] = (str(k), float(v))
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
     as_of = _as_of(as_of, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
@@ -1318,7 +1312,7 @@ def service_level(
     0.6667
     """
     check_choice("denominator", denominator, ("offered", "answered"))
-    c = _validate(calls, "calls")
+    c = S.validate(calls, "calls")
     if S.SPEED_OF_ANSWER_S not in c.columns:
         raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
@@ -1351,7 +1345,7 @@ def abandonment_rate(
     >>> float(abandonment_rate(calls)["abandonment_rate"].iloc[0])
     0.25
     """
-    c = _validate(calls, "calls")
+    c = S.validate(calls, "calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
     c = c.assign(_use=c[S.ANSWERED].notna(), _ab=~c[S.ANSWERED].fillna(True).astype(bool))
     return _proportion(c, "_ab", "_use", keys, ABANDONMENT_RATE, level, min_n)
@@ -1390,7 +1384,7 @@ def cost_per_contact(
     for name, v in (("cost_per_hour", cost_per_hour), ("total_cost", total_cost)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
             raise ParameterError(f"{name} must be a number >= 0; got {v!r}")
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     contacts = conv[S.CONTACTS] if S.CONTACTS in conv.columns else pd.Series(1.0, index=conv.index)
     conv = conv.assign(_contacts=contacts.fillna(1.0))
@@ -1450,7 +1444,7 @@ def customer_cost_value(
         raise ParameterError(f"cost_per_contact must be a number >= 0; got {cost_per_contact!r}")
     if conversations is None and (customers is None or S.CONTACTS not in customers.columns):
         raise ParameterError("customer_cost_value needs conversations, or customers= with a 'contacts' column")
-    conv = (_validate(conversations, "conversations") if conversations is not None
+    conv = (S.validate(conversations, "conversations") if conversations is not None
             else pd.DataFrame({S.CUSTOMER_ID: pd.Series(dtype="str")}))  # CRM counts only (issue 14)
     if value_column not in conv.columns and customers is None:
         raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
@@ -1538,9 +1532,9 @@ def kpi_summary(
     """
     keys = as_by(by)
     parts: list[tuple[str, pd.DataFrame, str, str, bool]] = []
-    conv = _validate(conversations, "conversations")
+    conv = S.validate(conversations, "conversations")
     if surveys is not None:
-        sv = _validate(surveys, "surveys")
+        sv = S.validate(surveys, "surveys")
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
             parts.append(("csat", csat_score(sv, by=keys, period=period, conversations=conv, level=level,

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from . import schema as S
-from .errors import ParameterError, Problems, check_choice, check_number
+from .errors import ParameterError, check_choice, check_number
 from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
 
 # --- result column names ------------------------------------------------------------------------
@@ -254,19 +254,14 @@ def dispute_outcomes(
     return res
 
 def _check_scores(frame: pd.DataFrame, column: str, table: str, *, unique: bool) -> None:
-    """Review scores (percent) are finite and >= 0, and a review appears once (``unique``): the
-    scores contract, for a score column of any name (``iqs``, ``vendor_score``, ``score_after``)."""
-    if column not in frame.columns:
+    """Review scores (percent) under the scores contract, for a score column of any name (``iqs``,
+    ``vendor_score``, ``score_after``): finite, >= 0, and a review listed once (``unique``)."""
+    if column not in frame.columns or frame.empty:
         return
-    v = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    ids = frame[S.REVIEW_ID].astype("str") if S.REVIEW_ID in frame.columns else None
-    p = Problems(table, row_ids=ids)
-    p.add(column, "not a finite number (inf)", np.isinf(v), frame[column])
-    p.add(column, "below the minimum 0 (a review score is a percent)", np.isfinite(v) & (v < 0), frame[column])
-    if unique and ids is not None:
-        p.add(S.REVIEW_ID, "duplicate key (review_id): a review listed twice would count twice",
-              ids.duplicated(keep=False).to_numpy(), ids)
-    p.raise_if_any()
+    spec = S.Table(table, (S.Column(S.REVIEW_ID, "id", required=False, nullable=True),
+                           S.Column(column, "float", nullable=True, min=0)),
+                   unique=(S.REVIEW_ID,) if unique else (), row_id=S.REVIEW_ID)
+    S.validate(frame, spec)
 
 
 
