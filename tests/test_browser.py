@@ -281,7 +281,7 @@ def test_download_delivers_the_yaml(page, sample):
         page.locator("a.qakit-download").click()
     got = load_scorecard(dl.value.path())
     assert got.weights == {**card.weights, "Solution": card.weights["Solution"] + 0.75}
-    assert "TUNED" in got.name and got.version == card.version
+    assert "TUNED" in got.name and got.based_on == card.version and got.version.startswith(f"{card.version}-tuned-")
     assert dl.value.suggested_filename.endswith(".yaml")
     reset(page)
 
