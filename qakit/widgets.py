@@ -670,8 +670,10 @@ def suggestion_html(fit: Any, card: Scorecard) -> str:
 
 INTRO = """<div class="qakit-x" style="max-width:900px">
 <p><b>Try a scorecard change before you roll it out.</b> Move a weight, tick or untick <i>critical</i>,
-change the pass line: every number below updates at once and compares the tuned card with the card
-in use today (the <i>baseline</i>).</p>
+change the pass line, or change a rule (when a critical category fails, which ratings fail a review,
+what an unrated category counts as, and, on cards with sections, each category's section and each
+section's weight and fail rule): every number below updates at once and compares the tuned card with
+the card in use today (the <i>baseline</i>).</p>
 <ul>
 <li><b>Agents</b>: every agent with their score, a 95% interval and whether they pass. Yellow rows
 <i>flip</i> between pass and fail. <i>Inside the interval</i> means the pass line lies within the agent's
@@ -823,7 +825,8 @@ class ScorecardExplorer:
         import ipywidgets as W
 
         def head(text: str, tip: str) -> Any:
-            return W.HTML(f"<b title='{_esc(tip)}' style='font-size:12px;white-space:nowrap'>{_esc(text)} ⓘ</b>")
+            return W.HTML(f"<b title='{_esc(tip)}' style='font-size:12px;white-space:nowrap;cursor:help;"
+                          f"border-bottom:1px dotted #888'>{_esc(text)}</b>")
 
         def name(text: str) -> Any:
             return W.HTML(f"<span title='{_esc(text)}' style='white-space:nowrap;overflow:hidden;"
@@ -861,7 +864,12 @@ class ScorecardExplorer:
                 cells.append(self.section_boxes[c.name])
         grid = W.GridBox(cells, layout=W.Layout(grid_template_columns=cols, grid_gap="4px 10px", width="auto",
                                                 align_items="center"))
-        parts: list[Any] = [W.HTML("<h4 style='margin:10px 0 4px'>Rules per category</h4>"), grid]
+        note = ("<div class='qakit-note' style='color:#555;font-size:12px;margin:0 0 4px'>"
+                "<b>critical below</b>: a critical category scoring under this percent fails the review · "
+                "<b>fail rule</b>: ratings that fail the review whatever the points · <b>not rated</b>: what an N/A "
+                "rating counts as" + (" · <b>section</b>: where the category is scored" if secs else "")
+                + ". Hover a heading for more.</div>")
+        parts: list[Any] = [W.HTML("<h4 style='margin:10px 0 2px'>Rules per category</h4>" + note), grid]
         self.section_weight_sliders, self.fail_rule_boxes = {}, {}
         if secs:
             tip_w = "How much the section counts in the review score, relative to the other sections."
@@ -878,9 +886,17 @@ class ScorecardExplorer:
             for s in card.sections:
                 cells += [name(s.name + (" (bonus)" if s.bonus else "")), self.section_weight_sliders[s.name],
                           self.fail_rule_boxes[s.name]]
-            parts += [W.HTML("<h4 style='margin:10px 0 4px'>Sections</h4>"),
+            parts += [W.HTML("<h4 style='margin:10px 0 2px'>Sections</h4><div class='qakit-note' style='color:#555;"
+                             "font-size:12px;margin:0 0 4px'>The review score is the weighted mean of the section "
+                             "scores; a section's fail rule says whether a fail inside it zeroes the whole review "
+                             "or only the section.</div>"),
                       W.GridBox(cells, layout=W.Layout(grid_template_columns="170px 310px 240px", grid_gap="4px 10px",
                                                        width="auto", align_items="center"))]
+        for kind, boxes in (("threshold", self.threshold_boxes), ("fail", self.fail_boxes), ("na", self.na_boxes),
+                            ("section", self.section_boxes), ("section-weight", self.section_weight_sliders),
+                            ("fail-rule", self.fail_rule_boxes)):
+            for key, w in boxes.items():  # a stable handle for the page (browser tests, custom CSS)
+                w.add_class(f"qakit-{kind}-{_slug(key)}")
         self.rules_box.children = parts
 
     def _rule_widgets(self) -> list[Any]:
@@ -1094,7 +1110,8 @@ class ScorecardExplorer:
             W.HBox([self.dataset_box, self.load_button]), self.data_status,
             head("2. Tune the card"),
             self.controls, W.HBox([self.mode, self.threshold]), self.rules_box, self.extra_box,
-            W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress]),
+            W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress],
+                   layout=W.Layout(margin="12px 0 0 0")),
             self.status, self.suggestion,
             head("3. Effect"),
             self.summary, self.figure, self.changes,
@@ -1116,6 +1133,19 @@ def _absolute(path: str | Path) -> Path:
 
     p = Path(str(path).strip()).expanduser()
     return p if p.is_absolute() else Path(os.environ.get("QAKIT_CALLER_DIR") or Path.cwd()) / p
+
+
+def _slug(text: str) -> str:
+    """``text`` as a CSS class fragment: lower case, runs of other characters as one ``-``.
+
+    Examples
+    --------
+    >>> _slug("Escalation handling")
+    'escalation-handling'
+    """
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", str(text).casefold()).strip("-") or "x"
 
 
 def _esc(v: Any) -> str:
