@@ -872,11 +872,14 @@ class ScorecardExplorer:
         parts: list[Any] = [W.HTML("<h4 style='margin:10px 0 2px'>Rules per category</h4>" + note), grid]
         self.section_weight_sliders, self.fail_rule_boxes = {}, {}
         if secs:
-            tip_w = "How much the section counts in the review score, relative to the other sections."
+            pooled = card.sections_combine == "points"  # all points pooled: section weights do not count
+            tip_w = ("Not used: this card adds up the points of all sections (sections_combine: points)." if pooled
+                     else "How much the section counts in the review score, relative to the other sections.")
             tip_rule = "What happens when a critical category (or a failing rating) in this section fails."
             self.section_weight_sliders = {
                 s.name: W.FloatSlider(value=s.weight, min=0.0, max=max(self.max_weight, s.weight), step=0.25,
-                                      continuous_update=False, tooltip=tip_w, layout=W.Layout(width="300px"))
+                                      continuous_update=False, tooltip=tip_w, disabled=pooled,
+                                      layout=W.Layout(width="300px"))
                 for s in card.sections}
             self.fail_rule_boxes = {s.name: W.Dropdown(options=[(v, k) for k, v in FAIL_RULE_LABELS.items()],
                                                        value=s.fail_rule, tooltip=tip_rule, layout=full)
@@ -887,8 +890,10 @@ class ScorecardExplorer:
                 cells += [name(s.name + (" (bonus)" if s.bonus else "")), self.section_weight_sliders[s.name],
                           self.fail_rule_boxes[s.name]]
             parts += [W.HTML("<h4 style='margin:10px 0 2px'>Sections</h4><div class='qakit-note' style='color:#555;"
-                             "font-size:12px;margin:0 0 4px'>The review score is the weighted mean of the section "
-                             "scores; a section's fail rule says whether a fail inside it zeroes the whole review "
+                             "font-size:12px;margin:0 0 4px'>"
+                             + ("The review score adds up the points of all sections (section weights are not used)"
+                                if pooled else "The review score is the weighted mean of the section scores")
+                             + "; a section's fail rule says whether a fail inside it zeroes the whole review "
                              "or only the section.</div>"),
                       W.GridBox(cells, layout=W.Layout(grid_template_columns="170px 310px 240px", grid_gap="4px 10px",
                                                        width="auto", align_items="center"))]

@@ -436,3 +436,18 @@ def test_tuned_card_of_an_unversioned_baseline_keeps_no_version(sample):
     assert t.version is None and t.based_on is None and "TUNED trial" in t.name
     again = tuned_card(tuned_card(card, "a"), "b")  # a tuned card tuned again still scores 2026.1
     assert (again.version, again.based_on) == ("b", "2026.1") and again.name.count("TUNED") == 1
+
+
+def test_section_weights_are_not_offered_when_the_card_pools_points(sample):
+    """sections_combine: points adds up all points, so section weights change nothing (checked
+    here with Scorecard.score): their sliders are disabled and say why."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    ratings, surveys, _ = sample
+    card = replace(load_scorecard(Path(__file__).resolve().parents[1] / "data" / SECTIONS_YAML),
+                   sections_combine="points")
+    assert card.score(ratings)["iqs"].mean() == _sec(card, "Resolution", weight=5.0).score(ratings)["iqs"].mean()
+    ex = ScorecardExplorer(ratings, card, surveys=surveys)
+    assert all(s.disabled and "Not used" in s.tooltip for s in ex.section_weight_sliders.values())
+    assert not any(b.disabled for b in ex.fail_rule_boxes.values())
