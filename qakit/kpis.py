@@ -720,10 +720,13 @@ def _median_ci(conv: pd.DataFrame, keys: list[str], level: float) -> tuple[np.nd
         lo, hi = ci(d["_h"])
         return np.array([lo]), np.array([hi])
     full = conv[keys].drop_duplicates().sort_values(keys)
-    g = d.groupby(keys, sort=True, observed=True, dropna=False)["_h"].apply(lambda s: ci(s))  # per group
-    pairs = full.set_index(keys).index.map(lambda k: g.get(k, (np.nan, np.nan)))
-    arr = np.array(list(pairs), dtype=float).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
+    rows = [(*(k if isinstance(k, tuple) else (k,)), *ci(s))
+            for k, s in d.groupby(keys, sort=True, observed=True, dropna=False)["_h"]]
+    got = pd.DataFrame(rows, columns=[*keys, "_lo", "_hi"]).astype({k: full[k].dtype for k in keys})
+    # merged on the keys (a missing key matches a missing key; a MultiIndex lookup of NaN did not,
+    # leaving such groups without an interval)
+    m = full.merge(got, on=keys, how="left")
+    return m["_lo"].to_numpy(dtype=float), m["_hi"].to_numpy(dtype=float)
 
 
 def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period, business_hours,

@@ -439,6 +439,23 @@ def test_issue12_edges_present():
     assert berlin.iloc[0].utcoffset() != berlin.iloc[-1].utcoffset()  # across the autumn DST switch
 
 
+def test_missing_group_key_and_unmatched_target_parity():
+    """A missing ``by`` value is a group of its own (last) in every KPI, backlog included; an SLA
+    target matching no priority warns with the same message on both."""
+    e = EDGE.copy()
+    e.loc[e.index % 9 == 0, S.AGENT_ID] = None
+    for fn, kw in (("backlog", {"by": "agent_id", "period": "D"}), ("fcr_rate", {"by": "agent_id"}),
+                   ("resolution_time", {"by": ["agent_id", "channel"]})):
+        assert_parity(getattr(K, fn)(e, **kw), getattr(E, fn)(e, **kw, engine="duckdb"))
+    targets = {**EDGE_TARGETS, "Gold": 2}
+    with pytest.warns(K.UnmatchedTargetWarning) as w_ref:
+        ref = K.sla_attainment(e, targets=targets, by="agent_id")
+    with pytest.warns(K.UnmatchedTargetWarning) as w_got:
+        got = E.sla_attainment(e, targets=targets, by="agent_id", engine="duckdb")
+    assert [str(x.message) for x in w_got] == [str(x.message) for x in w_ref]
+    assert_parity(ref, got)
+
+
 def test_rules_no_engine_expresses_still_refuse_by_name():
     """Business hours stay on pandas: a clear error naming them on DuckDB, never a number."""
     with pytest.raises(ParameterError, match="business_hours on engine 'duckdb'"):

@@ -1,11 +1,22 @@
-"""Headline customer KPIs as Ibis expressions, mirroring :mod:`qakit.kpis`.
+"""Headline customer KPIs as Ibis expressions, mirroring :mod:`qakit.kpis` rule for rule.
 
 Each KPI pushes only per-group counts, sums, means and sample sds (and, for times, the few
 order statistics the median, p90 and median interval need) through the engine; Wilson and t
 intervals are computed on the small result with :mod:`qakit.intervals`. Excluded rows are
-itemised on the result, as in the pandas functions (ids sorted: an engine has no row order).
+itemised on the result with the reference's reasons and ids (ids sorted: an engine has no row
+order), adjustments too.
 
-Not expressed here (a clear :class:`~qakit.errors.ParameterError` naming it instead): business hours.
+The reference's rules are reused, not rewritten, wherever they act on a handful of values:
+``as_of`` and ``partial`` (:func:`qakit.kpis._as_of`, :func:`qakit.kpis._mark_partial` on the
+data's first/last timestamps, two numbers from the engine), CSAT (:func:`qakit.kpis.csat_definition`),
+SLA targets, and the matching of statuses and priorities ignoring case, whitespace and Unicode
+form (the column's distinct values are fetched and matched by :func:`qakit.kpis._label_keys`, then
+compared as stored -- exact where SQL ``lower()`` is not). Periods are UTC periods (the
+connections made here run in UTC).
+
+Not expressed here (a clear :class:`~qakit.errors.ParameterError` naming it instead): business
+hours. Approximation (documented in :func:`fcr_rate`): two conversations of one customer created
+at the same instant are ordered by ``conversation_id``.
 """
 
 from __future__ import annotations
