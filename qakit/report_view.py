@@ -19,11 +19,11 @@ import pandas as pd
 from . import kpis as K
 from . import schema as S
 from . import stats as ST
-from .display import Table, metric_format, pretty
+from .display import Figure, Table, metric_format, pretty
 from .errors import SmallSampleWarning, UndefinedMetricWarning
+from .headline import _cached, _kpi_summary, agent_verdicts, coaching_table, headline, left_out_rows  # noqa: F401
 from .registry import METRICS
-from .sections import Figure, ReportData, _with_conv_cols, coaching_table
-from .headline import _sla_rows, agent_verdicts, headline  # noqa: F401  (the report calls V.headline)
+from .report_data import ReportData, with_conversation_columns
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
                 "no data": "status-none", "no target": "status-none"}
@@ -248,14 +248,6 @@ def skipped(reason: str) -> HTML:
 
 
 # --- pictures -------------------------------------------------------------------------------------------
-def _cached(data: ReportData, key: str, make):
-    """Results several cells share (agent summary, coaching table) are computed once per report."""
-    cache = data.__dict__.setdefault("_report_cache", {})
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
-
-
 def _agents(data: ReportData) -> pd.DataFrame:
     return _cached(data, "agents", lambda: _quiet(
         ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
@@ -423,17 +415,7 @@ def agent_table(data: ReportData, *, top: int | None = 5) -> Table | HTML:
 
 
 def _coaching(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "coaching", lambda: coaching_table(data) if data.has("conversations") else _coaching_no_teams(data))
-
-
-def _coaching_no_teams(data: ReportData) -> pd.DataFrame:
-    """coaching_table needs the conversations for teams; without them everyone is one team."""
-    from .sections import ReportData as RD
-
-    stub = RD(ratings=data.ratings, conversations=pd.DataFrame({S.CONVERSATION_ID: pd.Series(dtype="str")}),
-              surveys=None, card=data.card, scores=data.scores, start=data.start, end=data.end, source=data.source,
-              min_n=data.min_n)
-    return coaching_table(stub)
+    return _cached(data, "coaching", lambda: coaching_table(data))
 
 
 def coaching_focus(data: ReportData, *, top: int | None = 10) -> Table | HTML:
@@ -467,7 +449,7 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
         return skipped("Breakdown: the data has no team, channel or agent column.")
     parts = []
     if data.has("scores"):
-        s = _with_conv_cols(data, data.scores, by) if data.has("conversations") else data.scores
+        s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
         if by in s.columns:
             t = _quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
@@ -508,23 +490,6 @@ def kpi_table(data: ReportData) -> Table | HTML:
     return Table(pd.DataFrame(rows))
 
 
-def _kpi_summary(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "kpi_summary", lambda: _kpi_summary_uncached(data))
-
-
-def _kpi_summary_uncached(data: ReportData) -> pd.DataFrame:
-    if data.has("conversations"):
-        return _quiet(K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
-                      csat_scale=data.csat_scale)
-    parts = []
-    for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
-        if data.surveys[S.KIND].eq(kind).any():
-            t = _quiet(fn, data.surveys, min_n=0, **({"scale": data.csat_scale} if kind == "csat" else {}))
-            parts.append({"kpi": kind, "n": t[S.N].iloc[0], "value": t[METRICS[kind].value].iloc[0],
-                          "ci_low": t[S.CI_LOW].iloc[0], "ci_high": t[S.CI_HIGH].iloc[0]})
-    return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])
-
-
 def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
     """First response and resolution time per group: median, 95 % interval and p90."""
     if not data.has("conversations"):
@@ -556,7 +521,7 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
                      hash_customer_ids: bool = True) -> Table | HTML:
     """Customers whose support cost exceeds their value (ids hashed by default); left out, with
     the reason, when the conversations have no ``customer_value`` (an optional column)."""
-    from .sections import costly_customers as _costly
+    from .study_view import costly_customers as _costly
 
     if not _has_value(data):
         return skipped("Customer cost against value: the conversations have no customer_value values "
@@ -570,7 +535,7 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
 
 def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
     """Support cost against customer value per customer (only when ``customer_value`` exists)."""
-    from .sections import customer_value_figure as _fig
+    from .study_view import customer_value_figure as _fig
 
     if not _has_value(data):
         return HTML("", "")
@@ -610,43 +575,9 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
 
 
 def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
-    """Every row the numbers leave out, by table and reason, with example ids (reasons in full).
-
-    With all three tables this is :func:`qakit.sections.data_quality`; with some missing, the same
-    checks on the tables that are there."""
-    from .sections import data_quality as _dq
-
-    if data.has("ratings", "conversations", "surveys"):
-        t = _dq(data, show_ids=show_ids)
-    else:
-        checks = []
-        if data.has("scores"):
-            checks.append(("ratings", "review scores", data.scores))
-        if data.has("conversations"):
-            c = data.conversations
-            checks += [("conversations", "first response time", K.first_response_time(c, min_n=0)),
-                       ("conversations", "resolution time", K.resolution_time(c, min_n=0)),
-                       ("conversations", "FCR", K.fcr_rate(c, min_n=0)),
-                       ("conversations", "SLA attainment", K.sla_attainment(c, min_n=0))]
-        if data.has("surveys") and data.surveys[S.SCORE].isna().any():
-            checks.append(("surveys", "survey KPIs", _quiet(K.csat_score, data.surveys, min_n=0, scale=data.csat_scale)))
-        rows = [{"table": n["table"], "used for": n["used for"], "reason": n["reason"], "n": len(n["ids"]),
-                 "example ids": ", ".join(n["ids"][:show_ids]) + (" ..." if len(n["ids"]) > show_ids else "")}
-                for n in data.notes]
-        for tbl, used_for, res in checks:
-            for _, e in S.exclusions(res).iterrows():
-                ids = list(e["row_ids"])
-                rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], "n": int(e["n"]),
-                             "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
-        for tbl in ("ratings", "conversations", "surveys"):  # rows kept but changed when read
-            frame = getattr(data, tbl)
-            if frame is not None and S.has_record(frame):
-                for _, e in S.adjustments(frame).iterrows():
-                    ids = list(e["row_ids"])
-                    rows.append({"table": tbl, "used for": "kept, changed when read", "reason": e["reason"],
-                                 "n": int(e["n"]), "example ids": ", ".join(ids[:show_ids]) + (
-                                     " ..." if len(ids) > show_ids else "")})
-        t = pd.DataFrame(rows, columns=["table", "used for", "reason", "n", "example ids"])
+    """Every row the numbers leave out, by table and reason, with example ids (reasons in full):
+    :func:`qakit.headline.left_out_rows` for the tables the dataset has."""
+    t = left_out_rows(data, show_ids=show_ids)
     t = t.rename(columns={"table": "Table", "used for": "Used for", "reason": "Reason", "example ids": "Example ids"})
     if t.empty:
         return Table(pd.DataFrame({"Data quality": ["No row was left out."]}))

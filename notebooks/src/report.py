@@ -32,7 +32,7 @@ csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report se
 
 # %%
 import qakit.report_view as V
-import qakit.sections as R
+import qakit.report_data as R
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n)
