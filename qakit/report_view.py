@@ -52,6 +52,8 @@ CSS = """
                            font-size: 0.85em; background: #616161; }
 .qakit-tile.status-on .tile-status { background: #2e7d32; } .qakit-tile.status-risk .tile-status { background: #b26a00; }
 .qakit-tile.status-off .tile-status { background: #c62828; }
+.qakit-tuned { background: #c62828; color: #fff; font-size: 1.35em; font-weight: 700; padding: 10px 14px;
+               border-radius: 6px; margin: 0.3em 0 0.5em 0; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .qakit-note { background: #fff8e1; border: 1px solid #ffe082; border-radius: 4px; padding: 6px 10px; margin: 0.5em 0; }
 .qakit-verdict { font-size: 1.1em; font-weight: 600; margin: 0.4em 0; }
 .qakit-caption { color: #555; margin: 0.2em 0; }
@@ -133,16 +135,63 @@ def _fmt_value(name: str, values: list[float]) -> tuple[list[str], str]:
     return list(fmt(raw)), unit
 
 
+def card_identity(card) -> dict | None:
+    """Name and version of the report's scorecard, and whether it is a tuned (not production) card:
+    a ``based_on: <baseline version>`` key (the explorer writes it; then ``version`` is the tuned
+    card's) or a name containing ``(TUNED <label>`` (the explorer's naming; then ``version`` is the
+    baseline's). Returns ``name, version, tuned, tuned_version, based_on`` (None without a card).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as C
+    >>> card_identity(C(name="Support (TUNED 2026.1-t, not the production card)", version="2026.1"))["based_on"]
+    '2026.1'
+    >>> card_identity(C(name="Support", version="2026.2-t", based_on="2026.1"))["tuned_version"]
+    '2026.2-t'
+    """
+    if card is None:
+        return None
+    name, version = str(card.name), str(getattr(card, "version", "") or "")
+    based_on = getattr(card, "based_on", None)
+    marker = " (TUNED "
+    if based_on:
+        return {"name": name.split(marker)[0], "version": version, "tuned": True, "tuned_version": version,
+                "based_on": str(based_on)}
+    if "(TUNED" in name:
+        label = name.split("(TUNED", 1)[1].strip().split(",")[0].rstrip(")").strip()
+        return {"name": name.split(marker)[0], "version": version, "tuned": True, "tuned_version": label or version,
+                "based_on": version or "an unnamed baseline"}
+    return {"name": name, "version": version, "tuned": False, "tuned_version": "", "based_on": ""}
+
+
+def tuned_banner_text(data: ReportData) -> str:
+    """``TUNED card <version>, based on <baseline>: not the production card`` (empty for a production card)."""
+    c = card_identity(data.card)
+    if not c or not c["tuned"]:
+        return ""
+    return f"TUNED card {c['tuned_version']}, based on {c['based_on']}: not the production card"
+
+
 def title(data: ReportData) -> HTML:
-    """The report's title (scope and period) with the styles the report uses."""
+    """The report's title (scope and period), the scorecard it used (name and version), a red banner
+    when that card is a tuned one, and the styles the report uses."""
     t = title_text(data)
+    banner = tuned_banner_text(data)
     sub = f"Source: {data.source}."
+    c = card_identity(data.card)
+    if c:
+        sub += f" Scorecard: {c['name']}" + (f", version {c['version']}" if c["version"] else "") + "."
     if data.previous.get("start") is not None:
-        sub += f" Changes are against the previous period of equal length, {_day(data.previous['start'])} – " \
+        window = f"the last {data.last_days} days" if data.last_days else "this period"
+        sub += f" Changes compare {window} with the previous period of equal length, {_day(data.previous['start'])} – " \
                f"{_day(data.previous['end'])}."
-    markup = (CSS + f'<h1 class="qakit-title" data-qakit-title="{html.escape(t, quote=True)}">{html.escape(t)}</h1>'
+    if data.engine != "pandas":
+        sub += f" Computed with {data.engine}."
+    tab = f"[TUNED card] {t}" if banner else t
+    markup = (CSS + (f'<div class="qakit-tuned" role="alert">{html.escape(banner)}</div>' if banner else "")
+              + f'<h1 class="qakit-title" data-qakit-title="{html.escape(tab, quote=True)}">{html.escape(t)}</h1>'
               f'<p class="qakit-sub">{html.escape(sub)}</p>')
-    return HTML(markup, t)
+    return HTML(markup, "\n".join(x for x in (banner, t, sub) if x))
 
 
 def summary(data: ReportData, head: pd.DataFrame) -> HTML:
@@ -160,7 +209,9 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
         else:
             still.append(r.label)
     if data.previous.get("start") is None:
-        first = "There is no earlier period of equal length to compare with (set start and end to get changes)."
+        first = ("There is no previous period to compare with: the report covers all the data. Set start "
+                 "(the period before of equal length is compared) or last_days (e.g. -p last_days 28 for a rolling "
+                 "report) to get changes.")
     elif moved:
         first = f"Against the previous period, {_join(moved)}" + (
             f"; {_join(still)} did not change credibly." if still else ".")
@@ -199,7 +250,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
         what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers"}.get(r.metric, "conversations")
         ci = f"95 % CI {lo} – {hi} · n = {int(r.n):,} {what}" if lo else f"n = {int(r.n):,} {what}"
         if np.isnan(r.change):
-            change = "no earlier period to compare"
+            change = ("no previous period: set start or last_days to compare" if data.previous.get("start") is None
+                      else "too little data in the previous period to compare")
             ccls = "tile-change"
         else:
             (_, d, dlo, dhi), _ = _fmt_value(r.metric, [r.value, abs(r.change), r.change_ci_low, r.change_ci_high])
@@ -233,13 +285,22 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
 
 
 def left_out(data: ReportData) -> HTML:
-    """Which sections the data did not support, and why (nothing when everything is there)."""
-    if not data.missing:
+    """Which sections the data did not support, and why, and how the numbers were computed when the
+    engine is not pandas (a KPI the engine left to pandas is named); nothing when all is plain."""
+    parts, text = [], []
+    if data.missing:
+        items = "".join(f"<li>{html.escape(v)}</li>" for v in data.missing.values())
+        text.append("Left out: " + "; ".join(data.missing.values()))
+        parts.append(f'<div class="qakit-note"><b>Sections left out</b> (the dataset has no '
+                     f'{html.escape(", ".join(data.missing))} table):<ul>{items}</ul></div>')
+    if data.engine != "pandas":
+        how = [f"engine {data.engine}", *data.engine_notes]
+        text.append("How computed: " + "; ".join(how))
+        parts.append(f'<p class="qakit-caption"><b>How computed</b>: {html.escape("; ".join(how))} '
+                     "(same definitions and numbers as pandas).</p>")
+    if not parts:
         return HTML("", "all sections present")
-    items = "".join(f"<li>{html.escape(v)}</li>" for v in data.missing.values())
-    text = "Left out: " + "; ".join(data.missing.values())
-    return HTML(f'<div class="qakit-note"><b>Sections left out</b> (the dataset has no '
-                f'{html.escape(", ".join(data.missing))} table):<ul>{items}</ul></div>', text)
+    return HTML("".join(parts), "\n".join(text))
 
 
 def skipped(reason: str) -> HTML:
