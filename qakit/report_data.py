@@ -168,9 +168,11 @@ def load_report_data(
     frames: dict[str, pd.DataFrame | None] = {}
     missing = {}
     sources: dict[str, Path] = {}
+    rows_read: dict[str, int] = {}
     for name, p in paths.items():
         path = Path(p) if p else _find(folder, name, required=False)
         frames[name] = _read(path, name, tz) if path is not None else None
+        rows_read[name] = 0 if frames[name] is None else len(frames[name])
         if path is None:
             missing[name] = MISSING_EFFECT[name]
         else:
@@ -234,7 +236,10 @@ def load_report_data(
     surveys = (_surveys_in_period(sv, frames["conversations"], in_period, notes) if sv is not None and period_set
                else sv)
     engine_notes: list[str] = []
-    whole = ratings is not None and len(ratings) == len(frames["ratings"])  # nothing left out: read the files
+    # the engine reads the files themselves only when the report uses every row of them as stored:
+    # none left out (period, orphans) and none changed when read (ids normalised ...)
+    whole = (ratings is not None and len(ratings) == rows_read["ratings"]
+             and not (S.has_record(frames["ratings"]) and len(S.adjustments(frames["ratings"]))))
     scores = (_score(ratings, card, engine, sources.get("ratings") if whole else None, engine_notes)
               if ratings is not None else None)
     previous = _previous_period(frames, card, t0, t1, engine=engine)

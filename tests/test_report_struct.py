@@ -233,3 +233,20 @@ def test_duckdb_reads_a_partitioned_parquet_folder(tmp_path):
     assert len(a) == len(b) == r["review_id"].nunique()
     np.testing.assert_allclose(b["iqs"].to_numpy(float), a["iqs"].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True)
     assert (b["passed"].to_numpy() == a["passed"].to_numpy()).all()
+
+
+def test_duckdb_does_not_read_the_file_when_the_loader_left_rows_out(tmp_path):
+    """A review whose conversation is not in the conversations table is left out (an orphan): DuckDB
+    then scores the loaded rows, not the file, and both engines score the same reviews."""
+    src = datasets.sample_data_dir()
+    r = pd.read_parquet(src / "ratings.parquet")
+    orphan = sorted(r["review_id"].unique())[7]
+    r.loc[r["review_id"] == orphan, "conversation_id"] = "C_NOT_THERE"
+    r.to_parquet(tmp_path / "ratings.parquet")
+    for f in ("conversations.parquet", "surveys.parquet", "scorecard.yaml"):
+        shutil.copy(src / f, tmp_path / f)
+    pdata, dk = D.load_report_data(dataset=str(tmp_path)), D.load_report_data(dataset=str(tmp_path), engine="duckdb")
+    assert dk.engine_notes == ["review scores: DuckDB on the period's ratings"]
+    assert orphan not in set(dk.scores["review_id"]) and len(dk.scores) == len(pdata.scores) == r["review_id"].nunique() - 1
+    a, b = V.headline(pdata, {}), V.headline(dk, {})
+    np.testing.assert_allclose(b["value"].to_numpy(float), a["value"].to_numpy(float), rtol=0, atol=1e-9)
