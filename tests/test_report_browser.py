@@ -226,7 +226,7 @@ def tuned(partial):
 def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
     """The banner is the first thing on the page (red, white bold text), the browser tab says TUNED,
     the sub-title names the card and its version, the rolling window is compared with the 28 days
-    before (5 Sep - 2 Oct: the sample's last row is on 30 Oct), and the PDF's first page carries the
+    before (4 Sep - 1 Oct: the sample's last review is on 29 Oct), and the PDF's first page carries the
     banner too. Screenshots: reports/screenshots/report-tuned-1400-top.png, pdf-tuned-page-01.png."""
     import pypdfium2 as pdfium
     from playwright.sync_api import sync_playwright
@@ -248,7 +248,7 @@ def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
         assert box["y"] < h1["y"] and box["width"] > 1000  # above the title, across the page
         sub = page.locator(".qakit-sub").inner_text()
         assert "Scorecard: Sample support scorecard, version 2026.1." in sub
-        assert "Changes compare the last 28 days with the previous period of equal length, 5 Sep 2026 – 2 Oct 2026." in sub
+        assert "Changes compare the last 28 days with the previous period of equal length, 4 Sep 2026 – 1 Oct 2026." in sub
         assert "Computed with duckdb." in sub
         assert "How computed: engine duckdb; review scores: DuckDB on the period's ratings" in page.locator("body").inner_text()
         page.screenshot(path=str(SHOTS / "report-tuned-1400-top.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 500})
@@ -262,7 +262,7 @@ def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
 def test_ratings_only_report_has_the_qa_sections_and_says_what_it_left_out(partial):
     """Ratings only, a rolling 28-day window on DuckDB: the QA tiles with changes against the 28 days before."""
     text = partial["ratings_only"]
-    assert "1 Oct 2026" not in text.split("</h1>")[0] and "3 Oct 2026 – 30 Oct 2026" in text.split("</h1>")[0]
+    assert "QA and KPI report: ratings_only, 2 Oct 2026 – 29 Oct 2026" in text.split("</h1>")[0]  # last review: 29 Oct
     assert "vs previous" in text and "no previous period" not in text
     assert re.findall(r'data-metric="(\w+)"', text) == ["iqs", "pass_rate"]
     assert "Sections left out" in text and "no conversations: response and resolution times" in text
