@@ -1515,6 +1515,34 @@ def customer_cost_value_plot(table: pd.DataFrame, *, ax=None, value_column: str 
 
 
 # --- summary -----------------------------------------------------------------------------------------------
+def _on_engine(pandas_fn: Any, engine: Any) -> Any:
+    """``pandas_fn``'s :mod:`qakit.engines.kpis` version run on ``engine``; where the engine has
+    none, or refuses the metric by name (its rules are not expressed there yet), ``pandas_fn``
+    itself, said in an :class:`~qakit.errors.EngineFallbackWarning`."""
+    import warnings
+
+    from .engines import kpis as E
+    from .errors import EngineFallbackWarning
+
+    name = pandas_fn.__name__
+    engine_fn = getattr(E, name, None) if name in E.__all__ else None
+
+    def run(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        if engine_fn is not None:
+            try:
+                return engine_fn(*args, engine=engine, **kwargs)
+            except ParameterError as e:
+                if "use engine='pandas'" not in str(e):
+                    raise
+                why = "not expressed on the engine yet"
+        else:
+            why = "no engine version"
+        warnings.warn(EngineFallbackWarning(f"{name}: computed with pandas ({why})"), stacklevel=3)
+        return pandas_fn(*args, **kwargs)
+
+    return run
+
+
 def kpi_summary(
     conversations: pd.DataFrame,
     surveys: pd.DataFrame | None = None,
@@ -1526,9 +1554,15 @@ def kpi_summary(
     business_hours: BusinessHours | None = None,
     level: float = 0.95,
     csat_scale: CsatScale | str | None = None,
+    engine: Any = "pandas",
 ) -> pd.DataFrame:
     """The headline KPIs in one tidy table (``csat_scale``: the CSAT definition, see
     :class:`CsatScale`; default 1-5).
+
+    ``engine="duckdb"`` (or an Ibis connection) computes each KPI with its :mod:`qakit.engines.kpis`
+    version; a KPI the engine does not express (refused there by name, or without an engine
+    version) is computed with pandas and named in an :class:`qakit.errors.EngineFallbackWarning`,
+    so the table holds the same numbers on every engine.
 
     Returns
     -------
@@ -1551,46 +1585,47 @@ def kpi_summary(
     keys = as_by(by)
     parts: list[tuple[str, pd.DataFrame, str, str, bool]] = []
     conv = S.validate(conversations, "conversations")
+    run = (lambda f: f) if engine == "pandas" else (lambda f: _on_engine(f, engine))  # noqa: E731
     if surveys is not None:
         sv = S.validate(surveys, "surveys")
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
-            parts.append(("csat", csat_score(sv, by=keys, period=period, conversations=conv, level=level,
+            parts.append(("csat", run(csat_score)(sv, by=keys, period=period, conversations=conv, level=level,
                                              min_n=0, scale=csat_scale), CSAT, "%", True))
         if "nps" in kinds:
-            parts.append(("nps", nps_score(sv, by=keys, period=period, conversations=conv, level=level,
+            parts.append(("nps", run(nps_score)(sv, by=keys, period=period, conversations=conv, level=level,
                                            min_n=0), NPS, "points", True))
         if "ces" in kinds:
-            parts.append(("ces", ces_score(sv, by=keys, period=period, conversations=conv, level=level,
+            parts.append(("ces", run(ces_score)(sv, by=keys, period=period, conversations=conv, level=level,
                                            min_n=0), CES, "1-7", True))
     bh = business_hours
-    parts.append(("first_response_time", first_response_time(conv, by=keys, period=period, business_hours=bh,
+    parts.append(("first_response_time", run(first_response_time)(conv, by=keys, period=period, business_hours=bh,
                                                              level=level, min_n=0), FIRST_RESPONSE_TIME, "h", False))
-    parts.append(("resolution_time", resolution_time(conv, by=keys, period=period, business_hours=bh,
+    parts.append(("resolution_time", run(resolution_time)(conv, by=keys, period=period, business_hours=bh,
                                                      level=level, min_n=0), RESOLUTION_TIME, "h", False))
-    parts.append(("fcr_rate", fcr_rate(conv, by=keys, period=period, level=level, min_n=0), FCR_RATE, "share", True))
-    parts.append(("resolution_rate", resolution_rate(conv, by=keys, period=period, level=level, min_n=0),
+    parts.append(("fcr_rate", run(fcr_rate)(conv, by=keys, period=period, level=level, min_n=0), FCR_RATE, "share", True))
+    parts.append(("resolution_rate", run(resolution_rate)(conv, by=keys, period=period, level=level, min_n=0),
                   RESOLUTION_RATE, "share", True))
     if S.ESCALATED in conv.columns:
-        parts.append(("escalation_rate", escalation_rate(conv, by=keys, period=period, level=level, min_n=0),
+        parts.append(("escalation_rate", run(escalation_rate)(conv, by=keys, period=period, level=level, min_n=0),
                       ESCALATION_RATE, "share", False))
     if S.CONTACTS in conv.columns:
-        parts.append(("interactions_per_issue", interactions_per_issue(conv, by=keys, period=period, level=level,
+        parts.append(("interactions_per_issue", run(interactions_per_issue)(conv, by=keys, period=period, level=level,
                                                                        min_n=0), INTERACTIONS_PER_ISSUE, "contacts", False))
     if S.HANDLE_TIME_S in conv.columns:
-        parts.append(("handle_time", handle_time(conv, by=keys, period=period, level=level, min_n=0),
+        parts.append(("handle_time", run(handle_time)(conv, by=keys, period=period, level=level, min_n=0),
                       HANDLE_TIME, "min", False))
     high_h = {_priority_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
     pk = _label_keys(conv[S.PRIORITY])
     high = pk.isin(("urgent", "critical", "high"))
     if high.any():  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
-        sla = sla_attainment(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
+        sla = run(sla_attainment)(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
                              period=period, level=level, min_n=0)
         parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True))
     if calls is not None:
-        parts.append(("service_level", service_level(calls, by=keys, period=period, level=level, min_n=0),
+        parts.append(("service_level", run(service_level)(calls, by=keys, period=period, level=level, min_n=0),
                       SERVICE_LEVEL, "share", True))
-        parts.append(("abandonment_rate", abandonment_rate(calls, by=keys, period=period, level=level, min_n=0),
+        parts.append(("abandonment_rate", run(abandonment_rate)(calls, by=keys, period=period, level=level, min_n=0),
                       ABANDONMENT_RATE, "share", False))
     rows = []
     for name, t, col, unit, hib in parts:

@@ -912,7 +912,7 @@ class ScorecardExplorer:
         """Load a dataset folder (the report's ``dataset`` parameter: "sample" or a folder with
         ratings, conversations, surveys and scorecard.yaml) and make its card the baseline.
         Problems are shown in the UI in plain words; returns whether it loaded."""
-        from .sections import load_report_data
+        from .report_data import load_report_data
 
         dataset = str(dataset).strip() or "sample"
         if dataset != "sample":

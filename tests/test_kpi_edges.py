@@ -360,7 +360,7 @@ def _report_folder(tmp_path):
 
 
 def test_report_data_with_a_period_itemises_what_it_leaves_out(tmp_path):
-    from qakit import sections
+    from qakit import report_data as sections, study_view
 
     folder, r, c, s, rid = _report_folder(tmp_path)
     data = sections.load_report_data(dataset=str(folder), start="2026-08-01", end="2026-10-31")
@@ -371,7 +371,7 @@ def test_report_data_with_a_period_itemises_what_it_leaves_out(tmp_path):
     assert len(placed["ids"]) == 20  # every conversation lies in the period
     assert len(data.surveys) == len(s)  # nothing vanished; unanswered ones kept
     assert data.surveys["score"].isna().sum() == 5
-    dq = sections.data_quality(data)
+    dq = study_view.data_quality(data)
     assert int(dq.loc[dq["reason"].str.startswith("no reviewed_at"), "n"].iloc[0]) == 30
     assert int(dq.loc[dq["reason"].eq("survey answer without a score"), "n"].sum()) == 5
     # a one-week period: surveys without answered_at follow their conversation, not "everything"

@@ -31,7 +31,7 @@ end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty mean
 save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes the YAML (a relative path is inside the notebooks folder; the full path is shown)
 
 # %%
-import qakit.sections as R
+import qakit.report_data as R
 from qakit.display import table
 from qakit import load_scorecard
 from qakit.datasets import sample_data_dir
