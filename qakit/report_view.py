@@ -558,6 +558,9 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
     the reason, when the conversations have no ``customer_value`` (an optional column)."""
     from .sections import costly_customers as _costly
 
+    if getattr(data, "customers", None) is not None:  # a customers table gives the values (qakit.report_ops)
+        from .report_ops import costly_customers as _with_table
+        return _with_table(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
     if not _has_value(data):
         return skipped("Customer cost against value: the conversations have no customer_value values "
                        "(an optional column), so this section is left out.")
@@ -572,6 +575,9 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
     """Support cost against customer value per customer (only when ``customer_value`` exists)."""
     from .sections import customer_value_figure as _fig
 
+    if getattr(data, "customers", None) is not None:  # a customers table gives the values (qakit.report_ops)
+        from .report_ops import customer_value_figure as _with_table
+        return _with_table(data, cost_per_contact=cost_per_contact)
     if not _has_value(data):
         return HTML("", "")
     fig = _fig(data, cost_per_contact=cost_per_contact)

@@ -39,6 +39,10 @@ data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversati
 head = V.headline(data, targets)
 
 # %%
+import qakit.report_ops as O
+O.load_optional_tables(data)
+
+# %%
 V.title(data)
 
 # %%
@@ -128,12 +132,66 @@ V.iqs_csat_verdict(data)
 V.iqs_csat_table(data)
 
 # %% [markdown]
+# ## Calls
+#
+# From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
+# calls count against it), abandoned calls and speed of answer, each with its 95 % interval.
+
+# %%
+O.calls_figure(data, period=period)
+
+# %%
+O.calls_table(data)
+
+# %% [markdown]
+# ## QA process: coverage, disputes and reviewers
+#
+# Are agents reviewed as often as planned, how often do they dispute a review and win, and does any
+# reviewer score the same agents lower or higher than colleagues?
+
+# %%
+O.coverage_figure(data)
+
+# %%
+O.coverage_table(data)
+
+# %%
+O.disputes_summary(data)
+
+# %%
+O.reviewers_figure(data)
+
+# %%
+O.reviewers_table(data)
+
+# %% [markdown]
+# ## Automatic scoring (AQS, kept apart from IQS)
+#
+# Rule-based categories found in every conversation that has text; the AQS is the scorecard engine on
+# these automatic ratings only. No conversation text appears in this report, only counts and scores.
+
+# %%
+O.autoqa_summary(data)
+
+# %%
+O.autoqa_categories(data)
+
+# %%
+O.aqs_iqs_figure(data)
+
+# %%
+O.aqs_iqs_table(data)
+
+# %% [markdown]
 # ## Data quality
 #
 # Every row the numbers above leave out, and why.
 
 # %%
 V.data_quality(data)
+
+# %%
+O.data_quality(data)
 
 # %% [markdown]
 # ## Appendix: full tables
@@ -146,3 +204,12 @@ V.appendix_agents(data)
 
 # %%
 V.appendix_coaching(data)
+
+# %%
+O.write_tables(data, csv_folder, period=period)
+
+# %%
+O.appendix_coverage(data)
+
+# %%
+O.appendix_aqs(data)
