@@ -369,6 +369,9 @@ def coverage_table(data: ReportData, *, top: int = 5) -> Table | HTML:
     if not data.has("scores"):
         return HTML("", "")
     t = _coverage_by_agent(data)
+    if t.empty:
+        return skipped("Review coverage per agent: the period has no full week (Monday to Sunday) to count against "
+                       "the plan.")
     cap = (f"The {min(top, len(t))} of {len(t)} agents with most full weeks under plan; the half-width is the ± of "
            "the 95 % interval an agent's weekly IQS has with a median week's reviews (all agents in the appendix and "
            "in review_coverage.csv).")
@@ -518,11 +521,12 @@ def autoqa_categories(data: ReportData) -> Table | HTML:
     its 95 % interval."""
     if not _has(data, "messages"):
         return HTML("", "")
-    t = _autoqa(data)["categories"]
-    t = t[[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]].rename(
-        columns={S.CATEGORY_SCORE: "Found in (% of conversations)", S.CATEGORY: "Automatic category"})
-    return pretty(t, caption="Rule-based categories (English, German and Portuguese phrases); n = eligible "
-                             "conversations. Only counts reach this report, never conversation text.")
+    t = _autoqa(data)["categories"][[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]]
+    out = pretty(t, caption="Rule-based categories (English, German and Portuguese phrases); n = eligible "
+                            "conversations. Only counts reach this report, never conversation text.")
+    out.frame = out.frame.rename(columns={"Category": "Automatic category",
+                                          "Category score (%)": "Found in (% of conversations)"})
+    return out
 
 
 def aqs_iqs_figure(data: ReportData) -> Figure | HTML:

@@ -404,7 +404,7 @@ def make_messages(n_conv: int, seed: int = 0) -> pd.DataFrame:
     Examples
     --------
     >>> m = make_messages(3, seed=1)
-    >>> m.columns.tolist(), m.groupby("conversation_id").size().between(6, 14).all()
+    >>> m.columns.tolist(), bool(m.groupby("conversation_id").size().between(6, 14).all())
     (['conversation_id', 'message_id', 'author_role', 'agent_id', 'sent_at', 'text', 'language'], True)
     """
     rng = np.random.default_rng(seed)
