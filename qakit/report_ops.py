@@ -45,6 +45,8 @@ MISSING_EFFECT = {
 }
 #: reviews per agent per week the coverage section checks against
 PLAN = O.DEFAULT_PLAN
+#: service level: calls answered within this many seconds (the 80/20 convention's 20 s)
+THRESHOLD_S = 20
 
 
 def _folder(data: ReportData, dataset: str | None) -> Path:
@@ -184,7 +186,7 @@ def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
         keys = [K.PERIOD] if period else []
         parts = []
         if S.SPEED_OF_ANSWER_S in c.columns:
-            sl = _quiet(K.service_level, c, period=period, min_n=0)
+            sl = _quiet(K.service_level, c, threshold_s=THRESHOLD_S, period=period, min_n=0)
             parts.append(sl[keys + [S.N, K.SERVICE_LEVEL, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={K.SERVICE_LEVEL: O.VALUE}).assign(kpi=O.SERVICE_LEVEL))
         ab = _quiet(K.abandonment_rate, c, period=period, min_n=0)
@@ -216,11 +218,11 @@ def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     t = _cached(data, f"calls_{period}", lambda: _calls_period(data, period))
     fig = Figure(figsize=(WIDE, 5.2))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    thr = int(K.DEFAULT_SERVICE_LEVEL_S) if hasattr(K, "DEFAULT_SERVICE_LEVEL_S") else 20
+    within = f"{THRESHOLD_S} s" if _has(data, "calls") else "the threshold"
     sl = t[t["kpi"].eq(O.SERVICE_LEVEL)]
     if len(sl):
         top.plot(sl[K.PERIOD], 100 * sl[O.VALUE], marker="o", color="#1565c0",
-                 label=f"service level (answered within {thr} s)")
+                 label=f"service level (answered within {within})")
         top.fill_between(sl[K.PERIOD], 100 * sl[S.CI_LOW], 100 * sl[S.CI_HIGH], color="#1565c0", alpha=0.15,
                          label="95 % interval")
         target = _sl_target()
@@ -604,7 +606,7 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table | HTML:
     table."""
     checks = []
     if _has(data, "calls") and S.SPEED_OF_ANSWER_S in data.calls.columns:
-        checks.append(("calls", "service level", _quiet(K.service_level, data.calls, min_n=0)))
+        checks.append(("calls", "service level", _quiet(K.service_level, data.calls, threshold_s=THRESHOLD_S, min_n=0)))
     if _has(data, "calls_daily"):
         checks.append(("calls_daily", "call KPIs", _calls_period(data, None)))
     if data.has("scores") and _has(data, "disputes"):
@@ -636,7 +638,7 @@ def appendix_tables(data: ReportData, *, period: str = "W") -> dict[str, pd.Data
     """The full tables behind the optional sections (unrounded), by file name."""
     out: dict[str, pd.DataFrame] = {}
     if _has(data, "calls") or _has(data, "calls_daily"):
-        out["calls"] = _calls_period(data, period)
+        out["calls"] = _cached(data, f"calls_{period}", lambda: _calls_period(data, period))
     if data.has("scores"):
         out["review_coverage"] = _coverage(data)
         out["reviewer_strictness"] = _strictness(data)
