@@ -101,6 +101,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            target=80, owner="Operations lead", margin=5, needs="speed_of_answer_s"),
     Metric("abandonment_rate", f"{_K}:abandonment_rate", "calls", "abandonment_rate", "Abandoned calls", "%",
            direction="lower", fmt="share"),
+    Metric("aqs", "qakit.autoqa:aqs_score", "messages", "aqs", "AQS (automatic)", "%",
+           title="AQS (automatic, not IQS)"),
     Metric("cost_per_contact", f"{_K}:cost_per_contact", "conversations", "cost_per_contact", "Cost per contact",
            "", direction="lower", fmt="number", digits=2, kwargs={"cost_per_hour": 40}),
 ]}

@@ -117,6 +117,13 @@ def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: st
             k &= ts <= t1
         return k.fillna(False).astype(bool)
 
+    prev_start = data.previous.get("start")
+    if prev_start is not None:  # the previous period of equal length, for the tiles' changes
+        for name, col in (("calls", S.CREATED_AT), ("messages", S.SENT_AT)):
+            f = frames[name]
+            if f is not None:
+                ts = f.groupby(S.CONVERSATION_ID)[col].transform("min") if name == "messages" else f[col]
+                data.previous[name] = f[(ts >= prev_start) & (ts < data.start)].reset_index(drop=True)
     if period_set:
         if frames["calls"] is not None:
             frames["calls"] = frames["calls"][keep(frames["calls"][S.CREATED_AT])].reset_index(drop=True)
@@ -173,6 +180,92 @@ def _pct(v: float, digits: int = 1) -> str:
 
 def _word(period: str) -> str:
     return dict(D="day", W="week", M="month", Q="quarter").get(period, period)
+
+
+# --- headline tiles ------------------------------------------------------------------------------------------
+#: registry metrics the optional tables add to the headline tiles (when the data has them)
+OPTIONAL_HEADLINE = ("service_level", "aqs")
+
+
+def _tile_rows(name: str, data: ReportData, calls: pd.DataFrame | None, messages: pd.DataFrame | None):
+    """Row-level values of an optional tile for :func:`qakit.impact.compare_periods`:
+    ``(frame, value column, time column, kind)`` or None."""
+    if name == "service_level" and calls is not None and len(calls) and S.SPEED_OF_ANSWER_S in calls.columns:
+        ans = calls[S.ANSWERED].fillna(False).astype(bool)
+        usable = ~(ans & calls[S.SPEED_OF_ANSWER_S].isna())  # as kpis.service_level: unknown speed left out
+        ok = ans & (calls[S.SPEED_OF_ANSWER_S] <= THRESHOLD_S).fillna(False).astype(bool)
+        return calls[usable].assign(_v=ok[usable].astype(float)), "_v", S.CREATED_AT, "rate"
+    if name == "aqs" and messages is not None and len(messages):
+        from . import autoqa
+        from .scorecard import Category, Scorecard
+
+        rules = list(autoqa.DEFAULT_RULES)
+        card = Scorecard([Category(r.name) for r in rules], name="Automatic categories")
+        s = card.score(autoqa.auto_ratings(autoqa.detect(messages, rules=rules)).drop(columns=["source"]))
+        first = messages.groupby(S.CONVERSATION_ID)[S.SENT_AT].min()
+        s = s[s[S.IQS].notna()].assign(_t=lambda x: x[S.CONVERSATION_ID].map(first))
+        return s, S.IQS, "_t", "iqs"
+    return None
+
+
+def optional_headline(data: ReportData, head: pd.DataFrame, targets=None, *, seed: int = 0,
+                      n_resamples: int = 1999) -> pd.DataFrame:
+    """``head`` (:func:`qakit.headline.headline`) with tiles for the optional tables' registry
+    metrics (:data:`OPTIONAL_HEADLINE`: service level from the calls, AQS from the messages), in
+    the same columns: value with its 95 % interval and n, target and status from the registry (or
+    ``targets``), and the change against the previous period of equal length (bootstrap,
+    :func:`qakit.impact.compare_periods`) when the calls / messages reach back that far."""
+    from .headline import _after_end
+    from .impact import compare_periods
+    from .targets import check_targets, target_status
+
+    rows = []
+    for name in OPTIONAL_HEADLINE:
+        m = METRICS[name]
+        if name == "service_level" and (_has(data, "calls") or _has(data, "calls_daily")):
+            t = _cached(data, "calls_all", lambda: _calls_period(data, None)).set_index("kpi")
+            if O.SERVICE_LEVEL not in t.index:
+                continue
+            r = t.loc[O.SERVICE_LEVEL]
+            n, value, lo, hi = int(r[S.N]), 100 * r[O.VALUE], 100 * r[S.CI_LOW], 100 * r[S.CI_HIGH]
+        elif name == "aqs" and _has(data, "messages"):
+            q = _autoqa(data)["aqs"].iloc[0]
+            n, value, lo, hi = int(q[S.N]), q["aqs"], q[S.CI_LOW], q[S.CI_HIGH]
+        else:
+            continue
+        row = {"metric": name, "label": m.heading, "n": n, "value": float(value), "ci_low": float(lo),
+               "ci_high": float(hi), "target": np.nan, "direction": m.direction, "owner": "", "status": "no target"}
+        spec = dict((targets or {}).get(name, {})) if not isinstance((targets or {}).get(name), (int, float)) else             {"target": targets[name]}
+        if m.target is not None or spec.get("target") is not None:
+            tg = check_targets({name: {"target": m.target, "owner": m.owner, "label": m.heading,
+                                       "direction": m.direction, **({"margin": m.margin} if m.margin else {}),
+                                       **spec}})[name]
+            st = target_status({name: value}, {name: tg}).iloc[0]
+            row.update(target=tg["target"], owner=tg["owner"], status=str(st["status"]))
+        row.update(previous=np.nan, change=np.nan, change_ci_low=np.nan, change_ci_high=np.nan, p_value=np.nan,
+                   credible=False)
+        prev = data.previous
+        if prev.get("start") is not None:
+            cur = _tile_rows(name, data, getattr(data, "calls", None), getattr(data, "messages", None))
+            old = _tile_rows(name, data, prev.get("calls"), prev.get("messages"))
+            if cur is not None and old is not None and len(cur[0]) >= 2 and len(old[0]) >= 2:
+                _, col, time, kind = cur
+                frame = pd.concat([old[0][[col, time]], cur[0][[col, time]]], ignore_index=True)
+                try:
+                    c = _quiet(compare_periods, frame.rename(columns={time: "_t"}), value=col, time="_t", kind=kind,
+                               before=(prev["start"], data.start), after=(data.start, _after_end(data)),
+                               seed=seed, n_resamples=n_resamples).iloc[0]
+                except ValueError:  # too few rows in a period: no comparison
+                    c = None
+                if c is not None:
+                    scale = 100.0 if kind == "rate" else 1.0
+                    row.update(previous=float(c["stat_before"]) * scale, change=float(c["effect"]) * scale,
+                               change_ci_low=float(c[S.CI_LOW]) * scale, change_ci_high=float(c[S.CI_HIGH]) * scale,
+                               p_value=float(c[S.P_VALUE]), credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
+        rows.append(row)
+    if not rows:
+        return head
+    return pd.concat([head, pd.DataFrame(rows, columns=head.columns)], ignore_index=True)
 
 
 # --- calls ----------------------------------------------------------------------------------------------------
@@ -685,7 +778,7 @@ def appendix_aqs(data: ReportData) -> Table | HTML:
     return _aqs_pretty(t, caption="AQS and IQS of every agent (an empty cell: no automatic score or no review).")
 
 
-__all__ = ["load_optional_tables", "appendix_tables"]
+__all__ = ["load_optional_tables", "optional_headline", "appendix_tables"]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 

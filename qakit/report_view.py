@@ -196,7 +196,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
     for r in head.itertuples(index=False):
         (v, lo, hi, tg), unit = _fmt_value(r.metric, [r.value, r.ci_low, r.ci_high, r.target])
         cls = STATUS_CLASS.get(r.status, "status-none")
-        what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers"}.get(r.metric, "conversations")
+        what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers",
+                "service_level": "calls"}.get(r.metric, "conversations")
         ci = f"95 % CI {lo} – {hi} · n = {int(r.n):,} {what}" if lo else f"n = {int(r.n):,} {what}"
         if np.isnan(r.change):
             change = "no earlier period to compare"

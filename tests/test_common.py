@@ -88,6 +88,7 @@ NO_TABLE = {
     "report_view.period_text": "takes ReportData, see headline.headline",
     "report_ops.load_optional_tables": "reads the dataset folder into ReportData; bad files in test_report_ops.py",
     "report_ops.appendix_tables": "takes ReportData, see headline.headline",
+    "report_ops.optional_headline": "takes ReportData and the headline, see headline.headline",
     "report_params.check_report_parameters": "report parameters; bad values in test_report_params.py",
     "report_params.group_columns": "report parameters",
     "report_params.is_path_parameter": "a parameter name",

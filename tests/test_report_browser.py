@@ -125,7 +125,7 @@ def test_report_in_a_browser_at_1400_and_1024(full):
         page.goto(full["html"].resolve().as_uri())
         assert "1 Oct 2026 – 28 Oct 2026" in page.title() and "folder" in page.title()
         tiles = page.locator(".qakit-tile")
-        assert tiles.count() == 6
+        assert tiles.count() == 8  # the 6 core ones + service level (calls) and AQS (messages)
         classes = [tiles.nth(i).get_attribute("class") for i in range(tiles.count())]
         assert all(re.search(r"\bstatus-(on|risk|off|none)\b", c) for c in classes), classes
         assert page.locator('.qakit-tile[data-metric="iqs"]').get_attribute("class") == "qakit-tile status-off"

@@ -39,6 +39,12 @@ def data():
     return d
 
 
+def test_no_optional_table_leaves_the_headline_as_it_was(tmp_path):
+    d = _tiny(tmp_path / "plain")
+    head = V.headline(d, {})
+    pd.testing.assert_frame_equal(O.optional_headline(d, head, {}), head)
+
+
 def _html(obj) -> str:
     return (obj._repr_html_() or "") if hasattr(obj, "_repr_html_") else ""
 
@@ -79,6 +85,26 @@ def test_calls_table_equals_hand_counts_and_wilson_and_t_intervals(data):
     assert t.loc["Mean speed of answer", "Value"] == f"{a.mean():.1f} s"
     assert t.loc["Mean speed of answer", "95 % CI"] == f"{lo:.1f}\u00a0–\u00a0{hi:.1f}"
     assert t.loc["Service level", "Target"] == "≥ 80 %"
+
+
+def test_optional_tiles_equal_hand_counts_and_the_previous_period(data):
+    """Service level and AQS tiles: value, n and target from plain pandas and the registry; the
+    change is the current minus the previous 28 days' value (3-30 Sep), by hand."""
+    head = O.optional_headline(data, V.headline(data, {}), {}, n_resamples=199).set_index("metric")
+    assert list(head.index[-2:]) == ["service_level", "aqs"]
+    calls = pd.read_parquet(datasets.sample_data_dir() / "calls.parquet")
+    cur, old = _in(calls, "created_at"), _in(calls, "created_at", "2026-09-03", START)
+    sl = lambda c: 100 * (c["answered"] & (c["speed_of_answer_s"] <= 20)).mean()  # noqa: E731
+    r = head.loc["service_level"]
+    assert r["n"] == len(cur) and r["value"] == pytest.approx(sl(cur))
+    assert r["previous"] == pytest.approx(sl(old)) and r["change"] == pytest.approx(sl(cur) - sl(old))
+    assert r["target"] == 80 and r["status"] == ("on target" if sl(cur) >= 80 else r["status"])
+    a = head.loc["aqs"]
+    q = O._autoqa(data)["aqs"].iloc[0]
+    assert a["value"] == pytest.approx(q["aqs"]) and a["n"] == q["n"] and a["status"] == "no target"
+    tiles = V.tiles(data, head.reset_index())._repr_html_()
+    assert 'data-metric="service_level"' in tiles and f"n = {len(cur):,} calls" in tiles
+    assert 'data-metric="aqs"' in tiles and "AQS (automatic, not IQS)" in tiles
 
 
 def test_disputes_summary_equals_hand_counts(data):

@@ -43,6 +43,9 @@ import qakit.report_ops as O
 O.load_optional_tables(data)
 
 # %%
+head = O.optional_headline(data, head, targets)
+
+# %%
 V.title(data)
 
 # %%
