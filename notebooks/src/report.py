@@ -40,7 +40,7 @@ head = V.headline(data, targets)
 
 # %%
 import qakit.report_ops as O
-O.load_optional_tables(data)
+O.load_optional_tables(data, dataset=dataset)
 
 # %%
 head = O.optional_headline(data, head, targets)
