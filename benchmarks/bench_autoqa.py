@@ -28,75 +28,8 @@ from qakit.autoqa import _text as T  # noqa: E402
 from qakit.autoqa import output as O  # noqa: E402
 from qakit.autoqa import rules as R  # noqa: E402
 
-CUSTOMER = {
-    "en": ["Hi, my order {n} has not arrived yet.", "Where is my parcel? It was due on Monday.",
-           "I was charged twice for order {n}.", "This is unacceptable, I want to speak to a manager.",
-           "Ok, thanks.", "It still does not work after the update.", "Can I change the delivery address?"],
-    "de": ["Hallo, meine Bestellung {n} ist noch nicht angekommen.", "Wo ist mein Paket? Es sollte Montag kommen.",
-           "Mir wurde die Bestellung {n} doppelt berechnet.", "Das ist eine Frechheit, ich will eine Beschwerde einreichen.",
-           "Ok, danke.", "Nach dem Update geht es immer noch nicht."],
-    "pt": ["Olá, o meu pedido {n} ainda não chegou.", "Onde está o meu pacote? Devia chegar na segunda.",
-           "Fui cobrado duas vezes pelo pedido {n}.", "Isso é um absurdo, vou reclamar no Procon.",
-           "Ok, obrigado.", "Continua sem funcionar depois da atualização."],
-}
-AGENT_OPEN = {
-    "en": ["Hello, thank you for contacting us.", "Hi there, sorry to hear that.", "Let me check order {n}.",
-           "Good morning! I understand how frustrating this is."],
-    "de": ["Hallo, vielen Dank für Ihre Nachricht.", "Guten Tag, das tut mir leid.", "Ich prüfe die Bestellung {n}."],
-    "pt": ["Olá, obrigado pelo contato.", "Bom dia, lamento o ocorrido.", "Vou verificar o pedido {n}."],
-}
-AGENT_MID = {
-    "en": ["I have checked and it is with the courier.", "The refund for {n} was issued today.",
-           "Please restart the device and try again.", "Read the manual.", "Not our problem."],
-    "de": ["Ich habe nachgesehen, es ist beim Kurier.", "Die Erstattung für {n} wurde heute veranlasst.",
-           "Bitte starten Sie das Gerät neu.", "Lesen Sie die Anleitung."],
-    "pt": ["Verifiquei e está com a transportadora.", "O reembolso de {n} foi feito hoje.",
-           "Por favor reinicie o aparelho.", "Leia o manual."],
-}
-AGENT_CLOSE = {
-    "en": ["Is there anything else I can help with? Have a nice day!", "Bye.", "Kind regards."],
-    "de": ["Kann ich Ihnen sonst noch helfen? Einen schönen Tag!", "Tschüss.", "Viele Grüße."],
-    "pt": ["Posso ajudar em algo mais? Tenha um ótimo dia!", "Tchau.", "Atenciosamente."],
-}
-
-
-def _pick(pool: dict, lang: np.ndarray, rng, nums) -> list[str]:
-    langs = np.array(["en", "de", "pt"])
-    out = np.empty(len(lang), dtype=object)
-    for i, lg in enumerate(langs):  # three languages
-        m = lang == i
-        k = len(pool[lg])
-        choice = rng.integers(0, k, m.sum())
-        templates = np.array(pool[lg], dtype=object)[choice]
-        out[m] = templates
-    return [t.format(n=n) if "{n}" in t else t for t, n in zip(out, nums)]
-
-
-def make_messages(n_conv: int, seed: int = 0) -> pd.DataFrame:
-    """~10 messages per conversation (6-14), alternating customer / agent, en/de/pt."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(6, 15, n_conv)
-    conv = np.repeat(np.arange(n_conv), sizes)
-    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    pos = np.arange(len(conv)) - starts
-    last = pos == np.repeat(sizes - 1, sizes)
-    lang = np.repeat(rng.integers(0, 3, n_conv), sizes)
-    customer = (pos % 2 == 0) & ~last
-    nums = rng.integers(100000, 999999, len(conv))
-    text = np.empty(len(conv), dtype=object)
-    for mask, pool in ((customer, CUSTOMER), (~customer & (pos == 1), AGENT_OPEN), (~customer & last, AGENT_CLOSE),
-                       (~customer & (pos != 1) & ~last, AGENT_MID)):
-        idx = np.flatnonzero(mask)
-        text[idx] = _pick(pool, lang[idx], rng, nums[idx])
-    ids = pd.Series(conv).astype("str")
-    return pd.DataFrame({
-        "conversation_id": "c" + ids, "message_id": "c" + ids + "-" + pd.Series(pos).astype("str"),
-        "author_role": np.where(customer, "customer", "agent"),
-        "agent_id": np.where(customer, None, "a" + pd.Series(conv % 500).astype("str")),
-        "sent_at": pd.Timestamp("2026-08-01", tz="UTC") + pd.to_timedelta(conv * 30 + pos * 3, unit="s"),
-        "text": pd.array(text, dtype="str"),
-        "language": np.array(["en", "de", "pt"])[lang],
-    })
+# the synthetic text generator lives in qakit.synth (the bundled sample's messages use it too)
+from qakit.synth import make_messages  # noqa: E402
 
 
 def human_ratings(messages: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:

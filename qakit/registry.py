@@ -98,9 +98,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("sla_high", f"{_K}:sla_attainment", "conversations", "met_pct", "SLA met", "%",
            title="SLA met, high priority", target=95, owner="Operations lead", kwargs={"as_of": "2026-09-01 00:00Z"}),
     Metric("service_level", f"{_K}:service_level", "calls", "service_level", "Service level", "%", fmt="share",
-           needs="speed_of_answer_s"),
+           target=80, owner="Operations lead", margin=5, needs="speed_of_answer_s"),
     Metric("abandonment_rate", f"{_K}:abandonment_rate", "calls", "abandonment_rate", "Abandoned calls", "%",
            direction="lower", fmt="share"),
+    Metric("aqs", "qakit.autoqa:aqs_score", "messages", "aqs", "AQS (automatic)", "%",
+           title="AQS (automatic, not IQS)"),
     Metric("cost_per_contact", f"{_K}:cost_per_contact", "conversations", "cost_per_contact", "Cost per contact",
            "", direction="lower", fmt="number", digits=2, kwargs={"cost_per_hour": 40}),
 ]}

@@ -247,7 +247,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
     for r in head.itertuples(index=False):
         (v, lo, hi, tg), unit = _fmt_value(r.metric, [r.value, r.ci_low, r.ci_high, r.target])
         cls = STATUS_CLASS.get(r.status, "status-none")
-        what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers"}.get(r.metric, "conversations")
+        what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers",
+                "service_level": "calls"}.get(r.metric, "conversations")
         ci = f"95 % CI {lo} – {hi} · n = {int(r.n):,} {what}" if lo else f"n = {int(r.n):,} {what}"
         if np.isnan(r.change):
             change = ("no previous period: set start or last_days to compare" if data.previous.get("start") is None
@@ -584,6 +585,9 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
     the reason, when the conversations have no ``customer_value`` (an optional column)."""
     from .study_view import costly_customers as _costly
 
+    if getattr(data, "customers", None) is not None:  # a customers table gives the values (qakit.report_ops)
+        from .report_ops import costly_customers as _with_table
+        return _with_table(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
     if not _has_value(data):
         return skipped("Customer cost against value: the conversations have no customer_value values "
                        "(an optional column), so this section is left out.")
@@ -598,6 +602,9 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
     """Support cost against customer value per customer (only when ``customer_value`` exists)."""
     from .study_view import customer_value_figure as _fig
 
+    if getattr(data, "customers", None) is not None:  # a customers table gives the values (qakit.report_ops)
+        from .report_ops import customer_value_figure as _with_table
+        return _with_table(data, cost_per_contact=cost_per_contact)
     if not _has_value(data):
         return HTML("", "")
     fig = _fig(data, cost_per_contact=cost_per_contact)

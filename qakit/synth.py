@@ -167,6 +167,15 @@ def generate(
     >>> sorted(d), d["ratings"]["review_id"].nunique()
     (['agents', 'agents_truth', 'calibration', 'conversations', 'ratings', 'surveys'], 16)
     """
+    return _generate(seed=seed, n_agents=n_agents, weeks=weeks, conversations=conversations,
+                     reviews_per_agent_week=reviews_per_agent_week, start=start,
+                     calibration_conversations=calibration_conversations)[0]
+
+
+def _generate(*, seed: int = 7, n_agents: int = 40, weeks: int = 12, conversations: int = 30_000,
+              reviews_per_agent_week: int = 5, start: str = "2026-08-03", calibration_conversations: int = 60) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
+    """:func:`generate`, plus the latent state the operations tables are drawn from (conversation
+    quality ``z`` in conversation order, every customer's id and value, the horizon)."""
     rng = np.random.default_rng(seed)
     t0 = pd.Timestamp(start, tz="UTC")
     horizon = pd.Timedelta(weeks=weeks)
@@ -284,8 +293,271 @@ def generate(
     # all reviewers see the same conversation: same z, same escalation; own rating noise
     rc = _ratings_for(z[ci], conv[S.ESCALATED].to_numpy()[ci], bias, rng)
     calibration = _long(cal, rc, rng)
-    return {"ratings": ratings, "conversations": conv, "surveys": surveys, "calibration": calibration,
-            "agents": agents, "agents_truth": truth}
+    tables = {"ratings": ratings, "conversations": conv, "surveys": surveys, "calibration": calibration,
+              "agents": agents, "agents_truth": truth}
+    hidden = {"z": z, "customer_ids": cust_ids, "customer_value": cust_value, "start": t0, "end": t0 + horizon}
+    return tables, hidden
+
+
+# --- conversation text (automatic scoring) -------------------------------------------------------------
+LANGUAGES = ("en", "de", "pt")
+#: message templates by slot and language; ``True`` marks the polite variant (a greeting in the
+#: opening, a helpful middle, an offer of further help and a closing at the end). ``{n}`` becomes an
+#: order number. Rule-based categories (:data:`qakit.autoqa.DEFAULT_RULES`) find greetings, closings,
+#: apologies, offers of further help and thanks in them.
+MESSAGE_TEMPLATES: dict[str, dict[str, list[tuple[str, bool]]]] = {
+    "customer": {
+        "en": [(t, True) for t in (
+            "Hi, my order {n} has not arrived yet.", "Where is my parcel? It was due on Monday.",
+            "I was charged twice for order {n}.", "This is unacceptable, I want to speak to a manager.",
+            "Ok, thanks.", "It still does not work after the update.", "Can I change the delivery address?")],
+        "de": [(t, True) for t in (
+            "Hallo, meine Bestellung {n} ist noch nicht angekommen.", "Wo ist mein Paket? Es sollte Montag kommen.",
+            "Mir wurde die Bestellung {n} doppelt berechnet.",
+            "Das ist eine Frechheit, ich will eine Beschwerde einreichen.", "Ok, danke.",
+            "Nach dem Update geht es immer noch nicht.")],
+        "pt": [(t, True) for t in (
+            "Olá, o meu pedido {n} ainda não chegou.", "Onde está o meu pacote? Devia chegar na segunda.",
+            "Fui cobrado duas vezes pelo pedido {n}.", "Isso é um absurdo, vou reclamar no Procon.",
+            "Ok, obrigado.", "Continua sem funcionar depois da atualização.")],
+    },
+    "open": {
+        "en": [("Hello, thank you for contacting us.", True), ("Hi there, sorry to hear that.", True),
+               ("Let me check order {n}.", False), ("Good morning! I understand how frustrating this is.", True)],
+        "de": [("Hallo, vielen Dank für Ihre Nachricht.", True), ("Guten Tag, das tut mir leid.", True),
+               ("Ich prüfe die Bestellung {n}.", False)],
+        "pt": [("Olá, obrigado pelo contato.", True), ("Bom dia, lamento o ocorrido.", True),
+               ("Vou verificar o pedido {n}.", False)],
+    },
+    "mid": {
+        "en": [("I have checked and it is with the courier.", True), ("The refund for {n} was issued today.", True),
+               ("Please restart the device and try again.", True), ("Read the manual.", False),
+               ("Not our problem.", False)],
+        "de": [("Ich habe nachgesehen, es ist beim Kurier.", True),
+               ("Die Erstattung für {n} wurde heute veranlasst.", True), ("Bitte starten Sie das Gerät neu.", True),
+               ("Lesen Sie die Anleitung.", False)],
+        "pt": [("Verifiquei e está com a transportadora.", True), ("O reembolso de {n} foi feito hoje.", True),
+               ("Por favor reinicie o aparelho.", True), ("Leia o manual.", False)],
+    },
+    "close": {
+        "en": [("Is there anything else I can help with? Have a nice day!", True), ("Bye.", False),
+               ("Kind regards.", False), ("Done.", False)],
+        "de": [("Kann ich Ihnen sonst noch helfen? Einen schönen Tag!", True), ("Tschüss.", False),
+               ("Viele Grüße.", False), ("Erledigt.", False)],
+        "pt": [("Posso ajudar em algo mais? Tenha um ótimo dia!", True), ("Tchau.", False),
+               ("Atenciosamente.", False), ("Feito.", False)],
+    },
+}
+#: P(polite variant) of an agent message slot = logistic(POLITE_ALPHA[slot] + POLITE_BETA * z)
+POLITE_ALPHA = {"open": 1.0, "mid": 2.2, "close": 0.6}
+POLITE_BETA = 1.3
+
+
+def _texts(slot: str, lang: np.ndarray, nums: np.ndarray, rng: np.random.Generator,
+           polite: np.ndarray | None = None) -> np.ndarray:
+    """Texts for messages of one slot: a template of the message's language, uniformly among all
+    (``polite=None``) or among the polite / curt variants as ``polite`` says."""
+    out = np.empty(len(lang), dtype=object)
+    for i, lg in enumerate(LANGUAGES):
+        pool = MESSAGE_TEMPLATES[slot][lg]
+        if polite is None:
+            m = lang == i
+            out[m] = np.array([t for t, _ in pool], dtype=object)[rng.integers(0, len(pool), int(m.sum()))]
+            continue
+        for flag in (True, False):
+            m = (lang == i) & (polite == flag)
+            sub = [t for t, p in pool if p == flag] or [t for t, _ in pool]
+            out[m] = np.array(sub, dtype=object)[rng.integers(0, len(sub), int(m.sum()))]
+    return np.array([t.format(n=n) if "{n}" in t else t for t, n in zip(out, nums)], dtype=object)
+
+
+def _message_frame(sizes: np.ndarray, lang_conv: np.ndarray, rng: np.random.Generator,
+                   z: np.ndarray | None = None) -> pd.DataFrame:
+    """Messages of conversations with ``sizes`` messages each, alternating customer / agent (the
+    customer first, the agent last): conversation index, position, role, language, text. With
+    ``z`` (quality per conversation), each agent message is polite with probability
+    ``logistic(POLITE_ALPHA[slot] + POLITE_BETA * z)``."""
+    conv = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    pos = np.arange(len(conv)) - starts
+    last = pos == np.repeat(sizes - 1, sizes)
+    lang = np.repeat(lang_conv, sizes)
+    customer = (pos % 2 == 0) & ~last
+    nums = rng.integers(100000, 999999, len(conv))
+    text = np.empty(len(conv), dtype=object)
+    for slot, mask in (("customer", customer), ("open", ~customer & (pos == 1)), ("close", ~customer & last),
+                       ("mid", ~customer & (pos != 1) & ~last)):
+        idx = np.flatnonzero(mask)
+        polite = None
+        if z is not None and slot != "customer":
+            polite = rng.random(len(idx)) < _logistic(POLITE_ALPHA[slot] + POLITE_BETA * z[conv[idx]])
+        text[idx] = _texts(slot, lang[idx], nums[idx], rng, polite)
+    return pd.DataFrame({"_conv": conv, S.POSITION: pos, S.AUTHOR_ROLE: np.where(customer, "customer", "agent"),
+                         S.LANGUAGE: np.array(LANGUAGES)[lang], S.TEXT: text})
+
+
+def make_messages(n_conv: int, seed: int = 0) -> pd.DataFrame:
+    """Benchmark-scale messages: ``n_conv`` conversations of 6-14 messages, alternating customer /
+    agent, en/de/pt, templates drawn uniformly (no quality signal); conversation ``c<i>``, agent
+    ``a<i mod 500>``, one conversation every 30 s from 2026-08-01 UTC.
+
+    Examples
+    --------
+    >>> m = make_messages(3, seed=1)
+    >>> m.columns.tolist(), bool(m.groupby("conversation_id").size().between(6, 14).all())
+    (['conversation_id', 'message_id', 'author_role', 'agent_id', 'sent_at', 'text', 'language'], True)
+    """
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(6, 15, n_conv)
+    f = _message_frame(sizes, rng.integers(0, 3, n_conv), rng)
+    conv, pos = f["_conv"].to_numpy(), f[S.POSITION].to_numpy()
+    customer = f[S.AUTHOR_ROLE].eq("customer").to_numpy()
+    ids = pd.Series(conv).astype("str")
+    return pd.DataFrame({
+        S.CONVERSATION_ID: "c" + ids, S.MESSAGE_ID: "c" + ids + "-" + pd.Series(pos).astype("str"),
+        S.AUTHOR_ROLE: f[S.AUTHOR_ROLE].to_numpy(),
+        S.AGENT_ID: np.where(customer, None, "a" + pd.Series(conv % 500).astype("str")),
+        S.SENT_AT: pd.Timestamp("2026-08-01", tz="UTC") + pd.to_timedelta(conv * 30 + pos * 3, unit="s"),
+        S.TEXT: pd.array(f[S.TEXT].to_numpy(), dtype="str"),
+        S.LANGUAGE: f[S.LANGUAGE].to_numpy(),
+    })
+
+
+# --- operations tables: calls, customers, disputes, messages ---------------------------------------------
+#: calls offered per weekday (Mon..Sun) on the phone queue
+CALLS_PER_DAY = (260, 240, 230, 230, 250, 90, 40)
+#: service-level threshold the sample's phone queue is run against (seconds)
+CALL_THRESHOLD_S = 20
+#: share of reviews disputed: P = logistic(DISPUTE_ALPHA + DISPUTE_BETA * (iqs - 70) / 10) (+ QA4's planted
+#: extra); P(accepted | decided) = ACCEPT_P
+DISPUTE_ALPHA, DISPUTE_BETA, DISPUTE_QA4, ACCEPT_P = -2.6, -0.45, 1.0, 0.35
+#: conversations with text: every reviewed chat or email conversation plus this many others
+MESSAGE_EXTRA_CONVERSATIONS = 400
+
+
+def generate_operations(tables: dict[str, pd.DataFrame], hidden: dict[str, object], *, seed: int = 7) -> dict[str, pd.DataFrame]:
+    """The optional tables of the sample, drawn from the same organisation without touching the
+    random stream of :func:`generate` (each table has its own generator ``default_rng([seed, k])``).
+
+    - ``calls``: one row per call on the phone queue (CALLS contract); arrivals 7-19 h UTC,
+      ``CALLS_PER_DAY`` per weekday, wait ``~ Exp(mean 10 s x day load)``, day load log-normal
+      (sd 0.5), patience ``~ Exp(mean 90 s)``: a call is abandoned when the patience runs out
+      first; answered calls go to a phone agent, handle time log-normal (median 6 min, shorter
+      for better agents), ``resolved`` with ``P = logistic(1.4 + 0.6 q)``.
+    - ``customers``: every customer id with the value the conversations carry (customers
+      without a conversation get a fresh draw from the same log-normal), a value segment, and
+      2 % without a value.
+    - ``disputes``: reviews disputed with ``P = logistic(-2.6 - 0.45 (iqs - 70) / 10)`` (+1 on the
+      logit for reviewer QA4), filed 2-72 h after the review by the agent; decided after
+      ``Exp(mean 30 h)`` unless that falls after the data end (pending); accepted with P 0.35,
+      raising the score by 5-25 points (at most 100).
+    - ``messages``: text (en 60 %, de 25 %, pt 15 %) for every reviewed chat / email conversation
+      and ``MESSAGE_EXTRA_CONVERSATIONS`` others, 6-14 messages each, each agent message polite
+      with ``P = logistic(alpha_slot + 1.3 z)`` (z = the conversation's quality, as the
+      reviewers' ratings): automatic scores track human ones.
+    """
+    from .scorecard import load_scorecard_text
+
+    conv, ratings, agents = tables["conversations"], tables["ratings"], tables["agents"]
+    truth = tables["agents_truth"].set_index(S.AGENT_ID)["quality"]
+    t0, t_end = hidden["start"], hidden["end"]
+    out: dict[str, pd.DataFrame] = {}
+
+    # --- calls --------------------------------------------------------------------------------------
+    rng = np.random.default_rng([seed, 1])
+    days = pd.date_range(t0, t_end - pd.Timedelta(days=1), freq="D")
+    offered = rng.poisson(np.array(CALLS_PER_DAY)[days.day_of_week])
+    load = np.exp(rng.normal(0, 0.5, len(days)))
+    day_i = np.repeat(np.arange(len(days)), offered)
+    n = len(day_i)
+    created = days[day_i] + pd.to_timedelta(np.round(rng.uniform(7, 19, n) * 3600), unit="s")
+    wait = rng.exponential(10.0 * load[day_i])
+    patience = rng.exponential(90.0, n)
+    answered = patience > wait
+    phone = agents.loc[agents[S.CHANNEL].eq("phone"), S.AGENT_ID].to_numpy()
+    who = phone[rng.integers(0, len(phone), n)]
+    q = truth.reindex(who).to_numpy()
+    handle = np.round(360 * np.exp(rng.normal(0, 0.5, n) - 0.1 * q))
+    resolved = rng.random(n) < _logistic(1.4 + 0.6 * q)
+    team = agents.set_index(S.AGENT_ID)[S.TEAM].reindex(who).to_numpy()
+    order = np.argsort(created.to_numpy(), kind="stable")
+    out["calls"] = pd.DataFrame({
+        S.CALL_ID: [f"CL{i:06d}" for i in range(1, n + 1)],
+        S.AGENT_ID: pd.array(np.where(answered, who, None)[order], dtype="str"),
+        S.CREATED_AT: pd.DatetimeIndex(created[order]).astype("datetime64[ns, UTC]"),
+        S.ANSWERED: answered[order],
+        S.SPEED_OF_ANSWER_S: np.where(answered, np.round(wait, 1), np.nan)[order],
+        S.HANDLE_TIME_S: np.where(answered, handle, np.nan)[order],
+        S.RESOLVED: pd.array(np.where(answered, resolved, None)[order], dtype="boolean"),
+        S.TEAM: pd.array(np.where(answered, team, None)[order], dtype="str"),
+    })
+
+    # --- customers --------------------------------------------------------------------------------------
+    rng = np.random.default_rng([seed, 2])
+    ids, value = np.asarray(hidden["customer_ids"]), np.asarray(hidden["customer_value"], dtype=float).copy()
+    seen = pd.Index(conv[S.CUSTOMER_ID].unique())
+    unseen = ~pd.Index(ids).isin(seen)
+    value[unseen] = np.round(np.exp(rng.normal(7.0, 1.2, int(unseen.sum()))), 2)
+    value[rng.random(len(ids)) < 0.02] = np.nan
+    segment = np.select([value >= 3000, value >= 600], ["enterprise", "business"], "consumer")
+    out["customers"] = pd.DataFrame({S.CUSTOMER_ID: ids, S.CUSTOMER_VALUE: value,
+                                     S.SEGMENT: pd.array(np.where(np.isnan(value), None, segment), dtype="str")})
+
+    # --- disputes -----------------------------------------------------------------------------------------
+    rng = np.random.default_rng([seed, 3])
+    card = load_scorecard_text(SCORECARD_YAML)
+    sc = card.score(ratings).sort_values(S.REVIEW_ID).reset_index(drop=True)
+    logit = DISPUTE_ALPHA + DISPUTE_BETA * (sc[S.IQS].to_numpy() - 70) / 10 + DISPUTE_QA4 * sc[S.REVIEWER_ID].eq("QA4").to_numpy()
+    hit = rng.random(len(sc)) < _logistic(logit)
+    d = sc[hit].reset_index(drop=True)
+    k = len(d)
+    created = d[S.REVIEWED_AT] + pd.to_timedelta(np.round(rng.uniform(2, 72, k) * 3600), unit="s")
+    decided_at = created + pd.to_timedelta(np.round(rng.exponential(30, k) * 3600), unit="s")
+    pending = (decided_at > t_end).to_numpy()
+    accepted = rng.random(k) < ACCEPT_P
+    worst = (card.category_rows(ratings.dropna(subset=[S.RATING])).sort_values([S.REVIEW_ID, S.CATEGORY_SCORE, S.CATEGORY])
+             .drop_duplicates(S.REVIEW_ID).set_index(S.REVIEW_ID)[S.CATEGORY])
+    after = np.minimum(100.0, d[S.IQS].to_numpy() + rng.uniform(5, 25, k))
+    out["disputes"] = pd.DataFrame({
+        S.DISPUTE_ID: [f"D{i:04d}" for i in range(1, k + 1)],
+        S.REVIEW_ID: d[S.REVIEW_ID].to_numpy(),
+        S.CREATED_AT: created,
+        S.DISPUTE_STATUS: np.where(pending, "pending", np.where(accepted, "accepted", "rejected")),
+        S.RESOLVED_AT: decided_at.where(~pending),
+        S.ACCEPTED: pd.array(np.where(pending, None, accepted), dtype="boolean"),
+        S.CATEGORY: pd.array(d[S.REVIEW_ID].map(worst).to_numpy(), dtype="str"),
+        S.DISPUTER_ID: d[S.AGENT_ID].to_numpy(),
+        S.SCORE_BEFORE: d[S.IQS].to_numpy(),
+        S.SCORE_AFTER: np.where(~pending & accepted, np.round(after, 1), np.nan),
+    })
+
+    # --- messages -------------------------------------------------------------------------------------------
+    rng = np.random.default_rng([seed, 4])
+    z = np.asarray(hidden["z"], dtype=float)
+    text_ch = conv[S.CHANNEL].isin(["chat", "email"]).to_numpy()
+    reviewed = conv[S.CONVERSATION_ID].isin(set(ratings[S.CONVERSATION_ID])).to_numpy()
+    others = np.flatnonzero(text_ch & ~reviewed)
+    pick = np.sort(np.concatenate([np.flatnonzero(text_ch & reviewed),
+                                   rng.choice(others, MESSAGE_EXTRA_CONVERSATIONS, replace=False)]))
+    sizes = rng.integers(6, 15, len(pick))
+    lang = rng.choice(3, len(pick), p=[0.6, 0.25, 0.15])
+    f = _message_frame(sizes, lang, rng, z=z[pick])
+    c = conv.iloc[pick].reset_index(drop=True)
+    ci = f["_conv"].to_numpy()
+    gap = np.round(rng.uniform(20, 240, len(f)))
+    offset = pd.Series(gap).groupby(ci).cumsum().to_numpy()
+    agent_msg = f[S.AUTHOR_ROLE].eq("agent").to_numpy()
+    cid = c[S.CONVERSATION_ID].to_numpy()[ci]
+    out["messages"] = pd.DataFrame({
+        S.CONVERSATION_ID: cid,
+        S.MESSAGE_ID: pd.Series(cid).str.cat(f[S.POSITION].astype("str"), sep="-").to_numpy(),
+        S.AUTHOR_ROLE: f[S.AUTHOR_ROLE].to_numpy(),
+        S.AGENT_ID: pd.array(np.where(agent_msg, c[S.AGENT_ID].to_numpy()[ci], None), dtype="str"),
+        S.SENT_AT: (c[S.CREATED_AT].iloc[ci].reset_index(drop=True) + pd.to_timedelta(offset, unit="s")).to_numpy(),
+        S.TEXT: pd.array(f[S.TEXT].to_numpy(), dtype="str"),
+        S.LANGUAGE: f[S.LANGUAGE].to_numpy(),
+    })
+    return out
 
 
 # --- the documented truth --------------------------------------------------------------------
@@ -317,7 +589,9 @@ def write_sample(out: str | Path = "data", *, seed: int = 7) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, df in generate(seed=seed).items():
+    tables, hidden = _generate(seed=seed)
+    tables.update(generate_operations(tables, hidden, seed=seed))  # own random streams: the rest stays identical
+    for name, df in tables.items():
         p = out / f"{name}.parquet"
         df.to_parquet(p, index=False, compression="zstd")
         written.append(p)

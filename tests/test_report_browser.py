@@ -41,6 +41,8 @@ RAW = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "go
                           "iqs_shrunk", "rank_shrunk", "category_score", "agent_id", "met_pct", "target_h"}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+#: the optional tables of the sample (qakit.report_ops): calls, customers, disputes, messages
+OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet")
 
 
 def _need_chromium():
@@ -57,7 +59,7 @@ def full(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("elsewhere")
     folder = cwd / "some" / "relative" / "folder"
     folder.mkdir(parents=True)
-    for f in ("ratings.parquet", "conversations.parquet", "surveys.parquet", "scorecard.yaml"):
+    for f in ("ratings.parquet", "conversations.parquet", "surveys.parquet", "scorecard.yaml", *OPTIONAL):
         shutil.copy(datasets.sample_data_dir() / f, folder / f)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "-p", "dataset", "some/relative/folder",
@@ -126,7 +128,7 @@ def test_report_in_a_browser_at_1400_and_1024(full):
         page.goto(full["html"].resolve().as_uri())
         assert "1 Oct 2026 – 28 Oct 2026" in page.title() and "folder" in page.title()
         tiles = page.locator(".qakit-tile")
-        assert tiles.count() == 6
+        assert tiles.count() == 8  # the 6 core ones + service level (calls) and AQS (messages)
         classes = [tiles.nth(i).get_attribute("class") for i in range(tiles.count())]
         assert all(re.search(r"\bstatus-(on|risk|off|none)\b", c) for c in classes), classes
         assert page.locator('.qakit-tile[data-metric="iqs"]').get_attribute("class") == "qakit-tile status-off"
@@ -159,6 +161,27 @@ def test_report_in_a_browser_at_1400_and_1024(full):
     assert len(list(SHOTS.glob("report-1400-*.png"))) >= 8
 
 
+def test_optional_sections_are_shown_without_any_conversation_text(full):
+    """With calls, customers, disputes and messages in the folder the report has their sections
+    (figures included) and nothing left out; no sentence of the messages reaches the HTML (privacy)."""
+    from qakit.synth import MESSAGE_TEMPLATES
+
+    text = full["html"].read_text(encoding="utf-8")
+    for heading in ("Calls", "QA process: coverage, disputes and reviewers", "Automatic scoring (AQS, kept apart from IQS)"):
+        assert f">{heading}<" in text or f">{heading}" in text, heading
+    assert "Sections left out" not in text
+    for phrase in ("calls offered", "reviews were disputed", "conversations have text", "Found in (% of conversations)",
+                   "from the customers table"):
+        assert phrase in text, phrase
+    assert text.count("data:image/png;base64") >= 11  # the core figures + calls, coverage, reviewers, AQS per agent
+    fragments = [part.strip() for slot in MESSAGE_TEMPLATES.values() for lang in slot.values() for s, _ in lang
+                 for part in s.split("{n}") if len(part.strip()) > 12]
+    assert not [f for f in fragments if f in text]
+    tables = {p.name for p in (full["out"] / "qa-report-tables").iterdir()}
+    assert {"calls.csv", "review_coverage.csv", "reviewer_strictness.csv", "disputes_by_reviewer.csv",
+            "aqs_vs_iqs.csv"} <= tables
+
+
 def test_pdf_is_a4_and_no_table_is_cut(full):
     """Every short table of the report (it fits on one page) has its header, first and last rows
     on one PDF page; long ones repeat their header on each page they span. Page PNGs are saved."""
@@ -181,12 +204,18 @@ def test_pdf_is_a4_and_no_table_is_cut(full):
     def on(page, cells):
         return all(c in page for c in cells if c)
 
+    def in_order(page, cells):
+        return " ".join(c for c in cells if c) in page
+
     for t in tables:
         head, first, last = t["head"], t["rows"][0], t["rows"][-1]
         if len(t["rows"]) <= 25:
             assert any(on(p, head) and on(p, first) and on(p, last) for p in pages), (head, first, last)
         else:
-            spanning = [p for p in pages if on(p, first) or on(p, last)]
+            # the row's cells in order (short numeric cells alone are found on many pages); cell by cell
+            # when a wrapped cell breaks the order
+            spanning = ([p for p in pages if in_order(p, first) or in_order(p, last)]
+                        or [p for p in pages if on(p, first) or on(p, last)])
             assert spanning and all(on(p, head) for p in spanning), head
 
 
@@ -267,6 +296,8 @@ def test_ratings_only_report_has_the_qa_sections_and_says_what_it_left_out(parti
     assert re.findall(r'data-metric="(\w+)"', text) == ["iqs", "pass_rate"]
     assert "Sections left out" in text and "no conversations: response and resolution times" in text
     assert "Customer KPIs: no conversations or surveys in this dataset." in text
+    for line in ("no calls: service level", "no disputes: dispute rates", "no messages: automatic scoring"):
+        assert line in text, line  # the optional sections said once each in the left-out list
     assert text.count("data:image/png;base64") >= 4  # forest, categories, grid, trend
     assert "Warning" not in re.sub(r"<[^>]+>", " ", text)
 

@@ -114,3 +114,88 @@ def test_load_sample_unknown_name():
 def test_load_sample_is_independent_of_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert len(load_sample("agents")) == 40
+
+
+# --- the optional tables (calls, customers, disputes, messages) ----------------------------------------------------
+@pytest.fixture(scope="module")
+def operations():
+    from qakit.synth import _generate, generate_operations
+
+    tables, hidden = _generate(seed=7)
+    return tables, generate_operations(tables, hidden, seed=7)
+
+
+def test_optional_files_are_current_small_and_valid(operations):
+    _, ops = operations
+    for name, df in ops.items():
+        p = sample_data_dir() / f"{name}.parquet"
+        assert p.stat().st_size < 2 * 1024 ** 2, name
+        committed = pd.read_parquet(p)
+        pd.testing.assert_frame_equal(committed, df, check_dtype=False)
+        S.validate(committed, name)  # the data contract of each table
+
+
+def test_optional_tables_are_consistent_with_the_organisation(operations):
+    base, ops = operations
+    conv, ratings = base["conversations"], base["ratings"]
+    cu = ops["customers"].set_index("customer_id")
+    # every conversation's customer is in the customers table, with the same value (or none: 2 % unknown)
+    v = conv.drop_duplicates("customer_id").set_index("customer_id")["customer_value"]
+    assert set(v.index) <= set(cu.index)
+    known = cu.loc[v.index, "customer_value"].notna()
+    np.testing.assert_allclose(cu.loc[v.index[known], "customer_value"], v[known])
+    assert 0.01 < cu["customer_value"].isna().mean() < 0.03
+    # disputes name existing reviews, filed after them by the reviewed agent; accepted ones raise the score
+    d = ops["disputes"]
+    rv = ratings.drop_duplicates("review_id").set_index("review_id")
+    assert set(d["review_id"]) <= set(rv.index)
+    assert (d["created_at"].to_numpy() > rv.loc[d["review_id"], "reviewed_at"].to_numpy()).all()
+    assert (d["disputer_id"].to_numpy() == rv.loc[d["review_id"], "agent_id"].to_numpy()).all()
+    acc = d["accepted"].fillna(False).astype(bool)
+    assert (d.loc[acc, "score_after"] >= d.loc[acc, "score_before"]).all() and d.loc[~acc, "score_after"].isna().all()
+    # low scores are disputed more: the disputed reviews' mean score is below the rest's (Welch t-test)
+    sc = load_sample_scorecard().score(ratings)
+    disputed = sc["review_id"].isin(set(d["review_id"]))
+    assert stats.ttest_ind(sc.loc[disputed, "iqs"], sc.loc[~disputed, "iqs"], equal_var=False).pvalue < 1e-6
+    # calls: answered ones have a speed and a phone agent; abandoned ones neither
+    c = ops["calls"]
+    phone = set(base["agents"].query("channel == 'phone'")["agent_id"])
+    assert set(c.loc[c["answered"], "agent_id"]) <= phone and c.loc[~c["answered"], "agent_id"].isna().all()
+    assert c.loc[c["answered"], "speed_of_answer_s"].notna().all()
+    # messages: every reviewed chat / email conversation has text, alternating customer first, agent last
+    m = ops["messages"]
+    reviewed = set(ratings["conversation_id"]) & set(conv.loc[conv["channel"].isin(["chat", "email"]), "conversation_id"])
+    assert reviewed <= set(m["conversation_id"])
+    first_last = m.groupby("conversation_id")["author_role"].agg(["first", "last"])
+    assert (first_last["first"] == "customer").all() and (first_last["last"] == "agent").all()
+    assert set(m["language"]) == {"en", "de", "pt"}
+
+
+def test_sample_text_is_polite_in_proportion_to_quality(operations):
+    """Automatic scores track the human ones at conversation level: rule-based AQS per conversation
+    against the review IQS of the same conversation (Pearson, scipy)."""
+    import qakit
+    from qakit import autoqa
+
+    base, ops = operations
+    auto = autoqa.auto_ratings(autoqa.detect(ops["messages"]))
+    card = qakit.Scorecard([qakit.Category(r.name) for r in autoqa.DEFAULT_RULES])
+    a = card.score(auto.drop(columns="source"))[["conversation_id", "iqs"]]
+    h = load_sample_scorecard().score(base["ratings"])[["conversation_id", "iqs"]]
+    j = a.merge(h, on="conversation_id", suffixes=("_auto", "_human"))
+    r = stats.pearsonr(j["iqs_auto"], j["iqs_human"])
+    assert len(j) >= 1500 and r.statistic > 0.3 and r.pvalue < 1e-10
+
+
+def test_benchmark_generator_is_the_synth_one():
+    """benchmarks/bench_autoqa.py draws its messages from qakit.synth (one generator)."""
+    import importlib.util
+
+    from qakit import synth
+
+    spec = importlib.util.spec_from_file_location("bench_autoqa", sample_data_dir().parent / "benchmarks" / "bench_autoqa.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.make_messages is synth.make_messages
+    m = synth.make_messages(50, seed=1)
+    assert S.validate(m, "messages").shape[0] == len(m) and m["conversation_id"].nunique() == 50

@@ -28,17 +28,24 @@ period: str = "W"  # help: trend period: D, W, M or Q
 min_n: int = 30  # help: groups with fewer observations are flagged as small samples
 cost_per_contact: float = 5.0  # help: support cost of one contact, for the customer cost-versus-value section
 hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
-targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95); margin is the width of the at-risk band
+targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95, service level 80); margin is the width of the at-risk band
 engine: str = "pandas"  # help: where review scoring and the customer KPIs run: pandas, or duckdb to read the Parquet files with DuckDB, same numbers
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
-import qakit.report_view as V
 import qakit.report_data as R
+import qakit.report_ops as O
+import qakit.report_view as V
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
 head = V.headline(data, targets)
+
+# %%
+O.load_optional_tables(data, dataset=dataset)
+
+# %%
+head = O.optional_headline(data, head, targets)
 
 # %%
 V.title(data)
@@ -130,12 +137,66 @@ V.iqs_csat_verdict(data)
 V.iqs_csat_table(data)
 
 # %% [markdown]
+# ## Calls
+#
+# From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
+# calls count against it), abandoned calls and speed of answer, each with its 95 % interval.
+
+# %%
+O.calls_figure(data, period=period)
+
+# %%
+O.calls_table(data)
+
+# %% [markdown]
+# ## QA process: coverage, disputes and reviewers
+#
+# Are agents reviewed as often as planned, how often do they dispute a review and win, and does any
+# reviewer score the same agents lower or higher than colleagues?
+
+# %%
+O.coverage_figure(data)
+
+# %%
+O.coverage_table(data)
+
+# %%
+O.disputes_summary(data)
+
+# %%
+O.reviewers_figure(data)
+
+# %%
+O.reviewers_table(data)
+
+# %% [markdown]
+# ## Automatic scoring (AQS, kept apart from IQS)
+#
+# Rule-based categories found in every conversation that has text; the AQS is the scorecard engine on
+# these automatic ratings only. No conversation text appears in this report, only counts and scores.
+
+# %%
+O.autoqa_summary(data)
+
+# %%
+O.autoqa_categories(data)
+
+# %%
+O.aqs_iqs_figure(data)
+
+# %%
+O.aqs_iqs_table(data)
+
+# %% [markdown]
 # ## Data quality
 #
 # Every row the numbers above leave out, and why.
 
 # %%
 V.data_quality(data)
+
+# %%
+O.data_quality(data)
 
 # %% [markdown]
 # ## Appendix: full tables
@@ -148,3 +209,12 @@ V.appendix_agents(data)
 
 # %%
 V.appendix_coaching(data)
+
+# %%
+O.write_tables(data, csv_folder, period=period)
+
+# %%
+O.appendix_coverage(data)
+
+# %%
+O.appendix_aqs(data)

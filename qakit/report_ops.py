@@ -1,0 +1,785 @@
+"""The report's optional sections: calls, customers from a customers table, the QA process (review
+coverage, disputes, reviewer strictness) and automatic scoring (AQS, kept apart from IQS).
+
+:func:`load_optional_tables` finds the optional tables next to the report's ratings /
+conversations / surveys (``calls`` or ``calls_daily``, ``customers``, ``disputes``, ``messages``,
+as ``.parquet`` or ``.csv``), validates them with the data contract (all problems at once, the
+file named), restricts them to the report period and attaches them to the
+:class:`~qakit.sections.ReportData`; a missing table adds one line to the report's "left out"
+list saying which file would enable its section.
+
+The numbers come from :mod:`qakit.ops`, :mod:`qakit.kpis`, :mod:`qakit.autoqa` and the scorecard
+engine; this module arranges and formats them (:func:`qakit.display.pretty`). Conversation text
+never reaches the report: the automatic-scoring section shows counts, shares and scores only.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import kpis as K
+from . import ops as O
+from . import schema as S
+from .display import Table, hash_ids, pretty
+from .errors import DataValidationError
+from .registry import METRICS
+from .report_view import COLOURS, HTML, WIDE, _cached, _quiet, skipped
+from .sections import Figure, ReportData
+
+#: optional tables, in the order the report shows their sections
+OPTIONAL_TABLES = ("calls", "calls_daily", "customers", "disputes", "messages")
+#: what a report loses without each optional table (one line of the "left out" list)
+MISSING_EFFECT = {
+    "calls": "no calls: service level, abandoned calls and speed of answer are left out "
+             "(add calls.parquet or calls.csv, or daily aggregates as calls_daily.parquet)",
+    "customers": "no customers table: customer value comes from the conversations' optional customer_value "
+                 "column and customers without a contact are not counted (add customers.parquet or customers.csv)",
+    "disputes": "no disputes: dispute rates and outcomes, the IQS after disputes and reviewers' overturn rates "
+                "are left out (add disputes.parquet or disputes.csv)",
+    "messages": "no messages: automatic scoring (AQS) is left out (add messages.parquet or messages.csv)",
+}
+#: reviews per agent per week the coverage section checks against
+PLAN = O.DEFAULT_PLAN
+#: service level: calls answered within this many seconds (the 80/20 convention's 20 s)
+THRESHOLD_S = 20
+
+
+def _folder(data: ReportData, dataset: str | None) -> Path:
+    from . import datasets
+
+    src = dataset if dataset not in (None, "") else data.source
+    if src in ("sample", "bundled sample data"):
+        return datasets.sample_data_dir()
+    return Path(src)
+
+
+def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
+    """Read and validate one optional table; a contract breach names the file."""
+    from .io import read_table
+
+    try:
+        return read_table(path, name, tz=tz)
+    except DataValidationError as e:
+        f = e.failures.copy()
+        f["table"] = f"{name} ({path.name})"
+        raise DataValidationError(f) from None
+
+
+def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: str = "UTC") -> None:
+    """Find, validate and restrict to the report period the optional tables, and attach them to ``data``.
+
+    Parameters
+    ----------
+    data : ReportData
+        From :func:`qakit.sections.load_report_data`; gains the attributes ``calls``,
+        ``calls_daily``, ``customers``, ``disputes``, ``messages`` (None when the folder has no
+        such file), and a line in ``data.missing`` per missing table (shown by
+        :func:`qakit.report_view.left_out`).
+    dataset : str, optional
+        The folder (or ``"sample"``); default the folder ``data`` was loaded from.
+    tz : str, default="UTC"
+        Zone of naive timestamps in the files.
+
+    Notes
+    -----
+    Period: calls by ``created_at``, daily aggregates by ``date``, messages by their
+    conversation's first ``sent_at`` (a conversation is never cut in two), disputes by their
+    review (disputes of reviews outside the period - reviews of the previous period, or disputes
+    filed outside the period - are left out, itemised under data quality; disputes filed in the
+    period of reviews unknown to the ratings are kept so the dispute rate itemises them);
+    customers are not time-bound. Customers without a value are itemised (ids hashed).
+
+    Raises
+    ------
+    DataValidationError
+        A table breaking its contract (the file named in the ``table`` field).
+    """
+    folder = _folder(data, dataset)
+    from .sections import _find
+
+    frames = {}
+    for name in OPTIONAL_TABLES:
+        path = _find(folder, name, required=False) if folder.is_dir() else None
+        frames[name] = _read(path, name, tz) if path is not None else None
+    t0, t1 = data.start, data.end
+    period_set = t0 is not None or t1 is not None
+
+    def keep(ts: pd.Series) -> pd.Series:
+        k = pd.Series(True, index=ts.index)
+        if t0 is not None:
+            k &= ts >= t0
+        if t1 is not None:
+            k &= ts <= t1
+        return k.fillna(False).astype(bool)
+
+    prev_start = data.previous.get("start")
+    if prev_start is not None:  # the previous period of equal length, for the tiles' changes
+        for name, col in (("calls", S.CREATED_AT), ("messages", S.SENT_AT)):
+            f = frames[name]
+            if f is not None:
+                ts = f.groupby(S.CONVERSATION_ID)[col].transform("min") if name == "messages" else f[col]
+                data.previous[name] = f[(ts >= prev_start) & (ts < data.start)].reset_index(drop=True)
+    if period_set:
+        if frames["calls"] is not None:
+            frames["calls"] = frames["calls"][keep(frames["calls"][S.CREATED_AT])].reset_index(drop=True)
+        if frames["calls_daily"] is not None:
+            frames["calls_daily"] = frames["calls_daily"][keep(frames["calls_daily"][S.DATE])].reset_index(drop=True)
+        m = frames["messages"]
+        if m is not None:
+            first = m.groupby(S.CONVERSATION_ID)[S.SENT_AT].transform("min")
+            undated = first.isna()
+            if undated.any():
+                data.notes.append({"table": "messages", "used for": "automatic scoring",
+                                   "reason": "conversation without any sent_at: cannot be placed in the report period, "
+                                             "left out", "ids": m.loc[undated, S.CONVERSATION_ID].astype("str")
+                                   .unique().tolist()})
+            frames["messages"] = m[keep(first)].reset_index(drop=True)
+    d = frames["disputes"]
+    if d is not None and data.has("ratings") and period_set:
+        in_period = set(data.ratings[S.REVIEW_ID].astype("str"))
+        known = in_period | set(data.previous.get("ratings", pd.DataFrame({S.REVIEW_ID: []}))[S.REVIEW_ID].astype("str"))
+        # a review not in the period: known from the previous period, or a dispute filed outside the period
+        outside = ~d[S.REVIEW_ID].isin(in_period) & (d[S.REVIEW_ID].isin(known) | ~keep(d[S.CREATED_AT]))
+        if outside.any():
+            data.notes.append({"table": "disputes", "used for": "disputes",
+                               "reason": "dispute of a review outside the report period: left out",
+                               "ids": d.loc[outside, S.DISPUTE_ID].astype("str").tolist()})
+        frames["disputes"] = d[~outside].reset_index(drop=True)
+    cu = frames["customers"]
+    if cu is not None and cu[S.CUSTOMER_VALUE].isna().any():
+        data.notes.append({"table": "customers", "used for": "customer cost against value",
+                           "reason": "customer without a value: cost-to-value ratio not computed (ids hashed)",
+                           "ids": hash_ids(cu.loc[cu[S.CUSTOMER_VALUE].isna(), S.CUSTOMER_ID]).tolist()})
+    for name in OPTIONAL_TABLES:
+        setattr(data, name, frames[name])
+    for name in ("calls", "customers", "disputes", "messages"):
+        have = frames[name] is not None or (name == "calls" and frames["calls_daily"] is not None)
+        if not have:
+            data.missing[name] = MISSING_EFFECT[name]
+        else:
+            data.missing.pop(name, None)
+
+
+def _has(data: ReportData, name: str) -> bool:
+    t = getattr(data, name, None)
+    return t is not None and len(t) > 0
+
+
+def _ci(lo: str, hi: str) -> str:
+    return f"{lo}\u00a0–\u00a0{hi}" if lo and hi else ""
+
+
+def _pct(v: float, digits: int = 1) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{100 * v:,.{digits}f}"
+
+
+def _word(period: str) -> str:
+    return dict(D="day", W="week", M="month", Q="quarter").get(period, period)
+
+
+# --- headline tiles ------------------------------------------------------------------------------------------
+#: registry metrics the optional tables add to the headline tiles (when the data has them)
+OPTIONAL_HEADLINE = ("service_level", "aqs")
+
+
+def _tile_rows(name: str, data: ReportData, calls: pd.DataFrame | None, messages: pd.DataFrame | None):
+    """Row-level values of an optional tile for :func:`qakit.impact.compare_periods`:
+    ``(frame, value column, time column, kind)`` or None."""
+    if name == "service_level" and calls is not None and len(calls) and S.SPEED_OF_ANSWER_S in calls.columns:
+        ans = calls[S.ANSWERED].fillna(False).astype(bool)
+        usable = ~(ans & calls[S.SPEED_OF_ANSWER_S].isna())  # as kpis.service_level: unknown speed left out
+        ok = ans & (calls[S.SPEED_OF_ANSWER_S] <= THRESHOLD_S).fillna(False).astype(bool)
+        return calls[usable].assign(_v=ok[usable].astype(float)), "_v", S.CREATED_AT, "rate"
+    if name == "aqs" and messages is not None and len(messages):
+        from . import autoqa
+        from .scorecard import Category, Scorecard
+
+        rules = list(autoqa.DEFAULT_RULES)
+        card = Scorecard([Category(r.name) for r in rules], name="Automatic categories")
+        s = card.score(autoqa.auto_ratings(autoqa.detect(messages, rules=rules)).drop(columns=["source"]))
+        first = messages.groupby(S.CONVERSATION_ID)[S.SENT_AT].min()
+        s = s[s[S.IQS].notna()].assign(_t=lambda x: x[S.CONVERSATION_ID].map(first))
+        return s, S.IQS, "_t", "iqs"
+    return None
+
+
+def optional_headline(data: ReportData, head: pd.DataFrame, targets=None, *, seed: int = 0,
+                      n_resamples: int = 1999) -> pd.DataFrame:
+    """``head`` (:func:`qakit.headline.headline`) with tiles for the optional tables' registry
+    metrics (:data:`OPTIONAL_HEADLINE`: service level from the calls, AQS from the messages), in
+    the same columns: value with its 95 % interval and n, target and status from the registry (or
+    ``targets``), and the change against the previous period of equal length (bootstrap,
+    :func:`qakit.impact.compare_periods`) when the calls / messages reach back that far."""
+    from .headline import _after_end
+    from .impact import compare_periods
+    from .targets import check_targets, target_status
+
+    rows = []
+    for name in OPTIONAL_HEADLINE:
+        m = METRICS[name]
+        if name == "service_level" and (_has(data, "calls") or _has(data, "calls_daily")):
+            t = _cached(data, "calls_all", lambda: _calls_period(data, None)).set_index("kpi")
+            if O.SERVICE_LEVEL not in t.index:
+                continue
+            r = t.loc[O.SERVICE_LEVEL]
+            n, value, lo, hi = int(r[S.N]), 100 * r[O.VALUE], 100 * r[S.CI_LOW], 100 * r[S.CI_HIGH]
+        elif name == "aqs" and _has(data, "messages"):
+            q = _autoqa(data)["aqs"].iloc[0]
+            n, value, lo, hi = int(q[S.N]), q["aqs"], q[S.CI_LOW], q[S.CI_HIGH]
+        else:
+            continue
+        row = {"metric": name, "label": m.heading, "n": n, "value": float(value), "ci_low": float(lo),
+               "ci_high": float(hi), "target": np.nan, "direction": m.direction, "owner": "", "status": "no target"}
+        spec = dict((targets or {}).get(name, {})) if not isinstance((targets or {}).get(name), (int, float)) else             {"target": targets[name]}
+        if m.target is not None or spec.get("target") is not None:
+            tg = check_targets({name: {"target": m.target, "owner": m.owner, "label": m.heading,
+                                       "direction": m.direction, **({"margin": m.margin} if m.margin else {}),
+                                       **spec}})[name]
+            st = target_status({name: value}, {name: tg}).iloc[0]
+            row.update(target=tg["target"], owner=tg["owner"], status=str(st["status"]))
+        row.update(previous=np.nan, change=np.nan, change_ci_low=np.nan, change_ci_high=np.nan, p_value=np.nan,
+                   credible=False)
+        prev = data.previous
+        if prev.get("start") is not None:
+            cur = _tile_rows(name, data, getattr(data, "calls", None), getattr(data, "messages", None))
+            old = _tile_rows(name, data, prev.get("calls"), prev.get("messages"))
+            if cur is not None and old is not None and len(cur[0]) >= 2 and len(old[0]) >= 2:
+                _, col, time, kind = cur
+                frame = pd.concat([old[0][[col, time]], cur[0][[col, time]]], ignore_index=True)
+                try:
+                    c = _quiet(compare_periods, frame.rename(columns={time: "_t"}), value=col, time="_t", kind=kind,
+                               before=(prev["start"], data.start), after=(data.start, _after_end(data)),
+                               seed=seed, n_resamples=n_resamples).iloc[0]
+                except ValueError:  # too few rows in a period: no comparison
+                    c = None
+                if c is not None:
+                    scale = 100.0 if kind == "rate" else 1.0
+                    row.update(previous=float(c["stat_before"]) * scale, change=float(c["effect"]) * scale,
+                               change_ci_low=float(c[S.CI_LOW]) * scale, change_ci_high=float(c[S.CI_HIGH]) * scale,
+                               p_value=float(c[S.P_VALUE]), credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
+        rows.append(row)
+    if not rows:
+        return head
+    return pd.concat([head, pd.DataFrame(rows, columns=head.columns)], ignore_index=True)
+
+
+# --- calls ----------------------------------------------------------------------------------------------------
+def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
+    """``[period], kpi, n, value, ci_low, ci_high`` for service level, abandonment and speed of answer
+    (shares as proportions, speed in seconds), from the calls or the daily aggregates."""
+    from .intervals import mean_ci
+
+    if _has(data, "calls"):
+        c = data.calls
+        keys = [K.PERIOD] if period else []
+        parts = []
+        if S.SPEED_OF_ANSWER_S in c.columns:
+            sl = _quiet(K.service_level, c, threshold_s=THRESHOLD_S, period=period, min_n=0)
+            parts.append(sl[keys + [S.N, K.SERVICE_LEVEL, S.CI_LOW, S.CI_HIGH]].rename(
+                columns={K.SERVICE_LEVEL: O.VALUE}).assign(kpi=O.SERVICE_LEVEL))
+        ab = _quiet(K.abandonment_rate, c, period=period, min_n=0)
+        parts.append(ab[keys + [S.N, K.ABANDONMENT_RATE, S.CI_LOW, S.CI_HIGH]].rename(
+            columns={K.ABANDONMENT_RATE: O.VALUE}).assign(kpi=O.ABANDONMENT_RATE))
+        if S.SPEED_OF_ANSWER_S in c.columns:
+            a = c[c[S.ANSWERED].fillna(False).astype(bool) & c[S.SPEED_OF_ANSWER_S].notna()]
+            if period:
+                a = a.assign(**{K.PERIOD: a[S.CREATED_AT].dt.tz_localize(None).dt.to_period(period).dt.start_time})
+            g = (a.groupby(keys)[S.SPEED_OF_ANSWER_S].agg(["size", "mean", "std"]).reset_index() if keys else
+                 pd.DataFrame([{"size": len(a), "mean": a[S.SPEED_OF_ANSWER_S].mean(), "std": a[S.SPEED_OF_ANSWER_S].std()}]))
+            lo, hi = mean_ci(g["mean"].to_numpy(float), g["std"].to_numpy(float), g["size"].to_numpy(float))
+            parts.append(g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: lo, S.CI_HIGH: hi,
+                                           "kpi": O.ASA}))
+        return pd.concat(parts, ignore_index=True)
+    t = _quiet(O.calls_daily_kpis, data.calls_daily, period=period, min_n=0)
+    return t.rename(columns={O.PERIOD: K.PERIOD}) if period else t
+
+
+def _sl_target() -> float:
+    m = METRICS["service_level"]
+    return float(m.target) if m.target is not None else 80.0
+
+
+def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
+    """Service level per day/week with its 95 % interval and the target line; abandoned calls below."""
+    if not (_has(data, "calls") or _has(data, "calls_daily")):
+        return skipped("Calls: " + MISSING_EFFECT["calls"] + ".")
+    t = _cached(data, f"calls_{period}", lambda: _calls_period(data, period))
+    fig = Figure(figsize=(WIDE, 5.2))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    within = f"{THRESHOLD_S} s" if _has(data, "calls") else "the threshold"
+    sl = t[t["kpi"].eq(O.SERVICE_LEVEL)]
+    if len(sl):
+        top.plot(sl[K.PERIOD], 100 * sl[O.VALUE], marker="o", color="#1565c0",
+                 label=f"service level (answered within {within})")
+        top.fill_between(sl[K.PERIOD], 100 * sl[S.CI_LOW], 100 * sl[S.CI_HIGH], color="#1565c0", alpha=0.15,
+                         label="95 % interval")
+        target = _sl_target()
+        top.axhline(target, color=COLOURS["status-off"], ls="--", lw=1.2, label=f"target {target:g} %")
+    top.set_ylabel("service level (%)")
+    top.set_title(f"Calls by {_word(period)}: service level and abandoned calls", loc="left")
+    top.grid(alpha=0.3)
+    top.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    ab = t[t["kpi"].eq(O.ABANDONMENT_RATE)]
+    bottom.plot(ab[K.PERIOD], 100 * ab[O.VALUE], marker="s", color="#ef6c00", label="abandoned calls")
+    bottom.fill_between(ab[K.PERIOD], 100 * ab[S.CI_LOW], 100 * ab[S.CI_HIGH], color="#ef6c00", alpha=0.15,
+                        label="95 % interval")
+    bottom.set_ylabel("abandoned (%)")
+    bottom.set_ylim(bottom=0)
+    bottom.grid(alpha=0.3)
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def calls_table(data: ReportData) -> Table | HTML:
+    """Service level, abandoned calls and mean speed of answer over the period, each with n and its
+    95 % interval, against the target."""
+    if not (_has(data, "calls") or _has(data, "calls_daily")):
+        return HTML("", "")
+    t = _cached(data, "calls_all", lambda: _calls_period(data, None))
+    names = {O.SERVICE_LEVEL: ("Service level", "%", "higher"), O.ABANDONMENT_RATE: ("Abandoned calls", "%", "lower"),
+             O.ASA: ("Mean speed of answer", "s", "lower")}
+    rows = []
+    for r in t.itertuples(index=False):
+        label, unit, better = names[r.kpi]
+        if unit == "%":
+            v, lo, hi = _pct(r.value), _pct(r.ci_low), _pct(r.ci_high)
+        else:
+            v, lo, hi = (f"{x:,.1f}" if np.isfinite(x) else "" for x in (r.value, r.ci_low, r.ci_high))
+        what = "answered calls" if r.kpi == O.ASA else "calls offered"
+        target = f"≥ {_sl_target():g} %" if r.kpi == O.SERVICE_LEVEL else ""
+        rows.append({"KPI": label, "Value": f"{v} {unit}", "95 % CI": _ci(lo, hi), "n": f"{int(r.n):,} {what}",
+                     "Target": target, "Better": better})
+    src = "calls" if _has(data, "calls") else "daily call aggregates"
+    return Table(pd.DataFrame(rows), caption=f"Over the whole period, from the {src}; full table in calls.csv.")
+
+
+# --- customers --------------------------------------------------------------------------------------------------
+def _cost_value(data: ReportData, cost_per_contact: float) -> pd.DataFrame:
+    return _cached(data, f"cost_value_{cost_per_contact}", lambda: K.customer_cost_value(
+        data.conversations if data.has("conversations") else None, cost_per_contact=cost_per_contact,
+        customers=data.customers))
+
+
+def has_customers(data: ReportData) -> bool:
+    """Whether the report has a customers table (the customer section then takes values from it)."""
+    return _has(data, "customers")
+
+
+def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
+                     hash_customer_ids: bool = True) -> Table | HTML:
+    """Customers whose support cost exceeds their value, values from the customers table
+    (:func:`qakit.kpis.customer_cost_value` with ``customers=``, which adds customers without a
+    contact); customers without a value are counted in the caption and itemised under data quality."""
+    if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
+        return skipped("Customer cost against value: needs conversations, or a contacts column in the customers table.")
+    t = _cost_value(data, cost_per_contact)
+    no_value = int(t[S.CUSTOMER_VALUE].isna().sum())
+    more = t[t[K.COSTS_MORE]].head(top).reset_index(drop=True)
+    if hash_customer_ids:
+        more[S.CUSTOMER_ID] = hash_ids(more[S.CUSTOMER_ID])
+    k = int(t[K.COSTS_MORE].sum())
+    cap = (f"Customer value from the customers table ({len(t):,} customers, {no_value:,} without a value: left out, "
+           f"itemised under data quality). {k:,} customer{' costs' if k == 1 else 's cost'} more in support than "
+           f"{'its' if k == 1 else 'their'} value" + (f"; the {len(more)} costing most relative to their value:"
+                                                      if k > len(more) else ":"))
+    if more.empty:
+        return skipped(cap.split(";")[0] + "; no customer costs more in support than their value.")
+    return pretty(more.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=cap)
+
+
+def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
+    """Support cost against customer value per customer (values from the customers table)."""
+    if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
+        return HTML("", "")
+    t = _cost_value(data, cost_per_contact)
+    fig = Figure(figsize=(WIDE * 0.75, 4.5))
+    ax = fig.subplots()
+    K.customer_cost_value_plot(t, ax=ax)
+    if ax.get_legend() is not None:
+        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# --- QA process: coverage, disputes, reviewers ------------------------------------------------------------------
+def _coverage(data: ReportData) -> pd.DataFrame:
+    """:func:`qakit.ops.review_coverage` of the period's reviews, with ``partial`` marking weeks the
+    period does not cover from Monday to Sunday (a week cut by the start, or the last week whose
+    reviews may still come): not counted as under plan."""
+    def make():
+        c = _quiet(O.review_coverage, data.scores, plan=PLAN)
+        first, last = data.scores[S.REVIEWED_AT].min(), data.scores[S.REVIEWED_AT].max()
+        start = (data.start if data.start is not None else first).tz_convert("UTC").tz_localize(None).floor("D")
+        end = (data.end if data.end is not None else last).tz_convert("UTC").tz_localize(None)
+        partial = (c[O.WEEK] < start) | ((c[O.WEEK] + pd.Timedelta(days=7)) > end)
+        return c.assign(partial=partial)
+    return _cached(data, "coverage", make)
+
+
+def coverage_figure(data: ReportData) -> Figure | HTML:
+    """Reviews per agent per week against the plan: a grid of counts, weeks under plan in red."""
+    if not data.has("scores"):
+        return skipped("Review coverage: no reviews in this dataset.")
+    c = _coverage(data)
+    grid = c.pivot(index=S.AGENT_ID, columns=O.WEEK, values=S.N)
+    grid = grid.loc[grid.sum(axis=1).sort_values(kind="stable").index]
+    partial = set(c.loc[c["partial"], O.WEEK])
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    fig = Figure(figsize=(WIDE, max(3.5, 0.2 * len(grid) + 1.6)))
+    ax = fig.subplots()
+    cmap = ListedColormap(["#c62828", "#ef9a9a", "#a5d6a7", "#2e7d32"])
+    norm = BoundaryNorm([-0.5, 0.5, PLAN - 0.5, PLAN + 2.5, 1e9], cmap.N)
+    im = ax.imshow(grid.to_numpy(float), cmap=cmap, norm=norm, aspect="auto")
+    if grid.size <= 800:
+        for (i, j), v in np.ndenumerate(grid.to_numpy()):
+            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=7, color="white" if v == 0 else "black")
+    ax.set_yticks(range(len(grid)), [str(a) for a in grid.index], fontsize=7)
+    ax.set_xticks(range(grid.shape[1]), [f"{w:%d %b}" + (" (partial)" if w in partial else "") for w in grid.columns],
+                  rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("week (Monday); a partial week is cut by the report period and not counted")
+    full = c[~c["partial"]]
+    under = int(full[O.UNDER_COVERED].sum())
+    ax.set_title(f"Reviews per agent per week against a plan of {PLAN} ({under:,} of {len(full):,} full agent-weeks "
+                 "under plan)", loc="left")
+    cb = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03, ticks=[0, PLAN / 2, PLAN + 1, PLAN + 4])
+    cb.ax.set_yticklabels(["none", f"under {PLAN}", f"{PLAN}-{PLAN + 2}", "more"])
+    fig.tight_layout()
+    return fig
+
+
+def coverage_table(data: ReportData, *, top: int = 5) -> Table | HTML:
+    """The agents with the most weeks under plan: reviews, weeks under plan, and the 95 % interval
+    half-width a typical week's reviews give their IQS."""
+    if not data.has("scores"):
+        return HTML("", "")
+    t = _coverage_by_agent(data)
+    if t.empty:
+        return skipped("Review coverage per agent: the period has no full week (Monday to Sunday) to count against "
+                       "the plan.")
+    cap = (f"The {min(top, len(t))} of {len(t)} agents with most full weeks under plan; the half-width is the ± of "
+           "the 95 % interval an agent's weekly IQS has with a median week's reviews (all agents in the appendix and "
+           "in review_coverage.csv).")
+    return pretty(t.head(top), caption=cap)
+
+
+def _coverage_by_agent(data: ReportData) -> pd.DataFrame:
+    c = _coverage(data)
+    c = c[~c["partial"]]
+    g = c.groupby(S.AGENT_ID).agg(**{"Reviews": (S.N, "sum"), "Weeks": (O.WEEK, "size"),
+                                     "Weeks under plan": (O.UNDER_COVERED, "sum"),
+                                     "Median reviews per week": (S.N, "median"),
+                                     "Median weekly half-width (IQS points)": (O.HALF_WIDTH, "median")}).reset_index()
+    return g.sort_values(["Weeks under plan", "Reviews", S.AGENT_ID], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def _dispute_frames(data: ReportData) -> dict[str, pd.DataFrame]:
+    def make():
+        s, d = data.scores, data.disputes
+        return {"by_reviewer": _quiet(O.dispute_rate, s, d, by=S.REVIEWER_ID, min_n=data.min_n),
+                "overall": _quiet(O.dispute_rate, s.assign(_all="all"), d, by="_all", min_n=0),
+                "outcomes": _quiet(O.dispute_outcomes, d, min_n=0),
+                "after": _quiet(O.iqs_after_disputes, s, d, min_n=0)}
+    return _cached(data, "disputes", make)
+
+
+def _strictness(data: ReportData) -> pd.DataFrame:
+    return _cached(data, "strictness", lambda: _quiet(
+        O.reviewer_strictness, data.scores, disputes=data.disputes if _has(data, "disputes") else None,
+        min_n=data.min_n))
+
+
+def disputes_summary(data: ReportData) -> HTML:
+    """Disputes in plain words: how many reviews were disputed, how many disputes were accepted, and
+    what accepted disputes did to the IQS, each with n and its 95 % interval."""
+    if not data.has("scores"):
+        return skipped("QA process: no reviews in this dataset.")
+    if not _has(data, "disputes"):
+        return skipped("Disputes: " + MISSING_EFFECT["disputes"] + ".")
+    f = _dispute_frames(data)
+    o, a, r = f["overall"].iloc[0], f["outcomes"].iloc[0], f["after"].iloc[0]
+    sign = "+" if r[O.CHANGE] >= 0 else "−"
+    text = (f"{int(o[O.N_DISPUTED]):,} of {int(o[S.N]):,} reviews were disputed ({_pct(o[O.DISPUTE_RATE])} %, 95 % CI "
+            f"{_pct(o[S.CI_LOW])} – {_pct(o[S.CI_HIGH])}). Of {int(a[O.N_DECIDED]):,} decided disputes "
+            f"{int(a[O.N_ACCEPTED]):,} were accepted ({_pct(a[O.ACCEPTED_RATE])} %, 95 % CI {_pct(a[S.CI_LOW])} – "
+            f"{_pct(a[S.CI_HIGH])}); {int(a[O.N_PENDING]):,} are pending; the median decision took "
+            f"{a[O.RESOLVE_TIME_H]:.0f} h. Accepted disputes changed {int(r[O.N_CHANGED]):,} review scores: "
+            f"IQS {r[O.IQS_BEFORE]:.1f} % before, {r[O.IQS_AFTER]:.1f} % after ({sign}{abs(r[O.CHANGE]):.2f} points, "
+            f"95 % CI {r[S.CI_LOW]:.2f} – {r[S.CI_HIGH]:.2f}, n = {int(r[S.N]):,} reviews).")
+    return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
+
+
+def reviewers_figure(data: ReportData) -> Figure | HTML:
+    """Per reviewer: share of reviews disputed (95 % interval, overall rate as a line) and
+    strictness against colleagues on the same agents (95 % interval, 0 = as colleagues)."""
+    if not data.has("scores"):
+        return HTML("", "")
+    st = _strictness(data)
+    has_d = _has(data, "disputes")
+    fig = Figure(figsize=(WIDE, max(2.8, 0.35 * len(st) + 1.6)))
+    axes = fig.subplots(1, 2 if has_d else 1, sharey=True, squeeze=False)[0]
+    order = st.sort_values(O.STRICTNESS)[S.REVIEWER_ID].astype(str).tolist()
+    y = {rv: i for i, rv in enumerate(order)}
+    ax = axes[-1]
+    yy = st[S.REVIEWER_ID].astype(str).map(y)
+    ax.hlines(yy, st[S.CI_LOW], st[S.CI_HIGH], color="#263238", lw=2)
+    ax.scatter(st[O.STRICTNESS], yy, color="#263238", zorder=3, s=24)
+    ax.axvline(0, color="#9e9e9e", ls="--", lw=1)
+    ax.set_xlabel("strictness: IQS points against colleagues on the same agents (negative = stricter)")
+    ax.set_title("Reviewer strictness, 95 % interval", loc="left")
+    ax.grid(axis="x", alpha=0.3)
+    if has_d:
+        dr = _dispute_frames(data)["by_reviewer"]
+        overall = float(_dispute_frames(data)["overall"][O.DISPUTE_RATE].iloc[0])
+        ax0 = axes[0]
+        dy = dr[S.REVIEWER_ID].astype(str).map(y)
+        ok = dy.notna()
+        ax0.hlines(dy[ok], 100 * dr.loc[ok, S.CI_LOW], 100 * dr.loc[ok, S.CI_HIGH], color="#6a1b9a", lw=2)
+        ax0.scatter(100 * dr.loc[ok, O.DISPUTE_RATE], dy[ok], color="#6a1b9a", zorder=3, s=24)
+        ax0.axvline(100 * overall, color="#9e9e9e", ls="--", lw=1, label=f"all reviewers {100 * overall:.1f} %")
+        ax0.set_xlabel("reviews disputed (%)")
+        ax0.set_title("Disputed reviews per reviewer, 95 % interval", loc="left")
+        ax0.grid(axis="x", alpha=0.3)
+        ax0.legend(loc="lower right", bbox_to_anchor=(1.0, 1.06), frameon=False, fontsize=9)
+    n = st.set_index(st[S.REVIEWER_ID].astype(str))[S.N]
+    axes[0].set_yticks(range(len(order)), [f"{rv}  (n = {int(n[rv]):,})" for rv in order])
+    fig.tight_layout()
+    return fig
+
+
+def reviewers_table(data: ReportData) -> Table | HTML:
+    """Per reviewer: reviews compared, strictness with its 95 % interval, consistency, and with
+    disputes the shares disputed and overturned."""
+    if not data.has("scores"):
+        return HTML("", "")
+    st = _strictness(data).copy()
+    ren = {O.N_AGENTS: "Agents", O.STRICTNESS: "Strictness (IQS points)",
+           O.CONSISTENCY_SD: "Consistency, sd (IQS points)"}
+    for c, label in ((O.DISPUTE_RATE, "Disputed (%)"), (O.OVERTURN_RATE, "Overturned (%)")):
+        if c in st.columns:
+            st[c] = 100 * st[c]
+            ren[c] = label
+    cap = ("Strictness: each review's score minus what the other reviewers gave the same agent (leave-one-out); "
+           "n = reviews compared. Strictest first.")
+    return pretty(st.rename(columns=ren), caption=cap)
+
+
+# --- automatic scoring ----------------------------------------------------------------------------------------
+def _autoqa(data: ReportData) -> dict[str, Any]:
+    def make():
+        from . import autoqa
+        from .scorecard import Category, Scorecard, category_scores
+
+        rules = list(autoqa.DEFAULT_RULES)
+        det = autoqa.detect(data.messages, rules=rules)
+        auto = autoqa.auto_ratings(det)
+        card = Scorecard([Category(r.name) for r in rules], name="Automatic categories")
+        out = {"detections": det, "auto": auto, "card": card,
+               "aqs": _quiet(autoqa.aqs_score, auto, card, min_n=0),
+               "categories": _quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)}
+        if data.has("ratings"):
+            out["vs"] = _quiet(autoqa.aqs_vs_iqs, auto, data.ratings, card=data.card, auto_card=card,
+                               min_n=data.min_n)
+        return out
+    return _cached(data, "autoqa", make)
+
+
+def autoqa_summary(data: ReportData) -> HTML:
+    """How many conversations were scored automatically (eligible / N/A) and the AQS with its
+    interval, said apart from the IQS."""
+    if not _has(data, "messages"):
+        return skipped("Automatic scoring: " + MISSING_EFFECT["messages"] + ".")
+    a = _autoqa(data)
+    det = a["detections"]
+    conv = det.drop_duplicates(S.CONVERSATION_ID)
+    n_all, n_ok = len(conv), int(conv["eligible"].sum())
+    q = a["aqs"].iloc[0]
+    text = (f"{n_all:,} conversations have text; {n_ok:,} were scored automatically on {len(a['card'].category_names)} "
+            f"rule-based categories and {n_all - n_ok:,} were not eligible (N/A: fewer than one customer and one agent "
+            f"message or fewer than 10 words). AQS {q['aqs']:.1f} % (95 % CI {q[S.CI_LOW]:.1f} – {q[S.CI_HIGH]:.1f}, "
+            f"n = {int(q[S.N]):,} conversations). The AQS is a separate score: it never enters the IQS above.")
+    return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
+
+
+def autoqa_categories(data: ReportData) -> Table | HTML:
+    """Per automatic category: the share of eligible conversations where it was found, with n and
+    its 95 % interval."""
+    if not _has(data, "messages"):
+        return HTML("", "")
+    t = _autoqa(data)["categories"][[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]]
+    out = pretty(t, caption="Rule-based categories (English, German and Portuguese phrases); n = eligible "
+                            "conversations. Only counts reach this report, never conversation text.")
+    out.frame = out.frame.rename(columns={"Category": "Automatic category",
+                                          "Category score (%)": "Found in (% of conversations)"})
+    return out
+
+
+def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
+    """Per agent: AQS and IQS side by side, each with its 95 % interval (agents with both)."""
+    if not _has(data, "messages"):
+        return HTML("", "")
+    if "vs" not in _autoqa(data):
+        return skipped("AQS against IQS: needs reviews too.")
+    from .autoqa.output import MEASURE, VALUE
+
+    v = _autoqa(data)["vs"]
+    w = v.pivot(index=S.AGENT_ID, columns=MEASURE, values=[VALUE, S.CI_LOW, S.CI_HIGH, S.N])
+    both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")]).sort_values((VALUE, "iqs"))
+    if both.empty:
+        return skipped("AQS against IQS: no agent has both automatic scores and reviews.")
+    from scipy import stats as sst
+
+    fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(both) + 1.4)))
+    ax = fig.subplots()
+    y = np.arange(len(both))
+    for m, colour, dy, label in (("iqs", "#1565c0", 0.15, "IQS (human reviews)"), ("aqs", "#ef6c00", -0.15,
+                                                                                  "AQS (automatic)")):
+        ax.hlines(y + dy, both[(S.CI_LOW, m)], both[(S.CI_HIGH, m)], color=colour, lw=2)
+        ax.scatter(both[(VALUE, m)], y + dy, color=colour, s=20, zorder=3, label=f"{label}, 95 % interval")
+    ax.set_yticks(y, [f"{a}  (n = {int(both.loc[a, (S.N, 'iqs')])} / {int(both.loc[a, (S.N, 'aqs')])})"
+                      for a in both.index], fontsize=8)
+    r = sst.pearsonr(both[(VALUE, "aqs")].astype(float), both[(VALUE, "iqs")].astype(float))
+    ci = r.confidence_interval(0.95)
+    ax.set_xlabel("score (%)")
+    ax.set_title(f"AQS and IQS per agent (n = reviews / automatically scored conversations); across agents "
+                 f"r = {r.statistic:.2f} [{ci.low:.2f}, {ci.high:.2f}], n = {len(both)} agents", loc="left")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _aqs_wide(data: ReportData) -> pd.DataFrame:
+    from .autoqa.output import MEASURE, VALUE
+
+    v = _autoqa(data)["vs"]
+    parts = []
+    for m, label in (("aqs", "AQS"), ("iqs", "IQS")):
+        x = v[v[MEASURE].eq(m)][[S.AGENT_ID, S.N, VALUE, S.CI_LOW, S.CI_HIGH]]
+        parts.append(x.rename(columns={S.N: f"{label} n", VALUE: f"{label} (%)", S.CI_LOW: f"{m}_ci_low",
+                                       S.CI_HIGH: f"{m}_ci_high"}))
+    return parts[0].merge(parts[1], on=S.AGENT_ID, how="outer")
+
+
+def aqs_iqs_table(data: ReportData, *, top: int = 5) -> Table | HTML:
+    """The ``top`` highest and lowest agents by AQS, with their IQS beside, each with n and interval."""
+    if not _has(data, "messages") or "vs" not in _autoqa(data):
+        return HTML("", "")
+    t = _aqs_wide(data).dropna(subset=["AQS (%)"]).sort_values(["AQS (%)", S.AGENT_ID], ascending=[False, True])
+    show = pd.concat([t.head(top), t.tail(top)]) if len(t) > 2 * top else t
+    return _aqs_pretty(show, caption=f"Highest and lowest {top} of {len(t)} agents by AQS, IQS beside (an empty IQS: "
+                                     "no review); all agents in the appendix and in aqs_vs_iqs.csv.")
+
+
+def _aqs_pretty(t: pd.DataFrame, caption: str) -> Table:
+    out = pretty(t.drop(columns=["aqs_ci_low", "aqs_ci_high", "iqs_ci_low", "iqs_ci_high"]), caption=caption)
+    for m, label in (("aqs", "AQS"), ("iqs", "IQS")):
+        ci = [_ci(f"{a:.1f}" if np.isfinite(a) else "", f"{b:.1f}" if np.isfinite(b) else "")
+              for a, b in zip(t[f"{m}_ci_low"], t[f"{m}_ci_high"])]
+        pos = list(out.frame.columns).index(f"{label} (%)") + 1
+        out.frame.insert(pos, f"{label} 95 % CI", ci)
+    return out
+
+
+# --- data quality ---------------------------------------------------------------------------------------------
+def data_quality(data: ReportData, *, show_ids: int = 3) -> Table | HTML:
+    """Rows the optional sections leave out (calls without a speed of answer, disputes of unknown
+    reviews, pending disputes, conversations not eligible for automatic scoring ...), by table and
+    reason, with example ids; the notes of :func:`load_optional_tables` are in the main data-quality
+    table."""
+    checks = []
+    if _has(data, "calls") and S.SPEED_OF_ANSWER_S in data.calls.columns:
+        checks.append(("calls", "service level", _quiet(K.service_level, data.calls, threshold_s=THRESHOLD_S, min_n=0)))
+    if _has(data, "calls_daily"):
+        checks.append(("calls_daily", "call KPIs", _calls_period(data, None)))
+    if data.has("scores") and _has(data, "disputes"):
+        f = _dispute_frames(data)
+        checks += [("disputes", "dispute rate", f["overall"]), ("disputes", "dispute outcomes", f["outcomes"]),
+                   ("disputes", "IQS after disputes", f["after"])]
+    if data.has("scores"):
+        checks += [("ratings", "review coverage", _coverage(data)), ("ratings", "reviewer strictness", _strictness(data))]
+    if _has(data, "messages"):
+        checks.append(("messages", "automatic scoring", _autoqa(data)["detections"]))
+    rows = []
+    for tbl, used_for, res in checks:
+        for what, frame in (("", S.exclusions(res)), ("kept, changed: ", S.adjustments(res))):
+            for _, e in frame.iterrows():
+                ids = [str(i) for i in e["row_ids"]]
+                if not ids:
+                    continue
+                rows.append({"Table": tbl, "Used for": used_for, "Reason": what + str(e["reason"]), "n": len(ids),
+                             "Example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
+    if not rows:
+        if not any(_has(data, n) for n in OPTIONAL_TABLES) and not data.has("scores"):
+            return HTML("", "")
+        return Table(pd.DataFrame({"Data quality of the operations sections": ["No row was left out."]}))
+    return pretty(pd.DataFrame(rows), caption="Rows the calls, QA-process and automatic-scoring sections leave out.")
+
+
+# --- appendix and CSV -------------------------------------------------------------------------------------------
+def appendix_tables(data: ReportData, *, period: str = "W") -> dict[str, pd.DataFrame]:
+    """The full tables behind the optional sections (unrounded), by file name."""
+    out: dict[str, pd.DataFrame] = {}
+    if _has(data, "calls") or _has(data, "calls_daily"):
+        out["calls"] = _cached(data, f"calls_{period}", lambda: _calls_period(data, period))
+    if data.has("scores"):
+        out["review_coverage"] = _coverage(data)
+        out["reviewer_strictness"] = _strictness(data)
+        if _has(data, "disputes"):
+            out["disputes_by_reviewer"] = _dispute_frames(data)["by_reviewer"]
+            out["dispute_outcomes"] = _dispute_frames(data)["outcomes"]
+    if _has(data, "messages"):
+        a = _autoqa(data)
+        out["aqs_categories"] = a["categories"]
+        if "vs" in a:
+            out["aqs_vs_iqs"] = a["vs"]
+    return out
+
+
+def write_tables(data: ReportData, folder: str, *, period: str = "W") -> HTML:
+    """Write :func:`appendix_tables` as formula-safe CSV into ``folder`` (nothing when empty)."""
+    from .io import to_csv_safe
+
+    if not folder:
+        return HTML("", "")
+    f = Path(folder)
+    f.mkdir(parents=True, exist_ok=True)
+    tables = appendix_tables(data, period=period)
+    for name, t in tables.items():
+        to_csv_safe(t, f / f"{name}.csv")
+    if not tables:
+        return HTML("", "")
+    text = f"Full tables of the operations sections in {f.name}/: " + ", ".join(f"{n}.csv" for n in tables)
+    return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)
+
+
+def appendix_coverage(data: ReportData) -> Table | HTML:
+    """Review coverage of every agent."""
+    if not data.has("scores"):
+        return HTML("", "")
+    return pretty(_coverage_by_agent(data), caption="Review coverage of every agent, most weeks under plan first.")
+
+
+def appendix_aqs(data: ReportData) -> Table | HTML:
+    """AQS and IQS of every agent."""
+    if not _has(data, "messages") or "vs" not in _autoqa(data):
+        return HTML("", "")
+    t = _aqs_wide(data).sort_values(S.AGENT_ID)
+    return _aqs_pretty(t, caption="AQS and IQS of every agent (an empty cell: no automatic score or no review).")
+
+
+__all__ = ["load_optional_tables", "optional_headline", "appendix_tables"]
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())
