@@ -78,6 +78,8 @@ NO_TABLE = {
     "exports.implied_card": "returns scorecards (the card an export implies); exercised through reconcile here",
     "autoqa.load_rules": "rules YAML, tested in test_autoqa_rules.py",
     "autoqa.rules.rules_from_dict": "a rules mapping, tested in test_autoqa_rules.py",
+    "autoqa.rules.rule_from_spec": "one auto: block of a scorecard category, tested in test_autoqa_rules.py",
+    "autoqa.rules_from_card": "a scorecard (its auto: blocks), tested in test_autoqa_rules.py",
     "autoqa.maia.evaluate_maia": "reads ../shared/data (MAIA-DQE); tested in test_autoqa_maia.py",
     "autoqa.qualification": "an agreement table, tested in test_autoqa_learned.py",
     "autoqa.kappa_agreement": "a predictions table (its rows come from cross_validate, covered here)",
