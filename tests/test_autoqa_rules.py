@@ -247,7 +247,12 @@ def test_card_auto_scores_through_the_engine():
     from qakit.autoqa import output as O
 
     card = qakit.load_scorecard_text(CARD_YAML)
-    auto_card = qakit.Scorecard([c for c in card.categories if c.auto is not None])
+    auto_card = R.auto_scorecard(R.rules_from_card(card), card=card)
+    assert auto_card.category_names == ["Opening", "Refund policy explained", "No blame", "Ticket number"]
+    assert auto_card.weights["Refund policy explained"] == 2.0 and auto_card.categories[1].scale.max == 5
+    with_learned = R.auto_scorecard(R.rules_from_card(card), card=card, learned=["Solution", "Politeness"])
+    assert with_learned.category_names[-2:] == ["Solution", "Politeness"]  # Solution keeps the card's definition
+    assert R.auto_scorecard(R.DEFAULT_RULES[:1], learned=["Greeting"]).category_names == ["Greeting"]
     d = R.detect(pd.concat([conv(["Hello Sam, checking now.", "Our refund policy gives you your money back. Ticket #123456."],
                                  "en", "en+"),
                             conv(["Checking now, it was your fault.", "The parcel ships Monday. Ticket #12."], "en", "en-")],

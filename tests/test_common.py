@@ -80,6 +80,7 @@ NO_TABLE = {
     "autoqa.rules.rules_from_dict": "a rules mapping, tested in test_autoqa_rules.py",
     "autoqa.rules.rule_from_spec": "one auto: block of a scorecard category, tested in test_autoqa_rules.py",
     "autoqa.rules_from_card": "a scorecard (its auto: blocks), tested in test_autoqa_rules.py",
+    "autoqa.auto_scorecard": "rules and a scorecard; returns a scorecard, tested in test_autoqa_rules.py",
     "autoqa.maia.evaluate_maia": "reads ../shared/data (MAIA-DQE); tested in test_autoqa_maia.py",
     "autoqa.qualification": "an agreement table, tested in test_autoqa_learned.py",
     "autoqa.kappa_agreement": "a predictions table (its rows come from cross_validate, covered here)",

@@ -24,10 +24,10 @@ from .output import (
     risk_signals,
     sample_for_review,
 )
-from .rules import DEFAULT_RULES, Rule, detect, load_rules, rules_from_card
+from .rules import DEFAULT_RULES, Rule, auto_scorecard, detect, load_rules, rules_from_card
 
 __all__ = [
-    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "aqs_vs_iqs", "auto_ratings",
+    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "auto_scorecard", "aqs_vs_iqs", "auto_ratings",
     "cross_validate", "customer_sentiment", "detect", "kappa_agreement", "learned_ratings", "load_rules",
     "qualification", "readability", "risk_signals", "rules_from_card", "sample_for_review", "spelling",
 ]

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -447,6 +447,45 @@ def rules_from_card(card, *, include_defaults: bool = False) -> list[Rule]:
     return out
 
 
+def auto_scorecard(rules: Sequence[Rule], *, card=None, learned: Sequence[str] = ()):
+    """The scorecard that scores automatic ratings into the AQS.
+
+    Parameters
+    ----------
+    rules : list of Rule
+        The rules whose ratings are scored.
+    card : qakit.Scorecard, optional
+        The card the rules came from (:func:`rules_from_card`): its categories keep their scale,
+        weight and critical flag, and the card its mode and pass threshold. Without it, one binary
+        category of weight 1 per rule.
+    learned : list of str, default=()
+        Learned categories to add (binary, weight 1, unless the card has them).
+
+    Returns
+    -------
+    qakit.Scorecard
+
+    Examples
+    --------
+    >>> auto_scorecard(DEFAULT_RULES[:2], learned=["Understanding"]).category_names
+    ['Greeting', 'Closing', 'Understanding']
+    """
+    from ..scorecard.card import Category, Scorecard
+
+    names = [r.name for r in rules] + [n for n in learned if n not in {r.name for r in rules}]
+    if card is None:
+        return Scorecard([Category(n) for n in names], name="automatic categories")
+    have = {c.name: c for c in card.categories}
+    cats = [have.get(n) or Category(n) for n in names]
+    used = {c.section for c in cats}
+    sections = tuple(x for x in card.sections if x.name in used)
+    if None in used or all(x.bonus for x in sections):  # a learned category has no section: score without them
+        cats, sections = [replace(c, section=None) for c in cats], ()
+    return Scorecard(cats, mode=card.mode, pass_threshold=card.pass_threshold, bands=card.bands, sections=sections,
+                     sections_combine=card.sections_combine, name=f"{card.name} (automatic categories)",
+                     version=card.version)
+
+
 def load_rules(source: str | Path) -> list[Rule]:
     """Rules from a YAML file path or YAML text (``yaml.safe_load``)."""
     text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) or (
@@ -628,7 +667,8 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     return out
 
 
-__all__ = ["DEFAULT_RULES", "Rule", "rules_from_dict", "load_rules", "rule_from_spec", "rules_from_card", "detect"]
+__all__ = ["DEFAULT_RULES", "Rule", "rules_from_dict", "load_rules", "rule_from_spec", "rules_from_card",
+           "auto_scorecard", "detect"]
 
 from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 
