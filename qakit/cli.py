@@ -1,7 +1,9 @@
 """Command line: ``qakit report`` (headless papermill report) and ``qakit explore`` (Voila app).
 
-Exit codes: 0 success, 1 the run failed (one-line reason on stderr), 2 bad arguments, 143 / 129
-terminated by SIGTERM / SIGHUP (work folder, kernel and its files removed; nothing published).
+Exit codes (:data:`EXIT_CODES`, also in ``qakit report --help``): 0 success; 1 the report run failed
+(one-line reason on stderr; the previous report untouched); 2 a usage or parameter error found before
+any kernel starts (unknown option, unknown or wrong ``-p`` value, missing parameter file or dataset);
+143 / 129 terminated by SIGTERM / SIGHUP (work folder, kernel and its files removed; nothing published).
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from pathlib import Path
 
 import yaml
 
-from .errors import QakitError
+from .errors import ParameterError, QakitError
 from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, run_report
+
+
+#: what each exit code of ``qakit report`` means
+EXIT_CODES = {0: "success", 1: "the report run failed (reason on stderr; previous report untouched)",
+              2: "usage or parameter error, found before the report runs",
+              143: "terminated by SIGTERM (nothing published)", 129: "terminated by SIGHUP (nothing published)"}
 
 
 def _parse_value(text: str):
@@ -41,6 +49,7 @@ def parameters_help(notebook: str | Path = DEFAULT_NOTEBOOK) -> str:
         lines.append(f"  {name} ({p['type']}, default {p['default']})")
         lines += textwrap.wrap(text, 96, initial_indent="      ", subsequent_indent="      ")
     lines.append("relative paths are read from the current folder; dates are YYYY-MM-DD.")
+    lines.append("exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + ".")
     return "\n".join(lines)
 
 
@@ -86,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             params = load_parameters(args.params, {k: _parse_value(v) for k, v in args.parameter})
             res = run_report(params, output_dir=args.output, notebook=args.notebook, name=args.name,
                              progress=not args.no_progress, timeout=args.timeout)
-        except QakitError as e:
+        except ParameterError as e:  # checked before any kernel starts: a usage error
+            print(f"qakit report: {str(e).splitlines()[0]}", file=sys.stderr)
+            return 2
+        except QakitError as e:  # the run itself failed (ReportError)
             print(f"qakit report: {str(e).splitlines()[0]}", file=sys.stderr)
             return 1
         except ReportTerminated as e:  # SIGTERM / SIGHUP: cleaned up, nothing published

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure as _MplFigure
 
 #: digits shown for each kind of column; anything else float gets ``DEFAULT_DIGITS``
 DEFAULT_DIGITS = 1
@@ -159,6 +160,18 @@ def metric_format(col: str, values: pd.Series, unit_from: pd.Series | None = Non
         return f"{header} ({unit})", lambda s: s.astype(float).div(div).mul(f).map(lambda v: _num(v, digits))
     scale, digits = m.scale, m.digits
     return header, lambda s: s.astype(float).mul(scale).map(lambda v: _num(v, digits))
+
+
+class Figure(_MplFigure):
+    """A matplotlib figure that Jupyter shows as a PNG without pyplot (so it is shown exactly once
+    and embedded in the static HTML report); ``text/plain`` stays ``<Figure size ...>``."""
+
+    def _repr_png_(self) -> bytes:
+        import io as _io
+
+        buf = _io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
 
 
 class Table:

@@ -91,6 +91,11 @@ class UndefinedMetricWarning(QakitWarning):
     """A metric is undefined for some group (e.g. no survey answers) and is returned as NaN."""
 
 
+class EngineFallbackWarning(QakitWarning):
+    """An engine (``engine="duckdb"``) cannot yet express one metric's rules, so that metric was
+    computed with pandas instead (the same number, never a different definition)."""
+
+
 class ExcludedRowsWarning(QakitWarning):
     """Rows were excluded from a computation; the result carries the itemised exclusions."""
 

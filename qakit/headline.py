@@ -1,5 +1,6 @@
-"""The analysis behind the report's first screen: headline metrics with intervals, targets and the
-change against the previous period, and agents' verdicts against the pass line.
+"""The analysis behind the report: headline metrics with intervals, targets and the change against
+the previous period, agents' verdicts against the pass line, the coaching gaps (agent x category
+against the team), the customer KPIs on the report's engine, and every row the numbers leave out.
 
 Numbers only (unrounded, in display units: percent for shares and IQS, hours for times, points for
 NPS); :mod:`qakit.report_view` formats and draws them. Changes use
@@ -18,9 +19,9 @@ import pandas as pd
 
 from . import kpis as K
 from . import schema as S
-from .errors import SmallSampleWarning, UndefinedMetricWarning
+from .errors import EngineFallbackWarning, ParameterError, SmallSampleWarning, UndefinedMetricWarning
 from .registry import HEADLINE, METRICS, metric
-from .sections import ReportData
+from .report_data import ReportData, with_conversation_columns
 from .targets import check_targets, target_status
 
 
@@ -31,10 +32,51 @@ def _quiet(fn, *a, **kw):
         return fn(*a, **kw)
 
 
-def _kpi_summary(data: ReportData) -> pd.DataFrame:
-    from .report_view import _kpi_summary as cached
+def _cached(data: ReportData, key: str, make):
+    """Results several report cells share (KPI summary, coaching table) are computed once per run."""
+    cache = data.__dict__.setdefault("_report_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
-    return cached(data)
+
+def _kpi_summary(data: ReportData) -> pd.DataFrame:
+    return _cached(data, "kpi_summary", lambda: report_kpis(data))
+
+
+def _on_engine(data: ReportData, fn, *args, **kwargs):
+    """``fn`` (a :mod:`qakit.kpis` function) on the report's engine; a KPI the engine leaves to
+    pandas is named in :attr:`ReportData.engine_notes` (the report shows it under the tiles)."""
+    if data.engine == "pandas":
+        return _quiet(fn, *args, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        warnings.simplefilter("always", EngineFallbackWarning)
+        out = (fn(*args, engine=data.engine, **kwargs) if fn is K.kpi_summary
+               else K._on_engine(fn, data.engine)(*args, **kwargs))
+    for w in caught:
+        if issubclass(w.category, EngineFallbackWarning):
+            if str(w.message) not in data.engine_notes:
+                data.engine_notes.append(str(w.message))
+        else:  # anything else is not ours to swallow
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+def report_kpis(data: ReportData) -> pd.DataFrame:
+    """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
+    with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
+    if data.has("conversations"):
+        return _on_engine(data, K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
+                          csat_scale=data.csat_scale)
+    parts = []
+    for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
+        if data.has("surveys") and data.surveys[S.KIND].eq(kind).any():
+            t = _on_engine(data, fn, data.surveys, min_n=0, **({"scale": data.csat_scale} if kind == "csat" else {}))
+            parts.append({"kpi": kind, "n": t[S.N].iloc[0], "value": t[METRICS[kind].value].iloc[0],
+                          "ci_low": t[S.CI_LOW].iloc[0], "ci_high": t[S.CI_HIGH].iloc[0]})
+    return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])
 
 
 def _row_values(name: str, data: ReportData, frames: Mapping[str, Any]) -> tuple[pd.DataFrame, str, str, str] | None:
@@ -137,11 +179,11 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
                 lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
                 value = t[S.PASS_RATE].iloc[0] * 100
         elif name in ("csat", "nps") and data.has("surveys") and data.surveys[S.KIND].eq(name).any():
-            t = (_quiet(K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if name == "csat"
-                 else _quiet(K.nps_score, data.surveys, min_n=0))
+            t = (_on_engine(data, K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if name == "csat"
+                 else _on_engine(data, K.nps_score, data.surveys, min_n=0))
             n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
         elif name == "first_response_time" and data.has("conversations"):
-            t = _quiet(K.first_response_time, data.conversations, min_n=0)
+            t = _on_engine(data, K.first_response_time, data.conversations, min_n=0)
             n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
         elif name == "sla_high" and data.has("conversations"):
             t = _kpi_summary(data).set_index(K.KPI)
@@ -199,7 +241,121 @@ def agent_verdicts(agents: pd.DataFrame, threshold: float) -> pd.Series:
                               np.where(agents[S.CI_HIGH] < threshold, "below", "inconclusive")), index=agents.index)
 
 
-__all__ = ["headline", "agent_verdicts"]
+def headline_values(data: ReportData) -> dict[str, float]:
+    """The KPI values targets are checked against, in display units (percent for shares), keyed by
+    the KPI registry's names (:data:`qakit.registry.METRICS`; earlier names in
+    :data:`qakit.registry.ALIASES` too). Only what the data has.
+
+    ``iqs`` is the mean review IQS and ``pass_rate`` 100 x the share of scored reviews that pass
+    (:func:`qakit.scorecard.iqs_score`); the customer KPIs are :func:`report_kpis`' values times
+    the metric's display scale.
+    """
+    from .registry import ALIASES
+    from .scorecard import iqs_score
+
+    out: dict[str, float] = {}
+    if data.has("scores"):
+        iqs = _quiet(iqs_score, data.scores, min_n=0)
+        for name in ("iqs", "pass_rate"):
+            out[name] = float(iqs[METRICS[name].value].iloc[0]) * METRICS[name].scale
+    if data.has("conversations"):
+        summary = _kpi_summary(data).set_index(K.KPI)[K.VALUE]
+        for k, v in summary.items():
+            if k in METRICS:
+                out[k] = float(v) * METRICS[k].scale
+    for old, new in ALIASES.items():
+        if new in out:
+            out[old] = out[new]
+    return out
+
+
+def coaching_table(data: ReportData, *, agent_id: str | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Per agent and category: the agent's category score with its interval against the team's.
+
+    Returns ``agent_id, category, n, category_score, ci_low, ci_high, team_score, gap, focus``:
+    ``category_score`` pools the agent's ratings of the category
+    (:func:`qakit.scorecard.category_scores`), ``team_score`` pools every rating of the agent's
+    team (everyone when the data has no ``team``), ``gap = category_score - team_score`` and
+    ``focus = ci_high < team_score`` (the agent is credibly below the team: a coaching focus).
+    """
+    from .scorecard import category_scores
+
+    ratings = (with_conversation_columns(data, data.ratings, S.TEAM) if data.has("conversations")
+               else data.ratings)
+    team_col = S.TEAM if S.TEAM in ratings.columns else None
+    per_agent = _quiet(category_scores, ratings, data.card, by=[S.AGENT_ID], level=level, min_n=0)
+    if team_col:
+        team = _quiet(category_scores, ratings, data.card, by=[team_col], min_n=0)
+        agent_team = ratings.groupby(S.AGENT_ID)[team_col].first()
+        per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
+        per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
+            columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
+    else:
+        team = _quiet(category_scores, ratings, data.card, min_n=0)
+        per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
+            columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
+    per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]
+    per_agent["focus"] = per_agent[S.CI_HIGH] < per_agent["team_score"]
+    if agent_id is not None:
+        if agent_id not in set(per_agent[S.AGENT_ID]):
+            raise ParameterError(f"agent_id {agent_id!r} has no reviews in the period; "
+                                 f"agents: {sorted(per_agent[S.AGENT_ID].unique())[:10]}...")
+        per_agent = per_agent[per_agent[S.AGENT_ID].eq(agent_id)]
+    cols = [S.AGENT_ID, S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH, "team_score", "gap", "focus"]
+    return per_agent[cols].reset_index(drop=True)
+
+
+def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
+    """Every row the report's numbers leave out (or keep changed), by table and reason, with example
+    ids: the loader's notes (orphans, undated rows), each KPI's itemised exclusions
+    (:func:`qakit.schema.exclusions`) and the rows changed when read (:func:`qakit.schema.adjustments`),
+    for the tables the dataset has.
+
+    Returns ``table, used for, reason, n, example ids``.
+    """
+    checks = []
+    if data.has("scores"):
+        checks.append(("ratings", "review scores", data.scores))
+    if data.has("conversations"):
+        c = data.conversations
+        checks += [("conversations", "first response time", _quiet(K.first_response_time, c, min_n=0)),
+                   ("conversations", "resolution time", _quiet(K.resolution_time, c, min_n=0)),
+                   ("conversations", "FCR", _quiet(K.fcr_rate, c, min_n=0)),
+                   ("conversations", "SLA attainment", _quiet(K.sla_attainment, c, min_n=0))]
+    sv = data.surveys
+    if data.has("surveys") and sv[S.SCORE].isna().any():
+        kinds = set(sv[S.KIND])
+        if "csat" in kinds:
+            checks.append(("surveys", "CSAT", _quiet(K.csat_score, sv, min_n=0, scale=data.csat_scale)))
+        if "nps" in kinds:
+            checks.append(("surveys", "NPS", _quiet(K.nps_score, sv, min_n=0)))
+        if "ces" in kinds:
+            checks.append(("surveys", "CES", _quiet(K.ces_score, sv, min_n=0)))
+
+    def row(tbl: str, used_for: str, reason: str, ids: list, n: int | None = None) -> dict:
+        return {"table": tbl, "used for": used_for, "reason": reason, S.N: len(ids) if n is None else n,
+                "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")}
+
+    rows = [row(n["table"], n["used for"], n["reason"], list(n["ids"])) for n in data.notes]
+    for tbl, used_for, res in checks:
+        for _, e in S.exclusions(res).iterrows():
+            rows.append(row(tbl, used_for, e["reason"], list(e["row_ids"]), int(e[S.N])))
+    seen = set()  # rows kept but changed: said once (a read adjustment reaches every KPI of its table)
+    for tbl in ("ratings", "conversations", "surveys"):
+        frame = getattr(data, tbl)
+        if frame is not None and S.has_record(frame):
+            for _, e in S.adjustments(frame).iterrows():  # changed when the file was read (ids normalised ...)
+                seen.add((e["reason"], e["row_ids"]))
+                rows.append(row(tbl, "kept, changed when read", e["reason"], list(e["row_ids"]), int(e[S.N])))
+    for tbl, used_for, res in checks:
+        for _, e in S.adjustments(res).iterrows():
+            if (e["reason"], e["row_ids"]) not in seen:
+                seen.add((e["reason"], e["row_ids"]))
+                rows.append(row(tbl, used_for, f"kept, changed: {e['reason']}", list(e["row_ids"]), int(e[S.N])))
+    return pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
+
+
+__all__ = ["headline", "agent_verdicts", "headline_values", "coaching_table", "left_out_rows", "report_kpis"]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 

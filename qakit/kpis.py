@@ -635,15 +635,7 @@ def ces_score(
     >>> float(ces_score(sv)["ces"].iloc[0]), float(ces_score(sv, higher_is_better=False)["ces"].iloc[0])  # 20/4; 8 - 5
     (5.0, 3.0)
     """
-    try:
-        lo, hi = (check_number("scale", v) for v in scale)
-    except (TypeError, ValueError):
-        raise ParameterError(f"scale must be (low, high) numbers; got {scale!r}") from None
-    if not hi > lo:
-        raise ParameterError(f"scale must be (low, high) with high > low; got {scale!r}")
-    if not isinstance(higher_is_better, (bool, np.bool_)):
-        raise ParameterError(f"higher_is_better must be True or False; got {higher_is_better!r}")
-    scale = (lo, hi)
+    scale = _ces_scale(scale, higher_is_better)
     keys0 = as_by(by)
     sv = _survey_rows(surveys, "ces", scale, conversations, keys0)
     sv, keys = _groups(sv, keys0, period, S.ANSWERED_AT)
@@ -654,6 +646,20 @@ def ces_score(
     res = _mean_table(sv, S.SCORE, keys, CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
     _exclude(res, sv, sv[S.SCORE].isna(), "survey answer without a score", S.SCORE, S.CONVERSATION_ID)
     return res
+
+
+def _ces_scale(scale, higher_is_better) -> tuple[float, float]:
+    """The CES ``(low, high)`` scale checked (and ``higher_is_better`` a bool); shared with
+    :mod:`qakit.engines`."""
+    try:
+        lo, hi = (check_number("scale", v) for v in scale)
+    except (TypeError, ValueError):
+        raise ParameterError(f"scale must be (low, high) numbers; got {scale!r}") from None
+    if not hi > lo:
+        raise ParameterError(f"scale must be (low, high) with high > low; got {scale!r}")
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise ParameterError(f"higher_is_better must be True or False; got {higher_is_better!r}")
+    return (lo, hi)
 
 
 # --- times ------------------------------------------------------------------------------------------
@@ -714,10 +720,13 @@ def _median_ci(conv: pd.DataFrame, keys: list[str], level: float) -> tuple[np.nd
         lo, hi = ci(d["_h"])
         return np.array([lo]), np.array([hi])
     full = conv[keys].drop_duplicates().sort_values(keys)
-    g = d.groupby(keys, sort=True, observed=True, dropna=False)["_h"].apply(lambda s: ci(s))  # per group
-    pairs = full.set_index(keys).index.map(lambda k: g.get(k, (np.nan, np.nan)))
-    arr = np.array(list(pairs), dtype=float).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
+    rows = [(*(k if isinstance(k, tuple) else (k,)), *ci(s))
+            for k, s in d.groupby(keys, sort=True, observed=True, dropna=False)["_h"]]
+    got = pd.DataFrame(rows, columns=[*keys, "_lo", "_hi"]).astype({k: full[k].dtype for k in keys})
+    # merged on the keys (a missing key matches a missing key; a MultiIndex lookup of NaN did not,
+    # leaving such groups without an interval)
+    m = full.merge(got, on=keys, how="left")
+    return m["_lo"].to_numpy(dtype=float), m["_hi"].to_numpy(dtype=float)
 
 
 def _time_kpi(conversations, start, end, name, what, open_reason, *, by, period, business_hours,
@@ -1114,8 +1123,10 @@ def backlog(
     r_ord = resolved.dt.to_period(period).array.asi8
     has_r = resolved.notna().to_numpy()
     if keys:
-        gcode, guniq = pd.MultiIndex.from_frame(conv[keys]).factorize() if len(keys) > 1 else pd.factorize(conv[keys[0]], sort=True)
-        gframe = pd.DataFrame(list(guniq), columns=keys) if len(keys) > 1 else pd.DataFrame({keys[0]: guniq})
+        # groups sorted as every KPI's groupby(sort=True, dropna=False): a missing key is a group, last
+        grp = conv.groupby(keys, sort=True, dropna=False, observed=True)
+        gcode = grp.ngroup().to_numpy(dtype=np.int64)
+        gframe = grp.size().reset_index()[keys]
     else:
         gcode, gframe = np.zeros(len(conv), dtype=np.int64), pd.DataFrame(index=[0])
     n_g, n_p = len(gframe), len(ords)
@@ -1153,6 +1164,24 @@ def _label_keys(values: pd.Series) -> pd.Series:
     """:func:`_priority_key` for a whole column, vectorised."""
     s = values.astype("str").str.normalize("NFKC").str.casefold()
     return s.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def _sla_targets(targets: Mapping[str, float] | None) -> dict[str, tuple[str, float]]:
+    """``{priority key: (name as given, hours)}`` from ``targets`` (default
+    ``DEFAULT_SLA_HOURS``), checked; keys by :func:`_priority_key`. Shared with :mod:`qakit.engines`."""
+    raw = dict(DEFAULT_SLA_HOURS if targets is None else targets)
+    out: dict[str, tuple[str, float]] = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) \
+                or not v > 0:
+            raise ParameterError(f"SLA target for priority {k!r} must be a positive number of hours; got {v!r}")
+        key = _priority_key(k)
+        if key in out:
+            same = [x for x in raw if _priority_key(x) == key]
+            raise ParameterError(f"SLA targets {same!r} name the same priority (matched ignoring case and "
+                                 "whitespace); give it once")
+        out[key] = (str(k), float(v))
+    return out
 
 
 @_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
@@ -1206,18 +1235,7 @@ def sla_attainment(
     """
     check_choice("metric", metric, ("resolution", "first_response"))
     given = targets is not None
-    raw = dict(DEFAULT_SLA_HOURS if targets is None else targets)
-    targets = {}
-    for k, v in raw.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) \
-                or not v > 0:
-            raise ParameterError(f"SLA target for priority {k!r} must be a positive number of hours; got {v!r}")
-        key = _priority_key(k)
-        if key in targets:
-            same = [x for x in raw if _priority_key(x) == key]
-            raise ParameterError(f"SLA targets {same!r} name the same priority (matched ignoring case and "
-                                 "whitespace); give it once")
-        targets[key] = (str(k), float(v))
+    targets = _sla_targets(targets)
     conv = S.validate(conversations, "conversations")
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
@@ -1497,6 +1515,34 @@ def customer_cost_value_plot(table: pd.DataFrame, *, ax=None, value_column: str 
 
 
 # --- summary -----------------------------------------------------------------------------------------------
+def _on_engine(pandas_fn: Any, engine: Any) -> Any:
+    """``pandas_fn``'s :mod:`qakit.engines.kpis` version run on ``engine``; where the engine has
+    none, or refuses the metric by name (its rules are not expressed there yet), ``pandas_fn``
+    itself, said in an :class:`~qakit.errors.EngineFallbackWarning`."""
+    import warnings
+
+    from .engines import kpis as E
+    from .errors import EngineFallbackWarning
+
+    name = pandas_fn.__name__
+    engine_fn = getattr(E, name, None) if name in E.__all__ else None
+
+    def run(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        if engine_fn is not None:
+            try:
+                return engine_fn(*args, engine=engine, **kwargs)
+            except ParameterError as e:
+                if "use engine='pandas'" not in str(e):
+                    raise
+                why = "not expressed on the engine yet"
+        else:
+            why = "no engine version"
+        warnings.warn(EngineFallbackWarning(f"{name}: computed with pandas ({why})"), stacklevel=3)
+        return pandas_fn(*args, **kwargs)
+
+    return run
+
+
 def kpi_summary(
     conversations: pd.DataFrame,
     surveys: pd.DataFrame | None = None,
@@ -1508,9 +1554,15 @@ def kpi_summary(
     business_hours: BusinessHours | None = None,
     level: float = 0.95,
     csat_scale: CsatScale | str | None = None,
+    engine: Any = "pandas",
 ) -> pd.DataFrame:
     """The headline KPIs in one tidy table (``csat_scale``: the CSAT definition, see
     :class:`CsatScale`; default 1-5).
+
+    ``engine="duckdb"`` (or an Ibis connection) computes each KPI with its :mod:`qakit.engines.kpis`
+    version; a KPI the engine does not express (refused there by name, or without an engine
+    version) is computed with pandas and named in an :class:`qakit.errors.EngineFallbackWarning`,
+    so the table holds the same numbers on every engine.
 
     Returns
     -------
@@ -1533,46 +1585,47 @@ def kpi_summary(
     keys = as_by(by)
     parts: list[tuple[str, pd.DataFrame, str, str, bool]] = []
     conv = S.validate(conversations, "conversations")
+    run = (lambda f: f) if engine == "pandas" else (lambda f: _on_engine(f, engine))  # noqa: E731
     if surveys is not None:
         sv = S.validate(surveys, "surveys")
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
-            parts.append(("csat", csat_score(sv, by=keys, period=period, conversations=conv, level=level,
+            parts.append(("csat", run(csat_score)(sv, by=keys, period=period, conversations=conv, level=level,
                                              min_n=0, scale=csat_scale), CSAT, "%", True))
         if "nps" in kinds:
-            parts.append(("nps", nps_score(sv, by=keys, period=period, conversations=conv, level=level,
+            parts.append(("nps", run(nps_score)(sv, by=keys, period=period, conversations=conv, level=level,
                                            min_n=0), NPS, "points", True))
         if "ces" in kinds:
-            parts.append(("ces", ces_score(sv, by=keys, period=period, conversations=conv, level=level,
+            parts.append(("ces", run(ces_score)(sv, by=keys, period=period, conversations=conv, level=level,
                                            min_n=0), CES, "1-7", True))
     bh = business_hours
-    parts.append(("first_response_time", first_response_time(conv, by=keys, period=period, business_hours=bh,
+    parts.append(("first_response_time", run(first_response_time)(conv, by=keys, period=period, business_hours=bh,
                                                              level=level, min_n=0), FIRST_RESPONSE_TIME, "h", False))
-    parts.append(("resolution_time", resolution_time(conv, by=keys, period=period, business_hours=bh,
+    parts.append(("resolution_time", run(resolution_time)(conv, by=keys, period=period, business_hours=bh,
                                                      level=level, min_n=0), RESOLUTION_TIME, "h", False))
-    parts.append(("fcr_rate", fcr_rate(conv, by=keys, period=period, level=level, min_n=0), FCR_RATE, "share", True))
-    parts.append(("resolution_rate", resolution_rate(conv, by=keys, period=period, level=level, min_n=0),
+    parts.append(("fcr_rate", run(fcr_rate)(conv, by=keys, period=period, level=level, min_n=0), FCR_RATE, "share", True))
+    parts.append(("resolution_rate", run(resolution_rate)(conv, by=keys, period=period, level=level, min_n=0),
                   RESOLUTION_RATE, "share", True))
     if S.ESCALATED in conv.columns:
-        parts.append(("escalation_rate", escalation_rate(conv, by=keys, period=period, level=level, min_n=0),
+        parts.append(("escalation_rate", run(escalation_rate)(conv, by=keys, period=period, level=level, min_n=0),
                       ESCALATION_RATE, "share", False))
     if S.CONTACTS in conv.columns:
-        parts.append(("interactions_per_issue", interactions_per_issue(conv, by=keys, period=period, level=level,
+        parts.append(("interactions_per_issue", run(interactions_per_issue)(conv, by=keys, period=period, level=level,
                                                                        min_n=0), INTERACTIONS_PER_ISSUE, "contacts", False))
     if S.HANDLE_TIME_S in conv.columns:
-        parts.append(("handle_time", handle_time(conv, by=keys, period=period, level=level, min_n=0),
+        parts.append(("handle_time", run(handle_time)(conv, by=keys, period=period, level=level, min_n=0),
                       HANDLE_TIME, "min", False))
     high_h = {_priority_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
     pk = _label_keys(conv[S.PRIORITY])
     high = pk.isin(("urgent", "critical", "high"))
     if high.any():  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
-        sla = sla_attainment(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
+        sla = run(sla_attainment)(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
                              period=period, level=level, min_n=0)
         parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True))
     if calls is not None:
-        parts.append(("service_level", service_level(calls, by=keys, period=period, level=level, min_n=0),
+        parts.append(("service_level", run(service_level)(calls, by=keys, period=period, level=level, min_n=0),
                       SERVICE_LEVEL, "share", True))
-        parts.append(("abandonment_rate", abandonment_rate(calls, by=keys, period=period, level=level, min_n=0),
+        parts.append(("abandonment_rate", run(abandonment_rate)(calls, by=keys, period=period, level=level, min_n=0),
                       ABANDONMENT_RATE, "share", False))
     rows = []
     for name, t, col, unit, hib in parts:

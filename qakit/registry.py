@@ -5,7 +5,7 @@ the result holds the value, and how people see it: a label, a unit, the directio
 the display format and digits, and the default target with its owner. Derived from it:
 
 - :data:`qakit.targets.DEFAULT_TARGETS` (the metrics that have a default target);
-- the headline values a report checks against targets (:func:`qakit.sections.headline_values`);
+- the headline values a report checks against targets (:func:`qakit.headline.headline_values`);
 - the human labels of value columns in every report table (:mod:`qakit.display`);
 - the list of KPIs the common property tests run (``tests/test_kpi_properties.py``).
 

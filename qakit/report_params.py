@@ -8,7 +8,8 @@ kernel traceback:
   accepted for a float);
 - relative paths (``dataset``, ``*_path``) are resolved against the caller's working directory
   (the kernel runs in ``notebooks/``, so ``-p dataset data`` would otherwise look in the wrong place);
-- dates (``start``, ``end``), the trend ``period``, ``min_n``, ``cost_per_contact``, ``targets``
+- dates (``start``, ``end``), the rolling window ``last_days`` (not with ``start``), the ``engine``,
+  the trend ``period``, ``min_n``, ``cost_per_contact``, ``targets``
   and ``group_by`` (a column the dataset has) are checked by meaning as well as by type.
 """
 
@@ -154,6 +155,15 @@ def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Ma
             _check_date(k, out[k])
     if out.get("start") and out.get("end") and pd.Timestamp(str(out["end"])) < pd.Timestamp(str(out["start"])):
         raise ParameterError(f"end ({out['end']}) is before start ({out['start']})")
+    if "last_days" in out:
+        from .report_data import check_last_days
+
+        check_last_days(out["last_days"], out.get("start", ""))
+    if "engine" in out:
+        from .report_data import REPORT_ENGINES
+
+        if out["engine"] not in REPORT_ENGINES:
+            raise ParameterError(f"engine must be one of {', '.join(REPORT_ENGINES)}; got {out['engine']!r}")
     if "period" in out and out["period"] not in PERIODS:
         raise ParameterError(f"period must be one of {', '.join(PERIODS)} (day, week, month, quarter); got {out['period']!r}")
     if "min_n" in out:

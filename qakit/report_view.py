@@ -19,11 +19,11 @@ import pandas as pd
 from . import kpis as K
 from . import schema as S
 from . import stats as ST
-from .display import Table, metric_format, pretty
+from .display import Figure, Table, metric_format, pretty
 from .errors import SmallSampleWarning, UndefinedMetricWarning
+from .headline import _cached, _kpi_summary, agent_verdicts, coaching_table, headline, left_out_rows  # noqa: F401
 from .registry import METRICS
-from .sections import Figure, ReportData, _with_conv_cols, coaching_table
-from .headline import _sla_rows, agent_verdicts, headline  # noqa: F401  (the report calls V.headline)
+from .report_data import ReportData, with_conversation_columns
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
                 "no data": "status-none", "no target": "status-none"}
@@ -52,6 +52,8 @@ CSS = """
                            font-size: 0.85em; background: #616161; }
 .qakit-tile.status-on .tile-status { background: #2e7d32; } .qakit-tile.status-risk .tile-status { background: #b26a00; }
 .qakit-tile.status-off .tile-status { background: #c62828; }
+.qakit-tuned { background: #c62828; color: #fff; font-size: 1.35em; font-weight: 700; padding: 10px 14px;
+               border-radius: 6px; margin: 0.3em 0 0.5em 0; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .qakit-note { background: #fff8e1; border: 1px solid #ffe082; border-radius: 4px; padding: 6px 10px; margin: 0.5em 0; }
 .qakit-verdict { font-size: 1.1em; font-weight: 600; margin: 0.4em 0; }
 .qakit-caption { color: #555; margin: 0.2em 0; }
@@ -133,16 +135,63 @@ def _fmt_value(name: str, values: list[float]) -> tuple[list[str], str]:
     return list(fmt(raw)), unit
 
 
+def card_identity(card) -> dict | None:
+    """Name and version of the report's scorecard, and whether it is a tuned (not production) card:
+    a ``based_on: <baseline version>`` key (the explorer writes it; then ``version`` is the tuned
+    card's) or a name containing ``(TUNED <label>`` (the explorer's naming; then ``version`` is the
+    baseline's). Returns ``name, version, tuned, tuned_version, based_on`` (None without a card).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as C
+    >>> card_identity(C(name="Support (TUNED 2026.1-t, not the production card)", version="2026.1"))["based_on"]
+    '2026.1'
+    >>> card_identity(C(name="Support", version="2026.2-t", based_on="2026.1"))["tuned_version"]
+    '2026.2-t'
+    """
+    if card is None:
+        return None
+    name, version = str(card.name), str(getattr(card, "version", "") or "")
+    based_on = getattr(card, "based_on", None)
+    marker = " (TUNED "
+    if based_on:
+        return {"name": name.split(marker)[0], "version": version, "tuned": True, "tuned_version": version,
+                "based_on": str(based_on)}
+    if "(TUNED" in name:
+        label = name.split("(TUNED", 1)[1].strip().split(",")[0].rstrip(")").strip()
+        return {"name": name.split(marker)[0], "version": version, "tuned": True, "tuned_version": label or version,
+                "based_on": version or "an unnamed baseline"}
+    return {"name": name, "version": version, "tuned": False, "tuned_version": "", "based_on": ""}
+
+
+def tuned_banner_text(data: ReportData) -> str:
+    """``TUNED card <version>, based on <baseline>: not the production card`` (empty for a production card)."""
+    c = card_identity(data.card)
+    if not c or not c["tuned"]:
+        return ""
+    return f"TUNED card {c['tuned_version']}, based on {c['based_on']}: not the production card"
+
+
 def title(data: ReportData) -> HTML:
-    """The report's title (scope and period) with the styles the report uses."""
+    """The report's title (scope and period), the scorecard it used (name and version), a red banner
+    when that card is a tuned one, and the styles the report uses."""
     t = title_text(data)
+    banner = tuned_banner_text(data)
     sub = f"Source: {data.source}."
+    c = card_identity(data.card)
+    if c:
+        sub += f" Scorecard: {c['name']}" + (f", version {c['version']}" if c["version"] else "") + "."
     if data.previous.get("start") is not None:
-        sub += f" Changes are against the previous period of equal length, {_day(data.previous['start'])} – " \
+        window = f"the last {data.last_days} days" if data.last_days else "this period"
+        sub += f" Changes compare {window} with the previous period of equal length, {_day(data.previous['start'])} – " \
                f"{_day(data.previous['end'])}."
-    markup = (CSS + f'<h1 class="qakit-title" data-qakit-title="{html.escape(t, quote=True)}">{html.escape(t)}</h1>'
+    if data.engine != "pandas":
+        sub += f" Computed with {data.engine}."
+    tab = f"[TUNED card] {t}" if banner else t
+    markup = (CSS + (f'<div class="qakit-tuned" role="alert">{html.escape(banner)}</div>' if banner else "")
+              + f'<h1 class="qakit-title" data-qakit-title="{html.escape(tab, quote=True)}">{html.escape(t)}</h1>'
               f'<p class="qakit-sub">{html.escape(sub)}</p>')
-    return HTML(markup, t)
+    return HTML(markup, "\n".join(x for x in (banner, t, sub) if x))
 
 
 def summary(data: ReportData, head: pd.DataFrame) -> HTML:
@@ -160,7 +209,9 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
         else:
             still.append(r.label)
     if data.previous.get("start") is None:
-        first = "There is no earlier period of equal length to compare with (set start and end to get changes)."
+        first = ("There is no previous period to compare with: the report covers all the data. Set start "
+                 "(the period before of equal length is compared) or last_days (e.g. -p last_days 28 for a rolling "
+                 "report) to get changes.")
     elif moved:
         first = f"Against the previous period, {_join(moved)}" + (
             f"; {_join(still)} did not change credibly." if still else ".")
@@ -199,7 +250,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
         what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers"}.get(r.metric, "conversations")
         ci = f"95 % CI {lo} – {hi} · n = {int(r.n):,} {what}" if lo else f"n = {int(r.n):,} {what}"
         if np.isnan(r.change):
-            change = "no earlier period to compare"
+            change = ("no previous period: set start or last_days to compare" if data.previous.get("start") is None
+                      else "too little data in the previous period to compare")
             ccls = "tile-change"
         else:
             (_, d, dlo, dhi), _ = _fmt_value(r.metric, [r.value, abs(r.change), r.change_ci_low, r.change_ci_high])
@@ -233,13 +285,22 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
 
 
 def left_out(data: ReportData) -> HTML:
-    """Which sections the data did not support, and why (nothing when everything is there)."""
-    if not data.missing:
+    """Which sections the data did not support, and why, and how the numbers were computed when the
+    engine is not pandas (a KPI the engine left to pandas is named); nothing when all is plain."""
+    parts, text = [], []
+    if data.missing:
+        items = "".join(f"<li>{html.escape(v)}</li>" for v in data.missing.values())
+        text.append("Left out: " + "; ".join(data.missing.values()))
+        parts.append(f'<div class="qakit-note"><b>Sections left out</b> (the dataset has no '
+                     f'{html.escape(", ".join(data.missing))} table):<ul>{items}</ul></div>')
+    if data.engine != "pandas":
+        how = [f"engine {data.engine}", *data.engine_notes]
+        text.append("How computed: " + "; ".join(how))
+        parts.append(f'<p class="qakit-caption"><b>How computed</b>: {html.escape("; ".join(how))} '
+                     "(same definitions and numbers as pandas).</p>")
+    if not parts:
         return HTML("", "all sections present")
-    items = "".join(f"<li>{html.escape(v)}</li>" for v in data.missing.values())
-    text = "Left out: " + "; ".join(data.missing.values())
-    return HTML(f'<div class="qakit-note"><b>Sections left out</b> (the dataset has no '
-                f'{html.escape(", ".join(data.missing))} table):<ul>{items}</ul></div>', text)
+    return HTML("".join(parts), "\n".join(text))
 
 
 def skipped(reason: str) -> HTML:
@@ -248,14 +309,6 @@ def skipped(reason: str) -> HTML:
 
 
 # --- pictures -------------------------------------------------------------------------------------------
-def _cached(data: ReportData, key: str, make):
-    """Results several cells share (agent summary, coaching table) are computed once per report."""
-    cache = data.__dict__.setdefault("_report_cache", {})
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
-
-
 def _agents(data: ReportData) -> pd.DataFrame:
     return _cached(data, "agents", lambda: _quiet(
         ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
@@ -423,17 +476,7 @@ def agent_table(data: ReportData, *, top: int | None = 5) -> Table | HTML:
 
 
 def _coaching(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "coaching", lambda: coaching_table(data) if data.has("conversations") else _coaching_no_teams(data))
-
-
-def _coaching_no_teams(data: ReportData) -> pd.DataFrame:
-    """coaching_table needs the conversations for teams; without them everyone is one team."""
-    from .sections import ReportData as RD
-
-    stub = RD(ratings=data.ratings, conversations=pd.DataFrame({S.CONVERSATION_ID: pd.Series(dtype="str")}),
-              surveys=None, card=data.card, scores=data.scores, start=data.start, end=data.end, source=data.source,
-              min_n=data.min_n)
-    return coaching_table(stub)
+    return _cached(data, "coaching", lambda: coaching_table(data))
 
 
 def coaching_focus(data: ReportData, *, top: int | None = 10) -> Table | HTML:
@@ -467,7 +510,7 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
         return skipped("Breakdown: the data has no team, channel or agent column.")
     parts = []
     if data.has("scores"):
-        s = _with_conv_cols(data, data.scores, by) if data.has("conversations") else data.scores
+        s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
         if by in s.columns:
             t = _quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
@@ -508,23 +551,6 @@ def kpi_table(data: ReportData) -> Table | HTML:
     return Table(pd.DataFrame(rows))
 
 
-def _kpi_summary(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "kpi_summary", lambda: _kpi_summary_uncached(data))
-
-
-def _kpi_summary_uncached(data: ReportData) -> pd.DataFrame:
-    if data.has("conversations"):
-        return _quiet(K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
-                      csat_scale=data.csat_scale)
-    parts = []
-    for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
-        if data.surveys[S.KIND].eq(kind).any():
-            t = _quiet(fn, data.surveys, min_n=0, **({"scale": data.csat_scale} if kind == "csat" else {}))
-            parts.append({"kpi": kind, "n": t[S.N].iloc[0], "value": t[METRICS[kind].value].iloc[0],
-                          "ci_low": t[S.CI_LOW].iloc[0], "ci_high": t[S.CI_HIGH].iloc[0]})
-    return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])
-
-
 def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
     """First response and resolution time per group: median, 95 % interval and p90."""
     if not data.has("conversations"):
@@ -556,7 +582,7 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
                      hash_customer_ids: bool = True) -> Table | HTML:
     """Customers whose support cost exceeds their value (ids hashed by default); left out, with
     the reason, when the conversations have no ``customer_value`` (an optional column)."""
-    from .sections import costly_customers as _costly
+    from .study_view import costly_customers as _costly
 
     if not _has_value(data):
         return skipped("Customer cost against value: the conversations have no customer_value values "
@@ -570,7 +596,7 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
 
 def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
     """Support cost against customer value per customer (only when ``customer_value`` exists)."""
-    from .sections import customer_value_figure as _fig
+    from .study_view import customer_value_figure as _fig
 
     if not _has_value(data):
         return HTML("", "")
@@ -610,43 +636,9 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
 
 
 def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
-    """Every row the numbers leave out, by table and reason, with example ids (reasons in full).
-
-    With all three tables this is :func:`qakit.sections.data_quality`; with some missing, the same
-    checks on the tables that are there."""
-    from .sections import data_quality as _dq
-
-    if data.has("ratings", "conversations", "surveys"):
-        t = _dq(data, show_ids=show_ids)
-    else:
-        checks = []
-        if data.has("scores"):
-            checks.append(("ratings", "review scores", data.scores))
-        if data.has("conversations"):
-            c = data.conversations
-            checks += [("conversations", "first response time", K.first_response_time(c, min_n=0)),
-                       ("conversations", "resolution time", K.resolution_time(c, min_n=0)),
-                       ("conversations", "FCR", K.fcr_rate(c, min_n=0)),
-                       ("conversations", "SLA attainment", K.sla_attainment(c, min_n=0))]
-        if data.has("surveys") and data.surveys[S.SCORE].isna().any():
-            checks.append(("surveys", "survey KPIs", _quiet(K.csat_score, data.surveys, min_n=0, scale=data.csat_scale)))
-        rows = [{"table": n["table"], "used for": n["used for"], "reason": n["reason"], "n": len(n["ids"]),
-                 "example ids": ", ".join(n["ids"][:show_ids]) + (" ..." if len(n["ids"]) > show_ids else "")}
-                for n in data.notes]
-        for tbl, used_for, res in checks:
-            for _, e in S.exclusions(res).iterrows():
-                ids = list(e["row_ids"])
-                rows.append({"table": tbl, "used for": used_for, "reason": e["reason"], "n": int(e["n"]),
-                             "example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
-        for tbl in ("ratings", "conversations", "surveys"):  # rows kept but changed when read
-            frame = getattr(data, tbl)
-            if frame is not None and S.has_record(frame):
-                for _, e in S.adjustments(frame).iterrows():
-                    ids = list(e["row_ids"])
-                    rows.append({"table": tbl, "used for": "kept, changed when read", "reason": e["reason"],
-                                 "n": int(e["n"]), "example ids": ", ".join(ids[:show_ids]) + (
-                                     " ..." if len(ids) > show_ids else "")})
-        t = pd.DataFrame(rows, columns=["table", "used for", "reason", "n", "example ids"])
+    """Every row the numbers leave out, by table and reason, with example ids (reasons in full):
+    :func:`qakit.headline.left_out_rows` for the tables the dataset has."""
+    t = left_out_rows(data, show_ids=show_ids)
     t = t.rename(columns={"table": "Table", "used for": "Used for", "reason": "Reason", "example ids": "Example ids"})
     if t.empty:
         return Table(pd.DataFrame({"Data quality": ["No row was left out."]}))

@@ -427,10 +427,60 @@ def summary_html(result: ExplorerResult) -> str:
     )
 
 
+#: what the N/A-policy dropdown says for each ``na`` value of a category
+NA_LABELS = {"exclude": "leave out of the score", "full": "count as full marks", "zero": "count as 0"}
+#: what the fail-rule dropdown says for each section ``fail_rule``
+FAIL_RULE_LABELS = {"all": "the whole review scores 0", "section": "only this section scores 0"}
+#: scales with more values than this offer no "fails at rating" choices (only none / the card's own)
+MAX_FAIL_CHOICES = 12
+
+
+def fail_values_text(values: tuple) -> str:
+    """The ratings that fail a review, in words.
+
+    Examples
+    --------
+    >>> fail_values_text(()), fail_values_text((0.0,)), fail_values_text((1.0, 2.0))
+    ('no rating fails', 'rating 0 fails', 'ratings 1, 2 fail')
+    """
+    from .scorecard.card import _num
+
+    vals = [str(_num(v)) for v in values]
+    if not vals:
+        return "no rating fails"
+    return f"rating {vals[0]} fails" if len(vals) == 1 else f"ratings {', '.join(vals)} fail"
+
+
+def fail_value_choices(category) -> list[tuple[str, tuple]]:
+    """The choices of a category's fail rule (its ``fail_values``): none, or the lowest ratings
+    up to each value below the top (``rating 1 fails``, ``ratings 1, 2 fail`` ...), plus the
+    card's own set when it is none of these. ``(label, fail_values)`` pairs.
+
+    Examples
+    --------
+    >>> from qakit import Category
+    >>> [v for _, v in fail_value_choices(Category("Solution", scale=4))]
+    [(), (1.0,), (1.0, 2.0), (1.0, 2.0, 3.0)]
+    >>> fail_value_choices(Category("Tone", scale=5, fail_values=[2]))[-1]
+    ('ratings as in the card: rating 2 fails', (2.0,))
+    """
+    sc = category.scale
+    out: list[tuple[str, tuple]] = [(fail_values_text(()), ())]
+    if sc.n_values <= MAX_FAIL_CHOICES:
+        vals = sorted(sc.values)
+        out += [(fail_values_text(tuple(vals[:i + 1])), tuple(vals[:i + 1])) for i in range(len(vals) - 1)]
+    own = tuple(category.fail_values)
+    if own not in [v for _, v in out]:
+        out.append((f"ratings as in the card: {fail_values_text(own)}", own))
+    return out
+
+
 def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
-    """What differs between two cards, setting by setting: ``what`` (a category name or "card"),
-    ``setting`` (weight, critical, critical threshold, section, mode, pass threshold, sections),
-    ``baseline``, ``tuned`` (as text). Empty when the cards score alike.
+    """What differs between two cards, setting by setting: ``what`` (a category name, a section
+    as ``<name> (section)``, or "card"), ``setting`` (per category: weight, critical, critical
+    threshold, section, fail rule, N/A policy; per section: section weight, fail rule; per card:
+    mode, pass threshold, sections), ``baseline``, ``tuned`` (as text). Empty when the cards score
+    alike.
 
     Examples
     --------
@@ -439,7 +489,13 @@ def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
     >>> card_changes(a, a.with_changes(weights={"Tone": 3.0}, critical={"PK": False})).values.tolist()
     [['Tone', 'weight', '1', '3'], ['PK', 'critical', 'yes', 'no']]
     """
-    def txt(v: Any) -> str:
+    def txt(v: Any, attr: str = "") -> str:
+        if attr == "fail_values":
+            return fail_values_text(v)
+        if attr == "na":
+            return NA_LABELS.get(v, str(v))
+        if attr == "fail_rule":
+            return FAIL_RULE_LABELS.get(v, str(v))
         if isinstance(v, bool):
             return "yes" if v else "no"
         if isinstance(v, float):
@@ -451,16 +507,23 @@ def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
     for c in card.categories:
         b = base.get(c.name)
         for setting, attr in (("weight", "weight"), ("critical", "critical"),
-                              ("critical threshold", "critical_threshold"), ("section", "section")):
+                              ("critical threshold", "critical_threshold"), ("section", "section"),
+                              ("fail rule", "fail_values"), ("N/A policy", "na")):
             old, new = (getattr(b, attr) if b is not None else None), getattr(c, attr)
             if old != new:
-                rows.append((c.name, setting, txt(old), txt(new)))
+                rows.append((c.name, setting, txt(old, attr), txt(new, attr)))
     for setting, attr in (("mode", "mode"), ("pass threshold", "pass_threshold")):
         if getattr(baseline, attr) != getattr(card, attr):
             rows.append(("card", setting, txt(getattr(baseline, attr)), txt(getattr(card, attr))))
-    if baseline.sections != card.sections:
-        rows.append(("card", "sections", "; ".join(map(str, baseline.sections)) or "–",
-                     "; ".join(map(str, card.sections)) or "–"))
+    if [s.name for s in baseline.sections] != [s.name for s in card.sections]:
+        rows.append(("card", "sections", "; ".join(s.name for s in baseline.sections) or "–",
+                     "; ".join(s.name for s in card.sections) or "–"))
+    else:
+        for b, s in zip(baseline.sections, card.sections):
+            for setting, attr in (("section weight", "weight"), ("fail rule", "fail_rule"), ("bonus", "bonus")):
+                if getattr(b, attr) != getattr(s, attr):
+                    rows.append((f"{s.name} (section)", setting, txt(getattr(b, attr), attr),
+                                 txt(getattr(s, attr), attr)))
     return pd.DataFrame(rows, columns=["what", "setting", "baseline", "tuned"]).astype("str")
 
 
@@ -514,14 +577,25 @@ def tuned_label(card: Scorecard, day: Any = None) -> str:
     import datetime
 
     day = datetime.date.today() if day is None else pd.Timestamp(day).date()
-    return f"{card.version or card.name}-tuned-{day:%Y-%m-%d}"
+    return f"{card.scores_version or card.name}-tuned-{day:%Y-%m-%d}"
 
 
 def tuned_card(card: Scorecard, label: str) -> Scorecard:
-    """``card`` renamed so that everything made with it says it is tuned: the name becomes
-    ``<name> (TUNED <label>, not the production card)``. The ``version`` stays the baseline's:
-    it is the key matching the ``scorecard_version`` of the reviews the card scores (a new version
-    would make every review of the baseline version unscorable)."""
+    """``card`` marked as tuned: ``version`` becomes ``label``, ``based_on`` the baseline version
+    whose reviews it scores (``Scorecard.scores_version``: the engine matches the reviews'
+    ``scorecard_version`` to it), and the name ``<name> (TUNED <label>, not the production card)``.
+
+    A baseline without a version scores reviews of any version; its tuned card keeps no version
+    (a version with nothing to be based on would match no review) and carries the label in its
+    name only.
+
+    Examples
+    --------
+    >>> from qakit import Category, Scorecard
+    >>> t = tuned_card(Scorecard([Category("Tone")], name="Support", version="2026.1"), "2026.1-tuned-2026-11-27")
+    >>> t.version, t.based_on, t.name
+    ('2026.1-tuned-2026-11-27', '2026.1', 'Support (TUNED 2026.1-tuned-2026-11-27, not the production card)')
+    """
     from dataclasses import replace
 
     from .errors import ParameterError
@@ -530,7 +604,11 @@ def tuned_card(card: Scorecard, label: str) -> Scorecard:
     if not label:
         raise ParameterError("the version label is empty; type a label such as 2026.1-tuned-2026-11-27")
     base_name = card.name.split(" (TUNED ")[0]
-    return replace(card, name=f"{base_name} (TUNED {label}, not the production card)")
+    name = f"{base_name} (TUNED {label}, not the production card)"
+    base_version = card.scores_version
+    if base_version is None:
+        return replace(card, name=name)
+    return replace(card, name=name, version=label, based_on=base_version)
 
 
 def report_command(scorecard_path: str | Path, dataset: str = "sample") -> str:
@@ -592,8 +670,10 @@ def suggestion_html(fit: Any, card: Scorecard) -> str:
 
 INTRO = """<div class="qakit-x" style="max-width:900px">
 <p><b>Try a scorecard change before you roll it out.</b> Move a weight, tick or untick <i>critical</i>,
-change the pass line: every number below updates at once and compares the tuned card with the card
-in use today (the <i>baseline</i>).</p>
+change the pass line, or change a rule (when a critical category fails, which ratings fail a review,
+what an unrated category counts as, and, on cards with sections, each category's section and each
+section's weight and fail rule): every number below updates at once and compares the tuned card with
+the card in use today (the <i>baseline</i>).</p>
 <ul>
 <li><b>Agents</b>: every agent with their score, a 95% interval and whether they pass. Yellow rows
 <i>flip</i> between pass and fail. <i>Inside the interval</i> means the pass line lies within the agent's
@@ -659,6 +739,7 @@ class ScorecardExplorer:
         self.controls = W.VBox()
         self.extra_controls: list[tuple[Any, Any, Any]] = []  # see add_control
         self.extra_box = W.VBox()
+        self.rules_box = W.VBox()  # per category and per section rules, built for each card (_rule_controls)
         self.mode = W.Dropdown(options=list(MODES), description="mode", layout=W.Layout(width="260px"))
         self.threshold = W.FloatSlider(min=50, max=100, step=1, description="pass line (%)", continuous_update=False,
                                        style={"description_width": "100px"}, layout=W.Layout(width="420px"))
@@ -724,7 +805,8 @@ class ScorecardExplorer:
         self.critical_boxes = {c.name: W.Checkbox(value=c.critical, description="critical", indent=False,
                                                   layout=W.Layout(width="90px"))
                                for c in card.categories}
-        for w in [*self.weight_sliders.values(), *self.critical_boxes.values()]:
+        self._rule_controls(card)
+        for w in [*self.weight_sliders.values(), *self.critical_boxes.values(), *self._rule_widgets()]:
             w.observe(self._on_change, names="value")
         self._muted = True
         self.mode.value, self.threshold.value = card.mode, card.pass_threshold
@@ -736,11 +818,101 @@ class ScorecardExplorer:
         self.save_status.value = ""
         self._render()
 
+    def _rule_controls(self, card: Scorecard) -> None:
+        """The controls beyond weights and critical flags, in two grids a QA lead reads as tables:
+        per category its critical threshold, fail rule (failing ratings), N/A policy and section;
+        per section (cards with sections) its weight and fail rule."""
+        import ipywidgets as W
+
+        def head(text: str, tip: str) -> Any:
+            return W.HTML(f"<b title='{_esc(tip)}' style='font-size:12px;white-space:nowrap;cursor:help;"
+                          f"border-bottom:1px dotted #888'>{_esc(text)}</b>")
+
+        def name(text: str) -> Any:
+            return W.HTML(f"<span title='{_esc(text)}' style='white-space:nowrap;overflow:hidden;"
+                          f"text-overflow:ellipsis;display:block'>{_esc(text)}</span>")
+
+        tip_thr = ("A critical category fails the review when its score is below this percent "
+                   "(only used when the category is ticked critical).")
+        tip_fail = "These ratings fail the review (or the section) whatever the points, critical or not."
+        tip_na = "What a review that left this category unrated (N/A) gets for it."
+        tip_sec = "The section this category is scored in."
+        full = W.Layout(width="auto")
+        self.threshold_boxes = {c.name: W.BoundedFloatText(value=c.critical_threshold, min=0, max=100, step=5,
+                                                           disabled=not c.critical, tooltip=tip_thr, layout=full)
+                                for c in card.categories}
+        self.fail_boxes = {c.name: W.Dropdown(options=fail_value_choices(c), value=tuple(c.fail_values),
+                                              tooltip=tip_fail, layout=full) for c in card.categories}
+        self.na_boxes = {c.name: W.Dropdown(options=[(v, k) for k, v in NA_LABELS.items()], value=c.na,
+                                            tooltip=tip_na, layout=full) for c in card.categories}
+        secs = [s.name for s in card.sections]
+        self.section_boxes = ({c.name: W.Dropdown(options=secs, value=c.section, tooltip=tip_sec, layout=full)
+                               for c in card.categories} if secs else {})
+        for c in card.categories:  # a threshold only matters for a critical category
+            box = self.threshold_boxes[c.name]
+            self.critical_boxes[c.name].observe(lambda ch, box=box: setattr(box, "disabled", not ch["new"]),
+                                                names="value")
+        cells = [head("category", "The scorecard's categories"), head("critical below (%)", tip_thr),
+                 head("fail rule", tip_fail), head("not rated (N/A)", tip_na)]
+        cols = "170px 130px 190px 190px"
+        if secs:
+            cells.append(head("section", tip_sec))
+            cols += " 170px"
+        for c in card.categories:
+            cells += [name(c.name), self.threshold_boxes[c.name], self.fail_boxes[c.name], self.na_boxes[c.name]]
+            if secs:
+                cells.append(self.section_boxes[c.name])
+        grid = W.GridBox(cells, layout=W.Layout(grid_template_columns=cols, grid_gap="4px 10px", width="auto",
+                                                align_items="center"))
+        note = ("<div class='qakit-note' style='color:#555;font-size:12px;margin:0 0 4px'>"
+                "<b>critical below</b>: a critical category scoring under this percent fails the review · "
+                "<b>fail rule</b>: ratings that fail the review whatever the points · <b>not rated</b>: what an N/A "
+                "rating counts as" + (" · <b>section</b>: where the category is scored" if secs else "")
+                + ". Hover a heading for more.</div>")
+        parts: list[Any] = [W.HTML("<h4 style='margin:10px 0 2px'>Rules per category</h4>" + note), grid]
+        self.section_weight_sliders, self.fail_rule_boxes = {}, {}
+        if secs:
+            pooled = card.sections_combine == "points"  # all points pooled: section weights do not count
+            tip_w = ("Not used: this card adds up the points of all sections (sections_combine: points)." if pooled
+                     else "How much the section counts in the review score, relative to the other sections.")
+            tip_rule = "What happens when a critical category (or a failing rating) in this section fails."
+            self.section_weight_sliders = {
+                s.name: W.FloatSlider(value=s.weight, min=0.0, max=max(self.max_weight, s.weight), step=0.25,
+                                      continuous_update=False, tooltip=tip_w, disabled=pooled,
+                                      layout=W.Layout(width="300px"))
+                for s in card.sections}
+            self.fail_rule_boxes = {s.name: W.Dropdown(options=[(v, k) for k, v in FAIL_RULE_LABELS.items()],
+                                                       value=s.fail_rule, tooltip=tip_rule, layout=full)
+                                    for s in card.sections}
+            cells = [head("section", "The scorecard's sections"), head("section weight", tip_w),
+                     head("when something in it fails", tip_rule)]
+            for s in card.sections:
+                cells += [name(s.name + (" (bonus)" if s.bonus else "")), self.section_weight_sliders[s.name],
+                          self.fail_rule_boxes[s.name]]
+            parts += [W.HTML("<h4 style='margin:10px 0 2px'>Sections</h4><div class='qakit-note' style='color:#555;"
+                             "font-size:12px;margin:0 0 4px'>"
+                             + ("The review score adds up the points of all sections (section weights are not used)"
+                                if pooled else "The review score is the weighted mean of the section scores")
+                             + "; a section's fail rule says whether a fail inside it zeroes the whole review "
+                             "or only the section.</div>"),
+                      W.GridBox(cells, layout=W.Layout(grid_template_columns="170px 310px 240px", grid_gap="4px 10px",
+                                                       width="auto", align_items="center"))]
+        for kind, boxes in (("threshold", self.threshold_boxes), ("fail", self.fail_boxes), ("na", self.na_boxes),
+                            ("section", self.section_boxes), ("section-weight", self.section_weight_sliders),
+                            ("fail-rule", self.fail_rule_boxes)):
+            for key, w in boxes.items():  # a stable handle for the page (browser tests, custom CSS)
+                w.add_class(f"qakit-{kind}-{_slug(key)}")
+        self.rules_box.children = parts
+
+    def _rule_widgets(self) -> list[Any]:
+        return [*self.threshold_boxes.values(), *self.fail_boxes.values(), *self.na_boxes.values(),
+                *self.section_boxes.values(), *self.section_weight_sliders.values(), *self.fail_rule_boxes.values()]
+
     def load_dataset(self, dataset: str) -> bool:
         """Load a dataset folder (the report's ``dataset`` parameter: "sample" or a folder with
         ratings, conversations, surveys and scorecard.yaml) and make its card the baseline.
         Problems are shown in the UI in plain words; returns whether it loaded."""
-        from .sections import load_report_data
+        from .report_data import load_report_data
 
         dataset = str(dataset).strip() or "sample"
         if dataset != "sample":
@@ -760,12 +932,22 @@ class ScorecardExplorer:
 
     # -- the card ------------------------------------------------------------------------------
     def current_card(self) -> Scorecard:
-        """The card the controls describe now (weights, critical flags, mode, pass line, then
-        every control added with :meth:`add_control`)."""
-        card = self.baseline_card.with_changes(
-            weights={k: s.value for k, s in self.weight_sliders.items()},
-            critical={k: b.value for k, b in self.critical_boxes.items()},
-            mode=self.mode.value, pass_threshold=float(self.threshold.value))
+        """The card the controls describe now (weights, critical flags and thresholds, fail
+        rules, N/A policies, sections, section weights and fail rules, mode, pass line), built and
+        checked in one step; then every control added with :meth:`add_control`."""
+        from dataclasses import replace
+
+        base = self.baseline_card
+        cats = tuple(replace(c, weight=float(self.weight_sliders[c.name].value),
+                             critical=bool(self.critical_boxes[c.name].value),
+                             critical_threshold=float(self.threshold_boxes[c.name].value),
+                             fail_values=tuple(self.fail_boxes[c.name].value), na=self.na_boxes[c.name].value,
+                             section=(self.section_boxes[c.name].value if self.section_boxes else c.section))
+                     for c in base.categories)
+        secs = tuple(replace(s, weight=float(self.section_weight_sliders[s.name].value),
+                             fail_rule=self.fail_rule_boxes[s.name].value) for s in base.sections)
+        card = replace(base, categories=cats, sections=secs, mode=self.mode.value,
+                       pass_threshold=float(self.threshold.value))
         for widget, apply, _ in self.extra_controls:
             card = apply(card, widget.value)
         return card
@@ -807,6 +989,14 @@ class ScorecardExplorer:
             for c in card.categories:
                 self.weight_sliders[c.name].value = c.weight
                 self.critical_boxes[c.name].value = c.critical
+                self.threshold_boxes[c.name].value = c.critical_threshold
+                self.fail_boxes[c.name].value = tuple(c.fail_values)
+                self.na_boxes[c.name].value = c.na
+                if self.section_boxes:
+                    self.section_boxes[c.name].value = c.section
+            for s in card.sections:
+                self.section_weight_sliders[s.name].value = s.weight
+                self.fail_rule_boxes[s.name].value = s.fail_rule
             self.mode.value, self.threshold.value = card.mode, card.pass_threshold
             for widget, _, value in self.extra_controls:
                 widget.value = value
@@ -924,8 +1114,9 @@ class ScorecardExplorer:
             head("1. Data"),
             W.HBox([self.dataset_box, self.load_button]), self.data_status,
             head("2. Tune the card"),
-            self.controls, W.HBox([self.mode, self.threshold]), self.extra_box,
-            W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress]),
+            self.controls, W.HBox([self.mode, self.threshold]), self.rules_box, self.extra_box,
+            W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress],
+                   layout=W.Layout(margin="12px 0 0 0")),
             self.status, self.suggestion,
             head("3. Effect"),
             self.summary, self.figure, self.changes,
@@ -933,9 +1124,9 @@ class ScorecardExplorer:
             W.HBox([self.sort, self.flips_first]), self.ranking,
             head("5. Save"),
             self.label,
-            W.HTML("<div class='qakit-note' style='color:#555;font-size:12px'>The label goes into the card's name "
-                   "(“… (TUNED &lt;label&gt;, not the production card)”); the card keeps the baseline's version key "
-                   "so it can score the reviews recorded under that version.</div>"),
+            W.HTML("<div class='qakit-note' style='color:#555;font-size:12px'>The label becomes the saved card's "
+                   "<i>version</i> and goes into its name (“… (TUNED &lt;label&gt;, not the production card)”); "
+                   "the card also records <i>based_on</i>: the baseline version whose reviews it scores.</div>"),
             W.HBox([self.save_path, self.save_button]), self.save_status, self.download,
         ], layout=W.Layout(max_width="1100px"))
 
@@ -947,6 +1138,19 @@ def _absolute(path: str | Path) -> Path:
 
     p = Path(str(path).strip()).expanduser()
     return p if p.is_absolute() else Path(os.environ.get("QAKIT_CALLER_DIR") or Path.cwd()) / p
+
+
+def _slug(text: str) -> str:
+    """``text`` as a CSS class fragment: lower case, runs of other characters as one ``-``.
+
+    Examples
+    --------
+    >>> _slug("Escalation handling")
+    'escalation-handling'
+    """
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", str(text).casefold()).strip("-") or "x"
 
 
 def _esc(v: Any) -> str:

@@ -21,7 +21,7 @@ from qakit import kpis as K
 from qakit import schema as S
 from qakit.errors import DataValidationError, ParameterError, ScorecardError
 from qakit.report import check_parameters, load_parameters
-from qakit.sections import load_report_data
+from qakit.report_data import load_report_data
 from qakit.targets import check_targets
 
 CARD = Scorecard([Category("Product knowledge", 1.5, critical=True), Category("Tone", 1.0, scale=5),

@@ -281,7 +281,7 @@ def test_download_delivers_the_yaml(page, sample):
         page.locator("a.qakit-download").click()
     got = load_scorecard(dl.value.path())
     assert got.weights == {**card.weights, "Solution": card.weights["Solution"] + 0.75}
-    assert "TUNED" in got.name and got.version == card.version
+    assert "TUNED" in got.name and got.based_on == card.version and got.version.startswith(f"{card.version}-tuned-")
     assert dl.value.suggested_filename.endswith(".yaml")
     reset(page)
 
@@ -316,3 +316,71 @@ def test_dataset_box_loads_another_folder(page, sample, tmp_path):
     wait_summary(page, re.escape(f"IQS {expected:.1f}% (baseline {expected:.1f}%)"))
     assert page.locator(".qakit-ranking tbody tr").count() == 20
     assert f"Loaded {tmp_path}" in page.locator("body").inner_text()
+
+
+def _changed(card, cats=None, secs=None):
+    """``card`` with some category / section fields replaced: {name: {field: value}}."""
+    from dataclasses import replace
+
+    cats, secs = cats or {}, secs or {}
+    return replace(card, categories=tuple(replace(c, **cats.get(c.name, {})) for c in card.categories),
+                   sections=tuple(replace(s, **secs.get(s.name, {})) for s in card.sections))
+
+
+def test_rule_controls_change_the_numbers_and_the_changes_panel(page, sample, tmp_path):
+    """The sectioned sample card (data/scorecard_sections.yaml) loaded through the data box; in the
+    page: Escalation handling N/A -> count as 0, Tone fail rule -> ratings 1, 2 fail, Product
+    knowledge -> section Communication, Resolution's fail rule -> whole review, Solution critical
+    below 70 %, Communication section weight up 2 steps. After each change the summary shows the IQS
+    that Scorecard.score gives here for the card changed by hand, and the changes panel lists it."""
+    ratings, surveys, _ = sample
+    card = load_scorecard(ROOT / "data" / "scorecard_sections.yaml")
+    for name in ("ratings", "conversations", "surveys"):
+        datasets.load_sample(name).to_parquet(tmp_path / f"{name}.parquet")
+    card.to_yaml(tmp_path / "scorecard.yaml")
+    base = iqs_score(card.score(ratings))["iqs"].iloc[0]
+    text_box(page, "data folder").fill(str(tmp_path))
+    page.get_by_role("button", name="Load data").click()
+    wait_summary(page, re.escape(f"IQS {base:.1f}% (baseline {base:.1f}%)"))
+    page.locator(".qakit-section-tone select").wait_for(timeout=30_000)
+    cats: dict = {}
+    secs: dict = {}
+    steps = [
+        (lambda: page.locator(".qakit-na-escalation-handling select").select_option(label="count as 0"),
+         ("cats", "Escalation handling", {"na": "zero"}), ["N/A policy", "count as 0"]),
+        (lambda: page.locator(".qakit-fail-tone select").select_option(label="ratings 1, 2 fail"),
+         ("cats", "Tone", {"fail_values": (1.0, 2.0)}), ["fail rule", "ratings 1, 2 fail"]),
+        (lambda: page.locator(".qakit-section-product-knowledge select").select_option(label="Communication"),
+         ("cats", "Product knowledge", {"section": "Communication"}), ["section", "Communication"]),
+        (lambda: page.locator(".qakit-fail-rule-resolution select").select_option(label="the whole review scores 0"),
+         ("secs", "Resolution", {"fail_rule": "all"}), ["Resolution (section)", "the whole review scores 0"]),
+        (lambda: page.locator(".widget-checkbox").filter(has_text="critical").nth(4).locator("input").check(),
+         ("cats", "Solution", {"critical": True}), ["Solution", "critical"]),
+        (lambda: (page.locator(".qakit-threshold-solution input").fill("70"),
+                  page.locator(".qakit-threshold-solution input").press("Enter")),
+         ("cats", "Solution", {"critical_threshold": 70.0}), ["critical threshold", "70"]),
+        (lambda: [page.locator(".qakit-section-weight-communication .noUi-handle").press("ArrowRight")
+                  for _ in range(2)],
+         ("secs", "Communication", {"weight": 2.0}), ["Communication (section)", "section weight"]),
+    ]
+    for act, (kind, name, fields), words in steps:
+        act()
+        (cats if kind == "cats" else secs).setdefault(name, {}).update(fields)
+        tuned = _changed(card, cats, secs)
+        expected = iqs_score(tuned.score(ratings))
+        wait_summary(page, re.escape(f"IQS {expected['iqs'].iloc[0]:.1f}% (baseline {base:.1f}%) · "
+                                     f"pass rate {expected['pass_rate'].iloc[0]:.1%}"))
+        panel = page.locator(".qakit-changes").inner_text()
+        assert all(w in panel for w in words), (words, panel)
+    # every agent's IQS on the page equals Scorecard.score's on the fully changed card
+    agents = iqs_score(tuned.score(ratings), by="agent_id", min_n=0)
+    page_rows = [r.split("\t") for r in page.locator(".qakit-ranking tbody tr").all_inner_texts()]
+    assert {r[0].strip(): r[2].strip() for r in page_rows} == {
+        a: f"{v:.1f}" for a, v in zip(agents["agent_id"], agents["iqs"])}
+    assert len(page.locator(".qakit-changes tbody tr").all_inner_texts()) == 7
+    shoot(page, "explorer-rules")  # look at it: both widths, the rule grids and the changes panel
+    page.get_by_role("button", name="Reset to baseline").click()
+    wait_summary(page, re.escape(f"IQS {base:.1f}% (baseline {base:.1f}%)") + ".*flipping pass/fail 0")
+    shown = page.locator(".qakit-na-escalation-handling select").evaluate("e => e.options[e.selectedIndex].text")
+    assert shown.replace("\xa0", " ") == "leave out of the score"  # ipywidgets renders spaces as nbsp
+    assert "No change yet" in page.locator("body").inner_text()

@@ -103,7 +103,10 @@ def test_save_names_the_card_tuned_shows_full_path_and_command(ex, sample, tmp_p
     saved = load_scorecard(path)
     assert saved.weights["Tone"] == 2.0
     assert saved.name == f"{card.name} (TUNED 2026.1-tuned-2026-11-27, not the production card)"
-    assert saved.version == card.version  # the key that matches the reviews' scorecard_version
+    # a new version label; based_on is the baseline version whose reviews it scores
+    assert (saved.version, saved.based_on) == ("2026.1-tuned-2026-11-27", card.version) == (
+        "2026.1-tuned-2026-11-27", "2026.1")
+    assert set(ratings["scorecard_version"]) == {"2026.1"}  # the sample reviews carry the baseline version
     assert str(path) in ex.save_status.value
     assert f"qakit report -p scorecard_path {path}" in ex.save_status.value
     # the saved card scores the data exactly as the explorer showed
@@ -280,3 +283,171 @@ def test_sectioned_card_is_tuned_with_the_same_numbers_as_scorecard_score(sample
     got = ex.result.agents.set_index("agent_id")
     assert got["iqs"].to_dict() == pytest.approx(agents["iqs"].to_dict())
     assert (got["passed"] == card.passes(agents.loc[got.index, "iqs"])).all()
+
+
+SECTIONS_YAML = "scorecard_sections.yaml"
+
+
+@pytest.fixture
+def sec(sample):
+    from pathlib import Path
+
+    ratings, surveys, _ = sample
+    card = load_scorecard(Path(__file__).resolve().parents[1] / "data" / SECTIONS_YAML)
+    return ScorecardExplorer(ratings, card, surveys=surveys, today="2026-11-27"), card
+
+
+def _agents_equal(ex, tuned, ratings):
+    """The explorer's review scores, overall IQS and every agent's IQS and pass/fail equal
+    Scorecard.score + iqs_score on the changed card, computed here."""
+    from dataclasses import replace
+
+    from qakit.widgets import engine_check
+
+    assert ex.status.value == "", ex.status.value
+    assert ex.result.card == replace(tuned, name=ex.result.card.name)
+    truth = tuned.score(ratings)
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(truth["iqs"].mean(), abs=1e-12)
+    agents = by_agent(tuned, ratings)
+    got = ex.result.agents.set_index("agent_id")
+    assert got["iqs"].to_dict() == pytest.approx(agents["iqs"].to_dict(), abs=1e-12)
+    assert (got["passed"] == tuned.passes(agents.loc[got.index, "iqs"])).all()
+    chk = engine_check(ex.result, ratings).iloc[0]
+    assert chk["max_review_diff"] == 0 and chk["max_agent_diff"] < 1e-9
+
+
+def _cat(card, name, **kw):
+    from dataclasses import replace
+
+    return replace(card, categories=tuple(replace(c, **kw) if c.name == name else c for c in card.categories))
+
+
+def _sec(card, name, **kw):
+    from dataclasses import replace
+
+    return replace(card, sections=tuple(replace(s, **kw) if s.name == name else s for s in card.sections))
+
+
+def test_rule_controls_offer_the_cards_own_choices(sec):
+    ex, card = sec
+    assert set(ex.section_boxes["Tone"].options) == {"Compliance", "Resolution", "Communication"}
+    assert ex.section_boxes["Tone"].value == "Communication"
+    assert [v for _, v in ex.fail_boxes["Solution"].options] == [(), (1.0,), (1.0, 2.0), (1.0, 2.0, 3.0)]
+    assert [v for _, v in ex.na_boxes["Tone"].options] == ["exclude", "full", "zero"]
+    assert [v for _, v in ex.fail_rule_boxes["Resolution"].options] == ["all", "section"]
+    assert ex.fail_rule_boxes["Resolution"].value == "section" and ex.section_weight_sliders["Resolution"].value == 2.0
+    assert ex.threshold_boxes["Tone"].disabled and not ex.threshold_boxes["Compliance"].disabled
+    ex.critical_boxes["Tone"].value = True
+    assert not ex.threshold_boxes["Tone"].disabled  # a threshold matters once the category is critical
+    assert all(w.tooltip for w in ex._rule_widgets())  # every rule control explains itself on hover
+
+
+@pytest.mark.parametrize("change", ["na", "fail_values", "threshold", "section", "fail_rule", "section_weight"])
+def test_each_rule_control_scores_like_scorecard_score_and_is_listed(sec, sample, change):
+    """data/scorecard_sections.yaml on the sample reviews; each new control changed in the widget:
+    the explorer's numbers equal the full engine's on the card changed here by hand, the changes
+    panel names the setting, and Reset brings back the baseline numbers."""
+    ratings = sample[0]
+    ex, card = sec
+    if change == "na":  # 2,155 reviews leave Escalation handling N/A: count them as 0
+        ex.na_boxes["Escalation handling"].value = "zero"
+        tuned, what, setting, new = _cat(card, "Escalation handling", na="zero"), "Escalation handling", "N/A policy", "count as 0"
+    elif change == "fail_values":  # a Tone of 1 or 2 fails the Communication section's review
+        ex.fail_boxes["Tone"].value = (1.0, 2.0)
+        tuned, what, setting, new = _cat(card, "Tone", fail_values=(1.0, 2.0)), "Tone", "fail rule", "ratings 1, 2 fail"
+    elif change == "threshold":  # Solution critical, failing below 70 % (ratings 1 and 2 of 1-4)
+        ex.critical_boxes["Solution"].value = True
+        ex.threshold_boxes["Solution"].value = 70
+        tuned, what, setting, new = (_cat(card, "Solution", critical=True, critical_threshold=70.0), "Solution",
+                                     "critical threshold", "70")
+    elif change == "section":  # Product knowledge (critical) moves to Communication (fail_rule all)
+        ex.section_boxes["Product knowledge"].value = "Communication"
+        tuned, what, setting, new = (_cat(card, "Product knowledge", section="Communication"), "Product knowledge",
+                                     "section", "Communication")
+    elif change == "fail_rule":  # a failed Product knowledge now zeroes the whole review
+        ex.fail_rule_boxes["Resolution"].value = "all"
+        tuned, what, setting, new = (_sec(card, "Resolution", fail_rule="all"), "Resolution (section)", "fail rule",
+                                     "the whole review scores 0")
+    else:
+        ex.section_weight_sliders["Communication"].value = 4.0
+        tuned, what, setting, new = _sec(card, "Communication", weight=4.0), "Communication (section)", "section weight", "4"
+    base_iqs = card.score(ratings)["iqs"].mean()
+    assert abs(tuned.score(ratings)["iqs"].mean() - base_iqs) > 0.5  # the change matters on this data
+    _agents_equal(ex, tuned, ratings)
+    ch = card_changes(card, ex.result.card)
+    assert [what, setting, new] in ch[["what", "setting", "tuned"]].values.tolist()
+    assert setting in ex.changes.value and new in ex.changes.value
+    ex.reset()
+    assert "No change yet" in ex.changes.value
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(base_iqs, abs=1e-12)
+
+
+def test_all_rule_controls_together_then_saved_card_scores_the_same(sec, sample, tmp_path):
+    """Every new control at once, saved: the YAML loads to the card the explorer scored (version
+    label, based_on the baseline version) and scores the sample reviews to the explorer's IQS."""
+    ratings = sample[0]
+    ex, card = sec
+    ex.na_boxes["Empathy"].value = "full"
+    ex.fail_boxes["Grammar"].value = (0.0,)
+    ex.critical_boxes["Tone"].value = True
+    ex.threshold_boxes["Tone"].value = 30
+    ex.section_boxes["Grammar"].value = "Compliance"
+    ex.fail_rule_boxes["Communication"].value = "section"
+    ex.section_weight_sliders["Compliance"].value = 0.5
+    tuned = _cat(_cat(card, "Empathy", na="full"), "Grammar", fail_values=(0.0,), section="Compliance")
+    tuned = _cat(tuned, "Tone", critical=True, critical_threshold=30.0)
+    tuned = _sec(_sec(tuned, "Communication", fail_rule="section"), "Compliance", weight=0.5)
+    _agents_equal(ex, tuned, ratings)
+    assert card_changes(card, ex.result.card)[["what", "setting"]].values.tolist() == [
+        ["Tone", "critical"], ["Tone", "critical threshold"], ["Empathy", "N/A policy"], ["Grammar", "section"],
+        ["Grammar", "fail rule"], ["Compliance (section)", "section weight"], ["Communication (section)", "fail rule"]]
+    ex.save_path.value = str(tmp_path / "tuned.yaml")
+    saved = load_scorecard(ex.save())
+    assert (saved.version, saved.based_on) == ("2026.1-tuned-2026-11-27", "2026.1")
+    assert "TUNED 2026.1-tuned-2026-11-27" in saved.name
+    assert card_changes(tuned, saved).empty
+    assert saved.score(ratings)["iqs"].mean() == pytest.approx(ex.result.summary["iqs"].iloc[0], abs=1e-12)
+
+
+def test_an_impossible_rule_is_explained_not_scored(sample, tmp_path):
+    """A critical category moved into a bonus section cannot fail the review: the card is refused
+    in plain words and the numbers stay those of the last valid card."""
+    from qakit import Category, Scorecard, Section
+
+    ratings, surveys, card = sample
+    bonus = Scorecard([Category(c.name, c.weight, c.critical, c.scale, section="Main" if c.name != "Grammar" else "Extra")
+                       for c in card.categories], sections=(Section("Main"), Section("Extra", bonus=True)),
+                      version=card.version)
+    ex = ScorecardExplorer(ratings, bonus, surveys=surveys)
+    before = ex.result.summary["iqs"].iloc[0]
+    ex.section_boxes["Product knowledge"].value = "Extra"
+    assert "cannot be used" in ex.status.value and "bonus" in ex.status.value
+    assert ex.result.summary["iqs"].iloc[0] == before
+    ex.section_boxes["Product knowledge"].value = "Main"
+    assert ex.status.value == ""
+
+
+def test_tuned_card_of_an_unversioned_baseline_keeps_no_version(sample):
+    from qakit.widgets import tuned_card
+
+    _, _, card = sample
+    plain = card.with_changes(version=None)
+    t = tuned_card(plain, "trial")
+    assert t.version is None and t.based_on is None and "TUNED trial" in t.name
+    again = tuned_card(tuned_card(card, "a"), "b")  # a tuned card tuned again still scores 2026.1
+    assert (again.version, again.based_on) == ("b", "2026.1") and again.name.count("TUNED") == 1
+
+
+def test_section_weights_are_not_offered_when_the_card_pools_points(sample):
+    """sections_combine: points adds up all points, so section weights change nothing (checked
+    here with Scorecard.score): their sliders are disabled and say why."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    ratings, surveys, _ = sample
+    card = replace(load_scorecard(Path(__file__).resolve().parents[1] / "data" / SECTIONS_YAML),
+                   sections_combine="points")
+    assert card.score(ratings)["iqs"].mean() == _sec(card, "Resolution", weight=5.0).score(ratings)["iqs"].mean()
+    ex = ScorecardExplorer(ratings, card, surveys=surveys)
+    assert all(s.disabled and "Not used" in s.tooltip for s in ex.section_weight_sliders.values())
+    assert not any(b.disabled for b in ex.fail_rule_boxes.values())

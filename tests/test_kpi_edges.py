@@ -164,6 +164,38 @@ def test_backlog_many_bad_rows_stays_non_negative(sample):
         assert got == open_.sum()
 
 
+def test_backlog_groups_sorted_and_a_missing_key_is_a_group():
+    """By hand (weeks from Mon 2026-01-05): a (agent y) open 01-05..01-14; b (no agent) open from
+    01-06; c (agent a) created and resolved 01-13; d (agent y) open from 01-13. Agent a: weeks 0, 0;
+    y: 1 (a), then a closes and d opens: 1; no agent: 1, 1. Groups sorted, the missing agent last
+    (it raised a raw numpy ValueError); two by columns sorted too (were in order of appearance)."""
+    conv = conv_frame(created_at=["2026-01-05 00:00Z", "2026-01-06 00:00Z", "2026-01-13 00:00Z",
+                                  "2026-01-13 00:00Z"],
+                      resolved_at=["2026-01-14 00:00Z", None, "2026-01-13 00:00Z", None])
+    conv["conversation_id"] = list("abcd")
+    conv["agent_id"] = ["y", None, "a", "y"]
+    conv["channel"] = ["chat", "email", "chat", "email"]
+    b = K.backlog(conv, by="agent_id")
+    assert b["agent_id"].tolist()[:4] == ["a", "a", "y", "y"] and b["agent_id"].iloc[4:].isna().all()
+    assert b["backlog"].tolist() == [0, 0, 1, 1, 1, 1]
+    assert b["opened"].tolist() == [0, 1, 1, 1, 1, 0] and b["closed"].tolist() == [0, 1, 0, 1, 0, 0]
+    two = K.backlog(conv, by=["channel", "agent_id"])
+    assert list(zip(two["channel"], two["agent_id"].fillna("-")))[::2] == [("chat", "a"), ("chat", "y"),
+                                                                           ("email", "y"), ("email", "-")]
+
+
+def test_median_interval_of_a_group_with_a_missing_key():
+    """Six first responses of 1..6 h (no agent, chat): median 3.5, and with z = 1.96 the
+    order statistics l = floor(3 - 1.96 sqrt(6)/2) = 0 -> x_(1) = 1 (clamped) and
+    u = ceil(1 + 3 + 2.40) = 7 -> x_(6) = 6; the group with the missing agent had no interval
+    under two by columns (a MultiIndex lookup of NaN)."""
+    conv = conv_frame(first_response_at=[f"2026-01-05 {9 + h:02d}:00Z" for h in range(1, 7)] + ["2026-01-05 10:00Z"])
+    conv["agent_id"] = [None] * 6 + ["b"]
+    r = K.first_response_time(conv, by=["agent_id", "channel"], min_n=0)
+    row = r[r["agent_id"].isna()].iloc[0]
+    assert row["first_response_time"] == 3.5 and (row["ci_low"], row["ci_high"]) == (1.0, 6.0)
+
+
 # --- 2. survey scales ----------------------------------------------------------------------------------------------
 def test_csat_threshold_on_fractional_answers():
     """1-10, satisfied from 8: [8.7, 9, 7.9, 10, 3] -> 8.7, 9, 10 satisfied = 3/5 = 60 % (set
@@ -328,7 +360,7 @@ def _report_folder(tmp_path):
 
 
 def test_report_data_with_a_period_itemises_what_it_leaves_out(tmp_path):
-    from qakit import sections
+    from qakit import report_data as sections, study_view
 
     folder, r, c, s, rid = _report_folder(tmp_path)
     data = sections.load_report_data(dataset=str(folder), start="2026-08-01", end="2026-10-31")
@@ -339,7 +371,7 @@ def test_report_data_with_a_period_itemises_what_it_leaves_out(tmp_path):
     assert len(placed["ids"]) == 20  # every conversation lies in the period
     assert len(data.surveys) == len(s)  # nothing vanished; unanswered ones kept
     assert data.surveys["score"].isna().sum() == 5
-    dq = sections.data_quality(data)
+    dq = study_view.data_quality(data)
     assert int(dq.loc[dq["reason"].str.startswith("no reviewed_at"), "n"].iloc[0]) == 30
     assert int(dq.loc[dq["reason"].eq("survey answer without a score"), "n"].sum()) == 5
     # a one-week period: surveys without answered_at follow their conversation, not "everything"

@@ -17,7 +17,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-import qakit.sections as R
+import qakit.report_data as D
+import qakit.study_view as R
 from qakit import datasets, iqs_score
 from qakit.errors import ParameterError
 from qakit.report import ReportError, check_parameters, notebook_parameters, run_report
@@ -117,13 +118,13 @@ def test_cli_exit_code_and_one_line_reason(tmp_path):
 
 def test_period_with_no_data_and_bad_dates():
     with pytest.raises(ParameterError, match="no reviews between 2030-01-01 and 2030-02-01; the data covers 2026-08-04 to 2026-10-29"):
-        R.load_report_data(start="2030-01-01", end="2030-02-01")
+        D.load_report_data(start="2030-01-01", end="2030-02-01")
     with pytest.raises(ParameterError, match=r"end \(2026-08-01\) is before start \(2026-09-01\)"):
-        R.load_report_data(start="2026-09-01", end="2026-08-01")
+        D.load_report_data(start="2026-09-01", end="2026-08-01")
     with pytest.raises(ParameterError, match="start must be a date like 2026-08-01; got 'last month'"):
-        R.load_report_data(start="last month")
+        D.load_report_data(start="last month")
     with pytest.raises(ParameterError, match="dataset must be 'sample' or an existing folder; got 'nope'"):
-        R.load_report_data(dataset="nope")
+        D.load_report_data(dataset="nope")
 
 
 @pytest.mark.slow
@@ -151,7 +152,7 @@ def test_report_escapes_names_and_hides_customer_text(tmp_path):
 
 def test_coaching_flags_only_credible_gaps():
     """focus = the agent's upper 95 % bound below the team score, checked on one row by hand."""
-    data = R.load_report_data()
+    data = D.load_report_data()
     t = R.coaching_table(data)
     row = t.iloc[0]
     assert row["focus"] == (row["ci_high"] < row["team_score"])
@@ -168,7 +169,7 @@ def test_costly_customers_hashed_by_default():
     rows are customers whose contacts x cost exceed their value (checked with plain pandas)."""
     from qakit.display import hash_ids
 
-    data = R.load_report_data()
+    data = D.load_report_data()
     shown = R.costly_customers(data, cost_per_contact=5.0)
     conv = data.conversations
     plain = conv.groupby("customer_id").agg(contacts=("contacts", "sum"), value=("customer_value", "max"))
@@ -198,7 +199,7 @@ def test_report_figures_are_deterministic():
 
     from qakit import stats as ST
 
-    data = R.load_report_data()
+    data = D.load_report_data()
 
     def png(fig):
         buf = io.BytesIO()

@@ -3,7 +3,10 @@ as the PDF they forward. Three report runs in all, shared by every assertion her
 
 - the full sample, run as ``qakit report`` from another working folder with a *relative* dataset
   path, ``--pdf``, for 1-28 Oct 2026 (so changes against 3-30 Sep are shown);
-- a ratings-only folder and a conversations + surveys folder (papermill, in-process).
+- a ratings-only folder and a conversations + surveys folder (papermill, in-process); the
+  ratings-only one with a tuned card (the explorer's "(TUNED ..." name), a rolling window
+  (``last_days`` 28) and ``engine`` duckdb, so the red TUNED banner, the rolling comparison and
+  the DuckDB path are seen in a browser and in the PDF.
 
 Screenshots of each section (1400 px) and of the whole page (1024 px), and PNGs of the PDF pages,
 are saved under ``reports/screenshots/`` (git-ignored) for people to look at.
@@ -192,19 +195,75 @@ def partial(tmp_path_factory):
     root = tmp_path_factory.mktemp("partial")
     src = datasets.sample_data_dir()
     out = {}
+    params = {"ratings_only": {"last_days": 28, "engine": "duckdb"},
+              "kpi_only": {"start": "2026-10-01", "end": "2026-10-28"}}
     for name, files in (("ratings_only", ("ratings.parquet", "scorecard.yaml")),
                         ("kpi_only", ("conversations.parquet", "surveys.parquet"))):
         (root / name).mkdir()
         for f in files:
             shutil.copy(src / f, root / name / f)
-        res = run_report({"dataset": str(root / name), "start": "2026-10-01", "end": "2026-10-28"},
+        if name == "ratings_only":  # the explorer's name for a tuned card (its version stays the baseline's)
+            card = (src / "scorecard.yaml").read_text(encoding="utf-8")
+            assert "name: Sample support scorecard\n" in card
+            (root / name / "scorecard.yaml").write_text(card.replace(
+                "name: Sample support scorecard\n",
+                "name: Sample support scorecard (TUNED 2026.1-tuned-2026-11-27, not the production card)\n"),
+                encoding="utf-8")
+        res = run_report({"dataset": str(root / name), **params[name]},
                          output_dir=root / "out", name=name, progress=False, timeout=300)
         out[name] = res.html.read_text(encoding="utf-8")
+        out[f"{name}_path"] = res.html
     return out
 
 
+@pytest.fixture(scope="module")
+def tuned(partial):
+    """The ratings-only report: the explorer's tuned-card name, a rolling 28-day window and DuckDB."""
+    _need_chromium()
+    return partial["ratings_only_path"]
+
+
+def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
+    """The banner is the first thing on the page (red, white bold text), the browser tab says TUNED,
+    the sub-title names the card and its version, the rolling window is compared with the 28 days
+    before (4 Sep - 1 Oct: the sample's last review is on 29 Oct), and the PDF's first page carries the
+    banner too. Screenshots: reports/screenshots/report-tuned-1400-top.png, pdf-tuned-page-01.png."""
+    import pypdfium2 as pdfium
+    from playwright.sync_api import sync_playwright
+
+    from qakit.pdf import html_to_pdf
+
+    banner = "TUNED card 2026.1-tuned-2026-11-27, based on 2026.1: not the production card"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(tuned.resolve().as_uri())
+        assert page.title().startswith("[TUNED card] QA and KPI report:")
+        b = page.locator(".qakit-tuned")
+        assert b.count() == 1 and b.inner_text().strip() == banner
+        colour = page.evaluate("() => getComputedStyle(document.querySelector('.qakit-tuned')).backgroundColor")
+        assert colour == "rgb(198, 40, 40)"
+        box, h1 = b.bounding_box(), page.locator("h1.qakit-title").bounding_box()
+        assert box["y"] < h1["y"] and box["width"] > 1000  # above the title, across the page
+        sub = page.locator(".qakit-sub").inner_text()
+        assert "Scorecard: Sample support scorecard, version 2026.1." in sub
+        assert "Changes compare the last 28 days with the previous period of equal length, 4 Sep 2026 – 1 Oct 2026." in sub
+        assert "Computed with duckdb." in sub
+        assert "How computed: engine duckdb; review scores: DuckDB on the period's ratings" in page.locator("body").inner_text()
+        page.screenshot(path=str(SHOTS / "report-tuned-1400-top.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 500})
+        browser.close()
+    pdf = pdfium.PdfDocument(str(html_to_pdf(tuned)))
+    first = " ".join(pdf[0].get_textpage().get_text_range().split())
+    pdf[0].render(scale=1.3).to_pil().save(SHOTS / "pdf-tuned-page-01.png")
+    assert banner in first
+
+
 def test_ratings_only_report_has_the_qa_sections_and_says_what_it_left_out(partial):
+    """Ratings only, a rolling 28-day window on DuckDB: the QA tiles with changes against the 28 days before."""
     text = partial["ratings_only"]
+    assert "QA and KPI report: ratings_only, 2 Oct 2026 – 29 Oct 2026" in text.split("</h1>")[0]  # last review: 29 Oct
+    assert "vs previous" in text and "no previous period" not in text
     assert re.findall(r'data-metric="(\w+)"', text) == ["iqs", "pass_rate"]
     assert "Sections left out" in text and "no conversations: response and resolution times" in text
     assert "Customer KPIs: no conversations or surveys in this dataset." in text

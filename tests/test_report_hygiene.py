@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 
 import qakit.report as REP
-import qakit.sections as R
+import qakit.report_data as D
+import qakit.study_view as R
 from qakit import datasets
 from qakit.display import hash_ids
 from qakit.report import ReportError, run_report
@@ -162,7 +163,7 @@ def test_data_quality_lists_what_the_reader_changed(tmp_path):
     folder = defective_dataset(tmp_path / "data", conversations_edit=lambda df: df.assign(
         agent_id=df["agent_id"].where(df.index % 10 != 0, df["agent_id"] + " ")))
     expected = int((pd.read_parquet(folder / "conversations.parquet")["agent_id"].str.endswith(" ")).sum())
-    data = R.load_report_data(dataset=str(folder))
+    data = D.load_report_data(dataset=str(folder))
     q = R.data_quality(data).set_index("used for").loc["kept, changed when read"]
     assert q["table"] == "conversations" and q["n"] == expected == 3000
     assert q["reason"].startswith("agent_id: 40 values normalised (whitespace/Unicode form), e.g. 'A")
@@ -172,7 +173,7 @@ def test_data_quality_lists_what_the_reader_changed(tmp_path):
 def test_group_by_customer_id_shows_hashed_ids():
     """iqs_table(by="customer_id"): one row per customer of the scored reviews, ids hashed like
     the rest of the report; review counts add up to the reviews scored."""
-    data = R.load_report_data()
+    data = D.load_report_data()
     t = R.iqs_table(data, by="customer_id")
     conv = data.conversations[["conversation_id", "customer_id"]]
     scored = data.scores[data.scores["iqs"].notna()].merge(conv, on="conversation_id", how="left")
@@ -222,6 +223,6 @@ def test_report_data_with_a_defect_fails_naming_the_column(tmp_path, edit, suffi
 
     folder = _dataset(tmp_path / "data", edit, suffix)
     with pytest.raises(DataValidationError) as info:
-        R.load_report_data(dataset=str(folder))
+        D.load_report_data(dataset=str(folder))
     first = str(info.value).splitlines()[0]
     assert f"column '{column}' {check}" in first and "rows, e.g. '" in first

@@ -64,16 +64,51 @@ def test_relative_paths_resolve_against_the_callers_folder(tmp_path, monkeypatch
 
 
 def test_cli_refuses_bad_values_in_one_line_without_starting_a_kernel(capsys, tmp_path):
-    """cli.main returns 1 and prints exactly one stderr line; nothing is written to --output."""
+    """cli.main returns 2 (a usage error, found before any kernel starts) and prints exactly one
+    stderr line; nothing is written to --output."""
     for argv, expected in [
         (["-p", "start", "2026-13-01"], "qakit report: start must be a date YYYY-MM-DD (e.g. 2026-09-01) or empty; got '2026-13-01'"),
         (["-p", "min_n", "abc"], "qakit report: min_n must be an integer; got 'abc'"),
         (["-p", "group_by", "region"], "qakit report: group_by must be a column of the dataset's ratings or conversations"),
+        (["-p", "last_days", "-3"], "qakit report: last_days must be a whole number of days >= 0 (0 = all data); got -3"),
+        (["-p", "last_days", "2.5"], "qakit report: last_days must be an integer; got 2.5"),
+        (["-p", "last_days", "28", "-p", "start", "2026-10-01"], "qakit report: last_days cannot be combined with start"),
+        (["-p", "engine", "spark"], "qakit report: engine must be one of pandas, duckdb; got 'spark'"),
+        (["-p", "nope", "1"], "qakit report: unknown report parameter(s) ['nope']"),
+        (["--params", str(tmp_path / "missing.yaml")], "qakit report: parameter file not found"),
     ]:
         code = cli.main(["report", *argv, "--output", str(tmp_path / "out"), "--no-progress"])
         err = capsys.readouterr().err.strip().splitlines()
-        assert code == 1 and len(err) == 1 and err[0].startswith(expected), err
+        assert code == 2 and len(err) == 1 and err[0].startswith(expected), err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_exit_codes_agree_in_code_docstring_and_help(capsys):
+    """Usage errors exit 2 (argparse's own too), a failed run 1 (tests/test_report_hygiene.py runs
+    one); the module docstring and --help say the same."""
+    with pytest.raises(SystemExit) as e:
+        cli.main(["report", "--no-such-option"])
+    assert e.value.code == 2
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        cli.main(["report", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exit codes: 0 success; 1 the report run failed" in text and "2 usage or parameter error" in text
+    doc = " ".join(cli.__doc__.split())
+    assert "1 the report run failed" in doc and "2 a usage or parameter error" in doc
+    assert cli.EXIT_CODES[1].startswith("the report run failed") and cli.EXIT_CODES[2].startswith("usage or parameter")
+
+
+def test_last_days_and_engine_are_checked_by_meaning(declared):
+    assert check_report_parameters({"last_days": 28, "engine": "duckdb"}, declared) == {"last_days": 28, "engine": "duckdb"}
+    with pytest.raises(ParameterError, match=r"^last_days must be an integer; got 'abc'$"):
+        check_report_parameters({"last_days": "abc"}, declared)
+    with pytest.raises(ParameterError, match=r"^last_days must be a whole number of days >= 0 \(0 = all data\); got -1$"):
+        check_report_parameters({"last_days": -1}, declared)
+    with pytest.raises(ParameterError, match=r"^last_days cannot be combined with start \(2026-10-01\)"):
+        check_report_parameters({"last_days": 7, "start": "2026-10-01"}, declared)
+    with pytest.raises(ParameterError, match=r"^engine must be one of pandas, duckdb; got 'polars'$"):
+        check_report_parameters({"engine": "polars"}, declared)
 
 
 def test_help_lists_the_notebook_parameters_with_types_defaults_and_help(capsys, declared):

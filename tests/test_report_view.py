@@ -12,7 +12,9 @@ import pytest
 from scipy import stats
 
 import qakit.report_view as V
-import qakit.sections as R
+import qakit.report_data as R
+import qakit.headline as H
+from qakit.headline import headline_values
 from qakit import datasets, iqs_score
 from qakit import kpis as K
 from qakit.display import duration_unit, pretty
@@ -77,7 +79,7 @@ def test_headline_change_is_against_the_previous_28_days(data, head):
 
 def test_sla_rows_reproduce_the_kpi(data, head):
     """The row-level SLA outcomes used for the change give exactly kpi_summary's sla_high share."""
-    rows = V._sla_rows(data.conversations, data)
+    rows = H._sla_rows(data.conversations, data)
     summary = K.kpi_summary(data.conversations).set_index("kpi")
     assert len(rows) == summary.loc["sla_high", "n"]
     assert 100 * rows["_v"].mean() == pytest.approx(summary.loc["sla_high", "value"])
@@ -205,7 +207,7 @@ def test_customer_value_is_optional():
 def test_headline_values_come_from_the_registry(data, head):
     """sections.headline_values (what targets are checked against) agrees with the tiles, is in
     display units (shares as percent: FCR = 100 x fcr_rate's value) and keeps the old names."""
-    v = R.headline_values(data)
+    v = headline_values(data)
     for name in head.index:
         assert v[name] == pytest.approx(head.loc[name, "value"])
     fcr = K.fcr_rate(data.conversations, min_n=0)["fcr_rate"].iloc[0]

@@ -195,6 +195,50 @@ def test_versions_scored_with_their_card():
         v1.score(r)
 
 
+def test_based_on_scores_the_reviews_of_the_baseline_version():
+    """A tuned card (version "v1-tuned", based_on "v1") scores the v1 reviews: Tone weight 3,
+    Solution 1 -> Tone 0, Solution 1 = 1/4 = 25 (by hand); the v2 review is refused as before, now
+    naming v1 (the version the card scores), not the card's own label."""
+    v1 = Scorecard([Category("Tone", 1), Category("Solution", 1)], version="v1")
+    tuned = v1.with_changes(weights={"Tone": 3}, version="v1-tuned", based_on="v1")
+    assert (tuned.scores_version, v1.scores_version) == ("v1", "v1")
+    r1 = make_ratings({"r1": {"Tone": 0, "Solution": 1}}, scorecard_version="v1")
+    assert tuned.score(r1)["iqs"].tolist() == [25.0]
+    r = pd.concat([r1, make_ratings({"r2": {"Tone": 1, "Solution": 0}}, scorecard_version="v2")], ignore_index=True)
+    with pytest.raises(DataValidationError, match=r"no scorecard registered.*\['v1'\].*'v2'"):
+        tuned.score(r)
+    # in a list of cards each one scores its based_on (or version) reviews: r2 under v2 = 1/2 = 50
+    v2 = v1.with_changes(version="v2")
+    s = qakit.score_reviews(r, [tuned, v2]).set_index("review_id")["iqs"]
+    assert s.to_dict() == {"r1": 25.0, "r2": 50.0}
+    # reviews recorded under the tuned label itself do not match it (the label is not a review version)
+    with pytest.raises(DataValidationError, match="no scorecard registered"):
+        tuned.score(make_ratings({"r3": {"Tone": 1, "Solution": 1}}, scorecard_version="v1-tuned"))
+
+
+def test_based_on_round_trips_through_yaml_and_json(tmp_path):
+    text = ('name: T\nversion: 2026.10-tuned\nbased_on: 2026.10\n'
+            'categories: [{name: Tone, weight: 2}, {name: Solution}]\n')
+    card = qakit.scorecard.load_scorecard_text(text)
+    assert (card.version, card.based_on) == ("2026.10-tuned", "2026.10")  # the text as written, not 2026.1
+    card.to_yaml(tmp_path / "c.yaml")
+    assert load_scorecard(tmp_path / "c.yaml") == card
+    assert "based_on: '2026.10'" in card.to_yaml()
+    js = qakit.scorecard.load_scorecard_json('{"version": "x", "based_on": 2026.10, "categories": [{"name": "Tone"}]}')
+    assert js.based_on == "2026.10"
+    # a card without based_on writes none (the old files stay as they were)
+    assert "based_on" not in Scorecard([Category("Tone")], version="v1").to_yaml()
+
+
+def test_bad_based_on_is_refused_by_name():
+    with pytest.raises(ScorecardError, match=r"based_on must be a non-empty version text.*got ''"):
+        Scorecard([Category("Tone")], based_on="")
+    with pytest.raises(ScorecardError, match=r"based_on must be a non-empty version text.*got 3"):
+        Scorecard([Category("Tone")], based_on=3)
+    with pytest.raises(ScorecardError, match=r"based_on 2026.1 is a number"):
+        load_scorecard({"based_on": 2026.1, "categories": [{"name": "Tone"}]})
+
+
 def test_validation_collects_every_problem():
     r = make_ratings({"r1": {"Tone": 1, "Solution": 7, "Speed": 1}, "r2": {"Tone": 1, "Solution": 1}})
     r.loc[3, "agent_id"] = "a2"  # r2 now spread over two agents

@@ -28,7 +28,7 @@ n_resamples: int = 999  # help: bootstrap resamples for alpha intervals
 
 # %%
 import qakit.calibration as C
-import qakit.sections as R
+import qakit.report_data as R
 from qakit.display import table
 
 # %%

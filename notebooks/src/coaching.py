@@ -32,10 +32,11 @@ end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty mean
 agent_id: str = "A07"  # help: the agent to coach
 
 # %%
-import qakit.sections as R
+import qakit.report_data as D
+import qakit.study_view as R
 
 # %%
-data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
+data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
 
 # %%
 R.heading(f"Agent {agent_id}")

@@ -31,7 +31,7 @@ end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty mean
 save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes the YAML (a relative path is inside the notebooks folder; the full path is shown)
 
 # %%
-import qakit.sections as R
+import qakit.report_data as R
 from qakit.display import table
 from qakit import load_scorecard
 from qakit.datasets import sample_data_dir
@@ -69,11 +69,19 @@ table(agent_view(check.result, flips_first=True).head(8))
 
 # %% [markdown] tags=["checked-example"]
 # The same check on the sample card with sections (`data/scorecard_sections.yaml`: a failed Product
-# knowledge zeroes only its section): the explorer's review scores and agent IQS equal the full engine's.
+# knowledge zeroes only its section), changing rules as well as a weight: Escalation handling left
+# unrated counts as 0, a Tone of 1 or 2 fails the review, and a failed Product knowledge zeroes the
+# whole review. The explorer's review scores and agent IQS equal the full engine's.
 
 # %% tags=["checked-example"]
 sectioned = ScorecardExplorer(data.ratings, load_scorecard(sample_data_dir() / "scorecard_sections.yaml"), surveys=data.surveys, save_path=save_path, dataset=dataset)
 sectioned.weight_sliders["Tone"].value = 3.0
+sectioned.na_boxes["Escalation handling"].value = "zero"
+sectioned.fail_boxes["Tone"].value = (1.0, 2.0)
+sectioned.fail_rule_boxes["Resolution"].value = "all"
+
+# %% tags=["checked-example"]
+card_changes(sectioned.baseline_card, sectioned.result.card)
 
 # %% tags=["checked-example"]
 table(engine_check(sectioned.result, data.ratings))

@@ -33,12 +33,13 @@ seed: int = 0  # help: seed of the bootstrap intervals
 n_resamples: int = 1999  # help: bootstrap resamples for Spearman/Kendall intervals
 
 # %%
-import qakit.sections as R
+import qakit.report_data as D
+import qakit.study_view as R
 import qakit.stats as ST
 from qakit.display import table
 
 # %%
-data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
+data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
 
 # %% [markdown]
 # ## Conversation level

@@ -22,20 +22,22 @@ surveys_path: str = ""  # help: a surveys file; empty means the dataset's
 scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
 start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first row; with a start, changes are against the previous period of equal length
 end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last row
+last_days: int = 0  # help: with no start, report only the last N days of data and compare with the N days before, 0 means all data, e.g. -p last_days 28 for a rolling scheduled report
 group_by: str = ""  # help: column to break IQS and CSAT down by (team, channel, agent_id ...); empty means team when the data has it, else channel
 period: str = "W"  # help: trend period: D, W, M or Q
 min_n: int = 30  # help: groups with fewer observations are flagged as small samples
 cost_per_contact: float = 5.0  # help: support cost of one contact, for the customer cost-versus-value section
 hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
 targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95); margin is the width of the at-risk band
+engine: str = "pandas"  # help: where review scoring and the customer KPIs run: pandas, or duckdb to read the Parquet files with DuckDB, same numbers
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
 import qakit.report_view as V
-import qakit.sections as R
+import qakit.report_data as R
 
 # %%
-data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n)
+data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
 head = V.headline(data, targets)
 
 # %%

@@ -84,26 +84,16 @@ def _num(col):
 
 
 def _affine(card: Scorecard) -> dict[str, np.ndarray]:
-    """Per category, as :class:`qakit.scorecard.engine.CardArrays`: percent score
-    ``s = a r + b`` (``Scale.percent``), earned points ``e = ea r + eb`` and possible points of a
-    counted cell (weights divided by the largest weight): ``points`` mode ``ea = w``,
-    ``possible = w max(high, 0)``; other modes ``ea = w a``, ``eb = w b``, ``possible = 100 w``;
-    N/A policy ``full`` earns the best cell's points, ``zero`` earns 0, ``exclude`` is not counted."""
-    cats = card.categories
-    w = np.array([c.weight for c in cats], dtype=float)
-    w = w / w.max()
-    ab = np.array([c.scale.percent(card.mode) for c in cats], dtype=float).reshape(-1, 2)
-    a, b = ab[:, 0], ab[:, 1]
-    hi = np.array([c.scale.max for c in cats], dtype=float)
-    if card.mode == "points":
-        ea, eb, possible = w, np.zeros(len(cats)), w * np.maximum(hi, 0.0)
-    else:
-        ea, eb, possible = w * a, w * b, 100.0 * w
-    na = np.array([getattr(c, "na", "exclude") for c in cats])
-    best = ea * hi + eb
-    counts_na = na != "exclude"
-    na_earned = np.where(na == "full", best, 0.0)
-    return {"a": a, "b": b, "ea": ea, "eb": eb, "possible": possible, "counts_na": counts_na, "na_earned": na_earned}
+    """Per category, the scorecard engine's one definition (:class:`qakit.scorecard.engine.CardArrays`,
+    read here for the per-row SQL): percent score ``s = a r + b``, earned points ``e = ea r + eb``,
+    ``possible`` points of a counted cell, N/A policy (``counts_na``: ``full``/``zero`` count,
+    ``exclude`` does not; ``na_earned`` the points a counted N/A cell earns)."""
+    from ..scorecard.engine import CardArrays
+
+    A = CardArrays.of(card)
+    counts_na = ~np.isnan(A.na_earned)
+    return {"a": A.a, "b": A.b, "ea": A.ea, "eb": A.eb, "possible": A.possible_unit, "counts_na": counts_na,
+            "na_earned": np.where(counts_na, A.na_earned, 0.0)}
 
 
 def _card_table(card: Scorecard):

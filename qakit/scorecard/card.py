@@ -57,7 +57,7 @@ PASS_TOLERANCE = 1e-9
 #: a stepped scale with more points than this has no explicit list of values (no per-value tables)
 MAX_LISTED_VALUES = 10_000
 _CARD_KEYS = {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections", "sections_combine",
-              "applies_to"}
+              "applies_to", "based_on"}
 _CATEGORY_KEYS = {"name", "weight", "critical", "scale", "critical_threshold", "section", "description",
                   "fail_values", "na", "auto"}
 _SECTION_KEYS = {"name", "weight", "fail_rule", "bonus"}
@@ -425,6 +425,11 @@ class Scorecard:
     sections : sequence of Section, optional
     name, version : str, optional
         ``version`` matches the ``scorecard_version`` column of ratings.
+    based_on : str, optional
+        The version whose reviews this card scores, when the card is a variant of that version
+        (a tuned card: ``version: 2026.1-tuned-2026-11-27``, ``based_on: "2026.1"``). The card is
+        then matched to the ratings' ``scorecard_version`` by ``based_on`` instead of ``version``
+        (see :attr:`scores_version`); without it, by ``version`` as before.
     sections_combine : {"weights", "points"}, default="weights"
         Mean of section scores by section weight, or all earned over all possible points
         (MaestroQA's total-point rubric with sections).
@@ -457,6 +462,7 @@ class Scorecard:
     version: str | None = None
     sections_combine: str = "weights"
     applies_to: Mapping[str, Sequence[Any]] | None = None
+    based_on: str | None = None
 
     def __post_init__(self) -> None:
         cats = tuple(self.categories)
@@ -502,6 +508,9 @@ class Scorecard:
         if crit_pen:
             raise ScorecardError(f"penalty categories {crit_pen} cannot be critical (they have no percent "
                                  "score to compare with a threshold); list the failing values in fail_values")
+        bo = self.based_on
+        if bo is not None and (not isinstance(bo, str) or not bo.strip()):
+            raise ScorecardError(f"based_on must be a non-empty version text such as \"2026.1\"; got {bo!r}")
         pt = self.pass_threshold
         if isinstance(pt, bool) or not isinstance(pt, (int, float)) or not math.isfinite(pt) or pt < 0:
             raise ScorecardError(f"pass_threshold must be a percent >= 0; got {pt!r}")
@@ -553,6 +562,20 @@ class Scorecard:
         return [c.name for c in self.categories]
 
     @property
+    def scores_version(self) -> str | None:
+        """The ``scorecard_version`` of the reviews this card scores: ``based_on`` when set,
+        else ``version`` (None: the card scores reviews of any version).
+
+        Examples
+        --------
+        >>> Scorecard([Category("Tone")], version="2026.1-tuned-2026-11-27", based_on="2026.1").scores_version
+        '2026.1'
+        >>> Scorecard([Category("Tone")], version="2026.1").scores_version
+        '2026.1'
+        """
+        return self.based_on if self.based_on is not None else self.version
+
+    @property
     def weights(self) -> dict[str, float]:
         return {c.name: c.weight for c in self.categories}
 
@@ -600,6 +623,8 @@ class Scorecard:
         d: dict[str, Any] = {"name": self.name}
         if self.version is not None:
             d["version"] = self.version
+        if self.based_on is not None:
+            d["based_on"] = self.based_on
         d.update(mode=self.mode, pass_threshold=self.pass_threshold)
         if self.sections_combine != "weights":
             d["sections_combine"] = self.sections_combine
@@ -665,10 +690,11 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
         if bad:
             raise ScorecardError(f"section {s['name']!r}: unknown key(s) {bad}; allowed: {sorted(_SECTION_KEYS)}")
         secs.append(Section(**dict(s)))
-    version = spec.get("version")
-    if isinstance(version, float):
-        raise ScorecardError(f"version {version!r} is a number: write it as text in quotes (e.g. \"2026.10\"), "
-                             "or 2026.10 and 2026.1 become the same version")
+    version, based_on = spec.get("version"), spec.get("based_on")
+    for key, v in (("version", version), ("based_on", based_on)):
+        if isinstance(v, float):
+            raise ScorecardError(f"{key} {v!r} is a number: write it as text in quotes (e.g. \"2026.10\"), "
+                                 "or 2026.10 and 2026.1 become the same version")
     return Scorecard(
         categories=tuple(cats),
         mode=spec.get("mode", "weighted"),
@@ -679,13 +705,14 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
         version=None if version is None else str(version),
         sections_combine=spec.get("sections_combine", "weights"),
         applies_to=spec.get("applies_to"),
+        based_on=None if based_on is None else str(based_on),
     )
 
 
 class _CardLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses duplicate keys (naming key and line) and keeps the text
-    of ``version`` as written (``2026.10`` stays ``"2026.10"``, not the float 2026.1); mappings
-    remember the line of each key (``.lines``) for error messages."""
+    of ``version`` and ``based_on`` as written (``2026.10`` stays ``"2026.10"``, not the float 2026.1);
+    mappings remember the line of each key (``.lines``) for error messages."""
 
 
 class _LinedDict(dict):
@@ -705,7 +732,7 @@ def _construct_mapping(loader: _CardLoader, node: yaml.MappingNode, deep: bool =
             raise ScorecardError(f"duplicate key {key!r} on line {line} (first on line {seen[key]}); "
                                  "each key may appear once")
         seen[key] = line
-        if key == "version" and isinstance(value_node, yaml.ScalarNode) and value_node.tag in (
+        if key in ("version", "based_on") and isinstance(value_node, yaml.ScalarNode) and value_node.tag in (
                 "tag:yaml.org,2002:float", "tag:yaml.org,2002:int"):
             out[key] = value_node.value  # the text as written
         else:
@@ -729,7 +756,7 @@ def _json_pairs(text: str):
                 except yaml.YAMLError:
                     pass
                 raise ScorecardError(f"duplicate key {k!r}; each key may appear once")
-            out[k] = str(v) if k == "version" and isinstance(v, decimal.Decimal) else v
+            out[k] = str(v) if k in ("version", "based_on") and isinstance(v, decimal.Decimal) else v
         return out
     return hook
 

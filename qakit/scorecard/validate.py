@@ -54,10 +54,14 @@ class Prepared:
 
 
 def as_cards(cards: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard]) -> list[tuple[Any, Scorecard]]:
-    """``[(version key, card), ...]`` from one card, a list, or a mapping version -> card."""
+    """``[(version key, card), ...]`` from one card, a list, or a mapping version -> card.
+
+    A card's key is the version of the reviews it scores: its ``based_on`` when set (a tuned
+    variant of that version), else its ``version`` (:attr:`Scorecard.scores_version`)."""
     if isinstance(cards, Scorecard):
-        return [(cards.version, cards)]
-    pairs = list(cards.items()) if isinstance(cards, Mapping) else [(getattr(c, "version", None), c) for c in cards]
+        return [(cards.scores_version, cards)]
+    pairs = (list(cards.items()) if isinstance(cards, Mapping)
+             else [(getattr(c, "scores_version", None), c) for c in cards])
     bad = [k for k, v in pairs if not isinstance(v, Scorecard)]
     if bad or not pairs:
         raise ParameterError(f"card must be a Scorecard, a list of them or a mapping version -> Scorecard; got {cards!r}")
