@@ -3,6 +3,7 @@
     ./qa bench              # full run (a few minutes)
     ./qa bench --quick      # small sizes, a smoke run (~30 s)
     ./qa bench --only scoring
+    ./qa bench --only autoqa   # automatic scoring, 100,000 conversations (benchmarks/bench_autoqa.py)
     ./qa bench --scale      # qakit.engines on 100M ratings / 30M conversations on disk (benchmarks/scale.py)
 
 Absolute times on shared machines are noisy: each comparison runs its contenders in the same
@@ -510,8 +511,10 @@ def bench_csv(args, results):
                       "targets": []}  # the issue asks for the figure, not a bound
 
 
+from bench_autoqa import bench as bench_autoqa  # noqa: E402  (issue 18: automatic scoring, a fresh process)
+
 BENCHES = {"scoring": bench_scoring, "growth": bench_growth, "explorer": bench_explorer, "stats": bench_stats,
-           "report": bench_report, "memory": bench_memory, "csv": bench_csv}
+           "report": bench_report, "memory": bench_memory, "csv": bench_csv, "autoqa": bench_autoqa}
 
 
 def machine() -> str:
@@ -586,6 +589,8 @@ def write(results, args) -> str:
                   "blocks with a byte progress bar, validated, ids stored as categoricals; "
                   f"{c['seconds']:.1f} s, peak RSS of the reading process {c['peak_mb']:.0f} MB "
                   "(interpreter and libraries included).", ""]
+    if "autoqa" in results:
+        lines += [results["autoqa"]["section"], ""]
     lines += ["## Targets", "", "| target | measured | status |", "|---|---|---|"]
     for name in BENCHES:
         for label, ok, measured in results.get(name, {}).get("targets", []):

@@ -156,6 +156,26 @@ def test_char_wb_through_words_equals_sklearn():
     test = ["Hello unseen wörds ÄRGER", "", "obrigado hello", "   "]
     ref = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit(train)
     mine = L.CharWbTfidf(ngram_range=(2, 5), min_df=2).fit(train)
-    assert list(ref.get_feature_names_out()) == list(mine.chars_.get_feature_names_out())
+    assert list(ref.get_feature_names_out()) == list(mine.get_feature_names_out())
     for x in (train, test):
         np.testing.assert_allclose(mine.transform(x).toarray(), ref.transform(x).toarray(), atol=1e-6)
+
+
+def test_char_wb_vectorised_equals_sklearn_on_random_texts():
+    """Random texts over an alphabet with spaces, tabs, newlines, no-break spaces, umlauts, ß, the
+    dotted capital I (lowercases to two code points), Σ, an emoji and punctuation; words of 1 to 40
+    characters (shorter and longer than every n): the same matrix as sklearn's char_wb TF-IDF."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = np.random.default_rng(7)
+    alphabet = list("abcdeÄäöüßİΣσ😀,.!'-_0123456789") + [" ", " ", "\t", "\n", "\u00a0"]
+    texts = ["".join(rng.choice(alphabet, rng.integers(0, 60))) for _ in range(300)]
+    train, test = texts[:200], texts[200:]
+    ref = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit(train)
+    mine = L.CharWbTfidf(ngram_range=(2, 5), min_df=2).fit(train)
+    assert list(ref.get_feature_names_out()) == list(mine.get_feature_names_out())
+    np.testing.assert_allclose(mine.fit_transform(train).toarray(), ref.transform(train).toarray(), atol=1e-6)
+    np.testing.assert_allclose(mine.transform(test).toarray(), ref.transform(test).toarray(), atol=1e-6)
+    ref1 = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=1, sublinear_tf=True).fit(train)
+    mine1 = L.CharWbTfidf(ngram_range=(1, 3), min_df=1).fit(train)
+    np.testing.assert_allclose(mine1.transform(test).toarray(), ref1.transform(test).toarray(), atol=1e-6)

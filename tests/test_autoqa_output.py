@@ -145,3 +145,112 @@ def test_auto_ratings_refuses_double_rating():
     d = pd.DataFrame({"conversation_id": ["c1"], "agent_id": "a", "category": "Greeting", "rating": [1.0], "source": "rule"})
     with pytest.raises(qakit.DataValidationError, match="duplicate key"):
         O.auto_ratings(d, d.assign(source="model"))
+
+
+def test_risk_signals_use_automatic_scores_and_feed_sample_risk_based():
+    """Automatic flags: c1's automatic score (Greeting 0, Thanks 0 -> 0 %) fails the card's 80 %
+    threshold, c2's (1, 1 -> 100 %) passes; with weight 2, risk c1 = 1 + 2 = 3, c2 = 1. Among 10
+    conversations of which c1 is the only flagged one, sample_risk_based on the 'risk' column
+    gives pi = n * risk / sum(risk) = 2 * 3 / 12 = 0.5 for c1 and 2 / 12 for each other."""
+    from qakit.sampling import sample_risk_based
+
+    rows = [("c1", "customer", None, "Where is my parcel, it should have come on Monday", "en"),
+            ("c1", "agent", "a1", "It arrives tomorrow morning by courier.", "en"),
+            ("c2", "customer", None, "Onde está o meu pedido, deveria ter chegado na segunda", "pt"),
+            ("c2", "agent", "a1", "Olá! Obrigada, chega amanhã.", "pt")]
+    rows += [(f"c{i}", role, "a2" if role == "agent" else None, "Hallo, danke, alles gut und vielen Dank für alles", "de")
+             for i in range(3, 11) for role in ("customer", "agent")]
+    m = msgs(rows)
+    card = qakit.Scorecard([qakit.Category("Greeting"), qakit.Category("Thanks")])
+    auto = O.auto_ratings(R.detect(m, rules=[r for r in R.DEFAULT_RULES if r.name in ("Greeting", "Thanks")]))
+    sig = O.risk_signals(m, auto=auto, card=card).set_index("conversation_id")
+    assert sig["auto_failed"].tolist() == [True] + [False] * 9
+    assert sig.loc["c1", "risk"] == 3.0 and (sig["risk"].drop("c1") == 1.0).all()
+    s = sample_risk_based(sig.reset_index(), n=2, seed=3, risk="risk").set_index("conversation_id")
+    for cid, p in s["inclusion_prob"].items():
+        assert p == pytest.approx(0.5 if cid == "c1" else 2 / 12)
+    assert O.sample_for_review(m, n=2, seed=3, auto=auto, card=card)["inclusion_prob"].sum() == pytest.approx(
+        s["inclusion_prob"].sum())
+    with pytest.raises(ParameterError, match="give auto .* and card .* together"):
+        O.risk_signals(m, auto=auto)
+
+
+def test_no_conversation_text_in_any_autoqa_output():
+    """Every autoqa function that returns a table, run on messages whose texts carry a marker word:
+    the marker never appears in a result (only counts, ratings and evidence positions), except
+    in learned.documents, the model's input, documented as never shown in a report."""
+    from qakit.autoqa import learned as L
+
+    marker = "zqxmarker"
+    rows = []
+    for i in range(12):
+        rows += [(f"c{i}", "customer", None, f"{marker} where is my order, this is unacceptable, manager now", "en"),
+                 (f"c{i}", "agent", f"a{i % 2}", f"Hello {marker}, sorry, thank you for waiting. Have a nice day!", "en")]
+    m = msgs(rows)
+    human = pd.DataFrame({"review_id": [f"r{i}" for i in range(12)], "conversation_id": [f"c{i}" for i in range(12)],
+                          "agent_id": [f"a{i % 2}" for i in range(12)], "reviewer_id": "qa", "reviewed_at": "2026-01-05",
+                          "category": "Politeness", "rating": [1.0, 0.0] * 6})
+    det = R.detect(m)
+    auto = O.auto_ratings(det)
+    card = qakit.Scorecard([qakit.Category(r.name) for r in R.DEFAULT_RULES])
+    outputs = {
+        "detect": det, "auto_ratings": auto, "aqs_score": O.aqs_score(auto, card, by="agent_id"),
+        "risk_signals": O.risk_signals(m), "sample_for_review": O.sample_for_review(m, n=3, seed=0),
+        "readability": X.readability(m), "spelling": X.spelling(m), "customer_sentiment": X.customer_sentiment(m),
+        "learned_ratings": O.learned_ratings(m, human, category="Politeness", seed=0),
+        "cross_validate": L.cross_validate(m, human, category="Politeness", n_splits=2, seed=0),
+    }
+    for name, out in outputs.items():
+        cells = [str(v) for v in out.to_numpy().ravel()] + [str(c) for c in out.columns]
+        assert not any(marker in c for c in cells), name
+        for rec in (S.exclusions(out), S.adjustments(out)):
+            assert marker not in rec.to_string(), name
+    assert L.documents(m)["text"].str.contains(marker).all()  # the model's input does hold the text
+
+
+def test_readability_easy_and_hard_en_de_pt_by_hand():
+    """Flesch by hand with pyphen's hyphenation as syllables (counted from pyphen.inserted):
+    en 'The parcel is late.' 4 words, The par-cel is late = 5 syllables: 206.835 - 1.015*4 - 84.6*5/4 = 97.025;
+    en 'We apologise for the inconvenience caused' (no full stop: 1 sentence) 6 words,
+    1 + apol-o-gise 3 + 1 + 1 + in-con-ve-nience 4 + 1 = 11: 206.835 - 1.015*6 - 84.6*11/6 = 45.645;
+    de 'Wir bitten vielmals um Entschuldigung für die entstandenen Unannehmlichkeiten.' 9 words,
+    1 + 2 + 2 + 1 + 4 + 1 + 1 + 4 + 6 = 22: 180 - 9 - 58.5*22/9 = 28;
+    pt 'Pedimos desculpas pelo transtorno causado.' 5 words, 3 + 3 + 2 + 3 + 3 = 14:
+    248.835 - 1.015*5 - 84.6*14/5 = 6.88. The hard text of each language scores lower than its easy one."""
+    m = msgs([("e1", "customer", None, "x", "en"), ("e1", "agent", "a", "The parcel is late.", "en"),
+              ("e2", "customer", None, "x", "en"), ("e2", "agent", "a", "We apologise for the inconvenience caused", "en"),
+              ("d1", "customer", None, "x", "de"), ("d1", "agent", "a", "Ich habe Zeit.", "de"),
+              ("d2", "customer", None, "x", "de"),
+              ("d2", "agent", "a", "Wir bitten vielmals um Entschuldigung für die entstandenen Unannehmlichkeiten.", "de"),
+              ("p1", "customer", None, "x", "pt"), ("p1", "agent", "a", "Eu tenho tempo.", "pt"),
+              ("p2", "customer", None, "x", "pt"), ("p2", "agent", "a", "Pedimos desculpas pelo transtorno causado.", "pt")])
+    r = X.readability(m).set_index("conversation_id")["reading_ease"]
+    assert r["e1"] == pytest.approx(206.835 - 1.015 * 4 - 84.6 * 5 / 4)
+    assert r["e2"] == pytest.approx(206.835 - 1.015 * 6 - 84.6 * 11 / 6)
+    assert r["d2"] == pytest.approx(180 - 9 - 58.5 * 22 / 9)
+    assert r["p2"] == pytest.approx(248.835 - 1.015 * 5 - 84.6 * 14 / 5)
+    assert r["e2"] < r["e1"] and r["d2"] < r["d1"] and r["p2"] < r["p1"]
+
+
+def test_spelling_correct_text_en_de_pt_has_no_unknown_word():
+    m = msgs([("c1", "customer", None, "x", "en"), ("c1", "agent", "a", "The parcel is late", "en"),
+              ("c2", "customer", None, "x", "de"), ("c2", "agent", "a", "Ihre Bestellung kommt morgen", "de"),
+              ("c3", "customer", None, "x", "pt"), ("c3", "agent", "a", "Seu pedido chegou hoje", "pt")])
+    s = X.spelling(m).set_index("conversation_id")
+    assert s["n_words_checked"].tolist() == [4, 4, 4]
+    assert s["n_unknown_words"].tolist() == [0, 0, 0] and s["unknown_word_rate"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_sentiment_positive_negative_en_and_na_for_de_pt():
+    """VADER is English only: German and Portuguese customer messages are N/A and itemised (MAIA
+    ships English translations for them), never scored as neutral 0."""
+    m = msgs([("c1", "customer", None, "Great, thank you so much!", "en"), ("c1", "agent", "a", "Welcome.", "en"),
+              ("c2", "customer", None, "This is awful and useless.", "en"), ("c2", "agent", "a", "Sorry.", "en"),
+              ("c3", "customer", None, "Das ist furchtbar.", "de"), ("c3", "agent", "a", "Entschuldigung.", "de"),
+              ("c4", "customer", None, "Isso é horrível.", "pt"), ("c4", "agent", "a", "Desculpe.", "pt")])
+    s = X.customer_sentiment(m).set_index("conversation_id")["sentiment"]
+    v = X._vader()
+    assert s["c1"] == pytest.approx(v.polarity_scores("Great, thank you so much!")["compound"]) and s["c1"] > 0.05
+    assert s["c2"] == pytest.approx(v.polarity_scores("This is awful and useless.")["compound"]) and s["c2"] < -0.05
+    assert np.isnan(s["c3"]) and np.isnan(s["c4"])
+    assert S.exclusions(X.customer_sentiment(m))["row_ids"].iloc[0] == ("m4", "m6")

@@ -176,3 +176,149 @@ def test_agent_without_id_is_itemised():
     d = R.detect(df)
     assert set(d["agent_id"]) == {"unknown"}
     assert S.adjustments(d)["row_ids"].tolist() == [("c1",)]
+
+
+# --- custom categories in the scorecard YAML (``auto:`` blocks) -------------------------------------
+CARD_YAML = """\
+name: Support card
+categories:
+  - name: Opening
+    weight: 1
+    auto: Greeting
+  - name: Refund policy explained
+    weight: 2
+    scale: 5
+    auto:
+      phrases:
+        en: [refund polic*, money back]
+        de: [Rückerstattung*, Geld zurück]
+        pt: [reembolso, devolução do dinheiro]
+      window: last
+      messages: 2
+  - name: No blame
+    auto:
+      phrases: {en: [your fault], de: [Ihre Schuld], pt: [culpa sua]}
+      found: 0
+      missing: 1
+  - name: Ticket number
+    auto:
+      regex: {any: ['#\\d{6,}']}
+  - name: Solution
+"""
+
+
+def test_card_auto_blocks_en_de_pt():
+    """Hand-written positives and negatives per language; the rating lies on the category's scale
+    (Refund policy: 5 when found, 1 when not; No blame: 0 when found, 1 when not)."""
+    import qakit
+
+    card = qakit.load_scorecard_text(CARD_YAML)
+    rules = R.rules_from_card(card)
+    assert [r.name for r in rules] == ["Opening", "Refund policy explained", "No blame", "Ticket number"]
+    convs = [
+        conv(["Hello Sam, checking now.", "Our refund policy gives you your money back. Ticket #123456."], "en", "en+"),
+        conv(["Checking now, it was your fault.", "The parcel ships Monday. Ticket #12."], "en", "en-"),
+        conv(["Guten Tag, ich prüfe das.", "Die Rückerstattung ist veranlasst."], "de", "de+"),
+        conv(["Ich prüfe das, das war Ihre Schuld.", "Das Paket kommt Montag."], "de", "de-"),
+        conv(["Olá, vou verificar.", "A devolução do dinheiro foi feita."], "pt", "pt+"),
+        conv(["Vou verificar, foi culpa sua.", "O pacote chega segunda."], "pt", "pt-"),
+        # 'Rückerstattung' only in the agent's first of three messages: outside the last-2 window
+        conv(["Die Rückerstattung prüfe ich.", "Einen Moment.", "Das Paket kommt Montag."], "de", "de-window"),
+    ]
+    d = R.detect(pd.concat(convs, ignore_index=True), card=card)
+    r = d.set_index([S.CONVERSATION_ID, S.CATEGORY])[S.RATING]
+    for lang in ("en", "de", "pt"):
+        assert r[f"{lang}+", "Opening"] == 1.0 and r[f"{lang}-", "Opening"] == 0.0
+        assert r[f"{lang}+", "Refund policy explained"] == 5.0 and r[f"{lang}-", "Refund policy explained"] == 1.0
+        assert r[f"{lang}+", "No blame"] == 1.0 and r[f"{lang}-", "No blame"] == 0.0
+    assert r["de-window", "Refund policy explained"] == 1.0
+    assert (r["en+", "Ticket number"], r["en-", "Ticket number"]) == (1.0, 0.0)
+    assert "Solution" not in set(d[S.CATEGORY])  # no auto block: left to the humans
+    ev = d.set_index([S.CONVERSATION_ID, S.CATEGORY]).loc[("pt+", "Refund policy explained")]
+    assert (ev["evidence_message_id"], ev["evidence_start"], ev["evidence_end"], ev["evidence_language"]) == (
+        "pt+-m2", 2, 23, "pt")  # "A " = 2 chars, then devolução (9) + " do " (4) + dinheiro (8) = 21
+
+
+def test_card_auto_scores_through_the_engine():
+    """AQS of the card's automatic categories by hand: en+ has Opening 1 (100 %), Refund 5 (100 %),
+    No blame 1 (100 %), Ticket 1 -> 100; en- has 0, 1 on 1..5 (0 %), 0, 0 -> 0 (weighted mode,
+    weights 1, 2, 1, 1)."""
+    import qakit
+    from qakit.autoqa import output as O
+
+    card = qakit.load_scorecard_text(CARD_YAML)
+    auto_card = R.auto_scorecard(R.rules_from_card(card), card=card)
+    assert auto_card.category_names == ["Opening", "Refund policy explained", "No blame", "Ticket number"]
+    assert auto_card.weights["Refund policy explained"] == 2.0 and auto_card.categories[1].scale.max == 5
+    with_learned = R.auto_scorecard(R.rules_from_card(card), card=card, learned=["Solution", "Politeness"])
+    assert with_learned.category_names[-2:] == ["Solution", "Politeness"]  # Solution keeps the card's definition
+    assert R.auto_scorecard(R.DEFAULT_RULES[:1], learned=["Greeting"]).category_names == ["Greeting"]
+    d = R.detect(pd.concat([conv(["Hello Sam, checking now.", "Our refund policy gives you your money back. Ticket #123456."],
+                                 "en", "en+"),
+                            conv(["Checking now, it was your fault.", "The parcel ships Monday. Ticket #12."], "en", "en-")],
+                           ignore_index=True), card=card)
+    scores = auto_card.score(O.auto_ratings(d).drop(columns="source")).set_index(S.CONVERSATION_ID)
+    assert scores.loc["en+", S.IQS] == 100.0 and scores.loc["en-", S.IQS] == 0.0
+
+
+def test_card_auto_round_trips_and_separate_yaml_still_works(tmp_path):
+    import qakit
+
+    card = qakit.load_scorecard_text(CARD_YAML)
+    again = qakit.load_scorecard(tmp_path / "card.yaml") if card.to_yaml(tmp_path / "card.yaml") else None
+    assert again == card and again.categories[1].auto["phrases"]["de"] == ["Rückerstattung*", "Geld zurück"]
+    assert again.categories[0].to_dict()["auto"] == "Greeting"
+    # the JSON path and a plain mapping carry it too
+    assert qakit.load_scorecard(card.to_dict()) == card
+    # the separate rules YAML is unchanged
+    assert [r.name for r in R.load_rules("categories: [{name: X, phrases: {en: [x]}}]\ninclude_defaults: false")] == ["X"]
+
+
+def test_card_auto_errors_name_category_key_and_line():
+    import qakit
+
+    bad = """\
+categories:
+  - name: Tone
+  - name: Refund policy
+    auto:
+      phrase: {en: [refund]}
+      window: middle
+      regex:
+        en: ['(']
+        de: []
+      found: 2
+"""
+    with pytest.raises(ScorecardError) as e:
+        qakit.load_scorecard_text(bad)
+    msg = str(e.value)
+    assert msg.startswith("category 'Refund policy': ")
+    for part in ("unknown key 'phrase' (line 5)", "auto.window (line 6): must be one of ['any', 'first', 'last']; got 'middle'",
+                 "auto.regex.en (line 8): '(' does not compile", "auto.regex.de (line 9): must be a non-empty list",
+                 "auto.found (line 10): 2 is not on the category's scale ([0, 1])"):
+        assert part in msg
+    with pytest.raises(ScorecardError, match=r"category 'Opening': auto.builtin \(line 3\): 'Greting' is not a built-in"):
+        qakit.load_scorecard_text("categories:\n  - name: Opening\n    auto: {builtin: Greting}\n")
+    with pytest.raises(ScorecardError, match=r"category 'X': auto: give phrases, regex or builtin"):
+        qakit.load_scorecard_text("categories:\n  - name: X\n    auto: {window: last}\n")
+    with pytest.raises(ScorecardError, match=r"category 'X': auto.phrases \(line 3\): must map a language code"):
+        qakit.load_scorecard_text("categories:\n  - name: X\n    auto: {phrases: [hello]}\n")
+    with pytest.raises(ScorecardError, match=r"category 'X': auto.messages \(line 3\): must be an integer >= 1; got 0"):
+        qakit.load_scorecard_text("categories:\n  - name: X\n    auto: {phrases: {en: [hi]}, messages: 0}\n")
+    with pytest.raises(ScorecardError, match=r"category 'X': auto must be a mapping"):
+        qakit.Category("X", auto=3)
+
+
+def test_detect_with_card_refuses_rules_too_and_a_card_without_auto():
+    import qakit
+    from qakit.errors import ParameterError
+
+    card = qakit.load_scorecard_text(CARD_YAML)
+    with pytest.raises(ParameterError, match="give rules or card, not both"):
+        R.detect(conv(["Hello"]), card=card, rules=R.DEFAULT_RULES)
+    plain = qakit.Scorecard([qakit.Category("Tone")])
+    with pytest.raises(ParameterError, match=r"has no category with an 'auto:' block \(categories: \['Tone'\]\)"):
+        R.rules_from_card(plain)
+    assert [r.name for r in R.rules_from_card(plain, include_defaults=True)] == [r.name for r in R.DEFAULT_RULES]
+    with pytest.raises(ParameterError, match="card must be a qakit.Scorecard"):
+        R.rules_from_card({"categories": []})

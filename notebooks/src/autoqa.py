@@ -22,6 +22,7 @@
 # %% tags=["parameters"]
 messages_path: str = ""  # help: messages table as .csv or .parquet with conversation_id, message_id, author_role, agent_id, sent_at, text - empty means MAIA-DQE from the shared data
 ratings_path: str = ""  # help: human ratings in the long format to learn from and to compute IQS - empty means the MAIA-DQE labels
+scorecard_path: str = ""  # help: scorecard YAML whose categories carry auto blocks with phrase or regex lists per language - empty means rules_path or the built-in categories
 rules_path: str = ""  # help: YAML file with custom phrase or regex categories - empty means the built-in categories only
 learned_category: str = "Understanding"  # help: a category your reviewers rate, to learn from their ratings
 seed: int = 0  # help: seed of the cross-validation folds, the bootstrap and the review sample
@@ -48,11 +49,15 @@ qakit.exclusions(messages)
 
 # %% [markdown]
 # ## Rule-based categories
-# One row per conversation and category: rating 1 found, 0 not found, N/A when the conversation is
-# not eligible (fewer than one customer and one agent message, or fewer than 10 words).
+# One row per conversation and category: rating 1 found, 0 not found (or the card's best / worst
+# value for a scorecard's `auto:` category), N/A when the conversation is not eligible (fewer than
+# one customer and one agent message, or fewer than 10 words).
 
 # %%
-rules = autoqa.load_rules(rules_path) if rules_path else list(autoqa.DEFAULT_RULES)
+card = qakit.load_scorecard(scorecard_path) if scorecard_path else None
+
+# %%
+rules = autoqa.rules_from_card(card) if card else autoqa.load_rules(rules_path) if rules_path else list(autoqa.DEFAULT_RULES)
 
 # %%
 detections = autoqa.detect(messages, rules=rules)
@@ -83,7 +88,7 @@ learned = autoqa.learned_ratings(messages, ratings, category=learned_category, s
 auto = autoqa.auto_ratings(detections, learned)
 
 # %%
-auto_card = qakit.Scorecard([qakit.Category(r.name) for r in rules] + [qakit.Category(learned_category)])
+auto_card = autoqa.auto_scorecard(rules, card=card, learned=[learned_category])
 
 # %%
 autoqa.aqs_score(auto, auto_card, by="agent_id").round(2)
@@ -97,18 +102,18 @@ autoqa.aqs_vs_iqs(auto, ratings, card=human_card, auto_card=auto_card).round(2)
 
 # %% [markdown]
 # ## Which conversations should humans review?
-# Long conversations, many agent replies, escalation words and negative customer sentiment
-# (English messages only) raise a conversation's chance to be picked; the weights let the IQS be
-# estimated without bias (`qakit.sampling.weighted_iqs`).
+# Long conversations, many agent replies, escalation words, negative customer sentiment (English
+# messages only) and an automatic score below the pass threshold raise a conversation's chance to
+# be picked; the weights let the IQS be estimated without bias (`qakit.sampling.weighted_iqs`).
 
 # %%
 sentiment = autoqa.customer_sentiment(messages)
 
 # %%
-plan = autoqa.sample_for_review(messages, n=sample_n, seed=seed, sentiment=sentiment)
+plan = autoqa.sample_for_review(messages, n=sample_n, seed=seed, sentiment=sentiment, auto=auto, card=auto_card)
 
 # %%
-plan.drop(columns=["conversation_id"]).describe().round(3)
+plan.drop(columns=["conversation_id"]).astype(float).agg(["mean", "min", "max"]).T.round(3)  # flag means = share of the sample flagged
 
 # %%
 qakit.exclusions(auto)

@@ -1,7 +1,8 @@
 """Automatic scoring of every conversation, measured against the team's own reviewers.
 
 - :mod:`~qakit.autoqa.rules`: rule-based categories (greeting, closing, apology / empathy, further
-  help, thanks; custom phrase and regex categories from YAML) with evidence positions.
+  help, thanks; custom phrase and regex categories from the scorecard YAML's ``auto:`` blocks or a
+  rules YAML) with evidence positions.
 - :mod:`~qakit.autoqa.lexicon`: readability, spelling, customer sentiment (offline word lists).
 - :mod:`~qakit.autoqa.learned`: categories learned from the team's own ratings (TF-IDF + logistic
   regression, grouped cross-validation, kappa against the humans with a bootstrap CI).
@@ -23,10 +24,10 @@ from .output import (
     risk_signals,
     sample_for_review,
 )
-from .rules import DEFAULT_RULES, Rule, detect, load_rules
+from .rules import DEFAULT_RULES, Rule, auto_scorecard, detect, load_rules, rules_from_card
 
 __all__ = [
-    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "aqs_vs_iqs", "auto_ratings",
+    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "auto_scorecard", "aqs_vs_iqs", "auto_ratings",
     "cross_validate", "customer_sentiment", "detect", "kappa_agreement", "learned_ratings", "load_rules",
-    "qualification", "readability", "risk_signals", "sample_for_review", "spelling",
+    "qualification", "readability", "risk_signals", "rules_from_card", "sample_for_review", "spelling",
 ]

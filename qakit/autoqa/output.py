@@ -32,8 +32,9 @@ LONG_CONVERSATION = "long_conversation"
 MANY_REPLIES = "many_replies"
 ESCALATION = "escalation_words"
 NEGATIVE_SENTIMENT = "negative_sentiment"
+AUTO_FAILED = "auto_failed"
 RISK = "risk"
-RISK_WEIGHTS = {LONG_CONVERSATION: 1.0, MANY_REPLIES: 1.0, ESCALATION: 2.0, NEGATIVE_SENTIMENT: 2.0}
+RISK_WEIGHTS = {LONG_CONVERSATION: 1.0, MANY_REPLIES: 1.0, ESCALATION: 2.0, NEGATIVE_SENTIMENT: 2.0, AUTO_FAILED: 2.0}
 
 #: customer phrases that signal an escalation (risk flag, not a quality category)
 ESCALATION_RULE = Rule("Escalation", author="customer", window="any", phrases={
@@ -277,6 +278,8 @@ def risk_signals(
     negative_below: float = -0.05,
     weights: Mapping[str, float] | None = None,
     escalation: Rule = ESCALATION_RULE,
+    auto: pd.DataFrame | None = None,
+    card=None,
 ) -> pd.DataFrame:
     """Automatic risk flags per conversation, and a risk score for risk-based review sampling.
 
@@ -295,13 +298,17 @@ def risk_signals(
         Override :data:`RISK_WEIGHTS`.
     escalation : Rule
         Customer phrases that flag an escalation (default :data:`ESCALATION_RULE`, en/de/pt).
+    auto, card : pandas.DataFrame and qakit.Scorecard, optional
+        Automatic ratings (:func:`auto_ratings`) and the card that scores them: a conversation
+        whose automatic score does not pass ``card.pass_threshold`` (the same engine as the IQS)
+        is flagged ``auto_failed``. Give both or neither.
 
     Returns
     -------
     pandas.DataFrame
         ``conversation_id, n_messages, n_agent_messages, long_conversation, many_replies,
-        escalation_words, negative_sentiment, risk`` with ``risk = 1 + sum(weight * flag)`` (>= 1,
-        so every conversation stays reviewable).
+        escalation_words, negative_sentiment, auto_failed, risk`` with ``risk = 1 + sum(weight *
+        flag)`` (>= 1, so every conversation stays reviewable).
 
     Examples
     --------
@@ -322,6 +329,8 @@ def risk_signals(
     if unknown:
         raise ParameterError(f"unknown risk weight(s) {unknown}; allowed: {sorted(w)}")
     w.update(weights or {})
+    if (auto is None) != (card is None):
+        raise ParameterError("give auto (automatic ratings) and card (the card that scores them) together")
     msg = T.prepare(messages)
     conv = T.conversation_table(msg, min_words=0)
     q = 1 - top_share
@@ -339,7 +348,13 @@ def risk_signals(
         from .lexicon import SENTIMENT
         s = sentiment.set_index(S.CONVERSATION_ID)[SENTIMENT].reindex(out[S.CONVERSATION_ID])
         out[NEGATIVE_SENTIMENT] = (s < negative_below).fillna(False).to_numpy(dtype=bool)
-    flags = [LONG_CONVERSATION, MANY_REPLIES, ESCALATION, NEGATIVE_SENTIMENT]
+    out[AUTO_FAILED] = False
+    if auto is not None:
+        _check_auto(auto)
+        scores = card.score(auto.drop(columns=[T.SOURCE], errors="ignore"))
+        failed = scores.loc[~scores[S.PASSED].astype(bool) & scores[S.IQS].notna(), S.CONVERSATION_ID]
+        out[AUTO_FAILED] = out[S.CONVERSATION_ID].isin(set(failed.astype("str"))).to_numpy()
+    flags = [LONG_CONVERSATION, MANY_REPLIES, ESCALATION, NEGATIVE_SENTIMENT, AUTO_FAILED]
     out[RISK] = 1.0 + sum(w[f] * out[f].to_numpy(dtype=float) for f in flags)
     return out
 

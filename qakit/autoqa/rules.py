@@ -23,13 +23,37 @@ text-match and regex categories come from YAML (:func:`load_rules`)::
 Phrases match case-insensitively on whole words (``*`` at the end of a phrase allows any word
 ending, spaces match any whitespace); texts and phrases are compared in Unicode NFC form, so a
 macOS export in NFD matches too.
+
+A scorecard YAML can carry the same definitions on the categories it scores, in an ``auto:``
+block (:func:`rules_from_card`, ``detect(messages, card=card)``); the rating then lies on the
+category's scale (``found`` / ``missing`` default to its best / worst value)::
+
+    categories:
+      - name: Opening
+        weight: 1
+        auto: Greeting                 # the built-in phrase lists
+      - name: Refund policy explained
+        weight: 2
+        auto:
+          phrases:
+            en: [refund policy, money back]
+            de: [Rückerstattung*, Geld zurück]
+            pt: [reembolso, devolução do dinheiro]
+          window: last                 # any | first | last
+          messages: 3
+      - name: No blame
+        auto:
+          phrases: {en: [your fault], de: [Ihre Schuld], pt: [culpa sua]}
+          found: 0                     # rated 0 when a phrase is found, 1 when not
+          missing: 1
+      - name: Solution                 # no auto block: rated by humans only
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -251,6 +275,217 @@ def rules_from_dict(spec: Mapping) -> list[Rule]:
     return out
 
 
+#: keys of a scorecard category's ``auto:`` block
+AUTO_KEYS = ("builtin", "phrases", "regex", "author", "window", "messages", "found", "missing")
+
+
+def _at(spec, key) -> str:
+    """`` (line N)`` when ``spec`` came from the scorecard YAML loader (which records key lines)."""
+    line = getattr(spec, "lines", {}).get(key)
+    return f" (line {line})" if line else ""
+
+
+def _plain(obj):
+    """The spec as plain dicts / lists (for dumping; the loader's mappings carry line numbers)."""
+    if isinstance(obj, Mapping):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def rule_from_spec(name: str, spec, *, scale=None) -> Rule:
+    """The :class:`Rule` of one scorecard category's ``auto:`` block.
+
+    Parameters
+    ----------
+    name : str
+        The scorecard category (the rule rates it).
+    spec : mapping or str
+        ``{phrases: {lang: [...]}, regex: {lang: [...]}, author, window, messages, found, missing}``
+        or ``{builtin: Greeting}`` (a built-in category's phrase lists, its other keys
+        overridable); a string is short for ``{builtin: <string>}``.
+    scale : qakit.Scale, optional
+        The category's scale: ``found`` / ``missing`` default to its best / worst value and must
+        lie on it (default 1 / 0).
+
+    Returns
+    -------
+    Rule
+
+    Raises
+    ------
+    qakit.errors.ScorecardError
+        Naming the category, the key and (for YAML loaded by :func:`qakit.load_scorecard`) its
+        line; all problems of the block at once.
+
+    Examples
+    --------
+    >>> r = rule_from_spec("Refund explained", {"phrases": {"en": ["refund policy"], "de": ["Rückerstattung*"],
+    ...                                                    "pt": ["reembolso"]}, "window": "last"})
+    >>> r.name, r.window, r.found, r.missing
+    ('Refund explained', 'last', 1.0, 0.0)
+    >>> rule_from_spec("Opening", "Greeting").phrases["de"][:2]
+    ['hallo', 'guten morgen']
+    """
+    where = "auto"
+    if isinstance(spec, str):
+        spec = {"builtin": spec}
+    if not isinstance(spec, Mapping):
+        raise ScorecardError(f"category {name!r}: {where} must be a mapping with keys from {list(AUTO_KEYS)} or the name of a built-in "
+                             f"category {[r.name for r in DEFAULT_RULES]}; got {spec!r}")
+    problems = [f"{where}: unknown key {k!r}{_at(spec, k)}; allowed: {list(AUTO_KEYS)}"
+                for k in spec if k not in AUTO_KEYS]
+    fields: dict = {}
+    if "builtin" in spec:
+        b = spec["builtin"]
+        base = {r.name.casefold(): r for r in DEFAULT_RULES}.get(str(b).strip().casefold())
+        if base is None:
+            problems.append(f"{where}.builtin{_at(spec, 'builtin')}: {b!r} is not a built-in category; "
+                            f"choose from {[r.name for r in DEFAULT_RULES]}")
+        else:
+            fields = {k: getattr(base, k) for k in ("phrases", "regex", "author", "window", "messages")}
+    for key, allowed in (("author", AUTHORS), ("window", WINDOWS)):
+        if key in spec:
+            if spec[key] not in allowed:
+                problems.append(f"{where}.{key}{_at(spec, key)}: must be one of {list(allowed)}; got {spec[key]!r}")
+            else:
+                fields[key] = spec[key]
+    if "messages" in spec:
+        m = spec["messages"]
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            problems.append(f"{where}.messages{_at(spec, 'messages')}: must be an integer >= 1; got {m!r}")
+        else:
+            fields["messages"] = m
+    for key in ("phrases", "regex"):
+        if key not in spec:
+            continue
+        lists = spec[key]
+        if not isinstance(lists, Mapping) or not lists:
+            problems.append(f"{where}.{key}{_at(spec, key)}: must map a language code to a list of "
+                            f"{'phrases' if key == 'phrases' else 'regular expressions'} "
+                            f"(e.g. {{en: [...], de: [...], pt: [...]}}); got {_plain(lists)!r}")
+            continue
+        clean = {}
+        for lang, items in lists.items():
+            items = [items] if isinstance(items, str) else items
+            if not isinstance(items, (list, tuple)) or not items or not all(isinstance(p, str) and p.strip() for p in items):
+                problems.append(f"{where}.{key}.{lang}{_at(lists, lang)}: must be a non-empty list of non-empty "
+                                f"strings; got {_plain(lists[lang])!r}")
+                continue
+            if key == "regex":
+                for rx in items:
+                    try:
+                        re.compile(rx)
+                    except re.error as e:
+                        problems.append(f"{where}.regex.{lang}{_at(lists, lang)}: {rx!r} does not compile: {e}")
+            clean[str(lang)] = list(items)
+        fields[key] = clean
+    if not problems and not any((fields.get("phrases") or {}).values()) and not any((fields.get("regex") or {}).values()):
+        problems.append(f"{where}: give phrases, regex or builtin (phrase lists per language, e.g. "
+                        "{phrases: {en: [...], de: [...], pt: [...]}})")
+    bounds = {"found": 1.0 if scale is None else scale.max, "missing": 0.0 if scale is None else scale.min}
+    for key in ("found", "missing"):
+        v = spec.get(key, bounds[key])
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            problems.append(f"{where}.{key}{_at(spec, key)}: must be a number (a rating); got {v!r}")
+        elif scale is not None and not scale.contains(np.array([v]))[0]:
+            problems.append(f"{where}.{key}{_at(spec, key)}: {v!r} is not on the category's scale ({scale.describe()})")
+        else:
+            fields[key] = float(v)
+    if problems:
+        raise ScorecardError(f"category {name!r}: " + "; ".join(problems))
+    try:
+        return Rule(name=name, **fields)
+    except ScorecardError as e:  # e.g. regexes that do not combine
+        raise ScorecardError(f"category {name!r}: {where}: {e}") from None
+
+
+def rules_from_card(card, *, include_defaults: bool = False) -> list[Rule]:
+    """The rules of a scorecard's categories that carry an ``auto:`` block.
+
+    Parameters
+    ----------
+    card : qakit.Scorecard
+    include_defaults : bool, default=False
+        Add the built-in categories (:data:`DEFAULT_RULES`) the card does not name.
+
+    Returns
+    -------
+    list of Rule
+        One per ``auto:`` category, in card order, rating on the category's scale.
+
+    Examples
+    --------
+    >>> import qakit
+    >>> card = qakit.load_scorecard_text(\'\'\'
+    ... categories:
+    ...   - name: Opening
+    ...     auto: Greeting
+    ...   - name: Refund policy
+    ...     scale: 5
+    ...     auto:
+    ...       phrases: {en: [refund policy], de: [Rückerstattung*], pt: [reembolso]}
+    ...   - name: Solution
+    ... \'\'\')
+    >>> [(r.name, r.found, r.missing) for r in rules_from_card(card)]
+    [('Opening', 1.0, 0.0), ('Refund policy', 5.0, 1.0)]
+    """
+    from ..scorecard.card import Scorecard
+
+    if not isinstance(card, Scorecard):
+        from ..errors import ParameterError
+        raise ParameterError(f"card must be a qakit.Scorecard (load_scorecard); got {type(card).__name__}")
+    out = [rule_from_spec(c.name, c.auto, scale=c.scale) for c in card.categories if c.auto is not None]
+    if include_defaults:
+        names = {c.name.casefold() for c in card.categories}
+        out += [r for r in DEFAULT_RULES if r.name.casefold() not in names]
+    if not out:
+        from ..errors import ParameterError
+        raise ParameterError(f"card {card.name!r} has no category with an 'auto:' block "
+                             f"(categories: {card.category_names}); add one, or pass include_defaults=True")
+    return out
+
+
+def auto_scorecard(rules: Sequence[Rule], *, card=None, learned: Sequence[str] = ()):
+    """The scorecard that scores automatic ratings into the AQS.
+
+    Parameters
+    ----------
+    rules : list of Rule
+        The rules whose ratings are scored.
+    card : qakit.Scorecard, optional
+        The card the rules came from (:func:`rules_from_card`): its categories keep their scale,
+        weight and critical flag, and the card its mode and pass threshold. Without it, one binary
+        category of weight 1 per rule.
+    learned : list of str, default=()
+        Learned categories to add (binary, weight 1, unless the card has them).
+
+    Returns
+    -------
+    qakit.Scorecard
+
+    Examples
+    --------
+    >>> auto_scorecard(DEFAULT_RULES[:2], learned=["Understanding"]).category_names
+    ['Greeting', 'Closing', 'Understanding']
+    """
+    from ..scorecard.card import Category, Scorecard
+
+    names = [r.name for r in rules] + [n for n in learned if n not in {r.name for r in rules}]
+    if card is None:
+        return Scorecard([Category(n) for n in names], name="automatic categories")
+    have = {c.name: c for c in card.categories}
+    cats = [have.get(n) or Category(n) for n in names]
+    used = {c.section for c in cats}
+    sections = tuple(x for x in card.sections if x.name in used)
+    if None in used or all(x.bonus for x in sections):  # a learned category has no section: score without them
+        cats, sections = [replace(c, section=None) for c in cats], ()
+    return Scorecard(cats, mode=card.mode, pass_threshold=card.pass_threshold, bands=card.bands, sections=sections,
+                     sections_combine=card.sections_combine, name=f"{card.name} (automatic categories)",
+                     version=card.version)
+
+
 def load_rules(source: str | Path) -> list[Rule]:
     """Rules from a YAML file path or YAML text (``yaml.safe_load``)."""
     text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) or (
@@ -335,7 +570,7 @@ def _window(msg: pd.DataFrame, rule: Rule) -> np.ndarray:
 
 
 def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_words: int = T.MIN_WORDS,
-           prepared: bool = False) -> pd.DataFrame:
+           prepared: bool = False, card=None) -> pd.DataFrame:
     """Rate every conversation on rule-based categories, with the evidence of each match.
 
     Parameters
@@ -344,6 +579,9 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
         The messages table (:data:`qakit.schema.MESSAGES`).
     rules : list of Rule, optional
         Default :data:`DEFAULT_RULES`; custom ones from :func:`load_rules`.
+    card : qakit.Scorecard, optional
+        Rate the card's categories that have an ``auto:`` block (:func:`rules_from_card`), on
+        their scales; instead of ``rules``.
     min_words : int, default=10
         Eligibility: at least one customer and one agent message and this many words.
     prepared : bool, default=False
@@ -382,6 +620,11 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     3       Further help     0.0                 NaN              -1            -1
     4             Thanks     0.0                 NaN              -1            -1
     """
+    if card is not None:
+        if rules is not None:
+            from ..errors import ParameterError
+            raise ParameterError("give rules or card, not both (a card's rules: rules_from_card(card))")
+        rules = rules_from_card(card)
     rules = list(DEFAULT_RULES if rules is None else rules)
     if not rules or not all(isinstance(r, Rule) for r in rules):
         from ..errors import ParameterError
@@ -424,7 +667,8 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
     return out
 
 
-__all__ = ["DEFAULT_RULES", "Rule", "rules_from_dict", "load_rules", "detect"]
+__all__ = ["DEFAULT_RULES", "Rule", "rules_from_dict", "load_rules", "rule_from_spec", "rules_from_card",
+           "auto_scorecard", "detect"]
 
 from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 

@@ -36,7 +36,7 @@ import math
 import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ MAX_LISTED_VALUES = 10_000
 _CARD_KEYS = {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections", "sections_combine",
               "applies_to", "based_on"}
 _CATEGORY_KEYS = {"name", "weight", "critical", "scale", "critical_threshold", "section", "description",
-                  "fail_values", "na"}
+                  "fail_values", "na", "auto"}
 _SECTION_KEYS = {"name", "weight", "fail_rule", "bonus"}
 
 
@@ -296,6 +296,10 @@ class Category:
         marked fail, Playvox "fail all" answers).
     na : {"exclude", "full", "zero"}, default="exclude"
         N/A left out of the score, counted as full marks, or counted as 0.
+    auto : mapping or str, optional
+        Automatic scoring of this category by phrase / regex lists per language (see
+        :mod:`qakit.autoqa.rules`, :func:`qakit.autoqa.rules.rule_from_spec`): checked when the
+        card is built, kept and dumped with it.
     """
 
     name: str
@@ -307,6 +311,7 @@ class Category:
     description: str = ""
     fail_values: tuple[float, ...] = ()
     na: str = "exclude"
+    auto: Any = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -344,6 +349,11 @@ class Category:
             check_choice(f"category {self.name!r}: na", self.na, NA_POLICIES)
         except ParameterError as e:
             raise ScorecardError(str(e)) from None
+        if self.auto is not None:  # checked now (a bad block names its key and YAML line), kept as plain data
+            from ..autoqa.rules import _plain, rule_from_spec
+
+            rule_from_spec(self.name, self.auto, scale=self.scale)
+            object.__setattr__(self, "auto", _plain(self.auto))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "weight": self.weight}
@@ -360,6 +370,8 @@ class Category:
             d["section"] = self.section
         if self.description:
             d["description"] = self.description
+        if self.auto is not None:
+            d["auto"] = self.auto
         return d
 
 
@@ -699,12 +711,19 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
 
 class _CardLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses duplicate keys (naming key and line) and keeps the text
-    of ``version`` and ``based_on`` as written (``2026.10`` stays ``"2026.10"``, not the float 2026.1)."""
+    of ``version`` and ``based_on`` as written (``2026.10`` stays ``"2026.10"``, not the float 2026.1);
+    mappings remember the line of each key (``.lines``) for error messages."""
+
+
+class _LinedDict(dict):
+    """A mapping read from YAML with the 1-based line of each key in ``lines``."""
+
+    lines: dict
 
 
 def _construct_mapping(loader: _CardLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     loader.flatten_mapping(node)
-    out: dict[Any, Any] = {}
+    out: dict[Any, Any] = _LinedDict()
     seen: dict[Any, int] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -718,6 +737,7 @@ def _construct_mapping(loader: _CardLoader, node: yaml.MappingNode, deep: bool =
             out[key] = value_node.value  # the text as written
         else:
             out[key] = loader.construct_object(value_node, deep=deep)
+    out.lines = seen
     return out
 
 
