@@ -370,13 +370,27 @@ def test_rule_controls_change_the_numbers_and_the_changes_panel(page, sample, tm
         expected = iqs_score(tuned.score(ratings))
         wait_summary(page, re.escape(f"IQS {expected['iqs'].iloc[0]:.1f}% (baseline {base:.1f}%) · "
                                      f"pass rate {expected['pass_rate'].iloc[0]:.1%}"))
+        # the changes panel is its own widget: it may render after the summary (and a change that
+        # leaves the rounded summary as it was passes wait_summary at once), so wait for its words
+        try:
+            page.wait_for_function(
+                "(ws) => { const e = document.querySelector('.qakit-changes'); "
+                "return e && ws.every(w => e.innerText.replace(/\\u00a0/g, ' ').includes(w)); }",
+                arg=words, timeout=30_000)
+        except Exception:
+            pass  # the assertion below reports what the panel shows
         panel = page.locator(".qakit-changes").inner_text()
         assert all(w in panel for w in words), (words, panel)
     # every agent's IQS on the page equals Scorecard.score's on the fully changed card
     agents = iqs_score(tuned.score(ratings), by="agent_id", min_n=0)
-    page_rows = [r.split("\t") for r in page.locator(".qakit-ranking tbody tr").all_inner_texts()]
-    assert {r[0].strip(): r[2].strip() for r in page_rows} == {
-        a: f"{v:.1f}" for a, v in zip(agents["agent_id"], agents["iqs"])}
+    want = {a: f"{v:.1f}" for a, v in zip(agents["agent_id"], agents["iqs"])}
+    for _ in range(60):  # the ranking widget may render just after the summary
+        page_rows = [r.split("\t") for r in page.locator(".qakit-ranking tbody tr").all_inner_texts()]
+        shown = {r[0].strip(): r[2].strip() for r in page_rows if len(r) > 2}
+        if shown == want:
+            break
+        page.wait_for_timeout(500)
+    assert shown == want
     assert len(page.locator(".qakit-changes tbody tr").all_inner_texts()) == 7
     shoot(page, "explorer-rules")  # look at it: both widths, the rule grids and the changes panel
     page.get_by_role("button", name="Reset to baseline").click()
