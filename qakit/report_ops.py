@@ -5,7 +5,7 @@ coverage, disputes, reviewer strictness) and automatic scoring (AQS, kept apart 
 conversations / surveys (``calls`` or ``calls_daily``, ``customers``, ``disputes``, ``messages``,
 as ``.parquet`` or ``.csv``), validates them with the data contract (all problems at once, the
 file named), restricts them to the report period and attaches them to the
-:class:`~qakit.sections.ReportData`; a missing table adds one line to the report's "left out"
+:class:`~qakit.report_data.ReportData`; a missing table adds one line to the report's "left out"
 list saying which file would enable its section.
 
 The numbers come from :mod:`qakit.ops`, :mod:`qakit.kpis`, :mod:`qakit.autoqa` and the scorecard
@@ -29,7 +29,8 @@ from .display import Table, hash_ids, pretty
 from .errors import DataValidationError
 from .registry import METRICS
 from .report_view import COLOURS, HTML, WIDE, _cached, _quiet, skipped
-from .sections import Figure, ReportData
+from .display import Figure
+from .report_data import ReportData
 
 #: optional tables, in the order the report shows their sections
 OPTIONAL_TABLES = ("calls", "calls_daily", "customers", "disputes", "messages")
@@ -76,7 +77,7 @@ def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: st
     Parameters
     ----------
     data : ReportData
-        From :func:`qakit.sections.load_report_data`; gains the attributes ``calls``,
+        From :func:`qakit.report_data.load_report_data`; gains the attributes ``calls``,
         ``calls_daily``, ``customers``, ``disputes``, ``messages`` (None when the folder has no
         such file), and a line in ``data.missing`` per missing table (shown by
         :func:`qakit.report_view.left_out`).
@@ -100,7 +101,7 @@ def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: st
         A table breaking its contract (the file named in the ``table`` field).
     """
     folder = _folder(data, dataset)
-    from .sections import _find
+    from .report_data import _find
 
     frames = {}
     for name in OPTIONAL_TABLES:

@@ -14,7 +14,7 @@ from scipy import stats
 
 import qakit.report_ops as O
 import qakit.report_view as V
-import qakit.sections as R
+import qakit.report_data as R
 from qakit import datasets
 from qakit import schema as S
 from qakit.errors import DataValidationError
