@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import schema as S
 from ..errors import ParameterError, Problems
+from ._blocks import map_blocks, row_blocks
 from .card import Scorecard, normalise_name
 
 #: integer ratings 0.._MAX_LUT are checked against the scales with a (category x value) lookup table
@@ -175,31 +176,57 @@ def _allowed_table(card: Scorecard, top: int) -> np.ndarray:
     return np.stack([c.scale.contains(v) for c in card.categories])
 
 
-def off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Rated values (not NaN) that are not on their category's scale (``code`` >= 0)."""
+def off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """Rated values (not NaN) that are not on their category's scale (``code``: the category
+    position, >= 0), as a row mask; ``None`` when every rating is on its scale. Large tables are
+    checked in row blocks on threads (:mod:`qakit.scorecard._blocks`)."""
+    blocks = row_blocks(len(r))
+    if len(blocks) == 1:
+        return _off_scale_rows(card, code, r)
+    parts = map_blocks(lambda a, b: _off_scale_rows(card, code[a:b], r[a:b]), blocks)
+    if all(p is None for p in parts):
+        return None
+    return np.concatenate([np.zeros(b - a, dtype=bool) if p is None else p for p, (a, b) in zip(parts, blocks)])
+
+
+def _off_scale_rows(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """:func:`off_scale` on one block of rows.
+
+    Usual case (every rating N/A or an integer 0.._MAX_LUT): one int16 key per row, written in
+    place (``fmax`` maps N/A to -1; a value that is not such an integer -- fraction, -1, inf,
+    huge -- never equals its key and takes the per-category path), then one lookup in a tiny
+    (value x category) table of allowed cells."""
     n = len(r)
-    top = _MAX_LUT
-    key = np.empty(n, dtype=np.intp)
-    with np.errstate(invalid="ignore"):  # N/A -> -1 (fmax skips NaN); inf and huge values take the slow path
+    if n == 0:
+        return None
+    k = len(card.categories)
+    key = np.empty(n, dtype=np.int16)
+    with np.errstate(invalid="ignore"):  # N/A -> -1 (fmax skips NaN); inf and huge values never compare equal
         np.fmax(r, -1.0, out=key, casting="unsafe")
+    lo, top = int(key.min()), int(key.max())
     n_na = int(np.count_nonzero(np.isnan(r)))
-    if n and np.count_nonzero(key == r) == n - n_na and key.min() >= -1 and key.max() <= top:
-        top = int(key.max()) if n else 0
-        table = np.concatenate([np.ones((len(card.categories), 1), dtype=bool),  # column 0: N/A is fine
-                                _allowed_table(card, max(top, 0))], axis=1)
+    if (lo >= -1 and top <= _MAX_LUT and np.count_nonzero(key == r) == n - n_na
+            and np.count_nonzero(key == -1) == n_na):  # (a rating of exactly -1 would also map to -1)
+        table = np.concatenate([np.ones((1, k), dtype=bool),  # row 0: N/A is fine
+                                _allowed_table(card, max(top, 0)).T], axis=0)
+        if table.all():
+            return None
+        if table.size >= 2**15:
+            key = key.astype(np.int32)
         key += 1
-        key *= len(card.categories)
-        key += code
-        ok = table.T.ravel().take(key, mode="clip")
-        if np.count_nonzero(ok) == n and np.count_nonzero(r == -1) == 0:
-            return np.zeros(n, dtype=bool)
+        key *= k
+        np.add(key, code, out=key, casting="unsafe")
+        ok = table.ravel().take(key)
+        if np.count_nonzero(ok) == n:
+            return None
+        return ~ok
     off = np.zeros(n, dtype=bool)
     rated = ~np.isnan(r)
     for j, c in enumerate(card.categories):
         sel = rated & (code == j)
         if sel.any():
             off[sel] = ~c.scale.contains(r[sel])
-    return off
+    return off if off.any() else None
 
 
 # --- step 4: the review structure, and one agent / conversation per review ------------------------
@@ -268,10 +295,13 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
             continue
         label = "" if key is None else f" v{key}"
         c, adj = _category_codes(cats if m is None else cats[m], card, label, problems, m, rows.index)
-        known = c >= 0
         r = rating if m is None else rating[m]
-        off = off_scale(card, np.where(known, c, 0), np.where(known, r, np.nan))
-        for j in np.unique(c[off]):
+        if c.min(initial=0) >= 0:  # every category known (unknown ones are reported above)
+            off = off_scale(card, c, r)
+        else:
+            known = c >= 0
+            off = off_scale(card, np.where(known, c, 0), np.where(known, r, np.nan))
+        for j in (() if off is None else np.unique(c[off])):
             cat = card.categories[j]
             problems.add(S.RATING, f"rating off the scale of {cat.name!r} (allowed: {cat.scale.describe()})",
                          _full(off & (c == j), m, n), rs)
