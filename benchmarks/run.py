@@ -20,6 +20,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -518,7 +519,37 @@ def bend_text(rows) -> str:
             f"is {rows[0][4]:.0f}x at {n1:,} ratings and {rows[-1][4]:.1f}x at {nb:,}.")
 
 
-def write(results, args) -> str:
+#: the sections ``write`` produces; any other ``## `` section of an existing RESULTS.md (the
+#: ``--scale`` run's "At scale", a section another command wrote) is kept by a full run
+OWN_SECTIONS = ("## Scoring at scale", "## How cost grows", "## Explorer responsiveness", "## Large CSV input",
+                "## Targets")
+NOTES_MARK = "<!-- benchmarks/NOTES.md follows (appended by ./qa bench) -->"
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    """``[(heading line, section text), ...]`` for each ``## `` section of a Markdown text."""
+    out, head, buf = [], None, []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            if head is not None:
+                out.append((head, "\n".join(buf).strip() + "\n"))
+            head, buf = line.strip(), [line]
+        elif head is not None:
+            buf.append(line)
+    if head is not None:
+        out.append((head, "\n".join(buf).strip() + "\n"))
+    return out
+
+
+def kept_sections(old: str, notes: str = "") -> list[str]:
+    """The sections of an earlier RESULTS.md that this run does not write: not one of
+    ``OWN_SECTIONS``, not a section of ``notes`` (NOTES.md) and not after the NOTES marker."""
+    old = old.split(NOTES_MARK)[0]
+    notes_heads = {h for h, _ in _sections(notes)}
+    return [body for head, body in _sections(old) if head not in OWN_SECTIONS and head not in notes_heads]
+
+
+def write(results, args, keep: Sequence[str] = ()) -> str:
     lines = ["# Benchmark results", "",
              f"Measured {dt.date.today().isoformat()} with `./qa bench{' --quick' if args.quick else ''}` on: {machine()}.",
              "", "Times are the best of the repeats in one run unless a row says otherwise; ratios compare contenders measured side by side.", ""]
@@ -549,6 +580,8 @@ def write(results, args) -> str:
                   "blocks with a byte progress bar, validated, ids stored as categoricals; "
                   f"{c['seconds']:.1f} s, peak RSS of the reading process {c['peak_mb']:.0f} MB "
                   "(interpreter and libraries included).", ""]
+    for body in keep:  # sections written by other commands (./qa bench --scale, ...), kept as they were
+        lines += [body.rstrip(), ""]
     lines += ["## Targets", "", "| target | measured | status |", "|---|---|---|"]
     for name in BENCHES:
         for label, ok, measured in results.get(name, {}).get("targets", []):
@@ -556,7 +589,7 @@ def write(results, args) -> str:
     lines += [""]
     notes = ROOT / "benchmarks" / "NOTES.md"
     if notes.exists():
-        lines += [notes.read_text(encoding="utf-8").strip(), ""]
+        lines += [NOTES_MARK, "", notes.read_text(encoding="utf-8").strip(), ""]
     return "\n".join(lines)
 
 
@@ -576,8 +609,12 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         BENCHES[name](args, results)
         print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
-    text = write(results, args)
-    Path(args.out).write_text(text, encoding="utf-8")
+    out = Path(args.out)
+    notes = HERE / "NOTES.md"
+    keep = kept_sections(out.read_text(encoding="utf-8") if out.exists() else "",
+                         notes.read_text(encoding="utf-8") if notes.exists() else "")
+    text = write(results, args, keep)
+    out.write_text(text, encoding="utf-8")
     print(text)
     print(json.dumps({k: v.get("targets", []) for k, v in results.items()}, default=str)[:2000])
     return 0
