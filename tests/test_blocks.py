@@ -71,12 +71,20 @@ def test_block_path_equals_one_pass(case):
     pd.testing.assert_frame_equal(one, blocked)
 
 
-def test_off_scale_rows_found_in_every_block(tiny_blocks):
+@pytest.mark.parametrize("categorical", [False, True])
+def test_off_scale_rows_found_in_every_block(tiny_blocks, categorical, monkeypatch):
+    from qakit.scorecard import validate
+
+    early = []
+    real = validate._early_off_scale
+    monkeypatch.setattr(validate, "_early_off_scale", lambda *a: early.append(real(*a)) or early[-1])
     card = Scorecard([Category("Tone", 1.0, scale=5), Category("Solution", 3.0, critical=True)])
     rows = [dict(review_id=f"r{i}", conversation_id=f"c{i}", agent_id="a", reviewer_id="q",
                  reviewed_at="2026-11-02", category=c, rating=3.0 if c == "Tone" else 1.0)
             for i in range(30) for c in ("Tone", "Solution")]
     df = pd.DataFrame(rows)
+    if categorical:  # (categories in card order: checked on a worker thread beside the contract check)
+        df["category"] = pd.Categorical(df["category"], categories=["Tone", "Solution"])
     df.loc[1, "rating"] = 0.5   # Solution of r0: first block
     df.loc[40, "rating"] = 7.0  # Tone of r20: a later block
     df.loc[59, "rating"] = -1.0  # Solution of r29: the last block (-1 is the N/A marker of the fast path)
@@ -89,3 +97,26 @@ def test_off_scale_rows_found_in_every_block(tiny_blocks):
     assert messages[0] == messages[1]
     assert "'Tone' (allowed: [1, 2, 3, 4, 5]) (1 row, e.g. 'r20')" in messages[1]
     assert "'Solution' (allowed: [0, 1]) (2 rows, e.g. 'r0', 'r29')" in messages[1]
+    assert (early[-1] is not None) == categorical  # the worker-thread path was taken
+
+
+def test_early_check_needs_the_validated_arrays(tiny_blocks, monkeypatch):
+    """When the validated columns are not the very arrays the early check read (as when the
+    contract converts a column), its result is not used: the check runs again on them."""
+    tiny_blocks(True)
+    from qakit.scorecard import validate
+
+    card = Scorecard([Category("Tone", 1.0, scale=5), Category("Solution", 3.0, critical=True)])
+    df = pd.DataFrame({"review_id": np.repeat([f"r{i}" for i in range(20)], 2), "agent_id": "a",
+                       "conversation_id": np.repeat([f"c{i}" for i in range(20)], 2), "reviewer_id": "q",
+                       "reviewed_at": "2026-11-02",
+                       "category": pd.Categorical(["Tone", "Solution"] * 20, categories=["Tone", "Solution"]),
+                       "rating": np.tile([4.0, 1.0], 20)})
+    df.loc[7, "rating"] = 2.0  # Solution of r3: off the binary scale
+    calls = []
+    monkeypatch.setattr(validate, "_same_array", lambda a, b: calls.append(1) or False)
+    with pytest.raises(DataValidationError, match="'Solution' .*1 row, e.g. 'r3'"):
+        card.score(df)
+    df.loc[7, "rating"] = 1.0
+    out = card.score(df)
+    assert calls and out["iqs"].tolist() == [(75.0 + 300.0) / 4] * 20  # (4-1)/4*100 = 75, weight 1; 100, weight 3

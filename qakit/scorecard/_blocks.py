@@ -60,3 +60,12 @@ def map_blocks(fn: Callable[[int, int], Any], blocks: list[tuple[int, int]]) -> 
     if len(blocks) == 1 or n == 1:
         return [fn(a, b) for a, b in blocks]
     return list(_pool(n, os.getpid()).map(lambda ab: fn(*ab), blocks))
+
+
+def submit(fn: Callable[[], Any]):
+    """``fn()`` started on the pool (a ``concurrent.futures.Future``), or ``None`` with one thread.
+    The caller must not wait on the pool from inside ``fn`` (no nested ``map_blocks``)."""
+    n = threads()
+    if n == 1:
+        return None
+    return _pool(n, os.getpid()).submit(fn)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import schema as S
 from ..errors import ParameterError, Problems
-from ._blocks import map_blocks, row_blocks
+from ._blocks import map_blocks, row_blocks, submit
 from .card import Scorecard, normalise_name
 
 #: integer ratings 0.._MAX_LUT are checked against the scales with a (category x value) lookup table
@@ -183,10 +183,43 @@ def off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray | 
     blocks = row_blocks(len(r))
     if len(blocks) == 1:
         return _off_scale_rows(card, code, r)
-    parts = map_blocks(lambda a, b: _off_scale_rows(card, code[a:b], r[a:b]), blocks)
+    return _joined(map_blocks(lambda a, b: _off_scale_rows(card, code[a:b], r[a:b]), blocks), blocks)
+
+
+def _joined(parts: list, blocks: list[tuple[int, int]]) -> np.ndarray | None:
     if all(p is None for p in parts):
         return None
     return np.concatenate([np.zeros(b - a, dtype=bool) if p is None else p for p, (a, b) in zip(parts, blocks)])
+
+
+def _early_off_scale(ratings: Any, cards: list[tuple[Any, Scorecard]]):
+    """One card, a large table whose ``category`` (categorical, text categories in card order)
+    and ``rating`` (float64) columns the contract leaves as they are: start the off-scale check
+    on a worker thread, to run while this thread checks the contract (ids, timestamps,
+    duplicates). ``(future, codes, ratings)`` or ``None``; :func:`prepare` uses the result only
+    if the validated columns are these very arrays."""
+    if len(cards) != 1 or cards[0][1].applies_to or not isinstance(ratings, pd.DataFrame):
+        return None
+    if S.RATING not in ratings.columns or S.CATEGORY not in ratings.columns or S.SCORECARD_VERSION in ratings.columns:
+        return None
+    cat, rs = ratings[S.CATEGORY], ratings[S.RATING]
+    if rs.dtype != np.float64 or not isinstance(cat.dtype, pd.CategoricalDtype) or cat.cat.categories.dtype != "str":
+        return None
+    blocks = row_blocks(len(rs))
+    card = cards[0][1]
+    if len(blocks) == 1 or not pd.Index(card.category_names).equals(cat.cat.categories):
+        return None
+    codes, r = cat.array.codes, rs.to_numpy()
+    if codes.min(initial=0) < 0:
+        return None
+    fut = submit(lambda: _joined([_off_scale_rows(card, codes[a:b], r[a:b]) for a, b in blocks], blocks))
+    return None if fut is None else (fut, codes, r)
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same memory, dtype and layout (so the same values: pandas 3 copies on write)."""
+    return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def _off_scale_rows(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray | None:
@@ -278,6 +311,7 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
             conversations: pd.DataFrame | None = None) -> Prepared:
     """Validate ratings against the contract and the card(s); raise every problem at once."""
     cards = as_cards(cards)
+    early = _early_off_scale(ratings, cards)
     raw_ids = ratings.get(S.REVIEW_ID) if isinstance(ratings, pd.DataFrame) else None
     runs = S.contiguous_runs(raw_ids) if isinstance(raw_ids, pd.Series) else None
     rows, problems = S.check(ratings, "ratings", tz=tz, runs=runs)
@@ -296,7 +330,9 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
         label = "" if key is None else f" v{key}"
         c, adj = _category_codes(cats if m is None else cats[m], card, label, problems, m, rows.index)
         r = rating if m is None else rating[m]
-        if c.min(initial=0) >= 0:  # every category known (unknown ones are reported above)
+        if early is not None and m is None and _same_array(c, early[1]) and _same_array(r, early[2]):
+            off = early[0].result()  # checked on a worker thread while the contract was checked
+        elif c.min(initial=0) >= 0:  # every category known (unknown ones are reported above)
             off = off_scale(card, c, r)
         else:
             known = c >= 0
