@@ -216,7 +216,8 @@ def text(res: dict) -> str:
         lines.append(f"failed: {k['error']}")
     else:
         lines += ["| KPI | time (s) |", "|---|---|"] + [
-            f"| {n} | {s:.1f} |" if isinstance(s, (int, float)) else f"| {n} | {s} |"
+            f"| {n} | {s:.1f} |" if isinstance(s, (int, float)) else
+            f"| {n} | refused by name (`ParameterError`: not expressed in `qakit.engines` yet; `engine='pandas'` answers) |"
             for n, s in k.items() if n not in ("peak_mb", "load")]
         lines += ["", f"Peak RSS of the KPI process: {k['peak_mb']:.0f} MB."]
     if res["spark_m"]:
@@ -240,6 +241,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     res = run(args.ratings, args.conversations, mem=args.memory_limit, spark_m=args.spark)
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "last_run.json").write_text(json.dumps(res, default=str), encoding="utf-8")  # to re-render the text
     write_section(Path(args.out), text(res))
     print(text(res))
     return 0
