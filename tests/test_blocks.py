@@ -120,3 +120,21 @@ def test_early_check_needs_the_validated_arrays(tiny_blocks, monkeypatch):
     df.loc[7, "rating"] = 1.0
     out = card.score(df)
     assert calls and out["iqs"].tolist() == [(75.0 + 300.0) / 4] * 20  # (4-1)/4*100 = 75, weight 1; 100, weight 3
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_input_records_reach_the_result(tiny_blocks, blocks):
+    """Rows a reader already excluded (recorded on the input) stay itemised on the scores, first,
+    whichever path scores them."""
+    from qakit import schema as S
+
+    tiny_blocks(blocks)
+    card = Scorecard([Category("Tone", 1.0, scale=5), Category("Solution", 3.0, critical=True)])
+    df = pd.DataFrame({"review_id": np.repeat([f"r{i}" for i in range(6)], 2), "agent_id": "a",
+                       "conversation_id": np.repeat([f"c{i}" for i in range(6)], 2), "reviewer_id": "q",
+                       "reviewed_at": "2026-11-02", "category": ["Tone", "Solution"] * 6,
+                       "rating": [4.0, 1.0] * 5 + [np.nan, np.nan]})
+    S.add_exclusion(df, "row dropped by the reader", "rating", ["x9"], source="read_table")
+    ex = S.exclusions(card.score(df))
+    assert ex["reason"].tolist() == ["row dropped by the reader", "all categories N/A: review not scored"]
+    assert ex["row_ids"].tolist() == [("x9",), ("r5",)]

@@ -326,13 +326,6 @@ def _failed_text(fail: np.ndarray, fail_cols: np.ndarray, names: Sequence[str]) 
     return pd.array(pa.array(text, type=pa.large_string()).take(pa.array(which)), dtype="str")
 
 
-def _take(s: pd.Series, pos: np.ndarray):
-    """``s.iloc[pos]`` as an array (categoricals: their codes taken, the dtype reused)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return pd.Categorical.from_codes(s.array.codes.take(pos), dtype=s.dtype, validate=False)
-    return s.array.take(pos)
-
-
 def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
     card = prep.cards[part][1]
     R, first = rating_matrix(prep, part)
@@ -340,7 +333,7 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
     rows = prep.rows
     id_cols = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
                            S.SCORECARD_VERSION) if c in rows.columns]
-    out = pd.DataFrame({c: _take(rows[c], first) for c in id_cols})
+    out = rows[id_cols].iloc[first].reset_index(drop=True)  # (keeps the input's records in attrs)
     out[S.IQS_RAW] = res.iqs_raw
     out[S.CRITICAL_FAILED] = res.critical_failed
     out[S.FAILED_CATEGORIES] = _failed_text(res.fail, res.fail_cols, card.category_names)
