@@ -2,7 +2,7 @@
 pandas path is meant for (100M ratings / 30M conversations by default), with DuckDB; Spark
 local on a 10M-rating subset.
 
-    ./qa bench --scale                      # generate (once) + run, write benchmarks/RESULTS_SCALE.md
+    ./qa bench --scale                      # generate (once) + run, write "At scale" into benchmarks/RESULTS.md
     ./qa bench --scale --ratings 20 --conversations 6   # millions: a smaller run
 
 The data goes to benchmarks/_work/ (git-ignored), one Parquet file per million rows
