@@ -1040,6 +1040,16 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
     return pd.Series(dup, index=df.index)
 
 
+def _latest(ts: pd.Series):
+    """The latest timestamp of a datetime column (NaT ignored; NaT when there is none): one
+    ``max`` over its int64 values (pandas' ``Series.max`` on a tz-aware column is ~4x slower)."""
+    a = ts.array
+    if isinstance(a, pd.arrays.DatetimeArray) and len(a):
+        m = int(a.asi8.max())
+        return pd.NaT if m == np.iinfo(np.int64).min else pd.Timestamp(m, unit=a.unit, tz=a.tz)
+    return ts.max()
+
+
 def check(
     df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None,
     dayfirst: bool | None = None, id_normalize: str | None = None,
@@ -1106,7 +1116,7 @@ def check(
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in spec.columns:
         if col.kind == "datetime" and col.name in out.columns:
-            if not out[col.name].max() > future_after:  # one pass; NaT-only columns compare False
+            if not _latest(out[col.name]) > future_after:  # one pass; NaT-only columns compare False
                 continue
             fut = out[col.name].notna() & (out[col.name] > future_after)
             problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "

@@ -66,3 +66,30 @@ def test_bend_text_by_hand():
     assert "about 10 ms" in text
     assert "below ~200,000 ratings" in text
 
+
+
+def test_full_run_keeps_sections_written_by_other_commands(tmp_path):
+    """`./qa bench` rewrites its own sections and NOTES.md but keeps "At scale" (written by
+    `./qa bench --scale`) and any other foreign section; a second `--scale` run replaces its
+    section in place, and NOTES.md text is never doubled."""
+    import argparse
+
+    import scale
+
+    notes = "## Profiling notes\n\nold note\n"
+    old = ("# Benchmark results\n\n## Scoring at scale\n\nold scoring\n\n## At scale: qakit.engines\n\n| 1M | 2.7 |\n\n"
+           "## AutoQA agreement\n\nkappa 0.8\n\n## Targets\n\n| t | m | PASS |\n\n" + run.NOTES_MARK
+           + "\n\n## Profiling notes\n\nold note\n\n## A heading NOTES.md no longer has\n\nstale\n")
+    keep = run.kept_sections(old, notes)
+    assert [k.splitlines()[0] for k in keep] == ["## At scale: qakit.engines", "## AutoQA agreement"]
+    results = {"stats": {"targets": [("bootstrap <= 2 s", True, "0.6 s")]}}
+    text = run.write(results, argparse.Namespace(quick=True), keep)
+    assert "| 1M | 2.7 |" in text and "kappa 0.8" in text and "old scoring" not in text and "stale" not in text
+    assert text.index("## At scale") < text.index("## AutoQA") < text.index("## Targets")
+    assert text.count("## Profiling notes") == 1  # (the real NOTES.md appended once)
+    path = tmp_path / "RESULTS.md"
+    path.write_text(text, encoding="utf-8")
+    scale.write_section(path, "## At scale: qakit.engines\n\n| 1M | 1.1 |\n")
+    again = path.read_text(encoding="utf-8")
+    assert "| 1M | 1.1 |" in again and "| 1M | 2.7 |" not in again and "kappa 0.8" in again
+    assert run.kept_sections(again, notes)[0] == "## At scale: qakit.engines\n\n| 1M | 1.1 |\n"

@@ -551,7 +551,8 @@ def iqs_score(source: Any, card: Any, *, by: str | Sequence[str] | None = None, 
         _raise_if_bad(con, t, card, res["_bad"])
     hi = max(100.0, float(np.nanmax(res["_max"].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
     out = _mean_result(res, keys + pkeys, S.IQS, level=level, min_n=min_n, extra=[S.PASS_RATE], clip=(0.0, hi))
-    _unscored_exclusions(con, out, r)
+    if int(out[S.N_EXCLUDED].sum()):  # some review unscored (n_excluded counts them): list them, a second query
+        _unscored_exclusions(con, out, r)
     return out
 
 

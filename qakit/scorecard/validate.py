@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import schema as S
 from ..errors import ParameterError, Problems
+from ._blocks import map_blocks, row_blocks, submit
 from .card import Scorecard, normalise_name
 
 #: integer ratings 0.._MAX_LUT are checked against the scales with a (category x value) lookup table
@@ -179,31 +180,90 @@ def _allowed_table(card: Scorecard, top: int) -> np.ndarray:
     return np.stack([c.scale.contains(v) for c in card.categories])
 
 
-def off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Rated values (not NaN) that are not on their category's scale (``code`` >= 0)."""
+def off_scale(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """Rated values (not NaN) that are not on their category's scale (``code``: the category
+    position, >= 0), as a row mask; ``None`` when every rating is on its scale. Large tables are
+    checked in row blocks on threads (:mod:`qakit.scorecard._blocks`)."""
+    blocks = row_blocks(len(r))
+    if len(blocks) == 1:
+        return _off_scale_rows(card, code, r)
+    return _joined(map_blocks(lambda a, b: _off_scale_rows(card, code[a:b], r[a:b]), blocks), blocks)
+
+
+def _joined(parts: list, blocks: list[tuple[int, int]]) -> np.ndarray | None:
+    if all(p is None for p in parts):
+        return None
+    return np.concatenate([np.zeros(b - a, dtype=bool) if p is None else p for p, (a, b) in zip(parts, blocks)])
+
+
+def _early_off_scale(ratings: Any, cards: list[tuple[Any, Scorecard]]):
+    """One card, a large table whose ``category`` (categorical, text categories in card order)
+    and ``rating`` (float64) columns the contract leaves as they are: start the off-scale check
+    on a worker thread, to run while this thread checks the contract (ids, timestamps,
+    duplicates). ``(future, codes, ratings)`` or ``None``; :func:`prepare` uses the result only
+    if the validated columns are these very arrays."""
+    if len(cards) != 1 or cards[0][1].applies_to or not isinstance(ratings, pd.DataFrame):
+        return None
+    if S.RATING not in ratings.columns or S.CATEGORY not in ratings.columns or S.SCORECARD_VERSION in ratings.columns:
+        return None
+    cat, rs = ratings[S.CATEGORY], ratings[S.RATING]
+    if rs.dtype != np.float64 or not isinstance(cat.dtype, pd.CategoricalDtype) or cat.cat.categories.dtype != "str":
+        return None
+    blocks = row_blocks(len(rs))
+    card = cards[0][1]
+    if len(blocks) == 1 or not pd.Index(card.category_names).equals(cat.cat.categories):
+        return None
+    codes, r = cat.array.codes, rs.to_numpy()
+    if codes.min(initial=0) < 0:
+        return None
+    fut = submit(lambda: _joined([_off_scale_rows(card, codes[a:b], r[a:b]) for a, b in blocks], blocks))
+    return None if fut is None else (fut, codes, r)
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same memory, dtype and layout (so the same values: pandas 3 copies on write)."""
+    return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+
+
+def _off_scale_rows(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray | None:
+    """:func:`off_scale` on one block of rows.
+
+    Usual case (every rating N/A or an integer 0.._MAX_LUT): one int16 key per row, written in
+    place (``fmax`` maps N/A to -1; a value that is not such an integer -- fraction, -1, inf,
+    huge -- never equals its key and takes the per-category path), then one lookup in a tiny
+    (value x category) table of allowed cells."""
     n = len(r)
-    top = _MAX_LUT
-    key = np.empty(n, dtype=np.intp)
-    with np.errstate(invalid="ignore"):  # N/A -> -1 (fmax skips NaN); inf and huge values take the slow path
+    if n == 0:
+        return None
+    k = len(card.categories)
+    key = np.empty(n, dtype=np.int16)
+    with np.errstate(invalid="ignore"):  # N/A -> -1 (fmax skips NaN); inf and huge values never compare equal
         np.fmax(r, -1.0, out=key, casting="unsafe")
+    lo, top = int(key.min()), int(key.max())
     n_na = int(np.count_nonzero(np.isnan(r)))
-    if n and np.count_nonzero(key == r) == n - n_na and key.min() >= -1 and key.max() <= top:
-        top = int(key.max()) if n else 0
-        table = np.concatenate([np.ones((len(card.categories), 1), dtype=bool),  # column 0: N/A is fine
-                                _allowed_table(card, max(top, 0))], axis=1)
+    if (lo >= -1 and top <= _MAX_LUT and np.count_nonzero(key == r) == n - n_na
+            and np.count_nonzero(key == -1) == n_na):  # (a rating of exactly -1 would also map to -1)
+        table = np.concatenate([np.ones((1, k), dtype=bool),  # row 0: N/A is fine
+                                _allowed_table(card, max(top, 0)).T], axis=0)
+        if table.all():
+            return None
+        if table.size >= 2**15:
+            key = key.astype(np.int32)
         key += 1
-        key *= len(card.categories)
-        key += code
-        ok = table.T.ravel().take(key, mode="clip")
-        if np.count_nonzero(ok) == n and np.count_nonzero(r == -1) == 0:
-            return np.zeros(n, dtype=bool)
+        key *= k
+        np.add(key, code, out=key, casting="unsafe")
+        ok = table.ravel().take(key)
+        if np.count_nonzero(ok) == n:
+            return None
+        return ~ok
     off = np.zeros(n, dtype=bool)
     rated = ~np.isnan(r)
     for j, c in enumerate(card.categories):
         sel = rated & (code == j)
         if sel.any():
             off[sel] = ~c.scale.contains(r[sel])
-    return off
+    return off if off.any() else None
 
 
 # --- step 4: the review structure, and one agent / conversation per review ------------------------
@@ -255,6 +315,7 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
             conversations: pd.DataFrame | None = None) -> Prepared:
     """Validate ratings against the contract and the card(s); raise every problem at once."""
     cards = as_cards(cards)
+    early = _early_off_scale(ratings, cards)
     raw_ids = ratings.get(S.REVIEW_ID) if isinstance(ratings, pd.DataFrame) else None
     runs = S.contiguous_runs(raw_ids) if isinstance(raw_ids, pd.Series) else None
     rows, problems = S.check(ratings, "ratings", tz=tz, runs=runs)
@@ -272,10 +333,15 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
             continue
         label = "" if key is None else f" v{key}"
         c, adj = _category_codes(cats if m is None else cats[m], card, label, problems, m, rows.index)
-        known = c >= 0
         r = rating if m is None else rating[m]
-        off = off_scale(card, np.where(known, c, 0), np.where(known, r, np.nan))
-        for j in np.unique(c[off]):
+        if early is not None and m is None and _same_array(c, early[1]) and _same_array(r, early[2]):
+            off = early[0].result()  # checked on a worker thread while the contract was checked
+        elif c.min(initial=0) >= 0:  # every category known (unknown ones are reported above)
+            off = off_scale(card, c, r)
+        else:
+            known = c >= 0
+            off = off_scale(card, np.where(known, c, 0), np.where(known, r, np.nan))
+        for j in (() if off is None else np.unique(c[off])):
             cat = card.categories[j]
             problems.add(S.RATING, f"rating off the scale of {cat.name!r} (allowed: {cat.scale.describe()})",
                          _full(off & (c == j), m, n), rs)
