@@ -579,3 +579,20 @@ def test_unsupported_rules_raise_naming_them():
         E.csat_score(SURVEYS, engine="sqlite3")
     with pytest.raises(ParameterError, match=r"by column\(s\) \['nope'\]"):
         E.escalation_rate(CONV, by="nope", engine="duckdb")
+
+
+def test_tuned_card_and_auto_blocks_score_as_on_pandas():
+    """A tuned card (``based_on``: it scores the reviews of its baseline version) and a category
+    carrying an ``auto:`` block (read only by qakit.autoqa) change no review score: the engines score
+    them as pandas does instead of refusing the keys."""
+    from dataclasses import replace
+
+    card, r = CARDS["weighted_sections"], RATINGS["weighted_sections"]
+    cats = list(card.categories)
+    cats[0] = replace(cats[0], auto="Greeting")
+    tuned = replace(card, categories=tuple(cats), version="v1-tuned-2026-11-27", based_on="v1")
+    assert tuned.to_dict()["based_on"] == "v1" and "auto" in tuned.to_dict()["categories"][0]
+    ref = SC.score_reviews(r, tuned).sort_values(S.REVIEW_ID).reset_index(drop=True)
+    assert_parity(ref, E.score_reviews(r, tuned, engine="duckdb"))
+    assert_parity(SC.iqs_score(SC.score_reviews(r, tuned), by="agent_id"),
+                  E.iqs_score(r, tuned, by="agent_id", engine="duckdb"))

@@ -45,9 +45,12 @@ def _card_of(scorecards: Any) -> Scorecard:
 #: issue-13 keys sections_combine, fail_values, na, applies_to, continuous scales, new modes -- is
 #: refused by name until it is expressed here (never scored with a different rule)
 _RULES = {
-    "card": {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections", "sections_combine"},
+    # based_on only matches versions and auto only feeds qakit.autoqa: neither changes a review's score,
+    # and the engines score with one card (no version matching)
+    "card": {"name", "version", "based_on", "mode", "pass_threshold", "bands", "categories", "sections",
+             "sections_combine"},
     "category": {"name", "weight", "critical", "critical_threshold", "scale", "section", "description",
-                 "fail_values", "na"},
+                 "fail_values", "na", "auto"},
     "section": {"name", "weight", "fail_rule", "bonus"},
     "mode": {"weighted", "points", "mean_over_max"},
     "fail_rule": {"all", "section"},
