@@ -14,6 +14,7 @@ reports its own peak resident memory (VmHWM): the figure is what the user's proc
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -156,10 +157,12 @@ def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB"
     spark = {}
     if spark_m:
         sub = WORK / f"ratings_first_{spark_m}M"
+        if sub.exists() and not all((sub / f"part={p:03d}").exists() for p in range(spark_m)):
+            shutil.rmtree(sub)  # links left by a run in another folder
         if not sub.exists():
             sub.mkdir(parents=True)
-            for p in range(spark_m):
-                (sub / f"part={p:03d}").symlink_to(WORK / "ratings" / f"part={p:03d}")
+            for p in range(spark_m):  # relative links: the work folder can move
+                (sub / f"part={p:03d}").symlink_to(Path("..") / "ratings" / f"part={p:03d}")
         spark = _run(SPARK.format(here=str(HERE), path=str(sub), peak=PEAK))
         print(f"Spark local {spark_m}M ratings: {spark}", flush=True)
     disk = sum(f.stat().st_size for f in WORK.rglob("*.parquet")) / 1e9

@@ -231,13 +231,14 @@ def partial(tmp_path_factory):
         (root / name).mkdir()
         for f in files:
             shutil.copy(src / f, root / name / f)
-        if name == "ratings_only":  # the explorer's name for a tuned card (its version stays the baseline's)
+        if name == "ratings_only":  # a card as the explorer saves it: TUNED name, the label as version,
+            # based_on the baseline version whose reviews it scores (qakit.widgets.tuned_card)
             card = (src / "scorecard.yaml").read_text(encoding="utf-8")
-            assert "name: Sample support scorecard\n" in card
+            assert "name: Sample support scorecard\nversion: \"2026.1\"\n" in card
             (root / name / "scorecard.yaml").write_text(card.replace(
-                "name: Sample support scorecard\n",
-                "name: Sample support scorecard (TUNED 2026.1-tuned-2026-11-27, not the production card)\n"),
-                encoding="utf-8")
+                "name: Sample support scorecard\nversion: \"2026.1\"\n",
+                "name: Sample support scorecard (TUNED 2026.1-tuned-2026-11-27, not the production card)\n"
+                "version: \"2026.1-tuned-2026-11-27\"\nbased_on: \"2026.1\"\n"), encoding="utf-8")
         res = run_report({"dataset": str(root / name), **params[name]},
                          output_dir=root / "out", name=name, progress=False, timeout=300)
         out[name] = res.html.read_text(encoding="utf-8")
@@ -276,7 +277,7 @@ def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
         box, h1 = b.bounding_box(), page.locator("h1.qakit-title").bounding_box()
         assert box["y"] < h1["y"] and box["width"] > 1000  # above the title, across the page
         sub = page.locator(".qakit-sub").inner_text()
-        assert "Scorecard: Sample support scorecard, version 2026.1." in sub
+        assert "Scorecard: Sample support scorecard, version 2026.1-tuned-2026-11-27." in sub
         assert "Changes compare the last 28 days with the previous period of equal length, 4 Sep 2026 – 1 Oct 2026." in sub
         assert "Computed with duckdb." in sub
         assert "How computed: engine duckdb; review scores: DuckDB on the period's ratings" in page.locator("body").inner_text()
