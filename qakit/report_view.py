@@ -34,6 +34,7 @@ WIDE = 13.0  # inches at 100 dpi: figures fill a 1400 px page (and shrink with i
 CSS = """
 <style>
 .jp-OutputArea-output img { max-width: 100%; height: auto; }
+.jp-Cell.jp-mod-noOutputs.jp-mod-noInput { display: none; }  /* cells that only compute: no blank strip */
 .qakit-title { font-size: 1.9em; margin: 0.2em 0 0.1em 0; }
 .qakit-sub { color: #555; margin: 0 0 0.8em 0; }
 .qakit-summary { font-size: 1.15em; line-height: 1.5; max-width: 70em; margin: 0.4em 0 1em 0; }
