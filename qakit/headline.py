@@ -11,7 +11,7 @@ answers as +100/0/-100, first response hours, SLA outcomes).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -79,19 +79,91 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])
 
 
-def _row_values(name: str, data: ReportData, frames: Mapping[str, Any]) -> tuple[pd.DataFrame, str, str, str] | None:
-    """Row-level values of a headline metric for :func:`qakit.impact.compare_periods`:
-    ``(frame, value column, time column, kind)``, or None when the tables are missing."""
-    if name in ("iqs", "pass_rate"):
-        s = frames.get("scores")
+#: A headline tile's source: ``value(data)`` gives ``(n, value, ci_low, ci_high)`` of the report
+#: period in display units (None: the data cannot show the tile), ``rows(data, table)`` the
+#: row-level values for the change, ``(frame, value column, time column, kind)`` for
+#: :func:`qakit.impact.compare_periods` (None when the tables are missing), with ``table(name)``
+#: the report period's or the previous period's table of that name (None when absent).
+TileSource = tuple[Callable[[ReportData], "tuple[float, float, float, float] | None"],
+                   Callable[[ReportData, Callable[[str], "pd.DataFrame | None"]],
+                            "tuple[pd.DataFrame, str, str, str] | None"]]
+
+#: where each headline tile's numbers come from, by registry metric name (:data:`qakit.registry.METRICS`):
+#: the tiles of :data:`qakit.registry.HEADLINE` first, in that order, then those registered later
+#: (:mod:`qakit.report_ops` adds service level and AQS from its optional tables)
+TILE_SOURCES: dict[str, TileSource] = {}
+
+
+def register_tile(name: str, value: Callable, rows: Callable) -> None:
+    """Register (or replace) the source of the headline tile of registry metric ``name``."""
+    TILE_SOURCES[metric(name).name] = (value, rows)
+
+
+def _first(t: pd.DataFrame, col: str) -> tuple[float, float, float, float]:
+    return int(t[S.N].iloc[0]), t[col].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
+
+
+def _iqs_value(data: ReportData):
+    from .scorecard import iqs_score
+
+    return _first(_quiet(iqs_score, data.scores, min_n=0), S.IQS) if data.has("scores") else None
+
+
+def _pass_rate_value(data: ReportData):
+    from .intervals import wilson_ci
+    from .scorecard import iqs_score
+
+    if not data.has("scores"):
+        return None
+    t = _quiet(iqs_score, data.scores, min_n=0)
+    ok = data.scores[S.IQS].notna()
+    k_, n = int(data.scores.loc[ok, S.PASSED].sum()), int(ok.sum())
+    lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
+    return n, t[S.PASS_RATE].iloc[0] * 100, lo, hi
+
+
+def _survey_value(kind: str):
+    def value(data: ReportData):
+        if not (data.has("surveys") and data.surveys[S.KIND].eq(kind).any()):
+            return None
+        t = (_on_engine(data, K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if kind == "csat"
+             else _on_engine(data, K.nps_score, data.surveys, min_n=0))
+        return _first(t, METRICS[kind].value)
+    return value
+
+
+def _frt_value(data: ReportData):
+    if not data.has("conversations"):
+        return None
+    return _first(_on_engine(data, K.first_response_time, data.conversations, min_n=0),
+                  METRICS["first_response_time"].value)
+
+
+def _sla_high_value(data: ReportData):
+    if not data.has("conversations"):
+        return None
+    t = _kpi_summary(data).set_index(K.KPI)
+    if "sla_high" not in t.index:  # the tile is shown, without a value
+        return np.nan, np.nan, np.nan, np.nan
+    r = t.loc["sla_high"]
+    return int(r[S.N]), r[K.VALUE], r[S.CI_LOW], r[S.CI_HIGH]
+
+
+def _score_rows(name: str):
+    def rows(data: ReportData, table):
+        s = table("scores")
         if s is None:
             return None
         if name == "iqs":
             return s, S.IQS, S.REVIEWED_AT, "iqs"
         ok = s[S.IQS].notna()
         return s[ok].assign(_v=s.loc[ok, S.PASSED].astype(float)), "_v", S.REVIEWED_AT, "rate"
-    if name in ("csat", "nps"):
-        sv = frames.get("surveys")
+    return rows
+
+
+def _survey_rows(name: str):
+    def rows(data: ReportData, table):
+        sv = table("surveys")
         if sv is None:
             return None
         sv = sv[sv[S.KIND].eq(name) & sv[S.SCORE].notna()]
@@ -100,19 +172,28 @@ def _row_values(name: str, data: ReportData, frames: Mapping[str, Any]) -> tuple
             return sv.assign(_v=satisfied.astype(float)), "_v", S.ANSWERED_AT, "rate"
         v = np.where(sv[S.SCORE] >= 9, 100.0, np.where(sv[S.SCORE] <= 6, -100.0, 0.0))
         return sv.assign(_v=v), "_v", S.ANSWERED_AT, "mean"
-    if name == "first_response_time":
-        c = frames.get("conversations")
-        if c is None:
-            return None
-        h = (c[S.FIRST_RESPONSE_AT] - c[S.CREATED_AT]).dt.total_seconds() / 3600
-        c = c.assign(_v=h.where(h >= 0))
-        return c, "_v", S.CREATED_AT, "time"
-    if name == "sla_high":
-        c = frames.get("conversations")
-        if c is None:
-            return None
-        return _sla_rows(c, data), "_v", S.CREATED_AT, "rate"
-    return None
+    return rows
+
+
+def _frt_rows(data: ReportData, table):
+    c = table("conversations")
+    if c is None:
+        return None
+    h = (c[S.FIRST_RESPONSE_AT] - c[S.CREATED_AT]).dt.total_seconds() / 3600
+    return c.assign(_v=h.where(h >= 0)), "_v", S.CREATED_AT, "time"
+
+
+def _sla_high_rows(data: ReportData, table):
+    c = table("conversations")
+    return None if c is None else (_sla_rows(c, data), "_v", S.CREATED_AT, "rate")
+
+
+register_tile("iqs", _iqs_value, _score_rows("iqs"))
+register_tile("pass_rate", _pass_rate_value, _score_rows("pass_rate"))
+register_tile("csat", _survey_value("csat"), _survey_rows("csat"))
+register_tile("nps", _survey_value("nps"), _survey_rows("nps"))
+register_tile("first_response_time", _frt_value, _frt_rows)
+register_tile("sla_high", _sla_high_value, _sla_high_rows)
 
 
 def _sla_rows(conv: pd.DataFrame, data: ReportData) -> pd.DataFrame:
@@ -130,9 +211,52 @@ def _sla_rows(conv: pd.DataFrame, data: ReportData) -> pd.DataFrame:
     return c.assign(_v=v)[lambda d: d["_v"].notna()]
 
 
+def _merged_targets(targets: Mapping[str, Any] | None) -> dict[str, dict]:
+    """The registry's targets with ``targets`` over them, checked once (:func:`qakit.targets.check_targets`)."""
+    merged = {m.name: {"target": m.target, "owner": m.owner, "label": m.heading, "direction": m.direction,
+                       **({"margin": m.margin} if m.margin is not None else {})}
+              for m in METRICS.values() if m.target is not None}
+    for k, v in (targets or {}).items():
+        name = metric(k).name
+        v = {"target": v} if isinstance(v, (int, float)) else dict(v)
+        merged[name] = {**merged.get(name, {"label": metric(name).heading, "direction": metric(name).direction}), **v}
+    return check_targets(merged)
+
+
+def _change(name: str, data: ReportData, seed: int, n_resamples: int) -> dict[str, float] | None:
+    """The change of tile ``name`` against the previous period of equal length, or None."""
+    from .impact import compare_periods
+
+    prev = data.previous
+    if prev.get("start") is None:
+        return None
+    rows = TILE_SOURCES[name][1]
+    cur_rows = rows(data, lambda t: getattr(data, t, None))
+    old_rows = rows(data, prev.get)
+    if cur_rows is None or old_rows is None or len(old_rows[0]) < 2 or len(cur_rows[0]) < 2:
+        return None
+    _, col, time, kind = cur_rows
+    frame = pd.concat([old_rows[0][[col, time]], cur_rows[0][[col, time]]], ignore_index=True)
+    try:
+        c = _quiet(compare_periods, frame.rename(columns={time: "_t"}), value=col, time="_t", kind=kind,
+                   before=(prev["start"], data.start), after=(data.start, _after_end(data)),
+                   seed=seed, n_resamples=n_resamples).iloc[0]
+    except ValueError:  # too few rows in a period: no comparison
+        return None
+    scale = 100.0 if kind == "rate" else 1.0
+    return dict(previous=float(c["stat_before"]) * scale, change=float(c["effect"]) * scale,
+                change_ci_low=float(c[S.CI_LOW]) * scale, change_ci_high=float(c[S.CI_HIGH]) * scale,
+                p_value=float(c[S.P_VALUE]), credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
+
+
 def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed: int = 0,
              n_resamples: int = 1999) -> pd.DataFrame:
     """The headline metrics the data supports, with interval, target, status and change.
+
+    One row per tile of :data:`TILE_SOURCES` the data can show: :data:`qakit.registry.HEADLINE`
+    (IQS, pass rate, CSAT, NPS, first response time, SLA high) and, once
+    :func:`qakit.report_ops.load_optional_tables` attached the optional tables, service level
+    (calls) and AQS (messages).
 
     Parameters
     ----------
@@ -152,46 +276,14 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
         previous period of equal length, :attr:`ReportData.previous`); ``credible`` when its 95 %
         interval excludes 0. Metrics whose tables are missing are left out.
     """
-    from .impact import compare_periods
-    from .intervals import wilson_ci
-    from .scorecard import iqs_score
-
-    spec = {k: v for k, v in (targets or {}).items()}
-    merged = {m.name: {"target": m.target, "owner": m.owner, "label": m.heading, "direction": m.direction,
-                       **({"margin": m.margin} if m.margin is not None else {})}
-              for m in METRICS.values() if m.target is not None}
-    for k, v in spec.items():
-        name = metric(k).name
-        v = {"target": v} if isinstance(v, (int, float)) else dict(v)
-        merged[name] = {**merged.get(name, {"label": metric(name).heading, "direction": metric(name).direction}), **v}
-    merged = check_targets(merged)
+    merged = _merged_targets(targets)
     rows = []
-    for name in HEADLINE:
-        m = METRICS[name]
-        n = value = lo = hi = np.nan
-        if name in ("iqs", "pass_rate") and data.has("scores"):
-            t = _quiet(iqs_score, data.scores, min_n=0)
-            if name == "iqs":
-                n, value, lo, hi = int(t[S.N].iloc[0]), t[S.IQS].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
-            else:
-                ok = data.scores[S.IQS].notna()
-                k_, n = int(data.scores.loc[ok, S.PASSED].sum()), int(ok.sum())
-                lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
-                value = t[S.PASS_RATE].iloc[0] * 100
-        elif name in ("csat", "nps") and data.has("surveys") and data.surveys[S.KIND].eq(name).any():
-            t = (_on_engine(data, K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if name == "csat"
-                 else _on_engine(data, K.nps_score, data.surveys, min_n=0))
-            n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
-        elif name == "first_response_time" and data.has("conversations"):
-            t = _on_engine(data, K.first_response_time, data.conversations, min_n=0)
-            n, value, lo, hi = int(t[S.N].iloc[0]), t[m.value].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
-        elif name == "sla_high" and data.has("conversations"):
-            t = _kpi_summary(data).set_index(K.KPI)
-            if "sla_high" in t.index:
-                r = t.loc["sla_high"]
-                n, value, lo, hi = int(r[S.N]), r[K.VALUE], r[S.CI_LOW], r[S.CI_HIGH]
-        else:
+    for name in (*HEADLINE, *(k for k in TILE_SOURCES if k not in HEADLINE)):
+        got = TILE_SOURCES[name][0](data)
+        if got is None:
             continue
+        m = METRICS[name]
+        n, value, lo, hi = got
         row = {"metric": name, "label": m.heading, "n": n, "value": float(value), "ci_low": float(lo),
                "ci_high": float(hi)}
         tg = merged.get(name)
@@ -202,26 +294,7 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
             row.update(target=np.nan, direction=m.direction, owner="", status="no target")
         row.update(previous=np.nan, change=np.nan, change_ci_low=np.nan, change_ci_high=np.nan, p_value=np.nan,
                    credible=False)
-        prev = data.previous
-        if prev.get("start") is not None:
-            cur_rows = _row_values(name, data, {"scores": data.scores, "surveys": data.surveys,
-                                                "conversations": data.conversations})
-            old_rows = _row_values(name, data, prev)
-            if cur_rows is not None and old_rows is not None and len(old_rows[0]) >= 2 and len(cur_rows[0]) >= 2:
-                frame = pd.concat([old_rows[0], cur_rows[0]], ignore_index=True)
-                _, col, time, kind = cur_rows
-                try:
-                    c = _quiet(compare_periods, frame[[col, time]].rename(columns={time: "_t"}), value=col, time="_t",
-                               kind=kind, before=(prev["start"], data.start), after=(data.start, _after_end(data)),
-                               seed=seed, n_resamples=n_resamples).iloc[0]
-                except ValueError:  # too few rows in a period: no comparison
-                    c = None
-                if c is not None:
-                    scale = 100.0 if kind == "rate" else 1.0
-                    row.update(previous=float(c["stat_before"]) * scale, change=float(c["effect"]) * scale,
-                               change_ci_low=float(c[S.CI_LOW]) * scale, change_ci_high=float(c[S.CI_HIGH]) * scale,
-                               p_value=float(c[S.P_VALUE]),
-                               credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
+        row.update(_change(name, data, seed, n_resamples) or {})
         rows.append(row)
     cols = ["metric", "label", "n", "value", "ci_low", "ci_high", "target", "direction", "owner", "status", "previous",
             "change", "change_ci_low", "change_ci_high", "p_value", "credible"]

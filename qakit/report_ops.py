@@ -16,6 +16,7 @@ never reaches the report: the automatic-scoring section shows counts, shares and
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from .errors import DataValidationError
 from .registry import METRICS
 from .report_view import COLOURS, HTML, WIDE, _cached, _quiet, skipped
 from .display import Figure
+from .headline import register_tile
 from .report_data import ReportData
 
 #: optional tables, in the order the report shows their sections
@@ -209,64 +211,39 @@ def _tile_rows(name: str, data: ReportData, calls: pd.DataFrame | None, messages
     return None
 
 
+def _service_level_value(data: ReportData):
+    """``(n, value, ci_low, ci_high)`` of the service level tile in percent, from the calls or the daily aggregates."""
+    if not (_has(data, "calls") or _has(data, "calls_daily")):
+        return None
+    t = _cached(data, "calls_all", lambda: _calls_period(data, None)).set_index("kpi")
+    if O.SERVICE_LEVEL not in t.index:
+        return None
+    r = t.loc[O.SERVICE_LEVEL]
+    return int(r[S.N]), 100 * r[O.VALUE], 100 * r[S.CI_LOW], 100 * r[S.CI_HIGH]
+
+
+def _aqs_value(data: ReportData):
+    """``(n, value, ci_low, ci_high)`` of the AQS tile, from the messages."""
+    if not _has(data, "messages"):
+        return None
+    q = _autoqa(data)["aqs"].iloc[0]
+    return int(q[S.N]), q["aqs"], q[S.CI_LOW], q[S.CI_HIGH]
+
+
+register_tile("service_level", _service_level_value,
+              lambda data, table: _tile_rows("service_level", data, table("calls"), None))
+register_tile("aqs", _aqs_value, lambda data, table: _tile_rows("aqs", data, None, table("messages")))
+
+
 def optional_headline(data: ReportData, head: pd.DataFrame, targets=None, *, seed: int = 0,
                       n_resamples: int = 1999) -> pd.DataFrame:
-    """``head`` (:func:`qakit.headline.headline`) with tiles for the optional tables' registry
-    metrics (:data:`OPTIONAL_HEADLINE`: service level from the calls, AQS from the messages), in
-    the same columns: value with its 95 % interval and n, target and status from the registry (or
-    ``targets``), and the change against the previous period of equal length (bootstrap,
-    :func:`qakit.impact.compare_periods`) when the calls / messages reach back that far."""
-    from .headline import _after_end
-    from .impact import compare_periods
-    from .targets import check_targets, target_status
-
-    rows = []
-    for name in OPTIONAL_HEADLINE:
-        m = METRICS[name]
-        if name == "service_level" and (_has(data, "calls") or _has(data, "calls_daily")):
-            t = _cached(data, "calls_all", lambda: _calls_period(data, None)).set_index("kpi")
-            if O.SERVICE_LEVEL not in t.index:
-                continue
-            r = t.loc[O.SERVICE_LEVEL]
-            n, value, lo, hi = int(r[S.N]), 100 * r[O.VALUE], 100 * r[S.CI_LOW], 100 * r[S.CI_HIGH]
-        elif name == "aqs" and _has(data, "messages"):
-            q = _autoqa(data)["aqs"].iloc[0]
-            n, value, lo, hi = int(q[S.N]), q["aqs"], q[S.CI_LOW], q[S.CI_HIGH]
-        else:
-            continue
-        row = {"metric": name, "label": m.heading, "n": n, "value": float(value), "ci_low": float(lo),
-               "ci_high": float(hi), "target": np.nan, "direction": m.direction, "owner": "", "status": "no target"}
-        spec = dict((targets or {}).get(name, {})) if not isinstance((targets or {}).get(name), (int, float)) else             {"target": targets[name]}
-        if m.target is not None or spec.get("target") is not None:
-            tg = check_targets({name: {"target": m.target, "owner": m.owner, "label": m.heading,
-                                       "direction": m.direction, **({"margin": m.margin} if m.margin else {}),
-                                       **spec}})[name]
-            st = target_status({name: value}, {name: tg}).iloc[0]
-            row.update(target=tg["target"], owner=tg["owner"], status=str(st["status"]))
-        row.update(previous=np.nan, change=np.nan, change_ci_low=np.nan, change_ci_high=np.nan, p_value=np.nan,
-                   credible=False)
-        prev = data.previous
-        if prev.get("start") is not None:
-            cur = _tile_rows(name, data, getattr(data, "calls", None), getattr(data, "messages", None))
-            old = _tile_rows(name, data, prev.get("calls"), prev.get("messages"))
-            if cur is not None and old is not None and len(cur[0]) >= 2 and len(old[0]) >= 2:
-                _, col, time, kind = cur
-                frame = pd.concat([old[0][[col, time]], cur[0][[col, time]]], ignore_index=True)
-                try:
-                    c = _quiet(compare_periods, frame.rename(columns={time: "_t"}), value=col, time="_t", kind=kind,
-                               before=(prev["start"], data.start), after=(data.start, _after_end(data)),
-                               seed=seed, n_resamples=n_resamples).iloc[0]
-                except ValueError:  # too few rows in a period: no comparison
-                    c = None
-                if c is not None:
-                    scale = 100.0 if kind == "rate" else 1.0
-                    row.update(previous=float(c["stat_before"]) * scale, change=float(c["effect"]) * scale,
-                               change_ci_low=float(c[S.CI_LOW]) * scale, change_ci_high=float(c[S.CI_HIGH]) * scale,
-                               p_value=float(c[S.P_VALUE]), credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
-        rows.append(row)
-    if not rows:
-        return head
-    return pd.concat([head, pd.DataFrame(rows, columns=head.columns)], ignore_index=True)
+    """Deprecated: ``head`` unchanged. :func:`qakit.headline.headline` builds the service level and
+    AQS tiles itself (:data:`OPTIONAL_HEADLINE`) once :func:`load_optional_tables` attached the
+    calls / messages: call it after :func:`load_optional_tables`."""
+    warnings.warn("qakit.report_ops.optional_headline is deprecated and returns the headline unchanged: "
+                  "qakit.headline.headline adds the service level and AQS tiles itself; call it after "
+                  "load_optional_tables", FutureWarning, stacklevel=2)
+    return head
 
 
 # --- calls ----------------------------------------------------------------------------------------------------

@@ -39,13 +39,12 @@ import qakit.report_view as V
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
-head = V.headline(data, targets)
 
 # %%
 O.load_optional_tables(data, dataset=dataset)
 
 # %%
-head = O.optional_headline(data, head, targets)
+head = V.headline(data, targets)
 
 # %%
 V.title(data)
