@@ -95,7 +95,21 @@ TILE_SOURCES: dict[str, TileSource] = {}
 
 
 def register_tile(name: str, value: Callable, rows: Callable) -> None:
-    """Register (or replace) the source of the headline tile of registry metric ``name``."""
+    """Register (or replace) the source of the headline tile of registry metric ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A :data:`qakit.registry.METRICS` name (or alias): the tile's label, unit, direction and
+        default target come from the registry.
+    value : callable
+        ``value(data) -> (n, value, ci_low, ci_high)`` in display units, or None when ``data``
+        cannot show the tile.
+    rows : callable
+        ``rows(data, table) -> (frame, value column, time column, kind)`` or None, with
+        ``table(name)`` a table of the report period or of the previous one; ``kind`` as in
+        :func:`qakit.impact.compare_periods` (``"rate"`` values are 0/1 and shown in percent).
+    """
     TILE_SOURCES[metric(name).name] = (value, rows)
 
 
@@ -188,14 +202,6 @@ def _sla_high_rows(data: ReportData, table):
     return None if c is None else (_sla_rows(c, data), "_v", S.CREATED_AT, "rate")
 
 
-register_tile("iqs", _iqs_value, _score_rows("iqs"))
-register_tile("pass_rate", _pass_rate_value, _score_rows("pass_rate"))
-register_tile("csat", _survey_value("csat"), _survey_rows("csat"))
-register_tile("nps", _survey_value("nps"), _survey_rows("nps"))
-register_tile("first_response_time", _frt_value, _frt_rows)
-register_tile("sla_high", _sla_high_value, _sla_high_rows)
-
-
 def _sla_rows(conv: pd.DataFrame, data: ReportData) -> pd.DataFrame:
     """High and urgent conversations with ``_v`` = 1 resolved within the high target (4 h), 0 not;
     open ones already past it count as missed, open ones within it are left out (as
@@ -209,6 +215,14 @@ def _sla_rows(conv: pd.DataFrame, data: ReportData) -> pd.DataFrame:
     resolved = c[S.RESOLVED_AT].notna() & (h >= 0)
     v = np.where(resolved, (h <= target).astype(float), np.where(open_h > target, 0.0, np.nan))
     return c.assign(_v=v)[lambda d: d["_v"].notna()]
+
+
+register_tile("iqs", _iqs_value, _score_rows("iqs"))
+register_tile("pass_rate", _pass_rate_value, _score_rows("pass_rate"))
+register_tile("csat", _survey_value("csat"), _survey_rows("csat"))
+register_tile("nps", _survey_value("nps"), _survey_rows("nps"))
+register_tile("first_response_time", _frt_value, _frt_rows)
+register_tile("sla_high", _sla_high_value, _sla_high_rows)
 
 
 def _merged_targets(targets: Mapping[str, Any] | None) -> dict[str, dict]:
