@@ -39,6 +39,31 @@ class ExplorerResult:
     summary: pd.DataFrame       # one row: n, iqs, baseline_iqs, pass_rate, baseline_pass_rate, n_flipped, r, r_ci_low, r_ci_high, baseline_r
 
 
+def _shown(result: ExplorerResult | None) -> ExplorerResult | None:
+    """``result`` with its tables' records left off, for display only (cached on the result).
+
+    pandas deep-copies a table's ``attrs`` (the qakit record) on every column read; the widget
+    reads dozens of columns per change to draw HTML, so it reads them from shallow copies without
+    the record. The result itself keeps its record.
+    """
+    if result is None:
+        return None
+    bare = result.__dict__.get("_shown")
+    if bare is None:
+        def plain(df: Any) -> Any:
+            if not isinstance(df, pd.DataFrame) or not df.attrs:
+                return df
+            out = df.copy(deep=False)
+            out.attrs = {}
+            return out
+
+        bare = ExplorerResult(card=result.card, scores=plain(result.scores), agents=plain(result.agents),
+                              summary=plain(result.summary))
+        bare.__dict__["_shown"] = bare
+        result.__dict__["_shown"] = bare
+    return bare
+
+
 def _conv_corr(scores: pd.DataFrame, csat: pd.Series | None) -> tuple[float, float, float, int]:
     """Conversation-level Pearson r between review IQS and CSAT score, Fisher-z CI (scipy)."""
     if csat is None:
@@ -149,6 +174,8 @@ def prepare_explorer(ratings: pd.DataFrame, baseline: Scorecard, *, csat: pd.Ser
                           agents=pd.Index(agents, name=S.AGENT_ID), conv_codes=conv_codes, csat_per_conv=cs,
                           base=None)  # type: ignore[arg-type]
     state.base = _fast_result(state, baseline, None)
+    for f in (state.base.scores, state.base.agents, state.base.summary):  # the baseline's tables: recorded
+        S.stamp(f, "prepare_explorer")
     return state
 
 
@@ -209,13 +236,15 @@ def _mean(x: np.ndarray) -> float:
 
 def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | None) -> ExplorerResult:
     m = _matrix(state, card)
-    iqs = m.iqs(card)
+    res = m.result(card)  # the one scoring engine
+    iqs = res.iqs
     agents = _fast_agents(state, iqs, card)
     r, lo, hi, n_r = _fast_corr(state, iqs)
     if base is None:
         b_agents, b_iqs, b_r = agents, iqs, r
     else:
-        b_agents, b_iqs, b_r = base.agents, base.scores[S.IQS].to_numpy(), float(base.summary["r"].iloc[0])
+        shown = _shown(base)  # (read without copying the baseline's record each time)
+        b_agents, b_iqs, b_r = shown.agents, shown.scores[S.IQS].to_numpy(), float(shown.summary["r"].iloc[0])
     b = b_agents[[S.AGENT_ID, S.IQS, "rank", S.PASSED]].rename(
         columns={S.IQS: "baseline_iqs", "rank": "baseline_rank", S.PASSED: "baseline_passed"})
     agents = agents.merge(b, on=S.AGENT_ID, how="left")
@@ -229,8 +258,16 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
         "n_flipped": int(agents["flipped"].sum()), "n_csat": n_r, "r": r, "r_ci_low": lo, "r_ci_high": hi,
         "baseline_r": b_r,
     }])
-    scores = m.ids.assign(**{S.IQS: iqs})
-    return ExplorerResult(card=card, scores=scores, agents=agents, summary=summary)
+    scores = m.ids.assign(**{S.IQS: iqs})  # (keeps the contract check's records: ids normalised ...)
+    if not ok.all():  # unscored reviews itemised as Scorecard.score itemises them
+        from .scorecard.engine import NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0
+
+        rated = res.n_rated > 0
+        S.add_exclusion(scores, NOT_SCORED_ALL_NA, S.RATING, scores[S.REVIEW_ID][~ok & ~rated])
+        S.add_exclusion(scores, NOT_SCORED_WEIGHT_0, S.RATING, scores[S.REVIEW_ID][~ok & rated])
+    # the ranking and the summary are built from these reviews: they carry the same record
+    return ExplorerResult(card=card, scores=scores, agents=S.carry_records(agents, scores),
+                          summary=S.carry_records(summary, scores))
 
 
 def explore_fast(state: ExplorerState, card: Scorecard) -> ExplorerResult:
@@ -273,6 +310,7 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
     >>> svg.startswith("<svg") and svg.count("<rect") == 20 + 1
     True
     """
+    result, baseline = _shown(result), _shown(baseline)
     top = max(100.0, float(np.nanmax(result.scores[S.IQS], initial=100.0)))
     edges = np.linspace(0, top, bins + 1)
     cand = np.histogram(result.scores[S.IQS].dropna(), bins=edges)[0]
@@ -331,6 +369,16 @@ _CSS = """<style>
 </style>"""
 
 
+def _flip_labels(result: ExplorerResult) -> pd.Series:
+    """:func:`flip_labels` without the record (the widget's rendering)."""
+    a = result.agents
+    t = result.card.pass_threshold
+    lo, hi = a[S.CI_LOW].to_numpy(dtype=float), a[S.CI_HIGH].to_numpy(dtype=float)
+    inside = ~((lo > t) | (hi < t))  # NaN interval (n < 2): cannot support a flip either
+    label = np.where(a["flipped"].to_numpy(dtype=bool), np.where(inside, INSIDE, CREDIBLE), "")
+    return pd.Series(label, index=a.index, name="flip", dtype="str")
+
+
 def flip_labels(result: ExplorerResult) -> pd.Series:
     """Per agent (aligned with ``result.agents``): ``""`` when pass/fail does not flip,
     ``"inside the interval"`` when it flips but the pass line lies within the agent's 95 % CI
@@ -345,16 +393,11 @@ def flip_labels(result: ExplorerResult) -> pd.Series:
     >>> flip_labels(r).tolist()
     ['inside the interval', 'credible change', '']
     """
-    a = result.agents
-    t = result.card.pass_threshold
-    lo, hi = a[S.CI_LOW].to_numpy(dtype=float), a[S.CI_HIGH].to_numpy(dtype=float)
-    inside = ~((lo > t) | (hi < t))  # NaN interval (n < 2): cannot support a flip either
-    label = np.where(a["flipped"].to_numpy(dtype=bool), np.where(inside, INSIDE, CREDIBLE), "")
-    return pd.Series(label, index=a.index, name="flip", dtype="str")
+    return S.carry_records(_flip_labels(result), result.agents)  # the ranking's record
 
 
-def agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips_first: bool = False) -> pd.DataFrame:
-    """Every agent, for display: agent_id, n, iqs, ci_low, ci_high, baseline_iqs, iqs_change, rank,
+def _agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips_first: bool = False) -> pd.DataFrame:
+    """:func:`agent_view` without the record (the widget's rendering): every agent, for display: agent_id, n, iqs, ci_low, ci_high, baseline_iqs, iqs_change, rank,
     baseline_rank, passed, baseline_passed, flip (see :func:`flip_labels`), small_sample; sorted by
     one of :data:`SORTS` (ties by agent), flipped agents first when ``flips_first``."""
     from .errors import check_choice
@@ -364,7 +407,7 @@ def agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips
     cols = {c: a[c].to_numpy() for c in (S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, "baseline_iqs", "rank",
                                           "baseline_rank", S.PASSED, "baseline_passed", S.SMALL_SAMPLE)}
     cols["iqs_change"] = cols[S.IQS] - cols["baseline_iqs"]
-    cols["flip"] = flip_labels(result).to_numpy()
+    cols["flip"] = _flip_labels(result).to_numpy()
     keys, _asc = SORTS[sort]  # every order is ascending
     order_keys = [np.asarray(cols[k]) for k in keys]
     if flips_first:
@@ -373,6 +416,14 @@ def agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips
     out = pd.DataFrame({k: v[order] for k, v in cols.items()})
     return out[[S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, "baseline_iqs", "iqs_change", "rank", "baseline_rank",
                 S.PASSED, "baseline_passed", "flip", S.SMALL_SAMPLE]]
+
+
+def agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips_first: bool = False) -> pd.DataFrame:
+    """Every agent, for display: agent_id, n, iqs, ci_low, ci_high, baseline_iqs, iqs_change, rank,
+    baseline_rank, passed, baseline_passed, flip (see :func:`flip_labels`), small_sample; sorted by
+    one of :data:`SORTS` (ties by agent), flipped agents first when ``flips_first``. Carries the
+    record of ``result.agents``."""
+    return S.carry_records(_agent_view(result, sort=sort, flips_first=flips_first), result.agents)
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -387,9 +438,10 @@ def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", fli
                  max_height: int = 420) -> str:
     """All agents as a styled, scrollable HTML table; flipped agents' rows highlighted
     (class ``qakit-flip``)."""
+    result = _shown(result)
     import html
 
-    v = agent_view(result, sort=sort, flips_first=flips_first)
+    v = _agent_view(result, sort=sort, flips_first=flips_first)
     heads = ["agent", "reviews", "IQS", "95% CI", "baseline IQS", "change", "rank", "baseline rank", "passes",
              "pass/fail flip", "few reviews"]
     c = {k: v[k].tolist() for k in v.columns}
@@ -417,6 +469,7 @@ def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", fli
 
 def summary_html(result: ExplorerResult) -> str:
     """The headline line the explorer shows (values rounded for display only)."""
+    result = _shown(result)
     s = result.summary.iloc[0]
     return (
         f"<b>IQS</b> {s[S.IQS]:.1f}% (baseline {s['baseline_iqs']:.1f}%) · "
@@ -527,10 +580,8 @@ def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "setting", "baseline", "tuned"]).astype("str")
 
 
-def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
-    """The effect of the tuned card: one row per measure (IQS, pass rate, agents flipping,
-    IQS-CSAT r with its 95 % CI) with ``baseline``, ``tuned`` and ``change`` (display text).
-    ``baseline``: the baseline card's own result, for the CI of its r."""
+def _effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
+    """:func:`effect_table` without the record (the widget's rendering)."""
     s = result.summary.iloc[0]
     r_ci = f"{s['r']:.3f} [{s['r_ci_low']:.3f}, {s['r_ci_high']:.3f}]"
     b_r = f"{s['baseline_r']:.3f}"
@@ -546,6 +597,15 @@ def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None)
     return pd.DataFrame(rows, columns=["measure", "baseline", "tuned", "change"]).astype("str")
 
 
+def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
+    """The effect of the tuned card: one row per measure (IQS, pass rate, agents flipping,
+    IQS-CSAT r with its 95 % CI) with ``baseline``, ``tuned`` and ``change`` (display text).
+    ``baseline``: the baseline card's own result, for the CI of its r. Carries the summaries'
+    records."""
+    return S.carry_records(_effect_table(result, baseline), result.summary,
+                           *([] if baseline is None else [baseline.summary]))
+
+
 def _html_table(df: pd.DataFrame, cls: str) -> str:
     """A small text table as HTML (cells escaped); cheaper than ``DataFrame.to_html``."""
     import html
@@ -558,11 +618,12 @@ def _html_table(df: pd.DataFrame, cls: str) -> str:
 
 def changes_html(baseline: Scorecard, result: ExplorerResult, baseline_result: ExplorerResult | None = None) -> str:
     """The changes panel: settings changed against the baseline card, and their effect."""
-    ch = card_changes(baseline, result.card)
+    result, baseline_result = _shown(result), _shown(baseline_result)
+    ch = _card_changes(baseline, result.card)
     what = (_html_table(ch, "qakit-changes") if len(ch)
             else '<div class="qakit-note">No change yet: the tuned card equals the baseline card.</div>')
     return (f'<div class="qakit-x">{_CSS}<b>What you changed</b>{what}'
-            f'<br><b>What it does</b>{_html_table(effect_table(result, baseline_result), "qakit-effect")}</div>')
+            f'<br><b>What it does</b>{_html_table(_effect_table(result, baseline_result), "qakit-effect")}</div>')
 
 
 def tuned_label(card: Scorecard, day: Any = None) -> str:
@@ -646,8 +707,9 @@ def suggestion_table(fit: Any, card: Scorecard) -> pd.DataFrame:
     from .tuning import CURRENT_WEIGHT, FITTED_WEIGHT, FOLD_MAX, FOLD_MIN
 
     w = fit.weights
-    return pd.DataFrame({S.CATEGORY: w[S.CATEGORY], "current_weight": w[CURRENT_WEIGHT],
-                         "suggested_weight": w[FITTED_WEIGHT], "fold_min": w[FOLD_MIN], "fold_max": w[FOLD_MAX]})
+    out = pd.DataFrame({S.CATEGORY: w[S.CATEGORY], "current_weight": w[CURRENT_WEIGHT],
+                        "suggested_weight": w[FITTED_WEIGHT], "fold_min": w[FOLD_MIN], "fold_max": w[FOLD_MAX]})
+    return S.carry_records(out, w)  # what the fit left out
 
 
 def suggestion_html(fit: Any, card: Scorecard) -> str:
@@ -708,9 +770,10 @@ def engine_check(result: ExplorerResult, ratings: pd.DataFrame) -> pd.DataFrame:
     got = result.agents.set_index(S.AGENT_ID)[S.IQS].reindex(agents.index)
     d_ag = np.abs(got.to_numpy(dtype=float) - agents.to_numpy(dtype=float))
     same_nan = np.isnan(mine.to_numpy(dtype=float)) == np.isnan(ref.to_numpy(dtype=float))
-    return pd.DataFrame({"reviews": [len(mine)], "max_review_diff": [float(np.nanmax(d_rev, initial=0.0))
-                                                                    if same_nan.all() else np.inf],
-                         "agents": [len(agents)], "max_agent_diff": [float(np.nanmax(d_ag, initial=0.0))]})
+    out = pd.DataFrame({"reviews": [len(mine)], "max_review_diff": [float(np.nanmax(d_rev, initial=0.0))
+                                                                   if same_nan.all() else np.inf],
+                        "agents": [len(agents)], "max_agent_diff": [float(np.nanmax(d_ag, initial=0.0))]})
+    return S.carry_records(out, truth, result.scores)
 
 
 class ScorecardExplorer:
@@ -1010,7 +1073,7 @@ class ScorecardExplorer:
 
     def _render_download(self) -> None:
         try:
-            card = tuned_card(self.result.card, self.label.value)
+            card = _tuned_card(self.result.card, self.label.value)
         except Exception as e:
             self.download.value = f"<span style='color:#b00020'>{_plain(e)}</span>"
             return
@@ -1204,3 +1267,25 @@ def _fit_with_progress(fit_weights, ratings, card, surveys, bar):
         tqdm.auto.tqdm = original
     bar.value = bar.max
     return fit
+
+
+# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# checked by name; every result stamped with its exclusion record); the classes are left as they are.
+# The display helpers (ranking_html, summary_html, changes_html, distribution_svg ...) are the widget's
+# own rendering and stay outside the public API.
+__all__ = [
+    "EXPLORER_MIN_N", "INSIDE", "CREDIBLE", "SORTS",
+    "ExplorerResult", "ExplorerState", "ScorecardExplorer",
+    "explore", "prepare_explorer", "explore_fast", "engine_check",
+    "flip_labels", "agent_view", "card_changes", "effect_table", "suggestion_table",
+    "tuned_label", "tuned_card", "report_command", "csat_by_conversation",
+]
+
+# the unwrapped functions, for the widget's per-change rendering (their tables become HTML, never a
+# result: no record to stamp, and the slider callback pays nothing for the wrapper). ``explore_fast``
+# itself stays wrapped in the callback: ``ScorecardExplorer.result`` is a recorded result.
+_card_changes, _tuned_card = card_changes, tuned_card
+
+from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
+
+wrap_all(globals())

@@ -29,6 +29,7 @@ import pandas as pd
 import pytest
 
 import qakit
+import qakit.widgets  # noqa: F401  (the explorer: not imported by qakit itself)
 from qakit import schema as S
 from qakit import synth
 from qakit._public import PUBLIC_MARK
@@ -110,6 +111,10 @@ NO_TABLE = {
     "registry.value_labels": "no input",
     "registry.internal_names": "no input",
     "stats.correlation_verdict": "numbers (r, CI, n) -> a sentence",
+    "widgets.card_changes": "two cards -> their differing settings as text, tested in test_explorer_ui.py",
+    "widgets.tuned_label": "a card and a day -> a label (doctested)",
+    "widgets.tuned_card": "a card and a label -> a card, tested in test_explorer_ui.py",
+    "widgets.report_command": "a path -> a shell command (doctested)",
 }
 
 
@@ -221,7 +226,17 @@ def _card2(t):
     return t["card"].with_changes(weights={"Tone": 2.0})
 
 
+def _conv_csat(t):
+    return qakit.stats.csat_by_conversation(t["surveys"])
+
+
+def _fast(t):
+    """The explorer's per-change result: the tuned card scored from the prepared state."""
+    return X.explore_fast(X.prepare_explorer(t["ratings"], t["card"], csat=_conv_csat(t)), _card2(t))
+
+
 K = qakit.kpis
+X = qakit.widgets
 RECIPES: dict[str, Recipe] = {
     "schema.validate": Recipe(lambda t: S.validate(t["conversations"], "conversations"), "conversations",
                               "handle_time_s", nan_ok=True),  # validation keeps optional values missing
@@ -391,6 +406,19 @@ RECIPES: dict[str, Recipe] = {
     "scorecard.iqs_score": Recipe(lambda t: qakit.iqs_score(t["scores"], by="agent_id", min_n=0), "scores", "iqs"),
     "scorecard.category_scores": Recipe(lambda t: qakit.category_scores(t["ratings"], t["card"], min_n=0),
                                         "ratings", "rating", nan_ok=True),
+    # --- the tuning explorer (results are ExplorerResult dataclasses of tables)
+    "widgets.explore": Recipe(lambda t: X.explore(t["ratings"], _card2(t), baseline=t["card"], csat=_conv_csat(t)),
+                              "ratings", "rating", nan_ok=True),
+    "widgets.prepare_explorer": Recipe(lambda t: X.prepare_explorer(t["ratings"], t["card"], csat=_conv_csat(t)).base,
+                                       "ratings", "rating", nan_ok=True),
+    "widgets.explore_fast": Recipe(lambda t: _fast(t), "ratings", "rating", nan_ok=True),
+    "widgets.engine_check": Recipe(lambda t: X.engine_check(_fast(t), t["ratings"]), "ratings", "rating", nan_ok=True),
+    "widgets.flip_labels": Recipe(lambda t: X.flip_labels(_fast(t)).to_frame(), "ratings", "rating", nan_ok=True),
+    "widgets.agent_view": Recipe(lambda t: X.agent_view(_fast(t), flips_first=True), "ratings", "rating", nan_ok=True),
+    "widgets.effect_table": Recipe(lambda t: X.effect_table(_fast(t)), "ratings", "rating", nan_ok=True),
+    "widgets.suggestion_table": Recipe(
+        lambda t: X.suggestion_table(qakit.tuning.fit_weights(t["ratings"], t["card"], t["surveys"], k=2), t["card"]),
+        "ratings", "rating", nan_ok=True),
 }
 
 

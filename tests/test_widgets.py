@@ -102,3 +102,33 @@ def test_fast_explorer_path_equals_the_reference_engine(change):
                                   rtol=1e-12, atol=1e-9)
     pd.testing.assert_frame_equal(fast.summary[list(ref.summary.columns)], ref.summary, check_dtype=False,
                                   rtol=1e-12, atol=1e-12)
+
+
+def test_explorer_results_itemise_unscored_reviews_and_normalised_ids():
+    """The explorer's tables carry their record like every public result (issue 12): a review
+    with every category N/A is listed as not scored, a trailing space in an agent id as an
+    adjustment -- the same reviews ``Scorecard.score`` itemises, on the fast path, the reference
+    path and the widget (``ScorecardExplorer.result``)."""
+    from qakit.schema import adjustments, exclusions
+    from qakit.widgets import agent_view, effect_table, explore_fast, prepare_explorer
+
+    ratings, surveys = small_data()
+    ratings.loc[ratings["review_id"].eq("r2_3"), "rating"] = np.nan  # every category N/A
+    ratings.loc[ratings["agent_id"].eq("A4"), "agent_id"] = "A4 "
+    a4_reviews = set(ratings.loc[ratings["agent_id"].eq("A4 "), "review_id"])
+    tuned = CARD.with_changes(weights={"Grammar": 3.0})
+    csat = csat_by_conversation(surveys)
+    fast = explore_fast(prepare_explorer(ratings, CARD, csat=csat), tuned)
+    ex = ScorecardExplorer(ratings, CARD, surveys=surveys)
+    ex.weight_sliders["Grammar"].value = 3.0
+    for res in (fast, explore(ratings, tuned, baseline=CARD, csat=csat), ex.result):
+        for table in (res.scores, res.agents):
+            ex_ = exclusions(table)
+            assert ex_.loc[ex_["reason"].str.startswith("all categories N/A"), "row_ids"].tolist() == [("r2_3",)]
+        assert len(adjustments(res.scores)) >= 1
+    assert exclusions(agent_view(fast)).loc[0, "row_ids"] == ("r2_3",)
+    assert exclusions(effect_table(fast)).loc[0, "row_ids"] == ("r2_3",)
+    adj = adjustments(fast.scores)
+    assert any(set(ids) & a4_reviews for ids in adj["row_ids"]), adj
+    # the agent is ranked under its cleaned id, with its 12 reviews
+    assert fast.agents.set_index("agent_id").loc["A4", "n"] == 12
