@@ -87,6 +87,17 @@ MISSING_EFFECT = {
 }
 
 
+def period_mask(ts: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.Series:
+    """Rows whose time ``ts`` lies in ``[start, end]`` (both inclusive; None leaves that side open;
+    a missing time is outside): the one period rule of the report's tables."""
+    keep = pd.Series(True, index=ts.index)
+    if start is not None:
+        keep &= ts >= start
+    if end is not None:
+        keep &= ts <= end
+    return keep.fillna(False).astype(bool)
+
+
 def _day(value: str, name: str) -> pd.Timestamp | None:
     if value in (None, ""):
         return None
@@ -197,12 +208,7 @@ def load_report_data(
     period_set = t0 is not None or t1 is not None
 
     def in_period(ts: pd.Series) -> pd.Series:
-        keep = pd.Series(True, index=ts.index)
-        if t0 is not None:
-            keep &= ts >= t0
-        if t1 is not None:
-            keep &= ts <= t1
-        return keep.fillna(False).astype(bool)
+        return period_mask(ts, t0, t1)
 
     def within(df: pd.DataFrame, col: str) -> pd.DataFrame:
         return df[in_period(df[col])].reset_index(drop=True)

@@ -62,11 +62,12 @@ def _folder(data: ReportData, dataset: str | None) -> Path:
 
 
 def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
-    """Read and validate one optional table; a contract breach names the file."""
-    from .io import read_table
+    """Read and validate one optional table with the report's reader (a file, or a folder of Parquet
+    files as :func:`qakit.report_data._find` finds them); a contract breach names the file."""
+    from .report_data import _read as read_report_table
 
     try:
-        return read_table(path, name, tz=tz)
+        return read_report_table(path, name, tz)
     except DataValidationError as e:
         f = e.failures.copy()
         f["table"] = f"{name} ({path.name})"
@@ -103,7 +104,7 @@ def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: st
         A table breaking its contract (the file named in the ``table`` field).
     """
     folder = _folder(data, dataset)
-    from .report_data import _find
+    from .report_data import _find, period_mask
 
     frames = {}
     for name in OPTIONAL_TABLES:
@@ -113,12 +114,7 @@ def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: st
     period_set = t0 is not None or t1 is not None
 
     def keep(ts: pd.Series) -> pd.Series:
-        k = pd.Series(True, index=ts.index)
-        if t0 is not None:
-            k &= ts >= t0
-        if t1 is not None:
-            k &= ts <= t1
-        return k.fillna(False).astype(bool)
+        return period_mask(ts, t0, t1)
 
     prev_start = data.previous.get("start")
     if prev_start is not None:  # the previous period of equal length, for the tiles' changes
