@@ -203,18 +203,19 @@ def _sla_high_rows(data: ReportData, table):
 
 
 def _sla_rows(conv: pd.DataFrame, data: ReportData) -> pd.DataFrame:
-    """High and urgent conversations with ``_v`` = 1 resolved within the high target (4 h), 0 not;
-    open ones already past it count as missed, open ones within it are left out (as
-    :func:`qakit.kpis.sla_attainment` does, with ``as_of`` the latest timestamp of the report period)."""
-    target = K.DEFAULT_SLA_HOURS["high"]
-    cur = data.conversations
-    as_of = max(cur[c].max() for c in (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT) if cur[c].notna().any())
-    c = conv[conv[S.PRIORITY].isin(["high", "urgent"])]
-    h = (c[S.RESOLVED_AT] - c[S.CREATED_AT]).dt.total_seconds() / 3600
-    open_h = (as_of - c[S.CREATED_AT]).dt.total_seconds() / 3600
-    resolved = c[S.RESOLVED_AT].notna() & (h >= 0)
-    v = np.where(resolved, (h <= target).astype(float), np.where(open_h > target, 0.0, np.nan))
-    return c.assign(_v=v)[lambda d: d["_v"].notna()]
+    """The conversations ``kpi_summary``'s ``sla_high`` judges (:func:`qakit.kpis._sla_high`), with
+    ``_v`` = 1 met, 0 missed, by its one rule (:func:`qakit.kpis._sla_judged`: open ones past the
+    target missed, open ones within it and contradictory ones left out), ``as_of`` the latest
+    timestamp of the report period's high-priority conversations (as ``kpi_summary`` judges them)."""
+    cols = (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT)
+    cur_high, _ = K._sla_high(data.conversations)
+    as_of = K._as_of(None, data.conversations[cur_high], cols)
+    high, high_h = K._sla_high(conv)
+    c = conv[high].assign(**{S.PRIORITY: "high"})  # judged against the high target, as kpi_summary does
+    if c.empty or pd.isna(as_of):
+        return c.assign(_v=pd.Series(dtype=float))
+    j = K._sla_judged(c, K._sla_targets({"high": high_h}), "resolution", as_of)
+    return c.assign(_v=j.met.astype(float))[j.use.to_numpy()]
 
 
 register_tile("iqs", _iqs_value, _score_rows("iqs"))

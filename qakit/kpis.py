@@ -29,6 +29,7 @@ import functools
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -1184,6 +1185,51 @@ def _sla_targets(targets: Mapping[str, float] | None) -> dict[str, tuple[str, fl
     return out
 
 
+def _sla_judged(conv: pd.DataFrame, targets: Mapping[str, tuple[str, float]], metric: str,
+                as_of: pd.Timestamp) -> SimpleNamespace:
+    """Each conversation judged against its priority's SLA target: the one rule behind
+    :func:`sla_attainment` and the report's row-level SLA change (:mod:`qakit.headline`).
+
+    ``conv`` is validated; ``targets`` as :func:`_sla_targets` returns them. Returns row-aligned
+    ``pkey`` (priority key), ``target_h``, ``met`` (done within target), ``use`` (judged) and the
+    masks of the rows not judged: ``no_target``, ``negative`` (end before created_at), ``pending``
+    (open and within target at ``as_of``), ``later`` (created after ``as_of``) and
+    ``contradicts`` (a resolved status without ``resolved_at``). Open conversations past their
+    target at ``as_of`` are judged missed.
+    """
+    end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
+    pkey = _label_keys(conv[S.PRIORITY])
+    tgt = pkey.map({k: h for k, (_, h) in targets.items()}).astype(float)
+    end = conv[end_col].where(conv[end_col] <= as_of)  # not yet happened at as_of
+    hours = (end - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
+    elapsed = (as_of - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
+    no_target = tgt.isna()
+    negative = (hours < 0).fillna(False).astype(bool)
+    done = end.notna() & ~negative
+    later = (conv[S.CREATED_AT] > as_of).to_numpy(dtype=bool)
+    pending = end.isna() & (elapsed <= tgt) & ~later
+    met = done & (hours <= tgt)
+    # a resolved status without a resolution time contradicts itself: neither met nor missed
+    contradicts = np.zeros(len(conv), dtype=bool)
+    if metric == "resolution":
+        said_resolved = _label_keys(conv[S.STATUS]).isin({_priority_key(x) for x in RESOLVED_STATUSES})
+        contradicts = (said_resolved & conv[S.RESOLVED_AT].isna()).to_numpy(dtype=bool)
+    use = ~no_target & ~negative & ~pending & ~later & ~contradicts
+    return SimpleNamespace(pkey=pkey, target_h=tgt, met=met, use=use, no_target=no_target, negative=negative,
+                           pending=pending, later=later, contradicts=contradicts)
+
+
+#: the priorities the headline's "SLA met, high priority" reads (keys as :func:`_priority_key`)
+SLA_HIGH_PRIORITIES = ("urgent", "critical", "high")
+
+
+def _sla_high(conv: pd.DataFrame, sla_targets: Mapping[str, float] | None = None) -> tuple[pd.Series, float]:
+    """The conversations of ``SLA_HIGH_PRIORITIES`` (matched ignoring case, whitespace and Unicode
+    form) and the high target in hours: what :func:`kpi_summary`'s ``sla_high`` judges."""
+    high_h = {_priority_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
+    return _label_keys(conv[S.PRIORITY]).isin(SLA_HIGH_PRIORITIES), high_h
+
+
 @_partial_periods("conversations", S.CREATED_AT, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
 def sla_attainment(
     conversations: pd.DataFrame,
@@ -1240,8 +1286,9 @@ def sla_attainment(
     conv, keys = _groups(conv, by, period, S.CREATED_AT)
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
     as_of = _as_of(as_of, conv, (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT))
-    pkey = _label_keys(conv[S.PRIORITY])
-    tgt = pkey.map({k: h for k, (_, h) in targets.items()}).astype(float)
+    j = _sla_judged(conv, targets, metric, as_of)
+    pkey, tgt, no_target, negative, pending, later, contradicts = (
+        j.pkey, j.target_h, j.no_target, j.negative, j.pending, j.later, j.contradicts)
     label = pkey.map({k: name for k, (name, _) in targets.items()})
     relabelled = label.notna() & label.ne(conv[S.PRIORITY])
     conv = conv.assign(**{S.PRIORITY: label.where(label.notna(), conv[S.PRIORITY])})
@@ -1251,22 +1298,7 @@ def sla_attainment(
             warnings.warn(f"SLA target(s) {unused} match no priority in the data (priorities: "
                           f"{sorted(conv[S.PRIORITY].dropna().unique().tolist())[:10]})", UnmatchedTargetWarning,
                           stacklevel=3)
-    end = conv[end_col].where(conv[end_col] <= as_of)  # not yet happened at as_of
-    hours = (end - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
-    elapsed = (as_of - conv[S.CREATED_AT]).dt.total_seconds() * HOURS_PER_S
-    no_target = tgt.isna()
-    negative = (hours < 0).fillna(False).astype(bool)
-    done = end.notna() & ~negative
-    later = (conv[S.CREATED_AT] > as_of).to_numpy(dtype=bool)
-    pending = end.isna() & (elapsed <= tgt) & ~later
-    met = done & (hours <= tgt)
-    # a resolved status without a resolution time contradicts itself: neither met nor missed
-    contradicts = np.zeros(len(conv), dtype=bool)
-    if metric == "resolution":
-        said_resolved = _label_keys(conv[S.STATUS]).isin({_priority_key(x) for x in RESOLVED_STATUSES})
-        contradicts = (said_resolved & conv[S.RESOLVED_AT].isna()).to_numpy(dtype=bool)
-    use = ~no_target & ~negative & ~pending & ~later & ~contradicts
-    conv = conv.assign(_use=use, _met=met, **{TARGET_H: tgt})
+    conv = conv.assign(_use=j.use, _met=j.met, **{TARGET_H: tgt})
     gkeys = [S.PRIORITY] + keys
     res = _proportion(conv, "_met", "_use", gkeys, MET_PCT, level, min_n)
     for c in (MET_PCT, S.CI_LOW, S.CI_HIGH):
@@ -1615,9 +1647,7 @@ def kpi_summary(
     if S.HANDLE_TIME_S in conv.columns:
         parts.append(("handle_time", run(handle_time)(conv, by=keys, period=period, level=level, min_n=0),
                       HANDLE_TIME, "min", False))
-    high_h = {_priority_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
-    pk = _label_keys(conv[S.PRIORITY])
-    high = pk.isin(("urgent", "critical", "high"))
+    high, high_h = _sla_high(conv, sla_targets)
     if high.any():  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
         sla = run(sla_attainment)(conv[high].assign(**{S.PRIORITY: "high"}), targets={"high": high_h}, by=keys,
                              period=period, level=level, min_n=0)

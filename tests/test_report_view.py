@@ -17,6 +17,7 @@ import qakit.headline as H
 from qakit.headline import headline_values
 from qakit import datasets, iqs_score
 from qakit import kpis as K
+from qakit import schema as S
 from qakit.display import duration_unit, pretty
 from qakit.registry import HEADLINE, METRICS, internal_names
 
@@ -248,3 +249,26 @@ def test_optional_conversation_columns_stay_optional(tmp_path):
         assert str(V.costly_customers(d)).startswith("Customer cost against value")
         for fn in ("agent_forest", "agent_category_heatmap", "group_table", "time_table", "data_quality"):
             getattr(V, fn)(d)
+
+
+def test_sla_rows_judge_priorities_and_statuses_as_the_kpi():
+    """Hand-made period: "High" resolved in 1 h (met), " critical" in 6 h (missed), "URGENT" solved
+    without resolved_at (contradictory: not judged), "high" still open 6 h after creation at as_of
+    (the latest high-priority timestamp, 15:00: missed), "low" not read. By hand: n = 3, met 1 ->
+    33.3 %. The change rows and kpi_summary's sla_high agree (the rows once matched priorities
+    case-sensitively, missed "critical" and counted the contradictory row as missed)."""
+    from types import SimpleNamespace
+
+    conv = pd.DataFrame({
+        "conversation_id": list("abcde"), "customer_id": "x", "agent_id": "y", "channel": "chat",
+        "priority": ["High", " critical", "URGENT", "high", "low"],
+        "status": ["solved", "solved", "solved", "open", "solved"],
+        "created_at": "2026-01-05 09:00Z", "first_response_at": None,
+        "resolved_at": ["2026-01-05 10:00Z", "2026-01-05 15:00Z", None, None, "2026-01-05 09:30Z"]})
+    conv = S.validate(conv, "conversations")
+    rows = H._sla_rows(conv, SimpleNamespace(conversations=conv))
+    assert sorted(rows["conversation_id"]) == ["a", "b", "d"]
+    assert rows.set_index("conversation_id")["_v"].to_dict() == {"a": 1.0, "b": 0.0, "d": 0.0}
+    summary = K.kpi_summary(conv).set_index("kpi")
+    assert summary.loc["sla_high", "n"] == 3
+    assert summary.loc["sla_high", "value"] == pytest.approx(100 / 3)
