@@ -184,8 +184,7 @@ def _survey_rows(name: str):
         if name == "csat":
             satisfied = sv[S.SCORE] >= data.csat_scale.satisfied_from  # the run's one CSAT definition
             return sv.assign(_v=satisfied.astype(float)), "_v", S.ANSWERED_AT, "rate"
-        v = np.where(sv[S.SCORE] >= 9, 100.0, np.where(sv[S.SCORE] <= 6, -100.0, 0.0))
-        return sv.assign(_v=v), "_v", S.ANSWERED_AT, "mean"
+        return sv.assign(_v=K._nps_points(sv[S.SCORE])), "_v", S.ANSWERED_AT, "mean"  # nps_score's classes
     return rows
 
 

@@ -45,6 +45,8 @@ CSAT = "csat"
 CSAT_MEAN = "csat_mean"
 NPS = "nps"
 PROMOTERS_PCT, PASSIVES_PCT, DETRACTORS_PCT = "promoters_pct", "passives_pct", "detractors_pct"
+#: NPS classes by threshold, fractional answers too: promoter ``s >= 9``, detractor ``s < 7``, passive between
+NPS_PROMOTER_FROM, NPS_DETRACTOR_BELOW = 9, 7
 CES = "ces"
 FIRST_RESPONSE_TIME = "first_response_time"
 RESOLUTION_TIME = "resolution_time"
@@ -544,6 +546,13 @@ def csat_score(
     return res[keys + [S.N, CSAT, S.CI_LOW, S.CI_HIGH, CSAT_MEAN, S.N_EXCLUDED, S.SMALL_SAMPLE]]
 
 
+def _nps_points(scores: pd.Series) -> np.ndarray:
+    """Each answer's NPS contribution: 100 for a promoter, -100 for a detractor, 0 for a passive
+    (the classes of :func:`nps_score`); the mean of these points is the NPS."""
+    s = scores.to_numpy(dtype=float)
+    return np.where(s >= NPS_PROMOTER_FROM, 100.0, np.where(s < NPS_DETRACTOR_BELOW, -100.0, 0.0))
+
+
 @_partial_periods("surveys", S.ANSWERED_AT, (S.ANSWERED_AT,))
 @_survey_period_guard
 def nps_score(
@@ -586,7 +595,8 @@ def nps_score(
     sv = _survey_rows(surveys, "nps", (0, 10), conversations, keys0)
     sv, keys = _groups(sv, keys0, period, S.ANSWERED_AT)
     s = sv[S.SCORE]
-    sv = sv.assign(_use=s.notna(), _p=s.ge(9), _d=s.lt(7), _m=s.ge(7) & s.lt(9))
+    sv = sv.assign(_use=s.notna(), _p=s.ge(NPS_PROMOTER_FROM), _d=s.lt(NPS_DETRACTOR_BELOW),
+                   _m=s.ge(NPS_DETRACTOR_BELOW) & s.lt(NPS_PROMOTER_FROM))
     res = _agg(sv, keys, n=("_use", "sum"), _p=("_p", "sum"), _d=("_d", "sum"), _m=("_m", "sum"))
     n = res["n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -272,3 +272,17 @@ def test_sla_rows_judge_priorities_and_statuses_as_the_kpi():
     summary = K.kpi_summary(conv).set_index("kpi")
     assert summary.loc["sla_high", "n"] == 3
     assert summary.loc["sla_high", "value"] == pytest.approx(100 / 3)
+
+
+def test_nps_change_rows_class_fractional_answers_as_nps_score():
+    """Answers 10, 9.5, 8.5, 7, 6.5, 3: by hand 2 promoters, 2 detractors (6.5 is a detractor:
+    s < 7), NPS = 100 (2 - 2) / 6 = 0. The rows the tile's change is computed from give the same
+    NPS as nps_score (they once called 6.5 a passive: NPS 16.7)."""
+    from types import SimpleNamespace
+
+    sv = pd.DataFrame({"conversation_id": list("abcdef"), "kind": "nps", "score": [10, 9.5, 8.5, 7, 6.5, 3],
+                       "answered_at": "2026-01-05 09:00Z"})
+    rows, col, _, kind = H._survey_rows("nps")(SimpleNamespace(), lambda name: sv)
+    assert kind == "mean" and rows[col].tolist() == [100.0, 100.0, 0.0, 0.0, -100.0, -100.0]
+    assert rows[col].mean() == pytest.approx(0.0)
+    assert K.nps_score(sv)["nps"].iloc[0] == pytest.approx(0.0)

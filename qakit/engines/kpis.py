@@ -316,7 +316,8 @@ def nps_score(source: Any, *, by: str | Sequence[str] | None = None, period: str
     def cnt(e):
         return e.fill_null(False).cast("int64").sum()
 
-    aggs = {"n": cnt(s.notnull()), "_p": cnt(s >= 9), "_d": cnt(s < 7), "_m": cnt((s >= 7) & (s < 9))}
+    hi, lo = K.NPS_PROMOTER_FROM, K.NPS_DETRACTOR_BELOW
+    aggs = {"n": cnt(s.notnull()), "_p": cnt(s >= hi), "_d": cnt(s < lo), "_m": cnt((s >= lo) & (s < hi))}
     q = kept.group_by(keys).aggregate(**aggs) if keys else kept.aggregate(**aggs)
     res = _sorted(B.execute(con, q), keys)
     n = res["n"].fillna(0).to_numpy(dtype=float)
