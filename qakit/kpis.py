@@ -1336,6 +1336,20 @@ def sla_attainment(
 
 
 # --- calls ------------------------------------------------------------------------------------------
+def _service_level_judged(calls: pd.DataFrame, threshold_s: float = 20,
+                          denominator: str = "offered") -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Each call judged for :func:`service_level` (and the report's row-level change):
+    ``use`` (counted: answered or, with ``offered``, any call whose answered flag is known and
+    whose speed is known when answered), ``in_time`` (answered within ``threshold_s``) and
+    ``missing_speed`` (answered without a speed of answer: left out, itemised)."""
+    ans = calls[S.ANSWERED].fillna(False).astype(bool)
+    missing_speed = ans & calls[S.SPEED_OF_ANSWER_S].isna()
+    use = (ans if denominator == "answered" else pd.Series(True, index=calls.index)) & ~missing_speed
+    use &= calls[S.ANSWERED].notna()
+    in_time = ans & (calls[S.SPEED_OF_ANSWER_S] <= threshold_s).fillna(False).astype(bool)
+    return use, in_time, missing_speed
+
+
 @_partial_periods("calls", S.CREATED_AT, (S.CREATED_AT,))
 def service_level(
     calls: pd.DataFrame,
@@ -1376,11 +1390,7 @@ def service_level(
     if S.SPEED_OF_ANSWER_S not in c.columns:
         raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
     c, keys = _groups(c, by, period, S.CREATED_AT)
-    ans = c[S.ANSWERED].fillna(False).astype(bool)
-    missing_speed = ans & c[S.SPEED_OF_ANSWER_S].isna()
-    use = (ans if denominator == "answered" else pd.Series(True, index=c.index)) & ~missing_speed
-    use &= c[S.ANSWERED].notna()
-    in_time = ans & (c[S.SPEED_OF_ANSWER_S] <= threshold_s).fillna(False).astype(bool)
+    use, in_time, missing_speed = _service_level_judged(c, threshold_s, denominator)
     c = c.assign(_use=use, _ok=in_time)
     res = _proportion(c, "_ok", "_use", keys, SERVICE_LEVEL, level, min_n)
     _exclude(res, c, missing_speed, "answered call without speed of answer", S.SPEED_OF_ANSWER_S, S.CALL_ID)

@@ -190,17 +190,11 @@ def _tile_rows(name: str, data: ReportData, calls: pd.DataFrame | None, messages
     """Row-level values of an optional tile for :func:`qakit.impact.compare_periods`:
     ``(frame, value column, time column, kind)`` or None."""
     if name == "service_level" and calls is not None and len(calls) and S.SPEED_OF_ANSWER_S in calls.columns:
-        ans = calls[S.ANSWERED].fillna(False).astype(bool)
-        usable = ~(ans & calls[S.SPEED_OF_ANSWER_S].isna())  # as kpis.service_level: unknown speed left out
-        ok = ans & (calls[S.SPEED_OF_ANSWER_S] <= THRESHOLD_S).fillna(False).astype(bool)
-        return calls[usable].assign(_v=ok[usable].astype(float)), "_v", S.CREATED_AT, "rate"
+        use, ok, _ = K._service_level_judged(calls, THRESHOLD_S)  # kpis.service_level's one rule
+        return calls[use].assign(_v=ok[use].astype(float)), "_v", S.CREATED_AT, "rate"
     if name == "aqs" and messages is not None and len(messages):
-        from . import autoqa
-        from .scorecard import Category, Scorecard
-
-        rules = list(autoqa.DEFAULT_RULES)
-        card = Scorecard([Category(r.name) for r in rules], name="Automatic categories")
-        s = card.score(autoqa.auto_ratings(autoqa.detect(messages, rules=rules)).drop(columns=["source"]))
+        a = _autoqa(data) if messages is getattr(data, "messages", None) else _automatic(messages)
+        s = a["card"].score(a["auto"].drop(columns=["source"]))
         first = messages.groupby(S.CONVERSATION_ID)[S.SENT_AT].min()
         s = s[s[S.IQS].notna()].assign(_t=lambda x: x[S.CONVERSATION_ID].map(first))
         return s, S.IQS, "_t", "iqs"
@@ -549,18 +543,28 @@ def reviewers_table(data: ReportData) -> Table | HTML:
 
 
 # --- automatic scoring ----------------------------------------------------------------------------------------
+def _automatic(messages: pd.DataFrame) -> dict[str, Any]:
+    """The rule-based categories found in ``messages`` (``detections``), their automatic ratings
+    (``auto``) and the card that scores them into the AQS (``card``): one definition for the AQS
+    tile, its change and the automatic-scoring section."""
+    from . import autoqa
+    from .scorecard import Category, Scorecard
+
+    rules = list(autoqa.DEFAULT_RULES)
+    det = autoqa.detect(messages, rules=rules)
+    return {"detections": det, "auto": autoqa.auto_ratings(det),
+            "card": Scorecard([Category(r.name) for r in rules], name="Automatic categories")}
+
+
 def _autoqa(data: ReportData) -> dict[str, Any]:
     def make():
         from . import autoqa
-        from .scorecard import Category, Scorecard, category_scores
+        from .scorecard import category_scores
 
-        rules = list(autoqa.DEFAULT_RULES)
-        det = autoqa.detect(data.messages, rules=rules)
-        auto = autoqa.auto_ratings(det)
-        card = Scorecard([Category(r.name) for r in rules], name="Automatic categories")
-        out = {"detections": det, "auto": auto, "card": card,
-               "aqs": _quiet(autoqa.aqs_score, auto, card, min_n=0),
-               "categories": _quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)}
+        out = _automatic(data.messages)
+        auto, card = out["auto"], out["card"]
+        out["aqs"] = _quiet(autoqa.aqs_score, auto, card, min_n=0)
+        out["categories"] = _quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)
         if data.has("ratings"):
             out["vs"] = _quiet(autoqa.aqs_vs_iqs, auto, data.ratings, card=data.card, auto_card=card,
                                min_n=data.min_n)

@@ -286,3 +286,18 @@ def test_nps_change_rows_class_fractional_answers_as_nps_score():
     assert kind == "mean" and rows[col].tolist() == [100.0, 100.0, 0.0, 0.0, -100.0, -100.0]
     assert rows[col].mean() == pytest.approx(0.0)
     assert K.nps_score(sv)["nps"].iloc[0] == pytest.approx(0.0)
+
+
+def test_service_level_change_rows_judge_calls_as_service_level():
+    """Calls: answered in 5 s and 15 s (in time), in 45 s (late), abandoned, answered without a
+    speed (left out). By hand: n = 4, in time 2 -> 50 %. The rows the service-level tile's change is
+    computed from count the same calls as kpis.service_level (one rule, kpis._service_level_judged)."""
+    import qakit.report_ops as O
+
+    calls = S.validate(pd.DataFrame({
+        "call_id": list("abcde"), "agent_id": "y", "created_at": "2026-01-05 09:00Z",
+        "answered": [True, True, True, False, True], "speed_of_answer_s": [5.0, 15.0, 45.0, None, None]}), "calls")
+    rows, col, _, kind = O._tile_rows("service_level", None, calls, None)
+    assert kind == "rate" and sorted(rows["call_id"]) == ["a", "b", "c", "d"]
+    assert rows[col].mean() == pytest.approx(0.5)
+    assert K.service_level(calls, min_n=0)["service_level"].iloc[0] == pytest.approx(0.5)
