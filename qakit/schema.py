@@ -1271,19 +1271,25 @@ def recorded_ids(result: Any, key: str = EXCLUDED_KEY) -> set[str]:
 def carry_records(result: pd.DataFrame, *parts: pd.DataFrame) -> pd.DataFrame:
     """Copy every record of ``parts`` (tables, or their ``attrs``) onto ``result`` (composite
     results: a summary built from several KPIs, a table built from scored reviews); identical
-    records are kept once."""
+    records are kept once. A record that came back through a file (pandas keeps ``attrs`` in
+    Parquet metadata, where the ``row_ids`` tuple becomes a list) gets its tuple back."""
+    def plain(r: dict[str, Any]) -> dict[str, Any]:
+        r = dict(r)
+        r["row_ids"] = tuple(r["row_ids"])
+        return r
+
     for key in (EXCLUDED_KEY, ADJUSTED_KEY):
-        records = list(result.attrs.get(key, []))
+        records = [plain(r) for r in result.attrs.get(key, [])]
         seen = {(r["reason"], r["column"], r["row_ids"]) for r in records}  # one exclusion, one record
         for part in parts:
             attrs = part.attrs if isinstance(part, (pd.DataFrame, pd.Series)) else part
             if not isinstance(attrs, dict):
                 continue
-            for r in attrs.get(key, []):
+            for r in map(plain, attrs.get(key, [])):
                 k = (r["reason"], r["column"], r["row_ids"])
                 if k not in seen:
                     seen.add(k)
-                    records.append(dict(r))
+                    records.append(r)
         result.attrs[key] = records
     return result
 

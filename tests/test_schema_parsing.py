@@ -198,3 +198,19 @@ def test_clean_categories_are_remembered_but_dirty_ones_are_checked_every_time()
         out = S.validate(conv(agent_id=dirty), "conversations")
         assert out["agent_id"].tolist() == ["a1", "a2", "a1"]
         assert S.adjustments(out)["n"].sum() == 2
+
+
+def test_records_come_back_through_parquet(tmp_path):
+    """pandas keeps ``attrs`` in Parquet metadata, where a record's row_ids tuple comes back as a
+    list: reading such a file (a team saves a qakit-validated table, reads it next month) once
+    failed with "unhashable type: 'list'". The record comes back as written: one exclusion of the
+    two ids, row_ids a tuple."""
+    from qakit import datasets
+
+    conv = datasets.load_sample("conversations").head(3)
+    S.add_exclusion(conv, "hand-made reason", "priority", ["c1", "c2"])
+    conv.to_parquet(tmp_path / "conversations.parquet")
+    back = read_table(tmp_path / "conversations.parquet", "conversations")
+    ex = S.exclusions(back)
+    row = ex[ex["reason"] == "hand-made reason"]
+    assert len(row) == 1 and row["n"].item() == 2 and row["row_ids"].item() == ("c1", "c2")
