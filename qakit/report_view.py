@@ -250,7 +250,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
         cls = STATUS_CLASS.get(r.status, "status-none")
         what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers",
                 "service_level": "calls"}.get(r.metric, "conversations")
-        ci = f"95 % CI {lo} – {hi} · n = {int(r.n):,} {what}" if lo else f"n = {int(r.n):,} {what}"
+        n = 0 if pd.isna(r.n) else int(r.n)  # a tile the data has no rows for (e.g. no high-priority conversation)
+        ci = f"95 % CI {lo} – {hi} · n = {n:,} {what}" if lo else f"n = {n:,} {what}"
         if np.isnan(r.change):
             change = ("no previous period: set start or last_days to compare" if data.previous.get("start") is None
                       else "too little data in the previous period to compare")

@@ -301,3 +301,18 @@ def test_service_level_change_rows_judge_calls_as_service_level():
     assert kind == "rate" and sorted(rows["call_id"]) == ["a", "b", "c", "d"]
     assert rows[col].mean() == pytest.approx(0.5)
     assert K.service_level(calls, min_n=0)["service_level"].iloc[0] == pytest.approx(0.5)
+
+
+def test_a_tile_without_rows_says_n_0_instead_of_failing(tmp_path):
+    """Conversations with no high, urgent or critical priority (the Twitter and call-centre exports
+    in ../shared/data have none): the SLA tile is shown with no value, "n = 0 conversations" and
+    the status "no data" -- the report once failed on it ("cannot convert float NaN to integer")."""
+    conv = datasets.load_sample("conversations").assign(priority="low")
+    conv.to_parquet(tmp_path / "conversations.parquet")
+    d = R.load_report_data(dataset=str(tmp_path))
+    head = V.headline(d, {})
+    sla = head.set_index("metric").loc["sla_high"]
+    assert math.isnan(sla["value"]) and sla["status"] == "no data"
+    html = V.tiles(d, head)._repr_html_()
+    tile = html.split('data-metric="sla_high"')[1].split('<div class="qakit-tile')[0]
+    assert "n = 0 conversations" in tile and "no data" in tile
