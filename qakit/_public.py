@@ -5,7 +5,7 @@
 - shared numeric parameters are checked by name before any work (:data:`SHARED_PARAMETERS`: type,
   finiteness and range, one message style, :func:`qakit.errors.check_number`);
 - every DataFrame it returns (directly, or inside a dict, tuple or dataclass) carries a record
-  (:func:`qakit.schema.exclusions` / :func:`qakit.schema.adjustments`), stamped with the producing
+  (:mod:`qakit.records`: :func:`qakit.schema.exclusions` / :func:`qakit.schema.adjustments`), stamped with the producing
   function even when nothing was excluded, and holding the records of the qakit tables it was given
   (a composite result carries every part's record).
 
@@ -19,14 +19,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import pandas as pd
 
-from . import schema as S
-from .errors import check_number
+from . import records as R
+from .errors import ParameterError, check_number
 
 #: shared numeric parameters, checked by name wherever they appear (``check_number`` options)
 SHARED_PARAMETERS: dict[str, dict[str, Any]] = {
@@ -76,10 +77,6 @@ def renamed(*, text_level: str | None = None, **old_to_new: str) -> Callable:
 
 
 def _apply_renames(fn_name: str, renames: tuple[dict[str, str], str | None], kwargs: dict[str, Any]) -> None:
-    import warnings
-
-    from .errors import ParameterError
-
     old_to_new, text_level = renames
     moves = [(o, n) for o, n in old_to_new.items() if o in kwargs]
     if text_level and isinstance(kwargs.get("level"), str):
@@ -99,22 +96,7 @@ _NESTED: ContextVar[list | None] = ContextVar("qakit_nested_records", default=No
 
 
 def _tables(args: tuple, kwargs: Mapping[str, Any]) -> list[pd.DataFrame]:
-    return [a for a in (*args, *kwargs.values()) if S.has_record(a)]
-
-
-def _records_of(result: Any) -> list[dict]:
-    """The record (attrs) of every table in ``result``, for the enclosing call."""
-    if isinstance(result, (pd.DataFrame, pd.Series)):
-        return [result.attrs] if S.has_record(result) else []
-    if isinstance(result, dict):
-        values = list(result.values())
-    elif isinstance(result, tuple):
-        values = list(result)
-    elif dataclasses.is_dataclass(result) and not isinstance(result, type):
-        values = [getattr(result, f.name) for f in dataclasses.fields(result)]
-    else:
-        return []
-    return [v.attrs for v in values if isinstance(v, (pd.DataFrame, pd.Series)) and S.has_record(v)]
+    return [a for a in (*args, *kwargs.values()) if R.has_record(a)]
 
 
 def _finish(result: Any, producer: str, inputs: list, nested: list | None = None) -> Any:
@@ -129,8 +111,8 @@ def _finish(result: Any, producer: str, inputs: list, nested: list | None = None
     if isinstance(result, (pd.DataFrame, pd.Series)):
         if any(result is t for t in inputs):  # never stamp the caller's own frame in place
             result = result.copy(deep=False)
-        S.stamp(result, producer)  # the outermost public call made it (nested records keep their sources)
-        S.carry_records(result, *inputs, *(nested or ()))
+        R.stamp(result, producer)  # the outermost public call made it (nested records keep their sources)
+        R.carry_records(result, *inputs, *(nested or ()))
         return result
     if isinstance(result, dict):
         for k, v in result.items():
@@ -198,7 +180,7 @@ def public(fn: Callable | None = None, *, producer: str | None = None) -> Callab
         result = _finish(result, name, _tables(args, kwargs), nested)
         outer = _NESTED.get()
         if outer is not None:
-            outer.extend(_records_of(result))
+            outer.extend(R.record_parts(result))
         return result
 
     setattr(wrapper, PUBLIC_MARK, True)

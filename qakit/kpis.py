@@ -946,7 +946,7 @@ def fcr_rate(
     >>> fcr_rate(conv, repeat_days=1)[["n", "fcr_rate"]]  # x back after 2 days > 1; b too recent to judge
        n  fcr_rate
     0  2       1.0
-    >>> fcr_rate(conv, repeat_days=7).attrs["excluded"][0]["reason"]
+    >>> S.exclusions(fcr_rate(conv, repeat_days=7))["reason"].iloc[0]
     'not judged: repeat window (repeat_days=7) not complete by as_of 2026-01-03 00:00 UTC'
     """
     check_choice("rule", rule, ("repeat", "contacts", "replies"))
@@ -1691,7 +1691,7 @@ def kpi_summary(
         out[PARTIAL] = out[PARTIAL].fillna(False).astype(bool)
         cols.append(PARTIAL)
     out = out[cols].copy()
-    out.attrs.clear()
+    out.attrs.pop(S.RECORD_KEY, None)
     return S.carry_records(out, *(t for _, t, *_ in parts))
 
 

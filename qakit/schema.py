@@ -36,7 +36,26 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._public import public
 from .errors import ParameterError, Problems, check_choice
+from .records import (  # noqa: F401  (re-exported: qakit.schema.exclusions is the documented reader)
+    ADJUSTED_KEY,
+    EXCLUDED_KEY,
+    EXCLUSION_COLUMNS,
+    PRODUCER_KEY,
+    RECORD_KEY,
+    SOURCE,
+    add_adjustment,
+    add_exclusion,
+    adjustments,
+    carry_records,
+    exclusions,
+    get_record,
+    has_record,
+    itemise_missing,
+    recorded_ids,
+    stamp,
+)
 
 # --- input column names -------------------------------------------------------------------
 REVIEW_ID = "review_id"
@@ -884,6 +903,7 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
     raise ParameterError(f"unknown column kind {col.kind!r}")  # pragma: no cover
 
 
+@public
 def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst: bool | None = None,
              id_normalize: str | None = None) -> pd.DataFrame:
     """Check a table against its contract and return a coerced copy.
@@ -1130,7 +1150,8 @@ def check(
         if mask is not None and np.any(mask):
             ids = (row_ids.to_numpy()[mask] if row_ids is not None else np.flatnonzero(mask))
             add_adjustment(out, reason, column, ids)
-    if out.attrs.get(ADJUSTED_KEY) and not has_record(out):
+    rec = get_record(out)
+    if rec is not None and rec.producer is None:
         stamp(out, "validate")
     if spec.unique and set(spec.unique) <= set(out.columns):
         if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded:
@@ -1155,6 +1176,7 @@ def orphans(child: pd.DataFrame, parent: pd.DataFrame, *, key: str = CONVERSATIO
     return ~child[key].astype("str").isin(set(parent[key].astype("str")))
 
 
+@public
 def validate_links(
     conversations: pd.DataFrame,
     *,
@@ -1186,165 +1208,6 @@ def validate_links(
     merged.raise_if_any()
 
 
-# --- the record every result carries: exclusions (rows left out) and adjustments (rows changed) ---------
-EXCLUDED_KEY = "excluded"
-ADJUSTED_KEY = "adjusted"
-PRODUCER_KEY = "qakit_producer"
-SOURCE = "source"
-EXCLUSION_COLUMNS = ["reason", "column", "n", "row_ids", SOURCE]
-
-
-def _add_record(result: pd.DataFrame, key: str, reason: str, column: str, row_ids: Any,
-                source: str | None) -> pd.DataFrame:
-    if row_ids is None:
-        return result
-    ids = tuple(pd.Series(row_ids).astype("str").fillna("<missing>"))
-    if len(ids) == 0:
-        return result
-    records = list(result.attrs.get(key, []))
-    records.append({"reason": reason, "column": column, "n": len(ids), "row_ids": ids, SOURCE: source})
-    result.attrs[key] = records
-    return result
-
-
-def add_exclusion(
-    result: pd.DataFrame, reason: str, column: str, row_ids: Any, *, source: str | None = None
-) -> pd.DataFrame:
-    """Record on ``result.attrs`` that rows were excluded, and why (no-op for zero rows).
-
-    Stored as plain records so pandas can copy and compare ``attrs``; read them back with
-    :func:`exclusions`. ``source`` (the producing function) is filled in by :func:`stamp` when
-    not given.
-    """
-    return _add_record(result, EXCLUDED_KEY, reason, column, row_ids, source)
-
-
-def add_adjustment(
-    result: pd.DataFrame, reason: str, column: str, row_ids: Any, *, source: str | None = None
-) -> pd.DataFrame:
-    """Record that rows were *kept but changed* (an id or category normalised, a value re-read),
-    and why; read back with :func:`adjustments`.
-
-    Examples
-    --------
-    >>> r = stamp(add_adjustment(pd.DataFrame({"n": [1]}), "trailing whitespace removed", "agent_id", ["r1"]), "demo")
-    >>> adjustments(r)[["reason", "n", "row_ids", "source"]]
-                            reason  n row_ids source
-    0  trailing whitespace removed  1   (r1,)   demo
-    """
-    return _add_record(result, ADJUSTED_KEY, reason, column, row_ids, source)
-
-
-def stamp(result: pd.DataFrame, producer: str) -> pd.DataFrame:
-    """Mark ``result`` as carrying a record (even an empty one) made by ``producer``; records
-    without a source get ``producer`` as theirs."""
-    result.attrs[PRODUCER_KEY] = producer
-    for key in (EXCLUDED_KEY, ADJUSTED_KEY):
-        result.attrs[key] = [r if r.get(SOURCE) else {**r, SOURCE: producer} for r in result.attrs.get(key, [])]
-    return result
-
-
-def has_record(df: Any) -> bool:
-    """Whether ``df`` (a DataFrame or Series) carries a qakit record (made by a qakit function, or
-    given one by :func:`add_exclusion` / :func:`stamp`)."""
-    return isinstance(df, (pd.DataFrame, pd.Series)) and EXCLUDED_KEY in df.attrs
-
-
-def itemise_missing(result: pd.DataFrame, table: pd.DataFrame, column: str, id_column: str,
-                    reason: str) -> pd.DataFrame:
-    """Add an exclusion for ``table`` rows whose ``column`` is missing, leaving out ids an earlier
-    step (``table``'s own record) already lists: the record never counts a row twice."""
-    missing = table[column].isna().to_numpy()
-    if missing.any():
-        ids = (table[id_column] if id_column in table.columns else table.index.to_series()).astype("str")
-        new = ids[missing]
-        add_exclusion(result, reason, column, new[~new.isin(recorded_ids(table))])
-    return result
-
-
-def recorded_ids(result: Any, key: str = EXCLUDED_KEY) -> set[str]:
-    """Every row id a result's record already lists (so a later step does not list it twice)."""
-    attrs = result.attrs if isinstance(result, (pd.DataFrame, pd.Series)) else {}
-    return {i for r in attrs.get(key, []) for i in r["row_ids"]}
-
-
-def carry_records(result: pd.DataFrame, *parts: pd.DataFrame) -> pd.DataFrame:
-    """Copy every record of ``parts`` (tables, or their ``attrs``) onto ``result`` (composite
-    results: a summary built from several KPIs, a table built from scored reviews); identical
-    records are kept once. A record that came back through a file (pandas keeps ``attrs`` in
-    Parquet metadata, where the ``row_ids`` tuple becomes a list) gets its tuple back."""
-    def plain(r: dict[str, Any]) -> dict[str, Any]:
-        r = dict(r)
-        r["row_ids"] = tuple(r["row_ids"])
-        return r
-
-    for key in (EXCLUDED_KEY, ADJUSTED_KEY):
-        records = [plain(r) for r in result.attrs.get(key, [])]
-        seen = {(r["reason"], r["column"], r["row_ids"]) for r in records}  # one exclusion, one record
-        for part in parts:
-            attrs = part.attrs if isinstance(part, (pd.DataFrame, pd.Series)) else part
-            if not isinstance(attrs, dict):
-                continue
-            for r in map(plain, attrs.get(key, [])):
-                k = (r["reason"], r["column"], r["row_ids"])
-                if k not in seen:
-                    seen.add(k)
-                    records.append(r)
-        result.attrs[key] = records
-    return result
-
-
-def _records(result: pd.DataFrame, key: str, what: str) -> pd.DataFrame:
-    if not has_record(result):
-        kind = type(result).__name__
-        raise ParameterError(
-            f"this {kind} carries no qakit record of {what} rows: it was not made by a qakit function, or a "
-            "merge/concat/copy outside qakit dropped the record. Read the record from the qakit result "
-            "itself, or combine records with qakit.schema.carry_records(new, *parts)"
-        )
-    return pd.DataFrame(result.attrs.get(key, []), columns=EXCLUSION_COLUMNS)
-
-
-def exclusions(result: pd.DataFrame) -> pd.DataFrame:
-    """The itemised exclusions a result carries: one row per reason.
-
-    Raises :class:`~qakit.errors.ParameterError` for a table that carries no record (a hand-made
-    frame, or one whose record a merge or concat dropped): "no record" must never read as
-    "nothing excluded".
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``reason, column, n, row_ids, source`` (``row_ids`` a tuple of the excluded ids,
-        ``source`` the qakit function that excluded them).
-
-    Examples
-    --------
-    >>> r = stamp(add_exclusion(pd.DataFrame({"n": [3]}), "all categories N/A", "rating", ["R7"]), "score_reviews")
-    >>> exclusions(r)
-                   reason  column  n row_ids         source
-    0  all categories N/A  rating  1   (R7,)  score_reviews
-    >>> exclusions(pd.DataFrame({"n": [3]}))
-    Traceback (most recent call last):
-    ...
-    qakit.errors.ParameterError: this DataFrame carries no qakit record of excluded rows: ...
-    """
-    return _records(result, EXCLUDED_KEY, "excluded")
-
-
-def adjustments(result: pd.DataFrame) -> pd.DataFrame:
-    """The rows a result kept but changed (normalised ids, re-read values), one row per reason;
-    same columns and rules as :func:`exclusions`."""
-    return _records(result, ADJUSTED_KEY, "adjusted")
-
-
-# --- the public API (validate is wrapped by qakit._public.public: its coerced copy carries a record;
-# the record readers exclusions/adjustments are not results and stay as they are) ------------------
+# --- the record every result carries lives in qakit.records (re-exported here: qakit.schema.exclusions) ---
 __all__ = ["validate", "validate_links", "exclusions", "adjustments", "add_exclusion", "add_adjustment",
            "carry_records"]
-_RECORD_FUNCTIONS = ("exclusions", "adjustments", "add_exclusion", "add_adjustment", "carry_records")
-
-from ._public import public as _public  # noqa: E402  (at the end: wraps the functions defined above)
-
-validate = _public(validate)
-validate_links = _public(validate_links)
