@@ -12,12 +12,15 @@ import argparse
 import datetime
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import yaml
 
+from .commands import qakit_command  # noqa: F401  (re-exported: the command line's own name)
 from .errors import ParameterError, QakitError
-from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, run_report
+from .report.pdf import html_to_pdf
+from .report.run import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, notebook_parameters, run_report
 
 
 #: what each exit code of ``qakit report`` means
@@ -44,28 +47,6 @@ def _show_progress(flag: bool | None, stream=None) -> bool:
         return bool(flag)
     stream = sys.stderr if stream is None else stream
     return bool(getattr(stream, "isatty", lambda: False)())
-
-
-def qakit_command() -> list[str]:
-    """How to run qakit from any folder in a fresh shell (nothing activated), as an argument list:
-    in a source checkout its ``qa`` script (it bootstraps the environment, then runs ``qakit`` in
-    the caller's folder); otherwise the ``qakit`` entry point of the running environment, by its
-    full path; otherwise this Python with ``-m qakit.cli``. The explorer prints its report command
-    with it.
-
-    Examples
-    --------
-    >>> Path(qakit_command()[0]).is_absolute()
-    True
-    """
-    root = Path(__file__).resolve().parents[1]
-    qa = root / "qa"
-    if qa.is_file() and os.access(qa, os.X_OK) and (root / "pyproject.toml").is_file():
-        return [str(qa)]
-    exe = Path(sys.executable).parent / ("qakit.exe" if os.name == "nt" else "qakit")
-    if exe.is_file():
-        return [str(exe)]
-    return [sys.executable, "-m", "qakit.cli"]
 
 
 def explore_command(port: int = 8866, *, no_browser: bool = False, cull_after: int = CULL_AFTER) -> list[str]:
@@ -110,10 +91,6 @@ def _parse_value(text: str):
 def parameters_help(notebook: str | Path = DEFAULT_NOTEBOOK) -> str:
     """The report parameters as ``qakit report --help`` lists them: name, type, default and help,
     read from the notebook's ``parameters`` cell."""
-    import textwrap
-
-    from .report import notebook_parameters
-
     lines = [f"report parameters (-p NAME VALUE), from {Path(notebook).name}:"]
     for name, p in notebook_parameters(notebook).items():
         text = str(p["help"]).removeprefix("help:").strip()
@@ -191,8 +168,6 @@ def main(argv: list[str] | None = None) -> int:
             # teardown, where the abandoned kernel client's tasks would print "Kernel died" tracebacks
             os._exit(128 + (15 if "SIGTERM" in str(e) else 1))
         if args.pdf:
-            from .pdf import html_to_pdf
-
             try:
                 print(f"pdf written: {html_to_pdf(res.html)}")
             except QakitError as e:

@@ -39,8 +39,11 @@ import pyarrow.compute as pc
 
 from . import io as qio
 from . import schema as S
-from .errors import ParameterError, Problems, check_choice, check_number
+from ._public import public
+from .errors import DataValidationError, ParameterError, Problems, ScorecardError, check_choice, check_number
+from .io import write_table
 from .schema import add_adjustment
+from .scorecard import Category, Scorecard, score_reviews
 
 # --- extra column names (pass through the contracts) ------------------------------------------
 WEIGHT = "weight"
@@ -140,8 +143,6 @@ class Export(dict):
         Exports of several tools can be written to one folder (a QA tool's ratings next to a
         helpdesk's conversations); a table of the same name is replaced. Returns the paths written.
         """
-        from .io import write_table
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = [write_table(df, folder / f"{name}.parquet") for name, df in self.items()]
@@ -158,6 +159,7 @@ class Export(dict):
 
 
 # --- header matching and unit parsers -----------------------------------------------------------
+@public
 def normalise_header(name: Any) -> str:
     """Header key: Unicode NFKC, case-folded, runs of non-alphanumerics -> ``_``.
 
@@ -296,6 +298,7 @@ def _json_key(s: pd.Series, key: str) -> pd.Series:
     return s.map(pick) if s.dtype == object or pd.api.types.is_string_dtype(s.dtype) else s
 
 
+@public
 def parse_unit(values: pd.Series, unit: str, *, column: str = "", problems: Problems | None = None) -> pd.Series:
     """Read one source column in a unit; unreadable cells are reported to ``problems``.
 
@@ -1296,6 +1299,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@public
 def read_export(
     path: str | Path,
     *,
@@ -1418,7 +1422,6 @@ def read_export(
     ctx.problems.raise_if_any()
     out: dict[str, pd.DataFrame] = {}
     failures = Problems(path.name)
-    from .errors import DataValidationError
     for name, df in raw_tables.items():
         df = df.reset_index(drop=True)
         spec = S.get_table(name)
@@ -1455,6 +1458,7 @@ DIFFERENCE = "difference"
 RECONCILE_TOLERANCE = 0.01
 
 
+@public
 def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     """The scorecard(s) an export's own ratings imply: weights, critical flags and scales as exported.
 
@@ -1487,9 +1491,6 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     >>> card.weights, card.critical
     ({'Fix': 2.0, 'Tone': 1.0}, {'Fix': True, 'Tone': False})
     """
-    from .errors import ScorecardError
-    from .scorecard import Category, Scorecard
-
     check_choice("mode", mode, ("weighted", "points", "mean_over_max"))
     r = ratings
     for col in (S.CATEGORY, S.RATING):
@@ -1527,6 +1528,7 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     return cards
 
 
+@public
 def reconcile(
     tables: Mapping[str, pd.DataFrame],
     card=None,
@@ -1574,8 +1576,6 @@ def reconcile(
       review_id  vendor_score  recomputed_score
     0        r2          80.0              75.0
     """
-    from .scorecard import score_reviews
-
     check_number("tolerance", tolerance, low=0)
     for need in ("ratings", "reviews"):
         if need not in tables:
@@ -1608,7 +1608,3 @@ def reconcile(
 
 
 __all__ = ["read_export", "reconcile", "implied_card", "parse_unit", "normalise_header"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

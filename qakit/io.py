@@ -17,8 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from python_calamine import CalamineError
+from tqdm.auto import tqdm
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError, Problems
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz")
@@ -50,8 +55,6 @@ def read_excel(path: str | Path, *, sheet: int | str = 0) -> pd.DataFrame:
     path = Path(path)
     if path.stat().st_size == 0:
         raise ParameterError(f"{path.name}: file is empty")
-    from python_calamine import CalamineError
-
     try:
         df = pd.read_excel(path, sheet_name=sheet, engine="calamine", dtype=object)
     except (CalamineError, ValueError, KeyError, IndexError, OSError) as e:
@@ -162,10 +165,6 @@ def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool,
     Columns named in ``dictionary`` are dictionary-encoded block by block (they arrive as
     pandas categoricals), so repeated ids never exist as millions of separate strings.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    from tqdm.auto import tqdm
-
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     with open(path, "rb") as fh:
         header = pd.read_csv(fh, sep=sep, nrows=0, encoding=encoding).columns
@@ -196,6 +195,7 @@ def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool,
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
 
 
+@public
 def read_table(
     path: str | Path,
     table: str,
@@ -318,6 +318,7 @@ def read_table(
     return df
 
 
+@public
 def wide_to_long(
     df: pd.DataFrame,
     *,
@@ -397,6 +398,7 @@ def wide_to_long(
     return out
 
 
+@public
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to Parquet or (formula-safe) CSV, by extension; returns the path."""
     path = Path(path)
@@ -408,6 +410,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+@public
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``df`` whose text cells and column names cannot run as spreadsheet formulas.
 
@@ -451,6 +454,7 @@ def _safe_text(v):
     return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
 
 
+@public
 def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:
     """Write CSV with formula injection neutralised (see :func:`neutralise_formulas`).
 
@@ -463,7 +467,7 @@ def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:
     return None
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "read_table",
@@ -472,7 +476,3 @@ __all__ = [
     "neutralise_formulas",
     "to_csv_safe",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError, check_choice, check_number
 from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
 
@@ -91,6 +92,7 @@ def _small(n: np.ndarray | pd.Series, min_n: int) -> np.ndarray:
 
 
 # --- disputes ------------------------------------------------------------------------------------
+@public
 def dispute_rate(
     reviews: pd.DataFrame,
     disputes: pd.DataFrame,
@@ -178,6 +180,7 @@ def dispute_rate(
     return res
 
 
+@public
 def dispute_outcomes(
     disputes: pd.DataFrame,
     *,
@@ -266,6 +269,7 @@ def _check_scores(frame: pd.DataFrame, column: str, table: str, *, unique: bool)
 
 
 
+@public
 def iqs_after_disputes(
     scores: pd.DataFrame,
     disputes: pd.DataFrame,
@@ -350,6 +354,7 @@ def iqs_after_disputes(
 
 
 # --- coverage ------------------------------------------------------------------------------------
+@public
 def review_coverage(
     reviews: pd.DataFrame,
     *,
@@ -431,6 +436,7 @@ def review_coverage(
 
 
 # --- reviewers -----------------------------------------------------------------------------------
+@public
 def reviewer_strictness(
     scores: pd.DataFrame,
     *,
@@ -525,6 +531,7 @@ def reviewer_strictness(
 
 
 # --- daily call-centre aggregates ---------------------------------------------------------------------
+@public
 def calls_daily_kpis(
     calls_daily: pd.DataFrame,
     *,
@@ -642,7 +649,3 @@ __all__ = [
     "reviewer_strictness",
     "calls_daily_kpis",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

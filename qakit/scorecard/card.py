@@ -11,7 +11,7 @@ Scoring modes (``s_c`` is a category's score in percent, ``w_c`` its weight, sum
     each rating earns ``w_c * r`` points out of ``w_c * max`` (a penalty scale such as
     ``[-5, 0]`` earns negative points and adds nothing to the possible points);
     review = ``sum(w_c * r) / sum(w_c * max) * 100``.
-``mean_over_max`` (formerly ``sum_over_max``, kept as a FutureWarning alias)
+``mean_over_max``
     ``s_c = r / max * 100``; review = ``sum(w_c * s_c) / sum(w_c)``.
 
 Critical categories and ``fail_values``: a rated critical category whose score is below its
@@ -34,7 +34,6 @@ import decimal
 import json
 import math
 import unicodedata
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,11 +42,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import ParameterError, ScorecardError, check_choice
+from .._public import public
+from ..errors import ParameterError, ScorecardError, check_choice, check_keys
 
 MODES = ("weighted", "points", "mean_over_max")
-#: old mode names still accepted (with a FutureWarning) -> their current name
-MODE_ALIASES = {"sum_over_max": "mean_over_max"}
 FAIL_RULES = ("all", "section")
 SECTIONS_COMBINE = ("weights", "points")
 NA_POLICIES = ("exclude", "full", "zero")
@@ -63,6 +61,7 @@ _CATEGORY_KEYS = {"name", "weight", "critical", "scale", "critical_threshold", "
 _SECTION_KEYS = {"name", "weight", "fail_rule", "bonus"}
 
 
+@public
 def normalise_name(name: str) -> str:
     """The matching key of a category name: Unicode NFKC, case-folded, whitespace collapsed.
 
@@ -186,6 +185,7 @@ class Scale:
         return self.label
 
 
+@public
 def parse_scale(spec: Any, *, category: str = "?") -> Scale:
     """Build a :class:`Scale` from its YAML/Python spelling.
 
@@ -414,7 +414,6 @@ class Scorecard:
     ----------
     categories : sequence of Category
     mode : {"weighted", "points", "mean_over_max"}, default="weighted"
-        ``"sum_over_max"`` is the old name of ``"mean_over_max"`` (FutureWarning).
     pass_threshold : float, default=80
         A review passes when its score is at least this (percent); scores within
         ``PASS_TOLERANCE`` (1e-9 points) below it count as reaching it, so floating-point sums
@@ -484,11 +483,6 @@ class Scorecard:
                 raise ScorecardError(
                     f"categories {other!r} and {n!r} differ only by case, spacing or Unicode form; ratings could "
                     "not be matched to one of them: rename one")
-        if self.mode in MODE_ALIASES:
-            new = MODE_ALIASES[self.mode]
-            warnings.warn(f"mode {self.mode!r} is renamed {new!r} (the mean of r/max, not a sum over max); "
-                          "the old name will be removed in the next release", FutureWarning, stacklevel=3)
-            object.__setattr__(self, "mode", new)
         try:
             check_choice("mode", self.mode, MODES)
             check_choice("sections_combine", self.sections_combine, SECTIONS_COMBINE)
@@ -661,6 +655,7 @@ class Scorecard:
 
 
 # --- loading --------------------------------------------------------------------------------
+@public
 def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
     """Build a :class:`Scorecard` from a plain mapping (the YAML/JSON structure).
 
@@ -668,9 +663,7 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
     """
     if not isinstance(spec, Mapping):
         raise ScorecardError(f"a scorecard must be a mapping with keys {sorted(_CARD_KEYS)}; got {type(spec).__name__}")
-    unknown = sorted(set(spec) - _CARD_KEYS)
-    if unknown:
-        raise ScorecardError(f"unknown scorecard key(s) {unknown}; allowed: {sorted(_CARD_KEYS)}")
+    check_keys("scorecard", spec, _CARD_KEYS, error=ScorecardError)
     cats_spec = spec.get("categories")
     if not isinstance(cats_spec, list) or not cats_spec:
         raise ScorecardError("a scorecard needs a non-empty list 'categories'")
@@ -678,17 +671,13 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
     for i, c in enumerate(cats_spec):
         if not isinstance(c, Mapping) or "name" not in c:
             raise ScorecardError(f"categories[{i}] must be a mapping with at least 'name'; got {c!r}")
-        bad = sorted(set(c) - _CATEGORY_KEYS)
-        if bad:
-            raise ScorecardError(f"category {c['name']!r}: unknown key(s) {bad}; allowed: {sorted(_CATEGORY_KEYS)}")
+        check_keys(f"category {c['name']!r}", c, _CATEGORY_KEYS, error=ScorecardError)
         cats.append(Category(**{k: v for k, v in c.items()}))
     secs = []
     for i, s in enumerate(spec.get("sections") or []):
         if not isinstance(s, Mapping) or "name" not in s:
             raise ScorecardError(f"sections[{i}] must be a mapping with at least 'name'; got {s!r}")
-        bad = sorted(set(s) - _SECTION_KEYS)
-        if bad:
-            raise ScorecardError(f"section {s['name']!r}: unknown key(s) {bad}; allowed: {sorted(_SECTION_KEYS)}")
+        check_keys(f"section {s['name']!r}", s, _SECTION_KEYS, error=ScorecardError)
         secs.append(Section(**dict(s)))
     version, based_on = spec.get("version"), spec.get("based_on")
     for key, v in (("version", version), ("based_on", based_on)):
@@ -771,6 +760,7 @@ def _floats(obj: Any) -> Any:
     return obj
 
 
+@public
 def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
     """Load a scorecard from a YAML or JSON file (or a mapping).
 
@@ -796,6 +786,7 @@ def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
     return load_scorecard_text(text, source=path.name)
 
 
+@public
 def load_scorecard_json(text: str, *, source: str = "<json>") -> Scorecard:
     """Load a scorecard from JSON text (duplicate keys refused; ``version`` kept as written).
 
@@ -813,6 +804,7 @@ def load_scorecard_json(text: str, *, source: str = "<json>") -> Scorecard:
     return scorecard_from_dict(_floats(spec))
 
 
+@public
 def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
     """Load a scorecard from YAML text (safe loader: no Python tags, no duplicate keys).
 
@@ -838,10 +830,6 @@ def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
     return scorecard_from_dict(spec)
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = ["Scale", "Category", "Section", "Scorecard", "parse_scale", "scorecard_from_dict", "load_scorecard", "load_scorecard_text", "load_scorecard_json", "normalise_name"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())
