@@ -29,7 +29,7 @@ n_resamples: int = 999  # help: bootstrap resamples for alpha intervals
 # %%
 import qakit.calibration as C
 import qakit.report.data as R
-from qakit.report.display import table
+from qakit.report.display import pretty
 
 # %%
 ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_path)
@@ -40,7 +40,7 @@ ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_pat
 # Krippendorff's alpha (ordinal) with a bootstrap interval: >= 0.8 reliable, 0.667-0.8 tentative, below that the category definition needs work.
 
 # %%
-table(C.agreement(ratings, card=card, metric="ordinal", seed=seed, n_resamples=n_resamples))
+pretty(C.agreement(ratings, card=card, metric="ordinal", seed=seed, n_resamples=n_resamples))
 
 # %% [markdown]
 # ## Reviewer bias
@@ -48,7 +48,7 @@ table(C.agreement(ratings, card=card, metric="ordinal", seed=seed, n_resamples=n
 # Each reviewer's mean deviation from the other reviewers on the same conversation and category (rating steps), with a 95 % interval.
 
 # %%
-table(C.reviewer_bias(ratings, card=card))
+pretty(C.reviewer_bias(ratings, card=card))
 
 # %% [markdown]
 # ## Pairwise agreement
@@ -56,7 +56,7 @@ table(C.reviewer_bias(ratings, card=card))
 # Cohen's kappa (quadratic weights) for each pair of reviewers, pooled over categories.
 
 # %%
-table(C.pairwise_kappa(ratings, weights="quadratic", by_category=False, card=card))
+pretty(C.pairwise_kappa(ratings, weights="quadratic", by_category=False, card=card))
 
 # %% [markdown]
 # ## Reading the results
