@@ -267,7 +267,7 @@ def test_printed_report_command_works_from_another_folder(page, sample, tmp_path
     html = (elsewhere / "reports" / "qa-report.html").read_text(encoding="utf-8")
     assert re.search(r"IQS at (\d+\.\d)%", html).group(1) == f"{expected:.1f}"
     assert f"IQS {expected:.1f}%" in shown
-    agents = pd.read_csv(next((elsewhere / "reports").rglob("agents.csv")), dtype={"agent_id": str})
+    agents = pd.read_csv(next((elsewhere / "reports").rglob("raw/agents.csv")), dtype={"agent_id": str})
     page_rows = [r.split("\t") for r in page.locator(".qakit-ranking tbody tr").all_inner_texts()]
     on_page = {r[0].strip(): r[2].strip() for r in page_rows}
     assert len(on_page) == len(agents) == ratings["agent_id"].nunique()

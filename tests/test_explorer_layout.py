@@ -60,21 +60,29 @@ def start_explore(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str, o
 
 
 def stop(proc: subprocess.Popen, log) -> None:
+    """Stop the server (it shuts its kernels down on SIGTERM); then any kernel it left behind."""
+    left = kernels_of(proc)
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         pass
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # kernels that outlived the server
+        os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
+    for pid in left:  # kernels run in sessions of their own (jupyter_client starts them so)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     log.close()
 
 
 def kernels_of(proc: subprocess.Popen) -> list[int]:
-    """The ipykernel processes in the server's session (Linux /proc)."""
+    """The ipykernel processes the server started: its children (Linux /proc). (Not its session:
+    jupyter_client starts each kernel in a new session.)"""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -82,7 +90,7 @@ def kernels_of(proc: subprocess.Popen) -> list[int]:
             cmd = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[3]) == proc.pid and b"ipykernel" in cmd:  # fields[3]: session id
+        if int(fields[1]) == proc.pid and b"ipykernel" in cmd:  # fields[1]: parent pid
             found.append(int(stat.parent.name))
     return found
 

@@ -10,8 +10,8 @@ import hashlib
 import html as _html
 import io as _io
 import re
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -335,7 +335,8 @@ def readable(df: pd.DataFrame, *, drop: tuple[str, ...] = ("higher_is_better", "
              units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A qakit result as a person reads it in a spreadsheet: :func:`pretty`'s headers, units and
     rounding, but numbers stay numbers (no thousands separator) and an interval is two columns
-    (``… 95 % CI low`` / ``… high``), clipped to the scale like on the page.
+    (``… 95 % CI low`` / ``… high``), clipped to the scale like on the page; customer ids hashed
+    (:func:`hash_ids`) as the report shows them.
 
     Examples
     --------
@@ -345,7 +346,7 @@ def readable(df: pd.DataFrame, *, drop: tuple[str, ...] = ("higher_is_better", "
     Agent,n,Pass rate (%),95 % CI low,95 % CI high,Rank,Small sample
     a,12,48.9,30.0,61.0,1,no
     """
-    return _formatted(df, max_rows=None, drop=drop, units=units, csv=True)[0]
+    return _formatted(_hide_customers(df), max_rows=None, drop=drop, units=units, csv=True)[0]
 
 
 def _formatted(df: pd.DataFrame, *, max_rows: int | None, drop: tuple[str, ...], units: Mapping[str, str] | None,
@@ -437,6 +438,11 @@ def _formatted(df: pd.DataFrame, *, max_rows: int | None, drop: tuple[str, ...],
     return pd.DataFrame(out).reset_index(drop=True), notes
 
 
+def _hide_customers(t: pd.DataFrame) -> pd.DataFrame:
+    """``t`` with its ``customer_id`` column hashed (:func:`hash_ids`), when it has one."""
+    return t.assign(customer_id=hash_ids(t["customer_id"])) if "customer_id" in t.columns else t
+
+
 #: the sub-folder of a report's table folder holding the unrounded tables
 RAW_FOLDER = "raw"
 
@@ -445,12 +451,13 @@ def write_table_files(folder: str | Path, tables: Mapping[str, tuple[pd.DataFram
     """Write each table twice, formula-safe (:func:`qakit.io.to_csv_safe`): ``<folder>/<name>.csv``
     as people read it (``readable``: headers, units, rounding as in the report) and
     ``<folder>/raw/<name>.csv`` unrounded with the column names of qakit's results, for programs.
-    ``tables``: name -> ``(raw, readable)``. Returns the names written."""
+    ``tables``: name -> ``(raw, readable)``. Customer ids are hashed in both (:func:`hash_ids`), as
+    the report shows them. Returns the names written."""
     f = Path(folder)
     (f / RAW_FOLDER).mkdir(parents=True, exist_ok=True)
     for name, (raw, shown) in tables.items():
         to_csv_safe(shown, f / f"{name}.csv")
-        to_csv_safe(raw, f / RAW_FOLDER / f"{name}.csv")
+        to_csv_safe(_hide_customers(raw), f / RAW_FOLDER / f"{name}.csv")
     return list(tables)
 
 
