@@ -1338,7 +1338,7 @@ class ScorecardExplorer:
         path = path.resolve()
         self.save_status.value = (
             f"<div class='qakit-x'><span class='qakit-ok' style='color:#1b5e20'>Saved to <code>{_esc(path)}</code></span>"
-            f"<div class='qakit-note'>Make the QA report with this card (from any folder):</div>"
+            f"<div class='qakit-note'>Make the QA report with this card (paste it into any shell, from any folder):</div>"
             f"<code class='qakit-command'>{_esc(report_command(path, self.dataset))}</code></div>")
         return path
 
