@@ -137,6 +137,18 @@ def compare_groups(
     if kind == "rate":
         problems.add(value, "a rate needs 0/1 (or True/False) values", ~np.isnan(vv) & ~np.isin(vv, [0.0, 1.0]),
                      data[value])
+    bounds = S.contract_bounds(value)
+    if bounds is not None:
+        lo_b, hi_b = bounds
+        if lo_b is not None:
+            problems.add(value, f"below the minimum {lo_b:g} of the data contract", vv < lo_b, data[value])
+        if hi_b is not None:
+            problems.add(value, f"above the maximum {hi_b:g} of the data contract", vv > hi_b, data[value])
+    for idc in (S.REVIEW_ID, S.CALL_ID, S.CONVERSATION_ID):
+        if idc in data.columns:
+            dup = data[idc].notna() & data[idc].duplicated(keep=False)
+            problems.add(idc, "duplicated id: the same observation counted twice", dup.to_numpy(), data[idc])
+            break
     problems.raise_if_any()
     frame = pd.DataFrame({GROUP: data[group].astype("str").str.strip(), "_v": vv})
     frame["_stratum"] = data[strata].astype("str").agg(" / ".join, axis=1) if len(strata) > 1 else \

@@ -223,7 +223,29 @@ def _rake(codes: list[np.ndarray], targets: list[np.ndarray], base: np.ndarray, 
 def _rake_frame(sample: pd.DataFrame, population: pd.DataFrame, margins: list[str], *, max_iter: int,
                 tol: float) -> tuple[np.ndarray, dict]:
     """Raking weights (mean 1) for ``sample`` rows to ``population``'s margins, and a report of
-    population categories with no respondent (their share is spread over the others)."""
+    population categories with no respondent (their share is spread over the others).  When the
+    margins cannot all be met (a combination the targets need is empty in the sample), the last
+    margin is dropped and raking retried: ``info["dropped"]`` names the margins given up."""
+    dropped = []
+    while True:
+        try:
+            w, info = _rake_once(sample, population, margins, max_iter=max_iter, tol=tol)
+            info["dropped"] = dropped
+            info["margins"] = list(margins)
+            return w, info
+        except _NoConvergence:
+            if len(margins) == 1:  # pragma: no cover - one margin always converges in one step
+                raise
+            dropped.append(margins[-1])
+            margins = margins[:-1]
+
+
+class _NoConvergence(ParameterError):
+    pass
+
+
+def _rake_once(sample: pd.DataFrame, population: pd.DataFrame, margins: list[str], *, max_iter: int,
+               tol: float) -> tuple[np.ndarray, dict]:
     codes, targets, lost = [], [], {}
     for m in margins:
         pop = population[m].astype("str").fillna("(missing)")
@@ -243,7 +265,7 @@ def _rake_frame(sample: pd.DataFrame, population: pd.DataFrame, margins: list[st
         targets.append(share.reindex(cats).to_numpy(dtype=float))
     w, it, err = _rake(codes, targets, np.ones(len(sample)), max_iter=max_iter, tol=tol)
     if err >= tol:
-        raise ParameterError(f"raking did not converge in {max_iter} iterations (largest margin error {err:.2g}); "
+        raise _NoConvergence(f"raking did not converge in {max_iter} iterations (largest margin error {err:.2g}); "
                              "a margin combination is empty in the respondents -- use fewer margins")
     return w / w.mean(), {"iterations": it, "lost": lost}
 
@@ -321,8 +343,21 @@ def raking_weights(
     _check_margins(margins, population, "population")
     check_number("max_iter", max_iter, low=1, integer=True)
     check_number("tol", tol, low=0, low_open=True)
-    w, info = _rake_frame(respondents, population, margins, max_iter=max_iter, tol=tol)
-    out = respondents.assign(**{WEIGHT: w})
+    r_bad, p_bad = _no_category(respondents, margins), _no_category(population, margins)
+    if r_bad.all() or p_bad.all():
+        raise ParameterError(f"every {'respondent' if r_bad.all() else 'population row'} lacks a value in the margins "
+                             f"{margins}: nothing to rake")
+    w, info = _rake_frame(respondents[~r_bad], population[~p_bad], margins, max_iter=max_iter, tol=tol)
+    weights = np.full(len(respondents), np.nan)
+    weights[~r_bad] = w
+    out = respondents.assign(**{WEIGHT: weights})
+    S.add_exclusion(out, f"respondent without a value in {margins}: no weight", margins[0], _ids(respondents, r_bad))
+    S.add_exclusion(out, f"population row without a value in {margins}: not in the targets", margins[0],
+                    _ids(population, p_bad))
+    if info["dropped"]:
+        S.add_adjustment(out, f"raking on {info['margins']} only: adding {info['dropped']} made the targets "
+                         "impossible to meet (a combination is empty in the respondents)", info["dropped"][0],
+                         _ids(respondents, ~r_bad))
     for m, cats in info["lost"].items():
         ids = population.index[population[m].astype("str").isin(cats)]
         if S.CONVERSATION_ID in population.columns:
@@ -331,6 +366,23 @@ def raking_weights(
                         m, pd.Series(ids).astype("str"))
     out.attrs["raking_iterations"] = info["iterations"]
     return out
+
+
+def _no_category(frame: pd.DataFrame, margins: list[str]) -> np.ndarray:
+    """Rows whose margin value is missing or a non-finite number (never a category)."""
+    bad = np.zeros(len(frame), dtype=bool)
+    for m in margins:
+        col = frame[m]
+        bad |= col.isna().to_numpy()
+        num = pd.to_numeric(col.astype("object"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad |= np.isinf(num)  # an export's inf (or the text "inf") is no category
+    return bad
+
+
+def _ids(frame: pd.DataFrame, mask: np.ndarray) -> pd.Series:
+    if S.CONVERSATION_ID in frame.columns:
+        return frame.loc[mask, S.CONVERSATION_ID].astype("str")
+    return pd.Series(frame.index[mask].astype("str"))
 
 
 def _kish(w: np.ndarray) -> tuple[float, float]:
@@ -421,8 +473,16 @@ def weighted_csat(
     for m, cats in info["lost"].items():
         S.add_exclusion(out, f"contacts in {m} {cats}: no CSAT answer there, their share went to the other "
                         f"{m} categories", m, conv.loc[conv[m].astype("str").isin(cats), S.CONVERSATION_ID])
-    out.attrs["margins"] = margins
+    _note_dropped(out, info, ans)
+    out.attrs["margins"] = info["margins"]
     return out
+
+
+def _note_dropped(out: pd.DataFrame, info: dict, rows: pd.DataFrame) -> None:
+    if info["dropped"]:
+        S.add_adjustment(out, f"raked on {info['margins']} only: adding {info['dropped']} made the contact mix "
+                         "impossible to match (a combination without any answer)", info["dropped"][0],
+                         rows[S.CONVERSATION_ID])
 
 
 def _wpearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -525,7 +585,8 @@ def weighted_iqs_csat(
     S.carry_records(out, joined)
     S.add_exclusion(out, "reviewed conversation not in the conversations table: no contact mix",
                     S.CONVERSATION_ID, orphans)
-    out.attrs["margins"] = margins
+    _note_dropped(out, info, joined)
+    out.attrs["margins"] = info["margins"]
     return out
 
 
