@@ -33,6 +33,7 @@ engine: str = "pandas"  # help: where review scoring and the customer KPIs run: 
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
+import qakit.report_checks as K
 import qakit.report_data as R
 import qakit.report_ops as O
 import qakit.report_view as V
@@ -42,6 +43,9 @@ data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversati
 
 # %%
 O.load_optional_tables(data, dataset=dataset)
+
+# %%
+K.prepare_checks(data)
 
 # %%
 head = V.headline(data, targets)
@@ -98,6 +102,15 @@ V.trend_figure(data, period=period)
 V.group_table(data, by=group_by)
 
 # %% [markdown]
+# ## Fair comparison of teams, sites or vendors
+#
+# A group can lead on a blended figure only because it handles more of the easy channel. Each figure
+# raw and on the common channel mix.
+
+# %%
+K.fair_comparison_section(data)
+
+# %% [markdown]
 # ## Customer KPIs
 
 # %%
@@ -136,6 +149,16 @@ V.iqs_csat_verdict(data)
 V.iqs_csat_table(data)
 
 # %% [markdown]
+# ## Who answered the survey?
+#
+# CSAT rests on the customers who answer. The response rate, CSAT weighted back to the mix of all
+# contacts (channel x priority x outcome), and what CSAT would be at worst and at best had everyone
+# answered.
+
+# %%
+K.survey_response_section(data)
+
+# %% [markdown]
 # ## Calls
 #
 # From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
@@ -146,6 +169,14 @@ O.calls_figure(data, period=period)
 
 # %%
 O.calls_table(data)
+
+# %% [markdown]
+# ## Staffing check
+#
+# The service level the staffing should have given (Erlang C) beside the one measured.
+
+# %%
+K.staffing_section(data)
 
 # %% [markdown]
 # ## QA process: coverage, disputes and reviewers
@@ -167,6 +198,14 @@ O.reviewers_figure(data)
 
 # %%
 O.reviewers_table(data)
+
+# %% [markdown]
+# ## Reviewer agreement
+#
+# Several reviewers on the same conversations (the calibration set): do they agree?
+
+# %%
+K.agreement_section(data)
 
 # %% [markdown]
 # ## Automatic scoring (AQS, kept apart from IQS)
