@@ -415,14 +415,21 @@ def _gwet(counts: np.ndarray, values: np.ndarray, weights: str | None, level: fl
     return out
 
 
-def _membership(estimate: np.ndarray, se: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """Gwet (2014, ch. 6) membership probabilities: the estimate's normal distribution (sd ``se``)
-    truncated to [-1, 1], mass above each lower bound ``lower`` (``(rows, bands)``), i.e. the
-    cumulative probability of the band and every better band."""
+def _membership(estimate: np.ndarray, se: np.ndarray, lower: np.ndarray, df: np.ndarray | None = None) -> np.ndarray:
+    """Gwet (2014, ch. 6) membership probabilities: the estimate's normal distribution (sd ``se``; a
+    Student t with ``df`` degrees of freedom when given) truncated to [-1, 1], mass above each lower
+    bound ``lower`` (``(rows, bands)``), i.e. the cumulative probability of the band and every better band."""
     est, sd = estimate[:, None], se[:, None]
+    if df is None:
+        cdf = stats.norm.cdf
+    else:
+        d = np.asarray(df, dtype=float)[:, None]
+
+        def cdf(x):
+            return stats.t.cdf(x, d)
     with np.errstate(invalid="ignore", divide="ignore"):
-        trunc = stats.norm.cdf((est + 1) / sd) - stats.norm.cdf((est - 1) / sd)
-        return (stats.norm.cdf((est - lower[None, :]) / sd) - stats.norm.cdf((est - 1) / sd)) / trunc
+        trunc = cdf((est + 1) / sd) - cdf((est - 1) / sd)
+        return (cdf((est - lower[None, :]) / sd) - cdf((est - 1) / sd)) / trunc
 
 
 def _verdicts(cum: np.ndarray, names: list[str], probability: float) -> tuple[np.ndarray, np.ndarray]:
@@ -441,6 +448,7 @@ def benchmark_verdict(
     *,
     bands: str = "landis-koch",
     probability: float = VERDICT_PROBABILITY,
+    df: float | Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """Verdict words for an agreement coefficient from its interval, not its point estimate.
 
@@ -452,6 +460,10 @@ def benchmark_verdict(
         The benchmark scale (see Notes for each one's bounds and source).
     probability : float, default=0.95
         Cumulative membership probability the verdict needs.
+    df : float or sequence of float, optional
+        Degrees of freedom: a Student t in place of the normal (as the t interval of
+        :func:`gwet_ac`, ``n - 1``); None = normal, as irrCAC.  With few units the t is the honest
+        choice: 4 conversations cannot earn what a normal approximation would grant them.
 
     Returns
     -------
@@ -490,7 +502,10 @@ def benchmark_verdict(
         raise ParameterError(f"estimate and se must have the same length; got {est.size} and {sd.size}")
     scale = BENCHMARKS[bands]
     names = [b for b, _ in scale]
-    cum = _membership(est, sd, np.array([lo for _, lo in scale]))
+    dfs = None
+    if df is not None:
+        dfs = np.broadcast_to(np.asarray(df, dtype=float), est.shape)
+    cum = _membership(est, sd, np.array([lo for _, lo in scale]), dfs)
     lower = np.array([lo for _, lo in scale])
     exact = np.isfinite(est) & (sd == 0)  # no sampling error (e.g. every rating identical)
     cum[exact] = (est[exact, None] >= lower[None, :] - 1e-12).astype(float)
@@ -605,9 +620,10 @@ def gwet_ac(
                         N_REVIEWERS: sub[_REV].nunique(), N_RATINGS: int(counts.sum()),
                         **{c: g[c] for c in (AGREEMENT_RATE, CHANCE_AGREEMENT, GWET_AC, AC_SE, AC_CI_LOW,
                                              AC_CI_HIGH, S.P_VALUE)},
-                        TOP_VALUE: top, TOP_VALUE_SHARE: share})
+                        TOP_VALUE: top, TOP_VALUE_SHARE: share, "_n": len(counts)})
     out = pd.DataFrame.from_records(records, columns=AC_COLUMNS[:-3])
-    v = benchmark_verdict(out[GWET_AC].to_numpy(), out[AC_SE].to_numpy(), bands=bands)
+    v = benchmark_verdict(out[GWET_AC].to_numpy(), out[AC_SE].to_numpy(), bands=bands,
+                          df=np.maximum(np.array([r.pop("_n") for r in records], dtype=float) - 1, 1))
     out[VERDICT] = v[VERDICT].to_numpy()
     out[VERDICT_PROB] = v[VERDICT_PROB].to_numpy()
     out[S.SMALL_SAMPLE] = out[N_UNITS] < MIN_N
@@ -729,8 +745,9 @@ def agreement(
     Verdict: read from the interval, never the point estimate (Gwet 2014, ch. 6; Koo & Li 2016
     judge an ICC by its 95 % interval the same way): the best band whose cumulative membership
     probability reaches .95 (:func:`benchmark_verdict`).  For ``gwet_ac`` the probability comes from
-    the normal approximation with ``ac_se``; for ``alpha`` from the bootstrap resamples (the share
-    at or above each band's lower bound; no verdict without resamples).
+    a Student t (``n - 1`` df, as AC's interval; Gwet's normal is the large-sample limit) with
+    ``ac_se``; for ``alpha`` from the bootstrap resamples (the share at or above each band's lower
+    bound; no verdict without resamples).
 
     Examples
     --------
@@ -770,7 +787,7 @@ def agreement(
                ALPHA: np.nan, S.CI_LOW: np.nan, S.CI_HIGH: np.nan, FLEISS_KAPPA: np.nan,
                TOP_VALUE: top, TOP_VALUE_SHARE: share, VERDICT: None, VERDICT_PROB: np.nan}
         if verdict_on == GWET_AC:
-            v = benchmark_verdict(g[GWET_AC], g[AC_SE], bands=bands)
+            v = benchmark_verdict(g[GWET_AC], g[AC_SE], bands=bands, df=max(len(all_counts) - 1, 1))
             rec[VERDICT], rec[VERDICT_PROB] = (None if pd.isna(v[VERDICT].iloc[0]) else v[VERDICT].iloc[0],
                                                float(v[VERDICT_PROB].iloc[0]))
         if (counts.sum(axis=0) > 0).sum() < 2:

@@ -205,12 +205,14 @@ def agreement_section(data: Any) -> Table | HTML:
                      "Alpha": _num(r.alpha), "Fleiss' kappa": _num(r.fleiss_kappa),
                      "Most common rating": f"{r.top_value:g} ({_pct(r.top_value_share, 0)} %)"
                      if np.isfinite(r.top_value) else "",
-                     "Verdict": r.verdict if isinstance(r.verdict, str) else ""})
+                     "Verdict": (r.verdict + (" (few units)" if r.small_sample else ""))
+                     if isinstance(r.verdict, str) else ""})
     weights = res.attrs.get("ac_weights")
     kind = "AC1" if weights is None else f"AC2 ({weights} weights)"
     cap = (f"Calibration set: {cal[S.CONVERSATION_ID].nunique():,} conversations, {cal[S.REVIEWER_ID].nunique()} "
-           f"reviewers. Gwet's AC is {kind}. The verdict reads AC's 95 % interval on the Landis-Koch bands "
-           "(Gwet 2014 benchmarking: the best band reached with 95 % probability), not its point estimate. "
+           f"reviewers. Gwet's AC is {kind}. The verdict reads AC's interval on the Landis-Koch bands "
+           "(Gwet 2014 benchmarking: the best band reached with 95 % probability), not its point estimate; "
+           "fewer than 30 units are marked. "
            "Where one rating dominates, kappa and alpha fall even when reviewers agree: compare agreement "
            "and the most common rating's share before recalibrating a team.")
     return Table(pd.DataFrame(rows), caption=cap)

@@ -189,6 +189,21 @@ def test_verdict_on_alpha_uses_bootstrap_shares():
     assert cal.agreement(df, metric="nominal", n_resamples=0, verdict_on="alpha")["verdict"].isna().all()
 
 
+def test_verdict_with_few_units_uses_student_t():
+    """With df the membership uses a Student t: P(>= .4) for AC .58, se .107, 3 df, truncated to
+    [-1, 1], computed here with scipy.stats.t directly; 4 units earn 'fair' where the normal would say
+    'moderate'."""
+    from scipy import stats
+
+    est, se, df = 0.58, 0.107, 3
+    trunc = stats.t.cdf((est + 1) / se, df) - stats.t.cdf((est - 1) / se, df)
+    p_mod = (stats.t.cdf((est - 0.4) / se, df) - stats.t.cdf((est - 1) / se, df)) / trunc
+    v = cal.benchmark_verdict(est, se, df=df)
+    assert v["p_moderate"].iloc[0] == pytest.approx(p_mod)
+    assert p_mod < 0.95 and v["verdict"].iloc[0] == "fair"
+    assert cal.benchmark_verdict(est, se)["verdict"].iloc[0] == "moderate"
+
+
 def test_verdict_with_no_sampling_error_is_the_band_of_the_estimate():
     v = cal.benchmark_verdict([0.7, nan], [0.0, 0.1])
     assert v["verdict"].iloc[0] == "substantial" and v["verdict_probability"].iloc[0] == 1.0
