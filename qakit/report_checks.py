@@ -187,6 +187,35 @@ def _ci(lo: str, hi: str) -> str:
 
 
 # --- 1. reviewer agreement -------------------------------------------------------------------------
+def _agreement_rows(res: pd.DataFrame, *, alpha_ci: bool = False) -> pd.DataFrame:
+    rows = []
+    for r in res.itertuples(index=False):
+        row = {"Category": r.category, "Units": f"{r.n_units:,}", "Agreement (%)": _pct(r.agreement_rate),
+               "Gwet's AC": _num(r.gwet_ac), "95 % CI": _ci(_num(r.ac_ci_low), _num(r.ac_ci_high)),
+               "Alpha": _num(r.alpha)}
+        if alpha_ci:
+            row["Alpha 95 % CI"] = _ci(_num(r.ci_low), _num(r.ci_high))
+        row.update({"Fleiss' kappa": _num(r.fleiss_kappa),
+                    "Most common rating": f"{r.top_value:g} ({_pct(r.top_value_share, 0)} %)"
+                    if np.isfinite(r.top_value) else "",
+                    "Verdict": (r.verdict + (" (few units)" if r.small_sample else ""))
+                    if isinstance(r.verdict, str) else ""})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def agreement_table(ratings: pd.DataFrame, *, card: Any = None, metric: str = "ordinal", seed: int = 0,
+                    n_resamples: int = 999) -> Table:
+    """The calibration notebook's agreement table: :func:`qakit.calibration.agreement` formatted for
+    people (AC with its interval, alpha with its bootstrap interval, kappa, prevalence, verdict)."""
+    res = _quiet(C.agreement, ratings, card=card, metric=metric, seed=seed, n_resamples=n_resamples)
+    weights = res.attrs.get("ac_weights")
+    kind = "AC1" if weights is None else f"AC2 ({weights} weights; AC1 on binary categories)"
+    return Table(_agreement_rows(res, alpha_ci=True),
+                 caption=f"Gwet's AC is {kind}; alpha is {metric}. Verdict: {res['verdict_on'].iloc[0]}, from "
+                         "the interval; fewer than 30 units are marked.")
+
+
 def agreement_section(data: Any) -> Table | HTML:
     """Per category: percent agreement, Gwet's AC1/AC2 with its interval, alpha, Fleiss' kappa, the share
     of the most common rating, and the verdict read from AC's interval."""
@@ -198,15 +227,11 @@ def agreement_section(data: Any) -> Table | HTML:
         res = _quiet(C.agreement, cal, card=card, n_resamples=0)
     except DataValidationError:  # a calibration file rated on another card
         res = _quiet(C.agreement, cal, n_resamples=0)
-    rows = []
-    for r in res.itertuples(index=False):
-        rows.append({"Category": r.category, "Units": f"{r.n_units:,}", "Agreement (%)": _pct(r.agreement_rate),
-                     "Gwet's AC": _num(r.gwet_ac), "95 % CI": _ci(_num(r.ac_ci_low), _num(r.ac_ci_high)),
-                     "Alpha": _num(r.alpha), "Fleiss' kappa": _num(r.fleiss_kappa),
-                     "Most common rating": f"{r.top_value:g} ({_pct(r.top_value_share, 0)} %)"
-                     if np.isfinite(r.top_value) else "",
-                     "Verdict": (r.verdict + (" (few units)" if r.small_sample else ""))
-                     if isinstance(r.verdict, str) else ""})
+    return _agreement_section(res, cal)
+
+
+def _agreement_section(res: pd.DataFrame, cal: pd.DataFrame) -> Table:
+    rows = _agreement_rows(res)
     weights = res.attrs.get("ac_weights")
     kind = "AC1" if weights is None else f"AC2 ({weights} weights)"
     cap = (f"Calibration set: {cal[S.CONVERSATION_ID].nunique():,} conversations, {cal[S.REVIEWER_ID].nunique()} "
@@ -215,7 +240,7 @@ def agreement_section(data: Any) -> Table | HTML:
            "fewer than 30 units are marked. "
            "Where one rating dominates, kappa and alpha fall even when reviewers agree: compare agreement "
            "and the most common rating's share before recalibrating a team.")
-    return Table(pd.DataFrame(rows), caption=cap)
+    return Table(rows, caption=cap)
 
 
 # --- 2. survey response -------------------------------------------------------------------------------
@@ -380,18 +405,24 @@ def alignment_table(ratings: pd.DataFrame, *, card: Any, benchmark: str) -> pd.D
     return table(C.benchmark_alignment(ratings, benchmark=benchmark, card=card))
 
 
-def drift_table(ratings: pd.DataFrame, *, card: Any = None) -> pd.DataFrame | HTML:
+def drift_table(ratings: pd.DataFrame, *, card: Any = None) -> Table | HTML:
     """:func:`qakit.calibration.reviewer_drift` on the card's k-point categories (all without a card), or
     one line when the ratings carry no ``reviewed_at``."""
-    from .display import table
-
     if S.REVIEWED_AT not in ratings.columns or ratings[S.REVIEWED_AT].isna().all():
         text = "Drift needs reviewed_at (when each rating was given); these ratings have none."
         return HTML(f"<p class='qakit-note'>{html.escape(text)}</p>", text)
     cats = None
     if card is not None:
         cats = [c.name for c in card.categories if len(c.scale.values or ()) > 2] or None
-    return table(_quiet(C.reviewer_drift, ratings, categories=cats))
+    res = _quiet(C.reviewer_drift, ratings, categories=cats)
+    rows = [{"Reviewer": r.reviewer_id, "Ratings": f"{r.n:,}", "Weeks": f"{r.n_periods}",
+             "Bias, first week": _num(r.bias_first_period), "Bias, last week": _num(r.bias_last_period),
+             "Trend (steps / week)": _num(r.trend_steps_per_week, 3),
+             "95 % CI": _ci(_num(r.ci_low, 3), _num(r.ci_high, 3)),
+             "Drifting": "yes" if (r.ci_low > 0 or r.ci_high < 0) else "no"} for r in res.itertuples(index=False)]
+    what = ", ".join(cats) if cats else "all categories"
+    return Table(pd.DataFrame(rows), caption=f"Deviation from the other reviewers in rating steps ({what}); "
+                                             "trend = least-squares slope per week, interval clustered by conversation.")
 
 
 __all__: list[str] = []  # report cells, not analysis functions (see the section functions above)

@@ -48,7 +48,7 @@ ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_pat
 # probability), never the point estimate.
 
 # %%
-table(C.agreement(ratings, card=card, metric="ordinal", seed=seed, n_resamples=n_resamples))
+K.agreement_table(ratings, card=card, metric="ordinal", seed=seed, n_resamples=n_resamples)
 
 # %% [markdown]
 # ## Reviewer bias
@@ -90,8 +90,9 @@ K.drift_table(ratings, card=card)
 # On the bundled session the generator planted biases of +0.6 (cal_rev_2), +0.25 (cal_rev_5), 0
 # (cal_rev_1, cal_rev_4) and -0.6 (cal_rev_3) rating steps on the k-point categories
 # (`data/calibration_truth.csv`); the bias table should recover that order, and so should the
-# deviations from the benchmark grader cal_rev_1. The biases are constant in time: no reviewer should
-# show drift. Binary categories carry no planted bias; they show the kappa paradox (high agreement, low
+# deviations from the benchmark grader cal_rev_1. The biases are constant in time, so a "drifting" flag
+# here is a false alarm: with five reviewers tested at 95 %, one now and then is expected (cal_rev_4 on
+# this sample); drift worth acting on shows in session after session. Binary categories carry no planted bias; they show the kappa paradox (high agreement, low
 # kappa and alpha, high AC1). A category whose AC interval is only "moderate" needs a clearer definition
 # or examples before the next calibration session; a biased reviewer needs a calibration conversation,
 # not a warning.
