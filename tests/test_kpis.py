@@ -23,7 +23,8 @@ def conv_frame(**cols):
 
 @pytest.fixture(scope="module")
 def sample():
-    return datasets.load_sample("conversations"), datasets.load_sample("surveys")
+    sv = datasets.load_sample("surveys")
+    return datasets.load_sample("conversations"), sv[sv["score"].notna()].reset_index(drop=True)  # the answers
 
 
 # --- surveys -------------------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ RAW = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "go
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 #: the optional tables of the sample (qakit.report_ops): calls, customers, disputes, messages
-OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet")
+OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet", "calibration.parquet",
+            "staffing.parquet")
 
 
 def _need_chromium():
