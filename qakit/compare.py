@@ -10,7 +10,7 @@ The input is any row-level table with a group column (``team``, ``site``, ``vend
 column (``channel``, ``priority``, ``queue`` ...) and a value: review scores with the
 conversation's channel (IQS), CSAT answers as 0/1 satisfied, handle times (AHT), calls as 0/1
 answered within the threshold (service level).  The report builds those from the contract's
-tables (:mod:`qakit.report_s26`).
+tables (:mod:`qakit.report_checks`).
 
 References
 ----------
