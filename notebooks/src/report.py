@@ -27,6 +27,7 @@ engine: str = "pandas"  # help: where review scoring and the customer KPIs run: 
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
+import qakit.report.checks as K
 import qakit.report.data as R
 import qakit.report.operations as O
 import qakit.report.tiles as T
@@ -37,6 +38,9 @@ data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversati
 
 # %%
 R.load_optional_tables(data, dataset=dataset)
+
+# %%
+K.prepare_checks(data)
 
 # %%
 head = T.headline(data, targets)
@@ -93,6 +97,15 @@ V.trend_figure(data, period=period)
 V.group_table(data, by=group_by)
 
 # %% [markdown]
+# ## Fair comparison of teams, sites or vendors
+#
+# A group can lead on a blended figure only because it handles more of the easy channel. Each figure
+# raw and on the common channel mix.
+
+# %%
+K.fair_comparison_section(data)
+
+# %% [markdown]
 # ## Customer KPIs
 
 # %%
@@ -131,6 +144,16 @@ V.iqs_csat_verdict(data)
 V.iqs_csat_table(data)
 
 # %% [markdown]
+# ## Who answered the survey?
+#
+# CSAT rests on the customers who answer. The response rate, CSAT weighted back to the mix of all
+# contacts (channel x priority x outcome), and what CSAT would be at worst and at best had everyone
+# answered.
+
+# %%
+K.survey_response_section(data)
+
+# %% [markdown]
 # ## Calls
 #
 # From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
@@ -141,6 +164,14 @@ O.calls_figure(data, period=period)
 
 # %%
 O.calls_table(data)
+
+# %% [markdown]
+# ## Staffing check
+#
+# The service level the staffing should have given (Erlang C) beside the one measured.
+
+# %%
+K.staffing_section(data)
 
 # %% [markdown]
 # ## QA process: coverage, disputes and reviewers
@@ -162,6 +193,14 @@ O.reviewers_figure(data)
 
 # %%
 O.reviewers_table(data)
+
+# %% [markdown]
+# ## Reviewer agreement
+#
+# Several reviewers on the same conversations (the calibration set): do they agree?
+
+# %%
+K.agreement_section(data)
 
 # %% [markdown]
 # ## Automatic scoring (AQS, kept apart from IQS)
