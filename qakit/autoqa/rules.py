@@ -86,6 +86,7 @@ import yaml
 from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, ScorecardError
+from ..intervals import wilson_ci
 from ..scorecard.auto import AUTHORS, BUILTIN_NAMES, MAX_WITHIN, POSITIONS, WINDOWS, check_auto, regex_problem
 from ..scorecard.card import Category, Scorecard
 from . import _text as T
@@ -857,5 +858,86 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, card=
     return out
 
 
+MEASURE = "measure"
+VALUE = "value"
+N_HITS = "k"
+PRECISION = "precision"
+RECALL = "recall"
+LABEL = "label"
+
+
+@public
+def rule_accuracy(detections: pd.DataFrame, labels: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """Precision and recall of rule-based categories against labels a person gave, with Wilson CIs.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        :func:`detect` output (``conversation_id, category, eligible, evidence_start``).
+    labels : pandas.DataFrame
+        ``conversation_id, category, label`` (1 = the category is present in the conversation, 0
+        = absent; as a person reads the conversation, by the category's definition).
+    level : float, default=0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per category and measure (``precision``, ``recall``): ``category, measure, n``
+        (the denominator: conversations the rule flagged / labelled present), ``k`` (of those,
+        labelled present / flagged), ``value = k / n``, ``ci_low``, ``ci_high`` (Wilson score
+        interval, :func:`qakit.intervals.wilson_ci`; NaN when ``n = 0``). Labelled conversations
+        the detections do not have or rated N/A (not eligible) are itemised in
+        :func:`qakit.schema.exclusions`.
+
+    Notes
+    -----
+    A conversation is *flagged* when the rule found a match (``evidence_start >= 0``, whatever
+    rating ``found`` gives). ``precision = TP / (TP + FP)``, ``recall = TP / (TP + FN)``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"conversation_id": ["a", "b", "c", "d"], "category": "Greeting", "eligible": True,
+    ...                   "evidence_start": [0, 3, -1, -1]})
+    >>> y = pd.DataFrame({"conversation_id": ["a", "b", "c", "d"], "category": "Greeting", "label": [1, 0, 1, 0]})
+    >>> rule_accuracy(d, y)[["category", "measure", "n", "k", "value"]]  # TP a, FP b, FN c
+       category    measure  n  k  value
+    0  Greeting  precision  2  1    0.5
+    1  Greeting     recall  2  1    0.5
+    """
+    need_d = [S.CONVERSATION_ID, S.CATEGORY, T.ELIGIBLE, T.EVIDENCE_START]
+    need_l = [S.CONVERSATION_ID, S.CATEGORY, LABEL]
+    for name, frame, need in (("detections", detections, need_d), ("labels", labels, need_l)):
+        if not isinstance(frame, pd.DataFrame) or not set(need) <= set(frame.columns):
+            raise ParameterError(f"{name} must be a DataFrame with columns {need}")
+    y = labels[need_l].astype({S.CONVERSATION_ID: "str", S.CATEGORY: "str"})
+    lab = pd.to_numeric(y[LABEL], errors="coerce")
+    bad = lab.notna() & ~lab.isin([0, 1]) | lab.isna()
+    if bad.any():
+        raise ParameterError(f"labels.label must be 0 or 1; got {y.loc[bad, LABEL].head(5).tolist()} for conversations "
+                             f"{y.loc[bad, S.CONVERSATION_ID].head(5).tolist()}")
+    y = y.assign(**{LABEL: lab.astype(int)})
+    d = detections[need_d].astype({S.CONVERSATION_ID: "str", S.CATEGORY: "str"})
+    j = y.merge(d, on=[S.CONVERSATION_ID, S.CATEGORY], how="left", indicator=True)
+    missing = j["_merge"].eq("left_only").to_numpy()
+    ineligible = ~missing & ~j[T.ELIGIBLE].fillna(False).astype(bool).to_numpy()
+    use = j[~missing & ~ineligible]
+    flagged = use[T.EVIDENCE_START].to_numpy() >= 0
+    present = use[LABEL].to_numpy() == 1
+    rows = []
+    for cat in pd.unique(use[S.CATEGORY]):  # a handful of categories
+        m = use[S.CATEGORY].to_numpy() == cat
+        tp = int((m & flagged & present).sum())
+        for measure, n in ((PRECISION, int((m & flagged).sum())), (RECALL, int((m & present).sum()))):
+            lo, hi = wilson_ci(np.array([tp]), np.array([n]), level=level)
+            rows.append({S.CATEGORY: cat, MEASURE: measure, S.N: n, N_HITS: tp, VALUE: tp / n if n else np.nan,
+                         S.CI_LOW: float(lo[0]), S.CI_HIGH: float(hi[0])})
+    out = pd.DataFrame(rows, columns=[S.CATEGORY, MEASURE, S.N, N_HITS, VALUE, S.CI_LOW, S.CI_HIGH])
+    S.add_exclusion(out, "labelled conversation not in the detections", S.CONVERSATION_ID,
+                    j.loc[missing, S.CONVERSATION_ID].drop_duplicates())
+    S.add_exclusion(out, "labelled conversation not eligible for automatic scoring (rated N/A)", S.CONVERSATION_ID,
+                    j.loc[ineligible, S.CONVERSATION_ID].drop_duplicates())
+    return out
+
+
 __all__ = ["DEFAULT_RULES", "BUILTIN_RULES", "MAX_CHARS", "Rule", "rules_from_dict", "load_rules", "rule_from_spec",
-           "rules_from_card", "auto_scorecard", "detect"]
+           "rules_from_card", "auto_scorecard", "detect", "rule_accuracy"]
