@@ -87,7 +87,7 @@ from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, ScorecardError
 from ..intervals import wilson_ci
-from ..scorecard.auto import AUTHORS, BUILTIN_NAMES, MAX_WITHIN, POSITIONS, WINDOWS, check_auto, regex_problem
+from ..scorecard.auto import AUTHORS, MAX_WITHIN, POSITIONS, WINDOWS, check_auto, is_learned, regex_problem
 from ..scorecard.card import Category, Scorecard
 from . import _text as T
 
@@ -572,6 +572,9 @@ def rule_from_spec(name: str, spec, *, scale=None) -> Rule:
     ['hallo', 'hi']
     """
     spec = check_auto(name, spec, scale=scale)
+    if is_learned(spec):
+        raise ScorecardError(f"category {name!r}: auto: learned is a learned category, not a rule "
+                             "(qakit.autoqa.cross_validate / learned_ratings score it)")
     if isinstance(spec, str):
         spec = {"builtin": spec}
     fields: dict = {}
@@ -620,7 +623,8 @@ def rules_from_card(card, *, include_defaults: bool = False) -> list[Rule]:
     """
     if not isinstance(card, Scorecard):
         raise ParameterError(f"card must be a qakit.Scorecard (load_scorecard); got {type(card).__name__}")
-    out = [rule_from_spec(c.name, c.auto, scale=c.scale) for c in card.categories if c.auto is not None]
+    out = [rule_from_spec(c.name, c.auto, scale=c.scale) for c in card.categories
+           if c.auto is not None and not is_learned(c.auto)]
     if include_defaults:
         names = {c.name.casefold() for c in card.categories}
         out += [r for r in DEFAULT_RULES if r.name.casefold() not in names]
@@ -631,8 +635,17 @@ def rules_from_card(card, *, include_defaults: bool = False) -> list[Rule]:
 
 
 def has_auto(card) -> bool:
-    """Whether ``card`` (a :class:`qakit.Scorecard` or None) has a category with an ``auto:`` block."""
-    return isinstance(card, Scorecard) and any(c.auto is not None for c in card.categories)
+    """Whether ``card`` (a :class:`qakit.Scorecard` or None) has a rule category (an ``auto:`` block
+    that is not ``learned``)."""
+    return isinstance(card, Scorecard) and any(c.auto is not None and not is_learned(c.auto) for c in card.categories)
+
+
+def learned_specs(card) -> dict[str, dict]:
+    """The card's learned categories: name -> ``{"groups": ..., "threshold": ...}`` (as given)."""
+    if not isinstance(card, Scorecard):
+        return {}
+    return {c.name: ({} if c.auto == "learned" else {k: v for k, v in c.auto.items() if k != "learned"})
+            for c in card.categories if c.auto is not None and is_learned(c.auto)}
 
 
 @public

@@ -8,6 +8,9 @@ A category can say how it is scored automatically::
       auto:
         phrases: {en: [refund polic*], de: [Rückerstattung*], pt: [reembolso]}
         regex: {any: ['#\\d{6,}']}        # RE2 syntax: linear time, no backtracking
+    - name: Tone
+      auto: learned                       # learned from the reviewers' ratings; scored only if it
+                                          # qualifies (leave one month out; groups: <messages column>)
         window: last                      # any | first | last (of the author's messages)
         messages: 3
         at: any                           # any | start | end (of the message)
@@ -37,7 +40,10 @@ import pyarrow.compute as pc
 from ..errors import ScorecardError
 
 #: keys of an ``auto:`` block
-AUTO_KEYS = ("builtin", "phrases", "regex", "author", "window", "messages", "at", "within", "found", "missing")
+AUTO_KEYS = ("builtin", "phrases", "regex", "author", "window", "messages", "at", "within", "found", "missing",
+             "learned", "groups", "threshold")
+#: keys of a learned category's block (``auto: learned`` or ``auto: {learned: true, groups: team}``)
+LEARNED_KEYS = ("learned", "groups", "threshold")
 AUTHORS = ("agent", "customer", "any")
 WINDOWS = ("any", "first", "last")
 POSITIONS = ("any", "start", "end")
@@ -120,6 +126,8 @@ def check_auto(name: str, spec: Any, *, scale=None) -> dict | str:
     qakit.errors.ScorecardError: category 'Ticket': auto.regex.any: '(?<!x)y' is refused: RE2 (the linear-time engine) does not accept it: invalid perl operator: (?<!
     """
     where = "auto"
+    if isinstance(spec, str) and spec.strip().casefold() == "learned":
+        return "learned"
     if isinstance(spec, str):
         return check_auto(name, {"builtin": spec}, scale=scale)["builtin"]
     if not isinstance(spec, Mapping):
@@ -127,6 +135,8 @@ def check_auto(name: str, spec: Any, *, scale=None) -> dict | str:
                              f"name of a built-in rule {list(BUILTIN_NAMES)}; got {spec!r}")
     problems = [f"{where}: unknown key {k!r}{at_line(spec, k)}; allowed: {list(AUTO_KEYS)}"
                 for k in spec if k not in AUTO_KEYS]
+    if spec.get("learned") is not None or "groups" in spec or "threshold" in spec:
+        return _check_learned(name, spec, problems)
     out: dict = {}
     if "builtin" in spec:
         b = spec["builtin"]
@@ -192,4 +202,39 @@ def check_auto(name: str, spec: Any, *, scale=None) -> dict | str:
     return out
 
 
-__all__ = ["AUTO_KEYS", "AUTHORS", "WINDOWS", "POSITIONS", "BUILTIN_NAMES", "check_auto", "regex_problem"]
+def _check_learned(name: str, spec: Any, problems: list[str]) -> dict:
+    """A learned category's block: ``learned: true``, optional ``groups`` (a messages column or
+    ``month``: the held-out unit of the evidence) and ``threshold`` (the kappa its interval's lower
+    bound must reach)."""
+    where = "auto"
+    if spec.get("learned") is not True:
+        problems.append(f"{where}.learned{at_line(spec, 'learned')}: must be true for a learned category "
+                        f"(groups and threshold belong to it); got {spec.get('learned')!r}")
+    mixed = [k for k in spec if k in AUTO_KEYS and k not in LEARNED_KEYS]
+    if mixed:
+        problems.append(f"{where}: a learned category takes only {list(LEARNED_KEYS)}; remove {mixed}")
+    out: dict = {"learned": True}
+    if "groups" in spec:
+        g = spec["groups"]
+        if not isinstance(g, str) or not g.strip():
+            problems.append(f"{where}.groups{at_line(spec, 'groups')}: must be a messages column name or 'month'; got {g!r}")
+        else:
+            out["groups"] = g.strip()
+    if "threshold" in spec:
+        t = spec["threshold"]
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not -1 <= t <= 1:
+            problems.append(f"{where}.threshold{at_line(spec, 'threshold')}: must be a kappa in -1..1; got {t!r}")
+        else:
+            out["threshold"] = float(t)
+    if problems:
+        raise ScorecardError(f"category {name!r}: " + "; ".join(problems))
+    return out
+
+
+def is_learned(auto: Any) -> bool:
+    """Whether a checked ``auto:`` block asks for a learned category."""
+    return auto == "learned" or (isinstance(auto, Mapping) and auto.get("learned") is True)
+
+
+__all__ = ["AUTO_KEYS", "AUTHORS", "WINDOWS", "POSITIONS", "BUILTIN_NAMES", "LEARNED_KEYS", "check_auto", "is_learned",
+           "regex_problem"]
