@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._public import public
 from ..errors import ScorecardError
 
 #: keys of an ``auto:`` block
@@ -69,6 +70,7 @@ def plain(obj: Any) -> Any:
     return obj
 
 
+@public
 def regex_problem(pattern: str) -> str | None:
     """Why RE2 refuses ``pattern`` (or why it is useless), or None when it is fine.
 
@@ -91,6 +93,7 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
+@public
 def check_auto(name: str, spec: Any, *, scale=None) -> dict | str:
     """Check one category's ``auto:`` block; return it as plain data.
 
@@ -231,6 +234,7 @@ def _check_learned(name: str, spec: Any, problems: list[str]) -> dict:
     return out
 
 
+@public
 def is_learned(auto: Any) -> bool:
     """Whether a checked ``auto:`` block asks for a learned category."""
     return auto == "learned" or (isinstance(auto, Mapping) and auto.get("learned") is True)
