@@ -642,7 +642,7 @@ def autoqa_summary(data: ReportData) -> HTML:
     conv = det.drop_duplicates(S.CONVERSATION_ID)
     n_all, n_ok = len(conv), int(conv["eligible"].sum())
     q = a["aqs"].iloc[0]
-    what = ("the scorecard's automatic (auto:) categories" if a["origin"] == "card" else "built-in rule-based categories")
+    what = ("categories from the scorecard's auto: blocks" if a["origin"] == "card" else "built-in rule-based categories")
     text = (f"{n_all:,} conversations have text; {n_ok:,} were scored automatically on {len(a['card'].category_names)} "
             f"{what} and {n_all - n_ok:,} were not eligible (N/A: fewer than one customer and one agent "
             f"message or fewer than 10 words). AQS {q['aqs']:.1f} % (95 % CI {q[S.CI_LOW]:.1f} – {q[S.CI_HIGH]:.1f}, "

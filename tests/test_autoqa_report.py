@@ -68,7 +68,7 @@ def test_the_cards_auto_blocks_are_what_the_report_scores(data):
     assert cats.loc["Opening", "Automatic score (%)"] == "50.0"
     assert cats.loc["No blame", "Automatic score (%)"] == "66.7"
     s = repr(O.autoqa_summary(data))
-    assert "scored automatically on 2 the scorecard's automatic (auto:) categories" in s
+    assert "scored automatically on 2 categories from the scorecard's auto: blocks" in s
     assert "AQS 58.3 %" in s
 
 
