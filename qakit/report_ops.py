@@ -568,18 +568,21 @@ LEARNED_THRESHOLD = 0.6
 
 def _learned(data: ReportData) -> pd.DataFrame:
     """Qualification of the card's learned categories (``auto: learned``): leave one month (or the
-    block's ``groups``) out, the interval's lower bound against the threshold, coverage; one row per
-    category (``status`` says why it was not evaluated)."""
+    block's ``groups``) out, the interval's lower bound against the threshold, coverage (kappa
+    quadratic-weighted on scales with more than two values); one row per category (``status`` says
+    why it was not evaluated)."""
     from .autoqa import learned as AL
     from .autoqa import rules as AR
     from .errors import QakitError
 
     rows = []
+    scales = {c.name: c.scale for c in data.card.categories}
     for name, spec in AR.learned_specs(data.card).items():  # a few categories; each is one cross-validation
         groups, threshold = spec.get("groups", "month"), spec.get("threshold", LEARNED_THRESHOLD)
+        weights = "quadratic" if scales[name].n_values > 2 else None  # ordinal scales: quadratic kappa
         try:
             p = _quiet(AL.cross_validate, data.messages, data.ratings, category=name, groups=groups, seed=0)
-            k = _quiet(AL.kappa_agreement, p, n_resamples=1000, seed=0)
+            k = _quiet(AL.kappa_agreement, p, weights=weights, n_resamples=1000, seed=0)
             q = AL.qualification(k, threshold=threshold).iloc[0].to_dict()
             rows.append({**q, "groups": groups, "status": "evaluated"})
         except QakitError as e:
@@ -616,8 +619,8 @@ def _learned_text(learned: pd.DataFrame | None) -> str:
             parts.append(f"Learned category '{name}' is not scored automatically ({r['status']}).")
             continue
         ev = f"leave one {r['groups']} out, {int(r['n_groups'])} groups"
-        est = (f"kappa {r['kappa']:.2f} (95 % CI {r['ci_low']:.2f} – {r['ci_high']:.2f}, n = {int(r['n'])} "
-               f"conversations, {ev}, coverage {r['coverage']:.0%})")
+        est = (f"{'quadratic-weighted ' if r.get('weights') else ''}kappa {r['kappa']:.2f} (95 % CI {r['ci_low']:.2f} – "
+               f"{r['ci_high']:.2f}, n = {int(r['n']):,} conversations, {ev}, coverage {r['coverage']:.0%})")
         if r["qualifies"]:
             parts.append(f"Learned category '{name}' qualifies for automatic scoring: {est}, the lower bound "
                          f"reaches {r['target']:.2f}; the AQS above uses the rule-based categories only.")
@@ -646,9 +649,13 @@ def autoqa_summary(data: ReportData) -> HTML:
     text = (f"{n_all:,} conversations have text; {n_ok:,} were scored automatically on {len(a['card'].category_names)} "
             f"{what} and {n_all - n_ok:,} were not eligible (N/A: fewer than one customer and one agent "
             f"message or fewer than 10 words). AQS {q['aqs']:.1f} % (95 % CI {q[S.CI_LOW]:.1f} – {q[S.CI_HIGH]:.1f}, "
-            f"n = {int(q[S.N]):,} conversations). The AQS is a separate score: it never enters the IQS above."
-            + _learned_text(a.get("learned")))
-    return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
+            f"n = {int(q[S.N]):,} conversations). The AQS is a separate score: it never enters the IQS above.")
+    learned = _learned_text(a.get("learned")).strip()
+    body = f'<p class="qakit-summary">{html.escape(text)}</p>'
+    if learned:
+        body += f'<p class="qakit-summary">{html.escape(learned)}</p>'
+        text += " " + learned
+    return HTML(body, text)
 
 
 def autoqa_categories(data: ReportData) -> Table | HTML:
