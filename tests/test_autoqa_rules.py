@@ -541,3 +541,24 @@ def test_no_import_cycle_through_autoqa():
     assert cycles == []
     assert "qakit.autoqa.rules" not in graph["qakit.scorecard.card"]
     assert not any(d.startswith("qakit.autoqa") for d in graph["qakit.scorecard.auto"])
+
+
+def test_learned_blocks_are_data_the_card_checks():
+    """auto: learned (short form) and {learned: true, groups, threshold} load and dump as given; they
+    are not rules; a learned block mixed with rule keys or with a bad threshold is one error."""
+    import qakit
+
+    card = qakit.load_scorecard_text("categories:\n  - name: Tone\n    auto: learned\n"
+                                     "  - name: Intent\n    auto: {learned: true, groups: team, threshold: 0.5}\n"
+                                     "  - name: Opening\n    auto: Greeting\n")
+    assert [c.auto for c in card.categories] == ["learned", {"learned": True, "groups": "team", "threshold": 0.5},
+                                                 "Greeting"]
+    assert [r.name for r in R.rules_from_card(card)] == ["Opening"]
+    assert R.learned_specs(card) == {"Tone": {}, "Intent": {"groups": "team", "threshold": 0.5}}
+    assert qakit.load_scorecard(card.to_dict()) == card
+    with pytest.raises(ScorecardError, match=r"category 'X': auto: a learned category takes only \['learned', 'groups', "
+                                             r"'threshold'\]; remove \['window'\]; auto.threshold \(line 3\): must be a kappa "
+                                             r"in -1..1; got 2"):
+        qakit.load_scorecard_text("categories:\n  - name: X\n    auto: {learned: true, window: last, threshold: 2}\n")
+    with pytest.raises(ScorecardError, match="category 'Tone': auto: learned is a learned category, not a rule"):
+        R.rule_from_spec("Tone", "learned")

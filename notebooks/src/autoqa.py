@@ -98,7 +98,10 @@ autoqa.kappa_agreement(predictions, by="group", n_resamples=n_resamples, seed=se
 verdict = autoqa.qualification(agreement, threshold=kappa_threshold, min_coverage=min_coverage)
 
 # %%
-verdict[["category", "evidence", "n_groups", "n", "coverage", "kappa", "ci_low", "ci_high", "target", "n_needed", "qualifies", "reason"]].round(3)
+verdict[["category", "evidence", "n_groups", "n", "coverage", "kappa", "ci_low", "ci_high", "target", "n_needed", "qualifies"]].round(3)
+
+# %%
+verdict["reason"].tolist()  # every unmet condition, in full
 
 # %% [markdown]
 # ## Automatic ratings and the AQS (apart from the IQS)
