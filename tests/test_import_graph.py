@@ -42,8 +42,6 @@ KNOWN_CYCLES: list[frozenset[str]] = [
 KNOWN_LOCAL_IMPORTS = frozenset({
     "qakit/kpis.py", "qakit/registry.py", "qakit/engines/_backend.py", "qakit/engines/kpis.py",
     "qakit/engines/scoring.py", "qakit/scorecard/validate.py", "qakit/scorecard/card.py",
-    "qakit/autoqa/learned.py", "qakit/autoqa/lexicon.py", "qakit/autoqa/maia.py", "qakit/autoqa/output.py",
-    "qakit/autoqa/rules.py",
 })
 
 
