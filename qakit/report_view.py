@@ -26,7 +26,7 @@ from .registry import METRICS
 from .report_data import ReportData, with_conversation_columns
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
-                "no data": "status-none", "no target": "status-none"}
+                "no data": "status-none", "no target": "status-none", "inconclusive": "status-none"}
 #: colours of the statuses (tiles and figures): green, amber, red, grey
 COLOURS = {"status-on": "#2e7d32", "status-risk": "#b26a00", "status-off": "#c62828", "status-none": "#616161"}
 WIDE = 13.0  # inches at 100 dpi: figures fill a 1400 px page (and shrink with it)
@@ -233,12 +233,24 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
         second = f"Nothing is off target; at risk: {_join(risk)}."
     else:
         second = "Every KPI with a target is on target."
+    undecided = [r.label for r in head.itertuples(index=False) if r.status == "inconclusive"]
+    if undecided:  # their intervals straddle the target: never counted as met or missed
+        second = (second.replace("Every KPI with a target is on target.", "No KPI is off target or at risk.")
+                  + f" Too little data to tell against the target: {_join(undecided)}.")
     text = f"{first} {second}"
     return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _status_text(r, what: str) -> str:
+    """The tile's status line; an inconclusive tile says how much data would decide it."""
+    n_dec = getattr(r, "n_to_decide", np.nan)
+    if r.status == "inconclusive" and pd.notna(n_dec):
+        return f"inconclusive: about {int(n_dec):,} {what} would decide"
+    return r.status
 
 
 def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
@@ -279,7 +291,7 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             f'<div class="tile-ci">{html.escape(ci)}</div>'
             f'<div class="{ccls}">{html.escape(change)}</div>'
             f'<div class="tile-target">{html.escape(target)}</div>'
-            f'<div class="tile-status">{html.escape(r.status)}</div></div>')
+            f'<div class="tile-status">{html.escape(_status_text(r, what))}</div></div>')
         text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}; {change})")
     if not parts:
         return HTML('<p class="qakit-note">No headline metric: the dataset has none of ratings, surveys, conversations.</p>',
