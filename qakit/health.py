@@ -513,6 +513,47 @@ def scorecard_health(
     return ScorecardHealth(cat_t.reset_index(drop=True), pairs, consistency, THRESHOLDS.copy())
 
 
+# --- the explorer: each category's discrimination beside its weight -------------------------------------------
+def category_discrimination(ratings: pd.DataFrame, card: Scorecard, *, level: float = 0.95) -> pd.DataFrame:
+    """:func:`scorecard_health`'s per-category table without resampling and without warnings (the
+    explorer shows its numbers and flags beside each weight); one row per category of ``card``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return scorecard_health(ratings, card, level=level, n_resamples=0).categories
+
+
+def discrimination_html(categories: pd.DataFrame, name: str) -> str:
+    """One line for the explorer: the category's corrected item-total r with its interval and flags,
+    coloured grey (no variation), amber (< 0.20, poor: Ebel & Frisbie 1991) or plain.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"category": ["Tone"], "item_rest_r": [0.5612], "ci_low": [0.53], "ci_high": [0.59],
+    ...                   "flags": [""]})
+    >>> discrimination_html(t, "Tone")
+    '<span class="qakit-disc" title="Corrected item-total correlation: does this category separate good from bad conversations like the rest of the card? Below 0.20 is poor (Ebel &amp; Frisbie 1991).">discrimination r = 0.56 [0.53, 0.59]</span>'
+    """
+    import html
+
+    tip = ("Corrected item-total correlation: does this category separate good from bad conversations like the "
+           "rest of the card? Below 0.20 is poor (Ebel & Frisbie 1991).")
+    row = categories[categories[S.CATEGORY] == name]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    flags = str(r[FLAGS] or "")
+    if not np.isfinite(r[ITEM_REST_R]):
+        text, colour = "discrimination: none (never varies)" if "no variation" in flags else "discrimination: n/a", "#757575"
+    else:
+        text = f"discrimination r = {r[ITEM_REST_R]:.2f} [{r[S.CI_LOW]:.2f}, {r[S.CI_HIGH]:.2f}]"
+        colour = "#b26a00" if r[ITEM_REST_R] < POOR_DISCRIMINATION else ""
+    if flags:
+        text += f" · {flags}"
+    style = f' style="color:{colour}"' if colour else ""
+    return f'<span class="qakit-disc"{style} title="{html.escape(tip)}">{html.escape(text)}</span>'
+
+
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")

@@ -20,6 +20,7 @@ from scipy import stats
 
 from . import schema as S
 from .display import table
+from .health import category_discrimination, discrimination_html  # discrimination beside each weight (issue 25)
 from .intervals import mean_ci
 from .scorecard import MODES, Scorecard, iqs_score
 from .scorecard.aggregate import code_stats
@@ -875,7 +876,11 @@ class ScorecardExplorer:
         self.mode.value, self.threshold.value = card.mode, card.pass_threshold
         self.label.value = tuned_label(card, self.today)
         self._muted = False
-        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n]]) for n in self.weight_sliders]
+        # each category's discrimination beside its weight (issue 25): does it separate good from bad?
+        disc = category_discrimination(self.ratings, card)
+        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n)) for n in self.weight_sliders}
+        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]])
+                for n in self.weight_sliders]
         self.controls.children = rows
         self.status.value = ""
         self.save_status.value = ""

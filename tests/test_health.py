@@ -221,3 +221,26 @@ def test_fed_turn_level_health(shared_data):
     t = h.categories.set_index("category")
     assert t["n"].sum() == turn["rating"].notna().sum()
     assert t["full_marks_rate"].idxmax() == "Understandable"
+
+
+def test_explorer_shows_discrimination_beside_each_weight():
+    """The explorer's row for each category holds its weight slider, critical box and a label with
+    the corrected item-total r, recomputed here with pandas on the sample (category score / 100 vs
+    the mean of the review's other rated categories)."""
+    from qakit import datasets
+    from qakit.widgets import Explorer
+
+    d = datasets.sample_data_dir()
+    card = datasets.load_sample_scorecard()
+    ratings = pd.read_parquet(d / "ratings.parquet")
+    ex = Explorer(ratings, card)
+    rows = ex.controls.children
+    assert [r.children[2] for r in rows] == [ex.discrimination[n] for n in card.category_names]
+    wide = ratings.pivot(index="review_id", columns="category", values="rating")
+    scaled = pd.DataFrame({c.name: (wide[c.name] - c.scale.min) / (c.scale.max - c.scale.min) for c in card.categories})
+    for name in ("Compliance", "Tone"):
+        rest = scaled.drop(columns=[name]).mean(axis=1)
+        ok = scaled[name].notna() & rest.notna()
+        r = np.corrcoef(scaled.loc[ok, name], rest[ok])[0, 1]
+        assert f"discrimination r = {r:.2f}" in ex.discrimination[name].value
+    assert "ceiling" in ex.discrimination["Compliance"].value and "poor discrimination" in ex.discrimination["Compliance"].value
