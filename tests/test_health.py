@@ -228,12 +228,12 @@ def test_explorer_shows_discrimination_beside_each_weight():
     the corrected item-total r, recomputed here with pandas on the sample (category score / 100 vs
     the mean of the review's other rated categories)."""
     from qakit import datasets
-    from qakit.widgets import Explorer
+    from qakit.widgets import ScorecardExplorer
 
     d = datasets.sample_data_dir()
     card = datasets.load_sample_scorecard()
     ratings = pd.read_parquet(d / "ratings.parquet")
-    ex = Explorer(ratings, card)
+    ex = ScorecardExplorer(ratings, card)
     rows = ex.controls.children
     assert [r.children[2] for r in rows] == [ex.discrimination[n] for n in card.category_names]
     wide = ratings.pivot(index="review_id", columns="category", values="rating")
