@@ -86,6 +86,9 @@ FOCUS_SEPARATOR = ";"
 _ORIGIN = pd.Timestamp("1970-01-05", tz="UTC")
 
 
+__all__ = ["coaching_effect"]
+
+
 # --- the estimator --------------------------------------------------------------------------------------
 def cluster_ols(y: np.ndarray, X: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """OLS coefficients with the CR1 cluster-robust covariance.
@@ -404,15 +407,19 @@ def coaching_effect(
             cohorts.append((cw, treated, control))
         units = _units(vals, agent_idx, week_idx, len(agents), n_weeks, cohorts, pre_weeks, gap_weeks, post_weeks,
                        first)
-        enough = (units["n_pre"] >= min_reviews) & (units["n_post"] >= min_reviews)
-        thin_t = units[units["treated"] & ~enough]
+        units = units.astype({"treated": bool, "n_pre": float, "n_post": float, "pre": float, "post": float,
+                              "post_after_own": float})
+        enough = ((units["n_pre"] >= min_reviews) & (units["n_post"] >= min_reviews)).to_numpy(dtype=bool)
+        thin_t = units[units["treated"].to_numpy(dtype=bool) & ~enough]
         units = units[enough]
-        has_c = units.groupby("cohort")["treated"].transform(lambda t: (~t).any() and t.any())
-        for cw in sorted(set(units.loc[units["treated"] & ~has_c, "cohort"])):
-            no_control.append(units.loc[units["treated"] & units["cohort"].eq(cw), "agent"].to_numpy())
-        units = units[has_c.astype(bool)]
-        tr = units[units["treated"]]
-        ctrl = units[~units["treated"]]
+        if len(units):
+            treated_b = units["treated"].astype(bool)
+            has_c = treated_b.groupby(units["cohort"]).transform(lambda t: bool((~t).any() and t.any())).astype(bool)
+            for cw in sorted(set(units.loc[treated_b & ~has_c, "cohort"])):
+                no_control.append(units.loc[treated_b & units["cohort"].eq(cw), "agent"].to_numpy())
+            units = units[has_c.to_numpy()]
+        tr = units[units["treated"].to_numpy(dtype=bool)]
+        ctrl = units[~units["treated"].to_numpy(dtype=bool)]
         n_t, n_c = int(tr["agent"].nunique()), int(ctrl["agent"].nunique())
         share = float(ctrl["post_after_own"].sum() / ctrl["n_post"].sum()) if len(ctrl) else float("nan")
         notes = []
@@ -434,7 +441,7 @@ def coaching_effect(
             notes.append("one coached agent: no interval")
         elif n_t < min_coached:
             notes.append(f"only {n_t} coached agents (< {min_coached}): the interval is too narrow to trust")
-        if n_c < min_controls:
+        if n_t and n_c < min_controls:
             notes.append(f"only {n_c} control agent(s) (< {min_controls}): too few to compare with")
         small = n_t < min_coached or n_c < min_controls
         base = {OUTCOME: name, N_COHORTS: int(tr["cohort"].nunique()),
@@ -479,6 +486,9 @@ def coaching_effect(
     for name, items in result_notes.items():
         for why, ids in items:
             S.add_exclusion(out, f"{name}: coached agent left out: {why}", S.AGENT_ID, ids)
+    S.itemise_missing(out, sc, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
+    undated = sc[S.REVIEW_ID][~have] if S.REVIEW_ID in sc.columns else pd.Series(np.flatnonzero(~have)).astype("str")
+    S.add_exclusion(out, f"review without a {time!r} time: cannot be placed in a week", time, undated.astype("str"))
     main = out[out[METHOD].eq(ADJUSTED)]
     fragile = main[main[S.SMALL_SAMPLE]]
     if len(fragile):

@@ -127,6 +127,9 @@ THRESHOLDS = pd.DataFrame([
 ], columns=[FLAG, RULE, SOURCE])
 
 
+__all__ = ["scorecard_health"]
+
+
 @dataclass
 class ScorecardHealth:
     """The result of :func:`scorecard_health`: four tables.
