@@ -73,9 +73,9 @@ def _ci(lo: float, hi: float, digits: int = 1) -> str:
 
 
 # --- coaching ------------------------------------------------------------------------------------------------
-def load_coaching(data: Any, *, dataset: str | None = None, path: str = "", tz: str = "UTC") -> pd.DataFrame | None:
+def load_coaching(data: Any, *, dataset: str | None = None, path: str = "", tz: str = "UTC") -> None:
     """Find, read and validate the coaching sessions and attach them as ``data.coaching``
-    (None when there is no such file).
+    (None when there is no such file; the coaching displays then say which file would enable them).
 
     Parameters
     ----------
@@ -98,7 +98,6 @@ def load_coaching(data: Any, *, dataset: str | None = None, path: str = "", tz: 
         f = next((folder / f"coaching.{ext}" for ext in ("parquet", "csv") if (folder / f"coaching.{ext}").is_file()),
                  None)
     data.coaching = read_table(f, "coaching", tz=tz) if f is not None and f.is_file() else None
-    return data.coaching
 
 
 def _has_coaching(data: Any) -> bool:

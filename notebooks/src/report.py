@@ -34,6 +34,7 @@ csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report se
 
 # %%
 import qakit.report_data as R
+import qakit.quality_view as Q
 import qakit.report_ops as O
 import qakit.report_view as V
 
@@ -42,6 +43,9 @@ data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversati
 
 # %%
 O.load_optional_tables(data, dataset=dataset)
+
+# %%
+Q.load_coaching(data, dataset=dataset)
 
 # %%
 head = V.headline(data, targets)
@@ -134,6 +138,43 @@ V.iqs_csat_verdict(data)
 
 # %%
 V.iqs_csat_table(data)
+
+# %% [markdown]
+# ## Did coaching work?
+#
+# Coached agents against agents not yet coached who scored as low before, over the same weeks (an
+# adjusted difference in differences, 95 % interval clustered by agent), with the naive before/after
+# beside it: that one rises by regression to the mean alone when low scorers are the ones coached.
+# It assumes the coaching decision rested on the scores of the weeks before the session. Computed on
+# the report period's reviews: a short period leaves too few weeks before and after a session.
+
+# %%
+Q.coaching_verdict(data)
+
+# %%
+Q.coaching_figure(data)
+
+# %%
+Q.coaching_effect_table(data)
+
+# %% [markdown]
+# ## Scorecard health
+#
+# Which categories never vary, which do not separate good from bad conversations (discrimination:
+# the category against the rest of the card on the same review), which duplicate each other, and
+# how consistent the card is. Thresholds and sources: `docs/guide/scorecard-health.md`.
+
+# %%
+Q.health_verdict(data)
+
+# %%
+Q.discrimination_figure(data)
+
+# %%
+Q.health_table(data)
+
+# %%
+Q.consistency_table(data)
 
 # %% [markdown]
 # ## Calls
