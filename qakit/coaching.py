@@ -171,6 +171,8 @@ def _units(vals: np.ndarray, agent: np.ndarray, week: np.ndarray, n_agents: int,
 def _fit(units: pd.DataFrame, *, adjust: bool, level: float) -> dict:
     """The diff-in-diff regression on the units: ``post - pre ~ cohort + treated [+ pre]``."""
     nan = float("nan")
+    if len(units) == 0:
+        return {EFFECT: nan, S.SE: nan, S.CI_LOW: nan, S.CI_HIGH: nan, S.P_VALUE: nan}
     cohort_codes, _ = pd.factorize(units["cohort"], sort=True)
     n_c = int(cohort_codes.max()) + 1 if len(units) else 0
     X = np.zeros((len(units), n_c))

@@ -46,6 +46,29 @@ class Note:
         return f"{self.bold} {self.text}".strip()
 
 
+class WrapTable(Table):
+    """A :class:`qakit.display.Table` whose last column (flags, notes) wraps instead of widening the
+    table past the page."""
+
+    def _repr_html_(self) -> str:
+        style = ("<style>table.qakit-wrap td:last-child{white-space:normal;min-width:8em;max-width:22em;"
+                 "text-align:left}</style>")
+        return style + super()._repr_html_()
+
+
+class Block:
+    """Several displays shown as one output (a table and the notes under it)."""
+
+    def __init__(self, *parts: Any):
+        self.parts = [p for p in parts if p is not None]
+
+    def _repr_html_(self) -> str:
+        return "".join(p._repr_html_() for p in self.parts)
+
+    def __repr__(self) -> str:
+        return "\n".join(repr(p) for p in self.parts)
+
+
 def _quiet(fn, *a, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
@@ -149,27 +172,49 @@ def coaching_verdict(data: Any, **options: Any) -> Note:
     return Note(text, bold="Did coaching work?")
 
 
-def coaching_effect_table(data: Any, *, methods: tuple[str, ...] = (C.ADJUSTED, C.NAIVE), **options: Any) -> Table | Note:
+def coaching_effect_table(data: Any, *, methods: tuple[str, ...] = (C.ADJUSTED, C.NAIVE), **options: Any) -> Block | Note:
     """Per outcome (IQS, then each focus category): the adjusted diff-in-diff and the naive
-    before/after (``methods``), with intervals, counts and notes."""
+    before/after (``methods``), with intervals and counts; the notes (left-out agents, too few
+    agents) listed under the table."""
     if not _has_coaching(data):
         return Note(NO_COACHING)
     r = coaching_result(data, **options)
     r = r[r[C.METHOD].isin(methods)]
     out = pd.DataFrame({
-        "Outcome": r[C.OUTCOME].map(lambda o: "IQS (all sessions)" if o == C.OVERALL else f"{o} (its sessions)"),
-        "Method": r[C.METHOD], "Coached": r[S.N].astype(int),
+        "Outcome": r[C.OUTCOME].map(lambda o: "IQS (all sessions)" if o == C.OVERALL else o),
+        "Method": r[C.METHOD].map({C.ADJUSTED: "adjusted diff-in-diff", C.DID: "diff-in-diff",
+                                   C.NAIVE: "naive before/after (regression-prone)"}),
+        "Coached": r[S.N].astype(int),
         "Controls": r[C.N_CONTROL].map(lambda v: "" if v == 0 else str(int(v))),
         "Before": r[C.PRE_SCORE].map(_num), "After": r[C.POST_SCORE].map(_num),
         "Effect (points)": r[C.EFFECT].map(lambda v: _num(v, sign=True)),
         "95 % CI": [_ci(a, b) for a, b in zip(r[S.CI_LOW], r[S.CI_HIGH])],
         "p": r[S.P_VALUE].map(lambda p: "" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"),
-        "Note": r[C.NOTE].fillna(""),
     })
-    return Table(out.reset_index(drop=True),
-                 caption="Effect = change of the coached agents minus the change of agents not yet coached with the "
-                         "same pre-coaching score, same weeks (adjusted diff-in-diff); the naive row is the coached "
-                         "agents' own before/after, biased upwards by regression to the mean.")
+    table = Table(out.reset_index(drop=True),
+                  caption="Effect = change of the coached agents minus the change of agents not yet coached with the "
+                          "same pre-coaching score, same weeks (adjusted diff-in-diff); the naive row is the coached "
+                          "agents' own before/after, biased upwards by regression to the mean. A focus category's "
+                          "rows compare the agents coached on it, on its score.")
+    notes = r[r[C.METHOD].ne(C.NAIVE) & r[C.NOTE].fillna("").ne("")]
+    if notes.empty:
+        return Block(table)
+    items = [(("IQS" if o == C.OVERALL else o), n) for o, n in zip(notes[C.OUTCOME], notes[C.NOTE])]
+    return Block(table, Notes(items))
+
+
+class Notes:
+    """A short list of ``(what, note)`` lines under a table."""
+
+    def __init__(self, items: list[tuple[str, str]]):
+        self.items = items
+
+    def _repr_html_(self) -> str:
+        lis = "".join(f"<li><b>{html.escape(a)}</b>: {html.escape(b)}</li>" for a, b in self.items)
+        return f'<ul class="qakit-caption">{lis}</ul>'
+
+    def __repr__(self) -> str:
+        return "\n".join(f"- {a}: {b}" for a, b in self.items)
 
 
 def coaching_figure(data: Any, *, min_coached: int = 2, **options: Any) -> Figure | Note:
@@ -231,26 +276,34 @@ def health_verdict(data: Any) -> Note:
     return Note(text, bold="Is the scorecard any good?")
 
 
-def health_table(data: Any) -> Table:
-    """Per category: weight, how often rated, difficulty, discrimination with interval, CSAT
-    correlation, alpha if dropped, flags."""
+def health_table(data: Any, *, point_biserial: bool = True) -> Table:
+    """Per category: weight, how often rated, difficulty, discrimination with interval (and the
+    point-biserial r unless ``point_biserial=False``, for narrow pages), CSAT correlation, alpha if
+    dropped, flags."""
     t = health_result(data).categories
     pct = lambda s: s.map(lambda v: _num(100 * v, 0))  # noqa: E731
+
+    def with_ci(r, lo, hi):
+        return [f"{_num(a, 2)} ({_ci(b, c, 2)})" if np.isfinite(a) else "" for a, b, c in zip(r, lo, hi)]
+
     out = pd.DataFrame({
-        "Category": t[S.CATEGORY], "Weight": t[H.WEIGHT].map(lambda v: f"{v:g}"),
-        "Critical": t[H.CRITICAL].map({True: "yes", False: ""}), "Rated": t[S.N].astype(int),
-        "N/A (%)": pct(t[H.NA_RATE]), "Full marks (%)": pct(t[H.FULL_MARKS_RATE]), "Failing (%)": pct(t[H.FAIL_RATE]),
-        "Discrimination r": t[H.ITEM_REST_R].map(lambda v: _num(v, 2)),
-        "95 % CI": [_ci(a, b, 2) for a, b in zip(t[S.CI_LOW], t[S.CI_HIGH])],
+        "Category": t[S.CATEGORY],
+        "Weight": [f"{w:g}" + (" critical" if c else "") for w, c in zip(t[H.WEIGHT], t[H.CRITICAL])],
+        "Rated": t[S.N].astype(int), "N/A (%)": pct(t[H.NA_RATE]), "Full marks (%)": pct(t[H.FULL_MARKS_RATE]),
+        "Failing (%)": pct(t[H.FAIL_RATE]),
+        "Discrimination r (95 % CI)": with_ci(t[H.ITEM_REST_R], t[S.CI_LOW], t[S.CI_HIGH]),
         "Point-biserial r": t[H.POINT_BISERIAL_R].map(lambda v: _num(v, 2)),
-        "r with CSAT": t[H.CSAT_R].map(lambda v: _num(v, 2)),
-        "CSAT 95 % CI": [_ci(a, b, 2) for a, b in zip(t[H.CSAT_CI_LOW], t[H.CSAT_CI_HIGH])],
+        "r with CSAT (95 % CI)": with_ci(t[H.CSAT_R], t[H.CSAT_CI_LOW], t[H.CSAT_CI_HIGH]),
         "Alpha if dropped": t[H.ALPHA_IF_DROPPED].map(lambda v: _num(v, 2)),
         "Flags": t[H.FLAGS],
     })
-    return Table(out, caption="Discrimination: corrected item-total correlation (the category against the mean of the "
-                              "other categories on the same review). Point-biserial: passing the category against "
-                              "that rest score.")
+    if not point_biserial:
+        out = out.drop(columns=["Point-biserial r"])
+    return WrapTable(out, css="qakit-table qakit-wrap",
+                     caption="Discrimination: corrected item-total correlation (the category against the mean of "
+                             "the other categories on the same review)." + (
+                                 " Point-biserial: passing the category against that rest score." if point_biserial
+                                 else ""))
 
 
 def consistency_table(data: Any) -> Table:

@@ -878,7 +878,10 @@ class ScorecardExplorer:
         self._muted = False
         # each category's discrimination beside its weight (issue 25): does it separate good from bad?
         disc = category_discrimination(self.ratings, card)
-        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n)) for n in self.weight_sliders}
+        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 auto", min_width="12em"))
+                               for n in self.weight_sliders}
+        for slider in self.weight_sliders.values():  # the label wraps; the slider keeps its width
+            slider.layout.flex = "0 0 auto"
         rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]])
                 for n in self.weight_sliders]
         self.controls.children = rows

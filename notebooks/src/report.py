@@ -171,7 +171,7 @@ Q.health_verdict(data)
 Q.discrimination_figure(data)
 
 # %%
-Q.health_table(data)
+Q.health_table(data, point_biserial=False)
 
 # %%
 Q.consistency_table(data)
