@@ -122,7 +122,7 @@ def cluster_ols(y: np.ndarray, X: np.ndarray, clusters: np.ndarray) -> tuple[np.
 
 
 def _weeks(ts: pd.Series) -> np.ndarray:
-    """Week number (Monday 00:00 UTC starts a week) of UTC timestamps; -1 for NaT."""
+    """Week number (Monday 00:00 UTC starts a week) of UTC timestamps, as floats; NaN for NaT."""
     days = (ts - _ORIGIN).dt.days
     return np.floor_divide(days.to_numpy(dtype=float, na_value=np.nan), 7).astype("float64")
 
@@ -303,10 +303,10 @@ def coaching_effect(
     Raises
     ------
     ParameterError
-        Bad options, missing columns, focus categories without ``card`` named wrongly.
+        Bad options, missing columns, ``ratings`` without ``card`` (or the reverse).
     DataValidationError
-        Contract breaches of ``coaching`` (all at once), unparseable times, focus categories not
-        on the card.
+        Contract breaches of ``scores`` or ``coaching`` (all at once), unparseable times, focus
+        categories not on the card (with ``card``).
 
     Notes
     -----

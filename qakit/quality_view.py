@@ -123,8 +123,23 @@ def load_coaching(data: Any, *, dataset: str | None = None, path: str = "", tz: 
     data.coaching = read_table(f, "coaching", tz=tz) if f is not None and f.is_file() else None
 
 
+#: what both sections need when the dataset has no reviews
+NO_REVIEWS = "no reviews: the coaching effect and the scorecard's health are left out (add ratings)"
+
+
+def _has_reviews(data: Any) -> bool:
+    has = getattr(data, "has", None)
+    if callable(has):
+        return bool(has("ratings"))
+    return getattr(data, "ratings", None) is not None and getattr(data, "card", None) is not None
+
+
 def _has_coaching(data: Any) -> bool:
-    return getattr(data, "coaching", None) is not None and len(data.coaching) > 0
+    return _has_reviews(data) and getattr(data, "coaching", None) is not None and len(data.coaching) > 0
+
+
+def _coaching_missing(data: Any) -> Note:
+    return Note(NO_COACHING if _has_reviews(data) else NO_REVIEWS)
 
 
 def coaching_result(data: Any, **options: Any) -> pd.DataFrame:
@@ -138,7 +153,7 @@ def coaching_result(data: Any, **options: Any) -> pd.DataFrame:
 def coaching_sessions(data: Any) -> Table | Note:
     """The coaching sessions: agent, date, focus, coach (plans and commitments stay in the file)."""
     if not _has_coaching(data):
-        return Note(NO_COACHING)
+        return _coaching_missing(data)
     c = data.coaching.sort_values([S.COACHED_AT, S.AGENT_ID])
     out = pd.DataFrame({"Agent": c[S.AGENT_ID].astype(str), "Coached": c[S.COACHED_AT].dt.strftime("%Y-%m-%d"),
                         "Focus": c[S.FOCUS].fillna("") if S.FOCUS in c.columns else "",
@@ -153,7 +168,7 @@ def coaching_verdict(data: Any, **options: Any) -> Note:
     """One paragraph: what the naive before/after says, what the comparison with agents not yet
     coached says, and whether that is credible."""
     if not _has_coaching(data):
-        return Note(NO_COACHING)
+        return _coaching_missing(data)
     r = coaching_result(data, **options)
     m = r[r[C.OUTCOME].eq(C.OVERALL)].set_index(C.METHOD)
     adj, naive = m.loc[C.ADJUSTED], m.loc[C.NAIVE]
@@ -177,7 +192,7 @@ def coaching_effect_table(data: Any, *, methods: tuple[str, ...] = (C.ADJUSTED, 
     before/after (``methods``), with intervals and counts; the notes (left-out agents, too few
     agents) listed under the table."""
     if not _has_coaching(data):
-        return Note(NO_COACHING)
+        return _coaching_missing(data)
     r = coaching_result(data, **options)
     r = r[r[C.METHOD].isin(methods)]
     out = pd.DataFrame({
@@ -221,7 +236,7 @@ def coaching_figure(data: Any, *, min_coached: int = 2, **options: Any) -> Figur
     """The adjusted effect and the naive before/after per outcome, each with its 95 % interval,
     against 0 (outcomes with fewer than ``min_coached`` coached agents left out)."""
     if not _has_coaching(data):
-        return Note(NO_COACHING)
+        return _coaching_missing(data)
     r = coaching_result(data, **options)
     outcomes = [o for o in dict.fromkeys(r[C.OUTCOME])
                 if int(r[(r[C.OUTCOME] == o) & (r[C.METHOD] == C.ADJUSTED)][S.N].iloc[0]) >= min_coached]
@@ -263,6 +278,8 @@ def health_result(data: Any, *, seed: int = 0, n_resamples: int = 1000) -> H.Sco
 
 def health_verdict(data: Any) -> Note:
     """One paragraph: the card's consistency and the categories to look at first."""
+    if not _has_reviews(data):
+        return Note(NO_REVIEWS)
     h = health_result(data)
     c = h.consistency.set_index(H.STATISTIC)
     a, o = c.loc["alpha"], c.loc["omega_total"]
@@ -276,10 +293,12 @@ def health_verdict(data: Any) -> Note:
     return Note(text, bold="Is the scorecard any good?")
 
 
-def health_table(data: Any, *, point_biserial: bool = True) -> Table:
+def health_table(data: Any, *, point_biserial: bool = True) -> Table | Note:
     """Per category: weight, how often rated, difficulty, discrimination with interval (and the
     point-biserial r unless ``point_biserial=False``, for narrow pages), CSAT correlation, alpha if
     dropped, flags."""
+    if not _has_reviews(data):
+        return Note(NO_REVIEWS)
     t = health_result(data).categories
     pct = lambda s: s.map(lambda v: _num(100 * v, 0))  # noqa: E731
 
@@ -306,8 +325,10 @@ def health_table(data: Any, *, point_biserial: bool = True) -> Table:
                                  else ""))
 
 
-def consistency_table(data: Any) -> Table:
+def consistency_table(data: Any) -> Table | Note:
     """Cronbach's alpha and McDonald's omega total with their intervals."""
+    if not _has_reviews(data):
+        return Note(NO_REVIEWS)
     c = health_result(data).consistency
     out = pd.DataFrame({"Statistic": c[H.STATISTIC].map({"alpha": "Cronbach's alpha", "omega_total": "McDonald's omega (total)"}),
                         "Estimate": c[H.ESTIMATE].map(lambda v: _num(v, 3)),
@@ -317,8 +338,10 @@ def consistency_table(data: Any) -> Table:
     return Table(out)
 
 
-def redundancy_table(data: Any, *, top: int = 5) -> Table:
+def redundancy_table(data: Any, *, top: int = 5) -> Table | Note:
     """The most correlated pairs of categories (``top``), redundant ones (r >= 0.70) marked."""
+    if not _has_reviews(data):
+        return Note(NO_REVIEWS)
     p = health_result(data).pairs.dropna(subset=[H.R]).sort_values(H.R, ascending=False, kind="stable").head(top)
     out = pd.DataFrame({"Category": p[H.CATEGORY_A], "and": p[H.CATEGORY_B], "n": p[S.N].astype(int),
                         "r": p[H.R].map(lambda v: _num(v, 2)),
@@ -333,9 +356,11 @@ def thresholds_table() -> Table:
     return Table(pd.DataFrame({"Flag": t[H.FLAG], "Rule": t[H.RULE], "Source": t[H.SOURCE]}))
 
 
-def discrimination_figure(data: Any) -> Figure:
+def discrimination_figure(data: Any) -> Figure | Note:
     """Each category's corrected item-total correlation with its 95 % interval, the poor-discrimination
     line at 0.20, and its weight and flags beside it."""
+    if not _has_reviews(data):
+        return Note(NO_REVIEWS)
     t = health_result(data).categories
     fig = Figure(figsize=(9.5, 0.9 + 0.45 * len(t)))
     ax = fig.subplots()
