@@ -252,7 +252,26 @@ def _fast(t):
 
 K = qakit.kpis
 X = qakit.widgets
+#: two agents of the base data coached in its second week (issue 25)
+COACHED = pd.DataFrame({"agent_id": ["A01", "A02"], "coached_at": ["2026-08-12 10:00Z", "2026-08-12 11:00Z"],
+                        "focus": ["Tone", "Solution; Tone"]})
+
+
+def _coaching(t):
+    from qakit.coaching import coaching_effect
+
+    return coaching_effect(t["scores"], COACHED, pre_weeks=1, post_weeks=1, min_reviews=1)
+
+
+def _health(t):
+    from qakit.health import scorecard_health
+
+    return scorecard_health(t["ratings"], t["card"], surveys=t["surveys"], n_resamples=20)
+
+
 RECIPES: dict[str, Recipe] = {
+    "coaching.coaching_effect": Recipe(_coaching, "scores", "iqs"),
+    "health.scorecard_health": Recipe(_health, "ratings", "rating", nan_ok=True),
     "schema.validate": Recipe(lambda t: S.validate(t["conversations"], "conversations"), "conversations",
                               "handle_time_s", nan_ok=True),  # validation keeps optional values missing
     "kpis.csat_score": Recipe(lambda t: K.csat_score(t["surveys"], min_n=0), "surveys", "score", _csat),

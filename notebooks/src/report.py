@@ -32,6 +32,7 @@ import qakit.report.data as R
 import qakit.report.operations as O
 import qakit.report.tiles as T
 import qakit.report.views as V
+import qakit.report.quality as Q
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
@@ -41,6 +42,9 @@ R.load_optional_tables(data, dataset=dataset)
 
 # %%
 K.prepare_checks(data)
+
+# %%
+Q.load_coaching(data, dataset=dataset)
 
 # %%
 head = T.headline(data, targets)
@@ -152,6 +156,43 @@ V.iqs_csat_table(data)
 
 # %%
 K.survey_response_section(data)
+
+# %% [markdown]
+# ## Did coaching work?
+#
+# Coached agents against agents not yet coached who scored as low before, over the same weeks (an
+# adjusted difference in differences, 95 % interval clustered by agent), with the naive before/after
+# beside it: that one rises by regression to the mean alone when low scorers are the ones coached.
+# It assumes the coaching decision rested on the scores of the weeks before the session. Computed on
+# the report period's reviews: a short period leaves too few weeks before and after a session.
+
+# %%
+Q.coaching_verdict(data)
+
+# %%
+Q.coaching_figure(data)
+
+# %%
+Q.coaching_effect_table(data)
+
+# %% [markdown]
+# ## Scorecard health
+#
+# Which categories never vary, which do not separate good from bad conversations (discrimination:
+# the category against the rest of the card on the same review), which duplicate each other, and
+# how consistent the card is. Thresholds and sources: `docs/guide/scorecard-health.md`.
+
+# %%
+Q.health_verdict(data)
+
+# %%
+Q.discrimination_figure(data)
+
+# %%
+Q.health_table(data, point_biserial=False)
+
+# %%
+Q.consistency_table(data)
 
 # %% [markdown]
 # ## Calls

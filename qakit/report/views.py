@@ -163,12 +163,24 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
         second = f"Nothing is off target; at risk: {_join(risk)}."
     else:
         second = "Every KPI with a target is on target."
+    undecided = [r.label for r in head.itertuples(index=False) if r.status == "inconclusive"]
+    if undecided:  # their intervals straddle the target: never counted as met or missed
+        second = (second.replace("Every KPI with a target is on target.", "No KPI is off target or at risk.")
+                  + f" Too little data to tell against the target: {_join(undecided)}.")
     text = f"{first} {second}"
     return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _status_text(r, what: str) -> str:
+    """The tile's status line; an inconclusive tile says how much data would decide it."""
+    n_dec = getattr(r, "n_to_decide", np.nan)
+    if r.status == "inconclusive" and pd.notna(n_dec):
+        return f"inconclusive: about {int(n_dec):,} {what} would decide"
+    return r.status
 
 
 def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
@@ -209,7 +221,7 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             f'<div class="tile-ci">{html.escape(ci)}</div>'
             f'<div class="{ccls}">{html.escape(change)}</div>'
             f'<div class="tile-target">{html.escape(target)}</div>'
-            f'<div class="tile-status">{html.escape(r.status)}</div></div>')
+            f'<div class="tile-status">{html.escape(_status_text(r, what))}</div></div>')
         text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}; {change})")
     if not parts:
         return HTML('<p class="qakit-note">No headline metric: the dataset has none of ratings, surveys, conversations.</p>',
