@@ -21,3 +21,11 @@ def shared_data() -> Path:
             pytest.fail(msg + " (CI=true: these tests must run)")
         pytest.skip(msg)
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """The notebooks nbval re-runs (a kernel each) are ``slow``: ``./qa test --fast`` leaves them out,
+    ``./qa test`` (CI) runs them."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
