@@ -24,8 +24,9 @@ def shared_data() -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """The notebooks nbval re-runs (a kernel each) are ``slow``: ``./qa test --fast`` leaves them out,
-    ``./qa test`` (CI) runs them."""
+    """``slow`` (``./qa test --fast`` leaves them out, ``./qa test`` and CI run them): the notebooks
+    nbval re-runs (a kernel each) and the tests on the real datasets of ../shared/data (large files;
+    every feature they check also has tests on hand-made or bundled data)."""
     for item in items:
-        if item.path.suffix == ".ipynb":
+        if item.path.suffix == ".ipynb" or "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
