@@ -19,6 +19,7 @@ when empty), and ``exclusions()`` on a hand-made frame raises.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -502,10 +503,14 @@ STILL_WRAPPED = frozenset({"qakit.kpis", "qakit.registry", "qakit.engines._backe
                            "qakit.engines.scoring", "qakit.scorecard.engine", "qakit.scorecard.aggregate"})
 
 
+@functools.cache
+def _module_ast(path: str) -> ast.Module:
+    return ast.parse(Path(path).read_text(encoding="utf-8"))
+
+
 def _decorators(fn: Callable) -> list[str]:
     """The decorator names on ``fn``'s ``def`` in its module's source (read with ``ast``)."""
-    src = Path(inspect.getsourcefile(fn)).read_text(encoding="utf-8")
-    for node in ast.parse(src).body:
+    for node in _module_ast(inspect.getsourcefile(fn)).body:
         if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
             return [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
     return []
@@ -531,7 +536,7 @@ def test_no_module_rebinds_its_functions():
     calls = []
     for p in sorted(root.rglob("*.py")):
         mod = ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
-        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+        for node in ast.walk(_module_ast(str(p))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "wrap_all":
                 calls.append(mod)
     assert set(calls) <= STILL_WRAPPED, sorted(set(calls) - STILL_WRAPPED)

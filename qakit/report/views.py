@@ -516,6 +516,16 @@ def _has_value(data: ReportData) -> bool:
     return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
 
 
+def _human_legend(ax) -> None:
+    """The cost-against-value legend in words people read, outside the data."""
+    if ax.get_legend() is None:
+        return
+    words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, fontsize=9)
+
+
 def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
                      hash_customer_ids: bool = True) -> Table | HTML:
     """Customers whose support cost exceeds their value (ids hashed by default).
@@ -562,23 +572,14 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
         fig = Figure(figsize=(WIDE * 0.75, 4.5))
         ax = fig.subplots()
         K.customer_cost_value_plot(t, ax=ax)
-        if ax.get_legend() is not None:
-            words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
-            handles, labels = ax.get_legend_handles_labels()
-            ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                      frameon=False, fontsize=9)
+        _human_legend(ax)
         fig.tight_layout()
         return fig
     if not _has_value(data):
         return HTML("", "")
     fig = study.customer_value_figure(data, cost_per_contact=cost_per_contact)
     fig.set_size_inches(WIDE * 0.75, 4.5)
-    ax = fig.axes[0]
-    if ax.get_legend() is not None:  # human legend labels, outside the data
-        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes", "cases": "cases"}
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  frameon=False, fontsize=9)
+    _human_legend(fig.axes[0])
     fig.tight_layout()
     return fig
 
