@@ -4,15 +4,19 @@ Canonical tables (extra columns pass through untouched):
 
 ``ratings`` (long: one row per category rating)
     review_id, conversation_id, agent_id, reviewer_id, reviewed_at, category, rating
-    (number; missing = N/A), optional scorecard_version.
+    (number; missing = N/A), optional scorecard_version, site, vendor.
 ``conversations``
     conversation_id, customer_id, agent_id, channel, priority, created_at, first_response_at,
-    resolved_at, status; optional team, escalated, contacts, handle_time_s, customer_value.
+    resolved_at, status; optional team, site, vendor, escalated, contacts, handle_time_s,
+    customer_value.
 ``surveys``
     conversation_id, kind (``csat`` | ``nps`` | ``ces``), score, answered_at; optional agent_id.
 ``calls`` (telephony queue exports, for service level and abandonment)
     call_id, agent_id, created_at, answered (bool); optional speed_of_answer_s, handle_time_s,
-    resolved (bool), team.
+    resolved (bool), team, site, vendor.
+``coaching`` (coaching sessions, for :func:`qakit.coaching.coaching_effect`)
+    agent_id, coached_at; optional focus (scorecard categories, ``;``-separated), coach, plan,
+    commitment, coaching_id.
 ``messages`` (conversation text, for automatic scoring: :mod:`qakit.autoqa`)
     conversation_id, message_id, author_role (``customer`` | ``agent`` | ``bot``), agent_id,
     sent_at, text; optional position (order when timestamps are missing), language.
@@ -76,6 +80,8 @@ FIRST_RESPONSE_AT = "first_response_at"
 RESOLVED_AT = "resolved_at"
 STATUS = "status"
 TEAM = "team"
+SITE = "site"  # optional grouping columns (issue 26): where / by which outsourcer a contact was handled
+VENDOR = "vendor"
 ESCALATED = "escalated"
 CONTACTS = "contacts"
 HANDLE_TIME_S = "handle_time_s"
@@ -173,6 +179,8 @@ RATINGS = Table(
         Column(CATEGORY, "str"),
         Column(RATING, "float", nullable=True),
         Column(SCORECARD_VERSION, "str", required=False),
+        Column(SITE, "str", required=False, nullable=True),
+        Column(VENDOR, "str", required=False, nullable=True),
     ),
     unique=(REVIEW_ID, CATEGORY),
     row_id=REVIEW_ID,
@@ -196,6 +204,8 @@ CONVERSATIONS = Table(
         Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
         Column(CUSTOMER_VALUE, "float", required=False, nullable=True),
         Column(AGENT_REPLIES, "float", required=False, nullable=True, min=0),
+        Column(SITE, "str", required=False, nullable=True),
+        Column(VENDOR, "str", required=False, nullable=True),
     ),
     unique=(CONVERSATION_ID,),
     row_id=CONVERSATION_ID,
@@ -225,6 +235,8 @@ CALLS = Table(
         Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
         Column(RESOLVED, "bool", required=False, nullable=True),
         Column(TEAM, "str", required=False, nullable=True),
+        Column(SITE, "str", required=False, nullable=True),
+        Column(VENDOR, "str", required=False, nullable=True),
     ),
     unique=(CALL_ID,),
     row_id=CALL_ID,
@@ -356,8 +368,33 @@ CUSTOMERS = Table(
     row_id=CUSTOMER_ID,
 )
 
+# --- coaching sessions (issue 25: did coaching work?) --------------------------------------------------
+COACHING_ID = "coaching_id"
+COACHED_AT = "coached_at"
+FOCUS = "focus"
+COACH = "coach"
+PLAN = "plan"
+COMMITMENT = "commitment"
+
+#: one row per coaching session of an agent; ``focus`` names scorecard categories (``;``-separated,
+#: empty = a general session); an agent's first session starts its coaching
+COACHING = Table(
+    "coaching",
+    (
+        Column(AGENT_ID, "id"),
+        Column(COACHED_AT, "datetime"),
+        Column(FOCUS, "str", required=False, nullable=True),
+        Column(COACH, "id", required=False, nullable=True),
+        Column(PLAN, "str", required=False, nullable=True),
+        Column(COMMITMENT, "str", required=False, nullable=True),
+        Column(COACHING_ID, "id", required=False, nullable=True),
+    ),
+    unique=(AGENT_ID, COACHED_AT),
+    row_id=AGENT_ID,
+)
+
 TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES, REVIEWS, AUTOQA_RATINGS,
-                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES)}
+                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES, COACHING)}
 
 def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
     """``(min, max)`` a numeric column has in the data contract (the first table declaring it with

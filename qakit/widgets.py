@@ -32,6 +32,7 @@ from . import schema as S
 from ._public import public
 from .commands import qakit_command
 from .errors import ParameterError, QakitError, check_choice
+from .health import category_discrimination, discrimination_html  # discrimination beside each weight (issue 25)
 from .intervals import mean_ci
 from .report.data import load_report_data
 from .report.display import table
@@ -1035,7 +1036,14 @@ class ScorecardExplorer:
         self.mode.value, self.threshold.value = card.mode, card.pass_threshold
         self.label.value = tuned_label(card, self.today)
         self._muted = False
-        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n]]) for n in self.weight_sliders]
+        # each category's discrimination beside its weight (issue 25): does it separate good from bad?
+        disc = category_discrimination(self.ratings, card)
+        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 auto", min_width="12em"))
+                               for n in self.weight_sliders}
+        for slider in self.weight_sliders.values():  # the label wraps; the slider keeps its width
+            slider.layout.flex = "0 0 auto"
+        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]])
+                for n in self.weight_sliders]
         self.controls.children = rows
         self.status.value = ""
         self.save_status.value = ""
@@ -1046,7 +1054,7 @@ class ScorecardExplorer:
         self.ratings, self.surveys, self.baseline_card, self.dataset, self.csat = None, surveys, None, dataset, csat
         self._has_csat = csat is not None and len(csat) > 0
         self.state = self.baseline = self.result = self._full_baseline = self.fit = None
-        self.weight_sliders, self.critical_boxes = {}, {}
+        self.weight_sliders, self.critical_boxes, self.discrimination = {}, {}, {}
         self.threshold_boxes, self.fail_boxes, self.na_boxes, self.section_boxes = {}, {}, {}, {}
         self.section_weight_sliders, self.fail_rule_boxes = {}, {}
         self.controls.children, self.rules_box.children = (), ()

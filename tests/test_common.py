@@ -19,6 +19,7 @@ when empty), and ``exclusions()`` on a hand-made frame raises.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -33,6 +34,9 @@ import pytest
 
 import qakit
 import qakit.widgets  # noqa: F401  (the explorer: not imported by qakit itself)
+import qakit.compare  # noqa: F401  (issue 26 modules, not imported by qakit itself)
+import qakit.staffing  # noqa: F401
+import qakit.surveys  # noqa: F401
 from qakit import schema as S
 from qakit import synth
 from qakit._public import PUBLIC_MARK
@@ -87,6 +91,10 @@ NO_TABLE = {
     "autoqa.auto_scorecard": "rules and a scorecard; returns a scorecard, tested in test_autoqa_rules.py",
     "autoqa.maia.evaluate_maia": "reads ../shared/data (MAIA-DQE); tested in test_autoqa_maia.py",
     "autoqa.qualification": "an agreement table, tested in test_autoqa_learned.py",
+    "autoqa.rule_accuracy": "detect() output and a person's labels; hostile messages reach it in test_autoqa_hostile.py",
+    "scorecard.auto.check_auto": "one category's auto: block, tested in test_autoqa_rules.py",
+    "scorecard.auto.regex_problem": "a regular expression (RE2), tested in test_autoqa_rules.py",
+    "scorecard.auto.is_learned": "a checked auto: block",
     "autoqa.kappa_agreement": "a predictions table (its rows come from cross_validate, covered here)",
     "report.tiles.headline": "takes the report's loaded data (ReportData); hostile data reaches it via load_report_data",
     "report.tiles.agent_verdicts": "takes ReportData, see report.tiles.headline",
@@ -119,6 +127,7 @@ NO_TABLE = {
     "widgets.tuned_label": "a card and a day -> a label (doctested)",
     "widgets.tuned_card": "a card and a label -> a card, tested in test_explorer_ui.py",
     "widgets.report_command": "a path -> a shell command (doctested)",
+    "calibration.benchmark_verdict": "numbers (estimate, se) -> verdict words (test_agreement_ac.py)",
 }
 
 
@@ -189,7 +198,12 @@ def base() -> dict:
                                 "answered": [90.0 + 2 * i for i in range(28)], "abandoned": [10.0 + i for i in range(28)],
                                 "answered_within": [70.0 + i for i in range(28)], "asa_s": [15.0 + (i % 5) for i in range(28)]})
     auto_card = qakit.Scorecard([qakit.Category(r.name) for r in qakit.autoqa.rules.DEFAULT_RULES])
-    return {"ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
+    # issue 26: Erlang inputs per interval and a staffing table covering the calls above
+    intervals = pd.DataFrame({"arrivals": [100.0, 60.0, 20.0], "aht_s": [180.0, 240.0, 300.0], "agents": [14.0, 9.5, 5.0],
+                              "agent_id": ["A0", "A1", "A2"]})
+    staffing = pd.DataFrame({"interval_start": pd.date_range("2026-08-03 08:00", "2026-08-04 09:00", freq="30min", tz="UTC"),
+                             "agents": 3.0})
+    return {"intervals": intervals, "staffing": staffing, "ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
             "calibration": d["calibration"], "calls": calls, "scores": scores, "card": card,
             "messages": messages, "polite": polite, "reviews": reviews, "disputes": disputes,
             "calls_daily": calls_daily, "auto_card": auto_card}
@@ -241,7 +255,26 @@ def _fast(t):
 
 K = qakit.kpis
 X = qakit.widgets
+#: two agents of the base data coached in its second week (issue 25)
+COACHED = pd.DataFrame({"agent_id": ["A01", "A02"], "coached_at": ["2026-08-12 10:00Z", "2026-08-12 11:00Z"],
+                        "focus": ["Tone", "Solution; Tone"]})
+
+
+def _coaching(t):
+    from qakit.coaching import coaching_effect
+
+    return coaching_effect(t["scores"], COACHED, pre_weeks=1, post_weeks=1, min_reviews=1)
+
+
+def _health(t):
+    from qakit.health import scorecard_health
+
+    return scorecard_health(t["ratings"], t["card"], surveys=t["surveys"], n_resamples=20)
+
+
 RECIPES: dict[str, Recipe] = {
+    "coaching.coaching_effect": Recipe(_coaching, "scores", "iqs"),
+    "health.scorecard_health": Recipe(_health, "ratings", "rating", nan_ok=True),
     "schema.validate": Recipe(lambda t: S.validate(t["conversations"], "conversations"), "conversations",
                               "handle_time_s", nan_ok=True),  # validation keeps optional values missing
     "kpis.csat_score": Recipe(lambda t: K.csat_score(t["surveys"], min_n=0), "surveys", "score", _csat),
@@ -410,6 +443,37 @@ RECIPES: dict[str, Recipe] = {
     "scorecard.iqs_score": Recipe(lambda t: qakit.iqs_score(t["scores"], by="agent_id", min_n=0), "scores", "iqs"),
     "scorecard.category_scores": Recipe(lambda t: qakit.category_scores(t["ratings"], t["card"], min_n=0),
                                         "ratings", "rating", nan_ok=True),
+    # --- issue 26: agreement (AC1/AC2, alignment, drift), survey response, fair comparisons, staffing
+    "calibration.gwet_ac": Recipe(lambda t: qakit.calibration.gwet_ac(t["calibration"], card=t["card"]),
+                                  "calibration", "rating", nan_ok=True),
+    "calibration.benchmark_alignment": Recipe(
+        lambda t: qakit.calibration.benchmark_alignment(t["calibration"], benchmark="cal_rev_1", card=t["card"]),
+        "calibration", "rating", id_column="reviewer_id", nan_ok=True),
+    "calibration.reviewer_drift": Recipe(lambda t: qakit.calibration.reviewer_drift(t["calibration"]),
+                                         "calibration", "rating", id_column="reviewer_id", nan_ok=True, scale_free=True),
+    "surveys.response_rate": Recipe(lambda t: qakit.surveys.response_rate(t["surveys"], by="agent_id", min_n=0),
+                                    "surveys", "score", _csat, nan_ok=True),  # a missing score = sent, not answered
+    "surveys.raking_weights": Recipe(lambda t: qakit.surveys.raking_weights(t["conversations"].iloc[::7],
+                                                                            t["conversations"]),
+                                     "conversations", "channel", rowwise=True),
+    "surveys.weighted_csat": Recipe(lambda t: qakit.surveys.weighted_csat(t["surveys"], t["conversations"]),
+                                    "surveys", "score", _csat),
+    "surveys.weighted_iqs_csat": Recipe(lambda t: qakit.surveys.weighted_iqs_csat(t["scores"], t["surveys"],
+                                                                                  t["conversations"], min_n=0),
+                                        "scores", "iqs"),
+    "surveys.csat_bounds": Recipe(lambda t: qakit.surveys.csat_bounds(t["surveys"], by="agent_id"), "surveys", "score",
+                                  _csat, nan_ok=True),  # a missing score = sent, not answered: it widens the bounds
+    "compare.compare_groups": Recipe(lambda t: qakit.compare.compare_groups(t["conversations"], group="team",
+                                                                            value="handle_time_s", strata="priority",
+                                                                            min_n=0),
+                                     "conversations", "handle_time_s"),
+    "staffing.erlang_c": Recipe(lambda t: qakit.staffing.erlang_c(t["intervals"]), "intervals", "aht_s", rowwise=True),
+    "staffing.erlang_a": Recipe(lambda t: qakit.staffing.erlang_a(t["intervals"], patience_s=120), "intervals",
+                                "aht_s", rowwise=True),
+    "staffing.required_agents": Recipe(lambda t: qakit.staffing.required_agents(t["intervals"]), "intervals", "aht_s",
+                                       rowwise=True),
+    "staffing.staffing_check": Recipe(lambda t: qakit.staffing.staffing_check(t["calls"], t["staffing"], min_n=0),
+                                      "calls", "speed_of_answer_s"),
     # --- the tuning explorer (results are ExplorerResult dataclasses of tables)
     "widgets.explore": Recipe(lambda t: X.explore(t["ratings"], _card2(t), baseline=t["card"], csat=_conv_csat(t)),
                               "ratings", "rating", nan_ok=True),
@@ -441,10 +505,14 @@ STILL_WRAPPED = frozenset({"qakit.kpis", "qakit.registry", "qakit.engines._backe
                            "qakit.engines.scoring", "qakit.scorecard.engine", "qakit.scorecard.aggregate"})
 
 
+@functools.cache
+def _module_ast(path: str) -> ast.Module:
+    return ast.parse(Path(path).read_text(encoding="utf-8"))
+
+
 def _decorators(fn: Callable) -> list[str]:
     """The decorator names on ``fn``'s ``def`` in its module's source (read with ``ast``)."""
-    src = Path(inspect.getsourcefile(fn)).read_text(encoding="utf-8")
-    for node in ast.parse(src).body:
+    for node in _module_ast(inspect.getsourcefile(fn)).body:
         if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
             return [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
     return []
@@ -470,7 +538,7 @@ def test_no_module_rebinds_its_functions():
     calls = []
     for p in sorted(root.rglob("*.py")):
         mod = ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
-        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+        for node in ast.walk(_module_ast(str(p))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "wrap_all":
                 calls.append(mod)
     assert set(calls) <= STILL_WRAPPED, sorted(set(calls) - STILL_WRAPPED)

@@ -27,16 +27,24 @@ engine: str = "pandas"  # help: where review scoring and the customer KPIs run: 
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
+import qakit.report.checks as K
 import qakit.report.data as R
 import qakit.report.operations as O
 import qakit.report.tiles as T
 import qakit.report.views as V
+import qakit.report.quality as Q
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
 
 # %%
 R.load_optional_tables(data, dataset=dataset)
+
+# %%
+K.prepare_checks(data)
+
+# %%
+Q.load_coaching(data, dataset=dataset)
 
 # %%
 head = T.headline(data, targets)
@@ -93,6 +101,15 @@ V.trend_figure(data, period=period)
 V.group_table(data, by=group_by)
 
 # %% [markdown]
+# ## Fair comparison of teams, sites or vendors
+#
+# A group can lead on a blended figure only because it handles more of the easy channel. Each figure
+# raw and on the common channel mix.
+
+# %%
+K.fair_comparison_section(data)
+
+# %% [markdown]
 # ## Customer KPIs
 
 # %%
@@ -131,6 +148,53 @@ V.iqs_csat_verdict(data)
 V.iqs_csat_table(data)
 
 # %% [markdown]
+# ## Who answered the survey?
+#
+# CSAT rests on the customers who answer. The response rate, CSAT weighted back to the mix of all
+# contacts (channel x priority x outcome), and what CSAT would be at worst and at best had everyone
+# answered.
+
+# %%
+K.survey_response_section(data)
+
+# %% [markdown]
+# ## Did coaching work?
+#
+# Coached agents against agents not yet coached who scored as low before, over the same weeks (an
+# adjusted difference in differences, 95 % interval clustered by agent), with the naive before/after
+# beside it: that one rises by regression to the mean alone when low scorers are the ones coached.
+# It assumes the coaching decision rested on the scores of the weeks before the session. Computed on
+# the report period's reviews: a short period leaves too few weeks before and after a session.
+
+# %%
+Q.coaching_verdict(data)
+
+# %%
+Q.coaching_figure(data)
+
+# %%
+Q.coaching_effect_table(data)
+
+# %% [markdown]
+# ## Scorecard health
+#
+# Which categories never vary, which do not separate good from bad conversations (discrimination:
+# the category against the rest of the card on the same review), which duplicate each other, and
+# how consistent the card is. Thresholds and sources: `docs/guide/scorecard-health.md`.
+
+# %%
+Q.health_verdict(data)
+
+# %%
+Q.discrimination_figure(data)
+
+# %%
+Q.health_table(data, point_biserial=False)
+
+# %%
+Q.consistency_table(data)
+
+# %% [markdown]
 # ## Calls
 #
 # From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
@@ -141,6 +205,14 @@ O.calls_figure(data, period=period)
 
 # %%
 O.calls_table(data)
+
+# %% [markdown]
+# ## Staffing check
+#
+# The service level the staffing should have given (Erlang C) beside the one measured.
+
+# %%
+K.staffing_section(data)
 
 # %% [markdown]
 # ## QA process: coverage, disputes and reviewers
@@ -162,6 +234,14 @@ O.reviewers_figure(data)
 
 # %%
 O.reviewers_table(data)
+
+# %% [markdown]
+# ## Reviewer agreement
+#
+# Several reviewers on the same conversations (the calibration set): do they agree?
+
+# %%
+K.agreement_section(data)
 
 # %% [markdown]
 # ## Automatic scoring (AQS, kept apart from IQS)

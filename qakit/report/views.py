@@ -165,6 +165,10 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
         second = f"Nothing is off target; at risk: {_join(risk)}."
     else:
         second = "Every KPI with a target is on target."
+    undecided = [r.label for r in head.itertuples(index=False) if r.status == "inconclusive"]
+    if undecided:  # their intervals straddle the target: never counted as met or missed
+        second = (second.replace("Every KPI with a target is on target.", "No KPI is off target or at risk.")
+                  + f" Too little data to tell against the target: {_join(undecided)}.")
     text = f"{first} {second}"
     return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
 
@@ -183,6 +187,14 @@ def change_unit(unit: str) -> str:
     ('points', 'points', 'points', 'min')
     """
     return "points" if unit.startswith("%") or unit == "points" else unit
+
+
+def _status_text(r, what: str) -> str:
+    """The tile's status line; an inconclusive tile says how much data would decide it."""
+    n_dec = getattr(r, "n_to_decide", np.nan)
+    if r.status == "inconclusive" and pd.notna(n_dec):
+        return f"inconclusive: about {int(n_dec):,} {what} would decide"
+    return r.status
 
 
 def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
@@ -229,7 +241,7 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             f'<div class="tile-ci">{html.escape(ci)}</div>'
             + (f'<div class="{ccls}">{html.escape(change)}</div>' if change else "")
             + f'<div class="tile-target">{html.escape(target)}</div>'
-            f'<div class="tile-status">{html.escape(r.status)}</div></div>')
+            f'<div class="tile-status">{html.escape(_status_text(r, what))}</div></div>')
         text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}" + (f"; {change})" if change else ")"))
     if not parts:
         return HTML('<p class="qakit-note">No headline metric: the dataset has none of ratings, surveys, conversations.</p>',
@@ -528,6 +540,16 @@ def _has_value(data: ReportData) -> bool:
     return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
 
 
+def _human_legend(ax) -> None:
+    """The cost-against-value legend in words people read, outside the data."""
+    if ax.get_legend() is None:
+        return
+    words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, fontsize=9)
+
+
 def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
                      hash_customer_ids: bool = True) -> Table | HTML:
     """Customers whose support cost exceeds their value (ids hashed by default).
@@ -574,23 +596,14 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
         fig = Figure(figsize=(WIDE * 0.75, 4.5))
         ax = fig.subplots()
         K.customer_cost_value_plot(t, ax=ax)
-        if ax.get_legend() is not None:
-            words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
-            handles, labels = ax.get_legend_handles_labels()
-            ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                      frameon=False, fontsize=9)
+        _human_legend(ax)
         fig.tight_layout()
         return fig
     if not _has_value(data):
         return HTML("", "")
     fig = study.customer_value_figure(data, cost_per_contact=cost_per_contact)
     fig.set_size_inches(WIDE * 0.75, 4.5)
-    ax = fig.axes[0]
-    if ax.get_legend() is not None:  # human legend labels, outside the data
-        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes", "cases": "cases"}
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  frameon=False, fontsize=9)
+    _human_legend(fig.axes[0])
     fig.tight_layout()
     return fig
 
