@@ -1038,11 +1038,14 @@ class ScorecardExplorer:
         self._muted = False
         # each category's discrimination beside its weight (issue 25): does it separate good from bad?
         disc = category_discrimination(self.ratings, card)
-        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 auto", min_width="12em"))
+        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 12em", min_width="12em"))
                                for n in self.weight_sliders}
         for slider in self.weight_sliders.values():  # the label wraps; the slider keeps its width
             slider.layout.flex = "0 0 auto"
-        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]])
+        # beside the controls while the row has room; on a narrow screen (1024 px beside the effect
+        # panel) the discrimination wraps under its slider instead of running under the panel
+        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]],
+                       layout=W.Layout(flex_flow="row wrap", overflow="visible", align_items="center"))
                 for n in self.weight_sliders]
         self.controls.children = rows
         self.status.value = ""
