@@ -1,0 +1,284 @@
+"""The card's rules on Polars, DuckDB and Spark: the compiled card
+(:class:`qakit.scorecard.engine.CardArrays`, the one definition of a category's points, N/A policy,
+critical threshold and section) applied to long ratings as narwhals expressions, and the review
+rules (:func:`qakit.metrics._review.review_scores`, the same function the numpy engine runs)
+applied to the per-review sums.
+
+Per rating row of category ``j`` (card position from a small table joined on the stored category
+text; names matched after NFKC, case-fold and whitespace as :mod:`qakit.scorecard.validate`
+matches them): the fraction ``F = (r - o_j) m_j`` (or ``/ d_j``), the earned points ``F earn_j``
+(the N/A policy's fraction on a missing rating of a counted category), the possible points
+``possible_j`` of a counted cell. A review with **no row** for a category whose policy is
+``na: full`` or ``na: zero`` gets that category's N/A points arithmetically: per section, the
+card's total N/A points of such categories are added and those of the rows present subtracted
+(no cross join of reviews and categories) -- the same score as an explicit N/A row, as the numpy
+engine gives (it fills the missing cell with N/A).
+
+Only :mod:`qakit.scorecard` calls this module (it passes the card and its compiled arrays); it
+never imports the scorecard package (which sits above it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from .. import records as R
+from .. import schema as S
+from ..errors import FAILURE_COLUMNS, MAX_SHOWN, DataValidationError, ParameterError
+from . import _finish as F
+from . import _groups as G
+from . import _labels as L
+from . import _source as B
+from ._contract import Table, _lazy
+from ._review import ExprOps, review_scores
+
+ADJUSTED_CATEGORY = "category name matched to the card after Unicode (NFKC), case and whitespace normalisation"
+#: the ratings columns scoring reads (the whole ratings contract, as on pandas)
+READS = (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.CATEGORY, S.RATING)
+OPTIONAL = (S.SCORECARD_VERSION,)
+ID_COLUMNS = (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
+_BITS = 62  # failing categories per bit-set column
+
+
+def _problem(column: str, check: str, n: int, values: list, ids: list) -> dict[str, Any]:
+    from ..errors import _plain
+
+    return dict(table="ratings", column=column, check=check, n_failed=int(n),
+                failing_values=[_plain(v) for v in values][:MAX_SHOWN], row_ids=[_plain(i) for i in ids][:MAX_SHOWN])
+
+
+def _on_scale(scale: Any, r: Any) -> Any:
+    """``r`` is an allowed value of ``scale`` (:meth:`qakit.scorecard.Scale.contains` as an expression)."""
+    if scale.kind == "list":
+        return r.is_in([float(v) for v in scale.points])
+    inside = (r >= scale.low) & (r <= scale.high)
+    if scale.kind == "continuous":
+        return inside
+    q = (r - scale.low) / float(scale.step or 1.0)
+    if scale.kind == "range":
+        return inside & (q == q.floor())
+    tol = nw.when(q.abs() > 1.0).then(q.abs()).otherwise(nw.lit(1.0)) * 1e-9
+    return inside & ((q - q.round(0)).abs() <= tol)
+
+
+def _card_table(card: Any, A: Any, mapping: dict[str, int], t: Table) -> nw.LazyFrame:
+    """One row per stored category text that names a card category: its position and the compiled
+    card's coefficients (a small table on the engine, joined to the ratings)."""
+    names = list(mapping)
+    pos = np.array([mapping[n] for n in names], dtype=np.int64)
+    counts_na = ~np.isnan(A.na_earned)
+    frame = pd.DataFrame({
+        "__name": pd.array(names, dtype="str"), "__cat": pos, "__off": A.offset[pos],
+        # the fraction of full marks as the numpy engine computes it: (r - o) * m, or (r - o) / d
+        "__mult": A.multiplier[pos] if A.multiplier is not None else np.ones(len(pos)),
+        "__div": A.divisor[pos] if A.divisor is not None else np.ones(len(pos)),
+        "__earn": A.earn[pos], "__poss": A.possible[pos], "__cna": counts_na[pos],
+        "__naf": A.na_fraction[pos], "__sec": A.section[pos].astype(np.int64),
+        "__pa": A.a[pos], "__pb": A.b[pos],
+    })
+    native = B.native_frame(B.Source(frame, "pandas", t.engine, t.con), pandas_df=frame)
+    return _lazy(native)
+
+
+def prepare(t: Table, card: Any, A: Any, *, label: str = "", problems: list | None = None) -> tuple[nw.LazyFrame, R.Record]:
+    """The ratings checked against the card (categories, scales, one agent and conversation per
+    review) -- every problem with the contract's, at once -- and joined with the compiled card.
+    Returns the rows with ``__cat`` (card position), the card coefficients, ``__r`` (rating) and
+    the record of category names matched after normalisation."""
+    problems = list(problems or [])
+    names = list(card.category_names)
+    exact = {n: j for j, n in enumerate(names)}
+    keyed = {L.label_key(n): j for j, n in enumerate(names)}
+    dist = B.collect(t.lf.select(nw.col(S.CATEGORY)).unique())[S.CATEGORY]
+    stored = [v for v in dist.tolist() if v is not None and not (isinstance(v, float) and v != v)]
+    mapping: dict[str, int] = {}
+    adjusted: list[str] = []
+    unknown: list[str] = []
+    for v in stored:
+        if v in exact:
+            mapping[v] = exact[v]
+        elif L.label_key(v) in keyed:
+            mapping[v] = keyed[L.label_key(v)]
+            adjusted.append(v)
+        else:
+            unknown.append(v)
+    rid = nw.col(S.REVIEW_ID).cast(nw.String)
+    if unknown:
+        cond = L.is_one_of(S.CATEGORY, unknown)
+        got = B.collect(t.lf.filter(cond).select(rid.alias("__id"), S.CATEGORY).sort("__id"))
+        problems.append(_problem(S.CATEGORY, f"category not on scorecard {card.name!r}{label} (allowed: {names})",
+                                 len(got), list(pd.unique(got[S.CATEGORY])), list(got["__id"])))
+    ct = _card_table(card, A, mapping, t)
+    lf = t.lf.join(ct, left_on=S.CATEGORY, right_on="__name", how="left").with_columns(
+        nw.col(S.RATING).alias("__r"))
+    # off the scale, per category; a review spread over several agents / conversations
+    r = nw.col("__r")
+    offs = {f"__o{j}": ((nw.col("__cat") == j) & ~r.is_null() & ~_on_scale(c.scale, r)).fill_null(False)
+            for j, c in enumerate(card.categories)}
+    spread_cols = [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in t.columns]
+    per_rev = t.lf.group_by(S.REVIEW_ID).agg(*[nw.col(c).n_unique().alias(f"__u_{c}") for c in spread_cols],
+                                             nw.len().alias("__len"))
+    counts = B.collect(lf.with_columns(**offs).select(*[G.count(nw.col(k)).alias(k) for k in offs]))
+    spreads = B.collect(per_rev.select(*[G.count(nw.col(f"__u_{c}") > 1).alias(c) for c in spread_cols],
+                                       *[(nw.when(nw.col(f"__u_{c}") > 1).then(nw.col("__len")).otherwise(0))
+                                         .sum().alias(f"__rows_{c}") for c in spread_cols])) if spread_cols else None
+    for j, c in enumerate(card.categories):
+        n = int(counts[f"__o{j}"].iloc[0] or 0)
+        if n:
+            got = B.collect(lf.filter(offs[f"__o{j}"]).select(rid.alias("__id"), "__r").sort("__id").head(50))
+            problems.append(_problem(S.RATING, f"rating off the scale of {c.name!r} (allowed: {c.scale.describe()})",
+                                     n, list(pd.unique(got["__r"])), list(got["__id"])))
+    for c in spread_cols:
+        if spreads is not None and int(spreads[c].iloc[0] or 0):
+            bad = per_rev.filter(nw.col(f"__u_{c}") > 1).select(S.REVIEW_ID)
+            got = B.collect(t.lf.join(bad, on=S.REVIEW_ID, how="inner")
+                            .select(rid.alias("__id"), nw.col(c).cast(nw.String).alias("__v")).sort("__id", "__v"))
+            vals = list(pd.unique(got["__id"].astype("str") + " -> " + got["__v"].astype("str")))
+            problems.append(_problem(c, f"one review spread over several {c} values",
+                                     int(spreads[f"__rows_{c}"].iloc[0]), vals, list(got["__id"])))
+    if problems:
+        raise DataValidationError(pd.DataFrame(problems, columns=FAILURE_COLUMNS))
+    rec = R.Record.empty()
+    if adjusted:
+        ids = B.collect(t.lf.filter(L.is_one_of(S.CATEGORY, adjusted)).select(rid.alias("__id")).unique())["__id"]
+        rec = rec.with_entry(R.ADJUSTED_KEY, ADJUSTED_CATEGORY, S.CATEGORY, tuple(sorted(ids.astype("str"))))
+    return lf, rec
+
+
+def _row_terms(lf: nw.LazyFrame, card: Any, A: Any) -> nw.LazyFrame:
+    """Per rating: ``__rated``, earned ``__e`` and possible ``__p`` points net of the N/A points a
+    counted category would have if it had no row (``__ne``, ``__np``), and ``__fail``."""
+    r = nw.col("__r")
+    rated = ~r.is_null()
+    frac = (r - nw.col("__off")) * nw.col("__mult") / nw.col("__div")
+    cna = nw.col("__cna").fill_null(False)
+    f = nw.when(rated).then(frac).otherwise(nw.when(cna).then(nw.col("__naf")).otherwise(nw.lit(0.0)))
+    earned = f * nw.col("__earn")
+    possible = nw.when(rated | cna).then(nw.col("__poss")).otherwise(nw.lit(0.0))
+    na_e = nw.when(cna).then(nw.col("__naf") * nw.col("__earn")).otherwise(nw.lit(0.0))
+    na_p = nw.when(cna).then(nw.col("__poss")).otherwise(nw.lit(0.0))
+    fail = nw.lit(False)
+    for j, c in enumerate(card.categories):
+        cond = None
+        if A.critical[j]:  # s = a r + b < threshold, a > 0  <=>  r < (threshold - b) / a
+            cond = r < float((A.threshold[j] - A.b[j]) / A.a[j])
+        if len(A.fail_values[j]):
+            fv = r.is_in([float(v) for v in A.fail_values[j]])
+            cond = fv if cond is None else cond | fv
+        if cond is not None:
+            fail = fail | ((nw.col("__cat") == j) & cond)
+    return lf.with_columns(rated.alias("__rated"), (earned - na_e).alias("__e"), (possible - na_p).alias("__p"),
+                           fail.fill_null(False).alias("__fail"))
+
+
+def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Sequence[str] = ()) -> nw.LazyFrame:
+    """One row per review: ``review_id``, id columns and ``keep`` columns, ``iqs_raw``,
+    ``critical_failed``, ``iqs``, ``n_rated``, ``passed``, ``__bits*`` (failing categories)."""
+    lf = _row_terms(lf, card, A)
+    n_sec = A.indicator.shape[1]
+    counts_na = ~np.isnan(A.na_earned)
+    na_e_tot = [float(np.sum((A.na_fraction * A.earn)[counts_na & (A.section == s)])) for s in range(n_sec)]
+    na_p_tot = [float(np.sum(A.possible[counts_na & (A.section == s)])) for s in range(n_sec)]
+    sec = nw.col("__sec")
+    cols = {}
+    for s in range(n_sec):
+        in_s = (sec == s) if n_sec > 1 else nw.lit(True)
+        cols[f"__e{s}"] = nw.when(in_s).then(nw.col("__e")).otherwise(nw.lit(0.0))
+        cols[f"__p{s}"] = nw.when(in_s).then(nw.col("__p")).otherwise(nw.lit(0.0))
+        cols[f"__f{s}"] = (in_s & nw.col("__fail")).cast(nw.Int64)
+    k = len(card.categories)
+    n_bits = (k + _BITS - 1) // _BITS
+    for b in range(n_bits):
+        bit = nw.lit(0, dtype=nw.Int64)
+        for j in range(b * _BITS, min(k, (b + 1) * _BITS)):
+            bit = nw.when(nw.col("__cat") == j).then(nw.lit(2 ** (j - b * _BITS), dtype=nw.Int64)).otherwise(bit)
+        cols[f"__bit{b}"] = nw.when(nw.col("__fail")).then(bit).otherwise(nw.lit(0, dtype=nw.Int64))
+    lf = lf.with_columns(**cols, __nr=nw.col("__rated").cast(nw.Int64))
+    ids = [c for c in ID_COLUMNS if c in lf.collect_schema().names()]
+    extra = [c for c in keep if c not in ids and c != S.REVIEW_ID]
+    aggs = [nw.col(f"__e{s}").sum().alias(f"__num{s}") for s in range(n_sec)]
+    aggs += [nw.col(f"__p{s}").sum().alias(f"__den{s}") for s in range(n_sec)]
+    aggs += [nw.col(f"__f{s}").max().alias(f"__fail{s}") for s in range(n_sec)]
+    aggs += [nw.col(f"__bit{b}").sum().alias(f"__bits{b}") for b in range(n_bits)]
+    aggs += [nw.col("__nr").sum().alias(S.N_RATED)] + [nw.col(c).min().alias(c) for c in ids + extra]
+    rv = lf.group_by(S.REVIEW_ID).agg(*aggs)
+    num = [nw.col(f"__num{s}") + na_e_tot[s] for s in range(n_sec)]
+    den = [nw.col(f"__den{s}") + na_p_tot[s] for s in range(n_sec)]
+    can_fail = bool(A.critical.any() or any(len(fv) for fv in A.fail_values))
+    sec_fail = [nw.col(f"__fail{s}") > 0 for s in range(n_sec)] if can_fail else None
+    nothing = nw.col(S.N_RATED) == 0
+    raw, iqs, crit = review_scores(num, den, nothing, sec_fail, A, ExprOps)
+    rv = rv.with_columns(raw.alias(S.IQS_RAW), crit.alias(S.CRITICAL_FAILED), iqs.alias(S.IQS))
+    rv = rv.with_columns(nw.when(~nw.col(S.IQS).is_null()).then(nw.col(S.IQS) >= pass_cut).alias(S.PASSED))
+    return rv.select(S.REVIEW_ID, *ids, *extra, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, S.N_RATED, S.PASSED,
+                     *[f"__bits{b}" for b in range(n_bits)])
+
+
+def failed_names(card: Any, bits: pd.DataFrame) -> list[np.ndarray]:
+    """Per review, the failing category positions from the ``__bits*`` columns."""
+    k = len(card.categories)
+    out = []
+    for b in range((k + _BITS - 1) // _BITS):
+        v = pd.to_numeric(bits[f"__bits{b}"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        for j in range(b * _BITS, min(k, (b + 1) * _BITS)):
+            out.append(((v >> (j - b * _BITS)) & 1).astype(bool))
+    return out
+
+
+def unscored(res: pd.DataFrame, rv: nw.LazyFrame, all_na: str, weight_0: str, source: str) -> None:
+    """Itemise the reviews scoring left without a score (as :func:`qakit.scorecard.score_reviews`)."""
+    un = B.collect(rv.filter(nw.col(S.IQS).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String).alias("__id"),
+                                                              S.N_RATED))
+    none = pd.to_numeric(un[S.N_RATED]).fillna(0).eq(0)
+    S.add_exclusion(res, all_na, S.RATING, sorted(un.loc[none, "__id"].astype("str")), source=source)
+    S.add_exclusion(res, weight_0, S.RATING, sorted(un.loc[~none, "__id"].astype("str")), source=source)
+
+
+def iqs_by(rv: nw.LazyFrame, t: Table, keys: Sequence[str], period: str | None, *, level: float,
+           min_n: int) -> pd.DataFrame:
+    """IQS per group from the per-review table: ``n, iqs, ci_low, ci_high, pass_rate, n_excluded,
+    small_sample`` (Student-t interval clipped to ``[0, max(100, max iqs)]``)."""
+    keys = list(keys)
+    cols = rv.collect_schema().names()
+    rv, pkeys = G.with_period(rv, t.engine, period, S.REVIEWED_AT, cols)
+    gk = keys + pkeys
+    i = nw.col(S.IQS)
+    res = G.aggregate(rv, gk, {"__n": i.count(), "__rows": nw.len(), "__mean": i.mean(), "__sd": i.std(),
+                               S.PASS_RATE: nw.col(S.PASSED).cast(nw.Float64).mean(), "__max": i.max()},
+                      period=period)
+    hi = max(100.0, float(np.nanmax(pd.to_numeric(res["__max"], errors="coerce").to_numpy(dtype=float),
+                                    initial=100.0)))
+    return F.mean_t(res, gk, S.IQS, level=level, min_n=min_n, clip=(0.0, hi), extra=[S.PASS_RATE])
+
+
+def category_by(lf: nw.LazyFrame, t: Table, card: Any, keys: Sequence[str], period: str | None, *, level: float,
+                min_n: int) -> pd.DataFrame:
+    """Mean category score per (group, category) over the reviews that rated it, Student-t
+    interval clipped to 0..100; categories written as the card spells them."""
+    names = {j: n for j, n in enumerate(card.category_names)}
+    lf = lf.with_columns((nw.col("__r") * nw.col("__pa") + nw.col("__pb")).alias(S.CATEGORY_SCORE),
+                         L.value_map("__cat", names).alias(S.CATEGORY))
+    lf, pkeys = G.with_period(lf, t.engine, period, S.REVIEWED_AT, t.columns)
+    gk = list(keys) + pkeys + [S.CATEGORY]
+    s = nw.col(S.CATEGORY_SCORE)
+    res = G.aggregate(lf, gk, {"__n": s.count(), "__rows": nw.len(), "__mean": s.mean(), "__sd": s.std()},
+                      period=period)
+    return F.mean_t(res, gk, S.CATEGORY_SCORE, level=level, min_n=min_n, clip=(0.0, 100.0))
+
+
+def check_one_card(cards: list, engine: str) -> Any:
+    """Lazy engines score with one card at a time (no version matching, no ``applies_to``)."""
+    if len(cards) != 1:
+        raise ParameterError(
+            f"engine {engine!r} scores with one scorecard at a time; got versions {[k for k, _ in cards]} "
+            "(filter the ratings by scorecard_version and score each with its card, or use engine='pandas')")
+    card = cards[0][1]
+    if card.applies_to:
+        raise ParameterError(f"engine {engine!r}: applies_to (a card chosen per conversation) is applied on "
+                             "engine='pandas' only; filter the ratings and score each part with its card")
+    return card
