@@ -87,7 +87,7 @@ ERRORS = {
                             DataValidationError, [r"table has no rows"]),
     "unknown scorecard version": (lambda t: CARD.with_changes(version="2026.1").score(ratings(scorecard_version="2025.9")),
                                   DataValidationError, [r"no scorecard registered for this version", r"\['2025.9'\]"]),
-    "not a DataFrame": (lambda t: CARD.score([{"review_id": "r1"}]), ParameterError, [r"ratings must be a pandas DataFrame; got list"]),
+    "not a DataFrame": (lambda t: CARD.score([{"review_id": "r1"}]), ParameterError, [r"ratings must be a pandas or Polars DataFrame, a Parquet file or folder, .*; got list"]),
     # conversations
     "naive and aware timestamps mixed": (lambda t: K.first_response_time(conversations(created_at=["2026-11-02 09:00Z", "2026-11-02 10:00", "2026-11-03 09:00Z"])),
                                          DataValidationError, [r"column 'created_at': mixes timezone-aware and naive", r"\['2026-11-02 10:00'\]", r"\['c2'\]"]),

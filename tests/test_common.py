@@ -71,8 +71,9 @@ NO_TABLE = {
     "stats.bootstrap_group_means": "arrays; NaN/missing groups refused in test_stats.py",
     "sampling.inclusion_probabilities": "an array of sizes",
     "impact.hodges_lehmann": "two arrays",
-    "engines.connection": "returns an Ibis connection",
-    "engines.spark_connection": "returns a Spark-backed Ibis connection",
+    "engines.connection": "deprecated: returns the DuckDB connection or Spark session",
+    "engines.spark_connection": "returns the Spark session qakit runs on",
+    "engines.duckdb_connection": "returns the shared DuckDB connection",
     "exports.read_export": "a file path; every preset read from hostile fixtures in test_exports.py",
     "exports.parse_unit": "one column of durations, tested in test_exports.py",
     "exports.normalise_header": "a header name",
@@ -325,7 +326,7 @@ RECIPES: dict[str, Recipe] = {
         "ratings", "rating", nan_ok=True),
     "tuning.fit_weights": Recipe(lambda t: qakit.tuning.fit_weights(t["ratings"], t["card"], t["surveys"], k=2),
                                  "ratings", "rating", nan_ok=True),
-    # --- engines: the same metric definitions on DuckDB (Ibis)
+    # --- engines: the deprecated qakit.engines aliases, i.e. the public functions with engine="duckdb"
     "engines.score_reviews": Recipe(lambda t: qakit.engines.score_reviews(t["ratings"], t["card"], engine="duckdb"),
                                     "ratings", "rating", nan_ok=True),
     "engines.iqs_score": Recipe(lambda t: qakit.engines.iqs_score(t["ratings"], t["card"], by="agent_id", min_n=0,

@@ -77,7 +77,7 @@ def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable
     if isinstance(data, Table):
         return data
     spec = S.get_table(table)
-    src = data if isinstance(data, B.Source) else B.resolve(data, engine, like=_like_source(like))
+    src = data if isinstance(data, B.Source) else B.resolve(data, engine, like=_like_source(like), what=table)
     present = set(_columns(src))
     wanted = list(dict.fromkeys([*reads, *(c for c in optional if c in present)]))
     if spec.row_id and spec.row_id in present and spec.row_id not in wanted:
@@ -118,9 +118,7 @@ def _columns(src: B.Source) -> list[str]:
     if k == "pandas":
         return list(map(str, d.columns))
     if k == "parquet":
-        import pyarrow.dataset as ds
-
-        return list(ds.dataset(src.paths, format="parquet", partitioning="hive").schema.names)
+        return list(B.parquet_dataset(src.paths).schema.names)
     if k == "polars":
         return list(d.collect_schema().names()) if hasattr(d, "collect_schema") else list(d.columns)
     if k in ("duckdb", "spark"):
@@ -153,7 +151,7 @@ def _is_text(dtype) -> bool:
     return dtype == nw.String or isinstance(dtype, (nw.Categorical, nw.Enum)) or dtype == nw.Categorical
 
 
-def _typed(col: S.Column, dtype, tz: str, engine: str) -> tuple[Any, list[tuple[str, Any]], bool]:
+def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "") -> tuple[Any, list[tuple[str, Any]], bool]:
     """``(typed expression, [(parse-problem check, flag expression on the raw value)], keep raw)``
     for one contract column of native type ``dtype``."""
     c = nw.col(col.name)
@@ -213,6 +211,11 @@ def _typed(col: S.Column, dtype, tz: str, engine: str) -> tuple[Any, list[tuple[
             return c, [], False
         if dtype == nw.Date:
             return c.cast(nw.Datetime("us")), [], False
+        if str(native).startswith("TIMESTAMP WITH TIME ZONE") or str(native).startswith("TIMESTAMPTZ"):
+            # (DuckDB's nanosecond TIMESTAMPTZ_NS, which narwhals does not name): UTC microseconds
+            return c.cast(nw.Datetime("us", "UTC")).dt.convert_time_zone("UTC").dt.replace_time_zone(None), [], False
+        if str(native).startswith("TIMESTAMP"):
+            return c.cast(nw.Datetime("us")), [], False
         raise ParameterError(
             f"column {col.name!r} holds {dtype} on engine {engine!r} where timestamps belong: store timestamps (read "
             "text files with qakit.read_table, which parses them in a time zone), or use engine='pandas'")
@@ -224,8 +227,10 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     check_choice("id_normalize", id_normalize, S.ID_NORMALIZE)
     if src.engine == "duckdb":
         B._duckdb_without_nan_folding(src.con)
-    lf = _lazy(B.native_frame(src))
+    native_frame = B.native_frame(src)
+    lf = _lazy(native_frame)
     schema = lf.collect_schema()
+    native_types = (dict(zip(native_frame.columns, map(str, native_frame.types))) if src.engine == "duckdb" else {})
     present = list(schema.names())
     cols = [c for c in S.checked_columns(spec, wanted)]
     missing = [c.name for c in cols if c.required and c.name not in present]
@@ -238,7 +243,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     parse: list[tuple[S.Column, str, Any]] = []
     raws: dict[str, Any] = {}
     for c in cols:
-        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine)
+        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""))
         typed[c.name] = e
         for check, flag in probs:
             parse.append((c, check, flag))

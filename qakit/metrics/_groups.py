@@ -97,24 +97,47 @@ def sort_groups(res: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return res.reset_index(drop=True)
 
 
-def aggregate(lf: nw.LazyFrame, keys: Sequence[str], aggs: dict[str, Any], *, period: str | None = None) -> pd.DataFrame:
-    """``aggs`` (elementary narwhals aggregations) per group of ``keys`` (one row without keys),
-    collected, sorted, and with period codes turned into period starts."""
-    exprs = [e.alias(n) for n, e in aggs.items()]
-    if keys:
-        q = lf.group_by(*keys, drop_null_keys=False).agg(*exprs)
-    else:
-        q = lf.select(*exprs)
-    res = B.collect(q)
-    res = sort_groups(res, keys)
+def aggregate(lf: nw.LazyFrame, keys: Sequence[str], aggs: dict[str, tuple[str, Any]], *,
+              period: str | None = None) -> pd.DataFrame:
+    """Per group of ``keys`` (one row without keys) the aggregations ``{name: (fn, expression)}``
+    (``fn`` one of sum, mean, std, count, min, max, len; see :func:`n_true` ...), collected,
+    sorted, and with period codes turned into period starts. The expressions are computed as
+    columns first, so every aggregation is elementary (what pandas' groupby runs fast)."""
+    cols, exprs = {}, []
+    for i, (name, (fn, e)) in enumerate(aggs.items()):
+        if fn == "len":
+            exprs.append(nw.len().alias(name))
+            continue
+        c = f"__in{i}"
+        cols[c] = e
+        exprs.append(getattr(nw.col(c), fn)().alias(name))
+    if cols:
+        lf = lf.with_columns(**cols)
+    q = lf.group_by(*keys, drop_null_keys=False).agg(*exprs) if keys else lf.select(*exprs)
+    res = sort_groups(B.collect(q), keys)
     if period is not None and PERIOD in res.columns:
         res[PERIOD] = period_starts(res[PERIOD], period)
     return res
 
 
 def count(flag: Any) -> Any:
-    """The number of rows where ``flag`` holds (null: no)."""
+    """The number of rows where ``flag`` holds (null: no), as an aggregate expression."""
     return flag.fill_null(False).cast(nw.Int64).sum()
+
+
+def n_true(flag: Any) -> tuple[str, Any]:
+    """:func:`aggregate` spec: rows where ``flag`` holds (null: no)."""
+    return ("sum", flag.fill_null(False).cast(nw.Int64))
+
+
+def n_rows() -> tuple[str, Any]:
+    """:func:`aggregate` spec: rows of the group."""
+    return ("len", None)
+
+
+def agg(fn: str, e: Any) -> tuple[str, Any]:
+    """:func:`aggregate` spec: ``fn`` (sum, mean, std, count, min, max) of ``e``."""
+    return (fn, e)
 
 
 def merge_on_keys(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

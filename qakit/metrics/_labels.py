@@ -40,8 +40,8 @@ def distinct_keys(lf: nw.LazyFrame, column: str) -> dict[Any, str]:
 
 def is_one_of(column: str, values: list) -> Any:
     """``column`` is one of the stored ``values`` (False for none; missing: False)."""
-    if not values:
-        return nw.lit(False)
+    if not values:  # (a column expression, so it can filter: a literal cannot)
+        return (nw.col(column) != nw.col(column)).fill_null(False)
     return nw.col(column).is_in(values).fill_null(False)
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._public import public
 from ..errors import ParameterError
 
 #: the engines every metric runs on
@@ -51,6 +52,7 @@ EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 
 
 # --- connections -------------------------------------------------------------------------------
+@public
 @functools.lru_cache(maxsize=1)
 def duckdb_connection():
     """The shared in-process DuckDB connection qakit uses for ``engine="duckdb"`` (UTC session
@@ -60,7 +62,7 @@ def duckdb_connection():
     except ImportError as e:  # pragma: no cover - a core dependency
         raise ParameterError("engine='duckdb' needs the duckdb package: pip install duckdb") from e
     con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
+    con.execute("SET TimeZone='UTC'").fetchall()
     _duckdb_without_nan_folding(con)
     return con
 
@@ -70,11 +72,11 @@ def _duckdb_without_nan_folding(con) -> None:
     rating would then count as rated: a silently wrong number). Its statistics-propagation
     optimizer is switched off on the connections qakit reads files with (added to any optimizers
     the connection already disables); ``tests/test_engines_parity.py`` pins the behaviour."""
-    cur = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0] or ""
+    cur = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] or ""
     names = [x.strip() for x in str(cur).split(",") if x.strip()]
     if "statistics_propagation" not in names:
         names.append("statistics_propagation")
-        con.execute(f"SET disabled_optimizers = '{','.join(names)}'")
+        con.execute(f"SET disabled_optimizers = '{','.join(names)}'").fetchall()
 
 
 _SPARK: dict[str, Any] = {}
@@ -115,7 +117,7 @@ class Source:
     paths: list[str] = field(default_factory=list)  #: Parquet files / folders (kind "parquet")
 
 
-def _kind(data: Any) -> str:
+def _kind(data: Any, what: str = "data") -> str:
     if isinstance(data, pd.DataFrame):
         return "pandas"
     if isinstance(data, (str, Path)) or (isinstance(data, (list, tuple)) and data
@@ -133,7 +135,7 @@ def _kind(data: Any) -> str:
     if isinstance(data, pa.Table):
         return "arrow"
     raise ParameterError(
-        "data must be a pandas or Polars DataFrame, a Parquet file or folder, a DuckDB relation, a PySpark "
+        f"{what} must be a pandas or Polars DataFrame, a Parquet file or folder, a DuckDB relation, a PySpark "
         f"DataFrame or an Ibis table; got {type(data).__name__}")
 
 
@@ -166,14 +168,14 @@ def _parquet_paths(data: Any) -> list[str]:
 PARQUET_ENGINE = "duckdb"
 
 
-def resolve(data: Any, engine: Any = None, *, like: "Source | None" = None) -> Source:
+def resolve(data: Any, engine: Any = None, *, like: "Source | None" = None, what: str = "data") -> Source:
     """``data`` and ``engine`` as a :class:`Source` (``like``: run where that source runs, for a
-    second table of the same call, e.g. ``conversations=``)."""
+    second table of the same call, e.g. ``conversations=``; ``what``: the table's name in messages)."""
     if like is not None:
         name, con = like.engine, like.con
     else:
         name, con = _engine_name(engine)
-    kind = _kind(data)
+    kind = _kind(data, what)
     if kind == "ibis":
         data, kind, own, own_con = _from_ibis(data)
         if name is None:
@@ -317,12 +319,19 @@ def _as_arrow(src: Source) -> pa.Table:
     if kind == "duckdb":
         return data.to_arrow_table() if hasattr(data, "to_arrow_table") else data.arrow()
     if kind == "parquet":
-        import pyarrow.dataset as ds
-
-        return ds.dataset([p for p in src.paths], format="parquet", partitioning="hive").to_table()
+        return parquet_dataset(src.paths).to_table()
     if kind == "spark":
         return data.toArrow()
     raise ParameterError(f"cannot read {kind} data here")  # pragma: no cover
+
+
+def parquet_dataset(paths: list[str]):
+    """The Parquet file(s) or folder as one Arrow dataset (hive partitions read as columns)."""
+    import pyarrow.dataset as ds
+
+    if len(paths) == 1:
+        return ds.dataset(paths[0], format="parquet", partitioning="hive")
+    return ds.dataset([parquet_dataset([p]) for p in paths])
 
 
 def to_pandas(src: Source) -> pd.DataFrame:

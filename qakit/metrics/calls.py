@@ -49,7 +49,7 @@ def service_level(t: Table, *, threshold_s: float, denominator: str, by: Sequenc
         raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
     lf, keys = _grouped(t, by, period)
     use, in_time, missing_speed = service_level_judged(threshold_s, denominator)
-    res = G.aggregate(lf, keys, {"__n": G.count(use), "__k": G.count(use & in_time), "__rows": nw.len()},
+    res = G.aggregate(lf, keys, {"__n": G.n_true(use), "__k": G.n_true(use & in_time), "__rows": G.n_rows()},
                       period=period)
     out = F.proportion(res, keys, SERVICE_LEVEL, level=level, min_n=min_n)
     G.itemise(out, lf, S.CALL_ID, [(missing_speed, "answered call without speed of answer", S.SPEED_OF_ANSWER_S)])
@@ -60,7 +60,7 @@ def abandonment_rate(t: Table, *, by: Sequence[str], period: str | None, level: 
     """Share of offered calls not answered, Wilson interval."""
     lf, keys = _grouped(t, by, period)
     a = nw.col(S.ANSWERED)
-    res = G.aggregate(lf, keys, {"__n": G.count(~a.is_null()), "__k": G.count(~a.fill_null(True)),
-                                 "__rows": nw.len()}, period=period)
+    res = G.aggregate(lf, keys, {"__n": G.n_true(~a.is_null()), "__k": G.n_true(~a.fill_null(True)),
+                                 "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, keys, ABANDONMENT_RATE, level=level, min_n=min_n)
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)

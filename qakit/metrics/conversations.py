@@ -59,9 +59,9 @@ def _grouped(t: Table, by: Sequence[str], period: str | None) -> tuple[nw.LazyFr
 
 def _rate(t: Table, lf: nw.LazyFrame, keys: list[str], flag: Any, use: Any, name: str, *, period: str | None,
           level: float, min_n: int) -> pd.DataFrame:
-    aggs = ({"__n": nw.len(), "__k": G.count(flag)} if use is None
-            else {"__n": G.count(use), "__k": G.count(use & flag)})
-    res = G.aggregate(lf, keys, {**aggs, "__rows": nw.len()}, period=period)
+    aggs = ({"__n": G.n_rows(), "__k": G.n_true(flag)} if use is None
+            else {"__n": G.n_true(use), "__k": G.n_true(use & flag)})
+    res = G.aggregate(lf, keys, {**aggs, "__rows": G.n_rows()}, period=period)
     return F.proportion(res, keys, name, level=level, min_n=min_n)
 
 
@@ -149,7 +149,8 @@ def interactions(t: Table, *, by: Sequence[str], period: str | None, level: floa
         raise ParameterError(f"interactions_per_issue needs a {S.CONTACTS!r} column in conversations")
     lf, keys = _grouped(t, by, period)
     c = nw.col(S.CONTACTS)
-    res = G.aggregate(lf, keys, {"__n": c.count(), "__rows": nw.len(), "__mean": c.mean(), "__sd": c.std()},
+    res = G.aggregate(lf, keys, {"__n": G.agg("count", c), "__rows": G.n_rows(), "__mean": G.agg("mean", c),
+                                 "__sd": G.agg("std", c)},
                       period=period)
     out = F.mean_t(res, keys, INTERACTIONS_PER_ISSUE, level=level, min_n=min_n, clip=(1.0, np.inf))
     G.itemise(out, lf, S.CONVERSATION_ID, [(c.is_null(), "no contacts value", S.CONTACTS)])

@@ -35,15 +35,15 @@ def cost_per_contact(t: Table, *, cost_per_hour: float | None, total_cost: float
     lf, pkeys = G.with_period(t.lf, t.engine, period, S.CREATED_AT, t.columns)
     keys = keys + pkeys
     lf = lf.with_columns(_contacts(t).alias("__contacts"))
-    aggs = {"__n": nw.col("__contacts").sum()}
+    aggs = {"__n": G.agg("sum", nw.col("__contacts"))}
     if cost_per_hour is not None:
         if not t.has(S.HANDLE_TIME_S):
             raise ParameterError(f"cost_per_hour needs a {S.HANDLE_TIME_S!r} column")
-        aggs[COST] = (nw.col(S.HANDLE_TIME_S) * HOURS_PER_S * cost_per_hour).sum()
+        aggs[COST] = G.agg("sum", nw.col(S.HANDLE_TIME_S) * HOURS_PER_S * cost_per_hour)
     res = G.aggregate(lf, keys, aggs, period=period)
     n = pd.to_numeric(res["__n"]).to_numpy(dtype=float)
     if cost_per_hour is None:
-        total = float(G.aggregate(lf, [], {"__all": nw.col("__contacts").sum()})["__all"].iloc[0])
+        total = float(G.aggregate(lf, [], {"__all": G.agg("sum", nw.col("__contacts"))})["__all"].iloc[0])
         res[COST] = total_cost * n / total
     out = res[keys].copy()
     out[S.N] = n.astype("int64")
@@ -66,8 +66,9 @@ def customer_cost_value(t: Table | None, *, cost_per_contact: float, value_colum
             raise ParameterError(f"customer_cost_value needs a {value_column!r} column in conversations")
         v = nw.col(value_column) if t.has(value_column) else nw.lit(None).cast(nw.Float64)
         lf = t.lf.with_columns(_contacts(t).alias("__contacts"), v.cast(nw.Float64).alias("__v"))
-        res = G.aggregate(lf, [S.CUSTOMER_ID], {CASES: nw.len(), S.CONTACTS: nw.col("__contacts").sum(),
-                                                 value_column: nw.col("__v").max(), "__vmin": nw.col("__v").min()})
+        res = G.aggregate(lf, [S.CUSTOMER_ID], {CASES: G.n_rows(), S.CONTACTS: G.agg("sum", nw.col("__contacts")),
+                                                 value_column: G.agg("max", nw.col("__v")),
+                                                 "__vmin": G.agg("min", nw.col("__v"))})
         res[CASES] = pd.to_numeric(res[CASES]).astype("int64")
         res[S.CONTACTS] = pd.to_numeric(res[S.CONTACTS]).astype(float)
         res[value_column] = pd.to_numeric(res[value_column], errors="coerce").astype(float)

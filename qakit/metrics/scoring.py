@@ -248,8 +248,9 @@ def iqs_by(rv: nw.LazyFrame, t: Table, keys: Sequence[str], period: str | None, 
     rv, pkeys = G.with_period(rv, t.engine, period, S.REVIEWED_AT, cols)
     gk = keys + pkeys
     i = nw.col(S.IQS)
-    res = G.aggregate(rv, gk, {"__n": i.count(), "__rows": nw.len(), "__mean": i.mean(), "__sd": i.std(),
-                               S.PASS_RATE: nw.col(S.PASSED).cast(nw.Float64).mean(), "__max": i.max()},
+    res = G.aggregate(rv, gk, {"__n": G.agg("count", i), "__rows": G.n_rows(), "__mean": G.agg("mean", i),
+                               "__sd": G.agg("std", i), S.PASS_RATE: G.agg("mean", nw.col(S.PASSED).cast(nw.Float64)),
+                               "__max": G.agg("max", i)},
                       period=period)
     hi = max(100.0, float(np.nanmax(pd.to_numeric(res["__max"], errors="coerce").to_numpy(dtype=float),
                                     initial=100.0)))
@@ -266,7 +267,8 @@ def category_by(lf: nw.LazyFrame, t: Table, card: Any, keys: Sequence[str], peri
     lf, pkeys = G.with_period(lf, t.engine, period, S.REVIEWED_AT, t.columns)
     gk = list(keys) + pkeys + [S.CATEGORY]
     s = nw.col(S.CATEGORY_SCORE)
-    res = G.aggregate(lf, gk, {"__n": s.count(), "__rows": nw.len(), "__mean": s.mean(), "__sd": s.std()},
+    res = G.aggregate(lf, gk, {"__n": G.agg("count", s), "__rows": G.n_rows(), "__mean": G.agg("mean", s),
+                               "__sd": G.agg("std", s)},
                       period=period)
     return F.mean_t(res, gk, S.CATEGORY_SCORE, level=level, min_n=min_n, clip=(0.0, 100.0))
 

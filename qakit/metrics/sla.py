@@ -134,8 +134,8 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
             warnings.warn(f"SLA target(s) {unused} match no priority in the data (priorities: {labels[:10]})",
                           UnmatchedTargetWarning, stacklevel=stacklevel)
     gkeys = [S.PRIORITY] + keys
-    res = G.aggregate(lf, gkeys, {"__n": G.count(nw.col("__use")), "__k": G.count(nw.col("__use") & nw.col("__met")),
-                                  "__rows": nw.len()}, period=period)
+    res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__use") & nw.col("__met")),
+                                  "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, gkeys, MET_PCT, level=level, min_n=min_n, scale=100.0)
     hours = {name: h for name, h in tmap.values()}
     target = out[S.PRIORITY].map(hours).astype(float)

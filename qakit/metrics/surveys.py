@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._public import public
 from ..errors import MAX_SHOWN, DataValidationError, ParameterError, Problems, check_choice, check_number
 from . import _finish as F
 from . import _groups as G
@@ -109,6 +110,7 @@ CSAT_PRESETS.update({"1-5": CsatScale(1, 5, 4), "1-7": CsatScale(1, 7, 6), "1-10
                      "0-10": CsatScale(0, 10, 8)})
 
 
+@public
 def csat_definition(scale: CsatScale | str | Sequence[float] | None = None,
                     satisfied: float | Sequence[float] | None = None) -> CsatScale:
     """The one CSAT definition from a function's ``scale`` and ``satisfied`` arguments.
@@ -261,8 +263,8 @@ def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], p
                                    f"csat score outside the scale {csat.label}{hint}", by, period)
     s = nw.col(S.SCORE)
     use = ~s.is_null()
-    res = G.aggregate(kept, keys, {"__n": G.count(use), "__k": G.count(use & (s >= csat.satisfied_from)),
-                                   "__rows": nw.len(), "__mean": s.mean()}, period=period)
+    res = G.aggregate(kept, keys, {"__n": G.n_true(use), "__k": G.n_true(use & (s >= csat.satisfied_from)),
+                                   "__rows": G.n_rows(), "__mean": G.agg("mean", s)}, period=period)
     out = F.proportion(res, keys, CSAT, level=level, min_n=min_n, scale=100.0)
     out.insert(len(keys) + 4, CSAT_MEAN, pd.to_numeric(res["__mean"], errors="coerce").to_numpy(dtype=float,
                                                                                               na_value=np.nan))
@@ -290,8 +292,8 @@ def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None,
     rows, kept, keys = survey_rows(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
     s = nw.col(S.SCORE)
     p, m, d = nps_classes(s)
-    res = G.aggregate(kept, keys, {"__n": G.count(~s.is_null()), "__p": G.count(p), "__d": G.count(d),
-                                   "__m": G.count(m)}, period=period)
+    res = G.aggregate(kept, keys, {"__n": G.n_true(~s.is_null()), "__p": G.n_true(p), "__d": G.n_true(d),
+                                   "__m": G.n_true(m)}, period=period)
     out = F.nps(res, keys, NPS, level=level, min_n=min_n)
     return _finish_survey(out, sv, rows, kept, period)
 
@@ -305,7 +307,8 @@ def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_
     s = nw.col(S.SCORE)
     if not higher_is_better:
         s = nw.lit(scale[0] + scale[1]) - s
-    res = G.aggregate(kept, keys, {"__n": s.count(), "__rows": nw.len(), "__mean": s.mean(), "__sd": s.std()},
+    res = G.aggregate(kept, keys, {"__n": G.agg("count", s), "__rows": G.n_rows(), "__mean": G.agg("mean", s),
+                                   "__sd": G.agg("std", s)},
                       period=period)
     out = F.mean_t(res, keys, CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
     return _finish_survey(out, sv, rows, kept, period)

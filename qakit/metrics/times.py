@@ -220,9 +220,10 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
     if business:
         lf = _business(t, lf, start, end, business_hours)
     h = nw.col("__h")
-    aggs = {"__n": G.count(nw.col("__use")), "__rows": nw.len(), "__mean": h.mean(), "__sd": h.std()}
+    aggs = {"__n": G.n_true(nw.col("__use")), "__rows": G.n_rows(), "__mean": G.agg("mean", h),
+            "__sd": G.agg("std", h)}
     if business:
-        aggs["__bh_mean"] = nw.col("__bh").mean()
+        aggs["__bh_mean"] = G.agg("mean", nw.col("__bh"))
     res = G.aggregate(lf, keys, aggs, period=period)
     z = float(stats.norm.ppf((1 + level) / 2))
     q = F.quantiles(G.order_stats(lf, "__h", keys, z), keys, "__h", level)
@@ -278,7 +279,8 @@ def handle(t: Table, *, by: Sequence[str], period: str | None, level: float, min
     lf, pkeys = G.with_period(t.lf, t.engine, period, S.CREATED_AT, t.columns)
     keys = keys + pkeys
     m = nw.col(S.HANDLE_TIME_S) / 60.0
-    res = G.aggregate(lf, keys, {"__n": m.count(), "__rows": nw.len(), "__mean": m.mean(), "__sd": m.std()},
+    res = G.aggregate(lf, keys, {"__n": G.agg("count", m), "__rows": G.n_rows(), "__mean": G.agg("mean", m),
+                                 "__sd": G.agg("std", m)},
                       period=period)
     out = F.mean_t(res, keys, HANDLE_TIME, level=level, min_n=min_n, clip=(0.0, np.inf))
     G.itemise(out, lf, S.CONVERSATION_ID, [(nw.col(S.HANDLE_TIME_S).is_null(), "no handle time", S.HANDLE_TIME_S)])

@@ -188,7 +188,7 @@ def iqs_score(
         if int(out[S.N_EXCLUDED].sum()):  # some review unscored (n_excluded counts them): list them
             MS.unscored(out, rv, NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0, "score_reviews")
         return out
-    src = B.resolve(scores, engine)
+    src = B.resolve(scores, engine, what="scores")
     if src.engine != "pandas":
         return _iqs_on_engine(src, keys, period, level, min_n)
     if not isinstance(scores, pd.DataFrame):
@@ -276,7 +276,7 @@ def category_scores(
         out = MS.category_by(lf, t, one, keys, period, level=level, min_n=min_n)
         return S.carry_records(out, record)
     if not isinstance(ratings, pd.DataFrame):
-        ratings = B.to_pandas(B.resolve(ratings, "pandas"))
+        ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
     rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)

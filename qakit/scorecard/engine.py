@@ -334,7 +334,7 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
 def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = ()):
     """``(source, card, compiled card, validated table, rows joined with the card, per-review lazy
     frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas."""
-    src = B.resolve(ratings, engine)
+    src = B.resolve(ratings, engine, what="ratings")
     if src.engine == "pandas":
         return None
     one = MS.check_one_card(as_cards(card), src.engine)
@@ -444,7 +444,7 @@ def score_reviews(
     if got is not None:
         return got
     if not isinstance(ratings, pd.DataFrame):
-        ratings = B.to_pandas(B.resolve(ratings, "pandas"))
+        ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
     prep = prepare(ratings, card, tz, conversations=conversations)
     parts = [_review_table(prep, i) for i, m in enumerate(prep.masks) if m is None or m.any()]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
