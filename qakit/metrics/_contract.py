@@ -254,6 +254,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     for i, (c, check, flag) in enumerate(parse):
         flags[f"__p{i}"] = flag.fill_null(False)
     lf = lf.with_columns(**raws, **flags, **typed)
+    if rid is not None:  # the row ids as stored (before ids are normalised), for messages and records
+        lf = lf.with_columns(nw.col(rid).cast(nw.String).alias("__rid"))
+        rid = "__rid"
     for i, (c, check, _) in enumerate(parse):
         checks.append(_Check(c.name, check, f"__p{i}", f"__raw_{c.name}"))
     row_flags: dict[str, Any] = {}
@@ -269,8 +272,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     suspects: dict[str, str] = {}
     for c in cols:
         x = nw.col(c.name)
-        if not c.nullable:
-            add(c.name, "empty value in a required column", x.is_null(), c.name)
+        if not c.nullable:  # (blank text is empty too, as pandas' validate reads it)
+            empty = x.is_null() | x.str.contains(_BLANK) if c.kind == "str" else x.is_null()
+            add(c.name, "empty value in a required column", empty, c.name)
         if c.allowed is not None:
             add(c.name, f"not one of {', '.join(repr(a) for a in c.allowed)}", ~x.is_null() & ~x.is_in(list(c.allowed)),
                 c.name)
@@ -317,6 +321,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     # ids: whitespace, Unicode form, case/width (the values that need it are fetched and normalised
     # by qakit.schema's own function, then mapped back on the engine)
     id_problems: dict[str, dict] = {}
+    remapped: set[str] = set()
     for c in cols:
         if c.kind != "id":
             continue
@@ -334,7 +339,8 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         found, clash = S.id_findings(c.name, uniq, canon, changed, collide, merged)
         for reason, mask in found:
             ids = _ids_where(lf, rid, nw.col(c.name).is_in(list(uniq[mask])))
-            record = record.with_entry(R.ADJUSTED_KEY, reason, c.name, tuple(ids))
+            # (source "validate", as qakit.schema's check stamps it)
+            record = record.with_entry(R.ADJUSTED_KEY, reason, c.name, tuple(ids), "validate")
         if clash is not None:
             vals = list(uniq[clash[1]])
             ex = B.collect(lf.filter(nw.col(c.name).is_in(vals)).select(*([rid] if rid else []), c.name)
@@ -346,6 +352,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         if change.any():
             mapping = dict(zip(uniq[change], np.asarray(canon, dtype=object)[change]))
             lf = _map_values(lf, c.name, mapping, src)
+            remapped.add(c.name)
     # the problems, in the order pandas' validate lists them (per column, then timestamps, surveys, keys)
     order = [c.name for c in cols]
     by_col: dict[str, list[dict]] = {n: [] for n in order}
@@ -364,11 +371,14 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             problems.append(id_problems[name])
         problems.extend(by_col[name])
     problems.extend(later)
-    if dup_key and counts.get("__dup", 0):
-        key = None
+    if dup_key and remapped & set(dup_key):  # ids normalised: duplicates counted again ('c1' and 'c1 ' are one)
+        whole = None
         for u in dup_key:
-            part = nw.col(u).cast(nw.String)
-            key = part if key is None else key + nw.lit(" / ") + part
+            whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
+        lf = lf.with_columns((whole & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
+        counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
+    if dup_key and counts.get("__dup", 0):
+        key = nw.concat_str([nw.col(u).cast(nw.String).fill_null("<missing>") for u in dup_key], separator=" / ")
         ex = B.collect(lf.filter(nw.col("__dup")).select(*([rid] if rid else []), key.alias("__key"))
                        .sort("__key", *([rid] if rid else [])).head(50))
         problems.append(_problem_row(spec.name, " + ".join(dup_key), f"duplicate key ({', '.join(dup_key)})",
@@ -387,6 +397,10 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
 def raise_problems(*rows: list) -> None:
     """Raise every deferred problem (of one or more tables) as one DataValidationError."""
     _raise([r for part in rows for r in part])
+
+
+def _sum_flag(name: str) -> Any:
+    return nw.col(name).fill_null(False).cast(nw.Int64).sum().alias(name)
 
 
 def _examples(lf: nw.LazyFrame, table: str, ch: _Check, n: int, rid: str | None) -> dict[str, Any]:

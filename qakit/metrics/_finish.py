@@ -145,6 +145,8 @@ def quantiles(picked: pd.DataFrame, keys: Sequence[str], value: str, level: floa
     rows = []
     groups = picked.groupby(list(keys), sort=False, dropna=False, observed=True) if keys else [((), picked)]
     for key, g in groups:
+        if len(g) == 0:  # (no key and no value: no statistics)
+            continue
         nn = int(g["__n"].iloc[0])
         v = dict(zip(g["__r"].astype(np.int64), g[value].astype(float)))
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))

@@ -172,29 +172,39 @@ def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
 
 
 # --- order statistics (median, p90, the median's interval) -------------------------------------------
-def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float) -> pd.DataFrame:
+def needed_ranks(n: int, z: float) -> list[int]:
+    """The ranks (from 1) of the order statistics the median, p90 and the median's interval of
+    ``n`` values need (:func:`qakit.metrics._finish.quantiles`)."""
+    out = set()
+    for q in (0.5, 0.9):
+        lo = int(np.floor((n - 1) * q))
+        out.update((lo + 1, min(lo + 1, n - 1) + 1))
+    if n >= 6:
+        out.add(max(int(np.floor(n / 2 - z * np.sqrt(n) / 2)), 1))
+        out.add(min(int(np.ceil(1 + n / 2 + z * np.sqrt(n) / 2)), n))
+    return sorted(r for r in out if 1 <= r <= n)
+
+
+def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, sizes: Sequence[int]) -> pd.DataFrame:
     """Per group the order statistics the median, p90 (linear interpolation, as numpy/pandas) and
     the distribution-free median interval (Conover: ``x_(l), x_(u)`` with ``l = floor(n/2 -
     z sqrt(n)/2)``, ``u = ceil(1 + n/2 + z sqrt(n)/2)``) need: ranked on the engine, the few
-    ranks picked there (a margin of one rank each side), the statistics computed on them here
+    ranks of each group size (``sizes``: the groups' counts of values) picked there by one
+    membership test, the statistics computed on them here
     (:func:`qakit.metrics._finish.quantiles`). Returns ``*keys, __r, __n, value``."""
     part = list(keys) if keys else ["__all"]
     u = lf.filter(~nw.col(value).is_null())
     if not keys:
         u = u.with_columns(nw.lit(0).alias("__all"))
-    u = u.with_columns(nw.col(value).rank(method="ordinal").over(*part).alias("__r"),
-                       nw.col(value).count().over(*part).alias("__n"))
-    n = nw.col("__n").cast(nw.Float64)
-    r = nw.col("__r").cast(nw.Float64)
-    cond = (r <= 2) | (r >= n - 1)
-    for h in ((n - 1) * 0.5, (n - 1) * 0.9):
-        f = h.floor()
-        cond = cond | ((r >= f) & (r <= f + 3))
-    lo = (n / 2 - (n.sqrt() * z) / 2).floor()
-    hi = (n / 2 + (n.sqrt() * z) / 2 + 1).ceil()
-    cond = cond | ((r >= lo - 1) & (r <= lo + 1)) | ((r >= hi - 1) & (r <= hi + 1))
-    got = B.collect(u.filter(cond).select(*keys, "__r", "__n", value))
-    return got
+    u = u.with_columns(nw.col(value).rank(method="ordinal").over(*part).cast(nw.Int64).alias("__r"),
+                       nw.col(value).count().over(*part).cast(nw.Int64).alias("__n"))
+    ns = sorted({int(n) for n in sizes if n and n > 0})
+    width = (max(ns) if ns else 0) + 1
+    codes = [n * width + r for n in ns for r in needed_ranks(n, z)]
+    if not codes:
+        return B.collect(u.filter(nw.col("__r") < 0).select(*keys, "__r", "__n", value))
+    pick = (nw.col("__n") * width + nw.col("__r")).is_in(codes)
+    return B.collect(u.filter(pick).select(*keys, "__r", "__n", value))
 
 
 # --- as_of and partial periods -------------------------------------------------------------------------

@@ -224,9 +224,11 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
             "__sd": G.agg("std", h)}
     if business:
         aggs["__bh_mean"] = G.agg("mean", nw.col("__bh"))
+        aggs["__bh_n"] = G.agg("count", nw.col("__bh"))
     res = G.aggregate(lf, keys, aggs, period=period)
     z = float(stats.norm.ppf((1 + level) / 2))
-    q = F.quantiles(G.order_stats(lf, "__h", keys, z), keys, "__h", level)
+    sizes = pd.to_numeric(res["__n"]).fillna(0).astype(int).tolist()
+    q = F.quantiles(G.order_stats(lf, "__h", keys, z, sizes), keys, "__h", level)
     if period is not None and G.PERIOD in q.columns:
         q[G.PERIOD] = G.period_starts(q[G.PERIOD], period)
     m = G.merge_on_keys(res, q, keys)
@@ -238,7 +240,8 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
     out[f"{name}_mean"] = pd.to_numeric(m["__mean"]).to_numpy(dtype=float, na_value=np.nan)
     out[f"{name}_p90"] = m["__p90"].to_numpy(dtype=float, na_value=np.nan)
     if business:
-        qb = F.quantiles(G.order_stats(lf, "__bh", keys, z), keys, "__bh", level)
+        qb = F.quantiles(G.order_stats(lf, "__bh", keys, z, pd.to_numeric(res["__bh_n"]).fillna(0).astype(int).tolist()),
+                         keys, "__bh", level)
         if period is not None and G.PERIOD in qb.columns:
             qb[G.PERIOD] = G.period_starts(qb[G.PERIOD], period)
         mb = G.merge_on_keys(res[keys], qb, keys)

@@ -280,8 +280,9 @@ def category_scores(
     rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
-    return group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
-                       level=level, min_n=min_n, clip=(0.0, 100.0))
+    res = group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
+                        level=level, min_n=min_n, clip=(0.0, 100.0))
+    return S.carry_records(res, rows)  # ids and category names normalised on the way are said
 
 
 __all__ = ["iqs_score", "category_scores"]  # group_mean_ci, code_stats: internal building blocks
