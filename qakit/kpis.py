@@ -1228,8 +1228,9 @@ def customer_cost_value_plot(table: pd.DataFrame, *, ax=None, value_column: str 
     ax : matplotlib Axes, optional
     value_column : str, default="customer_value"
     """
-    import matplotlib.pyplot as plt  # plotting stack: loaded only when a figure is drawn
-    import seaborn as sns
+    # the plotting stack, loaded only when a figure is drawn (~1.5 s: not at every `import qakit`)
+    import matplotlib.pyplot as plt
+    import seaborn as sns  # (the plotting stack, as above)
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4))

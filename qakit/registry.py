@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._public import public
+from .errors import check_choice
 
 FORMATS = ("percent", "share", "points", "hours", "minutes", "number")
 
@@ -156,8 +157,6 @@ def metric(name: str) -> Metric:
     >>> metric("frt_hours").direction
     'lower'
     """
-    from .errors import check_choice
-
     name = ALIASES.get(name, name)
     check_choice("metric", name, tuple(METRICS))
     return METRICS[name]

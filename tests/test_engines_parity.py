@@ -774,7 +774,11 @@ def test_spark_local_gives_the_same_numbers(tmp_path):
         assert got[S.AGENT_ID].tolist() == ["a1"] and abs(float(got[S.IQS].iloc[0]) - 50.0) < 1e-12
         with pytest.raises(DataValidationError, match=r"'A1' / 'a1'"):
             on("spark", SC.iqs_score, _id_ratings(["a1", "a1", "A1", "A1"]), card=ID_CARD, by="agent_id")
-        S.validate(EDGE, "conversations").to_parquet(tmp_path / "c.parquet")
+        S.validate(EDGE, "conversations").to_parquet(tmp_path / "ns.parquet")  # pandas writes nanoseconds
+        with pytest.raises(ParameterError, match="cannot read nanosecond timestamps"):
+            K.fcr_rate(tmp_path / "ns.parquet", engine="spark")
+        S.validate(EDGE, "conversations").to_parquet(tmp_path / "c.parquet", coerce_timestamps="us",
+                                                     allow_truncated_timestamps=True)
         assert_parity(K.fcr_rate(EDGE, period="W"), K.fcr_rate(tmp_path / "c.parquet", period="W", engine="spark"))
         with pytest.raises(ParameterError, match="business_hours on engine 'spark'"):
             on("spark", K.resolution_time, EDGE, business_hours=K.BusinessHours())

@@ -61,6 +61,8 @@ class Table:
     checked: frozenset = field(default_factory=frozenset)
     #: problems found but not raised yet (``validated(..., defer=True)``: the caller adds its own)
     problems: list = field(default_factory=list)
+    #: small facts fetched once per table (the earliest and latest timestamps ...)
+    cache: dict = field(default_factory=dict)
 
     def has(self, column: str) -> bool:
         return column in self.columns

@@ -220,17 +220,21 @@ def as_of_value(as_of: Any) -> pd.Timestamp:
 
 
 def extremes(t: Table, last: Sequence[str], first: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """``(earliest first, latest of last)`` over the table (one query; NaT when there is none)."""
-    cols = [c for c in last if c in t.checked]
-    aggs = [nw.col(c).max().alias(f"__m{i}") for i, c in enumerate(cols)]
-    if first is not None and first in t.checked:
-        aggs.append(nw.col(first).min().alias("__first"))
-    if not aggs:
-        return pd.NaT, pd.NaT
-    got = B.collect(t.lf.select(*aggs)).iloc[0]
-    latest = [got[f"__m{i}"] for i in range(len(cols)) if not pd.isna(got[f"__m{i}"])]
-    lo = got["__first"] if "__first" in got.index else pd.NaT
-    return (_utc(lo), max(map(_utc, latest)) if latest else pd.NaT)
+    """``(earliest first, latest of last)`` over the table: the first and last timestamp of every
+    checked timestamp column are fetched once per table (one query), then read from there."""
+    if "extremes" not in t.cache:
+        spec = S.get_table(t.name)
+        cols = [c.name for c in spec.columns if c.kind == "datetime" and c.name in t.checked and c.name in t.columns]
+        got = {}
+        if cols:
+            row = B.collect(t.lf.select(*[nw.col(c).min().alias(f"__lo{i}") for i, c in enumerate(cols)],
+                                        *[nw.col(c).max().alias(f"__hi{i}") for i, c in enumerate(cols)])).iloc[0]
+            got = {c: (_utc(row[f"__lo{i}"]), _utc(row[f"__hi{i}"])) for i, c in enumerate(cols)}
+        t.cache["extremes"] = got
+    got = t.cache["extremes"]
+    latest = [got[c][1] for c in last if c in got and not pd.isna(got[c][1])]
+    lo = got[first][0] if first is not None and first in got else pd.NaT
+    return lo, (max(latest) if latest else pd.NaT)
 
 
 def _utc(v: Any) -> pd.Timestamp:

@@ -41,6 +41,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from .._public import public
 from ..errors import ParameterError
@@ -58,7 +59,7 @@ def duckdb_connection():
     """The shared in-process DuckDB connection qakit uses for ``engine="duckdb"`` (UTC session
     time zone; statistics propagation off, see :func:`_duckdb_without_nan_folding`)."""
     try:
-        import duckdb
+        import duckdb  # loaded when a metric first runs on DuckDB (a dependency; ~0.2 s of import)
     except ImportError as e:  # pragma: no cover - a core dependency
         raise ParameterError("engine='duckdb' needs the duckdb package: pip install duckdb") from e
     con = duckdb.connect()
@@ -265,7 +266,7 @@ def native_frame(src: Source, pandas_df: pd.DataFrame | None = None) -> Any:
     if e == "pandas":
         return to_pandas(src)
     if e == "polars":
-        import polars as pl
+        import polars as pl  # loaded when a metric first runs on Polars (a dependency; ~0.3 s of import)
 
         if kind == "polars":
             return data.lazy()
@@ -285,14 +286,22 @@ def native_frame(src: Source, pandas_df: pd.DataFrame | None = None) -> Any:
         if kind == "spark":
             return data
         if kind == "parquet":
-            return src.con.read.parquet(*src.paths)
+            try:
+                return src.con.read.parquet(*src.paths)
+            except Exception as e:  # noqa: BLE001 - Spark's AnalysisException, named for the user
+                if "TIMESTAMP(NANOS" in str(e):
+                    raise ParameterError(
+                        f"engine='spark' cannot read nanosecond timestamps in {src.paths}: write the file with "
+                        "microsecond timestamps (pandas: to_parquet(..., coerce_timestamps='us', "
+                        "allow_truncated_timestamps=True)), or use engine='duckdb'") from None
+                raise
         return _from_arrow(_as_arrow(src), src)
     raise ParameterError(f"unknown engine {e!r}")  # pragma: no cover
 
 
 def _from_arrow(tbl: pa.Table, src: Source) -> Any:
     if src.engine == "polars":
-        import polars as pl
+        import polars as pl  # loaded when a metric first runs on Polars (a dependency; ~0.3 s of import)
 
         return pl.from_arrow(tbl).lazy()
     if src.engine == "duckdb":
@@ -327,8 +336,6 @@ def _as_arrow(src: Source) -> pa.Table:
 
 def parquet_dataset(paths: list[str]):
     """The Parquet file(s) or folder as one Arrow dataset (hive partitions read as columns)."""
-    import pyarrow.dataset as ds
-
     if len(paths) == 1:
         return ds.dataset(paths[0], format="parquet", partitioning="hive")
     return ds.dataset([parquet_dataset([p]) for p in paths])

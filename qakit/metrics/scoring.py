@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import records as R
 from .. import schema as S
-from ..errors import FAILURE_COLUMNS, MAX_SHOWN, DataValidationError, ParameterError
+from ..errors import FAILURE_COLUMNS, MAX_SHOWN, DataValidationError, ParameterError, _plain
 from . import _finish as F
 from . import _groups as G
 from . import _labels as L
@@ -46,8 +46,6 @@ _BITS = 62  # failing categories per bit-set column
 
 
 def _problem(column: str, check: str, n: int, values: list, ids: list) -> dict[str, Any]:
-    from ..errors import _plain
-
     return dict(table="ratings", column=column, check=check, n_failed=int(n),
                 failing_values=[_plain(v) for v in values][:MAX_SHOWN], row_ids=[_plain(i) for i in ids][:MAX_SHOWN])
 

@@ -36,23 +36,18 @@ import pyarrow as pa
 from .. import records as RC
 from .. import schema as S
 from .._public import public, renamed
+from ..errors import ParameterError
 from ..metrics import _contract as C
 from ..metrics import _source as B
 from ..metrics import scoring as MS
 from ..metrics._review import NumpyOps, review_scores
 from ._blocks import map_blocks, row_blocks
 from .card import PASS_TOLERANCE, Scorecard
-from .validate import Prepared, add_adjustment, as_cards, prepare
+from . import card as _card
+from .validate import Prepared, add_adjustment, as_cards, category_percent, prepare, with_score_columns
 
 NOT_SCORED_ALL_NA = "all categories N/A: review not scored"
 NOT_SCORED_WEIGHT_0 = "only weight-0 categories rated: review not scored"
-
-
-def category_percent(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Percent score of each rating ``r`` of category position ``code`` (NaN for N/A)."""
-    ab = np.array([c.scale.percent(card.mode) for c in card.categories], dtype=float).reshape(-1, 2)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return r * ab[code, 0] + ab[code, 1]
 
 
 @dataclass
@@ -345,8 +340,6 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
     missing = [b for b in keep if b not in t.columns]
     if missing:
         C.raise_problems(t.problems)
-        from ..errors import ParameterError
-
         raise ParameterError(f"by column(s) {missing} not in ratings; available: {sorted(map(str, t.columns))}")
     lf, rec = MS.prepare(t, one, A, problems=t.problems)
     rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
@@ -458,3 +451,12 @@ def score_reviews(
 
 
 __all__ = ["score_reviews", "score_matrix", "CardArrays", "EngineResult"]
+
+
+def _category_rows(ratings: Any, card: Scorecard, tz: str) -> pd.DataFrame:
+    return with_score_columns(prepare(ratings, [card], tz))
+
+
+# the card's own scoring methods (Scorecard.score, Scorecard.category_rows) call these: the card
+# definition sits below this engine, so it does not import it; the package loads this module
+_card._SCORING.update(score_reviews=score_reviews, category_rows=_category_rows)

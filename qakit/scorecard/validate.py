@@ -362,11 +362,16 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
     return prep
 
 
+def category_percent(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Percent score of each rating ``r`` of category position ``code`` (NaN for N/A)."""
+    ab = np.array([c.scale.percent(card.mode) for c in card.categories], dtype=float).reshape(-1, 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return r * ab[code, 0] + ab[code, 1]
+
+
 def with_score_columns(prep: Prepared) -> pd.DataFrame:
     """Rows plus ``category_score`` (percent in the card's mode, NaN for N/A) and the category's
     position on the card (``_cat``); matched category names are written as the card spells them."""
-    from .engine import category_percent
-
     score = np.full(len(prep.rating), np.nan)
     names = np.empty(len(prep.rating), dtype=object) if prep.adjustments else None
     for (_, card), m in zip(prep.cards, prep.masks):
