@@ -786,3 +786,16 @@ def test_spark_local_gives_the_same_numbers(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
+
+
+def test_an_ibis_table_runs_as_sql_on_its_own_duckdb_connection(tmp_path):
+    """An Ibis table (here a DuckDB one reading Parquet) runs its SQL on its own DuckDB connection:
+    the metric's definition on DuckDB, the pandas numbers."""
+    import ibis  # the test extra: qakit itself does not use Ibis
+
+    S.validate(SURVEYS, "surveys").to_parquet(tmp_path / "s.parquet")
+    with warnings.catch_warnings():  # Ibis 12 under pandas 3 / DuckDB 2 (harmless deprecations, theirs)
+        warnings.filterwarnings("ignore", message=".*(infer_string|fetch_arrow_table).*")
+        table = ibis.duckdb.connect().read_parquet(tmp_path / "s.parquet")
+        got = K.nps_score(table, period="W")
+    assert_parity(K.nps_score(SURVEYS, period="W"), got)
