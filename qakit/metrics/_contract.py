@@ -70,7 +70,7 @@ class Table:
 
 def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable[str] = (), engine: Any = None,
               like: "Table | None" = None, tz: str = "UTC", id_normalize: str | None = None,
-              defer: bool = False) -> Table:
+              defer: bool = False, check_unique: bool = True) -> Table:
     """``data`` resolved on its engine (``engine``; ``like``: the engine of another table of the
     same call) and checked against the ``table`` contract on the columns ``reads`` (required) and
     ``optional`` (when present). ``defer``: row-level problems are returned in
@@ -101,7 +101,8 @@ def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable
         lf = _lazy(B.native_frame(src, pandas_df=v))
         return Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(map(str, v.columns)), R.get_record(v),
                      None, frozenset(wanted))
-    return _engine_contract(src, spec, wanted, tz=tz, id_normalize=id_normalize, defer=defer)
+    return _engine_contract(src, spec, wanted, tz=tz, id_normalize=id_normalize, defer=defer,
+                            check_unique=check_unique)
 
 
 def _like_source(like: Table | None) -> B.Source | None:
@@ -225,7 +226,7 @@ def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "") -> tupl
 
 
 def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str,
-                     id_normalize: str | None, defer: bool = False) -> Table:
+                     id_normalize: str | None, defer: bool = False, check_unique: bool = True) -> Table:
     check_choice("id_normalize", id_normalize, S.ID_NORMALIZE)
     if src.engine == "duckdb":
         B._duckdb_without_nan_folding(src.con)
@@ -289,7 +290,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                 add(c.name, f"above the maximum {c.max:g}", finite & (x > c.max), c.name)
         if c.kind == "id":
             name = f"__s_{c.name}"
-            row_flags[name] = x.str.contains(_SUSPECT).fill_null(False)
+            # (numbers written as text have no whitespace and no non-ASCII character to normalise)
+            text = _is_text(schema[c.name])
+            row_flags[name] = x.str.contains(_SUSPECT).fill_null(False) if text else (x != x).fill_null(False)
             suspects[c.name] = name
     future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_pydatetime()
     for c in cols:
@@ -305,7 +308,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             add(S.SCORE, f"{kind} score outside {lo:g}..{hi:g}",
                 (nw.col(S.KIND) == kind) & ~sc.is_null() & ~sc.is_between(lo, hi), S.SCORE)
     dup_key = None
-    if spec.unique and set(spec.unique) <= names:
+    if check_unique and spec.unique and set(spec.unique) <= names:
         whole = None
         for u in spec.unique:
             whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()

@@ -377,6 +377,18 @@ def with_epoch_us(lf: nw.LazyFrame, engine: str, columns: dict[str, str]) -> nw.
     return lf.with_columns(**exprs)
 
 
+def materialize(lf: nw.LazyFrame, engine: str) -> nw.LazyFrame:
+    """``lf`` computed once and kept (DuckDB: in client memory; Polars: collected; Spark: cached),
+    for a small table several queries read (the per-review table of scoring)."""
+    if engine == "duckdb":
+        return nw.from_native(nw.to_native(lf).materialize())
+    if engine == "polars":
+        return lf.collect().lazy()
+    if engine == "spark":
+        return nw.from_native(nw.to_native(lf).cache())
+    return lf
+
+
 def collect(lf: nw.LazyFrame) -> pd.DataFrame:
     """A (small) result as pandas: timestamps tz-aware UTC, strings as ``str``."""
     out = lf.collect(backend="pandas").to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()

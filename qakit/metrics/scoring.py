@@ -38,9 +38,10 @@ from ._contract import Table, _lazy
 from ._review import ExprOps, review_scores
 
 ADJUSTED_CATEGORY = "category name matched to the card after Unicode (NFKC), case and whitespace normalisation"
-#: the ratings columns scoring reads (the whole ratings contract, as on pandas)
-READS = (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.CATEGORY, S.RATING)
-OPTIONAL = (S.SCORECARD_VERSION,)
+#: the ratings columns scoring reads (as :mod:`qakit.scorecard.validate` on pandas): the review, its category
+#: and rating; the other contract columns checked when present
+READS = (S.REVIEW_ID, S.CATEGORY, S.RATING)
+OPTIONAL = (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
 ID_COLUMNS = (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
 _BITS = 62  # failing categories per bit-set column
 
@@ -83,12 +84,12 @@ def _card_table(card: Any, A: Any, mapping: dict[str, int], t: Table) -> nw.Lazy
     return _lazy(native)
 
 
-def prepare(t: Table, card: Any, A: Any, *, label: str = "", problems: list | None = None) -> tuple[nw.LazyFrame, R.Record]:
-    """The ratings checked against the card (categories, scales, one agent and conversation per
-    review) -- every problem with the contract's, at once -- and joined with the compiled card.
-    Returns the rows with ``__cat`` (card position), the card coefficients, ``__r`` (rating) and
-    the record of category names matched after normalisation."""
-    problems = list(problems or [])
+def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[str]]:
+    """The ratings joined with the compiled card: each stored category text matched to the card
+    (exactly, else after NFKC, case-fold and whitespace, itemised as an adjustment; the column's few
+    distinct values are matched in Python). Returns the rows with ``__cat`` (card position), the
+    card's coefficients and ``__r`` (rating), the record, and the category texts the card does not
+    know (refused by :func:`check`)."""
     names = list(card.category_names)
     exact = {n: j for j, n in enumerate(names)}
     keyed = {L.label_key(n): j for j, n in enumerate(names)}
@@ -105,47 +106,72 @@ def prepare(t: Table, card: Any, A: Any, *, label: str = "", problems: list | No
             adjusted.append(v)
         else:
             unknown.append(v)
-    rid = nw.col(S.REVIEW_ID).cast(nw.String)
-    if unknown:
-        cond = L.is_one_of(S.CATEGORY, unknown)
-        got = B.collect(t.lf.filter(cond).select(rid.alias("__id"), S.CATEGORY).sort("__id"))
-        problems.append(_problem(S.CATEGORY, f"category not on scorecard {card.name!r}{label} (allowed: {names})",
-                                 len(got), list(pd.unique(got[S.CATEGORY])), list(got["__id"])))
     ct = _card_table(card, A, mapping, t)
     lf = t.lf.join(ct, left_on=S.CATEGORY, right_on="__name", how="left").with_columns(
         nw.col(S.RATING).alias("__r"))
-    # off the scale, per category; a review spread over several agents / conversations
+    rec = R.Record.empty()
+    if adjusted:
+        rid = nw.col(S.REVIEW_ID).cast(nw.String)
+        ids = B.collect(t.lf.filter(L.is_one_of(S.CATEGORY, adjusted)).select(rid.alias("__id")).unique())["__id"]
+        rec = rec.with_entry(R.ADJUSTED_KEY, ADJUSTED_CATEGORY, S.CATEGORY, tuple(sorted(ids.astype("str"))))
+    return lf, rec, unknown
+
+
+def _off_scale(card: Any) -> Any:
+    """A rated value not on its category's scale (one expression over the card's categories)."""
     r = nw.col("__r")
-    offs = {f"__o{j}": ((nw.col("__cat") == j) & ~r.is_null() & ~_on_scale(c.scale, r)).fill_null(False)
-            for j, c in enumerate(card.categories)}
-    spread_cols = [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in t.columns]
-    per_rev = t.lf.group_by(S.REVIEW_ID).agg(*[nw.col(c).n_unique().alias(f"__u_{c}") for c in spread_cols],
-                                             nw.len().alias("__len"))
-    counts = B.collect(lf.with_columns(**offs).select(*[G.count(nw.col(k)).alias(k) for k in offs]))
-    spreads = B.collect(per_rev.select(*[G.count(nw.col(f"__u_{c}") > 1).alias(c) for c in spread_cols],
-                                       *[(nw.when(nw.col(f"__u_{c}") > 1).then(nw.col("__len")).otherwise(0))
-                                         .sum().alias(f"__rows_{c}") for c in spread_cols])) if spread_cols else None
+    off = nw.lit(False)
     for j, c in enumerate(card.categories):
-        n = int(counts[f"__o{j}"].iloc[0] or 0)
-        if n:
-            got = B.collect(lf.filter(offs[f"__o{j}"]).select(rid.alias("__id"), "__r").sort("__id").head(50))
-            problems.append(_problem(S.RATING, f"rating off the scale of {c.name!r} (allowed: {c.scale.describe()})",
-                                     n, list(pd.unique(got["__r"])), list(got["__id"])))
-    for c in spread_cols:
-        if spreads is not None and int(spreads[c].iloc[0] or 0):
-            bad = per_rev.filter(nw.col(f"__u_{c}") > 1).select(S.REVIEW_ID)
+        off = off | ((nw.col("__cat") == j) & ~r.is_null() & ~_on_scale(c.scale, r))
+    return off.fill_null(False)
+
+
+def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list[str], *, label: str = "",
+          problems: list | None = None) -> None:
+    """Every problem at once, with the contract's (``problems``): category texts the card does not
+    know, ratings off their scale, a (review, category) rated twice, a review spread over several
+    agents or conversations. Counted from the per-review table (``rv``, with the counts
+    :func:`reviews` folded into its aggregation: one scan of the ratings); the rows are fetched only
+    for a problem that is there."""
+    problems = list(problems or [])
+    rid = nw.col(S.REVIEW_ID).cast(nw.String)
+    names = list(card.category_names)
+    spread = [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if f"__span_{c}" in rv.collect_schema().names()]
+    counts = B.collect(rv.select(G.count(nw.col("__off") > 0).alias("__off"),
+                                 G.count(nw.col("__len") > nw.col("__ncat")).alias("__dup"),
+                                 *[G.count(nw.col(f"__span_{c}")).alias(c) for c in spread])).iloc[0]
+    if unknown:
+        got = B.collect(t.lf.filter(L.is_one_of(S.CATEGORY, unknown)).select(rid.alias("__id"), S.CATEGORY)
+                        .sort("__id"))
+        problems.append(_problem(S.CATEGORY, f"category not on scorecard {card.name!r}{label} (allowed: {names})",
+                                 len(got), list(pd.unique(got[S.CATEGORY])), list(got["__id"])))
+    if int(counts["__off"] or 0):
+        r = nw.col("__r")
+        for j, c in enumerate(card.categories):
+            cond = ((nw.col("__cat") == j) & ~r.is_null() & ~_on_scale(c.scale, r)).fill_null(False)
+            got = B.collect(lf.filter(cond).select(rid.alias("__id"), "__r").sort("__id"))
+            if len(got):
+                problems.append(_problem(S.RATING, f"rating off the scale of {c.name!r} (allowed: "
+                                                   f"{c.scale.describe()})", len(got), list(pd.unique(got["__r"])),
+                                         list(got["__id"])))
+    if int(counts["__dup"] or 0):
+        key = [S.REVIEW_ID, S.CATEGORY]
+        dup = (nw.len().over(*key) > 1)
+        got = B.collect(t.lf.filter(dup).select(rid.alias("__id"), nw.concat_str(
+            [nw.col(S.REVIEW_ID).cast(nw.String), nw.col(S.CATEGORY).cast(nw.String)], separator=" / ").alias("__key"))
+            .sort("__key", "__id"))
+        problems.append(_problem(" + ".join(key), f"duplicate key ({', '.join(key)})", len(got),
+                                 list(pd.unique(got["__key"])), list(got["__id"])))
+    for c in spread:
+        if int(counts[c] or 0):
+            bad = rv.filter(nw.col(f"__span_{c}")).select(S.REVIEW_ID)
             got = B.collect(t.lf.join(bad, on=S.REVIEW_ID, how="inner")
                             .select(rid.alias("__id"), nw.col(c).cast(nw.String).alias("__v")).sort("__id", "__v"))
             vals = list(pd.unique(got["__id"].astype("str") + " -> " + got["__v"].astype("str")))
-            problems.append(_problem(c, f"one review spread over several {c} values",
-                                     int(spreads[f"__rows_{c}"].iloc[0]), vals, list(got["__id"])))
+            problems.append(_problem(c, f"one review spread over several {c} values", len(got), vals,
+                                     list(got["__id"])))
     if problems:
         raise DataValidationError(pd.DataFrame(problems, columns=FAILURE_COLUMNS))
-    rec = R.Record.empty()
-    if adjusted:
-        ids = B.collect(t.lf.filter(L.is_one_of(S.CATEGORY, adjusted)).select(rid.alias("__id")).unique())["__id"]
-        rec = rec.with_entry(R.ADJUSTED_KEY, ADJUSTED_CATEGORY, S.CATEGORY, tuple(sorted(ids.astype("str"))))
-    return lf, rec
 
 
 def _row_terms(lf: nw.LazyFrame, card: Any, A: Any) -> nw.LazyFrame:
@@ -196,15 +222,19 @@ def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Seque
         for j in range(b * _BITS, min(k, (b + 1) * _BITS)):
             bit = nw.when(nw.col("__cat") == j).then(nw.lit(2 ** (j - b * _BITS), dtype=nw.Int64)).otherwise(bit)
         cols[f"__bit{b}"] = nw.when(nw.col("__fail")).then(bit).otherwise(nw.lit(0, dtype=nw.Int64))
-    lf = lf.with_columns(**cols, __nr=nw.col("__rated").cast(nw.Int64))
+    lf = lf.with_columns(**cols, __nr=nw.col("__rated").cast(nw.Int64), __offr=_off_scale(card).cast(nw.Int64))
     ids = [c for c in ID_COLUMNS if c in lf.collect_schema().names()]
     extra = [c for c in keep if c not in ids and c != S.REVIEW_ID]
+    # the card's checks, folded into this one aggregation (see :func:`check`)
+    checks = [nw.col("__offr").sum().alias("__off"), nw.len().alias("__len"), nw.col(S.CATEGORY).n_unique().alias("__ncat")]
+    checks += [(nw.col(c).min() != nw.col(c).max()).alias(f"__span_{c}") for c in (S.AGENT_ID, S.CONVERSATION_ID)
+               if c in ids]
     aggs = [nw.col(f"__e{s}").sum().alias(f"__num{s}") for s in range(n_sec)]
     aggs += [nw.col(f"__p{s}").sum().alias(f"__den{s}") for s in range(n_sec)]
     aggs += [nw.col(f"__f{s}").max().alias(f"__fail{s}") for s in range(n_sec)]
     aggs += [nw.col(f"__bit{b}").sum().alias(f"__bits{b}") for b in range(n_bits)]
     aggs += [nw.col("__nr").sum().alias(S.N_RATED)] + [nw.col(c).min().alias(c) for c in ids + extra]
-    rv = lf.group_by(S.REVIEW_ID).agg(*aggs)
+    rv = lf.group_by(S.REVIEW_ID).agg(*aggs, *checks)
     num = [nw.col(f"__num{s}") + na_e_tot[s] for s in range(n_sec)]
     den = [nw.col(f"__den{s}") + na_p_tot[s] for s in range(n_sec)]
     can_fail = bool(A.critical.any() or any(len(fv) for fv in A.fail_values))
@@ -213,8 +243,9 @@ def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Seque
     raw, iqs, crit = review_scores(num, den, nothing, sec_fail, A, ExprOps)
     rv = rv.with_columns(raw.alias(S.IQS_RAW), crit.alias(S.CRITICAL_FAILED), iqs.alias(S.IQS))
     rv = rv.with_columns(nw.when(~nw.col(S.IQS).is_null()).then(nw.col(S.IQS) >= pass_cut).alias(S.PASSED))
+    spans = [f"__span_{c}" for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in ids]
     return rv.select(S.REVIEW_ID, *ids, *extra, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, S.N_RATED, S.PASSED,
-                     *[f"__bits{b}" for b in range(n_bits)])
+                     *[f"__bits{b}" for b in range(n_bits)], "__off", "__len", "__ncat", *spans)
 
 
 def failed_names(card: Any, bits: pd.DataFrame) -> list[np.ndarray]:

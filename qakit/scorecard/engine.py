@@ -334,15 +334,18 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
         return None
     one = MS.check_one_card(as_cards(card), src.engine)
     A = CardArrays.of(one)
-    t = C.validated(src, "ratings", reads=MS.READS, optional=MS.OPTIONAL, tz=tz, defer=True)
+    # the (review, category) key is checked with the card's checks, in the scoring pass itself
+    t = C.validated(src, "ratings", reads=MS.READS, optional=MS.OPTIONAL, tz=tz, defer=True, check_unique=False)
     if t.lf is None:
         C.raise_problems(t.problems)
     missing = [b for b in keep if b not in t.columns]
     if missing:
         C.raise_problems(t.problems)
         raise ParameterError(f"by column(s) {missing} not in ratings; available: {sorted(map(str, t.columns))}")
-    lf, rec = MS.prepare(t, one, A, problems=t.problems)
+    lf, rec, unknown = MS.prepare(t, one, A)
     rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
+    rv = B.materialize(rv, src.engine)  # one scan of the ratings; checks, scores and aggregates read this
+    MS.check(t, lf, rv, one, unknown, problems=t.problems)
     record = (t.record or RC.Record.empty()).merged(rec)
     return src, one, A, t, lf, rv, record
 
