@@ -33,8 +33,7 @@ def label_keys(values: pd.Series) -> pd.Series:
 
 def distinct_keys(lf: nw.LazyFrame, column: str) -> dict[Any, str]:
     """``{stored value: key}`` for every distinct non-missing value of ``column`` (one query)."""
-    got = B.collect(lf.select(nw.col(column)).unique())
-    vals = [v for v in got[column].tolist() if v is not None and not (isinstance(v, float) and v != v)]
+    vals = [v for v in B.distinct(lf, column).tolist() if v is not None and not (isinstance(v, float) and v != v)]
     return dict(zip(vals, (label_key(v) for v in vals)))
 
 

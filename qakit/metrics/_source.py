@@ -389,6 +389,12 @@ def materialize(lf: nw.LazyFrame, engine: str) -> nw.LazyFrame:
     return lf
 
 
+def distinct(lf: nw.LazyFrame, column: str) -> pd.Series:
+    """The distinct values of ``column`` (a group-by: narwhals' ``unique`` numbers every row on
+    DuckDB, ten times slower)."""
+    return collect(lf.group_by(column, drop_null_keys=False).agg(nw.len().alias("__n")))[column]
+
+
 def collect(lf: nw.LazyFrame) -> pd.DataFrame:
     """A (small) result as pandas: timestamps tz-aware UTC, strings as ``str``."""
     out = lf.collect(backend="pandas").to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()

@@ -43,7 +43,8 @@ ADJUSTED_CATEGORY = "category name matched to the card after Unicode (NFKC), cas
 READS = (S.REVIEW_ID, S.CATEGORY, S.RATING)
 OPTIONAL = (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
 ID_COLUMNS = (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
-_BITS = 62  # failing categories per bit-set column
+_BITS = 62  # categories per bit-set column
+_SCALE_KIND = {"list": 0, "continuous": 1, "range": 2, "stepped": 3}
 
 
 def _problem(column: str, check: str, n: int, values: list, ids: list) -> dict[str, Any]:
@@ -51,26 +52,33 @@ def _problem(column: str, check: str, n: int, values: list, ids: list) -> dict[s
                 failing_values=[_plain(v) for v in values][:MAX_SHOWN], row_ids=[_plain(i) for i in ids][:MAX_SHOWN])
 
 
-def _on_scale(scale: Any, r: Any) -> Any:
-    """``r`` is an allowed value of ``scale`` (:meth:`qakit.scorecard.Scale.contains` as an expression)."""
-    if scale.kind == "list":
-        return r.is_in([float(v) for v in scale.points])
-    inside = (r >= scale.low) & (r <= scale.high)
-    if scale.kind == "continuous":
-        return inside
-    q = (r - scale.low) / float(scale.step or 1.0)
-    if scale.kind == "range":
-        return inside & (q == q.floor())
+def _on_scale(card: Any) -> Any:
+    """A rating is an allowed value of its category's scale (:meth:`qakit.scorecard.Scale.contains`
+    as one expression over the card table's scale columns; list scales by membership)."""
+    r = nw.col("__r")
+    lo, hi, kind = nw.col("__lo"), nw.col("__hi"), nw.col("__sk")
+    q = (r - lo) / nw.col("__step")
+    inside = (r >= lo) & (r <= hi)
     tol = nw.when(q.abs() > 1.0).then(q.abs()).otherwise(nw.lit(1.0)) * 1e-9
-    return inside & ((q - q.round(0)).abs() <= tol)
+    listed = nw.lit(False)
+    for j, c in enumerate(card.categories):
+        if c.scale.kind == "list":
+            listed = listed | ((nw.col("__cat") == j) & r.is_in([float(v) for v in c.scale.points]))
+    return (nw.when(kind == 1).then(inside)
+            .when(kind == 2).then(inside & (q == q.floor()))
+            .when(kind == 3).then(inside & ((q - q.round(0)).abs() <= tol))
+            .otherwise(listed))
 
 
 def _card_table(card: Any, A: Any, mapping: dict[str, int], t: Table) -> nw.LazyFrame:
     """One row per stored category text that names a card category: its position and the compiled
-    card's coefficients (a small table on the engine, joined to the ratings)."""
+    card's coefficients, critical threshold, scale and bit (a small table on the engine, joined to
+    the ratings: every per-row rule is then one expression, not a case per category)."""
     names = list(mapping)
     pos = np.array([mapping[n] for n in names], dtype=np.int64)
     counts_na = ~np.isnan(A.na_earned)
+    cats = card.categories
+    thr = np.array([(A.threshold[j] - A.b[j]) / A.a[j] if A.critical[j] else np.nan for j in range(len(cats))])
     frame = pd.DataFrame({
         "__name": pd.array(names, dtype="str"), "__cat": pos, "__off": A.offset[pos],
         # the fraction of full marks as the numpy engine computes it: (r - o) * m, or (r - o) / d
@@ -79,7 +87,16 @@ def _card_table(card: Any, A: Any, mapping: dict[str, int], t: Table) -> nw.Lazy
         "__earn": A.earn[pos], "__poss": A.possible[pos], "__cna": counts_na[pos],
         "__naf": A.na_fraction[pos], "__sec": A.section[pos].astype(np.int64),
         "__pa": A.a[pos], "__pb": A.b[pos],
+        # critical: fails below (threshold - b) / a in rating units (s = a r + b); null: not critical
+        "__thr": thr[pos],
+        "__sk": np.array([_SCALE_KIND[cats[j].scale.kind] for j in pos], dtype=np.int64),
+        "__lo": np.array([float(cats[j].scale.low) for j in pos]),
+        "__hi": np.array([float(cats[j].scale.high) for j in pos]),
+        "__step": np.array([float(cats[j].scale.step or 1.0) for j in pos]),
     })
+    for b in range((len(cats) + _BITS - 1) // _BITS):  # the category's bit in bit-set word b
+        frame[f"__bit{b}"] = np.where(pos // _BITS == b, np.left_shift(1, pos % _BITS), 0).astype(np.int64)
+    frame["__thr"] = frame["__thr"].astype(float)
     native = B.native_frame(B.Source(frame, "pandas", t.engine, t.con), pandas_df=frame)
     return _lazy(native)
 
@@ -93,7 +110,7 @@ def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[s
     names = list(card.category_names)
     exact = {n: j for j, n in enumerate(names)}
     keyed = {L.label_key(n): j for j, n in enumerate(names)}
-    dist = B.collect(t.lf.select(nw.col(S.CATEGORY)).unique())[S.CATEGORY]
+    dist = B.distinct(t.lf, S.CATEGORY)
     stored = [v for v in dist.tolist() if v is not None and not (isinstance(v, float) and v != v)]
     mapping: dict[str, int] = {}
     adjusted: list[str] = []
@@ -112,18 +129,14 @@ def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[s
     rec = R.Record.empty()
     if adjusted:
         rid = nw.col(S.REVIEW_ID).cast(nw.String)
-        ids = B.collect(t.lf.filter(L.is_one_of(S.CATEGORY, adjusted)).select(rid.alias("__id")).unique())["__id"]
+        ids = B.distinct(t.lf.filter(L.is_one_of(S.CATEGORY, adjusted)).select(rid.alias("__id")), "__id")
         rec = rec.with_entry(R.ADJUSTED_KEY, ADJUSTED_CATEGORY, S.CATEGORY, tuple(sorted(ids.astype("str"))))
     return lf, rec, unknown
 
 
 def _off_scale(card: Any) -> Any:
-    """A rated value not on its category's scale (one expression over the card's categories)."""
-    r = nw.col("__r")
-    off = nw.lit(False)
-    for j, c in enumerate(card.categories):
-        off = off | ((nw.col("__cat") == j) & ~r.is_null() & ~_on_scale(c.scale, r))
-    return off.fill_null(False)
+    """A rated value not on its category's scale (unknown categories: refused apart)."""
+    return (~nw.col("__r").is_null() & ~nw.col("__cat").is_null() & ~_on_scale(card)).fill_null(False)
 
 
 def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list[str], *, label: str = "",
@@ -131,33 +144,39 @@ def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list
     """Every problem at once, with the contract's (``problems``): category texts the card does not
     know, ratings off their scale, a (review, category) rated twice, a review spread over several
     agents or conversations. Counted from the per-review table (``rv``, with the counts
-    :func:`reviews` folded into its aggregation: one scan of the ratings); the rows are fetched only
-    for a problem that is there."""
+    :func:`reviews` folded into its aggregation: one scan of the ratings; a category twice in a
+    review shows as a bit set with fewer bits than rows); the rows are fetched only for a problem
+    that is there."""
     problems = list(problems or [])
     rid = nw.col(S.REVIEW_ID).cast(nw.String)
     names = list(card.category_names)
-    spread = [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if f"__span_{c}" in rv.collect_schema().names()]
+    cols = rv.collect_schema().names()
+    spread = [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if f"__span_{c}" in cols]
     counts = B.collect(rv.select(G.count(nw.col("__off") > 0).alias("__off"),
-                                 G.count(nw.col("__len") > nw.col("__ncat")).alias("__dup"),
                                  *[G.count(nw.col(f"__span_{c}")).alias(c) for c in spread])).iloc[0]
+    words = B.collect(rv.select("__len", *[c for c in cols if c.startswith("__all")]))
+    bits = sum(np.bitwise_count(pd.to_numeric(words[c]).to_numpy(dtype=np.int64).view(np.uint64)).astype(np.int64)
+               for c in words.columns if c.startswith("__all"))
+    n_dup = int(np.count_nonzero(np.asarray(bits) != pd.to_numeric(words["__len"]).to_numpy(dtype=np.int64))) \
+        if len(words) else 0
     if unknown:
         got = B.collect(t.lf.filter(L.is_one_of(S.CATEGORY, unknown)).select(rid.alias("__id"), S.CATEGORY)
                         .sort("__id"))
         problems.append(_problem(S.CATEGORY, f"category not on scorecard {card.name!r}{label} (allowed: {names})",
                                  len(got), list(pd.unique(got[S.CATEGORY])), list(got["__id"])))
+        n_dup = 0  # (a review with an unknown category has fewer bits than rows: not a duplicate)
     if int(counts["__off"] or 0):
-        r = nw.col("__r")
+        off = lf.with_columns(_off_scale(card).alias("__offr")).filter(nw.col("__offr"))
+        got = B.collect(off.select(rid.alias("__id"), "__r", "__cat").sort("__id"))
         for j, c in enumerate(card.categories):
-            cond = ((nw.col("__cat") == j) & ~r.is_null() & ~_on_scale(c.scale, r)).fill_null(False)
-            got = B.collect(lf.filter(cond).select(rid.alias("__id"), "__r").sort("__id"))
-            if len(got):
+            g = got[pd.to_numeric(got["__cat"]).eq(j)]
+            if len(g):
                 problems.append(_problem(S.RATING, f"rating off the scale of {c.name!r} (allowed: "
-                                                   f"{c.scale.describe()})", len(got), list(pd.unique(got["__r"])),
-                                         list(got["__id"])))
-    if int(counts["__dup"] or 0):
+                                                   f"{c.scale.describe()})", len(g), list(pd.unique(g["__r"])),
+                                         list(g["__id"])))
+    if n_dup:
         key = [S.REVIEW_ID, S.CATEGORY]
-        dup = (nw.len().over(*key) > 1)
-        got = B.collect(t.lf.filter(dup).select(rid.alias("__id"), nw.concat_str(
+        got = B.collect(t.lf.filter(nw.len().over(*key) > 1).select(rid.alias("__id"), nw.concat_str(
             [nw.col(S.REVIEW_ID).cast(nw.String), nw.col(S.CATEGORY).cast(nw.String)], separator=" / ").alias("__key"))
             .sort("__key", "__id"))
         problems.append(_problem(" + ".join(key), f"duplicate key ({', '.join(key)})", len(got),
@@ -186,18 +205,12 @@ def _row_terms(lf: nw.LazyFrame, card: Any, A: Any) -> nw.LazyFrame:
     possible = nw.when(rated | cna).then(nw.col("__poss")).otherwise(nw.lit(0.0))
     na_e = nw.when(cna).then(nw.col("__naf") * nw.col("__earn")).otherwise(nw.lit(0.0))
     na_p = nw.when(cna).then(nw.col("__poss")).otherwise(nw.lit(0.0))
-    fail = nw.lit(False)
+    fail = (r < nw.col("__thr")).fill_null(False)  # critical below its threshold (N/A never fails)
     for j, c in enumerate(card.categories):
-        cond = None
-        if A.critical[j]:  # s = a r + b < threshold, a > 0  <=>  r < (threshold - b) / a
-            cond = r < float((A.threshold[j] - A.b[j]) / A.a[j])
         if len(A.fail_values[j]):
-            fv = r.is_in([float(v) for v in A.fail_values[j]])
-            cond = fv if cond is None else cond | fv
-        if cond is not None:
-            fail = fail | ((nw.col("__cat") == j) & cond)
+            fail = fail | ((nw.col("__cat") == j) & r.is_in([float(v) for v in A.fail_values[j]])).fill_null(False)
     return lf.with_columns(rated.alias("__rated"), (earned - na_e).alias("__e"), (possible - na_p).alias("__p"),
-                           fail.fill_null(False).alias("__fail"))
+                           fail.alias("__fail"))
 
 
 def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Sequence[str] = ()) -> nw.LazyFrame:
@@ -217,22 +230,21 @@ def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Seque
         cols[f"__f{s}"] = (in_s & nw.col("__fail")).cast(nw.Int64)
     k = len(card.categories)
     n_bits = (k + _BITS - 1) // _BITS
-    for b in range(n_bits):
-        bit = nw.lit(0, dtype=nw.Int64)
-        for j in range(b * _BITS, min(k, (b + 1) * _BITS)):
-            bit = nw.when(nw.col("__cat") == j).then(nw.lit(2 ** (j - b * _BITS), dtype=nw.Int64)).otherwise(bit)
-        cols[f"__bit{b}"] = nw.when(nw.col("__fail")).then(bit).otherwise(nw.lit(0, dtype=nw.Int64))
+    for b in range(n_bits):  # failing categories, and every category present, as bit sets
+        cols[f"__fbit{b}"] = nw.when(nw.col("__fail")).then(nw.col(f"__bit{b}")).otherwise(nw.lit(0, dtype=nw.Int64))
+        cols[f"__abit{b}"] = nw.col(f"__bit{b}").fill_null(0)
     lf = lf.with_columns(**cols, __nr=nw.col("__rated").cast(nw.Int64), __offr=_off_scale(card).cast(nw.Int64))
     ids = [c for c in ID_COLUMNS if c in lf.collect_schema().names()]
     extra = [c for c in keep if c not in ids and c != S.REVIEW_ID]
     # the card's checks, folded into this one aggregation (see :func:`check`)
-    checks = [nw.col("__offr").sum().alias("__off"), nw.len().alias("__len"), nw.col(S.CATEGORY).n_unique().alias("__ncat")]
+    checks = [nw.col("__offr").sum().alias("__off"), nw.len().alias("__len")]
+    checks += [nw.col(f"__abit{b}").sum().alias(f"__all{b}") for b in range(n_bits)]
     checks += [(nw.col(c).min() != nw.col(c).max()).alias(f"__span_{c}") for c in (S.AGENT_ID, S.CONVERSATION_ID)
                if c in ids]
     aggs = [nw.col(f"__e{s}").sum().alias(f"__num{s}") for s in range(n_sec)]
     aggs += [nw.col(f"__p{s}").sum().alias(f"__den{s}") for s in range(n_sec)]
     aggs += [nw.col(f"__f{s}").max().alias(f"__fail{s}") for s in range(n_sec)]
-    aggs += [nw.col(f"__bit{b}").sum().alias(f"__bits{b}") for b in range(n_bits)]
+    aggs += [nw.col(f"__fbit{b}").sum().alias(f"__bits{b}") for b in range(n_bits)]
     aggs += [nw.col("__nr").sum().alias(S.N_RATED)] + [nw.col(c).min().alias(c) for c in ids + extra]
     rv = lf.group_by(S.REVIEW_ID).agg(*aggs, *checks)
     num = [nw.col(f"__num{s}") + na_e_tot[s] for s in range(n_sec)]
@@ -245,7 +257,8 @@ def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Seque
     rv = rv.with_columns(nw.when(~nw.col(S.IQS).is_null()).then(nw.col(S.IQS) >= pass_cut).alias(S.PASSED))
     spans = [f"__span_{c}" for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in ids]
     return rv.select(S.REVIEW_ID, *ids, *extra, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, S.N_RATED, S.PASSED,
-                     *[f"__bits{b}" for b in range(n_bits)], "__off", "__len", "__ncat", *spans)
+                     *[f"__bits{b}" for b in range(n_bits)], "__off", "__len",
+                     *[f"__all{b}" for b in range(n_bits)], *spans)
 
 
 def failed_names(card: Any, bits: pd.DataFrame) -> list[np.ndarray]:

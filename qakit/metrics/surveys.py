@@ -200,10 +200,15 @@ def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, fl
     missing = [b for b in keys if not sv.has(b)]
     if conv is not None and (missing or period is not None):
         G.check_keys(conv, missing, "conversations")
+        other = conv.lf
+        if sv.lf.collect_schema()[S.CONVERSATION_ID] != other.collect_schema()[S.CONVERSATION_ID]:
+            # ids stored as numbers in one table and as text in the other: joined as text
+            lf = lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
+            other = other.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
         sel = [nw.col(S.CONVERSATION_ID), *(nw.col(m) for m in missing)]
         if period is not None:
             sel.append(nw.col(S.CREATED_AT).alias("__created"))
-        lf = lf.join(conv.lf.select(*sel), on=S.CONVERSATION_ID, how="left")
+        lf = lf.join(other.select(*sel), on=S.CONVERSATION_ID, how="left")
         cols += missing
     if period is not None:
         nat = nw.col(S.ANSWERED_AT).is_null() if S.ANSWERED_AT in cols else nw.lit(True)
