@@ -268,6 +268,10 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     checks: list[_Check] = []
     for i, (c, check, flag) in enumerate(parse):
         flags[f"__p{i}"] = flag.fill_null(False)
+    # ``out``: the typed table the metrics read (ids mapped below); ``lf``: the same with the check
+    # columns, for the counts and messages only (an engine need not compute flags, or a window, again
+    # for every later query of the metric)
+    out = lf.with_columns(**typed)
     lf = lf.with_columns(**raws, **flags, **typed)
     if rid is not None:  # the row ids as stored (before ids are normalised), for messages and records
         lf = lf.with_columns(nw.col(rid).cast(nw.String).alias("__rid"))
@@ -320,16 +324,29 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             add(S.SCORE, f"{kind} score outside {lo:g}..{hi:g}",
                 (nw.col(S.KIND) == kind) & ~sc.is_null() & ~sc.is_between(lo, hi), S.SCORE)
     dup_key = None
+    key_aggs = []
     if check_unique and spec.unique and set(spec.unique) <= names:
-        whole = None
-        for u in spec.unique:
-            whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
-        row_flags["__dup"] = (whole & (nw.len().over(*spec.unique) > 1)).fill_null(False)
         dup_key = list(spec.unique)
+        whole = None
+        for u in dup_key:
+            whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
+        # duplicates counted as rows with a whole key minus distinct whole keys (a window over every key
+        # would cost more than the rest of the query); the rows are found only when there are some
+        key = (nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
+               nw.concat_str([nw.col(u).cast(nw.String) for u in dup_key], separator="\x1f"))
+        row_flags["__kw"] = whole.fill_null(False)
+        row_flags["__key"] = nw.when(whole).then(key)
+        key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
     lf = lf.with_columns(**row_flags)
-    count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__dup"] if dup_key else [])
-    counts = B.collect(lf.select(nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names]))
+    count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
+    counts = B.collect(lf.select(nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names],
+                                 *key_aggs))
     counts = {k: int(v) if v == v and v is not None else 0 for k, v in counts.iloc[0].items()}
+    if dup_key:
+        distinct = counts.pop("__nk") - (1 if counts.pop("__knull") else 0)
+        if counts.pop("__kw") > distinct:  # some key twice: which rows (a window, now that it is needed)
+            lf = lf.with_columns((nw.col("__kw") & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
+            counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
     if counts["__rows"] == 0:
         _raise([_problem_row(spec.name, ([c.name for c in cols if c.required] or spec.required)[0], "table has no rows",
                              1, [], [])])
@@ -371,6 +388,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         if change.any():
             mapping = dict(zip(uniq[change], np.asarray(canon, dtype=object)[change]))
             lf = _map_values(lf, c.name, mapping, src)
+            out = _map_values(out, c.name, mapping, src)
             remapped.add(c.name)
     # the problems, in the order pandas' validate lists them (per column, then timestamps, surveys, keys)
     order = [c.name for c in cols]
@@ -391,10 +409,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         problems.extend(by_col[name])
     problems.extend(later)
     if dup_key and remapped & set(dup_key):  # ids normalised: duplicates counted again ('c1' and 'c1 ' are one)
-        whole = None
-        for u in dup_key:
-            whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
-        lf = lf.with_columns((whole & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
+        lf = lf.with_columns((nw.col("__kw") & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
         counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
     if dup_key and counts.get("__dup", 0):
         key = nw.concat_str([nw.col(u).cast(nw.String).fill_null("<missing>") for u in dup_key], separator=" / ")
@@ -405,8 +420,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                                      list(ex[rid])[:MAX_SHOWN] if rid else []))
     if not defer:
         _raise(problems)
-    drop = [n for n in lf.collect_schema().names() if n.startswith("__")]
-    lf = lf.drop(*drop)
+    lf = out
     entries = record.entries(R.ADJUSTED_KEY)
     rec = R.Record("validate", (), entries) if entries else None
     return Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(lf.collect_schema().names()), rec, None,
