@@ -164,7 +164,7 @@ def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list
                         .sort("__id"))
         problems.append(_problem(S.CATEGORY, f"category not on scorecard {card.name!r}{label} (allowed: {names})",
                                  len(got), list(pd.unique(got[S.CATEGORY])), list(got["__id"])))
-        n_dup = 0  # (a review with an unknown category has fewer bits than rows: not a duplicate)
+        n_dup = 1  # (a review with an unknown category has fewer bits than rows: the key is checked row by row)
     if int(counts["__off"] or 0):
         off = lf.with_columns(_off_scale(card).alias("__offr")).filter(nw.col("__offr"))
         got = B.collect(off.select(rid.alias("__id"), "__r", "__cat").sort("__id"))
@@ -174,11 +174,11 @@ def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list
                 problems.append(_problem(S.RATING, f"rating off the scale of {c.name!r} (allowed: "
                                                    f"{c.scale.describe()})", len(g), list(pd.unique(g["__r"])),
                                          list(g["__id"])))
-    if n_dup:
-        key = [S.REVIEW_ID, S.CATEGORY]
-        got = B.collect(t.lf.filter(nw.len().over(*key) > 1).select(rid.alias("__id"), nw.concat_str(
-            [nw.col(S.REVIEW_ID).cast(nw.String), nw.col(S.CATEGORY).cast(nw.String)], separator=" / ").alias("__key"))
-            .sort("__key", "__id"))
+    key = [S.REVIEW_ID, S.CATEGORY]
+    got = None if not n_dup else B.collect(t.lf.filter(nw.len().over(*key) > 1).select(rid.alias("__id"), nw.concat_str(
+        [nw.col(S.REVIEW_ID).cast(nw.String), nw.col(S.CATEGORY).cast(nw.String)], separator=" / ").alias("__key"))
+        .sort("__key", "__id"))
+    if got is not None and len(got):
         problems.append(_problem(" + ".join(key), f"duplicate key ({', '.join(key)})", len(got),
                                  list(pd.unique(got["__key"])), list(got["__id"])))
     for c in spread:
