@@ -1098,15 +1098,14 @@ def kpi_summary(
     business_hours: BusinessHours | None = None,
     level: float = 0.95,
     csat_scale: CsatScale | str | None = None,
-    engine: Any = "pandas",
+    engine: Any = None,
 ) -> pd.DataFrame:
     """The headline KPIs in one tidy table (``csat_scale``: the CSAT definition, see
     :class:`CsatScale`; default 1-5).
 
-    ``engine="duckdb"`` (or an Ibis connection) computes each KPI with its :mod:`qakit.engines.kpis`
-    version; a KPI the engine does not express (refused there by name, or without an engine
-    version) is computed with pandas and named in an :class:`qakit.errors.EngineFallbackWarning`,
-    so the table holds the same numbers on every engine.
+    Each table is checked once (on the columns the KPIs read) and every KPI runs its one definition
+    on the engine (``engine=``); the numbers are the same on every engine. ``business_hours`` on
+    DuckDB or Spark is refused by name.
 
     Parameters
     ----------

@@ -289,10 +289,19 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         checks.append(_Check(column, check, name, value))
 
     suspects: dict[str, str] = {}
+    distinct_vals: dict[str, list] = {}
     for c in cols:
         x = nw.col(c.name)
         if not c.nullable:  # (blank text is empty too, as pandas' validate reads it)
-            empty = x.is_null() | _blank(x) if c.kind == "str" else x.is_null()
+            if c.kind == "str":
+                # a required text column holds labels (category, channel, status ...): its few distinct
+                # values are read once (a group-by) and judged blank in Python -- what pandas reads as
+                # blank, and much cheaper than a regular expression on every row
+                distinct_vals[c.name] = [v for v in B.distinct(out, c.name).tolist() if isinstance(v, str)]
+                blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
+                empty = x.is_null() | (_one_of(c.name, blanks))
+            else:
+                empty = x.is_null()
             add(c.name, "empty value in a required column", empty, c.name)
         if c.allowed is not None:
             add(c.name, f"not one of {', '.join(repr(a) for a in c.allowed)}", ~x.is_null() & ~x.is_in(list(c.allowed)),
@@ -423,13 +432,23 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     lf = out
     entries = record.entries(R.ADJUSTED_KEY)
     rec = R.Record("validate", (), entries) if entries else None
-    return Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(lf.collect_schema().names()), rec, None,
-                 frozenset(wanted), problems)
+    table = Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(lf.collect_schema().names()), rec, None,
+                  frozenset(wanted), problems)
+    for name, vals in distinct_vals.items():  # (scoring reads the categories again: fetched once)
+        table.cache[("distinct", name)] = vals
+    return table
 
 
 def raise_problems(*rows: list) -> None:
     """Raise every deferred problem (of one or more tables) as one DataValidationError."""
     _raise([r for part in rows for r in part])
+
+
+def _one_of(column: str, values: list) -> Any:
+    """``column`` is one of ``values`` (none: a column expression that is always false)."""
+    if not values:
+        return (nw.col(column) != nw.col(column)).fill_null(False)
+    return nw.col(column).is_in(values).fill_null(False)
 
 
 def _sum_flag(name: str) -> Any:

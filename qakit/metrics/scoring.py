@@ -101,17 +101,19 @@ def _card_table(card: Any, A: Any, mapping: dict[str, int], t: Table) -> nw.Lazy
     return _lazy(native)
 
 
-def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[str]]:
+def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[str], dict[str, int]]:
     """The ratings joined with the compiled card: each stored category text matched to the card
     (exactly, else after NFKC, case-fold and whitespace, itemised as an adjustment; the column's few
     distinct values are matched in Python). Returns the rows with ``__cat`` (card position), the
-    card's coefficients and ``__r`` (rating), the record, and the category texts the card does not
-    know (refused by :func:`check`)."""
+    card's coefficients and ``__r`` (rating), the record, the category texts the card does not
+    know (refused by :func:`check`) and ``{stored text: card position}``."""
     names = list(card.category_names)
     exact = {n: j for j, n in enumerate(names)}
     keyed = {L.label_key(n): j for j, n in enumerate(names)}
-    dist = B.distinct(t.lf, S.CATEGORY)
-    stored = [v for v in dist.tolist() if v is not None and not (isinstance(v, float) and v != v)]
+    dist = t.cache.get(("distinct", S.CATEGORY))
+    if dist is None:
+        dist = B.distinct(t.lf, S.CATEGORY).tolist()
+    stored = [v for v in dist if v is not None and not (isinstance(v, float) and v != v)]
     mapping: dict[str, int] = {}
     adjusted: list[str] = []
     unknown: list[str] = []
@@ -131,7 +133,7 @@ def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[s
         rid = nw.col(S.REVIEW_ID).cast(nw.String)
         ids = B.distinct(t.lf.filter(L.is_one_of(S.CATEGORY, adjusted)).select(rid.alias("__id")), "__id")
         rec = rec.with_entry(R.ADJUSTED_KEY, ADJUSTED_CATEGORY, S.CATEGORY, tuple(sorted(ids.astype("str"))))
-    return lf, rec, unknown
+    return lf, rec, unknown, mapping
 
 
 def _off_scale(card: Any) -> Any:
@@ -139,8 +141,42 @@ def _off_scale(card: Any) -> Any:
     return (~nw.col("__r").is_null() & ~nw.col("__cat").is_null() & ~_on_scale(card)).fill_null(False)
 
 
-def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list[str], *, label: str = "",
-          problems: list | None = None) -> None:
+def _continuous_off(card: Any) -> Any:
+    """A rating of a continuous-scale category off its range, row by row (the other scales are
+    checked on the distinct (category, rating) pairs: :func:`_off_pairs`)."""
+    r = nw.col("__r")
+    off = nw.lit(False)
+    for j, c in enumerate(card.categories):
+        if c.scale.kind == "continuous":
+            off = off | ((nw.col("__cat") == j) & ~r.is_null() & ~r.is_between(c.scale.low, c.scale.high))
+    return off.fill_null(False)
+
+
+def _off_pairs(t: Table, card: Any, mapping: dict[str, int]) -> list[tuple[int, str, float, int]]:
+    """``[(card position, stored category, rating, rows)]`` of the ratings off their category's
+    scale, from the distinct (category, rating) pairs of the non-continuous categories (a few per
+    category), judged by :meth:`qakit.scorecard.Scale.contains` itself."""
+    discrete = [v for v, j in mapping.items() if card.categories[j].scale.kind != "continuous"]
+    if not discrete:
+        return []
+    pairs = B.collect(t.lf.filter(_one_of(S.CATEGORY, discrete) & ~nw.col(S.RATING).is_null())
+                      .group_by(S.CATEGORY, S.RATING).agg(nw.len().alias("__n")))
+    out = []
+    for cat, g in pairs.groupby(S.CATEGORY, sort=True):
+        j = mapping[cat]
+        r = pd.to_numeric(g[S.RATING]).to_numpy(dtype=float)
+        off = ~card.categories[j].scale.contains(r)
+        for v, n in zip(r[off], g["__n"].to_numpy()[off]):
+            out.append((j, cat, float(v), int(n)))
+    return out
+
+
+def _one_of(column: str, values: list) -> Any:
+    return L.is_one_of(column, values)
+
+
+def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list[str], mapping: dict[str, int], *,
+          label: str = "", problems: list | None = None) -> None:
     """Every problem at once, with the contract's (``problems``): category texts the card does not
     know, ratings off their scale, a (review, category) rated twice, a review spread over several
     agents or conversations. Counted from the per-review table (``rv``, with the counts
@@ -165,9 +201,12 @@ def check(t: Table, lf: nw.LazyFrame, rv: nw.LazyFrame, card: Any, unknown: list
         problems.append(_problem(S.CATEGORY, f"category not on scorecard {card.name!r}{label} (allowed: {names})",
                                  len(got), list(pd.unique(got[S.CATEGORY])), list(got["__id"])))
         n_dup = 1  # (a review with an unknown category has fewer bits than rows: the key is checked row by row)
-    if int(counts["__off"] or 0):
-        off = lf.with_columns(_off_scale(card).alias("__offr")).filter(nw.col("__offr"))
-        got = B.collect(off.select(rid.alias("__id"), "__r", "__cat").sort("__id"))
+    off_pairs = _off_pairs(t, card, mapping)
+    if int(counts["__off"] or 0) or off_pairs:
+        cond = _continuous_off(card)
+        for _, cat, v, _ in off_pairs:
+            cond = cond | ((nw.col(S.CATEGORY) == cat) & (nw.col("__r") == v))
+        got = B.collect(lf.filter(cond.fill_null(False)).select(rid.alias("__id"), "__r", "__cat").sort("__id"))
         for j, c in enumerate(card.categories):
             g = got[pd.to_numeric(got["__cat"]).eq(j)]
             if len(g):
@@ -233,7 +272,9 @@ def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Seque
     for b in range(n_bits):  # failing categories, and every category present, as bit sets
         cols[f"__fbit{b}"] = nw.when(nw.col("__fail")).then(nw.col(f"__bit{b}")).otherwise(nw.lit(0, dtype=nw.Int64))
         cols[f"__abit{b}"] = nw.col(f"__bit{b}").fill_null(0)
-    lf = lf.with_columns(**cols, __nr=nw.col("__rated").cast(nw.Int64), __offr=_off_scale(card).cast(nw.Int64))
+    off = _continuous_off(card) if any(c.scale.kind == "continuous" for c in card.categories) else None
+    lf = lf.with_columns(**cols, __nr=nw.col("__rated").cast(nw.Int64),
+                         __offr=(off if off is not None else nw.lit(False)).cast(nw.Int64))
     ids = [c for c in ID_COLUMNS if c in lf.collect_schema().names()]
     extra = [c for c in keep if c not in ids and c != S.REVIEW_ID]
     # the card's checks, folded into this one aggregation (see :func:`check`)

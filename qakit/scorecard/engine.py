@@ -342,10 +342,10 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
     if missing:
         C.raise_problems(t.problems)
         raise ParameterError(f"by column(s) {missing} not in ratings; available: {sorted(map(str, t.columns))}")
-    lf, rec, unknown = MS.prepare(t, one, A)
+    lf, rec, unknown, mapping = MS.prepare(t, one, A)
     rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
     rv = B.materialize(rv, src.engine)  # one scan of the ratings; checks, scores and aggregates read this
-    MS.check(t, lf, rv, one, unknown, problems=t.problems)
+    MS.check(t, lf, rv, one, unknown, mapping, problems=t.problems)
     record = (t.record or RC.Record.empty()).merged(rec)
     return src, one, A, t, lf, rv, record
 
