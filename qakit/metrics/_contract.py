@@ -290,14 +290,23 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
 
     suspects: dict[str, str] = {}
     distinct_vals: dict[str, list] = {}
+    pair_cache = None
     for c in cols:
         x = nw.col(c.name)
         if not c.nullable:  # (blank text is empty too, as pandas' validate reads it)
             if c.kind == "str":
                 # a required text column holds labels (category, channel, status ...): its few distinct
                 # values are read once (a group-by) and judged blank in Python -- what pandas reads as
-                # blank, and much cheaper than a regular expression on every row
-                distinct_vals[c.name] = [v for v in B.distinct(out, c.name).tolist() if isinstance(v, str)]
+                # blank, and much cheaper than a regular expression on every row. A ratings table's
+                # categories are read with their ratings: scoring judges the (category, rating) pairs
+                if spec.name == "ratings" and c.name == S.CATEGORY and S.RATING in present:
+                    pairs = B.collect(out.group_by(S.CATEGORY, S.RATING, drop_null_keys=False)
+                                      .agg(nw.len().alias("__n")))
+                    pair_cache = pairs
+                    vals = pd.unique(pairs[S.CATEGORY]).tolist()
+                else:
+                    vals = B.distinct(out, c.name).tolist()
+                distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
                 blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
                 empty = x.is_null() | (_one_of(c.name, blanks))
             else:
@@ -436,6 +445,8 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                   frozenset(wanted), problems)
     for name, vals in distinct_vals.items():  # (scoring reads the categories again: fetched once)
         table.cache[("distinct", name)] = vals
+    if pair_cache is not None:
+        table.cache["category_rating_pairs"] = pair_cache
     return table
 
 

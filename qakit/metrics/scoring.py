@@ -159,8 +159,11 @@ def _off_pairs(t: Table, card: Any, mapping: dict[str, int]) -> list[tuple[int, 
     discrete = [v for v, j in mapping.items() if card.categories[j].scale.kind != "continuous"]
     if not discrete:
         return []
-    pairs = B.collect(t.lf.filter(_one_of(S.CATEGORY, discrete) & ~nw.col(S.RATING).is_null())
-                      .group_by(S.CATEGORY, S.RATING).agg(nw.len().alias("__n")))
+    pairs = t.cache.get("category_rating_pairs")  # (read with the contract's check of the categories)
+    if pairs is None:
+        pairs = B.collect(t.lf.filter(_one_of(S.CATEGORY, discrete) & ~nw.col(S.RATING).is_null())
+                          .group_by(S.CATEGORY, S.RATING).agg(nw.len().alias("__n")))
+    pairs = pairs[pairs[S.CATEGORY].isin(discrete) & pairs[S.RATING].notna()]
     out = []
     for cat, g in pairs.groupby(S.CATEGORY, sort=True):
         j = mapping[cat]
