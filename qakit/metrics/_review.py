@@ -58,6 +58,17 @@ class NumpyOps:
             out |= x
         return out
 
+    @staticmethod
+    def fill_where(mask: Any, x: Any, value: float) -> Any:
+        """``x`` with ``value`` where ``mask`` (in place: the arrays are this computation's own)."""
+        if mask.any():
+            x[mask] = value
+        return x
+
+    @staticmethod
+    def copy(x: Any) -> Any:
+        return x.copy()
+
 
 class ExprOps:
     """The review rules as narwhals expressions (null: missing; a division only where the
@@ -92,6 +103,15 @@ class ExprOps:
         for x in xs:
             out = out | x
         return out
+
+    @staticmethod
+    def fill_where(mask: Any, x: Any, value: float | None) -> Any:
+        e = nw.when(~mask).then(x)
+        return e if value is None else e.otherwise(nw.lit(value))
+
+    @staticmethod
+    def copy(x: Any) -> Any:
+        return x
 
 
 def section_score(num: Any, den: Any, ops: Any) -> Any:
@@ -133,12 +153,12 @@ def review_scores(num: Sequence[Any], den: Sequence[Any], nothing: Any, sec_fail
     """``(iqs_raw, iqs, critical_failed)`` of each review from its per-section earned points
     ``num``, possible points ``den``, whether nothing was rated (``nothing``) and whether each
     section has a failing category (``sec_fail``; None: no category can fail)."""
-    num = [ops.where(nothing, 0.0, x) for x in num]
-    den = [ops.where(nothing, 0.0, x) for x in den]
+    num = [ops.fill_where(nothing, x, 0.0) for x in num]
+    den = [ops.fill_where(nothing, x, 0.0) for x in den]
     S_ = [section_score(x, d, ops) for x, d in zip(num, den)]
     raw = combine(S_, num, den, A, ops)
     if sec_fail is None:
-        iqs, critical = raw, ops.any_of([], n)
+        iqs, critical = ops.copy(raw), ops.any_of([], n)
     else:
         n_sec = len(S_)
         S_after = [S_[s] if A.rule_all[s] else ops.where(sec_fail[s] & ~ops.isnull(S_[s]), 0.0, S_[s])
@@ -148,4 +168,4 @@ def review_scores(num: Sequence[Any], den: Sequence[Any], nothing: Any, sec_fail
         fail_all = ops.any_of([sec_fail[s] for s in range(n_sec) if A.rule_all[s]], n)
         iqs = ops.where(fail_all & ~ops.isnull(iqs), 0.0, iqs)
         critical = ops.any_of(sec_fail, n)
-    return ops.where(nothing, ops.null, raw), ops.where(nothing, ops.null, iqs), critical
+    return ops.fill_where(nothing, raw, ops.null), ops.fill_where(nothing, iqs, ops.null), critical
