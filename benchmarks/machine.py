@@ -8,7 +8,7 @@ import platform
 from pathlib import Path
 
 import duckdb  # the bench extra (./qa installs it)
-import ibis
+import narwhals
 import numpy as np
 import pandas as pd
 import polars
@@ -34,4 +34,4 @@ def machine() -> str:
         pass
     return (f"{cpu}; {len(os.sched_getaffinity(0))} cores available; RAM {mem}; Python {platform.python_version()}; "
             f"pandas {pd.__version__}; numpy {np.__version__}; scipy {scipy.__version__}; duckdb {duckdb.__version__}; "
-            f"polars {polars.__version__}; ibis {ibis.__version__}; qakit {qakit.__version__}")
+            f"polars {polars.__version__}; narwhals {narwhals.__version__}; qakit {qakit.__version__}")

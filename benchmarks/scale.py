@@ -1,4 +1,4 @@
-"""`./qa bench --scale`: qakit.engines on a partitioned Parquet dataset larger than the
+"""`./qa bench --scale`: the metric definitions on DuckDB (and Spark) on a partitioned Parquet dataset larger than the
 pandas path is meant for (100M ratings / 30M conversations by default), with DuckDB; Spark
 local on a 10M-rating subset.
 
@@ -89,19 +89,19 @@ def _files(kind: str, n_m: int) -> list[str]:
 
 SCORE = """
 import sys, time, json; sys.path.insert(0, {here!r})
-import synthetic as syn, ibis, qakit.engines as E
-con = ibis.duckdb.connect(); con.raw_sql("SET TimeZone='UTC'"); con.raw_sql("SET memory_limit='{mem}'")
+import synthetic as syn, duckdb, qakit
+con = duckdb.connect(); con.execute("SET TimeZone='UTC'").fetchall(); con.execute("SET memory_limit='{mem}'").fetchall()
 card = syn.card()
 t = time.perf_counter()
-res = E.iqs_score({files!r}, card, by="agent_id", engine=con)
+res = qakit.iqs_score({files!r}, card=card, by="agent_id", engine=con)
 el = time.perf_counter() - t
 print(json.dumps({{"s": el, "groups": len(res), "n": int(res["n"].sum()), "peak_mb": {peak}}}))
 """
 
 KPIS = """
 import sys, time, json
-import ibis, qakit.engines as E
-con = ibis.duckdb.connect(); con.raw_sql("SET TimeZone='UTC'"); con.raw_sql("SET memory_limit='{mem}'")
+import duckdb, qakit
+con = duckdb.connect(); con.execute("SET TimeZone='UTC'").fetchall(); con.execute("SET memory_limit='{mem}'").fetchall()
 files = {files!r}
 out = {{}}
 for name, kw in [("first_response_time", dict(by="channel")), ("resolution_time", dict(by="channel")),
@@ -109,7 +109,7 @@ for name, kw in [("first_response_time", dict(by="channel")), ("resolution_time"
                  ("resolution_rate", dict(by="channel")), ("sla_attainment", {{}})]:
     t = time.perf_counter()
     try:
-        getattr(E, name)(files, engine=con, **kw)
+        getattr(qakit, name)(files, engine=con, **kw)
         out[name] = time.perf_counter() - t
     except Exception as e:  # a KPI the engines refuse (by name) is reported, the others still run
         out[name] = "refused: " + str(e).splitlines()[0][:160]
@@ -119,15 +119,14 @@ print(json.dumps(out))
 
 SPARK = """
 import sys, time, json; sys.path.insert(0, {here!r})
-import synthetic as syn, qakit.engines as E
+import synthetic as syn, qakit
 from pyspark.sql import SparkSession
 spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "8")
          .config("spark.driver.memory", "4g").config("spark.sql.session.timeZone", "UTC").getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
-con = E.spark_connection(spark)
 t = time.perf_counter()
-res = E.iqs_score(con.read_parquet({path!r}), syn.card(), by="agent_id", engine=con)
+res = qakit.iqs_score(spark.read.parquet({path!r}), card=syn.card(), by="agent_id", engine=spark)
 print(json.dumps({{"s": time.perf_counter() - t, "n": int(res["n"].sum()), "peak_mb": {peak}}}))
 """
 
@@ -218,7 +217,7 @@ def text(res: dict) -> str:
     else:
         lines += ["| KPI | time (s) |", "|---|---|"] + [
             f"| {n} | {s:.1f} |" if isinstance(s, (int, float)) else
-            f"| {n} | refused by name (`ParameterError`: not expressed in `qakit.engines` yet; `engine='pandas'` answers) |"
+            f"| {n} | refused by name (`ParameterError`: a rule the engine does not express; `engine='pandas'` answers) |"
             for n, s in k.items() if n not in ("peak_mb", "load")]
         lines += ["", f"Peak RSS of the KPI process: {k['peak_mb']:.0f} MB."]
     if res["spark_m"]:

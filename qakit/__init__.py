@@ -3,7 +3,10 @@
 Modules: :mod:`qakit.scorecard` (scorecards, IQS), :mod:`qakit.kpis` (customer KPIs),
 :mod:`qakit.stats` (IQS vs CSAT, per-agent uncertainty), :mod:`qakit.tuning` (card comparison,
 weight fitting), :mod:`qakit.calibration` (reviewer agreement), :mod:`qakit.sampling` (review
-sampling plans), :mod:`qakit.impact` (before/after tests), :mod:`qakit.realdata` (real public
+sampling plans), :mod:`qakit.impact` (before/after tests), :mod:`qakit.coaching` (coaching effect),
+:mod:`qakit.health` (scorecard health), :mod:`qakit.surveys` (response bias, weighted CSAT),
+:mod:`qakit.compare` (group comparisons), :mod:`qakit.staffing` (Erlang C/A),
+:mod:`qakit.metrics` (each KPI defined once for pandas, Polars, DuckDB and Spark), :mod:`qakit.realdata` (real public
 exports), :mod:`qakit.report` (the report and the notebooks' display: data loading, tiles, views,
 scheduled runs), :mod:`qakit.widgets` (tuning explorer).
 """
@@ -80,3 +83,10 @@ from .tuning import compare_scorecards, fit_weights
 from . import exports, ops  # noqa: E402
 from .exports import read_export, reconcile  # noqa: E402
 from . import autoqa  # noqa: E402  automatic scoring (issue 18): qakit.autoqa.detect, .aqs_score, ...
+from . import coaching, compare, health, staffing, surveys  # noqa: E402
+from .calibration import gwet_ac  # noqa: E402
+from .coaching import coaching_effect  # noqa: E402
+from .compare import compare_groups  # noqa: E402
+from .health import scorecard_health  # noqa: E402
+from .staffing import erlang_a, erlang_c, required_agents, staffing_check  # noqa: E402
+from .surveys import csat_bounds, response_rate, weighted_csat  # noqa: E402

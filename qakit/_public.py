@@ -184,15 +184,3 @@ def public(fn: Callable | None = None, *, producer: str | None = None) -> Callab
 
     setattr(wrapper, PUBLIC_MARK, True)
     return wrapper
-
-
-# Deprecated, for the modules still being converted to ``@public`` in a parallel branch (qakit.kpis,
-# qakit.registry, qakit.engines.*, qakit.scorecard.engine / aggregate: issue 29). Remove it once no
-# module calls it (tests/test_common.py lists the callers it still allows).
-def wrap_all(namespace: dict[str, Any]) -> None:
-    """Wrap every function named in the module's ``__all__`` with :func:`public` (called as
-    ``wrap_all(globals())`` at the end of a module; classes are left as they are)."""
-    for name in namespace.get("__all__", ()):
-        obj = namespace.get(name)
-        if inspect.isfunction(obj):
-            namespace[name] = public(obj)

@@ -860,7 +860,12 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
 
 
 def _examples(before: pd.Index, after: np.ndarray, m: np.ndarray, k: int = 2, form: bool = True) -> str:
-    pairs = [f"{b!r} -> {a!r}" if not form or b.strip() != b or b.strip() == a else f"{ascii(b)} -> {ascii(a)} (Unicode form)" for b, a in zip(np.asarray(before, dtype=object)[m][:k], after[m][:k])]
+    """The first ``k`` changes ``before -> after`` among ``m``, in the order of the original text (so
+    every engine names the same examples, whatever order it found the values in)."""
+    b_all, a_all = np.asarray(before, dtype=object)[m], np.asarray(after, dtype=object)[m]
+    order = sorted(range(len(b_all)), key=lambda i: str(b_all[i]))[:k]
+    pairs = [f"{b!r} -> {a!r}" if not form or b.strip() != b or b.strip() == a else f"{ascii(b)} -> {ascii(a)} (Unicode form)"
+             for b, a in ((b_all[i], a_all[i]) for i in order)]
     return ", ".join(_short_text(p) for p in pairs)
 
 
@@ -868,22 +873,36 @@ def _short_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, raw) -> None:
-    if changed.any() and notes is not None:
+def id_findings(column: str, text: Any, canon: np.ndarray | None, changed: np.ndarray, collide: np.ndarray,
+                merged: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], tuple[str, np.ndarray] | None]:
+    """What :func:`_normalise_ids` found, in words: ``([(adjustment reason, mask over the distinct
+    values)], (collision check text, mask) or None)``. One text for every engine (the pandas
+    validator here and :mod:`qakit.metrics._contract`)."""
+    notes = []
+    if changed.any():
         notes.append((f"{column}: {int(changed.sum())} values normalised (whitespace/Unicode form), e.g. "
-                      f"{_examples(text, canon, changed)}", column, rows(changed)))
-    if merged.any() and notes is not None:
+                      f"{_examples(text, canon, changed)}", changed))
+    if merged.any():
         notes.append((f"{column}: {int(merged.sum())} spellings merged by case/width (id_normalize='casefold'), "
-                      f"e.g. {_examples(text, canon, merged, form=False)}", column, rows(merged)))
-    if collide.any():
-        canon = canon if canon is not None else np.asarray(text, dtype=object)
-        frame = pd.DataFrame({"canon": canon[collide],
-                              "key": pc.utf8_lower(pc.utf8_normalize(pa.array(canon[collide], type=pa.large_string()),
-                                                                     form="NFKC")).to_pylist()})
-        groups = [" / ".join(repr(v) for v in sorted(set(g))[:3]) for _, g in frame.groupby("key", sort=True)["canon"]]
-        shown = "; ".join(_short_text(g) for g in groups[:3]) + ("; ..." if len(groups) > 3 else "")
-        problems.add(column, f"ids that differ only by case or width are not merged silently: {shown}; "
-                     "pass id_normalize='casefold' to merge them (read_table / validate)", rows(collide), raw)
+                      f"e.g. {_examples(text, canon, merged, form=False)}", merged))
+    if not collide.any():
+        return notes, None
+    canon = canon if canon is not None else np.asarray(text, dtype=object)
+    frame = pd.DataFrame({"canon": canon[collide],
+                          "key": pc.utf8_lower(pc.utf8_normalize(pa.array(canon[collide], type=pa.large_string()),
+                                                                 form="NFKC")).to_pylist()})
+    groups = [" / ".join(repr(v) for v in sorted(set(g))[:3]) for _, g in frame.groupby("key", sort=True)["canon"]]
+    shown = "; ".join(_short_text(g) for g in groups[:3]) + ("; ..." if len(groups) > 3 else "")
+    return notes, (f"ids that differ only by case or width are not merged silently: {shown}; "
+                   "pass id_normalize='casefold' to merge them (read_table / validate)", collide)
+
+
+def _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, raw) -> None:
+    found, clash = id_findings(column, text, canon, changed, collide, merged)
+    if notes is not None:
+        notes.extend((reason, column, rows(mask)) for reason, mask in found)
+    if clash is not None:
+        problems.add(column, clash[0], rows(clash[1]), raw)
 
 
 def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfirst: bool | None = None,
@@ -941,7 +960,7 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
 
 @public
 def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst: bool | None = None,
-             id_normalize: str | None = None) -> pd.DataFrame:
+             id_normalize: str | None = None, columns: Any = None) -> pd.DataFrame:
     """Check a table against its contract and return a coerced copy.
 
     Parameters
@@ -962,6 +981,10 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst:
         ``'a1'`` are one id; recorded as an adjustment). Ids that then differ only by case or
         width (``'A1'``, ``'a1'``, full-width ``'Ａ1'``) are refused, unless ``"casefold"``:
         then each group becomes its most frequent spelling (recorded as an adjustment).
+    columns : iterable of str, optional
+        Check only these columns of the contract (the columns a metric reads: a conversations
+        table without ``channel`` is fine for :func:`qakit.kpis.resolution_time`); the other
+        columns pass through untouched. Default: the whole contract.
 
     Returns
     -------
@@ -987,7 +1010,7 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst:
       - table 'surveys', column 'kind': not one of 'csat', 'nps', 'ces' (1 row(s)); values ['nsp']; row ids ['c2']
       - table 'surveys', column 'score': not a number (1 row(s)); values ['five']; row ids ['c2']
     """
-    out, problems = check(df, table, tz=tz, dayfirst=dayfirst, id_normalize=id_normalize)
+    out, problems = check(df, table, tz=tz, dayfirst=dayfirst, id_normalize=id_normalize, columns=columns)
     problems.raise_if_any()
     return out
 
@@ -1106,16 +1129,26 @@ def _latest(ts: pd.Series):
     return ts.max()
 
 
+def checked_columns(spec: Table, columns: Any = None) -> list[Column]:
+    """The contract columns a check covers: all of them, or those named in ``columns`` (a metric
+    validates the columns it reads; the others pass through untouched)."""
+    if columns is None:
+        return list(spec.columns)
+    wanted = set(columns)
+    return [c for c in spec.columns if c.name in wanted]
+
+
 def check(
     df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None,
-    dayfirst: bool | None = None, id_normalize: str | None = None,
+    dayfirst: bool | None = None, id_normalize: str | None = None, columns: Any = None,
 ) -> tuple[pd.DataFrame, Problems]:
     """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
     problems, so callers can add their own checks and raise everything together.
 
     Missing required columns, an empty table and a non-DataFrame still raise at once.
     ``runs``: :func:`contiguous_runs` of the table's first key column when the caller already
-    has it (computed here otherwise); it only speeds up the duplicate-key check.
+    has it (computed here otherwise); it only speeds up the duplicate-key check. ``columns``: check
+    only these contract columns (required among them must be present; None: the whole contract).
     """
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
@@ -1123,20 +1156,23 @@ def check(
     if dayfirst is not None and not isinstance(dayfirst, bool):
         raise ParameterError(f"dayfirst must be True, False or None; got {dayfirst!r}")
     check_choice("id_normalize", id_normalize, ID_NORMALIZE)
+    cols = checked_columns(spec, columns)
+    names = {c.name for c in cols}
     notes: list = []
     # row ids are converted to text only for the few rows a message shows (Problems.add)
     row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
-    missing = [c for c in spec.required if c not in df.columns]
+    required = [c.name for c in cols if c.required]
+    missing = [c for c in required if c not in df.columns]
     for name in missing:
         problems.add(name, f"required column is missing (columns present: {list(df.columns)})")
     if missing:
         problems.raise_if_any()
     out = df.copy(deep=False)  # copy-on-write (pandas 3): coerced columns never touch the caller's frame
     if len(out) == 0:
-        problems.add(spec.required[0], "table has no rows")
+        problems.add((required or spec.required)[0], "table has no rows")
         problems.raise_if_any()
-    for col in spec.columns:
+    for col in cols:
         if col.name not in out.columns:
             continue
         raw = out[col.name]
@@ -1170,14 +1206,14 @@ def check(
             if col.max is not None:
                 problems.add(col.name, f"above the maximum {col.max:g}", finite & (s > col.max), raw)
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
-    for col in spec.columns:
+    for col in cols:
         if col.kind == "datetime" and col.name in out.columns:
             if not _latest(out[col.name]) > future_after:  # one pass; NaT-only columns compare False
                 continue
             fut = out[col.name].notna() & (out[col.name] > future_after)
             problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "
                          "day/month swapped?)", fut, df[col.name])
-    if spec is SURVEYS and {KIND, SCORE} <= set(out.columns):
+    if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
         for kind, (lo, hi) in SURVEY_BOUNDS.items():
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
@@ -1189,7 +1225,7 @@ def check(
     rec = get_record(out)
     if rec is not None and rec.producer is None:
         stamp(out, "validate")
-    if spec.unique and set(spec.unique) <= set(out.columns):
+    if spec.unique and set(spec.unique) <= set(out.columns) & names:
         if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded:
             runs = None  # ids were re-coded as text (e.g. categories 1 and "1" are both "1"): runs unknown
         elif runs is None and len(spec.unique) == 2:

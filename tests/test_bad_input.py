@@ -81,13 +81,14 @@ ERRORS = {
                           DataValidationError, [r"column 'review_id': empty value in a required column", r"<missing>"]),
     "review spread over two agents": (lambda t: CARD.score(ratings(agent_id=["a1"] * 7 + ["a2"])),
                                       DataValidationError, [r"one review spread over several agent_id values", r"r2 -> a2"]),
-    "missing required column": (lambda t: CARD.score(ratings().drop(columns="reviewer_id")),
-                                DataValidationError, [r"column 'reviewer_id': required column is missing"]),
+    # (scoring reads review_id, category and rating; reviewer_id, conversation_id ... only when present)
+    "missing required column": (lambda t: CARD.score(ratings().drop(columns="rating")),
+                                DataValidationError, [r"column 'rating': required column is missing"]),
     "empty ratings table": (lambda t: CARD.score(ratings().iloc[0:0]),
                             DataValidationError, [r"table has no rows"]),
     "unknown scorecard version": (lambda t: CARD.with_changes(version="2026.1").score(ratings(scorecard_version="2025.9")),
                                   DataValidationError, [r"no scorecard registered for this version", r"\['2025.9'\]"]),
-    "not a DataFrame": (lambda t: CARD.score([{"review_id": "r1"}]), ParameterError, [r"ratings must be a pandas DataFrame; got list"]),
+    "not a DataFrame": (lambda t: CARD.score([{"review_id": "r1"}]), ParameterError, [r"ratings must be a pandas or Polars DataFrame, a Parquet file or folder, .*; got list"]),
     # conversations
     "naive and aware timestamps mixed": (lambda t: K.first_response_time(conversations(created_at=["2026-11-02 09:00Z", "2026-11-02 10:00", "2026-11-03 09:00Z"])),
                                          DataValidationError, [r"column 'created_at': mixes timezone-aware and naive", r"\['2026-11-02 10:00'\]", r"\['c2'\]"]),

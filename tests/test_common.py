@@ -78,8 +78,9 @@ NO_TABLE = {
     "stats.bootstrap_group_means": "arrays; NaN/missing groups refused in test_stats.py",
     "sampling.inclusion_probabilities": "an array of sizes",
     "impact.hodges_lehmann": "two arrays",
-    "engines.connection": "returns an Ibis connection",
-    "engines.spark_connection": "returns a Spark-backed Ibis connection",
+    "engines.connection": "deprecated: returns the DuckDB connection or Spark session",
+    "engines.spark_connection": "returns the Spark session qakit runs on",
+    "engines.duckdb_connection": "returns the shared DuckDB connection",
     "exports.read_export": "a file path; every preset read from hostile fixtures in test_exports.py",
     "exports.parse_unit": "one column of durations, tested in test_exports.py",
     "exports.normalise_header": "a header name",
@@ -362,7 +363,7 @@ RECIPES: dict[str, Recipe] = {
         "ratings", "rating", nan_ok=True),
     "tuning.fit_weights": Recipe(lambda t: qakit.tuning.fit_weights(t["ratings"], t["card"], t["surveys"], k=2),
                                  "ratings", "rating", nan_ok=True),
-    # --- engines: the same metric definitions on DuckDB (Ibis)
+    # --- engines: the deprecated qakit.engines aliases, i.e. the public functions with engine="duckdb"
     "engines.score_reviews": Recipe(lambda t: qakit.engines.score_reviews(t["ratings"], t["card"], engine="duckdb"),
                                     "ratings", "rating", nan_ok=True),
     "engines.iqs_score": Recipe(lambda t: qakit.engines.iqs_score(t["ratings"], t["card"], by="agent_id", min_n=0,
@@ -499,10 +500,9 @@ def test_every_export_has_a_recipe():
     assert not stale, f"recipes for names that are no longer exported: {stale}"
 
 
-#: modules still wrapped by ``wrap_all(globals())`` at their end: helper m22 rewrites them in a parallel
-#: branch and converts them to ``@public`` (issue 29; the lead empties this set after merging)
-STILL_WRAPPED = frozenset({"qakit.kpis", "qakit.registry", "qakit.engines._backend", "qakit.engines.kpis",
-                           "qakit.engines.scoring", "qakit.scorecard.engine", "qakit.scorecard.aggregate"})
+#: modules of deprecated aliases made by one factory (``public(alias)`` where the alias is made, in
+#: ``qakit/engines/__init__.py``; gone in 0.3, CHANGELOG.md): every other export has ``@public`` on its def
+DEPRECATED_ALIASES = frozenset({"qakit.engines"})
 
 
 @functools.cache
@@ -525,15 +525,15 @@ def test_every_export_is_decorated_at_its_definition():
     for name, fn in sorted(exported().items()):
         if not getattr(fn, PUBLIC_MARK, False):
             not_marked.append(name)
-        elif fn.__module__ not in STILL_WRAPPED and "public" not in _decorators(inspect.unwrap(fn)):
+        elif fn.__module__ not in DEPRECATED_ALIASES and "public" not in _decorators(inspect.unwrap(fn)):
             not_at_def.append(f"{name} ({fn.__module__})")
     assert not not_marked, f"not wrapped by qakit._public.public: {not_marked}"
     assert not not_at_def, f"wrapped, but not by @public on the def: {not_at_def}"
 
 
 def test_no_module_rebinds_its_functions():
-    """No module calls ``wrap_all`` (the invisible end-of-module rebinding), except the ones being
-    converted in a parallel branch (:data:`STILL_WRAPPED`)."""
+    """No module rebinds its functions at its end (``wrap_all(globals())``, removed in 0.2.0): the
+    contract is the ``@public`` on each ``def``."""
     root = Path(qakit.__file__).parent
     calls = []
     for p in sorted(root.rglob("*.py")):
@@ -541,7 +541,7 @@ def test_no_module_rebinds_its_functions():
         for node in ast.walk(_module_ast(str(p))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "wrap_all":
                 calls.append(mod)
-    assert set(calls) <= STILL_WRAPPED, sorted(set(calls) - STILL_WRAPPED)
+    assert calls == [], sorted(set(calls))
 
 
 def test_top_level_exports_are_the_wrapped_functions():

@@ -496,3 +496,38 @@ def test_surveys_without_answered_at_follow_their_conversation_in_a_trend():
     both = K.csat_score(sv, period="W", conversations=conv, min_n=0)
     assert both["csat"].tolist() == [100.0, 0.0]
     assert exclusions(both)["row_ids"].iloc[0] == ("c2",) and adjustments(both)["row_ids"].iloc[0] == ("c1",)
+
+
+def test_a_kpi_checks_only_the_columns_it_reads():
+    """resolution_time reads conversation_id, created_at and resolved_at: a table without customer_id,
+    channel, priority or status is served (it was refused before). By hand: 09:00 -> 13:00 is 4 h;
+    the open conversation b is itemised."""
+    from qakit import kpis as K
+
+    conv = pd.DataFrame({"conversation_id": ["a", "b"], "created_at": "2026-01-05 09:00Z",
+                         "resolved_at": ["2026-01-05 13:00Z", None]})
+    r = K.resolution_time(conv)
+    assert r["n"].tolist() == [1] and r["resolution_time"].tolist() == [4.0]
+    assert exclusions(r)["row_ids"].tolist() == [("b",)]
+    with pytest.raises(DataValidationError, match="column 'resolved_at': required column is missing"):
+        K.resolution_time(conv.drop(columns="resolved_at"))
+
+
+def test_kpi_summary_validates_each_table_once(monkeypatch):
+    """kpi_summary checks the conversations and surveys once each for all its KPIs (it validated the
+    same frame once per KPI before)."""
+    from qakit import datasets
+    from qakit import kpis as K
+    from qakit import schema as S
+
+    conv, surveys = datasets.load_sample("conversations"), datasets.load_sample("surveys")
+    calls = []
+    real = S.validate
+
+    def counting(df, table, **kw):
+        calls.append(table)
+        return real(df, table, **kw)
+
+    monkeypatch.setattr(S, "validate", counting)
+    K.kpi_summary(conv, surveys, by="channel")
+    assert sorted(calls) == ["conversations", "surveys"]

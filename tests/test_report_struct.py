@@ -167,24 +167,11 @@ def test_title_names_the_card_and_a_tuned_card_gets_a_red_banner(rolling):
 
 
 # --- DuckDB -------------------------------------------------------------------------------------------------
-def _engine_refuses(fn_name: str) -> bool:
-    from qakit.engines import kpis as E
-
-    conv = datasets.load_sample("conversations")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            getattr(E, fn_name)(conv, min_n=0, engine="duckdb")
-    except ParameterError as e:
-        return "use engine='pandas'" in str(e)
-    return False
-
-
 @pytest.mark.slow  # the whole report on the DuckDB engine and on pandas
 @pytest.mark.parametrize("kw", [{}, {"last_days": ROLL}], ids=["all data: Parquet read by DuckDB", "rolling window"])
 def test_duckdb_report_numbers_equal_the_pandas_report(kw):
     """Tiles (value, interval, n, change), the customer KPI table and the agents of both engines on
-    the bundled data agree to 1e-9; a KPI the engine still refuses is named, computed by pandas."""
+    the bundled data agree to 1e-9; every KPI runs on DuckDB itself (none left to pandas)."""
     pd_data, dk_data = D.load_report_data(**kw), D.load_report_data(engine="duckdb", **kw)
     a, b = H.headline(pd_data, {}), H.headline(dk_data, {})
     assert list(a["metric"]) == list(b["metric"]) and (a["n"] == b["n"]).all()
@@ -200,9 +187,7 @@ def test_duckdb_report_numbers_equal_the_pandas_report(kw):
     np.testing.assert_allclose(sb["iqs"].to_numpy(float), sa["iqs"].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True)
     notes = "; ".join(dk_data.engine_notes)
     assert ("DuckDB read ratings.parquet directly" in notes) == (not kw)
-    for fn in ("fcr_rate", "sla_attainment"):
-        assert (f"{fn}: computed with pandas (not expressed on the engine yet)" in notes) == _engine_refuses(fn)
-    assert "interactions_per_issue: computed with pandas (no engine version)" in notes
+    assert "computed with pandas" not in notes  # every KPI has one definition, run on DuckDB itself
     assert V.left_out(dk_data).text.startswith("How computed: engine duckdb; review scores: DuckDB")
 
 

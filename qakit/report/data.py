@@ -4,7 +4,7 @@
 against the data contract, restricts it to the report period (``start``/``end``, or the rolling
 ``last_days``), itemises every row it leaves out (:attr:`ReportData.notes`), scores the reviews
 and keeps the previous period of equal length for the changes the headline shows. With
-``engine="duckdb"`` the review scores come from :mod:`qakit.engines` (DuckDB reading the Parquet
+``engine="duckdb"`` the review scores come from DuckDB (:func:`qakit.scorecard.score_reviews`, reading the Parquet
 files directly when the report covers every row of them).
 
 Display lives in :mod:`qakit.report.views` (the report) and :mod:`qakit.report.study` (the study,
@@ -24,12 +24,11 @@ from .. import datasets
 from .. import kpis as K
 from .. import schema as S
 from .._public import public
-from ..engines.scoring import score_reviews
 from ..errors import DataValidationError, ParameterError
 from ..intervals import MIN_N
 from ..io import read_table
 from ..realdata import load_fed
-from ..scorecard import Scorecard, load_scorecard
+from ..scorecard import Scorecard, load_scorecard, score_reviews
 from .display import hash_ids
 from .params import REPORT_ENGINES, check_last_days
 
@@ -182,7 +181,7 @@ def load_report_data(
         and compares with the ``last_days`` days before. 0: a fixed period (``start``/``end``) or
         all the data.
     engine : {"pandas", "duckdb"}, default="pandas"
-        Where review scoring and the customer KPIs run. ``"duckdb"``: :mod:`qakit.engines`
+        Where review scoring and the customer KPIs run. ``"duckdb"``: the same definitions on DuckDB
         (DuckDB reads the Parquet files or folders directly when the report covers all their
         rows; otherwise the period's rows). The numbers equal the pandas ones.
 
@@ -311,7 +310,7 @@ def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
 
 def _score(ratings: pd.DataFrame, card: Scorecard, engine: str, parquet: Path | None, notes: list[str]) -> pd.DataFrame:
     """Review scores on the report's engine: pandas (:meth:`Scorecard.score`) or DuckDB
-    (:func:`qakit.engines.scoring.score_reviews`, reading ``parquet`` directly when given)."""
+    (:func:`qakit.scorecard.score_reviews` with ``engine``, reading ``parquet`` directly when given)."""
     if engine == "pandas":
         return card.score(ratings)
     direct = parquet is not None and (parquet.is_dir() or parquet.suffix == ".parquet")

@@ -9,11 +9,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from typing import Any
+
+import narwhals as nw
+
 from .. import schema as S
-from .._public import renamed
+from .._public import public, renamed
 from ..errors import ParameterError, check_choice
-from ..intervals import MIN_N, as_by, check_by, check_level, mean_ci
+from ..intervals import MIN_N, as_by, check_by, check_level
+from ..metrics import _contract as C
+from ..metrics import _finish as FIN
+from ..metrics import _groups as G
+from ..metrics import _source as B
+from ..metrics import scoring as MS
 from .card import Category, Scorecard  # noqa: F401  (Category: doctests)
+from .engine import NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0, on_engine, score_reviews
 from .validate import prepare, with_score_columns
 
 
@@ -90,16 +100,8 @@ def group_mean_ci(
         for k, (col, fn) in (extra or {}).items():
             agg[k] = d[col].agg(fn)
         res = pd.DataFrame([agg])
-    res["n"] = res["n"].astype("int64")
-    lo, hi = mean_ci(res["_mean"], res["_sd"], res["n"], level=level)
-    if clip is not None:
-        lo, hi = np.clip(lo, *clip), np.clip(hi, *clip)
-    res[out_name] = res["_mean"]
-    res[S.CI_LOW], res[S.CI_HIGH] = lo, hi
-    res[S.N_EXCLUDED] = (res["_rows"] - res["n"]).astype("int64")
-    res[S.SMALL_SAMPLE] = res["n"] < min_n
-    cols = keys + [S.N, out_name, S.CI_LOW, S.CI_HIGH] + list(extra or {}) + [S.N_EXCLUDED, S.SMALL_SAMPLE]
-    return res[cols]
+    res = res.rename(columns={"n": "__n", "_rows": "__rows", "_mean": "__mean", "_sd": "__sd"})
+    return FIN.mean_t(res, keys, out_name, level=level, min_n=min_n, clip=clip, extra=list(extra or {}))
 
 
 _mean_table = group_mean_ci  # the name qakit.kpis imports
@@ -118,20 +120,25 @@ def _with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.
     return df.assign(period=p), ["period"]
 
 
+@public
 def iqs_score(
-    scores: pd.DataFrame,
+    scores: Any,
     *,
     by: str | Sequence[str] | None = None,
     period: str | None = None,
     level: float = 0.95,
     min_n: int = MIN_N,
+    card: Scorecard | None = None,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """IQS: the mean of review scores, per group, with a confidence interval.
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Output of :meth:`Scorecard.score` (needs ``iqs`` and ``passed``; ``by`` columns).
+    scores : DataFrame (pandas or Polars), Parquet file or folder, DuckDB relation, Spark DataFrame
+        Output of :meth:`Scorecard.score` (needs ``iqs`` and ``passed``; ``by`` columns); with
+        ``card``, the long *ratings* instead, scored with ``card`` first (on the engine: only the
+        per-group statistics leave it).
     by : str or list of str, optional
         Grouping columns (e.g. ``"agent_id"``); ``None`` gives one overall row.
     period : {"D", "W", "M", "Q", "Y"}, optional
@@ -139,6 +146,11 @@ def iqs_score(
     level : float, default=0.95
     min_n : int, default=30
         Groups with fewer scored reviews are flagged ``small_sample``.
+    card : Scorecard, optional
+        Score ``scores`` (then long ratings) with this card first, as :func:`score_reviews` does;
+        reviews left unscored are itemised with ``score_reviews``' reasons.
+    engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
+        Where it runs; ``None``: the engine of ``scores`` (see ``docs/guide/engines.md``).
 
     Returns
     -------
@@ -165,6 +177,22 @@ def iqs_score(
     1        b  1  50.0        0.0           1
     """
     keys = as_by(by)
+    level = check_level(level)
+    if card is not None:
+        got = on_engine(scores, card, engine, keep=keys)
+        if got is None:  # pandas: the numpy engine, then the aggregate below
+            return iqs_score(score_reviews(scores, card), by=by, period=period, level=level, min_n=min_n)
+        _, _, _, t, _, rv, record = got
+        out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n)
+        S.carry_records(out, record)
+        if int(out[S.N_EXCLUDED].sum()):  # some review unscored (n_excluded counts them): list them
+            MS.unscored(out, rv, NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0, "score_reviews")
+        return out
+    src = B.resolve(scores, engine, what="scores")
+    if src.engine != "pandas":
+        return _iqs_on_engine(src, keys, period, level, min_n)
+    if not isinstance(scores, pd.DataFrame):
+        scores = B.to_pandas(src)
     missing = [c for c in (S.IQS, S.PASSED) if c not in scores.columns]
     if missing:
         raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
@@ -178,15 +206,29 @@ def iqs_score(
     return S.itemise_missing(res, scores, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
 
 
+def _iqs_on_engine(src: B.Source, keys: list[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """:func:`iqs_score` of a scores table that lives on an engine (the same statistics: the
+    engine returns per group n, mean, sd, pass share and the largest score)."""
+    t = C.validated(src, "scores", reads=(S.IQS, S.PASSED), optional=(S.REVIEW_ID, S.REVIEWED_AT))
+    G.check_keys(t, keys, "scores")
+    rv = t.lf
+    out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n)
+    if t.has(S.REVIEW_ID):
+        G.itemise(out, rv, S.REVIEW_ID, [(nw.col(S.IQS).is_null(), "review has no score (iqs missing)", S.IQS)])
+    return S.carry_records(out, t.record) if t.record is not None else out
+
+
+@public
 @renamed(scorecard="card")
 def category_scores(
-    ratings: pd.DataFrame,
+    ratings: Any,
     card: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
     *,
     by: str | Sequence[str] | None = None,
     period: str | None = None,
     level: float = 0.95,
     min_n: int = MIN_N,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """Per category (and group): the mean category score over the reviews that rated it.
 
@@ -199,6 +241,8 @@ def category_scores(
         Columns of ``ratings`` to group by besides ``category`` (e.g. ``"agent_id"``).
     period : {"D", "W", "M", "Q", "Y"}, optional
     level, min_n : see :func:`iqs_score`.
+    engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
+        Where it runs; ``None``: the engine of ``ratings`` (see ``docs/guide/engines.md``).
 
     Returns
     -------
@@ -225,17 +269,20 @@ def category_scores(
     1      Tone  2            75.0           0
     """
     keys = as_by(by)
+    level = check_level(level)
+    got = on_engine(ratings, card, engine, keep=keys)
+    if got is not None:
+        _, one, _, t, lf, _, record = got
+        out = MS.category_by(lf, t, one, keys, period, level=level, min_n=min_n)
+        return S.carry_records(out, record)
+    if not isinstance(ratings, pd.DataFrame):
+        ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
     rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
-    return group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
-                       level=level, min_n=min_n, clip=(0.0, 100.0))
+    res = group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
+                        level=level, min_n=min_n, clip=(0.0, 100.0))
+    return S.carry_records(res, rows)  # ids and category names normalised on the way are said
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
-# checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = ["iqs_score", "category_scores"]  # group_mean_ci, code_stats: internal building blocks
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

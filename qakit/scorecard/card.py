@@ -53,6 +53,10 @@ NA_POLICIES = ("exclude", "full", "zero")
 _DEFAULT_SECTION = "__all__"
 #: points below a pass threshold or band edge that still count as reaching it (floating-point sums)
 PASS_TOLERANCE = 1e-9
+#: the scoring functions behind :meth:`Scorecard.score` and :meth:`Scorecard.category_rows`, filled by
+#: :mod:`qakit.scorecard.engine` when the package loads: the engine sits above the card definition
+#: (it reads cards), so the card never imports it
+_SCORING: dict[str, Any] = {}
 #: a stepped scale with more points than this has no explicit list of values (no per-value tables)
 MAX_LISTED_VALUES = 10_000
 _CARD_KEYS = {"name", "version", "mode", "pass_threshold", "bands", "categories", "sections", "sections_combine",
@@ -639,18 +643,15 @@ class Scorecard:
         return text
 
     # -- scoring ----------------------------------------------------------------------------
-    def score(self, ratings, *, tz: str = "UTC"):
-        """Score every review in ``ratings`` with this card; see :func:`score_reviews`."""
-        from .engine import score_reviews
-
-        return score_reviews(ratings, self, tz=tz)
+    def score(self, ratings, *, tz: str = "UTC", engine: Any = None):
+        """Score every review in ``ratings`` with this card; see :func:`qakit.scorecard.score_reviews`
+        (``engine``: ``None`` -- the engine of ``ratings`` --, ``"pandas"``, ``"polars"``,
+        ``"duckdb"``, ``"spark"``, or a DuckDB connection / Spark session)."""
+        return _SCORING["score_reviews"](ratings, self, tz=tz, engine=engine)
 
     def category_rows(self, ratings, *, tz: str = "UTC"):
         """The validated ratings with each rating's ``category_score`` (percent, NaN for N/A)."""
-        from .validate import prepare, with_score_columns
-
-        prep = prepare(ratings, [self], tz)
-        return with_score_columns(prep)
+        return _SCORING["category_rows"](ratings, self, tz)
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -27,26 +27,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .. import records as RC
 from .. import schema as S
-from .._public import renamed
+from .._public import public, renamed
+from ..errors import ParameterError
+from ..metrics import _contract as C
+from ..metrics import _source as B
+from ..metrics import scoring as MS
+from ..metrics._review import NumpyOps, review_scores
 from ._blocks import map_blocks, row_blocks
 from .card import PASS_TOLERANCE, Scorecard
-from .validate import Prepared, add_adjustment, prepare
+from . import card as _card
+from .validate import Prepared, add_adjustment, as_cards, category_percent, prepare, with_score_columns
 
 NOT_SCORED_ALL_NA = "all categories N/A: review not scored"
 NOT_SCORED_WEIGHT_0 = "only weight-0 categories rated: review not scored"
-
-
-def category_percent(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Percent score of each rating ``r`` of category position ``code`` (NaN for N/A)."""
-    ab = np.array([c.scale.percent(card.mode) for c in card.categories], dtype=float).reshape(-1, 2)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return r * ab[code, 0] + ab[code, 1]
 
 
 @dataclass
@@ -154,33 +155,7 @@ def _pow2_scaled(w: np.ndarray) -> np.ndarray:
     return np.ldexp(w, -(math.frexp(top)[1] - 1))
 
 
-def _combine(S_: np.ndarray, num: np.ndarray, den: np.ndarray, A: CardArrays) -> np.ndarray:
-    """Review score from the section scores ``S_`` (NaN: section not counted), earned points
-    ``num`` and possible points ``den`` (columns = sections; a loop over the few sections)."""
-    n_sec = S_.shape[1]
-    if A.pooled:  # all earned points (bonus included) over the possible points of regular sections
-        total, d = num[:, 0].copy(), np.zeros(len(num)) if A.bonus[0] else den[:, 0].copy()
-        for s in range(1, n_sec):
-            total += num[:, s]
-            if not A.bonus[s]:
-                d += den[:, s]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = 100.0 * (total / d)
-        return np.where(d > 0, np.maximum(out, 0.0), np.nan)
-    if n_sec == 1:
-        return S_[:, 0].copy()
-    total, denom = np.zeros(len(S_)), np.zeros(len(S_))
-    for s in range(n_sec):
-        col = S_[:, s]
-        present = ~np.isnan(col)
-        total += np.where(present, A.W[s] * col, 0.0)
-        if not A.bonus[s]:
-            denom += np.where(present, A.W[s], 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = total / denom
-    return np.where(denom > 0, out, np.nan)
-
-
+@public
 def score_matrix(R: np.ndarray, card: Scorecard, arrays: CardArrays | None = None) -> EngineResult:
     """Score every review (row of ``R``: ratings in card category order, NaN = N/A) with ``card``.
 
@@ -240,19 +215,17 @@ def _score_rows(R: np.ndarray, A: CardArrays) -> EngineResult:
         np.fmax(F, 0.0, out=F)
         counted = ~missing
     ind = A.indicator
-    num = np.empty((n, ind.shape[1]))
-    den = np.empty((n, ind.shape[1]))
+    n_sec = ind.shape[1]
+    num = np.empty((n_sec, n))  # one contiguous row per section
+    den = np.empty((n_sec, n))
     with np.errstate(invalid="ignore", over="ignore"):
-        for s_ in range(ind.shape[1]):                             # per section (indicator column)
-            num[:, s_] = np.einsum("ij,j->i", F, np.ascontiguousarray(A.earn * ind[:, s_]))
-            den[:, s_] = np.einsum("ij,j->i", counted, np.ascontiguousarray(A.possible * ind[:, s_]))
+        for s_ in range(n_sec):                                    # per section (indicator column)
+            num[s_] = np.einsum("ij,j->i", F, np.ascontiguousarray(A.earn * ind[:, s_]))
+            den[s_] = np.einsum("ij,j->i", counted, np.ascontiguousarray(A.possible * ind[:, s_]))
     rated = counted if not counts_na.any() else ~missing
     ri8 = rated.view(np.int8)
     n_rated = (ri8 @ np.ones(k, np.int8) if k < 127 else ri8.sum(axis=1, dtype=np.int64)).astype(np.int64)
     nothing = n_rated == 0
-    num[nothing], den[nothing] = 0.0, 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        S_ = np.where(den > 0, np.maximum(100.0 * (num / den), 0.0), np.nan)
     # failing cells (only the columns that can fail): critical below threshold, or a fail value
     fail_cols = np.flatnonzero(A.critical | np.array([len(fv) > 0 for fv in A.fail_values], dtype=bool))
     fail = np.zeros((n, len(fail_cols)), dtype=bool)
@@ -262,21 +235,14 @@ def _score_rows(R: np.ndarray, A: CardArrays) -> EngineResult:
                 fail[:, i] = R[:, j] < (A.threshold[j] - A.b[j]) / A.a[j]  # NaN (N/A) compares False
         if len(A.fail_values[j]):
             fail[:, i] |= np.isin(R[:, j], A.fail_values[j])
-    raw = _combine(S_, num, den, A)
-    if fail.any():
-        sec_fail = np.zeros((n, A.indicator.shape[1]), dtype=bool)
+    sec_fail = None
+    if fail.any():  # (nothing fails: the fail rules change nothing, skipped)
+        sec_fail = [np.zeros(n, dtype=bool) for _ in range(n_sec)]
         for i, j in enumerate(fail_cols):  # a section fails when one of its categories fails
-            sec_fail[:, A.section[j]] |= fail[:, i]
-        rule_sec = sec_fail & ~A.rule_all
-        S_after = np.where(rule_sec & ~np.isnan(S_), 0.0, S_)
-        num_after = np.where(rule_sec, 0.0, num)
-        iqs = _combine(S_after, num_after, den, A)
-        fail_all = _any_column(sec_fail[:, A.rule_all])
-        iqs = np.where(fail_all & ~np.isnan(iqs), 0.0, iqs)
-        critical_failed = _any_column(sec_fail)
-    else:
-        iqs, critical_failed = raw.copy(), np.zeros(n, dtype=bool)
-    raw[nothing], iqs[nothing] = np.nan, np.nan
+            sec_fail[A.section[j]] |= fail[:, i]
+    # the card's review rules (sections, fail rules, bonus, pooled points): written once, in
+    # qakit.metrics._review, and run here on numpy arrays
+    raw, iqs, critical_failed = review_scores(list(num), list(den), nothing, sec_fail, A, NumpyOps, n)
     return EngineResult(iqs_raw=raw, iqs=iqs, critical_failed=critical_failed, fail=fail, fail_cols=fail_cols,
                         n_rated=n_rated)
 
@@ -326,20 +292,10 @@ def _failed_text(fail: np.ndarray, fail_cols: np.ndarray, names: Sequence[str]) 
     return pd.array(pa.array(text, type=pa.large_string()).take(pa.array(which)), dtype="str")
 
 
-def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
-    card = prep.cards[part][1]
-    R, first = rating_matrix(prep, part)
-    res = score_matrix(R, card)
-    rows = prep.rows
-    id_cols = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
-                           S.SCORECARD_VERSION) if c in rows.columns]
-    out = rows[id_cols].iloc[first].reset_index(drop=True)  # (keeps the input's records in attrs)
-    out[S.IQS_RAW] = res.iqs_raw
-    out[S.CRITICAL_FAILED] = res.critical_failed
-    out[S.FAILED_CATEGORIES] = _failed_text(res.fail, res.fail_cols, card.category_names)
-    out[S.IQS] = res.iqs
-    out[S.N_RATED] = res.n_rated.astype(np.int64)
-    iqs = res.iqs
+def finish_reviews(out: pd.DataFrame, card: Scorecard, iqs: np.ndarray) -> pd.DataFrame:
+    """``passed`` (nullable boolean: ``iqs >= pass_threshold`` up to ``PASS_TOLERANCE``, NA when
+    unscored) and ``band`` (when the card has bands) from the review scores: the one definition
+    for every engine."""
     passed = pd.array(card.passes(iqs), dtype="boolean")
     passed[np.isnan(iqs)] = pd.NA
     out[S.PASSED] = passed
@@ -353,20 +309,93 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
     return out
 
 
+def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
+    card = prep.cards[part][1]
+    R, first = rating_matrix(prep, part)
+    res = score_matrix(R, card)
+    rows = prep.rows
+    id_cols = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
+                           S.SCORECARD_VERSION) if c in rows.columns]
+    out = rows[id_cols].iloc[first].reset_index(drop=True)  # (keeps the input's records in attrs)
+    out[S.IQS_RAW] = res.iqs_raw
+    out[S.CRITICAL_FAILED] = res.critical_failed
+    out[S.FAILED_CATEGORIES] = _failed_text(res.fail, res.fail_cols, card.category_names)
+    out[S.IQS] = res.iqs
+    out[S.N_RATED] = res.n_rated.astype(np.int64)
+    return finish_reviews(out, card, res.iqs)
+
+
+# --- on an engine (Polars, DuckDB, Spark) ------------------------------------------------------------
+def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = ()):
+    """``(source, card, compiled card, validated table, rows joined with the card, per-review lazy
+    frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas."""
+    src = B.resolve(ratings, engine, what="ratings")
+    if src.engine == "pandas":
+        return None
+    one = MS.check_one_card(as_cards(card), src.engine)
+    A = CardArrays.of(one)
+    # the (review, category) key is checked with the card's checks, in the scoring pass itself
+    t = C.validated(src, "ratings", reads=MS.READS, optional=MS.OPTIONAL, tz=tz, defer=True, check_unique=False)
+    if t.lf is None:
+        C.raise_problems(t.problems)
+    missing = [b for b in keep if b not in t.columns]
+    if missing:
+        C.raise_problems(t.problems)
+        raise ParameterError(f"by column(s) {missing} not in ratings; available: {sorted(map(str, t.columns))}")
+    lf, rec, unknown, mapping = MS.prepare(t, one, A)
+    rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
+    rv = B.materialize(rv, src.engine)  # one scan of the ratings; checks, scores and aggregates read this
+    MS.check(t, lf, rv, one, unknown, mapping, problems=t.problems)
+    record = (t.record or RC.Record.empty()).merged(rec)
+    return src, one, A, t, lf, rv, record
+
+
+def _engine_reviews(ratings, card, engine, tz: str) -> pd.DataFrame | None:
+    got = on_engine(ratings, card, engine, tz=tz)
+    if got is None:
+        return None
+    _, one, A, t, lf, rv, record = got
+    out = B.collect(rv.sort(S.REVIEW_ID))
+    for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.SCORECARD_VERSION):
+        if c in out.columns:
+            out[c] = out[c].astype("str")
+    iqs = pd.to_numeric(out[S.IQS], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out[S.IQS_RAW] = pd.to_numeric(out[S.IQS_RAW], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out[S.IQS] = iqs
+    out[S.CRITICAL_FAILED] = out[S.CRITICAL_FAILED].fillna(False).astype(bool)
+    fails = MS.failed_names(one, out)
+    fail = np.column_stack(fails) if fails else np.zeros((len(out), 0), dtype=bool)
+    cols = np.arange(len(one.categories))
+    out[S.FAILED_CATEGORIES] = _failed_text(fail, cols, one.category_names)
+    out[S.N_RATED] = pd.to_numeric(out[S.N_RATED]).fillna(0).astype("int64")
+    ids = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
+           if c in out.columns]
+    out = out[ids + [S.IQS_RAW, S.CRITICAL_FAILED, S.FAILED_CATEGORIES, S.IQS, S.N_RATED]].copy()
+    out = finish_reviews(out, one, iqs)
+    RC.set_record(out, record)
+    unscored = out[S.IQS].isna()
+    all_na = unscored & out[S.N_RATED].eq(0)
+    S.add_exclusion(out, NOT_SCORED_ALL_NA, S.RATING, out.loc[all_na, S.REVIEW_ID])
+    S.add_exclusion(out, NOT_SCORED_WEIGHT_0, S.RATING, out.loc[unscored & ~all_na, S.REVIEW_ID])
+    return out
+
+
+@public
 @renamed(scorecards="card")
 def score_reviews(
-    ratings: pd.DataFrame,
+    ratings: Any,
     card: Scorecard | Sequence[Scorecard] | Mapping[str, Scorecard],
     *,
     tz: str = "UTC",
     conversations: pd.DataFrame | None = None,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """Score every review: one row per review with its IQS.
 
     Parameters
     ----------
-    ratings : pandas.DataFrame
-        The long ratings table (see :mod:`qakit.schema`); ``rating`` NaN means N/A.
+    ratings : pandas or Polars DataFrame, Parquet file or folder, DuckDB relation, Spark DataFrame
+        The long ratings table (see :mod:`qakit.schema`); ``rating`` NaN or null means N/A.
     card : Scorecard, list of Scorecard, or mapping version -> Scorecard
         (``scorecards=`` is the old name, until qakit 0.3)
         With several cards, each review is scored with the card registered for its
@@ -376,11 +405,17 @@ def score_reviews(
         Zone for naive ``reviewed_at`` values.
     conversations : pandas.DataFrame, optional
         Conversation columns (by ``conversation_id``) that ``applies_to`` may read.
+    engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
+        Where the rules run (see ``docs/guide/engines.md``); ``None``: the engine of ``ratings``
+        (a pandas frame: pandas, a Parquet path: DuckDB ...). pandas scores with the numpy engine
+        (:func:`score_matrix`); the others apply the same compiled card as expressions
+        (:mod:`qakit.metrics.scoring`) with one card at a time (no ``applies_to``; refused by name).
 
     Returns
     -------
     pandas.DataFrame
-        One row per review, in order of first appearance (card by card): ``review_id,
+        One row per review, in order of first appearance (card by card; on another engine than
+        pandas sorted by ``review_id``, an engine having no row order): ``review_id,
         conversation_id, agent_id, reviewer_id, reviewed_at[, scorecard_version]``, ``iqs_raw``
         (before fail rules), ``critical_failed``, ``failed_categories`` ("; "-joined), ``iqs``
         (percent), ``n_rated``, ``passed`` (nullable boolean), and ``band`` when the card has
@@ -401,6 +436,11 @@ def score_reviews(
     See :mod:`qakit.scorecard.card` for the modes' formulas, critical and fail rules, sections
     and bonus sections, and :mod:`qakit.scorecard.engine` for the matrix form.
     """
+    got = _engine_reviews(ratings, card, engine, tz)
+    if got is not None:
+        return got
+    if not isinstance(ratings, pd.DataFrame):
+        ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
     prep = prepare(ratings, card, tz, conversations=conversations)
     parts = [_review_table(prep, i) for i, m in enumerate(prep.masks) if m is None or m.any()]
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -413,10 +453,13 @@ def score_reviews(
     return out
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
-# checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = ["score_reviews", "score_matrix", "CardArrays", "EngineResult"]
 
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 
-wrap_all(globals())
+def _category_rows(ratings: Any, card: Scorecard, tz: str) -> pd.DataFrame:
+    return with_score_columns(prepare(ratings, [card], tz))
+
+
+# the card's own scoring methods (Scorecard.score, Scorecard.category_rows) call these: the card
+# definition sits below this engine, so it does not import it; the package loads this module
+_card._SCORING.update(score_reviews=score_reviews, category_rows=_category_rows)

@@ -24,6 +24,11 @@ from .card import Scorecard, normalise_name
 #: integer ratings 0.._MAX_LUT are checked against the scales with a (category x value) lookup table
 _MAX_LUT = 1000
 ADJUSTED_CATEGORY = "category name matched to the card after Unicode (NFKC), case and whitespace normalisation"
+#: the ratings columns scoring reads (checked against the contract): the review, its category and rating;
+#: the other contract columns are checked when present (ids are carried to the review table; one agent
+#: and one conversation per review)
+SCORING_READS = (S.REVIEW_ID, S.CATEGORY, S.RATING)
+SCORING_OPTIONAL = (S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
 
 
 def add_adjustment(result: pd.DataFrame, reason: str, column: str, row_ids: Any) -> None:
@@ -318,7 +323,9 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
     early = _early_off_scale(ratings, cards)
     raw_ids = ratings.get(S.REVIEW_ID) if isinstance(ratings, pd.DataFrame) else None
     runs = S.contiguous_runs(raw_ids) if isinstance(raw_ids, pd.Series) else None
-    rows, problems = S.check(ratings, "ratings", tz=tz, runs=runs)
+    present = set(ratings.columns) if isinstance(ratings, pd.DataFrame) else set()
+    rows, problems = S.check(ratings, "ratings", tz=tz, runs=runs,
+                             columns=[*SCORING_READS, *(c for c in SCORING_OPTIONAL if c in present)])
     if not isinstance(rows[S.REVIEW_ID].dtype, pd.CategoricalDtype):  # ids were re-coded: runs unknown
         runs = None
     n = len(rows)
@@ -353,7 +360,8 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
             code[m] = c
     rcode, first, n_reviews, contiguous = _review_structure(rows, runs)
     at_cols = sorted({col for _, c in cards for col in (c.applies_to or {}) if col in rows.columns})
-    _check_one_value_per_review(rows, [S.AGENT_ID, S.CONVERSATION_ID, *at_cols], rcode, first, n_reviews,
+    _check_one_value_per_review(rows, [c for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in rows.columns] + at_cols,
+                                rcode, first, n_reviews,
                                 contiguous, problems)
     problems.raise_if_any()
     prep = Prepared(rows, cards, masks, code, rating, rcode, n_reviews, first, contiguous)
@@ -362,11 +370,16 @@ def prepare(ratings: pd.DataFrame, cards, tz: str = "UTC", *,
     return prep
 
 
+def category_percent(card: Scorecard, code: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Percent score of each rating ``r`` of category position ``code`` (NaN for N/A)."""
+    ab = np.array([c.scale.percent(card.mode) for c in card.categories], dtype=float).reshape(-1, 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return r * ab[code, 0] + ab[code, 1]
+
+
 def with_score_columns(prep: Prepared) -> pd.DataFrame:
     """Rows plus ``category_score`` (percent in the card's mode, NaN for N/A) and the category's
     position on the card (``_cat``); matched category names are written as the card spells them."""
-    from .engine import category_percent
-
     score = np.full(len(prep.rating), np.nan)
     names = np.empty(len(prep.rating), dtype=object) if prep.adjustments else None
     for (_, card), m in zip(prep.cards, prep.masks):

@@ -1,0 +1,499 @@
+"""The data contract on every engine: one table checked once, whatever runs it.
+
+The contract itself -- columns, kinds, what may be empty, allowed values, ranges, keys, survey
+bounds, which ids are compared ignoring case -- is declared once in :mod:`qakit.schema`
+(:data:`qakit.schema.TABLES`). It is executed here:
+
+- a pandas table by :func:`qakit.schema.validate` (parses text numbers, text timestamps in a time
+  zone, day/month order ...), then moved to the engine if the engine is another one;
+- a table that lives on an engine (a Parquet file, a Polars, DuckDB or Spark frame) by
+  :func:`_engine_contract`, as narwhals expressions on the engine: the types are normalised
+  (numbers to float with NaN as null, timestamps to naive UTC, ids to text), ONE aggregate query
+  counts every problem, and only when a count is not zero are a few offending rows fetched for the
+  message. Ids are normalised as :func:`qakit.schema.validate` does (whitespace, Unicode NFC,
+  case/width collisions refused naming both spellings): the few values that need it (whitespace at
+  an end, non-ASCII; for agent and reviewer ids the distinct values) are fetched, normalised by the
+  same Python function (:func:`qakit.schema._normalise_ids`) and applied back by mapping.
+
+Only the columns a metric reads are checked (``reads``; ``optional`` ones when present): a
+conversations table without ``channel`` serves :func:`qakit.kpis.resolution_time`.
+
+What an engine cannot express is refused by name (:class:`~qakit.errors.ParameterError`): text
+where numbers or timestamps belong (parse it with :func:`qakit.read_table`, or use
+``engine="pandas"``), naive timestamps read in a zone other than UTC.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from .. import records as R
+from .. import schema as S
+from ..errors import FAILURE_COLUMNS, MAX_SHOWN, DataValidationError, ParameterError, _plain, check_choice
+from . import _source as B
+
+#: a value that normalisation may change: whitespace at an end, or a non-ASCII character
+_SUSPECT = r"^\s|\s$|[^\x00-\x7F]"
+#: every Unicode whitespace character (what pandas' validate reads as blank: ``utf8_is_space``)
+_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\x0b": "\\x0b", "\x0c": "\\f", "\r": "\\r", " ": "\\ "}
+#: whitespace-only text, as one character class listing every Unicode whitespace character (RE2's,
+#: Java's and Rust's ``\s`` differ: this reads the same on DuckDB, Spark and Polars; a trim with the
+#: same 29 characters costs four times more on DuckDB)
+_BLANK = "^[" + "".join(_ESCAPES.get(c, c) for c in _WHITESPACE) + "]*$"
+
+
+def _blank(e: Any) -> Any:
+    """Empty or whitespace-only text."""
+    return (e == "") | e.str.contains(_BLANK)
+#: more distinct values than this are mapped by a join instead of one CASE expression
+_MAP_INLINE = 500
+
+
+@dataclass
+class Table:
+    """A validated table on its engine: a narwhals lazy frame whose contract columns are typed
+    (ids and text as strings, numbers as float with N/A null, timestamps UTC, booleans boolean)."""
+
+    lf: nw.LazyFrame
+    engine: str
+    name: str
+    row_id: str | None
+    con: Any
+    columns: tuple[str, ...]
+    record: R.Record | None = None
+    pandas: pd.DataFrame | None = None
+    checked: frozenset = field(default_factory=frozenset)
+    #: problems found but not raised yet (``validated(..., defer=True)``: the caller adds its own)
+    problems: list = field(default_factory=list)
+    #: small facts fetched once per table (the earliest and latest timestamps ...)
+    cache: dict = field(default_factory=dict)
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+
+def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable[str] = (), engine: Any = None,
+              like: "Table | None" = None, tz: str = "UTC", id_normalize: str | None = None,
+              defer: bool = False, check_unique: bool = True) -> Table:
+    """``data`` resolved on its engine (``engine``; ``like``: the engine of another table of the
+    same call) and checked against the ``table`` contract on the columns ``reads`` (required) and
+    ``optional`` (when present). ``defer``: row-level problems are returned in
+    :attr:`Table.problems` instead of raised (the caller adds its own and raises them all at once;
+    a missing column or an empty table still raises at once)."""
+    if isinstance(data, Table):
+        return data
+    spec = S.get_table(table)
+    src = data if isinstance(data, B.Source) else B.resolve(data, engine, like=_like_source(like), what=table)
+    present = set(_columns(src))
+    wanted = list(dict.fromkeys([*reads, *(c for c in optional if c in present)]))
+    if spec.row_id and spec.row_id in present and spec.row_id not in wanted:
+        wanted.append(spec.row_id)
+    if src.kind == "pandas" or src.engine == "pandas":
+        df = B.to_pandas(src)
+        if defer:
+            v, found = S.check(df, table, tz=tz, id_normalize=id_normalize, columns=wanted)
+            rows = list(found.rows)
+        else:
+            v, rows = S.validate(df, table, tz=tz, id_normalize=id_normalize, columns=wanted), []
+        if src.engine == "pandas":
+            lf = nw.from_native(v).lazy()
+            return Table(lf, "pandas", spec.name, spec.row_id, None, tuple(map(str, v.columns)), R.get_record(v), v,
+                         frozenset(wanted), rows)
+        if rows:  # not movable before its problems are fixed: raised here, with the caller's when it has any
+            return Table(None, src.engine, spec.name, spec.row_id, src.con, tuple(map(str, v.columns)),
+                         R.get_record(v), v, frozenset(wanted), rows)
+        lf = _lazy(B.native_frame(src, pandas_df=v))
+        return Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(map(str, v.columns)), R.get_record(v),
+                     None, frozenset(wanted))
+    return _engine_contract(src, spec, wanted, tz=tz, id_normalize=id_normalize, defer=defer,
+                            check_unique=check_unique)
+
+
+def _like_source(like: Table | None) -> B.Source | None:
+    if like is None:
+        return None
+    return B.Source(None, "table", like.engine, like.con)
+
+
+def _lazy(native: Any) -> nw.LazyFrame:
+    f = nw.from_native(native)
+    return f if isinstance(f, nw.LazyFrame) else f.lazy()
+
+
+def _columns(src: B.Source) -> list[str]:
+    d, k = src.data, src.kind
+    if k == "pandas":
+        return list(map(str, d.columns))
+    if k == "parquet":
+        return list(B.parquet_dataset(src.paths).schema.names)
+    if k == "polars":
+        return list(d.collect_schema().names()) if hasattr(d, "collect_schema") else list(d.columns)
+    if k in ("duckdb", "spark"):
+        return list(d.columns)
+    if k == "arrow":
+        return list(d.column_names)
+    return []
+
+
+# --- the contract on an engine -----------------------------------------------------------------------
+@dataclass
+class _Check:
+    column: str
+    check: str
+    flag: str          # name of the boolean flag column
+    value: str | None  # column whose values the message shows
+
+
+def _problem_row(table: str, column: str, check: str, n: int, values: list, ids: list) -> dict[str, Any]:
+    return dict(table=table, column=column, check=check, n_failed=int(n), failing_values=[_plain(v) for v in values],
+                row_ids=[_plain(i) for i in ids])
+
+
+def _raise(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        raise DataValidationError(pd.DataFrame(rows, columns=FAILURE_COLUMNS))
+
+
+def _is_text(dtype) -> bool:
+    return dtype == nw.String or isinstance(dtype, (nw.Categorical, nw.Enum)) or dtype == nw.Categorical
+
+
+def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "") -> tuple[Any, list[tuple[str, Any]], bool]:
+    """``(typed expression, [(parse-problem check, flag expression on the raw value)], keep raw)``
+    for one contract column of native type ``dtype``."""
+    c = nw.col(col.name)
+    kind = col.kind
+    if kind in ("id", "str"):
+        if _is_text(dtype):
+            e = c.cast(nw.String)
+        elif dtype.is_integer():  # whole numbers compare, group and join as their text does: kept as they are
+            return c, [], False   # (cast to text where shown); no whitespace, no case, nothing blank
+        elif dtype.is_float():
+            whole = c.is_finite() & (c == c.floor()) & (c.abs() < S._EXACT_FLOAT)
+            e = nw.when(whole).then(c.cast(nw.Int64).cast(nw.String)).otherwise(c.cast(nw.String))
+            if kind == "id":
+                e = nw.when(c.is_finite()).then(e)
+                probs = [(("id stored as a float of magnitude >= 2**53 (9007199254740992): floats cannot hold such "
+                           "ids exactly (different ids may have become one number); export the ids as text"),
+                          c.is_finite() & (c.abs() >= S._EXACT_FLOAT)),
+                         ("not a valid id (infinite)", ~c.is_finite() & ~c.is_nan())]
+                return e, probs, True
+        elif dtype == nw.Boolean:
+            e = c.cast(nw.String)
+        else:
+            raise ParameterError(f"column {col.name!r} has type {dtype} on engine {engine!r}; it must be text "
+                                 "(use engine='pandas' to convert it)")
+        if kind == "id":  # blank ids are missing ids
+            e = nw.when(~_blank(e)).then(e)
+        return e, [], False
+    if kind == "float":
+        if dtype.is_numeric():
+            return c.cast(nw.Float64).fill_nan(None), [], False
+        if dtype == nw.Boolean:
+            return c.cast(nw.Float64), [], False
+        raise ParameterError(
+            f"column {col.name!r} holds {dtype} on engine {engine!r} where numbers belong: store numbers (read text "
+            "files with qakit.read_table, which parses them), or use engine='pandas'")
+    if kind == "bool":
+        if dtype == nw.Boolean:
+            return c, [], False
+        if dtype.is_numeric():
+            e = nw.when(c == 1).then(nw.lit(True)).when(c == 0).then(nw.lit(False))
+            return e, [(f"not a boolean (allowed: {sorted(S._TRUE | S._FALSE)})", ~c.is_null() & (c != 1) & (c != 0))], True
+        if _is_text(dtype):
+            t = c.cast(nw.String).str.strip_chars().str.to_lowercase()
+            e = nw.when(t.is_in(sorted(S._TRUE))).then(nw.lit(True)).when(t.is_in(sorted(S._FALSE))).then(nw.lit(False))
+            bad = ~c.is_null() & ~t.is_in(sorted(S._TRUE | S._FALSE | S.MISSING_TOKENS | {""}))
+            return e, [(f"not a boolean (allowed: {sorted(S._TRUE | S._FALSE)})", bad)], True
+        raise ParameterError(f"column {col.name!r} has type {dtype} on engine {engine!r}; it must be boolean")
+    if kind == "datetime":
+        if isinstance(dtype, nw.Datetime) or dtype == nw.Datetime:
+            zone = getattr(dtype, "time_zone", None)
+            if zone is not None:
+                return (c if engine == "spark" else c.dt.convert_time_zone("UTC").dt.replace_time_zone(None)), [], False
+            if tz not in ("UTC", "Etc/UTC") and engine != "spark":
+                raise ParameterError(
+                    f"column {col.name!r}: naive timestamps read in tz={tz!r} are converted on engine='pandas' only "
+                    f"(which reports DST gaps and overlaps); on engine {engine!r} store UTC or zone-aware timestamps")
+            return c, [], False
+        if dtype == nw.Date:
+            return c.cast(nw.Datetime("us")), [], False
+        if str(native).startswith("TIMESTAMP WITH TIME ZONE") or str(native).startswith("TIMESTAMPTZ"):
+            # (DuckDB's nanosecond TIMESTAMPTZ_NS, which narwhals does not name): UTC microseconds
+            return c.cast(nw.Datetime("us", "UTC")).dt.convert_time_zone("UTC").dt.replace_time_zone(None), [], False
+        if str(native).startswith("TIMESTAMP"):
+            return c.cast(nw.Datetime("us")), [], False
+        raise ParameterError(
+            f"column {col.name!r} holds {dtype} on engine {engine!r} where timestamps belong: store timestamps (read "
+            "text files with qakit.read_table, which parses them in a time zone), or use engine='pandas'")
+    raise ParameterError(f"unknown column kind {kind!r}")  # pragma: no cover
+
+
+def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str,
+                     id_normalize: str | None, defer: bool = False, check_unique: bool = True) -> Table:
+    check_choice("id_normalize", id_normalize, S.ID_NORMALIZE)
+    if src.engine == "duckdb":
+        B._duckdb_without_nan_folding(src.con)
+    native_frame = B.native_frame(src)
+    lf = _lazy(native_frame)
+    schema = lf.collect_schema()
+    native_types = (dict(zip(native_frame.columns, map(str, native_frame.types))) if src.engine == "duckdb" else {})
+    present = list(schema.names())
+    cols = [c for c in S.checked_columns(spec, wanted)]
+    missing = [c.name for c in cols if c.required and c.name not in present]
+    if missing:
+        _raise([_problem_row(spec.name, m, f"required column is missing (columns present: {present})", 1, [], [])
+                for m in missing])
+    cols = [c for c in cols if c.name in present]
+    rid = spec.row_id if spec.row_id in present else None
+    typed: dict[str, Any] = {}
+    parse: list[tuple[S.Column, str, Any]] = []
+    raws: dict[str, Any] = {}
+    for c in cols:
+        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""))
+        typed[c.name] = e
+        for check, flag in probs:
+            parse.append((c, check, flag))
+        if keep_raw and probs:
+            raws[f"__raw_{c.name}"] = nw.col(c.name)
+    flags: dict[str, Any] = {}
+    checks: list[_Check] = []
+    for i, (c, check, flag) in enumerate(parse):
+        flags[f"__p{i}"] = flag.fill_null(False)
+    # ``out``: the typed table the metrics read (ids mapped below); ``lf``: the same with the check
+    # columns, for the counts and messages only (an engine need not compute flags, or a window, again
+    # for every later query of the metric)
+    out = lf.with_columns(**typed)
+    lf = lf.with_columns(**raws, **flags, **typed)
+    if rid is not None:  # the row ids as stored (before ids are normalised), for messages and records
+        lf = lf.with_columns(nw.col(rid).cast(nw.String).alias("__rid"))
+        rid = "__rid"
+    for i, (c, check, _) in enumerate(parse):
+        checks.append(_Check(c.name, check, f"__p{i}", f"__raw_{c.name}"))
+    row_flags: dict[str, Any] = {}
+    k = 0
+
+    def add(column: str, check: str, expr: Any, value: str | None) -> None:
+        nonlocal k
+        name = f"__c{k}"
+        k += 1
+        row_flags[name] = expr.fill_null(False)
+        checks.append(_Check(column, check, name, value))
+
+    suspects: dict[str, str] = {}
+    distinct_vals: dict[str, list] = {}
+    pair_cache = None
+    for c in cols:
+        x = nw.col(c.name)
+        if not c.nullable:  # (blank text is empty too, as pandas' validate reads it)
+            if c.kind == "str":
+                # a required text column holds labels (category, channel, status ...): its few distinct
+                # values are read once (a group-by) and judged blank in Python -- what pandas reads as
+                # blank, and much cheaper than a regular expression on every row. A ratings table's
+                # categories are read with their ratings: scoring judges the (category, rating) pairs
+                if spec.name == "ratings" and c.name == S.CATEGORY and S.RATING in present:
+                    pairs = B.collect(out.group_by(S.CATEGORY, S.RATING, drop_null_keys=False)
+                                      .agg(nw.len().alias("__n")))
+                    pair_cache = pairs
+                    vals = pd.unique(pairs[S.CATEGORY]).tolist()
+                else:
+                    vals = B.distinct(out, c.name).tolist()
+                distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
+                blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
+                empty = x.is_null() | (_one_of(c.name, blanks))
+            else:
+                empty = x.is_null()
+            add(c.name, "empty value in a required column", empty, c.name)
+        if c.allowed is not None:
+            add(c.name, f"not one of {', '.join(repr(a) for a in c.allowed)}", ~x.is_null() & ~x.is_in(list(c.allowed)),
+                c.name)
+        if c.kind == "float":
+            add(c.name, "not a finite number (inf)", ~x.is_null() & ~x.is_finite(), c.name)
+            finite = ~x.is_null() & x.is_finite()
+            if c.min is not None:
+                add(c.name, f"below the minimum {c.min:g}", finite & (x < c.min), c.name)
+            if c.max is not None:
+                add(c.name, f"above the maximum {c.max:g}", finite & (x > c.max), c.name)
+        if c.kind == "id":
+            name = f"__s_{c.name}"
+            # (numbers written as text have no whitespace and no non-ASCII character to normalise)
+            text = _is_text(schema[c.name])
+            row_flags[name] = x.str.contains(_SUSPECT).fill_null(False) if text else (x != x).fill_null(False)
+            suspects[c.name] = name
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_pydatetime()
+    for c in cols:
+        if c.kind == "datetime":
+            x = nw.col(c.name)
+            lit = nw.lit(future) if src.engine != "spark" else nw.lit(future)
+            add(c.name, "timestamp in the future (more than a day after now: wrong year or day/month swapped?)",
+                ~x.is_null() & (x > lit), c.name)
+    names = {c.name for c in cols}
+    if spec is S.SURVEYS and {S.KIND, S.SCORE} <= names:
+        for kind, (lo, hi) in S.SURVEY_BOUNDS.items():
+            sc = nw.col(S.SCORE)
+            add(S.SCORE, f"{kind} score outside {lo:g}..{hi:g}",
+                (nw.col(S.KIND) == kind) & ~sc.is_null() & ~sc.is_between(lo, hi), S.SCORE)
+    dup_key = None
+    key_aggs = []
+    if check_unique and spec.unique and set(spec.unique) <= names:
+        dup_key = list(spec.unique)
+        whole = None
+        for u in dup_key:
+            whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
+        # duplicates counted as rows with a whole key minus distinct whole keys (a window over every key
+        # would cost more than the rest of the query); the rows are found only when there are some
+        key = (nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
+               nw.concat_str([nw.col(u).cast(nw.String) for u in dup_key], separator="\x1f"))
+        row_flags["__kw"] = whole.fill_null(False)
+        row_flags["__key"] = nw.when(whole).then(key)
+        key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
+    lf = lf.with_columns(**row_flags)
+    count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
+    counts = B.collect(lf.select(nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names],
+                                 *key_aggs))
+    counts = {k: int(v) if v == v and v is not None else 0 for k, v in counts.iloc[0].items()}
+    if dup_key:
+        distinct = counts.pop("__nk") - (1 if counts.pop("__knull") else 0)
+        if counts.pop("__kw") > distinct:  # some key twice: which rows (a window, now that it is needed)
+            lf = lf.with_columns((nw.col("__kw") & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
+            counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
+    if counts["__rows"] == 0:
+        _raise([_problem_row(spec.name, ([c.name for c in cols if c.required] or spec.required)[0], "table has no rows",
+                             1, [], [])])
+    problems: list[dict[str, Any]] = []
+    record = R.Record.empty()
+    # ids: whitespace, Unicode form, case/width (the values that need it are fetched and normalised
+    # by qakit.schema's own function, then mapped back on the engine)
+    id_problems: dict[str, dict] = {}
+    remapped: set[str] = set()
+    for c in cols:
+        if c.kind != "id":
+            continue
+        if not _is_text(schema[c.name]) and not schema[c.name].is_float():
+            continue  # (whole numbers: nothing to normalise)
+        fold = c.name in S.CASE_CHECKED_IDS
+        if not fold and counts.get(suspects[c.name], 0) == 0:
+            continue
+        base = lf if fold else lf.filter(nw.col(suspects[c.name]))
+        dist = B.collect(base.filter(~nw.col(c.name).is_null()).group_by(c.name).agg(nw.len().alias("__n")))
+        if dist.empty:
+            continue
+        dist = dist.sort_values(c.name, kind="stable").reset_index(drop=True)
+        uniq = pd.Index(dist[c.name].astype("str"), dtype="str")
+        counts_fn = (lambda d=dist: d["__n"].to_numpy(dtype=np.int64))
+        canon, changed, collide, merged = S._normalise_ids(uniq, counts_fn, id_normalize=id_normalize, fold=fold)
+        found, clash = S.id_findings(c.name, uniq, canon, changed, collide, merged)
+        for reason, mask in found:
+            ids = _ids_where(lf, rid, nw.col(c.name).is_in(list(uniq[mask])))
+            # (source "validate", as qakit.schema's check stamps it)
+            record = record.with_entry(R.ADJUSTED_KEY, reason, c.name, tuple(ids), "validate")
+        if clash is not None:
+            vals = list(uniq[clash[1]])
+            ex = B.collect(lf.filter(nw.col(c.name).is_in(vals)).select(*([rid] if rid else []), c.name)
+                           .sort(*([rid] if rid else [c.name])).head(50))
+            n = int(dist.loc[clash[1], "__n"].sum())
+            id_problems[c.name] = _problem_row(spec.name, c.name, clash[0], n, list(pd.unique(ex[c.name]))[:MAX_SHOWN],
+                                               list(ex[rid])[:MAX_SHOWN] if rid else [])
+        change = (changed | merged) if canon is not None else np.zeros(len(uniq), dtype=bool)
+        if change.any():
+            mapping = dict(zip(uniq[change], np.asarray(canon, dtype=object)[change]))
+            lf = _map_values(lf, c.name, mapping, src)
+            out = _map_values(out, c.name, mapping, src)
+            remapped.add(c.name)
+    # the problems, in the order pandas' validate lists them (per column, then timestamps, surveys, keys)
+    order = [c.name for c in cols]
+    by_col: dict[str, list[dict]] = {n: [] for n in order}
+    later: list[dict] = []
+    for ch in checks:
+        n = counts.get(ch.flag, 0)
+        if not n:
+            continue
+        row = _examples(lf, spec.name, ch, n, rid)
+        if ch.check.startswith("timestamp in the future") or " score outside " in ch.check:
+            later.append(row)
+        else:
+            by_col[ch.column].append(row)
+    for name in order:
+        if name in id_problems:
+            problems.append(id_problems[name])
+        problems.extend(by_col[name])
+    problems.extend(later)
+    if dup_key and remapped & set(dup_key):  # ids normalised: duplicates counted again ('c1' and 'c1 ' are one)
+        lf = lf.with_columns((nw.col("__kw") & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
+        counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
+    if dup_key and counts.get("__dup", 0):
+        key = nw.concat_str([nw.col(u).cast(nw.String).fill_null("<missing>") for u in dup_key], separator=" / ")
+        ex = B.collect(lf.filter(nw.col("__dup")).select(*([rid] if rid else []), key.alias("__key"))
+                       .sort("__key", *([rid] if rid else [])).head(50))
+        problems.append(_problem_row(spec.name, " + ".join(dup_key), f"duplicate key ({', '.join(dup_key)})",
+                                     counts["__dup"], list(pd.unique(ex["__key"]))[:MAX_SHOWN],
+                                     list(ex[rid])[:MAX_SHOWN] if rid else []))
+    if not defer:
+        _raise(problems)
+    lf = out
+    entries = record.entries(R.ADJUSTED_KEY)
+    rec = R.Record("validate", (), entries) if entries else None
+    table = Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(lf.collect_schema().names()), rec, None,
+                  frozenset(wanted), problems)
+    for name, vals in distinct_vals.items():  # (scoring reads the categories again: fetched once)
+        table.cache[("distinct", name)] = vals
+    if pair_cache is not None:
+        table.cache["category_rating_pairs"] = pair_cache
+    return table
+
+
+def raise_problems(*rows: list) -> None:
+    """Raise every deferred problem (of one or more tables) as one DataValidationError."""
+    _raise([r for part in rows for r in part])
+
+
+def _one_of(column: str, values: list) -> Any:
+    """``column`` is one of ``values`` (none: a column expression that is always false)."""
+    if not values:
+        return (nw.col(column) != nw.col(column)).fill_null(False)
+    return nw.col(column).is_in(values).fill_null(False)
+
+
+def _sum_flag(name: str) -> Any:
+    return nw.col(name).fill_null(False).cast(nw.Int64).sum().alias(name)
+
+
+def _examples(lf: nw.LazyFrame, table: str, ch: _Check, n: int, rid: str | None) -> dict[str, Any]:
+    sel = [nw.col(rid).cast(nw.String).alias("__id")] if rid else []
+    if ch.value:
+        sel.append(nw.col(ch.value).alias("__v"))
+    ex = B.collect(lf.filter(nw.col(ch.flag)).select(*sel).sort(*(["__id"] if rid else [])).head(50)) if sel else None
+    ids = ["<missing>" if pd.isna(i) else str(i) for i in ex["__id"]][:MAX_SHOWN] if rid else []
+    vals = list(pd.unique(pd.Series(ex["__v"].to_numpy(dtype=object))))[:MAX_SHOWN] if ch.value else []
+    vals = [v.tz_localize(None) if isinstance(v, pd.Timestamp) and v.tz is not None else v for v in vals]
+    return _problem_row(table, ch.column, ch.check, n, vals, ids)
+
+
+def _ids_where(lf: nw.LazyFrame, rid: str | None, cond: Any) -> list[str]:
+    if rid is None:
+        return []
+    got = B.collect(lf.filter(cond).select(nw.col(rid).cast(nw.String).alias("__id")))
+    return sorted("<missing>" if pd.isna(i) else str(i) for i in got["__id"])
+
+
+def _map_values(lf: nw.LazyFrame, column: str, mapping: dict[str, str], src: B.Source) -> nw.LazyFrame:
+    """``column`` with the values of ``mapping`` replaced (a CASE expression for a few values, a
+    join with a two-column table on the engine for many)."""
+    c = nw.col(column)
+    if len(mapping) <= _MAP_INLINE:
+        e = None
+        for old, new in mapping.items():
+            e = (nw.when(c == old).then(nw.lit(new)) if e is None else e.when(c == old).then(nw.lit(new)))
+        return lf.with_columns(e.otherwise(c).alias(column))
+    table = pd.DataFrame({"__from": list(mapping), "__to": list(mapping.values())})
+    other = _lazy(B.native_frame(B.Source(table, "pandas", src.engine, src.con), pandas_df=table))
+    joined = lf.join(other, left_on=column, right_on="__from", how="left")
+    return joined.with_columns(nw.coalesce(nw.col("__to"), c).alias(column)).drop("__to", strict=False)

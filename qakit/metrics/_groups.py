@@ -1,0 +1,288 @@
+"""Engine-side plumbing every definition shares: group and period keys, per-group aggregates
+collected as a small pandas table, order statistics, itemised exclusions, ``as_of`` and ``partial``.
+
+Periods are UTC calendar periods (``D``, ``W`` from Monday, ``M``, ``Q``, ``Y``), computed on the
+engine as integer codes from exact epoch microseconds and calendar fields, and turned into period
+start timestamps on the small result (:func:`period_starts`), so every engine groups by the same
+instants whatever its session time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from ..errors import ParameterError, check_choice
+from ..intervals import as_by
+from . import _source as B
+from ._contract import Table
+
+PERIODS = ("D", "W", "M", "Q", "Y")
+PERIOD = "period"
+PARTIAL = "partial"
+US_PER_DAY = 86_400_000_000
+HOURS_PER_S = 1 / 3600.0
+
+
+def hours(us: Any) -> Any:
+    """Hours from a difference of epoch microseconds: seconds (``us / 1e6``, exact as pandas'
+    ``total_seconds``) times ``1/3600`` -- the one formula every engine uses, so a duration exactly
+    on a target or limit compares the same everywhere."""
+    return (us.cast(nw.Float64) / 1e6) * HOURS_PER_S
+
+
+# --- keys ---------------------------------------------------------------------------------------
+def check_keys(t: Table, keys: Sequence[str], table: str = "data") -> None:
+    missing = [b for b in keys if b not in t.columns]
+    if missing:
+        raise ParameterError(f"by column(s) {missing} not in {table}; available: {sorted(map(str, t.columns))}")
+
+
+def with_period(lf: nw.LazyFrame, engine: str, period: str | None, column: str,
+                columns: Sequence[str]) -> tuple[nw.LazyFrame, list[str]]:
+    """``lf`` plus the integer period code of ``column`` (``period`` key), or unchanged."""
+    if period is None:
+        return lf, []
+    check_choice("period", period, PERIODS)
+    if column not in columns:
+        raise ParameterError(f"period needs a {column!r} column; available: {sorted(map(str, columns))}")
+    c = nw.col(column)
+    if period in ("D", "W"):
+        lf = B.with_epoch_us(lf, engine, {"__pus": column})
+        day = nw.col("__pus") // US_PER_DAY
+        code = day if period == "D" else (day + 3) // 7  # 1970-01-01 was a Thursday: weeks from Monday
+        return lf.with_columns(code.alias(PERIOD)).drop("__pus"), [PERIOD]
+    y = c.dt.year().cast(nw.Int64)
+    m = c.dt.month().cast(nw.Int64)
+    code = {"M": y * 12 + m - 1, "Q": y * 4 + (m - 1) // 3, "Y": y}[period]
+    return lf.with_columns(code.alias(PERIOD)), [PERIOD]
+
+
+def period_starts(codes: pd.Series, period: str) -> pd.Series:
+    """Period codes (see :func:`with_period`) as the period start (naive UTC timestamps)."""
+    v = pd.to_numeric(codes, errors="coerce").to_numpy(dtype=float)
+    ok = ~np.isnan(v)
+    iv = np.where(ok, v, 0).astype(np.int64)
+    if period == "D":
+        out = iv.astype("datetime64[D]")
+    elif period == "W":
+        out = (iv * 7 - 3).astype("datetime64[D]")
+    elif period == "M":
+        out = (iv - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    elif period == "Q":
+        out = (iv * 3 - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    else:
+        out = (iv - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+    out = out.astype("datetime64[us]")
+    out[~ok] = np.datetime64("NaT")
+    return pd.Series(out, index=codes.index, name=PERIOD)
+
+
+def _sort_key(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(s.cat.categories.dtype) if s.cat.categories.dtype != object else s.astype("str")
+    return s
+
+
+def sort_groups(res: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Groups sorted by their keys, a missing key last (what ``groupby(sort=True, dropna=False)``
+    gives); the same order on every engine."""
+    if keys and len(res):
+        res = res.sort_values(list(keys), na_position="last", kind="stable", key=_sort_key)
+    return res.reset_index(drop=True)
+
+
+def aggregate(lf: nw.LazyFrame, keys: Sequence[str], aggs: dict[str, tuple[str, Any]], *,
+              period: str | None = None) -> pd.DataFrame:
+    """Per group of ``keys`` (one row without keys) the aggregations ``{name: (fn, expression)}``
+    (``fn`` one of sum, mean, std, count, min, max, len; see :func:`n_true` ...), collected,
+    sorted, and with period codes turned into period starts. The expressions are computed as
+    columns first, so every aggregation is elementary (what pandas' groupby runs fast)."""
+    cols, exprs = {}, []
+    for i, (name, (fn, e)) in enumerate(aggs.items()):
+        if fn == "len":
+            exprs.append(nw.len().alias(name))
+            continue
+        c = f"__in{i}"
+        cols[c] = e
+        exprs.append(getattr(nw.col(c), fn)().alias(name))
+    if cols:
+        lf = lf.with_columns(**cols)
+    q = lf.group_by(*keys, drop_null_keys=False).agg(*exprs) if keys else lf.select(*exprs)
+    res = sort_groups(B.collect(q), keys)
+    if period is not None and PERIOD in res.columns:
+        res[PERIOD] = period_starts(res[PERIOD], period)
+    return res
+
+
+def count(flag: Any) -> Any:
+    """The number of rows where ``flag`` holds (null: no), as an aggregate expression."""
+    return flag.fill_null(False).cast(nw.Int64).sum()
+
+
+def n_true(flag: Any) -> tuple[str, Any]:
+    """:func:`aggregate` spec: rows where ``flag`` holds (null: no)."""
+    return ("sum", flag.fill_null(False).cast(nw.Int64))
+
+
+def n_rows() -> tuple[str, Any]:
+    """:func:`aggregate` spec: rows of the group."""
+    return ("len", None)
+
+
+def agg(fn: str, e: Any) -> tuple[str, Any]:
+    """:func:`aggregate` spec: ``fn`` (sum, mean, std, count, min, max) of ``e``."""
+    return (fn, e)
+
+
+def merge_on_keys(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``left`` with ``right``'s columns, matched on ``keys`` (pandas matches a missing key with a
+    missing key); without keys, side by side (one row each)."""
+    if not keys:
+        right = right.reset_index(drop=True).reindex(range(len(left)))
+        return pd.concat([left.reset_index(drop=True), right], axis=1)
+    return left.merge(right, on=list(keys), how="left", sort=False)
+
+
+# --- itemised exclusions ---------------------------------------------------------------------------
+def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
+            reasons: Sequence[tuple[Any, str, str]], *, adjust: Sequence[tuple[Any, str, str]] = ()) -> None:
+    """Record on ``result``, in one query, the rows of ``lf`` for each ``(flag, reason, column)``
+    (exclusions; ``adjust``: adjustments). Ids as text, sorted (an engine has no row order); a row
+    may be listed under several reasons."""
+    allr = [(f, r, c, S.add_exclusion) for f, r, c in reasons] + [(f, r, c, S.add_adjustment) for f, r, c in adjust]
+    if not allr:
+        return
+    flags = {f"__x{i}": f.fill_null(False) for i, (f, *_rest) in enumerate(allr)}
+    anyx = None
+    for name in flags:
+        anyx = nw.col(name) if anyx is None else anyx | nw.col(name)
+    got = B.collect(lf.with_columns(**flags).filter(anyx).select(nw.col(id_col).cast(nw.String).alias("__id"),
+                                                                  *flags))
+    ids = got["__id"].astype("object").where(got["__id"].notna(), "<missing>").astype("str")
+    for i, (_, reason, column, add) in enumerate(allr):
+        sel = got[f"__x{i}"].astype(bool).to_numpy()
+        if sel.any():
+            add(result, reason, column, sorted(ids[sel]))
+
+
+# --- order statistics (median, p90, the median's interval) -------------------------------------------
+def needed_ranks(n: int, z: float) -> list[int]:
+    """The ranks (from 1) of the order statistics the median, p90 and the median's interval of
+    ``n`` values need (:func:`qakit.metrics._finish.quantiles`)."""
+    out = set()
+    for q in (0.5, 0.9):
+        lo = int(np.floor((n - 1) * q))
+        out.update((lo + 1, min(lo + 1, n - 1) + 1))
+    if n >= 6:
+        out.add(max(int(np.floor(n / 2 - z * np.sqrt(n) / 2)), 1))
+        out.add(min(int(np.ceil(1 + n / 2 + z * np.sqrt(n) / 2)), n))
+    return sorted(r for r in out if 1 <= r <= n)
+
+
+def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, sizes: Sequence[int]) -> pd.DataFrame:
+    """Per group the order statistics the median, p90 (linear interpolation, as numpy/pandas) and
+    the distribution-free median interval (Conover: ``x_(l), x_(u)`` with ``l = floor(n/2 -
+    z sqrt(n)/2)``, ``u = ceil(1 + n/2 + z sqrt(n)/2)``) need: ranked on the engine, the few
+    ranks of each group size (``sizes``: the groups' counts of values) picked there by one
+    membership test, the statistics computed on them here
+    (:func:`qakit.metrics._finish.quantiles`). Returns ``*keys, __r, __n, value``."""
+    part = list(keys) if keys else ["__all"]
+    u = lf.filter(~nw.col(value).is_null())
+    if not keys:
+        u = u.with_columns(nw.lit(0).alias("__all"))
+    u = u.with_columns(nw.col(value).rank(method="ordinal").over(*part).cast(nw.Int64).alias("__r"),
+                       nw.col(value).count().over(*part).cast(nw.Int64).alias("__n"))
+    ns = sorted({int(n) for n in sizes if n and n > 0})
+    width = (max(ns) if ns else 0) + 1
+    codes = [n * width + r for n in ns for r in needed_ranks(n, z)]
+    if not codes:
+        return B.collect(u.filter(nw.col("__r") < 0).select(*keys, "__r", "__n", value))
+    pick = (nw.col("__n") * width + nw.col("__r")).is_in(codes)
+    return B.collect(u.filter(pick).select(*keys, "__r", "__n", value))
+
+
+# --- as_of and partial periods -------------------------------------------------------------------------
+def as_of_value(as_of: Any) -> pd.Timestamp:
+    """A given ``as_of`` as a UTC timestamp."""
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        raise ParameterError(f"as_of must be a timestamp like '2026-10-31 23:59Z'; got {as_of!r}") from None
+    if pd.isna(ts):
+        raise ParameterError(f"as_of must be a timestamp like '2026-10-31 23:59Z'; got {as_of!r}")
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def extremes(t: Table, last: Sequence[str], first: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``(earliest first, latest of last)`` over the table: the first and last timestamp of every
+    checked timestamp column are fetched once per table (one query), then read from there."""
+    if "extremes" not in t.cache:
+        spec = S.get_table(t.name)
+        cols = [c.name for c in spec.columns if c.kind == "datetime" and c.name in t.checked and c.name in t.columns]
+        got = {}
+        if cols:
+            row = B.collect(t.lf.select(*[nw.col(c).min().alias(f"__lo{i}") for i, c in enumerate(cols)],
+                                        *[nw.col(c).max().alias(f"__hi{i}") for i, c in enumerate(cols)])).iloc[0]
+            got = {c: (_utc(row[f"__lo{i}"]), _utc(row[f"__hi{i}"])) for i, c in enumerate(cols)}
+        t.cache["extremes"] = got
+    got = t.cache["extremes"]
+    latest = [got[c][1] for c in last if c in got and not pd.isna(got[c][1])]
+    lo = got[first][0] if first is not None and first in got else pd.NaT
+    return lo, (max(latest) if latest else pd.NaT)
+
+
+def _utc(v: Any) -> pd.Timestamp:
+    if v is None or pd.isna(v):
+        return pd.NaT
+    ts = pd.Timestamp(v)
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def data_as_of(t: Table, as_of: Any, columns: Sequence[str]) -> pd.Timestamp:
+    """``as_of`` (UTC); default the data's latest timestamp over ``columns``."""
+    if as_of is not None:
+        return as_of_value(as_of)
+    return extremes(t, columns)[1]
+
+
+def mark_partial(res: pd.DataFrame, period: str | None, first: pd.Timestamp, last: pd.Timestamp, *,
+                 explicit_end: bool) -> pd.DataFrame:
+    """Add ``partial`` (True for a period the data does not cover whole) to a ``period=`` result.
+
+    A period is partial when it starts before the data's first day, or ends after the data's
+    end: ``as_of`` when given, else the end of the data's last day (an export's last timestamp is
+    taken to close its day). Compared in UTC, as the periods are.
+    """
+    if period is None or PERIOD not in res.columns:
+        return res
+    start = res[PERIOD]
+    end = start.dt.to_period(period).dt.end_time + pd.Timedelta(1, "ns") if len(res) else start
+    if pd.isna(first) or pd.isna(last):
+        res[PARTIAL] = False
+        return res
+    first_day = first.tz_convert("UTC").tz_localize(None).normalize()
+    last_n = last.tz_convert("UTC").tz_localize(None)
+    covered = last_n if explicit_end else last_n.normalize() + pd.Timedelta(days=1)
+    res[PARTIAL] = ((start < first_day) | (end > covered)).to_numpy(dtype=bool) if len(res) else []
+    return res
+
+
+def partial(res: pd.DataFrame, t: Table, period: str | None, first: str, last: Sequence[str],
+            as_of: Any = None) -> pd.DataFrame:
+    """The ``partial`` column of a ``period=`` result from the table's first ``first`` and its end
+    (``as_of``, else the latest of ``last``): two numbers from the engine."""
+    if period is None:
+        return res
+    lo, hi = extremes(t, last, first)
+    end = as_of_value(as_of) if as_of is not None else hi
+    return mark_partial(res, period, lo, end, explicit_end=as_of is not None)
+
+
+def by_keys(by: Any) -> list[str]:
+    return as_by(by)

@@ -1,0 +1,66 @@
+"""Call KPIs, each defined once: service level and abandonment rate (telephony queue exports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+from .. import schema as S
+from ..errors import ParameterError, check_choice
+from . import _finish as F
+from . import _groups as G
+from ._contract import Table
+
+SERVICE_LEVEL = "service_level"
+ABANDONMENT_RATE = "abandonment_rate"
+DENOMINATORS = ("offered", "answered")
+CALL_TIMES = (S.CREATED_AT,)
+
+
+def service_level_judged(threshold_s: float = 20, denominator: str = "offered") -> tuple[Any, Any, Any]:
+    """Each call judged for :func:`service_level` (and the report's row-level change), as
+    expressions: ``use`` (counted: answered or, with ``offered``, any call whose answered flag is
+    known and whose speed is known when answered), ``in_time`` (answered within ``threshold_s``)
+    and ``missing_speed`` (answered without a speed of answer: left out, itemised)."""
+    a = nw.col(S.ANSWERED)
+    ans = a.fill_null(False)
+    speed = nw.col(S.SPEED_OF_ANSWER_S)
+    missing_speed = ans & speed.is_null()
+    use = (ans if denominator == "answered" else nw.lit(True)) & ~missing_speed & ~a.is_null()
+    in_time = ans & (speed <= threshold_s).fill_null(False)
+    return use, in_time, missing_speed
+
+
+def _grouped(t: Table, by: Sequence[str], period: str | None):
+    keys = list(by)
+    G.check_keys(t, keys)
+    lf, pkeys = G.with_period(t.lf, t.engine, period, S.CREATED_AT, t.columns)
+    return lf, keys + pkeys
+
+
+def service_level(t: Table, *, threshold_s: float, denominator: str, by: Sequence[str], period: str | None,
+                  level: float, min_n: int) -> pd.DataFrame:
+    """Calls answered within ``threshold_s`` over offered (or answered) calls, Wilson interval."""
+    check_choice("denominator", denominator, DENOMINATORS)
+    if not t.has(S.SPEED_OF_ANSWER_S):
+        raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
+    lf, keys = _grouped(t, by, period)
+    use, in_time, missing_speed = service_level_judged(threshold_s, denominator)
+    res = G.aggregate(lf, keys, {"__n": G.n_true(use), "__k": G.n_true(use & in_time), "__rows": G.n_rows()},
+                      period=period)
+    out = F.proportion(res, keys, SERVICE_LEVEL, level=level, min_n=min_n)
+    G.itemise(out, lf, S.CALL_ID, [(missing_speed, "answered call without speed of answer", S.SPEED_OF_ANSWER_S)])
+    return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
+
+
+def abandonment_rate(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """Share of offered calls not answered, Wilson interval."""
+    lf, keys = _grouped(t, by, period)
+    a = nw.col(S.ANSWERED)
+    res = G.aggregate(lf, keys, {"__n": G.n_true(~a.is_null()), "__k": G.n_true(~a.fill_null(True)),
+                                 "__rows": G.n_rows()}, period=period)
+    out = F.proportion(res, keys, ABANDONMENT_RATE, level=level, min_n=min_n)
+    return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)

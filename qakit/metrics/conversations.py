@@ -1,0 +1,215 @@
+"""Conversation KPIs, each defined once: first-contact resolution (FCR), resolution rate,
+escalation rate, interactions per issue, backlog.
+
+Each definition takes a validated conversations table (:func:`qakit.metrics._contract.validated`)
+on any engine; the public functions live in :mod:`qakit.kpis`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from ..errors import ParameterError, check_choice, check_number
+from . import _finish as F
+from . import _groups as G
+from . import _labels as L
+from . import _source as B
+from ._contract import Table
+from .times import CONV_TIMES
+
+FCR_RATE = "fcr_rate"
+INTERACTIONS_PER_ISSUE = "interactions_per_issue"
+ESCALATION_RATE = "escalation_rate"
+RESOLUTION_RATE = "resolution_rate"
+BACKLOG = "backlog"
+PERIOD_END = "period_end"
+OPENED, CLOSED = "opened", "closed"
+RESOLVED_STATUSES = ("solved", "closed", "resolved")
+FCR_RULES = ("repeat", "contacts", "replies")
+
+
+def _statuses(statuses: Sequence[str]) -> set[str]:
+    if isinstance(statuses, str) or not all(isinstance(x, str) for x in statuses):
+        raise ParameterError(f"resolved_statuses must be a list of status names, e.g. ['solved', 'closed']; "
+                             f"got {statuses!r}")
+    return {L.label_key(x) for x in statuses}
+
+
+def resolved(t: Table, statuses: Sequence[str], lf: nw.LazyFrame | None = None) -> Any:
+    """Resolved: ``resolved_at`` set, or a status in ``statuses`` (ignoring case, whitespace and
+    Unicode form; the column's distinct values are matched in Python)."""
+    wanted = _statuses(statuses)
+    keys = L.distinct_keys(t.lf if lf is None else lf, S.STATUS) if t.has(S.STATUS) else {}
+    said = L.is_one_of(S.STATUS, [v for v, k in keys.items() if k in wanted])
+    return ~nw.col(S.RESOLVED_AT).is_null() | said
+
+
+def _grouped(t: Table, by: Sequence[str], period: str | None) -> tuple[nw.LazyFrame, list[str]]:
+    keys = list(by)
+    G.check_keys(t, keys)
+    lf, pkeys = G.with_period(t.lf, t.engine, period, S.CREATED_AT, t.columns)
+    return lf, keys + pkeys
+
+
+def _rate(t: Table, lf: nw.LazyFrame, keys: list[str], flag: Any, use: Any, name: str, *, period: str | None,
+          level: float, min_n: int) -> pd.DataFrame:
+    aggs = ({"__n": G.n_rows(), "__k": G.n_true(flag)} if use is None
+            else {"__n": G.n_true(use), "__k": G.n_true(use & flag)})
+    res = G.aggregate(lf, keys, {**aggs, "__rows": G.n_rows()}, period=period)
+    return F.proportion(res, keys, name, level=level, min_n=min_n)
+
+
+def fcr(t: Table, *, by: Sequence[str], period: str | None, rule: str, repeat_days: float,
+        resolved_statuses: Sequence[str], as_of: Any, level: float, min_n: int) -> pd.DataFrame:
+    """FCR: ``#(resolved at first contact) / #(resolved and judged)``, Wilson interval. See
+    :func:`qakit.kpis.fcr_rate` for the three rules and the censoring at ``as_of``.
+
+    Notes
+    -----
+    ``repeat``: the customer's next conversation (ordered by ``created_at``, then
+    ``conversation_id``: two conversations of one customer at the same instant are ordered by their
+    ids on every engine) starting within ``repeat_days`` is a repeat. Differences are exact integer
+    microseconds.
+    """
+    check_choice("rule", rule, FCR_RULES)
+    lf, keys = _grouped(t, by, period)
+    res_e = resolved(t, resolved_statuses)
+    lf = lf.with_columns(res_e.alias("__res"))
+    is_res = nw.col("__res")
+    reasons = [(~is_res, "open: not resolved yet", S.RESOLVED_AT)]
+    use = is_res
+    if rule == "replies":
+        if not t.has(S.AGENT_REPLIES):
+            raise ParameterError(f"rule='replies' needs an {S.AGENT_REPLIES!r} column")
+        miss = nw.col(S.AGENT_REPLIES).is_null() & is_res
+        reasons.append((miss, "no agent_replies value", S.AGENT_REPLIES))
+        use = use & ~miss
+        first = (nw.col(S.AGENT_REPLIES) == 1).fill_null(False)
+    else:
+        if rule == "contacts" and not t.has(S.CONTACTS):
+            raise ParameterError(f"rule='contacts' needs a {S.CONTACTS!r} column")
+        if t.has(S.CONTACTS):
+            miss = nw.col(S.CONTACTS).is_null() & is_res
+            reasons.append((miss, "no contacts value", S.CONTACTS))
+            use = use & ~miss
+            first = (nw.col(S.CONTACTS) == 1).fill_null(False)
+        else:
+            first = nw.lit(True)
+        if rule == "repeat":
+            check_number("repeat_days", repeat_days, low=0, low_open=True)
+            window_ns = int(pd.Timedelta(days=repeat_days).value)
+            cut = G.data_as_of(t, as_of, CONV_TIMES)
+            lf = B.with_epoch_us(lf, t.engine, {"__c_us": S.CREATED_AT})
+            nxt = nw.col("__c_us").shift(-1).over(S.CUSTOMER_ID, order_by=["__c_us", S.CONVERSATION_ID])
+            lf = lf.with_columns(nxt.alias("__next_us"))
+            # (next - created) <= window, compared in ns as pandas' Timedelta: gap_us <= floor(window_ns / 1000)
+            repeat = ((nw.col("__next_us") - nw.col("__c_us")) <= window_ns // 1000).fill_null(False)
+            # created + window > as_of  <=>  created_us > floor((as_of_ns - window_ns) / 1000)
+            unjudged = (nw.col("__c_us") > (int(cut.value) - window_ns) // 1000).fill_null(False) & use
+            lf = lf.with_columns(repeat.alias("__rep"), unjudged.alias("__unj"), use.alias("__use0"))
+            reasons.append((nw.col("__unj"), f"not judged: repeat window (repeat_days={repeat_days:g}) not complete "
+                                             f"by as_of {cut:%Y-%m-%d %H:%M} UTC", S.CREATED_AT))
+            use = nw.col("__use0") & ~nw.col("__unj")
+            first = first & ~nw.col("__rep")
+    out = _rate(t, lf, keys, first, use, FCR_RATE, period=period, level=level, min_n=min_n)
+    G.itemise(out, lf, S.CONVERSATION_ID, reasons)
+    return G.partial(out, t, period, S.CREATED_AT, CONV_TIMES, as_of)
+
+
+def resolution_rate(t: Table, *, by: Sequence[str], period: str | None, resolved_statuses: Sequence[str],
+                    level: float, min_n: int) -> pd.DataFrame:
+    """Share of conversations resolved (``resolved_at`` set or a resolved status), Wilson interval."""
+    lf, keys = _grouped(t, by, period)
+    out = _rate(t, lf, keys, resolved(t, resolved_statuses), None, RESOLUTION_RATE, period=period, level=level,
+                min_n=min_n)
+    return G.partial(out, t, period, S.CREATED_AT, CONV_TIMES)
+
+
+def escalation_rate(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """Share of conversations escalated (``escalated`` known), Wilson interval; unknown ones itemised."""
+    if not t.has(S.ESCALATED):
+        raise ParameterError(f"escalation_rate needs an {S.ESCALATED!r} column in conversations")
+    lf, keys = _grouped(t, by, period)
+    e = nw.col(S.ESCALATED)
+    out = _rate(t, lf, keys, e.fill_null(False), ~e.is_null(), ESCALATION_RATE, period=period, level=level,
+                min_n=min_n)
+    G.itemise(out, lf, S.CONVERSATION_ID, [(e.is_null(), "escalated unknown", S.ESCALATED)])
+    return G.partial(out, t, period, S.CREATED_AT, CONV_TIMES)
+
+
+def interactions(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """Mean contacts per conversation, Student-t interval (clipped at 1); missing ones itemised."""
+    if not t.has(S.CONTACTS):
+        raise ParameterError(f"interactions_per_issue needs a {S.CONTACTS!r} column in conversations")
+    lf, keys = _grouped(t, by, period)
+    c = nw.col(S.CONTACTS)
+    res = G.aggregate(lf, keys, {"__n": G.agg("count", c), "__rows": G.n_rows(), "__mean": G.agg("mean", c),
+                                 "__sd": G.agg("std", c)},
+                      period=period)
+    out = F.mean_t(res, keys, INTERACTIONS_PER_ISSUE, level=level, min_n=min_n, clip=(1.0, np.inf))
+    G.itemise(out, lf, S.CONVERSATION_ID, [(c.is_null(), "no contacts value", S.CONTACTS)])
+    return G.partial(out, t, period, S.CREATED_AT, CONV_TIMES)
+
+
+def backlog(t: Table, *, period: str, by: Sequence[str]) -> pd.DataFrame:
+    """Open conversations at the end of each period: the engine counts conversations opened and
+    closed per group and UTC period; here, over the full period grid of every group (empty
+    periods are 0), ``backlog = cumsum(opened) - cumsum(closed)``. Conversations resolved before
+    they were created are left out and itemised (the backlog is never negative)."""
+    check_choice("period", period, G.PERIODS)
+    keys = list(by)
+    G.check_keys(t, keys, "conversations")
+    lf = B.with_epoch_us(t.lf, t.engine, {"__c_us": S.CREATED_AT, "__r_us": S.RESOLVED_AT})
+    before = (nw.col("__r_us") < nw.col("__c_us")).fill_null(False)
+    bad = B.collect(lf.filter(before).select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__id")))["__id"]
+    bad = sorted(bad.astype("str"))
+    kept = lf.filter(~before)
+    lim = B.collect(kept.select(nw.len().alias("__n")))
+    if int(lim["__n"].iloc[0]) == 0:
+        raise ParameterError("backlog: no conversation left once those resolved before they were created are "
+                             f"left out ({len(bad)} rows, e.g. {list(bad[:5])})")
+    kt = Table(kept, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
+    first, last_all = G.extremes(kt, CONV_TIMES, S.CREATED_AT)
+    c_lf, _ = G.with_period(kept, t.engine, period, S.CREATED_AT, t.columns)
+    r_lf, _ = G.with_period(kept.filter(~nw.col(S.RESOLVED_AT).is_null()), t.engine, period, S.RESOLVED_AT, t.columns)
+    op = B.collect(c_lf.group_by(*keys, G.PERIOD, drop_null_keys=False).agg(nw.len().alias("__k")))
+    cl = B.collect(r_lf.group_by(*keys, G.PERIOD, drop_null_keys=False).agg(nw.len().alias("__k")))
+    codes = np.concatenate([op[G.PERIOD].to_numpy(dtype=np.int64), cl[G.PERIOD].to_numpy(dtype=np.int64)])
+    lo, hi = int(codes.min()), int(codes.max())
+    grid_codes = np.arange(lo, hi + 1, dtype=np.int64)
+    n_p = len(grid_codes)
+    if keys:  # every group with a conversation (created_at is never missing), sorted, missing keys last
+        g = G.sort_groups(op[keys].drop_duplicates(), keys)
+    else:
+        g = pd.DataFrame(index=[0])
+    n_g = len(g)
+
+    def grid(d: pd.DataFrame) -> np.ndarray:
+        out = np.zeros(n_g * n_p, dtype=np.int64)
+        if keys:
+            d = d.merge(g.reset_index(names="__g"), on=keys, how="inner")
+            gi = d["__g"].to_numpy(dtype=np.int64)
+        else:
+            gi = np.zeros(len(d), dtype=np.int64)
+        np.add.at(out, gi * n_p + (d[G.PERIOD].to_numpy(dtype=np.int64) - lo), d["__k"].to_numpy(dtype=np.int64))
+        return out.reshape(n_g, n_p)
+
+    opened, closed = grid(op), grid(cl)
+    starts = G.period_starts(pd.Series(grid_codes), period)
+    ends = starts.dt.to_period(period).dt.end_time
+    out = g.loc[g.index.repeat(n_p)].reset_index(drop=True)
+    out[G.PERIOD] = np.tile(starts.to_numpy(), n_g)
+    out[PERIOD_END] = np.tile(ends.to_numpy(), n_g)
+    out[OPENED] = opened.ravel().astype("int64")
+    out[CLOSED] = closed.ravel().astype("int64")
+    out[BACKLOG] = (opened.cumsum(axis=1) - closed.cumsum(axis=1)).ravel().astype("int64")
+    G.mark_partial(out, period, first, last_all, explicit_end=False)
+    S.add_exclusion(out, "resolved_at before created_at: neither opened nor closed (it would make the backlog "
+                         "negative)", S.RESOLVED_AT, bad)
+    return out[keys + [G.PERIOD, PERIOD_END, OPENED, CLOSED, BACKLOG, G.PARTIAL]]

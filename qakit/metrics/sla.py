@@ -1,0 +1,162 @@
+"""SLA attainment, defined once: each conversation judged against its priority's time target at
+``as_of`` (:func:`judged`: the one row rule, also behind the report's row-level SLA change), then
+the share met per priority and group with a Wilson interval."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from ..errors import ParameterError, QakitWarning, check_choice
+from . import _finish as F
+from . import _groups as G
+from . import _labels as L
+from . import _source as B
+from ._contract import Table
+from .conversations import RESOLVED_STATUSES
+from .times import CONV_TIMES
+
+MET_PCT = "met_pct"  # percent (read against a percent goal), like promoters_pct
+TARGET_H = "target_h"
+GOAL, GOAL_MET = "goal", "goal_met"
+DEFAULT_SLA_HOURS = {"urgent": 1.0, "critical": 1.0, "high": 4.0, "normal": 24.0, "medium": 24.0, "low": 72.0}
+#: the priorities the headline's "SLA met, high priority" reads (keys as :func:`qakit.metrics._labels.label_key`)
+SLA_HIGH_PRIORITIES = ("urgent", "critical", "high")
+METRICS = ("resolution", "first_response")
+
+
+class UnmatchedTargetWarning(QakitWarning):
+    """An SLA target names a priority that no conversation has (a typo, or another vendor's names)."""
+
+
+def targets_of(targets: Mapping[str, float] | None) -> dict[str, tuple[str, float]]:
+    """``{priority key: (name as given, hours)}`` from ``targets`` (default
+    :data:`DEFAULT_SLA_HOURS`), checked; keys by :func:`qakit.metrics._labels.label_key`."""
+    raw = dict(DEFAULT_SLA_HOURS if targets is None else targets)
+    out: dict[str, tuple[str, float]] = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) \
+                or not v > 0:
+            raise ParameterError(f"SLA target for priority {k!r} must be a positive number of hours; got {v!r}")
+        key = L.label_key(k)
+        if key in out:
+            same = [x for x in raw if L.label_key(x) == key]
+            raise ParameterError(f"SLA targets {same!r} name the same priority (matched ignoring case and "
+                                 "whitespace); give it once")
+        out[key] = (str(k), float(v))
+    return out
+
+
+def high_target(sla_targets: Mapping[str, float] | None = None) -> float:
+    """The high-priority target in hours: what ``kpi_summary``'s ``sla_high`` judges."""
+    return {L.label_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
+
+
+def high_only(t: Table) -> Table:
+    """The conversations of :data:`SLA_HIGH_PRIORITIES` (matched ignoring case, whitespace and
+    Unicode form), their priority written ``"high"``: what ``sla_high`` judges."""
+    keys = L.distinct_keys(t.lf, S.PRIORITY)
+    high = L.is_one_of(S.PRIORITY, [v for v, k in keys.items() if k in SLA_HIGH_PRIORITIES])
+    lf = t.lf.filter(high).with_columns(nw.lit("high").alias(S.PRIORITY))
+    return Table(lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
+
+
+def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]], metric: str,
+           as_of: pd.Timestamp) -> tuple[nw.LazyFrame, dict[Any, str]]:
+    """Each conversation judged against its priority's target at ``as_of``: ``lf`` plus
+    ``__tgt`` (target hours), ``__met`` (done within target), ``__use`` (judged) and the rows not
+    judged: ``__no_target``, ``__negative`` (end before ``created_at``), ``__pending`` (open and
+    within target at ``as_of``), ``__later`` (created after ``as_of``), ``__contradicts`` (a
+    resolved status without ``resolved_at``). Open conversations past their target at ``as_of``
+    are judged missed; an end after ``as_of`` has not happened yet. Also returns ``{stored
+    priority: key}``."""
+    end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
+    pkeys = L.distinct_keys(lf, S.PRIORITY)
+    hours_of = {v: targets[k][1] for v, k in pkeys.items() if k in targets}
+    tgt = L.value_map(S.PRIORITY, hours_of) if hours_of else nw.lit(None)
+    cut_us = int(as_of.value // 1000)
+    lf = B.with_epoch_us(lf, t.engine, {"__e_us": end_col, "__c_us": S.CREATED_AT})
+    end_ok = ~nw.col("__e_us").is_null() & (nw.col("__e_us") <= cut_us)  # an end after as_of has not happened yet
+    hrs = nw.when(end_ok).then(G.hours(nw.col("__e_us") - nw.col("__c_us")))
+    elapsed = G.hours(nw.lit(cut_us) - nw.col("__c_us"))
+    lf = lf.with_columns(tgt.cast(nw.Float64).alias("__tgt"), hrs.alias("__hrs"), elapsed.alias("__el"))
+    no_target = nw.col("__tgt").is_null()
+    negative = (nw.col("__hrs") < 0).fill_null(False)
+    done = ~nw.col("__hrs").is_null() & ~negative
+    later = (nw.col("__c_us") > cut_us).fill_null(False)
+    pending = (nw.col("__hrs").is_null() & (nw.col("__el") <= nw.col("__tgt"))).fill_null(False) & ~later
+    met = (done & (nw.col("__hrs") <= nw.col("__tgt"))).fill_null(False)
+    if metric == "resolution" and t.has(S.STATUS):
+        st = L.distinct_keys(lf, S.STATUS)
+        wanted = {L.label_key(x) for x in RESOLVED_STATUSES}
+        said = L.is_one_of(S.STATUS, [v for v, k in st.items() if k in wanted])
+        contradicts = said & nw.col(S.RESOLVED_AT).is_null()
+    else:
+        contradicts = nw.lit(False)
+    lf = lf.with_columns(no_target.alias("__no_target"), negative.alias("__negative"), later.alias("__later"),
+                         pending.alias("__pending"), met.alias("__met"), contradicts.alias("__contradicts"))
+    use = ~nw.col("__no_target") & ~nw.col("__negative") & ~nw.col("__pending") & ~nw.col("__later") \
+        & ~nw.col("__contradicts")
+    return lf.with_columns(use.alias("__use")), pkeys
+
+
+def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, goal: float, by: Sequence[str],
+               period: str | None, as_of: Any, level: float, min_n: int, stacklevel: int = 3) -> pd.DataFrame:
+    """SLA attainment: ``met_pct = 100 k / n`` per priority (and group), Wilson interval. See
+    :func:`qakit.kpis.sla_attainment`."""
+    check_choice("metric", metric, METRICS)
+    given = targets is not None
+    tmap = targets_of(targets)
+    keys = list(by)
+    G.check_keys(t, keys)
+    lf, pkeys_ = G.with_period(t.lf, t.engine, period, S.CREATED_AT, t.columns)
+    keys = keys + pkeys_
+    end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
+    cut = G.data_as_of(t, as_of, CONV_TIMES)
+    if pd.isna(cut):
+        raise ParameterError("sla_attainment: no timestamp in the data to judge open conversations at; pass as_of=")
+    lf, pkey = judged(t, lf, tmap, metric, cut)
+    name_of = {v: tmap[k][0] for v, k in pkey.items() if k in tmap}
+    relabelled = [v for v, name in name_of.items() if name != v]
+    lf = lf.with_columns(L.is_one_of(S.PRIORITY, relabelled).alias("__rel"), nw.col(S.PRIORITY).alias("__pk"))
+    if name_of:
+        lf = lf.with_columns(L.value_map(S.PRIORITY, name_of, default=nw.col(S.PRIORITY)).alias(S.PRIORITY))
+    if given:
+        unused = sorted(name for k, (name, _) in tmap.items() if k not in set(pkey.values()))
+        if unused:
+            labels = sorted({name_of.get(v, v) for v in pkey})
+            warnings.warn(f"SLA target(s) {unused} match no priority in the data (priorities: {labels[:10]})",
+                          UnmatchedTargetWarning, stacklevel=stacklevel)
+    gkeys = [S.PRIORITY] + keys
+    res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__use") & nw.col("__met")),
+                                  "__rows": G.n_rows()}, period=period)
+    out = F.proportion(res, gkeys, MET_PCT, level=level, min_n=min_n, scale=100.0)
+    hours = {name: h for name, h in tmap.values()}
+    target = out[S.PRIORITY].map(hours).astype(float)
+    out.insert(len(gkeys) + 4, TARGET_H, target.to_numpy())
+    out.insert(len(gkeys) + 5, GOAL, float(goal))
+    out.insert(len(gkeys) + 6, GOAL_MET, (out[MET_PCT] >= goal).to_numpy())
+    out = out[out[TARGET_H].notna()].reset_index(drop=True)
+    targets_txt = sorted(n for n, _ in tmap.values())
+    no_t = nw.col("__no_target")
+    unmatched = sorted({k for k in pkey.values() if k not in tmap})
+    reasons = [(no_t & L.is_one_of("__pk", [v for v, kk in pkey.items() if kk == k]),
+                f"no SLA target for priority {k!r} (targets: {targets_txt})", S.PRIORITY) for k in unmatched]
+    reasons += [
+        (nw.col("__negative"), f"{end_col} before created_at", end_col),
+        (nw.col("__pending") & ~no_t, f"open and still within target at as_of {cut:%Y-%m-%d %H:%M} UTC: "
+                                      "outcome not known yet (censored)", end_col),
+        (nw.col("__later") & ~no_t, f"created after as_of {cut:%Y-%m-%d %H:%M} UTC: not judged", S.CREATED_AT),
+        (nw.col("__contradicts") & ~no_t & ~nw.col("__later"),
+         f"status says resolved ({', '.join(RESOLVED_STATUSES)}) but resolved_at is missing: not judged",
+         S.RESOLVED_AT)]
+    G.itemise(out, lf, S.CONVERSATION_ID, reasons,
+              adjust=[(nw.col("__rel"), "priority matched to its SLA target ignoring case and whitespace",
+                       S.PRIORITY)])
+    return G.partial(out, t, period, S.CREATED_AT, CONV_TIMES, as_of)

@@ -1,0 +1,319 @@
+"""Survey KPIs, each defined once: CSAT, NPS, CES.
+
+CSAT has one definition, :class:`CsatScale` (scale + satisfied threshold), shared by every function
+that reads CSAT (here, :mod:`qakit.kpis` and :mod:`qakit.stats`); NPS classes answers by threshold
+(:data:`NPS_PROMOTER_FROM`, :data:`NPS_DETRACTOR_BELOW`), fractional answers too.
+
+Each definition takes validated tables (:func:`qakit.metrics._contract.validated`) on any engine and
+returns the tidy result; the public functions are :func:`qakit.kpis.csat_score`,
+:func:`qakit.kpis.nps_score`, :func:`qakit.kpis.ces_score`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from .._public import public
+from ..errors import MAX_SHOWN, DataValidationError, ParameterError, Problems, check_choice, check_number
+from . import _finish as F
+from . import _groups as G
+from . import _source as B
+from ._contract import Table
+
+CSAT = "csat"
+CSAT_MEAN = "csat_mean"
+NPS = "nps"
+PROMOTERS_PCT, PASSIVES_PCT, DETRACTORS_PCT = "promoters_pct", "passives_pct", "detractors_pct"
+#: NPS classes by threshold, fractional answers too: promoter ``s >= 9``, detractor ``s < 7``, passive between
+NPS_PROMOTER_FROM, NPS_DETRACTOR_BELOW = 9, 7
+CES = "ces"
+NPS_SCALE = (0.0, 10.0)
+
+#: the columns the survey KPIs read (``answered_at`` for periods and ``partial``)
+READS = (S.CONVERSATION_ID, S.KIND, S.SCORE)
+OPTIONAL = (S.ANSWERED_AT,)
+
+
+@dataclass(frozen=True)
+class CsatScale:
+    """What a CSAT answer means: the scale ``low..high`` and the satisfied threshold.
+
+    An answer ``s`` is *satisfied* when ``s >= satisfied_from`` (a threshold, so fractional or
+    averaged answers such as 4.5 on 1-5 or 8.7 on 1-10 are classed like any other). Answers
+    outside ``low..high`` are an error naming the column, values and row ids: a 1-10 CSAT is never
+    silently read on the default 1-5 scale.
+
+    Presets (``CsatScale.preset(name)`` or ``scale="1-10"`` wherever a function takes ``scale``):
+    ``"1-5"`` satisfied from 4 (the usual top-2 box, the default), ``"1-7"`` from 6, ``"1-10"`` from
+    8 and ``"0-10"`` from 8 (top-3 box).
+
+    Examples
+    --------
+    >>> CsatScale.preset("1-10")
+    CsatScale(low=1.0, high=10.0, satisfied_from=8.0)
+    >>> CsatScale(1, 5, satisfied_from=6)
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: satisfied_from must be a finite number >= 1 and <= 5; got 6
+    """
+
+    low: float = 1.0
+    high: float = 5.0
+    satisfied_from: float = 4.0
+
+    def __post_init__(self) -> None:
+        low = check_number("scale low", self.low)
+        high = check_number("scale high", self.high)
+        if not high > low:
+            raise ParameterError(f"CSAT scale: high ({high:g}) must be above low ({low:g})")
+        sat = check_number("satisfied_from", self.satisfied_from, low=low, high=high)
+        for name, v in (("low", low), ("high", high), ("satisfied_from", sat)):
+            object.__setattr__(self, name, float(v))
+
+    @classmethod
+    def preset(cls, name: str) -> "CsatScale":
+        """One of the named scales: ``"1-5"``, ``"1-7"``, ``"1-10"``, ``"0-10"``."""
+        check_choice("scale", name, CSAT_PRESETS)
+        return CSAT_PRESETS[name]
+
+    @property
+    def label(self) -> str:
+        return f"{self.low:g}..{self.high:g}"
+
+    def satisfied(self, scores: pd.Series | np.ndarray) -> np.ndarray:
+        """Boolean array: ``score >= satisfied_from`` (NaN is not satisfied; callers exclude it)."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(scores, dtype=float) >= self.satisfied_from
+
+    def check(self, surveys: pd.DataFrame, *, column: str = S.SCORE, table: str = "surveys",
+              id_col: str = S.CONVERSATION_ID) -> None:
+        """Raise :class:`~qakit.errors.DataValidationError` for answers off the scale (inf included)."""
+        s = surveys[column].to_numpy(dtype=float)
+        off = ~np.isnan(s) & ((s < self.low) | (s > self.high) | ~np.isfinite(s))
+        if off.any():
+            hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
+            p = Problems(table, row_ids=surveys[id_col] if id_col in surveys.columns else None)
+            p.add(column, f"csat score outside the scale {self.label}{hint}", off, surveys[column])
+            p.raise_if_any()
+
+
+CSAT_PRESETS: dict[str, CsatScale] = {}
+CSAT_PRESETS.update({"1-5": CsatScale(1, 5, 4), "1-7": CsatScale(1, 7, 6), "1-10": CsatScale(1, 10, 8),
+                     "0-10": CsatScale(0, 10, 8)})
+
+
+@public
+def csat_definition(scale: CsatScale | str | Sequence[float] | None = None,
+                    satisfied: float | Sequence[float] | None = None) -> CsatScale:
+    """The one CSAT definition from a function's ``scale`` and ``satisfied`` arguments.
+
+    ``scale``: a :class:`CsatScale`, a preset name, the old ``(low, high)`` tuple, or None (1-5).
+    ``satisfied``: None (the scale's threshold), a number (the threshold: ``score >= satisfied``),
+    or the old tuple of satisfied answers, accepted only when it is the top of the scale
+    (``(8, 9, 10)`` on 1-10 means ``satisfied_from=8``; a ``FutureWarning`` says so); any other
+    set is a :class:`~qakit.errors.ParameterError`.
+
+    Examples
+    --------
+    >>> csat_definition("1-10", 9)
+    CsatScale(low=1.0, high=10.0, satisfied_from=9.0)
+    >>> csat_definition(None, (3, 5))
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: satisfied=(3, 5) is not the top of the scale 1..5 (e.g. (4, 5)); give the threshold instead: satisfied=4 means score >= 4
+    """
+    if scale is None:
+        base = CSAT_PRESETS["1-5"]
+    elif isinstance(scale, CsatScale):
+        base = scale
+    elif isinstance(scale, str):
+        base = CsatScale.preset(scale)
+    else:
+        try:
+            lo, hi = (float(v) for v in scale)
+        except (TypeError, ValueError):
+            raise ParameterError(f"scale must be a CsatScale, one of {list(CSAT_PRESETS)} or (low, high); "
+                                 f"got {scale!r}") from None
+        match = [p for p in CSAT_PRESETS.values() if (p.low, p.high) == (lo, hi)]
+        if match:
+            base = match[0]
+        elif satisfied is None:
+            raise ParameterError(f"scale=({lo:g}, {hi:g}) needs a satisfied threshold: pass "
+                                 f"scale=CsatScale({lo:g}, {hi:g}, satisfied_from=...)")
+        else:
+            base = CsatScale(lo, hi, lo)
+    if satisfied is None:
+        return base
+    if isinstance(satisfied, (int, float, np.integer, np.floating)) and not isinstance(satisfied, bool):
+        return CsatScale(base.low, base.high, check_number("satisfied", satisfied, low=base.low, high=base.high))
+    try:
+        vals = sorted({float(v) for v in satisfied})
+    except (TypeError, ValueError):
+        raise ParameterError(f"satisfied must be a threshold number or a tuple of the top answers; got {satisfied!r}") from None
+    top = [float(v) for v in np.arange(vals[0], base.high + 1)] if vals and vals[0].is_integer() else None
+    if not vals or top != vals or vals[-1] != base.high:
+        shown = tuple(int(v) if float(v).is_integer() else v for v in satisfied)
+        raise ParameterError(f"satisfied={shown!r} is not the top of the scale {base.label} (e.g. "
+                             f"({base.high - 1:g}, {base.high:g})); give the threshold instead: "
+                             f"satisfied={base.satisfied_from:g} means score >= {base.satisfied_from:g}")
+    warnings.warn(f"satisfied={tuple(satisfied)!r} (a set of answers) is now the threshold satisfied={vals[0]:g} "
+                  f"(score >= {vals[0]:g}, so 8.7 counts as 8 does); pass the number", FutureWarning, stacklevel=3)
+    return CsatScale(base.low, base.high, vals[0])
+
+
+def ces_scale(scale, higher_is_better) -> tuple[float, float]:
+    """The CES ``(low, high)`` scale checked (and ``higher_is_better`` a bool)."""
+    try:
+        lo, hi = (check_number("scale", v) for v in scale)
+    except (TypeError, ValueError):
+        raise ParameterError(f"scale must be (low, high) numbers; got {scale!r}") from None
+    if not hi > lo:
+        raise ParameterError(f"scale must be (low, high) with high > low; got {scale!r}")
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise ParameterError(f"higher_is_better must be True or False; got {higher_is_better!r}")
+    return (lo, hi)
+
+
+# --- the rows of one kind ---------------------------------------------------------------------------
+def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, float], check: str,
+                by: Sequence[str], period: str | None):
+    """As every survey KPI reads its answers: with ``period``, an answer without ``answered_at`` is
+    placed by its conversation's ``created_at`` when ``conversations`` is given (an adjustment),
+    else set aside (itemised; answers of every kind); then the answers of ``kind``, answers off
+    ``scale`` an error naming them, ``by`` columns joined from ``conversations`` (on
+    ``conversation_id``).
+
+    Returns ``(rows, kept, keys)``: every answer (flags ``__placed``, ``__unplaced``) and the
+    answers of ``kind`` with their group keys (``period`` a code: :func:`qakit.metrics._groups.with_period`).
+    """
+    keys = list(by)
+    lf = sv.lf
+    cols = list(sv.columns)
+    missing = [b for b in keys if not sv.has(b)]
+    if conv is not None and (missing or period is not None):
+        G.check_keys(conv, missing, "conversations")
+        other = conv.lf
+        if sv.lf.collect_schema()[S.CONVERSATION_ID] != other.collect_schema()[S.CONVERSATION_ID]:
+            # ids stored as numbers in one table and as text in the other: joined as text
+            lf = lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
+            other = other.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
+        sel = [nw.col(S.CONVERSATION_ID), *(nw.col(m) for m in missing)]
+        if period is not None:
+            sel.append(nw.col(S.CREATED_AT).alias("__created"))
+        lf = lf.join(other.select(*sel), on=S.CONVERSATION_ID, how="left")
+        cols += missing
+    if period is not None:
+        nat = nw.col(S.ANSWERED_AT).is_null() if S.ANSWERED_AT in cols else nw.lit(True)
+        has_created = conv is not None
+        placed = (nat & ~nw.col("__created").is_null()) if has_created else nw.lit(False)
+        at = nw.col(S.ANSWERED_AT) if S.ANSWERED_AT in cols else nw.lit(None)
+        if has_created:
+            at = nw.when(placed).then(nw.col("__created")).otherwise(at)
+        lf = lf.with_columns(at.alias(S.ANSWERED_AT), placed.alias("__placed"), (nat & ~placed).alias("__unplaced"))
+        if S.ANSWERED_AT not in cols:
+            cols.append(S.ANSWERED_AT)
+        rows = lf
+        kept = lf.filter(~nw.col("__unplaced"))
+    else:
+        rows = kept = lf
+    kept = kept.filter(nw.col(S.KIND) == kind)
+    lo, hi = scale
+    s = nw.col(S.SCORE)
+    off = ~s.is_null() & ~s.is_between(lo, hi)
+    got = B.collect(kept.select(G.count(off).alias("__off")))
+    n_off = int(got["__off"].iloc[0] or 0)
+    if n_off:
+        ex = B.collect(kept.filter(off).select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__id"), S.SCORE)
+                       .sort("__id").head(50))
+        raise DataValidationError(pd.DataFrame([{
+            "table": "surveys", "column": S.SCORE, "check": check, "n_failed": n_off,
+            "failing_values": [float(v) for v in pd.unique(ex[S.SCORE])][:MAX_SHOWN],
+            "row_ids": list(ex["__id"].astype("str"))[:MAX_SHOWN]}]))
+    missing_by = [b for b in keys if b not in cols]
+    if missing_by:
+        raise ParameterError(f"by column(s) {missing_by} not in the data (pass conversations=... to group surveys by "
+                             f"conversation columns); available: {sorted(map(str, cols))}")
+    kept, pkeys = G.with_period(kept, sv.engine, period, S.ANSWERED_AT, cols)
+    return rows, kept, keys + pkeys
+
+
+def _finish_survey(res: pd.DataFrame, sv: Table, rows, kept, period: str | None) -> pd.DataFrame:
+    """The records every survey KPI carries, in this order: answers without a score; with
+    ``period``, answers not placed in a period (left out) and those placed by their conversation
+    (adjusted); then ``partial``."""
+    G.itemise(res, kept, S.CONVERSATION_ID, [(nw.col(S.SCORE).is_null(), "survey answer without a score", S.SCORE)])
+    if period is not None:
+        G.itemise(res, rows, S.CONVERSATION_ID,
+                  [(nw.col("__unplaced"), f"no {S.ANSWERED_AT}: answer not placed in a period", S.ANSWERED_AT)],
+                  adjust=[(nw.col("__placed"), f"no {S.ANSWERED_AT}: placed in a period by its conversation's "
+                                               f"{S.CREATED_AT}", S.ANSWERED_AT)])
+    return G.partial(res, sv, period, S.ANSWERED_AT, (S.ANSWERED_AT,))
+
+
+# --- the definitions -----------------------------------------------------------------------------------
+def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], period: str | None, level: float,
+         min_n: int) -> pd.DataFrame:
+    """CSAT: ``100 * #(score >= satisfied_from) / #(answers with a score)``, Wilson interval;
+    ``csat_mean`` the mean score. See :func:`qakit.kpis.csat_score`."""
+    hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
+    rows, kept, keys = survey_rows(sv, conv, "csat", (csat.low, csat.high),
+                                   f"csat score outside the scale {csat.label}{hint}", by, period)
+    s = nw.col(S.SCORE)
+    use = ~s.is_null()
+    res = G.aggregate(kept, keys, {"__n": G.n_true(use), "__k": G.n_true(use & (s >= csat.satisfied_from)),
+                                   "__rows": G.n_rows(), "__mean": G.agg("mean", s)}, period=period)
+    out = F.proportion(res, keys, CSAT, level=level, min_n=min_n, scale=100.0)
+    out.insert(len(keys) + 4, CSAT_MEAN, pd.to_numeric(res["__mean"], errors="coerce").to_numpy(dtype=float,
+                                                                                              na_value=np.nan))
+    return _finish_survey(out, sv, rows, kept, period)
+
+
+def nps_classes(score: Any) -> tuple[Any, Any, Any]:
+    """``(promoter, passive, detractor)`` expressions of an answer: ``s >= 9``, ``7 <= s < 9``,
+    ``s < 7`` (:data:`NPS_PROMOTER_FROM`, :data:`NPS_DETRACTOR_BELOW`)."""
+    return (score >= NPS_PROMOTER_FROM, (score >= NPS_DETRACTOR_BELOW) & (score < NPS_PROMOTER_FROM),
+            score < NPS_DETRACTOR_BELOW)
+
+
+def nps_points(score: Any) -> Any:
+    """Each answer's NPS contribution (an expression): 100 for a promoter, -100 for a detractor,
+    0 for a passive; the mean of these points is the NPS."""
+    p, _, d = nps_classes(score)
+    return nw.when(p).then(nw.lit(100.0)).when(d).then(nw.lit(-100.0)).otherwise(nw.lit(0.0))
+
+
+def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None, level: float,
+        min_n: int) -> pd.DataFrame:
+    """NPS: ``100 (p_P - p_D)`` with the multinomial interval (:func:`qakit.metrics._finish.nps`).
+    See :func:`qakit.kpis.nps_score`."""
+    rows, kept, keys = survey_rows(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
+    s = nw.col(S.SCORE)
+    p, m, d = nps_classes(s)
+    res = G.aggregate(kept, keys, {"__n": G.n_true(~s.is_null()), "__p": G.n_true(p), "__d": G.n_true(d),
+                                   "__m": G.n_true(m)}, period=period)
+    out = F.nps(res, keys, NPS, level=level, min_n=min_n)
+    return _finish_survey(out, sv, rows, kept, period)
+
+
+def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_better: bool, by: Sequence[str],
+        period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """CES: the mean answer (reversed as ``min + max - score`` when ``higher_is_better=False``)
+    with a t interval clipped to the scale. See :func:`qakit.kpis.ces_score`."""
+    rows, kept, keys = survey_rows(sv, conv, "ces", scale, f"ces score outside the scale {scale[0]:g}..{scale[1]:g}",
+                                   by, period)
+    s = nw.col(S.SCORE)
+    if not higher_is_better:
+        s = nw.lit(scale[0] + scale[1]) - s
+    res = G.aggregate(kept, keys, {"__n": G.agg("count", s), "__rows": G.n_rows(), "__mean": G.agg("mean", s),
+                                   "__sd": G.agg("std", s)},
+                      period=period)
+    out = F.mean_t(res, keys, CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
+    return _finish_survey(out, sv, rows, kept, period)
