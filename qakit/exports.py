@@ -58,6 +58,7 @@ QUEUE_WAIT_S = "queue_wait_s"
 SERVICE_LEVEL_REPORTED = "service_level_reported"
 ABANDONMENT_REPORTED = "abandonment_rate_reported"
 UNKNOWN = "unknown"
+DAY_NUMBER = "day_number"
 
 NA_TEXT = {"", "n/a", "na", "-", "--", "null", "none", "nan", "nat"}
 EXPORT_RECORD_COLUMNS = ["table", "reason", "column", "n", "row_ids", S.SOURCE]
@@ -134,27 +135,106 @@ class Export(dict):
         return self._collect(S.ADJUSTED_KEY)
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write every table as ``<folder>/<name>.parquet`` (and, when the export implies one card,
-        ``scorecard.yaml``) -- the folder layout ``qakit report -p dataset <folder>`` reads.
+        """Write every table as ``<folder>/<name>.parquet`` and the card(s) the export implies as
+        ``scorecard.yaml`` -- the folder layout ``qakit report -p dataset <folder>`` reads.
 
         Exports of several tools can be written to one folder (a QA tool's ratings next to a
-        helpdesk's conversations); a table of the same name is replaced. Returns the paths written.
-        """
-        from .io import write_table
+        helpdesk's conversations); a table of the same name is replaced, whatever its format
+        (``calls.csv`` gives way to ``calls.parquet``, so the folder never holds two candidates).
+        A card edited during the period becomes one card per version (:func:`card_versions`): the
+        ratings and reviews carry each review's version in ``scorecard_version`` and
+        ``scorecard.yaml`` holds every version (:func:`qakit.scorecard.card.load_scorecards`).
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        written = [write_table(df, folder / f"{name}.parquet") for name, df in self.items()]
-        if "ratings" in self:
-            cards = implied_card(self["ratings"], mode=self.scoring_mode)
-            if len(cards) == 1:
-                written.append(folder / "scorecard.yaml")
-                cards[0].to_yaml(folder / "scorecard.yaml")
-        return written
+        The write is atomic: everything is computed first, then written into a temporary folder
+        beside ``folder`` (other files already in ``folder`` are linked into it) which replaces
+        ``folder`` by a rename; on any failure ``folder`` is left as it was. A relative ``folder``
+        is relative to the current working directory.
+
+        Returns
+        -------
+        list of Path
+            The files written (in their final place).
+
+        Raises
+        ------
+        ParameterError
+            ``folder`` is a file, or writing would replace the file this export was read from.
+        """
+        import os
+        import shutil
+        import tempfile
+
+        from .io import write_table
+        from .scorecard.card import dump_scorecards
+
+        folder = Path(os.path.abspath(Path(folder).expanduser()))
+        if folder.exists() and not folder.is_dir():
+            raise ParameterError(f"write: {str(folder)!r} is a file, not a folder")
+        tables = {name: df for name, df in self.items()}
+        cards = []
+        if "ratings" in tables:  # computed before anything is written: a failure leaves no half folder
+            versions = card_versions(tables["ratings"])
+            split = versions[IMPLIED_VERSION].notna().any() and not versions[IMPLIED_VERSION].fillna("").eq(
+                versions[S.SCORECARD_VERSION]).all()
+            if split:
+                lut = dict(zip(versions[S.REVIEW_ID], versions[IMPLIED_VERSION]))
+                for name in ("ratings", "reviews"):
+                    if name in tables and S.REVIEW_ID in tables[name].columns:
+                        t = tables[name].copy()
+                        t[S.SCORECARD_VERSION] = t[S.REVIEW_ID].astype("str").map(lut)
+                        tables[name] = t
+            cards = implied_card(tables["ratings"], mode=self.scoring_mode)
+        replaced = set(tables) | ({"scorecard"} if cards else set())
+        source = Path(os.path.abspath(self.path)) if self.path else None
+        if folder.is_dir() and source is not None:
+            for p in folder.iterdir():
+                stem = p.name.split(".")[0]
+                if stem in replaced and (p == source or (p.is_dir() and source.is_relative_to(p))):
+                    raise ParameterError(f"write: {str(folder)!r} holds the file this export was read from "
+                                         f"({p.name}), which writing {stem!r} would replace; write to another folder")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.writing-", dir=folder.parent))
+        old = None
+        try:
+            if folder.is_dir():  # keep what the folder holds besides the tables written now
+                for p in folder.iterdir():
+                    if p.name.split(".")[0] in replaced:
+                        continue
+                    if p.is_dir():
+                        shutil.copytree(p, tmp / p.name, copy_function=_link_or_copy)
+                    else:
+                        _link_or_copy(p, tmp / p.name)
+            written = [write_table(df, tmp / f"{name}.parquet") for name, df in tables.items()]
+            if cards:
+                written.append(dump_scorecards(cards, tmp / "scorecard.yaml"))
+            if folder.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
+                os.replace(folder, old / "folder")
+            os.replace(tmp, folder)
+        except BaseException:
+            if old is not None and (old / "folder").exists() and not folder.exists():
+                os.replace(old / "folder", folder)  # put the original back
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        return [folder / p.name for p in written]
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)} rows" for k, v in self.items())
         return f"Export(preset={self.preset!r}, {{{parts}}})"
+
+
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """A hard link (no copy of a large file kept from a folder being rewritten), else a copy."""
+    import os
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 # --- header matching and unit parsers -----------------------------------------------------------
@@ -186,8 +266,14 @@ def _lookup(columns: Sequence[Any], where: str) -> dict[str, Any]:
     return keys
 
 
-def _find(keys: Mapping[str, Any], names: Sequence[str]) -> Any | None:
+def _find(keys: Mapping[str, Any], names: Sequence[str], columns: Sequence[Any] = ()) -> Any | None:
     for n in names:
+        if n.startswith("="):  # an exact column name (mapping=): as written, else by its header key
+            if n[1:] in list(columns):
+                return n[1:]
+            if normalise_header(n[1:]) in keys:
+                return keys[normalise_header(n[1:])]
+            continue
         if n.startswith("re:"):
             pat = re.compile(n[3:])
             hit = [k for k in keys if pat.search(k)]
@@ -218,7 +304,9 @@ def _clock_seconds(t: pd.Series, two_part: str) -> pd.Series:
     parts = t.str.split(":", n=2, expand=True)
     if parts.shape[1] == 3:
         h, mi, se = (pd.to_numeric(parts[k], errors="coerce") for k in range(3))
-        simple = h.notna() & mi.notna() & se.notna() & (h >= 0) & mi.between(0, 59) & se.between(0, 60, inclusive="left")
+        # "-00:30:00" splits into "-00" (= -0.0 >= 0): a leading minus is never a simple cell
+        simple = (h.notna() & mi.notna() & se.notna() & (h >= 0) & mi.between(0, 59) & se.between(0, 60, inclusive="left")
+                  & ~t.str.startswith("-").fillna(False).astype(bool))
         if simple.all():
             return (h * 3600 + mi * 60 + se).astype("float64")
     else:
@@ -267,6 +355,8 @@ def _hms_fast(t: pd.Series) -> pd.Series | None:
     present = t.notna()
     if not present.any():
         return None
+    if pc.any(pc.starts_with(_arrow_text(t[present]), "-")).as_py():
+        return None  # a signed clock ("-00:30:00" is minus 30 minutes, never +30): read cell by cell
     parts = pc.split_pattern(_arrow_text(t[present]), ":", max_splits=2)
     n = pc.list_value_length(parts)
     if pc.min(n).as_py() != 3 or pc.max(n).as_py() != 3:
@@ -337,18 +427,8 @@ def parse_unit(values: pd.Series, unit: str, *, column: str = "", problems: Prob
         if t is not None and bad.any():
             out[bad] = S.parse_datetimes(t[bad], column=column, problems=problems)
         return out
-    if unit == "percent":
-        if t is not None:
-            pct = t.str.endswith("%", na=False)
-            num = num.where(~pct, _number(t.str.rstrip("%").str.strip()) / 100)
-            bad = t.notna() & num.isna()
-            plain = num.notna() & ~pct
-        else:
-            plain = num.notna()
-        if (num[plain] > 1).any():
-            num = num.where(~plain, num / 100)
-        problems.add(column, "not a percentage", bad, values)
-        return num.astype("float64")
+    if unit in ("percent", "score_percent"):
+        return _percent(values, t, num, bad, unit, column, problems)
     if unit in ("hms", "seconds", "minutes", "hours"):
         if t is not None and bad.any():
             clock = _clock_seconds(t.where(bad), "mm:ss" if unit in ("hms", "seconds") else "hh:mm")
@@ -358,35 +438,91 @@ def parse_unit(values: pd.Series, unit: str, *, column: str = "", problems: Prob
         num = num * {"hms": 1.0, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0}[unit]
         problems.add(column, f"not a duration ({unit}: a number or HH:MM:SS)", bad, values)
         problems.add(column, "negative duration", num < 0, values)
-        return num.astype("float64")
+        return (num + 0.0).astype("float64")  # + 0.0: "-00:00:00" is 0, not -0
     if unit == "number":
         problems.add(column, "not a number", bad, values)
         return num.astype("float64")
     raise ParameterError(f"unknown unit {unit!r}")  # pragma: no cover
 
 
+#: attrs key of a parsed percent column: plain numbers <= 1 read as proportions in a column of
+#: percent points (Excel's percent cells, ``0.9`` = 90 %), itemised by the presets
+PERCENT_MIXED = "percent_read_as_proportion"
+
+
+def _percent(values: pd.Series, t: pd.Series | None, num: pd.Series, bad: pd.Series, unit: str, column: str,
+             problems: Problems) -> pd.Series:
+    """Percent cells -> proportions, decided per value (never per column).
+
+    ``"85.3%"`` is 0.853; a plain number above 1 is percent points (``75`` -> 0.75); a plain number
+    from 0 to 1 is a proportion (``0.9`` -> 0.9, Excel's 90 % cell) -- so a column mixing ``75`` and
+    ``0.9`` reads 75 % and 90 %, never 0.9 %. Those plain numbers <= 1 in a column that also holds
+    percent points are marked in ``attrs[PERCENT_MIXED]`` for the reader to itemise. ``unit="percent"``
+    is a share: above 100 % or below 0 is refused; ``"score_percent"`` (a review score, which bonus
+    sections can lift above 100 %) only refuses negatives.
+    """
+    if t is not None:
+        pct = t.str.endswith("%", na=False)
+        num = num.where(~pct, _number(t.str.rstrip("%").str.strip()) / 100)
+        bad = t.notna() & num.isna()
+        plain = num.notna() & ~pct
+    else:
+        plain = num.notna()
+    points = plain & (num > 1)
+    mixed = plain & (num <= 1) & (num > 0) if points.any() else pd.Series(False, index=num.index)
+    num = num.where(~points, num / 100)
+    problems.add(column, "not a percentage", bad, values)
+    problems.add(column, "negative share", num < 0, values)
+    if unit == "percent":
+        problems.add(column, "share above 100 %: impossible", num > 1 + 1e-9, values)
+    out = num.astype("float64")
+    out.attrs[PERCENT_MIXED] = mixed.to_numpy()
+    return out
+
+
+def public_name(target: str) -> str:
+    """The name a field answers to in ``mapping=``: its target without a leading underscore."""
+    return target.lstrip("_")
+
+
+def _mapped(fields: Sequence[Field], mapping: Mapping[str, str] | None) -> tuple[Field, ...]:
+    """``fields`` with ``mapping`` (source column -> field name) put first in each field's names."""
+    if not mapping:
+        return tuple(fields)
+    out = []
+    for f in fields:
+        extra = tuple(f"={src}" for src, dst in mapping.items() if dst == public_name(f.target))
+        out.append(Field(f.target, extra + f.names, f.unit, f.required) if extra else f)
+    return tuple(out)
+
+
 def pick(raw: pd.DataFrame, fields: Sequence[Field], *, table: str, problems: Problems,
-         used: set | None = None) -> pd.DataFrame:
-    """Select and parse ``fields`` from ``raw`` (source columns matched by :func:`normalise_header`).
+         used: set | None = None, parsed: dict | None = None) -> pd.DataFrame:
+    """Select and parse ``fields`` from ``raw`` (source columns matched by :func:`normalise_header`;
+    a name written ``=Column`` is that exact column, as ``mapping=`` gives it).
 
     Missing required fields are reported once, all together, with the columns present.
+    ``parsed`` (optional) receives ``target -> parsed Series`` (with its ``attrs``).
     """
     keys = _lookup(raw.columns, table)
     out = pd.DataFrame(index=raw.index)
     missing = []
     if problems.row_ids is None and fields and fields[0].unit == "id":  # messages name the rows by id
-        src = _find(keys, fields[0].names)
+        src = _find(keys, fields[0].names, raw.columns)
         if src is not None:
             problems.row_ids = raw[src].astype("str")
     for f in fields:
-        src = _find(keys, f.names)
+        src = _find(keys, f.names, raw.columns)
         if src is None:
             if f.required:
-                missing.append(f"{f.target} (one of {list(f.names)})")
+                missing.append(f"{f.target} (one of {[n.lstrip('=') for n in f.names]})")
             continue
         if used is not None:
             used.add(src)
-        out[f.target] = parse_unit(raw[src], f.unit, column=f"{f.target} <- {src}", problems=problems)
+        col = parse_unit(raw[src], f.unit, column=f"{f.target} <- {src}", problems=problems)
+        if parsed is not None:
+            parsed[f.target] = col
+        out[f.target] = col
     if missing:
         problems.add(", ".join(missing), f"required column(s) not found in the export; columns present: "
                      f"{[str(c) for c in raw.columns][:40]}")
@@ -404,7 +540,14 @@ def _load(path: Path, *, sep: str | None, encoding: str | None, sheet: Any) -> A
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         if not files:
             raise ParameterError(f"{path}: folder has no files")
-        return {p.name.split(".")[0].casefold(): _load(p, sep=sep, encoding=encoding, sheet=sheet) for p in files}
+        by_table: dict[str, list[Path]] = {}
+        for p in files:
+            by_table.setdefault(p.name.split(".")[0].casefold(), []).append(p)
+        twice = {k: [p.name for p in v] for k, v in by_table.items() if len(v) > 1}
+        if twice:
+            raise ParameterError(f"{path}: several files for one table {twice}; keep one of each (an old export "
+                                 "beside a new one?)")
+        return {k: _load(v[0], sep=sep, encoding=encoding, sheet=sheet) for k, v in by_table.items()}
     if name.endswith(JSON_SUFFIXES):
         opener = __import__("gzip").open if name.endswith(".gz") else open
         with opener(path, "rt", encoding=encoding or "utf-8-sig") as fh:
@@ -497,8 +640,12 @@ _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
 class _Ctx:
     """What one read collects: problems, records, notes, unmapped columns."""
 
-    def __init__(self, preset: str, path: Path, tz: str, dayfirst: bool | None = None):
+    def __init__(self, preset: str, path: Path, tz: str, dayfirst: bool | None = None,
+                 mapping: Mapping[str, str] | None = None, start: pd.Timestamp | None = None):
         self.preset, self.path, self.tz, self.dayfirst = preset, path, tz, dayfirst
+        self.mapping = dict(mapping or {})
+        self.mapping_used: set[str] = set()
+        self.start = start
         self.problems = Problems(f"{path.name} ({preset})")
         self.notes: list[str] = []
         self.records: list[dict] = []
@@ -507,9 +654,19 @@ class _Ctx:
     def pick(self, raw: pd.DataFrame, table: str, fields: Sequence[Field]) -> pd.DataFrame:
         used: set = set()
         p = Problems(f"{self.path.name} ({self.preset}) -> {table}")
-        out = pick(raw, fields, table=table, problems=p, used=used)
+        parsed: dict[str, pd.Series] = {}
+        out = pick(raw, _mapped(fields, self.mapping), table=table, problems=p, used=used, parsed=parsed)
+        self.mapping_used |= {str(c) for c in used} & set(self.mapping)
+        self.mapping_used |= {k for k in self.mapping if normalise_header(k) in {normalise_header(c) for c in used}}
         self.problems.extend(p)
         self.unmapped[table] = [str(c) for c in raw.columns if c not in used]
+        ids = p.row_ids if p.row_ids is not None else pd.Series(raw.index.astype("str"), index=raw.index)
+        for target, col in parsed.items():
+            mixed = col.attrs.get(PERCENT_MIXED)
+            if mixed is not None and mixed.any():
+                self.record(S.ADJUSTED_KEY, table, "plain number <= 1 in a column of percent points: read as a "
+                            "proportion (Excel's percent cell: 0.9 = 90 %, never 0.9 %)", target,
+                            ids.to_numpy()[mixed])
         for f in fields:
             if f.unit == "datetime" and f.target in out.columns:
                 out[f.target] = self.dates(out[f.target], f.target)
@@ -616,6 +773,36 @@ def _drop_unattributed(df: pd.DataFrame, table: str, ctx: _Ctx) -> pd.DataFrame:
     return df[~miss]
 
 
+def _drop_off_scale(out: dict[str, pd.DataFrame], ctx: _Ctx, table: str = "ratings",
+                    also: Sequence[str] = ("reviews",)) -> None:
+    """Reviews with a rating outside the scale the export itself gives (``rating_min`` ..
+    ``rating_max``: 150 of a 0-100 percent score, 7 points of a 3-point question) are left out whole
+    -- from ``table`` and the ``also`` tables -- and itemised by review id with the values. Kept,
+    they would stretch the implied card's scale and change *other* reviews' scores."""
+    r = out.get(table)
+    if r is None or not len(r) or S.RATING not in r.columns:
+        return
+    rating = pd.to_numeric(r[S.RATING], errors="coerce")
+    off = pd.Series(False, index=r.index)
+    if RATING_MAX in r.columns:
+        off |= (rating > pd.to_numeric(r[RATING_MAX], errors="coerce") + 1e-9).fillna(False)
+    if RATING_MIN in r.columns:
+        off |= (rating < pd.to_numeric(r[RATING_MIN], errors="coerce") - 1e-9).fillna(False)
+    if not off.any():
+        return
+    bad = r[off]
+    ex = "; ".join(f"{rid} {cat!r} {v:g} of {lo:g}..{hi:g}" for rid, cat, v, lo, hi in
+                   bad[[S.REVIEW_ID, S.CATEGORY, S.RATING, RATING_MIN, RATING_MAX]].head(3).itertuples(index=False))
+    ids = pd.unique(bad[S.REVIEW_ID].astype("str"))
+    reason = f"rating outside the scale the export gives (e.g. {ex}): whole review left out"
+    for name in (table, *also):
+        if name in out and S.REVIEW_ID in out[name].columns:
+            gone = out[name][S.REVIEW_ID].astype("str").isin(set(ids))
+            if gone.any():
+                ctx.record(S.EXCLUDED_KEY, name, reason, S.RATING, pd.unique(out[name].loc[gone, S.REVIEW_ID].astype("str")))
+                out[name] = out[name][~gone].reset_index(drop=True)
+
+
 def _surveys_from(df: pd.DataFrame, score: pd.Series, kind: str, answered_at: pd.Series | None = None) -> pd.DataFrame:
     keep = score.notna() | score.attrs.get("sent", pd.Series(False, index=score.index))
     out = pd.DataFrame({S.CONVERSATION_ID: df[S.CONVERSATION_ID], S.KIND: kind, S.SCORE: score,
@@ -710,6 +897,8 @@ def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
         if revs:
             out["reviews"] = _drop_unattributed(ctx.pick(pd.json_normalize(revs), "reviews", ZQA_REVIEW), "reviews", ctx)
             ctx.notes.append("ratings.rating and reviews.vendor_score are Zendesk QA scores in percent (0-100)")
+        ctx.problems.raise_if_any()
+        _drop_off_scale(out, ctx)
     d = _frame(obj, ("disputes",), ctx.path.name)
     if d is not None and len(d):
         dd = ctx.pick(d, "disputes", ZQA_DISPUTE)
@@ -753,6 +942,7 @@ def _build_zendesk_qa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
             cal = ctx.pick(flat, "calibration", ZQA_RATING + (Field(S.SESSION_ID, ("session",), "id"),))
             cal[RATING_MIN], cal[RATING_MAX] = 0.0, 100.0
             out["calibration"] = _drop_unattributed(cal, "calibration", ctx)
+            _drop_off_scale(out, ctx, "calibration", ())
     if not out:
         raise ParameterError(f"{ctx.path.name}: no conversations/reviews, disputes, csat, autoqa or calibration "
                              f"sessions found; top-level keys: {list(obj)[:20]}")
@@ -769,7 +959,7 @@ MQA_ANSWER = (
     Field(S.SCORECARD_VERSION, ("rubric_name", "rubric_id", "Rubric", "Rubric Name"), "text"),
     Field("answer_type", ("answer_type", "Answer Type", "type"), "text"),
     Field("is_deleted", ("is_deleted", "deleted"), "bool"),
-    Field(S.VENDOR_SCORE, ("total_score", "Total Score", "score_percent"), "percent"),
+    Field(S.VENDOR_SCORE, ("total_score", "Total Score", "score_percent"), "score_percent"),
     Field(S.REVIEW_TIME_S, ("grading_time_seconds", "time_spent_seconds", "grading_duration"), "seconds"),
 )
 MQA_QUESTION = (
@@ -784,13 +974,21 @@ MQA_QUESTION = (
 )
 
 
-def _truthy(s: pd.Series | None, index: pd.Index) -> pd.Series:
+def _truthy(s: pd.Series | None, index: pd.Index, problems: Problems | None = None, column: str = "",
+            ids: pd.Series | None = None) -> pd.Series:
+    """A yes/no column as booleans (missing = False). A value that is neither (``"maybe"``,
+    ``"2"``, ``"deleted?"``) is reported to ``problems`` by column, value and row id -- never read
+    as False."""
     if s is None:
         return pd.Series(False, index=index)
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.fillna(False).astype(bool)
-    t = s.astype("str").str.strip().str.casefold()
-    return t.isin(S._TRUE).where(s.notna(), False).astype(bool)
+    t = s.astype("str").str.strip().str.casefold().where(s.notna())
+    known = t.isin(S._TRUE | S._FALSE) | t.isna() | t.isin(NA_TEXT)
+    if problems is not None:
+        problems.add(column, f"not a yes/no value (allowed: {sorted(S._TRUE | S._FALSE)})", ~known, s,
+                     row_ids=ids)
+    return t.isin(S._TRUE).fillna(False).astype(bool)
 
 
 def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
@@ -807,18 +1005,22 @@ def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
     ctx.problems.raise_if_any()
     a[S.REVIEW_ID], q[S.REVIEW_ID] = _ids(a[S.REVIEW_ID]), _ids(q[S.REVIEW_ID])
     a = a.drop_duplicates(S.REVIEW_ID) if answers is questions else a
-    deleted = _truthy(a.get("is_deleted"), a.index)
+    deleted = _truthy(a.get("is_deleted"), a.index, ctx.problems, "is_deleted", a[S.REVIEW_ID])
+    na = _truthy(q.get("_is_na"), q.index, ctx.problems, "is_na", q[S.REVIEW_ID])
+    if "_autofail" in q.columns:
+        _truthy(q["_autofail"], q.index, ctx.problems, "auto_fail", q[S.REVIEW_ID])
+    ctx.problems.raise_if_any()
     if deleted.any():
         ctx.record(S.EXCLUDED_KEY, "ratings", "is_deleted: answer deleted in MaestroQA, dropped", "is_deleted",
                    a.loc[deleted, S.REVIEW_ID])
         gone = set(a.loc[deleted, S.REVIEW_ID])
-        a, q = a[~deleted], q[~q[S.REVIEW_ID].isin(gone)]
+        keep_q = ~q[S.REVIEW_ID].isin(gone)
+        a, q, na = a[~deleted], q[keep_q], na[keep_q]
     orphan = ~q[S.REVIEW_ID].isin(set(a[S.REVIEW_ID]))
     if orphan.any():
         ctx.record(S.EXCLUDED_KEY, "ratings", "question score whose answer is not in answers", S.REVIEW_ID,
                    q.loc[orphan, S.REVIEW_ID].unique())
-        q = q[~orphan]
-    na = _truthy(q.get("_is_na"), q.index)
+        q, na = q[~orphan], na[~orphan]
     if "_points" in q.columns and "_max" in q.columns and q["_max"].notna().all():
         rating, rmax, mode = q["_points"], q["_max"], "points"
         ctx.notes.append("ratings.rating = question points earned (score) out of max points; card mode 'points'")
@@ -861,9 +1063,11 @@ def _build_maestroqa(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
            .reset_index(drop=True)}
     if S.VENDOR_SCORE in out["reviews"].columns:
         out["reviews"][S.VENDOR_SCORE] *= 100  # percent parser gives a proportion; reviews hold percent
+    _drop_off_scale(out, ctx)
     if cal_ids:
         out["calibration"] = r[r[S.REVIEW_ID].isin(cal_ids)].reset_index(drop=True)
         ctx.notes.append("answer_type calibration/benchmark -> calibration table (not in IQS)")
+        _drop_off_scale(out, ctx, "calibration", ())
     return out
 
 
@@ -1222,7 +1426,8 @@ def _build_call_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
 
 # call_centre_daily --------------------------------------------------------------------------------
 DAILY = (
-    Field(S.DATE, ("Date", "Day", "Report Date", "date", "Interval Start", "Period"), "datetime", True),
+    Field(S.DATE, ("Date", "Day", "Report Date", "date", "Interval Start", "Period", "Datum", "Fecha"), "datetime"),
+    Field(DAY_NUMBER, ("Index", "Day number", "Day No", "Day #", "Day index", "day_of_period", "Tag"), "number"),
     Field(S.QUEUE, ("Queue", "Skill", "Split", "Campaign", "Queue Name", "Service", "Split/Skill"), "text"),
     Field(S.OFFERED, ("Offered", "Calls Offered", "Incoming Calls", "Total Calls", "Inbound Calls",
                       "Calls Received", "re:^(calls_)?offered"), "number", True),
@@ -1236,16 +1441,75 @@ DAILY = (
                     "re:^(avg_|average_)?speed_of_answer"), "hms"),
     Field(SERVICE_LEVEL_REPORTED, ("Service Level", "SL", "Service Level %", "SL %", "% Within Service Level",
                                    "re:^service_level", "re:^(pct_)?within_(service_level|sl)$"), "percent"),
+    Field(S.HANDLE_TIME_S, ("Average Handle Time", "AHT", "Avg Handle Time", "Average Handling Time",
+                            "re:^(avg_|average_)?handle_time", "re:^aht"), "hms"),
+    Field(TALK_TIME_S, ("Talk Duration (AVG)", "Avg Talk Time", "Average Talk Time", "re:^(avg_|average_)?talk_(time|duration)",
+                        "re:^talk_duration_avg"), "hms"),
     Field(ABANDONMENT_REPORTED, ("Abandon Rate", "Abandonment Rate", "Abandon %", "Abandoned %",
                                  "re:^abandon(ment)?_(rate|pct|percent)"), "percent"),
 )
 
 
+_DAY_NUMBER_TEXT = re.compile(r"^\s*\d{1,4}(\.0+)?\s*$")
+
+
+def _daily_fields(raw: pd.DataFrame, ctx: _Ctx) -> tuple[Field, ...]:
+    """DAILY, with a 'date' column that only holds day numbers (``Day``: 1, 2, 3) read as day numbers."""
+    fields = _mapped(DAILY, ctx.mapping)
+    keys = _lookup(raw.columns, "calls_daily")
+    date_src = _find(keys, fields[0].names, raw.columns)
+    if date_src is None:
+        return DAILY
+    v = raw[date_src]
+    present = v.dropna()
+    if len(present) and (pd.api.types.is_integer_dtype(v.dtype) or present.astype("str").str.match(_DAY_NUMBER_TEXT).all()):
+        return (Field(S.DATE, ("=<none>",), "datetime"), Field(DAY_NUMBER, (f"={date_src}",), "number")) + DAILY[2:]
+    return DAILY
+
+
+def _daily_dates(d: pd.DataFrame, raw: pd.DataFrame, ctx: _Ctx) -> None:
+    """A date for every row: the file's dates, or ``start`` + day number; else a ParameterError
+    saying exactly which argument to pass."""
+    if S.DATE in d.columns:
+        d.pop(DAY_NUMBER) if DAY_NUMBER in d.columns else None
+        return
+    names = [n for n in DAILY[0].names if not n.startswith(("re:", "="))]
+    if DAY_NUMBER not in d.columns:
+        raise ParameterError(
+            f"{ctx.path.name}: no date column (looked for {names}) and no day-number column (looked for "
+            f"{list(DAILY[1].names)}); columns: {[str(c) for c in raw.columns][:30]}. Pass "
+            "mapping={'<the date column>': 'date'}, or mapping={'<the day-number column>': 'day_number'} "
+            "with start='YYYY-MM-DD'")
+    day = d[DAY_NUMBER]
+    src = ctx.unmapped  # noqa: F841  (kept for symmetry with other presets)
+    whole = day.notna() & (day == np.floor(day))
+    ctx.problems.add(DAY_NUMBER, "not a whole day number", day.notna() & ~whole, day)
+    ctx.problems.add(DAY_NUMBER, "empty day number (no date for this row)", day.isna(), day)
+    ctx.problems.raise_if_any()
+    first, last = int(day.min()), int(day.max())
+    if ctx.start is None:
+        raise ParameterError(
+            f"{ctx.path.name}: no date column (looked for {names}); the rows are numbered by day "
+            f"({first}..{last} in the day-number column). Pass start='YYYY-MM-DD', the date of day {first} "
+            f"(e.g. read_export(..., preset='call_centre_daily', start='2026-11-01')), or "
+            "mapping={'<the date column>': 'date'} if the file has dates under another name")
+    local = (ctx.start + pd.to_timedelta(day - first, unit="D"))
+    local = local.dt.tz_localize(ctx.tz) if local.dt.tz is None else local.dt.tz_convert(ctx.tz)
+    d[S.DATE] = local.dt.tz_convert("UTC")
+    ctx.notes.append(f"calls_daily.date = start ({ctx.start:%Y-%m-%d}) + (day number - {first}) days: the file "
+                     "numbers its days instead of dating them")
+
+
 def _build_call_centre_daily(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
     raw = _frame(obj, ("calls_daily", "days"), ctx.path.name)
-    d = ctx.pick(raw, "calls_daily", DAILY)
+    d = ctx.pick(raw, "calls_daily", _daily_fields(raw, ctx))
+    if S.OFFERED not in d.columns:
+        ctx.problems.raise_if_any()
+    _daily_dates(d, raw, ctx)
     ctx.problems.raise_if_any()
-    rid = d[S.DATE].astype("str")
+    rid = d[S.DATE].dt.strftime("%Y-%m-%d").astype("str")
+    if S.QUEUE in d.columns:
+        rid = rid + " / " + d[S.QUEUE].fillna("all").astype("str")
     if S.QUEUE not in d.columns:
         d[S.QUEUE] = "all"
         ctx.notes.append("no queue column: every row is queue 'all'")
@@ -1266,8 +1530,8 @@ def _build_call_centre_daily(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.Data
         d.loc[fill, S.ANSWERED_WITHIN] = d.loc[fill, SERVICE_LEVEL_REPORTED] * d.loc[fill, S.OFFERED]
         ctx.record(S.ADJUSTED_KEY, "calls_daily", "answered_within = reported service level x offered (no count "
                    "in the export; assumes the report's SL is over offered calls)", S.ANSWERED_WITHIN, rid[fill])
-    over = (d[S.ANSWERED].fillna(0) + d[S.ABANDONED].fillna(0)) > d[S.OFFERED] + 1e-9
-    ctx.problems.add("answered + abandoned", "more than offered", over, rid)
+    # impossible counts (answered + abandoned > offered, answered within > answered) are refused by
+    # the calls_daily contract (qakit.schema), rows named date / queue
     return {"calls_daily": d}
 
 
@@ -1307,6 +1571,7 @@ def read_export(
     table: str | None = None,
     mapping: Mapping[str, str] | None = None,
     dayfirst: bool | None = None,
+    start: str | None = None,
 ) -> Export:
     """Read a vendor export into validated contract tables.
 
@@ -1363,8 +1628,18 @@ def read_export(
         As in :func:`qakit.read_table`.
     sheet : int or str, default=0
         Worksheet of an Excel file.
-    table, mapping :
-        Only for ``preset="generic"``.
+    table : str, optional
+        Only for ``preset="generic"``: the contract table the file holds.
+    mapping : dict, optional
+        ``{"column in the file": "field name"}``: for ``generic`` the canonical column names (as
+        :func:`qakit.read_table`); for a vendor preset the names of its fields
+        (:func:`preset_fields`), which override or add to the vendor's documented headers -- a
+        renamed or localised column (``{"Anrufe angeboten": "offered"}``) needs no rewritten file.
+        A column the export does not have, or a field name the preset does not read, is refused.
+    start : str, optional
+        ``call_centre_daily`` only: the date of the first day of a file that numbers its days
+        (``Index``, ``Day``, ``Day number``: 1, 2, 3 ...) instead of dating them; day ``d`` is
+        ``start + (d - first day number)`` days.
     dayfirst : bool, optional
         Order of numeric dates such as ``03/04/2026``. Default: told by the data (a first part
         above 12 means day-first); a file whose dates cannot tell raises and asks for it.
@@ -1408,13 +1683,21 @@ def read_export(
         else:
             raise ParameterError(f"{path.name}: preset='generic' reads CSV, Parquet or Excel files")
         return Export({table: df}, preset=preset, path=str(path))
-    if table is not None or mapping is not None:
-        raise ParameterError(f"table= and mapping= are for preset='generic'; preset {preset!r} maps its own columns")
+    if table is not None:
+        raise ParameterError(f"table= is for preset='generic'; preset {preset!r} knows its tables "
+                             f"({', '.join(PRESETS[preset].fields)})")
     spec = PRESETS[preset]
+    mapping = _check_mapping(mapping, spec)
+    anchor = _check_start(start, spec)
     obj = _load(path, sep=sep, encoding=encoding, sheet=sheet)
-    ctx = _Ctx(preset, path, tz, dayfirst)
+    ctx = _Ctx(preset, path, tz, dayfirst, mapping=mapping, start=anchor)
     ctx.scoring_mode = spec.scoring_mode
     raw_tables = spec.build(_merge_pages(obj), ctx)
+    unused = sorted(set(mapping) - ctx.mapping_used)
+    if unused:
+        cols = sorted({c for v in ctx.unmapped.values() for c in v})
+        raise ParameterError(f"{path.name}: mapping names column(s) {unused} that the export does not have; "
+                             f"columns no field used: {cols[:40]}")
     ctx.problems.raise_if_any()
     out: dict[str, pd.DataFrame] = {}
     failures = Problems(path.name)
@@ -1448,11 +1731,234 @@ def read_export(
                   scoring_mode=ctx.scoring_mode, records=rest)
 
 
+def preset_fields(preset: str) -> dict[str, list[str]]:
+    """The names ``mapping=`` accepts for a preset, by table (each a column the preset reads).
+
+    Examples
+    --------
+    >>> preset_fields("call_centre_daily")["calls_daily"][:4]
+    ['date', 'day_number', 'queue', 'offered']
+    """
+    check_choice("preset", preset, PRESETS)
+    return {t: list(dict.fromkeys(public_name(f.target) for f in fields)) for t, fields in PRESETS[preset].fields.items()}
+
+
+def _check_mapping(mapping: Mapping[str, str] | None, spec: Preset) -> dict[str, str]:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise ParameterError(f"mapping must be a dict {{'column in the file': 'field name'}}; got {mapping!r}")
+    allowed = sorted({public_name(f.target) for fields in spec.fields.values() for f in fields})
+    wrong = {k: v for k, v in mapping.items() if v not in allowed}
+    if wrong:
+        raise ParameterError(f"mapping sends {wrong} to field name(s) preset {spec.name!r} does not read; "
+                             f"its field names: {allowed}")
+    targets = list(mapping.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise ParameterError(f"mapping sends several columns to {twice}: "
+                             f"{ {k: v for k, v in mapping.items() if v in twice} }; map one column to each name")
+    return dict(mapping)
+
+
+def _check_start(start: Any, spec: Preset) -> pd.Timestamp | None:
+    if start in (None, ""):
+        return None
+    if spec.name != "call_centre_daily":
+        raise ParameterError(f"start= anchors the day numbers of a call_centre_daily file; preset {spec.name!r} "
+                             "reads its own timestamps")
+    try:
+        ts = pd.Timestamp(start)
+    except (ValueError, TypeError):
+        raise ParameterError(f"start must be a date like 2026-11-01 (the date of the first day number); "
+                             f"got {start!r}") from None
+    return ts.normalize()
+
+
 # --- reconciliation ------------------------------------------------------------------------------
 RECOMPUTED_SCORE = "recomputed_score"
 DIFFERENCE = "difference"
 #: points by which a recomputed review score may differ from the vendor's before it is listed
 RECONCILE_TOLERANCE = 0.01
+
+
+#: the columns of :func:`card_versions`
+IMPLIED_VERSION = "implied_version"
+FIRST_REVIEWED = "first_reviewed_at"
+LAST_REVIEWED = "last_reviewed_at"
+N_REVIEWS = "n_reviews"
+CHANGED = "changed"
+_SIGNATURE = (WEIGHT, CRITICAL, RATING_MIN, RATING_MAX)
+
+
+def _signatures(r: pd.DataFrame) -> pd.DataFrame:
+    """One row per review x category: the weight, critical flag and scale ends the export gives it
+    (defaults 1, False, missing, missing); a review giving one category two signatures is an error."""
+    cols = {WEIGHT: 1.0, CRITICAL: False, RATING_MIN: np.nan, RATING_MAX: np.nan}
+    sig = pd.DataFrame({S.REVIEW_ID: r[S.REVIEW_ID].astype("str").to_numpy(),
+                        S.CATEGORY: r[S.CATEGORY].astype("str").to_numpy()}, index=r.index)
+    for c, default in cols.items():
+        if c not in r.columns:
+            sig[c] = default
+        elif c == CRITICAL:
+            sig[c] = r[c].astype("boolean").fillna(False).astype(bool)
+        else:
+            sig[c] = pd.to_numeric(r[c], errors="coerce").astype("float64")
+            if c == WEIGHT:
+                sig[c] = sig[c].fillna(1.0)
+    sig[S.REVIEWED_AT] = r[S.REVIEWED_AT] if S.REVIEWED_AT in r.columns else pd.NaT
+    sig["_declared"] = (r[S.SCORECARD_VERSION].astype("str").where(r[S.SCORECARD_VERSION].notna(), "")
+                        if S.SCORECARD_VERSION in r.columns else "")
+    return sig
+
+
+def _key(sig: pd.DataFrame) -> pd.Series:
+    return (sig[WEIGHT].map(repr) + "|" + sig[CRITICAL].map(repr) + "|" + sig[RATING_MIN].map(repr) + "|"
+            + sig[RATING_MAX].map(repr))
+
+
+def card_versions(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The card versions an export's ratings imply, by weight signature and date.
+
+    A scorecard edited mid-period (a weight changed from 1 to 2, a category made critical, a scale
+    end moved) exports each review with the weights *it* was scored with. Reviews are grouped by
+    their signature -- each category's ``(weight, critical, rating_min, rating_max)`` -- within
+    each exported ``scorecard_version``; each group is one version of the card, named by its first
+    review date.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        A ``ratings`` table from :func:`read_export` (``review_id``, ``category``, optional
+        ``weight``, ``critical``, ``rating_min``, ``rating_max``, ``reviewed_at``,
+        ``scorecard_version``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per review: ``review_id``, ``scorecard_version`` (as exported, empty when none),
+        ``implied_version`` (the exported version when its reviews share one signature; else
+        ``"<version> (from YYYY-MM-DD)"``, ``"implied (from YYYY-MM-DD)"`` without a version),
+        ``first_reviewed_at`` / ``last_reviewed_at`` / ``n_reviews`` of that version, and
+        ``changed``: what differs from the version's predecessor (``"Solution weight 1 -> 2"``;
+        empty for the first).
+
+    Notes
+    -----
+    Categories a review does not rate do not count against a version: a review is placed in the
+    version whose signature agrees with all the categories it has; when several do, in the one in
+    force at its ``reviewed_at`` (the latest that started on or before it). Reviews whose
+    signatures agree nowhere start a version of their own.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"review_id": ["r1", "r1", "r2", "r2"], "category": ["Tone", "Fix"] * 2,
+    ...     "rating": 100.0, "weight": [1, 1, 1, 2],
+    ...     "reviewed_at": pd.to_datetime(["2026-11-02"] * 2 + ["2026-11-09"] * 2, utc=True)})
+    >>> card_versions(r)[["review_id", "implied_version", "changed"]]
+      review_id               implied_version              changed
+    0        r1  implied (from 2026-11-02)
+    1        r2  implied (from 2026-11-09)  Fix weight 1 -> 2
+    """
+    for col in (S.REVIEW_ID, S.CATEGORY):
+        if col not in ratings.columns:
+            raise ParameterError(f"card_versions needs a {col!r} column; columns: {list(ratings.columns)}")
+    sig = _signatures(ratings)
+    sig["_key"] = _key(sig)
+    rows = []
+    for declared, g in sig.groupby("_declared", sort=True):
+        per_cat = g.groupby(S.CATEGORY)["_key"].nunique()
+        varying = sorted(per_cat[per_cat > 1].index)
+        reviews = g.groupby(S.REVIEW_ID, sort=False).agg(first=(S.REVIEWED_AT, "min"))
+        twice = g.groupby([S.REVIEW_ID, S.CATEGORY])["_key"].nunique()
+        twice = twice[twice > 1]
+        if len(twice):
+            raise ParameterError(f"review(s) {sorted(set(twice.index.get_level_values(0)))[:10]} give one category "
+                                 f"two different weights/critical flags/scale ends ({sorted(set(twice.index.get_level_values(1)))[:5]})")
+        if not varying:
+            rows.append(pd.DataFrame({S.REVIEW_ID: reviews.index, S.SCORECARD_VERSION: declared,
+                                      IMPLIED_VERSION: declared or None, CHANGED: ""}))
+            continue
+        wide = (g[g[S.CATEGORY].isin(varying)].drop_duplicates([S.REVIEW_ID, S.CATEGORY])
+                .pivot(index=S.REVIEW_ID, columns=S.CATEGORY, values="_key").reindex(reviews.index))
+        wide = wide.reindex(columns=varying)
+        full = wide.notna().all(axis=1)
+        keys = wide[full].apply(tuple, axis=1)
+        order = (reviews.loc[full, "first"].groupby(keys).min().sort_values(kind="stable"))
+        versions = list(order.index)  # signatures, by first review date
+        starts = list(order.to_numpy())
+        assigned = pd.Series(keys.map({k: i for i, k in enumerate(versions)}), index=wide.index[full])
+        part = wide[~full]
+        extra: list[tuple] = []
+        out_idx = []
+        for rid, row in part.iterrows():  # partial signatures: few reviews, loop is fine
+            fits = [i for i, k in enumerate(versions) if all(pd.isna(v) or v == k[j] for j, v in enumerate(row))]
+            if not fits:
+                k = tuple(row)
+                if k not in extra:
+                    extra.append(k)
+                out_idx.append((rid, len(versions) + extra.index(k)))
+                continue
+            when = reviews.at[rid, "first"]
+            live = [i for i in fits if pd.isna(when) or pd.isna(starts[i]) or starts[i] <= when]
+            out_idx.append((rid, (max(live, key=lambda i: (starts[i], i)) if live else fits[0])))
+        if out_idx:
+            assigned = pd.concat([assigned, pd.Series(dict(out_idx))])
+        versions += extra
+        firsts = reviews["first"].groupby(assigned).min()
+        order = sorted(range(len(versions)), key=lambda i: (pd.Timestamp(firsts.get(i)) if pd.notna(firsts.get(i))
+                                                           else pd.Timestamp.max.tz_localize("UTC"), i))
+        base = declared or "implied"
+        labels, seen = {}, {}
+        for i in order:
+            day = f"{firsts[i]:%Y-%m-%d}" if pd.notna(firsts.get(i)) else "undated"
+            lab = f"{base} (from {day})"
+            seen[lab] = seen.get(lab, 0) + 1
+            labels[i] = lab if seen[lab] == 1 else f"{lab} #{seen[lab]}"
+        changed = {order[0]: ""}
+        for prev, cur in zip(order, order[1:]):
+            diffs = []
+            for j, cat in enumerate(varying):
+                a, b = versions[prev][j], versions[cur][j]
+                if isinstance(a, str) and isinstance(b, str) and a != b:
+                    for what, x, y in zip(_SIGNATURE, a.split("|"), b.split("|")):
+                        if x != y:
+                            diffs.append(f"{cat} {what} {_short(x)} -> {_short(y)}")
+            changed[cur] = "; ".join(diffs)
+        rows.append(pd.DataFrame({S.REVIEW_ID: assigned.index, S.SCORECARD_VERSION: declared,
+                                  IMPLIED_VERSION: assigned.map(labels).to_numpy(),
+                                  CHANGED: assigned.map(changed).to_numpy()}))
+    out = pd.concat(rows, ignore_index=True)
+    when = sig.groupby(S.REVIEW_ID)[S.REVIEWED_AT].min()
+    out["_t"] = out[S.REVIEW_ID].map(when)
+    g = out.groupby(out[IMPLIED_VERSION].fillna(""), dropna=False)["_t"]
+    out[FIRST_REVIEWED] = g.transform("min")
+    out[LAST_REVIEWED] = g.transform("max")
+    out[N_REVIEWS] = out.groupby(out[IMPLIED_VERSION].fillna(""))[S.REVIEW_ID].transform("size")
+    first_seen = {rid: i for i, rid in enumerate(pd.unique(sig[S.REVIEW_ID]))}
+    out = out.assign(_o=out[S.REVIEW_ID].map(first_seen)).sort_values("_o").drop(columns=["_o", "_t"])
+    return out[[S.REVIEW_ID, S.SCORECARD_VERSION, IMPLIED_VERSION, FIRST_REVIEWED, LAST_REVIEWED, N_REVIEWS,
+                CHANGED]].reset_index(drop=True)
+
+
+def _short(x: str) -> str:
+    try:
+        v = float(x)
+    except ValueError:
+        return x
+    return "none" if np.isnan(v) else f"{v:g}"
+
+
+def with_card_versions(ratings: pd.DataFrame) -> pd.DataFrame:
+    """``ratings`` with ``scorecard_version`` set to the implied version of each review
+    (:func:`card_versions`) when the export's weights split a version; unchanged otherwise."""
+    v = card_versions(ratings)
+    if v[IMPLIED_VERSION].isna().all() or v[IMPLIED_VERSION].fillna("").eq(v[S.SCORECARD_VERSION]).all():
+        return ratings
+    lut = dict(zip(v[S.REVIEW_ID], v[IMPLIED_VERSION]))
+    out = ratings.copy()
+    out[S.SCORECARD_VERSION] = out[S.REVIEW_ID].astype("str").map(lut)
+    return out
 
 
 def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
@@ -1470,13 +1976,17 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     Returns
     -------
     list of qakit.Scorecard
-        One card per ``scorecard_version`` (a single card with version None when the ratings
-        carry none). Each category's scale is the set of ratings seen plus the scale's ends.
+        One card per version: per exported ``scorecard_version`` (a single card with version None
+        when the ratings carry none), split by weight signature when the card was edited during the
+        period (:func:`card_versions`; those cards are named ``"<version> (from YYYY-MM-DD)"``: score
+        the ratings with :func:`with_card_versions` applied). Each category's scale is the scale's
+        ends as exported plus the ratings seen between them; without exported ends, the ratings seen.
 
     Raises
     ------
     ScorecardError
-        A category exported with different weights, critical flags or scale ends in one version.
+        A rating outside the scale ends the export gives it (read_export leaves such reviews
+        out; this guards hand-made tables), or one review giving a category two signatures.
 
     Examples
     --------
@@ -1495,11 +2005,19 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     for col in (S.CATEGORY, S.RATING):
         if col not in r.columns:
             raise ParameterError(f"implied_card needs a {col!r} column; columns: {list(r.columns)}")
+    if S.REVIEW_ID not in r.columns:
+        r = r.assign(**{S.REVIEW_ID: np.arange(len(r)).astype("str")})
+    split = card_versions(r)
+    if split[IMPLIED_VERSION].notna().any():
+        r = r.assign(**{S.SCORECARD_VERSION: r[S.REVIEW_ID].astype("str").map(
+            dict(zip(split[S.REVIEW_ID], split[IMPLIED_VERSION])))})
     versions = (r[S.SCORECARD_VERSION].astype("str").where(r[S.SCORECARD_VERSION].notna())
                 if S.SCORECARD_VERSION in r.columns and r[S.SCORECARD_VERSION].notna().any() else None)
+    order = (split.drop_duplicates(IMPLIED_VERSION).sort_values(FIRST_REVIEWED, kind="stable")[IMPLIED_VERSION]
+             .dropna().tolist() if versions is not None else [None])
     cards = []
     problems: list[str] = []
-    for ver in ([None] if versions is None else sorted(versions.dropna().unique())):
+    for ver in order:
         sub = r if ver is None else r[versions.eq(ver).fillna(False).to_numpy()]
         cats = []
         for name, g in sub.groupby(S.CATEGORY, sort=True):
@@ -1508,12 +2026,17 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
                     else np.array([False]))
             ends = [pd.to_numeric(g[c], errors="coerce").dropna().unique() if c in g else np.array([])
                     for c in (RATING_MIN, RATING_MAX)]
+            seen_vals = pd.to_numeric(g[S.RATING], errors="coerce")
             where = f"version {ver!r}, category {name!r}" if ver is not None else f"category {name!r}"
-            for what, vals in (("weights", w), ("critical flags", crit), ("scale minimums", ends[0]),
-                               ("scale maximums", ends[1])):
-                if len(vals) > 1:
-                    problems.append(f"{where}: exported with different {what} {sorted(map(float, vals))}")
-            seen = set(pd.to_numeric(g[S.RATING], errors="coerce").dropna().tolist())
+            lo = float(ends[0][0]) if len(ends[0]) == 1 else None
+            hi = float(ends[1][0]) if len(ends[1]) == 1 else None
+            off = (seen_vals < lo) if lo is not None else pd.Series(False, index=g.index)
+            off = off | ((seen_vals > hi) if hi is not None else False)
+            if off.any():
+                ids = g.loc[off, S.REVIEW_ID].astype("str").tolist()[:5]
+                problems.append(f"{where}: ratings {sorted(set(seen_vals[off].tolist()))[:5]} outside the exported "
+                                f"scale {lo:g}..{hi:g} (reviews {ids})")
+            seen = set(seen_vals.dropna().tolist())
             scale = sorted(seen | {float(e[0]) for e in ends if len(e)})
             if len(scale) < 2:
                 scale = sorted(set(scale) | {0.0, 1.0}) if not scale or scale[0] <= 1 else [0.0] + scale
@@ -1546,7 +2069,9 @@ def reconcile(
         the QA tool's own review score in percent).
     card : Scorecard, list or mapping of Scorecard, optional
         The card to check. Default: :func:`implied_card` of the export's own weights and critical
-        flags (mode ``tables.scoring_mode`` when present, else ``"weighted"``).
+        flags (mode ``tables.scoring_mode`` when present, else ``"weighted"``); a card edited during
+        the period gives one card per version (:func:`card_versions`) and each review is recomputed
+        with the weights it was exported with, so only reviews whose *own* numbers disagree are listed.
     tolerance : float, default=0.01
         Points of difference allowed (vendor scores are often rounded to 2 decimals).
 
@@ -1582,7 +2107,8 @@ def reconcile(
             raise ParameterError(f"reconcile needs a {need!r} table (the vendor's review scores); tables: {list(tables)}")
     ratings = S.validate(tables["ratings"], "ratings", tz=tz)
     reviews = S.validate(tables["reviews"], "reviews", tz=tz)
-    if card is None:
+    if card is None:  # the export's own card(s): a card edited mid-period gives one version per signature
+        ratings = with_card_versions(ratings)
         card = implied_card(ratings, mode=getattr(tables, "scoring_mode", "weighted"))
         if len(card) == 1 and card[0].version is None and S.SCORECARD_VERSION in ratings.columns:
             ratings = ratings.drop(columns=[S.SCORECARD_VERSION])
@@ -1607,7 +2133,8 @@ def reconcile(
     return res
 
 
-__all__ = ["read_export", "reconcile", "implied_card", "parse_unit", "normalise_header"]
+__all__ = ["read_export", "reconcile", "implied_card", "card_versions", "with_card_versions", "parse_unit",
+           "normalise_header", "preset_fields"]
 
 from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 
