@@ -37,9 +37,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import events as ev
 from . import io as qio
 from . import schema as S
 from .errors import ParameterError, Problems, check_choice, check_number
+from .calls import NOT_ABANDONED_OUTCOMES
+from .events import activity_roles, conversations_from_events
 from .schema import add_adjustment
 
 # --- extra column names (pass through the contracts) ------------------------------------------
@@ -50,17 +53,20 @@ RATING_MIN = "rating_min"
 RATING_MAX = "rating_max"
 FIRST_RESPONSE_BUSINESS_S = "first_response_time_business_s"
 RESOLUTION_BUSINESS_S = "resolution_time_business_s"
-REOPENS = "reopens"
-TALK_TIME_S = "talk_time_s"
-HOLD_TIME_S = "hold_time_s"
-AFTER_CALL_WORK_S = "after_call_work_s"
+REOPENS = ev.REOPENS
+TALK_TIME_S = S.TALK_TIME_S
+HOLD_TIME_S = S.HOLD_TIME_S
+AFTER_CALL_WORK_S = S.AFTER_CALL_WORK_S
 QUEUE_WAIT_S = "queue_wait_s"
 SERVICE_LEVEL_REPORTED = "service_level_reported"
 ABANDONMENT_REPORTED = "abandonment_rate_reported"
 UNKNOWN = "unknown"
 DAY_NUMBER = "day_number"
+REASSIGNMENTS = "reassignments"
+MADE_SLA = "made_sla"
+BUSINESS_DURATION_S = "business_duration_s"
 
-NA_TEXT = {"", "n/a", "na", "-", "--", "null", "none", "nan", "nat"}
+NA_TEXT = {"", "n/a", "na", "-", "--", "null", "none", "nan", "nat", "?"}
 EXPORT_RECORD_COLUMNS = ["table", "reason", "column", "n", "row_ids", S.SOURCE]
 
 
@@ -548,6 +554,17 @@ def _load(path: Path, *, sep: str | None, encoding: str | None, sheet: Any) -> A
             raise ParameterError(f"{path}: several files for one table {twice}; keep one of each (an old export "
                                  "beside a new one?)")
         return {k: _load(v[0], sep=sep, encoding=encoding, sheet=sheet) for k, v in by_table.items()}
+    if name.endswith((".xes", ".xes.gz")):
+        return _read_xes(path)
+    if name == "queue_log" or name.endswith((".log", "queue_log")):  # Asterisk: pipe-separated, no header
+        try:
+            df = pd.read_csv(path, sep="|", header=None, dtype="str", keep_default_na=False, na_values=[""],
+                             names=ASTERISK_COLUMNS, encoding=encoding or "utf-8-sig", index_col=False)
+        except (pd.errors.ParserError, UnicodeError, ValueError) as e:
+            raise ParameterError(f"{path.name}: not a readable queue_log ({str(e).splitlines()[0]})") from None
+        if df.empty:
+            raise ParameterError(f"{path.name}: file is empty")
+        return df
     if name.endswith(JSON_SUFFIXES):
         opener = __import__("gzip").open if name.endswith(".gz") else open
         with opener(path, "rt", encoding=encoding or "utf-8-sig") as fh:
@@ -641,8 +658,10 @@ class _Ctx:
     """What one read collects: problems, records, notes, unmapped columns."""
 
     def __init__(self, preset: str, path: Path, tz: str, dayfirst: bool | None = None,
-                 mapping: Mapping[str, str] | None = None, start: pd.Timestamp | None = None):
+                 mapping: Mapping[str, str] | None = None, start: pd.Timestamp | None = None,
+                 activities: Mapping[str, str] | None = None):
         self.preset, self.path, self.tz, self.dayfirst = preset, path, tz, dayfirst
+        self.activities = dict(activities or {})
         self.mapping = dict(mapping or {})
         self.mapping_used: set[str] = set()
         self.start = start
@@ -667,10 +686,29 @@ class _Ctx:
                 self.record(S.ADJUSTED_KEY, table, "plain number <= 1 in a column of percent points: read as a "
                             "proportion (Excel's percent cell: 0.9 = 90 %, never 0.9 %)", target,
                             ids.to_numpy()[mixed])
-        for f in fields:
-            if f.unit == "datetime" and f.target in out.columns:
-                out[f.target] = self.dates(out[f.target], f.target)
+        dated = [f.target for f in fields if f.unit == "datetime" and f.target in out.columns]
+        if self.dayfirst is None and len(dated) > 1:
+            self._file_date_order(out, dated)
+        for col in dated:
+            out[col] = self.dates(out[col], col)
         return out
+
+    def _file_date_order(self, out: pd.DataFrame, columns: Sequence[str]) -> None:
+        """One export writes its dates one way: when only some columns can tell day-first from
+        month-first (a day above 12), the others follow them."""
+        first_big = second_big = False
+        for col in columns:
+            v = out[col]
+            if v.dtype != object and not pd.api.types.is_string_dtype(v.dtype):
+                continue
+            m = _text(v).str.extract(_DMY)
+            a, b = pd.to_numeric(m[0], errors="coerce"), pd.to_numeric(m[1], errors="coerce")
+            first_big |= bool((a > 12).any())
+            second_big |= bool((b > 12).any())
+        if first_big != second_big:
+            self.dayfirst = first_big
+            self.notes.append(f"dates read {'day' if first_big else 'month'}-first in every date column "
+                              f"({', '.join(columns)}): a part above 12 tells which")
 
     def _known_format(self, t: pd.Series, values: pd.Series, column: str) -> pd.Series:
         """Whole columns in one documented format are parsed vectorised (the validator's
@@ -1535,6 +1573,453 @@ def _build_call_centre_daily(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.Data
     return {"calls_daily": d}
 
 
+# event_log -----------------------------------------------------------------------------------------
+EVENT_LOG = (
+    Field(ev.CASE_ID, ("Case ID", "case:concept:name", "case_id", "CaseID", "Case", "caseid", "Ticket ID", "ticket_id",
+                       "Incident ID", "documentkey", "Number"), "id", True),
+    Field(ev.ACTIVITY, ("Activity", "concept:name", "activity", "Activity Name", "Event", "event_name", "Event Name",
+                        "Status", "status", "newvalue"), "text", True),
+    Field(ev.TIMESTAMP, ("Complete Timestamp", "time:timestamp", "timestamp", "Timestamp", "Event Time", "event_time",
+                         "time", "created_at", "sys_created_on", "Start Timestamp", "Date"), "datetime", True),
+    Field(ev.RESOURCE, ("Resource", "org:resource", "resource", "user", "User", "author_id", "sys_created_by", "Agent",
+                        "performed_by"), "id"),
+    Field("_lifecycle", ("lifecycle:transition", "Lifecycle", "lifecycle"), "text"),
+    Field(ev.ROLE, ("role",), "text"),
+    Field(S.CUSTOMER_ID, ("customer_id", "customer", "case:customer", "Customer", "requester_id", "caller_id",
+                          "requester"), "id"),
+    Field(S.PRIORITY, ("priority", "case:priority", "Priority", "seriousness", "case:seriousness", "urgency"), "text"),
+    Field(S.CHANNEL, ("channel", "case:channel", "Channel", "contact_type", "via", "source"), "text"),
+    Field(S.TEAM, ("workgroup", "case:workgroup", "responsible_section", "support_section", "assignment_group",
+                   "Group", "group", "team"), "text"),
+    Field(S.AGENT_ID, ("assignee", "assigned_to", "case:assignee", "agent_id"), "id"),
+)
+#: Zendesk ticket statuses -> event roles (pending and on-hold pause the SLA clock of agent work time)
+ZENDESK_STATUS_ROLES = {"new": "create", "open": "work", "pending": "hold", "hold": "hold", "on-hold": "hold",
+                        "solved": "resolve", "closed": "close"}
+
+
+def _read_xes(path: Path) -> pd.DataFrame:
+    """An XES event log (IEEE 1849-2016) as one row per event: the trace's attributes as
+    ``case:<key>`` columns and the event's attributes under their keys, values as text."""
+    import gzip
+    from xml.etree import ElementTree as ET
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    rows, case, in_event, ev_attrs = [], {}, False, {}
+    try:
+        with opener(path, "rb") as fh:
+            for kind, el in ET.iterparse(fh, events=("start", "end")):
+                tag = el.tag.rsplit("}", 1)[-1]
+                if kind == "start":
+                    if tag == "trace":
+                        case = {}
+                    elif tag == "event":
+                        in_event, ev_attrs = True, {}
+                    continue
+                if tag in ("string", "date", "int", "float", "boolean", "id") and el.get("key") is not None:
+                    (ev_attrs if in_event else case)[el.get("key") if in_event else f"case:{el.get('key')}"] = el.get("value")
+                elif tag == "event":
+                    rows.append({**case, **ev_attrs})
+                    in_event = False
+                    el.clear()
+                elif tag == "trace":
+                    el.clear()
+    except (ET.ParseError, OSError, EOFError) as e:
+        raise ParameterError(f"{path.name}: not a readable XES event log ({str(e).splitlines()[0]})") from None
+    if not rows:
+        raise ParameterError(f"{path.name}: XES log without events")
+    return pd.DataFrame(rows).astype("str").where(pd.DataFrame(rows).notna())
+
+
+def _zendesk_audit_events(audits: list, ctx: _Ctx) -> pd.DataFrame:
+    """Zendesk ticket audits (``{audits: [{ticket_id, created_at, author_id, via, events: [...]}]}``)
+    as events: status changes (roles from :data:`ZENDESK_STATUS_ROLES`) and public comments by
+    anyone but the requester (role ``first_response``, not a state change: a reply keeps the
+    ticket's status, Zendesk's first reply time)."""
+    rows = []
+    requester: dict[str, Any] = {}
+    for a in audits:
+        tid = str(a.get("ticket_id"))
+        for e in a.get("events") or []:
+            if e.get("field_name") == "requester_id" and e.get("value") is not None:
+                requester.setdefault(tid, str(e.get("value")))
+    for a in audits:
+        tid, at, author = str(a.get("ticket_id")), a.get("created_at"), a.get("author_id")
+        channel = (a.get("via") or {}).get("channel") if isinstance(a.get("via"), Mapping) else None
+        base = {ev.CASE_ID: tid, ev.TIMESTAMP: at, ev.RESOURCE: None if author is None else str(author)}
+        attrs = {S.CHANNEL: channel}
+        for e in a.get("events") or []:
+            kind, field, value = e.get("type"), e.get("field_name"), e.get("value")
+            who = e.get("author_id", author)
+            if kind in ("Create", "Change") and field == "status" and value is not None:
+                role = ZENDESK_STATUS_ROLES.get(str(value).casefold(), "work")
+                rows.append({**base, **attrs, ev.ACTIVITY: f"status: {value}", ev.ROLE: role, ev.STATE_CHANGE: True})
+            elif kind in ("Create", "Change") and field in ("priority", "group_id", "assignee_id") and value is not None:
+                col = {"priority": S.PRIORITY, "group_id": S.TEAM, "assignee_id": S.AGENT_ID}[field]
+                rows.append({**base, **attrs, ev.ACTIVITY: f"{field}: {value}", ev.ROLE: "note", ev.STATE_CHANGE: False,
+                             col: str(value)})
+            elif kind in ("Comment", "VoiceComment") and e.get("public", True):
+                by_requester = who is not None and str(who) == requester.get(tid)
+                rows.append({**base, **attrs, ev.RESOURCE: None if who is None else str(who),
+                             ev.ACTIVITY: "customer comment" if by_requester else "public reply",
+                             ev.ROLE: "note" if by_requester else "first_response", ev.STATE_CHANGE: False})
+    if not rows:
+        raise ParameterError(f"{ctx.path.name}: the ticket audits hold no status change or public comment")
+    out = pd.DataFrame(rows)
+    out[S.CUSTOMER_ID] = out[ev.CASE_ID].map(requester)
+    ctx.notes.append("Zendesk audits: status new -> created, pending / on-hold -> on hold (the SLA clock of agent "
+                     "work time pauses), solved -> resolved, closed -> closed; first_response_at = first public "
+                     "comment by anyone but the requester (Zendesk's first reply time)")
+    return out
+
+
+def _build_event_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
+    audits = None
+    if isinstance(obj, Mapping) and not isinstance(obj, pd.DataFrame):
+        audits = next((obj[k] for k in obj if normalise_header(k) in ("audits", "ticket_audits")), None)
+    elif isinstance(obj, list) and obj and isinstance(obj[0], Mapping) and "events" in obj[0] and "ticket_id" in obj[0]:
+        audits = obj
+    if audits is not None:
+        raw = _zendesk_audit_events(audits, ctx)
+    else:
+        raw = _frame(obj, ("events", "data"), ctx.path.name)
+    e = ctx.pick(raw, "events", EVENT_LOG)
+    ctx.problems.raise_if_any()
+    for col in (ev.ROLE, ev.STATE_CHANGE):
+        if col in raw.columns and col not in e.columns:
+            e[col] = raw[col]
+    if ctx.activities and ev.ROLE in e.columns:  # activities= overrides the roles a reader set too
+        e[ev.ROLE] = e[ev.ACTIVITY].astype("str").map(ctx.activities).fillna(e[ev.ROLE])
+    if "_lifecycle" in e.columns:  # XES: only completed events (start / schedule events are not the activity done)
+        lc = e.pop("_lifecycle").astype("str").str.casefold()
+        other = e.index[lc.notna() & lc.ne("complete") & lc.ne("nan")]
+        if len(other):
+            ctx.record(S.EXCLUDED_KEY, "conversations", "event whose lifecycle:transition is not 'complete' "
+                       "(start, schedule ...): left out", "lifecycle:transition", e.loc[other, ev.CASE_ID])
+            e = e.drop(index=other)
+    ts = e[ev.TIMESTAMP]
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
+        e[ev.TIMESTAMP] = _timestamp(ts, ctx, ev.TIMESTAMP)
+    ctx.problems.raise_if_any()
+    if ev.ROLE in e.columns and e[ev.ROLE].notna().any():  # roles the reader set (Zendesk audits)
+        given = e[e[ev.ROLE].notna()].groupby([ev.ACTIVITY, ev.ROLE], sort=False).size().rename(S.N).reset_index()
+        rest = activity_roles(e[e[ev.ROLE].isna()], roles=ctx.activities) if e[ev.ROLE].isna().any() else None
+        roles_table = pd.concat([given, rest], ignore_index=True).sort_values(S.N, ascending=False, kind="stable")
+    else:
+        roles_table = activity_roles(e, roles=ctx.activities)
+    unknown = sorted(set(ctx.activities) - set(e[ev.ACTIVITY].astype("str")))
+    if unknown:
+        raise ParameterError(f"{ctx.path.name}: activities= names {unknown}, which the log does not have; its "
+                             f"activities: {roles_table[ev.ACTIVITY].tolist()[:30]}")
+    shown = ", ".join(f"{a!r} -> {r} ({n})" for a, r, n in roles_table[[ev.ACTIVITY, ev.ROLE, S.N]]
+                      .head(30).itertuples(index=False))
+    ctx.notes.append(f"activity roles (override with activities={{activity: role}}): {shown}")
+    if ev.ROLE not in e.columns or e[ev.ROLE].isna().all():
+        ctx.notes.append("first_response_at = first event with role first_response; resolved_at = the last time the "
+                         "case was resolved or closed and stayed so; contacts = times resolved (a case resolved "
+                         "twice is not first-contact resolved); on_hold_s = time on hold before the resolution")
+    conv = conversations_from_events(e, roles=ctx.activities)
+    for r in S.exclusions(conv).itertuples(index=False):
+        ctx.record(S.EXCLUDED_KEY, "conversations", r.reason, r.column, r.row_ids)
+    conv = conv.copy()
+    conv.attrs = {}
+    return {"conversations": _fill_required(conv, "conversations", ctx, {})}
+
+
+# incident -------------------------------------------------------------------------------------------
+INCIDENT = (
+    Field(S.CONVERSATION_ID, ("number", "Number", "Incident", "incident_number", "Incident Number"), "id", True),
+    Field(S.CREATED_AT, ("opened_at", "Opened", "opened", "sys_created_at", "sys_created_on", "Created"), "datetime", True),
+    Field(S.RESOLVED_AT, ("resolved_at", "Resolved", "resolved"), "datetime"),
+    Field("_closed_at", ("closed_at", "Closed", "closed"), "datetime"),
+    Field(S.PRIORITY, ("priority", "Priority"), "text"),
+    Field("_state", ("incident_state", "state", "State", "Incident state"), "text"),
+    Field(S.TEAM, ("assignment_group", "Assignment group", "Assignment Group"), "text"),
+    Field(S.AGENT_ID, ("assigned_to", "Assigned to", "Assigned To", "resolved_by"), "id"),
+    Field(S.CUSTOMER_ID, ("caller_id", "Caller", "caller", "opened_by"), "id"),
+    Field(S.CHANNEL, ("contact_type", "Contact type", "Channel", "channel"), "text"),
+    Field(REASSIGNMENTS, ("reassignment_count", "Reassignment count"), "number"),
+    Field(REOPENS, ("reopen_count", "Reopen count"), "number"),
+    Field(MADE_SLA, ("made_sla", "Made SLA", "Made sla"), "text"),
+    Field("_updated_at", ("sys_updated_at", "sys_updated_on", "Updated"), "datetime"),
+    Field("_mod_count", ("sys_mod_count", "Updates", "Mod count"), "number"),
+    Field("category", ("category", "Category"), "text"),
+    Field(BUSINESS_DURATION_S, ("business_duration", "Business duration"), "text"),
+)
+#: ServiceNow incident state codes (Table API) -> labels
+SERVICENOW_STATES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled"}
+_WORDS_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(day|hour|minute|second)s?", re.I)
+
+
+def _words_seconds(t: pd.Series, ctx: _Ctx, column: str) -> pd.Series:
+    """ServiceNow duration text (``"25 Days 21 Hours 1 Minute"``), plain seconds or a date-offset
+    (``1970-01-02 03:00:00``, how the Table API gives durations) -> seconds."""
+    t = _text(t)
+    num = _number(t)
+    out = num.copy()
+    rest = t.notna() & num.isna()
+    if rest.any():
+        epoch = pd.to_datetime(t[rest], format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        base = pd.Timestamp("1970-01-01")
+        out[rest] = (epoch - base).dt.total_seconds()
+        words = rest & out.isna()
+        unit = {"day": 86400, "hour": 3600, "minute": 60, "second": 1}
+        out[words] = t[words].map(lambda v: sum(float(n) * unit[u.casefold()] for n, u in _WORDS_DURATION.findall(v))
+                                  if _WORDS_DURATION.search(v) else np.nan)
+    ctx.problems.add(column, "not a duration (seconds, 'N Days N Hours N Minutes' or 1970-01-01 offset)",
+                     t.notna() & out.isna(), t)
+    return out
+
+
+def _build_incident(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
+    raw = _frame(obj, ("result", "incidents", "records"), ctx.path.name)
+    r = ctx.pick(raw, "conversations", INCIDENT)
+    ctx.problems.raise_if_any()
+    r[S.CONVERSATION_ID] = _ids(r[S.CONVERSATION_ID])
+    for col in (S.CREATED_AT, S.RESOLVED_AT, "_closed_at", "_updated_at"):
+        if col in r.columns and not isinstance(r[col].dtype, pd.DatetimeTZDtype):
+            r[col] = _timestamp(r[col], ctx, col)
+    if BUSINESS_DURATION_S in r.columns:
+        r[BUSINESS_DURATION_S] = _words_seconds(r[BUSINESS_DURATION_S], ctx, "business_duration")
+    ctx.problems.raise_if_any()
+    if "_state" in r.columns:
+        st = r["_state"].astype("str")
+        if st[r["_state"].notna()].isin(SERVICENOW_STATES).all():
+            r["_state"] = st.map(SERVICENOW_STATES).where(r["_state"].notna())
+            ctx.notes.append(f"state: ServiceNow codes read as labels {SERVICENOW_STATES}")
+    order = [c for c in ("_mod_count", "_updated_at") if c in r.columns]
+    r = r.assign(_row=np.arange(len(r))).sort_values([S.CONVERSATION_ID] + order + ["_row"], kind="stable")
+    history = r[S.CONVERSATION_ID].duplicated(keep=False).any()
+    last = r.drop_duplicates(S.CONVERSATION_ID, keep="last").set_index(S.CONVERSATION_ID)
+    if history:
+        ctx.notes.append("several rows per incident (an update log): the last row (highest sys_mod_count, then "
+                         "sys_updated_at) is the incident; the state history gives the time on hold")
+    c = last.reset_index()
+    hold = pd.Series(np.nan, index=c.index)
+    derived_reopens = None
+    if "_state" in r.columns:
+        when = r["_updated_at"] if "_updated_at" in r.columns else r[S.CREATED_AT]
+        evs = pd.DataFrame({ev.CASE_ID: r[S.CONVERSATION_ID], ev.ACTIVITY: r["_state"].fillna("(no state)"),
+                            ev.TIMESTAMP: when}).dropna(subset=[ev.TIMESTAMP])
+        numeric = evs[ev.ACTIVITY].str.fullmatch(r"-?\d+")
+        roles = {a: "note" for a in evs.loc[numeric, ev.ACTIVITY].unique()}
+        roles.update(ctx.activities)
+        if len(evs):
+            d = conversations_from_events(evs, roles=roles).set_index(S.CONVERSATION_ID)
+            if history:
+                hold = c[S.CONVERSATION_ID].map(d[ev.ON_HOLD_S])
+                derived_reopens = c[S.CONVERSATION_ID].map(d[REOPENS])
+    c[ev.ON_HOLD_S] = hold.to_numpy()
+    if not history:
+        ctx.notes.append("one row per incident: no state history, so on_hold_s is unknown (NaN) and SLA checks "
+                         "measure calendar time")
+    if "_closed_at" in c.columns:
+        closed = c.pop("_closed_at")
+        fill = c[S.RESOLVED_AT].isna() & closed.notna() if S.RESOLVED_AT in c.columns else closed.notna()
+        if S.RESOLVED_AT not in c.columns:
+            c[S.RESOLVED_AT] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")
+        c.loc[fill, S.RESOLVED_AT] = closed[fill]
+        ctx.record(S.ADJUSTED_KEY, "conversations", "resolved_at from closed_at (no resolved_at)", S.RESOLVED_AT,
+                   c.loc[fill, S.CONVERSATION_ID])
+    if S.RESOLVED_AT not in c.columns:
+        c[S.RESOLVED_AT] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")
+    state = c.pop("_state") if "_state" in c.columns else None
+    if state is not None:
+        done = state.astype("str").str.casefold().str.contains(r"resolv|clos|cancel", regex=True).fillna(False)
+        c[S.STATUS] = state.fillna(UNKNOWN)
+        reopened = ~done & c[S.RESOLVED_AT].notna()
+        ctx.record(S.ADJUSTED_KEY, "conversations", "state not resolved/closed (reopened): resolved_at not used",
+                   S.RESOLVED_AT, c.loc[reopened, S.CONVERSATION_ID])
+        c.loc[reopened, S.RESOLVED_AT] = pd.NaT
+    c[ev.RESOLUTION_TIME_SLA_S] = ((c[S.RESOLVED_AT] - c[S.CREATED_AT]).dt.total_seconds() - c[ev.ON_HOLD_S])
+    c[S.FIRST_RESPONSE_AT] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")  # not in the export
+    if REOPENS in c.columns and derived_reopens is not None:
+        differ = derived_reopens.notna() & c[REOPENS].notna() & (derived_reopens < c[REOPENS])
+        ctx.record(S.ADJUSTED_KEY, "conversations", "reopen_count is higher than the reopens the state history "
+                   "shows (kept the tool's count)", REOPENS, c.loc[differ, S.CONVERSATION_ID])
+    if REOPENS in c.columns:  # a reopened incident was resolved more than once: not first-contact resolved
+        c[S.CONTACTS] = (1 + c[REOPENS].fillna(0)).where(c[S.RESOLVED_AT].notna())
+    if S.PRIORITY in c.columns:
+        key = ev.priority_key(c[S.PRIORITY]).where(c[S.PRIORITY].notna())
+        changed = key.notna() & key.ne(c[S.PRIORITY].astype("str").str.strip())
+        if changed.any():
+            pairs = sorted({(a, b) for a, b in zip(c.loc[changed, S.PRIORITY], key[changed])})[:6]
+            ctx.notes.append(f"priority labels read without their code: {', '.join(f'{a!r} -> {b!r}' for a, b in pairs)}")
+        c[S.PRIORITY] = key
+    c = c.drop(columns=[x for x in ("_updated_at", "_mod_count", "_row") if x in c.columns])
+    if MADE_SLA in c.columns:
+        ctx.notes.append("made_sla is the tool's own SLA verdict: qakit.reconcile_sla(t['conversations'], "
+                         "targets={...}) recomputes it and lists the incidents where it disagrees")
+    return {"conversations": _fill_required(c.reset_index(drop=True), "conversations", ctx,
+                                            {S.CUSTOMER_ID: UNKNOWN, S.CHANNEL: UNKNOWN, S.PRIORITY: UNKNOWN,
+                                             S.STATUS: UNKNOWN})}
+
+
+# queue_log -------------------------------------------------------------------------------------------
+QUEUE_CALLS = (
+    Field(S.CALL_ID, ("ContactId", "Contact Id", "call_id", "Call ID", "callid", "Interaction ID", "uniqueid",
+                      "session_id"), "id", True),
+    Field(S.QUEUE, ("Queue.Name", "queue", "Queue", "queuename", "Queue Name", "skill"), "text"),
+    Field("_entry", ("Queue.EnqueueTimestamp", "enqueue_time", "entered_queue_at", "queue_entry", "Queue Start",
+                     "queue_start", "Enqueue Time", "InitiationTimestamp", "start_time"), "datetime", True),
+    Field("_exit", ("Queue.DequeueTimestamp", "dequeue_time", "left_queue_at", "queue_exit", "Queue End",
+                    "queue_end", "Dequeue Time"), "datetime"),
+    Field("_start", ("Agent.ConnectedToAgentTimestamp", "answered_at", "service_start", "Answer Time",
+                     "connected_at", "answer_time"), "datetime"),
+    Field("_end", ("Agent.AfterContactWorkStartTimestamp", "DisconnectTimestamp", "service_end", "ended_at",
+                   "End Time", "end_time", "disconnected_at"), "datetime"),
+    Field(S.AGENT_ID, ("Agent.Username", "agent", "Agent", "agent_id", "Agent Name"), "id"),
+    Field("_outcome", ("outcome", "Outcome", "disposition", "Disposition", "Result", "DisconnectReason",
+                       "call_result"), "text"),
+    Field(AFTER_CALL_WORK_S, ("Agent.AfterContactWorkDuration", "acw_s", "after_call_work_s", "ACW",
+                              "wrap_up_time"), "hms"),
+    Field(HOLD_TIME_S, ("Agent.CustomerHoldDuration", "hold_s", "hold_time_s", "Hold Time"), "hms"),
+)
+#: Asterisk queue_log columns (https://docs.asterisk.org/Operation/Logging/Queue-Logs/)
+ASTERISK_COLUMNS = ["time", "callid", "queuename", "agent", "event", "data1", "data2", "data3", "data4", "data5"]
+ASTERISK_EVENTS = {"ENTERQUEUE", "CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT",
+                   "EXITEMPTY", "EXITWITHKEY", "TRANSFER", "RINGNOANSWER", "BLINDTRANSFER", "ATTENDEDTRANSFER"}
+NOT_ABANDONED = NOT_ABANDONED_OUTCOMES
+
+
+def _asterisk_frame(raw: pd.DataFrame) -> pd.DataFrame | None:
+    """The Asterisk queue_log as a frame with :data:`ASTERISK_COLUMNS`, or None when ``raw`` is not one
+    (a headerless ``queue_log`` file has its first line read as the header: it is put back)."""
+    cols = [str(c) for c in raw.columns]
+    keys = {normalise_header(c) for c in cols}
+    if {"callid", "event", "queuename"} <= keys:
+        out = raw.rename(columns={c: normalise_header(c) for c in raw.columns})
+        return out.reindex(columns=ASTERISK_COLUMNS)
+    if len(cols) >= 5 and cols[4].upper() in ASTERISK_EVENTS:
+        body = pd.concat([pd.DataFrame([cols], columns=raw.columns), raw], ignore_index=True)
+        body.columns = ASTERISK_COLUMNS[: body.shape[1]] + [f"data{i}" for i in range(6, body.shape[1] + 2)][
+            : max(0, body.shape[1] - len(ASTERISK_COLUMNS))]
+        return body.reindex(columns=ASTERISK_COLUMNS)
+    return None
+
+
+def _calls_from_asterisk(q: pd.DataFrame, ctx: _Ctx) -> pd.DataFrame:
+    """One row per call from Asterisk queue_log events: ENTERQUEUE (queue entry), CONNECT (answered:
+    data1 = holdtime, the queue wait), COMPLETEAGENT / COMPLETECALLER / TRANSFER (talk time =
+    data2, data4 for TRANSFER), ABANDON (caller hung up: data3 = waittime), EXITWITHTIMEOUT /
+    EXITEMPTY / EXITWITHKEY (left unanswered, not abandoned by the caller)."""
+    q = q.copy()
+    q["event"] = q["event"].astype("str").str.strip().str.upper()
+    q["callid"] = _ids(q["callid"])
+    t = _text(q["time"])
+    num = _number(t)
+    when = pd.Series(pd.NaT, index=q.index, dtype="datetime64[ns, UTC]")
+    isnum = num.notna()
+    when[isnum] = pd.to_datetime(num[isnum] * 1e9, unit="ns", utc=True)
+    if (~isnum & t.notna()).any():
+        when[~isnum & t.notna()] = ctx.dates(t[~isnum & t.notna()], "time")
+    q["_t"] = when
+    q = q[q["callid"].notna() & ~q["callid"].isin({"NONE", "REALTIME", "nan"})]
+    call_events = q[q["event"].isin(ASTERISK_EVENTS)]
+    if call_events.empty:
+        raise ParameterError(f"{ctx.path.name}: the queue_log has no call events ({sorted(ASTERISK_EVENTS)[:6]} ...)")
+    d = {k: pd.to_numeric(call_events[k], errors="coerce") for k in ("data1", "data2", "data3", "data4")}
+    ev_ = call_events.assign(**{f"_{k}": v for k, v in d.items()})
+    by = ev_.groupby("callid", sort=False)
+    first = lambda name, col: ev_[ev_["event"].eq(name)].groupby("callid")[col].first()  # noqa: E731
+    entry = first("ENTERQUEUE", "_t")
+    calls = pd.DataFrame(index=pd.Index(pd.unique(ev_["callid"]), name=S.CALL_ID))
+    calls[S.CREATED_AT] = entry.reindex(calls.index)
+    start_guess = by["_t"].min()
+    no_entry = calls[S.CREATED_AT].isna()
+    if no_entry.any():
+        ctx.record(S.ADJUSTED_KEY, "calls", "no ENTERQUEUE event: queue entry = the call's first event", S.CREATED_AT,
+                   calls.index[no_entry])
+        calls.loc[no_entry, S.CREATED_AT] = start_guess[calls.index[no_entry]]
+    calls[S.QUEUE] = by["queuename"].first().reindex(calls.index)
+    connect = ev_[ev_["event"].eq("CONNECT")].groupby("callid").first()
+    calls[S.ANSWERED] = calls.index.isin(connect.index)
+    calls[S.AGENT_ID] = connect["agent"].reindex(calls.index)
+    calls[S.SPEED_OF_ANSWER_S] = connect["_data1"].reindex(calls.index)
+    done = ev_[ev_["event"].isin({"COMPLETEAGENT", "COMPLETECALLER"})].groupby("callid")["_data2"].first()
+    xfer = ev_[ev_["event"].eq("TRANSFER")].groupby("callid")["_data4"].first()
+    calls[TALK_TIME_S] = done.reindex(calls.index).fillna(xfer.reindex(calls.index))
+    calls[S.HANDLE_TIME_S] = calls[TALK_TIME_S].where(calls[S.ANSWERED])
+    ab = ev_[ev_["event"].eq("ABANDON")].groupby("callid")["_data3"].first()
+    left = ev_[ev_["event"].isin({"EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"})].groupby("callid")["event"].first()
+    calls[S.TIME_TO_ABANDON_S] = ab.reindex(calls.index)
+    calls["outcome"] = np.where(calls[S.ANSWERED], "answered",
+                                np.where(calls.index.isin(ab.index), "abandoned",
+                                         left.reindex(calls.index).str.lower().fillna("unknown")))
+    unknown = calls["outcome"].eq("unknown")
+    if unknown.any():  # still queued when the log ends (or its end events are missing): not judged
+        ctx.record(S.EXCLUDED_KEY, "calls", "no CONNECT, ABANDON or EXIT event (still queued when the log ends?): "
+                   "left out", S.ANSWERED, calls.index[unknown])
+        calls = calls[~unknown]
+    ctx.notes.append("Asterisk queue_log: speed_of_answer_s = CONNECT holdtime, talk_time_s = COMPLETE* calltime "
+                     "(handle_time_s = talk: the log has no after-call work), time_to_abandon_s = ABANDON waittime; "
+                     "EXITWITHTIMEOUT / EXITEMPTY / EXITWITHKEY calls are unanswered but not abandoned (outcome)")
+    return calls.reset_index()
+
+
+def _build_queue_log(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:
+    raw = _frame(obj, ("calls", "contacts", "records"), ctx.path.name)
+    ast = _asterisk_frame(raw)
+    if ast is not None:
+        calls = _calls_from_asterisk(ast, ctx)
+        ctx.unmapped["calls"] = []
+    else:
+        c = ctx.pick(raw, "calls", QUEUE_CALLS)
+        ctx.problems.raise_if_any()
+        c[S.CALL_ID] = _ids(c[S.CALL_ID])
+        for col in ("_entry", "_exit", "_start", "_end"):
+            if col in c.columns and not isinstance(c[col].dtype, pd.DatetimeTZDtype):
+                c[col] = _timestamp(c[col], ctx, col.strip("_"))
+        ctx.problems.raise_if_any()
+        for col in ("_exit", "_start", "_end"):
+            if col not in c.columns:
+                c[col] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")
+        if "_outcome" in c.columns:
+            raw_outcome = c.pop("_outcome")
+            outcome = raw_outcome.astype("str").str.casefold().where(raw_outcome.notna())
+        else:
+            outcome = pd.Series(None, index=c.index, dtype="object")
+        answered = c["_start"].notna()
+        says_answered = outcome.str.contains(r"answer|handled|complet|connected", regex=True, na=False) & \
+            ~outcome.str.contains(r"not answer|unanswer|abandon", regex=True, na=False)
+        rid = c[S.CALL_ID]
+        ctx.problems.add("service_start", "outcome says answered but the call has no service start",
+                         says_answered & ~answered, outcome, row_ids=rid)
+        wait = (c["_start"] - c["_entry"]).dt.total_seconds()
+        left = (c["_exit"].fillna(c["_end"]) - c["_entry"]).dt.total_seconds()
+        ctx.problems.add("service_start", "before the queue entry", (wait < 0).fillna(False), wait, row_ids=rid)
+        ctx.problems.add("queue_exit", "before the queue entry", (~answered & (left < 0)).fillna(False), left,
+                         row_ids=rid)
+        ctx.problems.add("service_end", "before the service start", ((c["_end"] - c["_start"]).dt.total_seconds() < 0)
+                         .fillna(False), c["_end"], row_ids=rid)
+        ctx.problems.raise_if_any()
+        not_abandoned = outcome.str.contains(NOT_ABANDONED, na=False)
+        calls = c[[S.CALL_ID] + [x for x in (S.QUEUE, S.AGENT_ID, AFTER_CALL_WORK_S, HOLD_TIME_S) if x in c.columns]]
+        calls = calls.assign(**{S.CREATED_AT: c["_entry"], S.ANSWERED: answered,
+                                S.SPEED_OF_ANSWER_S: wait.where(answered),
+                                S.TIME_TO_ABANDON_S: left.where(~answered & ~not_abandoned)})
+        talk = (c["_end"] - c["_start"]).dt.total_seconds()
+        calls[TALK_TIME_S] = talk - (c[HOLD_TIME_S].fillna(0) if HOLD_TIME_S in c.columns else 0)
+        calls[S.HANDLE_TIME_S] = (talk + (c[AFTER_CALL_WORK_S].fillna(0) if AFTER_CALL_WORK_S in c.columns else 0)
+                                  ).where(answered)
+        calls["outcome"] = np.where(answered, "answered", np.where(not_abandoned, outcome.fillna("not answered"),
+                                                                   "abandoned"))
+        if AFTER_CALL_WORK_S in c.columns:
+            gap = answered & c[AFTER_CALL_WORK_S].isna()
+            ctx.record(S.ADJUSTED_KEY, "calls", "answered call without after-call work: handle_time_s counts it 0",
+                       S.HANDLE_TIME_S, c.loc[gap, S.CALL_ID])
+        no_exit = ~answered & ~not_abandoned & left.isna()
+        ctx.record(S.ADJUSTED_KEY, "calls", "abandoned call without a queue exit or end time: time to abandon unknown",
+                   S.TIME_TO_ABANDON_S, c.loc[no_exit, S.CALL_ID])
+        ctx.notes.append("queue log: answered = has a service start; speed_of_answer_s = service start - queue entry; "
+                         "time_to_abandon_s = queue exit (else end) - queue entry of unanswered calls; handle_time_s = "
+                         "service end - service start (+ after-call work when exported); outcomes naming a timeout, "
+                         "overflow or transfer are unanswered but not abandoned")
+    if S.QUEUE in calls.columns:
+        calls[S.TEAM] = calls[S.QUEUE]
+    return {"calls": calls.reset_index(drop=True)}
+
+
 def _build_generic(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.DataFrame]:  # pragma: no cover
     raise ParameterError("preset='generic' is read by qakit.read_table (read_export handles it)")
 
@@ -1556,6 +2041,17 @@ PRESETS: dict[str, Preset] = {
                        {"calls": CALL_LOG}, _build_call_log),
     "call_centre_daily": Preset("call_centre_daily", "(generic daily ACD report)", {"calls_daily": DAILY},
                                 _build_call_centre_daily),
+    "event_log": Preset("event_log", "Zendesk ticket audits https://developer.zendesk.com/api-reference/ticketing/"
+                        "tickets/ticket_audits/, XES (IEEE 1849-2016) and process-mining CSV (case, activity, "
+                        "timestamp, resource)", {"events": EVENT_LOG}, _build_event_log),
+    "incident": Preset("incident", "ServiceNow incident table export "
+                       "https://www.servicenow.com/docs/ (incident table: number, opened_at, resolved_at, "
+                       "priority, incident_state, reassignment_count, reopen_count, made_sla)",
+                       {"conversations": INCIDENT}, _build_incident),
+    "queue_log": Preset("queue_log", "Asterisk queue_log https://docs.asterisk.org/Operation/Logging/Queue-Logs/ or "
+                        "one row per call (Amazon Connect contact records: Queue.EnqueueTimestamp, "
+                        "Agent.ConnectedToAgentTimestamp, DisconnectTimestamp ...)", {"calls": QUEUE_CALLS},
+                        _build_queue_log),
     "generic": Preset("generic", "qakit.read_table(mapping=...)", {}, _build_generic),
 }
 
@@ -1572,6 +2068,7 @@ def read_export(
     mapping: Mapping[str, str] | None = None,
     dayfirst: bool | None = None,
     start: str | None = None,
+    activities: Mapping[str, str] | None = None,
 ) -> Export:
     """Read a vendor export into validated contract tables.
 
@@ -1621,6 +2118,28 @@ def read_export(
           AHT = talk + hold + after-call work (the parts the log has, stated in ``notes``).
         - ``call_centre_daily``: daily ACD aggregates (date, queue, offered, answered, abandoned,
           answered within threshold, ASA, service level as percent text) -> ``calls_daily``.
+        - ``event_log``: a ticket event log, one row per event -> ``conversations`` with first
+          response, resolution, reopens and on-hold time (:func:`qakit.events.conversations_from_events`):
+          Zendesk ticket audits API JSON (``{audits: [{ticket_id, created_at, events: [...]}]}``,
+          https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_audits/), XES
+          (IEEE 1849-2016: ``concept:name``, ``time:timestamp``, ``org:resource``,
+          ``lifecycle:transition``) or a process-mining CSV (``Case ID, Activity, Resource,
+          Complete Timestamp`` ...). Each activity's role (create, first_response, work, hold,
+          resolve, close, reopen, note) comes from keyword rules listed in ``notes``; ``activities=``
+          overrides them.
+        - ``incident``: a ServiceNow-style incident export (``number, opened_at, resolved_at,
+          closed_at, priority, incident_state, assignment_group, assigned_to, caller_id,
+          contact_type, reassignment_count, reopen_count, made_sla``), one row per incident or an
+          update log (several rows per incident, ``sys_mod_count`` / ``sys_updated_at``: the last is
+          the incident, the state history gives ``on_hold_s``); ``?`` is missing; ``"1 - Critical"``
+          reads ``critical``. :func:`qakit.events.reconcile_sla` checks ``made_sla``.
+        - ``queue_log``: a call-level queue log -> ``calls`` with speed of answer, abandonment,
+          time to abandon and handle time (:func:`qakit.calls.queue_intervals` gives them per
+          interval): the Asterisk ``queue_log`` (``time|callid|queue|agent|event|data...``,
+          https://docs.asterisk.org/Operation/Logging/Queue-Logs/) or one row per call with queue
+          entry / exit, service start / end, outcome and agent (Amazon Connect contact records:
+          ``Queue.EnqueueTimestamp``, ``Agent.ConnectedToAgentTimestamp``, ``DisconnectTimestamp``,
+          ``Agent.AfterContactWorkDuration`` ...).
         - ``generic``: :func:`qakit.read_table` with ``table=`` and ``mapping=``, unchanged.
     tz : str, default="UTC"
         Zone of naive timestamps.
@@ -1636,6 +2155,10 @@ def read_export(
         (:func:`preset_fields`), which override or add to the vendor's documented headers -- a
         renamed or localised column (``{"Anrufe angeboten": "offered"}``) needs no rewritten file.
         A column the export does not have, or a field name the preset does not read, is refused.
+    activities : mapping, optional
+        ``event_log`` / ``incident`` only: ``{activity or state: role}`` overriding the keyword rules
+        that give each activity its role (:data:`qakit.events.ROLES`; the roles applied are listed in
+        ``notes``), e.g. ``{"Take in charge ticket": "first_response", "Wait": "hold"}``.
     start : str, optional
         ``call_centre_daily`` only: the date of the first day of a file that numbers its days
         (``Index``, ``Day``, ``Day number``: 1, 2, 3 ...) instead of dating them; day ``d`` is
@@ -1690,7 +2213,12 @@ def read_export(
     mapping = _check_mapping(mapping, spec)
     anchor = _check_start(start, spec)
     obj = _load(path, sep=sep, encoding=encoding, sheet=sheet)
-    ctx = _Ctx(preset, path, tz, dayfirst, mapping=mapping, start=anchor)
+    if activities is not None and preset not in ("event_log", "incident"):
+        raise ParameterError(f"activities= gives the roles of an event log's activities (preset 'event_log' or "
+                             f"'incident'); preset {preset!r} has none")
+    if activities is not None:
+        ev._check_roles(activities)
+    ctx = _Ctx(preset, path, tz, dayfirst, mapping=mapping, start=anchor, activities=activities)
     ctx.scoring_mode = spec.scoring_mode
     raw_tables = spec.build(_merge_pages(obj), ctx)
     unused = sorted(set(mapping) - ctx.mapping_used)
@@ -1863,6 +2391,8 @@ def card_versions(ratings: pd.DataFrame) -> pd.DataFrame:
     for col in (S.REVIEW_ID, S.CATEGORY):
         if col not in ratings.columns:
             raise ParameterError(f"card_versions needs a {col!r} column; columns: {list(ratings.columns)}")
+    if len(ratings) == 0:
+        raise ParameterError("card_versions: the ratings table has no rows")
     sig = _signatures(ratings)
     sig["_key"] = _key(sig)
     rows = []

@@ -85,6 +85,11 @@ CALL_ID = "call_id"
 ANSWERED = "answered"
 SPEED_OF_ANSWER_S = "speed_of_answer_s"
 RESOLVED = "resolved"
+TIME_TO_ABANDON_S = "time_to_abandon_s"
+QUEUE = "queue"
+TALK_TIME_S = "talk_time_s"
+HOLD_TIME_S = "hold_time_s"
+AFTER_CALL_WORK_S = "after_call_work_s"
 
 KIND = "kind"
 SCORE = "score"
@@ -231,6 +236,11 @@ CALLS = Table(
         Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(RESOLVED, "bool", required=False, nullable=True),
         Column(TEAM, "str", required=False, nullable=True),
+        Column(QUEUE, "str", required=False, nullable=True),
+        Column(TIME_TO_ABANDON_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(TALK_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(HOLD_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(AFTER_CALL_WORK_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
     ),
     unique=(CALL_ID,),
     row_id=CALL_ID,
@@ -279,7 +289,6 @@ VENDOR_SCORE = "vendor_score"
 REVIEW_TIME_S = "review_time_s"
 SESSION_ID = "session_id"
 DATE = "date"
-QUEUE = "queue"
 OFFERED = "offered"
 ABANDONED = "abandoned"
 ANSWERED_WITHIN = "answered_within"
