@@ -517,8 +517,15 @@ def pick(raw: pd.DataFrame, fields: Sequence[Field], *, table: str, problems: Pr
         src = _find(keys, fields[0].names, raw.columns)
         if src is not None:
             problems.row_ids = raw[src].astype("str")
+    # a column given by mapping= (an "=Column" name) belongs to that field only
+    claimed = {_find(keys, [n], raw.columns): f.target for f in fields for n in f.names if n.startswith("=")}
+    claimed.pop(None, None)
     for f in fields:
         src = _find(keys, f.names, raw.columns)
+        if src is not None and claimed.get(src, f.target) != f.target:
+            rest = [n for n in f.names if not n.startswith("=")]
+            src = next((c for c in (_find(keys, [n], raw.columns) for n in rest) if c is not None and c not in claimed),
+                       None)
         if src is None:
             if f.required:
                 missing.append(f"{f.target} (one of {[n.lstrip('=') for n in f.names]})")
@@ -1476,6 +1483,7 @@ DAILY = (
     Field(S.ANSWERED_WITHIN, ("Answered within SL", "Answered Within Threshold", "Calls Answered Within SL",
                               "re:^(calls_)?(answered|ans)_(with)?in_"), "number"),
     Field(S.ASA_S, ("ASA", "Average Speed of Answer", "Avg Speed of Answer", "Avg Speed Ans", "ASA (sec)", "ASA (s)",
+                    "Answer Speed (AVG)", "Avg Answer Speed",
                     "re:^(avg_|average_)?speed_of_answer"), "hms"),
     Field(SERVICE_LEVEL_REPORTED, ("Service Level", "SL", "Service Level %", "SL %", "% Within Service Level",
                                    "re:^service_level", "re:^(pct_)?within_(service_level|sl)$"), "percent"),
@@ -1565,9 +1573,18 @@ def _build_call_centre_daily(obj: Any, ctx: _Ctx, **_: Any) -> dict[str, pd.Data
         if S.ANSWERED_WITHIN not in d.columns:
             d[S.ANSWERED_WITHIN] = np.nan
         fill = d[S.ANSWERED_WITHIN].isna() & d[SERVICE_LEVEL_REPORTED].notna()
-        d.loc[fill, S.ANSWERED_WITHIN] = d.loc[fill, SERVICE_LEVEL_REPORTED] * d.loc[fill, S.OFFERED]
-        ctx.record(S.ADJUSTED_KEY, "calls_daily", "answered_within = reported service level x offered (no count "
-                   "in the export; assumes the report's SL is over offered calls)", S.ANSWERED_WITHIN, rid[fill])
+        sl = d[SERVICE_LEVEL_REPORTED]
+        # over offered or over answered calls? A level whose count over offered calls exceeds the calls
+        # answered is impossible that way: the file's service level is then over answered calls
+        proof = fill & (sl * d[S.OFFERED] > d[S.ANSWERED] + 0.5)
+        over = S.ANSWERED if proof.any() else S.OFFERED
+        d.loc[fill, S.ANSWERED_WITHIN] = sl[fill] * d.loc[fill, over]
+        why = (f"the file's service level is over answered calls (over offered calls it would exceed the calls "
+               f"answered on {', '.join(rid[proof].head(3))})" if proof.any() else
+               "assumes the file's service level is over offered calls (no day shows otherwise)")
+        ctx.record(S.ADJUSTED_KEY, "calls_daily", f"answered_within = reported service level x {over} (no count in "
+                   f"the export; {why})", S.ANSWERED_WITHIN, rid[fill])
+        ctx.notes.append(f"answered_within = reported service level x {over}: {why}")
     # impossible counts (answered + abandoned > offered, answered within > answered) are refused by
     # the calls_daily contract (qakit.schema), rows named date / queue
     return {"calls_daily": d}
@@ -2567,6 +2584,9 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
                 problems.append(f"{where}: ratings {sorted(set(seen_vals[off].tolist()))[:5]} outside the exported "
                                 f"scale {lo:g}..{hi:g} (reviews {ids})")
             seen = set(seen_vals.dropna().tolist())
+            if ver is not None and lo is not None and hi is not None:  # the category's values in other versions too
+                every = pd.to_numeric(r.loc[r[S.CATEGORY].eq(name), S.RATING], errors="coerce").dropna()
+                seen |= set(every[(every >= lo) & (every <= hi)].tolist())
             scale = sorted(seen | {float(e[0]) for e in ends if len(e)})
             if len(scale) < 2:
                 scale = sorted(set(scale) | {0.0, 1.0}) if not scale or scale[0] <= 1 else [0.0] + scale
