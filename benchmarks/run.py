@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import synthetic as syn  # noqa: E402
+import scale  # noqa: E402  (./qa bench --scale)
+from machine import machine  # noqa: E402
 
 import qakit  # noqa: E402
 from qakit import iqs_score  # noqa: E402
@@ -568,31 +569,6 @@ BENCHES = {"scoring": bench_scoring, "growth": bench_growth, "explorer": bench_e
            "report": bench_report, "memory": bench_memory, "csv": bench_csv, "autoqa": bench_autoqa}
 
 
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "unknown"
-    try:
-        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
-        mem = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    import duckdb
-    import ibis
-    import polars
-    import scipy
-
-    return (f"{cpu}; {len(os.sched_getaffinity(0))} cores available; RAM {mem}; Python {platform.python_version()}; "
-            f"pandas {pd.__version__}; numpy {np.__version__}; scipy {scipy.__version__}; duckdb {duckdb.__version__}; "
-            f"polars {polars.__version__}; ibis {ibis.__version__}; qakit {qakit.__version__}")
-
-
 def bend_text(rows) -> str:
     """Where the cost curve bends, from the measured sizes: ``t(n) ~ fixed + per_rating * n``
     with ``per_rating`` the slope between the two largest sizes and ``fixed`` the smallest
@@ -693,8 +669,6 @@ def write(results, args, keep: Sequence[str] = ()) -> str:
 
 def main(argv=None) -> int:
     if "--scale" in (sys.argv[1:] if argv is None else argv):  # ./qa bench --scale: benchmarks/scale.py
-        import scale
-
         return scale.main(argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")

@@ -186,8 +186,6 @@ def growth_exponent(curve: list) -> float | None:
 
 def text(res: dict) -> str:
     try:
-        from run import machine
-
         where = machine()
     except Exception as e:  # pragma: no cover - the machine line is informative only
         where = f"(machine description failed: {e})"

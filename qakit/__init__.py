@@ -4,9 +4,10 @@ Modules: :mod:`qakit.scorecard` (scorecards, IQS), :mod:`qakit.kpis` (customer K
 :mod:`qakit.stats` (IQS vs CSAT, per-agent uncertainty), :mod:`qakit.tuning` (card comparison,
 weight fitting), :mod:`qakit.calibration` (reviewer agreement), :mod:`qakit.sampling` (review
 sampling plans), :mod:`qakit.impact` (before/after tests), :mod:`qakit.realdata` (real public
-exports), :mod:`qakit.report_data` (report data loading), :mod:`qakit.report_view` and :mod:`qakit.study_view` (report and notebook display), :mod:`qakit.widgets` (tuning explorer).
+exports), :mod:`qakit.report` (the report and the notebooks' display: data loading, tiles, views,
+scheduled runs), :mod:`qakit.widgets` (tuning explorer).
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import (
     calibration,

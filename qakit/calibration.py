@@ -46,10 +46,11 @@ import krippendorff
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm.auto import tqdm
 
 from . import schema as S
 from .errors import ParameterError, Problems, UndefinedMetricWarning, check_choice
-from ._public import renamed
+from ._public import public
 from .intervals import MIN_N, check_level, mean_ci
 from .scorecard import Scorecard
 
@@ -225,8 +226,6 @@ def _record(result: pd.DataFrame, excl: list[tuple[str, str, pd.Series]]) -> pd.
 def _progress(iterable, *, enabled: bool, desc: str, total: int | None = None):
     if not enabled:
         return iterable
-    from tqdm.auto import tqdm
-
     return tqdm(iterable, desc=desc, total=total, leave=False)
 
 
@@ -294,7 +293,7 @@ def _fleiss_kappa(counts: np.ndarray) -> float:
     return float((p_bar - p_e) / (1.0 - p_e))
 
 
-@renamed(text_level="metric", confidence="level")
+@public
 def agreement(
     ratings: pd.DataFrame,
     *,
@@ -518,6 +517,7 @@ def _kappa_rows(
     return out[KAPPA_COLUMNS]
 
 
+@public
 def cohen_kappa(
     ratings: pd.DataFrame,
     *,
@@ -603,6 +603,7 @@ def cohen_kappa(
     return _record(out, excl)
 
 
+@public
 def pairwise_kappa(
     ratings: pd.DataFrame,
     *,
@@ -694,6 +695,7 @@ def _cluster_mean(
     return res.drop(columns="ss")
 
 
+@public
 def reviewer_bias(
     ratings: pd.DataFrame,
     *,
@@ -800,6 +802,7 @@ def reviewer_bias(
 
 
 # --- consensus ------------------------------------------------------------------------------
+@public
 def consensus(
     ratings: pd.DataFrame,
     *,
@@ -859,7 +862,7 @@ def consensus(
     return out
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "agreement",
@@ -868,7 +871,3 @@ __all__ = [
     "reviewer_bias",
     "consensus",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -12,12 +12,14 @@ import argparse
 import datetime
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import yaml
 
 from .errors import ParameterError, QakitError
-from .report import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, run_report
+from .report.pdf import html_to_pdf
+from .report.run import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, notebook_parameters, run_report
 
 
 #: what each exit code of ``qakit report`` means
@@ -39,10 +41,6 @@ def _parse_value(text: str):
 def parameters_help(notebook: str | Path = DEFAULT_NOTEBOOK) -> str:
     """The report parameters as ``qakit report --help`` lists them: name, type, default and help,
     read from the notebook's ``parameters`` cell."""
-    import textwrap
-
-    from .report import notebook_parameters
-
     lines = [f"report parameters (-p NAME VALUE), from {Path(notebook).name}:"]
     for name, p in notebook_parameters(notebook).items():
         text = str(p["help"]).removeprefix("help:").strip()
@@ -109,8 +107,6 @@ def main(argv: list[str] | None = None) -> int:
             # teardown, where the abandoned kernel client's tasks would print "Kernel died" tracebacks
             os._exit(128 + (15 if "SIGTERM" in str(e) else 1))
         if args.pdf:
-            from .pdf import html_to_pdf
-
             try:
                 print(f"pdf written: {html_to_pdf(res.html)}")
             except QakitError as e:

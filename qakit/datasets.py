@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError
 from .scorecard import Scorecard, load_scorecard
 
@@ -26,6 +27,7 @@ SAMPLE_TABLES = ("ratings", "conversations", "surveys", "calibration", "agents",
 _CONTRACT = {"ratings": "ratings", "calibration": "ratings", "conversations": "conversations", "surveys": "surveys"}
 
 
+@public
 def sample_data_dir() -> Path:
     """The ``data/`` folder of the checkout."""
     d = Path(__file__).resolve().parents[1] / "data"
@@ -34,6 +36,7 @@ def sample_data_dir() -> Path:
     return d
 
 
+@public
 def load_sample(name: str) -> pd.DataFrame:
     """Load one bundled table, validated against its contract where it has one.
 
@@ -49,17 +52,19 @@ def load_sample(name: str) -> pd.DataFrame:
     return df
 
 
+@public
 def sample_scorecard_path() -> Path:
     """Path of the sample scorecard YAML."""
     return sample_data_dir() / "scorecard.yaml"
 
 
+@public
 def load_sample_scorecard() -> Scorecard:
     """The sample scorecard (7 categories, 2 critical)."""
     return load_scorecard(sample_scorecard_path())
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "sample_data_dir",
@@ -67,7 +72,3 @@ __all__ = [
     "sample_scorecard_path",
     "load_sample_scorecard",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

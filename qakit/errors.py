@@ -8,7 +8,7 @@ problems first and raises one :class:`DataValidationError` whose ``failures`` Da
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -147,6 +147,27 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
             f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}"
         )
     return value
+
+
+def check_keys(where: str, mapping: Mapping[str, Any], allowed: Iterable[str], *,
+               error: type[QakitError] = ParameterError) -> None:
+    """Refuse keys of ``mapping`` that are not ``allowed`` (a typo such as ``critcal`` must not be
+    ignored): one ``error`` naming where, every unknown key and the allowed ones.
+
+    The one check of the YAML/JSON mappings qakit reads: scorecards, automatic-scoring rules, KPI
+    targets.
+
+    Examples
+    --------
+    >>> check_keys("category 'Tone'", {"name": "Tone", "wieght": 2}, {"name", "weight"})
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: category 'Tone': unknown key(s) ['wieght']; allowed: ['name', 'weight']
+    """
+    allowed = set(allowed)
+    bad = sorted(set(mapping) - allowed, key=str)
+    if bad:
+        raise error(f"{where}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
 
 
 class Problems:

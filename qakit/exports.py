@@ -24,13 +24,18 @@ exact duplicate row is kept once and itemised; API pages saved together are one 
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -40,10 +45,14 @@ import pyarrow.compute as pc
 from . import events as ev
 from . import io as qio
 from . import schema as S
-from .errors import ParameterError, Problems, check_choice, check_number
+from ._public import public
 from .calls import NOT_ABANDONED_OUTCOMES
+from .errors import DataValidationError, ParameterError, Problems, ScorecardError, check_choice, check_number
 from .events import activity_roles, conversations_from_events
+from .io import write_table
 from .schema import add_adjustment
+from .scorecard import Category, Scorecard, score_reviews
+from .scorecard.card import dump_scorecards
 
 # --- extra column names (pass through the contracts) ------------------------------------------
 WEIGHT = "weight"
@@ -166,13 +175,6 @@ class Export(dict):
         ParameterError
             ``folder`` is a file, or writing would replace the file this export was read from.
         """
-        import os
-        import shutil
-        import tempfile
-
-        from .io import write_table
-        from .scorecard.card import dump_scorecards
-
         folder = Path(os.path.abspath(Path(folder).expanduser()))
         if folder.exists() and not folder.is_dir():
             raise ParameterError(f"write: {str(folder)!r} is a file, not a folder")
@@ -234,9 +236,6 @@ class Export(dict):
 
 def _link_or_copy(src: str | Path, dst: str | Path) -> None:
     """A hard link (no copy of a large file kept from a folder being rewritten), else a copy."""
-    import os
-    import shutil
-
     try:
         os.link(src, dst)
     except OSError:
@@ -244,6 +243,7 @@ def _link_or_copy(src: str | Path, dst: str | Path) -> None:
 
 
 # --- header matching and unit parsers -----------------------------------------------------------
+@public
 def normalise_header(name: Any) -> str:
     """Header key: Unicode NFKC, case-folded, runs of non-alphanumerics -> ``_``.
 
@@ -392,6 +392,7 @@ def _json_key(s: pd.Series, key: str) -> pd.Series:
     return s.map(pick) if s.dtype == object or pd.api.types.is_string_dtype(s.dtype) else s
 
 
+@public
 def parse_unit(values: pd.Series, unit: str, *, column: str = "", problems: Problems | None = None) -> pd.Series:
     """Read one source column in a unit; unreadable cells are reported to ``problems``.
 
@@ -573,7 +574,7 @@ def _load(path: Path, *, sep: str | None, encoding: str | None, sheet: Any) -> A
             raise ParameterError(f"{path.name}: file is empty")
         return df
     if name.endswith(JSON_SUFFIXES):
-        opener = __import__("gzip").open if name.endswith(".gz") else open
+        opener = gzip.open if name.endswith(".gz") else open
         with opener(path, "rt", encoding=encoding or "utf-8-sig") as fh:
             text = fh.read()
         if not text.strip():
@@ -1618,9 +1619,6 @@ ZENDESK_STATUS_ROLES = {"new": "create", "open": "work", "pending": "hold", "hol
 def _read_xes(path: Path) -> pd.DataFrame:
     """An XES event log (IEEE 1849-2016) as one row per event: the trace's attributes as
     ``case:<key>`` columns and the event's attributes under their keys, values as text."""
-    import gzip
-    from xml.etree import ElementTree as ET
-
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     rows, case, in_event, ev_attrs = [], {}, False, {}
     try:
@@ -2073,6 +2071,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@public
 def read_export(
     path: str | Path,
     *,
@@ -2246,7 +2245,6 @@ def read_export(
     ctx.problems.raise_if_any()
     out: dict[str, pd.DataFrame] = {}
     failures = Problems(path.name)
-    from .errors import DataValidationError
     for name, df in raw_tables.items():
         df = df.reset_index(drop=True)
         spec = S.get_table(name)
@@ -2276,6 +2274,7 @@ def read_export(
                   scoring_mode=ctx.scoring_mode, records=rest)
 
 
+@public
 def preset_fields(preset: str) -> dict[str, list[str]]:
     """The names ``mapping=`` accepts for a preset, by table (each a column the preset reads).
 
@@ -2362,6 +2361,7 @@ def _key(sig: pd.DataFrame) -> pd.Series:
             + sig[RATING_MAX].map(repr))
 
 
+@public
 def card_versions(ratings: pd.DataFrame) -> pd.DataFrame:
     """The card versions an export's ratings imply, by weight signature and date.
 
@@ -2496,6 +2496,7 @@ def _short(x: str) -> str:
     return "none" if np.isnan(v) else f"{v:g}"
 
 
+@public
 def with_card_versions(ratings: pd.DataFrame) -> pd.DataFrame:
     """``ratings`` with ``scorecard_version`` set to the implied version of each review
     (:func:`card_versions`) when the export's weights split a version; unchanged otherwise."""
@@ -2508,6 +2509,7 @@ def with_card_versions(ratings: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@public
 def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     """The scorecard(s) an export's own ratings imply: weights, critical flags and scales as exported.
 
@@ -2544,9 +2546,6 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     >>> card.weights, card.critical
     ({'Fix': 2.0, 'Tone': 1.0}, {'Fix': True, 'Tone': False})
     """
-    from .errors import ScorecardError
-    from .scorecard import Category, Scorecard
-
     check_choice("mode", mode, ("weighted", "points", "mean_over_max"))
     r = ratings
     for col in (S.CATEGORY, S.RATING):
@@ -2600,6 +2599,7 @@ def implied_card(ratings: pd.DataFrame, *, mode: str = "weighted"):
     return cards
 
 
+@public
 def reconcile(
     tables: Mapping[str, pd.DataFrame],
     card=None,
@@ -2649,8 +2649,6 @@ def reconcile(
       review_id  vendor_score  recomputed_score
     0        r2          80.0              75.0
     """
-    from .scorecard import score_reviews
-
     check_number("tolerance", tolerance, low=0)
     for need in ("ratings", "reviews"):
         if need not in tables:
@@ -2685,7 +2683,3 @@ def reconcile(
 
 __all__ = ["read_export", "reconcile", "implied_card", "card_versions", "with_card_versions", "parse_unit",
            "normalise_header", "preset_fields"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

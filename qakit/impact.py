@@ -35,6 +35,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError, Problems, UndefinedMetricWarning, check_choice
 from .intervals import MIN_N, as_by, check_by, check_level, wilson_ci
 
@@ -125,6 +126,7 @@ def _kth_difference(x: np.ndarray, y: np.ndarray, k: int) -> float:
     return float((y[j[ok]] - x[ok]).max())  # snap to the actual difference in (lo, hi]
 
 
+@public
 def hodges_lehmann(before: np.ndarray, after: np.ndarray) -> float:
     """Hodges-Lehmann shift: the median of all ``n_before * n_after`` differences
     ``after_j - before_i`` (the estimate that goes with the Mann-Whitney test).
@@ -254,6 +256,7 @@ def _values(data: pd.DataFrame, value: str, kind: str, p: Problems) -> pd.Series
     return v
 
 
+@public
 def compare_periods(
     data: pd.DataFrame,
     *,
@@ -435,13 +438,9 @@ def compare_periods(
     return out
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "hodges_lehmann",
     "compare_periods",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

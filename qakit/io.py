@@ -11,14 +11,22 @@ from __future__ import annotations
 import csv
 import gzip
 import io as _io
+import posixpath
+import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from python_calamine import CalamineError
+from tqdm.auto import tqdm
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError, Problems
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz")
@@ -50,8 +58,6 @@ def read_excel(path: str | Path, *, sheet: int | str = 0) -> pd.DataFrame:
     path = Path(path)
     if path.stat().st_size == 0:
         raise ParameterError(f"{path.name}: file is empty")
-    from python_calamine import CalamineError
-
     try:
         df = pd.read_excel(path, sheet_name=sheet, engine="calamine", dtype=object)
     except (CalamineError, ValueError, KeyError, IndexError, OSError) as e:
@@ -99,10 +105,6 @@ def formula_cells_without_values(path: str | Path, *, sheet: int | str = 0) -> l
     LibreOffice recalculates it; every reader sees them as empty. Reads the SpreadsheetML parts
     (ECMA-376) with the standard library; an unreadable part gives an empty list (the cell reader
     reports the file)."""
-    import posixpath
-    import zipfile
-    from xml.etree import ElementTree as ET
-
     try:
         with zipfile.ZipFile(path) as z:
             wb = ET.fromstring(z.read("xl/workbook.xml"))
@@ -224,10 +226,6 @@ def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool,
     Columns named in ``dictionary`` are dictionary-encoded block by block (they arrive as
     pandas categoricals), so repeated ids never exist as millions of separate strings.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    from tqdm.auto import tqdm
-
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     with open(path, "rb") as fh:
         header = pd.read_csv(fh, sep=sep, nrows=0, encoding=encoding).columns
@@ -258,6 +256,7 @@ def _read_csv_stream(path: Path, *, sep: str, encoding: str, progress: bool,
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
 
 
+@public
 def read_table(
     path: str | Path,
     table: str,
@@ -380,6 +379,7 @@ def read_table(
     return df
 
 
+@public
 def wide_to_long(
     df: pd.DataFrame,
     *,
@@ -459,6 +459,7 @@ def wide_to_long(
     return out
 
 
+@public
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to Parquet or (formula-safe) CSV, by extension; returns the path."""
     path = Path(path)
@@ -470,6 +471,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+@public
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``df`` whose text cells and column names cannot run as spreadsheet formulas.
 
@@ -513,6 +515,7 @@ def _safe_text(v):
     return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
 
 
+@public
 def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:
     """Write CSV with formula injection neutralised (see :func:`neutralise_formulas`).
 
@@ -525,7 +528,7 @@ def to_csv_safe(df: pd.DataFrame, path: str | Path | None = None) -> str | None:
     return None
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "read_table",
@@ -534,7 +537,3 @@ __all__ = [
     "neutralise_formulas",
     "to_csv_safe",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

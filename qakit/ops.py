@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError, check_choice, check_number
 from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
 
@@ -93,6 +94,7 @@ def _small(n: np.ndarray | pd.Series, min_n: int) -> np.ndarray:
 
 
 # --- disputes ------------------------------------------------------------------------------------
+@public
 def dispute_rate(
     reviews: pd.DataFrame,
     disputes: pd.DataFrame,
@@ -180,6 +182,7 @@ def dispute_rate(
     return res
 
 
+@public
 def dispute_outcomes(
     disputes: pd.DataFrame,
     *,
@@ -268,6 +271,7 @@ def _check_scores(frame: pd.DataFrame, column: str, table: str, *, unique: bool)
 
 
 
+@public
 def iqs_after_disputes(
     scores: pd.DataFrame,
     disputes: pd.DataFrame,
@@ -352,6 +356,7 @@ def iqs_after_disputes(
 
 
 # --- coverage ------------------------------------------------------------------------------------
+@public
 def review_coverage(
     reviews: pd.DataFrame,
     *,
@@ -433,6 +438,7 @@ def review_coverage(
 
 
 # --- reviewers -----------------------------------------------------------------------------------
+@public
 def reviewer_strictness(
     scores: pd.DataFrame,
     *,
@@ -527,6 +533,7 @@ def reviewer_strictness(
 
 
 # --- daily call-centre aggregates ---------------------------------------------------------------------
+@public
 def calls_daily_kpis(
     calls_daily: pd.DataFrame,
     *,
@@ -630,8 +637,6 @@ def _weighted_daily_mean(x: pd.DataFrame, column: str, keys: list[str], level: f
     Techniques*, 3rd ed. 1977, ch. 6), ``k`` days, ``t`` with ``k - 1`` degrees of freedom. It
     measures how much the weighted AHT moves from day to day, not the spread of single calls (a
     daily file has none); NaN with fewer than two days."""
-    from scipy import stats
-
     x = x.assign(_a=x[S.ANSWERED].astype(float), _v=x[column].astype(float))
     groups = x.groupby(keys, sort=True, observed=True, dropna=False) if keys else [((), x)]
     rows = []
@@ -682,7 +687,3 @@ __all__ = [
     "reviewer_strictness",
     "calls_daily_kpis",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

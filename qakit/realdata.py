@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from . import schema as S
-from .errors import ParameterError
+from ._public import public
+from .errors import ParameterError, check_choice
 from .io import read_table
 
 SHARED_ENV = "QAKIT_SHARED_DATA"
@@ -50,6 +51,7 @@ class SharedDataNotFoundError(ParameterError, FileNotFoundError):
     """A real export is not where it was looked for (also a ``FileNotFoundError``)."""
 
 
+@public
 def shared_data_dir() -> Path:
     """``$QAKIT_SHARED_DATA`` or ``../shared/data`` beside the repository.
 
@@ -103,6 +105,7 @@ def _thread_roots(ids: np.ndarray, parent: pd.Series) -> tuple[np.ndarray, np.nd
     return np.where(ok, up, -1), (up < 0)
 
 
+@public
 def load_twitter(path: str | Path | None = None) -> dict[str, pd.DataFrame]:
     """Twitter support threads rebuilt into conversations.
 
@@ -237,6 +240,7 @@ def _hms_seconds(s: pd.Series) -> pd.Series:
     return parts[0] * 3600 + parts[1] * 60 + parts[2]
 
 
+@public
 def load_calls(path: str | Path | None = None, *, tz: str = "UTC") -> dict[str, pd.DataFrame]:
     """The call-centre export as ``calls``, ``surveys`` (CSAT 1-5) and ``conversations``.
 
@@ -338,6 +342,7 @@ OLIST_MAPPING = {
 }
 
 
+@public
 def load_olist(path: str | Path | None = None, *, keep_text: bool = False, tz: str = OLIST_TZ) -> pd.DataFrame:
     """Olist order reviews as a CSAT surveys table.
 
@@ -398,6 +403,7 @@ def load_olist(path: str | Path | None = None, *, keep_text: bool = False, tz: s
 
 
 # --- FED ---------------------------------------------------------------------------------------------------
+@public
 def load_fed(path: str | Path | None = None) -> pd.DataFrame:
     """FED dialogue-quality annotations (Mehri & Eskenazi 2020) as a long ratings table.
 
@@ -494,6 +500,7 @@ def _maia_files(path: str | Path | None, subsets) -> list[Path]:
     return files
 
 
+@public
 def load_maia(path: str | Path | None = None, *, subsets=None, text: str = "english") -> dict[str, pd.DataFrame]:
     """MAIA-DQE customer-support chats (Mendonca et al. 2023, CC BY 4.0) with their human labels.
 
@@ -538,8 +545,6 @@ def load_maia(path: str | Path | None = None, *, subsets=None, text: str = "engl
     their scale (``IQ`` 0, ``Task Sucess`` -1) become N/A and are itemised as adjustments. Every
     table carries these records (:func:`qakit.schema.exclusions`).
     """
-    from .errors import check_choice
-
     check_choice("text", text, MAIA_TEXT)
     files = _maia_files(path, subsets)
     seen: dict[str, tuple[str, dict]] = {}
@@ -629,6 +634,7 @@ def load_maia(path: str | Path | None = None, *, subsets=None, text: str = "engl
     return out
 
 
+@public
 def load_twitter_messages(path: str | Path | None = None) -> pd.DataFrame:
     """Twitter support threads as the canonical messages table (with the tweet text).
 
@@ -671,7 +677,7 @@ def load_twitter_messages(path: str | Path | None = None) -> pd.DataFrame:
     return S.carry_records(out, m)
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "SharedDataNotFoundError",
@@ -683,7 +689,3 @@ __all__ = [
     "load_maia",
     "load_twitter_messages",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

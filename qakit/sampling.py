@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError, Problems, UndefinedMetricWarning, check_choice
 from .intervals import MIN_N, as_by, check_by, check_level
 
@@ -94,6 +95,7 @@ def _finish(picked: pd.DataFrame, pi: np.ndarray) -> pd.DataFrame:
 
 
 # --- plans -----------------------------------------------------------------------------------
+@public
 def sample_random(conversations: pd.DataFrame, *, n: int, seed: int) -> pd.DataFrame:
     """Simple random sample of ``n`` conversations without replacement.
 
@@ -127,6 +129,7 @@ def sample_random(conversations: pd.DataFrame, *, n: int, seed: int) -> pd.DataF
     return _finish(conversations.iloc[idx], np.full(n, n / N))
 
 
+@public
 def sample_stratified(
     conversations: pd.DataFrame,
     *,
@@ -204,6 +207,7 @@ def _present_contract(conversations: pd.DataFrame, columns: Sequence[str]) -> pd
     return S.validate(conversations[[c.name for c in cols if c.name in conversations.columns]], sub)
 
 
+@public
 def risk_score(
     conversations: pd.DataFrame,
     *,
@@ -279,6 +283,7 @@ def risk_score(
     return pd.Series(risk, index=conversations.index, name=RISK)
 
 
+@public
 def inclusion_probabilities(size: np.ndarray, n: int) -> np.ndarray:
     """Inclusion probabilities proportional to ``size`` for an expected sample size ``n``.
 
@@ -328,6 +333,7 @@ def _systematic(pi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return take
 
 
+@public
 def sample_risk_based(
     conversations: pd.DataFrame,
     *,
@@ -399,6 +405,7 @@ def sample_risk_based(
 
 
 # --- estimation ------------------------------------------------------------------------------
+@public
 def weighted_iqs(
     scores: pd.DataFrame,
     *,
@@ -514,7 +521,7 @@ def weighted_iqs(
     return out
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "sample_random",
@@ -524,7 +531,3 @@ __all__ = [
     "sample_risk_based",
     "weighted_iqs",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -28,6 +28,7 @@ Column names used in results are defined here too (``N``, ``CI_LOW`` ...), once.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -751,8 +752,6 @@ def _known_clean(cats: pd.Index, key: tuple) -> bool:
 
 
 def _mark_clean(cats: pd.Index, key: tuple) -> None:
-    import weakref
-
     entry = _CLEAN.get(id(cats))
     if entry is None or entry[0]() is not cats:
         ident = id(cats)

@@ -23,13 +23,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm.auto import tqdm
 
 from . import schema as S
 from .errors import ParameterError, SmallSampleWarning, check_choice
-from ._public import renamed
+from ._public import public
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
 from .kpis import CsatScale, csat_definition
-from .scorecard import Scorecard
+from .scorecard import Scorecard, iqs_score
 
 UNITS = ("conversation", "agent")
 METHODS = ("pearson", "spearman", "kendall", "point_biserial", "partial")
@@ -77,6 +78,7 @@ def _with_agents(cs: pd.DataFrame, conversations: pd.DataFrame | None) -> pd.Dat
     return cs.drop(columns=[S.AGENT_ID], errors="ignore").merge(conv, on=S.CONVERSATION_ID, how="left")
 
 
+@public
 def csat_by_conversation(surveys: pd.DataFrame | None, *, scale: CsatScale | str | None = None) -> pd.Series | None:
     """Mean CSAT score per conversation (index ``conversation_id``, name ``csat``); None without
     surveys. The one place reviews are paired with CSAT answers (statistics, tuning, explorer).
@@ -98,7 +100,7 @@ def csat_by_conversation(surveys: pd.DataFrame | None, *, scale: CsatScale | str
                            cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID])
 
 
-@renamed(text_level="unit")
+@public
 def join_csat(
     scores: pd.DataFrame,
     surveys: pd.DataFrame,
@@ -212,8 +214,6 @@ class _Progress:
     def __init__(self, total: int, desc: str, enabled: bool):
         self.bar = None
         if enabled:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, desc=desc, leave=False)
 
     def wrap(self, fn):
@@ -274,7 +274,7 @@ def _weighted_pearson(x, y, w):
     return cov / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum())
 
 
-@renamed(text_level="unit", conf_level="level")
+@public
 def iqs_csat_correlation(
     scores: pd.DataFrame,
     surveys: pd.DataFrame,
@@ -440,6 +440,7 @@ def iqs_csat_correlation(
 STRENGTH_WORDS = ((0.5, "strongly"), (0.3, "moderately"), (0.1, "weakly"), (0.0, "barely"))
 
 
+@public
 def correlation_verdict(r: float, ci_low: float, ci_high: float, n: int, *, subject: str = "IQS",
                         other: str = "CSAT", unit: str = "conversations") -> str:
     """One plain sentence on a correlation and its 95 % interval, for people who do not read tables.
@@ -477,7 +478,7 @@ def _category_matrix(ratings: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     return ids.join(mat).reset_index()
 
 
-@renamed(conf_level="level")
+@public
 def category_correlations(
     ratings: pd.DataFrame,
     card: Scorecard,
@@ -548,7 +549,7 @@ def category_correlations(
     return out
 
 
-@renamed(conf_level="level")
+@public
 def key_drivers(
     ratings: pd.DataFrame,
     card: Scorecard,
@@ -631,6 +632,7 @@ def key_drivers(
 
 
 # --- per agent ----------------------------------------------------------------------------------
+@public
 def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Empirical-Bayes (normal-normal) shrinkage of group means towards the precision-weighted mean.
 
@@ -664,6 +666,7 @@ def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tup
     return shrunk, B, grand, float(tau2)
 
 
+@public
 def agent_summary(
     scores: pd.DataFrame,
     surveys: pd.DataFrame | None = None,
@@ -706,8 +709,6 @@ def agent_summary(
     :func:`shrink_means`): an agent with few reviews is pulled towards the overall mean, so a
     lucky 100 from 3 reviews does not top the ranking. ``shrinkage = 1 - B``. Ranks are 1 = best.
     """
-    from .scorecard import iqs_score
-
     keys = as_by(by)
     check_by(scores, keys, "scores")
     scores = S.validate(scores, "scores")
@@ -742,6 +743,7 @@ def agent_summary(
     return out.sort_values([RANK_SHRUNK] + keys).reset_index(drop=True)
 
 
+@public
 def sample_size_plan(
     scores: pd.DataFrame,
     *,
@@ -814,6 +816,7 @@ def sample_size_plan(
                              "review has no score (iqs missing)")
 
 
+@public
 def bootstrap_group_means(
     values: np.ndarray,
     groups: np.ndarray,
@@ -907,8 +910,6 @@ def bootstrap_group_means(
     means = np.empty((n_resamples, len(uniq)))
     it = range(0, n_resamples, batch)
     if progress:
-        from tqdm.auto import tqdm
-
         it = tqdm(it, desc="bootstrap", leave=False)
     idx = np.empty((min(batch, n_resamples), len(v)), dtype=np.intp)
     for b0 in it:  # loop over batches of resamples; everything inside is vectorised
@@ -925,7 +926,7 @@ def bootstrap_group_means(
     return pd.DataFrame({"group": uniq, S.N: n, "mean": est, S.CI_LOW: lo, S.CI_HIGH: hi})
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "csat_by_conversation",
@@ -939,7 +940,3 @@ __all__ = [
     "sample_size_plan",
     "bootstrap_group_means",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema as S
+from .scorecard import load_scorecard_text
 
 CHANNELS = ("chat", "email", "phone")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -456,8 +457,6 @@ def generate_operations(tables: dict[str, pd.DataFrame], hidden: dict[str, objec
       with ``P = logistic(alpha_slot + 1.3 z)`` (z = the conversation's quality, as the
       reviewers' ratings): automatic scores track human ones.
     """
-    from .scorecard import load_scorecard_text
-
     conv, ratings, agents = tables["conversations"], tables["ratings"], tables["agents"]
     truth = tables["agents_truth"].set_index(S.AGENT_ID)["quality"]
     t0, t_end = hidden["start"], hidden["end"]
@@ -568,8 +567,6 @@ def expected_correlations(*, seeds: range = range(100, 120), **kwargs) -> pd.Dat
     returns one row per seed with ``r_conversation`` (review IQS vs CSAT score, reviewed
     conversations with a CSAT answer) and ``r_agent`` (per-agent mean IQS vs mean CSAT score).
     """
-    from .scorecard import load_scorecard_text
-
     card = load_scorecard_text(SCORECARD_YAML)
     rows = []
     for s in seeds:

@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+import tqdm.auto  # looked up at call time: the explorer swaps in its widget bar (qakit.widgets)
 
 from . import schema as S
+from ._public import public
 from .errors import ParameterError
 from .intervals import check_level
 from .scorecard import Scorecard, iqs_score
@@ -149,6 +151,7 @@ class ScorecardComparison:
     summary: pd.DataFrame
 
 
+@public
 def compare_scorecards(
     ratings: pd.DataFrame,
     card_a: Scorecard,
@@ -300,6 +303,7 @@ def _pearson(x, y):
     return float(np.corrcoef(x[ok], y[ok])[0, 1])
 
 
+@public
 def fit_weights(
     ratings: pd.DataFrame,
     card: Scorecard,
@@ -373,9 +377,7 @@ def fit_weights(
     folds, fold_w = [], []
     it = range(k)
     if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc="fit_weights folds", leave=False)
+        it = tqdm.auto.tqdm(it, desc="fit_weights folds", leave=False)
     for f in it:
         tr, te = np.flatnonzero(use & (fold != f)), np.flatnonzero(fold == f)
         w = _fit(M, card, w0, crit, lower, tr, y[tr])
@@ -401,6 +403,7 @@ def fit_weights(
     return WeightFit(card=fitted_card, weights=weights, folds=pd.DataFrame(folds), summary=summary)
 
 
+@public
 def weights_table(cards: Mapping[str, Scorecard] | Sequence[Scorecard]) -> pd.DataFrame:
     """Side-by-side weights and critical flags of several cards (one row per category).
 
@@ -423,7 +426,7 @@ def weights_table(cards: Mapping[str, Scorecard] | Sequence[Scorecard]) -> pd.Da
     return pd.concat(parts, axis=1).reindex(order).reset_index()
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "ReviewMatrix",
@@ -433,7 +436,3 @@ __all__ = [
     "fit_weights",
     "weights_table",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -10,20 +10,36 @@ widgets (no printing, so nbval can compare the notebook honestly).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import datetime
+import html
+import os
+import re
+import shlex
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import ipywidgets as W
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+import tqdm.auto
 from scipy import stats
 
 from . import schema as S
-from .display import table
+from ._public import public
+from .errors import ParameterError, check_choice
 from .intervals import mean_ci
+from .report.data import load_report_data
+from .report.display import table
 from .scorecard import MODES, Scorecard, iqs_score
 from .scorecard.aggregate import code_stats
+from .scorecard.card import _num
+from .scorecard.engine import NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0
 from .stats import csat_by_conversation  # re-exported: the explorer's CSAT pairing
+from .tuning import CURRENT_WEIGHT, FITTED_WEIGHT, FOLD_MAX, FOLD_MIN, ReviewMatrix, fit_weights
 
 #: agents need at least this many reviews to be ranked without a small-sample flag
 EXPLORER_MIN_N = 10
@@ -85,6 +101,7 @@ def _agent_table(scores: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     return agents
 
 
+@public
 def explore(
     ratings: pd.DataFrame,
     card: Scorecard,
@@ -161,10 +178,9 @@ class ExplorerState:
     base: ExplorerResult
 
 
+@public
 def prepare_explorer(ratings: pd.DataFrame, baseline: Scorecard, *, csat: pd.Series | None = None) -> ExplorerState:
     """Validate and index the ratings once; returns the state :func:`explore_fast` updates from."""
-    from .tuning import ReviewMatrix
-
     m = ReviewMatrix(ratings, baseline)
     agent_codes, agents = pd.factorize(m.ids[S.AGENT_ID], sort=True)
     conv_codes, convs = pd.factorize(m.ids[S.CONVERSATION_ID], sort=False)
@@ -182,8 +198,6 @@ def prepare_explorer(ratings: pd.DataFrame, baseline: Scorecard, *, csat: pd.Ser
 def _matrix(state: ExplorerState, card: Scorecard):
     """The prepared rating matrix; it scores any card on the same categories and scales (mode,
     thresholds, sections, fail rules, N/A policies) with the one scoring engine."""
-    from .tuning import ReviewMatrix
-
     m = state.matrices["ratings"]
     if any(c.scale != m._scales.get(c.name) for c in card.categories) or sorted(card.category_names) != sorted(
             m.categories):  # other categories or scales: validate the ratings against this card
@@ -260,8 +274,6 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
     }])
     scores = m.ids.assign(**{S.IQS: iqs})  # (keeps the contract check's records: ids normalised ...)
     if not ok.all():  # unscored reviews itemised as Scorecard.score itemises them
-        from .scorecard.engine import NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0
-
         rated = res.n_rated > 0
         S.add_exclusion(scores, NOT_SCORED_ALL_NA, S.RATING, scores[S.REVIEW_ID][~ok & ~rated])
         S.add_exclusion(scores, NOT_SCORED_WEIGHT_0, S.RATING, scores[S.REVIEW_ID][~ok & rated])
@@ -270,6 +282,7 @@ def _fast_result(state: ExplorerState, card: Scorecard, base: ExplorerResult | N
                           summary=S.carry_records(summary, scores))
 
 
+@public
 def explore_fast(state: ExplorerState, card: Scorecard) -> ExplorerResult:
     """:func:`explore` for any candidate card: the same numbers, from the prepared rating matrix
     scored by the one scoring engine (weights, critical flags, thresholds, mode, sections,
@@ -280,9 +293,6 @@ def explore_fast(state: ExplorerState, card: Scorecard) -> ExplorerResult:
 
 def iqs_distribution_figure(result: ExplorerResult, baseline: ExplorerResult | None = None, *, ax=None):
     """Histogram of review scores (candidate, and baseline outlined); returns the Axes."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3))
     bins = np.linspace(0, max(100.0, float(np.nanmax(result.scores[S.IQS], initial=100))), 21)
@@ -379,6 +389,7 @@ def _flip_labels(result: ExplorerResult) -> pd.Series:
     return pd.Series(label, index=a.index, name="flip", dtype="str")
 
 
+@public
 def flip_labels(result: ExplorerResult) -> pd.Series:
     """Per agent (aligned with ``result.agents``): ``""`` when pass/fail does not flip,
     ``"inside the interval"`` when it flips but the pass line lies within the agent's 95 % CI
@@ -400,8 +411,6 @@ def _agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flip
     """:func:`agent_view` without the record (the widget's rendering): every agent, for display: agent_id, n, iqs, ci_low, ci_high, baseline_iqs, iqs_change, rank,
     baseline_rank, passed, baseline_passed, flip (see :func:`flip_labels`), small_sample; sorted by
     one of :data:`SORTS` (ties by agent), flipped agents first when ``flips_first``."""
-    from .errors import check_choice
-
     check_choice("sort", sort, list(SORTS))
     a = result.agents
     cols = {c: a[c].to_numpy() for c in (S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, "baseline_iqs", "rank",
@@ -418,6 +427,7 @@ def _agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flip
                 S.PASSED, "baseline_passed", "flip", S.SMALL_SAMPLE]]
 
 
+@public
 def agent_view(result: ExplorerResult, *, sort: str = "rank (best first)", flips_first: bool = False) -> pd.DataFrame:
     """Every agent, for display: agent_id, n, iqs, ci_low, ci_high, baseline_iqs, iqs_change, rank,
     baseline_rank, passed, baseline_passed, flip (see :func:`flip_labels`), small_sample; sorted by
@@ -439,8 +449,6 @@ def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", fli
     """All agents as a styled, scrollable HTML table; flipped agents' rows highlighted
     (class ``qakit-flip``)."""
     result = _shown(result)
-    import html
-
     v = _agent_view(result, sort=sort, flips_first=flips_first)
     heads = ["agent", "reviews", "IQS", "95% CI", "baseline IQS", "change", "rank", "baseline rank", "passes",
              "pass/fail flip", "few reviews"]
@@ -496,8 +504,6 @@ def fail_values_text(values: tuple) -> str:
     >>> fail_values_text(()), fail_values_text((0.0,)), fail_values_text((1.0, 2.0))
     ('no rating fails', 'rating 0 fails', 'ratings 1, 2 fail')
     """
-    from .scorecard.card import _num
-
     vals = [str(_num(v)) for v in values]
     if not vals:
         return "no rating fails"
@@ -528,6 +534,7 @@ def fail_value_choices(category) -> list[tuple[str, tuple]]:
     return out
 
 
+@public
 def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
     """What differs between two cards, setting by setting: ``what`` (a category name, a section
     as ``<name> (section)``, or "card"), ``setting`` (per category: weight, critical, critical
@@ -597,6 +604,7 @@ def _effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None
     return pd.DataFrame(rows, columns=["measure", "baseline", "tuned", "change"]).astype("str")
 
 
+@public
 def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
     """The effect of the tuned card: one row per measure (IQS, pass rate, agents flipping,
     IQS-CSAT r with its 95 % CI) with ``baseline``, ``tuned`` and ``change`` (display text).
@@ -608,8 +616,6 @@ def effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None)
 
 def _html_table(df: pd.DataFrame, cls: str) -> str:
     """A small text table as HTML (cells escaped); cheaper than ``DataFrame.to_html``."""
-    import html
-
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in row) + "</tr>"
                    for row in df.itertuples(index=False, name=None))
@@ -626,6 +632,7 @@ def changes_html(baseline: Scorecard, result: ExplorerResult, baseline_result: E
             f'<br><b>What it does</b>{_html_table(_effect_table(result, baseline_result), "qakit-effect")}</div>')
 
 
+@public
 def tuned_label(card: Scorecard, day: Any = None) -> str:
     """The default label of a tuned card: ``<baseline version>-tuned-<YYYY-MM-DD>``.
 
@@ -635,12 +642,11 @@ def tuned_label(card: Scorecard, day: Any = None) -> str:
     >>> tuned_label(Scorecard([Category("Tone")], version="2026.1"), "2026-11-27")
     '2026.1-tuned-2026-11-27'
     """
-    import datetime
-
     day = datetime.date.today() if day is None else pd.Timestamp(day).date()
     return f"{card.scores_version or card.name}-tuned-{day:%Y-%m-%d}"
 
 
+@public
 def tuned_card(card: Scorecard, label: str) -> Scorecard:
     """``card`` marked as tuned: ``version`` becomes ``label``, ``based_on`` the baseline version
     whose reviews it scores (``Scorecard.scores_version``: the engine matches the reviews'
@@ -657,10 +663,6 @@ def tuned_card(card: Scorecard, label: str) -> Scorecard:
     >>> t.version, t.based_on, t.name
     ('2026.1-tuned-2026-11-27', '2026.1', 'Support (TUNED 2026.1-tuned-2026-11-27, not the production card)')
     """
-    from dataclasses import replace
-
-    from .errors import ParameterError
-
     label = str(label).strip()
     if not label:
         raise ParameterError("the version label is empty; type a label such as 2026.1-tuned-2026-11-27")
@@ -672,6 +674,7 @@ def tuned_card(card: Scorecard, label: str) -> Scorecard:
     return replace(card, name=name, version=label, based_on=base_version)
 
 
+@public
 def report_command(scorecard_path: str | Path, dataset: str = "sample") -> str:
     """The exact shell command that makes the QA report with a saved card (absolute paths, so it
     works from any folder).
@@ -681,8 +684,6 @@ def report_command(scorecard_path: str | Path, dataset: str = "sample") -> str:
     >>> report_command("/tmp/my cards/tuned.yaml")
     "qakit report -p scorecard_path '/tmp/my cards/tuned.yaml'"
     """
-    import shlex
-
     cmd = ["qakit", "report", "-p", "scorecard_path", str(Path(scorecard_path).expanduser().resolve())]
     if dataset and dataset != "sample":
         cmd += ["-p", "dataset", str(Path(dataset).expanduser().resolve())]
@@ -692,20 +693,16 @@ def report_command(scorecard_path: str | Path, dataset: str = "sample") -> str:
 def download_link_html(yaml_text: str, filename: str) -> str:
     """An HTML link that downloads ``yaml_text`` as ``filename`` (a data URI: works in Voila with no
     file access on the server)."""
-    import base64
-    import html
-
     b64 = base64.b64encode(yaml_text.encode("utf-8")).decode("ascii")
     return (f'<a class="qakit-download" download="{html.escape(filename)}" href="data:text/yaml;base64,{b64}" '
             'style="display:inline-block;padding:5px 12px;background:#2e7d32;color:white;border-radius:3px;'
             f'text-decoration:none">⬇ Download tuned card ({html.escape(filename)})</a>')
 
 
+@public
 def suggestion_table(fit: Any, card: Scorecard) -> pd.DataFrame:
     """``fit_weights``' advice beside the current weights: category, current_weight,
     suggested_weight, fold_min, fold_max."""
-    from .tuning import CURRENT_WEIGHT, FITTED_WEIGHT, FOLD_MAX, FOLD_MIN
-
     w = fit.weights
     out = pd.DataFrame({S.CATEGORY: w[S.CATEGORY], "current_weight": w[CURRENT_WEIGHT],
                         "suggested_weight": w[FITTED_WEIGHT], "fold_min": w[FOLD_MIN], "fold_max": w[FOLD_MAX]})
@@ -748,6 +745,7 @@ with it; <b>Download</b> gets the file onto your own computer.</li>
 </ul></div>"""
 
 
+@public
 def engine_check(result: ExplorerResult, ratings: pd.DataFrame) -> pd.DataFrame:
     """The explorer's numbers against the full engine: its review scores and per-agent IQS next to
     ``Scorecard.score`` + :func:`qakit.iqs_score` on the same card (any card: sections, fail rules,
@@ -789,8 +787,6 @@ class ScorecardExplorer:
     def __init__(self, ratings: pd.DataFrame, card: Scorecard, *, surveys: pd.DataFrame | None = None,
                  save_path: str | Path = "tuned_scorecard.yaml", max_weight: float = 5.0, dataset: str = "sample",
                  today: Any = None):
-        import ipywidgets as W
-
         self.max_weight = max_weight
         self.today = today
         self._muted = False
@@ -844,8 +840,6 @@ class ScorecardExplorer:
 
     # -- data ---------------------------------------------------------------------------------
     def _set_data(self, ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFrame | None, dataset: str) -> None:
-        import ipywidgets as W
-
         self.ratings = S.validate(ratings, "ratings")
         self.surveys = surveys
         self.baseline_card = card
@@ -885,8 +879,6 @@ class ScorecardExplorer:
         """The controls beyond weights and critical flags, in two grids a QA lead reads as tables:
         per category its critical threshold, fail rule (failing ratings), N/A policy and section;
         per section (cards with sections) its weight and fail rule."""
-        import ipywidgets as W
-
         def head(text: str, tip: str) -> Any:
             return W.HTML(f"<b title='{_esc(tip)}' style='font-size:12px;white-space:nowrap;cursor:help;"
                           f"border-bottom:1px dotted #888'>{_esc(text)}</b>")
@@ -975,8 +967,6 @@ class ScorecardExplorer:
         """Load a dataset folder (the report's ``dataset`` parameter: "sample" or a folder with
         ratings, conversations, surveys and scorecard.yaml) and make its card the baseline.
         Problems are shown in the UI in plain words; returns whether it loaded."""
-        from .report_data import load_report_data
-
         dataset = str(dataset).strip() or "sample"
         if dataset != "sample":
             dataset = str(_absolute(dataset))
@@ -998,8 +988,6 @@ class ScorecardExplorer:
         """The card the controls describe now (weights, critical flags and thresholds, fail
         rules, N/A policies, sections, section weights and fail rules, mode, pass line), built and
         checked in one step; then every control added with :meth:`add_control`."""
-        from dataclasses import replace
-
         base = self.baseline_card
         cats = tuple(replace(c, weight=float(self.weight_sliders[c.name].value),
                              critical=bool(self.critical_boxes[c.name].value),
@@ -1118,8 +1106,6 @@ class ScorecardExplorer:
     def suggest(self) -> None:
         """Run :func:`qakit.tuning.fit_weights` on the current card and show its advice (the
         controls do not change)."""
-        from .tuning import fit_weights
-
         self.suggest_button.disabled = True
         bar = self.suggest_progress
         bar.layout.visibility = "visible"
@@ -1167,8 +1153,6 @@ class ScorecardExplorer:
 
     def widget(self):
         """The assembled UI."""
-        import ipywidgets as W
-
         def head(text: str) -> Any:
             return W.HTML(f"<h3 style='margin:14px 0 4px'>{text}</h3>")
 
@@ -1197,8 +1181,6 @@ class ScorecardExplorer:
 def _absolute(path: str | Path) -> Path:
     """``path`` made absolute against the folder the user started from: ``QAKIT_CALLER_DIR``
     (set by ``qakit explore``; Voila runs the notebook inside notebooks/) or the working folder."""
-    import os
-
     p = Path(str(path).strip()).expanduser()
     return p if p.is_absolute() else Path(os.environ.get("QAKIT_CALLER_DIR") or Path.cwd()) / p
 
@@ -1211,21 +1193,15 @@ def _slug(text: str) -> str:
     >>> _slug("Escalation handling")
     'escalation-handling'
     """
-    import re
-
     return re.sub(r"[^a-z0-9]+", "-", str(text).casefold()).strip("-") or "x"
 
 
 def _esc(v: Any) -> str:
-    import html
-
     return html.escape(str(v))
 
 
 def _plain(e: BaseException) -> str:
     """An exception as one plain sentence for the UI (no traceback, no class names)."""
-    import html
-
     if isinstance(e, FileNotFoundError) and e.filename:
         msg = f"the folder {Path(e.filename).parent} does not exist"
     elif isinstance(e, PermissionError) and e.filename:
@@ -1245,8 +1221,6 @@ def _file_name(path: str) -> str:
 def _fit_with_progress(fit_weights, ratings, card, surveys, bar):
     """Run ``fit_weights`` with its progress bar mirrored into ``bar`` (an ``IntProgress``): the
     tqdm bar fit_weights opens (``progress=True``) is replaced by one that moves the widget."""
-    import tqdm.auto
-
     class _Bar:
         def __init__(self, iterable, *, total=None, **_kw):
             self.iterable = iterable
@@ -1269,7 +1243,7 @@ def _fit_with_progress(fit_weights, ratings, card, surveys, bar):
     return fit
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record); the classes are left as they are.
 # The display helpers (ranking_html, summary_html, changes_html, distribution_svg ...) are the widget's
 # own rendering and stay outside the public API.
@@ -1285,7 +1259,3 @@ __all__ = [
 # result: no record to stamp, and the slider callback pays nothing for the wrapper). ``explore_fast``
 # itself stays wrapped in the callback: ``ScorecardExplorer.result`` is a recorded result.
 _card_changes, _tuned_card = card_changes, tuned_card
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -9,7 +9,7 @@ markdown cell, and cell tags are written ``# %% tags=["parameters"]``. Edit the 
 
 Notebooks are thin: a markdown story, one ``parameters`` cell (typed defaults, ``# help``
 comments; papermill injects overrides after it), then one qakit call per cell. Outputs are
-committed so nbval can compare them (tables are rounded by qakit.display; figures are PNG, which
+committed so nbval can compare them (tables are rounded by qakit.report.display; figures are PNG, which
 nbval does not compare; their text/plain repr is stable). Tags that matter:
 
 - ``parameters``: the papermill parameters cell (exactly one per notebook);
@@ -20,6 +20,7 @@ nbval does not compare; their text/plain repr is stable). Tags that matter:
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -40,9 +41,21 @@ META = {
 CHECKED = "checked-example"
 
 
+#: a source line ``# %include <file>`` is replaced by that file of notebooks/src/ (files whose names
+#: start with ``_`` are parts, not notebooks): the data parameters are written once, in
+#: ``_data_parameters.py``, for every notebook that loads a report dataset
+INCLUDE = re.compile(r"^# %include (\S+).*$", re.M)
+
+
 def sources() -> dict[str, Path]:
     """Notebook name -> its percent-script source."""
-    return {p.stem: p for p in sorted(SRC_DIR.glob("*.py"))}
+    return {p.stem: p for p in sorted(SRC_DIR.glob("*.py")) if not p.name.startswith("_")}
+
+
+def source_text(path: Path) -> str:
+    """A source with its ``# %include`` lines expanded."""
+    return INCLUDE.sub(lambda m: (SRC_DIR / m.group(1)).read_text(encoding="utf-8").rstrip("\n"),
+                       path.read_text(encoding="utf-8"))
 
 
 def read_source(name: str) -> nbformat.NotebookNode:
@@ -50,7 +63,7 @@ def read_source(name: str) -> nbformat.NotebookNode:
     path = sources().get(name)
     if path is None:
         raise SystemExit(f"no notebook source {name!r}; sources: {sorted(sources())}")
-    nb = jupytext.read(path, fmt="py:percent")
+    nb = jupytext.reads(source_text(path), fmt="py:percent")
     nb.metadata = nbformat.NotebookNode(META)
     for i, cell in enumerate(nb.cells):  # stable ids: rebuilding gives a readable diff
         cell.id = f"{name}-{i:02d}"

@@ -20,9 +20,9 @@ from qakit import Category, Scorecard, exclusions, load_scorecard, load_scorecar
 from qakit import kpis as K
 from qakit import schema as S
 from qakit.errors import DataValidationError, ParameterError, ScorecardError
-from qakit.report import check_parameters, load_parameters
-from qakit.report_data import load_report_data
-from qakit.targets import check_targets
+from qakit.report.run import check_parameters, load_parameters
+from qakit.report.data import load_report_data
+from qakit.report.targets import check_targets
 
 CARD = Scorecard([Category("Product knowledge", 1.5, critical=True), Category("Tone", 1.0, scale=5),
                   Category("Solution", 1.25), Category("Grammar", 0.5)])

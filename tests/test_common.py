@@ -2,7 +2,8 @@
 
 Every function a qakit module lists in ``__all__`` must
 
-1. be wrapped by :func:`qakit._public.public` (shared parameters checked by name, results stamped);
+1. be decorated with :func:`qakit._public.public` on its ``def`` (shared parameters checked by name,
+   results stamped);
 2. have a recipe here (``RECIPES``): adding an export without one fails
    :func:`test_every_export_has_a_recipe`, so no function can skip these checks;
 3. on hostile input (inf, -inf, NaN, off-scale values, duplicated rows, an empty table, one row, ids
@@ -17,12 +18,14 @@ when empty), and ``exclusions()`` on a hand-made frame raises.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -59,8 +62,8 @@ NO_TABLE = {
     "io.read_table": "a file path; hostile files in test_bad_input.py / test_io.py",
     "io.write_table": "writes a file; round trip in test_io.py",
     "io.to_csv_safe": "returns CSV text; formula injection tests in test_io.py / test_bad_input.py",
-    "targets.check_targets": "a mapping of targets, tested in test_targets.py",
-    "targets.target_status": "a mapping of values, tested in test_targets.py",
+    "report.targets.check_targets": "a mapping of targets, tested in test_targets.py",
+    "report.targets.target_status": "a mapping of values, tested in test_targets.py",
     "tuning.weights_table": "a list of cards",
     "kpis.customer_cost_value_plot": "draws a figure from customer_cost_value's result",
     "stats.shrink_means": "arrays of per-group summaries",
@@ -85,27 +88,26 @@ NO_TABLE = {
     "autoqa.maia.evaluate_maia": "reads ../shared/data (MAIA-DQE); tested in test_autoqa_maia.py",
     "autoqa.qualification": "an agreement table, tested in test_autoqa_learned.py",
     "autoqa.kappa_agreement": "a predictions table (its rows come from cross_validate, covered here)",
-    "headline.headline": "takes the report's loaded data (ReportData); hostile data reaches it via load_report_data",
-    "headline.agent_verdicts": "takes ReportData, see headline.headline",
-    "report_view.appendix_tables": "takes ReportData, see headline.headline",
-    "report_view.title_text": "takes ReportData, see headline.headline",
-    "report_view.period_text": "takes ReportData, see headline.headline",
-    "headline.headline_values": "takes ReportData, see headline.headline",
-    "headline.coaching_table": "takes ReportData, see headline.headline",
-    "headline.left_out_rows": "takes ReportData, see headline.headline",
-    "headline.report_kpis": "takes ReportData, see headline.headline",
-    "report_data.load_report_data": "reads a dataset folder (paths and dates), no table",
-    "report_data.load_calibration": "reads a dataset name or file, no table",
-    "report_data.check_last_days": "a number of days -> the checked number",
-    "report_ops.load_optional_tables": "reads the dataset folder into ReportData; bad files in test_report_ops.py",
-    "report_ops.appendix_tables": "takes ReportData, see headline.headline",
-    "report_ops.optional_headline": "takes ReportData and the headline, see headline.headline",
-    "report_params.check_report_parameters": "report parameters; bad values in test_report_params.py",
-    "report_params.group_columns": "report parameters",
-    "report_params.is_path_parameter": "a parameter name",
-    "report_params.resolve_paths": "report parameters",
-    "pdf.html_to_pdf": "an HTML file",
-    "pdf.find_chromium": "finds the browser",
+    "report.tiles.headline": "takes the report's loaded data (ReportData); hostile data reaches it via load_report_data",
+    "report.tiles.agent_verdicts": "takes ReportData, see report.tiles.headline",
+    "report.views.appendix_tables": "takes ReportData, see report.tiles.headline",
+    "report.views.title_text": "takes ReportData, see report.tiles.headline",
+    "report.views.period_text": "takes ReportData, see report.tiles.headline",
+    "report.tiles.headline_values": "takes ReportData, see report.tiles.headline",
+    "report.tiles.coaching_table": "takes ReportData, see report.tiles.headline",
+    "report.tiles.left_out_rows": "takes ReportData, see report.tiles.headline",
+    "report.tiles.report_kpis": "takes ReportData, see report.tiles.headline",
+    "report.data.load_report_data": "reads a dataset folder (paths and dates), no table",
+    "report.data.load_calibration": "reads a dataset name or file, no table",
+    "report.params.check_last_days": "a number of days -> the checked number",
+    "report.data.load_optional_tables": "reads the dataset folder into ReportData; bad files in test_report_ops.py",
+    "report.operations.appendix_tables": "takes ReportData, see report.tiles.headline",
+    "report.params.check_report_parameters": "report parameters; bad values in test_report_params.py",
+    "report.params.group_columns": "report parameters",
+    "report.params.is_path_parameter": "a parameter name",
+    "report.params.resolve_paths": "report parameters",
+    "report.pdf.html_to_pdf": "an HTML file",
+    "report.pdf.find_chromium": "finds the browser",
     "registry.metric": "a metric name",
     "registry.default_targets": "no input",
     "registry.value_labels": "no input",
@@ -460,9 +462,45 @@ def test_every_export_has_a_recipe():
     assert not stale, f"recipes for names that are no longer exported: {stale}"
 
 
-@pytest.mark.parametrize("name", sorted(exported()))
-def test_every_export_is_wrapped(name):
-    assert getattr(exported()[name], PUBLIC_MARK, False), f"{name} is not wrapped by qakit._public.public"
+#: modules still wrapped by ``wrap_all(globals())`` at their end: helper m22 rewrites them in a parallel
+#: branch and converts them to ``@public`` (issue 29; the lead empties this set after merging)
+STILL_WRAPPED = frozenset({"qakit.kpis", "qakit.registry", "qakit.engines._backend", "qakit.engines.kpis",
+                           "qakit.engines.scoring", "qakit.scorecard.engine", "qakit.scorecard.aggregate"})
+
+
+def _decorators(fn: Callable) -> list[str]:
+    """The decorator names on ``fn``'s ``def`` in its module's source (read with ``ast``)."""
+    src = Path(inspect.getsourcefile(fn)).read_text(encoding="utf-8")
+    for node in ast.parse(src).body:
+        if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
+            return [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
+    return []
+
+
+def test_every_export_is_decorated_at_its_definition():
+    """Every exported function carries the ``public`` mark, and the mark comes from ``@public`` on
+    its ``def`` (a reader of the definition sees what runs), not from a rebinding elsewhere."""
+    not_marked, not_at_def = [], []
+    for name, fn in sorted(exported().items()):
+        if not getattr(fn, PUBLIC_MARK, False):
+            not_marked.append(name)
+        elif fn.__module__ not in STILL_WRAPPED and "public" not in _decorators(inspect.unwrap(fn)):
+            not_at_def.append(f"{name} ({fn.__module__})")
+    assert not not_marked, f"not wrapped by qakit._public.public: {not_marked}"
+    assert not not_at_def, f"wrapped, but not by @public on the def: {not_at_def}"
+
+
+def test_no_module_rebinds_its_functions():
+    """No module calls ``wrap_all`` (the invisible end-of-module rebinding), except the ones being
+    converted in a parallel branch (:data:`STILL_WRAPPED`)."""
+    root = Path(qakit.__file__).parent
+    calls = []
+    for p in sorted(root.rglob("*.py")):
+        mod = ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "wrap_all":
+                calls.append(mod)
+    assert set(calls) <= STILL_WRAPPED, sorted(set(calls) - STILL_WRAPPED)
 
 
 def test_top_level_exports_are_the_wrapped_functions():
@@ -558,40 +596,50 @@ def _call(recipe: Recipe, tables: dict):
         return recipe.call(tables)
 
 
-CASES = [(n, v) for n in sorted(RECIPES) for v in VARIANTS]
-
-
-@pytest.mark.parametrize(("name", "variant"), CASES)
-def test_hostile_input_gives_a_qakit_error_or_an_itemised_finite_result(name, variant, base):
+def _hostile_problems(name: str, variant: str, base: dict, clean: Callable[[], list[pd.DataFrame]]) -> list[str]:
+    """What is wrong with ``name``'s answer to one hostile ``variant`` of its input (empty: nothing)."""
     recipe = RECIPES[name]
     hostile = VARIANTS[variant](base[recipe.table], recipe)
     if hostile is None:
-        return  # the variant does not apply to this input (no such column); nothing to check
+        return []  # the variant does not apply to this input (no such column); nothing to check
     tables = {**base, recipe.table: hostile}
     try:
         res = _call(recipe, tables)
     except QakitError as e:
-        assert str(e).strip(), f"{name}: empty error message"
-        return
+        return [] if str(e).strip() else [f"{variant}: empty error message"]
     except Exception as e:  # noqa: BLE001 - the point of the test
-        pytest.fail(f"{name} on {variant}: raw {type(e).__name__}: {str(e)[:300]}")
+        return [f"{variant}: raw {type(e).__name__}: {str(e)[:300]}"]
     frames = _frames(res)
     for f in frames:
-        assert S.has_record(f), f"{name} on {variant}: result carries no record"
+        if not S.has_record(f):
+            return [f"{variant}: result carries no record"]
         num = f.select_dtypes(include="number")
-        assert not np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).any(), (
-            f"{name} on {variant}: an infinite number in the result")
+        if np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).any():
+            return [f"{variant}: an infinite number in the result"]
     must = MUST_ITEMISE - ({"nan"} if recipe.nan_ok else set())
     if recipe.rowwise:
         must = must & {"inf", "-inf", "off_scale"}
     if recipe.scale_free:
         must = must - {"off_scale"}
-    if variant in must and frames:
-        clean = _frames(_call(recipe, base))
-        if not _same(frames, clean):
-            assert _recorded(frames) > _recorded(clean), (
-                f"{name} on {variant}: the result changed but nothing was itemised "
-                "(exclusions/adjustments) -- a silently wrong number")
+    if variant in must and frames and not _same(frames, clean()) and _recorded(frames) <= _recorded(clean()):
+        return [f"{variant}: the result changed but nothing was itemised (exclusions/adjustments) -- "
+                "a silently wrong number"]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_hostile_input_gives_a_qakit_error_or_an_itemised_finite_result(name, base):
+    """Every hostile variant of :data:`VARIANTS` for one function, in one case (the clean answer the
+    itemisation check compares with is computed once); every failing variant is listed."""
+    cache: list[list[pd.DataFrame]] = []
+
+    def clean() -> list[pd.DataFrame]:
+        if not cache:
+            cache.append(_frames(_call(RECIPES[name], base)))
+        return cache[0]
+
+    problems = [p for v in VARIANTS for p in _hostile_problems(name, v, base, clean)]
+    assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
 # --- record properties ------------------------------------------------------------------------------
@@ -690,18 +738,11 @@ def _call_with(recipe: Recipe, base: dict, mod: str, fname: str, spy: Callable):
 @pytest.mark.parametrize(("call", "old"), [
     (lambda t: qakit.category_scores(t["ratings"], scorecard=t["card"], min_n=0), "'scorecard' is now called 'card'"),
     (lambda t: qakit.score_reviews(t["ratings"], scorecards=t["card"]), "'scorecards' is now called 'card'"),
-    (lambda t: qakit.stats.iqs_csat_correlation(t["scores"], t["surveys"], level="agent", method="pearson", min_n=0),
-     "a text 'level' is now called 'unit'"),
-    (lambda t: qakit.stats.iqs_csat_correlation(t["scores"], t["surveys"], conf_level=0.9, method="pearson", min_n=0),
-     "'conf_level' is now called 'level'"),
-    (lambda t: qakit.calibration.agreement(t["calibration"], card=t["card"], level="nominal", n_resamples=0),
-     "a text 'level' is now called 'metric'"),
-    (lambda t: qakit.calibration.agreement(t["calibration"], card=t["card"], confidence=0.9, n_resamples=0),
-     "'confidence' is now called 'level'"),
 ])
 def test_old_parameter_names_work_for_one_release_with_a_future_warning(call, old, base):
-    """The renames of CHANGELOG.md: the old spelling gives the same result as the new one, with a
-    FutureWarning naming both."""
+    """The renames of CHANGELOG.md still in place (the scorecard parameter, in modules being rewritten
+    in a parallel branch): the old spelling works, with a FutureWarning naming both. The renames in
+    qakit.stats and qakit.calibration are removed in 0.2.0."""
     with pytest.warns(FutureWarning, match=old):
         res = call(base)
     assert S.has_record(res if isinstance(res, pd.DataFrame) else _frames(res)[0])

@@ -496,7 +496,7 @@ def test_maestroqa_auto_fail_question(tmp_path):
 def test_write_gives_the_report_folder(tmp_path):
     """A QA export written next to the helpdesk's conversations is what the report loads: the card
     implied by the export (written as scorecard.yaml) scores R1 = 75 and R3 = 90 as Zendesk QA did."""
-    from qakit.report_data import load_report_data
+    from qakit.report.data import load_report_data
 
     t = read_export(FIX / "zendesk_qa_export.json", preset="zendesk_qa")
     paths = t.write(tmp_path)

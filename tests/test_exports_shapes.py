@@ -98,7 +98,7 @@ def test_maestroqa_points_above_the_question_maximum_leave_only_that_review_out(
 
 # --- Export.write: atomic, one file per table, never over its own input -----------------------------
 def test_write_is_atomic_and_leaves_the_folder_as_it_was_on_failure(tmp_path, monkeypatch):
-    import qakit.io
+    import qakit.exports
 
     folder = tmp_path / "data"
     folder.mkdir()
@@ -107,7 +107,7 @@ def test_write_is_atomic_and_leaves_the_folder_as_it_was_on_failure(tmp_path, mo
     t = read_export(FIX / "zendesk_qa_export.json", preset="zendesk_qa")
     assert len(t) > 3
     calls = {"n": 0}
-    real = qakit.io.write_table
+    real = qakit.exports.write_table
 
     def flaky(df, path):
         calls["n"] += 1
@@ -115,13 +115,13 @@ def test_write_is_atomic_and_leaves_the_folder_as_it_was_on_failure(tmp_path, mo
             raise OSError("disk full")
         return real(df, path)
 
-    monkeypatch.setattr(qakit.io, "write_table", flaky)
+    monkeypatch.setattr(qakit.exports, "write_table", flaky)
     with pytest.raises(OSError, match="disk full"):
         t.write(folder)
     assert sorted(p.name for p in folder.iterdir()) == ["customers.csv", "ratings.csv"]
     assert (folder / "ratings.csv").read_text() == "old export\n"
     assert [p.name for p in tmp_path.iterdir()] == ["data"]  # no temporary folder left behind
-    monkeypatch.setattr(qakit.io, "write_table", real)
+    monkeypatch.setattr(qakit.exports, "write_table", real)
     t.write(folder)  # ratings.csv gives way to ratings.parquet: never two candidates for one table
     names = sorted(p.name for p in folder.iterdir())
     assert "ratings.csv" not in names and {"ratings.parquet", "customers.csv", "scorecard.yaml"} <= set(names)

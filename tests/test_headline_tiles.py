@@ -1,8 +1,8 @@
 """Every headline tile, the six of the registry's HEADLINE and the two the optional tables add
 (service level from calls, AQS from messages), built by the one loop of
-:func:`qakit.headline.headline`: value, interval, target, status, previous, change and its interval,
+:func:`qakit.report.tiles.headline`: value, interval, target, status, previous, change and its interval,
 credible, each recomputed here from the raw sample files (plain pandas, scipy, the textbook
-Wilson / Student-t / NPS formulas, the status rule of :mod:`qakit.targets`' docstring). The change
+Wilson / Student-t / NPS formulas, the status rule of :mod:`qakit.report.targets`' docstring). The change
 intervals are a seeded bootstrap: they are recomputed with :func:`qakit.impact.compare_periods`
 on row-level values built here by hand, so the test checks what the tile feeds it and how the
 result is scaled, not the bootstrap itself (tests/test_impact.py does that).
@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import math
 import shutil
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-import qakit.report_data as R
-import qakit.report_ops as O
-import qakit.report_view as V
+import qakit.report.data as R
+import qakit.report.tiles as T
 from qakit import autoqa, datasets
-from qakit.headline import TILE_SOURCES
+from qakit.report.tiles import TILE_SOURCES
 from qakit.impact import compare_periods
 from qakit.registry import HEADLINE, METRICS
 from qakit.scorecard import Category, Scorecard
@@ -52,8 +50,8 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def head(folder):
     d = R.load_report_data(dataset=str(folder), start=START, end=END)
-    O.load_optional_tables(d, dataset=str(folder))
-    return V.headline(d, TARGETS, n_resamples=N_RESAMPLES).set_index("metric")
+    R.load_optional_tables(d, dataset=str(folder))
+    return T.headline(d, TARGETS, n_resamples=N_RESAMPLES).set_index("metric")
 
 
 def _raw(name):
@@ -115,7 +113,7 @@ def _t(x):
 
 
 def _status(value, target, direction, margin):
-    """The rule in qakit.targets' docstring."""
+    """The rule in qakit.report.targets' docstring."""
     gap = value - target if direction == "higher" else target - value
     return "on target" if gap >= 0 else "at risk" if gap >= -margin else "off target"
 
@@ -167,16 +165,12 @@ def test_every_tile_equals_the_raw_files_by_hand(head):
         assert r["credible"] == (r["change_ci_low"] > 0 or r["change_ci_high"] < 0), name
 
 
-def test_one_source_per_tile_and_the_old_second_cell_is_a_no_op(head, folder):
-    """Every tile has one registered source (no second builder): optional_headline only warns."""
+def test_one_source_per_tile(head, folder):
+    """Every tile has one registered source (no second builder); the optional tiles appear once
+    load_optional_tables attached their tables."""
     assert set(head.index) <= set(TILE_SOURCES)
     d = R.load_report_data(dataset=str(folder), start=START, end=END)
-    plain = V.headline(d, {}, n_resamples=99)
+    plain = T.headline(d, {}, n_resamples=99)
     assert "service_level" not in set(plain["metric"])  # not before load_optional_tables
-    with pytest.warns(FutureWarning, match="optional_headline is deprecated"):
-        same = O.optional_headline(d, plain, {})
-    pd.testing.assert_frame_equal(same, plain)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FutureWarning)
-        O.load_optional_tables(d, dataset=str(folder))
-        assert list(V.headline(d, {}, n_resamples=99)["metric"])[-2:] == ["service_level", "aqs"]
+    R.load_optional_tables(d, dataset=str(folder))
+    assert list(T.headline(d, {}, n_resamples=99)["metric"])[-2:] == ["service_level", "aqs"]

@@ -15,16 +15,8 @@ from qakit import datasets, exclusions
 from qakit import kpis as K
 from qakit import stats as ST
 from qakit.errors import DataValidationError, ParameterError
+from frames import conv_frame
 from qakit.schema import adjustments
-
-
-def conv_frame(**cols):
-    n = len(next(iter(cols.values())))
-    base = {"conversation_id": [f"c{i}" for i in range(n)], "customer_id": "x", "agent_id": "a",
-            "channel": "chat", "priority": "normal", "status": "solved", "created_at": "2026-01-05 09:00Z",
-            "first_response_at": None, "resolved_at": None}
-    base.update(cols)
-    return pd.DataFrame(base)
 
 
 def csat_frame(scores, kind="csat"):
@@ -360,7 +352,7 @@ def _report_folder(tmp_path):
 
 
 def test_report_data_with_a_period_itemises_what_it_leaves_out(tmp_path):
-    from qakit import report_data as sections, study_view
+    from qakit.report import data as sections, study as study_view
 
     folder, r, c, s, rid = _report_folder(tmp_path)
     data = sections.load_report_data(dataset=str(folder), start="2026-08-01", end="2026-10-31")

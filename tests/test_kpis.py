@@ -10,15 +10,7 @@ import pytest
 from qakit import datasets, exclusions
 from qakit import kpis as K
 from qakit.errors import DataValidationError, ParameterError
-
-
-def conv_frame(**cols):
-    n = len(next(iter(cols.values())))
-    base = {"conversation_id": [f"c{i}" for i in range(n)], "customer_id": "x", "agent_id": "a",
-            "channel": "chat", "priority": "normal", "status": "solved", "created_at": "2026-01-05 09:00Z",
-            "first_response_at": None, "resolved_at": None}
-    base.update(cols)
-    return pd.DataFrame(base)
+from frames import conv_frame
 
 
 @pytest.fixture(scope="module")

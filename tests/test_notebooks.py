@@ -17,11 +17,11 @@ import nbformat
 import pandas as pd
 import pytest
 
-import qakit.report_data as D
-import qakit.study_view as R
+import qakit.report.data as D
+import qakit.report.study as R
 from qakit import datasets, iqs_score
 from qakit.errors import ParameterError
-from qakit.report import ReportError, check_parameters, notebook_parameters, run_report
+from qakit.report.run import ReportError, check_parameters, notebook_parameters, run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -167,7 +167,7 @@ def test_coaching_flags_only_credible_gaps():
 def test_costly_customers_hashed_by_default():
     """The report's customer table shows salted SHA-256 prefixes, not ids, unless asked; the
     rows are customers whose contacts x cost exceed their value (checked with plain pandas)."""
-    from qakit.display import hash_ids
+    from qakit.report.display import hash_ids
 
     data = D.load_report_data()
     shown = R.costly_customers(data, cost_per_contact=5.0)

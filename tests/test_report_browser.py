@@ -28,7 +28,7 @@ import pytest
 
 from qakit import datasets
 from qakit.registry import internal_names
-from qakit.report import run_report
+from qakit.report.run import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "reports" / "screenshots"
@@ -41,7 +41,7 @@ RAW = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "go
                           "iqs_shrunk", "rank_shrunk", "category_score", "agent_id", "met_pct", "target_h"}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-#: the optional tables of the sample (qakit.report_ops): calls, customers, disputes, messages
+#: the optional tables of the sample (qakit.report.operations): calls, customers, disputes, messages
 OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet")
 
 
@@ -261,7 +261,7 @@ def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
     import pypdfium2 as pdfium
     from playwright.sync_api import sync_playwright
 
-    from qakit.pdf import html_to_pdf
+    from qakit.report.pdf import html_to_pdf
 
     banner = "TUNED card 2026.1-tuned-2026-11-27, based on 2026.1: not the production card"
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -21,12 +21,12 @@ import nbformat
 import pandas as pd
 import pytest
 
-import qakit.report as REP
-import qakit.report_data as D
-import qakit.study_view as R
+import qakit.report.run as REP
+import qakit.report.data as D
+import qakit.report.study as R
 from qakit import datasets
-from qakit.display import hash_ids
-from qakit.report import ReportError, run_report
+from qakit.report.display import hash_ids
+from qakit.report.run import ReportError, run_report
 
 
 def tiny_notebook(path: Path, body: str) -> Path:

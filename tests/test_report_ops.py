@@ -12,12 +12,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import qakit.report_ops as O
-import qakit.report_view as V
-import qakit.report_data as R
+import qakit.report.operations as O
+import qakit.report.tiles as T
+import qakit.report.views as V
+import qakit.report.data as R
 from qakit import datasets
 from qakit import schema as S
 from qakit.errors import DataValidationError
+from qakit.report.common import WIDE
 from qakit.synth import MESSAGE_TEMPLATES
 
 START, END = "2026-10-01", "2026-10-28"
@@ -35,13 +37,13 @@ SECTIONS = ("calls_figure", "calls_table", "coverage_figure", "coverage_table", 
 @pytest.fixture(scope="module")
 def data():
     d = R.load_report_data(start=START, end=END)
-    O.load_optional_tables(d)
+    R.load_optional_tables(d)
     return d
 
 
 def test_no_optional_table_leaves_the_headline_as_it_was(tmp_path):
     d = _tiny(tmp_path / "plain")
-    head = V.headline(d, {})  # _tiny attached the (absent) optional tables
+    head = T.headline(d, {})  # _tiny attached the (absent) optional tables
     assert not {"service_level", "aqs"} & set(head["metric"])  # no calls, no messages: no optional tile
 
 
@@ -90,7 +92,7 @@ def test_calls_table_equals_hand_counts_and_wilson_and_t_intervals(data):
 def test_optional_tiles_equal_hand_counts_and_the_previous_period(data):
     """Service level and AQS tiles: value, n and target from plain pandas and the registry; the
     change is the current minus the previous 28 days' value (3-30 Sep), by hand."""
-    head = V.headline(data, {}, n_resamples=199).set_index("metric")
+    head = T.headline(data, {}, n_resamples=199).set_index("metric")
     assert list(head.index[-2:]) == ["service_level", "aqs"]
     calls = pd.read_parquet(datasets.sample_data_dir() / "calls.parquet")
     cur, old = _in(calls, "created_at"), _in(calls, "created_at", "2026-09-03", START)
@@ -214,7 +216,7 @@ def _tiny(folder, **tables):
     for name, df in tables.items():
         df.to_csv(folder / f"{name}.csv", index=False)
     d = R.load_report_data(dataset=str(folder))
-    O.load_optional_tables(d)
+    R.load_optional_tables(d)
     return d
 
 
@@ -326,7 +328,7 @@ def test_disputes_outside_the_period_are_left_out_and_said(data):
 def test_figures_are_full_width_with_legends_outside(data):
     for f in ("calls_figure", "coverage_figure", "reviewers_figure", "aqs_iqs_figure"):
         fig = getattr(O, f)(data)
-        assert fig.get_size_inches()[0] == V.WIDE, f
+        assert fig.get_size_inches()[0] == WIDE, f
         for ax in fig.axes:
             leg = ax.get_legend()
             if leg is not None:  # anchored outside the axes (right of it or above it)
@@ -339,7 +341,7 @@ def test_full_sample_folder_copy_loads_the_same_tables(tmp_path, data):
     folder = tmp_path / "copy"
     shutil.copytree(datasets.sample_data_dir(), folder)
     d = R.load_report_data(dataset=str(folder), start=START, end=END)
-    O.load_optional_tables(d)
+    R.load_optional_tables(d)
     for name in ("calls", "customers", "disputes", "messages"):
         pd.testing.assert_frame_equal(getattr(d, name), getattr(data, name))
 
@@ -356,7 +358,7 @@ def test_partitioned_calls_folder_loads_like_the_file(tmp_path, data):
     raw.iloc[:half].to_parquet(folder / "calls" / "part-0.parquet")
     raw.iloc[half:].to_parquet(folder / "calls" / "part-1.parquet")
     d = R.load_report_data(dataset=str(folder), start=START, end=END)
-    O.load_optional_tables(d)
+    R.load_optional_tables(d)
     assert "calls" not in d.missing
     assert len(d.calls) == len(_in(raw, "created_at"))
     key = ["call_id"]

@@ -9,8 +9,8 @@ import pytest
 
 from qakit import cli, datasets
 from qakit.errors import ParameterError
-from qakit.report import DEFAULT_NOTEBOOK, notebook_parameters
-from qakit.report_params import check_report_parameters, group_columns, resolve_paths
+from qakit.report.run import DEFAULT_NOTEBOOK, notebook_parameters
+from qakit.report.params import check_report_parameters, group_columns, resolve_paths
 
 
 @pytest.fixture(scope="module")

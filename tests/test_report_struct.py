@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import qakit.headline as H
-import qakit.report_data as D
-import qakit.report_view as V
+import qakit.report.tiles as H
+import qakit.report.data as D
+import qakit.report.views as V
 from qakit import datasets
 from qakit.errors import ParameterError
 
@@ -33,27 +33,13 @@ def rolling():
 
 @pytest.fixture(scope="module")
 def rolling_head(rolling):
-    return V.headline(rolling, {})
+    return H.headline(rolling, {})
 
 
 # --- the split ------------------------------------------------------------------------------------
-def test_old_module_names_warn_and_are_the_moved_objects():
-    """Every name qakit.sections held resolves, with a FutureWarning naming its new home, to the
-    very object of that module (nothing defined twice)."""
-    import qakit.sections as old
-
-    assert old.MOVED  # the list CHANGELOG.md gives
-    for name, (module, new) in old.MOVED.items():
-        with pytest.warns(FutureWarning, match=rf"qakit\.sections\.{name} moved to {module}\.{new}"):
-            obj = getattr(old, name)
-        assert obj is getattr(importlib.import_module(module), new)
-    with pytest.raises(AttributeError):
-        old.no_such_name  # noqa: B018
-
-
 def test_no_report_function_is_defined_twice():
     """The functions of the report modules are defined in one module each (imports aside)."""
-    mods = ["qakit.report_data", "qakit.headline", "qakit.report_view", "qakit.study_view"]
+    mods = ["qakit.report.data", "qakit.report.tiles", "qakit.report.views", "qakit.report.study"]
     where: dict[str, list[str]] = {}
     for m in mods:
         mod = importlib.import_module(m)
@@ -127,13 +113,13 @@ def test_last_days_covers_the_last_whole_days_and_compares_with_the_days_before(
 
 
 def test_last_days_equals_the_same_fixed_period(rolling_head):
-    fixed = V.headline(D.load_report_data(start="2026-10-03", end="2026-10-30"), {})
+    fixed = H.headline(D.load_report_data(start="2026-10-03", end="2026-10-30"), {})
     pd.testing.assert_frame_equal(rolling_head, fixed)
 
 
 def test_without_a_period_the_tiles_say_how_to_get_a_comparison():
     data = D.load_report_data()
-    head = V.headline(data, {})
+    head = H.headline(data, {})
     tiles, summary = V.tiles(data, head), V.summary(data, head)
     assert tiles.markup.count("no previous period: set start or last_days to compare") == len(head) == 6
     assert "There is no previous period to compare with: the report covers all the data." in summary.text
@@ -195,7 +181,7 @@ def test_duckdb_report_numbers_equal_the_pandas_report(kw):
     """Tiles (value, interval, n, change), the customer KPI table and the agents of both engines on
     the bundled data agree to 1e-9; a KPI the engine still refuses is named, computed by pandas."""
     pd_data, dk_data = D.load_report_data(**kw), D.load_report_data(engine="duckdb", **kw)
-    a, b = V.headline(pd_data, {}), V.headline(dk_data, {})
+    a, b = H.headline(pd_data, {}), H.headline(dk_data, {})
     assert list(a["metric"]) == list(b["metric"]) and (a["n"] == b["n"]).all()
     num = ["value", "ci_low", "ci_high", "previous", "change", "change_ci_low", "change_ci_high"]
     np.testing.assert_allclose(b[num].to_numpy(float), a[num].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True)
@@ -248,5 +234,5 @@ def test_duckdb_does_not_read_the_file_when_the_loader_left_rows_out(tmp_path):
     pdata, dk = D.load_report_data(dataset=str(tmp_path)), D.load_report_data(dataset=str(tmp_path), engine="duckdb")
     assert dk.engine_notes == ["review scores: DuckDB on the period's ratings"]
     assert orphan not in set(dk.scores["review_id"]) and len(dk.scores) == len(pdata.scores) == r["review_id"].nunique() - 1
-    a, b = V.headline(pdata, {}), V.headline(dk, {})
+    a, b = H.headline(pdata, {}), H.headline(dk, {})
     np.testing.assert_allclose(b["value"].to_numpy(float), a["value"].to_numpy(float), rtol=0, atol=1e-9)

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import qakit.report_view as V
-import qakit.report_data as R
-import qakit.headline as H
-from qakit.headline import headline_values
+import qakit.report.views as V
+import qakit.report.data as R
+import qakit.report.tiles as H
+from qakit.report.tiles import headline_values
 from qakit import datasets, iqs_score
 from qakit import kpis as K
 from qakit import schema as S
-from qakit.display import duration_unit, pretty
+from qakit.report.display import duration_unit, pretty
 from qakit.registry import HEADLINE, METRICS, internal_names
 
 START, END = "2026-10-01", "2026-10-28"
@@ -32,7 +32,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def head(data):
-    return V.headline(data).set_index("metric")
+    return H.headline(data).set_index("metric")
 
 
 def _in(df, col, lo, hi):
@@ -106,7 +106,7 @@ def test_title_names_scope_and_period(data):
 
 def test_agent_verdicts_by_hand():
     a = pd.DataFrame({"ci_low": [81.0, 60.0, 70.0, np.nan], "ci_high": [90.0, 79.9, 85.0, np.nan]})
-    assert V.agent_verdicts(a, 80.0).tolist() == ["above", "below", "inconclusive", "inconclusive"]
+    assert H.agent_verdicts(a, 80.0).tolist() == ["above", "below", "inconclusive", "inconclusive"]
 
 
 def test_pretty_formats_for_people():
@@ -164,7 +164,7 @@ def partial(tmp_path_factory):
 def test_ratings_only_dataset(partial):
     d = R.load_report_data(dataset=str(partial / "ratings_only"), start=START, end=END)
     assert d.conversations is None and set(d.missing) == {"conversations", "surveys"}
-    assert V.headline(d)["metric"].tolist() == ["iqs", "pass_rate"]
+    assert H.headline(d)["metric"].tolist() == ["iqs", "pass_rate"]
     assert V.default_group(d) == "agent_id"  # no team or channel without conversations
     assert "no conversations" in str(V.left_out(d)) and "no survey answers" in str(V.left_out(d))
     assert str(V.kpi_table(d)).startswith("Customer KPIs: no conversations")
@@ -176,7 +176,7 @@ def test_conversations_and_surveys_only_dataset(partial):
     exclusions (14 without a first response in the period, as first_response_time itemises)."""
     d = R.load_report_data(dataset=str(partial / "kpi_only"), start=START, end=END)
     assert d.ratings is None and d.card is None and set(d.missing) == {"ratings"}
-    assert V.headline(d)["metric"].tolist() == ["csat", "nps", "first_response_time", "sla_high"]
+    assert H.headline(d)["metric"].tolist() == ["csat", "nps", "first_response_time", "sla_high"]
     assert V.default_group(d) == "team"
     frt = K.first_response_time(d.conversations, min_n=0)
     dq = V.data_quality(d).frame
@@ -207,13 +207,13 @@ def test_customer_value_is_optional():
 
 def test_headline_values_come_from_the_registry(data, head):
     """sections.headline_values (what targets are checked against) agrees with the tiles, is in
-    display units (shares as percent: FCR = 100 x fcr_rate's value) and keeps the old names."""
+    display units (shares as percent: FCR = 100 x fcr_rate's value), keyed by the registry's names only."""
     v = headline_values(data)
     for name in head.index:
         assert v[name] == pytest.approx(head.loc[name, "value"])
     fcr = K.fcr_rate(data.conversations, min_n=0)["fcr_rate"].iloc[0]
     assert v["fcr_rate"] == pytest.approx(100 * fcr)
-    assert v["frt_hours"] == v["first_response_time"]
+    assert "frt_hours" not in v  # the old alias keys are gone in 0.2.0
 
 
 def test_a_credible_change_is_marked_and_named_in_the_summary(data, head):
@@ -292,7 +292,7 @@ def test_service_level_change_rows_judge_calls_as_service_level():
     """Calls: answered in 5 s and 15 s (in time), in 45 s (late), abandoned, answered without a
     speed (left out). By hand: n = 4, in time 2 -> 50 %. The rows the service-level tile's change is
     computed from count the same calls as kpis.service_level (one rule, kpis._service_level_judged)."""
-    import qakit.report_ops as O
+    import qakit.report.operations as O
 
     calls = S.validate(pd.DataFrame({
         "call_id": list("abcde"), "agent_id": "y", "created_at": "2026-01-05 09:00Z",
@@ -310,7 +310,7 @@ def test_a_tile_without_rows_says_n_0_instead_of_failing(tmp_path):
     conv = datasets.load_sample("conversations").assign(priority="low")
     conv.to_parquet(tmp_path / "conversations.parquet")
     d = R.load_report_data(dataset=str(tmp_path))
-    head = V.headline(d, {})
+    head = H.headline(d, {})
     sla = head.set_index("metric").loc["sla_high"]
     assert math.isnan(sla["value"]) and sla["status"] == "no data"
     html = V.tiles(d, head)._repr_html_()

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from qakit.errors import ParameterError
-from qakit.targets import DEFAULT_TARGETS, target_status
+from qakit.report.targets import DEFAULT_TARGETS, target_status
 
 
 @pytest.mark.parametrize("value, status", [

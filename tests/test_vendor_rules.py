@@ -169,16 +169,15 @@ def test_maestroqa_auto_fail_criterion_worth_no_points():
     assert got["ok"] == pytest.approx(60.0) and got["fail"] == 0.0
 
 
-def test_mean_over_max_is_the_old_sum_over_max_and_warns():
+def test_mean_over_max_is_the_mean_of_r_over_max():
     """``mean_over_max`` is the mean of r/max: on MaestroQA's 21/35 answers
-    (3/5 + 5/10 + 8/15 + 5/5)/4 = (60 + 50 + 53.33 + 100)/4 = 65.83 % -- not 60 %. The old name
-    ``sum_over_max`` still works, with a FutureWarning."""
+    (3/5 + 5/10 + 8/15 + 5/5)/4 = (60 + 50 + 53.33 + 100)/4 = 65.83 % -- not 60 %. Its old name
+    ``sum_over_max`` is refused since 0.2.0."""
     text = MAESTRO_POINTS.replace("mode: points", "mode: mean_over_max")
     expected = (60 + 50 + 800 / 15 + 100) / 4
     assert score_of(load_scorecard_text(text), {"r": MAESTRO_R["full"]}).iloc[0] == pytest.approx(expected)
-    with pytest.warns(FutureWarning, match="'sum_over_max' is renamed 'mean_over_max'"):
-        old = load_scorecard_text(MAESTRO_POINTS.replace("mode: points", "mode: sum_over_max"))
-    assert old.mode == "mean_over_max"
+    with pytest.raises(ScorecardError, match="sum_over_max"):
+        load_scorecard_text(MAESTRO_POINTS.replace("mode: points", "mode: sum_over_max"))
 
 
 # --- Playvox --------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ n_resamples: int = 999  # help: bootstrap resamples for alpha intervals
 
 # %%
 import qakit.calibration as C
-import qakit.report_data as R
-from qakit.display import table
+import qakit.report.data as R
+from qakit.report.display import table
 
 # %%
 ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_path)

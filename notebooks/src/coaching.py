@@ -22,18 +22,12 @@
 # conversations behind the lowest ratings (ids only: no customer text).
 
 # %% tags=["parameters"]
-dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with ratings, conversations, surveys as .parquet or .csv and scorecard.yaml
-ratings_path: str = ""  # help: a ratings file; empty means the dataset's
-conversations_path: str = ""  # help: a conversations file; empty means the dataset's
-surveys_path: str = ""  # help: a surveys file; empty means the dataset's
-scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
-start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first review
-end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last review
+# %include _data_parameters.py  (the data parameters every data notebook shares: one copy)
 agent_id: str = "A07"  # help: the agent to coach
 
 # %%
-import qakit.report_data as D
-import qakit.study_view as R
+import qakit.report.data as D
+import qakit.report.study as R
 
 # %%
 data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)

@@ -21,18 +21,12 @@
 # scores, to which agents pass, and to how well the score tracks customer satisfaction (CSAT).
 
 # %% tags=["parameters"]
-dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with ratings, conversations, surveys as .parquet or .csv and scorecard.yaml
-ratings_path: str = ""  # help: a ratings file; empty means the dataset's
-conversations_path: str = ""  # help: a conversations file; empty means the dataset's
-surveys_path: str = ""  # help: a surveys file; empty means the dataset's
-scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
-start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first review
-end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last review
+# %include _data_parameters.py  (the data parameters every data notebook shares: one copy)
 save_path: str = "tuned_scorecard.yaml"  # help: where "Save tuned card" writes the YAML (a relative path is inside the notebooks folder; the full path is shown)
 
 # %%
-import qakit.report_data as R
-from qakit.display import table
+import qakit.report.data as R
+from qakit.report.display import table
 from qakit import load_scorecard
 from qakit.datasets import sample_data_dir
 from qakit.widgets import ScorecardExplorer, agent_view, card_changes, effect_table, engine_check

@@ -22,21 +22,15 @@
 # notebook measures both, with intervals, and asks which categories drive CSAT.
 
 # %% tags=["parameters"]
-dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with ratings, conversations, surveys as .parquet or .csv and scorecard.yaml
-ratings_path: str = ""  # help: a ratings file; empty means the dataset's
-conversations_path: str = ""  # help: a conversations file; empty means the dataset's
-surveys_path: str = ""  # help: a surveys file; empty means the dataset's
-scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
-start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first review
-end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last review
+# %include _data_parameters.py  (the data parameters every data notebook shares: one copy)
 seed: int = 0  # help: seed of the bootstrap intervals
 n_resamples: int = 1999  # help: bootstrap resamples for Spearman/Kendall intervals
 
 # %%
-import qakit.report_data as D
-import qakit.study_view as R
+import qakit.report.data as D
+import qakit.report.study as R
 import qakit.stats as ST
-from qakit.display import table
+from qakit.report.display import table
 
 # %%
 data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)

@@ -15,13 +15,7 @@
 # ---
 
 # %% tags=["parameters"]
-dataset: str = "sample"  # help: "sample" for the bundled data, or a folder with any of ratings, conversations, surveys (.parquet or .csv) and scorecard.yaml; sections the data cannot support are left out and listed
-ratings_path: str = ""  # help: a ratings file; empty means the dataset's
-conversations_path: str = ""  # help: a conversations file; empty means the dataset's
-surveys_path: str = ""  # help: a surveys file; empty means the dataset's
-scorecard_path: str = ""  # help: scorecard YAML; empty means the dataset's scorecard.yaml
-start: str = ""  # help: first day of the period, YYYY-MM-DD; empty means from the first row; with a start, changes are against the previous period of equal length
-end: str = ""  # help: last day of the period, inclusive, YYYY-MM-DD; empty means to the last row
+# %include _data_parameters.py  (the data parameters every data notebook shares: one copy)
 last_days: int = 0  # help: with no start, report only the last N days of data and compare with the N days before, 0 means all data, e.g. -p last_days 28 for a rolling scheduled report
 group_by: str = ""  # help: column to break IQS and CSAT down by (team, channel, agent_id ...); empty means team when the data has it, else channel
 period: str = "W"  # help: trend period: D, W, M or Q
@@ -33,18 +27,19 @@ engine: str = "pandas"  # help: where review scoring and the customer KPIs run: 
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
-import qakit.report_data as R
-import qakit.report_ops as O
-import qakit.report_view as V
+import qakit.report.data as R
+import qakit.report.operations as O
+import qakit.report.tiles as T
+import qakit.report.views as V
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
 
 # %%
-O.load_optional_tables(data, dataset=dataset)
+R.load_optional_tables(data, dataset=dataset)
 
 # %%
-head = V.headline(data, targets)
+head = T.headline(data, targets)
 
 # %%
 V.title(data)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._public import public
 from ..errors import ParameterError, UndefinedMetricWarning, check_choice, check_number
 from ..intervals import MIN_N, check_level
 from . import _text as T
@@ -286,6 +287,7 @@ class TextModel:
         return pred, conf
 
 
+@public
 def documents(messages: pd.DataFrame, *, roles: Sequence[str] = ("agent",), prepared: bool = False) -> pd.DataFrame:
     """One text per conversation: the messages of ``roles`` joined by newlines, in order.
 
@@ -310,6 +312,7 @@ def documents(messages: pd.DataFrame, *, roles: Sequence[str] = ("agent",), prep
                          S.TEXT: pd.array(joined, dtype="str")})
 
 
+@public
 def human_labels(ratings: pd.DataFrame, *, category: str) -> tuple[pd.Series, list[tuple[str, str, pd.Series]]]:
     """One human rating per conversation for ``category`` (validated ratings table).
 
@@ -331,6 +334,7 @@ def human_labels(ratings: pd.DataFrame, *, category: str) -> tuple[pd.Series, li
     return r.set_index(S.CONVERSATION_ID)[S.RATING], excl
 
 
+@public
 def cross_validate(
     messages: pd.DataFrame,
     ratings: pd.DataFrame,
@@ -477,6 +481,7 @@ def _kappa_many(a: np.ndarray, b: np.ndarray, V: int, weights: str | None) -> np
         return np.where(pe < 1 - 1e-12, (po - pe) / (1 - pe), np.nan)
 
 
+@public
 def kappa_agreement(
     predictions: pd.DataFrame,
     *,
@@ -569,6 +574,7 @@ def kappa_agreement(
     return out
 
 
+@public
 def qualification(
     agreement: pd.DataFrame,
     *,
@@ -641,7 +647,3 @@ def qualification(
 
 
 __all__ = ["TextModel", "documents", "human_labels", "cross_validate", "kappa_agreement", "qualification"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

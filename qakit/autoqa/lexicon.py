@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._public import public
 from ..errors import ParameterError, check_choice
 from . import _text as T
 
@@ -78,6 +79,7 @@ def _syllables(words: pd.Series, lang: str) -> np.ndarray:
     return words.map(counts).to_numpy(dtype=float)
 
 
+@public
 def readability(messages: pd.DataFrame, *, roles=("agent",), assume_language: str | None = "en") -> pd.DataFrame:
     """Flesch reading ease of each conversation's ``roles`` text, in its language.
 
@@ -151,6 +153,7 @@ def _note_assumed(out, assumed, assume_language):
         S.add_adjustment(out, f"message without language: read as {assume_language!r}", S.LANGUAGE, assumed)
 
 
+@public
 def spelling(messages: pd.DataFrame, *, roles=("agent",), assume_language: str | None = "en") -> pd.DataFrame:
     """Share of each conversation's ``roles`` words missing from the language's word list.
 
@@ -209,6 +212,7 @@ def _vader():
     return SentimentIntensityAnalyzer()
 
 
+@public
 def customer_sentiment(messages: pd.DataFrame, *, last: int = 2, assume_language: str | None = "en") -> pd.DataFrame:
     """Sentiment of each conversation's last ``last`` customer messages (VADER, English only).
 
@@ -263,7 +267,3 @@ def customer_sentiment(messages: pd.DataFrame, *, last: int = 2, assume_language
 
 
 __all__ = ["readability", "spelling", "customer_sentiment"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

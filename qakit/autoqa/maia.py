@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._public import public
 from ..errors import UndefinedMetricWarning
 from . import _text as T
 from .learned import AGREEMENT_COLUMNS, cross_validate, kappa_agreement
@@ -61,6 +62,7 @@ def _rule_rows(data: dict, text: str, evaluation: str, *, level, n_resamples, se
     return rows
 
 
+@public
 def evaluate_maia(path=None, *, train: Sequence[str] | None = None, test: Sequence[str] | None = None,
                   n_splits: int = 5, seed: int = 0, level: float = 0.95, n_resamples: int = 2000) -> pd.DataFrame:
     """Kappa of rule-based and learned categories against MAIA-DQE's human labels.
@@ -160,11 +162,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["evaluate_maia"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
+from .._public import public
 from ..errors import ParameterError, check_choice
 from ..intervals import MIN_N, as_by, check_level
 from . import _text as T
@@ -46,6 +47,7 @@ ESCALATION_RULE = Rule("Escalation", author="customer", window="any", phrases={
            "cancelar", "inaceitável", "absurdo", "ridículo", "nunca mais", "reclame aqui"]})
 
 
+@public
 def learned_ratings(
     messages: pd.DataFrame,
     ratings: pd.DataFrame,
@@ -130,6 +132,7 @@ def learned_ratings(
     return out
 
 
+@public
 def auto_ratings(*results: pd.DataFrame, reviewed_at=None) -> pd.DataFrame:
     """Automatic results (:func:`qakit.autoqa.detect`, :func:`learned_ratings`) as one ratings table.
 
@@ -186,6 +189,7 @@ def _check_auto(ratings: pd.DataFrame) -> None:
             "AQS and IQS are never mixed")
 
 
+@public
 def aqs_score(auto: pd.DataFrame, card, *, by: str | Sequence[str] | None = None, level: float = 0.95,
               min_n: int = MIN_N) -> pd.DataFrame:
     """AQS (Automatic Quality Score): the scorecard engine on automatic ratings only.
@@ -231,6 +235,7 @@ def aqs_score(auto: pd.DataFrame, card, *, by: str | Sequence[str] | None = None
     return S.carry_records(out, scores, auto)
 
 
+@public
 def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None, by: str | Sequence[str] = S.AGENT_ID,
                level: float = 0.95, min_n: int = MIN_N) -> pd.DataFrame:
     """AQS and IQS per group (default per agent), one row per group and measure, each with its CI.
@@ -270,6 +275,7 @@ def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None,
     return S.carry_records(out, a, h)
 
 
+@public
 def risk_signals(
     messages: pd.DataFrame,
     *,
@@ -359,6 +365,7 @@ def risk_signals(
     return out
 
 
+@public
 def sample_for_review(messages: pd.DataFrame, *, n: int, seed: int, sentiment: pd.DataFrame | None = None,
                       method: str = "systematic", **signal_options) -> pd.DataFrame:
     """Pick ``n`` conversations for human review, oversampling automatic risk flags.
@@ -375,7 +382,3 @@ def sample_for_review(messages: pd.DataFrame, *, n: int, seed: int, sentiment: p
 
 __all__ = ["ESCALATION_RULE", "learned_ratings", "auto_ratings", "aqs_score", "aqs_vs_iqs", "risk_signals",
            "sample_for_review"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

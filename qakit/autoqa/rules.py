@@ -63,7 +63,8 @@ import pyarrow.compute as pc
 import yaml
 
 from .. import schema as S
-from ..errors import ScorecardError
+from .._public import public
+from ..errors import ScorecardError, check_keys
 from . import _text as T
 
 AUTHORS = ("agent", "customer", "any")
@@ -250,13 +251,12 @@ _RULE_KEYS = {"name", "phrases", "regex", "author", "window", "messages", "found
 _FILE_KEYS = {"categories", "include_defaults"}
 
 
+@public
 def rules_from_dict(spec: Mapping) -> list[Rule]:
     """Rules from the YAML structure (see the module docstring); unknown keys are errors."""
     if not isinstance(spec, Mapping):
         raise ScorecardError(f"autoqa rules must be a mapping with keys {sorted(_FILE_KEYS)}; got {type(spec).__name__}")
-    bad = sorted(set(spec) - _FILE_KEYS)
-    if bad:
-        raise ScorecardError(f"unknown autoqa rules key(s) {bad}; allowed: {sorted(_FILE_KEYS)}")
+    check_keys("autoqa rules", spec, _FILE_KEYS, error=ScorecardError)
     cats = spec.get("categories", [])
     if not isinstance(cats, list):
         raise ScorecardError(f"autoqa 'categories' must be a list; got {type(cats).__name__}")
@@ -264,9 +264,7 @@ def rules_from_dict(spec: Mapping) -> list[Rule]:
     for i, c in enumerate(cats):
         if not isinstance(c, Mapping) or "name" not in c:
             raise ScorecardError(f"autoqa categories[{i}] must be a mapping with at least 'name'; got {c!r}")
-        unknown = sorted(set(c) - _RULE_KEYS)
-        if unknown:
-            raise ScorecardError(f"autoqa category {c['name']!r}: unknown key(s) {unknown}; allowed: {sorted(_RULE_KEYS)}")
+        check_keys(f"autoqa category {c['name']!r}", c, _RULE_KEYS, error=ScorecardError)
         out.append(Rule(**{k: v for k, v in c.items()}))
     names = [r.name for r in out]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -294,6 +292,7 @@ def _plain(obj):
     return obj
 
 
+@public
 def rule_from_spec(name: str, spec, *, scale=None) -> Rule:
     """The :class:`Rule` of one scorecard category's ``auto:`` block.
 
@@ -401,6 +400,7 @@ def rule_from_spec(name: str, spec, *, scale=None) -> Rule:
         raise ScorecardError(f"category {name!r}: {where}: {e}") from None
 
 
+@public
 def rules_from_card(card, *, include_defaults: bool = False) -> list[Rule]:
     """The rules of a scorecard's categories that carry an ``auto:`` block.
 
@@ -447,6 +447,7 @@ def rules_from_card(card, *, include_defaults: bool = False) -> list[Rule]:
     return out
 
 
+@public
 def auto_scorecard(rules: Sequence[Rule], *, card=None, learned: Sequence[str] = ()):
     """The scorecard that scores automatic ratings into the AQS.
 
@@ -486,6 +487,7 @@ def auto_scorecard(rules: Sequence[Rule], *, card=None, learned: Sequence[str] =
                      version=card.version)
 
 
+@public
 def load_rules(source: str | Path) -> list[Rule]:
     """Rules from a YAML file path or YAML text (``yaml.safe_load``)."""
     text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) or (
@@ -569,6 +571,7 @@ def _window(msg: pd.DataFrame, rule: Rule) -> np.ndarray:
     return mask
 
 
+@public
 def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_words: int = T.MIN_WORDS,
            prepared: bool = False, card=None) -> pd.DataFrame:
     """Rate every conversation on rule-based categories, with the evidence of each match.
@@ -669,7 +672,3 @@ def detect(messages: pd.DataFrame, *, rules: Sequence[Rule] | None = None, min_w
 
 __all__ = ["DEFAULT_RULES", "Rule", "rules_from_dict", "load_rules", "rule_from_spec", "rules_from_card",
            "auto_scorecard", "detect"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -13,7 +13,6 @@ The package is split so a reader sees each part apart:
 from .aggregate import _mean_table, _with_period, category_scores, code_stats, group_mean_ci, iqs_score
 from .card import (
     FAIL_RULES,
-    MODE_ALIASES,
     MODES,
     NA_POLICIES,
     PASS_TOLERANCE,
@@ -33,7 +32,7 @@ from .engine import CardArrays, EngineResult, score_matrix, score_reviews
 from .validate import _as_registry, as_cards, prepare, with_score_columns
 
 __all__ = [
-    "FAIL_RULES", "MODES", "MODE_ALIASES", "NA_POLICIES", "PASS_TOLERANCE", "SECTIONS_COMBINE", "CardArrays",
+    "FAIL_RULES", "MODES", "NA_POLICIES", "PASS_TOLERANCE", "SECTIONS_COMBINE", "CardArrays",
     "Category", "EngineResult", "Scale", "Scorecard", "Section", "category_scores", "iqs_score", "load_scorecard",
     "load_scorecard_json", "load_scorecard_text", "normalise_name", "parse_scale", "score_matrix", "score_reviews",
     "scorecard_from_dict",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +39,6 @@ def threads() -> int:
 def _pool(n: int, pid: int):
     """One pool per thread count and process (a forked child gets its own: the parent's
     threads do not exist there)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     return ThreadPoolExecutor(max_workers=n, thread_name_prefix="qakit-blocks")
 
 

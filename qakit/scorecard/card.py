@@ -11,7 +11,7 @@ Scoring modes (``s_c`` is a category's score in percent, ``w_c`` its weight, sum
     each rating earns ``w_c * r`` points out of ``w_c * max`` (a penalty scale such as
     ``[-5, 0]`` earns negative points and adds nothing to the possible points);
     review = ``sum(w_c * r) / sum(w_c * max) * 100``.
-``mean_over_max`` (formerly ``sum_over_max``, kept as a FutureWarning alias)
+``mean_over_max``
     ``s_c = r / max * 100``; review = ``sum(w_c * s_c) / sum(w_c)``.
 
 Critical categories and ``fail_values``: a rated critical category whose score is below its
@@ -34,20 +34,20 @@ import decimal
 import json
 import math
 import unicodedata
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
-from ..errors import ParameterError, ScorecardError, check_choice
+from .. import schema as S
+from .._public import public
+from ..errors import ParameterError, ScorecardError, check_choice, check_keys
 
 MODES = ("weighted", "points", "mean_over_max")
-#: old mode names still accepted (with a FutureWarning) -> their current name
-MODE_ALIASES = {"sum_over_max": "mean_over_max"}
 FAIL_RULES = ("all", "section")
 SECTIONS_COMBINE = ("weights", "points")
 NA_POLICIES = ("exclude", "full", "zero")
@@ -63,6 +63,7 @@ _CATEGORY_KEYS = {"name", "weight", "critical", "scale", "critical_threshold", "
 _SECTION_KEYS = {"name", "weight", "fail_rule", "bonus"}
 
 
+@public
 def normalise_name(name: str) -> str:
     """The matching key of a category name: Unicode NFKC, case-folded, whitespace collapsed.
 
@@ -186,6 +187,7 @@ class Scale:
         return self.label
 
 
+@public
 def parse_scale(spec: Any, *, category: str = "?") -> Scale:
     """Build a :class:`Scale` from its YAML/Python spelling.
 
@@ -414,7 +416,6 @@ class Scorecard:
     ----------
     categories : sequence of Category
     mode : {"weighted", "points", "mean_over_max"}, default="weighted"
-        ``"sum_over_max"`` is the old name of ``"mean_over_max"`` (FutureWarning).
     pass_threshold : float, default=80
         A review passes when its score is at least this (percent); scores within
         ``PASS_TOLERANCE`` (1e-9 points) below it count as reaching it, so floating-point sums
@@ -484,11 +485,6 @@ class Scorecard:
                 raise ScorecardError(
                     f"categories {other!r} and {n!r} differ only by case, spacing or Unicode form; ratings could "
                     "not be matched to one of them: rename one")
-        if self.mode in MODE_ALIASES:
-            new = MODE_ALIASES[self.mode]
-            warnings.warn(f"mode {self.mode!r} is renamed {new!r} (the mean of r/max, not a sum over max); "
-                          "the old name will be removed in the next release", FutureWarning, stacklevel=3)
-            object.__setattr__(self, "mode", new)
         try:
             check_choice("mode", self.mode, MODES)
             check_choice("sections_combine", self.sections_combine, SECTIONS_COMBINE)
@@ -668,6 +664,7 @@ class Scorecard:
 
 
 # --- loading --------------------------------------------------------------------------------
+@public
 def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
     """Build a :class:`Scorecard` from a plain mapping (the YAML/JSON structure).
 
@@ -675,9 +672,7 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
     """
     if not isinstance(spec, Mapping):
         raise ScorecardError(f"a scorecard must be a mapping with keys {sorted(_CARD_KEYS)}; got {type(spec).__name__}")
-    unknown = sorted(set(spec) - _CARD_KEYS)
-    if unknown:
-        raise ScorecardError(f"unknown scorecard key(s) {unknown}; allowed: {sorted(_CARD_KEYS)}")
+    check_keys("scorecard", spec, _CARD_KEYS, error=ScorecardError)
     cats_spec = spec.get("categories")
     if not isinstance(cats_spec, list) or not cats_spec:
         raise ScorecardError("a scorecard needs a non-empty list 'categories'")
@@ -685,17 +680,13 @@ def scorecard_from_dict(spec: Mapping[str, Any]) -> Scorecard:
     for i, c in enumerate(cats_spec):
         if not isinstance(c, Mapping) or "name" not in c:
             raise ScorecardError(f"categories[{i}] must be a mapping with at least 'name'; got {c!r}")
-        bad = sorted(set(c) - _CATEGORY_KEYS)
-        if bad:
-            raise ScorecardError(f"category {c['name']!r}: unknown key(s) {bad}; allowed: {sorted(_CATEGORY_KEYS)}")
+        check_keys(f"category {c['name']!r}", c, _CATEGORY_KEYS, error=ScorecardError)
         cats.append(Category(**{k: v for k, v in c.items()}))
     secs = []
     for i, s in enumerate(spec.get("sections") or []):
         if not isinstance(s, Mapping) or "name" not in s:
             raise ScorecardError(f"sections[{i}] must be a mapping with at least 'name'; got {s!r}")
-        bad = sorted(set(s) - _SECTION_KEYS)
-        if bad:
-            raise ScorecardError(f"section {s['name']!r}: unknown key(s) {bad}; allowed: {sorted(_SECTION_KEYS)}")
+        check_keys(f"section {s['name']!r}", s, _SECTION_KEYS, error=ScorecardError)
         secs.append(Section(**dict(s)))
     version, based_on = spec.get("version"), spec.get("based_on")
     for key, v in (("version", version), ("based_on", based_on)):
@@ -778,6 +769,7 @@ def _floats(obj: Any) -> Any:
     return obj
 
 
+@public
 def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
     """Load a scorecard from a YAML or JSON file (or a mapping).
 
@@ -803,6 +795,7 @@ def load_scorecard(source: str | Path | Mapping[str, Any]) -> Scorecard:
     return load_scorecard_text(text, source=path.name)
 
 
+@public
 def load_scorecard_json(text: str, *, source: str = "<json>") -> Scorecard:
     """Load a scorecard from JSON text (duplicate keys refused; ``version`` kept as written).
 
@@ -843,6 +836,7 @@ def _check_depth(spec: Any, source: str) -> None:
             stack.extend((v, depth + 1) for v in obj)
 
 
+@public
 def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
     """Load a scorecard from YAML text (safe loader: no Python tags, no duplicate keys).
 
@@ -883,6 +877,7 @@ def _yaml_documents(text: str, source: str) -> list[Any]:
     return specs
 
 
+@public
 def load_scorecards(source: str | Path) -> list[Scorecard]:
     """Every scorecard of a YAML file holding one or several cards (documents separated by
     ``---``): e.g. the versions of a card edited mid-period that :meth:`qakit.exports.Export.write`
@@ -911,6 +906,7 @@ def load_scorecards(source: str | Path) -> list[Scorecard]:
     return cards
 
 
+@public
 def applies_key(values: Any) -> Any:
     """The matching key of ``applies_to`` values: NFC text, trimmed, case-folded; a number written
     ``1``, ``1.0`` or ``1.00`` is ``"1"``. ``Phone`` and ``phone``, ``1`` and ``1.0`` are one key.
@@ -922,8 +918,6 @@ def applies_key(values: Any) -> Any:
     >>> [applies_key(v) for v in ("Phone", " phone ", 1, "1.0", "E-mail")]
     ['phone', 'phone', '1', '1', 'e-mail']
     """
-    import pandas as pd
-
     def one(v: Any) -> Any:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return None
@@ -941,6 +935,7 @@ def applies_key(values: Any) -> Any:
     return one(values)
 
 
+@public
 def align_applies_to(frame: Any, cards: Any) -> Any:
     """``frame`` (ratings or conversations) with the values of every ``applies_to`` column spelled
     as the cards spell them, where they differ only by case, spaces, Unicode form or number format
@@ -956,10 +951,6 @@ def align_applies_to(frame: Any, cards: Any) -> Any:
     >>> align_applies_to(pd.DataFrame({"review_id": ["r1", "r2"], "channel": ["phone", "chat"]}), [card])["channel"].tolist()
     ['Phone', 'chat']
     """
-    import pandas as pd
-
-    from .. import schema as S
-
     cards = [cards] if isinstance(cards, Scorecard) else list(cards.values() if isinstance(cards, Mapping) else cards)
     spelled: dict[str, dict[str, str]] = {}
     clash: list[str] = []
@@ -993,6 +984,7 @@ def align_applies_to(frame: Any, cards: Any) -> Any:
     return out
 
 
+@public
 def dump_scorecards(cards: Sequence[Scorecard], path: str | Path) -> Path:
     """Write several cards to one YAML file (documents separated by ``---``), readable by
     :func:`load_scorecards` (and by :func:`load_scorecard` when there is one)."""
@@ -1001,12 +993,8 @@ def dump_scorecards(cards: Sequence[Scorecard], path: str | Path) -> Path:
     return path
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = ["Scale", "Category", "Section", "Scorecard", "parse_scale", "scorecard_from_dict", "load_scorecard",
            "load_scorecards", "dump_scorecards", "load_scorecard_text", "load_scorecard_json", "normalise_name",
            "applies_key", "align_applies_to"]
-
-from .._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -3,7 +3,7 @@ the previous period, agents' verdicts against the pass line, the coaching gaps (
 against the team), the customer KPIs on the report's engine, and every row the numbers leave out.
 
 Numbers only (unrounded, in display units: percent for shares and IQS, hours for times, points for
-NPS); :mod:`qakit.report_view` formats and draws them. Changes use
+NPS); :mod:`qakit.report.views` formats and draws them. Changes use
 :func:`qakit.impact.compare_periods` on row-level values (review scores, satisfied answers, NPS
 answers as +100/0/-100, first response hours, SLA outcomes).
 """
@@ -17,38 +17,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import kpis as K
-from . import schema as S
-from .errors import EngineFallbackWarning, ParameterError, SmallSampleWarning, UndefinedMetricWarning
-from .registry import HEADLINE, METRICS, metric
-from .report_data import ReportData, with_conversation_columns
+from .. import kpis as K
+from .. import schema as S
+from .._public import public
+from ..errors import EngineFallbackWarning, ParameterError, SmallSampleWarning, UndefinedMetricWarning
+from ..impact import compare_periods
+from ..intervals import wilson_ci
+from ..registry import HEADLINE, METRICS, metric
+from ..scorecard import category_scores, iqs_score
+from .common import quiet
+from .data import ReportData, with_conversation_columns
 from .targets import check_targets, target_status
 
 
-def _quiet(fn, *a, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        return fn(*a, **kw)
-
-
-def _cached(data: ReportData, key: str, make):
-    """Results several report cells share (KPI summary, coaching table) are computed once per run."""
-    cache = data.__dict__.setdefault("_report_cache", {})
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
-
-
 def _kpi_summary(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "kpi_summary", lambda: report_kpis(data))
+    return data.cached("kpi_summary", lambda: report_kpis(data))
 
 
 def _on_engine(data: ReportData, fn, *args, **kwargs):
     """``fn`` (a :mod:`qakit.kpis` function) on the report's engine; a KPI the engine leaves to
     pandas is named in :attr:`ReportData.engine_notes` (the report shows it under the tiles)."""
     if data.engine == "pandas":
-        return _quiet(fn, *args, **kwargs)
+        return quiet(fn, *args, **kwargs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", SmallSampleWarning)
         warnings.simplefilter("ignore", UndefinedMetricWarning)
@@ -64,6 +54,7 @@ def _on_engine(data: ReportData, fn, *args, **kwargs):
     return out
 
 
+@public
 def report_kpis(data: ReportData) -> pd.DataFrame:
     """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
     with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
@@ -90,7 +81,7 @@ TileSource = tuple[Callable[[ReportData], "tuple[float, float, float, float] | N
 
 #: where each headline tile's numbers come from, by registry metric name (:data:`qakit.registry.METRICS`):
 #: the tiles of :data:`qakit.registry.HEADLINE` first, in that order, then those registered later
-#: (:mod:`qakit.report_ops` adds service level and AQS from its optional tables)
+#: (:mod:`qakit.report.operations` adds service level and AQS from its optional tables)
 TILE_SOURCES: dict[str, TileSource] = {}
 
 
@@ -118,18 +109,13 @@ def _first(t: pd.DataFrame, col: str) -> tuple[float, float, float, float]:
 
 
 def _iqs_value(data: ReportData):
-    from .scorecard import iqs_score
-
-    return _first(_quiet(iqs_score, data.scores, min_n=0), S.IQS) if data.has("scores") else None
+    return _first(quiet(iqs_score, data.scores, min_n=0), S.IQS) if data.has("scores") else None
 
 
 def _pass_rate_value(data: ReportData):
-    from .intervals import wilson_ci
-    from .scorecard import iqs_score
-
     if not data.has("scores"):
         return None
-    t = _quiet(iqs_score, data.scores, min_n=0)
+    t = quiet(iqs_score, data.scores, min_n=0)
     ok = data.scores[S.IQS].notna()
     k_, n = int(data.scores.loc[ok, S.PASSED].sum()), int(ok.sum())
     lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
@@ -226,7 +212,7 @@ register_tile("sla_high", _sla_high_value, _sla_high_rows)
 
 
 def _merged_targets(targets: Mapping[str, Any] | None) -> dict[str, dict]:
-    """The registry's targets with ``targets`` over them, checked once (:func:`qakit.targets.check_targets`)."""
+    """The registry's targets with ``targets`` over them, checked once (:func:`qakit.report.targets.check_targets`)."""
     merged = {m.name: {"target": m.target, "owner": m.owner, "label": m.heading, "direction": m.direction,
                        **({"margin": m.margin} if m.margin is not None else {})}
               for m in METRICS.values() if m.target is not None}
@@ -239,8 +225,6 @@ def _merged_targets(targets: Mapping[str, Any] | None) -> dict[str, dict]:
 
 def _change(name: str, data: ReportData, seed: int, n_resamples: int) -> dict[str, float] | None:
     """The change of tile ``name`` against the previous period of equal length, or None."""
-    from .impact import compare_periods
-
     prev = data.previous
     if prev.get("start") is None:
         return None
@@ -252,7 +236,7 @@ def _change(name: str, data: ReportData, seed: int, n_resamples: int) -> dict[st
     _, col, time, kind = cur_rows
     frame = pd.concat([old_rows[0][[col, time]], cur_rows[0][[col, time]]], ignore_index=True)
     try:
-        c = _quiet(compare_periods, frame.rename(columns={time: "_t"}), value=col, time="_t", kind=kind,
+        c = quiet(compare_periods, frame.rename(columns={time: "_t"}), value=col, time="_t", kind=kind,
                    before=(prev["start"], data.start), after=(data.start, _after_end(data)),
                    seed=seed, n_resamples=n_resamples).iloc[0]
     except ValueError:  # too few rows in a period: no comparison
@@ -263,20 +247,21 @@ def _change(name: str, data: ReportData, seed: int, n_resamples: int) -> dict[st
                 p_value=float(c[S.P_VALUE]), credible=bool(c[S.CI_LOW] > 0 or c[S.CI_HIGH] < 0))
 
 
+@public
 def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed: int = 0,
              n_resamples: int = 1999) -> pd.DataFrame:
     """The headline metrics the data supports, with interval, target, status and change.
 
     One row per tile of :data:`TILE_SOURCES` the data can show: :data:`qakit.registry.HEADLINE`
     (IQS, pass rate, CSAT, NPS, first response time, SLA high) and, once
-    :func:`qakit.report_ops.load_optional_tables` attached the optional tables, service level
+    :func:`qakit.report.operations.load_optional_tables` attached the optional tables, service level
     (calls) and AQS (messages).
 
     Parameters
     ----------
     data : ReportData
     targets : mapping, optional
-        Targets by metric name (:func:`qakit.targets.check_targets`); missing ones come from the
+        Targets by metric name (:func:`qakit.report.targets.check_targets`); missing ones come from the
         registry's defaults.
     seed, n_resamples : int
         Bootstrap of the change intervals (:func:`qakit.impact.compare_periods`).
@@ -321,6 +306,7 @@ def _after_end(data: ReportData) -> pd.Timestamp:
     return data.previous["start"] + 2 * (data.start - data.previous["start"]) + pd.Timedelta(days=1)
 
 
+@public
 def agent_verdicts(agents: pd.DataFrame, threshold: float) -> pd.Series:
     """Per agent: ``above`` (the whole 95 % interval at or above ``threshold``), ``below`` (the whole
     interval below it) or ``inconclusive`` (the interval straddles it, or is undefined)."""
@@ -328,21 +314,18 @@ def agent_verdicts(agents: pd.DataFrame, threshold: float) -> pd.Series:
                               np.where(agents[S.CI_HIGH] < threshold, "below", "inconclusive")), index=agents.index)
 
 
+@public
 def headline_values(data: ReportData) -> dict[str, float]:
     """The KPI values targets are checked against, in display units (percent for shares), keyed by
-    the KPI registry's names (:data:`qakit.registry.METRICS`; earlier names in
-    :data:`qakit.registry.ALIASES` too). Only what the data has.
+    the KPI registry's names (:data:`qakit.registry.METRICS`). Only what the data has.
 
     ``iqs`` is the mean review IQS and ``pass_rate`` 100 x the share of scored reviews that pass
     (:func:`qakit.scorecard.iqs_score`); the customer KPIs are :func:`report_kpis`' values times
     the metric's display scale.
     """
-    from .registry import ALIASES
-    from .scorecard import iqs_score
-
     out: dict[str, float] = {}
     if data.has("scores"):
-        iqs = _quiet(iqs_score, data.scores, min_n=0)
+        iqs = quiet(iqs_score, data.scores, min_n=0)
         for name in ("iqs", "pass_rate"):
             out[name] = float(iqs[METRICS[name].value].iloc[0]) * METRICS[name].scale
     if data.has("conversations"):
@@ -350,12 +333,10 @@ def headline_values(data: ReportData) -> dict[str, float]:
         for k, v in summary.items():
             if k in METRICS:
                 out[k] = float(v) * METRICS[k].scale
-    for old, new in ALIASES.items():
-        if new in out:
-            out[old] = out[new]
     return out
 
 
+@public
 def coaching_table(data: ReportData, *, agent_id: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Per agent and category: the agent's category score with its interval against the team's.
 
@@ -365,20 +346,18 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
     team (everyone when the data has no ``team``), ``gap = category_score - team_score`` and
     ``focus = ci_high < team_score`` (the agent is credibly below the team: a coaching focus).
     """
-    from .scorecard import category_scores
-
     ratings = (with_conversation_columns(data, data.ratings, S.TEAM) if data.has("conversations")
                else data.ratings)
     team_col = S.TEAM if S.TEAM in ratings.columns else None
-    per_agent = _quiet(category_scores, ratings, data.card, by=[S.AGENT_ID], level=level, min_n=0)
+    per_agent = quiet(category_scores, ratings, data.card, by=[S.AGENT_ID], level=level, min_n=0)
     if team_col:
-        team = _quiet(category_scores, ratings, data.card, by=[team_col], min_n=0)
+        team = quiet(category_scores, ratings, data.card, by=[team_col], min_n=0)
         agent_team = ratings.groupby(S.AGENT_ID)[team_col].first()
         per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
         per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
     else:
-        team = _quiet(category_scores, ratings, data.card, min_n=0)
+        team = quiet(category_scores, ratings, data.card, min_n=0)
         per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
     per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]
@@ -392,6 +371,7 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
     return per_agent[cols].reset_index(drop=True)
 
 
+@public
 def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     """Every row the report's numbers leave out (or keep changed), by table and reason, with example
     ids: the loader's notes (orphans, undated rows), each KPI's itemised exclusions
@@ -405,19 +385,19 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
         checks.append(("ratings", "review scores", data.scores))
     if data.has("conversations"):
         c = data.conversations
-        checks += [("conversations", "first response time", _quiet(K.first_response_time, c, min_n=0)),
-                   ("conversations", "resolution time", _quiet(K.resolution_time, c, min_n=0)),
-                   ("conversations", "FCR", _quiet(K.fcr_rate, c, min_n=0)),
-                   ("conversations", "SLA attainment", _quiet(K.sla_attainment, c, min_n=0))]
+        checks += [("conversations", "first response time", quiet(K.first_response_time, c, min_n=0)),
+                   ("conversations", "resolution time", quiet(K.resolution_time, c, min_n=0)),
+                   ("conversations", "FCR", quiet(K.fcr_rate, c, min_n=0)),
+                   ("conversations", "SLA attainment", quiet(K.sla_attainment, c, min_n=0))]
     sv = data.surveys
     if data.has("surveys") and sv[S.SCORE].isna().any():
         kinds = set(sv[S.KIND])
         if "csat" in kinds:
-            checks.append(("surveys", "CSAT", _quiet(K.csat_score, sv, min_n=0, scale=data.csat_scale)))
+            checks.append(("surveys", "CSAT", quiet(K.csat_score, sv, min_n=0, scale=data.csat_scale)))
         if "nps" in kinds:
-            checks.append(("surveys", "NPS", _quiet(K.nps_score, sv, min_n=0)))
+            checks.append(("surveys", "NPS", quiet(K.nps_score, sv, min_n=0)))
         if "ces" in kinds:
-            checks.append(("surveys", "CES", _quiet(K.ces_score, sv, min_n=0)))
+            checks.append(("surveys", "CES", quiet(K.ces_score, sv, min_n=0)))
 
     def row(tbl: str, used_for: str, reason: str, ids: list, n: int | None = None) -> dict:
         return {"table": tbl, "used for": used_for, "reason": reason, S.N: len(ids) if n is None else n,
@@ -443,7 +423,3 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
 
 
 __all__ = ["headline", "agent_verdicts", "headline_values", "coaching_table", "left_out_rows", "report_kpis"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -17,6 +17,7 @@ TCP ports, so a successful scheduled run prints nothing on stderr (cron mails an
 
 from __future__ import annotations
 
+import html as _html
 import os
 import re
 import shutil
@@ -29,12 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import papermill as pm
 import yaml
+from jupyter_client import AsyncKernelManager
+from nbconvert import HTMLExporter
+from traitlets.config import Config
 
-from .errors import ParameterError, QakitError
-from .report_params import check_report_parameters
+from ..errors import ParameterError, QakitError
+from .params import check_report_parameters
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 DEFAULT_NOTEBOOK = NOTEBOOK_DIR / "report.ipynb"
 KERNEL = "python3"
@@ -48,8 +54,6 @@ def _ipc_kernel_config(folder: str) -> Any:
     ports, so nothing else on a shared machine can reach it and ipykernel has no plain-text
     transport warning to print into a scheduled run's stderr. Its connection file is in
     ``folder`` too (not in Jupyter's runtime folder), so removing ``folder`` removes every trace."""
-    from traitlets.config import Config
-
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = os.path.join(folder, "kernel")
@@ -70,8 +74,6 @@ def _kernel_manager_class(started: "weakref.WeakSet[Any]") -> type:
     ipykernel then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on stderr --
     noise in a scheduled run whose notebook already finished. Interrupts while the kernel runs
     (a cell timeout) are unchanged."""
-    from jupyter_client import AsyncKernelManager
-
     class ReportKernelManager(AsyncKernelManager):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -128,8 +130,6 @@ def notebook_parameters(notebook: str | Path = DEFAULT_NOTEBOOK) -> dict[str, di
 
     Returns a mapping name -> {"type", "default", "help"}.
     """
-    import papermill as pm
-
     params = pm.inspect_notebook(str(notebook))
     return {k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
             for k, v in params.items()}
@@ -172,9 +172,6 @@ def export_html(notebook_path: str | Path) -> str:
     nbconvert template adds (require.js, MathJax, a mermaid loader importing from a CDN) is
     removed; the result is checked to load nothing from the network.
     """
-    import nbformat
-    from nbconvert import HTMLExporter
-
     nb = nbformat.read(str(notebook_path), as_version=4)
     nb.metadata.pop("widgets", None)  # static report: no live widgets
     title = _report_title(nb)
@@ -192,8 +189,6 @@ def export_html(notebook_path: str | Path) -> str:
 
 def _report_title(nb: Any) -> str | None:
     """The title the report's first output declares (``data-qakit-title``), for ``<title>``."""
-    import html as _html
-
     for cell in nb.cells:
         for o in cell.get("outputs", []):
             m = re.search(r'data-qakit-title="([^"]*)"', str(o.get("data", {}).get("text/html", "")))
@@ -236,8 +231,6 @@ def run_report(
         The run failed; ``<name>.failed.ipynb`` holds the executed notebook, and the last good
         ``<name>.html`` is untouched.
     """
-    import papermill as pm
-
     params = dict(parameters or {})
     notebook = Path(notebook)
     if not notebook.is_file():

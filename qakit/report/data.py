@@ -7,28 +7,35 @@ and keeps the previous period of equal length for the changes the headline shows
 ``engine="duckdb"`` the review scores come from :mod:`qakit.engines` (DuckDB reading the Parquet
 files directly when the report covers every row of them).
 
-Display lives in :mod:`qakit.report_view` (the report) and :mod:`qakit.study_view` (the study,
-coaching and calibration notebooks); the analysis in :mod:`qakit.headline` and :mod:`qakit.stats`.
+Display lives in :mod:`qakit.report.views` (the report) and :mod:`qakit.report.study` (the study,
+coaching and calibration notebooks); the analysis in :mod:`qakit.report.tiles` and :mod:`qakit.stats`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import kpis as K
-from . import schema as S
-from .errors import ParameterError
-from .intervals import MIN_N
-from .scorecard import Scorecard, load_scorecard
+from .. import datasets
+from .. import kpis as K
+from .. import schema as S
+from .._public import public
+from ..engines.scoring import score_reviews
+from ..errors import DataValidationError, ParameterError
+from ..intervals import MIN_N
+from ..io import read_table
+from ..realdata import load_fed
+from ..scorecard import Scorecard, load_scorecard
+from .display import hash_ids
+from .params import REPORT_ENGINES, check_last_days
 
 TABLE_FILES = ("ratings", "conversations", "surveys")
-#: report engines: where review scoring and the customer KPIs run
-REPORT_ENGINES = ("pandas", "duckdb")
+#: optional tables, in the order the report shows their sections (:func:`load_optional_tables`)
+OPTIONAL_TABLES = ("calls", "calls_daily", "customers", "disputes", "messages")
 
 
 @dataclass
@@ -59,6 +66,20 @@ class ReportData:
     engine_notes: list[str] = field(default_factory=list)
     #: the rolling window the report covers (``last_days``; 0 = a fixed or open period)
     last_days: int = 0
+    #: the optional tables (:func:`load_optional_tables`); None: the dataset has no such table
+    calls: pd.DataFrame | None = None
+    calls_daily: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    disputes: pd.DataFrame | None = None
+    messages: pd.DataFrame | None = None
+    #: results several report cells share (KPI summary, coaching table ...), computed once per run
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per report run and kept under ``key``."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
     def has(self, *tables: str) -> bool:
         """Whether every named table is present (and not empty)."""
@@ -79,12 +100,20 @@ def _find(folder: Path, name: str, *, required: bool = True) -> Path | None:
     raise ParameterError(f"no {name}.parquet or {name}.csv in {str(folder)!r}")
 
 
-#: what a report loses without each table
+#: what a report loses without each table (one line of the "left out" list)
 MISSING_EFFECT = {
     "ratings": "no reviews: IQS, pass rate, categories, agents, coaching and the IQS-CSAT study are left out",
     "conversations": "no conversations: response and resolution times, SLA, backlog, FCR and customer cost are left out",
     "surveys": "no survey answers: CSAT, NPS, effort and the IQS-CSAT study are left out",
+    "calls": "no calls: service level, abandoned calls and speed of answer are left out "
+             "(add calls.parquet or calls.csv, or daily aggregates as calls_daily.parquet)",
+    "customers": "no customers table: customer value comes from the conversations' optional customer_value "
+                 "column and customers without a contact are not counted (add customers.parquet or customers.csv)",
+    "disputes": "no disputes: dispute rates and outcomes, the IQS after disputes and reviewers' overturn rates "
+                "are left out (add disputes.parquet or disputes.csv)",
+    "messages": "no messages: automatic scoring (AQS) is left out (add messages.parquet or messages.csv)",
 }
+
 
 
 def period_mask(ts: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.Series:
@@ -108,6 +137,7 @@ def _day(value: str, name: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
+@public
 def load_report_data(
     *,
     dataset: str = "sample",
@@ -164,8 +194,6 @@ def load_report_data(
     DataValidationError
         Any table breaking the data contract (all problems listed).
     """
-    from . import datasets
-
     last_days = check_last_days(last_days, start)
     if engine not in REPORT_ENGINES:
         raise ParameterError(f"engine must be one of {', '.join(REPORT_ENGINES)}; got {engine!r}")
@@ -255,30 +283,6 @@ def load_report_data(
                       engine=engine, sources=sources, engine_notes=engine_notes, last_days=last_days)
 
 
-def check_last_days(last_days: Any, start: Any = "") -> int:
-    """``last_days`` as an integer >= 0; refused (naming it) when negative, not an integer, or
-    given together with ``start``.
-
-    Examples
-    --------
-    >>> check_last_days(28)
-    28
-    >>> check_last_days(28, "2026-09-01")
-    Traceback (most recent call last):
-    ...
-    qakit.errors.ParameterError: last_days cannot be combined with start (2026-09-01): give a fixed period (start, end) or a rolling one (last_days), not both
-    """
-    if isinstance(last_days, bool) or not isinstance(last_days, (int, float)) or (
-            isinstance(last_days, float) and not float(last_days).is_integer()):
-        raise ParameterError(f"last_days must be a whole number of days >= 0 (0 = all data); got {last_days!r}")
-    if last_days < 0:
-        raise ParameterError(f"last_days must be a whole number of days >= 0 (0 = all data); got {last_days!r}")
-    if last_days and start not in (None, ""):
-        raise ParameterError(f"last_days cannot be combined with start ({start}): give a fixed period "
-                             "(start, end) or a rolling one (last_days), not both")
-    return int(last_days)
-
-
 def _rolling_window(frames: Mapping[str, pd.DataFrame | None], days: int,
                     end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The last ``days`` whole days (UTC) ending on ``end``'s day or the day of the latest row."""
@@ -294,8 +298,6 @@ def _rolling_window(frames: Mapping[str, pd.DataFrame | None], days: int,
 
 def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
     """One table from a file (:func:`qakit.io.read_table`) or a folder of Parquet files."""
-    from .io import read_table
-
     if path.is_dir():
         try:
             df = pd.read_parquet(path)
@@ -312,8 +314,6 @@ def _score(ratings: pd.DataFrame, card: Scorecard, engine: str, parquet: Path | 
     (:func:`qakit.engines.scoring.score_reviews`, reading ``parquet`` directly when given)."""
     if engine == "pandas":
         return card.score(ratings)
-    from .engines.scoring import score_reviews
-
     direct = parquet is not None and (parquet.is_dir() or parquet.suffix == ".parquet")
     scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
@@ -383,6 +383,7 @@ def with_conversation_columns(data: ReportData, frame: pd.DataFrame, by) -> pd.D
 
 
 
+@public
 def load_calibration(*, dataset: str = "sample", scorecard_path: str = "") -> tuple[pd.DataFrame, Scorecard | None]:
     """Ratings of a calibration session and the card that gives their scales.
 
@@ -391,14 +392,9 @@ def load_calibration(*, dataset: str = "sample", scorecard_path: str = "") -> tu
     card: categories are rated 0-2) or a ratings file (CSV/Parquet) with several reviewers per
     conversation.
     """
-    from . import datasets
-    from .io import read_table
-
     if dataset == "sample":
         ratings, card = datasets.load_sample("calibration"), datasets.load_sample_scorecard()
     elif dataset == "fed":
-        from .realdata import load_fed
-
         ratings, card = load_fed(), None
     else:
         p = Path(dataset)
@@ -410,10 +406,111 @@ def load_calibration(*, dataset: str = "sample", scorecard_path: str = "") -> tu
     return ratings, card
 
 
+def _folder(data: ReportData, dataset: str | None) -> Path:
+    src = dataset if dataset not in (None, "") else data.source
+    if src in ("sample", "bundled sample data"):
+        return datasets.sample_data_dir()
+    return Path(src)
 
 
-__all__ = ["load_report_data", "load_calibration", "check_last_days"]
+def _read_optional(path: Path, name: str, tz: str) -> pd.DataFrame:
+    """Read and validate one optional table with the report's reader (a file, or a folder of Parquet
+    files as :func:`_find` finds them); a contract breach names the file."""
+    try:
+        return _read(path, name, tz)
+    except DataValidationError as e:
+        f = e.failures.copy()
+        f["table"] = f"{name} ({path.name})"
+        raise DataValidationError(f) from None
 
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
 
-wrap_all(globals())
+@public
+def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: str = "UTC") -> None:
+    """Find, validate and restrict to the report period the optional tables, and attach them to ``data``.
+
+    Parameters
+    ----------
+    data : ReportData
+        From :func:`qakit.report.data.load_report_data`; gains the attributes ``calls``,
+        ``calls_daily``, ``customers``, ``disputes``, ``messages`` (None when the folder has no
+        such file), and a line in ``data.missing`` per missing table (shown by
+        :func:`qakit.report.views.left_out`).
+    dataset : str, optional
+        The folder (or ``"sample"``); default the folder ``data`` was loaded from.
+    tz : str, default="UTC"
+        Zone of naive timestamps in the files.
+
+    Notes
+    -----
+    Period: calls by ``created_at``, daily aggregates by ``date``, messages by their
+    conversation's first ``sent_at`` (a conversation is never cut in two), disputes by their
+    review (disputes of reviews outside the period - reviews of the previous period, or disputes
+    filed outside the period - are left out, itemised under data quality; disputes filed in the
+    period of reviews unknown to the ratings are kept so the dispute rate itemises them);
+    customers are not time-bound. Customers without a value are itemised (ids hashed).
+
+    Raises
+    ------
+    DataValidationError
+        A table breaking its contract (the file named in the ``table`` field).
+    """
+    folder = _folder(data, dataset)
+    frames = {}
+    for name in OPTIONAL_TABLES:
+        path = _find(folder, name, required=False) if folder.is_dir() else None
+        frames[name] = _read_optional(path, name, tz) if path is not None else None
+    t0, t1 = data.start, data.end
+    period_set = t0 is not None or t1 is not None
+
+    def keep(ts: pd.Series) -> pd.Series:
+        return period_mask(ts, t0, t1)
+
+    prev_start = data.previous.get("start")
+    if prev_start is not None:  # the previous period of equal length, for the tiles' changes
+        for name, col in (("calls", S.CREATED_AT), ("messages", S.SENT_AT)):
+            f = frames[name]
+            if f is not None:
+                ts = f.groupby(S.CONVERSATION_ID)[col].transform("min") if name == "messages" else f[col]
+                data.previous[name] = f[(ts >= prev_start) & (ts < data.start)].reset_index(drop=True)
+    if period_set:
+        if frames["calls"] is not None:
+            frames["calls"] = frames["calls"][keep(frames["calls"][S.CREATED_AT])].reset_index(drop=True)
+        if frames["calls_daily"] is not None:
+            frames["calls_daily"] = frames["calls_daily"][keep(frames["calls_daily"][S.DATE])].reset_index(drop=True)
+        m = frames["messages"]
+        if m is not None:
+            first = m.groupby(S.CONVERSATION_ID)[S.SENT_AT].transform("min")
+            undated = first.isna()
+            if undated.any():
+                data.notes.append({"table": "messages", "used for": "automatic scoring",
+                                   "reason": "conversation without any sent_at: cannot be placed in the report period, "
+                                             "left out", "ids": m.loc[undated, S.CONVERSATION_ID].astype("str")
+                                   .unique().tolist()})
+            frames["messages"] = m[keep(first)].reset_index(drop=True)
+    d = frames["disputes"]
+    if d is not None and data.has("ratings") and period_set:
+        in_period = set(data.ratings[S.REVIEW_ID].astype("str"))
+        known = in_period | set(data.previous.get("ratings", pd.DataFrame({S.REVIEW_ID: []}))[S.REVIEW_ID].astype("str"))
+        # a review not in the period: known from the previous period, or a dispute filed outside the period
+        outside = ~d[S.REVIEW_ID].isin(in_period) & (d[S.REVIEW_ID].isin(known) | ~keep(d[S.CREATED_AT]))
+        if outside.any():
+            data.notes.append({"table": "disputes", "used for": "disputes",
+                               "reason": "dispute of a review outside the report period: left out",
+                               "ids": d.loc[outside, S.DISPUTE_ID].astype("str").tolist()})
+        frames["disputes"] = d[~outside].reset_index(drop=True)
+    cu = frames["customers"]
+    if cu is not None and cu[S.CUSTOMER_VALUE].isna().any():
+        data.notes.append({"table": "customers", "used for": "customer cost against value",
+                           "reason": "customer without a value: cost-to-value ratio not computed (ids hashed)",
+                           "ids": hash_ids(cu.loc[cu[S.CUSTOMER_VALUE].isna(), S.CUSTOMER_ID]).tolist()})
+    data.calls, data.calls_daily, data.customers = frames["calls"], frames["calls_daily"], frames["customers"]
+    data.disputes, data.messages = frames["disputes"], frames["messages"]
+    for name in ("calls", "customers", "disputes", "messages"):
+        have = frames[name] is not None or (name == "calls" and frames["calls_daily"] is not None)
+        if not have:
+            data.missing[name] = MISSING_EFFECT[name]
+        else:
+            data.missing.pop(name, None)
+
+
+__all__ = ["load_report_data", "load_calibration", "load_optional_tables"]

@@ -5,168 +5,45 @@ coverage, disputes, reviewer strictness) and automatic scoring (AQS, kept apart 
 conversations / surveys (``calls`` or ``calls_daily``, ``customers``, ``disputes``, ``messages``,
 as ``.parquet`` or ``.csv``), validates them with the data contract (all problems at once, the
 file named), restricts them to the report period and attaches them to the
-:class:`~qakit.report_data.ReportData`; a missing table adds one line to the report's "left out"
+:class:`~qakit.report.data.ReportData`; a missing table adds one line to the report's "left out"
 list saying which file would enable its section.
 
 The numbers come from :mod:`qakit.ops`, :mod:`qakit.kpis`, :mod:`qakit.autoqa` and the scorecard
-engine; this module arranges and formats them (:func:`qakit.display.pretty`). Conversation text
+engine; this module arranges and formats them (:func:`qakit.report.display.pretty`). Conversation text
 never reaches the report: the automatic-scoring section shows counts, shares and scores only.
 """
 
 from __future__ import annotations
 
 import html
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import kpis as K
-from . import ops as O
-from . import schema as S
-from .display import Table, hash_ids, pretty
-from .errors import DataValidationError
-from .registry import METRICS
-from .report_view import COLOURS, HTML, WIDE, _cached, _quiet, skipped
-from .display import Figure
-from .headline import register_tile
-from .report_data import ReportData
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from scipy import stats as sst
 
-#: optional tables, in the order the report shows their sections
-OPTIONAL_TABLES = ("calls", "calls_daily", "customers", "disputes", "messages")
-#: what a report loses without each optional table (one line of the "left out" list)
-MISSING_EFFECT = {
-    "calls": "no calls: service level, abandoned calls and speed of answer are left out "
-             "(add calls.parquet or calls.csv, or daily aggregates as calls_daily.parquet)",
-    "customers": "no customers table: customer value comes from the conversations' optional customer_value "
-                 "column and customers without a contact are not counted (add customers.parquet or customers.csv)",
-    "disputes": "no disputes: dispute rates and outcomes, the IQS after disputes and reviewers' overturn rates "
-                "are left out (add disputes.parquet or disputes.csv)",
-    "messages": "no messages: automatic scoring (AQS) is left out (add messages.parquet or messages.csv)",
-}
+from .. import autoqa
+from .. import kpis as K
+from .. import ops as O
+from .. import schema as S
+from .._public import public
+from ..autoqa.output import MEASURE, VALUE
+from ..intervals import mean_ci
+from ..io import to_csv_safe
+from ..registry import METRICS
+from ..scorecard import Category, Scorecard, category_scores
+from .common import COLOURS, HTML, WIDE, quiet, skipped
+from .data import MISSING_EFFECT, OPTIONAL_TABLES, ReportData
+from .display import Figure, Table, pretty
+from .tiles import register_tile
+
 #: reviews per agent per week the coverage section checks against
 PLAN = O.DEFAULT_PLAN
 #: service level: calls answered within this many seconds (the 80/20 convention's 20 s)
 THRESHOLD_S = 20
-
-
-def _folder(data: ReportData, dataset: str | None) -> Path:
-    from . import datasets
-
-    src = dataset if dataset not in (None, "") else data.source
-    if src in ("sample", "bundled sample data"):
-        return datasets.sample_data_dir()
-    return Path(src)
-
-
-def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
-    """Read and validate one optional table with the report's reader (a file, or a folder of Parquet
-    files as :func:`qakit.report_data._find` finds them); a contract breach names the file."""
-    from .report_data import _read as read_report_table
-
-    try:
-        return read_report_table(path, name, tz)
-    except DataValidationError as e:
-        f = e.failures.copy()
-        f["table"] = f"{name} ({path.name})"
-        raise DataValidationError(f) from None
-
-
-def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: str = "UTC") -> None:
-    """Find, validate and restrict to the report period the optional tables, and attach them to ``data``.
-
-    Parameters
-    ----------
-    data : ReportData
-        From :func:`qakit.report_data.load_report_data`; gains the attributes ``calls``,
-        ``calls_daily``, ``customers``, ``disputes``, ``messages`` (None when the folder has no
-        such file), and a line in ``data.missing`` per missing table (shown by
-        :func:`qakit.report_view.left_out`).
-    dataset : str, optional
-        The folder (or ``"sample"``); default the folder ``data`` was loaded from.
-    tz : str, default="UTC"
-        Zone of naive timestamps in the files.
-
-    Notes
-    -----
-    Period: calls by ``created_at``, daily aggregates by ``date``, messages by their
-    conversation's first ``sent_at`` (a conversation is never cut in two), disputes by their
-    review (disputes of reviews outside the period - reviews of the previous period, or disputes
-    filed outside the period - are left out, itemised under data quality; disputes filed in the
-    period of reviews unknown to the ratings are kept so the dispute rate itemises them);
-    customers are not time-bound. Customers without a value are itemised (ids hashed).
-
-    Raises
-    ------
-    DataValidationError
-        A table breaking its contract (the file named in the ``table`` field).
-    """
-    folder = _folder(data, dataset)
-    from .report_data import _find, period_mask
-
-    frames = {}
-    for name in OPTIONAL_TABLES:
-        path = _find(folder, name, required=False) if folder.is_dir() else None
-        frames[name] = _read(path, name, tz) if path is not None else None
-    t0, t1 = data.start, data.end
-    period_set = t0 is not None or t1 is not None
-
-    def keep(ts: pd.Series) -> pd.Series:
-        return period_mask(ts, t0, t1)
-
-    prev_start = data.previous.get("start")
-    if prev_start is not None:  # the previous period of equal length, for the tiles' changes
-        for name, col in (("calls", S.CREATED_AT), ("messages", S.SENT_AT)):
-            f = frames[name]
-            if f is not None:
-                ts = f.groupby(S.CONVERSATION_ID)[col].transform("min") if name == "messages" else f[col]
-                data.previous[name] = f[(ts >= prev_start) & (ts < data.start)].reset_index(drop=True)
-    if period_set:
-        if frames["calls"] is not None:
-            frames["calls"] = frames["calls"][keep(frames["calls"][S.CREATED_AT])].reset_index(drop=True)
-        if frames["calls_daily"] is not None:
-            frames["calls_daily"] = frames["calls_daily"][keep(frames["calls_daily"][S.DATE])].reset_index(drop=True)
-        m = frames["messages"]
-        if m is not None:
-            first = m.groupby(S.CONVERSATION_ID)[S.SENT_AT].transform("min")
-            undated = first.isna()
-            if undated.any():
-                data.notes.append({"table": "messages", "used for": "automatic scoring",
-                                   "reason": "conversation without any sent_at: cannot be placed in the report period, "
-                                             "left out", "ids": m.loc[undated, S.CONVERSATION_ID].astype("str")
-                                   .unique().tolist()})
-            frames["messages"] = m[keep(first)].reset_index(drop=True)
-    d = frames["disputes"]
-    if d is not None and data.has("ratings") and period_set:
-        in_period = set(data.ratings[S.REVIEW_ID].astype("str"))
-        known = in_period | set(data.previous.get("ratings", pd.DataFrame({S.REVIEW_ID: []}))[S.REVIEW_ID].astype("str"))
-        # a review not in the period: known from the previous period, or a dispute filed outside the period
-        outside = ~d[S.REVIEW_ID].isin(in_period) & (d[S.REVIEW_ID].isin(known) | ~keep(d[S.CREATED_AT]))
-        if outside.any():
-            data.notes.append({"table": "disputes", "used for": "disputes",
-                               "reason": "dispute of a review outside the report period: left out",
-                               "ids": d.loc[outside, S.DISPUTE_ID].astype("str").tolist()})
-        frames["disputes"] = d[~outside].reset_index(drop=True)
-    cu = frames["customers"]
-    if cu is not None and cu[S.CUSTOMER_VALUE].isna().any():
-        data.notes.append({"table": "customers", "used for": "customer cost against value",
-                           "reason": "customer without a value: cost-to-value ratio not computed (ids hashed)",
-                           "ids": hash_ids(cu.loc[cu[S.CUSTOMER_VALUE].isna(), S.CUSTOMER_ID]).tolist()})
-    for name in OPTIONAL_TABLES:
-        setattr(data, name, frames[name])
-    for name in ("calls", "customers", "disputes", "messages"):
-        have = frames[name] is not None or (name == "calls" and frames["calls_daily"] is not None)
-        if not have:
-            data.missing[name] = MISSING_EFFECT[name]
-        else:
-            data.missing.pop(name, None)
-
-
-def _has(data: ReportData, name: str) -> bool:
-    t = getattr(data, name, None)
-    return t is not None and len(t) > 0
 
 
 def _ci(lo: str, hi: str) -> str:
@@ -203,9 +80,9 @@ def _tile_rows(name: str, data: ReportData, calls: pd.DataFrame | None, messages
 
 def _service_level_value(data: ReportData):
     """``(n, value, ci_low, ci_high)`` of the service level tile in percent, from the calls or the daily aggregates."""
-    if not (_has(data, "calls") or _has(data, "calls_daily")):
+    if not (data.has("calls") or data.has("calls_daily")):
         return None
-    t = _cached(data, "calls_all", lambda: _calls_period(data, None)).set_index("kpi")
+    t = data.cached("calls_all", lambda: _calls_period(data, None)).set_index("kpi")
     if O.SERVICE_LEVEL not in t.index:
         return None
     r = t.loc[O.SERVICE_LEVEL]
@@ -214,7 +91,7 @@ def _service_level_value(data: ReportData):
 
 def _aqs_value(data: ReportData):
     """``(n, value, ci_low, ci_high)`` of the AQS tile, from the messages."""
-    if not _has(data, "messages"):
+    if not data.has("messages"):
         return None
     q = _autoqa(data)["aqs"].iloc[0]
     return int(q[S.N]), q["aqs"], q[S.CI_LOW], q[S.CI_HIGH]
@@ -225,32 +102,19 @@ register_tile("service_level", _service_level_value,
 register_tile("aqs", _aqs_value, lambda data, table: _tile_rows("aqs", data, None, table("messages")))
 
 
-def optional_headline(data: ReportData, head: pd.DataFrame, targets=None, *, seed: int = 0,
-                      n_resamples: int = 1999) -> pd.DataFrame:
-    """Deprecated: ``head`` unchanged. :func:`qakit.headline.headline` builds the service level and
-    AQS tiles itself (:data:`OPTIONAL_HEADLINE`) once :func:`load_optional_tables` attached the
-    calls / messages: call it after :func:`load_optional_tables`."""
-    warnings.warn("qakit.report_ops.optional_headline is deprecated and returns the headline unchanged: "
-                  "qakit.headline.headline adds the service level and AQS tiles itself; call it after "
-                  "load_optional_tables", FutureWarning, stacklevel=2)
-    return head
-
-
 # --- calls ----------------------------------------------------------------------------------------------------
 def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
     """``[period], kpi, n, value, ci_low, ci_high`` for service level, abandonment and speed of answer
     (shares as proportions, speed in seconds), from the calls or the daily aggregates."""
-    from .intervals import mean_ci
-
-    if _has(data, "calls"):
+    if data.has("calls"):
         c = data.calls
         keys = [K.PERIOD] if period else []
         parts = []
         if S.SPEED_OF_ANSWER_S in c.columns:
-            sl = _quiet(K.service_level, c, threshold_s=THRESHOLD_S, period=period, min_n=0)
+            sl = quiet(K.service_level, c, threshold_s=THRESHOLD_S, period=period, min_n=0)
             parts.append(sl[keys + [S.N, K.SERVICE_LEVEL, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={K.SERVICE_LEVEL: O.VALUE}).assign(kpi=O.SERVICE_LEVEL))
-        ab = _quiet(K.abandonment_rate, c, period=period, min_n=0)
+        ab = quiet(K.abandonment_rate, c, period=period, min_n=0)
         parts.append(ab[keys + [S.N, K.ABANDONMENT_RATE, S.CI_LOW, S.CI_HIGH]].rename(
             columns={K.ABANDONMENT_RATE: O.VALUE}).assign(kpi=O.ABANDONMENT_RATE))
         if S.SPEED_OF_ANSWER_S in c.columns:
@@ -263,7 +127,7 @@ def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
             parts.append(g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: lo, S.CI_HIGH: hi,
                                            "kpi": O.ASA}))
         return pd.concat(parts, ignore_index=True)
-    t = _quiet(O.calls_daily_kpis, data.calls_daily, period=period, min_n=0)
+    t = quiet(O.calls_daily_kpis, data.calls_daily, period=period, min_n=0)
     return t.rename(columns={O.PERIOD: K.PERIOD}) if period else t
 
 
@@ -274,12 +138,12 @@ def _sl_target() -> float:
 
 def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     """Service level per day/week with its 95 % interval and the target line; abandoned calls below."""
-    if not (_has(data, "calls") or _has(data, "calls_daily")):
+    if not (data.has("calls") or data.has("calls_daily")):
         return skipped("Calls: " + MISSING_EFFECT["calls"] + ".")
-    t = _cached(data, f"calls_{period}", lambda: _calls_period(data, period))
+    t = data.cached(f"calls_{period}", lambda: _calls_period(data, period))
     fig = Figure(figsize=(WIDE, 5.2))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    within = f"{THRESHOLD_S} s" if _has(data, "calls") else "the threshold"
+    within = f"{THRESHOLD_S} s" if data.has("calls") else "the threshold"
     sl = t[t["kpi"].eq(O.SERVICE_LEVEL)]
     if len(sl):
         top.plot(sl[K.PERIOD], 100 * sl[O.VALUE], marker="o", color="#1565c0",
@@ -308,9 +172,9 @@ def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
 def calls_table(data: ReportData) -> Table | HTML:
     """Service level, abandoned calls and mean speed of answer over the period, each with n and its
     95 % interval, against the target."""
-    if not (_has(data, "calls") or _has(data, "calls_daily")):
+    if not (data.has("calls") or data.has("calls_daily")):
         return HTML("", "")
-    t = _cached(data, "calls_all", lambda: _calls_period(data, None))
+    t = data.cached("calls_all", lambda: _calls_period(data, None))
     names = {O.SERVICE_LEVEL: ("Service level", "%", "higher"), O.ABANDONMENT_RATE: ("Abandoned calls", "%", "lower"),
              O.ASA: ("Mean speed of answer", "s", "lower")}
     rows = []
@@ -324,59 +188,8 @@ def calls_table(data: ReportData) -> Table | HTML:
         target = f"≥ {_sl_target():g} %" if r.kpi == O.SERVICE_LEVEL else ""
         rows.append({"KPI": label, "Value": f"{v} {unit}", "95 % CI": _ci(lo, hi), "n": f"{int(r.n):,} {what}",
                      "Target": target, "Better": better})
-    src = "calls" if _has(data, "calls") else "daily call aggregates"
+    src = "calls" if data.has("calls") else "daily call aggregates"
     return Table(pd.DataFrame(rows), caption=f"Over the whole period, from the {src}; full table in calls.csv.")
-
-
-# --- customers --------------------------------------------------------------------------------------------------
-def _cost_value(data: ReportData, cost_per_contact: float) -> pd.DataFrame:
-    return _cached(data, f"cost_value_{cost_per_contact}", lambda: K.customer_cost_value(
-        data.conversations if data.has("conversations") else None, cost_per_contact=cost_per_contact,
-        customers=data.customers))
-
-
-def has_customers(data: ReportData) -> bool:
-    """Whether the report has a customers table (the customer section then takes values from it)."""
-    return _has(data, "customers")
-
-
-def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
-                     hash_customer_ids: bool = True) -> Table | HTML:
-    """Customers whose support cost exceeds their value, values from the customers table
-    (:func:`qakit.kpis.customer_cost_value` with ``customers=``, which adds customers without a
-    contact); customers without a value are counted in the caption and itemised under data quality."""
-    if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
-        return skipped("Customer cost against value: needs conversations, or a contacts column in the customers table.")
-    t = _cost_value(data, cost_per_contact)
-    no_value = int(t[S.CUSTOMER_VALUE].isna().sum())
-    more = t[t[K.COSTS_MORE]].head(top).reset_index(drop=True)
-    if hash_customer_ids:
-        more[S.CUSTOMER_ID] = hash_ids(more[S.CUSTOMER_ID])
-    k = int(t[K.COSTS_MORE].sum())
-    cap = (f"Customer value from the customers table ({len(t):,} customers, {no_value:,} without a value: left out, "
-           f"itemised under data quality). {k:,} customer{' costs' if k == 1 else 's cost'} more in support than "
-           f"{'its' if k == 1 else 'their'} value" + (f"; the {len(more)} costing most relative to their value:"
-                                                      if k > len(more) else ":"))
-    if more.empty:
-        return skipped(cap.split(";")[0] + "; no customer costs more in support than their value.")
-    return pretty(more.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=cap)
-
-
-def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
-    """Support cost against customer value per customer (values from the customers table)."""
-    if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
-        return HTML("", "")
-    t = _cost_value(data, cost_per_contact)
-    fig = Figure(figsize=(WIDE * 0.75, 4.5))
-    ax = fig.subplots()
-    K.customer_cost_value_plot(t, ax=ax)
-    if ax.get_legend() is not None:
-        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  frameon=False, fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 # --- QA process: coverage, disputes, reviewers ------------------------------------------------------------------
@@ -385,13 +198,13 @@ def _coverage(data: ReportData) -> pd.DataFrame:
     period does not cover from Monday to Sunday (a week cut by the start, or the last week whose
     reviews may still come): not counted as under plan."""
     def make():
-        c = _quiet(O.review_coverage, data.scores, plan=PLAN)
+        c = quiet(O.review_coverage, data.scores, plan=PLAN)
         first, last = data.scores[S.REVIEWED_AT].min(), data.scores[S.REVIEWED_AT].max()
         start = (data.start if data.start is not None else first).tz_convert("UTC").tz_localize(None).floor("D")
         end = (data.end if data.end is not None else last).tz_convert("UTC").tz_localize(None)
         partial = (c[O.WEEK] < start) | ((c[O.WEEK] + pd.Timedelta(days=7)) > end)
         return c.assign(partial=partial)
-    return _cached(data, "coverage", make)
+    return data.cached("coverage", make)
 
 
 def coverage_figure(data: ReportData) -> Figure | HTML:
@@ -402,8 +215,6 @@ def coverage_figure(data: ReportData) -> Figure | HTML:
     grid = c.pivot(index=S.AGENT_ID, columns=O.WEEK, values=S.N)
     grid = grid.loc[grid.sum(axis=1).sort_values(kind="stable").index]
     partial = set(c.loc[c["partial"], O.WEEK])
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
     fig = Figure(figsize=(WIDE, max(3.5, 0.2 * len(grid) + 1.6)))
     ax = fig.subplots()
     cmap = ListedColormap(["#c62828", "#ef9a9a", "#a5d6a7", "#2e7d32"])
@@ -454,16 +265,16 @@ def _coverage_by_agent(data: ReportData) -> pd.DataFrame:
 def _dispute_frames(data: ReportData) -> dict[str, pd.DataFrame]:
     def make():
         s, d = data.scores, data.disputes
-        return {"by_reviewer": _quiet(O.dispute_rate, s, d, by=S.REVIEWER_ID, min_n=data.min_n),
-                "overall": _quiet(O.dispute_rate, s.assign(_all="all"), d, by="_all", min_n=0),
-                "outcomes": _quiet(O.dispute_outcomes, d, min_n=0),
-                "after": _quiet(O.iqs_after_disputes, s, d, min_n=0)}
-    return _cached(data, "disputes", make)
+        return {"by_reviewer": quiet(O.dispute_rate, s, d, by=S.REVIEWER_ID, min_n=data.min_n),
+                "overall": quiet(O.dispute_rate, s.assign(_all="all"), d, by="_all", min_n=0),
+                "outcomes": quiet(O.dispute_outcomes, d, min_n=0),
+                "after": quiet(O.iqs_after_disputes, s, d, min_n=0)}
+    return data.cached("disputes", make)
 
 
 def _strictness(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "strictness", lambda: _quiet(
-        O.reviewer_strictness, data.scores, disputes=data.disputes if _has(data, "disputes") else None,
+    return data.cached("strictness", lambda: quiet(
+        O.reviewer_strictness, data.scores, disputes=data.disputes if data.has("disputes") else None,
         min_n=data.min_n))
 
 
@@ -472,7 +283,7 @@ def disputes_summary(data: ReportData) -> HTML:
     what accepted disputes did to the IQS, each with n and its 95 % interval."""
     if not data.has("scores"):
         return skipped("QA process: no reviews in this dataset.")
-    if not _has(data, "disputes"):
+    if not data.has("disputes"):
         return skipped("Disputes: " + MISSING_EFFECT["disputes"] + ".")
     f = _dispute_frames(data)
     o, a, r = f["overall"].iloc[0], f["outcomes"].iloc[0], f["after"].iloc[0]
@@ -493,7 +304,7 @@ def reviewers_figure(data: ReportData) -> Figure | HTML:
     if not data.has("scores"):
         return HTML("", "")
     st = _strictness(data)
-    has_d = _has(data, "disputes")
+    has_d = data.has("disputes")
     fig = Figure(figsize=(WIDE, max(2.8, 0.35 * len(st) + 1.6)))
     axes = fig.subplots(1, 2 if has_d else 1, sharey=True, squeeze=False)[0]
     order = st.sort_values(O.STRICTNESS)[S.REVIEWER_ID].astype(str).tolist()
@@ -547,9 +358,6 @@ def _automatic(messages: pd.DataFrame) -> dict[str, Any]:
     """The rule-based categories found in ``messages`` (``detections``), their automatic ratings
     (``auto``) and the card that scores them into the AQS (``card``): one definition for the AQS
     tile, its change and the automatic-scoring section."""
-    from . import autoqa
-    from .scorecard import Category, Scorecard
-
     rules = list(autoqa.DEFAULT_RULES)
     det = autoqa.detect(messages, rules=rules)
     return {"detections": det, "auto": autoqa.auto_ratings(det),
@@ -558,24 +366,21 @@ def _automatic(messages: pd.DataFrame) -> dict[str, Any]:
 
 def _autoqa(data: ReportData) -> dict[str, Any]:
     def make():
-        from . import autoqa
-        from .scorecard import category_scores
-
         out = _automatic(data.messages)
         auto, card = out["auto"], out["card"]
-        out["aqs"] = _quiet(autoqa.aqs_score, auto, card, min_n=0)
-        out["categories"] = _quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)
+        out["aqs"] = quiet(autoqa.aqs_score, auto, card, min_n=0)
+        out["categories"] = quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)
         if data.has("ratings"):
-            out["vs"] = _quiet(autoqa.aqs_vs_iqs, auto, data.ratings, card=data.card, auto_card=card,
+            out["vs"] = quiet(autoqa.aqs_vs_iqs, auto, data.ratings, card=data.card, auto_card=card,
                                min_n=data.min_n)
         return out
-    return _cached(data, "autoqa", make)
+    return data.cached("autoqa", make)
 
 
 def autoqa_summary(data: ReportData) -> HTML:
     """How many conversations were scored automatically (eligible / N/A) and the AQS with its
     interval, said apart from the IQS."""
-    if not _has(data, "messages"):
+    if not data.has("messages"):
         return skipped("Automatic scoring: " + MISSING_EFFECT["messages"] + ".")
     a = _autoqa(data)
     det = a["detections"]
@@ -592,7 +397,7 @@ def autoqa_summary(data: ReportData) -> HTML:
 def autoqa_categories(data: ReportData) -> Table | HTML:
     """Per automatic category: the share of eligible conversations where it was found, with n and
     its 95 % interval."""
-    if not _has(data, "messages"):
+    if not data.has("messages"):
         return HTML("", "")
     t = _autoqa(data)["categories"][[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]]
     out = pretty(t, caption="Rule-based categories (English, German and Portuguese phrases); n = eligible "
@@ -604,19 +409,15 @@ def autoqa_categories(data: ReportData) -> Table | HTML:
 
 def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
     """Per agent: AQS and IQS side by side, each with its 95 % interval (agents with both)."""
-    if not _has(data, "messages"):
+    if not data.has("messages"):
         return HTML("", "")
     if "vs" not in _autoqa(data):
         return skipped("AQS against IQS: needs reviews too.")
-    from .autoqa.output import MEASURE, VALUE
-
     v = _autoqa(data)["vs"]
     w = v.pivot(index=S.AGENT_ID, columns=MEASURE, values=[VALUE, S.CI_LOW, S.CI_HIGH, S.N])
     both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")]).sort_values((VALUE, "iqs"))
     if both.empty:
         return skipped("AQS against IQS: no agent has both automatic scores and reviews.")
-    from scipy import stats as sst
-
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(both) + 1.4)))
     ax = fig.subplots()
     y = np.arange(len(both))
@@ -638,8 +439,6 @@ def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
 
 
 def _aqs_wide(data: ReportData) -> pd.DataFrame:
-    from .autoqa.output import MEASURE, VALUE
-
     v = _autoqa(data)["vs"]
     parts = []
     for m, label in (("aqs", "AQS"), ("iqs", "IQS")):
@@ -651,7 +450,7 @@ def _aqs_wide(data: ReportData) -> pd.DataFrame:
 
 def aqs_iqs_table(data: ReportData, *, top: int = 5) -> Table | HTML:
     """The ``top`` highest and lowest agents by AQS, with their IQS beside, each with n and interval."""
-    if not _has(data, "messages") or "vs" not in _autoqa(data):
+    if not data.has("messages") or "vs" not in _autoqa(data):
         return HTML("", "")
     t = _aqs_wide(data).dropna(subset=["AQS (%)"]).sort_values(["AQS (%)", S.AGENT_ID], ascending=[False, True])
     show = pd.concat([t.head(top), t.tail(top)]) if len(t) > 2 * top else t
@@ -676,17 +475,17 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table | HTML:
     reason, with example ids; the notes of :func:`load_optional_tables` are in the main data-quality
     table."""
     checks = []
-    if _has(data, "calls") and S.SPEED_OF_ANSWER_S in data.calls.columns:
-        checks.append(("calls", "service level", _quiet(K.service_level, data.calls, threshold_s=THRESHOLD_S, min_n=0)))
-    if _has(data, "calls_daily"):
+    if data.has("calls") and S.SPEED_OF_ANSWER_S in data.calls.columns:
+        checks.append(("calls", "service level", quiet(K.service_level, data.calls, threshold_s=THRESHOLD_S, min_n=0)))
+    if data.has("calls_daily"):
         checks.append(("calls_daily", "call KPIs", _calls_period(data, None)))
-    if data.has("scores") and _has(data, "disputes"):
+    if data.has("scores") and data.has("disputes"):
         f = _dispute_frames(data)
         checks += [("disputes", "dispute rate", f["overall"]), ("disputes", "dispute outcomes", f["outcomes"]),
                    ("disputes", "IQS after disputes", f["after"])]
     if data.has("scores"):
         checks += [("ratings", "review coverage", _coverage(data)), ("ratings", "reviewer strictness", _strictness(data))]
-    if _has(data, "messages"):
+    if data.has("messages"):
         checks.append(("messages", "automatic scoring", _autoqa(data)["detections"]))
     rows = []
     for tbl, used_for, res in checks:
@@ -698,25 +497,26 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table | HTML:
                 rows.append({"Table": tbl, "Used for": used_for, "Reason": what + str(e["reason"]), "n": len(ids),
                              "Example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
     if not rows:
-        if not any(_has(data, n) for n in OPTIONAL_TABLES) and not data.has("scores"):
+        if not any(data.has(n) for n in OPTIONAL_TABLES) and not data.has("scores"):
             return HTML("", "")
         return Table(pd.DataFrame({"Data quality of the operations sections": ["No row was left out."]}))
     return pretty(pd.DataFrame(rows), caption="Rows the calls, QA-process and automatic-scoring sections leave out.")
 
 
 # --- appendix and CSV -------------------------------------------------------------------------------------------
+@public
 def appendix_tables(data: ReportData, *, period: str = "W") -> dict[str, pd.DataFrame]:
     """The full tables behind the optional sections (unrounded), by file name."""
     out: dict[str, pd.DataFrame] = {}
-    if _has(data, "calls") or _has(data, "calls_daily"):
-        out["calls"] = _cached(data, f"calls_{period}", lambda: _calls_period(data, period))
+    if data.has("calls") or data.has("calls_daily"):
+        out["calls"] = data.cached(f"calls_{period}", lambda: _calls_period(data, period))
     if data.has("scores"):
         out["review_coverage"] = _coverage(data)
         out["reviewer_strictness"] = _strictness(data)
-        if _has(data, "disputes"):
+        if data.has("disputes"):
             out["disputes_by_reviewer"] = _dispute_frames(data)["by_reviewer"]
             out["dispute_outcomes"] = _dispute_frames(data)["outcomes"]
-    if _has(data, "messages"):
+    if data.has("messages"):
         a = _autoqa(data)
         out["aqs_categories"] = a["categories"]
         if "vs" in a:
@@ -726,8 +526,6 @@ def appendix_tables(data: ReportData, *, period: str = "W") -> dict[str, pd.Data
 
 def write_tables(data: ReportData, folder: str, *, period: str = "W") -> HTML:
     """Write :func:`appendix_tables` as formula-safe CSV into ``folder`` (nothing when empty)."""
-    from .io import to_csv_safe
-
     if not folder:
         return HTML("", "")
     f = Path(folder)
@@ -750,14 +548,10 @@ def appendix_coverage(data: ReportData) -> Table | HTML:
 
 def appendix_aqs(data: ReportData) -> Table | HTML:
     """AQS and IQS of every agent."""
-    if not _has(data, "messages") or "vs" not in _autoqa(data):
+    if not data.has("messages") or "vs" not in _autoqa(data):
         return HTML("", "")
     t = _aqs_wide(data).sort_values(S.AGENT_ID)
     return _aqs_pretty(t, caption="AQS and IQS of every agent (an empty cell: no automatic score or no review).")
 
 
-__all__ = ["load_optional_tables", "optional_headline", "appendix_tables"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())
+__all__ = ["appendix_tables"]

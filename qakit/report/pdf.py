@@ -13,7 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import ParameterError, QakitError
+from .._public import public
+from ..errors import ParameterError, QakitError
 
 #: Chromium flags for a headless, offline, sandbox-less print (see ../shared/TOOLCHAIN.md)
 CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,6 +26,7 @@ class PdfError(QakitError):
     """Printing the report to PDF failed (the HTML report is unaffected)."""
 
 
+@public
 def find_chromium(chromium: str | None = None) -> str:
     """The Chromium executable: ``chromium``, ``$QAKIT_CHROMIUM``, or chromium / chromium-browser /
     google-chrome on PATH."""
@@ -35,6 +37,7 @@ def find_chromium(chromium: str | None = None) -> str:
     raise PdfError("no Chromium found for --pdf: install it (Debian: apt-get install chromium) or set QAKIT_CHROMIUM")
 
 
+@public
 def html_to_pdf(html: str | Path, pdf: str | Path | None = None, *, chromium: str | None = None,
                 timeout: int = 120) -> Path:
     """Print ``html`` to ``pdf`` (default: the same name with ``.pdf``) with headless Chromium.
@@ -72,7 +75,3 @@ def html_to_pdf(html: str | Path, pdf: str | Path | None = None, *, chromium: st
 
 
 __all__ = ["html_to_pdf", "find_chromium"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

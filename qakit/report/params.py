@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from .errors import ParameterError, check_number
+from .._public import public
+from ..datasets import sample_data_dir
+from ..errors import ParameterError, check_number
+from .targets import check_targets
 
 #: parameter values that name a bundled data set, not a path
 DATASET_KEYWORDS = ("sample", "fed")
 PERIODS = ("D", "W", "M", "Q")
+#: report engines: where review scoring and the customer KPIs run
+REPORT_ENGINES = ("pandas", "duckdb")
 _TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "dict": dict, "list": list}
 _TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text",
                "dict": "a mapping (YAML {key: value})", "list": "a list"}
@@ -36,11 +42,13 @@ _NOT_GROUPS = {"review_id", "conversation_id", "rating", "score", "created_at",
                "contacts", "customer_value", "category", "comment", "text", "body", "escalated"}
 
 
+@public
 def is_path_parameter(name: str) -> bool:
     """``dataset`` and every ``*_path`` / ``*_dir`` / ``*_file`` parameter hold paths."""
     return name == "dataset" or name.endswith(("_path", "_dir", "_file"))
 
 
+@public
 def resolve_paths(params: Mapping[str, Any], *, cwd: str | Path | None = None) -> dict[str, Any]:
     """Make every relative path parameter absolute against ``cwd`` (default: the current folder).
 
@@ -83,8 +91,6 @@ def _check_date(name: str, value: Any) -> None:
 
 def _header(path: Path) -> list[str]:
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
         return list(pq.read_schema(path).names)
     return list(pd.read_csv(path, nrows=0, sep=None, engine="python").columns)
 
@@ -96,8 +102,6 @@ def _table_file(params: Mapping[str, Any], name: str) -> Path | None:
         return p if p.is_file() else None
     dataset = params.get("dataset", "sample")
     if dataset == "sample":
-        from .datasets import sample_data_dir
-
         folder = sample_data_dir()
     else:
         folder = Path(dataset)
@@ -107,6 +111,7 @@ def _table_file(params: Mapping[str, Any], name: str) -> Path | None:
     return None
 
 
+@public
 def group_columns(params: Mapping[str, Any]) -> list[str]:
     """Columns of the dataset's ratings and conversations a report can be broken down by."""
     cols: list[str] = []
@@ -120,12 +125,38 @@ def group_columns(params: Mapping[str, Any]) -> list[str]:
     return [c for c in cols if c not in _NOT_GROUPS]
 
 
+@public
+def check_last_days(last_days: Any, start: Any = "") -> int:
+    """``last_days`` as an integer >= 0; refused (naming it) when negative, not an integer, or
+    given together with ``start``.
+
+    Examples
+    --------
+    >>> check_last_days(28)
+    28
+    >>> check_last_days(28, "2026-09-01")
+    Traceback (most recent call last):
+    ...
+    qakit.errors.ParameterError: last_days cannot be combined with start (2026-09-01): give a fixed period (start, end) or a rolling one (last_days), not both
+    """
+    if isinstance(last_days, bool) or not isinstance(last_days, (int, float)) or (
+            isinstance(last_days, float) and not float(last_days).is_integer()):
+        raise ParameterError(f"last_days must be a whole number of days >= 0 (0 = all data); got {last_days!r}")
+    if last_days < 0:
+        raise ParameterError(f"last_days must be a whole number of days >= 0 (0 = all data); got {last_days!r}")
+    if last_days and start not in (None, ""):
+        raise ParameterError(f"last_days cannot be combined with start ({start}): give a fixed period "
+                             "(start, end) or a rolling one (last_days), not both")
+    return int(last_days)
+
+
+@public
 def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Mapping[str, Any]], *,
                             cwd: str | Path | None = None) -> dict[str, Any]:
     """Resolve paths and check every parameter by type and meaning; return the values to run with.
 
-    ``declared`` is :func:`qakit.report.notebook_parameters` of the notebook. Unknown names are
-    refused elsewhere (:func:`qakit.report.check_parameters`).
+    ``declared`` is :func:`qakit.report.run.notebook_parameters` of the notebook. Unknown names are
+    refused elsewhere (:func:`qakit.report.run.check_parameters`).
 
     Raises
     ------
@@ -156,12 +187,8 @@ def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Ma
     if out.get("start") and out.get("end") and pd.Timestamp(str(out["end"])) < pd.Timestamp(str(out["start"])):
         raise ParameterError(f"end ({out['end']}) is before start ({out['start']})")
     if "last_days" in out:
-        from .report_data import check_last_days
-
         check_last_days(out["last_days"], out.get("start", ""))
     if "engine" in out:
-        from .report_data import REPORT_ENGINES
-
         if out["engine"] not in REPORT_ENGINES:
             raise ParameterError(f"engine must be one of {', '.join(REPORT_ENGINES)}; got {out['engine']!r}")
     if "period" in out and out["period"] not in PERIODS:
@@ -171,8 +198,6 @@ def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Ma
     if "cost_per_contact" in out:
         check_number("cost_per_contact", out["cost_per_contact"], low=0)
     if out.get("targets") is not None and "targets" in out:
-        from .targets import check_targets
-
         check_targets(out["targets"])
     ds = out.get("dataset")
     if isinstance(ds, str) and ds and ds not in DATASET_KEYWORDS and not Path(ds).exists():
@@ -189,8 +214,4 @@ def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Ma
     return out
 
 
-__all__ = ["check_report_parameters", "group_columns", "is_path_parameter", "resolve_paths"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())
+__all__ = ["check_report_parameters", "check_last_days", "group_columns", "is_path_parameter", "resolve_paths"]

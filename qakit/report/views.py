@@ -2,7 +2,7 @@
 
 What each cell of ``notebooks/report.ipynb`` shows. The numbers come unrounded from qakit's
 functions (:func:`headline` is the analysis behind the tiles and is tested on its own); this
-module only arranges and formats them (:func:`qakit.display.pretty`, registry labels and units).
+module only arranges and formats them (:func:`qakit.report.display.pretty`, registry labels and units).
 Every section checks that the data it needs is there and otherwise says, in one line, what it
 left out and why (a ratings-only or a KPI-only dataset still gets a report).
 """
@@ -10,102 +10,31 @@ left out and why (a ratings-only or a KPI-only dataset still gets a report).
 from __future__ import annotations
 
 import html
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import kpis as K
-from . import schema as S
-from . import stats as ST
-from .display import Figure, Table, metric_format, pretty
-from .errors import SmallSampleWarning, UndefinedMetricWarning
-from .headline import _cached, _kpi_summary, agent_verdicts, coaching_table, headline, left_out_rows  # noqa: F401
-from .registry import METRICS
-from .report_data import ReportData, with_conversation_columns
+from matplotlib.lines import Line2D
 
-STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
-                "no data": "status-none", "no target": "status-none"}
-#: colours of the statuses (tiles and figures): green, amber, red, grey
-COLOURS = {"status-on": "#2e7d32", "status-risk": "#b26a00", "status-off": "#c62828", "status-none": "#616161"}
-WIDE = 13.0  # inches at 100 dpi: figures fill a 1400 px page (and shrink with it)
-
-CSS = """
-<style>
-.jp-OutputArea-output img { max-width: 100%; height: auto; }
-.jp-Cell.jp-mod-noOutputs.jp-mod-noInput { display: none; }  /* cells that only compute: no blank strip */
-.qakit-title { font-size: 1.9em; margin: 0.2em 0 0.1em 0; }
-.qakit-sub { color: #555; margin: 0 0 0.8em 0; }
-.qakit-summary { font-size: 1.15em; line-height: 1.5; max-width: 70em; margin: 0.4em 0 1em 0; }
-.qakit-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; margin: 0.5em 0 1em 0; }
-.qakit-tile { border: 1px solid #ddd; border-left: 8px solid #616161; border-radius: 6px; padding: 10px 12px; background: #fff;
-              break-inside: avoid; page-break-inside: avoid; }
-.qakit-tile.status-on { border-left-color: #2e7d32; } .qakit-tile.status-risk { border-left-color: #b26a00; }
-.qakit-tile.status-off { border-left-color: #c62828; }
-.qakit-tile .tile-title { font-weight: 600; color: #333; }
-.qakit-tile .tile-value { font-size: 2.1em; font-weight: 700; margin: 2px 0; }
-.qakit-tile .tile-unit { font-size: 0.45em; font-weight: 400; color: #555; margin-left: 3px; }
-.qakit-tile .tile-ci, .qakit-tile .tile-target { color: #555; font-size: 0.88em; }
-.qakit-tile .tile-change { font-size: 0.92em; margin: 3px 0; }
-.qakit-tile .tile-change.credible { font-weight: 700; }
-.qakit-tile .tile-status { display: inline-block; margin-top: 4px; padding: 1px 8px; border-radius: 10px; color: #fff;
-                           font-size: 0.85em; background: #616161; }
-.qakit-tile.status-on .tile-status { background: #2e7d32; } .qakit-tile.status-risk .tile-status { background: #b26a00; }
-.qakit-tile.status-off .tile-status { background: #c62828; }
-.qakit-tuned { background: #c62828; color: #fff; font-size: 1.35em; font-weight: 700; padding: 10px 14px;
-               border-radius: 6px; margin: 0.3em 0 0.5em 0; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-.qakit-note { background: #fff8e1; border: 1px solid #ffe082; border-radius: 4px; padding: 6px 10px; margin: 0.5em 0; }
-.qakit-verdict { font-size: 1.1em; font-weight: 600; margin: 0.4em 0; }
-.qakit-caption { color: #555; margin: 0.2em 0; }
-table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; }
-table.qakit-table th { text-align: right; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
-table.qakit-table th:first-child { text-align: left; }
-table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; }
-table.qakit-table td:first-child { text-align: left; }
-table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
-thead { display: table-header-group; }
-h2 { break-after: avoid; page-break-after: avoid; }
-.jp-MarkdownCell { break-after: avoid; page-break-after: avoid; }
-@media print {
-  body { font-size: 11px; }
-  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
-  table.qakit-table { font-size: 8.5px; }
-  table.qakit-table th, table.qakit-table td { padding: 1px 5px; }
-  table.qakit-table td { white-space: normal; }  /* long reasons wrap instead of running off the page */
-  .qakit-caption { break-after: avoid; page-break-after: avoid; }
-  .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
-  .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
-  @page { size: A4; margin: 12mm; }
-}
-</style>
-"""
-
-
-class HTML:
-    """An HTML snippet Jupyter shows as HTML; ``text/plain`` is its text without markup."""
-
-    def __init__(self, markup: str, text: str):
-        self.markup, self.text = markup, text
-
-    def _repr_html_(self) -> str:
-        return self.markup
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def _quiet(fn, *a, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        return fn(*a, **kw)
-
+from .. import kpis as K
+from .. import schema as S
+from .. import stats as ST
+from .._public import public
+from ..io import to_csv_safe
+from ..registry import METRICS
+from ..scorecard import category_scores, iqs_score
+from . import study
+from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, quiet, skipped
+from .data import ReportData, with_conversation_columns
+from .display import Figure, Table, hash_ids, metric_format, pretty
+from .tiles import _kpi_summary, agent_verdicts, coaching_table, left_out_rows
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
 
 
+@public
 def period_text(data: ReportData) -> str:
     """The report period in words: ``1 Oct 2026 - 28 Oct 2026`` (the data's range when open)."""
     first, last = data.start, data.end
@@ -120,6 +49,7 @@ def period_text(data: ReportData) -> str:
     return f"{_day(first)} – {_day(last)}"
 
 
+@public
 def title_text(data: ReportData) -> str:
     """Report title naming scope and period (also the browser tab's ``<title>``)."""
     scope = data.source if data.source == "bundled sample data" else Path(data.source).name
@@ -306,14 +236,9 @@ def left_out(data: ReportData) -> HTML:
     return HTML("".join(parts), "\n".join(text))
 
 
-def skipped(reason: str) -> HTML:
-    """The one line a section shows instead of itself when its data is missing."""
-    return HTML(f'<p class="qakit-note">{html.escape(reason)}</p>', reason)
-
-
 # --- pictures -------------------------------------------------------------------------------------------
 def _agents(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "agents", lambda: _quiet(
+    return data.cached("agents", lambda: quiet(
         ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
         conversations=data.conversations if data.has("conversations") else None, scale=data.csat_scale))
 
@@ -345,8 +270,6 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     ax.grid(axis="x", alpha=0.3)
     n_inc = int((verdict == "inconclusive").sum())
     ax.set_title(f"Agents: IQS with 95 % interval ({n_inc} of {len(a)} inconclusive against the pass line)", loc="left")
-    from matplotlib.lines import Line2D
-
     handles = [Line2D([], [], color=COLOURS["status-on"], lw=2.2, label="95 % interval above the pass line"),
                Line2D([], [], color="#9e9e9e", lw=2.2, label="straddles it (inconclusive)"),
                Line2D([], [], color=COLOURS["status-off"], lw=2.2, label="below it"),
@@ -358,11 +281,9 @@ def agent_forest(data: ReportData) -> Figure | HTML:
 
 def category_figure(data: ReportData) -> Figure | HTML:
     """Category scores with 95 % intervals (pooled over reviews), lowest first."""
-    from .scorecard import category_scores
-
     if not data.has("ratings"):
         return skipped("Categories: no reviews in this dataset.")
-    t = _quiet(category_scores, data.ratings, data.card, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
+    t = quiet(category_scores, data.ratings, data.card, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
     fig = Figure(figsize=(WIDE, 0.45 * len(t) + 1.3))
     ax = fig.subplots()
     y = np.arange(len(t))
@@ -410,24 +331,22 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
 def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     """IQS (with 95 % band) and CSAT per week or month, with the previous period's IQS drawn on the
     same dates (shifted by the period length) for comparison."""
-    from .scorecard import iqs_score
-
     if not data.has("scores") and not data.has("surveys"):
         return skipped("Trends: no reviews or survey answers in this dataset.")
     fig = Figure(figsize=(WIDE, 3.6))
     ax = fig.subplots()
     word = dict(D="day", W="week", M="month", Q="quarter").get(period, period)
     if data.has("scores"):
-        t = _quiet(iqs_score, data.scores, period=period, min_n=0)
+        t = quiet(iqs_score, data.scores, period=period, min_n=0)
         ax.plot(t["period"], t[S.IQS], marker="o", color="#1565c0", label="IQS")
         ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#1565c0", alpha=0.15, label="IQS 95 % interval")
         prev = data.previous.get("scores")
         if prev is not None and len(prev):
-            p = _quiet(iqs_score, prev, period=period, min_n=0)
+            p = quiet(iqs_score, prev, period=period, min_n=0)
             shift = data.start - data.previous["start"]
             ax.plot(p["period"] + shift, p[S.IQS], ls="--", color="#90a4ae", marker=".", label="IQS, previous period")
     if data.has("surveys") and data.surveys[S.KIND].eq("csat").any():
-        cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale)
+        cs = quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale)
         ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#ef6c00", label="CSAT (% satisfied)")
     ax.set(ylabel="percent")
     ax.set_title(f"IQS and CSAT by {word}", loc="left")
@@ -479,7 +398,7 @@ def agent_table(data: ReportData, *, top: int | None = 5) -> Table | HTML:
 
 
 def _coaching(data: ReportData) -> pd.DataFrame:
-    return _cached(data, "coaching", lambda: coaching_table(data))
+    return data.cached("coaching", lambda: coaching_table(data))
 
 
 def coaching_focus(data: ReportData, *, top: int | None = 10) -> Table | HTML:
@@ -506,8 +425,6 @@ def default_group(data: ReportData, by: str = "") -> str | None:
 
 def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
     """IQS (with pass rate) and CSAT per group (``by``; default :func:`default_group`)."""
-    from .scorecard import iqs_score
-
     by = default_group(data, by)
     if by is None:
         return skipped("Breakdown: the data has no team, channel or agent column.")
@@ -515,11 +432,11 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
     if data.has("scores"):
         s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
         if by in s.columns:
-            t = _quiet(iqs_score, s, by=by, min_n=data.min_n)
+            t = quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
     if data.has("surveys", "conversations") and data.surveys[S.KIND].eq("csat").any():
         try:
-            c = _quiet(K.csat_score, data.surveys, by=by, conversations=data.conversations, min_n=data.min_n,
+            c = quiet(K.csat_score, data.surveys, by=by, conversations=data.conversations, min_n=data.min_n,
                        scale=data.csat_scale)
             parts.append(c[[by, S.N, K.CSAT, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={S.N: "csat_n", S.CI_LOW: "csat_ci_low", S.CI_HIGH: "csat_ci_high"}))
@@ -531,8 +448,6 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
     # reviews of conversations created before the period have no conversation columns in it
     t[by] = t[by].astype("str").where(t[by].notna(), "(conversation before the period)")
     if by == S.CUSTOMER_ID:  # customer ids are shown hashed, as everywhere in the report
-        from .display import hash_ids
-
         t[by] = hash_ids(t[by])
     return pretty(t.sort_values(by).reset_index(drop=True), caption=f"By {by.replace('_', ' ')}.")
 
@@ -560,8 +475,8 @@ def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
         return skipped("Response times: no conversations in this dataset.")
     if by not in data.conversations.columns:
         return skipped(f"Response times by {by}: the conversations have no {by} column.")
-    fr = _quiet(K.first_response_time, data.conversations, by=by, min_n=0)
-    rt = _quiet(K.resolution_time, data.conversations, by=by, min_n=0)
+    fr = quiet(K.first_response_time, data.conversations, by=by, min_n=0)
+    rt = quiet(K.resolution_time, data.conversations, by=by, min_n=0)
     f = fr[[by, S.N, K.FIRST_RESPONSE_TIME, S.CI_LOW, S.CI_HIGH, f"{K.FIRST_RESPONSE_TIME}_p90"]]
     r = rt[[by, K.RESOLUTION_TIME, f"{K.RESOLUTION_TIME}_p90", S.N_EXCLUDED]].rename(
         columns={S.N_EXCLUDED: "open_or_unusable"})
@@ -572,8 +487,16 @@ def sla_table(data: ReportData) -> Table | HTML:
     """SLA attainment per priority (natural order: urgent, high, normal, low)."""
     if not data.has("conversations"):
         return skipped("SLA: no conversations in this dataset.")
-    t = _quiet(K.sla_attainment, data.conversations, min_n=0)
+    t = quiet(K.sla_attainment, data.conversations, min_n=0)
     return pretty(t.drop(columns=[S.SMALL_SAMPLE], errors="ignore"))
+
+
+# --- customers: one section; values from the customers table when the report has one, else from the
+# conversations' optional customer_value column
+def _cost_value(data: ReportData, cost_per_contact: float) -> pd.DataFrame:
+    return data.cached(f"cost_value_{cost_per_contact}", lambda: K.customer_cost_value(
+        data.conversations if data.has("conversations") else None, cost_per_contact=cost_per_contact,
+        customers=data.customers))
 
 
 def _has_value(data: ReportData) -> bool:
@@ -583,17 +506,34 @@ def _has_value(data: ReportData) -> bool:
 
 def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
                      hash_customer_ids: bool = True) -> Table | HTML:
-    """Customers whose support cost exceeds their value (ids hashed by default); left out, with
-    the reason, when the conversations have no ``customer_value`` (an optional column)."""
-    from .study_view import costly_customers as _costly
+    """Customers whose support cost exceeds their value (ids hashed by default).
 
-    if getattr(data, "customers", None) is not None:  # a customers table gives the values (qakit.report_ops)
-        from .report_ops import costly_customers as _with_table
-        return _with_table(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
+    With a customers table (:func:`qakit.report.data.load_optional_tables`) the values come from it
+    (:func:`qakit.kpis.customer_cost_value` with ``customers=``, which adds customers without a
+    contact); customers without a value are counted in the caption and itemised under data quality.
+    Without one, from the conversations' optional ``customer_value`` column; the section is left
+    out, with the reason, when that column has no values.
+    """
+    if data.customers is not None:
+        if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
+            return skipped("Customer cost against value: needs conversations, or a contacts column in the customers table.")
+        t = _cost_value(data, cost_per_contact)
+        no_value = int(t[S.CUSTOMER_VALUE].isna().sum())
+        more = t[t[K.COSTS_MORE]].head(top).reset_index(drop=True)
+        if hash_customer_ids:
+            more[S.CUSTOMER_ID] = hash_ids(more[S.CUSTOMER_ID])
+        k = int(t[K.COSTS_MORE].sum())
+        cap = (f"Customer value from the customers table ({len(t):,} customers, {no_value:,} without a value: left out, "
+               f"itemised under data quality). {k:,} customer{' costs' if k == 1 else 's cost'} more in support than "
+               f"{'its' if k == 1 else 'their'} value" + (f"; the {len(more)} costing most relative to their value:"
+                                                          if k > len(more) else ":"))
+        if more.empty:
+            return skipped(cap.split(";")[0] + "; no customer costs more in support than their value.")
+        return pretty(more.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=cap)
     if not _has_value(data):
         return skipped("Customer cost against value: the conversations have no customer_value values "
                        "(an optional column), so this section is left out.")
-    t = _costly(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
+    t = study.costly_customers(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
     if t.empty:
         return skipped("No customer cost more in support than their value.")
     return pretty(t.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=f"The {len(t)} customer{'s' if len(t) != 1 else ''} "
@@ -601,15 +541,25 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
 
 
 def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
-    """Support cost against customer value per customer (only when ``customer_value`` exists)."""
-    from .study_view import customer_value_figure as _fig
-
-    if getattr(data, "customers", None) is not None:  # a customers table gives the values (qakit.report_ops)
-        from .report_ops import customer_value_figure as _with_table
-        return _with_table(data, cost_per_contact=cost_per_contact)
+    """Support cost against customer value per customer: from the customers table when the report
+    has one, else from the conversations' ``customer_value`` (nothing when neither has values)."""
+    if data.customers is not None:
+        if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
+            return HTML("", "")
+        t = _cost_value(data, cost_per_contact)
+        fig = Figure(figsize=(WIDE * 0.75, 4.5))
+        ax = fig.subplots()
+        K.customer_cost_value_plot(t, ax=ax)
+        if ax.get_legend() is not None:
+            words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
+            handles, labels = ax.get_legend_handles_labels()
+            ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      frameon=False, fontsize=9)
+        fig.tight_layout()
+        return fig
     if not _has_value(data):
         return HTML("", "")
-    fig = _fig(data, cost_per_contact=cost_per_contact)
+    fig = study.customer_value_figure(data, cost_per_contact=cost_per_contact)
     fig.set_size_inches(WIDE * 0.75, 4.5)
     ax = fig.axes[0]
     if ax.get_legend() is not None:  # human legend labels, outside the data
@@ -625,7 +575,7 @@ def iqs_csat_verdict(data: ReportData) -> HTML:
     """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
     if not (data.has("scores") and data.has("surveys")):
         return skipped("IQS and CSAT: needs both reviews and CSAT answers.")
-    t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson", scale=data.csat_scale).iloc[0]
+    t = quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson", scale=data.csat_scale).iloc[0]
     text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
                                   unit="conversations")
     return HTML(f'<p class="qakit-verdict">{html.escape(text)}</p>', text)
@@ -635,7 +585,7 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
     """Pearson, Spearman, Kendall and point-biserial correlation of review IQS with the CSAT answer."""
     if not (data.has("scores") and data.has("surveys")):
         return HTML("", "")
-    t = _quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method=["pearson", "spearman", "kendall",
+    t = quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method=["pearson", "spearman", "kendall",
                "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None,
                scale=data.csat_scale)
     t = t.drop(columns=[c for c in (ST.UNIT,) if c in t.columns])
@@ -646,7 +596,7 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
 
 def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
     """Every row the numbers leave out, by table and reason, with example ids (reasons in full):
-    :func:`qakit.headline.left_out_rows` for the tables the dataset has."""
+    :func:`qakit.report.tiles.left_out_rows` for the tables the dataset has."""
     t = left_out_rows(data, show_ids=show_ids)
     t = t.rename(columns={"table": "Table", "used for": "Used for", "reason": "Reason", "example ids": "Example ids"})
     if t.empty:
@@ -655,29 +605,26 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
 
 
 # --- appendix and CSV files -------------------------------------------------------------------------------
+@public
 def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     """The full tables behind the report (unrounded), by file name."""
-    from .scorecard import category_scores
-
     out: dict[str, pd.DataFrame] = {}
     if data.has("scores"):
         a = _agents(data)
         out["agents"] = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)))
-        out["categories"] = _quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
+        out["categories"] = quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
         c = _coaching(data)
         out["coaching_focus"] = c[c["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True)
     if data.has("conversations") or data.has("surveys"):
         out["kpis"] = _kpi_summary(data)
     if data.has("conversations"):
-        out["sla"] = _quiet(K.sla_attainment, data.conversations, min_n=0)
+        out["sla"] = quiet(K.sla_attainment, data.conversations, min_n=0)
     return out
 
 
 def write_tables(data: ReportData, folder: str) -> HTML:
     """Write :func:`appendix_tables` as CSV (formula-safe, :func:`qakit.io.to_csv_safe`) into
     ``folder`` (nothing when empty) and say where they are."""
-    from .io import to_csv_safe
-
     if not folder:
         return HTML("", "")
     f = Path(folder)
@@ -700,7 +647,3 @@ def appendix_coaching(data: ReportData) -> Table | HTML:
 
 
 __all__ = ["appendix_tables", "title_text", "period_text"]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

@@ -1,11 +1,11 @@
 """Display for the study, coaching and calibration notebooks (and the report's customer-value section).
 
 What each cell of ``iqs_csat_study``, ``coaching`` and ``calibration`` shows: a rounded DataFrame
-(:func:`qakit.display.table`, HTML-escaped by pandas), an escaped HTML snippet, or a matplotlib
-:class:`qakit.display.Figure` (built without pyplot so it is shown exactly once). Numbers come
-unrounded from qakit's analysis (:mod:`qakit.stats`, :mod:`qakit.kpis`, :mod:`qakit.headline`)
-and are rounded only here. Data loading is :mod:`qakit.report_data`; the report's own display is
-:mod:`qakit.report_view`.
+(:func:`qakit.report.display.table`, HTML-escaped by pandas), an escaped HTML snippet, or a matplotlib
+:class:`qakit.report.display.Figure` (built without pyplot so it is shown exactly once). Numbers come
+unrounded from qakit's analysis (:mod:`qakit.stats`, :mod:`qakit.kpis`, :mod:`qakit.report.tiles`)
+and are rounded only here. Data loading is :mod:`qakit.report.data`; the report's own display is
+:mod:`qakit.report.views`.
 
 Customer free text (review comments, survey text) is never shown; customer ids are hashed when
 ``hash_customer_ids`` is set.
@@ -14,29 +14,24 @@ Customer free text (review comments, survey text) is never shown; customer ids a
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import kpis as K
-from . import schema as S
-from . import stats as ST
+import seaborn as sns
+from IPython.display import HTML
+
+from .. import kpis as K
+from .. import schema as S
+from .. import stats as ST
+from ..scorecard import category_scores, iqs_score
+from .common import quiet
+from .data import ReportData, with_conversation_columns
 from .display import Figure, hash_ids, table
-from .errors import SmallSampleWarning
-from .headline import coaching_table, headline_values, left_out_rows
-from .report_data import ReportData, with_conversation_columns
-from .scorecard import category_scores, iqs_score
 from .targets import DEFAULT_TARGETS, target_status
-
-
-def _quiet(fn, *a, **kw):
-    """Small-sample warnings become the ``small_sample`` column in reports, not stderr noise."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        return fn(*a, **kw)
+from .tiles import coaching_table, headline_values, left_out_rows
 
 
 # --- overview and targets ------------------------------------------------------------------------------
@@ -67,7 +62,7 @@ def iqs_table(data: ReportData, *, by: str | Sequence[str] | None = None) -> pd.
     """IQS with CI and pass rate, overall (``by=None``) or per group (columns of ratings, or of
     conversations such as ``team``)."""
     scores = with_conversation_columns(data, data.scores, by)
-    return table(_hide_customers(_quiet(iqs_score, scores, by=by, min_n=data.min_n)))
+    return table(_hide_customers(quiet(iqs_score, scores, by=by, min_n=data.min_n)))
 
 
 def _hide_customers(t: pd.DataFrame) -> pd.DataFrame:
@@ -78,26 +73,26 @@ def _hide_customers(t: pd.DataFrame) -> pd.DataFrame:
 
 def category_table(data: ReportData) -> pd.DataFrame:
     """Category scores (pooled over the reviews that rated each category) with CIs."""
-    t = _quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
+    t = quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
     order = {c: i for i, c in enumerate(data.card.category_names)}
     return table(t.sort_values(S.CATEGORY, key=lambda s: s.map(order)).reset_index(drop=True))
 
 
 def agent_table(data: ReportData, *, top: int | None = None) -> pd.DataFrame:
     """Per agent: IQS with CI, small-sample flag, empirical-Bayes IQS, ranks, CSAT with CI."""
-    t = _quiet(ST.agent_summary, data.scores, data.surveys, min_n=data.min_n, conversations=data.conversations,
+    t = quiet(ST.agent_summary, data.scores, data.surveys, min_n=data.min_n, conversations=data.conversations,
                scale=data.csat_scale)
     return table(t, max_rows=top)
 
 
 def iqs_trend_figure(data: ReportData, *, period: str = "W") -> Figure:
     """Weekly (or monthly) IQS with its 95 % CI band, and CSAT on a second axis."""
-    t = _quiet(iqs_score, data.scores, period=period, min_n=0)
+    t = quiet(iqs_score, data.scores, period=period, min_n=0)
     fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()
     ax.plot(t["period"], t[S.IQS], marker="o", color="#4c72b0", label="IQS")
     ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#4c72b0", alpha=0.2, label="95% CI")
-    cs = _quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale,
+    cs = quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale,
                 conversations=data.conversations)
     if len(cs):
         ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#dd8452", label="CSAT (% satisfied)")
@@ -149,7 +144,7 @@ def backlog_figure(data: ReportData, *, period: str = "W") -> Figure:
 def iqs_csat_table(data: ReportData, *, unit: str = "conversation", seed: int = 0) -> pd.DataFrame:
     """Pearson, Spearman and Kendall correlation of IQS with CSAT, with CIs and p-values."""
     methods = ["pearson", "spearman", "kendall"] + (["point_biserial"] if unit == "conversation" else [])
-    return table(_quiet(ST.iqs_csat_correlation, data.scores, data.surveys, unit=unit, method=methods,
+    return table(quiet(ST.iqs_csat_correlation, data.scores, data.surveys, unit=unit, method=methods,
                         seed=seed, conversations=data.conversations, scale=data.csat_scale), digits=3)
 
 
@@ -161,8 +156,6 @@ def drivers_table(data: ReportData) -> pd.DataFrame:
 def iqs_csat_figure(data: ReportData, *, seed: int = 0) -> Figure:
     """Review IQS by the customer's CSAT answer: every conversation (jittered dots) and the mean
     IQS per answer with its 95 % bootstrap CI (seaborn, seeded)."""
-    import seaborn as sns
-
     j = ST.join_csat(data.scores, data.surveys, scale=data.csat_scale)
     j = j.assign(**{ST.CSAT: j[ST.CSAT].round().astype(int)})
     order = sorted(j[ST.CSAT].unique())
@@ -210,8 +203,8 @@ def coaching_focus(data: ReportData) -> pd.DataFrame:
 
 def agent_trend_figure(data: ReportData, agent_id: str, *, period: str = "W") -> Figure:
     """An agent's IQS per week against the overall IQS."""
-    a = _quiet(iqs_score, data.scores[data.scores[S.AGENT_ID].eq(agent_id)], period=period, min_n=0)
-    allx = _quiet(iqs_score, data.scores, period=period, min_n=0)
+    a = quiet(iqs_score, data.scores[data.scores[S.AGENT_ID].eq(agent_id)], period=period, min_n=0)
+    allx = quiet(iqs_score, data.scores, period=period, min_n=0)
     fig = Figure(figsize=(6.5, 3))
     ax = fig.subplots()
     ax.errorbar(a["period"], a[S.IQS], yerr=[a[S.IQS] - a[S.CI_LOW], a[S.CI_HIGH] - a[S.IQS]],
@@ -237,7 +230,7 @@ def low_rating_examples(data: ReportData, agent_id: str, *, per_category: int = 
 # --- data quality -------------------------------------------------------------------------------------------------------------
 def data_quality(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     """Every row the report's numbers leave out, by table and reason, with example ids
-    (:func:`qakit.headline.left_out_rows`)."""
+    (:func:`qakit.report.tiles.left_out_rows`)."""
     return left_out_rows(data, show_ids=show_ids)
 
 
@@ -251,15 +244,9 @@ def conversations_for_display(data: ReportData, *, hash_customer_ids: bool = Tru
 
 def heading(text: str) -> Any:
     """An escaped HTML heading (for data-dependent titles such as an agent's name)."""
-    from IPython.display import HTML
-
     return HTML(f"<h3>{html.escape(str(text))}</h3>")
 
 
 #: every function here displays a loaded ReportData (the notebooks call them by module); nothing
 #: table-first to export for qakit's common checks, which reach this data via load_report_data
 __all__: list[str] = []
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

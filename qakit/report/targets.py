@@ -4,7 +4,7 @@ A target says which value a KPI should reach, in which direction, and who owns i
 
     iqs:       {target: 85, owner: "QA lead"}                     # higher is better
     csat:      {target: 90, owner: "Support manager"}
-    frt_hours: {target: 4, owner: "Team leads", direction: lower}  # lower is better
+    first_response_time: {target: 4, owner: "Team leads", direction: lower}  # hours; lower is better
 
 Status, with ``margin`` the at-risk band (in the KPI's own units, default 5):
 
@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, check_choice
-from .registry import default_targets
+from .._public import public
+from ..errors import ParameterError, check_choice, check_keys
+from ..registry import default_targets
 
 STATUSES = ("on target", "at risk", "off target", "no data")
 DIRECTIONS = ("higher", "lower")
@@ -35,6 +36,7 @@ _TARGET_KEYS = {"target", "owner", "direction", "margin", "label"}
 DEFAULT_TARGETS: dict[str, dict[str, Any]] = default_targets()
 
 
+@public
 def check_targets(targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Validate a targets mapping (from YAML or Python) and fill defaults."""
     if not isinstance(targets, Mapping):
@@ -45,9 +47,7 @@ def check_targets(targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             spec = {"target": spec}
         if not isinstance(spec, Mapping):
             raise ParameterError(f"target {kpi!r} must be a number or a mapping; got {spec!r}")
-        unknown = sorted(set(spec) - _TARGET_KEYS)
-        if unknown:
-            raise ParameterError(f"target {kpi!r}: unknown key(s) {unknown}; allowed: {sorted(_TARGET_KEYS)}")
+        check_keys(f"target {kpi!r}", spec, _TARGET_KEYS)
         t = spec.get("target")
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
             raise ParameterError(f"target {kpi!r}: 'target' must be a finite number; got {t!r}")
@@ -60,6 +60,7 @@ def check_targets(targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+@public
 def target_status(values: Mapping[str, float], targets: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Compare KPI values with their targets.
 
@@ -77,13 +78,13 @@ def target_status(values: Mapping[str, float], targets: Mapping[str, Any] | None
 
     Examples
     --------
-    >>> target_status({"iqs": 82.0, "csat": 91.5, "frt_hours": 5.0},
+    >>> target_status({"iqs": 82.0, "csat": 91.5, "first_response_time": 5.0},
     ...               {"iqs": {"target": 85, "owner": "QA"}, "csat": 90,
-    ...                "frt_hours": {"target": 4, "direction": "lower", "margin": 2}})[["kpi", "status"]]
+    ...                "first_response_time": {"target": 4, "direction": "lower", "margin": 2}})[["kpi", "status"]]
              kpi      status
     0        iqs     at risk
     1       csat   on target
-    2  frt_hours     at risk
+    2  first_response_time     at risk
     """
     spec = check_targets(DEFAULT_TARGETS if targets is None else targets)
     rows = []
@@ -107,13 +108,9 @@ def target_status(values: Mapping[str, float], targets: Mapping[str, Any] | None
     return out
 
 
-# --- the public API: every function listed here is wrapped by qakit._public.public (shared parameters
+# --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
 __all__ = [
     "check_targets",
     "target_status",
 ]
-
-from ._public import wrap_all  # noqa: E402  (at the end: wraps the functions defined above)
-
-wrap_all(globals())

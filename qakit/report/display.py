@@ -7,11 +7,15 @@ outputs are short, stable for nbval, and HTML-escaped (pandas escapes cell text 
 from __future__ import annotations
 
 import hashlib
+import html as _html
+import io as _io
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as _MplFigure
+
+from ..registry import METRICS, value_labels
 
 #: digits shown for each kind of column; anything else float gets ``DEFAULT_DIGITS``
 DEFAULT_DIGITS = 1
@@ -87,8 +91,6 @@ def human(name: str) -> str:
     >>> human("csat"), human("ci_low"), human("first_response_time_p90"), human("n_more")
     ('CSAT (% satisfied)', 'CI low', 'First response time, 90th percentile', 'N more')
     """
-    from .registry import value_labels
-
     name = str(name)
     vl = value_labels()
     if name in vl:
@@ -136,8 +138,6 @@ def _p(v: float) -> str:
 
 
 def _metric_of(col: str):
-    from .registry import METRICS
-
     for m in METRICS.values():
         if col == m.value or col in (m.value + s for s in _METRIC_SUFFIXES):
             return m
@@ -167,8 +167,6 @@ class Figure(_MplFigure):
     and embedded in the static HTML report); ``text/plain`` stays ``<Figure size ...>``."""
 
     def _repr_png_(self) -> bytes:
-        import io as _io
-
         buf = _io.BytesIO()
         self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
         return buf.getvalue()
@@ -186,8 +184,6 @@ class Table:
         self.css = css
 
     def _repr_html_(self) -> str:
-        import html as _html
-
         body = self.frame.to_html(index=False, escape=True, border=0, classes=self.css, na_rep="")
         cap = f'<p class="qakit-caption">{_html.escape(self.caption)}</p>' if self.caption else ""
         return cap + body
