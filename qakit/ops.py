@@ -64,6 +64,8 @@ ABANDONMENT_RATE = "abandonment_rate"
 ASA = "asa_s"
 #: average handle time (seconds) of the daily aggregates, answered-weighted
 AHT = "handle_time_s"
+#: average talk time (seconds) of the daily aggregates, answered-weighted (files without an AHT column)
+TALK = "talk_time_s"
 PERIOD = "period"
 #: default reviews per agent per week (QA vendors' seed guidance)
 DEFAULT_PLAN = 5
@@ -562,7 +564,8 @@ def calls_daily_kpis(
         ``asa_s`` (answered-weighted mean speed of answer; ``n`` = answered; no interval: the
         aggregates carry no spread), and ``handle_time_s`` when the file has a daily average handle
         time (answered-weighted mean AHT in seconds; ``n`` = answered; a Student-t interval from
-        the spread between days, see Notes). Days without the needed column value are itemised.
+        the spread between days, see Notes), likewise ``talk_time_s`` when the file has a daily
+        average talk time. Days without the needed column value are itemised.
 
     Notes
     -----
@@ -616,13 +619,14 @@ def calls_daily_kpis(
         with np.errstate(invalid="ignore", divide="ignore"):
             val = np.where(n > 0, g["_w"].to_numpy(dtype=float) / n, np.nan)
         parts.append(g[keys].assign(**{KPI: ASA, S.N: n, VALUE: val, S.CI_LOW: np.nan, S.CI_HIGH: np.nan}))
-    if S.HANDLE_TIME_S in c.columns:
-        use = c[S.HANDLE_TIME_S].notna() & c[S.ANSWERED].notna() & (c[S.ANSWERED] > 0)
-        missing.append((S.HANDLE_TIME_S, rid[~use & c[S.ANSWERED].fillna(0).gt(0)]))
-        parts.append(_weighted_daily_mean(c[use], S.HANDLE_TIME_S, keys, level).assign(**{KPI: AHT}))
+    for col, kpi in ((S.HANDLE_TIME_S, AHT), (S.TALK_TIME_S, TALK)):
+        if col in c.columns:
+            use = c[col].notna() & c[S.ANSWERED].notna() & (c[S.ANSWERED] > 0)
+            missing.append((col, rid[~use & c[S.ANSWERED].fillna(0).gt(0)]))
+            parts.append(_weighted_daily_mean(c[use], col, keys, level).assign(**{KPI: kpi}))
     res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + [KPI, S.N, VALUE])
     res[S.SMALL_SAMPLE] = _small(res[S.N], min_n)
-    order = {SERVICE_LEVEL: 0, ABANDONMENT_RATE: 1, ASA: 2, AHT: 3}
+    order = {SERVICE_LEVEL: 0, ABANDONMENT_RATE: 1, ASA: 2, AHT: 3, TALK: 4}
     res = res.assign(_o=res[KPI].map(order)).sort_values(keys + ["_o"], kind="stable").drop(columns="_o")
     res = res.reset_index(drop=True)[keys + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
     for col, ids in missing:

@@ -638,7 +638,9 @@ def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tup
 
     Returns ``(shrunk, B, grand_mean, tau2)`` where ``B = tau2 / (tau2 + v_i)`` is the weight on
     the group's own mean, ``v_i = s_pooled^2 / n_i`` its sampling variance, and ``tau2`` the
-    between-group variance by the method of moments (DerSimonian-Laird), floored at 0.
+    between-group variance by the method of moments (DerSimonian-Laird), floored at 0. Without a
+    within-group spread to estimate ``v_i`` (every group has one observation) nothing is shrunk:
+    ``B = 1``, ``tau2`` NaN.
 
     Examples
     --------
@@ -652,6 +654,9 @@ def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tup
     means, variances, n = (np.asarray(a, dtype=float) for a in (means, variances, n))
     ok = np.isfinite(means) & (n >= 1)
     pooled = np.nansum((n[ok] - 1) * np.nan_to_num(variances[ok])) / max(np.sum(n[ok] - 1), 1)
+    if not ok.any() or not pooled > 0:  # one observation per group (or no spread): nothing to shrink by
+        grand = float(np.mean(means[ok])) if ok.any() else float("nan")
+        return np.where(ok, means, np.nan), np.where(ok, 1.0, np.nan), grand, float("nan")
     v = pooled / np.where(n > 0, n, np.nan)
     w = 1 / v[ok]
     grand_fe = np.sum(w * means[ok]) / np.sum(w)

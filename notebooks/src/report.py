@@ -53,13 +53,8 @@ V.tiles(data, head)
 # %%
 V.left_out(data)
 
-# %% [markdown]
-# ## Agents
-#
-# Each agent's IQS with its 95 % interval. With 15-25 reviews an interval is often 20 points wide:
-# an agent whose interval crosses the pass line is **inconclusive**, neither passing nor failing on
-# this evidence. The diamond is the shrunken estimate (pulled towards the team mean by how little
-# data the agent has); rankings use it.
+# %%
+V.heading(data, "agents")
 
 # %%
 V.agent_forest(data)
@@ -67,12 +62,8 @@ V.agent_forest(data)
 # %%
 V.agent_table(data)
 
-# %% [markdown]
-# ## Categories
-#
-# Category scores pool every review that rated the category (N/A left out). In the grid, a dot marks
-# a category where the agent's upper 95 % bound is below the team's score: a credible coaching
-# focus. White cells: the agent has no rating in that category.
+# %%
+V.heading(data, "categories")
 
 # %%
 V.category_figure(data)
@@ -83,8 +74,8 @@ V.agent_category_heatmap(data)
 # %%
 V.coaching_focus(data)
 
-# %% [markdown]
-# ## Trends
+# %%
+V.heading(data, "trends")
 
 # %%
 V.trend_figure(data, period=period)
@@ -92,8 +83,8 @@ V.trend_figure(data, period=period)
 # %%
 V.group_table(data, by=group_by)
 
-# %% [markdown]
-# ## Customer KPIs
+# %%
+V.heading(data, "customer_kpis")
 
 # %%
 V.kpi_table(data)
@@ -107,11 +98,8 @@ V.sla_table(data)
 # %%
 V.backlog_figure(data, period=period)
 
-# %% [markdown]
-# ## Customers who cost more than they bring
-#
-# Support cost (contacts x cost per contact) against customer value; ids hashed unless
-# `hash_customer_ids` is off.
+# %%
+V.heading(data, "customers")
 
 # %%
 V.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=hash_customer_ids)
@@ -119,10 +107,8 @@ V.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=ha
 # %%
 V.customer_value_figure(data, cost_per_contact=cost_per_contact)
 
-# %% [markdown]
-# ## Does IQS track CSAT?
-#
-# Review scores against the customer's CSAT answer on the same conversation.
+# %%
+V.heading(data, "iqs_csat")
 
 # %%
 V.iqs_csat_verdict(data)
@@ -130,11 +116,8 @@ V.iqs_csat_verdict(data)
 # %%
 V.iqs_csat_table(data)
 
-# %% [markdown]
-# ## Calls
-#
-# From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
-# calls count against it), abandoned calls and speed of answer, each with its 95 % interval.
+# %%
+V.heading(data, "calls")
 
 # %%
 O.calls_figure(data, period=period)
@@ -142,11 +125,8 @@ O.calls_figure(data, period=period)
 # %%
 O.calls_table(data)
 
-# %% [markdown]
-# ## QA process: coverage, disputes and reviewers
-#
-# Are agents reviewed as often as planned, how often do they dispute a review and win, and does any
-# reviewer score the same agents lower or higher than colleagues?
+# %%
+V.heading(data, "qa_process")
 
 # %%
 O.coverage_figure(data)
@@ -163,11 +143,8 @@ O.reviewers_figure(data)
 # %%
 O.reviewers_table(data)
 
-# %% [markdown]
-# ## Automatic scoring (AQS, kept apart from IQS)
-#
-# Rule-based categories found in every conversation that has text; the AQS is the scorecard engine on
-# these automatic ratings only. No conversation text appears in this report, only counts and scores.
+# %%
+V.heading(data, "autoqa")
 
 # %%
 O.autoqa_summary(data)
@@ -181,10 +158,8 @@ O.aqs_iqs_figure(data)
 # %%
 O.aqs_iqs_table(data)
 
-# %% [markdown]
-# ## Data quality
-#
-# Every row the numbers above leave out, and why.
+# %%
+V.heading(data, "data_quality")
 
 # %%
 V.data_quality(data)
@@ -192,8 +167,8 @@ V.data_quality(data)
 # %%
 O.data_quality(data)
 
-# %% [markdown]
-# ## Appendix: full tables
+# %%
+V.heading(data, "appendix")
 
 # %%
 V.write_tables(data, csv_folder)
