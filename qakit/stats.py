@@ -233,11 +233,17 @@ class _Progress:
 def _bootstrap_ci(fn, x, y, *, level, n_resamples, seed, progress, desc):
     prog = _Progress(n_resamples, desc, progress)
     try:
-        res = stats.bootstrap(
-            (x, y), prog.wrap(fn), paired=True, vectorized=True, n_resamples=n_resamples,
-            confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
-            batch=max(1, min(n_resamples, 5_000_000 // max(len(x), 1))),
-        )
+        with warnings.catch_warnings():
+            # a handful of pairs can resample to one value only: the interval is undefined (NaN), not a
+            # warning on the report's stderr
+            warnings.simplefilter("error", stats.DegenerateDataWarning)
+            res = stats.bootstrap(
+                (x, y), prog.wrap(fn), paired=True, vectorized=True, n_resamples=n_resamples,
+                confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
+                batch=max(1, min(n_resamples, 5_000_000 // max(len(x), 1))),
+            )
+    except stats.DegenerateDataWarning:
+        return float("nan"), float("nan")
     finally:
         prog.close()
     return float(res.confidence_interval.low), float(res.confidence_interval.high)

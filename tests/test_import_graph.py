@@ -212,7 +212,8 @@ def test_the_report_package_has_layers():
     run; nothing below the report imports it (qakit.widgets, above it, may)."""
     edges = graph(QAKIT)
     order = ["qakit.report.targets", "qakit.report.params", "qakit.report.display", "qakit.report.data",
-             "qakit.report.common", "qakit.report.tiles", "qakit.report.study", "qakit.report.views",
+             "qakit.report.common", "qakit.report.support", "qakit.report.tiles", "qakit.report.study",
+             "qakit.report.views",
              "qakit.report.operations", "qakit.report.pdf", "qakit.report.run"]
     rank = {m: i for i, m in enumerate(order)}
     assert set(order) == {m for m in QAKIT if m.startswith("qakit.report.")}

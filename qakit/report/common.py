@@ -14,6 +14,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import matplotlib.dates as mdates
+import pandas as pd
+
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
@@ -104,9 +107,6 @@ PERIOD_DAYS = {"D": 1, "W": 7, "M": 30.4, "Q": 91.3}
 def span_dates(ax: Any, dates: Any, period: str = "W") -> None:
     """Fit a time axis to the data: from the first to the last period shown, padded by half a period
     (one point is not drawn in the middle of four empty years), with concise date labels."""
-    import matplotlib.dates as mdates
-    import pandas as pd
-
     d = pd.to_datetime(pd.Series(list(dates)), utc=False).dropna()
     if d.empty:
         return

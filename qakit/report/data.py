@@ -320,7 +320,7 @@ def _latest_optional(paths: Mapping[str, Path | None], tz: str) -> pd.Timestamp 
     for name, col in (("calls", S.CREATED_AT), ("calls_daily", S.DATE)):
         p = paths.get(name)
         if p is not None:
-            t = _read(p, name, tz)[col]
+            t = _read_optional(p, name, tz)[col]
             if t.notna().any():
                 out.append(t.max() + (pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) if name == "calls_daily"
                                       else pd.Timedelta(0)))

@@ -147,6 +147,8 @@ def left_out_lines(data: ReportData) -> list[str]:
         missing = [t for t in s.tables if t in data.missing]
         if s.any_of and len(missing) < len(s.tables):
             missing = []
+        if not missing and not s.reason:
+            continue  # an optional table not looked for (load_optional_tables not run): nothing to say
         cause = missing[0] if missing else f"reason:{s.reason}"
         by_cause.setdefault(cause, []).append(s.title)
     lines = []
