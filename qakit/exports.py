@@ -331,6 +331,7 @@ def _clock_seconds(t: pd.Series, two_part: str) -> pd.Series:
     else:
         secs = np.where(three, a * 3600 + b * 60 + c, a * 3600 + b * 60)
     other = pd.Series(secs, index=t.index, dtype="float64") + d * 86400
+    other = other.where(~((b >= 60) | (c >= 60)).fillna(False))  # "00:75:00" is no clock: refused, never 75 min
     out[~simple] = other.where(m["neg"].isna(), -other)
     return out
 
