@@ -52,7 +52,7 @@ from .events import activity_roles, conversations_from_events
 from .io import write_table
 from .schema import add_adjustment
 from .scorecard import Category, Scorecard, score_reviews
-from .scorecard.card import dump_scorecards
+from .scorecard.card import align_applies_to, dump_scorecards
 
 # --- extra column names (pass through the contracts) ------------------------------------------
 WEIGHT = "weight"
@@ -2661,6 +2661,9 @@ def reconcile(
         card = implied_card(ratings, mode=getattr(tables, "scoring_mode", "weighted"))
         if len(card) == 1 and card[0].version is None and S.SCORECARD_VERSION in ratings.columns:
             ratings = ratings.drop(columns=[S.SCORECARD_VERSION])
+    given = [card] if isinstance(card, Scorecard) else list(card.values() if isinstance(card, Mapping) else card)
+    if any(c.applies_to for c in given):  # the data's "phone" is the card's "Phone"
+        ratings = align_applies_to(ratings, given)
     scored = score_reviews(ratings, card, tz=tz)
     keys = [S.REVIEW_ID] + ([S.SCORECARD_VERSION] if S.SCORECARD_VERSION in scored.columns else [])
     m = scored[keys + [S.AGENT_ID, S.REVIEWER_ID, S.IQS]].merge(
