@@ -27,6 +27,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import qakit
+
 pytestmark = pytest.mark.slow
 
 FIX = Path(__file__).parent / "fixtures"
@@ -50,33 +52,37 @@ CASES: dict[str, list[tuple[str, str, dict]]] = {
 }
 
 
-def _run(case: str, root: Path) -> dict:
-    """The user's two lines for one case, in its own folder; returns the HTML and how the run ended."""
+def _write(case: str, root: Path) -> Path:
+    """The user's first line(s) for one case, into ``<case>/data/`` (in this process: qakit is imported
+    once for every case, not once per case)."""
     folder = root / case
     folder.mkdir()
-    lines = ["import qakit"]
     for name, preset, opts in CASES[case]:
-        extra = "".join(f", {k}={v!r}" for k, v in opts.items())
-        lines.append(f"qakit.read_export({str(FIX / name)!r}, preset={preset!r}{extra}).write('data/')")
+        qakit.read_export(FIX / name, preset=preset, **opts).write(folder / "data")
+    return folder
+
+
+def _report_run(case: str, folder: Path) -> dict:
+    """The second line, as a user runs it: ``qakit report -p dataset data/`` from the case's folder."""
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    step1 = subprocess.run([sys.executable, "-c", "\n".join(lines)], cwd=folder, capture_output=True, text=True,
-                           env=env, timeout=300)
-    if step1.returncode:
-        return {"rc": step1.returncode, "stderr": step1.stderr, "html": ""}
-    step2 = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "-p", "dataset", "data/", "--no-progress",
-                            "-o", "out", "--name", case], cwd=folder, capture_output=True, text=True, env=env,
-                           timeout=600)
+    run = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "-p", "dataset", "data/", "--no-progress",
+                          "-o", "out", "--name", case], cwd=folder, capture_output=True, text=True, env=env,
+                         timeout=600)
     html = folder / "out" / f"{case}.html"
-    return {"rc": step2.returncode, "stderr": step2.stderr, "html": html.read_text(encoding="utf-8") if html.exists()
+    return {"rc": run.returncode, "stderr": run.stderr, "html": html.read_text(encoding="utf-8") if html.exists()
             else "", "path": html, "folder": folder}
+
+
+def _run(case: str, root: Path) -> dict:
+    return _report_run(case, _write(case, root))
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     root = tmp_path_factory.mktemp("presets")
+    folders = {case: _write(case, root) for case in CASES}
     with ThreadPoolExecutor(max_workers=2) as pool:  # two kernels at a time (the machines have 2 cores)
-        runs = dict(zip(CASES, pool.map(lambda c: _run(c, root), CASES)))
-    return runs
+        return dict(zip(CASES, pool.map(lambda c: _report_run(c, folders[c]), CASES)))
 
 
 def _report(reports, case: str) -> str:
