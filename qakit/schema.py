@@ -4,15 +4,16 @@ Canonical tables (extra columns pass through untouched):
 
 ``ratings`` (long: one row per category rating)
     review_id, conversation_id, agent_id, reviewer_id, reviewed_at, category, rating
-    (number; missing = N/A), optional scorecard_version.
+    (number; missing = N/A), optional scorecard_version, site, vendor.
 ``conversations``
     conversation_id, customer_id, agent_id, channel, priority, created_at, first_response_at,
-    resolved_at, status; optional team, escalated, contacts, handle_time_s, customer_value.
+    resolved_at, status; optional team, site, vendor, escalated, contacts, handle_time_s,
+    customer_value.
 ``surveys``
     conversation_id, kind (``csat`` | ``nps`` | ``ces``), score, answered_at; optional agent_id.
 ``calls`` (telephony queue exports, for service level and abandonment)
     call_id, agent_id, created_at, answered (bool); optional speed_of_answer_s, handle_time_s,
-    resolved (bool), team.
+    resolved (bool), team, site, vendor.
 ``messages`` (conversation text, for automatic scoring: :mod:`qakit.autoqa`)
     conversation_id, message_id, author_role (``customer`` | ``agent`` | ``bot``), agent_id,
     sent_at, text; optional position (order when timestamps are missing), language.
@@ -76,6 +77,8 @@ FIRST_RESPONSE_AT = "first_response_at"
 RESOLVED_AT = "resolved_at"
 STATUS = "status"
 TEAM = "team"
+SITE = "site"  # optional grouping columns (issue 26): where / by which outsourcer a contact was handled
+VENDOR = "vendor"
 ESCALATED = "escalated"
 CONTACTS = "contacts"
 HANDLE_TIME_S = "handle_time_s"
@@ -185,6 +188,8 @@ RATINGS = Table(
         Column(CATEGORY, "str"),
         Column(RATING, "float", nullable=True),
         Column(SCORECARD_VERSION, "str", required=False),
+        Column(SITE, "str", required=False, nullable=True),
+        Column(VENDOR, "str", required=False, nullable=True),
     ),
     unique=(REVIEW_ID, CATEGORY),
     row_id=REVIEW_ID,
@@ -208,6 +213,8 @@ CONVERSATIONS = Table(
         Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(CUSTOMER_VALUE, "float", required=False, nullable=True),
         Column(AGENT_REPLIES, "float", required=False, nullable=True, min=0, max=COUNT_MAX),
+        Column(SITE, "str", required=False, nullable=True),
+        Column(VENDOR, "str", required=False, nullable=True),
     ),
     unique=(CONVERSATION_ID,),
     row_id=CONVERSATION_ID,
@@ -242,6 +249,8 @@ CALLS = Table(
         Column(TALK_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(HOLD_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(AFTER_CALL_WORK_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(SITE, "str", required=False, nullable=True),
+        Column(VENDOR, "str", required=False, nullable=True),
     ),
     unique=(CALL_ID,),
     row_id=CALL_ID,

@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import schema as S
 from .scorecard import load_scorecard_text
+from .staffing import required_agents
 
 CHANNELS = ("chat", "email", "phone")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -559,6 +560,59 @@ def generate_operations(tables: dict[str, pd.DataFrame], hidden: dict[str, objec
     return out
 
 
+# --- survey non-response and the phone queue's staffing (issue 26: own random streams) -------------
+#: CSAT invitations that went unanswered: among resolved conversations without a CSAT answer, one is an
+#: unanswered invitation with P = logistic(NONRESPONSE_ALPHA[channel] - NONRESPONSE_BETA * z): worse
+#: conversations (lower z) and phone customers answer less
+NONRESPONSE_ALPHA = {"chat": 0.9, "email": 1.3, "phone": 2.1}
+NONRESPONSE_BETA = 0.5
+#: the staffing plan of the phone queue: half hours 7-19 h UTC, Erlang C agents for 80 % in 20 s on the
+#: weekday's forecast (CALLS_PER_DAY / 24 calls, AHT 408 s = the handle-time mean 360 e^(0.5^2/2)),
+#: one agent absent with P STAFF_ABSENT_P, half an agent more (a part-timer) with P STAFF_HALF_P
+STAFF_AHT_S, STAFF_ABSENT_P, STAFF_HALF_P = 408.0, 0.2, 0.1
+
+
+def unanswered_surveys(tables: dict[str, pd.DataFrame], hidden: dict[str, object], *, seed: int = 7) -> pd.DataFrame:
+    """CSAT invitations that were sent and not answered (score missing: the surveys contract), drawn
+    with their own generator ``default_rng([seed, 5])`` so that every other row of the sample stays as
+    it was.  The answered CSAT surveys are a uniform 25 % of resolved conversations; the unanswered ones
+    come from the other resolved conversations with ``P = logistic(NONRESPONSE_ALPHA[channel] -
+    NONRESPONSE_BETA z)``.  So the response rate differs by channel, and non-respondents had worse
+    conversations: non-response the contact mix does not explain (raking cannot fix it; the Manski
+    bounds show its reach).
+    """
+    rng = np.random.default_rng([seed, 5])
+    conv, sv = tables["conversations"], tables["surveys"]
+    z = np.asarray(hidden["z"], dtype=float)
+    answered = set(sv.loc[sv[S.KIND].eq("csat"), S.CONVERSATION_ID])
+    cand = conv[S.RESOLVED_AT].notna().to_numpy() & ~conv[S.CONVERSATION_ID].isin(answered).to_numpy()
+    alpha = conv[S.CHANNEL].map(NONRESPONSE_ALPHA).to_numpy(dtype=float)
+    pick = cand & (rng.random(len(conv)) < _logistic(alpha - NONRESPONSE_BETA * z))
+    return pd.DataFrame({S.CONVERSATION_ID: conv[S.CONVERSATION_ID][pick].to_numpy(), S.KIND: "csat",
+                         S.SCORE: np.nan, S.ANSWERED_AT: pd.Series(pd.NaT, index=range(int(pick.sum())),
+                                                                   dtype="datetime64[ns, UTC]"),
+                         S.AGENT_ID: conv[S.AGENT_ID][pick].to_numpy()})
+
+
+def staffing_plan(hidden: dict[str, object], *, seed: int = 7) -> pd.DataFrame:
+    """Agents on the phone queue per half hour (``interval_start``, ``agents``), the plan a workforce
+    tool would make from the weekday forecast (see :data:`STAFF_AHT_S`), with absences and part-timers
+    drawn from ``default_rng([seed, 6])``.  The sample's call waits are drawn independently of it
+    (``generate_operations``), so predicted and measured service level agree only roughly: it
+    illustrates :func:`qakit.staffing.staffing_check`, it is no queue simulation.
+    """
+    rng = np.random.default_rng([seed, 6])
+    t0, t_end = hidden["start"], hidden["end"]
+    days = pd.date_range(t0, t_end - pd.Timedelta(days=1), freq="D")
+    starts = (days.repeat(24) + pd.to_timedelta(np.tile(7 * 3600 + 1800 * np.arange(24), len(days)), unit="s"))
+    forecast = np.array(CALLS_PER_DAY, dtype=float)[starts.day_of_week] / 24
+    need = required_agents(pd.DataFrame({"arrivals": forecast, "aht_s": STAFF_AHT_S}), target=0.8, threshold_s=20)
+    agents = need["required_agents"].to_numpy(dtype=float)
+    agents = agents - (rng.random(len(agents)) < STAFF_ABSENT_P) + 0.5 * (rng.random(len(agents)) < STAFF_HALF_P)
+    return pd.DataFrame({"interval_start": pd.DatetimeIndex(starts).astype("datetime64[ns, UTC]"),
+                         "agents": np.maximum(agents, 1.0)})
+
+
 # --- the documented truth --------------------------------------------------------------------
 def expected_correlations(*, seeds: range = range(100, 120), **kwargs) -> pd.DataFrame:
     """Monte Carlo of the generator: IQS-CSAT Pearson r at conversation and agent level.
@@ -588,6 +642,9 @@ def write_sample(out: str | Path = "data", *, seed: int = 7) -> list[Path]:
     written = []
     tables, hidden = _generate(seed=seed)
     tables.update(generate_operations(tables, hidden, seed=seed))  # own random streams: the rest stays identical
+    # issue 26 (own streams again): unanswered CSAT invitations appended after the answers, the phone staffing plan
+    tables["surveys"] = pd.concat([tables["surveys"], unanswered_surveys(tables, hidden, seed=seed)], ignore_index=True)
+    tables["staffing"] = staffing_plan(hidden, seed=seed)
     for name, df in tables.items():
         p = out / f"{name}.parquet"
         df.to_parquet(p, index=False, compression="zstd")

@@ -132,17 +132,148 @@ def test_bad_parameters():
 
 
 def test_qualification_by_hand():
-    a = pd.DataFrame({"category": ["Tone", "Greeting", "Empathy", "Solution"], "n": [120, 120, 12, 120],
-                      "kappa": [0.52, 0.81, 0.95, 0.70]})
-    hh = pd.DataFrame({"category": ["Tone", "Tone", "Greeting", "Empathy"], "kappa": [0.6, 0.62, 0.74, 0.5]})
+    """Every condition of the gate, each failing alone; reasons listed."""
+    a = pd.DataFrame({"category": ["Tone", "Greeting", "Empathy", "Solution", "Intent"],
+                      "evidence": ["leave-one-group-out"] * 4 + ["k-fold by conversation"],
+                      "n": [120, 120, 12, 120, 120], "coverage": 1.0,
+                      "kappa": [0.52, 0.81, 0.95, 0.70, 0.90], "ci_low": [0.40, 0.75, 0.85, 0.65, 0.85],
+                      "ci_high": [0.64, 0.87, 1.0, 0.75, 0.95]})
+    hh = pd.DataFrame({"category": ["Tone", "Tone", "Greeting", "Empathy", "Intent"],
+                       "kappa": [0.6, 0.62, 0.74, 0.5, 0.7]})
     q = L.qualification(a, human_human=hh).set_index("category")
     assert q.loc["Tone", "human_human_kappa"] == pytest.approx(0.61)  # mean of two reviewer pairs
-    assert q["qualifies"].tolist() == [False, True, False, False]
+    assert q["qualifies"].tolist() == [False, True, False, False, False]
     assert q.loc["Empathy", "reason"] == "only 12 conversations compared (< 30)"
     assert q.loc["Solution", "reason"] == "no human-human agreement measured and no threshold set"
+    assert q.loc["Intent", "reason"].startswith("evidence is k-fold by conversation, not leave-one-group-out")
+    assert q.loc["Tone", "reason"] == ("kappa 0.52 [0.40, 0.64]: the lower bound is below human-human agreement 0.61"
+                                      " and so is the point estimate")
     t = L.qualification(a, threshold=0.6).set_index("category")
-    assert t["qualifies"].tolist() == [False, True, False, True]
-    assert t.loc["Solution", "reason"] == "kappa 0.70 >= the threshold 0.60"
+    assert t["qualifies"].tolist() == [False, True, False, True, False]
+    assert t.loc["Solution", "reason"] == ("kappa 0.70 [0.65, 0.75]: the lower bound reaches the threshold 0.60, "
+                                           "coverage 100%, evidence leave-one-group-out")
+    assert L.qualification(a, threshold=0.6, held_out=False)["qualifies"].tolist() == [False, True, False, True, True]
+    with pytest.raises(ParameterError, match="min_coverage must be a finite number >= 0 and <= 1; got 2"):
+        L.qualification(a, threshold=0.6, min_coverage=2)
+
+
+def _pairs(n11, n10, n01, n00, category="Tone"):
+    """A predictions table with a given confusion table (human x auto), grouped out."""
+    h = [1] * (n11 + n10) + [0] * (n01 + n00)
+    a = [1] * n11 + [0] * n10 + [1] * n01 + [0] * n00
+    return pd.DataFrame({"category": category, "human": np.array(h, float), "auto": np.array(a, float),
+                         "group": "g1", "evidence": "leave-one-group-out"})
+
+
+def test_gate_on_the_lower_bound_with_a_model_of_known_kappa():
+    """Confusion table 40 / 10 / 10 / 40 (n = 100): p_o = 0.8, p_e = 0.5, kappa = 0.6 exactly. Its
+    large-sample SE (Fleiss, Cohen & Everitt 1969, simplified for p_e fixed) is
+    sqrt(p_o (1 - p_o) / (n (1 - p_e)^2)) = sqrt(0.16 / 25) = 0.08, so the 95 % lower bound is
+    about 0.6 - 1.96 * 0.08 = 0.44 < 0.5: the point estimate clears a 0.5 bar, the lower bound does
+    not. Ten times the conversations: SE 0.0253, lower bound 0.55 >= 0.5 -> qualifies. The n needed
+    at n = 100: 1.96 * 0.8 / sqrt(n) <= 0.1 -> n >= 15.68^2 = 245.9, i.e. 246."""
+    small = L.kappa_agreement(_pairs(40, 10, 10, 40), n_resamples=4000, seed=1)
+    assert small["kappa"].item() == pytest.approx(0.6)
+    assert small["ci_low"].item() == pytest.approx(0.6 - 1.96 * 0.08, abs=0.03)
+    q = L.qualification(small, threshold=0.5)
+    assert not q["qualifies"].item()
+    assert 200 <= q["n_needed"].item() <= 300  # 246 by the normal approximation
+    big = L.kappa_agreement(_pairs(400, 100, 100, 400), n_resamples=2000, seed=1)
+    assert big["ci_low"].item() == pytest.approx(0.6 - 1.96 * 0.8 / np.sqrt(1000), abs=0.015)
+    assert L.qualification(big, threshold=0.5)["qualifies"].item()
+
+
+@pytest.mark.slow
+def test_lower_bound_gate_refuses_a_kappa_05_model_that_the_point_rule_passes():
+    """A model with true kappa 0.5 on balanced binary labels (auto = human with probability 0.75:
+    kappa = 2 * 0.75 - 1 = 0.5), 300 samples of n = 30 conversations, bar 0.6. The point estimate
+    passes in roughly a quarter to a third of samples (issue 28: 25-34 %); the 95 % lower bound
+    passes in at most about 2.5 % (it is a one-sided 97.5 % bound)."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for i in range(300):
+        h = rng.integers(0, 2, 30).astype(float)
+        a = np.where(rng.random(30) < 0.75, h, 1 - h)
+        parts.append(pd.DataFrame({"category": f"s{i:03d}", "human": h, "auto": a, "group": "g",
+                                   "evidence": "leave-one-group-out"}))
+    k = L.kappa_agreement(pd.concat(parts, ignore_index=True), n_resamples=400, seed=0)
+    point_rate = (k["kappa"] >= 0.6).mean()
+    gate_rate = L.qualification(k, threshold=0.6)["qualifies"].mean()
+    assert 0.15 <= point_rate <= 0.45
+    assert gate_rate <= 0.05
+
+
+def test_an_abstaining_model_does_not_qualify_on_coverage():
+    """Right on the 30 conversations it scores (kappa 1.00, interval [1, 1]), abstaining on 70: coverage
+    30 / 100 = 30 % < 80 % -> refused; with min_coverage 0.25 the same model qualifies."""
+    p = _pairs(15, 0, 0, 15)
+    p = pd.concat([p, p.iloc[:1].assign(auto=np.nan).loc[[0] * 70]], ignore_index=True)
+    k = L.kappa_agreement(p, n_resamples=500)
+    assert (k["n"].item(), k["n_abstained"].item(), k["coverage"].item(), k["kappa"].item()) == (30, 70, 0.3, 1.0)
+    q = L.qualification(k, threshold=0.6)
+    assert not q["qualifies"].item()
+    assert q["reason"].item() == "coverage 30% < 80% (the model abstained on the rest)"
+    assert L.qualification(k, threshold=0.6, min_coverage=0.25)["qualifies"].item()
+
+
+def _clients(n_per=24):
+    """Three clients whose agents say the same thing in their own words: label 1 = 'zebra' / 'kiwi' /
+    'plum', label 0 = 'yak' / 'lime' / 'pear' (each client's words appear nowhere else)."""
+    words = {"A": ("zebra", "yak"), "B": ("kiwi", "lime"), "C": ("plum", "pear")}
+    rows, rates = [], []
+    for client, (yes, no) in words.items():
+        for i in range(n_per):
+            c, y = f"{client}{i:02d}", i % 2
+            rows += [(c, f"{c}-0", "customer", None, "the customer asks", client),
+                     (c, f"{c}-1", "agent", "a1", f"the agent says {yes if y else no}", client)]
+            rates.append((f"r{c}", c, "a1", "qa", None, "Tone", float(y)))
+    m = pd.DataFrame(rows, columns=["conversation_id", "message_id", "author_role", "agent_id", "text", "client"])
+    m["sent_at"] = None
+    r = pd.DataFrame(rates, columns=["review_id", "conversation_id", "agent_id", "reviewer_id", "reviewed_at",
+                                     "category", "rating"])
+    return m, r
+
+
+def test_leaving_a_client_out_shows_what_k_fold_hides():
+    """Within the same clients (5-fold by conversation) every client's words are in training: all 72
+    predicted right, kappa 1. Leaving a client out, its words are unseen, every text of the held-out
+    client has the same features ('the agent says' + an unknown word), so the prediction is constant
+    within the client: kappa of a constant predictor = 0 (p_o = p_e), per client and pooled
+    (balanced labels in every client: p_e = 0.5 whatever the constant; p_o = 0.5)."""
+    m, r = _clients()
+    kf = L.cross_validate(m, r, category="Tone", char_ngrams=None, seed=0)
+    assert kf["evidence"].unique().tolist() == ["k-fold by conversation"]
+    assert L.kappa_agreement(kf)["kappa"].item() == 1.0
+    lo = L.cross_validate(m, r, category="Tone", groups="client", char_ngrams=None, seed=0)
+    assert lo["evidence"].unique().tolist() == ["leave-one-group-out"]
+    assert sorted(lo["group"].unique()) == ["A", "B", "C"]
+    assert lo.groupby("group")["auto"].nunique().eq(1).all()
+    per = L.kappa_agreement(lo, by="group", n_resamples=200)
+    assert per["group"].tolist() == ["A", "B", "C"] and per["kappa"].tolist() == [0.0, 0.0, 0.0]
+    pooled = L.kappa_agreement(lo, n_resamples=500)
+    assert (pooled["evidence"].item(), pooled["n_groups"].item()) == ("leave-one-group-out", 3)
+    assert pooled["kappa"].item() == pytest.approx(0.0, abs=1e-12)
+    q = L.qualification(pooled, threshold=0.6)
+    assert not q["qualifies"].item()
+    assert not L.qualification(L.kappa_agreement(kf), threshold=0.6)["qualifies"].item()  # k-fold is no evidence
+
+
+def test_groups_by_month_and_bad_groups():
+    m, r = _clients(n_per=12)
+    month = {"A": "2026-01-10", "B": "2026-02-10", "C": "2026-03-10"}
+    m["sent_at"] = m["client"].map(month)
+    p = L.cross_validate(m, r, category="Tone", groups="month", char_ngrams=None)
+    assert sorted(p["group"].unique()) == ["2026-01", "2026-02", "2026-03"]
+    with pytest.raises(ParameterError, match=r"groups='team' is not a column of messages"):
+        L.cross_validate(m, r, category="Tone", groups="team")
+    one = m.assign(client="A")
+    with pytest.raises(ParameterError, match=r"groups='client': the rated conversations fall in 1 group\(s\) \(\['A'\]\)"):
+        L.cross_validate(one, r, category="Tone", groups="client")
+    gap = m.assign(client=m["client"].where(m["conversation_id"].ne("A00")))
+    p = L.cross_validate(gap, r, category="Tone", groups="client", char_ngrams=None)
+    assert "A00" not in set(p["conversation_id"])
+    ex = S.exclusions(p).set_index("reason")
+    assert ex.loc["no 'client' value: in no held-out group", "row_ids"] == ("A00",)
 
 
 def test_char_wb_through_words_equals_sklearn():

@@ -33,6 +33,9 @@ import pytest
 
 import qakit
 import qakit.widgets  # noqa: F401  (the explorer: not imported by qakit itself)
+import qakit.compare  # noqa: F401  (issue 26 modules, not imported by qakit itself)
+import qakit.staffing  # noqa: F401
+import qakit.surveys  # noqa: F401
 from qakit import schema as S
 from qakit import synth
 from qakit._public import PUBLIC_MARK
@@ -87,6 +90,10 @@ NO_TABLE = {
     "autoqa.auto_scorecard": "rules and a scorecard; returns a scorecard, tested in test_autoqa_rules.py",
     "autoqa.maia.evaluate_maia": "reads ../shared/data (MAIA-DQE); tested in test_autoqa_maia.py",
     "autoqa.qualification": "an agreement table, tested in test_autoqa_learned.py",
+    "autoqa.rule_accuracy": "detect() output and a person's labels; hostile messages reach it in test_autoqa_hostile.py",
+    "scorecard.auto.check_auto": "one category's auto: block, tested in test_autoqa_rules.py",
+    "scorecard.auto.regex_problem": "a regular expression (RE2), tested in test_autoqa_rules.py",
+    "scorecard.auto.is_learned": "a checked auto: block",
     "autoqa.kappa_agreement": "a predictions table (its rows come from cross_validate, covered here)",
     "report.tiles.headline": "takes the report's loaded data (ReportData); hostile data reaches it via load_report_data",
     "report.tiles.agent_verdicts": "takes ReportData, see report.tiles.headline",
@@ -123,6 +130,7 @@ NO_TABLE = {
     "scorecard.card.applies_key": "a value or labels -> matching keys (doctested)",
     "scorecard.card.load_scorecards": "a card file, tested in test_hostile_exports.py",
     "scorecard.card.dump_scorecards": "writes a card file; round trip in test_exports_shapes.py",
+    "calibration.benchmark_verdict": "numbers (estimate, se) -> verdict words (test_agreement_ac.py)",
 }
 
 
@@ -203,7 +211,13 @@ def base() -> dict:
                             made_sla=["true", "false", "true", "true"] * 15)
     phone_card = qakit.Scorecard(
         [qakit.Category("Tone")], version="phone", applies_to={"channel": ["Phone"]})
-    return {"events": events, "incidents": incidents, "phone_card": phone_card,"ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
+    # issue 26: Erlang inputs per interval and a staffing table covering the calls above
+    intervals = pd.DataFrame({"arrivals": [100.0, 60.0, 20.0], "aht_s": [180.0, 240.0, 300.0], "agents": [14.0, 9.5, 5.0],
+                              "agent_id": ["A0", "A1", "A2"]})
+    staffing = pd.DataFrame({"interval_start": pd.date_range("2026-08-03 08:00", "2026-08-04 09:00", freq="30min", tz="UTC"),
+                             "agents": 3.0})
+    return {"events": events, "incidents": incidents, "phone_card": phone_card,
+            "intervals": intervals, "staffing": staffing, "ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
             "calibration": d["calibration"], "calls": calls, "scores": scores, "card": card,
             "messages": messages, "polite": polite, "reviews": reviews, "disputes": disputes,
             "calls_daily": calls_daily, "auto_card": auto_card}
@@ -437,6 +451,37 @@ RECIPES: dict[str, Recipe] = {
     "scorecard.iqs_score": Recipe(lambda t: qakit.iqs_score(t["scores"], by="agent_id", min_n=0), "scores", "iqs"),
     "scorecard.category_scores": Recipe(lambda t: qakit.category_scores(t["ratings"], t["card"], min_n=0),
                                         "ratings", "rating", nan_ok=True),
+    # --- issue 26: agreement (AC1/AC2, alignment, drift), survey response, fair comparisons, staffing
+    "calibration.gwet_ac": Recipe(lambda t: qakit.calibration.gwet_ac(t["calibration"], card=t["card"]),
+                                  "calibration", "rating", nan_ok=True),
+    "calibration.benchmark_alignment": Recipe(
+        lambda t: qakit.calibration.benchmark_alignment(t["calibration"], benchmark="cal_rev_1", card=t["card"]),
+        "calibration", "rating", id_column="reviewer_id", nan_ok=True),
+    "calibration.reviewer_drift": Recipe(lambda t: qakit.calibration.reviewer_drift(t["calibration"]),
+                                         "calibration", "rating", id_column="reviewer_id", nan_ok=True, scale_free=True),
+    "surveys.response_rate": Recipe(lambda t: qakit.surveys.response_rate(t["surveys"], by="agent_id", min_n=0),
+                                    "surveys", "score", _csat, nan_ok=True),  # a missing score = sent, not answered
+    "surveys.raking_weights": Recipe(lambda t: qakit.surveys.raking_weights(t["conversations"].iloc[::7],
+                                                                            t["conversations"]),
+                                     "conversations", "channel", rowwise=True),
+    "surveys.weighted_csat": Recipe(lambda t: qakit.surveys.weighted_csat(t["surveys"], t["conversations"]),
+                                    "surveys", "score", _csat),
+    "surveys.weighted_iqs_csat": Recipe(lambda t: qakit.surveys.weighted_iqs_csat(t["scores"], t["surveys"],
+                                                                                  t["conversations"], min_n=0),
+                                        "scores", "iqs"),
+    "surveys.csat_bounds": Recipe(lambda t: qakit.surveys.csat_bounds(t["surveys"], by="agent_id"), "surveys", "score",
+                                  _csat, nan_ok=True),  # a missing score = sent, not answered: it widens the bounds
+    "compare.compare_groups": Recipe(lambda t: qakit.compare.compare_groups(t["conversations"], group="team",
+                                                                            value="handle_time_s", strata="priority",
+                                                                            min_n=0),
+                                     "conversations", "handle_time_s"),
+    "staffing.erlang_c": Recipe(lambda t: qakit.staffing.erlang_c(t["intervals"]), "intervals", "aht_s", rowwise=True),
+    "staffing.erlang_a": Recipe(lambda t: qakit.staffing.erlang_a(t["intervals"], patience_s=120), "intervals",
+                                "aht_s", rowwise=True),
+    "staffing.required_agents": Recipe(lambda t: qakit.staffing.required_agents(t["intervals"]), "intervals", "aht_s",
+                                       rowwise=True),
+    "staffing.staffing_check": Recipe(lambda t: qakit.staffing.staffing_check(t["calls"], t["staffing"], min_n=0),
+                                      "calls", "speed_of_answer_s"),
     # --- the tuning explorer (results are ExplorerResult dataclasses of tables)
     "widgets.explore": Recipe(lambda t: X.explore(t["ratings"], _card2(t), baseline=t["card"], csat=_conv_csat(t)),
                               "ratings", "rating", nan_ok=True),

@@ -340,6 +340,7 @@ def _report_folder(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     r, c, s = (datasets.load_sample(n) for n in ("ratings", "conversations", "surveys"))
+    s = s[s["score"].notna()].reset_index(drop=True)  # the answers (the sample also lists unanswered invitations)
     rid = r["review_id"].drop_duplicates().iloc[:30]
     r.loc[r["review_id"].isin(rid), "reviewed_at"] = pd.NaT
     s.loc[s.index[:20], "answered_at"] = pd.NaT

@@ -15,7 +15,8 @@ from frames import conv_frame
 
 @pytest.fixture(scope="module")
 def sample():
-    return datasets.load_sample("conversations"), datasets.load_sample("surveys")
+    sv = datasets.load_sample("surveys")
+    return datasets.load_sample("conversations"), sv[sv["score"].notna()].reset_index(drop=True)  # the answers
 
 
 # --- surveys -------------------------------------------------------------------------------------------

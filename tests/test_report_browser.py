@@ -41,8 +41,9 @@ RAW = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "go
                           "iqs_shrunk", "rank_shrunk", "category_score", "agent_id", "met_pct", "target_h"}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-#: the optional tables of the sample (qakit.report.operations): calls, customers, disputes, messages
-OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet")
+#: the optional tables of the sample (qakit.report.operations): calls, customers, disputes, messages, ...
+OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet", "calibration.parquet",
+            "staffing.parquet")
 
 
 def _need_chromium():

@@ -272,8 +272,8 @@ def test_tiny_calls_disputes_messages_by_hand(tmp_path):
     assert cats.loc["Greeting", "Found in (% of conversations)"] == "100.0"
     assert cats.loc["Closing", "Found in (% of conversations)"] == "0.0"
     assert cats.loc["Greeting", "n"] == "1"
-    # AQS of c1 = (Greeting 1 + Closing 0 + Apology 1 + Further help 0 + Thanks 0) / 5 = 40 %
-    assert "AQS 40.0 %" in s
+    # AQS of c1 = (Greeting 1 + Closing 0 + Apology 1 + Empathy 0 + Further help 0 + Thanks 0) / 6 = 33.3 %
+    assert "AQS 33.3 %" in s
     assert "I resent it today" not in s + _html(O.autoqa_categories(d)) + _html(O.data_quality(d))
 
 

@@ -91,7 +91,9 @@ def test_left_out_rows_are_the_same_with_and_without_the_other_tables(tmp_path):
     assert len(only) == 1 and only.iloc[0]["n"] == 1 and only.iloc[0]["example ids"] == gone
     assert only.iloc[0]["table"] == "ratings" and only.iloc[0]["used for"] == "review scores"
     pd.testing.assert_frame_equal(only, full[full["table"].eq("ratings")].reset_index(drop=True), check_dtype=False)
-    assert set(full["table"]) == {"ratings", "conversations"}
+    # surveys: the sample's unanswered CSAT invitations, itemised as answers without a score (issue 26)
+    assert set(full["table"]) == {"ratings", "conversations", "surveys"}
+    assert full[full["table"].eq("surveys")]["reason"].str.contains("without a score|not answered").all()
 
 
 # --- rolling window -----------------------------------------------------------------------------------

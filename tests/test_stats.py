@@ -25,6 +25,7 @@ def sample():
     card = datasets.load_sample_scorecard()
     ratings = datasets.load_sample("ratings")
     surveys = datasets.load_sample("surveys")
+    surveys = surveys[surveys["score"].notna()].reset_index(drop=True)  # the answers (issue 26: the sample also lists unanswered invitations)
     conv = datasets.load_sample("conversations")
     return card, ratings, surveys, conv, card.score(ratings)
 

@@ -29,10 +29,38 @@ def test_deterministic_and_seeded():
 
 
 def test_committed_files_are_current(sample):
-    """The files in data/ are exactly what `./qa data` writes for seed 7."""
+    """The files in data/ are exactly what `./qa data` writes for seed 7 (surveys: generate()'s answers
+    followed by the unanswered CSAT invitations of qakit.synth.unanswered_surveys, issue 26)."""
     for name in ("ratings", "conversations", "surveys", "calibration", "agents", "agents_truth"):
         committed = pd.read_parquet(sample_data_dir() / f"{name}.parquet")
-        pd.testing.assert_frame_equal(committed, sample[name], check_dtype=False)
+        expected = sample[name]
+        if name == "surveys":
+            assert committed[S.SCORE].isna().sum() > 0
+            expected = pd.concat([expected, committed.iloc[len(expected):]], ignore_index=True)
+        pd.testing.assert_frame_equal(committed, expected, check_dtype=False)
+
+
+def test_unanswered_surveys_and_staffing_are_current_and_leave_the_rest_alone():
+    """Issue 26: the unanswered invitations and the staffing plan come from their own generators; the
+    committed files equal what they produce, the answers before them are generate()'s unchanged, and
+    every unanswered invitation is of a resolved conversation without a CSAT answer."""
+    from qakit.staffing import STAFFING
+    from qakit.synth import _generate, staffing_plan, unanswered_surveys
+
+    tables, hidden = _generate(seed=7)
+    extra = unanswered_surveys(tables, hidden, seed=7)
+    committed = pd.read_parquet(sample_data_dir() / "surveys.parquet")
+    pd.testing.assert_frame_equal(committed.iloc[len(tables["surveys"]):].reset_index(drop=True), extra,
+                                  check_dtype=False)
+    assert extra[S.SCORE].isna().all() and extra[S.KIND].eq("csat").all()
+    conv = tables["conversations"].set_index(S.CONVERSATION_ID)
+    assert conv.loc[extra[S.CONVERSATION_ID], S.RESOLVED_AT].notna().all()
+    answered = set(tables["surveys"].query("kind == 'csat'")[S.CONVERSATION_ID])
+    assert not set(extra[S.CONVERSATION_ID]) & answered
+    S.validate(committed, "surveys")
+    plan = pd.read_parquet(sample_data_dir() / "staffing.parquet")
+    pd.testing.assert_frame_equal(plan, staffing_plan(hidden, seed=7), check_dtype=False)
+    S.validate(plan, STAFFING)
 
 
 def test_sizes_and_ranges(sample):

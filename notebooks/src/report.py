@@ -27,6 +27,7 @@ engine: str = "pandas"  # help: where review scoring and the customer KPIs run: 
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
+import qakit.report.checks as K
 import qakit.report.data as R
 import qakit.report.operations as O
 import qakit.report.tiles as T
@@ -37,6 +38,9 @@ data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversati
 
 # %%
 R.load_optional_tables(data, dataset=dataset)
+
+# %%
+K.prepare_checks(data)
 
 # %%
 head = T.headline(data, targets)
@@ -84,6 +88,12 @@ V.trend_figure(data, period=period)
 V.group_table(data, by=group_by)
 
 # %%
+V.heading(data, "fair_comparison")
+
+# %%
+K.fair_comparison_section(data)
+
+# %%
 V.heading(data, "customer_kpis")
 
 # %%
@@ -117,6 +127,12 @@ V.iqs_csat_verdict(data)
 V.iqs_csat_table(data)
 
 # %%
+V.heading(data, "survey_response")
+
+# %%
+K.survey_response_section(data)
+
+# %%
 V.heading(data, "calls")
 
 # %%
@@ -124,6 +140,12 @@ O.calls_figure(data, period=period)
 
 # %%
 O.calls_table(data)
+
+# %%
+V.heading(data, "staffing")
+
+# %%
+K.staffing_section(data)
 
 # %%
 V.heading(data, "qa_process")
@@ -142,6 +164,12 @@ O.reviewers_figure(data)
 
 # %%
 O.reviewers_table(data)
+
+# %%
+V.heading(data, "agreement")
+
+# %%
+K.agreement_section(data)
 
 # %%
 V.heading(data, "autoqa")

@@ -1,11 +1,13 @@
 """Automatic scoring of every conversation, measured against the team's own reviewers.
 
-- :mod:`~qakit.autoqa.rules`: rule-based categories (greeting, closing, apology / empathy, further
-  help, thanks; custom phrase and regex categories from the scorecard YAML's ``auto:`` blocks or a
-  rules YAML) with evidence positions.
+- :mod:`~qakit.autoqa.rules`: rule-based categories (greeting, closing, apology, empathy, further
+  help, thanks in en/de/pt/es/fr; custom phrase and RE2 regex categories from the scorecard YAML's
+  ``auto:`` blocks or a rules YAML) with evidence positions; :func:`rule_accuracy` measures them
+  against labels a person gave (precision, recall, Wilson CIs).
 - :mod:`~qakit.autoqa.lexicon`: readability, spelling, customer sentiment (offline word lists).
 - :mod:`~qakit.autoqa.learned`: categories learned from the team's own ratings (TF-IDF + logistic
-  regression, grouped cross-validation, kappa against the humans with a bootstrap CI).
+  regression, leave-one-client/team/month-out evidence, kappa against the humans with a bootstrap
+  CI, a qualification gate on the interval's lower bound and coverage).
 - :mod:`~qakit.autoqa.output`: automatic ratings in the long ratings format (``reviewer_id =
   "auto"``), AQS kept apart from IQS, risk flags for review sampling.
 
@@ -24,10 +26,10 @@ from .output import (
     risk_signals,
     sample_for_review,
 )
-from .rules import DEFAULT_RULES, Rule, auto_scorecard, detect, load_rules, rules_from_card
+from .rules import BUILTIN_RULES, DEFAULT_RULES, Rule, auto_scorecard, detect, load_rules, rule_accuracy, rules_from_card
 
 __all__ = [
-    "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "auto_scorecard", "aqs_vs_iqs", "auto_ratings",
+    "BUILTIN_RULES", "DEFAULT_RULES", "ESCALATION_RULE", "Rule", "TextModel", "aqs_score", "auto_scorecard", "aqs_vs_iqs", "auto_ratings",
     "cross_validate", "customer_sentiment", "detect", "kappa_agreement", "learned_ratings", "load_rules",
-    "qualification", "readability", "risk_signals", "rules_from_card", "sample_for_review", "spelling",
+    "qualification", "readability", "risk_signals", "rule_accuracy", "rules_from_card", "sample_for_review", "spelling",
 ]

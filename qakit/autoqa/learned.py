@@ -26,8 +26,18 @@ import pandas as pd
 from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, UndefinedMetricWarning, check_choice, check_number
-from ..intervals import MIN_N, check_level
+from ..intervals import MIN_N, as_by, check_level
 from . import _text as T
+import pyarrow as pa
+import pyarrow.compute as pc
+from sklearn.model_selection import StratifiedGroupKFold
+from ..calibration import cohen_kappa
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from threadpoolctl import threadpool_limits
 
 WEIGHTS = (None, "linear", "quadratic")
 #: texts transformed and predicted per batch (bounds the memory of the sparse feature matrices)
@@ -43,9 +53,20 @@ TARGET = "target"
 QUALIFIES = "qualifies"
 REASON = "reason"
 WEIGHTS_COL = "weights"
-PREDICTION_COLUMNS = [S.CONVERSATION_ID, S.AGENT_ID, S.CATEGORY, T.HUMAN, T.AUTO, CONFIDENCE, FOLD]
-AGREEMENT_COLUMNS = [S.CATEGORY, WEIGHTS_COL, S.N, N_ABSTAINED, COVERAGE, T.KAPPA, S.CI_LOW, S.CI_HIGH,
-                     S.SMALL_SAMPLE]
+GROUP = "group"
+EVIDENCE = "evidence"
+N_GROUPS = "n_groups"
+N_NEEDED = "n_needed"
+#: the evidence a new client can trust: every conversation predicted by a model that never saw its
+#: group (client, team, month)
+EVIDENCE_GROUPS = "leave-one-group-out"
+EVIDENCE_KFOLD = "k-fold by conversation"
+EVIDENCE_UNKNOWN = "not stated"
+#: share of conversations a qualified model must score (abstentions count against it)
+MIN_COVERAGE = 0.8
+PREDICTION_COLUMNS = [S.CONVERSATION_ID, S.AGENT_ID, S.CATEGORY, T.HUMAN, T.AUTO, CONFIDENCE, FOLD, GROUP, EVIDENCE]
+AGREEMENT_COLUMNS = [S.CATEGORY, WEIGHTS_COL, EVIDENCE, N_GROUPS, S.N, N_ABSTAINED, COVERAGE, T.KAPPA, S.CI_LOW,
+                     S.CI_HIGH, S.SMALL_SAMPLE]
 
 
 def _check_int(name, value, low):
@@ -61,8 +82,6 @@ def _words(texts) -> tuple[np.ndarray, np.ndarray, list[str]]:
     the text and distinct-word index of every word occurrence (as ``str.split()`` then
     ``str.lower()``: split in Arrow's C++ kernel, lowercased in Python once per distinct spelling,
     which keeps Python's context rules such as the Greek final sigma)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = pa.array(texts, type=pa.large_string(), from_pandas=True)
     lists = pc.utf8_split_whitespace(arr)
@@ -88,8 +107,6 @@ def _char_wb_grams(words: list[str], ngram_range: tuple[int, int]):
     gives itself once. Vectorised: words sorted by length, one Arrow slice per (n, offset) over
     the words long enough (a prefix of the sorted array).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     lo, hi = ngram_range
     w = pa.array(words, type=pa.large_string())
@@ -134,7 +151,6 @@ class CharWbTfidf:
         self.dtype = dtype
 
     def _word_matrix(self, texts):
-        from scipy import sparse
 
         doc, word, distinct = _words(texts)
         W = sparse.csr_matrix((np.ones(len(doc)), (doc, word)), shape=(len(texts), len(distinct)))
@@ -142,8 +158,6 @@ class CharWbTfidf:
 
     def _gram_matrix(self, distinct, vocab):
         """``C`` (distinct words x ``vocab``), n-grams outside ``vocab`` dropped."""
-        import pyarrow.compute as pc
-        from scipy import sparse
 
         rows, grams = _char_wb_grams(distinct, self.ngram_range)
         col = pc.index_in(grams, value_set=vocab)
@@ -152,8 +166,6 @@ class CharWbTfidf:
         return sparse.csr_matrix((np.ones(int(ok.sum())), (rows[ok], col[ok])), shape=(len(distinct), len(vocab)))
 
     def _fit_counts(self, texts):
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
         W, distinct = self._word_matrix(list(texts))
         _, grams = _char_wb_grams(distinct, self.ngram_range)
@@ -168,7 +180,6 @@ class CharWbTfidf:
         return D[:, keep]
 
     def fit(self, texts, y=None):
-        from sklearn.feature_extraction.text import TfidfTransformer
 
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(self._fit_counts(texts))
         return self
@@ -179,7 +190,6 @@ class CharWbTfidf:
         return self.tfidf_.transform(D).astype(self.dtype)
 
     def fit_transform(self, texts, y=None):
-        from sklearn.feature_extraction.text import TfidfTransformer
 
         D = self._fit_counts(texts)  # counted once for fit and transform
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(D)
@@ -233,9 +243,6 @@ class TextModel:
         self.constant_ = None
 
     def _pipeline(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, make_pipeline
 
         feats = [("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True,
                                           lowercase=True, dtype=np.float32))]
@@ -258,7 +265,6 @@ class TextModel:
             self.constant_, self.pipeline_ = float(classes[0]), None
             return self
         self.constant_ = None
-        from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):  # see Notes: OpenMP threads of the solver on a busy machine
             self.pipeline_ = self._pipeline().fit(x, y)
@@ -274,7 +280,6 @@ class TextModel:
         if not x:
             return np.array([], dtype=float), np.array([], dtype=float)
         codes, uniq = pd.factorize(pd.Series(x, dtype=object))  # identical texts (macros) predicted once
-        from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):
             proba = np.concatenate([self.pipeline_.predict_proba(list(uniq[i:i + PREDICT_CHUNK]))
@@ -298,8 +303,6 @@ def documents(messages: pd.DataFrame, *, roles: Sequence[str] = ("agent",), prep
         check_choice("roles", r, S.AUTHOR_ROLES)
     msg = messages if prepared else T.prepare(messages)
     conv = T.conversation_table(msg)
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     sel = msg[msg[S.AUTHOR_ROLE].isin(list(roles))]
     code = pd.Index(conv[S.CONVERSATION_ID]).get_indexer(sel[S.CONVERSATION_ID].astype("str"))
@@ -334,6 +337,22 @@ def human_labels(ratings: pd.DataFrame, *, category: str) -> tuple[pd.Series, li
     return r.set_index(S.CONVERSATION_ID)[S.RATING], excl
 
 
+def _conversation_groups(msg: pd.DataFrame, groups: str) -> pd.Series:
+    """The group of each conversation: the first non-missing value of column ``groups``, or the
+    UTC month (``YYYY-MM``) of its first message for ``groups="month"``."""
+    if not isinstance(groups, str):
+        raise ParameterError(f"groups must be a column name of messages or 'month'; got {groups!r}")
+    if groups in msg.columns:
+        v = msg[[S.CONVERSATION_ID, groups]].dropna(subset=[groups])
+        v = v[v[groups].astype("str").str.strip().ne("")]
+        return v.drop_duplicates(S.CONVERSATION_ID).set_index(S.CONVERSATION_ID)[groups].astype("str")
+    if groups == "month":
+        first = msg.groupby(S.CONVERSATION_ID, sort=False)[S.SENT_AT].min()
+        month = first.dt.tz_convert("UTC").dt.strftime("%Y-%m")
+        return month.where(first.notna()).astype("str")
+    raise ParameterError(f"groups={groups!r} is not a column of messages (columns: {list(msg.columns)}) nor 'month'")
+
+
 @public
 def cross_validate(
     messages: pd.DataFrame,
@@ -347,8 +366,10 @@ def cross_validate(
     turn_labels: pd.DataFrame | None = None,
     aggregate: str = "min",
     char_ngrams: tuple[int, int] | None = (2, 5),
+    groups: str | None = None,
 ) -> pd.DataFrame:
-    """Out-of-fold automatic ratings of ``category`` beside the human ratings, grouped by conversation.
+    """Out-of-fold automatic ratings of ``category`` beside the human ratings: leave one group
+    (client, team, month) out, or k folds of conversations.
 
     Parameters
     ----------
@@ -373,20 +394,45 @@ def cross_validate(
         How message predictions make the conversation rating (``"min"``: one failed message fails
         the conversation; ``"mean"`` is rounded to the nearest observed rating).
     char_ngrams : tuple of int or None, default=(2, 5)
+    groups : str, optional
+        Leave one group out: a column of ``messages`` naming each conversation's client, team,
+        subset ... (its first non-missing value per conversation), or ``"month"`` (the UTC month of
+        the conversation's first message, when ``messages`` has no ``month`` column). Every
+        conversation is predicted by a model trained on the *other* groups only: the evidence
+        :func:`qualification` asks for. Without ``groups``: ``n_splits`` folds of conversations,
+        which says how the model does on new conversations of the *same* clients and months.
 
     Returns
     -------
     pandas.DataFrame
         ``conversation_id, agent_id, category, human, auto`` (NaN = abstained), ``confidence``,
-        ``fold``; one row per conversation with a human rating and messages. Left-out rows are
-        itemised in :func:`qakit.schema.exclusions`.
+        ``fold``, ``group`` (the held-out group; missing with k-fold), ``evidence``
+        (``"leave-one-group-out"`` or ``"k-fold by conversation"``); one row per conversation with
+        a human rating and messages. Left-out rows are itemised in :func:`qakit.schema.exclusions`.
 
     Notes
     -----
-    No conversation is ever predicted by a model trained on any of its own messages, which is
-    what makes the agreement an honest estimate of the agreement on new conversations.
+    No conversation is ever predicted by a model trained on any of its own messages. With
+    ``groups``, none is predicted by a model that saw its group: a client's own wording, products
+    and macros cannot leak into its evaluation, which is what a new client will face (on
+    MAIA-DQE, k-fold kappa 0.34 for Understanding fell to 0.00 leaving a client out).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"conversation_id": [f"c{i}" for i in range(8) for _ in (0, 1)],
+    ...     "message_id": [f"m{i}" for i in range(16)], "author_role": ["customer", "agent"] * 8,
+    ...     "agent_id": [None, "a"] * 8, "sent_at": None, "client": [c for c in "AAAABBBB" for _ in (0, 1)],
+    ...     "text": [t for i in range(8) for t in ("hi", ["thanks so much", "whatever"][i % 2])]})
+    >>> r = pd.DataFrame({"review_id": [f"r{i}" for i in range(8)], "conversation_id": [f"c{i}" for i in range(8)],
+    ...     "agent_id": "a", "reviewer_id": "qa", "reviewed_at": None, "category": "Tone",
+    ...     "rating": [1.0, 0.0] * 4})
+    >>> p = cross_validate(m, r, category="Tone", groups="client", char_ngrams=None)
+    >>> p[["conversation_id", "group", "human", "auto", "evidence"]].head(3)
+      conversation_id group  human  auto             evidence
+    0              c0     A    1.0   1.0  leave-one-group-out
+    1              c1     A    0.0   0.0  leave-one-group-out
+    2              c2     A    1.0   1.0  leave-one-group-out
     """
-    from sklearn.model_selection import StratifiedGroupKFold
 
     n_splits = _check_int("n_splits", n_splits, 2)
     min_confidence = _check_confidence(min_confidence)
@@ -413,21 +459,43 @@ def cross_validate(
         unit_group = labels.index.to_numpy(dtype=object)
         unit_text = docs.loc[labels.index, S.TEXT].to_numpy(dtype=object)
         unit_y = labels.to_numpy(dtype=float)
+    if groups is not None:
+        group_of = _conversation_groups(msg, groups).reindex(labels.index)
+        excl.append((f"no {groups!r} value: in no held-out group", groups, pd.Series(labels.index[group_of.isna()])))
+        keep = group_of.notna().to_numpy()
+        labels, group_of = labels[keep], group_of[keep]
+        if turn_labels is not None:
+            unit_keep = pd.Index(labels.index).get_indexer(unit_group) >= 0
+            unit_group, unit_text, unit_y = unit_group[unit_keep], unit_text[unit_keep], unit_y[unit_keep]
+        else:
+            unit_group = labels.index.to_numpy(dtype=object)
+            unit_text = docs.loc[labels.index, S.TEXT].to_numpy(dtype=object)
+            unit_y = labels.to_numpy(dtype=float)
     conv_ids = labels.index.to_numpy(dtype=object)
     conv_code = pd.Index(conv_ids).get_indexer(unit_group)
-    # folds over conversations, stratified by the conversation label
-    k = min(n_splits, int(pd.Series(labels.to_numpy()).value_counts().max()), len(conv_ids))
-    if k < 2:
-        raise ParameterError(f"{category!r}: too few rated conversations ({len(conv_ids)}) for {n_splits}-fold cross-validation")
-    if k < n_splits:
-        warnings.warn(f"{category!r}: only {k} folds possible (largest class has {k} conversations)",
-                      UndefinedMetricWarning, stacklevel=2)
-    fold_of_conv = np.empty(len(conv_ids), dtype=int)
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        for f, (_, test) in enumerate(splitter.split(np.zeros(len(conv_ids)), labels.to_numpy(), groups=conv_ids)):
-            fold_of_conv[test] = f
+    if groups is not None:
+        fold_of_conv, names = pd.factorize(group_of.to_numpy(dtype=object), sort=True)
+        k = len(names)
+        if k < 2:
+            raise ParameterError(f"groups={groups!r}: the rated conversations fall in {k} group(s) "
+                                 f"({[str(n) for n in names]}); leaving one group out needs at least 2")
+        group_col = np.asarray(names, dtype=object)[fold_of_conv]
+        evidence = EVIDENCE_GROUPS
+    else:  # folds over conversations, stratified by the conversation label
+        k = min(n_splits, int(pd.Series(labels.to_numpy()).value_counts().max()), len(conv_ids))
+        if k < 2:
+            raise ParameterError(f"{category!r}: too few rated conversations ({len(conv_ids)}) for {n_splits}-fold cross-validation")
+        if k < n_splits:
+            warnings.warn(f"{category!r}: only {k} folds possible (largest class has {k} conversations)",
+                          UndefinedMetricWarning, stacklevel=2)
+        fold_of_conv = np.empty(len(conv_ids), dtype=int)
+        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            for f, (_, test) in enumerate(splitter.split(np.zeros(len(conv_ids)), labels.to_numpy(), groups=conv_ids)):
+                fold_of_conv[test] = f
+        group_col = np.full(len(conv_ids), None, dtype=object)
+        evidence = EVIDENCE_KFOLD
     unit_fold = fold_of_conv[conv_code]
     pred = np.full(len(unit_y), np.nan)
     conf = np.full(len(unit_y), np.nan)
@@ -457,7 +525,7 @@ def cross_validate(
         S.CONVERSATION_ID: conv_ids.astype("str"),
         S.AGENT_ID: docs.loc[conv_ids, S.AGENT_ID].to_numpy(),
         S.CATEGORY: category, T.HUMAN: labels.to_numpy(dtype=float), T.AUTO: auto, CONFIDENCE: confidence,
-        FOLD: fold_of_conv,
+        FOLD: fold_of_conv, GROUP: pd.array(group_col, dtype="str"), EVIDENCE: evidence,
     })
     for reason, column, ids in excl:
         S.add_exclusion(out, reason, column, ids)
@@ -486,6 +554,7 @@ def kappa_agreement(
     predictions: pd.DataFrame,
     *,
     weights: str | None | Mapping[str, str | None] = None,
+    by: str | Sequence[str] | None = None,
     level: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
@@ -496,9 +565,13 @@ def kappa_agreement(
     ----------
     predictions : pandas.DataFrame
         ``category, human, auto`` per conversation (:func:`cross_validate`); abstentions
-        (``auto`` N/A) are counted, not compared.
+        (``auto`` N/A) are counted, not compared. Optional ``group`` (the held-out group) and
+        ``evidence`` columns are used as described in Notes.
     weights : {None, "linear", "quadratic"} or mapping category -> weights, default=None
         Quadratic for ordinal scales (e.g. 1-5), None for binary / nominal ones.
+    by : str or list of str, optional
+        Also split by these columns of ``predictions`` (e.g. ``"group"``: the kappa of each
+        held-out client).
     level : float, default=0.95
     n_resamples : int, default=2000
     seed : int, default=0
@@ -506,9 +579,11 @@ def kappa_agreement(
     Returns
     -------
     pandas.DataFrame
-        ``category, weights, n`` (conversations compared), ``n_abstained``, ``coverage``
-        (compared / (compared + abstained)), ``kappa``, ``ci_low``, ``ci_high`` (percentile
-        bootstrap over conversations), ``small_sample`` (``n < 30``).
+        ``*by, category, weights, evidence`` (how the predictions were made; ``"not stated"``
+        without an ``evidence`` column), ``n_groups`` (held-out groups; 0 with k-fold), ``n``
+        (conversations compared), ``n_abstained``, ``coverage`` (compared / (compared +
+        abstained)), ``kappa``, ``ci_low``, ``ci_high`` (percentile bootstrap over
+        conversations), ``small_sample`` (``n < 30``).
 
     Notes
     -----
@@ -516,7 +591,10 @@ def kappa_agreement(
     ratings both sides used, in order). The CI resamples conversations with replacement
     ``n_resamples`` times (``numpy.random.default_rng(seed)``) and takes the
     ``(1 - level)/2`` and ``(1 + level)/2`` quantiles of the replicate kappas (undefined
-    replicates, where one side is constant, are left out).
+    replicates, where one side is constant, are left out). With a ``group`` column the resampling
+    is stratified: each held-out group keeps its number of conversations, so the interval
+    describes conversation-to-conversation variation within these clients; how much another
+    client differs shows in the per-group kappas (``by="group"``), not in this interval.
 
     Examples
     --------
@@ -527,7 +605,6 @@ def kappa_agreement(
       category  n  n_abstained  kappa
     0     Tone  7            1  0.695652
     """
-    from ..calibration import cohen_kappa
 
     level = check_level(level)
     n_resamples = _check_int("n_resamples", n_resamples, 100)
@@ -535,19 +612,31 @@ def kappa_agreement(
     need = [S.CATEGORY, T.HUMAN, T.AUTO]
     if not isinstance(predictions, pd.DataFrame) or not set(need) <= set(predictions.columns):
         raise ParameterError(f"predictions must be a DataFrame with columns {need} (see cross_validate)")
+    by = as_by(by)
+    missing = [c for c in by if c not in predictions.columns]
+    if missing:
+        raise ParameterError(f"by: {missing} not in predictions (columns: {list(predictions.columns)})")
     rng = np.random.default_rng(seed)
     records = []
-    for cat, sub in predictions.groupby(S.CATEGORY, sort=False):
+    for key, sub in predictions.groupby([*by, S.CATEGORY], sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        cat = key[-1]
         w = weights.get(cat) if isinstance(weights, Mapping) else weights
         check_choice("weights", w, WEIGHTS)
         h = pd.to_numeric(sub[T.HUMAN], errors="coerce").to_numpy(dtype=float)
         a = pd.to_numeric(sub[T.AUTO], errors="coerce").to_numpy(dtype=float)
         abst = int((~np.isnan(h) & np.isnan(a)).sum())
         both = ~np.isnan(h) & ~np.isnan(a)
-        h, a = h[both], a[both]
+        grp = (sub[GROUP].astype("object").where(sub[GROUP].notna(), None).to_numpy(dtype=object)
+               if GROUP in sub.columns else np.full(len(sub), None, dtype=object))
+        ev = pd.unique(sub[EVIDENCE].dropna().astype("str")) if EVIDENCE in sub.columns else []
+        n_groups = len({g for g in grp if g is not None})
+        h, a, grp = h[both], a[both], grp[both]
         n = len(h)
-        rec = {S.CATEGORY: cat, WEIGHTS_COL: w, S.N: n, N_ABSTAINED: abst,
-               COVERAGE: n / (n + abst) if n + abst else np.nan, T.KAPPA: np.nan, S.CI_LOW: np.nan, S.CI_HIGH: np.nan}
+        rec = {**dict(zip(by, key[:-1])), S.CATEGORY: cat, WEIGHTS_COL: w,
+               EVIDENCE: ev[0] if len(ev) == 1 else ("mixed" if len(ev) else EVIDENCE_UNKNOWN), N_GROUPS: n_groups,
+               S.N: n, N_ABSTAINED: abst, COVERAGE: n / (n + abst) if n + abst else np.nan, T.KAPPA: np.nan,
+               S.CI_LOW: np.nan, S.CI_HIGH: np.nan}
         if n:
             long = pd.DataFrame({S.REVIEW_ID: [f"h{i}" for i in range(n)] + [f"a{i}" for i in range(n)],
                                  S.CONVERSATION_ID: [f"u{i}" for i in range(n)] * 2,
@@ -559,7 +648,7 @@ def kappa_agreement(
             rec[T.KAPPA] = float(k[T.KAPPA].iloc[0])
             values = np.union1d(h, a)
             hc, ac = np.searchsorted(values, h), np.searchsorted(values, a)
-            draw = rng.integers(0, n, size=(n_resamples, n))
+            draw = _stratified_draws(rng, grp, n_resamples)
             reps = _kappa_many(hc[draw], ac[draw], len(values), w)
             reps = reps[np.isfinite(reps)]
             if len(reps) >= 0.5 * n_resamples and np.isfinite(rec[T.KAPPA]):
@@ -568,10 +657,24 @@ def kappa_agreement(
             warnings.warn(f"kappa undefined for {cat!r} (no pairs, or both sides constant)", UndefinedMetricWarning,
                           stacklevel=2)
         records.append(rec)
-    out = pd.DataFrame.from_records(records, columns=AGREEMENT_COLUMNS[:-1])
+    out = pd.DataFrame.from_records(records, columns=[*by, *AGREEMENT_COLUMNS[:-1]])
     out[S.SMALL_SAMPLE] = out[S.N] < MIN_N
     out.attrs.update(predictions.attrs)
     return out
+
+
+def _stratified_draws(rng: np.random.Generator, groups: np.ndarray, n_resamples: int) -> np.ndarray:
+    """Bootstrap row indices (``n_resamples x n``), resampled within each group (one group when
+    none is given): each group keeps its size in every replicate."""
+    n = len(groups)
+    keys = pd.factorize(pd.Series(groups, dtype=object).fillna("\x00none"))[0]
+    if keys.max(initial=0) == 0:
+        return rng.integers(0, n, size=(n_resamples, n))
+    cols = []
+    for g in range(keys.max() + 1):  # a handful of held-out groups
+        idx = np.flatnonzero(keys == g)
+        cols.append(idx[rng.integers(0, len(idx), size=(n_resamples, len(idx)))])
+    return np.concatenate(cols, axis=1)
 
 
 @public
@@ -581,13 +684,15 @@ def qualification(
     human_human: pd.DataFrame | Mapping[str, float] | None = None,
     threshold: float | None = None,
     min_n: int = MIN_N,
+    min_coverage: float = MIN_COVERAGE,
+    held_out: bool = True,
 ) -> pd.DataFrame:
     """Which categories qualify for automatic scoring, and why.
 
     Parameters
     ----------
     agreement : pandas.DataFrame
-        :func:`kappa_agreement` output.
+        :func:`kappa_agreement` output (its ``ci_low``, ``coverage`` and ``evidence``).
     human_human : DataFrame or mapping, optional
         Human-human kappa per category: a mapping, or a :func:`qakit.calibration.pairwise_kappa`
         / :func:`qakit.calibration.cohen_kappa` result (mean ``kappa`` over reviewer pairs).
@@ -595,29 +700,49 @@ def qualification(
         A kappa every category must reach instead (when given, it is the target).
     min_n : int, default=30
         Fewer compared conversations never qualify.
+    min_coverage : float, default=0.8
+        The share of conversations the model must score (it abstains on the rest): a model that
+        abstains on 70 % and is right on the other 30 % does not qualify.
+    held_out : bool, default=True
+        Ask for leave-one-group-out evidence (:func:`cross_validate` with ``groups=``); with
+        False, k-fold evidence is accepted (not recommended: it overstates what a new client gets).
 
     Returns
     -------
     pandas.DataFrame
-        The agreement columns plus ``human_human_kappa``, ``target``, ``qualifies`` (bool) and
-        ``reason`` (one sentence).
+        The agreement columns plus ``human_human_kappa``, ``target``, ``n_needed`` (for a
+        category held back only by its interval: the conversations to compare for the lower
+        bound to reach the target, if kappa and its spread stayed as measured), ``qualifies``
+        (bool) and ``reason`` (every unmet condition, or why it qualifies).
 
     Notes
     -----
-    ``qualifies = n >= min_n and kappa >= target``, target = ``threshold`` if given, else the
-    human-human kappa; no target -> not qualified.
+    ``qualifies = evidence is leave-one-group-out and n >= min_n and coverage >= min_coverage
+    and ci_low >= target``: the gate is the interval's *lower bound*, not the point estimate. A
+    model whose true kappa is 0.5 has a point estimate >= 0.6 in about 25-34 % of samples of 30
+    conversations; its 95 % lower bound reaches 0.6 in at most about 2.5 %.
+    ``target = threshold`` if given, else the human-human kappa; no target -> not qualified.
+    ``n_needed = ceil(n * ((kappa - ci_low) / (kappa - target))^2)`` (the interval narrows as
+    ``1 / sqrt(n)``), at least ``min_n``; N/A when the point estimate itself is below the target
+    (no sample size lifts it).
 
     Examples
     --------
-    >>> a = pd.DataFrame({"category": ["Tone", "Greeting"], "n": [120, 120], "kappa": [0.52, 0.81]})
-    >>> q = qualification(a, human_human={"Tone": 0.61, "Greeting": 0.74})
-    >>> q[["category", "qualifies"]]
-       category  qualifies
-    0      Tone      False
-    1  Greeting       True
+    >>> a = pd.DataFrame({"category": ["Tone", "Greeting", "Empathy"], "evidence": "leave-one-group-out",
+    ...                   "n": [120, 120, 400], "coverage": 1.0, "kappa": [0.52, 0.81, 0.66],
+    ...                   "ci_low": [0.40, 0.74, 0.58], "ci_high": [0.64, 0.88, 0.74]})
+    >>> q = qualification(a, threshold=0.6)
+    >>> q[["category", "qualifies", "n_needed"]]  # Empathy: ceil(400 * (0.08 / 0.06)^2) = 712
+       category  qualifies  n_needed
+    0      Tone      False       NaN
+    1  Greeting       True       NaN
+    2   Empathy     False     712.0
     """
     min_n = _check_int("min_n", min_n, 1)
     check_number("threshold", threshold, low=-1, high=1, none=True)
+    check_number("min_coverage", min_coverage, low=0, high=1)
+    if not isinstance(agreement, pd.DataFrame) or not {S.CATEGORY, S.N, T.KAPPA} <= set(agreement.columns):
+        raise ParameterError("agreement must be a DataFrame with columns 'category', 'n', 'kappa' (kappa_agreement)")
     if isinstance(human_human, pd.DataFrame):
         if not {S.CATEGORY, T.KAPPA} <= set(human_human.columns):
             raise ParameterError("human_human must have columns 'category' and 'kappa' (e.g. calibration.pairwise_kappa)")
@@ -625,23 +750,44 @@ def qualification(
     else:
         hh = dict(human_human or {})
     out = agreement.copy()
+    for col, default in ((S.CI_LOW, np.nan), (S.CI_HIGH, np.nan), (COVERAGE, np.nan), (EVIDENCE, EVIDENCE_UNKNOWN)):
+        if col not in out.columns:
+            out[col] = default
     out[HUMAN_HUMAN_KAPPA] = out[S.CATEGORY].map(hh).astype("float64")
     out[TARGET] = float(threshold) if threshold is not None else out[HUMAN_HUMAN_KAPPA]
-    reasons, ok = [], []
-    for row in out.itertuples(index=False):  # one row per category
-        k, t, n = getattr(row, T.KAPPA), getattr(row, TARGET), getattr(row, S.N)
-        what = "the threshold" if threshold is not None else "human-human agreement"
+    what = "the threshold" if threshold is not None else "human-human agreement"
+    reasons, ok, needed = [], [], []
+    for row in out.to_dict("records"):  # one row per category
+        k, t, n, lo, hi = row[T.KAPPA], row[TARGET], int(row[S.N]), row[S.CI_LOW], row[S.CI_HIGH]
+        cov, ev = row[COVERAGE], str(row[EVIDENCE])
+        fails = []
+        if held_out and ev != EVIDENCE_GROUPS:
+            fails.append(f"evidence is {ev}, not leave-one-group-out (cross_validate(groups=...)): "
+                         "a new client may agree less")
         if n < min_n:
-            ok.append(False), reasons.append(f"only {n} conversations compared (< {min_n})")
-        elif not np.isfinite(k):
-            ok.append(False), reasons.append("kappa undefined")
+            fails.append(f"only {n} conversations compared (< {min_n})")
+        if not (isinstance(cov, float) and np.isfinite(cov)) or cov < min_coverage:
+            fails.append(f"coverage {cov:.0%} < {min_coverage:.0%} (the model abstained on the rest)"
+                         if np.isfinite(cov) else "coverage unknown")
+        if not np.isfinite(k):
+            fails.append("kappa undefined")
         elif not np.isfinite(t):
-            ok.append(False), reasons.append("no human-human agreement measured and no threshold set")
-        elif k >= t:
-            ok.append(True), reasons.append(f"kappa {k:.2f} >= {what} {t:.2f}")
-        else:
-            ok.append(False), reasons.append(f"kappa {k:.2f} < {what} {t:.2f}")
-    out[QUALIFIES] = ok
+            fails.append("no human-human agreement measured and no threshold set")
+        elif not np.isfinite(lo):
+            fails.append(f"kappa {k:.2f} has no interval")
+        elif lo < t:
+            fails.append(f"kappa {k:.2f} [{lo:.2f}, {hi:.2f}]: the lower bound is below {what} {t:.2f}"
+                         + ("" if k >= t else " and so is the point estimate"))
+        need = np.nan
+        if fails and np.isfinite(k) and np.isfinite(t) and np.isfinite(lo) and k > t:
+            need = float(max(min_n, int(np.ceil(n * ((k - lo) / (k - t)) ** 2 - 1e-9))))
+        ok.append(not fails)
+        needed.append(need)
+        reasons.append("; ".join(fails) if fails else
+                       f"kappa {k:.2f} [{lo:.2f}, {hi:.2f}]: the lower bound reaches {what} {t:.2f}, "
+                       f"coverage {cov:.0%}, evidence {ev}")
+    out[N_NEEDED] = np.asarray(needed, dtype="float64")
+    out[QUALIFIES] = np.asarray(ok, dtype=bool)
     out[REASON] = reasons
     return out
 

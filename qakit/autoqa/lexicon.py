@@ -25,6 +25,9 @@ from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, check_choice
 from . import _text as T
+import pyphen
+from spellchecker import SpellChecker
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 READABILITY = "reading_ease"
 SENTENCES = "n_sentences"
@@ -40,34 +43,58 @@ FLESCH = {"en": (206.835, 1.015, 84.6), "de": (180.0, 1.0, 58.5), "pt": (248.835
 _HYPHEN_LANG = {"en": "en_US", "de": "de_DE", "pt": "pt_BR"}
 _SPELL_LANG = ("en", "de", "pt", "es", "fr", "it", "nl", "ru", "ar", "lv", "eu", "fa")
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
-_SKIP = re.compile(r"(?:https?://|www\.)\S+|[@#]\S+|\S*\d\S*")  # urls, @mentions, #placeholders#, codes
+#: urls, @mentions, #placeholders#, tokens with digits (codes), runs of more than 45 letters (not words).
+#: Each alternative is linear in the text: a token with digits is matched from its start only
+#: (``(?<!\S)``; ``\S*\d\S*`` alone backtracks quadratically on a long token without digits)
+_SKIP = re.compile(r"(?:https?://|www\.)\S+|[@#]\S+|(?<!\S)\S*\d\S*|[^\W\d_]{46,}")
+#: characters of one message read by readability and spelling (the time bound per message)
+MAX_CHARS = 100_000
+#: characters of one customer message scored by VADER (its time grows with the square of the length:
+#: 0.4 s for 10,000 characters, 63 s for 100,000 on this machine)
+SENTIMENT_MAX_CHARS = 5_000
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)|\n+")
 
 
-def _lang(values: pd.Series, assume: str | None) -> pd.Series:
-    """Base language code (``pt-br`` -> ``pt``), ``assume`` where missing."""
-    base = values.astype("str").str.lower().str.split(r"[-_]", regex=True).str[0]
-    return base.where(values.notna(), assume)
+def _languages(msg: pd.DataFrame, assume: str | None) -> tuple[pd.Series, pd.Series]:
+    """Base language code per message (``pt-BR`` -> ``pt``; ``assume`` where the ``language``
+    column is absent, missing or blank) and the mask of messages whose language was assumed.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"language": ["pt-BR", " DE_at", "", None]})
+    >>> lang, assumed = _languages(m, "en")
+    >>> lang.tolist(), assumed.tolist()
+    (['pt', 'de', 'en', 'en'], [False, False, True, True])
+    """
+    if S.LANGUAGE not in msg.columns:
+        missing = pd.Series(True, index=msg.index)
+        return pd.Series(assume, index=msg.index, dtype="str"), missing
+    raw = msg[S.LANGUAGE]
+    text = raw.astype("object").where(raw.notna(), None)
+    missing = pd.Series([not isinstance(v, str) or not v.strip() for v in text], index=msg.index)  # few distinct values
+    codes = {v: re.split(r"[-_]", v.strip().lower())[0] for v in pd.unique(text[~missing])}
+    base = pd.Series([codes.get(v) if not m else assume for v, m in zip(text, missing)], index=msg.index, dtype="str")
+    return base, missing
 
 
 def _agent_text(messages, roles, assume_language):
     msg = T.prepare(messages)
-    lang = _lang(msg[S.LANGUAGE], assume_language) if S.LANGUAGE in msg.columns else pd.Series(
-        assume_language, index=msg.index, dtype="str")
-    assumed = msg[S.MESSAGE_ID][msg[S.LANGUAGE].isna()] if S.LANGUAGE in msg.columns else msg[S.MESSAGE_ID]
+    lang, missing = _languages(msg, assume_language)
     sel = msg[S.AUTHOR_ROLE].isin(list(roles)).to_numpy()
-    return msg, lang, assumed[sel[assumed.index]], sel
+    assumed = msg[S.MESSAGE_ID][missing.to_numpy() & sel]
+    long = sel & msg[S.TEXT].str.len().gt(MAX_CHARS).to_numpy()
+    if long.any():
+        msg = msg.assign(**{S.TEXT: msg[S.TEXT].str.slice(0, MAX_CHARS)})
+    return msg, lang, assumed, sel, msg.loc[long, S.MESSAGE_ID]
 
 
 @lru_cache(maxsize=8)
 def _hyphenator(lang: str):
-    import pyphen
     return pyphen.Pyphen(lang=_HYPHEN_LANG[lang])
 
 
 @lru_cache(maxsize=8)
 def _dictionary(lang: str) -> frozenset:
-    from spellchecker import SpellChecker
     return frozenset(SpellChecker(language=lang).word_frequency.dictionary)
 
 
@@ -113,7 +140,7 @@ def readability(messages: pd.DataFrame, *, roles=("agent",), assume_language: st
        n_words  n_sentences  n_syllables  reading_ease
     0        6            1          6.0       116.145
     """
-    msg, lang, assumed, sel = _agent_text(messages, roles, assume_language)
+    msg, lang, assumed, sel, cut = _agent_text(messages, roles, assume_language)
     sub = msg.loc[sel, [S.CONVERSATION_ID, S.MESSAGE_ID, S.TEXT]].assign(_lang=lang[sel].to_numpy())
     clean = sub[S.TEXT].str.replace(_SKIP, " ", regex=True)
     words = clean.str.findall(_WORD)
@@ -144,13 +171,16 @@ def readability(messages: pd.DataFrame, *, roles=("agent",), assume_language: st
     S.add_exclusion(out, f"no readability formula for the language (have {sorted(FLESCH)}): N/A", S.LANGUAGE,
                     no_formula)
     S.add_exclusion(out, "no words in the text: N/A", S.TEXT, out.loc[coef.notna() & ~ok, S.CONVERSATION_ID])
-    _note_assumed(out, assumed, assume_language)
+    _note_assumed(out, assumed, assume_language, cut)
     return out
 
 
-def _note_assumed(out, assumed, assume_language):
+def _note_assumed(out, assumed, assume_language, cut=(), limit=MAX_CHARS):
     if assume_language is not None and len(assumed):
         S.add_adjustment(out, f"message without language: read as {assume_language!r}", S.LANGUAGE, assumed)
+    if len(cut):
+        S.add_adjustment(out, f"message longer than {limit:,} characters: only its first {limit:,} were read",
+                         S.TEXT, cut)
 
 
 @public
@@ -178,7 +208,7 @@ def spelling(messages: pd.DataFrame, *, roles=("agent",), assume_language: str |
        n_words_checked  n_unknown_words  unknown_word_rate
     0                6                2           0.333333
     """
-    msg, lang, assumed, sel = _agent_text(messages, roles, assume_language)
+    msg, lang, assumed, sel, cut = _agent_text(messages, roles, assume_language)
     sub = msg.loc[sel, [S.CONVERSATION_ID, S.TEXT]].assign(_lang=lang[sel].to_numpy())
     words = sub[S.TEXT].str.replace(_SKIP, " ", regex=True).str.lower().str.findall(_WORD)
     n = words.str.len().to_numpy()
@@ -202,13 +232,12 @@ def spelling(messages: pd.DataFrame, *, roles=("agent",), assume_language: str |
     S.add_exclusion(out, f"no word list for the language (have {list(_SPELL_LANG)}): N/A", S.LANGUAGE,
                     out.loc[~out["_s"], S.CONVERSATION_ID])
     out = out.drop(columns="_s")
-    _note_assumed(out, assumed, assume_language)
+    _note_assumed(out, assumed, assume_language, cut)
     return out
 
 
 @lru_cache(maxsize=1)
 def _vader():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     return SentimentIntensityAnalyzer()
 
 
@@ -227,7 +256,9 @@ def customer_sentiment(messages: pd.DataFrame, *, last: int = 2, assume_language
     VADER's compound score normalises the summed valences ``x`` of the words as
     ``x / sqrt(x^2 + 15)``; Hutto & Gilbert treat ``<= -0.05`` as negative, ``>= 0.05`` positive.
     Non-English customer messages are not scored (itemised): translate them first (MAIA-DQE ships
-    English translations: ``qakit.realdata.load_maia(text="english")``).
+    English translations: ``qakit.realdata.load_maia(text="english")``). VADER's time grows with the
+    square of a text's length, so only the first :data:`SENTIMENT_MAX_CHARS` characters of a
+    message are scored (itemised as adjustments).
 
     Examples
     --------
@@ -241,14 +272,15 @@ def customer_sentiment(messages: pd.DataFrame, *, last: int = 2, assume_language
     msg = T.prepare(messages)
     conv = msg[S.CONVERSATION_ID].drop_duplicates()
     cust = msg[msg[S.AUTHOR_ROLE].eq("customer") & (msg[T.SEQ_BY_ROLE_FROM_END] < last)]
-    lang = _lang(cust[S.LANGUAGE], assume_language) if S.LANGUAGE in cust.columns else pd.Series(
-        assume_language, index=cust.index, dtype="str")
-    english = lang.eq("en").to_numpy()
+    lang, missing = _languages(cust, assume_language)
+    english = lang.eq("en").fillna(False).to_numpy(dtype=bool)
     analyser = _vader()
     score = np.full(len(cust), np.nan)
     texts = cust[S.TEXT].to_numpy(dtype=object)
+    cut = np.zeros(len(cust), dtype=bool)
     for i in np.flatnonzero(english & (cust[T.N_WORDS].to_numpy() > 0)):  # VADER scores one text at a time
-        score[i] = analyser.polarity_scores(texts[i])["compound"]
+        cut[i] = len(texts[i]) > SENTIMENT_MAX_CHARS
+        score[i] = analyser.polarity_scores(texts[i][:SENTIMENT_MAX_CHARS])["compound"]
     per = pd.DataFrame({S.CONVERSATION_ID: cust[S.CONVERSATION_ID].to_numpy(), "s": score})
     g = per.groupby(S.CONVERSATION_ID, sort=False)["s"]
     out = pd.DataFrame({S.CONVERSATION_ID: conv.to_numpy()})
@@ -258,11 +290,8 @@ def customer_sentiment(messages: pd.DataFrame, *, last: int = 2, assume_language
                     cust.loc[~english, S.MESSAGE_ID])
     S.add_exclusion(out, "conversation without a scorable customer message: sentiment N/A", S.TEXT,
                     out.loc[out[N_SCORED].eq(0), S.CONVERSATION_ID])
-    if S.LANGUAGE in cust.columns:
-        assumed = cust.loc[cust[S.LANGUAGE].isna(), S.MESSAGE_ID]
-    else:
-        assumed = cust[S.MESSAGE_ID]
-    _note_assumed(out, assumed, assume_language)
+    _note_assumed(out, cust.loc[missing.to_numpy(), S.MESSAGE_ID], assume_language, cust.loc[cut, S.MESSAGE_ID],
+                  SENTIMENT_MAX_CHARS)
     return out
 
 

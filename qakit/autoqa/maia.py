@@ -1,15 +1,18 @@
 """Automatic scoring checked against MAIA-DQE's human labels (real support chats, CC BY 4.0).
 
-Reproduce the README numbers (about a minute on 2 cores)::
+Reproduce the numbers of ``docs/guide/autoqa.md`` (about two minutes on 2 cores)::
 
-    .venv/bin/python -m qakit.autoqa.maia                 # grouped 5-fold CV on the shared subsets
+    .venv/bin/python -m qakit.autoqa.maia                   # leave one client (subset) out
+    .venv/bin/python -m qakit.autoqa.maia --groups none     # 5-fold by dialogue (what a known client gets)
     .venv/bin/python -m qakit.autoqa.maia --train de_client_02 pt_br_client_02 --test NEW_SUBSET
 
 Human labels at the conversation level (:func:`qakit.realdata.load_maia`): ``Politeness`` and
 ``Understanding`` = 1 when every labelled agent turn was polite / understood, ``Task success``
 1-5. Rule-based categories are compared with the human Politeness as they are (a conversation
 with a greeting / thanks / ... is "polite"); learned ones are trained on part of the dialogues and
-predicted on the rest, folds grouped by dialogue (the shared subsets repeat 43 dialogues: they
+predicted on the rest: by default every client (subset) is predicted by a model trained on the
+other clients only (leave one client out, the evidence :func:`qakit.autoqa.qualification` asks
+for); with ``groups=None``, folds grouped by dialogue (the shared subsets repeat 43 dialogues: they
 are de-duplicated by id first, so a dialogue can never be in training and test).
 """
 
@@ -27,9 +30,10 @@ from .. import schema as S
 from .._public import public
 from ..errors import UndefinedMetricWarning
 from . import _text as T
-from .learned import AGREEMENT_COLUMNS, cross_validate, kappa_agreement
+from .learned import AGREEMENT_COLUMNS, GROUP, cross_validate, kappa_agreement
 from .output import learned_ratings
 from .rules import DEFAULT_RULES, detect
+from ..realdata import MAIA_SUBSETS, load_maia
 
 METHOD = "method"
 PREDICTOR = "predictor"
@@ -39,7 +43,7 @@ POLITE_MARKERS = "any politeness marker"
 #: (human category, kappa weights, model trained on turn labels?)
 LEARNED = (("Politeness", None, True), ("Understanding", None, True), ("Politeness", None, False),
            ("Understanding", None, False), ("Task success", "quadratic", False))
-RESULT_COLUMNS = [METHOD, PREDICTOR, TEXT_SIDE, EVALUATION, *AGREEMENT_COLUMNS]
+RESULT_COLUMNS = [METHOD, PREDICTOR, TEXT_SIDE, EVALUATION, GROUP, *AGREEMENT_COLUMNS]
 
 
 def _rule_rows(data: dict, text: str, evaluation: str, *, level, n_resamples, seed, conversations=None) -> list[pd.DataFrame]:
@@ -64,7 +68,8 @@ def _rule_rows(data: dict, text: str, evaluation: str, *, level, n_resamples, se
 
 @public
 def evaluate_maia(path=None, *, train: Sequence[str] | None = None, test: Sequence[str] | None = None,
-                  n_splits: int = 5, seed: int = 0, level: float = 0.95, n_resamples: int = 2000) -> pd.DataFrame:
+                  groups: str | None = "subset", n_splits: int = 5, seed: int = 0, level: float = 0.95,
+                  n_resamples: int = 2000) -> pd.DataFrame:
     """Kappa of rule-based and learned categories against MAIA-DQE's human labels.
 
     Parameters
@@ -76,7 +81,11 @@ def evaluate_maia(path=None, *, train: Sequence[str] | None = None, test: Sequen
         Subsets to learn from (default: the shared ones, :data:`qakit.realdata.MAIA_SUBSETS`).
     test : list of str, optional
         Held-out subsets: learned models are trained on all of ``train`` and evaluated here.
-        Without ``test``: grouped ``n_splits``-fold cross-validation on ``train``.
+        Without ``test``: cross-validation on ``train``, leaving one ``groups`` value out.
+    groups : str or None, default="subset"
+        The held-out unit of the cross-validation (``"subset"``: one client; ``None``:
+        ``n_splits`` folds grouped by dialogue). With groups, one row per held-out group follows
+        each pooled row.
     n_splits, seed, level, n_resamples
         Cross-validation folds, the one seed (folds, bootstrap), CI level, bootstrap resamples.
 
@@ -84,15 +93,15 @@ def evaluate_maia(path=None, *, train: Sequence[str] | None = None, test: Sequen
     -------
     pandas.DataFrame
         ``method`` (``rule`` / ``model``), ``predictor`` (the rule, or the model and what it
-        was trained on), ``text`` (``english`` / ``original``), ``evaluation``, then the
+        was trained on), ``text`` (``english`` / ``original``), ``evaluation``, ``group`` (the
+        held-out group of a per-group row; missing on pooled rows), then the
         :func:`qakit.autoqa.learned.kappa_agreement` columns (``category`` = the human label).
     """
-    from ..realdata import MAIA_SUBSETS, load_maia
 
     train = list(train or MAIA_SUBSETS)
     parts = []
     if test is None:
-        ev = f"{n_splits}-fold CV grouped by dialogue"
+        ev = f"leave one {groups} out" if groups else f"{n_splits}-fold CV grouped by dialogue"
         for text in ("english", "original"):
             data = load_maia(path, subsets=train, text=text)
             parts += _rule_rows(data, text, "all dialogues (rules are not trained)", level=level,
@@ -102,8 +111,11 @@ def evaluate_maia(path=None, *, train: Sequence[str] | None = None, test: Sequen
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UndefinedMetricWarning)
                 p = cross_validate(data["messages"], data["ratings"], category=cat, n_splits=n_splits, seed=seed,
-                                   turn_labels=data["turn_labels"] if turns else None)
-            k = kappa_agreement(p, weights=w, level=level, n_resamples=n_resamples, seed=seed)
+                                   turn_labels=data["turn_labels"] if turns else None, groups=groups)
+                k = kappa_agreement(p, weights=w, level=level, n_resamples=n_resamples, seed=seed)
+                if groups:
+                    k = pd.concat([k, kappa_agreement(p, weights=w, by=GROUP, level=level, n_resamples=n_resamples,
+                                                      seed=seed)], ignore_index=True)
             what = "TF-IDF+LR on agent turns, min per dialogue" if turns else "TF-IDF+LR on whole dialogues"
             parts.append(k.assign(**{METHOD: "model", PREDICTOR: what, TEXT_SIDE: "english", EVALUATION: ev}))
     else:
@@ -129,16 +141,19 @@ def evaluate_maia(path=None, *, train: Sequence[str] | None = None, test: Sequen
                 k = kappa_agreement(p, weights=w, level=level, n_resamples=n_resamples, seed=seed)
             what = "TF-IDF+LR on agent turns, min per dialogue" if turns else "TF-IDF+LR on whole dialogues"
             parts.append(k.assign(**{METHOD: "model", PREDICTOR: what, TEXT_SIDE: "english", EVALUATION: ev}))
-    out = pd.concat(parts, ignore_index=True)[RESULT_COLUMNS]
-    return out
+    out = pd.concat(parts, ignore_index=True)
+    if GROUP not in out.columns:
+        out[GROUP] = None
+    out[GROUP] = out[GROUP].astype("object").where(out[GROUP].notna(), None)
+    return out[RESULT_COLUMNS]
 
 
 def _markdown(df: pd.DataFrame) -> str:
     """Display only: rounded to 2 decimals, one markdown row per result."""
-    cols = [METHOD, PREDICTOR, TEXT_SIDE, S.CATEGORY, "weights", S.N, "coverage", T.KAPPA, S.CI_LOW, S.CI_HIGH]
+    cols = [METHOD, PREDICTOR, TEXT_SIDE, GROUP, S.CATEGORY, "weights", S.N, "coverage", T.KAPPA, S.CI_LOW, S.CI_HIGH]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df[cols].itertuples(index=False):
-        cells = [f"{v:.2f}" if isinstance(v, float) else ("-" if v is None else str(v)) for v in row]
+        cells = [f"{v:.2f}" if isinstance(v, float) else ("-" if v is None or v != v else str(v)) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -150,9 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--test", nargs="+", help="held-out subsets (default: grouped cross-validation)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-splits", type=int, default=5)
+    ap.add_argument("--groups", default="subset", help="held-out unit: a messages column, 'month', or 'none' (k-fold)")
     ap.add_argument("--out", help="also write the full table as CSV here")
     a = ap.parse_args(argv)
-    res = evaluate_maia(a.path, train=a.train, test=a.test, n_splits=a.n_splits, seed=a.seed)
+    res = evaluate_maia(a.path, train=a.train, test=a.test, n_splits=a.n_splits, seed=a.seed,
+                        groups=None if a.groups == "none" else a.groups)
     print(f"evaluation: {res[EVALUATION].iloc[-1]}; rules: {res[EVALUATION].iloc[0]}")
     print(_markdown(res))
     if a.out:

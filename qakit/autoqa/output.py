@@ -25,6 +25,10 @@ from ..intervals import MIN_N, as_by, check_level
 from . import _text as T
 from .learned import AGGREGATES, CONFIDENCE, SOURCE_MODEL, TextModel, documents, human_labels
 from .rules import Rule
+from ..scorecard import iqs_score
+from .rules import detect
+from .lexicon import SENTIMENT
+from ..sampling import sample_risk_based
 
 MEASURE = "measure"
 VALUE = "score"
@@ -226,7 +230,6 @@ def aqs_score(auto: pd.DataFrame, card, *, by: str | Sequence[str] | None = None
        n   aqs
     0  2  75.0
     """
-    from ..scorecard import iqs_score
 
     _check_auto(auto)
     level = check_level(level)
@@ -261,7 +264,6 @@ def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None,
         ``ci_low``, ``ci_high``, ``small_sample``. AQS usually rests on every conversation, IQS on
         the reviewed sample: compare the intervals, not only the points.
     """
-    from ..scorecard import iqs_score
 
     _check_auto(auto)
     if S.REVIEWER_ID in human.columns and human[S.REVIEWER_ID].astype("str").eq(T.AUTO_REVIEWER).any():
@@ -326,7 +328,6 @@ def risk_signals(
     0              c1              True   3.0
     1              c2             False   1.0
     """
-    from .rules import detect
 
     if not (isinstance(top_share, (int, float)) and 0 < top_share < 1):
         raise ParameterError(f"top_share must be strictly between 0 and 1; got {top_share!r}")
@@ -351,7 +352,6 @@ def risk_signals(
         NEGATIVE_SENTIMENT: False,
     })
     if sentiment is not None:
-        from .lexicon import SENTIMENT
         s = sentiment.set_index(S.CONVERSATION_ID)[SENTIMENT].reindex(out[S.CONVERSATION_ID])
         out[NEGATIVE_SENTIMENT] = (s < negative_below).fillna(False).to_numpy(dtype=bool)
     out[AUTO_FAILED] = False
@@ -374,7 +374,6 @@ def sample_for_review(messages: pd.DataFrame, *, n: int, seed: int, sentiment: p
     (``pi_i = min(1, c * risk_i)``, ``sum(pi) = n``); the result has the flags plus
     ``inclusion_prob`` and ``weight`` for :func:`qakit.sampling.weighted_iqs`.
     """
-    from ..sampling import sample_risk_based
 
     sig = risk_signals(messages, sentiment=sentiment, **signal_options)
     return sample_risk_based(sig, n=n, seed=seed, risk=RISK, method=method)

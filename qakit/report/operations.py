@@ -30,7 +30,10 @@ from .. import kpis as K
 from .. import ops as O
 from .. import schema as S
 from .._public import public
+from ..autoqa import learned as AL
+from ..autoqa import rules as AR
 from ..autoqa.output import MEASURE, VALUE
+from ..errors import QakitError
 from ..intervals import mean_ci, wilson_ci
 from ..io import to_csv_safe
 from ..registry import METRICS
@@ -72,7 +75,7 @@ def _tile_rows(name: str, data: ReportData, calls: pd.DataFrame | None, messages
         use, ok, _ = K._service_level_judged(calls, THRESHOLD_S)  # kpis.service_level's one rule
         return calls[use].assign(_v=ok[use].astype(float)), "_v", S.CREATED_AT, "rate"
     if name == "aqs" and messages is not None and len(messages):
-        a = _autoqa(data) if messages is getattr(data, "messages", None) else _automatic(messages)
+        a = _autoqa(data) if messages is getattr(data, "messages", None) else _automatic(messages, getattr(data, "card", None))
         s = a["card"].score(a["auto"].drop(columns=["source"]))
         first = messages.groupby(S.CONVERSATION_ID)[S.SENT_AT].min()
         s = s[s[S.IQS].notna()].assign(_t=lambda x: x[S.CONVERSATION_ID].map(first))
@@ -409,32 +412,90 @@ def reviewers_table(data: ReportData) -> Table | HTML:
 
 
 # --- automatic scoring ----------------------------------------------------------------------------------------
-def _automatic(messages: pd.DataFrame) -> dict[str, Any]:
+def _automatic(messages: pd.DataFrame, card=None) -> dict[str, Any]:
     """The rule-based categories found in ``messages`` (``detections``), their automatic ratings
-    (``auto``) and the card that scores them into the AQS (``card``): one definition for the AQS
-    tile, its change and the automatic-scoring section."""
-    rules = list(autoqa.DEFAULT_RULES)
+    (``auto``) and the card that scores them into the AQS (``card``): the categories of the
+    report's scorecard that carry an ``auto:`` rule block (on their scales and weights), else the
+    built-in rules. One definition for the AQS tile, its change and the automatic-scoring section."""
+    if AR.has_auto(card):
+        rules = AR.rules_from_card(card)
+        auto_card, origin = AR.auto_scorecard(rules, card=card), "card"
+    else:
+        rules = list(autoqa.DEFAULT_RULES)
+        auto_card, origin = Scorecard([Category(r.name) for r in rules], name="Automatic categories"), "built-in"
     det = autoqa.detect(messages, rules=rules)
-    return {"detections": det, "auto": autoqa.auto_ratings(det),
-            "card": Scorecard([Category(r.name) for r in rules], name="Automatic categories")}
+    return {"detections": det, "auto": autoqa.auto_ratings(det), "card": auto_card, "origin": origin}
+
+
+#: the kappa a learned category's interval must clear when its auto: block sets no threshold
+LEARNED_THRESHOLD = 0.6
+
+
+def _learned(data: ReportData) -> pd.DataFrame:
+    """Qualification of the card's learned categories (``auto: learned``): leave one month (or the
+    block's ``groups``) out, the interval's lower bound against the threshold, coverage (kappa
+    quadratic-weighted on scales with more than two values); one row per category (``status`` says
+    why it was not evaluated)."""
+    rows = []
+    scales = {c.name: c.scale for c in data.card.categories}
+    for name, spec in AR.learned_specs(data.card).items():  # a few categories; each is one cross-validation
+        groups, threshold = spec.get("groups", "month"), spec.get("threshold", LEARNED_THRESHOLD)
+        weights = "quadratic" if scales[name].n_values > 2 else None  # ordinal scales: quadratic kappa
+        try:
+            p = quiet(AL.cross_validate, data.messages, data.ratings, category=name, groups=groups, seed=0)
+            k = quiet(AL.kappa_agreement, p, weights=weights, n_resamples=1000, seed=0)
+            q = AL.qualification(k, threshold=threshold).iloc[0].to_dict()
+            rows.append({**q, "groups": groups, "status": "evaluated"})
+        except QakitError as e:
+            rows.append({"category": name, "groups": groups, "target": threshold, "qualifies": False,
+                         "status": f"not evaluated: {e}"})
+    return pd.DataFrame(rows)
 
 
 def _autoqa(data: ReportData) -> dict[str, Any]:
     def make():
-        out = _automatic(data.messages)
+        out = _automatic(data.messages, data.card)
         auto, card = out["auto"], out["card"]
         out["aqs"] = quiet(autoqa.aqs_score, auto, card, min_n=0)
         out["categories"] = quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)
         if data.has("ratings"):
             out["vs"] = quiet(autoqa.aqs_vs_iqs, auto, data.ratings, card=data.card, auto_card=card,
                                min_n=data.min_n)
+            out["learned"] = _learned(data)
         return out
     return data.cached("autoqa", make)
 
 
+def _learned_text(learned: pd.DataFrame | None) -> str:
+    """One sentence per learned category: qualified or not, with the kappa interval and the n needed."""
+    if learned is None or learned.empty:
+        return ""
+    parts = []
+    for r in learned.to_dict("records"):
+        name = r["category"]
+        if r["status"] != "evaluated":
+            parts.append(f"Learned category '{name}' is not scored automatically ({r['status']}).")
+            continue
+        ev = f"leave one {r['groups']} out, {int(r['n_groups'])} groups"
+        est = (f"{'quadratic-weighted ' if r.get('weights') else ''}kappa {r['kappa']:.2f} (95 % CI {r['ci_low']:.2f} – "
+               f"{r['ci_high']:.2f}, n = {int(r['n']):,} conversations, {ev}, coverage {r['coverage']:.0%})")
+        if r["qualifies"]:
+            parts.append(f"Learned category '{name}' qualifies for automatic scoring: {est}, the lower bound "
+                         f"reaches {r['target']:.2f}; the AQS above uses the rule-based categories only.")
+        else:
+            need = (f" About {int(r['n_needed']):,} compared conversations would be needed if kappa held."
+                    if np.isfinite(r.get("n_needed", np.nan)) else
+                    " More data alone would not help: the estimate itself is below the bar.")
+            parts.append(f"Learned category '{name}' does not qualify for automatic scoring: {est}; the lower "
+                         f"bound must reach {r['target']:.2f}.{need if r['kappa'] == r['kappa'] else ''} "
+                         f"Its reviewers keep rating it.")
+    return " " + " ".join(parts)
+
+
 def autoqa_summary(data: ReportData) -> HTML:
-    """How many conversations were scored automatically (eligible / N/A) and the AQS with its
-    interval, said apart from the IQS."""
+    """How many conversations were scored automatically (eligible / N/A), on which categories (the
+    scorecard's ``auto:`` blocks or the built-in rules), the AQS with its interval, said apart from
+    the IQS, and whether each learned category (``auto: learned``) qualifies."""
     if not shown(data, "autoqa"):
         return nothing()
     a = _autoqa(data)
@@ -442,11 +503,17 @@ def autoqa_summary(data: ReportData) -> HTML:
     conv = det.drop_duplicates(S.CONVERSATION_ID)
     n_all, n_ok = len(conv), int(conv["eligible"].sum())
     q = a["aqs"].iloc[0]
+    what = ("categories from the scorecard's auto: blocks" if a["origin"] == "card" else "built-in rule-based categories")
     text = (f"{n_all:,} conversations have text; {n_ok:,} were scored automatically on {len(a['card'].category_names)} "
-            f"rule-based categories and {n_all - n_ok:,} were not eligible (N/A: fewer than one customer and one agent "
+            f"{what} and {n_all - n_ok:,} were not eligible (N/A: fewer than one customer and one agent "
             f"message or fewer than 10 words). AQS {q['aqs']:.1f} % (95 % CI {q[S.CI_LOW]:.1f} – {q[S.CI_HIGH]:.1f}, "
             f"n = {int(q[S.N]):,} conversations). The AQS is a separate score: it never enters the IQS above.")
-    return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
+    learned = _learned_text(a.get("learned")).strip()
+    body = f'<p class="qakit-summary">{html.escape(text)}</p>'
+    if learned:
+        body += f'<p class="qakit-summary">{html.escape(learned)}</p>'
+        text += " " + learned
+    return HTML(body, text)
 
 
 def autoqa_categories(data: ReportData) -> Table | HTML:
@@ -454,11 +521,15 @@ def autoqa_categories(data: ReportData) -> Table | HTML:
     its 95 % interval."""
     if not data.has("messages"):
         return nothing()
-    t = _autoqa(data)["categories"][[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]]
-    out = pretty(t, caption="Rule-based categories (English, German and Portuguese phrases); n = eligible "
-                            "conversations. Only counts reach this report, never conversation text.")
-    out.frame = out.frame.rename(columns={"Category": "Automatic category",
-                                          "Category score (%)": "Found in (% of conversations)"})
+    a = _autoqa(data)
+    t = a["categories"][[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]]
+    what = ("The scorecard's auto: categories (score on each category's scale)" if a["origin"] == "card" else
+            "Built-in rule-based categories (phrases in English, German, Portuguese, Spanish and French; "
+            "precision and recall measured on labelled real chats in docs/guide/autoqa.md)")
+    out = pretty(t, caption=f"{what}; n = eligible conversations. Only counts reach this report, never "
+                            "conversation text.")
+    out.frame = out.frame.rename(columns={"Category": "Automatic category", "Category score (%)": (
+        "Found in (% of conversations)" if a["origin"] == "built-in" else "Automatic score (%)")})
     return out
 
 

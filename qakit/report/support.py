@@ -51,6 +51,12 @@ def _trend_csat(data: ReportData) -> bool:
     return sv is not None and bool(sv[S.KIND].eq("csat").any())
 
 
+def _check(data: ReportData, key: str):
+    """What :func:`qakit.report.checks.prepare_checks` decided for a statistician's check (None
+    before it ran: the check is then neither shown nor listed)."""
+    return (getattr(data, "checks", None) or {}).get(key)
+
+
 def _customer_values(data: ReportData) -> bool:
     if data.customers is not None:
         return data.has("conversations") or S.CONTACTS in data.customers.columns
@@ -88,6 +94,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("trends", "Trends", "", ("ratings", "surveys"), lambda d: d.has("scores") or _trend_csat(d),
             "no reviews, and the survey answers have no CSAT with a date (answered_at) or a conversation to place "
             "it by", any_of=True),
+    Section("fair_comparison", "Fair comparison of teams, sites or vendors",
+            "A group can lead on a blended figure only because it handles more of the easy channel. Each figure "
+            "raw and on the common channel mix.", ("conversations", "comparison groups"),
+            lambda d: _check(d, "group") is not None),
     Section("customer_kpis", "Customer KPIs", "", ("conversations", "surveys"),
             lambda d: d.has("conversations") or d.has("surveys"), any_of=True),
     Section("customers", "Customers who cost more than they bring",
@@ -97,10 +107,20 @@ SECTIONS: tuple[Section, ...] = (
     Section("iqs_csat", "Does IQS track CSAT?", "Review scores against the customer's CSAT answer on the same "
             "conversation.", ("ratings", "surveys"), lambda d: d.has("scores") and _csat(d),
             "the survey answers hold no CSAT"),
+    Section("survey_response", "Who answered the survey?",
+            "CSAT rests on the customers who answer. The response rate, CSAT weighted back to the mix of all "
+            "contacts (channel x priority x outcome), and what CSAT would be at worst and at best had everyone "
+            "answered.", ("surveys", "survey invitations"), lambda d: bool(_check(d, "invitations"))),
     Section("calls", "Calls", "", ("calls",), lambda d: d.has("calls") or d.has("calls_daily")),
+    Section("staffing", "Staffing check",
+            "The service level the staffing should have given (Erlang C) beside the one measured.",
+            ("calls", "staffing"), lambda d: _check(d, "staffing") is not None),
     Section("qa_process", "QA process: coverage, disputes and reviewers",
             "Are agents reviewed as often as planned, how often do they dispute a review and win, and does any "
             "reviewer score the same agents lower or higher than colleagues?", ("ratings",), lambda d: d.has("scores")),
+    Section("agreement", "Reviewer agreement",
+            "Several reviewers on the same conversations (the calibration set): do they agree?",
+            ("calibration",), lambda d: _check(d, "calibration") is not None),
     Section("autoqa", "Automatic scoring (AQS, kept apart from IQS)",
             "Rule-based categories found in every conversation that has text; the AQS is the scorecard engine on "
             "these automatic ratings only. No conversation text appears in this report, only counts and scores.",

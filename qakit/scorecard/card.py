@@ -46,6 +46,7 @@ import yaml
 from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, ScorecardError, check_choice, check_keys
+from .auto import check_auto
 
 MODES = ("weighted", "points", "mean_over_max")
 FAIL_RULES = ("all", "section")
@@ -299,9 +300,10 @@ class Category:
     na : {"exclude", "full", "zero"}, default="exclude"
         N/A left out of the score, counted as full marks, or counted as 0.
     auto : mapping or str, optional
-        Automatic scoring of this category by phrase / regex lists per language (see
-        :mod:`qakit.autoqa.rules`, :func:`qakit.autoqa.rules.rule_from_spec`): checked when the
-        card is built, kept and dumped with it.
+        Automatic scoring of this category by phrase / regex lists per language or a built-in
+        rule (:mod:`qakit.scorecard.auto`): checked when the card is built (regexes by the
+        linear-time RE2 engine), kept and dumped with it as plain data, interpreted by
+        :func:`qakit.autoqa.rules.rule_from_spec`.
     """
 
     name: str
@@ -352,10 +354,7 @@ class Category:
         except ParameterError as e:
             raise ScorecardError(str(e)) from None
         if self.auto is not None:  # checked now (a bad block names its key and YAML line), kept as plain data
-            from ..autoqa.rules import _plain, rule_from_spec
-
-            rule_from_spec(self.name, self.auto, scale=self.scale)
-            object.__setattr__(self, "auto", _plain(self.auto))
+            object.__setattr__(self, "auto", check_auto(self.name, self.auto, scale=self.scale))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "weight": self.weight}
