@@ -18,6 +18,10 @@
                                                                  Cohen's d
 ==========  ===================================================  ==================================
 
+A before/after comparison has no control group: whatever else changed between the periods is in
+the effect. For coaching (agents chosen because their scores were low) use
+:func:`qakit.coaching.coaching_effect`, which compares against agents not yet coached.
+
 The p-value and the CI come from different methods for ``time`` and ``mean``: the p-value tests
 the textbook null (identical distributions / equal means), the CI describes the size of the
 change. A CI that excludes 0 with a p-value above 0.05 (or the reverse) is possible near the

@@ -14,6 +14,9 @@ Canonical tables (extra columns pass through untouched):
 ``calls`` (telephony queue exports, for service level and abandonment)
     call_id, agent_id, created_at, answered (bool); optional speed_of_answer_s, handle_time_s,
     resolved (bool), team, site, vendor.
+``coaching`` (coaching sessions, for :func:`qakit.coaching.coaching_effect`)
+    agent_id, coached_at; optional focus (scorecard categories, ``;``-separated), coach, plan,
+    commitment, coaching_id.
 ``messages`` (conversation text, for automatic scoring: :mod:`qakit.autoqa`)
     conversation_id, message_id, author_role (``customer`` | ``agent`` | ``bot``), agent_id,
     sent_at, text; optional position (order when timestamps are missing), language.
@@ -382,8 +385,33 @@ CUSTOMERS = Table(
     row_id=CUSTOMER_ID,
 )
 
+# --- coaching sessions (issue 25: did coaching work?) --------------------------------------------------
+COACHING_ID = "coaching_id"
+COACHED_AT = "coached_at"
+FOCUS = "focus"
+COACH = "coach"
+PLAN = "plan"
+COMMITMENT = "commitment"
+
+#: one row per coaching session of an agent; ``focus`` names scorecard categories (``;``-separated,
+#: empty = a general session); an agent's first session starts its coaching
+COACHING = Table(
+    "coaching",
+    (
+        Column(AGENT_ID, "id"),
+        Column(COACHED_AT, "datetime"),
+        Column(FOCUS, "str", required=False, nullable=True),
+        Column(COACH, "id", required=False, nullable=True),
+        Column(PLAN, "str", required=False, nullable=True),
+        Column(COMMITMENT, "str", required=False, nullable=True),
+        Column(COACHING_ID, "id", required=False, nullable=True),
+    ),
+    unique=(AGENT_ID, COACHED_AT),
+    row_id=AGENT_ID,
+)
+
 TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES, REVIEWS, AUTOQA_RATINGS,
-                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES)}
+                              CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES, COACHING)}
 
 def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
     """``(min, max)`` a numeric column has in the data contract (the first table declaring it with

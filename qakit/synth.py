@@ -613,6 +613,148 @@ def staffing_plan(hidden: dict[str, object], *, seed: int = 7) -> pd.DataFrame:
                          "agents": np.maximum(agents, 1.0)})
 
 
+# --- coaching sessions (issue 25) --------------------------------------------------------------------------
+#: the bundled sample's true coaching effect on review scores, in IQS points: the ratings were drawn
+#: before coaching existed and stay byte-identical, so coaching changed nothing. Any rise of the
+#: coached agents' scores is regression to the mean (they were coached for a low fortnight).
+COACHING_TRUE_EFFECT = 0.0
+#: the coaching decision looks at the last COACHING_LOOKBACK_WEEKS weeks of review scores ...
+COACHING_LOOKBACK_WEEKS = 2
+#: ... and, each week from COACHING_FIRST_WEEK to COACHING_LAST_WEEK (0 = the sample's first week),
+#: coaches the COACHING_PER_WEEK lowest-scoring agents not coached before
+COACHING_FIRST_WEEK, COACHING_LAST_WEEK, COACHING_PER_WEEK = 2, 7, 2
+COACHING_PLANS = ("Role-play the verification steps", "Shadow a senior agent for two shifts",
+                  "Review three model answers together", "Use the troubleshooting checklist on every ticket")
+COACHING_COMMITMENTS = ("Verify identity before any account change", "Confirm the fix before closing",
+                        "Acknowledge the customer's problem in the first reply")
+
+
+def _select_low(week: np.ndarray, agent: np.ndarray, value: np.ndarray, n_agents: int, weeks: int, *,
+                lookback: int, first_week: int, last_week: int, per_week: int) -> np.ndarray:
+    """First coaching week per agent (-1: never): each week ``w`` in ``first_week..last_week`` the
+    ``per_week`` agents not coached before with the lowest mean ``value`` over weeks
+    ``w - lookback .. w - 1`` are coached (ties by agent order; agents without reviews then skipped)."""
+    total = np.zeros((n_agents, weeks))
+    count = np.zeros((n_agents, weeks))
+    ok = (week >= 0) & (week < weeks) & ~np.isnan(value)
+    np.add.at(total, (agent[ok], week[ok]), value[ok])
+    np.add.at(count, (agent[ok], week[ok]), 1.0)
+    coached = np.full(n_agents, -1)
+    for w in range(first_week, min(last_week, weeks - 1) + 1):
+        lo = max(0, w - lookback)
+        n = count[:, lo:w].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = total[:, lo:w].sum(axis=1) / n
+        m[(coached >= 0) | (n == 0)] = np.inf
+        pick = np.argsort(m, kind="stable")[:per_week]
+        coached[pick[np.isfinite(m[pick])]] = w
+    return coached
+
+
+def generate_coaching(tables: dict[str, pd.DataFrame], hidden: dict[str, object], *, seed: int = 7) -> pd.DataFrame:
+    """The sample's coaching sessions, drawn from the sample without touching any other random
+    stream (its own generator ``default_rng([seed, 5])``).
+
+    Each week from week 2 to week 7 of the sample, the QA lead coaches the 2 agents not coached
+    before with the lowest mean review score (IQS) over the 2 weeks before: selection of low
+    scorers, as in real teams. The session falls on a weekday of that week (09-17 h UTC), with the
+    agent's team lead as ``coach``; ``focus`` is the agent's one or two lowest categories over
+    those 2 weeks (category score against the card's mean; ``;``-separated); a plan for 75 % and a
+    commitment for 50 % of the sessions. Half of the coached agents get a follow-up session 3 weeks
+    later on the same focus.
+
+    The ratings were drawn without any coaching, so the true effect is
+    :data:`COACHING_TRUE_EFFECT` = 0: the coached agents' naive before/after rise is regression to
+    the mean alone.
+    """
+
+    rng = np.random.default_rng([seed, 5])
+    card = load_scorecard_text(SCORECARD_YAML)
+    ratings, agents = tables["ratings"], tables["agents"]
+    t0, t_end = hidden["start"], hidden["end"]
+    weeks = int((t_end - t0).days // 7)
+    sc = card.score(ratings)
+    aid = agents[S.AGENT_ID].to_numpy()
+    a_idx = pd.Index(aid).get_indexer(sc[S.AGENT_ID])
+    week = ((sc[S.REVIEWED_AT] - t0).dt.days // 7).to_numpy()
+    first = _select_low(week, a_idx, sc[S.IQS].to_numpy(dtype=float), len(aid), weeks,
+                        lookback=COACHING_LOOKBACK_WEEKS, first_week=COACHING_FIRST_WEEK,
+                        last_week=COACHING_LAST_WEEK, per_week=COACHING_PER_WEEK)
+    coached = np.flatnonzero(first >= 0)
+    coached = coached[np.lexsort((coached, first[coached]))]
+    rows = card.category_rows(ratings)
+    r_week = ((rows[S.REVIEWED_AT] - t0).dt.days // 7).to_numpy()
+    overall = rows.groupby(S.CATEGORY)[S.CATEGORY_SCORE].mean()
+    team = agents.set_index(S.AGENT_ID)[S.TEAM]
+    out = []
+    for a in coached:
+        w = int(first[a])
+        m = rows[S.AGENT_ID].eq(aid[a]).to_numpy() & (r_week >= w - COACHING_LOOKBACK_WEEKS) & (r_week < w)
+        gap = (rows[m].groupby(S.CATEGORY)[S.CATEGORY_SCORE].mean() - overall).dropna().sort_values(kind="stable")
+        k = 1 + int(rng.random() < 0.5)
+        focus = "; ".join(gap.index[:k])
+        day = int(rng.integers(0, 5))
+        at = t0 + pd.Timedelta(weeks=w, days=day) + pd.Timedelta(seconds=int(rng.integers(9 * 3600, 17 * 3600)))
+        plan = COACHING_PLANS[int(rng.integers(0, len(COACHING_PLANS)))] if rng.random() < 0.75 else None
+        commit = COACHING_COMMITMENTS[int(rng.integers(0, len(COACHING_COMMITMENTS)))] if rng.random() < 0.5 else None
+        out.append((aid[a], at, focus, f"TL {team[aid[a]]}", plan, commit))
+        if rng.random() < 0.5 and w + 3 < weeks:  # a follow-up session on the same focus
+            out.append((aid[a], at + pd.Timedelta(weeks=3), focus, f"TL {team[aid[a]]}", None, None))
+    out.sort(key=lambda r: (r[1], r[0]))
+    return pd.DataFrame({
+        S.COACHING_ID: [f"CO{i:03d}" for i in range(1, len(out) + 1)],
+        S.AGENT_ID: [r[0] for r in out],
+        S.COACHED_AT: pd.DatetimeIndex([r[1] for r in out]).astype("datetime64[ns, UTC]"),
+        S.FOCUS: pd.array([r[2] for r in out], dtype="str"),
+        S.COACH: pd.array([r[3] for r in out], dtype="str"),
+        S.PLAN: pd.array([r[4] for r in out], dtype="str"),
+        S.COMMITMENT: pd.array([r[5] for r in out], dtype="str"),
+    })
+
+
+def coaching_panel(*, seed: int = 0, n_agents: int = 40, weeks: int = 12, reviews_per_week: int = 5,
+                   effect: float = 0.0, agent_sd: float = 11.0, review_sd: float = 25.0, mean: float = 72.0,
+                   per_week: int = 2, lookback: int = 2, first_week: int = 2, last_week: int | None = None,
+                   start: str = "2026-08-03") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small review-score panel with coaching of low scorers and a known effect (for tests and
+    the documentation's simulations).
+
+    Agent level ``q_a ~ N(mean, agent_sd)``; each week ``reviews_per_week`` review scores
+    ``q_a + N(0, review_sd)`` plus ``effect`` for reviews after the agent's coaching week, clipped
+    to 0..100 (IQS points). Coaching: each week from ``first_week`` to ``last_week`` (default
+    ``weeks - 6``), the ``per_week`` agents not coached before with the lowest mean over the last
+    ``lookback`` weeks (the rule of :func:`generate_coaching`).
+
+    Returns ``(scores, coaching)``: ``review_id, agent_id, reviewed_at, iqs`` and ``agent_id,
+    coached_at``.
+
+    Examples
+    --------
+    >>> s, c = coaching_panel(seed=1, n_agents=10, weeks=8, per_week=1)
+    >>> len(s), len(c), sorted(c.columns)
+    (400, 1, ['agent_id', 'coached_at'])
+    """
+    rng = np.random.default_rng(seed)
+    last = weeks - 6 if last_week is None else last_week
+    q = rng.normal(mean, agent_sd, n_agents)
+    agent = np.repeat(np.arange(n_agents), weeks * reviews_per_week)
+    week = np.tile(np.repeat(np.arange(weeks), reviews_per_week), n_agents)
+    value = q[agent] + rng.normal(0, review_sd, len(agent))
+    first = _select_low(week, agent, value, n_agents, weeks, lookback=lookback, first_week=first_week,
+                        last_week=last, per_week=per_week)
+    value = np.clip(value + effect * ((first[agent] >= 0) & (week > first[agent])), 0, 100)
+    t0 = pd.Timestamp(start, tz="UTC")
+    day = np.tile(np.arange(reviews_per_week) % 5, n_agents * weeks)
+    ids = np.array([f"a{i:03d}" for i in range(n_agents)])
+    scores = pd.DataFrame({S.REVIEW_ID: [f"r{i:06d}" for i in range(len(agent))], S.AGENT_ID: ids[agent],
+                           S.REVIEWED_AT: t0 + pd.to_timedelta(week * 7 + day, unit="D") + pd.Timedelta(hours=12),
+                           S.IQS: value})
+    c = np.flatnonzero(first >= 0)
+    coaching = pd.DataFrame({S.AGENT_ID: ids[c],
+                             S.COACHED_AT: t0 + pd.to_timedelta(first[c] * 7 + 2, unit="D") + pd.Timedelta(hours=10)})
+    return scores, coaching
+
+
 # --- the documented truth --------------------------------------------------------------------
 def expected_correlations(*, seeds: range = range(100, 120), **kwargs) -> pd.DataFrame:
     """Monte Carlo of the generator: IQS-CSAT Pearson r at conversation and agent level.
@@ -645,6 +787,9 @@ def write_sample(out: str | Path = "data", *, seed: int = 7) -> list[Path]:
     # issue 26 (own streams again): unanswered CSAT invitations appended after the answers, the phone staffing plan
     tables["surveys"] = pd.concat([tables["surveys"], unanswered_surveys(tables, hidden, seed=seed)], ignore_index=True)
     tables["staffing"] = staffing_plan(hidden, seed=seed)
+
+
+    tables["coaching"] = generate_coaching(tables, hidden, seed=seed)  # its own stream too
     for name, df in tables.items():
         p = out / f"{name}.parquet"
         df.to_parquet(p, index=False, compression="zstd")

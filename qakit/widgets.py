@@ -31,6 +31,7 @@ from scipy import stats
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, check_choice
+from .health import category_discrimination, discrimination_html  # discrimination beside each weight (issue 25)
 from .intervals import mean_ci
 from .report.data import load_report_data
 from .report.display import table
@@ -869,7 +870,14 @@ class ScorecardExplorer:
         self.mode.value, self.threshold.value = card.mode, card.pass_threshold
         self.label.value = tuned_label(card, self.today)
         self._muted = False
-        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n]]) for n in self.weight_sliders]
+        # each category's discrimination beside its weight (issue 25): does it separate good from bad?
+        disc = category_discrimination(self.ratings, card)
+        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 auto", min_width="12em"))
+                               for n in self.weight_sliders}
+        for slider in self.weight_sliders.values():  # the label wraps; the slider keeps its width
+            slider.layout.flex = "0 0 auto"
+        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]])
+                for n in self.weight_sliders]
         self.controls.children = rows
         self.status.value = ""
         self.save_status.value = ""

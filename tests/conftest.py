@@ -21,3 +21,12 @@ def shared_data() -> Path:
             pytest.fail(msg + " (CI=true: these tests must run)")
         pytest.skip(msg)
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """``slow`` (``./qa test --fast`` leaves them out, ``./qa test`` and CI run them): the notebooks
+    nbval re-runs (a kernel each) and the tests on the real datasets of ../shared/data (large files;
+    every feature they check also has tests on hand-made or bundled data)."""
+    for item in items:
+        if item.path.suffix == ".ipynb" or "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

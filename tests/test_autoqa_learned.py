@@ -61,6 +61,7 @@ def test_kappa_matches_sklearn_and_calibration(weights):
     assert one[0] == pytest.approx(cohen_kappa_score(h, a, weights=weights), abs=1e-12)
 
 
+@pytest.mark.slow  # thousands of bootstrap refits against scipy's
 def test_bootstrap_ci_close_to_scipy():
     """Percentile bootstrap over conversations vs scipy.stats.bootstrap (paired, percentile);
     different random streams, so equal to Monte-Carlo error only (5,000 resamples each)."""

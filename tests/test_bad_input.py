@@ -282,6 +282,7 @@ rating_values = st.one_of(st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, np.nan]
                           st.floats(allow_nan=True, allow_infinity=True))
 
 
+@pytest.mark.slow  # hypothesis over generated cards and ratings
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rating_values, min_size=8, max_size=8))
 def test_scorer_never_returns_a_wrong_number(values):

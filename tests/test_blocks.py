@@ -57,6 +57,7 @@ def test_score_matrix_blocks_hand_example(tiny_blocks):
     np.testing.assert_array_equal(res.n_rated, [2, 2, 0, 2, 2, 1])
 
 
+@pytest.mark.slow  # hypothesis over the block path
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cards_and_ratings())
 def test_block_path_equals_one_pass(case):

@@ -19,6 +19,7 @@ when empty), and ``exclusions()`` on a hand-made frame raises.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -269,7 +270,26 @@ def _fast(t):
 
 K = qakit.kpis
 X = qakit.widgets
+#: two agents of the base data coached in its second week (issue 25)
+COACHED = pd.DataFrame({"agent_id": ["A01", "A02"], "coached_at": ["2026-08-12 10:00Z", "2026-08-12 11:00Z"],
+                        "focus": ["Tone", "Solution; Tone"]})
+
+
+def _coaching(t):
+    from qakit.coaching import coaching_effect
+
+    return coaching_effect(t["scores"], COACHED, pre_weeks=1, post_weeks=1, min_reviews=1)
+
+
+def _health(t):
+    from qakit.health import scorecard_health
+
+    return scorecard_health(t["ratings"], t["card"], surveys=t["surveys"], n_resamples=20)
+
+
 RECIPES: dict[str, Recipe] = {
+    "coaching.coaching_effect": Recipe(_coaching, "scores", "iqs"),
+    "health.scorecard_health": Recipe(_health, "ratings", "rating", nan_ok=True),
     "schema.validate": Recipe(lambda t: S.validate(t["conversations"], "conversations"), "conversations",
                               "handle_time_s", nan_ok=True),  # validation keeps optional values missing
     "kpis.csat_score": Recipe(lambda t: K.csat_score(t["surveys"], min_n=0), "surveys", "score", _csat),
@@ -513,10 +533,14 @@ STILL_WRAPPED = frozenset({"qakit.kpis", "qakit.registry", "qakit.engines._backe
                            "qakit.engines.scoring", "qakit.scorecard.engine", "qakit.scorecard.aggregate"})
 
 
+@functools.cache
+def _module_ast(path: str) -> ast.Module:
+    return ast.parse(Path(path).read_text(encoding="utf-8"))
+
+
 def _decorators(fn: Callable) -> list[str]:
     """The decorator names on ``fn``'s ``def`` in its module's source (read with ``ast``)."""
-    src = Path(inspect.getsourcefile(fn)).read_text(encoding="utf-8")
-    for node in ast.parse(src).body:
+    for node in _module_ast(inspect.getsourcefile(fn)).body:
         if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
             return [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
     return []
@@ -542,7 +566,7 @@ def test_no_module_rebinds_its_functions():
     calls = []
     for p in sorted(root.rglob("*.py")):
         mod = ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
-        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+        for node in ast.walk(_module_ast(str(p))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "wrap_all":
                 calls.append(mod)
     assert set(calls) <= STILL_WRAPPED, sorted(set(calls) - STILL_WRAPPED)

@@ -25,6 +25,9 @@ from qakit import Category, Scorecard, Section, iqs_score
 from qakit.tuning import ReviewMatrix, compare_scorecards
 from qakit.widgets import explore_fast, prepare_explorer
 
+#: hypothesis-heavy properties: ./qa test runs them, ./qa test --fast leaves them out
+pytestmark = pytest.mark.slow
+
 SCALES = ["binary", 3, 5, "0-4", [100, 50, 10], [5, 3, 0], {"min": 1, "max": 10, "step": 0.5}]
 PENALTY = [-5, 0]
 

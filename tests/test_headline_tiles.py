@@ -112,8 +112,11 @@ def _t(x):
     return x.mean() - half, x.mean() + half
 
 
-def _status(value, target, direction, margin):
-    """The rule in qakit.report.targets' docstring."""
+def _status(value, target, direction, margin, lo=None, hi=None):
+    """The rule in qakit.report.targets' docstring; an interval straddling the target is inconclusive
+    (qakit.verdict, issue 25)."""
+    if lo is not None and lo < target < hi:
+        return "inconclusive"
     gap = value - target if direction == "higher" else target - value
     return "on target" if gap >= 0 else "at risk" if gap >= -margin else "off target"
 
@@ -147,7 +150,8 @@ def test_every_tile_equals_the_raw_files_by_hand(head):
         owner = spec.get("owner", m.owner if m.target is not None else "")
         margin = spec.get("margin", m.margin if m.margin is not None else 5)
         assert r["direction"] == m.direction and r["owner"] == owner, name
-        assert r["target"] == target and r["status"] == _status(r["value"], target, m.direction, margin), name
+        assert r["target"] == target and r["status"] == _status(r["value"], target, m.direction, margin,
+                                                                r["ci_low"], r["ci_high"]), name
         # change against 3-30 Sep
         o = old[name][0]
         c = compare_periods(pd.concat([o, rows], ignore_index=True), value="v", time="t", kind=kind,

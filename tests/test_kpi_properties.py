@@ -11,6 +11,9 @@ from qakit import exclusions, synth
 from qakit import kpis as K
 from qakit.registry import METRICS
 
+#: hypothesis-heavy properties: ./qa test runs them, ./qa test --fast leaves them out
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def tables():

@@ -65,6 +65,7 @@ def small_run(tmp_path_factory):
     return out, res
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_papermill_run_honours_parameters(small_run):
     """The executed notebook's IQS table equals iqs_score on the ratings reviewed 1-14 Sep,
     filtered here with plain pandas; the HTML is self-contained (no remote script or style)."""
@@ -85,6 +86,7 @@ def test_papermill_run_honours_parameters(small_run):
     assert not list(out.glob(".qa-report-*")), "temporary work folder left behind"
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_failed_run_keeps_previous_report_and_the_executed_notebook(small_run, tmp_path):
     """A run that fails in the kernel (a period without reviews, found when the data is loaded)
     raises ReportError naming the cause, keeps <name>.failed.ipynb, and leaves the last good HTML as
@@ -99,6 +101,7 @@ def test_failed_run_keeps_previous_report_and_the_executed_notebook(small_run, t
     assert errors and errors[0]["ename"] == "ParameterError"
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_cli_exit_code_and_one_line_reason(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "qakit.cli", "report", "-p", "start", "2030-01-01",
                            "-p", "end", "2030-01-31", "--output", str(tmp_path), "--no-progress"],

@@ -237,6 +237,7 @@ def test_customer_cost_value_from_crm_counts_only():
         customer_cost_value(None, cost_per_contact=20, customers=cu.drop(columns=["contacts"]))
 
 
+@pytest.mark.slow  # the real FED annotations
 @pytest.mark.realdata
 def test_reviewer_strictness_on_the_fed_annotations(shared_data):
     """FED: 5 annotator positions rate 'Overall' (0-4) for items of 3 systems. The leave-one-out

@@ -71,6 +71,7 @@ def assert_nothing_left(tmp_path: Path, out: Path) -> None:
     assert processes_mentioning(str(tmp_path / "tmp")) == [], "kernel still running"
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM and /proc are POSIX")
 def test_sigterm_mid_run_leaves_nothing_behind(tmp_path):
     nb = tiny_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(120)")
@@ -89,6 +90,7 @@ def test_sigterm_mid_run_leaves_nothing_behind(tmp_path):
     assert not (out / "qa-report.html").exists()
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_successful_run_is_silent_on_stderr(tmp_path):
     nb = tiny_notebook(tmp_path / "ok.ipynb", "print(seconds + 1)")
     out = tmp_path / "out"
@@ -102,6 +104,7 @@ def test_successful_run_is_silent_on_stderr(tmp_path):
     assert_nothing_left(tmp_path, out)
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_export_failure_keeps_the_executed_notebook(tmp_path, monkeypatch):
     """The notebook ran but the HTML export failed: <name>.failed.ipynb holds what ran, the
     previous report is untouched, no work folder is left."""
@@ -134,6 +137,7 @@ def defective_dataset(folder: Path, *, conversations_edit) -> Path:
     return folder
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_validation_failure_line_names_the_column_and_rows(tmp_path):
     """Agent ids 'A07' and 'a07' (case only) in the conversations: the run fails and the one
     line on stderr names the table, the column, both spellings' check and row ids."""
@@ -157,6 +161,7 @@ def test_validation_failure_line_names_the_column_and_rows(tmp_path):
     assert_nothing_left(tmp_path, out)
 
 
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_data_quality_lists_what_the_reader_changed(tmp_path):
     """Every 10th conversation's agent id gets a trailing space: the data-quality table has one
     line for it with the count of changed rows (plain pandas: index % 10 == 0)."""
@@ -216,6 +221,7 @@ def _float_review_ids(name, df):
     (_us_dates, ".csv", "created_at", "ambiguous day/month order"),
     (_float_review_ids, ".parquet", "review_id", "id stored as a float of magnitude >= 2**53"),
 ])
+@pytest.mark.slow  # a papermill run of the report notebook
 def test_report_data_with_a_defect_fails_naming_the_column(tmp_path, edit, suffix, column, check):
     """The report's loader (what `qakit report -p dataset FOLDER` runs first) refuses the file
     with a first line naming the column, the check and example rows."""

@@ -178,6 +178,7 @@ def _engine_refuses(fn_name: str) -> bool:
     return False
 
 
+@pytest.mark.slow  # the whole report on the DuckDB engine and on pandas
 @pytest.mark.parametrize("kw", [{}, {"last_days": ROLL}], ids=["all data: Parquet read by DuckDB", "rolling window"])
 def test_duckdb_report_numbers_equal_the_pandas_report(kw):
     """Tiles (value, interval, n, change), the customer KPI table and the agents of both engines on
@@ -223,6 +224,7 @@ def test_duckdb_reads_a_partitioned_parquet_folder(tmp_path):
     assert (b["passed"].to_numpy() == a["passed"].to_numpy()).all()
 
 
+@pytest.mark.slow  # the report's data on the DuckDB engine
 def test_duckdb_does_not_read_the_file_when_the_loader_left_rows_out(tmp_path):
     """A review whose conversation is not in the conversations table is left out (an orphan): DuckDB
     then scores the loaded rows, not the file, and both engines score the same reviews."""

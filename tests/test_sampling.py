@@ -269,6 +269,7 @@ def test_hajek_estimator_removes_the_risk_sampling_bias(conv, surveys, method):
         assert abs(sizes.mean() - 500) < 3 * sizes.std(ddof=1) / np.sqrt(len(sizes))
 
 
+@pytest.mark.slow  # many repeated samples (a simulation)
 def test_hajek_on_the_scored_sample_reviews(conv, surveys):
     """Population: the 2 400 reviewed sample conversations with their real IQS from the sample
     scorecard (mean 71.9). 200 risk-based samples of 300 (risk from escalation, CSAT, handle and

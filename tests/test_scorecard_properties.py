@@ -2,11 +2,15 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qakit import Category, Scorecard
 from qakit.scorecard import MODES
+
+#: hypothesis-heavy properties: ./qa test runs them, ./qa test --fast leaves them out
+pytestmark = pytest.mark.slow
 
 SCALES = ["binary", 3, 4, 5, [100, 75, 25, 0], "0-2"]
 

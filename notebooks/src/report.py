@@ -32,6 +32,7 @@ import qakit.report.data as R
 import qakit.report.operations as O
 import qakit.report.tiles as T
 import qakit.report.views as V
+import qakit.report.quality as Q
 
 # %%
 data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
@@ -41,6 +42,9 @@ R.load_optional_tables(data, dataset=dataset)
 
 # %%
 K.prepare_checks(data)
+
+# %%
+Q.load_coaching(data, dataset=dataset)
 
 # %%
 head = T.headline(data, targets)
@@ -131,6 +135,33 @@ V.heading(data, "survey_response")
 
 # %%
 K.survey_response_section(data)
+
+# %%
+V.heading(data, "coaching_effect")
+
+# %%
+Q.coaching_verdict(data)
+
+# %%
+Q.coaching_figure(data)
+
+# %%
+Q.coaching_effect_table(data)
+
+# %%
+V.heading(data, "scorecard_health")
+
+# %%
+Q.health_verdict(data)
+
+# %%
+Q.discrimination_figure(data)
+
+# %%
+Q.health_table(data, point_biserial=False)
+
+# %%
+Q.consistency_table(data)
 
 # %%
 V.heading(data, "calls")

@@ -20,7 +20,8 @@ import pandas as pd
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
-                "no data": "status-none", "no target": "status-none"}
+                "no data": "status-none", "no target": "status-none",
+                "inconclusive": "status-none"}
 #: colours of the statuses (tiles and figures): green, amber, red, grey
 COLOURS = {"status-on": "#2e7d32", "status-risk": "#b26a00", "status-off": "#c62828", "status-none": "#616161"}
 WIDE = 13.0  # inches at 100 dpi: figures fill a 1400 px page (and shrink with it)

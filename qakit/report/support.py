@@ -111,6 +111,20 @@ SECTIONS: tuple[Section, ...] = (
             "CSAT rests on the customers who answer. The response rate, CSAT weighted back to the mix of all "
             "contacts (channel x priority x outcome), and what CSAT would be at worst and at best had everyone "
             "answered.", ("surveys", "survey invitations"), lambda d: bool(_check(d, "invitations"))),
+    Section("coaching_effect", "Did coaching work?",
+            "Coached agents against agents not yet coached who scored as low before, over the same weeks (an "
+            "adjusted difference in differences, 95 % interval clustered by agent), with the naive before/after "
+            "beside it: that one rises by regression to the mean alone when low scorers are the ones coached. It "
+            "assumes the coaching decision rested on the scores of the weeks before the session. Computed on the "
+            "report period's reviews: a short period leaves too few weeks before and after a session.",
+            ("ratings",), lambda d: d.has("scores") and getattr(d, "coaching", None) is not None
+            and len(d.coaching) > 0,
+            "no coaching table (add coaching.parquet or coaching.csv: agent_id, coached_at, optional focus, coach)"),
+    Section("scorecard_health", "Scorecard health",
+            "Which categories never vary, which do not separate good from bad conversations (discrimination: the "
+            "category against the rest of the card on the same review), which duplicate each other, and how "
+            "consistent the card is. Thresholds and sources: <code>docs/guide/scorecard-health.md</code>.",
+            ("ratings",), lambda d: d.has("ratings") and d.card is not None),
     Section("calls", "Calls", "", ("calls",), lambda d: d.has("calls") or d.has("calls_daily")),
     Section("staffing", "Staffing check",
             "The service level the staffing should have given (Erlang C) beside the one measured.",
@@ -178,6 +192,14 @@ def left_out_lines(data: ReportData) -> list[str]:
     for cause, names in by_cause.items():
         lines.append(f"{', '.join(names)}: {cause.removeprefix('reason:')}")
     return lines
+
+
+def listed(data: ReportData, key: str) -> bool:
+    """Whether the report's left-out list (:func:`qakit.report.views.left_out`, which records
+    ``data.left_out_sections``) already names section ``key``: its cells then show nothing. Outside
+    the report (the coaching or scorecard-health notebooks) nothing is listed and the cells say why
+    themselves."""
+    return key in getattr(data, "left_out_sections", ())
 
 
 def nothing() -> None:

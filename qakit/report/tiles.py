@@ -28,6 +28,7 @@ from ..scorecard import category_scores, iqs_score
 from .common import quiet
 from .data import ReportData, with_conversation_columns
 from .targets import check_targets, target_status
+from ..verdict import target_verdict
 
 
 def _kpi_summary(data: ReportData) -> pd.DataFrame:
@@ -269,9 +270,11 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
     Returns
     -------
     pandas.DataFrame
-        ``metric, label, n, value, ci_low, ci_high, target, direction, owner, status, previous,
-        change, change_ci_low, change_ci_high, p_value, credible`` in display units (percent for
-        shares and IQS, hours for times, points for NPS). ``change = value - previous`` (the
+        ``metric, label, n, value, ci_low, ci_high, target, direction, owner, status, n_to_decide,
+        previous, change, change_ci_low, change_ci_high, p_value, credible`` in display units (percent
+        for shares and IQS, hours for times, points for NPS). ``status`` is ``inconclusive`` when the
+        interval straddles the target (:func:`qakit.verdict.target_verdict`), with ``n_to_decide``
+        the observations that would decide it (NaN otherwise). ``change = value - previous`` (the
         previous period of equal length, :attr:`ReportData.previous`); ``credible`` when its 95 %
         interval excludes 0. Metrics whose tables are missing are left out.
     """
@@ -289,14 +292,18 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
         if tg is not None:
             st = target_status({name: value}, {name: tg}).iloc[0]
             row.update(target=tg["target"], direction=tg["direction"], owner=tg["owner"], status=str(st["status"]))
+            # an interval straddling the target decides nothing: "inconclusive", with the n that would
+            row["status"], row["n_to_decide"] = target_verdict(
+                row["status"], name=name, unit=m.unit, value=row["value"], ci_low=row["ci_low"],
+                ci_high=row["ci_high"], n=np.nan if n is None else float(n), target=float(tg["target"]))
         else:
-            row.update(target=np.nan, direction=m.direction, owner="", status="no target")
+            row.update(target=np.nan, direction=m.direction, owner="", status="no target", n_to_decide=np.nan)
         row.update(previous=np.nan, change=np.nan, change_ci_low=np.nan, change_ci_high=np.nan, p_value=np.nan,
                    credible=False)
         row.update(_change(name, data, seed, n_resamples) or {})
         rows.append(row)
-    cols = ["metric", "label", "n", "value", "ci_low", "ci_high", "target", "direction", "owner", "status", "previous",
-            "change", "change_ci_low", "change_ci_high", "p_value", "credible"]
+    cols = ["metric", "label", "n", "value", "ci_low", "ci_high", "target", "direction", "owner", "status",
+            "n_to_decide", "previous", "change", "change_ci_low", "change_ci_high", "p_value", "credible"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -28,7 +28,7 @@ from ..scorecard import category_scores, iqs_score
 from . import study
 from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, with_conversation_columns
-from .support import dated_surveys, heading, left_out_lines, nothing, shown
+from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import Figure, Table, hash_ids, metric_format, pretty
 from .tiles import _kpi_summary, agent_verdicts, coaching_table, left_out_rows
 
@@ -169,12 +169,24 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
         second = f"Nothing is off target; at risk: {_join(risk)}."
     else:
         second = "Every KPI with a target is on target."
+    undecided = [r.label for r in head.itertuples(index=False) if r.status == "inconclusive"]
+    if undecided:  # their intervals straddle the target: never counted as met or missed
+        second = (second.replace("Every KPI with a target is on target.", "No KPI is off target or at risk.")
+                  + f" Too little data to tell against the target: {_join(undecided)}.")
     text = f"{first} {second}"
     return HTML(f'<p class="qakit-summary">{html.escape(text)}</p>', text)
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _status_text(r, what: str) -> str:
+    """The tile's status line; an inconclusive tile says how much data would decide it."""
+    n_dec = getattr(r, "n_to_decide", np.nan)
+    if r.status == "inconclusive" and pd.notna(n_dec):
+        return f"inconclusive: about {int(n_dec):,} {what} would decide"
+    return r.status
 
 
 def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
@@ -215,7 +227,7 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             f'<div class="tile-ci">{html.escape(ci)}</div>'
             f'<div class="{ccls}">{html.escape(change)}</div>'
             f'<div class="tile-target">{html.escape(target)}</div>'
-            f'<div class="tile-status">{html.escape(r.status)}</div></div>')
+            f'<div class="tile-status">{html.escape(_status_text(r, what))}</div></div>')
         text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}; {change})")
     if not parts:
         return HTML('<p class="qakit-caption">No headline metric: the dataset has none of reviews, survey answers, '
@@ -228,6 +240,7 @@ def left_out(data: ReportData) -> HTML:
     engine is not pandas (a KPI the engine left to pandas is named); nothing when all is plain."""
     parts, text = [], []
     lines = left_out_lines(data)
+    data.left_out_sections = {s.key for s in SECTIONS if not s.test(data)}  # their cells show nothing
     if lines:
         items = "".join(f"<li>{html.escape(v)}</li>" for v in lines)
         text.append("Left out: " + "; ".join(lines))
@@ -517,6 +530,16 @@ def _has_value(data: ReportData) -> bool:
     return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
 
 
+def _human_legend(ax) -> None:
+    """The cost-against-value legend in words people read, outside the data."""
+    if ax.get_legend() is None:
+        return
+    words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, fontsize=9)
+
+
 def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: int = 10,
                      hash_customer_ids: bool = True) -> Table | HTML:
     """Customers whose support cost exceeds their value (ids hashed by default).
@@ -560,23 +583,14 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
         fig = Figure(figsize=(WIDE * 0.75, 4.5))
         ax = fig.subplots()
         K.customer_cost_value_plot(t, ax=ax)
-        if ax.get_legend() is not None:
-            words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes"}
-            handles, labels = ax.get_legend_handles_labels()
-            ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                      frameon=False, fontsize=9)
+        _human_legend(ax)
         fig.tight_layout()
         return fig
     if not _has_value(data):
         return nothing()
     fig = study.customer_value_figure(data, cost_per_contact=cost_per_contact)
     fig.set_size_inches(WIDE * 0.75, 4.5)
-    ax = fig.axes[0]
-    if ax.get_legend() is not None:  # human legend labels, outside the data
-        words = {K.COSTS_MORE: "costs more than value", "False": "no", "True": "yes", "cases": "cases"}
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles, [words.get(lb, lb) for lb in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  frameon=False, fontsize=9)
+    _human_legend(fig.axes[0])
     fig.tight_layout()
     return fig
 

@@ -1,0 +1,563 @@
+"""Is our scorecard any good? Item analysis of a scorecard's categories from the ratings.
+
+For each category (an "item" in test theory), :func:`scorecard_health` answers:
+
+- **How often is it N/A?** (``na_rate``) A category skipped on most reviews says little about most
+  conversations.
+- **Does it vary?** (difficulty: ``full_marks_rate``, ``fail_rate``) A category everybody passes
+  (Greeting at 99 % full marks) cannot separate good from bad conversations and only shifts every
+  score by the same amount.
+- **Does it separate good from bad conversations?** (discrimination: the *corrected item-total*
+  correlation ``item_rest_r`` of the category score with the mean of the *other* categories on the
+  same review, and the *point-biserial* ``point_biserial_r`` of passing the category (not failing it)
+  with that rest score). A category uncorrelated with the rest measures something else (or noise);
+  a negative one runs against the rest of the card.
+- **Does it track the customer?** (``csat_r``: category score vs the CSAT answer of the same
+  conversation, when surveys are given).
+- **Does it measure the same thing as another category?** (``pairs``: inter-category correlations;
+  a pair at r >= 0.7 shares half its variance).
+- **How consistent is the card as a whole?** (``consistency``: Cronbach's alpha with Feldt's
+  interval, McDonald's omega total with a bootstrap interval; ``alpha_if_dropped`` per category.)
+
+Scores are the card's category scores (0..100 % in the card's mode, :meth:`Scorecard.category_rows`),
+unweighted; N/A ratings are left out pair by pair (covariances and correlations from the reviews
+rating both categories: R ``psych::alpha``'s default ``use = "pairwise"``).
+
+A scorecard is a checklist of distinct behaviours, not a test of one skill: it need not be
+one-dimensional. A low alpha says the total mixes different things (read IQS as an index), not
+that the card is broken; the flags to act on first are categories that never vary, that run against
+the rest, and pairs that duplicate each other.
+
+Flags, their thresholds and sources (:data:`THRESHOLDS`, also returned as ``thresholds``):
+
+==========================  =====================  ===============================================
+flag                        rule                   source
+==========================  =====================  ===============================================
+``rarely rated``            na_rate > 0.5          qakit convention (most reviews skip it)
+``no variation``            one value only         undefined correlations; dropped from alpha and
+                                                   omega as R ``psych::alpha`` does
+``ceiling``                 full marks >= 0.95     qakit convention: a 0/1 item passed by 95 % has
+                                                   sd <= 0.22, which caps its correlations
+``poor discrimination``     item-rest r < 0.20     Ebel & Frisbie (1991), *Essentials of Educational
+                                                   Measurement*, 5th ed.: < .20 poor, .20-.29
+                                                   marginal, .30-.39 reasonably good, >= .40 very
+                                                   good
+``runs against the card``   item-rest CI < 0       the category's interval is entirely below 0
+``raises alpha if dropped`` alpha_if_dropped >     Cronbach's alpha-if-item-deleted (e.g. R
+                            alpha + 0.01           ``psych::alpha``'s ``alpha.drop``); 0.01 = qakit
+                                                   convention against rounding noise
+``redundant pair``          r >= 0.70              qakit convention (r^2 >= 0.49); Clark & Watson
+                                                   (1995), *Psychological Assessment* 7(3): 309-319
+                                                   recommend a mean inter-item r of .15-.50
+``low alpha``               alpha < 0.70           Nunnally (1978), *Psychometric Theory*, 2nd ed.
+``very high alpha``         alpha > 0.95           Streiner (2003), *J. Personality Assessment*
+                                                   80(1): 99-103 (redundant items)
+==========================  =====================  ===============================================
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import schema as S
+from ._public import public
+from .errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning
+from .intervals import MIN_N, check_level
+from .scorecard.card import Scorecard
+from .stats import _category_matrix, _fisher_ci, csat_by_conversation
+import html
+
+# --- result columns ----------------------------------------------------------------------------------
+WEIGHT = "weight"
+CRITICAL = "critical"
+NA_RATE = "na_rate"
+FULL_MARKS_RATE = "full_marks_rate"
+FAIL_RATE = "fail_rate"
+ITEM_REST_R = "item_rest_r"
+POINT_BISERIAL_R = "point_biserial_r"
+PB_CI_LOW, PB_CI_HIGH = "point_biserial_ci_low", "point_biserial_ci_high"
+CSAT_N = "csat_n"
+CSAT_R = "csat_r"
+CSAT_CI_LOW, CSAT_CI_HIGH = "csat_ci_low", "csat_ci_high"
+ALPHA_IF_DROPPED = "alpha_if_dropped"
+FLAGS = "flags"
+CATEGORY_A, CATEGORY_B = "category_a", "category_b"
+R = "r"
+REDUNDANT = "redundant"
+STATISTIC = "statistic"
+ESTIMATE = "estimate"
+N_ITEMS = "n_items"
+CI_METHOD = "ci_method"
+FLAG, RULE, SOURCE = "flag", "rule", "source"
+
+CATEGORY_COLUMNS = [S.CATEGORY, WEIGHT, CRITICAL, S.N, NA_RATE, FULL_MARKS_RATE, FAIL_RATE, ITEM_REST_R, S.CI_LOW,
+                    S.CI_HIGH, POINT_BISERIAL_R, PB_CI_LOW, PB_CI_HIGH, CSAT_N, CSAT_R, CSAT_CI_LOW, CSAT_CI_HIGH,
+                    ALPHA_IF_DROPPED, S.SMALL_SAMPLE, FLAGS]
+PAIR_COLUMNS = [CATEGORY_A, CATEGORY_B, S.N, R, S.CI_LOW, S.CI_HIGH, REDUNDANT]
+CONSISTENCY_COLUMNS = [STATISTIC, S.N, N_ITEMS, ESTIMATE, S.CI_LOW, S.CI_HIGH, CI_METHOD, FLAGS]
+
+#: the flags' thresholds (see the module docstring for their sources)
+RARELY_RATED = 0.5
+CEILING = 0.95
+POOR_DISCRIMINATION = 0.20
+ALPHA_DROP_MARGIN = 0.01
+REDUNDANT_R = 0.70
+LOW_ALPHA = 0.70
+HIGH_ALPHA = 0.95
+THRESHOLDS = pd.DataFrame([
+    ("rarely rated", f"N/A on more than {RARELY_RATED:.0%} of reviews", "qakit convention"),
+    ("no variation", "every rating the same", "correlations undefined; dropped from alpha/omega as R psych::alpha does"),
+    ("ceiling", f"full marks on at least {CEILING:.0%} of ratings",
+     "qakit convention (a 0/1 item passed by 95 % has sd <= 0.22, capping its correlations)"),
+    ("poor discrimination", f"item-rest r below {POOR_DISCRIMINATION:.2f}",
+     "Ebel & Frisbie (1991), Essentials of Educational Measurement, 5th ed. (< .20 poor)"),
+    ("runs against the card", "item-rest r interval entirely below 0", "negative discrimination"),
+    ("raises alpha if dropped", f"alpha without it exceeds alpha by more than {ALPHA_DROP_MARGIN}",
+     "alpha if item deleted (R psych::alpha alpha.drop); margin: qakit convention"),
+    ("redundant pair", f"inter-category r of at least {REDUNDANT_R:.2f}",
+     "qakit convention (r^2 >= 0.49); Clark & Watson (1995), Psychological Assessment 7(3): 309-319: mean "
+     "inter-item r .15-.50"),
+    ("low alpha", f"Cronbach's alpha below {LOW_ALPHA:.2f}", "Nunnally (1978), Psychometric Theory, 2nd ed."),
+    ("very high alpha", f"Cronbach's alpha above {HIGH_ALPHA:.2f}",
+     "Streiner (2003), Journal of Personality Assessment 80(1): 99-103"),
+], columns=[FLAG, RULE, SOURCE])
+
+
+__all__ = ["scorecard_health"]
+
+
+@dataclass
+class ScorecardHealth:
+    """The result of :func:`scorecard_health`: four tables.
+
+    Attributes
+    ----------
+    categories : pandas.DataFrame
+        One row per category (card order), see :func:`scorecard_health`.
+    pairs : pandas.DataFrame
+        One row per pair of categories: ``category_a, category_b, n, r, ci_low, ci_high, redundant``.
+    consistency : pandas.DataFrame
+        ``statistic`` (``alpha``, ``omega_total``), ``n, n_items, estimate, ci_low, ci_high,
+        ci_method, flags``.
+    thresholds : pandas.DataFrame
+        ``flag, rule, source`` (:data:`THRESHOLDS`).
+    """
+
+    categories: pd.DataFrame
+    pairs: pd.DataFrame
+    consistency: pd.DataFrame
+    thresholds: pd.DataFrame
+
+
+# --- statistics on a matrix with N/A -----------------------------------------------------------------------
+def pairwise_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete covariance matrix (ddof=1) and pair counts of ``X`` (rows x items, NaN =
+    missing), optionally with integer row weights ``w`` (bootstrap counts). Diagonal: each item's
+    own variance over its rated rows (R's ``cov(x, use = "pairwise")``).
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 4.0], [4.0, 3.0]])
+    >>> C, n = pairwise_cov(X)
+    >>> C.round(4).tolist(), n.tolist()  # var(1,2,3,4) = 5/3; pairs (1,2),(3,4),(4,3): cov 1.0
+    ([[1.6667, 1.0], [1.0, 1.0]], [[4.0, 3.0], [3.0, 3.0]])
+    """
+    M = ~np.isnan(X)
+    X0 = np.where(M, X, 0.0)
+    Mf = M.astype(float)
+    if w is not None:
+        Mw, Xw = Mf * w[:, None], X0 * w[:, None]
+    else:
+        Mw, Xw = Mf, X0
+    n = Mw.T @ Mf  # rows rating both i and j
+    sx = Xw.T @ Mf  # sum of x_i over rows rating both (i, j)
+    sxy = Xw.T @ X0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (sxy - sx * sx.T / n) / (n - 1)
+    return cov, n
+
+
+def _corr_from_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete Pearson correlations: each pair's covariance over the variances *of the same
+    rows* (R's ``cor(x, use = "pairwise")``)."""
+    M = ~np.isnan(X)
+    X0 = np.where(M, X, 0.0)
+    Mf = M.astype(float)
+    Mw = Mf if w is None else Mf * w[:, None]
+    Xw = X0 if w is None else X0 * w[:, None]
+    n = Mw.T @ Mf
+    sx = Xw.T @ Mf  # sum x_i over rows with both
+    sxx = (Xw * X0).T @ Mf  # sum x_i^2 over rows with both
+    sxy = Xw.T @ X0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cxy = sxy - sx * sx.T / n
+        vx = sxx - sx**2 / n
+        r = cxy / np.sqrt(vx * vx.T)
+    return r, n
+
+
+def cronbach_alpha(C: np.ndarray) -> float:
+    """Cronbach's alpha from a covariance matrix: ``k/(k-1) (1 - sum(diag C) / sum(C))``.
+
+    Examples
+    --------
+    >>> round(cronbach_alpha(np.array([[1.0, 0.5], [0.5, 1.0]])), 4)  # 2 (1 - 2/3)
+    0.6667
+    """
+    k = C.shape[0]
+    total = C.sum()
+    if k < 2 or not np.isfinite(total) or total <= 0:
+        return float("nan")
+    return float(k / (k - 1) * (1 - np.trace(C) / total))
+
+
+def feldt_ci(alpha: float, n: float, k: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Feldt's interval for Cronbach's alpha (Feldt, Woodruff & Salih 1987, *Applied Psychological
+    Measurement* 11(1): 93-103): ``1 - (1 - alpha) F_{(1+level)/2}`` to ``1 - (1 - alpha)
+    F_{(1-level)/2}``, F with ``n - 1`` and ``(n - 1)(k - 1)`` degrees of freedom.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in feldt_ci(0.8, 100, 5)]  # F_{.975; 99, 396} = 1.3469, F_{.025} = 0.7207
+    [0.7306, 0.8559]
+    """
+    if not np.isfinite(alpha) or n < 3 or k < 2:
+        return float("nan"), float("nan")
+    d1, d2 = n - 1, (n - 1) * (k - 1)
+    return (float(1 - (1 - alpha) * stats.f.ppf((1 + level) / 2, d1, d2)),
+            float(1 - (1 - alpha) * stats.f.ppf((1 - level) / 2, d1, d2)))
+
+
+def one_factor_loadings(Rm: np.ndarray, *, max_iter: int = 500, tol: float = 1e-10) -> np.ndarray:
+    """Loadings of a one-factor model fitted to a correlation matrix by iterated principal axes
+    (at convergence the unweighted least-squares / ``minres`` solution), communalities started at
+    the squared multiple correlations and kept below 1 (Heywood cases capped at 0.995).
+
+    Examples
+    --------
+    Three items with r12 = 0.42, r13 = 0.35, r23 = 0.30: the model is just identified, so
+    ``l1 = sqrt(r12 r13 / r23) = 0.7``, ``l2 = r12 / l1 = 0.6``, ``l3 = r13 / l1 = 0.5``.
+
+    >>> Rm = np.array([[1, .42, .35], [.42, 1, .30], [.35, .30, 1]])
+    >>> one_factor_loadings(Rm).round(6).tolist()
+    [0.7, 0.6, 0.5]
+    """
+    k = Rm.shape[0]
+    try:
+        h = 1 - 1 / np.diag(np.linalg.inv(Rm))  # squared multiple correlations
+    except np.linalg.LinAlgError:
+        h = np.full(k, 0.5)
+    h = np.clip(np.nan_to_num(h, nan=0.5), 0.05, 0.995)
+    lam = np.sqrt(h)
+    for _ in range(max_iter):
+        Rr = Rm.copy()
+        np.fill_diagonal(Rr, h)
+        vals, vecs = np.linalg.eigh(Rr)
+        lam = vecs[:, -1] * np.sqrt(max(vals[-1], 0.0))
+        new = np.clip(lam**2, 0.0, 0.995)
+        if np.max(np.abs(new - h)) < tol:
+            h = new
+            break
+        h = new
+    if lam.sum() < 0:
+        lam = -lam
+    return lam
+
+
+def omega_total(Rm: np.ndarray) -> float:
+    """McDonald's omega total of a one-factor model on a correlation matrix:
+    ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))`` (McDonald 1999, *Test Theory: A Unified Treatment*,
+    eq. 6.20b).
+
+    Examples
+    --------
+    Loadings 0.7, 0.6, 0.5 (see :func:`one_factor_loadings`): ``1.8^2 = 3.24``, uniquenesses
+    ``0.51 + 0.64 + 0.75 = 1.90``, omega ``3.24 / 5.14 = 0.630350``.
+
+    >>> round(omega_total(np.array([[1, .42, .35], [.42, 1, .30], [.35, .30, 1]])), 6)
+    0.63035
+    """
+    if Rm.shape[0] < 2 or not np.isfinite(Rm).all():
+        return float("nan")
+    lam = one_factor_loadings(Rm)
+    common = lam.sum() ** 2
+    return float(common / (common + (1 - lam**2).sum()))
+
+
+# --- the public function ----------------------------------------------------------------------------------
+def _flags_text(parts: list[str]) -> str:
+    return "; ".join(parts)
+
+
+@public
+def scorecard_health(
+    ratings: pd.DataFrame,
+    card: Scorecard,
+    *,
+    surveys: pd.DataFrame | None = None,
+    level: float = 0.95,
+    seed: int = 0,
+    n_resamples: int = 1000,
+    min_n: int = MIN_N,
+) -> ScorecardHealth:
+    """Item analysis of a scorecard: which categories never vary, which do not separate good from
+    bad conversations, which duplicate each other, and how consistent the card is.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        Long ratings (validated against ``card`` as in :meth:`Scorecard.score`).
+    card : Scorecard
+    surveys : pandas.DataFrame, optional
+        Surveys; the CSAT answers of the reviewed conversations give ``csat_r``.
+    level : float, default=0.95
+    seed : int, default=0
+        Seeds the bootstrap of omega's interval.
+    n_resamples : int, default=1000
+        Bootstrap resamples (reviews drawn with replacement) for omega's interval; 0 = none.
+    min_n : int, default=30
+        Categories rated on fewer reviews are flagged ``small_sample``.
+
+    Returns
+    -------
+    ScorecardHealth
+        ``categories``: ``category, weight, critical, n`` (reviews rating it), ``na_rate`` (share
+        of the card's reviews where it is N/A), ``full_marks_rate``, ``fail_rate`` (share of its
+        ratings at 100 % / failing: below its ``critical_threshold`` or a ``fail_values`` rating),
+        ``item_rest_r, ci_low, ci_high`` (corrected item-total correlation, Fisher z interval),
+        ``point_biserial_r`` with ``point_biserial_ci_low/high`` (passing vs rest score),
+        ``csat_n, csat_r, csat_ci_low, csat_ci_high``, ``alpha_if_dropped``, ``small_sample``,
+        ``flags`` (``;``-separated, see :data:`THRESHOLDS`); ``pairs``, ``consistency`` and
+        ``thresholds`` as in :class:`ScorecardHealth`. Reviews with no rated category are
+        itemised in :func:`qakit.schema.exclusions` of ``categories``.
+
+    Notes
+    -----
+    With ``x_ij`` the score of category j on review i (0..1) and ``rest_ij`` the mean of review
+    i's *other* rated categories: ``item_rest_r_j = corr(x_.j, rest_.j)`` over reviews rating j
+    and at least one other (on complete data this is R ``psych::alpha``'s ``r.drop``);
+    ``point_biserial_r_j = corr(1[j not failed], rest_.j)``. Intervals: Fisher's z,
+    ``tanh(atanh r -/+ z_{(1+level)/2} / sqrt(n - 3))``. Alpha: ``k/(k-1) (1 - sum s_jj / sum
+    s_jl)`` over the pairwise covariance matrix of the categories that vary; Feldt's interval
+    (:func:`feldt_ci`) with ``n`` the *smallest* pairwise count (conservative with N/A). Omega
+    total: :func:`omega_total` on the pairwise correlation matrix; percentile bootstrap
+    interval over reviews (seeded).
+
+    Examples
+    --------
+    >>> from qakit import Category
+    >>> card = Scorecard([Category("Tone", scale=5), Category("Solution", scale=5), Category("Greeting")])
+    >>> r = pd.DataFrame({"review_id": np.repeat([f"r{i}" for i in range(6)], 3),
+    ...     "conversation_id": np.repeat([f"c{i}" for i in range(6)], 3), "agent_id": "a",
+    ...     "reviewer_id": "q", "reviewed_at": "2026-11-02", "category": ["Tone", "Solution", "Greeting"] * 6,
+    ...     "rating": [5, 5, 1, 4, 4, 1, 3, 4, 1, 2, 1, 1, 1, 2, 1, 4, 3, 1]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():  # Greeting never varies: an UndefinedMetricWarning says so
+    ...     warnings.simplefilter("ignore")
+    ...     h = scorecard_health(r, card, n_resamples=0, min_n=5)
+    >>> h.categories[["category", "full_marks_rate", "item_rest_r", "flags"]].round(3)
+       category  full_marks_rate  item_rest_r                    flags
+    0      Tone            0.167        0.815  redundant with Solution
+    1  Solution            0.167        0.815      redundant with Tone
+    2  Greeting            1.000          NaN    no variation; ceiling
+
+    By hand: Greeting is 1 everywhere, so each rest score is the other scale category; Tone
+    (5 4 3 2 1 4) and Solution (5 4 4 1 2 3) have co-deviation sum 8.833 and sums of squares
+    10.833 each: r = 8.833 / 10.833 = 0.815 (>= 0.70: a redundant pair).
+    """
+    level = check_level(level)
+    if not isinstance(card, Scorecard):
+        raise ParameterError(f"card must be a qakit Scorecard; got {type(card).__name__}")
+    wide = _category_matrix(ratings, card)
+    names = card.category_names
+    for c in names:
+        if c not in wide.columns:
+            wide[c] = np.nan
+    X = wide[names].to_numpy(dtype=float) / 100.0
+    rated_any = ~np.isnan(X).all(axis=1)
+    none_rated = wide.loc[~rated_any, S.REVIEW_ID]
+    X = X[rated_any]
+    conv = wide.loc[rated_any, S.CONVERSATION_ID].to_numpy()
+    n_rev, k = X.shape
+    if n_rev < 3:
+        raise ParameterError(f"scorecard_health needs at least 3 reviews with a rating; got {n_rev}")
+    M = ~np.isnan(X)
+    n = M.sum(axis=0)
+    cats = {c.name: c for c in card.categories}
+    # failing: below the category's threshold (percent) or a fail value
+    fail = np.zeros_like(X, dtype=bool)
+    raw = wide.loc[rated_any].reset_index(drop=True)
+    rating_rows = card.category_rows(ratings)
+    rmat = (rating_rows.set_index([S.REVIEW_ID, S.CATEGORY])[S.RATING].unstack(S.CATEGORY)
+            .reindex(index=raw[S.REVIEW_ID], columns=names))
+    for j, c in enumerate(names):
+        cat = cats[c]
+        below = X[:, j] * 100 < cat.critical_threshold - 1e-9
+        fv = np.isin(rmat[c].to_numpy(dtype=float), np.array(cat.fail_values)) if cat.fail_values else False
+        fail[:, j] = M[:, j] & (below | fv)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        full = np.where(M, np.abs(X - 1.0) < 1e-12, False).sum(axis=0) / n
+        fail_rate = fail.sum(axis=0) / n
+    sd = np.array([np.nanstd(X[:, j]) if n[j] else np.nan for j in range(k)])
+    varies = np.nan_to_num(sd) > 0
+    # rest score: mean of the other rated categories (that vary) on the same review
+    Xv = np.where(varies[None, :], X, np.nan)
+    Mv = ~np.isnan(Xv)
+    tot, cnt = np.nansum(Xv, axis=1), Mv.sum(axis=1)
+    rows_out = []
+    z_level = level
+    csat = csat_by_conversation(surveys) if surveys is not None else None
+    csat_v = (pd.Series(conv).map(csat).to_numpy(dtype=float) if csat is not None else np.full(n_rev, np.nan))
+    for j, c in enumerate(names):
+        own = Xv[:, j] if varies[j] else X[:, j]
+        other_n = cnt - Mv[:, j]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rest = (tot - np.where(Mv[:, j], Xv[:, j], 0.0)) / other_n
+        use = M[:, j] & (other_n > 0)
+        r_ir = _pearson(own[use], rest[use]) if varies[j] else np.nan
+        lo, hi = _fisher_ci(r_ir, int(use.sum()), z_level)
+        passed = (~fail[:, j]).astype(float)
+        r_pb = _pearson(passed[use], rest[use]) if varies[j] else np.nan
+        plo, phi = _fisher_ci(r_pb, int(use.sum()), z_level)
+        cu = M[:, j] & ~np.isnan(csat_v)
+        r_cs = _pearson(X[cu, j], csat_v[cu]) if varies[j] and cu.sum() >= 3 else np.nan
+        clo, chi = _fisher_ci(r_cs, int(cu.sum()), z_level)
+        rows_out.append({S.CATEGORY: c, WEIGHT: cats[c].weight, CRITICAL: cats[c].critical, S.N: int(n[j]),
+                         NA_RATE: 1 - n[j] / n_rev, FULL_MARKS_RATE: full[j], FAIL_RATE: fail_rate[j],
+                         ITEM_REST_R: r_ir, S.CI_LOW: lo, S.CI_HIGH: hi, POINT_BISERIAL_R: r_pb, PB_CI_LOW: plo,
+                         PB_CI_HIGH: phi, CSAT_N: int(cu.sum()) if csat is not None else 0, CSAT_R: r_cs,
+                         CSAT_CI_LOW: clo, CSAT_CI_HIGH: chi})
+    cat_t = pd.DataFrame(rows_out)
+    # --- consistency ------------------------------------------------------------------------------------
+    keep = np.flatnonzero(varies)
+    Xk = X[:, keep]
+    C, npair = pairwise_cov(Xk)
+    alpha = cronbach_alpha(C)
+    n_alpha = float(npair.min()) if len(keep) else 0.0
+    a_lo, a_hi = feldt_ci(alpha, n_alpha, len(keep), level=level)
+    Rm, _ = _corr_from_cov(Xk)
+    omega = omega_total(Rm) if len(keep) >= 2 else np.nan
+    o_lo = o_hi = np.nan
+    if n_resamples and len(keep) >= 2 and np.isfinite(omega):
+        rng = np.random.default_rng(seed)
+        boot = np.empty(n_resamples)
+        for b in range(n_resamples):  # each resample: a few matrix products and a k x k eigenproblem
+            w = np.bincount(rng.integers(0, n_rev, n_rev), minlength=n_rev).astype(float)
+            Rb, _ = _corr_from_cov(Xk, w)
+            boot[b] = omega_total(Rb) if np.isfinite(Rb).all() else np.nan
+        ok = boot[np.isfinite(boot)]
+        if len(ok) >= max(10, n_resamples // 2):
+            o_lo, o_hi = (float(np.quantile(ok, q)) for q in ((1 - level) / 2, (1 + level) / 2))
+    drop = np.full(k, np.nan)
+    for i, j in enumerate(keep):
+        if len(keep) >= 3:
+            sub = np.delete(np.delete(C, i, axis=0), i, axis=1)
+            drop[j] = cronbach_alpha(sub)
+    cat_t[ALPHA_IF_DROPPED] = drop
+    a_flags = []
+    if np.isfinite(alpha) and alpha < LOW_ALPHA:
+        a_flags.append("low alpha")
+    if np.isfinite(alpha) and alpha > HIGH_ALPHA:
+        a_flags.append("very high alpha")
+    consistency = pd.DataFrame([
+        {STATISTIC: "alpha", S.N: int(n_alpha), N_ITEMS: len(keep), ESTIMATE: alpha, S.CI_LOW: a_lo, S.CI_HIGH: a_hi,
+         CI_METHOD: "Feldt (n = smallest pairwise count)", FLAGS: _flags_text(a_flags)},
+        {STATISTIC: "omega_total", S.N: n_rev, N_ITEMS: len(keep), ESTIMATE: omega, S.CI_LOW: o_lo, S.CI_HIGH: o_hi,
+         CI_METHOD: f"percentile bootstrap ({n_resamples} resamples, seed {seed})" if n_resamples else "none",
+         FLAGS: ""},
+    ], columns=CONSISTENCY_COLUMNS)
+    # --- pairs ---------------------------------------------------------------------------------------------
+    Rall, nall = _corr_from_cov(X)
+    pair_rows = []
+    for a in range(k):
+        for b in range(a + 1, k):
+            r_ab = Rall[a, b] if varies[a] and varies[b] and nall[a, b] >= 3 else np.nan
+            lo, hi = _fisher_ci(r_ab, nall[a, b], level)
+            pair_rows.append({CATEGORY_A: names[a], CATEGORY_B: names[b], S.N: int(nall[a, b]), R: r_ab,
+                              S.CI_LOW: lo, S.CI_HIGH: hi, REDUNDANT: bool(np.isfinite(r_ab) and r_ab >= REDUNDANT_R)})
+    pairs = pd.DataFrame(pair_rows, columns=PAIR_COLUMNS)
+    # --- flags ---------------------------------------------------------------------------------------------
+    flags = []
+    for j, row in cat_t.iterrows():
+        f = []
+        if row[NA_RATE] > RARELY_RATED:
+            f.append("rarely rated")
+        if not varies[j] and row[S.N] > 0:
+            f.append("no variation")
+        if row[FULL_MARKS_RATE] >= CEILING:
+            f.append("ceiling")
+        if np.isfinite(row[ITEM_REST_R]) and row[ITEM_REST_R] < POOR_DISCRIMINATION:
+            f.append("poor discrimination")
+        if np.isfinite(row[S.CI_HIGH]) and row[S.CI_HIGH] < 0:
+            f.append("runs against the card")
+        if np.isfinite(row[ALPHA_IF_DROPPED]) and row[ALPHA_IF_DROPPED] > alpha + ALPHA_DROP_MARGIN:
+            f.append("raises alpha if dropped")
+        dup = pairs[pairs[REDUNDANT] & ((pairs[CATEGORY_A] == row[S.CATEGORY]) | (pairs[CATEGORY_B] == row[S.CATEGORY]))]
+        for _, p in dup.iterrows():
+            other = p[CATEGORY_B] if p[CATEGORY_A] == row[S.CATEGORY] else p[CATEGORY_A]
+            f.append(f"redundant with {other}")
+        flags.append(_flags_text(f))
+    cat_t[S.SMALL_SAMPLE] = cat_t[S.N] < min_n
+    cat_t[FLAGS] = flags
+    cat_t = cat_t[CATEGORY_COLUMNS]
+    if none_rated.size:
+        S.add_exclusion(cat_t, "review has no rated category (all N/A)", S.RATING, none_rated.astype("str"))
+    if cat_t[S.SMALL_SAMPLE].any():
+        warnings.warn(f"scorecard_health: {int(cat_t[S.SMALL_SAMPLE].sum())} categor(ies) rated on fewer than "
+                      f"{min_n} reviews; their statistics are flagged small_sample", SmallSampleWarning, stacklevel=2)
+    if (~varies & (n > 0)).any():
+        warnings.warn("scorecard_health: categories with one value only (" +
+                      ", ".join(np.array(names)[~varies & (n > 0)]) + ") have no correlations and are left out of "
+                      "alpha and omega", UndefinedMetricWarning, stacklevel=2)
+    return ScorecardHealth(cat_t.reset_index(drop=True), pairs, consistency, THRESHOLDS.copy())
+
+
+# --- the explorer: each category's discrimination beside its weight -------------------------------------------
+def category_discrimination(ratings: pd.DataFrame, card: Scorecard, *, level: float = 0.95) -> pd.DataFrame:
+    """:func:`scorecard_health`'s per-category table without resampling and without warnings (the
+    explorer shows its numbers and flags beside each weight); one row per category of ``card``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return scorecard_health(ratings, card, level=level, n_resamples=0).categories
+
+
+def discrimination_html(categories: pd.DataFrame, name: str) -> str:
+    """One line for the explorer: the category's corrected item-total r with its interval and flags,
+    coloured grey (no variation), amber (< 0.20, poor: Ebel & Frisbie 1991) or plain.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"category": ["Tone"], "item_rest_r": [0.5612], "ci_low": [0.53], "ci_high": [0.59],
+    ...                   "flags": [""]})
+    >>> discrimination_html(t, "Tone")
+    '<span class="qakit-disc" title="Corrected item-total correlation: does this category separate good from bad conversations like the rest of the card? Below 0.20 is poor (Ebel &amp; Frisbie 1991).">discrimination r = 0.56 [0.53, 0.59]</span>'
+    """
+
+    tip = ("Corrected item-total correlation: does this category separate good from bad conversations like the "
+           "rest of the card? Below 0.20 is poor (Ebel & Frisbie 1991).")
+    row = categories[categories[S.CATEGORY] == name]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    flags = str(r[FLAGS] or "")
+    if not np.isfinite(r[ITEM_REST_R]):
+        text, colour = "discrimination: none (never varies)" if "no variation" in flags else "discrimination: n/a", "#757575"
+    else:
+        text = f"discrimination r = {r[ITEM_REST_R]:.2f} [{r[S.CI_LOW]:.2f}, {r[S.CI_HIGH]:.2f}]"
+        colour = "#b26a00" if r[ITEM_REST_R] < POOR_DISCRIMINATION else ""
+    if flags:
+        text += f" · {flags}"
+    style = f' style="color:{colour}"' if colour else ""
+    return f'<span class="qakit-disc"{style} title="{html.escape(tip)}">{html.escape(text)}</span>'
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])

@@ -1,0 +1,246 @@
+"""Scorecard health (issue 25): item analysis checked by hand, against pandas/scipy computed another way,
+against the closed forms of McDonald's omega, and on the real multi-rater FED ratings."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from qakit import Category, Scorecard
+from qakit import schema as S
+from qakit.errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning
+from qakit.health import (
+    THRESHOLDS,
+    cronbach_alpha,
+    feldt_ci,
+    omega_total,
+    one_factor_loadings,
+    pairwise_cov,
+    scorecard_health,
+)
+
+
+def _ratings(matrix: dict[str, list], *, conv_prefix: str = "c") -> pd.DataFrame:
+    """Long ratings from category -> list of ratings (one per review; None = N/A)."""
+    n = len(next(iter(matrix.values())))
+    rows = []
+    for i in range(n):
+        for cat, vals in matrix.items():
+            rows.append({"review_id": f"r{i}", "conversation_id": f"{conv_prefix}{i}", "agent_id": "a",
+                         "reviewer_id": "q", "reviewed_at": "2026-11-02", "category": cat,
+                         "rating": np.nan if vals[i] is None else vals[i]})
+    return pd.DataFrame(rows)
+
+
+def _quiet(fn, *a, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        return fn(*a, **kw)
+
+
+HAND = {"A": [5, 4, 4, 2, 1], "B": [4, 4, 3, 2, 2], "C": [5, 3, 4, 1, 2]}
+
+
+def test_alpha_by_hand():
+    """Three 1-5 categories on 5 reviews (alpha is the same on ratings and on 0..1 scores: one
+    common linear map). Variances (ddof 1): A 27/10, B 1, C 5/2; totals 14 11 11 5 5 have variance
+    81/5. alpha = 3/2 (1 - (27/10 + 1 + 5/2) / (81/5)) = 3/2 (1 - 31/81) = 25/27 = 0.925926.
+    Without C: totals 9 8 7 4 3, variance 67/10; alpha = 2 (1 - 37/10 / 67/10) = 60/67 = 0.895522.
+    Feldt with n = 5, k = 3: 1 - (2/27) F_{.975; 4, 8} and 1 - (2/27) F_{.025; 4, 8}."""
+    card = Scorecard([Category(c, scale=5) for c in HAND])
+    h = _quiet(scorecard_health, _ratings(HAND), card, n_resamples=0, min_n=2)
+    a = h.consistency.set_index("statistic").loc["alpha"]
+    assert a["estimate"] == pytest.approx(25 / 27)
+    assert a["n"] == 5 and a["n_items"] == 3
+    assert a["ci_low"] == pytest.approx(1 - 2 / 27 * stats.f.ppf(0.975, 4, 8))
+    assert a["ci_high"] == pytest.approx(1 - 2 / 27 * stats.f.ppf(0.025, 4, 8))
+    cats = h.categories.set_index("category")
+    assert cats.loc["C", "alpha_if_dropped"] == pytest.approx(60 / 67)
+    # corrected item-total r: the item against the sum (here: mean) of the others, R psych::alpha r.drop
+    for c in HAND:
+        rest = np.mean([HAND[o] for o in HAND if o != c], axis=0)
+        assert cats.loc[c, "item_rest_r"] == pytest.approx(stats.pearsonr(HAND[c], rest).statistic)
+        lo, hi = np.tanh(np.arctanh(cats.loc[c, "item_rest_r"]) + np.array([-1, 1]) * 1.959963985 / np.sqrt(2))
+        assert (cats.loc[c, "ci_low"], cats.loc[c, "ci_high"]) == pytest.approx((lo, hi))
+
+
+def test_feldt_ci_is_the_f_quantile_interval():
+    """Feldt et al. (1987): (1 - alpha) / (1 - alpha_hat) ~ F(n - 1, (n - 1)(k - 1)), so the
+    lower limit L satisfies P(F <= (1 - L) / (1 - alpha_hat)) = 0.975 (scipy's F cdf)."""
+    lo, hi = feldt_ci(0.8, 100, 5)
+    assert stats.f.cdf((1 - lo) / 0.2, 99, 396) == pytest.approx(0.975)
+    assert stats.f.cdf((1 - hi) / 0.2, 99, 396) == pytest.approx(0.025)
+    assert np.isnan(feldt_ci(0.8, 2, 5)[0])
+
+
+def test_pairwise_alpha_matches_pandas_pairwise_cov():
+    """With N/A, alpha uses pairwise-complete covariances (R psych::alpha's default use="pairwise");
+    pandas' DataFrame.cov() is pairwise-complete too: the same alpha computed from it by hand."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=200)
+    m = {f"c{j}": np.clip(np.round(3 + z * (0.5 + 0.2 * j) + rng.normal(0, 1, 200)), 1, 5).tolist() for j in range(4)}
+    m["c1"] = [None if i % 4 == 0 else v for i, v in enumerate(m["c1"])]
+    m["c3"] = [None if i % 3 == 0 else v for i, v in enumerate(m["c3"])]
+    card = Scorecard([Category(c, scale=5) for c in m])
+    h = _quiet(scorecard_health, _ratings(m), card, n_resamples=0)
+    df = pd.DataFrame(m, dtype=float).sub(1).div(4)
+    C = df.cov().to_numpy()
+    k = 4
+    expected = k / (k - 1) * (1 - np.trace(C) / C.sum())
+    a = h.consistency.set_index("statistic").loc["alpha"]
+    assert a["estimate"] == pytest.approx(expected)
+    assert a["n"] == df.notna().astype(int).T.dot(df.notna().astype(int)).to_numpy().min()
+    pairs = h.pairs.set_index(["category_a", "category_b"])
+    assert pairs.loc[("c0", "c1"), "r"] == pytest.approx(df["c0"].corr(df["c1"]))
+    assert pairs.loc[("c0", "c1"), "n"] == int(df[["c0", "c1"]].notna().all(axis=1).sum())
+    assert h.categories.set_index("category").loc["c1", "na_rate"] == pytest.approx(50 / 200)
+
+
+def test_omega_closed_forms():
+    """McDonald's omega total of a one-factor model, (sum l)^2 / ((sum l)^2 + sum(1 - l^2)):
+
+    - tau-equivalent (all loadings 0.6, so every r = 0.36), 5 items: omega equals standardised
+      alpha = 5 (.36) / (1 + 4 (.36)) = 1.8 / 2.44 = 0.737705;
+    - congeneric loadings 0.8, 0.7, 0.6, 0.5 (r_ij = l_i l_j): loadings recovered exactly;
+      omega = 2.6^2 / (6.76 + 0.36 + 0.51 + 0.64 + 0.75) = 6.76 / 9.02 = 0.749446."""
+    R5 = np.full((5, 5), 0.36)
+    np.fill_diagonal(R5, 1.0)
+    assert omega_total(R5) == pytest.approx(1.8 / 2.44, abs=1e-8)
+    lam = np.array([0.8, 0.7, 0.6, 0.5])
+    R4 = np.outer(lam, lam)
+    np.fill_diagonal(R4, 1.0)
+    assert one_factor_loadings(R4) == pytest.approx(lam, abs=1e-6)
+    assert omega_total(R4) == pytest.approx(6.76 / 9.02, abs=1e-7)
+
+
+def test_omega_bootstrap_interval_is_seeded_and_covers_the_estimate():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=300)
+    m = {f"c{j}": np.clip(np.round(3 + z + rng.normal(0, 1, 300)), 1, 5).tolist() for j in range(4)}
+    card = Scorecard([Category(c, scale=5) for c in m])
+    h1 = _quiet(scorecard_health, _ratings(m), card, n_resamples=200, seed=5)
+    h2 = _quiet(scorecard_health, _ratings(m), card, n_resamples=200, seed=5)
+    o = h1.consistency.set_index("statistic").loc["omega_total"]
+    pd.testing.assert_frame_equal(h1.consistency, h2.consistency)
+    assert o["ci_low"] < o["estimate"] < o["ci_high"]
+    df = pd.DataFrame(m, dtype=float)
+    assert o["estimate"] == pytest.approx(omega_total(df.corr().to_numpy()))
+
+
+def test_flags_ceiling_reversed_redundant_and_rarely_rated():
+    """Greeting passed on 39 of 40 reviews (ceiling); Rude runs against the rest; Tone2 duplicates
+    Tone; Escalation is rated on 8 of 40 reviews (rarely rated)."""
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=40)
+    tone = np.clip(np.round(3 + 1.2 * z + rng.normal(0, 0.4, 40)), 1, 5)
+    m = {"Tone": tone.tolist(), "Tone2": tone.tolist(),
+         "Solution": np.clip(np.round(3 + z + rng.normal(0, 0.8, 40)), 1, 5).tolist(),
+         "Rude": np.clip(np.round(3 - 1.2 * z + rng.normal(0, 0.4, 40)), 1, 5).tolist(),
+         "Greeting": [1.0] * 39 + [0.0],
+         "Escalation": [v if i < 8 else None for i, v in enumerate(np.clip(np.round(3 + z), 1, 5).tolist())]}
+    card = Scorecard([Category(c, scale=("binary" if c == "Greeting" else 5)) for c in m])
+    h = _quiet(scorecard_health, _ratings(m), card, n_resamples=0)
+    f = h.categories.set_index("category")["flags"]
+    assert "ceiling" in f["Greeting"]
+    assert "runs against the card" in f["Rude"] and "poor discrimination" in f["Rude"]
+    assert "redundant with Tone2" in f["Tone"] and "redundant with Tone" in f["Tone2"]
+    assert "rarely rated" in f["Escalation"]
+    g = h.categories.set_index("category").loc["Greeting"]
+    assert g["full_marks_rate"] == pytest.approx(39 / 40) and g["fail_rate"] == pytest.approx(1 / 40)
+    assert set(THRESHOLDS["flag"]) >= {"ceiling", "poor discrimination", "redundant pair", "low alpha"}
+    assert h.thresholds["source"].str.contains("Ebel & Frisbie").any()
+
+
+def test_no_variation_is_warned_and_left_out_of_alpha():
+    m = {"A": [5, 4, 3, 2, 1], "B": [4, 4, 3, 2, 1], "Greeting": [1, 1, 1, 1, 1]}
+    card = Scorecard([Category("A", scale=5), Category("B", scale=5), Category("Greeting")])
+    with pytest.warns(UndefinedMetricWarning, match=r"one value only \(Greeting\)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            h = scorecard_health(_ratings(m), card, n_resamples=0)
+    assert h.consistency.set_index("statistic").loc["alpha", "n_items"] == 2
+    assert "no variation" in h.categories.set_index("category").loc["Greeting", "flags"]
+
+
+def test_csat_correlation_and_exclusions():
+    """Per category: Pearson r with the CSAT answer of the same conversation (scipy.stats.pearsonr);
+    a review with every category N/A is itemised."""
+    m = {"A": [5, 4, 3, 2, 1, 4, None], "B": [4, 4, 3, 1, 2, 5, None]}
+    card = Scorecard([Category("A", scale=5), Category("B", scale=5)])
+    surveys = pd.DataFrame({"conversation_id": [f"c{i}" for i in range(6)], "kind": "csat",
+                            "score": [5.0, 4, 4, 1, 2, 3], "answered_at": None})
+    h = _quiet(scorecard_health, _ratings(m), card, surveys=surveys, n_resamples=0)
+    a = h.categories.set_index("category").loc["A"]
+    assert a["csat_n"] == 6
+    assert a["csat_r"] == pytest.approx(stats.pearsonr([5, 4, 3, 2, 1, 4], [5, 4, 4, 1, 2, 3]).statistic)
+    ex = S.exclusions(h.categories)
+    assert ex["row_ids"].iloc[0] == ("r6",)
+
+
+def test_bad_input():
+    with pytest.raises(ParameterError, match="card must be a qakit Scorecard"):
+        scorecard_health(_ratings(HAND), {"A": 1})
+    card = Scorecard([Category(c, scale=5) for c in HAND])
+    with pytest.raises(ParameterError, match="at least 3 reviews"):
+        scorecard_health(_ratings({c: v[:2] for c, v in HAND.items()}), card)
+    with pytest.raises(ParameterError, match="level must be"):
+        scorecard_health(_ratings(HAND), card, level=95)
+
+
+def test_pairwise_cov_small():
+    X = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 4.0], [4.0, 3.0]])
+    C, n = pairwise_cov(X)
+    assert C[0, 1] == pytest.approx(np.cov([1, 3, 4], [2, 4, 3])[0, 1])
+    assert cronbach_alpha(np.array([[1.0]])) != cronbach_alpha(np.array([[1.0]]))  # NaN for one item
+
+
+@pytest.mark.realdata
+def test_fed_turn_level_health(shared_data):
+    """The real FED ratings (5 annotators per dialogue turn, 8 qualities rated 0-2 / 0-1): the card's
+    alpha equals alpha from pandas' pairwise covariances of the same 0..1 scores, and Understandable
+    (0/1, nearly always 1) is the least discriminating quality."""
+    from qakit.realdata import load_fed
+
+    fed = load_fed(shared_data / "fed-dialog-quality")
+    turn = fed[(fed["level"] == "turn") & (fed["category"] != "Overall")]
+    cats = sorted(turn["category"].unique())
+    card = Scorecard([Category(c, scale=("binary" if c == "Understandable" else "0-2")) for c in cats])
+    h = _quiet(scorecard_health, turn.drop(columns=["level"]), card, n_resamples=100)
+    wide = turn.pivot(index="review_id", columns="category", values="rating")[cats]
+    wide = wide / wide.max()  # 0-2 -> 0..1, 0/1 stays
+    C = wide.cov().to_numpy()
+    alpha = len(cats) / (len(cats) - 1) * (1 - np.trace(C) / C.sum())
+    got = h.consistency.set_index("statistic")
+    assert got.loc["alpha", "estimate"] == pytest.approx(alpha)
+    assert 0 < got.loc["omega_total", "ci_low"] < got.loc["omega_total", "ci_high"] < 1
+    t = h.categories.set_index("category")
+    assert t["n"].sum() == turn["rating"].notna().sum()
+    assert t["full_marks_rate"].idxmax() == "Understandable"
+
+
+def test_explorer_shows_discrimination_beside_each_weight():
+    """The explorer's row for each category holds its weight slider, critical box and a label with
+    the corrected item-total r, recomputed here with pandas on the sample (category score / 100 vs
+    the mean of the review's other rated categories)."""
+    from qakit import datasets
+    from qakit.widgets import ScorecardExplorer
+
+    d = datasets.sample_data_dir()
+    card = datasets.load_sample_scorecard()
+    ratings = pd.read_parquet(d / "ratings.parquet")
+    ex = ScorecardExplorer(ratings, card)
+    rows = ex.controls.children
+    assert [r.children[2] for r in rows] == [ex.discrimination[n] for n in card.category_names]
+    wide = ratings.pivot(index="review_id", columns="category", values="rating")
+    scaled = pd.DataFrame({c.name: (wide[c.name] - c.scale.min) / (c.scale.max - c.scale.min) for c in card.categories})
+    for name in ("Compliance", "Tone"):
+        rest = scaled.drop(columns=[name]).mean(axis=1)
+        ok = scaled[name].notna() & rest.notna()
+        r = np.corrcoef(scaled.loc[ok, name], rest[ok])[0, 1]
+        assert f"discrimination r = {r:.2f}" in ex.discrimination[name].value
+    assert "ceiling" in ex.discrimination["Compliance"].value and "poor discrimination" in ex.discrimination["Compliance"].value
