@@ -143,12 +143,23 @@ def _coaching_missing(data: Any) -> Note:
     return Note(NO_COACHING if _has_reviews(data) else NO_REVIEWS)
 
 
+def _one_card(data: Any) -> tuple[pd.DataFrame, Any]:
+    """The ratings and the card the per-category analyses read. A card edited mid-period (several
+    versions in the report's scorecard file, differing in weights) is read as its latest version: the
+    versions share categories and scales, and these analyses judge the card in use."""
+    ratings = data.ratings
+    if len(getattr(data, "cards", None) or []) > 1 and S.SCORECARD_VERSION in ratings.columns:
+        ratings = ratings.drop(columns=[S.SCORECARD_VERSION])
+    return ratings, data.card
+
+
 def coaching_result(data: Any, **options: Any) -> pd.DataFrame:
     """:func:`qakit.coaching.coaching_effect` on the dataset (review scores, sessions, ratings and
     card for the focus categories), computed once per dataset and options."""
     key = "coaching:" + repr(sorted(options.items()))
-    return _cache(data, key, lambda: _quiet(C.coaching_effect, data.scores, data.coaching, ratings=data.ratings,
-                                            card=data.card, **options))
+    ratings, card = _one_card(data)
+    return _cache(data, key, lambda: _quiet(C.coaching_effect, data.scores, data.coaching, ratings=ratings,
+                                            card=card, **options))
 
 
 def coaching_sessions(data: Any) -> Table | Note:
@@ -273,7 +284,7 @@ def health_result(data: Any, *, seed: int = 0, n_resamples: int = 1000) -> H.Sco
     computed once per dataset."""
     surveys = getattr(data, "surveys", None)
     return _cache(data, f"health:{seed}:{n_resamples}", lambda: _quiet(
-        H.scorecard_health, data.ratings, data.card, surveys=surveys if surveys is not None and len(surveys) else None,
+        H.scorecard_health, *_one_card(data), surveys=surveys if surveys is not None and len(surveys) else None,
         seed=seed, n_resamples=n_resamples))
 
 
