@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from .commands import qakit_command  # noqa: F401  (re-exported: the command line's own name)
 from .errors import ParameterError, QakitError
 from .report.pdf import html_to_pdf
 from .report.run import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_parameters, notebook_parameters, run_report
@@ -26,6 +27,55 @@ from .report.run import DEFAULT_NOTEBOOK, NOTEBOOK_DIR, ReportTerminated, load_p
 EXIT_CODES = {0: "success", 1: "the report run failed (reason on stderr; previous report untouched)",
               2: "usage or parameter error, found before the report runs",
               143: "terminated by SIGTERM (nothing published)", 129: "terminated by SIGHUP (nothing published)"}
+
+
+#: ``qakit explore``: seconds a kernel with no open tab may stay idle before it is shut down
+CULL_AFTER = 120
+
+
+def _show_progress(flag: bool | None, stream=None) -> bool:
+    """Whether ``qakit report`` draws papermill's progress bar: as asked (``--progress`` /
+    ``--no-progress``), else only on a terminal (a cron job or a pipe gets a quiet stderr).
+
+    Examples
+    --------
+    >>> import io
+    >>> _show_progress(None, io.StringIO()), _show_progress(True, io.StringIO()), _show_progress(False)
+    (False, True, False)
+    """
+    if flag is not None:
+        return bool(flag)
+    stream = sys.stderr if stream is None else stream
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def explore_command(port: int = 8866, *, no_browser: bool = False, cull_after: int = CULL_AFTER) -> list[str]:
+    """The Voila command ``qakit explore`` becomes.
+
+    Kernels: Voila starts one per page load and never stops it when the tab closes (each holds
+    the data, ~330 MB on the sample). Jupyter Server's culler shuts down a kernel that has had no
+    connection and no activity for ``cull_after`` seconds, checked every ``cull_after / 4``
+    seconds (at least 1), so a closed tab's kernel is gone within ``1.25 * cull_after`` seconds;
+    a tab left open keeps its kernel (``cull_connected`` is off), and a busy kernel is not culled.
+
+    Examples
+    --------
+    >>> [a for a in explore_command(cull_after=120) if "cull" in a]
+    ['--MappingKernelManager.cull_idle_timeout=120', '--MappingKernelManager.cull_interval=30', '--MappingKernelManager.cull_connected=False', '--MappingKernelManager.cull_busy=False']
+    """
+    if cull_after < 0:
+        raise ParameterError(f"--cull-after must be 0 (never) or a number of seconds > 0; got {cull_after}")
+    cmd = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "explorer.ipynb"), "--port", str(port),
+           "--Voila.ip=127.0.0.1",
+           # the notebook's checked-example cells are for nbval, not for the app (removed before running)
+           "--TagRemovePreprocessor.remove_cell_tags=checked-example"]
+    if cull_after:
+        cmd += [f"--MappingKernelManager.cull_idle_timeout={cull_after}",
+                f"--MappingKernelManager.cull_interval={max(1, cull_after // 4)}",
+                "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False"]
+    if no_browser:
+        cmd.append("--no-browser")
+    return cmd
 
 
 def _parse_value(text: str):
@@ -77,12 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--output", "-o", default="reports", help="output folder (default: reports)")
     rp.add_argument("--name", default="qa-report", help="base file name (default: qa-report)")
     rp.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="report notebook to run")
-    rp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bar = rp.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None,
+                     help="papermill's cell progress bar on stderr (default: only when stderr is a terminal, "
+                          "so a scheduled run's log gets nothing there on success)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     rp.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
     rp.add_argument("--pdf", action="store_true", help="also print the report to <name>.pdf (A4, headless Chromium)")
     ex = sub.add_parser("explore", help="serve the scorecard tuning explorer as a Voila app on localhost")
     ex.add_argument("--port", type=int, default=8866)
     ex.add_argument("--no-browser", action="store_true")
+    ex.add_argument("--dataset", default="sample",
+                    help="the data folder the explorer opens with (the report's dataset layout; default: the "
+                         "bundled sample); another can be loaded in the page")
+    ex.add_argument("--cull-after", type=int, default=CULL_AFTER, metavar="SECONDS",
+                    help=f"shut down the kernel of a closed browser tab once it has been idle this long "
+                         f"(default {CULL_AFTER}; 0 keeps kernels until the server stops). An open tab "
+                         "keeps its kernel however long it stays idle.")
     return ap
 
 
@@ -92,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             params = load_parameters(args.params, {k: _parse_value(v) for k, v in args.parameter})
             res = run_report(params, output_dir=args.output, notebook=args.notebook, name=args.name,
-                             progress=not args.no_progress, timeout=args.timeout)
+                             progress=_show_progress(args.progress), timeout=args.timeout)
         except ParameterError as e:  # checked before any kernel starts: a usage error
             print(f"qakit report: {str(e).splitlines()[0]}", file=sys.stderr)
             return 2
@@ -115,16 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"report written: {res.html}\nexecuted notebook: {res.notebook}")
         return 0
     if args.command == "explore":
-        cmd = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "explorer.ipynb"), "--port", str(args.port),
-               "--Voila.ip=127.0.0.1",
-               # the notebook's checked-example cells are for nbval, not for the app (removed before running)
-               "--TagRemovePreprocessor.remove_cell_tags=checked-example"]
-        if args.no_browser:
-            cmd.append("--no-browser")
+        try:
+            cmd = explore_command(args.port, no_browser=args.no_browser, cull_after=args.cull_after)
+        except ParameterError as e:
+            print(f"qakit explore: {e}", file=sys.stderr)
+            return 2
         sys.stdout.flush()
         # Voila runs the notebook in notebooks/; the explorer resolves relative save paths and data
         # folders against the folder `qakit explore` was started from
         os.environ["QAKIT_CALLER_DIR"] = os.getcwd()
+        os.environ["QAKIT_EXPLORE_DATASET"] = args.dataset  # read by ScorecardExplorer.from_dataset
         os.execv(sys.executable, cmd)  # become the Voila server: signals (Ctrl-C, kill) reach it directly
     return 2  # pragma: no cover
 

@@ -30,7 +30,8 @@ from scipy import stats
 
 from . import schema as S
 from ._public import public
-from .errors import ParameterError, check_choice
+from .commands import qakit_command
+from .errors import ParameterError, QakitError, check_choice
 from .health import category_discrimination, discrimination_html  # discrimination beside each weight (issue 25)
 from .intervals import mean_ci
 from .report.data import load_report_data
@@ -309,10 +310,12 @@ def iqs_distribution_figure(result: ExplorerResult, baseline: ExplorerResult | N
 
 
 def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = None, *, bins: int = 20,
-                     width: int = 600, height: int = 240) -> str:
+                     width: int = 600, height: int = 240, caption: bool = True) -> str:
     """The review-score histogram as inline SVG: candidate bars, baseline outline, pass line.
 
     The tick labels and the caption sit on separate lines below the plot (they never overlap).
+    ``caption=False`` leaves the caption out (the explorer's effect panel writes it as HTML under
+    a narrower plot).
 
     Examples
     --------
@@ -327,7 +330,7 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
     cand = np.histogram(result.scores[S.IQS].dropna(), bins=edges)[0]
     base = np.histogram(baseline.scores[S.IQS].dropna(), bins=edges)[0] if baseline is not None else None
     ymax = max(1, int(cand.max()), int(base.max()) if base is not None else 0)
-    left, pw, ph = 40, width - 60, height - 50
+    left, pw, ph = 40, width - 60, height - (50 if caption else 30)
     xs = left + pw * (edges - edges[0]) / (edges[-1] - edges[0])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'style="max-width:100%;height:auto" font-family="sans-serif" font-size="11" role="img" '
@@ -349,9 +352,14 @@ def distribution_svg(result: ExplorerResult, baseline: ExplorerResult | None = N
     for v in (0, 25, 50, 75, 100):
         parts.append(f'<text x="{left + pw * v / top:.1f}" y="{5 + ph + 15}" text-anchor="middle">{v}</text>')
     parts.append(f'<text x="{left - 4}" y="14" text-anchor="end">{ymax}</text>')
-    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle">review score (%) · '
-                 'blue bars: tuned card · orange line: baseline card · dashed: pass line</text></svg>')
+    if caption:
+        parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle">{HISTOGRAM_CAPTION}</text>')
+    parts.append("</svg>")
     return "".join(parts)
+
+
+#: what the review-score histogram shows
+HISTOGRAM_CAPTION = "review score (%) · blue bars: tuned card · orange line: baseline card · dashed: pass line"
 
 
 # --- what the QA lead reads: summaries, the agent table, the changes panel (pure, tested) -----------
@@ -370,6 +378,9 @@ _CSS = """<style>
 .qakit-x th{background:#f2f4f7;text-align:right;padding:4px 8px;border-bottom:2px solid #ccd;position:sticky;top:0}
 .qakit-x td{text-align:right;padding:3px 8px;border-bottom:1px solid #e6e6e6;white-space:nowrap}
 .qakit-x th:first-child,.qakit-x td:first-child{text-align:left}
+.qakit-x table.qakit-ranking th{white-space:normal;vertical-align:bottom;padding:4px 6px}
+.qakit-x table.qakit-ranking td{padding:3px 6px}
+.qakit-x td.qakit-flipcell{text-align:left;white-space:normal;min-width:9em}
 .qakit-x table.qakit-changes th,.qakit-x table.qakit-changes td{text-align:left}
 .qakit-x tr.qakit-flip td{background:#fff3cd;font-weight:600}
 .qakit-x tr.qakit-changed td{background:#e8f1fb}
@@ -451,19 +462,21 @@ def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", fli
     (class ``qakit-flip``)."""
     result = _shown(result)
     v = _agent_view(result, sort=sort, flips_first=flips_first)
-    heads = ["agent", "reviews", "IQS", "95% CI", "baseline IQS", "change", "rank", "baseline rank", "passes",
-             "pass/fail flip", "few reviews"]
+    # what decides first (score, interval, pass, flip), the comparison with the baseline after: on a
+    # narrow screen the table scrolls sideways inside its box and the flip stays in view
+    heads = ["agent", "reviews", "IQS", "95% CI", "passes", "pass/fail flip", "change", "baseline IQS", "rank",
+             "baseline rank", "few reviews"]
     c = {k: v[k].tolist() for k in v.columns}
     rows = []
     for i in range(len(v)):  # one row per agent (tens to hundreds): display only
         flip = c["flip"][i]
         cells = [c[S.AGENT_ID][i], c[S.N][i], _fmt(c[S.IQS][i]), f"[{_fmt(c[S.CI_LOW][i])}, {_fmt(c[S.CI_HIGH][i])}]",
-                 _fmt(c["baseline_iqs"][i]), _fmt(c["iqs_change"][i]) if np.isnan(c["iqs_change"][i])
-                 else f"{c['iqs_change'][i]:+.1f}", _fmt(c["rank"][i], 0), _fmt(c["baseline_rank"][i], 0),
                  _fmt(c[S.PASSED][i]), (f"{'passes now' if c[S.PASSED][i] else 'fails now'}: {flip}" if flip else ""),
+                 _fmt(c["iqs_change"][i]) if np.isnan(c["iqs_change"][i]) else f"{c['iqs_change'][i]:+.1f}",
+                 _fmt(c["baseline_iqs"][i]), _fmt(c["rank"][i], 0), _fmt(c["baseline_rank"][i], 0),
                  "yes" if c[S.SMALL_SAMPLE][i] else ""]
         tds = [f"<td>{html.escape(str(x))}</td>" for x in cells]
-        tds[9] = f'<td style="text-align:left">{html.escape(str(cells[9]))}</td>'
+        tds[5] = f'<td class="qakit-flipcell">{html.escape(str(cells[5]))}</td>'
         rows.append(("<tr class=\"qakit-flip\">" if flip else "<tr>") + "".join(tds) + "</tr>")
     n_flip = sum(f != "" for f in c["flip"])
     n_inside = sum(f == INSIDE for f in c["flip"])
@@ -471,22 +484,105 @@ def ranking_html(result: ExplorerResult, *, sort: str = "rank (best first)", fli
             + (f", {n_inside} of them inside the interval: the pass line lies within the agent's 95% "
                "interval, so the data cannot tell whether this agent passes" if n_inside else ""))
     return (f'<div class="qakit-x">{_CSS}<div class="qakit-note">{note}</div>'
-            f'<div style="max-height:{max_height}px;overflow-y:auto;border:1px solid #ddd;display:inline-block">'
+            f'<div style="max-height:{max_height}px;max-width:100%;overflow:auto;border:1px solid #ddd;'
+            f'display:inline-block">'
             f'<table class="qakit-ranking"><thead><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div></div>')
 
 
-def summary_html(result: ExplorerResult) -> str:
-    """The headline line the explorer shows (values rounded for display only)."""
+#: conversations the IQS-CSAT correlation needs (below this, or without spread, it is not shown)
+MIN_R_N = 4
+
+
+def r_missing_reason(n_csat: int, *, has_csat: bool = True) -> str:
+    """Why the IQS-CSAT correlation has no value, in words (``n_csat``: reviewed conversations with
+    a CSAT answer; ``has_csat``: whether the data has any CSAT answer at all).
+
+    Examples
+    --------
+    >>> r_missing_reason(0, has_csat=False)
+    'this data has no CSAT answers'
+    >>> r_missing_reason(0), r_missing_reason(3), r_missing_reason(12)
+    ('no reviewed conversation has a CSAT answer', 'only 3 reviewed conversations have a CSAT answer; r needs at least 4', 'IQS or CSAT is the same in all 12 reviewed conversations with a CSAT answer')
+    """
+    if not has_csat:
+        return "this data has no CSAT answers"
+    if n_csat == 0:
+        return "no reviewed conversation has a CSAT answer"
+    if n_csat < MIN_R_N:
+        return (f"only {n_csat} reviewed conversation{'s have' if n_csat != 1 else ' has'} a CSAT answer; "
+                f"r needs at least {MIN_R_N}")
+    return f"IQS or CSAT is the same in all {n_csat} reviewed conversations with a CSAT answer"
+
+
+def _points(d: float) -> str:
+    """A change in percentage points, for display: ``no change`` when exactly 0, two decimals
+    when it would round to 0.0."""
+    if d == 0:
+        return "no change"
+    return f"{d:+.2f} points" if abs(d) < 0.05 else f"{d:+.1f} points"
+
+
+def summary_html(result: ExplorerResult, *, has_csat: bool = True) -> str:
+    """The effect the QA lead watches while tuning: four tiles (IQS, pass rate, agents flipping
+    pass/fail, IQS-CSAT r), each with the tuned card's value, the baseline and the change; values
+    rounded for display only. ``has_csat=False``: the data has no CSAT answers (the r tile says
+    so instead of showing a number).
+
+    Examples
+    --------
+    >>> summ = pd.DataFrame([{"n": 10, "iqs": 73.25, "baseline_iqs": 71.9, "pass_rate": 0.5,
+    ...     "baseline_pass_rate": 0.5, "n_flipped": 0, "n_csat": 0, "r": np.nan, "r_ci_low": np.nan,
+    ...     "r_ci_high": np.nan, "baseline_r": np.nan}])
+    >>> agents = pd.DataFrame({"ci_low": [60.0], "ci_high": [80.0], "flipped": [False]})
+    >>> from qakit import Category, Scorecard
+    >>> r = ExplorerResult(card=Scorecard([Category("Tone")]), scores=None, agents=agents, summary=summ)
+    >>> import re
+    >>> text = " ".join(re.sub(r"<[^>]+>", " ", summary_html(r, has_csat=False)).split())
+    >>> text[:73]
+    'Effect tuned card vs baseline card IQS 73.2% (baseline 71.9%) +1.3 points'
+    >>> text[text.index("IQS–CSAT"):]
+    'IQS–CSAT r – not available: this data has no CSAT answers'
+    >>> "nan" in summary_html(r, has_csat=False), "this data has no CSAT answers" in summary_html(r, has_csat=False)
+    (False, True)
+    """
     result = _shown(result)
     s = result.summary.iloc[0]
-    return (
-        f"<b>IQS</b> {s[S.IQS]:.1f}% (baseline {s['baseline_iqs']:.1f}%) · "
-        f"<b>pass rate</b> {s[S.PASS_RATE]:.1%} (baseline {s['baseline_pass_rate']:.1%}) · "
-        f"<b>agents flipping pass/fail</b> {int(s['n_flipped'])} · "
-        f"<b>IQS–CSAT r</b> {s['r']:.3f} [{s['r_ci_low']:.3f}, {s['r_ci_high']:.3f}] "
-        f"(baseline {s['baseline_r']:.3f}, n={int(s['n_csat'])})"
-    )
+    flips = _flip_labels(result)
+    n_inside = int((flips == INSIDE).sum())
+
+    def tile(key: str, label: str, value: str, base: str, change: str, tip: str, na: bool = False) -> str:
+        return (f'<div class="qakit-tile{" qakit-tile-na" if na else ""}" data-measure="{key}" title="{_esc(tip)}">'
+                f'<div class="qakit-tile-label">{label}</div><div class="qakit-tile-value">{value}</div>'
+                f'<div class="qakit-tile-sub">{base}</div><div class="qakit-tile-change">{change}</div></div>')
+
+    iqs = tile("iqs", "IQS", f"{s[S.IQS]:.1f}%", f"(baseline {s['baseline_iqs']:.1f}%)",
+               _points(s[S.IQS] - s["baseline_iqs"]),
+               "Mean review score under the tuned card; the change is in percentage points.")
+    pr = tile("pass_rate", "pass rate", f"{s[S.PASS_RATE]:.1%}", f"(baseline {s['baseline_pass_rate']:.1%})",
+              _points(100 * (s[S.PASS_RATE] - s["baseline_pass_rate"])),
+              "Share of reviews scoring at or above the pass line.")
+    n_flip = int(s["n_flipped"])
+    fl = tile("flips", "agents flipping pass/fail", f"{n_flip}", f"of {len(result.agents)} agents",
+              (f"{n_inside} inside their interval" if n_inside else ("none inside their interval" if n_flip else
+                                                                      "no agent changes side")),
+              "Agents whose pass/fail differs from the baseline card (yellow rows in the agent table). Inside "
+              "the interval: the pass line lies within the agent's 95% interval, so the reviews cannot tell.")
+    n_r = int(s["n_csat"])
+    if np.isnan(s["r"]):
+        why = r_missing_reason(n_r, has_csat=has_csat)
+        rt = tile("r", "IQS–CSAT r", "–", "not available:", why,
+                  "Pearson correlation between a conversation's review score and its CSAT answer.", na=True)
+    else:
+        b = s["baseline_r"]
+        rt = tile("r", "IQS–CSAT r", f"{s['r']:.3f}",
+                  f"95% CI [{s['r_ci_low']:.3f}, {s['r_ci_high']:.3f}] · n={n_r:,} conversations",
+                  ("(baseline –)" if np.isnan(b) else f"(baseline {b:.3f}) "
+                   + ("no change" if s["r"] == b else f"{s['r'] - b:+.3f}")),
+                  "Pearson correlation between a conversation's review score and its CSAT answer (Fisher-z "
+                  "95% interval): how well the score tracks what customers say.")
+    return (f'<div class="qakit-x qakit-effect"><div class="qakit-effect-head">Effect '
+            f'<span>tuned card vs baseline card</span></div><div class="qakit-tiles">{iqs}{pr}{fl}{rt}</div></div>')
 
 
 #: what the N/A-policy dropdown says for each ``na`` value of a category
@@ -591,17 +687,24 @@ def card_changes(baseline: Scorecard, card: Scorecard) -> pd.DataFrame:
 def _effect_table(result: ExplorerResult, baseline: ExplorerResult | None = None) -> pd.DataFrame:
     """:func:`effect_table` without the record (the widget's rendering)."""
     s = result.summary.iloc[0]
-    r_ci = f"{s['r']:.3f} [{s['r_ci_low']:.3f}, {s['r_ci_high']:.3f}]"
-    b_r = f"{s['baseline_r']:.3f}"
+
+    def r_ci(r: float, lo: float, hi: float) -> str:
+        return "–" if np.isnan(r) else f"{r:.3f} [{lo:.3f}, {hi:.3f}]"
+
+    r_now = r_ci(s["r"], s["r_ci_low"], s["r_ci_high"])
+    b_r = "–" if np.isnan(s["baseline_r"]) else f"{s['baseline_r']:.3f}"
     if baseline is not None:
         b = baseline.summary.iloc[0]
-        b_r = f"{b['r']:.3f} [{b['r_ci_low']:.3f}, {b['r_ci_high']:.3f}]"
-    rows = [("IQS (%)", f"{s['baseline_iqs']:.1f}", f"{s[S.IQS]:.1f}", f"{s[S.IQS] - s['baseline_iqs']:+.1f}"),
+        b_r = r_ci(b["r"], b["r_ci_low"], b["r_ci_high"])
+    n_r = int(s["n_csat"])
+    r_label = (f"IQS–CSAT r [95% CI] (n={n_r} conversations)" if not np.isnan(s["r"])
+               else f"IQS–CSAT r: not available ({r_missing_reason(n_r)})")
+    d_r = s["r"] - s["baseline_r"]
+    rows = [("IQS (%)", f"{s['baseline_iqs']:.1f}", f"{s[S.IQS]:.1f}", f"{s[S.IQS] - s['baseline_iqs']:+.1f} points"),
             ("pass rate (reviews)", f"{s['baseline_pass_rate']:.1%}", f"{s[S.PASS_RATE]:.1%}",
              f"{100 * (s[S.PASS_RATE] - s['baseline_pass_rate']):+.1f} points"),
             ("agents flipping pass/fail", "0", f"{int(s['n_flipped'])}", f"{int(s['n_flipped'])}"),
-            (f"IQS–CSAT r [95% CI] (n={int(s['n_csat'])} conversations)", b_r, r_ci,
-             f"{s['r'] - s['baseline_r']:+.3f}")]
+            (r_label, b_r, r_now, "–" if np.isnan(d_r) else f"{d_r:+.3f}")]
     return pd.DataFrame(rows, columns=["measure", "baseline", "tuned", "change"]).astype("str")
 
 
@@ -623,14 +726,20 @@ def _html_table(df: pd.DataFrame, cls: str) -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def changes_html(baseline: Scorecard, result: ExplorerResult, baseline_result: ExplorerResult | None = None) -> str:
-    """The changes panel: settings changed against the baseline card, and their effect."""
+def changes_html(baseline: Scorecard, result: ExplorerResult, baseline_result: ExplorerResult | None = None, *,
+                 effect: bool = True) -> str:
+    """The changes panel: settings changed against the baseline card, and (``effect``) their effect
+    as a table (the explorer shows the effect in its tiles instead, :func:`summary_html`)."""
     result, baseline_result = _shown(result), _shown(baseline_result)
     ch = _card_changes(baseline, result.card)
+    if not effect and len(ch):  # the narrow effect panel: two columns, "Tone: weight" | "1 → 3"
+        ch = pd.DataFrame({"what": ch["what"] + ": " + ch["setting"],
+                           "baseline → tuned": ch["baseline"] + " → " + ch["tuned"]})
     what = (_html_table(ch, "qakit-changes") if len(ch)
             else '<div class="qakit-note">No change yet: the tuned card equals the baseline card.</div>')
-    return (f'<div class="qakit-x">{_CSS}<b>What you changed</b>{what}'
-            f'<br><b>What it does</b>{_html_table(_effect_table(result, baseline_result), "qakit-effect")}</div>')
+    does = (f'<br><b>What it does</b>{_html_table(_effect_table(result, baseline_result), "qakit-effect")}'
+            if effect else "")
+    return f'<div class="qakit-x">{_CSS}<b>What you changed</b>{what}{does}</div>'
 
 
 @public
@@ -676,16 +785,20 @@ def tuned_card(card: Scorecard, label: str) -> Scorecard:
 
 
 @public
-def report_command(scorecard_path: str | Path, dataset: str = "sample") -> str:
-    """The exact shell command that makes the QA report with a saved card (absolute paths, so it
-    works from any folder).
+def report_command(scorecard_path: str | Path, dataset: str = "sample", *, program: list[str] | None = None) -> str:
+    """The exact shell command that makes the QA report with a saved card: absolute paths
+    throughout, so it works from any folder and in a fresh shell (nothing to activate first).
+
+    ``program``: how to call qakit, default :func:`qakit.cli.qakit_command` (the checkout's ``qa``
+    script, else the environment's ``qakit`` by its full path).
 
     Examples
     --------
-    >>> report_command("/tmp/my cards/tuned.yaml")
-    "qakit report -p scorecard_path '/tmp/my cards/tuned.yaml'"
+    >>> report_command("/tmp/my cards/tuned.yaml", program=["/opt/qakit/qa"])
+    "/opt/qakit/qa report -p scorecard_path '/tmp/my cards/tuned.yaml'"
     """
-    cmd = ["qakit", "report", "-p", "scorecard_path", str(Path(scorecard_path).expanduser().resolve())]
+    cmd = [*(qakit_command() if program is None else program), "report", "-p", "scorecard_path",
+           str(Path(scorecard_path).expanduser().resolve())]
     if dataset and dataset != "sample":
         cmd += ["-p", "dataset", str(Path(dataset).expanduser().resolve())]
     return shlex.join(cmd)
@@ -728,22 +841,60 @@ def suggestion_html(fit: Any, card: Scorecard) -> str:
             'the data.</div></div>')
 
 
-INTRO = """<div class="qakit-x" style="max-width:900px">
-<p><b>Try a scorecard change before you roll it out.</b> Move a weight, tick or untick <i>critical</i>,
-change the pass line, or change a rule (when a critical category fails, which ratings fail a review,
-what an unrated category counts as, and, on cards with sections, each category's section and each
-section's weight and fail rule): every number below updates at once and compares the tuned card with
-the card in use today (the <i>baseline</i>).</p>
-<ul>
+INTRO = """<div class="qakit-x qakit-intro">
+<p><b>Try a scorecard change before you roll it out.</b> Move a weight, tick <i>critical</i>, move the pass
+line or change a rule on the left; the effect on the right (IQS, pass rate, agents flipping pass/fail, how
+well IQS tracks CSAT) updates at once, tuned card against the card in use today (the <i>baseline</i>).</p>
+<details><summary>How to read this page</summary><ul>
+<li><b>Rules per category</b>: when a critical category fails, which ratings fail a review, what an
+unrated category counts as and, on cards with sections, each category's section and each section's
+weight and fail rule. Hover a heading for more.</li>
 <li><b>Agents</b>: every agent with their score, a 95% interval and whether they pass. Yellow rows
 <i>flip</i> between pass and fail. <i>Inside the interval</i> means the pass line lies within the agent's
 interval: the reviews cannot tell whether this agent passes, so do not act on that flip alone.</li>
-<li><b>Changes</b>: what you changed and what it does to IQS, the pass rate and how well IQS tracks CSAT.</li>
 <li><b>Suggest weights</b> fits weights to your CSAT data and shows them as advice; nothing changes
 until you press <i>Apply suggestion</i>.</li>
 <li><b>Save</b> writes the tuned card (marked as tuned) and shows the command that makes the QA report
 with it; <b>Download</b> gets the file onto your own computer.</li>
-</ul></div>"""
+</ul></details></div>"""
+
+#: the page layout: controls on the left, the effect pinned on the right while the page scrolls.
+#: ``position: sticky`` needs every box between the effect panel and the page's scrolling element
+#: to let content overflow: ipywidgets boxes and Jupyter's output area scroll their own content by
+#: default (``overflow: auto``), so the boxes holding the explorer are set to ``visible`` (only those:
+#: ``:has(.qakit-app)``).
+_APP_CSS = """<style>
+.jp-OutputArea:has(.qakit-app), .jp-OutputArea-child:has(.qakit-app), .jp-OutputArea-output:has(.qakit-app),
+.qakit-app, .qakit-app .qakit-cols, .qakit-app .qakit-controls { overflow: visible !important; }
+.qakit-app .qakit-cols { align-items: flex-start; gap: 16px; }
+.qakit-app .qakit-controls { flex: 1 1 0; min-width: 0; }
+.qakit-app .qakit-effect-pane { position: sticky; top: 0; z-index: 2; align-self: flex-start;
+  flex: 0 0 clamp(300px, 31vw, 470px); max-height: 100vh; overflow-y: auto; background: white;
+  border-left: 1px solid #e3e6ea; padding: 4px 0 8px 14px; box-sizing: border-box; }
+.qakit-app .qakit-controls .widget-html, .qakit-app .qakit-effect-pane .widget-html,
+.qakit-app .qakit-controls .widget-html-content, .qakit-app .qakit-effect-pane .widget-html-content {
+  max-width: 100%; min-width: 0; flex-shrink: 1; }
+.qakit-app .qakit-effect-pane table.qakit-changes td { white-space: normal; }
+.qakit-app h3 { margin: 12px 0 4px; }
+.qakit-app .qakit-x, .qakit-app .widget-html-content { line-height: 1.4; }
+.qakit-x .qakit-effect-head { font-weight: 700; font-size: 15px; margin: 4px 0 6px; }
+.qakit-x .qakit-effect-head span { font-weight: 400; color: #555; font-size: 12px; white-space: nowrap; }
+.qakit-x .qakit-tiles { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }
+.qakit-x .qakit-tile { border: 1px solid #d5dae1; border-radius: 6px; padding: 6px 10px; background: #f8fafc;
+  line-height: 1.3; }
+.qakit-x .qakit-tile-label { font-size: 12px; color: #444; font-weight: 600; }
+.qakit-x .qakit-tile-value { font-size: 24px; font-weight: 700; color: #1a2b4c; font-variant-numeric: tabular-nums; }
+.qakit-x .qakit-tile-na .qakit-tile-value { color: #888; }
+.qakit-x .qakit-tile-sub, .qakit-x .qakit-tile-change { font-size: 12px; color: #555; }
+.qakit-x .qakit-tile-change { color: #1a4f8b; font-weight: 600; }
+.qakit-x .qakit-tile-na .qakit-tile-change { color: #555; font-weight: 400; }
+.qakit-x .qakit-legend { font-size: 11px; color: #555; margin: 0 0 6px; }
+.qakit-x .qakit-empty { border: 1px solid #e0c97f; background: #fffbea; border-radius: 6px; padding: 10px 12px;
+  max-width: 640px; }
+.qakit-intro p { margin: 4px 0; max-width: 60em; }
+.qakit-intro details { margin: 2px 0 6px; max-width: 60em; }
+.qakit-intro summary { cursor: pointer; color: #1a4f8b; }
+</style>"""
 
 
 @public
@@ -803,6 +954,9 @@ class ScorecardExplorer:
         self.mode = W.Dropdown(options=list(MODES), description="mode", layout=W.Layout(width="260px"))
         self.threshold = W.FloatSlider(min=50, max=100, step=1, description="pass line (%)", continuous_update=False,
                                        style={"description_width": "100px"}, layout=W.Layout(width="420px"))
+        # the card-wide controls; hidden while no reviews are loaded
+        self._review_boxes: list[Any] = []  # parts of the page hidden while no reviews are loaded (widget())
+        self.card_row = W.HBox([self.mode, self.threshold], layout=W.Layout(flex_flow="row wrap", overflow="visible"))
         self.reset_button = W.Button(description="Reset to baseline", icon="undo", layout=W.Layout(width="auto"))
         self.sort = W.Dropdown(options=list(SORTS), value="rank (best first)", description="sort agents by",
                                style={"description_width": "100px"}, layout=W.Layout(width="340px"))
@@ -840,21 +994,33 @@ class ScorecardExplorer:
         self._set_data(ratings, card, surveys, dataset)
 
     # -- data ---------------------------------------------------------------------------------
-    def _set_data(self, ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFrame | None, dataset: str) -> None:
-        self.ratings = S.validate(ratings, "ratings")
-        self.surveys = surveys
-        self.baseline_card = card
-        self.dataset = dataset
-        self.csat = csat_by_conversation(surveys)
+    def _set_data(self, ratings: pd.DataFrame | None, card: Scorecard | None, surveys: pd.DataFrame | None,
+                  dataset: str) -> None:
+        """Make ``ratings`` scored by ``card`` the explorer's data (all checks first: on an error
+        nothing changes). No reviews (``ratings`` None or empty, or no card): the page says so and
+        offers only the data box (see :meth:`_set_empty`)."""
+        csat = csat_by_conversation(surveys)
+        if ratings is None or card is None or len(ratings) == 0:
+            self._set_empty(dataset, surveys, csat)
+            return
+        ratings = S.validate(ratings, "ratings")
         # every change re-scores through the prepared rating matrix (the one scoring engine: weights,
         # critical flags, thresholds, mode, sections, fail rules, N/A policies)
-        self.state = prepare_explorer(self.ratings, card, csat=self.csat)
-        self.baseline = self.state.base if self.state is not None else explore(self.ratings, card, baseline=card, csat=self.csat)
+        state = prepare_explorer(ratings, card, csat=csat)
+        self.ratings, self.surveys, self.baseline_card, self.dataset, self.csat = ratings, surveys, card, dataset, csat
+        self._has_csat = csat is not None and len(csat) > 0
+        self.state = state
+        self.baseline = self.state.base
         self.result = self.baseline
         self._full_baseline = None  # the full engine's baseline, made when a change needs it
         self.fit = None
         self.suggestion.value = ""
         self.apply_button.disabled = True
+        for w in (self.mode, self.threshold, self.reset_button, self.suggest_button, self.save_button):
+            w.disabled = False
+        self.card_row.layout.display = None
+        for box in self._review_boxes:
+            box.layout.display = None
         self.weight_sliders = {
             c.name: W.FloatSlider(value=c.weight, min=0.0, max=max(self.max_weight, c.weight), step=0.25,
                                   description=c.name, continuous_update=False,
@@ -872,28 +1038,58 @@ class ScorecardExplorer:
         self._muted = False
         # each category's discrimination beside its weight (issue 25): does it separate good from bad?
         disc = category_discrimination(self.ratings, card)
-        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 auto", min_width="12em"))
+        self.discrimination = {n: W.HTML(value=discrimination_html(disc, n), layout=W.Layout(flex="1 1 12em", min_width="12em"))
                                for n in self.weight_sliders}
         for slider in self.weight_sliders.values():  # the label wraps; the slider keeps its width
             slider.layout.flex = "0 0 auto"
-        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]])
+        # beside the controls while the row has room; on a narrow screen (1024 px beside the effect
+        # panel) the discrimination wraps under its slider instead of running under the panel
+        rows = [W.HBox([self.weight_sliders[n], self.critical_boxes[n], self.discrimination[n]],
+                       layout=W.Layout(flex_flow="row wrap", overflow="visible", align_items="center"))
                 for n in self.weight_sliders]
         self.controls.children = rows
         self.status.value = ""
         self.save_status.value = ""
         self._render()
 
+    def _set_empty(self, dataset: str, surveys: pd.DataFrame | None, csat: pd.Series | None) -> None:
+        """No reviews to tune: every control gone or disabled, the page says why and what to load."""
+        self.ratings, self.surveys, self.baseline_card, self.dataset, self.csat = None, surveys, None, dataset, csat
+        self._has_csat = csat is not None and len(csat) > 0
+        self.state = self.baseline = self.result = self._full_baseline = self.fit = None
+        self.weight_sliders, self.critical_boxes, self.discrimination = {}, {}, {}
+        self.threshold_boxes, self.fail_boxes, self.na_boxes, self.section_boxes = {}, {}, {}, {}
+        self.section_weight_sliders, self.fail_rule_boxes = {}, {}
+        self.controls.children, self.rules_box.children = (), ()
+        for w in (self.mode, self.threshold, self.reset_button, self.suggest_button, self.apply_button,
+                  self.save_button):
+            w.disabled = True
+        self.card_row.layout.display = "none"
+        for box in self._review_boxes:
+            box.layout.display = "none"
+        src = "This data" if dataset == "sample" else f"The folder {_esc(dataset)}"
+        self.status.value = (
+            "<div class='qakit-x'><div class='qakit-empty'><b>No reviews to tune.</b> "
+            f"{src} has no reviews (no <code>ratings.parquet</code> or <code>ratings.csv</code>), so there is "
+            "no score to re-weigh. The explorer needs a folder with the reviews' ratings and their "
+            "<code>scorecard.yaml</code>: type it under <i>1. Data</i> and press <i>Load data</i>. The QA report "
+            "still covers what this data has (customer KPIs without reviews).</div></div>")
+        self.summary.value = ("<div class='qakit-x qakit-effect'><div class='qakit-effect-head'>Effect"
+                              "</div><div class='qakit-note'>Nothing to show: no reviews loaded.</div></div>")
+        for w in (self.ranking, self.changes, self.figure, self.download, self.suggestion, self.save_status):
+            w.value = ""
+
     def _rule_controls(self, card: Scorecard) -> None:
         """The controls beyond weights and critical flags, in two grids a QA lead reads as tables:
         per category its critical threshold, fail rule (failing ratings), N/A policy and section;
         per section (cards with sections) its weight and fail rule."""
         def head(text: str, tip: str) -> Any:
-            return W.HTML(f"<b title='{_esc(tip)}' style='font-size:12px;white-space:nowrap;cursor:help;"
+            return W.HTML(f"<b title='{_esc(tip)}' style='font-size:12px;cursor:help;line-height:1.3;"
                           f"border-bottom:1px dotted #888'>{_esc(text)}</b>")
 
         def name(text: str) -> Any:
-            return W.HTML(f"<span title='{_esc(text)}' style='white-space:nowrap;overflow:hidden;"
-                          f"text-overflow:ellipsis;display:block'>{_esc(text)}</span>")
+            return W.HTML(f"<span title='{_esc(text)}' style='white-space:normal;overflow-wrap:anywhere;"
+                          f"line-height:1.2;display:block'>{_esc(text)}</span>")
 
         tip_thr = ("A critical category fails the review when its score is below this percent "
                    "(only used when the category is ticked critical).")
@@ -917,10 +1113,11 @@ class ScorecardExplorer:
                                                 names="value")
         cells = [head("category", "The scorecard's categories"), head("critical below (%)", tip_thr),
                  head("fail rule", tip_fail), head("not rated (N/A)", tip_na)]
-        cols = "170px 130px 190px 190px"
+        # columns shrink to their minimum beside the effect panel on a 1024 px screen
+        cols = "minmax(100px, 170px) minmax(70px, 130px) minmax(150px, 190px) minmax(150px, 190px)"
         if secs:
             cells.append(head("section", tip_sec))
-            cols += " 170px"
+            cols += " minmax(120px, 170px)"
         for c in card.categories:
             cells += [name(c.name), self.threshold_boxes[c.name], self.fail_boxes[c.name], self.na_boxes[c.name]]
             if secs:
@@ -942,7 +1139,7 @@ class ScorecardExplorer:
             self.section_weight_sliders = {
                 s.name: W.FloatSlider(value=s.weight, min=0.0, max=max(self.max_weight, s.weight), step=0.25,
                                       continuous_update=False, tooltip=tip_w, disabled=pooled,
-                                      layout=W.Layout(width="300px"))
+                                      layout=W.Layout(width="100%"))
                 for s in card.sections}
             self.fail_rule_boxes = {s.name: W.Dropdown(options=[(v, k) for k, v in FAIL_RULE_LABELS.items()],
                                                        value=s.fail_rule, tooltip=tip_rule, layout=full)
@@ -958,7 +1155,7 @@ class ScorecardExplorer:
                                 if pooled else "The review score is the weighted mean of the section scores")
                              + "; a section's fail rule says whether a fail inside it zeroes the whole review "
                              "or only the section.</div>"),
-                      W.GridBox(cells, layout=W.Layout(grid_template_columns="170px 310px 240px", grid_gap="4px 10px",
+                      W.GridBox(cells, layout=W.Layout(grid_template_columns="minmax(100px, 170px) minmax(200px, 310px) minmax(180px, 240px)", grid_gap="4px 10px",
                                                        width="auto", align_items="center"))]
         for kind, boxes in (("threshold", self.threshold_boxes), ("fail", self.fail_boxes), ("na", self.na_boxes),
                             ("section", self.section_boxes), ("section-weight", self.section_weight_sliders),
@@ -981,15 +1178,59 @@ class ScorecardExplorer:
         self.data_status.value = "<i>loading…</i>"
         try:
             data = load_report_data(dataset=dataset)
+            if not data.has("ratings"):
+                if self.result is None:  # nothing loaded yet: the page keeps saying what is missing
+                    self._set_empty(dataset, data.surveys, csat_by_conversation(data.surveys))
+                    raise ValueError("this folder has no reviews (no ratings.parquet or ratings.csv): nothing to tune")
+                raise ValueError("this folder has no reviews (no ratings.parquet or ratings.csv): nothing to tune; "
+                                 "the data loaded before stays")
             self._set_data(data.ratings, data.card, data.surveys, dataset)
         except Exception as e:  # shown to the user, never a traceback
             self.data_status.value = (f"<span class='qakit-err' style='color:#b00020'>Could not load "
-                                      f"{dataset!r}: {_plain(e)}</span>")
+                                      f"{_esc(repr(dataset))}: {_plain(e)}</span>")
             return False
-        src = "the bundled sample data" if dataset == "sample" else str(Path(dataset).expanduser().resolve())
-        self.data_status.value = (f"<span style='color:#1b5e20'>Loaded {src}: {len(self.result.scores):,} reviews, "
-                                  f"{len(self.result.agents)} agents, card “{self.baseline_card.name}”.</span>")
+        self.data_status.value = self._loaded_text()
         return True
+
+    def _loaded_text(self) -> str:
+        """What the data box says after a load: source, reviews, agents, card; and what is missing."""
+        src = "the bundled sample data" if self.dataset == "sample" else str(Path(self.dataset).expanduser().resolve())
+        no_csat = ("" if self._has_csat else " No CSAT answers: the IQS–CSAT correlation and <i>Suggest weights</i> "
+                   "are not available.")
+        return (f"<span style='color:#1b5e20'>Loaded {_esc(src)}: {len(self.result.scores):,} reviews, "
+                f"{len(self.result.agents)} agents, card “{_esc(self.baseline_card.name)}”.</span>"
+                f"<span style='color:#555'>{no_csat}</span>")
+
+    @classmethod
+    def from_dataset(cls, dataset: str = "sample", *, ratings_path: str = "", conversations_path: str = "",
+                     surveys_path: str = "", scorecard_path: str = "", start: str = "", end: str = "",
+                     save_path: str | Path = "tuned_scorecard.yaml", max_weight: float = 5.0,
+                     today: Any = None) -> "ScorecardExplorer":
+        """The explorer on a dataset folder (the report's ``dataset`` layout and parameters). A
+        folder it cannot read, or one without reviews, gives the explorer's page saying so in plain
+        words, with the data box to load another: never a traceback in the app.
+
+        ``dataset="sample"`` while ``QAKIT_EXPLORE_DATASET`` names another folder (``qakit explore
+        --dataset FOLDER`` sets it): that folder. A relative folder is read from where ``qakit
+        explore`` was started (see :func:`_absolute`).
+        """
+        if dataset == "sample":
+            dataset = os.environ.get("QAKIT_EXPLORE_DATASET") or "sample"
+        if dataset != "sample":
+            dataset = str(_absolute(dataset))
+        try:
+            data = load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path,
+                                    surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
+        except (QakitError, OSError, ValueError) as e:  # shown in the page; the box can load another folder
+            ex = cls(None, None, save_path=save_path, max_weight=max_weight, dataset=dataset, today=today)
+            ex.data_status.value = (f"<span class='qakit-err' style='color:#b00020'>Could not load "
+                                    f"{_esc(repr(dataset))}: {_plain(e)}</span>")
+            return ex
+        ex = cls(data.ratings, data.card, surveys=data.surveys, save_path=save_path, max_weight=max_weight,
+                 dataset=dataset, today=today)
+        if ex.result is not None and not ex._has_csat:
+            ex.data_status.value = ex._loaded_text()
+        return ex
 
     # -- the card ------------------------------------------------------------------------------
     def current_card(self) -> Scorecard:
@@ -1021,7 +1262,7 @@ class ScorecardExplorer:
         widget.observe(self._on_change, names="value")
 
     def _on_change(self, _change: Any = None) -> None:
-        if self._muted:
+        if self._muted or self.baseline_card is None:
             return
         try:
             card = self.current_card()
@@ -1043,6 +1284,8 @@ class ScorecardExplorer:
     def reset(self) -> None:
         """Put every control back to the baseline card (one update)."""
         card = self.baseline_card
+        if card is None:  # no reviews loaded
+            return
         self._muted = True
         try:
             for c in card.categories:
@@ -1065,9 +1308,13 @@ class ScorecardExplorer:
 
     # -- rendering -----------------------------------------------------------------------------
     def _render_ranking(self) -> None:
+        if self.result is None:
+            return
         self.ranking.value = ranking_html(self.result, sort=self.sort.value, flips_first=self.flips_first.value)
 
     def _render_download(self) -> None:
+        if self.result is None:
+            return
         try:
             card = _tuned_card(self.result.card, self.label.value)
         except Exception as e:
@@ -1079,18 +1326,21 @@ class ScorecardExplorer:
         """Update the HTML widgets in place (no display() calls: nothing is printed
         into the notebook, so nbval and Voila see the same, stable cell output)."""
         self._render_ranking()
-        self.changes.value = changes_html(self.baseline_card, self.result, self.baseline)
+        self.changes.value = changes_html(self.baseline_card, self.result, self.baseline, effect=False)
         # an SVG histogram drawn from np.histogram: ~1 ms, so the whole update stays within a blink
         # (a seaborn figure rendered to PNG costs ~300 ms; iqs_distribution_figure is for notebooks)
-        self.figure.value = distribution_svg(self.result, self.baseline)
+        self.figure.value = (f'<div class="qakit-x">{distribution_svg(self.result, self.baseline, width=440, height=170, caption=False)}'
+                             f'<div class="qakit-legend">{HISTOGRAM_CAPTION}</div></div>')
         self._render_download()
         # last: the front end gets the updates in order, so a new summary means all the rest is there
-        self.summary.value = summary_html(self.result)
+        self.summary.value = summary_html(self.result, has_csat=self._has_csat)
 
     # -- save ------------------------------------------------------------------------------------
     def save(self) -> Path:
         """Write the tuned card (named as tuned, see :func:`tuned_card`) to ``save_path`` as YAML;
         returns the absolute path. Raises on a bad path (the button shows the reason instead)."""
+        if self.baseline_card is None:
+            raise ParameterError("no reviews are loaded, so there is no tuned card to save")
         path = _absolute(self.save_path.value)
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder; add a file name such as tuned_scorecard.yaml")
@@ -1099,7 +1349,7 @@ class ScorecardExplorer:
         path = path.resolve()
         self.save_status.value = (
             f"<div class='qakit-x'><span class='qakit-ok' style='color:#1b5e20'>Saved to <code>{_esc(path)}</code></span>"
-            f"<div class='qakit-note'>Make the QA report with this card (from any folder):</div>"
+            f"<div class='qakit-note'>Make the QA report with this card (paste it into any shell, from any folder):</div>"
             f"<code class='qakit-command'>{_esc(report_command(path, self.dataset))}</code></div>")
         return path
 
@@ -1119,8 +1369,10 @@ class ScorecardExplorer:
         bar.layout.visibility = "visible"
         bar.value, bar.max, bar.description = 0, 1, "fitting…"
         try:
-            if self.surveys is None:
-                raise ValueError("this dataset has no survey answers, so there is no CSAT to fit weights to")
+            if self.baseline_card is None:
+                raise ValueError("no reviews are loaded")
+            if not self._has_csat:
+                raise ValueError("this dataset has no CSAT answers, so there is no CSAT to fit weights to")
             card = self.current_card()
             self.fit = _fit_with_progress(fit_weights, self.ratings, card, self.surveys, bar)
             self.suggestion.value = suggestion_html(self.fit, card)
@@ -1160,30 +1412,52 @@ class ScorecardExplorer:
                                  + ". Reset to baseline undoes it.</span>")
 
     def widget(self):
-        """The assembled UI."""
+        """The assembled UI: the data box, the controls and the agents on the left, the effect
+        (tiles, histogram, what changed) beside them and pinned in view while the page scrolls;
+        saving below."""
         def head(text: str) -> Any:
-            return W.HTML(f"<h3 style='margin:14px 0 4px'>{text}</h3>")
+            return W.HTML(f"<h3 style='margin:12px 0 4px'>{text}</h3>")
 
-        return W.VBox([
-            W.HTML(INTRO),
-            head("1. Data"),
-            W.HBox([self.dataset_box, self.load_button]), self.data_status,
-            head("2. Tune the card"),
-            self.controls, W.HBox([self.mode, self.threshold]), self.rules_box, self.extra_box,
-            W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress],
-                   layout=W.Layout(margin="12px 0 0 0")),
-            self.status, self.suggestion,
-            head("3. Effect"),
-            self.summary, self.figure, self.changes,
-            head("4. Agents"),
-            W.HBox([self.sort, self.flips_first]), self.ranking,
-            head("5. Save"),
+        visible = dict(overflow="visible")
+        buttons = W.HBox([self.reset_button, self.suggest_button, self.apply_button, self.suggest_progress],
+                         layout=W.Layout(margin="12px 0 0 0", flex_flow="row wrap", **visible))
+        agents = W.VBox([head("3. Agents"), W.HBox([self.sort, self.flips_first],
+                                                   layout=W.Layout(flex_flow="row wrap", **visible)), self.ranking],
+                        layout=W.Layout(**visible))
+        save = W.VBox([
+            head("4. Save"),
             self.label,
             W.HTML("<div class='qakit-note' style='color:#555;font-size:12px'>The label becomes the saved card's "
                    "<i>version</i> and goes into its name (“… (TUNED &lt;label&gt;, not the production card)”); "
                    "the card also records <i>based_on</i>: the baseline version whose reviews it scores.</div>"),
-            W.HBox([self.save_path, self.save_button]), self.save_status, self.download,
-        ], layout=W.Layout(max_width="1100px"))
+            W.HBox([self.save_path, self.save_button], layout=W.Layout(flex_flow="row wrap", **visible)),
+            self.save_status, self.download], layout=W.Layout(**visible))
+        self._review_boxes = [buttons, agents, save]
+        for box in self._review_boxes:
+            box.layout.display = "none" if self.result is None else None
+        controls = W.VBox([
+            head("1. Data"),
+            W.HBox([self.dataset_box, self.load_button], layout=W.Layout(flex_flow="row wrap", **visible)),
+            self.data_status,
+            head("2. Tune the card"),
+            self.controls, self.card_row, self.rules_box, self.extra_box, buttons,
+            self.status, self.suggestion,
+            # the agents too: the effect panel stays pinned while they are read (a sticky box
+            # stays inside its row, so the row reaches down to the end of the agent table)
+            agents,
+        ], layout=W.Layout(**visible))
+        controls.add_class("qakit-controls")
+        pane = W.VBox([self.summary, self.figure, self.changes])
+        pane.add_class("qakit-effect-pane")
+        cols = W.HBox([controls, pane], layout=W.Layout(width="100%", **visible))
+        cols.add_class("qakit-cols")
+        app = W.VBox([
+            W.HTML(_APP_CSS + INTRO),
+            cols,
+            save,
+        ], layout=W.Layout(max_width="1400px", **visible))
+        app.add_class("qakit-app")
+        return app
 
 
 def _absolute(path: str | Path) -> Path:

@@ -99,6 +99,8 @@ NO_TABLE = {
     "report.tiles.headline": "takes the report's loaded data (ReportData); hostile data reaches it via load_report_data",
     "report.tiles.agent_verdicts": "takes ReportData, see report.tiles.headline",
     "report.views.appendix_tables": "takes ReportData, see report.tiles.headline",
+    "report.views.readable_tables": "takes ReportData, see report.tiles.headline",
+    "report.tiles.duration_units": "takes ReportData, see report.tiles.headline",
     "report.views.title_text": "takes ReportData, see report.tiles.headline",
     "report.views.period_text": "takes ReportData, see report.tiles.headline",
     "report.tiles.headline_values": "takes ReportData, see report.tiles.headline",

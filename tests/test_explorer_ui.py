@@ -12,6 +12,7 @@ import yaml
 
 from qakit import datasets, iqs_score, load_scorecard
 from qakit.tuning import fit_weights
+from qakit.cli import qakit_command
 from qakit.widgets import INSIDE, CREDIBLE, ScorecardExplorer, agent_view, card_changes, effect_table, report_command
 
 from test_widgets import CARD, small_data  # tests/ is on sys.path (rootdir conftest)
@@ -84,7 +85,10 @@ def test_changes_panel_and_reset(ex, sample):
         ci = r.confidence_interval(0.95)
         row = [m for m in eff.index if m.startswith("IQS–CSAT r")][0]
         assert eff.loc[row, col] == f"{r.statistic:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
-    assert "Compliance" in ex.changes.value and "What it does" in ex.changes.value
+    assert "Compliance" in ex.changes.value and "What you changed" in ex.changes.value
+    tuned_iqs, base_iqs = s_new["iqs"].mean(), s_old["iqs"].mean()
+    tiles = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", ex.summary.value))  # the effect, as the tiles read
+    assert f"IQS {tuned_iqs:.1f}% (baseline {base_iqs:.1f}%) {tuned_iqs - base_iqs:+.1f} points" in tiles, tiles
     ex.reset()
     assert ex.weight_sliders["Tone"].value == 1.0 and ex.critical_boxes["Compliance"].value is True
     assert ex.threshold.value == 80
@@ -108,7 +112,7 @@ def test_save_names_the_card_tuned_shows_full_path_and_command(ex, sample, tmp_p
         "2026.1-tuned-2026-11-27", "2026.1")
     assert set(ratings["scorecard_version"]) == {"2026.1"}  # the sample reviews carry the baseline version
     assert str(path) in ex.save_status.value
-    assert f"qakit report -p scorecard_path {path}" in ex.save_status.value
+    assert f"{qakit_command()[0]} report -p scorecard_path {path}" in ex.save_status.value
     # the saved card scores the data exactly as the explorer showed
     assert saved.score(ratings)["iqs"].mean() == pytest.approx(ex.result.summary["iqs"].iloc[0])
 
@@ -138,9 +142,13 @@ def test_download_link_carries_the_tuned_yaml(ex):
 
 def test_report_command_uses_absolute_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert report_command("c.yaml") == f"qakit report -p scorecard_path {tmp_path / 'c.yaml'}"
-    assert report_command("c.yaml", "team") == (f"qakit report -p scorecard_path {tmp_path / 'c.yaml'} "
-                                                f"-p dataset {tmp_path / 'team'}")
+    assert report_command("c.yaml", program=["/opt/q/qa"]) == f"/opt/q/qa report -p scorecard_path {tmp_path / 'c.yaml'}"
+    assert report_command("c.yaml", "team", program=["qakit"]) == (
+        f"qakit report -p scorecard_path {tmp_path / 'c.yaml'} -p dataset {tmp_path / 'team'}")
+    # by default the checkout's own runner, by its full path: it works in a fresh shell, from any folder
+    from pathlib import Path
+
+    assert report_command("c.yaml").split()[0] == str(Path(__file__).resolve().parents[1] / "qa")
 
 
 def test_dataset_box_loads_another_folder(ex, sample, tmp_path):
@@ -195,7 +203,7 @@ def test_suggestion_without_surveys_is_explained():
     ratings, _ = small_data()
     ex = ScorecardExplorer(ratings, CARD)
     ex.suggest()
-    assert "No suggestion" in ex.suggestion.value and "no survey answers" in ex.suggestion.value
+    assert "No suggestion" in ex.suggestion.value and "no CSAT answers" in ex.suggestion.value
     assert ex.apply_button.disabled
 
 
@@ -451,3 +459,93 @@ def test_section_weights_are_not_offered_when_the_card_pools_points(sample):
     ex = ScorecardExplorer(ratings, card, surveys=surveys)
     assert all(s.disabled and "Not used" in s.tooltip for s in ex.section_weight_sliders.values())
     assert not any(b.disabled for b in ex.fail_rule_boxes.values())
+
+
+# --- data the explorer cannot fully use (issue 27): plain words, never 'nan' or a Python message ----------
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_data_without_csat_says_so_instead_of_nan(sample):
+    """No surveys: the IQS tile is Scorecard.score's mean, the r tile and the effect table say there
+    is no CSAT; 'nan' appears nowhere; Suggest weights explains itself."""
+    ratings, _, card = sample
+    ex = ScorecardExplorer(ratings, card)
+    ex.weight_sliders["Tone"].value = 2.0
+    tuned = card.with_changes(weights={"Tone": 2.0}).score(ratings)["iqs"].mean()
+    tiles = _text(ex.summary.value)
+    assert f"IQS {tuned:.1f}%" in tiles
+    assert "IQS–CSAT r – not available: this data has no CSAT answers" in tiles
+    eff = effect_table(ex.result, ex.baseline)
+    assert eff.iloc[3].tolist() == ["IQS–CSAT r: not available (no reviewed conversation has a CSAT answer)",
+                                    "–", "–", "–"]
+    for html in (ex.summary.value, ex.changes.value, ex.ranking.value, eff.to_string()):
+        assert not re.search(r"\bnan\b", _text(html)), html[:300]
+
+
+def test_three_csat_answers_are_too_few_for_r_and_the_page_says_why(sample):
+    """CSAT answers on only 3 reviewed conversations: Pearson r needs 4 points for its Fisher-z
+    interval (n - 3 > 0), so the tile names the 3 and the 4."""
+    ratings, surveys, card = sample
+    answered = surveys[surveys["kind"].eq("csat") & surveys["score"].notna()
+                       & surveys["conversation_id"].isin(ratings["conversation_id"])]
+    few = answered[answered["conversation_id"].isin(answered["conversation_id"].drop_duplicates().head(3))]
+    assert few["conversation_id"].nunique() == 3
+    ex = ScorecardExplorer(ratings, card, surveys=few)
+    assert ("not available: only 3 reviewed conversations have a CSAT answer; r needs at least 4"
+            in _text(ex.summary.value))
+
+
+def test_a_folder_without_reviews_gives_a_page_that_says_so(tmp_path, sample):
+    """A helpdesk-only folder (conversations, surveys): the explorer opens, says there is nothing to
+    tune and how to get reviews, offers nothing to move; saving says why it cannot; then loading the
+    sample folder brings the usual explorer with Scorecard.score's IQS."""
+    from qakit.errors import ParameterError
+
+    ratings, surveys, card = sample
+    datasets.load_sample("conversations").to_parquet(tmp_path / "conversations.parquet")
+    surveys.to_parquet(tmp_path / "surveys.parquet")
+    ex = ScorecardExplorer.from_dataset(str(tmp_path))
+    assert ex.result is None and ex.weight_sliders == {}
+    msg = _text(ex.status.value)
+    assert msg.startswith("No reviews to tune.") and str(tmp_path) in msg and "Load data" in msg
+    assert "NoneType" not in msg and "DataFrame" not in msg
+    assert ex.save_button.disabled and ex.reset_button.disabled and ex.card_row.layout.display == "none"
+    with pytest.raises(ParameterError, match="no reviews are loaded"):
+        ex.save()
+    ex.reset()  # nothing to reset: no error
+    assert ex.load_dataset("sample"), ex.data_status.value
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings)["iqs"].mean())
+    assert not ex.save_button.disabled and ex.card_row.layout.display is None and ex.status.value == ""
+
+
+def test_loading_a_folder_without_reviews_keeps_the_data_and_says_why(ex, tmp_path):
+    datasets.load_sample("conversations").to_parquet(tmp_path / "conversations.parquet")
+    before = ex.result
+    assert not ex.load_dataset(str(tmp_path))
+    msg = _text(ex.data_status.value)
+    assert "has no reviews" in msg and "nothing to tune" in msg and "the data loaded before stays" in msg
+    assert "NoneType" not in msg and ex.result is before
+
+
+def test_an_unreadable_folder_opens_the_explorer_with_the_reason(tmp_path):
+    ex = ScorecardExplorer.from_dataset(str(tmp_path / "missing"))
+    assert ex.result is None
+    assert "Could not load" in ex.data_status.value and "existing folder" in ex.data_status.value
+
+
+def test_explore_dataset_option_reaches_the_notebooks_explorer(tmp_path, monkeypatch, sample):
+    """`qakit explore --dataset team` sets QAKIT_EXPLORE_DATASET; from_dataset("sample") then opens
+    that folder, relative to where `qakit explore` started (QAKIT_CALLER_DIR)."""
+    ratings, surveys, card = sample
+    team = tmp_path / "team"
+    team.mkdir()
+    keep = ratings["agent_id"].isin(["A01", "A02"])
+    ratings[keep].to_parquet(team / "ratings.parquet")
+    card.to_yaml(team / "scorecard.yaml")
+    monkeypatch.setenv("QAKIT_CALLER_DIR", str(tmp_path))
+    monkeypatch.setenv("QAKIT_EXPLORE_DATASET", "team")
+    ex = ScorecardExplorer.from_dataset("sample")
+    assert ex.dataset == str(team) and len(ex.result.agents) == 2
+    assert ex.result.summary["iqs"].iloc[0] == pytest.approx(card.score(ratings[keep])["iqs"].mean())
+    assert "No CSAT answers" in ex.data_status.value  # this folder has no surveys

@@ -14,6 +14,7 @@ are saved under ``reports/screenshots/`` (git-ignored) for people to look at.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -218,6 +219,131 @@ def test_pdf_is_a4_and_no_table_is_cut(full):
             spanning = ([p for p in pages if in_order(p, first) or in_order(p, last)]
                         or [p for p in pages if on(p, first) or on(p, last)])
             assert spanning and all(on(p, head) for p in spanning), head
+
+
+# --- at a glance (issue 27): page 1 of the PDF, one unit per quantity, changes with units, readable CSVs --
+def _norm(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def _tile_texts(html_text: str) -> list[dict]:
+    """Each headline tile's title, value, target line and status, read from the HTML."""
+    tiles = []
+    for m in re.finditer(r'<div class="qakit-tile [^"]*" data-metric="(\w+)">(.*?)<div class="tile-status">([^<]*)</div>',
+                         html_text, re.S):
+        body = m.group(2)
+        field = {k: _norm(re.sub(r"<[^>]+>", " ", v)) for k, v in re.findall(
+            r'<div class="tile-(title|value|target)">(.*?)</div>', body, re.S)}
+        tiles.append({"metric": m.group(1), **field, "status": m.group(3)})
+    return tiles
+
+
+def test_pdf_page_one_has_the_title_the_sentences_and_every_tile_whole(full):
+    """pypdfium2 reads page 1 of the A4 PDF: the title, both summary sentences, and for every tile of
+    the HTML (8 on the full sample) its title, value, target line and status. Each tile lies wholly
+    on page 1, so none is cut across pages."""
+    import pypdfium2 as pdfium
+
+    html_text = full["html"].read_text(encoding="utf-8")
+    tiles = _tile_texts(html_text)
+    assert len(tiles) == 8
+    page1 = _norm(pdfium.PdfDocument(str(full["pdf"]))[0].get_textpage().get_text_range())
+    assert "QA and KPI report: folder, 1 Oct 2026 – 28 Oct 2026" in page1
+    summary = _norm(html.unescape(re.search(r'<p class="qakit-summary">(.*?)</p>', html_text, re.S).group(1)))
+    assert summary.startswith("Against the previous period,") and "Off target:" in summary
+    assert summary in page1
+    for t in tiles:
+        for part in ("title", "value", "target", "status"):
+            assert t[part] in page1, (t["metric"], part, t[part])
+
+
+def test_one_unit_per_time_and_changes_with_their_unit(full):
+    """Times: resolution time in hours wherever the report shows it (its email median is 25.8 h, not
+    1,546 min), first response time in minutes everywhere (tile, KPI table, channel table); the unit
+    in every header. The email row's medians and 90th percentiles, recomputed here with pandas from
+    the sample's conversations created 1-28 Oct (resolved_at - created_at, 0 to 90 days, open ones
+    left out), are what the channel table shows. Every tile's change states its unit."""
+    html_text = full["html"].read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(html_text)
+    c = datasets.load_sample("conversations")
+    c = c[(c["created_at"] >= pd.Timestamp("2026-10-01", tz="UTC")) & (c["created_at"] < pd.Timestamp("2026-10-29", tz="UTC"))]
+    email = c[c["channel"] == "email"]
+
+    def hours(end):
+        h = (email[end] - email["created_at"]).dt.total_seconds() / 3600
+        return h[(h >= 0) & (h <= 90 * 24)].dropna()
+
+    res, frt = hours("resolved_at"), hours("first_response_at")
+    times = [t for t in parser.tables if "Channel" in t["head"]][0]
+    head = times["head"]
+    row = dict(zip(head, [r for r in times["rows"] if r[0] == "email"][0]))
+    assert "Resolution time (h)" in head and "Resolution time, 90th percentile (h)" in head
+    assert "First response time (min)" in head and "First response time, 90th percentile (min)" in head
+    assert row["Resolution time (h)"] == f"{res.median():.1f}" == "25.8"
+    assert row["Resolution time, 90th percentile (h)"] == f"{res.quantile(0.9):,.1f}"
+    assert row["First response time (min)"] == f"{60 * frt.median():,.1f}"
+    kpis = [t for t in parser.tables if t["head"][:2] == ["KPI", "Value"]][0]
+    values = {r[0]: r[1] for r in kpis["rows"]}
+    assert values["Resolution time"].endswith(" h") and values["First response time"].endswith(" min")
+    assert not re.search(r"[\d,]{5,}\.\d min", _norm(re.sub(r"<[^>]+>", " ", html_text)))  # no 1,546.1 min anywhere
+    frt_tile = [t for t in _tile_texts(html_text) if t["metric"] == "first_response_time"][0]
+    assert frt_tile["value"].endswith("min") and "target ≤ 60 min" in frt_tile["target"]
+    changes = re.findall(r'<div class="tile-change[^"]*">([^<]*)</div>', html_text)
+    assert len(changes) == 8
+    for ch in changes:
+        assert re.match(r"^[▲▼=] [+−]?[\d.,]+ (points|min|h) vs previous \(", ch), ch
+
+
+def test_tables_fit_a_1024_px_screen(full):
+    """At 1024 px every table of the report lies within the window (long reasons and ids wrap), the
+    page does not scroll sideways; the data-quality table shows its n and example ids columns."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        page.goto(full["html"].resolve().as_uri())
+        over = page.evaluate("""() => [...document.querySelectorAll('table')].map(t => {
+            const r = t.getBoundingClientRect(); return [t.querySelector('th') ? t.querySelector('th').innerText : '', r.right]; })
+            .filter(([h, right]) => right > window.innerWidth + 1)""")
+        dq = page.locator("table", has=page.locator("th", has_text="Example ids")).first
+        dq.scroll_into_view_if_needed()
+        box = dq.bounding_box()
+        top = box["y"] + page.evaluate("() => window.scrollY")  # the clip is in page coordinates
+        page.screenshot(path=str(SHOTS / "report-1024-data-quality.png"), clip={"x": 0, "y": top - 60,
+                        "width": 1024, "height": min(900, box["height"] + 80)}, full_page=True)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        browser.close()
+    assert over == [], over
+    assert box["x"] + box["width"] <= 1024 and width <= 1025
+
+
+def test_csv_tables_are_readable_and_the_raw_numbers_are_kept_apart(full):
+    """agents.csv as people read it: the page's headers, IQS to one decimal, the interval in two
+    columns, ranks as whole numbers, the verdict in words; raw/agents.csv unrounded with the result's
+    column names. Its IQS per agent equals the mean review score computed here with Scorecard.score
+    for 1-28 Oct; the readable one is that rounded."""
+    folder = full["out"] / "qa-report-tables"
+    shown = pd.read_csv(folder / "agents.csv", dtype={"Agent": str})
+    raw = pd.read_csv(folder / "raw" / "agents.csv", dtype={"agent_id": str})
+    assert {"Agent", "n", "IQS (%)", "95 % CI low", "95 % CI high", "Rank (shrunk)", "Verdict"} <= set(shown.columns)
+    assert not set(shown.columns) & RAW
+    assert {"agent_id", "iqs", "ci_low", "ci_high", "rank_shrunk"} <= set(raw.columns)
+    r = datasets.load_sample("ratings")
+    r = r[(r["reviewed_at"] >= pd.Timestamp("2026-10-01", tz="UTC")) & (r["reviewed_at"] < pd.Timestamp("2026-10-29", tz="UTC"))]
+    truth = datasets.load_sample_scorecard().score(r).groupby("agent_id")["iqs"].mean()
+    got = raw.set_index("agent_id")["iqs"]
+    assert got.to_dict() == pytest.approx(truth.to_dict(), abs=1e-9)
+    assert shown.set_index("Agent")["IQS (%)"].to_dict() == pytest.approx(truth.round(1).to_dict(), abs=1e-9)
+    assert shown["Rank (shrunk)"].dtype.kind == "i" and set(shown["Verdict"]) <= {"above pass line", "below pass line",
+                                                                                   "inconclusive"}
+    for f in folder.glob("*.csv"):  # every readable table: human headers, at most three decimals
+        t = pd.read_csv(f)
+        assert not set(t.columns) & RAW, (f.name, set(t.columns) & RAW)
+        for col in t.select_dtypes("float").columns:
+            assert (t[col].dropna() - t[col].dropna().round(3)).abs().max() < 1e-9, (f.name, col)
+        assert (folder / "raw" / f.name).is_file()
 
 
 @pytest.fixture(scope="module")

@@ -234,8 +234,8 @@ def test_a_credible_change_is_marked_and_named_in_the_summary(data, head):
     h["change"], h["change_ci_low"], h["change_ci_high"], h["credible"] = [3.0, 0.5], [1.0, 0.1], [5.0, 0.9], [True, True]
     html = V.tiles(data, h)._repr_html_()
     assert html.count('class="tile-change credible better"') == 1 and html.count('class="tile-change credible worse"') == 1
-    assert "▲ +3.0 vs previous (better, credible)" in html
-    assert "▲ +30.0 vs previous (worse, credible)" in html  # 0.5 h shown in the value's unit, minutes
+    assert "▲ +3.0 points vs previous (better, credible)" in html  # a change of a percent: points
+    assert "▲ +30.0 min vs previous (worse, credible)" in html  # 0.5 h shown in the page's unit, minutes
     assert str(V.summary(data, h)).startswith("Against the previous period, IQS rose 3.0 points and First response time rose 30.0 min.")
 
 

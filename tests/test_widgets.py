@@ -60,7 +60,7 @@ def test_explore_matches_independent_computation():
 def test_widget_slider_drives_the_update(tmp_path):
     ratings, surveys = small_data()
     ex = ScorecardExplorer(ratings, CARD, surveys=surveys, save_path=tmp_path / "tuned.yaml")
-    assert "IQS</b> " in ex.summary.value
+    assert 'data-measure="iqs"' in ex.summary.value
     ex.weight_sliders["Grammar"].value = 3.0
     ex.critical_boxes["PK"].value = False
     expected = CARD.with_changes(weights={"Grammar": 3.0}, critical={"PK": False}).score(ratings)["iqs"].mean()

@@ -32,7 +32,7 @@ benchmark: str = "cal_rev_1"  # help: reviewer id of the benchmark grader for al
 import qakit.calibration as C
 import qakit.report.checks as K
 import qakit.report.data as R
-from qakit.report.display import table
+from qakit.report.display import pretty
 
 # %%
 ratings, card = R.load_calibration(dataset=dataset, scorecard_path=scorecard_path)
@@ -56,7 +56,7 @@ K.agreement_table(ratings, card=card, metric="ordinal", seed=seed, n_resamples=n
 # Each reviewer's mean deviation from the other reviewers on the same conversation and category (rating steps), with a 95 % interval.
 
 # %%
-table(C.reviewer_bias(ratings, card=card))
+pretty(C.reviewer_bias(ratings, card=card))
 
 # %% [markdown]
 # ## Pairwise agreement
@@ -64,7 +64,7 @@ table(C.reviewer_bias(ratings, card=card))
 # Cohen's kappa (quadratic weights) for each pair of reviewers, pooled over categories.
 
 # %%
-table(C.pairwise_kappa(ratings, weights="quadratic", by_category=False, card=card))
+pretty(C.pairwise_kappa(ratings, weights="quadratic", by_category=False, card=card))
 
 # %% [markdown]
 # ## Alignment with the benchmark grader

@@ -50,6 +50,7 @@ agent_id: str = "A07"  # help: the agent to plan coaching for
 import qakit.report.data as D
 import qakit.report.quality as Q
 import qakit.report.study as R
+from qakit.report.display import pretty
 
 # %%
 data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
@@ -84,10 +85,10 @@ Q.coaching_sessions(data)
 R.heading(f"Agent {agent_id}")
 
 # %%
-R.coaching_table(data, agent_id=agent_id).pipe(R.table)
+pretty(R.coaching_table(data, agent_id=agent_id))
 
 # %%
 R.agent_trend_figure(data, agent_id)
 
 # %%
-R.low_rating_examples(data, agent_id)
+pretty(R.low_rating_examples(data, agent_id))

@@ -32,10 +32,7 @@ from qakit.datasets import sample_data_dir
 from qakit.widgets import ScorecardExplorer, agent_view, card_changes, effect_table, engine_check
 
 # %%
-data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
-
-# %%
-ex = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path, dataset=dataset)
+ex = ScorecardExplorer.from_dataset(dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, save_path=save_path)
 
 # %% tags=["nbval-ignore-output"]
 ex.widget()
@@ -44,6 +41,9 @@ ex.widget()
 # ### Checked example
 #
 # The cells below drive a *separate* explorer (`check`) exactly as a user would (setting a slider's `.value`) and show what it computed; nbval checks these outputs. The explorer above is not touched. (`qakit explore` leaves these cells out of the app: they are tagged `checked-example`.)
+
+# %% tags=["checked-example"]
+data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
 
 # %% tags=["checked-example"]
 check = ScorecardExplorer(data.ratings, data.card, surveys=data.surveys, save_path=save_path, dataset=dataset)

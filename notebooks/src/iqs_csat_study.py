@@ -30,7 +30,7 @@ n_resamples: int = 1999  # help: bootstrap resamples for Spearman/Kendall interv
 import qakit.report.data as D
 import qakit.report.study as R
 import qakit.stats as ST
-from qakit.report.display import table
+from qakit.report.display import pretty
 
 # %%
 data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end)
@@ -41,7 +41,7 @@ data = D.load_report_data(dataset=dataset, ratings_path=ratings_path, conversati
 # One row per reviewed conversation with a CSAT answer. Pearson uses the Fisher interval; the rank methods a paired bootstrap.
 
 # %%
-table(ST.iqs_csat_correlation(data.scores, data.surveys, method=["pearson", "spearman", "kendall", "point_biserial"], n_resamples=n_resamples, seed=seed))
+pretty(ST.iqs_csat_correlation(data.scores, data.surveys, method=["pearson", "spearman", "kendall", "point_biserial"], n_resamples=n_resamples, seed=seed))
 
 # %%
 R.iqs_csat_figure(data)
@@ -50,7 +50,7 @@ R.iqs_csat_figure(data)
 # Controlling for channel (partial correlation) checks that the relation is not just chat customers being happier and chat reviews scoring higher.
 
 # %%
-table(ST.iqs_csat_correlation(data.scores, data.surveys, method="partial", covariate="channel", conversations=data.conversations))
+pretty(ST.iqs_csat_correlation(data.scores, data.surveys, method="partial", covariate="channel", conversations=data.conversations))
 
 # %% [markdown]
 # ## Agent level
@@ -58,7 +58,7 @@ table(ST.iqs_csat_correlation(data.scores, data.surveys, method="partial", covar
 # Per-agent IQS against per-agent CSAT (all the agent's answers). With few agents the interval is wide; the weighted version gives agents with more answers more say.
 
 # %%
-table(ST.iqs_csat_correlation(data.scores, data.surveys, unit="agent", method=["pearson", "spearman"], n_resamples=n_resamples, seed=seed))
+pretty(ST.iqs_csat_correlation(data.scores, data.surveys, unit="agent", method=["pearson", "spearman"], n_resamples=n_resamples, seed=seed))
 
 # %% [markdown]
 # ## Which categories move CSAT?
@@ -66,10 +66,10 @@ table(ST.iqs_csat_correlation(data.scores, data.surveys, unit="agent", method=["
 # Per-category correlations (Benjamini-Hochberg adjusted) and a key-driver regression on standardised category scores.
 
 # %%
-table(ST.category_correlations(data.ratings, data.card, data.surveys))
+pretty(ST.category_correlations(data.ratings, data.card, data.surveys))
 
 # %%
-R.drivers_table(data)
+pretty(R.drivers_table(data))
 
 # %% [markdown]
 # ## Reading the results

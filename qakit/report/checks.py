@@ -29,7 +29,7 @@ from .. import schema as S
 from .. import staffing as ST
 from .. import surveys as SV
 from ..errors import DataValidationError, SmallSampleWarning, UndefinedMetricWarning
-from .display import Table, table
+from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
 MISSING_EFFECT = {
@@ -390,7 +390,7 @@ def staffing_section(data: Any) -> Table | HTML:
 
 
 # --- the calibration notebook's optional tables ----------------------------------------------------------
-def alignment_table(ratings: pd.DataFrame, *, card: Any, benchmark: str) -> pd.DataFrame | HTML:
+def alignment_table(ratings: pd.DataFrame, *, card: Any, benchmark: str) -> Table | HTML:
     """:func:`qakit.calibration.benchmark_alignment` for the calibration notebook, or one line saying why
     the data cannot give it (no card, no such benchmark reviewer)."""
 
@@ -400,7 +400,7 @@ def alignment_table(ratings: pd.DataFrame, *, card: Any, benchmark: str) -> pd.D
     if not benchmark or benchmark not in set(ratings[S.REVIEWER_ID].astype("str")):
         text = f"No benchmark grader {benchmark!r} in these ratings: set the benchmark parameter to one of its reviewers."
         return HTML(f"<p class='qakit-note'>{html.escape(text)}</p>", text)
-    return table(C.benchmark_alignment(ratings, benchmark=benchmark, card=card))
+    return pretty(C.benchmark_alignment(ratings, benchmark=benchmark, card=card))  # styled like the report
 
 
 def drift_table(ratings: pd.DataFrame, *, card: Any = None) -> Table | HTML:

@@ -53,11 +53,13 @@ CSS = """
 .qakit-note { background: #fff8e1; border: 1px solid #ffe082; border-radius: 4px; padding: 6px 10px; margin: 0.5em 0; }
 .qakit-verdict { font-size: 1.1em; font-weight: 600; margin: 0.4em 0; }
 .qakit-caption { color: #555; margin: 0.2em 0; }
-table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; }
+table.qakit-table { border-collapse: collapse; margin: 0.3em 0 1em 0; max-width: 100%; }
 table.qakit-table th { text-align: right; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
-table.qakit-table th:first-child { text-align: left; }
-table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; }
-table.qakit-table td:first-child { text-align: left; }
+table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap; vertical-align: top; }
+/* numbers right-aligned on one line; words left-aligned, wrapping when the page is narrow */
+table.qakit-table th.txt, table.qakit-table td.txt { text-align: left; }
+table.qakit-table td.txt { white-space: normal; overflow-wrap: break-word; }
+table.qakit-table th:first-child, table.qakit-table td:first-child { text-align: left; }
 table.qakit-wrap td { white-space: normal; min-width: 4em; }  /* tables of reasons: long text wraps */
 table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
@@ -71,7 +73,14 @@ h2 { break-after: avoid; page-break-after: avoid; }
   table.qakit-table td { white-space: normal; }  /* long reasons wrap instead of running off the page */
   .qakit-caption { break-after: avoid; page-break-after: avoid; }
   .jp-Cell, .jp-OutputArea-output { break-inside: avoid-page; }
-  .qakit-tiles { grid-template-columns: repeat(3, 1fr); }
+  /* page 1 holds the title, the two sentences and every tile: four compact tiles a row */
+  .qakit-title { font-size: 1.6em; }
+  .qakit-summary { font-size: 1.05em; line-height: 1.4; margin: 0.3em 0 0.6em 0; }
+  .qakit-tiles { grid-template-columns: repeat(4, 1fr); gap: 6px; margin: 0.3em 0 0.5em 0; }
+  .qakit-tile { padding: 5px 7px; border-left-width: 5px; font-size: 0.92em; }
+  .qakit-tile .tile-value { font-size: 1.7em; margin: 0; }
+  .qakit-tile .tile-change { margin: 1px 0; }
+  .qakit-tile .tile-status { margin-top: 2px; }
   @page { size: A4; margin: 12mm; }
 }
 </style>

@@ -35,14 +35,13 @@ from ..autoqa import rules as AR
 from ..autoqa.output import MEASURE, VALUE
 from ..errors import QakitError
 from ..intervals import mean_ci, wilson_ci
-from ..io import to_csv_safe
 from ..registry import METRICS
 from ..scorecard import Category, Scorecard, category_scores
 from ..calls import NOT_ABANDONED_OUTCOMES, OUTCOME, call_handle_time
 from .common import COLOURS, HTML, WIDE, note, quiet, span_dates
 from .data import OPTIONAL_TABLES, ReportData
 from .support import nothing, shown
-from .display import Figure, Table, pretty
+from .display import Figure, Table, pretty, readable, tables_note, write_table_files
 from .tiles import register_tile
 
 #: reviews per agent per week the coverage section checks against
@@ -306,7 +305,7 @@ def coverage_table(data: ReportData, *, top: int = 5) -> Table | HTML:
     cap = (f"The {min(top, len(t))} of {len(t)} agents with most full weeks under plan; the half-width is the ± of "
            "the 95 % interval an agent's weekly IQS has with a median week's reviews (all agents in the appendix and "
            "in review_coverage.csv).")
-    return pretty(t.head(top), caption=cap)
+    return _capped(t.head(top), cap)
 
 
 def _coverage_by_agent(data: ReportData) -> pd.DataFrame:
@@ -652,26 +651,52 @@ def appendix_tables(data: ReportData, *, period: str = "W") -> dict[str, pd.Data
     return out
 
 
+#: the largest half-width a 0-100 score's interval can usefully have: at 50 it covers the whole scale
+HALF_WIDTH_CAP = 50.0
+_HALF_WIDTH_NOTE = (f"A half-width of {HALF_WIDTH_CAP:g} points or more is shown as ≥ {HALF_WIDTH_CAP:g}: the interval then "
+                    "covers the whole 0–100 scale, so such a week's reviews say almost nothing about the agent's level.")
+
+
+def _readable(name: str, t: pd.DataFrame) -> pd.DataFrame:
+    """An operations table as people read it (:func:`qakit.report.display.readable`); a weekly
+    IQS half-width capped at the scale (:data:`HALF_WIDTH_CAP`), its header saying so."""
+    hw = O.HALF_WIDTH if O.HALF_WIDTH in t.columns else ("Median weekly half-width (IQS points)"
+                                                        if "Median weekly half-width (IQS points)" in t.columns else None)
+    out = readable(t.assign(**{hw: t[hw].clip(upper=HALF_WIDTH_CAP)}) if hw else t)
+    if hw:
+        old = [c for c in out.columns if "alf" in c and "width" in c][0]
+        out = out.rename(columns={old: f"{old.split(' (')[0]} (IQS points; {HALF_WIDTH_CAP:g} = the whole 0-100 scale)"})
+    return out
+
+
 def write_tables(data: ReportData, folder: str, *, period: str = "W") -> HTML:
-    """Write :func:`appendix_tables` as formula-safe CSV into ``folder`` (nothing when empty)."""
+    """Write :func:`appendix_tables` as CSV into ``folder`` (nothing when empty): ``<name>.csv`` as
+    people read it, ``raw/<name>.csv`` unrounded (:func:`qakit.report.display.write_table_files`)."""
     if not folder:
         return nothing()
-    f = Path(folder)
-    f.mkdir(parents=True, exist_ok=True)
     tables = appendix_tables(data, period=period)
-    for name, t in tables.items():
-        to_csv_safe(t, f / f"{name}.csv")
     if not tables:
         return nothing()
-    text = f"Full tables of the operations sections in {f.name}/: " + ", ".join(f"{n}.csv" for n in tables)
+    names = write_table_files(folder, {n: (t, _readable(n, t)) for n, t in tables.items()})
+    text = tables_note(folder, names, "Full tables of the operations sections")
     return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)
+
+
+def _capped(t: pd.DataFrame, caption: str) -> Table:
+    """:func:`pretty` of a coverage-by-agent table, its weekly half-width shown as ≥ 50 where it
+    covers the whole scale (and the caption saying why)."""
+    col = "Median weekly half-width (IQS points)"
+    wide = t[col] >= HALF_WIDTH_CAP
+    out = pretty(t, caption=caption + (" " + _HALF_WIDTH_NOTE if wide.any() else ""))
+    out.frame[col] = out.frame[col].where(~wide.to_numpy(), f"≥ {HALF_WIDTH_CAP:g}")
+    return out
 
 
 def appendix_coverage(data: ReportData) -> Table | HTML:
     """Review coverage of every agent."""
     if not data.has("scores"):
         return nothing()
-    return pretty(_coverage_by_agent(data), caption="Review coverage of every agent, most weeks under plan first.")
+    return _capped(_coverage_by_agent(data), "Review coverage of every agent, most weeks under plan first.")
 
 
 def appendix_aqs(data: ReportData) -> Table | HTML:

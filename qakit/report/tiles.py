@@ -27,6 +27,7 @@ from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
 from .data import ReportData, with_conversation_columns
+from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
 
@@ -53,6 +54,47 @@ def _on_engine(data: ReportData, fn, *args, **kwargs):
         else:  # anything else is not ours to swallow
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
+
+
+def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """First response and resolution times per ``by`` group (:func:`qakit.kpis.first_response_time`,
+    :func:`qakit.kpis.resolution_time`), computed once per report run; None without the column."""
+    if not data.has("conversations") or by not in data.conversations.columns:
+        return None
+    return data.cached(f"time_tables_{by}", lambda: (quiet(K.first_response_time, data.conversations, by=by, min_n=0),
+                                                     quiet(K.resolution_time, data.conversations, by=by, min_n=0)))
+
+
+@public
+def duration_units(data: ReportData) -> dict[str, str]:
+    """The unit each duration KPI is shown in, once for the whole report: ``{metric: "s" | "min" |
+    "h" | "d"}`` for every time the data has (first response, resolution, handle time), chosen by
+    :func:`qakit.report.display.readable_unit` from all the values the report shows of it (the
+    KPI's value and interval, and per channel its median, interval and 90th percentile). Tiles,
+    sentences and tables then agree (no 56.4 min in one table and 0.9 h in another) and every
+    header states the unit.
+
+    Examples
+    --------
+    >>> from qakit.report.data import load_report_data
+    >>> duration_units(load_report_data(start="2026-10-01", end="2026-10-28"))
+    {'first_response_time': 'min', 'resolution_time': 'h', 'handle_time': 'min'}
+    """
+    def make() -> dict[str, str]:
+        hours: dict[str, list[float]] = {}
+        if data.has("conversations") or data.has("surveys"):
+            for r in _kpi_summary(data).itertuples(index=False):
+                m = METRICS.get(r.kpi)
+                if m is not None and m.fmt in ("hours", "minutes"):
+                    div = 60.0 if m.fmt == "minutes" else 1.0
+                    hours.setdefault(m.name, []).extend(float(v) / div for v in (r.value, r.ci_low, r.ci_high))
+        tt = time_tables(data)
+        if tt is not None:
+            for t, name in zip(tt, ("first_response_time", "resolution_time")):
+                cols = [c for c in (name, S.CI_LOW, S.CI_HIGH, f"{name}_p90") if c in t.columns]
+                hours.setdefault(name, []).extend(t[cols].to_numpy(dtype=float).ravel().tolist())
+        return {k: readable_unit(np.asarray(v)) for k, v in hours.items()}
+    return data.cached("duration_units", make)
 
 
 @public
@@ -429,4 +471,5 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
 
 
-__all__ = ["headline", "agent_verdicts", "headline_values", "coaching_table", "left_out_rows", "report_kpis"]
+__all__ = ["headline", "agent_verdicts", "headline_values", "coaching_table", "left_out_rows", "report_kpis",
+           "duration_units"]

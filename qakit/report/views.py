@@ -22,15 +22,15 @@ from .. import kpis as K
 from .. import schema as S
 from .. import stats as ST
 from .._public import public
-from ..io import to_csv_safe
 from ..registry import METRICS
 from ..scorecard import category_scores, iqs_score
 from . import study
 from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
-from .display import Figure, Table, hash_ids, metric_format, pretty
-from .tiles import _kpi_summary, agent_verdicts, coaching_table, left_out_rows
+from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
+                      write_table_files)
+from .tiles import _kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, time_tables
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
@@ -60,11 +60,12 @@ def title_text(data: ReportData) -> str:
 
 
 # --- what the reader sees first -----------------------------------------------------------------------
-def _fmt_value(name: str, values: list[float]) -> tuple[list[str], str]:
-    """Format values of one metric alike; returns the strings and the unit."""
+def _fmt_value(name: str, values: list[float], units: dict[str, str] | None = None) -> tuple[list[str], str]:
+    """Format values of one metric alike; returns the strings and the unit (a duration in the page's
+    unit for it, ``units`` = :func:`qakit.report.tiles.duration_units`)."""
     m = METRICS[name]
     raw = pd.Series(values, dtype=float) / m.scale  # headline values are in display units already
-    header, fmt = metric_format(m.value, raw.iloc[:1])  # the first value fixes a duration's unit
+    header, fmt = metric_format(m.value, raw.iloc[:1], units=units)  # else the first value fixes a duration's unit
     unit = header[header.rfind("(") + 1:-1] if header.endswith(")") else m.unit
     return list(fmt(raw)), unit
 
@@ -134,14 +135,15 @@ def title(data: ReportData) -> HTML:
 def summary(data: ReportData, head: pd.DataFrame) -> HTML:
     """Two sentences from the numbers: what moved, and what is off target."""
     moved, still = [], []
+    units = duration_units(data)
     for r in head.itertuples(index=False):
         if np.isnan(r.change):
             continue
         if r.credible:
-            vals, unit = _fmt_value(r.metric, [r.value, abs(r.change)])
+            vals, unit = _fmt_value(r.metric, [r.value, abs(r.change)], units)
             vals = vals[1:]
             word = "rose" if r.change > 0 else "fell"
-            unit = " points" if unit in ("%", "% satisfied", "points") else f" {unit}"
+            unit = f" {change_unit(unit)}"
             moved.append(f"{r.label} {word} {vals[0]}{unit}")
         else:
             still.append(r.label)
@@ -158,7 +160,7 @@ def summary(data: ReportData, head: pd.DataFrame) -> HTML:
     off = []
     for r in head.itertuples(index=False):
         if r.status == "off target":
-            (v, tg), unit = _fmt_value(r.metric, [r.value, r.target])
+            (v, tg), unit = _fmt_value(r.metric, [r.value, r.target], units)
             tg = tg[:-2] if tg.endswith(".0") else tg
             unit = "%" if unit.startswith("%") else f" {unit}"
             off.append(f"{r.label} at {v}{unit} (target {tg}{unit})")
@@ -181,6 +183,18 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def change_unit(unit: str) -> str:
+    """The unit of a change of a value shown in ``unit``: percentage points for shares and scores in
+    percent (and NPS points), else the value's own unit (a time's min or h).
+
+    Examples
+    --------
+    >>> change_unit("%"), change_unit("% satisfied"), change_unit("points"), change_unit("min")
+    ('points', 'points', 'points', 'min')
+    """
+    return "points" if unit.startswith("%") or unit == "points" else unit
+
+
 def _status_text(r, what: str) -> str:
     """The tile's status line; an inconclusive tile says how much data would decide it."""
     n_dec = getattr(r, "n_to_decide", np.nan)
@@ -190,32 +204,38 @@ def _status_text(r, what: str) -> str:
 
 
 def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
-    """One tile per headline metric: value, interval, n, change with a credibility marker, target,
-    owner, and a status colour (class ``status-on`` / ``status-risk`` / ``status-off`` / ``status-none``)."""
+    """One tile per headline metric: value, interval, n, change (with its unit) and a credibility
+    marker, target, owner, and a status colour (class ``status-on`` / ``status-risk`` /
+    ``status-off`` / ``status-none``). Durations in the page's unit
+    (:func:`qakit.report.tiles.duration_units`). Without a previous period the tiles show no change
+    line: the summary sentence above says once how to get one."""
     parts, text = [], []
+    units = duration_units(data)
+    no_previous = data.previous.get("start") is None
     for r in head.itertuples(index=False):
-        (v, lo, hi, tg), unit = _fmt_value(r.metric, [r.value, r.ci_low, r.ci_high, r.target])
+        (v, lo, hi, tg), unit = _fmt_value(r.metric, [r.value, r.ci_low, r.ci_high, r.target], units)
+        cu = change_unit(unit)
         cls = STATUS_CLASS.get(r.status, "status-none")
         what = {"iqs": "reviews", "pass_rate": "reviews", "csat": "answers", "nps": "answers",
                 "service_level": "calls"}.get(r.metric, "conversations")
         n = 0 if pd.isna(r.n) else int(r.n)  # a tile the data has no rows for (e.g. no high-priority conversation)
         ci = f"95 % CI {lo} – {hi} · n = {n:,} {what}" if lo else f"n = {n:,} {what}"
         if np.isnan(r.change):
-            change = ("no previous period: set start or last_days to compare" if data.previous.get("start") is None
-                      else "too little data in the previous period to compare")
+            change = "" if no_previous else "too little data in the previous period to compare"
             ccls = "tile-change"
         else:
-            (_, d, dlo, dhi), _ = _fmt_value(r.metric, [r.value, abs(r.change), r.change_ci_low, r.change_ci_high])
+            (_, d, dlo, dhi), _ = _fmt_value(r.metric, [r.value, abs(r.change), r.change_ci_low, r.change_ci_high], units)
             better = (r.change > 0) == (r.direction == "higher")
             arrow = "▲" if r.change > 0 else "▼" if r.change < 0 else "="
             if d.strip("0.") == "":  # rounds to zero in the shown digits
                 arrow = "="
             if r.credible:
-                change = f"{arrow} {'+' if r.change > 0 else '−'}{d} vs previous ({'better' if better else 'worse'}, credible)"
+                change = (f"{arrow} {'+' if r.change > 0 else '−'}{d} {cu} vs previous "
+                          f"({'better' if better else 'worse'}, credible)")
                 ccls = "tile-change credible " + ("better" if better else "worse")
             else:
                 sign = "" if arrow == "=" else "+" if r.change > 0 else "−"
-                change = f"{arrow} {sign}{d} vs previous (not credible: CI {dlo} to {dhi})"
+                change = f"{arrow} {sign}{d} {cu} vs previous (not credible: CI {dlo} to {dhi})"
                 ccls = "tile-change"
         sign = "≥" if r.direction == "higher" else "≤"
         tg = tg[:-2] if tg.endswith(".0") else tg  # targets are round numbers: 85 %, not 85.0 %
@@ -225,10 +245,10 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             f'<div class="tile-title">{html.escape(r.label)}</div>'
             f'<div class="tile-value">{html.escape(v)}<span class="tile-unit">{html.escape(unit)}</span></div>'
             f'<div class="tile-ci">{html.escape(ci)}</div>'
-            f'<div class="{ccls}">{html.escape(change)}</div>'
-            f'<div class="tile-target">{html.escape(target)}</div>'
+            + (f'<div class="{ccls}">{html.escape(change)}</div>' if change else "")
+            + f'<div class="tile-target">{html.escape(target)}</div>'
             f'<div class="tile-status">{html.escape(_status_text(r, what))}</div></div>')
-        text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}; {change})")
+        text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}" + (f"; {change})" if change else ")"))
     if not parts:
         return HTML('<p class="qakit-caption">No headline metric: the dataset has none of reviews, survey answers, '
                     'conversations or calls.</p>', "no headline metric")
@@ -275,7 +295,8 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(a) + 1.2)))
     ax = fig.subplots()
     y = np.arange(len(a))
-    ax.hlines(y, a[S.CI_LOW], a[S.CI_HIGH], color=colours, lw=2.2)
+    top = max(100.0, float(a[S.IQS].max()))  # the scale's end (above 100 only with a bonus section)
+    ax.hlines(y, a[S.CI_LOW].clip(lower=0), a[S.CI_HIGH].clip(upper=top), color=colours, lw=2.2)  # within the scale
     ax.scatter(a[S.IQS], y, facecolors="white", edgecolors=colours, s=28, zorder=3, label="IQS (raw)")
     ax.scatter(a[ST.IQS_SHRUNK], y, marker="D", color="#263238", s=16, zorder=4, label="IQS, shrunk (for ranking)")
     ax.axvline(thr, color="#c62828", ls="--", lw=1.2, label=f"pass line {thr:g} %")
@@ -308,12 +329,14 @@ def category_figure(data: ReportData) -> Figure | HTML:
     ax = fig.subplots()
     y = np.arange(len(t))
     ax.barh(y, t[S.CATEGORY_SCORE], color="#90a4ae", height=0.6)
-    ax.errorbar(t[S.CATEGORY_SCORE], y, xerr=[t[S.CATEGORY_SCORE] - t[S.CI_LOW], t[S.CI_HIGH] - t[S.CATEGORY_SCORE]],
+    lo, hi = t[S.CI_LOW].clip(lower=0), t[S.CI_HIGH].clip(upper=100)  # within the 0-100 scale, as in the tables
+    ax.errorbar(t[S.CATEGORY_SCORE], y, xerr=[t[S.CATEGORY_SCORE] - lo, hi - t[S.CATEGORY_SCORE]],
                 fmt="none", ecolor="#263238", capsize=3)
     ax.set_yticks(y, [f"{c}  (n = {n:,})" for c, n in zip(t[S.CATEGORY], t[S.N])])
     for yi, v in zip(y, t[S.CATEGORY_SCORE]):
         ax.text(1, yi, f"{v:.1f} %", va="center", fontsize=9, color="white", fontweight="bold")
     ax.set_xlim(0, 100)
+    ax.invert_yaxis()  # the first row (the lowest score) at the top, as the title says
     ax.set_xlabel("category score (%), 95 % interval")
     ax.set_title("Category scores, lowest first", loc="left")
     fig.tight_layout()
@@ -401,6 +424,8 @@ def backlog_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
 
 
 # --- short tables -----------------------------------------------------------------------------------------
+#: an agent's verdict against the pass line, in words
+VERDICT_WORDS = {"above": "above pass line", "below": "below pass line", "inconclusive": "inconclusive"}
 _AGENT_COLS = [S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, ST.IQS_SHRUNK, ST.RANK_SHRUNK, "csat", "verdict"]
 
 
@@ -410,8 +435,7 @@ def agent_table(data: ReportData, *, top: int | None = 5) -> Table | HTML:
     if not shown(data, "agents"):
         return nothing()
     a = _agents(data)
-    a = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)).map(
-        {"above": "above pass line", "below": "below pass line", "inconclusive": "inconclusive"}))
+    a = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)).map(VERDICT_WORDS))
     a = a.sort_values(ST.RANK_SHRUNK).reset_index(drop=True)
     cols = [c for c in _AGENT_COLS if c in a.columns]
     if top is None or len(a) <= 2 * top:
@@ -483,12 +507,13 @@ def kpi_table(data: ReportData) -> Table | HTML:
     if not shown(data, "customer_kpis"):
         return nothing()
     t = _kpi_summary(data)
+    units = duration_units(data)
     rows = []
     for r in t.itertuples(index=False):
         m = METRICS.get(r.kpi)
         if m is None:
             continue
-        (v, lo, hi), unit = _fmt_value(m.name, [x * m.scale for x in (r.value, r.ci_low, r.ci_high)])
+        (v, lo, hi), unit = _fmt_value(m.name, [x * m.scale for x in (r.value, r.ci_low, r.ci_high)], units)
         rows.append({"KPI": m.heading, "Value": f"{v} {unit}".strip(),
                      "95 % CI": f"{lo}\u00a0–\u00a0{hi}" if lo and hi else "", "n": f"{int(r.n):,}",
                      "Better": "higher" if m.direction == "higher" else "lower"})
@@ -501,12 +526,11 @@ def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
         return nothing()
     if by not in data.conversations.columns:
         return note(f"Response times by {by}: the conversations have no {by} column.")
-    fr = quiet(K.first_response_time, data.conversations, by=by, min_n=0)
-    rt = quiet(K.resolution_time, data.conversations, by=by, min_n=0)
+    fr, rt = time_tables(data, by)
     f = fr[[by, S.N, K.FIRST_RESPONSE_TIME, S.CI_LOW, S.CI_HIGH, f"{K.FIRST_RESPONSE_TIME}_p90"]]
     r = rt[[by, K.RESOLUTION_TIME, f"{K.RESOLUTION_TIME}_p90", S.N_EXCLUDED]].rename(
         columns={S.N_EXCLUDED: "open_or_unusable"})
-    return pretty(f.merge(r, on=by))
+    return pretty(f.merge(r, on=by), units=duration_units(data))
 
 
 def sla_table(data: ReportData) -> Table | HTML:
@@ -648,19 +672,52 @@ def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _kpis_readable(data: ReportData, t: pd.DataFrame) -> pd.DataFrame:
+    """``kpis.csv`` as people read it: one row per KPI, its label, value and interval in the
+    report's units (durations in the page's unit), the unit, n and which way is better."""
+    units = duration_units(data)
+    rows = []
+    for r in t.itertuples(index=False):
+        m = METRICS.get(r.kpi)
+        if m is None:
+            continue
+        header, conv, digits = _metric_spec_of(m, units)
+        vals = conv(pd.Series([r.value, r.ci_low, r.ci_high], dtype=float)).round(digits).tolist()
+        unit = header[header.rfind("(") + 1:-1] if header.endswith(")") else m.unit
+        rows.append({"KPI": m.heading, "Value": vals[0], "95 % CI low": vals[1], "95 % CI high": vals[2],
+                     "Unit": unit, "n": int(r.n), "Better": "higher" if m.direction == "higher" else "lower"})
+    return pd.DataFrame(rows, columns=["KPI", "Value", "95 % CI low", "95 % CI high", "Unit", "n", "Better"])
+
+
+def _metric_spec_of(m, units: dict[str, str]):
+    """``(header, to display units, digits)`` of registry metric ``m`` (display's one definition)."""
+    return _metric_spec(m.value, pd.Series([1.0]), units=units)
+
+
+@public
+def readable_tables(data: ReportData) -> dict[str, pd.DataFrame]:
+    """:func:`appendix_tables` as people read them (the report's headers, units and rounding, numbers
+    kept as numbers, intervals as two columns; :func:`qakit.report.display.readable`)."""
+    units = duration_units(data)
+    out = {}
+    for name, t in appendix_tables(data).items():
+        if name == "agents":  # the verdict in the words of the page
+            t = t.assign(verdict=t["verdict"].map(VERDICT_WORDS))
+        out[name] = _kpis_readable(data, t) if name == "kpis" else readable(t, units=units)
+    return out
+
+
 def write_tables(data: ReportData, folder: str) -> HTML:
-    """Write :func:`appendix_tables` as CSV (formula-safe, :func:`qakit.io.to_csv_safe`) into
-    ``folder`` (nothing when empty) and say where they are."""
+    """Write :func:`appendix_tables` as CSV into ``folder`` (nothing when empty): ``<name>.csv`` as
+    people read it (:func:`readable_tables`) and ``raw/<name>.csv`` unrounded
+    (:func:`qakit.report.display.write_table_files`); say where they are."""
     if not folder:
         return nothing()
-    tables = appendix_tables(data)
-    if not tables:
+    raw, readable_ = appendix_tables(data), readable_tables(data)
+    if not raw:
         return nothing()
-    f = Path(folder)
-    f.mkdir(parents=True, exist_ok=True)
-    for name, t in tables.items():
-        to_csv_safe(t, f / f"{name}.csv")
-    text = f"Full tables as CSV next to this report, in {f.name}/: " + ", ".join(f"{n}.csv" for n in tables)
+    names = write_table_files(folder, {n: (raw[n], readable_[n]) for n in raw})
+    text = tables_note(folder, names)
     return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)
 
 
@@ -674,7 +731,7 @@ def appendix_coaching(data: ReportData) -> Table | HTML:
     return coaching_focus(data, top=None)
 
 
-__all__ = ["appendix_tables", "title_text", "period_text"]
+__all__ = ["appendix_tables", "readable_tables", "title_text", "period_text"]
 
 #: the section heading cell of the report notebook (``V.heading(data, "agents")``)
 heading = heading
