@@ -198,10 +198,12 @@ class Problems:
         values: pd.Series | None = None,
         *,
         index: pd.Index | None = None,
+        row_ids: pd.Series | np.ndarray | None = None,
     ) -> None:
         """Record a failed check; ``mask`` marks the failing rows (no-op if none fail).
 
-        Without ``mask`` the problem concerns the whole column (e.g. it is missing).
+        Without ``mask`` the problem concerns the whole column (e.g. it is missing). ``row_ids``
+        (one per row) names the rows of this check instead of the collector's ``row_ids``.
         """
         if mask is None:
             self.rows.append(
@@ -214,7 +216,7 @@ class Problems:
         if n == 0:
             return
         idx = index if index is not None else (values.index if values is not None else None)
-        ids_source = self.row_ids if self.row_ids is not None else None
+        ids_source = row_ids if row_ids is not None else self.row_ids
         if ids_source is not None and len(ids_source) == len(mask):
             picked = pd.Series(ids_source).to_numpy()[mask][:MAX_SHOWN]
             ids = ["<missing>" if pd.isna(i) else str(_plain(i)) for i in picked]

@@ -11,9 +11,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io as _io
+import posixpath
+import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -61,6 +64,19 @@ def read_excel(path: str | Path, *, sheet: int | str = 0) -> pd.DataFrame:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ParameterError(f"{path.name}: cannot be read as a spreadsheet (sheet {sheet!r}): {first}") from None
     df.columns = [str(c) for c in df.columns]
+    if path.name.lower().endswith((".xlsx", ".xlsm")):
+        empty = formula_cells_without_values(path, sheet=sheet)
+        if empty:
+            names = {}
+            for ref in empty:
+                col = "".join(ch for ch in ref if ch.isalpha())
+                idx = _column_index(col)
+                names.setdefault(df.columns[idx] if idx < len(df.columns) else col, []).append(ref)
+            shown = "; ".join(f"{k!r}: {', '.join(v[:5])}{' ...' if len(v) > 5 else ''}" for k, v in names.items())
+            raise ParameterError(
+                f"{path.name} (sheet {sheet!r}): {len(empty)} formula cell(s) have no stored value ({shown}); "
+                "the file was saved by a program that does not calculate formulas, so these cells would read as "
+                "empty. Open and save it in Excel or LibreOffice (or export the sheet as CSV) and read it again")
     def cell(v):
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return None
@@ -70,6 +86,51 @@ def read_excel(path: str | Path, *, sheet: int | str = 0) -> pd.DataFrame:
             return v.isoformat(sep=" ") if hasattr(v, "hour") and hasattr(v, "day") else v.isoformat()
         return str(v)
     return df.apply(lambda s: s.map(cell)).astype("str")
+
+
+def _column_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+_XL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def formula_cells_without_values(path: str | Path, *, sheet: int | str = 0) -> list[str]:
+    """Cell references (``"C3"``) of formula cells with no stored (cached) value in one sheet of
+    an ``.xlsx``/``.xlsm`` file -- what a spreadsheet written by a script holds until Excel or
+    LibreOffice recalculates it; every reader sees them as empty. Reads the SpreadsheetML parts
+    (ECMA-376) with the standard library; an unreadable part gives an empty list (the cell reader
+    reports the file)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            wb = ET.fromstring(z.read("xl/workbook.xml"))
+            sheets = [(el.get("name"), el.get(f"{_REL}id")) for el in wb.iter(f"{_XL}sheet")]
+            if isinstance(sheet, int):
+                if not 0 <= sheet < len(sheets):
+                    return []
+                rid = sheets[sheet][1]
+            else:
+                rid = next((r for n, r in sheets if n == sheet), None)
+            rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = next((el.get("Target") for el in rels if el.get("Id") == rid), None)
+            if target is None:
+                return []
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            out = []
+            with z.open(part) as fh:
+                for _, el in ET.iterparse(fh):
+                    if el.tag == f"{_XL}c":
+                        f, v = el.find(f"{_XL}f"), el.find(f"{_XL}v")
+                        if f is not None and (v is None or not (v.text or "").strip()):
+                            out.append(el.get("r") or "?")
+                        el.clear()
+            return out
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError, StopIteration):
+        return []
 
 
 _UTF16_BOMS = {b"\xff\xfe": "utf-16 (little-endian)", b"\xfe\xff": "utf-16 (big-endian)"}

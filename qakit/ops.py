@@ -62,6 +62,10 @@ VALUE = "value"
 SERVICE_LEVEL = "service_level"
 ABANDONMENT_RATE = "abandonment_rate"
 ASA = "asa_s"
+#: average handle time (seconds) of the daily aggregates, answered-weighted
+AHT = "handle_time_s"
+#: average talk time (seconds) of the daily aggregates, answered-weighted (files without an AHT column)
+TALK = "talk_time_s"
 PERIOD = "period"
 #: default reviews per agent per week (QA vendors' seed guidance)
 DEFAULT_PLAN = 5
@@ -558,14 +562,21 @@ def calls_daily_kpis(
         (proportion of offered calls answered within the threshold; ``n`` = offered),
         ``abandonment_rate`` (abandoned / offered) with Wilson intervals on the pooled counts, and
         ``asa_s`` (answered-weighted mean speed of answer; ``n`` = answered; no interval: the
-        aggregates carry no spread). Days without the needed column value are itemised.
+        aggregates carry no spread), and ``handle_time_s`` when the file has a daily average handle
+        time (answered-weighted mean AHT in seconds; ``n`` = answered; a Student-t interval from
+        the spread between days, see Notes), likewise ``talk_time_s`` when the file has a daily
+        average talk time. Days without the needed column value are itemised.
 
     Notes
     -----
     ``service_level = sum(answered_within) / sum(offered)``, ``abandonment_rate =
     sum(abandoned) / sum(offered)``, ``asa_s = sum(asa_s * answered) / sum(answered)``: never the
     mean of the daily percentages (a quiet day would weigh as much as a busy one). The Wilson
-    interval treats calls as independent.
+    interval treats calls as independent. ``handle_time_s = sum(aht_d * answered_d) /
+    sum(answered_d)``; its interval is the ratio estimator's (days as clusters: ``var =
+    sum(answered_d^2 (aht_d - AHT)^2) / (mean(answered)^2 k (k - 1))``, ``t`` with ``k - 1``
+    degrees of freedom; Cochran 1977, ch. 6): day-to-day variation, since a daily file carries no
+    spread of single calls.
 
     Examples
     --------
@@ -608,14 +619,45 @@ def calls_daily_kpis(
         with np.errstate(invalid="ignore", divide="ignore"):
             val = np.where(n > 0, g["_w"].to_numpy(dtype=float) / n, np.nan)
         parts.append(g[keys].assign(**{KPI: ASA, S.N: n, VALUE: val, S.CI_LOW: np.nan, S.CI_HIGH: np.nan}))
+    for col, kpi in ((S.HANDLE_TIME_S, AHT), (S.TALK_TIME_S, TALK)):
+        if col in c.columns:
+            use = c[col].notna() & c[S.ANSWERED].notna() & (c[S.ANSWERED] > 0)
+            missing.append((col, rid[~use & c[S.ANSWERED].fillna(0).gt(0)]))
+            parts.append(_weighted_daily_mean(c[use], col, keys, level).assign(**{KPI: kpi}))
     res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + [KPI, S.N, VALUE])
     res[S.SMALL_SAMPLE] = _small(res[S.N], min_n)
-    order = {SERVICE_LEVEL: 0, ABANDONMENT_RATE: 1, ASA: 2}
+    order = {SERVICE_LEVEL: 0, ABANDONMENT_RATE: 1, ASA: 2, AHT: 3, TALK: 4}
     res = res.assign(_o=res[KPI].map(order)).sort_values(keys + ["_o"], kind="stable").drop(columns="_o")
     res = res.reset_index(drop=True)[keys + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
     for col, ids in missing:
         S.add_exclusion(res, f"day without {col}: left out of that KPI", col, ids)
     return res
+
+
+def _weighted_daily_mean(x: pd.DataFrame, column: str, keys: list[str], level: float) -> pd.DataFrame:
+    """Answered-weighted mean of a daily average (``sum(v_d a_d) / sum(a_d)``) per group, with a
+    Student-t interval from the days' spread: the linearised variance of a ratio estimator with
+    days as clusters, ``var = sum(a_d^2 (v_d - R)^2) / (abar^2 k (k - 1))`` (Cochran, *Sampling
+    Techniques*, 3rd ed. 1977, ch. 6), ``k`` days, ``t`` with ``k - 1`` degrees of freedom. It
+    measures how much the weighted AHT moves from day to day, not the spread of single calls (a
+    daily file has none); NaN with fewer than two days."""
+    x = x.assign(_a=x[S.ANSWERED].astype(float), _v=x[column].astype(float))
+    groups = x.groupby(keys, sort=True, observed=True, dropna=False) if keys else [((), x)]
+    rows = []
+    for key, g in groups:
+        a, v = g["_a"].to_numpy(float), g["_v"].to_numpy(float)
+        k, tot = len(a), a.sum()
+        r = float((a * v).sum() / tot) if tot > 0 else np.nan
+        if k >= 2 and tot > 0:
+            abar = tot / k
+            se = np.sqrt(((a * (v - r)) ** 2).sum() / (abar**2 * k * (k - 1)))
+            half = stats.t.ppf((1 + level) / 2, k - 1) * se
+            lo, hi = max(r - half, 0.0), r + half
+        else:
+            lo = hi = np.nan
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, key)), S.N: tot, VALUE: r, S.CI_LOW: lo, S.CI_HIGH: hi})
+    return pd.DataFrame(rows, columns=keys + [S.N, VALUE, S.CI_LOW, S.CI_HIGH])
 
 
 # --- customers -------------------------------------------------------------------------------------

@@ -92,6 +92,11 @@ CALL_ID = "call_id"
 ANSWERED = "answered"
 SPEED_OF_ANSWER_S = "speed_of_answer_s"
 RESOLVED = "resolved"
+TIME_TO_ABANDON_S = "time_to_abandon_s"
+QUEUE = "queue"
+TALK_TIME_S = "talk_time_s"
+HOLD_TIME_S = "hold_time_s"
+AFTER_CALL_WORK_S = "after_call_work_s"
 
 KIND = "kind"
 SCORE = "score"
@@ -132,6 +137,13 @@ SURVEY_BOUNDS = {"csat": (0.0, 10.0), "nps": (0.0, 10.0), "ces": (1.0, 7.0)}
 #: spaces ignored); in id and text columns it stays text (an agent may be called "NA")
 MISSING_TOKENS = frozenset({"na", "n/a", "#n/a", "null", "nan", "none", "-"})
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)\s*$|[+-]\d{4}\s+\d{4}$", re.IGNORECASE)
+
+
+#: the largest count a row may hold (contacts of one conversation, calls of one day): anything
+#: larger is a unit or parsing defect (1e308 contacts make every mean infinite), never a count
+COUNT_MAX = 1e9
+#: the longest duration a row may hold, in seconds (10 years): longer is a unit defect (ms read as s)
+DURATION_MAX_S = 10 * 365.25 * 86400
 
 
 @dataclass(frozen=True)
@@ -200,10 +212,10 @@ CONVERSATIONS = Table(
         Column(STATUS, "str"),
         Column(TEAM, "str", required=False, nullable=True),
         Column(ESCALATED, "bool", required=False, nullable=True),
-        Column(CONTACTS, "float", required=False, nullable=True, min=1),
-        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
+        Column(CONTACTS, "float", required=False, nullable=True, min=1, max=COUNT_MAX),
+        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(CUSTOMER_VALUE, "float", required=False, nullable=True),
-        Column(AGENT_REPLIES, "float", required=False, nullable=True, min=0),
+        Column(AGENT_REPLIES, "float", required=False, nullable=True, min=0, max=COUNT_MAX),
         Column(SITE, "str", required=False, nullable=True),
         Column(VENDOR, "str", required=False, nullable=True),
     ),
@@ -231,10 +243,15 @@ CALLS = Table(
         Column(AGENT_ID, "id", nullable=True),
         Column(CREATED_AT, "datetime"),
         Column(ANSWERED, "bool"),
-        Column(SPEED_OF_ANSWER_S, "float", required=False, nullable=True, min=0),
-        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0),
+        Column(SPEED_OF_ANSWER_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(RESOLVED, "bool", required=False, nullable=True),
         Column(TEAM, "str", required=False, nullable=True),
+        Column(QUEUE, "str", required=False, nullable=True),
+        Column(TIME_TO_ABANDON_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(TALK_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(HOLD_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(AFTER_CALL_WORK_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(SITE, "str", required=False, nullable=True),
         Column(VENDOR, "str", required=False, nullable=True),
     ),
@@ -285,7 +302,6 @@ VENDOR_SCORE = "vendor_score"
 REVIEW_TIME_S = "review_time_s"
 SESSION_ID = "session_id"
 DATE = "date"
-QUEUE = "queue"
 OFFERED = "offered"
 ABANDONED = "abandoned"
 ANSWERED_WITHIN = "answered_within"
@@ -345,11 +361,12 @@ CALLS_DAILY = Table(
     (
         Column(DATE, "datetime"),
         Column(QUEUE, "str"),
-        Column(OFFERED, "float", min=0),
-        Column(ANSWERED, "float", nullable=True, min=0),
-        Column(ABANDONED, "float", nullable=True, min=0),
-        Column(ANSWERED_WITHIN, "float", required=False, nullable=True, min=0),
-        Column(ASA_S, "float", required=False, nullable=True, min=0),
+        Column(OFFERED, "float", min=0, max=COUNT_MAX),
+        Column(ANSWERED, "float", nullable=True, min=0, max=COUNT_MAX),
+        Column(ABANDONED, "float", nullable=True, min=0, max=COUNT_MAX),
+        Column(ANSWERED_WITHIN, "float", required=False, nullable=True, min=0, max=COUNT_MAX),
+        Column(ASA_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(HANDLE_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
     ),
     unique=(DATE, QUEUE),
     row_id=DATE,
@@ -362,7 +379,7 @@ CUSTOMERS = Table(
         Column(CUSTOMER_ID, "id"),
         Column(CUSTOMER_VALUE, "float", nullable=True),
         Column(SEGMENT, "str", required=False, nullable=True),
-        Column(CONTACTS, "float", required=False, nullable=True, min=0),
+        Column(CONTACTS, "float", required=False, nullable=True, min=0, max=COUNT_MAX),
     ),
     unique=(CUSTOMER_ID,),
     row_id=CUSTOMER_ID,
@@ -1213,6 +1230,8 @@ def check(
             fut = out[col.name].notna() & (out[col.name] > future_after)
             problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "
                          "day/month swapped?)", fut, df[col.name])
+    if spec is CALLS_DAILY:
+        _check_daily_counts(out, problems)
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
         for kind, (lo, hi) in SURVEY_BOUNDS.items():
             bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
@@ -1239,6 +1258,26 @@ def check(
             " + ".join(spec.unique), f"duplicate key ({', '.join(spec.unique)})", dup, key
         )
     return out, problems
+
+
+def _check_daily_counts(out: pd.DataFrame, problems: Problems) -> None:
+    """Counts of one day that cannot all be true: answered or abandoned above offered, answered +
+    abandoned above offered, answered within the threshold above answered (a service level above
+    100 %). Rows are named ``date / queue`` and the numbers shown."""
+    day = out[DATE].dt.strftime("%Y-%m-%d").astype("str") if DATE in out.columns else out.index.astype("str")
+    rid = day + " / " + out[QUEUE].astype("str") if QUEUE in out.columns else day
+    off = out[OFFERED]
+    ans = out[ANSWERED] if ANSWERED in out.columns else pd.Series(np.nan, index=out.index)
+    ab = out[ABANDONED] if ABANDONED in out.columns else pd.Series(np.nan, index=out.index)
+    tol = 1e-6
+    shown = ans.astype("str") + " answered, " + ab.astype("str") + " abandoned of " + off.astype("str") + " offered"
+    problems.add(f"{ANSWERED}, {ABANDONED}", "more than offered (answered + abandoned <= offered)",
+                 (ans.fillna(0) + ab.fillna(0) > off + tol).to_numpy(), shown, row_ids=rid)
+    if ANSWERED_WITHIN in out.columns:
+        w = out[ANSWERED_WITHIN]
+        shown = w.astype("str") + " within of " + ans.astype("str") + " answered, " + off.astype("str") + " offered"
+        problems.add(ANSWERED_WITHIN, "more than answered or offered: a service level above 100 % is impossible",
+                     ((w > ans + tol) | (w > off + tol)).fillna(False).to_numpy(), shown, row_ids=rid)
 
 
 # --- links between tables ----------------------------------------------------------------------

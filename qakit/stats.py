@@ -233,11 +233,17 @@ class _Progress:
 def _bootstrap_ci(fn, x, y, *, level, n_resamples, seed, progress, desc):
     prog = _Progress(n_resamples, desc, progress)
     try:
-        res = stats.bootstrap(
-            (x, y), prog.wrap(fn), paired=True, vectorized=True, n_resamples=n_resamples,
-            confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
-            batch=max(1, min(n_resamples, 5_000_000 // max(len(x), 1))),
-        )
+        with warnings.catch_warnings():
+            # a handful of pairs can resample to one value only: the interval is undefined (NaN), not a
+            # warning on the report's stderr
+            warnings.simplefilter("error", stats.DegenerateDataWarning)
+            res = stats.bootstrap(
+                (x, y), prog.wrap(fn), paired=True, vectorized=True, n_resamples=n_resamples,
+                confidence_level=level, method="percentile", rng=np.random.default_rng(seed),
+                batch=max(1, min(n_resamples, 5_000_000 // max(len(x), 1))),
+            )
+    except stats.DegenerateDataWarning:
+        return float("nan"), float("nan")
     finally:
         prog.close()
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
@@ -638,7 +644,9 @@ def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tup
 
     Returns ``(shrunk, B, grand_mean, tau2)`` where ``B = tau2 / (tau2 + v_i)`` is the weight on
     the group's own mean, ``v_i = s_pooled^2 / n_i`` its sampling variance, and ``tau2`` the
-    between-group variance by the method of moments (DerSimonian-Laird), floored at 0.
+    between-group variance by the method of moments (DerSimonian-Laird), floored at 0. Without a
+    within-group spread to estimate ``v_i`` (every group has one observation) nothing is shrunk:
+    ``B = 1``, ``tau2`` NaN.
 
     Examples
     --------
@@ -652,6 +660,9 @@ def shrink_means(means: np.ndarray, variances: np.ndarray, n: np.ndarray) -> tup
     means, variances, n = (np.asarray(a, dtype=float) for a in (means, variances, n))
     ok = np.isfinite(means) & (n >= 1)
     pooled = np.nansum((n[ok] - 1) * np.nan_to_num(variances[ok])) / max(np.sum(n[ok] - 1), 1)
+    if not ok.any() or not pooled > 0:  # one observation per group (or no spread): nothing to shrink by
+        grand = float(np.mean(means[ok])) if ok.any() else float("nan")
+        return np.where(ok, means, np.nan), np.where(ok, 1.0, np.nan), grand, float("nan")
     v = pooled / np.where(n > 0, n, np.nan)
     w = 1 / v[ok]
     grand_fe = np.sum(w * means[ok]) / np.sum(w)

@@ -128,6 +128,12 @@ NO_TABLE = {
     "widgets.tuned_label": "a card and a day -> a label (doctested)",
     "widgets.tuned_card": "a card and a label -> a card, tested in test_explorer_ui.py",
     "widgets.report_command": "a path -> a shell command (doctested)",
+    "exports.preset_fields": "a preset name -> the field names mapping= accepts (doctested)",
+    "events.activity_roles": "activity names -> roles (doctested; event logs in test_exports_shapes.py)",
+    "events.priority_key": "priority labels -> keys (doctested)",
+    "scorecard.card.applies_key": "a value or labels -> matching keys (doctested)",
+    "scorecard.card.load_scorecards": "a card file, tested in test_hostile_exports.py",
+    "scorecard.card.dump_scorecards": "writes a card file; round trip in test_exports_shapes.py",
     "calibration.benchmark_verdict": "numbers (estimate, se) -> verdict words (test_agreement_ac.py)",
 }
 
@@ -199,12 +205,23 @@ def base() -> dict:
                                 "answered": [90.0 + 2 * i for i in range(28)], "abandoned": [10.0 + i for i in range(28)],
                                 "answered_within": [70.0 + i for i in range(28)], "asa_s": [15.0 + (i % 5) for i in range(28)]})
     auto_card = qakit.Scorecard([qakit.Category(r.name) for r in qakit.autoqa.rules.DEFAULT_RULES])
+    acts = ["Insert ticket", "Take in charge ticket", "Wait", "Resolve ticket", "Closed"]
+    events = pd.DataFrame({"case_id": [f"c{i // 5}" for i in range(100)], "activity": acts * 20,
+                           "timestamp": pd.Timestamp("2026-08-03 08:00", tz="UTC")
+                           + pd.to_timedelta([(i // 5) * 90 + (i % 5) * 17 for i in range(100)], unit="min"),
+                           "resource": [f"A{(i // 5) % 4}" for i in range(100)]})
+    conv = d["conversations"].iloc[:60]
+    incidents = conv.assign(priority=["2 - High", "4 - Low"] * 30, on_hold_s=[0.0, 3600.0, 600.0] * 20,
+                            made_sla=["true", "false", "true", "true"] * 15)
+    phone_card = qakit.Scorecard(
+        [qakit.Category("Tone")], version="phone", applies_to={"channel": ["Phone"]})
     # issue 26: Erlang inputs per interval and a staffing table covering the calls above
     intervals = pd.DataFrame({"arrivals": [100.0, 60.0, 20.0], "aht_s": [180.0, 240.0, 300.0], "agents": [14.0, 9.5, 5.0],
                               "agent_id": ["A0", "A1", "A2"]})
     staffing = pd.DataFrame({"interval_start": pd.date_range("2026-08-03 08:00", "2026-08-04 09:00", freq="30min", tz="UTC"),
                              "agents": 3.0})
-    return {"intervals": intervals, "staffing": staffing, "ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
+    return {"events": events, "incidents": incidents, "phone_card": phone_card,
+            "intervals": intervals, "staffing": staffing, "ratings": d["ratings"], "conversations": d["conversations"], "surveys": d["surveys"],
             "calibration": d["calibration"], "calls": calls, "scores": scores, "card": card,
             "messages": messages, "polite": polite, "reviews": reviews, "disputes": disputes,
             "calls_daily": calls_daily, "auto_card": auto_card}
@@ -440,6 +457,19 @@ RECIPES: dict[str, Recipe] = {
                                       id_column="reviewer_id"),
     "ops.calls_daily_kpis": Recipe(lambda t: qakit.ops.calls_daily_kpis(t["calls_daily"], min_n=0), "calls_daily",
                                    "offered", id_column="queue"),
+    "calls.call_handle_time": Recipe(lambda t: qakit.calls.call_handle_time(t["calls"], min_n=0), "calls",
+                                     "handle_time_s"),
+    "calls.queue_intervals": Recipe(lambda t: qakit.calls.queue_intervals(t["calls"]), "calls", "speed_of_answer_s"),
+    "events.conversations_from_events": Recipe(lambda t: qakit.events.conversations_from_events(t["events"]),
+                                               "events", None, id_column="case_id"),
+    "events.reconcile_sla": Recipe(lambda t: qakit.events.reconcile_sla(t["incidents"], targets={"high": 8, "low": 72}),
+                                   "incidents", "on_hold_s", id_column="conversation_id"),
+    "exports.card_versions": Recipe(lambda t: qakit.exports.card_versions(t["ratings"]), "ratings", None),
+    "exports.with_card_versions": Recipe(lambda t: qakit.exports.with_card_versions(t["ratings"]), "ratings", None,
+                                         rowwise=True),
+    "scorecard.card.align_applies_to": Recipe(
+        lambda t: qakit.scorecard.card.align_applies_to(t["conversations"], [t["phone_card"]]), "conversations",
+        None, rowwise=True),
     "scorecard.score_reviews": Recipe(lambda t: qakit.score_reviews(t["ratings"], t["card"]), "ratings", "rating", nan_ok=True),
     "scorecard.iqs_score": Recipe(lambda t: qakit.iqs_score(t["scores"], by="agent_id", min_n=0), "scores", "iqs"),
     "scorecard.category_scores": Recipe(lambda t: qakit.category_scores(t["ratings"], t["card"], min_n=0),

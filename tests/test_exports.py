@@ -111,10 +111,17 @@ def test_reconcile_tolerance_and_one_sided_scores():
         reconcile({"ratings": t["ratings"]})
 
 
-def test_implied_card_refuses_inconsistent_weights():
-    r = pd.DataFrame({"category": ["Tone", "Tone"], "rating": [1.0, 0.0], "weight": [1, 2]})
-    with pytest.raises(ScorecardError, match=r"category 'Tone': exported with different weights \[1.0, 2.0\]"):
-        implied_card(r)
+def test_implied_card_splits_a_card_edited_mid_period():
+    """Two reviews of one category exported with weights 1 and 2 are two versions of the card (the
+    edit is named), not an error; a rating outside the exported scale ends is refused, naming it."""
+    r = pd.DataFrame({"review_id": ["a", "b"], "category": ["Tone", "Tone"], "rating": [1.0, 0.0], "weight": [1, 2],
+                      "reviewed_at": pd.to_datetime(["2026-11-02", "2026-11-05"], utc=True)})
+    cards = implied_card(r)
+    assert [c.version for c in cards] == ["implied (from 2026-11-02)", "implied (from 2026-11-05)"]
+    assert [c.weights["Tone"] for c in cards] == [1.0, 2.0]
+    with pytest.raises(ScorecardError, match=r"category 'Tone': ratings \[7.0\] outside the exported scale 0..3 "
+                       r"\(reviews \['b'\]\)"):
+        implied_card(r.assign(weight=1, rating=[1.0, 7.0], rating_min=0.0, rating_max=3.0))
 
 
 # --- maestroqa ---------------------------------------------------------------------------------------
@@ -330,10 +337,15 @@ def test_bad_parameters():
         read_export(FIX / "call_centre_daily.csv", preset="zendesk")
     with pytest.raises(ParameterError, match="file not found"):
         read_export(FIX / "nope.csv", preset="freshdesk")
-    with pytest.raises(ParameterError, match="mapping= are for preset='generic'"):
+    with pytest.raises(ParameterError, match=r"mapping sends \{'a': 'b'\} to field name\(s\) preset 'freshdesk' "
+                       r"does not read; its field names: \['agent_id'"):
         read_export(FIX / "freshdesk_tickets.csv", preset="freshdesk", mapping={"a": "b"})
-    assert set(PRESETS) == {"zendesk_qa", "maestroqa", "zendesk_support", "freshdesk", "intercom", "call_log",
-                            "call_centre_daily", "generic"}
+    with pytest.raises(ParameterError, match=r"mapping names column\(s\) \['Nope'\] that the export does not have"):
+        read_export(FIX / "freshdesk_tickets.csv", preset="freshdesk", mapping={"Nope": "team"})
+    with pytest.raises(ParameterError, match="table= is for preset='generic'"):
+        read_export(FIX / "freshdesk_tickets.csv", preset="freshdesk", table="conversations")
+    assert {"zendesk_qa", "maestroqa", "zendesk_support", "freshdesk", "intercom", "call_log",
+            "call_centre_daily", "generic"} <= set(PRESETS)
 
 
 def test_units_and_headers():

@@ -219,8 +219,9 @@ def test_the_report_package_has_layers(qakit_graph):
     run; nothing below the report imports it (qakit.widgets, above it, may)."""
     edges = qakit_graph
     order = ["qakit.report.targets", "qakit.report.params", "qakit.report.display", "qakit.report.data",
-             "qakit.report.common", "qakit.report.tiles", "qakit.report.study", "qakit.report.views",
-             "qakit.report.operations", "qakit.report.checks", "qakit.report.quality", "qakit.report.pdf", "qakit.report.run"]
+             "qakit.report.common", "qakit.report.support", "qakit.report.tiles", "qakit.report.study",
+             "qakit.report.views", "qakit.report.operations", "qakit.report.checks", "qakit.report.quality",
+             "qakit.report.pdf", "qakit.report.run"]
     rank = {m: i for i, m in enumerate(order)}
     assert set(order) == {m for m in QAKIT if m.startswith("qakit.report.")}
     for m in order:

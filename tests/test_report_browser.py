@@ -44,7 +44,7 @@ RAW = internal_names() | {"ci_low", "ci_high", "n_excluded", "small_sample", "go
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 #: the optional tables of the sample (qakit.report.operations): calls, customers, disputes, messages, ...
 OPTIONAL = ("calls.parquet", "customers.parquet", "disputes.parquet", "messages.parquet", "calibration.parquet",
-            "staffing.parquet")
+            "staffing.parquet", "coaching.parquet")
 
 
 def _need_chromium():
@@ -423,7 +423,10 @@ def test_ratings_only_report_has_the_qa_sections_and_says_what_it_left_out(parti
     assert "vs previous" in text and "no previous period" not in text
     assert re.findall(r'data-metric="(\w+)"', text) == ["iqs", "pass_rate"]
     assert "Sections left out" in text and "no conversations: response and resolution times" in text
-    assert "Customer KPIs: no conversations or surveys in this dataset." in text
+    assert "<h2>Customer KPIs</h2>" not in text and text.count("Customer KPIs") == 1  # in the left-out list only
+    boxes = [re.sub(r"<[^>]+>", " ", b) for b in re.findall(r'class="qakit-note(?! qakit-left-out)[^"]*">(.*?)</p>',
+                                                            text, re.S)]
+    assert not [b for b in boxes if re.search(r"left out|no \w+ table|needs ", b, re.I)]  # no box in a section's place
     for line in ("no calls: service level", "no disputes: dispute rates", "no messages: automatic scoring"):
         assert line in text, line  # the optional sections said once each in the left-out list
     assert text.count("data:image/png;base64") >= 4  # forest, categories, grid, trend
@@ -434,5 +437,5 @@ def test_kpi_only_report_has_the_customer_sections(partial):
     text = partial["kpi_only"]
     assert re.findall(r'data-metric="(\w+)"', text) == ["csat", "nps", "first_response_time", "sla_high"]
     assert "no reviews: IQS, pass rate, categories, agents" in text
-    assert "Agents: no reviews in this dataset." in text
+    assert "<h2>Agents</h2>" not in text and "(sections left out: Agents, Categories" in text
     assert "SLA met (%)" in text and "Warning" not in re.sub(r"<[^>]+>", " ", text)

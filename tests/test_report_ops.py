@@ -226,10 +226,13 @@ def test_each_missing_table_is_one_left_out_line_naming_its_file(tmp_path):
         assert f"{name}.parquet or {name}.csv" in d.missing[name]
     text = repr(V.left_out(d))
     assert "no calls: service level" in text and "no messages: automatic scoring" in text
-    assert "calls.parquet" in repr(O.calls_figure(d))
-    assert "disputes.parquet" in repr(O.disputes_summary(d))
-    assert "messages.parquet" in repr(O.autoqa_summary(d))
-    assert _html(O.calls_table(d)) == "" and _html(O.autoqa_categories(d)) == ""
+    assert "calls.parquet" in text and "disputes.parquet" in text and "messages.parquet" in text
+    calls_line = next(x for x in text.split("Left out: ", 1)[1].split("\n")[0].split("; ") if x.startswith("no calls"))
+    assert "(sections left out: Calls" in calls_line and text.count("Calls") == 1  # once, under its reason
+    # the sections the data cannot support show nothing at all: no heading, no box
+    for cell in (O.calls_figure(d), O.calls_table(d), O.disputes_summary(d), O.autoqa_summary(d),
+                 O.autoqa_categories(d), V.heading(d, "calls"), V.heading(d, "autoqa")):
+        assert cell is None
     # coverage and strictness need only the reviews; 2-5 Nov is no full week to count against the plan
     assert "no full week" in repr(O.coverage_table(d))
     # scores r1 100, r2 50 (agent a), r3 0, r4 100 (agent b): q1 (r1, r3) = (100 - 50 + 0 - 100) / 2 = -25

@@ -166,8 +166,16 @@ def test_ratings_only_dataset(partial):
     assert d.conversations is None and set(d.missing) == {"conversations", "surveys"}
     assert H.headline(d)["metric"].tolist() == ["iqs", "pass_rate"]
     assert V.default_group(d) == "agent_id"  # no team or channel without conversations
-    assert "no conversations" in str(V.left_out(d)) and "no survey answers" in str(V.left_out(d))
-    assert str(V.kpi_table(d)).startswith("Customer KPIs: no conversations")
+    left = str(V.left_out(d))
+    assert "no conversations" in left and "no survey answers" in left
+    # each unsupported section once, under its reason, and nothing in its place (no heading, no box)
+    lines = left.split("Left out: ", 1)[1].split("\n")[0].split("; ")
+    conv_line = next(x for x in lines if x.startswith("no conversations"))
+    assert "Customer KPIs" in conv_line and "Customers who cost more than they bring" in conv_line
+    assert "Does IQS track CSAT?" in next(x for x in lines if x.startswith("no survey answers"))
+    assert left.count("Customer KPIs") == 1 and left.count("Does IQS track CSAT?") == 1
+    assert V.kpi_table(d) is None and V.heading(d, "customer_kpis") is None
+    assert str(V.heading(d, "agents")) == "Agents"
     assert set(V.appendix_tables(d)) == {"agents", "categories", "coaching_focus"}
 
 
@@ -182,27 +190,30 @@ def test_conversations_and_surveys_only_dataset(partial):
     dq = V.data_quality(d).frame
     row = dq[(dq["Used for"] == "first response time")]
     assert row["n"].tolist() == [f"{int(frt['n_excluded'].iloc[0]):,}"]
-    assert str(V.agent_forest(d)).startswith("Agents: no reviews")
+    assert V.agent_forest(d) is None and V.heading(d, "agents") is None
+    assert "no reviews: IQS, pass rate" in str(V.left_out(d)) and "Agents, Categories" in str(V.left_out(d))
 
 
 def test_no_tables_at_all_is_one_clear_error(tmp_path):
     from qakit.errors import ParameterError
 
-    with pytest.raises(ParameterError, match="has none of ratings, conversations, surveys"):
+    with pytest.raises(ParameterError, match="has no table the report reads: none of ratings, conversations, "
+                                             "surveys, calls, calls_daily"):
         R.load_report_data(dataset=str(tmp_path))
 
 
 def test_customer_value_is_optional():
-    """Without customer_value values the cost section says why it is left out (no empty table,
-    no blank figure, no seaborn warning)."""
+    """Without customer_value values the cost section is left out -- named once in the left-out list
+    with the reason, no empty table, no blank figure, no seaborn warning."""
     import warnings
 
     d = R.load_report_data(start=START, end=END)
     d.conversations = d.conversations.drop(columns="customer_value")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert str(V.costly_customers(d)).startswith("Customer cost against value: the conversations have no")
-        assert str(V.customer_value_figure(d)) == ""
+        assert V.costly_customers(d) is None and V.customer_value_figure(d) is None
+        assert ("Customers who cost more than they bring: the conversations have no customer_value values"
+                in str(V.left_out(d)))
 
 
 def test_headline_values_come_from_the_registry(data, head):
@@ -246,7 +257,7 @@ def test_optional_conversation_columns_stay_optional(tmp_path):
         assert V.default_group(d) == "channel"
         kpis = V.kpi_table(d).frame["KPI"].tolist()
         assert "Escalated" not in kpis and "Handle time" not in kpis and "CSAT" in kpis
-        assert str(V.costly_customers(d)).startswith("Customer cost against value")
+        assert V.costly_customers(d) is None
         for fn in ("agent_forest", "agent_category_heatmap", "group_table", "time_table", "data_quality"):
             getattr(V, fn)(d)
 

@@ -36,8 +36,16 @@ def _col(i: int) -> str:
     return s
 
 
+class Formula:
+    """A formula cell: ``Formula("SUM(B2:B3)")`` has no stored value (as a script writes it before
+    any spreadsheet program calculated it); ``Formula("SUM(B2:B3)", 5)`` has the cached value 5."""
+
+    def __init__(self, text: str, cached=None):
+        self.text, self.cached = text, cached
+
+
 def write_xlsx(path: Path, rows: list[list], sheet: str = "Export") -> Path:
-    """Rows of str / int / float / None (None = empty cell); the first row is the header."""
+    """Rows of str / int / float / None (None = empty cell) / Formula; the first row is the header."""
     out = []
     for r, row in enumerate(rows, start=1):
         cells = []
@@ -45,7 +53,10 @@ def write_xlsx(path: Path, rows: list[list], sheet: str = "Export") -> Path:
             ref = f"{_col(c)}{r}"
             if v is None:
                 continue
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if isinstance(v, Formula):
+                cached = "" if v.cached is None else f"<v>{v.cached}</v>"
+                cells.append(f'<c r="{ref}"><f>{escape(v.text)}</f>{cached}</c>')
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
                 cells.append(f'<c r="{ref}"><v>{v}</v></c>')
             else:
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(v))}</t></is></c>')

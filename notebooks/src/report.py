@@ -61,13 +61,8 @@ V.tiles(data, head)
 # %%
 V.left_out(data)
 
-# %% [markdown]
-# ## Agents
-#
-# Each agent's IQS with its 95 % interval. With 15-25 reviews an interval is often 20 points wide:
-# an agent whose interval crosses the pass line is **inconclusive**, neither passing nor failing on
-# this evidence. The diamond is the shrunken estimate (pulled towards the team mean by how little
-# data the agent has); rankings use it.
+# %%
+V.heading(data, "agents")
 
 # %%
 V.agent_forest(data)
@@ -75,12 +70,8 @@ V.agent_forest(data)
 # %%
 V.agent_table(data)
 
-# %% [markdown]
-# ## Categories
-#
-# Category scores pool every review that rated the category (N/A left out). In the grid, a dot marks
-# a category where the agent's upper 95 % bound is below the team's score: a credible coaching
-# focus. White cells: the agent has no rating in that category.
+# %%
+V.heading(data, "categories")
 
 # %%
 V.category_figure(data)
@@ -91,8 +82,8 @@ V.agent_category_heatmap(data)
 # %%
 V.coaching_focus(data)
 
-# %% [markdown]
-# ## Trends
+# %%
+V.heading(data, "trends")
 
 # %%
 V.trend_figure(data, period=period)
@@ -100,17 +91,14 @@ V.trend_figure(data, period=period)
 # %%
 V.group_table(data, by=group_by)
 
-# %% [markdown]
-# ## Fair comparison of teams, sites or vendors
-#
-# A group can lead on a blended figure only because it handles more of the easy channel. Each figure
-# raw and on the common channel mix.
+# %%
+V.heading(data, "fair_comparison")
 
 # %%
 K.fair_comparison_section(data)
 
-# %% [markdown]
-# ## Customer KPIs
+# %%
+V.heading(data, "customer_kpis")
 
 # %%
 V.kpi_table(data)
@@ -124,11 +112,8 @@ V.sla_table(data)
 # %%
 V.backlog_figure(data, period=period)
 
-# %% [markdown]
-# ## Customers who cost more than they bring
-#
-# Support cost (contacts x cost per contact) against customer value; ids hashed unless
-# `hash_customer_ids` is off.
+# %%
+V.heading(data, "customers")
 
 # %%
 V.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=hash_customer_ids)
@@ -136,10 +121,8 @@ V.costly_customers(data, cost_per_contact=cost_per_contact, hash_customer_ids=ha
 # %%
 V.customer_value_figure(data, cost_per_contact=cost_per_contact)
 
-# %% [markdown]
-# ## Does IQS track CSAT?
-#
-# Review scores against the customer's CSAT answer on the same conversation.
+# %%
+V.heading(data, "iqs_csat")
 
 # %%
 V.iqs_csat_verdict(data)
@@ -147,24 +130,14 @@ V.iqs_csat_verdict(data)
 # %%
 V.iqs_csat_table(data)
 
-# %% [markdown]
-# ## Who answered the survey?
-#
-# CSAT rests on the customers who answer. The response rate, CSAT weighted back to the mix of all
-# contacts (channel x priority x outcome), and what CSAT would be at worst and at best had everyone
-# answered.
+# %%
+V.heading(data, "survey_response")
 
 # %%
 K.survey_response_section(data)
 
-# %% [markdown]
-# ## Did coaching work?
-#
-# Coached agents against agents not yet coached who scored as low before, over the same weeks (an
-# adjusted difference in differences, 95 % interval clustered by agent), with the naive before/after
-# beside it: that one rises by regression to the mean alone when low scorers are the ones coached.
-# It assumes the coaching decision rested on the scores of the weeks before the session. Computed on
-# the report period's reviews: a short period leaves too few weeks before and after a session.
+# %%
+V.heading(data, "coaching_effect")
 
 # %%
 Q.coaching_verdict(data)
@@ -175,12 +148,8 @@ Q.coaching_figure(data)
 # %%
 Q.coaching_effect_table(data)
 
-# %% [markdown]
-# ## Scorecard health
-#
-# Which categories never vary, which do not separate good from bad conversations (discrimination:
-# the category against the rest of the card on the same review), which duplicate each other, and
-# how consistent the card is. Thresholds and sources: `docs/guide/scorecard-health.md`.
+# %%
+V.heading(data, "scorecard_health")
 
 # %%
 Q.health_verdict(data)
@@ -194,11 +163,8 @@ Q.health_table(data, point_biserial=False)
 # %%
 Q.consistency_table(data)
 
-# %% [markdown]
-# ## Calls
-#
-# From the calls table: service level (calls answered within 20 s out of all calls offered; abandoned
-# calls count against it), abandoned calls and speed of answer, each with its 95 % interval.
+# %%
+V.heading(data, "calls")
 
 # %%
 O.calls_figure(data, period=period)
@@ -206,19 +172,14 @@ O.calls_figure(data, period=period)
 # %%
 O.calls_table(data)
 
-# %% [markdown]
-# ## Staffing check
-#
-# The service level the staffing should have given (Erlang C) beside the one measured.
+# %%
+V.heading(data, "staffing")
 
 # %%
 K.staffing_section(data)
 
-# %% [markdown]
-# ## QA process: coverage, disputes and reviewers
-#
-# Are agents reviewed as often as planned, how often do they dispute a review and win, and does any
-# reviewer score the same agents lower or higher than colleagues?
+# %%
+V.heading(data, "qa_process")
 
 # %%
 O.coverage_figure(data)
@@ -235,19 +196,14 @@ O.reviewers_figure(data)
 # %%
 O.reviewers_table(data)
 
-# %% [markdown]
-# ## Reviewer agreement
-#
-# Several reviewers on the same conversations (the calibration set): do they agree?
+# %%
+V.heading(data, "agreement")
 
 # %%
 K.agreement_section(data)
 
-# %% [markdown]
-# ## Automatic scoring (AQS, kept apart from IQS)
-#
-# Rule-based categories found in every conversation that has text; the AQS is the scorecard engine on
-# these automatic ratings only. No conversation text appears in this report, only counts and scores.
+# %%
+V.heading(data, "autoqa")
 
 # %%
 O.autoqa_summary(data)
@@ -261,10 +217,8 @@ O.aqs_iqs_figure(data)
 # %%
 O.aqs_iqs_table(data)
 
-# %% [markdown]
-# ## Data quality
-#
-# Every row the numbers above leave out, and why.
+# %%
+V.heading(data, "data_quality")
 
 # %%
 V.data_quality(data)
@@ -272,8 +226,8 @@ V.data_quality(data)
 # %%
 O.data_quality(data)
 
-# %% [markdown]
-# ## Appendix: full tables
+# %%
+V.heading(data, "appendix")
 
 # %%
 V.write_tables(data, csv_folder)

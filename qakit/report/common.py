@@ -14,6 +14,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import matplotlib.dates as mdates
+import pandas as pd
+
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 
 STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target": "status-off",
@@ -57,6 +60,7 @@ table.qakit-table td { padding: 2px 10px; text-align: right; white-space: nowrap
 table.qakit-table th.txt, table.qakit-table td.txt { text-align: left; }
 table.qakit-table td.txt { white-space: normal; overflow-wrap: break-word; }
 table.qakit-table th:first-child, table.qakit-table td:first-child { text-align: left; }
+table.qakit-wrap td { white-space: normal; min-width: 4em; }  /* tables of reasons: long text wraps */
 table, tr, img, .qakit-tile { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 h2 { break-after: avoid; page-break-after: avoid; }
@@ -106,6 +110,32 @@ def quiet(fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
         return fn(*a, **kw)
 
 
+#: the length of a trend period, to pad a time axis by half a period on each side
+PERIOD_DAYS = {"D": 1, "W": 7, "M": 30.4, "Q": 91.3}
+
+
+def span_dates(ax: Any, dates: Any, period: str = "W") -> None:
+    """Fit a time axis to the data: from the first to the last period shown, padded by half a period
+    (one point is not drawn in the middle of four empty years), with concise date labels."""
+    d = pd.to_datetime(pd.Series(list(dates)), utc=False).dropna()
+    if d.empty:
+        return
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_localize(None)
+    pad = pd.Timedelta(days=PERIOD_DAYS.get(period, 7) * 0.6)
+    ax.set_xlim(d.min() - pad, d.max() + pad)
+    loc = mdates.AutoDateLocator(minticks=2, maxticks=8)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
 def skipped(reason: str) -> HTML:
-    """The one line a section shows instead of itself when its data is missing."""
-    return HTML(f'<p class="qakit-note">{html.escape(reason)}</p>', reason)
+    """Deprecated: a section the data cannot support shows nothing and is named in the report's
+    "left out" list (:mod:`qakit.report.support`). Kept for other notebooks: the reason as a caption."""
+    return note(reason)
+
+
+def note(text: str) -> HTML:
+    """A result a section states instead of a table (e.g. no agent is credibly below the team): one
+    grey line, never a warning box."""
+    return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)

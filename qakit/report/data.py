@@ -29,6 +29,7 @@ from ..intervals import MIN_N
 from ..io import read_table
 from ..realdata import load_fed
 from ..scorecard import Scorecard, load_scorecard, score_reviews
+from ..scorecard.card import align_applies_to, load_scorecards
 from .display import hash_ids
 from .params import REPORT_ENGINES, check_last_days
 
@@ -71,8 +72,21 @@ class ReportData:
     customers: pd.DataFrame | None = None
     disputes: pd.DataFrame | None = None
     messages: pd.DataFrame | None = None
+    #: every card of the dataset's scorecard file (the versions of a card edited mid-period, cards
+    #: with applies_to); ``card`` is the last of them, the one the report names
+    cards: list[Scorecard] = field(default_factory=list)
     #: results several report cells share (KPI summary, coaching table ...), computed once per run
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def registry(self) -> Scorecard | list[Scorecard] | None:
+        """The card(s) that score the ratings: one card, or the list when the file holds several."""
+        return self.cards if len(self.cards) > 1 else self.card
+
+    @property
+    def category_names(self) -> list[str]:
+        """The categories of every card, in card order, each once."""
+        return list(dict.fromkeys(c for card in (self.cards or [self.card]) if card for c in card.category_names))
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         """``make()``, computed once per report run and kept under ``key``."""
@@ -86,14 +100,20 @@ class ReportData:
 
 
 def _find(folder: Path, name: str, *, required: bool = True) -> Path | None:
-    """``<name>.parquet``, ``<name>.csv``, or a folder ``<name>/`` of Parquet files (partitioned)."""
-    for ext in (".parquet", ".csv"):
-        p = folder / f"{name}{ext}"
-        if p.is_file():
-            return p
+    """``<name>.parquet``, ``<name>.csv``, or a folder ``<name>/`` of Parquet files (partitioned).
+
+    Two candidates for one table (an old ``ratings.parquet`` beside a new ``ratings.csv``) are an
+    error naming both: the report never picks one silently."""
+    found = [folder / f"{name}{ext}" for ext in (".parquet", ".csv") if (folder / f"{name}{ext}").is_file()]
     d = folder / name
     if d.is_dir() and any(d.rglob("*.parquet")):
-        return d
+        found.append(d)
+    if len(found) > 1:
+        raise ParameterError(f"{str(folder)!r} holds {len(found)} files for the {name} table: "
+                             f"{', '.join(p.name + ('/' if p.is_dir() else '') for p in found)}; keep one (an old export "
+                             f"beside a new one?) or name the file with -p {name}_path")
+    if found:
+        return found[0]
     if not required:
         return None
     raise ParameterError(f"no {name}.parquet or {name}.csv in {str(folder)!r}")
@@ -215,19 +235,27 @@ def load_report_data(
             missing[name] = MISSING_EFFECT[name]
         else:
             sources[name] = path
-    if len(missing) == len(paths):
-        raise ParameterError(f"dataset {str(folder)!r} has none of ratings, conversations, surveys (.parquet or .csv)")
-    card = None
+    extra = {name: _find(folder, name, required=False) for name in OPTIONAL_TABLES}
+    if len(missing) == len(paths) and not any(extra.values()):
+        raise ParameterError(f"dataset {str(folder)!r} has no table the report reads: none of "
+                             f"{', '.join(TABLE_FILES + OPTIONAL_TABLES)} (.parquet or .csv)")
+    latest = _latest_optional(extra, tz)  # calls / daily aggregates date a calls-only dataset's windows
+    card, cards = None, []
     if frames["ratings"] is not None:
         card_path = Path(scorecard_path) if scorecard_path else folder / "scorecard.yaml"
         if not card_path.is_file():
             raise ParameterError(f"scorecard file not found: {str(card_path)!r} (the ratings need their scorecard)")
-        card = load_scorecard(card_path)
+        cards = load_scorecards(card_path)
+        card = cards[-1]
+        if any(c.applies_to for c in cards):  # "phone" in the data is the card's "Phone": never another card's
+            for name in ("ratings", "conversations"):
+                if frames[name] is not None:
+                    frames[name] = align_applies_to(frames[name], cards)
     t0, t1 = _day(start, "start"), _day(end, "end")
     if t1 is not None and len(end) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if last_days:
-        t0, t1 = _rolling_window(frames, last_days, t1)
+        t0, t1 = _rolling_window(frames, last_days, t1, latest)
     if t0 is not None and t1 is not None and t1 < t0:
         raise ParameterError(f"end ({end}) is before start ({start})")
 
@@ -273,23 +301,41 @@ def load_report_data(
     # none left out (period, orphans) and none changed when read (ids normalised ...)
     whole = (ratings is not None and len(ratings) == rows_read["ratings"]
              and not (S.has_record(frames["ratings"]) and len(S.adjustments(frames["ratings"]))))
-    scores = (_score(ratings, card, engine, sources.get("ratings") if whole else None, engine_notes)
+    registry = cards if len(cards) > 1 else card
+    scores = (_score(ratings, registry, engine, sources.get("ratings") if whole else None, engine_notes)
               if ratings is not None else None)
-    previous = _previous_period(frames, card, t0, t1, engine=engine)
+    previous = _previous_period(frames, registry, t0, t1, engine=engine, latest=latest)
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
                       start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
                       min_n=min_n, notes=notes, csat_scale=csat, previous=previous, missing=missing,
-                      engine=engine, sources=sources, engine_notes=engine_notes, last_days=last_days)
+                      engine=engine, sources=sources, engine_notes=engine_notes, last_days=last_days, cards=cards)
+
+
+def _latest_optional(paths: Mapping[str, Path | None], tz: str) -> pd.Timestamp | None:
+    """The latest call (``created_at``) or day (``date``) of the dataset's calls / daily aggregates,
+    so a calls-only dataset has a period end; None without them."""
+    out = []
+    for name, col in (("calls", S.CREATED_AT), ("calls_daily", S.DATE)):
+        p = paths.get(name)
+        if p is not None:
+            t = _read_optional(p, name, tz)[col]
+            if t.notna().any():
+                out.append(t.max() + (pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) if name == "calls_daily"
+                                      else pd.Timedelta(0)))
+    return max(out) if out else None
 
 
 def _rolling_window(frames: Mapping[str, pd.DataFrame | None], days: int,
-                    end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The last ``days`` whole days (UTC) ending on ``end``'s day or the day of the latest row."""
+                    end: pd.Timestamp | None, latest: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The last ``days`` whole days (UTC) ending on ``end``'s day or the day of the latest row
+    (``latest``: the calls' or daily aggregates' last one)."""
     if end is None:
         last = [f[c].max() for f, c in ((frames["ratings"], S.REVIEWED_AT), (frames["conversations"], S.CREATED_AT),
                                         (frames["surveys"], S.ANSWERED_AT)) if f is not None and f[c].notna().any()]
+        last += [latest] if latest is not None else []
         if not last:
-            raise ParameterError("last_days needs dated rows (reviewed_at, created_at or answered_at); the data has none")
+            raise ParameterError("last_days needs dated rows (reviewed_at, created_at, answered_at, a call's "
+                                 "created_at or a daily date); the data has none")
         end = max(last).normalize() + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     start = end.normalize() - pd.Timedelta(days=days - 1)
     return start, end
@@ -308,11 +354,21 @@ def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
     return read_table(path, name, tz=tz)
 
 
-def _score(ratings: pd.DataFrame, card: Scorecard, engine: str, parquet: Path | None, notes: list[str]) -> pd.DataFrame:
-    """Review scores on the report's engine: pandas (:meth:`Scorecard.score`) or DuckDB
-    (:func:`qakit.scorecard.score_reviews` with ``engine``, reading ``parquet`` directly when given)."""
+def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str, parquet: Path | None,
+           notes: list[str]) -> pd.DataFrame:
+    """Review scores on the report's engine: pandas (:func:`qakit.scorecard.score_reviews`, with every
+    card of the file) or DuckDB (the same function with ``engine``, reading ``parquet`` directly when
+    given)."""
+    cards = card if isinstance(card, list) else [card]
+    if engine != "pandas" and (len(cards) > 1 or any(c.applies_to for c in cards)):
+        # card versions and conditional cards are matched per review by pandas only (the lazy engines
+        # refuse them by name): the same rule, run where it is written, and said in "How computed"
+        line = "review scores: pandas (card versions / applies_to are matched per review on pandas only)"
+        if line not in notes:
+            notes.append(line)
+        engine = "pandas"
     if engine == "pandas":
-        return card.score(ratings)
+        return score_reviews(ratings, card)
     direct = parquet is not None and (parquet.is_dir() or parquet.suffix == ".parquet")
     scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
@@ -346,15 +402,16 @@ def _surveys_in_period(sv: pd.DataFrame, conv: pd.DataFrame | None, in_period, n
     return sv[keep].reset_index(drop=True)
 
 
-def _previous_period(frames: Mapping[str, pd.DataFrame | None], card: Scorecard | None,
-                     t0: pd.Timestamp | None, t1: pd.Timestamp | None, *, engine: str = "pandas") -> dict[str, Any]:
+def _previous_period(frames: Mapping[str, pd.DataFrame | None], card: Scorecard | list[Scorecard] | None,
+                     t0: pd.Timestamp | None, t1: pd.Timestamp | None, *, engine: str = "pandas",
+                     latest: pd.Timestamp | None = None) -> dict[str, Any]:
     """The tables restricted to the period of equal length just before ``[t0, t1]`` (empty without a
-    start; an end defaults to the last timestamp in the data)."""
+    start; an end defaults to the last timestamp in the data, calls and daily aggregates included)."""
     if t0 is None:
         return {}
     if t1 is None:
         last = [f[c].max() for f, c in ((frames["ratings"], S.REVIEWED_AT), (frames["conversations"], S.CREATED_AT))
-                if f is not None and len(f)]
+                if f is not None and len(f)] + ([latest] if latest is not None else [])
         if not last:
             return {}
         t1 = max(last)

@@ -34,11 +34,13 @@ from ..autoqa import learned as AL
 from ..autoqa import rules as AR
 from ..autoqa.output import MEASURE, VALUE
 from ..errors import QakitError
-from ..intervals import mean_ci
+from ..intervals import mean_ci, wilson_ci
 from ..registry import METRICS
 from ..scorecard import Category, Scorecard, category_scores
-from .common import COLOURS, HTML, WIDE, quiet, skipped
-from .data import MISSING_EFFECT, OPTIONAL_TABLES, ReportData
+from ..calls import NOT_ABANDONED_OUTCOMES, OUTCOME, call_handle_time
+from .common import COLOURS, HTML, WIDE, note, quiet, span_dates
+from .data import OPTIONAL_TABLES, ReportData
+from .support import nothing, shown
 from .display import Figure, Table, pretty, readable, tables_note, write_table_files
 from .tiles import register_tile
 
@@ -116,9 +118,12 @@ def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
             sl = quiet(K.service_level, c, threshold_s=THRESHOLD_S, period=period, min_n=0)
             parts.append(sl[keys + [S.N, K.SERVICE_LEVEL, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={K.SERVICE_LEVEL: O.VALUE}).assign(kpi=O.SERVICE_LEVEL))
-        ab = quiet(K.abandonment_rate, c, period=period, min_n=0)
-        parts.append(ab[keys + [S.N, K.ABANDONMENT_RATE, S.CI_LOW, S.CI_HIGH]].rename(
-            columns={K.ABANDONMENT_RATE: O.VALUE}).assign(kpi=O.ABANDONMENT_RATE))
+        if OUTCOME in c.columns:  # a queue log: calls that timed out or overflowed are not abandoned
+            parts.append(_abandoned(c, keys, period))
+        else:
+            ab = quiet(K.abandonment_rate, c, period=period, min_n=0)
+            parts.append(ab[keys + [S.N, K.ABANDONMENT_RATE, S.CI_LOW, S.CI_HIGH]].rename(
+                columns={K.ABANDONMENT_RATE: O.VALUE}).assign(kpi=O.ABANDONMENT_RATE))
         if S.SPEED_OF_ANSWER_S in c.columns:
             a = c[c[S.ANSWERED].fillna(False).astype(bool) & c[S.SPEED_OF_ANSWER_S].notna()]
             if period:
@@ -126,11 +131,53 @@ def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
             g = (a.groupby(keys)[S.SPEED_OF_ANSWER_S].agg(["size", "mean", "std"]).reset_index() if keys else
                  pd.DataFrame([{"size": len(a), "mean": a[S.SPEED_OF_ANSWER_S].mean(), "std": a[S.SPEED_OF_ANSWER_S].std()}]))
             lo, hi = mean_ci(g["mean"].to_numpy(float), g["std"].to_numpy(float), g["size"].to_numpy(float))
-            parts.append(g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: lo, S.CI_HIGH: hi,
-                                           "kpi": O.ASA}))
+            parts.append(g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: np.clip(lo, 0, None),
+                                           S.CI_HIGH: hi, "kpi": O.ASA}))  # a wait is never negative
+        for col, kpi in ((S.TIME_TO_ABANDON_S, TIME_TO_ABANDON), (S.HANDLE_TIME_S, O.AHT)):
+            if col in c.columns and c[col].notna().any():
+                parts.append(_mean_rows(c, col, keys, period, kpi))
         return pd.concat(parts, ignore_index=True)
     t = quiet(O.calls_daily_kpis, data.calls_daily, period=period, min_n=0)
     return t.rename(columns={O.PERIOD: K.PERIOD}) if period else t
+
+
+#: the calls table's mean time to abandon (seconds), a row of :func:`_calls_period`
+TIME_TO_ABANDON = "time_to_abandon_s"
+
+
+def _with_period(c: pd.DataFrame, period: str | None) -> pd.DataFrame:
+    if not period:
+        return c
+    return c.assign(**{K.PERIOD: c[S.CREATED_AT].dt.tz_localize(None).dt.to_period(period).dt.start_time})
+
+
+def _abandoned(c: pd.DataFrame, keys: list[str], period: str | None) -> pd.DataFrame:
+    """Abandoned calls of a queue log: unanswered calls whose outcome is not a timeout, overflow or
+    transfer (those left the queue without the caller hanging up), over the calls offered; Wilson."""
+    known = c[c[S.ANSWERED].notna()]
+    left = known[OUTCOME].astype("str").str.contains(NOT_ABANDONED_OUTCOMES, na=False)
+    x = _with_period(known.assign(_ab=(~known[S.ANSWERED].astype(bool) & ~left).astype(float)), period)
+    g = (x.groupby(keys)["_ab"].agg(["sum", "size"]).reset_index() if keys else
+         pd.DataFrame([{"sum": x["_ab"].sum(), "size": len(x)}]))
+    lo, hi = wilson_ci(g["sum"].to_numpy(float), g["size"].to_numpy(float))
+    return g[keys].assign(**{S.N: g["size"], O.VALUE: g["sum"] / g["size"], S.CI_LOW: lo, S.CI_HIGH: hi,
+                             "kpi": O.ABANDONMENT_RATE})
+
+
+def _mean_rows(c: pd.DataFrame, col: str, keys: list[str], period: str | None, kpi: str) -> pd.DataFrame:
+    """Mean of ``col`` (seconds) with a Student-t interval: handle time of answered calls
+    (:func:`qakit.calls.call_handle_time`), time to abandon of abandoned calls."""
+    if kpi == O.AHT:
+        t = quiet(call_handle_time, c, period=period, min_n=0)
+        t = t.rename(columns={"period": K.PERIOD}) if period else t
+        return t[keys + [S.N, S.HANDLE_TIME_S, S.CI_LOW, S.CI_HIGH]].rename(
+            columns={S.HANDLE_TIME_S: O.VALUE}).assign(kpi=kpi)
+    a = _with_period(c[c[col].notna()], period)
+    g = (a.groupby(keys)[col].agg(["size", "mean", "std"]).reset_index() if keys else
+         pd.DataFrame([{"size": len(a), "mean": a[col].mean(), "std": a[col].std()}]))
+    lo, hi = mean_ci(g["mean"].to_numpy(float), g["std"].to_numpy(float), g["size"].to_numpy(float))
+    return g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: np.clip(lo, 0, None), S.CI_HIGH: hi,
+                             "kpi": kpi})
 
 
 def _sl_target() -> float:
@@ -140,8 +187,8 @@ def _sl_target() -> float:
 
 def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     """Service level per day/week with its 95 % interval and the target line; abandoned calls below."""
-    if not (data.has("calls") or data.has("calls_daily")):
-        return skipped("Calls: " + MISSING_EFFECT["calls"] + ".")
+    if not shown(data, "calls"):
+        return nothing()
     t = data.cached(f"calls_{period}", lambda: _calls_period(data, period))
     fig = Figure(figsize=(WIDE, 5.2))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
@@ -166,6 +213,7 @@ def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     bottom.set_ylim(bottom=0)
     bottom.grid(alpha=0.3)
     bottom.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    span_dates(bottom, t[K.PERIOD], period)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -174,19 +222,25 @@ def calls_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
 def calls_table(data: ReportData) -> Table | HTML:
     """Service level, abandoned calls and mean speed of answer over the period, each with n and its
     95 % interval, against the target."""
-    if not (data.has("calls") or data.has("calls_daily")):
-        return HTML("", "")
+    if not shown(data, "calls"):
+        return nothing()
     t = data.cached("calls_all", lambda: _calls_period(data, None))
     names = {O.SERVICE_LEVEL: ("Service level", "%", "higher"), O.ABANDONMENT_RATE: ("Abandoned calls", "%", "lower"),
-             O.ASA: ("Mean speed of answer", "s", "lower")}
+             O.ASA: ("Mean speed of answer", "s", "lower"), O.AHT: ("Average handle time", "s", "lower"),
+             O.TALK: ("Average talk time (no hold or after-call work in the file)", "s", "lower"),
+             TIME_TO_ABANDON: ("Mean time to abandon", "s", "higher")}
+    whats = {O.ASA: "answered calls", O.AHT: "answered calls", O.TALK: "answered calls",
+             TIME_TO_ABANDON: "abandoned calls"}
     rows = []
     for r in t.itertuples(index=False):
         label, unit, better = names[r.kpi]
         if unit == "%":
             v, lo, hi = _pct(r.value), _pct(r.ci_low), _pct(r.ci_high)
         else:
-            v, lo, hi = (f"{x:,.1f}" if np.isfinite(x) else "" for x in (r.value, r.ci_low, r.ci_high))
-        what = "answered calls" if r.kpi == O.ASA else "calls offered"
+            scale = 60.0 if np.isfinite(r.value) and r.value >= 120 else 1.0  # durations of minutes in minutes
+            unit = "min" if scale == 60 else unit
+            v, lo, hi = (f"{x / scale:,.1f}" if np.isfinite(x) else "" for x in (r.value, r.ci_low, r.ci_high))
+        what = whats.get(r.kpi, "calls offered")
         target = f"≥ {_sl_target():g} %" if r.kpi == O.SERVICE_LEVEL else ""
         rows.append({"KPI": label, "Value": f"{v} {unit}", "95 % CI": _ci(lo, hi), "n": f"{int(r.n):,} {what}",
                      "Target": target, "Better": better})
@@ -211,8 +265,8 @@ def _coverage(data: ReportData) -> pd.DataFrame:
 
 def coverage_figure(data: ReportData) -> Figure | HTML:
     """Reviews per agent per week against the plan: a grid of counts, weeks under plan in red."""
-    if not data.has("scores"):
-        return skipped("Review coverage: no reviews in this dataset.")
+    if not shown(data, "qa_process"):
+        return nothing()
     c = _coverage(data)
     grid = c.pivot(index=S.AGENT_ID, columns=O.WEEK, values=S.N)
     grid = grid.loc[grid.sum(axis=1).sort_values(kind="stable").index]
@@ -243,11 +297,11 @@ def coverage_table(data: ReportData, *, top: int = 5) -> Table | HTML:
     """The agents with the most weeks under plan: reviews, weeks under plan, and the 95 % interval
     half-width a typical week's reviews give their IQS."""
     if not data.has("scores"):
-        return HTML("", "")
+        return nothing()
     t = _coverage_by_agent(data)
     if t.empty:
-        return skipped("Review coverage per agent: the period has no full week (Monday to Sunday) to count against "
-                       "the plan.")
+        return note("Review coverage per agent: the period has no full week (Monday to Sunday) to count against "
+                    "the plan.")
     cap = (f"The {min(top, len(t))} of {len(t)} agents with most full weeks under plan; the half-width is the ± of "
            "the 95 % interval an agent's weekly IQS has with a median week's reviews (all agents in the appendix and "
            "in review_coverage.csv).")
@@ -283,10 +337,8 @@ def _strictness(data: ReportData) -> pd.DataFrame:
 def disputes_summary(data: ReportData) -> HTML:
     """Disputes in plain words: how many reviews were disputed, how many disputes were accepted, and
     what accepted disputes did to the IQS, each with n and its 95 % interval."""
-    if not data.has("scores"):
-        return skipped("QA process: no reviews in this dataset.")
-    if not data.has("disputes"):
-        return skipped("Disputes: " + MISSING_EFFECT["disputes"] + ".")
+    if not shown(data, "qa_process") or not data.has("disputes"):
+        return nothing()  # no disputes table: named once in the left-out list
     f = _dispute_frames(data)
     o, a, r = f["overall"].iloc[0], f["outcomes"].iloc[0], f["after"].iloc[0]
     sign = "+" if r[O.CHANGE] >= 0 else "−"
@@ -304,8 +356,11 @@ def reviewers_figure(data: ReportData) -> Figure | HTML:
     """Per reviewer: share of reviews disputed (95 % interval, overall rate as a line) and
     strictness against colleagues on the same agents (95 % interval, 0 = as colleagues)."""
     if not data.has("scores"):
-        return HTML("", "")
+        return nothing()
     st = _strictness(data)
+    if st.empty:
+        return note("Reviewer strictness: no reviewer rated the same agents as a colleague in this period, so no "
+                    "reviewer can be compared.")
     has_d = data.has("disputes")
     fig = Figure(figsize=(WIDE, max(2.8, 0.35 * len(st) + 1.6)))
     axes = fig.subplots(1, 2 if has_d else 1, sharey=True, squeeze=False)[0]
@@ -341,8 +396,8 @@ def reviewers_figure(data: ReportData) -> Figure | HTML:
 def reviewers_table(data: ReportData) -> Table | HTML:
     """Per reviewer: reviews compared, strictness with its 95 % interval, consistency, and with
     disputes the shares disputed and overturned."""
-    if not data.has("scores"):
-        return HTML("", "")
+    if not data.has("scores") or _strictness(data).empty:
+        return nothing()
     st = _strictness(data).copy()
     ren = {O.N_AGENTS: "Agents", O.STRICTNESS: "Strictness (IQS points)",
            O.CONSISTENCY_SD: "Consistency, sd (IQS points)"}
@@ -440,8 +495,8 @@ def autoqa_summary(data: ReportData) -> HTML:
     """How many conversations were scored automatically (eligible / N/A), on which categories (the
     scorecard's ``auto:`` blocks or the built-in rules), the AQS with its interval, said apart from
     the IQS, and whether each learned category (``auto: learned``) qualifies."""
-    if not data.has("messages"):
-        return skipped("Automatic scoring: " + MISSING_EFFECT["messages"] + ".")
+    if not shown(data, "autoqa"):
+        return nothing()
     a = _autoqa(data)
     det = a["detections"]
     conv = det.drop_duplicates(S.CONVERSATION_ID)
@@ -464,7 +519,7 @@ def autoqa_categories(data: ReportData) -> Table | HTML:
     """Per automatic category: the share of eligible conversations where it was found, with n and
     its 95 % interval."""
     if not data.has("messages"):
-        return HTML("", "")
+        return nothing()
     a = _autoqa(data)
     t = a["categories"][[S.CATEGORY, S.N, S.CATEGORY_SCORE, S.CI_LOW, S.CI_HIGH]]
     what = ("The scorecard's auto: categories (score on each category's scale)" if a["origin"] == "card" else
@@ -480,14 +535,14 @@ def autoqa_categories(data: ReportData) -> Table | HTML:
 def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
     """Per agent: AQS and IQS side by side, each with its 95 % interval (agents with both)."""
     if not data.has("messages"):
-        return HTML("", "")
+        return nothing()
     if "vs" not in _autoqa(data):
-        return skipped("AQS against IQS: needs reviews too.")
+        return nothing()  # no reviews: named once in the left-out list
     v = _autoqa(data)["vs"]
     w = v.pivot(index=S.AGENT_ID, columns=MEASURE, values=[VALUE, S.CI_LOW, S.CI_HIGH, S.N])
     both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")]).sort_values((VALUE, "iqs"))
     if both.empty:
-        return skipped("AQS against IQS: no agent has both automatic scores and reviews.")
+        return note("AQS against IQS: no agent has both automatic scores and reviews.")
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(both) + 1.4)))
     ax = fig.subplots()
     y = np.arange(len(both))
@@ -521,7 +576,7 @@ def _aqs_wide(data: ReportData) -> pd.DataFrame:
 def aqs_iqs_table(data: ReportData, *, top: int = 5) -> Table | HTML:
     """The ``top`` highest and lowest agents by AQS, with their IQS beside, each with n and interval."""
     if not data.has("messages") or "vs" not in _autoqa(data):
-        return HTML("", "")
+        return nothing()
     t = _aqs_wide(data).dropna(subset=["AQS (%)"]).sort_values(["AQS (%)", S.AGENT_ID], ascending=[False, True])
     show = pd.concat([t.head(top), t.tail(top)]) if len(t) > 2 * top else t
     return _aqs_pretty(show, caption=f"Highest and lowest {top} of {len(t)} agents by AQS, IQS beside (an empty IQS: "
@@ -568,9 +623,11 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table | HTML:
                              "Example ids": ", ".join(ids[:show_ids]) + (" ..." if len(ids) > show_ids else "")})
     if not rows:
         if not any(data.has(n) for n in OPTIONAL_TABLES) and not data.has("scores"):
-            return HTML("", "")
+            return nothing()
         return Table(pd.DataFrame({"Data quality of the operations sections": ["No row was left out."]}))
-    return pretty(pd.DataFrame(rows), caption="Rows the calls, QA-process and automatic-scoring sections leave out.")
+    out = pretty(pd.DataFrame(rows), caption="Rows the calls, QA-process and automatic-scoring sections leave out.")
+    out.css = "qakit-table qakit-wrap"
+    return out
 
 
 # --- appendix and CSV -------------------------------------------------------------------------------------------
@@ -616,10 +673,10 @@ def write_tables(data: ReportData, folder: str, *, period: str = "W") -> HTML:
     """Write :func:`appendix_tables` as CSV into ``folder`` (nothing when empty): ``<name>.csv`` as
     people read it, ``raw/<name>.csv`` unrounded (:func:`qakit.report.display.write_table_files`)."""
     if not folder:
-        return HTML("", "")
+        return nothing()
     tables = appendix_tables(data, period=period)
     if not tables:
-        return HTML("", "")
+        return nothing()
     names = write_table_files(folder, {n: (t, _readable(n, t)) for n, t in tables.items()})
     text = tables_note(folder, names, "Full tables of the operations sections")
     return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)
@@ -638,14 +695,14 @@ def _capped(t: pd.DataFrame, caption: str) -> Table:
 def appendix_coverage(data: ReportData) -> Table | HTML:
     """Review coverage of every agent."""
     if not data.has("scores"):
-        return HTML("", "")
+        return nothing()
     return _capped(_coverage_by_agent(data), "Review coverage of every agent, most weeks under plan first.")
 
 
 def appendix_aqs(data: ReportData) -> Table | HTML:
     """AQS and IQS of every agent."""
     if not data.has("messages") or "vs" not in _autoqa(data):
-        return HTML("", "")
+        return nothing()
     t = _aqs_wide(data).sort_values(S.AGENT_ID)
     return _aqs_pretty(t, caption="AQS and IQS of every agent (an empty cell: no automatic score or no review).")
 

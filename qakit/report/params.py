@@ -44,8 +44,9 @@ _NOT_GROUPS = {"review_id", "conversation_id", "rating", "score", "created_at",
 
 @public
 def is_path_parameter(name: str) -> bool:
-    """``dataset`` and every ``*_path`` / ``*_dir`` / ``*_file`` parameter hold paths."""
-    return name == "dataset" or name.endswith(("_path", "_dir", "_file"))
+    """``dataset`` and every ``*_path`` / ``*_dir`` / ``*_file`` / ``*_folder`` parameter hold paths
+    (``csv_folder``: relative to the caller's folder, never to the notebook's)."""
+    return name == "dataset" or name.endswith(("_path", "_dir", "_file", "_folder"))
 
 
 @public
@@ -206,12 +207,31 @@ def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Ma
     for k, v in out.items():
         if k.endswith("_path") and k != "save_path" and isinstance(v, str) and v and not Path(v).is_file():
             raise ParameterError(f"{k}: file not found: {params[k]!r} (resolved to {v})")
+    _check_output_folders(out, params)
     if out.get("group_by"):
         allowed = group_columns(out)
         if allowed and out["group_by"] not in allowed:
             raise ParameterError(f"group_by must be a column of the dataset's ratings or conversations "
                                  f"({', '.join(allowed)}) or empty for the default; got {out['group_by']!r}")
     return out
+
+
+def _check_output_folders(out: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """An output folder (``csv_folder``) that is an input's folder is refused: the report's tables
+    (``calls.csv``, ``agents.csv`` ...) would overwrite the files it reads."""
+    inputs: list[Path] = []
+    ds = out.get("dataset")
+    if isinstance(ds, str) and ds and ds not in DATASET_KEYWORDS and Path(ds).is_dir():
+        inputs.append(Path(ds).resolve())
+    inputs += [Path(v).resolve().parent for k, v in out.items()
+               if k.endswith("_path") and isinstance(v, str) and v and Path(v).is_file()]
+    for k, v in out.items():
+        if k.endswith("_folder") and isinstance(v, str) and v:
+            target = Path(v).resolve()
+            if target in inputs:
+                raise ParameterError(f"{k} {given.get(k, v)!r} (resolved to {target}) is the folder of the report's "
+                                     "input data: its CSV tables would overwrite the input files; choose another "
+                                     "folder (or leave it empty: qakit report writes <output>/<name>-tables)")
 
 
 __all__ = ["check_report_parameters", "check_last_days", "group_columns", "is_path_parameter", "resolve_paths"]

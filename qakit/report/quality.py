@@ -27,6 +27,7 @@ from .. import schema as S
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 from ..io import read_table
 from .display import Figure, Table
+from .support import listed
 
 #: what the coaching section needs when the dataset has no coaching table
 NO_COACHING = ("no coaching table: the coaching effect is left out (add coaching.parquet or coaching.csv: "
@@ -142,18 +143,29 @@ def _coaching_missing(data: Any) -> Note:
     return Note(NO_COACHING if _has_reviews(data) else NO_REVIEWS)
 
 
+def _one_card(data: Any) -> tuple[pd.DataFrame, Any]:
+    """The ratings and the card the per-category analyses read. A card edited mid-period (several
+    versions in the report's scorecard file, differing in weights) is read as its latest version: the
+    versions share categories and scales, and these analyses judge the card in use."""
+    ratings = data.ratings
+    if len(getattr(data, "cards", None) or []) > 1 and S.SCORECARD_VERSION in ratings.columns:
+        ratings = ratings.drop(columns=[S.SCORECARD_VERSION])
+    return ratings, data.card
+
+
 def coaching_result(data: Any, **options: Any) -> pd.DataFrame:
     """:func:`qakit.coaching.coaching_effect` on the dataset (review scores, sessions, ratings and
     card for the focus categories), computed once per dataset and options."""
     key = "coaching:" + repr(sorted(options.items()))
-    return _cache(data, key, lambda: _quiet(C.coaching_effect, data.scores, data.coaching, ratings=data.ratings,
-                                            card=data.card, **options))
+    ratings, card = _one_card(data)
+    return _cache(data, key, lambda: _quiet(C.coaching_effect, data.scores, data.coaching, ratings=ratings,
+                                            card=card, **options))
 
 
 def coaching_sessions(data: Any) -> Table | Note:
     """The coaching sessions: agent, date, focus, coach (plans and commitments stay in the file)."""
     if not _has_coaching(data):
-        return _coaching_missing(data)
+        return None if listed(data, "coaching_effect") else _coaching_missing(data)
     c = data.coaching.sort_values([S.COACHED_AT, S.AGENT_ID])
     out = pd.DataFrame({"Agent": c[S.AGENT_ID].astype(str), "Coached": c[S.COACHED_AT].dt.strftime("%Y-%m-%d"),
                         "Focus": c[S.FOCUS].fillna("") if S.FOCUS in c.columns else "",
@@ -168,7 +180,7 @@ def coaching_verdict(data: Any, **options: Any) -> Note:
     """One paragraph: what the naive before/after says, what the comparison with agents not yet
     coached says, and whether that is credible."""
     if not _has_coaching(data):
-        return _coaching_missing(data)
+        return None if listed(data, "coaching_effect") else _coaching_missing(data)
     r = coaching_result(data, **options)
     m = r[r[C.OUTCOME].eq(C.OVERALL)].set_index(C.METHOD)
     adj, naive = m.loc[C.ADJUSTED], m.loc[C.NAIVE]
@@ -192,7 +204,7 @@ def coaching_effect_table(data: Any, *, methods: tuple[str, ...] = (C.ADJUSTED, 
     before/after (``methods``), with intervals and counts; the notes (left-out agents, too few
     agents) listed under the table."""
     if not _has_coaching(data):
-        return _coaching_missing(data)
+        return None if listed(data, "coaching_effect") else _coaching_missing(data)
     r = coaching_result(data, **options)
     r = r[r[C.METHOD].isin(methods)]
     out = pd.DataFrame({
@@ -236,7 +248,7 @@ def coaching_figure(data: Any, *, min_coached: int = 2, **options: Any) -> Figur
     """The adjusted effect and the naive before/after per outcome, each with its 95 % interval,
     against 0 (outcomes with fewer than ``min_coached`` coached agents left out)."""
     if not _has_coaching(data):
-        return _coaching_missing(data)
+        return None if listed(data, "coaching_effect") else _coaching_missing(data)
     r = coaching_result(data, **options)
     outcomes = [o for o in dict.fromkeys(r[C.OUTCOME])
                 if int(r[(r[C.OUTCOME] == o) & (r[C.METHOD] == C.ADJUSTED)][S.N].iloc[0]) >= min_coached]
@@ -272,14 +284,14 @@ def health_result(data: Any, *, seed: int = 0, n_resamples: int = 1000) -> H.Sco
     computed once per dataset."""
     surveys = getattr(data, "surveys", None)
     return _cache(data, f"health:{seed}:{n_resamples}", lambda: _quiet(
-        H.scorecard_health, data.ratings, data.card, surveys=surveys if surveys is not None and len(surveys) else None,
+        H.scorecard_health, *_one_card(data), surveys=surveys if surveys is not None and len(surveys) else None,
         seed=seed, n_resamples=n_resamples))
 
 
 def health_verdict(data: Any) -> Note:
     """One paragraph: the card's consistency and the categories to look at first."""
     if not _has_reviews(data):
-        return Note(NO_REVIEWS)
+        return None if listed(data, "scorecard_health") else Note(NO_REVIEWS)
     h = health_result(data)
     c = h.consistency.set_index(H.STATISTIC)
     a, o = c.loc["alpha"], c.loc["omega_total"]
@@ -298,7 +310,7 @@ def health_table(data: Any, *, point_biserial: bool = True) -> Table | Note:
     point-biserial r unless ``point_biserial=False``, for narrow pages), CSAT correlation, alpha if
     dropped, flags."""
     if not _has_reviews(data):
-        return Note(NO_REVIEWS)
+        return None if listed(data, "scorecard_health") else Note(NO_REVIEWS)
     t = health_result(data).categories
     pct = lambda s: s.map(lambda v: _num(100 * v, 0))  # noqa: E731
 
@@ -328,7 +340,7 @@ def health_table(data: Any, *, point_biserial: bool = True) -> Table | Note:
 def consistency_table(data: Any) -> Table | Note:
     """Cronbach's alpha and McDonald's omega total with their intervals."""
     if not _has_reviews(data):
-        return Note(NO_REVIEWS)
+        return None if listed(data, "scorecard_health") else Note(NO_REVIEWS)
     c = health_result(data).consistency
     out = pd.DataFrame({"Statistic": c[H.STATISTIC].map({"alpha": "Cronbach's alpha", "omega_total": "McDonald's omega (total)"}),
                         "Estimate": c[H.ESTIMATE].map(lambda v: _num(v, 3)),
@@ -341,7 +353,7 @@ def consistency_table(data: Any) -> Table | Note:
 def redundancy_table(data: Any, *, top: int = 5) -> Table | Note:
     """The most correlated pairs of categories (``top``), redundant ones (r >= 0.70) marked."""
     if not _has_reviews(data):
-        return Note(NO_REVIEWS)
+        return None if listed(data, "scorecard_health") else Note(NO_REVIEWS)
     p = health_result(data).pairs.dropna(subset=[H.R]).sort_values(H.R, ascending=False, kind="stable").head(top)
     out = pd.DataFrame({"Category": p[H.CATEGORY_A], "and": p[H.CATEGORY_B], "n": p[S.N].astype(int),
                         "r": p[H.R].map(lambda v: _num(v, 2)),
@@ -360,7 +372,7 @@ def discrimination_figure(data: Any) -> Figure | Note:
     """Each category's corrected item-total correlation with its 95 % interval, the poor-discrimination
     line at 0.20, and its weight and flags beside it."""
     if not _has_reviews(data):
-        return Note(NO_REVIEWS)
+        return None if listed(data, "scorecard_health") else Note(NO_REVIEWS)
     t = health_result(data).categories
     fig = Figure(figsize=(9.5, 0.9 + 0.45 * len(t)))
     ax = fig.subplots()

@@ -130,7 +130,12 @@ def notebook_parameters(notebook: str | Path = DEFAULT_NOTEBOOK) -> dict[str, di
 
     Returns a mapping name -> {"type", "default", "help"}.
     """
-    params = pm.inspect_notebook(str(notebook))
+    try:
+        params = pm.inspect_notebook(str(notebook))
+    except (ValueError, KeyError, TypeError, OSError, UnicodeError) as e:  # nbformat's NotJSONError is a ValueError
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise ParameterError(f"report notebook {str(notebook)!r} (--notebook) is not a readable Jupyter notebook "
+                             f"({first})") from None
     return {k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
             for k, v in params.items()}
 
@@ -234,13 +239,27 @@ def run_report(
     params = dict(parameters or {})
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise ParameterError(f"report notebook not found: {str(notebook)!r}")
+        raise ParameterError(f"report notebook not found (--notebook): {str(notebook)!r}"
+                             + (" is a folder" if notebook.is_dir() else ""))
+    if notebook.suffix != ".ipynb":
+        raise ParameterError(f"report notebook (--notebook) must be a .ipynb file; got {str(notebook)!r}")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
         raise ParameterError(f"name must use letters, digits, '.', '_' or '-' only; got {name!r}")
+    if not notebook_parameters(notebook):
+        raise ParameterError(f"report notebook {str(notebook)!r} (--notebook) has no parameters cell (a cell "
+                             "tagged 'parameters'): it is not a qakit report notebook")
     check_parameters(params, notebook)
     params = check_report_parameters(params, notebook_parameters(notebook))  # paths resolved, values checked
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"output folder (--output) {str(out)!r} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".qakit-write-test-")
+        probe.close()
+    except OSError as e:
+        raise ParameterError(f"output folder (--output) {str(out)!r} cannot be written: "
+                             f"{e.strerror or type(e).__name__}") from None
     # SIGTERM / SIGHUP (cron, systemd, a scheduler's timeout) must not leave the work folder, the
     # kernel, its sockets or its connection file behind: turn them into an exception so every
     # ``finally`` below runs (signal handlers can only be set from the main thread)

@@ -73,8 +73,8 @@ def _hide_customers(t: pd.DataFrame) -> pd.DataFrame:
 
 def category_table(data: ReportData) -> pd.DataFrame:
     """Category scores (pooled over the reviews that rated each category) with CIs."""
-    t = quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
-    order = {c: i for i, c in enumerate(data.card.category_names)}
+    t = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n)
+    order = {c: i for i, c in enumerate(data.category_names)}
     return table(t.sort_values(S.CATEGORY, key=lambda s: s.map(order)).reset_index(drop=True))
 
 

@@ -398,15 +398,15 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
     ratings = (with_conversation_columns(data, data.ratings, S.TEAM) if data.has("conversations")
                else data.ratings)
     team_col = S.TEAM if S.TEAM in ratings.columns else None
-    per_agent = quiet(category_scores, ratings, data.card, by=[S.AGENT_ID], level=level, min_n=0)
+    per_agent = quiet(category_scores, ratings, data.registry, by=[S.AGENT_ID], level=level, min_n=0)
     if team_col:
-        team = quiet(category_scores, ratings, data.card, by=[team_col], min_n=0)
+        team = quiet(category_scores, ratings, data.registry, by=[team_col], min_n=0)
         agent_team = ratings.groupby(S.AGENT_ID)[team_col].first()
         per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
         per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
     else:
-        team = quiet(category_scores, ratings, data.card, min_n=0)
+        team = quiet(category_scores, ratings, data.registry, min_n=0)
         per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
     per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]

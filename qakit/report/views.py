@@ -3,8 +3,9 @@
 What each cell of ``notebooks/report.ipynb`` shows. The numbers come unrounded from qakit's
 functions (:func:`headline` is the analysis behind the tiles and is tested on its own); this
 module only arranges and formats them (:func:`qakit.report.display.pretty`, registry labels and units).
-Every section checks that the data it needs is there and otherwise says, in one line, what it
-left out and why (a ratings-only or a KPI-only dataset still gets a report).
+Every section shows only what the data supports (:mod:`qakit.report.support`): an unsupported one
+shows nothing -- no heading, no empty box -- and is named once in the "left out" list at the top
+(a calls-only, ratings-only or KPI-only dataset still gets a report).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from .._public import public
 from ..registry import METRICS
 from ..scorecard import category_scores, iqs_score
 from . import study
-from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, quiet, skipped
+from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, with_conversation_columns
+from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
 from .tiles import _kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, time_tables
@@ -39,7 +41,8 @@ def period_text(data: ReportData) -> str:
     """The report period in words: ``1 Oct 2026 - 28 Oct 2026`` (the data's range when open)."""
     first, last = data.start, data.end
     stamps = [f[c] for f, c in ((data.ratings, S.REVIEWED_AT), (data.conversations, S.CREATED_AT),
-                                (data.surveys, S.ANSWERED_AT)) if f is not None and len(f)]
+                                (data.surveys, S.ANSWERED_AT), (data.calls, S.CREATED_AT), (data.calls_daily, S.DATE))
+              if f is not None and len(f) and f[c].notna().any()]
     if first is None and stamps:
         first = min(s.min() for s in stamps)
     if last is None and stamps:
@@ -111,7 +114,10 @@ def title(data: ReportData) -> HTML:
     banner = tuned_banner_text(data)
     sub = f"Source: {data.source}."
     c = card_identity(data.card)
-    if c:
+    if c and len(data.cards) > 1:  # a card edited mid-period: every version scores its own reviews
+        sub += (f" Scorecard: {c['name']}, {len(data.cards)} versions ("
+                + ", ".join(str(k.version) for k in data.cards) + "): each review is scored with its own.")
+    elif c:
         sub += f" Scorecard: {c['name']}" + (f", version {c['version']}" if c["version"] else "") + "."
     if data.previous.get("start") is not None:
         window = f"the last {data.last_days} days" if data.last_days else "this period"
@@ -244,8 +250,8 @@ def tiles(data: ReportData, head: pd.DataFrame) -> HTML:
             f'<div class="tile-status">{html.escape(_status_text(r, what))}</div></div>')
         text.append(f"{r.label}: {v} {unit} [{lo}, {hi}] ({r.status}" + (f"; {change})" if change else ")"))
     if not parts:
-        return HTML('<p class="qakit-note">No headline metric: the dataset has none of ratings, surveys, conversations.</p>',
-                    "no headline metric")
+        return HTML('<p class="qakit-caption">No headline metric: the dataset has none of reviews, survey answers, '
+                    'conversations or calls.</p>', "no headline metric")
     return HTML('<div class="qakit-tiles">' + "".join(parts) + "</div>", "\n".join(text))
 
 
@@ -253,11 +259,13 @@ def left_out(data: ReportData) -> HTML:
     """Which sections the data did not support, and why, and how the numbers were computed when the
     engine is not pandas (a KPI the engine left to pandas is named); nothing when all is plain."""
     parts, text = [], []
-    if data.missing:
-        items = "".join(f"<li>{html.escape(v)}</li>" for v in data.missing.values())
-        text.append("Left out: " + "; ".join(data.missing.values()))
-        parts.append(f'<div class="qakit-note"><b>Sections left out</b> (the dataset has no '
-                     f'{html.escape(", ".join(data.missing))} table):<ul>{items}</ul></div>')
+    lines = left_out_lines(data)
+    data.left_out_sections = {s.key for s in SECTIONS if not s.test(data)}  # their cells show nothing
+    if lines:
+        items = "".join(f"<li>{html.escape(v)}</li>" for v in lines)
+        text.append("Left out: " + "; ".join(lines))
+        what = (f" (the dataset has no {html.escape(', '.join(data.missing))} table)" if data.missing else "")
+        parts.append(f'<div class="qakit-note qakit-left-out"><b>Sections left out</b>{what}:<ul>{items}</ul></div>')
     if data.engine != "pandas":
         how = [f"engine {data.engine}", *data.engine_notes]
         text.append("How computed: " + "; ".join(how))
@@ -278,8 +286,8 @@ def _agents(data: ReportData) -> pd.DataFrame:
 def agent_forest(data: ReportData) -> Figure | HTML:
     """Agents as a forest plot: IQS with its 95 % interval, the shrunken estimate, the pass line, and
     agents whose interval straddles it marked inconclusive."""
-    if not data.has("scores"):
-        return skipped("Agents: no reviews in this dataset.")
+    if not shown(data, "agents"):
+        return nothing()
     a = _agents(data).sort_values(ST.IQS_SHRUNK, ascending=True).reset_index(drop=True)
     thr = float(data.card.pass_threshold)
     verdict = agent_verdicts(a, thr)
@@ -314,9 +322,9 @@ def agent_forest(data: ReportData) -> Figure | HTML:
 
 def category_figure(data: ReportData) -> Figure | HTML:
     """Category scores with 95 % intervals (pooled over reviews), lowest first."""
-    if not data.has("ratings"):
-        return skipped("Categories: no reviews in this dataset.")
-    t = quiet(category_scores, data.ratings, data.card, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
+    if not shown(data, "categories"):
+        return nothing()
+    t = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
     fig = Figure(figsize=(WIDE, 0.45 * len(t) + 1.3))
     ax = fig.subplots()
     y = np.arange(len(t))
@@ -338,12 +346,12 @@ def category_figure(data: ReportData) -> Figure | HTML:
 def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     """Agent x category scores; cells where the agent is credibly below the team (upper 95 % bound
     under the team's score) are marked with a dot."""
-    if not data.has("ratings"):
-        return skipped("Agent x category: no reviews in this dataset.")
+    if not shown(data, "categories"):
+        return nothing()
     t = _coaching(data)
     grid = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values=S.CATEGORY_SCORE)
     focus = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values="focus").reindex_like(grid)
-    cats = [c for c in data.card.category_names if c in grid.index]
+    cats = [c for c in data.category_names if c in grid.index]
     order = data.scores.groupby(S.AGENT_ID)[S.IQS].mean().sort_values(ascending=False).index
     grid, focus = grid.loc[cats, [a for a in order if a in grid.columns]], focus.loc[cats, [a for a in order if a in grid.columns]]
     fig = Figure(figsize=(WIDE, 0.42 * len(cats) + 2.0))
@@ -366,8 +374,8 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
 def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     """IQS (with 95 % band) and CSAT per week or month, with the previous period's IQS drawn on the
     same dates (shifted by the period length) for comparison."""
-    if not data.has("scores") and not data.has("surveys"):
-        return skipped("Trends: no reviews or survey answers in this dataset.")
+    if not shown(data, "trends"):
+        return nothing()
     fig = Figure(figsize=(WIDE, 3.6))
     ax = fig.subplots()
     word = dict(D="day", W="week", M="month", Q="quarter").get(period, period)
@@ -380,13 +388,16 @@ def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
             p = quiet(iqs_score, prev, period=period, min_n=0)
             shift = data.start - data.previous["start"]
             ax.plot(p["period"] + shift, p[S.IQS], ls="--", color="#90a4ae", marker=".", label="IQS, previous period")
-    if data.has("surveys") and data.surveys[S.KIND].eq("csat").any():
-        cs = quiet(K.csat_score, data.surveys, period=period, min_n=0, scale=data.csat_scale)
-        ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#ef6c00", label="CSAT (% satisfied)")
+    sv, by_conv, _ = dated_surveys(data)
+    if sv is not None and sv[S.KIND].eq("csat").any():  # undated answers placed by their conversation
+        cs = quiet(K.csat_score, sv, period=period, min_n=0, scale=data.csat_scale)
+        label = "CSAT (% satisfied)" + (f"; {by_conv} undated answers placed by their conversation" if by_conv else "")
+        ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#ef6c00", label=label)
     ax.set(ylabel="percent")
     ax.set_title(f"IQS and CSAT by {word}", loc="left")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    span_dates(ax, [x for line in ax.get_lines() for x in line.get_xdata()], period)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -395,7 +406,7 @@ def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
 def backlog_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     """Opened conversations per period (bars) and open at each period end (line); legend outside."""
     if not data.has("conversations"):
-        return skipped("Backlog: no conversations in this dataset.")
+        return nothing()
     b = K.backlog(data.conversations, period=period)
     fig = Figure(figsize=(WIDE, 3.2))
     ax = fig.subplots()
@@ -406,6 +417,7 @@ def backlog_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     ax.set_title("Backlog", loc="left")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    span_dates(ax, b[K.PERIOD], period)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -420,8 +432,8 @@ _AGENT_COLS = [S.AGENT_ID, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, ST.IQS_SHRUNK, ST.RA
 def agent_table(data: ReportData, *, top: int | None = 5) -> Table | HTML:
     """The ``top`` best and worst agents by shrunken IQS (all agents with ``top=None``), with their
     interval, CSAT and the verdict against the pass line."""
-    if not data.has("scores"):
-        return skipped("Agents: no reviews in this dataset.")
+    if not shown(data, "agents"):
+        return nothing()
     a = _agents(data)
     a = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)).map(VERDICT_WORDS))
     a = a.sort_values(ST.RANK_SHRUNK).reset_index(drop=True)
@@ -439,12 +451,12 @@ def _coaching(data: ReportData) -> pd.DataFrame:
 
 def coaching_focus(data: ReportData, *, top: int | None = 10) -> Table | HTML:
     """(agent, category) pairs credibly below the team, largest gap first (``top`` of them)."""
-    if not data.has("ratings"):
-        return skipped("Coaching focus: no reviews in this dataset.")
+    if not shown(data, "categories"):
+        return nothing()
     t = _coaching(data)
     t = t[t["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True).drop(columns="focus")
     if t.empty:
-        return skipped("No agent is credibly below the team in any category.")
+        return note("Coaching focus: no agent is credibly below the team in any category.")
     cap = f"{min(top or len(t), len(t))} of {len(t)} pairs, largest gap first" + (
         "; all in the appendix and in coaching_focus.csv." if top and len(t) > top else ".")
     return pretty(t.head(top) if top else t, caption=cap)
@@ -461,9 +473,11 @@ def default_group(data: ReportData, by: str = "") -> str | None:
 
 def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
     """IQS (with pass rate) and CSAT per group (``by``; default :func:`default_group`)."""
+    if not shown(data, "trends"):
+        return nothing()
     by = default_group(data, by)
     if by is None:
-        return skipped("Breakdown: the data has no team, channel or agent column.")
+        return note("Breakdown: the data has no team, channel or agent column.")
     parts = []
     if data.has("scores"):
         s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
@@ -479,7 +493,7 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
         except ValueError:  # the grouping column is not on conversations
             pass
     if not parts:
-        return skipped(f"Breakdown by {by}: no table with that column.")
+        return note(f"Breakdown by {by}: no table with that column.")
     t = parts[0] if len(parts) == 1 else parts[0].merge(parts[1], on=by, how="outer")
     # reviews of conversations created before the period have no conversation columns in it
     t[by] = t[by].astype("str").where(t[by].notna(), "(conversation before the period)")
@@ -490,8 +504,8 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
 
 def kpi_table(data: ReportData) -> Table | HTML:
     """Every customer KPI the data has: value, 95 % interval and n, in the metric's unit."""
-    if not data.has("conversations") and not data.has("surveys"):
-        return skipped("Customer KPIs: no conversations or surveys in this dataset.")
+    if not shown(data, "customer_kpis"):
+        return nothing()
     t = _kpi_summary(data)
     units = duration_units(data)
     rows = []
@@ -509,9 +523,9 @@ def kpi_table(data: ReportData) -> Table | HTML:
 def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
     """First response and resolution time per group: median, 95 % interval and p90."""
     if not data.has("conversations"):
-        return skipped("Response times: no conversations in this dataset.")
+        return nothing()
     if by not in data.conversations.columns:
-        return skipped(f"Response times by {by}: the conversations have no {by} column.")
+        return note(f"Response times by {by}: the conversations have no {by} column.")
     fr, rt = time_tables(data, by)
     f = fr[[by, S.N, K.FIRST_RESPONSE_TIME, S.CI_LOW, S.CI_HIGH, f"{K.FIRST_RESPONSE_TIME}_p90"]]
     r = rt[[by, K.RESOLUTION_TIME, f"{K.RESOLUTION_TIME}_p90", S.N_EXCLUDED]].rename(
@@ -522,7 +536,7 @@ def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
 def sla_table(data: ReportData) -> Table | HTML:
     """SLA attainment per priority (natural order: urgent, high, normal, low)."""
     if not data.has("conversations"):
-        return skipped("SLA: no conversations in this dataset.")
+        return nothing()
     t = quiet(K.sla_attainment, data.conversations, min_n=0)
     return pretty(t.drop(columns=[S.SMALL_SAMPLE], errors="ignore"))
 
@@ -560,9 +574,9 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
     Without one, from the conversations' optional ``customer_value`` column; the section is left
     out, with the reason, when that column has no values.
     """
+    if not shown(data, "customers"):
+        return nothing()
     if data.customers is not None:
-        if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
-            return skipped("Customer cost against value: needs conversations, or a contacts column in the customers table.")
         t = _cost_value(data, cost_per_contact)
         no_value = int(t[S.CUSTOMER_VALUE].isna().sum())
         more = t[t[K.COSTS_MORE]].head(top).reset_index(drop=True)
@@ -574,14 +588,11 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
                f"{'its' if k == 1 else 'their'} value" + (f"; the {len(more)} costing most relative to their value:"
                                                           if k > len(more) else ":"))
         if more.empty:
-            return skipped(cap.split(";")[0] + "; no customer costs more in support than their value.")
+            return note(cap.split(";")[0] + "; no customer costs more in support than their value.")
         return pretty(more.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=cap)
-    if not _has_value(data):
-        return skipped("Customer cost against value: the conversations have no customer_value values "
-                       "(an optional column), so this section is left out.")
     t = study.costly_customers(data, cost_per_contact=cost_per_contact, top=top, hash_customer_ids=hash_customer_ids)
     if t.empty:
-        return skipped("No customer cost more in support than their value.")
+        return note("No customer costs more in support than their value.")
     return pretty(t.drop(columns=[K.COSTS_MORE], errors="ignore"), caption=f"The {len(t)} customer{'s' if len(t) != 1 else ''} "
                   "costing most relative to their value.")
 
@@ -589,9 +600,9 @@ def costly_customers(data: ReportData, *, cost_per_contact: float = 5.0, top: in
 def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) -> Figure | HTML:
     """Support cost against customer value per customer: from the customers table when the report
     has one, else from the conversations' ``customer_value`` (nothing when neither has values)."""
+    if not shown(data, "customers"):
+        return nothing()
     if data.customers is not None:
-        if not data.has("conversations") and S.CONTACTS not in data.customers.columns:
-            return HTML("", "")
         t = _cost_value(data, cost_per_contact)
         fig = Figure(figsize=(WIDE * 0.75, 4.5))
         ax = fig.subplots()
@@ -600,7 +611,7 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
         fig.tight_layout()
         return fig
     if not _has_value(data):
-        return HTML("", "")
+        return nothing()
     fig = study.customer_value_figure(data, cost_per_contact=cost_per_contact)
     fig.set_size_inches(WIDE * 0.75, 4.5)
     _human_legend(fig.axes[0])
@@ -610,8 +621,8 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
 
 def iqs_csat_verdict(data: ReportData) -> HTML:
     """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
-    if not (data.has("scores") and data.has("surveys")):
-        return skipped("IQS and CSAT: needs both reviews and CSAT answers.")
+    if not shown(data, "iqs_csat"):
+        return nothing()
     t = quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson", scale=data.csat_scale).iloc[0]
     text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
                                   unit="conversations")
@@ -620,8 +631,8 @@ def iqs_csat_verdict(data: ReportData) -> HTML:
 
 def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
     """Pearson, Spearman, Kendall and point-biserial correlation of review IQS with the CSAT answer."""
-    if not (data.has("scores") and data.has("surveys")):
-        return HTML("", "")
+    if not shown(data, "iqs_csat"):
+        return nothing()
     t = quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method=["pearson", "spearman", "kendall",
                "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None,
                scale=data.csat_scale)
@@ -638,7 +649,9 @@ def data_quality(data: ReportData, *, show_ids: int = 3) -> Table:
     t = t.rename(columns={"table": "Table", "used for": "Used for", "reason": "Reason", "example ids": "Example ids"})
     if t.empty:
         return Table(pd.DataFrame({"Data quality": ["No row was left out."]}))
-    return pretty(t)
+    out = pretty(t)
+    out.css = "qakit-table qakit-wrap"
+    return out
 
 
 # --- appendix and CSV files -------------------------------------------------------------------------------
@@ -649,7 +662,7 @@ def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     if data.has("scores"):
         a = _agents(data)
         out["agents"] = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)))
-        out["categories"] = quiet(category_scores, data.ratings, data.card, min_n=data.min_n)
+        out["categories"] = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n)
         c = _coaching(data)
         out["coaching_focus"] = c[c["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True)
     if data.has("conversations") or data.has("surveys"):
@@ -699,9 +712,11 @@ def write_tables(data: ReportData, folder: str) -> HTML:
     people read it (:func:`readable_tables`) and ``raw/<name>.csv`` unrounded
     (:func:`qakit.report.display.write_table_files`); say where they are."""
     if not folder:
-        return HTML("", "")
-    raw, shown = appendix_tables(data), readable_tables(data)
-    names = write_table_files(folder, {n: (raw[n], shown[n]) for n in raw})
+        return nothing()
+    raw, readable_ = appendix_tables(data), readable_tables(data)
+    if not raw:
+        return nothing()
+    names = write_table_files(folder, {n: (raw[n], readable_[n]) for n in raw})
     text = tables_note(folder, names)
     return HTML(f'<p class="qakit-caption">{html.escape(text)}</p>', text)
 
@@ -717,3 +732,6 @@ def appendix_coaching(data: ReportData) -> Table | HTML:
 
 
 __all__ = ["appendix_tables", "readable_tables", "title_text", "period_text"]
+
+#: the section heading cell of the report notebook (``V.heading(data, "agents")``)
+heading = heading

@@ -40,8 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
+from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, ScorecardError, check_choice, check_keys
 from .auto import check_auto
@@ -511,6 +513,9 @@ class Scorecard:
         pt = self.pass_threshold
         if isinstance(pt, bool) or not isinstance(pt, (int, float)) or not math.isfinite(pt) or pt < 0:
             raise ScorecardError(f"pass_threshold must be a percent >= 0; got {pt!r}")
+        if pt > 100 and not any(getattr(s, "bonus", False) for s in self.sections):
+            raise ScorecardError(f"pass_threshold {pt:g} is above 100 %: no review can reach it (only a bonus "
+                                 "section lifts a score above 100 %); give a percent from 0 to 100")
         if self.bands is not None:
             if not isinstance(self.bands, Mapping) or not self.bands:
                 raise ScorecardError(f"bands must be a mapping of name -> lower bound; got {self.bands!r}")
@@ -544,6 +549,10 @@ class Scorecard:
                 raise ScorecardError(f"categories refer to unknown section(s) {unknown}; sections are {sec_names}")
             if all(s.bonus for s in self.sections):
                 raise ScorecardError("every section is a bonus section; at least one must be regular")
+            regular = [s for s in self.sections if not s.bonus]
+            if self.sections_combine == "weights" and all(s.weight == 0 for s in regular):
+                raise ScorecardError(f"every regular section has weight 0 ({[s.name for s in regular]}): with "
+                                     "sections_combine 'weights' no review could be scored; give one a weight > 0")
             bonus = {s.name for s in self.sections if s.bonus}
             crit_bonus = [c.name for c in cats if (c.critical or c.fail_values) and c.section in bonus]
             if crit_bonus:
@@ -801,7 +810,30 @@ def load_scorecard_json(text: str, *, source: str = "<json>") -> Scorecard:
         raise ScorecardError(f"{source}: not valid JSON ({e})") from None
     except ScorecardError as e:
         raise ScorecardError(f"{source}: {e}") from None
+    except RecursionError:
+        raise ScorecardError(f"{source}: nested too deeply to be a scorecard (a card is a mapping of categories, "
+                             "a few levels deep)") from None
+    _check_depth(spec, source)
     return scorecard_from_dict(_floats(spec))
+
+
+#: levels of nesting a scorecard file may have (card > categories > category > scale > values is 5)
+MAX_DEPTH = 8
+
+
+def _check_depth(spec: Any, source: str) -> None:
+    """Refuse a card nested deeper than :data:`MAX_DEPTH` (a generated or corrupted file) with
+    one message naming the file, instead of a recursion error deep in the loader."""
+    stack = [(spec, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ScorecardError(f"{source}: nested {depth}+ levels deep; a scorecard is at most {MAX_DEPTH} "
+                                 "(card > categories > category > scale > values)")
+        if isinstance(obj, Mapping):
+            stack.extend((v, depth + 1) for v in obj.values())
+        elif isinstance(obj, list):
+            stack.extend((v, depth + 1) for v in obj)
 
 
 @public
@@ -817,8 +849,16 @@ def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
     ...
     qakit.errors.ScorecardError: <text>: duplicate key 'name' on line 2 (first on line 1); each key may appear once
     """
+    specs = _yaml_documents(text, source)
+    if len(specs) != 1:
+        raise ScorecardError(f"{source}: holds {len(specs)} scorecards (YAML documents separated by '---': the "
+                             "versions of a card edited mid-period?); read them with load_scorecards")
+    return scorecard_from_dict(specs[0])
+
+
+def _yaml_documents(text: str, source: str) -> list[Any]:
     try:
-        spec = yaml.load(text, Loader=_CardLoader)  # noqa: S506 - a SafeLoader subclass
+        specs = [d for d in yaml.load_all(text, Loader=_CardLoader) if d is not None]  # noqa: S506 - SafeLoader subclass
     except ScorecardError as e:
         raise ScorecardError(f"{source}: {e}") from None
     except yaml.YAMLError as e:
@@ -827,9 +867,134 @@ def load_scorecard_text(text: str, *, source: str = "<text>") -> Scorecard:
             f"{source}: not a safe YAML scorecard ({first}); only plain YAML is accepted, "
             "no Python tags"
         ) from None
-    return scorecard_from_dict(spec)
+    except RecursionError:
+        raise ScorecardError(f"{source}: nested too deeply to be a scorecard (a card is a mapping of categories, "
+                             "a few levels deep)") from None
+    if not specs:
+        raise ScorecardError(f"{source}: empty; a scorecard needs at least 'categories'")
+    for spec in specs:
+        _check_depth(spec, source)
+    return specs
+
+
+@public
+def load_scorecards(source: str | Path) -> list[Scorecard]:
+    """Every scorecard of a YAML file holding one or several cards (documents separated by
+    ``---``): e.g. the versions of a card edited mid-period that :meth:`qakit.exports.Export.write`
+    saves as ``scorecard.yaml``. A one-card file gives a one-element list.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "cards.yaml"
+    >>> _ = p.write_text("version: a\\ncategories: [{name: Tone}]\\n---\\nversion: b\\ncategories: [{name: Tone, weight: 2}]\\n")
+    >>> [(c.version, c.weights["Tone"]) for c in load_scorecards(p)]
+    [('a', 1.0), ('b', 2.0)]
+    """
+    path = Path(source)
+    if not path.is_file():
+        raise ParameterError(f"scorecard file not found: {str(path)!r}")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        return [load_scorecard_json(text, source=path.name)]
+    cards = []
+    for i, spec in enumerate(_yaml_documents(text, path.name)):
+        try:
+            cards.append(scorecard_from_dict(spec))
+        except ScorecardError as e:
+            raise ScorecardError(f"{path.name}, card {i + 1}: {e}") from None
+    return cards
+
+
+@public
+def applies_key(values: Any) -> Any:
+    """The matching key of ``applies_to`` values: NFC text, trimmed, case-folded; a number written
+    ``1``, ``1.0`` or ``1.00`` is ``"1"``. ``Phone`` and ``phone``, ``1`` and ``1.0`` are one key.
+
+    Takes a value or a pandas Series (missing stays missing).
+
+    Examples
+    --------
+    >>> [applies_key(v) for v in ("Phone", " phone ", 1, "1.0", "E-mail")]
+    ['phone', 'phone', '1', '1', 'e-mail']
+    """
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        t = unicodedata.normalize("NFC", str(v)).strip().casefold()
+        try:
+            f = float(t)
+        except ValueError:
+            return t
+        return f"{f:g}" if math.isfinite(f) and t not in ("inf", "nan") else t
+
+    if isinstance(values, pd.Series):
+        uniq = pd.unique(values.dropna())
+        lut = {u: one(u) for u in uniq}
+        return values.map(lut)
+    return one(values)
+
+
+@public
+def align_applies_to(frame: Any, cards: Any) -> Any:
+    """``frame`` (ratings or conversations) with the values of every ``applies_to`` column spelled
+    as the cards spell them, where they differ only by case, spaces, Unicode form or number format
+    (``phone`` -> ``Phone``, ``1.0`` -> ``1``); each rewritten row is itemised as an adjustment.
+
+    Without it a conditional card for ``{channel: [Phone]}`` never matches reviews whose channel is
+    ``phone``, and another card scores them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> card = Scorecard([Category("Tone")], version="p", applies_to={"channel": ["Phone"]})
+    >>> align_applies_to(pd.DataFrame({"review_id": ["r1", "r2"], "channel": ["phone", "chat"]}), [card])["channel"].tolist()
+    ['Phone', 'chat']
+    """
+    cards = [cards] if isinstance(cards, Scorecard) else list(cards.values() if isinstance(cards, Mapping) else cards)
+    spelled: dict[str, dict[str, str]] = {}
+    clash: list[str] = []
+    for c in cards:
+        for col, vals in (c.applies_to or {}).items():
+            for v in vals:
+                k = applies_key(v)
+                have = spelled.setdefault(col, {})
+                if k in have and have[k] != v:
+                    clash.append(f"{col}: {have[k]!r} / {v!r}")
+                have.setdefault(k, v)
+    if clash:
+        raise ScorecardError(f"applies_to values that differ only by case or number format in different cards: "
+                             f"{clash}; spell each value one way")
+    out = frame
+    for col, lut in spelled.items():
+        if col not in frame.columns:
+            continue
+        s = frame[col]
+        key = applies_key(s.astype("object").where(s.notna(), None))
+        target = key.map(lut)
+        change = target.notna() & (s.astype("str").str.strip() != target)
+        if change.any():
+            if out is frame:
+                out = frame.copy()
+            out[col] = s.astype("object").where(~change, target)
+            rid = next((c for c in (S.REVIEW_ID, S.CONVERSATION_ID) if c in frame.columns), None)
+            ids = frame.loc[change, rid] if rid else frame.index[change]
+            S.add_adjustment(out, f"{col}: spelled as the card's applies_to (case, spaces or number format "
+                                  "differed)", col, pd.unique(pd.Series(ids).astype("str")))
+    return out
+
+
+@public
+def dump_scorecards(cards: Sequence[Scorecard], path: str | Path) -> Path:
+    """Write several cards to one YAML file (documents separated by ``---``), readable by
+    :func:`load_scorecards` (and by :func:`load_scorecard` when there is one)."""
+    path = Path(path)
+    path.write_text("---\n".join(c.to_yaml() for c in cards), encoding="utf-8")
+    return path
 
 
 # --- the public API: every function listed here is decorated with @public on its def (shared parameters
 # checked by name; every result stamped with its exclusion record) -----------------------------------
-__all__ = ["Scale", "Category", "Section", "Scorecard", "parse_scale", "scorecard_from_dict", "load_scorecard", "load_scorecard_text", "load_scorecard_json", "normalise_name"]
+__all__ = ["Scale", "Category", "Section", "Scorecard", "parse_scale", "scorecard_from_dict", "load_scorecard",
+           "load_scorecards", "dump_scorecards", "load_scorecard_text", "load_scorecard_json", "normalise_name",
+           "applies_key", "align_applies_to"]

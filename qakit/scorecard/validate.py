@@ -19,7 +19,7 @@ import pandas as pd
 from .. import schema as S
 from ..errors import ParameterError, Problems
 from ._blocks import map_blocks, row_blocks, submit
-from .card import Scorecard, normalise_name
+from .card import Scorecard, applies_key, normalise_name
 
 #: integer ratings 0.._MAX_LUT are checked against the scales with a (category x value) lookup table
 _MAX_LUT = 1000
@@ -104,7 +104,9 @@ def _card_masks(rows: pd.DataFrame, cards: list[tuple[Any, Scorecard]], problems
         m = rows[S.SCORECARD_VERSION].eq(str(key)).to_numpy() if versioned else np.ones(n, dtype=bool)
         if card.applies_to:
             for col, vals in card.applies_to.items():
-                m = m & _applies_column(rows, col, conversations).isin(list(vals)).to_numpy()
+                # matched as align_applies_to matches them: NFC, trimmed, case-folded, 1 == 1.0
+                keys = {applies_key(v) for v in vals}
+                m = m & applies_key(_applies_column(rows, col, conversations)).isin(keys).to_numpy()
         masks.append(m)
     if conditional:  # a card without applies_to takes the rows no conditional card claims
         claimed = np.zeros(n, dtype=bool)
