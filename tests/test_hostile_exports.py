@@ -336,6 +336,20 @@ def test_the_report_aligns_conditional_cards(tmp_path):
     assert d.scores.set_index(S.REVIEW_ID)[S.IQS].to_dict() == pytest.approx({"r1": 50.0, "r2": 25.0})
 
 
+
+def test_the_duckdb_report_scores_conditional_cards_on_pandas_and_says_so(tmp_path):
+    """The lazy engines refuse several cards / applies_to by name; the report on engine duckdb scores
+    them with the pandas rule (the same 50 and 25 by hand as above) and says so in How computed."""
+    ratings = pd.DataFrame({"review_id": np.repeat(["r1", "r2"], 2), "conversation_id": np.repeat(["c1", "c2"], 2),
+                            "agent_id": "a", "reviewer_id": "q", "reviewed_at": "2026-11-02 10:00",
+                            "category": ["Tone", "Hold etiquette"] * 2, "rating": [1.0, 0.0] * 2,
+                            "scorecard_version": "v", "channel": np.repeat(["phone", "chat"], 2)})
+    ratings.to_csv(tmp_path / "ratings.csv", index=False)
+    (tmp_path / "scorecard.yaml").write_text("---\n".join(c.to_yaml() for c in _conditional()))
+    d = R.load_report_data(dataset=str(tmp_path), engine="duckdb")
+    assert d.scores.set_index(S.REVIEW_ID)[S.IQS].to_dict() == pytest.approx({"r1": 50.0, "r2": 25.0})
+    assert any("matched per review on pandas only" in str(n) for n in d.engine_notes)
+
 # --- scorecards that can never be met or read ------------------------------------------------------------------------
 def test_pass_threshold_above_100_is_refused():
     with raises(ScorecardError, "pass_threshold 150 is above 100 %"):
