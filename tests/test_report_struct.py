@@ -227,3 +227,24 @@ def test_duckdb_does_not_read_the_file_when_the_loader_left_rows_out(tmp_path):
     assert orphan not in set(dk.scores["review_id"]) and len(dk.scores) == len(pdata.scores) == r["review_id"].nunique() - 1
     a, b = H.headline(pdata, {}), H.headline(dk, {})
     np.testing.assert_allclose(b["value"].to_numpy(float), a["value"].to_numpy(float), rtol=0, atol=1e-9)
+
+
+def test_unanswered_surveys_are_not_undated_answers_on_the_trend():
+    """The CSAT trend places an answer without ``answered_at`` at its conversation's start; a survey
+    row without a score (sent, not answered: the bundled data has 17,160, every one without a time) is
+    not an answer. Two answers and one invitation, by hand: one answer dated, one placed by its
+    conversation, the invitation left out."""
+    from qakit.report.support import dated_surveys
+
+    conv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"],
+                         "created_at": pd.to_datetime(["2026-11-02", "2026-11-03", "2026-11-04"], utc=True)})
+    sv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"], "kind": "csat", "score": [5.0, 4.0, np.nan],
+                       "answered_at": pd.to_datetime(["2026-11-02 10:00", None, None], utc=True)})
+    data = SimpleNamespace(surveys=sv, conversations=conv, has=lambda name: True)
+    got, by_conv, lost = dated_surveys(data)
+    assert (by_conv, lost) == (1, 0)
+    assert got["answered_at"].tolist() == list(pd.to_datetime(["2026-11-02 10:00", "2026-11-03 00:00"], utc=True))
+    sample = D.load_report_data()
+    answered = sample.surveys["score"].notna()
+    undated = int((answered & sample.surveys["answered_at"].isna()).sum())
+    assert dated_surveys(sample)[1] <= undated < 17_160

@@ -29,11 +29,15 @@ def _csat(data: ReportData) -> bool:
 
 def dated_surveys(data: ReportData):
     """The surveys with a time to place them on a trend: ``answered_at``, else their conversation's
-    ``created_at`` (None when the dataset has no surveys); the second value is how many were placed
-    by their conversation, the third how many have neither."""
+    ``created_at`` (None when the dataset has no surveys); the second value is how many answers were
+    placed by their conversation, the third how many have neither. Rows without a score (surveys sent
+    but not answered) are not answers and are left out."""
     if not data.has("surveys"):
         return None, 0, 0
     sv = data.surveys
+    # a survey row without a score is an invitation nobody answered (response-rate data): it has no
+    # answer time by nature, is not an answer to place, and CSAT leaves it out anyway
+    sv = sv[sv[S.SCORE].notna()] if S.SCORE in sv.columns else sv
     when = sv[S.ANSWERED_AT]
     by_conv = 0
     if when.isna().any() and data.has("conversations"):
