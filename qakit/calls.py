@@ -11,14 +11,16 @@ A calls-only team (a telephony export and nothing else) gets its numbers here:
 
 AHT from daily aggregates (volume-weighted) is a row of :func:`qakit.ops.calls_daily_kpis`.
 
-These are plain pandas; they belong with the other KPIs in the backend-neutral metric layer
-(``qakit.metrics``) once it exists.
+AHT is defined once in the metric layer (:func:`qakit.metrics.calls.handle`) and runs on every
+engine; the per-interval table is a pandas table (a planner's table of a call log that fits in
+memory).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,9 @@ import pandas as pd
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, check_number
-from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
+from .metrics import _contract as C
+from .metrics import calls as CL
+from .intervals import MIN_N, as_by, check_by, check_level, wilson_ci
 
 #: result columns (defined once)
 HANDLE_TIME_S = S.HANDLE_TIME_S
@@ -48,18 +52,6 @@ NOT_ABANDONED_OUTCOMES = re.compile(r"timeout|overflow|transfer|exitempty|exitwi
                                     r"|flow.?disconnect", re.I)
 
 
-def _period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
-    if period is None:
-        return df, []
-    if not isinstance(period, str) or not period:
-        raise ParameterError(f"period must be a pandas period alias such as 'D', 'W', 'M'; got {period!r}")
-    try:
-        start = df[column].dt.tz_convert(None).dt.to_period(period).dt.start_time
-    except (ValueError, TypeError):
-        raise ParameterError(f"period must be a pandas period alias such as 'D', 'W', 'M'; got {period!r}") from None
-    return df.assign(period=start), ["period"]
-
-
 @public
 def call_handle_time(
     calls: pd.DataFrame,
@@ -68,6 +60,7 @@ def call_handle_time(
     period: str | None = None,
     level: float = 0.95,
     min_n: int = MIN_N,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """Average handle time (AHT) of answered calls, in seconds, with a Student-t interval.
 
@@ -82,7 +75,12 @@ def call_handle_time(
     period : {"D", "W", "M", "Q", "Y"}, optional
         Periods of ``created_at`` (UTC).
     level : float, default=0.95
+        Confidence level of the interval.
     min_n : int, default=30
+        Groups with fewer answered calls with a handle time are flagged ``small_sample``.
+    engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
+        Where the definition (:func:`qakit.metrics.calls.handle`) runs; ``None``: the engine of the
+        data. The numbers, records and errors are the same on every engine.
 
     Returns
     -------
@@ -106,40 +104,12 @@ def call_handle_time(
        n  handle_time_s  n_excluded
     0  2          400.0           0
     """
+    level = check_level(level)
     keys = as_by(by)
-    c = S.validate(calls, "calls")
-    check_by(c, keys, "calls")
-    if HANDLE_TIME_S not in c.columns:
-        raise ParameterError(f"call_handle_time needs a {HANDLE_TIME_S!r} column in calls (talk + hold + "
-                             "after-call work); read the log with read_export(..., preset='call_log')")
-    c, pkeys = _period(c, period, S.CREATED_AT)
-    keys = keys + pkeys
-    answered = c[S.ANSWERED].fillna(False).astype(bool)
-    missing = answered & c[HANDLE_TIME_S].isna()
-    use = c[answered & ~missing]
-    parts = [p for p in PARTS if p in c.columns]
-    agg = {"n": (HANDLE_TIME_S, "size"), "m": (HANDLE_TIME_S, "mean"), "sd": (HANDLE_TIME_S, "std")}
-    if keys:
-        g = use.groupby(keys, sort=True, observed=True, dropna=False).agg(**agg).reset_index()
-        miss = c[missing].groupby(keys, observed=True, dropna=False).size().rename("x").reset_index()
-        g = g.merge(miss, on=keys, how="left") if len(miss) else g.assign(x=0)
-        pm = use.assign(**{p: use[p].fillna(0.0) for p in parts}).groupby(keys, sort=True, observed=True,
-                                                                           dropna=False)[parts].mean().reset_index()
-        g = g.merge(pm, on=keys, how="left") if parts else g
-    else:
-        row = {"n": len(use), "m": use[HANDLE_TIME_S].mean(), "sd": use[HANDLE_TIME_S].std(), "x": int(missing.sum())}
-        row.update({p: use[p].fillna(0.0).mean() for p in parts})
-        g = pd.DataFrame([row])
-    n = g["n"].to_numpy(dtype=float)
-    lo, hi = mean_ci(g["m"].to_numpy(float), g["sd"].to_numpy(float), n, level=level)
-    out = g[keys].assign(**{S.N: g["n"].astype("int64"), HANDLE_TIME_S: g["m"], S.CI_LOW: np.clip(lo, 0, None),
-                            S.CI_HIGH: hi})
-    for p in parts:
-        out[p] = g[p].to_numpy(float)
-    out[S.N_EXCLUDED] = g["x"].fillna(0).astype("int64").to_numpy()
-    out[S.SMALL_SAMPLE] = n < min_n
-    S.add_exclusion(out, "answered call without a handle time", HANDLE_TIME_S, c.loc[missing, S.CALL_ID])
-    return out.reset_index(drop=True)
+    optional = [HANDLE_TIME_S, *PARTS, *keys] + ([S.CREATED_AT] if period is not None else [])
+    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
+    out = CL.handle(t, by=keys, period=period, level=level, min_n=min_n)
+    return S.carry_records(out, t.record) if t.record is not None else out
 
 
 def _interval_start(ts: pd.Series, interval: str, tz: str) -> pd.Series:

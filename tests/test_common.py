@@ -36,6 +36,7 @@ import qakit
 import qakit.widgets  # noqa: F401  (the explorer: not imported by qakit itself)
 import qakit.compare  # noqa: F401  (issue 26 modules, not imported by qakit itself)
 import qakit.staffing  # noqa: F401
+import qakit.engines  # noqa: F401  (the deprecated aliases: their recipes call them)
 import qakit.surveys  # noqa: F401
 from qakit import schema as S
 from qakit import synth

@@ -1,4 +1,5 @@
-"""Call KPIs, each defined once: service level and abandonment rate (telephony queue exports)."""
+"""Call KPIs, each defined once: service level, abandonment rate and the average handle time of
+answered calls (telephony queue exports)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -16,6 +18,8 @@ from ._contract import Table
 
 SERVICE_LEVEL = "service_level"
 ABANDONMENT_RATE = "abandonment_rate"
+#: the parts of a call's handle time a call log gives (their means add up to the AHT)
+PARTS = (S.TALK_TIME_S, S.HOLD_TIME_S, S.AFTER_CALL_WORK_S)
 DENOMINATORS = ("offered", "answered")
 CALL_TIMES = (S.CREATED_AT,)
 
@@ -63,4 +67,27 @@ def abandonment_rate(t: Table, *, by: Sequence[str], period: str | None, level: 
     res = G.aggregate(lf, keys, {"__n": G.n_true(~a.is_null()), "__k": G.n_true(~a.fill_null(True)),
                                  "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, keys, ABANDONMENT_RATE, level=level, min_n=min_n)
+    return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
+
+
+def handle(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """Average handle time (seconds) of answered calls, Student-t interval, with the mean of each
+    part the table has (talk, hold, after-call work; an empty part counted 0, so the parts add up
+    to ``handle_time_s`` when the log's handle time is their sum). Answered calls without a handle
+    time are left out and itemised; unanswered calls have none and are not counted."""
+    if not t.has(S.HANDLE_TIME_S):
+        raise ParameterError(f"call_handle_time needs a {S.HANDLE_TIME_S!r} column in calls (talk + hold + "
+                             "after-call work); read the log with read_export(..., preset='call_log')")
+    lf, keys = _grouped(t, by, period)
+    answered = nw.col(S.ANSWERED).fill_null(False)
+    ht = nw.col(S.HANDLE_TIME_S)
+    use = answered & ~ht.is_null()
+    parts = [p for p in PARTS if t.has(p)]
+    aggs = {"__n": G.agg("count", nw.when(use).then(ht)), "__rows": G.n_true(answered),
+            "__mean": G.agg("mean", nw.when(use).then(ht)), "__sd": G.agg("std", nw.when(use).then(ht))}
+    aggs.update({p: G.agg("mean", nw.when(use).then(nw.col(p).fill_null(0.0))) for p in parts})
+    res = G.aggregate(lf, keys, aggs, period=period)
+    out = F.mean_t(res, keys, S.HANDLE_TIME_S, level=level, min_n=min_n, clip=(0.0, np.inf), extra=parts)
+    G.itemise(out, lf, S.CALL_ID, [(answered & ht.is_null(), "answered call without a handle time",
+                                    S.HANDLE_TIME_S)])
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
