@@ -30,29 +30,29 @@ the rest, and pairs that duplicate each other.
 
 Flags, their thresholds and sources (:data:`THRESHOLDS`, also returned as ``thresholds``):
 
-==========================  =====================  ===============================================
-flag                        rule                   source
-==========================  =====================  ===============================================
-``rarely rated``            na_rate > 0.5          qakit convention (most reviews skip it)
-``no variation``            one value only         undefined correlations; dropped from alpha and
-                                                   omega as R ``psych::alpha`` does
-``ceiling``                 full marks >= 0.95     qakit convention: a 0/1 item passed by 95 % has
-                                                   sd <= 0.22, which caps its correlations
-``poor discrimination``     item-rest r < 0.20     Ebel & Frisbie (1991), *Essentials of Educational
-                                                   Measurement*, 5th ed.: < .20 poor, .20-.29
-                                                   marginal, .30-.39 reasonably good, >= .40 very
-                                                   good
-``runs against the card``   item-rest CI < 0       the category's interval is entirely below 0
-``raises alpha if dropped`` alpha_if_dropped >     Cronbach's alpha-if-item-deleted (e.g. R
-                            alpha + 0.01           ``psych::alpha``'s ``alpha.drop``); 0.01 = qakit
-                                                   convention against rounding noise
-``redundant pair``          r >= 0.70              qakit convention (r^2 >= 0.49); Clark & Watson
-                                                   (1995), *Psychological Assessment* 7(3): 309-319
-                                                   recommend a mean inter-item r of .15-.50
-``low alpha``               alpha < 0.70           Nunnally (1978), *Psychometric Theory*, 2nd ed.
-``very high alpha``         alpha > 0.95           Streiner (2003), *J. Personality Assessment*
-                                                   80(1): 99-103 (redundant items)
-==========================  =====================  ===============================================
+============================  =====================  ===============================================
+flag                          rule                   source
+============================  =====================  ===============================================
+``rarely rated``              na_rate > 0.5          qakit convention (most reviews skip it)
+``no variation``              one value only         undefined correlations; dropped from alpha and
+                                                     omega as R ``psych::alpha`` does
+``ceiling``                   full marks >= 0.95     qakit convention: a 0/1 item passed by 95 % has
+                                                     sd <= 0.22, which caps its correlations
+``poor discrimination``       item-rest r < 0.20     Ebel & Frisbie (1991), *Essentials of Educational
+                                                     Measurement*, 5th ed.: < .20 poor, .20-.29
+                                                     marginal, .30-.39 reasonably good, >= .40 very
+                                                     good
+``runs against the card``     item-rest CI < 0       the category's interval is entirely below 0
+``raises alpha if dropped``   alpha_if_dropped >     Cronbach's alpha-if-item-deleted (e.g. R
+                              alpha + 0.01           ``psych::alpha``'s ``alpha.drop``); 0.01 = qakit
+                                                     convention against rounding noise
+``redundant pair``            r >= 0.70              qakit convention (r^2 >= 0.49); Clark & Watson
+                                                     (1995), *Psychological Assessment* 7(3): 309-319
+                                                     recommend a mean inter-item r of .15-.50
+``low alpha``                 alpha < 0.70           Nunnally (1978), *Psychometric Theory*, 2nd ed.
+``very high alpha``           alpha > 0.95           Streiner (2003), *J. Personality Assessment*
+                                                     80(1): 99-103 (redundant items)
+============================  =====================  ===============================================
 """
 
 from __future__ import annotations

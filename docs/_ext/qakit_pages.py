@@ -7,13 +7,15 @@ On ``builder-inited`` it writes (into git-ignored files the pages include):
   from the code that validates;
 - ``reference/_generated/kpis.md``: every metric of :data:`qakit.registry.METRICS` (label, unit,
   direction, function, default target) with the Notes (the formula) of the function's docstring;
-- ``notebooks/*.ipynb``: copies of the committed, executed notebooks (rendered, never executed).
+- ``notebooks/*.ipynb``: copies of the committed, executed notebooks (rendered, never executed); a
+  notebook whose headings are all drawn by qakit (the report: a section it cannot show draws no
+  heading) gets its page title as a first Markdown cell in the copy, never in the notebook itself.
 """
 
 from __future__ import annotations
 
 import importlib
-import shutil
+import json
 from pathlib import Path
 
 from numpydoc.docscrape import FunctionDoc
@@ -89,8 +91,28 @@ def generate(app) -> None:
     nb.mkdir(exist_ok=True)
     for src in sorted((ROOT / "notebooks").glob("*.ipynb")):
         dst = nb / src.name
-        if not dst.exists() or dst.read_bytes() != src.read_bytes():
-            shutil.copyfile(src, dst)
+        data = _titled(src.read_bytes(), src.stem)
+        if not dst.exists() or dst.read_bytes() != data:
+            dst.write_bytes(data)
+
+
+#: page titles of the notebooks that have no Markdown heading of their own (docs/notebooks.md's names)
+TITLES = {"report": "The QA and KPI report"}
+
+
+def _titled(raw: bytes, stem: str) -> bytes:
+    """The notebook as stored, or with ``# <title>`` as a first Markdown cell when it has no
+    Markdown heading (Sphinx needs one for the page's title)."""
+    nb = json.loads(raw)
+    heading = any(c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("#") for c in nb["cells"])
+    if heading:
+        return raw
+    title = TITLES.get(stem, stem.replace("_", " ").capitalize())
+    cell = {"cell_type": "markdown", "metadata": {}, "source": [f"# {title}"]}
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
+        cell["id"] = "qakit-docs-title"  # cell ids are required from nbformat 4.5
+    nb["cells"].insert(0, cell)
+    return json.dumps(nb, indent=1, ensure_ascii=False).encode("utf-8")
 
 
 def setup(app):
