@@ -244,3 +244,45 @@ def test_explorer_shows_discrimination_beside_each_weight():
         r = np.corrcoef(scaled.loc[ok, name], rest[ok])[0, 1]
         assert f"discrimination r = {r:.2f}" in ex.discrimination[name].value
     assert "ceiling" in ex.discrimination["Compliance"].value and "poor discrimination" in ex.discrimination["Compliance"].value
+
+
+# --- independent implementations: pingouin (alpha + F interval), factor_analyzer (minres loadings) -------------
+def _factor_data(seed: int = 11, n: int = 240) -> dict[str, list]:
+    """Five 1-5 categories driven by one latent quality with different loadings (seeded)."""
+    rng = np.random.default_rng(seed)
+    g = rng.normal(size=n)
+    out = {}
+    for name, lam in zip("VWXYZ", (0.8, 0.7, 0.6, 0.5, 0.3)):
+        x = lam * g + np.sqrt(1 - lam**2) * rng.normal(size=n)
+        out[name] = list(np.clip(np.round(3 + 1.2 * x), 1, 5))
+    return out
+
+
+def test_alpha_and_its_interval_equal_pingouin():
+    """Cronbach's alpha and its 95 % interval of the card equal pingouin.cronbach_alpha on the same
+    ratings (pingouin rounds its interval to 3 decimals; its interval is the same F interval,
+    Feldt 1987). Alpha does not change when every item is rescaled alike (1-5 -> 0..1)."""
+    import pingouin
+    data = _factor_data()
+    h = _quiet(scorecard_health, _ratings(data), Scorecard([Category(c, scale="1-5") for c in data]), n_resamples=50)
+    got = h.consistency.set_index("statistic").loc["alpha"]
+    alpha, ci = pingouin.cronbach_alpha(pd.DataFrame(data), ci=0.95)
+    assert got["estimate"] == pytest.approx(alpha, abs=1e-12)
+    assert [got["ci_low"], got["ci_high"]] == pytest.approx(list(ci), abs=5e-4)
+
+
+def test_omega_loadings_minimise_the_off_diagonal_residuals():
+    """The one-factor loadings behind omega are the minres solution (R psych::fa(fm = "minres")):
+    they minimise sum_{i<j} (r_ij - l_i l_j)^2, found here independently with
+    scipy.optimize.least_squares; omega total from those loadings, (sum l)^2 / ((sum l)^2 +
+    sum(1 - l^2)), equals qakit's."""
+    from scipy.optimize import least_squares
+
+    Rm = pd.DataFrame(_factor_data()).corr().to_numpy()
+    iu = np.triu_indices_from(Rm, 1)
+    fit = least_squares(lambda lam: Rm[iu] - np.outer(lam, lam)[iu], x0=np.full(len(Rm), 0.5), xtol=1e-15,
+                        ftol=1e-15, gtol=1e-15)
+    ref = np.abs(fit.x)
+    assert one_factor_loadings(Rm) == pytest.approx(ref, abs=1e-6)
+    omega_ref = ref.sum() ** 2 / (ref.sum() ** 2 + (1 - ref**2).sum())
+    assert omega_total(Rm) == pytest.approx(omega_ref, abs=1e-6)
