@@ -4,6 +4,7 @@ A calls-only team (a telephony export and nothing else) gets its numbers here:
 
 - :func:`call_handle_time`: AHT = talk + hold + after-call work of answered calls, with a Student-t
   interval, by group and period (:func:`qakit.kpis.handle_time` needs conversations);
+- :func:`call_answer_time` (ASA) and :func:`call_abandon_time` (mean time to abandon), the same way;
 - :func:`queue_intervals`: per interval (15 / 30 / 60 minutes, a day ...): offered, answered,
   abandoned, service level, abandonment rate, average speed of answer and time to abandon -- the
   table a workforce planner reads -- from one row per call (the ``calls`` table a ``call_log`` or
@@ -11,8 +12,9 @@ A calls-only team (a telephony export and nothing else) gets its numbers here:
 
 AHT from daily aggregates (volume-weighted) is a row of :func:`qakit.ops.calls_daily_kpis`.
 
-AHT is defined once in the metric layer (:func:`qakit.metrics.calls.handle`) and runs on every
-engine; the per-interval table is a pandas table (a planner's table of a call log that fits in
+AHT, ASA and time to abandon are defined once in the metric layer (:mod:`qakit.metrics.calls`, with
+the service level and the abandonment rule of :mod:`qakit.kpis`) and run on every engine; the
+per-interval table is a pandas table (a planner's table of a call log that fits in
 memory).
 """
 
@@ -45,11 +47,10 @@ SL_CI_LOW, SL_CI_HIGH = "service_level_ci_low", "service_level_ci_high"
 AB_CI_LOW, AB_CI_HIGH = "abandonment_ci_low", "abandonment_ci_high"
 SHORT_ABANDONED = "short_abandoned"
 PARTS = (TALK_TIME_S, HOLD_TIME_S, AFTER_CALL_WORK_S)
-OUTCOME = "outcome"
+OUTCOME = S.OUTCOME
 #: outcomes of a queued call that left unanswered without the caller hanging up (a timeout, an
 #: overflow to another queue, a transfer, a callback): not answered, but not abandoned either
-NOT_ABANDONED_OUTCOMES = re.compile(r"timeout|overflow|transfer|exitempty|exitwithkey|no agent|callback|voicemail"
-                                    r"|flow.?disconnect", re.I)
+NOT_ABANDONED_OUTCOMES = re.compile(CL.NOT_ABANDONED_PATTERN, re.I)  # defined once, in the metric layer
 
 
 @public
@@ -109,6 +110,115 @@ def call_handle_time(
     optional = [HANDLE_TIME_S, *PARTS, *keys] + ([S.CREATED_AT] if period is not None else [])
     t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
     out = CL.handle(t, by=keys, period=period, level=level, min_n=min_n)
+    return S.carry_records(out, t.record) if t.record is not None else out
+
+
+@public
+def call_answer_time(
+    calls: Any,
+    *,
+    by: str | Sequence[str] | None = None,
+    period: str | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+    engine: Any = None,
+) -> pd.DataFrame:
+    """Average speed of answer (ASA) of answered calls, in seconds, with a Student-t interval.
+
+    Parameters
+    ----------
+    calls : table
+        The ``calls`` table (reads ``call_id, answered, speed_of_answer_s``).
+    by : str or list of str, optional
+        Grouping columns of ``calls`` (``agent_id``, ``team``, ``queue``).
+    period : {"D", "W", "M", "Q", "Y"}, optional
+        Periods of ``created_at`` (UTC); adds ``period`` and ``partial``.
+    level : float, default=0.95
+        Confidence level of the interval.
+    min_n : int, default=30
+        Groups with fewer answered calls with a speed of answer are flagged ``small_sample``.
+    engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
+        Where the definition (:func:`qakit.metrics.calls.answer_time`) runs; ``None``: the engine of
+        the data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, [period], n, asa_s, ci_low, ci_high, n_excluded, small_sample``.
+
+    Notes
+    -----
+    ``ASA = mean(speed of answer)`` over answered calls (COPC / ICMI); interval ``mean +/- t s /
+    sqrt(n)``, never below 0. Answered calls without a speed are left out and itemised.
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"call_id": list("abc"), "agent_id": "x", "created_at": "2026-11-02 09:00",
+    ...     "answered": [True, True, False], "speed_of_answer_s": [10.0, 30.0, None]})
+    >>> call_answer_time(calls, min_n=0)[["n", "asa_s"]]  # (10 + 30) / 2
+       n  asa_s
+    0  2   20.0
+    """
+    level = check_level(level)
+    keys = as_by(by)
+    optional = [S.SPEED_OF_ANSWER_S, *keys] + ([S.CREATED_AT] if period is not None else [])
+    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
+    out = CL.answer_time(t, by=keys, period=period, level=level, min_n=min_n)
+    return S.carry_records(out, t.record) if t.record is not None else out
+
+
+@public
+def call_abandon_time(
+    calls: Any,
+    *,
+    by: str | Sequence[str] | None = None,
+    period: str | None = None,
+    level: float = 0.95,
+    min_n: int = MIN_N,
+    engine: Any = None,
+) -> pd.DataFrame:
+    """Mean time to abandon of abandoned calls, in seconds, with a Student-t interval.
+
+    Parameters
+    ----------
+    calls : table
+        The ``calls`` table (reads ``call_id, answered, time_to_abandon_s``; ``outcome`` when present).
+    by : str or list of str, optional
+        Grouping columns of ``calls``.
+    period : {"D", "W", "M", "Q", "Y"}, optional
+        Periods of ``created_at`` (UTC); adds ``period`` and ``partial``.
+    level : float, default=0.95
+        Confidence level of the interval.
+    min_n : int, default=30
+        Groups with fewer abandoned calls with a time are flagged ``small_sample``.
+    engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
+        Where the definition (:func:`qakit.metrics.calls.abandon_time`) runs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, [period], n, time_to_abandon_s, ci_low, ci_high, n_excluded, small_sample``.
+
+    Notes
+    -----
+    Over the calls :func:`qakit.kpis.abandonment_rate` counts as abandoned (unanswered, and not a
+    timeout / overflow / transfer by their ``outcome``); interval ``mean +/- t s / sqrt(n)``, never
+    below 0.
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"call_id": list("abcd"), "agent_id": "x", "created_at": "2026-11-02 09:00",
+    ...     "answered": [True, False, False, False], "time_to_abandon_s": [None, 20.0, 40.0, 300.0],
+    ...     "outcome": ["", "ABANDON", "ABANDON", "EXITWITHTIMEOUT"]})
+    >>> call_abandon_time(calls, min_n=0)[["n", "time_to_abandon_s"]]  # the timeout is not abandoned
+       n  time_to_abandon_s
+    0  2               30.0
+    """
+    level = check_level(level)
+    keys = as_by(by)
+    optional = [S.TIME_TO_ABANDON_S, S.OUTCOME, *keys] + ([S.CREATED_AT] if period is not None else [])
+    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
+    out = CL.abandon_time(t, by=keys, period=period, level=level, min_n=min_n)
     return S.carry_records(out, t.record) if t.record is not None else out
 
 
@@ -232,4 +342,4 @@ def queue_intervals(
     return out.reset_index(drop=True)
 
 
-__all__ = ["call_handle_time", "queue_intervals"]
+__all__ = ["call_handle_time", "call_answer_time", "call_abandon_time", "queue_intervals"]

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import ParameterError, SmallSampleWarning
+from . import schema as S
+from .errors import ParameterError, SmallSampleWarning, check_choice
 
 #: groups with fewer observations than this are flagged ``small_sample``
 MIN_N = 30
@@ -42,6 +43,29 @@ def check_by(df: pd.DataFrame, by: list[str], table: str = "data") -> None:
         raise ParameterError(
             f"by column(s) {missing} not in {table}; available: {sorted(map(str, df.columns))}"
         )
+
+
+def with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` with a ``period`` column (the UTC period start of ``column``) and the key list to group
+    by (``[]`` without a period): the one pandas period rule of the tables that are not KPIs of
+    :mod:`qakit.metrics` (review scores, QA operations, daily aggregates). Text timestamps are parsed
+    by the data contract's rule.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"at": pd.to_datetime(["2026-11-04 23:30", "2026-11-09 00:10"], utc=True)})
+    >>> with_period(df, "W", "at")[0]["period"].dt.strftime("%Y-%m-%d").tolist()  # weeks start Monday
+    ['2026-11-02', '2026-11-09']
+    """
+    if period is None:
+        return df, []
+    check_choice("period", period, ("D", "W", "M", "Q", "Y"))
+    if column not in df.columns:
+        raise ParameterError(f"period needs a {column!r} column; available: {sorted(map(str, df.columns))}")
+    ts = df[column]
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = S.parse_datetimes(ts, column=column)
+    return df.assign(period=ts.dt.tz_localize(None).dt.to_period(period).dt.start_time), ["period"]
 
 
 def mean_ci(

@@ -106,7 +106,7 @@ def _survey_conversations(conversations: Any, sv: C.Table, keys: Sequence[str], 
 
 
 def _calls(data: Any, engine: Any, keys: Sequence[str], period: str | None, *, like: C.Table | None = None):
-    opt = [S.SPEED_OF_ANSWER_S, *keys] + ([S.CREATED_AT] if period is not None else [])
+    opt = [S.SPEED_OF_ANSWER_S, S.OUTCOME, *keys] + ([S.CREATED_AT] if period is not None else [])
     return C.validated(data, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=opt, engine=engine, like=like)
 
 
@@ -935,12 +935,17 @@ def abandonment_rate(
     min_n: int = MIN_N,
     engine: Any = None,
 ) -> pd.DataFrame:
-    """Share of offered calls not answered (abandoned), Wilson interval.
+    """Share of offered calls abandoned, Wilson interval.
+
+    A call is abandoned when it was not answered and its ``outcome`` (when the table has one, as a
+    queue log or contact records give) is not a timeout, an overflow, a transfer, a callback or
+    voicemail (:data:`qakit.metrics.calls.NOT_ABANDONED_PATTERN`): those calls left the queue
+    without the caller hanging up. They stay in the denominator (calls offered).
 
     Parameters
     ----------
     calls : table
-        Calls (reads ``call_id`` and ``answered``).
+        Calls (reads ``call_id`` and ``answered``; ``outcome`` when present).
     by : str or list of str, optional
         Grouping columns (a missing value is a group of its own, last).
     period : {"D", "W", "M", "Q", "Y"}, optional
@@ -960,6 +965,8 @@ def abandonment_rate(
     ...     "answered": [True, True, True, False]})
     >>> float(abandonment_rate(calls)["abandonment_rate"].iloc[0])
     0.25
+    >>> float(abandonment_rate(calls.assign(outcome=["", "", "", "EXITWITHTIMEOUT"]))["abandonment_rate"].iloc[0])
+    0.0
     """
     level = check_level(level)
     keys = as_by(by)

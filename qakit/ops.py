@@ -33,7 +33,7 @@ from scipy import stats
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, check_choice, check_number
-from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci
+from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci, with_period
 
 # --- result column names ------------------------------------------------------------------------
 N_DISPUTED = "n_disputed"
@@ -69,18 +69,6 @@ TALK = "talk_time_s"
 PERIOD = "period"
 #: default reviews per agent per week (QA vendors' seed guidance)
 DEFAULT_PLAN = 5
-
-
-def _with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
-    if period is None:
-        return df, []
-    check_choice("period", period, ("D", "W", "M", "Q", "Y"))
-    if column not in df.columns:
-        raise ParameterError(f"period needs a {column!r} column; available: {sorted(map(str, df.columns))}")
-    ts = df[column]
-    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = S.parse_datetimes(ts, column=column)
-    return df.assign(**{PERIOD: ts.dt.tz_localize(None).dt.to_period(period).dt.start_time}), [PERIOD]
 
 
 def _ids(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
@@ -590,7 +578,7 @@ def calls_daily_kpis(
     keys = as_by(by)
     c = S.validate(calls_daily, "calls_daily")
     check_by(c, keys, "calls_daily")
-    c, pkeys = _with_period(c, period, S.DATE)
+    c, pkeys = with_period(c, period, S.DATE)
     keys = keys + pkeys
     rid = c[S.DATE].dt.strftime("%Y-%m-%d") + " / " + c[S.QUEUE].astype("str")
     parts = []

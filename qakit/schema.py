@@ -93,6 +93,9 @@ ANSWERED = "answered"
 SPEED_OF_ANSWER_S = "speed_of_answer_s"
 RESOLVED = "resolved"
 TIME_TO_ABANDON_S = "time_to_abandon_s"
+#: how a queued call ended as the telephony system wrote it (a queue log's ABANDON / EXITWITHTIMEOUT
+#: ..., a contact record's disconnect reason): a timeout or overflow is not an abandoned call
+OUTCOME = "outcome"
 QUEUE = "queue"
 TALK_TIME_S = "talk_time_s"
 HOLD_TIME_S = "hold_time_s"
@@ -249,6 +252,7 @@ CALLS = Table(
         Column(TEAM, "str", required=False, nullable=True),
         Column(QUEUE, "str", required=False, nullable=True),
         Column(TIME_TO_ABANDON_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
+        Column(OUTCOME, "str", required=False, nullable=True),
         Column(TALK_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(HOLD_TIME_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),
         Column(AFTER_CALL_WORK_S, "float", required=False, nullable=True, min=0, max=DURATION_MAX_S),

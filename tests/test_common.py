@@ -166,7 +166,8 @@ def base() -> dict:
         "created_at": pd.date_range("2026-08-03 08:00", periods=40, freq="37min", tz="UTC"),
         "answered": [i % 7 != 0 for i in range(40)],
         "speed_of_answer_s": [float((i * 13) % 60) if i % 7 else np.nan for i in range(40)],
-        "handle_time_s": [300.0 + 10 * i if i % 7 else np.nan for i in range(40)]})
+        "handle_time_s": [300.0 + 10 * i if i % 7 else np.nan for i in range(40)],
+        "time_to_abandon_s": [float(5 + i) if i % 7 == 0 else np.nan for i in range(40)]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scores = card.score(d["ratings"])
@@ -460,6 +461,10 @@ RECIPES: dict[str, Recipe] = {
                                    "offered", id_column="queue"),
     "calls.call_handle_time": Recipe(lambda t: qakit.calls.call_handle_time(t["calls"], min_n=0), "calls",
                                      "handle_time_s"),
+    "calls.call_answer_time": Recipe(lambda t: qakit.calls.call_answer_time(t["calls"], min_n=0), "calls",
+                                     "speed_of_answer_s"),
+    "calls.call_abandon_time": Recipe(lambda t: qakit.calls.call_abandon_time(t["calls"], min_n=0), "calls",
+                                      "time_to_abandon_s"),
     "calls.queue_intervals": Recipe(lambda t: qakit.calls.queue_intervals(t["calls"]), "calls", "speed_of_answer_s"),
     "events.conversations_from_events": Recipe(lambda t: qakit.events.conversations_from_events(t["events"]),
                                                "events", None, id_column="case_id"),

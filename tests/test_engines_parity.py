@@ -448,6 +448,47 @@ def test_call_handle_time_is_one_definition_on_every_engine(kw):
         missing = int((log[S.ANSWERED] & log[S.HANDLE_TIME_S].isna()).sum())
         assert missing > 0 and got[S.N_EXCLUDED] == missing
 
+
+def _queue_log(seed: int = SEED, n: int = 300) -> pd.DataFrame:
+    """Calls of a queue log: unanswered calls end as ABANDON, EXITWITHTIMEOUT, Overflow or no
+    outcome (a mixed-case vocabulary), with a time to abandon; a few answered calls lack a speed."""
+    c = _calls(seed, n)
+    rng = np.random.default_rng(seed + 9)
+    ans = c[S.ANSWERED].to_numpy()
+    outcome = np.where(ans, "COMPLETEAGENT", rng.choice(["ABANDON", "EXITWITHTIMEOUT", "Overflow to Q2", None], n))
+    wait = np.where(ans, np.nan, rng.gamma(2.0, 25.0, n).round(1))
+    wait[~ans & (rng.random(n) < 0.1)] = np.nan
+    return c.assign(**{S.OUTCOME: outcome, S.TIME_TO_ABANDON_S: wait})
+
+
+@pytest.mark.parametrize("fn", ["call_answer_time", "call_abandon_time", "abandonment_rate"])
+@pytest.mark.parametrize("kw", [{}, {"by": "agent_id", "period": "W"}], ids=["all", "by-period"])
+def test_call_times_and_abandonment_are_one_definition_on_every_engine(fn, kw):
+    """ASA, time to abandon and the abandonment rate of a queue log on pandas, Polars and DuckDB,
+    equal to 1e-9 with the same records; the pandas numbers checked by hand: a timeout or an overflow
+    is offered but not abandoned, and not part of the time to abandon."""
+    log = _queue_log()
+    f = getattr(qakit.calls, fn, None) or getattr(K, fn)
+    ref = check_engines(f, log, min_n=0, **kw)
+    assert ref[0] == "ok", ref
+    if kw:
+        return
+    got = ref[1].iloc[0]
+    ans = log[S.ANSWERED]
+    left = log[S.OUTCOME].fillna("").str.lower().str.contains("timeout|overflow")
+    abandoned = ~ans & ~left
+    if fn == "call_answer_time":
+        use = log[ans & log[S.SPEED_OF_ANSWER_S].notna()]
+        assert got[S.N] == len(use) and got["asa_s"] == pytest.approx(use[S.SPEED_OF_ANSWER_S].mean(), abs=1e-9)
+    elif fn == "call_abandon_time":
+        use = log[abandoned & log[S.TIME_TO_ABANDON_S].notna()]
+        assert got[S.N] == len(use)
+        assert got[S.TIME_TO_ABANDON_S] == pytest.approx(use[S.TIME_TO_ABANDON_S].mean(), abs=1e-9)
+        assert got[S.N_EXCLUDED] == int((abandoned & log[S.TIME_TO_ABANDON_S].isna()).sum()) > 0
+    else:
+        assert got[S.N] == len(log) and got["abandonment_rate"] == pytest.approx(abandoned.mean(), abs=1e-12)
+        assert left.sum() > 0 and abandoned.sum() < (~ans).sum()
+
 # --- scoring ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("card_name", list(CARDS))
 def test_score_reviews_parity(card_name):

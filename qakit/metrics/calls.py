@@ -18,6 +18,11 @@ from ._contract import Table
 
 SERVICE_LEVEL = "service_level"
 ABANDONMENT_RATE = "abandonment_rate"
+#: outcomes of a queued call that left unanswered without the caller hanging up (a timeout, an
+#: overflow to another queue, a transfer, a callback): not answered, but not abandoned either. Matched
+#: in the lower-cased ``outcome`` (the same regular expression on every engine's regex dialect)
+NOT_ABANDONED_PATTERN = r"timeout|overflow|transfer|exitempty|exitwithkey|no agent|callback|voicemail|flow.?disconnect"
+ASA_S = "asa_s"
 #: the parts of a call's handle time a call log gives (their means add up to the AHT)
 PARTS = (S.TALK_TIME_S, S.HOLD_TIME_S, S.AFTER_CALL_WORK_S)
 DENOMINATORS = ("offered", "answered")
@@ -60,11 +65,21 @@ def service_level(t: Table, *, threshold_s: float, denominator: str, by: Sequenc
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
 
 
+def not_abandoned(t: Table) -> Any:
+    """Unanswered calls whose ``outcome`` says they left the queue without the caller hanging up
+    (:data:`NOT_ABANDONED_PATTERN`); no ``outcome`` column: none."""
+    if not t.has(S.OUTCOME):
+        return nw.lit(False)
+    return nw.col(S.OUTCOME).cast(nw.String).str.to_lowercase().str.contains(NOT_ABANDONED_PATTERN).fill_null(False)
+
+
 def abandonment_rate(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
-    """Share of offered calls not answered, Wilson interval."""
+    """Share of offered calls abandoned (not answered, and not a timeout / overflow / transfer by
+    their ``outcome``), Wilson interval."""
     lf, keys = _grouped(t, by, period)
     a = nw.col(S.ANSWERED)
-    res = G.aggregate(lf, keys, {"__n": G.n_true(~a.is_null()), "__k": G.n_true(~a.fill_null(True)),
+    abandoned = ~a.fill_null(True) & ~not_abandoned(t)
+    res = G.aggregate(lf, keys, {"__n": G.n_true(~a.is_null()), "__k": G.n_true(abandoned),
                                  "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, keys, ABANDONMENT_RATE, level=level, min_n=min_n)
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
@@ -91,3 +106,39 @@ def handle(t: Table, *, by: Sequence[str], period: str | None, level: float, min
     G.itemise(out, lf, S.CALL_ID, [(answered & ht.is_null(), "answered call without a handle time",
                                     S.HANDLE_TIME_S)])
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
+
+
+def _mean_seconds(t: Table, value: Any, use: Any, name: str, reason: str, column: str, *, by: Sequence[str],
+                  period: str | None, level: float, min_n: int, counted: Any) -> pd.DataFrame:
+    """Mean of ``value`` over the calls ``use`` selects, Student-t interval (never below 0 s);
+    ``counted`` calls without a value are left out and itemised under ``reason``."""
+    lf, keys = _grouped(t, by, period)
+    v = nw.when(use).then(value)
+    res = G.aggregate(lf, keys, {"__n": G.agg("count", v), "__rows": G.n_true(counted), "__mean": G.agg("mean", v),
+                                 "__sd": G.agg("std", v)}, period=period)
+    out = F.mean_t(res, keys, name, level=level, min_n=min_n, clip=(0.0, np.inf))
+    G.itemise(out, lf, S.CALL_ID, [(counted & value.is_null(), reason, column)])
+    return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
+
+
+def answer_time(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """Average speed of answer (ASA, seconds) of answered calls, Student-t interval; answered calls
+    without a speed of answer itemised."""
+    if not t.has(S.SPEED_OF_ANSWER_S):
+        raise ParameterError(f"call_answer_time needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
+    answered = nw.col(S.ANSWERED).fill_null(False)
+    speed = nw.col(S.SPEED_OF_ANSWER_S)
+    return _mean_seconds(t, speed, answered & ~speed.is_null(), ASA_S, "answered call without speed of answer",
+                         S.SPEED_OF_ANSWER_S, by=by, period=period, level=level, min_n=min_n, counted=answered)
+
+
+def abandon_time(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+    """Mean time to abandon (seconds) of abandoned calls (the calls :func:`abandonment_rate`
+    counts), Student-t interval; abandoned calls without a time itemised."""
+    if not t.has(S.TIME_TO_ABANDON_S):
+        raise ParameterError(f"call_abandon_time needs a {S.TIME_TO_ABANDON_S!r} column in calls")
+    abandoned = ~nw.col(S.ANSWERED).fill_null(True) & ~not_abandoned(t)
+    wait = nw.col(S.TIME_TO_ABANDON_S)
+    return _mean_seconds(t, wait, abandoned & ~wait.is_null(), S.TIME_TO_ABANDON_S,
+                         "abandoned call without time to abandon", S.TIME_TO_ABANDON_S, by=by, period=period,
+                         level=level, min_n=min_n, counted=abandoned)

@@ -34,10 +34,10 @@ from ..autoqa import learned as AL
 from ..autoqa import rules as AR
 from ..autoqa.output import MEASURE, VALUE
 from ..errors import QakitError
-from ..intervals import mean_ci, wilson_ci
 from ..registry import METRICS
 from ..scorecard import Category, Scorecard, category_scores
-from ..calls import NOT_ABANDONED_OUTCOMES, OUTCOME, call_handle_time
+from ..calls import call_abandon_time, call_answer_time, call_handle_time
+from ..metrics import calls as CL
 from .common import COLOURS, HTML, WIDE, note, quiet, span_dates
 from .data import OPTIONAL_TABLES, ReportData
 from .support import nothing, shown
@@ -118,24 +118,17 @@ def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
             sl = quiet(K.service_level, c, threshold_s=THRESHOLD_S, period=period, min_n=0)
             parts.append(sl[keys + [S.N, K.SERVICE_LEVEL, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={K.SERVICE_LEVEL: O.VALUE}).assign(kpi=O.SERVICE_LEVEL))
-        if OUTCOME in c.columns:  # a queue log: calls that timed out or overflowed are not abandoned
-            parts.append(_abandoned(c, keys, period))
-        else:
-            ab = quiet(K.abandonment_rate, c, period=period, min_n=0)
-            parts.append(ab[keys + [S.N, K.ABANDONMENT_RATE, S.CI_LOW, S.CI_HIGH]].rename(
-                columns={K.ABANDONMENT_RATE: O.VALUE}).assign(kpi=O.ABANDONMENT_RATE))
-        if S.SPEED_OF_ANSWER_S in c.columns:
-            a = c[c[S.ANSWERED].fillna(False).astype(bool) & c[S.SPEED_OF_ANSWER_S].notna()]
-            if period:
-                a = a.assign(**{K.PERIOD: a[S.CREATED_AT].dt.tz_localize(None).dt.to_period(period).dt.start_time})
-            g = (a.groupby(keys)[S.SPEED_OF_ANSWER_S].agg(["size", "mean", "std"]).reset_index() if keys else
-                 pd.DataFrame([{"size": len(a), "mean": a[S.SPEED_OF_ANSWER_S].mean(), "std": a[S.SPEED_OF_ANSWER_S].std()}]))
-            lo, hi = mean_ci(g["mean"].to_numpy(float), g["std"].to_numpy(float), g["size"].to_numpy(float))
-            parts.append(g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: np.clip(lo, 0, None),
-                                           S.CI_HIGH: hi, "kpi": O.ASA}))  # a wait is never negative
-        for col, kpi in ((S.TIME_TO_ABANDON_S, TIME_TO_ABANDON), (S.HANDLE_TIME_S, O.AHT)):
+        # abandonment: a queue log's timeouts and overflows are not abandoned (the KPI's own rule)
+        ab = quiet(K.abandonment_rate, c, period=period, min_n=0)
+        parts.append(ab[keys + [S.N, K.ABANDONMENT_RATE, S.CI_LOW, S.CI_HIGH]].rename(
+            columns={K.ABANDONMENT_RATE: O.VALUE}).assign(kpi=O.ABANDONMENT_RATE))
+        for col, fn, value, kpi in ((S.SPEED_OF_ANSWER_S, call_answer_time, CL.ASA_S, O.ASA),
+                                    (S.TIME_TO_ABANDON_S, call_abandon_time, S.TIME_TO_ABANDON_S, TIME_TO_ABANDON),
+                                    (S.HANDLE_TIME_S, call_handle_time, S.HANDLE_TIME_S, O.AHT)):
             if col in c.columns and c[col].notna().any():
-                parts.append(_mean_rows(c, col, keys, period, kpi))
+                t = quiet(fn, c, period=period, min_n=0)
+                parts.append(t[keys + [S.N, value, S.CI_LOW, S.CI_HIGH]].rename(columns={value: O.VALUE})
+                             .assign(kpi=kpi))
         return pd.concat(parts, ignore_index=True)
     t = quiet(O.calls_daily_kpis, data.calls_daily, period=period, min_n=0)
     return t.rename(columns={O.PERIOD: K.PERIOD}) if period else t
@@ -143,41 +136,6 @@ def _calls_period(data: ReportData, period: str | None) -> pd.DataFrame:
 
 #: the calls table's mean time to abandon (seconds), a row of :func:`_calls_period`
 TIME_TO_ABANDON = "time_to_abandon_s"
-
-
-def _with_period(c: pd.DataFrame, period: str | None) -> pd.DataFrame:
-    if not period:
-        return c
-    return c.assign(**{K.PERIOD: c[S.CREATED_AT].dt.tz_localize(None).dt.to_period(period).dt.start_time})
-
-
-def _abandoned(c: pd.DataFrame, keys: list[str], period: str | None) -> pd.DataFrame:
-    """Abandoned calls of a queue log: unanswered calls whose outcome is not a timeout, overflow or
-    transfer (those left the queue without the caller hanging up), over the calls offered; Wilson."""
-    known = c[c[S.ANSWERED].notna()]
-    left = known[OUTCOME].astype("str").str.contains(NOT_ABANDONED_OUTCOMES, na=False)
-    x = _with_period(known.assign(_ab=(~known[S.ANSWERED].astype(bool) & ~left).astype(float)), period)
-    g = (x.groupby(keys)["_ab"].agg(["sum", "size"]).reset_index() if keys else
-         pd.DataFrame([{"sum": x["_ab"].sum(), "size": len(x)}]))
-    lo, hi = wilson_ci(g["sum"].to_numpy(float), g["size"].to_numpy(float))
-    return g[keys].assign(**{S.N: g["size"], O.VALUE: g["sum"] / g["size"], S.CI_LOW: lo, S.CI_HIGH: hi,
-                             "kpi": O.ABANDONMENT_RATE})
-
-
-def _mean_rows(c: pd.DataFrame, col: str, keys: list[str], period: str | None, kpi: str) -> pd.DataFrame:
-    """Mean of ``col`` (seconds) with a Student-t interval: handle time of answered calls
-    (:func:`qakit.calls.call_handle_time`), time to abandon of abandoned calls."""
-    if kpi == O.AHT:
-        t = quiet(call_handle_time, c, period=period, min_n=0)
-        t = t.rename(columns={"period": K.PERIOD}) if period else t
-        return t[keys + [S.N, S.HANDLE_TIME_S, S.CI_LOW, S.CI_HIGH]].rename(
-            columns={S.HANDLE_TIME_S: O.VALUE}).assign(kpi=kpi)
-    a = _with_period(c[c[col].notna()], period)
-    g = (a.groupby(keys)[col].agg(["size", "mean", "std"]).reset_index() if keys else
-         pd.DataFrame([{"size": len(a), "mean": a[col].mean(), "std": a[col].std()}]))
-    lo, hi = mean_ci(g["mean"].to_numpy(float), g["std"].to_numpy(float), g["size"].to_numpy(float))
-    return g[keys].assign(**{S.N: g["size"], O.VALUE: g["mean"], S.CI_LOW: np.clip(lo, 0, None), S.CI_HIGH: hi,
-                             "kpi": kpi})
 
 
 def _sl_target() -> float:

@@ -10,7 +10,7 @@ The package is split so a reader sees each part apart:
   per-group mean + Student-t CI helper (:func:`group_mean_ci`).
 """
 
-from .aggregate import _mean_table, _with_period, category_scores, code_stats, group_mean_ci, iqs_score
+from .aggregate import _mean_table, category_scores, code_stats, group_mean_ci, iqs_score
 from .card import (
     FAIL_RULES,
     MODES,

@@ -16,7 +16,7 @@ import narwhals as nw
 from .. import schema as S
 from .._public import public, renamed
 from ..errors import ParameterError, check_choice
-from ..intervals import MIN_N, as_by, check_by, check_level
+from ..intervals import MIN_N, as_by, check_by, check_level, with_period
 from ..metrics import _contract as C
 from ..metrics import _finish as FIN
 from ..metrics import _groups as G
@@ -107,19 +107,6 @@ def group_mean_ci(
 _mean_table = group_mean_ci  # the name qakit.kpis imports
 
 
-def _with_period(df: pd.DataFrame, period: str | None, column: str) -> tuple[pd.DataFrame, list[str]]:
-    if period is None:
-        return df, []
-    check_choice("period", period, ("D", "W", "M", "Q", "Y"))
-    if column not in df.columns:
-        raise ParameterError(f"period needs a {column!r} column; available: {sorted(map(str, df.columns))}")
-    ts = df[column]
-    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = S.parse_datetimes(ts, column=column)
-    p = ts.dt.tz_localize(None).dt.to_period(period).dt.start_time
-    return df.assign(period=p), ["period"]
-
-
 @public
 def iqs_score(
     scores: Any,
@@ -198,7 +185,7 @@ def iqs_score(
         raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
     check_by(scores, keys, "scores")
     scores = S.validate(scores, "scores")  # one row per review, finite scores (never a doubled n)
-    df, pkeys = _with_period(scores, period, S.REVIEWED_AT)
+    df, pkeys = with_period(scores, period, S.REVIEWED_AT)
     df = df.assign(_pass=df[S.PASSED].astype("Float64").astype(float))
     hi = max(100.0, float(np.nanmax(df[S.IQS].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
     res = group_mean_ci(df, S.IQS, keys + pkeys, S.IQS, level=level, min_n=min_n,
@@ -279,7 +266,7 @@ def category_scores(
         ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
     rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
-    rows, pkeys = _with_period(rows, period, S.REVIEWED_AT)
+    rows, pkeys = with_period(rows, period, S.REVIEWED_AT)
     res = group_mean_ci(rows, S.CATEGORY_SCORE, keys + pkeys + [S.CATEGORY], S.CATEGORY_SCORE,
                         level=level, min_n=min_n, clip=(0.0, 100.0))
     return S.carry_records(res, rows)  # ids and category names normalised on the way are said
