@@ -15,7 +15,6 @@ by its attributes (``ratings``, ``conversations``, ``surveys``, ``scores``, ``ca
 from __future__ import annotations
 
 import html
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ from .. import compare as CMP
 from .. import schema as S
 from .. import staffing as ST
 from .. import surveys as SV
-from ..errors import DataValidationError, SmallSampleWarning, UndefinedMetricWarning
+from ..errors import DataValidationError
+from .common import HTML, quiet
 from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
@@ -48,27 +48,7 @@ THRESHOLD_S = 20  # service level: answered within 20 s (the report's convention
 GROUP_COLUMNS = (S.VENDOR, S.SITE, S.TEAM)
 
 
-class HTML:
-    """An HTML snippet Jupyter shows as HTML; its text form is the plain text."""
-
-    def __init__(self, markup: str, text: str):
-        self.markup, self.text = markup, text
-
-    def _repr_html_(self) -> str:
-        return self.markup
-
-    def __repr__(self) -> str:
-        return self.text
-
-
 NOTHING = HTML("", "")
-
-
-def _quiet(fn, *a, **kw):
-    with warnings.catch_warnings():
-        for w in (SmallSampleWarning, UndefinedMetricWarning):
-            warnings.simplefilter("ignore", w)
-        return fn(*a, **kw)
 
 
 def _has(data: Any, name: str) -> bool:
@@ -207,7 +187,7 @@ def agreement_table(ratings: pd.DataFrame, *, card: Any = None, metric: str = "o
                     n_resamples: int = 999) -> Table:
     """The calibration notebook's agreement table: :func:`qakit.calibration.agreement` formatted for
     people (AC with its interval, alpha with its bootstrap interval, kappa, prevalence, verdict)."""
-    res = _quiet(C.agreement, ratings, card=card, metric=metric, seed=seed, n_resamples=n_resamples)
+    res = quiet(C.agreement, ratings, card=card, metric=metric, seed=seed, n_resamples=n_resamples)
     weights = res.attrs.get("ac_weights")
     kind = "AC1" if weights is None else f"AC2 ({weights} weights; AC1 on binary categories)"
     return Table(_agreement_rows(res, alpha_ci=True),
@@ -223,9 +203,9 @@ def agreement_section(data: Any) -> Table | HTML:
         return NOTHING
     card = getattr(data, "card", None)
     try:
-        res = _quiet(C.agreement, cal, card=card, n_resamples=0)
+        res = quiet(C.agreement, cal, card=card, n_resamples=0)
     except DataValidationError:  # a calibration file rated on another card
-        res = _quiet(C.agreement, cal, n_resamples=0)
+        res = quiet(C.agreement, cal, n_resamples=0)
     return _agreement_section(res, cal)
 
 
@@ -250,10 +230,10 @@ def survey_response_section(data: Any) -> Table | HTML:
         return NOTHING
     sv, conv = data.surveys, data.conversations
     scale = getattr(data, "csat_scale", None)
-    rr = _quiet(SV.response_rate, sv, by=S.CHANNEL, conversations=conv, min_n=0)
-    total = _quiet(SV.response_rate, sv, min_n=0).iloc[0]
-    w = _quiet(SV.weighted_csat, sv, conv, scale=scale).set_index(SV.ESTIMATE)
-    b = _quiet(SV.csat_bounds, sv, scale=scale).iloc[0]
+    rr = quiet(SV.response_rate, sv, by=S.CHANNEL, conversations=conv, min_n=0)
+    total = quiet(SV.response_rate, sv, min_n=0).iloc[0]
+    w = quiet(SV.weighted_csat, sv, conv, scale=scale).set_index(SV.ESTIMATE)
+    b = quiet(SV.csat_bounds, sv, scale=scale).iloc[0]
     rows = [{"Measure": f"Response rate, {r.channel}", "Value": f"{_pct(r.response_rate)} %",
              "95 % CI": _ci(_pct(r.ci_low), _pct(r.ci_high)), "n": f"{r.n:,} asked"} for r in rr.itertuples()]
     rows.append({"Measure": "Response rate, all", "Value": f"{_pct(total[SV.RESPONSE_RATE])} %",
@@ -268,7 +248,7 @@ def survey_response_section(data: Any) -> Table | HTML:
                  "n": f"{int(b[SV.N_SENT]):,} asked"})
     if _has(data, "scores"):
         try:
-            corr = _quiet(SV.weighted_iqs_csat, data.scores, sv, conv, scale=scale, min_n=0).set_index(SV.ESTIMATE)
+            corr = quiet(SV.weighted_iqs_csat, data.scores, sv, conv, scale=scale, min_n=0).set_index(SV.ESTIMATE)
             for name, label in ((SV.UNWEIGHTED, "IQS-CSAT correlation (r), unweighted"),
                                 (SV.RAKED, "IQS-CSAT correlation (r), raked")):
                 r = corr.loc[name]
@@ -330,7 +310,7 @@ def fair_comparison_section(data: Any) -> Table | HTML:
     flips = []
     for label, frame, value, kind, better, strata in _comparison_inputs(data, group):
         try:
-            res = _quiet(CMP.compare_groups, frame, group=group, value=value, strata=strata, kind=kind,
+            res = quiet(CMP.compare_groups, frame, group=group, value=value, strata=strata, kind=kind,
                          higher_is_better=better, min_n=0)
         except ValueError:
             continue
@@ -361,11 +341,11 @@ def staffing_section(data: Any) -> Table | HTML:
     staff = _checks(data)["staffing"]
     if staff is None:
         return NOTHING
-    res = _quiet(ST.staffing_check, data.calls, staff, aht="overall", min_n=0)
+    res = quiet(ST.staffing_check, data.calls, staff, aht="overall", min_n=0)
     res = res[res[S.N] > 0]
     if res.empty:
         return NOTHING
-    need = _quiet(ST.required_agents, pd.DataFrame({ST.ARRIVALS: res[S.N].astype(float), ST.AHT_S: res[ST.AHT_S]}))
+    need = quiet(ST.required_agents, pd.DataFrame({ST.ARRIVALS: res[S.N].astype(float), ST.AHT_S: res[ST.AHT_S]}))
     short = res[ST.AGENTS].to_numpy() < need[ST.REQUIRED].to_numpy()
     res = res.assign(_week=res[ST.INTERVAL_START].dt.tz_localize(None).dt.to_period("W").dt.start_time,
                      _ok=res[ST.OBSERVED] * res[S.N], _pred=res[ST.PREDICTED].fillna(0) * res[S.N], _short=short)
@@ -412,7 +392,7 @@ def drift_table(ratings: pd.DataFrame, *, card: Any = None) -> Table | HTML:
     cats = None
     if card is not None:
         cats = [c.name for c in card.categories if len(c.scale.values or ()) > 2] or None
-    res = _quiet(C.reviewer_drift, ratings, categories=cats)
+    res = quiet(C.reviewer_drift, ratings, categories=cats)
     rows = [{"Reviewer": r.reviewer_id, "Ratings": f"{r.n:,}", "Weeks": f"{r.n_periods}",
              "Bias, first week": _num(r.bias_first_period), "Bias, last week": _num(r.bias_last_period),
              "Trend (steps / week)": _num(r.trend_steps_per_week, 3),
