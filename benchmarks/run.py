@@ -31,6 +31,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import synthetic as syn  # noqa: E402
+import kpis as kpibench  # noqa: E402  (issue 23: the customer KPIs against tuned anchors)
 import scale  # noqa: E402  (./qa bench --scale)
 from machine import machine  # noqa: E402
 
@@ -563,13 +564,44 @@ def bench_csv(args, results):
                       "targets": []}  # the issue asks for the figure, not a bound
 
 
+def bench_kpis(args, results):
+    """The customer KPIs on ``--kpi-rows`` conversations (10M; surveys ~30 %, calls a third): qakit on
+    pandas, Polars and DuckDB (Parquet) against the tuned Polars lazy and DuckDB SQL anchors,
+    interleaved (benchmarks/kpis.py); the cost curve over smaller sizes; the records benchmark."""
+    import shutil
+    import tempfile
+
+    n = args.kpi_rows or (100_000 if args.quick else 10_000_000)
+    tmp = Path(tempfile.mkdtemp(prefix="qakit-kpis-"))
+    try:
+        curve = []
+        for m in sorted({max(n // 100, 1000), max(n // 10, 1000)}):
+            small = kpibench.measure(m, 1, tmp / f"n{m}")
+            curve.append((m, small))
+        main = kpibench.measure(n, max(1, args.repeat), tmp / f"n{n}")
+        curve.append((n, main))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for m, r in curve:
+        q = sum(min(b[c][0] for c in kpibench.QAKIT) for b in r["best"].values())
+        a = sum(min(b[c][0] for c in kpibench.ANCHORS) for b in r["best"].values())
+        rows.append((m, q, a, q / m * 1e9, q / a))
+    rec = kpibench.records_bench()
+    targets = kpibench.targets(main)
+    targets += [(f"records: `.head()` of a result whose record holds 600,000 excluded ids < 1 ms", rec["head"] < 1e-3,
+                 f"{rec['head'] * 1e3:.3f} ms"),
+                (f"records: `.round(2)` of that result < 1 ms", rec["round"] < 1e-3, f"{rec['round'] * 1e3:.3f} ms")]
+    results["kpis"] = {"main": main, "curve": rows, "records": rec, "targets": targets, "rounds": max(1, args.repeat)}
+
+
 from bench_autoqa import bench as bench_autoqa  # noqa: E402  (issue 18: automatic scoring, a fresh process)
 
-BENCHES = {"scoring": bench_scoring, "growth": bench_growth, "explorer": bench_explorer, "stats": bench_stats,
+BENCHES = {"scoring": bench_scoring, "kpis": bench_kpis, "growth": bench_growth, "explorer": bench_explorer, "stats": bench_stats,
            "report": bench_report, "memory": bench_memory, "csv": bench_csv, "autoqa": bench_autoqa}
 
 
-def bend_text(rows) -> str:
+def bend_text(rows, unit: str = "rating", floor: str = "the numpy floor", calls: str = "per-call") -> str:
     """Where the cost curve bends, from the measured sizes: ``t(n) ~ fixed + per_rating * n``
     with ``per_rating`` the slope between the two largest sizes and ``fixed`` the smallest
     size's time; the curve bends where the two parts are equal, ``n* = fixed / per_rating``."""
@@ -578,16 +610,21 @@ def bend_text(rows) -> str:
     if slope <= 0:
         return "The two largest sizes took the same time within noise: no slope to report."
     fixed = t1 - slope * n1
+    if fixed <= 0:
+        return (f"From {na:,} to {nb:,} {unit}s each extra {unit} costs {slope * 1e9:.0f} ns; the smallest size is "
+                f"already on that line (no fixed {calls} cost to speak of): the ratio to {floor} is "
+                f"{rows[0][4]:.1f}x at {n1:,} {unit}s and {rows[-1][4]:.1f}x at {nb:,}.")
     bend = float(f"{fixed / slope:.2g}")  # two significant digits: it is an estimate
-    return (f"Where the curve bends: from {na:,} to {nb:,} ratings each extra rating costs {slope * 1e9:.0f} ns "
-            f"(linear growth); a fixed per-call cost of about {fixed * 1e3:.0f} ms (validation set-up, pandas objects, "
-            f"small-table steps) dominates below ~{bend:,.0f} ratings, which is why the ratio to the numpy floor "
-            f"is {rows[0][4]:.0f}x at {n1:,} ratings and {rows[-1][4]:.1f}x at {nb:,}.")
+    return (f"Where the curve bends: from {na:,} to {nb:,} {unit}s each extra {unit} costs {slope * 1e9:.0f} ns "
+            f"(linear growth); a fixed {calls} cost of about {fixed * 1e3:.0f} ms (validation set-up, pandas objects, "
+            f"small-table steps) dominates below ~{bend:,.0f} {unit}s, which is why the ratio to {floor} "
+            f"is {rows[0][4]:.0f}x at {n1:,} {unit}s and {rows[-1][4]:.1f}x at {nb:,}.")
 
 
 #: the sections ``write`` produces; any other ``## `` section of an existing RESULTS.md (the
 #: ``--scale`` run's "At scale", a section another command wrote) is kept by a full run
-OWN_SECTIONS = ("## Scoring at scale", "## How cost grows", "## Explorer responsiveness", "## Large CSV input",
+OWN_SECTIONS = ("## Scoring at scale", "## Customer KPIs against tuned anchors", "## How KPI cost grows",
+                "## How cost grows", "## Explorer responsiveness", "## Large CSV input",
                 "## Targets")
 NOTES_MARK = "<!-- benchmarks/NOTES.md follows (appended by ./qa bench) -->"
 
@@ -629,6 +666,33 @@ def write(results, args, keep: Sequence[str] = ()) -> str:
                   f"{r['rounds']} rounds (each round calls every one of them once); time is the best round, CPU the "
                   "process CPU seconds of that round (all threads). Load average (1/5/15 min) at the end of the "
                   f"comparison: {' / '.join(f'{x:.1f}' for x in r['load'])} on {len(os.sched_getaffinity(0))} cores.", ""]
+    if "kpis" in results:
+        k = results["kpis"]
+        m = k["main"]
+        sz = m["sizes"]
+        lines += ["## Customer KPIs against tuned anchors", "",
+                  f"{sz['conversations']:,} conversations (a year, 3 channels, 4 priorities, ~1 % open, 0.5 % without a "
+                  f"first response, 0.1 % answered before created), {sz['surveys']:,} survey answers (csat / nps / ces), "
+                  f"{sz['calls']:,} calls; ids as categoricals. qakit = the public function (contract checked, excluded "
+                  "rows itemised on the result) on a pandas frame, on the same data as a Polars frame, and on a Parquet "
+                  "file (DuckDB); anchors = the same numbers as one Polars lazy query on that Polars frame and as DuckDB "
+                  "SQL on a native DuckDB table (benchmarks/kpis.py: same inclusion rules, medians, order-statistic "
+                  "interval of the median, p90 linear; no validation, no records), each checked equal to qakit.", "",
+                  *kpibench.table_text(m), "",
+                  f"Interleaved, {k['rounds']} rounds (each round calls every contender of every KPI once); time is the "
+                  "best round, CPU (in brackets) the process CPU seconds of that round (all threads). Load average "
+                  f"(1/5/15 min) at the end: {' / '.join(f'{x:.1f}' for x in m['load'])} on "
+                  f"{len(os.sched_getaffinity(0))} cores.", "",
+                  "## How KPI cost grows", "",
+                  "| conversations | qakit, best engine per KPI, all 9 KPIs (s) | faster anchor per KPI (s) | "
+                  "qakit ns / conversation | qakit / anchors |", "|---|---|---|---|---|"]
+        lines += [f"| {n:,} | {tq:.3f} | {ta:.3f} | {ns:.0f} | {ratio:.1f} |" for n, tq, ta, ns, ratio in k["curve"]]
+        lines += [""]
+        if len(k["curve"]) >= 3:
+            lines += [bend_text(k["curve"], unit="conversation", floor="the anchors", calls="cost of the 9 calls"), ""]
+        rec = k["records"]
+        lines += [f"Records: `.head()` {rec['head'] * 1e3:.3f} ms and `.round(2)` {rec['round'] * 1e3:.3f} ms on a "
+                  "3-row result whose record holds 600,000 excluded ids (median of 50).", ""]
     if "growth" in results:
         lines += ["## How cost grows", "", "| ratings | qakit (s) | numpy floor (s) | qakit ns / rating | qakit / floor |",
                   "|---|---|---|---|---|"]
@@ -674,6 +738,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=list(BENCHES), action="append")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--kpi-rows", type=int, default=0, help="conversations for the KPI benchmark (default 10M)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     results = {}
