@@ -192,6 +192,8 @@ def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, siz
     ranks of each group size (``sizes``: the groups' counts of values) picked there by one
     membership test, the statistics computed on them here
     (:func:`qakit.metrics._finish.quantiles`). Returns ``*keys, __r, __n, value``."""
+    if lf.implementation in (nw.Implementation.PANDAS, nw.Implementation.POLARS):
+        return _order_stats_local(lf, value, keys, z)
     part = list(keys) if keys else ["__all"]
     u = lf.filter(~nw.col(value).is_null())
     if not keys:
@@ -205,6 +207,55 @@ def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, siz
         return B.collect(u.filter(nw.col("__r") < 0).select(*keys, "__r", "__n", value))
     pick = (nw.col("__n") * width + nw.col("__r")).is_in(codes)
     return B.collect(u.filter(pick).select(*keys, "__r", "__n", value))
+
+
+#: more groups than this: one sort of (group, value) instead of a selection per group
+_PARTITION_GROUPS = 64
+
+
+def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float) -> pd.DataFrame:
+    """:func:`order_stats` for a table in this process's memory (pandas, Polars): the values and
+    keys are taken as numpy arrays and each group's needed order statistics are selected with
+    ``np.partition`` (linear time; a rank over the whole column sorts it). Few groups: a
+    selection per group; many: one sort by (group, value). The same values as the ranked path
+    (the order statistics are the values themselves)."""
+    got = B.collect(lf.filter(~nw.col(value).is_null()).select(*keys, value))
+    v = got[value].to_numpy(dtype=np.float64)
+    cols = [*keys, "__r", "__n", value]
+    if len(v) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=got[c].dtype) if c in got.columns else pd.Series(dtype="int64")
+                             for c in cols})
+    if keys:
+        gid = got.groupby(list(keys), sort=False, dropna=False, observed=True).ngroup().to_numpy(dtype=np.int64)
+    else:
+        gid = np.zeros(len(v), dtype=np.int64)
+    sizes = np.bincount(gid)
+    first = np.zeros(len(sizes), dtype=np.int64)  # a row of each group (its keys)
+    first[gid[::-1]] = np.arange(len(v) - 1, -1, -1, dtype=np.int64)
+    rows_g, ranks, vals = [], [], []
+    if len(sizes) <= _PARTITION_GROUPS:
+        for g, n in enumerate(sizes):
+            rk = needed_ranks(int(n), z)
+            x = v if len(sizes) == 1 else v[gid == g]
+            part = np.partition(x, [r - 1 for r in rk])
+            rows_g += [g] * len(rk)
+            ranks += rk
+            vals.append(part[np.asarray(rk, dtype=np.int64) - 1])
+    else:
+        order = np.lexsort((v, gid))
+        sv = v[order]
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for g, n in enumerate(sizes):
+            rk = needed_ranks(int(n), z)
+            rows_g += [g] * len(rk)
+            ranks += rk
+            vals.append(sv[start[g] + np.asarray(rk, dtype=np.int64) - 1])
+    rows_g = np.asarray(rows_g, dtype=np.int64)
+    out = got[list(keys)].iloc[first[rows_g]].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
+    out["__r"] = np.asarray(ranks, dtype=np.int64)
+    out["__n"] = sizes[rows_g].astype(np.int64)
+    out[value] = np.concatenate(vals)
+    return out
 
 
 # --- as_of and partial periods -------------------------------------------------------------------------
