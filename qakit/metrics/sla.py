@@ -125,8 +125,9 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
     name_of = {v: tmap[k][0] for v, k in pkey.items() if k in tmap}
     relabelled = [v for v, name in name_of.items() if name != v]
     lf = lf.with_columns(L.is_one_of(S.PRIORITY, relabelled).alias("__rel"), nw.col(S.PRIORITY).alias("__pk"))
-    if name_of:
-        lf = lf.with_columns(L.value_map(S.PRIORITY, name_of, default=nw.col(S.PRIORITY)).alias(S.PRIORITY))
+    if relabelled:  # (only the values whose target is named otherwise: a chain over every value costs a pass each)
+        lf = lf.with_columns(L.value_map(S.PRIORITY, {v: name_of[v] for v in relabelled},
+                                         default=nw.col(S.PRIORITY).cast(nw.String)).alias(S.PRIORITY))
     if given:
         unused = sorted(name for k, (name, _) in tmap.items() if k not in set(pkey.values()))
         if unused:
@@ -137,6 +138,7 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
     res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__use") & nw.col("__met")),
                                   "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, gkeys, MET_PCT, level=level, min_n=min_n, scale=100.0)
+    out[S.PRIORITY] = out[S.PRIORITY].astype("str")  # (text on every engine, a categorical column too)
     hours = {name: h for name, h in tmap.values()}
     target = out[S.PRIORITY].map(hours).astype(float)
     out.insert(len(gkeys) + 4, TARGET_H, target.to_numpy())
