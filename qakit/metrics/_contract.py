@@ -272,7 +272,21 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     # columns, for the counts and messages only (an engine need not compute flags, or a window, again
     # for every later query of the metric)
     out = lf.with_columns(**typed)
-    lf = lf.with_columns(**raws, **flags, **typed)
+    uniq = list(spec.unique) if check_unique and spec.unique else []
+    raw_key = (f"__rawkey_{uniq[0]}" if len(uniq) == 1 and uniq[0] in present
+               and isinstance(schema[uniq[0]], (nw.Categorical, nw.Enum)) else None)
+    if src.engine == "polars" and not parse:
+        # in memory: the typed columns computed once (text casts, blank ids), every later query of
+        # the metric reads them as they are; a categorical key kept as its codes for the uniqueness count
+        keep = {raw_key: nw.col(uniq[0])} if raw_key else {}
+        base = lf.with_columns(**keep) if keep else lf
+        out = (base.with_columns(**typed) if typed else base).select(*present, *keep).collect().lazy()
+        lf = out
+        out = out.drop(*keep) if keep else out
+    else:
+        lf = lf.with_columns(**raws, **flags, **typed)
+        if raw_key:
+            raw_key = None
     if rid is not None:  # the row ids as stored (before ids are normalised), for messages and records
         lf = lf.with_columns(nw.col(rid).cast(nw.String).alias("__rid"))
         rid = "__rid"
@@ -350,7 +364,8 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
         # duplicates counted as rows with a whole key minus distinct whole keys (a window over every key
         # would cost more than the rest of the query); the rows are found only when there are some
-        key = (nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
+        # (a categorical key: its codes -- one per distinct text -- counted instead of the text)
+        key = (nw.col(raw_key) if raw_key else nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
                nw.concat_str([nw.col(u).cast(nw.String) for u in dup_key], separator="\x1f"))
         row_flags["__kw"] = whole.fill_null(False)
         row_flags["__key"] = nw.when(whole).then(key)
