@@ -45,7 +45,7 @@ def resolved(t: Table, statuses: Sequence[str], lf: nw.LazyFrame | None = None) 
     """Resolved: ``resolved_at`` set, or a status in ``statuses`` (ignoring case, whitespace and
     Unicode form; the column's distinct values are matched in Python)."""
     wanted = _statuses(statuses)
-    keys = L.distinct_keys(t.lf if lf is None else lf, S.STATUS) if t.has(S.STATUS) else {}
+    keys = L.distinct_keys(t.lf if lf is None else lf, S.STATUS, t if lf is None else None) if t.has(S.STATUS) else {}
     said = L.is_one_of(S.STATUS, [v for v, k in keys.items() if k in wanted])
     return ~nw.col(S.RESOLVED_AT).is_null() | said
 

@@ -61,7 +61,7 @@ def high_target(sla_targets: Mapping[str, float] | None = None) -> float:
 def high_only(t: Table) -> Table:
     """The conversations of :data:`SLA_HIGH_PRIORITIES` (matched ignoring case, whitespace and
     Unicode form), their priority written ``"high"``: what ``sla_high`` judges."""
-    keys = L.distinct_keys(t.lf, S.PRIORITY)
+    keys = L.distinct_keys(t.lf, S.PRIORITY, t)
     high = L.is_one_of(S.PRIORITY, [v for v, k in keys.items() if k in SLA_HIGH_PRIORITIES])
     lf = t.lf.filter(high).with_columns(nw.lit("high").alias(S.PRIORITY))
     return Table(lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
@@ -77,7 +77,7 @@ def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]],
     are judged missed; an end after ``as_of`` has not happened yet. Also returns ``{stored
     priority: key}``."""
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
-    pkeys = L.distinct_keys(lf, S.PRIORITY)
+    pkeys = L.distinct_keys(lf, S.PRIORITY, t)  # (lf: t's rows with more columns)
     hours_of = {v: targets[k][1] for v, k in pkeys.items() if k in targets}
     tgt = L.value_map(S.PRIORITY, hours_of) if hours_of else nw.lit(None)
     cut_us = int(as_of.value // 1000)
@@ -93,7 +93,7 @@ def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]],
     pending = (nw.col("__hrs").is_null() & (nw.col("__el") <= nw.col("__tgt"))).fill_null(False) & ~later
     met = (done & (nw.col("__hrs") <= nw.col("__tgt"))).fill_null(False)
     if metric == "resolution" and t.has(S.STATUS):
-        st = L.distinct_keys(lf, S.STATUS)
+        st = L.distinct_keys(lf, S.STATUS, t)
         wanted = {L.label_key(x) for x in RESOLVED_STATUSES}
         said = L.is_one_of(S.STATUS, [v for v, k in st.items() if k in wanted])
         contradicts = said & nw.col(S.RESOLVED_AT).is_null()
