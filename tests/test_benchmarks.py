@@ -131,3 +131,21 @@ def test_records_bench_carries_the_record():
 
     out = kpis.records_bench(n_ids=1_000, repeat=2)
     assert set(out) == {"head", "round"} and all(v >= 0 for v in out.values())
+
+
+def test_report_targets_and_tree_memory():
+    """The out-of-core report's targets read the largest run: 3,000 MB and 120 s pass (<= 4,096 MB,
+    <= 180 s), 5,000 MB and 200 s miss; a failed run misses both. The process-tree RSS of this
+    process is positive and at least its own VmRSS."""
+    import os
+
+    import scale
+
+    ok = scale.report_targets([((1, 1), {"s": 500.0, "peak_mb": 9000.0}), ((2, 1), {"s": 120.0, "peak_mb": 3000.0})])
+    assert [t[1] for t in ok] == [True, True] and "2M ratings / 1M conversations" in ok[0][0]
+    miss = scale.report_targets([((2, 1), {"s": 200.0, "peak_mb": 5000.0})])
+    assert [t[1] for t in miss] == [False, False]
+    failed = scale.report_targets([((2, 1), {"s": 10.0, "peak_mb": 100.0, "error": "boom"})])
+    assert [t[1] for t in failed] == [False, False] and "boom" in failed[0][2]
+    own = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 1024
+    assert scale.tree_rss_mb(os.getpid()) >= own * 0.9 > 0
