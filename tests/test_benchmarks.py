@@ -147,5 +147,6 @@ def test_report_targets_and_tree_memory():
     assert [t[1] for t in miss] == [False, False]
     failed = scale.report_targets([((2, 1), {"s": 10.0, "peak_mb": 100.0, "error": "boom"})])
     assert [t[1] for t in failed] == [False, False] and "boom" in failed[0][2]
-    own = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 1024
+    with open("/proc/self/status") as fh:
+        own = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
     assert scale.tree_rss_mb(os.getpid()) >= own * 0.9 > 0
