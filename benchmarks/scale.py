@@ -85,9 +85,11 @@ def generate(n_ratings_m: int, n_conversations_m: int, *, seed: int = 17, out: P
 
 def generate_report(n_ratings_m: int, n_conversations_m: int, *, seed: int = 17, out: Path = WORK) -> Path:
     """The dataset folder ``qakit report -p dataset`` reads: ``ratings/`` (as :func:`generate`'s,
-    plus the ``reviewer_id`` and ``reviewed_at`` a report needs), ``conversations/`` (links to
+    plus the ``reviewer_id`` and ``reviewed_at`` a report needs), ``conversations/`` (hard links to
     :func:`generate`'s parts) and ``scorecard.yaml``. Reviews point at conversations
     ``0 .. n_ratings_m * 100,000``, all present when ``n_conversations_m * 10 >= n_ratings_m``."""
+    import os
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -96,11 +98,13 @@ def generate_report(n_ratings_m: int, n_conversations_m: int, *, seed: int = 17,
 
     generate(0, n_conversations_m, seed=seed, out=out)
     folder = out / f"report_{n_ratings_m}M_{n_conversations_m}M"
-    (folder / "conversations").mkdir(parents=True, exist_ok=True)
-    for p in range(n_conversations_m):
-        link = folder / "conversations" / f"part={p:03d}"
+    for p in range(n_conversations_m):  # hard links (a folder search does not follow symbolic links)
+        link = folder / "conversations" / f"part={p:03d}" / "data.parquet"
+        if link.is_symlink() or (link.parent.is_symlink()):
+            link.parent.unlink()
         if not link.exists():
-            link.symlink_to(Path("..") / ".." / "conversations" / f"part={p:03d}")
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.link(out / "conversations" / f"part={p:03d}" / "data.parquet", link)
     cats = pa.array([f"cat{j:02d}" for j in range(N_CATEGORIES)])
     per = CHUNK // N_CATEGORIES
     t0 = np.datetime64("2025-01-01T00:00:00", "us")
