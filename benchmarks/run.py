@@ -155,8 +155,9 @@ def _codes(df):
     """The ratings as integer codes (review, agent, category) + rating: what a fair SQL or
     DataFrame anchor groups by (categorical ids are integer codes in memory; casting them to
     VARCHAR and grouping by strings is what made the old DuckDB anchor slow)."""
+    n_agents = len(df["agent_id"].cat.categories)
     return pd.DataFrame({"review": df["review_id"].array.codes.astype(np.int32),
-                         "agent": df["agent_id"].array.codes.astype(np.int32),
+                         "agent": df["agent_id"].array.codes.astype(np.int16 if n_agents < 2**15 else np.int32),
                          "cat": df["category"].array.codes.astype(np.int8),
                          "rating": df["rating"].to_numpy()})
 
@@ -169,15 +170,15 @@ def _cats_table(df, card):
                          "w": [c.weight for c in cats], "crit": [c.critical for c in cats]})
 
 
+#: tuned (issue 23): N/A ratings filtered before the join (they neither earn nor count under the
+#: card's ``exclude`` policy), smallest integer codes, a native table
 ANCHOR_SQL = """
 WITH s AS (
-  SELECT r.review, r.agent, (r.rating - c.lo) / (c.hi - c.lo) * 100 AS s, c.w, c.crit,
-         r.rating IS NOT NULL AS rated
-  FROM {ratings} r JOIN cats c ON r.cat = c.cat),
+  SELECT r.review, r.agent, (r.rating - c.lo) / (c.hi - c.lo) * 100 AS s, c.w, c.crit
+  FROM {ratings} r JOIN cats c ON r.cat = c.cat WHERE r.rating IS NOT NULL),
 rv AS (
   SELECT review, any_value(agent) AS agent,
-         CASE WHEN bool_or(rated AND crit AND s < 50) THEN 0
-              ELSE sum(CASE WHEN rated THEN w * s END) / sum(CASE WHEN rated THEN w END) END AS iqs
+         CASE WHEN bool_or(crit AND s < 50) THEN 0 ELSE sum(w * s) / sum(w) END AS iqs
   FROM s GROUP BY review)
 SELECT agent, avg(iqs) AS iqs FROM rv GROUP BY agent
 """
@@ -215,15 +216,14 @@ def polars_lazy(df, card):
     cats = pl.from_pandas(_cats_table(df, card))
     agents = df["agent_id"].cat.categories
 
-    def run():
-        s = (codes.lazy().join(cats.lazy(), on="cat")
-             .with_columns(s=(pl.col("rating") - pl.col("lo")) / (pl.col("hi") - pl.col("lo")) * 100,
-                           rated=pl.col("rating").is_not_null()))
+    def run():  # tuned (issue 23): N/A filtered before the join, smallest integer codes
+        s = (codes.lazy().filter(pl.col("rating").is_not_null()).join(cats.lazy(), on="cat")
+             .with_columns(s=(pl.col("rating") - pl.col("lo")) / (pl.col("hi") - pl.col("lo")) * 100))
         rv = (s.group_by("review")
               .agg(agent=pl.col("agent").first(),
-                   fail=(pl.col("rated") & pl.col("crit") & (pl.col("s") < 50)).any(),
-                   num=pl.when(pl.col("rated")).then(pl.col("w") * pl.col("s")).sum(),
-                   den=pl.when(pl.col("rated")).then(pl.col("w")).sum())
+                   fail=(pl.col("crit") & (pl.col("s") < 50)).any(),
+                   num=(pl.col("w") * pl.col("s")).sum(),
+                   den=pl.col("w").sum())
               .with_columns(iqs=pl.when(pl.col("fail")).then(0.0).otherwise(pl.col("num") / pl.col("den"))))
         out = rv.group_by("agent").agg(pl.col("iqs").mean()).collect()
         return pd.Series(out["iqs"].to_numpy(), index=pd.Index(agents[out["agent"].to_numpy()], name="agent_id"))
@@ -746,6 +746,15 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         BENCHES[name](args, results)
         print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
+    # the last measurements of every benchmark, so that a run with --only rewrites RESULTS.md with
+    # the others as they were measured (not left out)
+    cache = HERE / "_work" / ("last_results_quick.json" if args.quick else "last_results.json")
+    if args.only and cache.exists():
+        for name, v in json.loads(cache.read_text(encoding="utf-8")).items():
+            results.setdefault(name, v)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(results, default=lambda o: o.item() if hasattr(o, "item") else str(o)),
+                     encoding="utf-8")
     out = Path(args.out)
     notes = HERE / "NOTES.md"
     keep = kept_sections(out.read_text(encoding="utf-8") if out.exists() else "",
