@@ -689,7 +689,7 @@ def write(results, args, keep: Sequence[str] = ()) -> str:
         lines += [f"| {n:,} | {tq:.3f} | {ta:.3f} | {ns:.0f} | {ratio:.1f} |" for n, tq, ta, ns, ratio in k["curve"]]
         lines += [""]
         if len(k["curve"]) >= 3:
-            lines += [bend_text(k["curve"], unit="conversation", floor="the anchors", calls="cost of the 9 calls"), ""]
+            lines += [bend_text(k["curve"], unit="conversation", floor="the anchors", calls="total (9 calls)"), ""]
         rec = k["records"]
         lines += [f"Records: `.head()` {rec['head'] * 1e3:.3f} ms and `.round(2)` {rec['round'] * 1e3:.3f} ms on a "
                   "3-row result whose record holds 600,000 excluded ids (median of 50).", ""]

@@ -393,7 +393,7 @@ def report_text(res: dict) -> str:
              f"{' / '.join(f'{x:.1f}' for x in res['load_end'])} at the end.", ""]
     full = text(res)
     part = full[full.index("The whole report out of core"):] if "The whole report out of core" in full else ""
-    return "\n".join(lines) + part
+    return "\n".join(lines) + "\n" + part
 
 
 def main(argv=None) -> int:
