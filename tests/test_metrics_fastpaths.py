@@ -97,3 +97,31 @@ def test_fcr_repeat_ties_ordered_by_conversation_id(engine):
                        engine=None if engine == "polars" else engine).set_index("channel")
     assert (r.loc["chat", "n"], r.loc["chat", "fcr_rate"]) == (1, 0.0)
     assert (r.loc["email", "n"], r.loc["email", "fcr_rate"]) == (2, 1.0)
+
+
+def test_polars_few_groups_with_a_missing_key_equal_the_other_engines():
+    """Polars with few groups splits the values on Polars (``partition_by``): two grouping
+    columns, one group with a missing team (an optional column); the medians, p90 and intervals equal pandas' and
+    DuckDB's, and each group's median equals ``np.median`` of its own values (whole seconds)."""
+    import polars as pl
+
+    rng = np.random.default_rng(11)
+    parts = []
+    for j, team in enumerate(["north", "south", None]):
+        for pr in ("high", "low"):
+            p = _conv(None, seconds=rng.integers(60, 40_000, 30 + 7 * j))
+            parts.append(p.assign(team=team, priority=pr))
+    conv = pd.concat(parts, ignore_index=True)
+    conv["conversation_id"] = [f"c{i:05d}" for i in range(len(conv))]
+    cols = ["n", "first_response_time", "ci_low", "ci_high", "first_response_time_p90"]
+    kw = dict(by=["team", "priority"], min_n=0)
+    pan = qakit.first_response_time(conv, **kw)
+    pol = qakit.first_response_time(pl.from_pandas(conv), **kw)
+    duck = qakit.first_response_time(conv, engine="duckdb", **kw)
+    assert len(pan) == 6 and pan["team"].isna().sum() == 2
+    for other in (pol, duck):
+        assert other["team"].isna().sum() == 2
+        np.testing.assert_allclose(other[cols].to_numpy(float), pan[cols].to_numpy(float), rtol=0, atol=1e-9)
+    first = parts[0]
+    h = (first["first_response_at"] - first["created_at"]).dt.total_seconds().to_numpy() / 3600
+    assert pol.iloc[0]["first_response_time"] == pytest.approx(np.median(h), abs=1e-12)

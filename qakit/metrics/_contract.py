@@ -329,7 +329,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                     pair_cache = pairs
                     vals = pd.unique(pairs[S.CATEGORY]).tolist()
                 else:
-                    vals = B.distinct(out, c.name).tolist()
+                    # (a Polars categorical: grouped by its codes, before the cast to text)
+                    cat = src.engine == "polars" and isinstance(schema[c.name], (nw.Categorical, nw.Enum))
+                    vals = B.distinct(raw_lf if cat else out, c.name).tolist()
                 distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
                 blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
                 empty = x.is_null() | (_one_of(c.name, blanks))
