@@ -31,6 +31,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import synthetic as syn  # noqa: E402
+import kpis as kpibench  # noqa: E402  (issue 23: the customer KPIs against tuned anchors)
 import scale  # noqa: E402  (./qa bench --scale)
 from machine import machine  # noqa: E402
 
@@ -154,8 +155,9 @@ def _codes(df):
     """The ratings as integer codes (review, agent, category) + rating: what a fair SQL or
     DataFrame anchor groups by (categorical ids are integer codes in memory; casting them to
     VARCHAR and grouping by strings is what made the old DuckDB anchor slow)."""
+    n_agents = len(df["agent_id"].cat.categories)
     return pd.DataFrame({"review": df["review_id"].array.codes.astype(np.int32),
-                         "agent": df["agent_id"].array.codes.astype(np.int32),
+                         "agent": df["agent_id"].array.codes.astype(np.int16 if n_agents < 2**15 else np.int32),
                          "cat": df["category"].array.codes.astype(np.int8),
                          "rating": df["rating"].to_numpy()})
 
@@ -168,15 +170,15 @@ def _cats_table(df, card):
                          "w": [c.weight for c in cats], "crit": [c.critical for c in cats]})
 
 
+#: tuned (issue 23): N/A ratings filtered before the join (they neither earn nor count under the
+#: card's ``exclude`` policy), smallest integer codes, a native table
 ANCHOR_SQL = """
 WITH s AS (
-  SELECT r.review, r.agent, (r.rating - c.lo) / (c.hi - c.lo) * 100 AS s, c.w, c.crit,
-         r.rating IS NOT NULL AS rated
-  FROM {ratings} r JOIN cats c ON r.cat = c.cat),
+  SELECT r.review, r.agent, (r.rating - c.lo) / (c.hi - c.lo) * 100 AS s, c.w, c.crit
+  FROM {ratings} r JOIN cats c ON r.cat = c.cat WHERE r.rating IS NOT NULL),
 rv AS (
   SELECT review, any_value(agent) AS agent,
-         CASE WHEN bool_or(rated AND crit AND s < 50) THEN 0
-              ELSE sum(CASE WHEN rated THEN w * s END) / sum(CASE WHEN rated THEN w END) END AS iqs
+         CASE WHEN bool_or(crit AND s < 50) THEN 0 ELSE sum(w * s) / sum(w) END AS iqs
   FROM s GROUP BY review)
 SELECT agent, avg(iqs) AS iqs FROM rv GROUP BY agent
 """
@@ -214,15 +216,14 @@ def polars_lazy(df, card):
     cats = pl.from_pandas(_cats_table(df, card))
     agents = df["agent_id"].cat.categories
 
-    def run():
-        s = (codes.lazy().join(cats.lazy(), on="cat")
-             .with_columns(s=(pl.col("rating") - pl.col("lo")) / (pl.col("hi") - pl.col("lo")) * 100,
-                           rated=pl.col("rating").is_not_null()))
+    def run():  # tuned (issue 23): N/A filtered before the join, smallest integer codes
+        s = (codes.lazy().filter(pl.col("rating").is_not_null()).join(cats.lazy(), on="cat")
+             .with_columns(s=(pl.col("rating") - pl.col("lo")) / (pl.col("hi") - pl.col("lo")) * 100))
         rv = (s.group_by("review")
               .agg(agent=pl.col("agent").first(),
-                   fail=(pl.col("rated") & pl.col("crit") & (pl.col("s") < 50)).any(),
-                   num=pl.when(pl.col("rated")).then(pl.col("w") * pl.col("s")).sum(),
-                   den=pl.when(pl.col("rated")).then(pl.col("w")).sum())
+                   fail=(pl.col("crit") & (pl.col("s") < 50)).any(),
+                   num=(pl.col("w") * pl.col("s")).sum(),
+                   den=pl.col("w").sum())
               .with_columns(iqs=pl.when(pl.col("fail")).then(0.0).otherwise(pl.col("num") / pl.col("den"))))
         out = rv.group_by("agent").agg(pl.col("iqs").mean()).collect()
         return pd.Series(out["iqs"].to_numpy(), index=pd.Index(agents[out["agent"].to_numpy()], name="agent_id"))
@@ -563,13 +564,44 @@ def bench_csv(args, results):
                       "targets": []}  # the issue asks for the figure, not a bound
 
 
+def bench_kpis(args, results):
+    """The customer KPIs on ``--kpi-rows`` conversations (10M; surveys ~30 %, calls a third): qakit on
+    pandas, Polars and DuckDB (Parquet) against the tuned Polars lazy and DuckDB SQL anchors,
+    interleaved (benchmarks/kpis.py); the cost curve over smaller sizes; the records benchmark."""
+    import shutil
+    import tempfile
+
+    n = args.kpi_rows or (100_000 if args.quick else 10_000_000)
+    tmp = Path(tempfile.mkdtemp(prefix="qakit-kpis-"))
+    try:
+        curve = []
+        for m in sorted({max(n // 100, 1000), max(n // 10, 1000)}):
+            small = kpibench.measure(m, 1, tmp / f"n{m}")
+            curve.append((m, small))
+        main = kpibench.measure(n, max(1, args.repeat), tmp / f"n{n}")
+        curve.append((n, main))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for m, r in curve:
+        q = sum(min(b[c][0] for c in kpibench.QAKIT) for b in r["best"].values())
+        a = sum(min(b[c][0] for c in kpibench.ANCHORS) for b in r["best"].values())
+        rows.append((m, q, a, q / m * 1e9, q / a))
+    rec = kpibench.records_bench()
+    targets = kpibench.targets(main)
+    targets += [(f"records: `.head()` of a result whose record holds 600,000 excluded ids < 1 ms", rec["head"] < 1e-3,
+                 f"{rec['head'] * 1e3:.3f} ms"),
+                (f"records: `.round(2)` of that result < 1 ms", rec["round"] < 1e-3, f"{rec['round'] * 1e3:.3f} ms")]
+    results["kpis"] = {"main": main, "curve": rows, "records": rec, "targets": targets, "rounds": max(1, args.repeat)}
+
+
 from bench_autoqa import bench as bench_autoqa  # noqa: E402  (issue 18: automatic scoring, a fresh process)
 
-BENCHES = {"scoring": bench_scoring, "growth": bench_growth, "explorer": bench_explorer, "stats": bench_stats,
+BENCHES = {"scoring": bench_scoring, "kpis": bench_kpis, "growth": bench_growth, "explorer": bench_explorer, "stats": bench_stats,
            "report": bench_report, "memory": bench_memory, "csv": bench_csv, "autoqa": bench_autoqa}
 
 
-def bend_text(rows) -> str:
+def bend_text(rows, unit: str = "rating", floor: str = "the numpy floor", calls: str = "per-call") -> str:
     """Where the cost curve bends, from the measured sizes: ``t(n) ~ fixed + per_rating * n``
     with ``per_rating`` the slope between the two largest sizes and ``fixed`` the smallest
     size's time; the curve bends where the two parts are equal, ``n* = fixed / per_rating``."""
@@ -578,16 +610,21 @@ def bend_text(rows) -> str:
     if slope <= 0:
         return "The two largest sizes took the same time within noise: no slope to report."
     fixed = t1 - slope * n1
+    if fixed <= 0:
+        return (f"From {na:,} to {nb:,} {unit}s each extra {unit} costs {slope * 1e9:.0f} ns; the smallest size is "
+                f"already on that line (no fixed {calls} cost to speak of): the ratio to {floor} is "
+                f"{rows[0][4]:.1f}x at {n1:,} {unit}s and {rows[-1][4]:.1f}x at {nb:,}.")
     bend = float(f"{fixed / slope:.2g}")  # two significant digits: it is an estimate
-    return (f"Where the curve bends: from {na:,} to {nb:,} ratings each extra rating costs {slope * 1e9:.0f} ns "
-            f"(linear growth); a fixed per-call cost of about {fixed * 1e3:.0f} ms (validation set-up, pandas objects, "
-            f"small-table steps) dominates below ~{bend:,.0f} ratings, which is why the ratio to the numpy floor "
-            f"is {rows[0][4]:.0f}x at {n1:,} ratings and {rows[-1][4]:.1f}x at {nb:,}.")
+    return (f"Where the curve bends: from {na:,} to {nb:,} {unit}s each extra {unit} costs {slope * 1e9:.0f} ns "
+            f"(linear growth); a fixed {calls} cost of about {fixed * 1e3:.0f} ms (validation set-up, pandas objects, "
+            f"small-table steps) dominates below ~{bend:,.0f} {unit}s, which is why the ratio to {floor} "
+            f"is {rows[0][4]:.0f}x at {n1:,} {unit}s and {rows[-1][4]:.1f}x at {nb:,}.")
 
 
 #: the sections ``write`` produces; any other ``## `` section of an existing RESULTS.md (the
 #: ``--scale`` run's "At scale", a section another command wrote) is kept by a full run
-OWN_SECTIONS = ("## Scoring at scale", "## How cost grows", "## Explorer responsiveness", "## Large CSV input",
+OWN_SECTIONS = ("## Scoring at scale", "## Customer KPIs against tuned anchors", "## How KPI cost grows",
+                "## How cost grows", "## Explorer responsiveness", "## Large CSV input",
                 "## Targets")
 NOTES_MARK = "<!-- benchmarks/NOTES.md follows (appended by ./qa bench) -->"
 
@@ -629,6 +666,33 @@ def write(results, args, keep: Sequence[str] = ()) -> str:
                   f"{r['rounds']} rounds (each round calls every one of them once); time is the best round, CPU the "
                   "process CPU seconds of that round (all threads). Load average (1/5/15 min) at the end of the "
                   f"comparison: {' / '.join(f'{x:.1f}' for x in r['load'])} on {len(os.sched_getaffinity(0))} cores.", ""]
+    if "kpis" in results:
+        k = results["kpis"]
+        m = k["main"]
+        sz = m["sizes"]
+        lines += ["## Customer KPIs against tuned anchors", "",
+                  f"{sz['conversations']:,} conversations (a year, 3 channels, 4 priorities, ~1 % open, 0.5 % without a "
+                  f"first response, 0.1 % answered before created), {sz['surveys']:,} survey answers (csat / nps / ces), "
+                  f"{sz['calls']:,} calls; ids as categoricals. qakit = the public function (contract checked, excluded "
+                  "rows itemised on the result) on a pandas frame, on the same data as a Polars frame, and on a Parquet "
+                  "file (DuckDB); anchors = the same numbers as one Polars lazy query on that Polars frame and as DuckDB "
+                  "SQL on a native DuckDB table (benchmarks/kpis.py: same inclusion rules, medians, order-statistic "
+                  "interval of the median, p90 linear; no validation, no records), each checked equal to qakit.", "",
+                  *kpibench.table_text(m), "",
+                  f"Interleaved, {k['rounds']} rounds (each round calls every contender of every KPI once); time is the "
+                  "best round, CPU (in brackets) the process CPU seconds of that round (all threads). Load average "
+                  f"(1/5/15 min) at the end: {' / '.join(f'{x:.1f}' for x in m['load'])} on "
+                  f"{len(os.sched_getaffinity(0))} cores.", "",
+                  "## How KPI cost grows", "",
+                  "| conversations | qakit, best engine per KPI, all 9 KPIs (s) | faster anchor per KPI (s) | "
+                  "qakit ns / conversation | qakit / anchors |", "|---|---|---|---|---|"]
+        lines += [f"| {n:,} | {tq:.3f} | {ta:.3f} | {ns:.0f} | {ratio:.1f} |" for n, tq, ta, ns, ratio in k["curve"]]
+        lines += [""]
+        if len(k["curve"]) >= 3:
+            lines += [bend_text(k["curve"], unit="conversation", floor="the anchors", calls="total (9 calls)"), ""]
+        rec = k["records"]
+        lines += [f"Records: `.head()` {rec['head'] * 1e3:.3f} ms and `.round(2)` {rec['round'] * 1e3:.3f} ms on a "
+                  "3-row result whose record holds 600,000 excluded ids (median of 50).", ""]
     if "growth" in results:
         lines += ["## How cost grows", "", "| ratings | qakit (s) | numpy floor (s) | qakit ns / rating | qakit / floor |",
                   "|---|---|---|---|---|"]
@@ -674,6 +738,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=list(BENCHES), action="append")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--kpi-rows", type=int, default=0, help="conversations for the KPI benchmark (default 10M)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     results = {}
@@ -681,6 +746,15 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         BENCHES[name](args, results)
         print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
+    # the last measurements of every benchmark, so that a run with --only rewrites RESULTS.md with
+    # the others as they were measured (not left out)
+    cache = HERE / "_work" / ("last_results_quick.json" if args.quick else "last_results.json")
+    if args.only and cache.exists():
+        for name, v in json.loads(cache.read_text(encoding="utf-8")).items():
+            results.setdefault(name, v)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(results, default=lambda o: o.item() if hasattr(o, "item") else str(o)),
+                     encoding="utf-8")
     out = Path(args.out)
     notes = HERE / "NOTES.md"
     keep = kept_sections(out.read_text(encoding="utf-8") if out.exists() else "",

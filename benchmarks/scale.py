@@ -83,6 +83,122 @@ def generate(n_ratings_m: int, n_conversations_m: int, *, seed: int = 17, out: P
         }), f)
 
 
+def generate_report(n_ratings_m: int, n_conversations_m: int, *, seed: int = 17, out: Path = WORK) -> Path:
+    """The dataset folder ``qakit report -p dataset`` reads: ``ratings/`` (as :func:`generate`'s,
+    plus the ``reviewer_id`` and ``reviewed_at`` a report needs), ``conversations/`` (hard links to
+    :func:`generate`'s parts) and ``scorecard.yaml``. Reviews point at conversations
+    ``0 .. n_ratings_m * 100,000``, all present when ``n_conversations_m * 10 >= n_ratings_m``."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(HERE))
+    import synthetic as syn
+
+    generate(0, n_conversations_m, seed=seed, out=out)
+    folder = out / f"report_{n_ratings_m}M_{n_conversations_m}M"
+    for p in range(n_conversations_m):  # hard links (a folder search does not follow symbolic links)
+        link = folder / "conversations" / f"part={p:03d}" / "data.parquet"
+        if link.is_symlink() or (link.parent.is_symlink()):
+            link.parent.unlink()
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.link(out / "conversations" / f"part={p:03d}" / "data.parquet", link)
+    cats = pa.array([f"cat{j:02d}" for j in range(N_CATEGORIES)])
+    per = CHUNK // N_CATEGORIES
+    t0 = np.datetime64("2025-01-01T00:00:00", "us")
+    for p in range(n_ratings_m):
+        f = folder / "ratings" / f"part={p:03d}" / "data.parquet"
+        if f.exists():
+            continue
+        rng = np.random.default_rng([seed, 3, p])
+        rev = np.repeat(np.arange(p * per, (p + 1) * per, dtype=np.int64), N_CATEGORIES)
+        cat = np.tile(np.arange(N_CATEGORIES, dtype=np.int8), per)
+        agent = np.repeat(rng.integers(0, 5000, per).astype(np.int32), N_CATEGORIES)
+        reviewer = np.repeat(rng.integers(0, 50, per).astype(np.int32), N_CATEGORIES)
+        at = np.repeat(t0 + rng.integers(0, 365 * 86400 * 10**6, per).astype("timedelta64[us]"), N_CATEGORIES)
+        r = np.clip(np.round(rng.normal(3.8, 1.0, CHUNK)), 1, 5)
+        binary = cat < 2
+        r[binary] = (rng.random(int(binary.sum())) > 0.015).astype(float)
+        r[(rng.random(CHUNK) < 0.10) & ~binary] = np.nan
+        f.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({
+            "review_id": rev, "conversation_id": rev, "agent_id": agent, "reviewer_id": reviewer,
+            "reviewed_at": pa.array(at, type=pa.timestamp("us", tz="UTC")),
+            "category": pa.DictionaryArray.from_arrays(pa.array(cat), cats), "rating": r}), f)
+    if not (folder / "scorecard.yaml").exists():
+        syn.card().to_yaml(folder / "scorecard.yaml")
+    return folder
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory (MB) of ``pid`` and every process below it (the report's kernel too)."""
+    import os
+
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    total, stack = 0.0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS")), 0) / 1024
+        except OSError:
+            pass
+        stack += children.get(p, [])
+    return total
+
+
+def run_report(folder: Path, engine: str = "duckdb", *, timeout_s: float = 1800, every_s: float = 0.25) -> dict:
+    """``qakit report -p dataset <folder> -p engine <engine>`` in a fresh process tree: wall time,
+    the peak of the tree's summed resident memory (sampled every ``every_s``), the exit status."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "qakit.cli", "report", "--output", tmp, "--no-progress",
+               "-p", "dataset", str(folder), "-p", "engine", engine]
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_mb(proc.pid))
+            if time.perf_counter() - t > timeout_s:
+                proc.kill()
+                break
+            time.sleep(every_s)
+        out, err = proc.communicate()
+        wall = time.perf_counter() - t
+    res = {"s": wall, "peak_mb": peak, "rc": proc.returncode}
+    if proc.returncode != 0:
+        res["error"] = (err.strip().splitlines() or [f"rc {proc.returncode}"])[-1][:300]
+    return res
+
+
+#: the out-of-core report's targets (issue 23)
+REPORT_PEAK_MB, REPORT_WALL_S = 4096, 180
+
+
+def report_targets(rows: list) -> list[tuple[str, bool, str]]:
+    """PASS/MISS of the largest report run against :data:`REPORT_PEAK_MB` and :data:`REPORT_WALL_S`."""
+    if not rows:
+        return []
+    (rm, cm), r = rows[-1]
+    ok = "error" not in r
+    return [(f"report -p engine duckdb on {rm}M ratings / {cm}M conversations: peak RSS of the process tree <= 4 GB",
+             ok and r["peak_mb"] <= REPORT_PEAK_MB, f"{r['peak_mb']:.0f} MB" + ("" if ok else f" ({r['error']})")),
+            (f"report -p engine duckdb on {rm}M ratings / {cm}M conversations: wall time <= 3 min",
+             ok and r["s"] <= REPORT_WALL_S, f"{r['s']:.0f} s" + ("" if ok else " (failed)"))]
+
+
 def _files(kind: str, n_m: int) -> list[str]:
     return [str(WORK / kind / f"part={p:03d}" / "data.parquet") for p in range(n_m)]
 
@@ -138,23 +254,33 @@ def _run(code: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB", spark_m: int = 10) -> dict:
+def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB", spark_m: int = 10,
+        parts: tuple = ("score", "kpis", "spark", "report"), report_sizes: list | None = None) -> dict:
     import os
 
     load_start = os.getloadavg()
     t = time.perf_counter()
-    generate(n_ratings_m, n_conversations_m)
+    generate(n_ratings_m if {"score", "spark"} & set(parts) else 0,
+             n_conversations_m if "kpis" in parts else 0)
+    report_sizes = report_sizes if report_sizes is not None else [(n_ratings_m, n_conversations_m)]
+    folders = [generate_report(rm, cm) for rm, cm in report_sizes] if "report" in parts else []
     gen_s = time.perf_counter() - t
-    sizes = [s for s in (1, 3, 10, 30, 100) if s < n_ratings_m] + [n_ratings_m]
+    reports = []
+    for (rm, cm), folder in zip(report_sizes, folders):
+        r = run_report(folder)
+        reports.append(((rm, cm), r))
+        print(f"report {rm}M ratings / {cm}M conversations: {r}", flush=True)
+    sizes = [s for s in (1, 3, 10, 30, 100) if s < n_ratings_m] + [n_ratings_m] if "score" in parts else []
     curve = []
     for m in sizes:
         r = _run(SCORE.format(here=str(HERE), mem=mem, files=_files("ratings", m), peak=PEAK))
         curve.append((m, r))
         print(f"score {m}M ratings: {r}", flush=True)
-    kpis = _run(KPIS.format(mem=mem, files=_files("conversations", n_conversations_m), peak=PEAK))
+    kpis = (_run(KPIS.format(mem=mem, files=_files("conversations", n_conversations_m), peak=PEAK))
+            if "kpis" in parts else {"error": "not run (--parts)"})
     print(f"KPIs {n_conversations_m}M conversations: {kpis}", flush=True)
     spark = {}
-    if spark_m:
+    if spark_m and "spark" in parts:
         sub = WORK / f"ratings_first_{spark_m}M"
         if sub.exists() and not all((sub / f"part={p:03d}").exists() for p in range(spark_m)):
             shutil.rmtree(sub)  # links left by a run in another folder
@@ -169,7 +295,8 @@ def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB"
 
     load_end = os.getloadavg()
     return {"n_ratings_m": n_ratings_m, "n_conversations_m": n_conversations_m, "mem": mem, "gen_s": gen_s,
-            "curve": curve, "kpis": kpis, "spark": spark, "spark_m": spark_m, "disk_gb": disk,
+            "curve": curve, "kpis": kpis, "spark": spark, "spark_m": spark_m if "spark" in parts else 0,
+            "disk_gb": disk, "reports": reports, "parts": list(parts),
             "load_start": load_start, "load_end": load_end, "minutes": (time.perf_counter() - t) / 60}
 
 
@@ -185,6 +312,9 @@ def growth_exponent(curve: list) -> float | None:
 
 def text(res: dict) -> str:
     try:
+        sys.path.insert(0, str(HERE))
+        from machine import machine
+
         where = machine()
     except Exception as e:  # pragma: no cover - the machine line is informative only
         where = f"(machine description failed: {e})"
@@ -211,8 +341,12 @@ def text(res: dict) -> str:
                   f"({'linear or better' if b <= 1.05 else 'worse than linear'}; fixed per-call costs -- "
                   "Ibis compilation, query set-up, Parquet metadata -- weigh most at the small end)."]
     k = res["kpis"]
-    lines += ["", f"Headline KPIs on {res['n_conversations_m']}M conversations (by channel; SLA by priority), one process:", ""]
-    if "error" in k:
+    if "error" in k and "not run" in k["error"]:
+        k = None
+    lines += [] if k is None else ["", f"Headline KPIs on {res['n_conversations_m']}M conversations (by channel; SLA by priority), one process:", ""]
+    if k is None:
+        pass
+    elif "error" in k:
         lines.append(f"failed: {k['error']}")
     else:
         lines += ["| KPI | time (s) |", "|---|---|"] + [
@@ -220,6 +354,19 @@ def text(res: dict) -> str:
             f"| {n} | refused by name (`ParameterError`: a rule the engine does not express; `engine='pandas'` answers) |"
             for n, s in k.items() if n not in ("peak_mb", "load")]
         lines += ["", f"Peak RSS of the KPI process: {k['peak_mb']:.0f} MB."]
+    if res.get("reports"):
+        lines += ["", "The whole report out of core (`qakit report -p dataset <folder> -p engine duckdb`; ratings with "
+                  "reviewer and review time, the generated conversations, the synthetic card), a fresh process tree: wall "
+                  "time and the peak of the summed resident memory of the CLI, papermill and the kernel (sampled every "
+                  "0.25 s):", "", "| ratings / conversations | wall (s) | peak RSS, process tree (MB) | MB per million "
+                  "rows |", "|---|---|---|---|"]
+        for (rm, cm), r in res["reports"]:
+            if "error" in r:
+                lines.append(f"| {rm}M / {cm}M | failed after {r['s']:.0f} s: {r['error']} | {r['peak_mb']:.0f} | |")
+            else:
+                lines.append(f"| {rm}M / {cm}M | {r['s']:.1f} | {r['peak_mb']:.0f} | {r['peak_mb'] / (rm + cm):.0f} |")
+        lines += ["", "| target | measured | status |", "|---|---|---|"]
+        lines += [f"| {label} | {m} | {'PASS' if ok else 'MISS'} |" for label, ok, m in report_targets(res["reports"])]
     if res["spark_m"]:
         s = res["spark"]
         lines += ["", f"Spark local (`local[2]`, 4 GB driver) on the first {res['spark_m']}M ratings: "
@@ -227,6 +374,26 @@ def text(res: dict) -> str:
                      f"{s['s']:.1f} s for validate + score + IQS per agent (driver process peak RSS "
                      f"{s['peak_mb']:.0f} MB; the JVM's memory is not in that figure).")]
     return "\n".join(lines) + "\n"
+
+
+REPORT_HEAD = "## The report out of core (`./qa bench --scale --parts report`)"
+
+
+def report_text(res: dict) -> str:
+    """The section of a report-only run (``--parts report``)."""
+    try:
+        sys.path.insert(0, str(HERE))
+        from machine import machine
+
+        where = machine()
+    except Exception as e:  # pragma: no cover - the machine line is informative only
+        where = f"(machine description failed: {e})"
+    lines = [REPORT_HEAD, "", f"Machine: {where}.", "",
+             f"Load average (1/5/15 min) {' / '.join(f'{x:.1f}' for x in res['load_start'])} at the start and "
+             f"{' / '.join(f'{x:.1f}' for x in res['load_end'])} at the end.", ""]
+    full = text(res)
+    part = full[full.index("The whole report out of core"):] if "The whole report out of core" in full else ""
+    return "\n".join(lines) + "\n" + part
 
 
 def main(argv=None) -> int:
@@ -238,21 +405,34 @@ def main(argv=None) -> int:
     ap.add_argument("--conversations", type=int, default=30, help="millions of conversations")
     ap.add_argument("--spark", type=int, default=10, help="millions of ratings for Spark local (0: skip)")
     ap.add_argument("--memory-limit", default="3GB")
+    ap.add_argument("--parts", default="score,kpis,spark,report",
+                    help="what to run, comma-separated: score, kpis, spark, report")
+    ap.add_argument("--report-sizes", default="",
+                    help="report datasets as RATINGSxCONVERSATIONS millions, e.g. '2x1,10x3' (default: --ratings x "
+                         "--conversations)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
-    res = run(args.ratings, args.conversations, mem=args.memory_limit, spark_m=args.spark)
+    sizes = ([tuple(int(v) for v in x.split("x")) for x in args.report_sizes.split(",")] if args.report_sizes
+             else None)
+    res = run(args.ratings, args.conversations, mem=args.memory_limit, spark_m=args.spark,
+              parts=tuple(p.strip() for p in args.parts.split(",")), report_sizes=sizes)
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "last_run.json").write_text(json.dumps(res, default=str), encoding="utf-8")  # to re-render the text
-    write_section(Path(args.out), text(res))
-    print(text(res))
+    if set(res["parts"]) == {"report"}:  # the report alone: its own section, "At scale" kept as it was
+        body = report_text(res)
+        write_section(Path(args.out), body, head=REPORT_HEAD)
+    else:
+        body = text(res)
+        write_section(Path(args.out), body)
+    print(body)
     return 0
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put the scale section into RESULTS.md: replace an earlier one, else insert it before
-    ``## Targets`` (the other sections, written by ``./qa bench``, stay as they are)."""
+def write_section(path: Path, section: str, head: str = "## At scale") -> None:
+    """Put the scale section into RESULTS.md: replace an earlier one (the section starting with
+    ``head``), else insert it before ``## Targets`` (the other sections, written by ``./qa bench``,
+    stay as they are)."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    head = "## At scale"
     if head in old:
         a = old.index(head)
         b = old.find("\n## ", a + len(head))

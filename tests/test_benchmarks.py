@@ -93,3 +93,60 @@ def test_full_run_keeps_sections_written_by_other_commands(tmp_path):
     again = path.read_text(encoding="utf-8")
     assert "| 1M | 1.1 |" in again and "| 1M | 2.7 |" not in again and "kappa 0.8" in again
     assert run.kept_sections(again, notes)[0] == "## At scale: qakit.engines\n\n| 1M | 1.1 |\n"
+
+
+def test_kpi_anchors_equal_qakit(tmp_path):
+    """Each KPI's tuned anchors (Polars lazy, DuckDB SQL) and qakit on Polars and on Parquet
+    (DuckDB) give qakit pandas' numbers on a few thousand synthetic conversations (the benchmark's
+    own agreement check, so the anchors cannot drift from the definitions). The data plant the
+    cases the inclusion rules decide: open conversations, no first response, answers before
+    creation, unanswered surveys, abandoned calls."""
+    import kpis
+
+    m = kpis.measure(4_000, 1, tmp_path, log=lambda *_: None)
+    assert set(m["diffs"]) == set(kpis.KPIS)
+    for kpi, d in m["diffs"].items():
+        assert set(d) == {"qakit Polars", "qakit DuckDB (Parquet)", *kpis.ANCHORS}, kpi
+        assert max(d.values()) < 1e-9, (kpi, d)
+    conv = kpis.make_tables(4_000)["conversations"]
+    assert conv["first_response_at"].isna().sum() > 0 and conv["resolved_at"].isna().sum() > 0
+    assert (conv["first_response_at"] < conv["created_at"]).sum() > 0
+
+
+def test_kpi_compare_sees_a_difference():
+    """``compare`` reports a changed value, and different groups as inf."""
+    import pandas as pd
+
+    import kpis
+
+    a = pd.DataFrame({"channel": ["chat", "email"], "n": [3, 4], "fcr_rate": [0.5, 0.25]})
+    b = a.assign(fcr_rate=[0.5, 0.5])
+    assert kpis.compare("fcr_rate", a, b) == 0.25
+    assert kpis.compare("fcr_rate", a, a.iloc[:1]) == float("inf")
+
+
+def test_records_bench_carries_the_record():
+    """The records benchmark's result carries its excluded ids through .head() and .round()."""
+    import kpis
+
+    out = kpis.records_bench(n_ids=1_000, repeat=2)
+    assert set(out) == {"head", "round"} and all(v >= 0 for v in out.values())
+
+
+def test_report_targets_and_tree_memory():
+    """The out-of-core report's targets read the largest run: 3,000 MB and 120 s pass (<= 4,096 MB,
+    <= 180 s), 5,000 MB and 200 s miss; a failed run misses both. The process-tree RSS of this
+    process is positive and at least its own VmRSS."""
+    import os
+
+    import scale
+
+    ok = scale.report_targets([((1, 1), {"s": 500.0, "peak_mb": 9000.0}), ((2, 1), {"s": 120.0, "peak_mb": 3000.0})])
+    assert [t[1] for t in ok] == [True, True] and "2M ratings / 1M conversations" in ok[0][0]
+    miss = scale.report_targets([((2, 1), {"s": 200.0, "peak_mb": 5000.0})])
+    assert [t[1] for t in miss] == [False, False]
+    failed = scale.report_targets([((2, 1), {"s": 10.0, "peak_mb": 100.0, "error": "boom"})])
+    assert [t[1] for t in failed] == [False, False] and "boom" in failed[0][2]
+    with open("/proc/self/status") as fh:
+        own = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
+    assert scale.tree_rss_mb(os.getpid()) >= own * 0.9 > 0

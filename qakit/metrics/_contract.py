@@ -243,6 +243,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     if src.engine == "duckdb":
         B._duckdb_without_nan_folding(src.con)
     native_frame = B.native_frame(src)
+    if src.engine == "duckdb":
+        native_frame = _duckdb_naive_utc(native_frame, [c.name for c in S.checked_columns(spec, wanted)
+                                                        if c.kind == "datetime"])
     lf = _lazy(native_frame)
     schema = lf.collect_schema()
     native_types = (dict(zip(native_frame.columns, map(str, native_frame.types))) if src.engine == "duckdb" else {})
@@ -271,8 +274,29 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     # ``out``: the typed table the metrics read (ids mapped below); ``lf``: the same with the check
     # columns, for the counts and messages only (an engine need not compute flags, or a window, again
     # for every later query of the metric)
+    raw_lf = lf
+    blank_ids: dict[str, str] = {}
     out = lf.with_columns(**typed)
-    lf = lf.with_columns(**raws, **flags, **typed)
+    uniq = list(spec.unique) if check_unique and spec.unique else []
+    raw_key = (f"__rawkey_{uniq[0]}" if len(uniq) == 1 and uniq[0] in present
+               and isinstance(schema[uniq[0]], (nw.Categorical, nw.Enum)) else None)
+    if src.engine == "polars" and not parse:
+        # in memory: the typed columns computed once (text casts, blank ids), every later query of
+        # the metric reads them as they are; a categorical key kept as its codes for the uniqueness count
+        keep = {raw_key: nw.col(uniq[0])} if raw_key else {}
+        base = lf.with_columns(**keep) if keep else lf
+        out = (base.with_columns(**typed) if typed else base).select(*present, *keep).collect().lazy()
+        lf = out
+        out = out.drop(*keep) if keep else out
+    else:
+        # text ids: blank ones (whitespace only) are missing ids, a regular expression on every row;
+        # the count query tells whether a column has any, and the table the metric reads tests for
+        # them only then (a query engine would run it again in every query that reads the ids)
+        blank_ids = {c.name: f"__b_{c.name}" for c in cols if c.kind == "id" and _is_text(schema[c.name])}
+        blanks = {f: _blank(nw.col(n).cast(nw.String)).fill_null(False) for n, f in blank_ids.items()}
+        lf = lf.with_columns(**raws, **flags, **blanks, **typed)
+        if raw_key:
+            raw_key = None
     if rid is not None:  # the row ids as stored (before ids are normalised), for messages and records
         lf = lf.with_columns(nw.col(rid).cast(nw.String).alias("__rid"))
         rid = "__rid"
@@ -305,7 +329,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                     pair_cache = pairs
                     vals = pd.unique(pairs[S.CATEGORY]).tolist()
                 else:
-                    vals = B.distinct(out, c.name).tolist()
+                    # (a Polars categorical: grouped by its codes, before the cast to text)
+                    cat = src.engine == "polars" and isinstance(schema[c.name], (nw.Categorical, nw.Enum))
+                    vals = B.distinct(raw_lf if cat else out, c.name).tolist()
                 distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
                 blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
                 empty = x.is_null() | (_one_of(c.name, blanks))
@@ -350,16 +376,21 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             whole = ~nw.col(u).is_null() if whole is None else whole & ~nw.col(u).is_null()
         # duplicates counted as rows with a whole key minus distinct whole keys (a window over every key
         # would cost more than the rest of the query); the rows are found only when there are some
-        key = (nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
+        # (a categorical key: its codes -- one per distinct text -- counted instead of the text)
+        key = (nw.col(raw_key) if raw_key else nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
                nw.concat_str([nw.col(u).cast(nw.String) for u in dup_key], separator="\x1f"))
         row_flags["__kw"] = whole.fill_null(False)
         row_flags["__key"] = nw.when(whole).then(key)
         key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
     lf = lf.with_columns(**row_flags)
-    count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
+    count_names = ([ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
+                   + list(blank_ids.values()))
     counts = B.collect(lf.select(nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names],
                                  *key_aggs))
     counts = {k: int(v) if v == v and v is not None else 0 for k, v in counts.iloc[0].items()}
+    plain = [n for n, f in blank_ids.items() if counts.pop(f, 0) == 0]
+    if plain:
+        out = raw_lf.with_columns(**{**typed, **{n: nw.col(n).cast(nw.String) for n in plain}})
     if dup_key:
         distinct = counts.pop("__nk") - (1 if counts.pop("__knull") else 0)
         if counts.pop("__kw") > distinct:  # some key twice: which rows (a window, now that it is needed)
@@ -448,6 +479,18 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     if pair_cache is not None:
         table.cache["category_rating_pairs"] = pair_cache
     return table
+
+
+def _duckdb_naive_utc(rel: Any, columns: list[str]) -> Any:
+    """A DuckDB relation whose zone-aware microsecond timestamps among ``columns`` are naive UTC,
+    from their epoch microseconds (``make_timestamp(epoch_us(x))``: the instant itself; the cast
+    ``x::TIMESTAMP`` goes through the session's ICU calendar and costs ten times more per row)."""
+    types = dict(zip(rel.columns, map(str, rel.types)))
+    aware = [c for c in columns if types.get(c) == "TIMESTAMP WITH TIME ZONE"]
+    if not aware:
+        return rel
+    q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
+    return rel.project("* REPLACE (" + ", ".join(f"make_timestamp(epoch_us({q(c)})) AS {q(c)}" for c in aware) + ")")
 
 
 def raise_problems(*rows: list) -> None:

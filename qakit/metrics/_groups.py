@@ -192,6 +192,11 @@ def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, siz
     ranks of each group size (``sizes``: the groups' counts of values) picked there by one
     membership test, the statistics computed on them here
     (:func:`qakit.metrics._finish.quantiles`). Returns ``*keys, __r, __n, value``."""
+    if lf.implementation in (nw.Implementation.PANDAS, nw.Implementation.POLARS):
+        return _order_stats_local(lf, value, keys, z)
+    ns = sorted({int(n) for n in sizes if n and n > 0})
+    if lf.implementation is nw.Implementation.DUCKDB and 0 < len(ns) <= 2_000:
+        return _order_stats_duckdb(lf, value, keys, z, ns)
     part = list(keys) if keys else ["__all"]
     u = lf.filter(~nw.col(value).is_null())
     if not keys:
@@ -205,6 +210,99 @@ def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, siz
         return B.collect(u.filter(nw.col("__r") < 0).select(*keys, "__r", "__n", value))
     pick = (nw.col("__n") * width + nw.col("__r")).is_in(codes)
     return B.collect(u.filter(pick).select(*keys, "__r", "__n", value))
+
+
+def _order_stats_polars(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float) -> pd.DataFrame | None:
+    """:func:`_order_stats_local` on a Polars frame with few groups: the values split by group on
+    Polars (``partition_by``; no conversion of the keys to pandas and no group numbering there),
+    then ``np.partition`` per group. None with more than :data:`_PARTITION_GROUPS` groups."""
+    df = nw.to_native(lf.filter(~nw.col(value).is_null()).select(*keys, value).collect())
+    parts = df.partition_by(list(keys), as_dict=True, maintain_order=False)
+    if not parts or len(parts) > _PARTITION_GROUPS:
+        return None
+    firsts, ranks, sizes, vals = [], [], [], []
+    for part in parts.values():
+        x = part.get_column(value).to_numpy()
+        rk = needed_ranks(len(x), z)
+        vals.append(np.partition(x, [r - 1 for r in rk])[np.asarray(rk, dtype=np.int64) - 1])
+        firsts += [part.head(1).select(list(keys))] * len(rk)
+        ranks += rk
+        sizes += [len(x)] * len(rk)
+    import polars as pl  # (a Polars frame: polars is installed)
+
+    out = B.collect(nw.from_native(pl.concat(firsts)).lazy())
+    out["__r"] = np.asarray(ranks, dtype=np.int64)
+    out["__n"] = np.asarray(sizes, dtype=np.int64)
+    out[value] = np.concatenate(vals).astype(np.float64)
+    return out
+
+
+def _order_stats_duckdb(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, ns: list[int]) -> pd.DataFrame:
+    """:func:`order_stats` on DuckDB: each group's values sorted as one list (``list_sort(list(v))``)
+    and the needed ranks of its size picked from it (``list_select``; a window rank and count over
+    the whole column cost four times more)."""
+    q = lambda c: '"' + str(c).replace('"', '""') + '"'  # noqa: E731
+    k = ", ".join(q(c) for c in keys)
+    ranks = " ".join(f"WHEN {n} THEN {needed_ranks(n, z)}" for n in ns)
+    sql = (f"WITH g AS (SELECT {k + ', ' if k else ''}count({q(value)}) AS __n, list_sort(list({q(value)})) AS __s "
+           f"FROM __os WHERE {q(value)} IS NOT NULL{' GROUP BY ' + k if k else ''}), "
+           f"h AS (SELECT *, CASE __n {ranks} ELSE []::BIGINT[] END AS __rk FROM g) "
+           f"SELECT {k + ', ' if k else ''}__n, unnest(__rk) AS __r, unnest(list_select(__s, __rk)) AS {q(value)} FROM h")
+    got = B.collect(nw.from_native(nw.to_native(lf).query("__os", sql)))
+    return got.astype({"__r": "int64", "__n": "int64"})
+
+
+#: more groups than this: one sort of (group, value) instead of a selection per group
+_PARTITION_GROUPS = 64
+
+
+def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float) -> pd.DataFrame:
+    """:func:`order_stats` for a table in this process's memory (pandas, Polars): the values and
+    keys are taken as numpy arrays and each group's needed order statistics are selected with
+    ``np.partition`` (linear time; a rank over the whole column sorts it). Few groups: a
+    selection per group; many: one sort by (group, value). The same values as the ranked path
+    (the order statistics are the values themselves)."""
+    if keys and lf.implementation is nw.Implementation.POLARS:
+        fast = _order_stats_polars(lf, value, keys, z)
+        if fast is not None:
+            return fast
+    got = B.collect(lf.filter(~nw.col(value).is_null()).select(*keys, value))
+    v = got[value].to_numpy(dtype=np.float64)
+    cols = [*keys, "__r", "__n", value]
+    if len(v) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=got[c].dtype) if c in got.columns else pd.Series(dtype="int64")
+                             for c in cols})
+    if keys:
+        gid = got.groupby(list(keys), sort=False, dropna=False, observed=True).ngroup().to_numpy(dtype=np.int64)
+    else:
+        gid = np.zeros(len(v), dtype=np.int64)
+    sizes = np.bincount(gid)
+    first = np.zeros(len(sizes), dtype=np.int64)  # a row of each group (its keys)
+    first[gid[::-1]] = np.arange(len(v) - 1, -1, -1, dtype=np.int64)
+    rows_g, ranks, vals = [], [], []
+    if len(sizes) <= _PARTITION_GROUPS:
+        for g, n in enumerate(sizes):
+            rk = needed_ranks(int(n), z)
+            x = v if len(sizes) == 1 else v[gid == g]
+            part = np.partition(x, [r - 1 for r in rk])
+            rows_g += [g] * len(rk)
+            ranks += rk
+            vals.append(part[np.asarray(rk, dtype=np.int64) - 1])
+    else:
+        order = np.lexsort((v, gid))
+        sv = v[order]
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for g, n in enumerate(sizes):
+            rk = needed_ranks(int(n), z)
+            rows_g += [g] * len(rk)
+            ranks += rk
+            vals.append(sv[start[g] + np.asarray(rk, dtype=np.int64) - 1])
+    rows_g = np.asarray(rows_g, dtype=np.int64)
+    out = got[list(keys)].iloc[first[rows_g]].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
+    out["__r"] = np.asarray(ranks, dtype=np.int64)
+    out["__n"] = sizes[rows_g].astype(np.int64)
+    out[value] = np.concatenate(vals)
+    return out
 
 
 # --- as_of and partial periods -------------------------------------------------------------------------

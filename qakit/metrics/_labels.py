@@ -31,9 +31,13 @@ def label_keys(values: pd.Series) -> pd.Series:
     return s.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def distinct_keys(lf: nw.LazyFrame, column: str) -> dict[Any, str]:
-    """``{stored value: key}`` for every distinct non-missing value of ``column`` (one query)."""
-    vals = [v for v in B.distinct(lf, column).tolist() if v is not None and not (isinstance(v, float) and v != v)]
+def distinct_keys(lf: nw.LazyFrame, column: str, table: Any = None) -> dict[Any, str]:
+    """``{stored value: key}`` for every distinct non-missing value of ``column`` (one query; none
+    when ``table`` -- the validated table ``lf`` has the rows of -- holds them already: the contract
+    fetches a required label column's distinct values once)."""
+    cached = getattr(table, "cache", {}).get(("distinct", column)) if table is not None else None
+    vals = cached if cached is not None else B.distinct(lf, column).tolist()
+    vals = [v for v in vals if v is not None and not (isinstance(v, float) and v != v)]
     return dict(zip(vals, (label_key(v) for v in vals)))
 
 

@@ -369,12 +369,82 @@ def with_epoch_us(lf: nw.LazyFrame, engine: str, columns: dict[str, str]) -> nw.
         for new, col in columns.items():
             sdf = sdf.withColumn(new, F.unix_micros(F.col(col).cast("timestamp")))
         return nw.from_native(sdf)
+    if lf.implementation is nw.Implementation.PANDAS:
+        fast = _epoch_us_pandas(nw.to_native(lf), columns)
+        if fast is not None:
+            return fast
     schema = lf.collect_schema()
     exprs = {}
     for new, col in columns.items():
         aware = getattr(schema[col], "time_zone", None) is not None
         exprs[new] = (nw.col(col) - nw.lit(EPOCH_UTC if aware else EPOCH_NAIVE)).dt.total_microseconds()
     return lf.with_columns(**exprs)
+
+
+_US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+def _epoch_us_pandas(df: pd.DataFrame, columns: dict[str, str]) -> nw.LazyFrame | None:
+    """:func:`with_epoch_us` on a pandas frame from the timestamps' integer storage (exact; what
+    narwhals computes through float seconds, ten times slower): int64, or float64 with NaN where a
+    timestamp is missing (the dtypes narwhals gives). None when a column is not a timestamp (the
+    general path then)."""
+    new_cols = {}
+    for new, col in columns.items():
+        arr = df[col].array
+        unit = getattr(arr, "unit", None)
+        if not isinstance(arr, pd.arrays.DatetimeArray) or unit not in (*_US_PER_UNIT, "ns"):
+            return None
+        i8 = arr.asi8
+        missing = i8 == np.iinfo(np.int64).min  # (NaT)
+        if unit == "ns":  # whole microseconds, truncated toward zero (as a duration's total is)
+            v = i8 // 1000
+            v += (i8 < 0) & (i8 % 1000 != 0)
+        else:
+            v = i8 * _US_PER_UNIT[unit] if _US_PER_UNIT[unit] != 1 else i8.copy()
+        if missing.any():
+            v = v.astype(np.float64)
+            v[missing] = np.nan
+        new_cols[new] = v
+    return nw.from_native(df.assign(**new_cols)).lazy()
+
+
+def with_next(lf: nw.LazyFrame, name: str, value: str, group: str, tie: str) -> nw.LazyFrame:
+    """``lf`` plus ``name``: the ``value`` of the next row of the same ``group`` ordered by
+    (``value``, ``tie``) -- null for a group's last row (``shift(-1).over(group, order_by=[value,
+    tie])``). On Polars by sorting the frame; on pandas from numpy sorts of integer keys (the window narwhals runs there sorts the
+    whole frame by its text column and scatters back: ~0.7 s per million rows); rows tied on
+    (group, value) are ordered by the text of ``tie``."""
+    if lf.implementation is nw.Implementation.POLARS:
+        import polars as pl  # (only for a Polars frame: polars is installed then)
+
+        # one multithreaded sort of the frame, then neighbours (a window with an order sorts per
+        # group, three times slower); the rows stay in that order: every later step aggregates
+        g = pl.col(group)
+        q = nw.to_native(lf).sort(group, value, tie, nulls_last=True)
+        q = q.with_columns(pl.when(g.shift(-1) == g).then(pl.col(value).shift(-1)).alias(name))
+        return nw.from_native(q.collect().lazy())  # (computed once: the aggregate and the records read it)
+    if lf.implementation is not nw.Implementation.PANDAS:
+        return lf.with_columns(nw.col(value).shift(-1).over(group, order_by=[value, tie]).alias(name))
+    df = nw.to_native(lf)
+    v = df[value].to_numpy()
+    g = df[group]
+    gk = g.array.codes if isinstance(g.dtype, pd.CategoricalDtype) else pd.factorize(g, use_na_sentinel=True)[0]
+    if not np.issubdtype(v.dtype, np.integer) or (gk < 0).any():
+        return lf.with_columns(nw.col(value).shift(-1).over(group, order_by=[value, tie]).alias(name))
+    order = np.lexsort((v, gk))
+    gs, vs = gk[order], v[order]
+    tied = np.flatnonzero((gs[1:] == gs[:-1]) & (vs[1:] == vs[:-1]))
+    if len(tied):  # runs of rows equal on (group, value): ordered by the text of `tie`
+        ids = df[tie].astype("str").to_numpy(dtype=object)
+        breaks = np.flatnonzero(np.diff(tied) != 1)
+        for a, b in zip(tied[np.r_[0, breaks + 1]], tied[np.r_[breaks, len(tied) - 1]]):
+            seg = order[a:b + 2]  # sorted rows a .. b + 1 tie
+            order[a:b + 2] = seg[np.argsort(ids[seg], kind="stable")]
+    nxt = np.full(len(v), np.nan)
+    same = gs[1:] == gs[:-1]
+    nxt[order[:-1][same]] = vs[1:][same]
+    return nw.from_native(df.assign(**{name: nxt})).lazy()
 
 
 def materialize(lf: nw.LazyFrame, engine: str) -> nw.LazyFrame:

@@ -45,7 +45,7 @@ def resolved(t: Table, statuses: Sequence[str], lf: nw.LazyFrame | None = None) 
     """Resolved: ``resolved_at`` set, or a status in ``statuses`` (ignoring case, whitespace and
     Unicode form; the column's distinct values are matched in Python)."""
     wanted = _statuses(statuses)
-    keys = L.distinct_keys(t.lf if lf is None else lf, S.STATUS) if t.has(S.STATUS) else {}
+    keys = L.distinct_keys(t.lf if lf is None else lf, S.STATUS, t if lf is None else None) if t.has(S.STATUS) else {}
     said = L.is_one_of(S.STATUS, [v for v, k in keys.items() if k in wanted])
     return ~nw.col(S.RESOLVED_AT).is_null() | said
 
@@ -106,8 +106,7 @@ def fcr(t: Table, *, by: Sequence[str], period: str | None, rule: str, repeat_da
             window_ns = int(pd.Timedelta(days=repeat_days).value)
             cut = G.data_as_of(t, as_of, CONV_TIMES)
             lf = B.with_epoch_us(lf, t.engine, {"__c_us": S.CREATED_AT})
-            nxt = nw.col("__c_us").shift(-1).over(S.CUSTOMER_ID, order_by=["__c_us", S.CONVERSATION_ID])
-            lf = lf.with_columns(nxt.alias("__next_us"))
+            lf = B.with_next(lf, "__next_us", "__c_us", S.CUSTOMER_ID, S.CONVERSATION_ID)
             # (next - created) <= window, compared in ns as pandas' Timedelta: gap_us <= floor(window_ns / 1000)
             repeat = ((nw.col("__next_us") - nw.col("__c_us")) <= window_ns // 1000).fill_null(False)
             # created + window > as_of  <=>  created_us > floor((as_of_ns - window_ns) / 1000)

@@ -61,7 +61,7 @@ def high_target(sla_targets: Mapping[str, float] | None = None) -> float:
 def high_only(t: Table) -> Table:
     """The conversations of :data:`SLA_HIGH_PRIORITIES` (matched ignoring case, whitespace and
     Unicode form), their priority written ``"high"``: what ``sla_high`` judges."""
-    keys = L.distinct_keys(t.lf, S.PRIORITY)
+    keys = L.distinct_keys(t.lf, S.PRIORITY, t)
     high = L.is_one_of(S.PRIORITY, [v for v, k in keys.items() if k in SLA_HIGH_PRIORITIES])
     lf = t.lf.filter(high).with_columns(nw.lit("high").alias(S.PRIORITY))
     return Table(lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
@@ -77,7 +77,7 @@ def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]],
     are judged missed; an end after ``as_of`` has not happened yet. Also returns ``{stored
     priority: key}``."""
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
-    pkeys = L.distinct_keys(lf, S.PRIORITY)
+    pkeys = L.distinct_keys(lf, S.PRIORITY, t)  # (lf: t's rows with more columns)
     hours_of = {v: targets[k][1] for v, k in pkeys.items() if k in targets}
     tgt = L.value_map(S.PRIORITY, hours_of) if hours_of else nw.lit(None)
     cut_us = int(as_of.value // 1000)
@@ -93,7 +93,7 @@ def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]],
     pending = (nw.col("__hrs").is_null() & (nw.col("__el") <= nw.col("__tgt"))).fill_null(False) & ~later
     met = (done & (nw.col("__hrs") <= nw.col("__tgt"))).fill_null(False)
     if metric == "resolution" and t.has(S.STATUS):
-        st = L.distinct_keys(lf, S.STATUS)
+        st = L.distinct_keys(lf, S.STATUS, t)
         wanted = {L.label_key(x) for x in RESOLVED_STATUSES}
         said = L.is_one_of(S.STATUS, [v for v, k in st.items() if k in wanted])
         contradicts = said & nw.col(S.RESOLVED_AT).is_null()
@@ -125,8 +125,9 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
     name_of = {v: tmap[k][0] for v, k in pkey.items() if k in tmap}
     relabelled = [v for v, name in name_of.items() if name != v]
     lf = lf.with_columns(L.is_one_of(S.PRIORITY, relabelled).alias("__rel"), nw.col(S.PRIORITY).alias("__pk"))
-    if name_of:
-        lf = lf.with_columns(L.value_map(S.PRIORITY, name_of, default=nw.col(S.PRIORITY)).alias(S.PRIORITY))
+    if relabelled:  # (only the values whose target is named otherwise: a chain over every value costs a pass each)
+        lf = lf.with_columns(L.value_map(S.PRIORITY, {v: name_of[v] for v in relabelled},
+                                         default=nw.col(S.PRIORITY).cast(nw.String)).alias(S.PRIORITY))
     if given:
         unused = sorted(name for k, (name, _) in tmap.items() if k not in set(pkey.values()))
         if unused:
@@ -137,6 +138,7 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
     res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__use") & nw.col("__met")),
                                   "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, gkeys, MET_PCT, level=level, min_n=min_n, scale=100.0)
+    out[S.PRIORITY] = out[S.PRIORITY].astype("str")  # (text on every engine, a categorical column too)
     hours = {name: h for name, h in tmap.values()}
     target = out[S.PRIORITY].map(hours).astype(float)
     out.insert(len(gkeys) + 4, TARGET_H, target.to_numpy())

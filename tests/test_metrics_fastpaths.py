@@ -1,0 +1,127 @@
+"""The in-memory fast paths of the metric definitions (issue 23) give the definitions' numbers:
+order statistics selected with ``np.partition`` (pandas, Polars), epoch microseconds from a pandas
+timestamp's integer storage, the FCR repeat window's "next conversation" from numpy sorts."""
+
+from __future__ import annotations
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+import pytest
+
+import qakit
+from qakit.metrics import _groups as G
+from qakit.metrics import _source as B
+
+
+def _conv(hours, channel="chat", created="2026-01-05 09:00", seconds=None):
+    n = len(hours) if seconds is None else len(seconds)
+    delay = (pd.to_timedelta(np.asarray(hours, float), unit="h") if seconds is None
+             else pd.to_timedelta(np.asarray(seconds, np.int64), unit="s"))
+    created = pd.Timestamp(created, tz="UTC")
+    return pd.DataFrame({
+        "conversation_id": [f"c{i:03d}" for i in range(n)], "customer_id": [f"u{i}" for i in range(n)],
+        "agent_id": "a", "channel": channel, "priority": "normal", "status": "solved",
+        "created_at": created, "first_response_at": created + delay,
+        "resolved_at": created + pd.Timedelta(days=1)})
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars", "duckdb"])
+def test_median_p90_interval_by_hand(engine):
+    """Response times 1..10 h: median 5.5; p90 with numpy's linear rule h = 9 * 0.9 = 8.1 ->
+    x(9) + 0.1 (x(10) - x(9)) = 9.1 (1-based); the median's interval (Conover, z = 1.96):
+    l = floor(10/2 - 1.96 sqrt(10)/2) = floor(1.90) = 1 -> 1 h, u = ceil(1 + 5 + 3.10) = 10 -> 10 h.
+    DuckDB runs the ranked path, pandas and Polars the partition path."""
+    conv = _conv(np.arange(10, 0, -1))  # (given in reverse order)
+    r = qakit.first_response_time(conv, engine=engine).iloc[0]
+    assert r["n"] == 10
+    assert r["first_response_time"] == pytest.approx(5.5, abs=1e-12)
+    assert r["first_response_time_p90"] == pytest.approx(9.1, abs=1e-12)
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(1.0, abs=1e-12), pytest.approx(10.0, abs=1e-12))
+
+
+def test_many_groups_take_the_sort_path_and_agree_with_numpy():
+    """More groups than the partition loop takes (100 > 64): each group's median and p90 equal
+    ``np.quantile`` (linear) of its own values, and the same as on DuckDB (ranked path)."""
+    rng = np.random.default_rng(5)
+    parts = [_conv(None, channel=f"ch{g:03d}", seconds=rng.integers(60, 40_000, 20 + g)) for g in range(100)]
+    conv = pd.concat(parts, ignore_index=True)
+    conv["conversation_id"] = [f"c{i:05d}" for i in range(len(conv))]
+    got = qakit.first_response_time(conv, by="channel", min_n=0)
+    duck = qakit.first_response_time(conv, by="channel", min_n=0, engine="duckdb")
+    assert len(got) == 100 and G._PARTITION_GROUPS < 100
+    for g, part in enumerate(parts):
+        h = (part["first_response_at"] - part["created_at"]).dt.total_seconds().to_numpy() / 3600
+        row = got.iloc[g]
+        assert row["first_response_time"] == pytest.approx(np.quantile(h, 0.5), abs=1e-12)
+        assert row["first_response_time_p90"] == pytest.approx(np.quantile(h, 0.9), abs=1e-12)
+    cols = ["n", "first_response_time", "ci_low", "ci_high", "first_response_time_p90"]
+    np.testing.assert_allclose(got[cols].to_numpy(float), duck[cols].to_numpy(float), rtol=0, atol=1e-9)
+
+
+def test_epoch_microseconds_on_pandas_by_hand():
+    """Nanosecond timestamps: -500 ns is 0 whole microseconds (truncated toward zero, as a
+    duration's total is), +1500 ns is 1, 2026-01-01 is 1,767,225,600 s = 1767225600000000 us; a
+    missing timestamp stays missing (float NaN, as narwhals gives)."""
+    ts = pd.Series(pd.to_datetime(["1969-12-31 23:59:59.9999995", "1970-01-01 00:00:00.0000015",
+                                   "2026-01-01 00:00:00.000000000", None], utc=True)).astype("datetime64[ns, UTC]")
+    lf = nw.from_native(pd.DataFrame({"t": ts})).lazy()
+    got = nw.to_native(B.with_epoch_us(lf, "pandas", {"us": "t"}))["us"].to_numpy()
+    np.testing.assert_array_equal(got[:3], [0.0, 1.0, 1767225600000000.0])
+    assert np.isnan(got[3])
+    clean = nw.from_native(pd.DataFrame({"t": ts[1:3].astype("datetime64[us, UTC]")})).lazy()  # (1500 ns -> 1 us)
+    got = nw.to_native(B.with_epoch_us(clean, "pandas", {"us": "t"}))["us"]
+    assert got.dtype == np.int64 and got.tolist() == [1, 1767225600000000]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars", "duckdb"])
+def test_fcr_repeat_ties_ordered_by_conversation_id(engine):
+    """Customer u1 opens 'b' (email) and 'a' (chat) at the same instant and 'c' 30 days later;
+    repeat window 7 days. Ordered by (created_at, conversation_id): a -> b is a repeat (gap 0), so
+    a is not resolved at first contact; b -> c is 30 days: b is; c has no next: c is. By channel:
+    chat 0/1, email 2/2 (b, c). The ids are a categorical whose categories are NOT in text order
+    (['b', 'c', 'a']): the text decides, not the codes."""
+    t0 = pd.Timestamp("2026-01-05 09:00", tz="UTC")
+    conv = pd.DataFrame({
+        "conversation_id": pd.Categorical(["b", "a", "c"], categories=["b", "c", "a"]),
+        "customer_id": "u1", "agent_id": "x", "channel": ["email", "chat", "email"], "priority": "normal",
+        "status": "solved", "created_at": [t0, t0, t0 + pd.Timedelta(days=30)],
+        "first_response_at": t0 + pd.Timedelta(hours=1), "resolved_at": t0 + pd.Timedelta(days=31)})
+    if engine == "polars":
+        import polars as pl
+
+        data = pl.from_pandas(conv.assign(conversation_id=conv["conversation_id"].astype(str)))
+    else:
+        data = conv
+    r = qakit.fcr_rate(data, by="channel", as_of="2026-03-31", min_n=0,
+                       engine=None if engine == "polars" else engine).set_index("channel")
+    assert (r.loc["chat", "n"], r.loc["chat", "fcr_rate"]) == (1, 0.0)
+    assert (r.loc["email", "n"], r.loc["email", "fcr_rate"]) == (2, 1.0)
+
+
+def test_polars_few_groups_with_a_missing_key_equal_the_other_engines():
+    """Polars with few groups splits the values on Polars (``partition_by``): two grouping
+    columns, one group with a missing team (an optional column); the medians, p90 and intervals equal pandas' and
+    DuckDB's, and each group's median equals ``np.median`` of its own values (whole seconds)."""
+    import polars as pl
+
+    rng = np.random.default_rng(11)
+    parts = []
+    for j, team in enumerate(["north", "south", None]):
+        for pr in ("high", "low"):
+            p = _conv(None, seconds=rng.integers(60, 40_000, 30 + 7 * j))
+            parts.append(p.assign(team=team, priority=pr))
+    conv = pd.concat(parts, ignore_index=True)
+    conv["conversation_id"] = [f"c{i:05d}" for i in range(len(conv))]
+    cols = ["n", "first_response_time", "ci_low", "ci_high", "first_response_time_p90"]
+    kw = dict(by=["team", "priority"], min_n=0)
+    pan = qakit.first_response_time(conv, **kw)
+    pol = qakit.first_response_time(pl.from_pandas(conv), **kw)
+    duck = qakit.first_response_time(conv, engine="duckdb", **kw)
+    assert len(pan) == 6 and pan["team"].isna().sum() == 2
+    for other in (pol, duck):
+        assert other["team"].isna().sum() == 2
+        np.testing.assert_allclose(other[cols].to_numpy(float), pan[cols].to_numpy(float), rtol=0, atol=1e-9)
+    first = parts[0]
+    h = (first["first_response_at"] - first["created_at"]).dt.total_seconds().to_numpy() / 3600
+    assert pol.iloc[0]["first_response_time"] == pytest.approx(np.median(h), abs=1e-12)
