@@ -53,6 +53,19 @@ OUTCOME = S.OUTCOME
 NOT_ABANDONED_OUTCOMES = re.compile(CL.NOT_ABANDONED_PATTERN, re.I)  # defined once, in the metric layer
 
 
+def _run(definition: Any, calls: Any, reads: Sequence[str], *, by: Any, period: str | None, level: float,
+         min_n: int, engine: Any) -> pd.DataFrame:
+    """A call KPI: the calls table checked on the columns the definition reads (``call_id``,
+    ``answered``, ``reads`` and the ``by`` / period columns when present), the definition run on its
+    engine, the validation record carried on the result."""
+    level = check_level(level)
+    keys = as_by(by)
+    optional = [*reads, *keys] + ([S.CREATED_AT] if period is not None else [])
+    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
+    out = definition(t, by=keys, period=period, level=level, min_n=min_n)
+    return S.carry_records(out, t.record) if t.record is not None else out
+
+
 @public
 def call_handle_time(
     calls: pd.DataFrame,
@@ -105,12 +118,8 @@ def call_handle_time(
        n  handle_time_s  n_excluded
     0  2          400.0           0
     """
-    level = check_level(level)
-    keys = as_by(by)
-    optional = [HANDLE_TIME_S, *PARTS, *keys] + ([S.CREATED_AT] if period is not None else [])
-    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
-    out = CL.handle(t, by=keys, period=period, level=level, min_n=min_n)
-    return S.carry_records(out, t.record) if t.record is not None else out
+    return _run(CL.handle, calls, (HANDLE_TIME_S, *PARTS), by=by, period=period, level=level, min_n=min_n,
+                engine=engine)
 
 
 @public
@@ -159,12 +168,8 @@ def call_answer_time(
        n  asa_s
     0  2   20.0
     """
-    level = check_level(level)
-    keys = as_by(by)
-    optional = [S.SPEED_OF_ANSWER_S, *keys] + ([S.CREATED_AT] if period is not None else [])
-    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
-    out = CL.answer_time(t, by=keys, period=period, level=level, min_n=min_n)
-    return S.carry_records(out, t.record) if t.record is not None else out
+    return _run(CL.answer_time, calls, (S.SPEED_OF_ANSWER_S,), by=by, period=period, level=level, min_n=min_n,
+                engine=engine)
 
 
 @public
@@ -214,12 +219,8 @@ def call_abandon_time(
        n  time_to_abandon_s
     0  2               30.0
     """
-    level = check_level(level)
-    keys = as_by(by)
-    optional = [S.TIME_TO_ABANDON_S, S.OUTCOME, *keys] + ([S.CREATED_AT] if period is not None else [])
-    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
-    out = CL.abandon_time(t, by=keys, period=period, level=level, min_n=min_n)
-    return S.carry_records(out, t.record) if t.record is not None else out
+    return _run(CL.abandon_time, calls, (S.TIME_TO_ABANDON_S, S.OUTCOME), by=by, period=period, level=level,
+                min_n=min_n, engine=engine)
 
 
 def _interval_start(ts: pd.Series, interval: str, tz: str) -> pd.Series:

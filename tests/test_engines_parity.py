@@ -873,3 +873,17 @@ def test_an_ibis_table_runs_as_sql_on_its_own_duckdb_connection(tmp_path):
         table = ibis.duckdb.connect().read_parquet(tmp_path / "s.parquet")
         got = K.nps_score(table, period="W")
     assert_parity(K.nps_score(SURVEYS, period="W"), got)
+
+
+@pytest.mark.parametrize("fn,column", [("call_answer_time", S.SPEED_OF_ANSWER_S), ("call_abandon_time", S.TIME_TO_ABANDON_S),
+                                       ("call_handle_time", S.HANDLE_TIME_S)])
+def test_call_times_check_the_column_they_read_on_every_engine(fn, column):
+    """A negative duration in the column a call KPI reads is one DataValidationError naming the
+    column and the call, the same on pandas, Polars and DuckDB (the column is validated, not just read)."""
+    log = _queue_log().assign(**{S.HANDLE_TIME_S: 100.0})
+    log.loc[3, column] = -5.0
+    ref = check_engines(getattr(qakit.calls, fn), log, min_n=0)
+    assert ref[0] == "error" and ref[1] == "DataValidationError", ref
+    assert (column, "below the minimum 0", 1) in [(c, k.split(" (")[0], n) for c, k, n in ref[2]], ref[2]
+    with pytest.raises(DataValidationError, match=log.loc[3, S.CALL_ID]):
+        getattr(qakit.calls, fn)(log, min_n=0)
