@@ -887,3 +887,13 @@ def test_call_times_check_the_column_they_read_on_every_engine(fn, column):
     assert (column, "below the minimum 0", 1) in [(c, k.split(" (")[0], n) for c, k, n in ref[2]], ref[2]
     with pytest.raises(DataValidationError, match=log.loc[3, S.CALL_ID]):
         getattr(qakit.calls, fn)(log, min_n=0)
+
+
+def test_the_blank_rule_lists_every_unicode_whitespace_character():
+    """The contract's blank-text class is every code point Python's str.isspace calls whitespace (the
+    list is written out in the module; here it is checked against the full scan)."""
+    import sys
+
+    from qakit.metrics._contract import _WHITESPACE
+
+    assert _WHITESPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
