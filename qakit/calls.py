@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -60,15 +61,14 @@ def _run(definition: Any, calls: Any, reads: Sequence[str], *, by: Any, period: 
     engine, the validation record carried on the result."""
     level = check_level(level)
     keys = as_by(by)
-    optional = [*reads, *keys] + ([S.CREATED_AT] if period is not None else [])
-    t = C.validated(calls, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine)
+    t = CL.validated_calls(calls, engine=engine, keys=keys, period=period, reads=reads)
     out = definition(t, by=keys, period=period, level=level, min_n=min_n)
-    return S.carry_records(out, t.record) if t.record is not None else out
+    return C.carry(out, t)
 
 
 @public
 def call_handle_time(
-    calls: pd.DataFrame,
+    calls: Any,
     *,
     by: str | Sequence[str] | None = None,
     period: str | None = None,
@@ -80,8 +80,8 @@ def call_handle_time(
 
     Parameters
     ----------
-    calls : pandas.DataFrame
-        The ``calls`` table (``call_id, agent_id, created_at, answered, handle_time_s``; optional
+    calls : table
+        The ``calls`` table, on any engine (``call_id, answered, handle_time_s``; optional
         ``talk_time_s``, ``hold_time_s``, ``after_call_work_s`` -- the parts a ``call_log`` export
         gives).
     by : str or list of str, optional
@@ -307,8 +307,8 @@ def queue_intervals(
     known = c[S.ANSWERED].notna()
     wait = pd.to_numeric(c[TIME_TO_ABANDON_S], errors="coerce") if TIME_TO_ABANDON_S in c.columns else \
         pd.Series(np.nan, index=c.index)
-    left = (c[OUTCOME].astype("str").str.contains(NOT_ABANDONED_OUTCOMES, na=False)
-            if OUTCOME in c.columns else pd.Series(False, index=c.index))
+    left = (nw.from_native(c[[OUTCOME]], eager_only=True).select(CL.outcome_not_abandoned())[OUTCOME]
+            .to_native().set_axis(c.index) if OUTCOME in c.columns else pd.Series(False, index=c.index))
     ab = known & ~ans & ~left
     short = ab & (wait < short_abandon_s).fillna(False) if short_abandon_s > 0 else pd.Series(False, index=c.index)
     no_speed = ans & c[S.SPEED_OF_ANSWER_S].isna()

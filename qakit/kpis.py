@@ -105,17 +105,6 @@ def _survey_conversations(conversations: Any, sv: C.Table, keys: Sequence[str], 
     return C.validated(conversations, "conversations", reads=reads, optional=missing, like=sv)
 
 
-def _calls(data: Any, engine: Any, keys: Sequence[str], period: str | None, *, like: C.Table | None = None):
-    opt = [S.SPEED_OF_ANSWER_S, S.OUTCOME, *keys] + ([S.CREATED_AT] if period is not None else [])
-    return C.validated(data, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=opt, engine=engine, like=like)
-
-
-def _carry(out: pd.DataFrame, *tables: C.Table | None) -> pd.DataFrame:
-    """The validation records of the tables read (ids normalised, a date order read) on the result."""
-    recs = [t.record for t in tables if t is not None and t.record is not None]
-    return S.carry_records(out, *recs) if recs else out
-
-
 # --- the row-level rules the report reads (the KPIs' own definitions, on a validated pandas table) ------
 def _rules_frame(df: pd.DataFrame, lf: nw.LazyFrame) -> pd.DataFrame:
     got = lf.collect().to_native()
@@ -250,7 +239,7 @@ def csat_score(
     keys = as_by(by)
     sv = _surveys(surveys, engine, keys, period)
     conv = _survey_conversations(conversations, sv, keys, period)
-    return _carry(SV.csat(sv, conv, csat=cs, by=keys, period=period, level=level, min_n=min_n), sv, conv)
+    return C.carry(SV.csat(sv, conv, csat=cs, by=keys, period=period, level=level, min_n=min_n), sv, conv)
 
 
 @public
@@ -315,7 +304,7 @@ def nps_score(
     keys = as_by(by)
     sv = _surveys(surveys, engine, keys, period)
     conv = _survey_conversations(conversations, sv, keys, period)
-    return _carry(SV.nps(sv, conv, by=keys, period=period, level=level, min_n=min_n), sv, conv)
+    return C.carry(SV.nps(sv, conv, by=keys, period=period, level=level, min_n=min_n), sv, conv)
 
 
 @public
@@ -379,7 +368,7 @@ def ces_score(
     keys = as_by(by)
     sv = _surveys(surveys, engine, keys, period)
     conv = _survey_conversations(conversations, sv, keys, period)
-    return _carry(SV.ces(sv, conv, scale=scale, higher_is_better=higher_is_better, by=keys, period=period,
+    return C.carry(SV.ces(sv, conv, scale=scale, higher_is_better=higher_is_better, by=keys, period=period,
                          level=level, min_n=min_n), sv, conv)
 
 
@@ -439,7 +428,7 @@ def first_response_time(
     level = check_level(level)
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID, S.CREATED_AT, S.FIRST_RESPONSE_AT), keys, period)
-    return _carry(T.first_response(t, by=keys, period=period, business_hours=business_hours, max_hours=max_hours,
+    return C.carry(T.first_response(t, by=keys, period=period, business_hours=business_hours, max_hours=max_hours,
                                    level=level, min_n=min_n), t)
 
 
@@ -495,7 +484,7 @@ def resolution_time(
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID, S.CREATED_AT, S.RESOLVED_AT), keys, period,
                        optional=(S.FIRST_RESPONSE_AT,))
-    return _carry(T.resolution(t, by=keys, period=period, business_hours=business_hours, max_hours=max_hours,
+    return C.carry(T.resolution(t, by=keys, period=period, business_hours=business_hours, max_hours=max_hours,
                                level=level, min_n=min_n), t)
 
 
@@ -545,7 +534,7 @@ def handle_time(
     level = check_level(level)
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID,), keys, period, optional=(S.HANDLE_TIME_S,))
-    return _carry(T.handle(t, by=keys, period=period, level=level, min_n=min_n), t)
+    return C.carry(T.handle(t, by=keys, period=period, level=level, min_n=min_n), t)
 
 
 @public
@@ -616,7 +605,7 @@ def fcr_rate(
     reads = (S.CONVERSATION_ID, S.CREATED_AT, S.RESOLVED_AT, S.STATUS) + ((S.CUSTOMER_ID,) if rule == "repeat" else ())
     t = _conversations(conversations, engine, reads, keys, period, optional=(S.CONTACTS, S.AGENT_REPLIES),
                        times=rule == "repeat")
-    return _carry(CV.fcr(t, by=keys, period=period, rule=rule, repeat_days=repeat_days,
+    return C.carry(CV.fcr(t, by=keys, period=period, rule=rule, repeat_days=repeat_days,
                          resolved_statuses=resolved_statuses, as_of=as_of, level=level, min_n=min_n), t)
 
 
@@ -664,7 +653,7 @@ def interactions_per_issue(
     level = check_level(level)
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID,), keys, period, optional=(S.CONTACTS,))
-    return _carry(CV.interactions(t, by=keys, period=period, level=level, min_n=min_n), t)
+    return C.carry(CV.interactions(t, by=keys, period=period, level=level, min_n=min_n), t)
 
 
 @public
@@ -710,7 +699,7 @@ def escalation_rate(
     level = check_level(level)
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID,), keys, period, optional=(S.ESCALATED,))
-    return _carry(CV.escalation_rate(t, by=keys, period=period, level=level, min_n=min_n), t)
+    return C.carry(CV.escalation_rate(t, by=keys, period=period, level=level, min_n=min_n), t)
 
 
 @public
@@ -758,7 +747,7 @@ def resolution_rate(
     level = check_level(level)
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID, S.RESOLVED_AT, S.STATUS), keys, period)
-    return _carry(CV.resolution_rate(t, by=keys, period=period, resolved_statuses=resolved_statuses, level=level,
+    return C.carry(CV.resolution_rate(t, by=keys, period=period, resolved_statuses=resolved_statuses, level=level,
                                      min_n=min_n), t)
 
 
@@ -810,7 +799,7 @@ def backlog(
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID, S.CREATED_AT, S.RESOLVED_AT), keys, None,
                        times=True)
-    return _carry(CV.backlog(t, period=period, by=keys), t)
+    return C.carry(CV.backlog(t, period=period, by=keys), t)
 
 
 @public
@@ -873,7 +862,7 @@ def sla_attainment(
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
     t = _conversations(conversations, engine, (S.CONVERSATION_ID, S.PRIORITY, S.CREATED_AT, end_col), keys, period,
                        optional=(S.STATUS,), times=True)
-    return _carry(SLA.attainment(t, targets=targets, metric=metric, goal=goal, by=keys, period=period, as_of=as_of,
+    return C.carry(SLA.attainment(t, targets=targets, metric=metric, goal=goal, by=keys, period=period, as_of=as_of,
                                  level=level, min_n=min_n, stacklevel=4), t)
 
 
@@ -920,8 +909,8 @@ def service_level(
     check_choice("denominator", denominator, CL.DENOMINATORS)
     level = check_level(level)
     keys = as_by(by)
-    t = _calls(calls, engine, keys, period)
-    return _carry(CL.service_level(t, threshold_s=threshold_s, denominator=denominator, by=keys, period=period,
+    t = CL.validated_calls(calls, engine=engine, keys=keys, period=period)
+    return C.carry(CL.service_level(t, threshold_s=threshold_s, denominator=denominator, by=keys, period=period,
                                    level=level, min_n=min_n), t)
 
 
@@ -970,8 +959,8 @@ def abandonment_rate(
     """
     level = check_level(level)
     keys = as_by(by)
-    t = _calls(calls, engine, keys, period)
-    return _carry(CL.abandonment_rate(t, by=keys, period=period, level=level, min_n=min_n), t)
+    t = CL.validated_calls(calls, engine=engine, keys=keys, period=period)
+    return C.carry(CL.abandonment_rate(t, by=keys, period=period, level=level, min_n=min_n), t)
 
 
 @public
@@ -1027,7 +1016,7 @@ def cost_per_contact(
     keys = as_by(by)
     t = _conversations(conversations, engine, (S.CONVERSATION_ID,), keys, period,
                        optional=(S.CONTACTS, S.HANDLE_TIME_S))
-    return _carry(CO.cost_per_contact(t, cost_per_hour=cost_per_hour, total_cost=total_cost, by=keys,
+    return C.carry(CO.cost_per_contact(t, cost_per_hour=cost_per_hour, total_cost=total_cost, by=keys,
                                       period=period), t)
 
 
@@ -1090,7 +1079,7 @@ def customer_cost_value(
         t = C.validated(conversations, "conversations", reads=(S.CONVERSATION_ID, S.CUSTOMER_ID),
                         optional=(S.CONTACTS, value_column), engine=engine)
     out = CO.customer_cost_value(t, cost_per_contact=cost_per_contact, value_column=value_column, customers=customers)
-    return _carry(out, t) if t is not None else out
+    return C.carry(out, t) if t is not None else out
 
 
 @public
@@ -1197,7 +1186,7 @@ def kpi_summary(
                              as_of=None, **kw)
         parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True, "sla_attainment"))
     if calls is not None:
-        ct = _calls(calls, None, keys, period, like=conv)
+        ct = CL.validated_calls(calls, engine=None, keys=keys, period=period, like=conv)
         parts.append(("service_level", CL.service_level(ct, threshold_s=20, denominator="offered", **kw),
                       SERVICE_LEVEL, "share", True, "service_level"))
         parts.append(("abandonment_rate", CL.abandonment_rate(ct, **kw), ABANDONMENT_RATE, "share", False,
@@ -1219,7 +1208,7 @@ def kpi_summary(
     out = out[cols].copy()
     out.attrs.pop(S.RECORD_KEY, None)
     S.carry_records(out, *(t for _, t, *_ in parts))
-    return _carry(out, conv, *([sv] if surveys is not None else []), *([ct] if calls is not None else []))
+    return C.carry(out, conv, *([sv] if surveys is not None else []), *([ct] if calls is not None else []))
 
 
 @public

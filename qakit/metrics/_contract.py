@@ -495,6 +495,13 @@ def _duckdb_naive_utc(rel: Any, columns: list[str]) -> Any:
     return rel.project("* REPLACE (" + ", ".join(f"make_timestamp(epoch_us({q(c)})) AS {q(c)}" for c in aware) + ")")
 
 
+def carry(out: pd.DataFrame, *tables: "Table | None") -> pd.DataFrame:
+    """``out`` with the validation records of the tables it was computed from (ids normalised, a date
+    order read ...): the one way a metric's result says what its inputs' checks did."""
+    recs = [t.record for t in tables if t is not None and t.record is not None]
+    return S.carry_records(out, *recs) if recs else out
+
+
 def raise_problems(*rows: list) -> None:
     """Raise every deferred problem (of one or more tables) as one DataValidationError."""
     _raise([r for part in rows for r in part])

@@ -14,7 +14,7 @@ from .. import schema as S
 from ..errors import ParameterError, check_choice
 from . import _finish as F
 from . import _groups as G
-from ._contract import Table
+from ._contract import Table, validated
 
 SERVICE_LEVEL = "service_level"
 ABANDONMENT_RATE = "abandonment_rate"
@@ -27,6 +27,14 @@ ASA_S = "asa_s"
 PARTS = (S.TALK_TIME_S, S.HOLD_TIME_S, S.AFTER_CALL_WORK_S)
 DENOMINATORS = ("offered", "answered")
 CALL_TIMES = (S.CREATED_AT,)
+
+
+def validated_calls(data: Any, *, engine: Any, keys: Sequence[str], period: str | None,
+                    reads: Sequence[str] = (S.SPEED_OF_ANSWER_S, S.OUTCOME), like: Table | None = None) -> Table:
+    """The calls table checked on the columns a call KPI reads: ``call_id``, ``answered``, ``reads``,
+    the ``by`` columns (when present) and ``created_at`` for periods."""
+    optional = [*reads, *keys] + ([S.CREATED_AT] if period is not None else [])
+    return validated(data, "calls", reads=(S.CALL_ID, S.ANSWERED), optional=optional, engine=engine, like=like)
 
 
 def service_level_judged(threshold_s: float = 20, denominator: str = "offered") -> tuple[Any, Any, Any]:
@@ -65,12 +73,15 @@ def service_level(t: Table, *, threshold_s: float, denominator: str, by: Sequenc
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
 
 
-def not_abandoned(t: Table) -> Any:
-    """Unanswered calls whose ``outcome`` says they left the queue without the caller hanging up
-    (:data:`NOT_ABANDONED_PATTERN`); no ``outcome`` column: none."""
-    if not t.has(S.OUTCOME):
-        return nw.lit(False)
+def outcome_not_abandoned() -> Any:
+    """Calls whose ``outcome`` says they left the queue without the caller hanging up
+    (:data:`NOT_ABANDONED_PATTERN`), as an expression on a table with ``outcome``."""
     return nw.col(S.OUTCOME).cast(nw.String).str.to_lowercase().str.contains(NOT_ABANDONED_PATTERN).fill_null(False)
+
+
+def not_abandoned(t: Table) -> Any:
+    """:func:`outcome_not_abandoned` on ``t``; no ``outcome`` column: none."""
+    return outcome_not_abandoned() if t.has(S.OUTCOME) else nw.lit(False)
 
 
 def abandonment_rate(t: Table, *, by: Sequence[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:

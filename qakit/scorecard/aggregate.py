@@ -202,7 +202,7 @@ def _iqs_on_engine(src: B.Source, keys: list[str], period: str | None, level: fl
     out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n)
     if t.has(S.REVIEW_ID):
         G.itemise(out, rv, S.REVIEW_ID, [(nw.col(S.IQS).is_null(), "review has no score (iqs missing)", S.IQS)])
-    return S.carry_records(out, t.record) if t.record is not None else out
+    return C.carry(out, t)
 
 
 @public
