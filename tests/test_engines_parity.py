@@ -595,6 +595,36 @@ def test_ids_from_a_parquet_file_are_normalised_and_case_collisions_refused_on_e
         SC.score_reviews(tmp_path / "case.parquet", ID_CARD)
 
 
+
+def test_blank_and_whitespace_ids_read_the_same_on_every_engine(tmp_path):
+    """The query engines judge text ids on their distinct values (blank, whitespace at an end,
+    non-ASCII), not row by row: the same outcome as pandas for ids that are empty, whitespace only
+    (an ideographic space, a tab), end in a tab / vertical tab / non-breaking space, or are in NFD.
+    By hand: review ``r1\\t`` is ``r1`` (C = 5, A = 5 -> 100), ``r2`` scores 0 (C = 1, A = 1), and
+    the agents ``a1``, ``a1\\x0b`` and ``a1\\xa0`` are one: IQS (100 + 0) / 2 = 50 over n = 2; a
+    review without an id (blank) is refused naming the 2 rows."""
+    ok = _id_ratings(["a1", "a1\x0b", "a1\xa0", "a1\xa0"])
+    ok[S.REVIEW_ID] = ["r1\t", "r1", "r2", "r2"]
+    ok[S.CONVERSATION_ID] = ["c1", "c1", unicodedata.normalize("NFD", "cé"), unicodedata.normalize("NFC", "cé")]
+    ok.to_parquet(tmp_path / "ok.parquet")
+    data = pd.read_parquet(tmp_path / "ok.parquet")
+    for e in ("pandas", *FAST):
+        got = on(e, SC.iqs_score, data, card=ID_CARD, by="agent_id")
+        assert got[S.AGENT_ID].tolist() == ["a1"] and got[S.N].tolist() == [2]
+        assert abs(float(got[S.IQS].iloc[0]) - 50.0) < 1e-12
+    check_engines(SC.score_reviews, data, card=ID_CARD)
+    got = SC.score_reviews(tmp_path / "ok.parquet", ID_CARD)  # the file itself, on DuckDB
+    assert got[S.REVIEW_ID].tolist() == ["r1", "r2"] and got[S.IQS].tolist() == [100.0, 0.0]
+    assert got[S.CONVERSATION_ID].tolist() == ["c1", unicodedata.normalize("NFC", "cé")]
+    blank = _id_ratings(["a1", "a1", "\u3000", "\u3000"])
+    blank[S.REVIEW_ID] = ["r1", "r1", "", "\t "]
+    for fn in (SC.score_reviews, SC.iqs_score):
+        ref = check_engines(fn, blank, card=ID_CARD)
+        assert ref[0] == "error" and (S.REVIEW_ID, "empty value in a required column", 2) in ref[2]
+    sv = pd.DataFrame({S.CONVERSATION_ID: ["c1", "c1\t", "\u3000", ""], S.KIND: "csat", S.SCORE: [5.0, 4.0, 1.0, 2.0],
+                       S.ANSWERED_AT: pd.Timestamp("2026-01-01", tz="UTC")})
+    check_engines(K.csat_score, sv)
+
 # --- hostile tables (hypothesis): every metric, every fast engine ------------------------------------
 _IDS = ["c1", "c1 ", " c2", "C1", unicodedata.normalize("NFD", "cé"), unicodedata.normalize("NFC", "cé"), "c3", "c4",
         "c5", "c6"]

@@ -168,9 +168,12 @@ def _is_text(dtype) -> bool:
     return dtype == nw.String or isinstance(dtype, (nw.Categorical, nw.Enum)) or dtype == nw.Categorical
 
 
-def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "") -> tuple[Any, list[tuple[str, Any]], bool]:
+def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "", *,
+           blank_null: bool = True) -> tuple[Any, list[tuple[str, Any]], bool]:
     """``(typed expression, [(parse-problem check, flag expression on the raw value)], keep raw)``
-    for one contract column of native type ``dtype``."""
+    for one contract column of native type ``dtype``. ``blank_null``: blank text ids become null in
+    the expression (a regular expression on every row); without it the caller maps the blank values
+    it found among the column's distinct values."""
     c = nw.col(col.name)
     kind = col.kind
     if kind in ("id", "str"):
@@ -193,7 +196,7 @@ def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "") -> tupl
         else:
             raise ParameterError(f"column {col.name!r} has type {dtype} on engine {engine!r}; it must be text "
                                  "(use engine='pandas' to convert it)")
-        if kind == "id":  # blank ids are missing ids
+        if kind == "id" and blank_null:  # blank ids are missing ids
             e = nw.when(~_blank(e)).then(e)
         return e, [], False
     if kind == "float":
@@ -259,11 +262,16 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                 for m in missing])
     cols = [c for c in cols if c.name in present]
     rid = spec.row_id if spec.row_id in present else None
+    # a Polars frame without parse problems is typed once in memory (below); on the query engines the
+    # text ids are tested on their distinct values (blank, whitespace, Unicode form), not row by row
+    in_memory = src.engine == "polars" and not any(
+        _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""))[1] for c in cols)
     typed: dict[str, Any] = {}
     parse: list[tuple[S.Column, str, Any]] = []
     raws: dict[str, Any] = {}
     for c in cols:
-        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""))
+        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""),
+                                    blank_null=in_memory)
         typed[c.name] = e
         for check, flag in probs:
             parse.append((c, check, flag))
@@ -277,12 +285,11 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     # columns, for the counts and messages only (an engine need not compute flags, or a window, again
     # for every later query of the metric)
     raw_lf = lf
-    blank_ids: dict[str, str] = {}
     out = lf.with_columns(**typed)
     uniq = list(spec.unique) if check_unique and spec.unique else []
     raw_key = (f"__rawkey_{uniq[0]}" if len(uniq) == 1 and uniq[0] in present
                and isinstance(schema[uniq[0]], (nw.Categorical, nw.Enum)) else None)
-    if src.engine == "polars" and not parse:
+    if in_memory:
         # in memory: the typed columns computed once (text casts, blank ids), every later query of
         # the metric reads them as they are; a categorical key kept as its codes for the uniqueness count
         keep = {raw_key: nw.col(uniq[0])} if raw_key else {}
@@ -291,12 +298,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         lf = out
         out = out.drop(*keep) if keep else out
     else:
-        # text ids: blank ones (whitespace only) are missing ids, a regular expression on every row;
-        # the count query tells whether a column has any, and the table the metric reads tests for
-        # them only then (a query engine would run it again in every query that reads the ids)
-        blank_ids = {c.name: f"__b_{c.name}" for c in cols if c.kind == "id" and _is_text(schema[c.name])}
-        blanks = {f: _blank(nw.col(n).cast(nw.String)).fill_null(False) for n, f in blank_ids.items()}
-        lf = lf.with_columns(**raws, **flags, **blanks, **typed)
+        lf = lf.with_columns(**raws, **flags, **typed)
         if raw_key:
             raw_key = None
     if rid is not None:  # the row ids as stored (before ids are normalised), for messages and records
@@ -315,8 +317,11 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         checks.append(_Check(column, check, name, value))
 
     suspects: dict[str, str] = {}
+    suspect_text: dict[str, str] = {}  # flag -> text id column, flagged by the engine's primitive
+    empty_flag: dict[str, str] = {}  # required column -> its "empty value" check's flag
     distinct_vals: dict[str, list] = {}
     pair_cache = None
+    by_pairs = False  # the ratings' counts grouped by (category, rating): scoring reads the pairs
     for c in cols:
         x = nw.col(c.name)
         if not c.nullable:  # (blank text is empty too, as pandas' validate reads it)
@@ -325,21 +330,24 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                 # values are read once (a group-by) and judged blank in Python -- what pandas reads as
                 # blank, and much cheaper than a regular expression on every row. A ratings table's
                 # categories are read with their ratings: scoring judges the (category, rating) pairs
-                if spec.name == "ratings" and c.name == S.CATEGORY and S.RATING in present:
-                    pairs = B.collect(out.group_by(S.CATEGORY, S.RATING, drop_null_keys=False)
-                                      .agg(nw.len().alias("__n")))
-                    pair_cache = pairs
-                    vals = pd.unique(pairs[S.CATEGORY]).tolist()
+                if spec.name == "ratings" and c.name == S.CATEGORY and S.RATING in present and not uniq:
+                    # (the pairs come with the counts: one scan; their blank categories are added then)
+                    by_pairs = True
+                    empty_flag[c.name] = f"__c{k}"
+                    add(c.name, "empty value in a required column", x.is_null(), c.name)
                 else:
                     # (a Polars categorical: grouped by its codes, before the cast to text)
                     cat = src.engine == "polars" and isinstance(schema[c.name], (nw.Categorical, nw.Enum))
                     vals = B.distinct(raw_lf if cat else out, c.name).tolist()
-                distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
-                blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
-                empty = x.is_null() | (_one_of(c.name, blanks))
+                if not by_pairs:
+                    distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
+                    blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
+                    empty = x.is_null() | (_one_of(c.name, blanks))
             else:
                 empty = x.is_null()
-            add(c.name, "empty value in a required column", empty, c.name)
+            if c.name not in empty_flag:
+                empty_flag[c.name] = f"__c{k}"
+                add(c.name, "empty value in a required column", empty, c.name)
         if c.allowed is not None:
             add(c.name, f"not one of {', '.join(repr(a) for a in c.allowed)}", ~x.is_null() & ~x.is_in(list(c.allowed)),
                 c.name)
@@ -354,8 +362,13 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             name = f"__s_{c.name}"
             # (numbers written as text have no whitespace and no non-ASCII character to normalise)
             text = _is_text(schema[c.name])
-            row_flags[name] = x.str.contains(_SUSPECT).fill_null(False) if text else (x != x).fill_null(False)
-            suspects[c.name] = name
+            if text and not in_memory:
+                if c.name not in S.CASE_CHECKED_IDS:  # (people's ids: every distinct value is read below)
+                    suspect_text[name] = c.name
+                    suspects[c.name] = name
+            else:
+                row_flags[name] = x.str.contains(_SUSPECT).fill_null(False) if text else (x != x).fill_null(False)
+                suspects[c.name] = name
     future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)).tz_localize(None).to_pydatetime()
     for c in cols:
         if c.kind == "datetime":
@@ -384,15 +397,49 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         row_flags["__kw"] = whole.fill_null(False)
         row_flags["__key"] = nw.when(whole).then(key)
         key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
-    lf = lf.with_columns(**row_flags)
-    count_names = ([ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
-                   + list(blank_ids.values()))
-    counts = B.collect(lf.select(nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names],
-                                 *key_aggs))
-    counts = {k: int(v) if v == v and v is not None else 0 for k, v in counts.iloc[0].items()}
-    plain = [n for n, f in blank_ids.items() if counts.pop(f, 0) == 0]
-    if plain:
-        out = raw_lf.with_columns(**{**typed, **{n: nw.col(n).cast(nw.String) for n in plain}})
+    lf = B.with_suspect_text(lf.with_columns(**row_flags), src.engine, suspect_text, _SUSPECT)
+    count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
+    aggs = [nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names], *key_aggs]
+    if by_pairs:  # the counts per (category, rating) pair, summed here; the pairs kept for scoring
+        got = B.collect(lf.group_by(S.CATEGORY, S.RATING, drop_null_keys=False).agg(*aggs))
+        pair_cache = got[[S.CATEGORY, S.RATING]].assign(__n=got["__rows"])
+        counts = {k: int(pd.to_numeric(got[k]).fillna(0).sum()) for k in got.columns if k.startswith("__")}
+        vals = pd.unique(pair_cache[S.CATEGORY]).tolist()
+        distinct_vals[S.CATEGORY] = [v for v in vals if isinstance(v, str)]
+        blanks = [v for v in distinct_vals[S.CATEGORY] if not v.strip(_WHITESPACE)]
+        if blanks:
+            flag = empty_flag[S.CATEGORY]
+            counts[flag] += int(pair_cache.loc[pair_cache[S.CATEGORY].isin(blanks), "__n"].sum())
+            lf = lf.with_columns((nw.col(S.CATEGORY).is_null() | _one_of(S.CATEGORY, blanks)).alias(flag))
+    else:
+        counts = B.collect(lf.select(*aggs))
+        counts = {k: int(v) if v == v and v is not None else 0 for k, v in counts.iloc[0].items()}
+    remapped: set[str] = set()
+    # text ids on a query engine: the distinct values of people's ids, or of the flagged rows of the
+    # others, fetched once; blank ones (empty, whitespace only: what pandas' validate reads as blank)
+    # become missing ids, the rest are normalised below
+    id_values: dict[str, pd.DataFrame] = {}
+    for c in cols:
+        if c.kind != "id" or in_memory or not _is_text(schema[c.name]):
+            continue
+        n = c.name
+        if n in S.CASE_CHECKED_IDS:
+            base = raw_lf.select(nw.col(n).cast(nw.String))
+        elif counts.get(suspects[n], 0):
+            base = lf.filter(nw.col(suspects[n])).select(n)
+        else:
+            continue
+        dist = B.collect(base.filter(~nw.col(n).is_null()).group_by(n).agg(nw.len().alias("__n")))
+        blank = np.array([not str(v).strip(_WHITESPACE) for v in dist[n]], dtype=bool)
+        if blank.any():
+            vals = list(dist.loc[blank, n])
+            kept = nw.when(~nw.col(n).is_in(vals)).then(nw.col(n)).alias(n)
+            lf, out = lf.with_columns(kept), out.with_columns(kept)
+            if n in empty_flag:
+                counts[empty_flag[n]] += int(dist.loc[blank, "__n"].sum())
+                lf = lf.with_columns(nw.col(n).is_null().alias(empty_flag[n]))
+            remapped.add(n)
+        id_values[n] = dist[~blank].reset_index(drop=True)
     if dup_key:
         distinct = counts.pop("__nk") - (1 if counts.pop("__knull") else 0)
         if counts.pop("__kw") > distinct:  # some key twice: which rows (a window, now that it is needed)
@@ -406,17 +453,19 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     # ids: whitespace, Unicode form, case/width (the values that need it are fetched and normalised
     # by qakit.schema's own function, then mapped back on the engine)
     id_problems: dict[str, dict] = {}
-    remapped: set[str] = set()
     for c in cols:
         if c.kind != "id":
             continue
         if not _is_text(schema[c.name]) and not schema[c.name].is_float():
             continue  # (whole numbers: nothing to normalise)
         fold = c.name in S.CASE_CHECKED_IDS
-        if not fold and counts.get(suspects[c.name], 0) == 0:
+        if c.name in id_values:
+            dist = id_values[c.name]
+        elif not fold and counts.get(suspects.get(c.name, ""), 0) == 0:
             continue
-        base = lf if fold else lf.filter(nw.col(suspects[c.name]))
-        dist = B.collect(base.filter(~nw.col(c.name).is_null()).group_by(c.name).agg(nw.len().alias("__n")))
+        else:
+            base = lf if fold else lf.filter(nw.col(suspects[c.name]))
+            dist = B.collect(base.filter(~nw.col(c.name).is_null()).group_by(c.name).agg(nw.len().alias("__n")))
         if dist.empty:
             continue
         dist = dist.sort_values(c.name, kind="stable").reset_index(drop=True)
@@ -459,7 +508,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             problems.append(id_problems[name])
         problems.extend(by_col[name])
     problems.extend(later)
-    if dup_key and remapped & set(dup_key):  # ids normalised: duplicates counted again ('c1' and 'c1 ' are one)
+    if dup_key and remapped & set(dup_key):  # ids normalised: duplicates counted again ('c1' and 'c1 ' are one;
+        # a blank id is now missing: its row has no whole key)
+        lf = lf.with_columns(whole.fill_null(False).alias("__kw"))
         lf = lf.with_columns((nw.col("__kw") & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
         counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
     if dup_key and counts.get("__dup", 0):

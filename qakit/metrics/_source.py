@@ -381,6 +381,24 @@ def with_epoch_us(lf: nw.LazyFrame, engine: str, columns: dict[str, str]) -> nw.
     return lf.with_columns(**exprs)
 
 
+def with_suspect_text(lf: nw.LazyFrame, engine: str, columns: dict[str, str], pattern: str) -> nw.LazyFrame:
+    """``lf`` plus, for each ``new: column`` of text, whether the value is one an id normalisation
+    may change or read as blank: empty, a character up to the space (whitespace, control) at either
+    end, or any non-ASCII character. A superset of what ``pattern`` (the contract's regular
+    expression) matches: the rows flagged are few, and their distinct values are judged in Python.
+    On DuckDB the test is byte comparisons and the byte against the character length (the regular
+    expression costs six times more per row there); elsewhere ``pattern`` itself (the second
+    engine-specific line of the definitions, beside :func:`with_epoch_us`)."""
+    if not columns:
+        return lf
+    if engine == "duckdb":
+        q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
+        flags = ", ".join(f"coalesce({q(c)} < '!' OR strlen({q(c)}) <> length({q(c)}) OR right({q(c)}, 1) < '!', "
+                          f"false) AS {q(new)}" for new, c in columns.items())
+        return nw.from_native(nw.to_native(lf).project("*, " + flags))
+    return lf.with_columns(**{new: nw.col(c).str.contains(pattern).fill_null(False) for new, c in columns.items()})
+
+
 _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
