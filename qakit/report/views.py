@@ -25,7 +25,7 @@ from .._public import public
 from ..registry import METRICS
 from ..scorecard import category_scores, iqs_score
 from . import study
-from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
+from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
@@ -291,6 +291,10 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     a = _agents(data).sort_values(ST.IQS_SHRUNK, ascending=True).reset_index(drop=True)
     thr = float(data.card.pass_threshold)
     verdict = agent_verdicts(a, thr)
+    n_agents, n_inc = len(a), int((verdict == "inconclusive").sum())  # over every agent, drawn or not
+    if n_agents > AGENT_ROWS:  # the lowest and highest by shrunken IQS; every agent in the appendix
+        ends = np.r_[0:AGENT_ROWS // 2, n_agents - AGENT_ROWS // 2:n_agents]
+        a, verdict = a.iloc[ends].reset_index(drop=True), verdict.iloc[ends].reset_index(drop=True)
     colours = verdict.map({"above": COLOURS["status-on"], "below": COLOURS["status-off"], "inconclusive": "#9e9e9e"})
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(a) + 1.2)))
     ax = fig.subplots()
@@ -309,8 +313,16 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     ax.set_ylim(-0.7, len(a) - 0.3)
     ax.set_xlabel("IQS (%)")
     ax.grid(axis="x", alpha=0.3)
-    n_inc = int((verdict == "inconclusive").sum())
-    ax.set_title(f"Agents: IQS with 95 % interval ({n_inc} of {len(a)} inconclusive against the pass line)", loc="left")
+    if n_agents > len(a):
+        half = AGENT_ROWS // 2
+        ax.axhline(half - 0.5, color="#616161", ls=":", lw=1)
+        ax.text(0.99, half - 0.5, f"{n_agents - len(a):,} agents in between: in the appendix and agents.csv",
+                transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8, color="#616161",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    title = f"Agents: IQS with 95 % interval ({n_inc:,} of {n_agents:,} inconclusive against the pass line)"
+    if n_agents > len(a):
+        title += f"; the {AGENT_ROWS // 2} lowest and {AGENT_ROWS // 2} highest by shrunken IQS"
+    ax.set_title(title, loc="left")
     handles = [Line2D([], [], color=COLOURS["status-on"], lw=2.2, label="95 % interval above the pass line"),
                Line2D([], [], color="#9e9e9e", lw=2.2, label="straddles it (inconclusive)"),
                Line2D([], [], color=COLOURS["status-off"], lw=2.2, label="below it"),
@@ -353,7 +365,11 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     focus = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values="focus").reindex_like(grid)
     cats = [c for c in data.category_names if c in grid.index]
     order = data.scores.groupby(S.AGENT_ID)[S.IQS].mean().sort_values(ascending=False).index
-    grid, focus = grid.loc[cats, [a for a in order if a in grid.columns]], focus.loc[cats, [a for a in order if a in grid.columns]]
+    agents = [a for a in order if a in grid.columns]
+    n_agents = len(agents)
+    if n_agents > AGENT_ROWS:  # the highest and lowest by IQS, as the forest plot; all in the appendix
+        agents = agents[:AGENT_ROWS // 2] + agents[-(AGENT_ROWS // 2):]
+    grid, focus = grid.loc[cats, agents], focus.loc[cats, agents]
     fig = Figure(figsize=(WIDE, 0.42 * len(cats) + 2.0))
     ax = fig.subplots()
     im = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
@@ -365,7 +381,13 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     ax.set_xlabel("agent (highest IQS on the left)")
     cb = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03)
     cb.set_label("category score (%)")
-    ax.set_title("Agent x category scores", loc="left")
+    title = "Agent x category scores"
+    if n_agents > len(agents):
+        half = AGENT_ROWS // 2
+        ax.axvline(half - 0.5, color="black", lw=1.5)
+        title += (f": the {half} highest and {half} lowest of {n_agents:,} agents by IQS (all in the appendix "
+                  "and coaching_focus.csv)")
+    ax.set_title(title, loc="left")
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.01), frameon=False, fontsize=9)
     fig.tight_layout()
     return fig

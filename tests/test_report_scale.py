@@ -1,0 +1,84 @@
+"""The report at scale (issue 23 point 3): per-agent figures stay readable and cheap with thousands
+of agents (the lowest and highest agents drawn, every agent in the appendix), and the sections the
+DuckDB report moves to the engine give the pandas report's numbers (1e-9)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qakit.report.data as D
+import qakit.report.operations as O
+import qakit.report.views as V
+from qakit import stats as ST
+from qakit.report.common import AGENT_ROWS
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return D.load_report_data()
+
+
+@pytest.fixture(scope="module")
+def many_agents(sample):
+    """The sample with each review's agent split in four by review id: 40 agents -> 160 (> AGENT_ROWS)."""
+    def split(f: pd.DataFrame) -> pd.DataFrame:
+        k = f["review_id"].str.extract(r"(\d+)$")[0].astype(int) % 4
+        return f.assign(agent_id=f["agent_id"] + "-" + k.astype(str))
+    return dataclasses.replace(sample, ratings=split(sample.ratings), scores=split(sample.scores), _cache={})
+
+
+def _labels(ax, axis="y") -> list[str]:
+    ticks = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
+    return [t.get_text() for t in ticks]
+
+
+def test_the_sample_draws_every_agent(sample):
+    """40 agents (the sample's, <= AGENT_ROWS = 60): the forest, the grid and the coverage draw all 40."""
+    assert sample.scores["agent_id"].nunique() == 40 < AGENT_ROWS
+    forest = V.agent_forest(sample).axes[0]
+    assert len(_labels(forest)) == 40 and "lowest and" not in forest.get_title(loc="left")
+    assert len(_labels(V.agent_category_heatmap(sample).axes[0], "x")) == 40
+    assert len(_labels(O.coverage_figure(sample).axes[0])) == 40
+
+
+def test_forest_draws_the_lowest_and_highest_agents(many_agents):
+    """160 agents: the forest draws the 30 lowest and 30 highest by shrunken IQS (ranked here with
+    ``qakit.stats.agent_summary`` directly); the title counts the inconclusive agents over all 160."""
+    d = many_agents
+    a = ST.agent_summary(d.scores, d.surveys, min_n=d.min_n, conversations=d.conversations, scale=d.csat_scale)
+    assert len(a) == 160
+    order = a.sort_values(ST.IQS_SHRUNK)["agent_id"].astype(str).tolist()
+    want = order[:30] + order[-30:]
+    ax = V.agent_forest(d).axes[0]
+    got = [s.split("  (n =")[0] for s in _labels(ax)]
+    assert got == want
+    thr = float(d.card.pass_threshold)
+    inconclusive = int(((a["ci_low"] < thr) & (a["ci_high"] > thr)).sum())
+    assert f"({inconclusive:,} of 160 inconclusive against the pass line); the 30 lowest and 30 highest" \
+        in ax.get_title(loc="left")
+
+
+def test_grid_and_coverage_draw_sixty_agents(many_agents):
+    """The agent x category grid: the 30 highest then the 30 lowest by mean IQS; the coverage grid:
+    the 60 agents with fewest reviews (counted here with pandas)."""
+    d = many_agents
+    mean = d.scores.groupby("agent_id")["iqs"].mean().sort_values(ascending=False)
+    coaching_agents = set(V._coaching(d)["agent_id"])
+    order = [a for a in mean.index if a in coaching_agents]
+    ax = V.agent_category_heatmap(d).axes[0]
+    assert _labels(ax, "x") == [str(a) for a in order[:30] + order[-30:]]
+    assert "the 30 highest and 30 lowest of 160 agents" in ax.get_title(loc="left")
+    cov = O._coverage(d)
+    fewest = cov.groupby("agent_id")["n"].sum().sort_values(kind="stable")
+    ax = O.coverage_figure(d).axes[0]
+    labels = _labels(ax)
+    assert len(labels) == 60 and set(labels) <= set(fewest.index.astype(str))
+    # the 60 drawn have the 60 smallest totals (ties at the cut may be either)
+    drawn = fewest.loc[labels]
+    assert drawn.max() <= fewest.iloc[60:].min()
+    assert "the 60 least reviewed of 160 agents" in ax.get_title(loc="left")
+
