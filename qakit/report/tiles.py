@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, with_conversation_columns
+from .data import ReportData, engine_table, with_conversation_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -54,6 +54,17 @@ def _on_engine(data: ReportData, fn, *args, **kwargs):
         else:  # anything else is not ours to swallow
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
+
+
+def _conversations(data: ReportData) -> Any:
+    """The conversations as the engine reads them (:func:`qakit.report.data.engine_table`): the Parquet
+    file or folder in place when the report uses every stored row (said once under the tiles)."""
+    table = engine_table(data, "conversations")
+    if isinstance(table, str):
+        line = f"customer KPIs: DuckDB read {data.direct['conversations'].name} directly"
+        if line not in data.engine_notes:
+            data.engine_notes.append(line)
+    return table
 
 
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -102,7 +113,7 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
     with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
     if data.has("conversations"):
-        return _on_engine(data, K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
+        return _on_engine(data, K.kpi_summary, _conversations(data), data.surveys if data.has("surveys") else None,
                           csat_scale=data.csat_scale)
     parts = []
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
@@ -178,7 +189,7 @@ def _survey_value(kind: str):
 def _frt_value(data: ReportData):
     if not data.has("conversations"):
         return None
-    return _first(_on_engine(data, K.first_response_time, data.conversations, min_n=0),
+    return _first(_on_engine(data, K.first_response_time, _conversations(data), min_n=0),
                   METRICS["first_response_time"].value)
 
 
