@@ -72,7 +72,7 @@ def test_grid_and_coverage_draw_sixty_agents(many_agents):
     order = [a for a in mean.index if a in coaching_agents]
     ax = V.agent_category_heatmap(d).axes[0]
     assert _labels(ax, "x") == [str(a) for a in order[:30] + order[-30:]]
-    assert "the 30 highest and 30 lowest of 160 agents" in ax.get_title(loc="left")
+    assert "\nthe 30 highest and 30 lowest of 160 agents" in ax.get_title(loc="left")
     cov = O._coverage(d)
     fewest = cov.groupby("agent_id")["n"].sum().sort_values(kind="stable")
     ax = O.coverage_figure(d).axes[0]

@@ -316,8 +316,8 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     if n_agents > len(a):
         half = AGENT_ROWS // 2
         ax.axhline(half - 0.5, color="#616161", ls=":", lw=1)
-        ax.text(0.99, half - 0.5, f"{n_agents - len(a):,} agents in between: in the appendix and agents.csv",
-                transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8, color="#616161",
+        ax.text(0.01, half - 0.5, f"{n_agents - len(a):,} agents in between: in the appendix and agents.csv",
+                transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=8, color="#616161",
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     title = f"Agents: IQS with 95 % interval ({n_inc:,} of {n_agents:,} inconclusive against the pass line)"
     if n_agents > len(a):
@@ -385,8 +385,7 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     if n_agents > len(agents):
         half = AGENT_ROWS // 2
         ax.axvline(half - 0.5, color="black", lw=1.5)
-        title += (f": the {half} highest and {half} lowest of {n_agents:,} agents by IQS (all in the appendix "
-                  "and coaching_focus.csv)")
+        title += (f"\nthe {half} highest and {half} lowest of {n_agents:,} agents by IQS (all in the appendix)")
     ax.set_title(title, loc="left")
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.01), frameon=False, fontsize=9)
     fig.tight_layout()
