@@ -310,6 +310,9 @@ def load_report_data(
               if ratings is not None else None)
     previous = _previous_period(frames, registry, t0, t1, engine=engine, latest=latest)
     direct = {}
+    if (engine != "pandas" and whole and _is_parquet(sources["ratings"]) and len(cards) == 1
+            and not cards[0].applies_to):  # the cases _score runs on the engine reading the file
+        direct["ratings"] = sources["ratings"]
     if (engine != "pandas" and conv is not None and len(conv) == rows_read["conversations"]
             and _is_parquet(sources["conversations"]) and not any(c.applies_to for c in cards)
             and not (S.has_record(frames["conversations"]) and len(S.adjustments(frames["conversations"])))):
@@ -603,4 +606,4 @@ def load_optional_tables(data: ReportData, *, dataset: str | None = None, tz: st
             data.missing.pop(name, None)
 
 
-__all__ = ["load_report_data", "load_calibration", "load_optional_tables", "engine_table"]
+__all__ = ["load_report_data", "load_calibration", "load_optional_tables"]

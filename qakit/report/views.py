@@ -23,14 +23,15 @@ from .. import schema as S
 from .. import stats as ST
 from .._public import public
 from ..registry import METRICS
-from ..scorecard import category_scores, iqs_score
+from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
-from .tiles import _kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, time_tables
+from .tiles import (_kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, report_categories,
+                    time_tables)
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
@@ -336,7 +337,7 @@ def category_figure(data: ReportData) -> Figure | HTML:
     """Category scores with 95 % intervals (pooled over reviews), lowest first."""
     if not shown(data, "categories"):
         return nothing()
-    t = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
+    t = report_categories(data, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
     fig = Figure(figsize=(WIDE, 0.45 * len(t) + 1.3))
     ax = fig.subplots()
     y = np.arange(len(t))
@@ -683,7 +684,7 @@ def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     if data.has("scores"):
         a = _agents(data)
         out["agents"] = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)))
-        out["categories"] = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n)
+        out["categories"] = report_categories(data, min_n=data.min_n)
         c = _coaching(data)
         out["coaching_focus"] = c[c["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True)
     if data.has("conversations") or data.has("surveys"):
