@@ -317,6 +317,10 @@ def load_report_data(
             and _is_parquet(sources["conversations"]) and not any(c.applies_to for c in cards)
             and not (S.has_record(frames["conversations"]) and len(S.adjustments(frames["conversations"])))):
         direct["conversations"] = sources["conversations"]
+    # said once, before any section runs (the "How computed" line is shown under the tiles)
+    for name, what in (("ratings", "category scores"), ("conversations", "customer KPIs")):
+        if name in direct:
+            engine_notes.append(f"{what}: DuckDB read {direct[name].name} directly")
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
                       start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
                       min_n=min_n, notes=notes, csat_scale=csat, previous=previous, missing=missing,

@@ -58,24 +58,14 @@ def _on_engine(data: ReportData, fn, *args, **kwargs):
 
 def _conversations(data: ReportData) -> Any:
     """The conversations as the engine reads them (:func:`qakit.report.data.engine_table`): the Parquet
-    file or folder in place when the report uses every stored row (said once under the tiles)."""
-    table = engine_table(data, "conversations")
-    if isinstance(table, str):
-        line = f"customer KPIs: DuckDB read {data.direct['conversations'].name} directly"
-        if line not in data.engine_notes:
-            data.engine_notes.append(line)
-    return table
+    file or folder in place when the report uses every stored row (the loader says so in ``engine_notes``)."""
+    return engine_table(data, "conversations")
 
 
 def _ratings(data: ReportData) -> Any:
     """The ratings as the engine reads them: the Parquet file or folder in place when the report uses
-    every stored row (said once under the tiles), else the validated frame of the period."""
-    table = engine_table(data, "ratings")
-    if isinstance(table, str):
-        line = f"category scores: DuckDB read {data.direct['ratings'].name} directly"
-        if line not in data.engine_notes:
-            data.engine_notes.append(line)
-    return table
+    every stored row (the loader says so in ``engine_notes``), else the validated frame of the period."""
+    return engine_table(data, "ratings")
 
 
 @public
