@@ -71,8 +71,28 @@ def _ratings(data: ReportData) -> Any:
 @public
 def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
     """:func:`qakit.scorecard.category_scores` of the period's ratings with the report's card(s), on
-    the report's engine (the Parquet ratings read in place when the report uses every stored row);
-    ``kwargs`` are ``category_scores``' options (``by``, ``level``, ``min_n``).
+    the report's engine.
+
+    Parameters
+    ----------
+    data : ReportData
+        From :func:`qakit.report.data.load_report_data`. With ``engine="duckdb"`` and every stored
+        row used (``data.direct`` has ``ratings``), DuckDB reads the Parquet file or folder in place.
+    **kwargs
+        ``category_scores``' options: ``by``, ``level``, ``min_n``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`qakit.scorecard.category_scores`: the ``by`` columns, ``category, n,
+        category_score, ci_low, ci_high, n_excluded, small_sample``; ids the file stores as
+        numbers are returned as the contract's text ids, rows in pandas' order (groups, then
+        category).
+
+    Notes
+    -----
+    One definition: the category score is ``category_scores``' on every engine; the report only
+    chooses what the engine reads.
 
     Examples
     --------
