@@ -46,9 +46,7 @@ def main(argv=None) -> int:
     exec((ROOT / "notebooks" / "src" / "_data_parameters.py").read_text(), ns)
     rows = []
     for i, code in enumerate(cells()):
-        if code.startswith("# %include") or "tags=[\"parameters\"]" in code:
-            pass
-        if i == 0:  # parameters
+        if i == 0:  # parameters (the shared data parameters were run above)
             code = "\n".join(l for l in code.splitlines() if not l.startswith("# %include"))
             exec(code, ns)
             ns.update(dataset=dataset, engine=engine)
