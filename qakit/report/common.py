@@ -25,6 +25,11 @@ STATUS_CLASS = {"on target": "status-on", "at risk": "status-risk", "off target"
 #: colours of the statuses (tiles and figures): green, amber, red, grey
 COLOURS = {"status-on": "#2e7d32", "status-risk": "#b26a00", "status-off": "#c62828", "status-none": "#616161"}
 WIDE = 13.0  # inches at 100 dpi: figures fill a 1400 px page (and shrink with it)
+#: the most agents a per-agent figure draws (forest plot, agent x category grid, review coverage): a
+#: figure one row per agent is unreadable (and costs minutes and gigabytes to draw) with thousands of
+#: agents; above it the figure shows the AGENT_ROWS // 2 at each end and says so (every agent is in the
+#: appendix and the CSV tables)
+AGENT_ROWS = 60
 
 CSS = """
 <style>

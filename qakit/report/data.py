@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import datasets
@@ -62,6 +63,9 @@ class ReportData:
     engine: str = "pandas"
     #: the file or Parquet folder each table was read from (the engine reads them directly)
     sources: dict[str, Path] = field(default_factory=dict)
+    #: the tables the engine reads in place (name -> Parquet file or folder): those the report uses
+    #: as stored, every row and none changed when read (:func:`engine_table`)
+    direct: dict[str, Path] = field(default_factory=dict)
     #: how the engine computed what it computed, e.g. a KPI it left to pandas (shown under the tiles)
     engine_notes: list[str] = field(default_factory=list)
     #: the rolling window the report covers (``last_days``; 0 = a fixed or open period)
@@ -305,10 +309,36 @@ def load_report_data(
     scores = (_score(ratings, registry, engine, sources.get("ratings") if whole else None, engine_notes)
               if ratings is not None else None)
     previous = _previous_period(frames, registry, t0, t1, engine=engine, latest=latest)
+    direct = {}
+    if (engine != "pandas" and whole and _is_parquet(sources["ratings"]) and len(cards) == 1
+            and not cards[0].applies_to):  # the cases _score runs on the engine reading the file
+        direct["ratings"] = sources["ratings"]
+    if (engine != "pandas" and conv is not None and len(conv) == rows_read["conversations"]
+            and _is_parquet(sources["conversations"]) and not any(c.applies_to for c in cards)
+            and not (S.has_record(frames["conversations"]) and len(S.adjustments(frames["conversations"])))):
+        direct["conversations"] = sources["conversations"]
+    # said once, before any section runs (the "How computed" line is shown under the tiles)
+    for name, what in (("ratings", "category scores"), ("conversations", "customer KPIs")):
+        if name in direct:
+            engine_notes.append(f"{what}: DuckDB read {direct[name].name} directly")
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
                       start=t0, end=t1, source="bundled sample data" if dataset == "sample" else str(folder),
                       min_n=min_n, notes=notes, csat_scale=csat, previous=previous, missing=missing,
-                      engine=engine, sources=sources, engine_notes=engine_notes, last_days=last_days, cards=cards)
+                      engine=engine, sources=sources, engine_notes=engine_notes, last_days=last_days, cards=cards,
+                      direct=direct)
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.is_dir() or path.suffix == ".parquet"
+
+
+def engine_table(data: ReportData, name: str) -> Any:
+    """The table ``name`` as the report's engine should read it: the Parquet file or folder itself
+    when the engine may read it in place (:attr:`ReportData.direct`: the report uses every stored row,
+    none changed when read), else the validated frame of the period (``data.<name>``)."""
+    if data.engine != "pandas" and name in data.direct:
+        return str(data.direct[name])
+    return getattr(data, name)
 
 
 def _latest_optional(paths: Mapping[str, Path | None], tz: str) -> pd.Timestamp | None:
@@ -369,13 +399,24 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
         engine = "pandas"
     if engine == "pandas":
         return score_reviews(ratings, card)
-    direct = parquet is not None and (parquet.is_dir() or parquet.suffix == ".parquet")
-    scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine)
+    direct = parquet is not None and _is_parquet(parquet)
+    scores = _in_ratings_order(score_reviews(str(parquet) if direct else ratings, card, engine=engine), ratings)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
             else "review scores: DuckDB on the period's ratings")
     if line not in notes:
         notes.append(line)
     return scores
+
+
+def _in_ratings_order(scores: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
+    """The engine's review scores in the order pandas gives them (each review where it first appears in
+    the ratings): an engine returns rows in any order, and the report's bootstrap intervals (the
+    changes against the previous period) resample rows by position, so the same seed must see the same
+    order on every engine."""
+    pos = pd.Index(ratings[S.REVIEW_ID].drop_duplicates()).get_indexer(scores[S.REVIEW_ID])
+    if (pos < 0).any():  # not the loaded reviews (cannot happen: the engine scored these ratings)
+        return scores
+    return scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
 
 
 def _surveys_in_period(sv: pd.DataFrame, conv: pd.DataFrame | None, in_period, notes: list[dict[str, Any]]) -> pd.DataFrame:

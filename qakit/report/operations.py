@@ -38,7 +38,7 @@ from ..registry import METRICS
 from ..scorecard import Category, Scorecard, category_scores
 from ..calls import call_abandon_time, call_answer_time, call_handle_time
 from ..metrics import calls as CL
-from .common import COLOURS, HTML, WIDE, note, quiet, span_dates
+from .common import AGENT_ROWS, COLOURS, HTML, WIDE, note, quiet, span_dates
 from .data import OPTIONAL_TABLES, ReportData
 from .support import nothing, shown
 from .display import Figure, Table, pretty, readable, tables_note, write_table_files
@@ -228,6 +228,9 @@ def coverage_figure(data: ReportData) -> Figure | HTML:
     c = _coverage(data)
     grid = c.pivot(index=S.AGENT_ID, columns=O.WEEK, values=S.N)
     grid = grid.loc[grid.sum(axis=1).sort_values(kind="stable").index]
+    n_agents = len(grid)
+    if n_agents > AGENT_ROWS:  # the least reviewed agents (every agent in the appendix and review_coverage.csv)
+        grid = grid.iloc[:AGENT_ROWS]
     partial = set(c.loc[c["partial"], O.WEEK])
     fig = Figure(figsize=(WIDE, max(3.5, 0.2 * len(grid) + 1.6)))
     ax = fig.subplots()
@@ -243,8 +246,11 @@ def coverage_figure(data: ReportData) -> Figure | HTML:
     ax.set_xlabel("week (Monday); a partial week is cut by the report period and not counted")
     full = c[~c["partial"]]
     under = int(full[O.UNDER_COVERED].sum())
-    ax.set_title(f"Reviews per agent per week against a plan of {PLAN} ({under:,} of {len(full):,} full agent-weeks "
-                 "under plan)", loc="left")
+    title = (f"Reviews per agent per week against a plan of {PLAN} ({under:,} of {len(full):,} full agent-weeks "
+             "under plan)")
+    if n_agents > len(grid):
+        title += f"\nthe {len(grid)} least reviewed of {n_agents:,} agents (all in review_coverage.csv)"
+    ax.set_title(title, loc="left")
     cb = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03, ticks=[0, PLAN / 2, PLAN + 1, PLAN + 4])
     cb.ax.set_yticklabels(["none", f"under {PLAN}", f"{PLAN}-{PLAN + 2}", "more"])
     fig.tight_layout()

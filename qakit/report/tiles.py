@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, with_conversation_columns
+from .data import ReportData, engine_table, with_conversation_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -56,13 +56,74 @@ def _on_engine(data: ReportData, fn, *args, **kwargs):
     return out
 
 
+def _conversations(data: ReportData) -> Any:
+    """The conversations as the engine reads them (:func:`qakit.report.data.engine_table`): the Parquet
+    file or folder in place when the report uses every stored row (the loader says so in ``engine_notes``)."""
+    return engine_table(data, "conversations")
+
+
+def _ratings(data: ReportData) -> Any:
+    """The ratings as the engine reads them: the Parquet file or folder in place when the report uses
+    every stored row (the loader says so in ``engine_notes``), else the validated frame of the period."""
+    return engine_table(data, "ratings")
+
+
+@public
+def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
+    """:func:`qakit.scorecard.category_scores` of the period's ratings with the report's card(s), on
+    the report's engine.
+
+    Parameters
+    ----------
+    data : ReportData
+        From :func:`qakit.report.data.load_report_data`. With ``engine="duckdb"`` and every stored
+        row used (``data.direct`` has ``ratings``), DuckDB reads the Parquet file or folder in place.
+    **kwargs
+        ``category_scores``' options: ``by``, ``level``, ``min_n``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`qakit.scorecard.category_scores`: the ``by`` columns, ``category, n,
+        category_score, ci_low, ci_high, n_excluded, small_sample``; ids the file stores as
+        numbers are returned as the contract's text ids, rows in pandas' order (groups, then
+        category).
+
+    Notes
+    -----
+    One definition: the category score is ``category_scores``' on every engine; the report only
+    chooses what the engine reads.
+
+    Examples
+    --------
+    >>> from qakit.report.data import load_report_data
+    >>> report_categories(load_report_data(), min_n=30)[["category", "n"]].head(2)
+         category     n
+    0  Compliance  2400
+    1     Empathy  1905
+    """
+    table = _ratings(data)
+    if not isinstance(table, str):
+        return quiet(category_scores, data.ratings, data.registry, **kwargs)
+    out = quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
+    # the file's own id type (e.g. integer agent ids) as the validated tables have it (text), in the
+    # order pandas gives (sorted by the groups as text, then category)
+    keys = [kwargs["by"]] if isinstance(kwargs.get("by"), str) else list(kwargs.get("by") or [])
+    id_cols = {c.name for c in S.RATINGS.columns if c.kind == "id"}  # stored as text by the contract
+    ids = {k: out[k].astype("str") for k in keys if k in id_cols and not pd.api.types.is_string_dtype(out[k])}
+    if ids:
+        out = out.assign(**ids).sort_values([*keys, S.CATEGORY], kind="stable").reset_index(drop=True)
+    return out
+
+
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """First response and resolution times per ``by`` group (:func:`qakit.kpis.first_response_time`,
     :func:`qakit.kpis.resolution_time`), computed once per report run; None without the column."""
     if not data.has("conversations") or by not in data.conversations.columns:
         return None
-    return data.cached(f"time_tables_{by}", lambda: (quiet(K.first_response_time, data.conversations, by=by, min_n=0),
-                                                     quiet(K.resolution_time, data.conversations, by=by, min_n=0)))
+    return data.cached(f"time_tables_{by}", lambda: (
+        _on_engine(data, K.first_response_time, _conversations(data), by=by, min_n=0),
+        _on_engine(data, K.resolution_time, _conversations(data), by=by, min_n=0)))
 
 
 @public
@@ -102,7 +163,7 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
     with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
     if data.has("conversations"):
-        return _on_engine(data, K.kpi_summary, data.conversations, data.surveys if data.has("surveys") else None,
+        return _on_engine(data, K.kpi_summary, _conversations(data), data.surveys if data.has("surveys") else None,
                           csat_scale=data.csat_scale)
     parts = []
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
@@ -178,7 +239,7 @@ def _survey_value(kind: str):
 def _frt_value(data: ReportData):
     if not data.has("conversations"):
         return None
-    return _first(_on_engine(data, K.first_response_time, data.conversations, min_n=0),
+    return _first(_on_engine(data, K.first_response_time, _conversations(data), min_n=0),
                   METRICS["first_response_time"].value)
 
 
@@ -398,15 +459,20 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
     ratings = (with_conversation_columns(data, data.ratings, S.TEAM) if data.has("conversations")
                else data.ratings)
     team_col = S.TEAM if S.TEAM in ratings.columns else None
-    per_agent = quiet(category_scores, ratings, data.registry, by=[S.AGENT_ID], level=level, min_n=0)
+
+    def scores(**kw: Any) -> pd.DataFrame:  # on the report's engine unless the team came from a join
+        return (report_categories(data, **kw) if ratings is data.ratings
+                else quiet(category_scores, ratings, data.registry, **kw))
+
+    per_agent = scores(by=[S.AGENT_ID], level=level, min_n=0)
     if team_col:
-        team = quiet(category_scores, ratings, data.registry, by=[team_col], min_n=0)
+        team = scores(by=[team_col], min_n=0)
         agent_team = ratings.groupby(S.AGENT_ID)[team_col].first()
         per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
         per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
     else:
-        team = quiet(category_scores, ratings, data.registry, min_n=0)
+        team = scores(min_n=0)
         per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
     per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]
@@ -433,11 +499,11 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     if data.has("scores"):
         checks.append(("ratings", "review scores", data.scores))
     if data.has("conversations"):
-        c = data.conversations
-        checks += [("conversations", "first response time", quiet(K.first_response_time, c, min_n=0)),
-                   ("conversations", "resolution time", quiet(K.resolution_time, c, min_n=0)),
-                   ("conversations", "FCR", quiet(K.fcr_rate, c, min_n=0)),
-                   ("conversations", "SLA attainment", quiet(K.sla_attainment, c, min_n=0))]
+        c = _conversations(data)  # on the report's engine: the exclusions are the same on every engine
+        checks += [("conversations", "first response time", _on_engine(data, K.first_response_time, c, min_n=0)),
+                   ("conversations", "resolution time", _on_engine(data, K.resolution_time, c, min_n=0)),
+                   ("conversations", "FCR", _on_engine(data, K.fcr_rate, c, min_n=0)),
+                   ("conversations", "SLA attainment", _on_engine(data, K.sla_attainment, c, min_n=0))]
     sv = data.surveys
     if data.has("surveys") and sv[S.SCORE].isna().any():
         kinds = set(sv[S.KIND])

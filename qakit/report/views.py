@@ -23,14 +23,15 @@ from .. import schema as S
 from .. import stats as ST
 from .._public import public
 from ..registry import METRICS
-from ..scorecard import category_scores, iqs_score
+from ..scorecard import iqs_score
 from . import study
-from .common import COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
+from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
-from .tiles import _kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, time_tables
+from .tiles import (_kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, report_categories,
+                    time_tables)
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
@@ -291,6 +292,10 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     a = _agents(data).sort_values(ST.IQS_SHRUNK, ascending=True).reset_index(drop=True)
     thr = float(data.card.pass_threshold)
     verdict = agent_verdicts(a, thr)
+    n_agents, n_inc = len(a), int((verdict == "inconclusive").sum())  # over every agent, drawn or not
+    if n_agents > AGENT_ROWS:  # the lowest and highest by shrunken IQS; every agent in the appendix
+        ends = np.r_[0:AGENT_ROWS // 2, n_agents - AGENT_ROWS // 2:n_agents]
+        a, verdict = a.iloc[ends].reset_index(drop=True), verdict.iloc[ends].reset_index(drop=True)
     colours = verdict.map({"above": COLOURS["status-on"], "below": COLOURS["status-off"], "inconclusive": "#9e9e9e"})
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(a) + 1.2)))
     ax = fig.subplots()
@@ -309,8 +314,16 @@ def agent_forest(data: ReportData) -> Figure | HTML:
     ax.set_ylim(-0.7, len(a) - 0.3)
     ax.set_xlabel("IQS (%)")
     ax.grid(axis="x", alpha=0.3)
-    n_inc = int((verdict == "inconclusive").sum())
-    ax.set_title(f"Agents: IQS with 95 % interval ({n_inc} of {len(a)} inconclusive against the pass line)", loc="left")
+    if n_agents > len(a):
+        half = AGENT_ROWS // 2
+        ax.axhline(half - 0.5, color="#616161", ls=":", lw=1)
+        ax.text(0.01, half - 0.5, f"{n_agents - len(a):,} agents in between: in the appendix and agents.csv",
+                transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=8, color="#616161",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    title = f"Agents: IQS with 95 % interval ({n_inc:,} of {n_agents:,} inconclusive against the pass line)"
+    if n_agents > len(a):
+        title += f"; the {AGENT_ROWS // 2} lowest and {AGENT_ROWS // 2} highest by shrunken IQS"
+    ax.set_title(title, loc="left")
     handles = [Line2D([], [], color=COLOURS["status-on"], lw=2.2, label="95 % interval above the pass line"),
                Line2D([], [], color="#9e9e9e", lw=2.2, label="straddles it (inconclusive)"),
                Line2D([], [], color=COLOURS["status-off"], lw=2.2, label="below it"),
@@ -324,7 +337,7 @@ def category_figure(data: ReportData) -> Figure | HTML:
     """Category scores with 95 % intervals (pooled over reviews), lowest first."""
     if not shown(data, "categories"):
         return nothing()
-    t = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
+    t = report_categories(data, min_n=data.min_n).sort_values(S.CATEGORY_SCORE)
     fig = Figure(figsize=(WIDE, 0.45 * len(t) + 1.3))
     ax = fig.subplots()
     y = np.arange(len(t))
@@ -353,7 +366,11 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     focus = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values="focus").reindex_like(grid)
     cats = [c for c in data.category_names if c in grid.index]
     order = data.scores.groupby(S.AGENT_ID)[S.IQS].mean().sort_values(ascending=False).index
-    grid, focus = grid.loc[cats, [a for a in order if a in grid.columns]], focus.loc[cats, [a for a in order if a in grid.columns]]
+    agents = [a for a in order if a in grid.columns]
+    n_agents = len(agents)
+    if n_agents > AGENT_ROWS:  # the highest and lowest by IQS, as the forest plot; all in the appendix
+        agents = agents[:AGENT_ROWS // 2] + agents[-(AGENT_ROWS // 2):]
+    grid, focus = grid.loc[cats, agents], focus.loc[cats, agents]
     fig = Figure(figsize=(WIDE, 0.42 * len(cats) + 2.0))
     ax = fig.subplots()
     im = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
@@ -365,7 +382,12 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     ax.set_xlabel("agent (highest IQS on the left)")
     cb = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03)
     cb.set_label("category score (%)")
-    ax.set_title("Agent x category scores", loc="left")
+    title = "Agent x category scores"
+    if n_agents > len(agents):
+        half = AGENT_ROWS // 2
+        ax.axvline(half - 0.5, color="black", lw=1.5)
+        title += (f"\nthe {half} highest and {half} lowest of {n_agents:,} agents by IQS (all in the appendix)")
+    ax.set_title(title, loc="left")
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.01), frameon=False, fontsize=9)
     fig.tight_layout()
     return fig
@@ -662,7 +684,7 @@ def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     if data.has("scores"):
         a = _agents(data)
         out["agents"] = a.assign(verdict=agent_verdicts(a, float(data.card.pass_threshold)))
-        out["categories"] = quiet(category_scores, data.ratings, data.registry, min_n=data.min_n)
+        out["categories"] = report_categories(data, min_n=data.min_n)
         c = _coaching(data)
         out["coaching_focus"] = c[c["focus"]].sort_values(["gap", S.AGENT_ID]).reset_index(drop=True)
     if data.has("conversations") or data.has("surveys"):

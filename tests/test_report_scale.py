@@ -1,0 +1,179 @@
+"""The report at scale (issue 23 point 3): per-agent figures stay readable and cheap with thousands
+of agents (the lowest and highest agents drawn, every agent in the appendix), and the sections the
+DuckDB report moves to the engine give the pandas report's numbers (1e-9)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qakit.report.data as D
+import qakit.report.operations as O
+import qakit.report.tiles as T
+import qakit.report.views as V
+from qakit import kpis as K
+from qakit import stats as ST
+from qakit.report.common import AGENT_ROWS, quiet
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return D.load_report_data()
+
+
+@pytest.fixture(scope="module")
+def many_agents(sample):
+    """The sample with each review's agent split in four by review id: 40 agents -> 160 (> AGENT_ROWS)."""
+    def split(f: pd.DataFrame) -> pd.DataFrame:
+        k = f["review_id"].str.extract(r"(\d+)$")[0].astype(int) % 4
+        return f.assign(agent_id=f["agent_id"] + "-" + k.astype(str))
+    return dataclasses.replace(sample, ratings=split(sample.ratings), scores=split(sample.scores), _cache={})
+
+
+def _labels(ax, axis="y") -> list[str]:
+    ticks = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
+    return [t.get_text() for t in ticks]
+
+
+def test_the_sample_draws_every_agent(sample):
+    """40 agents (the sample's, <= AGENT_ROWS = 60): the forest, the grid and the coverage draw all 40."""
+    assert sample.scores["agent_id"].nunique() == 40 < AGENT_ROWS
+    forest = V.agent_forest(sample).axes[0]
+    assert len(_labels(forest)) == 40 and "lowest and" not in forest.get_title(loc="left")
+    assert len(_labels(V.agent_category_heatmap(sample).axes[0], "x")) == 40
+    assert len(_labels(O.coverage_figure(sample).axes[0])) == 40
+
+
+def test_forest_draws_the_lowest_and_highest_agents(many_agents):
+    """160 agents: the forest draws the 30 lowest and 30 highest by shrunken IQS (ranked here with
+    ``qakit.stats.agent_summary`` directly); the title counts the inconclusive agents over all 160."""
+    d = many_agents
+    a = ST.agent_summary(d.scores, d.surveys, min_n=d.min_n, conversations=d.conversations, scale=d.csat_scale)
+    assert len(a) == 160
+    order = a.sort_values(ST.IQS_SHRUNK)["agent_id"].astype(str).tolist()
+    want = order[:30] + order[-30:]
+    ax = V.agent_forest(d).axes[0]
+    got = [s.split("  (n =")[0] for s in _labels(ax)]
+    assert got == want
+    thr = float(d.card.pass_threshold)
+    inconclusive = int(((a["ci_low"] < thr) & (a["ci_high"] > thr)).sum())
+    assert f"({inconclusive:,} of 160 inconclusive against the pass line); the 30 lowest and 30 highest" \
+        in ax.get_title(loc="left")
+
+
+def test_grid_and_coverage_draw_sixty_agents(many_agents):
+    """The agent x category grid: the 30 highest then the 30 lowest by mean IQS; the coverage grid:
+    the 60 agents with fewest reviews (counted here with pandas)."""
+    d = many_agents
+    mean = d.scores.groupby("agent_id")["iqs"].mean().sort_values(ascending=False)
+    coaching_agents = set(V._coaching(d)["agent_id"])
+    order = [a for a in mean.index if a in coaching_agents]
+    ax = V.agent_category_heatmap(d).axes[0]
+    assert _labels(ax, "x") == [str(a) for a in order[:30] + order[-30:]]
+    assert "\nthe 30 highest and 30 lowest of 160 agents" in ax.get_title(loc="left")
+    cov = O._coverage(d)
+    fewest = cov.groupby("agent_id")["n"].sum().sort_values(kind="stable")
+    ax = O.coverage_figure(d).axes[0]
+    labels = _labels(ax)
+    assert len(labels) == 60 and set(labels) <= set(fewest.index.astype(str))
+    # the 60 drawn have the 60 smallest totals (ties at the cut may be either)
+    drawn = fewest.loc[labels]
+    assert drawn.max() <= fewest.iloc[60:].min()
+    assert "the 60 least reviewed of 160 agents" in ax.get_title(loc="left")
+
+
+# --- the DuckDB report against the pandas report ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A generated organisation (``qakit.synth.generate``, seed 3, 80 agents: more than AGENT_ROWS),
+    every table a folder of two Parquet files (as a partitioned export), the sample's card."""
+    from qakit import synth
+
+    folder = tmp_path_factory.mktemp("generated")
+    t = synth.generate(seed=3, n_agents=80, weeks=4, conversations=6000, reviews_per_agent_week=3,
+                       calibration_conversations=5)
+    for name, key in (("ratings", "review_id"), ("conversations", "conversation_id"), ("surveys", "conversation_id")):
+        f = t[name]
+        (folder / name).mkdir()
+        first = f[key].isin(sorted(f[key].unique())[::2])
+        f[first].to_parquet(folder / name / "part-0.parquet", index=False)
+        f[~first].to_parquet(folder / name / "part-1.parquet", index=False)
+    (folder / "scorecard.yaml").write_text(synth.SCORECARD_YAML, encoding="utf-8")
+    return folder
+
+
+def _close(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
+    """Same rows (by ``keys``), same non-numeric values, numbers equal to 1e-9."""
+    a = a.sort_values(keys).reset_index(drop=True)
+    b = b.sort_values(keys).reset_index(drop=True)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for c in a.columns:
+        if pd.api.types.is_numeric_dtype(a[c]) and not pd.api.types.is_bool_dtype(a[c]):
+            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True,
+                                       err_msg=c)
+        else:
+            assert a[c].astype(str).tolist() == b[c].astype(str).tolist(), c
+
+
+@pytest.mark.slow  # both engines over a generated dataset, section by section
+@pytest.mark.parametrize("kw", [{}, {"start": "2026-08-10"}], ids=["all rows: read in place", "a period"])
+def test_duckdb_report_sections_equal_the_pandas_report(generated, kw):
+    """Tiles, customer KPIs, response times by channel, SLA, agents, coaching grid, categories and
+    coverage of the DuckDB report equal the pandas report's (1e-9) on a generated, partitioned
+    dataset; with every row used, DuckDB reads the conversations folder in place (said under the
+    tiles), with a period it runs on the period's rows."""
+    from qakit.scorecard import category_scores
+
+    pdata = D.load_report_data(dataset=str(generated), **kw)
+    dk = D.load_report_data(dataset=str(generated), engine="duckdb", **kw)
+    ha, hb = T.headline(pdata, {}), T.headline(dk, {})
+    _close(ha.drop(columns=[c for c in ha.columns if ha[c].dtype == object and c != "metric"]),
+           hb.drop(columns=[c for c in hb.columns if hb[c].dtype == object and c != "metric"]), ["metric"])
+    _close(T.report_kpis(pdata), T.report_kpis(dk), ["kpi"])
+    for a, b in zip(T.time_tables(pdata), T.time_tables(dk)):
+        _close(a, b, ["channel"])
+    _close(quiet(K.sla_attainment, pdata.conversations, min_n=0),
+           quiet(K.sla_attainment, dk.conversations, min_n=0), ["priority"])
+    _close(V._agents(pdata), V._agents(dk), ["agent_id"])
+    _close(V._coaching(pdata), V._coaching(dk), ["agent_id", "category"])
+    _close(category_scores(pdata.ratings, pdata.registry), T.report_categories(dk), ["category"])
+    _close(O._coverage(pdata), O._coverage(dk), ["agent_id", "week"])
+    for name, t in V.appendix_tables(pdata).items():  # the CSV tables: agents, categories, coaching, KPIs, SLA
+        _close(t, V.appendix_tables(dk)[name], list(t.columns[:2]))
+    la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)  # each KPI's exclusions, itemised the same
+    assert la.astype(str).values.tolist() == lb.astype(str).values.tolist()
+    notes = "; ".join(dk.engine_notes)
+    assert ("customer KPIs: DuckDB read conversations directly" in notes) == (not kw)
+    assert ("review scores: DuckDB read ratings directly" in notes) == (not kw)
+    assert ("category scores: DuckDB read ratings directly" in notes) == (not kw)
+    assert "computed with pandas" not in notes
+    # 80 agents: the figures draw 60, on both engines the same ones
+    fa, fb = V.agent_forest(pdata).axes[0], V.agent_forest(dk).axes[0]
+    assert _labels(fa) == _labels(fb) and len(_labels(fa)) == AGENT_ROWS
+
+
+@pytest.mark.slow  # both engines on a generated dataset with integer agent ids
+def test_integer_agent_ids_read_in_place_are_the_validated_text_ids(generated, tmp_path):
+    """A Parquet export with integer agent ids (A07 -> 7): the contract stores ids as text, so the
+    category scores DuckDB computes from the file in place are keyed by the same text ids, in the
+    same order, as the pandas report's; the agent x category grid draws the same agents."""
+    import shutil
+
+
+    for name in ("conversations", "surveys"):
+        shutil.copytree(generated / name, tmp_path / name)
+    shutil.copy(generated / "scorecard.yaml", tmp_path / "scorecard.yaml")
+    (tmp_path / "ratings").mkdir()
+    for f in sorted((generated / "ratings").glob("*.parquet")):
+        r = pd.read_parquet(f)
+        r.assign(agent_id=r["agent_id"].str.lstrip("A").astype("int64")).to_parquet(tmp_path / "ratings" / f.name)
+    pdata = D.load_report_data(dataset=str(tmp_path))
+    dk = D.load_report_data(dataset=str(tmp_path), engine="duckdb")
+    assert "ratings" in dk.direct and set(pdata.ratings["agent_id"]) >= {"7", "12"}
+    a, b = T.coaching_table(pdata), T.coaching_table(dk)
+    assert a["agent_id"].tolist() == b["agent_id"].tolist() and a["category"].tolist() == b["category"].tolist()
+    _close(a, b, ["agent_id", "category"])
+    assert _labels(V.agent_category_heatmap(pdata).axes[0], "x") == _labels(V.agent_category_heatmap(dk).axes[0], "x")
