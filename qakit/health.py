@@ -185,15 +185,28 @@ def pairwise_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray
 def _corr_from_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise-complete Pearson correlations: each pair's covariance over the variances *of the same
     rows* (R's ``cor(x, use = "pairwise")``)."""
+    return _weighted_corr(_corr_parts(X), w)
+
+
+def _corr_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``([M, X0, X0^2], [M, X0])`` of ``X`` (M: rated, X0: ratings with N/A as 0), computed once for
+    every weighting :func:`_weighted_corr` applies (the bootstrap's resamples)."""
     M = ~np.isnan(X)
     X0 = np.where(M, X, 0.0)
     Mf = M.astype(float)
-    Mw = Mf if w is None else Mf * w[:, None]
-    Xw = X0 if w is None else X0 * w[:, None]
-    n = Mw.T @ Mf
-    sx = Xw.T @ Mf  # sum x_i over rows with both
-    sxx = (Xw * X0).T @ Mf  # sum x_i^2 over rows with both
-    sxy = Xw.T @ X0
+    return np.hstack([Mf, X0, X0 * X0]), np.hstack([Mf, X0])
+
+
+def _weighted_corr(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete correlations and pair counts from :func:`_corr_parts`, rows weighted by ``w``.
+
+    One matrix product gives every sum: ``A' (w B)`` holds ``n_ij = sum w M_i M_j``, ``sum w x_i M_j``,
+    ``sum w x_i^2 M_j`` and ``sum w x_i x_j``; ``r = (sxy - sx sx'/n) / sqrt(vx vx')`` with
+    ``vx = sxx - sx^2 / n``."""
+    A, B = parts
+    k = B.shape[1] // 2
+    G = A.T @ (B if w is None else B * w[:, None])
+    n, sx, sxx, sxy = G[:k, :k], G[k:2 * k, :k], G[2 * k:, :k], G[k:2 * k, k:]
     with np.errstate(invalid="ignore", divide="ignore"):
         cxy = sxy - sx * sx.T / n
         vx = sxx - sx**2 / n
@@ -346,7 +359,8 @@ def scorecard_health(
     s_jl)`` over the pairwise covariance matrix of the categories that vary; Feldt's interval
     (:func:`feldt_ci`) with ``n`` the *smallest* pairwise count (conservative with N/A). Omega
     total: :func:`omega_total` on the pairwise correlation matrix; percentile bootstrap
-    interval over reviews (seeded).
+    interval over reviews (seeded; each resample's review counts are summed per distinct rating
+    pattern, so its cost grows with the patterns, not the reviews -- the same draws, the same numbers).
 
     Examples
     --------
@@ -446,9 +460,15 @@ def scorecard_health(
     if n_resamples and len(keep) >= 2 and np.isfinite(omega):
         rng = np.random.default_rng(seed)
         boot = np.empty(n_resamples)
-        for b in range(n_resamples):  # each resample: a few matrix products and a k x k eigenproblem
-            w = np.bincount(rng.integers(0, n_rev, n_rev), minlength=n_rev).astype(float)
-            Rb, _ = _corr_from_cov(Xk, w)
+        # reviews with the same ratings (N/A included) are interchangeable: a resample's weights are
+        # summed per distinct rating pattern (the same draws, the same counts), so each resample's
+        # matrix products run over the patterns, not over every review (1M reviews: ~10 ms, was ~0.3 s)
+        codes = pd.DataFrame(Xk).groupby(list(range(Xk.shape[1])), dropna=False, sort=False).ngroup().to_numpy()
+        n_pat = int(codes.max()) + 1
+        parts = _corr_parts(Xk[np.unique(codes, return_index=True)[1]])
+        for b in range(n_resamples):  # each resample: one matrix product and a k x k eigenproblem
+            w = np.bincount(codes[rng.integers(0, n_rev, n_rev)], minlength=n_pat).astype(float)
+            Rb, _ = _weighted_corr(parts, w)
             boot[b] = omega_total(Rb) if np.isfinite(Rb).all() else np.nan
         ok = boot[np.isfinite(boot)]
         if len(ok) >= max(10, n_resamples // 2):

@@ -132,6 +132,33 @@ def test_omega_bootstrap_interval_is_seeded_and_covers_the_estimate():
     assert o["estimate"] == pytest.approx(omega_total(df.corr().to_numpy()))
 
 
+def test_omega_bootstrap_equals_resampling_the_reviews_themselves():
+    """The bootstrap sums a resample's weights per distinct rating pattern (reviews with the same
+    ratings, N/A included, are interchangeable). Reference: the same draws
+    (``rng.integers(0, n, n)`` per resample, seed 7) used to pick the reviews' rows themselves,
+    pandas' pairwise-complete ``DataFrame.corr()`` of each resample, omega of that, and numpy's
+    2.5 % / 97.5 % quantiles: equal to 1e-9. 240 reviews with few distinct patterns (binary and
+    3-point categories, some N/A)."""
+    rng = np.random.default_rng(3)
+    n = 240
+    z = rng.normal(size=n)
+    m = {"a": (z + rng.normal(0, 1, n) > 0).astype(float), "b": np.clip(np.round(2 + z + rng.normal(0, 1, n)), 1, 3),
+         "c": (z + rng.normal(0, 1.5, n) > -0.5).astype(float), "d": np.clip(np.round(2 + z / 2 + rng.normal(0, 1, n)), 1, 3)}
+    m["b"][rng.random(n) < 0.1] = np.nan
+    card = Scorecard([Category("a", scale="binary"), Category("b", scale="1-3"), Category("c", scale="binary"),
+                      Category("d", scale="1-3")])
+    rows = [{"review_id": f"r{i:03d}", "conversation_id": f"c{i:03d}", "agent_id": "x", "reviewer_id": "q",
+             "reviewed_at": "2026-11-02", "category": c, "rating": m[c][i]} for i in range(n) for c in m]
+    h = _quiet(scorecard_health, pd.DataFrame(rows), card, n_resamples=150, seed=7)
+    o = h.consistency.set_index("statistic").loc["omega_total"]
+    df = pd.DataFrame(m)
+    assert len(df.drop_duplicates()) < n / 4  # (the patterns repeat)
+    draws = np.random.default_rng(7)
+    boot = np.array([omega_total(df.iloc[draws.integers(0, n, n)].corr().to_numpy()) for _ in range(150)])
+    assert np.isfinite(boot).all()
+    assert (o["ci_low"], o["ci_high"]) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])), abs=1e-9)
+
+
 def test_flags_ceiling_reversed_redundant_and_rarely_rated():
     """Greeting passed on 39 of 40 reviews (ceiling); Rude runs against the rest; Tone2 duplicates
     Tone; Escalation is rated on 8 of 40 reviews (rarely rated)."""
