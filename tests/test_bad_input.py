@@ -660,3 +660,21 @@ def test_kpi_bad_input_is_itemised(case):
     fn, reason, ids = KPI_EXCLUSIONS[case]
     ex = exclusions(fn()).set_index("reason")
     assert ex.loc[reason, "row_ids"] == ids
+
+
+def test_orphans_compare_ids_as_text_whatever_their_storage():
+    """``qakit.schema.orphans`` (the report's check of ratings and surveys against the
+    conversations): by hand, child ids c1, c9, missing, c2 against parent c1, c2 -> orphans
+    [no, yes, yes, no], the same for text, categorical (a category no row uses, c7) and integer
+    keys against text ones; a missing key matches only a missing parent key."""
+    orphans = S.orphans
+    parent = pd.DataFrame({"conversation_id": ["c1", "c2"]})
+    raw = ["c1", "c9", None, "c2"]
+    text = pd.DataFrame({"conversation_id": pd.Series(raw, dtype="str")})
+    cat = pd.DataFrame({"conversation_id": pd.Categorical(raw, categories=["c1", "c2", "c7", "c9"])})
+    for child in (text, cat):
+        assert orphans(child, parent).tolist() == [False, True, True, False]
+    with_missing = pd.DataFrame({"conversation_id": pd.Series(["c1", None], dtype="str")})
+    assert orphans(cat, with_missing).tolist() == [False, True, False, True]
+    assert orphans(pd.DataFrame({"conversation_id": [12, 13]}), pd.DataFrame({"conversation_id": ["12"]})).tolist() == [
+        False, True]
