@@ -125,3 +125,79 @@ def test_polars_few_groups_with_a_missing_key_equal_the_other_engines():
     first = parts[0]
     h = (first["first_response_at"] - first["created_at"]).dt.total_seconds().to_numpy() / 3600
     assert pol.iloc[0]["first_response_time"] == pytest.approx(np.median(h), abs=1e-12)
+
+
+# --- issue 23, point 1: the pandas group-by, the itemised ids -----------------------------------------
+def _general_aggregate(df, keys, aggs):
+    """What :func:`G.aggregate` computed before its pandas path: narwhals' group-by of the keys."""
+    cols = {f"__in{i}": e for i, (n, (fn, e)) in enumerate(aggs.items()) if fn != "len"}
+    exprs = [nw.len().alias(n) if fn == "len" else getattr(nw.col(f"__in{i}"), fn)().alias(n)
+             for i, (n, (fn, e)) in enumerate(aggs.items())]
+    lf = nw.from_native(df).lazy().with_columns(**cols)
+    return G.sort_groups(B.collect(lf.group_by(*keys, drop_null_keys=False).agg(*exprs)), keys)
+
+
+def test_pandas_group_by_by_hand_and_bit_for_bit_the_general_one():
+    """Keys (channel: categorical with a missing value and an unused category; a text key with
+    a missing value): groups chat/x = rows 0, 3 (flags 1, 0; values 1.0, 4.0), chat/y = row 1,
+    email/x = row 2, <missing>/x = row 4. By hand: n_true 1, 0, 0, 1; len 2, 1, 1, 1; mean of
+    chat/x (1 + 4) / 2 = 2.5, its sd sqrt(((1-2.5)^2 + (4-2.5)^2) / 1) = 2.1213...; then the
+    same frame of every column, bit for bit, as the group-by of the keys on random data."""
+    df = pd.DataFrame({"channel": pd.Categorical(["chat", "chat", "email", "chat", None],
+                                                 categories=["phone", "email", "chat"]),
+                       "team": pd.Series(["x", "y", "x", "x", "x"], dtype="str"),
+                       "flag": [True, False, False, False, True], "v": [1.0, 2.0, 3.0, 4.0, np.nan]})
+    aggs = {"__n": G.n_true(nw.col("flag")), "__rows": G.n_rows(), "__mean": G.agg("mean", nw.col("v")),
+            "__sd": G.agg("std", nw.col("v")), "__c": G.agg("count", nw.col("v"))}
+    got = G.aggregate(nw.from_native(df).lazy(), ["channel", "team"], aggs)
+    assert got["channel"].tolist()[:3] == ["chat", "chat", "email"] and pd.isna(got["channel"].iloc[3])
+    assert got["team"].tolist() == ["x", "y", "x", "x"]
+    assert got["__n"].tolist() == [1, 0, 0, 1] and got["__rows"].tolist() == [2, 1, 1, 1]
+    assert got["__mean"].iloc[0] == 2.5 and got["__sd"].iloc[0] == pytest.approx(np.sqrt(4.5), abs=1e-15)
+    assert got["__c"].tolist() == [2, 1, 1, 0]
+    pd.testing.assert_frame_equal(got, _general_aggregate(df, ["channel", "team"], aggs), check_exact=True)
+    rng = np.random.default_rng(3)
+    n = 20_000
+    big = pd.DataFrame({"a": pd.Categorical(rng.choice(["p", "q", "r", None], n)),
+                        "b": rng.integers(0, 40, n), "x": rng.lognormal(0, 2, n), "k": rng.integers(0, 2, n)})
+    big.loc[rng.random(n) < 0.1, "x"] = np.nan
+    aggs = {"__k": G.agg("sum", nw.col("k")), "__rows": G.n_rows(), "__mean": G.agg("mean", nw.col("x")),
+            "__sd": G.agg("std", nw.col("x")), "__min": G.agg("min", nw.col("x")), "__max": G.agg("max", nw.col("x"))}
+    for keys in (["a"], ["a", "b"], ["b"]):
+        pd.testing.assert_frame_equal(G.aggregate(nw.from_native(big).lazy(), keys, aggs),
+                                      _general_aggregate(big, keys, aggs), check_exact=True)
+
+
+def test_group_ids_and_first_rows_when_a_group_starts_late():
+    """A group whose first row lies beyond the scanned head (row 100,000 of 100,001) is still
+    found by the scatter over all rows; a key space far larger than the table is numbered by
+    ``np.unique`` (two keys of 100,001 distinct values each)."""
+    n = 100_001
+    df = pd.DataFrame({"g": pd.Categorical(["a"] * (n - 1) + ["b"]), "u": np.arange(n), "w": np.arange(n)[::-1]})
+    gid, present = G.group_ids(df, ["g"])
+    assert len(present) == 2 and G._first_rows(gid, present).tolist() == [0, n - 1]
+    gid, present = G.group_ids(df, ["u", "w"])
+    assert len(present) == n and present.tolist() == list(range(n))
+    assert G._first_rows(gid, present)[:3].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+def test_itemised_ids_sorted_by_code_point_with_missing_ones(engine):
+    """Excluded ids listed sorted as Python sorts text (code points: 'B' < 'a' < 'b' < 'é'),
+    whatever the row order; the record holds them as given."""
+    conv = _conv([1, 2, 3, 4, 5])
+    conv["conversation_id"] = ["é9", "b2", "B7", "a1", "zz"]
+    conv.loc[[0, 1, 2, 3], "first_response_at"] = pd.NaT
+    r = qakit.first_response_time(conv, engine=engine)
+    ex = qakit.schema.exclusions(r)
+    assert ex.loc[0, "reason"] == "no first response yet"
+    assert list(ex.loc[0, "row_ids"]) == ["B7", "a1", "b2", "é9"] == sorted(["é9", "b2", "B7", "a1"])
+
+
+def test_records_keep_text_ids_and_convert_others():
+    """Text ids are stored as they are; other values through text, a missing one '<missing>'."""
+    from qakit import records as R
+
+    assert R._as_ids(["b", "a"]) == ("b", "a")
+    assert R._as_ids(["a", None, 3]) == ("a", "<missing>", "3")
+    assert R._as_ids(np.array([1, 2])) == ("1", "2")

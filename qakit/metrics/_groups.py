@@ -113,11 +113,44 @@ def aggregate(lf: nw.LazyFrame, keys: Sequence[str], aggs: dict[str, tuple[str, 
         exprs.append(getattr(nw.col(c), fn)().alias(name))
     if cols:
         lf = lf.with_columns(**cols)
-    q = lf.group_by(*keys, drop_null_keys=False).agg(*exprs) if keys else lf.select(*exprs)
-    res = sort_groups(B.collect(q), keys)
+    if keys and lf.implementation is nw.Implementation.PANDAS:
+        res = _aggregate_pandas(nw.to_native(lf), list(keys), [(name, fn, None if fn == "len" else f"__in{i}")
+                                                               for i, (name, (fn, _)) in enumerate(aggs.items())])
+    else:
+        q = lf.group_by(*keys, drop_null_keys=False).agg(*exprs) if keys else lf.select(*exprs)
+        res = B.collect(q)
+    res = sort_groups(res, keys)
     if period is not None and PERIOD in res.columns:
         res[PERIOD] = period_starts(res[PERIOD], period)
     return res
+
+
+def _aggregate_pandas(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+    """:func:`aggregate` on a pandas frame: the groups numbered once from the keys' codes
+    (:func:`group_ids`; a group-by of categoricals re-codes them in every call), counts and sums
+    of integer flags by ``np.bincount`` (exact: below 2**53), the other statistics by pandas'
+    group-by on those numbers (the same kernels as a group-by of the keys, rows in the same order:
+    the same floating-point results). The key columns as the group-by gives them (a categorical
+    stays one)."""
+    gid, present = group_ids(df, keys)
+    space = int(present[-1]) + 1 if len(present) else 0
+    sizes = np.bincount(gid, minlength=space)[present]
+    out = df[keys].iloc[_first_rows(gid, present)].reset_index(drop=True)
+    grouped = None
+    for name, fn, col in specs:
+        x = None if col is None else df[col]
+        if fn == "len" or (fn == "count" and x.dtype.kind in "biu"):  # (numpy ints and booleans: never missing)
+            out[name] = sizes.astype(np.int64)
+            continue
+        if fn == "sum" and x.dtype.kind in "biu":
+            v = x.to_numpy()
+            if v.dtype.kind == "b" or len(v) * float(np.abs(v).max(initial=0)) < 2 ** 53:
+                out[name] = np.bincount(gid, weights=v, minlength=space)[present].astype(np.int64)
+                continue
+        if grouped is None:
+            grouped = pd.Series(gid, index=df.index)
+        out[name] = getattr(x.groupby(grouped, sort=True), fn)().reindex(present).reset_index(drop=True)
+    return out
 
 
 def count(flag: Any) -> Any:
@@ -154,7 +187,11 @@ def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
             reasons: Sequence[tuple[Any, str, str]], *, adjust: Sequence[tuple[Any, str, str]] = ()) -> None:
     """Record on ``result``, in one query, the rows of ``lf`` for each ``(flag, reason, column)``
     (exclusions; ``adjust``: adjustments). Ids as text, sorted (an engine has no row order); a row
-    may be listed under several reasons."""
+    may be listed under several reasons.
+
+    Only the id and the flags are kept before the rows are filtered (a filter of the whole table
+    moved every column), and the ids become text after it (only the excluded ones are cast);
+    they reach the record as a list of ``str`` sorted by code point, as ``sorted`` orders them."""
     allr = [(f, r, c, S.add_exclusion) for f, r, c in reasons] + [(f, r, c, S.add_adjustment) for f, r, c in adjust]
     if not allr:
         return
@@ -162,13 +199,24 @@ def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
     anyx = None
     for name in flags:
         anyx = nw.col(name) if anyx is None else anyx | nw.col(name)
-    got = B.collect(lf.with_columns(**flags).filter(anyx).select(nw.col(id_col).cast(nw.String).alias("__id"),
-                                                                  *flags))
-    ids = got["__id"].astype("object").where(got["__id"].notna(), "<missing>").astype("str")
+    q = lf.with_columns(**flags).select(nw.col(id_col).alias("__id"), *flags).filter(anyx)
+    got = B.collect(q.with_columns(nw.col("__id").cast(nw.String)))
+    ids = _id_text(got["__id"])
     for i, (_, reason, column, add) in enumerate(allr):
-        sel = got[f"__x{i}"].astype(bool).to_numpy()
+        sel = got[f"__x{i}"].to_numpy(dtype=bool)
         if sel.any():
-            add(result, reason, column, sorted(ids[sel]))
+            listed = ids[sel].tolist()
+            listed.sort()
+            add(result, reason, column, listed)
+
+
+def _id_text(ids: pd.Series) -> np.ndarray:
+    """Ids (text or missing) as an object array of ``str``, a missing id as ``"<missing>"``."""
+    arr = ids.astype("str").to_numpy(dtype=object, na_value=None)
+    missing = pd.isna(ids).to_numpy(dtype=bool)
+    if missing.any():
+        arr[missing] = "<missing>"
+    return arr
 
 
 # --- order statistics (median, p90, the median's interval) -------------------------------------------
@@ -216,7 +264,7 @@ def _order_stats_polars(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: fl
     """:func:`_order_stats_local` on a Polars frame with few groups: the values split by group on
     Polars (``partition_by``; no conversion of the keys to pandas and no group numbering there),
     then ``np.partition`` per group. None with more than :data:`_PARTITION_GROUPS` groups."""
-    df = nw.to_native(lf.filter(~nw.col(value).is_null()).select(*keys, value).collect())
+    df = nw.to_native(lf.select(*keys, value).filter(~nw.col(value).is_null()).collect())
     parts = df.partition_by(list(keys), as_dict=True, maintain_order=False)
     if not parts or len(parts) > _PARTITION_GROUPS:
         return None
@@ -252,6 +300,53 @@ def _order_stats_duckdb(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: fl
     return got.astype({"__r": "int64", "__n": "int64"})
 
 
+def group_ids(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(gid, present)``: a non-negative integer per row, equal for rows with equal ``keys`` (a
+    missing key is a key of its own, as ``groupby(dropna=False)``), and the distinct ``gid``
+    values in increasing order. A categorical's own codes (no hashing), other columns factorized,
+    combined in mixed radix; numbered by ``np.unique`` when that space is much larger than the
+    table."""
+    gid, space = None, 1
+    for k in keys:
+        s = df[k]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            c, n = s.array.codes, len(s.cat.categories) + 1  # (+ 1 below: a missing key is 0)
+        else:
+            c, u = pd.factorize(s, use_na_sentinel=False)
+            c, n = c - 1, max(len(u), 1)
+        if gid is not None and space * n >= 2 ** 62:
+            _, gid = np.unique(gid, return_inverse=True)
+            space = int(gid.max(initial=0)) + 1
+        if gid is None:
+            gid = c.astype(np.int64)
+        else:
+            gid *= n
+            gid += c
+        gid += 1
+        space *= n
+    if gid is None:
+        return np.zeros(len(df), dtype=np.int64), np.zeros(min(len(df), 1), dtype=np.int64)
+    if space > 4 * len(gid) + 1024:
+        present, gid = np.unique(gid, return_inverse=True)
+        return gid, np.arange(len(present), dtype=np.int64)
+    return gid, np.flatnonzero(np.bincount(gid, minlength=space))
+
+
+def _first_rows(gid: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The first row of each group of ``present`` (a row holding its keys): looked for in a
+    growing head of the table (every group usually shows up in its first rows), else by one
+    scatter over all rows."""
+    m = 4096
+    while m < len(gid):
+        seen, idx = np.unique(gid[:m], return_index=True)
+        if len(seen) == len(present):  # (``seen`` is then ``present`` itself)
+            return idx.astype(np.int64)
+        m *= 16
+    first = np.zeros(int(present[-1]) + 1 if len(present) else 0, dtype=np.int64)
+    first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1, dtype=np.int64)
+    return first[present]
+
+
 #: more groups than this: one sort of (group, value) instead of a selection per group
 _PARTITION_GROUPS = 64
 
@@ -266,24 +361,34 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
         fast = _order_stats_polars(lf, value, keys, z)
         if fast is not None:
             return fast
-    got = B.collect(lf.filter(~nw.col(value).is_null()).select(*keys, value))
-    v = got[value].to_numpy(dtype=np.float64)
+    # the two or three columns read first, the missing values dropped here (filtering the table moved
+    # every column of it); groups numbered from the keys' codes (a categorical's own codes)
+    got = B.collect(lf.select(*keys, value))
+    v = got[value].to_numpy(dtype=np.float64, na_value=np.nan)
+    kept = np.flatnonzero(~np.isnan(v))
+    if len(kept) < len(v):
+        v = v[kept]
     cols = [*keys, "__r", "__n", value]
     if len(v) == 0:
         return pd.DataFrame({c: pd.Series(dtype=got[c].dtype) if c in got.columns else pd.Series(dtype="int64")
                              for c in cols})
     if keys:
-        gid = got.groupby(list(keys), sort=False, dropna=False, observed=True).ngroup().to_numpy(dtype=np.int64)
+        gid, _ = group_ids(got, keys)
+        if len(kept) < len(got):
+            gid = gid[kept]
+        present = np.flatnonzero(np.bincount(gid)) if gid.max() < 4 * len(gid) + 1024 else np.unique(gid)
     else:
-        gid = np.zeros(len(v), dtype=np.int64)
-    sizes = np.bincount(gid)
-    first = np.zeros(len(sizes), dtype=np.int64)  # a row of each group (its keys)
-    first[gid[::-1]] = np.arange(len(v) - 1, -1, -1, dtype=np.int64)
+        gid, present = np.zeros(len(v), dtype=np.int64), np.zeros(1, dtype=np.int64)
+    if len(present) > _PARTITION_GROUPS and present[-1] >= len(present):  # (numbered 0 .. G-1 for the sort)
+        _, gid = np.unique(gid, return_inverse=True)
+        present = np.arange(len(present), dtype=np.int64)
+    sizes = np.bincount(gid)[present]
+    first = _first_rows(gid, present)  # a row of each group (its keys)
     rows_g, ranks, vals = [], [], []
-    if len(sizes) <= _PARTITION_GROUPS:
-        for g, n in enumerate(sizes):
+    if len(present) <= _PARTITION_GROUPS:
+        for g, (key, n) in enumerate(zip(present, sizes)):
             rk = needed_ranks(int(n), z)
-            x = v if len(sizes) == 1 else v[gid == g]
+            x = v if len(present) == 1 else v[gid == key]
             part = np.partition(x, [r - 1 for r in rk])
             rows_g += [g] * len(rk)
             ranks += rk
@@ -298,7 +403,8 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
             ranks += rk
             vals.append(sv[start[g] + np.asarray(rk, dtype=np.int64) - 1])
     rows_g = np.asarray(rows_g, dtype=np.int64)
-    out = got[list(keys)].iloc[first[rows_g]].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
+    at = kept[first[rows_g]]  # (positions in ``got``)
+    out = got[list(keys)].iloc[at].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
     out["__r"] = np.asarray(ranks, dtype=np.int64)
     out["__n"] = sizes[rows_g].astype(np.int64)
     out[value] = np.concatenate(vals)
