@@ -130,8 +130,9 @@ def test_polars_few_groups_with_a_missing_key_equal_the_other_engines():
 # --- issue 23, point 1: the pandas group-by, the itemised ids -----------------------------------------
 def _general_aggregate(df, keys, aggs):
     """What :func:`G.aggregate` computed before its pandas path: narwhals' group-by of the keys."""
-    cols = {f"__in{i}": e for i, (n, (fn, e)) in enumerate(aggs.items()) if fn != "len"}
-    exprs = [nw.len().alias(n) if fn == "len" else getattr(nw.col(f"__in{i}"), fn)().alias(n)
+    cols = {f"__in{i}": e.cast(nw.Int64) if fn == "ntrue" else e for i, (n, (fn, e)) in enumerate(aggs.items())
+            if fn != "len"}
+    exprs = [nw.len().alias(n) if fn == "len" else getattr(nw.col(f"__in{i}"), "sum" if fn == "ntrue" else fn)().alias(n)
              for i, (n, (fn, e)) in enumerate(aggs.items())]
     lf = nw.from_native(df).lazy().with_columns(**cols)
     return G.sort_groups(B.collect(lf.group_by(*keys, drop_null_keys=False).agg(*exprs)), keys)
@@ -201,3 +202,38 @@ def test_records_keep_text_ids_and_convert_others():
     assert R._as_ids(["b", "a"]) == ("b", "a")
     assert R._as_ids(["a", None, 3]) == ("a", "<missing>", "3")
     assert R._as_ids(np.array([1, 2])) == ("1", "2")
+
+
+def test_pandas_labels_from_categorical_codes_and_sla_targets_read_through_them():
+    """A categorical priority with an unused category ('Low') and a missing value: its distinct
+    values are the used categories only; SLA targets mapped through the codes give urgent 1 h,
+    high 4 h, missing and unmatched ('weird') NaN -- as the CASE expression on the text column."""
+    from qakit.metrics import _contract as C
+
+    df = pd.DataFrame({"priority": pd.Categorical(["high", None, "urgent", "weird", "high"],
+                                                  categories=["Low", "high", "urgent", "weird"])})
+    conv = _conv([1, 2, 3, 4, 5]).assign(priority=df["priority"].fillna("urgent"))  # (required: none missing)
+    conv["priority"] = conv["priority"].cat.set_categories(["Low", "high", "urgent", "weird"])
+    t = C.validated(conv, "conversations", reads=("conversation_id", "priority", "created_at"))
+    G.known_labels(t, "priority")
+    assert t.cache[("distinct", "priority")] == ["high", "urgent", "weird"]
+    hours = {"urgent": 1.0, "high": 4.0}
+    fast = nw.to_native(G.with_label_values(nw.from_native(df).lazy(), "priority", hours, "__tgt"))["__tgt"]
+    text = nw.from_native(df.assign(priority=df["priority"].astype("str"))).lazy()
+    general = nw.to_native(G.with_label_values(text, "priority", hours, "__tgt"))["__tgt"]
+    np.testing.assert_array_equal(fast.to_numpy(), [4.0, np.nan, 1.0, np.nan, 4.0])
+    np.testing.assert_array_equal(general.to_numpy(dtype=float, na_value=np.nan), fast.to_numpy())
+
+
+def test_pandas_extremes_skip_missing_timestamps():
+    """First and last timestamps of each column, NaT ignored (resolved_at: 2 of 3 missing)."""
+    from qakit.metrics import _contract as C
+
+    conv = _conv([1, 2, 3])
+    conv["created_at"] = pd.to_datetime(["2026-01-03 00:00", "2026-01-01 08:00", "2026-01-02 00:00"], utc=True)
+    conv["first_response_at"] = conv["created_at"] + pd.Timedelta(hours=1)
+    conv["resolved_at"] = [pd.NaT, pd.Timestamp("2026-01-05 10:00", tz="UTC"), pd.NaT]
+    t = C.validated(conv, "conversations", reads=("conversation_id", "created_at", "first_response_at", "resolved_at"))
+    lo, hi = G.extremes(t, ["created_at", "first_response_at", "resolved_at"], "created_at")
+    assert lo == pd.Timestamp("2026-01-01 08:00", tz="UTC") and hi == pd.Timestamp("2026-01-05 10:00", tz="UTC")
+    assert t.cache["extremes"]["resolved_at"] == (pd.Timestamp("2026-01-05 10:00", tz="UTC"),) * 2
