@@ -237,3 +237,23 @@ def test_pandas_extremes_skip_missing_timestamps():
     lo, hi = G.extremes(t, ["created_at", "first_response_at", "resolved_at"], "created_at")
     assert lo == pd.Timestamp("2026-01-01 08:00", tz="UTC") and hi == pd.Timestamp("2026-01-05 10:00", tz="UTC")
     assert t.cache["extremes"]["resolved_at"] == (pd.Timestamp("2026-01-05 10:00", tz="UTC"),) * 2
+
+
+@pytest.mark.parametrize("n_groups", [3, 100])
+def test_order_statistics_leave_out_rows_without_a_value(n_groups):
+    """Rows without a first response (every 7th) are left out of each group's median and p90 --
+    on the partition path (3 groups) and the sort path (100 > 64 groups) alike: each group's
+    numbers equal ``np.quantile`` of its own answered rows."""
+    rng = np.random.default_rng(11)
+    parts = [_conv(None, channel=f"ch{g:03d}", seconds=rng.integers(60, 40_000, 30 + g)) for g in range(n_groups)]
+    conv = pd.concat(parts, ignore_index=True)
+    conv["conversation_id"] = [f"c{i:05d}" for i in range(len(conv))]
+    conv.loc[conv.index % 7 == 3, "first_response_at"] = pd.NaT
+    got = qakit.first_response_time(conv, by="channel", min_n=0)
+    for g in range(n_groups):
+        part = conv[conv["channel"] == f"ch{g:03d}"]
+        h = ((part["first_response_at"] - part["created_at"]).dt.total_seconds() / 3600).dropna().to_numpy()
+        row = got.iloc[g]
+        assert row["n"] == len(h)
+        assert row["first_response_time"] == pytest.approx(np.quantile(h, 0.5), abs=1e-12)
+        assert row["first_response_time_p90"] == pytest.approx(np.quantile(h, 0.9), abs=1e-12)

@@ -140,7 +140,7 @@ def _aggregate_pandas(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, 
     gid, present, out = group_keys(df, keys)
     space = int(present[-1]) + 1 if len(present) else 0
     sizes = np.bincount(gid, minlength=space)[present]
-    grouped = None
+    rest = []
     for name, fn, col in specs:
         x = None if col is None else df[col]
         numpy_int = x is not None and isinstance(x.dtype, np.dtype) and x.dtype.kind in "biu"  # (never missing)
@@ -156,9 +156,12 @@ def _aggregate_pandas(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, 
             if v.dtype.kind == "b" or len(v) * float(np.abs(v).max(initial=0)) < 2 ** 53:
                 out[name] = np.bincount(gid, weights=v, minlength=space)[present].astype(np.int64)
                 continue
-        if grouped is None:
-            grouped = pd.Series(gid, index=df.index)
-        out[name] = getattr(x.groupby(grouped, sort=True), fn)().reindex(present).reset_index(drop=True)
+        rest.append((name, fn, col))
+    if rest:  # (one grouper for all of them: the group numbers are hashed once)
+        grouped = pd.DataFrame({f"__c{i}": df[col] for i, (_, _, col) in enumerate(rest)}, index=df.index) \
+            .groupby(pd.Series(gid, index=df.index), sort=True)
+        for i, (name, fn, _) in enumerate(rest):
+            out[name] = getattr(grouped[f"__c{i}"], fn)().reindex(present).reset_index(drop=True)
     return out
 
 
@@ -404,16 +407,17 @@ def _group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.
 
 
 def _first_rows(gid: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """The first row of each group of ``present`` (a row holding its keys): looked for in a
-    growing head of the table (every group usually shows up in its first rows), else by one
-    scatter over all rows."""
+    """The first row of each group of ``present`` (a row holding its keys; ``gid`` may hold other
+    groups too): looked for in a growing head of the table (every group usually shows up in its
+    first rows), else by one scatter over all rows."""
     m = 4096
     while m < len(gid):
         seen, idx = np.unique(gid[:m], return_index=True)
-        if len(seen) == len(present):  # (``seen`` is then ``present`` itself)
-            return idx.astype(np.int64)
+        wanted = np.isin(seen, present)
+        if wanted.sum() == len(present):  # (``seen[wanted]`` is then ``present`` itself)
+            return idx[wanted].astype(np.int64)
         m *= 16
-    first = np.zeros(int(present[-1]) + 1 if len(present) else 0, dtype=np.int64)
+    first = np.zeros(int(gid.max(initial=0)) + 1, dtype=np.int64)
     first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1, dtype=np.int64)
     return first[present]
 
@@ -432,34 +436,31 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
         fast = _order_stats_polars(lf, value, keys, z)
         if fast is not None:
             return fast
-    # the two or three columns read first, the missing values dropped here (filtering the table moved
-    # every column of it); groups numbered from the keys' codes (a categorical's own codes)
+    # the two or three columns read (filtering the table moved every column of it); groups numbered
+    # from the keys' codes (a categorical's own codes); rows without a value are a group never read
+    # (the group after the last: the sort below puts it last)
     got = B.collect(lf.select(*keys, value))
     v = got[value].to_numpy(dtype=np.float64, na_value=np.nan)
-    kept = np.flatnonzero(~np.isnan(v))
-    if len(kept) < len(v):
-        v = v[kept]
     cols = [*keys, "__r", "__n", value]
-    if len(v) == 0:
+    missing = np.isnan(v)
+    if missing.all():
         return pd.DataFrame({c: pd.Series(dtype=got[c].dtype) if c in got.columns else pd.Series(dtype="int64")
                              for c in cols})
-    if keys:
-        gid, _ = group_ids(got, keys)
-        if len(kept) < len(got):
-            gid = gid[kept]
-        present = np.flatnonzero(np.bincount(gid)) if gid.max() < 4 * len(gid) + 1024 else np.unique(gid)
+    gid = group_ids(got, keys)[0] if keys else np.zeros(len(v), dtype=np.int64)
+    if missing.any():  # (rows without a value: a group of their own, never read)
+        gid[missing] = unused = int(gid.max()) + 1
     else:
-        gid, present = np.zeros(len(v), dtype=np.int64), np.zeros(1, dtype=np.int64)
-    if len(present) > _PARTITION_GROUPS and present[-1] >= len(present):  # (numbered 0 .. G-1 for the sort)
-        _, gid = np.unique(gid, return_inverse=True)
-        present = np.arange(len(present), dtype=np.int64)
-    sizes = np.bincount(gid)[present]
+        unused = -1
+    counts = np.bincount(gid)
+    present = np.flatnonzero(counts)
+    present = present[present != unused]
+    sizes = counts[present]
     first = _first_rows(gid, present)  # a row of each group (its keys)
     rows_g, ranks, vals = [], [], []
     if len(present) <= _PARTITION_GROUPS:
         for g, (key, n) in enumerate(zip(present, sizes)):
             rk = needed_ranks(int(n), z)
-            x = v if len(present) == 1 else v[gid == key]
+            x = v if len(present) == 1 and unused < 0 else v[gid == key]
             part = np.partition(x, [r - 1 for r in rk])
             rows_g += [g] * len(rk)
             ranks += rk
@@ -474,8 +475,7 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
             ranks += rk
             vals.append(sv[start[g] + np.asarray(rk, dtype=np.int64) - 1])
     rows_g = np.asarray(rows_g, dtype=np.int64)
-    at = kept[first[rows_g]]  # (positions in ``got``)
-    out = got[list(keys)].iloc[at].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
+    out = got[list(keys)].iloc[first[rows_g]].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
     out["__r"] = np.asarray(ranks, dtype=np.int64)
     out["__n"] = sizes[rows_g].astype(np.int64)
     out[value] = np.concatenate(vals)
