@@ -191,7 +191,7 @@ def has_record(df: Any) -> bool:
 
 
 def _as_ids(row_ids: Any) -> tuple[str, ...]:
-    if isinstance(row_ids, (list, tuple)) and all(type(i) is str for i in row_ids):
+    if isinstance(row_ids, (list, tuple)) and set(map(type, row_ids)) <= {str}:
         return tuple(row_ids)  # text already (what the metrics pass): kept as it is, not through pandas
     if isinstance(row_ids, (pd.Series, pd.Index)):
         s = row_ids
