@@ -132,7 +132,8 @@ def _general_aggregate(df, keys, aggs):
     """What :func:`G.aggregate` computed before its pandas path: narwhals' group-by of the keys."""
     cols = {f"__in{i}": e.cast(nw.Int64) if fn == "ntrue" else e for i, (n, (fn, e)) in enumerate(aggs.items())
             if fn != "len"}
-    exprs = [nw.len().alias(n) if fn == "len" else getattr(nw.col(f"__in{i}"), "sum" if fn == "ntrue" else fn)().alias(n)
+    exprs = [nw.len().alias(n) if fn == "len"
+             else getattr(nw.col(f"__in{i}"), "sum" if fn == "ntrue" else fn)().alias(n)
              for i, (n, (fn, e)) in enumerate(aggs.items())]
     lf = nw.from_native(df).lazy().with_columns(**cols)
     return G.sort_groups(B.collect(lf.group_by(*keys, drop_null_keys=False).agg(*exprs)), keys)
