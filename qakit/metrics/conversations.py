@@ -45,6 +45,7 @@ def resolved(t: Table, statuses: Sequence[str], lf: nw.LazyFrame | None = None) 
     """Resolved: ``resolved_at`` set, or a status in ``statuses`` (ignoring case, whitespace and
     Unicode form; the column's distinct values are matched in Python)."""
     wanted = _statuses(statuses)
+    G.known_labels(t, S.STATUS)
     keys = L.distinct_keys(t.lf if lf is None else lf, S.STATUS, t if lf is None else None) if t.has(S.STATUS) else {}
     said = L.is_one_of(S.STATUS, [v for v, k in keys.items() if k in wanted])
     return ~nw.col(S.RESOLVED_AT).is_null() | said
@@ -164,21 +165,33 @@ def backlog(t: Table, *, period: str, by: Sequence[str]) -> pd.DataFrame:
     check_choice("period", period, G.PERIODS)
     keys = list(by)
     G.check_keys(t, keys, "conversations")
-    lf = B.with_epoch_us(t.lf, t.engine, {"__c_us": S.CREATED_AT, "__r_us": S.RESOLVED_AT})
-    before = (nw.col("__r_us") < nw.col("__c_us")).fill_null(False)
-    bad = B.collect(lf.filter(before).select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__id")))["__id"]
-    bad = sorted(bad.astype("str"))
-    kept = lf.filter(~before)
-    lim = B.collect(kept.select(nw.len().alias("__n")))
-    if int(lim["__n"].iloc[0]) == 0:
+    # only the columns read (the keys, the id, the timestamps whose extremes mark partial periods):
+    # a filter moves every column it is given
+    read = [c for c in t.columns if c in (*keys, S.CONVERSATION_ID, *CONV_TIMES)]
+    lf = B.with_epoch_us(t.lf.select(*read), t.engine, {"__c_us": S.CREATED_AT, "__r_us": S.RESOLVED_AT})
+    lf = lf.with_columns((nw.col("__r_us") < nw.col("__c_us")).fill_null(False).alias("__before"))
+    counts = B.collect(lf.select(nw.len().alias("__n"), G.count(nw.col("__before")).alias("__bad")))
+    n_bad = int(counts["__bad"].iloc[0])
+    if n_bad:  # (the rows are filtered only when some are to be left out)
+        got = B.collect(lf.select(nw.col(S.CONVERSATION_ID).alias("__id"), "__before").filter(nw.col("__before"))
+                        .with_columns(nw.col("__id").cast(nw.String)))
+        bad = sorted(got["__id"].astype("str"))
+        kept = lf.filter(~nw.col("__before"))
+    else:
+        bad, kept = [], lf
+    if int(counts["__n"].iloc[0]) - n_bad == 0:
         raise ParameterError("backlog: no conversation left once those resolved before they were created are "
                              f"left out ({len(bad)} rows, e.g. {list(bad[:5])})")
     kt = Table(kept, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
     first, last_all = G.extremes(kt, CONV_TIMES, S.CREATED_AT)
-    c_lf, _ = G.with_period(kept, t.engine, period, S.CREATED_AT, t.columns)
-    r_lf, _ = G.with_period(kept.filter(~nw.col(S.RESOLVED_AT).is_null()), t.engine, period, S.RESOLVED_AT, t.columns)
-    op = B.collect(c_lf.group_by(*keys, G.PERIOD, drop_null_keys=False).agg(nw.len().alias("__k")))
-    cl = B.collect(r_lf.group_by(*keys, G.PERIOD, drop_null_keys=False).agg(nw.len().alias("__k")))
+    # (the period codes from the epoch microseconds computed above; a resolution's once it is known)
+    c_lf, _ = G.with_period(kept.select(*keys, S.CREATED_AT, "__c_us"), t.engine, period, S.CREATED_AT, t.columns,
+                            epoch_us="__c_us")
+    closed = kept.select(*keys, S.RESOLVED_AT, "__r_us").filter(~nw.col("__r_us").is_null())
+    r_lf, _ = G.with_period(closed.with_columns(nw.col("__r_us").cast(nw.Int64)), t.engine, period, S.RESOLVED_AT,
+                            t.columns, epoch_us="__r_us")
+    op = G.aggregate(c_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})
+    cl = G.aggregate(r_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})
     codes = np.concatenate([op[G.PERIOD].to_numpy(dtype=np.int64), cl[G.PERIOD].to_numpy(dtype=np.int64)])
     lo, hi = int(codes.min()), int(codes.max())
     grid_codes = np.arange(lo, hi + 1, dtype=np.int64)

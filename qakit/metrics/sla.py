@@ -61,6 +61,7 @@ def high_target(sla_targets: Mapping[str, float] | None = None) -> float:
 def high_only(t: Table) -> Table:
     """The conversations of :data:`SLA_HIGH_PRIORITIES` (matched ignoring case, whitespace and
     Unicode form), their priority written ``"high"``: what ``sla_high`` judges."""
+    G.known_labels(t, S.PRIORITY)
     keys = L.distinct_keys(t.lf, S.PRIORITY, t)
     high = L.is_one_of(S.PRIORITY, [v for v, k in keys.items() if k in SLA_HIGH_PRIORITIES])
     lf = t.lf.filter(high).with_columns(nw.lit("high").alias(S.PRIORITY))
@@ -77,15 +78,16 @@ def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]],
     are judged missed; an end after ``as_of`` has not happened yet. Also returns ``{stored
     priority: key}``."""
     end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
+    G.known_labels(t, S.PRIORITY, S.STATUS)
     pkeys = L.distinct_keys(lf, S.PRIORITY, t)  # (lf: t's rows with more columns)
     hours_of = {v: targets[k][1] for v, k in pkeys.items() if k in targets}
-    tgt = L.value_map(S.PRIORITY, hours_of) if hours_of else nw.lit(None)
     cut_us = int(as_of.value // 1000)
     lf = B.with_epoch_us(lf, t.engine, {"__e_us": end_col, "__c_us": S.CREATED_AT})
+    lf = G.with_label_values(lf, S.PRIORITY, hours_of, "__tgt")
     end_ok = ~nw.col("__e_us").is_null() & (nw.col("__e_us") <= cut_us)  # an end after as_of has not happened yet
     hrs = nw.when(end_ok).then(G.hours(nw.col("__e_us") - nw.col("__c_us")))
     elapsed = G.hours(nw.lit(cut_us) - nw.col("__c_us"))
-    lf = lf.with_columns(tgt.cast(nw.Float64).alias("__tgt"), hrs.alias("__hrs"), elapsed.alias("__el"))
+    lf = lf.with_columns(hrs.alias("__hrs"), elapsed.alias("__el"))
     no_target = nw.col("__tgt").is_null()
     negative = (nw.col("__hrs") < 0).fill_null(False)
     done = ~nw.col("__hrs").is_null() & ~negative

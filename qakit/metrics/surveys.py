@@ -224,6 +224,9 @@ def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, fl
         kept = lf.filter(~nw.col("__unplaced"))
     else:
         rows = kept = lf
+    # the answers of the kind, with only the columns read (a filter moves every column it is given)
+    read = [c for c in dict.fromkeys([S.CONVERSATION_ID, S.KIND, S.SCORE, *keys, S.ANSWERED_AT]) if c in cols]
+    kept = kept.select(*read, *(["__placed", "__unplaced"] if period is not None else []))
     kept = kept.filter(nw.col(S.KIND) == kind)
     lo, hi = scale
     s = nw.col(S.SCORE)

@@ -205,9 +205,10 @@ def _aware(s: pd.Series) -> pd.Series:
 
 def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: str, *, by: Sequence[str],
              period: str | None, business_hours: "BusinessHours | None", max_hours: float, level: float,
-             min_n: int) -> pd.DataFrame:
+             min_n: int, flagged: Sequence[tuple[dict[str, str], Any, str, str]] = ()) -> pd.DataFrame:
     """Median hours from ``start`` to ``end`` with its interval, mean and p90 (and in business
-    hours), per group; rows without a usable duration itemised."""
+    hours), per group; rows without a usable duration itemised. ``flagged``: more rows to itemise
+    in the same query, ``(epoch columns to add {name: column}, flag, reason, column)``."""
     if business_hours is not None and not isinstance(business_hours, BusinessHours):
         raise ParameterError(f"business_hours must be a qakit.kpis.BusinessHours; got {type(business_hours).__name__}")
     check_number("max_hours", max_hours, low=0, low_open=True)
@@ -250,6 +251,9 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
         out[f"{name}_bh_p90"] = mb["__p90"].to_numpy(dtype=float, na_value=np.nan)
     out[S.N_EXCLUDED] = (pd.to_numeric(m["__rows"]).fillna(0).astype("int64") - out[S.N]).astype("int64")
     out[S.SMALL_SAMPLE] = out[S.N] < min_n
+    for epochs, flag, reason, column in flagged:
+        lf = B.with_epoch_us(lf, t.engine, epochs)
+        reasons = [*reasons, (flag, reason, column)]
     G.itemise(out, lf, S.CONVERSATION_ID, reasons)
     return out
 
@@ -264,12 +268,12 @@ def first_response(t: Table, **kw: Any) -> pd.DataFrame:
 def resolution(t: Table, **kw: Any) -> pd.DataFrame:
     """Resolution time: ``resolved_at - created_at`` in hours; a resolution before the first
     response is flagged (kept) and itemised."""
-    out = time_kpi(t, S.CREATED_AT, S.RESOLVED_AT, RESOLUTION_TIME, "resolution", "open: not resolved yet", **kw)
-    if t.has(S.FIRST_RESPONSE_AT):
-        lf = B.with_epoch_us(t.lf, t.engine, {"__r_us": S.RESOLVED_AT, "__f_us": S.FIRST_RESPONSE_AT})
-        before = nw.col("__r_us") < nw.col("__f_us")
-        G.itemise(out, lf, S.CONVERSATION_ID, [(before, "flagged (kept): resolved before the first response",
-                                                  S.RESOLVED_AT)])
+    # (itemised in the query of the exclusions: ``__e_us`` is ``resolved_at``'s epoch there)
+    flagged = ([({"__f_us": S.FIRST_RESPONSE_AT}, nw.col("__e_us") < nw.col("__f_us"),
+                 "flagged (kept): resolved before the first response", S.RESOLVED_AT)]
+               if t.has(S.FIRST_RESPONSE_AT) else [])
+    out = time_kpi(t, S.CREATED_AT, S.RESOLVED_AT, RESOLUTION_TIME, "resolution", "open: not resolved yet",
+                   flagged=flagged, **kw)
     return G.partial(out, t, kw.get("period"), S.CREATED_AT, CONV_TIMES)
 
 
