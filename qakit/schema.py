@@ -416,6 +416,10 @@ COACHING = Table(
 
 TABLES = {t.name: t for t in (RATINGS, CONVERSATIONS, SURVEYS, CALLS, SCORES, REVIEWS, AUTOQA_RATINGS,
                               CALIBRATION, DISPUTES, CALLS_DAILY, CUSTOMERS, MESSAGES, COACHING)}
+#: contract columns that hold text (ids and labels): :func:`validate` makes them text, so a result keyed
+#: by one of them shows text keys on every engine (the query engines keep whole-number ids as integers
+#: to group them fast, and turn the few result keys into text: :func:`qakit.metrics._groups.text_keys`)
+TEXT_COLUMNS = frozenset(c.name for t in TABLES.values() for c in t.columns if c.kind in ("id", "str"))
 
 def contract_bounds(column: str) -> tuple[float | None, float | None] | None:
     """``(min, max)`` a numeric column has in the data contract (the first table declaring it with

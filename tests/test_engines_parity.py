@@ -596,6 +596,35 @@ def test_ids_from_a_parquet_file_are_normalised_and_case_collisions_refused_on_e
 
 
 
+def test_integer_ids_are_text_keys_on_every_engine(tmp_path):
+    """Ids stored as integers (a Parquet export) are text in every result, in text order, whatever
+    the engine (pandas' validate makes them text; the query engines group them as integers and turn
+    the result's keys into text). By hand: agents 7, 12 and 100 -> keys '100', '12', '7'; agent 7's
+    reviews score 100 and 50, agent 12's 0, agent 100's 75 (C = 4, A = 4 -> 75)."""
+    r = pd.DataFrame({S.REVIEW_ID: [1, 1, 2, 2, 3, 3, 4, 4], S.CONVERSATION_ID: [10, 10, 20, 20, 30, 30, 40, 40],
+                      S.AGENT_ID: [7, 7, 7, 7, 12, 12, 100, 100], S.REVIEWER_ID: 1,
+                      S.REVIEWED_AT: pd.Timestamp("2026-01-01", tz="UTC"), S.CATEGORY: ["A", "C"] * 4,
+                      S.RATING: [5.0, 5.0, 3.0, 3.0, 1.0, 1.0, 4.0, 4.0]})
+    path = tmp_path / "ints.parquet"
+    r.to_parquet(path)
+    data = pd.read_parquet(path)
+    for e in ("pandas", *FAST):
+        got = on(e, SC.iqs_score, data, card=ID_CARD, by="agent_id", min_n=0)
+        assert got[S.AGENT_ID].tolist() == ["100", "12", "7"], e
+        assert got[S.IQS].tolist() == pytest.approx([75.0, 0.0, 75.0]), e
+        cats = on(e, SC.category_scores, data, card=ID_CARD, by="agent_id", min_n=0)
+        assert cats[S.AGENT_ID].map(type).eq(str).all() and cats[S.AGENT_ID].iloc[0] == "100", e
+    got = SC.iqs_score(path, card=ID_CARD, by="agent_id", min_n=0)  # the file itself, on DuckDB
+    assert got[S.AGENT_ID].tolist() == ["100", "12", "7"]
+    conv = pd.DataFrame({S.CONVERSATION_ID: [1, 2, 3], S.AGENT_ID: [7, 12, 100], S.CHANNEL: "email",
+                         S.CREATED_AT: pd.Timestamp("2026-01-01", tz="UTC"),
+                         S.FIRST_RESPONSE_AT: pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta([1, 2, 3], unit="h")})
+    conv.to_parquet(tmp_path / "conv.parquet")
+    check_engines(K.first_response_time, pd.read_parquet(tmp_path / "conv.parquet"), by="agent_id", min_n=0)
+    frt = K.first_response_time(tmp_path / "conv.parquet", by="agent_id", min_n=0)
+    assert frt[S.AGENT_ID].tolist() == ["100", "12", "7"]
+
+
 def test_blank_and_whitespace_ids_read_the_same_on_every_engine(tmp_path):
     """The query engines judge text ids on their distinct values (blank, whitespace at an end,
     non-ASCII), not row by row: the same outcome as pandas for ids that are empty, whitespace only

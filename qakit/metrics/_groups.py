@@ -123,10 +123,20 @@ def aggregate(lf: nw.LazyFrame, keys: Sequence[str], aggs: dict[str, tuple[str, 
                                                                for i, (name, (fn, _)) in enumerate(aggs.items())])
     else:
         q = lf.group_by(*keys, drop_null_keys=False).agg(*exprs) if keys else lf.select(*exprs)
-        res = B.collect(q)
+        res = text_keys(B.collect(q), keys)
     res = sort_groups(res, keys)
     if period is not None and PERIOD in res.columns:
         res[PERIOD] = period_starts(res[PERIOD], period)
+    return res
+
+
+def text_keys(res: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``res`` with its integer key columns that the contract holds as text (ids, labels:
+    :data:`qakit.schema.TEXT_COLUMNS`) turned into text, as pandas' validate turns them: agent ``7``
+    is ``'7'`` on every engine (and sorts as text)."""
+    for k in keys:
+        if k in S.TEXT_COLUMNS and k in res.columns and pd.api.types.is_integer_dtype(res[k].dtype):
+            res[k] = res[k].astype("str")
     return res
 
 
@@ -287,6 +297,10 @@ def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, siz
     ranks of each group size (``sizes``: the groups' counts of values) picked there by one
     membership test, the statistics computed on them here
     (:func:`qakit.metrics._finish.quantiles`). Returns ``*keys, __r, __n, value``."""
+    return text_keys(_order_stats(lf, value, keys, z, sizes), keys)
+
+
+def _order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, sizes: Sequence[int]) -> pd.DataFrame:
     if lf.implementation in (nw.Implementation.PANDAS, nw.Implementation.POLARS):
         return _order_stats_local(lf, value, keys, z)
     ns = sorted({int(n) for n in sizes if n and n > 0})
