@@ -86,8 +86,7 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
     pandas.DataFrame
         As :func:`qakit.scorecard.category_scores`: the ``by`` columns, ``category, n,
         category_score, ci_low, ci_high, n_excluded, small_sample``; ids the file stores as
-        numbers are returned as the contract's text ids, rows in pandas' order (groups, then
-        category).
+        numbers are text keys, rows in pandas' order (groups, then category), on every engine.
 
     Notes
     -----
@@ -105,15 +104,9 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
     table = _ratings(data)
     if not isinstance(table, str):
         return quiet(category_scores, data.ratings, data.registry, **kwargs)
-    out = quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
-    # the file's own id type (e.g. integer agent ids) as the validated tables have it (text), in the
-    # order pandas gives (sorted by the groups as text, then category)
-    keys = [kwargs["by"]] if isinstance(kwargs.get("by"), str) else list(kwargs.get("by") or [])
-    id_cols = {c.name for c in S.RATINGS.columns if c.kind == "id"}  # stored as text by the contract
-    ids = {k: out[k].astype("str") for k in keys if k in id_cols and not pd.api.types.is_string_dtype(out[k])}
-    if ids:
-        out = out.assign(**ids).sort_values([*keys, S.CATEGORY], kind="stable").reset_index(drop=True)
-    return out
+    # (ids the file stores as integers come back as text keys, in pandas' order: the metric layer's
+    # qakit.metrics._groups.text_keys)
+    return quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
 
 
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
