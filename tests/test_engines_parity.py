@@ -650,6 +650,10 @@ def test_blank_and_whitespace_ids_read_the_same_on_every_engine(tmp_path):
     for fn in (SC.score_reviews, SC.iqs_score):
         ref = check_engines(fn, blank, card=ID_CARD)
         assert ref[0] == "error" and (S.REVIEW_ID, "empty value in a required column", 2) in ref[2]
+    versioned = _id_ratings(["a1"] * 4).assign(**{S.SCORECARD_VERSION: ["v1", "v1", " ", " "]})
+    for fn in (SC.score_reviews, SC.iqs_score):  # a blank label after the categories: refused, its 2 rows
+        ref = check_engines(fn, versioned, card=ID_CARD)
+        assert ref[0] == "error" and (S.SCORECARD_VERSION, "empty value in a required column", 2) in ref[2]
     sv = pd.DataFrame({S.CONVERSATION_ID: ["c1", "c1\t", "\u3000", ""], S.KIND: "csat", S.SCORE: [5.0, 4.0, 1.0, 2.0],
                        S.ANSWERED_AT: pd.Timestamp("2026-01-01", tz="UTC")})
     check_engines(K.csat_score, sv)

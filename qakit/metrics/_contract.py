@@ -333,21 +333,18 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                 if spec.name == "ratings" and c.name == S.CATEGORY and S.RATING in present and not uniq:
                     # (the pairs come with the counts: one scan; their blank categories are added then)
                     by_pairs = True
-                    empty_flag[c.name] = f"__c{k}"
-                    add(c.name, "empty value in a required column", x.is_null(), c.name)
+                    empty = x.is_null()
                 else:
                     # (a Polars categorical: grouped by its codes, before the cast to text)
                     cat = src.engine == "polars" and isinstance(schema[c.name], (nw.Categorical, nw.Enum))
                     vals = B.distinct(raw_lf if cat else out, c.name).tolist()
-                if not by_pairs:
                     distinct_vals[c.name] = [v for v in vals if isinstance(v, str)]
                     blanks = [v for v in distinct_vals[c.name] if not v.strip(_WHITESPACE)]
                     empty = x.is_null() | (_one_of(c.name, blanks))
             else:
                 empty = x.is_null()
-            if c.name not in empty_flag:
-                empty_flag[c.name] = f"__c{k}"
-                add(c.name, "empty value in a required column", empty, c.name)
+            empty_flag[c.name] = f"__c{k}"
+            add(c.name, "empty value in a required column", empty, c.name)
         if c.allowed is not None:
             add(c.name, f"not one of {', '.join(repr(a) for a in c.allowed)}", ~x.is_null() & ~x.is_in(list(c.allowed)),
                 c.name)
