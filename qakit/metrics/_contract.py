@@ -168,12 +168,10 @@ def _is_text(dtype) -> bool:
     return dtype == nw.String or isinstance(dtype, (nw.Categorical, nw.Enum)) or dtype == nw.Categorical
 
 
-def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "", *,
-           blank_null: bool = True) -> tuple[Any, list[tuple[str, Any]], bool]:
+def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "") -> tuple[Any, list[tuple[str, Any]], bool]:
     """``(typed expression, [(parse-problem check, flag expression on the raw value)], keep raw)``
-    for one contract column of native type ``dtype``. ``blank_null``: blank text ids become null in
-    the expression (a regular expression on every row); without it the caller maps the blank values
-    it found among the column's distinct values."""
+    for one contract column of native type ``dtype`` (blank text ids are made missing by the caller:
+    row by row in memory, by their distinct values on a query engine)."""
     c = nw.col(col.name)
     kind = col.kind
     if kind in ("id", "str"):
@@ -196,8 +194,6 @@ def _typed(col: S.Column, dtype, tz: str, engine: str, native: str = "", *,
         else:
             raise ParameterError(f"column {col.name!r} has type {dtype} on engine {engine!r}; it must be text "
                                  "(use engine='pandas' to convert it)")
-        if kind == "id" and blank_null:  # blank ids are missing ids
-            e = nw.when(~_blank(e)).then(e)
         return e, [], False
     if kind == "float":
         if dtype.is_numeric():
@@ -262,21 +258,24 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                 for m in missing])
     cols = [c for c in cols if c.name in present]
     rid = spec.row_id if spec.row_id in present else None
-    # a Polars frame without parse problems is typed once in memory (below); on the query engines the
-    # text ids are tested on their distinct values (blank, whitespace, Unicode form), not row by row
-    in_memory = src.engine == "polars" and not any(
-        _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""))[1] for c in cols)
     typed: dict[str, Any] = {}
     parse: list[tuple[S.Column, str, Any]] = []
     raws: dict[str, Any] = {}
     for c in cols:
-        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""),
-                                    blank_null=in_memory)
+        e, probs, keep_raw = _typed(c, schema[c.name], tz, src.engine, native_types.get(c.name, ""))
         typed[c.name] = e
         for check, flag in probs:
             parse.append((c, check, flag))
         if keep_raw and probs:
             raws[f"__raw_{c.name}"] = nw.col(c.name)
+    # a Polars frame without parse problems is typed once in memory (below), blank ids made missing
+    # there row by row; on the query engines text ids are judged on their distinct values (blank,
+    # whitespace, Unicode form) after the count query
+    in_memory = src.engine == "polars" and not parse
+    if in_memory:
+        for c in cols:
+            if c.kind == "id" and not schema[c.name].is_integer():  # blank ids are missing ids
+                typed[c.name] = nw.when(~_blank(typed[c.name])).then(typed[c.name])
     flags: dict[str, Any] = {}
     checks: list[_Check] = []
     for i, (c, check, flag) in enumerate(parse):
