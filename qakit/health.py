@@ -167,25 +167,16 @@ def pairwise_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray
     >>> C.round(4).tolist(), n.tolist()  # var(1,2,3,4) = 5/3; pairs (1,2),(3,4),(4,3): cov 1.0
     ([[1.6667, 1.0], [1.0, 1.0]], [[4.0, 3.0], [3.0, 3.0]])
     """
-    M = ~np.isnan(X)
-    X0 = np.where(M, X, 0.0)
-    Mf = M.astype(float)
-    if w is not None:
-        Mw, Xw = Mf * w[:, None], X0 * w[:, None]
-    else:
-        Mw, Xw = Mf, X0
-    n = Mw.T @ Mf  # rows rating both i and j
-    sx = Xw.T @ Mf  # sum of x_i over rows rating both (i, j)
-    sxy = Xw.T @ X0
+    n, sx, _, sxy = _pair_sums(_corr_parts(X), w)
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = (sxy - sx * sx.T / n) / (n - 1)
     return cov, n
 
 
-def _corr_from_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _corr_from_cov(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise-complete Pearson correlations: each pair's covariance over the variances *of the same
     rows* (R's ``cor(x, use = "pairwise")``)."""
-    return _weighted_corr(_corr_parts(X), w)
+    return _weighted_corr(_corr_parts(X))
 
 
 def _corr_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,16 +188,21 @@ def _corr_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.hstack([Mf, X0, X0 * X0]), np.hstack([Mf, X0])
 
 
-def _weighted_corr(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise-complete correlations and pair counts from :func:`_corr_parts`, rows weighted by ``w``.
-
-    One matrix product gives every sum: ``A' (w B)`` holds ``n_ij = sum w M_i M_j``, ``sum w x_i M_j``,
-    ``sum w x_i^2 M_j`` and ``sum w x_i x_j``; ``r = (sxy - sx sx'/n) / sqrt(vx vx')`` with
-    ``vx = sxx - sx^2 / n``."""
+def _pair_sums(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """``(n, sx, sxx, sxy)`` over the rows rating both items of each pair, rows weighted by ``w``
+    (bootstrap counts): one matrix product ``A' (w B)`` of :func:`_corr_parts` holds
+    ``n_ij = sum w M_i M_j``, ``sx_ij = sum w x_i M_j``, ``sxx_ij = sum w x_i^2 M_j`` and
+    ``sxy_ij = sum w x_i x_j``."""
     A, B = parts
     k = B.shape[1] // 2
     G = A.T @ (B if w is None else B * w[:, None])
-    n, sx, sxx, sxy = G[:k, :k], G[k:2 * k, :k], G[2 * k:, :k], G[k:2 * k, k:]
+    return G[:k, :k], G[k:2 * k, :k], G[2 * k:, :k], G[k:2 * k, k:]
+
+
+def _weighted_corr(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete correlations and pair counts from :func:`_pair_sums`:
+    ``r = (sxy - sx sx'/n) / sqrt(vx vx')`` with ``vx = sxx - sx^2 / n``."""
+    n, sx, sxx, sxy = _pair_sums(parts, w)
     with np.errstate(invalid="ignore", divide="ignore"):
         cxy = sxy - sx * sx.T / n
         vx = sxx - sx**2 / n
