@@ -175,9 +175,17 @@ def _calls(seed: int = SEED, n: int = 300) -> pd.DataFrame:
     speed = rng.choice([5.0, 19.0, 20.0, 20.0, 21.0, 60.0], size=n)  # ties at the threshold
     speed[~ans] = np.nan
     speed[ans & (rng.random(n) < 0.05)] = np.nan
-    return pd.DataFrame({S.CALL_ID: [f"K{i:04d}" for i in range(n)], S.AGENT_ID: [f"A{j}" for j in rng.integers(0, 5, n)],
+    agents = [f"A{j}" for j in rng.integers(0, 5, n)]
+    # handle time of answered calls and time to abandon of the others, a few missing (itemised); the
+    # draws come after the others, so those columns are what they were
+    handle = np.where(ans, rng.choice([180.0, 240.0, 600.0], size=n), np.nan)
+    handle[ans & (rng.random(n) < 0.05)] = np.nan
+    wait = np.where(ans, np.nan, rng.choice([5.0, 30.0, 95.0], size=n))
+    wait[~ans & (rng.random(n) < 0.1)] = np.nan
+    return pd.DataFrame({S.CALL_ID: [f"K{i:04d}" for i in range(n)], S.AGENT_ID: agents,
                          S.CREATED_AT: pd.date_range("2026-03-29 00:10", periods=n, freq="11min", tz="UTC"),
-                         S.ANSWERED: ans, S.SPEED_OF_ANSWER_S: speed})
+                         S.ANSWERED: ans, S.SPEED_OF_ANSWER_S: speed, S.HANDLE_TIME_S: handle,
+                         S.TIME_TO_ABANDON_S: wait})
 
 
 def _edge_conversations(seed: int = SEED, n: int = 240) -> pd.DataFrame:

@@ -26,6 +26,8 @@ def tables():
         "call_id": [f"K{i}" for i in range(n)], "agent_id": rng.choice(["a", "b", "c"], n),
         "created_at": pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 30 * 86400, n), unit="s"),
         "answered": answered, "speed_of_answer_s": np.where(answered, rng.exponential(25, n).round(), np.nan),
+        "handle_time_s": np.where(answered, rng.exponential(300, n).round(), np.nan),
+        "time_to_abandon_s": np.where(answered, np.nan, rng.exponential(40, n).round()),
     })
     return {"conversations": d["conversations"], "surveys": d["surveys"], "calls": calls}
 
