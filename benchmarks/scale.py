@@ -4,6 +4,7 @@ local on a 10M-rating subset.
 
     ./qa bench --scale                      # generate (once) + run, write "At scale" into benchmarks/RESULTS.md
     ./qa bench --scale --ratings 20 --conversations 6   # millions: a smaller run
+    ./qa bench --scale --parts kpis --conversations 100  # the KPIs' cost curve, 1M to 100M conversations
 
 The data goes to benchmarks/_work/ (git-ignored), one Parquet file per million rows
 (``ratings/part=NNN/``, ``conversations/part=NNN/``), generated chunk by chunk so the generator
@@ -214,15 +215,22 @@ el = time.perf_counter() - t
 print(json.dumps({{"s": el, "groups": len(res), "n": int(res["n"].sum()), "peak_mb": {peak}}}))
 """
 
+#: the conversation KPIs of the scale run, as an analyst calls them (by channel; SLA by priority;
+#: backlog per week)
+KPI_CALLS = [("first_response_time", {"by": "channel"}), ("resolution_time", {"by": "channel"}),
+             ("fcr_rate", {"by": "channel"}), ("escalation_rate", {"by": "channel"}),
+             ("resolution_rate", {"by": "channel"}), ("sla_attainment", {}), ("backlog", {"period": "W"})]
+#: millions of rows each cost curve measures (up to the run's size)
+CURVE_SIZES = (1, 3, 10, 30, 100)
+
 KPIS = """
 import sys, time, json
 import duckdb, qakit
+KPI_CALLS = {calls!r}
 con = duckdb.connect(); con.execute("SET TimeZone='UTC'").fetchall(); con.execute("SET memory_limit='{mem}'").fetchall()
 files = {files!r}
 out = {{}}
-for name, kw in [("first_response_time", dict(by="channel")), ("resolution_time", dict(by="channel")),
-                 ("fcr_rate", dict(by="channel")), ("escalation_rate", dict(by="channel")),
-                 ("resolution_rate", dict(by="channel")), ("sla_attainment", {{}})]:
+for name, kw in KPI_CALLS:
     t = time.perf_counter()
     try:
         getattr(qakit, name)(files, engine=con, **kw)
@@ -270,15 +278,18 @@ def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB"
         r = run_report(folder)
         reports.append(((rm, cm), r))
         print(f"report {rm}M ratings / {cm}M conversations: {r}", flush=True)
-    sizes = [s for s in (1, 3, 10, 30, 100) if s < n_ratings_m] + [n_ratings_m] if "score" in parts else []
+    sizes = curve_sizes(n_ratings_m) if "score" in parts else []
     curve = []
     for m in sizes:
         r = _run(SCORE.format(here=str(HERE), mem=mem, files=_files("ratings", m), peak=PEAK))
         curve.append((m, r))
         print(f"score {m}M ratings: {r}", flush=True)
-    kpis = (_run(KPIS.format(mem=mem, files=_files("conversations", n_conversations_m), peak=PEAK))
-            if "kpis" in parts else {"error": "not run (--parts)"})
-    print(f"KPIs {n_conversations_m}M conversations: {kpis}", flush=True)
+    kpi_curve = []
+    for m in (curve_sizes(n_conversations_m) if "kpis" in parts else []):
+        r = _run(KPIS.format(mem=mem, files=_files("conversations", m), peak=PEAK, calls=KPI_CALLS))
+        kpi_curve.append((m, r))
+        print(f"KPIs {m}M conversations: {r}", flush=True)
+    kpis = kpi_curve[-1][1] if kpi_curve else {"error": "not run (--parts)"}
     spark = {}
     if spark_m and "spark" in parts:
         sub = WORK / f"ratings_first_{spark_m}M"
@@ -295,9 +306,46 @@ def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB"
 
     load_end = os.getloadavg()
     return {"n_ratings_m": n_ratings_m, "n_conversations_m": n_conversations_m, "mem": mem, "gen_s": gen_s,
-            "curve": curve, "kpis": kpis, "spark": spark, "spark_m": spark_m if "spark" in parts else 0,
+            "curve": curve, "kpis": kpis, "kpi_curve": kpi_curve, "spark": spark, "spark_m": spark_m if "spark" in parts else 0,
             "disk_gb": disk, "reports": reports, "parts": list(parts),
             "load_start": load_start, "load_end": load_end, "minutes": (time.perf_counter() - t) / 60}
+
+
+def curve_sizes(n_m: int) -> list[int]:
+    """The sizes (millions of rows) a cost curve measures: :data:`CURVE_SIZES` below ``n_m``, then ``n_m``."""
+    return [s for s in CURVE_SIZES if s < n_m] + [n_m]
+
+
+def kpi_curve_text(kpi_curve: list) -> list[str]:
+    """The KPIs' cost curve: seconds and ns per conversation of each KPI at each size (a fresh process
+    per size), the process's peak RSS, and where each KPI's curve bends.
+
+    The bend is read as for scoring (``benchmarks/run.py: bend_text``): ``t(n) ~ fixed + slope * n``
+    with the slope between the two largest sizes and the fixed cost what is left at the smallest; the
+    curve bends at ``n* = fixed / slope`` (below it the fixed cost dominates)."""
+    ok = [(m, r) for m, r in kpi_curve if "error" not in r]
+    if not ok:
+        return [f"KPIs: failed: {r['error']}" for _, r in kpi_curve]
+    names = [n for n, _ in KPI_CALLS]
+    sizes = [m for m, _ in ok]
+    lines = ["| KPI | " + " | ".join(f"{m}M (s)" for m in sizes) + " | ns / conversation at "
+             f"{sizes[-1]}M | where the curve bends |", "|---|" + "---|" * (len(sizes) + 2)]
+    for n in names:
+        vals = [r.get(n) for _, r in ok]
+        cells = [f"{v:.2f}" if isinstance(v, (int, float)) else "refused" for v in vals]
+        nums = [(m * 1e6, v) for m, v in zip(sizes, vals) if isinstance(v, (int, float))]
+        per = f"{nums[-1][1] / nums[-1][0] * 1e9:.0f}" if nums else ""
+        bend = "fewer than three sizes"
+        if len(nums) >= 3:
+            (n1, t1), (na, ta), (nb, tb) = nums[0], nums[-2], nums[-1]
+            slope = (tb - ta) / (nb - na)
+            fixed = t1 - slope * n1
+            bend = ("linear from the smallest size" if slope > 0 and fixed <= 0 else
+                    f"~{float(f'{fixed / slope:.2g}'):,.0f} conversations (fixed {fixed:.2f} s, "
+                    f"{slope * 1e9:.0f} ns each after)" if slope > 0 else "no slope within noise")
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {per} | {bend} |")
+    lines += ["", "Peak RSS of the KPI process: " + ", ".join(f"{r['peak_mb']:.0f} MB at {m}M" for m, r in ok) + "."]
+    return lines
 
 
 def growth_exponent(curve: list) -> float | None:
@@ -345,20 +393,6 @@ def text(res: dict) -> str:
         lines += ["", f"Cost curve: time grows as n^{b:.2f} from the smallest to the largest size "
                   f"({'linear or better' if b <= 1.05 else 'worse than linear'}; fixed per-call costs -- "
                   "Ibis compilation, query set-up, Parquet metadata -- weigh most at the small end)."]
-    k = res["kpis"]
-    if "error" in k and "not run" in k["error"]:
-        k = None
-    lines += [] if k is None else ["", f"Headline KPIs on {res['n_conversations_m']}M conversations (by channel; SLA by priority), one process:", ""]
-    if k is None:
-        pass
-    elif "error" in k:
-        lines.append(f"failed: {k['error']}")
-    else:
-        lines += ["| KPI | time (s) |", "|---|---|"] + [
-            f"| {n} | {s:.1f} |" if isinstance(s, (int, float)) else
-            f"| {n} | refused by name (`ParameterError`: a rule the engine does not express; `engine='pandas'` answers) |"
-            for n, s in k.items() if n not in ("peak_mb", "load")]
-        lines += ["", f"Peak RSS of the KPI process: {k['peak_mb']:.0f} MB."]
     if res.get("reports"):
         lines += ["", "The whole report out of core (`qakit report -p dataset <folder> -p engine duckdb`; ratings with "
                   "reviewer and review time, the generated conversations, the synthetic card), a fresh process tree: wall "
@@ -382,6 +416,19 @@ def text(res: dict) -> str:
 
 
 REPORT_HEAD = "## The report out of core (`./qa bench --scale --parts report`)"
+KPI_HEAD = "## How KPI cost grows on DuckDB (`./qa bench --scale --parts kpis`)"
+
+
+def kpi_text(res: dict) -> str:
+    """The section of the KPIs' cost curve (``--parts kpis``): 1M to ``--conversations`` millions."""
+    lines = [KPI_HEAD, "", f"Machine: {_where()}.", "",
+             f"Load average (1/5/15 min) {' / '.join(f'{x:.1f}' for x in res['load_start'])} at the start and "
+             f"{' / '.join(f'{x:.1f}' for x in res['load_end'])} at the end.", "",
+             "The conversation KPIs on DuckDB (`memory_limit=" + res["mem"] + "`) reading a partitioned Parquet "
+             f"folder (one file per million conversations; the first 1M to {res['n_conversations_m']}M), as an "
+             "analyst calls them: by channel, SLA by priority, backlog per week; the contract checked and the "
+             "excluded rows itemised. Each size is a fresh process.", ""]
+    return "\n".join(lines + kpi_curve_text(res["kpi_curve"])) + "\n"
 
 
 def report_text(res: dict) -> str:
@@ -417,13 +464,17 @@ def main(argv=None) -> int:
               parts=tuple(p.strip() for p in args.parts.split(",")), report_sizes=sizes)
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "last_run.json").write_text(json.dumps(res, default=str), encoding="utf-8")  # to re-render the text
-    if set(res["parts"]) == {"report"}:  # the report alone: its own section, "At scale" kept as it was
-        body = report_text(res)
-        write_section(Path(args.out), body, head=REPORT_HEAD)
-    else:
-        body = text(res)
-        write_section(Path(args.out), body)
-    print(body)
+    bodies = []
+    if {"score", "spark"} & set(res["parts"]):  # scoring (and the report when it ran) in "At scale"
+        bodies.append(text(res))
+        write_section(Path(args.out), bodies[-1])
+    elif "report" in res["parts"]:  # the report without scoring: its own section
+        bodies.append(report_text(res))
+        write_section(Path(args.out), bodies[-1], head=REPORT_HEAD)
+    if "kpis" in res["parts"]:  # the KPIs' cost curve: its own section
+        bodies.append(kpi_text(res))
+        write_section(Path(args.out), bodies[-1], head=KPI_HEAD)
+    print("\n".join(bodies))
     return 0
 
 

@@ -150,3 +150,30 @@ def test_report_targets_and_tree_memory():
     with open("/proc/self/status") as fh:
         own = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
     assert scale.tree_rss_mb(os.getpid()) >= own * 0.9 > 0
+
+
+def test_kpi_cost_curve_text():
+    """The KPIs' cost curve (``./qa bench --scale --parts kpis``): ns per conversation at the largest
+    size and where the curve bends, by hand. first_response_time 0.5 s at 1M, 1.2 s at 3M, 3.9 s at
+    10M: slope (3.9 - 1.2) / 7M = 385.7 ns, fixed 0.5 - 0.3857 = 0.114 s, bend 0.114 / 385.7e-9 =
+    ~300,000 conversations; 390 ns per conversation at 10M. A refused KPI reads "refused" and has no
+    bend; a KPI that takes the same time at every size has no slope; a failed size is left out."""
+    import scale
+
+    kpis = {n: 1.0 for n, _ in scale.KPI_CALLS}
+    curve = [(1, {**kpis, "first_response_time": 0.5, "peak_mb": 300.0}),
+             (3, {**kpis, "first_response_time": 1.2, "backlog": "refused: no", "peak_mb": 400.0}),
+             (5, {"error": "killed"}),
+             (10, {**kpis, "first_response_time": 3.9, "peak_mb": 700.0})]
+    lines = scale.kpi_curve_text(curve)
+    assert lines[0] == "| KPI | 1M (s) | 3M (s) | 10M (s) | ns / conversation at 10M | where the curve bends |"
+    frt = next(x for x in lines if x.startswith("| first_response_time"))
+    assert frt == ("| first_response_time | 0.50 | 1.20 | 3.90 | 390 | ~300,000 conversations (fixed 0.11 s, "
+                   "386 ns each after) |")
+    backlog = next(x for x in lines if x.startswith("| backlog"))
+    assert backlog == "| backlog | 1.00 | refused | 1.00 | 100 | fewer than three sizes |"
+    flat = next(x for x in lines if x.startswith("| fcr_rate"))  # 1.0 s at every size
+    assert flat == "| fcr_rate | 1.00 | 1.00 | 1.00 | 100 | no slope within noise |"
+    assert lines[-1] == "Peak RSS of the KPI process: 300 MB at 1M, 400 MB at 3M, 700 MB at 10M."
+    assert scale.curve_sizes(30) == [1, 3, 10, 30] and scale.curve_sizes(100) == [1, 3, 10, 30, 100]
+    assert scale.curve_sizes(2) == [1, 2]
