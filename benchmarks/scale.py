@@ -159,28 +159,40 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
-def run_report(folder: Path, engine: str = "duckdb", *, timeout_s: float = 1800, every_s: float = 0.25) -> dict:
+def run_report(folder: Path, engine: str = "duckdb", *, timeout_s: float = 1800, every_s: float = 0.25,
+               max_mb: float = 16_000) -> dict:
     """``qakit report -p dataset <folder> -p engine <engine>`` in a fresh process tree: wall time,
-    the peak of the tree's summed resident memory (sampled every ``every_s``), the exit status."""
+    the peak of the tree's summed resident memory (sampled every ``every_s``), the exit status.
+
+    The whole tree (the CLI, papermill, the kernel) is stopped when it runs past ``timeout_s`` or
+    its memory passes ``max_mb`` (a report that would need more than the machine has must fail
+    as a measured miss, not take the machine down); the result then says which."""
+    import os
+    import signal
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "qakit.cli", "report", "--output", tmp, "--no-progress",
                "-p", "dataset", str(folder), "-p", "engine", engine]
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        peak = 0.0
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)  # its own process group: stopped as a whole
+        peak, stopped = 0.0, ""
         while proc.poll() is None:
             peak = max(peak, tree_rss_mb(proc.pid))
             if time.perf_counter() - t > timeout_s:
-                proc.kill()
+                stopped = f"stopped after {timeout_s:.0f} s"
+            elif peak > max_mb:
+                stopped = f"stopped at {peak:,.0f} MB (over {max_mb:,.0f} MB)"
+            if stopped:
+                os.killpg(proc.pid, signal.SIGKILL)
                 break
             time.sleep(every_s)
         out, err = proc.communicate()
         wall = time.perf_counter() - t
     res = {"s": wall, "peak_mb": peak, "rc": proc.returncode}
     if proc.returncode != 0:
-        res["error"] = (err.strip().splitlines() or [f"rc {proc.returncode}"])[-1][:300]
+        res["error"] = stopped or (err.strip().splitlines() or [f"rc {proc.returncode}"])[-1][:300]
     return res
 
 
