@@ -968,3 +968,30 @@ def test_the_blank_rule_lists_every_unicode_whitespace_character():
     from qakit.metrics._contract import _WHITESPACE
 
     assert _WHITESPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+def test_not_abandoned_outcomes_read_the_same_in_every_regex_dialect():
+    """A queue's unanswered call is abandoned unless its outcome says the queue ended it (a timeout,
+    an overflow, a transfer, a callback, voicemail, a flow disconnect): one pattern
+    (``qakit.metrics.calls.NOT_ABANDONED_PATTERN``) read by Python's ``re`` (the call-log readers in
+    ``qakit.exports``) and by each engine's regular expressions (Rust regex in Polars, RE2 in
+    DuckDB). Outcomes from Asterisk's queue_log events
+    (https://docs.asterisk.org/Operation/Logging/Queue-Logs/) and Amazon Connect's disconnect
+    reasons (https://docs.aws.amazon.com/connect/latest/adminguide/ctr-data-model.html), labelled
+    by hand: the abandonment rate of each outcome's one call is 1 (abandoned) or 0, on every engine,
+    and ``exports.NOT_ABANDONED`` says the same."""
+    from qakit import exports
+
+    labels = {"ABANDON": 1, "abandoned": 1, "CUSTOMER_DISCONNECT": 1, "Caller hung up": 1,
+              "EXITWITHTIMEOUT": 0, "EXITEMPTY": 0, "EXITWITHKEY": 0, "TRANSFER": 0, "BLINDTRANSFER": 0,
+              "Overflow to Q2": 0, "CONTACT_FLOW_DISCONNECT": 0, "Flow Disconnect": 0, "No Agent Available": 0,
+              "Callback requested": 0, "VOICEMAIL": 0, "Timeout": 0}
+    calls = pd.DataFrame({S.CALL_ID: [f"C{i}" for i in range(len(labels))], S.AGENT_ID: "a",
+                          S.CREATED_AT: pd.Timestamp("2026-03-02 09:00", tz="UTC"), S.ANSWERED: False,
+                          S.OUTCOME: list(labels)})
+    want = pd.Series(labels, dtype=float).sort_index()
+    for engine in ("pandas", "polars", "duckdb"):
+        got = K.abandonment_rate(calls, by=S.OUTCOME, engine=engine, min_n=0).set_index(S.OUTCOME)
+        pd.testing.assert_series_equal(got["abandonment_rate"].astype(float).sort_index(), want, check_names=False)
+    python_re = pd.Series({o: 0.0 if exports.NOT_ABANDONED.search(o) else 1.0 for o in labels}).sort_index()
+    pd.testing.assert_series_equal(python_re, want)
