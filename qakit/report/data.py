@@ -13,6 +13,7 @@ coaching and calibration notebooks); the analysis in :mod:`qakit.report.tiles` a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import pyarrow as pa
 from .. import datasets
 from .. import kpis as K
 from .. import schema as S
-from .._public import public
+from .._public import _finish, public
 from ..errors import DataValidationError, ParameterError
 from ..intervals import MIN_N
 from ..io import read_table
@@ -119,6 +120,8 @@ class ReportData:
         return not isinstance(self.__dict__.get(_SLOT + name), _Deferred)
 
 
+#: the code of qakit._public's result stamping, which walks a dataclass's fields with getattr
+_FINISH = _finish.__code__
 #: the attribute slot of a lazily read table (``ratings`` -> ``_lazy_ratings``)
 _SLOT = "_lazy_"
 
@@ -146,6 +149,8 @@ class _LazyTable:
             return self
         v = obj.__dict__.get(self.slot)
         if isinstance(v, _Deferred):
+            if sys._getframe(1).f_code is _FINISH:  # @public stamping the loader's result: nothing to stamp yet
+                return None
             v = obj.__dict__[self.slot] = v.load()
         return v
 
@@ -475,6 +480,78 @@ def engine_table(data: ReportData, name: str) -> Any:
     if data.engine != "pandas" and name in data.direct:
         return str(data.direct[name])
     return getattr(data, name)
+
+
+def engine_columns(data: ReportData, name: str, columns: list[str], *, ids: pd.Series | None = None,
+                   on: str = S.CONVERSATION_ID) -> pd.DataFrame:
+    """Only ``columns`` of the table ``name`` (those present), as a pandas frame, in stored order: from
+    the engine when the table is still checked in place there (typed as the contract types it; text
+    columns categorical), else from ``data.<name>``. ``ids``: only the rows whose ``on`` is one of
+    them (a semi-join on the engine). A section that needs a few columns of a big table reads them
+    this way, and the table is never read whole."""
+    d = data.__dict__.get(_SLOT + name)
+    if not isinstance(d, _Deferred):
+        f = getattr(data, name)
+        f = f[[c for c in columns if c in f.columns]]
+        return f[f[on].isin(ids)].reset_index(drop=True) if ids is not None else f
+    lf = d.table.lf
+    cols = [c for c in columns if c in d.table.columns]
+    if ids is not None:
+        con = B.duckdb_connection()
+        keys = pa.table({"__k": pa.array([str(v) for v in pd.unique(ids.dropna().astype("str"))], type=pa.large_string())})
+        lf = (lf.with_columns(nw.col(on).cast(nw.String).alias("__k"))
+              .join(nw.from_native(con.from_arrow(keys)).lazy(), on="__k", how="semi").drop("__k"))
+    out = B.collect(lf.select(*cols))
+    spec = S.get_table(name)
+    kinds = {c.name: c.kind for c in spec.columns}
+    for c in cols:
+        k = kinds.get(c)
+        if k in ("id", "str"):
+            v = out[c]
+            out[c] = v.astype("str").where(v.notna(), None).astype("category")
+        elif k == "datetime":
+            t = pd.to_datetime(out[c])
+            out[c] = t.dt.tz_localize("UTC") if t.dt.tz is None else t.dt.tz_convert("UTC")
+    return out
+
+
+def engine_distinct(data: ReportData, name: str, columns: list[str]) -> pd.DataFrame:
+    """The distinct rows of ``columns`` (those present; missing values kept) of the table ``name``:
+    a group-by on the engine for a table read in place, else on ``data.<name>``."""
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _Deferred):
+        cols = [c for c in columns if c in d.table.columns]
+        return B.collect(d.table.lf.select(*cols).unique()) if cols else pd.DataFrame()
+    f = getattr(data, name)
+    cols = [c for c in columns if c in f.columns]
+    return f[cols].drop_duplicates().reset_index(drop=True) if cols else pd.DataFrame()
+
+
+def table_columns(data: ReportData, name: str) -> list[str]:
+    """The columns of the table ``name`` (none when absent), without reading it."""
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _Deferred):
+        return list(d.table.columns)
+    f = getattr(data, name, None)
+    return [] if f is None else list(f.columns)
+
+
+def table_span(data: ReportData, name: str, column: str) -> tuple[Any, Any] | None:
+    """The earliest and latest ``column`` (a timestamp) of the table ``name``, UTC; None when the
+    table is absent or has no such time. On the engine for a table checked in place (one query)."""
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _Deferred):
+        key = ("span", column)
+        if key not in d.table.cache:
+            got = B.collect(d.table.lf.select(nw.col(column).min().alias("lo"), nw.col(column).max().alias("hi")))
+            lo, hi = (pd.Timestamp(got[k].iloc[0]) for k in ("lo", "hi"))
+            d.table.cache[key] = None if pd.isna(lo) else (lo.tz_localize("UTC") if lo.tz is None else lo,
+                                                           hi.tz_localize("UTC") if hi.tz is None else hi)
+        return d.table.cache[key]
+    f = getattr(data, name, None)
+    if f is None or not len(f) or column not in f.columns or not f[column].notna().any():
+        return None
+    return f[column].min(), f[column].max()
 
 
 def _latest_optional(paths: Mapping[str, Path | None], tz: str) -> pd.Timestamp | None:

@@ -26,6 +26,7 @@ from .. import health as H
 from .. import schema as S
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 from ..io import read_table
+from .data import ReportData, engine_columns
 from .display import Figure, Table
 from .support import listed
 
@@ -147,7 +148,10 @@ def _one_card(data: Any) -> tuple[pd.DataFrame, Any]:
     """The ratings and the card the per-category analyses read. A card edited mid-period (several
     versions in the report's scorecard file, differing in weights) is read as its latest version: the
     versions share categories and scales, and these analyses judge the card in use."""
-    ratings = data.ratings
+    # only the contract's columns, from the engine when the ratings are read in place there (ids
+    # categorical): the ratings are never read whole for these sections
+    ratings = (engine_columns(data, "ratings", [*S.RATINGS.required, S.SCORECARD_VERSION])
+               if isinstance(data, ReportData) else data.ratings)
     if len(getattr(data, "cards", None) or []) > 1 and S.SCORECARD_VERSION in ratings.columns:
         ratings = ratings.drop(columns=[S.SCORECARD_VERSION])
     return ratings, data.card
