@@ -425,11 +425,13 @@ def _engine_checked(path: Path, name: str, tz: str) -> _Deferred | None:
     problem), as a :class:`_Deferred`; None when the engine found anything to say -- a problem, an
     id it would normalise, a column it cannot read as stored -- so that pandas reads the table and
     says it exactly as without the engine (the same refusal, the same itemised notes)."""
+    import duckdb  # loaded when the report first runs on DuckDB (a dependency; ~0.2 s of import)
+
     spec = S.get_table(name)
     try:
         t = C.validated(str(path), name, reads=spec.required,
                         optional=[c.name for c in spec.columns if not c.required], engine="duckdb", tz=tz, defer=True)
-    except (ParameterError, DataValidationError):
+    except (ParameterError, DataValidationError, duckdb.Error):  # (an unreadable file: the pandas reader names it)
         return None
     if t.problems or t.record is not None:
         return None
