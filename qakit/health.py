@@ -59,15 +59,18 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats
 
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning
 from .intervals import MIN_N, check_level
+from .metrics import _contract as M_contract
 from .scorecard.card import Scorecard
 from .stats import _category_matrix, _fisher_ci, csat_by_conversation
 import html
@@ -336,14 +339,18 @@ def scorecard_health(
     seed: int = 0,
     n_resamples: int = 1000,
     min_n: int = MIN_N,
+    engine: Any = None,
 ) -> ScorecardHealth:
     """Item analysis of a scorecard: which categories never vary, which do not separate good from
     bad conversations, which duplicate each other, and how consistent the card is.
 
     Parameters
     ----------
-    ratings : pandas.DataFrame
-        Long ratings (validated against ``card`` as in :meth:`Scorecard.score`).
+    ratings : pandas.DataFrame, or a Parquet file or folder / DuckDB relation
+        Long ratings (validated against ``card`` as in :meth:`Scorecard.score`). Not a pandas frame
+        (or with ``engine="duckdb"``): the ratings are checked against the data contract and counted
+        per distinct rating pattern on DuckDB (:func:`rating_patterns`); only the patterns and their
+        counts leave the engine. The numbers equal the pandas ones.
     card : Scorecard
     surveys : pandas.DataFrame, optional
         Surveys; the CSAT answers of the reviewed conversations give ``csat_r``.
@@ -354,6 +361,9 @@ def scorecard_health(
         Bootstrap resamples (reviews drawn with replacement) for omega's interval; 0 = none.
     min_n : int, default=30
         Categories rated on fewer reviews are flagged ``small_sample``.
+    engine : {None, "pandas", "duckdb"} or a DuckDB connection, default None
+        Where the patterns are counted: None, the engine of ``ratings`` (pandas for a pandas frame,
+        DuckDB for a Parquet path).
 
     Returns
     -------
@@ -378,8 +388,12 @@ def scorecard_health(
     s_jl)`` over the pairwise covariance matrix of the categories that vary; Feldt's interval
     (:func:`feldt_ci`) with ``n`` the *smallest* pairwise count (conservative with N/A). Omega
     total: :func:`omega_total` on the pairwise correlation matrix; percentile bootstrap
-    interval over reviews (seeded; each resample's review counts are summed per distinct rating
-    pattern, so its cost grows with the patterns, not the reviews -- the same draws, the same numbers).
+    interval over reviews (seeded). Everything is computed from the distinct rating patterns (each
+    review's category scores, failed flags and CSAT) and their counts, as weighted sums: reviews with
+    the same pattern are interchangeable. A bootstrap resample draws the ``n`` reviews as counts per
+    pattern, ``multinomial(n, counts / n)`` over the patterns in a canonical order (sorted by their
+    values), which is the distribution of a resample of the reviews themselves; its cost grows with the
+    patterns, not the reviews, and the draws do not depend on the order of the rows or on the engine.
 
     Examples
     --------
@@ -406,88 +420,73 @@ def scorecard_health(
     level = check_level(level)
     if not isinstance(card, Scorecard):
         raise ParameterError(f"card must be a qakit Scorecard; got {type(card).__name__}")
-    wide = _category_matrix(ratings, card)
     names = card.category_names
-    for c in names:
-        if c not in wide.columns:
-            wide[c] = np.nan
-    X = wide[names].to_numpy(dtype=float) / 100.0
-    rated_any = ~np.isnan(X).all(axis=1)
-    none_rated = wide.loc[~rated_any, S.REVIEW_ID]
-    X = X[rated_any]
-    conv = wide.loc[rated_any, S.CONVERSATION_ID].to_numpy()
-    n_rev, k = X.shape
+    k = len(names)
+    cats = {c.name: c for c in card.categories}
+    if isinstance(ratings, pd.DataFrame) and engine in (None, "pandas"):
+        X, fail, csat_v, w, none_rated = _patterns_pandas(ratings, card, surveys)
+    else:
+        X, fail, csat_v, w, none_rated = _patterns_engine(ratings, card, surveys, engine)
+    csat = surveys  # (whether CSAT was given: the csat_n column is 0 without it)
+    n_rev = int(w.sum())
     if n_rev < 3:
         raise ParameterError(f"scorecard_health needs at least 3 reviews with a rating; got {n_rev}")
     M = ~np.isnan(X)
-    n = M.sum(axis=0)
-    cats = {c.name: c for c in card.categories}
-    # failing: below the category's threshold (percent) or a fail value
-    fail = np.zeros_like(X, dtype=bool)
-    raw = wide.loc[rated_any].reset_index(drop=True)
-    rating_rows = card.category_rows(ratings)
-    rmat = (rating_rows.set_index([S.REVIEW_ID, S.CATEGORY])[S.RATING].unstack(S.CATEGORY)
-            .reindex(index=raw[S.REVIEW_ID], columns=names))
-    for j, c in enumerate(names):
-        cat = cats[c]
-        below = X[:, j] * 100 < cat.critical_threshold - 1e-9
-        fv = np.isin(rmat[c].to_numpy(dtype=float), np.array(cat.fail_values)) if cat.fail_values else False
-        fail[:, j] = M[:, j] & (below | fv)
+    wM = w[:, None] * M
+    n = wM.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        full = np.where(M, np.abs(X - 1.0) < 1e-12, False).sum(axis=0) / n
-        fail_rate = fail.sum(axis=0) / n
-    sd = np.array([np.nanstd(X[:, j]) if n[j] else np.nan for j in range(k)])
-    varies = np.nan_to_num(sd) > 0
+        full = (wM * (np.abs(np.nan_to_num(X) - 1.0) < 1e-12)).sum(axis=0) / n
+        fail_rate = (w[:, None] * fail).sum(axis=0) / n
+    # a category varies when two of its rated values differ (exact; no float sum involved)
+    varies = np.array([bool(M[:, j].any()) and np.ptp(X[M[:, j], j]) > 0 for j in range(k)])
     # rest score: mean of the other rated categories (that vary) on the same review
     Xv = np.where(varies[None, :], X, np.nan)
     Mv = ~np.isnan(Xv)
     tot, cnt = np.nansum(Xv, axis=1), Mv.sum(axis=1)
     rows_out = []
     z_level = level
-    csat = csat_by_conversation(surveys) if surveys is not None else None
-    csat_v = (pd.Series(conv).map(csat).to_numpy(dtype=float) if csat is not None else np.full(n_rev, np.nan))
     for j, c in enumerate(names):
         own = Xv[:, j] if varies[j] else X[:, j]
         other_n = cnt - Mv[:, j]
         with np.errstate(invalid="ignore", divide="ignore"):
             rest = (tot - np.where(Mv[:, j], Xv[:, j], 0.0)) / other_n
         use = M[:, j] & (other_n > 0)
-        r_ir = _pearson(own[use], rest[use]) if varies[j] else np.nan
-        lo, hi = _fisher_ci(r_ir, int(use.sum()), z_level)
+        r_ir = _wpearson(own[use], rest[use], w[use]) if varies[j] else np.nan
+        lo, hi = _fisher_ci(r_ir, int(w[use].sum()), z_level)
         passed = (~fail[:, j]).astype(float)
-        r_pb = _pearson(passed[use], rest[use]) if varies[j] else np.nan
-        plo, phi = _fisher_ci(r_pb, int(use.sum()), z_level)
+        r_pb = _wpearson(passed[use], rest[use], w[use]) if varies[j] else np.nan
+        plo, phi = _fisher_ci(r_pb, int(w[use].sum()), z_level)
         cu = M[:, j] & ~np.isnan(csat_v)
-        r_cs = _pearson(X[cu, j], csat_v[cu]) if varies[j] and cu.sum() >= 3 else np.nan
-        clo, chi = _fisher_ci(r_cs, int(cu.sum()), z_level)
+        n_cu = int(w[cu].sum())
+        r_cs = _wpearson(X[cu, j], csat_v[cu], w[cu]) if varies[j] and n_cu >= 3 else np.nan
+        clo, chi = _fisher_ci(r_cs, n_cu, z_level)
         rows_out.append({S.CATEGORY: c, WEIGHT: cats[c].weight, CRITICAL: cats[c].critical, S.N: int(n[j]),
                          NA_RATE: 1 - n[j] / n_rev, FULL_MARKS_RATE: full[j], FAIL_RATE: fail_rate[j],
                          ITEM_REST_R: r_ir, S.CI_LOW: lo, S.CI_HIGH: hi, POINT_BISERIAL_R: r_pb, PB_CI_LOW: plo,
-                         PB_CI_HIGH: phi, CSAT_N: int(cu.sum()) if csat is not None else 0, CSAT_R: r_cs,
+                         PB_CI_HIGH: phi, CSAT_N: n_cu if csat is not None else 0, CSAT_R: r_cs,
                          CSAT_CI_LOW: clo, CSAT_CI_HIGH: chi})
     cat_t = pd.DataFrame(rows_out)
     # --- consistency ------------------------------------------------------------------------------------
     keep = np.flatnonzero(varies)
     Xk = X[:, keep]
-    C, npair = pairwise_cov(Xk)
+    C, npair = pairwise_cov(Xk, w)
     alpha = cronbach_alpha(C)
     n_alpha = float(npair.min()) if len(keep) else 0.0
     a_lo, a_hi = feldt_ci(alpha, n_alpha, len(keep), level=level)
-    Rm, _ = _corr_from_cov(Xk)
+    parts = _corr_parts(Xk)
+    Rm, _ = _weighted_corr(parts, w)
     omega = omega_total(Rm) if len(keep) >= 2 else np.nan
     o_lo = o_hi = np.nan
     if n_resamples and len(keep) >= 2 and np.isfinite(omega):
         rng = np.random.default_rng(seed)
-        # reviews with the same ratings (N/A included) are interchangeable: a resample's weights are
-        # summed per distinct rating pattern (the same draws, the same counts), so each resample's
-        # matrix products run over the patterns, not over every review (1M reviews: ~10 ms, was ~0.3 s)
-        codes = pd.DataFrame(Xk).groupby(list(range(Xk.shape[1])), dropna=False, sort=False).ngroup().to_numpy()
-        n_pat = int(codes.max()) + 1
-        parts = _corr_parts(Xk[np.unique(codes, return_index=True)[1]])
+        # a resample of the reviews, as counts per distinct rating pattern: multinomial(n reviews,
+        # the patterns' shares), the patterns in their canonical order (_canonical): the same draws
+        # whatever the order of the rows or the engine that counted them; each resample then costs
+        # one matrix product over the patterns
+        p = w / n_rev
         Rs = np.empty((n_resamples, Xk.shape[1], Xk.shape[1]))
-        for b in range(n_resamples):  # each resample: one matrix product
-            w = np.bincount(codes[rng.integers(0, n_rev, n_rev)], minlength=n_pat).astype(float)
-            Rs[b], _ = _weighted_corr(parts, w)
+        for b in range(n_resamples):
+            Rs[b], _ = _weighted_corr(parts, rng.multinomial(n_rev, p).astype(float))
         boot = _omegas(Rs)  # (the factor iterations of every resample together)
         ok = boot[np.isfinite(boot)]
         if len(ok) >= max(10, n_resamples // 2):
@@ -511,7 +510,7 @@ def scorecard_health(
          FLAGS: ""},
     ], columns=CONSISTENCY_COLUMNS)
     # --- pairs ---------------------------------------------------------------------------------------------
-    Rall, nall = _corr_from_cov(X)
+    Rall, nall = _weighted_corr(_corr_parts(X), w)
     pair_rows = []
     for a in range(k):
         for b in range(a + 1, k):
@@ -544,8 +543,8 @@ def scorecard_health(
     cat_t[S.SMALL_SAMPLE] = cat_t[S.N] < min_n
     cat_t[FLAGS] = flags
     cat_t = cat_t[CATEGORY_COLUMNS]
-    if none_rated.size:
-        S.add_exclusion(cat_t, "review has no rated category (all N/A)", S.RATING, none_rated.astype("str"))
+    if len(none_rated):
+        S.add_exclusion(cat_t, "review has no rated category (all N/A)", S.RATING, none_rated)
     if cat_t[S.SMALL_SAMPLE].any():
         warnings.warn(f"scorecard_health: {int(cat_t[S.SMALL_SAMPLE].sum())} categor(ies) rated on fewer than "
                       f"{min_n} reviews; their statistics are flagged small_sample", SmallSampleWarning, stacklevel=2)
@@ -594,6 +593,129 @@ def discrimination_html(categories: pd.DataFrame, name: str) -> str:
         text += f" · {flags}"
     style = f' style="color:{colour}"' if colour else ""
     return f'<span class="qakit-disc"{style} title="{html.escape(tip)}">{html.escape(text)}</span>'
+
+
+def _canonical(X: np.ndarray, fail: np.ndarray, csat: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The patterns (rows of ``X``, ``fail``, ``csat``) merged when equal (N/A equal to N/A), their
+    counts ``w`` summed, in a canonical order: sorted by their values, N/A last. The bootstrap draws
+    over this order, so it is the same whatever order the reviews came in."""
+    k = X.shape[1]
+    df = pd.DataFrame(np.hstack([X, fail.astype(float), csat[:, None]]))
+    df["__w"] = w
+    cols = list(range(2 * k + 1))
+    g = df.groupby(cols, dropna=False, sort=False)["__w"].sum().reset_index()
+    g = g.sort_values(cols, na_position="last", kind="stable").reset_index(drop=True)
+    v = g[cols].to_numpy(dtype=float)
+    return v[:, :k], v[:, k:2 * k] > 0.5, v[:, 2 * k], g["__w"].to_numpy(dtype=np.int64)
+
+
+def _fail_of(card: Scorecard, names: list[str], X: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Failed ratings: rated, and below the category's ``critical_threshold`` (percent) or one of its
+    ``fail_values`` (raw ``raw`` ratings)."""
+    cats = {c.name: c for c in card.categories}
+    fail = np.zeros(X.shape, dtype=bool)
+    for j, c in enumerate(names):
+        cat = cats[c]
+        rated = ~np.isnan(X[:, j])
+        with np.errstate(invalid="ignore"):
+            below = X[:, j] * 100 < cat.critical_threshold - 1e-9
+        fv = np.isin(raw[:, j], np.array(cat.fail_values, dtype=float)) if cat.fail_values else False
+        fail[:, j] = rated & (below | fv)
+    return fail
+
+
+def _patterns_pandas(ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFrame | None) -> tuple:
+    """``(X, fail, csat, counts, none_rated ids)`` of pandas ratings: each review's category scores
+    (0..1, NaN = N/A), failed flags and CSAT, merged per distinct pattern (:func:`_canonical`)."""
+    names = card.category_names
+    wide = _category_matrix(ratings, card)
+    for c in names:
+        if c not in wide.columns:
+            wide[c] = np.nan
+    X = wide[names].to_numpy(dtype=float) / 100.0
+    rated_any = ~np.isnan(X).all(axis=1)
+    none_rated = sorted(wide.loc[~rated_any, S.REVIEW_ID].astype("str"))
+    X = X[rated_any]
+    raw = wide.loc[rated_any].reset_index(drop=True)
+    rmat = (card.category_rows(ratings).set_index([S.REVIEW_ID, S.CATEGORY])[S.RATING].unstack(S.CATEGORY)
+            .reindex(index=raw[S.REVIEW_ID], columns=names)).to_numpy(dtype=float)
+    fail = _fail_of(card, names, X, rmat)
+    csat = csat_by_conversation(surveys) if surveys is not None else None
+    conv = raw[S.CONVERSATION_ID].to_numpy()
+    csat_v = (pd.Series(conv).map(csat).to_numpy(dtype=float) if csat is not None else np.full(len(X), np.nan))
+    return (*_canonical(X, fail, csat_v, np.ones(len(X), dtype=np.int64)), none_rated)
+
+
+def _sql_text(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None, engine: Any) -> tuple:
+    """:func:`_patterns_pandas` on DuckDB: the ratings checked against the contract where they are
+    (:func:`qakit.metrics._contract.validated`), each distinct ``(category, rating)`` pair scored by
+    the card's own rule (:meth:`Scorecard.category_rows` on the pairs), one row per review pivoted on
+    the engine, then grouped by pattern: only the patterns and their counts (and the ids of reviews
+    with no rated category) come back."""
+    if engine in (None, "pandas"):
+        engine = "duckdb"
+    t = M_contract.validated(ratings, "ratings", reads=S.RATINGS.required, engine=engine)
+    if t.engine != "duckdb":
+        raise ParameterError(f"scorecard_health runs on pandas or DuckDB; got engine {t.engine!r}")
+    con = t.con
+    names = card.category_names
+    rel = t.lf.to_native().project(f'"{S.REVIEW_ID}", "{S.CONVERSATION_ID}", "{S.CATEGORY}", "{S.RATING}"')
+    pairs = rel.aggregate(f'"{S.CATEGORY}", "{S.RATING}"', f'"{S.CATEGORY}", "{S.RATING}"').df()
+    # the card's own scoring of each pair (one fake review per pair: the same rule as every review)
+    fake = pairs.assign(**{S.REVIEW_ID: [f"p{i}" for i in range(len(pairs))], S.CONVERSATION_ID: "c",
+                           S.AGENT_ID: "a", S.REVIEWER_ID: "r", S.REVIEWED_AT: pd.NaT})
+    scored = card.category_rows(fake).set_index(S.REVIEW_ID).reindex(fake[S.REVIEW_ID])
+    x = scored[S.CATEGORY_SCORE].to_numpy(dtype=float) / 100.0
+    raw = pairs[S.RATING].to_numpy(dtype=float)
+    j_of = {c: j for j, c in enumerate(names)}
+    cat = pairs[S.CATEGORY].astype("str").to_numpy()
+    fx = np.full((len(pairs), len(names)), np.nan)
+    fr = np.full((len(pairs), len(names)), np.nan)
+    on = np.array([c in j_of for c in cat])
+    idx = np.array([j_of.get(c, 0) for c in cat])
+    fx[on, idx[on]], fr[on, idx[on]] = x[on], raw[on]
+    f = _fail_of(card, names, fx, fr)[on, idx[on]] if on.any() else np.zeros(0, dtype=bool)
+    m = pa.table({"__cat": pa.array(cat[on], type=pa.large_string()), "__rat": pa.array(raw[on], mask=np.isnan(raw[on])),
+                  "__x": pa.array(x[on], mask=np.isnan(x[on])), "__f": pa.array(f)})
+    j = rel.join(con.from_arrow(m), f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
+    cols = ", ".join(f"max(__x) FILTER (WHERE __cat = {_sql_text(c)}) AS x{i}, "
+                     f"coalesce(bool_or(__f) FILTER (WHERE __cat = {_sql_text(c)}), false) AS f{i}"
+                     for i, c in enumerate(names))
+    per = j.aggregate(f'"{S.REVIEW_ID}", min("{S.CONVERSATION_ID}") AS __cid, {cols}', f'"{S.REVIEW_ID}"')
+    xs = [f"x{i}" for i in range(len(names))]
+    unrated = " AND ".join(f"{c} IS NULL" for c in xs)
+    csat = csat_by_conversation(surveys) if surveys is not None else None
+    if csat is not None and len(csat):
+        ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
+                       "__csat": pa.array(csat.to_numpy(dtype=float))})
+        per = per.join(con.from_arrow(ct), "CAST(__cid AS VARCHAR) = __c", how="left")
+        cs = "__csat"
+    else:
+        cs = "CAST(NULL AS DOUBLE)"
+    keys = ", ".join([*xs, *(f"f{i}" for i in range(len(names)))])
+    got = per.filter(f"NOT ({unrated})").aggregate(f"{keys}, {cs} AS __csat_v, count(*) AS __n",
+                                                   f"{keys}, {cs}").df()
+    none_rated = sorted(str(v) for v in per.filter(unrated).project(f'"{S.REVIEW_ID}"').df()[S.REVIEW_ID])
+    X = got[xs].to_numpy(dtype=float)
+    fail = got[[f"f{i}" for i in range(len(names))]].to_numpy(dtype=bool) & ~np.isnan(X)
+    return (*_canonical(X, fail, got["__csat_v"].to_numpy(dtype=float), got["__n"].to_numpy(dtype=np.int64)),
+            none_rated)
+
+
+def _wpearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Pearson's r of ``x`` and ``y`` with integer row weights ``w`` (counts of equal rows): the r of
+    the rows repeated ``w`` times; NaN with fewer than 3 rows or no spread (as :func:`_pearson`)."""
+    if w.sum() < 3 or len(x) == 0 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    W = w.sum()
+    mx, my = (w * x).sum() / W, (w * y).sum() / W
+    dx, dy = x - mx, y - my
+    sxy, sxx, syy = (w * dx * dy).sum(), (w * dx * dx).sum(), (w * dy * dy).sum()
+    return float(sxy / np.sqrt(sxx * syy))
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:

@@ -133,11 +133,11 @@ def test_omega_bootstrap_interval_is_seeded_and_covers_the_estimate():
 
 
 def test_omega_bootstrap_equals_resampling_the_reviews_themselves():
-    """The bootstrap sums a resample's weights per distinct rating pattern (reviews with the same
-    ratings, N/A included, are interchangeable). Reference: the same draws
-    (``rng.integers(0, n, n)`` per resample, seed 7) used to pick the reviews' rows themselves,
-    pandas' pairwise-complete ``DataFrame.corr()`` of each resample, omega of that, and numpy's
-    2.5 % / 97.5 % quantiles: equal to 1e-9. 240 reviews with few distinct patterns (binary and
+    """The bootstrap draws a resample as counts per distinct rating pattern (reviews with the same
+    ratings, N/A included, are interchangeable): ``multinomial(n, counts / n)`` over the patterns
+    sorted by value (seed 7). Reference: the same draws built here from pandas' own pattern counts,
+    each resample's rows repeated and correlated by pandas' pairwise-complete ``DataFrame.corr()``,
+    omega of that, and numpy's 2.5 % / 97.5 % quantiles: equal to 1e-9. 240 reviews with few distinct patterns (binary and
     3-point categories, some N/A)."""
     rng = np.random.default_rng(3)
     n = 240
@@ -153,8 +153,14 @@ def test_omega_bootstrap_equals_resampling_the_reviews_themselves():
     o = h.consistency.set_index("statistic").loc["omega_total"]
     df = pd.DataFrame(m)
     assert len(df.drop_duplicates()) < n / 4  # (the patterns repeat)
+    # the documented draw: the distinct patterns sorted by their values (N/A last; the card's scores
+    # are increasing in the ratings, so the ratings' order is the scores'), each resample's counts
+    # multinomial(n, counts / n); a resample is those rows repeated, correlated by pandas
+    pat = df.groupby(list(df.columns), dropna=False).size().reset_index(name="w")
+    pat = pat.sort_values(list(df.columns), na_position="last", kind="stable").reset_index(drop=True)
     draws = np.random.default_rng(7)
-    boot = np.array([omega_total(df.iloc[draws.integers(0, n, n)].corr().to_numpy()) for _ in range(150)])
+    boot = np.array([omega_total(pat[list(df.columns)].loc[pat.index.repeat(draws.multinomial(n, pat["w"] / n))]
+                                 .corr().to_numpy()) for _ in range(150)])
     assert np.isfinite(boot).all()
     assert (o["ci_low"], o["ci_high"]) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])), abs=1e-9)
 
@@ -313,3 +319,38 @@ def test_omega_loadings_minimise_the_off_diagonal_residuals():
     assert one_factor_loadings(Rm) == pytest.approx(ref, abs=1e-6)
     omega_ref = ref.sum() ** 2 / (ref.sum() ** 2 + (1 - ref**2).sum())
     assert omega_total(Rm) == pytest.approx(omega_ref, abs=1e-6)
+
+
+def test_duckdb_patterns_give_the_pandas_numbers(tmp_path):
+    """The ratings as a Parquet file, counted per rating pattern on DuckDB (only the patterns and their
+    counts leave the engine): every number of the pandas health equal to 1e-12, CSAT correlations,
+    fail rates (a ``fail_values`` rating), the seeded omega interval and the itemised review with no
+    rated category included; the rows shuffled give the same numbers (the patterns' canonical order)."""
+    rng = np.random.default_rng(11)
+    n = 400
+    z = rng.normal(size=n)
+    m = {"a": (z + rng.normal(0, 1, n) > 0).astype(float), "b": np.clip(np.round(3 + z + rng.normal(0, 1, n)), 1, 5),
+         "c": np.clip(np.round(2 + z / 2 + rng.normal(0, 1, n)), 1, 3)}
+    m["b"][rng.random(n) < 0.1] = np.nan
+    for c in m:  # review 7: nothing rated
+        m[c][7] = np.nan
+    card = Scorecard([Category("a", scale="binary"), Category("b", scale=5, fail_values=[1]),
+                      Category("c", scale="1-3", critical=True)])
+    r = pd.DataFrame([{"review_id": f"r{i:03d}", "conversation_id": f"c{i:03d}", "agent_id": "x", "reviewer_id": "q",
+                       "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"), "category": c, "rating": m[c][i]}
+                      for i in range(n) for c in m])
+    sv = pd.DataFrame({"conversation_id": [f"c{i:03d}" for i in range(0, n, 2)], "kind": "csat",
+                       "score": np.clip(np.round(3 + z[::2] + rng.normal(0, 1, n // 2)), 1, 5),
+                       "answered_at": pd.Timestamp("2026-11-03", tz="UTC")})
+    r.sample(frac=1, random_state=1).to_parquet(tmp_path / "ratings.parquet", index=False)
+    a = _quiet(scorecard_health, r, card, surveys=sv, n_resamples=200, seed=3, min_n=5)
+    b = _quiet(scorecard_health, str(tmp_path / "ratings.parquet"), card, surveys=sv, n_resamples=200, seed=3,
+               min_n=5, engine="duckdb")
+    for x, y in ((a.categories, b.categories), (a.pairs, b.pairs), (a.consistency, b.consistency)):
+        pd.testing.assert_frame_equal(x, y, check_exact=False, rtol=0, atol=1e-12)
+    rated = m["b"][~np.isnan(m["b"])]  # by hand: a 1 (fail value), or a score (r - 1) / 4 below the threshold
+    thr = card.categories[1].critical_threshold
+    assert a.categories.set_index("category").loc["b", "fail_rate"] == pytest.approx(
+        np.mean((rated == 1) | ((rated - 1) / 4 * 100 < thr)), abs=1e-12)
+    assert a.categories["csat_n"].max() > 150 and np.isfinite(a.categories["csat_r"]).all()
+    assert S.exclusions(a.categories)["row_ids"].tolist() == S.exclusions(b.categories)["row_ids"].tolist() == [("r007",)]

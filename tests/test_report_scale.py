@@ -177,3 +177,89 @@ def test_integer_agent_ids_read_in_place_are_the_validated_text_ids(generated, t
     assert a["agent_id"].tolist() == b["agent_id"].tolist() and a["category"].tolist() == b["category"].tolist()
     _close(a, b, ["agent_id", "category"])
     assert _labels(V.agent_category_heatmap(pdata).axes[0], "x") == _labels(V.agent_category_heatmap(dk).axes[0], "x")
+
+
+# --- the loader leaves the big tables on the engine ---------------------------------------------------------
+@pytest.mark.slow  # both engines over the generated dataset
+def test_engine_loader_reads_nothing_the_moved_sections_do_not_need(generated):
+    """With DuckDB and no period, ``load_report_data`` checks the ratings and conversations in place
+    and reads neither into pandas; the moved sections (agents, scorecard health, review coverage, the
+    period line, the default group, the comparison group) leave them unread and give the pandas
+    report's numbers (1e-9); the first ``data.ratings`` reads the table (the same frame as pandas')."""
+    import qakit.report.checks as KC
+    import qakit.report.quality as Q
+
+    pdata = D.load_report_data(dataset=str(generated))
+    dk = D.load_report_data(dataset=str(generated), engine="duckdb")
+    assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
+    assert dk.has("ratings", "conversations") and pdata.in_memory("ratings")
+    assert dk.scores["review_id"].tolist() == pdata.scores["review_id"].tolist()  # pandas' order, from the file
+    _close(V._agents(pdata), V._agents(dk), ["agent_id"])
+    ha, hb = Q.health_result(pdata), Q.health_result(dk)
+    _close(ha.categories, hb.categories, ["category"])
+    _close(ha.consistency, hb.consistency, ["statistic"])  # the seeded bootstrap: the same reviews in the same order
+    _close(O._coverage(pdata), O._coverage(dk), ["agent_id", "week"])
+    assert V.period_text(dk) == V.period_text(pdata) and V.default_group(dk) == V.default_group(pdata)
+    KC.prepare_checks(pdata), KC.prepare_checks(dk)
+    assert dk.checks["group"] == pdata.checks["group"] == "team"
+    assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
+    # a section not moved yet still works: the table is read (and validated) on first use, then kept
+    pd.testing.assert_frame_equal(dk.ratings, pdata.ratings)
+    assert dk.in_memory("ratings") and dk.ratings is dk.ratings and not dk.in_memory("conversations")
+
+
+def _copy(generated, tmp_path, **tables):
+    """The generated dataset in ``tmp_path`` with some tables replaced (name -> frame, one Parquet file)."""
+    import shutil
+
+    shutil.copy(generated / "scorecard.yaml", tmp_path / "scorecard.yaml")
+    for name in ("ratings", "conversations", "surveys"):
+        if name in tables:
+            (tmp_path / name).mkdir()
+            tables[name].to_parquet(tmp_path / name / "part-0.parquet", index=False)
+        else:
+            shutil.copytree(generated / name, tmp_path / name)
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_engine_loader_refuses_bad_input_as_pandas_does(generated, tmp_path):
+    """A duplicated rating and an infinite rating: the DuckDB loader refuses the
+    table with the pandas loader's error (the same failures: columns, checks, counts, values, ids)."""
+    from qakit.errors import DataValidationError
+
+    r = pd.read_parquet(generated / "ratings")
+    bad = pd.concat([r, r.iloc[[3]]], ignore_index=True)
+    bad.loc[10, "rating"] = np.inf
+    folder = _copy(generated, tmp_path, ratings=bad)
+    errors = []
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(DataValidationError) as e:
+            D.load_report_data(dataset=str(folder), engine=engine)
+        errors.append(e.value.failures)
+    pd.testing.assert_frame_equal(errors[0], errors[1])
+    checks = errors[0]["check"].tolist()
+    assert any(c.startswith("duplicate key") for c in checks) and "not a finite number (inf)" in checks
+
+
+@pytest.mark.slow
+def test_engine_loader_itemises_orphans_and_ids_as_pandas_does(generated, tmp_path):
+    """Two reviews of a conversation missing from the conversations (an anti-join on DuckDB) and an
+    agent id with a trailing space: the DuckDB loader leaves out and itemises the same reviews, and
+    notes the same normalised id, as the pandas loader; the ratings are then read by pandas (rows left
+    out, an id changed: not read in place), the conversations stay on the engine."""
+    r = pd.read_parquet(generated / "ratings")
+    ids = r["review_id"].drop_duplicates().iloc[[5, 9]]
+    r.loc[r["review_id"].isin(ids), "conversation_id"] = "C-missing"
+    r.loc[r["review_id"] == r["review_id"].iloc[40], "agent_id"] += " "
+    folder = _copy(generated, tmp_path, ratings=r)
+    pdata = D.load_report_data(dataset=str(folder))
+    dk = D.load_report_data(dataset=str(folder), engine="duckdb")
+    assert pdata.notes and [n["ids"] for n in pdata.notes] == [sorted(ids)]  # (the two reviews, by hand)
+    assert [str(n) for n in dk.notes] == [str(n) for n in pdata.notes]
+    assert dk.in_memory("ratings") and not dk.in_memory("conversations") and "ratings" not in dk.direct
+    assert len(dk.ratings) == len(pdata.ratings) == len(r) - int(r["review_id"].isin(ids).sum())
+    from qakit import schema as S
+    la, lb = S.adjustments(pdata.ratings), S.adjustments(dk.ratings)
+    assert len(la) and la.astype(str).values.tolist() == lb.astype(str).values.tolist()
+    _close(V._agents(pdata), V._agents(dk), ["agent_id"])

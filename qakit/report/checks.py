@@ -29,6 +29,7 @@ from .. import staffing as ST
 from .. import surveys as SV
 from ..errors import DataValidationError
 from .common import HTML, quiet
+from .data import ReportData, engine_distinct
 from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
@@ -52,6 +53,8 @@ NOTHING = HTML("", "")
 
 
 def _has(data: Any, name: str) -> bool:
+    if isinstance(data, ReportData):  # (a table read in place on the engine is present, not read)
+        return data.has(name)
     t = getattr(data, name, None)
     return isinstance(t, pd.DataFrame) and len(t) > 0
 
@@ -85,8 +88,13 @@ def _in_period(ts: pd.Series, data: Any) -> pd.Series:
 
 def _group_column(data: Any) -> str | None:
     """vendor, else site, else team: the first with two or more groups in the conversations."""
-    conv = data.conversations if _has(data, "conversations") else None
-    if conv is None:
+    if not _has(data, "conversations"):
+        return None
+    # the distinct (channel, group) pairs: a group-by on the engine when the conversations are read
+    # in place there (the table is not read for this)
+    conv = (engine_distinct(data, "conversations", [S.CHANNEL, *GROUP_COLUMNS]) if isinstance(data, ReportData)
+            else data.conversations)
+    if S.CHANNEL not in conv.columns:
         return None
     for col in GROUP_COLUMNS:
         if col in conv.columns and conv[col].nunique(dropna=True) >= 2:

@@ -13,21 +13,26 @@ coaching and calibration notebooks); the analysis in :mod:`qakit.report.tiles` a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import datasets
 from .. import kpis as K
 from .. import schema as S
-from .._public import public
+from .._public import _finish, public
 from ..errors import DataValidationError, ParameterError
 from ..intervals import MIN_N
 from ..io import read_table
+from ..metrics import _contract as C
+from ..metrics import _source as B
 from ..realdata import load_fed
 from ..scorecard import Scorecard, load_scorecard, score_reviews
 from ..scorecard.card import align_applies_to, load_scorecards
@@ -99,8 +104,62 @@ class ReportData:
         return self._cache[key]
 
     def has(self, *tables: str) -> bool:
-        """Whether every named table is present (and not empty)."""
-        return all(getattr(self, t) is not None and len(getattr(self, t)) > 0 for t in tables)
+        """Whether every named table is present (and not empty). A table the engine checked in place
+        is present without being read (the contract refuses an empty table)."""
+        for t in tables:
+            if isinstance(self.__dict__.get(_SLOT + t), _Deferred):
+                continue
+            v = getattr(self, t)
+            if v is None or len(v) == 0:
+                return False
+        return True
+
+    def in_memory(self, name: str) -> bool:
+        """Whether the table ``name`` is held as a pandas frame: False for a table the engine reads in
+        place that no section has read into pandas yet (``data.<name>`` reads it on first use)."""
+        return not isinstance(self.__dict__.get(_SLOT + name), _Deferred)
+
+
+#: the code of qakit._public's result stamping, which walks a dataclass's fields with getattr
+_FINISH = _finish.__code__
+#: the attribute slot of a lazily read table (``ratings`` -> ``_lazy_ratings``)
+_SLOT = "_lazy_"
+
+
+class _Deferred:
+    """A table the engine validated in place (:func:`_engine_checked`): read and validated into
+    pandas on first access (:class:`_LazyTable`), for the sections not yet moved to the engine."""
+
+    def __init__(self, path: Path, name: str, tz: str, table: Any):
+        self.path, self.name, self.tz, self.table = path, name, tz, table
+
+    def load(self) -> pd.DataFrame:
+        return _read(self.path, self.name, self.tz)
+
+
+class _LazyTable:
+    """``ReportData.ratings`` / ``conversations``: the pandas frame, read on first access when the
+    loader left it on the engine, then kept."""
+
+    def __init__(self, name: str):
+        self.name, self.slot = name, _SLOT + name
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        v = obj.__dict__.get(self.slot)
+        if isinstance(v, _Deferred):
+            if sys._getframe(1).f_code is _FINISH:  # @public stamping the loader's result: nothing to stamp yet
+                return None
+            v = obj.__dict__[self.slot] = v.load()
+        return v
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
+for _name in ("ratings", "conversations"):  # (after the dataclass: its __init__ assigns through them)
+    setattr(ReportData, _name, _LazyTable(_name))
 
 
 def _find(folder: Path, name: str, *, required: bool = True) -> Path | None:
@@ -231,10 +290,17 @@ def load_report_data(
     missing = {}
     sources: dict[str, Path] = {}
     rows_read: dict[str, int] = {}
+    # with an engine and no period, the big tables are checked where they are stored (one aggregate
+    # query) and read into pandas only if a section asks for them; anything the engine flags (a
+    # problem, an id normalised, a type it cannot read) is read by pandas, which says it as always
+    in_place = engine != "pandas" and not (start or end or last_days)
     for name, p in paths.items():
         path = Path(p) if p else _find(folder, name, required=False)
-        frames[name] = _read(path, name, tz) if path is not None else None
-        rows_read[name] = 0 if frames[name] is None else len(frames[name])
+        frames[name] = (_engine_checked(path, name, tz) if in_place and path is not None and name in _LAZY_TABLES
+                        and _is_parquet(path) else None)
+        if frames[name] is None and path is not None:
+            frames[name] = _read(path, name, tz)
+        rows_read[name] = 0 if frames[name] is None or isinstance(frames[name], _Deferred) else len(frames[name])
         if path is None:
             missing[name] = MISSING_EFFECT[name]
         else:
@@ -251,6 +317,9 @@ def load_report_data(
             raise ParameterError(f"scorecard file not found: {str(card_path)!r} (the ratings need their scorecard)")
         cards = load_scorecards(card_path)
         card = cards[-1]
+        if len(cards) > 1 or any(c.applies_to for c in cards):  # matched per review on pandas only
+            frames = {k: v.load() if isinstance(v, _Deferred) else v for k, v in frames.items()}
+            rows_read = {k: 0 if v is None else len(v) for k, v in frames.items()}
         if any(c.applies_to for c in cards):  # "phone" in the data is the card's "Phone": never another card's
             for name in ("ratings", "conversations"):
                 if frames[name] is not None:
@@ -276,7 +345,17 @@ def load_report_data(
     for name in ("surveys", "ratings"):
         if frames[name] is None or frames["conversations"] is None:
             continue
-        orphan = S.orphans(frames[name], frames["conversations"])
+        if isinstance(frames[name], _Deferred) or isinstance(frames["conversations"], _Deferred):
+            lost = _engine_orphans(frames[name], frames["conversations"])
+            if lost is None:  # every key found: nothing read
+                continue
+            if isinstance(frames[name], _Deferred):  # some left out: read (the engine cannot drop rows in place)
+                frames[name] = frames[name].load()
+                rows_read[name] = len(frames[name])
+            key = frames[name][S.CONVERSATION_ID]
+            orphan = key.astype("str").isin(lost[0]) | (key.isna() & lost[1])
+        else:
+            orphan = S.orphans(frames[name], frames["conversations"])
         if orphan.any():
             id_col = S.REVIEW_ID if name == "ratings" else S.CONVERSATION_ID
             notes.append({"table": name, "used for": "everything",
@@ -289,22 +368,25 @@ def load_report_data(
             notes.append({"table": "ratings", "used for": "everything",
                           "reason": f"no {S.REVIEWED_AT}: review cannot be placed in the report period, left out",
                           "ids": frames["ratings"].loc[undated, S.REVIEW_ID].astype("str").unique().tolist()})
-    ratings = within(frames["ratings"], S.REVIEWED_AT) if frames["ratings"] is not None else None
-    if ratings is not None and ratings.empty:
+    ratings = (frames["ratings"] if isinstance(frames["ratings"], _Deferred)  # (no period: every row)
+               else within(frames["ratings"], S.REVIEWED_AT) if frames["ratings"] is not None else None)
+    if ratings is not None and not isinstance(ratings, _Deferred) and ratings.empty:
         have = frames["ratings"][S.REVIEWED_AT]
         if last_days:
             start, end = f"{t0:%Y-%m-%d}", f"{t1:%Y-%m-%d}"
         raise ParameterError(f"no reviews between {start or 'the beginning'} and {end or 'the end'}; "
                              f"the data covers {have.min():%Y-%m-%d} to {have.max():%Y-%m-%d}")
-    conv = within(frames["conversations"], S.CREATED_AT) if frames["conversations"] is not None else None
+    conv = (frames["conversations"] if isinstance(frames["conversations"], _Deferred)
+            else within(frames["conversations"], S.CREATED_AT) if frames["conversations"] is not None else None)
     sv = frames["surveys"]
     surveys = (_surveys_in_period(sv, frames["conversations"], in_period, notes) if sv is not None and period_set
                else sv)
     engine_notes: list[str] = []
     # the engine reads the files themselves only when the report uses every row of them as stored:
     # none left out (period, orphans) and none changed when read (ids normalised ...)
-    whole = (ratings is not None and len(ratings) == rows_read["ratings"]
-             and not (S.has_record(frames["ratings"]) and len(S.adjustments(frames["ratings"]))))
+    whole = ratings is not None and (isinstance(ratings, _Deferred) or (
+        len(ratings) == rows_read["ratings"]
+        and not (S.has_record(frames["ratings"]) and len(S.adjustments(frames["ratings"])))))
     registry = cards if len(cards) > 1 else card
     scores = (_score(ratings, registry, engine, sources.get("ratings") if whole else None, engine_notes)
               if ratings is not None else None)
@@ -313,7 +395,8 @@ def load_report_data(
     if (engine != "pandas" and whole and _is_parquet(sources["ratings"]) and len(cards) == 1
             and not cards[0].applies_to):  # the cases _score runs on the engine reading the file
         direct["ratings"] = sources["ratings"]
-    if (engine != "pandas" and conv is not None and len(conv) == rows_read["conversations"]
+    if isinstance(conv, _Deferred) or (
+            engine != "pandas" and conv is not None and len(conv) == rows_read["conversations"]
             and _is_parquet(sources["conversations"]) and not any(c.applies_to for c in cards)
             and not (S.has_record(frames["conversations"]) and len(S.adjustments(frames["conversations"])))):
         direct["conversations"] = sources["conversations"]
@@ -332,6 +415,66 @@ def _is_parquet(path: Path) -> bool:
     return path.is_dir() or path.suffix == ".parquet"
 
 
+#: the tables the loader may leave on the engine (checked in place, read into pandas on first use)
+_LAZY_TABLES = ("ratings", "conversations")
+
+
+def _engine_checked(path: Path, name: str, tz: str) -> _Deferred | None:
+    """The table at ``path`` checked against its whole contract on DuckDB, where it is stored
+    (:func:`qakit.metrics._contract.validated`: one aggregate query, rows fetched only for a
+    problem), as a :class:`_Deferred`; None when the engine found anything to say -- a problem, an
+    id it would normalise, a column it cannot read as stored -- so that pandas reads the table and
+    says it exactly as without the engine (the same refusal, the same itemised notes)."""
+    import duckdb  # loaded when the report first runs on DuckDB (a dependency; ~0.2 s of import)
+
+    spec = S.get_table(name)
+    try:
+        t = C.validated(str(path), name, reads=spec.required,
+                        optional=[c.name for c in spec.columns if not c.required], engine="duckdb", tz=tz, defer=True)
+    except (ParameterError, DataValidationError, duckdb.Error):  # (an unreadable file: the pandas reader names it)
+        return None
+    if t.problems or t.record is not None:
+        return None
+    return _Deferred(path, name, tz, t)
+
+
+def _engine_orphans(child: pd.DataFrame | _Deferred, parent: pd.DataFrame | _Deferred) -> tuple[list[str], bool] | None:
+    """The ``conversation_id`` values of ``child`` missing from ``parent``, as an anti-join on DuckDB
+    (keys compared as text, as :func:`qakit.schema.orphans` compares them): ``(missing ids, whether
+    a missing key is among them)``, or None when every key is found."""
+    con = B.duckdb_connection()
+
+    def keys(t: pd.DataFrame | _Deferred) -> nw.LazyFrame:
+        if isinstance(t, _Deferred):
+            return t.table.lf.select(nw.col(S.CONVERSATION_ID).cast(nw.String)).unique()
+        k = pd.unique(t[S.CONVERSATION_ID].astype("str").where(t[S.CONVERSATION_ID].notna(), None))
+        arr = pa.table({S.CONVERSATION_ID: pa.array(list(k), type=pa.large_string())})
+        return nw.from_native(con.from_arrow(arr)).lazy()
+
+    kc, kp = keys(child), keys(parent)
+    parent_null = bool(B.collect(kp.select(nw.col(S.CONVERSATION_ID).is_null().any().alias("n")))["n"].iloc[0])
+    lost = B.collect(kc.join(kp.filter(~nw.col(S.CONVERSATION_ID).is_null()), on=S.CONVERSATION_ID, how="anti"))
+    ids = lost[S.CONVERSATION_ID]
+    has_null = bool(ids.isna().any()) and not parent_null
+    found = [str(v) for v in ids if not pd.isna(v)]
+    return (found, has_null) if found or has_null else None
+
+
+def _review_order(path: Path) -> pd.Series:
+    """Each review's position in the order pandas reads the Parquet file or folder (files in path
+    order, rows in file order; a review at its first row), from DuckDB: ``review_id`` (as text) ->
+    position."""
+    con = B.duckdb_connection()
+    files = ", ".join("'" + f.replace("'", "''") + "'" for f in B._parquet_globs([str(path)]))
+    rid = '"' + S.REVIEW_ID + '"'
+    got = con.sql(f"""
+        WITH f AS (SELECT filename, file_row_number AS r, CAST({rid} AS VARCHAR) AS k
+                   FROM read_parquet([{files}], filename=true, file_row_number=true, hive_partitioning=false)),
+             i AS (SELECT filename, row_number() OVER (ORDER BY filename) - 1 AS n FROM (SELECT DISTINCT filename FROM f))
+        SELECT k, min(n * 1099511627776 + r) AS pos FROM f JOIN i USING (filename) GROUP BY k""").df()
+    return pd.Series(got["pos"].to_numpy(), index=pd.Index(got["k"].astype("str")))
+
+
 def engine_table(data: ReportData, name: str) -> Any:
     """The table ``name`` as the report's engine should read it: the Parquet file or folder itself
     when the engine may read it in place (:attr:`ReportData.direct`: the report uses every stored row,
@@ -339,6 +482,78 @@ def engine_table(data: ReportData, name: str) -> Any:
     if data.engine != "pandas" and name in data.direct:
         return str(data.direct[name])
     return getattr(data, name)
+
+
+def engine_columns(data: ReportData, name: str, columns: list[str], *, ids: pd.Series | None = None,
+                   on: str = S.CONVERSATION_ID) -> pd.DataFrame:
+    """Only ``columns`` of the table ``name`` (those present), as a pandas frame, in stored order: from
+    the engine when the table is still checked in place there (typed as the contract types it; text
+    columns categorical), else from ``data.<name>``. ``ids``: only the rows whose ``on`` is one of
+    them (a semi-join on the engine). A section that needs a few columns of a big table reads them
+    this way, and the table is never read whole."""
+    d = data.__dict__.get(_SLOT + name)
+    if not isinstance(d, _Deferred):
+        f = getattr(data, name)
+        f = f[[c for c in columns if c in f.columns]]
+        return f[f[on].isin(ids)].reset_index(drop=True) if ids is not None else f
+    lf = d.table.lf
+    cols = [c for c in columns if c in d.table.columns]
+    if ids is not None:
+        con = B.duckdb_connection()
+        keys = pa.table({"__k": pa.array([str(v) for v in pd.unique(ids.dropna().astype("str"))], type=pa.large_string())})
+        lf = (lf.with_columns(nw.col(on).cast(nw.String).alias("__k"))
+              .join(nw.from_native(con.from_arrow(keys)).lazy(), on="__k", how="semi").drop("__k"))
+    out = B.collect(lf.select(*cols))
+    spec = S.get_table(name)
+    kinds = {c.name: c.kind for c in spec.columns}
+    for c in cols:
+        k = kinds.get(c)
+        if k in ("id", "str"):
+            v = out[c]
+            out[c] = v.astype("str").where(v.notna(), None).astype("category")
+        elif k == "datetime":
+            t = pd.to_datetime(out[c])
+            out[c] = t.dt.tz_localize("UTC") if t.dt.tz is None else t.dt.tz_convert("UTC")
+    return out
+
+
+def engine_distinct(data: ReportData, name: str, columns: list[str]) -> pd.DataFrame:
+    """The distinct rows of ``columns`` (those present; missing values kept) of the table ``name``:
+    a group-by on the engine for a table read in place, else on ``data.<name>``."""
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _Deferred):
+        cols = [c for c in columns if c in d.table.columns]
+        return B.collect(d.table.lf.select(*cols).unique()) if cols else pd.DataFrame()
+    f = getattr(data, name)
+    cols = [c for c in columns if c in f.columns]
+    return f[cols].drop_duplicates().reset_index(drop=True) if cols else pd.DataFrame()
+
+
+def table_columns(data: ReportData, name: str) -> list[str]:
+    """The columns of the table ``name`` (none when absent), without reading it."""
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _Deferred):
+        return list(d.table.columns)
+    f = getattr(data, name, None)
+    return [] if f is None else list(f.columns)
+
+
+def table_span(data: ReportData, name: str, column: str) -> tuple[Any, Any] | None:
+    """The earliest and latest ``column`` (a timestamp) of the table ``name``, UTC; None when the
+    table is absent or has no such time. On the engine for a table checked in place (one query)."""
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _Deferred):
+        key = ("span", column)
+        if key not in d.table.cache:
+            got = B.collect(d.table.lf.select(nw.col(column).min().alias("lo"), nw.col(column).max().alias("hi")))
+            lo, hi = (pd.Timestamp(got[k].iloc[0]) for k in ("lo", "hi"))
+            d.table.cache[key] = None if pd.isna(lo) else (lo.tz_localize("UTC") if lo.tz is None else lo,
+                                                           hi.tz_localize("UTC") if hi.tz is None else hi)
+        return d.table.cache[key]
+    f = getattr(data, name, None)
+    if f is None or not len(f) or column not in f.columns or not f[column].notna().any():
+        return None
+    return f[column].min(), f[column].max()
 
 
 def _latest_optional(paths: Mapping[str, Path | None], tz: str) -> pd.Timestamp | None:
@@ -400,7 +615,12 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
     if engine == "pandas":
         return score_reviews(ratings, card)
     direct = parquet is not None and _is_parquet(parquet)
-    scores = _in_ratings_order(score_reviews(str(parquet) if direct else ratings, card, engine=engine), ratings)
+    scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine)
+    if isinstance(ratings, _Deferred):  # (not read: the order from the file, on the engine)
+        pos = _review_order(parquet).reindex(scores[S.REVIEW_ID].astype("str")).to_numpy()
+        scores = scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+    else:
+        scores = _in_ratings_order(scores, ratings)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
             else "review scores: DuckDB on the period's ratings")
     if line not in notes:

@@ -26,6 +26,7 @@ from .. import health as H
 from .. import schema as S
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 from ..io import read_table
+from .data import ReportData, engine_columns, engine_table
 from .display import Figure, Table
 from .support import listed
 
@@ -147,7 +148,10 @@ def _one_card(data: Any) -> tuple[pd.DataFrame, Any]:
     """The ratings and the card the per-category analyses read. A card edited mid-period (several
     versions in the report's scorecard file, differing in weights) is read as its latest version: the
     versions share categories and scales, and these analyses judge the card in use."""
-    ratings = data.ratings
+    # only the contract's columns, from the engine when the ratings are read in place there (ids
+    # categorical): the ratings are never read whole for these sections
+    ratings = (engine_columns(data, "ratings", [*S.RATINGS.required, S.SCORECARD_VERSION])
+               if isinstance(data, ReportData) else data.ratings)
     if len(getattr(data, "cards", None) or []) > 1 and S.SCORECARD_VERSION in ratings.columns:
         ratings = ratings.drop(columns=[S.SCORECARD_VERSION])
     return ratings, data.card
@@ -283,9 +287,14 @@ def health_result(data: Any, *, seed: int = 0, n_resamples: int = 1000) -> H.Sco
     """:func:`qakit.health.scorecard_health` on the dataset's ratings (CSAT from its surveys),
     computed once per dataset."""
     surveys = getattr(data, "surveys", None)
+    sv = surveys if surveys is not None and len(surveys) else None
+    if isinstance(data, ReportData) and data.engine != "pandas" and "ratings" in data.direct:
+        # the rating patterns counted on the engine, the ratings read in place (only the patterns leave it)
+        return _cache(data, f"health:{seed}:{n_resamples}", lambda: _quiet(
+            H.scorecard_health, engine_table(data, "ratings"), data.card, surveys=sv, seed=seed,
+            n_resamples=n_resamples, engine=data.engine))
     return _cache(data, f"health:{seed}:{n_resamples}", lambda: _quiet(
-        H.scorecard_health, *_one_card(data), surveys=surveys if surveys is not None and len(surveys) else None,
-        seed=seed, n_resamples=n_resamples))
+        H.scorecard_health, *_one_card(data), surveys=sv, seed=seed, n_resamples=n_resamples))
 
 
 def health_verdict(data: Any) -> Note:

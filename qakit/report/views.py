@@ -26,7 +26,7 @@ from ..registry import METRICS
 from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
-from .data import ReportData, with_conversation_columns
+from .data import ReportData, engine_columns, table_columns, table_span, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
@@ -41,9 +41,10 @@ def _day(ts: pd.Timestamp) -> str:
 def period_text(data: ReportData) -> str:
     """The report period in words: ``1 Oct 2026 - 28 Oct 2026`` (the data's range when open)."""
     first, last = data.start, data.end
-    stamps = [f[c] for f, c in ((data.ratings, S.REVIEWED_AT), (data.conversations, S.CREATED_AT),
-                                (data.surveys, S.ANSWERED_AT), (data.calls, S.CREATED_AT), (data.calls_daily, S.DATE))
-              if f is not None and len(f) and f[c].notna().any()]
+    spans = [table_span(data, name, c) for name, c in (("ratings", S.REVIEWED_AT), ("conversations", S.CREATED_AT),
+                                                      ("surveys", S.ANSWERED_AT), ("calls", S.CREATED_AT),
+                                                      ("calls_daily", S.DATE))]
+    stamps = [pd.Series(s) for s in spans if s is not None]  # (on the engine for a table read in place)
     if first is None and stamps:
         first = min(s.min() for s in stamps)
     if last is None and stamps:
@@ -279,9 +280,14 @@ def left_out(data: ReportData) -> HTML:
 
 # --- pictures -------------------------------------------------------------------------------------------
 def _agents(data: ReportData) -> pd.DataFrame:
-    return data.cached("agents", lambda: quiet(
-        ST.agent_summary, data.scores, data.surveys if data.has("surveys") else None, min_n=data.min_n,
-        conversations=data.conversations if data.has("conversations") else None, scale=data.csat_scale))
+    def make():
+        sv = data.surveys if data.has("surveys") else None
+        # the conversations give the surveys their agents: only the surveyed ones (from the engine
+        # when the conversations are read in place there), and none without surveys
+        conv = (engine_columns(data, "conversations", S.CONVERSATIONS.required, ids=sv[S.CONVERSATION_ID])
+                if sv is not None and data.has("conversations") else None)
+        return quiet(ST.agent_summary, data.scores, sv, min_n=data.min_n, conversations=conv, scale=data.csat_scale)
+    return data.cached("agents", make)
 
 
 def agent_forest(data: ReportData) -> Figure | HTML:
@@ -488,8 +494,8 @@ def default_group(data: ReportData, by: str = "") -> str | None:
     """``by`` when given, else ``team`` when the data has it, else ``channel``, else ``agent_id``."""
     if by:
         return by
-    cols = set(data.ratings.columns if data.has("ratings") else []) | set(
-        data.conversations.columns if data.has("conversations") else [])
+    cols = set(table_columns(data, "ratings") if data.has("ratings") else []) | set(
+        table_columns(data, "conversations") if data.has("conversations") else [])
     return next((c for c in (S.TEAM, S.CHANNEL, S.AGENT_ID) if c in cols), None)
 
 
