@@ -177,3 +177,45 @@ def test_integer_agent_ids_read_in_place_are_the_validated_text_ids(generated, t
     assert a["agent_id"].tolist() == b["agent_id"].tolist() and a["category"].tolist() == b["category"].tolist()
     _close(a, b, ["agent_id", "category"])
     assert _labels(V.agent_category_heatmap(pdata).axes[0], "x") == _labels(V.agent_category_heatmap(dk).axes[0], "x")
+
+
+@pytest.mark.slow  # both engines over the generated dataset
+def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
+    """The conversations read in place (every row used): the DuckDB report's conversation sections -
+    SLA table, backlog, times by channel, KPI table, the first-response and SLA tiles, the CSAT
+    column of the group table, the KPIs' exclusions, the CSV tables - come from the Parquet folder
+    through the metric functions, not from the loader's pandas rows. The pandas rows are replaced
+    by one wrong row (what r24's loader will no longer hold): every one of those numbers still
+    equals the pandas report's (1e-9)."""
+    pdata = D.load_report_data(dataset=str(generated))
+    dk = D.load_report_data(dataset=str(generated), engine="duckdb")
+    assert "conversations" in dk.direct
+    one = dk.conversations.head(1).copy()
+    one["created_at"] = one["created_at"] - pd.Timedelta(days=400)  # a row no number of the period has
+    dk.conversations = one
+    assert T.table_columns(dk, "conversations") == list(pd.read_parquet(generated / "conversations").columns)
+    _close(quiet(K.sla_attainment, pdata.conversations, min_n=0), T.conversation_kpi(dk, K.sla_attainment, min_n=0),
+           ["priority"])
+    assert V.sla_table(pdata).frame.values.tolist() == V.sla_table(dk).frame.values.tolist()
+    _close(K.backlog(pdata.conversations, period="W"), T.conversation_kpi(dk, K.backlog, period="W"), ["period"])
+    for a, b in zip(T.time_tables(pdata), T.time_tables(dk)):
+        _close(a, b, ["channel"])
+    assert V.time_table(pdata).frame.values.tolist() == V.time_table(dk).frame.values.tolist()
+    assert V.kpi_table(pdata).frame.values.tolist() == V.kpi_table(dk).frame.values.tolist()
+    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+    for m in ("first_response_time", "sla_high"):
+        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    def csat_by_channel(data):  # the CSAT columns per channel (the IQS columns come from the scores: r24's)
+        t = V.group_table(data, by="channel").frame
+        cols = [c for c in t.columns if c.startswith("CSAT")]
+        return {r[t.columns[0]]: [r[c] for c in cols] for _, r in t.iterrows() if r[cols[0]] != ""}, cols
+
+    (ga, ca), (gb, cb) = csat_by_channel(pdata), csat_by_channel(dk)
+    assert ca == cb == ["CSAT answers", "CSAT (% satisfied)", "CSAT 95 % CI"] and len(ga) == 3 and ga == gb
+    la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
+    conv = la["table"].eq("conversations")
+    assert la[conv].astype(str).values.tolist() == lb[lb["table"].eq("conversations")].astype(str).values.tolist()
+    for name in ("kpis", "sla"):
+        a, b = V.appendix_tables(pdata)[name], V.appendix_tables(dk)[name]
+        _close(a, b, list(a.columns[:2]))

@@ -23,6 +23,7 @@ from .._public import public
 from ..errors import EngineFallbackWarning, ParameterError, SmallSampleWarning, UndefinedMetricWarning
 from ..impact import compare_periods
 from ..intervals import wilson_ci
+from ..metrics._source import parquet_dataset
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
@@ -60,6 +61,26 @@ def _conversations(data: ReportData) -> Any:
     """The conversations as the engine reads them (:func:`qakit.report.data.engine_table`): the Parquet
     file or folder in place when the report uses every stored row (the loader says so in ``engine_notes``)."""
     return engine_table(data, "conversations")
+
+
+def table_columns(data: ReportData, name: str) -> list[str]:
+    """The columns of table ``name`` without reading its rows: the Parquet schema (hive partition
+    keys included) when the engine reads it in place, else the frame's columns; [] without it."""
+    if not data.has(name):
+        return []
+    table = engine_table(data, name)
+    if isinstance(table, str):
+        return list(parquet_dataset([table]).schema.names)
+    return list(map(str, table.columns))
+
+
+def conversation_kpi(data: ReportData, fn: Callable, **kwargs: Any) -> pd.DataFrame:
+    """``fn`` (a :mod:`qakit.kpis` function of the conversations: first response, resolution, FCR,
+    SLA, backlog ...) on the report's engine and the table as it reads it (:func:`engine_table`),
+    computed once per report run for the same options: the tiles, the tables, the figures and the
+    data-quality list share one result (one definition per number, one query per number)."""
+    key = f"kpi:{fn.__name__}:{sorted(kwargs.items())!r}"
+    return data.cached(key, lambda: _on_engine(data, fn, _conversations(data), **kwargs))
 
 
 def _ratings(data: ReportData) -> Any:
@@ -112,11 +133,10 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """First response and resolution times per ``by`` group (:func:`qakit.kpis.first_response_time`,
     :func:`qakit.kpis.resolution_time`), computed once per report run; None without the column."""
-    if not data.has("conversations") or by not in data.conversations.columns:
+    if by not in table_columns(data, "conversations"):
         return None
-    return data.cached(f"time_tables_{by}", lambda: (
-        _on_engine(data, K.first_response_time, _conversations(data), by=by, min_n=0),
-        _on_engine(data, K.resolution_time, _conversations(data), by=by, min_n=0)))
+    return (conversation_kpi(data, K.first_response_time, by=by, min_n=0),
+            conversation_kpi(data, K.resolution_time, by=by, min_n=0))
 
 
 @public
@@ -232,8 +252,7 @@ def _survey_value(kind: str):
 def _frt_value(data: ReportData):
     if not data.has("conversations"):
         return None
-    return _first(_on_engine(data, K.first_response_time, _conversations(data), min_n=0),
-                  METRICS["first_response_time"].value)
+    return _first(conversation_kpi(data, K.first_response_time, min_n=0), METRICS["first_response_time"].value)
 
 
 def _sla_high_value(data: ReportData):
@@ -492,11 +511,11 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     if data.has("scores"):
         checks.append(("ratings", "review scores", data.scores))
     if data.has("conversations"):
-        c = _conversations(data)  # on the report's engine: the exclusions are the same on every engine
-        checks += [("conversations", "first response time", _on_engine(data, K.first_response_time, c, min_n=0)),
-                   ("conversations", "resolution time", _on_engine(data, K.resolution_time, c, min_n=0)),
-                   ("conversations", "FCR", _on_engine(data, K.fcr_rate, c, min_n=0)),
-                   ("conversations", "SLA attainment", _on_engine(data, K.sla_attainment, c, min_n=0))]
+        # on the report's engine (the exclusions are the same on every engine), shared with the tiles and tables
+        checks += [("conversations", "first response time", conversation_kpi(data, K.first_response_time, min_n=0)),
+                   ("conversations", "resolution time", conversation_kpi(data, K.resolution_time, min_n=0)),
+                   ("conversations", "FCR", conversation_kpi(data, K.fcr_rate, min_n=0)),
+                   ("conversations", "SLA attainment", conversation_kpi(data, K.sla_attainment, min_n=0))]
     sv = data.surveys
     if data.has("surveys") and sv[S.SCORE].isna().any():
         kinds = set(sv[S.KIND])
@@ -530,5 +549,5 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
 
 
-__all__ = ["headline", "agent_verdicts", "headline_values", "coaching_table", "left_out_rows", "report_kpis",
+__all__ = ["headline", "agent_verdicts", "table_columns", "conversation_kpi", "headline_values", "coaching_table", "left_out_rows", "report_kpis",
            "duration_units"]
