@@ -442,6 +442,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             add(S.SCORE, f"{kind} score outside {lo:g}..{hi:g}",
                 (nw.col(S.KIND) == kind) & ~sc.is_null() & ~sc.is_between(lo, hi), S.SCORE)
     dup_key = None
+    hashed = False
     key_aggs = []
     if check_unique and spec.unique and set(spec.unique) <= names:
         dup_key = list(spec.unique)
@@ -451,12 +452,21 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         # duplicates counted as rows with a whole key minus distinct whole keys (a window over every key
         # would cost more than the rest of the query); the rows are found only when there are some
         # (a categorical key: its codes -- one per distinct text -- counted instead of the text)
-        key = (nw.col(raw_key) if raw_key else nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
+        # (one whole-number key: counted as stored, its text is one per number; text keys on DuckDB: their
+        # 64-bit hashes counted -- fewer distinct hashes than keys only by a collision, which sends the
+        # count to the exact window below, never past a duplicate)
+        int_key = len(dup_key) == 1 and schema[dup_key[0]].is_integer()
+        key = (nw.col(raw_key) if raw_key else nw.col(dup_key[0]) if int_key
+               else nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
                nw.concat_str([nw.col(u).cast(nw.String) for u in dup_key], separator="\x1f"))
+        hashed = src.engine == "duckdb" and not int_key and not raw_key
         row_flags["__kw"] = whole.fill_null(False)
         row_flags["__key"] = nw.when(whole).then(key)
         key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
     lf = B.with_suspect_text(lf.with_columns(**row_flags), src.engine, suspect_text, _SUSPECT)
+    if dup_key and hashed:
+        lf = nw.from_native(nw.to_native(lf).project('* REPLACE (CASE WHEN "__key" IS NULL THEN NULL '
+                                                     'ELSE hash("__key") END AS "__key")'))
     count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
     aggs = [nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names], *key_aggs]
     if by_pairs:  # the counts per (category, rating) pair, summed here; the pairs kept for scoring
