@@ -146,10 +146,10 @@ _HASH_WHOLE = 8 << 20
 
 def _file_key(src: B.Source, spec: S.Table, tz: str, id_normalize: str | None, check_unique: bool) -> tuple | None:
     """What identifies a contract run on Parquet files read by DuckDB: the files (each one's
-    fingerprint, :data:`_HASH_WHOLE`), the connection, the table, the options; None for anything
-    else (a frame or relation may change without a trace; other engines are not cached)."""
-    if src.kind != "parquet" or src.engine != "duckdb":
-        return None
+    fingerprint, :data:`_HASH_WHOLE`), the table, the options; None for anything else (a frame or
+    relation may change without a trace; other engines and connections the caller made are not cached)."""
+    if src.kind != "parquet" or src.engine != "duckdb" or src.con is not B.duckdb_connection():
+        return None  # (a connection the caller made may be closed and its id reused: only qakit's own is kept)
     files = []
     try:
         for p in src.paths:
@@ -159,7 +159,7 @@ def _file_key(src: B.Source, spec: S.Table, tz: str, id_normalize: str | None, c
                 files.append((str(f), _fingerprint(f)))
     except OSError:  # (unreadable: no cache; the engine's read names the problem)
         return None
-    return (tuple(files), id(src.con), spec.name, tz, id_normalize, check_unique)
+    return (tuple(files), spec.name, tz, id_normalize, check_unique)
 
 
 def _fingerprint(f: Path) -> tuple:
