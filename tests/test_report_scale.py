@@ -183,7 +183,7 @@ def test_integer_agent_ids_read_in_place_are_the_validated_text_ids(generated, t
 def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
     """The conversations read in place (every row used): the DuckDB report's conversation sections -
     SLA table, backlog, times by channel, KPI table, the first-response and SLA tiles, the CSAT
-    column of the group table, the KPIs' exclusions, the CSV tables - come from the Parquet folder
+    column of the group table, the KPIs' exclusions, the CSV tables, the period in the title - come from the Parquet folder
     through the metric functions, not from the loader's pandas rows. The pandas rows are replaced
     by one wrong row (what r24's loader will no longer hold): every one of those numbers still
     equals the pandas report's (1e-9)."""
@@ -194,6 +194,7 @@ def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
     one["created_at"] = one["created_at"] - pd.Timedelta(days=400)  # a row no number of the period has
     dk.conversations = one
     assert T.table_columns(dk, "conversations") == list(pd.read_parquet(generated / "conversations").columns)
+    assert V.period_text(dk) == V.period_text(pdata) != "no dated rows"  # the first and last times from the engine
     _close(quiet(K.sla_attainment, pdata.conversations, min_n=0), T.conversation_kpi(dk, K.sla_attainment, min_n=0),
            ["priority"])
     assert V.sla_table(pdata).frame.values.tolist() == V.sla_table(dk).frame.values.tolist()

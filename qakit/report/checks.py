@@ -15,6 +15,7 @@ by its attributes (``ratings``, ``conversations``, ``surveys``, ``scores``, ``ca
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from .. import surveys as SV
 from ..errors import DataValidationError
 from .common import HTML, quiet
 from .display import Table, pretty
+from .support import table_columns
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
 MISSING_EFFECT = {
@@ -52,6 +54,8 @@ NOTHING = HTML("", "")
 
 
 def _has(data: Any, name: str) -> bool:
+    if isinstance(getattr(data, "has", None), Callable):  # (a ReportData: a table read in place is not materialised)
+        return bool(data.has(name))
     t = getattr(data, name, None)
     return isinstance(t, pd.DataFrame) and len(t) > 0
 
@@ -85,9 +89,9 @@ def _in_period(ts: pd.Series, data: Any) -> pd.Series:
 
 def _group_column(data: Any) -> str | None:
     """vendor, else site, else team: the first with two or more groups in the conversations."""
-    conv = data.conversations if _has(data, "conversations") else None
-    if conv is None:
-        return None
+    if not _has(data, "conversations") or not set(GROUP_COLUMNS) & set(table_columns(data, "conversations")):
+        return None  # (no group column: the rows are not read)
+    conv = data.conversations
     for col in GROUP_COLUMNS:
         if col in conv.columns and conv[col].nunique(dropna=True) >= 2:
             shared = conv.groupby(S.CHANNEL)[col].nunique()

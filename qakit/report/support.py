@@ -15,9 +15,14 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .. import schema as S
+from ..metrics import _contract as MC
+from ..metrics import _groups as MG
+from ..metrics._source import parquet_dataset
 from .common import HTML
-from .data import ReportData
+from .data import ReportData, engine_table
 
 #: the heading level of a section (the report's title is h1)
 HEADING = "h2"
@@ -25,6 +30,31 @@ HEADING = "h2"
 
 def _csat(data: ReportData) -> bool:
     return data.has("surveys") and bool(data.surveys[S.KIND].eq("csat").any())
+
+
+def table_columns(data: ReportData, name: str) -> list[str]:
+    """The columns of table ``name`` without reading its rows: the Parquet schema (hive partition
+    keys included) when the engine reads it in place, else the frame's columns; [] without it."""
+    if not data.has(name):
+        return []
+    table = engine_table(data, name)
+    if isinstance(table, str):
+        return list(parquet_dataset([table]).schema.names)
+    return list(map(str, table.columns))
+
+
+def table_extent(data: ReportData, name: str, column: str) -> tuple:
+    """The first and last ``column`` timestamp of table ``name`` (UTC; NaT when none): two numbers from
+    the engine when it reads the table in place (its contract checked once, :mod:`qakit.metrics`),
+    else from the frame."""
+    if not data.has(name) or column not in table_columns(data, name):
+        return pd.NaT, pd.NaT
+    table = engine_table(data, name)
+    if isinstance(table, str):
+        t = MC.validated(table, name, reads=(column,), engine=data.engine, check_unique=False)
+        return MG.extremes(t, [column], column)
+    s = table[column]
+    return (s.min(), s.max()) if s.notna().any() else (pd.NaT, pd.NaT)
 
 
 def dated_surveys(data: ReportData):
@@ -64,8 +94,9 @@ def _check(data: ReportData, key: str):
 def _customer_values(data: ReportData) -> bool:
     if data.customers is not None:
         return data.has("conversations") or S.CONTACTS in data.customers.columns
-    c = data.conversations
-    return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
+    if S.CUSTOMER_VALUE not in table_columns(data, "conversations"):  # (the rows read only when the column exists)
+        return False
+    return bool(data.conversations[S.CUSTOMER_VALUE].notna().any())
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ from .._public import public
 from ..errors import EngineFallbackWarning, ParameterError, SmallSampleWarning, UndefinedMetricWarning
 from ..impact import compare_periods
 from ..intervals import wilson_ci
-from ..metrics._source import parquet_dataset
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
 from .data import ReportData, engine_table, with_conversation_columns
 from .display import readable_unit
+from .support import table_columns
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
 
@@ -61,17 +61,6 @@ def _conversations(data: ReportData) -> Any:
     """The conversations as the engine reads them (:func:`qakit.report.data.engine_table`): the Parquet
     file or folder in place when the report uses every stored row (the loader says so in ``engine_notes``)."""
     return engine_table(data, "conversations")
-
-
-def table_columns(data: ReportData, name: str) -> list[str]:
-    """The columns of table ``name`` without reading its rows: the Parquet schema (hive partition
-    keys included) when the engine reads it in place, else the frame's columns; [] without it."""
-    if not data.has(name):
-        return []
-    table = engine_table(data, name)
-    if isinstance(table, str):
-        return list(parquet_dataset([table]).schema.names)
-    return list(map(str, table.columns))
 
 
 def conversation_kpi(data: ReportData, fn: Callable, **kwargs: Any) -> pd.DataFrame:

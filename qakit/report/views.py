@@ -27,7 +27,7 @@ from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, engine_table, with_conversation_columns
-from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
+from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown, table_extent
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
 from .tiles import (_kpi_summary, _on_engine, agent_verdicts, coaching_table, conversation_kpi, duration_units, left_out_rows,
@@ -41,13 +41,16 @@ def _day(ts: pd.Timestamp) -> str:
 def period_text(data: ReportData) -> str:
     """The report period in words: ``1 Oct 2026 - 28 Oct 2026`` (the data's range when open)."""
     first, last = data.start, data.end
-    stamps = [f[c] for f, c in ((data.ratings, S.REVIEWED_AT), (data.conversations, S.CREATED_AT),
-                                (data.surveys, S.ANSWERED_AT), (data.calls, S.CREATED_AT), (data.calls_daily, S.DATE))
-              if f is not None and len(f) and f[c].notna().any()]
-    if first is None and stamps:
-        first = min(s.min() for s in stamps)
-    if last is None and stamps:
-        last = max(s.max() for s in stamps)
+    # (the main tables' first and last times from the engine when it reads them in place: no rows read)
+    ext = [table_extent(data, n, c) for n, c in (("ratings", S.REVIEWED_AT), ("conversations", S.CREATED_AT),
+                                                  ("surveys", S.ANSWERED_AT))]
+    ext += [(f[c].min(), f[c].max()) for f, c in ((data.calls, S.CREATED_AT), (data.calls_daily, S.DATE))
+            if f is not None and len(f) and f[c].notna().any()]
+    ext = [e for e in ext if not pd.isna(e[0])]
+    if first is None and ext:
+        first = min(e[0] for e in ext)
+    if last is None and ext:
+        last = max(e[1] for e in ext)
     if first is None or last is None or pd.isna(first) or pd.isna(last):
         return "no dated rows"
     return f"{_day(first)} – {_day(last)}"
