@@ -1,6 +1,6 @@
 """qakit's KPIs on DuckDB against the DuckDB SQL anchors on the same Parquet folder (issue 23, point 3).
 
-    .venv/bin/python benchmarks/kpis_duckdb_parquet.py <conversations folder> [rounds]
+    .venv/bin/python benchmarks/kpis_duckdb_parquet.py <conversations folder[,folder...]> [rounds] [kpi,kpi...]
 
 For each KPI (by channel): qakit with the files not checked yet (the contract runs), qakit again
 (the contract of the unchanged files is reused, as in a report's later calls), and the anchor SQL of
@@ -39,13 +39,17 @@ def _timed(f) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    folder, rounds = argv[0], int(argv[1]) if len(argv) > 1 else 2
+    folders = argv[0].split(",")
+    rounds = int(argv[1]) if len(argv) > 1 else 2
+    kpis = argv[2].split(",") if len(argv) > 2 else list(SQL)
+    folder = folders[0] if len(folders) == 1 else folders
     warnings.simplefilter("ignore")
     con = duckdb_connection()
-    glob = f"{folder}/**/*.parquet" if Path(folder).is_dir() else folder
-    con.execute(f"CREATE OR REPLACE VIEW conv AS SELECT * FROM read_parquet('{glob}', hive_partitioning=true)")
+    globs = [f"{f}/**/*.parquet" if Path(f).is_dir() else f for f in folders]
+    con.execute(f"CREATE OR REPLACE VIEW conv AS SELECT * FROM read_parquet({globs!r}, hive_partitioning=true)")
     for rnd in range(rounds):
-        for k, sql in SQL.items():
+        for k in kpis:
+            sql = SQL[k]
             C._CONTRACTS.clear()
             qw, qc = _timed(lambda: getattr(qakit, k)(folder, by="channel", engine="duckdb"))
             cw, cc = _timed(lambda: getattr(qakit, k)(folder, by="channel", engine="duckdb"))
