@@ -538,5 +538,5 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "used for", "reason", S.N, "example ids"])
 
 
-__all__ = ["headline", "agent_verdicts", "table_columns", "conversation_kpi", "headline_values", "coaching_table", "left_out_rows", "report_kpis",
+__all__ = ["headline", "agent_verdicts", "headline_values", "coaching_table", "left_out_rows", "report_kpis",
            "duration_units"]
