@@ -183,10 +183,10 @@ def test_integer_agent_ids_read_in_place_are_the_validated_text_ids(generated, t
 def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
     """The conversations read in place (every row used): the DuckDB report's conversation sections -
     SLA table, backlog, times by channel, KPI table, the first-response and SLA tiles, the CSAT
-    column of the group table, the KPIs' exclusions, the CSV tables, the period in the title - come from the Parquet folder
-    through the metric functions, not from the loader's pandas rows. The pandas rows are replaced
-    by one wrong row (what r24's loader will no longer hold): every one of those numbers still
-    equals the pandas report's (1e-9)."""
+    column of the group table, the KPIs' exclusions, the CSV tables, the period in the title - come
+    from the Parquet folder through the metric functions, not from the loader's pandas rows. The
+    pandas rows are replaced by one wrong row (what r24's loader will no longer hold): every one of
+    those numbers still equals the pandas report's (1e-9)."""
     pdata = D.load_report_data(dataset=str(generated))
     dk = D.load_report_data(dataset=str(generated), engine="duckdb")
     assert "conversations" in dk.direct

@@ -30,8 +30,8 @@ from .data import ReportData, engine_table, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown, table_extent
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
-from .tiles import (_kpi_summary, _on_engine, agent_verdicts, coaching_table, conversation_kpi, duration_units, left_out_rows,
-                    report_categories, table_columns, time_tables)
+from .tiles import (_kpi_summary, _on_engine, agent_verdicts, coaching_table, conversation_kpi, duration_units,
+                    left_out_rows, report_categories, table_columns, time_tables)
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
@@ -508,7 +508,8 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
         if by in s.columns:
             t = quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
-    if data.has("surveys", "conversations") and (_kpi_summary(data)[K.KPI] == "csat").any():  # (answers' kinds: no rows read)
+    # (whether there are CSAT answers: from the KPI summary, no survey rows read)
+    if data.has("surveys", "conversations") and (_kpi_summary(data)[K.KPI] == "csat").any():
         try:
             # on the report's engine, the conversations as it reads them (in place: the group column joined there)
             c = _on_engine(data, K.csat_score, engine_table(data, "surveys"), by=by,
