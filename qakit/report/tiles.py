@@ -165,8 +165,8 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
     with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
     if data.has("conversations"):
-        return _on_engine(data, K.kpi_summary, _conversations(data), data.surveys if data.has("surveys") else None,
-                          csat_scale=data.csat_scale)
+        return _on_engine(data, K.kpi_summary, _conversations(data),
+                          engine_table(data, "surveys") if data.has("surveys") else None, csat_scale=data.csat_scale)
     parts = []
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
         if data.has("surveys") and data.surveys[S.KIND].eq(kind).any():
@@ -228,13 +228,29 @@ def _pass_rate_value(data: ReportData):
     return n, t[S.PASS_RATE].iloc[0] * 100, lo, hi
 
 
+def _survey_kinds(data: ReportData) -> set[str]:
+    """The kinds of survey answers the data has (csat, nps, ces): the survey KPIs :func:`report_kpis`
+    computed (its table holds one per kind present), so no survey row is read here."""
+    if not data.has("surveys"):
+        return set()
+    return set(_kpi_summary(data)[K.KPI]) & {"csat", "nps", "ces"}
+
+
+def survey_kpi(data: ReportData, kind: str, **kwargs: Any) -> pd.DataFrame:
+    """:func:`qakit.kpis.csat_score` (with the run's CSAT definition), ``nps_score`` or ``ces_score``
+    of the surveys as the engine reads them (:func:`engine_table`), on the report's engine, once per
+    report run and options."""
+    fn = {"csat": K.csat_score, "nps": K.nps_score, "ces": K.ces_score}[kind]
+    extra = {"scale": data.csat_scale} if kind == "csat" else {}
+    key = f"survey:{kind}:{sorted(kwargs.items())!r}"
+    return data.cached(key, lambda: _on_engine(data, fn, engine_table(data, "surveys"), **extra, **kwargs))
+
+
 def _survey_value(kind: str):
     def value(data: ReportData):
-        if not (data.has("surveys") and data.surveys[S.KIND].eq(kind).any()):
+        if kind not in _survey_kinds(data):
             return None
-        t = (_on_engine(data, K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if kind == "csat"
-             else _on_engine(data, K.nps_score, data.surveys, min_n=0))
-        return _first(t, METRICS[kind].value)
+        return _first(survey_kpi(data, kind, min_n=0), METRICS[kind].value)
     return value
 
 
@@ -505,15 +521,10 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
                    ("conversations", "resolution time", conversation_kpi(data, K.resolution_time, min_n=0)),
                    ("conversations", "FCR", conversation_kpi(data, K.fcr_rate, min_n=0)),
                    ("conversations", "SLA attainment", conversation_kpi(data, K.sla_attainment, min_n=0))]
-    sv = data.surveys
-    if data.has("surveys") and sv[S.SCORE].isna().any():
-        kinds = set(sv[S.KIND])
-        if "csat" in kinds:
-            checks.append(("surveys", "CSAT", quiet(K.csat_score, sv, min_n=0, scale=data.csat_scale)))
-        if "nps" in kinds:
-            checks.append(("surveys", "NPS", quiet(K.nps_score, sv, min_n=0)))
-        if "ces" in kinds:
-            checks.append(("surveys", "CES", quiet(K.ces_score, sv, min_n=0)))
+    kinds = _survey_kinds(data)  # (the answers without a score, itemised by the survey KPIs on the report's engine)
+    for kind, used_for in (("csat", "CSAT"), ("nps", "NPS"), ("ces", "CES")):
+        if kind in kinds:
+            checks.append(("surveys", used_for, survey_kpi(data, kind, min_n=0)))
 
     def row(tbl: str, used_for: str, reason: str, ids: list, n: int | None = None) -> dict:
         return {"table": tbl, "used for": used_for, "reason": reason, S.N: len(ids) if n is None else n,
