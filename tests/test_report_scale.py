@@ -263,3 +263,77 @@ def test_engine_loader_itemises_orphans_and_ids_as_pandas_does(generated, tmp_pa
     la, lb = S.adjustments(pdata.ratings), S.adjustments(dk.ratings)
     assert len(la) and la.astype(str).values.tolist() == lb.astype(str).values.tolist()
     _close(V._agents(pdata), V._agents(dk), ["agent_id"])
+@pytest.mark.slow  # both engines over the generated dataset
+def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
+    """The conversations read in place (every row used): the DuckDB report's conversation sections -
+    SLA table, backlog, times by channel, KPI table, the first-response and SLA tiles, the CSAT
+    column of the group table, the KPIs' exclusions, the CSV tables, the period in the title - come
+    from the Parquet folder through the metric functions, not from the loader's pandas rows. The
+    pandas rows are replaced by one wrong row (what r24's loader will no longer hold): every one of
+    those numbers still equals the pandas report's (1e-9)."""
+    pdata = D.load_report_data(dataset=str(generated))
+    dk = D.load_report_data(dataset=str(generated), engine="duckdb")
+    assert "conversations" in dk.direct
+    one = dk.conversations.head(1).copy()
+    one["created_at"] = one["created_at"] - pd.Timedelta(days=400)  # a row no number of the period has
+    dk.conversations = one
+    assert D.table_columns(dk, "conversations") == list(pd.read_parquet(generated / "conversations").columns)
+    assert V.period_text(dk) == V.period_text(pdata) != "no dated rows"  # the first and last times from the engine
+    _close(quiet(K.sla_attainment, pdata.conversations, min_n=0), T.conversation_kpi(dk, K.sla_attainment, min_n=0),
+           ["priority"])
+    assert V.sla_table(pdata).frame.values.tolist() == V.sla_table(dk).frame.values.tolist()
+    _close(K.backlog(pdata.conversations, period="W"), T.conversation_kpi(dk, K.backlog, period="W"), ["period"])
+    for a, b in zip(T.time_tables(pdata), T.time_tables(dk)):
+        _close(a, b, ["channel"])
+    assert V.time_table(pdata).frame.values.tolist() == V.time_table(dk).frame.values.tolist()
+    assert V.kpi_table(pdata).frame.values.tolist() == V.kpi_table(dk).frame.values.tolist()
+    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+    for m in ("first_response_time", "sla_high"):
+        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    def csat_by_channel(data):  # the CSAT columns per channel (the IQS columns come from the scores: r24's)
+        t = V.group_table(data, by="channel").frame
+        cols = [c for c in t.columns if c.startswith("CSAT")]
+        return {r[t.columns[0]]: [r[c] for c in cols] for _, r in t.iterrows() if r[cols[0]] != ""}, cols
+
+    (ga, ca), (gb, cb) = csat_by_channel(pdata), csat_by_channel(dk)
+    assert ca == cb == ["CSAT answers", "CSAT (% satisfied)", "CSAT 95 % CI"] and len(ga) == 3 and ga == gb
+    la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
+    conv = la["table"].eq("conversations")
+    assert la[conv].astype(str).values.tolist() == lb[lb["table"].eq("conversations")].astype(str).values.tolist()
+    for name in ("kpis", "sla"):
+        a, b = V.appendix_tables(pdata)[name], V.appendix_tables(dk)[name]
+        _close(a, b, list(a.columns[:2]))
+
+
+@pytest.mark.slow  # both engines over the generated dataset
+def test_duckdb_survey_tiles_and_exclusions_read_the_surveys_in_place(generated, tmp_path):
+    """The surveys read in place too (as the loader will when the report uses every stored row; set
+    here by hand), on the generated dataset with every 7th answer of one file without a score: the
+    KPI table, the CSAT and NPS tiles and the surveys' lines of the data-quality list (the answers
+    without a score, itemised) come from the Parquet folder - the pandas surveys replaced by one wrong
+    row change nothing (1e-9 against the pandas report)."""
+    import shutil
+
+    shutil.copytree(generated, tmp_path / "d")
+    part = tmp_path / "d" / "surveys" / "part-0.parquet"
+    sv = pd.read_parquet(part)
+    sv.loc[sv.index[::7], "score"] = np.nan
+    sv.to_parquet(part, index=False)
+    pdata = D.load_report_data(dataset=str(tmp_path / "d"))
+    dk = D.load_report_data(dataset=str(tmp_path / "d"), engine="duckdb")
+    assert len(pdata.surveys) == len(pd.read_parquet(tmp_path / "d" / "surveys"))  # every stored row used
+    dk.direct["surveys"] = tmp_path / "d" / "surveys"
+    one = dk.surveys.head(1).copy()
+    one["score"] = np.nan
+    dk.surveys = one
+    _close(T.report_kpis(pdata), T.report_kpis(dk), ["kpi"])
+    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+    for m in ("csat", "nps"):
+        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
+    sa, sb = la[la["table"].eq("surveys")], lb[lb["table"].eq("surveys")]
+    blank = int(sv["score"].isna().sum())
+    assert sa["n"].sum() == blank > 0  # each answer without a score itemised under its KPI
+    assert sa.astype(str).values.tolist() == sb.astype(str).values.tolist()

@@ -361,6 +361,54 @@ def _order_stats_duckdb(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: fl
     return got.astype({"__r": "int64", "__n": "int64"})
 
 
+def _ranks_sql(n: str, z: float) -> str:
+    """:func:`needed_ranks` of a group of ``n`` values as a DuckDB list expression (doubles as in
+    Python: ``(n - 1) * 0.9`` is a binary product there too, not a decimal one)."""
+    zz = repr(float(z))
+    parts = []
+    for q in (0.5, 0.9):
+        lo = f"floor(({n} - 1)::DOUBLE * {q!r}::DOUBLE)::BIGINT"
+        parts += [f"{lo} + 1", f"least({lo} + 1, {n} - 1) + 1"]
+    lo_ci = f"greatest(floor({n}::DOUBLE / 2 - {zz}::DOUBLE * sqrt({n}::DOUBLE) / 2)::BIGINT, 1)"
+    hi_ci = f"least(ceil(1 + {n}::DOUBLE / 2 + {zz}::DOUBLE * sqrt({n}::DOUBLE) / 2)::BIGINT, {n})"
+    base = f"[{', '.join(parts)}]"
+    return (f"list_filter(CASE WHEN {n} >= 6 THEN list_concat({base}, [{lo_ci}, {hi_ci}]) "
+            f"ELSE {base} END, lambda r: r >= 1 AND r <= {n})")
+
+
+def aggregate_with_order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, *, use: str,
+                               period: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """:func:`aggregate` of ``__n`` (rows where ``use``), ``__rows``, ``__mean`` and ``__sd`` of
+    ``value`` and :func:`order_stats` of ``value``, in ONE query on DuckDB (one scan of the table
+    instead of two): each group's values sorted as one list, the ranks its size needs
+    (:func:`needed_ranks`, as a list expression) picked from it. ``(res, picked)`` as the two
+    functions give them; None on another engine."""
+    if lf.implementation is not nw.Implementation.DUCKDB:
+        return None
+    q = lambda c: '"' + str(c).replace('"', '""') + '"'  # noqa: E731
+    k = ", ".join(q(c) for c in keys)
+    v = q(value)
+    sql = (f"WITH g AS (SELECT {k + ', ' if k else ''}coalesce(sum({q(use)}::BIGINT), 0) AS __n, count(*) AS __rows, "
+           f"avg({v}) AS __mean, stddev_samp({v}) AS __sd, count({v}) AS __nv, "
+           f"list_sort(list({v}) FILTER (WHERE {v} IS NOT NULL)) AS __s "
+           f"FROM __os{' GROUP BY ' + k if k else ''}), h AS (SELECT *, {_ranks_sql('__nv', z)} AS __rk FROM g) "
+           f"SELECT {k + ', ' if k else ''}__n, __rows, __mean, __sd, __nv, list_select(__s, __rk) AS __v, __rk FROM h")
+    got = text_keys(B.collect(nw.from_native(nw.to_native(lf).query("__os", sql))), keys)
+    res = sort_groups(got.drop(columns=["__v", "__rk", "__nv"]), keys)
+    sizes = got["__nv"].to_numpy(dtype=np.int64)
+    lens = np.array([len(r) if isinstance(r, (list, np.ndarray)) else 0 for r in got["__rk"]], dtype=np.int64)
+    rows = np.repeat(np.arange(len(got)), lens)
+    picked = got[list(keys)].iloc[rows].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows)))
+    flat = lambda col: (np.concatenate([np.asarray(x, dtype=float) for x, n in zip(got[col], lens) if n])  # noqa: E731
+                        if lens.sum() else np.zeros(0))
+    picked["__r"] = flat("__rk").astype(np.int64)
+    picked["__n"] = sizes[rows]
+    picked[value] = flat("__v")
+    if period is not None and PERIOD in res.columns:
+        res[PERIOD] = period_starts(res[PERIOD], period)
+    return res, picked
+
+
 def group_ids(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(gid, present)``: a non-negative integer per row, equal for rows with equal ``keys`` (a
     missing key is a key of its own, as ``groupby(dropna=False)``), and the distinct ``gid``

@@ -226,10 +226,15 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
     if business:
         aggs["__bh_mean"] = G.agg("mean", nw.col("__bh"))
         aggs["__bh_n"] = G.agg("count", nw.col("__bh"))
-    res = G.aggregate(lf, keys, aggs, period=period)
     z = float(stats.norm.ppf((1 + level) / 2))
-    sizes = pd.to_numeric(res["__n"]).fillna(0).astype(int).tolist()
-    q = F.quantiles(G.order_stats(lf, "__h", keys, z, sizes), keys, "__h", level)
+    both = None if business else G.aggregate_with_order_stats(lf, "__h", keys, z, use="__use", period=period)
+    if both is not None:  # (DuckDB: the aggregates and the order statistics in one scan)
+        res, picked = both
+    else:
+        res = G.aggregate(lf, keys, aggs, period=period)
+        sizes = pd.to_numeric(res["__n"]).fillna(0).astype(int).tolist()
+        picked = G.order_stats(lf, "__h", keys, z, sizes)
+    q = F.quantiles(picked, keys, "__h", level)
     if period is not None and G.PERIOD in q.columns:
         q[G.PERIOD] = G.period_starts(q[G.PERIOD], period)
     m = G.merge_on_keys(res, q, keys)

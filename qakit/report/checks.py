@@ -15,6 +15,7 @@ by its attributes (``ratings``, ``conversations``, ``surveys``, ``scores``, ``ca
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from .. import staffing as ST
 from .. import surveys as SV
 from ..errors import DataValidationError
 from .common import HTML, quiet
-from .data import ReportData, engine_distinct
+from .data import ReportData, engine_distinct, table_columns
 from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
@@ -90,12 +91,13 @@ def _group_column(data: Any) -> str | None:
     """vendor, else site, else team: the first with two or more groups in the conversations."""
     if not _has(data, "conversations"):
         return None
+    cols = table_columns(data, "conversations") if isinstance(data, ReportData) else list(data.conversations.columns)
+    if S.CHANNEL not in cols or not set(GROUP_COLUMNS) & set(cols):
+        return None  # (no group column: no rows read)
     # the distinct (channel, group) pairs: a group-by on the engine when the conversations are read
     # in place there (the table is not read for this)
     conv = (engine_distinct(data, "conversations", [S.CHANNEL, *GROUP_COLUMNS]) if isinstance(data, ReportData)
             else data.conversations)
-    if S.CHANNEL not in conv.columns:
-        return None
     for col in GROUP_COLUMNS:
         if col in conv.columns and conv[col].nunique(dropna=True) >= 2:
             shared = conv.groupby(S.CHANNEL)[col].nunique()

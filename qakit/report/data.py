@@ -530,12 +530,17 @@ def engine_distinct(data: ReportData, name: str, columns: list[str]) -> pd.DataF
 
 
 def table_columns(data: ReportData, name: str) -> list[str]:
-    """The columns of the table ``name`` (none when absent), without reading it."""
+    """The columns of the table ``name`` without reading its rows: the Parquet schema (hive partition
+    keys included) when the engine reads it in place, else the frame's columns; [] when absent."""
     d = data.__dict__.get(_SLOT + name)
     if isinstance(d, _Deferred):
-        return list(d.table.columns)
-    f = getattr(data, name, None)
-    return [] if f is None else list(f.columns)
+        return list(B.parquet_dataset([str(d.path)]).schema.names)
+    if not data.has(name):
+        return []
+    table = engine_table(data, name)
+    if isinstance(table, str):
+        return list(B.parquet_dataset([table]).schema.names)
+    return list(map(str, table.columns))
 
 
 def table_span(data: ReportData, name: str, column: str) -> tuple[Any, Any] | None:

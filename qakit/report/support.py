@@ -15,9 +15,11 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .. import schema as S
 from .common import HTML
-from .data import ReportData
+from .data import ReportData, table_columns
 
 #: the heading level of a section (the report's title is h1)
 HEADING = "h2"
@@ -64,8 +66,9 @@ def _check(data: ReportData, key: str):
 def _customer_values(data: ReportData) -> bool:
     if data.customers is not None:
         return data.has("conversations") or S.CONTACTS in data.customers.columns
-    c = data.conversations
-    return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
+    if S.CUSTOMER_VALUE not in table_columns(data, "conversations"):  # (the rows read only when the column exists)
+        return False
+    return bool(data.conversations[S.CUSTOMER_VALUE].notna().any())
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, engine_table, with_conversation_columns
+from .data import ReportData, engine_table, table_columns, with_conversation_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -60,6 +60,15 @@ def _conversations(data: ReportData) -> Any:
     """The conversations as the engine reads them (:func:`qakit.report.data.engine_table`): the Parquet
     file or folder in place when the report uses every stored row (the loader says so in ``engine_notes``)."""
     return engine_table(data, "conversations")
+
+
+def conversation_kpi(data: ReportData, fn: Callable, **kwargs: Any) -> pd.DataFrame:
+    """``fn`` (a :mod:`qakit.kpis` function of the conversations: first response, resolution, FCR,
+    SLA, backlog ...) on the report's engine and the table as it reads it (:func:`engine_table`),
+    computed once per report run for the same options: the tiles, the tables, the figures and the
+    data-quality list share one result (one definition per number, one query per number)."""
+    key = f"kpi:{fn.__name__}:{sorted(kwargs.items())!r}"
+    return data.cached(key, lambda: _on_engine(data, fn, _conversations(data), **kwargs))
 
 
 def _ratings(data: ReportData) -> Any:
@@ -112,11 +121,10 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """First response and resolution times per ``by`` group (:func:`qakit.kpis.first_response_time`,
     :func:`qakit.kpis.resolution_time`), computed once per report run; None without the column."""
-    if not data.has("conversations") or by not in data.conversations.columns:
+    if by not in table_columns(data, "conversations"):
         return None
-    return data.cached(f"time_tables_{by}", lambda: (
-        _on_engine(data, K.first_response_time, _conversations(data), by=by, min_n=0),
-        _on_engine(data, K.resolution_time, _conversations(data), by=by, min_n=0)))
+    return (conversation_kpi(data, K.first_response_time, by=by, min_n=0),
+            conversation_kpi(data, K.resolution_time, by=by, min_n=0))
 
 
 @public
@@ -156,8 +164,8 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
     with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
     if data.has("conversations"):
-        return _on_engine(data, K.kpi_summary, _conversations(data), data.surveys if data.has("surveys") else None,
-                          csat_scale=data.csat_scale)
+        return _on_engine(data, K.kpi_summary, _conversations(data),
+                          engine_table(data, "surveys") if data.has("surveys") else None, csat_scale=data.csat_scale)
     parts = []
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
         if data.has("surveys") and data.surveys[S.KIND].eq(kind).any():
@@ -219,21 +227,36 @@ def _pass_rate_value(data: ReportData):
     return n, t[S.PASS_RATE].iloc[0] * 100, lo, hi
 
 
+def _survey_kinds(data: ReportData) -> set[str]:
+    """The kinds of survey answers the data has (csat, nps, ces): the survey KPIs :func:`report_kpis`
+    computed (its table holds one per kind present), so no survey row is read here."""
+    if not data.has("surveys"):
+        return set()
+    return set(_kpi_summary(data)[K.KPI]) & {"csat", "nps", "ces"}
+
+
+def survey_kpi(data: ReportData, kind: str, **kwargs: Any) -> pd.DataFrame:
+    """:func:`qakit.kpis.csat_score` (with the run's CSAT definition), ``nps_score`` or ``ces_score``
+    of the surveys as the engine reads them (:func:`engine_table`), on the report's engine, once per
+    report run and options."""
+    fn = {"csat": K.csat_score, "nps": K.nps_score, "ces": K.ces_score}[kind]
+    extra = {"scale": data.csat_scale} if kind == "csat" else {}
+    key = f"survey:{kind}:{sorted(kwargs.items())!r}"
+    return data.cached(key, lambda: _on_engine(data, fn, engine_table(data, "surveys"), **extra, **kwargs))
+
+
 def _survey_value(kind: str):
     def value(data: ReportData):
-        if not (data.has("surveys") and data.surveys[S.KIND].eq(kind).any()):
+        if kind not in _survey_kinds(data):
             return None
-        t = (_on_engine(data, K.csat_score, data.surveys, min_n=0, scale=data.csat_scale) if kind == "csat"
-             else _on_engine(data, K.nps_score, data.surveys, min_n=0))
-        return _first(t, METRICS[kind].value)
+        return _first(survey_kpi(data, kind, min_n=0), METRICS[kind].value)
     return value
 
 
 def _frt_value(data: ReportData):
     if not data.has("conversations"):
         return None
-    return _first(_on_engine(data, K.first_response_time, _conversations(data), min_n=0),
-                  METRICS["first_response_time"].value)
+    return _first(conversation_kpi(data, K.first_response_time, min_n=0), METRICS["first_response_time"].value)
 
 
 def _sla_high_value(data: ReportData):
@@ -492,20 +515,15 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     if data.has("scores"):
         checks.append(("ratings", "review scores", data.scores))
     if data.has("conversations"):
-        c = _conversations(data)  # on the report's engine: the exclusions are the same on every engine
-        checks += [("conversations", "first response time", _on_engine(data, K.first_response_time, c, min_n=0)),
-                   ("conversations", "resolution time", _on_engine(data, K.resolution_time, c, min_n=0)),
-                   ("conversations", "FCR", _on_engine(data, K.fcr_rate, c, min_n=0)),
-                   ("conversations", "SLA attainment", _on_engine(data, K.sla_attainment, c, min_n=0))]
-    sv = data.surveys
-    if data.has("surveys") and sv[S.SCORE].isna().any():
-        kinds = set(sv[S.KIND])
-        if "csat" in kinds:
-            checks.append(("surveys", "CSAT", quiet(K.csat_score, sv, min_n=0, scale=data.csat_scale)))
-        if "nps" in kinds:
-            checks.append(("surveys", "NPS", quiet(K.nps_score, sv, min_n=0)))
-        if "ces" in kinds:
-            checks.append(("surveys", "CES", quiet(K.ces_score, sv, min_n=0)))
+        # on the report's engine (the exclusions are the same on every engine), shared with the tiles and tables
+        checks += [("conversations", "first response time", conversation_kpi(data, K.first_response_time, min_n=0)),
+                   ("conversations", "resolution time", conversation_kpi(data, K.resolution_time, min_n=0)),
+                   ("conversations", "FCR", conversation_kpi(data, K.fcr_rate, min_n=0)),
+                   ("conversations", "SLA attainment", conversation_kpi(data, K.sla_attainment, min_n=0))]
+    kinds = _survey_kinds(data)  # (the answers without a score, itemised by the survey KPIs on the report's engine)
+    for kind, used_for in (("csat", "CSAT"), ("nps", "NPS"), ("ces", "CES")):
+        if kind in kinds:
+            checks.append(("surveys", used_for, survey_kpi(data, kind, min_n=0)))
 
     def row(tbl: str, used_for: str, reason: str, ids: list, n: int | None = None) -> dict:
         return {"table": tbl, "used for": used_for, "reason": reason, S.N: len(ids) if n is None else n,

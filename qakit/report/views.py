@@ -26,12 +26,12 @@ from ..registry import METRICS
 from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
-from .data import ReportData, engine_columns, table_columns, table_span, with_conversation_columns
+from .data import ReportData, engine_columns, engine_table, table_columns, table_span, with_conversation_columns
 from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
-from .tiles import (_kpi_summary, agent_verdicts, coaching_table, duration_units, left_out_rows, report_categories,
-                    time_tables)
+from .tiles import (_kpi_summary, _on_engine, agent_verdicts, coaching_table, conversation_kpi, duration_units,
+                    left_out_rows, report_categories, time_tables)
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
@@ -435,7 +435,7 @@ def backlog_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     """Opened conversations per period (bars) and open at each period end (line); legend outside."""
     if not data.has("conversations"):
         return nothing()
-    b = K.backlog(data.conversations, period=period)
+    b = conversation_kpi(data, K.backlog, period=period)  # (on the report's engine, the table as it reads it)
     fig = Figure(figsize=(WIDE, 3.2))
     ax = fig.subplots()
     width = {"D": 0.8, "W": 5, "M": 20, "Q": 60}.get(period, 5)
@@ -494,8 +494,7 @@ def default_group(data: ReportData, by: str = "") -> str | None:
     """``by`` when given, else ``team`` when the data has it, else ``channel``, else ``agent_id``."""
     if by:
         return by
-    cols = set(table_columns(data, "ratings") if data.has("ratings") else []) | set(
-        table_columns(data, "conversations") if data.has("conversations") else [])
+    cols = set(table_columns(data, "ratings")) | set(table_columns(data, "conversations"))
     return next((c for c in (S.TEAM, S.CHANNEL, S.AGENT_ID) if c in cols), None)
 
 
@@ -512,10 +511,12 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
         if by in s.columns:
             t = quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
-    if data.has("surveys", "conversations") and data.surveys[S.KIND].eq("csat").any():
+    # (whether there are CSAT answers: from the KPI summary, no survey rows read)
+    if data.has("surveys", "conversations") and (_kpi_summary(data)[K.KPI] == "csat").any():
         try:
-            c = quiet(K.csat_score, data.surveys, by=by, conversations=data.conversations, min_n=data.min_n,
-                       scale=data.csat_scale)
+            # on the report's engine, the conversations as it reads them (in place: the group column joined there)
+            c = _on_engine(data, K.csat_score, engine_table(data, "surveys"), by=by,
+                           conversations=engine_table(data, "conversations"), min_n=data.min_n, scale=data.csat_scale)
             parts.append(c[[by, S.N, K.CSAT, S.CI_LOW, S.CI_HIGH]].rename(
                 columns={S.N: "csat_n", S.CI_LOW: "csat_ci_low", S.CI_HIGH: "csat_ci_high"}))
         except ValueError:  # the grouping column is not on conversations
@@ -552,7 +553,7 @@ def time_table(data: ReportData, *, by: str = "channel") -> Table | HTML:
     """First response and resolution time per group: median, 95 % interval and p90."""
     if not data.has("conversations"):
         return nothing()
-    if by not in data.conversations.columns:
+    if by not in table_columns(data, "conversations"):
         return note(f"Response times by {by}: the conversations have no {by} column.")
     fr, rt = time_tables(data, by)
     f = fr[[by, S.N, K.FIRST_RESPONSE_TIME, S.CI_LOW, S.CI_HIGH, f"{K.FIRST_RESPONSE_TIME}_p90"]]
@@ -565,7 +566,7 @@ def sla_table(data: ReportData) -> Table | HTML:
     """SLA attainment per priority (natural order: urgent, high, normal, low)."""
     if not data.has("conversations"):
         return nothing()
-    t = quiet(K.sla_attainment, data.conversations, min_n=0)
+    t = conversation_kpi(data, K.sla_attainment, min_n=0)
     return pretty(t.drop(columns=[S.SMALL_SAMPLE], errors="ignore"))
 
 
@@ -578,8 +579,9 @@ def _cost_value(data: ReportData, cost_per_contact: float) -> pd.DataFrame:
 
 
 def _has_value(data: ReportData) -> bool:
-    c = data.conversations
-    return data.has("conversations") and S.CUSTOMER_VALUE in c.columns and bool(c[S.CUSTOMER_VALUE].notna().any())
+    if S.CUSTOMER_VALUE not in table_columns(data, "conversations"):  # (the rows read only when the column exists)
+        return False
+    return bool(data.conversations[S.CUSTOMER_VALUE].notna().any())
 
 
 def _human_legend(ax) -> None:
@@ -696,7 +698,7 @@ def appendix_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     if data.has("conversations") or data.has("surveys"):
         out["kpis"] = _kpi_summary(data)
     if data.has("conversations"):
-        out["sla"] = quiet(K.sla_attainment, data.conversations, min_n=0)
+        out["sla"] = conversation_kpi(data, K.sla_attainment, min_n=0)
     return out
 
 

@@ -1,0 +1,134 @@
+"""The DuckDB paths of the metric layer at scale (issue 23, point 3): the time KPIs' aggregates and
+order statistics from one query, and the contract of unchanged Parquet files checked once per
+process (a changed file is checked again)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qakit
+from qakit.errors import DataValidationError
+from qakit.metrics import _contract as C
+from qakit.metrics import _groups as G
+
+
+def _conv(groups: dict[str, list[float]]) -> pd.DataFrame:
+    """Conversations whose first response takes the given hours, per channel (``nan``: no response yet)."""
+    rows = []
+    created = pd.Timestamp("2026-01-05 09:00", tz="UTC")
+    for ch, hours in groups.items():
+        for h in hours:
+            at = pd.NaT if np.isnan(h) else created + pd.Timedelta(hours=h)
+            rows.append({"channel": ch, "first_response_at": at})
+    df = pd.DataFrame(rows)
+    n = len(df)
+    return df.assign(conversation_id=[f"c{i:03d}" for i in range(n)], customer_id=[f"u{i}" for i in range(n)],
+                     agent_id="a", priority="normal", status="solved", created_at=created,
+                     resolved_at=created + pd.Timedelta(days=1))
+
+
+def _by_hand(x: list[float]) -> tuple[float, float, float, float]:
+    """Median and p90 with numpy's linear rule, and the median's order-statistic interval (Conover,
+    z = 1.959964: ranks l = floor(n/2 - z sqrt(n)/2), u = ceil(1 + n/2 + z sqrt(n)/2), 1-based; NaN
+    below 6 values), written out here."""
+    v = np.sort(np.asarray([h for h in x if not np.isnan(h)]))
+    n = len(v)
+    z = 1.959963984540054
+    if n >= 6:
+        lo = v[max(int(np.floor(n / 2 - z * np.sqrt(n) / 2)), 1) - 1]
+        hi = v[min(int(np.ceil(1 + n / 2 + z * np.sqrt(n) / 2)), n) - 1]
+    else:
+        lo = hi = np.nan
+    return float(np.median(v)), float(np.percentile(v, 90)), lo, hi
+
+
+def test_duckdb_times_in_one_query_by_hand(monkeypatch):
+    """Groups of 1, 2, 5, 6, 7 and 11 values (and rows without a response): the one-query DuckDB
+    path gives numpy's median and p90 and the Conover interval per group, e.g. 6 values 1..6 h:
+    median 3.5, p90 = x(5) + 0.5 (x(6) - x(5)) = 5.5 (h = 5 x 0.9 = 4.5), l = floor(3 - 2.40) = 0 -> 1,
+    u = ceil(1 + 3 + 2.40) = 7 -> 6: interval 1 .. 6 h. The separate aggregate and order-statistics
+    queries are not run (the one query serves both)."""
+    groups = {"a": [2.0], "b": [3.0, 1.0], "c": [5.0, 1.0, 4.0, 2.0, 3.0], "d": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+              "e": [0.5, 7.0, 1.5, np.nan, 3.0, 2.5, 9.0, 4.0], "f": [float(h) for h in range(11, 0, -1)] + [np.nan]}
+    conv = _conv(groups)
+    called = []
+    monkeypatch.setattr(G, "order_stats", lambda *a, **k: called.append("order_stats"))
+    got = qakit.first_response_time(conv, by="channel", engine="duckdb", min_n=0).set_index("channel")
+    assert called == []
+    for ch, hours in groups.items():
+        med, p90, lo, hi = _by_hand(hours)
+        r = got.loc[ch]
+        assert r["n"] == sum(not np.isnan(h) for h in hours)
+        assert r["first_response_time"] == pytest.approx(med, abs=1e-12)
+        assert r["first_response_time_p90"] == pytest.approx(p90, abs=1e-12)
+        np.testing.assert_allclose([r["ci_low"], r["ci_high"]], [lo, hi], atol=1e-12, equal_nan=True)
+    assert got.loc["d", "first_response_time_p90"] == pytest.approx(5.5)
+    assert (got.loc["d", "ci_low"], got.loc["d", "ci_high"]) == (pytest.approx(1.0), pytest.approx(6.0))
+    assert got.loc["e", "n_excluded"] == 1 and got.loc["a", "n_excluded"] == 0
+
+
+@pytest.mark.parametrize("period", [None, "W"])
+def test_duckdb_times_equal_pandas_on_every_group_size(period):
+    """Groups of every size 1..40 (the ranks the interval needs move with n), by channel and by
+    week: DuckDB's one query equals the pandas definition (1e-12), exclusions included."""
+    rng = np.random.default_rng(5)
+    groups = {f"g{n:02d}": list(rng.exponential(3.0, n).round(6)) for n in range(1, 41)}
+    conv = _conv(groups)
+    conv["created_at"] = conv["created_at"] + pd.to_timedelta(rng.integers(0, 30, len(conv)), unit="D")
+    conv["first_response_at"] = conv["created_at"] + (conv["first_response_at"] - pd.Timestamp("2026-01-05 09:00",
+                                                                                                tz="UTC"))
+    conv.loc[::17, "first_response_at"] = pd.NaT
+    a = qakit.first_response_time(conv, by="channel", period=period, min_n=0)
+    b = qakit.first_response_time(conv, by="channel", period=period, engine="duckdb", min_n=0)
+    assert a["channel"].tolist() == b["channel"].tolist()
+    for c in a.columns:
+        if c in ("channel", "period"):
+            assert a[c].astype(str).tolist() == b[c].astype(str).tolist()
+        else:
+            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=0, atol=1e-12, equal_nan=True,
+                                       err_msg=c)
+    ea, eb = qakit.schema.exclusions(a), qakit.schema.exclusions(b)
+    assert ea.astype(str).values.tolist() == eb.astype(str).values.tolist()
+
+
+def test_contract_of_unchanged_files_is_checked_once(tmp_path, monkeypatch):
+    """The same Parquet folder asked twice (a report's KPI summary, then its tiles): the contract's
+    queries run once; a KPI reading fewer columns reuses the check of more columns when that check
+    changed nothing."""
+    conv = _conv({"chat": [1.0, 2.0, 3.0], "email": [4.0, 5.0]})
+    (tmp_path / "conv").mkdir()
+    conv.to_parquet(tmp_path / "conv" / "part-0.parquet", index=False)
+    runs = []
+    real = C._engine_contract
+    monkeypatch.setattr(C, "_engine_contract", lambda *a, **k: runs.append(1) or real(*a, **k))
+    monkeypatch.setattr(C, "_CONTRACTS", {})
+    path = str(tmp_path / "conv")
+    first = qakit.kpi_summary(path, engine="duckdb")
+    again = qakit.kpi_summary(path, engine="duckdb")
+    pd.testing.assert_frame_equal(first, again)
+    frt = qakit.first_response_time(path, engine="duckdb", min_n=0)
+    assert len(runs) == 1
+    assert frt["first_response_time"].iloc[0] == pytest.approx(3.0)  # median of 1..5 h
+
+
+def test_a_changed_file_is_checked_again(tmp_path, monkeypatch):
+    """The file rewritten in place with the same size and its old modification time (one response
+    moved to the year 2099): the fingerprint (the whole content of a small file) differs, so the
+    contract runs again and names the timestamp in the future."""
+    import os
+
+    monkeypatch.setattr(C, "_CONTRACTS", {})
+    conv = _conv({"chat": [1.0, 2.0, 3.0, 4.0]})
+    p = tmp_path / "conv.parquet"
+    conv.to_parquet(p, index=False)
+    st = p.stat()
+    assert qakit.first_response_time(str(p), engine="duckdb", min_n=0)["n"].iloc[0] == 4
+    bad = conv.copy()
+    bad.loc[3, "first_response_at"] = pd.Timestamp("2099-01-05 09:00", tz="UTC")
+    bad.to_parquet(p, index=False)
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (p.stat().st_size, p.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    with pytest.raises(DataValidationError, match="timestamp in the future"):
+        qakit.first_response_time(str(p), engine="duckdb", min_n=0)
