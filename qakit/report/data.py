@@ -32,6 +32,7 @@ from ..errors import DataValidationError, ParameterError
 from ..intervals import MIN_N
 from ..io import read_table
 from ..metrics import _contract as C
+from ..metrics import _groups as G
 from ..metrics import _source as B
 from ..realdata import load_fed
 from ..scorecard import Scorecard, load_scorecard, score_reviews
@@ -545,20 +546,19 @@ def table_columns(data: ReportData, name: str) -> list[str]:
 
 def table_span(data: ReportData, name: str, column: str) -> tuple[Any, Any] | None:
     """The earliest and latest ``column`` (a timestamp) of the table ``name``, UTC; None when the
-    table is absent or has no such time. On the engine for a table checked in place (one query)."""
-    d = data.__dict__.get(_SLOT + name)
-    if isinstance(d, _Deferred):
-        key = ("span", column)
-        if key not in d.table.cache:
-            got = B.collect(d.table.lf.select(nw.col(column).min().alias("lo"), nw.col(column).max().alias("hi")))
-            lo, hi = (pd.Timestamp(got[k].iloc[0]) for k in ("lo", "hi"))
-            d.table.cache[key] = None if pd.isna(lo) else (lo.tz_localize("UTC") if lo.tz is None else lo,
-                                                           hi.tz_localize("UTC") if hi.tz is None else hi)
-        return d.table.cache[key]
-    f = getattr(data, name, None)
-    if f is None or not len(f) or column not in f.columns or not f[column].notna().any():
+    table is absent or has no such time. On the engine when it reads the table in place (the
+    contract's extremes query, :func:`qakit.metrics._groups.extremes`: two numbers), else the frame's."""
+    if column not in table_columns(data, name):
         return None
-    return f[column].min(), f[column].max()
+    d = data.__dict__.get(_SLOT + name)
+    table = d.table if isinstance(d, _Deferred) else engine_table(data, name)
+    if isinstance(table, str):  # (checked once per process: the contract's cache)
+        table = C.validated(table, name, reads=(column,), engine=data.engine, check_unique=False)
+    if isinstance(table, C.Table):
+        lo, hi = G.extremes(table, [column], column)
+        return None if pd.isna(lo) else (lo, hi)
+    f = table[column]
+    return (f.min(), f.max()) if len(f) and f.notna().any() else None
 
 
 def _latest_optional(paths: Mapping[str, Path | None], tz: str) -> pd.Timestamp | None:
