@@ -98,6 +98,14 @@ def _tables(args: tuple, kwargs: Mapping[str, Any]) -> list[pd.DataFrame]:
     return [a for a in (*args, *kwargs.values()) if R.has_record(a)]
 
 
+def _field_value(obj: Any, name: str) -> Any:
+    """A dataclass field's value without side effects: a field behind a lazy descriptor (one with a
+    ``peek`` method, e.g. the report's tables the engine reads in place) is taken only if it is
+    already loaded; stamping a result must never load a table."""
+    attr = inspect.getattr_static(type(obj), name, None)
+    return attr.peek(obj) if hasattr(attr, "peek") else getattr(obj, name)
+
+
 def _finish(result: Any, producer: str, inputs: list, nested: list | None = None) -> Any:
     """Stamp ``result`` (and every table inside a dict, tuple or dataclass) with its record.
 
@@ -123,7 +131,7 @@ def _finish(result: Any, producer: str, inputs: list, nested: list | None = None
                      for v in result)
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         for f in dataclasses.fields(result):
-            v = getattr(result, f.name)
+            v = _field_value(result, f.name)
             if isinstance(v, (pd.DataFrame, pd.Series)):
                 try:
                     object.__setattr__(result, f.name, _finish(v, producer, inputs))

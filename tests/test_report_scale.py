@@ -337,3 +337,12 @@ def test_duckdb_survey_tiles_and_exclusions_read_the_surveys_in_place(generated,
     blank = int(sv["score"].isna().sum())
     assert sa["n"].sum() == blank > 0  # each answer without a score itemised under its KPI
     assert sa.astype(str).values.tolist() == sb.astype(str).values.tolist()
+
+
+def test_engine_loader_stamping_and_repr_read_nothing(generated):
+    """The loader's result is stamped with its record by ``@public`` (which walks the dataclass's
+    fields) and may be shown (``repr``): neither reads a table the engine checked in place."""
+    dk = D.load_report_data(dataset=str(generated), engine="duckdb")
+    assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
+    text = repr(dk)
+    assert "ReportData(" in text and not dk.in_memory("ratings") and not dk.in_memory("conversations")

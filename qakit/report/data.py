@@ -13,7 +13,6 @@ coaching and calibration notebooks); the analysis in :mod:`qakit.report.tiles` a
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import pyarrow as pa
 from .. import datasets
 from .. import kpis as K
 from .. import schema as S
-from .._public import _finish, public
+from .._public import public
 from ..errors import DataValidationError, ParameterError
 from ..intervals import MIN_N
 from ..io import read_table
@@ -49,8 +48,10 @@ OPTIONAL_TABLES = ("calls", "calls_daily", "customers", "disputes", "messages")
 class ReportData:
     """The validated inputs of one report run, restricted to the report period."""
 
-    ratings: pd.DataFrame | None  # None: the dataset has no such table (the report leaves its sections out)
-    conversations: pd.DataFrame | None
+    # None: the dataset has no such table (the report leaves its sections out); a table the engine
+    # reads in place is read into pandas on first access (:class:`_LazyTable`): never by repr or ==
+    ratings: pd.DataFrame | None = field(repr=False, compare=False)
+    conversations: pd.DataFrame | None = field(repr=False, compare=False)
     surveys: pd.DataFrame | None
     card: Scorecard | None
     scores: pd.DataFrame | None
@@ -121,8 +122,6 @@ class ReportData:
         return not isinstance(self.__dict__.get(_SLOT + name), _Deferred)
 
 
-#: the code of qakit._public's result stamping, which walks a dataclass's fields with getattr
-_FINISH = _finish.__code__
 #: the attribute slot of a lazily read table (``ratings`` -> ``_lazy_ratings``)
 _SLOT = "_lazy_"
 
@@ -150,10 +149,14 @@ class _LazyTable:
             return self
         v = obj.__dict__.get(self.slot)
         if isinstance(v, _Deferred):
-            if sys._getframe(1).f_code is _FINISH:  # @public stamping the loader's result: nothing to stamp yet
-                return None
             v = obj.__dict__[self.slot] = v.load()
         return v
+
+    def peek(self, obj: Any) -> Any:
+        """The frame if it has been read, else None, without reading it (what ``@public`` stamps
+        with its record when it finishes the loader's result: :func:`qakit._public._finish`)."""
+        v = obj.__dict__.get(self.slot)
+        return None if isinstance(v, _Deferred) else v
 
     def __set__(self, obj: Any, value: Any) -> None:
         obj.__dict__[self.slot] = value
