@@ -133,3 +133,48 @@ def test_polars_categorical_key_without_duplicates_gives_the_numbers():
     assert got.loc[0, "csat_mean"] == pytest.approx(11 / 3, abs=1e-12)
     ref = qakit.csat_score(sv.to_pandas(), min_n=0)
     assert got[["n", "csat", "csat_mean"]].equals(ref[["n", "csat", "csat_mean"]])
+
+
+def _backlog_conv():
+    """Five conversations: a (chat) created Mon 2026-01-05, resolved Wed 2026-01-14; b (chat)
+    created Tue 01-06, open; c (email) created 01-13 and resolved the same day; d (email) created
+    01-20, resolved 01-19 (before it was created: left out); e (chat) created 2026-02-02, resolved
+    02-03."""
+    ts = lambda v: pd.Series(pd.to_datetime(v, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]")  # noqa: E731
+    return pd.DataFrame({"conversation_id": list("abcde"), "channel": ["chat", "chat", "email", "email", "chat"],
+                         "created_at": ts(["2026-01-05 10:00", "2026-01-06", "2026-01-13", "2026-01-20", "2026-02-02"]),
+                         "resolved_at": ts(["2026-01-14", None, "2026-01-13 05:00", "2026-01-19", "2026-02-03"])})
+
+
+def test_backlog_by_hand_on_pandas_equals_polars():
+    """Weeks from Monday 01-05, 01-12, 01-19, 01-26, 02-02: opened 2, 1, 0, 0, 1 (d left out);
+    closed 0, 2 (a, c), 0, 0, 1 (e); backlog = cumsum(opened) - cumsum(closed) = 2, 1, 1, 1, 1 (b
+    stays open). By channel, chat: opened 2, 0, 0, 0, 1, closed 0, 1, 0, 0, 1 -> 2, 1, 1, 1, 1;
+    email: opened 0, 1, 0, 0, 0, closed 0, 1, ... -> 0 everywhere. Months: January opened 3,
+    closed 2 -> 1; February opened 1, closed 1 -> 1. The same numbers and record on Polars."""
+    conv = _backlog_conv()
+    w = qakit.backlog(conv, period="W")
+    assert w["period"].dt.strftime("%m-%d").tolist() == ["01-05", "01-12", "01-19", "01-26", "02-02"]
+    assert (w["opened"].tolist(), w["closed"].tolist(), w["backlog"].tolist()) == (
+        [2, 1, 0, 0, 1], [0, 2, 0, 0, 1], [2, 1, 1, 1, 1])
+    assert _records(w) == {"resolved_at before created_at: neither opened nor closed (it would make the backlog "
+                           "negative)": ["d"]}
+    by = qakit.backlog(conv, period="W", by="channel")
+    chat, email = by[by["channel"] == "chat"], by[by["channel"] == "email"]
+    assert chat["backlog"].tolist() == [2, 1, 1, 1, 1] and email["backlog"].tolist() == [0] * 5
+    assert email["opened"].tolist() == [0, 1, 0, 0, 0]
+    m = qakit.backlog(conv, period="M")
+    assert (m["opened"].tolist(), m["closed"].tolist(), m["backlog"].tolist()) == ([3, 1], [2, 1], [1, 1])
+    for kw in ({"period": "D"}, {"period": "W", "by": "channel"}, {"period": "M"}, {"period": "Q", "by": "channel"},
+               {"period": "Y"}):
+        a, b = qakit.backlog(conv, **kw), qakit.backlog(pl.from_pandas(conv), **kw)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+        assert _records(a) == _records(b)
+
+
+def test_backlog_with_every_row_left_out_is_refused_on_pandas_and_polars():
+    """Only d (resolved before it was created): nothing left, one error naming the row."""
+    conv = _backlog_conv().iloc[[3]]
+    for data in (conv, pl.from_pandas(conv)):
+        with pytest.raises(qakit.errors.ParameterError, match=r"no conversation left .*\['d'\]"):
+            qakit.backlog(data)
