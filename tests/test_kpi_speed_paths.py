@@ -178,3 +178,22 @@ def test_backlog_with_every_row_left_out_is_refused_on_pandas_and_polars():
     for data in (conv, pl.from_pandas(conv)):
         with pytest.raises(qakit.errors.ParameterError, match=r"no conversation left .*\['d'\]"):
             qakit.backlog(data)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_survey_answers_of_a_kind_from_categorical_codes(categorical):
+    """NPS answers 10, 9, 6, missing and a CES answer 6: n = 3 (the missing one itemised),
+    promoters 2, detractors 1 -> NPS 100 (2 - 1) / 3 = 33.33; CSAT has no answer: n = 0, NaN. The
+    CES answer 6 is off a 1-5 scale: refused naming the value and the row (text or categorical)."""
+    sv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3", "c4", "c5"],
+                       "kind": ["nps", "nps", "nps", "nps", "ces"], "score": [10.0, 9.0, 6.0, np.nan, 6.0]})
+    if categorical:
+        sv = sv.astype({"kind": pd.CategoricalDtype(["ces", "csat", "nps"])})
+    got = qakit.nps_score(sv, min_n=0)
+    assert (got.loc[0, "n"], got.loc[0, "nps"]) == (3, pytest.approx(100 / 3, abs=1e-12))
+    assert _records(got) == {"survey answer without a score": ["c4"]}
+    empty = qakit.csat_score(sv, min_n=0)
+    assert len(empty) == 1 and empty.loc[0, "n"] == 0 and np.isnan(empty.loc[0, "csat"])
+    assert qakit.ces_score(sv, scale=(1, 7), min_n=0).loc[0, "ces"] == pytest.approx(6.0, abs=1e-12)
+    with pytest.raises(DataValidationError, match=r"ces score outside the scale 1..5.*values \[6.0\]; row ids \['c5'\]"):
+        qakit.ces_score(sv, scale=(1, 5))
