@@ -197,3 +197,24 @@ def test_survey_answers_of_a_kind_from_categorical_codes(categorical):
     assert qakit.ces_score(sv, scale=(1, 7), min_n=0).loc[0, "ces"] == pytest.approx(6.0, abs=1e-12)
     with pytest.raises(DataValidationError, match=r"ces score outside the scale 1..5.*values \[6\]; row ids \['c5'\]"):
         qakit.ces_score(sv, scale=(1, 5))
+
+
+@pytest.mark.parametrize("denominator", ["offered", "answered"])
+def test_service_level_by_hand_on_pandas_equals_polars(denominator):
+    """Queue q1: answered in 10, 20, 30 s, two not answered, one answered without a speed (left
+    out, itemised). Offered: 2 of 5 within 20 s = 0.4; answered: 2 of 3 = 0.6667. Queue q2: one
+    call answered in 5 s -> 1.0. The same on Polars."""
+    calls = pd.DataFrame({"call_id": ["k1", "k2", "k3", "k4", "k5", "k6", "k7"],
+                          "queue": ["q1"] * 6 + ["q2"],
+                          "answered": [True, True, True, False, True, False, True],
+                          "speed_of_answer_s": [10.0, 20.0, 30.0, np.nan, np.nan, np.nan, 5.0]})
+    got = qakit.service_level(calls, by="queue", denominator=denominator, min_n=0)
+    want = 0.4 if denominator == "offered" else 2 / 3
+    assert got["n"].tolist() == ([5, 1] if denominator == "offered" else [3, 1])
+    assert got.loc[0, "service_level"] == pytest.approx(want, abs=1e-12)
+    assert got.loc[1, "service_level"] == pytest.approx(1.0, abs=1e-12)
+    assert _records(got) == {"answered call without speed of answer": ["k5"]}
+    ref = qakit.service_level(pl.from_pandas(calls), by="queue", denominator=denominator, min_n=0)
+    cols = ["n", "service_level", "ci_low", "ci_high", "n_excluded"]
+    np.testing.assert_allclose(got[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=0, atol=1e-12)
+    assert _records(ref) == _records(got)
