@@ -354,7 +354,14 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     if in_memory:
         # in memory: the typed columns computed once (text casts, blank ids), every later query of
         # the metric reads them as they are; a categorical key kept as its codes for the uniqueness count
+        # (two categorical key columns: their codes as one integer, B.physical_key -- counting the
+        # distinct texts joined cost 0.5 s per 3M survey answers, the codes 0.014 s)
         keep = {raw_key: nw.col(uniq[0])} if raw_key else {}
+        if raw_key is None and len(uniq) == 2 and all(u in present and isinstance(schema[u], (nw.Categorical, nw.Enum))
+                                                      for u in uniq):
+            raw_key = "__rawkey"
+            lf = B.with_physical_key(lf, uniq, raw_key)
+            keep = {raw_key: nw.col(raw_key)}
         base = lf.with_columns(**keep) if keep else lf
         out = (base.with_columns(**typed) if typed else base).select(*present, *keep).collect().lazy()
         lf = out

@@ -267,6 +267,29 @@ def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
             add(result, reason, column, listed)
 
 
+def itemise_masks(result: pd.DataFrame, ids: pd.Series, reasons: Sequence[tuple[np.ndarray, str, str]], *,
+                  adjust: Sequence[tuple[np.ndarray, str, str]] = ()) -> None:
+    """:func:`itemise` for a table in this process's memory whose flags are boolean numpy arrays
+    (row by row with ``ids``, a pandas column): the same records, ids as text sorted by code
+    point, without building a frame of flags (only the flagged rows' ids are read and cast)."""
+    allr = [(f, r, c, S.add_exclusion) for f, r, c in reasons] + [(f, r, c, S.add_adjustment) for f, r, c in adjust]
+    if not allr:
+        return
+    anyx = allr[0][0].copy()
+    for f, *_rest in allr[1:]:
+        anyx |= f
+    rows = np.flatnonzero(anyx)
+    if not len(rows):
+        return
+    text = _id_text(ids.iloc[rows])
+    for f, reason, column, add in allr:
+        sel = f[rows]
+        if sel.any():
+            listed = text[sel].tolist()
+            listed.sort()
+            add(result, reason, column, listed)
+
+
 def _id_text(ids: pd.Series) -> np.ndarray:
     """Ids (text or missing) as an object array of ``str``, a missing id as ``"<missing>"``."""
     arr = ids.astype("str").to_numpy(dtype=object, na_value=None)

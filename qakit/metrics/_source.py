@@ -35,6 +35,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import narwhals as nw
@@ -402,6 +403,24 @@ def with_suspect_text(lf: nw.LazyFrame, engine: str, columns: dict[str, str], pa
 _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
+def epoch_us_array(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(microseconds since the epoch as int64, missing)`` of a pandas timestamp column, read
+    from its integer storage without a copy when it holds microseconds (a missing timestamp's
+    value is meaningless: read ``missing``). None when ``s`` is not a timestamp column."""
+    arr = s.array
+    unit = getattr(arr, "unit", None)
+    if not isinstance(arr, pd.arrays.DatetimeArray) or unit not in (*_US_PER_UNIT, "ns"):
+        return None
+    i8 = arr.asi8
+    missing = i8 == np.iinfo(np.int64).min  # (NaT)
+    if unit == "ns":  # whole microseconds, truncated toward zero (as a duration's total is)
+        v = i8 // 1000
+        v += (i8 < 0) & (i8 % 1000 != 0)
+    else:
+        v = i8 * _US_PER_UNIT[unit] if _US_PER_UNIT[unit] != 1 else i8
+    return v, missing
+
+
 def _epoch_us_pandas(df: pd.DataFrame, columns: dict[str, str]) -> nw.LazyFrame | None:
     """:func:`with_epoch_us` on a pandas frame from the timestamps' integer storage (exact; what
     narwhals computes through float seconds, ten times slower): int64, or float64 with NaN where a
@@ -409,20 +428,15 @@ def _epoch_us_pandas(df: pd.DataFrame, columns: dict[str, str]) -> nw.LazyFrame 
     general path then)."""
     new_cols = {}
     for new, col in columns.items():
-        arr = df[col].array
-        unit = getattr(arr, "unit", None)
-        if not isinstance(arr, pd.arrays.DatetimeArray) or unit not in (*_US_PER_UNIT, "ns"):
+        got = epoch_us_array(df[col])
+        if got is None:
             return None
-        i8 = arr.asi8
-        missing = i8 == np.iinfo(np.int64).min  # (NaT)
-        if unit == "ns":  # whole microseconds, truncated toward zero (as a duration's total is)
-            v = i8 // 1000
-            v += (i8 < 0) & (i8 % 1000 != 0)
-        else:
-            v = i8 * _US_PER_UNIT[unit] if _US_PER_UNIT[unit] != 1 else i8.copy()
+        v, missing = got
         if missing.any():
             v = v.astype(np.float64)
             v[missing] = np.nan
+        elif np.may_share_memory(v, df[col].array.asi8):
+            v = v.copy()  # (a new column, not a view of the timestamps' storage)
         new_cols[new] = v
     return nw.from_native(df.assign(**new_cols)).lazy()
 
@@ -463,6 +477,17 @@ def with_next(lf: nw.LazyFrame, name: str, value: str, group: str, tie: str) -> 
     same = gs[1:] == gs[:-1]
     nxt[order[:-1][same]] = vs[1:][same]
     return nw.from_native(df.assign(**{name: nxt})).lazy()
+
+
+def with_physical_key(lf: nw.LazyFrame, columns: Sequence[str], name: str) -> nw.LazyFrame:
+    """A Polars frame plus ``name``: one integer per distinct combination of two categorical
+    ``columns``, from their codes (``code_0 * 2**32 + code_1``; a missing value: missing). Within
+    one column a categorical's code stands for one text and one text has one code, so the key
+    counts distinct pairs of texts as the texts joined would, without building a string per row."""
+    import polars as pl  # loaded when a metric first runs on Polars (a dependency; ~0.3 s of import)
+
+    a, b = (pl.col(c).to_physical().cast(pl.UInt64) for c in columns)
+    return nw.from_native(nw.to_native(lf).with_columns((a * (2 ** 32) + b).alias(name)))
 
 
 def materialize(lf: nw.LazyFrame, engine: str) -> nw.LazyFrame:

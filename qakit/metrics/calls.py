@@ -65,11 +65,32 @@ def service_level(t: Table, *, threshold_s: float, denominator: str, by: Sequenc
     if not t.has(S.SPEED_OF_ANSWER_S):
         raise ParameterError(f"service_level needs a {S.SPEED_OF_ANSWER_S!r} column in calls")
     lf, keys = _grouped(t, by, period)
+    reason = ("answered call without speed of answer", S.SPEED_OF_ANSWER_S)
+    if lf.implementation is nw.Implementation.PANDAS:
+        # in memory: each call judged with numpy (the same rules as service_level_judged), the
+        # groups counted on a frame of the keys and two flags
+        df = nw.to_native(lf)
+        a = df[S.ANSWERED]
+        known = a.notna().to_numpy(dtype=bool)
+        ans = a.to_numpy(dtype=bool, na_value=False)
+        speed = df[S.SPEED_OF_ANSWER_S].to_numpy(dtype=float, na_value=np.nan)
+        missing = ans & np.isnan(speed)
+        use = known & ~missing
+        if denominator == "answered":
+            use &= ans
+        with np.errstate(invalid="ignore"):
+            k = use & ans & (speed <= threshold_s)
+        small = nw.from_native(df[keys].assign(__use=use, __in=k)).lazy()
+        res = G.aggregate(small, keys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__in")),
+                                        "__rows": G.n_rows()}, period=period)
+        out = F.proportion(res, keys, SERVICE_LEVEL, level=level, min_n=min_n)
+        G.itemise_masks(out, df[S.CALL_ID], [(missing, *reason)])
+        return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
     use, in_time, missing_speed = service_level_judged(threshold_s, denominator)
     res = G.aggregate(lf, keys, {"__n": G.n_true(use), "__k": G.n_true(use & in_time), "__rows": G.n_rows()},
                       period=period)
     out = F.proportion(res, keys, SERVICE_LEVEL, level=level, min_n=min_n)
-    G.itemise(out, lf, S.CALL_ID, [(missing_speed, "answered call without speed of answer", S.SPEED_OF_ANSWER_S)])
+    G.itemise(out, lf, S.CALL_ID, [(missing_speed, *reason)])
     return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)
 
 

@@ -165,6 +165,17 @@ def backlog(t: Table, *, period: str, by: Sequence[str]) -> pd.DataFrame:
     check_choice("period", period, G.PERIODS)
     keys = list(by)
     G.check_keys(t, keys, "conversations")
+    fast = _backlog_counts_pandas(t, keys, period) if t.lf.implementation is nw.Implementation.PANDAS else None
+    if fast is not None:
+        op, cl, bad, first, last_all = fast
+    else:
+        op, cl, bad, first, last_all = _backlog_counts(t, keys, period)
+    return _backlog_grid(op, cl, bad, first, last_all, keys=keys, period=period)
+
+
+def _backlog_counts(t: Table, keys: list[str], period: str):
+    """``(opened, closed, left out ids, first, last)``: conversations opened and closed per group
+    and period code (``*keys, period, __k``), on the engine."""
     # only the columns read (the keys, the id, the timestamps whose extremes mark partial periods):
     # a filter moves every column it is given
     read = [c for c in t.columns if c in (*keys, S.CONVERSATION_ID, *CONV_TIMES)]
@@ -192,6 +203,109 @@ def backlog(t: Table, *, period: str, by: Sequence[str]) -> pd.DataFrame:
                             t.columns, epoch_us="__r_us")
     op = G.aggregate(c_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})
     cl = G.aggregate(r_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})
+    return op, cl, bad, first, last_all
+
+
+def _period_codes(us: np.ndarray, period: str) -> np.ndarray:
+    """:func:`qakit.metrics._groups.with_period`'s integer period codes from epoch microseconds
+    (UTC calendar; weeks from Monday), with numpy."""
+    if period in ("D", "W"):
+        day = us // G.US_PER_DAY
+        return day if period == "D" else (day + 3) // 7
+    if period == "Y":
+        return us.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
+    months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) + 1970 * 12  # (y * 12 + m - 1)
+    return months if period == "M" else months // 3  # (y * 4 + (m - 1) // 3)
+
+
+def _counts_by_period(df: pd.DataFrame, keys: list[str], g: np.ndarray | None, present: np.ndarray | None,
+                      key_rows: pd.DataFrame | None, c: np.ndarray) -> pd.DataFrame:
+    """``*keys, period, __k``: rows counted per group (``g``: their group codes, ``present`` the
+    codes used and ``key_rows`` their keys, as :func:`qakit.metrics._groups.group_keys` gives them)
+    and period code ``c``."""
+    if not len(c):
+        return pd.DataFrame({**{k: df[k].iloc[:0] for k in keys}, G.PERIOD: np.zeros(0, np.int64),
+                             "__k": np.zeros(0, np.int64)})
+    lo = int(c.min())
+    n_c = int(c.max()) - lo + 1
+    c = c - lo
+    if g is not None:
+        space = int(present[-1]) + 1
+        if space * n_c <= 4 * len(c) + 1024:
+            c += g * n_c
+            cnt = np.bincount(c, minlength=space * n_c)
+            cell = np.flatnonzero(cnt)
+            k = cnt[cell]
+        else:
+            cell, k = np.unique(g * n_c + c, return_counts=True)
+        out = key_rows.iloc[np.searchsorted(present, cell // n_c)].reset_index(drop=True)
+        cell = cell % n_c
+    else:
+        cnt = np.bincount(c, minlength=n_c)
+        cell = np.flatnonzero(cnt)
+        k = cnt[cell]
+        out = pd.DataFrame(index=range(len(cell)))
+    out[G.PERIOD] = cell.astype(np.int64) + lo
+    out["__k"] = k.astype(np.int64)
+    return out
+
+
+def _backlog_counts_pandas(t: Table, keys: list[str], period: str):
+    """:func:`_backlog_counts` on a pandas table, from the timestamps' integer storage with numpy:
+    the period codes, the counts per group and period by ``np.bincount`` over the groups' codes,
+    the first and last timestamps of the kept rows (what the expression path filtered the frame
+    for). None when a column is not a timestamp column (the general path then)."""
+    df = nw.to_native(t.lf)
+    c_got, r_got = B.epoch_us_array(df[S.CREATED_AT]), B.epoch_us_array(df[S.RESOLVED_AT])
+    if c_got is None or r_got is None:
+        return None
+    (c_us, c_nat), (r_us, r_nat) = c_got, r_got
+    before = ~(c_nat | r_nat) & (r_us < c_us)
+    n_bad = int(before.sum())
+    bad = []
+    if n_bad:
+        bad = G._id_text(df[S.CONVERSATION_ID].iloc[np.flatnonzero(before)]).tolist()
+        bad.sort()
+    if len(df) - n_bad == 0:
+        raise ParameterError("backlog: no conversation left once those resolved before they were created are "
+                             f"left out ({len(bad)} rows, e.g. {list(bad[:5])})")
+    keep = ~before if n_bad else None
+    # the first and last timestamps of the kept rows (the partial periods)
+    spec_cols = [c for c in CONV_TIMES if c in t.checked and c in t.columns]
+    ext = {}
+    for col in spec_cols:
+        got = B.epoch_us_array(df[col])
+        if got is None:
+            return None
+        us, nat = got
+        ok = ~nat if keep is None else ~nat & keep
+        if ok.all():
+            lo, hi = int(us.min()), int(us.max())
+        elif ok.any():
+            sel = us[ok]
+            lo, hi = int(sel.min()), int(sel.max())
+        else:
+            ext[col] = (pd.NaT, pd.NaT)
+            continue
+        ext[col] = (pd.Timestamp(lo, unit="us", tz="UTC"), pd.Timestamp(hi, unit="us", tz="UTC"))
+    kt = Table(t.lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
+    kt.cache["extremes"] = ext
+    first, last_all = G.extremes(kt, CONV_TIMES, S.CREATED_AT)
+    if keys:
+        gid, present, key_rows = G.group_keys(df, keys)
+    else:
+        gid = present = key_rows = None
+    sel = lambda a, rows: a if a is None or rows is None else a[rows]  # noqa: E731
+    opened = np.flatnonzero(keep) if keep is not None else None
+    closed = np.flatnonzero(~r_nat if keep is None else ~r_nat & keep)
+    op = _counts_by_period(df, keys, sel(gid, opened), present, key_rows, _period_codes(sel(c_us, opened), period))
+    cl = _counts_by_period(df, keys, sel(gid, closed), present, key_rows, _period_codes(r_us[closed], period))
+    return op, cl, bad, first, last_all
+
+
+def _backlog_grid(op: pd.DataFrame, cl: pd.DataFrame, bad: list, first, last_all, *, keys: list[str],
+                  period: str) -> pd.DataFrame:
+    """The backlog over the full period grid of every group from the counts opened and closed."""
     codes = np.concatenate([op[G.PERIOD].to_numpy(dtype=np.int64), cl[G.PERIOD].to_numpy(dtype=np.int64)])
     lo, hi = int(codes.min()), int(codes.max())
     grid_codes = np.arange(lo, hi + 1, dtype=np.int64)

@@ -226,13 +226,18 @@ def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, fl
         rows = kept = lf
     # the answers of the kind, with only the columns read (a filter moves every column it is given)
     read = [c for c in dict.fromkeys([S.CONVERSATION_ID, S.KIND, S.SCORE, *keys, S.ANSWERED_AT]) if c in cols]
-    kept = kept.select(*read, *(["__placed", "__unplaced"] if period is not None else []))
-    kept = kept.filter(nw.col(S.KIND) == kind)
     lo, hi = scale
     s = nw.col(S.SCORE)
     off = ~s.is_null() & ~s.is_between(lo, hi)
-    got = B.collect(kept.select(G.count(off).alias("__off")))
-    n_off = int(got["__off"].iloc[0] or 0)
+    fast = (_kind_rows_pandas(nw.to_native(kept), read, kind, scale)
+            if period is None and kept.implementation is nw.Implementation.PANDAS else None)
+    if fast is not None:
+        kept, n_off = fast
+    else:
+        kept = kept.select(*read, *(["__placed", "__unplaced"] if period is not None else []))
+        kept = kept.filter(nw.col(S.KIND) == kind)
+        got = B.collect(kept.select(G.count(off).alias("__off")))
+        n_off = int(got["__off"].iloc[0] or 0)
     if n_off:
         ex = B.collect(kept.filter(off).select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__id"), S.SCORE)
                        .sort("__id").head(50))
@@ -246,6 +251,25 @@ def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, fl
                              f"conversation columns); available: {sorted(map(str, cols))}")
     kept, pkeys = G.with_period(kept, sv.engine, period, S.ANSWERED_AT, cols)
     return rows, kept, keys + pkeys
+
+
+def _kind_rows_pandas(df: pd.DataFrame, read: list[str], kind: str, scale: tuple[float, float]):
+    """``(answers of kind, number off the scale)`` for a pandas table: the rows of ``kind`` found
+    from a categorical's codes (the kind compared once per category, not per row), the columns
+    read taken for those rows only, the scale checked with numpy."""
+    k = df[S.KIND]
+    if isinstance(k.dtype, pd.CategoricalDtype):
+        match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
+        codes = k.array.codes
+        is_kind = codes == match[0] if len(match) else np.zeros(len(df), dtype=bool)
+    else:
+        is_kind = (k == kind).to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(is_kind)
+    sub = pd.DataFrame({c: df[c].iloc[rows].reset_index(drop=True) for c in read})
+    v = sub[S.SCORE].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        n_off = int(np.count_nonzero(~np.isnan(v) & ((v < scale[0]) | (v > scale[1]))))
+    return nw.from_native(sub).lazy(), n_off
 
 
 def _finish_survey(res: pd.DataFrame, sv: Table, rows, kept, period: str | None) -> pd.DataFrame:

@@ -205,10 +205,11 @@ def _aware(s: pd.Series) -> pd.Series:
 
 def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: str, *, by: Sequence[str],
              period: str | None, business_hours: "BusinessHours | None", max_hours: float, level: float,
-             min_n: int, flagged: Sequence[tuple[dict[str, str], Any, str, str]] = ()) -> pd.DataFrame:
+             min_n: int, flagged: Sequence[tuple[str, str, str]] = ()) -> pd.DataFrame:
     """Median hours from ``start`` to ``end`` with its interval, mean and p90 (and in business
     hours), per group; rows without a usable duration itemised. ``flagged``: more rows to itemise
-    in the same query, ``(epoch columns to add {name: column}, flag, reason, column)``."""
+    in the same query, ``(other timestamp column, reason, column)``: rows whose ``end`` is before
+    ``other`` (both known)."""
     if business_hours is not None and not isinstance(business_hours, BusinessHours):
         raise ParameterError(f"business_hours must be a qakit.kpis.BusinessHours; got {type(business_hours).__name__}")
     check_number("max_hours", max_hours, low=0, low_open=True)
@@ -216,8 +217,13 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
     G.check_keys(t, keys)
     lf, pkeys = G.with_period(t.lf, t.engine, period, S.CREATED_AT, t.columns)
     keys = keys + pkeys
-    lf, reasons = durations(lf, t.engine, start, end, what=what, max_hours=max_hours, open_reason=open_reason)
     business = business_hours is not None
+    if not business and lf.implementation is nw.Implementation.PANDAS:
+        fast = _time_kpi_pandas(nw.to_native(lf), start, end, name, what, open_reason, keys=keys, period=period,
+                                max_hours=max_hours, level=level, min_n=min_n, flagged=flagged)
+        if fast is not None:
+            return fast
+    lf, reasons = durations(lf, t.engine, start, end, what=what, max_hours=max_hours, open_reason=open_reason)
     if business:
         lf = _business(t, lf, start, end, business_hours)
     h = nw.col("__h")
@@ -237,6 +243,28 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
     q = F.quantiles(picked, keys, "__h", level)
     if period is not None and G.PERIOD in q.columns:
         q[G.PERIOD] = G.period_starts(q[G.PERIOD], period)
+    out = _statistics(res, q, keys, name, min_n)
+    if business:
+        qb = F.quantiles(G.order_stats(lf, "__bh", keys, z, pd.to_numeric(res["__bh_n"]).fillna(0).astype(int).tolist()),
+                         keys, "__bh", level)
+        if period is not None and G.PERIOD in qb.columns:
+            qb[G.PERIOD] = G.period_starts(qb[G.PERIOD], period)
+        mb = G.merge_on_keys(res[keys], qb, keys)
+        out[f"{name}_bh"] = mb["__med"].to_numpy(dtype=float, na_value=np.nan)
+        out[f"{name}_bh_mean"] = pd.to_numeric(res["__bh_mean"]).to_numpy(dtype=float, na_value=np.nan)
+        out[f"{name}_bh_p90"] = mb["__p90"].to_numpy(dtype=float, na_value=np.nan)
+        tail = [S.N_EXCLUDED, S.SMALL_SAMPLE]  # (the business-hour columns before them)
+        out = out[[c for c in out.columns if c not in tail] + tail]
+    for other, reason, column in flagged:  # (the end before ``other``: both known)
+        lf = B.with_epoch_us(lf, t.engine, {"__f_us": other})
+        reasons = [*reasons, (nw.col("__e_us") < nw.col("__f_us"), reason, column)]
+    G.itemise(out, lf, S.CONVERSATION_ID, reasons)
+    return out
+
+
+def _statistics(res: pd.DataFrame, q: pd.DataFrame, keys: list[str], name: str, min_n: int) -> pd.DataFrame:
+    """The result of :func:`time_kpi` (without business hours) from the per-group counts and
+    moments ``res`` and the quantiles ``q``."""
     m = G.merge_on_keys(res, q, keys)
     out = res[keys].copy()
     out[S.N] = pd.to_numeric(m["__n"]).fillna(0).astype("int64")
@@ -245,21 +273,56 @@ def time_kpi(t: Table, start: str, end: str, name: str, what: str, open_reason: 
     out[S.CI_HIGH] = m[S.CI_HIGH].to_numpy(dtype=float, na_value=np.nan)
     out[f"{name}_mean"] = pd.to_numeric(m["__mean"]).to_numpy(dtype=float, na_value=np.nan)
     out[f"{name}_p90"] = m["__p90"].to_numpy(dtype=float, na_value=np.nan)
-    if business:
-        qb = F.quantiles(G.order_stats(lf, "__bh", keys, z, pd.to_numeric(res["__bh_n"]).fillna(0).astype(int).tolist()),
-                         keys, "__bh", level)
-        if period is not None and G.PERIOD in qb.columns:
-            qb[G.PERIOD] = G.period_starts(qb[G.PERIOD], period)
-        mb = G.merge_on_keys(res[keys], qb, keys)
-        out[f"{name}_bh"] = mb["__med"].to_numpy(dtype=float, na_value=np.nan)
-        out[f"{name}_bh_mean"] = pd.to_numeric(m["__bh_mean"]).to_numpy(dtype=float, na_value=np.nan)
-        out[f"{name}_bh_p90"] = mb["__p90"].to_numpy(dtype=float, na_value=np.nan)
     out[S.N_EXCLUDED] = (pd.to_numeric(m["__rows"]).fillna(0).astype("int64") - out[S.N]).astype("int64")
     out[S.SMALL_SAMPLE] = out[S.N] < min_n
-    for epochs, flag, reason, column in flagged:
-        lf = B.with_epoch_us(lf, t.engine, epochs)
-        reasons = [*reasons, (flag, reason, column)]
-    G.itemise(out, lf, S.CONVERSATION_ID, reasons)
+    return out
+
+
+def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: str, open_reason: str, *,
+                     keys: list[str], period: str | None, max_hours: float, level: float, min_n: int,
+                     flagged: Sequence[tuple[str, str, str]]) -> pd.DataFrame | None:
+    """:func:`time_kpi` on a pandas table (wall-clock hours): the durations and the exclusion flags
+    from the timestamps' integer storage with numpy (what :func:`durations` computes as
+    expressions: the same hours, ``(end_us - start_us) / 1e6 * (1/3600)``, the same rows used), on
+    a frame of the keys and two columns only; the groups' statistics by the same
+    :func:`qakit.metrics._groups.aggregate` and :func:`qakit.metrics._groups.order_stats`. The
+    expression path built a dozen full-length temporaries and copies of the frame per call.
+    None when a column is not a timestamp column (the general path then)."""
+    s_got, e_got = B.epoch_us_array(df[start]), B.epoch_us_array(df[end])
+    if s_got is None or e_got is None:
+        return None
+    others = {}
+    for other, _, _ in flagged:
+        others[other] = B.epoch_us_array(df[other])
+        if others[other] is None:
+            return None
+    (s_us, s_nat), (e_us, e_nat) = s_got, e_got
+    both = ~(s_nat | e_nat)
+    h0 = np.subtract(e_us, s_us, dtype=np.float64)  # (exact: the difference of two integers below 2**53)
+    h0 /= 1e6
+    h0 *= HOURS_PER_S
+    h0[~both] = np.nan
+    with np.errstate(invalid="ignore"):
+        negative = h0 < 0
+        absurd = h0 > max_hours
+    use = ~(e_nat | negative | absurd)
+    h = np.where(use, h0, np.nan)
+    small = nw.from_native(df[keys].assign(__use=use, __h=h)).lazy()
+    hc = nw.col("__h")
+    res = G.aggregate(small, keys, {"__n": G.n_true(nw.col("__use")), "__rows": G.n_rows(),
+                                    "__mean": G.agg("mean", hc), "__sd": G.agg("std", hc)}, period=period)
+    z = float(stats.norm.ppf((1 + level) / 2))
+    sizes = pd.to_numeric(res["__n"]).fillna(0).astype(int).tolist()
+    q = F.quantiles(G.order_stats(small, "__h", keys, z, sizes), keys, "__h", level)
+    if period is not None and G.PERIOD in q.columns:
+        q[G.PERIOD] = G.period_starts(q[G.PERIOD], period)
+    out = _statistics(res, q, keys, name, min_n)
+    reasons = [(e_nat, open_reason, end), (negative, f"{what}: {end} before {start}", end),
+               (absurd, f"{what}: longer than max_hours={max_hours:g}", end)]
+    for other, reason, column in flagged:
+        f_us, f_nat = others[other]
+        reasons.append((~(e_nat | f_nat) & (e_us < f_us), reason, column))
+    G.itemise_masks(out, df[S.CONVERSATION_ID], reasons)
     return out
 
 
@@ -274,8 +337,7 @@ def resolution(t: Table, **kw: Any) -> pd.DataFrame:
     """Resolution time: ``resolved_at - created_at`` in hours; a resolution before the first
     response is flagged (kept) and itemised."""
     # (itemised in the query of the exclusions: ``__e_us`` is ``resolved_at``'s epoch there)
-    flagged = ([({"__f_us": S.FIRST_RESPONSE_AT}, nw.col("__e_us") < nw.col("__f_us"),
-                 "flagged (kept): resolved before the first response", S.RESOLVED_AT)]
+    flagged = ([(S.FIRST_RESPONSE_AT, "flagged (kept): resolved before the first response", S.RESOLVED_AT)]
                if t.has(S.FIRST_RESPONSE_AT) else [])
     out = time_kpi(t, S.CREATED_AT, S.RESOLVED_AT, RESOLUTION_TIME, "resolution", "open: not resolved yet",
                    flagged=flagged, **kw)

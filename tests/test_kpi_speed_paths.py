@@ -1,0 +1,220 @@
+"""The faster paths of the customer KPIs (issue 23, task k24) give the numbers, records and
+refusals of the general ones: the time KPIs on a pandas table from numpy (durations, exclusion
+flags, ids itemised from boolean arrays), the uniqueness of a two-column key of categoricals on a
+Polars frame counted on their codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import qakit
+from qakit.errors import DataValidationError
+from qakit.metrics import _groups as G
+
+pl = pytest.importorskip("polars")
+
+
+def _times():
+    """Six chat conversations created 2026-01-05 09:00 UTC and one email one. Chat first responses
+    after 1, 2, 3, 4 h; c4 answered 1 h BEFORE it was created; c5 never answered. Resolutions
+    after 5 h, except c1 resolved at 1.5 h (before its first response at 2 h: flagged, kept) and
+    c3 still open. Email e1: first response after 3000 h (over max_hours=2160), resolved at 10 h."""
+    t0 = pd.Timestamp("2026-01-05 09:00", tz="UTC")
+    h = lambda x: t0 + pd.Timedelta(hours=x) if x is not None else pd.NaT  # noqa: E731
+    fr = [1, 2, 3, 4, -1, None, 3000]
+    res = [5, 1.5, 5, None, 5, 5, 10]
+    return pd.DataFrame({
+        "conversation_id": ["c0", "c1", "c2", "c3", "c4", "c5", "e1"],
+        "customer_id": ["u0", "u1", "u2", "u3", "u4", "u5", "u6"],
+        "channel": ["chat"] * 6 + ["email"],
+        "created_at": [t0] * 7,
+        "first_response_at": pd.Series([h(x) for x in fr], dtype="datetime64[us, UTC]"),
+        "resolved_at": pd.Series([h(x) for x in res], dtype="datetime64[us, UTC]")})
+
+
+def _records(res):
+    ex = qakit.schema.exclusions(res)
+    return {r: list(ids) for r, ids in zip(ex["reason"], ex["row_ids"])}
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_first_response_by_hand_on_pandas_equals_polars(categorical):
+    """Chat: usable durations 1, 2, 3, 4 h (c4 negative, c5 no response): n = 4, median
+    (2 + 3) / 2 = 2.5, mean 2.5, p90 at h = 3 * 0.9 = 2.7 -> 3 + 0.7 * (4 - 3) = 3.7, no interval
+    below 6 values; n_excluded 2. Email: 3000 h > max_hours: n = 0, NaN. The same numbers and
+    records from the Polars frame (the expression path)."""
+    conv = _times()
+    if categorical:
+        conv = conv.astype({"conversation_id": "category", "channel": "category"})
+    got = qakit.first_response_time(conv, by="channel", min_n=0)
+    chat = got.iloc[0]
+    assert (chat["channel"], chat["n"], chat["n_excluded"]) == ("chat", 4, 2)
+    assert chat["first_response_time"] == pytest.approx(2.5, abs=1e-12)
+    assert chat["first_response_time_mean"] == pytest.approx(2.5, abs=1e-12)
+    assert chat["first_response_time_p90"] == pytest.approx(3.7, abs=1e-12)
+    assert np.isnan(chat["ci_low"]) and np.isnan(chat["ci_high"])
+    email = got.iloc[1]
+    assert (email["n"], email["n_excluded"]) == (0, 1) and np.isnan(email["first_response_time"])
+    assert _records(got) == {"no first response yet": ["c5"],
+                             "first response: first_response_at before created_at": ["c4"],
+                             "first response: longer than max_hours=2160": ["e1"]}
+    ref = qakit.first_response_time(pl.from_pandas(_times()), by="channel", min_n=0)
+    cols = ["n", "n_excluded", "first_response_time", "first_response_time_mean", "first_response_time_p90"]
+    np.testing.assert_allclose(got[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=0, atol=1e-12)
+    assert _records(ref) == _records(got)
+    assert list(got.columns) == list(ref.columns)
+
+
+def test_resolution_flags_kept_rows_resolved_before_the_first_response():
+    """Chat resolutions 5, 1.5, 5, open, 5, 5 h: n = 5, median 5, mean (5 * 4 + 1.5) / 5 = 4.3;
+    c3 open (excluded); c1 resolved at 1.5 h before its first response at 2 h: kept and flagged,
+    and so is e1 (resolved at 10 h, answered at 3000 h); c4 (first response before creation,
+    resolved after it) is not flagged. Email: 10 h, n 1.
+    The same from the Polars frame and with a period."""
+    got = qakit.resolution_time(_times(), by="channel", min_n=0)
+    chat = got.iloc[0]
+    assert (chat["n"], chat["n_excluded"]) == (5, 1)
+    assert chat["resolution_time"] == pytest.approx(5.0, abs=1e-12)
+    assert chat["resolution_time_mean"] == pytest.approx(4.3, abs=1e-12)
+    assert got.iloc[1]["resolution_time"] == pytest.approx(10.0, abs=1e-12)
+    assert _records(got) == {"open: not resolved yet": ["c3"],
+                             "flagged (kept): resolved before the first response": ["c1", "e1"]}
+    for kw in ({}, {"period": "W"}):
+        a = qakit.resolution_time(_times(), by="channel", min_n=0, **kw)
+        b = qakit.resolution_time(pl.from_pandas(_times()), by="channel", min_n=0, **kw)
+        pd.testing.assert_frame_equal(a.drop(columns=["channel"]), b.drop(columns=["channel"]), check_dtype=False)
+        assert _records(a) == _records(b)
+
+
+def test_itemise_masks_sorts_ids_and_names_missing_ones():
+    """Ids listed per reason, sorted by code point ('B' < 'a' < 'é'); a missing id '<missing>';
+    a row may be under two reasons; a reason without rows is not recorded."""
+    res = pd.DataFrame({"n": [1]})
+    ids = pd.Series(["é9", None, "B7", "a1"], dtype="str")
+    first = np.array([True, True, False, True])
+    second = np.array([False, False, True, True])
+    never = np.zeros(4, dtype=bool)
+    G.itemise_masks(res, ids, [(first, "one", "x"), (second, "two", "x"), (never, "none", "x")])
+    assert _records(res) == {"one": ["<missing>", "a1", "é9"], "two": ["B7", "a1"]}
+
+
+def _surveys_cat():
+    sv = pd.DataFrame({"conversation_id": ["c1", "c1", "c2", "c3", "c3"],
+                       "kind": ["csat", "nps", "csat", "csat", "csat"],
+                       "score": [5.0, 9.0, 4.0, 2.0, 3.0]})
+    return pl.from_pandas(sv).with_columns(pl.col("conversation_id").cast(pl.Categorical),
+                                           pl.col("kind").cast(pl.Categorical))
+
+
+def test_polars_categorical_key_duplicates_refused_as_on_pandas():
+    """(c3, csat) twice: the same one error on the Polars frame of categoricals (its key counted on
+    the codes) as on pandas, naming the key and the rows; (c1, csat) and (c1, nps) differ."""
+    sv = _surveys_cat()
+    with pytest.raises(DataValidationError) as on_pl:
+        qakit.csat_score(sv)
+    with pytest.raises(DataValidationError) as on_pd:
+        qakit.csat_score(sv.to_pandas())
+    for e in (on_pl, on_pd):
+        assert "duplicate key (conversation_id, kind)" in str(e.value)
+        assert "c3 / csat" in str(e.value) and "['c3', 'c3']" in str(e.value)
+    assert on_pl.value.failures[["column", "check", "n_failed"]].equals(
+        on_pd.value.failures[["column", "check", "n_failed"]])
+
+
+def test_polars_categorical_key_without_duplicates_gives_the_numbers():
+    """Without the second (c3, csat): CSAT answers 5, 4, 2 -> 2 of 3 satisfied (>= 4): 66.67 %,
+    mean 11 / 3; the same as pandas."""
+    sv = _surveys_cat().head(4)
+    got = qakit.csat_score(sv, min_n=0)
+    assert got.loc[0, "n"] == 3
+    assert got.loc[0, "csat"] == pytest.approx(200 / 3, abs=1e-12)
+    assert got.loc[0, "csat_mean"] == pytest.approx(11 / 3, abs=1e-12)
+    ref = qakit.csat_score(sv.to_pandas(), min_n=0)
+    assert got[["n", "csat", "csat_mean"]].equals(ref[["n", "csat", "csat_mean"]])
+
+
+def _backlog_conv():
+    """Five conversations: a (chat) created Mon 2026-01-05, resolved Wed 2026-01-14; b (chat)
+    created Tue 01-06, open; c (email) created 01-13 and resolved the same day; d (email) created
+    01-20, resolved 01-19 (before it was created: left out); e (chat) created 2026-02-02, resolved
+    02-03."""
+    ts = lambda v: pd.Series(pd.to_datetime(v, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]")  # noqa: E731
+    return pd.DataFrame({"conversation_id": list("abcde"), "channel": ["chat", "chat", "email", "email", "chat"],
+                         "created_at": ts(["2026-01-05 10:00", "2026-01-06", "2026-01-13", "2026-01-20", "2026-02-02"]),
+                         "resolved_at": ts(["2026-01-14", None, "2026-01-13 05:00", "2026-01-19", "2026-02-03"])})
+
+
+def test_backlog_by_hand_on_pandas_equals_polars():
+    """Weeks from Monday 01-05, 01-12, 01-19, 01-26, 02-02: opened 2, 1, 0, 0, 1 (d left out);
+    closed 0, 2 (a, c), 0, 0, 1 (e); backlog = cumsum(opened) - cumsum(closed) = 2, 1, 1, 1, 1 (b
+    stays open). By channel, chat: opened 2, 0, 0, 0, 1, closed 0, 1, 0, 0, 1 -> 2, 1, 1, 1, 1;
+    email: opened 0, 1, 0, 0, 0, closed 0, 1, ... -> 0 everywhere. Months: January opened 3,
+    closed 2 -> 1; February opened 1, closed 1 -> 1. The same numbers and record on Polars."""
+    conv = _backlog_conv()
+    w = qakit.backlog(conv, period="W")
+    assert w["period"].dt.strftime("%m-%d").tolist() == ["01-05", "01-12", "01-19", "01-26", "02-02"]
+    assert (w["opened"].tolist(), w["closed"].tolist(), w["backlog"].tolist()) == (
+        [2, 1, 0, 0, 1], [0, 2, 0, 0, 1], [2, 1, 1, 1, 1])
+    assert _records(w) == {"resolved_at before created_at: neither opened nor closed (it would make the backlog "
+                           "negative)": ["d"]}
+    by = qakit.backlog(conv, period="W", by="channel")
+    chat, email = by[by["channel"] == "chat"], by[by["channel"] == "email"]
+    assert chat["backlog"].tolist() == [2, 1, 1, 1, 1] and email["backlog"].tolist() == [0] * 5
+    assert email["opened"].tolist() == [0, 1, 0, 0, 0]
+    m = qakit.backlog(conv, period="M")
+    assert (m["opened"].tolist(), m["closed"].tolist(), m["backlog"].tolist()) == ([3, 1], [2, 1], [1, 1])
+    for kw in ({"period": "D"}, {"period": "W", "by": "channel"}, {"period": "M"}, {"period": "Q", "by": "channel"},
+               {"period": "Y"}):
+        a, b = qakit.backlog(conv, **kw), qakit.backlog(pl.from_pandas(conv), **kw)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+        assert _records(a) == _records(b)
+
+
+def test_backlog_with_every_row_left_out_is_refused_on_pandas_and_polars():
+    """Only d (resolved before it was created): nothing left, one error naming the row."""
+    conv = _backlog_conv().iloc[[3]]
+    for data in (conv, pl.from_pandas(conv)):
+        with pytest.raises(qakit.errors.ParameterError, match=r"no conversation left .*\['d'\]"):
+            qakit.backlog(data)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_survey_answers_of_a_kind_from_categorical_codes(categorical):
+    """NPS answers 10, 9, 6, missing and a CES answer 6: n = 3 (the missing one itemised),
+    promoters 2, detractors 1 -> NPS 100 (2 - 1) / 3 = 33.33; CSAT has no answer: n = 0, NaN. The
+    CES answer 6 is off a 1-5 scale: refused naming the value and the row (text or categorical)."""
+    sv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3", "c4", "c5"],
+                       "kind": ["nps", "nps", "nps", "nps", "ces"], "score": [10.0, 9.0, 6.0, np.nan, 6.0]})
+    if categorical:
+        sv = sv.astype({"kind": pd.CategoricalDtype(["ces", "csat", "nps"])})
+    got = qakit.nps_score(sv, min_n=0)
+    assert (got.loc[0, "n"], got.loc[0, "nps"]) == (3, pytest.approx(100 / 3, abs=1e-12))
+    assert _records(got) == {"survey answer without a score": ["c4"]}
+    empty = qakit.csat_score(sv, min_n=0)
+    assert len(empty) == 1 and empty.loc[0, "n"] == 0 and np.isnan(empty.loc[0, "csat"])
+    assert qakit.ces_score(sv, scale=(1, 7), min_n=0).loc[0, "ces"] == pytest.approx(6.0, abs=1e-12)
+    with pytest.raises(DataValidationError, match=r"ces score outside the scale 1..5.*values \[6\]; row ids \['c5'\]"):
+        qakit.ces_score(sv, scale=(1, 5))
+
+
+@pytest.mark.parametrize("denominator", ["offered", "answered"])
+def test_service_level_by_hand_on_pandas_equals_polars(denominator):
+    """Queue q1: answered in 10, 20, 30 s, two not answered, one answered without a speed (left
+    out, itemised). Offered: 2 of 5 within 20 s = 0.4; answered: 2 of 3 = 0.6667. Queue q2: one
+    call answered in 5 s -> 1.0. The same on Polars."""
+    calls = pd.DataFrame({"call_id": ["k1", "k2", "k3", "k4", "k5", "k6", "k7"],
+                          "queue": ["q1"] * 6 + ["q2"],
+                          "answered": [True, True, True, False, True, False, True],
+                          "speed_of_answer_s": [10.0, 20.0, 30.0, np.nan, np.nan, np.nan, 5.0]})
+    got = qakit.service_level(calls, by="queue", denominator=denominator, min_n=0)
+    want = 0.4 if denominator == "offered" else 2 / 3
+    assert got["n"].tolist() == ([5, 1] if denominator == "offered" else [3, 1])
+    assert got.loc[0, "service_level"] == pytest.approx(want, abs=1e-12)
+    assert got.loc[1, "service_level"] == pytest.approx(1.0, abs=1e-12)
+    assert _records(got) == {"answered call without speed of answer": ["k5"]}
+    ref = qakit.service_level(pl.from_pandas(calls), by="queue", denominator=denominator, min_n=0)
+    cols = ["n", "service_level", "ci_low", "ci_high", "n_excluded"]
+    np.testing.assert_allclose(got[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=0, atol=1e-12)
+    assert _records(ref) == _records(got)
