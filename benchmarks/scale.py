@@ -275,7 +275,8 @@ def _run(code: str) -> dict:
 
 
 def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB", spark_m: int = 10,
-        parts: tuple = ("score", "kpis", "spark", "report"), report_sizes: list | None = None) -> dict:
+        parts: tuple = ("score", "kpis", "spark", "report"), report_sizes: list | None = None,
+        report_timeout_s: float = 1800) -> dict:
     import os
 
     load_start = os.getloadavg()
@@ -287,7 +288,7 @@ def run(n_ratings_m: int = 100, n_conversations_m: int = 30, *, mem: str = "3GB"
     gen_s = time.perf_counter() - t
     reports = []
     for (rm, cm), folder in zip(report_sizes, folders):
-        r = run_report(folder)
+        r = run_report(folder, timeout_s=report_timeout_s)
         reports.append(((rm, cm), r))
         print(f"report {rm}M ratings / {cm}M conversations: {r}", flush=True)
     sizes = curve_sizes(n_ratings_m) if "score" in parts else []
@@ -468,12 +469,15 @@ def main(argv=None) -> int:
     ap.add_argument("--report-sizes", default="",
                     help="report datasets as RATINGSxCONVERSATIONS millions, e.g. '2x1,10x3' (default: --ratings x "
                          "--conversations)")
+    ap.add_argument("--report-timeout", type=float, default=1800,
+                    help="seconds after which a report run is stopped (and recorded as a miss)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     sizes = ([tuple(int(v) for v in x.split("x")) for x in args.report_sizes.split(",")] if args.report_sizes
              else None)
     res = run(args.ratings, args.conversations, mem=args.memory_limit, spark_m=args.spark,
-              parts=tuple(p.strip() for p in args.parts.split(",")), report_sizes=sizes)
+              parts=tuple(p.strip() for p in args.parts.split(",")), report_sizes=sizes,
+              report_timeout_s=args.report_timeout)
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "last_run.json").write_text(json.dumps(res, default=str), encoding="utf-8")  # to re-render the text
     bodies = []
