@@ -23,10 +23,31 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: the files that take longest (whole suite, one xdist worker each, this 2-core machine: seconds,
+#: rounded), longest first. ``./qa test`` hands files to its two workers in collection order
+#: (``--dist loadfile --no-loadscope-reorder``), so these start first and the short files fill in
+#: at the end: the two workers finish close together. (xdist's own order, by number of tests, left
+#: the few-test, minute-long files - report runs, browsers - to the end.) A file not listed keeps
+#: its place after them; a stale number only costs balance, never a test.
+LONGEST_FIRST = {
+    "tests/test_engines_parity.py": 140, "tests/test_report_presets.py": 67, "tests/test_explorer_layout.py": 50,
+    "tests/test_report_browser.py": 43, "tests/test_common.py": 42, "tests/test_notebooks.py": 33,
+    "tests/test_browser.py": 33, "tests/test_report_hygiene.py": 26, "tests/test_explorer_ui.py": 20,
+    "tests/test_scorecard_properties.py": 19, "tests/test_autoqa_learned.py": 16, "tests/test_cli.py": 15,
+    "tests/test_sampling.py": 15, "tests/test_report_struct.py": 14, "tests/test_report_scale.py": 13,
+    "tests/test_autoqa_rules.py": 13, "tests/test_report_view.py": 11, "tests/test_exports.py": 11,
+    "tests/test_bad_input.py": 10,
+}
+
+
 def pytest_collection_modifyitems(config, items):
     """``slow`` (``./qa test --fast`` leaves them out, ``./qa test`` and CI run them): the notebooks
     nbval re-runs (a kernel each) and the tests on the real datasets of ../shared/data (large files;
-    every feature they check also has tests on hand-made or bundled data)."""
+    every feature they check also has tests on hand-made or bundled data).
+
+    Then the files in :data:`LONGEST_FIRST` order (a stable sort: the tests of a file keep their
+    order, the other files theirs)."""
     for item in items:
         if item.path.suffix == ".ipynb" or "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: -LONGEST_FIRST.get(item.nodeid.split("::")[0], 0))

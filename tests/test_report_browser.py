@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import closing
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -52,6 +53,20 @@ def _need_chromium():
         if os.environ.get("CI"):
             pytest.fail("CI=true but no chromium on PATH: .ci/run must install it (apt-get install chromium)")
         pytest.skip("chromium not installed (and CI is not set)")
+
+
+@pytest.fixture(scope="module")
+def browser(partial):
+    """One headless Chromium for this module's browser tests (Playwright's driver and the browser
+    start once, not once per test); each test opens and closes its own pages. Started after the
+    in-process report runs (``partial``): their kernels' event loop never meets Playwright's."""
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +135,9 @@ class _Tables(HTMLParser):
             self._cell = None
 
 
-def test_report_in_a_browser_at_1400_and_1024(full):
-    from playwright.sync_api import sync_playwright
-
+def test_report_in_a_browser_at_1400_and_1024(full, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+    with closing(browser.new_page(viewport={"width": 1400, "height": 900})) as page:
         page.goto(full["html"].resolve().as_uri())
         assert "1 Oct 2026 – 28 Oct 2026" in page.title() and "folder" in page.title()
         tiles = page.locator(".qakit-tile")
@@ -158,7 +169,7 @@ def test_report_in_a_browser_at_1400_and_1024(full):
         narrow.goto(full["html"].resolve().as_uri())
         narrow.screenshot(path=str(SHOTS / "report-1024-full.png"), full_page=True)
         overflow = narrow.evaluate("() => document.documentElement.scrollWidth")
-        browser.close()
+        narrow.close()
     assert overflow <= 1024 + 1  # nothing forces a horizontal scroll at 1024 px
     assert len(list(SHOTS.glob("report-1400-*.png"))) >= 8
 
@@ -295,14 +306,10 @@ def test_one_unit_per_time_and_changes_with_their_unit(full):
         assert re.match(r"^[▲▼=] [+−]?[\d.,]+ (points|min|h) vs previous \(", ch), ch
 
 
-def test_tables_fit_a_1024_px_screen(full):
+def test_tables_fit_a_1024_px_screen(full, browser):
     """At 1024 px every table of the report lies within the window (long reasons and ids wrap), the
     page does not scroll sideways; the data-quality table shows its n and example ids columns."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1024, "height": 900})
+    with closing(browser.new_page(viewport={"width": 1024, "height": 900})) as page:
         page.goto(full["html"].resolve().as_uri())
         over = page.evaluate("""() => [...document.querySelectorAll('table')].map(t => {
             const r = t.getBoundingClientRect(); return [t.querySelector('th') ? t.querySelector('th').innerText : '', r.right]; })
@@ -314,7 +321,6 @@ def test_tables_fit_a_1024_px_screen(full):
         page.screenshot(path=str(SHOTS / "report-1024-data-quality.png"), clip={"x": 0, "y": top - 60,
                         "width": 1024, "height": min(900, box["height"] + 80)}, full_page=True)
         width = page.evaluate("() => document.documentElement.scrollWidth")
-        browser.close()
     assert over == [], over
     assert box["x"] + box["width"] <= 1024 and width <= 1025
 
@@ -380,21 +386,18 @@ def tuned(partial):
     return partial["ratings_only_path"]
 
 
-def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
+def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned, browser):
     """The banner is the first thing on the page (red, white bold text), the browser tab says TUNED,
     the sub-title names the card and its version, the rolling window is compared with the 28 days
     before (4 Sep - 1 Oct: the sample's last review is on 29 Oct), and the PDF's first page carries the
     banner too. Screenshots: reports/screenshots/report-tuned-1400-top.png, pdf-tuned-page-01.png."""
     import pypdfium2 as pdfium
-    from playwright.sync_api import sync_playwright
 
     from qakit.report.pdf import html_to_pdf
 
     banner = "TUNED card 2026.1-tuned-2026-11-27, based on 2026.1: not the production card"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+    with closing(browser.new_page(viewport={"width": 1400, "height": 900})) as page:
         page.goto(tuned.resolve().as_uri())
         assert page.title().startswith("[TUNED card] QA and KPI report:")
         b = page.locator(".qakit-tuned")
@@ -409,7 +412,6 @@ def test_tuned_card_shows_a_red_banner_in_the_browser_and_the_pdf(tuned):
         assert "Computed with duckdb." in sub
         assert "How computed: engine duckdb; review scores: DuckDB on the period's ratings" in page.locator("body").inner_text()
         page.screenshot(path=str(SHOTS / "report-tuned-1400-top.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 500})
-        browser.close()
     pdf = pdfium.PdfDocument(str(html_to_pdf(tuned)))
     first = " ".join(pdf[0].get_textpage().get_text_range().split())
     pdf[0].render(scale=1.3).to_pil().save(SHOTS / "pdf-tuned-page-01.png")
