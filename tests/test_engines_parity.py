@@ -246,9 +246,7 @@ _SPARK: dict = {}
 
 def spark():
     """One local Spark session for the whole suite, tuned for tiny tables (no whole-stage code
-    generation, one shuffle partition, UTC) and for a short-lived JVM: the client JIT only and the
-    serial collector (the optimising JIT and parallel GC threads cost more CPU than they save on a
-    few hundred tiny queries: the JVM's CPU for this file went from 87 s to 62 s here, 2 cores)."""
+    generation, one shuffle partition, UTC)."""
     if "s" not in _SPARK:
         from pyspark.sql import SparkSession
 
@@ -256,8 +254,7 @@ def spark():
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", "1").config("spark.default.parallelism", "1")
              .config("spark.sql.codegen.wholeStage", "false").config("spark.sql.adaptive.enabled", "false")
-             .config("spark.sql.session.timeZone", "UTC")
-             .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC").getOrCreate())
+             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
         s.sparkContext.setLogLevel("ERROR")
         _SPARK["s"] = s
     return _SPARK["s"]
