@@ -346,3 +346,17 @@ def test_engine_loader_stamping_and_repr_read_nothing(generated):
     assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
     text = repr(dk)
     assert "ReportData(" in text and not dk.in_memory("ratings") and not dk.in_memory("conversations")
+
+
+def test_coaching_grid_without_a_team_reads_no_table(generated, tmp_path):
+    """The coaching grid of a dataset without a ``team`` (the generated one, its conversations' team
+    dropped) runs on the engine: the loader's deferred ratings and conversations stay unread (before,
+    the grid read the ratings whole to look for a team to join), and the grid equals the pandas one."""
+    conv = pd.read_parquet(generated / "conversations").drop(columns="team")
+    folder = _copy(generated, tmp_path, conversations=conv)
+    pdata = D.load_report_data(dataset=str(folder))
+    dk = D.load_report_data(dataset=str(folder), engine="duckdb")
+    assert "team" not in D.table_columns(dk, "ratings") + D.table_columns(dk, "conversations")
+    got = T.coaching_table(dk)
+    assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
+    _close(T.coaching_table(pdata), got, ["agent_id", "category"])

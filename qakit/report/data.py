@@ -701,7 +701,8 @@ def with_conversation_columns(data: ReportData, frame: pd.DataFrame, by) -> pd.D
     """``frame`` (ratings or scores) with the grouping columns ``by`` it lacks taken from the
     conversations (e.g. ``team``), joined on ``conversation_id``."""
     keys = [by] if isinstance(by, str) else list(by or [])
-    missing = [k for k in keys if k not in frame.columns and k in data.conversations.columns]
+    have = table_columns(data, "conversations")  # (the schema: the rows are read only for a join)
+    missing = [k for k in keys if k not in frame.columns and k in have]
     if missing:
         frame = frame.merge(data.conversations[[S.CONVERSATION_ID, *missing]], on=S.CONVERSATION_ID, how="left")
     return frame

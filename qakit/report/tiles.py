@@ -472,18 +472,21 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
     team (everyone when the data has no ``team``), ``gap = category_score - team_score`` and
     ``focus = ci_high < team_score`` (the agent is credibly below the team: a coaching focus).
     """
-    ratings = (with_conversation_columns(data, data.ratings, S.TEAM) if data.has("conversations")
-               else data.ratings)
-    team_col = S.TEAM if S.TEAM in ratings.columns else None
+    # the team from the conversations (a join of the ratings' rows on pandas) only when the ratings
+    # lack it; otherwise the category scores run on the report's engine and no rows are read here
+    in_ratings = S.TEAM in table_columns(data, "ratings")
+    joined = (with_conversation_columns(data, data.ratings, S.TEAM)
+              if not in_ratings and S.TEAM in table_columns(data, "conversations") else None)
+    team_col = S.TEAM if in_ratings or joined is not None else None
 
     def scores(**kw: Any) -> pd.DataFrame:  # on the report's engine unless the team came from a join
-        return (report_categories(data, **kw) if ratings is data.ratings
-                else quiet(category_scores, ratings, data.registry, **kw))
+        return (report_categories(data, **kw) if joined is None
+                else quiet(category_scores, joined, data.registry, **kw))
 
     per_agent = scores(by=[S.AGENT_ID], level=level, min_n=0)
     if team_col:
         team = scores(by=[team_col], min_n=0)
-        agent_team = ratings.groupby(S.AGENT_ID)[team_col].first()
+        agent_team = (data.ratings if joined is None else joined).groupby(S.AGENT_ID)[team_col].first()
         per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
         per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
