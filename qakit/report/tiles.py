@@ -538,7 +538,9 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
             rows.append(row(tbl, used_for, e["reason"], list(e["row_ids"]), int(e[S.N])))
     seen = set()  # rows kept but changed: said once (a read adjustment reaches every KPI of its table)
     for tbl in ("ratings", "conversations", "surveys"):
-        frame = getattr(data, tbl)
+        # a table the engine checked in place was left there only because reading it changes nothing
+        # (the loader reads any table the contract would change): no adjustments, and not read here
+        frame = getattr(data, tbl) if data.in_memory(tbl) else None
         if frame is not None and S.has_record(frame):
             for _, e in S.adjustments(frame).iterrows():  # changed when the file was read (ids normalised ...)
                 seen.add((e["reason"], e["row_ids"]))
