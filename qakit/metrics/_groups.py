@@ -249,7 +249,7 @@ def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
     Only the id and the flags are kept before the rows are filtered (a filter of the whole table
     moved every column), and the ids become text after it (only the excluded ones are cast);
     they reach the record as a list of ``str`` sorted by code point, as ``sorted`` orders them."""
-    allr = [(f, r, c, S.add_exclusion) for f, r, c in reasons] + [(f, r, c, S.add_adjustment) for f, r, c in adjust]
+    allr = _recorders(reasons, adjust)
     if not allr:
         return
     flags = {f"__x{i}": f.fill_null(False) for i, (f, *_rest) in enumerate(allr)}
@@ -258,13 +258,7 @@ def itemise(result: pd.DataFrame, lf: nw.LazyFrame, id_col: str,
         anyx = nw.col(name) if anyx is None else anyx | nw.col(name)
     q = lf.with_columns(**flags).select(nw.col(id_col).alias("__id"), *flags).filter(anyx)
     got = B.collect(q.with_columns(nw.col("__id").cast(nw.String)))
-    ids = _id_text(got["__id"])
-    for i, (_, reason, column, add) in enumerate(allr):
-        sel = got[f"__x{i}"].to_numpy(dtype=bool)
-        if sel.any():
-            listed = ids[sel].tolist()
-            listed.sort()
-            add(result, reason, column, listed)
+    _add_listed(result, allr, _id_text(got["__id"]), [got[f"__x{i}"].to_numpy(dtype=bool) for i in range(len(allr))])
 
 
 def itemise_masks(result: pd.DataFrame, ids: pd.Series, reasons: Sequence[tuple[np.ndarray, str, str]], *,
@@ -272,7 +266,7 @@ def itemise_masks(result: pd.DataFrame, ids: pd.Series, reasons: Sequence[tuple[
     """:func:`itemise` for a table in this process's memory whose flags are boolean numpy arrays
     (row by row with ``ids``, a pandas column): the same records, ids as text sorted by code
     point, without building a frame of flags (only the flagged rows' ids are read and cast)."""
-    allr = [(f, r, c, S.add_exclusion) for f, r, c in reasons] + [(f, r, c, S.add_adjustment) for f, r, c in adjust]
+    allr = _recorders(reasons, adjust)
     if not allr:
         return
     anyx = allr[0][0].copy()
@@ -281,11 +275,20 @@ def itemise_masks(result: pd.DataFrame, ids: pd.Series, reasons: Sequence[tuple[
     rows = np.flatnonzero(anyx)
     if not len(rows):
         return
-    text = _id_text(ids.iloc[rows])
-    for f, reason, column, add in allr:
-        sel = f[rows]
+    _add_listed(result, allr, _id_text(ids.iloc[rows]), [f[rows] for f, *_rest in allr])
+
+
+def _recorders(reasons: Sequence[tuple[Any, str, str]], adjust: Sequence[tuple[Any, str, str]]) -> list[tuple]:
+    """``(flag, reason, column, how to record)``: exclusions first, then adjustments."""
+    return [(f, r, c, S.add_exclusion) for f, r, c in reasons] + [(f, r, c, S.add_adjustment) for f, r, c in adjust]
+
+
+def _add_listed(result: pd.DataFrame, allr: Sequence[tuple], ids: np.ndarray, selected: Sequence[np.ndarray]) -> None:
+    """Record, per ``(flag, reason, column, how)`` of ``allr``, the ``ids`` its ``selected`` mask
+    marks: text sorted by code point (as ``sorted`` orders them); nothing for an empty mask."""
+    for (_, reason, column, add), sel in zip(allr, selected):
         if sel.any():
-            listed = text[sel].tolist()
+            listed = ids[sel].tolist()
             listed.sort()
             add(result, reason, column, listed)
 
