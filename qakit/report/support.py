@@ -63,12 +63,18 @@ def _check(data: ReportData, key: str):
     return (getattr(data, "checks", None) or {}).get(key)
 
 
+def has_value_column(data: ReportData) -> bool:
+    """Whether the conversations carry a customer value in some row (the rows are read only when
+    the column exists)."""
+    if S.CUSTOMER_VALUE not in table_columns(data, "conversations"):
+        return False
+    return bool(data.conversations[S.CUSTOMER_VALUE].notna().any())
+
+
 def _customer_values(data: ReportData) -> bool:
     if data.customers is not None:
         return data.has("conversations") or S.CONTACTS in data.customers.columns
-    if S.CUSTOMER_VALUE not in table_columns(data, "conversations"):  # (the rows read only when the column exists)
-        return False
-    return bool(data.conversations[S.CUSTOMER_VALUE].notna().any())
+    return has_value_column(data)
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, engine_columns, engine_table, table_columns, table_span, with_conversation_columns
-from .support import SECTIONS, dated_surveys, heading, left_out_lines, nothing, shown
+from .support import SECTIONS, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
-from .tiles import (_kpi_summary, _on_engine, agent_verdicts, coaching_table, conversation_kpi, duration_units,
-                    left_out_rows, report_categories, time_tables)
+from .tiles import (_kpi_summary, _on_engine, _survey_kinds, agent_verdicts, coaching_table, conversation_kpi,
+                    duration_units, left_out_rows, report_categories, time_tables)
 
 def _day(ts: pd.Timestamp) -> str:
     return f"{ts.day} {ts:%b %Y}"
@@ -512,7 +512,7 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
             t = quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
     # (whether there are CSAT answers: from the KPI summary, no survey rows read)
-    if data.has("surveys", "conversations") and (_kpi_summary(data)[K.KPI] == "csat").any():
+    if data.has("conversations") and "csat" in _survey_kinds(data):
         try:
             # on the report's engine, the conversations as it reads them (in place: the group column joined there)
             c = _on_engine(data, K.csat_score, engine_table(data, "surveys"), by=by,
@@ -578,12 +578,6 @@ def _cost_value(data: ReportData, cost_per_contact: float) -> pd.DataFrame:
         customers=data.customers))
 
 
-def _has_value(data: ReportData) -> bool:
-    if S.CUSTOMER_VALUE not in table_columns(data, "conversations"):  # (the rows read only when the column exists)
-        return False
-    return bool(data.conversations[S.CUSTOMER_VALUE].notna().any())
-
-
 def _human_legend(ax) -> None:
     """The cost-against-value legend in words people read, outside the data."""
     if ax.get_legend() is None:
@@ -640,7 +634,7 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
         _human_legend(ax)
         fig.tight_layout()
         return fig
-    if not _has_value(data):
+    if not has_value_column(data):
         return nothing()
     fig = study.customer_value_figure(data, cost_per_contact=cost_per_contact)
     fig.set_size_inches(WIDE * 0.75, 4.5)
