@@ -176,12 +176,6 @@ def pairwise_cov(X: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray
     return cov, n
 
 
-def _corr_from_cov(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise-complete Pearson correlations: each pair's covariance over the variances *of the same
-    rows* (R's ``cor(x, use = "pairwise")``)."""
-    return _weighted_corr(_corr_parts(X))
-
-
 def _corr_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``([M, X0, X0^2], [M, X0])`` of ``X`` (M: rated, X0: ratings with N/A as 0), computed once for
     every weighting :func:`_weighted_corr` applies (the bootstrap's resamples)."""
