@@ -68,7 +68,7 @@ from scipy import stats
 
 from . import schema as S
 from ._public import public
-from .errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning
+from .errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning, check_choice
 from .intervals import MIN_N, check_level
 from .metrics import _contract as M_contract
 from .scorecard.card import Scorecard
@@ -89,6 +89,10 @@ CSAT_R = "csat_r"
 CSAT_CI_LOW, CSAT_CI_HIGH = "csat_ci_low", "csat_ci_high"
 ALPHA_IF_DROPPED = "alpha_if_dropped"
 FLAGS = "flags"
+
+#: From this many reviews on, ``scorecard_health(bootstrap="auto")`` draws omega's bootstrap resamples'
+#: sums from their normal approximation (the central limit theorem for the multinomial's sums).
+NORMAL_BOOTSTRAP_FROM = 100_000
 CATEGORY_A, CATEGORY_B = "category_a", "category_b"
 R = "r"
 REDUNDANT = "redundant"
@@ -197,14 +201,79 @@ def _pair_sums(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray | None = None
 
 
 def _weighted_corr(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise-complete correlations and pair counts from :func:`_pair_sums`:
-    ``r = (sxy - sx sx'/n) / sqrt(vx vx')`` with ``vx = sxx - sx^2 / n``."""
+    """Pairwise-complete correlations and pair counts from :func:`_pair_sums`."""
     n, sx, sxx, sxy = _pair_sums(parts, w)
+    return _corr_of_sums(n, sx, sxx, sxy), n
+
+
+def _corr_of_sums(n: np.ndarray, sx: np.ndarray, sxx: np.ndarray, sxy: np.ndarray) -> np.ndarray:
+    """``r = (sxy - sx sx'/n) / sqrt(vx vx')`` with ``vx = sxx - sx^2 / n`` (the sums of
+    :func:`_pair_sums`, optionally stacked ``(B, k, k)``; homogeneous of degree 1, so sums and
+    means per review give the same r)."""
+    T = (lambda a: np.swapaxes(a, -1, -2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        cxy = sxy - sx * sx.T / n
+        cxy = sxy - sx * T(sx) / n
         vx = sxx - sx**2 / n
-        r = cxy / np.sqrt(vx * vx.T)
-    return r, n
+        return cxy / np.sqrt(vx * T(vx))
+
+
+def _sum_index(k: int) -> tuple[np.ndarray, ...]:
+    """Which entries of :func:`_pair_sums`' product ``A' (w B)`` the correlations read, each distinct
+    one once: ``n_ij`` for ``i <= j`` and ``sxy_ij`` for ``i < j`` (symmetric), every ``sx_ij`` and
+    ``sxx_ij`` (``sxy_ii = sxx_ii``). Returns the rows ``ia`` of ``A`` and columns ``ib`` of ``B``
+    of those features, and the rows, columns and source feature of every other entry read."""
+    iu, ju = np.triu_indices(k)
+    iv, jv = np.triu_indices(k, 1)
+    ii, jj = np.indices((k, k)).reshape(2, -1)
+    ia = np.concatenate([iu, k + ii, 2 * k + ii, k + iv])
+    ib = np.concatenate([ju, jj, jj, k + jv])
+    off = np.flatnonzero(iu != ju)  # n_ji = n_ij
+    sxx0, sxy0 = len(iu) + k * k, len(iu) + 2 * k * k
+    d = np.arange(k)
+    ma = np.concatenate([ju[off], k + jv, k + d])
+    mb = np.concatenate([iu[off], k + iv, k + d])
+    src = np.concatenate([off, sxy0 + np.arange(len(iv)), sxx0 + d * k + d])
+    return ia, ib, ma, mb, src
+
+
+def _normal_resample_corrs(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray, draws: int,
+                           rng: np.random.Generator, *, chunk: int = 1 << 16) -> np.ndarray:
+    """Correlation matrices ``(draws, k, k)`` of the bootstrap's resamples, each resample's sums per
+    review drawn from their normal approximation instead of drawn review by review.
+
+    A resample of ``n`` reviews has sums ``T* = sum_p W_p f_p`` over the patterns ``p`` (``f_p``: the
+    pattern's entries of ``A' B``, :func:`_sum_index`), ``W ~ multinomial(n, w / n)``: mean
+    ``n fbar``, covariance ``n Sigma`` with ``fbar = sum w f / n`` and ``Sigma = sum w (f - fbar)
+    (f - fbar)' / n``. By the central limit theorem ``T* / n ~ N(fbar, Sigma / n)`` to ``O(n^-1/2)``:
+    each draw is ``fbar + L z / sqrt(n)``, ``L L' = Sigma`` (symmetric square root, eigenvalues
+    clipped at 0), ``z`` standard normal; its correlations are computed as an exact resample's
+    (:func:`_corr_of_sums`). Cost: one pass over the patterns for ``Sigma`` (``P F^2``), then
+    ``draws x F^2``, instead of ``draws`` passes over the patterns."""
+    A, Bm = parts
+    k = Bm.shape[1] // 2
+    ia, ib, ma, mb, src = _sum_index(k)
+    n = float(w.sum())
+    starts = range(0, len(w), chunk)
+    fbar, f2 = np.zeros(len(ia)), np.zeros(len(ia))
+    for s in starts:
+        f = A[s:s + chunk, ia] * Bm[s:s + chunk, ib]
+        fbar += w[s:s + chunk] @ f
+        f2 += w[s:s + chunk] @ (f * f)
+    fbar /= n
+    var = f2 / n - fbar**2
+    vary = np.flatnonzero(var > 1e-12)  # features equal on every review (no N/A: n_ij = 1) add no noise
+    sigma = np.zeros((len(vary), len(vary)))
+    for s in starts:
+        g = (A[s:s + chunk, ia[vary]] * Bm[s:s + chunk, ib[vary]] - fbar[vary]) * np.sqrt(w[s:s + chunk, None])
+        sigma += g.T @ g  # (a symmetric rank-k update in BLAS)
+    vals, vecs = np.linalg.eigh(sigma / n)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    t = np.broadcast_to(fbar, (draws, len(ia))).copy()
+    t[:, vary] += rng.standard_normal((draws, len(vary))) @ root.T / np.sqrt(n)
+    G = np.zeros((draws, 3 * k, 2 * k))
+    G[:, ia, ib] = t
+    G[:, ma, mb] = t[:, src]
+    return _corr_of_sums(G[:, :k, :k], G[:, k:2 * k, :k], G[:, 2 * k:, :k], G[:, k:2 * k, k:])
 
 
 def cronbach_alpha(C: np.ndarray) -> float:
@@ -332,6 +401,7 @@ def scorecard_health(
     level: float = 0.95,
     seed: int = 0,
     n_resamples: int = 1000,
+    bootstrap: str = "auto",
     min_n: int = MIN_N,
     engine: Any = None,
 ) -> ScorecardHealth:
@@ -353,6 +423,11 @@ def scorecard_health(
         Seeds the bootstrap of omega's interval.
     n_resamples : int, default=1000
         Bootstrap resamples (reviews drawn with replacement) for omega's interval; 0 = none.
+    bootstrap : {"auto", "resample", "normal"}, default="auto"
+        How a resample's sums are drawn: ``"resample"`` draws the reviews (as counts per rating
+        pattern), ``"normal"`` draws the resample's sums from their normal approximation (see Notes;
+        the cost no longer grows with the patterns), ``"auto"`` = ``"normal"`` from
+        :data:`NORMAL_BOOTSTRAP_FROM` (100,000) reviews on, else ``"resample"``.
     min_n : int, default=30
         Categories rated on fewer reviews are flagged ``small_sample``.
     engine : {None, "pandas", "duckdb"} or a DuckDB connection, default None
@@ -388,6 +463,12 @@ def scorecard_health(
     pattern, ``multinomial(n, counts / n)`` over the patterns in a canonical order (sorted by their
     values), which is the distribution of a resample of the reviews themselves; its cost grows with the
     patterns, not the reviews, and the draws do not depend on the order of the rows or on the engine.
+    From 100,000 reviews on (``bootstrap="auto"``) a resample's sums per review are drawn from their
+    normal approximation, ``N(fbar, Sigma / n)`` (``fbar``, ``Sigma``: the mean and covariance over the
+    reviews of each review's sums; the central limit theorem for the multinomial's sums, error
+    ``O(n^-1/2)``), and the same omega computed from each draw: with millions of reviews and patterns
+    that hardly repeat, resampling costs ``n_resamples`` passes over up to millions of patterns, the
+    approximation one (``tests/test_health.py`` checks the two intervals agree at 100,000 reviews).
 
     Examples
     --------
@@ -412,6 +493,7 @@ def scorecard_health(
     10.833 each: r = 8.833 / 10.833 = 0.815 (>= 0.70: a redundant pair).
     """
     level = check_level(level)
+    check_choice("bootstrap", bootstrap, ("auto", "resample", "normal"))
     if not isinstance(card, Scorecard):
         raise ParameterError(f"card must be a qakit Scorecard; got {type(card).__name__}")
     names = card.category_names
@@ -471,16 +553,20 @@ def scorecard_health(
     Rm, _ = _weighted_corr(parts, w)
     omega = omega_total(Rm) if len(keep) >= 2 else np.nan
     o_lo = o_hi = np.nan
+    normal = bootstrap == "normal" or (bootstrap == "auto" and n_rev >= NORMAL_BOOTSTRAP_FROM)
     if n_resamples and len(keep) >= 2 and np.isfinite(omega):
         rng = np.random.default_rng(seed)
-        # a resample of the reviews, as counts per distinct rating pattern: multinomial(n reviews,
-        # the patterns' shares), the patterns in their canonical order (_canonical): the same draws
-        # whatever the order of the rows or the engine that counted them; each resample then costs
-        # one matrix product over the patterns
-        p = w / n_rev
-        Rs = np.empty((n_resamples, Xk.shape[1], Xk.shape[1]))
-        for b in range(n_resamples):
-            Rs[b], _ = _weighted_corr(parts, rng.multinomial(n_rev, p).astype(float))
+        if normal:  # the resamples' sums from their normal approximation: one pass over the patterns
+            Rs = _normal_resample_corrs(parts, w.astype(float), n_resamples, rng)
+        else:
+            # a resample of the reviews, as counts per distinct rating pattern: multinomial(n reviews,
+            # the patterns' shares), the patterns in their canonical order (_canonical): the same draws
+            # whatever the order of the rows or the engine that counted them; each resample then costs
+            # one matrix product over the patterns
+            p = w / n_rev
+            Rs = np.empty((n_resamples, Xk.shape[1], Xk.shape[1]))
+            for b in range(n_resamples):
+                Rs[b], _ = _weighted_corr(parts, rng.multinomial(n_rev, p).astype(float))
         boot = _omegas(Rs)  # (the factor iterations of every resample together)
         ok = boot[np.isfinite(boot)]
         if len(ok) >= max(10, n_resamples // 2):
@@ -500,7 +586,9 @@ def scorecard_health(
         {STATISTIC: "alpha", S.N: int(n_alpha), N_ITEMS: len(keep), ESTIMATE: alpha, S.CI_LOW: a_lo, S.CI_HIGH: a_hi,
          CI_METHOD: "Feldt (n = smallest pairwise count)", FLAGS: _flags_text(a_flags)},
         {STATISTIC: "omega_total", S.N: n_rev, N_ITEMS: len(keep), ESTIMATE: omega, S.CI_LOW: o_lo, S.CI_HIGH: o_hi,
-         CI_METHOD: f"percentile bootstrap ({n_resamples} resamples, seed {seed})" if n_resamples else "none",
+         CI_METHOD: (("percentile bootstrap, resamples' sums from their normal approximation "
+                      f"({n_resamples} draws, seed {seed})") if normal else
+                     f"percentile bootstrap ({n_resamples} resamples, seed {seed})") if n_resamples else "none",
          FLAGS: ""},
     ], columns=CONSISTENCY_COLUMNS)
     # --- pairs ---------------------------------------------------------------------------------------------
@@ -673,6 +761,66 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
     idx = np.array([j_of.get(c, 0) for c in cat])
     fx[on, idx[on]], fr[on, idx[on]] = x[on], raw[on]
     f = _fail_of(card, names, fx, fr)[on, idx[on]] if on.any() else np.zeros(0, dtype=bool)
+    f_all = np.zeros(len(pairs), dtype=bool)
+    f_all[on] = f
+    # each rated (category, rating) pair gets a level code 1..L_j within its category (0: N/A), in
+    # bits_j = bit_length(L_j) bits at offset sum_{i<j} bits_i; (review, category) is unique (the
+    # contract), so a review's pattern is the bitwise OR of its pairs' codes: one integer aggregate
+    # per review instead of a filtered aggregate per category (decoded below)
+    k = len(names)
+    rated = on & ~np.isnan(x)
+    levels = [np.flatnonzero(rated & (idx == jj)) for jj in range(k)]
+    bits = [len(v).bit_length() for v in levels]
+    shift = [int(v) for v in np.cumsum([0, *bits[:-1]])]
+    if sum(bits) > 126:  # (more rating values than a 128-bit key holds: e.g. many averaged scores)
+        return _patterns_engine_wide(rel, con, pairs, x, f, cat, on, names, surveys)
+    kind = "BIGINT" if sum(bits) <= 62 else "HUGEINT"
+    digit = ["0"] * len(pairs)
+    for jj, sel in enumerate(levels):
+        for code, i in enumerate(sel, start=1):
+            digit[i] = str(code << shift[jj])
+    m = con.from_arrow(pa.table({"__cat": pa.array(cat, type=pa.large_string()),
+                                 "__rat": pa.array(raw, mask=np.isnan(raw)),
+                                 "__d": pa.array(digit, type=pa.large_string())})
+                       ).project(f"__cat, __rat, CAST(__d AS {kind}) AS __d")
+    j = rel.join(m, f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
+    csat = csat_by_conversation(surveys) if surveys is not None else None
+    with_csat = csat is not None and len(csat)
+    cid = f', min("{S.CONVERSATION_ID}") AS __cid' if with_csat else ""
+    per = j.aggregate(f'"{S.REVIEW_ID}", coalesce(bit_or(__d), 0) AS __key{cid}', f'"{S.REVIEW_ID}"')
+    if with_csat:
+        ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
+                       "__csat": pa.array(csat.to_numpy(dtype=float))})
+        per = per.join(con.from_arrow(ct), "CAST(__cid AS VARCHAR) = __c", how="left")
+        cs = "__csat"
+    else:
+        cs = "CAST(NULL AS DOUBLE)"
+    key_out = "__key" if kind == "BIGINT" else "CAST(__key AS VARCHAR) AS __key"
+    got = per.aggregate(f"{key_out}, {cs} AS __csat_v, count(*) AS __n, "
+                        f'list(CAST("{S.REVIEW_ID}" AS VARCHAR)) FILTER (WHERE __key = 0) AS __none',
+                        f"__key, {cs}").df()
+    keys = (got["__key"].to_numpy(dtype=np.int64) if kind == "BIGINT"
+            else np.array([int(v) for v in got["__key"]], dtype=object))
+    zero = keys == 0
+    none_rated = sorted(str(v) for lst in got.loc[zero, "__none"] for v in lst)
+    keys = keys[~zero]
+    X = np.full((len(keys), k), np.nan)
+    fail = np.zeros((len(keys), k), dtype=bool)
+    for jj, sel in enumerate(levels):
+        if len(sel):
+            c = ((keys >> shift[jj]) & ((1 << bits[jj]) - 1)).astype(np.int64)
+            has = c > 0
+            X[has, jj] = x[sel[c[has] - 1]]
+            fail[has, jj] = f_all[sel[c[has] - 1]]
+    return (*_canonical(X, fail, got.loc[~zero, "__csat_v"].to_numpy(dtype=float),
+                        got.loc[~zero, "__n"].to_numpy(dtype=np.int64)), none_rated)
+
+
+def _patterns_engine_wide(rel: Any, con: Any, pairs: pd.DataFrame, x: np.ndarray, f: np.ndarray, cat: np.ndarray,
+                          on: np.ndarray, names: list[str], surveys: pd.DataFrame | None) -> tuple:
+    """:func:`_patterns_engine` when the rating values are too many for a 128-bit pattern key: one
+    filtered aggregate per category and review."""
+    raw = pairs[S.RATING].to_numpy(dtype=float)
     m = pa.table({"__cat": pa.array(cat[on], type=pa.large_string()), "__rat": pa.array(raw[on], mask=np.isnan(raw[on])),
                   "__x": pa.array(x[on], mask=np.isnan(x[on])), "__f": pa.array(f)})
     j = rel.join(con.from_arrow(m), f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")

@@ -354,3 +354,92 @@ def test_duckdb_patterns_give_the_pandas_numbers(tmp_path):
         np.mean((rated == 1) | ((rated - 1) / 4 * 100 < thr)), abs=1e-12)
     assert a.categories["csat_n"].max() > 150 and np.isfinite(a.categories["csat_r"]).all()
     assert S.exclusions(a.categories)["row_ids"].tolist() == S.exclusions(b.categories)["row_ids"].tolist() == [("r007",)]
+
+
+@pytest.mark.parametrize("n_cats", [3, 11, 19])
+def test_duckdb_pattern_keys_of_every_width_give_the_pandas_numbers(tmp_path, n_cats):
+    """On DuckDB a review's rating pattern is one integer: each category's rated values numbered
+    1..L in bit_length(L) bits, OR-ed per review. 0-100 ratings take 7 bits per category: 3
+    categories fit a 64-bit key, 11 (77 bits) a 128-bit one, 19 (133 bits) neither, so those are
+    pivoted per category instead. Each width gives the pandas numbers to 1e-12, N/A ratings and a
+    review with nothing rated included."""
+    rng = np.random.default_rng(n_cats)
+    n = 300
+    z = rng.normal(size=n)
+    names = [f"k{j:02d}" for j in range(n_cats)]
+    m = {c: np.clip(np.round(50 + 20 * z + rng.normal(0, 15, n)), 0, 100) for c in names}
+    for c in names:
+        m[c][rng.random(n) < 0.05] = np.nan
+        m[c][4] = np.nan  # review 4: nothing rated
+    assert min(len(np.unique(v[~np.isnan(v)])) for v in m.values()) >= 64  # (7 bits per category)
+    card = Scorecard([Category(c, scale="0-100") for c in names])
+    r = pd.DataFrame([{"review_id": f"r{i:03d}", "conversation_id": f"c{i:03d}", "agent_id": "x", "reviewer_id": "q",
+                       "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"), "category": c, "rating": m[c][i]}
+                      for i in range(n) for c in names])
+    r.to_parquet(tmp_path / "ratings.parquet", index=False)
+    a = _quiet(scorecard_health, r, card, n_resamples=50, seed=2)
+    b = _quiet(scorecard_health, str(tmp_path / "ratings.parquet"), card, n_resamples=50, seed=2, engine="duckdb")
+    for x, y in ((a.categories, b.categories), (a.pairs, b.pairs), (a.consistency, b.consistency)):
+        pd.testing.assert_frame_equal(x, y, check_exact=False, rtol=0, atol=1e-12)
+    got = S.exclusions(b.categories)["row_ids"].tolist()
+    assert got == S.exclusions(a.categories)["row_ids"].tolist() and "r004" in got[0]
+
+
+def _patterned(n: int, seed: int) -> tuple[pd.DataFrame, Scorecard, pd.DataFrame]:
+    """``n`` reviews of four 1-3 categories driven by one factor (omega ~0.6), long ratings, and the
+    wide matrix of scores (0, 0.5, 1)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    wide = pd.DataFrame({c: np.clip(np.round(2 + 0.8 * z + rng.normal(0, 0.8, n)), 1, 3) for c in "abcd"})
+    long = wide.assign(review_id=[f"r{i}" for i in range(n)]).melt("review_id", var_name="category", value_name="rating")
+    long = long.assign(conversation_id="c" + long["review_id"].str[1:], agent_id="x", reviewer_id="q",
+                       reviewed_at=pd.Timestamp("2026-11-02", tz="UTC"))
+    return long, Scorecard([Category(c, scale="1-3") for c in "abcd"]), (wide - 1) / 2
+
+
+def test_normal_bootstrap_matches_resampling_the_reviews_at_100000_reviews():
+    """From 100,000 reviews on, omega's bootstrap draws each resample's sums from their normal
+    approximation. Reference, computed without qakit's sums: 400 resamples of the 100,000 reviews
+    drawn by hand (``multinomial(n, counts / n)`` over numpy's distinct rows), each resample's
+    correlation matrix from ``numpy.cov(..., fweights=counts)``, omega of that (:func:`omega_total`,
+    checked against its closed forms above). The normal draws' standard deviation is within 10 % of
+    the resamples' (the Monte-Carlo error of an SD from 400 draws is ~3.5 %), and both percentile
+    intervals' ends agree within a third of the interval's half-width (their Monte-Carlo error)."""
+    long, card, wide = _patterned(100_000, 4)
+    h = _quiet(scorecard_health, long, card, n_resamples=1000, seed=1)
+    o = h.consistency.set_index("statistic").loc["omega_total"]
+    assert "normal approximation" in o["ci_method"]
+    pat, counts = np.unique(wide.to_numpy(), axis=0, return_counts=True)
+    draws = np.random.default_rng(9)
+    ref = np.array([omega_total(_cov_to_corr(np.cov(pat.T, fweights=draws.multinomial(len(wide), counts / len(wide)))))
+                    for _ in range(400)])
+    rlo, rhi = np.quantile(ref, [0.025, 0.975])
+    half = (rhi - rlo) / 2
+    assert abs(o["ci_low"] - rlo) < half / 3 and abs(o["ci_high"] - rhi) < half / 3
+    # the normal draws' spread: the same function with n_resamples draws, read back from the interval
+    # of a 2-sided 68 % level (+-1 SD for a near-normal distribution)
+    h68 = _quiet(scorecard_health, long, card, n_resamples=1000, seed=1, level=0.6827)
+    o68 = h68.consistency.set_index("statistic").loc["omega_total"]
+    assert (o68["ci_high"] - o68["ci_low"]) / 2 == pytest.approx(ref.std(ddof=1), rel=0.10)
+
+
+def _cov_to_corr(c: np.ndarray) -> np.ndarray:
+    d = np.sqrt(np.diag(c))
+    return c / np.outer(d, d)
+
+
+def test_bootstrap_choice_auto_resample_normal_and_a_bad_value(monkeypatch):
+    """``bootstrap="auto"`` resamples the reviews below :data:`NORMAL_BOOTSTRAP_FROM` reviews and
+    uses the normal approximation from it on (the method is named in ``ci_method``); the explicit
+    choices force either; a bad value is one ParameterError naming the parameter and the value."""
+    import qakit.health as H
+    long, card, _ = _patterned(400, 6)
+    method = (lambda **kw: _quiet(scorecard_health, long, card, n_resamples=100, **kw)
+              .consistency.set_index("statistic").loc["omega_total", "ci_method"])
+    assert method() == "percentile bootstrap (100 resamples, seed 0)"
+    assert "normal approximation" in method(bootstrap="normal")
+    monkeypatch.setattr(H, "NORMAL_BOOTSTRAP_FROM", 400)
+    assert "normal approximation" in method()
+    assert method(bootstrap="resample") == "percentile bootstrap (100 resamples, seed 0)"
+    with pytest.raises(ParameterError, match=r"bootstrap must be one of 'auto', 'resample', 'normal'; got 'bca'"):
+        scorecard_health(long, card, bootstrap="bca")
