@@ -218,21 +218,19 @@ def _corr_of_sums(n: np.ndarray, sx: np.ndarray, sxx: np.ndarray, sxy: np.ndarra
 
 
 def _sum_index(k: int) -> tuple[np.ndarray, ...]:
-    """Which entries of :func:`_pair_sums`' product ``A' (w B)`` the correlations read, each distinct
-    one once: ``n_ij`` for ``i <= j`` and ``sxy_ij`` for ``i < j`` (symmetric), every ``sx_ij`` and
-    ``sxx_ij`` (``sxy_ii = sxx_ii``). Returns the rows ``ia`` of ``A`` and columns ``ib`` of ``B``
-    of those features, and the rows, columns and source feature of every other entry read."""
-    iu, ju = np.triu_indices(k)
+    """Which entries of :func:`_pair_sums`' product ``A' (w B)`` the off-diagonal correlations read,
+    each distinct one once: ``n_ij`` and ``sxy_ij`` for ``i < j`` (symmetric), ``sx_ij`` and
+    ``sxx_ij`` for ``i != j``. Returns the rows ``ia`` of ``A`` and columns ``ib`` of ``B`` of those
+    features, and the rows, columns and source feature of the symmetric entries' other half."""
     iv, jv = np.triu_indices(k, 1)
-    ii, jj = np.indices((k, k)).reshape(2, -1)
-    ia = np.concatenate([iu, k + ii, 2 * k + ii, k + iv])
-    ib = np.concatenate([ju, jj, jj, k + jv])
-    off = np.flatnonzero(iu != ju)  # n_ji = n_ij
-    sxx0, sxy0 = len(iu) + k * k, len(iu) + 2 * k * k
-    d = np.arange(k)
-    ma = np.concatenate([ju[off], k + jv, k + d])
-    mb = np.concatenate([iu[off], k + iv, k + d])
-    src = np.concatenate([off, sxy0 + np.arange(len(iv)), sxx0 + d * k + d])
+    io, jo = np.nonzero(~np.eye(k, dtype=bool))
+    ia = np.concatenate([iv, k + io, 2 * k + io, k + iv])
+    ib = np.concatenate([jv, jo, jo, k + jv])
+    m = len(iv)
+    sxy0 = m + 2 * len(io)
+    ma = np.concatenate([jv, k + jv])
+    mb = np.concatenate([iv, k + iv])
+    src = np.concatenate([np.arange(m), sxy0 + np.arange(m)])
     return ia, ib, ma, mb, src
 
 
@@ -242,7 +240,8 @@ def _normal_resample_corrs(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray, 
     review drawn from their normal approximation instead of drawn review by review.
 
     A resample of ``n`` reviews has sums ``T* = sum_p W_p f_p`` over the patterns ``p`` (``f_p``: the
-    pattern's entries of ``A' B``, :func:`_sum_index`), ``W ~ multinomial(n, w / n)``: mean
+    pattern's entries of ``A' B`` that off-diagonal correlations read, :func:`_sum_index`),
+    ``W ~ multinomial(n, w / n)``: mean
     ``n fbar``, covariance ``n Sigma`` with ``fbar = sum w f / n`` and ``Sigma = sum w (f - fbar)
     (f - fbar)' / n``. By the central limit theorem ``T* / n ~ N(fbar, Sigma / n)`` to ``O(n^-1/2)``:
     each draw is ``fbar + L z / sqrt(n)``, ``L L' = Sigma`` (symmetric square root, eigenvalues
@@ -271,6 +270,8 @@ def _normal_resample_corrs(parts: tuple[np.ndarray, np.ndarray], w: np.ndarray, 
     t = np.broadcast_to(fbar, (draws, len(ia))).copy()
     t[:, vary] += rng.standard_normal((draws, len(vary))) @ root.T / np.sqrt(n)
     G = np.zeros((draws, 3 * k, 2 * k))
+    d = np.arange(k)  # the diagonal: n = sxx = sxy = 1, sx = 0, so r_ii = 1
+    G[:, d, d] = G[:, 2 * k + d, d] = G[:, k + d, k + d] = 1.0
     G[:, ia, ib] = t
     G[:, ma, mb] = t[:, src]
     return _corr_of_sums(G[:, :k, :k], G[:, k:2 * k, :k], G[:, 2 * k:, :k], G[:, k:2 * k, k:])
