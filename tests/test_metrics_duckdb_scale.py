@@ -132,3 +132,26 @@ def test_a_changed_file_is_checked_again(tmp_path, monkeypatch):
     assert (p.stat().st_size, p.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     with pytest.raises(DataValidationError, match="timestamp in the future"):
         qakit.first_response_time(str(p), engine="duckdb", min_n=0)
+
+
+@pytest.mark.parametrize("ids", ["integer", "text", "text, one with a trailing space"])
+def test_duckdb_two_column_key_duplicates_hashed_as_stored(tmp_path, ids):
+    """The ratings' key (review_id, category) is counted on DuckDB by the hash of the two columns as
+    stored (no text built per row). A pair repeated is refused naming the key, the pair and its row
+    ids, whether the review ids are whole numbers or text; ids that differ only by a trailing space are
+    the same review once normalised, so the pair they make is refused too (the recount after
+    normalising). The same table without the repeat scores."""
+    rev = {"integer": [1, 1, 2, 2, 1], "text": ["r1", "r1", "r2", "r2", "r1"],
+           "text, one with a trailing space": ["r1", "r1", "r2", "r2", "r1 "]}[ids]
+    r = pd.DataFrame({"review_id": rev, "conversation_id": ["c1", "c1", "c2", "c2", "c1"], "agent_id": "a",
+                      "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                      "category": ["Tone", "Solution", "Tone", "Solution", "Tone"], "rating": [1.0, 0, 1, 1, 0]})
+    card = qakit.Scorecard([qakit.Category("Tone"), qakit.Category("Solution")])
+    C._CONTRACTS.clear()
+    r.to_parquet(tmp_path / "dup.parquet", index=False)
+    first = str(rev[0])
+    with pytest.raises(DataValidationError, match=rf"duplicate key \(review_id, category\).*{first} / Tone"):
+        qakit.category_scores(str(tmp_path / "dup.parquet"), card, engine="duckdb")
+    r.iloc[:4].to_parquet(tmp_path / "ok.parquet", index=False)
+    got = qakit.category_scores(str(tmp_path / "ok.parquet"), card, engine="duckdb").set_index("category")
+    assert got.loc["Tone", "n"] == 2 and got.loc["Solution", "n"] == 2  # by hand: two reviews rate each

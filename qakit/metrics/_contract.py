@@ -449,7 +449,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             add(S.SCORE, f"{kind} score outside {lo:g}..{hi:g}",
                 (nw.col(S.KIND) == kind) & ~sc.is_null() & ~sc.is_between(lo, hi), S.SCORE)
     dup_key = None
-    hashed = False
+    hashed = hash_native = False
     key_aggs = []
     if check_unique and spec.unique and set(spec.unique) <= names:
         dup_key = list(spec.unique)
@@ -467,13 +467,18 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
                else nw.col(dup_key[0]).cast(nw.String) if len(dup_key) == 1 else
                nw.concat_str([nw.col(u).cast(nw.String) for u in dup_key], separator="\x1f"))
         hashed = src.engine == "duckdb" and not int_key and not raw_key
+        # (several columns stored as text or whole numbers on DuckDB: hashed as stored below, not
+        # their texts joined -- the same equality, without a string built per row)
+        hash_native = hashed and len(dup_key) > 1 and all(_is_text(schema[u]) or schema[u].is_integer()
+                                                          for u in dup_key)
         row_flags["__kw"] = whole.fill_null(False)
-        row_flags["__key"] = nw.when(whole).then(key)
+        row_flags["__key"] = nw.when(whole).then(nw.lit(1) if hash_native else key)
         key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
     lf = B.with_suspect_text(lf.with_columns(**row_flags), src.engine, suspect_text, _SUSPECT)
     if dup_key and hashed:
+        inner = ", ".join(f'"{c}"' for c in dup_key) if hash_native else '"__key"'
         lf = nw.from_native(nw.to_native(lf).project('* REPLACE (CASE WHEN "__key" IS NULL THEN NULL '
-                                                     'ELSE hash("__key") END AS "__key")'))
+                                                     f'ELSE hash({inner}) END AS "__key")'))
     count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
     aggs = [nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names], *key_aggs]
     if by_pairs:  # the counts per (category, rating) pair, summed here; the pairs kept for scoring
