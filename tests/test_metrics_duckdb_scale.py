@@ -155,3 +155,19 @@ def test_duckdb_two_column_key_duplicates_hashed_as_stored(tmp_path, ids):
     r.iloc[:4].to_parquet(tmp_path / "ok.parquet", index=False)
     got = qakit.category_scores(str(tmp_path / "ok.parquet"), card, engine="duckdb").set_index("category")
     assert got.loc["Tone", "n"] == 2 and got.loc["Solution", "n"] == 2  # by hand: two reviews rate each
+
+
+def test_duckdb_surveys_key_counted_per_conversation(tmp_path):
+    """The surveys' key (conversation_id, kind) on DuckDB: kinds are a few labels, so repeats are
+    counted per conversation (rows minus distinct kinds, one bit per kind). A conversation with a CSAT
+    and an NPS answer is no repeat: CSAT by hand = 1 of 2 answers at 4-5 -> 50 %; a second CSAT answer
+    of c1 is refused naming the key, the pair and the rows."""
+    sv = pd.DataFrame({"conversation_id": ["c1", "c1", "c2", "c1"], "kind": ["csat", "nps", "csat", "csat"],
+                       "score": [5.0, 9, 2, 4], "answered_at": pd.Timestamp("2026-11-03", tz="UTC")})
+    C._CONTRACTS.clear()
+    sv.iloc[:3].to_parquet(tmp_path / "ok.parquet", index=False)
+    got = qakit.csat_score(str(tmp_path / "ok.parquet"), engine="duckdb")
+    assert got["n"].iloc[0] == 2 and got["csat"].iloc[0] == pytest.approx(50.0)
+    sv.to_parquet(tmp_path / "dup.parquet", index=False)
+    with pytest.raises(DataValidationError, match=r"duplicate key \(conversation_id, kind\).*c1 / csat"):
+        qakit.csat_score(str(tmp_path / "dup.parquet"), engine="duckdb")

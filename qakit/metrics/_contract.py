@@ -449,7 +449,8 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             add(S.SCORE, f"{kind} score outside {lo:g}..{hi:g}",
                 (nw.col(S.KIND) == kind) & ~sc.is_null() & ~sc.is_between(lo, hi), S.SCORE)
     dup_key = None
-    hashed = hash_native = False
+    hashed = hash_native = per_first = False
+    labels = None
     key_aggs = []
     if check_unique and spec.unique and set(spec.unique) <= names:
         dup_key = list(spec.unique)
@@ -471,11 +472,17 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         # their texts joined -- the same equality, without a string built per row)
         hash_native = hashed and len(dup_key) > 1 and all(_is_text(schema[u]) or schema[u].is_integer()
                                                           for u in dup_key)
+        # (two columns on DuckDB, the second with at most 62 distinct labels already read -- the ratings'
+        # (review_id, category), the surveys' (conversation_id, kind): counted per first column below,
+        # each label one bit, instead of counting every distinct pair: a tenth of the groups)
+        labels = distinct_vals.get(dup_key[1]) if src.engine == "duckdb" and len(dup_key) == 2 else None
+        per_first = labels is not None and 0 < len(labels) <= 62
         row_flags["__kw"] = whole.fill_null(False)
-        row_flags["__key"] = nw.when(whole).then(nw.lit(1) if hash_native else key)
-        key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
+        if not per_first:
+            row_flags["__key"] = nw.when(whole).then(nw.lit(1) if hash_native else key)
+            key_aggs = [nw.col("__key").n_unique().alias("__nk"), nw.col("__key").is_null().any().alias("__knull")]
     lf = B.with_suspect_text(lf.with_columns(**row_flags), src.engine, suspect_text, _SUSPECT)
-    if dup_key and hashed:
+    if dup_key and hashed and not per_first:
         inner = ", ".join(f'"{c}"' for c in dup_key) if hash_native else '"__key"'
         lf = nw.from_native(nw.to_native(lf).project('* REPLACE (CASE WHEN "__key" IS NULL THEN NULL '
                                                      f'ELSE hash({inner}) END AS "__key")'))
@@ -522,8 +529,12 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             remapped.add(n)
         id_values[n] = dist[~blank].reset_index(drop=True)
     if dup_key:
-        distinct = counts.pop("__nk") - (1 if counts.pop("__knull") else 0)
-        if counts.pop("__kw") > distinct:  # some key twice: which rows (a window, now that it is needed)
+        whole_rows = counts.pop("__kw")
+        if per_first:
+            twice = _repeated_pairs(lf, dup_key, labels) > 0
+        else:
+            twice = whole_rows > counts.pop("__nk") - (1 if counts.pop("__knull") else 0)
+        if twice:  # some key twice: which rows (a window, now that it is needed)
             lf = lf.with_columns((nw.col("__kw") & (nw.len().over(*dup_key) > 1)).fill_null(False).alias("__dup"))
             counts["__dup"] = int(B.collect(lf.select(_sum_flag("__dup")))["__dup"].iloc[0] or 0)
     if counts["__rows"] == 0:
@@ -613,6 +624,22 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     if pair_cache is not None:
         table.cache["category_rating_pairs"] = pair_cache
     return table
+
+
+def _repeated_pairs(lf: nw.LazyFrame, key: list[str], labels: list) -> int:
+    """Rows of a DuckDB table repeating a whole key ``(a, b)`` whose ``b`` takes one of ``labels``
+    (at most 62): per ``a``, ``count(*)`` minus the number of distinct ``b``, the latter the popcount
+    of the OR of one bit per label; summed. 0 exactly when no key repeats."""
+    a, b = (f'"{k}"' for k in key)
+    bit = f"list_position([{', '.join(_sql_literal(v) for v in labels)}], {b}) - 1"
+    rel = nw.to_native(lf).filter(f"{a} IS NOT NULL AND {b} IS NOT NULL")
+    per = rel.aggregate(f"count(*) - bit_count(bit_or(1::BIGINT << ({bit}))) AS __extra", a)
+    got = per.aggregate("coalesce(sum(__extra), 0) AS __extra").fetchall()
+    return int(got[0][0])
+
+
+def _sql_literal(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
 
 
 def _duckdb_naive_utc(rel: Any, columns: list[str]) -> Any:
