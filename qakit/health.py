@@ -785,17 +785,10 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
                                  "__d": pa.array(digit, type=pa.large_string())})
                        ).project(f"__cat, __rat, CAST(__d AS {kind}) AS __d")
     j = rel.join(m, f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
-    csat = csat_by_conversation(surveys) if surveys is not None else None
-    with_csat = csat is not None and len(csat)
+    with_csat = surveys is not None and len(csat_by_conversation(surveys))
     cid = f', min("{S.CONVERSATION_ID}") AS __cid' if with_csat else ""
-    per = j.aggregate(f'"{S.REVIEW_ID}", coalesce(bit_or(__d), 0) AS __key{cid}', f'"{S.REVIEW_ID}"')
-    if with_csat:
-        ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
-                       "__csat": pa.array(csat.to_numpy(dtype=float))})
-        per = per.join(con.from_arrow(ct), "CAST(__cid AS VARCHAR) = __c", how="left")
-        cs = "__csat"
-    else:
-        cs = "CAST(NULL AS DOUBLE)"
+    per, cs = _with_csat(j.aggregate(f'"{S.REVIEW_ID}", coalesce(bit_or(__d), 0) AS __key{cid}', f'"{S.REVIEW_ID}"'),
+                         con, surveys)
     key_out = "__key" if kind == "BIGINT" else "CAST(__key AS VARCHAR) AS __key"
     got = per.aggregate(f"{key_out}, {cs} AS __csat_v, count(*) AS __n, "
                         f'list(CAST("{S.REVIEW_ID}" AS VARCHAR)) FILTER (WHERE __key = 0) AS __none',
@@ -817,6 +810,18 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
                         got.loc[~zero, "__n"].to_numpy(dtype=np.int64)), none_rated)
 
 
+def _with_csat(per: Any, con: Any, surveys: pd.DataFrame | None) -> tuple[Any, str]:
+    """The per-review relation ``per`` (with ``__cid``, its conversation, when there are CSAT answers)
+    joined to each conversation's CSAT answer (:func:`qakit.stats.csat_by_conversation`), and the
+    SQL of that value (NULL without surveys)."""
+    csat = csat_by_conversation(surveys) if surveys is not None else None
+    if csat is None or not len(csat):
+        return per, "CAST(NULL AS DOUBLE)"
+    ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
+                   "__csat": pa.array(csat.to_numpy(dtype=float))})
+    return per.join(con.from_arrow(ct), "CAST(__cid AS VARCHAR) = __c", how="left"), "__csat"
+
+
 def _patterns_engine_wide(rel: Any, con: Any, pairs: pd.DataFrame, x: np.ndarray, f: np.ndarray, cat: np.ndarray,
                           on: np.ndarray, names: list[str], surveys: pd.DataFrame | None) -> tuple:
     """:func:`_patterns_engine` when the rating values are too many for a 128-bit pattern key: one
@@ -831,14 +836,7 @@ def _patterns_engine_wide(rel: Any, con: Any, pairs: pd.DataFrame, x: np.ndarray
     per = j.aggregate(f'"{S.REVIEW_ID}", min("{S.CONVERSATION_ID}") AS __cid, {cols}', f'"{S.REVIEW_ID}"')
     xs = [f"x{i}" for i in range(len(names))]
     unrated = " AND ".join(f"{c} IS NULL" for c in xs)
-    csat = csat_by_conversation(surveys) if surveys is not None else None
-    if csat is not None and len(csat):
-        ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
-                       "__csat": pa.array(csat.to_numpy(dtype=float))})
-        per = per.join(con.from_arrow(ct), "CAST(__cid AS VARCHAR) = __c", how="left")
-        cs = "__csat"
-    else:
-        cs = "CAST(NULL AS DOUBLE)"
+    per, cs = _with_csat(per, con, surveys)
     keys = ", ".join([*xs, *(f"f{i}" for i in range(len(names)))])
     got = per.filter(f"NOT ({unrated})").aggregate(f"{keys}, {cs} AS __csat_v, count(*) AS __n",
                                                    f"{keys}, {cs}").df()
