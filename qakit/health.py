@@ -785,10 +785,10 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
                                  "__d": pa.array(digit, type=pa.large_string())})
                        ).project(f"__cat, __rat, CAST(__d AS {kind}) AS __d")
     j = rel.join(m, f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
-    with_csat = surveys is not None and len(csat_by_conversation(surveys))
-    cid = f', min("{S.CONVERSATION_ID}") AS __cid' if with_csat else ""
+    csat = csat_by_conversation(surveys) if surveys is not None else None
+    cid = f', min("{S.CONVERSATION_ID}") AS __cid' if csat is not None and len(csat) else ""
     per, cs = _with_csat(j.aggregate(f'"{S.REVIEW_ID}", coalesce(bit_or(__d), 0) AS __key{cid}', f'"{S.REVIEW_ID}"'),
-                         con, surveys)
+                         con, csat)
     key_out = "__key" if kind == "BIGINT" else "CAST(__key AS VARCHAR) AS __key"
     got = per.aggregate(f"{key_out}, {cs} AS __csat_v, count(*) AS __n, "
                         f'list(CAST("{S.REVIEW_ID}" AS VARCHAR)) FILTER (WHERE __key = 0) AS __none',
@@ -810,11 +810,10 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
                         got.loc[~zero, "__n"].to_numpy(dtype=np.int64)), none_rated)
 
 
-def _with_csat(per: Any, con: Any, surveys: pd.DataFrame | None) -> tuple[Any, str]:
+def _with_csat(per: Any, con: Any, csat: pd.Series | None) -> tuple[Any, str]:
     """The per-review relation ``per`` (with ``__cid``, its conversation, when there are CSAT answers)
-    joined to each conversation's CSAT answer (:func:`qakit.stats.csat_by_conversation`), and the
-    SQL of that value (NULL without surveys)."""
-    csat = csat_by_conversation(surveys) if surveys is not None else None
+    joined to each conversation's CSAT answer ``csat`` (:func:`qakit.stats.csat_by_conversation`), and
+    the SQL of that value (NULL without answers)."""
     if csat is None or not len(csat):
         return per, "CAST(NULL AS DOUBLE)"
     ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
@@ -836,7 +835,7 @@ def _patterns_engine_wide(rel: Any, con: Any, pairs: pd.DataFrame, x: np.ndarray
     per = j.aggregate(f'"{S.REVIEW_ID}", min("{S.CONVERSATION_ID}") AS __cid, {cols}', f'"{S.REVIEW_ID}"')
     xs = [f"x{i}" for i in range(len(names))]
     unrated = " AND ".join(f"{c} IS NULL" for c in xs)
-    per, cs = _with_csat(per, con, surveys)
+    per, cs = _with_csat(per, con, csat_by_conversation(surveys) if surveys is not None else None)
     keys = ", ".join([*xs, *(f"f{i}" for i in range(len(names)))])
     got = per.filter(f"NOT ({unrated})").aggregate(f"{keys}, {cs} AS __csat_v, count(*) AS __n",
                                                    f"{keys}, {cs}").df()
