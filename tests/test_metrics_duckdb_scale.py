@@ -113,6 +113,31 @@ def test_contract_of_unchanged_files_is_checked_once(tmp_path, monkeypatch):
     assert frt["first_response_time"].iloc[0] == pytest.approx(3.0)  # median of 1..5 h
 
 
+def test_a_check_with_keys_answers_one_without(tmp_path, monkeypatch):
+    """The report's loader checks the ratings with their key (review x category), then scoring asks
+    without it: the first run answers both (one contract query set). Asked the other way round, the
+    key has not been checked, so the contract runs again. The scores are the card's by hand: r1 Tone 1
+    and Solution 0 -> 50 %, r2 both 1 -> 100 %."""
+    r = pd.DataFrame({"review_id": ["r1", "r1", "r2", "r2"], "conversation_id": ["c1", "c1", "c2", "c2"],
+                      "agent_id": "a", "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                      "category": ["Tone", "Solution"] * 2, "rating": [1.0, 0, 1, 1]})
+    r.to_parquet(tmp_path / "r.parquet", index=False)
+    path = str(tmp_path / "r.parquet")
+    runs = []
+    real = C._engine_contract
+    monkeypatch.setattr(C, "_engine_contract", lambda *a, **k: runs.append(k["check_unique"]) or real(*a, **k))
+    monkeypatch.setattr(C, "_CONTRACTS", {})
+    reads = qakit.schema.RATINGS.required
+    C.validated(path, "ratings", reads=reads, engine="duckdb", defer=True)
+    card = qakit.Scorecard([qakit.Category("Tone"), qakit.Category("Solution")])
+    got = qakit.score_reviews(path, card, engine="duckdb").set_index("review_id")["iqs"]
+    assert runs == [True] and got.to_dict() == pytest.approx({"r1": 50.0, "r2": 100.0})
+    monkeypatch.setattr(C, "_CONTRACTS", {})
+    C.validated(path, "ratings", reads=reads, engine="duckdb", check_unique=False)
+    C.validated(path, "ratings", reads=reads, engine="duckdb")
+    assert runs == [True, False, True]
+
+
 def test_a_changed_file_is_checked_again(tmp_path, monkeypatch):
     """The file rewritten in place with the same size and its old modification time (one response
     moved to the year 2099): the fingerprint (the whole content of a small file) differs, so the
