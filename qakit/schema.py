@@ -1108,15 +1108,36 @@ def _duplicated_in_runs(codes: np.ndarray, n_values: int, first: np.ndarray) -> 
     return bool((np.bitwise_count(seen) < length).any())
 
 
-def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = None) -> pd.Series:
+def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = None, *,
+                may_run: bool = False) -> pd.Series:
     """All rows whose key ``cols`` occurs more than once (rows with a missing key part are left
-    to the empty-value check). Integer codes + bincount when the key space is small; with
-    ``runs`` (the first column's :func:`contiguous_runs`) and a categorical second column of at
-    most 64 values, a per-run bit set first tells whether any key repeats at all."""
+    to the empty-value check), from integer codes (a categorical's own codes; other columns
+    factorized) combined in mixed radix, in the cheapest way that settles it:
+
+    - with ``runs`` (the first column's :func:`contiguous_runs`) and a categorical second column
+      of at most 64 values, a per-run bit set first tells whether any key repeats at all;
+    - keys in strictly increasing order (a table sorted by its key: one comparison per row) hold
+      no duplicate;
+    - a key space up to ``4 * rows`` is counted (``np.bincount``); up to ``64 * rows`` one byte
+      per possible key is marked (``seen[key] = 1``: fewer marks than rows means a duplicate);
+    - ``may_run``: the first column's runs are computed here when the steps above did not settle it;
+    - otherwise the keys are hashed (``Series.duplicated``).
+
+    The rows are found (a count per key, or the hash) only when some key repeats.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"id": pd.Categorical(["a", "b", "a", "c"]), "kind": pd.Categorical(["x", "x", "y", "x"])})
+    >>> _duplicated(t, ["id", "kind"]).tolist()  # every (id, kind) once
+    [False, False, False, False]
+    >>> _duplicated(t.assign(kind="x"), ["id", "kind"]).tolist()  # ("a", "x") twice: rows 0 and 2
+    [True, False, True, False]
+    """
+    none = lambda: pd.Series(np.zeros(len(df), dtype=bool), index=df.index)  # noqa: E731
     if runs is not None and len(cols) == 2 and isinstance(df[cols[1]].dtype, pd.CategoricalDtype):
         c2 = df[cols[1]]
         if _duplicated_in_runs(c2.array.codes, len(c2.cat.categories), runs) is False:
-            return pd.Series(np.zeros(len(df), dtype=bool), index=df.index)
+            return none()
     codes, sizes = [], []
     for c in cols:
         if isinstance(df[c].dtype, pd.CategoricalDtype):
@@ -1126,22 +1147,39 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
             n = len(u)
         codes.append(k)
         sizes.append(max(n, 1))
-    present = np.logical_and.reduce([k >= 0 for k in codes])
-    all_present = bool(present.all())
-    key = np.zeros(len(df), dtype=np.int64)
-    space = 1
-    for k, n in zip(codes, sizes):
+    all_present = all(k.min(initial=0) >= 0 for k in codes)
+    present = None if all_present else np.logical_and.reduce([k >= 0 for k in codes])
+    key = codes[0].astype(np.int64) if all_present else np.maximum(codes[0], 0).astype(np.int64)
+    space = sizes[0]
+    for k, n in zip(codes[1:], sizes[1:]):
         key *= n
         key += k if all_present else np.maximum(k, 0)
         space *= n
+    if len(key) < 2:
+        return none()
+    if all_present and bool((key[1:] > key[:-1]).all()):  # sorted by the key, each once
+        return none()
+    used = key if all_present else key[present]
     if space <= 4 * len(df) + 1024:
-        counts = np.bincount(key if all_present else key[present], minlength=space)
+        counts = np.bincount(used, minlength=space)
         if counts.max(initial=0) <= 1:  # the usual case: no duplicate, no per-row lookup needed
-            return pd.Series(np.zeros(len(df), dtype=bool), index=df.index)
-        dup = present & (counts[key] > 1)
-    else:
-        dup = present & pd.Series(np.where(present, key, -1)).duplicated(keep=False).to_numpy()
-    return pd.Series(dup, index=df.index)
+            return none()
+        dup = counts[key] > 1
+        return pd.Series(dup if all_present else present & dup, index=df.index)
+    if space <= 64 * len(df) + (1 << 20):
+        seen = np.zeros(space, dtype=np.uint8)
+        seen[used] = 1
+        if int(np.count_nonzero(seen)) == len(used):
+            return none()
+    elif may_run and len(cols) == 2 and isinstance(df[cols[1]].dtype, pd.CategoricalDtype):
+        first = contiguous_runs(df[cols[0]])
+        if first is not None:
+            c2 = df[cols[1]]
+            if _duplicated_in_runs(c2.array.codes, len(c2.cat.categories), first) is False:
+                return none()
+    where = key if all_present else np.where(present, key, -1)
+    dup = pd.Series(where).duplicated(keep=False).to_numpy()
+    return pd.Series(dup if all_present else present & dup, index=df.index)
 
 
 def _latest(ts: pd.Series):
@@ -1214,8 +1252,9 @@ def check(
                 problems.add(col.name, "empty value in a required column", empty, raw)
         s = out[col.name]
         if col.allowed is not None:
-            bad = s.notna() & ~s.isin(col.allowed)
-            problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
+            bad = _not_allowed(s, col.allowed)
+            if bad is not None:
+                problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
         inf = None
         if col.kind == "float":
             values = s.to_numpy(dtype=float, na_value=np.nan)
@@ -1241,8 +1280,7 @@ def check(
     if spec is CALLS_DAILY:
         _check_daily_counts(out, problems)
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
-        for kind, (lo, hi) in SURVEY_BOUNDS.items():
-            bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
+        for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE]):
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     recoded = {n[1] for n in notes if n[2] is None}
     for reason, column, mask in notes:
@@ -1253,11 +1291,9 @@ def check(
     if rec is not None and rec.producer is None:
         stamp(out, "validate")
     if spec.unique and set(spec.unique) <= set(out.columns) & names:
-        if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded:
-            runs = None  # ids were re-coded as text (e.g. categories 1 and "1" are both "1"): runs unknown
-        elif runs is None and len(spec.unique) == 2:
-            runs = contiguous_runs(out[spec.unique[0]])
-        dup = _duplicated(out, list(spec.unique), runs)
+        # (ids re-coded as text, e.g. categories 1 and "1" both "1": the caller's runs are unknown)
+        stale = not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded
+        dup = _duplicated(out, list(spec.unique), None if stale else runs, may_run=not stale)
         key = None
         if dup.any():
             parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]
@@ -1266,6 +1302,68 @@ def check(
             " + ".join(spec.unique), f"duplicate key ({', '.join(spec.unique)})", dup, key
         )
     return out, problems
+
+
+def _not_allowed(s: pd.Series, allowed: tuple) -> np.ndarray | None:
+    """Rows holding a value outside ``allowed`` (missing: not), or None when there is none. A
+    categorical is tested on its categories; its rows are read (through the codes) only when a
+    category fails, so a category present but unused is no problem.
+
+    Examples
+    --------
+    >>> k = pd.Series(pd.Categorical(["csat", "nps"], categories=["ces", "csat", "nps", "nsp"]))
+    >>> _not_allowed(k, ("csat", "nps", "ces")) is None  # 'nsp' is a category no row uses
+    True
+    >>> _not_allowed(k.astype("str").replace("nps", "nsp"), ("csat", "nps", "ces")).tolist()
+    [False, True]
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        bad_cat = ~np.asarray(s.cat.categories.isin(allowed), dtype=bool)
+        if not bad_cat.any():
+            return None
+        codes = s.array.codes
+        rows = (codes >= 0) & bad_cat[np.maximum(codes, 0)]
+        return rows if rows.any() else None
+    bad = (s.notna() & ~s.isin(allowed)).to_numpy(dtype=bool)
+    return bad if bad.any() else None
+
+
+def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, float, float, np.ndarray]]:
+    """``(kind, low, high, rows)`` for each survey kind with answers outside its
+    :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
+    scores; a kind's rows are looked at only when the extremes fall outside its bounds, and a
+    categorical kind is compared through its codes (one small-integer comparison per row).
+
+    Examples
+    --------
+    >>> k = pd.Series(pd.Categorical(["csat", "ces", "nps", "ces"]))
+    >>> [(kd, lo, hi, m.tolist()) for kd, lo, hi, m in _off_survey_bounds(k, pd.Series([10.0, 7, 0, 9]))]
+    [('ces', 1.0, 7.0, [False, False, False, True])]
+    """
+    v = score.to_numpy(dtype=float, na_value=np.nan)
+    if not len(v) or np.isnan(v).all():
+        return []
+    lo_all, hi_all = float(np.nanmin(v)), float(np.nanmax(v))
+    if isinstance(kind.dtype, pd.CategoricalDtype):
+        cats, codes = kind.cat.categories, kind.array.codes
+        where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
+        is_kind = {k: (lambda i=w: codes == i[0] if len(i) else np.zeros(len(codes), dtype=bool))
+                   for k, w in where.items()}
+    else:
+        is_kind = {k: (lambda k=k: kind.eq(k).to_numpy(dtype=bool, na_value=False)) for k in SURVEY_BOUNDS}
+    out = []
+    for k, (lo, hi) in SURVEY_BOUNDS.items():
+        if lo <= lo_all and hi_all <= hi:  # every score (of every kind) inside this kind's bounds
+            continue
+        rows = np.flatnonzero(is_kind[k]())
+        sub = v[rows]
+        with np.errstate(invalid="ignore"):
+            off = (sub < lo) | (sub > hi)  # (NaN: neither)
+        if off.any():
+            bad = np.zeros(len(v), dtype=bool)
+            bad[rows[off]] = True
+            out.append((k, lo, hi, bad))
+    return out
 
 
 def _check_daily_counts(out: pd.DataFrame, problems: Problems) -> None:
