@@ -386,26 +386,29 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
         if col not in sums:
             x = cols[col]
             ok = ~np.isnan(x)
-            n = np.bincount(gid, weights=ok, minlength=space)
+            g = gid[ok]
+            n = np.bincount(g, minlength=space)
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.bincount(gid, weights=np.where(ok, x, 0.0), minlength=space) / n
+                mean = np.bincount(g, weights=x[ok], minlength=space) / n
             sums[col] = (ok, n, mean)
         return sums[col]
 
     for name, fn, col in specs:
         if fn == "len":
             v = np.bincount(gid, minlength=space)[present].astype(np.int64)
-        elif fn == "ntrue":
-            v = np.bincount(gid, weights=cols[col], minlength=space)[present].astype(np.int64)
+        elif fn == "ntrue":  # (the flagged rows' group numbers counted: no float weights)
+            v = np.bincount(gid[cols[col]], minlength=space)[present].astype(np.int64)
         elif fn == "count":
             v = moments(col)[1][present].astype(np.int64)
         elif fn == "mean":
             v = moments(col)[2][present]
         elif fn == "std":
             ok, n, mean = moments(col)
-            dev = np.where(ok, cols[col] - mean[gid], 0.0)
+            g = gid[ok]
+            dev = cols[col][ok] - mean[g]
+            dev *= dev
             with np.errstate(invalid="ignore", divide="ignore"):
-                var = np.bincount(gid, weights=dev * dev, minlength=space) / (n - 1)
+                var = np.bincount(g, weights=dev, minlength=space) / (n - 1)
             v = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
         else:  # pragma: no cover (the definitions above ask for these only)
             raise ValueError(fn)
