@@ -546,6 +546,8 @@ def _missing_token(text: pd.Series) -> pd.Series:
 
 def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
     """A mask over the rows selected by ``where`` as a mask over all rows."""
+    if isinstance(where, slice):
+        return np.asarray(sub, dtype=bool)
     full = np.zeros(len(where), dtype=bool)
     full[where] = sub
     return full
@@ -563,9 +565,11 @@ def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series
         ints = raw.view("i8")
         unit = np.datetime_data(raw.dtype)[0]
         lo_i, hi_i = (np.datetime64(t.tz_localize(None) if aware else t, unit).astype("i8") for t in (low, high))
+        nat = np.iinfo(np.int64).min
         first, last = ints.min(), ints.max()
-        if last <= hi_i and (first >= lo_i or (first == np.iinfo(np.int64).min and not (
-                (ints < lo_i) & (ints != first)).any())):
+        if first == nat and last != nat:  # the earliest timestamp that is not NaT (NaT is the int64 minimum)
+            first = np.min(ints, where=ints != nat, initial=np.iinfo(np.int64).max)
+        if last <= hi_i and (first >= lo_i or last == nat):
             return parsed
     out = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
     report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
@@ -607,7 +611,7 @@ def parse_datetimes(
     def report(check: str, mask: Any) -> None:
         problems.add(column, check, np.asarray(mask, dtype=bool), original, index=original.index)
 
-    everything = np.ones(len(values), dtype=bool)
+    everything = slice(None)  # (every row: a mask over all rows is made only for a problem)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return _in_range(values, report=report, where=everything).dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(values.dtype):
@@ -1060,6 +1064,9 @@ def _empty(raw: pd.Series) -> np.ndarray | None:
         if not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
         return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
+    if isinstance(raw.array, pd.arrays.DatetimeArray) and len(raw):  # NaT is the int64 minimum: one pass when none
+        i8 = raw.array.asi8
+        return None if i8.min() != np.iinfo(np.int64).min else i8 == np.iinfo(np.int64).min
     if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
             or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
         return raw.isna().to_numpy()
