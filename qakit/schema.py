@@ -1045,11 +1045,31 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst:
 
 
 def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
-    """Empty or whitespace-only text, as a boolean array (missing values: False). Arrow kernels:
-    no stripped copy of every value (``str.strip() == ""`` made one)."""
-    arr = pa.array(pd.Series(values, copy=False).astype("str"), type=pa.large_string(), from_pandas=True)
-    blank = pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr))
-    return np.asarray(pc.fill_null(blank, False).to_numpy(zero_copy_only=False), dtype=bool)
+    """Empty or whitespace-only text, as a boolean array (missing values: False). Every
+    whitespace-only value starts with a byte :func:`_suspects` flags (whitespace, a control
+    character or a non-ASCII byte), so the empty values are read from the Arrow offsets and only
+    the suspects are tested with Arrow's ``utf8_is_space`` (no stripped copy of every value).
+
+    Examples
+    --------
+    >>> _blank_text(pd.Index(["a", "", " ", "\u00a0\t", "b c", None], dtype="str")).tolist()
+    [False, True, True, True, False, False]
+    """
+    arr = _arrow_text(values)
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    offs = arr.buffers()[1]
+    width = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offs, dtype=width)[arr.offset: arr.offset + n + 1]
+    blank = offsets[1:] == offsets[:-1]
+    if arr.null_count:
+        blank &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    sus = np.flatnonzero(_suspects(arr))
+    if len(sus):
+        space = pc.fill_null(pc.utf8_is_space(arr.take(pa.array(sus))), False)
+        blank[sus[np.asarray(space.to_numpy(zero_copy_only=False), dtype=bool)]] = True
+    return blank
 
 
 def _empty(raw: pd.Series) -> np.ndarray | None:
