@@ -1055,6 +1055,8 @@ def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
     >>> _blank_text(pd.Index(["a", "", " ", "\u00a0\t", "b c", None], dtype="str")).tolist()
     [False, True, True, True, False, False]
     """
+    if values.dtype != "str":
+        values = pd.Series(values, copy=False).astype("str")
     arr = _arrow_text(values)
     n = len(arr)
     if n == 0:
