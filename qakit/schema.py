@@ -1145,8 +1145,8 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
 
     - with ``runs`` (the first column's :func:`contiguous_runs`) and a categorical second column
       of at most 64 values, a per-run bit set first tells whether any key repeats at all;
-    - keys in strictly increasing order (a table sorted by its key: one comparison per row) hold
-      no duplicate;
+    - keys in strictly increasing order (a table sorted by its key: one comparison per row; the
+      first column's codes alone first) hold no duplicate;
     - a key space up to ``4 * rows`` is counted (``np.bincount``); up to ``64 * rows`` one byte
       per possible key is marked (``seen[key] = 1``: fewer marks than rows means a duplicate);
     - ``may_run``: the first column's runs are computed here when the steps above did not settle it;
@@ -1177,6 +1177,8 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
         codes.append(k)
         sizes.append(max(n, 1))
     all_present = all(k.min(initial=0) >= 0 for k in codes)
+    if all_present and len(codes[0]) > 1 and bool((codes[0][1:] > codes[0][:-1]).all()):
+        return none()  # the first column alone sorted, each value once (no key to combine)
     present = None if all_present else np.logical_and.reduce([k >= 0 for k in codes])
     key = codes[0].astype(np.int64) if all_present else np.maximum(codes[0], 0).astype(np.int64)
     space = sizes[0]
