@@ -809,8 +809,31 @@ def _mark_clean(cats: pd.Index, key: tuple) -> None:
     entry[1].add(key)
 
 
+def _used_categories(s: pd.Series, memo: dict | None) -> np.ndarray | None:
+    """Positions of the categories some row of the categorical ``s`` uses, or None when every one
+    is used (one mark per row). ``memo``: kept there for this check (the id and empty-value steps
+    read the same column), keyed by the column and its categories; never across calls.
+
+    Examples
+    --------
+    >>> _used_categories(pd.Series(pd.Categorical(["b", "b"], categories=["a", "b", "c"])), None)
+    array([1])
+    """
+    cats = s.cat.categories
+    key = ("used", s.name, id(cats))
+    if memo is not None and key in memo and memo[key][0] is cats:
+        return memo[key][1]
+    codes = s.array.codes
+    used = np.zeros(len(cats), dtype=bool)
+    used[codes if codes.min(initial=0) >= 0 else codes[codes >= 0]] = True
+    sub = None if used.all() else np.flatnonzero(used)
+    if memo is not None:
+        memo[key] = (cats, sub)  # (the categories held: their id is not reused during the check)
+    return sub
+
+
 def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
-               notes: list | None) -> tuple[pd.Series, bool]:
+               notes: list | None, memo: dict | None = None) -> tuple[pd.Series, bool]:
     """Ids as text (categoricals stay categorical; the work is on the categories), normalised
     by :func:`_normalise_ids`; returns ``(ids, recoded)`` -- ``recoded``: categorical codes changed."""
     fold = column in CASE_CHECKED_IDS
@@ -829,16 +852,36 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
             text = cats if cats.dtype == "str" else pd.Index(cats.astype("str"), dtype="str")
         if len(text) == 0:
             return s, False
-        canon, changed, collide, merged = _normalise_ids(
-            text, lambda: np.bincount(codes[codes >= 0], minlength=len(text)), id_normalize=id_normalize, fold=fold)
-        rows = (lambda m: (codes >= 0) & m[np.maximum(codes, 0)])
+        # record ids in text categories: only the categories some row uses are judged (a table's ids
+        # often share the categories of a larger one: 3M survey answers over 10M conversation ids)
+        sub = _used_categories(s, memo) if text is cats and not fold else None
+        if sub is not None:
+            text = cats.take(sub)
+
+        def counts() -> np.ndarray:
+            n = np.bincount(codes[codes >= 0], minlength=len(cats))
+            return n if sub is None else n[sub]
+
+        canon, changed, collide, merged = _normalise_ids(text, counts, id_normalize=id_normalize, fold=fold)
+
+        def rows(m: np.ndarray) -> np.ndarray:
+            if sub is not None:
+                full = np.zeros(len(cats), dtype=bool)
+                full[sub] = m
+                m = full
+            return (codes >= 0) & m[np.maximum(codes, 0)]
+
         _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
         if canon is None:
-            if text is cats:  # categories already text: nothing to convert, no copy
-                if len(problems.rows) == n_problems:
+            if text is cats or sub is not None:  # categories already text: nothing to convert, no copy
+                if len(problems.rows) == n_problems and sub is None:
                     _mark_clean(cats, clean_key)
                 return s, False
             canon_index = text
+        elif sub is not None:  # the used categories changed: the others kept as they are
+            full = np.asarray(cats, dtype=object).copy()
+            full[sub] = canon
+            canon_index = pd.Index(full, dtype="str")
         else:
             canon_index = pd.Index(canon, dtype="str")
         if canon_index.is_unique:  # new categories over the same codes (not copied)
@@ -935,10 +978,10 @@ def _report_ids(column, text, canon, changed, collide, merged, rows, problems, n
 
 
 def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfirst: bool | None = None,
-            id_normalize: str | None = None, notes: list | None = None) -> pd.Series:
+            id_normalize: str | None = None, notes: list | None = None, memo: dict | None = None) -> pd.Series:
     s = df[col.name]
     if col.kind == "id":
-        out, recoded = _coerce_id(s, col.name, problems, id_normalize, notes)
+        out, recoded = _coerce_id(s, col.name, problems, id_normalize, notes, memo)
         if recoded and notes is not None:
             notes.append(("", col.name, None))  # marker: categorical codes changed (contiguous runs unknown)
         return out
@@ -1074,14 +1117,23 @@ def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
     return blank
 
 
-def _empty(raw: pd.Series) -> np.ndarray | None:
+def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
     """Missing or blank cells as a boolean array, or ``None`` when no cell is empty
-    (categoricals: checked on the categories and one pass over the codes, no per-row mask)."""
+    (categoricals: checked on the categories some row uses -- :func:`_used_categories` -- and one
+    pass over the codes, no per-row mask)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         cats = raw.cat.categories
-        blank = np.zeros(len(cats), dtype=bool) if _known_clean(cats, ("blank",)) else _blank_text(cats)
-        if not blank.any():
-            _mark_clean(cats, ("blank",))
+        if _known_clean(cats, ("blank",)):
+            blank = np.zeros(len(cats), dtype=bool)
+        else:
+            sub = _used_categories(raw, memo) if len(cats) and cats.dtype == "str" else None
+            if sub is None:
+                blank = _blank_text(cats)
+                if not blank.any():
+                    _mark_clean(cats, ("blank",))
+            else:
+                blank = np.zeros(len(cats), dtype=bool)
+                blank[sub] = _blank_text(cats.take(sub))
         codes = raw.array.codes
         if not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
@@ -1253,6 +1305,7 @@ def check(
     cols = checked_columns(spec, columns)
     names = {c.name for c in cols}
     notes: list = []
+    memo: dict = {}  # (facts about a column shared by the steps of this one check, e.g. the categories used)
     # row ids are converted to text only for the few rows a message shows (Problems.add)
     row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
@@ -1270,12 +1323,13 @@ def check(
         if col.name not in out.columns:
             continue
         raw = out[col.name]
-        out[col.name] = _coerce(out, col, problems, tz, dayfirst=dayfirst, id_normalize=id_normalize, notes=notes)
+        out[col.name] = _coerce(out, col, problems, tz, dayfirst=dayfirst, id_normalize=id_normalize, notes=notes,
+                                memo=memo)
         if not col.nullable:
             if col.kind == "id" and not isinstance(out[col.name].dtype, pd.CategoricalDtype):
                 empty = out[col.name].isna().to_numpy()  # coerced text ids: missing or blank is NaN already
             else:
-                empty = _empty(raw)
+                empty = _empty(raw, memo)
                 if col.kind != "str" and (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
                     token = _missing_token(raw.astype("str")).to_numpy()  # "N/A" in a required number/time
                     empty = token if empty is None else (empty | token)

@@ -191,22 +191,33 @@ def test_blank_id_refused_on_every_engine(categorical, tmp_path):
         assert row["check"] == "empty value in a required column" and row["n_failed"] == 1, name
 
 
-@pytest.mark.parametrize("categorical", [False, True])
+def _as_ids(ids: list, categorical: bool | str):
+    if categorical == "unused":  # categories no row uses around them (a larger table's ids)
+        return pd.Categorical(ids, categories=sorted(set(ids) | {"zz", "q ", "Jose\u0301x", ""}))
+    return pd.Categorical(ids) if categorical else ids
+
+
+@pytest.mark.parametrize("categorical", [False, True, "unused"])
 def test_ids_differing_by_whitespace_or_unicode_form_are_one(categorical, tmp_path):
     """'s1 ' (a trailing space) and 's1' are one id, so are NFD 'Jose\\u0301' and NFC 'Jos\\u00e9':
-    their csat and nps answers are then two keys each, not a duplicate; the adjusted ids are
-    recorded. With two csat answers for 's1' and 's1 ' the key is duplicated and refused."""
-    df = _surveys(categorical)
+    their csat and nps answers are then two keys each, not a duplicate; the two adjusted values
+    are recorded (rows s1's nps and the NFD csat). With two csat answers for 's1' and 's1 ' the key
+    is duplicated and refused. Unused categories (blank, with a space, another NFD form) change
+    nothing."""
+    df = _surveys(bool(categorical))
     ids = df["conversation_id"].astype(str).tolist()
     ids[4] = "s1 "                    # nps of s1 written with a space
     ids[3], ids[8] = "Jose\u0301", "Jos\u00e9"  # csat (no score) and ces of one id, two forms
-    df["conversation_id"] = pd.Categorical(ids) if categorical else ids
+    df["conversation_id"] = _as_ids(ids, categorical)
     for name, data in _engines(df, tmp_path).items():
         cs = qakit.csat_score(data, by="channel", min_n=0)
         assert _records(cs)["survey answer without a score"] == ["Jos\u00e9"], name
+        adj = qakit.records.adjustments(cs)
+        assert len(adj) == 1 and adj["reason"].iloc[0].startswith("conversation_id: 2 values normalised"), name
+        assert sorted(adj["row_ids"].iloc[0]) == ["Jose\u0301", "s1 "], name
         assert qakit.nps_score(data, min_n=0)["n"].tolist() == [4], name
     ids[1] = "s1 "                    # csat of s2 now csat of 's1 ' = 's1': (s1, csat) twice
-    df["conversation_id"] = pd.Categorical(ids) if categorical else ids
+    df["conversation_id"] = _as_ids(ids, categorical)
     for name, data in _engines(df, tmp_path).items():
         f = _refusal(qakit.csat_score, data)
         assert f["check"].str.startswith("duplicate key").any(), name
