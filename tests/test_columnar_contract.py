@@ -287,3 +287,19 @@ def test_backlog_extremes_when_a_left_out_row_holds_them():
     want = qakit.backlog(pl.from_pandas(df), period="W")
     assert got["partial"].tolist() == want["partial"].tolist() == [False, True]
     assert got["backlog"].tolist() == want["backlog"].tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_csat_off_the_scale_refused_alike_on_every_engine(categorical, tmp_path):
+    """CSAT answers 7 (s2) and 9 (s3) pass the contract (0..10) but not the 1-5 scale: the same
+    refusal on every engine, naming the column, both values and both row ids, sorted by id."""
+    df = _surveys(categorical)
+    df["score"] = [5.0, 7, 9, np.nan, 10, 9, 7, 3, 6]
+    for name, data in _engines(df, tmp_path).items():
+        f = _refusal(qakit.csat_score, data)
+        assert len(f) == 1, name
+        row = f.iloc[0]
+        assert row["column"] == "score" and row["check"].startswith("csat score outside the scale 1..5"), name
+        assert row["n_failed"] == 2 and row["failing_values"] == [7.0, 9.0] and row["row_ids"] == ["s2", "s3"], name
+    ok = qakit.csat_score(df, scale="1-10", min_n=0)  # on 1-10, satisfied from 8: of 5, 7, 9 only 9 -> 1/3
+    assert ok["n"].tolist() == [3] and ok["csat"].tolist() == pytest.approx([100 / 3])
