@@ -546,6 +546,8 @@ def _missing_token(text: pd.Series) -> pd.Series:
 
 def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
     """A mask over the rows selected by ``where`` as a mask over all rows."""
+    if isinstance(where, slice):
+        return np.asarray(sub, dtype=bool)
     full = np.zeros(len(where), dtype=bool)
     full[where] = sub
     return full
@@ -563,9 +565,11 @@ def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series
         ints = raw.view("i8")
         unit = np.datetime_data(raw.dtype)[0]
         lo_i, hi_i = (np.datetime64(t.tz_localize(None) if aware else t, unit).astype("i8") for t in (low, high))
+        nat = np.iinfo(np.int64).min
         first, last = ints.min(), ints.max()
-        if last <= hi_i and (first >= lo_i or (first == np.iinfo(np.int64).min and not (
-                (ints < lo_i) & (ints != first)).any())):
+        if first == nat and last != nat:  # the earliest timestamp that is not NaT (NaT is the int64 minimum)
+            first = np.min(ints, where=ints != nat, initial=np.iinfo(np.int64).max)
+        if last <= hi_i and (first >= lo_i or last == nat):
             return parsed
     out = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
     report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
@@ -607,7 +611,7 @@ def parse_datetimes(
     def report(check: str, mask: Any) -> None:
         problems.add(column, check, np.asarray(mask, dtype=bool), original, index=original.index)
 
-    everything = np.ones(len(values), dtype=bool)
+    everything = slice(None)  # (every row: a mask over all rows is made only for a problem)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return _in_range(values, report=report, where=everything).dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(values.dtype):
@@ -805,8 +809,31 @@ def _mark_clean(cats: pd.Index, key: tuple) -> None:
     entry[1].add(key)
 
 
+def _used_categories(s: pd.Series, memo: dict | None) -> np.ndarray | None:
+    """Positions of the categories some row of the categorical ``s`` uses, or None when every one
+    is used (one mark per row). ``memo``: kept there for this check (the id and empty-value steps
+    read the same column), keyed by the column and its categories; never across calls.
+
+    Examples
+    --------
+    >>> _used_categories(pd.Series(pd.Categorical(["b", "b"], categories=["a", "b", "c"])), None)
+    array([1])
+    """
+    cats = s.cat.categories
+    key = ("used", s.name, id(cats))
+    if memo is not None and key in memo and memo[key][0] is cats:
+        return memo[key][1]
+    codes = s.array.codes
+    used = np.zeros(len(cats), dtype=bool)
+    used[codes if codes.min(initial=0) >= 0 else codes[codes >= 0]] = True
+    sub = None if used.all() else np.flatnonzero(used)
+    if memo is not None:
+        memo[key] = (cats, sub)  # (the categories held: their id is not reused during the check)
+    return sub
+
+
 def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
-               notes: list | None) -> tuple[pd.Series, bool]:
+               notes: list | None, memo: dict | None = None) -> tuple[pd.Series, bool]:
     """Ids as text (categoricals stay categorical; the work is on the categories), normalised
     by :func:`_normalise_ids`; returns ``(ids, recoded)`` -- ``recoded``: categorical codes changed."""
     fold = column in CASE_CHECKED_IDS
@@ -825,16 +852,36 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
             text = cats if cats.dtype == "str" else pd.Index(cats.astype("str"), dtype="str")
         if len(text) == 0:
             return s, False
-        canon, changed, collide, merged = _normalise_ids(
-            text, lambda: np.bincount(codes[codes >= 0], minlength=len(text)), id_normalize=id_normalize, fold=fold)
-        rows = (lambda m: (codes >= 0) & m[np.maximum(codes, 0)])
+        # record ids in text categories: only the categories some row uses are judged (a table's ids
+        # often share the categories of a larger one: 3M survey answers over 10M conversation ids)
+        sub = _used_categories(s, memo) if text is cats and not fold else None
+        if sub is not None:
+            text = cats.take(sub)
+
+        def counts() -> np.ndarray:
+            n = np.bincount(codes[codes >= 0], minlength=len(cats))
+            return n if sub is None else n[sub]
+
+        canon, changed, collide, merged = _normalise_ids(text, counts, id_normalize=id_normalize, fold=fold)
+
+        def rows(m: np.ndarray) -> np.ndarray:
+            if sub is not None:
+                full = np.zeros(len(cats), dtype=bool)
+                full[sub] = m
+                m = full
+            return (codes >= 0) & m[np.maximum(codes, 0)]
+
         _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
         if canon is None:
-            if text is cats:  # categories already text: nothing to convert, no copy
-                if len(problems.rows) == n_problems:
+            if text is cats or sub is not None:  # categories already text: nothing to convert, no copy
+                if len(problems.rows) == n_problems and sub is None:
                     _mark_clean(cats, clean_key)
                 return s, False
             canon_index = text
+        elif sub is not None:  # the used categories changed: the others kept as they are
+            full = np.asarray(cats, dtype=object).copy()
+            full[sub] = canon
+            canon_index = pd.Index(full, dtype="str")
         else:
             canon_index = pd.Index(canon, dtype="str")
         if canon_index.is_unique:  # new categories over the same codes (not copied)
@@ -931,10 +978,10 @@ def _report_ids(column, text, canon, changed, collide, merged, rows, problems, n
 
 
 def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfirst: bool | None = None,
-            id_normalize: str | None = None, notes: list | None = None) -> pd.Series:
+            id_normalize: str | None = None, notes: list | None = None, memo: dict | None = None) -> pd.Series:
     s = df[col.name]
     if col.kind == "id":
-        out, recoded = _coerce_id(s, col.name, problems, id_normalize, notes)
+        out, recoded = _coerce_id(s, col.name, problems, id_normalize, notes, memo)
         if recoded and notes is not None:
             notes.append(("", col.name, None))  # marker: categorical codes changed (contiguous runs unknown)
         return out
@@ -1041,25 +1088,59 @@ def validate(df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", dayfirst:
 
 
 def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
-    """Empty or whitespace-only text, as a boolean array (missing values: False). Arrow kernels:
-    no stripped copy of every value (``str.strip() == ""`` made one)."""
-    arr = pa.array(pd.Series(values, copy=False).astype("str"), type=pa.large_string(), from_pandas=True)
-    blank = pc.or_(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr))
-    return np.asarray(pc.fill_null(blank, False).to_numpy(zero_copy_only=False), dtype=bool)
+    """Empty or whitespace-only text, as a boolean array (missing values: False). Every
+    whitespace-only value starts with a byte :func:`_suspects` flags (whitespace, a control
+    character or a non-ASCII byte), so the empty values are read from the Arrow offsets and only
+    the suspects are tested with Arrow's ``utf8_is_space`` (no stripped copy of every value).
+
+    Examples
+    --------
+    >>> _blank_text(pd.Index(["a", "", " ", "\u00a0\t", "b c", None], dtype="str")).tolist()
+    [False, True, True, True, False, False]
+    """
+    if values.dtype != "str":
+        values = pd.Series(values, copy=False).astype("str")
+    arr = _arrow_text(values)
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    offs = arr.buffers()[1]
+    width = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offs, dtype=width)[arr.offset: arr.offset + n + 1]
+    blank = offsets[1:] == offsets[:-1]
+    if arr.null_count:
+        blank &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    sus = np.flatnonzero(_suspects(arr))
+    if len(sus):
+        space = pc.fill_null(pc.utf8_is_space(arr.take(pa.array(sus))), False)
+        blank[sus[np.asarray(space.to_numpy(zero_copy_only=False), dtype=bool)]] = True
+    return blank
 
 
-def _empty(raw: pd.Series) -> np.ndarray | None:
+def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
     """Missing or blank cells as a boolean array, or ``None`` when no cell is empty
-    (categoricals: checked on the categories and one pass over the codes, no per-row mask)."""
+    (categoricals: checked on the categories some row uses -- :func:`_used_categories` -- and one
+    pass over the codes, no per-row mask)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         cats = raw.cat.categories
-        blank = np.zeros(len(cats), dtype=bool) if _known_clean(cats, ("blank",)) else _blank_text(cats)
-        if not blank.any():
-            _mark_clean(cats, ("blank",))
+        if _known_clean(cats, ("blank",)):
+            blank = np.zeros(len(cats), dtype=bool)
+        else:
+            sub = _used_categories(raw, memo) if len(cats) and cats.dtype == "str" else None
+            if sub is None:
+                blank = _blank_text(cats)
+                if not blank.any():
+                    _mark_clean(cats, ("blank",))
+            else:
+                blank = np.zeros(len(cats), dtype=bool)
+                blank[sub] = _blank_text(cats.take(sub))
         codes = raw.array.codes
         if not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
         return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
+    if isinstance(raw.array, pd.arrays.DatetimeArray) and len(raw):  # NaT is the int64 minimum: one pass when none
+        i8 = raw.array.asi8
+        return None if i8.min() != np.iinfo(np.int64).min else i8 == np.iinfo(np.int64).min
     if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
             or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
         return raw.isna().to_numpy()
@@ -1108,15 +1189,36 @@ def _duplicated_in_runs(codes: np.ndarray, n_values: int, first: np.ndarray) -> 
     return bool((np.bitwise_count(seen) < length).any())
 
 
-def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = None) -> pd.Series:
+def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = None, *,
+                may_run: bool = False) -> pd.Series:
     """All rows whose key ``cols`` occurs more than once (rows with a missing key part are left
-    to the empty-value check). Integer codes + bincount when the key space is small; with
-    ``runs`` (the first column's :func:`contiguous_runs`) and a categorical second column of at
-    most 64 values, a per-run bit set first tells whether any key repeats at all."""
+    to the empty-value check), from integer codes (a categorical's own codes; other columns
+    factorized) combined in mixed radix, in the cheapest way that settles it:
+
+    - with ``runs`` (the first column's :func:`contiguous_runs`) and a categorical second column
+      of at most 64 values, a per-run bit set first tells whether any key repeats at all;
+    - keys in strictly increasing order (a table sorted by its key: one comparison per row; the
+      first column's codes alone first) hold no duplicate;
+    - a key space up to ``4 * rows`` is counted (``np.bincount``); up to ``64 * rows`` one byte
+      per possible key is marked (``seen[key] = 1``: fewer marks than rows means a duplicate);
+    - ``may_run``: the first column's runs are computed here when the steps above did not settle it;
+    - otherwise the keys are hashed (``Series.duplicated``).
+
+    The rows are found (a count per key, or the hash) only when some key repeats.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"id": pd.Categorical(["a", "b", "a", "c"]), "kind": pd.Categorical(["x", "x", "y", "x"])})
+    >>> _duplicated(t, ["id", "kind"]).tolist()  # every (id, kind) once
+    [False, False, False, False]
+    >>> _duplicated(t.assign(kind="x"), ["id", "kind"]).tolist()  # ("a", "x") twice: rows 0 and 2
+    [True, False, True, False]
+    """
+    none = lambda: pd.Series(np.zeros(len(df), dtype=bool), index=df.index)  # noqa: E731
     if runs is not None and len(cols) == 2 and isinstance(df[cols[1]].dtype, pd.CategoricalDtype):
         c2 = df[cols[1]]
         if _duplicated_in_runs(c2.array.codes, len(c2.cat.categories), runs) is False:
-            return pd.Series(np.zeros(len(df), dtype=bool), index=df.index)
+            return none()
     codes, sizes = [], []
     for c in cols:
         if isinstance(df[c].dtype, pd.CategoricalDtype):
@@ -1126,22 +1228,41 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
             n = len(u)
         codes.append(k)
         sizes.append(max(n, 1))
-    present = np.logical_and.reduce([k >= 0 for k in codes])
-    all_present = bool(present.all())
-    key = np.zeros(len(df), dtype=np.int64)
-    space = 1
-    for k, n in zip(codes, sizes):
+    all_present = all(k.min(initial=0) >= 0 for k in codes)
+    if all_present and len(codes[0]) > 1 and bool((codes[0][1:] > codes[0][:-1]).all()):
+        return none()  # the first column alone sorted, each value once (no key to combine)
+    present = None if all_present else np.logical_and.reduce([k >= 0 for k in codes])
+    key = codes[0].astype(np.int64) if all_present else np.maximum(codes[0], 0).astype(np.int64)
+    space = sizes[0]
+    for k, n in zip(codes[1:], sizes[1:]):
         key *= n
         key += k if all_present else np.maximum(k, 0)
         space *= n
+    if len(key) < 2:
+        return none()
+    if all_present and bool((key[1:] > key[:-1]).all()):  # sorted by the key, each once
+        return none()
+    used = key if all_present else key[present]
     if space <= 4 * len(df) + 1024:
-        counts = np.bincount(key if all_present else key[present], minlength=space)
+        counts = np.bincount(used, minlength=space)
         if counts.max(initial=0) <= 1:  # the usual case: no duplicate, no per-row lookup needed
-            return pd.Series(np.zeros(len(df), dtype=bool), index=df.index)
-        dup = present & (counts[key] > 1)
-    else:
-        dup = present & pd.Series(np.where(present, key, -1)).duplicated(keep=False).to_numpy()
-    return pd.Series(dup, index=df.index)
+            return none()
+        dup = counts[key] > 1
+        return pd.Series(dup if all_present else present & dup, index=df.index)
+    if space <= 64 * len(df) + (1 << 20):
+        seen = np.zeros(space, dtype=np.uint8)
+        seen[used] = 1
+        if int(np.count_nonzero(seen)) == len(used):
+            return none()
+    elif may_run and len(cols) == 2 and isinstance(df[cols[1]].dtype, pd.CategoricalDtype):
+        first = contiguous_runs(df[cols[0]])
+        if first is not None:
+            c2 = df[cols[1]]
+            if _duplicated_in_runs(c2.array.codes, len(c2.cat.categories), first) is False:
+                return none()
+    where = key if all_present else np.where(present, key, -1)
+    dup = pd.Series(where).duplicated(keep=False).to_numpy()
+    return pd.Series(dup if all_present else present & dup, index=df.index)
 
 
 def _latest(ts: pd.Series):
@@ -1184,6 +1305,7 @@ def check(
     cols = checked_columns(spec, columns)
     names = {c.name for c in cols}
     notes: list = []
+    memo: dict = {}  # (facts about a column shared by the steps of this one check, e.g. the categories used)
     # row ids are converted to text only for the few rows a message shows (Problems.add)
     row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
@@ -1201,12 +1323,13 @@ def check(
         if col.name not in out.columns:
             continue
         raw = out[col.name]
-        out[col.name] = _coerce(out, col, problems, tz, dayfirst=dayfirst, id_normalize=id_normalize, notes=notes)
+        out[col.name] = _coerce(out, col, problems, tz, dayfirst=dayfirst, id_normalize=id_normalize, notes=notes,
+                                memo=memo)
         if not col.nullable:
             if col.kind == "id" and not isinstance(out[col.name].dtype, pd.CategoricalDtype):
                 empty = out[col.name].isna().to_numpy()  # coerced text ids: missing or blank is NaN already
             else:
-                empty = _empty(raw)
+                empty = _empty(raw, memo)
                 if col.kind != "str" and (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
                     token = _missing_token(raw.astype("str")).to_numpy()  # "N/A" in a required number/time
                     empty = token if empty is None else (empty | token)
@@ -1214,8 +1337,9 @@ def check(
                 problems.add(col.name, "empty value in a required column", empty, raw)
         s = out[col.name]
         if col.allowed is not None:
-            bad = s.notna() & ~s.isin(col.allowed)
-            problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
+            bad = _not_allowed(s, col.allowed)
+            if bad is not None:
+                problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
         inf = None
         if col.kind == "float":
             values = s.to_numpy(dtype=float, na_value=np.nan)
@@ -1241,8 +1365,7 @@ def check(
     if spec is CALLS_DAILY:
         _check_daily_counts(out, problems)
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
-        for kind, (lo, hi) in SURVEY_BOUNDS.items():
-            bad = out[KIND].eq(kind) & out[SCORE].notna() & ~out[SCORE].between(lo, hi)
+        for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE]):
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     recoded = {n[1] for n in notes if n[2] is None}
     for reason, column, mask in notes:
@@ -1253,11 +1376,9 @@ def check(
     if rec is not None and rec.producer is None:
         stamp(out, "validate")
     if spec.unique and set(spec.unique) <= set(out.columns) & names:
-        if not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded:
-            runs = None  # ids were re-coded as text (e.g. categories 1 and "1" are both "1"): runs unknown
-        elif runs is None and len(spec.unique) == 2:
-            runs = contiguous_runs(out[spec.unique[0]])
-        dup = _duplicated(out, list(spec.unique), runs)
+        # (ids re-coded as text, e.g. categories 1 and "1" both "1": the caller's runs are unknown)
+        stale = not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded
+        dup = _duplicated(out, list(spec.unique), None if stale else runs, may_run=not stale)
         key = None
         if dup.any():
             parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]
@@ -1266,6 +1387,68 @@ def check(
             " + ".join(spec.unique), f"duplicate key ({', '.join(spec.unique)})", dup, key
         )
     return out, problems
+
+
+def _not_allowed(s: pd.Series, allowed: tuple) -> np.ndarray | None:
+    """Rows holding a value outside ``allowed`` (missing: not), or None when there is none. A
+    categorical is tested on its categories; its rows are read (through the codes) only when a
+    category fails, so a category present but unused is no problem.
+
+    Examples
+    --------
+    >>> k = pd.Series(pd.Categorical(["csat", "nps"], categories=["ces", "csat", "nps", "nsp"]))
+    >>> _not_allowed(k, ("csat", "nps", "ces")) is None  # 'nsp' is a category no row uses
+    True
+    >>> _not_allowed(k.astype("str").replace("nps", "nsp"), ("csat", "nps", "ces")).tolist()
+    [False, True]
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        bad_cat = ~np.asarray(s.cat.categories.isin(allowed), dtype=bool)
+        if not bad_cat.any():
+            return None
+        codes = s.array.codes
+        rows = (codes >= 0) & bad_cat[np.maximum(codes, 0)]
+        return rows if rows.any() else None
+    bad = (s.notna() & ~s.isin(allowed)).to_numpy(dtype=bool)
+    return bad if bad.any() else None
+
+
+def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, float, float, np.ndarray]]:
+    """``(kind, low, high, rows)`` for each survey kind with answers outside its
+    :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
+    scores; a kind's rows are looked at only when the extremes fall outside its bounds, and a
+    categorical kind is compared through its codes (one small-integer comparison per row).
+
+    Examples
+    --------
+    >>> k = pd.Series(pd.Categorical(["csat", "ces", "nps", "ces"]))
+    >>> [(kd, lo, hi, m.tolist()) for kd, lo, hi, m in _off_survey_bounds(k, pd.Series([10.0, 7, 0, 9]))]
+    [('ces', 1.0, 7.0, [False, False, False, True])]
+    """
+    v = score.to_numpy(dtype=float, na_value=np.nan)
+    if not len(v) or np.isnan(v).all():
+        return []
+    lo_all, hi_all = float(np.nanmin(v)), float(np.nanmax(v))
+    if isinstance(kind.dtype, pd.CategoricalDtype):
+        cats, codes = kind.cat.categories, kind.array.codes
+        where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
+        is_kind = {k: (lambda i=w: codes == i[0] if len(i) else np.zeros(len(codes), dtype=bool))
+                   for k, w in where.items()}
+    else:
+        is_kind = {k: (lambda k=k: kind.eq(k).to_numpy(dtype=bool, na_value=False)) for k in SURVEY_BOUNDS}
+    out = []
+    for k, (lo, hi) in SURVEY_BOUNDS.items():
+        if lo <= lo_all and hi_all <= hi:  # every score (of every kind) inside this kind's bounds
+            continue
+        rows = np.flatnonzero(is_kind[k]())
+        sub = v[rows]
+        with np.errstate(invalid="ignore"):
+            off = (sub < lo) | (sub > hi)  # (NaN: neither)
+        if off.any():
+            bad = np.zeros(len(v), dtype=bool)
+            bad[rows[off]] = True
+            out.append((k, lo, hi, bad))
+    return out
 
 
 def _check_daily_counts(out: pd.DataFrame, problems: Problems) -> None:

@@ -218,89 +218,141 @@ def _period_codes(us: np.ndarray, period: str) -> np.ndarray:
     return months if period == "M" else months // 3  # (y * 4 + (m - 1) // 3)
 
 
-def _counts_by_period(df: pd.DataFrame, keys: list[str], g: np.ndarray | None, present: np.ndarray | None,
-                      key_rows: pd.DataFrame | None, c: np.ndarray) -> pd.DataFrame:
-    """``*keys, period, __k``: rows counted per group (``g``: their group codes, ``present`` the
-    codes used and ``key_rows`` their keys, as :func:`qakit.metrics._groups.group_keys` gives them)
-    and period code ``c``."""
-    if not len(c):
-        return pd.DataFrame({**{k: df[k].iloc[:0] for k in keys}, G.PERIOD: np.zeros(0, np.int64),
-                             "__k": np.zeros(0, np.int64)})
-    lo = int(c.min())
-    n_c = int(c.max()) - lo + 1
-    c = c - lo
-    if g is not None:
-        space = int(present[-1]) + 1
-        if space * n_c <= 4 * len(c) + 1024:
-            c += g * n_c
-            cnt = np.bincount(c, minlength=space * n_c)
-            cell = np.flatnonzero(cnt)
-            k = cnt[cell]
-        else:
-            cell, k = np.unique(g * n_c + c, return_counts=True)
-        out = key_rows.iloc[np.searchsorted(present, cell // n_c)].reset_index(drop=True)
-        cell = cell % n_c
+def _day_counts(days: np.ndarray, nat: np.ndarray | None, gid: np.ndarray | None, space: int,
+                drop: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(counts, first day)``: rows counted per group and UTC day, a ``(space, n_days)`` array
+    (``space`` 1 without groups), over the rows not missing (``nat``) and not in ``drop`` (a few
+    positions, subtracted after the count). ``days`` is overwritten."""
+    if nat is not None:
+        ok = ~nat
+        if not ok.any():
+            return np.zeros((space, 0), dtype=np.int64), 0
+        lo = int(np.min(days, where=ok, initial=np.iinfo(np.int64).max))
+        hi = int(np.max(days, where=ok, initial=np.iinfo(np.int64).min))
+        np.maximum(days, lo - 1, out=days)  # a missing timestamp's day (the int64 minimum) into bin 0
     else:
-        cnt = np.bincount(c, minlength=n_c)
-        cell = np.flatnonzero(cnt)
-        k = cnt[cell]
-        out = pd.DataFrame(index=range(len(cell)))
-    out[G.PERIOD] = cell.astype(np.int64) + lo
-    out["__k"] = k.astype(np.int64)
+        if not len(days):
+            return np.zeros((space, 0), dtype=np.int64), 0
+        lo, hi = int(days.min()), int(days.max())
+    base = lo - 1
+    days -= base  # (0: missing; 1 ..: the days from lo)
+    width = hi - base + 1
+    if gid is not None and space > 1:
+        if space * width > 4 * len(days) + (1 << 20):
+            return None, lo  # (too many cells for one count: the caller's general path)
+        days += gid * width
+    counts = np.bincount(days, minlength=space * width)
+    if len(drop):
+        counts -= np.bincount(days[drop], minlength=space * width)
+    return counts.reshape(space, width)[:, 1:], lo
+
+
+def _counts_frame(keys: list[str], key_rows: pd.DataFrame | None, counts: np.ndarray, lo_day: int,
+                  period: str) -> pd.DataFrame:
+    """``*keys, period, __k`` from the counts per group and day: the days summed into their periods
+    (a few hundred numbers; UTC calendar, weeks from Monday), the cells with a row kept."""
+    n_days = counts.shape[1]
+    day_codes = _period_codes((np.arange(n_days, dtype=np.int64) + lo_day) * G.US_PER_DAY, period)
+    first = np.flatnonzero(np.r_[True, day_codes[1:] != day_codes[:-1]]) if n_days else np.zeros(0, np.int64)
+    per = np.add.reduceat(counts, first, axis=1) if n_days else counts[:, :0]
+    g_idx, p_idx = np.nonzero(per)
+    if keys:  # (row i of counts: the group of key_rows' row i)
+        out = key_rows.iloc[g_idx].reset_index(drop=True)
+    else:
+        out = pd.DataFrame(index=range(len(p_idx)))
+    out[G.PERIOD] = day_codes[first][p_idx].astype(np.int64)
+    out["__k"] = per[g_idx, p_idx].astype(np.int64)
     return out
+
+
+def _period_codes(us: np.ndarray, period: str) -> np.ndarray:
+    """:func:`qakit.metrics._groups.with_period`'s integer period codes from epoch microseconds
+    (UTC calendar; weeks from Monday), with numpy."""
+    if period in ("D", "W"):
+        day = us // G.US_PER_DAY
+        return day if period == "D" else (day + 3) // 7
+    if period == "Y":
+        return us.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
+    months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) + 1970 * 12  # (y * 12 + m - 1)
+    return months if period == "M" else months // 3  # (y * 4 + (m - 1) // 3)
 
 
 def _backlog_counts_pandas(t: Table, keys: list[str], period: str):
     """:func:`_backlog_counts` on a pandas table, from the timestamps' integer storage with numpy:
-    the period codes, the counts per group and period by ``np.bincount`` over the groups' codes,
-    the first and last timestamps of the kept rows (what the expression path filtered the frame
-    for). None when a column is not a timestamp column (the general path then)."""
+    each row's UTC day (one integer division), counted per group and day by ``np.bincount`` (the
+    groups' codes), the few rows left out subtracted after the count, the days summed into
+    periods on the small per-day array; the first and last timestamps of the kept rows (the
+    partial periods) from the columns' extremes, looked at again only when a row left out holds
+    one. None when a column is not a timestamp column, or the cells are too many for one count
+    (the general path then)."""
     df = nw.to_native(t.lf)
     c_got, r_got = B.epoch_us_array(df[S.CREATED_AT]), B.epoch_us_array(df[S.RESOLVED_AT])
     if c_got is None or r_got is None:
         return None
     (c_us, c_nat), (r_us, r_nat) = c_got, r_got
-    before = ~(c_nat | r_nat) & (r_us < c_us)
-    n_bad = int(before.sum())
+    before = r_us < c_us  # (a missing resolution is the int64 minimum: masked below)
+    before &= ~r_nat
+    c_has_nat = bool(c_nat.any())
+    if c_has_nat:
+        before &= ~c_nat
+    drop = np.flatnonzero(before)
+    n_bad = len(drop)
     bad = []
     if n_bad:
-        bad = G._id_text(df[S.CONVERSATION_ID].iloc[np.flatnonzero(before)]).tolist()
+        bad = G._id_text(df[S.CONVERSATION_ID].iloc[drop]).tolist()
         bad.sort()
     if len(df) - n_bad == 0:
         raise ParameterError("backlog: no conversation left once those resolved before they were created are "
                              f"left out ({len(bad)} rows, e.g. {list(bad[:5])})")
-    keep = ~before if n_bad else None
     # the first and last timestamps of the kept rows (the partial periods)
     spec_cols = [c for c in CONV_TIMES if c in t.checked and c in t.columns]
     ext = {}
     for col in spec_cols:
-        got = B.epoch_us_array(df[col])
+        got = c_got if col == S.CREATED_AT else r_got if col == S.RESOLVED_AT else B.epoch_us_array(df[col])
         if got is None:
             return None
         us, nat = got
-        ok = ~nat if keep is None else ~nat & keep
-        if ok.all():
-            lo, hi = int(us.min()), int(us.max())
-        elif ok.any():
-            sel = us[ok]
-            lo, hi = int(sel.min()), int(sel.max())
-        else:
-            ext[col] = (pd.NaT, pd.NaT)
-            continue
-        ext[col] = (pd.Timestamp(lo, unit="us", tz="UTC"), pd.Timestamp(hi, unit="us", tz="UTC"))
+        lohi = _extremes_kept(us, nat, drop)
+        ext[col] = (pd.NaT, pd.NaT) if lohi is None else tuple(pd.Timestamp(v, unit="us", tz="UTC") for v in lohi)
     kt = Table(t.lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
     kt.cache["extremes"] = ext
     first, last_all = G.extremes(kt, CONV_TIMES, S.CREATED_AT)
     if keys:
         gid, present, key_rows = G.group_keys(df, keys)
+        space = int(present[-1]) + 1
     else:
         gid = present = key_rows = None
-    sel = lambda a, rows: a if a is None or rows is None else a[rows]  # noqa: E731
-    opened = np.flatnonzero(keep) if keep is not None else None
-    closed = np.flatnonzero(~r_nat if keep is None else ~r_nat & keep)
-    op = _counts_by_period(df, keys, sel(gid, opened), present, key_rows, _period_codes(sel(c_us, opened), period))
-    cl = _counts_by_period(df, keys, sel(gid, closed), present, key_rows, _period_codes(r_us[closed], period))
-    return op, cl, bad, first, last_all
+        space = 1
+    out = []
+    for us, nat in ((c_us, c_nat if c_has_nat else None), (r_us, r_nat)):
+        days = us // G.US_PER_DAY
+        counts, lo_day = _day_counts(days, nat, gid, space, drop)
+        if counts is None:
+            return None
+        out.append(_counts_frame(keys, key_rows, counts[present] if keys else counts, lo_day, period))
+    return out[0], out[1], bad, first, last_all
+
+
+def _extremes_kept(us: np.ndarray, nat: np.ndarray, drop: np.ndarray) -> tuple[int, int] | None:
+    """The smallest and largest of ``us`` over the rows not missing (``nat``) and not in ``drop``
+    (a few positions), or None when there is none: the extremes of every present row (the
+    missing value is the int64 minimum: the largest ignores it), recomputed without ``drop``
+    only when one of those rows holds an extreme."""
+    has_nat = bool(nat.any())
+    if has_nat and nat.all():
+        return None
+    lo = int(np.min(us, where=~nat, initial=np.iinfo(np.int64).max)) if has_nat else int(us.min())
+    hi = int(us.max())
+    if len(drop):
+        d = us[drop][~nat[drop]]
+        if len(d) and (int(d.min()) <= lo or int(d.max()) >= hi):
+            ok = ~nat
+            ok[drop] = False
+            if not ok.any():
+                return None
+            sel = us[ok]
+            lo, hi = int(sel.min()), int(sel.max())
+    return lo, hi
 
 
 def _backlog_grid(op: pd.DataFrame, cl: pd.DataFrame, bad: list, first, last_all, *, keys: list[str],

@@ -19,6 +19,8 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import schema as S
 from .._public import public
@@ -285,14 +287,164 @@ def _finish_survey(res: pd.DataFrame, sv: Table, rows, kept, period: str | None)
     return G.partial(res, sv, period, S.ANSWERED_AT, (S.ANSWERED_AT,))
 
 
+# --- a pandas table without periods: numpy on the rows of the kind ------------------------------------------
+def _pandas_answers(sv: Table, conv: Table | None, kind: str, scale: tuple[float, float], check: str,
+                    by: Sequence[str], period: str | None):
+    """``(table, rows, scores, groups)`` for a validated pandas table when no period is asked and
+    every ``by`` column is the table's own (else None: :func:`survey_rows`): ``rows`` the
+    positions of the answers of ``kind`` (found from a categorical's codes: the kind compared
+    once per category), ``scores`` their scores, ``groups`` a frame of their ``by`` keys (no other
+    column is copied). Answers off ``scale`` raise as :func:`survey_rows` does (the same message)."""
+    df = sv.pandas
+    if sv.engine != "pandas" or df is None or period is not None or any(b not in df.columns for b in by):
+        return None
+    k = df[S.KIND]
+    if isinstance(k.dtype, pd.CategoricalDtype):
+        match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
+        rows = np.flatnonzero(k.array.codes == match[0]) if len(match) else np.zeros(0, dtype=np.intp)
+    else:
+        rows = np.flatnonzero(k.eq(kind).to_numpy(dtype=bool, na_value=False))
+    v = df[S.SCORE].to_numpy(dtype=float, na_value=np.nan)[rows]
+    with np.errstate(invalid="ignore"):
+        off = (v < scale[0]) | (v > scale[1])  # (NaN: neither)
+    if off.any():
+        ids = _id_strings(df[S.CONVERSATION_ID], rows[off])
+        order = np.argsort(ids, kind="stable")[:50]
+        raise DataValidationError(pd.DataFrame([{
+            "table": "surveys", "column": S.SCORE, "check": check, "n_failed": int(off.sum()),
+            "failing_values": [float(x) for x in pd.unique(v[off][order])][:MAX_SHOWN],
+            "row_ids": list(ids[order])[:MAX_SHOWN]}]))
+    groups = pd.DataFrame({b: _take(df[b], rows) for b in by}, index=pd.RangeIndex(len(rows)))
+    return df, rows, v, groups
+
+
+def _take(s: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``s`` at positions ``rows`` (a categorical through its codes, not re-validated)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pd.Series(pd.Categorical.from_codes(s.array.codes[rows], dtype=s.dtype, validate=False), name=s.name)
+    return s.iloc[rows].reset_index(drop=True)
+
+
+def _id_strings(ids: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The ids at ``rows`` as text (missing: ``"<missing>"``), an object array (a categorical's
+    categories taken at those rows' codes: not every category converted)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.array.codes[rows]
+        out = ids.cat.categories.take(np.maximum(codes, 0)).astype("str").to_numpy(dtype=object)
+        out[codes < 0] = "<missing>"
+        return out
+    return G._id_text(ids.iloc[rows])
+
+
+def _sorted_ids(ids: pd.Series, rows: np.ndarray) -> list[str]:
+    """The ids at ``rows`` as text sorted by code point (as ``sorted`` orders them). A categorical's
+    rows are taken in the order of their codes: when the categories are sorted (what
+    ``pd.Categorical`` makes of text) that is the order already -- checked on the taken values
+    only, one comparison per id; else sorted here."""
+    cats = ids.cat.categories if isinstance(ids.dtype, pd.CategoricalDtype) else None
+    if cats is not None and len(rows) and cats.dtype == "str":
+        codes = np.sort(ids.array.codes[rows])
+        if codes[0] >= 0:
+            data = getattr(cats.array, "_pa_array", None)  # (Arrow-backed text: taken there, no conversion)
+            taken = pc.take(data, pa.array(codes)) if data is not None else None
+            if taken is not None and (len(taken) < 2 or pc.all(pc.less_equal(taken[:-1], taken[1:])).as_py()):
+                return taken.to_numpy(zero_copy_only=False).tolist()
+    out = _id_strings(ids, rows).tolist()
+    out.sort()
+    return out
+
+
+def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndarray],
+                  specs: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+    """Per group of ``keys`` (the frame ``groups``, row by row with the numpy columns ``cols``)
+    the statistics ``specs`` ``(name, fn, column)``: ``len`` (rows), ``ntrue`` (rows flagged),
+    ``count`` (values not NaN), ``mean`` and ``std`` (sample, ``ddof = 1``; NaN below two values)
+    of the values not NaN. Groups numbered by :func:`qakit.metrics._groups.group_keys` (a
+    categorical's own codes), sums by ``np.bincount``; the standard deviation from the
+    deviations about each group's mean (two passes, no ``sum(x^2) - n mean^2`` cancellation).
+    Groups sorted by their keys, a missing key last, as :func:`qakit.metrics._groups.aggregate`.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"channel": pd.Categorical(["chat", "mail", "chat", "chat"])})
+    >>> x = np.array([1.0, 5.0, 3.0, np.nan])
+    >>> _pandas_stats(g, ["channel"], {"x": x}, [("n", "count", "x"), ("rows", "len", None),
+    ...               ("mean", "mean", "x"), ("sd", "std", "x")])  # chat: (1 + 3) / 2, sd sqrt(2)
+      channel  n  rows  mean        sd
+    0    chat  2     3   2.0  1.414214
+    1    mail  1     1   5.0       NaN
+    """
+    if keys:
+        gid, present, out = G.group_keys(groups, keys)
+        out = out.copy()
+    else:
+        gid, present, out = np.zeros(len(groups), dtype=np.intp), np.zeros(1, dtype=np.intp), pd.DataFrame(index=[0])
+    space = int(present[-1]) + 1 if len(present) else 0
+    sums: dict = {}
+
+    def moments(col: str):
+        if col not in sums:
+            x = cols[col]
+            ok = ~np.isnan(x)
+            g = gid[ok]
+            n = np.bincount(g, minlength=space)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.bincount(g, weights=x[ok], minlength=space) / n
+            sums[col] = (ok, n, mean)
+        return sums[col]
+
+    for name, fn, col in specs:
+        if fn == "len":
+            v = np.bincount(gid, minlength=space)[present].astype(np.int64)
+        elif fn == "ntrue":  # (the flagged rows' group numbers counted: no float weights)
+            v = np.bincount(gid[cols[col]], minlength=space)[present].astype(np.int64)
+        elif fn == "count":
+            v = moments(col)[1][present].astype(np.int64)
+        elif fn == "mean":
+            v = moments(col)[2][present]
+        elif fn == "std":
+            ok, n, mean = moments(col)
+            g = gid[ok]
+            dev = cols[col][ok] - mean[g]
+            dev *= dev
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var = np.bincount(g, weights=dev, minlength=space) / (n - 1)
+            v = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
+        else:  # pragma: no cover (the definitions above ask for these only)
+            raise ValueError(fn)
+        out[name] = v
+    return G.sort_groups(out, keys) if keys else out.reset_index(drop=True)
+
+
+def _pandas_finish(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray, v: np.ndarray) -> pd.DataFrame:
+    """:func:`_finish_survey` for :func:`_pandas_answers`: the answers without a score itemised."""
+    miss = np.isnan(v)
+    if miss.any():
+        S.add_exclusion(res, "survey answer without a score", S.SCORE, _sorted_ids(df[S.CONVERSATION_ID], rows[miss]))
+    return res
+
+
 # --- the definitions -----------------------------------------------------------------------------------
 def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], period: str | None, level: float,
          min_n: int) -> pd.DataFrame:
     """CSAT: ``100 * #(score >= satisfied_from) / #(answers with a score)``, Wilson interval;
     ``csat_mean`` the mean score. See :func:`qakit.kpis.csat_score`."""
     hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
-    rows, kept, keys = survey_rows(sv, conv, "csat", (csat.low, csat.high),
-                                   f"csat score outside the scale {csat.label}{hint}", by, period)
+    check = f"csat score outside the scale {csat.label}{hint}"
+    fast = _pandas_answers(sv, conv, "csat", (csat.low, csat.high), check, by, period)
+    if fast is not None:
+        df, at, v, groups = fast
+        use = ~np.isnan(v)
+        with np.errstate(invalid="ignore"):
+            sat = v >= csat.satisfied_from
+        res = _pandas_stats(groups, list(by), {"__u": use, "__s": sat, "__v": v},
+                            [("__n", "ntrue", "__u"), ("__k", "ntrue", "__s"), ("__rows", "len", None),
+                             ("__mean", "mean", "__v")])
+        out = F.proportion(res, list(by), CSAT, level=level, min_n=min_n, scale=100.0)
+        out.insert(len(by) + 4, CSAT_MEAN, pd.to_numeric(res["__mean"], errors="coerce").to_numpy(dtype=float,
+                                                                                                na_value=np.nan))
+        return _pandas_finish(out, df, at, v)
+    rows, kept, keys = survey_rows(sv, conv, "csat", (csat.low, csat.high), check, by, period)
     s = nw.col(S.SCORE)
     use = ~s.is_null()
     res = G.aggregate(kept, keys, {"__n": G.n_true(use), "__k": G.n_true(use & (s >= csat.satisfied_from)),
@@ -321,6 +473,15 @@ def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None,
         min_n: int) -> pd.DataFrame:
     """NPS: ``100 (p_P - p_D)`` with the multinomial interval (:func:`qakit.metrics._finish.nps`).
     See :func:`qakit.kpis.nps_score`."""
+    fast = _pandas_answers(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
+    if fast is not None:
+        df, at, v, groups = fast
+        with np.errstate(invalid="ignore"):
+            p, m, d = nps_classes(v)
+        res = _pandas_stats(groups, list(by), {"__u": ~np.isnan(v), "__pp": p, "__dd": d, "__mm": m},
+                            [("__n", "ntrue", "__u"), ("__p", "ntrue", "__pp"), ("__d", "ntrue", "__dd"),
+                             ("__m", "ntrue", "__mm")])
+        return _pandas_finish(F.nps(res, list(by), NPS, level=level, min_n=min_n), df, at, v)
     rows, kept, keys = survey_rows(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
     s = nw.col(S.SCORE)
     p, m, d = nps_classes(s)
@@ -334,8 +495,17 @@ def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_
         period: str | None, level: float, min_n: int) -> pd.DataFrame:
     """CES: the mean answer (reversed as ``min + max - score`` when ``higher_is_better=False``)
     with a t interval clipped to the scale. See :func:`qakit.kpis.ces_score`."""
-    rows, kept, keys = survey_rows(sv, conv, "ces", scale, f"ces score outside the scale {scale[0]:g}..{scale[1]:g}",
-                                   by, period)
+    check = f"ces score outside the scale {scale[0]:g}..{scale[1]:g}"
+    fast = _pandas_answers(sv, conv, "ces", scale, check, by, period)
+    if fast is not None:
+        df, at, v, groups = fast
+        x = v if higher_is_better else (scale[0] + scale[1]) - v
+        res = _pandas_stats(groups, list(by), {"__v": x},
+                            [("__n", "count", "__v"), ("__rows", "len", None), ("__mean", "mean", "__v"),
+                             ("__sd", "std", "__v")])
+        out = F.mean_t(res, list(by), CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
+        return _pandas_finish(out, df, at, v)
+    rows, kept, keys = survey_rows(sv, conv, "ces", scale, check, by, period)
     s = nw.col(S.SCORE)
     if not higher_is_better:
         s = nw.lit(scale[0] + scale[1]) - s
