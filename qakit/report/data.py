@@ -238,6 +238,7 @@ def load_report_data(
     csat_scale: K.CsatScale | str = "1-5",
     last_days: int = 0,
     engine: str = "pandas",
+    engine_memory: str = "",
 ) -> ReportData:
     """Load, validate and restrict to ``[start, end]`` the tables a report needs.
 
@@ -271,18 +272,27 @@ def load_report_data(
         Where review scoring and the customer KPIs run. ``"duckdb"``: the same definitions on DuckDB
         (DuckDB reads the Parquet files or folders directly when the report covers all their
         rows; otherwise the period's rows). The numbers equal the pandas ones.
+    engine_memory : str, default=""
+        With ``engine="duckdb"``: the working memory DuckDB may hold before it spills to a temporary
+        folder, e.g. ``"3GB"`` (:func:`qakit.metrics._source.set_duckdb_memory`). Empty: the
+        process's budget (``QAKIT_DUCKDB_MEMORY``, else 2GB). Only the time depends on it.
 
     Raises
     ------
     ParameterError
         Missing files, bad dates, ``end`` before ``start``, a period with no reviews, a
-        negative or non-integer ``last_days`` or one combined with ``start``, an unknown ``engine``.
+        negative or non-integer ``last_days`` or one combined with ``start``, an unknown ``engine``,
+        an ``engine_memory`` that is not an amount of memory (``"3GB"``).
     DataValidationError
         Any table breaking the data contract (all problems listed).
     """
     last_days = check_last_days(last_days, start)
     if engine not in REPORT_ENGINES:
         raise ParameterError(f"engine must be one of {', '.join(REPORT_ENGINES)}; got {engine!r}")
+    if engine_memory not in ("", None):
+        B.memory_bytes(engine_memory, "engine_memory")  # (refused whatever the engine: a typo is said)
+        if engine == "duckdb":
+            B.set_duckdb_memory(engine_memory)
     if dataset == "sample":
         folder = datasets.sample_data_dir()
     else:
