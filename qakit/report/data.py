@@ -719,6 +719,29 @@ def with_conversation_columns(data: ReportData, frame: pd.DataFrame, by) -> pd.D
 
 
 
+def engine_joined(data: ReportData, frame: pd.DataFrame, by, columns: list[str]) -> Any | None:
+    """``frame``'s ``columns`` (those present) with the grouping columns ``by`` it lacks taken from the
+    conversations, joined on ``conversation_id`` on the engine (compared as text, as the contract
+    stores ids; a left join: the conversations are unique by id), as a DuckDB relation on qakit's
+    connection: when the loader left the conversations on the engine (checked in place) and some
+    column of ``by`` is theirs. None otherwise: then :func:`with_conversation_columns` joins on
+    pandas (the conversations are in memory already, or nothing is to be joined). Only ``frame``'s
+    few columns go to the engine; the conversations are never read into pandas."""
+    d = data.__dict__.get(_SLOT + "conversations")
+    keys = [by] if isinstance(by, str) else list(by or [])
+    if not isinstance(d, _Deferred) or S.CONVERSATION_ID not in frame.columns:
+        return None
+    missing = [k for k in keys if k not in frame.columns and k in d.table.columns]
+    if not missing:
+        return None
+    con = B.duckdb_connection()
+    cols = [c for c in dict.fromkeys([S.CONVERSATION_ID, *columns]) if c in frame.columns]
+    left = nw.from_native(con.from_arrow(pa.Table.from_pandas(frame[cols], preserve_index=False))).lazy()
+    left = left.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"))
+    right = d.table.lf.select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"), *missing)
+    return left.join(right, on="__k", how="left").drop("__k").to_native()
+
+
 @public
 def load_calibration(*, dataset: str = "sample", scorecard_path: str = "") -> tuple[pd.DataFrame, Scorecard | None]:
     """Ratings of a calibration session and the card that gives their scales.
