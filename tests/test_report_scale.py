@@ -194,6 +194,9 @@ def test_engine_loader_reads_nothing_the_moved_sections_do_not_need(generated):
     assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
     assert dk.has("ratings", "conversations") and pdata.in_memory("ratings")
     assert dk.scores["review_id"].tolist() == pdata.scores["review_id"].tolist()  # pandas' order, from the file
+    for c in ("agent_id", "reviewer_id", "scorecard_version"):  # repeating ids held as categoricals, same values
+        assert isinstance(dk.scores[c].dtype, pd.CategoricalDtype), c
+        assert dk.scores[c].astype("str").tolist() == pdata.scores[c].astype("str").tolist(), c
     _close(V._agents(pdata), V._agents(dk), ["agent_id"])
     ha, hb = Q.health_result(pdata), Q.health_result(dk)
     _close(ha.categories, hb.categories, ["category"])
