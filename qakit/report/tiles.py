@@ -110,12 +110,17 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
     0  Compliance  2400
     1     Empathy  1905
     """
-    table = _ratings(data)
-    if not isinstance(table, str):
-        return quiet(category_scores, data.ratings, data.registry, **kwargs)
-    # (ids the file stores as integers come back as text keys, in pandas' order: the metric layer's
-    # qakit.metrics._groups.text_keys)
-    return quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
+    def make() -> pd.DataFrame:
+        table = _ratings(data)
+        if not isinstance(table, str):
+            return quiet(category_scores, data.ratings, data.registry, **kwargs)
+        # (ids the file stores as integers come back as text keys, in pandas' order: the metric layer's
+        # qakit.metrics._groups.text_keys)
+        return quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
+
+    # once per run and options (the figure and categories.csv ask the same: on the engine each is a
+    # scan of every rating); a copy, so a caller adding columns changes no other section's table
+    return data.cached(f"categories:{sorted(kwargs.items())!r}", make).copy()
 
 
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -497,8 +502,8 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
         per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
         per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
-    else:
-        team = scores(min_n=0)
+    else:  # (min_n flags small samples only: the report's, to share the category figure's scan)
+        team = scores(min_n=data.min_n)
         per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
     per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]
