@@ -91,3 +91,26 @@ def test_numbers_do_not_depend_on_the_budget(default_budget):
     pd_eq(small.scores, big.scores)
     pd_eq(hs, T.headline(big, {}))
     pd_eq(ks, T.report_kpis(big))
+
+
+def test_a_duckdb_result_comes_to_pandas_as_duckdb_gives_it():
+    """``collect`` takes a DuckDB result's text columns from Arrow (no Python string per value): the
+    frame equals DuckDB's own ``df()`` - values, missing values, dtypes and column order - for text
+    with nulls, integers, doubles, decimals, booleans with nulls, timestamps (UTC) and lists."""
+    import narwhals as nw
+    import pandas as pd
+
+    con = B.duckdb_connection()
+    sql = """SELECT CASE WHEN i % 3 = 0 THEN NULL ELSE 'id-' || i END AS a, i::INTEGER AS i, i / 4 AS d,
+                    (i / 8)::DECIMAL(9, 3) AS dec, CASE WHEN i % 5 = 0 THEN NULL ELSE i % 2 = 0 END AS b,
+                    TIMESTAMP '2026-03-29 00:30:00' + INTERVAL (i) HOUR AS t, 'x' AS const,
+                    [i, i + 1] AS l FROM range(50) r(i)"""
+    want = con.sql(sql).df()
+    got = B.collect(nw.from_native(con.sql(sql)).lazy())
+    want["t"] = want["t"].dt.tz_localize("UTC")  # (collect's documented rule: timestamps tz-aware UTC)
+    assert list(got.columns) == list(want.columns) and got.dtypes.tolist() == want.dtypes.tolist()
+    pd.testing.assert_frame_equal(got.drop(columns="l"), want.drop(columns="l"))
+    assert [list(x) for x in got["l"]] == [[i, i + 1] for i in range(50)]
+    assert got["a"].isna().sum() == 17 and got.loc[1, "a"] == "id-1"  # 0, 3, ..., 48: 17 missing
+    empty = B.collect(nw.from_native(con.sql(sql + " LIMIT 0")).lazy())
+    assert len(empty) == 0 and list(empty.columns) == list(want.columns)
