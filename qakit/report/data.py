@@ -274,8 +274,9 @@ def load_report_data(
         rows; otherwise the period's rows). The numbers equal the pandas ones.
     engine_memory : str, default=""
         With ``engine="duckdb"``: the working memory DuckDB may hold before it spills to a temporary
-        folder, e.g. ``"3GB"`` (:func:`qakit.metrics._source.set_duckdb_memory`). Empty: the
-        process's budget (``QAKIT_DUCKDB_MEMORY``, else 2GB). Only the time depends on it.
+        folder, e.g. ``"3GB"`` (:func:`qakit.metrics._source.set_duckdb_memory`: qakit's one DuckDB
+        connection, so for the rest of the process). Empty: the process's budget as it stands
+        (``QAKIT_DUCKDB_MEMORY``, else 2GB). Only the time depends on it.
 
     Raises
     ------
