@@ -1,6 +1,7 @@
 """Profile the report notebook cell by cell in one process: wall time, CPU time (all threads: DuckDB's
 too), peak RSS (VmHWM) growth and current RSS after each cell.
-``python benchmarks/profile_report.py <dataset folder> [engine]``.
+``python benchmarks/profile_report.py <dataset folder> [engine] [--skip REGEX]``: ``--skip`` leaves out the
+cells whose code matches REGEX (e.g. ``health_verdict``: another section's cost, minutes at 100M).
 
 Each cell of ``notebooks/src/report.py`` runs as the kernel would run it (the objects the display
 functions return are rendered to HTML, as nbconvert does), so the breakdown is the report's own.
@@ -38,7 +39,12 @@ def render(obj) -> None:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    skip = None
+    if "--skip" in argv:
+        i = argv.index("--skip")
+        skip = re.compile(argv[i + 1])
+        del argv[i:i + 2]
     dataset = argv[0] if argv else "sample"
     engine = argv[1] if len(argv) > 1 else "duckdb"
     import ast
@@ -51,6 +57,9 @@ def main(argv=None) -> int:
             code = "\n".join(l for l in code.splitlines() if not l.startswith("# %include"))
             exec(code, ns)
             ns.update(dataset=dataset, engine=engine)
+            continue
+        if skip is not None and skip.search(code):
+            print(f"{'skipped':>8}  {code.splitlines()[-1][:70]}", flush=True)
             continue
         tree = ast.parse(code)
         last = tree.body[-1] if tree.body else None

@@ -10,7 +10,6 @@ health step counts the rating patterns only (the bootstrap's cost is patterns x 
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,11 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     from qakit.metrics import _source as B
 
     folder = (sys.argv[1:] if argv is None else argv)[0]
-    con = B.duckdb_connection()
-    con.execute("SET memory_limit='3GB'").fetchall()  # (a shared machine)
-    spill = Path(tempfile.gettempdir()) / "qakit-duckdb-spill"  # (not the working directory's .tmp/)
-    con.execute(f"SET temp_directory='{spill}'").fetchall()
-    con.execute("SET enable_progress_bar=false").fetchall()
+    B.set_duckdb_memory("3GB")  # (a shared machine; spills to a temporary folder beyond it)
+    B.duckdb_connection().execute("SET enable_progress_bar=false").fetchall()
     t = time.perf_counter()
 
     def step(name: str) -> None:

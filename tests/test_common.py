@@ -82,6 +82,7 @@ NO_TABLE = {
     "engines.connection": "deprecated: returns the DuckDB connection or Spark session",
     "engines.spark_connection": "returns the Spark session qakit runs on",
     "engines.duckdb_connection": "returns the shared DuckDB connection",
+    "engines.set_duckdb_memory": "an amount of memory (text); bad amounts refused in test_engine_memory.py",
     "exports.read_export": "a file path; every preset read from hostile fixtures in test_exports.py",
     "exports.parse_unit": "one column of durations, tested in test_exports.py",
     "exports.normalise_header": "a header name",

@@ -24,6 +24,7 @@ cost_per_contact: float = 5.0  # help: support cost of one contact, for the cust
 hash_customer_ids: bool = True  # help: show customer ids hashed; set False only for internal reports
 targets: dict = {}  # help: KPI targets with owners, e.g. {"iqs": {"target": 85, "owner": "QA lead"}}; empty means the registry defaults (IQS 85, pass rate 80, CSAT 90, NPS 30, first response 1 h, SLA 95, service level 80); margin is the width of the at-risk band
 engine: str = "pandas"  # help: where review scoring and the customer KPIs run: pandas, or duckdb to read the Parquet files with DuckDB, same numbers
+engine_memory: str = ""  # help: with engine duckdb, the memory DuckDB may use before it spills to a temporary folder, e.g. 3GB; empty means QAKIT_DUCKDB_MEMORY or 2GB; only the time depends on it
 csv_folder: str = ""  # help: folder for the full tables as CSV; qakit report sets it to <output>/<name>-tables; empty means none
 
 # %%
@@ -35,7 +36,7 @@ import qakit.report.views as V
 import qakit.report.quality as Q
 
 # %%
-data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine)
+data = R.load_report_data(dataset=dataset, ratings_path=ratings_path, conversations_path=conversations_path, surveys_path=surveys_path, scorecard_path=scorecard_path, start=start, end=end, min_n=min_n, last_days=last_days, engine=engine, engine_memory=engine_memory)
 
 # %%
 R.load_optional_tables(data, dataset=dataset)

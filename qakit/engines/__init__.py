@@ -9,7 +9,8 @@ function (default ``engine="duckdb"``, as before). ``validate=False`` no longer 
 connection or Spark session.
 
 :func:`duckdb_connection` and :func:`spark_connection` stay: the shared DuckDB connection (UTC) and
-the Spark session qakit uses (now the native objects, no longer Ibis connections).
+the Spark session qakit uses (now the native objects, no longer Ibis connections); :func:`set_duckdb_memory`
+bounds the DuckDB connection's working memory (it spills to a temporary folder beyond it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .. import kpis as K
 from .. import scorecard as SC
 from .._public import REMOVED_IN, public
 from ..errors import ParameterError
-from ..metrics._source import ENGINES, duckdb_connection, spark_session
+from ..metrics._source import ENGINES, duckdb_connection, set_duckdb_memory, spark_session
 
 
 def _warn(name: str, instead: str) -> None:
@@ -102,7 +103,7 @@ sla_attainment = _alias("sla_attainment", K.sla_attainment, "qakit.sla_attainmen
 service_level = _alias("service_level", K.service_level, "qakit.service_level(data, engine=...)")
 backlog = _alias("backlog", K.backlog, "qakit.backlog(data, engine=...)")
 
-__all__ = ["ENGINES", "connection", "duckdb_connection", "spark_connection",
+__all__ = ["ENGINES", "connection", "duckdb_connection", "set_duckdb_memory", "spark_connection",
            "score_reviews", "iqs_score", "category_scores",
            "csat_score", "nps_score", "ces_score", "first_response_time", "resolution_time", "fcr_rate",
            "escalation_rate", "resolution_rate", "sla_attainment", "service_level", "backlog"]

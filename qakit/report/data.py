@@ -238,6 +238,7 @@ def load_report_data(
     csat_scale: K.CsatScale | str = "1-5",
     last_days: int = 0,
     engine: str = "pandas",
+    engine_memory: str = "",
 ) -> ReportData:
     """Load, validate and restrict to ``[start, end]`` the tables a report needs.
 
@@ -271,18 +272,28 @@ def load_report_data(
         Where review scoring and the customer KPIs run. ``"duckdb"``: the same definitions on DuckDB
         (DuckDB reads the Parquet files or folders directly when the report covers all their
         rows; otherwise the period's rows). The numbers equal the pandas ones.
+    engine_memory : str, default=""
+        With ``engine="duckdb"``: the working memory DuckDB may hold before it spills to a temporary
+        folder, e.g. ``"3GB"`` (:func:`qakit.metrics._source.set_duckdb_memory`: qakit's one DuckDB
+        connection, so for the rest of the process). Empty: the process's budget as it stands
+        (``QAKIT_DUCKDB_MEMORY``, else 2GB). Only the time depends on it.
 
     Raises
     ------
     ParameterError
         Missing files, bad dates, ``end`` before ``start``, a period with no reviews, a
-        negative or non-integer ``last_days`` or one combined with ``start``, an unknown ``engine``.
+        negative or non-integer ``last_days`` or one combined with ``start``, an unknown ``engine``,
+        an ``engine_memory`` that is not an amount of memory (``"3GB"``).
     DataValidationError
         Any table breaking the data contract (all problems listed).
     """
     last_days = check_last_days(last_days, start)
     if engine not in REPORT_ENGINES:
         raise ParameterError(f"engine must be one of {', '.join(REPORT_ENGINES)}; got {engine!r}")
+    if engine_memory not in ("", None):
+        B.memory_bytes(engine_memory, "engine_memory")  # (refused whatever the engine: a typo is said)
+        if engine == "duckdb":
+            B.set_duckdb_memory(engine_memory)
     if dataset == "sample":
         folder = datasets.sample_data_dir()
     else:
@@ -464,19 +475,28 @@ def _engine_orphans(child: pd.DataFrame | _Deferred, parent: pd.DataFrame | _Def
     return (found, has_null) if found or has_null else None
 
 
-def _review_order(path: Path) -> pd.Series:
-    """Each review's position in the order pandas reads the Parquet file or folder (files in path
-    order, rows in file order; a review at its first row), from DuckDB: ``review_id`` (as text) ->
-    position."""
+_LAST = np.iinfo(np.int64).max
+
+
+def _review_order(path: Path, review_ids: pd.Series) -> np.ndarray:
+    """The position of each of ``review_ids`` in the order pandas reads the Parquet file or folder
+    (files in path order, rows in file order; a review at its first row), from DuckDB, aligned with
+    ``review_ids`` (an id not in the file, which cannot happen, last). The ids are joined to the order on the engine
+    (as text): only two integer columns come back, no index of millions of text ids is built."""
     con = B.duckdb_connection()
     files = ", ".join("'" + f.replace("'", "''") + "'" for f in B._parquet_globs([str(path)]))
     rid = '"' + S.REVIEW_ID + '"'
+    ids = pa.table({"k": pa.array(review_ids.astype("str"), type=pa.large_string()),
+                    "i": pa.array(np.arange(len(review_ids), dtype=np.int64))})
     got = con.sql(f"""
         WITH f AS (SELECT filename, file_row_number AS r, CAST({rid} AS VARCHAR) AS k
                    FROM read_parquet([{files}], filename=true, file_row_number=true, hive_partitioning=false)),
-             i AS (SELECT filename, row_number() OVER (ORDER BY filename) - 1 AS n FROM (SELECT DISTINCT filename FROM f))
-        SELECT k, min(n * 1099511627776 + r) AS pos FROM f JOIN i USING (filename) GROUP BY k""").df()
-    return pd.Series(got["pos"].to_numpy(), index=pd.Index(got["k"].astype("str")))
+             n AS (SELECT filename, row_number() OVER (ORDER BY filename) - 1 AS n FROM (SELECT DISTINCT filename FROM f)),
+             o AS (SELECT k, min(n * 1099511627776 + r) AS pos FROM f JOIN n USING (filename) GROUP BY k)
+        SELECT ids.i, coalesce(o.pos, {_LAST}) AS pos FROM ids LEFT JOIN o USING (k)""").fetchnumpy()
+    out = np.full(len(review_ids), _LAST, dtype=np.int64)
+    out[np.asarray(got["i"], dtype=np.int64)] = np.asarray(got["pos"], dtype=np.int64)
+    return out
 
 
 def engine_table(data: ReportData, name: str) -> Any:
@@ -625,14 +645,30 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
     direct = parquet is not None and _is_parquet(parquet)
     scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine)
     if isinstance(ratings, _Deferred):  # (not read: the order from the file, on the engine)
-        pos = _review_order(parquet).reindex(scores[S.REVIEW_ID].astype("str")).to_numpy()
+        pos = _review_order(parquet, scores[S.REVIEW_ID])
         scores = scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
     else:
         scores = _in_ratings_order(scores, ratings)
+    scores = _categorical_ids(scores)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
             else "review scores: DuckDB on the period's ratings")
     if line not in notes:
         notes.append(line)
+    return scores
+
+
+#: the text columns of the engine's review scores held as categoricals: ids that repeat (a few
+#: thousand agents over millions of reviews), 1-4 bytes a row instead of a string each
+_CATEGORICAL_SCORES = (S.AGENT_ID, S.REVIEWER_ID, S.SCORECARD_VERSION)
+
+
+def _categorical_ids(scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with the repeating id columns (:data:`_CATEGORICAL_SCORES`, those present) as
+    categoricals (the same values, missing ones kept): the engine's scores of 10M reviews come to
+    pandas, and each text column would hold 10M strings."""
+    for c in _CATEGORICAL_SCORES:
+        if c in scores.columns and not isinstance(scores[c].dtype, pd.CategoricalDtype):
+            scores[c] = scores[c].astype("category")
     return scores
 
 
@@ -707,6 +743,29 @@ def with_conversation_columns(data: ReportData, frame: pd.DataFrame, by) -> pd.D
         frame = frame.merge(data.conversations[[S.CONVERSATION_ID, *missing]], on=S.CONVERSATION_ID, how="left")
     return frame
 
+
+
+def engine_joined(data: ReportData, frame: pd.DataFrame, by, columns: list[str]) -> Any | None:
+    """``frame``'s ``columns`` (those present) with the grouping columns ``by`` it lacks taken from the
+    conversations, joined on ``conversation_id`` on the engine (compared as text, as the contract
+    stores ids; a left join: the conversations are unique by id), as a DuckDB relation on qakit's
+    connection: when the loader left the conversations on the engine (checked in place) and some
+    column of ``by`` is theirs. None otherwise: then :func:`with_conversation_columns` joins on
+    pandas (the conversations are in memory already, or nothing is to be joined). Only ``frame``'s
+    few columns go to the engine; the conversations are never read into pandas."""
+    d = data.__dict__.get(_SLOT + "conversations")
+    keys = [by] if isinstance(by, str) else list(by or [])
+    if not isinstance(d, _Deferred) or S.CONVERSATION_ID not in frame.columns:
+        return None
+    missing = [k for k in keys if k not in frame.columns and k in d.table.columns]
+    if not missing:
+        return None
+    con = B.duckdb_connection()
+    cols = [c for c in dict.fromkeys([S.CONVERSATION_ID, *columns]) if c in frame.columns]
+    left = nw.from_native(con.from_arrow(pa.Table.from_pandas(frame[cols], preserve_index=False))).lazy()
+    left = left.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"))
+    right = d.table.lf.select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"), *missing)
+    return left.join(right, on="__k", how="left").drop("__k").to_native()
 
 
 @public

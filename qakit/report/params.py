@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from .._public import public
 from ..datasets import sample_data_dir
 from ..errors import ParameterError, check_number
+from ..metrics._source import memory_bytes
 from .targets import check_targets
 
 #: parameter values that name a bundled data set, not a path
@@ -192,6 +193,8 @@ def check_report_parameters(params: Mapping[str, Any], declared: Mapping[str, Ma
     if "engine" in out:
         if out["engine"] not in REPORT_ENGINES:
             raise ParameterError(f"engine must be one of {', '.join(REPORT_ENGINES)}; got {out['engine']!r}")
+    if out.get("engine_memory"):  # (an amount like 3GB: the engine's working memory before it spills)
+        memory_bytes(out["engine_memory"], "engine_memory")
     if "period" in out and out["period"] not in PERIODS:
         raise ParameterError(f"period must be one of {', '.join(PERIODS)} (day, week, month, quarter); got {out['period']!r}")
     if "min_n" in out:

@@ -110,12 +110,17 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
     0  Compliance  2400
     1     Empathy  1905
     """
-    table = _ratings(data)
-    if not isinstance(table, str):
-        return quiet(category_scores, data.ratings, data.registry, **kwargs)
-    # (ids the file stores as integers come back as text keys, in pandas' order: the metric layer's
-    # qakit.metrics._groups.text_keys)
-    return quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
+    def make() -> pd.DataFrame:
+        table = _ratings(data)
+        if not isinstance(table, str):
+            return quiet(category_scores, data.ratings, data.registry, **kwargs)
+        # (ids the file stores as integers come back as text keys, in pandas' order: the metric layer's
+        # qakit.metrics._groups.text_keys)
+        return quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
+
+    # once per run and options (the figure and categories.csv ask the same: on the engine each is a
+    # scan of every rating); a copy, so a caller adding columns changes no other section's table
+    return data.cached(f"categories:{sorted(kwargs.items())!r}", make).copy()
 
 
 def time_tables(data: ReportData, by: str = "channel") -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -213,14 +218,21 @@ def _first(t: pd.DataFrame, col: str) -> tuple[float, float, float, float]:
     return int(t[S.N].iloc[0]), t[col].iloc[0], t[S.CI_LOW].iloc[0], t[S.CI_HIGH].iloc[0]
 
 
+def _iqs_overall(data: ReportData) -> pd.DataFrame:
+    """The overall IQS and pass rate of the review scores (:func:`qakit.scorecard.iqs_score`), once per
+    run: the IQS tile, the pass-rate tile and the targets read the same row (each call checked the
+    scores' contract again: ~1.5 s per million reviews)."""
+    return data.cached("iqs:overall", lambda: quiet(iqs_score, data.scores, min_n=0))
+
+
 def _iqs_value(data: ReportData):
-    return _first(quiet(iqs_score, data.scores, min_n=0), S.IQS) if data.has("scores") else None
+    return _first(_iqs_overall(data), S.IQS) if data.has("scores") else None
 
 
 def _pass_rate_value(data: ReportData):
     if not data.has("scores"):
         return None
-    t = quiet(iqs_score, data.scores, min_n=0)
+    t = _iqs_overall(data)
     ok = data.scores[S.IQS].notna()
     k_, n = int(data.scores.loc[ok, S.PASSED].sum()), int(ok.sum())
     lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
@@ -451,7 +463,7 @@ def headline_values(data: ReportData) -> dict[str, float]:
     """
     out: dict[str, float] = {}
     if data.has("scores"):
-        iqs = quiet(iqs_score, data.scores, min_n=0)
+        iqs = _iqs_overall(data)
         for name in ("iqs", "pass_rate"):
             out[name] = float(iqs[METRICS[name].value].iloc[0]) * METRICS[name].scale
     if data.has("conversations"):
@@ -490,8 +502,8 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
         per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
         per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
-    else:
-        team = scores(min_n=0)
+    else:  # (min_n flags small samples only: the report's, to share the category figure's scan)
+        team = scores(min_n=data.min_n)
         per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
     per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]

@@ -26,7 +26,8 @@ from ..registry import METRICS
 from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
-from .data import ReportData, engine_columns, engine_table, table_columns, table_span, with_conversation_columns
+from .data import (ReportData, engine_columns, engine_joined, engine_table, table_columns, table_span,
+                   with_conversation_columns)
 from .support import SECTIONS, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
@@ -505,10 +506,25 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
     by = default_group(data, by)
     if by is None:
         return note("Breakdown: the data has no team, channel or agent column.")
+    t = group_values(data, by)
+    if t is None:
+        return note(f"Breakdown by {by}: no table with that column.")
+    return pretty(t, caption=f"By {by.replace('_', ' ')}.")
+
+
+def group_values(data: ReportData, by: str) -> pd.DataFrame | None:
+    """The numbers of :func:`group_table` (unrounded): ``by, n, iqs, ci_low, ci_high, pass_rate`` and,
+    with CSAT answers, ``csat_n, csat, csat_ci_low, csat_ci_high``, sorted by group; None when no
+    table has the column ``by``."""
     parts = []
     if data.has("scores"):
-        s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
-        if by in s.columns:
+        # the group from the conversations: joined on the engine when the loader left them there
+        # (only the scores' four columns go to DuckDB), else on pandas
+        joined = (engine_joined(data, data.scores, by, [S.REVIEW_ID, S.REVIEWED_AT, S.IQS, S.PASSED])
+                  if data.has("conversations") else None)
+        s = (joined if joined is not None else with_conversation_columns(data, data.scores, by)
+             if data.has("conversations") else data.scores)
+        if joined is not None or by in s.columns:
             t = quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
     # (whether there are CSAT answers: from the KPI summary, no survey rows read)
@@ -522,13 +538,13 @@ def group_table(data: ReportData, *, by: str = "") -> Table | HTML:
         except ValueError:  # the grouping column is not on conversations
             pass
     if not parts:
-        return note(f"Breakdown by {by}: no table with that column.")
+        return None
     t = parts[0] if len(parts) == 1 else parts[0].merge(parts[1], on=by, how="outer")
     # reviews of conversations created before the period have no conversation columns in it
     t[by] = t[by].astype("str").where(t[by].notna(), "(conversation before the period)")
     if by == S.CUSTOMER_ID:  # customer ids are shown hashed, as everywhere in the report
         t[by] = hash_ids(t[by])
-    return pretty(t.sort_values(by).reset_index(drop=True), caption=f"By {by.replace('_', ' ')}.")
+    return t.sort_values(by).reset_index(drop=True)
 
 
 def kpi_table(data: ReportData) -> Table | HTML:
