@@ -611,7 +611,9 @@ def _duckdb_to_pandas(rel: Any) -> pd.DataFrame:
     result instead: ``df()`` makes a Python string per value first (10M review scores with five id
     columns: ~4 GB for a 0.9 GB frame). The other columns are DuckDB's own conversion of the same
     Arrow result (the same dtypes as ``df()``: DuckDB to Arrow and back keeps the types)."""
-    tbl = rel.to_arrow_table()
+    # (streamed in batches: the engine does not hold the whole result beside the Arrow copy)
+    reader = rel.to_arrow_reader(1 << 20)
+    tbl = pa.Table.from_batches(list(reader), schema=reader.schema)
     text = [f.name for f in tbl.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     if not text:
         return duckdb_connection().from_arrow(tbl).df()

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import narwhals as nw
 
 from .. import records as RC
 from .. import schema as S
@@ -355,7 +356,13 @@ def _engine_reviews(ratings, card, engine, tz: str) -> pd.DataFrame | None:
     if got is None:
         return None
     _, one, A, t, lf, rv, record = got
-    out = B.collect(rv.sort(S.REVIEW_ID))
+    # (only what the result reads leaves the engine: the checks' columns stay there; 10M reviews)
+    names = rv.collect_schema().names()
+    ids = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
+           if c in names]
+    bits = [c for c in names if c.startswith("__bits")]
+    out = B.collect(rv.select(*ids, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, nw.col(S.N_RATED).cast(nw.Int64), *bits)
+                    .sort(S.REVIEW_ID))
     for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.SCORECARD_VERSION):
         if c in out.columns:
             out[c] = out[c].astype("str")
@@ -368,8 +375,6 @@ def _engine_reviews(ratings, card, engine, tz: str) -> pd.DataFrame | None:
     cols = np.arange(len(one.categories))
     out[S.FAILED_CATEGORIES] = _failed_text(fail, cols, one.category_names)
     out[S.N_RATED] = pd.to_numeric(out[S.N_RATED]).fillna(0).astype("int64")
-    ids = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
-           if c in out.columns]
     out = out[ids + [S.IQS_RAW, S.CRITICAL_FAILED, S.FAILED_CATEGORIES, S.IQS, S.N_RATED]].copy()
     out = finish_reviews(out, one, iqs)
     RC.set_record(out, record)
