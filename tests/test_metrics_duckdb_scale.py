@@ -196,3 +196,31 @@ def test_duckdb_surveys_key_counted_per_conversation(tmp_path):
     sv.to_parquet(tmp_path / "dup.parquet", index=False)
     with pytest.raises(DataValidationError, match=r"duplicate key \(conversation_id, kind\).*c1 / csat"):
         qakit.csat_score(str(tmp_path / "dup.parquet"), engine="duckdb")
+
+
+def test_engine_scoring_leaves_no_table_behind(tmp_path):
+    """Scoring on DuckDB keeps its per-review rows in a temporary table of the ratings' connection
+    (in DuckDB's memory budget) and drops it after the call, also when the ratings are refused; on a
+    connection the caller made as on qakit's own. Scores by hand: r1 Tone 1, Solution 0 -> 50 %;
+    r2 both 1 -> 100 %; a rating 3 on a binary category is refused naming it."""
+    import duckdb
+
+    from qakit.metrics import _source as B
+
+    r = pd.DataFrame({"review_id": ["r1", "r1", "r2", "r2"], "conversation_id": ["c1", "c1", "c2", "c2"],
+                      "agent_id": "a", "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                      "category": ["Tone", "Solution"] * 2, "rating": [1.0, 0, 1, 1]})
+    card = qakit.Scorecard([qakit.Category("Tone"), qakit.Category("Solution")])
+    r.to_parquet(tmp_path / "r.parquet", index=False)
+    mine = duckdb.connect()
+    tables = "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '__qakit_reviews_%'"
+    for data, con in ((str(tmp_path / "r.parquet"), B.duckdb_connection()),
+                      (mine.read_parquet(str(tmp_path / "r.parquet")), mine)):
+        got = qakit.score_reviews(data, card, engine="duckdb" if isinstance(data, str) else None)
+        assert got.set_index("review_id")["iqs"].to_dict() == pytest.approx({"r1": 50.0, "r2": 100.0})
+        assert con.execute(tables).fetchall()[0][0] == 0
+    r.loc[3, "rating"] = 3.0
+    r.to_parquet(tmp_path / "bad.parquet", index=False)
+    with pytest.raises(DataValidationError, match=r"rating"):
+        qakit.score_reviews(str(tmp_path / "bad.parquet"), card, engine="duckdb")
+    assert B.duckdb_connection().execute(tables).fetchall()[0][0] == 0

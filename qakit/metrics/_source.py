@@ -597,6 +597,23 @@ def materialize(lf: nw.LazyFrame, engine: str) -> nw.LazyFrame:
     return lf
 
 
+def materialize_table(lf: nw.LazyFrame, name: str, con: Any) -> nw.LazyFrame:
+    """``lf`` (a relation of the DuckDB connection ``con``) computed once into the temporary table ``name``: unlike
+    :func:`materialize`'s client-side copy, it lives in DuckDB's memory budget and spills beyond it
+    (10M per-review rows of scoring: ~1.5 GB). The caller drops it (:func:`drop_table`)."""
+    con.register("__qakit_src", nw.to_native(lf))
+    try:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM __qakit_src')
+    finally:
+        con.unregister("__qakit_src")
+    return nw.from_native(con.table(name))
+
+
+def drop_table(name: str, con: Any) -> None:
+    """Drop the temporary table ``name`` of :func:`materialize_table` (if it exists)."""
+    con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
 def distinct(lf: nw.LazyFrame, column: str) -> pd.Series:
     """The distinct values of ``column`` (a group-by: narwhals' ``unique`` numbers every row on
     DuckDB, ten times slower)."""

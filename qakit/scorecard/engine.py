@@ -24,6 +24,7 @@ sections by weight or by pooled points (``sections_combine``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -327,9 +328,14 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
 
 
 # --- on an engine (Polars, DuckDB, Spark) ------------------------------------------------------------
-def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = ()):
+#: numbers the per-review temporary tables of :func:`_engine_reviews` (one per call, dropped after it)
+_TABLES = itertools.count()
+
+def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (), table: str | None = None):
     """``(source, card, compiled card, validated table, rows joined with the card, per-review lazy
-    frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas."""
+    frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas.
+    ``table``: on DuckDB the per-review frame is kept as a temporary table of that name (in DuckDB's
+    memory budget, spilled beyond it) instead of in client memory; the caller drops it."""
     src = B.resolve(ratings, engine, what="ratings")
     if src.engine == "pandas":
         return None
@@ -345,24 +351,36 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
         raise ParameterError(f"by column(s) {missing} not in ratings; available: {sorted(map(str, t.columns))}")
     lf, rec, unknown, mapping = MS.prepare(t, one, A)
     rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
-    rv = B.materialize(rv, src.engine)  # one scan of the ratings; checks, scores and aggregates read this
-    MS.check(t, lf, rv, one, unknown, mapping, problems=t.problems)
+    # one scan of the ratings; checks, scores and aggregates read this
+    rv = (B.materialize_table(rv, table, src.con) if table and src.engine == "duckdb"
+          else B.materialize(rv, src.engine))
+    try:
+        MS.check(t, lf, rv, one, unknown, mapping, problems=t.problems)
+    except BaseException:  # (refused: the temporary table goes with the call)
+        if table and src.engine == "duckdb":
+            B.drop_table(table, src.con)
+        raise
     record = (t.record or RC.Record.empty()).merged(rec)
     return src, one, A, t, lf, rv, record
 
 
 def _engine_reviews(ratings, card, engine, tz: str) -> pd.DataFrame | None:
-    got = on_engine(ratings, card, engine, tz=tz)
+    name = f"__qakit_reviews_{next(_TABLES)}"
+    got = on_engine(ratings, card, engine, tz=tz, table=name)
     if got is None:
         return None
-    _, one, A, t, lf, rv, record = got
-    # (only what the result reads leaves the engine: the checks' columns stay there; 10M reviews)
-    names = rv.collect_schema().names()
-    ids = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
-           if c in names]
-    bits = [c for c in names if c.startswith("__bits")]
-    out = B.collect(rv.select(*ids, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, nw.col(S.N_RATED).cast(nw.Int64), *bits)
-                    .sort(S.REVIEW_ID))
+    src, one, A, t, lf, rv, record = got
+    try:
+        # (only what the result reads leaves the engine: the checks' columns stay there; 10M reviews)
+        names = rv.collect_schema().names()
+        ids = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
+                           S.SCORECARD_VERSION) if c in names]
+        bits = [c for c in names if c.startswith("__bits")]
+        out = B.collect(rv.select(*ids, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, nw.col(S.N_RATED).cast(nw.Int64), *bits)
+                        .sort(S.REVIEW_ID))
+    finally:
+        if src.engine == "duckdb":
+            B.drop_table(name, src.con)
     for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.SCORECARD_VERSION):
         if c in out.columns:
             out[c] = out[c].astype("str")
