@@ -149,8 +149,8 @@ def set_duckdb_memory(limit: str = "") -> str:
     handed to pandas are outside it. The numbers do not depend on it, only the time. The same
     budget for a whole process: ``QAKIT_DUCKDB_MEMORY=3GB``; for a report: ``-p engine_memory 3GB``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> set_duckdb_memory("1GB")
     '953.0 MiB'
     >>> set_duckdb_memory()  # back to the default

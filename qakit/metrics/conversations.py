@@ -265,18 +265,6 @@ def _counts_frame(keys: list[str], key_rows: pd.DataFrame | None, counts: np.nda
     return out
 
 
-def _period_codes(us: np.ndarray, period: str) -> np.ndarray:
-    """:func:`qakit.metrics._groups.with_period`'s integer period codes from epoch microseconds
-    (UTC calendar; weeks from Monday), with numpy."""
-    if period in ("D", "W"):
-        day = us // G.US_PER_DAY
-        return day if period == "D" else (day + 3) // 7
-    if period == "Y":
-        return us.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
-    months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) + 1970 * 12  # (y * 12 + m - 1)
-    return months if period == "M" else months // 3  # (y * 4 + (m - 1) // 3)
-
-
 def _backlog_counts_pandas(t: Table, keys: list[str], period: str):
     """:func:`_backlog_counts` on a pandas table, from the timestamps' integer storage with numpy:
     each row's UTC day (one integer division), counted per group and day by ``np.bincount`` (the
