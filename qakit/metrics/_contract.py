@@ -633,15 +633,11 @@ def _repeated_pairs(lf: nw.LazyFrame, key: list[str], labels: list) -> int:
     (at most 62): per ``a``, ``count(*)`` minus the number of distinct ``b``, the latter the popcount
     of the OR of one bit per label; summed. 0 exactly when no key repeats."""
     a, b = (f'"{k}"' for k in key)
-    bit = f"list_position([{', '.join(_sql_literal(v) for v in labels)}], {b}) - 1"
+    bit = f"list_position([{', '.join(B.sql_text(v) for v in labels)}], {b}) - 1"
     rel = nw.to_native(lf).filter(f"{a} IS NOT NULL AND {b} IS NOT NULL")
     per = rel.aggregate(f"count(*) - bit_count(bit_or(1::BIGINT << ({bit}))) AS __extra", a)
     got = per.aggregate("coalesce(sum(__extra), 0) AS __extra").fetchall()
     return int(got[0][0])
-
-
-def _sql_literal(v: str) -> str:
-    return "'" + str(v).replace("'", "''") + "'"
 
 
 def _duckdb_naive_utc(rel: Any, columns: list[str]) -> Any:

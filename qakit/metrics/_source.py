@@ -597,6 +597,17 @@ def materialize(lf: nw.LazyFrame, engine: str) -> nw.LazyFrame:
     return lf
 
 
+def sql_text(v: Any) -> str:
+    """``v`` as a SQL string literal (single quotes doubled).
+
+    Examples
+    --------
+    >>> sql_text("O'Brien")
+    "'O''Brien'"
+    """
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def materialize_table(lf: nw.LazyFrame, name: str, con: Any) -> nw.LazyFrame:
     """``lf`` (a relation of the DuckDB connection ``con``) computed once into the temporary table ``name``: unlike
     :func:`materialize`'s client-side copy, it lives in DuckDB's memory budget and spills beyond it
