@@ -71,8 +71,9 @@ from ._public import public
 from .errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning, check_choice
 from .intervals import MIN_N, check_level
 from .metrics import _contract as M_contract
+from .metrics import _source as M_source
 from .scorecard.card import Scorecard
-from .stats import _category_matrix, _fisher_ci, csat_by_conversation
+from .stats import _fisher_ci, _matrix_of_rows, csat_by_conversation
 import html
 
 # --- result columns ----------------------------------------------------------------------------------
@@ -711,7 +712,8 @@ def _patterns_pandas(ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFra
     """``(X, fail, csat, counts, none_rated ids)`` of pandas ratings: each review's category scores
     (0..1, NaN = N/A), failed flags and CSAT, merged per distinct pattern (:func:`_canonical`)."""
     names = card.category_names
-    wide = _category_matrix(ratings, card)
+    rows = card.category_rows(ratings)  # (validated and scored once: the scores and the raw ratings)
+    wide = _matrix_of_rows(rows, card)
     for c in names:
         if c not in wide.columns:
             wide[c] = np.nan
@@ -720,17 +722,13 @@ def _patterns_pandas(ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFra
     none_rated = sorted(wide.loc[~rated_any, S.REVIEW_ID].astype("str"))
     X = X[rated_any]
     raw = wide.loc[rated_any].reset_index(drop=True)
-    rmat = (card.category_rows(ratings).set_index([S.REVIEW_ID, S.CATEGORY])[S.RATING].unstack(S.CATEGORY)
+    rmat = (rows.set_index([S.REVIEW_ID, S.CATEGORY])[S.RATING].unstack(S.CATEGORY)
             .reindex(index=raw[S.REVIEW_ID], columns=names)).to_numpy(dtype=float)
     fail = _fail_of(card, names, X, rmat)
     csat = csat_by_conversation(surveys) if surveys is not None else None
     conv = raw[S.CONVERSATION_ID].to_numpy()
     csat_v = (pd.Series(conv).map(csat).to_numpy(dtype=float) if csat is not None else np.full(len(X), np.nan))
     return (*_canonical(X, fail, csat_v, np.ones(len(X), dtype=np.int64)), none_rated)
-
-
-def _sql_text(v: str) -> str:
-    return "'" + str(v).replace("'", "''") + "'"
 
 
 def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None, engine: Any) -> tuple:
@@ -829,8 +827,8 @@ def _patterns_engine_wide(rel: Any, con: Any, pairs: pd.DataFrame, x: np.ndarray
     m = pa.table({"__cat": pa.array(cat[on], type=pa.large_string()), "__rat": pa.array(raw[on], mask=np.isnan(raw[on])),
                   "__x": pa.array(x[on], mask=np.isnan(x[on])), "__f": pa.array(f)})
     j = rel.join(con.from_arrow(m), f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
-    cols = ", ".join(f"max(__x) FILTER (WHERE __cat = {_sql_text(c)}) AS x{i}, "
-                     f"coalesce(bool_or(__f) FILTER (WHERE __cat = {_sql_text(c)}), false) AS f{i}"
+    cols = ", ".join(f"max(__x) FILTER (WHERE __cat = {M_source.sql_text(c)}) AS x{i}, "
+                     f"coalesce(bool_or(__f) FILTER (WHERE __cat = {M_source.sql_text(c)}), false) AS f{i}"
                      for i, c in enumerate(names))
     per = j.aggregate(f'"{S.REVIEW_ID}", min("{S.CONVERSATION_ID}") AS __cid, {cols}', f'"{S.REVIEW_ID}"')
     xs = [f"x{i}" for i in range(len(names))]

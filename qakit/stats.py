@@ -476,7 +476,11 @@ def correlation_verdict(r: float, ci_low: float, ci_high: float, n: int, *, subj
 
 def _category_matrix(ratings: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     """Reviews x categories matrix of category scores (percent, NaN = N/A), with ids."""
-    rows = card.category_rows(ratings)
+    return _matrix_of_rows(card.category_rows(ratings), card)
+
+
+def _matrix_of_rows(rows: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
+    """:func:`_category_matrix` from the card's category rows (:meth:`Scorecard.category_rows`)."""
     ids = rows.groupby(S.REVIEW_ID, sort=False)[[S.CONVERSATION_ID, S.AGENT_ID]].first()
     mat = rows.set_index([S.REVIEW_ID, S.CATEGORY])[S.CATEGORY_SCORE].unstack(S.CATEGORY)
     mat = mat.reindex(index=ids.index, columns=[c for c in card.category_names if c in mat.columns])

@@ -331,6 +331,7 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
 #: numbers the per-review temporary tables of :func:`_engine_reviews` (one per call, dropped after it)
 _TABLES = itertools.count()
 
+
 def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (), table: str | None = None):
     """``(source, card, compiled card, validated table, rows joined with the card, per-review lazy
     frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas.
