@@ -266,6 +266,34 @@ def test_engine_loader_itemises_orphans_and_ids_as_pandas_does(generated, tmp_pa
     la, lb = S.adjustments(pdata.ratings), S.adjustments(dk.ratings)
     assert len(la) and la.astype(str).values.tolist() == lb.astype(str).values.tolist()
     _close(V._agents(pdata), V._agents(dk), ["agent_id"])
+@pytest.mark.slow
+@pytest.mark.parametrize("parent_text", [False, True], ids=["both integer", "conversations as text"])
+def test_engine_orphans_on_integer_keys_as_pandas_does(generated, tmp_path, parent_text):
+    """Conversation ids stored as integers (Parquet int64, as warehouse exports store them): two
+    reviews point at conversation 987654321, which the conversations do not hold. By hand: exactly
+    those two reviews are left out, itemised by review id. DuckDB joins the integers as stored (both
+    tables integer) or as text (the conversations store the same numbers as text): the same note as
+    the pandas loader's, and the same IQS per agent."""
+    r = pd.read_parquet(generated / "ratings")
+    c = pd.read_parquet(generated / "conversations")
+    sv = pd.read_parquet(generated / "surveys")
+    code = {k: i + 1000 for i, k in enumerate(sorted(c["conversation_id"].unique()))}
+    r["conversation_id"] = r["conversation_id"].map(code).astype("int64")
+    c["conversation_id"] = c["conversation_id"].map(code).astype("int64")
+    sv["conversation_id"] = sv["conversation_id"].map(code).astype("int64")
+    ids = r["review_id"].drop_duplicates().iloc[[3, 7]]
+    r.loc[r["review_id"].isin(ids), "conversation_id"] = 987654321
+    if parent_text:
+        c["conversation_id"] = c["conversation_id"].astype("str")
+    folder = _copy(generated, tmp_path, ratings=r, conversations=c, surveys=sv)
+    pdata = D.load_report_data(dataset=str(folder))
+    dk = D.load_report_data(dataset=str(folder), engine="duckdb")
+    assert [n["ids"] for n in pdata.notes] == [sorted(ids)]  # (the two reviews, by hand)
+    assert [str(n) for n in dk.notes] == [str(n) for n in pdata.notes]
+    assert len(dk.ratings) == len(pdata.ratings) == len(r) - int(r["review_id"].isin(ids).sum())
+    _close(V._agents(pdata), V._agents(dk), ["agent_id"])
+
+
 @pytest.mark.slow  # both engines over the generated dataset
 def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
     """The conversations read in place (every row used): the DuckDB report's conversation sections -

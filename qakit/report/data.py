@@ -456,20 +456,38 @@ def _engine_checked(path: Path, name: str, tz: str) -> _Deferred | None:
 def _engine_orphans(child: pd.DataFrame | _Deferred, parent: pd.DataFrame | _Deferred) -> tuple[list[str], bool] | None:
     """The ``conversation_id`` values of ``child`` missing from ``parent``, as an anti-join on DuckDB
     (keys compared as text, as :func:`qakit.schema.orphans` compares them): ``(missing ids, whether
-    a missing key is among them)``, or None when every key is found."""
+    a missing key is among them)``, or None when every key is found.
+
+    When both tables store the key as integers (Parquet read in place), the integers are joined as
+    stored: an integer's text is its one decimal spelling, so the answer is the text comparison's,
+    without casting 100M keys to text. A parent checked in place holds no missing key (its contract
+    requires one), so only a pandas parent is asked whether it does."""
     con = B.duckdb_connection()
+    cid = S.CONVERSATION_ID
+
+    def stored(t: pd.DataFrame | _Deferred) -> nw.LazyFrame | None:
+        if not isinstance(t, _Deferred):
+            return None
+        lf = nw.from_native(B.native_frame(B.resolve(str(t.path), "duckdb"))).lazy().select(cid)
+        return lf if lf.collect_schema()[cid].is_integer() else None
 
     def keys(t: pd.DataFrame | _Deferred) -> nw.LazyFrame:
         if isinstance(t, _Deferred):
-            return t.table.lf.select(nw.col(S.CONVERSATION_ID).cast(nw.String)).unique()
-        k = pd.unique(t[S.CONVERSATION_ID].astype("str").where(t[S.CONVERSATION_ID].notna(), None))
-        arr = pa.table({S.CONVERSATION_ID: pa.array(list(k), type=pa.large_string())})
+            # (distinct by a group-by: narwhals' unique numbers every row on DuckDB)
+            return t.table.lf.select(nw.col(cid).cast(nw.String)).group_by(cid, drop_null_keys=False).agg()
+        k = pd.unique(t[cid].astype("str").where(t[cid].notna(), None))
+        arr = pa.table({cid: pa.array(list(k), type=pa.large_string())})
         return nw.from_native(con.from_arrow(arr)).lazy()
 
-    kc, kp = keys(child), keys(parent)
-    parent_null = bool(B.collect(kp.select(nw.col(S.CONVERSATION_ID).is_null().any().alias("n")))["n"].iloc[0])
-    lost = B.collect(kc.join(kp.filter(~nw.col(S.CONVERSATION_ID).is_null()), on=S.CONVERSATION_ID, how="anti"))
-    ids = lost[S.CONVERSATION_ID]
+    sc, sp = stored(child), stored(parent)
+    if sc is not None and sp is not None:
+        kc, kp = sc.group_by(cid, drop_null_keys=False).agg(), sp.group_by(cid).agg()
+    else:
+        kc, kp = keys(child), keys(parent)
+    parent_null = (False if isinstance(parent, _Deferred)
+                   else bool(B.collect(kp.select(nw.col(cid).is_null().any().alias("n")))["n"].iloc[0]))
+    lost = B.collect(kc.join(kp.filter(~nw.col(cid).is_null()), on=cid, how="anti"))
+    ids = lost[cid]
     has_null = bool(ids.isna().any()) and not parent_null
     found = [str(v) for v in ids if not pd.isna(v)]
     return (found, has_null) if found or has_null else None
