@@ -50,12 +50,14 @@ from .kpis import (
     first_response_time,
     handle_time,
     interactions_per_issue,
+    kpi_results,
     kpi_summary,
     nps_score,
     resolution_rate,
     resolution_time,
     service_level,
     sla_attainment,
+    summary_table,
 )
 from .sampling import risk_score, sample_random, sample_risk_based, sample_stratified, weighted_iqs
 from .schema import exclusions, validate, validate_links

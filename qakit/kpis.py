@@ -1082,6 +1082,195 @@ def customer_cost_value(
     return C.carry(out, t) if t is not None else out
 
 
+#: the headline KPIs of :func:`kpi_summary`, in its order: name -> (value column of the KPI's own
+#: result, unit, higher is better, the public function whose definition and defaults it is)
+SUMMARY_KPIS: dict[str, tuple[str, str, bool, str]] = {
+    "csat": (CSAT, "%", True, "csat_score"),
+    "nps": (NPS, "points", True, "nps_score"),
+    "ces": (CES, "1-7", True, "ces_score"),
+    "first_response_time": (FIRST_RESPONSE_TIME, "h", False, "first_response_time"),
+    "resolution_time": (RESOLUTION_TIME, "h", False, "resolution_time"),
+    "fcr_rate": (FCR_RATE, "share", True, "fcr_rate"),
+    "resolution_rate": (RESOLUTION_RATE, "share", True, "resolution_rate"),
+    "escalation_rate": (ESCALATION_RATE, "share", False, "escalation_rate"),
+    "interactions_per_issue": (INTERACTIONS_PER_ISSUE, "contacts", False, "interactions_per_issue"),
+    "handle_time": (HANDLE_TIME, "min", False, "handle_time"),
+    "sla_high": (MET_PCT, "%", True, "sla_attainment"),
+    "service_level": (SERVICE_LEVEL, "share", True, "service_level"),
+    "abandonment_rate": (ABANDONMENT_RATE, "share", False, "abandonment_rate"),
+}
+
+
+def _one_per_key(labels: list[str], hours: float) -> dict[str, float]:
+    """``hours`` for each priority of ``labels``, one stored spelling per priority (the others matched
+    to it ignoring case and whitespace, as :func:`sla_attainment` matches its targets)."""
+    out: dict[str, float] = {}
+    seen = set()
+    for v in labels:
+        if L.label_key(v) not in seen:
+            seen.add(L.label_key(v))
+            out[v] = hours
+    return out
+
+
+@public
+def kpi_results(
+    conversations: Any,
+    surveys: Any = None,
+    *,
+    by: str | Sequence[str] | None = None,
+    period: str | None = None,
+    calls: Any = None,
+    sla_targets: Mapping[str, float] | None = None,
+    business_hours: BusinessHours | None = None,
+    level: float = 0.95,
+    csat_scale: CsatScale | str | None = None,
+    engine: Any = None,
+) -> dict[str, pd.DataFrame]:
+    """The headline KPIs of :func:`kpi_summary`, each as its own function's full result.
+
+    The same computation as :func:`kpi_summary` (each table checked once, every KPI's one
+    definition on the engine), kept per KPI: a report shows the summary, the first-response tile
+    and every KPI's itemised exclusions from one computation instead of computing each KPI twice.
+    Each result equals the KPI's own function called with these options and ``min_n=0``:
+    ``first_response_time`` and ``resolution_time`` (``max_hours=2160``), ``fcr_rate`` (its defaults:
+    the 7-day repeat rule), ``csat_score`` with ``scale=csat_scale``, ``nps_score``,
+    ``ces_score`` (1-7); ``sla_high`` is :func:`sla_attainment` of the high-priority
+    conversations (high, urgent, critical) against the high target.
+
+    Parameters
+    ----------
+    conversations, surveys, by, period, calls, sla_targets, business_hours, level, csat_scale, engine
+        As :func:`kpi_summary`.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        KPI name (:data:`SUMMARY_KPIS`, in that order; only those the data has) -> the KPI's result,
+        with its own columns (``n``, the value, ``ci_low``/``ci_high`` ...) and its exclusion record
+        (:func:`qakit.schema.exclusions`, each reason with the function that excluded it).
+
+    Notes
+    -----
+    :func:`kpi_summary` is :func:`summary_table` of this dict.
+
+    Examples
+    --------
+    >>> from qakit import datasets
+    >>> r = kpi_results(datasets.load_sample("conversations"), datasets.load_sample("surveys"))
+    >>> list(r)[:4]
+    ['csat', 'nps', 'ces', 'first_response_time']
+    >>> one = first_response_time(datasets.load_sample("conversations"), min_n=0)
+    >>> float(r["first_response_time"]["first_response_time"].iloc[0]) == float(one["first_response_time"].iloc[0])
+    True
+    """
+    keys = as_by(by)
+    level = check_level(level)
+    parts: dict[str, pd.DataFrame] = {}
+    opt = (S.CONTACTS, S.ESCALATED, S.HANDLE_TIME_S, S.AGENT_REPLIES)
+    conv = _conversations(conversations, engine, SUMMARY_READS, keys, period, optional=opt, times=True)
+    kw = dict(by=keys, period=period, level=level, min_n=0)
+    sv = ct = None
+    if surveys is not None:
+        sv = _surveys(surveys, None, keys, period, like=conv)
+        svc = _survey_conversations(conv, sv, keys, period)
+        kinds = set(L.distinct_keys(sv.lf, S.KIND).values())
+        cs = csat_definition(csat_scale)
+        if "csat" in kinds:
+            parts["csat"] = C.carry(SV.csat(sv, svc, csat=cs, **kw), sv)
+        if "nps" in kinds:
+            parts["nps"] = C.carry(SV.nps(sv, svc, **kw), sv)
+        if "ces" in kinds:
+            parts["ces"] = C.carry(SV.ces(sv, svc, scale=(1.0, 7.0), higher_is_better=True, **kw), sv)
+    parts["first_response_time"] = T.first_response(conv, business_hours=business_hours, max_hours=90 * 24, **kw)
+    parts["resolution_time"] = T.resolution(conv, business_hours=business_hours, max_hours=90 * 24, **kw)
+    parts["fcr_rate"] = CV.fcr(conv, rule="repeat", repeat_days=7, resolved_statuses=RESOLVED_STATUSES, as_of=None,
+                               **kw)
+    parts["resolution_rate"] = CV.resolution_rate(conv, resolved_statuses=RESOLVED_STATUSES, **kw)
+    if conv.has(S.ESCALATED):
+        parts["escalation_rate"] = CV.escalation_rate(conv, **kw)
+    if conv.has(S.CONTACTS):
+        parts["interactions_per_issue"] = CV.interactions(conv, **kw)
+    if conv.has(S.HANDLE_TIME_S):
+        parts["handle_time"] = T.handle(conv, **kw)
+    for name in list(parts):
+        if name not in ("csat", "nps", "ces"):
+            parts[name] = C.carry(parts[name], conv)
+    # grouped by priority: each high priority is its own group (judged against the high target)
+    by_priority = S.PRIORITY in keys
+    high, labels = SLA.high_only(conv, relabel=not by_priority)
+    n_high = int(B.collect(high.lf.select(nw.len().alias("__n")))["__n"].iloc[0])
+    if n_high:  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
+        h = SLA.high_target(sla_targets)
+        sla = SLA.attainment(high, targets=_one_per_key(labels, h) if by_priority else {"high": h}, metric="resolution",
+                             goal=95.0, as_of=None, **kw)
+        parts["sla_high"] = C.carry(sla if by_priority else sla.drop(columns=[S.PRIORITY]), conv)
+    if calls is not None:
+        ct = CL.validated_calls(calls, engine=None, keys=keys, period=period, like=conv)
+        parts["service_level"] = C.carry(CL.service_level(ct, threshold_s=20, denominator="offered", **kw), ct)
+        parts["abandonment_rate"] = C.carry(CL.abandonment_rate(ct, **kw), ct)
+    for name, t in parts.items():
+        S.stamp(t, SUMMARY_KPIS[name][3])  # each reason keeps the KPI that excluded it
+    return parts
+
+
+@public
+def summary_table(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`kpi_results`' results as :func:`kpi_summary`'s one tidy table.
+
+    Parameters
+    ----------
+    results : mapping of str to pandas.DataFrame
+        :func:`kpi_results`' dict (KPI names of :data:`SUMMARY_KPIS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, [period], kpi, n, value, ci_low, ci_high, unit, higher_is_better, [partial]``, as
+        :func:`kpi_summary` describes; every result's record carried.
+
+    Raises
+    ------
+    ParameterError
+        An unknown KPI name, or a result that is not a table.
+
+    Examples
+    --------
+    >>> from qakit import datasets
+    >>> t = summary_table(kpi_results(datasets.load_sample("conversations")))
+    >>> t[["kpi", "unit"]].head(2)
+                       kpi unit
+    0  first_response_time    h
+    1      resolution_time    h
+    """
+    bad = [k for k in results if k not in SUMMARY_KPIS]
+    if bad:
+        raise ParameterError(f"results: unknown KPI name(s) {bad}; expected some of {list(SUMMARY_KPIS)}")
+    wrong = [k for k, t in results.items() if not isinstance(t, pd.DataFrame)]
+    if wrong:
+        raise ParameterError(f"results: not a table for {wrong} (kpi_results' dict of DataFrames)")
+    if not results:
+        raise ParameterError("results: empty (kpi_results gives at least the conversation KPIs)")
+    first = next(iter(results.values()))
+    # the grouping columns: those before n, as every KPI result lists them (and the period's start)
+    gk = list(first.columns[:list(first.columns).index(S.N)])
+    rows = []
+    for name, t in results.items():
+        col, unit, hib, _ = SUMMARY_KPIS[name]
+        extra = {PARTIAL: t[PARTIAL]} if PARTIAL in t.columns else {}
+        rows.append(t[gk].assign(**{KPI: name, S.N: t[S.N], VALUE: t[col], S.CI_LOW: t.get(S.CI_LOW, np.nan),
+                                    S.CI_HIGH: t.get(S.CI_HIGH, np.nan), UNIT: unit, HIGHER_IS_BETTER: hib},
+                                 **extra))
+    out = pd.concat(rows, ignore_index=True)
+    cols = gk + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, UNIT, HIGHER_IS_BETTER]
+    if any(PARTIAL in t.columns for t in results.values()):
+        out[PARTIAL] = out[PARTIAL].fillna(False).astype(bool)
+        cols.append(PARTIAL)
+    out = out[cols].copy()
+    out.attrs.pop(S.RECORD_KEY, None)
+    return S.carry_records(out, *results.values())
+
+
 @public
 def kpi_summary(
     conversations: Any,
@@ -1145,70 +1334,8 @@ def kpi_summary(
     >>> t["kpi"].tolist()[:4]
     ['csat', 'nps', 'ces', 'first_response_time']
     """
-    keys = as_by(by)
-    level = check_level(level)
-    parts: list[tuple[str, pd.DataFrame, str, str, bool, str]] = []
-    opt = (S.CONTACTS, S.ESCALATED, S.HANDLE_TIME_S, S.AGENT_REPLIES)
-    conv = _conversations(conversations, engine, SUMMARY_READS, keys, period, optional=opt, times=True)
-    kw = dict(by=keys, period=period, level=level, min_n=0)
-    if surveys is not None:
-        sv = _surveys(surveys, None, keys, period, like=conv)
-        svc = _survey_conversations(conv, sv, keys, period)
-        kinds = set(L.distinct_keys(sv.lf, S.KIND).values())
-        cs = csat_definition(csat_scale)
-        if "csat" in kinds:
-            parts.append(("csat", SV.csat(sv, svc, csat=cs, **kw), CSAT, "%", True, "csat_score"))
-        if "nps" in kinds:
-            parts.append(("nps", SV.nps(sv, svc, **kw), NPS, "points", True, "nps_score"))
-        if "ces" in kinds:
-            parts.append(("ces", SV.ces(sv, svc, scale=(1.0, 7.0), higher_is_better=True, **kw), CES, "1-7", True,
-                          "ces_score"))
-    parts.append(("first_response_time", T.first_response(conv, business_hours=business_hours, max_hours=90 * 24,
-                                                          **kw), FIRST_RESPONSE_TIME, "h", False, "first_response_time"))
-    parts.append(("resolution_time", T.resolution(conv, business_hours=business_hours, max_hours=90 * 24, **kw),
-                  RESOLUTION_TIME, "h", False, "resolution_time"))
-    parts.append(("fcr_rate", CV.fcr(conv, rule="repeat", repeat_days=7, resolved_statuses=RESOLVED_STATUSES,
-                                     as_of=None, **kw), FCR_RATE, "share", True, "fcr_rate"))
-    parts.append(("resolution_rate", CV.resolution_rate(conv, resolved_statuses=RESOLVED_STATUSES, **kw),
-                  RESOLUTION_RATE, "share", True, "resolution_rate"))
-    if conv.has(S.ESCALATED):
-        parts.append(("escalation_rate", CV.escalation_rate(conv, **kw), ESCALATION_RATE, "share", False,
-                      "escalation_rate"))
-    if conv.has(S.CONTACTS):
-        parts.append(("interactions_per_issue", CV.interactions(conv, **kw), INTERACTIONS_PER_ISSUE, "contacts",
-                      False, "interactions_per_issue"))
-    if conv.has(S.HANDLE_TIME_S):
-        parts.append(("handle_time", T.handle(conv, **kw), HANDLE_TIME, "min", False, "handle_time"))
-    high = SLA.high_only(conv)
-    n_high = int(B.collect(high.lf.select(nw.len().alias("__n")))["__n"].iloc[0])
-    if n_high:  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
-        sla = SLA.attainment(high, targets={"high": SLA.high_target(sla_targets)}, metric="resolution", goal=95.0,
-                             as_of=None, **kw)
-        parts.append(("sla_high", sla.drop(columns=[S.PRIORITY]), MET_PCT, "%", True, "sla_attainment"))
-    if calls is not None:
-        ct = CL.validated_calls(calls, engine=None, keys=keys, period=period, like=conv)
-        parts.append(("service_level", CL.service_level(ct, threshold_s=20, denominator="offered", **kw),
-                      SERVICE_LEVEL, "share", True, "service_level"))
-        parts.append(("abandonment_rate", CL.abandonment_rate(ct, **kw), ABANDONMENT_RATE, "share", False,
-                      "abandonment_rate"))
-    rows = []
-    for name, t, col, unit, hib, fn in parts:
-        S.stamp(t, fn)  # each reason keeps the KPI that excluded it
-        gk = [c for c in t.columns if c in keys or c == PERIOD]
-        extra = {PARTIAL: t[PARTIAL]} if PARTIAL in t.columns else {}
-        rows.append(t[gk].assign(**{KPI: name, S.N: t[S.N], VALUE: t[col], S.CI_LOW: t.get(S.CI_LOW, np.nan),
-                                    S.CI_HIGH: t.get(S.CI_HIGH, np.nan), UNIT: unit, HIGHER_IS_BETTER: hib},
-                                 **extra))
-    out = pd.concat(rows, ignore_index=True)
-    gk = keys + ([PERIOD] if period else [])
-    cols = gk + [KPI, S.N, VALUE, S.CI_LOW, S.CI_HIGH, UNIT, HIGHER_IS_BETTER]
-    if period and any(PARTIAL in t.columns for _, t, *_ in parts):
-        out[PARTIAL] = out[PARTIAL].fillna(False).astype(bool)
-        cols.append(PARTIAL)
-    out = out[cols].copy()
-    out.attrs.pop(S.RECORD_KEY, None)
-    S.carry_records(out, *(t for _, t, *_ in parts))
-    return C.carry(out, conv, *([sv] if surveys is not None else []), *([ct] if calls is not None else []))
+    return summary_table(kpi_results(conversations, surveys, by=by, period=period, calls=calls, sla_targets=sla_targets,
+                                     business_hours=business_hours, level=level, csat_scale=csat_scale, engine=engine))
 
 
 @public
@@ -1258,6 +1385,8 @@ __all__ = [
     "service_level",
     "abandonment_rate",
     "cost_per_contact",
+    "kpi_results",
+    "summary_table",
     "customer_cost_value",
     "customer_cost_value_plot",
     "kpi_summary",

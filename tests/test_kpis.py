@@ -287,6 +287,57 @@ def test_kpi_summary_rows_match_individual_kpis(sample):
     assert set(s.index.get_level_values("kpi")) >= {"csat", "nps", "ces", "fcr_rate", "sla_high", "handle_time"}
 
 
+def test_kpi_results_parts_are_the_kpis_own_results(sample):
+    """kpi_results keeps kpi_summary's computation per KPI: each part is the KPI's own function with
+    min_n=0 (the same numbers and the same itemised exclusions), and summary_table of the parts is
+    kpi_summary. By hand on a small table: first responses after 1 h and 3 h, one before created ->
+    median 2.0 h of n = 2, one excluded."""
+    conv, sv = sample
+    r = K.kpi_results(conv, sv, csat_scale="1-5")
+    assert list(r)[:5] == ["csat", "nps", "ces", "first_response_time", "resolution_time"]
+    for name, own in (("first_response_time", K.first_response_time(conv, min_n=0)),
+                      ("resolution_time", K.resolution_time(conv, min_n=0)), ("fcr_rate", K.fcr_rate(conv, min_n=0)),
+                      ("csat", K.csat_score(sv, scale="1-5", min_n=0)), ("nps", K.nps_score(sv, min_n=0))):
+        pd.testing.assert_frame_equal(r[name], own, check_dtype=False)
+        pd.testing.assert_frame_equal(exclusions(r[name]), exclusions(own))
+    pd.testing.assert_frame_equal(K.summary_table(r), K.kpi_summary(conv, sv, csat_scale="1-5"))
+    c = conv_frame(first_response_at=["2026-01-05 10:00Z", "2026-01-05 12:00Z", "2026-01-05 08:00Z"])
+    t = K.kpi_results(c)["first_response_time"]
+    assert (t["n"].iloc[0], t["first_response_time"].iloc[0], t["n_excluded"].iloc[0]) == (2, 2.0, 1)
+
+
+def test_summary_table_refuses_what_is_not_kpi_results():
+    c = conv_frame(first_response_at=["2026-01-05 10:00Z", "2026-01-05 12:00Z"])
+    r = K.kpi_results(c)
+    with pytest.raises(ParameterError, match=r"unknown KPI name\(s\) \['iqs'\]"):
+        K.summary_table({**r, "iqs": r["fcr_rate"]})
+    with pytest.raises(ParameterError, match=r"not a table for \['fcr_rate'\]"):
+        K.summary_table({**r, "fcr_rate": 0.5})
+    with pytest.raises(ParameterError, match="results: empty"):
+        K.summary_table({})
+
+
+def test_sla_by_priority_and_sla_high_per_priority():
+    """``by="priority"`` (the SLA's own rows are per priority) used to fail with a raw pandas error.
+    By hand, all resolved: high 2 h (met 4 h) and 6 h (missed); urgent 3 h, 5 h, 1 h; normal 30 h.
+    Default targets (urgent 1 h, high 4 h, normal 24 h): urgent 1/3, high 1/2, normal 0/1.
+    sla_high judges high and urgent against the high target (4 h): 3/5 = 60 %; per priority high
+    1/2 = 50 %, urgent 2/3 = 66.67 %, no normal row."""
+    created = "2026-01-05 00:00Z"
+    hours = [2, 6, 3, 5, 1, 30]
+    c = conv_frame(priority=["high", "high", "urgent", "urgent", "urgent", "normal"], created_at=created,
+                   resolved_at=[str(pd.Timestamp(created) + pd.Timedelta(hours=h)) for h in hours])
+    a = K.sla_attainment(c, by="priority", min_n=0).set_index("priority")
+    assert a["met_pct"].to_dict() == pytest.approx({"high": 50.0, "normal": 0.0, "urgent": 100 / 3})
+    pd.testing.assert_frame_equal(K.sla_attainment(c, by="priority", min_n=0), K.sla_attainment(c, min_n=0))
+    s = K.kpi_summary(c)
+    assert s.set_index("kpi").loc["sla_high", "value"] == pytest.approx(60.0)
+    p = K.kpi_summary(c, by="priority")
+    hi = p[p["kpi"] == "sla_high"].set_index("priority")
+    assert hi["value"].to_dict() == pytest.approx({"high": 50.0, "urgent": 200 / 3})
+    assert hi["n"].to_dict() == {"high": 2, "urgent": 3}
+
+
 def test_period_trend_and_bad_period(sample):
     conv, sv = sample
     m = K.csat_score(sv, period="M", min_n=0)

@@ -58,14 +58,17 @@ def high_target(sla_targets: Mapping[str, float] | None = None) -> float:
     return {L.label_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
 
 
-def high_only(t: Table) -> Table:
+def high_only(t: Table, *, relabel: bool = True) -> tuple[Table, list[str]]:
     """The conversations of :data:`SLA_HIGH_PRIORITIES` (matched ignoring case, whitespace and
-    Unicode form), their priority written ``"high"``: what ``sla_high`` judges."""
+    Unicode form), their priority written ``"high"`` (``relabel=False``: as stored, for a result
+    grouped by priority), and the stored labels kept: what ``sla_high`` judges."""
     G.known_labels(t, S.PRIORITY)
     keys = L.distinct_keys(t.lf, S.PRIORITY, t)
-    high = L.is_one_of(S.PRIORITY, [v for v, k in keys.items() if k in SLA_HIGH_PRIORITIES])
-    lf = t.lf.filter(high).with_columns(nw.lit("high").alias(S.PRIORITY))
-    return Table(lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
+    labels = [v for v, k in keys.items() if k in SLA_HIGH_PRIORITIES]
+    lf = t.lf.filter(L.is_one_of(S.PRIORITY, labels))
+    if relabel:
+        lf = lf.with_columns(nw.lit("high").alias(S.PRIORITY))
+    return Table(lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked), labels
 
 
 def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]], metric: str,
@@ -136,7 +139,7 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
             labels = sorted({name_of.get(v, v) for v in pkey})
             warnings.warn(f"SLA target(s) {unused} match no priority in the data (priorities: {labels[:10]})",
                           UnmatchedTargetWarning, stacklevel=stacklevel)
-    gkeys = [S.PRIORITY] + keys
+    gkeys = [S.PRIORITY] + [k for k in keys if k != S.PRIORITY]  # (by priority: the per-priority rows already are)
     res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__use") & nw.col("__met")),
                                   "__rows": G.n_rows()}, period=period)
     out = F.proportion(res, gkeys, MET_PCT, level=level, min_n=min_n, scale=100.0)

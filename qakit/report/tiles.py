@@ -36,6 +36,19 @@ def _kpi_summary(data: ReportData) -> pd.DataFrame:
     return data.cached("kpi_summary", lambda: report_kpis(data))
 
 
+def _kpi_results(data: ReportData) -> dict[str, pd.DataFrame]:
+    """:func:`qakit.kpis.kpi_results` of the report period's conversations (and surveys), once per run:
+    the KPI table, the tiles and the data-quality list read its parts."""
+    return data.cached("kpi_results", lambda: _on_engine(
+        data, K.kpi_results, _conversations(data), engine_table(data, "surveys") if data.has("surveys") else None,
+        csat_scale=data.csat_scale))
+
+
+#: KPIs whose own function, called with ``min_n=0`` and no other option, is :func:`qakit.kpis.kpi_results`'
+#: part of that name (the same definition and defaults): the report computes each once
+_SUMMARY_PARTS = ("first_response_time", "resolution_time", "fcr_rate")
+
+
 def _on_engine(data: ReportData, fn, *args, **kwargs):
     """``fn`` (a :mod:`qakit.kpis` function) on the report's engine; a KPI the engine leaves to
     pandas is named in :attr:`ReportData.engine_notes` (the report shows it under the tiles)."""
@@ -45,8 +58,7 @@ def _on_engine(data: ReportData, fn, *args, **kwargs):
         warnings.simplefilter("ignore", SmallSampleWarning)
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.simplefilter("always", EngineFallbackWarning)
-        out = (fn(*args, engine=data.engine, **kwargs) if fn is K.kpi_summary
-               else K._on_engine(fn, data.engine)(*args, **kwargs))
+        out = K._on_engine(fn, data.engine)(*args, **kwargs)
     for w in caught:
         if issubclass(w.category, EngineFallbackWarning):
             if str(w.message) not in data.engine_notes:
@@ -68,6 +80,8 @@ def conversation_kpi(data: ReportData, fn: Callable, **kwargs: Any) -> pd.DataFr
     computed once per report run for the same options: the tiles, the tables, the figures and the
     data-quality list share one result (one definition per number, one query per number)."""
     key = f"kpi:{fn.__name__}:{sorted(kwargs.items())!r}"
+    if kwargs == {"min_n": 0} and fn.__name__ in _SUMMARY_PARTS:  # (the KPI summary's own part)
+        return data.cached(key, lambda: _kpi_results(data)[fn.__name__])
     return data.cached(key, lambda: _on_engine(data, fn, _conversations(data), **kwargs))
 
 
@@ -169,8 +183,7 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     """The customer KPIs of the report period on the report's engine (:func:`qakit.kpis.kpi_summary`
     with conversations; the survey KPIs alone without them): ``kpi, n, value, ci_low, ci_high``."""
     if data.has("conversations"):
-        return _on_engine(data, K.kpi_summary, _conversations(data),
-                          engine_table(data, "surveys") if data.has("surveys") else None, csat_scale=data.csat_scale)
+        return K.summary_table(_kpi_results(data))
     parts = []
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
         if data.has("surveys") and data.surveys[S.KIND].eq(kind).any():
