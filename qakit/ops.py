@@ -71,11 +71,23 @@ PERIOD = "period"
 DEFAULT_PLAN = 5
 
 
-def _ids(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+def _ids(df: pd.DataFrame, cols: Sequence[str], *, categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """``df`` with the id columns ``cols`` as text, surrounding whitespace stripped (missing stays
+    missing). Those also in ``categorical`` that are categoricals stay categorical: their categories
+    stripped (one pass over the distinct ids, none over the rows) when that merges none, so millions
+    of reviews are grouped and de-duplicated by their codes; the category order is then not text
+    order (a caller sorting by such a column converts the result's column to text first)."""
     out = df.copy(deep=False)
     for c in cols:
-        if c in out.columns:
-            out[c] = out[c].astype("str").where(out[c].notna()).str.strip()
+        if c not in out.columns:
+            continue
+        s = out[c]
+        if c in categorical and isinstance(s.dtype, pd.CategoricalDtype):
+            text = pd.Index(s.cat.categories.astype("str"), dtype="str").str.strip()
+            if text.is_unique:
+                out[c] = s.cat.rename_categories(text)
+                continue
+        out[c] = s.astype("str").where(s.notna()).str.strip()
     return out
 
 
@@ -394,7 +406,7 @@ def review_coverage(
     check_number("plan", plan, low=0, low_open=True)
     check_number("sd", sd, low=0, low_open=True, none=True)
     check_by(reviews, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWED_AT], "reviews")
-    rv = _ids(reviews, [S.REVIEW_ID, S.AGENT_ID]).drop_duplicates(S.REVIEW_ID)
+    rv = _ids(reviews, [S.REVIEW_ID, S.AGENT_ID], categorical=[S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
     t = rv[S.REVIEWED_AT]
     t = t if isinstance(t.dtype, pd.DatetimeTZDtype) else S.parse_datetimes(t, column=S.REVIEWED_AT)
     no_time = t.isna()
@@ -405,7 +417,7 @@ def review_coverage(
         sd = float(pd.to_numeric(rv[col], errors="coerce").std())
     week = t.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
     ok = ~no_time & rv[S.AGENT_ID].notna()
-    roster = sorted(set(rv.loc[ok, S.AGENT_ID]) | set(map(str, agents or [])))
+    roster = sorted(set(rv.loc[ok, S.AGENT_ID].unique()) | set(map(str, agents or [])))
     if ok.any():
         weeks = pd.date_range(week[ok].min(), week[ok].max(), freq="7D")
     else:
@@ -480,22 +492,24 @@ def reviewer_strictness(
     col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
     check_by(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, col], "scores")
     _check_scores(scores, col, "scores", unique=True)
-    s = _ids(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID]).drop_duplicates(S.REVIEW_ID)
+    ids = [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID]
+    s = _ids(scores, ids, categorical=ids).drop_duplicates(S.REVIEW_ID)
     s = s.assign(_x=pd.to_numeric(s[col], errors="coerce"))
     unscored = s["_x"].isna() | s[S.AGENT_ID].isna() | s[S.REVIEWER_ID].isna()
     v = s[~unscored]
-    sum_a = v.groupby(S.AGENT_ID)["_x"].transform("sum")
-    n_a = v.groupby(S.AGENT_ID)["_x"].transform("size")
-    sum_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID])["_x"].transform("sum")
-    n_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID])["_x"].transform("size")
+    sum_a = v.groupby(S.AGENT_ID, observed=True)["_x"].transform("sum")
+    n_a = v.groupby(S.AGENT_ID, observed=True)["_x"].transform("size")
+    sum_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID], observed=True)["_x"].transform("sum")
+    n_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID], observed=True)["_x"].transform("size")
     others = n_a - n_ar
     with np.errstate(invalid="ignore", divide="ignore"):
         ref = (sum_a - sum_ar) / others
     alone = others.eq(0)
     c = v[~alone].assign(_d=(v["_x"] - ref)[~alone])
-    g = c.groupby(S.REVIEWER_ID, sort=True).agg(**{S.N: ("_d", "size"), N_AGENTS: (S.AGENT_ID, "nunique"),
+    g = c.groupby(S.REVIEWER_ID, sort=True, observed=True).agg(**{S.N: ("_d", "size"), N_AGENTS: (S.AGENT_ID, "nunique"),
                                                     STRICTNESS: ("_d", "mean"), CONSISTENCY_SD: ("_d", "std")})
     g = g.reset_index()
+    g[S.REVIEWER_ID] = g[S.REVIEWER_ID].astype("str")  # (text, sorted as text, whatever the ids' storage)
     lo, hi = mean_ci(g[STRICTNESS].to_numpy(dtype=float), g[CONSISTENCY_SD].to_numpy(dtype=float),
                      g[S.N].to_numpy(dtype=float), level=level)
     g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
@@ -508,12 +522,15 @@ def reviewer_strictness(
                if S.ACCEPTED in d.columns else pd.Series(False, index=d.index))
         all_rv = s.assign(_disp=s[S.REVIEW_ID].isin(set(d[S.REVIEW_ID])),
                           _over=s[S.REVIEW_ID].isin(set(d.loc[acc, S.REVIEW_ID])))
-        rates = all_rv.groupby(S.REVIEWER_ID).agg(**{DISPUTE_RATE: ("_disp", "mean"), OVERTURN_RATE: ("_over", "mean")})
-        g = g.merge(rates.reset_index(), on=S.REVIEWER_ID, how="left")
+        rates = all_rv.groupby(S.REVIEWER_ID, observed=True).agg(**{DISPUTE_RATE: ("_disp", "mean"),
+                                                                     OVERTURN_RATE: ("_over", "mean")})
+        g = g.merge(rates.reset_index().astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID, how="left")
         cols += [DISPUTE_RATE, OVERTURN_RATE]
     if S.REVIEW_TIME_S in s.columns:
-        rt = s.groupby(S.REVIEWER_ID)[S.REVIEW_TIME_S].agg(lambda x: pd.to_numeric(x, errors="coerce").median())
-        g = g.merge(rt.rename(MEDIAN_REVIEW_TIME_S).reset_index(), on=S.REVIEWER_ID, how="left")
+        rt = s.groupby(S.REVIEWER_ID, observed=True)[S.REVIEW_TIME_S].agg(
+            lambda x: pd.to_numeric(x, errors="coerce").median())
+        g = g.merge(rt.rename(MEDIAN_REVIEW_TIME_S).reset_index().astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID,
+                    how="left")
         cols += [MEDIAN_REVIEW_TIME_S]
     res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
     S.add_exclusion(res, "review without a score, agent or reviewer", col, s.loc[unscored, S.REVIEW_ID])

@@ -147,6 +147,30 @@ def test_reviewer_strictness_leave_one_out():
     assert S.exclusions(res)["row_ids"].tolist() == [("f",)]
 
 
+def test_reviewer_strictness_and_coverage_on_categorical_ids():
+    """The same hand example with the ids stored as categoricals (as the report's DuckDB loader
+    gives review scores): categories in no text order, one with a trailing space ("q1 " is q1),
+    one no row uses (and the same without the space: stripping merges nothing, the ids stay
+    categorical). The same numbers, reviewers as text, the same itemised review (f); the
+    coverage counts (x: a, b, c; y: d, e; z: f in one week) are the text ids' too."""
+    s = pd.DataFrame({"review_id": list("abcdef"), "agent_id": ["x", "x", "x", "y", "y", "z"],
+                      "reviewer_id": ["q1", "q2", "q2", "q1 ", "q2", "q1"], "iqs": [60.0, 80, 90, 70, 90, 50],
+                      "reviewed_at": pd.Timestamp("2026-11-03", tz="UTC")})
+    cat = s.assign(**{c: pd.Categorical(s[c], categories=sorted(set(s[c]), reverse=True) + ["unused"])
+                      for c in ("review_id", "agent_id", "reviewer_id")})
+    res = reviewer_strictness(cat, min_n=0)
+    assert res["reviewer_id"].tolist() == ["q1", "q2"] and res["reviewer_id"].dtype == "str"
+    assert res["strictness"].tolist() == pytest.approx([-22.5, 70 / 3])
+    assert res["n_agents"].tolist() == [2, 2]
+    assert S.exclusions(res)["row_ids"].tolist() == [("f",)]
+    pd.testing.assert_frame_equal(res, reviewer_strictness(s, min_n=0))
+    clean = cat.assign(reviewer_id=pd.Categorical(s["reviewer_id"].str.strip(), categories=["q2", "q1", "unused"]))
+    pd.testing.assert_frame_equal(reviewer_strictness(clean, min_n=0), res)  # (kept categorical: the codes)
+    cov = review_coverage(cat, sd=10, plan=2)
+    assert cov.set_index("agent_id")["n"].to_dict() == {"x": 3, "y": 2, "z": 1}
+    pd.testing.assert_frame_equal(cov, review_coverage(s, sd=10, plan=2))
+
+
 # --- daily calls -----------------------------------------------------------------------------------
 def test_calls_daily_weighted_equals_plain_pandas():
     """Volume-weighted: offered 200+120+180+0+210 = 710; within 150+60+162+0+189 = 561 -> 0.79014;
