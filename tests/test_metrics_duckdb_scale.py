@@ -224,3 +224,42 @@ def test_engine_scoring_leaves_no_table_behind(tmp_path):
     with pytest.raises(DataValidationError, match=r"rating"):
         qakit.score_reviews(str(tmp_path / "bad.parquet"), card, engine="duckdb")
     assert B.duckdb_connection().execute(tables).fetchall()[0][0] == 0
+
+
+def test_rating_pairs_read_once_per_table_and_judged_per_card(tmp_path, monkeypatch):
+    """The distinct (category, rating) pairs a check of the scales reads are kept with the table the
+    contract checked, for every category: the report's loader checks the ratings with their key (no
+    pairs read then), scores them, then asks category scores twice, and the pairs are read once. Another card on the same file still judges every pair
+    against its own scales: Tone rated 3 is fine on a 1-5 Tone, refused on a binary one (naming the
+    value and the review). By hand: r1 Tone 3 of 1-5 -> (3-1)/4 = 0.5, Solution 0 -> 25 % with equal
+    weights; r2 Tone 5, Solution 1 -> 100 %; Tone's category score (50 + 100) / 2 = 75 %."""
+    r = pd.DataFrame({"review_id": ["r1", "r1", "r2", "r2"], "conversation_id": ["c1", "c1", "c2", "c2"],
+                      "agent_id": "a", "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                      "category": ["Tone", "Solution"] * 2, "rating": [3.0, 0, 5, 1]})
+    r.to_parquet(tmp_path / "r.parquet", index=False)
+    path = str(tmp_path / "r.parquet")
+    from qakit.metrics import _source as B
+
+    reads = []
+    real = B.collect
+
+    def counting(lf):
+        out = real(lf)
+        if list(out.columns) == ["category", "rating", "__n"]:
+            reads.append(len(out))
+        return out
+
+    monkeypatch.setattr(B, "collect", counting)
+    monkeypatch.setattr(C, "_CONTRACTS", {})
+    C.validated(path, "ratings", reads=qakit.schema.RATINGS.required, engine="duckdb", defer=True)
+    five = qakit.Scorecard([qakit.Category("Tone", scale=5), qakit.Category("Solution")])
+    got = qakit.score_reviews(path, five, engine="duckdb").set_index("review_id")["iqs"]
+    assert got.to_dict() == pytest.approx({"r1": 25.0, "r2": 100.0})
+    for _ in range(2):
+        t = qakit.category_scores(path, five, engine="duckdb", min_n=0).set_index("category")
+        assert t.loc["Tone", "category_score"] == pytest.approx(75.0)  # (50 + 100) / 2
+    assert reads == [4]
+    binary = qakit.Scorecard([qakit.Category("Tone"), qakit.Category("Solution")])
+    with pytest.raises(DataValidationError, match=r"rating") as e:
+        qakit.category_scores(path, binary, engine="duckdb")
+    assert "3" in str(e.value) and "r1" in str(e.value)

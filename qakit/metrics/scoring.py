@@ -160,9 +160,9 @@ def _off_pairs(t: Table, card: Any, mapping: dict[str, int]) -> list[tuple[int, 
     if not discrete:
         return []
     pairs = t.cache.get("category_rating_pairs")  # (read with the contract's check of the categories)
-    if pairs is None:
-        pairs = B.collect(t.lf.filter(_one_of(S.CATEGORY, discrete) & ~nw.col(S.RATING).is_null())
-                          .group_by(S.CATEGORY, S.RATING).agg(nw.len().alias("__n")))
+    if pairs is None:  # every pair, as the contract keeps them: later calls on the table (another card too) read them
+        pairs = B.collect(t.lf.group_by(S.CATEGORY, S.RATING, drop_null_keys=False).agg(nw.len().alias("__n")))
+        t.cache["category_rating_pairs"] = pairs
     pairs = pairs[pairs[S.CATEGORY].isin(discrete) & pairs[S.RATING].notna()]
     out = []
     for cat, g in pairs.groupby(S.CATEGORY, sort=True):
