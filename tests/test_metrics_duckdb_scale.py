@@ -250,6 +250,11 @@ def test_rating_pairs_read_once_per_table_and_judged_per_card(tmp_path, monkeypa
         return out
 
     monkeypatch.setattr(B, "collect", counting)
+    from qakit.metrics import scoring as MS
+
+    built = []  # the per-review frames built (and checked): scoring builds one, category scores none after it
+    real_reviews = MS.reviews
+    monkeypatch.setattr(MS, "reviews", lambda *a, **k: built.append(1) or real_reviews(*a, **k))
     monkeypatch.setattr(C, "_CONTRACTS", {})
     C.validated(path, "ratings", reads=qakit.schema.RATINGS.required, engine="duckdb", defer=True)
     five = qakit.Scorecard([qakit.Category("Tone", scale=5), qakit.Category("Solution")])
@@ -258,8 +263,9 @@ def test_rating_pairs_read_once_per_table_and_judged_per_card(tmp_path, monkeypa
     for _ in range(2):
         t = qakit.category_scores(path, five, engine="duckdb", min_n=0).set_index("category")
         assert t.loc["Tone", "category_score"] == pytest.approx(75.0)  # (50 + 100) / 2
-    assert reads == [4]
+    assert reads == [4] and built == [1]
     binary = qakit.Scorecard([qakit.Category("Tone"), qakit.Category("Solution")])
     with pytest.raises(DataValidationError, match=r"rating") as e:
         qakit.category_scores(path, binary, engine="duckdb")
     assert "3" in str(e.value) and "r1" in str(e.value)
+    assert built == [1, 1]  # (another card: checked, not taken for the first card's pass)

@@ -348,14 +348,18 @@ def category_by(lf: nw.LazyFrame, t: Table, card: Any, keys: Sequence[str], peri
     """Mean category score per (group, category) over the reviews that rated it, Student-t
     interval clipped to 0..100; categories written as the card spells them."""
     names = {j: n for j, n in enumerate(card.category_names)}
-    lf = lf.with_columns((nw.col("__r") * nw.col("__pa") + nw.col("__pb")).alias(S.CATEGORY_SCORE),
-                         L.value_map("__cat", names).alias(S.CATEGORY))
+    lf = lf.with_columns((nw.col("__r") * nw.col("__pa") + nw.col("__pb")).alias(S.CATEGORY_SCORE))
     lf, pkeys = G.with_period(lf, t.engine, period, S.REVIEWED_AT, t.columns)
-    gk = list(keys) + pkeys + [S.CATEGORY]
+    # grouped by the card position (an integer), named after the aggregation: a name per row
+    # cost a text column and text grouping on 100M rows
     s = nw.col(S.CATEGORY_SCORE)
-    res = G.aggregate(lf, gk, {"__n": G.agg("count", s), "__rows": G.n_rows(), "__mean": G.agg("mean", s),
-                               "__sd": G.agg("std", s)},
+    res = G.aggregate(lf, list(keys) + pkeys + ["__cat"], {"__n": G.agg("count", s), "__rows": G.n_rows(),
+                                                          "__mean": G.agg("mean", s), "__sd": G.agg("std", s)},
                       period=period)
+    pos = pd.to_numeric(res.pop("__cat"))
+    res.insert(len(keys) + len(pkeys), S.CATEGORY, pos.map(names).astype("str").where(pos.notna(), None))
+    gk = list(keys) + pkeys + [S.CATEGORY]
+    res = G.sort_groups(res, gk)
     return F.mean_t(res, gk, S.CATEGORY_SCORE, level=level, min_n=min_n, clip=(0.0, 100.0))
 
 

@@ -257,7 +257,7 @@ def category_scores(
     """
     keys = as_by(by)
     level = check_level(level)
-    got = on_engine(ratings, card, engine, keep=keys)
+    got = on_engine(ratings, card, engine, keep=keys, rows_only=True)
     if got is not None:
         _, one, _, t, lf, _, record = got
         out = MS.category_by(lf, t, one, keys, period, level=level, min_n=min_n)

@@ -332,11 +332,16 @@ def _review_table(prep: Prepared, part: int) -> pd.DataFrame:
 _TABLES = itertools.count()
 
 
-def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (), table: str | None = None):
+def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (), table: str | None = None,
+              rows_only: bool = False):
     """``(source, card, compiled card, validated table, rows joined with the card, per-review lazy
     frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas.
     ``table``: on DuckDB the per-review frame is kept as a temporary table of that name (in DuckDB's
-    memory budget, spilled beyond it) instead of in client memory; the caller drops it."""
+    memory budget, spilled beyond it) instead of in client memory; the caller drops it.
+    ``rows_only``: the caller reads only the rows joined with the card (category scores); when this
+    card's checks already passed on this checked table (a stored file the contract cache holds: the
+    report scores the ratings, then asks category scores), the per-review frame is neither built
+    nor checked again (None in its place)."""
     src = B.resolve(ratings, engine, what="ratings")
     if src.engine == "pandas":
         return None
@@ -351,6 +356,9 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
         C.raise_problems(t.problems)
         raise ParameterError(f"by column(s) {missing} not in ratings; available: {sorted(map(str, t.columns))}")
     lf, rec, unknown, mapping = MS.prepare(t, one, A)
+    passed = t.cache.setdefault("cards_checked", [])  # (cards whose checks passed on this table)
+    if rows_only and any(c == one for c in passed):
+        return src, one, A, t, lf, None, (t.record or RC.Record.empty()).merged(rec)
     rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
     # one scan of the ratings; checks, scores and aggregates read this
     rv = (B.materialize_table(rv, table, src.con) if table and src.engine == "duckdb"
@@ -361,6 +369,8 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
         if table and src.engine == "duckdb":
             B.drop_table(table, src.con)
         raise
+    if not any(c == one for c in passed):
+        passed.append(one)
     record = (t.record or RC.Record.empty()).merged(rec)
     return src, one, A, t, lf, rv, record
 
