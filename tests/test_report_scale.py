@@ -294,6 +294,29 @@ def test_engine_orphans_on_integer_keys_as_pandas_does(generated, tmp_path, pare
     _close(V._agents(pdata), V._agents(dk), ["agent_id"])
 
 
+@pytest.mark.slow
+def test_engine_review_order_on_integer_review_ids(generated, tmp_path):
+    """Review and conversation ids stored as integers, nothing left out: the DuckDB loader keeps the
+    ratings on the engine and puts the engine's review scores in the order pandas reads the files
+    (each review at its first row; the bootstrap intervals resample rows by position) by joining
+    the integers as stored: the same ids in the same order as the pandas loader, the same scores."""
+    r = pd.read_parquet(generated / "ratings")
+    c = pd.read_parquet(generated / "conversations")
+    sv = pd.read_parquet(generated / "surveys")
+    code = {k: i + 1000 for i, k in enumerate(sorted(c["conversation_id"].unique()))}
+    for f in (r, c, sv):
+        f["conversation_id"] = f["conversation_id"].map(code).astype("int64")
+    rcode = {k: 10 ** 9 - i for i, k in enumerate(r["review_id"].unique())}  # (file order is not numeric order)
+    r["review_id"] = r["review_id"].map(rcode).astype("int64")
+    folder = _copy(generated, tmp_path, ratings=r, conversations=c, surveys=sv)
+    pdata = D.load_report_data(dataset=str(folder))
+    dk = D.load_report_data(dataset=str(folder), engine="duckdb")
+    assert not dk.in_memory("ratings") and "ratings" in dk.direct
+    assert dk.scores["review_id"].astype(str).tolist() == pdata.scores["review_id"].astype(str).tolist()
+    np.testing.assert_allclose(dk.scores["iqs"].to_numpy(float), pdata.scores["iqs"].to_numpy(float), rtol=0,
+                               atol=1e-9)
+
+
 @pytest.mark.slow  # both engines over the generated dataset
 def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
     """The conversations read in place (every row used): the DuckDB report's conversation sections -

@@ -22,6 +22,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import datasets
 from .. import kpis as K
@@ -504,10 +505,17 @@ def _review_order(path: Path, review_ids: pd.Series) -> np.ndarray:
     con = B.duckdb_connection()
     files = ", ".join(B.sql_text(f) for f in B._parquet_globs([str(path)]))
     rid = '"' + S.REVIEW_ID + '"'
-    ids = pa.table({"k": pa.array(review_ids.astype("str"), type=pa.large_string()),
-                    "i": pa.array(np.arange(len(review_ids), dtype=np.int64))})
+    keys = pa.array(review_ids.astype("str"), type=pa.large_string())
+    stored = nw.from_native(B.native_frame(B.resolve(str(path), "duckdb"))).lazy().collect_schema()[S.REVIEW_ID]
+    key_sql = f"CAST({rid} AS VARCHAR)"
+    if stored.is_integer():  # integers joined as stored (an integer's text is its one spelling), when every id is one
+        try:
+            keys, key_sql = pc.cast(keys, pa.int64()), f"CAST({rid} AS BIGINT)"
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    ids = pa.table({"k": keys, "i": pa.array(np.arange(len(review_ids), dtype=np.int64))})
     got = con.sql(f"""
-        WITH f AS (SELECT filename, file_row_number AS r, CAST({rid} AS VARCHAR) AS k
+        WITH f AS (SELECT filename, file_row_number AS r, {key_sql} AS k
                    FROM read_parquet([{files}], filename=true, file_row_number=true, hive_partitioning=false)),
              n AS (SELECT filename, row_number() OVER (ORDER BY filename) - 1 AS n FROM (SELECT DISTINCT filename FROM f)),
              o AS (SELECT k, min(n * 1099511627776 + r) AS pos FROM f JOIN n USING (filename) GROUP BY k)
