@@ -269,3 +269,24 @@ def test_rating_pairs_read_once_per_table_and_judged_per_card(tmp_path, monkeypa
         qakit.category_scores(path, binary, engine="duckdb")
     assert "3" in str(e.value) and "r1" in str(e.value)
     assert built == [1, 1]  # (another card: checked, not taken for the first card's pass)
+
+
+def test_engine_scores_unsorted_are_the_same_reviews_and_record(tmp_path):
+    """``score_reviews(sort=False)`` on DuckDB (the report orders the reviews itself): the same rows
+    as the sorted result, and the same record, the reviews left out listed in review-id order. By
+    hand: r3 Tone 1, Solution 0 -> 50 %; r1 both 1 -> 100 %; r4 and r2 all N/A -> not scored."""
+    r = pd.DataFrame({"review_id": ["r3", "r3", "r4", "r4", "r1", "r1", "r2", "r2"],
+                      "conversation_id": ["c3", "c3", "c4", "c4", "c1", "c1", "c2", "c2"],
+                      "agent_id": "a", "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                      "category": ["Tone", "Solution"] * 4, "rating": [1.0, 0, None, None, 1, 1, None, None]})
+    r.to_parquet(tmp_path / "r.parquet", index=False)
+    card = qakit.Scorecard([qakit.Category("Tone"), qakit.Category("Solution")])
+    path = str(tmp_path / "r.parquet")
+    a = qakit.score_reviews(path, card, engine="duckdb")
+    b = qakit.score_reviews(path, card, engine="duckdb", sort=False)
+    assert a["review_id"].tolist() == ["r1", "r2", "r3", "r4"]
+    assert a["iqs"].tolist()[0] == 100.0 and a["iqs"].tolist()[2] == 50.0 and a["iqs"].isna().tolist()[1::2] == [True] * 2
+    pd.testing.assert_frame_equal(b.sort_values("review_id").reset_index(drop=True), a)
+    ex = qakit.exclusions(b)
+    assert ex["row_ids"].tolist() == [("r2", "r4")]
+    pd.testing.assert_frame_equal(ex, qakit.exclusions(a))

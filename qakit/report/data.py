@@ -669,7 +669,8 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
     if engine == "pandas":
         return score_reviews(ratings, card)
     direct = parquet is not None and _is_parquet(parquet)
-    scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine)
+    # (not sorted on the engine: put in the order pandas reads the rows below)
+    scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine, sort=False)
     if isinstance(ratings, _Deferred):  # (not read: the order from the file, on the engine)
         pos = _review_order(parquet, scores[S.REVIEW_ID])
         scores = scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
