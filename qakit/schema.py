@@ -704,19 +704,76 @@ def _arrow_text(values: pd.Index | pd.Series) -> pa.Array:
     data = getattr(pd.Series(values, copy=False).array, "_pa_array", None)
     if data is None:
         data = pa.chunked_array([pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)])
-    arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    if isinstance(data, pa.ChunkedArray):  # one chunk (the usual case) as it is: combine_chunks copies it
+        arr = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+    else:
+        arr = data
     return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
+
+
+def _text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, bytes)`` of an Arrow string array as numpy views (no copy): ``offsets`` has
+    ``len(arr) + 1`` entries (a sliced array's own), indexing the whole data buffer ``bytes``."""
+    _, offs_buf, data_buf = arr.buffers()
+    width = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offs_buf, dtype=width)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _valid(arr: pa.Array) -> np.ndarray | None:
+    """Validity of an Arrow array as a boolean array, or None when no value is missing."""
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
+
+
+def _suspect_positions(arr: pa.Array) -> np.ndarray:
+    """Positions (sorted) of the values :func:`_suspects` flags. The bytes of all values are read
+    once: when none is outside 0x21..0x7e (two reductions: min and max), nothing is suspect and no
+    per-value work is done; when such bytes are few, each is traced to its value through the
+    offsets (``searchsorted``) and judged there (first byte, last byte or non-ASCII); otherwise
+    every value's first and last byte are read (:func:`_suspects_by_value`).
+
+    Examples
+    --------
+    >>> _suspect_positions(pa.array(["a1", " a1", "b c", "Jos\u00e9", "", None, "x\t"])).tolist()
+    [1, 3, 6]
+    """
+    n = len(arr)
+    offsets, data = _text_buffers(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    body = data[lo:hi]
+    if body.size == 0 or (int(body.min()) >= 0x21 and int(body.max()) <= 0x7E):
+        return np.zeros(0, dtype=np.int64)
+    shifted = body - np.uint8(0x21)  # (wraps: bytes below 0x21 become large)
+    odd = np.flatnonzero(shifted >= 0x5E)
+    del shifted
+    if len(odd) > max(n // 8, 1024):  # many odd bytes (names with spaces, non-Latin ids): value by value
+        return np.flatnonzero(_suspects_by_value(arr, offsets, data))
+    odd += lo
+    val = np.searchsorted(offsets, odd, side="right") - 1  # the value holding each odd byte
+    start = offsets[val]
+    end = offsets[val + 1]
+    sus = (data[odd] >= 0x80) | (odd == start) | (odd == end - 1)
+    pos = np.unique(val[sus]).astype(np.int64)
+    valid = _valid(arr)
+    return pos if valid is None else pos[valid[pos]]
 
 
 def _suspects(arr: pa.Array) -> np.ndarray:
     """Values that normalisation might change: a first or last byte that is whitespace or
-    non-ASCII, or any non-ASCII byte (Unicode form). Read from the Arrow buffers with numpy: one
-    pass over the offsets, and over the bytes only when some are non-ASCII."""
+    non-ASCII, or any non-ASCII byte (Unicode form), as a boolean array. Read from the Arrow
+    buffers with numpy (:func:`_suspect_positions`: usually two reductions over the bytes)."""
+    out = np.zeros(len(arr), dtype=bool)
+    out[_suspect_positions(arr)] = True
+    return out
+
+
+def _suspects_by_value(arr: pa.Array, offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """:func:`_suspects` value by value: each value's first and last byte, and the largest byte of
+    each value when some byte is non-ASCII."""
     n = len(arr)
-    _, offs_buf, data_buf = arr.buffers()
-    width = np.int64 if arr.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offs_buf, dtype=width)[arr.offset: arr.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     start, end = offsets[:-1], offsets[1:]
     nonempty = end > start
     if arr.null_count:
@@ -832,6 +889,62 @@ def _used_categories(s: pd.Series, memo: dict | None) -> np.ndarray | None:
     return sub
 
 
+def _coerce_text_ids(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
+                     notes: list | None, memo: dict | None, n_problems: int, clean_key: tuple) -> tuple[pd.Series, bool]:
+    """Record ids in text categories (:func:`_coerce_id`): the suspect categories are found on all
+    categories at once (:func:`_text_facts`, shared with the empty-value step), and only the
+    suspects some row uses are judged (a table's ids often share the categories of a larger one:
+    3M survey answers over 10M conversation ids; no take of the used categories' text). Nothing
+    suspect: the column is returned as it is, no per-row work."""
+    cats = s.cat.categories
+    codes = s.array.codes
+    sus = _text_facts(cats, memo).suspects
+    if len(sus):
+        used = _used_mask(s, memo)
+        unused = not bool(used.all())
+        sus = sus[used[sus]]
+    else:
+        unused = False
+    if not len(sus):
+        if len(problems.rows) == n_problems and not unused:
+            _mark_clean(cats, clean_key)
+        return s, False
+    text = cats.take(sus)
+    canon, changed, collide, merged = _normalise_ids(text, None, id_normalize=id_normalize, fold=False)
+
+    def rows(m: np.ndarray) -> np.ndarray:
+        full = np.zeros(len(cats), dtype=bool)
+        full[sus[m]] = True
+        return (codes >= 0) & full[np.maximum(codes, 0)]
+
+    _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
+    if canon is None:
+        return s, False
+    full = np.asarray(cats, dtype=object).copy()  # the changed categories; the others kept as they are
+    full[sus] = canon
+    canon_index = pd.Index(full, dtype="str")
+    if canon_index.is_unique:  # new categories over the same codes (not copied)
+        dtype = pd.CategoricalDtype(canon_index, ordered=s.cat.ordered)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
+                         index=s.index, name=s.name), False
+    new_codes, uniq = pd.factorize(canon_index)
+    recoded = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(recoded, categories=pd.Index(uniq, dtype="str")),
+                     index=s.index, name=s.name), True
+
+
+def _used_mask(s: pd.Series, memo: dict | None) -> np.ndarray:
+    """Which categories of the categorical ``s`` some row uses (one mark per row), kept in ``memo``
+    for this check."""
+    sub = _used_categories(s, memo)
+    cats = s.cat.categories
+    if sub is None:
+        return np.ones(len(cats), dtype=bool)
+    used = np.zeros(len(cats), dtype=bool)
+    used[sub] = True
+    return used
+
+
 def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
                notes: list | None, memo: dict | None = None) -> tuple[pd.Series, bool]:
     """Ids as text (categoricals stay categorical; the work is on the categories), normalised
@@ -852,36 +965,24 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
             text = cats if cats.dtype == "str" else pd.Index(cats.astype("str"), dtype="str")
         if len(text) == 0:
             return s, False
-        # record ids in text categories: only the categories some row uses are judged (a table's ids
-        # often share the categories of a larger one: 3M survey answers over 10M conversation ids)
-        sub = _used_categories(s, memo) if text is cats and not fold else None
-        if sub is not None:
-            text = cats.take(sub)
+        if text is cats and not fold:
+            return _coerce_text_ids(s, column, problems, id_normalize, notes, memo, n_problems, clean_key)
 
         def counts() -> np.ndarray:
-            n = np.bincount(codes[codes >= 0], minlength=len(cats))
-            return n if sub is None else n[sub]
+            return np.bincount(codes[codes >= 0], minlength=len(cats))
 
         canon, changed, collide, merged = _normalise_ids(text, counts, id_normalize=id_normalize, fold=fold)
 
         def rows(m: np.ndarray) -> np.ndarray:
-            if sub is not None:
-                full = np.zeros(len(cats), dtype=bool)
-                full[sub] = m
-                m = full
             return (codes >= 0) & m[np.maximum(codes, 0)]
 
         _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
         if canon is None:
-            if text is cats or sub is not None:  # categories already text: nothing to convert, no copy
-                if len(problems.rows) == n_problems and sub is None:
+            if text is cats:  # categories already text: nothing to convert, no copy
+                if len(problems.rows) == n_problems:
                     _mark_clean(cats, clean_key)
                 return s, False
             canon_index = text
-        elif sub is not None:  # the used categories changed: the others kept as they are
-            full = np.asarray(cats, dtype=object).copy()
-            full[sub] = canon
-            canon_index = pd.Index(full, dtype="str")
         else:
             canon_index = pd.Index(canon, dtype="str")
         if canon_index.is_unique:  # new categories over the same codes (not copied)
@@ -1101,20 +1202,63 @@ def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
     if values.dtype != "str":
         values = pd.Series(values, copy=False).astype("str")
     arr = _arrow_text(values)
-    n = len(arr)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    offs = arr.buffers()[1]
-    width = np.int64 if arr.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offs, dtype=width)[arr.offset: arr.offset + n + 1]
-    blank = offsets[1:] == offsets[:-1]
-    if arr.null_count:
-        blank &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    sus = np.flatnonzero(_suspects(arr))
-    if len(sus):
-        space = pc.fill_null(pc.utf8_is_space(arr.take(pa.array(sus))), False)
-        blank[sus[np.asarray(space.to_numpy(zero_copy_only=False), dtype=bool)]] = True
+    blank = np.zeros(len(arr), dtype=bool)
+    blank[_blank_positions(arr, _suspect_positions(arr))] = True
     return blank
+
+
+def _blank_positions(arr: pa.Array, suspects: np.ndarray) -> np.ndarray:
+    """Positions (sorted) of the empty or whitespace-only values of ``arr`` given its
+    :func:`_suspect_positions`: zero length in the offsets, or a suspect that ``utf8_is_space``
+    (a small take of the suspects only)."""
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets, _ = _text_buffers(arr)
+    empty = np.flatnonzero(offsets[1:] == offsets[:-1])
+    valid = _valid(arr)
+    if valid is not None and len(empty):
+        empty = empty[valid[empty]]
+    if len(suspects):
+        space = pc.fill_null(pc.utf8_is_space(arr.take(pa.array(suspects))), False)
+        spaced = suspects[np.asarray(space.to_numpy(zero_copy_only=False), dtype=bool)]
+        if len(spaced):
+            return np.union1d(empty, spaced).astype(np.int64)
+    return empty.astype(np.int64)
+
+
+@dataclass
+class _TextFacts:
+    """What one check learns about a text categories Index (computed at most once per check, shared
+    by the id step, the empty-value step and the key check through the check's ``memo``; never kept
+    across calls): its Arrow array (zero-copy), the positions of its suspect values (whitespace at an
+    end, non-ASCII) and of its blank values, and which categories some row uses (on demand)."""
+
+    cats: pd.Index
+    arr: pa.Array
+    suspects: np.ndarray
+    _blank: np.ndarray | None = None
+
+    @property
+    def blank(self) -> np.ndarray:
+        if self._blank is None:
+            self._blank = _blank_positions(self.arr, self.suspects)
+        return self._blank
+
+
+def _text_facts(cats: pd.Index, memo: dict | None) -> _TextFacts:
+    """The :class:`_TextFacts` of the text categories ``cats``, from ``memo`` when this check
+    already has them (keyed by the categories' identity; the Index is held, so its id is not
+    reused during the check)."""
+    key = ("text facts", id(cats))
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit.cats is cats:
+            return hit
+    arr = _arrow_text(cats)
+    facts = _TextFacts(cats, arr, _suspect_positions(arr))
+    if memo is not None:
+        memo[key] = facts
+    return facts
 
 
 def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
@@ -1125,15 +1269,16 @@ def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
         cats = raw.cat.categories
         if _known_clean(cats, ("blank",)):
             blank = np.zeros(len(cats), dtype=bool)
+        elif len(cats) and cats.dtype == "str":  # blank positions of all categories (read from offsets
+            where = _text_facts(cats, memo).blank  # and suspects; an unused blank category flags no row)
+            blank = np.zeros(len(cats), dtype=bool)
+            blank[where] = True
+            if not len(where):
+                _mark_clean(cats, ("blank",))
         else:
-            sub = _used_categories(raw, memo) if len(cats) and cats.dtype == "str" else None
-            if sub is None:
-                blank = _blank_text(cats)
-                if not blank.any():
-                    _mark_clean(cats, ("blank",))
-            else:
-                blank = np.zeros(len(cats), dtype=bool)
-                blank[sub] = _blank_text(cats.take(sub))
+            blank = _blank_text(cats)
+            if not blank.any():
+                _mark_clean(cats, ("blank",))
         codes = raw.array.codes
         if not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
