@@ -553,7 +553,42 @@ def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
     return full
 
 
-def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series:
+_NAT_I8 = np.iinfo(np.int64).min
+
+
+def _i8_extremes(i8: np.ndarray, memo: dict | None = None) -> tuple[int | None, int | None, bool]:
+    """``(least, greatest, any missing)`` of a timestamp column's stored integers (NaT, the int64
+    minimum, ignored; None when every value is NaT): two reductions, a third only when some value
+    is NaT. ``memo``: kept there for this check, keyed by the buffer (the range check, the
+    empty-value check, the future check and the table's extremes read the same numbers once)."""
+    key = ("i8 extremes", i8.__array_interface__["data"][0], len(i8), i8.strides[0] if i8.ndim else 0)
+    if memo is not None and key in memo:
+        return memo[key][1]
+    if not len(i8):
+        got: tuple = (None, None, False)
+    else:
+        lo, hi = int(i8.min()), int(i8.max())
+        has_nat = lo == _NAT_I8
+        if has_nat:
+            lo = None if hi == _NAT_I8 else int(np.min(i8, where=i8 != _NAT_I8, initial=np.iinfo(np.int64).max))
+        got = (lo, None if hi == _NAT_I8 else hi, has_nat)
+    if memo is not None:
+        memo[key] = (i8, got)  # (the array held: its buffer is not reused during the check)
+    return got
+
+
+def timestamp_extremes(s: pd.Series, memo: dict | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``(first, last)`` timestamp (UTC; NaT when none) of a zone-aware column, from what this
+    check already read (:func:`_i8_extremes`), or None when ``s`` is not such a column."""
+    a = s.array
+    if not isinstance(a, pd.arrays.DatetimeArray) or a.tz is None:
+        return None
+    lo, hi, _ = _i8_extremes(a.asi8, memo)
+    ts = lambda v: pd.NaT if v is None else pd.Timestamp(v, unit=a.unit, tz=a.tz).tz_convert("UTC")  # noqa: E731
+    return ts(lo), ts(hi)
+
+
+def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray, memo: dict | None = None) -> pd.Series:
     """NaT (and a problem) for timestamps outside the nanosecond range (1677-09-22 .. 2262-04-11).
     Two reductions (min, max) when everything is inside: no per-row work at scale."""
     aware = isinstance(parsed.dtype, pd.DatetimeTZDtype)
@@ -565,11 +600,8 @@ def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series
         ints = raw.view("i8")
         unit = np.datetime_data(raw.dtype)[0]
         lo_i, hi_i = (np.datetime64(t.tz_localize(None) if aware else t, unit).astype("i8") for t in (low, high))
-        nat = np.iinfo(np.int64).min
-        first, last = ints.min(), ints.max()
-        if first == nat and last != nat:  # the earliest timestamp that is not NaT (NaT is the int64 minimum)
-            first = np.min(ints, where=ints != nat, initial=np.iinfo(np.int64).max)
-        if last <= hi_i and (first >= lo_i or last == nat):
+        first, last, _ = _i8_extremes(ints, memo)
+        if last is None or (last <= hi_i and first >= lo_i):
             return parsed
     out = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
     report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
@@ -579,7 +611,7 @@ def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series
 
 def parse_datetimes(
     values: pd.Series, *, tz: str = "UTC", column: str = "", problems: Problems | None = None,
-    dayfirst: bool | None = None, notes: list | None = None,
+    dayfirst: bool | None = None, notes: list | None = None, memo: dict | None = None,
 ) -> pd.Series:
     """Parse timestamps to timezone-aware UTC, flagging what cannot be trusted.
 
@@ -613,7 +645,7 @@ def parse_datetimes(
 
     everything = slice(None)  # (every row: a mask over all rows is made only for a problem)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return _in_range(values, report=report, where=everything).dt.tz_convert("UTC")
+        return _in_range(values, report=report, where=everything, memo=memo).dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return _localize(_in_range(values, report=report, where=everything), tz, report=report, where=everything)
     values = values.reset_index(drop=True)  # positions from here on (an index may repeat labels)
@@ -1127,7 +1159,8 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
         problems.add(col.name, f"not a boolean (allowed: {sorted(_TRUE | _FALSE)})", bad, s)
         return out
     if col.kind == "datetime":
-        return parse_datetimes(s, tz=tz, column=col.name, problems=problems, dayfirst=dayfirst, notes=notes)
+        return parse_datetimes(s, tz=tz, column=col.name, problems=problems, dayfirst=dayfirst, notes=notes,
+                               memo=memo)
     raise ParameterError(f"unknown column kind {col.kind!r}")  # pragma: no cover
 
 
@@ -1285,7 +1318,7 @@ def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
         return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
     if isinstance(raw.array, pd.arrays.DatetimeArray) and len(raw):  # NaT is the int64 minimum: one pass when none
         i8 = raw.array.asi8
-        return None if i8.min() != np.iinfo(np.int64).min else i8 == np.iinfo(np.int64).min
+        return i8 == _NAT_I8 if _i8_extremes(i8, memo)[2] else None
     if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
             or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
         return raw.isna().to_numpy()
@@ -1410,13 +1443,14 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
     return pd.Series(dup if all_present else present & dup, index=df.index)
 
 
-def _latest(ts: pd.Series):
+def _latest(ts: pd.Series, memo: dict | None = None):
     """The latest timestamp of a datetime column (NaT ignored; NaT when there is none): one
-    ``max`` over its int64 values (pandas' ``Series.max`` on a tz-aware column is ~4x slower)."""
+    ``max`` over its int64 values (pandas' ``Series.max`` on a tz-aware column is ~4x slower),
+    none when this check already read it (``memo``: :func:`_i8_extremes`)."""
     a = ts.array
     if isinstance(a, pd.arrays.DatetimeArray) and len(a):
-        m = int(a.asi8.max())
-        return pd.NaT if m == np.iinfo(np.int64).min else pd.Timestamp(m, unit=a.unit, tz=a.tz)
+        m = _i8_extremes(a.asi8, memo)[1] if memo is not None else int(a.asi8.max())
+        return pd.NaT if m is None or m == _NAT_I8 else pd.Timestamp(m, unit=a.unit, tz=a.tz)
     return ts.max()
 
 
@@ -1431,7 +1465,7 @@ def checked_columns(spec: Table, columns: Any = None) -> list[Column]:
 
 def check(
     df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None,
-    dayfirst: bool | None = None, id_normalize: str | None = None, columns: Any = None,
+    dayfirst: bool | None = None, id_normalize: str | None = None, columns: Any = None, memo: dict | None = None,
 ) -> tuple[pd.DataFrame, Problems]:
     """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
     problems, so callers can add their own checks and raise everything together.
@@ -1440,6 +1474,9 @@ def check(
     ``runs``: :func:`contiguous_runs` of the table's first key column when the caller already
     has it (computed here otherwise); it only speeds up the duplicate-key check. ``columns``: check
     only these contract columns (required among them must be present; None: the whole contract).
+    ``memo``: a dict that receives the facts this check learnt about the columns (e.g. each
+    timestamp column's extremes: :func:`timestamp_extremes`), for the caller's use in the same
+    call; never kept across calls.
     """
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
@@ -1450,7 +1487,7 @@ def check(
     cols = checked_columns(spec, columns)
     names = {c.name for c in cols}
     notes: list = []
-    memo: dict = {}  # (facts about a column shared by the steps of this one check, e.g. the categories used)
+    memo = {} if memo is None else memo  # (facts about a column shared by the steps of this one check)
     # row ids are converted to text only for the few rows a message shows (Problems.add)
     row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
@@ -1502,7 +1539,7 @@ def check(
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in cols:
         if col.kind == "datetime" and col.name in out.columns:
-            if not _latest(out[col.name]) > future_after:  # one pass; NaT-only columns compare False
+            if not _latest(out[col.name], memo) > future_after:  # (read already); NaT-only columns compare False
                 continue
             fut = out[col.name].notna() & (out[col.name] > future_after)
             problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "
