@@ -1,0 +1,221 @@
+"""The facts a pandas check learns once about a column (issue 23, task k26): the suspect and blank
+positions of text categories read from the Arrow buffers (:func:`qakit.schema._suspect_positions`,
+:func:`qakit.schema._text_facts`) and each timestamp column's extremes
+(:func:`qakit.schema._i8_extremes`, handed to the table's cache). The same refusals, adjustments
+and numbers as before, on categorical ids (categories used, unused, chunked) and plain text ids.
+
+References: the suspect definition written out in plain Python (a first or last byte outside the
+printable ASCII range 0x21..0x7e, or any byte >= 0x80), blank = empty or ``str.isspace``, and
+timestamps worked out by hand in each docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import qakit
+from qakit import schema as S
+from qakit.errors import DataValidationError
+from qakit.metrics import _contract as C
+from qakit.metrics import _groups as G
+
+
+def _suspect_by_definition(v) -> bool:
+    if v is None or v == "":
+        return False
+    b = v.encode()
+    return not (0x21 <= b[0] <= 0x7E) or not (0x21 <= b[-1] <= 0x7E) or max(b) >= 0x80
+
+
+VALUES = ["a1", " a1", "a1 ", "b c", "Jos\u00e9", "Jose\u0301", "", None, "x\t", "\u00a0", "\u3000y", "zz",
+          "\x7f", "~", "!", "a\x00b", "\u00e9t\u00e9"]
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_suspect_positions_equal_the_plain_definition(kind):
+    """Of VALUES, the suspects are ' a1', 'a1 ' (a space at an end), the NFC and NFD 'José' and
+    'été' (non-ASCII bytes), 'x\\t', the no-break space, '\\u3000y' and DEL (0x7f, outside
+    0x21..0x7e); 'b c' (an inner space), 'a\\x00b' (an inner NUL: both ends printable), '~' and
+    '!' (0x7e, 0x21: the ends of the range) are not; '' and None are not."""
+    arr = pa.array(VALUES, type=kind)
+    want = [i for i, v in enumerate(VALUES) if _suspect_by_definition(v)]
+    assert want == [1, 2, 4, 5, 8, 9, 10, 12, 16]
+    assert S._suspect_positions(arr).tolist() == want
+    assert np.flatnonzero(S._suspects(arr)).tolist() == want
+    offsets, data = S._text_buffers(arr)
+    assert np.flatnonzero(S._suspects_by_value(arr, offsets, data)).tolist() == want
+
+
+def test_suspect_positions_of_a_slice_and_of_many_odd_bytes():
+    """A slice (an Arrow offset) reads its own values: VALUES[3:10] -> positions 1, 2, 5, 6 ('Jos\\u00e9',
+    'Jose\\u0301', 'x\\t', '\\u00a0'). With 3,000 ids holding an inner space ('agent 0001' ...: more
+    odd bytes than an eighth of the values, so each value's ends are read) the suspects are the
+    two with a space at an end."""
+    arr = pa.array(VALUES, type=pa.large_string()).slice(3, 7)
+    assert S._suspect_positions(arr).tolist() == [1, 2, 5, 6]
+    ids = [f"agent {i:04d}" for i in range(3000)]
+    ids[17], ids[2500] = " agent x", "agent y "
+    assert S._suspect_positions(pa.array(ids)).tolist() == [17, 2500]
+
+
+def test_blank_positions_and_arrow_text_of_a_chunked_index():
+    """An Index over a two-chunk Arrow array (as ``pd.concat`` of Arrow-backed columns leaves it): the
+    text is combined once (two chunks; one chunk is used as it is, no copy); blank = '' or all
+    whitespace: positions 2 ('') and 4 ('\\u00a0 ')."""
+    ch = pa.chunked_array([pa.array(["a", "b "], type=pa.large_string()),
+                           pa.array(["", "c", "\u00a0 "], type=pa.large_string())])
+    idx = pd.Index(pd.array(ch, dtype="str"))
+    assert idx.array._pa_array.num_chunks == 2
+    arr = S._arrow_text(idx)
+    assert arr.to_pylist() == ["a", "b ", "", "c", "\u00a0 "]
+    assert S._blank_positions(arr, S._suspect_positions(arr)).tolist() == [2, 4]
+    one = pd.Index(["p", "q"], dtype="str")
+    assert S._arrow_text(one).buffers()[2].address == one.array._pa_array.chunk(0).buffers()[2].address
+
+
+def _conversations(ids) -> pd.DataFrame:
+    """Three conversations created 2026-01-05 09:00, 10:00, 11:00 UTC; the second resolved at 12:00."""
+    t = pd.Series(pd.to_datetime(["2026-01-05 09:00", "2026-01-05 10:00", "2026-01-05 11:00"], utc=True),
+                  dtype="datetime64[us, UTC]")
+    return pd.DataFrame({"conversation_id": ids, "customer_id": ["u1", "u2", "u3"], "agent_id": ["a", "a", "b"],
+                         "channel": "chat", "priority": "normal", "created_at": t,
+                         "first_response_at": t, "resolved_at": [pd.NaT, t[1] + pd.Timedelta(hours=2), pd.NaT],
+                         "status": ["open", "solved", "open"]})
+
+
+def _categorical(ids, categories, chunked: bool):
+    cats = pd.Index(pd.array(pa.chunked_array([pa.array(categories[:2], type=pa.large_string()),
+                                               pa.array(categories[2:], type=pa.large_string())]), dtype="str")
+                    if chunked else pd.Index(categories, dtype="str"))
+    codes = [categories.index(v) for v in ids]
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cats))
+
+
+IDS_FORMS = ["text", "categorical", "chunked"]
+
+
+def _ids(ids, form, extra=("zz", "q ", "", "Jose\u0301x")):
+    """``ids`` as plain text, or categorical with unused categories around them (a blank one, one with
+    a space, one in NFD form: none is judged, no row uses them), one or two Arrow chunks."""
+    if form == "text":
+        return list(ids)
+    cats = sorted(set(ids) | set(extra))
+    return _categorical(ids, cats, chunked=form == "chunked")
+
+
+@pytest.mark.parametrize("form", IDS_FORMS)
+def test_blank_id_refused_naming_column_value_and_row(form):
+    """Conversation 2's id is a no-break space: 'empty value in a required column' for
+    conversation_id, one row; unused blank categories add no row."""
+    df = _conversations(_ids(["c1", "\u00a0", "c3"], form))
+    with pytest.raises(DataValidationError) as e:
+        qakit.resolution_time(df)
+    f = e.value.failures
+    row = f[(f["column"] == "conversation_id") & (f["check"] == "empty value in a required column")].iloc[0]
+    assert row["n_failed"] == 1 and row["failing_values"] == ["\u00a0"]
+
+
+@pytest.mark.parametrize("form", IDS_FORMS)
+def test_ids_differing_by_whitespace_or_form_normalised_and_recorded(form):
+    """'c1 ' (a trailing space) and NFD 'Jose\\u0301' are normalised to 'c1' and 'Jos\\u00e9': two values
+    recorded as an adjustment naming both rows; the resolution (2 h, conversation 2) is unchanged."""
+    df = _conversations(_ids(["c1 ", "Jose\u0301", "c3"], form))
+    res = qakit.resolution_time(df, min_n=0)
+    assert res["n"].tolist() == [1] and res["resolution_time"].tolist() == [2.0]
+    adj = qakit.records.adjustments(res)
+    assert adj["reason"].iloc[0].startswith("conversation_id: 2 values normalised")
+    assert sorted(adj["row_ids"].iloc[0]) == ["Jose\u0301", "c1 "]
+
+
+@pytest.mark.parametrize("form", IDS_FORMS)
+def test_ids_one_after_normalising_are_a_duplicated_key(form):
+    """'c1' and 'c1 ' are one conversation once the space is gone: the key 'c1' is duplicated, both
+    rows named as the file wrote them."""
+    df = _conversations(_ids(["c1", "c1 ", "c3"], form))
+    with pytest.raises(DataValidationError) as e:
+        qakit.resolution_time(df)
+    f = e.value.failures
+    row = f[f["check"].str.startswith("duplicate key")].iloc[0]
+    assert row["column"] == "conversation_id" and row["n_failed"] == 2
+    assert row["failing_values"] == ["c1"] and row["row_ids"] == ["c1", "c1 "]  # (rows named as written)
+
+
+def test_unused_suspect_categories_judged_never_and_never_marked_clean():
+    """Categories 'q ' and '' no row uses: no adjustment, no refusal, the column returned as it is;
+    and the categories are not remembered as clean (a table using them later is checked)."""
+    S._CLEAN.clear()
+    col = pd.Series(_categorical(["c1", "c2"], ["", "c1", "c2", "q "], chunked=False), name="conversation_id")
+    problems = qakit.errors.Problems("conversations")
+    notes: list = []
+    out, recoded = S._coerce_id(col, "conversation_id", problems, None, notes, {})
+    assert out is col and not recoded and not problems.rows and not notes
+    assert not S._known_clean(col.cat.categories, ("id", False, None))
+    clean = pd.Series(_categorical(["c1"], ["c1", "c2", "c9", "x"], chunked=False), name="conversation_id")
+    S._coerce_id(clean, "conversation_id", problems, None, notes, {})
+    assert S._known_clean(clean.cat.categories, ("id", False, None))  # no suspect among all categories
+    S._CLEAN.clear()
+
+
+def test_text_facts_computed_once_per_check():
+    """The id step and the empty-value step of one check share the facts of the categories (one
+    entry in the memo, the same object), and a second check computes them anew (no cache across
+    calls)."""
+    S._CLEAN.clear()
+    df = _conversations(_ids(["c1", "c2", "c3"], "categorical"))
+    memo: dict = {}
+    S.check(df, "conversations", memo=memo)
+    facts = [v for k, v in memo.items() if k[0] == "text facts"]
+    cats = df["conversation_id"].cat.categories
+    assert [f.cats is cats for f in facts].count(True) == 1
+    memo2: dict = {}
+    S._CLEAN.clear()
+    S.check(df, "conversations", memo=memo2)
+    again = [v for k, v in memo2.items() if k[0] == "text facts" and v.cats is cats]
+    assert len(again) == 1 and again[0] is not [f for f in facts if f.cats is cats][0]
+    S._CLEAN.clear()
+
+
+def test_i8_extremes_by_hand():
+    """[5, NaT, -3, 9]: least -3, greatest 9, a NaT; all NaT: (None, None, True); [] : (None, None, False)."""
+    nat = np.iinfo(np.int64).min
+    assert S._i8_extremes(np.array([5, nat, -3, 9])) == (-3, 9, True)
+    assert S._i8_extremes(np.array([nat, nat])) == (None, None, True)
+    assert S._i8_extremes(np.array([], dtype=np.int64)) == (None, None, False)
+    memo: dict = {}
+    a = np.array([4, 2, 7])
+    assert S._i8_extremes(a, memo) == (2, 7, False)
+    a[0] = 100  # (the memo answers for the same buffer within one check: no second pass)
+    assert S._i8_extremes(a, memo) == (2, 7, False)
+
+
+def test_table_extremes_from_the_check_equal_a_fresh_reading():
+    """The validated table's cached extremes equal those read from the coerced columns: created_at
+    09:00 .. 11:00, resolved_at 12:00 .. 12:00 (two NaT), first_response_at as created_at; an
+    all-NaT column gives (NaT, NaT). Given in Europe/Berlin (10:00 local = 09:00 UTC) the same UTC
+    instants."""
+    df = _conversations(["c1", "c2", "c3"])
+    t = C.validated(df, "conversations", reads=["conversation_id", "created_at", "resolved_at",
+                                                "first_response_at"])
+    ext = t.cache["extremes"]
+    assert ext["created_at"] == (pd.Timestamp("2026-01-05 09:00", tz="UTC"), pd.Timestamp("2026-01-05 11:00", tz="UTC"))
+    assert ext["resolved_at"] == (pd.Timestamp("2026-01-05 12:00", tz="UTC"),) * 2
+    for c in ext:
+        assert ext[c] == G._extremes_pandas(t.pandas[c])
+    df2 = df.assign(resolved_at=pd.Series(pd.NaT, index=df.index, dtype="datetime64[us, UTC]"),
+                    created_at=df["created_at"].dt.tz_convert("Europe/Berlin"))
+    t2 = C.validated(df2, "conversations", reads=["conversation_id", "created_at", "resolved_at"])
+    assert t2.cache["extremes"]["resolved_at"][0] is pd.NaT and t2.cache["extremes"]["resolved_at"][1] is pd.NaT
+    assert t2.cache["extremes"]["created_at"][0] == pd.Timestamp("2026-01-05 09:00", tz="UTC")
+
+
+def test_future_timestamp_still_refused_with_the_shared_extremes():
+    """A creation in 2099 is more than a day after now: refused naming the column and the row."""
+    df = _conversations(["c1", "c2", "c3"])
+    df.loc[2, "created_at"] = pd.Timestamp("2099-01-01", tz="UTC")
+    with pytest.raises(DataValidationError) as e:
+        qakit.resolution_time(df)
+    f = e.value.failures
+    row = f[f["column"] == "created_at"].iloc[0]
+    assert row["check"].startswith("timestamp in the future") and row["row_ids"] == ["c3"]
