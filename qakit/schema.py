@@ -1523,14 +1523,18 @@ def check(
             if bad is not None:
                 problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
         inf = None
+        inside = False  # (every value known to be finite and inside the column's range)
         if col.kind == "float":
             values = s.to_numpy(dtype=float, na_value=np.nan)
-            inf = np.isinf(values)
-            if inf.any():  # never a measurement: an export or formula defect
-                problems.add(col.name, "not a finite number (inf)", inf, raw)
+            # the extremes first (NaN ignored: two reductions); rows are looked at only when one is
+            # infinite or outside the range
+            lo, hi = (float(np.fmin.reduce(values)), float(np.fmax.reduce(values))) if len(values) else (0.0, 0.0)
+            if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi)):
+                inside = np.isnan(lo) or ((col.min is None or lo >= col.min) and (col.max is None or hi <= col.max))
             else:
-                inf = None
-        if col.min is not None or col.max is not None:  # a range (inf is reported once, above)
+                inf = np.isinf(values)  # never a measurement: an export or formula defect
+                problems.add(col.name, "not a finite number (inf)", inf, raw)
+        if (col.min is not None or col.max is not None) and not inside:  # a range (inf is reported once, above)
             finite = s.notna() if inf is None else s.notna() & ~inf
             if col.min is not None:
                 problems.add(col.name, f"below the minimum {col.min:g}", finite & (s < col.min), raw)

@@ -219,3 +219,28 @@ def test_future_timestamp_still_refused_with_the_shared_extremes():
     f = e.value.failures
     row = f[f["column"] == "created_at"].iloc[0]
     assert row["check"].startswith("timestamp in the future") and row["row_ids"] == ["c3"]
+
+
+def _handle_times(values) -> pd.DataFrame:
+    df = _conversations(["c1", "c2", "c3"])
+    df["handle_time_s"] = values
+    return df
+
+
+def test_float_range_from_the_extremes_names_the_rows():
+    """handle_time_s (0 .. 10 years in seconds): [-5, NaN, 60] -> 'below the minimum 0' for c1 only;
+    [1e12, 60, NaN] -> 'above the maximum 3.15576e+08' (10 * 365.25 * 86400 s) for c1; [inf, -1, 60]
+    -> 'not a finite number (inf)' for c1 and 'below the minimum 0' for c2, together; all NaN and
+    [0, 60, 3.15576e8] (the bounds themselves) pass."""
+    def failures(values):
+        with pytest.raises(DataValidationError) as e:
+            qakit.handle_time(_handle_times(values))
+        f = e.value.failures
+        return {r["check"]: r["row_ids"] for _, r in f[f["column"] == "handle_time_s"].iterrows()}
+
+    assert failures([-5.0, np.nan, 60.0]) == {"below the minimum 0": ["c1"]}
+    assert failures([1e12, 60.0, np.nan]) == {"above the maximum 3.15576e+08": ["c1"]}
+    assert failures([np.inf, -1.0, 60.0]) == {"not a finite number (inf)": ["c1"], "below the minimum 0": ["c2"]}
+    assert qakit.handle_time(_handle_times([np.nan] * 3), min_n=0)["n"].sum() == 0
+    ok = qakit.handle_time(_handle_times([0.0, 60.0, 10 * 365.25 * 86400]), min_n=0)
+    assert ok["n"].sum() == 3
