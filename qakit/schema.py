@@ -1529,6 +1529,7 @@ def check(
             # the extremes first (NaN ignored: two reductions); rows are looked at only when one is
             # infinite or outside the range
             lo, hi = (float(np.fmin.reduce(values)), float(np.fmax.reduce(values))) if len(values) else (0.0, 0.0)
+            memo[("float extremes", col.name)] = (lo, hi)  # (NaN ignored; NaN when every value is missing)
             if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi)):
                 inside = np.isnan(lo) or ((col.min is None or lo >= col.min) and (col.max is None or hi <= col.max))
             else:
@@ -1551,7 +1552,7 @@ def check(
     if spec is CALLS_DAILY:
         _check_daily_counts(out, problems)
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
-        for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE]):
+        for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE], memo.get(("float extremes", SCORE))):
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     recoded = {n[1] for n in notes if n[2] is None}
     for reason, column, mask in notes:
@@ -1599,11 +1600,13 @@ def _not_allowed(s: pd.Series, allowed: tuple) -> np.ndarray | None:
     return bad if bad.any() else None
 
 
-def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, float, float, np.ndarray]]:
+def _off_survey_bounds(kind: pd.Series, score: pd.Series,
+                       extremes: tuple[float, float] | None = None) -> list[tuple[str, float, float, np.ndarray]]:
     """``(kind, low, high, rows)`` for each survey kind with answers outside its
     :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
-    scores; a kind's rows are looked at only when the extremes fall outside its bounds, and a
-    categorical kind is compared through its codes (one small-integer comparison per row).
+    scores (``extremes``: the check's own reading, NaN ignored); a kind's own extremes only when
+    these fall outside its bounds (a categorical kind compared through its codes), its rows only
+    when those do.
 
     Examples
     --------
@@ -1612,9 +1615,11 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, flo
     [('ces', 1.0, 7.0, [False, False, False, True])]
     """
     v = score.to_numpy(dtype=float, na_value=np.nan)
-    if not len(v) or np.isnan(v).all():
+    if not len(v):
         return []
-    lo_all, hi_all = float(np.nanmin(v)), float(np.nanmax(v))
+    lo_all, hi_all = extremes if extremes is not None else (float(np.fmin.reduce(v)), float(np.fmax.reduce(v)))
+    if np.isnan(lo_all):
+        return []
     if isinstance(kind.dtype, pd.CategoricalDtype):
         cats, codes = kind.cat.categories, kind.array.codes
         where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
@@ -1626,13 +1631,13 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, flo
     for k, (lo, hi) in SURVEY_BOUNDS.items():
         if lo <= lo_all and hi_all <= hi:  # every score (of every kind) inside this kind's bounds
             continue
-        rows = np.flatnonzero(is_kind[k]())
-        sub = v[rows]
+        m = is_kind[k]()
+        # the kind's own extremes (masked reductions: no copy of its scores); rows only when one is off
+        if lo <= np.fmin.reduce(v, where=m, initial=np.inf) and np.fmax.reduce(v, where=m, initial=-np.inf) <= hi:
+            continue
         with np.errstate(invalid="ignore"):
-            off = (sub < lo) | (sub > hi)  # (NaN: neither)
-        if off.any():
-            bad = np.zeros(len(v), dtype=bool)
-            bad[rows[off]] = True
+            bad = m & ((v < lo) | (v > hi))  # (NaN: neither)
+        if bad.any():
             out.append((k, lo, hi, bad))
     return out
 

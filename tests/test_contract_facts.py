@@ -244,3 +244,16 @@ def test_float_range_from_the_extremes_names_the_rows():
     assert qakit.handle_time(_handle_times([np.nan] * 3), min_n=0)["n"].sum() == 0
     ok = qakit.handle_time(_handle_times([0.0, 60.0, 10 * 365.25 * 86400]), min_n=0)
     assert ok["n"].sum() == 3
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_survey_bounds_read_a_kinds_rows_only_when_its_extremes_are_off(categorical):
+    """Scores 0..10 overall: outside CES's 1..7, but the CES answers themselves are 1, 7 and missing:
+    nothing is off. A CES 0.5 is off (row 5), named alone; an NPS 10 and a CSAT 0 are not."""
+    kinds = ["csat", "nps", "ces", "ces", "ces", "ces"]
+    kind = pd.Series(pd.Categorical(kinds) if categorical else kinds)
+    score = pd.Series([0.0, 10.0, 1.0, 7.0, np.nan, 3.0])
+    assert S._off_survey_bounds(kind, score) == []
+    got = S._off_survey_bounds(kind, score.where(score.index != 5, 0.5))
+    assert [(k, lo, hi, m.tolist()) for k, lo, hi, m in got] == [("ces", 1.0, 7.0, [False] * 5 + [True])]
+    assert S._off_survey_bounds(kind, pd.Series([np.nan] * 6)) == []
