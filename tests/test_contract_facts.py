@@ -10,6 +10,7 @@ timestamps worked out by hand in each docstring."""
 
 from __future__ import annotations
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -257,3 +258,31 @@ def test_survey_bounds_read_a_kinds_rows_only_when_its_extremes_are_off(categori
     got = S._off_survey_bounds(kind, score.where(score.index != 5, 0.5))
     assert [(k, lo, hi, m.tolist()) for k, lo, hi, m in got] == [("ces", 1.0, 7.0, [False] * 5 + [True])]
     assert S._off_survey_bounds(kind, pd.Series([np.nan] * 6)) == []
+
+
+# --- statistics: counts of flagged rows per group in one count ---------------------------------------
+def test_flag_counts_in_one_count_by_hand():
+    """Rows (queue, a, b, c): q1: (T, T, F), (T, <NA>, T), (F, F, F); q2: (T, T, T); a missing queue:
+    (F, T, F); 'q3' a category no row uses. Per group, sorted, missing last: q1 rows 3, a 2, b 1
+    (<NA> counts as not flagged), c 1; q2 1, 1, 1, 1; <missing> 1, 0, 1, 0. The same with the queue
+    as plain text (groups numbered by factorizing, keys read from a row of each group) and with two
+    key columns (queue, channel: chat / mail)."""
+    df = pd.DataFrame({
+        "queue": pd.Categorical(["q1", "q1", "q1", "q2", None], categories=["q1", "q2", "q3"]),
+        "channel": pd.Categorical(["chat", "mail", "chat", "chat", "chat"]),
+        "a": [True, True, False, True, False],
+        "b": pd.array([True, pd.NA, False, True, True], dtype="boolean"),
+        "c": [False, True, False, True, False]})
+    specs = [("rows", "len", None), ("na", "ntrue", "a"), ("nb", "ntrue", "b"), ("nc", "ntrue", "c")]
+    for frame in (df, df.assign(queue=df["queue"].astype(object))):
+        got = G.sort_groups(G._count_flags(frame, ["queue"], specs), ["queue"])
+        assert got["queue"].astype(object).where(got["queue"].notna(), None).tolist() == ["q1", "q2", None]
+        assert got[["rows", "na", "nb", "nc"]].to_numpy().tolist() == [[3, 2, 1, 1], [1, 1, 1, 1], [1, 0, 1, 0]]
+    two = G.sort_groups(G._count_flags(df, ["queue", "channel"], specs), ["queue", "channel"])
+    assert [[str(q), str(c)] for q, c in zip(two["queue"], two["channel"])] == [
+        ["q1", "chat"], ["q1", "mail"], ["q2", "chat"], ["nan", "chat"]]
+    assert two[["rows", "na", "nb", "nc"]].to_numpy().tolist() == [[2, 1, 1, 0], [1, 1, 0, 1], [1, 1, 1, 1],
+                                                                   [1, 0, 1, 0]]
+    via_aggregate = G.aggregate(nw.from_native(df).lazy(), ["queue"],
+                                {"rows": G.n_rows(), "na": G.n_true(nw.col("a")), "nb": G.n_true(nw.col("b"))})
+    assert via_aggregate[["rows", "na", "nb"]].to_numpy().tolist() == [[3, 2, 1], [1, 1, 1], [1, 0, 1]]
