@@ -286,3 +286,14 @@ def test_flag_counts_in_one_count_by_hand():
     via_aggregate = G.aggregate(nw.from_native(df).lazy(), ["queue"],
                                 {"rows": G.n_rows(), "na": G.n_true(nw.col("a")), "nb": G.n_true(nw.col("b"))})
     assert via_aggregate[["rows", "na", "nb"]].to_numpy().tolist() == [[3, 2, 1], [1, 1, 1], [1, 0, 1]]
+
+
+def test_used_codes_finds_a_label_past_the_head():
+    """200,000 rows of codes 0 and 1, one row of code 3 at row 150,000 (past the first 65,536 rows
+    read), missing codes (-1) at rows 5 and 199,999, code 2 nowhere: used [T, T, F, T]."""
+    codes = np.tile(np.array([0, 1], dtype=np.int8), 100_000)
+    codes[[5, 199_999]] = -1
+    codes[150_000] = 3
+    assert G.used_codes(codes, 4).tolist() == [True, True, False, True]
+    assert G.used_codes(codes[:10], 2).tolist() == [True, True]
+    assert G.used_codes(np.zeros(0, dtype=np.int8), 2).tolist() == [False, False]

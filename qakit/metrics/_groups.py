@@ -253,8 +253,29 @@ def known_labels(t: Table, *columns: str) -> None:
             continue
         s = t.pandas[c]
         if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.dtype == "str":
-            used = np.bincount(s.array.codes.astype(np.int64) + 1, minlength=len(s.cat.categories) + 1)[1:] > 0
-            t.cache[("distinct", c)] = list(s.cat.categories[used])
+            t.cache[("distinct", c)] = list(s.cat.categories[used_codes(s.array.codes, len(s.cat.categories))])
+
+
+def used_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    """Which of ``n`` categories the codes use (a boolean array; -1, missing, ignored), read from a
+    growing head of the rows (64K, 1M, ...: a few labels usually all show up in the first rows; a
+    pass over every row only when some label is rare or unused).
+
+    Examples
+    --------
+    >>> used_codes(np.array([2, -1, 0, 2], dtype=np.int8), 4).tolist()
+    [True, False, True, False]
+    """
+    seen = np.zeros(n + 1, dtype=bool)  # (the last slot: code -1)
+    m = 1 << 16
+    done = 0
+    while done < len(codes):
+        seen[codes[done:m]] = True
+        done = m
+        if seen[:n].all():
+            break
+        m *= 16
+    return seen[:n]
 
 
 def with_label_values(lf: nw.LazyFrame, column: str, mapping: dict, name: str) -> nw.LazyFrame:
