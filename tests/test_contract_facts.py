@@ -297,3 +297,102 @@ def test_used_codes_finds_a_label_past_the_head():
     assert G.used_codes(codes, 4).tolist() == [True, True, False, True]
     assert G.used_codes(codes[:10], 2).tolist() == [True, True]
     assert G.used_codes(np.zeros(0, dtype=np.int8), 2).tolist() == [False, False]
+
+
+# --- SLA on pandas: the numpy judgement equals the general one -----------------------------------------
+def _sla_frame(categorical: bool) -> pd.DataFrame:
+    """Ten conversations judged at as_of 2026-01-10 00:00 UTC (targets: urgent 1 h, high 4 h, normal
+    24 h, low 72 h):
+    c1 high 01-05 08:00 -> 12:00, exactly 4 h: met; c2 high 08:00 -> 12:00:01: missed;
+    c3 low 01-09 12:00, open: 12 h <= 72 h at as_of, pending (left out, censored);
+    c4 normal 01-05 00:00, open: 5 days > 24 h, missed; c5 normal resolved 01-05 before its creation
+    01-06: left out; c6 urgent created 01-10 06:00, after as_of: left out; c7 normal 'solved' without
+    resolved_at: left out; c8 'vip': no target, left out; c9 high 01-09 00:00 resolved 01-11 (after
+    as_of: still open then, 24 h > 4 h): missed; c10 urgent 09:00 -> 09:30: met.
+    So high 1 of 3 met (33.3 %), normal 0 of 1, urgent 1 of 1, low none judged."""
+    t = lambda s: pd.Timestamp(s, tz="UTC") if s else pd.NaT  # noqa: E731
+    rows = [("c1", "high", "2026-01-05 08:00", "2026-01-05 12:00", "solved"),
+            ("c2", "high", "2026-01-05 08:00", "2026-01-05 12:00:01", "solved"),
+            ("c3", "low", "2026-01-09 12:00", None, "open"),
+            ("c4", "normal", "2026-01-05 00:00", None, "open"),
+            ("c5", "normal", "2026-01-06 00:00", "2026-01-05 00:00", "solved"),
+            ("c6", "urgent", "2026-01-10 06:00", None, "open"),
+            ("c7", "normal", "2026-01-05 10:00", None, "solved"),
+            ("c8", "vip", "2026-01-05 10:00", "2026-01-05 11:00", "solved"),
+            ("c9", "high", "2026-01-09 00:00", "2026-01-11 00:00", "solved"),
+            ("c10", "urgent", "2026-01-05 09:00", "2026-01-05 09:30", "closed")]
+    ts = lambda i: pd.Series([t(r[i]) for r in rows], dtype="datetime64[us, UTC]")  # noqa: E731
+    df = pd.DataFrame({"conversation_id": [r[0] for r in rows], "customer_id": [f"u{i}" for i in range(10)],
+                       "agent_id": "a1", "channel": ["chat", "mail"] * 5, "priority": [r[1] for r in rows],
+                       "created_at": ts(2), "first_response_at": ts(3), "resolved_at": ts(3),
+                       "status": [r[4] for r in rows]})
+    if categorical:
+        df = df.astype({"priority": "category", "status": "category", "channel": "category"})
+    return df
+
+
+@pytest.mark.parametrize("metric", ["resolution", "first_response"])
+def test_sla_numpy_judgement_by_hand_and_equal_to_the_general_path(metric, monkeypatch):
+    """The numbers of _sla_frame's docstring (resolution; first response: the same times, and c7's
+    missing time is then an open conversation past its 24 h, missed, not a contradiction), with the
+    same records, on the numpy path (categorical labels), the expression path (text labels) and
+    Polars."""
+    from qakit.metrics import sla
+
+    pl = pytest.importorskip("polars")
+    taken = []
+    judged = sla._judged_pandas
+
+    def spy(*a, **k):
+        got = judged(*a, **k)
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(sla, "_judged_pandas", spy)
+    cut = "2026-01-10 00:00Z"
+    fast = qakit.sla_attainment(_sla_frame(True), metric=metric, as_of=cut, min_n=0)
+    assert taken == [True]  # (the numpy path answered)
+    assert fast["priority"].tolist() == ["high", "low", "normal", "urgent"]  # (low: its one conversation pending)
+    want_n = {"high": 3, "low": 0, "normal": 1 if metric == "resolution" else 2, "urgent": 1}
+    want_k = {"high": 1, "normal": 0, "urgent": 1}
+    assert fast.loc[fast["priority"] == "low", "n"].tolist() == [0]
+    for p in ("high", "normal", "urgent"):
+        row = fast[fast["priority"] == p].iloc[0]
+        assert (row["n"], round(row["met_pct"], 9)) == (want_n[p], round(100 * want_k[p] / want_n[p], 9)), p
+    recs = _records(fast)
+    assert recs["no SLA target for priority 'vip' (targets: ['critical', 'high', 'low', 'medium', 'normal', "
+                "'urgent'])"] == ["c8"]
+    end = "resolved_at" if metric == "resolution" else "first_response_at"
+    assert recs[f"{end} before created_at"] == ["c5"]
+    assert recs["created after as_of 2026-01-10 00:00 UTC: not judged"] == ["c6"]
+    assert recs["open and still within target at as_of 2026-01-10 00:00 UTC: outcome not known yet (censored)"] == ["c3"]
+    contradiction = [r for r in recs if r.startswith("status says resolved")]
+    assert ([recs[contradiction[0]]] if contradiction else []) == ([["c7"]] if metric == "resolution" else [])
+    for other in (qakit.sla_attainment(_sla_frame(False), metric=metric, as_of=cut, min_n=0),
+                  qakit.sla_attainment(pl.from_pandas(_sla_frame(True)), metric=metric, as_of=cut, min_n=0)):
+        assert other["priority"].astype(str).tolist() == fast["priority"].astype(str).tolist()
+        assert other["n"].tolist() == fast["n"].tolist()
+        assert np.allclose(other["met_pct"].to_numpy(float), fast["met_pct"].to_numpy(float), equal_nan=True)
+        assert _records(other) == recs
+    by = qakit.sla_attainment(_sla_frame(True), metric=metric, as_of=cut, min_n=0, by="channel")
+    gen = qakit.sla_attainment(_sla_frame(False), metric=metric, as_of=cut, min_n=0, by="channel")
+    assert by[["priority", "channel", "n"]].astype(str).values.tolist() == \
+        gen[["priority", "channel", "n"]].astype(str).values.tolist()
+
+
+def test_sla_relabelled_priority_takes_the_general_path():
+    """Priority ' High' (stored with a space and a capital) matches target 'high' (4 h): the numpy
+    path steps aside (the result writes the target's name 'high' and records the adjustment), the
+    same as with text labels: high 1 of 3 met."""
+    df = _sla_frame(True)
+    df["priority"] = df["priority"].cat.rename_categories({"high": " High"})
+    res = qakit.sla_attainment(df, as_of="2026-01-10 00:00Z", min_n=0)
+    row = res[res["priority"] == "high"].iloc[0]
+    assert row["n"] == 3 and row["met_pct"] == pytest.approx(100 / 3)
+    adj = qakit.records.adjustments(res)
+    assert sorted(adj["row_ids"].iloc[0]) == ["c1", "c2", "c9"]
+
+
+def _records(res):
+    ex = qakit.schema.exclusions(res)
+    return {r: sorted(ids) for r, ids in zip(ex["reason"], ex["row_ids"])}
