@@ -553,7 +553,42 @@ def _spread(sub: np.ndarray, where: np.ndarray) -> np.ndarray:
     return full
 
 
-def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series:
+_NAT_I8 = np.iinfo(np.int64).min
+
+
+def _i8_extremes(i8: np.ndarray, memo: dict | None = None) -> tuple[int | None, int | None, bool]:
+    """``(least, greatest, any missing)`` of a timestamp column's stored integers (NaT, the int64
+    minimum, ignored; None when every value is NaT): two reductions, a third only when some value
+    is NaT. ``memo``: kept there for this check, keyed by the buffer (the range check, the
+    empty-value check, the future check and the table's extremes read the same numbers once)."""
+    key = ("i8 extremes", i8.__array_interface__["data"][0], len(i8), i8.strides[0] if i8.ndim else 0)
+    if memo is not None and key in memo:
+        return memo[key][1]
+    if not len(i8):
+        got: tuple = (None, None, False)
+    else:
+        lo, hi = int(i8.min()), int(i8.max())
+        has_nat = lo == _NAT_I8
+        if has_nat:
+            lo = None if hi == _NAT_I8 else int(np.min(i8, where=i8 != _NAT_I8, initial=np.iinfo(np.int64).max))
+        got = (lo, None if hi == _NAT_I8 else hi, has_nat)
+    if memo is not None:
+        memo[key] = (i8, got)  # (the array held: its buffer is not reused during the check)
+    return got
+
+
+def timestamp_extremes(s: pd.Series, memo: dict | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``(first, last)`` timestamp (UTC; NaT when none) of a zone-aware column, from what this
+    check already read (:func:`_i8_extremes`), or None when ``s`` is not such a column."""
+    a = s.array
+    if not isinstance(a, pd.arrays.DatetimeArray) or a.tz is None:
+        return None
+    lo, hi, _ = _i8_extremes(a.asi8, memo)
+    ts = lambda v: pd.NaT if v is None else pd.Timestamp(v, unit=a.unit, tz=a.tz).tz_convert("UTC")  # noqa: E731
+    return ts(lo), ts(hi)
+
+
+def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray, memo: dict | None = None) -> pd.Series:
     """NaT (and a problem) for timestamps outside the nanosecond range (1677-09-22 .. 2262-04-11).
     Two reductions (min, max) when everything is inside: no per-row work at scale."""
     aware = isinstance(parsed.dtype, pd.DatetimeTZDtype)
@@ -565,11 +600,8 @@ def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series
         ints = raw.view("i8")
         unit = np.datetime_data(raw.dtype)[0]
         lo_i, hi_i = (np.datetime64(t.tz_localize(None) if aware else t, unit).astype("i8") for t in (low, high))
-        nat = np.iinfo(np.int64).min
-        first, last = ints.min(), ints.max()
-        if first == nat and last != nat:  # the earliest timestamp that is not NaT (NaT is the int64 minimum)
-            first = np.min(ints, where=ints != nat, initial=np.iinfo(np.int64).max)
-        if last <= hi_i and (first >= lo_i or last == nat):
+        first, last, _ = _i8_extremes(ints, memo)
+        if last is None or (last <= hi_i and first >= lo_i):
             return parsed
     out = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
     report(f"timestamp outside the supported range {_TS_MIN:%Y-%m-%d} .. {_TS_MAX:%Y-%m-%d} (a wrong year?)",
@@ -579,7 +611,7 @@ def _in_range(parsed: pd.Series, *, report: Any, where: np.ndarray) -> pd.Series
 
 def parse_datetimes(
     values: pd.Series, *, tz: str = "UTC", column: str = "", problems: Problems | None = None,
-    dayfirst: bool | None = None, notes: list | None = None,
+    dayfirst: bool | None = None, notes: list | None = None, memo: dict | None = None,
 ) -> pd.Series:
     """Parse timestamps to timezone-aware UTC, flagging what cannot be trusted.
 
@@ -613,7 +645,7 @@ def parse_datetimes(
 
     everything = slice(None)  # (every row: a mask over all rows is made only for a problem)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return _in_range(values, report=report, where=everything).dt.tz_convert("UTC")
+        return _in_range(values, report=report, where=everything, memo=memo).dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return _localize(_in_range(values, report=report, where=everything), tz, report=report, where=everything)
     values = values.reset_index(drop=True)  # positions from here on (an index may repeat labels)
@@ -704,19 +736,76 @@ def _arrow_text(values: pd.Index | pd.Series) -> pa.Array:
     data = getattr(pd.Series(values, copy=False).array, "_pa_array", None)
     if data is None:
         data = pa.chunked_array([pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)])
-    arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    if isinstance(data, pa.ChunkedArray):  # one chunk (the usual case) as it is: combine_chunks copies it
+        arr = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+    else:
+        arr = data
     return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
+
+
+def _text_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, bytes)`` of an Arrow string array as numpy views (no copy): ``offsets`` has
+    ``len(arr) + 1`` entries (a sliced array's own), indexing the whole data buffer ``bytes``."""
+    _, offs_buf, data_buf = arr.buffers()
+    width = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(offs_buf, dtype=width)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _valid(arr: pa.Array) -> np.ndarray | None:
+    """Validity of an Arrow array as a boolean array, or None when no value is missing."""
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
+
+
+def _suspect_positions(arr: pa.Array) -> np.ndarray:
+    """Positions (sorted) of the values :func:`_suspects` flags. The bytes of all values are read
+    once: when none is outside 0x21..0x7e (two reductions: min and max), nothing is suspect and no
+    per-value work is done; when such bytes are few, each is traced to its value through the
+    offsets (``searchsorted``) and judged there (first byte, last byte or non-ASCII); otherwise
+    every value's first and last byte are read (:func:`_suspects_by_value`).
+
+    Examples
+    --------
+    >>> _suspect_positions(pa.array(["a1", " a1", "b c", "Jos\u00e9", "", None, "x\t"])).tolist()
+    [1, 3, 6]
+    """
+    n = len(arr)
+    offsets, data = _text_buffers(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    body = data[lo:hi]
+    if body.size == 0 or (int(body.min()) >= 0x21 and int(body.max()) <= 0x7E):
+        return np.zeros(0, dtype=np.int64)
+    shifted = body - np.uint8(0x21)  # (wraps: bytes below 0x21 become large)
+    odd = np.flatnonzero(shifted >= 0x5E)
+    del shifted
+    if len(odd) > max(n // 8, 1024):  # many odd bytes (names with spaces, non-Latin ids): value by value
+        return np.flatnonzero(_suspects_by_value(arr, offsets, data))
+    odd += lo
+    val = np.searchsorted(offsets, odd, side="right") - 1  # the value holding each odd byte
+    start = offsets[val]
+    end = offsets[val + 1]
+    sus = (data[odd] >= 0x80) | (odd == start) | (odd == end - 1)
+    pos = np.unique(val[sus]).astype(np.int64)
+    valid = _valid(arr)
+    return pos if valid is None else pos[valid[pos]]
 
 
 def _suspects(arr: pa.Array) -> np.ndarray:
     """Values that normalisation might change: a first or last byte that is whitespace or
-    non-ASCII, or any non-ASCII byte (Unicode form). Read from the Arrow buffers with numpy: one
-    pass over the offsets, and over the bytes only when some are non-ASCII."""
+    non-ASCII, or any non-ASCII byte (Unicode form), as a boolean array. Read from the Arrow
+    buffers with numpy (:func:`_suspect_positions`: usually two reductions over the bytes)."""
+    out = np.zeros(len(arr), dtype=bool)
+    out[_suspect_positions(arr)] = True
+    return out
+
+
+def _suspects_by_value(arr: pa.Array, offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """:func:`_suspects` value by value: each value's first and last byte, and the largest byte of
+    each value when some byte is non-ASCII."""
     n = len(arr)
-    _, offs_buf, data_buf = arr.buffers()
-    width = np.int64 if arr.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offs_buf, dtype=width)[arr.offset: arr.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     start, end = offsets[:-1], offsets[1:]
     nonempty = end > start
     if arr.null_count:
@@ -832,6 +921,62 @@ def _used_categories(s: pd.Series, memo: dict | None) -> np.ndarray | None:
     return sub
 
 
+def _coerce_text_ids(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
+                     notes: list | None, memo: dict | None, n_problems: int, clean_key: tuple) -> tuple[pd.Series, bool]:
+    """Record ids in text categories (:func:`_coerce_id`): the suspect categories are found on all
+    categories at once (:func:`_text_facts`, shared with the empty-value step), and only the
+    suspects some row uses are judged (a table's ids often share the categories of a larger one:
+    3M survey answers over 10M conversation ids; no take of the used categories' text). Nothing
+    suspect: the column is returned as it is, no per-row work."""
+    cats = s.cat.categories
+    codes = s.array.codes
+    sus = _text_facts(cats, memo).suspects
+    if len(sus):
+        used = _used_mask(s, memo)
+        unused = not bool(used.all())
+        sus = sus[used[sus]]
+    else:
+        unused = False
+    if not len(sus):
+        if len(problems.rows) == n_problems and not unused:
+            _mark_clean(cats, clean_key)
+        return s, False
+    text = cats.take(sus)
+    canon, changed, collide, merged = _normalise_ids(text, None, id_normalize=id_normalize, fold=False)
+
+    def rows(m: np.ndarray) -> np.ndarray:
+        full = np.zeros(len(cats), dtype=bool)
+        full[sus[m]] = True
+        return (codes >= 0) & full[np.maximum(codes, 0)]
+
+    _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
+    if canon is None:
+        return s, False
+    full = np.asarray(cats, dtype=object).copy()  # the changed categories; the others kept as they are
+    full[sus] = canon
+    canon_index = pd.Index(full, dtype="str")
+    if canon_index.is_unique:  # new categories over the same codes (not copied)
+        dtype = pd.CategoricalDtype(canon_index, ordered=s.cat.ordered)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
+                         index=s.index, name=s.name), False
+    new_codes, uniq = pd.factorize(canon_index)
+    recoded = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(recoded, categories=pd.Index(uniq, dtype="str")),
+                     index=s.index, name=s.name), True
+
+
+def _used_mask(s: pd.Series, memo: dict | None) -> np.ndarray:
+    """Which categories of the categorical ``s`` some row uses (one mark per row), kept in ``memo``
+    for this check."""
+    sub = _used_categories(s, memo)
+    cats = s.cat.categories
+    if sub is None:
+        return np.ones(len(cats), dtype=bool)
+    used = np.zeros(len(cats), dtype=bool)
+    used[sub] = True
+    return used
+
+
 def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str | None,
                notes: list | None, memo: dict | None = None) -> tuple[pd.Series, bool]:
     """Ids as text (categoricals stay categorical; the work is on the categories), normalised
@@ -852,36 +997,24 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
             text = cats if cats.dtype == "str" else pd.Index(cats.astype("str"), dtype="str")
         if len(text) == 0:
             return s, False
-        # record ids in text categories: only the categories some row uses are judged (a table's ids
-        # often share the categories of a larger one: 3M survey answers over 10M conversation ids)
-        sub = _used_categories(s, memo) if text is cats and not fold else None
-        if sub is not None:
-            text = cats.take(sub)
+        if text is cats and not fold:
+            return _coerce_text_ids(s, column, problems, id_normalize, notes, memo, n_problems, clean_key)
 
         def counts() -> np.ndarray:
-            n = np.bincount(codes[codes >= 0], minlength=len(cats))
-            return n if sub is None else n[sub]
+            return np.bincount(codes[codes >= 0], minlength=len(cats))
 
         canon, changed, collide, merged = _normalise_ids(text, counts, id_normalize=id_normalize, fold=fold)
 
         def rows(m: np.ndarray) -> np.ndarray:
-            if sub is not None:
-                full = np.zeros(len(cats), dtype=bool)
-                full[sub] = m
-                m = full
             return (codes >= 0) & m[np.maximum(codes, 0)]
 
         _report_ids(column, text, canon, changed, collide, merged, rows, problems, notes, s)
         if canon is None:
-            if text is cats or sub is not None:  # categories already text: nothing to convert, no copy
-                if len(problems.rows) == n_problems and sub is None:
+            if text is cats:  # categories already text: nothing to convert, no copy
+                if len(problems.rows) == n_problems:
                     _mark_clean(cats, clean_key)
                 return s, False
             canon_index = text
-        elif sub is not None:  # the used categories changed: the others kept as they are
-            full = np.asarray(cats, dtype=object).copy()
-            full[sub] = canon
-            canon_index = pd.Index(full, dtype="str")
         else:
             canon_index = pd.Index(canon, dtype="str")
         if canon_index.is_unique:  # new categories over the same codes (not copied)
@@ -1026,7 +1159,8 @@ def _coerce(df: pd.DataFrame, col: Column, problems: Problems, tz: str, *, dayfi
         problems.add(col.name, f"not a boolean (allowed: {sorted(_TRUE | _FALSE)})", bad, s)
         return out
     if col.kind == "datetime":
-        return parse_datetimes(s, tz=tz, column=col.name, problems=problems, dayfirst=dayfirst, notes=notes)
+        return parse_datetimes(s, tz=tz, column=col.name, problems=problems, dayfirst=dayfirst, notes=notes,
+                               memo=memo)
     raise ParameterError(f"unknown column kind {col.kind!r}")  # pragma: no cover
 
 
@@ -1101,20 +1235,63 @@ def _blank_text(values: pd.Index | pd.Series) -> np.ndarray:
     if values.dtype != "str":
         values = pd.Series(values, copy=False).astype("str")
     arr = _arrow_text(values)
-    n = len(arr)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    offs = arr.buffers()[1]
-    width = np.int64 if arr.type == pa.large_string() else np.int32
-    offsets = np.frombuffer(offs, dtype=width)[arr.offset: arr.offset + n + 1]
-    blank = offsets[1:] == offsets[:-1]
-    if arr.null_count:
-        blank &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    sus = np.flatnonzero(_suspects(arr))
-    if len(sus):
-        space = pc.fill_null(pc.utf8_is_space(arr.take(pa.array(sus))), False)
-        blank[sus[np.asarray(space.to_numpy(zero_copy_only=False), dtype=bool)]] = True
+    blank = np.zeros(len(arr), dtype=bool)
+    blank[_blank_positions(arr, _suspect_positions(arr))] = True
     return blank
+
+
+def _blank_positions(arr: pa.Array, suspects: np.ndarray) -> np.ndarray:
+    """Positions (sorted) of the empty or whitespace-only values of ``arr`` given its
+    :func:`_suspect_positions`: zero length in the offsets, or a suspect that ``utf8_is_space``
+    (a small take of the suspects only)."""
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets, _ = _text_buffers(arr)
+    empty = np.flatnonzero(offsets[1:] == offsets[:-1])
+    valid = _valid(arr)
+    if valid is not None and len(empty):
+        empty = empty[valid[empty]]
+    if len(suspects):
+        space = pc.fill_null(pc.utf8_is_space(arr.take(pa.array(suspects))), False)
+        spaced = suspects[np.asarray(space.to_numpy(zero_copy_only=False), dtype=bool)]
+        if len(spaced):
+            return np.union1d(empty, spaced).astype(np.int64)
+    return empty.astype(np.int64)
+
+
+@dataclass
+class _TextFacts:
+    """What one check learns about a text categories Index (computed at most once per check, shared
+    by the id step, the empty-value step and the key check through the check's ``memo``; never kept
+    across calls): its Arrow array (zero-copy), the positions of its suspect values (whitespace at an
+    end, non-ASCII) and of its blank values, and which categories some row uses (on demand)."""
+
+    cats: pd.Index
+    arr: pa.Array
+    suspects: np.ndarray
+    _blank: np.ndarray | None = None
+
+    @property
+    def blank(self) -> np.ndarray:
+        if self._blank is None:
+            self._blank = _blank_positions(self.arr, self.suspects)
+        return self._blank
+
+
+def _text_facts(cats: pd.Index, memo: dict | None) -> _TextFacts:
+    """The :class:`_TextFacts` of the text categories ``cats``, from ``memo`` when this check
+    already has them (keyed by the categories' identity; the Index is held, so its id is not
+    reused during the check)."""
+    key = ("text facts", id(cats))
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit.cats is cats:
+            return hit
+    arr = _arrow_text(cats)
+    facts = _TextFacts(cats, arr, _suspect_positions(arr))
+    if memo is not None:
+        memo[key] = facts
+    return facts
 
 
 def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
@@ -1125,22 +1302,23 @@ def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
         cats = raw.cat.categories
         if _known_clean(cats, ("blank",)):
             blank = np.zeros(len(cats), dtype=bool)
+        elif len(cats) and cats.dtype == "str":  # blank positions of all categories (read from offsets
+            where = _text_facts(cats, memo).blank  # and suspects; an unused blank category flags no row)
+            blank = np.zeros(len(cats), dtype=bool)
+            blank[where] = True
+            if not len(where):
+                _mark_clean(cats, ("blank",))
         else:
-            sub = _used_categories(raw, memo) if len(cats) and cats.dtype == "str" else None
-            if sub is None:
-                blank = _blank_text(cats)
-                if not blank.any():
-                    _mark_clean(cats, ("blank",))
-            else:
-                blank = np.zeros(len(cats), dtype=bool)
-                blank[sub] = _blank_text(cats.take(sub))
+            blank = _blank_text(cats)
+            if not blank.any():
+                _mark_clean(cats, ("blank",))
         codes = raw.array.codes
         if not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
         return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
     if isinstance(raw.array, pd.arrays.DatetimeArray) and len(raw):  # NaT is the int64 minimum: one pass when none
         i8 = raw.array.asi8
-        return None if i8.min() != np.iinfo(np.int64).min else i8 == np.iinfo(np.int64).min
+        return i8 == _NAT_I8 if _i8_extremes(i8, memo)[2] else None
     if (pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype)
             or pd.api.types.is_datetime64_any_dtype(raw.dtype)):
         return raw.isna().to_numpy()
@@ -1265,13 +1443,14 @@ def _duplicated(df: pd.DataFrame, cols: list[str], runs: np.ndarray | None = Non
     return pd.Series(dup if all_present else present & dup, index=df.index)
 
 
-def _latest(ts: pd.Series):
+def _latest(ts: pd.Series, memo: dict | None = None):
     """The latest timestamp of a datetime column (NaT ignored; NaT when there is none): one
-    ``max`` over its int64 values (pandas' ``Series.max`` on a tz-aware column is ~4x slower)."""
+    ``max`` over its int64 values (pandas' ``Series.max`` on a tz-aware column is ~4x slower),
+    none when this check already read it (``memo``: :func:`_i8_extremes`)."""
     a = ts.array
     if isinstance(a, pd.arrays.DatetimeArray) and len(a):
-        m = int(a.asi8.max())
-        return pd.NaT if m == np.iinfo(np.int64).min else pd.Timestamp(m, unit=a.unit, tz=a.tz)
+        m = _i8_extremes(a.asi8, memo)[1] if memo is not None else int(a.asi8.max())
+        return pd.NaT if m is None or m == _NAT_I8 else pd.Timestamp(m, unit=a.unit, tz=a.tz)
     return ts.max()
 
 
@@ -1286,7 +1465,7 @@ def checked_columns(spec: Table, columns: Any = None) -> list[Column]:
 
 def check(
     df: pd.DataFrame, table: str | Table, *, tz: str = "UTC", runs: np.ndarray | None = None,
-    dayfirst: bool | None = None, id_normalize: str | None = None, columns: Any = None,
+    dayfirst: bool | None = None, id_normalize: str | None = None, columns: Any = None, memo: dict | None = None,
 ) -> tuple[pd.DataFrame, Problems]:
     """Like :func:`validate` but return ``(coerced copy, Problems)`` without raising for row-level
     problems, so callers can add their own checks and raise everything together.
@@ -1295,6 +1474,9 @@ def check(
     ``runs``: :func:`contiguous_runs` of the table's first key column when the caller already
     has it (computed here otherwise); it only speeds up the duplicate-key check. ``columns``: check
     only these contract columns (required among them must be present; None: the whole contract).
+    ``memo``: a dict that receives the facts this check learnt about the columns (e.g. each
+    timestamp column's extremes: :func:`timestamp_extremes`), for the caller's use in the same
+    call; never kept across calls.
     """
     spec = get_table(table)
     if not isinstance(df, pd.DataFrame):
@@ -1305,7 +1487,7 @@ def check(
     cols = checked_columns(spec, columns)
     names = {c.name for c in cols}
     notes: list = []
-    memo: dict = {}  # (facts about a column shared by the steps of this one check, e.g. the categories used)
+    memo = {} if memo is None else memo  # (facts about a column shared by the steps of this one check)
     # row ids are converted to text only for the few rows a message shows (Problems.add)
     row_ids = df[spec.row_id] if spec.row_id and spec.row_id in df.columns else None
     problems = Problems(spec.name, row_ids=row_ids)
@@ -1341,14 +1523,19 @@ def check(
             if bad is not None:
                 problems.add(col.name, f"not one of {', '.join(repr(a) for a in col.allowed)}", bad, raw)
         inf = None
+        inside = False  # (every value known to be finite and inside the column's range)
         if col.kind == "float":
             values = s.to_numpy(dtype=float, na_value=np.nan)
-            inf = np.isinf(values)
-            if inf.any():  # never a measurement: an export or formula defect
-                problems.add(col.name, "not a finite number (inf)", inf, raw)
+            # the extremes first (NaN ignored: two reductions); rows are looked at only when one is
+            # infinite or outside the range
+            lo, hi = (float(np.fmin.reduce(values)), float(np.fmax.reduce(values))) if len(values) else (0.0, 0.0)
+            memo[("float extremes", col.name)] = (lo, hi)  # (NaN ignored; NaN when every value is missing)
+            if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi)):
+                inside = np.isnan(lo) or ((col.min is None or lo >= col.min) and (col.max is None or hi <= col.max))
             else:
-                inf = None
-        if col.min is not None or col.max is not None:  # a range (inf is reported once, above)
+                inf = np.isinf(values)  # never a measurement: an export or formula defect
+                problems.add(col.name, "not a finite number (inf)", inf, raw)
+        if (col.min is not None or col.max is not None) and not inside:  # a range (inf is reported once, above)
             finite = s.notna() if inf is None else s.notna() & ~inf
             if col.min is not None:
                 problems.add(col.name, f"below the minimum {col.min:g}", finite & (s < col.min), raw)
@@ -1357,7 +1544,7 @@ def check(
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in cols:
         if col.kind == "datetime" and col.name in out.columns:
-            if not _latest(out[col.name]) > future_after:  # one pass; NaT-only columns compare False
+            if not _latest(out[col.name], memo) > future_after:  # (read already); NaT-only columns compare False
                 continue
             fut = out[col.name].notna() & (out[col.name] > future_after)
             problems.add(col.name, "timestamp in the future (more than a day after now: wrong year or "
@@ -1365,7 +1552,7 @@ def check(
     if spec is CALLS_DAILY:
         _check_daily_counts(out, problems)
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
-        for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE]):
+        for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE], memo.get(("float extremes", SCORE))):
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
     recoded = {n[1] for n in notes if n[2] is None}
     for reason, column, mask in notes:
@@ -1413,11 +1600,13 @@ def _not_allowed(s: pd.Series, allowed: tuple) -> np.ndarray | None:
     return bad if bad.any() else None
 
 
-def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, float, float, np.ndarray]]:
+def _off_survey_bounds(kind: pd.Series, score: pd.Series,
+                       extremes: tuple[float, float] | None = None) -> list[tuple[str, float, float, np.ndarray]]:
     """``(kind, low, high, rows)`` for each survey kind with answers outside its
     :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
-    scores; a kind's rows are looked at only when the extremes fall outside its bounds, and a
-    categorical kind is compared through its codes (one small-integer comparison per row).
+    scores (``extremes``: the check's own reading, NaN ignored); a kind's own extremes only when
+    these fall outside its bounds (a categorical kind compared through its codes), its rows only
+    when those do.
 
     Examples
     --------
@@ -1426,9 +1615,11 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, flo
     [('ces', 1.0, 7.0, [False, False, False, True])]
     """
     v = score.to_numpy(dtype=float, na_value=np.nan)
-    if not len(v) or np.isnan(v).all():
+    if not len(v):
         return []
-    lo_all, hi_all = float(np.nanmin(v)), float(np.nanmax(v))
+    lo_all, hi_all = extremes if extremes is not None else (float(np.fmin.reduce(v)), float(np.fmax.reduce(v)))
+    if np.isnan(lo_all):
+        return []
     if isinstance(kind.dtype, pd.CategoricalDtype):
         cats, codes = kind.cat.categories, kind.array.codes
         where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
@@ -1440,13 +1631,13 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series) -> list[tuple[str, flo
     for k, (lo, hi) in SURVEY_BOUNDS.items():
         if lo <= lo_all and hi_all <= hi:  # every score (of every kind) inside this kind's bounds
             continue
-        rows = np.flatnonzero(is_kind[k]())
-        sub = v[rows]
+        m = is_kind[k]()
+        # the kind's own extremes (masked reductions: no copy of its scores); rows only when one is off
+        if lo <= np.fmin.reduce(v, where=m, initial=np.inf) and np.fmax.reduce(v, where=m, initial=-np.inf) <= hi:
+            continue
         with np.errstate(invalid="ignore"):
-            off = (sub < lo) | (sub > hi)  # (NaN: neither)
-        if off.any():
-            bad = np.zeros(len(v), dtype=bool)
-            bad[rows[off]] = True
+            bad = m & ((v < lo) | (v > hi))  # (NaN: neither)
+        if bad.any():
             out.append((k, lo, hi, bad))
     return out
 

@@ -102,15 +102,19 @@ def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable
         wanted.append(spec.row_id)
     if src.kind == "pandas" or src.engine == "pandas":
         df = B.to_pandas(src)
+        memo: dict = {}  # (what the check learnt about the columns: the timestamps' extremes, for this call)
+        v, found = S.check(df, table, tz=tz, id_normalize=id_normalize, columns=wanted, memo=memo)
         if defer:
-            v, found = S.check(df, table, tz=tz, id_normalize=id_normalize, columns=wanted)
             rows = list(found.rows)
         else:
-            v, rows = S.validate(df, table, tz=tz, id_normalize=id_normalize, columns=wanted), []
+            found.raise_if_any()
+            rows = []
         if src.engine == "pandas":
             lf = nw.from_native(v).lazy()
-            return Table(lf, "pandas", spec.name, spec.row_id, None, tuple(map(str, v.columns)), R.get_record(v), v,
-                         frozenset(wanted), rows)
+            t = Table(lf, "pandas", spec.name, spec.row_id, None, tuple(map(str, v.columns)), R.get_record(v), v,
+                      frozenset(wanted), rows)
+            _keep_extremes(t, spec, v, memo)
+            return t
         if rows:  # not movable before its problems are fixed: raised here, with the caller's when it has any
             return Table(None, src.engine, spec.name, spec.row_id, src.con, tuple(map(str, v.columns)),
                          R.get_record(v), v, frozenset(wanted), rows)
@@ -131,6 +135,20 @@ def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable
         while len(_CONTRACTS) > _CONTRACT_FILES:
             _CONTRACTS.pop(next(iter(_CONTRACTS)))
     return t
+
+
+def _keep_extremes(t: Table, spec: S.Table, v: pd.DataFrame, memo: dict) -> None:
+    """The first and last timestamp of every checked timestamp column, as the check read them
+    (:func:`qakit.schema.timestamp_extremes`), in ``t.cache["extremes"]`` (what
+    :func:`qakit.metrics._groups.extremes` reads: no second pass over ten million timestamps)."""
+    got = {}
+    for c in spec.columns:
+        if c.kind == "datetime" and c.name in t.checked and c.name in v.columns:
+            lohi = S.timestamp_extremes(v[c.name], memo)
+            if lohi is None:
+                return
+            got[c.name] = lohi
+    t.cache["extremes"] = got
 
 
 # --- the contract of a file, once per process ---------------------------------------------------------

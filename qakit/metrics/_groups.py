@@ -147,6 +147,11 @@ def _aggregate_pandas(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, 
     group-by on those numbers (the same kernels as a group-by of the keys, rows in the same order:
     the same floating-point results; ``tests/test_metrics_fastpaths.py`` holds them equal bit for
     bit). The key columns as the group-by gives them (a categorical stays one)."""
+    flags = [n for n, fn, _ in specs if fn == "ntrue"]
+    if keys and 1 <= len(flags) <= 3 and all(fn in ("len", "ntrue") for _, fn, _ in specs):
+        fast = _count_flags(df, keys, specs)
+        if fast is not None:
+            return fast
     gid, present, out = group_keys(df, keys)
     space = int(present[-1]) + 1 if len(present) else 0
     sizes = np.bincount(gid, minlength=space)[present]
@@ -174,6 +179,35 @@ def _aggregate_pandas(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, 
         grouped = frame.groupby(groups, sort=True, observed=False)
         for i, (name, fn, _) in enumerate(rest):
             out[name] = getattr(grouped[f"__c{i}"], fn)().iloc[present].reset_index(drop=True)
+    return out
+
+
+def _count_flags(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, str, str | None]]) -> pd.DataFrame | None:
+    """:func:`_aggregate_pandas` when every statistic is a row count or a count of flagged rows (up
+    to three flags): the flags folded into the group number (``gid * 2**f + flag bits``, in place)
+    and ONE ``np.bincount`` gives each group's rows and every flag's count (a count per flag and
+    one per group cost a pass over the rows each; weighted counts twice that). None when the
+    groups are too many for one count (the general path then)."""
+    cols = [col for _, fn, col in specs if fn == "ntrue"]
+    gid, space, decode = _group_codes(df, keys, present=False)
+    if not isinstance(space, int) or (space << len(cols)) > 4 * len(gid) + (1 << 20):
+        return None
+    for col in reversed(cols):  # (the first flag ends up as the lowest bit)
+        np.left_shift(gid, 1, out=gid)
+        gid += df[col].to_numpy(dtype=bool, na_value=False)
+    counts = np.bincount(gid, minlength=space << len(cols)).reshape(space, 1 << len(cols))
+    sizes = counts.sum(axis=1)
+    present = np.flatnonzero(sizes)
+    bits = np.arange(1 << len(cols))
+    gid >>= len(cols)  # (the group numbers again, for the keys read from a row of each group)
+    out = _key_rows(df, keys, gid, present, decode)
+    j = 0
+    for name, fn, _ in specs:
+        if fn == "len":
+            out[name] = sizes[present].astype(np.int64)
+        else:
+            out[name] = counts[present][:, (bits >> j) & 1 == 1].sum(axis=1).astype(np.int64)
+            j += 1
     return out
 
 
@@ -219,8 +253,29 @@ def known_labels(t: Table, *columns: str) -> None:
             continue
         s = t.pandas[c]
         if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.dtype == "str":
-            used = np.bincount(s.array.codes.astype(np.int64) + 1, minlength=len(s.cat.categories) + 1)[1:] > 0
-            t.cache[("distinct", c)] = list(s.cat.categories[used])
+            t.cache[("distinct", c)] = list(s.cat.categories[used_codes(s.array.codes, len(s.cat.categories))])
+
+
+def used_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    """Which of ``n`` categories the codes use (a boolean array; -1, missing, ignored), read from a
+    growing head of the rows (64K, 1M, ...: a few labels usually all show up in the first rows; a
+    pass over every row only when some label is rare or unused).
+
+    Examples
+    --------
+    >>> used_codes(np.array([2, -1, 0, 2], dtype=np.int8), 4).tolist()
+    [True, False, True, False]
+    """
+    seen = np.zeros(n + 1, dtype=bool)  # (the last slot: code -1)
+    m = 1 << 16
+    done = 0
+    while done < len(codes):
+        seen[codes[done:m]] = True
+        done = m
+        if seen[:n].all():
+            break
+        m *= 16
+    return seen[:n]
 
 
 def with_label_values(lf: nw.LazyFrame, column: str, mapping: dict, name: str) -> nw.LazyFrame:
@@ -450,16 +505,26 @@ def group_keys(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.nd
     group-by gives), decoded from the codes when every key has some, else read from a row of
     each group."""
     gid, present, decode = _group_codes(df, keys)
+    return gid, present, _key_rows(df, keys, gid, present, decode)
+
+
+def _key_rows(df: pd.DataFrame, keys: Sequence[str], gid: np.ndarray, present: np.ndarray,
+              decode: list | None) -> pd.DataFrame:
+    """The keys of each group of ``present``: decoded from the codes (``decode``), else read from a
+    row of each group."""
     if decode is not None:
         cols, rest = {}, present.copy()
         for k, n, fn in reversed(decode):
             cols[k] = fn(rest % n - 1)
             rest //= n
-        return gid, present, pd.DataFrame({k: cols[k] for k in keys})
-    return gid, present, df[list(keys)].iloc[_first_rows(gid, present)].reset_index(drop=True)
+        return pd.DataFrame({k: cols[k] for k in keys})
+    return df[list(keys)].iloc[_first_rows(gid, present)].reset_index(drop=True)
 
 
-def _group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list | None]:
+def _group_codes(df: pd.DataFrame, keys: Sequence[str], *,
+                 present: bool = True) -> tuple[np.ndarray, np.ndarray | int, list | None]:
+    """``(gid, present, decode)``; with ``present=False`` and a small space, ``(gid, space, decode)``:
+    the caller counts the groups itself (one count instead of two)."""
     gid, space = None, 1
     decode: list | None = []
     for k in keys:
@@ -491,8 +556,10 @@ def _group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.
     if gid is None:
         return np.zeros(len(df), dtype=np.int64), np.zeros(min(len(df), 1), dtype=np.int64), None
     if space > 4 * len(gid) + 1024:
-        present, gid = np.unique(gid, return_inverse=True)
-        return gid, np.arange(len(present), dtype=np.int64), None
+        uniq, gid = np.unique(gid, return_inverse=True)
+        return gid, np.arange(len(uniq), dtype=np.int64), None
+    if not present:
+        return gid, space, decode
     return gid, np.flatnonzero(np.bincount(gid, minlength=space)), decode
 
 

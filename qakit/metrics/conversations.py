@@ -295,6 +295,10 @@ def _backlog_counts_pandas(t: Table, keys: list[str], period: str):
     # the first and last timestamps of the kept rows (the partial periods)
     spec_cols = [c for c in CONV_TIMES if c in t.checked and c in t.columns]
     ext = {}
+    known = t.cache.get("extremes") if not n_bad else None  # (the check's own reading, when no row is left out)
+    if known is not None and all(c in known for c in spec_cols):
+        ext = {c: known[c] for c in spec_cols}
+        spec_cols = []
     for col in spec_cols:
         got = c_got if col == S.CREATED_AT else r_got if col == S.RESOLVED_AT else B.epoch_us_array(df[col])
         if got is None:

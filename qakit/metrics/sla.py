@@ -111,6 +111,71 @@ def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]],
     return lf.with_columns(use.alias("__use")), pkeys
 
 
+def _label_rows(s: pd.Series, values: list) -> np.ndarray:
+    """Rows of the categorical ``s`` holding one of the stored ``values`` (missing: no), through
+    its codes (one lookup per row)."""
+    hit = np.append(np.asarray(s.cat.categories.isin(values), dtype=bool), False)  # (code -1: the last)
+    return hit[s.array.codes]
+
+
+def _judged_pandas(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]], metric: str,
+                   as_of: pd.Timestamp) -> tuple[dict[Any, str], dict[str, np.ndarray]] | None:
+    """:func:`judged` for a pandas table, with numpy on the timestamps' epoch microseconds and the
+    labels' codes (the expressions on pandas cost a pass and a new column per step): ``({stored
+    priority: key}, flags)``, ``flags`` the boolean arrays ``no_target, negative, pending, later,
+    met, contradicts, use`` row by row. The same arithmetic as :func:`judged` (hours as
+    ``(end - created) / 1e6 * (1 / 3600)``: :func:`qakit.metrics._groups.hours`), so a time
+    exactly on its target compares the same. None when a label is not categorical, a priority's
+    target is named otherwise than stored (relabelled), or ``created_at`` has a missing value (the
+    general path then)."""
+    if lf.implementation is not nw.Implementation.PANDAS or t.engine != "pandas":
+        return None
+    df = nw.to_native(lf)
+    end_col = S.RESOLVED_AT if metric == "resolution" else S.FIRST_RESPONSE_AT
+    pr = df[S.PRIORITY]
+    st = df[S.STATUS] if metric == "resolution" and t.has(S.STATUS) else None
+    if not isinstance(pr.dtype, pd.CategoricalDtype) or (st is not None and not isinstance(st.dtype, pd.CategoricalDtype)):
+        return None
+    G.known_labels(t, S.PRIORITY, S.STATUS)
+    pkeys = L.distinct_keys(lf, S.PRIORITY, t)
+    if any(targets[k][0] != v for v, k in pkeys.items() if k in targets):
+        return None  # (relabelled: the general path writes the target's name)
+    got_e, got_c = B.epoch_us_array(df[end_col]), B.epoch_us_array(df[S.CREATED_AT])
+    if got_e is None or got_c is None or got_c[1].any():
+        return None
+    (e_us, e_nat), (c_us, _) = got_e, got_c
+    cut_us = int(as_of.value // 1000)
+    hours_of = {v: targets[k][1] for v, k in pkeys.items() if k in targets}
+    per_cat = np.array([float(hours_of.get(c, np.nan)) for c in pr.cat.categories] + [np.nan], dtype=float)
+    tgt = per_cat[pr.array.codes]  # (a missing priority's code -1 reads the NaN appended last)
+    hrs = (e_us - c_us).astype(np.float64)  # (a missing end's value is meaningless: set to NaN below)
+    hrs /= 1e6
+    hrs *= G.HOURS_PER_S
+    open_ = e_nat | (e_us > cut_us)  # no end yet at as_of (an end after as_of has not happened yet)
+    hrs[open_] = np.nan
+    no_target = np.isnan(tgt)
+    later = c_us > cut_us
+    with np.errstate(invalid="ignore"):
+        negative = hrs < 0
+        met = hrs >= 0  # (NaN: no)
+        met &= hrs <= tgt  # (targets are positive: a negative time is never met)
+        pending = np.zeros(len(hrs), dtype=bool)
+        rows = np.flatnonzero(open_)  # the elapsed time read only for the conversations with no end
+        el = (cut_us - c_us[rows]).astype(np.float64)
+        el /= 1e6
+        el *= G.HOURS_PER_S
+        pending[rows] = (el <= tgt[rows]) & ~later[rows]
+    if st is not None:
+        stk = L.distinct_keys(lf, S.STATUS, t)
+        wanted = {L.label_key(x) for x in RESOLVED_STATUSES}
+        contradicts = _label_rows(st, [v for v, k in stk.items() if k in wanted]) & e_nat  # (end: resolved_at)
+    else:
+        contradicts = np.zeros(len(df), dtype=bool)
+    use = ~(no_target | negative | pending | later | contradicts)
+    return pkeys, {"no_target": no_target, "negative": negative, "pending": pending, "later": later, "met": met,
+                   "contradicts": contradicts, "use": use}
+
+
 def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, goal: float, by: Sequence[str],
                period: str | None, as_of: Any, level: float, min_n: int, stacklevel: int = 3) -> pd.DataFrame:
     """SLA attainment: ``met_pct = 100 k / n`` per priority (and group), Wilson interval. See
@@ -126,13 +191,18 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
     cut = G.data_as_of(t, as_of, CONV_TIMES)
     if pd.isna(cut):
         raise ParameterError("sla_attainment: no timestamp in the data to judge open conversations at; pass as_of=")
-    lf, pkey = judged(t, lf, tmap, metric, cut)
-    name_of = {v: tmap[k][0] for v, k in pkey.items() if k in tmap}
-    relabelled = [v for v, name in name_of.items() if name != v]
-    lf = lf.with_columns(L.is_one_of(S.PRIORITY, relabelled).alias("__rel"), nw.col(S.PRIORITY).alias("__pk"))
-    if relabelled:  # (only the values whose target is named otherwise: a chain over every value costs a pass each)
-        lf = lf.with_columns(L.value_map(S.PRIORITY, {v: name_of[v] for v in relabelled},
-                                         default=nw.col(S.PRIORITY).cast(nw.String)).alias(S.PRIORITY))
+    fast = _judged_pandas(t, lf, tmap, metric, cut) if not pkeys_ else None
+    if fast is not None:
+        pkey, flags = fast
+        name_of = {v: tmap[k][0] for v, k in pkey.items() if k in tmap}
+    else:
+        lf, pkey = judged(t, lf, tmap, metric, cut)
+        name_of = {v: tmap[k][0] for v, k in pkey.items() if k in tmap}
+        relabelled = [v for v, name in name_of.items() if name != v]
+        lf = lf.with_columns(L.is_one_of(S.PRIORITY, relabelled).alias("__rel"), nw.col(S.PRIORITY).alias("__pk"))
+        if relabelled:  # (only the values whose target is named otherwise: a chain over every value costs a pass each)
+            lf = lf.with_columns(L.value_map(S.PRIORITY, {v: name_of[v] for v in relabelled},
+                                             default=nw.col(S.PRIORITY).cast(nw.String)).alias(S.PRIORITY))
     if given:
         unused = sorted(name for k, (name, _) in tmap.items() if k not in set(pkey.values()))
         if unused:
@@ -140,8 +210,14 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
             warnings.warn(f"SLA target(s) {unused} match no priority in the data (priorities: {labels[:10]})",
                           UnmatchedTargetWarning, stacklevel=stacklevel)
     gkeys = [S.PRIORITY] + [k for k in keys if k != S.PRIORITY]  # (by priority: the per-priority rows already are)
-    res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__use") & nw.col("__met")),
-                                  "__rows": G.n_rows()}, period=period)
+    if fast is not None:  # (the keys and two flags: the group counts read nothing else)
+        small = nw.from_native(nw.to_native(lf)[gkeys].assign(__use=flags["use"], __in=flags["use"] & flags["met"]))
+        res = G.aggregate(small.lazy(), gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__in")),
+                                                "__rows": G.n_rows()}, period=period)
+    else:
+        res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")),
+                                      "__k": G.n_true(nw.col("__use") & nw.col("__met")), "__rows": G.n_rows()},
+                          period=period)
     out = F.proportion(res, gkeys, MET_PCT, level=level, min_n=min_n, scale=100.0)
     out[S.PRIORITY] = out[S.PRIORITY].astype("str")  # (text on every engine, a categorical column too)
     hours = {name: h for name, h in tmap.values()}
@@ -151,8 +227,23 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
     out.insert(len(gkeys) + 6, GOAL_MET, (out[MET_PCT] >= goal).to_numpy())
     out = out[out[TARGET_H].notna()].reset_index(drop=True)
     targets_txt = sorted(n for n, _ in tmap.values())
-    no_t = nw.col("__no_target")
     unmatched = sorted({k for k in pkey.values() if k not in tmap})
+    if fast is not None:
+        df = nw.to_native(lf)
+        no_t = flags["no_target"]
+        reasons = [(no_t & _label_rows(df[S.PRIORITY], [v for v, kk in pkey.items() if kk == k]),
+                    f"no SLA target for priority {k!r} (targets: {targets_txt})", S.PRIORITY) for k in unmatched]
+        reasons += [
+            (flags["negative"], f"{end_col} before created_at", end_col),
+            (flags["pending"] & ~no_t, f"open and still within target at as_of {cut:%Y-%m-%d %H:%M} UTC: "
+                                       "outcome not known yet (censored)", end_col),
+            (flags["later"] & ~no_t, f"created after as_of {cut:%Y-%m-%d %H:%M} UTC: not judged", S.CREATED_AT),
+            (flags["contradicts"] & ~no_t & ~flags["later"],
+             f"status says resolved ({', '.join(RESOLVED_STATUSES)}) but resolved_at is missing: not judged",
+             S.RESOLVED_AT)]
+        G.itemise_masks(out, df[S.CONVERSATION_ID], reasons)
+        return G.partial(out, t, period, S.CREATED_AT, CONV_TIMES, as_of)
+    no_t = nw.col("__no_target")
     reasons = [(no_t & L.is_one_of("__pk", [v for v, kk in pkey.items() if kk == k]),
                 f"no SLA target for priority {k!r} (targets: {targets_txt})", S.PRIORITY) for k in unmatched]
     reasons += [

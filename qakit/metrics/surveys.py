@@ -381,6 +381,19 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
         gid, present, out = np.zeros(len(groups), dtype=np.intp), np.zeros(1, dtype=np.intp), pd.DataFrame(index=[0])
     space = int(present[-1]) + 1 if len(present) else 0
     sums: dict = {}
+    flags = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue"))
+    counted: dict = {}
+    if 1 <= len(flags) <= 4 and (space << len(flags)) <= 4 * len(gid) + (1 << 20):
+        # every flag's count and the rows per group from ONE count: the flags folded into the
+        # group number (a count per flag read the rows once each)
+        key = gid.astype(np.int64)  # (a copy: gid is read again below)
+        for col in reversed(flags):  # (the first flag ends up as the lowest bit)
+            np.left_shift(key, 1, out=key)
+            key += cols[col]
+        per = np.bincount(key, minlength=space << len(flags)).reshape(space, 1 << len(flags))
+        bits = np.arange(1 << len(flags))
+        counted = {col: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, col in enumerate(flags)}
+        counted[None] = per.sum(axis=1)
 
     def moments(col: str):
         if col not in sums:
@@ -395,9 +408,9 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
 
     for name, fn, col in specs:
         if fn == "len":
-            v = np.bincount(gid, minlength=space)[present].astype(np.int64)
+            v = (counted[None] if counted else np.bincount(gid, minlength=space))[present].astype(np.int64)
         elif fn == "ntrue":  # (the flagged rows' group numbers counted: no float weights)
-            v = np.bincount(gid[cols[col]], minlength=space)[present].astype(np.int64)
+            v = (counted[col] if counted else np.bincount(gid[cols[col]], minlength=space))[present].astype(np.int64)
         elif fn == "count":
             v = moments(col)[1][present].astype(np.int64)
         elif fn == "mean":
