@@ -243,8 +243,8 @@ def test_rating_pairs_read_once_per_table_and_judged_per_card(tmp_path, monkeypa
     reads = []
     real = B.collect
 
-    def counting(lf):
-        out = real(lf)
+    def counting(lf, **kw):
+        out = real(lf, **kw)
         if list(out.columns) == ["category", "rating", "__n"]:
             reads.append(len(out))
         return out

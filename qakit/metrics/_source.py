@@ -40,7 +40,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -70,6 +70,8 @@ def duckdb_connection():
         raise ParameterError("engine='duckdb' needs the duckdb package: pip install duckdb") from e
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'").fetchall()
+    # text as Arrow large_string, what pandas' str holds: results become pandas without a copy
+    con.execute("SET arrow_large_buffer_size=true").fetchall()
     _duckdb_without_nan_folding(con)
     _apply_memory(con, os.environ.get(MEMORY_ENV, "") or DEFAULT_MEMORY, MEMORY_ENV)
     return con
@@ -634,31 +636,57 @@ def distinct(lf: nw.LazyFrame, column: str) -> pd.Series:
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # (pandas 3's str: what DuckDB's df() gives text)
 
 
-def _duckdb_to_pandas(rel: Any) -> pd.DataFrame:
+def _duckdb_to_pandas(rel: Any, fetched: Callable[[], None] | None = None) -> pd.DataFrame:
     """A DuckDB relation's result as DuckDB's ``df()`` gives it, its text columns taken from the Arrow
     result instead: ``df()`` makes a Python string per value first (10M review scores with five id
     columns: ~4 GB for a 0.9 GB frame). The other columns are DuckDB's own conversion of the same
-    Arrow result (the same dtypes as ``df()``: DuckDB to Arrow and back keeps the types)."""
+    Arrow result (the same dtypes as ``df()``: DuckDB to Arrow and back keeps the types).
+    ``fetched``: called once the result is fetched, before the conversion (e.g. to drop the temporary
+    table it came from, so the engine's copy and pandas' are not held at the same time)."""
     # (streamed in batches: the engine does not hold the whole result beside the Arrow copy)
     reader = rel.to_arrow_reader(1 << 20)
     tbl = pa.Table.from_batches(list(reader), schema=reader.schema)
+    del reader
+    if fetched is not None:
+        fetched()
     text = [f.name for f in tbl.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    n = tbl.num_rows
+    if n >= _BY_COLUMN:  # a large result: one column at a time, each Arrow column let go once converted
+        arrays = {c: tbl.column(c) for c in tbl.column_names}
+        del tbl
+        cols = {}
+        for c in list(arrays):
+            a = arrays.pop(c)
+            cols[c] = (a.to_pandas(types_mapper=_TEXT_TYPES.get) if c in text  # (large_string: no copy)
+                       else duckdb_connection().from_arrow(pa.table({c: a})).df()[c])
+            del a
+        return pd.DataFrame(cols, index=pd.RangeIndex(n))
     if not text:
         return duckdb_connection().from_arrow(tbl).df()
     rest = [c for c in tbl.column_names if c not in text]
     other = duckdb_connection().from_arrow(tbl.select(rest)).df() if rest else None
-    cols = {c: (tbl.column(c).to_pandas(types_mapper={pa.string(): _TEXT, pa.large_string(): _TEXT}.get)
-                if c in text else other[c]) for c in tbl.column_names}
-    return pd.DataFrame(cols, index=pd.RangeIndex(tbl.num_rows))
+    cols = {c: (tbl.column(c).to_pandas(types_mapper=_TEXT_TYPES.get) if c in text else other[c])
+            for c in tbl.column_names}
+    return pd.DataFrame(cols, index=pd.RangeIndex(n))
 
 
-def collect(lf: nw.LazyFrame) -> pd.DataFrame:
-    """A (small) result as pandas: timestamps tz-aware UTC, strings as ``str``."""
+#: results from this many rows are converted column by column (the whole Arrow result and DuckDB's
+#: conversion of all its other columns held at once cost 2x the frame: 10M review scores)
+_BY_COLUMN = 1_000_000
+_TEXT_TYPES = {pa.string(): _TEXT, pa.large_string(): _TEXT}
+
+
+def collect(lf: nw.LazyFrame, *, fetched: Callable[[], None] | None = None) -> pd.DataFrame:
+    """A (small) result as pandas: timestamps tz-aware UTC, strings as ``str``. ``fetched``: called
+    once the engine has produced the result, before it becomes pandas (DuckDB; after the collection
+    elsewhere)."""
     native = lf.to_native() if isinstance(lf, nw.LazyFrame) else None
     if native is not None and type(native).__module__.split(".")[0] == "duckdb":
-        out = _duckdb_to_pandas(native)
+        out = _duckdb_to_pandas(native, fetched)
     else:
         out = lf.collect(backend="pandas").to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()
+        if fetched is not None:
+            fetched()
     if not isinstance(out, pd.DataFrame):  # pragma: no cover
         out = pd.DataFrame(out)
     for c in out.columns:

@@ -276,15 +276,25 @@ def rating_matrix(prep: Prepared, part: int) -> tuple[np.ndarray, np.ndarray]:
     return R, first
 
 
-def _failed_text(fail: np.ndarray, fail_cols: np.ndarray, names: Sequence[str]) -> pd.Series:
-    """"; "-joined names of the failing categories per review (one text per distinct set)."""
-    n = len(fail)
+def _failed_text(fail: np.ndarray | None, fail_cols: np.ndarray, names: Sequence[str], *,
+                 bits: np.ndarray | None = None) -> pd.Series:
+    """"; "-joined names of the failing categories per review (one text per distinct set).
+    ``bits``: the sets already as integers (bit ``j``: column ``j`` of ``fail_cols``, at most 62),
+    as the engines return them; ``fail`` is then not read (no boolean matrix of 10M reviews)."""
+    n = len(fail) if bits is None else len(bits)
     text, which = [""], np.zeros(n, dtype=np.int64)
-    hit = np.flatnonzero(_any_column(fail)) if fail.shape[1] else np.zeros(0, dtype=np.intp)
-    if len(hit) and fail.shape[1] <= 62:  # each review's failing set as the bits of one integer
-        bits = fail[hit].astype(np.int64) @ (np.int64(1) << np.arange(fail.shape[1], dtype=np.int64))
+    width = len(fail_cols) if bits is not None else fail.shape[1]
+    if bits is None:
+        hit = np.flatnonzero(_any_column(fail)) if fail.shape[1] else np.zeros(0, dtype=np.intp)
+    else:
+        hit = np.flatnonzero(bits)
+    if len(hit) and width <= 62:  # each review's failing set as the bits of one integer
+        if bits is None:
+            bits = fail[hit].astype(np.int64) @ (np.int64(1) << np.arange(fail.shape[1], dtype=np.int64))
+        else:
+            bits = bits[hit]
         uniq, inv = np.unique(bits, return_inverse=True)
-        text += ["; ".join(names[fail_cols[j]] for j in range(fail.shape[1]) if (int(u) >> j) & 1) for u in uniq]
+        text += ["; ".join(names[fail_cols[j]] for j in range(width) if (int(u) >> j) & 1) for u in uniq]
         which[hit] = inv.ravel() + 1
     elif len(hit):  # (more than 62 failing-capable categories: rows compared as a whole)
         uniq, inv = np.unique(fail[hit], axis=0, return_inverse=True)
@@ -388,7 +398,9 @@ def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.Dat
                            S.SCORECARD_VERSION) if c in names]
         bits = [c for c in names if c.startswith("__bits")]
         q = rv.select(*ids, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, nw.col(S.N_RATED).cast(nw.Int64), *bits)
-        out = B.collect(q.sort(S.REVIEW_ID) if sort else q)
+        # (the temporary table dropped as soon as its rows are fetched, before they become pandas)
+        out = B.collect(q.sort(S.REVIEW_ID) if sort else q,
+                        fetched=(lambda: B.drop_table(name, src.con)) if src.engine == "duckdb" else None)
     finally:
         if src.engine == "duckdb":
             B.drop_table(name, src.con)
@@ -399,10 +411,14 @@ def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.Dat
     out[S.IQS_RAW] = pd.to_numeric(out[S.IQS_RAW], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     out[S.IQS] = iqs
     out[S.CRITICAL_FAILED] = out[S.CRITICAL_FAILED].fillna(False).astype(bool)
-    fails = MS.failed_names(one, out)
-    fail = np.column_stack(fails) if fails else np.zeros((len(out), 0), dtype=bool)
     cols = np.arange(len(one.categories))
-    out[S.FAILED_CATEGORIES] = _failed_text(fail, cols, one.category_names)
+    if len(bits) == 1:  # (up to 62 categories: each review's failing set is already one integer)
+        word = pd.to_numeric(out[bits[0]], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        out[S.FAILED_CATEGORIES] = _failed_text(None, cols, one.category_names, bits=word)
+    else:
+        fails = MS.failed_names(one, out)
+        fail = np.column_stack(fails) if fails else np.zeros((len(out), 0), dtype=bool)
+        out[S.FAILED_CATEGORIES] = _failed_text(fail, cols, one.category_names)
     out[S.N_RATED] = pd.to_numeric(out[S.N_RATED]).fillna(0).astype("int64")
     # (a selection, not a copy: copy-on-write keeps the collected frame unchanged; 10M reviews)
     out = finish_reviews(out[ids + [S.IQS_RAW, S.CRITICAL_FAILED, S.FAILED_CATEGORIES, S.IQS, S.N_RATED]], one, iqs)
