@@ -671,12 +671,12 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
     direct = parquet is not None and _is_parquet(parquet)
     # (not sorted on the engine: put in the order pandas reads the rows below)
     scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine, sort=False)
+    scores = _categorical_ids(scores)  # (first: the reordering below then copies codes, not 10M texts)
     if isinstance(ratings, _Deferred):  # (not read: the order from the file, on the engine)
         pos = _review_order(parquet, scores[S.REVIEW_ID])
         scores = scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
     else:
         scores = _in_ratings_order(scores, ratings)
-    scores = _categorical_ids(scores)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
             else "review scores: DuckDB on the period's ratings")
     if line not in notes:
