@@ -898,6 +898,19 @@ def _mark_clean(cats: pd.Index, key: tuple) -> None:
     entry[1].add(key)
 
 
+def _recategorised(s: pd.Series, codes: np.ndarray, canon_index: pd.Index) -> tuple[pd.Series, bool]:
+    """The categorical ``s`` (its ``codes``) over the normalised categories ``canon_index``: the same
+    codes when those stay distinct (not copied), else recoded (``recoded`` True: ids that were two are one)."""
+    if canon_index.is_unique:  # new categories over the same codes (not copied)
+        dtype = pd.CategoricalDtype(canon_index, ordered=s.cat.ordered)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
+                         index=s.index, name=s.name), False
+    new_codes, uniq = pd.factorize(canon_index)
+    recoded = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(recoded, categories=pd.Index(uniq, dtype="str")),
+                     index=s.index, name=s.name), True
+
+
 def _used_categories(s: pd.Series, memo: dict | None) -> np.ndarray | None:
     """Positions of the categories some row of the categorical ``s`` uses, or None when every one
     is used (one mark per row). ``memo``: kept there for this check (the id and empty-value steps
@@ -954,15 +967,7 @@ def _coerce_text_ids(s: pd.Series, column: str, problems: Problems, id_normalize
         return s, False
     full = np.asarray(cats, dtype=object).copy()  # the changed categories; the others kept as they are
     full[sus] = canon
-    canon_index = pd.Index(full, dtype="str")
-    if canon_index.is_unique:  # new categories over the same codes (not copied)
-        dtype = pd.CategoricalDtype(canon_index, ordered=s.cat.ordered)
-        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
-                         index=s.index, name=s.name), False
-    new_codes, uniq = pd.factorize(canon_index)
-    recoded = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
-    return pd.Series(pd.Categorical.from_codes(recoded, categories=pd.Index(uniq, dtype="str")),
-                     index=s.index, name=s.name), True
+    return _recategorised(s, codes, pd.Index(full, dtype="str"))
 
 
 def _used_mask(s: pd.Series, memo: dict | None) -> np.ndarray:
@@ -1017,14 +1022,7 @@ def _coerce_id(s: pd.Series, column: str, problems: Problems, id_normalize: str 
             canon_index = text
         else:
             canon_index = pd.Index(canon, dtype="str")
-        if canon_index.is_unique:  # new categories over the same codes (not copied)
-            dtype = pd.CategoricalDtype(canon_index, ordered=s.cat.ordered)
-            return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
-                             index=s.index, name=s.name), False
-        new_codes, uniq = pd.factorize(canon_index)
-        recoded = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
-        return pd.Series(pd.Categorical.from_codes(recoded, categories=pd.Index(uniq, dtype="str")),
-                         index=s.index, name=s.name), True
+        return _recategorised(s, codes, canon_index)
     if pd.api.types.is_float_dtype(s.dtype):
         text, bad = _float_ids(pd.Index(s), column=column)
         for check_text, m in bad:
