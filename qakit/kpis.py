@@ -1101,18 +1101,6 @@ SUMMARY_KPIS: dict[str, tuple[str, str, bool, str]] = {
 }
 
 
-def _one_per_key(labels: list[str], hours: float) -> dict[str, float]:
-    """``hours`` for each priority of ``labels``, one stored spelling per priority (the others matched
-    to it ignoring case and whitespace, as :func:`sla_attainment` matches its targets)."""
-    out: dict[str, float] = {}
-    seen = set()
-    for v in labels:
-        if L.label_key(v) not in seen:
-            seen.add(L.label_key(v))
-            out[v] = hours
-    return out
-
-
 @public
 def kpi_results(
     conversations: Any,
@@ -1182,29 +1170,26 @@ def kpi_results(
             parts["nps"] = C.carry(SV.nps(sv, svc, **kw), sv)
         if "ces" in kinds:
             parts["ces"] = C.carry(SV.ces(sv, svc, scale=(1.0, 7.0), higher_is_better=True, **kw), sv)
-    parts["first_response_time"] = T.first_response(conv, business_hours=business_hours, max_hours=90 * 24, **kw)
-    parts["resolution_time"] = T.resolution(conv, business_hours=business_hours, max_hours=90 * 24, **kw)
-    parts["fcr_rate"] = CV.fcr(conv, rule="repeat", repeat_days=7, resolved_statuses=RESOLVED_STATUSES, as_of=None,
-                               **kw)
-    parts["resolution_rate"] = CV.resolution_rate(conv, resolved_statuses=RESOLVED_STATUSES, **kw)
+    of_conv = {  # (each carries the conversations' record)
+        "first_response_time": T.first_response(conv, business_hours=business_hours, max_hours=90 * 24, **kw),
+        "resolution_time": T.resolution(conv, business_hours=business_hours, max_hours=90 * 24, **kw),
+        "fcr_rate": CV.fcr(conv, rule="repeat", repeat_days=7, resolved_statuses=RESOLVED_STATUSES, as_of=None, **kw),
+        "resolution_rate": CV.resolution_rate(conv, resolved_statuses=RESOLVED_STATUSES, **kw)}
     if conv.has(S.ESCALATED):
-        parts["escalation_rate"] = CV.escalation_rate(conv, **kw)
+        of_conv["escalation_rate"] = CV.escalation_rate(conv, **kw)
     if conv.has(S.CONTACTS):
-        parts["interactions_per_issue"] = CV.interactions(conv, **kw)
+        of_conv["interactions_per_issue"] = CV.interactions(conv, **kw)
     if conv.has(S.HANDLE_TIME_S):
-        parts["handle_time"] = T.handle(conv, **kw)
-    for name in list(parts):
-        if name not in ("csat", "nps", "ces"):
-            parts[name] = C.carry(parts[name], conv)
+        of_conv["handle_time"] = T.handle(conv, **kw)
     # grouped by priority: each high priority is its own group (judged against the high target)
     by_priority = S.PRIORITY in keys
     high, labels = SLA.high_only(conv, relabel=not by_priority)
     n_high = int(B.collect(high.lf.select(nw.len().alias("__n")))["__n"].iloc[0])
     if n_high:  # sla_high reads high, urgent and critical conversations only: the others are not "left out"
-        h = SLA.high_target(sla_targets)
-        sla = SLA.attainment(high, targets=_one_per_key(labels, h) if by_priority else {"high": h}, metric="resolution",
-                             goal=95.0, as_of=None, **kw)
-        parts["sla_high"] = C.carry(sla if by_priority else sla.drop(columns=[S.PRIORITY]), conv)
+        sla = SLA.attainment(high, targets=SLA.high_targets(labels, sla_targets, per_priority=by_priority),
+                             metric="resolution", goal=95.0, as_of=None, **kw)
+        of_conv["sla_high"] = sla if by_priority else sla.drop(columns=[S.PRIORITY])
+    parts.update({name: C.carry(t, conv) for name, t in of_conv.items()})
     if calls is not None:
         ct = CL.validated_calls(calls, engine=None, keys=keys, period=period, like=conv)
         parts["service_level"] = C.carry(CL.service_level(ct, threshold_s=20, denominator="offered", **kw), ct)

@@ -58,6 +58,22 @@ def high_target(sla_targets: Mapping[str, float] | None = None) -> float:
     return {L.label_key(k): v for k, v in (sla_targets or DEFAULT_SLA_HOURS).items()}.get("high", 4.0)
 
 
+def high_targets(labels: Sequence[str], sla_targets: Mapping[str, float] | None = None, *,
+                 per_priority: bool = False) -> dict[str, float]:
+    """The targets ``sla_high`` judges against: ``{"high": hours}`` for the conversations
+    :func:`high_only` relabels ``"high"``; ``per_priority``: the high target for each stored high
+    priority of ``labels`` (one spelling per priority, the others matched to it ignoring case and
+    whitespace, as :func:`targets_of` matches targets), for a result grouped by priority."""
+    hours = high_target(sla_targets)
+    if not per_priority:
+        return {"high": hours}
+    out: dict[str, float] = {}
+    for v in labels:
+        if L.label_key(v) not in {L.label_key(k) for k in out}:
+            out[v] = hours
+    return out
+
+
 def high_only(t: Table, *, relabel: bool = True) -> tuple[Table, list[str]]:
     """The conversations of :data:`SLA_HIGH_PRIORITIES` (matched ignoring case, whitespace and
     Unicode form), their priority written ``"high"`` (``relabel=False``: as stored, for a result
