@@ -469,7 +469,7 @@ def _engine_orphans(child: pd.DataFrame | _Deferred, parent: pd.DataFrame | _Def
     def stored(t: pd.DataFrame | _Deferred) -> nw.LazyFrame | None:
         if not isinstance(t, _Deferred):
             return None
-        lf = nw.from_native(B.native_frame(B.resolve(str(t.path), "duckdb"))).lazy().select(cid)
+        lf = _stored_column(t.path, cid)
         return lf if lf.collect_schema()[cid].is_integer() else None
 
     def keys(t: pd.DataFrame | _Deferred) -> nw.LazyFrame:
@@ -494,6 +494,12 @@ def _engine_orphans(child: pd.DataFrame | _Deferred, parent: pd.DataFrame | _Def
     return (found, has_null) if found or has_null else None
 
 
+def _stored_column(path: Path, column: str) -> nw.LazyFrame:
+    """``column`` of the Parquet file or folder at ``path`` as stored (before the contract types it:
+    an integer id stays an integer), on qakit's DuckDB connection."""
+    return nw.from_native(B.native_frame(B.resolve(str(path), "duckdb"))).lazy().select(column)
+
+
 _LAST = np.iinfo(np.int64).max
 
 
@@ -506,7 +512,7 @@ def _review_order(path: Path, review_ids: pd.Series) -> np.ndarray:
     files = ", ".join(B.sql_text(f) for f in B._parquet_globs([str(path)]))
     rid = '"' + S.REVIEW_ID + '"'
     keys = pa.array(review_ids.astype("str"), type=pa.large_string())
-    stored = nw.from_native(B.native_frame(B.resolve(str(path), "duckdb"))).lazy().collect_schema()[S.REVIEW_ID]
+    stored = _stored_column(path, S.REVIEW_ID).collect_schema()[S.REVIEW_ID]
     key_sql = f"CAST({rid} AS VARCHAR)"
     if stored.is_integer():  # integers joined as stored (an integer's text is its one spelling), when every id is one
         try:
