@@ -276,31 +276,38 @@ def rating_matrix(prep: Prepared, part: int) -> tuple[np.ndarray, np.ndarray]:
     return R, first
 
 
-def _failed_text(fail: np.ndarray | None, fail_cols: np.ndarray, names: Sequence[str], *,
-                 bits: np.ndarray | None = None) -> pd.Series:
-    """"; "-joined names of the failing categories per review (one text per distinct set).
-    ``bits``: the sets already as integers (bit ``j``: column ``j`` of ``fail_cols``, at most 62),
-    as the engines return them; ``fail`` is then not read (no boolean matrix of 10M reviews)."""
-    n = len(fail) if bits is None else len(bits)
+def _failed_text(fail: np.ndarray, fail_cols: np.ndarray, names: Sequence[str]) -> pd.Series:
+    """"; "-joined names of the failing categories per review (one text per distinct set)."""
+    n, width = fail.shape
+    hit = np.flatnonzero(_any_column(fail)) if width else np.zeros(0, dtype=np.intp)
+    if width <= 62:  # each review's failing set as the bits of one integer
+        sets = fail[hit].astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
+        return _failed_text_of_sets(sets, hit, n, fail_cols, names)
+    # (more than 62 failing-capable categories: rows compared as a whole)
     text, which = [""], np.zeros(n, dtype=np.int64)
-    width = len(fail_cols) if bits is not None else fail.shape[1]
-    if bits is None:
-        hit = np.flatnonzero(_any_column(fail)) if fail.shape[1] else np.zeros(0, dtype=np.intp)
-    else:
-        hit = np.flatnonzero(bits)
-    if len(hit) and width <= 62:  # each review's failing set as the bits of one integer
-        if bits is None:
-            bits = fail[hit].astype(np.int64) @ (np.int64(1) << np.arange(fail.shape[1], dtype=np.int64))
-        else:
-            bits = bits[hit]
-        uniq, inv = np.unique(bits, return_inverse=True)
-        text += ["; ".join(names[fail_cols[j]] for j in range(width) if (int(u) >> j) & 1) for u in uniq]
-        which[hit] = inv.ravel() + 1
-    elif len(hit):  # (more than 62 failing-capable categories: rows compared as a whole)
+    if len(hit):
         uniq, inv = np.unique(fail[hit], axis=0, return_inverse=True)
         text += ["; ".join(names[fail_cols[j]] for j in np.flatnonzero(u)) for u in uniq]
         which[hit] = inv.ravel() + 1
-    # an Arrow take from the few distinct texts (no million-element object array)
+    return _texts_taken(text, which)
+
+
+def _failed_text_of_sets(sets: np.ndarray, hit: np.ndarray, n: int, fail_cols: np.ndarray,
+                         names: Sequence[str]) -> pd.Series:
+    """:func:`_failed_text` from each failing review's set as one integer (bit ``j``: column ``j`` of
+    ``fail_cols``, at most 62): ``sets`` of the rows ``hit`` among ``n`` (the others fail nothing).
+    The engines return the sets packed so (no boolean matrix of 10M reviews)."""
+    text, which = [""], np.zeros(n, dtype=np.int64)
+    if len(hit):
+        uniq, inv = np.unique(sets, return_inverse=True)
+        text += ["; ".join(names[fail_cols[j]] for j in range(len(fail_cols)) if (int(u) >> j) & 1) for u in uniq]
+        which[hit] = inv.ravel() + 1
+    return _texts_taken(text, which)
+
+
+def _texts_taken(text: list[str], which: np.ndarray) -> pd.Series:
+    """``text[which]`` as ``str``: an Arrow take from the few distinct texts (no million-element
+    object array)."""
     return pd.array(pa.array(text, type=pa.large_string()).take(pa.array(which)), dtype="str")
 
 
@@ -414,7 +421,8 @@ def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.Dat
     cols = np.arange(len(one.categories))
     if len(bits) == 1:  # (up to 62 categories: each review's failing set is already one integer)
         word = pd.to_numeric(out[bits[0]], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
-        out[S.FAILED_CATEGORIES] = _failed_text(None, cols, one.category_names, bits=word)
+        hit = np.flatnonzero(word)
+        out[S.FAILED_CATEGORIES] = _failed_text_of_sets(word[hit], hit, len(word), cols, one.category_names)
     else:
         fails = MS.failed_names(one, out)
         fail = np.column_stack(fails) if fails else np.zeros((len(out), 0), dtype=bool)
@@ -427,8 +435,7 @@ def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.Dat
     all_na = unscored & out[S.N_RATED].eq(0)
     for reason, mask in ((NOT_SCORED_ALL_NA, all_na), (NOT_SCORED_WEIGHT_0, unscored & ~all_na)):
         # in review-id order whatever the rows' order (sort=False: the engine's)
-        S.add_exclusion(out, reason, S.RATING, out.loc[mask, S.REVIEW_ID] if sort
-                        else out.loc[mask, S.REVIEW_ID].sort_values())
+        S.add_exclusion(out, reason, S.RATING, out.loc[mask, S.REVIEW_ID].sort_values())
     return out
 
 
