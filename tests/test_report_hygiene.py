@@ -91,8 +91,11 @@ def test_sigterm_mid_run_leaves_nothing_behind(tmp_path):
 
 
 @pytest.mark.slow  # a papermill run of the report notebook
-def test_successful_run_is_silent_on_stderr(tmp_path):
-    nb = tiny_notebook(tmp_path / "ok.ipynb", "print(seconds + 1)")
+def test_successful_run_is_silent_on_stderr(tmp_path, monkeypatch):
+    """...and its kernel allocates Arrow memory with malloc (``KERNEL_ENV``: the caller did not choose
+    a pool; mimalloc would keep the memory of freed 10M-row results)."""
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    nb = tiny_notebook(tmp_path / "ok.ipynb", "import pyarrow as pa\nprint(seconds + 1, pa.default_memory_pool().backend_name)")
     out = tmp_path / "out"
     proc = cli(["--notebook", str(nb), "--output", str(out), "-p", "seconds", "41"], tmp_path)
     stdout, err = proc.communicate(timeout=180)
@@ -100,7 +103,7 @@ def test_successful_run_is_silent_on_stderr(tmp_path):
     assert err == ""  # no "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." (cron mails stderr)
     assert stdout.splitlines()[0] == f"report written: {out / 'qa-report.html'}"
     executed = nbformat.read(out / "qa-report.ipynb", as_version=4)
-    assert executed.cells[-1].outputs[0]["text"] == "42\n"
+    assert executed.cells[-1].outputs[0]["text"] == "42 system\n"
     assert_nothing_left(tmp_path, out)
 
 

@@ -68,16 +68,41 @@ def _publish_folder(src: Path, dst: Path, work: Path) -> None:
     os.replace(src, dst)
 
 
+#: the report kernel's environment beyond the caller's (a variable the caller set is kept as set).
+#: ``ARROW_DEFAULT_MEMORY_POOL=system``: Arrow allocates with the C library's ``malloc`` instead of its
+#: own mimalloc pool, which keeps memory it freed for reuse by Arrow only; the report turns 10M-row
+#: engine results into pandas and frees them, and that kept memory (0.7 GB at 100M ratings) stayed
+#: in the kernel's resident memory beside numpy's. See docs/design/report-at-scale.md, "Round six".
+KERNEL_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+
+
+def kernel_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The report kernel's environment: ``environ`` with :data:`KERNEL_ENV`'s variables it does not set.
+
+    Examples
+    --------
+    >>> kernel_env({"PATH": "/bin"})["ARROW_DEFAULT_MEMORY_POOL"]
+    'system'
+    >>> kernel_env({"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"})["ARROW_DEFAULT_MEMORY_POOL"]
+    'jemalloc'
+    """
+    return {**KERNEL_ENV, **environ}
+
+
 def _kernel_manager_class(started: "weakref.WeakSet[Any]") -> type:
     """papermill's kernel manager, registered in ``started`` (one run's kernels), that shuts the kernel down
     without interrupting it first: jupyter_client sends SIGINT before every shutdown, and an idle
     ipykernel then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on stderr --
     noise in a scheduled run whose notebook already finished. Interrupts while the kernel runs
-    (a cell timeout) are unchanged."""
+    (a cell timeout) are unchanged. The kernel starts with :func:`kernel_env`."""
     class ReportKernelManager(AsyncKernelManager):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             started.add(self)
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            kw["env"] = kernel_env(kw.get("env") or os.environ)
+            return await super()._async_pre_start_kernel(**kw)
 
         async def _async_interrupt_kernel(self) -> None:
             if self.shutting_down:
