@@ -520,11 +520,15 @@ def _review_order(path: Path, review_ids: pd.Series) -> np.ndarray:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     ids = pa.table({"k": keys, "i": pa.array(np.arange(len(review_ids), dtype=np.int64))})
+    # (the files' order by name from a map of DuckDB's file numbers - read from the files' metadata -,
+    # joined to the rows by that integer: joining 100M rows by their file name took 3x as long)
     got = con.sql(f"""
-        WITH f AS (SELECT filename, file_row_number AS r, {key_sql} AS k
-                   FROM read_parquet([{files}], filename=true, file_row_number=true, hive_partitioning=false)),
-             n AS (SELECT filename, row_number() OVER (ORDER BY filename) - 1 AS n FROM (SELECT DISTINCT filename FROM f)),
-             o AS (SELECT k, min(n * 1099511627776 + r) AS pos FROM f JOIN n USING (filename) GROUP BY k)
+        WITH m AS (SELECT file_index AS fi, row_number() OVER (ORDER BY filename) - 1 AS n
+                   FROM (SELECT DISTINCT file_index, filename
+                         FROM read_parquet([{files}], filename=true, hive_partitioning=false))),
+             f AS (SELECT file_index AS fi, file_row_number AS r, {key_sql} AS k
+                   FROM read_parquet([{files}], file_row_number=true, hive_partitioning=false)),
+             o AS (SELECT k, min(n * 1099511627776 + r) AS pos FROM f JOIN m USING (fi) GROUP BY k)
         SELECT ids.i, coalesce(o.pos, {_LAST}) AS pos FROM ids LEFT JOIN o USING (k)""").fetchnumpy()
     out = np.full(len(review_ids), _LAST, dtype=np.int64)
     out[np.asarray(got["i"], dtype=np.int64)] = np.asarray(got["pos"], dtype=np.int64)
