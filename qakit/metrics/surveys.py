@@ -375,53 +375,61 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
     1    mail  1     1   5.0       NaN
     """
     if keys:
-        gid, present, out = G.group_keys(groups, keys)
-        out = out.copy()
+        gid, space, decode = G._group_codes(groups, keys, present=False)
+        if not isinstance(space, int):  # (numbered by np.unique: ``space`` is the groups present)
+            space, decode = int(space[-1]) + 1 if len(space) else 0, None
     else:
-        gid, present, out = np.zeros(len(groups), dtype=np.intp), np.zeros(1, dtype=np.intp), pd.DataFrame(index=[0])
-    space = int(present[-1]) + 1 if len(present) else 0
-    sums: dict = {}
-    flags = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue"))
-    counted: dict = {}
-    if 1 <= len(flags) <= 4 and (space << len(flags)) <= 4 * len(gid) + (1 << 20):
-        # every flag's count and the rows per group from ONE count: the flags folded into the
-        # group number (a count per flag read the rows once each)
-        key = gid.astype(np.int64)  # (a copy: gid is read again below)
-        for col in reversed(flags):  # (the first flag ends up as the lowest bit)
-            np.left_shift(key, 1, out=key)
-            key += cols[col]
-        per = np.bincount(key, minlength=space << len(flags)).reshape(space, 1 << len(flags))
+        gid, space, decode = np.zeros(len(groups), dtype=np.int64), 1, []
+    gid = gid if gid.dtype == np.int64 else gid.astype(np.int64)  # (a new array: folded in place below)
+    # every count from ONE count: the flags (and each value column's "not NaN") folded into the
+    # group number (``gid << f | bits``, in place); a count per flag read the rows once each
+    values = list(dict.fromkeys(col for _, fn, col in specs if fn in ("count", "mean", "std")))
+    ok = {col: ~np.isnan(cols[col]) for col in values}
+    flags = [cols[col] for col in dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")] + list(ok.values())
+    names = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")) + [("ok", c) for c in values]
+    fold = len(flags) <= 6 and (space << len(flags)) <= 4 * len(gid) + (1 << 20)
+    if fold:
+        for f in reversed(flags):  # (in place: gid is this function's own; the first flag ends up lowest)
+            np.left_shift(gid, 1, out=gid)
+            gid += f
+        per = np.bincount(gid, minlength=space << len(flags)).reshape(space, 1 << len(flags))
+        gid >>= len(flags)  # (the group numbers again)
         bits = np.arange(1 << len(flags))
-        counted = {col: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, col in enumerate(flags)}
-        counted[None] = per.sum(axis=1)
+        counted = {name: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, name in enumerate(names)}
+        sizes = per.sum(axis=1)
+    else:
+        counted = {name: np.bincount(gid[f], minlength=space) for name, f in zip(names, flags)}
+        sizes = np.bincount(gid, minlength=space)
+    present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)  # (no keys: one row, n = 0 too)
+    if keys:
+        out = G._key_rows(groups, keys, gid, present, decode)
+    else:
+        out = pd.DataFrame(index=[0])
+    sums: dict = {}
 
-    def moments(col: str):
-        if col not in sums:
-            x = cols[col]
-            ok = ~np.isnan(x)
-            g = gid[ok]
-            n = np.bincount(g, minlength=space)
+    def mean_of(col: str) -> np.ndarray:
+        if col not in sums:  # (NaN read as 0 in the sums: the same sums, row order kept, no compress)
+            x = np.where(ok[col], cols[col], 0.0)
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.bincount(g, weights=x[ok], minlength=space) / n
-            sums[col] = (ok, n, mean)
+                sums[col] = np.bincount(gid, weights=x, minlength=space) / counted[("ok", col)]
         return sums[col]
 
     for name, fn, col in specs:
         if fn == "len":
-            v = (counted[None] if counted else np.bincount(gid, minlength=space))[present].astype(np.int64)
-        elif fn == "ntrue":  # (the flagged rows' group numbers counted: no float weights)
-            v = (counted[col] if counted else np.bincount(gid[cols[col]], minlength=space))[present].astype(np.int64)
+            v = sizes[present].astype(np.int64)
+        elif fn == "ntrue":
+            v = counted[col][present].astype(np.int64)
         elif fn == "count":
-            v = moments(col)[1][present].astype(np.int64)
+            v = counted[("ok", col)][present].astype(np.int64)
         elif fn == "mean":
-            v = moments(col)[2][present]
-        elif fn == "std":
-            ok, n, mean = moments(col)
-            g = gid[ok]
-            dev = cols[col][ok] - mean[g]
+            v = mean_of(col)[present]
+        elif fn == "std":  # (deviations about each group's mean: two passes, no cancellation)
+            mean, n = mean_of(col), counted[("ok", col)]
+            dev = cols[col] - mean[gid]
             dev *= dev
+            np.copyto(dev, 0.0, where=~ok[col])
             with np.errstate(invalid="ignore", divide="ignore"):
-                var = np.bincount(g, weights=dev, minlength=space) / (n - 1)
+                var = np.bincount(gid, weights=dev, minlength=space) / (n - 1)
             v = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
         else:  # pragma: no cover (the definitions above ask for these only)
             raise ValueError(fn)
