@@ -344,10 +344,11 @@ def _sorted_ids(ids: pd.Series, rows: np.ndarray) -> list[str]:
     cats = ids.cat.categories if isinstance(ids.dtype, pd.CategoricalDtype) else None
     if cats is not None and len(rows) and cats.dtype == "str":
         codes = np.sort(ids.array.codes[rows])
-        if codes[0] >= 0:
-            data = getattr(cats.array, "_pa_array", None)  # (Arrow-backed text: taken there, no conversion)
-            taken = pc.take(data, pa.array(codes)) if data is not None else None
-            if taken is not None and (len(taken) < 2 or pc.all(pc.less_equal(taken[:-1], taken[1:])).as_py()):
+        if codes[0] >= 0 and getattr(cats.array, "_pa_array", None) is not None:
+            # (Arrow-backed text: taken from its one array, zero-copy; a take from the chunked
+            # column costs ~4x as much)
+            taken = S._arrow_text(cats).take(pa.array(codes))
+            if len(taken) < 2 or pc.all(pc.less_equal(taken[:-1], taken[1:])).as_py():
                 return taken.to_numpy(zero_copy_only=False).tolist()
     out = _id_strings(ids, rows).tolist()
     out.sort()
