@@ -558,7 +558,7 @@ _NAT_I8 = np.iinfo(np.int64).min
 
 def _i8_extremes(i8: np.ndarray, memo: dict | None = None) -> tuple[int | None, int | None, bool]:
     """``(least, greatest, any missing)`` of a timestamp column's stored integers (NaT, the int64
-    minimum, ignored; None when every value is NaT): two reductions, a third only when some value
+    minimum, ignored; None when every value is NaT): one pass for both, a masked minimum when some value
     is NaT. ``memo``: kept there for this check, keyed by the buffer (the range check, the
     empty-value check, the future check and the table's extremes read the same numbers once)."""
     key = ("i8 extremes", i8.__array_interface__["data"][0], len(i8), i8.strides[0] if i8.ndim else 0)
@@ -567,7 +567,8 @@ def _i8_extremes(i8: np.ndarray, memo: dict | None = None) -> tuple[int | None, 
     if not len(i8):
         got: tuple = (None, None, False)
     else:
-        lo, hi = int(i8.min()), int(i8.max())
+        ends = pc.min_max(pa.array(i8, type=pa.int64()))  # (one pass for both; zero-copy view)
+        lo, hi = int(ends["min"].as_py()), int(ends["max"].as_py())
         has_nat = lo == _NAT_I8
         if has_nat:
             lo = None if hi == _NAT_I8 else int(np.min(i8, where=i8 != _NAT_I8, initial=np.iinfo(np.int64).max))
@@ -1605,10 +1606,9 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
                        extremes: tuple[float, float] | None = None) -> list[tuple[str, float, float, np.ndarray]]:
     """``(kind, low, high, rows)`` for each survey kind with answers outside its
     :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
-    scores (``extremes``: the check's own reading, NaN ignored); a kind is looked at only when these
-    fall outside its bounds, and then by whole-array comparisons: its rows (a categorical kind
-    compared through its codes) and the scores off its bounds, one mask each (a masked reduction
-    of the kind's own extremes read the scores ~8x slower than these comparisons).
+    scores (``extremes``: the check's own reading, NaN ignored); a kind's own extremes only when these
+    fall outside its bounds (its rows found through a categorical's codes, its scores taken out),
+    its rows flagged only when those are off.
 
     Examples
     --------
@@ -1635,13 +1635,16 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
         m = is_kind[k]()
         if m is None:  # (no category of that name: no row of the kind)
             continue
+        # the kind's own extremes from its scores taken out (a masked reduction over every score
+        # read them ~8x slower); its rows flagged only when one is off
+        rows = np.flatnonzero(m)
+        sub = v[rows]
+        if not len(sub) or not (np.fmin.reduce(sub) < lo or np.fmax.reduce(sub) > hi):  # (all NaN: neither)
+            continue
+        bad = np.zeros(len(v), dtype=bool)
         with np.errstate(invalid="ignore"):
-            bad = (v < lo) if lo > lo_all else np.zeros(len(v), dtype=bool)  # (NaN: neither)
-            if hi < hi_all:
-                bad |= v > hi
-        bad &= m
-        if bad.any():
-            out.append((k, lo, hi, bad))
+            bad[rows] = (sub < lo) | (sub > hi)
+        out.append((k, lo, hi, bad))
     return out
 
 
