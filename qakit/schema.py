@@ -1625,7 +1625,8 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
     if isinstance(kind.dtype, pd.CategoricalDtype):
         cats, codes = kind.cat.categories, kind.array.codes
         where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
-        is_kind = {k: (lambda i=w: codes == i[0] if len(i) else None) for k, w in where.items()}
+        # (the code as a Python int: int8 codes compared as int8, not each widened to int64)
+        is_kind = {k: (lambda i=w: codes == int(i[0]) if len(i) else None) for k, w in where.items()}
     else:
         is_kind = {k: (lambda k=k: kind.eq(k).to_numpy(dtype=bool, na_value=False)) for k in SURVEY_BOUNDS}
     out = []

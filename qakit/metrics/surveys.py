@@ -263,7 +263,7 @@ def _kind_rows_pandas(df: pd.DataFrame, read: list[str], kind: str, scale: tuple
     if isinstance(k.dtype, pd.CategoricalDtype):
         match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
         codes = k.array.codes
-        is_kind = codes == match[0] if len(match) else np.zeros(len(df), dtype=bool)
+        is_kind = codes == int(match[0]) if len(match) else np.zeros(len(df), dtype=bool)
     else:
         is_kind = (k == kind).to_numpy(dtype=bool, na_value=False)
     rows = np.flatnonzero(is_kind)
@@ -301,7 +301,7 @@ def _pandas_answers(sv: Table, conv: Table | None, kind: str, scale: tuple[float
     k = df[S.KIND]
     if isinstance(k.dtype, pd.CategoricalDtype):
         match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
-        rows = np.flatnonzero(k.array.codes == match[0]) if len(match) else np.zeros(0, dtype=np.intp)
+        rows = np.flatnonzero(k.array.codes == int(match[0])) if len(match) else np.zeros(0, dtype=np.intp)
     else:
         rows = np.flatnonzero(k.eq(kind).to_numpy(dtype=bool, na_value=False))
     v = df[S.SCORE].to_numpy(dtype=float, na_value=np.nan)[rows]
