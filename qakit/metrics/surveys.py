@@ -395,7 +395,7 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
         key = gid.astype(np.uint8) if (space << len(flags)) <= 256 else gid
         for f in reversed(flags):  # (the first flag ends up as the lowest bit)
             np.left_shift(key, 1, out=key)
-            key += f
+            key |= f.view(np.uint8) if key.dtype == np.uint8 else f
         per = np.bincount(key, minlength=space << len(flags)).reshape(space, 1 << len(flags))
         if key is gid:
             gid >>= len(flags)  # (the group numbers again)
