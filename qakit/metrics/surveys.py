@@ -375,24 +375,29 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
     0    chat  2     3   2.0  1.414214
     1    mail  1     1   5.0       NaN
     """
-    if keys:
+    # every count from ONE count: the flags (and each value column's "not NaN") folded into the
+    # group number (``gid << f | bits``); a count per flag read the rows once each
+    values = list(dict.fromkeys(col for _, fn, col in specs if fn in ("count", "mean", "std")))
+    ok = {col: ~np.isnan(cols[col]) for col in values}
+    flags = [cols[col] for col in dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")] + list(ok.values())
+    names = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")) + [("ok", c) for c in values]
+    small = G.byte_codes(groups, keys, len(flags)) if keys and len(flags) <= 6 else None
+    if small is not None:  # (one categorical key, few categories: group numbers in bytes)
+        gid, space, decode = small
+    elif keys:
         gid, space, decode = G._group_codes(groups, keys, present=False)
         if not isinstance(space, int):  # (numbered by np.unique: ``space`` is the groups present)
             space, decode = int(space[-1]) + 1 if len(space) else 0, None
     else:
         gid, space, decode = np.zeros(len(groups), dtype=np.int64), 1, []
-    gid = gid if gid.dtype == np.int64 else gid.astype(np.int64)  # (a new array: folded in place below)
-    # every count from ONE count: the flags (and each value column's "not NaN") folded into the
-    # group number (``gid << f | bits``, in place); a count per flag read the rows once each
-    values = list(dict.fromkeys(col for _, fn, col in specs if fn in ("count", "mean", "std")))
-    ok = {col: ~np.isnan(cols[col]) for col in values}
-    flags = [cols[col] for col in dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")] + list(ok.values())
-    names = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")) + [("ok", c) for c in values]
     fold = len(flags) <= 6 and (space << len(flags)) <= 4 * len(gid) + (1 << 20)
     if fold:
         # (few groups: folded in bytes, an eighth of the memory traffic of int64; else in place in
         # gid, this function's own array, and unfolded after)
-        key = gid.astype(np.uint8) if (space << len(flags)) <= 256 else gid
+        if gid.dtype == np.uint8 or (space << len(flags)) <= 256:
+            key = gid.astype(np.uint8)  # (a copy: gid is read again below)
+        else:
+            key = gid
         for f in reversed(flags):  # (the first flag ends up as the lowest bit)
             np.left_shift(key, 1, out=key)
             key |= f.view(np.uint8) if key.dtype == np.uint8 else f
