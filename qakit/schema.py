@@ -1650,21 +1650,38 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
 def _check_daily_counts(out: pd.DataFrame, problems: Problems) -> None:
     """Counts of one day that cannot all be true: answered or abandoned above offered, answered +
     abandoned above offered, answered within the threshold above answered (a service level above
-    100 %). Rows are named ``date / queue`` and the numbers shown."""
-    day = out[DATE].dt.strftime("%Y-%m-%d").astype("str") if DATE in out.columns else out.index.astype("str")
-    rid = day + " / " + out[QUEUE].astype("str") if QUEUE in out.columns else day
+    100 %). Rows are named ``date / queue`` and the numbers shown; that text is built for the
+    failing rows only (the masks first: a clean table builds none)."""
     off = out[OFFERED]
     ans = out[ANSWERED] if ANSWERED in out.columns else pd.Series(np.nan, index=out.index)
     ab = out[ABANDONED] if ABANDONED in out.columns else pd.Series(np.nan, index=out.index)
     tol = 1e-6
-    shown = ans.astype("str") + " answered, " + ab.astype("str") + " abandoned of " + off.astype("str") + " offered"
-    problems.add(f"{ANSWERED}, {ABANDONED}", "more than offered (answered + abandoned <= offered)",
-                 (ans.fillna(0) + ab.fillna(0) > off + tol).to_numpy(), shown, row_ids=rid)
+
+    def named(bad: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+        """``(rows, date / queue)`` of the failing rows."""
+        rows = np.flatnonzero(bad)
+        sub = out.iloc[rows]
+        day = sub[DATE].dt.strftime("%Y-%m-%d").astype("str") if DATE in sub.columns else sub.index.astype("str")
+        rid = day + " / " + sub[QUEUE].astype("str") if QUEUE in sub.columns else day
+        return rows, pd.Series(np.asarray(rid, dtype=object))
+
+    def text(s: pd.Series, rows: np.ndarray) -> pd.Series:
+        return s.iloc[rows].astype("str").reset_index(drop=True)
+
+    over = (ans.fillna(0) + ab.fillna(0) > off + tol).to_numpy()
+    if over.any():
+        rows, rid = named(over)
+        shown = text(ans, rows) + " answered, " + text(ab, rows) + " abandoned of " + text(off, rows) + " offered"
+        problems.add(f"{ANSWERED}, {ABANDONED}", "more than offered (answered + abandoned <= offered)",
+                     np.ones(len(rows), dtype=bool), shown, row_ids=rid)
     if ANSWERED_WITHIN in out.columns:
         w = out[ANSWERED_WITHIN]
-        shown = w.astype("str") + " within of " + ans.astype("str") + " answered, " + off.astype("str") + " offered"
-        problems.add(ANSWERED_WITHIN, "more than answered or offered: a service level above 100 % is impossible",
-                     ((w > ans + tol) | (w > off + tol)).fillna(False).to_numpy(), shown, row_ids=rid)
+        within = ((w > ans + tol) | (w > off + tol)).fillna(False).to_numpy(dtype=bool)
+        if within.any():
+            rows, rid = named(within)
+            shown = text(w, rows) + " within of " + text(ans, rows) + " answered, " + text(off, rows) + " offered"
+            problems.add(ANSWERED_WITHIN, "more than answered or offered: a service level above 100 % is impossible",
+                         np.ones(len(rows), dtype=bool), shown, row_ids=rid)
 
 
 # --- links between tables ----------------------------------------------------------------------
