@@ -1606,9 +1606,10 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
                        extremes: tuple[float, float] | None = None) -> list[tuple[str, float, float, np.ndarray]]:
     """``(kind, low, high, rows)`` for each survey kind with answers outside its
     :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
-    scores (``extremes``: the check's own reading, NaN ignored); a kind's own extremes only when these
-    fall outside its bounds (its rows found through a categorical's codes, its scores taken out),
-    its rows flagged only when those are off.
+    scores (``extremes``: the check's own reading, NaN ignored); a kind is looked at only when these
+    fall outside its bounds, block by block (:data:`_BLOCK` rows: its rows found through a
+    categorical's codes, the scores compared, the temporaries kept small), and every row's flag
+    is built only when a block has one off.
 
     Examples
     --------
@@ -1624,27 +1625,43 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
         return []
     if isinstance(kind.dtype, pd.CategoricalDtype):
         cats, codes = kind.cat.categories, kind.array.codes
-        where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
-        # (the code as a Python int: int8 codes compared as int8, not each widened to int64)
-        is_kind = {k: (lambda i=w: codes == int(i[0]) if len(i) else None) for k, w in where.items()}
+
+        def rows_of(k: str):
+            w = np.flatnonzero(np.asarray(cats == k, dtype=bool))
+            if not len(w):
+                return None  # (no category of that name: no row of the kind)
+            code = int(w[0])  # (a Python int: int8 codes compared as int8, not each widened to int64)
+            return lambda a, b: codes[a:b] == code
     else:
-        is_kind = {k: (lambda k=k: kind.eq(k).to_numpy(dtype=bool, na_value=False)) for k in SURVEY_BOUNDS}
+        def rows_of(k: str):  # (text: the kind's rows compared once, in Arrow; read block by block)
+            m = kind.eq(k).to_numpy(dtype=bool, na_value=False)
+            return (lambda a, b: m[a:b]) if m.any() else None
     out = []
+    starts = range(0, len(v), _BLOCK)
     for k, (lo, hi) in SURVEY_BOUNDS.items():
         if lo <= lo_all and hi_all <= hi:  # every score (of every kind) inside this kind's bounds
             continue
-        m = is_kind[k]()
-        if m is None:  # (no category of that name: no row of the kind)
+        block_rows = rows_of(k)
+        if block_rows is None:
             continue
-        # the kind's own extremes from its scores taken out (a masked reduction over every score
-        # read them ~8x slower); its rows flagged only when one is off
-        sub = np.compress(m, v)  # (cheaper than v[m], and than positions and a take)
-        if not len(sub) or not (np.fmin.reduce(sub) < lo or np.fmax.reduce(sub) > hi):  # (all NaN: neither)
-            continue
-        with np.errstate(invalid="ignore"):
-            bad = m & ((v < lo) | (v > hi))
-        out.append((k, lo, hi, bad))
+        if any(_off_block(v[i:i + _BLOCK], block_rows(i, i + _BLOCK), lo, hi).any() for i in starts):
+            bad = np.concatenate([_off_block(v[i:i + _BLOCK], block_rows(i, i + _BLOCK), lo, hi) for i in starts])
+            out.append((k, lo, hi, bad))
     return out
+
+
+#: rows per block of a pass that makes several temporaries (each block's stay in the CPU's cache:
+#: ~1.5x faster than whole-column masks on 3M rows, ~3x faster than taking a kind's scores out)
+_BLOCK = 1 << 16
+
+
+def _off_block(v: np.ndarray, m: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Rows of one block marked by ``m`` whose value is outside ``lo..hi`` (NaN: not)."""
+    with np.errstate(invalid="ignore"):
+        bad = v < lo
+        bad |= v > hi
+    bad &= m
+    return bad
 
 
 def _check_daily_counts(out: pd.DataFrame, problems: Problems) -> None:
