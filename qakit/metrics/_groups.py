@@ -97,6 +97,13 @@ def sort_groups(res: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Groups sorted by their keys, a missing key last (what ``groupby(sort=True, dropna=False)``
     gives); the same order on every engine."""
     if keys and len(res):
+        one = res[keys[0]] if len(keys) == 1 else None
+        if (one is not None and isinstance(one.dtype, pd.CategoricalDtype) and one.cat.categories.dtype == "str"
+                and len(res) <= 4096 and one.array.codes.min() >= 0):
+            # (one text categorical key, none missing, a few groups: their labels ordered by code point
+            # as the sort below orders them, without its machinery: ~0.1 ms instead of ~1.5)
+            labels = one.cat.categories.take(one.array.codes).to_numpy(dtype=object)
+            return res.iloc[np.argsort(labels, kind="stable")].reset_index(drop=True)
         res = res.sort_values(list(keys), na_position="last", kind="stable", key=_sort_key)
     return res.reset_index(drop=True)
 

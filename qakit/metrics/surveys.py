@@ -457,7 +457,8 @@ def _pandas_finish(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray, v: np.
     """:func:`_finish_survey` for :func:`_pandas_answers`: the answers without a score itemised."""
     miss = np.isnan(v)
     if miss.any():
-        S.add_exclusion(res, "survey answer without a score", S.SCORE, _sorted_ids(df[S.CONVERSATION_ID], rows[miss]))
+        S.add_exclusion(res, "survey answer without a score", S.SCORE,
+                        _sorted_ids(df[S.CONVERSATION_ID], rows[np.flatnonzero(miss)]))  # (not rows[miss]: slower)
     return res
 
 
