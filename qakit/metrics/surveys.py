@@ -442,6 +442,130 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
         else:  # pragma: no cover (the definitions above ask for these only)
             raise ValueError(fn)
         data[name] = v
+    return _stats_frame(groups, keys, data, gid, present, decode)
+
+
+def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequence[str], period: str | None,
+                   cols_of: Any, specs: list[tuple[str, str, str | None]]) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                                     np.ndarray] | None:
+    """:func:`_pandas_answers` and :func:`_pandas_stats` in one pass over the table, block by block
+    (:data:`qakit.schema._BLOCK` rows: the kind's rows found from its codes, their scores and group
+    numbers taken, ``cols_of(scores)`` computed, every count folded into one ``np.bincount`` and the
+    sums added up, the block's temporaries staying in the CPU's cache), for a validated pandas
+    table without periods grouped by nothing or by one categorical column of few values (its codes
+    in bytes: :func:`qakit.metrics._groups.byte_codes`). Returns ``(table, result, unscored
+    rows)`` -- the result as :func:`_pandas_stats` gives it; or None (another table, or an answer
+    off ``scale``: the caller's general path then, which refuses it with its message).
+
+    The counts are exact; a mean's sum is added block by block (the same sum as one pass up to the
+    last bits of a float, and exactly the same when the table fits one block).
+    """
+    df = sv.pandas
+    keys = list(by)
+    if sv.engine != "pandas" or df is None or period is not None or any(b not in df.columns for b in keys):
+        return None
+    k = df[S.KIND]
+    if isinstance(k.dtype, pd.CategoricalDtype):
+        match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
+        if not len(match):
+            return None
+        kcodes, code = k.array.codes, int(match[0])  # (a Python int: int8 codes compared as int8)
+        rows_in = lambda a, b: np.flatnonzero(kcodes[a:b] == code)  # noqa: E731
+    else:
+        is_kind = k.eq(kind).to_numpy(dtype=bool, na_value=False)
+        rows_in = lambda a, b: np.flatnonzero(is_kind[a:b])  # noqa: E731
+    values = list(dict.fromkeys(col for _, fn, col in specs if fn in ("count", "mean", "std")))
+    flag_cols = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue"))
+    names = flag_cols + [("ok", c) for c in values]
+    nbits = len(names)
+    if keys:
+        small = G.byte_codes(df, keys, nbits) if nbits <= 6 else None
+        if small is None:
+            return None
+        gid_all, space, decode = small
+    else:
+        gid_all, space, decode = None, 1, []
+    v_all = df[S.SCORE].to_numpy(dtype=float, na_value=np.nan)
+    n = len(df)
+    starts = range(0, n, S._BLOCK)
+
+    def blocks():
+        for a in starts:
+            b = min(a + S._BLOCK, n)
+            idx = rows_in(a, b)
+            vb = v_all[a:b][idx]
+            gb = gid_all[a:b][idx] if gid_all is not None else np.zeros(len(idx), dtype=np.uint8)
+            yield a, idx, vb, gb
+
+    per = np.zeros(space << nbits, dtype=np.int64)
+    sums = {c: np.zeros(space) for c in values}
+    missing: list[np.ndarray] = []
+    stds = [c for c in values if any(fn == "std" and col == c for _, fn, col in specs)]
+    kept: list = []  # (each block's group numbers and values, for the deviations' second pass)
+    lo_s, hi_s = np.inf, -np.inf
+    for a, idx, vb, gb in blocks():
+        if not len(vb):
+            continue
+        lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
+        cols = cols_of(vb)
+        oks = {c: ~np.isnan(cols[c]) for c in values}
+        key = gb.copy() if nbits <= 8 and (space << nbits) <= 256 else gb.astype(np.int64)
+        for f in reversed([cols[c] for c in flag_cols] + [oks[c] for c in values]):  # (first flag lowest)
+            np.left_shift(key, 1, out=key)
+            key |= f.view(np.uint8) if key.dtype == np.uint8 else f
+        per += np.bincount(key, minlength=space << nbits)
+        for c in values:
+            sums[c] += np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
+        if stds:
+            kept.append((gb, {c: cols[c] for c in stds}))
+        nan = np.flatnonzero(np.isnan(vb))
+        if len(nan):
+            missing.append(a + idx[nan])
+    if lo_s < scale[0] or hi_s > scale[1]:
+        return None  # (an answer off the scale: refused by the general path, with its message)
+    per = per.reshape(space, 1 << nbits)
+    bits = np.arange(1 << nbits)
+    counted = {name: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, name in enumerate(names)}
+    sizes = per.sum(axis=1)
+    means = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for c in values:
+            means[c] = sums[c] / counted[("ok", c)]
+    sq = {c: np.zeros(space) for c in stds}
+    if sq:  # (the deviations about each group's mean: a second pass over the blocks kept, no cancellation)
+        for gb, cols in kept:
+            for c in sq:
+                dev = cols[c] - means[c][gb]
+                dev *= dev
+                np.copyto(dev, 0.0, where=np.isnan(dev))
+                sq[c] += np.bincount(gb, weights=dev, minlength=space)
+    present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)
+    data: dict = {}
+    for name, fn, col in specs:
+        if fn == "len":
+            out = sizes[present].astype(np.int64)
+        elif fn == "ntrue":
+            out = counted[col][present].astype(np.int64)
+        elif fn == "count":
+            out = counted[("ok", col)][present].astype(np.int64)
+        elif fn == "mean":
+            out = means[col][present]
+        elif fn == "std":
+            cnt = counted[("ok", col)]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var = sq[col] / (cnt - 1)
+            out = np.where(cnt > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
+        else:  # pragma: no cover (the definitions ask for these only)
+            raise ValueError(fn)
+        data[name] = out
+    rows = np.concatenate(missing) if missing else np.zeros(0, dtype=np.int64)
+    return df, _stats_frame(df, keys, data, None, present, decode), rows
+
+
+def _stats_frame(groups: pd.DataFrame, keys: list[str], data: dict, gid: np.ndarray | None, present: np.ndarray,
+                 decode: list | None) -> pd.DataFrame:
+    """The per-group statistics ``data`` (arrays over the groups ``present``) with their keys,
+    sorted as :func:`qakit.metrics._groups.aggregate` sorts them."""
     if not keys:
         return pd.DataFrame(data)
     kf = G._key_rows(groups, keys, gid, present, decode)
@@ -451,6 +575,13 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
             and present[0] > 0 and len(one.cat.categories) <= 4096 and one.cat.categories.is_monotonic_increasing):
         return out  # (a categorical's groups in code order, none missing: sorted categories are its key order)
     return G.sort_groups(out, keys)
+
+
+def _unscored(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The answers at ``rows`` (positions, ascending) itemised as answers without a score."""
+    if len(rows):
+        S.add_exclusion(res, "survey answer without a score", S.SCORE, _sorted_ids(df[S.CONVERSATION_ID], rows))
+    return res
 
 
 def _pandas_finish(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray, v: np.ndarray) -> pd.DataFrame:
@@ -469,6 +600,19 @@ def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], p
     ``csat_mean`` the mean score. See :func:`qakit.kpis.csat_score`."""
     hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
     check = f"csat score outside the scale {csat.label}{hint}"
+    thr = csat.satisfied_from
+
+    def csat_cols(v: np.ndarray) -> dict:
+        with np.errstate(invalid="ignore"):
+            return {"__u": ~np.isnan(v), "__s": v >= thr, "__v": v}
+
+    specs = [("__n", "ntrue", "__u"), ("__k", "ntrue", "__s"), ("__rows", "len", None), ("__mean", "mean", "__v")]
+    blocked = _blocked_stats(sv, "csat", (csat.low, csat.high), by, period, csat_cols, specs)
+    if blocked is not None:
+        df, res, unscored = blocked
+        out = F.proportion(res, list(by), CSAT, level=level, min_n=min_n, scale=100.0)
+        out.insert(len(by) + 4, CSAT_MEAN, res["__mean"].to_numpy(dtype=float))
+        return _unscored(out, df, unscored)
     fast = _pandas_answers(sv, conv, "csat", (csat.low, csat.high), check, by, period)
     if fast is not None:
         df, at, v, groups = fast
@@ -511,6 +655,16 @@ def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None,
         min_n: int) -> pd.DataFrame:
     """NPS: ``100 (p_P - p_D)`` with the multinomial interval (:func:`qakit.metrics._finish.nps`).
     See :func:`qakit.kpis.nps_score`."""
+    def nps_cols(v: np.ndarray) -> dict:
+        with np.errstate(invalid="ignore"):
+            p, m, d = nps_classes(v)
+        return {"__u": ~np.isnan(v), "__pp": p, "__dd": d, "__mm": m}
+
+    specs = [("__n", "ntrue", "__u"), ("__p", "ntrue", "__pp"), ("__d", "ntrue", "__dd"), ("__m", "ntrue", "__mm")]
+    blocked = _blocked_stats(sv, "nps", NPS_SCALE, by, period, nps_cols, specs)
+    if blocked is not None:
+        df, res, unscored = blocked
+        return _unscored(F.nps(res, list(by), NPS, level=level, min_n=min_n), df, unscored)
     fast = _pandas_answers(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
     if fast is not None:
         df, at, v, groups = fast
@@ -534,6 +688,17 @@ def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_
     """CES: the mean answer (reversed as ``min + max - score`` when ``higher_is_better=False``)
     with a t interval clipped to the scale. See :func:`qakit.kpis.ces_score`."""
     check = f"ces score outside the scale {scale[0]:g}..{scale[1]:g}"
+    flip = scale[0] + scale[1]
+
+    def ces_cols(v: np.ndarray) -> dict:
+        return {"__v": v if higher_is_better else flip - v}
+
+    specs = [("__n", "count", "__v"), ("__rows", "len", None), ("__mean", "mean", "__v"), ("__sd", "std", "__v")]
+    blocked = _blocked_stats(sv, "ces", scale, by, period, ces_cols, specs)
+    if blocked is not None:
+        df, res, unscored = blocked
+        out = F.mean_t(res, list(by), CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
+        return _unscored(out, df, unscored)
     fast = _pandas_answers(sv, conv, "ces", scale, check, by, period)
     if fast is not None:
         df, at, v, groups = fast
