@@ -258,3 +258,16 @@ def test_daily_counts_consistent_table_passes():
     d = pd.DataFrame({"date": ["2026-11-02"], "queue": "Sales", "offered": [100.0], "answered": [90.0],
                       "abandoned": [10.0], "answered_within": [80.0]})
     assert S.validate(d, "calls_daily")["answered_within"].tolist() == [80.0]
+
+
+@pytest.mark.parametrize("ids_form", ["text", "categorical"])
+def test_unscored_answers_itemised_in_id_order_whatever_the_row_order(ids_form):
+    """Unscored answers in rows 0, 2, 3 with ids c09, c02, c05: itemised as ('c02', 'c05', 'c09')
+    (code-point order, as every engine lists them); the scored 5 and 1 give 1 of 2 satisfied."""
+    ids = ["c09", "c01", "c02", "c05", "c03"]
+    sv = _sv(["csat"] * 5, [np.nan, 5, np.nan, np.nan, 1], ["chat"] * 5, "categorical", ids=ids)
+    if ids_form == "categorical":
+        sv["conversation_id"] = pd.Categorical(ids)
+    res = qakit.csat_score(sv, by="channel", min_n=0)
+    assert res["csat"].tolist() == [50.0] and res["n_excluded"].tolist() == [3]
+    assert exclusions(res)["row_ids"].iloc[0] == ("c02", "c05", "c09")

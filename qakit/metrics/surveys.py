@@ -343,7 +343,9 @@ def _sorted_ids(ids: pd.Series, rows: np.ndarray) -> list[str]:
     only, one comparison per id; else sorted here."""
     cats = ids.cat.categories if isinstance(ids.dtype, pd.CategoricalDtype) else None
     if cats is not None and len(rows) and cats.dtype == "str":
-        codes = np.sort(ids.array.codes[rows])
+        codes = ids.array.codes[rows]
+        if len(codes) > 1 and not bool((codes[1:] >= codes[:-1]).all()):  # (often in order already: no sort)
+            codes = np.sort(codes)
         if codes[0] >= 0 and getattr(cats.array, "_pa_array", None) is not None:
             # (Arrow-backed text: taken from its one array, zero-copy; a take from the chunked
             # column costs ~4x as much)
@@ -360,8 +362,10 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
     """Per group of ``keys`` (the frame ``groups``, row by row with the numpy columns ``cols``)
     the statistics ``specs`` ``(name, fn, column)``: ``len`` (rows), ``ntrue`` (rows flagged),
     ``count`` (values not NaN), ``mean`` and ``std`` (sample, ``ddof = 1``; NaN below two values)
-    of the values not NaN. Groups numbered by :func:`qakit.metrics._groups.group_keys` (a
-    categorical's own codes), sums by ``np.bincount``; the standard deviation from the
+    of the values not NaN. Groups numbered from the keys' codes (:func:`qakit.metrics._groups.byte_codes`
+    for one categorical key of few values, else ``_group_codes``); every count (rows, flags, values
+    not NaN) from ONE ``np.bincount`` of the flags folded into the group number; sums by
+    ``np.bincount`` with NaN read as 0 (no compress of the rows); the standard deviation from the
     deviations about each group's mean (two passes, no ``sum(x^2) - n mean^2`` cancellation).
     Groups sorted by their keys, a missing key last, as :func:`qakit.metrics._groups.aggregate`.
 
