@@ -558,7 +558,7 @@ _NAT_I8 = np.iinfo(np.int64).min
 
 def _i8_extremes(i8: np.ndarray, memo: dict | None = None) -> tuple[int | None, int | None, bool]:
     """``(least, greatest, any missing)`` of a timestamp column's stored integers (NaT, the int64
-    minimum, ignored; None when every value is NaT): two reductions, a third only when some value
+    minimum, ignored; None when every value is NaT): one pass for both, a masked minimum when some value
     is NaT. ``memo``: kept there for this check, keyed by the buffer (the range check, the
     empty-value check, the future check and the table's extremes read the same numbers once)."""
     key = ("i8 extremes", i8.__array_interface__["data"][0], len(i8), i8.strides[0] if i8.ndim else 0)
@@ -567,7 +567,8 @@ def _i8_extremes(i8: np.ndarray, memo: dict | None = None) -> tuple[int | None, 
     if not len(i8):
         got: tuple = (None, None, False)
     else:
-        lo, hi = int(i8.min()), int(i8.max())
+        ends = pc.min_max(pa.array(i8, type=pa.int64()))  # (one pass for both; zero-copy view)
+        lo, hi = int(ends["min"].as_py()), int(ends["max"].as_py())
         has_nat = lo == _NAT_I8
         if has_nat:
             lo = None if hi == _NAT_I8 else int(np.min(i8, where=i8 != _NAT_I8, initial=np.iinfo(np.int64).max))
@@ -760,7 +761,7 @@ def _valid(arr: pa.Array) -> np.ndarray | None:
 
 def _suspect_positions(arr: pa.Array) -> np.ndarray:
     """Positions (sorted) of the values :func:`_suspects` flags. The bytes of all values are read
-    once: when none is outside 0x21..0x7e (two reductions: min and max), nothing is suspect and no
+    once: when none is outside 0x21..0x7e (their minimum and maximum, one pass), nothing is suspect and no
     per-value work is done; when such bytes are few, each is traced to its value through the
     offsets (``searchsorted``) and judged there (first byte, last byte or non-ASCII); otherwise
     every value's first and last byte are read (:func:`_suspects_by_value`).
@@ -776,7 +777,10 @@ def _suspect_positions(arr: pa.Array) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     lo, hi = int(offsets[0]), int(offsets[-1])
     body = data[lo:hi]
-    if body.size == 0 or (int(body.min()) >= 0x21 and int(body.max()) <= 0x7E):
+    if body.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = pc.min_max(pa.array(body, type=pa.uint8()))  # (one pass for both: Arrow's kernel; numpy reads twice)
+    if ends["min"].as_py() >= 0x21 and ends["max"].as_py() <= 0x7E:
         return np.zeros(0, dtype=np.int64)
     shifted = body - np.uint8(0x21)  # (wraps: bytes below 0x21 become large)
     odd = np.flatnonzero(shifted >= 0x5E)
@@ -1602,9 +1606,10 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
                        extremes: tuple[float, float] | None = None) -> list[tuple[str, float, float, np.ndarray]]:
     """``(kind, low, high, rows)`` for each survey kind with answers outside its
     :data:`SURVEY_BOUNDS` (missing scores and other kinds: not). One pass for the extremes of the
-    scores (``extremes``: the check's own reading, NaN ignored); a kind's own extremes only when
-    these fall outside its bounds (a categorical kind compared through its codes), its rows only
-    when those do.
+    scores (``extremes``: the check's own reading, NaN ignored); a kind is looked at only when these
+    fall outside its bounds, block by block (:data:`_BLOCK` rows: its rows found through a
+    categorical's codes, the scores compared, the temporaries kept small), and every row's flag
+    is built only when a block has one off.
 
     Examples
     --------
@@ -1620,44 +1625,80 @@ def _off_survey_bounds(kind: pd.Series, score: pd.Series,
         return []
     if isinstance(kind.dtype, pd.CategoricalDtype):
         cats, codes = kind.cat.categories, kind.array.codes
-        where = {k: np.flatnonzero(np.asarray(cats == k, dtype=bool)) for k in SURVEY_BOUNDS}
-        is_kind = {k: (lambda i=w: codes == i[0] if len(i) else np.zeros(len(codes), dtype=bool))
-                   for k, w in where.items()}
+
+        def rows_of(k: str):
+            w = np.flatnonzero(np.asarray(cats == k, dtype=bool))
+            if not len(w):
+                return None  # (no category of that name: no row of the kind)
+            code = int(w[0])  # (a Python int: int8 codes compared as int8, not each widened to int64)
+            return lambda a, b: codes[a:b] == code
     else:
-        is_kind = {k: (lambda k=k: kind.eq(k).to_numpy(dtype=bool, na_value=False)) for k in SURVEY_BOUNDS}
+        def rows_of(k: str):  # (text: the kind's rows compared once, in Arrow; read block by block)
+            m = kind.eq(k).to_numpy(dtype=bool, na_value=False)
+            return (lambda a, b: m[a:b]) if m.any() else None
     out = []
+    starts = range(0, len(v), _BLOCK)
     for k, (lo, hi) in SURVEY_BOUNDS.items():
         if lo <= lo_all and hi_all <= hi:  # every score (of every kind) inside this kind's bounds
             continue
-        m = is_kind[k]()
-        # the kind's own extremes (masked reductions: no copy of its scores); rows only when one is off
-        if lo <= np.fmin.reduce(v, where=m, initial=np.inf) and np.fmax.reduce(v, where=m, initial=-np.inf) <= hi:
+        block_rows = rows_of(k)
+        if block_rows is None:
             continue
-        with np.errstate(invalid="ignore"):
-            bad = m & ((v < lo) | (v > hi))  # (NaN: neither)
-        if bad.any():
+        if any(_off_block(v[i:i + _BLOCK], block_rows(i, i + _BLOCK), lo, hi).any() for i in starts):
+            bad = np.concatenate([_off_block(v[i:i + _BLOCK], block_rows(i, i + _BLOCK), lo, hi) for i in starts])
             out.append((k, lo, hi, bad))
     return out
+
+
+#: rows per block of a pass that makes several temporaries (each block's stay in the CPU's cache:
+#: ~1.5x faster than whole-column masks on 3M rows, ~3x faster than taking a kind's scores out)
+_BLOCK = 1 << 16
+
+
+def _off_block(v: np.ndarray, m: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Rows of one block marked by ``m`` whose value is outside ``lo..hi`` (NaN: not)."""
+    with np.errstate(invalid="ignore"):
+        bad = v < lo
+        bad |= v > hi
+    bad &= m
+    return bad
 
 
 def _check_daily_counts(out: pd.DataFrame, problems: Problems) -> None:
     """Counts of one day that cannot all be true: answered or abandoned above offered, answered +
     abandoned above offered, answered within the threshold above answered (a service level above
-    100 %). Rows are named ``date / queue`` and the numbers shown."""
-    day = out[DATE].dt.strftime("%Y-%m-%d").astype("str") if DATE in out.columns else out.index.astype("str")
-    rid = day + " / " + out[QUEUE].astype("str") if QUEUE in out.columns else day
+    100 %). Rows are named ``date / queue`` and the numbers shown; that text is built for the
+    failing rows only (the masks first: a clean table builds none)."""
     off = out[OFFERED]
     ans = out[ANSWERED] if ANSWERED in out.columns else pd.Series(np.nan, index=out.index)
     ab = out[ABANDONED] if ABANDONED in out.columns else pd.Series(np.nan, index=out.index)
     tol = 1e-6
-    shown = ans.astype("str") + " answered, " + ab.astype("str") + " abandoned of " + off.astype("str") + " offered"
-    problems.add(f"{ANSWERED}, {ABANDONED}", "more than offered (answered + abandoned <= offered)",
-                 (ans.fillna(0) + ab.fillna(0) > off + tol).to_numpy(), shown, row_ids=rid)
+
+    def named(bad: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+        """``(rows, date / queue)`` of the failing rows."""
+        rows = np.flatnonzero(bad)
+        sub = out.iloc[rows]
+        day = sub[DATE].dt.strftime("%Y-%m-%d").astype("str") if DATE in sub.columns else sub.index.astype("str")
+        rid = day + " / " + sub[QUEUE].astype("str") if QUEUE in sub.columns else day
+        return rows, pd.Series(np.asarray(rid, dtype=object))
+
+    def text(s: pd.Series, rows: np.ndarray) -> pd.Series:
+        return s.iloc[rows].astype("str").reset_index(drop=True)
+
+    over = (ans.fillna(0) + ab.fillna(0) > off + tol).to_numpy()
+    if over.any():
+        rows, rid = named(over)
+        shown = text(ans, rows) + " answered, " + text(ab, rows) + " abandoned of " + text(off, rows) + " offered"
+        problems.add(f"{ANSWERED}, {ABANDONED}", "more than offered (answered + abandoned <= offered)",
+                     np.ones(len(rows), dtype=bool), shown, row_ids=rid)
     if ANSWERED_WITHIN in out.columns:
         w = out[ANSWERED_WITHIN]
-        shown = w.astype("str") + " within of " + ans.astype("str") + " answered, " + off.astype("str") + " offered"
-        problems.add(ANSWERED_WITHIN, "more than answered or offered: a service level above 100 % is impossible",
-                     ((w > ans + tol) | (w > off + tol)).fillna(False).to_numpy(), shown, row_ids=rid)
+        within = ((w > ans + tol) | (w > off + tol)).fillna(False).to_numpy(dtype=bool)
+        if within.any():
+            rows, rid = named(within)
+            shown = text(w, rows) + " within of " + text(ans, rows) + " answered, " + text(off, rows) + " offered"
+            problems.add(ANSWERED_WITHIN, "more than answered or offered: a service level above 100 % is impossible",
+                         np.ones(len(rows), dtype=bool), shown, row_ids=rid)
 
 
 # --- links between tables ----------------------------------------------------------------------

@@ -97,6 +97,13 @@ def sort_groups(res: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Groups sorted by their keys, a missing key last (what ``groupby(sort=True, dropna=False)``
     gives); the same order on every engine."""
     if keys and len(res):
+        one = res[keys[0]] if len(keys) == 1 else None
+        if (one is not None and isinstance(one.dtype, pd.CategoricalDtype) and one.cat.categories.dtype == "str"
+                and len(res) <= 4096 and one.array.codes.min() >= 0):
+            # (one text categorical key, none missing, a few groups: their labels ordered by code point
+            # as the sort below orders them, without its machinery: ~0.1 ms instead of ~1.5)
+            labels = one.cat.categories.take(one.array.codes).to_numpy(dtype=object)
+            return res.iloc[np.argsort(labels, kind="stable")].reset_index(drop=True)
         res = res.sort_values(list(keys), na_position="last", kind="stable", key=_sort_key)
     return res.reset_index(drop=True)
 
@@ -182,24 +189,87 @@ def _aggregate_pandas(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, 
     return out
 
 
-def _count_flags(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, str, str | None]]) -> pd.DataFrame | None:
-    """:func:`_aggregate_pandas` when every statistic is a row count or a count of flagged rows (up
-    to three flags): the flags folded into the group number (``gid * 2**f + flag bits``, in place)
-    and ONE ``np.bincount`` gives each group's rows and every flag's count (a count per flag and
-    one per group cost a pass over the rows each; weighted counts twice that). None when the
-    groups are too many for one count (the general path then)."""
-    cols = [col for _, fn, col in specs if fn == "ntrue"]
-    gid, space, decode = _group_codes(df, keys, present=False)
-    if not isinstance(space, int) or (space << len(cols)) > 4 * len(gid) + (1 << 20):
+def count_flags(df: pd.DataFrame, keys: Sequence[str], flags: dict[str, np.ndarray], *,
+                period: str | None = None, rows: str = "__rows") -> pd.DataFrame:
+    """Per group of ``keys`` (columns of the pandas frame ``df``) the rows (``rows``) and the rows
+    each boolean numpy array of ``flags`` marks (row by row with ``df``; no frame of the flags is
+    built), sorted as :func:`aggregate` sorts, period codes turned into period starts. One count
+    (:func:`_count_flags`) when the groups are few enough, else :func:`aggregate`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"queue": pd.Categorical(["b", "a", "b", "b"])})
+    >>> count_flags(df, ["queue"], {"__k": np.array([True, True, False, True])})  # b: 3 rows, 2 flagged
+      queue  __k  __rows
+    0     a    1       1
+    1     b    2       3
+    """
+    keys = list(keys)
+    specs = [(name, "ntrue", name) for name in flags] + [(rows, "len", None)]
+    res = _count_flags(df, keys, specs, arrays=flags) if keys and 1 <= len(flags) <= 3 else None
+    if res is None:
+        frame = nw.from_native(df[keys].assign(**flags)).lazy()
+        return aggregate(frame, keys, {**{name: n_true(nw.col(name)) for name in flags}, rows: n_rows()},
+                         period=period)
+    res = sort_groups(res, keys)
+    if period is not None and PERIOD in res.columns:
+        res[PERIOD] = period_starts(res[PERIOD], period)
+    return res
+
+
+def byte_codes(df: pd.DataFrame, keys: Sequence[str], bits: int = 0) -> tuple[np.ndarray, int, list] | None:
+    """``(gid, space, decode)`` as :func:`_group_codes` gives them (``present=False``), but ``gid``
+    in bytes (``uint8``), when ``keys`` is one categorical column whose groups, with ``bits`` flag
+    bits folded in below them, fit in a byte; else None. The codes taken as bytes (missing, -1,
+    becomes group 0): an eighth of the memory of int64 group numbers, which cost a new 8-byte
+    array (and its page faults) per row.
+
+    Examples
+    --------
+    >>> gid, space, _ = byte_codes(pd.DataFrame({"q": pd.Categorical(["b", None, "a"])}), ["q"], 2)
+    >>> gid.tolist(), space
+    ([2, 0, 1], 3)
+    """
+    one = df[keys[0]] if len(keys) == 1 else None
+    if one is None or not isinstance(one.dtype, pd.CategoricalDtype) or (len(one.cat.categories) + 1) << bits > 256:
         return None
+    space = len(one.cat.categories) + 1
+    gid = one.array.codes.astype(np.uint8)
+    gid += np.uint8(1)
+    return gid, space, [(keys[0], space, lambda codes, dt=one.dtype: pd.Categorical.from_codes(codes, dtype=dt))]
+
+
+def _count_flags(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, str, str | None]], *,
+                 arrays: dict[str, np.ndarray] | None = None) -> pd.DataFrame | None:
+    """:func:`_aggregate_pandas` when every statistic is a row count or a count of flagged rows (up
+    to three flags): the flags folded into the group number (``gid * 2**f + flag bits``; in bytes
+    when the groups are few) and ONE ``np.bincount`` gives each group's rows and every flag's count
+    (a count per flag and one per group cost a pass over the rows each; weighted counts twice
+    that). ``arrays``: flags given as boolean numpy arrays by name (else read from ``df``). None
+    when the groups are too many for one count (the general path then)."""
+    cols = [col for _, fn, col in specs if fn == "ntrue"]
+    small = byte_codes(df, keys, len(cols))
+    if small is not None:
+        key, space, decode = small
+        gid = None
+    else:
+        gid, space, decode = _group_codes(df, keys, present=False)
+        if not isinstance(space, int) or (space << len(cols)) > 4 * len(gid) + (1 << 20):
+            return None
+        # (few groups: folded in bytes, an eighth of the memory traffic of int64, gid left as it is;
+        # else in place in gid and unfolded after)
+        key = gid.astype(np.uint8) if (space << len(cols)) <= 256 else gid
     for col in reversed(cols):  # (the first flag ends up as the lowest bit)
-        np.left_shift(gid, 1, out=gid)
-        gid += df[col].to_numpy(dtype=bool, na_value=False)
-    counts = np.bincount(gid, minlength=space << len(cols)).reshape(space, 1 << len(cols))
+        np.left_shift(key, 1, out=key)
+        flag = arrays[col] if arrays is not None and col in arrays else df[col].to_numpy(dtype=bool, na_value=False)
+        key |= flag.view(np.uint8) if key.dtype == np.uint8 else flag
+    counts = np.bincount(key, minlength=space << len(cols)).reshape(space, 1 << len(cols))
     sizes = counts.sum(axis=1)
     present = np.flatnonzero(sizes)
     bits = np.arange(1 << len(cols))
-    gid >>= len(cols)  # (the group numbers again, for the keys read from a row of each group)
+    if key is gid:
+        gid >>= len(cols)  # (the group numbers again, for the keys read from a row of each group)
+    del key
     out = _key_rows(df, keys, gid, present, decode)
     j = 0
     for name, fn, _ in specs:

@@ -68,21 +68,27 @@ def service_level(t: Table, *, threshold_s: float, denominator: str, by: Sequenc
     reason = ("answered call without speed of answer", S.SPEED_OF_ANSWER_S)
     if lf.implementation is nw.Implementation.PANDAS:
         # in memory: each call judged with numpy (the same rules as service_level_judged), the
-        # groups counted on a frame of the keys and two flags
+        # groups counted from the keys' codes and the two flags (G.count_flags: one count)
         df = nw.to_native(lf)
         a = df[S.ANSWERED]
-        known = a.notna().to_numpy(dtype=bool)
         ans = a.to_numpy(dtype=bool, na_value=False)
         speed = df[S.SPEED_OF_ANSWER_S].to_numpy(dtype=float, na_value=np.nan)
-        missing = ans & np.isnan(speed)
-        use = known & ~missing
+        missing = np.isnan(speed)
+        missing &= ans
+        use = ~missing
+        if not (isinstance(a.dtype, np.dtype) and a.dtype == bool):  # (numpy booleans: none unknown)
+            use &= a.notna().to_numpy(dtype=bool)
         if denominator == "answered":
             use &= ans
         with np.errstate(invalid="ignore"):
-            k = use & ans & (speed <= threshold_s)
-        small = nw.from_native(df[keys].assign(__use=use, __in=k)).lazy()
-        res = G.aggregate(small, keys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__in")),
-                                        "__rows": G.n_rows()}, period=period)
+            k = speed <= threshold_s
+        k &= use
+        k &= ans
+        if keys:
+            res = G.count_flags(df, keys, {"__n": use, "__k": k}, period=period)
+        else:
+            res = pd.DataFrame({"__n": [int(np.count_nonzero(use))], "__k": [int(np.count_nonzero(k))],
+                                "__rows": [len(df)]})
         out = F.proportion(res, keys, SERVICE_LEVEL, level=level, min_n=min_n)
         G.itemise_masks(out, df[S.CALL_ID], [(missing, *reason)])
         return G.partial(out, t, period, S.CREATED_AT, CALL_TIMES)

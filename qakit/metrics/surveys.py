@@ -263,7 +263,7 @@ def _kind_rows_pandas(df: pd.DataFrame, read: list[str], kind: str, scale: tuple
     if isinstance(k.dtype, pd.CategoricalDtype):
         match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
         codes = k.array.codes
-        is_kind = codes == match[0] if len(match) else np.zeros(len(df), dtype=bool)
+        is_kind = codes == int(match[0]) if len(match) else np.zeros(len(df), dtype=bool)
     else:
         is_kind = (k == kind).to_numpy(dtype=bool, na_value=False)
     rows = np.flatnonzero(is_kind)
@@ -301,7 +301,7 @@ def _pandas_answers(sv: Table, conv: Table | None, kind: str, scale: tuple[float
     k = df[S.KIND]
     if isinstance(k.dtype, pd.CategoricalDtype):
         match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
-        rows = np.flatnonzero(k.array.codes == match[0]) if len(match) else np.zeros(0, dtype=np.intp)
+        rows = np.flatnonzero(k.array.codes == int(match[0])) if len(match) else np.zeros(0, dtype=np.intp)
     else:
         rows = np.flatnonzero(k.eq(kind).to_numpy(dtype=bool, na_value=False))
     v = df[S.SCORE].to_numpy(dtype=float, na_value=np.nan)[rows]
@@ -343,11 +343,14 @@ def _sorted_ids(ids: pd.Series, rows: np.ndarray) -> list[str]:
     only, one comparison per id; else sorted here."""
     cats = ids.cat.categories if isinstance(ids.dtype, pd.CategoricalDtype) else None
     if cats is not None and len(rows) and cats.dtype == "str":
-        codes = np.sort(ids.array.codes[rows])
-        if codes[0] >= 0:
-            data = getattr(cats.array, "_pa_array", None)  # (Arrow-backed text: taken there, no conversion)
-            taken = pc.take(data, pa.array(codes)) if data is not None else None
-            if taken is not None and (len(taken) < 2 or pc.all(pc.less_equal(taken[:-1], taken[1:])).as_py()):
+        codes = ids.array.codes[rows]
+        if len(codes) > 1 and not bool((codes[1:] >= codes[:-1]).all()):  # (often in order already: no sort)
+            codes = np.sort(codes)
+        if codes[0] >= 0 and getattr(cats.array, "_pa_array", None) is not None:
+            # (Arrow-backed text: taken from its one array, zero-copy; a take from the chunked
+            # column costs ~4x as much)
+            taken = S._arrow_text(cats).take(pa.array(codes))
+            if len(taken) < 2 or pc.all(pc.less_equal(taken[:-1], taken[1:])).as_py():
                 return taken.to_numpy(zero_copy_only=False).tolist()
     out = _id_strings(ids, rows).tolist()
     out.sort()
@@ -359,8 +362,10 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
     """Per group of ``keys`` (the frame ``groups``, row by row with the numpy columns ``cols``)
     the statistics ``specs`` ``(name, fn, column)``: ``len`` (rows), ``ntrue`` (rows flagged),
     ``count`` (values not NaN), ``mean`` and ``std`` (sample, ``ddof = 1``; NaN below two values)
-    of the values not NaN. Groups numbered by :func:`qakit.metrics._groups.group_keys` (a
-    categorical's own codes), sums by ``np.bincount``; the standard deviation from the
+    of the values not NaN. Groups numbered from the keys' codes (:func:`qakit.metrics._groups.byte_codes`
+    for one categorical key of few values, else ``_group_codes``); every count (rows, flags, values
+    not NaN) from ONE ``np.bincount`` of the flags folded into the group number; sums by
+    ``np.bincount`` with NaN read as 0 (no compress of the rows); the standard deviation from the
     deviations about each group's mean (two passes, no ``sum(x^2) - n mean^2`` cancellation).
     Groups sorted by their keys, a missing key last, as :func:`qakit.metrics._groups.aggregate`.
 
@@ -374,66 +379,221 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
     0    chat  2     3   2.0  1.414214
     1    mail  1     1   5.0       NaN
     """
-    if keys:
-        gid, present, out = G.group_keys(groups, keys)
-        out = out.copy()
+    # every count from ONE count: the flags (and each value column's "not NaN") folded into the
+    # group number (``gid << f | bits``); a count per flag read the rows once each
+    values = list(dict.fromkeys(col for _, fn, col in specs if fn in ("count", "mean", "std")))
+    ok = {col: ~np.isnan(cols[col]) for col in values}
+    flags = [cols[col] for col in dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")] + list(ok.values())
+    names = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue")) + [("ok", c) for c in values]
+    small = G.byte_codes(groups, keys, len(flags)) if keys and len(flags) <= 6 else None
+    if small is not None:  # (one categorical key, few categories: group numbers in bytes)
+        gid, space, decode = small
+    elif keys:
+        gid, space, decode = G._group_codes(groups, keys, present=False)
+        if not isinstance(space, int):  # (numbered by np.unique: ``space`` is the groups present)
+            space, decode = int(space[-1]) + 1 if len(space) else 0, None
     else:
-        gid, present, out = np.zeros(len(groups), dtype=np.intp), np.zeros(1, dtype=np.intp), pd.DataFrame(index=[0])
-    space = int(present[-1]) + 1 if len(present) else 0
-    sums: dict = {}
-    flags = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue"))
-    counted: dict = {}
-    if 1 <= len(flags) <= 4 and (space << len(flags)) <= 4 * len(gid) + (1 << 20):
-        # every flag's count and the rows per group from ONE count: the flags folded into the
-        # group number (a count per flag read the rows once each)
-        key = gid.astype(np.int64)  # (a copy: gid is read again below)
-        for col in reversed(flags):  # (the first flag ends up as the lowest bit)
+        gid, space, decode = np.zeros(len(groups), dtype=np.int64), 1, []
+    fold = len(flags) <= 6 and (space << len(flags)) <= 4 * len(gid) + (1 << 20)
+    if fold:
+        # (few groups: folded in bytes, an eighth of the memory traffic of int64; else in place in
+        # gid, this function's own array, and unfolded after)
+        if gid.dtype == np.uint8 or (space << len(flags)) <= 256:
+            key = gid.astype(np.uint8)  # (a copy: gid is read again below)
+        else:
+            key = gid
+        for f in reversed(flags):  # (the first flag ends up as the lowest bit)
             np.left_shift(key, 1, out=key)
-            key += cols[col]
+            key |= f.view(np.uint8) if key.dtype == np.uint8 else f
         per = np.bincount(key, minlength=space << len(flags)).reshape(space, 1 << len(flags))
+        if key is gid:
+            gid >>= len(flags)  # (the group numbers again)
+        del key
         bits = np.arange(1 << len(flags))
-        counted = {col: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, col in enumerate(flags)}
-        counted[None] = per.sum(axis=1)
+        counted = {name: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, name in enumerate(names)}
+        sizes = per.sum(axis=1)
+    else:
+        counted = {name: np.bincount(gid[f], minlength=space) for name, f in zip(names, flags)}
+        sizes = np.bincount(gid, minlength=space)
+    present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)  # (no keys: one row, n = 0 too)
+    data: dict = {}
+    sums: dict = {}
 
-    def moments(col: str):
-        if col not in sums:
-            x = cols[col]
-            ok = ~np.isnan(x)
-            g = gid[ok]
-            n = np.bincount(g, minlength=space)
+    def mean_of(col: str) -> np.ndarray:
+        if col not in sums:  # (NaN read as 0 in the sums: the same sums, row order kept, no compress)
+            x = np.where(ok[col], cols[col], 0.0)
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.bincount(g, weights=x[ok], minlength=space) / n
-            sums[col] = (ok, n, mean)
+                sums[col] = np.bincount(gid, weights=x, minlength=space) / counted[("ok", col)]
         return sums[col]
 
     for name, fn, col in specs:
         if fn == "len":
-            v = (counted[None] if counted else np.bincount(gid, minlength=space))[present].astype(np.int64)
-        elif fn == "ntrue":  # (the flagged rows' group numbers counted: no float weights)
-            v = (counted[col] if counted else np.bincount(gid[cols[col]], minlength=space))[present].astype(np.int64)
+            v = sizes[present].astype(np.int64)
+        elif fn == "ntrue":
+            v = counted[col][present].astype(np.int64)
         elif fn == "count":
-            v = moments(col)[1][present].astype(np.int64)
+            v = counted[("ok", col)][present].astype(np.int64)
         elif fn == "mean":
-            v = moments(col)[2][present]
-        elif fn == "std":
-            ok, n, mean = moments(col)
-            g = gid[ok]
-            dev = cols[col][ok] - mean[g]
+            v = mean_of(col)[present]
+        elif fn == "std":  # (deviations about each group's mean: two passes, no cancellation)
+            mean, n = mean_of(col), counted[("ok", col)]
+            dev = cols[col] - mean[gid]
             dev *= dev
+            np.copyto(dev, 0.0, where=~ok[col])
             with np.errstate(invalid="ignore", divide="ignore"):
-                var = np.bincount(g, weights=dev, minlength=space) / (n - 1)
+                var = np.bincount(gid, weights=dev, minlength=space) / (n - 1)
             v = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
         else:  # pragma: no cover (the definitions above ask for these only)
             raise ValueError(fn)
-        out[name] = v
-    return G.sort_groups(out, keys) if keys else out.reset_index(drop=True)
+        data[name] = v
+    return _stats_frame(groups, keys, data, gid, present, decode)
+
+
+def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequence[str], period: str | None,
+                   cols_of: Any, specs: list[tuple[str, str, str | None]]) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                                     np.ndarray] | None:
+    """:func:`_pandas_answers` and :func:`_pandas_stats` in one pass over the table, block by block
+    (:data:`qakit.schema._BLOCK` rows: the kind's rows found from its codes, their scores and group
+    numbers taken, ``cols_of(scores)`` computed, every count folded into one ``np.bincount`` and the
+    sums added up, the block's temporaries staying in the CPU's cache), for a validated pandas
+    table without periods grouped by nothing or by one categorical column of few values (its codes
+    in bytes: :func:`qakit.metrics._groups.byte_codes`). Returns ``(table, result, unscored
+    rows)`` -- the result as :func:`_pandas_stats` gives it; or None (another table, or an answer
+    off ``scale``: the caller's general path then, which refuses it with its message).
+
+    The counts are exact; a mean's sum is added block by block (the same sum as one pass up to the
+    last bits of a float, and exactly the same when the table fits one block).
+    """
+    df = sv.pandas
+    keys = list(by)
+    if sv.engine != "pandas" or df is None or period is not None or any(b not in df.columns for b in keys):
+        return None
+    k = df[S.KIND]
+    if isinstance(k.dtype, pd.CategoricalDtype):
+        match = np.flatnonzero(np.asarray(k.cat.categories == kind, dtype=bool))
+        if not len(match):
+            return None
+        kcodes, code = k.array.codes, int(match[0])  # (a Python int: int8 codes compared as int8)
+        rows_in = lambda a, b: np.flatnonzero(kcodes[a:b] == code)  # noqa: E731
+    else:
+        is_kind = k.eq(kind).to_numpy(dtype=bool, na_value=False)
+        rows_in = lambda a, b: np.flatnonzero(is_kind[a:b])  # noqa: E731
+    values = list(dict.fromkeys(col for _, fn, col in specs if fn in ("count", "mean", "std")))
+    flag_cols = list(dict.fromkeys(col for _, fn, col in specs if fn == "ntrue"))
+    names = flag_cols + [("ok", c) for c in values]
+    nbits = len(names)
+    if keys:
+        small = G.byte_codes(df, keys, nbits) if nbits <= 6 else None
+        if small is None:
+            return None
+        gid_all, space, decode = small
+    else:
+        gid_all, space, decode = None, 1, []
+    v_all = df[S.SCORE].to_numpy(dtype=float, na_value=np.nan)
+    n = len(df)
+    starts = range(0, n, S._BLOCK)
+
+    def blocks():
+        for a in starts:
+            b = min(a + S._BLOCK, n)
+            idx = rows_in(a, b)
+            vb = v_all[a:b][idx]
+            gb = gid_all[a:b][idx] if gid_all is not None else np.zeros(len(idx), dtype=np.uint8)
+            yield a, idx, vb, gb
+
+    per = np.zeros(space << nbits, dtype=np.int64)
+    sums = {c: np.zeros(space) for c in values}
+    missing: list[np.ndarray] = []
+    stds = [c for c in values if any(fn == "std" and col == c for _, fn, col in specs)]
+    kept: list = []  # (each block's group numbers and values, for the deviations' second pass)
+    lo_s, hi_s = np.inf, -np.inf
+    for a, idx, vb, gb in blocks():
+        if not len(vb):
+            continue
+        lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
+        cols = cols_of(vb)
+        oks = {c: ~np.isnan(cols[c]) for c in values}
+        key = gb.copy() if nbits <= 8 and (space << nbits) <= 256 else gb.astype(np.int64)
+        for f in reversed([cols[c] for c in flag_cols] + [oks[c] for c in values]):  # (first flag lowest)
+            np.left_shift(key, 1, out=key)
+            key |= f.view(np.uint8) if key.dtype == np.uint8 else f
+        per += np.bincount(key, minlength=space << nbits)
+        for c in values:
+            sums[c] += np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
+        if stds:
+            kept.append((gb, {c: cols[c] for c in stds}))
+        nan = np.flatnonzero(np.isnan(vb))
+        if len(nan):
+            missing.append(a + idx[nan])
+    if lo_s < scale[0] or hi_s > scale[1]:
+        return None  # (an answer off the scale: refused by the general path, with its message)
+    per = per.reshape(space, 1 << nbits)
+    bits = np.arange(1 << nbits)
+    counted = {name: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, name in enumerate(names)}
+    sizes = per.sum(axis=1)
+    means = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for c in values:
+            means[c] = sums[c] / counted[("ok", c)]
+    sq = {c: np.zeros(space) for c in stds}
+    if sq:  # (the deviations about each group's mean: a second pass over the blocks kept, no cancellation)
+        for gb, cols in kept:
+            for c in sq:
+                dev = cols[c] - means[c][gb]
+                dev *= dev
+                np.copyto(dev, 0.0, where=np.isnan(dev))
+                sq[c] += np.bincount(gb, weights=dev, minlength=space)
+    present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)
+    data: dict = {}
+    for name, fn, col in specs:
+        if fn == "len":
+            out = sizes[present].astype(np.int64)
+        elif fn == "ntrue":
+            out = counted[col][present].astype(np.int64)
+        elif fn == "count":
+            out = counted[("ok", col)][present].astype(np.int64)
+        elif fn == "mean":
+            out = means[col][present]
+        elif fn == "std":
+            cnt = counted[("ok", col)]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var = sq[col] / (cnt - 1)
+            out = np.where(cnt > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
+        else:  # pragma: no cover (the definitions ask for these only)
+            raise ValueError(fn)
+        data[name] = out
+    rows = np.concatenate(missing) if missing else np.zeros(0, dtype=np.int64)
+    return df, _stats_frame(df, keys, data, None, present, decode), rows
+
+
+def _stats_frame(groups: pd.DataFrame, keys: list[str], data: dict, gid: np.ndarray | None, present: np.ndarray,
+                 decode: list | None) -> pd.DataFrame:
+    """The per-group statistics ``data`` (arrays over the groups ``present``) with their keys,
+    sorted as :func:`qakit.metrics._groups.aggregate` sorts them."""
+    if not keys:
+        return pd.DataFrame(data)
+    kf = G._key_rows(groups, keys, gid, present, decode)
+    out = pd.DataFrame({**{k: kf[k] for k in keys}, **data})
+    one = groups[keys[0]] if len(keys) == 1 else None
+    if (one is not None and decode is not None and isinstance(one.dtype, pd.CategoricalDtype) and len(present)
+            and present[0] > 0 and len(one.cat.categories) <= 4096 and one.cat.categories.is_monotonic_increasing):
+        return out  # (a categorical's groups in code order, none missing: sorted categories are its key order)
+    return G.sort_groups(out, keys)
+
+
+def _unscored(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The answers at ``rows`` (positions, ascending) itemised as answers without a score."""
+    if len(rows):
+        S.add_exclusion(res, "survey answer without a score", S.SCORE, _sorted_ids(df[S.CONVERSATION_ID], rows))
+    return res
 
 
 def _pandas_finish(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray, v: np.ndarray) -> pd.DataFrame:
     """:func:`_finish_survey` for :func:`_pandas_answers`: the answers without a score itemised."""
     miss = np.isnan(v)
     if miss.any():
-        S.add_exclusion(res, "survey answer without a score", S.SCORE, _sorted_ids(df[S.CONVERSATION_ID], rows[miss]))
+        S.add_exclusion(res, "survey answer without a score", S.SCORE,
+                        _sorted_ids(df[S.CONVERSATION_ID], rows[np.flatnonzero(miss)]))  # (not rows[miss]: slower)
     return res
 
 
@@ -444,6 +604,19 @@ def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], p
     ``csat_mean`` the mean score. See :func:`qakit.kpis.csat_score`."""
     hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
     check = f"csat score outside the scale {csat.label}{hint}"
+    thr = csat.satisfied_from
+
+    def csat_cols(v: np.ndarray) -> dict:
+        with np.errstate(invalid="ignore"):
+            return {"__u": ~np.isnan(v), "__s": v >= thr, "__v": v}
+
+    specs = [("__n", "ntrue", "__u"), ("__k", "ntrue", "__s"), ("__rows", "len", None), ("__mean", "mean", "__v")]
+    blocked = _blocked_stats(sv, "csat", (csat.low, csat.high), by, period, csat_cols, specs)
+    if blocked is not None:
+        df, res, unscored = blocked
+        out = F.proportion(res, list(by), CSAT, level=level, min_n=min_n, scale=100.0)
+        out.insert(len(by) + 4, CSAT_MEAN, res["__mean"].to_numpy(dtype=float))
+        return _unscored(out, df, unscored)
     fast = _pandas_answers(sv, conv, "csat", (csat.low, csat.high), check, by, period)
     if fast is not None:
         df, at, v, groups = fast
@@ -486,6 +659,16 @@ def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None,
         min_n: int) -> pd.DataFrame:
     """NPS: ``100 (p_P - p_D)`` with the multinomial interval (:func:`qakit.metrics._finish.nps`).
     See :func:`qakit.kpis.nps_score`."""
+    def nps_cols(v: np.ndarray) -> dict:
+        with np.errstate(invalid="ignore"):
+            p, m, d = nps_classes(v)
+        return {"__u": ~np.isnan(v), "__pp": p, "__dd": d, "__mm": m}
+
+    specs = [("__n", "ntrue", "__u"), ("__p", "ntrue", "__pp"), ("__d", "ntrue", "__dd"), ("__m", "ntrue", "__mm")]
+    blocked = _blocked_stats(sv, "nps", NPS_SCALE, by, period, nps_cols, specs)
+    if blocked is not None:
+        df, res, unscored = blocked
+        return _unscored(F.nps(res, list(by), NPS, level=level, min_n=min_n), df, unscored)
     fast = _pandas_answers(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
     if fast is not None:
         df, at, v, groups = fast
@@ -509,6 +692,17 @@ def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_
     """CES: the mean answer (reversed as ``min + max - score`` when ``higher_is_better=False``)
     with a t interval clipped to the scale. See :func:`qakit.kpis.ces_score`."""
     check = f"ces score outside the scale {scale[0]:g}..{scale[1]:g}"
+    flip = scale[0] + scale[1]
+
+    def ces_cols(v: np.ndarray) -> dict:
+        return {"__v": v if higher_is_better else flip - v}
+
+    specs = [("__n", "count", "__v"), ("__rows", "len", None), ("__mean", "mean", "__v"), ("__sd", "std", "__v")]
+    blocked = _blocked_stats(sv, "ces", scale, by, period, ces_cols, specs)
+    if blocked is not None:
+        df, res, unscored = blocked
+        out = F.mean_t(res, list(by), CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
+        return _unscored(out, df, unscored)
     fast = _pandas_answers(sv, conv, "ces", scale, check, by, period)
     if fast is not None:
         df, at, v, groups = fast
