@@ -416,7 +416,6 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
         counted = {name: np.bincount(gid[f], minlength=space) for name, f in zip(names, flags)}
         sizes = np.bincount(gid, minlength=space)
     present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)  # (no keys: one row, n = 0 too)
-    data: dict = {}
     sums: dict = {}
 
     def mean_of(col: str) -> np.ndarray:
@@ -426,6 +425,23 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
                 sums[col] = np.bincount(gid, weights=x, minlength=space) / counted[("ok", col)]
         return sums[col]
 
+    def squares_of(col: str) -> np.ndarray:  # (deviations about each group's mean: two passes, no cancellation)
+        dev = cols[col] - mean_of(col)[gid]
+        dev *= dev
+        np.copyto(dev, 0.0, where=~ok[col])
+        return np.bincount(gid, weights=dev, minlength=space)
+
+    data = _spec_values(specs, present, sizes, counted, mean_of, squares_of)
+    return _stats_frame(groups, keys, data, gid, present, decode)
+
+
+def _spec_values(specs: list[tuple[str, str, str | None]], present: np.ndarray, sizes: np.ndarray, counted: dict,
+                 mean_of: Any, squares_of: Any) -> dict[str, np.ndarray]:
+    """The statistics ``specs`` (as :func:`_pandas_stats`) of the groups ``present``, from the rows per
+    group (``sizes``), the counts (``counted``: a flag column's name, or ``("ok", column)`` for its
+    values not NaN), each group's mean (``mean_of(column)``) and sum of squared deviations about it
+    (``squares_of(column)``): ``std = sqrt(squares / (n - 1))``, NaN below two values."""
+    data: dict = {}
     for name, fn, col in specs:
         if fn == "len":
             v = sizes[present].astype(np.int64)
@@ -435,18 +451,15 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
             v = counted[("ok", col)][present].astype(np.int64)
         elif fn == "mean":
             v = mean_of(col)[present]
-        elif fn == "std":  # (deviations about each group's mean: two passes, no cancellation)
-            mean, n = mean_of(col), counted[("ok", col)]
-            dev = cols[col] - mean[gid]
-            dev *= dev
-            np.copyto(dev, 0.0, where=~ok[col])
+        elif fn == "std":
+            n = counted[("ok", col)]
             with np.errstate(invalid="ignore", divide="ignore"):
-                var = np.bincount(gid, weights=dev, minlength=space) / (n - 1)
+                var = squares_of(col) / (n - 1)
             v = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
-        else:  # pragma: no cover (the definitions above ask for these only)
+        else:  # pragma: no cover (the definitions ask for these only)
             raise ValueError(fn)
         data[name] = v
-    return _stats_frame(groups, keys, data, gid, present, decode)
+    return data
 
 
 def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequence[str], period: str | None,
@@ -544,24 +557,7 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
                 np.copyto(dev, 0.0, where=np.isnan(dev))
                 sq[c] += np.bincount(gb, weights=dev, minlength=space)
     present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)
-    data: dict = {}
-    for name, fn, col in specs:
-        if fn == "len":
-            out = sizes[present].astype(np.int64)
-        elif fn == "ntrue":
-            out = counted[col][present].astype(np.int64)
-        elif fn == "count":
-            out = counted[("ok", col)][present].astype(np.int64)
-        elif fn == "mean":
-            out = means[col][present]
-        elif fn == "std":
-            cnt = counted[("ok", col)]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                var = sq[col] / (cnt - 1)
-            out = np.where(cnt > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)[present]
-        else:  # pragma: no cover (the definitions ask for these only)
-            raise ValueError(fn)
-        data[name] = out
+    data = _spec_values(specs, present, sizes, counted, means.__getitem__, sq.__getitem__)
     rows = np.concatenate(missing) if missing else np.zeros(0, dtype=np.int64)
     return df, _stats_frame(df, keys, data, None, present, decode), rows
 
