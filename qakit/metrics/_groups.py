@@ -801,7 +801,3 @@ def partial(res: pd.DataFrame, t: Table, period: str | None, first: str, last: S
     lo, hi = extremes(t, last, first)
     end = as_of_value(as_of) if as_of is not None else hi
     return mark_partial(res, period, lo, end, explicit_end=as_of is not None)
-
-
-def by_keys(by: Any) -> list[str]:
-    return as_by(by)

@@ -369,7 +369,7 @@ def native_frame(src: Source, pandas_df: pd.DataFrame | None = None) -> Any:
         if kind == "polars":
             return data.lazy()
         if kind == "parquet":
-            return pl.scan_parquet(_parquet_globs(src.paths), hive_partitioning=True)
+            return pl.scan_parquet(parquet_globs(src.paths), hive_partitioning=True)
         return pl.from_arrow(_as_arrow(src)).lazy()
     if e == "duckdb":
         con = src.con
@@ -377,7 +377,7 @@ def native_frame(src: Source, pandas_df: pd.DataFrame | None = None) -> Any:
             return data
         if kind == "parquet":
             _duckdb_without_nan_folding(con)
-            files = _parquet_globs(src.paths)
+            files = parquet_globs(src.paths)
             return con.read_parquet(files, hive_partitioning=any(Path(p).is_dir() for p in src.paths))
         return con.from_arrow(_as_arrow(src))
     if e == "spark":
@@ -411,7 +411,15 @@ def _from_arrow(tbl: pa.Table, src: Source) -> Any:
     raise ParameterError(f"unknown engine {src.engine!r}")  # pragma: no cover
 
 
-def _parquet_globs(paths: list[str]) -> list[str]:
+def parquet_globs(paths: list[str]) -> list[str]:
+    """The Parquet files of ``paths`` as the engines' readers take them: a folder as every
+    ``.parquet`` file below it (``folder/**/*.parquet``), a file as itself.
+
+    Examples
+    --------
+    >>> parquet_globs(["ratings.parquet"])
+    ['ratings.parquet']
+    """
     return [str(Path(p) / "**" / "*.parquet") if Path(p).is_dir() else str(p) for p in paths]
 
 

@@ -510,7 +510,7 @@ def _review_order(path: Path, review_ids: pd.Series) -> np.ndarray:
     ``review_ids`` (an id not in the file, which cannot happen, last). The ids are joined to the order on the engine
     (as text): only two integer columns come back, no index of millions of text ids is built."""
     con = B.duckdb_connection()
-    files = ", ".join(B.sql_text(f) for f in B._parquet_globs([str(path)]))
+    files = ", ".join(B.sql_text(f) for f in B.parquet_globs([str(path)]))
     rid = '"' + S.REVIEW_ID + '"'
     keys = pa.array(review_ids.astype("str"), type=pa.large_string())
     stored = _stored_column(path, S.REVIEW_ID).collect_schema()[S.REVIEW_ID]
