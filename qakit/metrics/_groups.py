@@ -15,6 +15,7 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import schema as S
 from ..errors import ParameterError, check_choice
@@ -419,9 +420,24 @@ def _add_listed(result: pd.DataFrame, allr: Sequence[tuple], ids: np.ndarray, se
 
 
 def _id_text(ids: pd.Series) -> np.ndarray:
-    """Ids (text or missing) as an object array of ``str``, a missing id as ``"<missing>"``."""
-    arr = ids.astype("str").to_numpy(dtype=object, na_value=None)
-    missing = pd.isna(ids).to_numpy(dtype=bool)
+    """Ids (text or missing) as an object array of ``str``, a missing id as ``"<missing>"``. A
+    categorical of Arrow-backed text takes its rows' texts from the categories' one Arrow array by
+    code (pandas' ``astype`` of a categorical goes through its categories: twice the time for
+    700,000 of 10M conversation ids).
+
+    Examples
+    --------
+    >>> _id_text(pd.Series(pd.Categorical(["c2", None, "c1"]))).tolist()
+    ['c2', '<missing>', 'c1']
+    """
+    if isinstance(ids.dtype, pd.CategoricalDtype) and getattr(ids.cat.categories.array, "_pa_array", None) is not None:
+        codes = ids.array.codes
+        arr = S._arrow_text(ids.cat.categories).take(pa.array(np.maximum(codes, 0))).to_numpy(zero_copy_only=False)
+        arr = arr.astype(object, copy=False)
+        missing = codes < 0
+    else:
+        arr = ids.astype("str").to_numpy(dtype=object, na_value=None)
+        missing = pd.isna(ids).to_numpy(dtype=bool)
     if missing.any():
         arr[missing] = "<missing>"
     return arr
