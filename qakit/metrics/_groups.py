@@ -703,8 +703,11 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
     if len(present) <= _PARTITION_GROUPS:
         for g, (key, n) in enumerate(zip(present, sizes)):
             rk = needed_ranks(int(n), z)
-            x = v if len(present) == 1 and unused < 0 else v[gid == key]
-            part = np.partition(x, [r - 1 for r in rk])
+            if len(present) == 1 and unused < 0:
+                part = np.partition(v, [r - 1 for r in rk])  # (a copy: v is the caller's)
+            else:
+                part = v[gid == key]  # (this group's own copy, partitioned in place: no second copy)
+                part.partition([r - 1 for r in rk])
             rows_g += [g] * len(rk)
             ranks += rk
             vals.append(part[np.asarray(rk, dtype=np.int64) - 1])

@@ -306,7 +306,8 @@ def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: st
         negative = h0 < 0
         absurd = h0 > max_hours
     use = ~(e_nat | negative | absurd)
-    h = np.where(use, h0, np.nan)
+    h = h0  # (the hours of the rows not used set missing in place: no second full-length array)
+    h[~use] = np.nan
     small = nw.from_native(df[keys].assign(__use=use, __h=h)).lazy()
     hc = nw.col("__h")
     res = G.aggregate(small, keys, {"__n": G.n_true(nw.col("__use")), "__rows": G.n_rows(),
