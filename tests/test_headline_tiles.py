@@ -19,6 +19,7 @@ import pytest
 from scipy import stats
 
 import qakit.report.data as R
+import qakit.report.operations  # noqa: F401 - registers the optional tiles (service level, AQS), as the report notebook does
 import qakit.report.tiles as T
 from qakit import autoqa, datasets
 from qakit.report.tiles import TILE_SOURCES

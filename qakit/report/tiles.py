@@ -399,8 +399,9 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
 
     One row per tile of :data:`TILE_SOURCES` the data can show: :data:`qakit.registry.HEADLINE`
     (IQS, pass rate, CSAT, NPS, first response time, SLA high) and, once
-    :func:`qakit.report.operations.load_optional_tables` attached the optional tables, service level
-    (calls) and AQS (messages).
+    :func:`qakit.report.data.load_optional_tables` attached the optional tables, service level
+    (calls) and AQS (messages). Those two tiles are registered by :mod:`qakit.report.operations`
+    (it sits above this module): import it, as the report notebook does, or they are not shown.
 
     Parameters
     ----------
