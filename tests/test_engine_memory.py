@@ -114,3 +114,39 @@ def test_a_duckdb_result_comes_to_pandas_as_duckdb_gives_it():
     assert got["a"].isna().sum() == 17 and got.loc[1, "a"] == "id-1"  # 0, 3, ..., 48: 17 missing
     empty = B.collect(nw.from_native(con.sql(sql + " LIMIT 0")).lazy())
     assert len(empty) == 0 and list(empty.columns) == list(want.columns)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="processes are probed with POSIX signal 0")
+def test_spill_folders_of_killed_processes_are_removed_when_stale(tmp_path):
+    """A killed process leaves its spill folder (no exit to remove it). By hand: four folders -- a
+    process that ended, changed 25 h ago (removed); the same, changed 1 h ago (kept: younger than
+    STALE_SPILL_S = 24 h); this running process, 25 h ago (kept); a folder not named by a process id
+    (kept) -- and a file with a spill folder's name (kept)."""
+    import subprocess
+    import sys
+    import time
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                           text=True, check=True)
+    dead = int(ended.stdout)
+    now = time.time()
+    made = {}
+    for key, name, age_h in (("old", f"qakit-duckdb-{dead}-abc", 25), ("young", f"qakit-duckdb-{dead}-def", 1),
+                             ("live", f"qakit-duckdb-{os.getpid()}-ghi", 25), ("other", "qakit-duckdb-xyz", 25)):
+        path = tmp_path / name
+        path.mkdir()
+        (path / "spill.block").write_bytes(b"x")
+        os.utime(path, (now - age_h * 3600, now - age_h * 3600))
+        made[key] = path
+    afile = tmp_path / f"qakit-duckdb-{dead}-file"
+    afile.write_text("not a folder")
+    os.utime(afile, (now - 90000, now - 90000))
+    assert B.STALE_SPILL_S == 24 * 3600
+    assert B._remove_stale_spills(str(tmp_path), now=now) == [str(made["old"])]
+    assert not made["old"].exists()
+    assert all(made[k].is_dir() for k in ("young", "live", "other")) and afile.is_file()
+
+
+def test_the_spill_folder_is_named_by_the_process(default_budget):
+    spill = _setting("temp_directory")
+    assert os.path.basename(spill).startswith(f"qakit-duckdb-{os.getpid()}-")

@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Sequence
@@ -107,12 +108,61 @@ def memory_bytes(value: Any, name: str = "memory") -> int:
     return n
 
 
+#: a spill folder left by a process that no longer runs is removed once it is this old (seconds):
+#: a process id can be another machine's in a temporary folder shared between containers, and
+#: a live run's folder must never go
+STALE_SPILL_S = 24 * 3600
+_SPILL_NAME = re.compile(r"^qakit-duckdb-(\d+)-")
+
+
 def _spill_directory() -> str:
-    """A temporary folder for DuckDB to spill to, made once per process and removed at its exit."""
+    """A temporary folder for DuckDB to spill to, made once per process (named with its process id)
+    and removed at its exit; the folders of killed processes (no exit to remove them) are removed
+    here once they are :data:`STALE_SPILL_S` old (:func:`_remove_stale_spills`)."""
     if "dir" not in _SPILL:
-        _SPILL["dir"] = tempfile.mkdtemp(prefix="qakit-duckdb-")
+        _remove_stale_spills(tempfile.gettempdir())
+        _SPILL["dir"] = tempfile.mkdtemp(prefix=f"qakit-duckdb-{os.getpid()}-")
         atexit.register(shutil.rmtree, _SPILL["dir"], True)
     return _SPILL["dir"]
+
+
+def _remove_stale_spills(folder: str, *, now: float | None = None) -> list[str]:
+    """Remove the spill folders in ``folder`` whose process no longer runs and that were last
+    changed :data:`STALE_SPILL_S` ago or more (this user's only); returns their paths. A folder
+    of a running process (or of a process id now reused) is kept, so is any folder it cannot
+    judge or remove."""
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    if os.name != "posix":  # (a process is probed with signal 0, a POSIX meaning)
+        return removed
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _SPILL_NAME.match(name)
+        path = os.path.join(folder, name)
+        try:
+            st = os.stat(path)
+            if (m is None or not os.path.isdir(path) or st.st_uid != os.getuid()
+                    or now - st.st_mtime < STALE_SPILL_S or _running(int(m.group(1)))):
+                continue
+            shutil.rmtree(path)
+            removed.append(path)
+        except OSError:  # (gone meanwhile, or not ours to remove: kept)
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs (or exists but is not this user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (PermissionError: it exists)
+        return True
+    return True
 
 
 def _apply_memory(con: Any, value: str, name: str) -> None:
