@@ -38,6 +38,22 @@ def hours(us: Any) -> Any:
     return (us.cast(nw.Float64) / 1e6) * HOURS_PER_S
 
 
+def hours_of_us(end_us: Any, start_us: Any) -> np.ndarray:
+    """:func:`hours` on numpy: ``end_us - start_us`` (epoch microseconds, int64 arrays or an int)
+    as hours by the same formula -- the integers' difference, then ``/ 1e6 * (1/3600)`` -- in one
+    new float array (for the pandas paths, which judge durations with numpy).
+
+    Examples
+    --------
+    >>> hours_of_us(np.array([5_400_000_000]), 0).tolist()  # 90 minutes
+    [1.5]
+    """
+    h = np.subtract(end_us, start_us).astype(np.float64, copy=False)
+    h /= 1e6
+    h *= HOURS_PER_S
+    return h
+
+
 # --- keys ---------------------------------------------------------------------------------------
 def check_keys(t: Table, keys: Sequence[str], table: str = "data") -> None:
     missing = [b for b in keys if b not in t.columns]
@@ -102,8 +118,13 @@ def sort_groups(res: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         if (one is not None and isinstance(one.dtype, pd.CategoricalDtype) and one.cat.categories.dtype == "str"
                 and len(res) <= 4096 and one.array.codes.min() >= 0):
             # (one text categorical key, none missing, a few groups: their labels ordered by code point
-            # as the sort below orders them, without its machinery: ~0.1 ms instead of ~1.5)
-            labels = one.cat.categories.take(one.array.codes).to_numpy(dtype=object)
+            # as the sort below orders them, without its machinery: ~0.1 ms instead of ~1.5; groups
+            # already in code order of sorted categories -- a group-by on the codes -- as they are)
+            codes = one.array.codes
+            cats = one.cat.categories
+            if len(cats) <= 4096 and cats.is_monotonic_increasing and bool((codes[1:] > codes[:-1]).all()):
+                return res.reset_index(drop=True)
+            labels = cats.take(codes).to_numpy(dtype=object)
             return res.iloc[np.argsort(labels, kind="stable")].reset_index(drop=True)
         res = res.sort_values(list(keys), na_position="last", kind="stable", key=_sort_key)
     return res.reset_index(drop=True)
@@ -240,6 +261,48 @@ def byte_codes(df: pd.DataFrame, keys: Sequence[str], bits: int = 0) -> tuple[np
     return gid, space, [(keys[0], space, lambda codes, dt=one.dtype: pd.Categorical.from_codes(codes, dtype=dt))]
 
 
+def folded_counts(gid: np.ndarray, flags: Sequence[np.ndarray], space: int, *, own: bool = False) -> np.ndarray:
+    """``counts[g, b]``: the rows of group ``g`` (``gid``: numbers ``0 .. space - 1``) whose boolean
+    ``flags`` read as the bits of ``b`` (flag ``j``: bit ``j``), from ONE ``np.bincount`` of the flags
+    folded into the group number (``gid * 2**f + bits``): a count per flag read the rows once each.
+    Folded in bytes when ``space * 2**f`` fits one (an eighth of the memory traffic of int64); else in
+    ``gid`` itself when ``own`` (the caller's own array: shifted back after), else in a copy.
+    :func:`flag_totals` reads the rows and each flag's count from it.
+
+    Examples
+    --------
+    >>> folded_counts(np.array([0, 1, 1]), [np.array([True, False, True])], 2)  # group 1: one row each way
+    array([[0, 1],
+           [1, 1]])
+    """
+    nb = len(flags)
+    if (space << nb) <= 256:
+        key = gid if own and gid.dtype == np.uint8 else gid.astype(np.uint8)
+    else:
+        key = gid if own else gid.astype(np.int64)
+    for f in reversed(flags):  # (the first flag ends up as the lowest bit)
+        np.left_shift(key, 1, out=key)
+        key |= f.view(np.uint8) if key.dtype == np.uint8 else f
+    counts = np.bincount(key, minlength=space << nb).reshape(space, 1 << nb)
+    if key is gid:
+        gid >>= nb  # (the group numbers again)
+    return counts
+
+
+def flag_totals(counts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``(rows per group, [rows flagged per group, for each flag])`` of :func:`folded_counts`' counts.
+
+    Examples
+    --------
+    >>> sizes, (k,) = flag_totals(np.array([[0, 1], [1, 1]]))
+    >>> sizes.tolist(), k.tolist()
+    ([1, 2], [1, 1])
+    """
+    bits = np.arange(counts.shape[1])
+    nb = counts.shape[1].bit_length() - 1
+    return counts.sum(axis=1), [counts[:, (bits >> j) & 1 == 1].sum(axis=1) for j in range(nb)]
+
+
 def _count_flags(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, str, str | None]], *,
                  arrays: dict[str, np.ndarray] | None = None) -> pd.DataFrame | None:
     """:func:`_aggregate_pandas` when every statistic is a row count or a count of flagged rows (up
@@ -251,34 +314,20 @@ def _count_flags(df: pd.DataFrame, keys: list[str], specs: list[tuple[str, str, 
     cols = [col for _, fn, col in specs if fn == "ntrue"]
     small = byte_codes(df, keys, len(cols))
     if small is not None:
-        key, space, decode = small
-        gid = None
+        gid, space, decode = small
     else:
         gid, space, decode = _group_codes(df, keys, present=False)
         if not isinstance(space, int) or (space << len(cols)) > 4 * len(gid) + (1 << 20):
             return None
-        # (few groups: folded in bytes, an eighth of the memory traffic of int64, gid left as it is;
-        # else in place in gid and unfolded after)
-        key = gid.astype(np.uint8) if (space << len(cols)) <= 256 else gid
-    for col in reversed(cols):  # (the first flag ends up as the lowest bit)
-        np.left_shift(key, 1, out=key)
-        flag = arrays[col] if arrays is not None and col in arrays else df[col].to_numpy(dtype=bool, na_value=False)
-        key |= flag.view(np.uint8) if key.dtype == np.uint8 else flag
-    counts = np.bincount(key, minlength=space << len(cols)).reshape(space, 1 << len(cols))
-    sizes = counts.sum(axis=1)
+    flags = [arrays[col] if arrays is not None and col in arrays else df[col].to_numpy(dtype=bool, na_value=False)
+             for col in cols]
+    # (gid is this function's own: folded in place, the group numbers given back for the keys' rows)
+    sizes, counted = flag_totals(folded_counts(gid, flags, space, own=True))
     present = np.flatnonzero(sizes)
-    bits = np.arange(1 << len(cols))
-    if key is gid:
-        gid >>= len(cols)  # (the group numbers again, for the keys read from a row of each group)
-    del key
     out = _key_rows(df, keys, gid, present, decode)
-    j = 0
+    flagged = iter(counted)
     for name, fn, _ in specs:
-        if fn == "len":
-            out[name] = sizes[present].astype(np.int64)
-        else:
-            out[name] = counts[present][:, (bits >> j) & 1 == 1].sum(axis=1).astype(np.int64)
-            j += 1
+        out[name] = (sizes if fn == "len" else next(flagged))[present].astype(np.int64)
     return out
 
 

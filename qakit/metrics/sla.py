@@ -164,9 +164,7 @@ def _judged_pandas(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, 
     hours_of = {v: targets[k][1] for v, k in pkeys.items() if k in targets}
     per_cat = np.array([float(hours_of.get(c, np.nan)) for c in pr.cat.categories] + [np.nan], dtype=float)
     tgt = per_cat[pr.array.codes]  # (a missing priority's code -1 reads the NaN appended last)
-    hrs = (e_us - c_us).astype(np.float64)  # (a missing end's value is meaningless: set to NaN below)
-    hrs /= 1e6
-    hrs *= G.HOURS_PER_S
+    hrs = G.hours_of_us(e_us, c_us)  # (a missing end's value is meaningless: set to NaN below)
     open_ = e_nat | (e_us > cut_us)  # no end yet at as_of (an end after as_of has not happened yet)
     hrs[open_] = np.nan
     no_target = np.isnan(tgt)
@@ -177,9 +175,7 @@ def _judged_pandas(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, 
         met &= hrs <= tgt  # (targets are positive: a negative time is never met)
         pending = np.zeros(len(hrs), dtype=bool)
         rows = np.flatnonzero(open_)  # the elapsed time read only for the conversations with no end
-        el = (cut_us - c_us[rows]).astype(np.float64)
-        el /= 1e6
-        el *= G.HOURS_PER_S
+        el = G.hours_of_us(cut_us, c_us[rows])
         pending[rows] = (el <= tgt[rows]) & ~later[rows]
     if st is not None:
         stk = L.distinct_keys(lf, S.STATUS, t)
@@ -227,9 +223,8 @@ def attainment(t: Table, *, targets: Mapping[str, float] | None, metric: str, go
                           UnmatchedTargetWarning, stacklevel=stacklevel)
     gkeys = [S.PRIORITY] + [k for k in keys if k != S.PRIORITY]  # (by priority: the per-priority rows already are)
     if fast is not None:  # (the keys and two flags: the group counts read nothing else)
-        small = nw.from_native(nw.to_native(lf)[gkeys].assign(__use=flags["use"], __in=flags["use"] & flags["met"]))
-        res = G.aggregate(small.lazy(), gkeys, {"__n": G.n_true(nw.col("__use")), "__k": G.n_true(nw.col("__in")),
-                                                "__rows": G.n_rows()}, period=period)
+        res = G.count_flags(nw.to_native(lf), gkeys, {"__n": flags["use"], "__k": flags["use"] & flags["met"]},
+                            period=period)
     else:
         res = G.aggregate(lf, gkeys, {"__n": G.n_true(nw.col("__use")),
                                       "__k": G.n_true(nw.col("__use") & nw.col("__met")), "__rows": G.n_rows()},

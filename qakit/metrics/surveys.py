@@ -394,24 +394,10 @@ def _pandas_stats(groups: pd.DataFrame, keys: list[str], cols: dict[str, np.ndar
             space, decode = int(space[-1]) + 1 if len(space) else 0, None
     else:
         gid, space, decode = np.zeros(len(groups), dtype=np.int64), 1, []
-    fold = len(flags) <= 6 and (space << len(flags)) <= 4 * len(gid) + (1 << 20)
-    if fold:
-        # (few groups: folded in bytes, an eighth of the memory traffic of int64; else in place in
-        # gid, this function's own array, and unfolded after)
-        if gid.dtype == np.uint8 or (space << len(flags)) <= 256:
-            key = gid.astype(np.uint8)  # (a copy: gid is read again below)
-        else:
-            key = gid
-        for f in reversed(flags):  # (the first flag ends up as the lowest bit)
-            np.left_shift(key, 1, out=key)
-            key |= f.view(np.uint8) if key.dtype == np.uint8 else f
-        per = np.bincount(key, minlength=space << len(flags)).reshape(space, 1 << len(flags))
-        if key is gid:
-            gid >>= len(flags)  # (the group numbers again)
-        del key
-        bits = np.arange(1 << len(flags))
-        counted = {name: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, name in enumerate(names)}
-        sizes = per.sum(axis=1)
+    if len(flags) <= 6 and (space << len(flags)) <= 4 * len(gid) + (1 << 20):
+        # (gid is this function's own: folded in place and given back, it is read again below)
+        sizes, totals = G.flag_totals(G.folded_counts(gid, flags, space, own=True))
+        counted = dict(zip(names, totals))
     else:
         counted = {name: np.bincount(gid[f], minlength=space) for name, f in zip(names, flags)}
         sizes = np.bincount(gid, minlength=space)
@@ -514,7 +500,7 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
             gb = gid_all[a:b][idx] if gid_all is not None else np.zeros(len(idx), dtype=np.uint8)
             yield a, idx, vb, gb
 
-    per = np.zeros(space << nbits, dtype=np.int64)
+    per = np.zeros((space, 1 << nbits), dtype=np.int64)
     sums = {c: np.zeros(space) for c in values}
     missing: list[np.ndarray] = []
     stds = [c for c in values if any(fn == "std" and col == c for _, fn, col in specs)]
@@ -526,11 +512,7 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
         lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
         cols = cols_of(vb)
         oks = {c: ~np.isnan(cols[c]) for c in values}
-        key = gb.copy() if nbits <= 8 and (space << nbits) <= 256 else gb.astype(np.int64)
-        for f in reversed([cols[c] for c in flag_cols] + [oks[c] for c in values]):  # (first flag lowest)
-            np.left_shift(key, 1, out=key)
-            key |= f.view(np.uint8) if key.dtype == np.uint8 else f
-        per += np.bincount(key, minlength=space << nbits)
+        per += G.folded_counts(gb, [cols[c] for c in flag_cols] + [oks[c] for c in values], space)
         for c in values:
             sums[c] += np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
         if stds:
@@ -540,10 +522,8 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
             missing.append(a + idx[nan])
     if lo_s < scale[0] or hi_s > scale[1]:
         return None  # (an answer off the scale: refused by the general path, with its message)
-    per = per.reshape(space, 1 << nbits)
-    bits = np.arange(1 << nbits)
-    counted = {name: per[:, (bits >> j) & 1 == 1].sum(axis=1) for j, name in enumerate(names)}
-    sizes = per.sum(axis=1)
+    sizes, totals = G.flag_totals(per)
+    counted = dict(zip(names, totals))
     means = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for c in values:
@@ -569,12 +549,7 @@ def _stats_frame(groups: pd.DataFrame, keys: list[str], data: dict, gid: np.ndar
     if not keys:
         return pd.DataFrame(data)
     kf = G._key_rows(groups, keys, gid, present, decode)
-    out = pd.DataFrame({**{k: kf[k] for k in keys}, **data})
-    one = groups[keys[0]] if len(keys) == 1 else None
-    if (one is not None and decode is not None and isinstance(one.dtype, pd.CategoricalDtype) and len(present)
-            and present[0] > 0 and len(one.cat.categories) <= 4096 and one.cat.categories.is_monotonic_increasing):
-        return out  # (a categorical's groups in code order, none missing: sorted categories are its key order)
-    return G.sort_groups(out, keys)
+    return G.sort_groups(pd.DataFrame({**{k: kf[k] for k in keys}, **data}), keys)
 
 
 def _unscored(res: pd.DataFrame, df: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from ._contract import Table
 FIRST_RESPONSE_TIME = "first_response_time"
 RESOLUTION_TIME = "resolution_time"
 HANDLE_TIME = "handle_time"
-HOURS_PER_S = 1 / 3600.0
+HOURS_PER_S = G.HOURS_PER_S  # (one constant: the hours of a second, as qakit.metrics._groups.hours uses it)
 #: every conversation timestamp: the data's end (``as_of``) is the latest of them
 CONV_TIMES = (S.CREATED_AT, S.FIRST_RESPONSE_AT, S.RESOLVED_AT)
 
@@ -298,9 +298,7 @@ def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: st
             return None
     (s_us, s_nat), (e_us, e_nat) = s_got, e_got
     both = ~(s_nat | e_nat)
-    h0 = np.subtract(e_us, s_us, dtype=np.float64)  # (exact: the difference of two integers below 2**53)
-    h0 /= 1e6
-    h0 *= HOURS_PER_S
+    h0 = G.hours_of_us(e_us, s_us)
     h0[~both] = np.nan
     with np.errstate(invalid="ignore"):
         negative = h0 < 0
