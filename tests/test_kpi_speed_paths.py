@@ -218,3 +218,94 @@ def test_service_level_by_hand_on_pandas_equals_polars(denominator):
     cols = ["n", "service_level", "ci_low", "ci_high", "n_excluded"]
     np.testing.assert_allclose(got[cols].to_numpy(float), ref[cols].to_numpy(float), rtol=0, atol=1e-12)
     assert _records(ref) == _records(got)
+
+
+def _fused_case():
+    """Channels: chat 1, 2, 3, 4, 10 h and one row without a value (NaN, not used); email 5 h;
+    sms only a row without a value; and one row with no channel (missing key) at 7 h."""
+    df = pd.DataFrame({"channel": pd.Categorical(["chat", "chat", "email", "chat", "sms", "chat", "chat", None, "chat"],
+                                                 categories=["chat", "email", "sms", "voice"])})
+    h = np.array([1.0, 2.0, 5.0, np.nan, np.nan, 3.0, 4.0, 7.0, 10.0])
+    return df, h, ~np.isnan(h)
+
+
+def test_fused_moments_and_order_statistics_by_hand():
+    """chat 1, 2, 3, 4, 10 (n = 5, 6 rows): mean 20 / 5 = 4, sd sqrt((9 + 4 + 1 + 0 + 36) / 4) =
+    sqrt(12.5); ranks needed for n = 5: median h = 2 -> ranks 3, 4; p90 h = 3.6 -> ranks 4, 5.
+    email 5 (n = 1): sd missing; sms: no value (n = 0, 1 row, mean and sd missing, no ranks);
+    the missing channel last (n = 1, 7); voice has no rows: no group."""
+    df, h, use = _fused_case()
+    res, picked = G.moments_with_order_stats_local(df, ["channel"], h.copy(), use, 1.959963984540054)
+    assert res["channel"].tolist()[:3] == ["chat", "email", "sms"] and pd.isna(res["channel"].iloc[3])
+    assert res["__n"].tolist() == [5, 1, 0, 1] and res["__rows"].tolist() == [6, 1, 1, 1]
+    assert res["__mean"].iloc[0] == pytest.approx(4.0, abs=1e-12)
+    assert res["__sd"].iloc[0] == pytest.approx(np.sqrt(12.5), abs=1e-12)
+    assert res["__mean"].iloc[1] == 5.0 and np.isnan(res["__sd"].iloc[1])
+    assert np.isnan(res["__mean"].iloc[2]) and np.isnan(res["__sd"].iloc[2])
+    chat = picked[picked["channel"].eq("chat")]
+    assert dict(zip(chat["__r"], chat["__h"])) == {3: 3.0, 4: 4.0, 5: 10.0}
+    assert set(chat["__n"]) == {5}
+    assert picked[picked["channel"].eq("email")][["__r", "__n", "__h"]].values.tolist() == [[1, 1, 5.0]]
+    assert not picked["channel"].eq("sms").any()
+
+
+def test_fused_path_equals_the_general_path_on_many_values():
+    """Against the general path (pandas' group-by for the moments, the sorted-per-group order
+    statistics): 30,000 log-normal hours over 3 channels, 2 % without a value, by channel and
+    without keys (1e-9 relative; the moments are summed in another order)."""
+    rng = np.random.default_rng(7)
+    n = 30_000
+    df = pd.DataFrame({"channel": pd.Categorical(rng.choice(["chat", "email", "voice"], n))})
+    h = rng.lognormal(1.0, 1.2, n)
+    h[rng.random(n) < 0.02] = np.nan
+    use = ~np.isnan(h)
+    z = 1.959963984540054
+    for keys in (["channel"], []):
+        res, picked = G.moments_with_order_stats_local(df, keys, h.copy(), use, z)
+        lf = __import__("narwhals").from_native(df[keys].assign(__use=use, __h=h)).lazy()
+        nwc = __import__("narwhals").col
+        ref = G.aggregate(lf, keys, {"__n": G.n_true(nwc("__use")), "__rows": G.n_rows(),
+                                     "__mean": G.agg("mean", nwc("__h")), "__sd": G.agg("std", nwc("__h"))})
+        for c in ("__n", "__rows"):
+            assert res[c].tolist() == ref[c].astype(int).tolist()
+        np.testing.assert_allclose(res["__mean"], ref["__mean"], rtol=1e-9)
+        np.testing.assert_allclose(res["__sd"], ref["__sd"], rtol=1e-9)
+        ref_p = G.order_stats(lf, "__h", keys, z, ref["__n"].astype(int).tolist())
+        sort = [*keys, "__r"]
+        a = picked.sort_values(sort).reset_index(drop=True)
+        b = ref_p.sort_values(sort).reset_index(drop=True)
+        assert a["__r"].tolist() == b["__r"].tolist() and a["__n"].tolist() == b["__n"].tolist()
+        assert a["__h"].tolist() == b["__h"].tolist()  # (order statistics: the values themselves)
+        # and the median and p90 from them against numpy's own, group by group
+        from qakit.metrics import _finish as F
+        q = F.quantiles(picked, keys, "__h", 0.95)
+        groups = ([(None, h[use])] if not keys else
+                  [(k, h[use & df["channel"].eq(k).to_numpy()]) for k in ("chat", "email", "voice")])
+        for key, g in groups:
+            row = q.iloc[0] if key is None else q[q["channel"].eq(key)].iloc[0]
+            assert row["__med"] == pytest.approx(np.median(g), rel=1e-12)
+            assert row["__p90"] == pytest.approx(np.quantile(g, 0.9), rel=1e-12)
+
+
+def test_fused_path_steps_aside_for_many_groups_and_empty_tables():
+    """More than 64 groups (65 agents): None, the general path's sort then; no rows: None (the
+    general path gives its one empty row)."""
+    df = pd.DataFrame({"agent_id": pd.Categorical([f"a{i}" for i in range(65)])})
+    h = np.arange(65, dtype=float)
+    assert G.moments_with_order_stats_local(df, ["agent_id"], h, np.ones(65, bool), 1.96) is None
+    empty = df.iloc[:0]
+    assert G.moments_with_order_stats_local(empty, ["agent_id"], np.zeros(0), np.zeros(0, bool), 1.96) is None
+
+
+def test_resolution_time_by_channel_uses_the_fused_path_with_the_numbers_by_hand():
+    """The public function on the seven conversations of :func:`_times` (resolution): chat
+    resolutions 5, 1.5, 5, (open), 5, 5 h -> n = 5, median 5, mean (5 * 4 + 1.5) / 5 = 4.3; email
+    10 h -> n = 1. Equal to the Polars frame's (the expression path)."""
+    conv = _times()
+    got = qakit.resolution_time(conv, by="channel", min_n=0)
+    assert got["n"].tolist() == [5, 1]
+    assert got["resolution_time"].tolist() == [5.0, 10.0]
+    assert got["resolution_time_mean"].iloc[0] == pytest.approx(4.3, abs=1e-12)
+    other = qakit.resolution_time(pl.from_pandas(conv), by="channel", min_n=0)
+    np.testing.assert_allclose(got["resolution_time_mean"], other["resolution_time_mean"], rtol=1e-12)
+    assert _records(got) == _records(other)

@@ -625,6 +625,95 @@ def aggregate_with_order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str]
     return res, picked
 
 
+def moments_with_order_stats_local(df: pd.DataFrame, keys: Sequence[str], h: np.ndarray, use: np.ndarray,
+                                   z: float, *, period: str | None = None,
+                                   value: str = "__h") -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """:func:`aggregate_with_order_stats` for a pandas table whose values are a numpy array: ``h``
+    (float64, row by row with ``df``; NaN = no value; this function's to reorder: it is
+    partitioned in place) and the flag ``use`` (boolean). The groups numbered ONCE from the keys'
+    codes; each group's rows and used rows from one count (:func:`folded_counts`); each group's
+    values copied out once, and its count, mean, standard deviation and the ranks its size needs
+    (:func:`needed_ranks`, by ``np.partition``) all read from that copy. ``(res, picked)`` as
+    :func:`aggregate` and :func:`order_stats` give them; None with more than
+    :data:`_PARTITION_GROUPS` groups (a pass over the rows per group would cost more than the
+    general path's sort).
+
+    Notes
+    -----
+    Mean ``sum(x) / n`` (numpy's pairwise sum), standard deviation ``sqrt(sum((x - mean)^2) /
+    (n - 1))`` (two passes; missing for ``n < 2``), as pandas', Polars' and DuckDB's sample
+    statistics up to rounding in the last bits. The general path ran a group-by of the keys for
+    the moments and a second numbering of the groups for the order statistics.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"channel": pd.Categorical(["chat", "email", "chat", "chat"])})
+    >>> h = np.array([1.0, 5.0, 3.0, np.nan])
+    >>> res, picked = moments_with_order_stats_local(df, ["channel"], h, ~np.isnan(h), 1.96)
+    >>> res  # chat: (1 + 3) / 2 = 2, sd sqrt(((1-2)^2 + (3-2)^2) / 1) = 1.414...
+      channel  __n  __rows  __mean      __sd
+    0    chat    2       3     2.0  1.414214
+    1   email    1       1     5.0       NaN
+    """
+    keys = list(keys)
+    small = byte_codes(df, keys, 1) if keys else None
+    if small is not None:
+        gid, space, decode = small
+    elif keys:
+        gid, space, decode = _group_codes(df, keys, present=False)
+        if not isinstance(space, int):  # (numbered by np.unique: many groups)
+            return None
+    else:
+        gid, space, decode = np.zeros(len(h), dtype=np.uint8), 1, []
+    sizes, (n_use,) = flag_totals(folded_counts(gid, [np.asarray(use, dtype=bool)], space))
+    present = np.flatnonzero(sizes)
+    if not len(present) or len(present) > _PARTITION_GROUPS:  # (no rows: the general path's one empty row)
+        return None
+    out = _key_rows(df, keys, gid, present, decode) if keys else pd.DataFrame(index=range(len(present)))
+    missing = np.isnan(h)
+    has_missing = bool(missing.any())
+    if has_missing:  # (rows without a value: a group of their own, never read)
+        gid = gid if space < np.iinfo(gid.dtype).max else gid.astype(np.int64)
+        gid[missing] = space
+    means, sds, counts = [], [], []
+    rows_g, ranks, vals = [], [], []
+    for g, key in enumerate(present):
+        if len(present) == 1 and not has_missing:
+            part = h  # (the caller's: partitioned in place, no copy)
+        else:
+            part = h[gid == key]  # (this group's own copy)
+        nv = len(part)
+        counts.append(nv)
+        mean = float(part.sum()) / nv if nv else np.nan
+        means.append(mean)
+        if nv >= 2:
+            d = part - mean
+            sds.append(float(np.sqrt(np.dot(d, d) / (nv - 1))))
+        else:
+            sds.append(np.nan)
+        if not nv:
+            continue
+        rk = needed_ranks(nv, z)
+        part.partition([r - 1 for r in rk])
+        rows_g += [g] * len(rk)
+        ranks += rk
+        vals.append(part[np.asarray(rk, dtype=np.int64) - 1])
+    out["__n"] = n_use[present].astype(np.int64)
+    out["__rows"] = sizes[present].astype(np.int64)
+    out["__mean"] = np.asarray(means, dtype=np.float64)
+    out["__sd"] = np.asarray(sds, dtype=np.float64)
+    rows_g = np.asarray(rows_g, dtype=np.int64)
+    picked = (out[keys].iloc[rows_g].reset_index(drop=True) if keys
+              else pd.DataFrame(index=range(len(rows_g))))
+    picked["__r"] = np.asarray(ranks, dtype=np.int64)
+    picked["__n"] = np.asarray(counts, dtype=np.int64)[rows_g]
+    picked[value] = np.concatenate(vals) if vals else np.zeros(0)
+    res = sort_groups(out, keys)
+    if period is not None and PERIOD in res.columns:
+        res[PERIOD] = period_starts(res[PERIOD], period)
+    return res, picked
+
+
 def group_ids(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(gid, present)``: a non-negative integer per row, equal for rows with equal ``keys`` (a
     missing key is a key of its own, as ``groupby(dropna=False)``), and the distinct ``gid``

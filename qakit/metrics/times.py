@@ -284,7 +284,9 @@ def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: st
     """:func:`time_kpi` on a pandas table (wall-clock hours): the durations and the exclusion flags
     from the timestamps' integer storage with numpy (what :func:`durations` computes as
     expressions: the same hours, ``(end_us - start_us) / 1e6 * (1/3600)``, the same rows used), on
-    a frame of the keys and two columns only; the groups' statistics by the same
+    a frame of the keys and two columns only; the groups' statistics, with few groups, by
+    :func:`qakit.metrics._groups.moments_with_order_stats_local` (the groups numbered once, each
+    group's values copied out once and every statistic read from that copy), else by the same
     :func:`qakit.metrics._groups.aggregate` and :func:`qakit.metrics._groups.order_stats`. The
     expression path built a dozen full-length temporaries and copies of the frame per call.
     None when a column is not a timestamp column (the general path then)."""
@@ -306,13 +308,18 @@ def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: st
     use = ~(e_nat | negative | absurd)
     h = h0  # (the hours of the rows not used set missing in place: no second full-length array)
     h[~use] = np.nan
-    small = nw.from_native(df[keys].assign(__use=use, __h=h)).lazy()
-    hc = nw.col("__h")
-    res = G.aggregate(small, keys, {"__n": G.n_true(nw.col("__use")), "__rows": G.n_rows(),
-                                    "__mean": G.agg("mean", hc), "__sd": G.agg("std", hc)}, period=period)
     z = float(stats.norm.ppf((1 + level) / 2))
-    sizes = pd.to_numeric(res["__n"]).fillna(0).astype(int).tolist()
-    q = F.quantiles(G.order_stats(small, "__h", keys, z, sizes), keys, "__h", level)
+    fused = G.moments_with_order_stats_local(df, keys, h, use, z, period=period)
+    if fused is not None:  # (few groups: numbered once, each group's values copied out once)
+        res, picked = fused
+    else:
+        small = nw.from_native(df[keys].assign(__use=use, __h=h)).lazy()
+        hc = nw.col("__h")
+        res = G.aggregate(small, keys, {"__n": G.n_true(nw.col("__use")), "__rows": G.n_rows(),
+                                        "__mean": G.agg("mean", hc), "__sd": G.agg("std", hc)}, period=period)
+        sizes = pd.to_numeric(res["__n"]).fillna(0).astype(int).tolist()
+        picked = G.order_stats(small, "__h", keys, z, sizes)
+    q = F.quantiles(picked, keys, "__h", level)
     if period is not None and G.PERIOD in q.columns:
         q[G.PERIOD] = G.period_starts(q[G.PERIOD], period)
     out = _statistics(res, q, keys, name, min_n)
