@@ -355,6 +355,8 @@ def contenders(frames: dict, pols: dict, files: dict, duck: DuckDBAnchors, kpi: 
 
 QAKIT = ("qakit pandas", "qakit Polars", "qakit DuckDB (Parquet)")
 ANCHORS = ("Polars lazy anchor", "DuckDB SQL anchor")
+#: the anchor the issue names ("within 2x a fairly tuned Polars lazy query")
+POLARS_ANCHOR = ANCHORS[0]
 
 
 def measure(n: int, rounds: int, folder: Path, *, kpis=KPIS, log=print) -> dict:
@@ -389,16 +391,19 @@ def measure(n: int, rounds: int, folder: Path, *, kpis=KPIS, log=print) -> dict:
 
 
 def targets(m: dict) -> list[tuple[str, bool, str]]:
-    """One target per KPI: qakit's best engine (validation and records included) within 2x the
-    faster anchor; and one: every anchor equal to qakit."""
+    """Two targets per KPI: qakit's best engine (validation and records included) within 2x the
+    Polars lazy anchor (the issue's wording: "within 2x a fairly tuned Polars lazy query"), and
+    within 2x the faster of the two anchors (stricter: DuckDB's SQL is faster for some KPIs); and
+    one: every anchor equal to qakit."""
     out = []
     for kpi, b in m["best"].items():
         q = min(QAKIT, key=lambda c: b[c][0])
-        a = min(ANCHORS, key=lambda c: b[c][0])
-        ratio = b[q][0] / b[a][0]
-        out.append((f"{kpi} on {m['sizes'][TABLE[kpi]]:,} {TABLE[kpi]}: qakit's best engine (validation and records "
-                    "included) <= 2x the faster tuned anchor", ratio <= 2.0,
-                    f"{q} {b[q][0]:.3f} s vs {a} {b[a][0]:.3f} s = {ratio:.2f}x"))
+        what = f"{kpi} on {m['sizes'][TABLE[kpi]]:,} {TABLE[kpi]}: qakit's best engine (validation and records included)"
+        for a, against in ((POLARS_ANCHOR, "the Polars lazy anchor (the issue's target)"),
+                           (min(ANCHORS, key=lambda c: b[c][0]), "the faster tuned anchor")):
+            ratio = b[q][0] / b[a][0]
+            out.append((f"{what} <= 2x {against}", ratio <= 2.0,
+                        f"{q} {b[q][0]:.3f} s vs {a} {b[a][0]:.3f} s = {ratio:.2f}x"))
     worst = max((d for v in m["diffs"].values() for d in v.values()), default=0.0)
     out.append(("KPIs: every engine and anchor equal to qakit pandas (max abs diff < 1e-9)", worst < 1e-9,
                 f"{worst:.1e}"))
@@ -407,13 +412,14 @@ def targets(m: dict) -> list[tuple[str, bool, str]]:
 
 def table_text(m: dict) -> list[str]:
     cols = QAKIT + ANCHORS
-    lines = ["| KPI | " + " | ".join(f"{c} (s) [CPU]" for c in cols) + " | best qakit / faster anchor |",
-             "|---|" + "---|" * (len(cols) + 1)]
+    lines = ["| KPI | " + " | ".join(f"{c} (s) [CPU]" for c in cols)
+             + " | best qakit / Polars lazy anchor | best qakit / faster anchor |",
+             "|---|" + "---|" * (len(cols) + 2)]
     for kpi, b in m["best"].items():
         q = min(b[c][0] for c in QAKIT)
         a = min(b[c][0] for c in ANCHORS)
         lines.append(f"| {kpi} | " + " | ".join(f"{b[c][0]:.3f} [{b[c][1]:.2f}]" for c in cols)
-                     + f" | {q / a:.2f}x |")
+                     + f" | {q / b[POLARS_ANCHOR][0]:.2f}x | {q / a:.2f}x |")
     return lines
 
 
