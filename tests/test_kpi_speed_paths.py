@@ -309,3 +309,26 @@ def test_resolution_time_by_channel_uses_the_fused_path_with_the_numbers_by_hand
     other = qakit.resolution_time(pl.from_pandas(conv), by="channel", min_n=0)
     np.testing.assert_allclose(got["resolution_time_mean"], other["resolution_time_mean"], rtol=1e-12)
     assert _records(got) == _records(other)
+
+
+@pytest.mark.parametrize("case", ["lognormal", "ties", "sorted", "reversed", "adversarial", "nan", "small"])
+def test_select_ranks_equals_numpy_partition(case):
+    """``select_ranks`` gives exactly the values ``np.partition`` puts at the ranks of a median, its
+    interval (Conover, z = 1.96) and a p90, and the extreme ranks 1 and n: on 400,000 log-normal
+    values; integer hours 0..49 (long runs of ties); sorted and reversed input; an adversarial
+    column whose every 24th value (the sample's stride) is huge, so the sample's bounds miss and
+    the whole column is partitioned; NaN (numpy orders it last: the whole column then); and 1,000
+    values (partitioned directly)."""
+    rng = np.random.default_rng(5)
+    n = 1_000 if case == "small" else 400_000
+    x = {"lognormal": lambda: rng.lognormal(1, 1.5, n), "ties": lambda: rng.integers(0, 50, n).astype(float),
+         "sorted": lambda: np.sort(rng.random(n)), "reversed": lambda: np.sort(rng.random(n))[::-1].copy(),
+         "adversarial": lambda: np.where(np.arange(n) % (n // G._SELECT_SAMPLE) == 0, 1e9, rng.random(n)),
+         "nan": lambda: np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
+         "small": lambda: rng.random(n)}[case]()
+    ranks = sorted(set(G.needed_ranks(n, 1.959963984540054)) | {1, n})
+    want = np.partition(x, [r - 1 for r in ranks])[np.asarray(ranks) - 1]
+    got = G.select_ranks(x.copy(), ranks)
+    np.testing.assert_array_equal(got, want)
+    if case in ("lognormal", "ties"):  # (and against a full sort)
+        np.testing.assert_array_equal(got, np.sort(x)[np.asarray(ranks) - 1])

@@ -506,6 +506,63 @@ def needed_ranks(n: int, z: float) -> list[int]:
     return sorted(r for r in out if 1 <= r <= n)
 
 
+#: fewer values than this: ``np.partition`` at once (the sample below would cost more than it saves)
+_SELECT_DIRECT = 1 << 17
+#: the sample's size (every ``len(x) // _SELECT_SAMPLE``-th value)
+_SELECT_SAMPLE = 16384
+
+
+def select_ranks(x: np.ndarray, ranks: Sequence[int]) -> np.ndarray:
+    """The order statistics of ``x`` (float64 without NaN; this function's own to reorder) at
+    ``ranks`` (from 1, increasing), exactly: the values ``np.partition`` would put there (NaN, which
+    callers leave out, makes it partition ``x`` itself, ordering NaN last as numpy does). For many
+    values the ranks are bracketed first: a sorted sample (every ``len(x) // 16384``-th value) gives
+    bounds ``a <= b`` around each cluster of nearby ranks, one pass counts the values below ``a``,
+    one takes those in ``[a, b]``, and only these few are partitioned (Floyd and Rivest's idea;
+    deterministic). When the bounds miss a rank -- an unlucky sample --, ``x`` itself is partitioned.
+
+    Notes
+    -----
+    With ``c`` values below ``a`` and the values in ``[a, b]`` sorted as ``y``, the value of rank ``r``
+    is ``y[r - 1 - c]`` whenever ``c < r <= c + len(y)``: every value below ``a`` ranks before them and
+    every value above ``b`` after (ties included). ~0.6x the time of ``np.partition`` on 3.3M values
+    with the six ranks of a median, its interval and a p90.
+
+    Examples
+    --------
+    >>> x = np.arange(300_000, dtype=float)[::-1].copy()
+    >>> select_ranks(x, [1, 150_000, 300_000]).tolist()
+    [0.0, 149999.0, 299999.0]
+    """
+    n = len(x)
+    rk = np.asarray(ranks, dtype=np.int64)
+    if n < _SELECT_DIRECT or not len(rk):
+        x.partition(rk - 1)
+        return x[rk - 1]
+    sample = np.sort(x[:: n // _SELECT_SAMPLE])
+    m = len(sample)
+    margin = int(4 * np.sqrt(m)) + 2  # (sample ranks; ~4 standard deviations of a rank's position in it)
+    out = np.empty(len(rk), dtype=np.float64)
+    for idx in np.split(np.arange(len(rk)), np.flatnonzero(np.diff(rk) > n // 64) + 1):
+        lo, hi = int(rk[idx[0]]), int(rk[idx[-1]])
+        pa, pb = lo * m // n - margin, hi * m // n + margin
+        a = sample[pa] if pa >= 0 else -np.inf
+        b = sample[pb] if pb < m else np.inf
+        below = int(np.count_nonzero(x < a))
+        inside = x >= a
+        inside &= x <= b
+        cand = x[inside]
+        whole = below + len(cand) + int(np.count_nonzero(x > b)) == n  # (False only with NaN in x)
+        if whole and below < lo and below + len(cand) >= hi:
+            k = rk[idx] - 1 - below
+            cand.partition(k)
+            out[idx] = cand[k]
+        else:  # (the sample missed, or NaN: the whole column, as np.partition orders it)
+            x.partition(rk[idx] - 1)
+            out[idx] = x[rk[idx] - 1]
+    return out
+
+
 def order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float, sizes: Sequence[int]) -> pd.DataFrame:
     """Per group the order statistics the median, p90 (linear interpolation, as numpy/pandas) and
     the distribution-free median interval (Conover: ``x_(l), x_(u)`` with ``l = floor(n/2 -
@@ -549,7 +606,7 @@ def _order_stats_polars(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: fl
     for part in parts.values():
         x = part.get_column(value).to_numpy()
         rk = needed_ranks(len(x), z)
-        vals.append(np.partition(x, [r - 1 for r in rk])[np.asarray(rk, dtype=np.int64) - 1])
+        vals.append(select_ranks(np.array(x, dtype=np.float64), rk))
         firsts += [part.head(1).select(list(keys))] * len(rk)
         ranks += rk
         sizes += [len(x)] * len(rk)
@@ -694,10 +751,9 @@ def moments_with_order_stats_local(df: pd.DataFrame, keys: Sequence[str], h: np.
         if not nv:
             continue
         rk = needed_ranks(nv, z)
-        part.partition([r - 1 for r in rk])
         rows_g += [g] * len(rk)
         ranks += rk
-        vals.append(part[np.asarray(rk, dtype=np.int64) - 1])
+        vals.append(select_ranks(part, rk))
     out["__n"] = n_use[present].astype(np.int64)
     out["__rows"] = sizes[present].astype(np.int64)
     out["__mean"] = np.asarray(means, dtype=np.float64)
@@ -841,14 +897,11 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
     if len(present) <= _PARTITION_GROUPS:
         for g, (key, n) in enumerate(zip(present, sizes)):
             rk = needed_ranks(int(n), z)
-            if len(present) == 1 and unused < 0:
-                part = np.partition(v, [r - 1 for r in rk])  # (a copy: v is the caller's)
-            else:
-                part = v[gid == key]  # (this group's own copy, partitioned in place: no second copy)
-                part.partition([r - 1 for r in rk])
+            # (this group's own copy, reordered in place: no second copy; v is the caller's)
+            part = v.copy() if len(present) == 1 and unused < 0 else v[gid == key]
             rows_g += [g] * len(rk)
             ranks += rk
-            vals.append(part[np.asarray(rk, dtype=np.int64) - 1])
+            vals.append(select_ranks(part, rk))
     else:
         order = np.lexsort((v, gid))
         sv = v[order]
