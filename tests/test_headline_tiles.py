@@ -179,3 +179,19 @@ def test_one_source_per_tile(head, folder):
     assert "service_level" not in set(plain["metric"])  # not before load_optional_tables
     R.load_optional_tables(d, dataset=str(folder))
     assert list(T.headline(d, {}, n_resamples=99)["metric"])[-2:] == ["service_level", "aqs"]
+
+
+def test_headline_warns_when_an_optional_tile_is_not_registered(folder, monkeypatch):
+    """A library user who calls ``headline`` on data with calls and messages without importing
+    :mod:`qakit.report.operations` (which registers those tiles) is told so, not left without
+    the service-level and AQS tiles in silence; the other tiles are unchanged."""
+    from qakit.errors import QakitWarning
+
+    d = R.load_report_data(dataset=str(folder), start=START, end=END)
+    R.load_optional_tables(d, dataset=str(folder))
+    monkeypatch.delitem(TILE_SOURCES, "service_level")
+    monkeypatch.delitem(TILE_SOURCES, "aqs")
+    with pytest.warns(QakitWarning, match=r"aqs, service_level tile\(s\).*qakit\.report\.operations"):
+        got = T.headline(d, TARGETS, n_resamples=99).set_index("metric")
+    assert "service_level" not in got.index and "aqs" not in got.index
+    assert set(HEADLINE) <= set(got.index)

@@ -20,7 +20,7 @@ import pandas as pd
 from .. import kpis as K
 from .. import schema as S
 from .._public import public
-from ..errors import EngineFallbackWarning, ParameterError, SmallSampleWarning, UndefinedMetricWarning
+from ..errors import EngineFallbackWarning, ParameterError, QakitWarning, SmallSampleWarning, UndefinedMetricWarning
 from ..impact import compare_periods
 from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
@@ -206,6 +206,14 @@ TileSource = tuple[Callable[[ReportData], "tuple[float, float, float, float] | N
 #: the tiles of :data:`qakit.registry.HEADLINE` first, in that order, then those registered later
 #: (:mod:`qakit.report.operations` adds service level and AQS from its optional tables)
 TILE_SOURCES: dict[str, TileSource] = {}
+
+#: tiles a module above this one registers, with the tables that show them: a headline of data
+#: holding such a table, made before that module was imported, warns instead of leaving the tile out
+#: in silence
+REGISTERED_ABOVE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "service_level": ("qakit.report.operations", ("calls", "calls_daily")),
+    "aqs": ("qakit.report.operations", ("messages",)),
+}
 
 
 def register_tile(name: str, value: Callable, rows: Callable) -> None:
@@ -401,7 +409,8 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
     (IQS, pass rate, CSAT, NPS, first response time, SLA high) and, once
     :func:`qakit.report.data.load_optional_tables` attached the optional tables, service level
     (calls) and AQS (messages). Those two tiles are registered by :mod:`qakit.report.operations`
-    (it sits above this module): import it, as the report notebook does, or they are not shown.
+    (it sits above this module): import it, as the report notebook does; without it a headline of
+    data holding those tables warns (:class:`qakit.errors.QakitWarning`) and leaves them out.
 
     Parameters
     ----------
@@ -424,6 +433,12 @@ def headline(data: ReportData, targets: Mapping[str, Any] | None = None, *, seed
         interval excludes 0. Metrics whose tables are missing are left out.
     """
     merged = _merged_targets(targets)
+    unregistered = {name: module for name, (module, tables) in REGISTERED_ABOVE.items()
+                    if name not in TILE_SOURCES and any(data.has(t) for t in tables)}
+    if unregistered:
+        warnings.warn(f"headline: the data has the tables of the {', '.join(sorted(unregistered))} tile(s), whose "
+                      f"sources {', '.join(sorted(set(unregistered.values())))} registers; import it before calling "
+                      "headline to show them (left out)", QakitWarning, stacklevel=2)
     rows = []
     for name in (*HEADLINE, *(k for k in TILE_SOURCES if k not in HEADLINE)):
         got = TILE_SOURCES[name][0](data)
