@@ -332,3 +332,14 @@ def test_select_ranks_equals_numpy_partition(case):
     np.testing.assert_array_equal(got, want)
     if case in ("lognormal", "ties"):  # (and against a full sort)
         np.testing.assert_array_equal(got, np.sort(x)[np.asarray(ranks) - 1])
+
+
+def test_count_codes_in_chunks_equals_bincount():
+    """Byte codes over several chunks (1,000,003 rows: 15 full chunks of 65,536 and a tail) give
+    ``np.bincount``'s counts, also with a code above ``length`` (the array grows as bincount's)."""
+    rng = np.random.default_rng(2)
+    key = rng.integers(0, 200, 1_000_003).astype(np.uint8)
+    np.testing.assert_array_equal(G.count_codes(key, 256), np.bincount(key, minlength=256))
+    np.testing.assert_array_equal(G.count_codes(key, 10), np.bincount(key, minlength=10))
+    small = np.array([3, 3, 1], dtype=np.uint8)
+    assert G.count_codes(small, 2).tolist() == [0, 1, 0, 2]
