@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import _threads as T
 from .. import schema as S
 from .._public import public
 from ..errors import MAX_SHOWN, DataValidationError, ParameterError, Problems, check_choice, check_number
@@ -448,6 +449,11 @@ def _spec_values(specs: list[tuple[str, str, str | None]], present: np.ndarray, 
     return data
 
 
+#: blocks (of :data:`qakit.schema._BLOCK` rows) from which :func:`_blocked_stats` reads a table in two
+#: halves on two threads (below it one pass: a thread's start costs more than it saves)
+_SPLIT_BLOCKS = 8
+
+
 def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequence[str], period: str | None,
                    cols_of: Any, specs: list[tuple[str, str, str | None]]) -> tuple[pd.DataFrame, pd.DataFrame,
                                                                                      np.ndarray] | None:
@@ -461,7 +467,10 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
     off ``scale``: the caller's general path then, which refuses it with its message).
 
     The counts are exact; a mean's sum is added block by block (the same sum as one pass up to the
-    last bits of a float, and exactly the same when the table fits one block).
+    last bits of a float, and exactly the same when the table fits one block). A table of
+    :data:`_SPLIT_BLOCKS` blocks or more is read in two halves of whole blocks, the second on the
+    second thread (:mod:`qakit._threads`), and the halves' parts are combined in block order: the
+    result is bit-for-bit the same with ``QAKIT_THREADS=1``.
     """
     df = sv.pandas
     keys = list(by)
@@ -490,38 +499,54 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
         gid_all, space, decode = None, 1, []
     v_all = df[S.SCORE].to_numpy(dtype=float, na_value=np.nan)
     n = len(df)
-    starts = range(0, n, S._BLOCK)
+    stds = [c for c in values if any(fn == "std" and col == c for _, fn, col in specs)]
 
-    def blocks():
-        for a in starts:
+    def first_pass(a0: int, a1: int):
+        """The blocks starting in ``a0 .. a1``: ``(counts, [each block's sums], unscored rows, kept
+        blocks, lowest, highest score)``."""
+        per = np.zeros((space, 1 << nbits), dtype=np.int64)
+        block_sums: list[list[np.ndarray]] = []
+        missing: list[np.ndarray] = []
+        kept: list = []  # (each block's group numbers and values, for the deviations' second pass)
+        lo_s, hi_s = np.inf, -np.inf
+        for a in range(a0, a1, S._BLOCK):
             b = min(a + S._BLOCK, n)
             idx = rows_in(a, b)
+            if not len(idx):
+                continue
             vb = v_all[a:b][idx]
             gb = gid_all[a:b][idx] if gid_all is not None else np.zeros(len(idx), dtype=np.uint8)
-            yield a, idx, vb, gb
+            lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
+            cols = cols_of(vb)
+            oks = {c: ~np.isnan(cols[c]) for c in values}
+            per += G.folded_counts(gb, [cols[c] for c in flag_cols] + [oks[c] for c in values], space)
+            block_sums.append([np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
+                               for c in values])
+            if stds:
+                kept.append((gb, {c: cols[c] for c in stds}))
+            nan = np.flatnonzero(np.isnan(vb))
+            if len(nan):
+                missing.append(a + idx[nan])
+        return per, block_sums, missing, kept, lo_s, hi_s
 
-    per = np.zeros((space, 1 << nbits), dtype=np.int64)
-    sums = {c: np.zeros(space) for c in values}
-    missing: list[np.ndarray] = []
-    stds = [c for c in values if any(fn == "std" and col == c for _, fn, col in specs)]
-    kept: list = []  # (each block's group numbers and values, for the deviations' second pass)
-    lo_s, hi_s = np.inf, -np.inf
-    for a, idx, vb, gb in blocks():
-        if not len(vb):
-            continue
-        lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
-        cols = cols_of(vb)
-        oks = {c: ~np.isnan(cols[c]) for c in values}
-        per += G.folded_counts(gb, [cols[c] for c in flag_cols] + [oks[c] for c in values], space)
-        for c in values:
-            sums[c] += np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
-        if stds:
-            kept.append((gb, {c: cols[c] for c in stds}))
-        nan = np.flatnonzero(np.isnan(vb))
-        if len(nan):
-            missing.append(a + idx[nan])
-    if lo_s < scale[0] or hi_s > scale[1]:
+    # two halves of whole blocks (the second on the second thread: qakit._threads), combined in
+    # block order -- the counts summed, each sum added block by block as one pass adds them -- so
+    # the result is bit-for-bit the one of a single pass, with one thread or two
+    n_blocks = -(-n // S._BLOCK)
+    mid = min(n, ((n_blocks + 1) // 2) * S._BLOCK)
+    if n_blocks >= _SPLIT_BLOCKS:
+        halves = T.both(first_pass, (0, mid), (mid, n))
+    else:
+        halves = (first_pass(0, n),)
+    if min(h[4] for h in halves) < scale[0] or max(h[5] for h in halves) > scale[1]:
         return None  # (an answer off the scale: refused by the general path, with its message)
+    per = halves[0][0] if len(halves) == 1 else halves[0][0] + halves[1][0]
+    sums = {c: np.zeros(space) for c in values}
+    for h in halves:
+        for block in h[1]:
+            for c, s in zip(values, block):
+                sums[c] += s
+    missing = [m for h in halves for m in h[2]]
     sizes, totals = G.flag_totals(per)
     counted = dict(zip(names, totals))
     means = {}
@@ -530,12 +555,24 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
             means[c] = sums[c] / counted[("ok", c)]
     sq = {c: np.zeros(space) for c in stds}
     if sq:  # (the deviations about each group's mean: a second pass over the blocks kept, no cancellation)
-        for gb, cols in kept:
-            for c in sq:
-                dev = cols[c] - means[c][gb]
-                dev *= dev
-                np.copyto(dev, 0.0, where=np.isnan(dev))
-                sq[c] += np.bincount(gb, weights=dev, minlength=space)
+        def second_pass(kept: list) -> list[list[np.ndarray]]:
+            out = []
+            for gb, cols in kept:
+                parts = []
+                for c in stds:
+                    dev = cols[c] - means[c][gb]
+                    dev *= dev
+                    np.copyto(dev, 0.0, where=np.isnan(dev))
+                    parts.append(np.bincount(gb, weights=dev, minlength=space))
+                out.append(parts)
+            return out
+
+        parts = (T.both(second_pass, (halves[0][3],), (halves[1][3],)) if len(halves) == 2
+                 else (second_pass(halves[0][3]),))
+        for h in parts:
+            for block in h:
+                for c, s in zip(stds, block):
+                    sq[c] += s
     present = np.flatnonzero(sizes) if keys else np.zeros(1, dtype=np.int64)
     data = _spec_values(specs, present, sizes, counted, means.__getitem__, sq.__getitem__)
     rows = np.concatenate(missing) if missing else np.zeros(0, dtype=np.int64)
