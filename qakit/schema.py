@@ -1251,7 +1251,8 @@ def _blank_positions(arr: pa.Array, suspects: np.ndarray) -> np.ndarray:
     if len(arr) == 0:
         return np.zeros(0, dtype=np.int64)
     offsets, _ = _text_buffers(arr)
-    empty = np.flatnonzero(offsets[1:] == offsets[:-1])
+    same = offsets[1:] == offsets[:-1]
+    empty = np.flatnonzero(same) if same.any() else np.zeros(0, dtype=np.int64)  # (usually none: no positions sought)
     valid = _valid(arr)
     if valid is not None and len(empty):
         empty = empty[valid[empty]]
@@ -1349,20 +1350,22 @@ def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
     pass over the codes, no per-row mask)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         cats = raw.cat.categories
+        blank = None  # (None: no category is blank -- no array of 10M flags made to say so)
         if _known_clean(cats, ("blank",)):
-            blank = np.zeros(len(cats), dtype=bool)
+            pass
         elif len(cats) and cats.dtype == "str":  # blank positions of all categories (read from offsets
             where = _text_facts(cats, memo).blank  # and suspects; an unused blank category flags no row)
-            blank = np.zeros(len(cats), dtype=bool)
-            blank[where] = True
-            if not len(where):
+            if len(where):
+                blank = np.zeros(len(cats), dtype=bool)
+                blank[where] = True
+            else:
                 _mark_clean(cats, ("blank",))
         else:
             blank = _blank_text(cats)
             if not blank.any():
                 _mark_clean(cats, ("blank",))
         codes = raw.array.codes
-        if not blank.any():
+        if blank is None or not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
         return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
     if isinstance(raw.array, pd.arrays.DatetimeArray) and len(raw):  # NaT is the int64 minimum: one pass when none

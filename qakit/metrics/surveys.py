@@ -558,14 +558,15 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
             gb = gid_all[a:b][idx] if gid_all is not None else np.zeros(len(idx), dtype=np.uint8)
             lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
             cols = cols_of(vb)
-            oks = {c: ~np.isnan(cols[c]) for c in values}
+            nan = np.isnan(vb)
+            scored = ~nan
+            oks = {c: scored if cols[c] is vb else ~np.isnan(cols[c]) for c in values}  # (the score itself: read once)
             per += G.folded_counts(gb, [cols[c] for c in flag_cols] + [oks[c] for c in values], space)
             block_sums.append([np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
                                for c in values])
             if stds:
                 kept.append((gb, {c: cols[c] for c in stds}))
-            nan = np.flatnonzero(np.isnan(vb))
-            if len(nan):
+            if not scored.all():
                 missing.append(a + idx[nan])
         return per, block_sums, missing, kept, lo_s, hi_s
 
