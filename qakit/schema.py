@@ -1620,6 +1620,13 @@ def check(
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
         for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE], memo.get(("float extremes", SCORE))):
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
+    early_dup = None
+    if deferred and spec.unique and set(spec.unique) <= set(out.columns) & names and any(
+            c.name == spec.unique[0] for c, _, _ in deferred) and isinstance(out[spec.unique[0]].dtype,
+                                                                            pd.CategoricalDtype):
+        # (the key's codes are the same before and after the id step unless it re-codes ids: read
+        # while the second thread finishes, kept only when no id was re-coded)
+        early_dup = _duplicated(out, list(spec.unique), runs, may_run=True)
     shift_p = shift_n = 0
     for col, at_p, at_n in deferred:  # (the id columns whose categories were read on the second thread)
         n_p, n_n = len(problems.rows), len(notes)
@@ -1640,7 +1647,8 @@ def check(
     if spec.unique and set(spec.unique) <= set(out.columns) & names:
         # (ids re-coded as text, e.g. categories 1 and "1" both "1": the caller's runs are unknown)
         stale = not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded
-        dup = _duplicated(out, list(spec.unique), None if stale else runs, may_run=not stale)
+        dup = (early_dup if early_dup is not None and not stale
+               else _duplicated(out, list(spec.unique), None if stale else runs, may_run=not stale))
         key = None
         if dup.any():
             parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]

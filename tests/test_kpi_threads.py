@@ -279,3 +279,24 @@ def test_record_ids_from_arrow_and_lazy_fingerprint():
     assert pickle.loads(pickle.dumps(a)) == a
     assert a.merged() is a
     assert a.merged(c)[R.EXCLUDED_KEY][1]["row_ids"] == ("x1",)
+
+
+@pytest.mark.parametrize("ids, dup_rows", [
+    # ('c1', csat) twice: rows 0 and 2, found from the codes before the id step
+    (["c1", "c2", "c1"], "'c1 / csat'"),
+    # 'c1 ' becomes 'c1' in the id step (two categories made one): ('c1', csat) twice only after it
+    (["c1", "c2", "c1 "], "'c1 / csat'"),
+])
+def test_contract_duplicate_key_either_way(monkeypatch, two_cores, prefetch_all, ids, dup_rows):
+    """The key (conversation_id, kind) is read while the second thread finishes the id categories;
+    when the id step merges two ids the key is read again: the same refusal with one thread or two."""
+    sv = pd.DataFrame({"conversation_id": pd.Categorical(ids), "kind": ["csat", "csat", "csat"],
+                       "score": [4.0, 5.0, 3.0], "answered_at": None})
+    text = {}
+    for n in (1, 2):
+        _threads(monkeypatch, n)
+        with pytest.raises(DataValidationError, match=r"duplicate key \(conversation_id, kind\)") as err:
+            S.validate(sv, "surveys")
+        text[n] = str(err.value)
+    assert text[1] == text[2]
+    assert dup_rows in text[2]

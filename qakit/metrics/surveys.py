@@ -498,7 +498,7 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
                                                                                      Any] | None:
     """:func:`_pandas_answers` and :func:`_pandas_stats` in one pass over the table, block by block
     (:data:`_STATS_BLOCK` rows: the kind's rows found from its codes, their scores and group
-    numbers taken, ``cols_of(scores)`` computed, every count folded into one ``np.bincount`` and the
+    numbers taken, ``cols_of(scores, scored)`` computed (``scored``: the scores not NaN), every count folded into one ``np.bincount`` and the
     sums added up, the block's temporaries staying in the CPU's cache), for a validated pandas
     table without periods grouped by nothing or by one categorical column of few values (its codes
     in bytes: :func:`qakit.metrics._groups.byte_codes`). Returns ``(table, result, unscored
@@ -557,9 +557,9 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
             vb = v_all[a:b][idx]
             gb = gid_all[a:b][idx] if gid_all is not None else np.zeros(len(idx), dtype=np.uint8)
             lo_s, hi_s = min(lo_s, np.fmin.reduce(vb)), max(hi_s, np.fmax.reduce(vb))  # (NaN ignored)
-            cols = cols_of(vb)
             nan = np.isnan(vb)
             scored = ~nan
+            cols = cols_of(vb, scored)
             oks = {c: scored if cols[c] is vb else ~np.isnan(cols[c]) for c in values}  # (the score itself: read once)
             per += G.folded_counts(gb, [cols[c] for c in flag_cols] + [oks[c] for c in values], space)
             block_sums.append([np.bincount(gb, weights=np.where(oks[c], cols[c], 0.0), minlength=space)
@@ -657,9 +657,9 @@ def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], p
     check = f"csat score outside the scale {csat.label}{hint}"
     thr = csat.satisfied_from
 
-    def csat_cols(v: np.ndarray) -> dict:
+    def csat_cols(v: np.ndarray, scored: np.ndarray) -> dict:
         with np.errstate(invalid="ignore"):
-            return {"__u": ~np.isnan(v), "__s": v >= thr, "__v": v}
+            return {"__u": scored, "__s": v >= thr, "__v": v}
 
     specs = [("__n", "ntrue", "__u"), ("__k", "ntrue", "__s"), ("__rows", "len", None), ("__mean", "mean", "__v")]
     blocked = _blocked_stats(sv, "csat", (csat.low, csat.high), by, period, csat_cols, specs)
@@ -710,10 +710,10 @@ def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None,
         min_n: int) -> pd.DataFrame:
     """NPS: ``100 (p_P - p_D)`` with the multinomial interval (:func:`qakit.metrics._finish.nps`).
     See :func:`qakit.kpis.nps_score`."""
-    def nps_cols(v: np.ndarray) -> dict:
+    def nps_cols(v: np.ndarray, scored: np.ndarray) -> dict:
         with np.errstate(invalid="ignore"):
             p, m, d = nps_classes(v)
-        return {"__u": ~np.isnan(v), "__pp": p, "__dd": d, "__mm": m}
+        return {"__u": scored, "__pp": p, "__dd": d, "__mm": m}
 
     specs = [("__n", "ntrue", "__u"), ("__p", "ntrue", "__pp"), ("__d", "ntrue", "__dd"), ("__m", "ntrue", "__mm")]
     blocked = _blocked_stats(sv, "nps", NPS_SCALE, by, period, nps_cols, specs)
@@ -745,7 +745,7 @@ def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_
     check = f"ces score outside the scale {scale[0]:g}..{scale[1]:g}"
     flip = scale[0] + scale[1]
 
-    def ces_cols(v: np.ndarray) -> dict:
+    def ces_cols(v: np.ndarray, scored: np.ndarray) -> dict:
         return {"__v": v if higher_is_better else flip - v}
 
     specs = [("__n", "count", "__v"), ("__rows", "len", None), ("__mean", "mean", "__v"), ("__sd", "std", "__v")]
