@@ -300,3 +300,29 @@ def test_contract_duplicate_key_either_way(monkeypatch, two_cores, prefetch_all,
         text[n] = str(err.value)
     assert text[1] == text[2]
     assert dup_rows in text[2]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_start_returns_once_running(monkeypatch, two_cores, n):
+    """``start``: the function is running (or, with one thread, done) when it returns; its value
+    and its error reach the caller as with ``submit``."""
+    _threads(monkeypatch, n)
+    running = threading.Event()
+    release = threading.Event()
+
+    def job():
+        running.set()
+        release.wait(10)
+        return threading.current_thread().name
+
+    fut = T.start(job) if n == 2 else None
+    if n == 2:
+        assert running.is_set() and not fut.done()
+        release.set()
+        assert fut.result(timeout=10).startswith("qakit-worker")
+    else:
+        release.set()
+        fut = T.start(job)
+        assert fut.done() and fut.result() == threading.current_thread().name
+    with pytest.raises(ZeroDivisionError):
+        T.start(lambda: 1 / 0).result(timeout=10)

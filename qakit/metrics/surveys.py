@@ -369,7 +369,7 @@ def _start_sorted_ids(ids: pd.Series, rows: np.ndarray) -> Callable[[], list[str
         if codes[0] >= 0 and getattr(cats.array, "_pa_array", None) is not None:
             # (Arrow-backed text: taken from its one array, zero-copy; a take from the chunked
             # column costs ~4x as much)
-            taking = T.submit(_taken_in_order, S._arrow_text(cats), codes)
+            taking = T.start(_taken_in_order, S._arrow_text(cats), codes)  # (begun before the frame is built)
 
             def ids_taken() -> list[str] | pa.Array:
                 taken = taking.result()
