@@ -201,7 +201,7 @@ def _spy_submits(monkeypatch) -> list[str]:
     real = T.submit
 
     def spy(fn, *args):
-        names.append(fn.__name__)
+        names.append(getattr(fn, "__name__", repr(fn)))
         return real(fn, *args)
 
     monkeypatch.setattr(T, "submit", spy)
