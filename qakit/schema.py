@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import _threads as T
 from ._public import public
 from .errors import ParameterError, Problems, check_choice
 from .records import (  # noqa: F401  (re-exported: qakit.schema.exclusions is the documented reader)
@@ -1249,7 +1251,8 @@ def _blank_positions(arr: pa.Array, suspects: np.ndarray) -> np.ndarray:
     if len(arr) == 0:
         return np.zeros(0, dtype=np.int64)
     offsets, _ = _text_buffers(arr)
-    empty = np.flatnonzero(offsets[1:] == offsets[:-1])
+    same = offsets[1:] == offsets[:-1]
+    empty = np.flatnonzero(same) if same.any() else np.zeros(0, dtype=np.int64)  # (usually none: no positions sought)
     valid = _valid(arr)
     if valid is not None and len(empty):
         empty = empty[valid[empty]]
@@ -1287,13 +1290,58 @@ def _text_facts(cats: pd.Index, memo: dict | None) -> _TextFacts:
     key = ("text facts", id(cats))
     if memo is not None:
         hit = memo.get(key)
+        if isinstance(hit, Future):  # (being read on the second thread: :func:`_prefetch_text_facts`)
+            hit = memo[key] = hit.result()
         if hit is not None and hit.cats is cats:
             return hit
-    arr = _arrow_text(cats)
-    facts = _TextFacts(cats, arr, _suspect_positions(arr))
+    facts = _read_text_facts(cats, False)
     if memo is not None:
         memo[key] = facts
     return facts
+
+
+def _read_text_facts(cats: pd.Index, blank: bool) -> _TextFacts:
+    """The :class:`_TextFacts` of ``cats`` read (their blank values too when ``blank``)."""
+    arr = _arrow_text(cats)
+    facts = _TextFacts(cats, arr, _suspect_positions(arr))
+    if blank:
+        facts.blank  # noqa: B018 (read now: on the second thread when prefetched)
+    return facts
+
+
+#: text categories from which :func:`_prefetch_text_facts` reads an id column's facts on the second
+#: thread (below it the handing over costs about what it saves)
+_PREFETCH_CATEGORIES = 1 << 18
+
+
+def _prefetch_text_facts(df: pd.DataFrame, cols: list[Column], id_normalize: str | None,
+                         memo: dict) -> set[str]:
+    """Start reading, on the second thread (:mod:`qakit._threads`), the :class:`_TextFacts` of
+    each id column's text categories that this check will read (not found clean already; at least
+    :data:`_PREFETCH_CATEGORIES` of them) -- its suspects, and its blank values when the column is
+    required -- and leave the Future in ``memo`` for :func:`_text_facts`. Returns the names of the
+    columns started (none with one thread: nothing changes then)."""
+    started: set[str] = set()
+    if T.threads() < 2:
+        return started
+    for col in cols:
+        if col.kind != "id" or col.name not in df.columns:
+            continue
+        s = df[col.name]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        cats = s.cat.categories
+        if len(cats) < _PREFETCH_CATEGORIES or cats.dtype != "str":
+            continue
+        fold = col.name in CASE_CHECKED_IDS
+        need_id = not fold and not _known_clean(cats, ("id", fold, id_normalize))
+        need_blank = not col.nullable and not _known_clean(cats, ("blank",))
+        key = ("text facts", id(cats))
+        if not (need_id or need_blank) or key in memo:
+            continue
+        memo[key] = T.submit(_read_text_facts, cats, need_blank)
+        started.add(col.name)
+    return started
 
 
 def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
@@ -1302,20 +1350,22 @@ def _empty(raw: pd.Series, memo: dict | None = None) -> np.ndarray | None:
     pass over the codes, no per-row mask)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         cats = raw.cat.categories
+        blank = None  # (None: no category is blank -- no array of 10M flags made to say so)
         if _known_clean(cats, ("blank",)):
-            blank = np.zeros(len(cats), dtype=bool)
+            pass
         elif len(cats) and cats.dtype == "str":  # blank positions of all categories (read from offsets
             where = _text_facts(cats, memo).blank  # and suspects; an unused blank category flags no row)
-            blank = np.zeros(len(cats), dtype=bool)
-            blank[where] = True
-            if not len(where):
+            if len(where):
+                blank = np.zeros(len(cats), dtype=bool)
+                blank[where] = True
+            else:
                 _mark_clean(cats, ("blank",))
         else:
             blank = _blank_text(cats)
             if not blank.any():
                 _mark_clean(cats, ("blank",))
         codes = raw.array.codes
-        if not blank.any():
+        if blank is None or not blank.any():
             return None if codes.min(initial=0) >= 0 else codes < 0
         return (codes < 0) | (blank[np.maximum(codes, 0)] & (codes >= 0))
     if isinstance(raw.array, pd.arrays.DatetimeArray) and len(raw):  # NaT is the int64 minimum: one pass when none
@@ -1503,9 +1553,9 @@ def check(
     if len(out) == 0:
         problems.add((required or spec.required)[0], "table has no rows")
         problems.raise_if_any()
-    for col in cols:
-        if col.name not in out.columns:
-            continue
+
+    def step(col: Column) -> None:
+        """The column's own checks: coerced, empty values, allowed values, finite and in range."""
         raw = out[col.name]
         out[col.name] = _coerce(out, col, problems, tz, dayfirst=dayfirst, id_normalize=id_normalize, notes=notes,
                                 memo=memo)
@@ -1543,6 +1593,20 @@ def check(
                 problems.add(col.name, f"below the minimum {col.min:g}", finite & (s < col.min), raw)
             if col.max is not None:
                 problems.add(col.name, f"above the maximum {col.max:g}", finite & (s > col.max), raw)
+
+    # an id column's text categories (10M conversation ids shared by a surveys table: ~9 ms of
+    # bytes and offsets) are read on the second thread (qakit._threads) while this one checks the
+    # other columns; that column's own step then runs after the others and its problems and notes
+    # are put back in column order: the same findings, in the same order, as with one thread
+    pending = _prefetch_text_facts(out, cols, id_normalize, memo)
+    deferred: list[tuple[Column, int, int]] = []
+    for col in cols:
+        if col.name not in out.columns:
+            continue
+        if col.name in pending:
+            deferred.append((col, len(problems.rows), len(notes)))
+            continue
+        step(col)
     future_after = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     for col in cols:
         if col.kind == "datetime" and col.name in out.columns:
@@ -1556,6 +1620,22 @@ def check(
     if spec is SURVEYS and {KIND, SCORE} <= set(out.columns) & names:
         for kind, lo, hi, bad in _off_survey_bounds(out[KIND], out[SCORE], memo.get(("float extremes", SCORE))):
             problems.add(SCORE, f"{kind} score outside {lo:g}..{hi:g}", bad, out[SCORE])
+    early_dup = None
+    if deferred and spec.unique and set(spec.unique) <= set(out.columns) & names and any(
+            c.name == spec.unique[0] for c, _, _ in deferred) and isinstance(out[spec.unique[0]].dtype,
+                                                                            pd.CategoricalDtype):
+        # (the key's codes are the same before and after the id step unless it re-codes ids: read
+        # while the second thread finishes, kept only when no id was re-coded)
+        early_dup = _duplicated(out, list(spec.unique), runs, may_run=True)
+    shift_p = shift_n = 0
+    for col, at_p, at_n in deferred:  # (the id columns whose categories were read on the second thread)
+        n_p, n_n = len(problems.rows), len(notes)
+        step(col)
+        new_p, new_n = problems.rows[n_p:], notes[n_n:]
+        del problems.rows[n_p:], notes[n_n:]
+        problems.rows[at_p + shift_p:at_p + shift_p] = new_p
+        notes[at_n + shift_n:at_n + shift_n] = new_n
+        shift_p, shift_n = shift_p + len(new_p), shift_n + len(new_n)
     recoded = {n[1] for n in notes if n[2] is None}
     for reason, column, mask in notes:
         if mask is not None and np.any(mask):
@@ -1567,7 +1647,8 @@ def check(
     if spec.unique and set(spec.unique) <= set(out.columns) & names:
         # (ids re-coded as text, e.g. categories 1 and "1" both "1": the caller's runs are unknown)
         stale = not isinstance(out[spec.unique[0]].dtype, pd.CategoricalDtype) or spec.unique[0] in recoded
-        dup = _duplicated(out, list(spec.unique), None if stale else runs, may_run=not stale)
+        dup = (early_dup if early_dup is not None and not stale
+               else _duplicated(out, list(spec.unique), None if stale else runs, may_run=not stale))
         key = None
         if dup.any():
             parts = [out[c].astype("str").fillna("<missing>") for c in spec.unique]
