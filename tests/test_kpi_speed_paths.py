@@ -287,14 +287,50 @@ def test_fused_path_equals_the_general_path_on_many_values():
             assert row["__p90"] == pytest.approx(np.quantile(g, 0.9), rel=1e-12)
 
 
-def test_fused_path_steps_aside_for_many_groups_and_empty_tables():
-    """More than 64 groups (65 agents): None, the general path's sort then; no rows: None (the
-    general path gives its one empty row)."""
-    df = pd.DataFrame({"agent_id": pd.Categorical([f"a{i}" for i in range(65)])})
-    h = np.arange(65, dtype=float)
-    assert G.moments_with_order_stats_local(df, ["agent_id"], h, np.ones(65, bool), 1.96) is None
+def test_fused_path_steps_aside_beyond_16_bit_groups_and_for_empty_tables():
+    """Group numbers beyond 16 bits (70,000 agents, each its own group): None, the general path's
+    sort then; no rows: None (the general path gives its one empty row)."""
+    n = 70_000
+    df = pd.DataFrame({"agent_id": pd.Categorical([f"a{i}" for i in range(n)])})
+    h = np.arange(n, dtype=float)
+    assert G.moments_with_order_stats_local(df, ["agent_id"], h, np.ones(n, bool), 1.96) is None
     empty = df.iloc[:0]
     assert G.moments_with_order_stats_local(empty, ["agent_id"], np.zeros(0), np.zeros(0, bool), 1.96) is None
+
+
+@pytest.mark.parametrize("n_agents", [9, 65, 300])
+def test_fused_path_with_many_groups_equals_the_general_path(n_agents):
+    """More than 8 groups: the values ordered by group once (radix sort) and read as slices. 9, 65
+    and 300 agents (byte codes; byte codes past the folded count's byte; 16-bit numbers) over 40,000
+    log-normal hours, 3 % without a value, one agent with no value at all: counts equal, moments to
+    1e-9 relative, order statistics equal to the general path's (pandas' group-by and the sorted
+    per-group values)."""
+    import narwhals as nw
+
+    rng = np.random.default_rng(n_agents)
+    n = 40_000
+    agents = rng.integers(0, n_agents, n)
+    df = pd.DataFrame({"agent_id": pd.Categorical([f"a{i:03d}" for i in agents],
+                                                  categories=[f"a{i:03d}" for i in range(n_agents)])})
+    h = rng.lognormal(1.0, 1.0, n)
+    h[rng.random(n) < 0.03] = np.nan
+    h[agents == 0] = np.nan
+    use = ~np.isnan(h)
+    z = 1.959963984540054
+    res, picked = G.moments_with_order_stats_local(df, ["agent_id"], h.copy(), use, z)
+    lf = nw.from_native(df.assign(__use=use, __h=h)).lazy()
+    ref = G.aggregate(lf, ["agent_id"], {"__n": G.n_true(nw.col("__use")), "__rows": G.n_rows(),
+                                         "__mean": G.agg("mean", nw.col("__h")), "__sd": G.agg("std", nw.col("__h"))})
+    assert res["agent_id"].tolist() == ref["agent_id"].tolist()
+    assert res["__n"].tolist() == ref["__n"].astype(int).tolist() and res["__n"].iloc[0] == 0
+    assert res["__rows"].tolist() == ref["__rows"].astype(int).tolist()
+    np.testing.assert_allclose(res["__mean"], ref["__mean"], rtol=1e-9)
+    np.testing.assert_allclose(res["__sd"], ref["__sd"], rtol=1e-9)
+    ref_p = G.order_stats(lf, "__h", ["agent_id"], z, ref["__n"].astype(int).tolist())
+    a = picked.astype({"agent_id": str}).sort_values(["agent_id", "__r"]).reset_index(drop=True)
+    b = ref_p.astype({"agent_id": str}).sort_values(["agent_id", "__r"]).reset_index(drop=True)
+    assert a[["agent_id", "__r", "__n"]].values.tolist() == b[["agent_id", "__r", "__n"]].values.tolist()
+    assert a["__h"].tolist() == b["__h"].tolist()
 
 
 def test_resolution_time_by_channel_uses_the_fused_path_with_the_numbers_by_hand():

@@ -529,6 +529,12 @@ def needed_ranks(n: int, z: float) -> list[int]:
     return sorted(r for r in out if 1 <= r <= n)
 
 
+#: more groups than this: :func:`moments_with_order_stats_local` orders the values by group once
+#: (a radix sort) instead of selecting each group's rows with a pass over all of them
+_MASK_GROUPS = 8
+#: group numbers from here on: the general path (the radix sort takes 8- or 16-bit numbers)
+_SORTED_GROUPS = (1 << 16) - 1
+
 #: fewer values than this: ``np.partition`` at once (the sample below would cost more than it saves)
 _SELECT_DIRECT = 1 << 17
 #: the sample's size (every ``len(x) // _SELECT_SAMPLE``-th value)
@@ -710,13 +716,15 @@ def moments_with_order_stats_local(df: pd.DataFrame, keys: Sequence[str], h: np.
                                    value: str = "__h") -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """:func:`aggregate_with_order_stats` for a pandas table whose values are a numpy array: ``h``
     (float64, row by row with ``df``; NaN = no value; this function's to overwrite: with one group
-    it is reordered and then holds the deviations from the mean) and the flag ``use`` (boolean). The groups numbered ONCE from the keys'
-    codes; each group's rows and used rows from one count (:func:`folded_counts`); each group's
-    values copied out once, and its count, mean, standard deviation and the ranks its size needs
-    (:func:`needed_ranks`, by ``np.partition``) all read from that copy. ``(res, picked)`` as
-    :func:`aggregate` and :func:`order_stats` give them; None with more than
-    :data:`_PARTITION_GROUPS` groups (a pass over the rows per group would cost more than the
-    general path's sort).
+    it is reordered and then holds the deviations from the mean) and the flag ``use`` (boolean).
+    The groups numbered ONCE from the keys' codes; each group's rows and used rows from one count
+    (:func:`folded_counts`); each group's values copied out once, and its count, mean, standard
+    deviation and the ranks its size needs (:func:`needed_ranks`, by :func:`select_ranks`) all read
+    from that copy. ``(res, picked)`` as
+    :func:`aggregate` and :func:`order_stats` give them. Up to :data:`_MASK_GROUPS` groups each
+    group's rows are selected by a pass over the group numbers; with more, the values are ordered by
+    group once (numpy's radix sort of 8- or 16-bit numbers) and each group is a slice. None when the
+    group numbers need more than 16 bits (the general path then).
 
     Notes
     -----
@@ -745,20 +753,28 @@ def moments_with_order_stats_local(df: pd.DataFrame, keys: Sequence[str], h: np.
             return None
     else:
         gid, space, decode = np.zeros(len(h), dtype=np.uint8), 1, []
+    if space >= _SORTED_GROUPS:  # (group numbers beyond 16 bits: the general path)
+        return None
     sizes, (n_use,) = flag_totals(folded_counts(gid, [np.asarray(use, dtype=bool)], space))
     present = np.flatnonzero(sizes)
-    if not len(present) or len(present) > _PARTITION_GROUPS:  # (no rows: the general path's one empty row)
+    if not len(present):  # (no rows: the general path's one empty row)
         return None
     out = _key_rows(df, keys, gid, present, decode) if keys else pd.DataFrame(index=range(len(present)))
     missing = np.isnan(h)
     has_missing = bool(missing.any())
-    if has_missing:  # (rows without a value: a group of their own, never read)
-        gid = gid if space < np.iinfo(gid.dtype).max else gid.astype(np.int64)
+    by_sort = len(present) > _MASK_GROUPS
+    if has_missing or by_sort:  # (rows without a value: a group of their own, after the others, never read)
+        gid = gid if gid.dtype == np.uint8 and space < 255 else gid.astype(np.uint16)
         gid[missing] = space
+    if by_sort:  # many groups: the values ordered by group once (a radix sort of 8- or 16-bit numbers)
+        hv = h[np.argsort(gid, kind="stable")]
+        ends = np.cumsum(count_codes(gid, space + 1))
     means, sds, counts = [], [], []
     rows_g, ranks, vals = [], [], []
     for g, key in enumerate(present):
-        if len(present) == 1 and not has_missing:
+        if by_sort:
+            part = hv[(ends[key - 1] if key else 0):ends[key]]  # (a slice of hv: this function's own)
+        elif len(present) == 1 and not has_missing:
             part = h  # (the caller's: partitioned in place, no copy)
         else:
             part = h[gid == key]  # (this group's own copy)
