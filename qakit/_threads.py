@@ -6,9 +6,10 @@ large arrays can run on two cores at once: e.g. the 10M shared conversation-id c
 of the same table, or the two halves of a blocked pass. This module holds the one worker thread
 that does it, made on first use (one per process: a forked child makes its own), and the switch:
 
-``QAKIT_THREADS`` (environment): the threads qakit may use; ``QAKIT_THREADS=1`` runs everything on
-the calling thread, in the same order. Default: 2 when the process may use two cores or more. (The
-scoring engine's row blocks, :mod:`qakit.scorecard._blocks`, read the same variable.)
+``QAKIT_THREADS`` (environment): the threads qakit may use (:func:`allowed`); ``QAKIT_THREADS=1`` runs
+everything on the calling thread, in the same order. Default: the cores the process may use, so 2
+threads here when it may use two or more. The scoring engine's row blocks
+(:mod:`qakit.scorecard._blocks`) read the variable through :func:`allowed` too.
 
 Work done on the second thread never changes a result: the callers combine the parts in a fixed
 order (integer counts summed, float sums added block by block in block order), so a result is
@@ -38,23 +39,35 @@ _pool: tuple[int, ThreadPoolExecutor] | None = None  # (process id, the one work
 _local = threading.local()
 
 
+def allowed() -> int:
+    """The threads qakit may use: ``QAKIT_THREADS`` when it is a whole number >= 1 (anything else is
+    ignored), else the cores this process may use. The one reading of the variable: the survey
+    KPIs' second thread (:func:`threads`) and the scoring engine's row blocks
+    (:func:`qakit.scorecard._blocks.threads`, at most 8) both take it from here.
+
+    Examples
+    --------
+    >>> allowed() >= 1
+    True
+    """
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def threads() -> int:
-    """The threads a call may use: 2 when this process may use two cores or more, else 1;
-    ``QAKIT_THREADS`` (a whole number >= 1; anything else is ignored) caps it.
+    """The threads a call may use: 2 when :func:`allowed` gives two or more, else 1.
 
     Examples
     --------
     >>> threads() in (1, 2)
     True
     """
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    env = os.environ.get(THREADS_ENV, "").strip()
-    if env.isdigit() and int(env) > 0:
-        n = min(n, int(env))
-    return 2 if n >= 2 else 1
+    return 2 if allowed() >= 2 else 1
 
 
 def _worker() -> ThreadPoolExecutor:

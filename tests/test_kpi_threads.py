@@ -326,3 +326,21 @@ def test_start_returns_once_running(monkeypatch, two_cores, n):
         assert fut.done() and fut.result() == threading.current_thread().name
     with pytest.raises(ZeroDivisionError):
         T.start(lambda: 1 / 0).result(timeout=10)
+
+
+def test_one_reading_of_qakit_threads_for_the_second_thread_and_the_scoring_blocks(monkeypatch):
+    """``QAKIT_THREADS`` is read in one place (``qakit._threads.allowed``): set, it is the count
+    (3 on a one-core process: 3), else the cores (one core: 1; four: 4). The survey KPIs' second
+    thread takes at most 2 of them, the scoring engine's row blocks at most 8."""
+    from qakit.scorecard import _blocks
+
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setenv("QAKIT_THREADS", "3")
+    assert (T.allowed(), T.threads(), _blocks.threads()) == (3, 2, 3)
+    monkeypatch.delenv("QAKIT_THREADS")
+    assert (T.allowed(), T.threads(), _blocks.threads()) == (1, 1, 1)
+    monkeypatch.setattr(T.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setenv("QAKIT_THREADS", "12")
+    assert (T.allowed(), T.threads(), _blocks.threads()) == (12, 2, 8)
+    monkeypatch.delenv("QAKIT_THREADS")
+    assert (T.allowed(), T.threads(), _blocks.threads()) == (4, 2, 4)

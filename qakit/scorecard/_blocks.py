@@ -7,7 +7,8 @@ score two blocks at once). Every row is computed by the same code whatever the b
 result is bitwise the one of a single pass; small tables (below ``MIN_CELLS``) take one pass on
 the calling thread, so interactive calls (the explorer) never pay for threads.
 
-``QAKIT_THREADS`` (environment) caps the threads; ``QAKIT_THREADS=1`` runs the blocks in turn.
+``QAKIT_THREADS`` (environment, read by :func:`qakit._threads.allowed`) sets the threads (at most 8
+here); ``QAKIT_THREADS=1`` runs the blocks in turn.
 """
 
 from __future__ import annotations
@@ -18,21 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import Any
 
+from .._threads import allowed
+
 #: cells (rows x columns) per block and the table size below which one pass is used
 BLOCK_CELLS = 1 << 20
 MIN_CELLS = 1 << 21
 
 
 def threads() -> int:
-    """Worker threads: the cores this process may use (at most 8), or ``QAKIT_THREADS``."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    env = os.environ.get("QAKIT_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        n = int(env)
-    return max(1, min(n, 8))
+    """Worker threads: :func:`qakit._threads.allowed` (``QAKIT_THREADS``, else the cores this process
+    may use), at most 8."""
+    return max(1, min(allowed(), 8))
 
 
 @functools.lru_cache(maxsize=None)
