@@ -379,3 +379,23 @@ def test_count_codes_in_chunks_equals_bincount():
     np.testing.assert_array_equal(G.count_codes(key, 10), np.bincount(key, minlength=10))
     small = np.array([3, 3, 1], dtype=np.uint8)
     assert G.count_codes(small, 2).tolist() == [0, 1, 0, 2]
+
+
+@pytest.mark.parametrize("n_groups", [1, 3, 20])
+def test_order_stats_leave_the_callers_column_as_it_was(n_groups):
+    """``order_stats`` on a pandas frame reads the value column as numpy (possibly a view of the
+    caller's data) and selects in each group's own copy: the column is unchanged afterwards, with
+    one group (the whole column copied), a few (a pass per group) and many (one sort by group).
+    The medians are numpy's of each group (values 0..n-1 reversed: group g holds g, g + k, ...)."""
+    import narwhals as nw
+
+    n = 2_000
+    vals = np.arange(n, dtype=float)[::-1].copy()
+    df = pd.DataFrame({"g": pd.Categorical(np.arange(n) % n_groups), "h": vals})
+    before = df["h"].to_numpy().copy()
+    got = G.order_stats(nw.from_native(df).lazy(), "h", ["g"], 1.959963984540054, [n // n_groups] * n_groups)
+    np.testing.assert_array_equal(df["h"].to_numpy(), before)
+    from qakit.metrics import _finish as F
+    q = F.quantiles(got, ["g"], "h", 0.95)
+    for gr, row in q.set_index("g").iterrows():
+        assert row["__med"] == np.median(vals[np.arange(n) % n_groups == gr])

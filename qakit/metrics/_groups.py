@@ -711,6 +711,28 @@ def aggregate_with_order_stats(lf: nw.LazyFrame, value: str, keys: Sequence[str]
     return res, picked
 
 
+def _group_values(h: np.ndarray, gid: np.ndarray, present: np.ndarray, *, whole: bool, own: bool):
+    """Each group's values, for the groups numbered ``present`` in ``gid`` (in that order), as arrays
+    the caller may reorder and overwrite; rows whose number is not in ``present`` (rows without a
+    value) never come out. ``whole``: one group holding every row -- ``h`` itself when ``own`` (the
+    caller's to overwrite), else a copy. Up to :data:`_MASK_GROUPS` groups: each group's rows by a
+    pass over ``gid``; more: the values ordered by group once (a stable argsort, numpy's radix sort
+    for 8- and 16-bit numbers) and each group a slice of that one copy."""
+    if whole:
+        yield h if own else h.copy()
+        return
+    if len(present) <= _MASK_GROUPS:
+        for key in present:
+            yield h[gid == key]  # (this group's own copy)
+        return
+    if gid.dtype.itemsize > 2 and int(gid.max(initial=0)) < (1 << 16):
+        gid = gid.astype(np.uint16)  # (radix-sorted)
+    hv = h[np.argsort(gid, kind="stable")]
+    ends = np.cumsum(count_codes(gid, int(gid.max(initial=0)) + 1))
+    for key in present:
+        yield hv[(ends[key - 1] if key else 0):ends[key]]
+
+
 def moments_with_order_stats_local(df: pd.DataFrame, keys: Sequence[str], h: np.ndarray, use: np.ndarray,
                                    z: float, *, period: str | None = None,
                                    value: str = "__h") -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -762,22 +784,12 @@ def moments_with_order_stats_local(df: pd.DataFrame, keys: Sequence[str], h: np.
     out = _key_rows(df, keys, gid, present, decode) if keys else pd.DataFrame(index=range(len(present)))
     missing = np.isnan(h)
     has_missing = bool(missing.any())
-    by_sort = len(present) > _MASK_GROUPS
-    if has_missing or by_sort:  # (rows without a value: a group of their own, after the others, never read)
-        gid = gid if gid.dtype == np.uint8 and space < 255 else gid.astype(np.uint16)
-        gid[missing] = space
-    if by_sort:  # many groups: the values ordered by group once (a radix sort of 8- or 16-bit numbers)
-        hv = h[np.argsort(gid, kind="stable")]
-        ends = np.cumsum(count_codes(gid, space + 1))
+    if has_missing:  # (rows without a value: a group of their own, after the others, never read)
+        gid[missing] = space  # (gid is this function's own; byte codes leave room for it: space <= 128)
     means, sds, counts = [], [], []
     rows_g, ranks, vals = [], [], []
-    for g, key in enumerate(present):
-        if by_sort:
-            part = hv[(ends[key - 1] if key else 0):ends[key]]  # (a slice of hv: this function's own)
-        elif len(present) == 1 and not has_missing:
-            part = h  # (the caller's: partitioned in place, no copy)
-        else:
-            part = h[gid == key]  # (this group's own copy)
+    parts = _group_values(h, gid, present, whole=len(present) == 1 and not has_missing, own=True)
+    for g, part in enumerate(parts):
         nv = len(part)
         counts.append(nv)
         if nv:  # (the order statistics first: then the copy is free to hold the deviations)
@@ -897,16 +909,17 @@ def _first_rows(gid: np.ndarray, present: np.ndarray) -> np.ndarray:
     return first[present]
 
 
-#: more groups than this: one sort of (group, value) instead of a selection per group
+#: more groups than this: a Polars frame's values are not split by group on Polars (``partition_by``)
+#: but taken as numpy and grouped there (:func:`_group_values`)
 _PARTITION_GROUPS = 64
 
 
 def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: float) -> pd.DataFrame:
     """:func:`order_stats` for a table in this process's memory (pandas, Polars): the values and
-    keys are taken as numpy arrays and each group's needed order statistics are selected with
-    ``np.partition`` (linear time; a rank over the whole column sorts it). Few groups: a
-    selection per group; many: one sort by (group, value). The same values as the ranked path
-    (the order statistics are the values themselves)."""
+    keys are taken as numpy arrays and each group's needed order statistics are selected
+    (:func:`select_ranks`, linear time; a rank over the whole column sorts it), each group's values
+    taken by :func:`_group_values`. The same values as the ranked path (the order statistics are the
+    values themselves)."""
     if keys and lf.implementation is nw.Implementation.POLARS:
         fast = _order_stats_polars(lf, value, keys, z)
         if fast is not None:
@@ -932,23 +945,13 @@ def _order_stats_local(lf: nw.LazyFrame, value: str, keys: Sequence[str], z: flo
     sizes = counts[present]
     first = _first_rows(gid, present)  # a row of each group (its keys)
     rows_g, ranks, vals = [], [], []
-    if len(present) <= _PARTITION_GROUPS:
-        for g, (key, n) in enumerate(zip(present, sizes)):
-            rk = needed_ranks(int(n), z)
-            # (this group's own copy, reordered in place: no second copy; v is the caller's)
-            part = v.copy() if len(present) == 1 and unused < 0 else v[gid == key]
-            rows_g += [g] * len(rk)
-            ranks += rk
-            vals.append(select_ranks(part, rk))
-    else:
-        order = np.lexsort((v, gid))
-        sv = v[order]
-        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        for g, n in enumerate(sizes):
-            rk = needed_ranks(int(n), z)
-            rows_g += [g] * len(rk)
-            ranks += rk
-            vals.append(sv[start[g] + np.asarray(rk, dtype=np.int64) - 1])
+    # (v may be a view of the caller's column: copied, never overwritten)
+    parts = _group_values(v, gid, present, whole=len(present) == 1 and unused < 0, own=False)
+    for g, (part, n) in enumerate(zip(parts, sizes)):
+        rk = needed_ranks(int(n), z)
+        rows_g += [g] * len(rk)
+        ranks += rk
+        vals.append(select_ranks(part, rk))
     rows_g = np.asarray(rows_g, dtype=np.int64)
     out = got[list(keys)].iloc[first[rows_g]].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(rows_g)))
     out["__r"] = np.asarray(ranks, dtype=np.int64)

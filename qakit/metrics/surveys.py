@@ -494,14 +494,13 @@ _SPLIT_BLOCKS = 4
 
 
 def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequence[str], period: str | None,
-                   cols_of: Any, specs: list[tuple[str, str, str | None]]) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                     Any] | None:
+                   cols_of: Any, specs: list[tuple[str, str, str | None]]) -> tuple[pd.DataFrame, Any] | None:
     """:func:`_pandas_answers` and :func:`_pandas_stats` in one pass over the table, block by block
     (:data:`_STATS_BLOCK` rows: the kind's rows found from its codes, their scores and group
     numbers taken, ``cols_of(scores, scored)`` computed (``scored``: the scores not NaN), every count folded into one ``np.bincount`` and the
     sums added up, the block's temporaries staying in the CPU's cache), for a validated pandas
     table without periods grouped by nothing or by one categorical column of few values (its codes
-    in bytes: :func:`qakit.metrics._groups.byte_codes`). Returns ``(table, result, unscored
+    in bytes: :func:`qakit.metrics._groups.byte_codes`). Returns ``(result, unscored
     ids)`` -- the result as :func:`_pandas_stats` gives it, the ids of the answers without a score as
     :func:`_start_sorted_ids` gives them (None when there is none); or None (another table, or an answer
     off ``scale``: the caller's general path then, which refuses it with its message).
@@ -618,7 +617,7 @@ def _blocked_stats(sv: Table, kind: str, scale: tuple[float, float], by: Sequenc
     data = _spec_values(specs, present, sizes, counted, means.__getitem__, sq.__getitem__)
     rows = np.concatenate(missing) if missing else np.zeros(0, dtype=np.int64)
     ids = _start_sorted_ids(df[S.CONVERSATION_ID], rows) if len(rows) else None  # (taken while the frame is built)
-    return df, _stats_frame(df, keys, data, None, present, decode), ids
+    return _stats_frame(df, keys, data, None, present, decode), ids
 
 
 def _stats_frame(groups: pd.DataFrame, keys: list[str], data: dict, gid: np.ndarray | None, present: np.ndarray,
@@ -664,7 +663,7 @@ def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], p
     specs = [("__n", "ntrue", "__u"), ("__k", "ntrue", "__s"), ("__rows", "len", None), ("__mean", "mean", "__v")]
     blocked = _blocked_stats(sv, "csat", (csat.low, csat.high), by, period, csat_cols, specs)
     if blocked is not None:
-        _, res, unscored = blocked
+        res, unscored = blocked
         out = F.proportion(res, list(by), CSAT, level=level, min_n=min_n, scale=100.0)
         out.insert(len(by) + 4, CSAT_MEAN, res["__mean"].to_numpy(dtype=float))
         return _unscored(out, unscored)
@@ -718,7 +717,7 @@ def nps(sv: Table, conv: Table | None, *, by: Sequence[str], period: str | None,
     specs = [("__n", "ntrue", "__u"), ("__p", "ntrue", "__pp"), ("__d", "ntrue", "__dd"), ("__m", "ntrue", "__mm")]
     blocked = _blocked_stats(sv, "nps", NPS_SCALE, by, period, nps_cols, specs)
     if blocked is not None:
-        _, res, unscored = blocked
+        res, unscored = blocked
         return _unscored(F.nps(res, list(by), NPS, level=level, min_n=min_n), unscored)
     fast = _pandas_answers(sv, conv, "nps", NPS_SCALE, "nps score outside the scale 0..10", by, period)
     if fast is not None:
@@ -751,7 +750,7 @@ def ces(sv: Table, conv: Table | None, *, scale: tuple[float, float], higher_is_
     specs = [("__n", "count", "__v"), ("__rows", "len", None), ("__mean", "mean", "__v"), ("__sd", "std", "__v")]
     blocked = _blocked_stats(sv, "ces", scale, by, period, ces_cols, specs)
     if blocked is not None:
-        _, res, unscored = blocked
+        res, unscored = blocked
         out = F.mean_t(res, list(by), CES, level=level, min_n=min_n, clip=tuple(map(float, scale)))
         return _unscored(out, unscored)
     fast = _pandas_answers(sv, conv, "ces", scale, check, by, period)

@@ -284,10 +284,11 @@ def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: st
     """:func:`time_kpi` on a pandas table (wall-clock hours): the durations and the exclusion flags
     from the timestamps' integer storage with numpy (what :func:`durations` computes as
     expressions: the same hours, ``(end_us - start_us) / 1e6 * (1/3600)``, the same rows used), on
-    a frame of the keys and two columns only; the groups' statistics, with few groups, by
+    a frame of the keys and two columns only; the groups' statistics by
     :func:`qakit.metrics._groups.moments_with_order_stats_local` (the groups numbered once, each
-    group's values copied out once and every statistic read from that copy), else by the same
-    :func:`qakit.metrics._groups.aggregate` and :func:`qakit.metrics._groups.order_stats`. The
+    group's values copied out once and every statistic read from that copy), or, for group numbers
+    beyond 16 bits, by the same :func:`qakit.metrics._groups.aggregate` and
+    :func:`qakit.metrics._groups.order_stats`. The
     expression path built a dozen full-length temporaries and copies of the frame per call.
     None when a column is not a timestamp column (the general path then)."""
     s_got, e_got = B.epoch_us_array(df[start]), B.epoch_us_array(df[end])
@@ -310,7 +311,7 @@ def _time_kpi_pandas(df: pd.DataFrame, start: str, end: str, name: str, what: st
     h[~use] = np.nan
     z = float(stats.norm.ppf((1 + level) / 2))
     fused = G.moments_with_order_stats_local(df, keys, h, use, z, period=period)
-    if fused is not None:  # (few groups: numbered once, each group's values copied out once)
+    if fused is not None:  # (the groups numbered once, each group's values copied out once)
         res, picked = fused
     else:
         small = nw.from_native(df[keys].assign(__use=use, __h=h)).lazy()
