@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -34,6 +35,9 @@ from . import schema as S
 from ._public import public
 from .errors import ParameterError, check_choice, check_number
 from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci, with_period
+from .metrics import _contract as C
+from .metrics import _groups as G
+from .metrics import _source as B
 
 # --- result column names ------------------------------------------------------------------------
 N_DISPUTED = "n_disputed"
@@ -405,27 +409,30 @@ def review_coverage(
     """
     check_number("plan", plan, low=0, low_open=True)
     check_number("sd", sd, low=0, low_open=True, none=True)
-    check_by(reviews, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWED_AT], "reviews")
-    rv = _ids(reviews, [S.REVIEW_ID, S.AGENT_ID], categorical=[S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
-    t = rv[S.REVIEWED_AT]
-    t = t if isinstance(t.dtype, pd.DatetimeTZDtype) else S.parse_datetimes(t, column=S.REVIEWED_AT)
-    no_time = t.isna()
-    if sd is None:
-        col = S.IQS if S.IQS in rv.columns else (S.VENDOR_SCORE if S.VENDOR_SCORE in rv.columns else None)
-        if col is None:
-            raise ParameterError("review_coverage needs sd= or a score column ('iqs' or 'vendor_score') in reviews")
-        sd = float(pd.to_numeric(rv[col], errors="coerce").std())
-    week = t.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
-    ok = ~no_time & rv[S.AGENT_ID].notna()
-    roster = sorted(set(rv.loc[ok, S.AGENT_ID].unique()) | set(map(str, agents or [])))
-    if ok.any():
-        weeks = pd.date_range(week[ok].min(), week[ok].max(), freq="7D")
+    src = B.resolve(reviews, None, what="reviews")
+    if src.engine != "pandas":  # (on the engine: only the (agent, week) counts and the spread leave it)
+        placed, sd, unplaced = _coverage_counts_on_engine(src, sd)
+    else:
+        check_by(reviews, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWED_AT], "reviews")
+        rv = _ids(reviews, [S.REVIEW_ID, S.AGENT_ID], categorical=[S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
+        t = rv[S.REVIEWED_AT]
+        t = t if isinstance(t.dtype, pd.DatetimeTZDtype) else S.parse_datetimes(t, column=S.REVIEWED_AT)
+        if sd is None:
+            sd = float(pd.to_numeric(rv[_coverage_score(rv.columns)], errors="coerce").std())
+        week = t.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+        ok = t.notna() & rv[S.AGENT_ID].notna()
+        placed = (pd.DataFrame({S.AGENT_ID: rv.loc[ok, S.AGENT_ID], WEEK: week[ok]})
+                  .groupby([S.AGENT_ID, WEEK]).size().rename(S.N).reset_index())
+        unplaced = rv.loc[~ok, S.REVIEW_ID]
+    # every agent seen (or on the roster) x every week from the first to the last review
+    roster = sorted(set(placed[S.AGENT_ID].astype("str")) | set(map(str, agents or [])))
+    if len(placed):
+        weeks = pd.date_range(placed[WEEK].min(), placed[WEEK].max(), freq="7D")
     else:
         weeks = pd.DatetimeIndex([])
     grid = pd.MultiIndex.from_product([roster, weeks], names=[S.AGENT_ID, WEEK])
-    counts = (pd.DataFrame({S.AGENT_ID: rv.loc[ok, S.AGENT_ID], WEEK: week[ok]})
-              .groupby([S.AGENT_ID, WEEK]).size().reindex(grid, fill_value=0))
-    res = counts.rename(S.N).reset_index()
+    counts = placed.assign(**{S.AGENT_ID: placed[S.AGENT_ID].astype("str")}).set_index([S.AGENT_ID, WEEK])[S.N]
+    res = counts.reindex(grid, fill_value=0).rename(S.N).reset_index()
     n = res[S.N].to_numpy(dtype=float)
     res[PLAN] = float(plan)
     res[SHORTFALL] = np.maximum(float(plan) - n, 0.0)
@@ -434,9 +441,37 @@ def review_coverage(
         half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
     res[HALF_WIDTH] = np.where(n >= 2, half, np.nan)
     res[S.N] = res[S.N].astype("int64")
-    S.add_exclusion(res, "review without reviewed_at or agent_id: not placed in a week", S.REVIEWED_AT,
-                    rv.loc[~ok, S.REVIEW_ID])
+    S.add_exclusion(res, "review without reviewed_at or agent_id: not placed in a week", S.REVIEWED_AT, unplaced)
     return res
+
+
+def _coverage_score(columns) -> str:
+    """The score column whose spread plans the coverage: ``iqs``, else ``vendor_score``."""
+    col = S.IQS if S.IQS in columns else (S.VENDOR_SCORE if S.VENDOR_SCORE in columns else None)
+    if col is None:
+        raise ParameterError("review_coverage needs sd= or a score column ('iqs' or 'vendor_score') in reviews")
+    return col
+
+
+def _coverage_counts_on_engine(src: B.Source, sd: float | None) -> tuple[pd.DataFrame, float, pd.Series]:
+    """:func:`review_coverage`'s counts of reviews that live on an engine: ``(agent_id, week, n)`` of
+    the reviews with a time and an agent (weeks from Monday, UTC), the sd of the scores (unless
+    given), and the ids of the reviews not placed in a week -- what the pandas path counts, computed
+    where the reviews are."""
+    t = C.validated(src, "scores", reads=(S.REVIEW_ID, S.AGENT_ID), optional=(S.REVIEWED_AT, S.IQS, S.VENDOR_SCORE))
+    score = _coverage_score(t.columns) if sd is None else None
+    if S.REVIEWED_AT not in t.columns:  # (the pandas path's message: check_by's)
+        raise ParameterError(f"by column(s) {[S.REVIEWED_AT]} not in reviews; available: {sorted(map(str, t.columns))}")
+    ok = ~nw.col(S.REVIEWED_AT).is_null() & ~nw.col(S.AGENT_ID).is_null()
+    lf, pkeys = G.with_period(t.lf.filter(ok), t.engine, "W", S.REVIEWED_AT, t.columns)
+    placed = G.aggregate(lf, [S.AGENT_ID, *pkeys], {S.N: G.n_rows()}, period="W").rename(columns={pkeys[0]: WEEK})
+    placed[WEEK] = pd.to_datetime(placed[WEEK])
+    if placed[WEEK].dt.tz is not None:
+        placed[WEEK] = placed[WEEK].dt.tz_convert("UTC").dt.tz_localize(None)
+    if sd is None:
+        sd = float(G.aggregate(t.lf, [], {"__sd": G.agg("std", nw.col(score).cast(nw.Float64))})["__sd"].iloc[0])
+    unplaced = B.collect(t.lf.filter(~ok).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
+    return placed, sd, unplaced
 
 
 # --- reviewers -----------------------------------------------------------------------------------
@@ -489,6 +524,11 @@ def reviewer_strictness(
     0          q1  2  -22.500000
     1          q2  3   23.333333
     """
+    src = B.resolve(scores, None, what="scores")
+    if src.engine != "pandas" and score in (None, S.IQS):
+        return _strictness_on_engine(src, disputes, level, min_n)
+    if not isinstance(scores, pd.DataFrame):  # (another score column on an engine: checked and read by pandas)
+        scores = B.to_pandas(src)
     col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
     check_by(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, col], "scores")
     _check_scores(scores, col, "scores", unique=True)
@@ -497,29 +537,14 @@ def reviewer_strictness(
     s = s.assign(_x=pd.to_numeric(s[col], errors="coerce"))
     unscored = s["_x"].isna() | s[S.AGENT_ID].isna() | s[S.REVIEWER_ID].isna()
     v = s[~unscored]
-    sum_a = v.groupby(S.AGENT_ID, observed=True)["_x"].transform("sum")
-    n_a = v.groupby(S.AGENT_ID, observed=True)["_x"].transform("size")
-    sum_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID], observed=True)["_x"].transform("sum")
-    n_ar = v.groupby([S.AGENT_ID, S.REVIEWER_ID], observed=True)["_x"].transform("size")
-    others = n_a - n_ar
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ref = (sum_a - sum_ar) / others
-    alone = others.eq(0)
-    c = v[~alone].assign(_d=(v["_x"] - ref)[~alone])
-    g = c.groupby(S.REVIEWER_ID, sort=True, observed=True).agg(**{S.N: ("_d", "size"), N_AGENTS: (S.AGENT_ID, "nunique"),
-                                                    STRICTNESS: ("_d", "mean"), CONSISTENCY_SD: ("_d", "std")})
-    g = g.reset_index()
-    g[S.REVIEWER_ID] = g[S.REVIEWER_ID].astype("str")  # (text, sorted as text, whatever the ids' storage)
-    lo, hi = mean_ci(g[STRICTNESS].to_numpy(dtype=float), g[CONSISTENCY_SD].to_numpy(dtype=float),
-                     g[S.N].to_numpy(dtype=float), level=level)
-    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
-    g[S.SMALL_SAMPLE] = _small(g[S.N], min_n)
+    g = v.groupby([S.AGENT_ID, S.REVIEWER_ID], observed=True, sort=False)["_x"]
+    pairs = pd.concat([g.size().rename(S.N), g.sum().rename("_sum"), g.var().rename("_var")], axis=1).reset_index()
+    g, alone = _strictness_from_pairs(pairs, level, min_n)
     cols = [S.REVIEWER_ID, S.N, N_AGENTS, STRICTNESS, S.CI_LOW, S.CI_HIGH, CONSISTENCY_SD, S.SMALL_SAMPLE]
     if disputes is not None:
         check_by(disputes, [S.REVIEW_ID], "disputes")
         d = _ids(disputes, [S.REVIEW_ID])
-        acc = (d[S.ACCEPTED].astype("str").str.strip().str.casefold().isin(S._TRUE) & d[S.ACCEPTED].notna()
-               if S.ACCEPTED in d.columns else pd.Series(False, index=d.index))
+        acc = _accepted(d)
         all_rv = s.assign(_disp=s[S.REVIEW_ID].isin(set(d[S.REVIEW_ID])),
                           _over=s[S.REVIEW_ID].isin(set(d.loc[acc, S.REVIEW_ID])))
         rates = all_rv.groupby(S.REVIEWER_ID, observed=True).agg(**{DISPUTE_RATE: ("_disp", "mean"),
@@ -534,9 +559,115 @@ def reviewer_strictness(
         cols += [MEDIAN_REVIEW_TIME_S]
     res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
     S.add_exclusion(res, "review without a score, agent or reviewer", col, s.loc[unscored, S.REVIEW_ID])
-    S.add_exclusion(res, "agent scored by this reviewer only: nothing to compare with", S.AGENT_ID,
-                    v.loc[alone, S.REVIEW_ID])
+    lone = pd.MultiIndex.from_frame(alone[[S.AGENT_ID, S.REVIEWER_ID]].astype("str"))
+    in_lone = pd.MultiIndex.from_arrays([v[S.AGENT_ID].astype("str"), v[S.REVIEWER_ID].astype("str")]).isin(lone)
+    S.add_exclusion(res, ALONE, S.AGENT_ID, v.loc[in_lone, S.REVIEW_ID])
     return res
+
+
+#: why a review is left out of :func:`reviewer_strictness`' comparison
+ALONE = "agent scored by this reviewer only: nothing to compare with"
+
+
+def _accepted(d: pd.DataFrame) -> pd.Series:
+    """Whether each dispute was accepted (overturned the score)."""
+    return (d[S.ACCEPTED].astype("str").str.strip().str.casefold().isin(S._TRUE) & d[S.ACCEPTED].notna()
+            if S.ACCEPTED in d.columns else pd.Series(False, index=d.index))
+
+
+def _strictness_from_pairs(pairs: pd.DataFrame, level: float, min_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reviewers' strictness from per-(agent, reviewer) statistics of the scores -- ``n``, ``_sum``
+    and ``_var`` (ddof=1, NaN for one review) -- whatever computed them (pandas, or the engine the
+    scores live on): ``(per reviewer: reviewer_id, n, n_agents, strictness, ci_low, ci_high,
+    consistency_sd, small_sample; the (agent, reviewer) pairs with no other reviewer of the agent)``.
+
+    Notes
+    -----
+    The reference of review ``i`` of agent ``a`` by ``r`` is the same for every review of the pair:
+    ``ref_ar = (S_a - S_ar) / (n_a - n_ar)``, so ``d_i = x_i - ref_ar`` has pair mean
+    ``mean_ar - ref_ar`` and the pair's own sum of squares ``(n_ar - 1) var_ar``. Per reviewer,
+    ``strictness`` is the mean of the ``d_i`` (``sum_a n_ar (mean_ar - ref_ar) / sum_a n_ar``) and
+    its sd pools the pairs (Chan et al.): ``M2 = sum_a [(n_ar - 1) var_ar + n_ar (mean_ar - ref_ar -
+    strictness)^2]``, ``consistency_sd = sqrt(M2 / (n - 1))``.
+    """
+    n = pairs[S.N].to_numpy(dtype=float)
+    tot = pairs[["_sum"]].assign(_n=n, _a=pairs[S.AGENT_ID].astype("str")).groupby("_a", sort=False)[["_sum", "_n"]]
+    sum_a = tot.transform("sum")
+    others = sum_a["_n"].to_numpy() - n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = (sum_a["_sum"].to_numpy() - pairs["_sum"].to_numpy(dtype=float)) / others
+        dm = pairs["_sum"].to_numpy(dtype=float) / n - ref
+    comp = others > 0
+    m2 = np.where(n > 1, pairs["_var"].to_numpy(dtype=float) * (n - 1), 0.0)
+    c = pd.DataFrame({S.REVIEWER_ID: pairs[S.REVIEWER_ID].astype("str").to_numpy()[comp], "_n": n[comp],
+                      "_nd": (n * dm)[comp], "_dm": dm[comp], "_m2": m2[comp]})
+    r = c.groupby(S.REVIEWER_ID, sort=True)
+    g = pd.DataFrame({S.N: r["_n"].sum(), N_AGENTS: r.size(), "_nd": r["_nd"].sum()})
+    g[STRICTNESS] = g["_nd"] / g[S.N]
+    c["_dev"] = c["_m2"] + c["_n"] * (c["_dm"] - c[S.REVIEWER_ID].map(g[STRICTNESS]).to_numpy()) ** 2
+    m2r = c.groupby(S.REVIEWER_ID, sort=True)["_dev"].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g[CONSISTENCY_SD] = np.where(g[S.N] >= 2, np.sqrt(m2r / (g[S.N] - 1)), np.nan)
+    g = g.drop(columns="_nd").reset_index()
+    g[S.N] = g[S.N].astype("int64")
+    g[N_AGENTS] = g[N_AGENTS].astype("int64")
+    lo, hi = mean_ci(g[STRICTNESS].to_numpy(dtype=float), g[CONSISTENCY_SD].to_numpy(dtype=float),
+                     g[S.N].to_numpy(dtype=float), level=level)
+    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
+    g[S.SMALL_SAMPLE] = _small(g[S.N], min_n)
+    return g, pairs.loc[~comp, [S.AGENT_ID, S.REVIEWER_ID]]
+
+
+def _strictness_on_engine(src: B.Source, disputes: pd.DataFrame | None, level: float, min_n: int) -> pd.DataFrame:
+    """:func:`reviewer_strictness` of review scores that live on an engine: the per-(agent, reviewer)
+    n, sum and variance of ``iqs`` computed there (:func:`_strictness_from_pairs` finishes), with the
+    disputes' rates and the median review time per reviewer also aggregated there; only per-group
+    statistics and the itemised review ids leave it."""
+    t = C.validated(src, "scores", reads=(S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, S.IQS),
+                    optional=(S.REVIEW_TIME_S,))
+    x = nw.col(S.IQS).cast(nw.Float64)
+    ok = ~nw.col(S.IQS).is_null() & ~nw.col(S.AGENT_ID).is_null() & ~nw.col(S.REVIEWER_ID).is_null()
+    lf = t.lf.with_columns(nw.col(S.AGENT_ID).cast(nw.String), nw.col(S.REVIEWER_ID).cast(nw.String))
+    pairs = G.aggregate(lf.filter(ok), [S.AGENT_ID, S.REVIEWER_ID],
+                        {S.N: G.n_rows(), "_sum": G.agg("sum", x), "_sd": G.agg("std", x)})
+    pairs["_var"] = pd.to_numeric(pairs.pop("_sd"), errors="coerce") ** 2
+    g, alone = _strictness_from_pairs(pairs, level, min_n)
+    cols = [S.REVIEWER_ID, S.N, N_AGENTS, STRICTNESS, S.CI_LOW, S.CI_HIGH, CONSISTENCY_SD, S.SMALL_SAMPLE]
+    if disputes is not None:
+        check_by(disputes, [S.REVIEW_ID], "disputes")
+        d = _ids(disputes, [S.REVIEW_ID])
+        acc = _accepted(d)
+        flags = pd.DataFrame({S.REVIEW_ID: d[S.REVIEW_ID].astype("str"), "_over": acc.to_numpy()}).dropna(subset=[S.REVIEW_ID])
+        flags = flags.groupby(S.REVIEW_ID, sort=False)["_over"].any().reset_index().assign(_disp=1)
+        right = _beside(flags, t)
+        per = lf.filter(~nw.col(S.REVIEWER_ID).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String), S.REVIEWER_ID)
+        per = per.join(right, on=S.REVIEW_ID, how="left").with_columns(
+            nw.col("_disp").fill_null(0).cast(nw.Float64), nw.col("_over").fill_null(False).cast(nw.Float64))
+        rates = G.aggregate(per, [S.REVIEWER_ID], {DISPUTE_RATE: G.agg("mean", nw.col("_disp")),
+                                                   OVERTURN_RATE: G.agg("mean", nw.col("_over"))})
+        g = g.merge(rates.astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID, how="left")
+        cols += [DISPUTE_RATE, OVERTURN_RATE]
+    if S.REVIEW_TIME_S in t.columns:
+        rt = B.collect(lf.filter(~nw.col(S.REVIEWER_ID).is_null()).group_by(S.REVIEWER_ID).agg(
+            nw.col(S.REVIEW_TIME_S).cast(nw.Float64).median().alias(MEDIAN_REVIEW_TIME_S)))
+        g = g.merge(rt.astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID, how="left")
+        cols += [MEDIAN_REVIEW_TIME_S]
+    res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
+    rid = nw.col(S.REVIEW_ID).cast(nw.String)
+    S.add_exclusion(res, "review without a score, agent or reviewer", S.IQS,
+                    B.collect(lf.filter(~ok).select(rid))[S.REVIEW_ID])
+    if len(alone):
+        lone = _beside(alone.astype("str"), t)
+        S.add_exclusion(res, ALONE, S.AGENT_ID,
+                        B.collect(lf.filter(ok).join(lone, on=[S.AGENT_ID, S.REVIEWER_ID], how="semi").select(rid))[S.REVIEW_ID])
+    return res
+
+
+def _beside(df: pd.DataFrame, t: C.Table) -> nw.LazyFrame:
+    """A small pandas frame moved to the engine (and connection) of the validated table ``t``, to be
+    joined with it there."""
+    f = nw.from_native(B.native_frame(B.Source(None, "table", t.engine, t.con), pandas_df=df))
+    return f if isinstance(f, nw.LazyFrame) else f.lazy()
 
 
 # --- daily call-centre aggregates ---------------------------------------------------------------------

@@ -117,6 +117,7 @@ AUTHOR_ROLES = ("customer", "agent", "bot")
 
 # --- result column names ------------------------------------------------------------------
 N = "n"
+SD = "sd"  # a sample standard deviation (ddof=1)
 CI_LOW = "ci_low"
 CI_HIGH = "ci_high"
 P_VALUE = "p_value"
@@ -290,6 +291,7 @@ SCORES = Table(
         Column(CONVERSATION_ID, "id", required=False, nullable=True),
         Column(AGENT_ID, "id", required=False, nullable=True),
         Column(REVIEWER_ID, "id", required=False, nullable=True),
+        Column(REVIEWED_AT, "datetime", required=False, nullable=True),
         Column(IQS, "float", nullable=True, min=0),
         Column(PASSED, "bool", required=False, nullable=True),
     ),

@@ -31,6 +31,7 @@ from ._public import public
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
 from .kpis import CsatScale, csat_definition
 from .scorecard import Scorecard, iqs_score
+from .scorecard.aggregate import iqs_with_sd
 
 UNITS = ("conversation", "agent")
 METHODS = ("pearson", "spearman", "kendall", "point_biserial", "partial")
@@ -51,7 +52,7 @@ SHRINKAGE = "shrinkage"
 RANK = "rank"
 RANK_SHRUNK = "rank_shrunk"
 HALF_WIDTH = "half_width"
-SD = "sd"
+SD = S.SD
 N_REQUIRED = "n_required"
 N_MORE = "n_more"
 
@@ -697,8 +698,9 @@ def agent_summary(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Output of :meth:`qakit.Scorecard.score`.
+    scores : pandas.DataFrame, or review scores on an engine (Parquet file or folder, DuckDB relation, Polars frame)
+        Output of :meth:`qakit.Scorecard.score`. On an engine, only each agent's n, mean and sd of the
+        scores leave it (the same numbers as on pandas).
     surveys : pandas.DataFrame, optional
         With it, each agent's CSAT (percent satisfied, Wilson CI) is added.
     by : str or list of str, default="agent_id"
@@ -725,13 +727,21 @@ def agent_summary(
     lucky 100 from 3 reviews does not top the ranking. ``shrinkage = 1 - B``. Ranks are 1 = best.
     """
     keys = as_by(by)
-    check_by(scores, keys, "scores")
-    scores = S.validate(scores, "scores")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SmallSampleWarning)
-        t = iqs_score(scores, by=keys, level=level, min_n=min_n)
-    sd = scores[scores[S.IQS].notna()].groupby(keys, observed=True)[S.IQS].var()
-    var = t.set_index(keys).index.map(sd).to_numpy(dtype=float) if len(keys) > 1 else t[keys[0]].map(sd).to_numpy(dtype=float)
+    level = check_level(level)
+    # review scores on an engine (a Parquet file, a DuckDB relation ...): the per-agent n, mean and sd
+    # computed there; only those leave it
+    t = iqs_with_sd(scores, keys, level=level, min_n=min_n)
+    if t is not None:
+        var = t[S.SD].to_numpy(dtype=float) ** 2
+    else:
+        check_by(scores, keys, "scores")
+        scores = S.validate(scores, "scores")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            t = iqs_score(scores, by=keys, level=level, min_n=min_n)
+        sd = scores[scores[S.IQS].notna()].groupby(keys, observed=True)[S.IQS].var()
+        var = (t.set_index(keys).index.map(sd).to_numpy(dtype=float) if len(keys) > 1
+               else t[keys[0]].map(sd).to_numpy(dtype=float))
     shrunk, B, _, _ = shrink_means(t[S.IQS].to_numpy(), var, t[S.N].to_numpy())
     out = t[keys + [S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]].copy()
     out[IQS_SHRUNK] = shrunk

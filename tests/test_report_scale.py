@@ -211,6 +211,44 @@ def test_engine_loader_reads_nothing_the_moved_sections_do_not_need(generated):
     assert dk.in_memory("ratings") and dk.ratings is dk.ratings and not dk.in_memory("conversations")
 
 
+@pytest.mark.slow  # both engines over the generated dataset
+def test_duckdb_report_keeps_the_review_scores_on_the_engine(generated):
+    """With DuckDB the review scores stay in a Parquet file beside the engine (issue 23: only per-group
+    statistics leave it): the headline, the agents' forest, table and grid order, the trend, the group
+    table, the coverage and reviewer sections and the data-quality table run without reading
+    ``data.scores`` into pandas, and give the pandas report's numbers (1e-9; the grid draws the same
+    agents). Reading ``data.scores`` afterwards gives pandas' frame (same reviews, order, scores)."""
+    from qakit.scorecard import iqs_score
+
+    pdata = D.load_report_data(dataset=str(generated))
+    dk = D.load_report_data(dataset=str(generated), engine="duckdb")
+    assert D.scores_on_engine(dk) and not dk.in_memory("scores") and dk.has("scores")
+    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+    for m in ("iqs", "pass_rate"):
+        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    _close(V._agents(pdata), V._agents(dk), ["agent_id"])
+    assert V.agent_table(pdata).frame.values.tolist() == V.agent_table(dk).frame.values.tolist()
+    assert _labels(V.agent_category_heatmap(pdata).axes[0], "x") == _labels(V.agent_category_heatmap(dk).axes[0], "x")
+    _close(quiet(iqs_score, pdata.scores, period="W", min_n=0),
+           quiet(iqs_score, D.engine_table(dk, "scores"), period="W", min_n=0), ["period"])
+    V.trend_figure(dk)
+    for by in ("team", "channel", "agent_id"):
+        _close(V.group_values(pdata, by), V.group_values(dk, by), [by])
+    _close(O._coverage(pdata), O._coverage(dk), ["agent_id", "week"])
+    _close(O._strictness(pdata), O._strictness(dk), ["reviewer_id"])
+    O.coverage_figure(dk), O.coverage_table(dk), O.reviewers_figure(dk), O.reviewers_table(dk)
+    la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
+    assert la.astype(str).values.tolist() == lb.astype(str).values.tolist()
+    assert not dk.in_memory("scores")  # none of the above read the rows
+    got = dk.scores  # a section that needs the rows reads them: pandas' frame
+    assert dk.in_memory("scores")
+    assert got["review_id"].astype(str).tolist() == pdata.scores["review_id"].astype(str).tolist()
+    np.testing.assert_allclose(got["iqs"].to_numpy(float), pdata.scores["iqs"].to_numpy(float), rtol=0, atol=1e-9)
+    assert got["passed"].astype(str).tolist() == pdata.scores["passed"].astype(str).tolist()
+    assert got["failed_categories"].tolist() == pdata.scores["failed_categories"].tolist()
+
+
 def _copy(generated, tmp_path, **tables):
     """The generated dataset in ``tmp_path`` with some tables replaced (name -> frame, one Parquet file)."""
     import shutil

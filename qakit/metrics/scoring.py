@@ -326,9 +326,10 @@ def unscored(res: pd.DataFrame, rv: nw.LazyFrame, all_na: str, weight_0: str, so
 
 
 def iqs_by(rv: nw.LazyFrame, t: Table, keys: Sequence[str], period: str | None, *, level: float,
-           min_n: int) -> pd.DataFrame:
+           min_n: int, sd: bool = False) -> pd.DataFrame:
     """IQS per group from the per-review table: ``n, iqs, ci_low, ci_high, pass_rate, n_excluded,
-    small_sample`` (Student-t interval clipped to ``[0, max(100, max iqs)]``)."""
+    small_sample`` (Student-t interval clipped to ``[0, max(100, max iqs)]``); ``sd``: and the
+    scores' sample sd (``sd``, ddof=1, NaN below 2 scores) for a caller that needs the spread."""
     keys = list(keys)
     cols = rv.collect_schema().names()
     rv, pkeys = G.with_period(rv, t.engine, period, S.REVIEWED_AT, cols)
@@ -340,7 +341,11 @@ def iqs_by(rv: nw.LazyFrame, t: Table, keys: Sequence[str], period: str | None, 
                       period=period)
     hi = max(100.0, float(np.nanmax(pd.to_numeric(res["__max"], errors="coerce").to_numpy(dtype=float),
                                     initial=100.0)))
-    return F.mean_t(res, gk, S.IQS, level=level, min_n=min_n, clip=(0.0, hi), extra=[S.PASS_RATE])
+    out = F.mean_t(res, gk, S.IQS, level=level, min_n=min_n, clip=(0.0, hi), extra=[S.PASS_RATE])
+    if sd:
+        out[S.SD] = np.where(out[S.N].to_numpy() >= 2, pd.to_numeric(res["__sd"], errors="coerce").to_numpy(dtype=float),
+                             np.nan)
+    return out
 
 
 def category_by(lf: nw.LazyFrame, t: Table, card: Any, keys: Sequence[str], period: str | None, *, level: float,

@@ -13,6 +13,9 @@ coaching and calibration notebooks); the analysis in :mod:`qakit.report.tiles` a
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,7 @@ from ..metrics import _groups as G
 from ..metrics import _source as B
 from ..realdata import load_fed
 from ..scorecard import Scorecard, load_scorecard, score_reviews
+from ..scorecard.engine import StoredReviews, store_reviews
 from ..scorecard.card import align_applies_to, load_scorecards
 from .display import hash_ids
 from .params import REPORT_ENGINES, check_last_days
@@ -55,7 +59,9 @@ class ReportData:
     conversations: pd.DataFrame | None = field(repr=False, compare=False)
     surveys: pd.DataFrame | None
     card: Scorecard | None
-    scores: pd.DataFrame | None
+    #: one row per review (:func:`qakit.scorecard.score_reviews`); on an engine kept in a Parquet file
+    #: beside DuckDB and read into pandas only when a section asks for rows (:func:`engine_table`)
+    scores: pd.DataFrame | None = field(repr=False, compare=False)
     start: pd.Timestamp | None
     end: pd.Timestamp | None
     source: str
@@ -110,7 +116,7 @@ class ReportData:
         """Whether every named table is present (and not empty). A table the engine checked in place
         is present without being read (the contract refuses an empty table)."""
         for t in tables:
-            if isinstance(self.__dict__.get(_SLOT + t), _Deferred):
+            if isinstance(self.__dict__.get(_SLOT + t), _OnEngine):
                 continue
             v = getattr(self, t)
             if v is None or len(v) == 0:
@@ -120,14 +126,21 @@ class ReportData:
     def in_memory(self, name: str) -> bool:
         """Whether the table ``name`` is held as a pandas frame: False for a table the engine reads in
         place that no section has read into pandas yet (``data.<name>`` reads it on first use)."""
-        return not isinstance(self.__dict__.get(_SLOT + name), _Deferred)
+        return not isinstance(self.__dict__.get(_SLOT + name), _OnEngine)
 
 
 #: the attribute slot of a lazily read table (``ratings`` -> ``_lazy_ratings``)
 _SLOT = "_lazy_"
 
 
-class _Deferred:
+class _OnEngine:
+    """A table of the report kept out of pandas: read into pandas on first access (:class:`_LazyTable`)."""
+
+    def load(self) -> pd.DataFrame:  # pragma: no cover - each kind says how
+        raise NotImplementedError
+
+
+class _Deferred(_OnEngine):
     """A table the engine validated in place (:func:`_engine_checked`): read and validated into
     pandas on first access (:class:`_LazyTable`), for the sections not yet moved to the engine."""
 
@@ -149,7 +162,7 @@ class _LazyTable:
         if obj is None:
             return self
         v = obj.__dict__.get(self.slot)
-        if isinstance(v, _Deferred):
+        if isinstance(v, _OnEngine):
             v = obj.__dict__[self.slot] = v.load()
         return v
 
@@ -157,13 +170,13 @@ class _LazyTable:
         """The frame if it has been read, else None, without reading it (what ``@public`` stamps
         with its record when it finishes the loader's result: :func:`qakit._public._finish`)."""
         v = obj.__dict__.get(self.slot)
-        return None if isinstance(v, _Deferred) else v
+        return None if isinstance(v, _OnEngine) else v
 
     def __set__(self, obj: Any, value: Any) -> None:
         obj.__dict__[self.slot] = value
 
 
-for _name in ("ratings", "conversations"):  # (after the dataclass: its __init__ assigns through them)
+for _name in ("ratings", "conversations", "scores"):  # (after the dataclass: its __init__ assigns through them)
     setattr(ReportData, _name, _LazyTable(_name))
 
 
@@ -404,7 +417,7 @@ def load_report_data(
         len(ratings) == rows_read["ratings"]
         and not (S.has_record(frames["ratings"]) and len(S.adjustments(frames["ratings"])))))
     registry = cards if len(cards) > 1 else card
-    scores = (_score(ratings, registry, engine, sources.get("ratings") if whole else None, engine_notes)
+    scores = (_score(ratings, registry, engine, sources.get("ratings") if whole else None, engine_notes, store=True)
               if ratings is not None else None)
     previous = _previous_period(frames, registry, t0, t1, engine=engine, latest=latest)
     direct = {}
@@ -542,7 +555,23 @@ def engine_table(data: ReportData, name: str) -> Any:
     none changed when read), else the validated frame of the period (``data.<name>``)."""
     if data.engine != "pandas" and name in data.direct:
         return str(data.direct[name])
+    d = data.__dict__.get(_SLOT + name)
+    if isinstance(d, _StoredScores):  # (not read into pandas yet: the engine reads the stored file)
+        return d.stored.path
     return getattr(data, name)
+
+
+def scores_record(data: ReportData) -> pd.DataFrame:
+    """A frame carrying the review scores' record (the contract's and the card's adjustments, the
+    unscored reviews itemised), without reading the scores into pandas when they are kept on the engine."""
+    d = data.__dict__.get(_SLOT + "scores")
+    return d.stored.record if isinstance(d, _StoredScores) else data.scores
+
+
+def scores_on_engine(data: ReportData) -> bool:
+    """Whether the review scores are kept on the engine (a stored file :func:`engine_table` gives);
+    a section then asks the engine for per-group statistics instead of reading ``data.scores``."""
+    return isinstance(data.__dict__.get(_SLOT + "scores"), _StoredScores)
 
 
 def engine_columns(data: ReportData, name: str, columns: list[str], *, ids: pd.Series | None = None,
@@ -665,10 +694,11 @@ def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
 
 
 def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str, parquet: Path | None,
-           notes: list[str]) -> pd.DataFrame:
+           notes: list[str], *, store: bool = False) -> pd.DataFrame | _StoredScores:
     """Review scores on the report's engine: pandas (:func:`qakit.scorecard.score_reviews`, with every
     card of the file) or DuckDB (the same function with ``engine``, reading ``parquet`` directly when
-    given)."""
+    given). ``store``: on DuckDB the scores stay out of pandas (:class:`_StoredScores`: a Parquet file
+    the sections query for per-group statistics, read into pandas on first access)."""
     cards = card if isinstance(card, list) else [card]
     if engine != "pandas" and (len(cards) > 1 or any(c.applies_to for c in cards)):
         # card versions and conditional cards are matched per review by pandas only (the lazy engines
@@ -680,19 +710,44 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
     if engine == "pandas":
         return score_reviews(ratings, card)
     direct = parquet is not None and _is_parquet(parquet)
-    # (not sorted on the engine: put in the order pandas reads the rows below)
-    scores = score_reviews(str(parquet) if direct else ratings, card, engine=engine, sort=False)
-    scores = _categorical_ids(scores)  # (first: the reordering below then copies codes, not 10M texts)
-    if isinstance(ratings, _Deferred):  # (not read: the order from the file, on the engine)
-        pos = _review_order(parquet, scores[S.REVIEW_ID])
-        scores = scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
-    else:
-        scores = _in_ratings_order(scores, ratings)
     line = (f"review scores: DuckDB read {parquet.name} directly" if direct
             else "review scores: DuckDB on the period's ratings")
     if line not in notes:
         notes.append(line)
-    return scores
+    source = str(parquet) if direct else ratings
+    if store:
+        folder = tempfile.mkdtemp(prefix="qakit-scores-")
+        stored = store_reviews(source, card, str(Path(folder) / "scores.parquet"))
+        return _StoredScores(stored, folder, parquet if isinstance(ratings, _Deferred) else None,
+                             None if isinstance(ratings, _Deferred) else ratings)
+    # (not sorted on the engine: put in the order pandas reads the rows below)
+    return _in_pandas_order(score_reviews(source, card, engine=engine, sort=False),
+                            parquet if isinstance(ratings, _Deferred) else None, ratings)
+
+
+def _in_pandas_order(scores: pd.DataFrame, parquet: Path | None, ratings: pd.DataFrame | None) -> pd.DataFrame:
+    """The engine's review scores, their repeating ids categorical, in the order pandas gives them:
+    from the file (``parquet``: the ratings were not read) or from ``ratings``."""
+    scores = _categorical_ids(scores)  # (first: the reordering below then copies codes, not 10M texts)
+    if parquet is not None:  # (not read: the order from the file, on the engine)
+        pos = _review_order(parquet, scores[S.REVIEW_ID])
+        return scores.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+    return _in_ratings_order(scores, ratings)
+
+
+class _StoredScores(_OnEngine):
+    """The review scores DuckDB computed, kept in a Parquet file of a temporary folder (removed with
+    this object, at the latest when the process ends): the report's sections ask DuckDB for their
+    per-group statistics (:func:`engine_table`), and a section that needs the rows reads them into
+    pandas (:meth:`load`: the frame :func:`qakit.scorecard.score_reviews` gives, in the order pandas
+    reads the ratings)."""
+
+    def __init__(self, stored: StoredReviews, folder: str, parquet: Path | None, ratings: pd.DataFrame | None):
+        self.stored, self.parquet, self.ratings = stored, parquet, ratings
+        self._cleanup = weakref.finalize(self, shutil.rmtree, folder, True)
+
+    def load(self) -> pd.DataFrame:
+        return _in_pandas_order(self.stored.read(), self.parquet, self.ratings)
 
 
 #: the text columns of the engine's review scores held as categoricals: ids that repeat (a few
@@ -783,27 +838,44 @@ def with_conversation_columns(data: ReportData, frame: pd.DataFrame, by) -> pd.D
 
 
 
-def engine_joined(data: ReportData, frame: pd.DataFrame, by, columns: list[str]) -> Any | None:
+def engine_joined(data: ReportData, frame: Any, by, columns: list[str]) -> Any | None:
     """``frame``'s ``columns`` (those present) with the grouping columns ``by`` it lacks taken from the
     conversations, joined on ``conversation_id`` on the engine (compared as text, as the contract
     stores ids; a left join: the conversations are unique by id), as a DuckDB relation on qakit's
-    connection: when the loader left the conversations on the engine (checked in place) and some
-    column of ``by`` is theirs. None otherwise: then :func:`with_conversation_columns` joins on
-    pandas (the conversations are in memory already, or nothing is to be joined). Only ``frame``'s
-    few columns go to the engine; the conversations are never read into pandas."""
+    connection. ``frame``: a pandas frame (only its few columns go to DuckDB) or a frame on DuckDB
+    (:func:`engine_frame`: the review scores the engine keeps). The conversations are those the loader
+    left on the engine (never read into pandas), or, for a frame on DuckDB, the pandas frame's
+    conversation ids and ``by`` columns. None when nothing is to be joined there: then
+    :func:`with_conversation_columns` joins on pandas."""
     d = data.__dict__.get(_SLOT + "conversations")
     keys = [by] if isinstance(by, str) else list(by or [])
-    if not isinstance(d, _Deferred) or S.CONVERSATION_ID not in frame.columns:
+    lazy = isinstance(frame, nw.LazyFrame)
+    names = frame.collect_schema().names() if lazy else list(frame.columns)
+    if (not lazy and not isinstance(d, _Deferred)) or S.CONVERSATION_ID not in names or d is None:
         return None
-    missing = [k for k in keys if k not in frame.columns and k in d.table.columns]
+    have = d.table.columns if isinstance(d, _Deferred) else list(data.conversations.columns)
+    missing = [k for k in keys if k not in names and k in have]
     if not missing:
         return None
     con = B.duckdb_connection()
-    cols = [c for c in dict.fromkeys([S.CONVERSATION_ID, *columns]) if c in frame.columns]
-    left = nw.from_native(con.from_arrow(pa.Table.from_pandas(frame[cols], preserve_index=False))).lazy()
+    cols = [c for c in dict.fromkeys([S.CONVERSATION_ID, *columns]) if c in names]
+    left = (frame.select(*cols) if lazy
+            else nw.from_native(con.from_arrow(pa.Table.from_pandas(frame[cols], preserve_index=False))).lazy())
     left = left.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"))
-    right = d.table.lf.select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"), *missing)
+    if isinstance(d, _Deferred):
+        right = d.table.lf
+    else:  # (the period's conversations are in pandas: their ids and the group columns go to DuckDB)
+        right = nw.from_native(con.from_arrow(pa.Table.from_pandas(
+            data.conversations[[S.CONVERSATION_ID, *missing]], preserve_index=False))).lazy()
+    right = right.select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"), *missing)
     return left.join(right, on="__k", how="left").drop("__k").to_native()
+
+
+def engine_frame(data: ReportData, name: str) -> nw.LazyFrame | None:
+    """The table ``name`` as a frame on qakit's DuckDB connection when the report keeps it on the engine
+    (the review scores: :func:`scores_on_engine`), else None (a section then reads ``data.<name>``)."""
+    d = data.__dict__.get(_SLOT + name)
+    return d.stored.lazy() if isinstance(d, _StoredScores) else None
 
 
 @public

@@ -19,6 +19,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -37,9 +38,10 @@ from ..errors import QakitError
 from ..registry import METRICS
 from ..scorecard import Category, Scorecard, category_scores
 from ..calls import call_abandon_time, call_answer_time, call_handle_time
+from ..metrics import _source as B
 from ..metrics import calls as CL
 from .common import AGENT_ROWS, COLOURS, HTML, WIDE, note, quiet, span_dates
-from .data import OPTIONAL_TABLES, ReportData
+from .data import OPTIONAL_TABLES, ReportData, engine_frame, engine_table
 from .support import nothing, shown
 from .display import Figure, Table, pretty, readable, tables_note, write_table_files
 from .tiles import register_tile
@@ -212,13 +214,24 @@ def _coverage(data: ReportData) -> pd.DataFrame:
     period does not cover from Monday to Sunday (a week cut by the start, or the last week whose
     reviews may still come): not counted as under plan."""
     def make():
-        c = quiet(O.review_coverage, data.scores, plan=PLAN)
-        first, last = data.scores[S.REVIEWED_AT].min(), data.scores[S.REVIEWED_AT].max()
+        c = quiet(O.review_coverage, engine_table(data, "scores"), plan=PLAN)
+        first, last = _review_span(data)
         start = (data.start if data.start is not None else first).tz_convert("UTC").tz_localize(None).floor("D")
         end = (data.end if data.end is not None else last).tz_convert("UTC").tz_localize(None)
         partial = (c[O.WEEK] < start) | ((c[O.WEEK] + pd.Timedelta(days=7)) > end)
         return c.assign(partial=partial)
     return data.cached("coverage", make)
+
+
+def _review_span(data: ReportData) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last ``reviewed_at`` of the review scores (UTC): from the engine when it keeps them."""
+    kept = engine_frame(data, "scores")
+    if kept is None:
+        return data.scores[S.REVIEWED_AT].min(), data.scores[S.REVIEWED_AT].max()
+    t = B.collect(kept.select(nw.col(S.REVIEWED_AT).min().alias("first"), nw.col(S.REVIEWED_AT).max().alias("last")))
+    first, last = (pd.Timestamp(t[c].iloc[0]) for c in ("first", "last"))
+    utc = lambda x: x.tz_localize("UTC") if x.tzinfo is None else x.tz_convert("UTC")  # noqa: E731 (stored naive UTC)
+    return utc(first), utc(last)
 
 
 def coverage_figure(data: ReportData) -> Figure | HTML:
@@ -294,7 +307,7 @@ def _dispute_frames(data: ReportData) -> dict[str, pd.DataFrame]:
 
 def _strictness(data: ReportData) -> pd.DataFrame:
     return data.cached("strictness", lambda: quiet(
-        O.reviewer_strictness, data.scores, disputes=data.disputes if data.has("disputes") else None,
+        O.reviewer_strictness, engine_table(data, "scores"), disputes=data.disputes if data.has("disputes") else None,
         min_n=data.min_n))
 
 

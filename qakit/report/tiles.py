@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, engine_table, table_columns, with_conversation_columns
+from .data import ReportData, engine_table, scores_record, table_columns, with_conversation_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -243,7 +243,7 @@ def _iqs_overall(data: ReportData) -> pd.DataFrame:
     """The overall IQS and pass rate of the review scores (:func:`qakit.scorecard.iqs_score`), once per
     run: the IQS tile, the pass-rate tile and the targets read the same row (each call checked the
     scores' contract again: ~1.5 s per million reviews)."""
-    return data.cached("iqs:overall", lambda: quiet(iqs_score, data.scores, min_n=0))
+    return data.cached("iqs:overall", lambda: quiet(iqs_score, engine_table(data, "scores"), min_n=0))
 
 
 def _iqs_value(data: ReportData):
@@ -254,8 +254,9 @@ def _pass_rate_value(data: ReportData):
     if not data.has("scores"):
         return None
     t = _iqs_overall(data)
-    ok = data.scores[S.IQS].notna()
-    k_, n = int(data.scores.loc[ok, S.PASSED].sum()), int(ok.sum())
+    # (passes among the scored reviews: the pass rate is their share, so no review is read again)
+    n = int(t[S.N].iloc[0])
+    k_ = int(round(float(t[S.PASS_RATE].iloc[0]) * n)) if n else 0
     lo, hi = (float(np.asarray(x).ravel()[0]) * 100 for x in wilson_ci(np.array([k_]), np.array([n])))
     return n, t[S.PASS_RATE].iloc[0] * 100, lo, hi
 
@@ -557,7 +558,7 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     """
     checks = []
     if data.has("scores"):
-        checks.append(("ratings", "review scores", data.scores))
+        checks.append(("ratings", "review scores", scores_record(data)))
     if data.has("conversations"):
         # on the report's engine (the exclusions are the same on every engine), shared with the tiles and tables
         checks += [("conversations", "first response time", conversation_kpi(data, K.first_response_time, min_n=0)),

@@ -26,7 +26,7 @@ from ..registry import METRICS
 from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
-from .data import (ReportData, engine_columns, engine_joined, engine_table, table_columns, table_span,
+from .data import (ReportData, engine_columns, engine_frame, engine_joined, engine_table, table_columns, table_span,
                    with_conversation_columns)
 from .support import SECTIONS, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
@@ -287,7 +287,9 @@ def _agents(data: ReportData) -> pd.DataFrame:
         # when the conversations are read in place there), and none without surveys
         conv = (engine_columns(data, "conversations", S.CONVERSATIONS.required, ids=sv[S.CONVERSATION_ID])
                 if sv is not None and data.has("conversations") else None)
-        return quiet(ST.agent_summary, data.scores, sv, min_n=data.min_n, conversations=conv, scale=data.csat_scale)
+        # (the review scores where the engine keeps them: only per-agent statistics come back)
+        return quiet(ST.agent_summary, engine_table(data, "scores"), sv, min_n=data.min_n, conversations=conv,
+                     scale=data.csat_scale)
     return data.cached("agents", make)
 
 
@@ -372,8 +374,11 @@ def agent_category_heatmap(data: ReportData) -> Figure | HTML:
     grid = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values=S.CATEGORY_SCORE)
     focus = t.pivot(index=S.CATEGORY, columns=S.AGENT_ID, values="focus").reindex_like(grid)
     cats = [c for c in data.category_names if c in grid.index]
-    order = data.scores.groupby(S.AGENT_ID)[S.IQS].mean().sort_values(ascending=False).index
-    agents = [a for a in order if a in grid.columns]
+    # agents by IQS, highest first (ties by id), from the agents' table the forest plot shows
+    a = _agents(data)
+    order = a.assign(_id=a[S.AGENT_ID].astype("str")).sort_values([S.IQS, "_id"], ascending=[False, True],
+                                                                  na_position="last")["_id"]
+    agents = [x for x in order if x in grid.columns]
     n_agents = len(agents)
     if n_agents > AGENT_ROWS:  # the highest and lowest by IQS, as the forest plot; all in the appendix
         agents = agents[:AGENT_ROWS // 2] + agents[-(AGENT_ROWS // 2):]
@@ -409,7 +414,7 @@ def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
     ax = fig.subplots()
     word = dict(D="day", W="week", M="month", Q="quarter").get(period, period)
     if data.has("scores"):
-        t = quiet(iqs_score, data.scores, period=period, min_n=0)
+        t = quiet(iqs_score, engine_table(data, "scores"), period=period, min_n=0)
         ax.plot(t["period"], t[S.IQS], marker="o", color="#1565c0", label="IQS")
         ax.fill_between(t["period"], t[S.CI_LOW], t[S.CI_HIGH], color="#1565c0", alpha=0.15, label="IQS 95 % interval")
         prev = data.previous.get("scores")
@@ -519,12 +524,19 @@ def group_values(data: ReportData, by: str) -> pd.DataFrame | None:
     parts = []
     if data.has("scores"):
         # the group from the conversations: joined on the engine when the loader left them there
-        # (only the scores' four columns go to DuckDB), else on pandas
-        joined = (engine_joined(data, data.scores, by, [S.REVIEW_ID, S.REVIEWED_AT, S.IQS, S.PASSED])
+        # (only the scores' four columns go to DuckDB) or the engine keeps the scores, else on pandas
+        kept = engine_frame(data, "scores")
+        left = kept if kept is not None else data.scores
+        joined = (engine_joined(data, left, by, [S.REVIEW_ID, S.REVIEWED_AT, S.IQS, S.PASSED])
                   if data.has("conversations") else None)
-        s = (joined if joined is not None else with_conversation_columns(data, data.scores, by)
-             if data.has("conversations") else data.scores)
-        if joined is not None or by in s.columns:
+        if joined is not None:
+            s, has_by = joined, True
+        elif kept is not None:  # (kept on the engine: grouped there when the scores have the column)
+            s, has_by = engine_table(data, "scores"), by in kept.collect_schema().names()
+        else:
+            s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
+            has_by = by in s.columns
+        if has_by:
             t = quiet(iqs_score, s, by=by, min_n=data.min_n)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
     # (whether there are CSAT answers: from the KPI summary, no survey rows read)

@@ -193,16 +193,29 @@ def iqs_score(
     return S.itemise_missing(res, scores, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
 
 
-def _iqs_on_engine(src: B.Source, keys: list[str], period: str | None, level: float, min_n: int) -> pd.DataFrame:
+def _iqs_on_engine(src: B.Source, keys: list[str], period: str | None, level: float, min_n: int,
+                   sd: bool = False) -> pd.DataFrame:
     """:func:`iqs_score` of a scores table that lives on an engine (the same statistics: the
-    engine returns per group n, mean, sd, pass share and the largest score)."""
+    engine returns per group n, mean, sd, pass share and the largest score); ``sd``: the groups'
+    sample sd kept as column ``sd`` (:func:`iqs_with_sd`)."""
     t = C.validated(src, "scores", reads=(S.IQS, S.PASSED), optional=(S.REVIEW_ID, S.REVIEWED_AT))
     G.check_keys(t, keys, "scores")
     rv = t.lf
-    out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n)
+    out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n, sd=sd)
     if t.has(S.REVIEW_ID):
         G.itemise(out, rv, S.REVIEW_ID, [(nw.col(S.IQS).is_null(), "review has no score (iqs missing)", S.IQS)])
     return C.carry(out, t)
+
+
+def iqs_with_sd(scores: Any, keys: list[str], *, level: float, min_n: int) -> pd.DataFrame | None:
+    """:func:`iqs_score` by ``keys`` of review scores that live on an engine, with each group's
+    sample sd of the scores (column ``sd``): the per-group sufficient statistics a caller such as
+    :func:`qakit.stats.agent_summary` needs, computed where the scores are. None for a pandas frame
+    (the caller computes on it as it always did)."""
+    src = B.resolve(scores, None, what="scores")
+    if src.engine == "pandas":
+        return None
+    return _iqs_on_engine(src, keys, None, level, min_n, sd=True)
 
 
 @public

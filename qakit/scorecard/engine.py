@@ -392,27 +392,29 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
     return src, one, A, t, lf, rv, record
 
 
-def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.DataFrame | None:
-    name = f"__qakit_reviews_{next(_TABLES)}"
-    got = on_engine(ratings, card, engine, tz=tz, table=name)
-    if got is None:
-        return None
-    src, one, A, t, lf, rv, record = got
-    try:
-        # (only what the result reads leaves the engine: the checks' columns stay there; 10M reviews)
-        names = rv.collect_schema().names()
-        ids = [c for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT,
-                           S.SCORECARD_VERSION) if c in names]
-        bits = [c for c in names if c.startswith("__bits")]
-        q = rv.select(*ids, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, nw.col(S.N_RATED).cast(nw.Int64), *bits)
-        # (the temporary table dropped as soon as its rows are fetched, before they become pandas)
-        out = B.collect(q.sort(S.REVIEW_ID) if sort else q,
-                        fetched=(lambda: B.drop_table(name, src.con)) if src.engine == "duckdb" else None)
-    finally:
-        if src.engine == "duckdb":
-            B.drop_table(name, src.con)
-    for c in (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.SCORECARD_VERSION):
-        if c in out.columns:
+#: the per-review columns that leave the engine (those present): what :func:`score_reviews` returns
+#: is made from them (:func:`_reviews_frame`)
+_REVIEW_IDS = (S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID, S.REVIEWER_ID, S.REVIEWED_AT, S.SCORECARD_VERSION)
+
+
+def _review_query(rv: nw.LazyFrame) -> nw.LazyFrame:
+    """The per-review frame's columns a result reads: ids, ``iqs_raw, critical_failed, iqs, n_rated,
+    passed`` and the failing-category bit sets (the checks' columns stay on the engine)."""
+    names = rv.collect_schema().names()
+    ids = [c for c in _REVIEW_IDS if c in names]
+    bits = [c for c in names if c.startswith("__bits")]
+    return rv.select(*ids, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, nw.col(S.N_RATED).cast(nw.Int64), S.PASSED, *bits)
+
+
+def _reviews_frame(out: pd.DataFrame, one: Scorecard, record: RC.Record) -> pd.DataFrame:
+    """:func:`score_reviews`' result from the engine's per-review rows (:func:`_review_query`,
+    collected): ids as text, failing categories named, ``passed`` and ``band`` by
+    :func:`finish_reviews`, the unscored reviews itemised (in review-id order whatever the rows' order)."""
+    names = list(out.columns)
+    ids = [c for c in _REVIEW_IDS if c in names]
+    bits = [c for c in names if c.startswith("__bits")]
+    for c in ids:
+        if c != S.REVIEWED_AT:
             out[c] = out[c].astype("str")
     iqs = pd.to_numeric(out[S.IQS], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     out[S.IQS_RAW] = pd.to_numeric(out[S.IQS_RAW], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -431,12 +433,84 @@ def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.Dat
     # (a selection, not a copy: copy-on-write keeps the collected frame unchanged; 10M reviews)
     out = finish_reviews(out[ids + [S.IQS_RAW, S.CRITICAL_FAILED, S.FAILED_CATEGORIES, S.IQS, S.N_RATED]], one, iqs)
     RC.set_record(out, record)
-    unscored = out[S.IQS].isna()
-    all_na = unscored & out[S.N_RATED].eq(0)
-    for reason, mask in ((NOT_SCORED_ALL_NA, all_na), (NOT_SCORED_WEIGHT_0, unscored & ~all_na)):
-        # in review-id order whatever the rows' order (sort=False: the engine's)
-        S.add_exclusion(out, reason, S.RATING, out.loc[mask, S.REVIEW_ID].sort_values())
+    _itemise_unscored(out, out[S.IQS].isna(), out[S.N_RATED].eq(0), out[S.REVIEW_ID])
     return out
+
+
+def _itemise_unscored(out: pd.DataFrame, unscored: pd.Series, none_rated: pd.Series, review_ids: pd.Series) -> None:
+    """The unscored reviews of the engine's rows, itemised on ``out`` in review-id order: all N/A, or
+    only weight-0 categories rated."""
+    all_na = unscored & none_rated
+    for reason, mask in ((NOT_SCORED_ALL_NA, all_na), (NOT_SCORED_WEIGHT_0, unscored & ~all_na)):
+        S.add_exclusion(out, reason, S.RATING, review_ids[mask.to_numpy()].sort_values())
+
+
+def _engine_reviews(ratings, card, engine, tz: str, sort: bool = True) -> pd.DataFrame | None:
+    name = f"__qakit_reviews_{next(_TABLES)}"
+    got = on_engine(ratings, card, engine, tz=tz, table=name)
+    if got is None:
+        return None
+    src, one, A, t, lf, rv, record = got
+    try:
+        # (only what the result reads leaves the engine: the checks' columns stay there; 10M reviews)
+        q = _review_query(rv).drop(S.PASSED)
+        # (the temporary table dropped as soon as its rows are fetched, before they become pandas)
+        out = B.collect(q.sort(S.REVIEW_ID) if sort else q,
+                        fetched=(lambda: B.drop_table(name, src.con)) if src.engine == "duckdb" else None)
+    finally:
+        if src.engine == "duckdb":
+            B.drop_table(name, src.con)
+    return _reviews_frame(out, one, record)
+
+
+@dataclass(frozen=True)
+class StoredReviews:
+    """Review scores computed on DuckDB and kept out of memory in a Parquet file
+    (:func:`store_reviews`): the per-review rows of :func:`_review_query` at ``path``, the card that
+    scored them, and ``record``, a frame without rows carrying the record :func:`score_reviews`'
+    result would carry (the contract's, the card's adjustments, the unscored reviews itemised)."""
+
+    path: str
+    card: Scorecard
+    record: pd.DataFrame
+    #: the record before the unscored reviews are itemised (:meth:`read` itemises them from the rows)
+    base: RC.Record
+
+    def read(self) -> pd.DataFrame:
+        """The stored reviews as :func:`score_reviews` returns them (in the file's row order)."""
+        out = B.collect(nw.from_native(B.duckdb_connection().read_parquet(self.path)).lazy().drop(S.PASSED))
+        return _reviews_frame(out, self.card, self.base)
+
+    def lazy(self) -> nw.LazyFrame:
+        """The stored reviews on qakit's DuckDB connection: ``review_id`` and the other ids (text),
+        ``reviewed_at``, ``iqs_raw, critical_failed, iqs, n_rated, passed``, ``__bits*``."""
+        return nw.from_native(B.duckdb_connection().read_parquet(self.path)).lazy()
+
+
+def store_reviews(ratings: Any, card: Scorecard | Sequence[Scorecard], path: str, *, tz: str = "UTC") -> StoredReviews:
+    """Score ``ratings`` on DuckDB (:func:`score_reviews`' rules, contract and checks) and write the
+    per-review rows to the Parquet file ``path`` instead of returning them: a report over 100M
+    ratings keeps its 10M review scores on disk and asks DuckDB for per-group statistics
+    (:mod:`qakit.report`), reading them into pandas only where a section needs rows
+    (:meth:`StoredReviews.read`). One card, as on every engine."""
+    name = f"__qakit_reviews_{next(_TABLES)}"
+    src, one, A, t, lf, rv, record = on_engine(ratings, card, "duckdb", tz=tz, table=name)
+    try:
+        q = _review_query(rv)
+        con = src.con
+        con.register("__qakit_store", nw.to_native(q))
+        try:
+            con.execute(f"COPY (SELECT * FROM __qakit_store) TO {B.sql_text(path)} (FORMAT parquet, COMPRESSION zstd)")
+        finally:
+            con.unregister("__qakit_store")
+        miss = B.collect(q.filter(nw.col(S.IQS).is_null()).select(S.REVIEW_ID, S.N_RATED))
+    finally:
+        B.drop_table(name, src.con)
+    holder = pd.DataFrame({S.REVIEW_ID: pd.Series([], dtype="str")})
+    RC.set_record(holder, record)
+    ids = miss[S.REVIEW_ID].astype("str")
+    _itemise_unscored(holder, pd.Series(True, index=ids.index), pd.to_numeric(miss[S.N_RATED]).fillna(0).eq(0), ids)
+    return StoredReviews(path=path, card=one, record=holder, base=record)
 
 
 @public

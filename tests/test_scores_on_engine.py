@@ -1,0 +1,126 @@
+"""Review scores kept on DuckDB (issue 23, point 3: "only per-group sufficient statistics leave the
+engine"): :func:`qakit.scorecard.engine.store_reviews` writes the engine's review scores to a Parquet
+file, and the QA-process and agent statistics computed on such a file -- per-(agent, reviewer)
+sums and variances, per-(agent, week) counts, per-agent n / mean / sd -- give the numbers worked by
+hand (or by scipy) below, as on pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from qakit import schema as S
+from qakit import stats as ST
+from qakit.ops import review_coverage, reviewer_strictness
+from qakit.scorecard import Category, Scorecard, score_reviews
+from qakit.scorecard.engine import NOT_SCORED_ALL_NA, store_reviews
+
+
+def _hand_scores() -> pd.DataFrame:
+    """Agent x: q1 60; q2 80, 90. Agent y: q1 70, q2 90. Agent z: q1 50 (no colleague). Review g by
+    q2 of y has no score (all N/A); review h of x has no reviewed_at."""
+    return pd.DataFrame({
+        "review_id": list("abcdefgh"), "agent_id": ["x", "x", "x", "y", "y", "z", "y", "x"],
+        "reviewer_id": ["q1", "q2", "q2", "q1", "q2", "q1", "q2", "q2"],
+        "iqs": [60.0, 80, 90, 70, 90, 50, np.nan, 90],
+        "passed": pd.array([False, True, True, False, True, False, pd.NA, True], dtype="boolean"),
+        "reviewed_at": pd.to_datetime(["2026-11-02 09:00", "2026-11-03 09:00", "2026-11-04 09:00", "2026-11-05 09:00", "2026-11-10 09:00",
+                                       "2026-11-11 09:00", "2026-11-11 09:00", None], utc=True),
+    })
+
+
+@pytest.fixture()
+def on_disk(tmp_path):
+    p = tmp_path / "scores.parquet"
+    _hand_scores().to_parquet(p, index=False)
+    return str(p)
+
+
+def test_reviewer_strictness_on_duckdb_equals_the_hand_numbers(on_disk):
+    """Leave-one-out deviations (h, by q2 of x, counts: x's reference for q2 is q1's 60):
+    q1: 60 - mean(80, 90, 90) = -26.667, 70 - 90 = -20 -> mean -23.333; q2: 80 - 60, 90 - 60,
+    90 - 60 (h), 90 - 70 = 20, 30, 30, 20 -> 25. sd and t interval: numpy / scipy of those deviations.
+    g (no score) and f (z: q1 only) are itemised; the same table as pandas gives."""
+    res = reviewer_strictness(on_disk, min_n=0).set_index(S.REVIEWER_ID)
+    for q, dev in (("q1", [60 - 260 / 3, -20]), ("q2", [20, 30, 30, 20])):
+        assert res.loc[q, "strictness"] == pytest.approx(np.mean(dev), abs=1e-12)
+        assert res.loc[q, "consistency_sd"] == pytest.approx(np.std(dev, ddof=1), abs=1e-9)
+        ci = stats.ttest_1samp(dev, 0).confidence_interval(0.95)
+        assert res.loc[q, [S.CI_LOW, S.CI_HIGH]].tolist() == pytest.approx([ci.low, ci.high], abs=1e-9)
+        assert res.loc[q, S.N] == len(dev) and res.loc[q, "n_agents"] == 2
+    ex = S.exclusions(res).set_index("reason")["row_ids"].to_dict()
+    assert ex == {"review without a score, agent or reviewer": ("g",),
+                  "agent scored by this reviewer only: nothing to compare with": ("f",)}
+    pandas = reviewer_strictness(_hand_scores(), min_n=0)
+    pd.testing.assert_frame_equal(res.reset_index(), pandas, check_exact=False, atol=1e-9)
+
+
+def test_reviewer_strictness_on_duckdb_with_disputes(on_disk):
+    """a (q1) disputed and accepted, b (q2) disputed and rejected, a review id not in the scores
+    ignored: q1 reviewed a, d, f -> dispute and overturn rate 1/3; q2 reviewed b, c, e, g, h -> 1/5, 0."""
+    d = pd.DataFrame({"dispute_id": ["d1", "d2", "d3"], "review_id": ["a", "b", "zz"], "accepted": [True, False, True]})
+    res = reviewer_strictness(on_disk, disputes=d, min_n=0).set_index(S.REVIEWER_ID)
+    assert res.loc["q1", ["dispute_rate", "overturn_rate"]].tolist() == pytest.approx([1 / 3, 1 / 3])
+    assert res.loc["q2", ["dispute_rate", "overturn_rate"]].tolist() == pytest.approx([1 / 5, 0])
+
+
+def test_review_coverage_on_duckdb_equals_the_hand_counts(on_disk):
+    """Weeks from Monday: x a, b, c in the week of 2026-11-02 (h has no time: itemised); y d in it,
+    e, g in the week of 11-09; z f in 11-09. sd: the sample sd of the seven scores (g has none):
+    np.std(ddof=1); half-width t(0.975, n - 1) sd / sqrt(n)."""
+    res = review_coverage(on_disk, plan=2)
+    got = res.set_index([S.AGENT_ID, "week"])["n"].to_dict()
+    w1, w2 = pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-09")
+    assert got == {("x", w1): 3, ("x", w2): 0, ("y", w1): 1, ("y", w2): 2, ("z", w1): 0, ("z", w2): 1}
+    sd = np.std([60.0, 80, 90, 70, 90, 50, 90], ddof=1)
+    x1 = res[(res[S.AGENT_ID] == "x") & (res["week"] == w1)]["half_width"].iloc[0]
+    assert x1 == pytest.approx(stats.t.ppf(0.975, 2) * sd / np.sqrt(3))
+    assert S.exclusions(res)["row_ids"].tolist() == [("h",)]
+    pd.testing.assert_frame_equal(res, review_coverage(_hand_scores(), plan=2))
+
+
+def test_review_coverage_on_duckdb_refuses_what_pandas_refuses(tmp_path):
+    """No score column and no ``sd``: the same ParameterError as on pandas; no reviewed_at: named."""
+    from qakit.errors import ParameterError
+
+    p = tmp_path / "s.parquet"
+    _hand_scores().drop(columns=["iqs", "passed"]).to_parquet(p, index=False)
+    with pytest.raises(ParameterError, match="needs sd= or a score column"):
+        review_coverage(str(p))
+    q = tmp_path / "t.parquet"
+    _hand_scores().drop(columns=["reviewed_at"]).to_parquet(q, index=False)
+    with pytest.raises(ParameterError, match=r"\['reviewed_at'\] not in reviews"):
+        review_coverage(str(q))
+
+
+def test_agent_summary_on_duckdb_equals_the_t_intervals(on_disk):
+    """Per agent, n / IQS / interval from the scored reviews: x 60, 80, 90, 90; y 70, 90; z 50
+    (scipy's t interval; none for z's single review); the shrunken IQS and ranks as pandas gives."""
+    res = ST.agent_summary(on_disk, min_n=0).set_index(S.AGENT_ID)
+    for a, xs in (("x", [60.0, 80, 90, 90]), ("y", [70.0, 90])):
+        ci = stats.ttest_1samp(xs, 0).confidence_interval(0.95)
+        assert res.loc[a, S.N] == len(xs) and res.loc[a, S.IQS] == pytest.approx(np.mean(xs))
+        assert res.loc[a, S.CI_HIGH] == pytest.approx(min(ci.high, 100.0))
+        assert res.loc[a, S.CI_LOW] == pytest.approx(max(ci.low, 0.0))  # (clipped to the attainable 0..100)
+    assert res.loc["z", S.N] == 1 and np.isnan(res.loc["z", S.CI_LOW])
+    pandas = ST.agent_summary(_hand_scores(), min_n=0)
+    pd.testing.assert_frame_equal(res.reset_index(), pandas, check_exact=False, atol=1e-9)
+
+
+def test_store_reviews_round_trip_itemises_the_unscored_review(tmp_path):
+    """Three reviews of a two-category card, r3 all N/A: stored by DuckDB, the record (without reading
+    the rows) itemises r3; read back, the rows are score_reviews' on DuckDB (r1: Tone 5/5, Solution
+    yes -> 100; r2: Tone 3/5 (50 weighted: (3-1)/(5-1)), Solution yes -> 75)."""
+    card = Scorecard([Category("Tone", 1, scale=5), Category("Solution", 1)])
+    r = pd.DataFrame({"review_id": ["r1", "r1", "r2", "r2", "r3", "r3"], "conversation_id": ["c1", "c1", "c2", "c2", "c3", "c3"],
+                      "agent_id": "a", "reviewer_id": "q", "reviewed_at": "2026-11-02",
+                      "category": ["Tone", "Solution"] * 3, "rating": [5, 1, 3, 1, np.nan, np.nan]})
+    st = store_reviews(r, card, str(tmp_path / "s.parquet"))
+    assert S.exclusions(st.record).set_index("reason")["row_ids"].to_dict() == {NOT_SCORED_ALL_NA: ("r3",)}
+    got = st.read().sort_values("review_id").reset_index(drop=True)
+    want = score_reviews(r, card, engine="duckdb")
+    pd.testing.assert_frame_equal(got, want)
+    assert got["iqs"].tolist()[:2] == pytest.approx([100.0, 75.0])
+    assert S.exclusions(got)["row_ids"].tolist() == [("r3",)]
