@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -30,6 +32,9 @@ from .errors import ParameterError, SmallSampleWarning, check_choice
 from ._public import public
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
 from .kpis import CsatScale, csat_definition
+from .metrics import _contract as C
+from .metrics import _groups as G
+from .metrics import _source as B
 from .scorecard import Scorecard, iqs_score
 from .scorecard.aggregate import iqs_with_sd
 
@@ -115,13 +120,15 @@ def join_csat(
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Output of :meth:`qakit.Scorecard.score`.
+    scores : pandas.DataFrame, or review scores on an engine (Parquet file or folder, DuckDB relation, Polars frame)
+        Output of :meth:`qakit.Scorecard.score`. On an engine only per-conversation (or per-agent)
+        counts and means of the scores leave it.
     surveys : pandas.DataFrame
         Surveys table; only ``kind == "csat"`` answers are used.
     unit : {"conversation", "agent"}
         ``conversation``: one row per reviewed conversation with a CSAT answer (mean of its
-        review scores and of its CSAT answers). ``agent``: one row per agent: mean IQS over all
+        review scores and of its CSAT answers; its agent the smallest agent id among its reviews,
+        normally their one agent). ``agent``: one row per agent: mean IQS over all
         the agent's scored reviews and mean CSAT over all the agent's CSAT answers (reviewed or
         not; the agent comes from ``surveys.agent_id``, else from ``conversations``).
     satisfied : float, optional
@@ -154,19 +161,32 @@ def join_csat(
     1              c2        b  90.0   2.0      False
     """
     check_choice("unit", unit, UNITS)
+    src = B.resolve(scores, None, what="scores")
+    names = list(scores.columns) if src.engine == "pandas" else None
+    if src.engine != "pandas":
+        t = C.validated(src, "scores", reads=(S.IQS,), optional=(S.REVIEW_ID, S.CONVERSATION_ID, S.AGENT_ID))
+        names = list(t.columns)
     for c in (S.CONVERSATION_ID, S.AGENT_ID, S.IQS):
-        if c not in scores.columns:
+        if c not in names:
             raise ParameterError(f"scores must be the output of Scorecard.score; column {c!r} is missing")
     csat = csat_definition(scale, satisfied)
     cs = _csat_answers(surveys, csat)
     unanswered = cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID]
     cs = cs[cs[S.SCORE].notna()]
     cs = cs.assign(**{SATISFIED: csat.satisfied(cs[S.SCORE])})
-    scores = S.validate(scores, "scores")
-    scored = scores[scores[S.IQS].notna()]
+    if src.engine != "pandas":  # (on the engine: per conversation or per agent statistics leave it)
+        per_conv, a_iqs, excluded = _iqs_per_unit_on_engine(t, unit, cs[S.CONVERSATION_ID])
+    else:
+        scores = S.validate(scores, "scores")
+        scored = scores[scores[S.IQS].notna()]
+        excluded = scores.loc[scores[S.IQS].isna(), S.REVIEW_ID] if S.REVIEW_ID in scores.columns else []
     if unit == "conversation":
-        per_conv = scored.groupby(S.CONVERSATION_ID, sort=True).agg(
-            **{S.AGENT_ID: (S.AGENT_ID, "first"), S.IQS: (S.IQS, "mean")})
+        if src.engine == "pandas":
+            agent = scored[S.AGENT_ID]
+            if isinstance(agent.dtype, pd.CategoricalDtype):  # (min in text order: the categories sorted)
+                agent = agent.cat.reorder_categories(sorted(agent.cat.categories)).cat.as_ordered()
+            per_conv = scored.assign(**{S.AGENT_ID: agent}).groupby(S.CONVERSATION_ID, sort=True, observed=True).agg(
+                **{S.AGENT_ID: (S.AGENT_ID, "min"), S.IQS: (S.IQS, "mean")})
         per_csat = cs.groupby(S.CONVERSATION_ID).agg(**{CSAT: (S.SCORE, "mean"), SATISFIED: (SATISFIED, "mean")})
         out = per_conv.join(per_csat, how="inner").reset_index()
         out[SATISFIED] = out[SATISFIED] >= 0.5
@@ -176,14 +196,38 @@ def join_csat(
             out = out.merge(conv[extra], on=S.CONVERSATION_ID, how="left")
     else:
         cs = _with_agents(cs, conversations)
-        a_iqs = scored.groupby(S.AGENT_ID).agg(**{S.N: (S.IQS, "size"), S.IQS: (S.IQS, "mean")})
+        if src.engine == "pandas":
+            a_iqs = scored.groupby(S.AGENT_ID).agg(**{S.N: (S.IQS, "size"), S.IQS: (S.IQS, "mean")})
         a_csat = cs.groupby(S.AGENT_ID).agg(**{CSAT_N: (S.SCORE, "size"), CSAT: (S.SCORE, "mean"),
                                                SATISFIED: (SATISFIED, "mean")})
         out = a_iqs.join(a_csat, how="inner").reset_index()
-    excluded = scores.loc[scores[S.IQS].isna(), S.REVIEW_ID] if S.REVIEW_ID in scores.columns else []
     S.add_exclusion(out, "review not scored (all categories N/A)", S.IQS, excluded)
     S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE, unanswered)
     return out
+
+
+def _iqs_per_unit_on_engine(t: Any, unit: str, answered: pd.Series) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
+                                                                              pd.Series]:
+    """:func:`join_csat`'s review side for scores that live on an engine (``t``: validated there):
+    per conversation with a CSAT answer (``answered``: their ids) the smallest agent id and the mean
+    IQS of its scored reviews, or per agent the scored reviews' count and mean IQS -- indexed as the
+    pandas path's groupby -- and the ids of the unscored reviews."""
+    lf = t.lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String), nw.col(S.AGENT_ID).cast(nw.String))
+    scored = lf.filter(~nw.col(S.IQS).is_null())
+    iqs = nw.col(S.IQS).cast(nw.Float64)
+    per_conv = a_iqs = None
+    if unit == "conversation":
+        ids = pd.DataFrame({S.CONVERSATION_ID: pd.unique(answered.dropna().astype("str"))})
+        keys = nw.from_native(B.native_frame(B.Source(None, "table", t.engine, t.con), pandas_df=ids))
+        keys = keys if isinstance(keys, nw.LazyFrame) else keys.lazy()
+        per_conv = G.aggregate(scored.join(keys, on=S.CONVERSATION_ID, how="semi"), [S.CONVERSATION_ID],
+                               {S.AGENT_ID: G.agg("min", nw.col(S.AGENT_ID)), S.IQS: G.agg("mean", iqs)})
+        per_conv = per_conv.set_index(S.CONVERSATION_ID)
+    else:
+        a_iqs = G.aggregate(scored, [S.AGENT_ID], {S.N: G.n_rows(), S.IQS: G.agg("mean", iqs)}).set_index(S.AGENT_ID)
+    excluded = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
+                if S.REVIEW_ID in t.columns else [])
+    return per_conv, a_iqs, excluded
 
 
 # --- correlation helpers ----------------------------------------------------------------------

@@ -124,3 +124,40 @@ def test_store_reviews_round_trip_itemises_the_unscored_review(tmp_path):
     pd.testing.assert_frame_equal(got, want)
     assert got["iqs"].tolist()[:2] == pytest.approx([100.0, 75.0])
     assert S.exclusions(got)["row_ids"].tolist() == [("r3",)]
+
+
+def _csat_case():
+    """c1: reviews 80 (agent b) and 60 (agent a) -> IQS 70, agent a (the smaller id), CSAT 4; c2: 90
+    (b), CSAT 2; c3: 50 (a), CSAT 5; c4: a review without a score (all N/A), CSAT 3; c5: answered, not
+    reviewed; c6: asked, no answer."""
+    scores = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4", "r5"],
+                           "conversation_id": ["c1", "c1", "c2", "c3", "c4"],
+                           "agent_id": ["b", "a", "b", "a", "a"], "iqs": [80.0, 60, 90, 50, np.nan]})
+    surveys = pd.DataFrame({"conversation_id": ["c1", "c2", "c3", "c4", "c5", "c6"], "kind": "csat",
+                            "score": [4.0, 2, 5, 3, 1, np.nan], "answered_at": None})
+    return scores, surveys
+
+
+def test_join_csat_on_duckdb_equals_the_hand_join(tmp_path):
+    """Conversation level: (c1, a, 70, 4), (c2, b, 90, 2), (c3, a, 50, 5); r5 (c4) itemised as not scored,
+    c6 as not answered. Agent level (the answers' agents given on the surveys): a's scored reviews
+    60, 50 and the answers of c1, c3, c4; b's 80, 90 and c2, c5. Pearson of the conversation level:
+    scipy.stats.pearsonr. The same tables as pandas gives."""
+    scores, surveys = _csat_case()
+    p = tmp_path / "s.parquet"
+    scores.to_parquet(p, index=False)
+    j = ST.join_csat(str(p), surveys)
+    assert j["conversation_id"].tolist() == ["c1", "c2", "c3"] and j["agent_id"].tolist() == ["a", "b", "a"]
+    assert j["iqs"].tolist() == [70.0, 90.0, 50.0] and j["csat"].tolist() == [4.0, 2.0, 5.0]
+    ex = S.exclusions(j).set_index("reason")["row_ids"].to_dict()
+    assert ex == {"review not scored (all categories N/A)": ("r5",), "survey sent but not answered (no score)": ("c6",)}
+    pd.testing.assert_frame_equal(j, ST.join_csat(scores, surveys))
+    r = ST.iqs_csat_correlation(str(p), surveys, method="pearson", min_n=0).iloc[0]
+    assert r["r"] == pytest.approx(stats.pearsonr([70.0, 90, 50], [4.0, 2, 5]).statistic)
+    with_agents = surveys.assign(agent_id=["a", "b", "a", "a", "b", "b"])
+    a = ST.join_csat(str(p), with_agents, unit="agent").set_index("agent_id")
+    # a: reviews r2 60, r4 50 (r5 unscored: left out) -> 55 over 2; CSAT of c1, c3, c4 -> 4, 5, 3
+    # b: scored 80, 90 -> 85 over 2; CSAT of c2, c5 -> 2, 1 (c6 unanswered)
+    assert a.loc["a", ["n", "iqs", "csat_n", "csat"]].tolist() == pytest.approx([2, 55.0, 3, 4.0])
+    assert a.loc["b", ["n", "iqs", "csat_n", "csat"]].tolist() == pytest.approx([2, 85.0, 2, 1.5])
+    pd.testing.assert_frame_equal(a.reset_index(), ST.join_csat(scores, with_agents, unit="agent"), check_dtype=False)

@@ -30,7 +30,7 @@ from .. import staffing as ST
 from .. import surveys as SV
 from ..errors import DataValidationError
 from .common import HTML, quiet
-from .data import ReportData, engine_distinct, table_columns
+from .data import ReportData, engine_distinct, engine_table, table_columns
 from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
@@ -258,7 +258,8 @@ def survey_response_section(data: Any) -> Table | HTML:
                  "n": f"{int(b[SV.N_SENT]):,} asked"})
     if _has(data, "scores"):
         try:
-            corr = quiet(SV.weighted_iqs_csat, data.scores, sv, conv, scale=scale, min_n=0).set_index(SV.ESTIMATE)
+            corr = quiet(SV.weighted_iqs_csat, engine_table(data, "scores"), sv, conv, scale=scale,
+                         min_n=0).set_index(SV.ESTIMATE)
             for name, label in ((SV.UNWEIGHTED, "IQS-CSAT correlation (r), unweighted"),
                                 (SV.RAKED, "IQS-CSAT correlation (r), raked")):
                 r = corr.loc[name]

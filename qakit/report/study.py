@@ -28,7 +28,7 @@ from .. import schema as S
 from .. import stats as ST
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, with_conversation_columns
+from .data import ReportData, engine_table, with_conversation_columns
 from .display import Figure, hash_ids, table
 from .targets import DEFAULT_TARGETS, target_status
 from .tiles import coaching_table, headline_values, left_out_rows
@@ -144,7 +144,7 @@ def backlog_figure(data: ReportData, *, period: str = "W") -> Figure:
 def iqs_csat_table(data: ReportData, *, unit: str = "conversation", seed: int = 0) -> pd.DataFrame:
     """Pearson, Spearman and Kendall correlation of IQS with CSAT, with CIs and p-values."""
     methods = ["pearson", "spearman", "kendall"] + (["point_biserial"] if unit == "conversation" else [])
-    return table(quiet(ST.iqs_csat_correlation, data.scores, data.surveys, unit=unit, method=methods,
+    return table(quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), data.surveys, unit=unit, method=methods,
                         seed=seed, conversations=data.conversations, scale=data.csat_scale), digits=3)
 
 
@@ -156,7 +156,7 @@ def drivers_table(data: ReportData) -> pd.DataFrame:
 def iqs_csat_figure(data: ReportData, *, seed: int = 0) -> Figure:
     """Review IQS by the customer's CSAT answer: every conversation (jittered dots) and the mean
     IQS per answer with its 95 % bootstrap CI (seaborn, seeded)."""
-    j = ST.join_csat(data.scores, data.surveys, scale=data.csat_scale)
+    j = ST.join_csat(engine_table(data, "scores"), data.surveys, scale=data.csat_scale)
     j = j.assign(**{ST.CSAT: j[ST.CSAT].round().astype(int)})
     order = sorted(j[ST.CSAT].unique())
     fig = Figure(figsize=(5.5, 3.4))

@@ -675,7 +675,8 @@ def iqs_csat_verdict(data: ReportData) -> HTML:
     """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
     if not shown(data, "iqs_csat"):
         return nothing()
-    t = quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method="pearson", scale=data.csat_scale).iloc[0]
+    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), data.surveys, method="pearson",
+              scale=data.csat_scale).iloc[0]
     text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
                                   unit="conversations")
     return HTML(f'<p class="qakit-verdict">{html.escape(text)}</p>', text)
@@ -685,7 +686,7 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
     """Pearson, Spearman, Kendall and point-biserial correlation of review IQS with the CSAT answer."""
     if not shown(data, "iqs_csat"):
         return nothing()
-    t = quiet(ST.iqs_csat_correlation, data.scores, data.surveys, method=["pearson", "spearman", "kendall",
+    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), data.surveys, method=["pearson", "spearman", "kendall",
                "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None,
                scale=data.csat_scale)
     t = t.drop(columns=[c for c in (ST.UNIT,) if c in t.columns])
