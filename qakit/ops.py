@@ -151,6 +151,11 @@ def dispute_rate(
     keys = as_by(by)
     if not keys:
         raise ParameterError("dispute_rate needs by= (e.g. 'reviewer_id', 'agent_id' or 'category')")
+    src = B.resolve(reviews, None, what="reviews")
+    if src.engine != "pandas" and keys != [S.CATEGORY]:
+        return _dispute_rate_on_engine(src, disputes, keys, level, min_n)
+    if not isinstance(reviews, pd.DataFrame):
+        reviews = B.to_pandas(src)
     for t, name, need in ((reviews, "reviews", [S.REVIEW_ID]), (disputes, "disputes", [S.REVIEW_ID])):
         check_by(t, need, name)
     rv = _ids(reviews, [S.REVIEW_ID]).drop_duplicates(S.REVIEW_ID)
@@ -175,17 +180,59 @@ def dispute_rate(
         base = rv.assign(_k=rv[S.REVIEW_ID].isin(disputed))
     g = base.assign(_one=1).groupby(keys, sort=True, observed=True, dropna=False).agg(
         **{S.N: ("_one", "sum"), N_DISPUTED: ("_k", "sum")}).reset_index()
+    return _dispute_rates(g, keys, d, orphan, level, min_n)
+
+
+def _dispute_rates(g: pd.DataFrame, keys: list[str], d: pd.DataFrame, orphan: pd.Series, level: float,
+                   min_n: int) -> pd.DataFrame:
+    """:func:`dispute_rate` from per-group counts ``n`` (reviews) and ``n_disputed``, whatever counted them."""
     n, k = g[S.N].to_numpy(dtype=float), g[N_DISPUTED].to_numpy(dtype=float)
     lo, hi = wilson_ci(k, n, level=level)
     g[DISPUTE_RATE] = k / n
     g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
     g[S.SMALL_SAMPLE] = _small(n, min_n)
+    g[S.N] = g[S.N].astype("int64")
     g[N_DISPUTED] = g[N_DISPUTED].astype("int64")
     g = g.sort_values([DISPUTE_RATE] + keys, ascending=[False] + [True] * len(keys)).reset_index(drop=True)
     res = g[keys + [S.N, N_DISPUTED, DISPUTE_RATE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
     key = S.DISPUTE_ID if S.DISPUTE_ID in d.columns else S.REVIEW_ID
     S.add_exclusion(res, "dispute of a review not in reviews", S.REVIEW_ID, d.loc[orphan, key])
     return res
+
+
+def _reviews_on_engine(src: B.Source, keys: list[str], reads: tuple[str, ...] = ()) -> C.Table:
+    """Reviews (or scores) that live on an engine, checked by the scores contract on ``review_id``,
+    ``reads`` and the ``keys`` (a missing key named as on pandas)."""
+    t = C.validated(src, "scores", reads=(S.REVIEW_ID, *reads), optional=tuple(keys))
+    missing = [k for k in keys if k not in t.columns]
+    if missing:
+        raise ParameterError(f"by column(s) {missing} not in reviews; available: {sorted(map(str, t.columns))}")
+    return t
+
+
+def _found(t: C.Table, ids: pd.Series) -> tuple[nw.LazyFrame, set]:
+    """``ids`` (review ids, text) moved beside the reviews of ``t`` as a one-column frame, and those of
+    them the reviews hold."""
+    right = _beside(pd.DataFrame({S.REVIEW_ID: pd.unique(ids.dropna().astype("str"))}), t)
+    lf = t.lf.select(nw.col(S.REVIEW_ID).cast(nw.String))
+    return right, set(B.collect(right.join(lf, on=S.REVIEW_ID, how="semi"))[S.REVIEW_ID])
+
+
+def _dispute_rate_on_engine(src: B.Source, disputes: pd.DataFrame, keys: list[str], level: float,
+                            min_n: int) -> pd.DataFrame:
+    """:func:`dispute_rate` of reviews that live on an engine: the reviews and the disputed ones
+    counted per group there (the disputes, a small table, go to the engine)."""
+    t = _reviews_on_engine(src, keys)
+    check_by(disputes, [S.REVIEW_ID], "disputes")
+    d = _ids(disputes, [S.REVIEW_ID])
+    right, found = _found(t, d[S.REVIEW_ID])
+    orphan = ~d[S.REVIEW_ID].isin(found)
+    lf = t.lf.with_columns(nw.col(S.REVIEW_ID).cast(nw.String))
+    g = G.aggregate(lf, keys, {S.N: G.n_rows()})
+    k = G.aggregate(lf.join(right, on=S.REVIEW_ID, how="semi"), keys, {N_DISPUTED: G.n_rows()})
+    g = G.merge_on_keys(g, k, keys)
+    g[N_DISPUTED] = pd.to_numeric(g[N_DISPUTED]).fillna(0)
+    return _dispute_rates(g, keys, d, orphan, level, min_n)
 
 
 @public
@@ -321,44 +368,92 @@ def iqs_after_disputes(
     0  4          1        80.0       85.0     5.0
     """
     keys = as_by(by)
-    col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
-    check_by(scores, [S.REVIEW_ID, col] + keys, "scores")
+    src = B.resolve(scores, None, what="scores")
+    on_engine = src.engine != "pandas" and score in (None, S.IQS)
+    if on_engine:  # (per group n and sum of the scores there; only the disputed reviews' rows leave it)
+        t = _reviews_on_engine(src, keys, reads=(S.IQS,))
+        col = S.IQS
+    else:
+        if not isinstance(scores, pd.DataFrame):
+            scores = B.to_pandas(src)
+        col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
+        check_by(scores, [S.REVIEW_ID, col] + keys, "scores")
+        _check_scores(scores, col, "scores", unique=True)
     check_by(disputes, [S.REVIEW_ID, S.ACCEPTED], "disputes")
-    _check_scores(scores, col, "scores", unique=True)
     _check_scores(disputes, S.SCORE_AFTER, "disputes", unique=False)
-    s = _ids(scores, [S.REVIEW_ID])
     d = _ids(disputes, [S.REVIEW_ID])
-    acc = d[S.ACCEPTED].astype("str").str.strip().str.casefold().isin(S._TRUE) & d[S.ACCEPTED].notna()
+    acc = _accepted(d)
     after = pd.to_numeric(d[S.SCORE_AFTER], errors="coerce") if S.SCORE_AFTER in d.columns else pd.Series(np.nan, index=d.index)
     key = d[S.DISPUTE_ID] if S.DISPUTE_ID in d.columns else d[S.REVIEW_ID]
     no_after = acc & after.isna()
-    use = acc & after.notna() & d[S.REVIEW_ID].isin(set(s[S.REVIEW_ID]))
+    if on_engine:
+        _, found = _found(t, d.loc[acc & after.notna(), S.REVIEW_ID])
+    else:
+        s = _ids(scores, [S.REVIEW_ID])
+        found = set(s[S.REVIEW_ID])
+    use = acc & after.notna() & d[S.REVIEW_ID].isin(found)
     if S.CREATED_AT in d.columns:
         d = d.assign(_t=S.parse_datetimes(d[S.CREATED_AT], column=S.CREATED_AT)
                      if not isinstance(d[S.CREATED_AT].dtype, pd.DatetimeTZDtype) else d[S.CREATED_AT])
     else:
         d = d.assign(_t=pd.Series(np.arange(len(d)), index=d.index))
     last = d[use].assign(_after=after[use]).sort_values("_t", kind="stable").drop_duplicates(S.REVIEW_ID, keep="last")
-    new = s[S.REVIEW_ID].map(dict(zip(last[S.REVIEW_ID], last["_after"])))
-    before = pd.to_numeric(s[col], errors="coerce")
-    s = s.assign(_b=before, _a=new.fillna(before), _chg=new.notna() & before.notna())
-    unscored = s["_b"].isna()
-    unscored_ids = s.loc[unscored, S.REVIEW_ID]
-    s = s[~unscored]
-    s = s.assign(_d=s["_a"] - s["_b"], _one=1)
-    agg = dict(**{S.N: ("_one", "sum"), N_CHANGED: ("_chg", "sum"), IQS_BEFORE: ("_b", "mean"),
-                  IQS_AFTER: ("_a", "mean"), CHANGE: ("_d", "mean"), "_sd": ("_d", "std")})
-    g = (s.groupby(keys, sort=True, observed=True, dropna=False).agg(**agg).reset_index() if keys
-         else pd.DataFrame([{k: s[c].agg(f) for k, (c, f) in agg.items()}]))
-    lo, hi = mean_ci(g[CHANGE].to_numpy(dtype=float), g["_sd"].to_numpy(dtype=float),
-                     g[S.N].to_numpy(dtype=float), level=level)
-    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
-    g[S.SMALL_SAMPLE] = _small(g[S.N], min_n)
-    g[S.N], g[N_CHANGED] = g[S.N].astype("int64"), g[N_CHANGED].astype("int64")
-    res = g[keys + [S.N, N_CHANGED, IQS_BEFORE, IQS_AFTER, CHANGE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]]
+    last = last[[S.REVIEW_ID, "_after"]].astype({S.REVIEW_ID: "str"})
+    if on_engine:
+        lf = t.lf.with_columns(nw.col(S.REVIEW_ID).cast(nw.String), nw.col(S.IQS).cast(nw.Float64).alias("_b"))
+        scored = lf.filter(~nw.col("_b").is_null())
+        tot = G.aggregate(scored, keys, {S.N: G.n_rows(), "_sb": G.agg("sum", nw.col("_b"))})
+        changed = B.collect(scored.join(_beside(last, t), on=S.REVIEW_ID, how="inner").select(*keys, "_b", "_after"))
+        unscored_ids = B.collect(lf.filter(nw.col("_b").is_null()).select(S.REVIEW_ID))[S.REVIEW_ID]
+    else:
+        s = s.assign(_b=pd.to_numeric(s[col], errors="coerce"))
+        unscored = s["_b"].isna()
+        unscored_ids = s.loc[unscored, S.REVIEW_ID]
+        s = s[~unscored]
+        tot = (s.assign(_one=1).groupby(keys, sort=True, observed=True, dropna=False)
+               .agg(**{S.N: ("_one", "sum"), "_sb": ("_b", "sum")}).reset_index() if keys
+               else pd.DataFrame([{S.N: len(s), "_sb": s["_b"].sum()}]))
+        changed = s[keys + [S.REVIEW_ID, "_b"]].astype({S.REVIEW_ID: "str"}).merge(last, on=S.REVIEW_ID, how="inner")
+    res = _changes_after_disputes(tot, changed, keys, level, min_n)
     S.add_exclusion(res, "accepted dispute without score_after: its change is unknown", S.SCORE_AFTER, key[no_after])
     S.add_exclusion(res, "review without a score", col, unscored_ids)
     return res
+
+
+def _changes_after_disputes(tot: pd.DataFrame, changed: pd.DataFrame, keys: list[str], level: float,
+                            min_n: int) -> pd.DataFrame:
+    """:func:`iqs_after_disputes` from per-group ``n`` and sum ``_sb`` of the scored reviews and the
+    changed reviews' rows (``keys``, score before ``_b``, after ``_after``), whatever computed them.
+
+    Notes
+    -----
+    With ``d_i = after_i - before_i`` (0 for a review no accepted dispute changed): ``iqs_before =
+    S_b / n``, ``change = sum d / n``, ``iqs_after = (S_b + sum d) / n``, and the sd of the ``d_i``
+    ``sqrt((sum d^2 - n change^2) / (n - 1))`` -- sums over the changed reviews only.
+    """
+    ch = changed.assign(_d=changed["_after"].astype(float) - changed["_b"].astype(float))
+    ch = ch.assign(_d2=ch["_d"] ** 2, _one=1)
+    if keys:
+        per = ch.groupby(keys, sort=True, observed=True, dropna=False).agg(
+            **{N_CHANGED: ("_one", "sum"), "_sd1": ("_d", "sum"), "_sd2": ("_d2", "sum")}).reset_index()
+        g = G.merge_on_keys(tot, per, keys)
+    else:
+        g = tot.assign(**{N_CHANGED: len(ch), "_sd1": ch["_d"].sum(), "_sd2": ch["_d2"].sum()})
+    for c in (N_CHANGED, "_sd1", "_sd2"):
+        g[c] = pd.to_numeric(g[c]).fillna(0)
+    n = g[S.N].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g[IQS_BEFORE] = g["_sb"].to_numpy(dtype=float) / n
+        g[CHANGE] = g["_sd1"].to_numpy(dtype=float) / n
+        g[IQS_AFTER] = (g["_sb"].to_numpy(dtype=float) + g["_sd1"].to_numpy(dtype=float)) / n
+        m2 = np.maximum(g["_sd2"].to_numpy(dtype=float) - n * g[CHANGE].to_numpy(dtype=float) ** 2, 0.0)
+        sd = np.where(n >= 2, np.sqrt(m2 / (n - 1)), np.nan)
+    lo, hi = mean_ci(g[CHANGE].to_numpy(dtype=float), sd, n, level=level)
+    g[S.CI_LOW], g[S.CI_HIGH] = lo, hi
+    g[S.SMALL_SAMPLE] = _small(n, min_n)
+    g[S.N], g[N_CHANGED] = g[S.N].astype("int64"), g[N_CHANGED].astype("int64")
+    g = G.sort_groups(g, keys) if keys else g
+    return g[keys + [S.N, N_CHANGED, IQS_BEFORE, IQS_AFTER, CHANGE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]].reset_index(drop=True)
 
 
 # --- coverage ------------------------------------------------------------------------------------

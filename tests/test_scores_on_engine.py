@@ -161,3 +161,32 @@ def test_join_csat_on_duckdb_equals_the_hand_join(tmp_path):
     assert a.loc["a", ["n", "iqs", "csat_n", "csat"]].tolist() == pytest.approx([2, 55.0, 3, 4.0])
     assert a.loc["b", ["n", "iqs", "csat_n", "csat"]].tolist() == pytest.approx([2, 85.0, 2, 1.5])
     pd.testing.assert_frame_equal(a.reset_index(), ST.join_csat(scores, with_agents, unit="agent"), check_dtype=False)
+
+
+def test_disputes_on_duckdb_equal_the_hand_numbers(tmp_path):
+    """Scores r1..r4 = 50, 80, 90, 100 (reviewers q1, q1, q1, q2), r5 unscored; disputes: d1 accepted on
+    r1 with score_after 70, d2 rejected on r2, d3 on a review not in the scores, d4 accepted without a
+    score_after. IQS after disputes: n 4, one changed, before 80, after 85, change 5 (d = 20, 0, 0, 0:
+    sd sqrt((400 - 4 * 25) / 3) = 10, interval 5 -/+ t(0.975, 3) * 10 / 2); dispute rate per reviewer:
+    q1 reviewed r1, r2, r3, r5 of which r1, r2, r5 are disputed -> 3 / 4, q2 0 / 1; d3 itemised (orphan),
+    d4 itemised (no score_after), r5 itemised (no score). The same tables and records as pandas."""
+    from qakit.ops import dispute_rate, iqs_after_disputes
+
+    s = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4", "r5"], "reviewer_id": ["q1", "q1", "q1", "q2", "q1"],
+                      "iqs": [50.0, 80, 90, 100, np.nan]})
+    d = pd.DataFrame({"dispute_id": ["d1", "d2", "d3", "d4"], "review_id": ["r1", "r2", "zz", "r5"],
+                      "accepted": [True, False, True, True], "score_after": [70.0, np.nan, 10.0, np.nan]})
+    p = tmp_path / "s.parquet"
+    s.to_parquet(p, index=False)
+    a = iqs_after_disputes(str(p), d, min_n=0).iloc[0]
+    assert a[["n", "n_changed", "iqs_before", "iqs_after", "change"]].tolist() == pytest.approx([4, 1, 80, 85, 5])
+    half = stats.t.ppf(0.975, 3) * 10 / 2
+    assert a[[S.CI_LOW, S.CI_HIGH]].tolist() == pytest.approx([5 - half, 5 + half])
+    # q1 reviewed r1, r2, r3, r5: r1, r2, r5 disputed -> 3/4; q2 r4: none -> 0/1; d3's review is not there
+    r = dispute_rate(str(p), d, min_n=0)
+    assert r[["reviewer_id", "n", "n_disputed"]].values.tolist() == [["q1", 4, 3], ["q2", 1, 0]]
+    assert S.exclusions(r)["row_ids"].tolist() == [("d3",)]
+    for got, want in ((iqs_after_disputes(str(p), d, min_n=0), iqs_after_disputes(s, d, min_n=0)),
+                      (r, dispute_rate(s, d, min_n=0))):
+        pd.testing.assert_frame_equal(got, want, check_exact=False, atol=1e-9)
+        assert S.exclusions(got).values.tolist() == S.exclusions(want).values.tolist()

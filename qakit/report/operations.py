@@ -297,9 +297,12 @@ def _coverage_by_agent(data: ReportData) -> pd.DataFrame:
 
 def _dispute_frames(data: ReportData) -> dict[str, pd.DataFrame]:
     def make():
-        s, d = data.scores, data.disputes
+        # (the review scores where the engine keeps them: per-group counts and the disputed reviews come back)
+        s, d, kept = engine_table(data, "scores"), data.disputes, engine_frame(data, "scores")
+        every = (kept.with_columns(nw.lit("all").alias("_all")).to_native() if kept is not None
+                 else s.assign(_all="all"))
         return {"by_reviewer": quiet(O.dispute_rate, s, d, by=S.REVIEWER_ID, min_n=data.min_n),
-                "overall": quiet(O.dispute_rate, s.assign(_all="all"), d, by="_all", min_n=0),
+                "overall": quiet(O.dispute_rate, every, d, by="_all", min_n=0),
                 "outcomes": quiet(O.dispute_outcomes, d, min_n=0),
                 "after": quiet(O.iqs_after_disputes, s, d, min_n=0)}
     return data.cached("disputes", make)
