@@ -50,7 +50,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -59,6 +61,10 @@ from . import schema as S
 from ._public import public
 from .errors import ParameterError, Problems, SmallSampleWarning, UndefinedMetricWarning
 from .intervals import check_level
+from .metrics import _contract as C
+from .metrics import _groups as G
+from .metrics import _source as B
+from .scorecard import category_scores
 from .scorecard.card import Scorecard, normalise_name
 
 # --- result columns ----------------------------------------------------------------------------------
@@ -133,18 +139,20 @@ def _window(cs: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int) -> np.nd
     return cs[:, hi + 1] - cs[:, lo]
 
 
-def _units(vals: np.ndarray, agent: np.ndarray, week: np.ndarray, n_agents: int, n_weeks: int,
+def _units(sums: np.ndarray, counts: np.ndarray, agent: np.ndarray, week: np.ndarray, n_agents: int, n_weeks: int,
            cohorts: Sequence[tuple[int, np.ndarray, np.ndarray]], pre: int, gap: int, post: int,
            coached_week: np.ndarray) -> pd.DataFrame:
     """One row per (cohort, agent) of the cohorts' treated and control agents: ``cohort, agent,
     treated, n_pre, n_post, pre, post, post_after_own`` (reviews of the post window that fall
-    after the agent's own first coaching). Weeks are indices 0..n_weeks-1."""
-    ok = ~np.isnan(vals)
-    a, w, v = agent[ok], week[ok].astype(np.int64), vals[ok]
+    after the agent's own first coaching). The scores come as per-(agent, week) cells -- ``sums``
+    of ``counts`` scores (:func:`_cells`, computed by pandas or by the engine the scores live on);
+    weeks are indices 0..n_weeks-1."""
+    ok = counts > 0
+    a, w = agent[ok], week[ok].astype(np.int64)
     total = np.zeros((n_agents, n_weeks))
     count = np.zeros((n_agents, n_weeks))
-    np.add.at(total, (a, w), v)
-    np.add.at(count, (a, w), 1.0)
+    np.add.at(total, (a, w), sums[ok])
+    np.add.at(count, (a, w), counts[ok].astype(float))
     zero = np.zeros((n_agents, 1))
     cs_t, cs_n = np.hstack([zero, total.cumsum(axis=1)]), np.hstack([zero, count.cumsum(axis=1)])
     # reviews after an agent's own first coaching week (for the control contamination share)
@@ -226,6 +234,90 @@ def parse_focus(focus: pd.Series) -> pd.Series:
             return ()
         return tuple(p.strip() for p in str(x).split(FOCUS_SEPARATOR) if p.strip())
     return focus.map(split, na_action=None).astype(object)
+
+
+#: the cells' columns: a week number (:func:`_weeks`) and the sum of the cell's scores (its count is ``n``)
+_WEEK, _SUM = "_week", "_sum"
+
+
+def _score_cells(scores: Any, time: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, list[str]]:
+    """The review scores as per-(agent, week) cells -- ``agent_id`` (text), ``_week``, ``n`` scored
+    reviews, ``_sum`` of their scores -- over the reviews with a time, computed where the scores live
+    (pandas, or the engine of a Parquet file, DuckDB relation, Polars frame: only the cells leave it).
+    Also ``(the reviews without a score not listed yet: review_id, carrying the scores' record; the
+    review ids without a time; every agent id seen)``."""
+    src = B.resolve(scores, None, what="scores")
+    if src.engine != "pandas" and time == S.REVIEWED_AT:
+        t = C.validated(src, "scores", reads=(S.AGENT_ID, S.IQS), optional=(S.REVIEW_ID, S.REVIEWED_AT))
+        if time not in t.columns:
+            raise ParameterError(f"scores has no time column {time!r}; available: {sorted(map(str, t.columns))}")
+        agent = nw.col(S.AGENT_ID).cast(nw.String)
+        lf = t.lf.with_columns(agent.alias(S.AGENT_ID))
+        nulls = B.collect(lf.select(nw.col(S.AGENT_ID).is_null().sum().alias("k")))["k"].iloc[0]
+        if not nulls:  # (an empty agent id: the pandas path below names it with the rows' ids)
+            dated, pk = G.with_period(lf.filter(~nw.col(time).is_null()), t.engine, "W", time, t.columns)
+            iqs = nw.col(S.IQS).cast(nw.Float64)
+            cells = G.aggregate(dated, [S.AGENT_ID, *pk], {S.N: G.agg("count", iqs), _SUM: G.agg("sum", iqs)},
+                                period="W")
+            start = pd.to_datetime(cells.pop(pk[0]))
+            cells[_WEEK] = _weeks(start.dt.tz_localize("UTC") if start.dt.tz is None else start.dt.tz_convert("UTC"))
+            cells[_SUM] = pd.to_numeric(cells[_SUM]).fillna(0.0)
+            rid = nw.col(S.REVIEW_ID).cast(nw.String) if S.REVIEW_ID in t.columns else None
+            no_score = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(rid)) if rid is not None
+                        else pd.DataFrame({S.REVIEW_ID: pd.Series([], dtype="str")}))
+            undated = (B.collect(lf.filter(nw.col(time).is_null()).select(rid))[S.REVIEW_ID] if rid is not None
+                       else pd.Series([], dtype="str"))
+            seen = B.distinct(lf, S.AGENT_ID).dropna().astype("str").tolist()
+            return cells[[S.AGENT_ID, _WEEK, S.N, _SUM]], no_score, undated, seen
+    if not isinstance(scores, pd.DataFrame):
+        scores = B.to_pandas(src)
+    missing = [c for c in (S.AGENT_ID, S.IQS) if c not in scores.columns]
+    if missing:
+        raise ParameterError(f"scores must be review scores (Scorecard.score); missing columns {missing}")
+    sc = S.validate(scores, "scores")
+    p = Problems("scores", row_ids=sc[S.REVIEW_ID] if S.REVIEW_ID in sc.columns else None)
+    t_sc = _timestamps(sc, time, "scores", S.REVIEW_ID, p)
+    p.add(S.AGENT_ID, "empty agent_id (a review score must name its agent)", sc[S.AGENT_ID].isna().to_numpy(),
+          sc[S.AGENT_ID])
+    p.raise_if_any()
+    wk = _weeks(t_sc)
+    have = ~np.isnan(wk)
+    agent = sc[S.AGENT_ID].astype("str")
+    x = sc[S.IQS].to_numpy(dtype=float, na_value=np.nan)
+    cells = (pd.DataFrame({S.AGENT_ID: agent[have].to_numpy(), _WEEK: wk[have], "_x": x[have]})
+             .groupby([S.AGENT_ID, _WEEK], sort=True).agg(**{S.N: ("_x", "count"), _SUM: ("_x", "sum")}).reset_index())
+    ids = sc[S.REVIEW_ID].astype("str") if S.REVIEW_ID in sc.columns else pd.Series(np.arange(len(sc))).astype("str")
+    missing_score = np.isnan(x) & ~ids.isin(S.recorded_ids(sc)).to_numpy()
+    no_score = pd.DataFrame({S.REVIEW_ID: ids[missing_score].to_numpy()})
+    S.carry_records(no_score, sc)
+    return cells, no_score, ids[~have].reset_index(drop=True), agent.unique().tolist()
+
+
+def _category_cells(ratings: Any, card: Scorecard, time: str) -> pd.DataFrame:
+    """Per (agent, week, category) of the ratings with a time: ``agent_id, _week, category, n`` rated
+    reviews, ``_sum`` of their category scores -- on the engine the ratings live on
+    (:func:`qakit.scorecard.category_scores` by agent and week: only the cells leave it), else from
+    :meth:`Scorecard.category_rows`."""
+    src = B.resolve(ratings, None, what="ratings")
+    if src.engine != "pandas" and time == S.REVIEWED_AT:
+        t = category_scores(ratings, card, by=S.AGENT_ID, period="W", min_n=0)
+        start = pd.to_datetime(t["period"])
+        weeks = _weeks(start.dt.tz_localize("UTC") if start.dt.tz is None else start.dt.tz_convert("UTC"))
+        n = t[S.N].to_numpy(dtype=float)
+        return pd.DataFrame({S.AGENT_ID: t[S.AGENT_ID].astype("str").to_numpy(), _WEEK: weeks,
+                             S.CATEGORY: t[S.CATEGORY].astype("str").to_numpy(), S.N: n,
+                             _SUM: np.where(n > 0, n * t[S.CATEGORY_SCORE].to_numpy(dtype=float), 0.0)})
+    rows = card.category_rows(ratings if isinstance(ratings, pd.DataFrame) else B.to_pandas(src))
+    pr = Problems("ratings", row_ids=rows[S.REVIEW_ID])
+    t_rows = _timestamps(rows, time, "ratings", S.REVIEW_ID, pr)
+    pr.raise_if_any()
+    wk = _weeks(t_rows)
+    ok = ~np.isnan(wk)
+    v = rows[S.CATEGORY_SCORE].to_numpy(dtype=float)
+    return (pd.DataFrame({S.AGENT_ID: rows[S.AGENT_ID].astype("str").to_numpy()[ok], _WEEK: wk[ok],
+                          S.CATEGORY: rows[S.CATEGORY].astype("str").to_numpy()[ok], "_x": v[ok]})
+            .groupby([S.AGENT_ID, _WEEK, S.CATEGORY], sort=True)
+            .agg(**{S.N: ("_x", "count"), _SUM: ("_x", "sum")}).reset_index())
 
 
 def _check_options(pre_weeks, post_weeks, gap_weeks, min_reviews, min_controls, min_coached) -> None:
@@ -349,23 +441,14 @@ def coaching_effect(
     """
     level = check_level(level)
     _check_options(pre_weeks, post_weeks, gap_weeks, min_reviews, min_controls, min_coached)
-    if not isinstance(scores, pd.DataFrame):
-        raise ParameterError(f"scores must be a pandas DataFrame; got {type(scores).__name__}")
-    missing = [c for c in (S.AGENT_ID, S.IQS) if c not in scores.columns]
-    if missing:
-        raise ParameterError(f"scores must be review scores (Scorecard.score); missing columns {missing}")
     if (ratings is None) != (card is None):
         raise ParameterError("give both ratings= and card= (per-category effects) or neither")
-    sc = S.validate(scores, "scores")
     co = S.validate(coaching, "coaching")
-    p = Problems("scores", row_ids=sc[S.REVIEW_ID] if S.REVIEW_ID in sc.columns else None)
-    t_sc = _timestamps(sc, time, "scores", S.REVIEW_ID, p)
-    p.add(S.AGENT_ID, "empty agent_id (a review score must name its agent)", sc[S.AGENT_ID].isna().to_numpy(),
-          sc[S.AGENT_ID])
-    p.raise_if_any()
+    # the scores as per-(agent, week) sums and counts: on the engine they live on, else on pandas
+    sc_cells, no_score, undated, seen = _score_cells(scores, time)
     focus = parse_focus(co[S.FOCUS]) if S.FOCUS in co.columns else pd.Series([()] * len(co), index=co.index,
                                                                              dtype=object)
-    rows = None
+    cat_cells = None
     if card is not None:
         names = {normalise_name(c): c for c in card.category_names}
         pc = Problems("coaching", row_ids=co[S.AGENT_ID])
@@ -374,27 +457,23 @@ def coaching_effect(
                unknown.to_numpy(dtype=bool), co[S.FOCUS])
         pc.raise_if_any()
         focus = focus.map(lambda fs: tuple(dict.fromkeys(names[normalise_name(f)] for f in fs)))
-        rows = card.category_rows(ratings)
-        pr = Problems("ratings", row_ids=rows[S.REVIEW_ID])
-        t_rows = _timestamps(rows, time, "ratings", S.REVIEW_ID, pr)
-        pr.raise_if_any()
+        cat_cells = _category_cells(ratings, card, time)
 
     # --- agents, weeks ------------------------------------------------------------------------------
-    agents = pd.Index(pd.unique(pd.concat([sc[S.AGENT_ID], co[S.AGENT_ID]], ignore_index=True).dropna()))
-    wk_sc = _weeks(t_sc)
-    have = ~np.isnan(wk_sc)
-    if not have.any():
+    # (agents in text order: the same numbering whichever engine counted the cells)
+    agents = pd.Index(sorted(set(seen) | set(co[S.AGENT_ID].dropna().astype("str"))))
+    if not len(sc_cells):
         raise ParameterError(f"no review score has a {time!r} time")
-    w0, w1 = int(np.nanmin(wk_sc)), int(np.nanmax(wk_sc))
+    w0, w1 = int(sc_cells[_WEEK].min()), int(sc_cells[_WEEK].max())
     n_weeks = w1 - w0 + 1
     wk_co = _weeks(co[S.COACHED_AT]) - w0
-    a_co = agents.get_indexer(co[S.AGENT_ID])
+    a_co = agents.get_indexer(co[S.AGENT_ID].astype("str"))
     first = np.full(len(agents), np.inf)
     np.minimum.at(first, a_co, wk_co)
     out_rows: list[dict] = []
     result_notes: dict[str, list] = {}
 
-    def outcome_rows(name: str, vals: np.ndarray, agent_idx: np.ndarray, week_idx: np.ndarray,
+    def outcome_rows(name: str, sums: np.ndarray, counts: np.ndarray, agent_idx: np.ndarray, week_idx: np.ndarray,
                      treated_of: dict[int, np.ndarray]) -> None:
         cohorts, censored, no_control = [], [], []
         for cw in sorted(treated_of):
@@ -407,8 +486,8 @@ def coaching_effect(
                 censored.append((treated, "the post window runs past the last review week (censored)"))
                 continue
             cohorts.append((cw, treated, control))
-        units = _units(vals, agent_idx, week_idx, len(agents), n_weeks, cohorts, pre_weeks, gap_weeks, post_weeks,
-                       first)
+        units = _units(sums, counts, agent_idx, week_idx, len(agents), n_weeks, cohorts, pre_weeks, gap_weeks,
+                       post_weeks, first)
         units = units.astype({"treated": bool, "n_pre": float, "n_post": float, "pre": float, "post": float,
                               "post_after_own": float})
         enough = ((units["n_pre"] >= min_reviews) & (units["n_post"] >= min_reviews)).to_numpy(dtype=bool)
@@ -460,17 +539,17 @@ def coaching_effect(
                          NOTE: "biased upwards when low scorers were chosen for coaching (regression to the mean)"})
 
     # overall: the first session of each agent, whatever its focus
-    a_sc = agents.get_indexer(sc[S.AGENT_ID])
+    a_sc = agents.get_indexer(sc_cells[S.AGENT_ID])
     treated_of = {}
     for a in np.flatnonzero(np.isfinite(first)):
         treated_of.setdefault(int(first[a]), []).append(a)
-    outcome_rows(OVERALL, sc[S.IQS].to_numpy(dtype=float, na_value=np.nan), a_sc, wk_sc - w0,
-                 {k: np.array(v) for k, v in treated_of.items()})
-    if rows is not None:
+    outcome_rows(OVERALL, sc_cells[_SUM].to_numpy(dtype=float), sc_cells[S.N].to_numpy(dtype=float), a_sc,
+                 sc_cells[_WEEK].to_numpy(dtype=float) - w0, {k: np.array(v) for k, v in treated_of.items()})
+    if cat_cells is not None:
         first_sessions = np.isfinite(first[a_co]) & (wk_co == first[a_co])
-        wk_r = _weeks(t_rows) - w0
+        wk_r = cat_cells[_WEEK].to_numpy(dtype=float) - w0
         inside = (wk_r >= 0) & (wk_r <= n_weeks - 1)
-        a_r = agents.get_indexer(rows[S.AGENT_ID])
+        a_r = agents.get_indexer(cat_cells[S.AGENT_ID])
         inside &= a_r >= 0
         for cat in card.category_names:
             on = first_sessions & focus.map(lambda fs, c=cat: c in fs).to_numpy(dtype=bool)
@@ -479,17 +558,17 @@ def coaching_effect(
             tof: dict[int, set] = {}
             for a, w in zip(a_co[on], wk_co[on]):
                 tof.setdefault(int(w), set()).add(int(a))
-            m = inside & rows[S.CATEGORY].eq(cat).to_numpy(dtype=bool)
-            outcome_rows(cat, rows[S.CATEGORY_SCORE].to_numpy(dtype=float)[m], a_r[m], wk_r[m],
-                         {k: np.array(sorted(v)) for k, v in tof.items()})
+            m = inside & cat_cells[S.CATEGORY].eq(cat).to_numpy(dtype=bool)
+            outcome_rows(cat, cat_cells[_SUM].to_numpy(dtype=float)[m], cat_cells[S.N].to_numpy(dtype=float)[m],
+                         a_r[m], wk_r[m], {k: np.array(sorted(v)) for k, v in tof.items()})
     out = pd.DataFrame(out_rows, columns=COLUMNS)
     for c in (PRE_SCORE, POST_SCORE, EFFECT, S.SE, S.CI_LOW, S.CI_HIGH, S.P_VALUE, CONTROL_COACHED_SHARE):
         out[c] = out[c].astype("float64")
     for name, items in result_notes.items():
         for why, ids in items:
             S.add_exclusion(out, f"{name}: coached agent left out: {why}", S.AGENT_ID, ids)
-    S.itemise_missing(out, sc, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
-    undated = sc[S.REVIEW_ID][~have] if S.REVIEW_ID in sc.columns else pd.Series(np.flatnonzero(~have)).astype("str")
+    S.carry_records(out, no_score)
+    S.add_exclusion(out, "review has no score (iqs missing)", S.IQS, no_score[S.REVIEW_ID])
     S.add_exclusion(out, f"review without a {time!r} time: cannot be placed in a week", time, undated.astype("str"))
     main = out[out[METHOD].eq(ADJUSTED)]
     fragile = main[main[S.SMALL_SAMPLE]]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -31,6 +32,8 @@ from . import schema as S
 from ._public import public
 from .errors import ParameterError, Problems, check_choice
 from .intervals import MIN_N, check_level
+from .metrics import _groups as G
+from .metrics import _source as B
 
 RAW = "raw"
 STANDARDISED = "standardised"
@@ -47,9 +50,130 @@ COLUMNS = [GROUP, S.N, N_STRATA, RAW, RAW_CI_LOW, RAW_CI_HIGH, STANDARDISED, STD
            RANK_RAW, RANK_STD, RANK_CHANGED, REVERSED_AGAINST, S.SMALL_SAMPLE]
 
 
-def _cells(frame: pd.DataFrame, group: str, strata: list[str], value: str) -> pd.DataFrame:
-    g = frame.groupby([group, "_stratum"], sort=True, observed=True)[value]
-    return pd.DataFrame({"n": g.size(), "mean": g.mean(), "var": g.var(ddof=1)})
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (group, stratum) of the kept rows (``group``, ``_stratum``, ``_v``): ``n``, ``mean`` and
+    ``m2`` (the sum of squared deviations from the cell's mean; two-pass)."""
+    g = frame.groupby([GROUP, "_stratum"], sort=True, observed=True)["_v"]
+    out = pd.DataFrame({"n": g.size(), "mean": g.mean(), "var": g.var(ddof=1)}).reset_index()
+    out["m2"] = np.where(out["n"] > 1, out["var"] * (out["n"] - 1), 0.0)
+    return out.drop(columns="var")
+
+
+def _pooled(cells: pd.DataFrame, by: str) -> pd.DataFrame:
+    """``cells`` combined per ``by`` (Chan et al.'s parallel formula): ``n``, ``mean`` and the sample
+    variance ``var`` (ddof=1, NaN below 2) of all their observations."""
+    n = cells.groupby(by, sort=True)["n"].sum()
+    mean = (cells["n"] * cells["mean"]).groupby(cells[by], sort=True).sum() / n
+    dev = cells["m2"] + cells["n"] * (cells["mean"] - cells[by].map(mean).to_numpy()) ** 2
+    m2 = dev.groupby(cells[by], sort=True).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(n > 1, m2 / (n - 1), np.nan)
+    return pd.DataFrame({"n": n, "mean": mean, "var": var})
+
+
+def _cells_pandas(data: pd.DataFrame, group: str, value: str, strata: list[str], kind: str):
+    """The checks of :func:`compare_groups` on a pandas table (all problems at once), then its cells
+    (:func:`_cells`), the ids of the rows without a group, stratum or value, and a function giving the
+    ids of the kept rows in given strata."""
+    missing = [c for c in [group, value, *strata] if c not in data.columns]
+    if missing:
+        raise ParameterError(f"column(s) {missing} not in data; available: {sorted(map(str, data.columns))}")
+    if data.empty:
+        raise ParameterError("data has no rows: nothing to compare")
+    v = pd.to_numeric(data[value], errors="coerce") if not pd.api.types.is_bool_dtype(data[value]) \
+        else data[value].astype("float64")
+    problems = Problems("data")
+    vv = v.to_numpy(dtype=float, na_value=np.nan)
+    problems.add(value, "not a finite number (inf)", np.isinf(vv), data[value])
+    bad_text = data[value].notna().to_numpy() & np.isnan(vv)
+    problems.add(value, "not a number", bad_text, data[value])
+    if kind == "rate":
+        problems.add(value, "a rate needs 0/1 (or True/False) values", ~np.isnan(vv) & ~np.isin(vv, [0.0, 1.0]),
+                     data[value])
+    bounds = S.contract_bounds(value)
+    if bounds is not None:
+        lo_b, hi_b = bounds
+        if lo_b is not None:
+            problems.add(value, f"below the minimum {lo_b:g} of the data contract", vv < lo_b, data[value])
+        if hi_b is not None:
+            problems.add(value, f"above the maximum {hi_b:g} of the data contract", vv > hi_b, data[value])
+    for idc in ID_COLUMNS:
+        if idc in data.columns:
+            dup = data[idc].notna() & data[idc].duplicated(keep=False)
+            problems.add(idc, "duplicated id: the same observation counted twice", dup.to_numpy(), data[idc])
+            break
+    problems.raise_if_any()
+    frame = pd.DataFrame({GROUP: data[group].astype("str").str.strip(), "_v": vv})
+    frame["_stratum"] = data[strata].astype("str").agg(" / ".join, axis=1) if len(strata) > 1 else \
+        data[strata[0]].astype("str")
+    gaps = frame[GROUP].isna() | data[group].isna().to_numpy() | data[strata].isna().any(axis=1).to_numpy() | \
+        frame["_v"].isna()
+    ids = pd.Series(data.index.astype("str"), index=data.index)
+    for idc in ID_COLUMNS:
+        if idc in data.columns:
+            ids = data[idc].astype("str")
+            break
+    dropped_missing = ids[gaps.to_numpy()]
+    frame = frame[~gaps.to_numpy()]
+    ids = ids[~gaps.to_numpy()]
+    return _cells(frame), dropped_missing, (lambda out: ids[frame["_stratum"].isin(out).to_numpy()])
+
+
+#: the id columns that name a row of :func:`compare_groups`' data, first found first
+ID_COLUMNS = (S.REVIEW_ID, S.CALL_ID, S.CONVERSATION_ID)
+
+
+def _cells_on_engine(src: B.Source, group: str, value: str, strata: list[str], kind: str):
+    """:func:`compare_groups`' cells of a table that lives on an engine: per (group, stratum) n, mean
+    and sum of squared deviations computed there (only those, and the ids of the rows left out, come
+    back). None when the pandas checks must name a problem (a value that is not a finite number in
+    range, a rate not 0/1, a duplicated id, a missing column, no id column): the caller reads the
+    table and runs them."""
+    lf = nw.from_native(B.native_frame(src))
+    lf = lf if isinstance(lf, nw.LazyFrame) else lf.lazy()
+    schema = lf.collect_schema()
+    names = schema.names()
+    idc = next((c for c in ID_COLUMNS if c in names), None)
+    if idc is None or any(c not in names for c in [group, value, *strata]):
+        return None
+    dt = schema[value]
+    if not (dt.is_numeric() or dt == nw.Boolean):
+        return None
+    x = nw.col(value).cast(nw.Float64)
+    bad = ~x.is_null() & ~x.is_finite()
+    if kind == "rate":
+        bad = bad | (~x.is_null() & ~x.is_in([0.0, 1.0]))
+    bounds = S.contract_bounds(value)
+    if bounds is not None:
+        lo_b, hi_b = bounds
+        if lo_b is not None:
+            bad = bad | (~x.is_null() & (x < lo_b))
+        if hi_b is not None:
+            bad = bad | (~x.is_null() & (x > hi_b))
+    facts = B.collect(lf.select(bad.cast(nw.Int64).sum().alias("bad"), nw.len().alias("rows"),
+                                nw.col(idc).count().alias("ids"), nw.col(idc).n_unique().alias("distinct"),
+                                nw.col(idc).is_null().any().alias("null_id")))
+    f = facts.iloc[0]
+    distinct = int(f["distinct"]) - int(bool(f["null_id"]))  # (n_unique counts a missing id as a value)
+    if int(f["bad"]) or int(f["rows"]) == 0 or distinct != int(f["ids"]):
+        return None
+    text = lambda c: nw.col(c).cast(nw.String)  # noqa: E731
+    stratum = text(strata[0]) if len(strata) == 1 else nw.concat_str([text(c) for c in strata], separator=" / ")
+    t = lf.with_columns(text(group).str.strip_chars().alias(GROUP), stratum.alias("_stratum"), x.alias("_v"),
+                        text(idc).alias("__id"))
+    gap = nw.col(GROUP).is_null() | nw.col("_v").is_null() | nw.any_horizontal(*[nw.col(c).is_null() for c in strata], ignore_nulls=True)
+    kept = t.filter(~gap)
+    cells = G.aggregate(kept, [GROUP, "_stratum"], {"n": G.n_rows(), "mean": G.agg("mean", nw.col("_v")),
+                                                   "sd": G.agg("std", nw.col("_v"))})
+    sd = pd.to_numeric(cells.pop("sd"), errors="coerce").to_numpy(dtype=float)
+    cells["m2"] = np.where(cells["n"] > 1, sd ** 2 * (cells["n"] - 1), 0.0)
+    cells[GROUP] = cells[GROUP].astype("str")
+    cells["_stratum"] = cells["_stratum"].astype("str")
+    dropped = B.collect(t.filter(gap).select("__id"))["__id"]
+
+    def in_stratum(out: list[str]) -> pd.Series:
+        return B.collect(kept.filter(nw.col("_stratum").is_in(list(out))).select("__id"))["__id"]
+    return cells, dropped, in_stratum
 
 
 @public
@@ -120,64 +244,28 @@ def compare_groups(
     check_choice("kind", kind, KINDS)
     level = check_level(level)
     strata = [strata] if isinstance(strata, str) else list(strata)
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    missing = [c for c in [group, value, *strata] if c not in data.columns]
-    if missing:
-        raise ParameterError(f"column(s) {missing} not in data; available: {sorted(map(str, data.columns))}")
-    if data.empty:
-        raise ParameterError("data has no rows: nothing to compare")
-    v = pd.to_numeric(data[value], errors="coerce") if not pd.api.types.is_bool_dtype(data[value]) \
-        else data[value].astype("float64")
-    problems = Problems("data")
-    vv = v.to_numpy(dtype=float, na_value=np.nan)
-    problems.add(value, "not a finite number (inf)", np.isinf(vv), data[value])
-    bad_text = data[value].notna().to_numpy() & np.isnan(vv)
-    problems.add(value, "not a number", bad_text, data[value])
-    if kind == "rate":
-        problems.add(value, "a rate needs 0/1 (or True/False) values", ~np.isnan(vv) & ~np.isin(vv, [0.0, 1.0]),
-                     data[value])
-    bounds = S.contract_bounds(value)
-    if bounds is not None:
-        lo_b, hi_b = bounds
-        if lo_b is not None:
-            problems.add(value, f"below the minimum {lo_b:g} of the data contract", vv < lo_b, data[value])
-        if hi_b is not None:
-            problems.add(value, f"above the maximum {hi_b:g} of the data contract", vv > hi_b, data[value])
-    for idc in (S.REVIEW_ID, S.CALL_ID, S.CONVERSATION_ID):
-        if idc in data.columns:
-            dup = data[idc].notna() & data[idc].duplicated(keep=False)
-            problems.add(idc, "duplicated id: the same observation counted twice", dup.to_numpy(), data[idc])
-            break
-    problems.raise_if_any()
-    frame = pd.DataFrame({GROUP: data[group].astype("str").str.strip(), "_v": vv})
-    frame["_stratum"] = data[strata].astype("str").agg(" / ".join, axis=1) if len(strata) > 1 else \
-        data[strata[0]].astype("str")
-    gaps = frame[GROUP].isna() | data[group].isna().to_numpy() | data[strata].isna().any(axis=1).to_numpy() | \
-        frame["_v"].isna()
-    ids = pd.Series(data.index.astype("str"), index=data.index)
-    for idc in (S.REVIEW_ID, S.CALL_ID, S.CONVERSATION_ID):
-        if idc in data.columns:
-            ids = data[idc].astype("str")
-            break
-    dropped_missing = ids[gaps.to_numpy()]
-    frame = frame[~gaps.to_numpy()]
-    ids = ids[~gaps.to_numpy()]
-    if frame.empty:
+    src = B.resolve(data, None, what="data")
+    got = _cells_on_engine(src, group, value, strata, kind) if src.engine != "pandas" else None
+    if got is None:  # pandas (and an engine's table with a problem: named by the pandas checks below)
+        if not isinstance(data, pd.DataFrame):
+            data = B.to_pandas(src)
+        cells, dropped_missing, in_stratum = _cells_pandas(data, group, value, strata, kind)
+    else:
+        cells, dropped_missing, in_stratum = got
+    if cells.empty:
         raise ParameterError(f"no row has a {group}, a {' / '.join(strata)} and a {value}")
-    groups = sorted(frame[GROUP].unique())
-    present = frame.groupby("_stratum")[GROUP].nunique()
+    groups = sorted(cells[GROUP].unique())
+    present = cells.groupby("_stratum")[GROUP].nunique()
     common = present[present == len(groups)].index
-    outside = ~frame["_stratum"].isin(common)
-    dropped_strata = ids[outside.to_numpy()]
+    outside = sorted(set(cells["_stratum"]) - set(common))
+    dropped_strata = in_stratum(outside) if outside else pd.Series([], dtype="str")
     # raw (all rows of the group)
-    g = frame.groupby(GROUP, sort=True)["_v"]
-    n = g.size().reindex(groups)
-    raw = g.mean().reindex(groups)
+    per = _pooled(cells, GROUP).reindex(groups)
+    n, raw = per["n"], per["mean"]
     if kind == "rate":
         raw_var = raw * (1 - raw)
     else:
-        raw_var = g.var(ddof=1).reindex(groups)
+        raw_var = per["var"]
     z = stats.norm.ppf((1 + level) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         if kind == "rate":
@@ -185,22 +273,23 @@ def compare_groups(
         else:
             raw_half = stats.t.ppf((1 + level) / 2, n - 1) * np.sqrt(raw_var / n)
     # standardised on the common strata
-    inner = frame[~outside]
     out_std = pd.Series(np.nan, index=groups)
     out_se = pd.Series(np.nan, index=groups)
-    cells = None
+    inner = cells[cells["_stratum"].isin(common)].set_index([GROUP, "_stratum"]).sort_index()
     if len(common):
-        w = inner["_stratum"].value_counts(normalize=True)
-        cells = _cells(inner, GROUP, strata, "_v")
+        per_stratum = _pooled(inner.reset_index(), "_stratum")
+        w = per_stratum["n"] / per_stratum["n"].sum()
+        st = inner.index.get_level_values(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.where(inner["n"] > 1, inner["m2"] / (inner["n"] - 1), np.nan)
         if kind == "rate":
-            cells["var"] = cells["mean"] * (1 - cells["mean"])
+            inner["var"] = inner["mean"] * (1 - inner["mean"])
         else:
-            pooled = inner.groupby("_stratum")["_v"].var(ddof=1)
-            fill = cells.index.get_level_values(1).map(pooled).to_numpy()
-            cells["var"] = cells["var"].where(cells["n"] >= 2, fill)
-        cells["w"] = cells.index.get_level_values(1).map(w).to_numpy()
-        out_std = (cells["w"] * cells["mean"]).groupby(level=0).sum().reindex(groups)
-        out_se = np.sqrt((cells["w"] ** 2 * cells["var"] / cells["n"]).groupby(level=0).sum(min_count=1)).reindex(groups)
+            inner["var"] = np.where(inner["n"] >= 2, var, st.map(per_stratum["var"]).to_numpy())
+        inner["w"] = st.map(w).to_numpy()
+        out_std = (inner["w"] * inner["mean"]).groupby(level=0).sum().reindex(groups)
+        out_se = np.sqrt((inner["w"] ** 2 * inner["var"] / inner["n"]).groupby(level=0).sum(min_count=1)).reindex(groups)
+    cells = inner if len(common) else None
     res = pd.DataFrame({GROUP: groups, S.N: n.to_numpy().astype("int64"), N_STRATA: len(common),
                         RAW: raw.to_numpy(), RAW_CI_LOW: (raw - raw_half).to_numpy(),
                         RAW_CI_HIGH: (raw + raw_half).to_numpy(), STANDARDISED: out_std.to_numpy(),

@@ -240,6 +240,11 @@ def test_duckdb_report_keeps_the_review_scores_on_the_engine(generated):
     O.coverage_figure(dk), O.coverage_table(dk), O.reviewers_figure(dk), O.reviewers_table(dk)
     la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
     assert la.astype(str).values.tolist() == lb.astype(str).values.tolist()
+    # the IQS-CSAT sections: per-conversation IQS means from the engine
+    import qakit.report.checks as KC
+    assert V.iqs_csat_verdict(dk).text == V.iqs_csat_verdict(pdata).text
+    assert V.iqs_csat_table(dk).frame.values.tolist() == V.iqs_csat_table(pdata).frame.values.tolist()
+    assert repr(KC.survey_response_section(dk)) == repr(KC.survey_response_section(pdata))
     assert not dk.in_memory("scores")  # none of the above read the rows
     got = dk.scores  # a section that needs the rows reads them: pandas' frame
     assert dk.in_memory("scores")

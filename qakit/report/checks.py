@@ -19,8 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import calibration as C
 from .. import datasets
@@ -29,8 +31,9 @@ from .. import schema as S
 from .. import staffing as ST
 from .. import surveys as SV
 from ..errors import DataValidationError
+from ..metrics import _source as B
 from .common import HTML, quiet
-from .data import ReportData, engine_distinct, engine_table, table_columns
+from .data import ReportData, engine_columns, engine_distinct, engine_lazy, engine_table, table_columns
 from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
@@ -281,23 +284,42 @@ def survey_response_section(data: Any) -> Table | HTML:
 
 # --- 3. fair group comparison ------------------------------------------------------------------------------
 def _comparison_inputs(data: Any, group: str) -> list[tuple[str, pd.DataFrame, str, str, bool, str]]:
-    """(label, frame, value, kind, higher_is_better, strata) per metric the data has."""
-    conv = data.conversations
+    """(label, frame, value, kind, higher_is_better, strata) per metric the data has. A frame is a
+    relation on DuckDB when the engine holds its rows (the review scores it keeps joined to the
+    conversations there; the conversations the loader left in place): :func:`qakit.compare.compare_groups`
+    then counts its cells there, and neither table is read into pandas."""
     keep = [S.CONVERSATION_ID, S.CHANNEL, group]
+    engine = isinstance(data, ReportData)
+    conv_lazy = engine_lazy(data, "conversations", keep + [S.HANDLE_TIME_S]) if engine else None
+    sc_lazy = engine_lazy(data, "scores", [S.REVIEW_ID, S.CONVERSATION_ID, S.IQS]) if engine else None
     out = []
     if _has(data, "scores"):
-        sc = data.scores[[S.REVIEW_ID, S.CONVERSATION_ID, S.IQS]].dropna(subset=[S.IQS])
-        sc = sc.merge(conv[keep], on=S.CONVERSATION_ID, how="inner")
+        if sc_lazy is not None:  # (an inner join on the engine, as the merge below)
+            right = (conv_lazy.select(*keep) if conv_lazy is not None
+                     else nw.from_native(B.duckdb_connection().from_arrow(
+                         pa.Table.from_pandas(data.conversations[keep], preserve_index=False))).lazy())
+            key = nw.col(S.CONVERSATION_ID).cast(nw.String)
+            sc = (sc_lazy.filter(~nw.col(S.IQS).is_null()).with_columns(key)
+                  .join(right.with_columns(key), on=S.CONVERSATION_ID, how="inner").to_native())
+        else:
+            sc = data.scores[[S.REVIEW_ID, S.CONVERSATION_ID, S.IQS]].dropna(subset=[S.IQS])
+            sc = sc.merge(data.conversations[keep], on=S.CONVERSATION_ID, how="inner")
         out.append(("IQS", sc, S.IQS, "mean", True, S.CHANNEL))
     if _has(data, "surveys"):
         scale = getattr(data, "csat_scale", None)
         cs = data.surveys[data.surveys[S.KIND].eq("csat") & data.surveys[S.SCORE].notna()]
         sat_from = scale.satisfied_from if scale is not None else 4.0
         cs = cs.assign(satisfied=(cs[S.SCORE] >= sat_from).astype(float))[[S.CONVERSATION_ID, "satisfied"]]
-        cs = cs.merge(conv[keep], on=S.CONVERSATION_ID, how="inner")
+        # (the answered conversations' columns only: from the engine when it holds the conversations)
+        conv = (engine_columns(data, "conversations", keep, ids=cs[S.CONVERSATION_ID]) if engine
+                else data.conversations[keep])
+        cs = cs.astype({S.CONVERSATION_ID: "str"}).merge(conv.astype({S.CONVERSATION_ID: "str"}),
+                                                        on=S.CONVERSATION_ID, how="inner")
         out.append(("CSAT (satisfied)", cs, "satisfied", "rate", True, S.CHANNEL))
-    if S.HANDLE_TIME_S in conv.columns:
-        out.append(("AHT (s)", conv[keep + [S.HANDLE_TIME_S]], S.HANDLE_TIME_S, "mean", False, S.CHANNEL))
+    if S.HANDLE_TIME_S in (table_columns(data, "conversations") if engine else data.conversations.columns):
+        aht = (conv_lazy.select(*keep, S.HANDLE_TIME_S).to_native() if conv_lazy is not None
+               else data.conversations[keep + [S.HANDLE_TIME_S]])
+        out.append(("AHT (s)", aht, S.HANDLE_TIME_S, "mean", False, S.CHANNEL))
     calls = getattr(data, "calls", None)
     if isinstance(calls, pd.DataFrame) and len(calls) and group in calls.columns and S.SPEED_OF_ANSWER_S in calls.columns:
         c = calls[calls[group].notna()]

@@ -131,6 +131,8 @@ class ReportData:
 
 #: the attribute slot of a lazily read table (``ratings`` -> ``_lazy_ratings``)
 _SLOT = "_lazy_"
+#: where the review scores kept on the engine stay once a section has read them into pandas
+_STORED = "_stored_scores"
 
 
 class _OnEngine:
@@ -163,6 +165,8 @@ class _LazyTable:
             return self
         v = obj.__dict__.get(self.slot)
         if isinstance(v, _OnEngine):
+            if isinstance(v, _StoredScores):  # (kept: the sections that ask the engine keep asking it)
+                obj.__dict__[_STORED] = v
             v = obj.__dict__[self.slot] = v.load()
         return v
 
@@ -173,6 +177,8 @@ class _LazyTable:
         return None if isinstance(v, _OnEngine) else v
 
     def __set__(self, obj: Any, value: Any) -> None:
+        if self.name == "scores":  # (new scores: what the engine kept is not them)
+            obj.__dict__.pop(_STORED, None)
         obj.__dict__[self.slot] = value
 
 
@@ -555,23 +561,29 @@ def engine_table(data: ReportData, name: str) -> Any:
     none changed when read), else the validated frame of the period (``data.<name>``)."""
     if data.engine != "pandas" and name in data.direct:
         return str(data.direct[name])
-    d = data.__dict__.get(_SLOT + name)
-    if isinstance(d, _StoredScores):  # (not read into pandas yet: the engine reads the stored file)
+    d = _stored(data) if name == "scores" else None
+    if d is not None:  # (read into pandas or not: the engine reads the stored file)
         return d.stored.path
     return getattr(data, name)
+
+
+def _stored(data: ReportData) -> _StoredScores | None:
+    """The review scores the engine keeps for this report (read into pandas since or not), or None."""
+    d = data.__dict__.get(_SLOT + "scores")
+    return d if isinstance(d, _StoredScores) else data.__dict__.get(_STORED)
 
 
 def scores_record(data: ReportData) -> pd.DataFrame:
     """A frame carrying the review scores' record (the contract's and the card's adjustments, the
     unscored reviews itemised), without reading the scores into pandas when they are kept on the engine."""
-    d = data.__dict__.get(_SLOT + "scores")
-    return d.stored.record if isinstance(d, _StoredScores) else data.scores
+    d = _stored(data)
+    return d.stored.record if d is not None else data.scores
 
 
 def scores_on_engine(data: ReportData) -> bool:
     """Whether the review scores are kept on the engine (a stored file :func:`engine_table` gives);
     a section then asks the engine for per-group statistics instead of reading ``data.scores``."""
-    return isinstance(data.__dict__.get(_SLOT + "scores"), _StoredScores)
+    return _stored(data) is not None
 
 
 def engine_columns(data: ReportData, name: str, columns: list[str], *, ids: pd.Series | None = None,
@@ -871,11 +883,26 @@ def engine_joined(data: ReportData, frame: Any, by, columns: list[str]) -> Any |
     return left.join(right, on="__k", how="left").drop("__k").to_native()
 
 
+def engine_lazy(data: ReportData, name: str, columns: list[str]) -> nw.LazyFrame | None:
+    """``columns`` (those present) of the table ``name`` as a frame on qakit's DuckDB connection when
+    the engine holds that table -- the review scores it keeps (:func:`engine_frame`), a table the loader
+    checked in place -- else None (the table is in pandas: ``data.<name>``)."""
+    if name == "scores":
+        f = engine_frame(data, "scores")
+    else:
+        d = data.__dict__.get(_SLOT + name)
+        f = d.table.lf if isinstance(d, _Deferred) else None
+    if f is None:
+        return None
+    have = f.collect_schema().names()
+    return f.select(*[c for c in dict.fromkeys(columns) if c in have])
+
+
 def engine_frame(data: ReportData, name: str) -> nw.LazyFrame | None:
     """The table ``name`` as a frame on qakit's DuckDB connection when the report keeps it on the engine
     (the review scores: :func:`scores_on_engine`), else None (a section then reads ``data.<name>``)."""
-    d = data.__dict__.get(_SLOT + name)
-    return d.stored.lazy() if isinstance(d, _StoredScores) else None
+    d = _stored(data) if name == "scores" else None
+    return d.stored.lazy() if d is not None else None
 
 
 @public

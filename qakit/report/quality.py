@@ -26,7 +26,7 @@ from .. import health as H
 from .. import schema as S
 from ..errors import SmallSampleWarning, UndefinedMetricWarning
 from ..io import read_table
-from .data import ReportData, engine_columns, engine_table
+from .data import ReportData, engine_columns, engine_table, scores_on_engine
 from .display import Figure, Table
 from .support import listed
 
@@ -161,9 +161,18 @@ def coaching_result(data: Any, **options: Any) -> pd.DataFrame:
     """:func:`qakit.coaching.coaching_effect` on the dataset (review scores, sessions, ratings and
     card for the focus categories), computed once per dataset and options."""
     key = "coaching:" + repr(sorted(options.items()))
-    ratings, card = _one_card(data)
-    return _cache(data, key, lambda: _quiet(C.coaching_effect, data.scores, data.coaching, ratings=ratings,
-                                            card=card, **options))
+
+    def make():
+        if isinstance(data, ReportData) and scores_on_engine(data):
+            # the scores kept on the engine, the ratings read in place there when the report reads them so:
+            # only per-(agent, week) and per-(agent, week, category) sums and counts come back
+            ratings = (engine_table(data, "ratings") if "ratings" in data.direct and len(data.cards or [data.card]) == 1
+                       else _one_card(data)[0])
+            return _quiet(C.coaching_effect, engine_table(data, "scores"), data.coaching, ratings=ratings,
+                          card=data.card, **options)
+        ratings, card = _one_card(data)
+        return _quiet(C.coaching_effect, data.scores, data.coaching, ratings=ratings, card=card, **options)
+    return _cache(data, key, make)
 
 
 def coaching_sessions(data: Any) -> Table | Note:
