@@ -25,6 +25,7 @@ Calls
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import narwhals as nw
 import numpy as np
@@ -621,9 +622,30 @@ def reviewer_strictness(
     """
     src = B.resolve(scores, None, what="scores")
     if src.engine != "pandas" and score in (None, S.IQS):
-        return _strictness_on_engine(src, disputes, level, min_n)
-    if not isinstance(scores, pd.DataFrame):  # (another score column on an engine: checked and read by pandas)
-        scores = B.to_pandas(src)
+        pairs, reviews, medians, unscored, alone_ids, col = _strictness_parts_on_engine(src)
+    else:
+        if not isinstance(scores, pd.DataFrame):  # (another score column on an engine: checked and read by pandas)
+            scores = B.to_pandas(src)
+        pairs, reviews, medians, unscored, alone_ids, col = _strictness_parts(scores, score)
+    g, alone = _strictness_from_pairs(pairs, level, min_n)
+    cols = [S.REVIEWER_ID, S.N, N_AGENTS, STRICTNESS, S.CI_LOW, S.CI_HIGH, CONSISTENCY_SD, S.SMALL_SAMPLE]
+    if disputes is not None:
+        g = _with_dispute_rates(g, scores if reviews is None else reviews, disputes)
+        cols += [DISPUTE_RATE, OVERTURN_RATE]
+    if medians is not None:
+        g = g.merge(medians, on=S.REVIEWER_ID, how="left")
+        cols += [MEDIAN_REVIEW_TIME_S]
+    res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
+    S.add_exclusion(res, "review without a score, agent or reviewer", col, unscored)
+    S.add_exclusion(res, ALONE, S.AGENT_ID, alone_ids(alone))
+    return res
+
+
+def _strictness_parts(scores: pd.DataFrame, score: str | None):
+    """:func:`reviewer_strictness`' inputs from a pandas table: the per-(agent, reviewer) ``n, _sum,
+    _var`` of the scores, the checked reviews (for the dispute rates), the median review time per
+    reviewer (or None), the unscored reviews' ids, a function giving the ids of the reviews of given
+    (agent, reviewer) pairs, and the score column."""
     col = score or (S.IQS if S.IQS in scores.columns else S.VENDOR_SCORE)
     check_by(scores, [S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, col], "scores")
     _check_scores(scores, col, "scores", unique=True)
@@ -634,30 +656,17 @@ def reviewer_strictness(
     v = s[~unscored]
     g = v.groupby([S.AGENT_ID, S.REVIEWER_ID], observed=True, sort=False)["_x"]
     pairs = pd.concat([g.size().rename(S.N), g.sum().rename("_sum"), g.var().rename("_var")], axis=1).reset_index()
-    g, alone = _strictness_from_pairs(pairs, level, min_n)
-    cols = [S.REVIEWER_ID, S.N, N_AGENTS, STRICTNESS, S.CI_LOW, S.CI_HIGH, CONSISTENCY_SD, S.SMALL_SAMPLE]
-    if disputes is not None:
-        check_by(disputes, [S.REVIEW_ID], "disputes")
-        d = _ids(disputes, [S.REVIEW_ID])
-        acc = _accepted(d)
-        all_rv = s.assign(_disp=s[S.REVIEW_ID].isin(set(d[S.REVIEW_ID])),
-                          _over=s[S.REVIEW_ID].isin(set(d.loc[acc, S.REVIEW_ID])))
-        rates = all_rv.groupby(S.REVIEWER_ID, observed=True).agg(**{DISPUTE_RATE: ("_disp", "mean"),
-                                                                     OVERTURN_RATE: ("_over", "mean")})
-        g = g.merge(rates.reset_index().astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID, how="left")
-        cols += [DISPUTE_RATE, OVERTURN_RATE]
+    medians = None
     if S.REVIEW_TIME_S in s.columns:
         rt = s.groupby(S.REVIEWER_ID, observed=True)[S.REVIEW_TIME_S].agg(
             lambda x: pd.to_numeric(x, errors="coerce").median())
-        g = g.merge(rt.rename(MEDIAN_REVIEW_TIME_S).reset_index().astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID,
-                    how="left")
-        cols += [MEDIAN_REVIEW_TIME_S]
-    res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
-    S.add_exclusion(res, "review without a score, agent or reviewer", col, s.loc[unscored, S.REVIEW_ID])
-    lone = pd.MultiIndex.from_frame(alone[[S.AGENT_ID, S.REVIEWER_ID]].astype("str"))
-    in_lone = pd.MultiIndex.from_arrays([v[S.AGENT_ID].astype("str"), v[S.REVIEWER_ID].astype("str")]).isin(lone)
-    S.add_exclusion(res, ALONE, S.AGENT_ID, v.loc[in_lone, S.REVIEW_ID])
-    return res
+        medians = rt.rename(MEDIAN_REVIEW_TIME_S).reset_index().astype({S.REVIEWER_ID: "str"})
+
+    def alone_ids(alone: pd.DataFrame) -> pd.Series:
+        lone = pd.MultiIndex.from_frame(alone[[S.AGENT_ID, S.REVIEWER_ID]].astype("str"))
+        pair = pd.MultiIndex.from_arrays([v[S.AGENT_ID].astype("str"), v[S.REVIEWER_ID].astype("str")])
+        return v.loc[pair.isin(lone), S.REVIEW_ID]
+    return pairs, s, medians, s.loc[unscored, S.REVIEW_ID], alone_ids, col
 
 
 #: why a review is left out of :func:`reviewer_strictness`' comparison
@@ -713,11 +722,26 @@ def _strictness_from_pairs(pairs: pd.DataFrame, level: float, min_n: int) -> tup
     return g, pairs.loc[~comp, [S.AGENT_ID, S.REVIEWER_ID]]
 
 
-def _strictness_on_engine(src: B.Source, disputes: pd.DataFrame | None, level: float, min_n: int) -> pd.DataFrame:
-    """:func:`reviewer_strictness` of review scores that live on an engine: the per-(agent, reviewer)
-    n, sum and variance of ``iqs`` computed there (:func:`_strictness_from_pairs` finishes), with the
-    disputes' rates and the median review time per reviewer also aggregated there; only per-group
-    statistics and the itemised review ids leave it."""
+def _with_dispute_rates(g: pd.DataFrame, reviews: Any, disputes: pd.DataFrame) -> pd.DataFrame:
+    """``g`` (one row per reviewer) with each reviewer's share of reviews disputed and overturned
+    (accepted disputes): :func:`dispute_rate` by reviewer of all the disputes and of the accepted
+    ones, on the engine ``reviews`` live on."""
+    check_by(disputes, [S.REVIEW_ID], "disputes")
+    d = _ids(disputes, [S.REVIEW_ID])
+    rates = []
+    for name, part in ((DISPUTE_RATE, d), (OVERTURN_RATE, d[_accepted(d).to_numpy()])):
+        r = dispute_rate(reviews, part, by=S.REVIEWER_ID, min_n=0)
+        r = r[r[S.REVIEWER_ID].notna()]
+        rates.append(pd.DataFrame({S.REVIEWER_ID: r[S.REVIEWER_ID].astype("str").to_numpy(),
+                                   name: r[DISPUTE_RATE].to_numpy(dtype=float)}))
+    return g.merge(rates[0].merge(rates[1], on=S.REVIEWER_ID, how="outer"), on=S.REVIEWER_ID, how="left")
+
+
+def _strictness_parts_on_engine(src: B.Source):
+    """:func:`_strictness_parts` of review scores that live on an engine: the per-(agent, reviewer)
+    n, sum and variance of ``iqs`` and the median review time per reviewer computed there; only
+    per-group statistics and the itemised review ids leave it (the dispute rates are counted there
+    too, by :func:`dispute_rate`)."""
     t = C.validated(src, "scores", reads=(S.REVIEW_ID, S.AGENT_ID, S.REVIEWER_ID, S.IQS),
                     optional=(S.REVIEW_TIME_S,))
     x = nw.col(S.IQS).cast(nw.Float64)
@@ -726,36 +750,18 @@ def _strictness_on_engine(src: B.Source, disputes: pd.DataFrame | None, level: f
     pairs = G.aggregate(lf.filter(ok), [S.AGENT_ID, S.REVIEWER_ID],
                         {S.N: G.n_rows(), "_sum": G.agg("sum", x), "_sd": G.agg("std", x)})
     pairs["_var"] = pd.to_numeric(pairs.pop("_sd"), errors="coerce") ** 2
-    g, alone = _strictness_from_pairs(pairs, level, min_n)
-    cols = [S.REVIEWER_ID, S.N, N_AGENTS, STRICTNESS, S.CI_LOW, S.CI_HIGH, CONSISTENCY_SD, S.SMALL_SAMPLE]
-    if disputes is not None:
-        check_by(disputes, [S.REVIEW_ID], "disputes")
-        d = _ids(disputes, [S.REVIEW_ID])
-        acc = _accepted(d)
-        flags = pd.DataFrame({S.REVIEW_ID: d[S.REVIEW_ID].astype("str"), "_over": acc.to_numpy()}).dropna(subset=[S.REVIEW_ID])
-        flags = flags.groupby(S.REVIEW_ID, sort=False)["_over"].any().reset_index().assign(_disp=1)
-        right = _beside(flags, t)
-        per = lf.filter(~nw.col(S.REVIEWER_ID).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String), S.REVIEWER_ID)
-        per = per.join(right, on=S.REVIEW_ID, how="left").with_columns(
-            nw.col("_disp").fill_null(0).cast(nw.Float64), nw.col("_over").fill_null(False).cast(nw.Float64))
-        rates = G.aggregate(per, [S.REVIEWER_ID], {DISPUTE_RATE: G.agg("mean", nw.col("_disp")),
-                                                   OVERTURN_RATE: G.agg("mean", nw.col("_over"))})
-        g = g.merge(rates.astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID, how="left")
-        cols += [DISPUTE_RATE, OVERTURN_RATE]
+    medians = None
     if S.REVIEW_TIME_S in t.columns:
-        rt = B.collect(lf.filter(~nw.col(S.REVIEWER_ID).is_null()).group_by(S.REVIEWER_ID).agg(
-            nw.col(S.REVIEW_TIME_S).cast(nw.Float64).median().alias(MEDIAN_REVIEW_TIME_S)))
-        g = g.merge(rt.astype({S.REVIEWER_ID: "str"}), on=S.REVIEWER_ID, how="left")
-        cols += [MEDIAN_REVIEW_TIME_S]
-    res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
+        medians = B.collect(lf.filter(~nw.col(S.REVIEWER_ID).is_null()).group_by(S.REVIEWER_ID).agg(
+            nw.col(S.REVIEW_TIME_S).cast(nw.Float64).median().alias(MEDIAN_REVIEW_TIME_S))).astype({S.REVIEWER_ID: "str"})
     rid = nw.col(S.REVIEW_ID).cast(nw.String)
-    S.add_exclusion(res, "review without a score, agent or reviewer", S.IQS,
-                    B.collect(lf.filter(~ok).select(rid))[S.REVIEW_ID])
-    if len(alone):
+
+    def alone_ids(alone: pd.DataFrame) -> pd.Series:
+        if not len(alone):
+            return pd.Series([], dtype="str")
         lone = _beside(alone.astype("str"), t)
-        S.add_exclusion(res, ALONE, S.AGENT_ID,
-                        B.collect(lf.filter(ok).join(lone, on=[S.AGENT_ID, S.REVIEWER_ID], how="semi").select(rid))[S.REVIEW_ID])
-    return res
+        return B.collect(lf.filter(ok).join(lone, on=[S.AGENT_ID, S.REVIEWER_ID], how="semi").select(rid))[S.REVIEW_ID]
+    return pairs, None, medians, B.collect(lf.filter(~ok).select(rid))[S.REVIEW_ID], alone_ids, S.IQS
 
 
 def _beside(df: pd.DataFrame, t: C.Table) -> nw.LazyFrame:
