@@ -252,6 +252,10 @@ def test_duckdb_report_keeps_the_review_scores_on_the_engine(generated):
     np.testing.assert_allclose(got["iqs"].to_numpy(float), pdata.scores["iqs"].to_numpy(float), rtol=0, atol=1e-9)
     assert got["passed"].astype(str).tolist() == pdata.scores["passed"].astype(str).tolist()
     assert got["failed_categories"].tolist() == pdata.scores["failed_categories"].tolist()
+    # read or not, the sections keep asking the engine; scores set by hand replace what it kept
+    assert D.scores_on_engine(dk) and isinstance(D.engine_table(dk, "scores"), str)
+    dk.scores = got.head(5)
+    assert not D.scores_on_engine(dk) and len(D.engine_table(dk, "scores")) == 5
 
 
 def _copy(generated, tmp_path, **tables):
