@@ -5,6 +5,8 @@ DuckDB report moves to the engine give the pandas report's numbers (1e-9)."""
 from __future__ import annotations
 
 import dataclasses
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -492,3 +494,57 @@ def test_group_table_joins_the_group_on_the_engine(generated):
         _close(want, got, [by])
     assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
     assert "By channel." in V.group_table(dk, by="channel")._repr_html_()
+
+
+@pytest.mark.slow  # the report's cells twice over the sample
+def test_duckdb_report_on_the_sample_reads_as_the_pandas_report():
+    """Every cell of the report notebook run on the bundled sample with ``engine="pandas"`` and with
+    ``engine="duckdb"`` (which keeps the review scores in a file beside DuckDB and reads the Parquet
+    tables in place): every text the report shows -- tiles, tables, verdicts, notes -- is the same,
+    but for the title line and the "How computed" line that name the engine; figures are compared by
+    their titles and tick labels. The DuckDB run never reads the review scores into pandas."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = (root / "notebooks" / "src" / "report.py").read_text()
+    cells = [c.strip() for c in re.split(r"^# %%.*$", src, flags=re.M)[1:] if c.strip()]
+    params = "\n".join(l for l in cells[0].splitlines() if not l.startswith("# %include"))
+
+    def shown(value) -> str:
+        if value is None:
+            return ""
+        axes = getattr(value, "axes", None)
+        if axes is not None and not isinstance(value, pd.DataFrame):  # a figure: its words, not its pixels
+            return repr([(ax.get_title(loc="left"), ax.get_title(), [t.get_text() for t in ax.get_yticklabels()],
+                          [t.get_text() for t in ax.get_xticklabels()]) for ax in axes])
+        return repr(value)
+
+    def run(engine: str) -> tuple[list[str], object]:
+        ns: dict = {}
+        exec((root / "notebooks" / "src" / "_data_parameters.py").read_text(), ns)
+        exec(params, ns)
+        ns.update(dataset="sample", engine=engine)
+        out = []
+        for code in cells[1:]:
+            tree = ast.parse(code)
+            last = tree.body[-1] if tree.body else None
+            if isinstance(last, ast.Expr):
+                exec(compile(ast.Module(tree.body[:-1], []), "<cell>", "exec"), ns)
+                out.append((code, shown(eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns))))
+            else:
+                exec(compile(tree, "<cell>", "exec"), ns)
+        return out, ns["data"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, _ = run("pandas")
+        b, dk = run("duckdb")
+    assert [c for c, _ in a] == [c for c, _ in b]
+    differ = [c for (c, x), (_, y) in zip(a, b) if x != y]
+    assert differ == ["V.title(data)", "V.left_out(data)"], differ  # (the engine's name; "How computed")
+    (_, ta), (_, tb) = a[[c for c, _ in a].index("V.title(data)")], b[[c for c, _ in b].index("V.title(data)")]
+    assert tb.replace(" Computed with duckdb.", "") == ta and tb != ta
+    (_, la), (_, lb) = a[[c for c, _ in a].index("V.left_out(data)")], b[[c for c, _ in b].index("V.left_out(data)")]
+    assert la == "all sections present" and lb.startswith("How computed: engine duckdb; review scores: DuckDB")
+    assert D.scores_on_engine(dk) and not dk.in_memory("scores")
