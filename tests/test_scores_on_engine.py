@@ -250,3 +250,44 @@ def test_compare_groups_on_duckdb_equals_the_hand_standardisation(tmp_path):
     bad.to_parquet(q, index=False)
     with pytest.raises(DataValidationError, match="not a finite number"):
         compare_groups(str(q), group="team", value="iqs")
+
+
+def test_the_same_statistics_from_a_polars_frame():
+    """The functions above given the bundled sample's review scores as a Polars frame (ids as text
+    and as categoricals) run on Polars and give the pandas numbers (1e-9) and the same itemised rows:
+    the per-group statistics are one definition whatever engine counts them."""
+    import polars as pl
+
+    from qakit import datasets
+    from qakit.coaching import coaching_effect
+    from qakit.ops import dispute_rate, iqs_after_disputes
+    from qakit.scorecard import load_scorecard
+
+    d = datasets.sample_data_dir()
+    card = load_scorecard(d / "scorecard.yaml")
+    sc = score_reviews(pd.read_parquet(d / "ratings.parquet"), card).drop(columns=["band"], errors="ignore")
+    disputes, coaching = pd.read_parquet(d / "disputes.parquet"), pd.read_parquet(d / "coaching.parquet")
+    surveys = pd.read_parquet(d / "surveys.parquet")
+    calls = {
+        "agent_summary": lambda s: ST.agent_summary(s),
+        "review_coverage": lambda s: review_coverage(s),
+        "reviewer_strictness": lambda s: reviewer_strictness(s, disputes=disputes, min_n=0),
+        "dispute_rate": lambda s: dispute_rate(s, disputes, min_n=0),
+        "iqs_after_disputes": lambda s: iqs_after_disputes(s, disputes, by="agent_id", min_n=0),
+        "join_csat": lambda s: ST.join_csat(s, surveys),
+        "coaching_effect": lambda s: coaching_effect(s, coaching),
+    }
+    plain = pl.from_pandas(sc.astype({"passed": "object"}))
+    categorical = plain.with_columns(pl.col("agent_id", "reviewer_id").cast(pl.Categorical))
+    for name, f in calls.items():
+        want = f(sc)
+        for frame in (plain, categorical):
+            got = f(frame)
+            assert list(got.columns) == list(want.columns), name
+            for c in want.columns:
+                if pd.api.types.is_numeric_dtype(want[c]) and not pd.api.types.is_bool_dtype(want[c]):
+                    np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=0, atol=1e-9,
+                                               equal_nan=True, err_msg=f"{name}.{c}")
+                else:
+                    assert got[c].astype(str).tolist() == want[c].astype(str).tolist(), f"{name}.{c}"
+            assert S.exclusions(got)[["reason", "n"]].values.tolist() == S.exclusions(want)[["reason", "n"]].values.tolist(), name
