@@ -232,6 +232,10 @@ def test_duckdb_report_keeps_the_review_scores_on_the_engine(generated):
     _close(V._agents(pdata), V._agents(dk), ["agent_id"])
     assert V.agent_table(pdata).frame.values.tolist() == V.agent_table(dk).frame.values.tolist()
     assert _labels(V.agent_category_heatmap(pdata).axes[0], "x") == _labels(V.agent_category_heatmap(dk).axes[0], "x")
+    # the coaching grid's team comes from the conversations here: joined on the engine, nothing read
+    assert "team" in D.table_columns(dk, "conversations") and "team" not in D.table_columns(dk, "ratings")
+    _close(V._coaching(pdata), V._coaching(dk), ["agent_id", "category"])
+    assert not dk.in_memory("ratings") and not dk.in_memory("conversations")
     _close(quiet(iqs_score, pdata.scores, period="W", min_n=0),
            quiet(iqs_score, D.engine_table(dk, "scores"), period="W", min_n=0), ["period"])
     V.trend_figure(dk)

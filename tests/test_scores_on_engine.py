@@ -291,3 +291,41 @@ def test_the_same_statistics_from_a_polars_frame():
                 else:
                     assert got[c].astype(str).tolist() == want[c].astype(str).tolist(), f"{name}.{c}"
             assert S.exclusions(got)[["reason", "n"]].values.tolist() == S.exclusions(want)[["reason", "n"]].values.tolist(), name
+
+
+def test_category_scores_by_a_conversation_column(tmp_path):
+    """Tone (1-5, weighted: (r - 1) / 4 * 100) rated 5, 3 in conversations of team X and 1 in one of
+    team Y, and 4 in a conversation the conversations table lacks: by team through ``conversations=``,
+    X = (100 + 50) / 2 = 75 over 2 reviews, Y = 0, and a missing team with 75 -- on pandas and on
+    DuckDB (both tables Parquet files, joined there). A by column in neither table is named."""
+    from qakit.errors import ParameterError
+    from qakit.scorecard import category_scores
+
+    card = Scorecard([Category("Tone", 1, scale=5)])
+    r = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4"], "conversation_id": ["c1", "c2", "c3", "c9"],
+                      "agent_id": "a", "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                      "category": "Tone", "rating": [5.0, 3, 1, 4]})
+    conv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"], "team": ["X", "X", "Y"]})
+    rp, cp = tmp_path / "r.parquet", tmp_path / "c.parquet"
+    r.to_parquet(rp, index=False)
+    conv.to_parquet(cp, index=False)
+    for got in (category_scores(r, card, by="team", conversations=conv, min_n=0),
+                category_scores(str(rp), card, by="team", conversations=str(cp), min_n=0)):
+        got = got.assign(team=got["team"].astype("str").where(got["team"].notna(), "(none)")).set_index("team")
+        assert got["n"].to_dict() == {"X": 2, "Y": 1, "(none)": 1}
+        assert got["category_score"].to_dict() == pytest.approx({"X": 75.0, "Y": 0.0, "(none)": 75.0})
+    with pytest.raises(ParameterError, match="site"):
+        category_scores(str(rp), card, by="site", conversations=str(cp))
+
+
+def test_team_scores_pool_the_agents_cells():
+    """Cells per (agent, team, category): a: Tone 80 over 2 in X, 50 over 1 in Y; b: 60 over 2 in X;
+    c: 10 over 1 in Y, 30 over 1 in X. Team X's Tone pools the X cells: (2 * 80 + 2 * 60 + 30) / 5 = 62;
+    Y's (50 + 10) / 2 = 30. a's team is X (2 rated against 1); c, one in each, takes the first name, X."""
+    from qakit.report.tiles import _team_scores
+
+    cells = pd.DataFrame({"agent_id": ["a", "a", "b", "c", "c"], "team": ["X", "Y", "X", "Y", "X"],
+                          "category": "Tone", "n": [2, 1, 2, 1, 1], "category_score": [80.0, 50, 60, 10, 30]})
+    team, agent_team = _team_scores(cells)
+    assert team.set_index("team")["team_score"].to_dict() == pytest.approx({"X": (160 + 120 + 30) / 5, "Y": 60 / 2})
+    assert agent_team.to_dict() == {"a": "X", "b": "X", "c": "X"}

@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, engine_table, scores_record, table_columns, with_conversation_columns
+from .data import ReportData, engine_table, scores_record, table_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -102,7 +102,8 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
         From :func:`qakit.report.data.load_report_data`. With ``engine="duckdb"`` and every stored
         row used (``data.direct`` has ``ratings``), DuckDB reads the Parquet file or folder in place.
     **kwargs
-        ``category_scores``' options: ``by``, ``level``, ``min_n``.
+        ``category_scores``' options: ``by``, ``level``, ``min_n``; ``from_conversations=True``: ``by``
+        columns the ratings lack come from the conversations (joined on the engine when it holds them).
 
     Returns
     -------
@@ -126,11 +127,14 @@ def report_categories(data: ReportData, **kwargs: Any) -> pd.DataFrame:
     """
     def make() -> pd.DataFrame:
         table = _ratings(data)
+        options = dict(kwargs)
+        if options.pop("from_conversations", False):  # (by columns the conversations supply, joined where they are)
+            options["conversations"] = engine_table(data, "conversations")
         if not isinstance(table, str):
-            return quiet(category_scores, data.ratings, data.registry, **kwargs)
+            return quiet(category_scores, data.ratings, data.registry, **options)
         # (ids the file stores as integers come back as text keys, in pandas' order: the metric layer's
         # qakit.metrics._groups.text_keys)
-        return quiet(category_scores, table, data.registry, engine=data.engine, **kwargs)
+        return quiet(category_scores, table, data.registry, engine=data.engine, **options)
 
     # once per run and options (the figure and categories.csv ask the same: on the engine each is a
     # scan of every rating); a copy, so a caller adding columns changes no other section's table
@@ -504,6 +508,22 @@ def headline_values(data: ReportData) -> dict[str, float]:
     return out
 
 
+def _team_scores(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """From category scores per (agent, team, category): each team's score per category (its agents'
+    cells pooled: ``sum n score / sum n``, the mean over the team's ratings) as ``team, category,
+    team_score``, and each agent's team (the team of most of its rated categories; ties: the first
+    name; agents with no team: missing)."""
+    c = cells[cells[S.TEAM].notna() & (cells[S.N] > 0)].assign(
+        **{S.TEAM: lambda x: x[S.TEAM].astype("str"), S.AGENT_ID: lambda x: x[S.AGENT_ID].astype("str")})
+    c = c.assign(_w=c[S.N] * c[S.CATEGORY_SCORE])
+    g = c.groupby([S.TEAM, S.CATEGORY], sort=True, observed=True)[[S.N, "_w"]].sum()
+    team = (g["_w"] / g[S.N]).rename("team_score").reset_index()
+    team[S.CATEGORY] = team[S.CATEGORY].astype("str")
+    per = c.groupby([S.AGENT_ID, S.TEAM], sort=True)[S.N].sum().reset_index()
+    per = per.sort_values([S.AGENT_ID, S.N, S.TEAM], ascending=[True, False, True], kind="stable")
+    return team, per.drop_duplicates(S.AGENT_ID).set_index(S.AGENT_ID)[S.TEAM]
+
+
 @public
 def coaching_table(data: ReportData, *, agent_id: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Per agent and category: the agent's category score with its interval against the team's.
@@ -514,26 +534,20 @@ def coaching_table(data: ReportData, *, agent_id: str | None = None, level: floa
     team (everyone when the data has no ``team``), ``gap = category_score - team_score`` and
     ``focus = ci_high < team_score`` (the agent is credibly below the team: a coaching focus).
     """
-    # the team from the conversations (a join of the ratings' rows on pandas) only when the ratings
-    # lack it; otherwise the category scores run on the report's engine and no rows are read here
+    # the team from the ratings, else from the conversations (joined where the engine holds them): the
+    # category scores run on the report's engine and no rows are read here
     in_ratings = S.TEAM in table_columns(data, "ratings")
-    joined = (with_conversation_columns(data, data.ratings, S.TEAM)
-              if not in_ratings and S.TEAM in table_columns(data, "conversations") else None)
-    team_col = S.TEAM if in_ratings or joined is not None else None
-
-    def scores(**kw: Any) -> pd.DataFrame:  # on the report's engine unless the team came from a join
-        return (report_categories(data, **kw) if joined is None
-                else quiet(category_scores, joined, data.registry, **kw))
-
-    per_agent = scores(by=[S.AGENT_ID], level=level, min_n=0)
-    if team_col:
-        team = scores(by=[team_col], min_n=0)
-        agent_team = (data.ratings if joined is None else joined).groupby(S.AGENT_ID)[team_col].first()
-        per_agent[team_col] = per_agent[S.AGENT_ID].map(agent_team)
-        per_agent = per_agent.merge(team[[team_col, S.CATEGORY, S.CATEGORY_SCORE]].rename(
-            columns={S.CATEGORY_SCORE: "team_score"}), on=[team_col, S.CATEGORY], how="left")
+    in_conv = not in_ratings and S.TEAM in table_columns(data, "conversations")
+    per_agent = report_categories(data, by=[S.AGENT_ID], level=level, min_n=0)
+    if in_ratings or in_conv:
+        # per (agent, team, category): the team's score pools its agents' cells, an agent's team is the
+        # one most of its ratings name (ties: the first team name) -- one scan for both
+        cells = report_categories(data, by=[S.AGENT_ID, S.TEAM], min_n=0, from_conversations=in_conv)
+        team, agent_team = _team_scores(cells)
+        per_agent[S.TEAM] = per_agent[S.AGENT_ID].astype("str").map(agent_team)
+        per_agent = per_agent.merge(team, on=[S.TEAM, S.CATEGORY], how="left")
     else:  # (min_n flags small samples only: the report's, to share the category figure's scan)
-        team = scores(min_n=data.min_n)
+        team = report_categories(data, min_n=data.min_n)
         per_agent = per_agent.merge(team[[S.CATEGORY, S.CATEGORY_SCORE]].rename(
             columns={S.CATEGORY_SCORE: "team_score"}), on=S.CATEGORY, how="left")
     per_agent["gap"] = per_agent[S.CATEGORY_SCORE] - per_agent["team_score"]

@@ -229,20 +229,25 @@ def category_scores(
     level: float = 0.95,
     min_n: int = MIN_N,
     engine: Any = None,
+    conversations: Any = None,
 ) -> pd.DataFrame:
     """Per category (and group): the mean category score over the reviews that rated it.
 
     Parameters
     ----------
-    ratings : pandas.DataFrame
+    ratings : pandas.DataFrame, or ratings on an engine (Parquet file or folder, DuckDB relation ...)
         Long ratings (validated against the card as in :func:`score_reviews`).
     card : Scorecard or registry (``scorecard=`` is the old name, until qakit 0.3)
     by : str or list of str, optional
-        Columns of ``ratings`` to group by besides ``category`` (e.g. ``"agent_id"``).
+        Columns of ``ratings`` to group by besides ``category`` (e.g. ``"agent_id"``); with
+        ``conversations``, also columns of the conversations (e.g. ``"team"``).
     period : {"D", "W", "M", "Q", "Y"}, optional
     level, min_n : see :func:`iqs_score`.
     engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
         Where it runs; ``None``: the engine of ``ratings`` (see ``docs/guide/engines.md``).
+    conversations : pandas.DataFrame, or conversations on the ratings' engine, optional
+        Supplies the ``by`` columns the ratings lack, joined on ``conversation_id`` (a rating of a
+        conversation not in the table gets a missing group); on an engine the join runs there.
 
     Returns
     -------
@@ -270,13 +275,30 @@ def category_scores(
     """
     keys = as_by(by)
     level = check_level(level)
-    got = on_engine(ratings, card, engine, keep=keys, rows_only=True)
+    joined = []  # the by columns the conversations supply
+    if conversations is not None:
+        have = set(ratings.columns if isinstance(ratings, pd.DataFrame) else  # (the schema: no row read)
+                   nw.from_native(B.native_frame(B.resolve(ratings, engine, what="ratings"))).collect_schema().names())
+        joined = [k for k in keys if k not in have]
+    got = on_engine(ratings, card, engine, keep=[k for k in keys if k not in joined], rows_only=True)
     if got is not None:
         _, one, _, t, lf, _, record = got
+        if joined:  # (on the engine: the ratings' rows joined to the conversations' columns there)
+            tc = C.validated(conversations, "conversations", reads=(S.CONVERSATION_ID,), optional=joined, like=t)
+            G.check_keys(tc, joined, "conversations")
+            key = nw.col(S.CONVERSATION_ID).cast(nw.String)
+            lf = (lf.with_columns(key.alias("__ck"))
+                  .join(tc.lf.select(key.alias("__ck"), *joined), on="__ck", how="left").drop("__ck"))
         out = MS.category_by(lf, t, one, keys, period, level=level, min_n=min_n)
         return S.carry_records(out, record)
     if not isinstance(ratings, pd.DataFrame):
         ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
+    if joined:
+        conv = conversations if isinstance(conversations, pd.DataFrame) else B.to_pandas(B.resolve(conversations, "pandas",
+                                                                                                   what="conversations"))
+        check_by(conv, [S.CONVERSATION_ID, *joined], "conversations")
+        conv = conv[[S.CONVERSATION_ID, *joined]].drop_duplicates(S.CONVERSATION_ID)
+        ratings = ratings.merge(conv, on=S.CONVERSATION_ID, how="left")
     rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = with_period(rows, period, S.REVIEWED_AT)
