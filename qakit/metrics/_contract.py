@@ -363,6 +363,10 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         for c in cols:
             if c.kind == "id" and not schema[c.name].is_integer() and c.name not in text_ids:
                 typed[c.name] = nw.when(~_blank(typed[c.name])).then(typed[c.name])  # blank ids are missing ids
+            elif c.kind == "str" and isinstance(schema[c.name], (nw.Categorical, nw.Enum)):
+                # labels (channel, kind, status ...) stay categorical, as pandas' validate keeps them: compared,
+                # filtered and grouped by their codes (cast to text, 3M survey kinds cost 0.04 s per KPI)
+                typed[c.name] = nw.col(c.name)
     flags: dict[str, Any] = {}
     checks: list[_Check] = []
     for i, (c, check, flag) in enumerate(parse):
@@ -514,7 +518,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
         lf = nw.from_native(nw.to_native(lf).project('* REPLACE (CASE WHEN "__key" IS NULL THEN NULL '
                                                      f'ELSE hash({inner}) END AS "__key")'))
     count_names = [ch.flag for ch in checks] + list(suspects.values()) + (["__kw"] if dup_key else [])
-    aggs = [nw.len().alias("__rows"), *[nw.col(f).cast(nw.Int64).sum().alias(f) for f in count_names], *key_aggs]
+    aggs = [nw.len().alias("__rows"), *[_n_true(f, src.engine) for f in count_names], *key_aggs]
     if by_pairs:  # the counts per (category, rating) pair, summed here; the pairs kept for scoring
         got = B.collect(lf.group_by(S.CATEGORY, S.RATING, drop_null_keys=False).agg(*aggs))
         pair_cache = got[[S.CATEGORY, S.RATING]].assign(__n=got["__rows"])
@@ -527,7 +531,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             counts[flag] += int(pair_cache.loc[pair_cache[S.CATEGORY].isin(blanks), "__n"].sum())
             lf = lf.with_columns((nw.col(S.CATEGORY).is_null() | _one_of(S.CATEGORY, blanks)).alias(flag))
     else:
-        counts = B.collect(lf.select(*aggs))
+        counts = B.collect(lf.select(*aggs), whole=True)
         counts = {k: int(v) if v == v and v is not None else 0 for k, v in counts.iloc[0].items()}
     remapped: set[str] = set()
     # text ids on a query engine: the distinct values of people's ids, or of the flagged rows of the
@@ -724,6 +728,16 @@ def _one_of(column: str, values: list) -> Any:
     if not values:
         return (nw.col(column) != nw.col(column)).fill_null(False)
     return nw.col(column).is_in(values).fill_null(False)
+
+
+def _n_true(name: str, engine: str) -> Any:
+    """The number of rows whose boolean column ``name`` is true, as an aggregate named ``name``: on
+    Polars the booleans summed as they are, the count then cast (a cast of every row to Int64
+    first cost seven times the sum: 0.07 s for seven flags of 10M rows); elsewhere cast first
+    (DuckDB and Spark do not sum booleans)."""
+    if engine == "polars":
+        return nw.col(name).sum().cast(nw.Int64).alias(name)
+    return nw.col(name).cast(nw.Int64).sum().alias(name)
 
 
 def _sum_flag(name: str) -> Any:

@@ -143,7 +143,11 @@ def aggregate(lf: nw.LazyFrame, keys: Sequence[str], aggs: dict[str, tuple[str, 
             continue
         c = f"__in{i}"
         cols[c] = e
-        agg_e = nw.col(c).cast(nw.Int64).sum() if fn == "ntrue" else getattr(nw.col(c), fn)()
+        if fn == "ntrue":  # (Polars sums booleans as they are: a cast of every row first cost 7x the sum)
+            agg_e = (nw.col(c).sum().cast(nw.Int64) if lf.implementation is nw.Implementation.POLARS
+                     else nw.col(c).cast(nw.Int64).sum())
+        else:
+            agg_e = getattr(nw.col(c), fn)()
         exprs.append(agg_e.alias(name))
     if cols:
         lf = lf.with_columns(**cols)

@@ -734,15 +734,20 @@ _BY_COLUMN = 1_000_000
 _TEXT_TYPES = {pa.string(): _TEXT, pa.large_string(): _TEXT}
 
 
-def collect(lf: nw.LazyFrame, *, fetched: Callable[[], None] | None = None) -> pd.DataFrame:
+def collect(lf: nw.LazyFrame, *, fetched: Callable[[], None] | None = None, whole: bool = False) -> pd.DataFrame:
     """A (small) result as pandas: timestamps tz-aware UTC, strings as ``str``. ``fetched``: called
     once the engine has produced the result, before it becomes pandas (DuckDB; after the collection
-    elsewhere)."""
+    elsewhere). ``whole``: the query aggregates whole columns of a frame in memory (no group-by, no
+    join): on Polars it runs on the in-memory engine, which evaluates the aggregates column by
+    column in parallel (the contract's counts of 3M survey answers: 0.13 s against 0.32 s on Polars
+    2's default streaming engine, which runs group-bys faster)."""
     native = lf.to_native() if isinstance(lf, nw.LazyFrame) else None
-    if native is not None and type(native).__module__.split(".")[0] == "duckdb":
+    mod = type(native).__module__.split(".")[0] if native is not None else ""
+    if mod == "duckdb":
         out = _duckdb_to_pandas(native, fetched)
     else:
-        out = lf.collect(backend="pandas").to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()
+        kw = {"engine": "in-memory"} if whole and mod == "polars" else {}
+        out = lf.collect(backend="pandas", **kw).to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()
         if fetched is not None:
             fetched()
     if not isinstance(out, pd.DataFrame):  # pragma: no cover
