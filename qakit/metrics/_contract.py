@@ -361,7 +361,9 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     text_ids = [c.name for c in cols if in_memory and c.kind == "id" and _is_text(schema[c.name])]
     if in_memory:
         for c in cols:
-            if c.kind == "id" and not schema[c.name].is_integer() and c.name not in text_ids:
+            if c.name in text_ids:  # (typed by _polars_text_ids once collected)
+                typed[c.name] = nw.col(c.name)
+            elif c.kind == "id" and not schema[c.name].is_integer():
                 typed[c.name] = nw.when(~_blank(typed[c.name])).then(typed[c.name])  # blank ids are missing ids
             elif c.kind == "str" and isinstance(schema[c.name], (nw.Categorical, nw.Enum)):
                 # labels (channel, kind, status ...) stay categorical, as pandas' validate keeps them: compared,
@@ -658,33 +660,56 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
 
 
 def _polars_text_ids(df: Any, names: list[str]) -> tuple[Any, list]:
-    """``(df with the text id columns ``names`` as text, blank ones missing; [one "__s_<name>" flag
+    """``(df with the text id columns ``names`` typed, blank ids missing; [one "__s_<name>" flag
     Series per column: the ids an id normalisation may change])`` for a collected Polars frame.
     Judged from the ids' bytes, as :func:`qakit.schema.validate` judges them
     (:func:`qakit.schema._suspect_positions`: whitespace or a control character at an end, any
     non-ASCII byte; blank: empty, or a suspect that is whitespace only): two reductions over the
-    bytes when nothing is suspect, where a regular expression over every row cost 0.2 s per 10M ids."""
+    bytes when nothing is suspect, where a regular expression over every row cost 0.2 s per 10M ids.
+
+    A categorical column whose rows repeat ids (at most half as many distinct ids as rows: a
+    customer's, an agent's) stays categorical, judged on the ids its rows use (each read once,
+    its distinct values); a column of mostly distinct ids (the table's own key) becomes text
+    (every row's text is read anyway)."""
     import polars as pl  # (a Polars frame: polars is installed)
 
     flags = []
     for name in names:
         s = df.get_column(name)
+        cat = isinstance(s.dtype, (pl.Categorical, pl.Enum))
+        n = len(s)
+        if cat and 2 * s.n_unique() <= n:
+            used = s.unique().cast(pl.String)
+            sus, blank = _text_positions(used)
+            if len(blank):
+                gone = used.gather(blank).to_list()
+                df = df.with_columns(pl.when(pl.col(name).is_in(gone)).then(None)
+                                     .otherwise(pl.col(name)).alias(name))
+            odd = used.gather(sus).to_list()
+            flag = (s.is_in(odd).fill_null(False) if odd else pl.Series(np.zeros(n, dtype=bool))).alias(f"__s_{name}")
+            flags.append(flag)
+            continue
         text = s if s.dtype == pl.String else s.cast(pl.String)
-        arr = text.rechunk().to_arrow()
-        if arr.type not in (pa.string(), pa.large_string()):
-            arr = arr.cast(pa.large_string())
-        sus = S._suspect_positions(arr)
-        blank = S._blank_positions(arr, sus)
+        sus, blank = _text_positions(text)
         if len(blank):
-            mask = np.zeros(len(text), dtype=bool)
+            mask = np.zeros(n, dtype=bool)
             mask[blank] = True
             text = pl.select(pl.when(pl.Series(mask)).then(None).otherwise(text).alias(name)).to_series()
         if text is not s:
             df = df.with_columns(text)
-        flag = np.zeros(len(text), dtype=bool)
+        flag = np.zeros(n, dtype=bool)
         flag[sus] = True
         flags.append(pl.Series(f"__s_{name}", flag))
     return df, flags
+
+
+def _text_positions(text: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(suspect positions, blank positions)`` of a Polars text Series, from its bytes."""
+    arr = text.rechunk().to_arrow()
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.large_string())
+    sus = S._suspect_positions(arr)
+    return sus, S._blank_positions(arr, sus)
 
 
 def _repeated_pairs(lf: nw.LazyFrame, key: list[str], labels: list) -> int:
