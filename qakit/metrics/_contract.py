@@ -359,13 +359,14 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     # (in memory, text ids are judged from their bytes after the typed frame is collected: blank ones
     # made missing, suspect ones flagged -- no regular expression over every row)
     text_ids = [c.name for c in cols if in_memory and c.kind == "id" and _is_text(schema[c.name])]
+    codes = spec.name in _CODES_TABLES  # (categorical labels and repeated ids kept so; the others as text)
     if in_memory:
         for c in cols:
             if c.name in text_ids:  # (typed by _polars_text_ids once collected)
                 typed[c.name] = nw.col(c.name)
             elif c.kind == "id" and not schema[c.name].is_integer():
                 typed[c.name] = nw.when(~_blank(typed[c.name])).then(typed[c.name])  # blank ids are missing ids
-            elif c.kind == "str" and isinstance(schema[c.name], (nw.Categorical, nw.Enum)):
+            elif c.kind == "str" and codes and isinstance(schema[c.name], (nw.Categorical, nw.Enum)):
                 # labels (channel, kind, status ...) stay categorical, as pandas' validate keeps them: compared,
                 # filtered and grouped by their codes (cast to text, 3M survey kinds cost 0.04 s per KPI)
                 typed[c.name] = nw.col(c.name)
@@ -394,7 +395,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
             keep = {raw_key: nw.col(raw_key)}
         base = lf.with_columns(**keep) if keep else lf
         got = (base.with_columns(**typed) if typed else base).select(*present, *keep).collect()
-        got, id_flags = _polars_text_ids(nw.to_native(got), text_ids)
+        got, id_flags = _polars_text_ids(nw.to_native(got), text_ids, codes=codes)
         lf = nw.from_native(got.with_columns(id_flags) if id_flags else got).lazy()
         out = nw.from_native(got.drop(*keep) if keep else got).lazy()
     else:
@@ -659,7 +660,17 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     return table
 
 
-def _polars_text_ids(df: Any, names: list[str]) -> tuple[Any, list]:
+#: the tables whose categorical labels and repeated ids stay categorical on Polars (the KPIs' tables,
+#: whose metrics compare, group and join them as such; scoring joins the ratings' categories with
+#: text, so a ratings table's are text as before)
+_CODES_TABLES = ("conversations", "surveys", "calls")
+#: a categorical id column of a Polars frame with at most this many distinct ids per row stays
+#: categorical, judged on its distinct ids (:func:`_polars_text_ids`); above it, every row's text
+#: is read (a cast of 10M customer ids to text cost 0.98 s, of their 3.3M distinct ids 0.33 s)
+_REPEATED_IDS = 0.5
+
+
+def _polars_text_ids(df: Any, names: list[str], *, codes: bool = True) -> tuple[Any, list]:
     """``(df with the text id columns ``names`` typed, blank ids missing; [one "__s_<name>" flag
     Series per column: the ids an id normalisation may change])`` for a collected Polars frame.
     Judged from the ids' bytes, as :func:`qakit.schema.validate` judges them
@@ -667,8 +678,8 @@ def _polars_text_ids(df: Any, names: list[str]) -> tuple[Any, list]:
     non-ASCII byte; blank: empty, or a suspect that is whitespace only): two reductions over the
     bytes when nothing is suspect, where a regular expression over every row cost 0.2 s per 10M ids.
 
-    A categorical column whose rows repeat ids (at most half as many distinct ids as rows: a
-    customer's, an agent's) stays categorical, judged on the ids its rows use (each read once,
+    With ``codes``, a categorical column whose rows repeat ids (at most half as many distinct ids as
+    rows: a customer's, an agent's) stays categorical, judged on the ids its rows use (each read once,
     its distinct values); a column of mostly distinct ids (the table's own key) becomes text
     (every row's text is read anyway)."""
     import polars as pl  # (a Polars frame: polars is installed)
@@ -678,7 +689,7 @@ def _polars_text_ids(df: Any, names: list[str]) -> tuple[Any, list]:
         s = df.get_column(name)
         cat = isinstance(s.dtype, (pl.Categorical, pl.Enum))
         n = len(s)
-        if cat and 2 * s.n_unique() <= n:
+        if codes and cat and s.n_unique() <= _REPEATED_IDS * n:
             used = s.unique().cast(pl.String)
             sus, blank = _text_positions(used)
             if len(blank):
@@ -686,11 +697,14 @@ def _polars_text_ids(df: Any, names: list[str]) -> tuple[Any, list]:
                 df = df.with_columns(pl.when(pl.col(name).is_in(gone)).then(None)
                                      .otherwise(pl.col(name)).alias(name))
             odd = used.gather(sus).to_list()
-            flag = (s.is_in(odd).fill_null(False) if odd else pl.Series(np.zeros(n, dtype=bool))).alias(f"__s_{name}")
-            flags.append(flag)
+            if odd:  # (ids to normalise: the column as text, which the normalised ids are mapped on -- an
+                # Enum cannot take a value outside its categories)
+                flags.append(s.is_in(odd).fill_null(False).alias(f"__s_{name}"))
+                df = df.with_columns(pl.col(name).cast(pl.String))
+            else:
+                flags.append(pl.Series(f"__s_{name}", np.zeros(n, dtype=bool)))
             continue
-        text = s if s.dtype == pl.String else s.cast(pl.String)
-        sus, blank = _text_positions(text)
+        text, sus, blank = _text_and_positions(s)
         if len(blank):
             mask = np.zeros(n, dtype=bool)
             mask[blank] = True
@@ -701,6 +715,16 @@ def _polars_text_ids(df: Any, names: list[str]) -> tuple[Any, list]:
         flag[sus] = True
         flags.append(pl.Series(f"__s_{name}", flag))
     return df, flags
+
+
+def _text_and_positions(s: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``(s as text, suspect positions, blank positions)`` (:func:`_text_positions`). (Read in two
+    halves on two threads it cost twice the CPU and more wall time: the casts contend on Polars'
+    global categories.)"""
+    import polars as pl  # (a Polars frame: polars is installed)
+
+    t = s if s.dtype == pl.String else s.cast(pl.String)
+    return (t, *_text_positions(t))
 
 
 def _text_positions(text: Any) -> tuple[np.ndarray, np.ndarray]:
