@@ -605,12 +605,28 @@ def with_next(lf: nw.LazyFrame, name: str, value: str, group: str, tie: str) -> 
     if lf.implementation is nw.Implementation.POLARS:
         import polars as pl  # (only for a Polars frame: polars is installed then)
 
-        # one multithreaded sort of the frame, then neighbours (a window with an order sorts per
-        # group, three times slower); the rows stay in that order: every later step aggregates
+        # the row numbers sorted by (group, value, tie) -- a categorical group by its codes: one
+        # code per text, so its rows are together as its texts' would be --, the neighbours found in
+        # that order and put back in the frame's (the whole frame sorted, its text ids moved, and
+        # Polars 2's sort with nulls last cost 7.7 s per 10M conversations; this 1 s). The order of
+        # the nulls does not matter: a null group or value has no next value in either order
+        df = nw.to_native(lf)
+        df = df.collect() if isinstance(df, pl.LazyFrame) else df
+        n = len(df)
         g = pl.col(group)
-        q = nw.to_native(lf).sort(group, value, tie, nulls_last=True)
-        q = q.with_columns(pl.when(g.shift(-1) == g).then(pl.col(value).shift(-1)).alias(name))
-        return nw.from_native(q.collect().lazy())  # (computed once: the aggregate and the records read it)
+        gk = g.to_physical() if isinstance(df.schema[group], (pl.Categorical, pl.Enum)) else g
+        idx = pl.int_range(pl.len(), dtype=pl.UInt32 if n < 2 ** 32 else pl.UInt64)
+        order = df.select(idx.sort_by(gk, pl.col(value), pl.col(tie))).to_series()
+        sub = df.select(gk.gather(order).alias("__g"), pl.col(value).gather(order).alias("__v"))
+        nxt = sub.select(pl.when(pl.col("__g").shift(-1) == pl.col("__g")).then(pl.col("__v").shift(-1))).to_series()
+        order = order.to_numpy()
+        vals = np.zeros(n, dtype=np.int64 if nxt.dtype.is_integer() else np.float64)
+        none = np.ones(n, dtype=bool)
+        vals[order] = nxt.fill_null(0).to_numpy()
+        none[order] = nxt.is_null().to_numpy()
+        col = pl.select(pl.when(pl.lit(pl.Series(none))).then(None).otherwise(pl.lit(pl.Series(vals)))
+                        .cast(nxt.dtype).alias(name)).to_series()
+        return nw.from_native(df.with_columns(col).lazy())  # (computed once: the aggregate and the records read it)
     if lf.implementation is not nw.Implementation.PANDAS:
         return lf.with_columns(nw.col(value).shift(-1).over(group, order_by=[value, tie]).alias(name))
     df = nw.to_native(lf)
@@ -687,7 +703,13 @@ def drop_table(name: str, con: Any) -> None:
 
 def distinct(lf: nw.LazyFrame, column: str) -> pd.Series:
     """The distinct values of ``column`` (a group-by: narwhals' ``unique`` numbers every row on
-    DuckDB, ten times slower)."""
+    DuckDB, ten times slower; on Polars its ``unique``, half the time of a group-by counting rows:
+    a categorical's codes hashed, 0.05 s per 10M channels)."""
+    if lf.implementation is nw.Implementation.POLARS:
+        import polars as pl  # (a Polars frame: polars is installed)
+
+        got = nw.to_native(lf).select(pl.col(column).unique()).collect()
+        return collect(nw.from_native(got.lazy()))[column]
     return collect(lf.group_by(column, drop_null_keys=False).agg(nw.len().alias("__n")))[column]
 
 
@@ -734,15 +756,20 @@ _BY_COLUMN = 1_000_000
 _TEXT_TYPES = {pa.string(): _TEXT, pa.large_string(): _TEXT}
 
 
-def collect(lf: nw.LazyFrame, *, fetched: Callable[[], None] | None = None) -> pd.DataFrame:
+def collect(lf: nw.LazyFrame, *, fetched: Callable[[], None] | None = None, whole: bool = False) -> pd.DataFrame:
     """A (small) result as pandas: timestamps tz-aware UTC, strings as ``str``. ``fetched``: called
     once the engine has produced the result, before it becomes pandas (DuckDB; after the collection
-    elsewhere)."""
+    elsewhere). ``whole``: the query aggregates whole columns of a frame in memory (no group-by, no
+    join): on Polars it runs on the in-memory engine, which evaluates the aggregates column by
+    column in parallel (the contract's counts of 3M survey answers: 0.13 s against 0.32 s on Polars
+    2's default streaming engine, which runs group-bys faster)."""
     native = lf.to_native() if isinstance(lf, nw.LazyFrame) else None
-    if native is not None and type(native).__module__.split(".")[0] == "duckdb":
+    mod = type(native).__module__.split(".")[0] if native is not None else ""
+    if mod == "duckdb":
         out = _duckdb_to_pandas(native, fetched)
     else:
-        out = lf.collect(backend="pandas").to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()
+        kw = {"engine": "in-memory"} if whole and mod == "polars" else {}
+        out = lf.collect(backend="pandas", **kw).to_native() if not isinstance(lf, nw.DataFrame) else lf.to_native()
         if fetched is not None:
             fetched()
     if not isinstance(out, pd.DataFrame):  # pragma: no cover

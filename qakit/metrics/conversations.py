@@ -201,8 +201,8 @@ def _backlog_counts(t: Table, keys: list[str], period: str):
     closed = kept.select(*keys, S.RESOLVED_AT, "__r_us").filter(~nw.col("__r_us").is_null())
     r_lf, _ = G.with_period(closed.with_columns(nw.col("__r_us").cast(nw.Int64)), t.engine, period, S.RESOLVED_AT,
                             t.columns, epoch_us="__r_us")
-    op = G.aggregate(c_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})
-    cl = G.aggregate(r_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})
+    op, cl = G.aggregate_all([(c_lf, [*keys, G.PERIOD], {"__k": G.n_rows()}),
+                              (r_lf, [*keys, G.PERIOD], {"__k": G.n_rows()})])
     return op, cl, bad, first, last_all
 
 

@@ -204,8 +204,9 @@ def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, fl
     if conv is not None and (missing or period is not None):
         G.check_keys(conv, missing, "conversations")
         other = conv.lf
-        if sv.lf.collect_schema()[S.CONVERSATION_ID] != other.collect_schema()[S.CONVERSATION_ID]:
-            # ids stored as numbers in one table and as text in the other: joined as text
+        if _id_types_differ(sv, conv):
+            # ids stored as numbers in one table and as text in the other, or Polars categoricals of
+            # different categories (their codes differ: Polars refuses the join): joined as text
             lf = lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
             other = other.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
         sel = [nw.col(S.CONVERSATION_ID), *(nw.col(m) for m in missing)]
@@ -254,6 +255,20 @@ def survey_rows(sv: Table, conv: Table | None, kind: str, scale: tuple[float, fl
                              f"conversation columns); available: {sorted(map(str, cols))}")
     kept, pkeys = G.with_period(kept, sv.engine, period, S.ANSWERED_AT, cols)
     return rows, kept, keys + pkeys
+
+
+def _id_types_differ(sv: Table, conv: Table) -> bool:
+    """Whether the two tables' conversation ids are stored differently (on Polars: as the engine
+    types them, a categorical's categories included; an Enum or a categorical of categories of
+    its own joins no other)."""
+    a, b = sv.lf.collect_schema()[S.CONVERSATION_ID], conv.lf.collect_schema()[S.CONVERSATION_ID]
+    if a != b:
+        return True
+    if sv.engine == "polars" and isinstance(a, (nw.Categorical, nw.Enum)):
+        na = nw.to_native(sv.lf).collect_schema()[S.CONVERSATION_ID]
+        nb = nw.to_native(conv.lf).collect_schema()[S.CONVERSATION_ID]
+        return na != nb
+    return False
 
 
 def _kind_rows_pandas(df: pd.DataFrame, read: list[str], kind: str, scale: tuple[float, float]):
