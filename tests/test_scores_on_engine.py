@@ -329,3 +329,39 @@ def test_team_scores_pool_the_agents_cells():
     team, agent_team = _team_scores(cells)
     assert team.set_index("team")["team_score"].to_dict() == pytest.approx({"X": (160 + 120 + 30) / 5, "Y": 60 / 2})
     assert agent_team.to_dict() == {"a": "X", "b": "X", "c": "X"}
+
+
+def test_iqs_score_by_a_conversation_column(tmp_path):
+    """Review scores 80, 60 in conversations of team X, 90 in team Y, 50 in a conversation the table
+    lacks, and one unscored review in X: by team through ``conversations=``, X = 70 over 2 (one
+    excluded), Y = 90, a missing team 50 -- from pandas scores, a Parquet file on DuckDB, and the
+    ratings with ``card=`` on DuckDB (Tone 1-5 weighted: 5 -> 100, 3 -> 50). A by column in neither
+    table is named."""
+    from qakit.errors import ParameterError
+    from qakit.scorecard import iqs_score
+
+    scores = pd.DataFrame({"review_id": ["r1", "r2", "r3", "r4", "r5"], "conversation_id": ["c1", "c2", "c3", "c9", "c1"],
+                           "agent_id": "a", "iqs": [80.0, 60, 90, 50, np.nan],
+                           "passed": pd.array([True, False, True, False, pd.NA], dtype="boolean")})
+    conv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"], "team": ["X", "X", "Y"]})
+    sp, cp = tmp_path / "s.parquet", tmp_path / "c.parquet"
+    scores.to_parquet(sp, index=False)
+    conv.to_parquet(cp, index=False)
+
+    def by_team(t):
+        t = t.assign(team=t["team"].astype("str").where(t["team"].notna(), "(none)")).set_index("team")
+        return t[["n", "iqs", "n_excluded"]].to_dict("index")
+    want = {"X": {"n": 2, "iqs": 70.0, "n_excluded": 1}, "Y": {"n": 1, "iqs": 90.0, "n_excluded": 0},
+            "(none)": {"n": 1, "iqs": 50.0, "n_excluded": 0}}
+    assert by_team(iqs_score(scores, by="team", conversations=conv, min_n=0)) == want
+    assert by_team(iqs_score(str(sp), by="team", conversations=str(cp), min_n=0)) == want
+    card = Scorecard([Category("Tone", 1, scale=5)])
+    ratings = pd.DataFrame({"review_id": ["r1", "r2", "r3"], "conversation_id": ["c1", "c2", "c3"], "agent_id": "a",
+                            "reviewer_id": "q", "reviewed_at": pd.Timestamp("2026-11-02", tz="UTC"),
+                            "category": "Tone", "rating": [5.0, 3, 5]})
+    rp = tmp_path / "r.parquet"
+    ratings.to_parquet(rp, index=False)
+    got = iqs_score(str(rp), card=card, by="team", conversations=str(cp), min_n=0).set_index("team")
+    assert got["iqs"].to_dict() == {"X": 75.0, "Y": 100.0}
+    with pytest.raises(ParameterError, match="site"):
+        iqs_score(str(sp), by="site", conversations=str(cp))

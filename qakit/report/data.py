@@ -850,39 +850,6 @@ def with_conversation_columns(data: ReportData, frame: pd.DataFrame, by) -> pd.D
 
 
 
-def engine_joined(data: ReportData, frame: Any, by, columns: list[str]) -> Any | None:
-    """``frame``'s ``columns`` (those present) with the grouping columns ``by`` it lacks taken from the
-    conversations, joined on ``conversation_id`` on the engine (compared as text, as the contract
-    stores ids; a left join: the conversations are unique by id), as a DuckDB relation on qakit's
-    connection. ``frame``: a pandas frame (only its few columns go to DuckDB) or a frame on DuckDB
-    (:func:`engine_frame`: the review scores the engine keeps). The conversations are those the loader
-    left on the engine (never read into pandas), or, for a frame on DuckDB, the pandas frame's
-    conversation ids and ``by`` columns. None when nothing is to be joined there: then
-    :func:`with_conversation_columns` joins on pandas."""
-    d = data.__dict__.get(_SLOT + "conversations")
-    keys = [by] if isinstance(by, str) else list(by or [])
-    lazy = isinstance(frame, nw.LazyFrame)
-    names = frame.collect_schema().names() if lazy else list(frame.columns)
-    if (not lazy and not isinstance(d, _Deferred)) or S.CONVERSATION_ID not in names or d is None:
-        return None
-    have = d.table.columns if isinstance(d, _Deferred) else list(data.conversations.columns)
-    missing = [k for k in keys if k not in names and k in have]
-    if not missing:
-        return None
-    con = B.duckdb_connection()
-    cols = [c for c in dict.fromkeys([S.CONVERSATION_ID, *columns]) if c in names]
-    left = (frame.select(*cols) if lazy
-            else nw.from_native(con.from_arrow(pa.Table.from_pandas(frame[cols], preserve_index=False))).lazy())
-    left = left.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"))
-    if isinstance(d, _Deferred):
-        right = d.table.lf
-    else:  # (the period's conversations are in pandas: their ids and the group columns go to DuckDB)
-        right = nw.from_native(con.from_arrow(pa.Table.from_pandas(
-            data.conversations[[S.CONVERSATION_ID, *missing]], preserve_index=False))).lazy()
-    right = right.select(nw.col(S.CONVERSATION_ID).cast(nw.String).alias("__k"), *missing)
-    return left.join(right, on="__k", how="left").drop("__k").to_native()
-
-
 def engine_lazy(data: ReportData, name: str, columns: list[str]) -> nw.LazyFrame | None:
     """``columns`` (those present) of the table ``name`` as a frame on qakit's DuckDB connection when
     the engine holds that table -- the review scores it keeps (:func:`engine_frame`), a table the loader

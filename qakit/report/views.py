@@ -26,8 +26,8 @@ from ..registry import METRICS
 from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
-from .data import (ReportData, engine_columns, engine_frame, engine_joined, engine_table, table_columns, table_span,
-                   with_conversation_columns)
+from .data import (ReportData, engine_columns, engine_frame, engine_table, scores_on_engine, table_columns,
+                   table_span)
 from .support import SECTIONS, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
@@ -523,21 +523,13 @@ def group_values(data: ReportData, by: str) -> pd.DataFrame | None:
     table has the column ``by``."""
     parts = []
     if data.has("scores"):
-        # the group from the conversations: joined on the engine when the loader left them there
-        # (only the scores' four columns go to DuckDB) or the engine keeps the scores, else on pandas
-        kept = engine_frame(data, "scores")
-        left = kept if kept is not None else data.scores
-        joined = (engine_joined(data, left, by, [S.REVIEW_ID, S.REVIEWED_AT, S.IQS, S.PASSED])
-                  if data.has("conversations") else None)
-        if joined is not None:
-            s, has_by = joined, True
-        elif kept is not None:  # (kept on the engine: grouped there when the scores have the column)
-            s, has_by = engine_table(data, "scores"), by in kept.collect_schema().names()
-        else:
-            s = with_conversation_columns(data, data.scores, by) if data.has("conversations") else data.scores
-            has_by = by in s.columns
-        if has_by:
-            t = quiet(iqs_score, s, by=by, min_n=data.min_n)
+        # a group the scores lack comes from the conversations, joined where the engine holds them
+        scores = engine_table(data, "scores")
+        have = (list(engine_frame(data, "scores").collect_schema().names()) if scores_on_engine(data)
+                else list(data.scores.columns))
+        conv = engine_table(data, "conversations") if data.has("conversations") and by not in have else None
+        if by in have or (conv is not None and by in table_columns(data, "conversations")):
+            t = quiet(iqs_score, scores, by=by, min_n=data.min_n, conversations=conv)
             parts.append(t[[by, S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.PASS_RATE]])
     # (whether there are CSAT answers: from the KPI summary, no survey rows read)
     if data.has("conversations") and "csat" in _survey_kinds(data):

@@ -117,6 +117,7 @@ def iqs_score(
     min_n: int = MIN_N,
     card: Scorecard | None = None,
     engine: Any = None,
+    conversations: Any = None,
 ) -> pd.DataFrame:
     """IQS: the mean of review scores, per group, with a confidence interval.
 
@@ -138,6 +139,10 @@ def iqs_score(
         reviews left unscored are itemised with ``score_reviews``' reasons.
     engine : {None, "pandas", "polars", "duckdb", "spark"} or a DuckDB connection / Spark session
         Where it runs; ``None``: the engine of ``scores`` (see ``docs/guide/engines.md``).
+    conversations : pandas.DataFrame, or conversations on the scores' engine, optional
+        Supplies the ``by`` columns the scores lack (e.g. ``"team"``), joined on ``conversation_id``
+        (a review of a conversation not in the table gets a missing group); on an engine the join
+        runs there and each table's contract is checked once.
 
     Returns
     -------
@@ -166,23 +171,26 @@ def iqs_score(
     keys = as_by(by)
     level = check_level(level)
     if card is not None:
-        got = on_engine(scores, card, engine, keep=keys)
+        joined = _supplied(keys, _names(scores, engine, "ratings"), conversations)
+        got = on_engine(scores, card, engine, keep=[k for k in keys if k not in joined])
         if got is None:  # pandas: the numpy engine, then the aggregate below
-            return iqs_score(score_reviews(scores, card), by=by, period=period, level=level, min_n=min_n)
+            return iqs_score(score_reviews(scores, card), by=by, period=period, level=level, min_n=min_n,
+                             conversations=conversations)
         _, _, _, t, _, rv, record = got
-        out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n)
+        out = MS.iqs_by(_joined(rv, t, conversations, joined), t, keys, period, level=level, min_n=min_n)
         S.carry_records(out, record)
         if int(out[S.N_EXCLUDED].sum()):  # some review unscored (n_excluded counts them): list them
             MS.unscored(out, rv, NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0, "score_reviews")
         return out
     src = B.resolve(scores, engine, what="scores")
     if src.engine != "pandas":
-        return _iqs_on_engine(src, keys, period, level, min_n)
+        return _iqs_on_engine(src, keys, period, level, min_n, conversations=conversations)
     if not isinstance(scores, pd.DataFrame):
         scores = B.to_pandas(src)
     missing = [c for c in (S.IQS, S.PASSED) if c not in scores.columns]
     if missing:
         raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
+    scores = _merged(scores, conversations, _supplied(keys, scores.columns, conversations))
     check_by(scores, keys, "scores")
     scores = S.validate(scores, "scores")  # one row per review, finite scores (never a doubled n)
     df, pkeys = with_period(scores, period, S.REVIEWED_AT)
@@ -194,17 +202,58 @@ def iqs_score(
 
 
 def _iqs_on_engine(src: B.Source, keys: list[str], period: str | None, level: float, min_n: int,
-                   sd: bool = False) -> pd.DataFrame:
+                   sd: bool = False, conversations: Any = None) -> pd.DataFrame:
     """:func:`iqs_score` of a scores table that lives on an engine (the same statistics: the
     engine returns per group n, mean, sd, pass share and the largest score); ``sd``: the groups'
-    sample sd kept as column ``sd`` (:func:`iqs_with_sd`)."""
-    t = C.validated(src, "scores", reads=(S.IQS, S.PASSED), optional=(S.REVIEW_ID, S.REVIEWED_AT))
-    G.check_keys(t, keys, "scores")
+    sample sd kept as column ``sd`` (:func:`iqs_with_sd`); ``conversations``: the ``by`` columns the
+    scores lack joined there."""
+    # (conversation_id always among the columns checked: one contract run answers every call on a file)
+    t = C.validated(src, "scores", reads=(S.IQS, S.PASSED), optional=(S.REVIEW_ID, S.REVIEWED_AT, S.CONVERSATION_ID))
+    joined = _supplied(keys, t.columns, conversations)
+    G.check_keys(t, [k for k in keys if k not in joined], "scores")
     rv = t.lf
-    out = MS.iqs_by(rv, t, keys, period, level=level, min_n=min_n, sd=sd)
+    out = MS.iqs_by(_joined(rv, t, conversations, joined), t, keys, period, level=level, min_n=min_n, sd=sd)
     if t.has(S.REVIEW_ID):
         G.itemise(out, rv, S.REVIEW_ID, [(nw.col(S.IQS).is_null(), "review has no score (iqs missing)", S.IQS)])
     return C.carry(out, t)
+
+
+# --- group columns from the conversations ---------------------------------------------------------------
+def _names(table: Any, engine: Any, what: str) -> list[str]:
+    """The columns of a table on any engine, from its schema (no row read)."""
+    if isinstance(table, pd.DataFrame):
+        return list(map(str, table.columns))
+    return list(nw.from_native(B.native_frame(B.resolve(table, engine, what=what))).collect_schema().names())
+
+
+def _supplied(keys: Sequence[str], have: Sequence[str], conversations: Any) -> list[str]:
+    """The ``by`` columns the conversations supply: those the table lacks, when conversations are given."""
+    return [] if conversations is None else [k for k in keys if k not in set(have)]
+
+
+def _joined(lf: nw.LazyFrame, t: Any, conversations: Any, joined: list[str]) -> nw.LazyFrame:
+    """``lf`` (rows of the validated table ``t``) with the conversations' columns ``joined``, matched on
+    ``conversation_id`` as text on ``t``'s engine (a left join: conversations are unique by id); the
+    conversations checked by their contract there (cached for a stored file)."""
+    if not joined:
+        return lf
+    tc = C.validated(conversations, "conversations", reads=(S.CONVERSATION_ID,), optional=joined, like=t)
+    G.check_keys(tc, joined, "conversations")
+    key = nw.col(S.CONVERSATION_ID).cast(nw.String)
+    return (lf.with_columns(key.alias("__ck"))
+            .join(tc.lf.select(key.alias("__ck"), *joined), on="__ck", how="left").drop("__ck"))
+
+
+def _merged(frame: pd.DataFrame, conversations: Any, joined: list[str]) -> pd.DataFrame:
+    """:func:`_joined` on pandas: ``frame`` with the conversations' columns ``joined`` (a left merge)."""
+    if not joined:
+        return frame
+    conv = conversations if isinstance(conversations, pd.DataFrame) else B.to_pandas(
+        B.resolve(conversations, "pandas", what="conversations"))
+    check_by(conv, [S.CONVERSATION_ID, *joined], "conversations")
+    conv = conv[[S.CONVERSATION_ID, *joined]].drop_duplicates(S.CONVERSATION_ID)
+    out = frame.merge(conv, on=S.CONVERSATION_ID, how="left")
+    return S.carry_records(out, frame)
 
 
 def iqs_with_sd(scores: Any, keys: list[str], *, level: float, min_n: int) -> pd.DataFrame | None:
@@ -275,30 +324,15 @@ def category_scores(
     """
     keys = as_by(by)
     level = check_level(level)
-    joined = []  # the by columns the conversations supply
-    if conversations is not None:
-        have = set(ratings.columns if isinstance(ratings, pd.DataFrame) else  # (the schema: no row read)
-                   nw.from_native(B.native_frame(B.resolve(ratings, engine, what="ratings"))).collect_schema().names())
-        joined = [k for k in keys if k not in have]
+    joined = _supplied(keys, _names(ratings, engine, "ratings"), conversations)
     got = on_engine(ratings, card, engine, keep=[k for k in keys if k not in joined], rows_only=True)
     if got is not None:
         _, one, _, t, lf, _, record = got
-        if joined:  # (on the engine: the ratings' rows joined to the conversations' columns there)
-            tc = C.validated(conversations, "conversations", reads=(S.CONVERSATION_ID,), optional=joined, like=t)
-            G.check_keys(tc, joined, "conversations")
-            key = nw.col(S.CONVERSATION_ID).cast(nw.String)
-            lf = (lf.with_columns(key.alias("__ck"))
-                  .join(tc.lf.select(key.alias("__ck"), *joined), on="__ck", how="left").drop("__ck"))
-        out = MS.category_by(lf, t, one, keys, period, level=level, min_n=min_n)
+        out = MS.category_by(_joined(lf, t, conversations, joined), t, one, keys, period, level=level, min_n=min_n)
         return S.carry_records(out, record)
     if not isinstance(ratings, pd.DataFrame):
         ratings = B.to_pandas(B.resolve(ratings, "pandas", what="ratings"))
-    if joined:
-        conv = conversations if isinstance(conversations, pd.DataFrame) else B.to_pandas(B.resolve(conversations, "pandas",
-                                                                                                   what="conversations"))
-        check_by(conv, [S.CONVERSATION_ID, *joined], "conversations")
-        conv = conv[[S.CONVERSATION_ID, *joined]].drop_duplicates(S.CONVERSATION_ID)
-        ratings = ratings.merge(conv, on=S.CONVERSATION_ID, how="left")
+    ratings = _merged(ratings, conversations, joined)
     rows = with_score_columns(prepare(ratings, card, "UTC"))
     check_by(rows, keys, "ratings")
     rows, pkeys = with_period(rows, period, S.REVIEWED_AT)
