@@ -34,9 +34,9 @@ LONGEST_FIRST = {
     "tests/test_report_browser.py": 43, "tests/test_common.py": 42, "tests/test_notebooks.py": 33,
     "tests/test_browser.py": 33, "tests/test_report_hygiene.py": 26, "tests/test_explorer_ui.py": 20,
     "tests/test_scorecard_properties.py": 19, "tests/test_autoqa_learned.py": 16, "tests/test_cli.py": 15,
-    "tests/test_sampling.py": 15, "tests/test_report_struct.py": 14, "tests/test_report_scale.py": 13,
+    "tests/test_sampling.py": 15, "tests/test_report_struct.py": 14, "tests/test_report_scale.py": 35,
     "tests/test_autoqa_rules.py": 13, "tests/test_report_view.py": 11, "tests/test_exports.py": 11,
-    "tests/test_bad_input.py": 10,
+    "tests/test_bad_input.py": 10, "tests/test_scores_on_engine.py": 10,
 }
 
 
