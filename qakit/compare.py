@@ -31,7 +31,7 @@ from scipy import stats
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, Problems, check_choice
-from .intervals import MIN_N, check_level
+from .intervals import MIN_N, check_level, pooled_moments
 from .metrics import _groups as G
 from .metrics import _source as B
 
@@ -57,18 +57,6 @@ def _cells(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"n": g.size(), "mean": g.mean(), "var": g.var(ddof=1)}).reset_index()
     out["m2"] = np.where(out["n"] > 1, out["var"] * (out["n"] - 1), 0.0)
     return out.drop(columns="var")
-
-
-def _pooled(cells: pd.DataFrame, by: str) -> pd.DataFrame:
-    """``cells`` combined per ``by`` (Chan et al.'s parallel formula): ``n``, ``mean`` and the sample
-    variance ``var`` (ddof=1, NaN below 2) of all their observations."""
-    n = cells.groupby(by, sort=True)["n"].sum()
-    mean = (cells["n"] * cells["mean"]).groupby(cells[by], sort=True).sum() / n
-    dev = cells["m2"] + cells["n"] * (cells["mean"] - cells[by].map(mean).to_numpy()) ** 2
-    m2 = dev.groupby(cells[by], sort=True).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.where(n > 1, m2 / (n - 1), np.nan)
-    return pd.DataFrame({"n": n, "mean": mean, "var": var})
 
 
 def _cells_pandas(data: pd.DataFrame, group: str, value: str, strata: list[str], kind: str):
@@ -260,7 +248,7 @@ def compare_groups(
     outside = sorted(set(cells["_stratum"]) - set(common))
     dropped_strata = in_stratum(outside) if outside else pd.Series([], dtype="str")
     # raw (all rows of the group)
-    per = _pooled(cells, GROUP).reindex(groups)
+    per = pooled_moments(cells, GROUP).reindex(groups)
     n, raw = per["n"], per["mean"]
     if kind == "rate":
         raw_var = raw * (1 - raw)
@@ -277,7 +265,7 @@ def compare_groups(
     out_se = pd.Series(np.nan, index=groups)
     inner = cells[cells["_stratum"].isin(common)].set_index([GROUP, "_stratum"]).sort_index()
     if len(common):
-        per_stratum = _pooled(inner.reset_index(), "_stratum")
+        per_stratum = pooled_moments(inner.reset_index(), "_stratum")
         w = per_stratum["n"] / per_stratum["n"].sum()
         st = inner.index.get_level_values(1)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -90,6 +90,33 @@ def mean_ci(
     return mean - half, mean + half
 
 
+def pooled_moments(cells: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Cells of observations (``n``, ``mean`` and ``m2``, the sum of squared deviations from the
+    cell's mean) combined per ``by``: ``n``, ``mean`` and the sample variance ``var`` (ddof=1, NaN
+    below 2 observations) of all their observations, indexed by ``by`` in sorted order.
+
+    Notes
+    -----
+    Chan, Golub & LeVeque's parallel formula: ``M2 = sum_c [m2_c + n_c (mean_c - mean)^2]`` with
+    ``mean = sum_c n_c mean_c / sum_c n_c``; ``var = M2 / (n - 1)``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"g": ["a", "a"], "n": [2, 1], "mean": [1.0, 4.0], "m2": [2.0, 0.0]})  # 0, 2 | 4
+    >>> pooled_moments(c, "g")  # mean 2, var ((0-2)^2 + (2-2)^2 + (4-2)^2) / 2 = 4
+       n  mean  var
+    g              
+    a  3   2.0  4.0
+    """
+    n = cells.groupby(by, sort=True)["n"].sum()
+    mean = (cells["n"] * cells["mean"]).groupby(cells[by], sort=True).sum() / n
+    dev = cells["m2"] + cells["n"] * (cells["mean"] - cells[by].map(mean).to_numpy()) ** 2
+    m2 = dev.groupby(cells[by], sort=True).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(n > 1, m2 / (n - 1), np.nan)
+    return pd.DataFrame({"n": n, "mean": mean, "var": var})
+
+
 def wilson_ci(
     k: np.ndarray, n: np.ndarray, *, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:

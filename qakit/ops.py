@@ -35,7 +35,7 @@ from scipy import stats
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, check_choice, check_number
-from .intervals import MIN_N, as_by, check_by, mean_ci, wilson_ci, with_period
+from .intervals import MIN_N, as_by, check_by, mean_ci, pooled_moments, wilson_ci, with_period
 from .metrics import _contract as C
 from .metrics import _groups as G
 from .metrics import _source as B
@@ -703,16 +703,11 @@ def _strictness_from_pairs(pairs: pd.DataFrame, level: float, min_n: int) -> tup
         dm = pairs["_sum"].to_numpy(dtype=float) / n - ref
     comp = others > 0
     m2 = np.where(n > 1, pairs["_var"].to_numpy(dtype=float) * (n - 1), 0.0)
-    c = pd.DataFrame({S.REVIEWER_ID: pairs[S.REVIEWER_ID].astype("str").to_numpy()[comp], "_n": n[comp],
-                      "_nd": (n * dm)[comp], "_dm": dm[comp], "_m2": m2[comp]})
-    r = c.groupby(S.REVIEWER_ID, sort=True)
-    g = pd.DataFrame({S.N: r["_n"].sum(), N_AGENTS: r.size(), "_nd": r["_nd"].sum()})
-    g[STRICTNESS] = g["_nd"] / g[S.N]
-    c["_dev"] = c["_m2"] + c["_n"] * (c["_dm"] - c[S.REVIEWER_ID].map(g[STRICTNESS]).to_numpy()) ** 2
-    m2r = c.groupby(S.REVIEWER_ID, sort=True)["_dev"].sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g[CONSISTENCY_SD] = np.where(g[S.N] >= 2, np.sqrt(m2r / (g[S.N] - 1)), np.nan)
-    g = g.drop(columns="_nd").reset_index()
+    c = pd.DataFrame({S.REVIEWER_ID: pairs[S.REVIEWER_ID].astype("str").to_numpy()[comp], "n": n[comp],
+                      "mean": dm[comp], "m2": m2[comp]})
+    p = pooled_moments(c, S.REVIEWER_ID)
+    g = pd.DataFrame({S.N: p["n"], N_AGENTS: c.groupby(S.REVIEWER_ID, sort=True).size(), STRICTNESS: p["mean"],
+                      CONSISTENCY_SD: np.sqrt(p["var"])}).reset_index()
     g[S.N] = g[S.N].astype("int64")
     g[N_AGENTS] = g[N_AGENTS].astype("int64")
     lo, hi = mean_ci(g[STRICTNESS].to_numpy(dtype=float), g[CONSISTENCY_SD].to_numpy(dtype=float),
