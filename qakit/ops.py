@@ -211,28 +211,21 @@ def _reviews_on_engine(src: B.Source, keys: list[str], reads: tuple[str, ...] = 
     return t
 
 
-def _found(t: C.Table, ids: pd.Series) -> tuple[nw.LazyFrame, set]:
-    """``ids`` (review ids, text) moved beside the reviews of ``t`` as a one-column frame, and those of
-    them the reviews hold."""
-    right = _beside(pd.DataFrame({S.REVIEW_ID: pd.unique(ids.dropna().astype("str"))}), t)
-    lf = t.lf.select(nw.col(S.REVIEW_ID).cast(nw.String))
-    return right, set(B.collect(right.join(lf, on=S.REVIEW_ID, how="semi"))[S.REVIEW_ID])
-
-
 def _dispute_rate_on_engine(src: B.Source, disputes: pd.DataFrame, keys: list[str], level: float,
                             min_n: int) -> pd.DataFrame:
-    """:func:`dispute_rate` of reviews that live on an engine: the reviews and the disputed ones
-    counted per group there (the disputes, a small table, go to the engine)."""
+    """:func:`dispute_rate` of reviews that live on an engine: per group the reviews and the disputed
+    ones counted there in one pass (the disputed review ids, a small table, go to the engine), and
+    the disputes whose review is not there found by one semi-join."""
     t = _reviews_on_engine(src, keys)
     check_by(disputes, [S.REVIEW_ID], "disputes")
     d = _ids(disputes, [S.REVIEW_ID])
-    right, found = _found(t, d[S.REVIEW_ID])
-    orphan = ~d[S.REVIEW_ID].isin(found)
+    right = B.lazy_frame(pd.DataFrame({S.REVIEW_ID: pd.unique(d[S.REVIEW_ID].dropna().astype("str")), "_k": 1}),
+                         t.engine, t.con)
     lf = t.lf.with_columns(nw.col(S.REVIEW_ID).cast(nw.String))
-    g = G.aggregate(lf, keys, {S.N: G.n_rows()})
-    k = G.aggregate(lf.join(right, on=S.REVIEW_ID, how="semi"), keys, {N_DISPUTED: G.n_rows()})
-    g = G.merge_on_keys(g, k, keys)
-    g[N_DISPUTED] = pd.to_numeric(g[N_DISPUTED]).fillna(0)
+    found = set(B.collect(right.join(lf.select(S.REVIEW_ID), on=S.REVIEW_ID, how="semi").select(S.REVIEW_ID))[S.REVIEW_ID])
+    orphan = ~d[S.REVIEW_ID].isin(found)
+    flagged = lf.join(right, on=S.REVIEW_ID, how="left").with_columns(nw.col("_k").fill_null(0))
+    g = G.aggregate(flagged, keys, {S.N: G.n_rows(), N_DISPUTED: G.agg("sum", nw.col("_k"))})
     return _dispute_rates(g, keys, d, orphan, level, min_n)
 
 
@@ -387,12 +380,8 @@ def iqs_after_disputes(
     after = pd.to_numeric(d[S.SCORE_AFTER], errors="coerce") if S.SCORE_AFTER in d.columns else pd.Series(np.nan, index=d.index)
     key = d[S.DISPUTE_ID] if S.DISPUTE_ID in d.columns else d[S.REVIEW_ID]
     no_after = acc & after.isna()
-    if on_engine:
-        _, found = _found(t, d.loc[acc & after.notna(), S.REVIEW_ID])
-    else:
-        s = _ids(scores, [S.REVIEW_ID])
-        found = set(s[S.REVIEW_ID])
-    use = acc & after.notna() & d[S.REVIEW_ID].isin(found)
+    # (disputes of reviews not in the scores drop out where the changed reviews are joined below)
+    use = acc & after.notna() & d[S.REVIEW_ID].notna()
     if S.CREATED_AT in d.columns:
         d = d.assign(_t=S.parse_datetimes(d[S.CREATED_AT], column=S.CREATED_AT)
                      if not isinstance(d[S.CREATED_AT].dtype, pd.DatetimeTZDtype) else d[S.CREATED_AT])
@@ -404,9 +393,10 @@ def iqs_after_disputes(
         lf = t.lf.with_columns(nw.col(S.REVIEW_ID).cast(nw.String), nw.col(S.IQS).cast(nw.Float64).alias("_b"))
         scored = lf.filter(~nw.col("_b").is_null())
         tot = G.aggregate(scored, keys, {S.N: G.n_rows(), "_sb": G.agg("sum", nw.col("_b"))})
-        changed = B.collect(scored.join(_beside(last, t), on=S.REVIEW_ID, how="inner").select(*keys, "_b", "_after"))
+        changed = B.collect(scored.join(B.lazy_frame(last, t.engine, t.con), on=S.REVIEW_ID, how="inner").select(*keys, "_b", "_after"))
         unscored_ids = B.collect(lf.filter(nw.col("_b").is_null()).select(S.REVIEW_ID))[S.REVIEW_ID]
     else:
+        s = _ids(scores, [S.REVIEW_ID])
         s = s.assign(_b=pd.to_numeric(s[col], errors="coerce"))
         unscored = s["_b"].isna()
         unscored_ids = s.loc[unscored, S.REVIEW_ID]
@@ -754,16 +744,9 @@ def _strictness_parts_on_engine(src: B.Source):
     def alone_ids(alone: pd.DataFrame) -> pd.Series:
         if not len(alone):
             return pd.Series([], dtype="str")
-        lone = _beside(alone.astype("str"), t)
+        lone = B.lazy_frame(alone.astype("str"), t.engine, t.con)
         return B.collect(lf.filter(ok).join(lone, on=[S.AGENT_ID, S.REVIEWER_ID], how="semi").select(rid))[S.REVIEW_ID]
     return pairs, None, medians, B.collect(lf.filter(~ok).select(rid))[S.REVIEW_ID], alone_ids, S.IQS
-
-
-def _beside(df: pd.DataFrame, t: C.Table) -> nw.LazyFrame:
-    """A small pandas frame moved to the engine (and connection) of the validated table ``t``, to be
-    joined with it there."""
-    f = nw.from_native(B.native_frame(B.Source(None, "table", t.engine, t.con), pandas_df=df))
-    return f if isinstance(f, nw.LazyFrame) else f.lazy()
 
 
 # --- daily call-centre aggregates ---------------------------------------------------------------------

@@ -218,8 +218,7 @@ def _iqs_per_unit_on_engine(t: Any, unit: str, answered: pd.Series) -> tuple[pd.
     per_conv = a_iqs = None
     if unit == "conversation":
         ids = pd.DataFrame({S.CONVERSATION_ID: pd.unique(answered.dropna().astype("str"))})
-        keys = nw.from_native(B.native_frame(B.Source(None, "table", t.engine, t.con), pandas_df=ids))
-        keys = keys if isinstance(keys, nw.LazyFrame) else keys.lazy()
+        keys = B.lazy_frame(ids, t.engine, t.con)
         per_conv = G.aggregate(scored.join(keys, on=S.CONVERSATION_ID, how="semi"), [S.CONVERSATION_ID],
                                {S.AGENT_ID: G.agg("min", nw.col(S.AGENT_ID)), S.IQS: G.agg("mean", iqs)})
         per_conv = per_conv.set_index(S.CONVERSATION_ID)

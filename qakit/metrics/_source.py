@@ -447,6 +447,13 @@ def native_frame(src: Source, pandas_df: pd.DataFrame | None = None) -> Any:
     raise ParameterError(f"unknown engine {e!r}")  # pragma: no cover
 
 
+def lazy_frame(df: pd.DataFrame, engine: str, con: Any = None) -> nw.LazyFrame:
+    """A small pandas frame (ids to join, a few groups) moved to ``engine`` -- on its connection
+    ``con`` -- as a lazy frame, to be joined there with a table of that engine."""
+    f = nw.from_native(native_frame(Source(None, "table", engine, con), pandas_df=df))
+    return f if isinstance(f, nw.LazyFrame) else f.lazy()
+
+
 def _from_arrow(tbl: pa.Table, src: Source) -> Any:
     if src.engine == "polars":
         import polars as pl  # loaded when a metric first runs on Polars (a dependency; ~0.3 s of import)

@@ -22,7 +22,6 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from .. import calibration as C
 from .. import datasets
@@ -296,8 +295,7 @@ def _comparison_inputs(data: Any, group: str) -> list[tuple[str, pd.DataFrame, s
     if _has(data, "scores"):
         if sc_lazy is not None:  # (an inner join on the engine, as the merge below)
             right = (conv_lazy.select(*keep) if conv_lazy is not None
-                     else nw.from_native(B.duckdb_connection().from_arrow(
-                         pa.Table.from_pandas(data.conversations[keep], preserve_index=False))).lazy())
+                     else B.lazy_frame(data.conversations[keep], "duckdb", B.duckdb_connection()))
             key = nw.col(S.CONVERSATION_ID).cast(nw.String)
             sc = (sc_lazy.filter(~nw.col(S.IQS).is_null()).with_columns(key)
                   .join(right.with_columns(key), on=S.CONVERSATION_ID, how="inner").to_native())
