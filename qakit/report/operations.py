@@ -38,10 +38,9 @@ from ..errors import QakitError
 from ..registry import METRICS
 from ..scorecard import Category, Scorecard, category_scores
 from ..calls import call_abandon_time, call_answer_time, call_handle_time
-from ..metrics import _source as B
 from ..metrics import calls as CL
 from .common import AGENT_ROWS, COLOURS, HTML, WIDE, note, quiet, span_dates
-from .data import OPTIONAL_TABLES, ReportData, engine_frame, engine_table
+from .data import OPTIONAL_TABLES, ReportData, engine_frame, engine_table, table_span
 from .support import nothing, shown
 from .display import Figure, Table, pretty, readable, tables_note, write_table_files
 from .tiles import register_tile
@@ -215,23 +214,13 @@ def _coverage(data: ReportData) -> pd.DataFrame:
     reviews may still come): not counted as under plan."""
     def make():
         c = quiet(O.review_coverage, engine_table(data, "scores"), plan=PLAN)
-        first, last = _review_span(data)
+        # (the first and last review: the contract's extremes on the engine when it keeps the scores)
+        first, last = table_span(data, "scores", S.REVIEWED_AT) or (pd.NaT, pd.NaT)
         start = (data.start if data.start is not None else first).tz_convert("UTC").tz_localize(None).floor("D")
         end = (data.end if data.end is not None else last).tz_convert("UTC").tz_localize(None)
         partial = (c[O.WEEK] < start) | ((c[O.WEEK] + pd.Timedelta(days=7)) > end)
         return c.assign(partial=partial)
     return data.cached("coverage", make)
-
-
-def _review_span(data: ReportData) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The first and last ``reviewed_at`` of the review scores (UTC): from the engine when it keeps them."""
-    kept = engine_frame(data, "scores")
-    if kept is None:
-        return data.scores[S.REVIEWED_AT].min(), data.scores[S.REVIEWED_AT].max()
-    t = B.collect(kept.select(nw.col(S.REVIEWED_AT).min().alias("first"), nw.col(S.REVIEWED_AT).max().alias("last")))
-    first, last = (pd.Timestamp(t[c].iloc[0]) for c in ("first", "last"))
-    utc = lambda x: x.tz_localize("UTC") if x.tzinfo is None else x.tz_convert("UTC")  # noqa: E731 (stored naive UTC)
-    return utc(first), utc(last)
 
 
 def coverage_figure(data: ReportData) -> Figure | HTML:
