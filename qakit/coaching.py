@@ -133,6 +133,12 @@ def _weeks(ts: pd.Series) -> np.ndarray:
     return np.floor_divide(days.to_numpy(dtype=float, na_value=np.nan), 7).astype("float64")
 
 
+def _weeks_of(starts: pd.Series) -> np.ndarray:
+    """:func:`_weeks` of the week starts an engine's aggregate gives (naive UTC, or UTC)."""
+    t = pd.to_datetime(starts)
+    return _weeks(t.dt.tz_localize("UTC") if t.dt.tz is None else t.dt.tz_convert("UTC"))
+
+
 def _window(cs: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int) -> np.ndarray:
     """Sum over weeks ``lo..hi`` (inclusive, week indices) of a per-agent cumulative sum ``cs``
     (agents x weeks + 1, a zero column first)."""
@@ -259,8 +265,7 @@ def _score_cells(scores: Any, time: str) -> tuple[pd.DataFrame, pd.DataFrame, pd
             iqs = nw.col(S.IQS).cast(nw.Float64)
             cells = G.aggregate(dated, [S.AGENT_ID, *pk], {S.N: G.agg("count", iqs), _SUM: G.agg("sum", iqs)},
                                 period="W")
-            start = pd.to_datetime(cells.pop(pk[0]))
-            cells[_WEEK] = _weeks(start.dt.tz_localize("UTC") if start.dt.tz is None else start.dt.tz_convert("UTC"))
+            cells[_WEEK] = _weeks_of(cells.pop(pk[0]))
             cells[_SUM] = pd.to_numeric(cells[_SUM]).fillna(0.0)
             rid = nw.col(S.REVIEW_ID).cast(nw.String) if S.REVIEW_ID in t.columns else None
             no_score = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(rid)) if rid is not None
@@ -301,8 +306,7 @@ def _category_cells(ratings: Any, card: Scorecard, time: str) -> pd.DataFrame:
     src = B.resolve(ratings, None, what="ratings")
     if src.engine != "pandas" and time == S.REVIEWED_AT:
         t = category_scores(ratings, card, by=S.AGENT_ID, period="W", min_n=0)
-        start = pd.to_datetime(t["period"])
-        weeks = _weeks(start.dt.tz_localize("UTC") if start.dt.tz is None else start.dt.tz_convert("UTC"))
+        weeks = _weeks_of(t["period"])
         n = t[S.N].to_numpy(dtype=float)
         return pd.DataFrame({S.AGENT_ID: t[S.AGENT_ID].astype("str").to_numpy(), _WEEK: weeks,
                              S.CATEGORY: t[S.CATEGORY].astype("str").to_numpy(), S.N: n,
