@@ -20,12 +20,15 @@ This module sits below :mod:`qakit.schema` and :mod:`qakit._public` (it imports 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import ParameterError
 
@@ -187,6 +190,51 @@ def get_record(df: Any) -> Record | None:
     if rec is not None and rec is not value:
         df.attrs[RECORD_KEY] = rec  # came back through a file: the immutable form from now on
     return rec
+
+
+#: the key under which pandas keeps a frame's ``attrs`` in a Parquet file's metadata (as JSON)
+PARQUET_ATTRS_KEY = b"PANDAS_ATTRS"
+
+
+def parquet_record(paths: Iterable[Any]) -> Record | None:
+    """The record stored with Parquet files: every file of ``paths`` (files, or folders searched for
+    ``*.parquet``), merged; None when none holds one.
+
+    pandas writes a frame's ``attrs`` into the file's metadata (``df.to_parquet``, and so
+    :func:`qakit.io.write_table` and ``read_export(...).write``), so a table written by qakit keeps
+    the rows its loader left out or changed. pandas reads it back only from one file (a folder gives
+    the first file's); an engine that reads the files itself (DuckDB, Polars) not at all. Both read
+    it here, from the files' footers (no row is read): one record for the same files on every engine.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for part, ids in (("a", ["c1"]), ("b", ["c7", "c9"])):
+    ...     df = pd.DataFrame({"conversation_id": ["x"]})
+    ...     df.to_parquet(folder / f"{part}.parquet")  # no record yet: skipped
+    ...     df = add_exclusion(df, "no first response", "first_response_at", ids)
+    ...     df.to_parquet(folder / f"{part}.parquet")
+    >>> rec = parquet_record([folder])
+    >>> rec.n_rows(EXCLUDED_KEY), sorted(rec.ids())
+    (3, ['c1', 'c7', 'c9'])
+    """
+    found = []
+    for item in paths:
+        path = Path(item)
+        files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+        for f in files:
+            try:
+                meta = pq.read_schema(f).metadata or {}
+                value = json.loads(meta[PARQUET_ATTRS_KEY]).get(RECORD_KEY) if PARQUET_ATTRS_KEY in meta else None
+            except (OSError, ValueError):  # unreadable footer or attrs: the read itself names the file
+                continue
+            rec = Record.of(value)
+            if rec is not None:
+                found.append(rec)
+    if not found:
+        return None
+    return found[0].merged(*found[1:]) if len(found) > 1 else found[0]
 
 
 def set_record(df: pd.DataFrame | pd.Series, record: Record) -> pd.DataFrame | pd.Series:

@@ -80,9 +80,19 @@ class Table:
     problems: list = field(default_factory=list)
     #: small facts fetched once per table (the earliest and latest timestamps ...)
     cache: dict = field(default_factory=dict)
+    #: the record stored with the Parquet files an engine read in place (:func:`qakit.records.parquet_record`:
+    #: the rows the table's loader left out or changed); :attr:`record` holds only what this check did
+    stored: R.Record | None = None
 
     def has(self, column: str) -> bool:
         return column in self.columns
+
+    @property
+    def carried(self) -> R.Record | None:
+        """What a result computed from this table carries: the stored record and this check's."""
+        if self.stored is None:
+            return self.record
+        return self.stored if self.record is None else self.stored.merged(self.record)
 
 
 def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable[str] = (), engine: Any = None,
@@ -652,7 +662,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     entries = record.entries(R.ADJUSTED_KEY)
     rec = R.Record("validate", (), entries) if entries else None
     table = Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(lf.collect_schema().names()), rec, None,
-                  frozenset(wanted), problems)
+                  frozenset(wanted), problems, stored=R.parquet_record(src.paths) if src.kind == "parquet" else None)
     for name, vals in distinct_vals.items():  # (scoring reads the categories again: fetched once)
         table.cache[("distinct", name)] = vals
     if pair_cache is not None:
@@ -763,7 +773,7 @@ def _duckdb_naive_utc(rel: Any, columns: list[str]) -> Any:
 def carry(out: pd.DataFrame, *tables: "Table | None") -> pd.DataFrame:
     """``out`` with the validation records of the tables it was computed from (ids normalised, a date
     order read ...): the one way a metric's result says what its inputs' checks did."""
-    recs = [t.record for t in tables if t is not None and t.record is not None]
+    recs = [t.carried for t in tables if t is not None and t.carried is not None]
     return S.carry_records(out, *recs) if recs else out
 
 

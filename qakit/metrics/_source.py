@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from .. import records as R
 from .._public import public
 from ..errors import ParameterError
 
@@ -508,10 +509,12 @@ def to_pandas(src: Source) -> pd.DataFrame:
     """The source as a pandas DataFrame (``engine="pandas"``)."""
     if src.kind == "pandas":
         return src.data
-    if src.kind == "parquet":
-        if len(src.paths) == 1:
-            return pd.read_parquet(src.paths[0])
-        return pd.concat([pd.read_parquet(p) for p in src.paths], ignore_index=True)
+    if src.kind == "parquet":  # (the record stored with every file, not only the first one's: on every engine)
+        df = (pd.read_parquet(src.paths[0]) if len(src.paths) == 1
+              else pd.concat([pd.read_parquet(p) for p in src.paths], ignore_index=True))
+        df.attrs.pop(R.RECORD_KEY, None)
+        stored = R.parquet_record(src.paths)
+        return R.set_record(df, stored) if stored is not None else df
     if src.kind == "spark":
         return src.data.toPandas()
     return _as_arrow(src).to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan),

@@ -7,6 +7,7 @@ on any engine; the public functions live in :mod:`qakit.kpis`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -193,7 +194,7 @@ def _backlog_counts(t: Table, keys: list[str], period: str):
     if int(counts["__n"].iloc[0]) - n_bad == 0:
         raise ParameterError("backlog: no conversation left once those resolved before they were created are "
                              f"left out ({len(bad)} rows, e.g. {list(bad[:5])})")
-    kt = Table(kept, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
+    kt = dataclasses.replace(t, lf=kept, pandas=None, problems=[], cache={})
     first, last_all = G.extremes(kt, CONV_TIMES, S.CREATED_AT)
     # (the period codes from the epoch microseconds computed above; a resolution's once it is known)
     c_lf, _ = G.with_period(kept.select(*keys, S.CREATED_AT, "__c_us"), t.engine, period, S.CREATED_AT, t.columns,
@@ -306,7 +307,7 @@ def _backlog_counts_pandas(t: Table, keys: list[str], period: str):
         us, nat = got
         lohi = _extremes_kept(us, nat, drop)
         ext[col] = (pd.NaT, pd.NaT) if lohi is None else tuple(pd.Timestamp(v, unit="us", tz="UTC") for v in lohi)
-    kt = Table(t.lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked)
+    kt = dataclasses.replace(t, pandas=None, problems=[], cache={})
     kt.cache["extremes"] = ext
     first, last_all = G.extremes(kt, CONV_TIMES, S.CREATED_AT)
     if keys:

@@ -4,6 +4,7 @@ the share met per priority and group with a Wilson interval."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -84,7 +85,7 @@ def high_only(t: Table, *, relabel: bool = True) -> tuple[Table, list[str]]:
     lf = t.lf.filter(L.is_one_of(S.PRIORITY, labels))
     if relabel:
         lf = lf.with_columns(nw.lit("high").alias(S.PRIORITY))
-    return Table(lf, t.engine, t.name, t.row_id, t.con, t.columns, t.record, None, t.checked), labels
+    return dataclasses.replace(t, lf=lf, pandas=None, problems=[], cache={}), labels
 
 
 def judged(t: Table, lf: nw.LazyFrame, targets: Mapping[str, tuple[str, float]], metric: str,

@@ -38,6 +38,7 @@ from ..metrics import _contract as C
 from ..metrics import _groups as G
 from ..metrics import _source as B
 from ..realdata import load_fed
+from ..records import parquet_record, set_record
 from ..scorecard import Scorecard, load_scorecard, score_reviews
 from ..scorecard.engine import StoredReviews, store_reviews
 from ..scorecard.card import align_applies_to, load_scorecards
@@ -391,6 +392,15 @@ def load_report_data(
             orphan = key.astype("str").isin(lost[0]) | (key.isna() & lost[1])
         else:
             orphan = S.orphans(frames[name], frames["conversations"])
+        if orphan.all():  # (not one left: a report without them would be silently empty)
+            conv = frames["conversations"]
+            theirs = (B.collect(conv.table.lf.select(S.CONVERSATION_ID).head(10)) if isinstance(conv, _Deferred)
+                      else conv)[S.CONVERSATION_ID]
+            raise ParameterError(
+                f"{name}: none of the {len(orphan):,} rows' conversation_id is in the conversations table "
+                f"(e.g. {_examples(frames[name][S.CONVERSATION_ID])}; the conversations have e.g. {_examples(theirs)}). "
+                f"Are both tables from the same helpdesk? Put them in separate folders, or remove "
+                f"{name if name == 'surveys' else 'conversations'} from this one")
         if orphan.any():
             id_col = S.REVIEW_ID if name == "ratings" else S.CONVERSATION_ID
             notes.append({"table": name, "used for": "everything",
@@ -452,6 +462,11 @@ def _is_parquet(path: Path) -> bool:
 
 #: the tables the loader may leave on the engine (checked in place, read into pandas on first use)
 _LAZY_TABLES = ("ratings", "conversations")
+
+
+def _examples(ids: pd.Series, k: int = 3) -> str:
+    """A few distinct ids, quoted, for a message."""
+    return ", ".join(repr(str(v)) for v in pd.unique(ids.dropna().astype("str"))[:k])
 
 
 def _engine_checked(path: Path, name: str, tz: str) -> _Deferred | None:
@@ -701,7 +716,9 @@ def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
             raise ParameterError(f"{path.name}/: not a readable folder of Parquet files ({str(e).splitlines()[0]})") from None
         if len(df) == 0:
             raise ParameterError(f"{path.name}/: no data rows")
-        return S.validate(df, name, tz=tz)
+        df.attrs.pop(S.RECORD_KEY, None)  # (pandas gives the first file's record: every file's, as the engine reads it)
+        stored = parquet_record([path])
+        return S.validate(set_record(df, stored) if stored is not None else df, name, tz=tz)
     return read_table(path, name, tz=tz)
 
 

@@ -375,7 +375,7 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
     lf, rec, unknown, mapping = MS.prepare(t, one, A)
     passed = t.cache.setdefault("cards_checked", [])  # (cards whose checks passed on this table)
     if rows_only and any(c == one for c in passed):
-        return src, one, A, t, lf, None, (t.record or RC.Record.empty()).merged(rec)
+        return src, one, A, t, lf, None, (t.carried or RC.Record.empty()).merged(rec)
     rv = MS.reviews(lf, one, A, pass_cut=one.pass_threshold - PASS_TOLERANCE, keep=keep)
     # one scan of the ratings; checks, scores and aggregates read this
     rv = (B.materialize_table(rv, table, src.con) if table and src.engine == "duckdb"
@@ -388,7 +388,7 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
         raise
     if not any(c == one for c in passed):
         passed.append(one)
-    record = (t.record or RC.Record.empty()).merged(rec)
+    record = (t.carried or RC.Record.empty()).merged(rec)
     return src, one, A, t, lf, rv, record
 
 
