@@ -407,7 +407,7 @@ def iqs_after_disputes(
         changed = s[keys + [S.REVIEW_ID, "_b"]].astype({S.REVIEW_ID: "str"}).merge(last, on=S.REVIEW_ID, how="inner")
     res = _changes_after_disputes(tot, changed, keys, level, min_n)
     S.add_exclusion(res, "accepted dispute without score_after: its change is unknown", S.SCORE_AFTER, key[no_after])
-    S.add_exclusion(res, "review without a score", col, unscored_ids)
+    S.add_exclusion(res, "review without a score", col, _in_id_order(unscored_ids))
     return res
 
 
@@ -527,7 +527,8 @@ def review_coverage(
         half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
     res[HALF_WIDTH] = np.where(n >= 2, half, np.nan)
     res[S.N] = res[S.N].astype("int64")
-    S.add_exclusion(res, "review without reviewed_at or agent_id: not placed in a week", S.REVIEWED_AT, unplaced)
+    S.add_exclusion(res, "review without reviewed_at or agent_id: not placed in a week", S.REVIEWED_AT,
+                    _in_id_order(unplaced))
     return res
 
 
@@ -558,6 +559,12 @@ def _coverage_counts_on_engine(src: B.Source, sd: float | None) -> tuple[pd.Data
         sd = float(G.aggregate(t.lf, [], {"__sd": G.agg("std", nw.col(score).cast(nw.Float64))})["__sd"].iloc[0])
     unplaced = B.collect(t.lf.filter(~ok).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
     return placed, sd, unplaced
+
+
+def _in_id_order(ids: pd.Series) -> list[str]:
+    """Review ids to itemise, as text in id order: the same list (and the same example ids in a report)
+    whether the reviews were a pandas frame or scanned by an engine, whose scan has no row order."""
+    return sorted(pd.Series(ids, dtype=object).astype("str").tolist())
 
 
 # --- reviewers -----------------------------------------------------------------------------------
@@ -626,8 +633,8 @@ def reviewer_strictness(
         g = g.merge(medians, on=S.REVIEWER_ID, how="left")
         cols += [MEDIAN_REVIEW_TIME_S]
     res = g.sort_values([STRICTNESS, S.REVIEWER_ID]).reset_index(drop=True)[cols]
-    S.add_exclusion(res, "review without a score, agent or reviewer", col, unscored)
-    S.add_exclusion(res, ALONE, S.AGENT_ID, alone_ids(alone))
+    S.add_exclusion(res, "review without a score, agent or reviewer", col, _in_id_order(unscored))
+    S.add_exclusion(res, ALONE, S.AGENT_ID, _in_id_order(alone_ids(alone)))
     return res
 
 

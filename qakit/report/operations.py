@@ -40,7 +40,7 @@ from ..scorecard import Category, Scorecard, category_scores
 from ..calls import call_abandon_time, call_answer_time, call_handle_time
 from ..metrics import calls as CL
 from .common import AGENT_ROWS, COLOURS, HTML, WIDE, note, quiet, span_dates
-from .data import OPTIONAL_TABLES, ReportData, engine_frame, engine_table, table_span
+from .data import OPTIONAL_TABLES, ReportData, engine_frame, engine_table, scores_record, table_span
 from .support import nothing, shown
 from .display import Figure, Table, pretty, readable, tables_note, write_table_files
 from .tiles import register_tile
@@ -208,6 +208,13 @@ def calls_table(data: ReportData) -> Table | HTML:
 
 
 # --- QA process: coverage, disputes, reviewers ------------------------------------------------------------------
+def _of_scores(data: ReportData, result: pd.DataFrame) -> pd.DataFrame:
+    """``result`` (computed from the review scores) with the scores' record: what the scores left out
+    or changed reaches every section built on them on every engine. (Given pandas' scores, the result
+    already carries it; scores kept on the engine are read from a file that holds no record.)"""
+    return S.carry_records(result, scores_record(data))
+
+
 def _coverage(data: ReportData) -> pd.DataFrame:
     """:func:`qakit.ops.review_coverage` of the period's reviews, with ``partial`` marking weeks the
     period does not cover from Monday to Sunday (a week cut by the start, or the last week whose
@@ -219,7 +226,7 @@ def _coverage(data: ReportData) -> pd.DataFrame:
         start = (data.start if data.start is not None else first).tz_convert("UTC").tz_localize(None).floor("D")
         end = (data.end if data.end is not None else last).tz_convert("UTC").tz_localize(None)
         partial = (c[O.WEEK] < start) | ((c[O.WEEK] + pd.Timedelta(days=7)) > end)
-        return c.assign(partial=partial)
+        return _of_scores(data, c.assign(partial=partial))
     return data.cached("coverage", make)
 
 
@@ -290,17 +297,17 @@ def _dispute_frames(data: ReportData) -> dict[str, pd.DataFrame]:
         s, d, kept = engine_table(data, "scores"), data.disputes, engine_frame(data, "scores")
         every = (kept.with_columns(nw.lit("all").alias("_all")).to_native() if kept is not None
                  else s.assign(_all="all"))
-        return {"by_reviewer": quiet(O.dispute_rate, s, d, by=S.REVIEWER_ID, min_n=data.min_n),
-                "overall": quiet(O.dispute_rate, every, d, by="_all", min_n=0),
+        return {"by_reviewer": _of_scores(data, quiet(O.dispute_rate, s, d, by=S.REVIEWER_ID, min_n=data.min_n)),
+                "overall": _of_scores(data, quiet(O.dispute_rate, every, d, by="_all", min_n=0)),
                 "outcomes": quiet(O.dispute_outcomes, d, min_n=0),
-                "after": quiet(O.iqs_after_disputes, s, d, min_n=0)}
+                "after": _of_scores(data, quiet(O.iqs_after_disputes, s, d, min_n=0))}
     return data.cached("disputes", make)
 
 
 def _strictness(data: ReportData) -> pd.DataFrame:
-    return data.cached("strictness", lambda: quiet(
+    return data.cached("strictness", lambda: _of_scores(data, quiet(
         O.reviewer_strictness, engine_table(data, "scores"), disputes=data.disputes if data.has("disputes") else None,
-        min_n=data.min_n))
+        min_n=data.min_n)))
 
 
 def disputes_summary(data: ReportData) -> HTML:
