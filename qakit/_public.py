@@ -106,14 +106,16 @@ def _field_value(obj: Any, name: str) -> Any:
     return attr.peek(obj) if hasattr(attr, "peek") else getattr(obj, name)
 
 
-def _finish(result: Any, producer: str, inputs: list, nested: list | None = None) -> Any:
+def _finish(result: Any, producer: str, inputs: list, nested: list | None = None, *, own: bool = False) -> Any:
     """Stamp ``result`` (and every table inside a dict, tuple or dataclass) with its record.
 
     The function's own records (those without a source yet) are attributed to ``producer`` first;
     then the records of the qakit tables it was given (``inputs``) and, for a single-table result,
     of the public calls made inside it (``nested``) are carried over with their own sources. A
     multi-table result (a dict of tables) keeps each table's own record: which table a nested record
-    belongs to is the function's to say.
+    belongs to is the function's to say. ``own``: the function also says which inputs each table of a
+    multi-table result comes from (each part carries its own inputs' records), so the inputs' records
+    are not spread over every part (a survey's exclusions under a first response time).
     """
     if isinstance(result, (pd.DataFrame, pd.Series)):
         if any(result is t for t in inputs):  # never stamp the caller's own frame in place
@@ -124,7 +126,7 @@ def _finish(result: Any, producer: str, inputs: list, nested: list | None = None
     if isinstance(result, dict):
         for k, v in result.items():
             if isinstance(v, (pd.DataFrame, pd.Series)):
-                result[k] = _finish(v, producer, inputs)
+                result[k] = _finish(v, producer, [] if own else inputs)
         return result
     if isinstance(result, tuple) and not hasattr(result, "_fields"):
         return tuple(_finish(v, producer, inputs) if isinstance(v, (pd.DataFrame, pd.Series)) else v
@@ -141,8 +143,11 @@ def _finish(result: Any, producer: str, inputs: list, nested: list | None = None
     return result
 
 
-def public(fn: Callable | None = None, *, producer: str | None = None) -> Callable:
+def public(fn: Callable | None = None, *, producer: str | None = None, own_records: bool = False) -> Callable:
     """Decorate a public function: shared parameters checked, results stamped with their record.
+
+    ``own_records``: a function returning several tables (a dict) that carries each table's own
+    inputs' records itself; the decorator then only stamps them (:func:`_finish`'s ``own``).
 
     Examples
     --------
@@ -158,7 +163,7 @@ def public(fn: Callable | None = None, *, producer: str | None = None) -> Callab
     qakit.errors.ParameterError: level must be a finite number > 0 and < 1; got 95
     """
     if fn is None:
-        return functools.partial(public, producer=producer)
+        return functools.partial(public, producer=producer, own_records=own_records)
     if getattr(fn, PUBLIC_MARK, False):
         return fn
     name = producer or fn.__name__
@@ -184,7 +189,7 @@ def public(fn: Callable | None = None, *, producer: str | None = None) -> Callab
             result = fn(*args, **kwargs)
         finally:
             _NESTED.reset(token)
-        result = _finish(result, name, _tables(args, kwargs), nested)
+        result = _finish(result, name, _tables(args, kwargs), nested, own=own_records)
         outer = _NESTED.get()
         if outer is not None:
             outer.extend(R.record_parts(result))

@@ -1101,7 +1101,7 @@ SUMMARY_KPIS: dict[str, tuple[str, str, bool, str]] = {
 }
 
 
-@public
+@public(own_records=True)  # (each part carries its own tables' records: C.carry)
 def kpi_results(
     conversations: Any,
     surveys: Any = None,

@@ -205,3 +205,22 @@ def test_fed_real_ratings_report_the_same_on_both_engines(shared_data, tmp_path)
         na = table[table["reason"].str.startswith("free-text answer")]
         assert len(na) >= 1 and set(na["n"].astype(int)) == {free}
     assert not dk.in_memory("scores") and not dk.in_memory("ratings")
+
+
+def test_each_kpi_result_carries_only_its_own_tables_records():
+    """``kpi_results``: the conversations' loader record reaches the conversation KPIs, the surveys'
+    the survey KPIs -- not each other's (a survey left out upstream is not a row the first response
+    time left out). CSAT by hand: answers 5, 4, 2 on a 1-5 scale, satisfied = 4-5: 2/3."""
+    conv = _conversations(["c1", "c2", "c3"], [10, 20, 30])
+    R.add_exclusion(conv, "ticket merged upstream", "ticket_id", ["m1"], source="load_x")
+    sv = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"], "kind": "csat", "score": [5.0, 4.0, 2.0],
+                       "answered_at": pd.Timestamp("2026-11-02 12:00", tz="UTC")})
+    R.add_exclusion(sv, "survey answer without a ticket", "ticket_id", ["s9"], source="load_x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = K.kpi_results(conv, sv)
+    assert r["csat"]["csat"].iloc[0] == pytest.approx(200 / 3, abs=1e-9)
+    assert _entries(r["csat"]) == {("survey answer without a ticket", ("s9",))}
+    for kpi in ("first_response_time", "resolution_time", "fcr_rate"):
+        reasons = {e[0] for e in _entries(r[kpi])}
+        assert "ticket merged upstream" in reasons and "survey answer without a ticket" not in reasons, kpi
