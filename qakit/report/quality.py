@@ -348,6 +348,8 @@ def health_table(data: Any, *, point_biserial: bool = True) -> Table | Note:
     })
     if not point_biserial:
         out = out.drop(columns=["Point-biserial r"])
+    if not np.isfinite(t[H.CSAT_R].to_numpy(float)).any():  # (no CSAT on the reviewed conversations: no empty column)
+        out = out.drop(columns=["r with CSAT (95 % CI)"])
     return WrapTable(out, css="qakit-table qakit-wrap",
                      caption="Discrimination: corrected item-total correlation (the category against the mean of "
                              "the other categories on the same review)." + (

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import schema as S
 from .common import HTML
-from .data import ReportData, table_columns
+from .data import ReportData, table_columns, table_span
 
 #: the heading level of a section (the report's title is h1)
 HEADING = "h2"
@@ -50,6 +50,12 @@ def dated_surveys(data: ReportData):
         when = when.where(~fill, created)
     lost = int(when.isna().sum())
     return sv.assign(**{S.ANSWERED_AT: when})[when.notna()], by_conv, lost
+
+
+def _dated_reviews(data: ReportData) -> bool:
+    """Whether some review has a time (``reviewed_at``) to place it on a trend (on the engine when it
+    keeps the scores: the contract's extremes)."""
+    return data.has("scores") and table_span(data, "scores", S.REVIEWED_AT) is not None
 
 
 def _trend_csat(data: ReportData) -> bool:
@@ -104,9 +110,9 @@ SECTIONS: tuple[Section, ...] = (
             "Category scores pool every review that rated the category (N/A left out). In the grid, a dot marks a "
             "category where the agent's upper 95 % bound is below the team's score: a credible coaching focus. White "
             "cells: the agent has no rating in that category.", ("ratings",), lambda d: d.has("ratings")),
-    Section("trends", "Trends", "", ("ratings", "surveys"), lambda d: d.has("scores") or _trend_csat(d),
-            "no reviews, and the survey answers have no CSAT with a date (answered_at) or a conversation to place "
-            "it by", any_of=True),
+    Section("trends", "Trends", "", ("ratings", "surveys"), lambda d: _dated_reviews(d) or _trend_csat(d),
+            "no review has a date (reviewed_at), and no CSAT answer has a date (answered_at) or a conversation to "
+            "place it by", any_of=True),
     Section("fair_comparison", "Fair comparison of teams, sites or vendors",
             "A group can lead on a blended figure only because it handles more of the easy channel. Each figure "
             "raw and on the common channel mix.", ("conversations", "comparison groups"),
