@@ -150,3 +150,28 @@ def test_spill_folders_of_killed_processes_are_removed_when_stale(tmp_path):
 def test_the_spill_folder_is_named_by_the_process(default_budget):
     spill = _setting("temp_directory")
     assert os.path.basename(spill).startswith(f"qakit-duckdb-{os.getpid()}-")
+
+
+def test_the_reports_stored_scores_live_in_the_spill_folder(default_budget):
+    """The DuckDB report's review scores are written inside this process's spill folder, so a killed
+    kernel's scores are swept with it (the test above); they are removed as soon as the report's data
+    is collected. IQS of the bundled sample on the stored file equals pandas' (1e-9)."""
+    import gc
+    import warnings
+
+    import qakit.report.data as D
+    import qakit.report.tiles as T
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dk = D.load_report_data(dataset="sample", engine="duckdb")
+        pdata = D.load_report_data(dataset="sample")
+        a = T.headline(pdata, {}).set_index("metric").loc["iqs", "value"]
+        b = T.headline(dk, {}).set_index("metric").loc["iqs", "value"]
+    assert abs(a - b) < 1e-9
+    path = D.engine_table(dk, "scores")
+    folder = os.path.dirname(path)
+    assert os.path.dirname(folder) == _setting("temp_directory") and os.path.isfile(path)
+    del dk
+    gc.collect()
+    assert not os.path.exists(folder)

@@ -127,6 +127,13 @@ def _spill_directory() -> str:
     return _SPILL["dir"]
 
 
+def scratch_folder(prefix: str) -> str:
+    """A new temporary folder inside this process's spill folder (:func:`_spill_directory`): removed
+    when the process exits, and swept with it when a killed process left it behind. For files qakit
+    writes beside the engine (the DuckDB report's review scores); the caller removes it sooner when done."""
+    return tempfile.mkdtemp(prefix=prefix, dir=_spill_directory())
+
+
 def _remove_stale_spills(folder: str, *, now: float | None = None) -> list[str]:
     """Remove the spill folders in ``folder`` whose process no longer runs and that were last
     changed :data:`STALE_SPILL_S` ago or more (this user's only); returns their paths. A folder

@@ -14,7 +14,6 @@ coaching and calibration notebooks); the analysis in :mod:`qakit.report.tiles` a
 from __future__ import annotations
 
 import shutil
-import tempfile
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -745,7 +744,7 @@ def _score(ratings: pd.DataFrame, card: Scorecard | list[Scorecard], engine: str
         notes.append(line)
     source = str(parquet) if direct else ratings
     if store:
-        folder = tempfile.mkdtemp(prefix="qakit-scores-")
+        folder = B.scratch_folder("scores-")  # (a killed kernel's folder is swept with DuckDB's spill folder)
         stored = store_reviews(source, card, str(Path(folder) / "scores.parquet"))
         return _StoredScores(stored, folder, parquet if isinstance(ratings, _Deferred) else None,
                              None if isinstance(ratings, _Deferred) else ratings)
@@ -766,7 +765,8 @@ def _in_pandas_order(scores: pd.DataFrame, parquet: Path | None, ratings: pd.Dat
 
 class _StoredScores(_OnEngine):
     """The review scores DuckDB computed, kept in a Parquet file of a temporary folder (removed with
-    this object, at the latest when the process ends): the report's sections ask DuckDB for their
+    this object, at the latest when the process ends; a killed process's folder is swept with DuckDB's
+    spill folder, :func:`qakit.metrics._source.scratch_folder`): the report's sections ask DuckDB for their
     per-group statistics (:func:`engine_table`), and a section that needs the rows reads them into
     pandas (:meth:`load`: the frame :func:`qakit.scorecard.score_reviews` gives, in the order pandas
     reads the ratings)."""
