@@ -771,21 +771,11 @@ def agent_summary(
     """
     keys = as_by(by)
     level = check_level(level)
-    # review scores on an engine (a Parquet file, a DuckDB relation ...): the per-agent n, mean and sd
-    # computed there; only those leave it
-    t = iqs_with_sd(scores, keys, level=level, min_n=min_n)
-    if t is not None:
-        var = t[S.SD].to_numpy(dtype=float) ** 2
-    else:
-        check_by(scores, keys, "scores")
-        scores = S.validate(scores, "scores")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SmallSampleWarning)
-            t = iqs_score(scores, by=keys, level=level, min_n=min_n)
-        sd = scores[scores[S.IQS].notna()].groupby(keys, observed=True)[S.IQS].var()
-        var = (t.set_index(keys).index.map(sd).to_numpy(dtype=float) if len(keys) > 1
-               else t[keys[0]].map(sd).to_numpy(dtype=float))
-    shrunk, B, _, _ = shrink_means(t[S.IQS].to_numpy(), var, t[S.N].to_numpy())
+    # the per-agent n, mean and sd from the one aggregate (on an engine, only those leave it)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        t = iqs_with_sd(scores, keys, level=level, min_n=min_n)
+    shrunk, B, _, _ = shrink_means(t[S.IQS].to_numpy(), t[S.SD].to_numpy(dtype=float) ** 2, t[S.N].to_numpy())
     out = t[keys + [S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]].copy()
     out[IQS_SHRUNK] = shrunk
     out[SHRINKAGE] = 1 - B

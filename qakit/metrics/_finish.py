@@ -75,9 +75,10 @@ def proportion(res: pd.DataFrame, keys: Sequence[str], name: str, *, level: floa
 
 def mean_t(res: pd.DataFrame, keys: Sequence[str], name: str, *, level: float, min_n: int,
            n: str = "__n", mean: str = "__mean", sd: str = "__sd", rows: str = "__rows",
-           clip: tuple[float, float] | None = None, extra: Sequence[str] = ()) -> pd.DataFrame:
+           clip: tuple[float, float] | None = None, extra: Sequence[str] = (), keep_sd: bool = False) -> pd.DataFrame:
     """``*keys, n, <name>, ci_low, ci_high, *extra, n_excluded, small_sample`` from per-group
-    ``n`` (non-missing values), ``mean``, sample ``sd`` and ``rows``.
+    ``n`` (non-missing values), ``mean``, sample ``sd`` and ``rows``; ``keep_sd``: and the sd itself
+    (column ``sd``, NaN below 2 values) for a caller that needs the spread (shrinkage).
 
     Notes
     -----
@@ -101,6 +102,8 @@ def mean_t(res: pd.DataFrame, keys: Sequence[str], name: str, *, level: float, m
     cols.update({c: _f(res, c) for c in extra})
     cols[S.N_EXCLUDED] = (np.nan_to_num(_f(res, rows)).astype("int64") - nn).astype("int64")
     cols[S.SMALL_SAMPLE] = nn < min_n
+    if keep_sd:
+        cols[S.SD] = sdv
     return _frame(res, keys, cols)
 
 

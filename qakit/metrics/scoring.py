@@ -341,11 +341,7 @@ def iqs_by(rv: nw.LazyFrame, t: Table, keys: Sequence[str], period: str | None, 
                       period=period)
     hi = max(100.0, float(np.nanmax(pd.to_numeric(res["__max"], errors="coerce").to_numpy(dtype=float),
                                     initial=100.0)))
-    out = F.mean_t(res, gk, S.IQS, level=level, min_n=min_n, clip=(0.0, hi), extra=[S.PASS_RATE])
-    if sd:
-        out[S.SD] = np.where(out[S.N].to_numpy() >= 2, pd.to_numeric(res["__sd"], errors="coerce").to_numpy(dtype=float),
-                             np.nan)
-    return out
+    return F.mean_t(res, gk, S.IQS, level=level, min_n=min_n, clip=(0.0, hi), extra=[S.PASS_RATE], keep_sd=sd)
 
 
 def category_by(lf: nw.LazyFrame, t: Table, card: Any, keys: Sequence[str], period: str | None, *, level: float,

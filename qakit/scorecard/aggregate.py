@@ -75,10 +75,11 @@ def _group_stats_fast(
 def group_mean_ci(
     df: pd.DataFrame, value: str, keys: list[str], out_name: str, *, level: float, min_n: int,
     extra: Mapping[str, tuple[str, str]] | None = None, clip: tuple[float, float] | None = None,
+    keep_sd: bool = False,
 ) -> pd.DataFrame:
     """The one per-group mean + Student-t CI: ``*keys, n, <out_name>, ci_low, ci_high, *extra,
     n_excluded, small_sample`` over the non-NaN ``value`` (sd two-pass, ddof=1; CI
-    ``mean +/- t_{(1+level)/2, n-1} sd / sqrt(n)``, clipped to ``clip``).
+    ``mean +/- t_{(1+level)/2, n-1} sd / sqrt(n)``, clipped to ``clip``); ``keep_sd``: and ``sd``.
 
     Examples
     --------
@@ -101,7 +102,8 @@ def group_mean_ci(
             agg[k] = d[col].agg(fn)
         res = pd.DataFrame([agg])
     res = res.rename(columns={"n": "__n", "_rows": "__rows", "_mean": "__mean", "_sd": "__sd"})
-    return FIN.mean_t(res, keys, out_name, level=level, min_n=min_n, clip=clip, extra=list(extra or {}))
+    return FIN.mean_t(res, keys, out_name, level=level, min_n=min_n, clip=clip, extra=list(extra or {}),
+                      keep_sd=keep_sd)
 
 
 _mean_table = group_mean_ci  # the name qakit.kpis imports
@@ -182,9 +184,15 @@ def iqs_score(
         if int(out[S.N_EXCLUDED].sum()):  # some review unscored (n_excluded counts them): list them
             MS.unscored(out, rv, NOT_SCORED_ALL_NA, NOT_SCORED_WEIGHT_0, "score_reviews")
         return out
+    return _iqs(scores, engine, keys, period, level, min_n, conversations=conversations)
+
+
+def _iqs(scores: Any, engine: Any, keys: list[str], period: str | None, level: float, min_n: int, *,
+         conversations: Any = None, sd: bool = False) -> pd.DataFrame:
+    """:func:`iqs_score` of review scores on any engine; ``sd``: with each group's sample sd (``sd``)."""
     src = B.resolve(scores, engine, what="scores")
     if src.engine != "pandas":
-        return _iqs_on_engine(src, keys, period, level, min_n, conversations=conversations)
+        return _iqs_on_engine(src, keys, period, level, min_n, conversations=conversations, sd=sd)
     if not isinstance(scores, pd.DataFrame):
         scores = B.to_pandas(src)
     missing = [c for c in (S.IQS, S.PASSED) if c not in scores.columns]
@@ -197,7 +205,7 @@ def iqs_score(
     df = df.assign(_pass=df[S.PASSED].astype("Float64").astype(float))
     hi = max(100.0, float(np.nanmax(df[S.IQS].to_numpy(dtype=float, na_value=np.nan), initial=100.0)))
     res = group_mean_ci(df, S.IQS, keys + pkeys, S.IQS, level=level, min_n=min_n,
-                        extra={S.PASS_RATE: ("_pass", "mean")}, clip=(0.0, hi))
+                        extra={S.PASS_RATE: ("_pass", "mean")}, clip=(0.0, hi), keep_sd=sd)
     return S.itemise_missing(res, scores, S.IQS, S.REVIEW_ID, "review has no score (iqs missing)")
 
 
@@ -256,15 +264,11 @@ def _merged(frame: pd.DataFrame, conversations: Any, joined: list[str]) -> pd.Da
     return S.carry_records(out, frame)
 
 
-def iqs_with_sd(scores: Any, keys: list[str], *, level: float, min_n: int) -> pd.DataFrame | None:
-    """:func:`iqs_score` by ``keys`` of review scores that live on an engine, with each group's
-    sample sd of the scores (column ``sd``): the per-group sufficient statistics a caller such as
-    :func:`qakit.stats.agent_summary` needs, computed where the scores are. None for a pandas frame
-    (the caller computes on it as it always did)."""
-    src = B.resolve(scores, None, what="scores")
-    if src.engine == "pandas":
-        return None
-    return _iqs_on_engine(src, keys, None, level, min_n, sd=True)
+def iqs_with_sd(scores: Any, keys: list[str], *, level: float, min_n: int) -> pd.DataFrame:
+    """:func:`iqs_score` by ``keys`` with each group's sample sd of the scores (column ``sd``, ddof=1,
+    NaN below 2 scores): the per-group sufficient statistics a caller such as
+    :func:`qakit.stats.agent_summary` needs, from the one aggregate on every engine."""
+    return _iqs(scores, None, keys, None, level, min_n, sd=True)
 
 
 @public
