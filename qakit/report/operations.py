@@ -529,7 +529,10 @@ def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
         return nothing()  # no reviews: named once in the left-out list
     v = _autoqa(data)["vs"]
     w = v.pivot(index=S.AGENT_ID, columns=MEASURE, values=[VALUE, S.CI_LOW, S.CI_HIGH, S.N])
-    both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")]).sort_values((VALUE, "iqs"))
+    both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")])
+    # by IQS, ties (equal to 1e-9: an engine's sums may differ from pandas' in the last bits) by agent id
+    both = both.iloc[np.lexsort((np.asarray(both.index.astype("str"), dtype=str),
+                                 both[(VALUE, "iqs")].round(9).to_numpy(float)))]
     if both.empty:
         return note("AQS against IQS: no agent has both automatic scores and reviews.")
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(both) + 1.4)))
