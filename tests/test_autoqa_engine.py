@@ -88,6 +88,8 @@ def test_aqs_vs_iqs_refuses_reviewer_auto_on_the_engine(tmp_path):
         with pytest.raises(ParameterError, match=r"human scores contain reviewer_id 'auto' \(2 row\(s\), e\.g\. "
                                                  r"review ids \['r3', 'r6'\]\)"):
             autoqa.aqs_vs_iqs(_auto(), scores=scores, auto_card=GREETING)
+    with pytest.raises(ParameterError, match=r"human scores contain reviewer_id 'auto' \(2 row\(s\)\): pass"):
+        autoqa.aqs_vs_iqs(_auto(), scores=pl.from_pandas(s.drop(columns="review_id")), auto_card=GREETING)
     r = pd.DataFrame({"review_id": "x1", "conversation_id": "c1", "agent_id": "a", "reviewer_id": "auto",
                       "reviewed_at": pd.Timestamp("2026-01-05", tz="UTC"), "category": ["Tone", "Pace"],
                       "rating": 1.0})

@@ -263,17 +263,15 @@ def _refuse_auto_reviewer(human, what: str) -> None:
         if S.REVIEWER_ID not in names:
             return
         hit = lf.filter(nw.col(S.REVIEWER_ID).cast(nw.String) == T.AUTO_REVIEWER)
-        if S.REVIEW_ID in names:
-            first = B.collect(hit.select(nw.col(S.REVIEW_ID).cast(nw.String).alias("__id")).unique()
-                              .sort("__id").head(_SHOWN_IDS))
-            ids = first["__id"].tolist()
-        else:
-            ids = []
-        n = int(B.collect(hit.select(nw.len().alias("__n")))["__n"].iloc[0]) if ids or S.REVIEW_ID not in names else 0
+        ids = (B.collect(hit.select(nw.col(S.REVIEW_ID).cast(nw.String).alias("__id")).unique().sort("__id")
+                         .head(_SHOWN_IDS))["__id"].tolist() if S.REVIEW_ID in names else [])
+        if not ids and S.REVIEW_ID in names:  # (the usual case: one query, nothing found)
+            return
+        n = int(B.collect(hit.select(nw.len().alias("__n")))["__n"].iloc[0])
     if n:
-        raise ParameterError(
-            f"human {what} contain reviewer_id {T.AUTO_REVIEWER!r} ({n} row(s){f', e.g. review ids {ids}' if ids else ''}): "
-            "pass automatic ratings as `auto` only; AQS and IQS are never mixed")
+        named = f", e.g. review ids {ids}" if ids else ""
+        raise ParameterError(f"human {what} contain reviewer_id {T.AUTO_REVIEWER!r} ({n} row(s){named}): pass "
+                             "automatic ratings as `auto` only; AQS and IQS are never mixed")
 
 
 @public
