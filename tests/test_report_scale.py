@@ -506,7 +506,8 @@ def test_duckdb_report_on_the_sample_reads_as_the_pandas_report():
     ``engine="duckdb"`` (which keeps the review scores in a file beside DuckDB and reads the Parquet
     tables in place): every text the report shows -- tiles, tables, verdicts, notes -- is the same,
     but for the title line and the "How computed" line that name the engine; figures are compared by
-    their titles and tick labels. The DuckDB run never reads the review scores into pandas."""
+    their titles and tick labels. The DuckDB run reads neither the review scores nor the ratings into
+    pandas."""
     import ast
     from pathlib import Path
 
@@ -552,3 +553,4 @@ def test_duckdb_report_on_the_sample_reads_as_the_pandas_report():
     (_, la), (_, lb) = a[[c for c, _ in a].index("V.left_out(data)")], b[[c for c, _ in b].index("V.left_out(data)")]
     assert la == "all sections present" and lb.startswith("How computed: engine duckdb; review scores: DuckDB")
     assert D.scores_on_engine(dk) and not dk.in_memory("scores")
+    assert not dk.in_memory("ratings")  # (the automatic-scoring section too: the sample has messages)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -315,6 +316,17 @@ def documents(messages: pd.DataFrame, *, roles: Sequence[str] = ("agent",), prep
                          S.TEXT: pd.array(joined, dtype="str")})
 
 
+def unlabelled(category: str, categories: Any) -> ParameterError:
+    """The error :func:`cross_validate` raises when no conversation with messages has a human label
+    of ``category``: the ratings have no row of it (``categories``: the categories they have), or
+    none of a conversation with messages (or only N/A ones). One wording, for a caller that filtered
+    the ratings first (the report, on its engine) and must say what the whole table would say."""
+    cats = sorted(str(c) for c in categories)
+    if category not in cats:
+        return ParameterError(f"category {category!r} has no ratings; categories: {cats}")
+    return ParameterError(f"no conversation rated on {category!r} has messages: nothing to learn from")
+
+
 @public
 def human_labels(ratings: pd.DataFrame, *, category: str) -> tuple[pd.Series, list[tuple[str, str, pd.Series]]]:
     """One human rating per conversation for ``category`` (validated ratings table).
@@ -325,7 +337,7 @@ def human_labels(ratings: pd.DataFrame, *, category: str) -> tuple[pd.Series, li
     r = S.validate(ratings, "ratings")
     r = r[r[S.CATEGORY].eq(category)]
     if r.empty:
-        raise ParameterError(f"category {category!r} has no ratings; categories: {sorted(S.validate(ratings, 'ratings')[S.CATEGORY].unique())}")
+        raise unlabelled(category, S.validate(ratings, "ratings")[S.CATEGORY].unique())
     ids = r[S.REVIEW_ID].astype("str") + " / " + category
     excl = [("human rating N/A: not a label", S.RATING, ids[r[S.RATING].isna()])]
     r = r[r[S.RATING].notna()]
@@ -444,7 +456,7 @@ def cross_validate(
     excl.append(("rated conversation without messages", S.CONVERSATION_ID, pd.Series(no_msg)))
     labels = labels[labels.index.isin(docs.index)]
     if labels.empty:
-        raise ParameterError(f"no conversation rated on {category!r} has messages: nothing to learn from")
+        raise unlabelled(category, [category])
     if turn_labels is not None:
         if not {S.MESSAGE_ID, category} <= set(turn_labels.columns):
             raise ParameterError(f"turn_labels needs columns 'message_id' and {category!r}; has {list(turn_labels.columns)}")

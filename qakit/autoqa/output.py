@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,7 @@ from .. import schema as S
 from .._public import public
 from ..errors import ParameterError, check_choice
 from ..intervals import MIN_N, as_by, check_level
+from ..metrics import _source as B
 from . import _text as T
 from .learned import AGGREGATES, CONFIDENCE, SOURCE_MODEL, TextModel, documents, human_labels
 from .rules import Rule
@@ -238,21 +241,60 @@ def aqs_score(auto: pd.DataFrame, card, *, by: str | Sequence[str] | None = None
     return S.carry_records(out, scores, auto)
 
 
+#: how many review ids an error names (the rest are counted)
+_SHOWN_IDS = 5
+
+
+def _refuse_auto_reviewer(human, what: str) -> None:
+    """Refuse a human side (ratings or review scores, on any engine) holding reviewer ``"auto"``: on
+    pandas from the frame, elsewhere by a query where the table lives (the first review ids of such
+    rows, then their count), never by reading the table. Without a ``reviewer_id`` column: nothing to check."""
+    if isinstance(human, pd.DataFrame):
+        if S.REVIEWER_ID not in human.columns:
+            return
+        auto = human[S.REVIEWER_ID].astype("str").eq(T.AUTO_REVIEWER)
+        n = int(auto.sum())
+        ids = (sorted(human.loc[auto, S.REVIEW_ID].astype("str").unique())[:_SHOWN_IDS]
+               if n and S.REVIEW_ID in human.columns else [])
+    else:
+        lf = nw.from_native(B.native_frame(B.resolve(human, None, what=what)))
+        lf = lf if isinstance(lf, nw.LazyFrame) else lf.lazy()
+        names = lf.collect_schema().names()
+        if S.REVIEWER_ID not in names:
+            return
+        hit = lf.filter(nw.col(S.REVIEWER_ID).cast(nw.String) == T.AUTO_REVIEWER)
+        ids = (B.collect(hit.select(nw.col(S.REVIEW_ID).cast(nw.String).alias("__id")).unique().sort("__id")
+                         .head(_SHOWN_IDS))["__id"].tolist() if S.REVIEW_ID in names else [])
+        if not ids and S.REVIEW_ID in names:  # (the usual case: one query, nothing found)
+            return
+        n = int(B.collect(hit.select(nw.len().alias("__n")))["__n"].iloc[0])
+    if n:
+        named = f", e.g. review ids {ids}" if ids else ""
+        raise ParameterError(f"human {what} contain reviewer_id {T.AUTO_REVIEWER!r} ({n} row(s){named}): pass "
+                             "automatic ratings as `auto` only; AQS and IQS are never mixed")
+
+
 @public
-def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None, by: str | Sequence[str] = S.AGENT_ID,
-               level: float = 0.95, min_n: int = MIN_N) -> pd.DataFrame:
+def aqs_vs_iqs(auto: pd.DataFrame, human: Any = None, *, card=None, auto_card=None, scores: Any = None,
+               by: str | Sequence[str] = S.AGENT_ID, level: float = 0.95, min_n: int = MIN_N) -> pd.DataFrame:
     """AQS and IQS per group (default per agent), one row per group and measure, each with its CI.
 
     Parameters
     ----------
     auto : pandas.DataFrame
         Automatic ratings (:func:`auto_ratings`).
-    human : pandas.DataFrame
-        Human ratings (no ``"auto"`` reviewer; refused otherwise).
-    card : qakit.Scorecard
-        The card of the human reviews (IQS).
+    human : DataFrame (pandas or Polars), Parquet file or folder, DuckDB relation, optional
+        Human ratings (long format; no ``"auto"`` reviewer: refused, on every engine), scored with
+        ``card`` where they are (on an engine only the per-group statistics leave it). Give
+        ``human`` or ``scores``, not both.
+    card : qakit.Scorecard, optional
+        The card of the human reviews (IQS); needed with ``human``.
     auto_card : qakit.Scorecard, optional
         The card of the automatic categories (AQS); default ``card``.
+    scores : DataFrame (pandas or Polars), Parquet file or folder, DuckDB relation, optional
+        The human reviews already scored (:func:`qakit.scorecard.score_reviews` or
+        :func:`qakit.scorecard.engine.store_reviews` output, on any engine): the IQS side is
+        :func:`qakit.iqs_score` of them, computed where they are. A ``reviewer_id`` ``"auto"`` is refused.
     by : str or list of str, default="agent_id"
     level : float, default=0.95
     min_n : int, default=30
@@ -263,14 +305,51 @@ def aqs_vs_iqs(auto: pd.DataFrame, human: pd.DataFrame, *, card, auto_card=None,
         ``*by, measure`` (``"aqs"`` / ``"iqs"``), ``n`` (conversations scored), ``score``,
         ``ci_low``, ``ci_high``, ``small_sample``. AQS usually rests on every conversation, IQS on
         the reviewed sample: compare the intervals, not only the points.
+
+    Raises
+    ------
+    ParameterError
+        Both or neither of ``human`` and ``scores``; ``human`` without ``card``; neither ``card``
+        nor ``auto_card``; a human rating or score by reviewer ``"auto"`` (their count and first
+        review ids named); human ratings in ``auto``.
+
+    Notes
+    -----
+    Both sides are the same statistic of the same scorecard engine: per group ``score = sum(review
+    score) / n`` over the scored reviews (automatic: one per conversation), CI ``score +/-
+    t_{(1+level)/2, n-1} sd / sqrt(n)`` (:func:`aqs_score`, :func:`qakit.iqs_score`).
+
+    Examples
+    --------
+    >>> import qakit
+    >>> d = pd.DataFrame({"conversation_id": ["c1", "c2", "c3"], "agent_id": ["a1", "a1", "a2"],
+    ...                   "category": "Greeting", "rating": [1.0, 0.0, 1.0], "source": "rule"})
+    >>> scores = pd.DataFrame({"review_id": ["r1", "r2", "r3"], "agent_id": ["a1", "a1", "a2"],
+    ...                        "reviewer_id": "qa", "iqs": [90.0, 70.0, 40.0],
+    ...                        "passed": pd.array([True, False, False], dtype="boolean")})
+    >>> greeting = qakit.Scorecard([qakit.Category("Greeting")])
+    >>> aqs_vs_iqs(auto_ratings(d), scores=scores, auto_card=greeting, min_n=0)[["agent_id", "measure", "n", "score"]]
+      agent_id measure  n  score
+    0       a1     aqs  2   50.0
+    1       a1     iqs  2   80.0
+    2       a2     aqs  1  100.0
+    3       a2     iqs  1   40.0
     """
 
     _check_auto(auto)
-    if S.REVIEWER_ID in human.columns and human[S.REVIEWER_ID].astype("str").eq(T.AUTO_REVIEWER).any():
-        raise ParameterError("human ratings contain reviewer 'auto': pass automatic ratings as `auto` only")
+    if (human is None) == (scores is None):
+        raise ParameterError("give the human side once: `human` (ratings, scored with `card`) or `scores` (review "
+                             f"scores, e.g. score_reviews output); got {'both' if scores is not None else 'neither'}")
+    if human is not None and card is None:
+        raise ParameterError("card is needed to score the human ratings (`human`); or pass their review scores as "
+                             "`scores`")
+    if (auto_card or card) is None:
+        raise ParameterError("auto_card (the card of the automatic categories) is needed; default: card")
+    _refuse_auto_reviewer(human if scores is None else scores, "ratings" if scores is None else "scores")
     by = as_by(by)
     a = aqs_score(auto, auto_card or card, by=by, level=level, min_n=min_n).rename(columns={T.AQS: VALUE})
-    h = iqs_score(card.score(human), by=by, level=level, min_n=min_n).rename(columns={S.IQS: VALUE})
+    h = (iqs_score(scores, by=by, level=level, min_n=min_n) if scores is not None
+         else iqs_score(human, card=card, by=by, level=level, min_n=min_n)).rename(columns={S.IQS: VALUE})
     cols = [*by, MEASURE, S.N, VALUE, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]
     out = pd.concat([a.assign(**{MEASURE: T.AQS}), h.assign(**{MEASURE: S.IQS})], ignore_index=True)[cols]
     out = out.sort_values([*by, MEASURE], kind="stable").reset_index(drop=True)

@@ -601,18 +601,25 @@ def scores_on_engine(data: ReportData) -> bool:
 
 
 def engine_columns(data: ReportData, name: str, columns: list[str], *, ids: pd.Series | None = None,
-                   on: str = S.CONVERSATION_ID) -> pd.DataFrame:
+                   on: str = S.CONVERSATION_ID, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Only ``columns`` of the table ``name`` (those present), as a pandas frame, in stored order: from
     the engine when the table is still checked in place there (typed as the contract types it; text
     columns categorical), else from ``data.<name>``. ``ids``: only the rows whose ``on`` is one of
-    them (a semi-join on the engine). A section that needs a few columns of a big table reads them
-    this way, and the table is never read whole."""
+    them (a semi-join on the engine); ``where``: only the rows whose column (a key) is one of a few
+    values (compared as text; a filter on the engine). A section that needs a few columns of a big
+    table reads them this way, and the table is never read whole."""
     d = data.__dict__.get(_SLOT + name)
+    texts = {c: [str(v) for v in values] for c, values in (where or {}).items()}
     if not isinstance(d, _Deferred):
         f = getattr(data, name)
+        keep = f[on].isin(ids) if ids is not None else pd.Series(True, index=f.index)
+        for c, values in texts.items():
+            keep &= f[c].astype("str").isin(values)
         f = f[[c for c in columns if c in f.columns]]
-        return f[f[on].isin(ids)].reset_index(drop=True) if ids is not None else f
+        return f[keep].reset_index(drop=True) if ids is not None or texts else f
     lf = d.table.lf
+    for c, values in texts.items():
+        lf = lf.filter(nw.col(c).cast(nw.String).is_in(values))
     cols = [c for c in columns if c in d.table.columns]
     if ids is not None:
         con = B.duckdb_connection()

@@ -40,7 +40,8 @@ from ..scorecard import Category, Scorecard, category_scores
 from ..calls import call_abandon_time, call_answer_time, call_handle_time
 from ..metrics import calls as CL
 from .common import AGENT_ROWS, COLOURS, HTML, WIDE, note, quiet, span_dates
-from .data import OPTIONAL_TABLES, ReportData, engine_frame, engine_table, scores_record, table_span
+from .data import (OPTIONAL_TABLES, ReportData, engine_columns, engine_distinct, engine_frame, engine_table,
+                   scores_on_engine, scores_record, table_span)
 from .support import nothing, shown
 from .display import Figure, Table, pretty, readable, tables_note, write_table_files
 from .tiles import register_tile
@@ -413,11 +414,16 @@ def _learned(data: ReportData) -> pd.DataFrame:
     why it was not evaluated)."""
     rows = []
     scales = {c.name: c.scale for c in data.card.categories}
-    for name, spec in AR.learned_specs(data.card).items():  # a few categories; each is one cross-validation
+    specs = AR.learned_specs(data.card)
+    ratings = _learned_ratings(data, list(specs)) if specs else None
+    for name, spec in specs.items():  # a few categories; each is one cross-validation
         groups, threshold = spec.get("groups", "month"), spec.get("threshold", LEARNED_THRESHOLD)
         weights = "quadratic" if scales[name].n_values > 2 else None  # ordinal scales: quadratic kappa
         try:
-            p = quiet(AL.cross_validate, data.messages, data.ratings, category=name, groups=groups, seed=0)
+            if not data.in_memory("ratings") and not ratings[S.CATEGORY].astype("str").eq(name).any():
+                # (filtered on the engine: say what the whole table would, from its categories)
+                raise AL.unlabelled(name, engine_distinct(data, "ratings", [S.CATEGORY])[S.CATEGORY])
+            p = quiet(AL.cross_validate, data.messages, ratings, category=name, groups=groups, seed=0)
             k = quiet(AL.kappa_agreement, p, weights=weights, n_resamples=1000, seed=0)
             q = AL.qualification(k, threshold=threshold).iloc[0].to_dict()
             rows.append({**q, "groups": groups, "status": "evaluated"})
@@ -427,6 +433,17 @@ def _learned(data: ReportData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _learned_ratings(data: ReportData, names: list[str]) -> pd.DataFrame:
+    """The human ratings the cross-validation of the learned categories ``names`` reads: the loaded
+    frame when the ratings are in pandas; when the engine reads them in place, only the rows of those
+    categories of conversations that have messages (a filter and a semi-join there: what
+    :func:`qakit.autoqa.learned.cross_validate` learns from, never the whole table)."""
+    if data.in_memory("ratings"):
+        return data.ratings
+    return engine_columns(data, "ratings", list(S.RATINGS.required), ids=data.messages[S.CONVERSATION_ID],
+                          where={S.CATEGORY: names})
+
+
 def _autoqa(data: ReportData) -> dict[str, Any]:
     def make():
         out = _automatic(data.messages, data.card)
@@ -434,8 +451,11 @@ def _autoqa(data: ReportData) -> dict[str, Any]:
         out["aqs"] = quiet(autoqa.aqs_score, auto, card, min_n=0)
         out["categories"] = quiet(category_scores, auto.drop(columns=["source"]), card, min_n=0)
         if data.has("ratings"):
-            out["vs"] = quiet(autoqa.aqs_vs_iqs, auto, data.ratings, card=data.card, auto_card=card,
-                               min_n=data.min_n)
+            # the IQS side from the review scores: where the engine keeps them (per-agent statistics come
+            # back), else the loaded ratings scored with the card, as before
+            human = ({"scores": engine_table(data, "scores")} if scores_on_engine(data)
+                     else {"human": data.ratings, "card": data.card})
+            out["vs"] = quiet(autoqa.aqs_vs_iqs, auto, auto_card=card, min_n=data.min_n, **human)
             out["learned"] = _learned(data)
         return out
     return data.cached("autoqa", make)
@@ -516,7 +536,10 @@ def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
         return nothing()  # no reviews: named once in the left-out list
     v = _autoqa(data)["vs"]
     w = v.pivot(index=S.AGENT_ID, columns=MEASURE, values=[VALUE, S.CI_LOW, S.CI_HIGH, S.N])
-    both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")]).sort_values((VALUE, "iqs"))
+    both = w.dropna(subset=[(VALUE, "aqs"), (VALUE, "iqs")])
+    # by IQS, ties (equal to 1e-9: an engine's sums may differ from pandas' in the last bits) by agent id
+    both = both.iloc[np.lexsort((np.asarray(both.index.astype("str"), dtype=str),
+                                 both[(VALUE, "iqs")].round(9).to_numpy(float)))]
     if both.empty:
         return note("AQS against IQS: no agent has both automatic scores and reviews.")
     fig = Figure(figsize=(WIDE, max(3.0, 0.24 * len(both) + 1.4)))
