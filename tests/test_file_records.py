@@ -224,3 +224,40 @@ def test_each_kpi_result_carries_only_its_own_tables_records():
     for kpi in ("first_response_time", "resolution_time", "fcr_rate"):
         reasons = {e[0] for e in _entries(r[kpi])}
         assert "ticket merged upstream" in reasons and "survey answer without a ticket" not in reasons, kpi
+
+
+def test_maia_real_chats_report_the_same_on_both_engines(shared_data, tmp_path):
+    """The real MAIA-DQE chats (messages) and their human labels (ratings; ``qakit.realdata.load_maia``)
+    as a qakit loader writes them. The loader's record holds exclusions (dialogues repeated across
+    subsets) and an adjustment (a task-success label off its 1-5 scale, set to N/A): the DuckDB report,
+    which checks the ratings in place and reads neither them nor the scores, lists both exactly as the
+    pandas report does ("kept, changed when read"), and gives the same IQS and automatic-scoring table."""
+    from qakit.realdata import load_maia
+    import qakit.report.operations as OP
+
+    m = load_maia(shared_data)
+    d = tmp_path / "maia"
+    d.mkdir()
+    m["ratings"].to_parquet(d / "ratings.parquet", index=False)
+    m["messages"].to_parquet(d / "messages.parquet", index=False)
+    (d / "scorecard.yaml").write_text("name: MAIA\ncategories:\n"
+                                      "  - {name: Politeness, scale: binary, weight: 1}\n"
+                                      "  - {name: Understanding, scale: binary, weight: 1}\n"
+                                      "  - {name: Sensibleness, scale: binary, weight: 1, critical: true}\n"
+                                      "  - {name: Task success, scale: 5, weight: 2}\n")
+    adjusted = S.adjustments(m["ratings"])
+    assert len(adjusted) >= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pdata = D.load_report_data(dataset=str(d))
+        dk = D.load_report_data(dataset=str(d), engine="duckdb")
+        ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+        la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
+        va, vb = OP.aqs_iqs_table(pdata), OP.aqs_iqs_table(dk)
+    np.testing.assert_allclose(hb.loc["iqs", ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                               ha.loc["iqs", ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    assert la.astype(str).values.tolist() == lb.astype(str).values.tolist()
+    changed = lb[lb["used for"].eq("kept, changed when read")]
+    assert set(changed["reason"]) == set(adjusted["reason"])
+    assert repr(va) == repr(vb)
+    assert not dk.in_memory("ratings") and not dk.in_memory("scores")

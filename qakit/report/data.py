@@ -594,6 +594,16 @@ def scores_record(data: ReportData) -> pd.DataFrame:
     return d.stored.record if d is not None else data.scores
 
 
+def stored_record(data: ReportData, name: str) -> pd.DataFrame | None:
+    """A frame without rows carrying the record stored with the files of table ``name`` when the engine
+    checks it in place (the rows its loader left out or changed: :func:`qakit.records.parquet_record`),
+    without reading the table; None when the table is not on the engine or its files hold no record."""
+    d = data.__dict__.get(_SLOT + name)
+    if not isinstance(d, _Deferred) or d.table.stored is None:
+        return None
+    return set_record(pd.DataFrame(), d.table.stored)
+
+
 def scores_on_engine(data: ReportData) -> bool:
     """Whether the review scores are kept on the engine (a stored file :func:`engine_table` gives);
     a section then asks the engine for per-group statistics instead of reading ``data.scores``."""

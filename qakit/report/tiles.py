@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, engine_table, scores_record, table_columns
+from .data import ReportData, engine_table, scores_record, stored_record, table_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -595,8 +595,9 @@ def left_out_rows(data: ReportData, *, show_ids: int = 5) -> pd.DataFrame:
     seen = set()  # rows kept but changed: said once (a read adjustment reaches every KPI of its table)
     for tbl in ("ratings", "conversations", "surveys"):
         # a table the engine checked in place was left there only because reading it changes nothing
-        # (the loader reads any table the contract would change): no adjustments, and not read here
-        frame = getattr(data, tbl) if data.in_memory(tbl) else None
+        # (the loader reads any table the contract would change): only the adjustments stored with its
+        # files (its own loader's, qakit.records.parquet_record), and it is not read here
+        frame = getattr(data, tbl) if data.in_memory(tbl) else stored_record(data, tbl)
         if frame is not None and S.has_record(frame):
             for _, e in S.adjustments(frame).iterrows():  # changed when the file was read (ids normalised ...)
                 seen.add((e["reason"], e["row_ids"]))
