@@ -260,4 +260,7 @@ def test_maia_real_chats_report_the_same_on_both_engines(shared_data, tmp_path):
     changed = lb[lb["used for"].eq("kept, changed when read")]
     assert set(changed["reason"]) == set(adjusted["reason"])
     assert repr(va) == repr(vb)
+    # MAIA names two agents (its clients): two points always lie on a line, so no correlation is shown
+    title = OP.aqs_iqs_figure(dk).axes[0].get_title(loc="left")
+    assert title.endswith("across agents no r: 2 agents (4 needed)"), title
     assert not dk.in_memory("ratings") and not dk.in_memory("scores")

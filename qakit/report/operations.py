@@ -528,6 +528,10 @@ def autoqa_categories(data: ReportData) -> Table | HTML:
     return out
 
 
+#: agents needed for the AQS-IQS correlation across agents: its Fisher interval needs n > 3
+MIN_AGENTS_R = 4
+
+
 def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
     """Per agent: AQS and IQS side by side, each with its 95 % interval (agents with both)."""
     if not data.has("messages"):
@@ -551,11 +555,15 @@ def aqs_iqs_figure(data: ReportData) -> Figure | HTML:
         ax.scatter(both[(VALUE, m)], y + dy, color=colour, s=20, zorder=3, label=f"{label}, 95 % interval")
     ax.set_yticks(y, [f"{a}  (n = {int(both.loc[a, (S.N, 'iqs')])} / {int(both.loc[a, (S.N, 'aqs')])})"
                       for a in both.index], fontsize=8)
-    r = sst.pearsonr(both[(VALUE, "aqs")].astype(float), both[(VALUE, "iqs")].astype(float))
-    ci = r.confidence_interval(0.95)
+    if len(both) >= MIN_AGENTS_R:
+        r = sst.pearsonr(both[(VALUE, "aqs")].astype(float), both[(VALUE, "iqs")].astype(float))
+        ci = r.confidence_interval(0.95)
+        across = f"r = {r.statistic:.2f} [{ci.low:.2f}, {ci.high:.2f}], n = {len(both)} agents"
+    else:  # (two points always lie on a line: r = +/-1 says nothing; one has no r at all)
+        across = f"no r: {len(both)} agent{'s' if len(both) != 1 else ''} ({MIN_AGENTS_R} needed)"
     ax.set_xlabel("score (%)")
     ax.set_title(f"AQS and IQS per agent (n = reviews / automatically scored conversations); across agents "
-                 f"r = {r.statistic:.2f} [{ci.low:.2f}, {ci.high:.2f}], n = {len(both)} agents", loc="left")
+                 f"{across}", loc="left")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
     fig.tight_layout()
