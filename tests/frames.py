@@ -1,7 +1,9 @@
-"""Small hand-made input tables the KPI tests share (one copy: ``from frames import conv_frame``)."""
+"""Small hand-made input tables the KPI tests share (one copy: ``from frames import conv_frame``), and
+the one comparison of two result tables the engine tests share (``assert_frames_close``)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -15,3 +17,32 @@ def conv_frame(**cols) -> pd.DataFrame:
             "first_response_at": None, "resolved_at": None}
     base.update(cols)
     return pd.DataFrame(base)
+
+
+def assert_frames_close(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
+    """Same rows (by ``keys``), same non-numeric values, numbers equal to 1e-9 (an engine's sums may
+    differ from pandas' in the last bits)."""
+    a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for c in a.columns:
+        if pd.api.types.is_numeric_dtype(a[c]) and not pd.api.types.is_bool_dtype(a[c]):
+            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True,
+                                       err_msg=c)
+        else:
+            assert a[c].astype(str).tolist() == b[c].astype(str).tolist(), c
+
+
+#: a card with a built-in automatic category, a phrase rule and a learned one (the AutoQA report tests)
+AUTO_CARD = """\
+name: Card with automatic categories
+categories:
+  - name: Opening
+    auto: Greeting
+  - name: No blame
+    auto:
+      phrases: {en: [your fault]}
+      found: 0
+      missing: 1
+  - name: Tone
+    auto: learned
+"""

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from frames import AUTO_CARD, assert_frames_close
 from scipy import stats
 
 import qakit
@@ -107,18 +108,7 @@ def test_aqs_vs_iqs_refuses_reviewer_auto_on_the_engine(tmp_path):
 
 
 # --- the report's automatic-scoring section on DuckDB ---------------------------------------------------------
-CARD = """\
-name: Card with automatic categories
-categories:
-  - name: Opening
-    auto: Greeting
-  - name: No blame
-    auto:
-      phrases: {en: [your fault]}
-      found: 0
-      missing: 1
-  - name: Tone
-    auto: learned
+CARD = AUTO_CARD + """\
   - name: Accuracy
     auto: learned
   - name: Empathy
@@ -168,16 +158,7 @@ def _load(folder, engine: str) -> D.ReportData:
     return d
 
 
-def _close(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
-    """Same rows (by ``keys``), same non-numeric values, numbers equal to 1e-9."""
-    a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for c in a.columns:
-        if pd.api.types.is_numeric_dtype(a[c]) and not pd.api.types.is_bool_dtype(a[c]):
-            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True,
-                                       err_msg=c)
-        else:
-            assert a[c].astype(str).tolist() == b[c].astype(str).tolist(), c
+_close = assert_frames_close
 
 
 def _titles(fig) -> list:

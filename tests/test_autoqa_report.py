@@ -9,23 +9,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from frames import AUTO_CARD
+
 import qakit.report.data as RDATA
 import qakit.report.operations as O
 from qakit.autoqa import learned as L
 
-CARD = """\
-name: Card with automatic categories
-categories:
-  - name: Opening
-    auto: Greeting
-  - name: No blame
-    auto:
-      phrases: {en: [your fault]}
-      found: 0
-      missing: 1
-  - name: Tone
-    auto: learned
-"""
+CARD = AUTO_CARD
 
 
 def dataset(folder, n=36, seed=3):

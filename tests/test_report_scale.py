@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from frames import assert_frames_close
 
 import qakit.report.data as D
 import qakit.report.operations as O
@@ -107,17 +108,7 @@ def generated(tmp_path_factory):
     return folder
 
 
-def _close(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
-    """Same rows (by ``keys``), same non-numeric values, numbers equal to 1e-9."""
-    a = a.sort_values(keys).reset_index(drop=True)
-    b = b.sort_values(keys).reset_index(drop=True)
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for c in a.columns:
-        if pd.api.types.is_numeric_dtype(a[c]) and not pd.api.types.is_bool_dtype(a[c]):
-            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True,
-                                       err_msg=c)
-        else:
-            assert a[c].astype(str).tolist() == b[c].astype(str).tolist(), c
+_close = assert_frames_close
 
 
 @pytest.mark.slow  # both engines over a generated dataset, section by section
