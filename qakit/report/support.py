@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import schema as S
 from .common import HTML
-from .data import ReportData, table_columns, table_span
+from .data import ReportData, engine_columns, table_columns, table_span
 
 #: the heading level of a section (the report's title is h1)
 HEADING = "h2"
@@ -43,8 +43,12 @@ def dated_surveys(data: ReportData):
     when = sv[S.ANSWERED_AT]
     by_conv = 0
     if when.isna().any() and data.has("conversations"):
-        created = sv[S.CONVERSATION_ID].map(
-            data.conversations.drop_duplicates(S.CONVERSATION_ID).set_index(S.CONVERSATION_ID)[S.CREATED_AT])
+        # (only the undated answers' conversations, and only their creation time: on the engine when it
+        # holds the conversations, which are never read whole for this)
+        cid = sv[S.CONVERSATION_ID]
+        conv = engine_columns(data, "conversations", [S.CONVERSATION_ID, S.CREATED_AT], ids=cid[when.isna()])
+        lut = pd.Series(conv[S.CREATED_AT].array, index=conv[S.CONVERSATION_ID].astype("str").to_numpy())
+        created = cid.astype("str").where(cid.notna()).map(lut[~lut.index.duplicated()])
         fill = when.isna() & created.notna()
         by_conv = int(fill.sum())
         when = when.where(~fill, created)
