@@ -118,10 +118,11 @@ def _kernel_manager_class(started: "weakref.WeakSet[Any]") -> type:
 class _SavedAtEnds(NotebookExecutionManager):
     """papermill's run state, written to the executed notebook when the run starts and when it ends
     (papermill's ``finally``: also after a failed cell, a timeout or a dead kernel, so a failed run
-    still keeps what ran), but not before and after every cell as papermill does by default. The
-    executed notebook sits in the run's private work folder until it is published, so nobody reads
-    it mid-run; re-serialising it (its embedded PNG figures included) twice per cell took 2.3 s of a
-    6.8 s report run on the sample (150 writes)."""
+    still keeps what ran) and at most every 30 s while the kernel sends messages (papermill's
+    autosave, for long runs), but not before and after every cell as papermill does by default.
+    The executed notebook sits in the run's private work folder until it is published, so nobody
+    reads it mid-run; re-serialising it (its embedded PNG figures included) twice per cell, 150
+    writes, cost about 0.5 s of a 7 s report run on a preset dataset."""
 
     _in_cell = False
 
