@@ -17,6 +17,13 @@ from pathlib import Path
 
 import yaml
 
+# The command's start: nbformat (for papermill and nbconvert) imports jsonschema, which imports the
+# optional rfc3987_syntax when it is installed (jupyter's dependencies install it), and that module
+# builds a Lark Earley parser of RFC 3987 at import: 1.15 s of the command's 3 s start, for the "iri"
+# format checks of JSON schemas that nothing in this process asks for (jsonschema skips a checker
+# whose module is missing). Only in this process (the command line), never where qakit is imported.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 from .commands import qakit_command  # noqa: F401  (re-exported: the command line's own name)
 from .errors import ParameterError, QakitError
 from .report.pdf import html_to_pdf

@@ -273,11 +273,13 @@ def test_app_opened_on_a_folder_without_reviews_says_so(browser, tmp_path):
 def test_a_closed_tabs_kernel_is_shut_down_and_an_open_one_is_kept(browser, tmp_path):
     """`qakit explore --cull-after 4`: two tabs, two kernels. The first tab closes: its kernel is
     gone within 4 s idle + one check (every 1 s), well under 30 s. The second tab stayed open (and
-    idle) all that time: its kernel is still there and still answers a slider move."""
+    idle) all that time and at least 6 s after it loaded (longer than --cull-after, two checks
+    more): its kernel is still there and still answers a slider move."""
     proc, url, log = start_explore(tmp_path, "--cull-after", "4")
     try:
         a = open_app(browser, url, (1400, 900))
         b = open_app(browser, url, (1400, 900))
+        b_loaded = time.time()
         deadline = time.time() + 30
         while len(kernels_of(proc)) != 2 and time.time() < deadline:
             time.sleep(0.2)
@@ -289,7 +291,9 @@ def test_a_closed_tabs_kernel_is_shut_down_and_an_open_one_is_kept(browser, tmp_
         gone_after = time.time() - t0
         assert len(kernels_of(proc)) == 1, "the closed tab's kernel is still running after 30 s"
         assert gone_after < 30
-        time.sleep(6)  # longer than --cull-after: the open tab's idle kernel is kept
+        # the open tab's kernel, idle since it loaded, is kept past --cull-after and two more checks
+        # (and two checks after the closed tab's kernel went)
+        time.sleep(max(2.0, b_loaded + 6 - time.time()))
         assert len(kernels_of(proc)) == 1
         ratings, card = datasets.load_sample("ratings"), datasets.load_sample_scorecard()
         slider = b.locator(".widget-hslider", has_text="Tone").first.locator(".noUi-handle")

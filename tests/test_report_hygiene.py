@@ -1,7 +1,7 @@
 """Failure hygiene of scheduled report runs (issue 12): SIGTERM mid-run leaves nothing behind,
-an export-time failure keeps the executed notebook, a validation failure's one line names the
-column, a successful run is silent on stderr; report tables hash customer ids and the data-quality
-table lists what the reader changed.
+an export-time failure and a kernel that dies mid-run keep the executed notebook, a validation
+failure's one line names the column, a successful run is silent on stderr; report tables hash
+customer ids and the data-quality table lists what the reader changed.
 
 Most runs use a tiny notebook written here (a kernel start is the only cost); the report notebook
 itself runs once, on data with a defect, and stops at loading.
@@ -127,6 +127,25 @@ def test_export_failure_keeps_the_executed_notebook(tmp_path, monkeypatch):
     assert kept.cells[-1].outputs[0]["text"] == "ran\n"
     assert (out / "qa-report.html").read_text() == "previous good report"
     assert list(out.glob(".qa-report-*")) == []
+
+
+@pytest.mark.slow  # a kernel start
+def test_a_kernel_that_dies_mid_run_keeps_what_ran(tmp_path):
+    """The kernel dies mid-run (the OOM killer, a crash): a ReportError, and <name>.failed.ipynb holds
+    the cells that ran before it, with their outputs (papermill writes the run state when the run
+    ends, also after a failure; not after every cell), no work folder is left."""
+    nb = tiny_notebook(tmp_path / "dies.ipynb", "print('ran')")
+    book = nbformat.read(nb, as_version=4)
+    book.cells.append(nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    nbformat.write(book, str(nb))
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match=r"^report run failed: .*\(executed notebook kept at .*qa-report\.failed\.ipynb; "
+                                          r"previous report untouched\)$"):
+        run_report({}, output_dir=out, notebook=nb, progress=False, timeout=120)
+    kept = nbformat.read(out / "qa-report.failed.ipynb", as_version=4)
+    ran = [c for c in kept.cells if c.source == "print('ran')"]
+    assert len(ran) == 1 and ran[0].outputs[0]["text"] == "ran\n"
+    assert list(out.glob(".qa-report-*")) == [] and not (out / "qa-report.html").exists()
 
 
 def defective_dataset(folder: Path, *, conversations_edit) -> Path:
