@@ -17,6 +17,7 @@ TCP ports, so a successful scheduled run prints nothing on stderr (cron mails an
 
 from __future__ import annotations
 
+import contextlib
 import html as _html
 import os
 import re
@@ -126,19 +127,22 @@ class _SavedAtEnds(NotebookExecutionManager):
 
     _in_cell = False
 
-    def cell_start(self, cell: Any, cell_index: Any = None, **kwargs: Any) -> None:
+    @contextlib.contextmanager
+    def _unsaved(self):
+        """papermill's per-cell bookkeeping without its save."""
         self._in_cell = True
         try:
-            super().cell_start(cell, cell_index, **kwargs)
+            yield
         finally:
             self._in_cell = False
 
+    def cell_start(self, cell: Any, cell_index: Any = None, **kwargs: Any) -> None:
+        with self._unsaved():
+            super().cell_start(cell, cell_index, **kwargs)
+
     def cell_complete(self, cell: Any, cell_index: Any = None, **kwargs: Any) -> None:
-        self._in_cell = True
-        try:
+        with self._unsaved():
             super().cell_complete(cell, cell_index, **kwargs)
-        finally:
-            self._in_cell = False
 
     def save(self, **kwargs: Any) -> None:
         if not self._in_cell:
