@@ -117,8 +117,7 @@ def _cells_on_engine(src: B.Source, group: str, value: str, strata: list[str], k
     back). None when the pandas checks must name a problem (a value that is not a finite number in
     range, a rate not 0/1, a duplicated id, a missing column, no id column): the caller reads the
     table and runs them."""
-    lf = nw.from_native(B.native_frame(src))
-    lf = lf if isinstance(lf, nw.LazyFrame) else lf.lazy()
+    lf = B.as_lazy(B.native_frame(src))
     schema = lf.collect_schema()
     names = schema.names()
     idc = next((c for c in ID_COLUMNS if c in names), None)

@@ -205,9 +205,7 @@ def _reviews_on_engine(src: B.Source, keys: list[str], reads: tuple[str, ...] = 
     """Reviews (or scores) that live on an engine, checked by the scores contract on ``review_id``,
     ``reads`` and the ``keys`` (a missing key named as on pandas)."""
     t = C.validated(src, "scores", reads=(S.REVIEW_ID, *reads), optional=tuple(keys))
-    missing = [k for k in keys if k not in t.columns]
-    if missing:
-        raise ParameterError(f"by column(s) {missing} not in reviews; available: {sorted(map(str, t.columns))}")
+    G.check_keys(t, keys, "reviews")
     return t
 
 
@@ -547,8 +545,7 @@ def _coverage_counts_on_engine(src: B.Source, sd: float | None) -> tuple[pd.Data
     where the reviews are."""
     t = C.validated(src, "scores", reads=(S.REVIEW_ID, S.AGENT_ID), optional=(S.REVIEWED_AT, S.IQS, S.VENDOR_SCORE))
     score = _coverage_score(t.columns) if sd is None else None
-    if S.REVIEWED_AT not in t.columns:  # (the pandas path's message: check_by's)
-        raise ParameterError(f"by column(s) {[S.REVIEWED_AT]} not in reviews; available: {sorted(map(str, t.columns))}")
+    G.check_keys(t, [S.REVIEWED_AT], "reviews")  # (the pandas path's message: check_by's)
     ok = ~nw.col(S.REVIEWED_AT).is_null() & ~nw.col(S.AGENT_ID).is_null()
     lf, pkeys = G.with_period(t.lf.filter(ok), t.engine, "W", S.REVIEWED_AT, t.columns)
     placed = G.aggregate(lf, [S.AGENT_ID, *pkeys], {S.N: G.n_rows()}, period="W").rename(columns={pkeys[0]: WEEK})

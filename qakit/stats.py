@@ -775,10 +775,10 @@ def agent_summary(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
         t = iqs_with_sd(scores, keys, level=level, min_n=min_n)
-    shrunk, B, _, _ = shrink_means(t[S.IQS].to_numpy(), t[S.SD].to_numpy(dtype=float) ** 2, t[S.N].to_numpy())
+    shrunk, pull, _, _ = shrink_means(t[S.IQS].to_numpy(), t[S.SD].to_numpy(dtype=float) ** 2, t[S.N].to_numpy())
     out = t[keys + [S.N, S.IQS, S.CI_LOW, S.CI_HIGH, S.SMALL_SAMPLE]].copy()
     out[IQS_SHRUNK] = shrunk
-    out[SHRINKAGE] = 1 - B
+    out[SHRINKAGE] = 1 - pull
     out[RANK] = out[S.IQS].rank(ascending=False, method="min")
     out[RANK_SHRUNK] = out[IQS_SHRUNK].rank(ascending=False, method="min")
     if surveys is not None:

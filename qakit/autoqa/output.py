@@ -257,8 +257,7 @@ def _refuse_auto_reviewer(human, what: str) -> None:
         ids = (sorted(human.loc[auto, S.REVIEW_ID].astype("str").unique())[:_SHOWN_IDS]
                if n and S.REVIEW_ID in human.columns else [])
     else:
-        lf = nw.from_native(B.native_frame(B.resolve(human, None, what=what)))
-        lf = lf if isinstance(lf, nw.LazyFrame) else lf.lazy()
+        lf = B.as_lazy(B.native_frame(B.resolve(human, None, what=what)))
         names = lf.collect_schema().names()
         if S.REVIEWER_ID not in names:
             return

@@ -107,7 +107,7 @@ def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable
         return data
     spec = S.get_table(table)
     src = data if isinstance(data, B.Source) else B.resolve(data, engine, like=_like_source(like), what=table)
-    present = set(_columns(src))
+    present = set(source_columns(src))
     wanted = list(dict.fromkeys([*reads, *(c for c in optional if c in present)]))
     if spec.row_id and spec.row_id in present and spec.row_id not in wanted:
         wanted.append(spec.row_id)
@@ -129,7 +129,7 @@ def validated(data: Any, table: str, *, reads: Iterable[str], optional: Iterable
         if rows:  # not movable before its problems are fixed: raised here, with the caller's when it has any
             return Table(None, src.engine, spec.name, spec.row_id, src.con, tuple(map(str, v.columns)),
                          R.get_record(v), v, frozenset(wanted), rows)
-        lf = _lazy(B.native_frame(src, pandas_df=v))
+        lf = B.as_lazy(B.native_frame(src, pandas_df=v))
         return Table(lf, src.engine, spec.name, spec.row_id, src.con, tuple(map(str, v.columns)), R.get_record(v),
                      None, frozenset(wanted))
     key = _file_key(src, spec, tz, id_normalize, check_unique)
@@ -219,12 +219,8 @@ def _like_source(like: Table | None) -> B.Source | None:
     return B.Source(None, "table", like.engine, like.con)
 
 
-def _lazy(native: Any) -> nw.LazyFrame:
-    f = nw.from_native(native)
-    return f if isinstance(f, nw.LazyFrame) else f.lazy()
-
-
-def _columns(src: B.Source) -> list[str]:
+def source_columns(src: B.Source) -> list[str]:
+    """The columns of a table on any engine, from its schema (no row read)."""
     d, k = src.data, src.kind
     if k == "pandas":
         return list(map(str, d.columns))
@@ -341,7 +337,7 @@ def _engine_contract(src: B.Source, spec: S.Table, wanted: list[str], *, tz: str
     if src.engine == "duckdb":
         native_frame = _duckdb_naive_utc(native_frame, [c.name for c in S.checked_columns(spec, wanted)
                                                         if c.kind == "datetime"])
-    lf = _lazy(native_frame)
+    lf = B.as_lazy(native_frame)
     schema = lf.collect_schema()
     native_types = (dict(zip(native_frame.columns, map(str, native_frame.types))) if src.engine == "duckdb" else {})
     present = list(schema.names())
@@ -831,6 +827,6 @@ def _map_values(lf: nw.LazyFrame, column: str, mapping: dict[str, str], src: B.S
             e = (nw.when(c == old).then(nw.lit(new)) if e is None else e.when(c == old).then(nw.lit(new)))
         return lf.with_columns(e.otherwise(c).alias(column))
     table = pd.DataFrame({"__from": list(mapping), "__to": list(mapping.values())})
-    other = _lazy(B.native_frame(B.Source(table, "pandas", src.engine, src.con), pandas_df=table))
+    other = B.as_lazy(B.native_frame(B.Source(table, "pandas", src.engine, src.con), pandas_df=table))
     joined = lf.join(other, left_on=column, right_on="__from", how="left")
     return joined.with_columns(nw.coalesce(nw.col("__to"), c).alias(column)).drop("__to", strict=False)

@@ -455,11 +455,17 @@ def native_frame(src: Source, pandas_df: pd.DataFrame | None = None) -> Any:
     raise ParameterError(f"unknown engine {e!r}")  # pragma: no cover
 
 
+def as_lazy(native: Any) -> nw.LazyFrame:
+    """A native table (a pandas or Polars frame, a DuckDB relation, a Spark DataFrame ...) as a narwhals
+    lazy frame."""
+    f = nw.from_native(native)
+    return f if isinstance(f, nw.LazyFrame) else f.lazy()
+
+
 def lazy_frame(df: pd.DataFrame, engine: str, con: Any = None) -> nw.LazyFrame:
     """A small pandas frame (ids to join, a few groups) moved to ``engine`` -- on its connection
     ``con`` -- as a lazy frame, to be joined there with a table of that engine."""
-    f = nw.from_native(native_frame(Source(None, "table", engine, con), pandas_df=df))
-    return f if isinstance(f, nw.LazyFrame) else f.lazy()
+    return as_lazy(native_frame(Source(None, "table", engine, con), pandas_df=df))
 
 
 def _from_arrow(tbl: pa.Table, src: Source) -> Any:
@@ -512,16 +518,23 @@ def parquet_dataset(paths: list[str]):
     return ds.dataset([parquet_dataset([p]) for p in paths])
 
 
+def read_parquet(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Parquet files or folders read by pandas, carrying the record stored with every file
+    (:func:`qakit.records.parquet_record`; pandas alone keeps only the first file's): the record an
+    engine reading the files in place carries too."""
+    df = (pd.read_parquet(paths[0]) if len(paths) == 1
+          else pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True))
+    df.attrs.pop(R.RECORD_KEY, None)
+    stored = R.parquet_record(paths)
+    return R.set_record(df, stored) if stored is not None else df
+
+
 def to_pandas(src: Source) -> pd.DataFrame:
     """The source as a pandas DataFrame (``engine="pandas"``)."""
     if src.kind == "pandas":
         return src.data
-    if src.kind == "parquet":  # (the record stored with every file, not only the first one's: on every engine)
-        df = (pd.read_parquet(src.paths[0]) if len(src.paths) == 1
-              else pd.concat([pd.read_parquet(p) for p in src.paths], ignore_index=True))
-        df.attrs.pop(R.RECORD_KEY, None)
-        stored = R.parquet_record(src.paths)
-        return R.set_record(df, stored) if stored is not None else df
+    if src.kind == "parquet":
+        return read_parquet(src.paths)
     if src.kind == "spark":
         return src.data.toPandas()
     return _as_arrow(src).to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan),

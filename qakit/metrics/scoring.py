@@ -34,7 +34,7 @@ from . import _finish as F
 from . import _groups as G
 from . import _labels as L
 from . import _source as B
-from ._contract import Table, _lazy
+from ._contract import Table
 from ._review import ExprOps, review_scores
 
 ADJUSTED_CATEGORY = "category name matched to the card after Unicode (NFKC), case and whitespace normalisation"
@@ -98,7 +98,7 @@ def _card_table(card: Any, A: Any, mapping: dict[str, int], t: Table) -> nw.Lazy
         frame[f"__bit{b}"] = np.where(pos // _BITS == b, np.left_shift(1, pos % _BITS), 0).astype(np.int64)
     frame["__thr"] = frame["__thr"].astype(float)
     native = B.native_frame(B.Source(frame, "pandas", t.engine, t.con), pandas_df=frame)
-    return _lazy(native)
+    return B.as_lazy(native)
 
 
 def prepare(t: Table, card: Any, A: Any) -> tuple[nw.LazyFrame, R.Record, list[str], dict[str, int]]:

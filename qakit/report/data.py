@@ -37,7 +37,7 @@ from ..metrics import _contract as C
 from ..metrics import _groups as G
 from ..metrics import _source as B
 from ..realdata import load_fed
-from ..records import parquet_record, set_record
+from ..records import set_record
 from ..scorecard import Scorecard, load_scorecard, score_reviews
 from ..scorecard.engine import StoredReviews, store_reviews
 from ..scorecard.card import align_applies_to, load_scorecards
@@ -727,14 +727,12 @@ def _read(path: Path, name: str, tz: str) -> pd.DataFrame:
     """One table from a file (:func:`qakit.io.read_table`) or a folder of Parquet files."""
     if path.is_dir():
         try:
-            df = pd.read_parquet(path)
+            df = B.read_parquet([str(path)])  # (with the record stored with every file)
         except (OSError, ValueError) as e:
             raise ParameterError(f"{path.name}/: not a readable folder of Parquet files ({str(e).splitlines()[0]})") from None
         if len(df) == 0:
             raise ParameterError(f"{path.name}/: no data rows")
-        df.attrs.pop(S.RECORD_KEY, None)  # (pandas gives the first file's record: every file's, as the engine reads it)
-        stored = parquet_record([path])
-        return S.validate(set_record(df, stored) if stored is not None else df, name, tz=tz)
+        return S.validate(df, name, tz=tz)
     return read_table(path, name, tz=tz)
 
 

@@ -26,8 +26,7 @@ from ..registry import METRICS
 from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
-from .data import (ReportData, engine_columns, engine_frame, engine_table, scores_on_engine, table_columns,
-                   table_span)
+from .data import ReportData, engine_columns, engine_table, table_columns, table_span
 from .support import SECTIONS, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
@@ -525,8 +524,7 @@ def group_values(data: ReportData, by: str) -> pd.DataFrame | None:
     if data.has("scores"):
         # a group the scores lack comes from the conversations, joined where the engine holds them
         scores = engine_table(data, "scores")
-        have = (list(engine_frame(data, "scores").collect_schema().names()) if scores_on_engine(data)
-                else list(data.scores.columns))
+        have = table_columns(data, "scores")
         conv = engine_table(data, "conversations") if data.has("conversations") and by not in have else None
         if by in have or (conv is not None and by in table_columns(data, "conversations")):
             t = quiet(iqs_score, scores, by=by, min_n=data.min_n, conversations=conv)

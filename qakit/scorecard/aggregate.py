@@ -231,7 +231,7 @@ def _names(table: Any, engine: Any, what: str) -> list[str]:
     """The columns of a table on any engine, from its schema (no row read)."""
     if isinstance(table, pd.DataFrame):
         return list(map(str, table.columns))
-    return list(nw.from_native(B.native_frame(B.resolve(table, engine, what=what))).collect_schema().names())
+    return C.source_columns(B.resolve(table, engine, what=what))
 
 
 def _supplied(keys: Sequence[str], have: Sequence[str], conversations: Any) -> list[str]:
