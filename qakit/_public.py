@@ -15,11 +15,12 @@ runs; ``tests/test_common.py`` checks that every export is decorated there.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -92,6 +93,18 @@ def _apply_renames(fn_name: str, renames: tuple[dict[str, str], str | None], kwa
 #: records of the public calls made *inside* the running public call (validation of its inputs, the
 #: parts of a composite): they flow into its result, so nothing a nested step excluded is lost
 _NESTED: ContextVar[list | None] = ContextVar("qakit_nested_records", default=None)
+
+
+@contextlib.contextmanager
+def detached() -> Iterator[None]:
+    """Public calls made inside this block do not carry their records into the running public call:
+    for a function that takes only numbers from a nested call (e.g. per-group counts on an engine)
+    and itemises the rows it leaves out itself, under its own reasons -- as its pandas path does."""
+    token = _NESTED.set(None)
+    try:
+        yield
+    finally:
+        _NESTED.reset(token)
 
 
 def _tables(args: tuple, kwargs: Mapping[str, Any]) -> list[pd.DataFrame]:

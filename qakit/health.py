@@ -73,7 +73,7 @@ from .intervals import MIN_N, check_level
 from .metrics import _contract as M_contract
 from .metrics import _source as M_source
 from .scorecard.card import Scorecard
-from .stats import _fisher_ci, _matrix_of_rows, csat_by_conversation
+from .stats import CSAT, _fisher_ci, _matrix_of_rows, csat_by_conversation, csat_per_conversation_on_engine
 import html
 
 # --- result columns ----------------------------------------------------------------------------------
@@ -778,7 +778,7 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
     bits = [len(v).bit_length() for v in levels]
     shift = [int(v) for v in np.cumsum([0, *bits[:-1]])]
     if sum(bits) > 126:  # (more rating values than a 128-bit key holds: e.g. many averaged scores)
-        return _patterns_engine_wide(rel, con, pairs, x, f, cat, on, names, surveys)
+        return _patterns_engine_wide(rel, t, pairs, x, f, cat, on, names, surveys)
     kind = "BIGINT" if sum(bits) <= 62 else "HUGEINT"
     digit = ["0"] * len(pairs)
     for jj, sel in enumerate(levels):
@@ -789,10 +789,10 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
                                  "__d": pa.array(digit, type=pa.large_string())})
                        ).project(f"__cat, __rat, CAST(__d AS {kind}) AS __d")
     j = rel.join(m, f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
-    csat = csat_by_conversation(surveys) if surveys is not None else None
-    cid = f', min("{S.CONVERSATION_ID}") AS __cid' if csat is not None and len(csat) else ""
+    csat = _csat_on(surveys, t)
+    cid = f', min("{S.CONVERSATION_ID}") AS __cid' if csat is not None else ""
     per, cs = _with_csat(j.aggregate(f'"{S.REVIEW_ID}", coalesce(bit_or(__d), 0) AS __key{cid}', f'"{S.REVIEW_ID}"'),
-                         con, csat)
+                         csat)
     key_out = "__key" if kind == "BIGINT" else "CAST(__key AS VARCHAR) AS __key"
     got = per.aggregate(f"{key_out}, {cs} AS __csat_v, count(*) AS __n, "
                         f'list(CAST("{S.REVIEW_ID}" AS VARCHAR)) FILTER (WHERE __key = 0) AS __none',
@@ -814,32 +814,49 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
                         got.loc[~zero, "__n"].to_numpy(dtype=np.int64)), none_rated)
 
 
-def _with_csat(per: Any, con: Any, csat: pd.Series | None) -> tuple[Any, str]:
-    """The per-review relation ``per`` (with ``__cid``, its conversation, when there are CSAT answers)
-    joined to each conversation's CSAT answer ``csat`` (:func:`qakit.stats.csat_by_conversation`), and
-    the SQL of that value (NULL without answers)."""
-    if csat is None or not len(csat):
-        return per, "CAST(NULL AS DOUBLE)"
+def _csat_on(surveys: Any, t: Any) -> Any:
+    """Each conversation's mean CSAT answer for the ratings ``t`` validated on DuckDB: a relation on
+    ``t``'s connection (``__c`` the conversation id as text, ``__csat``), computed there for surveys
+    the engine reads (:func:`qakit.stats.csat_per_conversation_on_engine`: none collected), from
+    :func:`qakit.stats.csat_by_conversation` for a pandas table; None without answers."""
+    if surveys is None:
+        return None
+    if M_source.resolve(surveys, None, what="surveys").engine != "pandas":
+        per, _ = csat_per_conversation_on_engine(M_contract.validated(surveys, "surveys", reads=(
+            S.CONVERSATION_ID, S.KIND, S.SCORE), like=t))
+        return per.to_native().project(f'"{S.CONVERSATION_ID}" AS __c, "{CSAT}" AS __csat')
+    csat = csat_by_conversation(surveys)
+    if not len(csat):
+        return None
     ct = pa.table({"__c": pa.array(csat.index.astype("str").tolist(), type=pa.large_string()),
                    "__csat": pa.array(csat.to_numpy(dtype=float))})
-    return per.join(con.from_arrow(ct), "CAST(__cid AS VARCHAR) = __c", how="left"), "__csat"
+    return t.con.from_arrow(ct)
 
 
-def _patterns_engine_wide(rel: Any, con: Any, pairs: pd.DataFrame, x: np.ndarray, f: np.ndarray, cat: np.ndarray,
+def _with_csat(per: Any, csat: Any) -> tuple[Any, str]:
+    """The per-review relation ``per`` (with ``__cid``, its conversation, when there are CSAT answers)
+    joined to each conversation's CSAT answer (:func:`_csat_on`), and the SQL of that value (NULL
+    without answers)."""
+    if csat is None:
+        return per, "CAST(NULL AS DOUBLE)"
+    return per.join(csat, "CAST(__cid AS VARCHAR) = __c", how="left"), "__csat"
+
+
+def _patterns_engine_wide(rel: Any, t: Any, pairs: pd.DataFrame, x: np.ndarray, f: np.ndarray, cat: np.ndarray,
                           on: np.ndarray, names: list[str], surveys: pd.DataFrame | None) -> tuple:
     """:func:`_patterns_engine` when the rating values are too many for a 128-bit pattern key: one
     filtered aggregate per category and review."""
     raw = pairs[S.RATING].to_numpy(dtype=float)
     m = pa.table({"__cat": pa.array(cat[on], type=pa.large_string()), "__rat": pa.array(raw[on], mask=np.isnan(raw[on])),
                   "__x": pa.array(x[on], mask=np.isnan(x[on])), "__f": pa.array(f)})
-    j = rel.join(con.from_arrow(m), f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
+    j = rel.join(t.con.from_arrow(m), f'"{S.CATEGORY}" = __cat AND "{S.RATING}" IS NOT DISTINCT FROM __rat', how="left")
     cols = ", ".join(f"max(__x) FILTER (WHERE __cat = {M_source.sql_text(c)}) AS x{i}, "
                      f"coalesce(bool_or(__f) FILTER (WHERE __cat = {M_source.sql_text(c)}), false) AS f{i}"
                      for i, c in enumerate(names))
     per = j.aggregate(f'"{S.REVIEW_ID}", min("{S.CONVERSATION_ID}") AS __cid, {cols}', f'"{S.REVIEW_ID}"')
     xs = [f"x{i}" for i in range(len(names))]
     unrated = " AND ".join(f"{c} IS NULL" for c in xs)
-    per, cs = _with_csat(per, con, csat_by_conversation(surveys) if surveys is not None else None)
+    per, cs = _with_csat(per, _csat_on(surveys, t))
     keys = ", ".join([*xs, *(f"f{i}" for i in range(len(names)))])
     got = per.filter(f"NOT ({unrated})").aggregate(f"{keys}, {cs} AS __csat_v, count(*) AS __n",
                                                    f"{keys}, {cs}").df()

@@ -29,12 +29,13 @@ from tqdm.auto import tqdm
 
 from . import schema as S
 from .errors import ParameterError, SmallSampleWarning, check_choice
-from ._public import public
+from ._public import detached, public
 from .intervals import MIN_N, as_by, check_by, check_level, mean_ci, warn_small, wilson_ci
-from .kpis import CsatScale, csat_definition
+from .kpis import CSAT_MEAN, CsatScale, csat_definition, csat_score
 from .metrics import _contract as C
 from .metrics import _groups as G
 from .metrics import _source as B
+from .metrics import surveys as MS
 from .scorecard import Scorecard, iqs_score
 from .scorecard.aggregate import iqs_with_sd
 
@@ -66,7 +67,11 @@ CORRELATION_COLUMNS = [UNIT, METHOD, S.N, R, S.CI_LOW, S.CI_HIGH, S.P_VALUE, CI_
 
 # --- joining --------------------------------------------------------------------------------
 def _csat_answers(surveys: pd.DataFrame, csat: CsatScale | None = None) -> pd.DataFrame:
-    """The CSAT answers (``kind == "csat"``), checked against the CSAT definition when given."""
+    """The CSAT answers (``kind == "csat"``), checked against the CSAT definition when given (surveys
+    on an engine: their columns read into pandas)."""
+    if B.resolve(surveys, None, what="surveys").engine != "pandas":
+        surveys = B.collect(C.validated(surveys, "surveys", reads=(S.CONVERSATION_ID, S.KIND, S.SCORE),
+                                        optional=(S.AGENT_ID, S.ANSWERED_AT)).lf)
     sv = S.validate(surveys, "surveys")
     cs = sv[sv[S.KIND].eq("csat")]
     if csat is not None:
@@ -170,7 +175,13 @@ def join_csat(
         if c not in names:
             raise ParameterError(f"scores must be the output of Scorecard.score; column {c!r} is missing")
     csat = csat_definition(scale, satisfied)
-    cs = _csat_answers(surveys, csat)
+    sv_src = B.resolve(surveys, None, what="surveys")
+    if src.engine != "pandas" and sv_src.engine != "pandas":  # both on the engine: only the pairs leave it
+        out, excluded, unanswered = _join_csat_on_engine(t, surveys, unit, csat, conversations)
+        S.add_exclusion(out, "review not scored (all categories N/A)", S.IQS, excluded)
+        S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE, unanswered)
+        return out
+    cs = _csat_answers(surveys, csat)  # (surveys on an engine beside review scores in pandas: read to join them here)
     unanswered = cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID]
     cs = cs[cs[S.SCORE].notna()]
     cs = cs.assign(**{SATISFIED: csat.satisfied(cs[S.SCORE])})
@@ -204,6 +215,58 @@ def join_csat(
     S.add_exclusion(out, "review not scored (all categories N/A)", S.IQS, excluded)
     S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE, unanswered)
     return out
+
+
+def csat_per_conversation_on_engine(sv: Any, csat: CsatScale | None = None) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+    """:func:`csat_by_conversation` where the surveys are (``sv``: the surveys validated on their
+    engine, :func:`qakit.metrics._contract.validated`): a lazy frame on that engine of each answered
+    conversation's ``conversation_id`` (text), mean CSAT score ``csat`` and, with ``csat``, the share of
+    its answers that are satisfied ``satisfied``; and the CSAT rows (text ids, unanswered ones included).
+    With ``csat``, answers off its scale are refused by name (the check every survey KPI makes).
+    Nothing is collected: the caller joins it to the reviews there."""
+    if csat is not None:
+        _, cs, _ = MS.survey_rows(sv, None, "csat", (csat.low, csat.high), csat.off_scale, [], None)
+    else:
+        cs = sv.lf.select(S.CONVERSATION_ID, S.KIND, S.SCORE).filter(nw.col(S.KIND) == "csat")
+    cs = cs.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String))
+    score = nw.col(S.SCORE).cast(nw.Float64)
+    answered = cs.filter(~nw.col(S.SCORE).is_null())
+    if csat is None:
+        return answered.group_by(S.CONVERSATION_ID).agg(score.mean().alias(CSAT)), cs
+    return (answered.with_columns((score >= csat.satisfied_from).cast(nw.Float64).alias(SATISFIED))
+            .group_by(S.CONVERSATION_ID).agg(score.mean().alias(CSAT), nw.col(SATISFIED).mean())), cs
+
+
+def _join_csat_on_engine(t: Any, surveys: Any, unit: str, csat: CsatScale,
+                         conversations: Any) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """:func:`join_csat` when the review scores (``t``: validated on their engine) and the surveys are
+    both on an engine: the answers of each conversation (mean score, share satisfied) joined to its
+    scored reviews there, so only one row per pair leaves it (conversation level), or each agent's
+    answers counted there (agent level: :func:`_agent_csat_on_engine`). Returns the joined table
+    (as the pandas path's), the unscored reviews' ids and the unanswered CSAT rows' conversation ids."""
+    lf = t.lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String), nw.col(S.AGENT_ID).cast(nw.String))
+    excluded = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
+                if S.REVIEW_ID in t.columns else pd.Series([], dtype="str"))
+    scored = lf.filter(~nw.col(S.IQS).is_null())
+    iqs = nw.col(S.IQS).cast(nw.Float64)
+    if unit == "agent":
+        g, unanswered = _agent_csat_on_engine(surveys, conversations, csat, 0.95)
+        a_iqs = G.aggregate(scored, [S.AGENT_ID], {S.N: G.n_rows(), S.IQS: G.agg("mean", iqs)}).set_index(S.AGENT_ID)
+        a_csat = pd.DataFrame({CSAT_N: g["_n"].astype(np.int64), CSAT: g["_mean"], SATISFIED: g["_k"] / g["_n"]})
+        return C.carry(a_iqs.join(a_csat, how="inner").reset_index(), t), excluded, unanswered
+    sv = C.validated(surveys, "surveys", reads=(S.CONVERSATION_ID, S.KIND, S.SCORE), like=t)
+    per_csat, cs = csat_per_conversation_on_engine(sv, csat)
+    unanswered = B.collect(cs.filter(nw.col(S.SCORE).is_null()).select(S.CONVERSATION_ID)
+                           .sort(S.CONVERSATION_ID))[S.CONVERSATION_ID]
+    out = G.aggregate(scored.join(per_csat, on=S.CONVERSATION_ID, how="inner"), [S.CONVERSATION_ID],
+                      {S.AGENT_ID: G.agg("min", nw.col(S.AGENT_ID)), S.IQS: G.agg("mean", iqs),
+                       CSAT: G.agg("max", nw.col(CSAT)), SATISFIED: G.agg("max", nw.col(SATISFIED))})
+    out[SATISFIED] = out[SATISFIED] >= 0.5
+    if conversations is not None:
+        conv = S.validate(conversations, "conversations")
+        extra = [c for c in conv.columns if c not in out.columns or c == S.CONVERSATION_ID]
+        out = out.merge(conv[extra].astype({S.CONVERSATION_ID: "str"}), on=S.CONVERSATION_ID, how="left")
+    return C.carry(out, t, sv), excluded, unanswered
 
 
 def _iqs_per_unit_on_engine(t: Any, unit: str, answered: pd.Series) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
@@ -785,20 +848,51 @@ def agent_summary(
         if keys != [S.AGENT_ID]:
             raise ParameterError("CSAT per group is available for by='agent_id' only")
         csat = csat_definition(scale, satisfied)
-        cs = _with_agents(_csat_answers(surveys, csat), conversations)
-        S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE,
-                        cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID])
-        cs = cs[cs[S.SCORE].notna()]
-        cs = cs.assign(_sat=csat.satisfied(cs[S.SCORE]))
-        g = cs.groupby(S.AGENT_ID).agg(_n=("_sat", "size"), _k=("_sat", "sum"))
-        k = out[S.AGENT_ID].map(g["_k"]).fillna(0).to_numpy(dtype=float)
-        nn = out[S.AGENT_ID].map(g["_n"]).fillna(0).to_numpy(dtype=float)
+        agents = out[S.AGENT_ID]
+        if B.resolve(surveys, None, what="surveys").engine == "pandas":
+            cs = _with_agents(_csat_answers(surveys, csat), conversations)
+            unanswered = cs.loc[cs[S.SCORE].isna(), S.CONVERSATION_ID]
+            cs = cs[cs[S.SCORE].notna()]
+            cs = cs.assign(_sat=csat.satisfied(cs[S.SCORE]))
+            g = cs.groupby(S.AGENT_ID).agg(_n=("_sat", "size"), _k=("_sat", "sum"))
+        else:  # (on the engine: only each agent's counts leave it)
+            g, unanswered = _agent_csat_on_engine(surveys, conversations, csat, level)
+            agents = agents.astype("str")
+        S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE, unanswered)
+        k = agents.map(g["_k"]).fillna(0).to_numpy(dtype=float)
+        nn = agents.map(g["_n"]).fillna(0).to_numpy(dtype=float)
         lo, hi = wilson_ci(k, nn, level=level)
         out[CSAT_N] = nn.astype(np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[CSAT] = np.where(nn > 0, 100 * k / nn, np.nan)
         out["csat_ci_low"], out["csat_ci_high"] = 100 * lo, 100 * hi
     return out.sort_values([RANK_SHRUNK] + keys).reset_index(drop=True)
+
+
+def _agent_csat_on_engine(surveys: Any, conversations: Any, csat: CsatScale, level: float) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`agent_summary`'s CSAT side for surveys on an engine: per agent (text ids) the answered
+    CSAT answers ``_n`` and the satisfied ones ``_k``, from :func:`qakit.kpis.csat_score` by agent on
+    that engine, and the conversation ids of the unanswered CSAT rows (in id order). The agent is the
+    answer's own ``agent_id`` when every CSAT row has one, else its conversation's (as :func:`_with_agents`)."""
+    t = C.validated(surveys, "surveys", reads=(S.CONVERSATION_ID, S.KIND, S.SCORE), optional=(S.AGENT_ID,))
+    cs = t.lf.filter(nw.col(S.KIND) == "csat")
+    own = S.AGENT_ID in t.columns and not int(
+        B.collect(cs.select(nw.col(S.AGENT_ID).is_null().sum().alias("n")))["n"].iloc[0] or 0)
+    if not own and conversations is None:
+        raise ParameterError("agent-level CSAT needs surveys.agent_id or a conversations table")
+    sv = surveys if own or S.AGENT_ID not in t.columns else nw.to_native(t.lf.drop(S.AGENT_ID))
+    with detached():  # (its numbers only: the unanswered rows are itemised below, as on pandas)
+        res = csat_score(sv, by=S.AGENT_ID, conversations=None if own else conversations, scale=csat, level=level,
+                         min_n=0)
+    res = res[res[S.AGENT_ID].notna()]
+    n = res[S.N].to_numpy(dtype=float)
+    # (k from the percent: 100 k / n is exact to a few ulps, so the rounding gives the count back)
+    g = pd.DataFrame({"_n": n, "_k": np.rint(res[CSAT].to_numpy(dtype=float) * n / 100).astype(float),
+                      "_mean": res[CSAT_MEAN].to_numpy(dtype=float)},
+                     index=pd.Index(res[S.AGENT_ID].astype("str").to_numpy(), name=S.AGENT_ID))
+    unanswered = B.collect(cs.filter(nw.col(S.SCORE).is_null()).select(nw.col(S.CONVERSATION_ID).cast(nw.String))
+                           .sort(S.CONVERSATION_ID))[S.CONVERSATION_ID]
+    return g, unanswered
 
 
 @public

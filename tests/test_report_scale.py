@@ -406,8 +406,8 @@ def test_duckdb_conversation_sections_never_read_the_pandas_rows(generated):
 
 @pytest.mark.slow  # both engines over the generated dataset
 def test_duckdb_survey_tiles_and_exclusions_read_the_surveys_in_place(generated, tmp_path):
-    """The surveys read in place too (as the loader will when the report uses every stored row; set
-    here by hand), on the generated dataset with every 7th answer of one file without a score: the
+    """The surveys read in place (as the loader does when the report uses every stored row), on the
+    generated dataset with every 7th answer of one file without a score: the
     KPI table, the CSAT and NPS tiles and the surveys' lines of the data-quality list (the answers
     without a score, itemised) come from the Parquet folder - the pandas surveys replaced by one wrong
     row change nothing (1e-9 against the pandas report)."""
@@ -545,3 +545,62 @@ def test_duckdb_report_on_the_sample_reads_as_the_pandas_report():
     assert la == "all sections present" and lb.startswith("How computed: engine duckdb; review scores: DuckDB")
     assert D.scores_on_engine(dk) and not dk.in_memory("scores")
     assert not dk.in_memory("ratings")  # (the automatic-scoring section too: the sample has messages)
+
+
+def _csat_line(fig):
+    """The CSAT line of the trend figure: its x (period starts) and y values."""
+    line = next(l for l in fig.axes[0].get_lines() if l.get_label().startswith("CSAT"))
+    return pd.to_datetime(pd.Series(line.get_xdata())).tolist(), np.asarray(line.get_ydata(), dtype=float), line.get_label()
+
+
+@pytest.mark.slow  # both engines over the generated dataset
+@pytest.mark.parametrize("variant", ["as generated", "no agent_id, invitations, undated answers"])
+def test_duckdb_report_keeps_the_surveys_on_the_engine(generated, tmp_path, variant):
+    """With DuckDB the loader checks the surveys in place as it does the ratings and conversations, and
+    the sections that use them -- the KPI table and tiles, each agent's CSAT, the CSAT trend, the
+    IQS-CSAT verdict and table, scorecard health's r with CSAT, the fair comparison, the data-quality
+    list -- read no survey row into pandas and give the pandas report's numbers (1e-9). The second
+    variant drops the answers' agent_id (each agent's CSAT then joins the conversations' agent on the
+    engine), leaves every 5th CSAT invitation unanswered and takes the time off every 4th answer (the
+    trend places it by its conversation's created_at on the engine: the same points and the same
+    count in the legend as pandas)."""
+    import qakit.report.checks as KC
+    import qakit.report.quality as Q
+    from qakit import schema as S
+
+    folder = generated
+    if variant != "as generated":
+        sv = pd.read_parquet(generated / "surveys").drop(columns="agent_id")
+        csat = sv.index[sv["kind"].eq("csat")]
+        sv.loc[csat[::5], "score"] = np.nan
+        sv.loc[sv.index[1::4], "answered_at"] = pd.NaT
+        folder = _copy(generated, tmp_path, surveys=sv)
+    pdata = D.load_report_data(dataset=str(folder))
+    dk = D.load_report_data(dataset=str(folder), engine="duckdb")
+    assert not dk.in_memory("surveys") and "surveys" in dk.direct
+    assert "survey KPIs: DuckDB read surveys directly" in "; ".join(dk.engine_notes)
+    _close(T.report_kpis(pdata), T.report_kpis(dk), ["kpi"])
+    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+    for m in ("csat", "nps"):
+        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    aa, ab = V._agents(pdata), V._agents(dk)
+    _close(aa, ab, ["agent_id"])
+    assert (ab["csat_n"] > 0).sum() > 60  # (each agent's CSAT is there, not left empty)
+    assert S.exclusions(aa)[["reason", "n"]].values.tolist() == S.exclusions(ab)[["reason", "n"]].values.tolist()
+    xa, ya, label_a = _csat_line(V.trend_figure(pdata))
+    xb, yb, label_b = _csat_line(V.trend_figure(dk))
+    assert xa == xb and label_a == label_b
+    np.testing.assert_allclose(yb, ya, rtol=0, atol=1e-9)
+    assert ("undated answers placed by their conversation" in label_a) == (variant != "as generated")
+    assert V.iqs_csat_verdict(dk).text == V.iqs_csat_verdict(pdata).text
+    assert V.iqs_csat_table(dk).frame.values.tolist() == V.iqs_csat_table(pdata).frame.values.tolist()
+    _close(Q.health_result(pdata).categories, Q.health_result(dk).categories, ["category"])
+    KC.prepare_checks(pdata), KC.prepare_checks(dk)
+    assert dk.checks["invitations"] == pdata.checks["invitations"] == (variant != "as generated")
+    assert repr(KC.fair_comparison_section(dk)) == repr(KC.fair_comparison_section(pdata))
+    la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
+    assert la.astype(str).values.tolist() == lb.astype(str).values.tolist()
+    assert not dk.in_memory("surveys") and not dk.in_memory("conversations") and not dk.in_memory("ratings")
+    # the survey response section (unanswered invitations listed) still reads the surveys: the same numbers
+    assert repr(KC.survey_response_section(dk)) == repr(KC.survey_response_section(pdata))

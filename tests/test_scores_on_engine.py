@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from qakit import schema as S
+from qakit.errors import ParameterError
 from qakit import stats as ST
 from qakit.ops import review_coverage, reviewer_strictness
 from qakit.scorecard import Category, Scorecard, score_reviews
@@ -365,3 +366,93 @@ def test_iqs_score_by_a_conversation_column(tmp_path):
     assert got["iqs"].to_dict() == {"X": 75.0, "Y": 100.0}
     with pytest.raises(ParameterError, match="site"):
         iqs_score(str(sp), by="site", conversations=str(cp))
+
+
+def test_join_csat_with_the_surveys_on_duckdb_equals_the_hand_join(tmp_path):
+    """The surveys read in place too (a Parquet file beside the scores'): the answers are averaged per
+    conversation and joined to the reviews on DuckDB, and give the hand join above -- (c1, a, 70, 4),
+    (c2, b, 90, 2), (c3, a, 50, 5); r5 and c6 itemised -- and at agent level, the answers' agents from
+    the conversations (the surveys have none): a = c1, c3, c4 -> CSAT 4, 5, 3; b = c2, c5 -> 2, 1.
+    Each agent's CSAT in ``agent_summary``: a 2 of 3 satisfied (>= 4), b 0 of 2, Wilson intervals."""
+    from qakit.intervals import wilson_ci
+
+    scores, surveys = _csat_case()
+    surveys["answered_at"] = pd.Timestamp("2026-11-03", tz="UTC")  # (a stored file types its times)
+    s, sv, cv = (str(tmp_path / f) for f in ("s.parquet", "sv.parquet", "c.parquet"))
+    scores.to_parquet(s, index=False)
+    surveys.to_parquet(sv, index=False)
+    t0 = pd.Timestamp("2026-11-02", tz="UTC")
+    conv = pd.DataFrame({"conversation_id": [f"c{i}" for i in range(1, 7)], "agent_id": ["a", "b", "a", "a", "b", "b"],
+                         "customer_id": "k", "channel": "email", "priority": "normal", "created_at": t0,
+                         "first_response_at": t0 + pd.Timedelta(hours=1), "resolved_at": t0 + pd.Timedelta(hours=2),
+                         "status": "solved"})
+    conv.to_parquet(cv, index=False)
+    j = ST.join_csat(s, sv)
+    assert j["conversation_id"].tolist() == ["c1", "c2", "c3"] and j["agent_id"].tolist() == ["a", "b", "a"]
+    assert j["iqs"].tolist() == [70.0, 90.0, 50.0] and j["csat"].tolist() == [4.0, 2.0, 5.0]
+    assert j["satisfied"].tolist() == [True, False, True]
+    ex = S.exclusions(j).set_index("reason")["row_ids"].to_dict()
+    assert ex == {"review not scored (all categories N/A)": ("r5",), "survey sent but not answered (no score)": ("c6",)}
+    pd.testing.assert_frame_equal(j, ST.join_csat(scores, surveys))
+    a = ST.join_csat(s, sv, unit="agent", conversations=cv).set_index("agent_id")
+    assert a.loc["a", ["n", "iqs", "csat_n", "csat", "satisfied"]].tolist() == pytest.approx([2, 55.0, 3, 4.0, 2 / 3])
+    assert a.loc["b", ["n", "iqs", "csat_n", "csat", "satisfied"]].tolist() == pytest.approx([2, 85.0, 2, 1.5, 0.0])
+    pd.testing.assert_frame_equal(a.reset_index(), ST.join_csat(scores, surveys, unit="agent", conversations=conv),
+                                  check_dtype=False)
+    scores["passed"] = pd.array([True, False, True, False, pd.NA], dtype="boolean")  # (agent_summary's pass rate)
+    scores.to_parquet(s, index=False)
+    summ = ST.agent_summary(s, sv, conversations=cv, min_n=0).set_index("agent_id")
+    for agent, k, n in (("a", 2, 3), ("b", 0, 2)):
+        lo, hi = wilson_ci(np.array([k]), np.array([n]))
+        assert summ.loc[agent, ["csat_n", "csat", "csat_ci_low", "csat_ci_high"]].tolist() == pytest.approx(
+            [n, 100 * k / n, 100 * lo[0], 100 * hi[0]])
+    assert S.exclusions(summ)["reason"].tolist() == ["review has no score (iqs missing)",  # r5
+                                                     "survey sent but not answered (no score)"]  # once, as on pandas
+    pd.testing.assert_frame_equal(summ.reset_index(), ST.agent_summary(scores, surveys, conversations=conv, min_n=0),
+                                  check_dtype=False)
+    with pytest.raises(ParameterError, match=r"missing columns \['passed'\]"):  # the same refusal as pandas
+        scores.drop(columns="passed").to_parquet(s, index=False)
+        ST.agent_summary(s, sv, conversations=cv)
+
+
+def test_join_csat_with_the_surveys_on_duckdb_refuses_answers_off_the_scale(tmp_path):
+    """An answer of 7 on the 1-5 CSAT scale: the same refusal as pandas, naming the column, the value
+    and the conversation."""
+    from qakit.errors import DataValidationError
+
+    scores, surveys = _csat_case()
+    surveys["answered_at"] = pd.Timestamp("2026-11-03", tz="UTC")
+    surveys.loc[1, "score"] = 7.0
+    s, sv = str(tmp_path / "s.parquet"), str(tmp_path / "sv.parquet")
+    scores.to_parquet(s, index=False)
+    surveys.to_parquet(sv, index=False)
+    with pytest.raises(DataValidationError) as got:
+        ST.join_csat(s, sv)
+    text = str(got.value)
+    assert "column 'score'" in text and "values [7" in text and "['c2']" in text and "outside the scale 1..5" in text
+    with pytest.raises(DataValidationError, match=r"outside the scale 1\.\.5"):
+        ST.join_csat(scores, surveys)
+
+
+def test_detached_keeps_a_nested_calls_record_out():
+    """A public call inside ``detached()`` does not carry its record into the running public call
+    (``agent_summary`` takes only the numbers of the engine's per-agent CSAT and itemises the
+    unanswered surveys itself, once): outside it, a nested record flows in as always."""
+    from qakit._public import detached, public
+
+    @public
+    def inner(df):
+        return S.add_exclusion(df.copy(), "left out inside", "x", ["r1"])
+
+    @public
+    def outer(df, *, quiet):
+        if quiet:
+            with detached():
+                inner(df)
+        else:
+            inner(df)
+        return df.head(1).copy()
+
+    df = pd.DataFrame({"x": [1, 2]})
+    assert S.exclusions(outer(df, quiet=False))["reason"].tolist() == ["left out inside"]
+    assert S.exclusions(outer(df, quiet=True)).empty

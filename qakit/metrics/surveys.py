@@ -96,15 +96,20 @@ class CsatScale:
         with np.errstate(invalid="ignore"):
             return np.asarray(scores, dtype=float) >= self.satisfied_from
 
+    @property
+    def off_scale(self) -> str:
+        """The check's text for an answer off this scale (every engine's error says it the same way)."""
+        return (f"csat score outside the scale {self.label}; pass scale=, e.g. scale='1-10' or "
+                "scale=CsatScale(0, 10, satisfied_from=9)")
+
     def check(self, surveys: pd.DataFrame, *, column: str = S.SCORE, table: str = "surveys",
               id_col: str = S.CONVERSATION_ID) -> None:
         """Raise :class:`~qakit.errors.DataValidationError` for answers off the scale (inf included)."""
         s = surveys[column].to_numpy(dtype=float)
         off = ~np.isnan(s) & ((s < self.low) | (s > self.high) | ~np.isfinite(s))
         if off.any():
-            hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
             p = Problems(table, row_ids=surveys[id_col] if id_col in surveys.columns else None)
-            p.add(column, f"csat score outside the scale {self.label}{hint}", off, surveys[column])
+            p.add(column, self.off_scale, off, surveys[column])
             p.raise_if_any()
 
 
@@ -667,8 +672,7 @@ def csat(sv: Table, conv: Table | None, *, csat: CsatScale, by: Sequence[str], p
          min_n: int) -> pd.DataFrame:
     """CSAT: ``100 * #(score >= satisfied_from) / #(answers with a score)``, Wilson interval;
     ``csat_mean`` the mean score. See :func:`qakit.kpis.csat_score`."""
-    hint = "; pass scale=, e.g. scale='1-10' or scale=CsatScale(0, 10, satisfied_from=9)"
-    check = f"csat score outside the scale {csat.label}{hint}"
+    check = csat.off_scale
     thr = csat.satisfied_from
 
     def csat_cols(v: np.ndarray, scored: np.ndarray) -> dict:

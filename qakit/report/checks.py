@@ -32,7 +32,7 @@ from .. import surveys as SV
 from ..errors import DataValidationError
 from ..metrics import _source as B
 from .common import HTML, quiet
-from .data import ReportData, engine_columns, engine_distinct, engine_lazy, engine_table, table_columns
+from .data import ReportData, count_where, engine_columns, engine_distinct, engine_lazy, engine_table, table_columns
 from .display import Table, pretty
 
 #: one line per check the data cannot support (shown in the report's "left out" list)
@@ -145,12 +145,15 @@ def prepare_checks(data: Any) -> None:
     calls = getattr(data, "calls", None)
     calls_ok = isinstance(calls, pd.DataFrame) and len(calls) > 0 and {S.SPEED_OF_ANSWER_S, S.HANDLE_TIME_S} <= set(
         calls.columns)
-    sv = data.surveys if _has(data, "surveys") else None
-    invitations = sv is not None and bool((sv[S.KIND].eq("csat") & sv[S.SCORE].isna()).any()) and _has(
-        data, "conversations")
+    sv = _has(data, "surveys")
+    # (an unanswered CSAT invitation: counted on the engine when the surveys are read in place there)
+    unanswered = (nw.col(S.KIND) == "csat") & nw.col(S.SCORE).is_null()
+    invitations = sv and _has(data, "conversations") and (
+        count_where(data, "surveys", unanswered) > 0 if isinstance(data, ReportData)
+        else bool((data.surveys[S.KIND].eq("csat") & data.surveys[S.SCORE].isna()).any()))
     data.checks = {"calibration": cal, "staffing": staff if (staff is not None and len(staff) and calls_ok) else None,
                    "group": _group_column(data), "invitations": invitations}
-    for key, ok in (("calibration", cal is not None), ("survey invitations", invitations or sv is None),
+    for key, ok in (("calibration", cal is not None), ("survey invitations", invitations or not sv),
                     ("comparison groups", data.checks["group"] is not None or not _has(data, "conversations")),
                     ("staffing", data.checks["staffing"] is not None or not calls_ok)):
         if ok:
@@ -303,10 +306,20 @@ def _comparison_inputs(data: Any, group: str) -> list[tuple[str, pd.DataFrame, s
             sc = data.scores[[S.REVIEW_ID, S.CONVERSATION_ID, S.IQS]].dropna(subset=[S.IQS])
             sc = sc.merge(data.conversations[keep], on=S.CONVERSATION_ID, how="inner")
         out.append(("IQS", sc, S.IQS, "mean", True, S.CHANNEL))
+    sv_lazy = engine_lazy(data, "surveys", [S.CONVERSATION_ID, S.KIND, S.SCORE]) if engine else None
     if _has(data, "surveys"):
         scale = getattr(data, "csat_scale", None)
-        cs = data.surveys[data.surveys[S.KIND].eq("csat") & data.surveys[S.SCORE].notna()]
         sat_from = scale.satisfied_from if scale is not None else 4.0
+        if sv_lazy is not None:  # (the surveys read in place: the answers joined to their conversations there)
+            right = (conv_lazy.select(*keep) if conv_lazy is not None
+                     else B.lazy_frame(data.conversations[keep], "duckdb", B.duckdb_connection()))
+            key = nw.col(S.CONVERSATION_ID).cast(nw.String)
+            cs = (sv_lazy.filter((nw.col(S.KIND) == "csat") & ~nw.col(S.SCORE).is_null())
+                  .select(key, (nw.col(S.SCORE) >= sat_from).cast(nw.Float64).alias("satisfied"))
+                  .join(right.with_columns(key), on=S.CONVERSATION_ID, how="inner").to_native())
+            out.append(("CSAT (satisfied)", cs, "satisfied", "rate", True, S.CHANNEL))
+    if _has(data, "surveys") and sv_lazy is None:
+        cs = data.surveys[data.surveys[S.KIND].eq("csat") & data.surveys[S.SCORE].notna()]
         cs = cs.assign(satisfied=(cs[S.SCORE] >= sat_from).astype(float))[[S.CONVERSATION_ID, "satisfied"]]
         # (the answered conversations' columns only: from the engine when it holds the conversations)
         conv = (engine_columns(data, "conversations", keep, ids=cs[S.CONVERSATION_ID]) if engine

@@ -57,7 +57,7 @@ class ReportData:
     # reads in place is read into pandas on first access (:class:`_LazyTable`): never by repr or ==
     ratings: pd.DataFrame | None = field(repr=False, compare=False)
     conversations: pd.DataFrame | None = field(repr=False, compare=False)
-    surveys: pd.DataFrame | None
+    surveys: pd.DataFrame | None = field(repr=False, compare=False)
     card: Scorecard | None
     #: one row per review (:func:`qakit.scorecard.score_reviews`); on an engine kept in a Parquet file
     #: beside DuckDB and read into pandas only when a section asks for rows (:func:`engine_table`)
@@ -182,7 +182,7 @@ class _LazyTable:
         obj.__dict__[self.slot] = value
 
 
-for _name in ("ratings", "conversations", "scores"):  # (after the dataclass: its __init__ assigns through them)
+for _name in ("ratings", "conversations", "surveys", "scores"):  # (after the dataclass: its __init__ assigns through them)
     setattr(ReportData, _name, _LazyTable(_name))
 
 
@@ -444,8 +444,10 @@ def load_report_data(
             and _is_parquet(sources["conversations"]) and not any(c.applies_to for c in cards)
             and not (S.has_record(frames["conversations"]) and len(S.adjustments(frames["conversations"])))):
         direct["conversations"] = sources["conversations"]
+    if isinstance(surveys, _Deferred):  # (checked in place: every row, none changed when read)
+        direct["surveys"] = sources["surveys"]
     # said once, before any section runs (the "How computed" line is shown under the tiles)
-    for name, what in (("ratings", "category scores"), ("conversations", "customer KPIs")):
+    for name, what in (("ratings", "category scores"), ("conversations", "customer KPIs"), ("surveys", "survey KPIs")):
         if name in direct:
             engine_notes.append(f"{what}: DuckDB read {direct[name].name} directly")
     return ReportData(ratings=ratings, conversations=conv, surveys=surveys, card=card, scores=scores,
@@ -460,7 +462,7 @@ def _is_parquet(path: Path) -> bool:
 
 
 #: the tables the loader may leave on the engine (checked in place, read into pandas on first use)
-_LAZY_TABLES = ("ratings", "conversations")
+_LAZY_TABLES = ("ratings", "conversations", "surveys")
 
 
 def _examples(ids: pd.Series, k: int = 3) -> str:
@@ -660,6 +662,25 @@ def engine_distinct(data: ReportData, name: str, columns: list[str]) -> pd.DataF
     f = getattr(data, name)
     cols = [c for c in columns if c in f.columns]
     return f[cols].drop_duplicates().reset_index(drop=True) if cols else pd.DataFrame()
+
+
+def count_where(data: ReportData, name: str, where: nw.Expr) -> int:
+    """How many rows of the table ``name`` satisfy ``where`` (a narwhals expression on the contract's
+    columns): one count on the engine for a table checked in place there, else on ``data.<name>``;
+    0 when the table is absent. A section asks this instead of reading a big table to find one row.
+
+    Examples
+    --------
+    >>> import narwhals as nw
+    >>> from qakit.report.data import load_report_data
+    >>> count_where(load_report_data(), "surveys", nw.col("kind") == "nps")
+    2978
+    """
+    if not data.has(name):
+        return 0
+    d = data.__dict__.get(_SLOT + name)
+    lf = d.table.lf if isinstance(d, _Deferred) else nw.from_native(getattr(data, name)).lazy()
+    return int(B.collect(lf.filter(where).select(nw.len().alias("n")))["n"].iloc[0])
 
 
 def table_columns(data: ReportData, name: str) -> list[str]:

@@ -295,8 +295,11 @@ def coaching_figure(data: Any, *, min_coached: int = 2, **options: Any) -> Figur
 def health_result(data: Any, *, seed: int = 0, n_resamples: int = 1000) -> H.ScorecardHealth:
     """:func:`qakit.health.scorecard_health` on the dataset's ratings (CSAT from its surveys),
     computed once per dataset."""
-    surveys = getattr(data, "surveys", None)
-    sv = surveys if surveys is not None and len(surveys) else None
+    if isinstance(data, ReportData):  # (surveys the engine reads in place: each conversation's CSAT computed there)
+        sv = engine_table(data, "surveys") if data.has("surveys") else None
+    else:
+        surveys = getattr(data, "surveys", None)
+        sv = surveys if surveys is not None and len(surveys) else None
     if isinstance(data, ReportData) and data.engine != "pandas" and "ratings" in data.direct:
         # the rating patterns counted on the engine, the ratings read in place (only the patterns leave it)
         return _cache(data, f"health:{seed}:{n_resamples}", lambda: _quiet(

@@ -15,27 +15,64 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import narwhals as nw
 import pandas as pd
 
 from .. import schema as S
 from .common import HTML
-from .data import ReportData, engine_columns, table_columns, table_span
+from ..metrics import _source as B
+from .data import ReportData, count_where, engine_columns, engine_lazy, engine_table, table_columns, table_span
 
 #: the heading level of a section (the report's title is h1)
 HEADING = "h2"
 
 
+#: a survey row with a score: an answer (a row without one is an invitation nobody answered)
+_ANSWER = ~nw.col(S.SCORE).is_null()
+
+
 def _csat(data: ReportData) -> bool:
-    return data.has("surveys") and bool(data.surveys[S.KIND].eq("csat").any())
+    """Whether the surveys hold a CSAT row (one count on the engine when it reads them in place)."""
+    return count_where(data, "surveys", nw.col(S.KIND) == "csat") > 0
+
+
+#: an answer without its own time (placed on a trend by its conversation's, when it has one)
+_UNDATED = _ANSWER & nw.col(S.ANSWERED_AT).is_null()
+
+
+def _placed(data: ReportData, where: nw.Expr) -> int | None:
+    """How many survey rows matching ``where`` have a conversation with a ``created_at``: a semi-join
+    on the engine when it holds both tables (None when the conversations are in pandas)."""
+    sv = engine_lazy(data, "surveys", [S.CONVERSATION_ID, S.KIND, S.SCORE, S.ANSWERED_AT])
+    conv = engine_lazy(data, "conversations", [S.CONVERSATION_ID, S.CREATED_AT])
+    if sv is None or conv is None:
+        return None
+    key = nw.col(S.CONVERSATION_ID).cast(nw.String)
+    times = conv.filter(~nw.col(S.CREATED_AT).is_null()).select(key)
+    return int(B.collect(sv.filter(where).select(key).join(times, on=S.CONVERSATION_ID, how="semi")
+                         .select(nw.len().alias("n")))["n"].iloc[0])
 
 
 def dated_surveys(data: ReportData):
     """The surveys with a time to place them on a trend: ``answered_at``, else their conversation's
     ``created_at`` (None when the dataset has no surveys); the second value is how many answers were
     placed by their conversation, the third how many have neither. Rows without a score (surveys sent
-    but not answered) are not answers and are left out."""
+    but not answered) are not answers and are left out.
+
+    When the engine reads the surveys in place, the first value is the surveys as the engine reads
+    them (:func:`engine_table`: a KPI with ``period=`` leaves the rows without a score out and, given
+    the conversations, places an undated answer by its conversation itself) and the two counts come
+    from the engine; no row is read into pandas (unless undated answers meet conversations held in
+    pandas)."""
     if not data.has("surveys"):
         return None, 0, 0
+    if not data.in_memory("surveys"):
+        n = count_where(data, "surveys", _UNDATED)
+        if not n or not data.has("conversations"):  # (none to place, or nothing to place them by)
+            return engine_table(data, "surveys"), 0, n
+        placed = _placed(data, _UNDATED)
+        if placed is not None:
+            return engine_table(data, "surveys"), placed, n - placed
     sv = data.surveys
     # a survey row without a score is an invitation nobody answered (response-rate data): it has no
     # answer time by nature, is not an answer to place, and CSAT leaves it out anyway
@@ -62,8 +99,13 @@ def _dated_reviews(data: ReportData) -> bool:
     return data.has("scores") and table_span(data, "scores", S.REVIEWED_AT) is not None
 
 
-def _trend_csat(data: ReportData) -> bool:
-    sv, _, _ = dated_surveys(data)
+def has_dated_csat(data: ReportData) -> bool:
+    """Whether some CSAT answer has a time to place it on the trend (:func:`dated_surveys`)."""
+    sv, by_conv, _ = dated_surveys(data)
+    if isinstance(sv, str):  # (read in place: counted there)
+        csat = _ANSWER & (nw.col(S.KIND) == "csat")
+        return (count_where(data, "surveys", csat & ~nw.col(S.ANSWERED_AT).is_null()) > 0
+                or bool(by_conv and _placed(data, csat & nw.col(S.ANSWERED_AT).is_null())))
     return sv is not None and bool(sv[S.KIND].eq("csat").any())
 
 
@@ -114,7 +156,7 @@ SECTIONS: tuple[Section, ...] = (
             "Category scores pool every review that rated the category (N/A left out). In the grid, a dot marks a "
             "category where the agent's upper 95 % bound is below the team's score: a credible coaching focus. White "
             "cells: the agent has no rating in that category.", ("ratings",), lambda d: d.has("ratings")),
-    Section("trends", "Trends", "", ("ratings", "surveys"), lambda d: _dated_reviews(d) or _trend_csat(d),
+    Section("trends", "Trends", "", ("ratings", "surveys"), lambda d: _dated_reviews(d) or has_dated_csat(d),
             "no review has a date (reviewed_at), and no CSAT answer has a date (answered_at) or a conversation to "
             "place it by", any_of=True),
     Section("fair_comparison", "Fair comparison of teams, sites or vendors",

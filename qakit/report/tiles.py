@@ -26,7 +26,7 @@ from ..intervals import wilson_ci
 from ..registry import HEADLINE, METRICS, metric
 from ..scorecard import category_scores, iqs_score
 from .common import quiet
-from .data import ReportData, engine_table, scores_record, stored_record, table_columns
+from .data import ReportData, engine_distinct, engine_table, scores_record, stored_record, table_columns
 from .display import readable_unit
 from .targets import check_targets, target_status
 from ..verdict import target_verdict
@@ -189,9 +189,12 @@ def report_kpis(data: ReportData) -> pd.DataFrame:
     if data.has("conversations"):
         return K.summary_table(_kpi_results(data))
     parts = []
+    # (the kinds present: one group-by on the engine when it reads the surveys in place)
+    kinds = set(engine_distinct(data, "surveys", [S.KIND])[S.KIND].astype("str")) if data.has("surveys") else set()
     for kind, fn in (("csat", K.csat_score), ("nps", K.nps_score), ("ces", K.ces_score)):
-        if data.has("surveys") and data.surveys[S.KIND].eq(kind).any():
-            t = _on_engine(data, fn, data.surveys, min_n=0, **({"scale": data.csat_scale} if kind == "csat" else {}))
+        if kind in kinds:
+            t = _on_engine(data, fn, engine_table(data, "surveys"), min_n=0,
+                           **({"scale": data.csat_scale} if kind == "csat" else {}))
             parts.append({"kpi": kind, "n": t[S.N].iloc[0], "value": t[METRICS[kind].value].iloc[0],
                           "ci_low": t[S.CI_LOW].iloc[0], "ci_high": t[S.CI_HIGH].iloc[0]})
     return pd.DataFrame(parts, columns=["kpi", "n", "value", "ci_low", "ci_high"])

@@ -27,7 +27,7 @@ from ..scorecard import iqs_score
 from . import study
 from .common import AGENT_ROWS, COLOURS, CSS, HTML, STATUS_CLASS, WIDE, note, quiet, span_dates
 from .data import ReportData, engine_columns, engine_table, table_columns, table_span
-from .support import SECTIONS, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
+from .support import SECTIONS, has_dated_csat, dated_surveys, has_value_column, heading, left_out_lines, nothing, shown
 from .display import (Figure, Table, _metric_spec, hash_ids, metric_format, pretty, readable, tables_note,
                       write_table_files)
 from .tiles import (_kpi_summary, _on_engine, _survey_kinds, agent_verdicts, coaching_table, conversation_kpi,
@@ -281,11 +281,17 @@ def left_out(data: ReportData) -> HTML:
 # --- pictures -------------------------------------------------------------------------------------------
 def _agents(data: ReportData) -> pd.DataFrame:
     def make():
-        sv = data.surveys if data.has("surveys") else None
-        # the conversations give the surveys their agents: only the surveyed ones (from the engine
-        # when the conversations are read in place there), and none without surveys
-        conv = (engine_columns(data, "conversations", S.CONVERSATIONS.required, ids=sv[S.CONVERSATION_ID])
-                if sv is not None and data.has("conversations") else None)
+        if data.has("surveys") and not data.in_memory("surveys"):
+            # the surveys read in place: each agent's answers counted on the engine, the agent of an
+            # answer from its conversation joined there (only per-agent counts leave it)
+            sv = engine_table(data, "surveys")
+            conv = engine_table(data, "conversations") if data.has("conversations") else None
+        else:
+            sv = data.surveys if data.has("surveys") else None
+            # the conversations give the surveys their agents: only the surveyed ones (from the engine
+            # when the conversations are read in place there), and none without surveys
+            conv = (engine_columns(data, "conversations", S.CONVERSATIONS.required, ids=sv[S.CONVERSATION_ID])
+                    if sv is not None and data.has("conversations") else None)
         # (the review scores where the engine keeps them: only per-agent statistics come back)
         return quiet(ST.agent_summary, engine_table(data, "scores"), sv, min_n=data.min_n, conversations=conv,
                      scale=data.csat_scale)
@@ -422,8 +428,12 @@ def trend_figure(data: ReportData, *, period: str = "W") -> Figure | HTML:
             shift = data.start - data.previous["start"]
             ax.plot(p["period"] + shift, p[S.IQS], ls="--", color="#90a4ae", marker=".", label="IQS, previous period")
     sv, by_conv, _ = dated_surveys(data)
-    if sv is not None and sv[S.KIND].eq("csat").any():  # undated answers placed by their conversation
-        cs = quiet(K.csat_score, sv, period=period, min_n=0, scale=data.csat_scale)
+    if has_dated_csat(data):  # undated answers placed by their conversation
+        # (the surveys read in place: per period on the engine, an undated answer placed by its
+        # conversation there; else the dated answers in pandas)
+        cs = (_on_engine(data, K.csat_score, sv, period=period, min_n=0, scale=data.csat_scale,
+                         conversations=engine_table(data, "conversations") if by_conv else None)
+              if isinstance(sv, str) else quiet(K.csat_score, sv, period=period, min_n=0, scale=data.csat_scale))
         label = "CSAT (% satisfied)" + (f"; {by_conv} undated answers placed by their conversation" if by_conv else "")
         ax.plot(cs["period"], cs[K.CSAT], marker="s", color="#ef6c00", label=label)
     ax.set(ylabel="percent")
@@ -665,7 +675,7 @@ def iqs_csat_verdict(data: ReportData) -> HTML:
     """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
     if not shown(data, "iqs_csat"):
         return nothing()
-    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), data.surveys, method="pearson",
+    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), engine_table(data, "surveys"), method="pearson",
               scale=data.csat_scale).iloc[0]
     text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
                                   unit="conversations")
@@ -676,9 +686,9 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
     """Pearson, Spearman, Kendall and point-biserial correlation of review IQS with the CSAT answer."""
     if not shown(data, "iqs_csat"):
         return nothing()
-    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), data.surveys, method=["pearson", "spearman", "kendall",
-               "point_biserial"], seed=seed, conversations=data.conversations if data.has("conversations") else None,
-               scale=data.csat_scale)
+    # (no conversation columns: none of these methods takes a covariate; the engine keeps both tables)
+    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), engine_table(data, "surveys"),
+              method=["pearson", "spearman", "kendall", "point_biserial"], seed=seed, scale=data.csat_scale)
     t = t.drop(columns=[c for c in (ST.UNIT,) if c in t.columns])
     names = {"pearson": "Pearson", "spearman": "Spearman (ranks)", "kendall": "Kendall (ranks)",
              "point_biserial": "Point-biserial (satisfied or not)"}

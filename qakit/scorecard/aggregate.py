@@ -191,13 +191,14 @@ def _iqs(scores: Any, engine: Any, keys: list[str], period: str | None, level: f
          conversations: Any = None, sd: bool = False) -> pd.DataFrame:
     """:func:`iqs_score` of review scores on any engine; ``sd``: with each group's sample sd (``sd``)."""
     src = B.resolve(scores, engine, what="scores")
+    have = C.source_columns(src) if src.engine != "pandas" or not isinstance(scores, pd.DataFrame) else scores.columns
+    missing = [c for c in (S.IQS, S.PASSED) if c not in have]
+    if missing:  # (the same refusal on every engine, before any engine reads a column)
+        raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
     if src.engine != "pandas":
         return _iqs_on_engine(src, keys, period, level, min_n, conversations=conversations, sd=sd)
     if not isinstance(scores, pd.DataFrame):
         scores = B.to_pandas(src)
-    missing = [c for c in (S.IQS, S.PASSED) if c not in scores.columns]
-    if missing:
-        raise ParameterError(f"scores must be the output of Scorecard.score; missing columns {missing}")
     scores = _merged(scores, conversations, _supplied(keys, scores.columns, conversations))
     check_by(scores, keys, "scores")
     scores = S.validate(scores, "scores")  # one row per review, finite scores (never a doubled n)
