@@ -172,6 +172,73 @@ def test_unscored_reviews_are_itemised():
     assert ex["n"].tolist() == [1] and ex["row_ids"].iloc[0] == ("c3",)
 
 
+# --- large samples: Fisher z intervals for the rank correlations instead of the bootstrap ---------
+def _pairs(x, y):
+    ids = [f"c{i}" for i in range(len(x))]
+    scores = pd.DataFrame({"review_id": ids, "conversation_id": ids, "agent_id": "a", "iqs": np.asarray(x, float)})
+    surveys = pd.DataFrame({"conversation_id": ids, "kind": "csat", "score": np.asarray(y, float), "answered_at": None})
+    return scores, surveys
+
+
+def test_rank_fisher_interval_by_hand_and_statpsych_example():
+    """Above bootstrap_max_n: tanh(atanh r -/+ z * se), se^2 = (1 + rho^2/2) / (n - 3) for Spearman
+    (Bonett & Wright 2000) and 0.437 / (n - 4) for Kendall tau-b (Fieller et al. 1957), by hand
+    here. The Spearman interval also equals statpsych's documented example (R, ci.spear(.05, y, x):
+    rho = 0.8699639, LL = 0.5840951, UL = 0.9638297; Bonett's package)."""
+    scores, surveys, _, x, y, _ = _toy(n=200)
+    res = st.iqs_csat_correlation(scores, surveys, scale=WIDE, method=["spearman", "kendall"],
+                                  bootstrap_max_n=199).set_index("method")
+    z = sps.norm.ppf(0.975)
+    rho, tau = sps.spearmanr(x, y).statistic, sps.kendalltau(x, y).statistic
+    se_rho, se_tau = np.sqrt((1 + rho**2 / 2) / 197), np.sqrt(0.437 / 196)
+    assert res.loc["spearman", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [np.tanh(np.arctanh(rho) - z * se_rho), np.tanh(np.arctanh(rho) + z * se_rho)], abs=1e-12)
+    assert res.loc["kendall", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [np.tanh(np.arctanh(tau) - z * se_tau), np.tanh(np.arctanh(tau) + z * se_tau)], abs=1e-12)
+    assert res.loc["spearman", "ci_method"] == "Fisher z, Bonett-Wright variance (n > 199: no bootstrap)"
+    assert res.loc["kendall", "ci_method"] == "Fisher z, Fieller variance (n > 199: no bootstrap)"
+    # statpsych ci.spear example (R): y = CSAT (divided by 4 onto the surveys' 0-10 range: same ranks), x = IQS
+    yv = np.array([21, 4, 9, 12, 35, 18, 10, 22, 24, 1, 6, 8, 13, 16, 19]) / 4
+    xv = [67, 28, 30, 28, 52, 40, 25, 37, 44, 10, 14, 20, 28, 40, 51]
+    sp = st.iqs_csat_correlation(*_pairs(xv, yv), scale=WIDE, method="spearman", bootstrap_max_n=0, min_n=0).iloc[0]
+    assert (sp["r"], sp["ci_low"], sp["ci_high"]) == pytest.approx((0.8699639, 0.5840951, 0.9638297), abs=1e-7)
+
+
+def test_rank_fisher_interval_agrees_with_bootstrap_at_n_3000():
+    """On a seeded bivariate normal sample (n = 3000, rho = 0.5) the large-sample interval and the
+    percentile bootstrap (both from iqs_csat_correlation: threshold above n, then below) agree
+    within 0.01 at each end, for Spearman and for Kendall."""
+    rng = np.random.default_rng(2026)
+    xy = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], size=3000)
+    scores, surveys = _pairs(70 + 10 * xy[:, 0], 5 + xy[:, 1])
+    kw = dict(scale=WIDE, method=["spearman", "kendall"], n_resamples=999, seed=1)
+    boot = st.iqs_csat_correlation(scores, surveys, bootstrap_max_n=3000, **kw)
+    asym = st.iqs_csat_correlation(scores, surveys, bootstrap_max_n=2999, **kw)
+    assert boot["ci_method"].tolist() == ["percentile bootstrap (999)"] * 2
+    assert asym["ci_method"].str.startswith("Fisher z").all()
+    pd.testing.assert_frame_equal(boot[["method", "n", "r", "p_value"]], asym[["method", "n", "r", "p_value"]])
+    assert np.abs(asym[["ci_low", "ci_high"]].to_numpy() - boot[["ci_low", "ci_high"]].to_numpy()).max() < 0.01
+
+
+def test_bootstrap_max_n_switches_exactly_above_it_and_bad_values_are_refused():
+    """n = 40 pairs: bootstrapped with bootstrap_max_n = 40 or None, Fisher z with 39 or 0; a bad
+    value is one ParameterError naming the parameter and the value."""
+    scores, surveys, *_ = _toy(n=40)
+    def ci_methods(v):
+        res = st.iqs_csat_correlation(scores, surveys, scale=WIDE, method=["pearson", "spearman", "kendall"],
+                                      n_resamples=99, bootstrap_max_n=v)
+        return res["ci_method"].tolist()
+    boot = ["Fisher z", "percentile bootstrap (99)", "percentile bootstrap (99)"]
+    assert ci_methods(40) == ci_methods(None) == boot
+    assert ci_methods(39)[1:] == ["Fisher z, Bonett-Wright variance (n > 39: no bootstrap)",
+                                  "Fisher z, Fieller variance (n > 39: no bootstrap)"]
+    assert ci_methods(0)[1:] == ["Fisher z, Bonett-Wright variance (n > 0: no bootstrap)",
+                                 "Fisher z, Fieller variance (n > 0: no bootstrap)"]
+    for bad in (-1, 2.5, "10000", True, float("nan")):
+        with pytest.raises(ParameterError, match=rf"^bootstrap_max_n must be an integer >= 0 \(or None\); got {bad!r}"):
+            st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="spearman", bootstrap_max_n=bad)
+
+
 def test_category_correlations_bh_by_hand(sample):
     """Per category Spearman rho equals scipy on an independent pivot; p_adjusted equals the
     Benjamini-Hochberg step-up computed here: p_(i) * m / i, cumulative minimum from the top."""
