@@ -97,10 +97,13 @@ def mean_ci(
 FISHER_KINDS = ("pearson", "spearman", "kendall")
 
 
-def fisher_ci(r: float, n: float, level: float, k: int = 0, *, kind: str = "pearson") -> tuple[float, float]:
+def fisher_ci(r: float, n: float, level: float, k: int = 0, *, kind: str = "pearson",
+              se: float | None = None) -> tuple[float, float]:
     """Fisher z interval for a correlation: ``tanh(atanh r -/+ z_{(1+level)/2} * se)``.
 
-    ``se^2``, the variance of ``atanh r``, by ``kind``:
+    ``se`` given: the standard error of ``atanh r`` estimated elsewhere (e.g. an asymptotic
+    standard error of ``r`` divided by ``1 - r^2``, the delta method). Otherwise ``se^2``, the
+    variance of ``atanh r``, by ``kind``:
 
     - ``pearson``: ``1 / (n - 3 - k)`` (Fisher 1921; ``k`` covariates partialled out, ``n`` may be
       an effective n such as Kish's);
@@ -128,11 +131,13 @@ def fisher_ci(r: float, n: float, level: float, k: int = 0, *, kind: str = "pear
         df = n - 3 - k
     else:
         df = n - (3 if kind == "spearman" else 4)
-    if not np.isfinite(r) or df <= 0:
+    if not np.isfinite(r) or df <= 0 or (se is not None and not np.isfinite(se)):
         return np.nan, np.nan
     z = stats.norm.ppf((1 + level) / 2)
     zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
-    if kind == "pearson":
+    if se is not None:
+        half = z * se
+    elif kind == "pearson":
         half = z / np.sqrt(df)
     elif kind == "spearman":
         half = z * np.sqrt((1 + r**2 / 2) / df)
