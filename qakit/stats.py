@@ -418,7 +418,7 @@ def iqs_csat_correlation(
     bootstrap_max_n : int or None, default=10_000
         Most pairs for which Spearman and Kendall get the bootstrap interval; with more pairs
         they get the large-sample Fisher z interval (Notes), which ``ci_method`` names. ``None``:
-        always bootstrap (slow: minutes from about 50,000 pairs); ``0``: never.
+        always bootstrap (slow: over a minute from about 50,000 pairs); ``0``: never.
     seed : int, default=0
         Seed of the bootstrap.
     min_n : int, default=30
