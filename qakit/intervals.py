@@ -90,10 +90,7 @@ def mean_ci(
     return mean - half, mean + half
 
 
-#: variance of ``atanh(r)`` per correlation kind, and the pairs it needs (``n > min``): Fisher's
-#: ``1 / (n - 3 - k)`` for Pearson (``k`` covariates partialled out), Bonett & Wright's
-#: ``(1 + r^2 / 2) / (n - 3)`` for Spearman's rho, Fieller, Hartley & Pearson's ``0.437 / (n - 4)``
-#: for Kendall's tau-b
+#: the correlations :func:`fisher_ci` knows the variance of ``atanh r`` of
 FISHER_KINDS = ("pearson", "spearman", "kendall")
 
 

@@ -276,8 +276,8 @@ def _kendall_ase(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     them: time ``O(n + k_x k_y)``, memory ``O(n)``.
     """
     n = len(x)
-    xv, xc, nx = np.unique(x, return_inverse=True, return_counts=True)
-    yv, yc, ny = np.unique(y, return_inverse=True, return_counts=True)
+    _, xc, nx = np.unique(x, return_inverse=True, return_counts=True)
+    _, yc, ny = np.unique(y, return_inverse=True, return_counts=True)
     if len(ny) > len(nx):  # (tau-b and its ASE are symmetric: walk the variable with fewer values)
         xc, nx, yc, ny = yc, ny, xc, nx
     kx, ky = len(nx), len(ny)
@@ -460,7 +460,8 @@ def iqs_csat_correlation(
     pairs 5.0 s and 4.8 s; 20,000 pairs 12.5 s and 16.4 s; 50,000 pairs 64 s and 20 s (load 7-8);
     3 million pairs about an hour each (linear extrapolation). Already at 3,000 pairs the bootstrap
     and the Fisher intervals differ by less than 0.002 at each end (bivariate normal, continuous or
-    in CSAT-like steps); the four methods on 3 million pairs take about 10 s.
+    in CSAT-like steps). The four methods on 3 million pairs: 14-28 s at load 5, of which scipy's
+    statistics and the tie-aware variance about 3 s, the rest the join of scores and answers.
 
     Examples
     --------
