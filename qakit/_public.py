@@ -37,6 +37,7 @@ SHARED_PARAMETERS: dict[str, dict[str, Any]] = {
     "min_n": dict(low=0, integer=True),
     "seed": dict(low=0, integer=True, none=True),
     "n_resamples": dict(low=0, integer=True),  # 0: no resampling, where a function allows it
+    "bootstrap_max_n": dict(low=0, integer=True, none=True),  # most pairs still bootstrapped; None: all
     "repeat_days": dict(low=0, low_open=True),
     "max_hours": dict(low=0, low_open=True),
     "cost_per_contact": dict(low=0),

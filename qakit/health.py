@@ -69,11 +69,11 @@ from scipy import stats
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning, check_choice
-from .intervals import MIN_N, check_level
+from .intervals import MIN_N, check_level, fisher_ci
 from .metrics import _contract as M_contract
 from .metrics import _source as M_source
 from .scorecard.card import Scorecard
-from .stats import CSAT, _fisher_ci, _matrix_of_rows, csat_by_conversation, csat_per_conversation_on_engine
+from .stats import CSAT, _matrix_of_rows, csat_by_conversation, csat_per_conversation_on_engine
 import html
 
 # --- result columns ----------------------------------------------------------------------------------
@@ -536,14 +536,14 @@ def scorecard_health(
             rest = (tot - np.where(Mv[:, j], Xv[:, j], 0.0)) / other_n
         use = M[:, j] & (other_n > 0)
         r_ir = _wpearson(own[use], rest[use], w[use]) if varies[j] else np.nan
-        lo, hi = _fisher_ci(r_ir, int(w[use].sum()), z_level)
+        lo, hi = fisher_ci(r_ir, int(w[use].sum()), z_level)
         passed = (~fail[:, j]).astype(float)
         r_pb = _wpearson(passed[use], rest[use], w[use]) if varies[j] else np.nan
-        plo, phi = _fisher_ci(r_pb, int(w[use].sum()), z_level)
+        plo, phi = fisher_ci(r_pb, int(w[use].sum()), z_level)
         cu = M[:, j] & ~np.isnan(csat_v)
         n_cu = int(w[cu].sum())
         r_cs = _wpearson(X[cu, j], csat_v[cu], w[cu]) if varies[j] and n_cu >= 3 else np.nan
-        clo, chi = _fisher_ci(r_cs, n_cu, z_level)
+        clo, chi = fisher_ci(r_cs, n_cu, z_level)
         rows_out.append({S.CATEGORY: c, WEIGHT: cats[c].weight, CRITICAL: cats[c].critical, S.N: int(n[j]),
                          NA_RATE: 1 - n[j] / n_rev, FULL_MARKS_RATE: full[j], FAIL_RATE: fail_rate[j],
                          ITEM_REST_R: r_ir, S.CI_LOW: lo, S.CI_HIGH: hi, POINT_BISERIAL_R: r_pb, PB_CI_LOW: plo,
@@ -605,7 +605,7 @@ def scorecard_health(
     for a in range(k):
         for b in range(a + 1, k):
             r_ab = Rall[a, b] if varies[a] and varies[b] and nall[a, b] >= 3 else np.nan
-            lo, hi = _fisher_ci(r_ab, nall[a, b], level)
+            lo, hi = fisher_ci(r_ab, nall[a, b], level)
             pair_rows.append({CATEGORY_A: names[a], CATEGORY_B: names[b], S.N: int(nall[a, b]), R: r_ab,
                               S.CI_LOW: lo, S.CI_HIGH: hi, REDUNDANT: bool(np.isfinite(r_ab) and r_ab >= REDUNDANT_R)})
     pairs = pd.DataFrame(pair_rows, columns=PAIR_COLUMNS)

@@ -90,6 +90,59 @@ def mean_ci(
     return mean - half, mean + half
 
 
+#: the correlations :func:`fisher_ci` knows the variance of ``atanh r`` of
+FISHER_KINDS = ("pearson", "spearman", "kendall")
+
+
+def fisher_ci(r: float, n: float, level: float, k: int = 0, *, kind: str = "pearson",
+              se: float | None = None) -> tuple[float, float]:
+    """Fisher z interval for a correlation: ``tanh(atanh r -/+ z_{(1+level)/2} * se)``.
+
+    ``se`` given: the standard error of ``atanh r`` estimated elsewhere (e.g. an asymptotic
+    standard error of ``r`` divided by ``1 - r^2``, the delta method). Otherwise ``se^2``, the
+    variance of ``atanh r``, by ``kind``:
+
+    - ``pearson``: ``1 / (n - 3 - k)`` (Fisher 1921; ``k`` covariates partialled out, ``n`` may be
+      an effective n such as Kish's);
+    - ``spearman``: ``(1 + r^2 / 2) / (n - 3)`` (Bonett & Wright 2000, Psychometrika 65(1):23-28);
+    - ``kendall`` (tau-b): ``0.437 / (n - 4)`` (Fieller, Hartley & Pearson 1957, Biometrika
+      44:470-481; recommended by Bonett & Wright 2000).
+
+    NaN for a non-finite ``r`` or too few pairs (``n - 3 - k <= 0``; Kendall ``n <= 4``).
+    ``|r| = 1`` is read as ``1 - 1e-15`` so the interval stays finite.
+
+    Examples
+    --------
+    >>> lo, hi = fisher_ci(0.5, 103, 0.95)  # atanh .5 = .549306 -/+ 1.959964 / 10
+    >>> round(lo, 4), round(hi, 4)
+    (0.3393, 0.6323)
+    >>> lo, hi = fisher_ci(0.8699639, 15, 0.95, kind="spearman")  # statpsych ci.spear: .5840951, .9638297
+    >>> round(lo, 6), round(hi, 6)
+    (0.584095, 0.96383)
+    >>> lo, hi = fisher_ci(0.5, 441, 0.95, kind="kendall")  # .549306 -/+ 1.959964 * sqrt(.437 / 437)
+    >>> round(lo, 4), round(hi, 4)
+    (0.4521, 0.545)
+    """
+    check_choice("kind", kind, FISHER_KINDS)
+    if kind == "pearson":
+        df = n - 3 - k
+    else:
+        df = n - (3 if kind == "spearman" else 4)
+    if not np.isfinite(r) or df <= 0 or (se is not None and not np.isfinite(se)):
+        return np.nan, np.nan
+    z = stats.norm.ppf((1 + level) / 2)
+    zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+    if se is not None:
+        half = z * se
+    elif kind == "pearson":
+        half = z / np.sqrt(df)
+    elif kind == "spearman":
+        half = z * np.sqrt((1 + r**2 / 2) / df)
+    else:
+        half = z * np.sqrt(0.437 / df)
+    return float(np.tanh(zr - half)), float(np.tanh(zr + half))
+
+
 def pooled_moments(cells: pd.DataFrame, by: str) -> pd.DataFrame:
     """Cells of observations (``n``, ``mean`` and ``m2``, the sum of squared deviations from the
     cell's mean) combined per ``by``: ``n``, ``mean`` and the sample variance ``var`` (ddof=1, NaN

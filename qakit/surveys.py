@@ -40,7 +40,7 @@ from scipy import stats
 from . import schema as S
 from ._public import public
 from .errors import ParameterError, Problems, check_choice, check_number
-from .intervals import MIN_N, as_by, check_level, wilson_ci
+from .intervals import MIN_N, as_by, check_level, fisher_ci, wilson_ci
 from .kpis import CsatScale, csat_definition
 from .stats import join_csat
 
@@ -568,15 +568,13 @@ def weighted_iqs_csat(
     w, info = _rake_frame(joined, conv, margins, max_iter=max_iter, tol=tol)
     x = joined[S.IQS].to_numpy(dtype=float)
     y = joined["csat"].to_numpy(dtype=float)
-    z = stats.norm.ppf((1 + level) / 2)
     rows = []
     for name, weights in ((UNWEIGHTED, np.ones(len(joined))), (RAKED, w)):
         neff, _ = _kish(weights)
         r = _wpearson(x, y, weights)
         lo = hi = p = np.nan
         if np.isfinite(r) and neff > 3:
-            zr = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
-            lo, hi = np.tanh(zr - z / np.sqrt(neff - 3)), np.tanh(zr + z / np.sqrt(neff - 3))
+            lo, hi = fisher_ci(r, neff, level)
             t = r * np.sqrt((neff - 2) / max(1e-300, 1 - r**2))
             p = float(2 * stats.t.sf(abs(t), neff - 2))
         rows.append({ESTIMATE: name, S.N: len(joined), N_EFFECTIVE: neff, R: r, S.CI_LOW: lo, S.CI_HIGH: hi,

@@ -33,7 +33,7 @@ from ._public import public
 from .commands import qakit_command
 from .errors import ParameterError, QakitError, check_choice
 from .health import category_discrimination, discrimination_html  # discrimination beside each weight (issue 25)
-from .intervals import mean_ci
+from .intervals import fisher_ci, mean_ci
 from .report.data import load_report_data
 from .report.display import table
 from .scorecard import MODES, Scorecard, iqs_score
@@ -240,9 +240,8 @@ def _fast_corr(state: ExplorerState, iqs: np.ndarray) -> tuple[float, float, flo
     if n < 4 or np.ptp(x[use]) == 0 or np.ptp(y[use]) == 0:
         return np.nan, np.nan, np.nan, n
     r = float(np.corrcoef(x[use], y[use])[0, 1])
-    z = stats.norm.ppf(0.975)
-    zr = np.arctanh(r)
-    return r, float(np.tanh(zr - z / np.sqrt(n - 3))), float(np.tanh(zr + z / np.sqrt(n - 3))), n
+    lo, hi = fisher_ci(r, n, 0.95)
+    return r, lo, hi, n
 
 
 def _mean(x: np.ndarray) -> float:

@@ -172,6 +172,117 @@ def test_unscored_reviews_are_itemised():
     assert ex["n"].tolist() == [1] and ex["row_ids"].iloc[0] == ("c3",)
 
 
+# --- large samples: Fisher z intervals for the rank correlations instead of the bootstrap ---------
+def _pairs(x, y):
+    ids = [f"c{i}" for i in range(len(x))]
+    scores = pd.DataFrame({"review_id": ids, "conversation_id": ids, "agent_id": "a", "iqs": np.asarray(x, float)})
+    surveys = pd.DataFrame({"conversation_id": ids, "kind": "csat", "score": np.asarray(y, float), "answered_at": None})
+    return scores, surveys
+
+
+def _tau_b_ase_brute_force(x, y):
+    """Kendall's tau-b and its asymptotic standard error (Brown & Benedetti 1977 as SAS PROC FREQ
+    writes it): all n^2 pairs, d_i = sum_j sign(x_i - x_j) sign(y_i - y_j), w_r = n^2 - sum n_i.^2,
+    w_c = n^2 - sum n_.j^2, v_i = n_x(i) w_c + n_y(i) w_r,
+    ASE = sqrt(sum (2 w d_i + tau v_i)^2 - n^3 tau^2 (w_r + w_c)^2) / w^2."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    d = (np.sign(x[:, None] - x[None]) * np.sign(y[:, None] - y[None])).sum(1)
+    nx, ny = (x[:, None] == x[None]).sum(1), (y[:, None] == y[None]).sum(1)
+    wr, wc = n * n - (np.unique(x, return_counts=True)[1] ** 2).sum(), n * n - (np.unique(y, return_counts=True)[1] ** 2).sum()
+    w = np.sqrt(wr * wc)
+    tau = d.sum() / w
+    return tau, np.sqrt(((2 * w * d + tau * (nx * wc + ny * wr)) ** 2).sum() - n**3 * tau**2 * (wr + wc) ** 2) / w**2
+
+
+def test_rank_fisher_interval_by_hand_and_vendor_examples(monkeypatch):
+    """Above bootstrap_max_n: tanh(atanh r -/+ z * se). Spearman: se^2 = (1 + rho^2/2) / (n - 3)
+    (Bonett & Wright 2000), by hand, and statpsych's documented example (R, ci.spear(.05, y, x):
+    rho = 0.8699639, LL = 0.5840951, UL = 0.9638297; Bonett's package). Kendall tau-b: se = ASE /
+    (1 - tau^2) with tau-b's asymptotic standard error counting ties (brute force here over all
+    pairs; DescTools' KendallTauB example from the SAS manual, Wald interval 0.2114009 - 0.4631126:
+    DescTools arranges the formula slightly differently, equal to 2e-6); with too many distinct
+    values for that, Fieller's se^2 = 0.437 / (n - 4), by hand."""
+    scores, surveys, _, x, y, _ = _toy(n=200)
+    call = dict(scale=WIDE, method=["spearman", "kendall"], bootstrap_max_n=199)
+    res = st.iqs_csat_correlation(scores, surveys, **call).set_index("method")
+    z = sps.norm.ppf(0.975)
+    rho = sps.spearmanr(x, y).statistic
+    se_rho = np.sqrt((1 + rho**2 / 2) / 197)
+    assert res.loc["spearman", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [np.tanh(np.arctanh(rho) - z * se_rho), np.tanh(np.arctanh(rho) + z * se_rho)], abs=1e-12)
+    assert res.loc["spearman", "ci_method"] == "Fisher z, Bonett-Wright variance (n > 199: no bootstrap)"
+    tau, ase = _tau_b_ase_brute_force(x, y)
+    assert tau == pytest.approx(sps.kendalltau(x, y).statistic, abs=1e-12)
+    se_tau = ase / (1 - tau**2)
+    assert res.loc["kendall", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [np.tanh(np.arctanh(tau) - z * se_tau), np.tanh(np.arctanh(tau) + z * se_tau)], abs=1e-12)
+    assert res.loc["kendall", "ci_method"] == "Fisher z, Brown-Benedetti variance, ties counted (n > 199: no bootstrap)"
+    # ties: a 2 x 5 table (DescTools / SAS example), by brute force and DescTools' printed interval
+    tab = np.array([[26, 26, 23, 18, 9], [6, 7, 9, 14, 23]])
+    tx, ty = np.repeat(np.repeat([0, 1], 5), tab.ravel()), np.repeat(np.tile(np.arange(5), 2), tab.ravel())
+    t_bf, a_bf = _tau_b_ase_brute_force(tx, ty)
+    t_fn, a_fn = st._kendall_ase(tx, ty)
+    assert (t_fn, a_fn) == pytest.approx((t_bf, a_bf), rel=1e-12) and t_fn == pytest.approx(0.3372567, abs=1e-7)
+    assert (t_fn - z * a_fn, t_fn + z * a_fn) == pytest.approx((0.2114009, 0.4631126), abs=1e-5)
+    # Fieller when the walk over distinct values would be too long
+    monkeypatch.setattr(st, "KENDALL_ASE_MAX_CELLS", 0)
+    kt = st.iqs_csat_correlation(scores, surveys, **call).set_index("method").loc["kendall"]
+    se_f = np.sqrt(0.437 / 196)
+    assert [kt["ci_low"], kt["ci_high"]] == pytest.approx(
+        [np.tanh(np.arctanh(tau) - z * se_f), np.tanh(np.arctanh(tau) + z * se_f)], abs=1e-12)
+    assert kt["ci_method"] == "Fisher z, Fieller variance (n > 199: no bootstrap)"
+    # statpsych ci.spear example (R): y = CSAT (divided by 4 onto the surveys' 0-10 range: same ranks), x = IQS
+    yv = np.array([21, 4, 9, 12, 35, 18, 10, 22, 24, 1, 6, 8, 13, 16, 19]) / 4
+    xv = [67, 28, 30, 28, 52, 40, 25, 37, 44, 10, 14, 20, 28, 40, 51]
+    sp = st.iqs_csat_correlation(*_pairs(xv, yv), scale=WIDE, method="spearman", bootstrap_max_n=0, min_n=0).iloc[0]
+    assert (sp["r"], sp["ci_low"], sp["ci_high"]) == pytest.approx((0.8699639, 0.5840951, 0.9638297), abs=1e-7)
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["continuous", "csat_1_to_5"])
+def test_rank_fisher_interval_agrees_with_bootstrap_at_n_3000(tied):
+    """On a seeded bivariate normal sample (n = 3000, rho = 0.5) the large-sample interval and the
+    percentile bootstrap (both from iqs_csat_correlation: threshold above n, then below) agree
+    within 0.01 at each end, for Spearman and for Kendall; also with CSAT answers on 1-5 and IQS in
+    whole points (ties: Fieller's continuous-data variance alone would be 11 % too narrow here), and
+    the two intervals are as wide within 5 %."""
+    rng = np.random.default_rng(2026)
+    xy = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], size=3000)
+    x, y = 70 + 10 * xy[:, 0], 5 + xy[:, 1]
+    if tied:
+        x, y = np.round(x), np.clip(np.round(3.5 + 1.1 * xy[:, 1]), 1, 5)
+    scores, surveys = _pairs(x, y)
+    kw = dict(scale=WIDE, method=["spearman", "kendall"], n_resamples=999, seed=1)
+    boot = st.iqs_csat_correlation(scores, surveys, bootstrap_max_n=3000, **kw)
+    asym = st.iqs_csat_correlation(scores, surveys, bootstrap_max_n=2999, **kw)
+    assert boot["ci_method"].tolist() == ["percentile bootstrap (999)"] * 2
+    assert asym["ci_method"].str.startswith("Fisher z").all()
+    pd.testing.assert_frame_equal(boot[["method", "n", "r", "p_value"]], asym[["method", "n", "r", "p_value"]])
+    assert np.abs(asym[["ci_low", "ci_high"]].to_numpy() - boot[["ci_low", "ci_high"]].to_numpy()).max() < 0.01
+    # and as wide, within 5 % (Fieller's variance on the tied sample: 0.887 of the bootstrap's width)
+    width = (asym["ci_high"] - asym["ci_low"]) / (boot["ci_high"] - boot["ci_low"])
+    assert width.tolist() == pytest.approx([1, 1], abs=0.05)
+
+
+def test_bootstrap_max_n_switches_exactly_above_it_and_bad_values_are_refused():
+    """n = 40 pairs: bootstrapped with bootstrap_max_n = 40 or None, Fisher z with 39 or 0; a bad
+    value is one ParameterError naming the parameter and the value."""
+    scores, surveys, *_ = _toy(n=40)
+    def ci_methods(v):
+        res = st.iqs_csat_correlation(scores, surveys, scale=WIDE, method=["pearson", "spearman", "kendall"],
+                                      n_resamples=99, bootstrap_max_n=v)
+        return res["ci_method"].tolist()
+    boot = ["Fisher z", "percentile bootstrap (99)", "percentile bootstrap (99)"]
+    assert ci_methods(40) == ci_methods(None) == boot
+    assert ci_methods(39)[1:] == ["Fisher z, Bonett-Wright variance (n > 39: no bootstrap)",
+                                  "Fisher z, Brown-Benedetti variance, ties counted (n > 39: no bootstrap)"]
+    assert ci_methods(0)[1:] == ["Fisher z, Bonett-Wright variance (n > 0: no bootstrap)",
+                                 "Fisher z, Brown-Benedetti variance, ties counted (n > 0: no bootstrap)"]
+    for bad in (-1, 2.5, "10000", True, float("nan")):
+        with pytest.raises(ParameterError, match=rf"^bootstrap_max_n must be an integer >= 0 \(or None\); got {bad!r}"):
+            st.iqs_csat_correlation(scores, surveys, scale=WIDE, method="spearman", bootstrap_max_n=bad)
+
+
 def test_category_correlations_bh_by_hand(sample):
     """Per category Spearman rho equals scipy on an independent pivot; p_adjusted equals the
     Benjamini-Hochberg step-up computed here: p_(i) * m / i, cumulative minimum from the top."""
