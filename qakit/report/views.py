@@ -671,12 +671,21 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
     return fig
 
 
+def _iqs_csat(data: ReportData, seed: int = 0) -> pd.DataFrame:
+    """The IQS-CSAT correlations of the report (Pearson, Spearman, Kendall, point-biserial at the
+    conversation level), once per run and seed: the verdict reads the Pearson row of the table's
+    result (at 100M ratings the pairs are 3M rows, joined once). No conversation columns: none of
+    these methods takes a covariate; with DuckDB both tables stay on the engine."""
+    return data.cached(f"iqs_csat:{seed}", lambda: quiet(
+        ST.iqs_csat_correlation, engine_table(data, "scores"), engine_table(data, "surveys"),
+        method=["pearson", "spearman", "kendall", "point_biserial"], seed=seed, scale=data.csat_scale))
+
+
 def iqs_csat_verdict(data: ReportData) -> HTML:
     """One plain sentence on whether IQS tracks CSAT (conversation level, Pearson with its interval)."""
     if not shown(data, "iqs_csat"):
         return nothing()
-    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), engine_table(data, "surveys"), method="pearson",
-              scale=data.csat_scale).iloc[0]
+    t = _iqs_csat(data).set_index(ST.METHOD).loc["pearson"]
     text = ST.correlation_verdict(t[ST.R], t[S.CI_LOW], t[S.CI_HIGH], int(t[S.N]), subject="IQS", other="CSAT",
                                   unit="conversations")
     return HTML(f'<p class="qakit-verdict">{html.escape(text)}</p>', text)
@@ -686,9 +695,7 @@ def iqs_csat_table(data: ReportData, *, seed: int = 0) -> Table | HTML:
     """Pearson, Spearman, Kendall and point-biserial correlation of review IQS with the CSAT answer."""
     if not shown(data, "iqs_csat"):
         return nothing()
-    # (no conversation columns: none of these methods takes a covariate; the engine keeps both tables)
-    t = quiet(ST.iqs_csat_correlation, engine_table(data, "scores"), engine_table(data, "surveys"),
-              method=["pearson", "spearman", "kendall", "point_biserial"], seed=seed, scale=data.csat_scale)
+    t = _iqs_csat(data, seed)
     t = t.drop(columns=[c for c in (ST.UNIT,) if c in t.columns])
     names = {"pearson": "Pearson", "spearman": "Spearman (ranks)", "kendall": "Kendall (ranks)",
              "point_biserial": "Point-biserial (satisfied or not)"}
