@@ -111,6 +111,14 @@ def generated(tmp_path_factory):
 _close = assert_frames_close
 
 
+def _same_tiles(pdata, dk, metrics) -> None:
+    """The headline tiles ``metrics`` of the DuckDB report equal the pandas report's (n, value, interval; 1e-9)."""
+    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
+    for m in metrics:
+        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
+                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+
+
 @pytest.mark.slow  # both engines over a generated dataset, section by section
 @pytest.mark.parametrize("kw", [{}, {"start": "2026-08-10"}], ids=["all rows: read in place", "a period"])
 def test_duckdb_report_sections_equal_the_pandas_report(generated, kw):
@@ -216,10 +224,7 @@ def test_duckdb_report_keeps_the_review_scores_on_the_engine(generated):
     pdata = D.load_report_data(dataset=str(generated))
     dk = D.load_report_data(dataset=str(generated), engine="duckdb")
     assert D.scores_on_engine(dk) and not dk.in_memory("scores") and dk.has("scores")
-    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
-    for m in ("iqs", "pass_rate"):
-        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
-                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    _same_tiles(pdata, dk, ("iqs", "pass_rate"))
     _close(V._agents(pdata), V._agents(dk), ["agent_id"])
     assert V.agent_table(pdata).frame.values.tolist() == V.agent_table(dk).frame.values.tolist()
     assert _labels(V.agent_category_heatmap(pdata).axes[0], "x") == _labels(V.agent_category_heatmap(dk).axes[0], "x")
@@ -426,10 +431,7 @@ def test_duckdb_survey_tiles_and_exclusions_read_the_surveys_in_place(generated,
     one["score"] = np.nan
     dk.surveys = one
     _close(T.report_kpis(pdata), T.report_kpis(dk), ["kpi"])
-    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
-    for m in ("csat", "nps"):
-        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
-                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    _same_tiles(pdata, dk, ("csat", "nps"))
     la, lb = T.left_out_rows(pdata), T.left_out_rows(dk)
     sa, sb = la[la["table"].eq("surveys")], lb[lb["table"].eq("surveys")]
     blank = int(sv["score"].isna().sum())
@@ -580,10 +582,7 @@ def test_duckdb_report_keeps_the_surveys_on_the_engine(generated, tmp_path, vari
     assert not dk.in_memory("surveys") and "surveys" in dk.direct
     assert "survey KPIs: DuckDB read surveys directly" in "; ".join(dk.engine_notes)
     _close(T.report_kpis(pdata), T.report_kpis(dk), ["kpi"])
-    ha, hb = T.headline(pdata, {}).set_index("metric"), T.headline(dk, {}).set_index("metric")
-    for m in ("csat", "nps"):
-        np.testing.assert_allclose(hb.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float),
-                                   ha.loc[m, ["n", "value", "ci_low", "ci_high"]].to_numpy(float), rtol=0, atol=1e-9)
+    _same_tiles(pdata, dk, ("csat", "nps"))
     aa, ab = V._agents(pdata), V._agents(dk)
     _close(aa, ab, ["agent_id"])
     assert (ab["csat_n"] > 0).sum() > 60  # (each agent's CSAT is there, not left empty)
