@@ -540,9 +540,9 @@ def scorecard_health(
         passed = (~fail[:, j]).astype(float)
         r_pb = _wpearson(passed[use], rest[use], w[use]) if varies[j] else np.nan
         plo, phi = fisher_ci(r_pb, int(w[use].sum()), z_level)
-        cu = M[:, j] & ~np.isnan(csat_v)
-        n_cu = int(w[cu].sum())
-        r_cs = _wpearson(X[cu, j], csat_v[cu], w[cu]) if varies[j] and n_cu >= 3 else np.nan
+        cu = M[:, j] & (csat_v[:, 0] > 0)
+        n_cu = int(csat_v[cu, 0].sum())
+        r_cs = _pearson_of_sums(X[cu, j], csat_v[cu]) if varies[j] and n_cu >= 3 else np.nan
         clo, chi = fisher_ci(r_cs, n_cu, z_level)
         rows_out.append({S.CATEGORY: c, WEIGHT: cats[c].weight, CRITICAL: cats[c].critical, S.N: int(n[j]),
                          NA_RATE: 1 - n[j] / n_rev, FULL_MARKS_RATE: full[j], FAIL_RATE: fail_rate[j],
@@ -686,17 +686,48 @@ def discrimination_html(categories: pd.DataFrame, name: str) -> str:
 
 
 def _canonical(X: np.ndarray, fail: np.ndarray, csat: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The patterns (rows of ``X``, ``fail``, ``csat``) merged when equal (N/A equal to N/A), their
-    counts ``w`` summed, in a canonical order: sorted by their values, N/A last. The bootstrap draws
-    over this order, so it is the same whatever order the reviews came in."""
+    """The patterns (rows of ``X`` and ``fail``) merged when equal (N/A equal to N/A), their counts
+    ``w`` and CSAT sums ``csat`` (rows ``[answers, sum, sum of squares]`` of the reviews' CSAT,
+    :func:`_csat_sums`) summed, in a canonical order: sorted by their values, N/A last. The
+    bootstrap draws over this order, so it is the same whatever order the reviews came in; the CSAT
+    answers ride along as sums, so they do not split a pattern (at 10M reviews with CSAT, 1.6M
+    patterns instead of 0.8M, and twice the memory)."""
     k = X.shape[1]
-    df = pd.DataFrame(np.hstack([X, fail.astype(float), csat[:, None]]))
+    df = pd.DataFrame(np.hstack([X, fail.astype(float)]))
     df["__w"] = w
-    cols = list(range(2 * k + 1))
-    g = df.groupby(cols, dropna=False, sort=False)["__w"].sum().reset_index()
+    df["__cn"], df["__cs"], df["__css"] = csat[:, 0], csat[:, 1], csat[:, 2]
+    cols = list(range(2 * k))
+    g = df.groupby(cols, dropna=False, sort=False)[["__w", "__cn", "__cs", "__css"]].sum().reset_index()
     g = g.sort_values(cols, na_position="last", kind="stable").reset_index(drop=True)
     v = g[cols].to_numpy(dtype=float)
-    return v[:, :k], v[:, k:2 * k] > 0.5, v[:, 2 * k], g["__w"].to_numpy(dtype=np.int64)
+    return (v[:, :k], v[:, k:2 * k] > 0.5, g[["__cn", "__cs", "__css"]].to_numpy(dtype=float),
+            g["__w"].to_numpy(dtype=np.int64))
+
+
+def _csat_sums(csat: np.ndarray) -> np.ndarray:
+    """Each review's CSAT (NaN: none) as the rows ``[answers, sum, sum of squares]`` :func:`_canonical` adds up."""
+    has = ~np.isnan(csat)
+    v = np.where(has, csat, 0.0)
+    return np.column_stack([has.astype(float), v, v * v])
+
+
+def _pearson_of_sums(x: np.ndarray, c: np.ndarray) -> float:
+    """Pearson's r of a category's score ``x`` (one per pattern) and the CSAT answers of the
+    patterns' reviews, from each pattern's CSAT sums ``c`` (rows ``[n, sum, sum of squares]``):
+    the r of the reviews themselves, ``sum (x - mx)(c - mc) / sqrt(sum (x - mx)^2 sum (c - mc)^2)``
+    with ``sum_p (x_p - mx)(s_p - n_p mc)`` and ``sum_p (ss_p - 2 mc s_p + n_p mc^2)``; NaN with
+    fewer than 3 answers or no spread (as :func:`_pearson`)."""
+    n, s, ss = c[:, 0], c[:, 1], c[:, 2]
+    N = n.sum()
+    if N < 3 or len(x) == 0 or np.ptp(x) == 0:
+        return float("nan")
+    mx, mc = (n * x).sum() / N, s.sum() / N
+    dx = x - mx
+    sxx = (n * dx * dx).sum()
+    scc = (ss - 2 * mc * s + n * mc * mc).sum()
+    if not scc > 1e-12 * max(ss.sum(), 1.0):  # every answer the same (to rounding): no spread
+        return float("nan")
+    return float((dx * (s - n * mc)).sum() / np.sqrt(sxx * scc))
 
 
 def _fail_of(card: Scorecard, names: list[str], X: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -734,7 +765,7 @@ def _patterns_pandas(ratings: pd.DataFrame, card: Scorecard, surveys: pd.DataFra
     csat = csat_by_conversation(surveys) if surveys is not None else None
     conv = raw[S.CONVERSATION_ID].to_numpy()
     csat_v = (pd.Series(conv).map(csat).to_numpy(dtype=float) if csat is not None else np.full(len(X), np.nan))
-    return (*_canonical(X, fail, csat_v, np.ones(len(X), dtype=np.int64)), none_rated)
+    return (*_canonical(X, fail, _csat_sums(csat_v), np.ones(len(X), dtype=np.int64)), none_rated)
 
 
 def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None, engine: Any) -> tuple:
@@ -794,9 +825,9 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
     per, cs = _with_csat(j.aggregate(f'"{S.REVIEW_ID}", coalesce(bit_or(__d), 0) AS __key{cid}', f'"{S.REVIEW_ID}"'),
                          csat)
     key_out = "__key" if kind == "BIGINT" else "CAST(__key AS VARCHAR) AS __key"
-    got = per.aggregate(f"{key_out}, {cs} AS __csat_v, count(*) AS __n, "
+    got = per.aggregate(f"{key_out}, {_CSAT_SUMS.format(cs=cs)}, count(*) AS __n, "
                         f'list(CAST("{S.REVIEW_ID}" AS VARCHAR)) FILTER (WHERE __key = 0) AS __none',
-                        f"__key, {cs}").df()
+                        "__key").df()
     keys = (got["__key"].to_numpy(dtype=np.int64) if kind == "BIGINT"
             else np.array([int(v) for v in got["__key"]], dtype=object))
     zero = keys == 0
@@ -810,8 +841,14 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
             has = c > 0
             X[has, jj] = x[sel[c[has] - 1]]
             fail[has, jj] = f_all[sel[c[has] - 1]]
-    return (*_canonical(X, fail, got.loc[~zero, "__csat_v"].to_numpy(dtype=float),
+    return (*_canonical(X, fail, got.loc[~zero, ["__cn", "__cs", "__css"]].to_numpy(dtype=float),
                         got.loc[~zero, "__n"].to_numpy(dtype=np.int64)), none_rated)
+
+
+#: a pattern's CSAT sums on DuckDB (``cs``: the SQL of each review's CSAT answer, NULL without one):
+#: the rows :func:`_canonical` adds up (``fsum``: an exactly rounded sum, whatever the threads' order)
+_CSAT_SUMS = ("CAST(count({cs}) AS DOUBLE) AS __cn, coalesce(fsum({cs}), 0) AS __cs, "
+              "coalesce(fsum({cs} * {cs}), 0) AS __css")
 
 
 def _csat_on(surveys: Any, t: Any) -> Any:
@@ -858,12 +895,12 @@ def _patterns_engine_wide(rel: Any, t: Any, pairs: pd.DataFrame, x: np.ndarray, 
     unrated = " AND ".join(f"{c} IS NULL" for c in xs)
     per, cs = _with_csat(per, _csat_on(surveys, t))
     keys = ", ".join([*xs, *(f"f{i}" for i in range(len(names)))])
-    got = per.filter(f"NOT ({unrated})").aggregate(f"{keys}, {cs} AS __csat_v, count(*) AS __n",
-                                                   f"{keys}, {cs}").df()
+    got = per.filter(f"NOT ({unrated})").aggregate(f"{keys}, {_CSAT_SUMS.format(cs=cs)}, count(*) AS __n",
+                                                   keys).df()
     none_rated = sorted(str(v) for v in per.filter(unrated).project(f'"{S.REVIEW_ID}"').df()[S.REVIEW_ID])
     X = got[xs].to_numpy(dtype=float)
     fail = got[[f"f{i}" for i in range(len(names))]].to_numpy(dtype=bool) & ~np.isnan(X)
-    return (*_canonical(X, fail, got["__csat_v"].to_numpy(dtype=float), got["__n"].to_numpy(dtype=np.int64)),
+    return (*_canonical(X, fail, got[["__cn", "__cs", "__css"]].to_numpy(dtype=float), got["__n"].to_numpy(dtype=np.int64)),
             none_rated)
 
 

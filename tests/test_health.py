@@ -353,6 +353,14 @@ def test_duckdb_patterns_give_the_pandas_numbers(tmp_path):
     assert a.categories.set_index("category").loc["b", "fail_rate"] == pytest.approx(
         np.mean((rated == 1) | ((rated - 1) / 4 * 100 < thr)), abs=1e-12)
     assert a.categories["csat_n"].max() > 150 and np.isfinite(a.categories["csat_r"]).all()
+    # r with CSAT: the reviews' own Pearson r (scipy; linear in the raw rating), though many reviews with
+    # different answers share a rating pattern (the answers ride along as sums, not as more patterns)
+    csat = dict(zip(sv["conversation_id"], sv["score"]))
+    for c in m:
+        i = [k for k in range(n) if not np.isnan(m[c][k]) and f"c{k:03d}" in csat]
+        want = stats.pearsonr(m[c][i], [csat[f"c{k:03d}"] for k in i]).statistic
+        got = a.categories.set_index("category").loc[c]
+        assert got["csat_n"] == len(i) and got["csat_r"] == pytest.approx(want, abs=1e-12)
     assert S.exclusions(a.categories)["row_ids"].tolist() == S.exclusions(b.categories)["row_ids"].tolist() == [("r007",)]
 
 
