@@ -24,23 +24,24 @@ def shared_data() -> Path:
 
 
 #: the files that take longest (whole suite, one xdist worker each, this 2-core machine: seconds,
-#: rounded; measured 2026-12-07 with the machine shared (load ~4, about 1.7x a quiet run; only the
-#: order and the ratios matter), test_browser.py without a 60 s browser time-out), longest first.
+#: rounded; measured 2026-12-07 (k33) with the machine shared (load ~4, about 1.7x a quiet run; only the
+#: order and the ratios matter), test_browser.py without a 60 s browser time-out, test_engines_parity.py
+#: after the staged scoring expressions and the Spark JVM flags (116 s alone at load 3-5, x1.4 in the
+#: suite)), longest first.
 #: ``./qa test`` hands files to its two workers in collection order
 #: (``--dist loadfile --no-loadscope-reorder``), so these start first and the short files fill in
-#: at the end: the two workers finish close together (that run: 658 s and 657 s of tests). (xdist's
-#: own order, by number of tests, left the few-test, minute-long files - report runs, browsers - to
-#: the end.) A file not listed keeps its place after them; a stale number only costs balance, never
-#: a test.
+#: at the end: the two workers finish close together. (xdist's own order, by number of tests, left
+#: the few-test, minute-long files - report runs, browsers - to the end.) A file not listed keeps its
+#: place after them; a stale number only costs balance, never a test.
 LONGEST_FIRST = {
-    "tests/test_engines_parity.py": 250, "tests/test_explorer_layout.py": 112, "tests/test_report_browser.py": 89,
-    "tests/test_report_presets.py": 81, "tests/test_report_scale.py": 62, "tests/test_common.py": 60,
-    "tests/test_browser.py": 45, "tests/test_scorecard_properties.py": 44, "tests/test_notebooks.py": 37,
-    "tests/test_autoqa_learned.py": 32, "tests/test_coaching.py": 30, "tests/test_explorer_ui.py": 30,
-    "tests/test_cli.py": 25, "tests/test_report_hygiene.py": 25, "tests/test_autoqa_rules.py": 24,
-    "tests/test_sampling.py": 23, "tests/test_report_struct.py": 23, "tests/test_autoqa_hostile.py": 20,
-    "tests/test_engine_properties.py": 17, "tests/test_headline_tiles.py": 15, "tests/test_columnar_contract.py": 14,
-    "tests/test_exports.py": 13, "tests/test_health.py": 13, "tests/test_report_view.py": 12,
+    "tests/test_engines_parity.py": 160, "tests/test_explorer_layout.py": 118, "tests/test_report_browser.py": 110,
+    "tests/test_report_presets.py": 102, "tests/test_report_scale.py": 68, "tests/test_common.py": 57,
+    "tests/test_browser.py": 45, "tests/test_report_hygiene.py": 36, "tests/test_notebooks.py": 36,
+    "tests/test_scorecard_properties.py": 21, "notebooks/report.ipynb": 20, "tests/test_cli.py": 19,
+    "tests/test_autoqa_rules.py": 18, "tests/test_explorer_ui.py": 16, "tests/test_autoqa_hostile.py": 15,
+    "tests/test_report_struct.py": 12, "tests/test_headline_tiles.py": 12, "tests/test_columnar_contract.py": 11,
+    "tests/test_autoqa_learned.py": 11, "tests/test_bad_input.py": 10, "tests/test_sampling.py": 10,
+    "tests/test_exports.py": 10, "tests/test_coaching.py": 8, "tests/test_engine_properties.py": 8,
 }
 
 

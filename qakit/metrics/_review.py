@@ -69,12 +69,38 @@ class NumpyOps:
     def copy(x: Any) -> Any:
         return x.copy()
 
+    @staticmethod
+    def stage(xs: Sequence[Any]) -> list[Any]:
+        """The values themselves (arrays are computed once; see :meth:`ExprOps.stage`)."""
+        return list(xs)
+
 
 class ExprOps:
     """The review rules as narwhals expressions (null: missing; a division only where the
-    denominator is positive, so no engine ever divides by zero)."""
+    denominator is positive, so no engine ever divides by zero).
+
+    One instance per query: :meth:`stage` names the intermediate values a later rule reads several
+    times (section scores, the scores after the fail rules) as columns, and :meth:`apply` adds them to
+    the frame in order. Written inline, each use repeats the whole expression: a weighted card of
+    three sections with fail rules gave an IQS expression of ~60 copies of each section score, and
+    Spark spent 10-13 s per call building and analysing it (py4j: one round trip per node)."""
 
     null = None
+
+    def __init__(self) -> None:
+        self.stages: list[dict[str, Any]] = []
+
+    def stage(self, xs: Sequence[Any]) -> list[Any]:
+        """``xs`` as columns ``__rs{stage}_{i}`` of the frame (added by :meth:`apply`)."""
+        names = [f"__rs{len(self.stages)}_{i}" for i in range(len(xs))]
+        self.stages.append(dict(zip(names, xs)))
+        return [nw.col(n) for n in names]
+
+    def apply(self, lf: Any) -> Any:
+        """``lf`` with the staged columns, one projection per stage (each reads the ones before)."""
+        for cols in self.stages:
+            lf = lf.with_columns(**cols)
+        return lf
 
     @staticmethod
     def where(cond: Any, a: Any, b: Any) -> Any:
@@ -153,18 +179,21 @@ def review_scores(num: Sequence[Any], den: Sequence[Any], nothing: Any, sec_fail
     """``(iqs_raw, iqs, critical_failed)`` of each review from its per-section earned points
     ``num``, possible points ``den``, whether nothing was rated (``nothing``) and whether each
     section has a failing category (``sec_fail``; None: no category can fail)."""
-    num = [ops.fill_where(nothing, x, 0.0) for x in num]
-    den = [ops.fill_where(nothing, x, 0.0) for x in den]
-    S_ = [section_score(x, d, ops) for x, d in zip(num, den)]
+    n_sec = len(num)
+    # (ops.stage: each value a later rule reads several times computed once, see ExprOps)
+    filled = ops.stage([ops.fill_where(nothing, x, 0.0) for x in (*num, *den)])
+    num, den = filled[:n_sec], filled[n_sec:]
+    S_ = ops.stage([section_score(x, d, ops) for x, d in zip(num, den)])
     raw = combine(S_, num, den, A, ops)
     if sec_fail is None:
         iqs, critical = ops.copy(raw), ops.any_of([], n)
     else:
-        n_sec = len(S_)
         S_after = [S_[s] if A.rule_all[s] else ops.where(sec_fail[s] & ~ops.isnull(S_[s]), 0.0, S_[s])
                    for s in range(n_sec)]
         num_after = [num[s] if A.rule_all[s] else ops.where(sec_fail[s], 0.0, num[s]) for s in range(n_sec)]
-        iqs = combine(S_after, num_after, den, A, ops)
+        staged = ops.stage([raw, *S_after, *num_after])
+        raw, S_after, num_after = staged[0], staged[1:1 + n_sec], staged[1 + n_sec:]
+        iqs = ops.stage([combine(S_after, num_after, den, A, ops)])[0]
         fail_all = ops.any_of([sec_fail[s] for s in range(n_sec) if A.rule_all[s]], n)
         iqs = ops.where(fail_all & ~ops.isnull(iqs), 0.0, iqs)
         critical = ops.any_of(sec_fail, n)

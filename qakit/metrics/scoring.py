@@ -296,8 +296,9 @@ def reviews(lf: nw.LazyFrame, card: Any, A: Any, *, pass_cut: float, keep: Seque
     can_fail = bool(A.critical.any() or any(len(fv) for fv in A.fail_values))
     sec_fail = [nw.col(f"__fail{s}") > 0 for s in range(n_sec)] if can_fail else None
     nothing = nw.col(S.N_RATED) == 0
-    raw, iqs, crit = review_scores(num, den, nothing, sec_fail, A, ExprOps)
-    rv = rv.with_columns(raw.alias(S.IQS_RAW), crit.alias(S.CRITICAL_FAILED), iqs.alias(S.IQS))
+    ops = ExprOps()
+    raw, iqs, crit = review_scores(num, den, nothing, sec_fail, A, ops)
+    rv = ops.apply(rv).with_columns(raw.alias(S.IQS_RAW), crit.alias(S.CRITICAL_FAILED), iqs.alias(S.IQS))
     rv = rv.with_columns(nw.when(~nw.col(S.IQS).is_null()).then(nw.col(S.IQS) >= pass_cut).alias(S.PASSED))
     spans = [f"__span_{c}" for c in (S.AGENT_ID, S.CONVERSATION_ID) if c in ids]
     return rv.select(S.REVIEW_ID, *ids, *extra, S.IQS_RAW, S.CRITICAL_FAILED, S.IQS, S.N_RATED, S.PASSED,
