@@ -175,3 +175,9 @@ def test_the_reports_stored_scores_live_in_the_spill_folder(default_budget):
     del dk
     gc.collect()
     assert not os.path.exists(folder)
+
+
+def test_the_shared_connection_draws_no_progress_bar():
+    """qakit's DuckDB connection has DuckDB's progress bar off: in a notebook a query over ~2 s drew an
+    ipywidgets bar, which the saved 100M-rating report showed as lines of "FloatProgress(...)" text."""
+    assert _setting("enable_progress_bar") == "False"

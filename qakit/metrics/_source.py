@@ -65,7 +65,7 @@ EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 @functools.lru_cache(maxsize=1)
 def duckdb_connection():
     """The shared in-process DuckDB connection qakit uses for ``engine="duckdb"`` (UTC session
-    time zone; statistics propagation off, see :func:`_duckdb_without_nan_folding`)."""
+    time zone; statistics propagation off, see :func:`_duckdb_without_nan_folding`; no progress bar)."""
     try:
         import duckdb  # loaded when a metric first runs on DuckDB (a dependency; ~0.2 s of import)
     except ImportError as e:  # pragma: no cover - a core dependency
@@ -74,6 +74,9 @@ def duckdb_connection():
     con.execute("SET TimeZone='UTC'").fetchall()
     # text as Arrow large_string, what pandas' str holds: results become pandas without a copy
     con.execute("SET arrow_large_buffer_size=true").fetchall()
+    # no progress bar: in a notebook DuckDB draws an ipywidgets bar for a query over ~2 s, which a saved
+    # report (HTML, the executed notebook) shows as lines of "FloatProgress(value=0.0, ...)" text
+    con.execute("SET enable_progress_bar=false").fetchall()
     _duckdb_without_nan_folding(con)
     _apply_memory(con, os.environ.get(MEMORY_ENV, "") or DEFAULT_MEMORY, MEMORY_ENV)
     return con
