@@ -147,6 +147,11 @@ def test_report_targets_and_tree_memory():
     assert [t[1] for t in miss] == [False, False]
     failed = scale.report_targets([((2, 1), {"s": 10.0, "peak_mb": 100.0, "error": "boom"})])
     assert [t[1] for t in failed] == [False, False] and "boom" in failed[0][2]
+    # with survey answers (--report-surveys): both runs of the largest size are judged, each by its label
+    both = scale.report_targets([((2, 1), {"s": 120.0, "peak_mb": 3000.0}),
+                                 ((2, 1, 0.3), {"s": 190.0, "peak_mb": 3500.0})])
+    assert [t[1] for t in both] == [True, True, True, False]
+    assert "2M ratings / 1M conversations + 0.3M survey answers: wall time" in both[3][0]
     with open("/proc/self/status") as fh:
         own = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
     assert scale.tree_rss_mb(os.getpid()) >= own * 0.9 > 0
@@ -194,3 +199,30 @@ def test_kpi_targets_name_both_anchors():
     assert "Polars lazy anchor" in t[0][0] and t[0][2].endswith("= 1.73x")
     assert "faster tuned anchor" in t[1][0] and t[1][2].endswith("= 3.75x")
     assert kpis.table_text(m)[2].endswith("| 1.73x | 3.75x |")
+
+
+def test_report_surveys_dataset(tmp_path):
+    """``--report-surveys``' dataset: the report folder's tables linked, one answer for ~30 % of the
+    conversations (2,000 here: 600 expected, binomial sd ~20), two thirds CSAT on 1-5 and a third NPS
+    on 0-10, each answered two days after its conversation was created; counted with pandas."""
+    import pandas as pd
+    import scale
+
+    folder = tmp_path / "report_2M_1M"
+    (folder / "conversations" / "part=000").mkdir(parents=True)
+    (folder / "ratings").mkdir()
+    (folder / "scorecard.yaml").write_text("name: x\n", encoding="utf-8")
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    conv = pd.DataFrame({"conversation_id": range(2000), "created_at": t0 + pd.to_timedelta(range(2000), unit="h")})
+    conv.to_parquet(folder / "conversations" / "part=000" / "data.parquet", index=False)
+    out = scale.generate_report_surveys(folder)
+    assert out.name == "report_2M_1M_sv" and (out / "ratings").resolve() == (folder / "ratings").resolve()
+    sv = pd.read_parquet(out / "surveys")
+    assert 500 < len(sv) < 700 and sv["conversation_id"].is_unique
+    kinds = sv["kind"].value_counts(normalize=True)
+    assert abs(kinds["csat"] - 2 / 3) < 0.08 and set(kinds.index) == {"csat", "nps"}
+    assert sv.loc[sv["kind"].eq("csat"), "score"].between(1, 5).all()
+    assert sv.loc[sv["kind"].eq("nps"), "score"].between(0, 10).all()
+    created = conv.set_index("conversation_id")["created_at"]
+    assert (sv["answered_at"] - sv["conversation_id"].map(created)).eq(pd.Timedelta(days=2)).all()
+    assert scale._answers_m(out) == len(sv) / 1e6
