@@ -223,9 +223,10 @@ def test_duckdb_does_not_read_the_file_when_the_loader_left_rows_out(tmp_path):
     for f in ("conversations.parquet", "surveys.parquet", "scorecard.yaml"):
         shutil.copy(src / f, tmp_path / f)
     pdata, dk = D.load_report_data(dataset=str(tmp_path)), D.load_report_data(dataset=str(tmp_path), engine="duckdb")
-    # the ratings are not read in place; the conversations (every row used) are
+    # the ratings are not read in place; the conversations and surveys (every row used) are
     assert dk.engine_notes == ["review scores: DuckDB on the period's ratings",
-                               "customer KPIs: DuckDB read conversations.parquet directly"]
+                               "customer KPIs: DuckDB read conversations.parquet directly",
+                               "survey KPIs: DuckDB read surveys.parquet directly"]
     assert orphan not in set(dk.scores["review_id"]) and len(dk.scores) == len(pdata.scores) == r["review_id"].nunique() - 1
     a, b = H.headline(pdata, {}), H.headline(dk, {})
     np.testing.assert_allclose(b["value"].to_numpy(float), a["value"].to_numpy(float), rtol=0, atol=1e-9)

@@ -66,7 +66,7 @@ def dated_surveys(data: ReportData):
     pandas)."""
     if not data.has("surveys"):
         return None, 0, 0
-    if not data.in_memory("surveys"):
+    if isinstance(data, ReportData) and not data.in_memory("surveys"):
         n = count_where(data, "surveys", _UNDATED)
         if not n or not data.has("conversations"):  # (none to place, or nothing to place them by)
             return engine_table(data, "surveys"), 0, n
