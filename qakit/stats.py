@@ -248,16 +248,12 @@ def _join_csat_on_engine(t: Any, surveys: Any, unit: str, csat: CsatScale,
     scored reviews there, so only one row per pair leaves it (conversation level), or each agent's
     answers counted there (agent level: :func:`_agent_csat_on_engine`). Returns the joined table
     (as the pandas path's), the unscored reviews' ids and the unanswered CSAT rows' conversation ids."""
-    lf = t.lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String), nw.col(S.AGENT_ID).cast(nw.String))
-    excluded = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
-                if S.REVIEW_ID in t.columns else pd.Series([], dtype="str"))
-    scored = lf.filter(~nw.col(S.IQS).is_null())
-    iqs = nw.col(S.IQS).cast(nw.Float64)
     if unit == "agent":
-        g, unanswered = _agent_csat_on_engine(surveys, conversations, csat, 0.95)
-        a_iqs = G.aggregate(scored, [S.AGENT_ID], {S.N: G.n_rows(), S.IQS: G.agg("mean", iqs)}).set_index(S.AGENT_ID)
+        g, unanswered = _agent_csat_on_engine(surveys, conversations, csat)
+        _, a_iqs, excluded = _iqs_per_unit_on_engine(t, unit, None)
         a_csat = pd.DataFrame({CSAT_N: g["_n"].astype(np.int64), CSAT: g["_mean"], SATISFIED: g["_k"] / g["_n"]})
         return C.carry(a_iqs.join(a_csat, how="inner").reset_index(), t), excluded, unanswered
+    scored, iqs, excluded = _scored_on_engine(t)
     sv = C.validated(surveys, "surveys", reads=(S.CONVERSATION_ID, S.KIND, S.SCORE), like=t)
     per_csat, cs = csat_per_conversation_on_engine(sv, csat)
     unanswered = B.collect(cs.filter(nw.col(S.SCORE).is_null()).select(S.CONVERSATION_ID)
@@ -273,15 +269,23 @@ def _join_csat_on_engine(t: Any, surveys: Any, unit: str, csat: CsatScale,
     return C.carry(out, t, sv), excluded, unanswered
 
 
-def _iqs_per_unit_on_engine(t: Any, unit: str, answered: pd.Series) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
-                                                                              pd.Series]:
+def _scored_on_engine(t: Any) -> tuple[nw.LazyFrame, Any, Any]:
+    """The scored reviews of review scores validated on an engine (``t``; conversation and agent ids
+    as text, as the pandas path compares them), the IQS as a float expression, and the ids of the
+    unscored reviews (collected; [] without review ids): :func:`join_csat`'s review side on an engine."""
+    lf = t.lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String), nw.col(S.AGENT_ID).cast(nw.String))
+    excluded = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
+                if S.REVIEW_ID in t.columns else [])
+    return lf.filter(~nw.col(S.IQS).is_null()), nw.col(S.IQS).cast(nw.Float64), excluded
+
+
+def _iqs_per_unit_on_engine(t: Any, unit: str, answered: pd.Series | None) -> tuple[pd.DataFrame | None,
+                                                                                     pd.DataFrame | None, Any]:
     """:func:`join_csat`'s review side for scores that live on an engine (``t``: validated there):
     per conversation with a CSAT answer (``answered``: their ids) the smallest agent id and the mean
     IQS of its scored reviews, or per agent the scored reviews' count and mean IQS -- indexed as the
     pandas path's groupby -- and the ids of the unscored reviews."""
-    lf = t.lf.with_columns(nw.col(S.CONVERSATION_ID).cast(nw.String), nw.col(S.AGENT_ID).cast(nw.String))
-    scored = lf.filter(~nw.col(S.IQS).is_null())
-    iqs = nw.col(S.IQS).cast(nw.Float64)
+    scored, iqs, excluded = _scored_on_engine(t)
     per_conv = a_iqs = None
     if unit == "conversation":
         ids = pd.DataFrame({S.CONVERSATION_ID: pd.unique(answered.dropna().astype("str"))})
@@ -291,8 +295,6 @@ def _iqs_per_unit_on_engine(t: Any, unit: str, answered: pd.Series) -> tuple[pd.
         per_conv = per_conv.set_index(S.CONVERSATION_ID)
     else:
         a_iqs = G.aggregate(scored, [S.AGENT_ID], {S.N: G.n_rows(), S.IQS: G.agg("mean", iqs)}).set_index(S.AGENT_ID)
-    excluded = (B.collect(lf.filter(nw.col(S.IQS).is_null()).select(nw.col(S.REVIEW_ID).cast(nw.String)))[S.REVIEW_ID]
-                if S.REVIEW_ID in t.columns else [])
     return per_conv, a_iqs, excluded
 
 
@@ -931,7 +933,7 @@ def agent_summary(
             cs = cs.assign(_sat=csat.satisfied(cs[S.SCORE]))
             g = cs.groupby(S.AGENT_ID).agg(_n=("_sat", "size"), _k=("_sat", "sum"))
         else:  # (on the engine: only each agent's counts leave it)
-            g, unanswered = _agent_csat_on_engine(surveys, conversations, csat, level)
+            g, unanswered = _agent_csat_on_engine(surveys, conversations, csat)
             agents = agents.astype("str")
         S.add_exclusion(out, "survey sent but not answered (no score)", S.SCORE, unanswered)
         k = agents.map(g["_k"]).fillna(0).to_numpy(dtype=float)
@@ -944,7 +946,7 @@ def agent_summary(
     return out.sort_values([RANK_SHRUNK] + keys).reset_index(drop=True)
 
 
-def _agent_csat_on_engine(surveys: Any, conversations: Any, csat: CsatScale, level: float) -> tuple[pd.DataFrame, pd.Series]:
+def _agent_csat_on_engine(surveys: Any, conversations: Any, csat: CsatScale) -> tuple[pd.DataFrame, pd.Series]:
     """:func:`agent_summary`'s CSAT side for surveys on an engine: per agent (text ids) the answered
     CSAT answers ``_n`` and the satisfied ones ``_k``, from :func:`qakit.kpis.csat_score` by agent on
     that engine, and the conversation ids of the unanswered CSAT rows (in id order). The agent is the
@@ -957,8 +959,7 @@ def _agent_csat_on_engine(surveys: Any, conversations: Any, csat: CsatScale, lev
         raise ParameterError("agent-level CSAT needs surveys.agent_id or a conversations table")
     sv = surveys if own or S.AGENT_ID not in t.columns else nw.to_native(t.lf.drop(S.AGENT_ID))
     with detached():  # (its numbers only: the unanswered rows are itemised below, as on pandas)
-        res = csat_score(sv, by=S.AGENT_ID, conversations=None if own else conversations, scale=csat, level=level,
-                         min_n=0)
+        res = csat_score(sv, by=S.AGENT_ID, conversations=None if own else conversations, scale=csat, min_n=0)
     res = res[res[S.AGENT_ID].notna()]
     n = res[S.N].to_numpy(dtype=float)
     # (k from the percent: 100 k / n is exact to a few ulps, so the rounding gives the count back)

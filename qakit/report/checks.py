@@ -294,38 +294,37 @@ def _comparison_inputs(data: Any, group: str) -> list[tuple[str, pd.DataFrame, s
     engine = isinstance(data, ReportData)
     conv_lazy = engine_lazy(data, "conversations", keep + [S.HANDLE_TIME_S]) if engine else None
     sc_lazy = engine_lazy(data, "scores", [S.REVIEW_ID, S.CONVERSATION_ID, S.IQS]) if engine else None
+    sv_lazy = engine_lazy(data, "surveys", [S.CONVERSATION_ID, S.KIND, S.SCORE]) if engine else None
+    key = nw.col(S.CONVERSATION_ID).cast(nw.String)  # (joined as text, as the pandas merges compare them)
+
+    def with_groups(lf: nw.LazyFrame) -> Any:
+        """``lf``'s rows joined (inner, on the engine) to their conversation's channel and group."""
+        right = (conv_lazy.select(*keep) if conv_lazy is not None
+                 else B.lazy_frame(data.conversations[keep], "duckdb", B.duckdb_connection()))
+        return lf.with_columns(key).join(right.with_columns(key), on=S.CONVERSATION_ID, how="inner").to_native()
+
     out = []
     if _has(data, "scores"):
         if sc_lazy is not None:  # (an inner join on the engine, as the merge below)
-            right = (conv_lazy.select(*keep) if conv_lazy is not None
-                     else B.lazy_frame(data.conversations[keep], "duckdb", B.duckdb_connection()))
-            key = nw.col(S.CONVERSATION_ID).cast(nw.String)
-            sc = (sc_lazy.filter(~nw.col(S.IQS).is_null()).with_columns(key)
-                  .join(right.with_columns(key), on=S.CONVERSATION_ID, how="inner").to_native())
+            sc = with_groups(sc_lazy.filter(~nw.col(S.IQS).is_null()))
         else:
             sc = data.scores[[S.REVIEW_ID, S.CONVERSATION_ID, S.IQS]].dropna(subset=[S.IQS])
             sc = sc.merge(data.conversations[keep], on=S.CONVERSATION_ID, how="inner")
         out.append(("IQS", sc, S.IQS, "mean", True, S.CHANNEL))
-    sv_lazy = engine_lazy(data, "surveys", [S.CONVERSATION_ID, S.KIND, S.SCORE]) if engine else None
     if _has(data, "surveys"):
         scale = getattr(data, "csat_scale", None)
         sat_from = scale.satisfied_from if scale is not None else 4.0
-        if sv_lazy is not None:  # (the surveys read in place: the answers joined to their conversations there)
-            right = (conv_lazy.select(*keep) if conv_lazy is not None
-                     else B.lazy_frame(data.conversations[keep], "duckdb", B.duckdb_connection()))
-            key = nw.col(S.CONVERSATION_ID).cast(nw.String)
-            cs = (sv_lazy.filter((nw.col(S.KIND) == "csat") & ~nw.col(S.SCORE).is_null())
-                  .select(key, (nw.col(S.SCORE) >= sat_from).cast(nw.Float64).alias("satisfied"))
-                  .join(right.with_columns(key), on=S.CONVERSATION_ID, how="inner").to_native())
-            out.append(("CSAT (satisfied)", cs, "satisfied", "rate", True, S.CHANNEL))
-    if _has(data, "surveys") and sv_lazy is None:
-        cs = data.surveys[data.surveys[S.KIND].eq("csat") & data.surveys[S.SCORE].notna()]
-        cs = cs.assign(satisfied=(cs[S.SCORE] >= sat_from).astype(float))[[S.CONVERSATION_ID, "satisfied"]]
-        # (the answered conversations' columns only: from the engine when it holds the conversations)
-        conv = (engine_columns(data, "conversations", keep, ids=cs[S.CONVERSATION_ID]) if engine
-                else data.conversations[keep])
-        cs = cs.astype({S.CONVERSATION_ID: "str"}).merge(conv.astype({S.CONVERSATION_ID: "str"}),
-                                                        on=S.CONVERSATION_ID, how="inner")
+        if sv_lazy is not None:  # (read in place: the answers joined to their conversations there)
+            cs = with_groups(sv_lazy.filter((nw.col(S.KIND) == "csat") & ~nw.col(S.SCORE).is_null())
+                             .select(S.CONVERSATION_ID, (nw.col(S.SCORE) >= sat_from).cast(nw.Float64).alias("satisfied")))
+        else:
+            cs = data.surveys[data.surveys[S.KIND].eq("csat") & data.surveys[S.SCORE].notna()]
+            cs = cs.assign(satisfied=(cs[S.SCORE] >= sat_from).astype(float))[[S.CONVERSATION_ID, "satisfied"]]
+            # (the answered conversations' columns only: from the engine when it holds the conversations)
+            conv = (engine_columns(data, "conversations", keep, ids=cs[S.CONVERSATION_ID]) if engine
+                    else data.conversations[keep])
+            cs = cs.astype({S.CONVERSATION_ID: "str"}).merge(conv.astype({S.CONVERSATION_ID: "str"}),
+                                                            on=S.CONVERSATION_ID, how="inner")
         out.append(("CSAT (satisfied)", cs, "satisfied", "rate", True, S.CHANNEL))
     if S.HANDLE_TIME_S in (table_columns(data, "conversations") if engine else data.conversations.columns):
         aht = (conv_lazy.select(*keep, S.HANDLE_TIME_S).to_native() if conv_lazy is not None

@@ -66,6 +66,13 @@ def dated_surveys(data: ReportData):
     pandas)."""
     if not data.has("surveys"):
         return None, 0, 0
+    if isinstance(data, ReportData):  # (the section test, the trend and its legend ask: counted once per run)
+        return data.cached("dated_surveys", lambda: _dated_surveys(data))
+    return _dated_surveys(data)
+
+
+def _dated_surveys(data: ReportData):
+    """:func:`dated_surveys` of a dataset with surveys."""
     if isinstance(data, ReportData) and not data.in_memory("surveys"):
         n = count_where(data, "surveys", _UNDATED)
         if not n or not data.has("conversations"):  # (none to place, or nothing to place them by)
@@ -101,6 +108,12 @@ def _dated_reviews(data: ReportData) -> bool:
 
 def has_dated_csat(data: ReportData) -> bool:
     """Whether some CSAT answer has a time to place it on the trend (:func:`dated_surveys`)."""
+    if isinstance(data, ReportData):  # (asked by the section test and the trend: counted once per run)
+        return data.cached("has_dated_csat", lambda: _has_dated_csat(data))
+    return _has_dated_csat(data)
+
+
+def _has_dated_csat(data: ReportData) -> bool:
     sv, by_conv, _ = dated_surveys(data)
     if isinstance(sv, str):  # (read in place: counted there)
         csat = _ANSWER & (nw.col(S.KIND) == "csat")

@@ -674,7 +674,7 @@ def customer_value_figure(data: ReportData, *, cost_per_contact: float = 5.0) ->
 def _iqs_csat(data: ReportData, seed: int = 0) -> pd.DataFrame:
     """The IQS-CSAT correlations of the report (Pearson, Spearman, Kendall, point-biserial at the
     conversation level), once per run and seed: the verdict reads the Pearson row of the table's
-    result (at 100M ratings the pairs are 3M rows, joined once). No conversation columns: none of
+    result (at 100M ratings the pairs are millions of rows, joined once). No conversation columns: none of
     these methods takes a covariate; with DuckDB both tables stay on the engine."""
     return data.cached(f"iqs_csat:{seed}", lambda: quiet(
         ST.iqs_csat_correlation, engine_table(data, "scores"), engine_table(data, "surveys"),
