@@ -373,9 +373,7 @@ def test_join_csat_with_the_surveys_on_duckdb_equals_the_hand_join(tmp_path):
     conversation and joined to the reviews on DuckDB, and give the hand join above -- (c1, a, 70, 4),
     (c2, b, 90, 2), (c3, a, 50, 5); r5 and c6 itemised -- and at agent level, the answers' agents from
     the conversations (the surveys have none): a = c1, c3, c4 -> CSAT 4, 5, 3; b = c2, c5 -> 2, 1.
-    Each agent's CSAT in ``agent_summary``: a 2 of 3 satisfied (>= 4), b 0 of 2, Wilson intervals."""
-    from qakit.intervals import wilson_ci
-
+    Each agent's CSAT in ``agent_summary``: a 2 of 3 satisfied (>= 4), b 0 of 2, Wilson intervals by hand."""
     scores, surveys = _csat_case()
     surveys["answered_at"] = pd.Timestamp("2026-11-03", tz="UTC")  # (a stored file types its times)
     s, sv, cv = (str(tmp_path / f) for f in ("s.parquet", "sv.parquet", "c.parquet"))
@@ -402,10 +400,12 @@ def test_join_csat_with_the_surveys_on_duckdb_equals_the_hand_join(tmp_path):
     scores["passed"] = pd.array([True, False, True, False, pd.NA], dtype="boolean")  # (agent_summary's pass rate)
     scores.to_parquet(s, index=False)
     summ = ST.agent_summary(s, sv, conversations=cv, min_n=0).set_index("agent_id")
-    for agent, k, n in (("a", 2, 3), ("b", 0, 2)):
-        lo, hi = wilson_ci(np.array([k]), np.array([n]))
+    z = stats.norm.ppf(0.975)
+    for agent, k, n in (("a", 2, 3), ("b", 0, 2)):  # Wilson by hand: (k + z^2/2 +/- z sqrt(k(n-k)/n + z^2/4)) / (n + z^2)
+        half = z * np.sqrt(k * (n - k) / n + z**2 / 4)
+        lo, hi = (k + z**2 / 2 - half) / (n + z**2), (k + z**2 / 2 + half) / (n + z**2)
         assert summ.loc[agent, ["csat_n", "csat", "csat_ci_low", "csat_ci_high"]].tolist() == pytest.approx(
-            [n, 100 * k / n, 100 * lo[0], 100 * hi[0]])
+            [n, 100 * k / n, 100 * lo, 100 * hi])
     assert S.exclusions(summ)["reason"].tolist() == ["review has no score (iqs missing)",  # r5
                                                      "survey sent but not answered (no score)"]  # once, as on pandas
     pd.testing.assert_frame_equal(summ.reset_index(), ST.agent_summary(scores, surveys, conversations=conv, min_n=0),
