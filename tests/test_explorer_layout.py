@@ -124,6 +124,17 @@ def open_app(browser, url: str, size: tuple[int, int]):
     return page
 
 
+def open_apps(browser, url: str, size: tuple[int, int], n: int) -> list:
+    """``n`` tabs on the app, all requested before any is waited for (each gets its own kernel)."""
+    pages = [browser.new_page(viewport={"width": size[0], "height": size[1]}) for _ in range(n)]
+    for page in pages:
+        page.goto(url, timeout=120_000, wait_until="commit")
+    for page in pages:
+        page.locator(".qakit-ranking").first.wait_for(timeout=120_000)
+        page.locator(TILES).first.wait_for(timeout=60_000)
+    return pages
+
+
 def tiles_text(page) -> str:
     return re.sub(r"\s+", " ", page.locator(TILES).first.inner_text())
 
@@ -215,27 +226,29 @@ def _folder(tmp_path: Path, tables: tuple[str, ...], card: bool = True) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["1400x900", "1024x768"])
-def test_data_without_csat_or_without_reviews_is_explained(server, browser, tmp_path, size):
+def test_data_without_csat_or_without_reviews_is_explained(server, browser, tmp_path):
     """A folder without surveys: the r tile says the data has no CSAT answers (no 'nan'), the IQS
-    tile shows Scorecard.score's IQS. Then a folder with conversations and surveys only: the page
-    says it has no reviews and keeps the data it had; never a Python message."""
+    tile shows Scorecard.score's IQS, at both window sizes (the window is resized, as a person does,
+    rather than the app opened and the folder loaded twice). Then a folder with conversations and
+    surveys only: the page says it has no reviews and keeps the data it had; never a Python message."""
     no_csat = _folder(tmp_path / "no-csat", ("ratings", "conversations"))
     no_reviews = _folder(tmp_path / "no-reviews", ("conversations", "surveys"), card=False)
     ratings, card = datasets.load_sample("ratings"), datasets.load_sample_scorecard()
     iqs = iqs_score(card.score(ratings))["iqs"].iloc[0]
-    page = open_app(browser, url=server, size=size)
+    page = open_app(browser, url=server, size=SIZES[1])
     try:
         page.locator(".widget-text", has_text="data folder").first.locator("input").fill(str(no_csat))
         page.get_by_role("button", name="Load data").click()
         page.locator(".widget-html", has_text="Loaded").first.wait_for(timeout=60_000)
-        shown = wait_tiles(page, "this data has no CSAT answers")
-        assert f"IQS {iqs:.1f}% (baseline {iqs:.1f}%)" in shown
-        assert "IQS–CSAT r – not available: this data has no CSAT answers" in shown
-        body = page.locator("body").inner_text()
-        assert not re.search(r"\bnan\b", body), "a 'nan' on the page"
-        assert "No CSAT answers" in body
-        page.screenshot(path=str(SHOTS / f"explorer-no-csat-{size[0]}x{size[1]}.png"))
+        for size in (SIZES[1], SIZES[0]):
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            shown = wait_tiles(page, "this data has no CSAT answers")
+            assert f"IQS {iqs:.1f}% (baseline {iqs:.1f}%)" in shown, size
+            assert "IQS–CSAT r – not available: this data has no CSAT answers" in shown, size
+            body = page.locator("body").inner_text()
+            assert not re.search(r"\bnan\b", body), f"a 'nan' on the page at {size}"
+            assert "No CSAT answers" in body, size
+            page.screenshot(path=str(SHOTS / f"explorer-no-csat-{size[0]}x{size[1]}.png"))
         page.locator(".widget-text", has_text="data folder").first.locator("input").fill(str(no_reviews))
         page.get_by_role("button", name="Load data").click()
         msg = page.locator(".widget-html", has_text="Could not load").first
@@ -271,14 +284,13 @@ def test_app_opened_on_a_folder_without_reviews_says_so(browser, tmp_path):
 
 
 def test_a_closed_tabs_kernel_is_shut_down_and_an_open_one_is_kept(browser, tmp_path):
-    """`qakit explore --cull-after 4`: two tabs, two kernels. The first tab closes: its kernel is
-    gone within 4 s idle + one check (every 1 s), well under 30 s. The second tab stayed open (and
-    idle) all that time and at least 6 s after it loaded (longer than --cull-after, two checks
+    """`qakit explore --cull-after 2`: two tabs, two kernels. The first tab closes: its kernel is
+    gone within 2 s idle + one check (every 1 s), well under 30 s. The second tab stayed open (and
+    idle) all that time and at least 4 s after it loaded (longer than --cull-after, two checks
     more): its kernel is still there and still answers a slider move."""
-    proc, url, log = start_explore(tmp_path, "--cull-after", "4")
+    proc, url, log = start_explore(tmp_path, "--cull-after", "2")
     try:
-        a = open_app(browser, url, (1400, 900))
-        b = open_app(browser, url, (1400, 900))
+        a, b = open_apps(browser, url, (1400, 900), 2)  # (two tabs opened at once: their kernels start together)
         b_loaded = time.time()
         deadline = time.time() + 30
         while len(kernels_of(proc)) != 2 and time.time() < deadline:
@@ -293,7 +305,7 @@ def test_a_closed_tabs_kernel_is_shut_down_and_an_open_one_is_kept(browser, tmp_
         assert gone_after < 30
         # the open tab's kernel, idle since it loaded, is kept past --cull-after and two more checks
         # (and two checks after the closed tab's kernel went)
-        time.sleep(max(2.0, b_loaded + 6 - time.time()))
+        time.sleep(max(2.0, b_loaded + 4 - time.time()))
         assert len(kernels_of(proc)) == 1
         ratings, card = datasets.load_sample("ratings"), datasets.load_sample_scorecard()
         slider = b.locator(".widget-hslider", has_text="Tone").first.locator(".noUi-handle")
@@ -303,6 +315,6 @@ def test_a_closed_tabs_kernel_is_shut_down_and_an_open_one_is_kept(browser, tmp_
         exp = iqs_score(card.with_changes(weights={"Tone": 2.0}).score(ratings))["iqs"].iloc[0]
         wait_tiles(b, re.escape(f"IQS {exp:.1f}%"))
         b.close()
-        print(f"closed tab's kernel shut down {gone_after:.1f} s after the tab closed (--cull-after 4)")
+        print(f"closed tab's kernel shut down {gone_after:.1f} s after the tab closed (--cull-after 2)")
     finally:
         stop(proc, log)
