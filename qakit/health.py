@@ -73,6 +73,7 @@ from .intervals import MIN_N, check_level, fisher_ci
 from .metrics import _contract as M_contract
 from .metrics import _source as M_source
 from .scorecard.card import Scorecard
+from .scorecard.engine import on_engine
 from .stats import CSAT, _matrix_of_rows, csat_by_conversation, csat_per_conversation_on_engine
 import html
 
@@ -420,9 +421,10 @@ def scorecard_health(
     ----------
     ratings : pandas.DataFrame, or a Parquet file or folder / DuckDB relation
         Long ratings (validated against ``card`` as in :meth:`Scorecard.score`). Not a pandas frame
-        (or with ``engine="duckdb"``): the ratings are checked against the data contract and counted
-        per distinct rating pattern on DuckDB (:func:`rating_patterns`); only the patterns and their
-        counts leave the engine. The numbers equal the pandas ones.
+        (or with ``engine="duckdb"``): the ratings are checked against the data contract and the card
+        there (scoring's checks on the engine: the same refusals as pandas, with the reviews' ids) and
+        counted per distinct rating pattern on DuckDB (:func:`rating_patterns`); only the patterns and
+        their counts leave the engine. The numbers equal the pandas ones.
     card : Scorecard
     surveys : pandas.DataFrame, optional
         Surveys; the CSAT answers of the reviewed conversations give ``csat_r``.
@@ -779,6 +781,11 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
     t = M_contract.validated(ratings, "ratings", reads=S.RATINGS.required, engine=engine)
     if t.engine != "duckdb":
         raise ParameterError(f"scorecard_health runs on pandas or DuckDB; got engine {t.engine!r}")
+    # the card's own checks, as pandas' Scorecard.category_rows makes them: scoring's on the engine
+    # (a category the card does not have, a rating off its scale, a (review, category) rated twice, a
+    # review spread over several agents or conversations), every problem at once with the reviews' ids;
+    # nothing to run when this table's scoring already passed them (the report scores first)
+    on_engine(ratings, card, engine, rows_only=True)
     con = t.con
     names = card.category_names
     rel = t.lf.to_native().project(f'"{S.REVIEW_ID}", "{S.CONVERSATION_ID}", "{S.CATEGORY}", "{S.RATING}"')

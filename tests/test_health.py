@@ -12,7 +12,7 @@ from scipy import stats
 
 from qakit import Category, Scorecard
 from qakit import schema as S
-from qakit.errors import ParameterError, SmallSampleWarning, UndefinedMetricWarning
+from qakit.errors import DataValidationError, ParameterError, SmallSampleWarning, UndefinedMetricWarning
 from qakit.health import (
     THRESHOLDS,
     cronbach_alpha,
@@ -362,6 +362,39 @@ def test_duckdb_patterns_give_the_pandas_numbers(tmp_path):
         got = a.categories.set_index("category").loc[c]
         assert got["csat_n"] == len(i) and got["csat_r"] == pytest.approx(want, abs=1e-12)
     assert S.exclusions(a.categories)["row_ids"].tolist() == S.exclusions(b.categories)["row_ids"].tolist() == [("r007",)]
+
+
+@pytest.mark.parametrize("defect", ["spread over two conversations", "a category not on the card",
+                                    "a rating off its scale"])
+def test_duckdb_health_refuses_what_pandas_refuses(tmp_path, defect):
+    """The card's own checks run on DuckDB as in pandas (they are scoring's: ``score_reviews`` on the
+    engine): a review whose rows name two conversations, a category the card does not have, a rating
+    off its category's scale -- each one DataValidationError naming the column and the review, the same
+    problem on both engines. (DuckDB used to count such ratings without a word: the review was given
+    its smallest conversation id, the unknown category and the off-scale rating were left out, or the
+    error named a made-up review.)"""
+    r = _ratings(HAND).assign(reviewed_at=pd.Timestamp("2026-11-02", tz="UTC"))
+    if defect == "spread over two conversations":
+        r.loc[(r["review_id"] == "r2") & (r["category"] == "C"), "conversation_id"] = "c-other"
+        column, problem = "conversation_id", "one review spread over several conversation_id values"
+    elif defect == "a category not on the card":
+        r.loc[(r["review_id"] == "r2") & (r["category"] == "C"), "category"] = "Courtesy"
+        column, problem = "category", "category not on scorecard"
+    else:
+        r.loc[(r["review_id"] == "r2") & (r["category"] == "C"), "rating"] = 7.0
+        column, problem = "rating", "rating off the scale of 'C'"
+    card = Scorecard([Category(c, scale=5) for c in HAND])
+    r.to_parquet(tmp_path / "ratings.parquet", index=False)
+    got = {}
+    for engine, data in (("pandas", r), ("duckdb", str(tmp_path / "ratings.parquet"))):
+        with pytest.raises(DataValidationError) as e:
+            _quiet(scorecard_health, data, card, n_resamples=50, engine=engine)
+        f = e.value.failures
+        row = f[f["column"] == column]
+        assert len(row) == 1 and row["check"].iloc[0].startswith(problem), (engine, f)
+        assert "r2" in str(e.value), engine
+        got[engine] = row["check"].iloc[0]
+    assert got["pandas"] == got["duckdb"]
 
 
 @pytest.mark.parametrize("n_cats", [3, 11, 19])
