@@ -778,14 +778,15 @@ def _patterns_engine(ratings: Any, card: Scorecard, surveys: pd.DataFrame | None
     with no rated category) come back."""
     if engine in (None, "pandas"):
         engine = "duckdb"
-    t = M_contract.validated(ratings, "ratings", reads=S.RATINGS.required, engine=engine)
-    if t.engine != "duckdb":
-        raise ParameterError(f"scorecard_health runs on pandas or DuckDB; got engine {t.engine!r}")
-    # the card's own checks, as pandas' Scorecard.category_rows makes them: scoring's on the engine
-    # (a category the card does not have, a rating off its scale, a (review, category) rated twice, a
-    # review spread over several agents or conversations), every problem at once with the reviews' ids;
-    # nothing to run when this table's scoring already passed them (the report scores first)
-    on_engine(ratings, card, engine, rows_only=True)
+    got = M_source.resolve(ratings, engine, what="ratings").engine
+    if got != "duckdb":
+        raise ParameterError(f"scorecard_health runs on pandas or DuckDB; got engine {got!r}")
+    # the ratings checked against the contract and the card, as pandas' Scorecard.category_rows checks
+    # them: scoring's checks on the engine (a category the card does not have, a rating off its scale, a
+    # (review, category) rated twice, a review spread over several agents or conversations), every
+    # problem at once with the reviews' ids; nothing to run again when this table's scoring already
+    # passed them (the report scores first). ``t``: the table they checked, which the patterns read.
+    t = on_engine(ratings, card, engine, rows_only=True, reads=S.RATINGS.required)[3]
     con = t.con
     names = card.category_names
     rel = t.lf.to_native().project(f'"{S.REVIEW_ID}", "{S.CONVERSATION_ID}", "{S.CATEGORY}", "{S.RATING}"')

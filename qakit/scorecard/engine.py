@@ -350,7 +350,7 @@ _TABLES = itertools.count()
 
 
 def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (), table: str | None = None,
-              rows_only: bool = False):
+              rows_only: bool = False, reads: Sequence[str] = MS.READS):
     """``(source, card, compiled card, validated table, rows joined with the card, per-review lazy
     frame, record)`` of ratings that run on an engine other than pandas; ``None`` for pandas.
     ``table``: on DuckDB the per-review frame is kept as a temporary table of that name (in DuckDB's
@@ -358,14 +358,15 @@ def on_engine(ratings, card, engine, *, tz: str = "UTC", keep: Sequence[str] = (
     ``rows_only``: the caller reads only the rows joined with the card (category scores); when this
     card's checks already passed on this checked table (a stored file the contract cache holds: the
     report scores the ratings, then asks category scores), the per-review frame is neither built
-    nor checked again (None in its place)."""
+    nor checked again (None in its place). ``reads``: the columns the caller reads besides
+    scoring's, checked as required (scorecard health: the conversation ids)."""
     src = B.resolve(ratings, engine, what="ratings")
     if src.engine == "pandas":
         return None
     one = MS.check_one_card(as_cards(card), src.engine)
     A = CardArrays.of(one)
     # the (review, category) key is checked with the card's checks, in the scoring pass itself
-    t = C.validated(src, "ratings", reads=MS.READS, optional=MS.OPTIONAL, tz=tz, defer=True, check_unique=False)
+    t = C.validated(src, "ratings", reads=reads, optional=MS.OPTIONAL, tz=tz, defer=True, check_unique=False)
     if t.lf is None:
         C.raise_problems(t.problems)
     missing = [b for b in keep if b not in t.columns]
